@@ -1,0 +1,92 @@
+# Keyward - see README.md. `make run` starts a console, `make check` tests it.
+CC       ?= gcc
+PKGS      = openssl libmicrohttpd json-c msgpack sqlite3 libargon2 libcurl
+CFLAGS_W  = -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wformat=2 -Wvla \
+            -Wno-missing-field-initializers -Werror
+CFLAGS   ?= -O2 -g
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lldap -llber -lpthread -lm
+ALL_CFLAGS = $(CFLAGS_W) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
+SAN_FLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+             -fno-sanitize-recover=undefined
+
+SRC      := $(shell find src -name '*.c' | sort)
+LIB_SRC  := $(filter-out src/main.c,$(SRC))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+
+OBJ      := $(SRC:%.c=build/obj/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=build/obj/%.o)
+SAN_OBJ  := $(SRC:%.c=build/san/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+
+DATA    ?= ./keyward-data
+LISTEN  ?= 127.0.0.1:8443
+
+.PHONY: all deps test-deps bench-deps run check unit api api-asan bench clean format
+
+all: build/keyward
+
+deps:
+	@./scripts/deps.sh build
+
+test-deps:
+	@./scripts/deps.sh build test
+
+bench-deps:
+	@./scripts/deps.sh build test bench
+
+build/keyward: $(OBJ)
+	$(CC) $(CFLAGS) -o $@ $(OBJ) $(PKG_LIBS)
+
+build/asan/keyward: $(SAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) -o $@ $(SAN_OBJ) $(PKG_LIBS)
+
+build/libkeyward.a: $(LIB_OBJ)
+	ar rcs $@ $(LIB_OBJ)
+
+build/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+build/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_W) $(SAN_FLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+build/tests/%: tests/unit/%.c build/libkeyward.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< build/libkeyward.a $(PKG_LIBS) -lcmocka
+
+# Starts a console on $(LISTEN) with its data in $(DATA); Ctrl-C stops it.
+run: deps
+	@$(MAKE) --no-print-directory all
+	./build/keyward server --listen $(LISTEN) --data $(DATA)
+
+# Unit tests, then the black-box API suite against the normal build and again
+# against an ASan+UBSan build.
+check: test-deps
+	@$(MAKE) --no-print-directory all build/asan/keyward $(UNIT_BIN)
+	./tests/run-unit.sh $(UNIT_BIN)
+	KEYWARD_BIN=build/keyward ./tests/run-api.sh
+	KEYWARD_BIN=build/asan/keyward ./tests/run-api.sh
+
+unit: $(UNIT_BIN)
+	./tests/run-unit.sh $(UNIT_BIN)
+
+api: build/keyward
+	KEYWARD_BIN=build/keyward ./tests/run-api.sh
+
+api-asan: build/asan/keyward
+	KEYWARD_BIN=build/asan/keyward ./tests/run-api.sh
+
+bench: bench-deps
+	@$(MAKE) --no-print-directory all
+	./bench/run.sh
+
+format:
+	clang-format -i $(SRC) $(shell find src -name '*.h')
+
+clean:
+	rm -rf build
+
+-include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(UNIT_BIN:%=%.d)

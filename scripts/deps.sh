@@ -1,0 +1,25 @@
+#!/bin/sh
+# deps.sh GROUP... - install the Debian packages a make target needs, only those missing.
+# Groups: build (compile and run the server), test (make check), bench (make bench).
+set -eu
+build="gcc make pkg-config libssl-dev libmicrohttpd-dev libjson-c-dev libmsgpack-dev
+libsqlite3-dev libargon2-dev libcurl4-openssl-dev libldap2-dev ca-certificates"
+test="libcmocka-dev python3 python3-pytest python3-requests python3-msgpack
+python3-cryptography curl openssl"
+bench="wrk nginx-light sqlite3"
+want=""
+for g in "$@"; do
+    eval "want=\"\$want \$$g\""
+done
+missing=""
+for p in $want; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "keyward: installing missing Debian packages:$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq </dev/null
+$SUDO apt-get install -y -qq --no-install-recommends $missing </dev/null

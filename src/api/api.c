@@ -1,0 +1,213 @@
+/* api.c - the API's front door: negotiation, routing, authentication, the
+ * error list and the encoding of every answer. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../auth/authn.h"
+#include "../auth/issue.h"
+#include "../core/config.h"
+#include "../core/log.h"
+#include "../store/store.h"
+#include "engine.h"
+#include "router.h"
+
+#define NS_MAX 1024
+
+static struct val
+error_list(struct req *r, const struct errbuf *eb)
+{
+    struct val e = val_map(), list = val_arr();
+    enum err   code = eb->code == E_OK ? E_INTERNAL : eb->code;
+    /* Internal faults keep their detail in the log only (API.md 2). */
+    const char *desc = code == E_INTERNAL ? "An internal error occurred" : eb->msg;
+
+    val_set(r->a, &e, "code", val_int(err_http_status(code)));
+    val_set(r->a, &e, "title", val_cstr(err_title(code)));
+    val_set(r->a, &e, "description", val_cstr(arena_strndup(r->a, desc, strlen(desc))));
+    val_set(r->a, &e, "subject", val_cstr("keyward"));
+    if (eb->attr[0] != '\0') {
+        struct val d = val_map();
+        val_set(r->a, &d, "attribute", val_cstr(arena_strndup(r->a, eb->attr, strlen(eb->attr))));
+        val_set(r->a, &e, "data", d);
+    }
+    val_set(r->a, &e, "trace", val_cstr(r->trace));
+    val_push(r->a, &list, e);
+    return list;
+}
+
+void
+api_error(struct req *r, const struct errbuf *eb)
+{
+    enum err code = eb->code == E_OK ? E_INTERNAL : eb->code;
+
+    log_at(code >= E_INTERNAL ? LOG_ERROR : LOG_INFO, "trace=%s %d %s: %s", r->trace,
+           err_http_status(code), err_title(code), eb->msg);
+    r->status = err_http_status(code);
+    r->resp = error_list(r, eb);
+    r->has_resp = true;
+    r->list_resp = false;
+}
+
+void
+api_fail(struct req *r, enum err code, const char *msg)
+{
+    struct errbuf eb = { 0 };
+
+    errbuf_set(&eb, code, "%s", msg);
+    api_error(r, &eb);
+}
+
+/* X-Fields: keep only the named attributes. Nothing is added implicitly. */
+static void
+keep_fields(struct req *r, struct val *obj)
+{
+    struct val out = val_map();
+
+    if (obj->t != V_MAP)
+        return;
+    for (size_t i = 0; i < r->nfields; i++) {
+        struct val *v = val_get_s(obj, r->fields[i]);
+        if (v != NULL)
+            val_set_s(r->a, &out, r->fields[i], *v);
+    }
+    *obj = out;
+}
+
+static void
+apply_fields(struct req *r)
+{
+    if (r->nfields == 0 || r->status >= 300)
+        return;
+    if (!r->list_resp) {
+        keep_fields(r, &r->resp);
+        return;
+    }
+    for (size_t i = 0; i < r->resp.a.n; i++)
+        keep_fields(r, &r->resp.a.v[i]);
+}
+
+void
+api_finish(struct req *r)
+{
+    buf_init(&r->reply, SIZE_MAX / 2);
+    r->reply_type = r->out == CODEC_MSGPACK ? "application/msgpack"
+                                          : "application/json; charset=UTF-8";
+    if (!r->has_resp)
+        return;
+    apply_fields(r);
+    if (codec_encode(r->out, &r->resp, &r->reply) != E_OK) {
+        log_error("trace=%s: cannot encode the answer", r->trace);
+        buf_reset(&r->reply);
+        r->status = 500;
+    }
+}
+
+void
+api_release(struct req *r)
+{
+    if (r->who != NULL)
+        principal_put(r->who);
+    r->who = NULL;
+    buf_free(&r->reply);
+}
+
+bool
+namespace_path_valid(struct str ns)
+{
+    if (ns.len == 0 || ns.len > NS_MAX || ns.p[0] != '/')
+        return false;
+    if (ns.len == 1)
+        return true;
+    if (ns.p[ns.len - 1] == '/')
+        return false;
+    for (size_t i = 1; i < ns.len; i++) {
+        char c = ns.p[i];
+        if (c == '/') {
+            if (ns.p[i - 1] == '/')
+                return false;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+int
+namespace_header(struct req *r, struct errbuf *eb)
+{
+    if (r->x_namespace.p == NULL)
+        return errbuf_set(eb, E_BADREQ, "The X-Namespace header is required");
+    if (!namespace_path_valid(r->x_namespace))
+        return errbuf_set(eb, E_BADREQ, "The X-Namespace header is not a valid namespace: "
+                                        "an absolute path of [a-zA-Z0-9_-] names");
+    r->ns = r->x_namespace;
+    return E_OK;
+}
+
+static void
+serve_health(struct req *r)
+{
+    struct val v = val_map();
+    bool       ok = kw_store->ops->ping(kw_store);
+
+    val_set(r->a, &v, "status", val_cstr(ok ? "ok" : "unavailable"));
+    r->status = ok ? 200 : 503;
+    r->resp = v;
+    r->has_resp = r->method != M_HEAD;
+}
+
+static void
+serve_jwks(struct req *r)
+{
+    struct val v;
+
+    if (authn_jwks(r->a, &v) != E_OK) {
+        api_fail(r, E_INTERNAL, "jwks");
+        return;
+    }
+    r->status = 200;
+    r->resp = v;
+    r->has_resp = r->method != M_HEAD;
+}
+
+enum api_result
+api_handle(struct req *r)
+{
+    struct errbuf eb = { 0 };
+    int           rc;
+
+    r->count_total = -1;
+    if ((rc = router_negotiate(r, &eb)) != E_OK || (rc = router_route(r, &eb)) != E_OK)
+        goto fail;
+    if (r->body_too_big) {
+        errbuf_set(&eb, E_TOOBIG, "The body is larger than %lld bytes",
+                   (long long)cfg.max_body_size);
+        goto fail;
+    }
+    switch (r->route.ep) {
+    case EP_HEALTH:
+        serve_health(r);
+        return API_DONE;
+    case EP_JWKS:
+        serve_jwks(r);
+        return API_DONE;
+    case EP_ISSUE:
+        issue_serve(r);
+        return API_DONE;
+    case EP_AUTHN:
+        authn_serve(r);
+        return API_DONE;
+    case EP_RESOURCE:
+        if ((rc = authn_request(r, &eb)) != E_OK)
+            goto fail;
+        return engine_serve(r, &eb);
+    case EP_NONE:
+        break;
+    }
+    errbuf_set(&eb, E_NOTFOUND, "Unknown API path");
+fail:
+    api_error(r, &eb);
+    return API_DONE;
+}

@@ -1,0 +1,589 @@
+/* engine.c - one generic engine serves every resource spec (API.md section 6).
+ *
+ * Reads run on the request's thread. Writes are validated here, then queued to
+ * the store's writer as a job: the request is suspended, the job runs inside the
+ * group transaction (where it sees the current stored object, so update checks
+ * and uniqueness are serialised), and the request resumes after the commit.
+ */
+#include "engine.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+
+#include "../auth/authn.h"
+#include "../auth/authz.h"
+#include "../core/config.h"
+#include "../core/log.h"
+#include "../core/rnd.h"
+#include "../core/timeutil.h"
+#include "../model/specs.h"
+#include "../store/store.h"
+#include "list.h"
+#include "router.h"
+#include "validate.h"
+
+#define IDEM_KEY_MAX 255
+
+enum wop { W_CREATE, W_UPDATE, W_DELETE };
+
+/* A write in flight: everything the writer thread needs, in the request arena. */
+struct wreq {
+    struct wjob        job;
+    struct req        *r;
+    const struct spec *s;
+    enum wop           op;
+    struct val         body;   /* W_UPDATE: the client's object */
+    struct val         obj;    /* W_CREATE: the object to insert */
+    bool               override;
+    struct str         idem_key, idem_fp; /* hex SHA-256, empty without the header */
+    bool               replayed;
+    struct errbuf      eb;
+};
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static struct str
+sha256_hex(struct arena *a, const struct str *parts, size_t n)
+{
+    EVP_MD_CTX   *ctx = EVP_MD_CTX_new();
+    unsigned char md[32];
+    char         *hex = arena_alloc(a, 65);
+
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        uint64_t len = parts[i].len; /* length-prefixed: no ambiguity between parts */
+        EVP_DigestUpdate(ctx, &len, sizeof len);
+        EVP_DigestUpdate(ctx, parts[i].p, parts[i].len);
+    }
+    EVP_DigestFinal_ex(ctx, md, NULL);
+    EVP_MD_CTX_free(ctx);
+    hex_encode(md, sizeof md, hex);
+    return (struct str){ hex, 64 };
+}
+
+static struct str
+now_str(struct arena *a, int64_t ms)
+{
+    char *t = arena_alloc(a, TIME_RFC3339_LEN + 1);
+
+    time_format(ms, t);
+    return (struct str){ t, TIME_RFC3339_LEN };
+}
+
+static bool
+param_true(const struct req *r, const char *k, bool *out, struct errbuf *eb)
+{
+    struct str v = req_param(r, k);
+
+    *out = false;
+    if (v.p == NULL || str_eq_c(v, "false"))
+        return true;
+    if (str_eq_c(v, "true") || v.len == 0) {
+        *out = true;
+        return true;
+    }
+    errbuf_set(eb, E_BADREQ, "Query parameter '%s' must be true or false", k);
+    return false;
+}
+
+static void
+answer(struct req *r, int status, struct val v, bool list)
+{
+    r->status = status;
+    r->resp = v;
+    r->has_resp = true;
+    r->list_resp = list;
+}
+
+/* ---- reads ------------------------------------------------------------- */
+
+static int
+serve_list(struct req *r, const struct spec *s, struct errbuf *eb)
+{
+    static const char *const allowed[] = { "page",  "pageSize", "pagesize", "limit", "after",
+                                           "order", "recursive", "q", NULL };
+    struct listq q;
+    struct val   items;
+    int64_t      total = -1;
+    int          rc;
+
+    if ((rc = req_params_check(r, allowed, eb)) != E_OK)
+        return rc;
+    if ((rc = list_query(r, s, &q, eb)) != E_OK)
+        return rc;
+    q.want_total = true;
+    if (r->method == M_HEAD)
+        q.limit = 0;
+    rc = kw_store->ops->list(kw_store, s, &q, r->a, &items, &total, eb);
+    if (rc != E_OK)
+        return rc;
+    r->count_total = total;
+    if (r->method != M_HEAD)
+        list_next_cursor(r, &q, &items);
+    for (size_t i = 0; i < items.a.n; i++)
+        object_present(r->a, s, &items.a.v[i]);
+    if (r->method == M_HEAD)
+        r->status = 204;
+    else
+        answer(r, 200, items, true);
+    return E_OK;
+}
+
+static int
+serve_get(struct req *r, const struct spec *s, struct errbuf *eb)
+{
+    static const char *const allowed[] = { "recursive", NULL };
+    struct scope sc = { r->ns, false };
+    struct val   obj;
+    int          rc;
+
+    if ((rc = req_params_check(r, allowed, eb)) != E_OK)
+        return rc;
+    if (!param_true(r, "recursive", &sc.recursive, eb))
+        return eb->code;
+    rc = kw_store->ops->find(kw_store, s, &sc, "ID", r->route.id, r->a, &obj, eb);
+    if (rc != E_OK)
+        return rc;
+    object_present(r->a, s, &obj);
+    if (r->method == M_HEAD)
+        r->status = 204;
+    else
+        answer(r, 200, obj, false);
+    return E_OK;
+}
+
+/* ---- writes (writer thread) -------------------------------------------- */
+
+static int
+idem_replay(struct tx *tx, struct wreq *w, bool *found)
+{
+    struct str fp, body;
+    int        status;
+    int        rc = tx->ops->idem_get(tx, w->idem_key, w->r->a, &fp, &status, &body);
+
+    *found = false;
+    if (rc == E_NOTFOUND)
+        return E_OK;
+    if (rc != E_OK)
+        return errbuf_set(&w->eb, rc, "store error");
+    if (!str_eq(fp, w->idem_fp))
+        return errbuf_set(&w->eb, E_IDEMPOTENCY,
+                          "The Idempotency-Key was already used for a different request");
+    struct val v;
+    if (msgpack_decode(w->r->a, body.p, body.len, 64, &v, &w->eb) != E_OK)
+        return errbuf_set(&w->eb, E_INTERNAL, "stored answer undecodable");
+    answer(w->r, status, v, false);
+    *found = true;
+    w->replayed = true;
+    return E_OK;
+}
+
+static int
+idem_keep(struct tx *tx, struct wreq *w)
+{
+    struct buf b;
+    int        rc;
+
+    buf_init(&b, SIZE_MAX / 2);
+    rc = msgpack_encode(&w->r->resp, &b);
+    if (rc == E_OK)
+        rc = tx->ops->idem_put(tx, w->idem_key, w->idem_fp, w->r->status, buf_str(&b),
+                               time_now_ms() + cfg.idempotency_ttl);
+    buf_free(&b);
+    return rc == E_OK ? E_OK : errbuf_set(&w->eb, rc, "store error");
+}
+
+static int
+write_error(struct wreq *w, int rc)
+{
+    if (rc == E_DUPLICATE)
+        return errbuf_set(&w->eb, E_DUPLICATE, "Another object exists with the same key");
+    if (rc == E_NOTFOUND)
+        return errbuf_set(&w->eb, E_NOTFOUND, "Could not find the object");
+    return errbuf_set(&w->eb, rc, "store error");
+}
+
+static int
+run_create(struct tx *tx, struct wreq *w)
+{
+    const struct spec *s = w->s;
+    int                rc = E_OK;
+
+    if (s->hooks.before_write != NULL)
+        rc = s->hooks.before_write(w->r, s, tx, &w->obj, NULL, &w->eb);
+    if (rc == E_OK && (rc = tx->ops->insert(tx, s, &w->obj)) != E_OK)
+        return write_error(w, rc);
+    if (rc != E_OK)
+        return rc;
+    struct val out = val_clone(w->r->a, &w->obj);
+    object_present(w->r->a, s, &out);
+    if (s->hooks.create_answer != NULL)
+        s->hooks.create_answer(w->r, s, &out);
+    answer(w->r, 200, out, false);
+    return E_OK;
+}
+
+static int
+find_stored(struct tx *tx, struct wreq *w, struct val *old)
+{
+    struct scope sc = { w->r->ns, false };
+    int          rc = tx->ops->find(tx, w->s, &sc, "ID", w->r->route.id, w->r->a, old);
+
+    if (rc != E_OK)
+        return write_error(w, rc);
+    struct val *p = val_get(old, "protected");
+    if (p != NULL && p->t == V_BOOL && p->b && !w->override)
+        return errbuf_set(&w->eb, E_PROTECTED,
+                          "The object is protected: use ?override=true to change it");
+    return E_OK;
+}
+
+/* updateTime moves strictly forward, even if the clock does not. */
+static void
+bump_update_time(struct arena *a, struct val *obj, const struct val *old)
+{
+    int64_t     now = time_now_ms(), prev = 0;
+    struct val *u = val_get(old, "updateTime");
+
+    if (u != NULL && u->t == V_STR && time_parse(u->s, &prev) == E_OK && now <= prev)
+        now = prev + 1;
+    val_set(a, obj, "updateTime", val_str(now_str(a, now)));
+}
+
+static int
+run_update(struct tx *tx, struct wreq *w)
+{
+    const struct spec *s = w->s;
+    struct val         old, obj;
+    int                rc;
+
+    if ((rc = find_stored(tx, w, &old)) != E_OK)
+        return rc;
+    if ((rc = validate_update(w->r->a, s, &w->body, &old, &obj, &w->eb)) != E_OK)
+        return rc;
+    bump_update_time(w->r->a, &obj, &old);
+    tags_normalize(w->r->a, s, &obj);
+    if (s->hooks.before_write != NULL &&
+        (rc = s->hooks.before_write(w->r, s, tx, &obj, &old, &w->eb)) != E_OK)
+        return rc;
+    if ((rc = tx->ops->update(tx, s, &obj)) != E_OK)
+        return write_error(w, rc);
+    object_present(w->r->a, s, &obj);
+    answer(w->r, 200, obj, false);
+    return E_OK;
+}
+
+static int
+run_delete(struct tx *tx, struct wreq *w)
+{
+    const struct spec *s = w->s;
+    struct val         old;
+    int                rc;
+
+    if ((rc = find_stored(tx, w, &old)) != E_OK)
+        return rc;
+    if ((rc = tx->ops->del(tx, s, w->r->route.id)) != E_OK)
+        return write_error(w, rc);
+    if (s->hooks.after_delete != NULL &&
+        (rc = s->hooks.after_delete(w->r, s, tx, &old, &w->eb)) != E_OK)
+        return rc;
+    object_present(w->r->a, s, &old);
+    answer(w->r, 200, old, false);
+    return E_OK;
+}
+
+static int
+run_write(struct tx *tx, void *arg)
+{
+    struct wreq *w = arg;
+    bool         found = false;
+    int          rc = E_OK;
+
+    if (w->idem_key.len > 0 && ((rc = idem_replay(tx, w, &found)) != E_OK || found))
+        return rc;
+    switch (w->op) {
+    case W_CREATE:
+        rc = run_create(tx, w);
+        break;
+    case W_UPDATE:
+        rc = run_update(tx, w);
+        break;
+    case W_DELETE:
+        rc = run_delete(tx, w);
+        break;
+    }
+    if (rc == E_OK && w->idem_key.len > 0)
+        rc = idem_keep(tx, w);
+    return rc;
+}
+
+static void
+write_done(void *arg, int rc)
+{
+    struct wreq *w = arg;
+
+    if (rc != E_OK) {
+        if (w->eb.code == E_OK)
+            errbuf_set(&w->eb, rc, "The store is unavailable");
+        api_error(w->r, &w->eb);
+    } else if (!w->replayed && (w->s == &spec_apiauthorization || w->s == &spec_namespace))
+        authz_invalidate();
+    w->r->resume(w->r);
+}
+
+/* ---- writes (request thread) ------------------------------------------- */
+
+static int
+decode_body(struct req *r, struct val *in, struct errbuf *eb)
+{
+    if (r->body.len == 0)
+        return errbuf_set(eb, E_BADREQ, "The request has no body");
+    return codec_decode(r->in, r->a, r->body.p, r->body.len, (int)cfg.max_depth, in, eb);
+}
+
+static int
+idem_prepare(struct req *r, struct wreq *w, struct errbuf *eb)
+{
+    if (r->idem_key.p == NULL)
+        return E_OK;
+    if (r->idem_key.len == 0 || r->idem_key.len > IDEM_KEY_MAX)
+        return errbuf_set(eb, E_BADREQ, "Idempotency-Key must be 1 to %d characters",
+                          IDEM_KEY_MAX);
+    struct str who = r->who->sub;
+    struct str key[] = { r->ns, r->who->realm, who, r->idem_key };
+    static const char *const mnames[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "?" };
+    struct str fp[] = { str_c(mnames[r->method]), r->path, buf_str(&r->body) };
+    w->idem_key = sha256_hex(r->a, key, ARRAY_LEN(key));
+    w->idem_fp = sha256_hex(r->a, fp, ARRAY_LEN(fp));
+    return E_OK;
+}
+
+static int
+queue_write(struct req *r, struct wreq *w, struct errbuf *eb)
+{
+    int rc = idem_prepare(r, w, eb);
+
+    if (rc != E_OK)
+        return rc;
+    w->job = (struct wjob){ .run = run_write, .done = write_done, .arg = w };
+    /* Suspend first: the writer may finish and resume before we return. */
+    r->pending = true;
+    r->suspend(r);
+    kw_store->ops->submit(kw_store, &w->job);
+    return E_OK;
+}
+
+static struct wreq *
+wreq_new(struct req *r, const struct spec *s, enum wop op)
+{
+    struct wreq *w = arena_calloc(r->a, 1, sizeof *w);
+
+    w->r = r;
+    w->s = s;
+    w->op = op;
+    return w;
+}
+
+int
+engine_new_object(struct arena *a, const struct spec *s, struct str ns, const struct val *in,
+                  struct val *obj, struct errbuf *eb)
+{
+    char id[ID_LEN + 1];
+    int  rc = validate_create(a, s, in, obj, eb);
+
+    if (rc != E_OK)
+        return rc;
+    id_new(id);
+    struct str now = now_str(a, time_now_ms());
+    val_set(a, obj, "ID", val_str(arena_str(a, str_c(id))));
+    val_set(a, obj, "namespace", val_str(ns));
+    val_set(a, obj, "createTime", val_str(now));
+    val_set(a, obj, "updateTime", val_str(now));
+    return E_OK;
+}
+
+static int
+serve_create(struct req *r, const struct spec *s, struct errbuf *eb)
+{
+    static const char *const allowed[] = { NULL };
+    struct wreq *w = wreq_new(r, s, W_CREATE);
+    struct val   in;
+    int          rc;
+
+    if ((rc = req_params_check(r, allowed, eb)) != E_OK ||
+        (rc = decode_body(r, &in, eb)) != E_OK ||
+        (rc = engine_new_object(r->a, s, r->ns, &in, &w->obj, eb)) != E_OK)
+        return rc;
+    if (s->hooks.prepare != NULL && (rc = s->hooks.prepare(r, s, &w->obj, true, eb)) != E_OK)
+        return rc;
+    tags_normalize(r->a, s, &w->obj);
+    return queue_write(r, w, eb);
+}
+
+static int
+serve_update(struct req *r, const struct spec *s, struct errbuf *eb)
+{
+    static const char *const allowed[] = { "override", NULL };
+    struct wreq *w = wreq_new(r, s, W_UPDATE);
+    int          rc;
+
+    if ((rc = req_params_check(r, allowed, eb)) != E_OK ||
+        (rc = decode_body(r, &w->body, eb)) != E_OK)
+        return rc;
+    if (w->body.t != V_MAP)
+        return errbuf_set(eb, E_BADREQ, "The body must be an object");
+    if (!param_true(r, "override", &w->override, eb))
+        return eb->code;
+    if (s->hooks.prepare != NULL && (rc = s->hooks.prepare(r, s, &w->body, false, eb)) != E_OK)
+        return rc;
+    return queue_write(r, w, eb);
+}
+
+static int
+serve_delete(struct req *r, const struct spec *s, struct errbuf *eb)
+{
+    static const char *const allowed[] = { "override", NULL };
+    struct wreq *w = wreq_new(r, s, W_DELETE);
+    int          rc;
+
+    if ((rc = req_params_check(r, allowed, eb)) != E_OK)
+        return rc;
+    if (!param_true(r, "override", &w->override, eb))
+        return eb->code;
+    return queue_write(r, w, eb);
+}
+
+/* ---- resources that are not stored ------------------------------------- */
+
+/* Lists and gets (by ID or name) over a static set; any valid token may read. */
+int
+engine_static(struct req *r, const struct spec *s, struct errbuf *eb)
+{
+    static const char *const allowed[] = { NULL };
+    struct val               items;
+    int                      rc;
+
+    if ((rc = req_params_check(r, allowed, eb)) != E_OK)
+        return rc;
+    s->hooks.list_static(r->a, &items);
+    if (r->route.id.len == 0) {
+        r->count_total = (int64_t)items.a.n;
+        if (r->method == M_HEAD)
+            r->status = 204;
+        else
+            answer(r, 200, items, true);
+        return E_OK;
+    }
+    for (size_t i = 0; i < items.a.n; i++) {
+        struct val *name = val_get(&items.a.v[i], "name");
+        if (name != NULL && str_eq(name->s, r->route.id)) {
+            if (r->method == M_HEAD)
+                r->status = 204;
+            else
+                answer(r, 200, items.a.v[i], false);
+            return E_OK;
+        }
+    }
+    return errbuf_set(eb, E_NOTFOUND, "Could not find the object");
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+static unsigned
+verb_of(enum method m)
+{
+    switch (m) {
+    case M_POST:
+        return VERB_POST;
+    case M_PUT:
+        return VERB_PUT;
+    case M_DELETE:
+        return VERB_DELETE;
+    default:
+        return VERB_GET;
+    }
+}
+
+/* /namespaces/:id/<things>: the things living in that namespace, which must be
+ * visible from X-Namespace. The request then targets that namespace. */
+static int
+enter_parent(struct req *r, struct errbuf *eb)
+{
+    struct scope sc = { r->ns, false };
+    struct val   parent;
+    int          rc;
+
+    if ((rc = authz_check(r, r->route.parent, VERB_GET, eb)) != E_OK)
+        return rc;
+    rc = kw_store->ops->find(kw_store, r->route.parent, &sc, "ID", r->route.id, r->a, &parent,
+                             eb);
+    if (rc != E_OK)
+        return rc;
+    struct val *name = val_get(&parent, "name");
+    if (name == NULL || name->t != V_STR)
+        return errbuf_set(eb, E_INTERNAL, "parent has no name");
+    r->ns = name->s;
+    r->route.id = STR_NULL;
+    return E_OK;
+}
+
+/* The namespace a request names must exist (checked after authorization, so
+ * only those allowed there learn whether it does). */
+static int
+namespace_exists(struct req *r, struct errbuf *eb)
+{
+    struct val ns;
+
+    if (r->ns.len == 1)
+        return E_OK;
+    int rc = kw_store->ops->find(kw_store, &spec_namespace, NULL, "name", r->ns, r->a, &ns, eb);
+    if (rc == E_NOTFOUND)
+        return errbuf_set(eb, E_NOTFOUND, "Namespace '%.*s' does not exist", STR_FMT(r->ns));
+    return rc;
+}
+
+static int
+serve_op(struct req *r, const struct spec *s, struct errbuf *eb)
+{
+    bool collection = r->route.id.len == 0;
+
+    switch (r->method) {
+    case M_GET:
+    case M_HEAD:
+        return collection ? serve_list(r, s, eb) : serve_get(r, s, eb);
+    case M_POST:
+        return serve_create(r, s, eb);
+    case M_PUT:
+        return serve_update(r, s, eb);
+    case M_DELETE:
+        return serve_delete(r, s, eb);
+    default:
+        return errbuf_set(eb, E_METHOD, "Method not allowed on this URL");
+    }
+}
+
+enum api_result
+engine_serve(struct req *r, struct errbuf *eb)
+{
+    const struct spec *s = r->route.spec;
+    int                rc;
+
+    if (s->not_namespaced) {
+        rc = engine_static(r, s, eb);
+        return rc == E_OK ? API_DONE : (api_error(r, eb), API_DONE);
+    }
+    if ((rc = namespace_header(r, eb)) != E_OK)
+        goto fail;
+    if (r->route.parent != NULL && (rc = enter_parent(r, eb)) != E_OK)
+        goto fail;
+    if ((rc = authz_check(r, s, verb_of(r->method), eb)) != E_OK ||
+        (rc = namespace_exists(r, eb)) != E_OK)
+        goto fail;
+    if ((rc = serve_op(r, s, eb)) != E_OK)
+        goto fail;
+    return r->pending ? API_PENDING : API_DONE;
+fail:
+    api_error(r, eb);
+    return API_DONE;
+}

@@ -1,0 +1,144 @@
+/* list.c - page/pageSize, limit/after, order, recursive and q (API.md 6). */
+#include "list.h"
+
+#include "../core/config.h"
+#include "../core/rnd.h"
+#include "../core/timeutil.h"
+#include "router.h"
+
+#define MAX_ORDER 8
+#define MAX_Q     16
+
+static int
+int_param(const struct req *r, const char *k, int64_t min, int64_t max, int64_t *out,
+          bool *present, struct errbuf *eb)
+{
+    struct str v = req_param(r, k);
+
+    *present = v.p != NULL;
+    if (!*present)
+        return E_OK;
+    if (str_to_i64(v, out) != E_OK || *out < min || *out > max)
+        return errbuf_set(eb, E_BADREQ, "Query parameter '%s' must be an integer from "
+                          "%lld to %lld", k, (long long)min, (long long)max);
+    return E_OK;
+}
+
+static int
+paging(struct req *r, struct listq *q, struct errbuf *eb)
+{
+    int64_t page = 1, size = cfg.page_size_default, limit = 0;
+    bool    has_page, has_size, has_size2, has_limit;
+    int     rc;
+
+    if ((rc = int_param(r, "page", 1, INT32_MAX, &page, &has_page, eb)) != E_OK ||
+        (rc = int_param(r, "pageSize", 0, cfg.page_size_max, &size, &has_size, eb)) != E_OK ||
+        (rc = int_param(r, "pagesize", 0, cfg.page_size_max, &size, &has_size2, eb)) != E_OK ||
+        (rc = int_param(r, "limit", 1, cfg.page_size_max, &limit, &has_limit, eb)) != E_OK)
+        return rc;
+    q->after = req_param(r, "after");
+    if (has_limit && (has_page || has_size || has_size2))
+        return errbuf_set(eb, E_BADREQ, "Use either page and pageSize or limit and after");
+    if (q->after.p != NULL && !has_limit)
+        return errbuf_set(eb, E_BADREQ, "Query parameter 'after' needs 'limit'");
+    if (q->after.p != NULL && !id_valid(q->after))
+        return errbuf_set(eb, E_BADREQ, "Query parameter 'after' must be an object ID");
+    if (has_limit) {
+        q->limit = limit + 1; /* one more: is there a next page? */
+        q->offset = 0;
+    } else if (size == 0) {
+        q->limit = -1;        /* pageSize=0: everything */
+        q->offset = 0;
+    } else {
+        if (page - 1 > INT64_MAX / size)
+            return errbuf_set(eb, E_BADREQ, "Query parameter 'page' is too large");
+        q->limit = size;
+        q->offset = (page - 1) * size;
+    }
+    return E_OK;
+}
+
+static int
+ordering(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb)
+{
+    struct order_key *keys = arena_calloc(r->a, MAX_ORDER, sizeof *keys);
+    size_t            n = 0;
+
+    for (size_t i = 0; i < r->nparams; i++) {
+        if (!str_eq_c(r->params[i].k, "order"))
+            continue;
+        struct str v = r->params[i].v;
+        bool       desc = v.len > 0 && v.p[0] == '-';
+        if (desc)
+            v.p++, v.len--;
+        const struct attr *at = spec_attr(s, v);
+        if (at == NULL || !(at->flags & A_ORDER))
+            return errbuf_set(eb, E_BADREQ, "Cannot order by '%.*s'", STR_FMT(r->params[i].v));
+        if (n == MAX_ORDER)
+            return errbuf_set(eb, E_BADREQ, "At most %d order parameters", MAX_ORDER);
+        keys[n++] = (struct order_key){ at, desc };
+    }
+    if (n == 0 && s->default_order != NULL)
+        keys[n++] = (struct order_key){ spec_attr(s, str_c(s->default_order)), false };
+    q->order = keys;
+    q->norder = n;
+    return E_OK;
+}
+
+/* Several q parameters are OR-ed. */
+static int
+filters(struct req *r, struct listq *q, struct errbuf *eb)
+{
+    struct fnode *all = NULL;
+    size_t        n = 0;
+    int64_t       now = time_now_ms();
+
+    for (size_t i = 0; i < r->nparams; i++) {
+        struct fnode *f;
+        if (!str_eq_c(r->params[i].k, "q"))
+            continue;
+        if (++n > MAX_Q)
+            return errbuf_set(eb, E_BADREQ, "At most %d q parameters", MAX_Q);
+        int rc = filter_parse(r->a, r->params[i].v, now, &f, eb);
+        if (rc != E_OK)
+            return rc;
+        if (all == NULL)
+            all = f;
+        else {
+            struct fnode *or = arena_calloc(r->a, 1, sizeof *or);
+            or->op = F_OR;
+            or->l = all;
+            or->r = f;
+            all = or;
+        }
+    }
+    q->filter = all;
+    return E_OK;
+}
+
+int
+list_query(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb)
+{
+    struct str rec = req_param(r, "recursive");
+    int        rc;
+
+    memset(q, 0, sizeof *q);
+    q->scope.ns = r->ns;
+    if (rec.p != NULL && !str_eq_c(rec, "true") && !str_eq_c(rec, "false") && rec.len != 0)
+        return errbuf_set(eb, E_BADREQ, "Query parameter 'recursive' must be true or false");
+    q->scope.recursive = rec.p != NULL && !str_eq_c(rec, "false");
+    if ((rc = paging(r, q, eb)) != E_OK || (rc = ordering(r, s, q, eb)) != E_OK)
+        return rc;
+    return filters(r, q, eb);
+}
+
+void
+list_next_cursor(struct req *r, const struct listq *q, struct val *items)
+{
+    if (req_param(r, "limit").p == NULL || items->a.n < (size_t)q->limit)
+        return;
+    items->a.n--; /* the look-ahead row */
+    struct val *id = val_get(&items->a.v[items->a.n - 1], "ID");
+    if (id != NULL && id->t == V_STR)
+        r->next = id->s;
+}

@@ -1,0 +1,97 @@
+/* req.h - one API request, from the HTTP layer's parse to the encoded answer.
+ *
+ * The HTTP layer (http/server.c) fills the input half, calls api_handle(), and
+ * sends what api_finish() encoded into reply. Everything hangs off the request's arena. A
+ * request that queued a write is suspended; the writer thread completes it and
+ * calls resume(). Only one thread touches a request at a time.
+ */
+#ifndef KW_REQ_H
+#define KW_REQ_H
+
+#include "../core/buf.h"
+#include "../core/val.h"
+#include "codec.h"
+
+enum method { M_GET, M_HEAD, M_POST, M_PUT, M_DELETE, M_OTHER };
+
+struct qparam {
+    struct str k, v; /* percent-decoded */
+};
+
+struct principal;
+struct spec;
+
+/* Where a URL points. */
+enum endpoint {
+    EP_NONE,
+    EP_RESOURCE, /* /things[/id[/child]] */
+    EP_ISSUE,
+    EP_AUTHN,
+    EP_HEALTH,
+    EP_JWKS,
+};
+
+struct route {
+    enum endpoint      ep;
+    const struct spec *spec;  /* the resource, or the child resource */
+    const struct spec *parent;/* for /things/:id/children */
+    struct str         id;    /* :id, empty for collections */
+};
+
+struct req {
+    struct arena *a;
+
+    /* input (HTTP layer) */
+    enum method    method;
+    struct str     path;
+    struct qparam *params;
+    size_t         nparams;
+    struct str     authorization, x_namespace, content_type, accept, idem_key;
+    struct str    *fields; /* X-Fields, split at commas, trimmed */
+    size_t         nfields;
+    struct str     client_ip;
+    struct buf     body;
+    bool           body_too_big;
+    char           trace[17];
+
+    /* resolved by the API */
+    enum codec         in, out;
+    struct route       route;
+    struct principal  *who;
+    struct str         ns;
+
+    /* output */
+    int        status;
+    struct val resp;
+    bool       has_resp;
+    bool       list_resp;   /* resp is a list: X-Fields apply to each item */
+    int64_t    count_total; /* X-Count-Total when >= 0 */
+    struct str next;        /* X-Next */
+    struct buf reply;       /* the encoded body */
+    const char *reply_type; /* its Content-Type */
+
+    /* suspension: the engine calls suspend() (on the request's thread) before it
+     * queues a write, whose completion calls resume() from the writer thread */
+    bool  pending;
+    void (*suspend)(struct req *r);
+    void (*resume)(struct req *r);
+    void  *conn;
+};
+
+enum api_result { API_DONE, API_PENDING };
+
+/* Serve a fully received request. API_PENDING means a write was queued and
+ * r->resume() will be called (from another thread) once the answer is ready. */
+enum api_result api_handle(struct req *r);
+/* Encode the answer (r->out, r->out_type) from status/resp; call once, on the
+ * thread that will send it. */
+void            api_finish(struct req *r);
+/* Release what the request holds (principal); the HTTP layer calls it once the
+ * answer is sent or the connection dropped. */
+void            api_release(struct req *r);
+/* Set the answer to the error list for `eb` (logged once, with the trace id). */
+void            api_error(struct req *r, const struct errbuf *eb);
+/* Convenience: api_error from a code and a message. */
+void            api_fail(struct req *r, enum err code, const char *msg);
+
+#endif

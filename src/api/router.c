@@ -1,0 +1,208 @@
+/* router.c - the three-level URL layout (API.md section 6) and content types. */
+#include "router.h"
+
+#include "../model/spec.h"
+
+/* Endpoints outside the resource tree: path, endpoint, allowed methods. */
+static const struct {
+    const char   *path;
+    enum endpoint ep;
+    unsigned      methods; /* bit per enum method */
+} fixed[] = {
+    { "/issue", EP_ISSUE, 1u << M_POST },
+    { "/authn", EP_AUTHN, 1u << M_POST },
+    { "/health", EP_HEALTH, 1u << M_GET | 1u << M_HEAD },
+    { "/.well-known/jwks.json", EP_JWKS, 1u << M_GET | 1u << M_HEAD },
+};
+
+/* Methods per URL level (collection, object, children), then the spec ops each
+ * method needs at that level. */
+static unsigned
+level_methods(const struct spec *s, int level)
+{
+    unsigned m = 0;
+
+    if (level == 0 || level == 2) {
+        if (s->ops & OP_LIST)
+            m |= 1u << M_GET | 1u << M_HEAD;
+        if (s->ops & OP_CREATE)
+            m |= 1u << M_POST;
+    } else {
+        if (s->ops & OP_GET)
+            m |= 1u << M_GET | 1u << M_HEAD;
+        if (s->ops & OP_UPDATE)
+            m |= 1u << M_PUT;
+        if (s->ops & OP_DELETE)
+            m |= 1u << M_DELETE;
+    }
+    return m;
+}
+
+static bool
+has_child(const struct spec *parent, struct str child)
+{
+    if (parent->children == NULL)
+        return false;
+    for (const char *const *c = parent->children; *c != NULL; c++)
+        if (str_eq_c(child, *c))
+            return true;
+    return false;
+}
+
+/* Split "/a/b/c" into at most 4 segments; false if more, or an empty segment. */
+static bool
+split(struct str p, struct str seg[4], size_t *n)
+{
+    *n = 0;
+    if (p.len == 0 || p.p[0] != '/')
+        return false;
+    p.p++, p.len--;
+    while (p.len > 0) {
+        struct str head, rest = str_cut(p, '/', &head);
+        if (head.len == 0 || *n == 4)
+            return false;
+        seg[(*n)++] = head;
+        if (rest.p == NULL)
+            break;
+        if (rest.len == 0)
+            return false; /* trailing slash */
+        p = rest;
+    }
+    return *n > 0;
+}
+
+static int
+route_resource(struct req *r, struct errbuf *eb)
+{
+    struct str seg[4];
+    size_t     n;
+
+    if (!split(r->path, seg, &n) || n > 3)
+        return errbuf_set(eb, E_NOTFOUND, "Unknown API path");
+    const struct spec *s = spec_by_rest(seg[0]);
+    if (s == NULL)
+        return errbuf_set(eb, E_NOTFOUND, "Unknown API path");
+    r->route = (struct route){ .ep = EP_RESOURCE, .spec = s };
+    int level = (int)n - 1;
+    if (n >= 2)
+        r->route.id = seg[1];
+    if (n == 3) {
+        const struct spec *child = spec_by_rest(seg[2]);
+        if (child == NULL || !has_child(s, seg[2]))
+            return errbuf_set(eb, E_NOTFOUND, "Unknown API path");
+        r->route.parent = s;
+        r->route.spec = child;
+    }
+    if (r->method == M_OTHER || !(level_methods(r->route.spec, level) & 1u << r->method))
+        return errbuf_set(eb, E_METHOD, "Method not allowed on this URL");
+    return E_OK;
+}
+
+int
+router_route(struct req *r, struct errbuf *eb)
+{
+    static const struct str v1 = STR("/v/1/");
+
+    if (str_starts(r->path, v1)) {
+        r->path.p += v1.len - 1;
+        r->path.len -= v1.len - 1;
+    }
+    for (size_t i = 0; i < ARRAY_LEN(fixed); i++)
+        if (str_eq_c(r->path, fixed[i].path)) {
+            r->route = (struct route){ .ep = fixed[i].ep };
+            if (r->method == M_OTHER || !(fixed[i].methods & 1u << r->method))
+                return errbuf_set(eb, E_METHOD, "Method not allowed on this URL");
+            return E_OK;
+        }
+    return route_resource(r, eb);
+}
+
+/* The media type of a header value, without parameters, trimmed. */
+static struct str
+media_type(struct str v)
+{
+    struct str head;
+
+    str_cut(v, ';', &head);
+    return str_trim(head);
+}
+
+static bool
+is_json(struct str t)
+{
+    return str_eq_nocase(t, "application/json") || str_eq_nocase(t, "application/*") ||
+           str_eq_nocase(t, "*/*");
+}
+
+static bool
+is_msgpack(struct str t)
+{
+    return str_eq_nocase(t, "application/msgpack") ||
+           str_eq_nocase(t, "application/x-msgpack") ||
+           str_eq_nocase(t, "application/vnd.msgpack");
+}
+
+/* First recognised type in an Accept list wins (API.md 1). */
+static int
+pick_accept(struct str accept, enum codec *out)
+{
+    struct str rest = accept, item;
+
+    if (str_trim(accept).len == 0) {
+        *out = CODEC_JSON;
+        return E_OK;
+    }
+    while (rest.p != NULL) {
+        rest = str_cut(rest, ',', &item);
+        struct str t = media_type(item);
+        if (is_msgpack(t)) {
+            *out = CODEC_MSGPACK;
+            return E_OK;
+        }
+        if (is_json(t)) {
+            *out = CODEC_JSON;
+            return E_OK;
+        }
+    }
+    return E_MEDIA;
+}
+
+int
+router_negotiate(struct req *r, struct errbuf *eb)
+{
+    struct str ct = media_type(r->content_type);
+
+    r->in = r->out = CODEC_JSON;
+    if (pick_accept(r->accept, &r->out) != E_OK)
+        return errbuf_set(eb, E_MEDIA, "None of the types in Accept is supported: "
+                                       "use application/json or application/msgpack");
+    if (is_msgpack(ct))
+        r->in = CODEC_MSGPACK;
+    else if (ct.len != 0 && !is_json(ct))
+        return errbuf_set(eb, E_MEDIA, "Content-Type must be application/json or "
+                                       "application/msgpack");
+    return E_OK;
+}
+
+struct str
+req_param(const struct req *r, const char *k)
+{
+    for (size_t i = 0; i < r->nparams; i++)
+        if (str_eq_c(r->params[i].k, k))
+            return r->params[i].v;
+    return STR_NULL;
+}
+
+int
+req_params_check(const struct req *r, const char *const *allowed, struct errbuf *eb)
+{
+    for (size_t i = 0; i < r->nparams; i++) {
+        bool ok = false;
+        for (const char *const *a = allowed; *a != NULL && !ok; a++)
+            ok = str_eq_c(r->params[i].k, *a);
+        if (!ok)
+            return errbuf_set(eb, E_BADREQ, "Unknown query parameter '%.*s'",
+                              STR_FMT(r->params[i].k));
+    }
+    return E_OK;
+}

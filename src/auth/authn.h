@@ -1,0 +1,41 @@
+/* authn.h - who is calling: bearer tokens verified once and cached by hash. */
+#ifndef KW_AUTHN_H
+#define KW_AUTHN_H
+
+#include "../api/req.h"
+#include "../core/arena.h"
+#include "jwt.h"
+
+/* A verified token. Shared by every request that presents the same token;
+ * reference-counted; immutable after creation. */
+struct principal {
+    struct str        token_hash; /* hex SHA-256 of the token */
+    struct str        jti, sub, realm;
+    struct str       *claims;     /* "@auth:k=v", sorted (for bsearch) */
+    size_t            nclaims;
+    int64_t           exp_ms;
+    int64_t           quota;      /* 0: unlimited */
+    struct str        restricted_ns;  /* empty: none */
+    struct str       *restricted_perms;
+    size_t            nrestricted_perms;
+    struct val        payload;    /* the JWT claims, for /authn */
+    struct arena     *a;
+    int               refs;       /* atomic */
+};
+
+/* Load the signing key from the store (creating it on first start). */
+int  authn_init(const unsigned char master_key[32], struct errbuf *eb);
+void authn_shutdown(void);
+/* Resolve r->authorization into r->who (E_UNAUTH, E_QUOTA). */
+int  authn_request(struct req *r, struct errbuf *eb);
+/* Verify a token string into a new principal reference (E_UNAUTH). */
+int  authn_token(struct str token, struct principal **out, struct errbuf *eb);
+void principal_put(struct principal *p);
+/* True when the principal holds claim `c` exactly. */
+bool principal_has(const struct principal *p, struct str c);
+/* Sign a token with the current key. */
+int  authn_sign(const struct val *claims, struct buf *out);
+/* The public keys, for /.well-known/jwks.json. */
+int  authn_jwks(struct arena *a, struct val *out);
+
+#endif

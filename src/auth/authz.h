@@ -1,0 +1,21 @@
+/* authz.h - API authorizations evaluated for a request (API.md section 5). */
+#ifndef KW_AUTHZ_H
+#define KW_AUTHZ_H
+
+#include "../api/req.h"
+#include "../model/spec.h"
+
+enum verb { VERB_GET = 1, VERB_POST = 2, VERB_PUT = 4, VERB_DELETE = 8, VERB_ALL = 15 };
+
+/* E_OK when the API authorizations in r->ns and above grant `verb` on `s` to the
+ * request's principal (from its client address), within the token's
+ * restrictions; E_FORBIDDEN otherwise. Thread-safe. */
+int  authz_check(struct req *r, const struct spec *s, unsigned verb, struct errbuf *eb);
+/* Call after a committed write to API authorizations or namespaces. */
+void authz_invalidate(void);
+/* Parse one authorizedIdentities entry; E_VALIDATION if it is neither a known
+ * role ("@auth:role=namespace.viewer") nor "identity,verb,verb...". */
+int  authz_check_identity(struct str entry, struct errbuf *eb);
+void authz_shutdown(void);
+
+#endif

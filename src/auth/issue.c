@@ -1,0 +1,332 @@
+/* issue.c - POST /issue: a realm proves an identity, the console signs a token
+ * (API.md section 3). POST /authn: what a token says. */
+#include "issue.h"
+
+#include <stdio.h>
+
+#include "../api/engine.h"
+#include "../core/config.h"
+#include "../core/log.h"
+#include "../core/net.h"
+#include "../core/rnd.h"
+#include "../core/timeutil.h"
+#include "authn.h"
+#include "authz.h"
+#include "roles.h"
+
+#define DEFAULT_VALIDITY_MS (24 * 3600 * 1000LL)
+
+/* The request, checked. */
+struct issue_req {
+    struct str        realm;
+    int64_t           validity_ms;
+    int64_t           quota;
+    const struct val *metadata, *opaque, *audience;
+    struct str        rns;
+    const struct val *rperms, *rnets;
+};
+
+static const char *const issue_keys[] = {
+    "realm", "validity", "quota", "metadata", "audience", "opaque", "restrictedNamespace",
+    "restrictedPermissions", "restrictedNetworks", NULL,
+};
+
+static int
+bad(struct errbuf *eb, const char *attr, const char *msg)
+{
+    return errbuf_attr(eb, E_VALIDATION, attr, "%s", msg);
+}
+
+static int
+check_keys(const struct val *in, struct errbuf *eb)
+{
+    for (size_t i = 0; i < in->m.n; i++) {
+        bool ok = false;
+        for (const char *const *k = issue_keys; *k != NULL && !ok; k++)
+            ok = str_eq_c(in->m.kv[i].k, *k);
+        if (!ok) {
+            char name[64];
+            struct str k = in->m.kv[i].k;
+            snprintf(name, sizeof name, "%.*s", (int)(k.len > 63 ? 63 : k.len), k.p);
+            return errbuf_attr(eb, E_VALIDATION, name, "Attribute '%s' is not known", name);
+        }
+    }
+    return E_OK;
+}
+
+static bool
+strlist(const struct val *v, size_t max)
+{
+    if (v->t != V_ARR || v->a.n > max)
+        return false;
+    for (size_t i = 0; i < v->a.n; i++)
+        if (v->a.v[i].t != V_STR || v->a.v[i].s.len > 1024)
+            return false;
+    return true;
+}
+
+static int
+check_restrictions(struct issue_req *q, const struct val *in, struct errbuf *eb)
+{
+    const struct val *v;
+
+    if ((v = val_get(in, "restrictedNamespace")) != NULL && v->t != V_NULL) {
+        if (v->t != V_STR || (v->s.len > 0 && !namespace_path_valid(v->s)))
+            return bad(eb, "restrictedNamespace", "Attribute 'restrictedNamespace' must be "
+                                                  "a namespace path");
+        q->rns = v->s;
+    }
+    if ((v = val_get(in, "restrictedPermissions")) != NULL && v->t != V_NULL) {
+        if (!strlist(v, 64))
+            return bad(eb, "restrictedPermissions", "Attribute 'restrictedPermissions' must "
+                                                    "be a list of permissions");
+        for (size_t i = 0; i < v->a.n; i++) {
+            int rc = authz_check_identity(v->a.v[i].s, eb);
+            if (rc != E_OK) {
+                snprintf(eb->attr, sizeof eb->attr, "restrictedPermissions");
+                return rc;
+            }
+        }
+        q->rperms = v;
+    }
+    if ((v = val_get(in, "restrictedNetworks")) != NULL && v->t != V_NULL) {
+        if (!strlist(v, 64))
+            return bad(eb, "restrictedNetworks", "Attribute 'restrictedNetworks' must be a "
+                                                 "list of CIDRs");
+        for (size_t i = 0; i < v->a.n; i++) {
+            struct cidr c;
+            if (cidr_parse(v->a.v[i].s, &c) != E_OK)
+                return bad(eb, "restrictedNetworks", "Attribute 'restrictedNetworks' must be "
+                                                     "a list of CIDRs");
+        }
+        q->rnets = v;
+    }
+    return E_OK;
+}
+
+static int
+check_validity(struct issue_req *q, const struct val *in, struct errbuf *eb)
+{
+    const struct val *v = val_get(in, "validity");
+
+    q->validity_ms = DEFAULT_VALIDITY_MS;
+    if (v != NULL && v->t != V_NULL && !(v->t == V_STR && v->s.len == 0) &&
+        !(v->t == V_INT && v->i == 0)) {
+        if (v->t != V_STR || duration_parse(v->s, &q->validity_ms) != E_OK ||
+            q->validity_ms < 0)
+            return bad(eb, "validity", "Attribute 'validity' must be a duration like "
+                                       "'90s', '1h30m' or '24h'");
+        if (q->validity_ms == 0)
+            q->validity_ms = DEFAULT_VALIDITY_MS;
+        if (q->validity_ms < 1000)
+            return bad(eb, "validity", "Attribute 'validity' must be at least 1s");
+    }
+    if (q->validity_ms > cfg.token_max_validity)
+        q->validity_ms = cfg.token_max_validity;
+    return E_OK;
+}
+
+static int
+check_request(struct issue_req *q, const struct val *in, struct errbuf *eb)
+{
+    const struct val *v;
+    int               rc;
+
+    memset(q, 0, sizeof *q);
+    if (in->t != V_MAP)
+        return errbuf_set(eb, E_BADREQ, "The body must be an object");
+    if ((rc = check_keys(in, eb)) != E_OK)
+        return rc;
+    if ((v = val_get(in, "realm")) == NULL || v->t != V_STR || v->s.len == 0)
+        return bad(eb, "realm", "Attribute 'realm' is required");
+    q->realm = v->s;
+    if ((v = val_get(in, "quota")) != NULL && v->t != V_NULL) {
+        if (v->t != V_INT || v->i < 0)
+            return bad(eb, "quota", "Attribute 'quota' must be a positive integer or 0");
+        q->quota = v->i;
+    }
+    q->metadata = val_get(in, "metadata");
+    if (q->metadata != NULL && q->metadata->t != V_MAP && q->metadata->t != V_NULL)
+        return bad(eb, "metadata", "Attribute 'metadata' must be an object");
+    q->opaque = val_get(in, "opaque");
+    if (q->opaque != NULL && q->opaque->t != V_MAP && q->opaque->t != V_NULL)
+        return bad(eb, "opaque", "Attribute 'opaque' must be an object");
+    q->audience = val_get(in, "audience");
+    if (q->audience != NULL && q->audience->t != V_STR && q->audience->t != V_NULL)
+        return bad(eb, "audience", "Attribute 'audience' must be a string");
+    if ((rc = check_validity(q, in, eb)) != E_OK)
+        return rc;
+    return check_restrictions(q, in, eb);
+}
+
+static struct val
+restrictions(struct arena *a, const struct issue_req *q)
+{
+    struct val m = val_map();
+
+    if (q->rns.len > 0)
+        val_set(a, &m, "namespace", val_str(q->rns));
+    if (q->rperms != NULL)
+        val_set(a, &m, "perms", *q->rperms);
+    if (q->rnets != NULL)
+        val_set(a, &m, "networks", *q->rnets);
+    return m;
+}
+
+static struct val
+claims(struct req *r, const struct issue_req *q, const struct identity *id)
+{
+    struct arena *a = r->a;
+    struct val    c = val_map();
+    int64_t       now = time_now_ms() / 1000;
+    unsigned char jti[16];
+    char          jhex[33];
+
+    rnd_bytes(jti, sizeof jti);
+    hex_encode(jti, sizeof jti, jhex);
+    val_set(a, &c, "realm", val_str(q->realm));
+    val_set(a, &c, "data", id->data);
+    if (q->quota > 0)
+        val_set(a, &c, "quota", val_int(q->quota));
+    if (q->opaque != NULL && q->opaque->t == V_MAP)
+        val_set(a, &c, "opaque", *q->opaque);
+    struct val rs = restrictions(a, q);
+    if (rs.m.n > 0)
+        val_set(a, &c, "restrictions", rs);
+    if (q->audience != NULL && q->audience->t == V_STR && q->audience->s.len > 0)
+        val_set(a, &c, "aud", *q->audience);
+    val_set(a, &c, "exp", val_int(now + q->validity_ms / 1000));
+    val_set(a, &c, "iat", val_int(now));
+    val_set(a, &c, "iss", val_cstr(cfg.public_url));
+    val_set(a, &c, "jti", val_cstr(arena_strndup(a, jhex, 32)));
+    val_set(a, &c, "nbf", val_int(now));
+    val_set(a, &c, "sub", val_str(id->sub));
+    return c;
+}
+
+/* The answer: the request echoed (never its metadata) with the token. */
+static struct val
+echo(struct req *r, const struct issue_req *q, struct str token)
+{
+    struct val a = val_map();
+    char       dur[32];
+
+    duration_format(q->validity_ms, dur);
+    val_set(r->a, &a, "realm", val_str(q->realm));
+    val_set(r->a, &a, "validity", val_cstr(arena_strndup(r->a, dur, strlen(dur))));
+    val_set(r->a, &a, "quota", val_int(q->quota));
+    if (q->audience != NULL && q->audience->t == V_STR)
+        val_set(r->a, &a, "audience", *q->audience);
+    if (q->opaque != NULL && q->opaque->t == V_MAP)
+        val_set(r->a, &a, "opaque", *q->opaque);
+    if (q->rns.len > 0)
+        val_set(r->a, &a, "restrictedNamespace", val_str(q->rns));
+    if (q->rperms != NULL)
+        val_set(r->a, &a, "restrictedPermissions", *q->rperms);
+    if (q->rnets != NULL)
+        val_set(r->a, &a, "restrictedNetworks", *q->rnets);
+    val_set(r->a, &a, "token", val_str(token));
+    return a;
+}
+
+static int
+prove(struct req *r, const struct issue_req *q, struct identity *id, struct errbuf *eb)
+{
+    static const struct val empty = { .t = V_MAP };
+    const struct val       *md = q->metadata != NULL && q->metadata->t == V_MAP ? q->metadata
+                                                                                 : &empty;
+
+    if (str_eq_nocase(q->realm, "vince"))
+        return realm_vince(r, md, id, eb);
+    return errbuf_attr(eb, E_VALIDATION, "realm", "Realm '%.*s' is not supported",
+                       (int)(q->realm.len > 32 ? 32 : q->realm.len), q->realm.p);
+}
+
+void
+issue_serve(struct req *r)
+{
+    struct errbuf    eb = { 0 };
+    struct issue_req q;
+    struct identity  id;
+    struct val       in, c;
+    struct buf       tok;
+    int              rc;
+
+    if (r->nparams > 0) {
+        api_fail(r, E_BADREQ, "/issue takes no query parameters");
+        return;
+    }
+    if (r->body.len == 0) {
+        api_fail(r, E_BADREQ, "The request has no body");
+        return;
+    }
+    if ((rc = codec_decode(r->in, r->a, r->body.p, r->body.len, (int)cfg.max_depth, &in,
+                           &eb)) != E_OK ||
+        (rc = check_request(&q, &in, &eb)) != E_OK || (rc = prove(r, &q, &id, &eb)) != E_OK) {
+        api_error(r, &eb);
+        return;
+    }
+    c = claims(r, &q, &id);
+    buf_init(&tok, 64 * 1024);
+    if (authn_sign(&c, &tok) != E_OK) {
+        buf_free(&tok);
+        api_fail(r, E_INTERNAL, "token signing failed");
+        return;
+    }
+    r->status = 200;
+    r->resp = echo(r, &q, arena_str(r->a, buf_str(&tok)));
+    r->has_resp = true;
+    buf_free(&tok);
+    log_info("trace=%s issued a %.*s token for '%.*s'", r->trace, STR_FMT(q.realm),
+             STR_FMT(id.sub));
+}
+
+/* The token to describe: {"token": ...} in the body, else the Authorization
+ * header's. */
+static struct str
+authn_token_of(struct req *r, struct errbuf *eb)
+{
+    struct val in;
+
+    if (r->body.len > 0) {
+        if (codec_decode(r->in, r->a, r->body.p, r->body.len, 4, &in, eb) != E_OK)
+            return STR_NULL;
+        struct val *t = val_get(&in, "token");
+        if (t != NULL && t->t == V_STR)
+            return t->s;
+        errbuf_attr(eb, E_VALIDATION, "token", "Attribute 'token' is required");
+        return STR_NULL;
+    }
+    struct str h = str_trim(r->authorization);
+    if (h.len > 7 && str_eq_nocase((struct str){ h.p, 7 }, "Bearer "))
+        return str_trim((struct str){ h.p + 7, h.len - 7 });
+    errbuf_set(eb, E_UNAUTH, "Missing Authorization header");
+    return STR_NULL;
+}
+
+void
+authn_serve(struct req *r)
+{
+    struct errbuf     eb = { 0 };
+    struct principal *p;
+    struct str        tok = authn_token_of(r, &eb);
+
+    if (tok.p == NULL) {
+        api_error(r, &eb);
+        return;
+    }
+    if (authn_token(tok, &p, &eb) != E_OK) {
+        api_fail(r, E_UNAUTH, "Invalid or expired token");
+        return;
+    }
+    struct val out = val_map(), cl = val_arr();
+    val_set(r->a, &out, "object", val_cstr("authn"));
+    val_set(r->a, &out, "claims", val_clone(r->a, &p->payload));
+    for (size_t i = 0; i < p->nclaims; i++)
+        val_push(r->a, &cl, val_str(arena_str(r->a, p->claims[i])));
+    val_set(r->a, &out, "authClaims", cl);
+    principal_put(p);
+    r->status = 200;
+    r->resp = out;
+    r->has_resp = true;
+}

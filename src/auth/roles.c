@@ -1,0 +1,128 @@
+/* roles.c - the built-in roles, as data. */
+#include "roles.h"
+
+#include "../model/specs.h"
+#include "authz.h"
+
+#define ALL_VERBS (VERB_GET | VERB_POST | VERB_PUT | VERB_DELETE)
+#define ANY(v, acc) { { "*", 1 }, (v), (acc) }
+#define ONE(id, v) { STR(id), (v), ACCESS_ADMIN }
+
+const struct role roles[] = {
+    { "namespace.administrator", "Everything in the namespace and below",
+      { ANY(ALL_VERBS, ACCESS_ADMIN) }, 1 },
+    { "namespace.editor",
+      "Everything but API authorizations and credentials",
+      { ANY(ALL_VERBS, ACCESS_SECRET) }, 1 },
+    { "namespace.viewer", "Read everything but secrets", { ANY(VERB_GET, ACCESS_NORMAL) }, 1 },
+    { "certificate.requester",
+      "Request certificates; read certificates and issuing templates",
+      { ONE("certificaterequest", VERB_POST | VERB_GET), ONE("certificate", VERB_GET),
+        ONE("issuingtemplate", VERB_GET), ONE("namespace", VERB_GET) }, 4 },
+};
+const size_t nroles = ARRAY_LEN(roles);
+
+static const struct { const char *name; unsigned bit; } verbs[] = {
+    { "get", VERB_GET }, { "post", VERB_POST }, { "put", VERB_PUT },
+    { "delete", VERB_DELETE }, { "*", ALL_VERBS },
+};
+
+static int
+parse_role(struct str name, struct grant *out, size_t *n, struct errbuf *eb)
+{
+    for (size_t i = 0; i < nroles; i++)
+        if (str_eq_c(name, roles[i].name)) {
+            for (size_t j = 0; j < roles[i].ngrants; j++)
+                out[(*n)++] = roles[i].grants[j];
+            return E_OK;
+        }
+    return errbuf_attr(eb, E_VALIDATION, "authorizedIdentities", "Unknown role '%.*s'",
+                       (int)(name.len > 64 ? 64 : name.len), name.p);
+}
+
+/* "identity,verb,verb": identity is "*" or a resource identity. */
+static int
+parse_permission(struct arena *a, struct str entry, struct grant *out, size_t *n,
+                 struct errbuf *eb)
+{
+    struct str id, rest = str_cut(entry, ',', &id), v;
+    struct grant g = { arena_str(a, str_trim(id)), 0, ACCESS_ADMIN };
+
+    if (!str_eq_c(g.identity, "*") && spec_by_identity(g.identity) == NULL)
+        return errbuf_attr(eb, E_VALIDATION, "authorizedIdentities",
+                           "Unknown identity '%.*s' in permission",
+                           (int)(g.identity.len > 64 ? 64 : g.identity.len), g.identity.p);
+    while (rest.p != NULL) {
+        rest = str_cut(rest, ',', &v);
+        v = str_trim(v);
+        unsigned bit = 0;
+        for (size_t i = 0; i < ARRAY_LEN(verbs); i++)
+            if (str_eq_c(v, verbs[i].name))
+                bit = verbs[i].bit;
+        if (bit == 0)
+            return errbuf_attr(eb, E_VALIDATION, "authorizedIdentities",
+                               "Unknown verb '%.*s' in permission",
+                               (int)(v.len > 16 ? 16 : v.len), v.p);
+        g.verbs |= bit;
+    }
+    if (g.verbs == 0)
+        return errbuf_attr(eb, E_VALIDATION, "authorizedIdentities",
+                           "A permission needs at least one verb: 'identity,get'");
+    out[(*n)++] = g;
+    return E_OK;
+}
+
+int
+roles_parse_identity(struct arena *a, struct str entry, struct grant *out, size_t *n,
+                     struct errbuf *eb)
+{
+    static const struct str role = STR("@auth:role=");
+
+    if (str_starts(entry, role))
+        return parse_role((struct str){ entry.p + role.len, entry.len - role.len }, out, n, eb);
+    return parse_permission(a, entry, out, n, eb);
+}
+
+bool
+grant_allows(const struct grant *g, const struct spec *s, unsigned verb)
+{
+    if (!(g->verbs & verb))
+        return false;
+    if (str_eq_c(g->identity, "*"))
+        return s->access <= g->max_access;
+    return str_eq_c(g->identity, s->identity);
+}
+
+static struct val
+grant_val(struct arena *a, const struct grant *g)
+{
+    struct val m = val_map(), vs = val_arr();
+
+    for (size_t i = 0; i + 1 < ARRAY_LEN(verbs); i++)
+        if (g->verbs & verbs[i].bit)
+            val_push(a, &vs, val_cstr(verbs[i].name));
+    val_set(a, &m, "identity", val_str(g->identity));
+    val_set(a, &m, "operations", vs);
+    if (str_eq_c(g->identity, "*")) {
+        static const char *const acc[] = { "normal", "secret", "admin" };
+        val_set(a, &m, "upToSensitivity", val_cstr(acc[g->max_access]));
+    }
+    return m;
+}
+
+void
+roles_list(struct arena *a, struct val *items)
+{
+    *items = val_arr();
+    for (size_t i = 0; i < nroles; i++) {
+        struct val r = val_map(), gs = val_arr();
+        val_set(a, &r, "name", val_cstr(roles[i].name));
+        val_set(a, &r, "key", val_cstr(arena_printf(a, "@auth:role=%s", roles[i].name)));
+        val_set(a, &r, "description", val_cstr(roles[i].description));
+        for (size_t j = 0; j < roles[i].ngrants; j++)
+            val_push(a, &gs, grant_val(a, &roles[i].grants[j]));
+        val_set(a, &r, "authorizations", gs);
+        val_set(a, &r, "object", val_cstr("role"));
+        val_push(a, items, r);
+    }
+}

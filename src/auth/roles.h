@@ -1,0 +1,37 @@
+/* roles.h - the built-in roles and raw permissions (API.md section 5). */
+#ifndef KW_ROLES_H
+#define KW_ROLES_H
+
+#include "../core/val.h"
+#include "../model/spec.h"
+
+/* One thing a policy grants: verbs on an identity ("*" = every identity whose
+ * spec access is at most max_access; a named identity ignores access). */
+struct grant {
+    struct str       identity;
+    unsigned         verbs;      /* enum verb bits */
+    enum spec_access max_access;
+};
+
+#define ROLE_GRANTS_MAX 8
+
+struct role {
+    const char  *name;
+    const char  *description;
+    struct grant grants[ROLE_GRANTS_MAX];
+    size_t       ngrants;
+};
+
+extern const struct role roles[];
+extern const size_t      nroles;
+
+/* Parse an authorizedIdentities entry into grants appended at out[*n] (room for
+ * ROLE_GRANTS_MAX more). E_VALIDATION for an unknown role, identity or verb. */
+int  roles_parse_identity(struct arena *a, struct str entry, struct grant *out, size_t *n,
+                          struct errbuf *eb);
+/* True when `g` allows `verb` on spec `s`. */
+bool grant_allows(const struct grant *g, const struct spec *s, unsigned verb);
+/* The role objects served by GET /roles. */
+void roles_list(struct arena *a, struct val *items);
+
+#endif

@@ -1,0 +1,49 @@
+/* vince.c - the account realm: a name and a password. */
+#include "../model/specs.h"
+#include "../store/store.h"
+#include "issue.h"
+#include "password.h"
+
+static struct str
+field(const struct val *m, const char *k)
+{
+    const struct val *v = val_get(m, k);
+
+    return v != NULL && v->t == V_STR ? v->s : STR_NULL;
+}
+
+/* Unknown account, wrong password and disabled account are one answer, and take
+ * the same time: the password is always checked against a hash. */
+int
+realm_vince(struct req *r, const struct val *md, struct identity *id, struct errbuf *eb)
+{
+    struct str    name = field(md, "vinceAccount"), pw = field(md, "vincePassword");
+    struct val    acct;
+    struct errbuf feb = { 0 };
+    const char   *hash = NULL;
+    bool          found, ok;
+
+    found = name.len > 0 && name.len <= 128 &&
+            kw_store->ops->find(kw_store, &spec_account, NULL, "name", name, r->a, &acct,
+                                &feb) == E_OK;
+    if (!found && feb.code == E_UNAVAILABLE)
+        return errbuf_set(eb, E_UNAVAILABLE, "The store is unavailable");
+    if (found) {
+        struct str h = field(&acct, "password");
+        hash = arena_strndup(r->a, h.p, h.len);
+    }
+    ok = password_verify(hash, pw);
+    const struct val *dis = found ? val_get(&acct, "disabled") : NULL;
+    if (!found || !ok || (dis != NULL && dis->t == V_BOOL && dis->b))
+        return errbuf_set(eb, E_UNAUTH, "Invalid credentials");
+    id->data = val_map();
+    val_set(r->a, &id->data, "realm", val_cstr("vince"));
+    val_set(r->a, &id->data, "account", val_str(field(&acct, "name")));
+    struct str email = field(&acct, "email");
+    if (email.len > 0)
+        val_set(r->a, &id->data, "email", val_str(email));
+    val_set(r->a, &id->data, "id", val_str(field(&acct, "ID")));
+    val_set(r->a, &id->data, "organization", val_str(field(&acct, "namespace")));
+    id->sub = field(&acct, "name");
+    return E_OK;
+}

@@ -1,0 +1,135 @@
+/* boot.c - the first start: an administrator, through ordinary objects. */
+#include "boot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "api/engine.h"
+#include "api/validate.h"
+#include "auth/password.h"
+#include "core/rnd.h"
+#include "model/specs.h"
+#include "store/store.h"
+
+#define META_BOOTED "bootstrapped"
+
+struct boot {
+    struct arena *a;
+    struct val    account, policy;
+};
+
+static int
+boot_run(struct tx *tx, void *arg)
+{
+    struct boot *b = arg;
+    int          rc;
+
+    if ((rc = tx->ops->insert(tx, &spec_account, &b->account)) != E_OK ||
+        (rc = tx->ops->insert(tx, &spec_apiauthorization, &b->policy)) != E_OK)
+        return rc;
+    return tx->ops->meta_put(tx, META_BOOTED, STR("1"));
+}
+
+static struct val
+strs(struct arena *a, const char *const *v, size_t n)
+{
+    struct val l = val_arr();
+
+    for (size_t i = 0; i < n; i++)
+        val_push(a, &l, val_cstr(v[i]));
+    return l;
+}
+
+/* The administrator's authorization names the account and where it lives, so
+ * no account of the same name elsewhere could ever match it. */
+static int
+build(struct boot *b, const char *password, struct errbuf *eb)
+{
+    static const char *const line[] = { "@auth:realm=vince", "@auth:account=admin",
+                                         "@auth:organization=/" };
+    static const char *const role[] = { "@auth:role=namespace.administrator" };
+    struct val in = val_map(), subj = val_arr();
+    char       hash[PASSWORD_HASH_MAX];
+    int        rc;
+
+    if (password_hash(str_c(password), hash) != E_OK)
+        return errbuf_set(eb, E_INTERNAL, "cannot hash the admin password");
+    val_set(b->a, &in, "name", val_cstr("admin"));
+    val_set(b->a, &in, "password", val_cstr(arena_strndup(b->a, hash, strlen(hash))));
+    val_set(b->a, &in, "description", val_cstr("The administrator created on first start"));
+    if ((rc = engine_new_object(b->a, &spec_account, STR("/"), &in, &b->account, eb)) != E_OK)
+        return rc;
+    tags_normalize(b->a, &spec_account, &b->account);
+    OPENSSL_cleanse(hash, sizeof hash);
+
+    in = val_map();
+    val_push(b->a, &subj, strs(b->a, line, ARRAY_LEN(line)));
+    val_set(b->a, &in, "name", val_cstr("administrator"));
+    val_set(b->a, &in, "description", val_cstr("The admin account administers everything"));
+    val_set(b->a, &in, "subject", subj);
+    val_set(b->a, &in, "authorizedIdentities", strs(b->a, role, 1));
+    val_set(b->a, &in, "authorizedNamespace", val_cstr("/"));
+    val_set(b->a, &in, "protected", val_bool(true));
+    if ((rc = engine_new_object(b->a, &spec_apiauthorization, STR("/"), &in, &b->policy, eb)) !=
+        E_OK)
+        return rc;
+    tags_normalize(b->a, &spec_apiauthorization, &b->policy);
+    return E_OK;
+}
+
+static int
+write_password_file(const char *datadir, const char *pw, struct errbuf *eb)
+{
+    char path[1200];
+    int  fd;
+
+    snprintf(path, sizeof path, "%s/admin-password", datadir);
+    unlink(path);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errbuf_set(eb, E_INTERNAL, "%s: %s", path, strerror(errno));
+    size_t n = strlen(pw);
+    bool   ok = write(fd, pw, n) == (ssize_t)n && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+    close(fd);
+    return ok ? E_OK : errbuf_set(eb, E_INTERNAL, "%s: cannot write", path);
+}
+
+int
+boot_first_start(const char *datadir, bool *created, bool *from_env, struct errbuf *eb)
+{
+    struct boot   b = { arena_new(4096) };
+    struct str    v;
+    const char   *env = getenv("KEYWARD_ADMIN_PASSWORD");
+    char          pw[33];
+    int           rc;
+
+    *created = false;
+    *from_env = env != NULL && env[0] != '\0';
+    rc = kw_store->ops->meta_get(kw_store, META_BOOTED, b.a, &v);
+    if (rc != E_NOTFOUND) {
+        arena_free(b.a);
+        return rc == E_OK ? E_OK : errbuf_set(eb, rc, "cannot read the store");
+    }
+    if (!*from_env) {
+        unsigned char raw[16];
+        rnd_bytes(raw, sizeof raw);
+        hex_encode(raw, sizeof raw, pw);
+        OPENSSL_cleanse(raw, sizeof raw);
+    }
+    rc = build(&b, *from_env ? env : pw, eb);
+    if (rc == E_OK && (rc = store_run(kw_store, boot_run, &b)) != E_OK)
+        errbuf_set(eb, rc, "cannot create the administrator");
+    if (rc == E_OK && !*from_env)
+        rc = write_password_file(datadir, pw, eb);
+    if (rc == E_OK && !*from_env)
+        fprintf(stderr, "keyward: admin password (shown once, also in %s/admin-password): %s\n",
+                datadir, pw);
+    OPENSSL_cleanse(pw, sizeof pw);
+    arena_free(b.a);
+    *created = rc == E_OK;
+    return rc;
+}

@@ -1,0 +1,14 @@
+/* boot.h - what a first start creates in an empty data directory. */
+#ifndef KW_BOOT_H
+#define KW_BOOT_H
+
+#include "core/base.h"
+
+/* On first start: the admin account (password from $KEYWARD_ADMIN_PASSWORD, or
+ * random, printed once and written to DIR/admin-password, mode 0600) and its API
+ * authorization (namespace.administrator on /). Later starts change nothing.
+ * *created tells which happened; *from_env whether the password came from the
+ * environment. */
+int boot_first_start(const char *datadir, bool *created, bool *from_env, struct errbuf *eb);
+
+#endif

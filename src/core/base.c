@@ -1,0 +1,229 @@
+/* base.c - string slices, strict number parsing, UTF-8 checks and the error table. */
+#include "base.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static int
+lower(int c)
+{
+    return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+bool
+str_eq_nocase(struct str a, const char *b)
+{
+    size_t n = b ? strlen(b) : 0;
+
+    if (a.len != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (lower((unsigned char)a.p[i]) != lower((unsigned char)b[i]))
+            return false;
+    return true;
+}
+
+static bool
+is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+struct str
+str_trim(struct str s)
+{
+    while (s.len > 0 && is_blank(s.p[0])) {
+        s.p++;
+        s.len--;
+    }
+    while (s.len > 0 && is_blank(s.p[s.len - 1]))
+        s.len--;
+    return s;
+}
+
+struct str
+str_cut(struct str s, char sep, struct str *head)
+{
+    const char *hit = s.len ? memchr(s.p, sep, s.len) : NULL;
+
+    if (hit == NULL) {
+        if (head)
+            *head = s;
+        return STR_NULL;
+    }
+    size_t hl = (size_t)(hit - s.p);
+    if (head)
+        *head = (struct str){ s.p, hl };
+    return (struct str){ hit + 1, s.len - hl - 1 };
+}
+
+int
+str_to_i64(struct str s, int64_t *out)
+{
+    bool     neg = false;
+    size_t   i = 0;
+    uint64_t v = 0;
+    /* The magnitude limit differs by sign: INT64_MIN has one more than INT64_MAX. */
+    uint64_t lim;
+
+    if (s.len > 0 && s.p[0] == '-') {
+        neg = true;
+        i = 1;
+    }
+    if (i == s.len)
+        return E_BADREQ;
+    lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; i < s.len; i++) {
+        unsigned d = (unsigned char)s.p[i] - (unsigned)'0';
+        if (d > 9)
+            return E_BADREQ;
+        if (v > (lim - d) / 10)
+            return E_BADREQ;
+        v = v * 10 + d;
+    }
+    if (neg)
+        *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+    else
+        *out = (int64_t)v;
+    return E_OK;
+}
+
+/* Length of the sequence starting at p[0], or 0 when it is not well-formed
+ * (Unicode 15 table 3-7: this also rules out overlongs and surrogates). */
+static size_t
+utf8_seq(const unsigned char *p, size_t len)
+{
+    unsigned char c = p[0], lo = 0x80, hi = 0xBF;
+    size_t        n;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else
+        return 0;
+    if (len < n || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF)
+            return 0;
+    return n;
+}
+
+bool
+utf8_valid(const char *p, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    size_t               i = 0;
+
+    while (i < len) {
+        /* ASCII fast path: most keys and values are plain ASCII. */
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n = utf8_seq(u + i, len - i);
+        if (n == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+static int errbuf_vset(struct errbuf *eb, enum err code, const char *attr, const char *fmt,
+                       va_list ap) KW_PRINTF(4, 0);
+
+static int
+errbuf_vset(struct errbuf *eb, enum err code, const char *attr, const char *fmt,
+            va_list ap)
+{
+    if (eb == NULL)
+        return (int)code;
+    eb->code = code;
+    eb->attr[0] = '\0';
+    if (attr)
+        snprintf(eb->attr, sizeof eb->attr, "%s", attr);
+    if (vsnprintf(eb->msg, sizeof eb->msg, fmt, ap) < 0)
+        eb->msg[0] = '\0';
+    return (int)code;
+}
+
+int
+errbuf_set(struct errbuf *eb, enum err code, const char *fmt, ...)
+{
+    va_list ap;
+    int     rc;
+
+    va_start(ap, fmt);
+    rc = errbuf_vset(eb, code, NULL, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int
+errbuf_attr(struct errbuf *eb, enum err code, const char *attr, const char *fmt, ...)
+{
+    va_list ap;
+    int     rc;
+
+    va_start(ap, fmt);
+    rc = errbuf_vset(eb, code, attr, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* One table maps each error to its HTTP status and the title of API.md section 2. */
+static const struct {
+    int         status;
+    const char *title;
+} err_table[E__COUNT] = {
+    [E_OK] = { 200, "OK" },
+    [E_BADREQ] = { 400, "Bad Request" },
+    [E_UNAUTH] = { 401, "Unauthorized" },
+    [E_FORBIDDEN] = { 403, "Forbidden" },
+    [E_NOTFOUND] = { 404, "Not Found" },
+    [E_METHOD] = { 405, "Method Not Allowed" },
+    [E_CONFLICT] = { 409, "Conflict" },
+    [E_TOOBIG] = { 413, "Request Entity Too Large" },
+    [E_MEDIA] = { 415, "Unsupported Media Type" },
+    [E_HEADERS] = { 431, "Request Header Fields Too Large" },
+    [E_QUOTA] = { 417, "Quota Exceeded" },
+    [E_VALIDATION] = { 422, "Validation Error" },
+    [E_READONLY] = { 422, "Read Only Error" },
+    [E_CREATIONONLY] = { 422, "Creation Only Error" },
+    [E_DUPLICATE] = { 422, "Duplicate Key" },
+    [E_PROTECTED] = { 422, "Protected Object" },
+    [E_IDEMPOTENCY] = { 422, "Idempotency Key Reused" },
+    [E_RATE] = { 429, "Too Many Requests" },
+    [E_INTERNAL] = { 500, "Internal Server Error" },
+    [E_UNAVAILABLE] = { 503, "Service Unavailable" },
+};
+
+/* Anything out of range is a programming error; answer it as an internal one. */
+int
+err_http_status(enum err e)
+{
+    if ((unsigned)e >= E__COUNT)
+        e = E_INTERNAL;
+    return err_table[e].status;
+}
+
+const char *
+err_title(enum err e)
+{
+    if ((unsigned)e >= E__COUNT)
+        e = E_INTERNAL;
+    return err_table[e].title;
+}

@@ -1,0 +1,184 @@
+/* config.c - the table of settings and its parser. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "timeutil.h"
+
+struct config cfg;
+
+enum ctype { C_STR, C_INT, C_SIZE, C_DURATION, C_LEVEL };
+
+struct setting {
+    const char *name;
+    enum ctype  type;
+    size_t      off;
+    size_t      len; /* C_STR: capacity */
+    const char *def;
+    int64_t     min, max;
+    const char *doc;
+};
+
+#define F(field) offsetof(struct config, field)
+#define S(field) sizeof(((struct config *)0)->field)
+
+static const struct setting settings[] = {
+    { "listen", C_STR, F(listen), S(listen), "127.0.0.1:8443", 0, 0, "address and port" },
+    { "data_dir", C_STR, F(data_dir), S(data_dir), "./keyward-data", 0, 0, "data directory" },
+    { "store", C_STR, F(store), S(store), "", 0, 0, "sqlite:PATH (default DATA/keyward.db)" },
+    { "public_url", C_STR, F(public_url), S(public_url), "", 0, 0,
+      "token issuer and API URL (default https://LISTEN)" },
+    { "threads", C_INT, F(threads), 0, "0", 0, 256, "HTTP worker threads, 0 = cores" },
+    { "max_connections", C_INT, F(max_connections), 0, "1024", 1, 65536, "open connections" },
+    { "connection_timeout", C_DURATION, F(connection_timeout), 0, "30s", 1000, 3600000,
+      "idle or slow client cut-off" },
+    { "max_body_size", C_SIZE, F(max_body_size), 0, "1048576", 1024, 1073741824,
+      "request body bytes (413 past it)" },
+    { "max_header_size", C_SIZE, F(max_header_size), 0, "16384", 2048, 1048576,
+      "request line and headers bytes" },
+    { "max_depth", C_INT, F(max_depth), 0, "32", 2, 512, "body nesting depth (400 past it)" },
+    { "page_size_default", C_INT, F(page_size_default), 0, "100", 1, 1000000, "list page size" },
+    { "page_size_max", C_INT, F(page_size_max), 0, "10000", 1, 1000000,
+      "largest page size (pageSize=0 is capped too)" },
+    { "token_max_validity", C_DURATION, F(token_max_validity), 0, "720h", 1000,
+      INT64_C(315360000000), "longest token validity granted" },
+    { "token_cache_entries", C_INT, F(token_cache_entries), 0, "100000", 16, 10000000,
+      "verified tokens kept in memory" },
+    { "idempotency_ttl", C_DURATION, F(idempotency_ttl), 0, "24h", 1000, INT64_C(2592000000),
+      "how long Idempotency-Key answers are kept" },
+    { "log_level", C_LEVEL, F(log_level), 0, "info", 0, 3, "debug, info, warn or error" },
+};
+
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+static int
+parse_int(const struct setting *s, const char *v, int64_t *out, struct errbuf *eb)
+{
+    int rc = E_OK;
+
+    if (s->type == C_DURATION)
+        rc = duration_parse(str_c(v), out);
+    else if (s->type == C_LEVEL) {
+        rc = E_BADREQ;
+        for (size_t i = 0; i < ARRAY_LEN(level_names); i++)
+            if (strcmp(v, level_names[i]) == 0) {
+                *out = (int64_t)i;
+                rc = E_OK;
+            }
+    } else
+        rc = str_to_i64(str_c(v), out);
+    if (rc != E_OK)
+        return errbuf_set(eb, E_BADREQ, "config: %s: invalid value '%s'", s->name, v);
+    if (*out < s->min || *out > s->max)
+        return errbuf_set(eb, E_BADREQ, "config: %s: %s is out of range", s->name, v);
+    return E_OK;
+}
+
+static int
+apply(struct config *c, const struct setting *s, const char *v, struct errbuf *eb)
+{
+    char *field = (char *)c + s->off;
+
+    if (s->type == C_STR) {
+        size_t n = strlen(v);
+        if (n >= s->len)
+            return errbuf_set(eb, E_BADREQ, "config: %s: value too long", s->name);
+        memcpy(field, v, n + 1);
+        return E_OK;
+    }
+    int64_t x = 0;
+    int     rc = parse_int(s, v, &x, eb);
+    if (rc == E_OK)
+        memcpy(field, &x, sizeof x);
+    return rc;
+}
+
+void
+config_defaults(struct config *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < ARRAY_LEN(settings); i++)
+        if (apply(c, &settings[i], settings[i].def, NULL) != E_OK)
+            abort(); /* a default outside its own bounds is a programming error */
+}
+
+int
+config_set(struct config *c, const char *key, const char *value, struct errbuf *eb)
+{
+    for (size_t i = 0; i < ARRAY_LEN(settings); i++)
+        if (strcmp(settings[i].name, key) == 0)
+            return apply(c, &settings[i], value, eb);
+    return errbuf_set(eb, E_BADREQ, "config: unknown setting '%s'", key);
+}
+
+static int
+parse_line(struct config *c, char *line, const char *path, int lineno, struct errbuf *eb)
+{
+    struct str s = str_trim(str_c(line)), key, rest;
+
+    if (s.len == 0 || s.p[0] == '#')
+        return E_OK;
+    rest = str_cut(s, '=', &key);
+    if (rest.p == NULL)
+        return errbuf_set(eb, E_BADREQ, "%s:%d: expected 'key = value'", path, lineno);
+    key = str_trim(key);
+    rest = str_trim(rest);
+    char k[64], v[1100];
+    if (key.len >= sizeof k || rest.len >= sizeof v)
+        return errbuf_set(eb, E_BADREQ, "%s:%d: line too long", path, lineno);
+    memcpy(k, key.p, key.len);
+    k[key.len] = '\0';
+    memcpy(v, rest.p, rest.len);
+    v[rest.len] = '\0';
+    return config_set(c, k, v, eb);
+}
+
+int
+config_load_file(struct config *c, const char *path, bool must_exist, struct errbuf *eb)
+{
+    FILE  *f = fopen(path, "r");
+    char   line[2048];
+    int    lineno = 0, rc = E_OK;
+
+    if (f == NULL) {
+        if (errno == ENOENT && !must_exist)
+            return E_OK;
+        return errbuf_set(eb, E_BADREQ, "%s: %s", path, strerror(errno));
+    }
+    while (rc == E_OK && fgets(line, sizeof line, f) != NULL) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        rc = parse_line(c, line, path, lineno, eb);
+    }
+    fclose(f);
+    return rc;
+}
+
+void
+config_dump(const struct config *c, int fd)
+{
+    for (size_t i = 0; i < ARRAY_LEN(settings); i++) {
+        const struct setting *s = &settings[i];
+        const char           *field = (const char *)c + s->off;
+        int64_t               x;
+        char                  dur[32];
+
+        dprintf(fd, "# %s\n", s->doc);
+        if (s->type == C_STR) {
+            dprintf(fd, "%s = %s\n", s->name, field);
+            continue;
+        }
+        memcpy(&x, field, sizeof x);
+        if (s->type == C_DURATION) {
+            duration_format(x, dur);
+            dprintf(fd, "%s = %s\n", s->name, dur);
+        } else if (s->type == C_LEVEL)
+            dprintf(fd, "%s = %s\n", s->name, level_names[x]);
+        else
+            dprintf(fd, "%s = %lld\n", s->name, (long long)x);
+    }
+}

@@ -1,0 +1,40 @@
+/* config.h - every tunable in one table (name, type, default, bounds), as redis
+ * does. Values come from defaults, then the config file (`key = value` lines,
+ * '#' comments), then command-line options. Read-only after start-up. */
+#ifndef KW_CONFIG_H
+#define KW_CONFIG_H
+
+#include "base.h"
+
+struct config {
+    char    listen[256];        /* ADDR:PORT */
+    char    data_dir[1024];
+    char    store[1100];        /* sqlite:PATH */
+    char    public_url[512];    /* issuer of tokens; default https://<listen> */
+    int64_t threads;            /* HTTP worker threads (0 = number of cores) */
+    int64_t max_connections;
+    int64_t connection_timeout; /* ms; idle and slow clients are cut off */
+    int64_t max_body_size;      /* bytes */
+    int64_t max_header_size;    /* bytes for the request line and all headers */
+    int64_t max_depth;          /* nesting of a JSON/MessagePack body */
+    int64_t page_size_default;
+    int64_t page_size_max;
+    int64_t token_max_validity; /* ms */
+    int64_t token_cache_entries;
+    int64_t idempotency_ttl;    /* ms */
+    int64_t log_level;          /* enum log_level */
+};
+
+extern struct config cfg;
+
+/* Set every field to its default. */
+void config_defaults(struct config *c);
+/* Apply one `key`, `value` pair (from the file or an option). E_BADREQ with a
+ * message naming the key when unknown, malformed or out of bounds. */
+int  config_set(struct config *c, const char *key, const char *value, struct errbuf *eb);
+/* Read a config file; a missing file is an error only when `must_exist`. */
+int  config_load_file(struct config *c, const char *path, bool must_exist, struct errbuf *eb);
+/* Write "key = value" lines for every setting (docs and `keyward config`). */
+void config_dump(const struct config *c, int fd);
+
+#endif

@@ -1,0 +1,18 @@
+/* net.h - IP addresses and CIDR ranges (authorizedSubnets, restrictedNetworks). */
+#ifndef KW_NET_H
+#define KW_NET_H
+
+#include "base.h"
+
+/* Addresses are kept as 16 bytes; IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d). */
+struct cidr {
+    unsigned char addr[16];
+    unsigned      bits; /* prefix length over the 128 bits */
+};
+
+/* "10.0.0.0/8", "2001:db8::/32", or a bare address (a /32 or /128). */
+int  cidr_parse(struct str s, struct cidr *out);
+int  ip_parse(struct str s, unsigned char out[16]);
+bool cidr_contains(const struct cidr *c, const unsigned char ip[16]);
+
+#endif

@@ -1,0 +1,153 @@
+/* rnd.c - identifiers, hex and base64url over OpenSSL's CSPRNG. */
+#include "rnd.h"
+
+#include <limits.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+void
+rnd_bytes(void *p, size_t n)
+{
+    /* RAND_bytes takes an int; feed it in slices. */
+    unsigned char *u = p;
+
+    while (n > 0) {
+        int k = n > INT_MAX ? INT_MAX : (int)n;
+        if (RAND_bytes(u, k) != 1) {
+            /* Identifiers and keys without entropy are worse than no service. */
+            fprintf(stderr, "rnd: RAND_bytes failed\n");
+            abort();
+        }
+        u += k;
+        n -= (size_t)k;
+    }
+}
+
+static const char hexdig[] = "0123456789abcdef";
+
+void
+hex_encode(const void *p, size_t n, char *out)
+{
+    const unsigned char *u = p;
+
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hexdig[u[i] >> 4];
+        out[2 * i + 1] = hexdig[u[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+void
+id_new(char out[ID_LEN + 1])
+{
+    unsigned char b[12];
+    uint32_t      now = (uint32_t)time(NULL);
+
+    /* Big-endian seconds first, so that hex order is time order. */
+    b[0] = (unsigned char)(now >> 24);
+    b[1] = (unsigned char)(now >> 16);
+    b[2] = (unsigned char)(now >> 8);
+    b[3] = (unsigned char)now;
+    rnd_bytes(b + 4, 8);
+    hex_encode(b, sizeof b, out);
+}
+
+bool
+id_valid(struct str s)
+{
+    if (s.len != ID_LEN)
+        return false;
+    for (size_t i = 0; i < s.len; i++) {
+        char c = s.p[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return false;
+    }
+    return true;
+}
+
+static const char b64url_alpha[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+size_t
+b64url_len(size_t n)
+{
+    static const size_t tail[3] = { 0, 2, 3 };
+
+    return n / 3 * 4 + tail[n % 3];
+}
+
+void
+b64url_encode(const void *p, size_t n, char *out)
+{
+    const unsigned char *u = p;
+    size_t               o = 0, i = 0;
+
+    for (; n - i >= 3; i += 3) {
+        uint32_t v = (uint32_t)u[i] << 16 | (uint32_t)u[i + 1] << 8 | u[i + 2];
+        out[o++] = b64url_alpha[v >> 18];
+        out[o++] = b64url_alpha[v >> 12 & 63];
+        out[o++] = b64url_alpha[v >> 6 & 63];
+        out[o++] = b64url_alpha[v & 63];
+    }
+    if (n - i == 1) {
+        out[o++] = b64url_alpha[u[i] >> 2];
+        out[o++] = b64url_alpha[(u[i] & 3) << 4];
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t)u[i] << 8 | u[i + 1];
+        out[o++] = b64url_alpha[v >> 10];
+        out[o++] = b64url_alpha[v >> 4 & 63];
+        out[o++] = b64url_alpha[(v & 15) << 2];
+    }
+    out[o] = '\0';
+}
+
+static int
+b64url_val(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
+    return -1;
+}
+
+/* Strict: the unused low bits of the last character must be zero, so that every
+ * byte string has exactly one accepted encoding (tokens compare by text). */
+long
+b64url_decode(const char *s, size_t len, unsigned char *out)
+{
+    size_t   o = 0, bits = 0;
+    uint32_t acc = 0;
+
+    if (len > (size_t)LONG_MAX)
+        return -1;
+    if (len % 4 == 0 && len > 0 && s[len - 1] == '=') {
+        len -= len >= 2 && s[len - 2] == '=' ? 2 : 1;
+        if (len % 4 < 2)
+            return -1;
+    }
+    if (len % 4 == 1)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        int v = b64url_val(s[i]);
+        if (v < 0)
+            return -1;
+        acc = (acc << 6 | (uint32_t)v) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(acc >> bits);
+        }
+    }
+    if (acc & ((1u << bits) - 1))
+        return -1;
+    return (long)o;
+}

@@ -1,0 +1,26 @@
+/* rnd.h - identifiers and randomness (OpenSSL's CSPRNG). */
+#ifndef KW_RND_H
+#define KW_RND_H
+
+#include "base.h"
+
+#define ID_LEN 24
+
+/* Cryptographically random bytes; aborts if the CSPRNG fails. */
+void rnd_bytes(void *p, size_t n);
+/* A new object ID: 24 lowercase hex characters plus NUL. The first 8 are the
+ * creation second (so IDs sort roughly by age, keeping B-tree inserts local),
+ * the rest random. */
+void id_new(char out[ID_LEN + 1]);
+/* True for exactly 24 lowercase hex characters. */
+bool id_valid(struct str s);
+/* Lowercase hex of n bytes into out (2n+1 bytes with NUL). */
+void hex_encode(const void *p, size_t n, char *out);
+/* base64url without padding. out must hold b64url_len(n) + 1. */
+size_t b64url_len(size_t n);
+void   b64url_encode(const void *p, size_t n, char *out);
+/* Decodes base64url (padding optional); returns decoded length or -1. out must
+ * hold len*3/4 + 3 bytes. */
+long   b64url_decode(const char *s, size_t len, unsigned char *out);
+
+#endif

@@ -1,0 +1,13 @@
+/* server.h - the HTTPS listener. */
+#ifndef KW_SERVER_H
+#define KW_SERVER_H
+
+#include "../pki/tlsboot.h"
+
+/* Listen on cfg.listen with the console's certificate; E_UNAVAILABLE with a
+ * one-line reason when the address cannot be used. */
+int  http_start(const struct tls_files *tls, struct errbuf *eb);
+/* Stop accepting, let requests in flight finish (up to grace_ms), close. */
+void http_stop(int64_t grace_ms);
+
+#endif

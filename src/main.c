@@ -1,0 +1,226 @@
+/* main.c - `keyward server`: configuration, start-up, signals, shutdown. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth/authn.h"
+#include "auth/authz.h"
+#include "boot.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/seal.h"
+#include "core/timeutil.h"
+#include "http/server.h"
+#include "model/spec.h"
+#include "pki/tlsboot.h"
+#include "store/store.h"
+
+#define GRACE_MS       10000
+#define EXPIRE_EVERY_S 60
+
+static const char usage[] =
+    "usage: keyward server [--listen ADDR:PORT] [--data DIR] [--store sqlite:PATH]\n"
+    "                      [--config FILE]\n"
+    "       keyward config          print every setting with its default\n"
+    "       keyward version\n";
+
+static void
+die(const char *msg)
+{
+    fprintf(stderr, "keyward: %s\n", msg);
+    exit(1);
+}
+
+/* Options override the config file, which overrides defaults: read the file
+ * first, then apply the options. */
+static void
+parse_options(int argc, char **argv)
+{
+    static const struct { const char *opt, *key; } opts[] = {
+        { "--listen", "listen" }, { "--data", "data_dir" }, { "--store", "store" },
+    };
+    const char   *config = NULL;
+    struct errbuf eb = { 0 };
+    char          path[1200];
+
+    for (int i = 2; i < argc; i += 2)
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            config = argv[i + 1];
+    for (int i = 2; i < argc; i += 2)
+        if (strcmp(argv[i], "--data") == 0 && i + 1 < argc &&
+            config_set(&cfg, "data_dir", argv[i + 1], &eb) != E_OK)
+            die(eb.msg);
+    if (config == NULL) {
+        snprintf(path, sizeof path, "%s/keyward.conf", cfg.data_dir);
+        config = path;
+    }
+    if (config_load_file(&cfg, config, config != path, &eb) != E_OK)
+        die(eb.msg);
+    for (int i = 2; i < argc; i += 2) {
+        bool known = strcmp(argv[i], "--config") == 0;
+        for (size_t j = 0; j < ARRAY_LEN(opts) && !known; j++)
+            if (strcmp(argv[i], opts[j].opt) == 0) {
+                known = true;
+                if (i + 1 >= argc || config_set(&cfg, opts[j].key, argv[i + 1], &eb) != E_OK)
+                    die(i + 1 >= argc ? "missing option value" : eb.msg);
+            }
+        if (!known || i + 1 >= argc) {
+            fputs(usage, stderr);
+            exit(2);
+        }
+    }
+}
+
+static void
+derive_defaults(void)
+{
+    if (cfg.store[0] == '\0')
+        snprintf(cfg.store, sizeof cfg.store, "sqlite:%s/keyward.db", cfg.data_dir);
+    if (cfg.public_url[0] == '\0')
+        snprintf(cfg.public_url, sizeof cfg.public_url, "https://%s", cfg.listen);
+    log_min_level = (enum log_level)cfg.log_level;
+}
+
+/* The data directory: created (0700) if missing; must be a usable directory. */
+static void
+prepare_data_dir(void)
+{
+    struct stat st;
+    char        msg[1300];
+
+    if (mkdir(cfg.data_dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(msg, sizeof msg, "%s: %s", cfg.data_dir, strerror(errno));
+        die(msg);
+    }
+    if (stat(cfg.data_dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+        access(cfg.data_dir, R_OK | W_OK | X_OK) != 0) {
+        snprintf(msg, sizeof msg, "%s: not a readable and writable directory", cfg.data_dir);
+        die(msg);
+    }
+}
+
+/* The host part of ADDR:PORT, for the server certificate. */
+static void
+listen_host(char *out, size_t n)
+{
+    const char *colon = strrchr(cfg.listen, ':');
+    size_t      len = colon ? (size_t)(colon - cfg.listen) : strlen(cfg.listen);
+
+    if (len >= n)
+        len = n - 1;
+    memcpy(out, cfg.listen, len);
+    out[len] = '\0';
+    if (out[0] == '[' && len > 1 && out[len - 1] == ']') {
+        memmove(out, out + 1, len - 2);
+        out[len - 2] = '\0';
+    }
+}
+
+static void
+print_welcome(bool from_env)
+{
+    char pwbuf[1200];
+
+    if (from_env)
+        snprintf(pwbuf, sizeof pwbuf, "$KEYWARD_ADMIN_PASSWORD");
+    else
+        snprintf(pwbuf, sizeof pwbuf, "$(cat %s/admin-password)", cfg.data_dir);
+    fprintf(stderr,
+            "keyward: listening on %s\n"
+            "keyward: trust the console's CA: %s/tls/ca.pem\n"
+            "keyward: get a token as admin:\n"
+            "  curl --cacert %s/tls/ca.pem %s/issue -H 'Content-Type: application/json' \\\n"
+            "    -d '{\"realm\":\"Vince\",\"metadata\":{\"vinceAccount\":\"admin\","
+            "\"vincePassword\":\"'\"%s\"'\"}}'\n",
+            cfg.public_url, cfg.data_dir, cfg.data_dir, cfg.public_url, pwbuf);
+}
+
+static struct expire_job {
+    int dummy;
+} expire_arg;
+
+static int
+expire_run(struct tx *tx, void *arg)
+{
+    KW_UNUSED(arg);
+    return tx->ops->expire(tx, time_now_ms());
+}
+
+/* Wait for SIGTERM or SIGINT; every minute drop expired idempotency answers and
+ * quota counters so they cannot grow without bound. */
+static void
+wait_for_signal(const sigset_t *set)
+{
+    struct timespec ts = { EXPIRE_EVERY_S, 0 };
+
+    for (;;) {
+        int sig = sigtimedwait(set, NULL, &ts);
+        if (sig == SIGTERM || sig == SIGINT)
+            return;
+        if (sig < 0 && errno == EAGAIN)
+            store_run(kw_store, expire_run, &expire_arg);
+    }
+}
+
+static int
+serve(void)
+{
+    struct errbuf    eb = { 0 };
+    struct tls_files tls = { 0 };
+    unsigned char    master[SEAL_KEY_LEN];
+    char             host[256], path[1200];
+    bool             created, from_env;
+    sigset_t         set;
+
+    /* Block the signals before any thread starts, so only sigtimedwait sees them. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    derive_defaults();
+    prepare_data_dir();
+    spec_init();
+    listen_host(host, sizeof host);
+    snprintf(path, sizeof path, "%s/master.key", cfg.data_dir);
+    if (seal_load_master(path, master, &eb) != E_OK || store_open(cfg.store, &kw_store, &eb) != E_OK ||
+        authn_init(master, &eb) != E_OK || boot_first_start(cfg.data_dir, &created, &from_env, &eb) != E_OK ||
+        tlsboot_ensure(cfg.data_dir, host, &tls, &eb) != E_OK || http_start(&tls, &eb) != E_OK)
+        die(eb.msg);
+    print_welcome(from_env || getenv("KEYWARD_ADMIN_PASSWORD") != NULL);
+    wait_for_signal(&set);
+    log_info("keyward: stopping");
+    http_stop(GRACE_MS);
+    authz_shutdown();
+    authn_shutdown();
+    kw_store->ops->close(kw_store);
+    tls_files_free(&tls);
+    memset(master, 0, sizeof master);
+    log_info("keyward: stopped");
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    config_defaults(&cfg);
+    if (argc >= 2 && strcmp(argv[1], "server") == 0) {
+        parse_options(argc, argv);
+        return serve();
+    }
+    if (argc == 2 && strcmp(argv[1], "config") == 0) {
+        config_dump(&cfg, 1);
+        return 0;
+    }
+    if (argc == 2 && strcmp(argv[1], "version") == 0) {
+        puts("keyward 0.1.0");
+        return 0;
+    }
+    fputs(usage, stderr);
+    return 2;
+}

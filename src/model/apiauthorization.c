@@ -1,0 +1,104 @@
+/* apiauthorization.c - who may do what where (API.md section 5). */
+#include "../api/engine.h"
+#include "../auth/roles.h"
+#include "../core/net.h"
+#include "specs.h"
+
+static const struct attr apiauthorization_attrs[] = {
+    { "name", T_STRING, A_REQUIRED | A_QUERY | A_ORDER, .max_len = 256 },
+    { "description", T_STRING, A_QUERY, .max_len = 1024 },
+    { "subject", T_SUBJECT, A_REQUIRED, .max_len = 64,
+      .doc = "OR of AND lines of claims, each line with exactly one @auth:realm=" },
+    { "authorizedIdentities", T_STRLIST, A_REQUIRED | A_QUERY, .max_len = 64,
+      .doc = "roles (@auth:role=...) and permissions (identity,verb,...)" },
+    { "authorizedNamespace", T_STRING, A_REQUIRED | A_QUERY | A_ORDER, .max_len = 1024 },
+    { "authorizedSubnets", T_STRLIST, A_QUERY, .max_len = 64, .doc = "CIDRs" },
+    { "disabled", T_BOOL, A_QUERY, .def = "false" },
+};
+
+static int
+check_line(const struct val *line, struct errbuf *eb)
+{
+    static const struct str realm = STR("@auth:realm=");
+    size_t realms = 0;
+
+    if (line->a.n < 2)
+        return errbuf_attr(eb, E_VALIDATION, "subject",
+                           "Each subject line needs at least two claims");
+    for (size_t i = 0; i < line->a.n; i++) {
+        struct str c = line->a.v[i].s;
+        if (memchr(c.p, '=', c.len) == NULL)
+            return errbuf_attr(eb, E_VALIDATION, "subject",
+                               "Claim '%.*s' must be key=value", (int)(c.len > 64 ? 64 : c.len),
+                               c.p);
+        realms += str_starts(c, realm) && c.len > realm.len;
+    }
+    if (realms != 1)
+        return errbuf_attr(eb, E_VALIDATION, "subject",
+                           "Each subject line needs exactly one @auth:realm= claim");
+    return E_OK;
+}
+
+static bool
+in_subtree(struct str ns, struct str root)
+{
+    if (root.len == 1)
+        return true;
+    return str_eq(ns, root) ||
+           (ns.len > root.len && str_starts(ns, root) && ns.p[root.len] == '/');
+}
+
+static int
+check_policy(struct req *r, const struct val *obj, struct errbuf *eb)
+{
+    const struct val *subj = val_get(obj, "subject"), *ids = val_get(obj, "authorizedIdentities");
+    const struct val *nets = val_get(obj, "authorizedSubnets");
+    struct val       *ns = val_get(obj, "authorizedNamespace");
+    struct grant      g[ROLE_GRANTS_MAX];
+    int               rc;
+
+    for (size_t i = 0; i < subj->a.n; i++)
+        if ((rc = check_line(&subj->a.v[i], eb)) != E_OK)
+            return rc;
+    for (size_t i = 0; i < ids->a.n; i++) {
+        size_t n = 0;
+        if ((rc = roles_parse_identity(r->a, ids->a.v[i].s, g, &n, eb)) != E_OK)
+            return rc;
+    }
+    for (size_t i = 0; nets != NULL && i < nets->a.n; i++) {
+        struct cidr c;
+        if (cidr_parse(nets->a.v[i].s, &c) != E_OK)
+            return errbuf_attr(eb, E_VALIDATION, "authorizedSubnets",
+                               "'%.*s' is not a CIDR", (int)(nets->a.v[i].s.len > 64 ? 64 : nets->a.v[i].s.len),
+                               nets->a.v[i].s.p);
+    }
+    if (!namespace_path_valid(ns->s) || !in_subtree(ns->s, r->ns))
+        return errbuf_attr(eb, E_VALIDATION, "authorizedNamespace",
+                           "Attribute 'authorizedNamespace' must be '%.*s' or below it",
+                           STR_FMT(r->ns));
+    return E_OK;
+}
+
+static int
+apiauthorization_before_write(struct req *r, const struct spec *s, struct tx *tx,
+                              struct val *obj, const struct val *old, struct errbuf *eb)
+{
+    KW_UNUSED(s);
+    KW_UNUSED(tx);
+    KW_UNUSED(old);
+    return check_policy(r, obj, eb);
+}
+
+static struct spec_rt apiauthorization_rt;
+
+const struct spec spec_apiauthorization = {
+    .identity = "apiauthorization",
+    .rest = "apiauthorizations",
+    .attrs = apiauthorization_attrs,
+    .nattrs = ARRAY_LEN(apiauthorization_attrs),
+    .default_order = "name",
+    .ops = OP_ALL,
+    .access = ACCESS_ADMIN,
+    .hooks = { .before_write = apiauthorization_before_write },
+    .rt = &apiauthorization_rt,
+};

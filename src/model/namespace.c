@@ -1,0 +1,82 @@
+/* namespace.c - the namespace tree (API.md section 4). */
+#include "../api/req.h"
+#include "../store/store.h"
+#include "specs.h"
+
+#include "../core/timeutil.h"
+
+/* The attributes the console this API follows has on namespaces are kept, so
+ * that its documented examples (the seed's PUT) work unchanged. */
+static const struct attr namespace_attrs[] = {
+    { "name", T_STRING, A_REQUIRED | A_CREATIONONLY | A_QUERY | A_ORDER,
+      .pattern = "^[a-zA-Z0-9_-]+$", .max_len = 1024,
+      .doc = "bare name on create; the full path once created" },
+    { "description", T_STRING, A_QUERY | A_ORDER, .max_len = 1024 },
+    { "SSHCA", T_STRING, A_READONLY, .doc = "kept for compatibility" },
+    { "SSHCAEnabled", T_BOOL, 0, .def = "false" },
+    { "associatedSSHCAID", T_STRING, 0, .max_len = 64 },
+    { "customZoning", T_BOOL, 0, .def = "false" },
+    { "localCA", T_STRING, A_READONLY, .doc = "kept for compatibility" },
+    { "localCAEnabled", T_BOOL, 0, .def = "false" },
+    { "networkAccessPolicyTags", T_STRLIST, 0, .max_len = 128 },
+    { "serviceCertificateValidity", T_STRING, 0, .def = "1h", .max_len = 32 },
+    { "zone", T_INT, A_READONLY },
+    { "zoning", T_INT, 0 },
+};
+
+static const char *const namespace_children[] = { "namespaces", "accounts",
+                                                  "apiauthorizations", NULL };
+
+/* A namespace is created with its bare name and lives under the request's
+ * namespace: "web" in "/acme" becomes "/acme/web". */
+static int
+namespace_prepare(struct req *r, const struct spec *s, struct val *obj, bool create,
+                  struct errbuf *eb)
+{
+    KW_UNUSED(s);
+    if (create) {
+        struct val *name = val_get(obj, "name");
+        const char *sep = r->ns.len == 1 ? "" : "/";
+        char *full = arena_printf(r->a, "%.*s%s%.*s", STR_FMT(r->ns), sep, STR_FMT(name->s));
+        if (strlen(full) > 1024)
+            return errbuf_attr(eb, E_VALIDATION, "name", "The namespace path is too long");
+        name->s = str_c(full);
+    }
+    struct val *v = val_get(obj, "serviceCertificateValidity");
+    int64_t     ms;
+    if (v != NULL && v->t == V_STR && v->s.len > 0 && duration_parse(v->s, &ms) != E_OK)
+        return errbuf_attr(eb, E_VALIDATION, "serviceCertificateValidity",
+                           "Attribute 'serviceCertificateValidity' must be a duration");
+    return E_OK;
+}
+
+/* Everything below goes with it, in the same transaction. */
+static int
+namespace_after_delete(struct req *r, const struct spec *s, struct tx *tx,
+                       const struct val *obj, struct errbuf *eb)
+{
+    struct val *name = val_get(obj, "name");
+
+    KW_UNUSED(r);
+    KW_UNUSED(s);
+    if (name == NULL || name->t != V_STR)
+        return errbuf_set(eb, E_INTERNAL, "namespace without a name");
+    int rc = tx->ops->del_subtree(tx, name->s);
+    return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
+}
+
+static struct spec_rt namespace_rt;
+
+const struct spec spec_namespace = {
+    .identity = "namespace",
+    .rest = "namespaces",
+    .attrs = namespace_attrs,
+    .nattrs = ARRAY_LEN(namespace_attrs),
+    .unique = "name",
+    .unique_global = true,
+    .default_order = "name",
+    .ops = OP_ALL,
+    .children = namespace_children,
+    .hooks = { .prepare = namespace_prepare, .after_delete = namespace_after_delete },
+    .rt = &namespace_rt,
+};

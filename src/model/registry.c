@@ -1,0 +1,11 @@
+/* registry.c - every resource the console serves. Adding a resource is adding
+ * its spec here. */
+#include "specs.h"
+
+const struct spec *const spec_all[] = {
+    &spec_namespace,
+    &spec_account,
+    &spec_apiauthorization,
+    &spec_role,
+};
+const size_t spec_count = ARRAY_LEN(spec_all);

@@ -1,0 +1,137 @@
+/* spec.h - a resource described as data. One generic engine (api/engine.c) serves
+ * every spec: validation, defaults, codecs, storage, filters, ordering, X-Fields,
+ * paging. A resource adds code only through hooks for what is truly its own.
+ */
+#ifndef KW_SPEC_H
+#define KW_SPEC_H
+
+#include "../core/val.h"
+
+enum atype {
+    T_STRING,     /* UTF-8 string */
+    T_BOOL,
+    T_INT,        /* int64 */
+    T_FLOAT,      /* double; ints are accepted */
+    T_TIME,       /* RFC 3339 string on the wire, int64 ms in columns */
+    T_STRLIST,    /* array of strings */
+    T_STRMAP,     /* map string -> array of strings (annotations) */
+    T_SUBJECT,    /* array of arrays of strings (apiauthorization subject) */
+    T_ANY,        /* any value, stored as is */
+};
+
+enum aflag {
+    A_REQUIRED      = 1 << 0,  /* must be present and non-empty on create/update */
+    A_READONLY      = 1 << 1,  /* set by the server; a different client value is 422 */
+    A_CREATIONONLY  = 1 << 2,  /* may be set on create, never changed after */
+    A_WRITEONLY     = 1 << 3,  /* accepted, never returned (passwords, secrets) */
+    A_QUERY         = 1 << 4,  /* may appear in q= filters */
+    A_ORDER         = 1 << 5,  /* may appear in order= */
+    A_COLUMN        = 1 << 6,  /* stored in its own indexed column (implied by QUERY/ORDER) */
+    A_SECRET        = 1 << 7,  /* the value is a secret: never logged */
+    A_NOSTORE       = 1 << 8,  /* computed on output, never stored (e.g. object) */
+};
+
+struct attr {
+    const char        *name;       /* wire name, camelCase */
+    enum atype         type;
+    unsigned           flags;
+    const char        *pattern;    /* POSIX extended regex the value (or each item) must match */
+    size_t             max_len;    /* max string length / list length; 0 = engine default */
+    const char *const *enums;      /* NULL-terminated allowed values, or NULL */
+    const char        *def;        /* default as a string ("true", "0", "EC_P256"), or NULL */
+    const char        *doc;        /* one line for docs/OpenAPI */
+};
+
+struct req;   /* api/req.h: the request being served */
+struct tx;    /* store/store.h: the write transaction */
+struct spec;
+
+/* Hooks return 0 or an enum err with detail in eb. */
+struct spec_hooks {
+    /* Request thread, after generic validation of a create or update, before the
+     * write is queued: CPU work that needs no stored state (hash a password,
+     * join a namespace name). */
+    int  (*prepare)(struct req *r, const struct spec *s, struct val *obj, bool create,
+                    struct errbuf *eb);
+    /* Writer thread, inside the transaction, just before the row is written. `old`
+     * is the stored object on update, NULL on create. */
+    int  (*before_write)(struct req *r, const struct spec *s, struct tx *tx, struct val *obj,
+                         const struct val *old, struct errbuf *eb);
+    /* Writer thread, inside the transaction, after the row is deleted (cascade). */
+    int  (*after_delete)(struct req *r, const struct spec *s, struct tx *tx,
+                         const struct val *obj, struct errbuf *eb);
+    /* On the create answer only: add once-only fields (generated secrets). */
+    void (*create_answer)(struct req *r, const struct spec *s, struct val *answer);
+    /* Resources that are not stored (not_namespaced): every object. */
+    void (*list_static)(struct arena *a, struct val *items);
+};
+
+/* Sensitivity, for the built-in roles: viewers read ACCESS_NORMAL only, editors
+ * everything but ACCESS_ADMIN (API authorizations and credentials). */
+enum spec_access { ACCESS_NORMAL, ACCESS_SECRET, ACCESS_ADMIN };
+
+enum spec_op {
+    OP_LIST   = 1 << 0,
+    OP_CREATE = 1 << 1,
+    OP_GET    = 1 << 2,
+    OP_UPDATE = 1 << 3,
+    OP_DELETE = 1 << 4,
+    OP_ALL    = 0x1f,
+};
+
+/* What the engine derives from a spec once at start-up (spec_init). */
+struct spec_rt {
+    const struct attr *columns[64]; /* common then own attributes with a column */
+    size_t             ncolumns;
+    size_t             index;       /* position in spec_all */
+};
+
+struct spec {
+    const char        *identity;     /* singular: "namespace" */
+    const char        *rest;         /* plural, URL and table name: "namespaces" */
+    const struct attr *attrs;        /* resource-specific attributes */
+    size_t             nattrs;
+    const char        *unique;       /* attribute unique per namespace, or NULL */
+    bool               unique_global;/* `unique` holds across all namespaces */
+    const char        *default_order;/* attribute; ID always breaks ties */
+    unsigned           ops;          /* enum spec_op */
+    enum spec_access   access;       /* which roles may touch it (auth/roles.c) */
+    bool               not_namespaced; /* lives outside the namespace tree (roles) */
+    const char *const *children;     /* rest names reachable as /this/:id/<child> */
+    struct spec_hooks  hooks;
+    struct spec_rt    *rt;           /* filled by spec_init() */
+};
+
+/* The attributes every object has (ID, namespace, createTime, ...), in wire order. */
+extern const struct attr spec_common_attrs[];
+extern const size_t      spec_ncommon_attrs;
+
+/* Find an attribute by wire name among the spec's own and the common ones. */
+const struct attr *spec_attr(const struct spec *s, struct str name);
+/* True when the attribute has its own column. */
+static inline bool
+attr_is_column(const struct attr *a)
+{
+    return (a->flags & (A_COLUMN | A_QUERY | A_ORDER)) != 0;
+}
+
+/* Derive every spec's runtime data; aborts on an inconsistent spec. */
+void spec_init(void);
+static inline size_t
+spec_ncolumns(const struct spec *s)
+{
+    return s->rt->ncolumns;
+}
+static inline const struct attr *
+spec_column(const struct spec *s, size_t i)
+{
+    return s->rt->columns[i];
+}
+
+/* The registry of every resource (model/registry.c). */
+const struct spec *spec_by_rest(struct str rest);
+const struct spec *spec_by_identity(struct str identity);
+extern const struct spec *const spec_all[];
+extern const size_t             spec_count;
+
+#endif

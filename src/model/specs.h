@@ -1,0 +1,12 @@
+/* specs.h - the resource specs, one per file in model/. */
+#ifndef KW_SPECS_H
+#define KW_SPECS_H
+
+#include "spec.h"
+
+extern const struct spec spec_namespace;      /* namespace.c */
+extern const struct spec spec_account;        /* account.c */
+extern const struct spec spec_apiauthorization; /* apiauthorization.c */
+extern const struct spec spec_role;           /* role.c (static, not stored) */
+
+#endif

@@ -1,0 +1,957 @@
+/* filter.c - the q= filter language: a recursive-descent parser to a tree, and a
+ * compiler from that tree to a SQL boolean expression with bound parameters.
+ *
+ * Values never reach the SQL text: each becomes a placeholder plus a
+ * `struct sqlparam`. The only identifiers written into the SQL are attribute
+ * names taken from the spec (never the filter's spelling), checked to be ASCII
+ * letters and digits, so a hostile filter can only change which rows match, and
+ * only through the operators below.
+ *
+ * Error positions are 1-based byte offsets into q, the first byte being 1.
+ */
+#include "filter.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <math.h>
+#include <regex.h>
+#include <stdlib.h>
+
+#include "../core/timeutil.h"
+
+/* API.md section 6 limits; each is tested at the cap and one past it. */
+#define FILTER_MAX_LEN   4096
+#define FILTER_MAX_CMP   64
+#define FILTER_MAX_DEPTH 32
+#define FILTER_MAX_ITEMS 256
+
+/* Regex size guard: glibc's regcomp expands {m,n} by copying the repeated tree,
+ * so nested bounds multiply (`((a{200}){200}){200}` is 8 million nodes, seconds
+ * of CPU). 10000 compiles in a few milliseconds. */
+#define REGEX_MAX_WEIGHT 10000
+#define REGEX_MAX_NEST   32
+
+/* ------------------------------------------------------------------ parser */
+
+struct parser {
+    struct arena  *a;
+    const char    *p;
+    size_t         len, pos;
+    int64_t        now_ms;
+    int            ncmp, depth;
+    struct errbuf *eb;
+};
+
+static int
+syntax(struct parser *ps, size_t at, const char *what)
+{
+    return errbuf_set(ps->eb, E_BADREQ, "invalid filter at position %zu: %s", at + 1, what);
+}
+
+static bool
+is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool
+is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool
+is_word_start(char c)
+{
+    return is_alpha(c) || c == '_';
+}
+
+static bool
+is_word(char c)
+{
+    return is_word_start(c) || is_digit(c) || c == '.';
+}
+
+static void
+skip_ws(struct parser *ps)
+{
+    while (ps->pos < ps->len) {
+        char c = ps->p[ps->pos];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            break;
+        ps->pos++;
+    }
+}
+
+/* The byte at the cursor after blanks, or NUL at the end (q holds no NUL). */
+static char
+peek(struct parser *ps)
+{
+    skip_ws(ps);
+    return ps->pos < ps->len ? ps->p[ps->pos] : '\0';
+}
+
+/* The word ([A-Za-z_][A-Za-z0-9_.]*) at the cursor, not consumed; empty if none. */
+static struct str
+peek_word(struct parser *ps)
+{
+    size_t i;
+
+    if (!is_word_start(peek(ps)))
+        return (struct str){ ps->p + ps->pos, 0 };
+    for (i = ps->pos + 1; i < ps->len && is_word(ps->p[i]); i++)
+        ;
+    return (struct str){ ps->p + ps->pos, i - ps->pos };
+}
+
+static bool
+accept_kw(struct parser *ps, const char *kw)
+{
+    struct str w = peek_word(ps);
+
+    if (w.len == 0 || !str_eq_nocase(w, kw))
+        return false;
+    ps->pos += w.len;
+    return true;
+}
+
+static bool
+accept_ch(struct parser *ps, char c)
+{
+    if (peek(ps) != c || c == '\0')
+        return false;
+    ps->pos++;
+    return true;
+}
+
+static bool
+escapable(char c)
+{
+    return c == '"' || c == '\'' || c == '\\';
+}
+
+/* A quoted string, the cursor on its opening quote. \" \' and \\ stand for the
+ * character; any other backslash is kept, so regexes like "a\.b" read naturally.
+ * The first pass measures so the copy is allocated exactly once. */
+static int
+parse_string(struct parser *ps, struct str *out)
+{
+    size_t at = ps->pos, i, n = 0;
+    char   q = ps->p[at], *dst;
+
+    for (i = at + 1; i < ps->len && ps->p[i] != q; i++, n++)
+        if (ps->p[i] == '\\' && i + 1 < ps->len && escapable(ps->p[i + 1]))
+            i++;
+    if (i >= ps->len)
+        return syntax(ps, at, "unterminated string");
+    dst = arena_alloc(ps->a, n + 1);
+    n = 0;
+    for (i = at + 1; ps->p[i] != q; i++) {
+        if (ps->p[i] == '\\' && escapable(ps->p[i + 1]))
+            i++;
+        dst[n++] = ps->p[i];
+    }
+    dst[n] = '\0';
+    ps->pos = i + 1;
+    *out = (struct str){ dst, n };
+    return E_OK;
+}
+
+/* Digits from i; returns the index after them. */
+static size_t
+digits(struct parser *ps, size_t i)
+{
+    while (i < ps->len && is_digit(ps->p[i]))
+        i++;
+    return i;
+}
+
+/* strtod needs a NUL-terminated copy; out-of-range and non-finite are refused
+ * rather than silently rounded to 0 or infinity. */
+static int
+parse_float(struct parser *ps, struct str tok, size_t at, struct fval *v)
+{
+    char  *copy = arena_strndup(ps->a, tok.p, tok.len), *end;
+    double d;
+
+    errno = 0;
+    d = strtod(copy, &end);
+    if (end != copy + tok.len || errno == ERANGE || !isfinite(d))
+        return syntax(ps, at, "number out of range");
+    v->t = FV_FLOAT;
+    v->f = d;
+    return E_OK;
+}
+
+/* -?digits(.digits)?([eE][+-]?digits)? ; an integer unless it has '.' or 'e'. */
+static int
+parse_number(struct parser *ps, struct fval *v)
+{
+    size_t at = ps->pos, i = at, d;
+    bool   frac = false;
+
+    if (ps->p[i] == '-')
+        i++;
+    d = i;
+    if ((i = digits(ps, i)) == d)
+        return syntax(ps, at, "invalid number");
+    if (i < ps->len && ps->p[i] == '.') {
+        d = ++i;
+        if ((i = digits(ps, i)) == d)
+            return syntax(ps, at, "invalid number");
+        frac = true;
+    }
+    if (i < ps->len && (ps->p[i] == 'e' || ps->p[i] == 'E')) {
+        if (++i < ps->len && (ps->p[i] == '+' || ps->p[i] == '-'))
+            i++;
+        d = i;
+        if ((i = digits(ps, i)) == d)
+            return syntax(ps, at, "invalid number");
+        frac = true;
+    }
+    if (i < ps->len && is_word(ps->p[i]))
+        return syntax(ps, at, "invalid number");
+    ps->pos = i;
+    struct str tok = { ps->p + at, i - at };
+    if (frac)
+        return parse_float(ps, tok, at, v);
+    if (str_to_i64(tok, &v->i) != E_OK)
+        return syntax(ps, at, "number out of range");
+    v->t = FV_INT;
+    return E_OK;
+}
+
+/* `name(` ["string"] `)` for date() and now(); the cursor is on the name.
+ * *argpos is where the argument (or the closing parenthesis) starts. */
+static int
+parse_call(struct parser *ps, bool optional, struct str *arg, size_t *argpos)
+{
+    ps->pos += peek_word(ps).len;
+    if (!accept_ch(ps, '('))
+        return syntax(ps, ps->pos, "expected '('");
+    char c = peek(ps);
+    *argpos = ps->pos;
+    *arg = STR_NULL;
+    if (c == '"' || c == '\'') {
+        int rc = parse_string(ps, arg);
+        if (rc != E_OK)
+            return rc;
+    } else if (!optional)
+        return syntax(ps, ps->pos, "expected a quoted date");
+    if (!accept_ch(ps, ')'))
+        return syntax(ps, ps->pos, "expected ')'");
+    return E_OK;
+}
+
+static int
+parse_date(struct parser *ps, struct fval *v)
+{
+    struct str arg;
+    size_t     at;
+    int        rc = parse_call(ps, false, &arg, &at);
+
+    if (rc != E_OK)
+        return rc;
+    if (time_parse(arg, &v->i) != E_OK)
+        return syntax(ps, at, "invalid date (expected 2026-01-02 or RFC 3339)");
+    v->t = FV_TIME;
+    return E_OK;
+}
+
+/* now() is the request's clock; now("-720h") offsets it by a Go duration. */
+static int
+parse_now(struct parser *ps, struct fval *v)
+{
+    struct str arg;
+    size_t     at;
+    int64_t    off = 0;
+    int        rc = parse_call(ps, true, &arg, &at);
+
+    if (rc != E_OK)
+        return rc;
+    if (arg.p != NULL && duration_parse(arg, &off) != E_OK)
+        return syntax(ps, at, "invalid duration (expected e.g. \"-720h\")");
+    if (__builtin_add_overflow(ps->now_ms, off, &v->i))
+        return syntax(ps, at, "duration out of range");
+    v->t = FV_TIME;
+    return E_OK;
+}
+
+static int parse_value(struct parser *ps, struct fval *v, bool top);
+
+/* [value, ...]; items are scalars: nested lists mean nothing in SQL. */
+static int
+parse_list(struct parser *ps, struct fval *v)
+{
+    size_t cap = 0;
+
+    ps->pos++;
+    *v = (struct fval){ .t = FV_LIST };
+    if (accept_ch(ps, ']'))
+        return E_OK;
+    for (;;) {
+        if (v->n == FILTER_MAX_ITEMS)
+            return syntax(ps, ps->pos, "more than 256 items in a list");
+        if (v->n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            v->items = arena_realloc(ps->a, v->items, cap * sizeof *v->items,
+                                     ncap * sizeof *v->items);
+            cap = ncap;
+        }
+        int rc = parse_value(ps, &v->items[v->n], false);
+        if (rc != E_OK)
+            return rc;
+        v->n++;
+        if (accept_ch(ps, ']'))
+            return E_OK;
+        if (!accept_ch(ps, ','))
+            return syntax(ps, ps->pos, "expected ',' or ']'");
+    }
+}
+
+static int
+parse_value(struct parser *ps, struct fval *v, bool top)
+{
+    char       c = peek(ps);
+    struct str w;
+
+    *v = (struct fval){ .t = FV_NONE };
+    if (c == '"' || c == '\'') {
+        v->t = FV_STR;
+        return parse_string(ps, &v->s);
+    }
+    if (c == '[')
+        return top ? parse_list(ps, v) : syntax(ps, ps->pos, "lists cannot be nested");
+    if (c == '-' || is_digit(c))
+        return parse_number(ps, v);
+    w = peek_word(ps);
+    if (w.len && (str_eq_nocase(w, "true") || str_eq_nocase(w, "false"))) {
+        ps->pos += w.len;
+        v->t = FV_BOOL;
+        v->i = str_eq_nocase(w, "true");
+        return E_OK;
+    }
+    if (w.len && str_eq_nocase(w, "date"))
+        return parse_date(ps, v);
+    if (w.len && str_eq_nocase(w, "now"))
+        return parse_now(ps, v);
+    return syntax(ps, ps->pos, "expected a value");
+}
+
+/* Word operators, with the operator they make after `not` (F_AND: none). */
+static const struct {
+    const char *kw;
+    enum fop    op, negated;
+} word_ops[] = {
+    { "contains", F_CONTAINS, F_NOT_CONTAINS },
+    { "in", F_IN, F_NOT_IN },
+    { "exists", F_EXISTS, F_NOT_EXISTS },
+    { "matches", F_MATCHES, F_AND },
+};
+
+static const struct {
+    const char *sym;
+    enum fop    op;
+} sym_ops[] = {
+    /* two-byte symbols first, so "<=" is not read as "<" */
+    { "==", F_EQ }, { "!=", F_NE }, { "<=", F_LE }, { ">=", F_GE }, { "<", F_LT }, { ">", F_GT },
+};
+
+static int
+parse_word_op(struct parser *ps, enum fop *op)
+{
+    bool   neg = accept_kw(ps, "not");
+    size_t at;
+
+    skip_ws(ps);
+    at = ps->pos;
+    for (size_t i = 0; i < ARRAY_LEN(word_ops); i++) {
+        if (accept_kw(ps, word_ops[i].kw)) {
+            *op = neg ? word_ops[i].negated : word_ops[i].op;
+            if (*op != F_AND)
+                return E_OK;
+            break;
+        }
+    }
+    return syntax(ps, at, neg ? "expected 'contains', 'in' or 'exists' after 'not'"
+                              : "expected an operator");
+}
+
+static int
+parse_op(struct parser *ps, enum fop *op)
+{
+    skip_ws(ps);
+    for (size_t i = 0; i < ARRAY_LEN(sym_ops); i++) {
+        size_t n = strlen(sym_ops[i].sym);
+        if (ps->len - ps->pos >= n && memcmp(ps->p + ps->pos, sym_ops[i].sym, n) == 0) {
+            ps->pos += n;
+            *op = sym_ops[i].op;
+            return E_OK;
+        }
+    }
+    return parse_word_op(ps, op);
+}
+
+static int
+parse_cmp(struct parser *ps, struct fnode **out)
+{
+    struct fnode *n;
+    struct str    field = peek_word(ps);
+    size_t        at = ps->pos;
+    int           rc;
+
+    if (field.len == 0)
+        return syntax(ps, at, "expected a field name or '('");
+    if (++ps->ncmp > FILTER_MAX_CMP)
+        return syntax(ps, at, "more than 64 comparisons");
+    ps->pos += field.len;
+    n = arena_calloc(ps->a, 1, sizeof *n);
+    n->field = arena_str(ps->a, field);
+    n->v.t = FV_NONE;
+    if ((rc = parse_op(ps, &n->op)) != E_OK)
+        return rc;
+    if (n->op != F_EXISTS && n->op != F_NOT_EXISTS && (rc = parse_value(ps, &n->v, true)))
+        return rc;
+    *out = n;
+    return E_OK;
+}
+
+static int parse_or(struct parser *ps, struct fnode **out);
+
+static int
+parse_unary(struct parser *ps, struct fnode **out)
+{
+    size_t at;
+    int    rc;
+
+    skip_ws(ps);
+    at = ps->pos;
+    if (!accept_ch(ps, '('))
+        return parse_cmp(ps, out);
+    if (++ps->depth > FILTER_MAX_DEPTH)
+        return syntax(ps, at, "more than 32 levels of parentheses");
+    rc = parse_or(ps, out);
+    if (rc == E_OK && !accept_ch(ps, ')'))
+        rc = syntax(ps, ps->pos, "expected ')'");
+    ps->depth--;
+    return rc;
+}
+
+static struct fnode *
+bool_node(struct parser *ps, enum fop op, struct fnode *l, struct fnode *r)
+{
+    struct fnode *n = arena_calloc(ps->a, 1, sizeof *n);
+
+    n->op = op;
+    n->l = l;
+    n->r = r;
+    n->v.t = FV_NONE;
+    return n;
+}
+
+/* and := unary ('and' unary)*  -- left-associative */
+static int
+parse_and(struct parser *ps, struct fnode **out)
+{
+    struct fnode *l = NULL, *r = NULL;
+    int           rc = parse_unary(ps, &l);
+
+    while (rc == E_OK && accept_kw(ps, "and"))
+        if ((rc = parse_unary(ps, &r)) == E_OK)
+            l = bool_node(ps, F_AND, l, r);
+    *out = l;
+    return rc;
+}
+
+/* expr := and ('or' and)*  -- so `and` binds tighter than `or` */
+static int
+parse_or(struct parser *ps, struct fnode **out)
+{
+    struct fnode *l = NULL, *r = NULL;
+    int           rc = parse_and(ps, &l);
+
+    while (rc == E_OK && accept_kw(ps, "or"))
+        if ((rc = parse_and(ps, &r)) == E_OK)
+            l = bool_node(ps, F_OR, l, r);
+    *out = l;
+    return rc;
+}
+
+int
+filter_parse(struct arena *a, struct str q, int64_t now_ms, struct fnode **out,
+             struct errbuf *eb)
+{
+    struct parser ps = { .a = a, .p = q.p, .len = q.len, .now_ms = now_ms, .eb = eb };
+    struct fnode *root = NULL;
+    const char   *nul = q.len ? memchr(q.p, '\0', q.len) : NULL;
+    int           rc;
+
+    *out = NULL;
+    if (q.len > FILTER_MAX_LEN)
+        return errbuf_set(eb, E_BADREQ, "invalid filter: longer than %d bytes",
+                          FILTER_MAX_LEN);
+    /* NUL cannot travel to PostgreSQL as text, and peek() uses it as the end. */
+    if (nul != NULL)
+        return syntax(&ps, (size_t)(nul - q.p), "NUL byte");
+    if (!utf8_valid(q.p, q.len))
+        return errbuf_set(eb, E_BADREQ, "invalid filter: not valid UTF-8");
+    if ((rc = parse_or(&ps, &root)) != E_OK)
+        return rc;
+    if (peek(&ps) != '\0')
+        return syntax(&ps, ps.pos, "expected 'and', 'or' or the end of the filter");
+    *out = root;
+    return E_OK;
+}
+
+/* ---------------------------------------------------------------- compiler */
+
+void
+sqlparams_add(struct arena *a, struct sqlparams *ps, struct sqlparam p)
+{
+    if (ps->n == ps->cap) {
+        size_t cap = ps->cap ? ps->cap * 2 : 8;
+        ps->v = arena_realloc(a, ps->v, ps->cap * sizeof *ps->v, cap * sizeof *ps->v);
+        ps->cap = cap;
+    }
+    ps->v[ps->n++] = p;
+}
+
+/* SQL shapes, per dialect. %c is the quoted column, %p the next parameter, %l
+ * all of the comparison's parameters separated by commas. Negations on nullable
+ * columns say IS NULL explicitly, so `x != 1` also matches rows without an x. */
+enum tpl {
+    TP_EQ, TP_NE, TP_LT, TP_LE, TP_GT, TP_GE,
+    TP_IN, TP_NOT_IN, TP_FALSE, TP_TRUE,
+    TP_CONTAINS, TP_NOT_CONTAINS, TP_MATCHES, TP_EXISTS, TP_NOT_EXISTS,
+    TP_L_HAS, TP_L_HAS_NOT, TP_L_ANY, TP_L_NONE, TP_L_MATCHES, TP_L_EXISTS, TP_L_NOT_EXISTS,
+    TP__COUNT
+};
+
+#define SQ_EACH "SELECT 1 FROM json_each(%c) AS j WHERE j.value"
+#define PG_EACH "SELECT 1 FROM jsonb_array_elements_text(%c) AS e(v) WHERE e.v"
+
+static const char *const tpl_sql[TP__COUNT][2] = {
+    [TP_EQ] = { "(%c = %p)", "(%c = %p)" },
+    [TP_NE] = { "(%c IS NULL OR %c <> %p)", "(%c IS NULL OR %c <> %p)" },
+    [TP_LT] = { "(%c < %p)", "(%c < %p)" },
+    [TP_LE] = { "(%c <= %p)", "(%c <= %p)" },
+    [TP_GT] = { "(%c > %p)", "(%c > %p)" },
+    [TP_GE] = { "(%c >= %p)", "(%c >= %p)" },
+    [TP_IN] = { "(%c IN (%l))", "(%c IN (%l))" },
+    [TP_NOT_IN] = { "(%c IS NULL OR %c NOT IN (%l))", "(%c IS NULL OR %c NOT IN (%l))" },
+    [TP_FALSE] = { "(1 = 0)", "(1 = 0)" },
+    [TP_TRUE] = { "(1 = 1)", "(1 = 1)" },
+    [TP_CONTAINS] = { "(instr(%c, %p) > 0)", "(strpos(%c, %p) > 0)" },
+    [TP_NOT_CONTAINS] = { "(%c IS NULL OR instr(%c, %p) = 0)",
+                          "(%c IS NULL OR strpos(%c, %p) = 0)" },
+    [TP_MATCHES] = { "(%c REGEXP %p)", "(%c ~ %p)" },
+    [TP_EXISTS] = { "(%c IS NOT NULL)", "(%c IS NOT NULL)" },
+    [TP_NOT_EXISTS] = { "(%c IS NULL)", "(%c IS NULL)" },
+    [TP_L_HAS] = { "(EXISTS (" SQ_EACH " = %p))", "(%c @> jsonb_build_array(%p::text))" },
+    [TP_L_HAS_NOT] = { "(NOT EXISTS (" SQ_EACH " = %p))",
+                       "(%c IS NULL OR NOT (%c @> jsonb_build_array(%p::text)))" },
+    [TP_L_ANY] = { "(EXISTS (" SQ_EACH " IN (%l)))", "(EXISTS (" PG_EACH " IN (%l)))" },
+    [TP_L_NONE] = { "(NOT EXISTS (" SQ_EACH " IN (%l)))", "(NOT EXISTS (" PG_EACH " IN (%l)))" },
+    [TP_L_MATCHES] = { "(EXISTS (" SQ_EACH " REGEXP %p))", "(EXISTS (" PG_EACH " ~ %p))" },
+    [TP_L_EXISTS] = { "(json_array_length(%c) > 0)", "(jsonb_array_length(%c) > 0)" },
+    [TP_L_NOT_EXISTS] = { "(%c IS NULL OR json_array_length(%c) = 0)",
+                          "(%c IS NULL OR jsonb_array_length(%c) = 0)" },
+};
+
+static const char *const op_names[] = {
+    [F_AND] = "and", [F_OR] = "or", [F_EQ] = "==", [F_NE] = "!=", [F_LT] = "<",
+    [F_LE] = "<=", [F_GT] = ">", [F_GE] = ">=", [F_CONTAINS] = "contains",
+    [F_NOT_CONTAINS] = "not contains", [F_IN] = "in", [F_NOT_IN] = "not in",
+    [F_MATCHES] = "matches", [F_EXISTS] = "exists", [F_NOT_EXISTS] = "not exists",
+};
+
+/* Compile state. The first error sticks in rc and turns later output into
+ * no-ops, so emitters need not be checked one by one. */
+struct cc {
+    struct arena      *a;
+    const struct spec *s;
+    enum sql_dialect   d;
+    struct buf        *sql;
+    struct sqlparams  *ps;
+    struct errbuf     *eb;
+    int                rc;
+};
+
+/* A comparison's attribute and its values, converted to parameters. */
+struct cmp {
+    const struct attr *at;
+    struct sqlparam   *pv;
+    size_t             pn;
+};
+
+static void
+emit(struct cc *c, const char *text, size_t n)
+{
+    if (c->rc == E_OK && buf_append(c->sql, text, n) != E_OK)
+        c->rc = errbuf_set(c->eb, E_BADREQ, "invalid filter: too complex");
+}
+
+static void
+emit_param(struct cc *c, const struct sqlparam *p)
+{
+    if (c->rc != E_OK)
+        return;
+    sqlparams_add(c->a, c->ps, *p);
+    if (c->d == SQL_SQLITE)
+        emit(c, "?", 1);
+    else if (buf_printf(c->sql, "$%zu", c->ps->n) != E_OK)
+        c->rc = errbuf_set(c->eb, E_BADREQ, "invalid filter: too complex");
+}
+
+static void
+emit_tpl(struct cc *c, enum tpl t, const struct cmp *m)
+{
+    const char *s = tpl_sql[t][c->d == SQL_POSTGRES];
+    size_t      next = 0;
+
+    for (const char *pct; (pct = strchr(s, '%')) != NULL; s = pct + 2) {
+        emit(c, s, (size_t)(pct - s));
+        if (pct[1] == 'c') {
+            emit(c, "\"", 1);
+            emit(c, m->at->name, strlen(m->at->name));
+            emit(c, "\"", 1);
+        } else if (pct[1] == 'p') {
+            emit_param(c, &m->pv[next++]);
+        } else {
+            for (size_t i = 0; i < m->pn; i++) {
+                if (i > 0)
+                    emit(c, ", ", 2);
+                emit_param(c, &m->pv[i]);
+            }
+        }
+    }
+    emit(c, s, strlen(s));
+}
+
+/* Report a problem with `field`, naming it in the message and in errbuf.attr. */
+static int
+fail(struct cc *c, struct str field, const char *why)
+{
+    size_t n = field.len > 64 ? 64 : field.len;
+    char  *name = arena_strndup(c->a, field.p, n);
+
+    if (c->rc == E_OK)
+        c->rc = errbuf_attr(c->eb, E_BADREQ, name, "field '%s' %s", name, why);
+    return c->rc;
+}
+
+static int
+fail_op(struct cc *c, struct str field, enum fop op)
+{
+    return fail(c, field, arena_printf(c->a, "cannot be used with '%s'", op_names[op]));
+}
+
+/* The identifier goes into SQL text unquoted-safe only if it is plain ASCII. */
+static bool
+ident_ok(const char *name)
+{
+    if (name == NULL || *name == '\0')
+        return false;
+    for (; *name; name++)
+        if (!is_alpha(*name) && !is_digit(*name))
+            return false;
+    return true;
+}
+
+static bool
+type_filterable(enum atype t)
+{
+    return t == T_STRING || t == T_BOOL || t == T_INT || t == T_FLOAT || t == T_TIME ||
+           t == T_STRLIST;
+}
+
+static bool
+op_allowed(enum atype t, enum fop op)
+{
+    switch (op) {
+    case F_LT:
+    case F_LE:
+    case F_GT:
+    case F_GE:
+        return t == T_STRING || t == T_INT || t == T_FLOAT || t == T_TIME;
+    case F_CONTAINS:
+    case F_NOT_CONTAINS:
+    case F_MATCHES:
+        return t == T_STRING || t == T_STRLIST;
+    default:
+        return true;
+    }
+}
+
+static const char *
+type_want(enum atype t)
+{
+    switch (t) {
+    case T_BOOL:
+        return "must be compared with true or false";
+    case T_INT:
+        return "must be compared with an integer";
+    case T_FLOAT:
+        return "must be compared with a number";
+    case T_TIME:
+        return "must be compared with a date: date(...), now(...) or an RFC 3339 string";
+    default:
+        return "must be compared with a string";
+    }
+}
+
+/* One value as a parameter for a column of type t, or false if it does not fit. */
+static bool
+to_param(enum atype t, const struct fval *v, struct sqlparam *p)
+{
+    *p = (struct sqlparam){ .t = SQLP_INT };
+    switch (t) {
+    case T_STRING:
+    case T_STRLIST:
+        p->t = SQLP_TEXT;
+        p->s = v->s;
+        return v->t == FV_STR;
+    case T_BOOL:
+        p->i = v->i;
+        return v->t == FV_BOOL;
+    case T_INT:
+        p->i = v->i;
+        return v->t == FV_INT;
+    case T_FLOAT:
+        p->t = SQLP_FLOAT;
+        p->f = v->t == FV_INT ? (double)v->i : v->f;
+        return v->t == FV_INT || v->t == FV_FLOAT;
+    case T_TIME:
+        if (v->t == FV_STR)
+            return time_parse(v->s, &p->i) == E_OK;
+        p->i = v->i;
+        return v->t == FV_TIME;
+    default:
+        return false;
+    }
+}
+
+/* in/not in take a list; contains on a list column may; nothing else does. */
+static int
+convert(struct cc *c, const struct fnode *f, struct cmp *m)
+{
+    bool must = f->op == F_IN || f->op == F_NOT_IN;
+    bool may = must || (m->at->type == T_STRLIST &&
+                        (f->op == F_CONTAINS || f->op == F_NOT_CONTAINS));
+    const struct fval *items = f->v.t == FV_LIST ? f->v.items : &f->v;
+
+    if (must && f->v.t != FV_LIST)
+        return fail(c, f->field, arena_printf(c->a, "needs a list with '%s'", op_names[f->op]));
+    if (!may && f->v.t == FV_LIST)
+        return fail(c, f->field, type_want(m->at->type));
+    m->pn = f->v.t == FV_LIST ? f->v.n : 1;
+    m->pv = arena_calloc(c->a, m->pn ? m->pn : 1, sizeof *m->pv);
+    for (size_t i = 0; i < m->pn; i++)
+        if (!to_param(m->at->type, &items[i], &m->pv[i]))
+            return fail(c, f->field, type_want(m->at->type));
+    return E_OK;
+}
+
+/* The ']' closing the bracket expression that opens at p ('['), classes like
+ * [:alpha:] included; when it is not closed (regcomp then refuses the pattern),
+ * the last byte of the string. Never the terminating NUL, so callers may step on. */
+static const char *
+bracket_end(const char *p)
+{
+    const char *last = p + strlen(p) - 1;
+
+    p++;
+    if (*p == '^')
+        p++;
+    if (*p == ']')
+        p++;
+    for (; *p && *p != ']'; p++) {
+        if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+            const char *q = p + 2;
+            while (*q && !(q[0] == p[1] && q[1] == ']'))
+                q++;
+            if (*q == '\0')
+                return last;
+            p = q + 1;
+        }
+    }
+    return *p ? p : last;
+}
+
+/* {m}, {m,} or {m,n} at p: the largest count, with p moved onto the '}'. */
+static unsigned long
+bound_of(const char **pp)
+{
+    unsigned long n = 0, max = 0;
+    const char   *p = *pp + 1;
+
+    for (; *p && *p != '}'; p++) {
+        if (is_digit(*p) && n <= REGEX_MAX_WEIGHT)
+            n = n * 10 + (unsigned long)(*p - '0');
+        else if (*p == ',')
+            n = 0;
+        max = n > max ? n : max;
+    }
+    *pp = *p ? p : p - 1;
+    return max ? max : 1;
+}
+
+/* An estimate of the compiled size: an atom weighs 1, a group the sum of its
+ * contents, and a bound multiplies what it repeats, as glibc's regcomp copies
+ * it. Backreferences are refused: they make matching exponential. */
+static bool
+regex_cheap(const char *p)
+{
+    unsigned long sum[REGEX_MAX_NEST + 1] = { 0 }, last = 0;
+    size_t        depth = 0;
+
+    for (; *p; p++) {
+        if (*p == '(') {
+            if (depth == REGEX_MAX_NEST)
+                return false;
+            sum[++depth] = 0;
+            last = 0;
+            continue;
+        }
+        if (*p == '{' && last > 0) {
+            unsigned long n = bound_of(&p);
+            sum[depth] += last * (n - 1);
+            last *= n;
+        } else if (*p == ')' && depth > 0) {
+            last = sum[depth--];
+            sum[depth] += last;
+        } else {
+            if (*p == '\\' && is_digit(p[1]))
+                return false;
+            if (*p == '\\' && p[1])
+                p++;
+            else if (*p == '[')
+                p = bracket_end(p);
+            last = 1;
+            sum[depth] += 1;
+        }
+        if (sum[depth] > REGEX_MAX_WEIGHT || last > REGEX_MAX_WEIGHT)
+            return false;
+    }
+    return true;
+}
+
+/* The store runs the same POSIX ERE: refuse what would fail for every row. */
+static int
+check_regex(struct cc *c, const struct fnode *f)
+{
+    regex_t     re;
+    const char *pat = arena_strndup(c->a, f->v.s.p, f->v.s.len);
+
+    if (!regex_cheap(pat))
+        return fail(c, f->field, "has a regular expression that is too large, too deep or uses backreferences");
+    if (regcomp(&re, pat, REG_EXTENDED | REG_NOSUB) != 0)
+        return fail(c, f->field, "has an invalid regular expression");
+    regfree(&re);
+    return E_OK;
+}
+
+static enum tpl
+pick_scalar(enum fop op)
+{
+    static const enum tpl map[] = {
+        [F_EQ] = TP_EQ, [F_NE] = TP_NE, [F_LT] = TP_LT, [F_LE] = TP_LE, [F_GT] = TP_GT,
+        [F_GE] = TP_GE, [F_CONTAINS] = TP_CONTAINS, [F_NOT_CONTAINS] = TP_NOT_CONTAINS,
+        [F_IN] = TP_IN, [F_NOT_IN] = TP_NOT_IN, [F_MATCHES] = TP_MATCHES,
+        [F_EXISTS] = TP_EXISTS, [F_NOT_EXISTS] = TP_NOT_EXISTS,
+    };
+    return map[op];
+}
+
+/* On a list column ==/contains/in mean "has an element", their negations
+ * "has no such element". */
+static enum tpl
+pick_list(enum fop op, bool many)
+{
+    switch (op) {
+    case F_EQ:
+    case F_CONTAINS:
+        return many ? TP_L_ANY : TP_L_HAS;
+    case F_NE:
+    case F_NOT_CONTAINS:
+        return many ? TP_L_NONE : TP_L_HAS_NOT;
+    case F_IN:
+        return TP_L_ANY;
+    case F_NOT_IN:
+        return TP_L_NONE;
+    case F_MATCHES:
+        return TP_L_MATCHES;
+    case F_EXISTS:
+        return TP_L_EXISTS;
+    default:
+        return TP_L_NOT_EXISTS;
+    }
+}
+
+/* An empty list matches nothing (in, contains) or everything (their negations);
+ * `IN ()` is not valid SQL everywhere, so it is spelled as a constant. */
+static enum tpl
+pick(enum fop op, const struct cmp *m, bool many)
+{
+    if (many && m->pn == 0)
+        return (op == F_IN || op == F_CONTAINS) ? TP_FALSE : TP_TRUE;
+    return m->at->type == T_STRLIST ? pick_list(op, many) : pick_scalar(op);
+}
+
+static int
+compile_cmp(struct cc *c, const struct fnode *f)
+{
+    struct cmp m = { .at = spec_attr(c->s, f->field) };
+
+    if (m.at == NULL || !(m.at->flags & A_QUERY) || !type_filterable(m.at->type))
+        return fail(c, f->field, "cannot be used in a filter");
+    if (!ident_ok(m.at->name)) {
+        assert(!"attribute names are ASCII letters and digits");
+        return c->rc = errbuf_set(c->eb, E_INTERNAL, "filter: bad attribute name in spec");
+    }
+    if (!op_allowed(m.at->type, f->op))
+        return fail_op(c, f->field, f->op);
+    if (f->op != F_EXISTS && f->op != F_NOT_EXISTS && convert(c, f, &m) != E_OK)
+        return c->rc;
+    if (f->op == F_MATCHES && check_regex(c, f) != E_OK)
+        return c->rc;
+    emit_tpl(c, pick(f->op, &m, f->v.t == FV_LIST), &m);
+    return c->rc;
+}
+
+static int
+compile_node(struct cc *c, const struct fnode *f)
+{
+    if (f->op != F_AND && f->op != F_OR)
+        return compile_cmp(c, f);
+    emit(c, "(", 1);
+    if (compile_node(c, f->l) != E_OK)
+        return c->rc;
+    if (f->op == F_AND)
+        emit(c, " AND ", 5);
+    else
+        emit(c, " OR ", 4);
+    if (compile_node(c, f->r) != E_OK)
+        return c->rc;
+    emit(c, ")", 1);
+    return c->rc;
+}
+
+int
+filter_compile(struct arena *a, const struct fnode *f, const struct spec *s,
+               enum sql_dialect d, struct buf *sql, struct sqlparams *ps, struct errbuf *eb)
+{
+    struct cc c = { .a = a, .s = s, .d = d, .sql = sql, .ps = ps, .eb = eb };
+    size_t    len0 = sql->len, n0 = ps->n;
+
+    assert(f != NULL);
+    compile_node(&c, f);
+    if (c.rc != E_OK) {
+        /* Leave the caller's buffers as they were, not half-written. */
+        sql->len = len0;
+        if (sql->p != NULL)
+            sql->p[len0] = '\0';
+        ps->n = n0;
+    }
+    return c.rc;
+}

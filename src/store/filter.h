@@ -1,0 +1,86 @@
+/* filter.h - the q= filter language (API.md section 6), parsed to a tree and
+ * compiled to a SQL boolean expression with bound parameters.
+ *
+ *   expr    := and ('or' and)*
+ *   and     := unary ('and' unary)*
+ *   unary   := '(' expr ')' | cmp
+ *   cmp     := field op value | field 'exists' | field 'not' 'exists'
+ *   op      := == != < <= > >= contains | not contains | in | not in | matches
+ *   value   := "string" | 'string' | number | true | false | [value, ...]
+ *            | date("2026-01-02" or RFC 3339) | now("-720h")  (Go duration offset)
+ *
+ * Keywords are case-insensitive; field names are [A-Za-z_][A-Za-z0-9_.]*; strings
+ * support \" \' \\ escapes. Limits: 4 KiB of text, 64 comparisons, 32 levels of
+ * parentheses, 256 list items. Values are never spliced into SQL: each becomes a
+ * bound parameter. Field names are only accepted if the spec marks them A_QUERY
+ * and are emitted as the spec's column identifier.
+ */
+#ifndef KW_FILTER_H
+#define KW_FILTER_H
+
+#include "../core/arena.h"
+#include "../core/buf.h"
+#include "../model/spec.h"
+
+enum fop {
+    F_AND, F_OR,                                   /* boolean nodes */
+    F_EQ, F_NE, F_LT, F_LE, F_GT, F_GE,            /* comparisons */
+    F_CONTAINS, F_NOT_CONTAINS, F_IN, F_NOT_IN, F_MATCHES, F_EXISTS, F_NOT_EXISTS,
+};
+
+enum fvtype { FV_STR, FV_INT, FV_FLOAT, FV_BOOL, FV_TIME, FV_LIST, FV_NONE };
+
+struct fval {
+    enum fvtype  t;
+    struct str   s;      /* FV_STR (unescaped, in arena) */
+    int64_t      i;      /* FV_INT, FV_BOOL (0/1), FV_TIME (ms since epoch, UTC) */
+    double       f;      /* FV_FLOAT */
+    struct fval *items;  /* FV_LIST */
+    size_t       n;
+};
+
+struct fnode {
+    enum fop      op;
+    struct fnode *l, *r;   /* F_AND, F_OR */
+    struct str    field;   /* comparisons */
+    struct fval   v;
+};
+
+/* Parse `q` into a tree in arena `a`. `now_ms` anchors now(). E_BADREQ with a
+ * message naming the position on syntax errors. */
+int filter_parse(struct arena *a, struct str q, int64_t now_ms, struct fnode **out,
+                 struct errbuf *eb);
+
+/* A bound parameter for the compiled SQL. */
+enum sqlp_type { SQLP_TEXT, SQLP_INT, SQLP_FLOAT };
+struct sqlparam {
+    enum sqlp_type t;
+    struct str     s;
+    int64_t        i;
+    double         f;
+};
+
+struct sqlparams {
+    struct sqlparam *v;
+    size_t           n, cap;
+};
+void sqlparams_add(struct arena *a, struct sqlparams *ps, struct sqlparam p);
+
+enum sql_dialect { SQL_SQLITE, SQL_POSTGRES };
+
+/* Append to `sql` a parenthesised boolean expression equivalent to `f` against
+ * the columns of spec `s`, pushing parameters to `ps` in order. In SQLite the
+ * placeholders are '?', in PostgreSQL '$N' numbered from ps->n + 1.
+ * Column mapping: each queryable attribute is the column named like the attribute
+ * (quoted: "name"); T_TIME columns hold int64 ms; T_BOOL columns 0/1; T_STRLIST
+ * columns hold a JSON array text (SQLite: json_each; PostgreSQL: jsonb).
+ * Semantics: on a list column, ==/contains/in test membership of an element;
+ * on a string column, contains is substring (case-sensitive), matches is a POSIX
+ * regex (SQLite: the REGEXP function the store registers); exists = IS NOT NULL.
+ * A field not A_QUERY, or a value of the wrong type for the field, is E_BADREQ
+ * naming the field. */
+int filter_compile(struct arena *a, const struct fnode *f, const struct spec *s,
+                   enum sql_dialect d, struct buf *sql, struct sqlparams *ps,
+                   struct errbuf *eb);
+
+#endif

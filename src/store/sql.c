@@ -1,0 +1,305 @@
+/* sql.c - SQL text from specs; see sql.h. */
+#include "sql.h"
+
+#include <stdio.h>
+
+static void
+ident(struct buf *b, const char *name)
+{
+    buf_putc(b, '"');
+    buf_puts(b, name);
+    buf_putc(b, '"');
+}
+
+static void
+placeholder(struct buf *b, enum sql_dialect d, size_t n)
+{
+    if (d == SQL_POSTGRES)
+        buf_printf(b, "$%zu", n);
+    else
+        buf_putc(b, '?');
+}
+
+static void
+param_text(struct buf *b, enum sql_dialect d, struct arena *a, struct sqlparams *ps,
+           struct str s)
+{
+    sqlparams_add(a, ps, (struct sqlparam){ .t = SQLP_TEXT, .s = s });
+    placeholder(b, d, ps->n);
+}
+
+static void
+param_int(struct buf *b, enum sql_dialect d, struct arena *a, struct sqlparams *ps,
+          int64_t i)
+{
+    sqlparams_add(a, ps, (struct sqlparam){ .t = SQLP_INT, .i = i });
+    placeholder(b, d, ps->n);
+}
+
+/* The namespace condition: one namespace, or it and everything below it. Below
+ * "/a" is every namespace greater than "/a/" and less than "/a0" ('0' follows
+ * '/'), a range an index answers, unlike LIKE with its '_' wildcard. */
+static void
+scope_cond(struct buf *b, const struct scope *sc, enum sql_dialect d, struct arena *a,
+           struct sqlparams *ps)
+{
+    if (!sc->recursive) {
+        buf_puts(b, "\"namespace\" = ");
+        param_text(b, d, a, ps, sc->ns);
+        return;
+    }
+    if (sc->ns.len == 1) { /* "/": everything */
+        buf_puts(b, "1 = 1");
+        return;
+    }
+    char *lo = arena_printf(a, "%.*s/", STR_FMT(sc->ns));
+    char *hi = arena_printf(a, "%.*s0", STR_FMT(sc->ns));
+    buf_puts(b, "(\"namespace\" = ");
+    param_text(b, d, a, ps, sc->ns);
+    buf_puts(b, " OR (\"namespace\" > ");
+    param_text(b, d, a, ps, str_c(lo));
+    buf_puts(b, " AND \"namespace\" < ");
+    param_text(b, d, a, ps, str_c(hi));
+    buf_puts(b, "))");
+}
+
+void
+sql_select_one(struct buf *sql, const struct spec *s, const struct attr *at, struct str value,
+               const struct scope *sc, enum sql_dialect d, struct arena *a,
+               struct sqlparams *ps)
+{
+    buf_puts(sql, "SELECT doc FROM ");
+    ident(sql, s->rest);
+    buf_puts(sql, " WHERE ");
+    ident(sql, at->name);
+    buf_puts(sql, " = ");
+    param_text(sql, d, a, ps, value);
+    if (sc != NULL) {
+        buf_puts(sql, " AND ");
+        scope_cond(sql, sc, d, a, ps);
+    }
+    buf_puts(sql, " LIMIT 1");
+}
+
+static int
+where(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dialect d,
+      struct arena *a, struct sqlparams *ps, struct errbuf *eb)
+{
+    buf_puts(sql, " WHERE ");
+    scope_cond(sql, &q->scope, d, a, ps);
+    if (q->filter == NULL)
+        return E_OK;
+    buf_puts(sql, " AND ");
+    return filter_compile(a, q->filter, s, d, sql, ps, eb);
+}
+
+int
+sql_count(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dialect d,
+          struct arena *a, struct sqlparams *ps, struct errbuf *eb)
+{
+    buf_puts(sql, "SELECT count(*) FROM ");
+    ident(sql, s->rest);
+    return where(sql, s, q, d, a, ps, eb);
+}
+
+/* Cursor paging: rows strictly after the cursor row in the list's order. The
+ * cursor row's keys come from a CTE whose columns are named k0.. so the outer
+ * query's unqualified column names stay unambiguous. */
+static void
+cursor_cte(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dialect d,
+           struct arena *a, struct sqlparams *ps)
+{
+    buf_puts(sql, "WITH cur(");
+    for (size_t i = 0; i < q->norder; i++)
+        buf_printf(sql, "k%zu, ", i);
+    buf_puts(sql, "kid) AS (SELECT ");
+    for (size_t i = 0; i < q->norder; i++) {
+        ident(sql, q->order[i].attr->name);
+        buf_puts(sql, ", ");
+    }
+    buf_puts(sql, "\"ID\" FROM ");
+    ident(sql, s->rest);
+    buf_puts(sql, " WHERE \"ID\" = ");
+    param_text(sql, d, a, ps, q->after);
+    buf_puts(sql, ") ");
+}
+
+static void
+cursor_cond(struct buf *sql, const struct listq *q)
+{
+    buf_puts(sql, " AND (");
+    for (size_t i = 0; i <= q->norder; i++) {
+        if (i > 0)
+            buf_puts(sql, " OR (");
+        for (size_t j = 0; j < i; j++) {
+            ident(sql, q->order[j].attr->name);
+            buf_printf(sql, " = cur.k%zu AND ", j);
+        }
+        if (i == q->norder)
+            buf_puts(sql, "\"ID\" > cur.kid");
+        else {
+            ident(sql, q->order[i].attr->name);
+            buf_printf(sql, " %s cur.k%zu", q->order[i].desc ? "<" : ">", i);
+        }
+        if (i > 0)
+            buf_putc(sql, ')');
+    }
+    buf_putc(sql, ')');
+}
+
+int
+sql_select(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dialect d,
+           struct arena *a, struct sqlparams *ps, struct errbuf *eb)
+{
+    bool cursor = q->after.len > 0;
+    int  rc;
+
+    if (cursor)
+        cursor_cte(sql, s, q, d, a, ps);
+    buf_puts(sql, "SELECT doc FROM ");
+    ident(sql, s->rest);
+    if (cursor)
+        buf_puts(sql, ", cur");
+    rc = where(sql, s, q, d, a, ps, eb);
+    if (rc != E_OK)
+        return rc;
+    if (cursor)
+        cursor_cond(sql, q);
+    buf_puts(sql, " ORDER BY ");
+    for (size_t i = 0; i < q->norder; i++) {
+        ident(sql, q->order[i].attr->name);
+        buf_puts(sql, q->order[i].desc ? " DESC, " : " ASC, ");
+    }
+    buf_puts(sql, "\"ID\" ASC LIMIT ");
+    param_int(sql, d, a, ps, q->limit < 0 ? INT64_MAX : q->limit);
+    buf_puts(sql, " OFFSET ");
+    param_int(sql, d, a, ps, q->offset);
+    return E_OK;
+}
+
+void
+sql_insert(struct buf *sql, const struct spec *s, enum sql_dialect d)
+{
+    size_t n = spec_ncolumns(s);
+
+    buf_puts(sql, "INSERT INTO ");
+    ident(sql, s->rest);
+    buf_puts(sql, " (");
+    for (size_t i = 0; i < n; i++) {
+        ident(sql, spec_column(s, i)->name);
+        buf_puts(sql, ", ");
+    }
+    buf_puts(sql, "doc) VALUES (");
+    for (size_t i = 0; i <= n; i++) {
+        if (i > 0)
+            buf_puts(sql, ", ");
+        placeholder(sql, d, i + 1);
+    }
+    buf_putc(sql, ')');
+}
+
+void
+sql_update(struct buf *sql, const struct spec *s, enum sql_dialect d)
+{
+    size_t n = spec_ncolumns(s);
+
+    buf_puts(sql, "UPDATE ");
+    ident(sql, s->rest);
+    buf_puts(sql, " SET ");
+    for (size_t i = 0; i < n; i++) {
+        ident(sql, spec_column(s, i)->name);
+        buf_puts(sql, " = ");
+        placeholder(sql, d, i + 1);
+        buf_puts(sql, ", ");
+    }
+    buf_puts(sql, "doc = ");
+    placeholder(sql, d, n + 1);
+    buf_puts(sql, " WHERE \"ID\" = ");
+    placeholder(sql, d, n + 2);
+}
+
+void
+sql_delete(struct buf *sql, const struct spec *s, enum sql_dialect d)
+{
+    buf_puts(sql, "DELETE FROM ");
+    ident(sql, s->rest);
+    buf_puts(sql, " WHERE \"ID\" = ");
+    placeholder(sql, d, 1);
+}
+
+void
+sql_delete_scope(struct buf *sql, const struct spec *s, const struct scope *sc,
+                 enum sql_dialect d, struct arena *a, struct sqlparams *ps)
+{
+    buf_puts(sql, "DELETE FROM ");
+    ident(sql, s->rest);
+    buf_puts(sql, " WHERE ");
+    scope_cond(sql, sc, d, a, ps);
+}
+
+static const char *
+column_type(const struct attr *at, enum sql_dialect d)
+{
+    switch (at->type) {
+    case T_BOOL:
+        return d == SQL_POSTGRES ? "BOOLEAN" : "INTEGER";
+    case T_INT:
+    case T_TIME:
+        return d == SQL_POSTGRES ? "BIGINT" : "INTEGER";
+    case T_FLOAT:
+        return d == SQL_POSTGRES ? "DOUBLE PRECISION" : "REAL";
+    case T_STRING:
+        return "TEXT";
+    default:
+        return d == SQL_POSTGRES ? "JSONB" : "TEXT";
+    }
+}
+
+void
+sql_create_table(struct buf *sql, const struct spec *s, enum sql_dialect d)
+{
+    buf_puts(sql, "CREATE TABLE IF NOT EXISTS ");
+    ident(sql, s->rest);
+    buf_puts(sql, " (");
+    for (size_t i = 0; i < spec_ncolumns(s); i++) {
+        const struct attr *at = spec_column(s, i);
+        ident(sql, at->name);
+        buf_printf(sql, " %s%s, ", column_type(at, d),
+                   strcmp(at->name, "ID") == 0          ? " NOT NULL UNIQUE"
+                   : strcmp(at->name, "namespace") == 0 ? " NOT NULL"
+                                                        : "");
+    }
+    buf_printf(sql, "doc %s NOT NULL);", d == SQL_POSTGRES ? "BYTEA" : "BLOB");
+}
+
+void
+sql_add_column(struct buf *sql, const struct spec *s, const struct attr *at,
+               enum sql_dialect d)
+{
+    buf_puts(sql, "ALTER TABLE ");
+    ident(sql, s->rest);
+    buf_puts(sql, " ADD COLUMN ");
+    ident(sql, at->name);
+    buf_printf(sql, " %s;", column_type(at, d));
+}
+
+void
+sql_create_indexes(struct buf *sql, const struct spec *s, enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s_order\" ON ", s->rest);
+    ident(sql, s->rest);
+    buf_puts(sql, " (\"namespace\", ");
+    if (s->default_order != NULL) {
+        ident(sql, s->default_order);
+        buf_puts(sql, ", ");
+    }
+    buf_puts(sql, "\"ID\");");
+    if (s->unique == NULL)
+        return;
+    buf_printf(sql, "CREATE UNIQUE INDEX IF NOT EXISTS \"%s_unique\" ON ", s->rest);
+    ident(sql, s->rest);
+    buf_puts(sql, s->unique_global ? " (" : " (\"namespace\", ");
+    ident(sql, s->unique);
+    buf_puts(sql, ");");
+}

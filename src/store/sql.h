@@ -1,0 +1,35 @@
+/* sql.h - SQL text for the store drivers, built from specs.
+ *
+ * Only identifiers taken from specs (ASCII attribute and table names) are ever
+ * written into SQL text; every value is a bound parameter appended to `ps` in
+ * placeholder order ('?' for SQLite, '$N' for PostgreSQL). Every table is the
+ * spec's REST name; every column the attribute's wire name, double-quoted.
+ */
+#ifndef KW_SQL_H
+#define KW_SQL_H
+
+#include "store.h"
+
+/* SELECT doc ... WHERE "<attr>" = value AND <scope> LIMIT 1 (sc may be NULL). */
+void sql_select_one(struct buf *sql, const struct spec *s, const struct attr *at,
+                    struct str value, const struct scope *sc, enum sql_dialect d,
+                    struct arena *a, struct sqlparams *ps);
+/* The page of a list query; E_BADREQ for a bad filter. */
+int  sql_select(struct buf *sql, const struct spec *s, const struct listq *q,
+                enum sql_dialect d, struct arena *a, struct sqlparams *ps, struct errbuf *eb);
+/* SELECT count(*) of the matches of a list query (paging ignored). */
+int  sql_count(struct buf *sql, const struct spec *s, const struct listq *q,
+               enum sql_dialect d, struct arena *a, struct sqlparams *ps, struct errbuf *eb);
+/* Row writes: columns in spec_column order, then doc (update: then the ID). */
+void sql_insert(struct buf *sql, const struct spec *s, enum sql_dialect d);
+void sql_update(struct buf *sql, const struct spec *s, enum sql_dialect d);
+void sql_delete(struct buf *sql, const struct spec *s, enum sql_dialect d);
+void sql_delete_scope(struct buf *sql, const struct spec *s, const struct scope *sc,
+                      enum sql_dialect d, struct arena *a, struct sqlparams *ps);
+/* Schema. */
+void sql_create_table(struct buf *sql, const struct spec *s, enum sql_dialect d);
+void sql_add_column(struct buf *sql, const struct spec *s, const struct attr *at,
+                    enum sql_dialect d);
+void sql_create_indexes(struct buf *sql, const struct spec *s, enum sql_dialect d);
+
+#endif

@@ -1,0 +1,936 @@
+/* sqlite.c - the embedded store: one SQLite file in WAL mode.
+ *
+ * Readers: every thread gets its own read connection on first use (SQLite
+ * connections must not be shared between threads without its mutexes, and with
+ * one each, reads never wait on each other). Writer: one connection owned by one
+ * thread, which takes every job queued so far, runs them in a single transaction
+ * (each in a savepoint) and commits with synchronous=FULL before calling back:
+ * one fsync serves many writes (group commit).
+ */
+#include <pthread.h>
+#include <regex.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../api/codec.h"
+#include "../core/buf.h"
+#include "../core/log.h"
+#include "../core/timeutil.h"
+#include "sql.h"
+#include "store.h"
+
+#define STMT_CACHE  64
+#define BATCH_MAX   512
+#define SQL_MAX     (64 * 1024)
+
+struct stmt_slot {
+    char         *sql;
+    sqlite3_stmt *st;
+};
+
+struct conn {
+    sqlite3         *db;
+    struct stmt_slot cache[STMT_CACHE];
+    unsigned         next_evict;
+    struct conn     *next; /* in the store's list of readers */
+};
+
+struct sqlite_store {
+    struct store    base; /* first: (struct store *) casts are valid */
+    char           *path;
+    struct conn     writer;
+    pthread_key_t   reader_key;
+    pthread_mutex_t readers_mu;
+    struct conn    *readers;
+    pthread_t       thread;
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    struct wjob    *head, *tail;
+    bool            stopping;
+};
+
+struct sqlite_tx {
+    struct tx            base;
+    struct sqlite_store *st;
+};
+
+static const struct tx_ops tx_ops;
+
+/* ---- connections and statements ---------------------------------------- */
+
+static void
+regfree_and_free(void *p)
+{
+    regfree(p);
+    free(p);
+}
+
+static void
+regexp_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    regex_t    *re = sqlite3_get_auxdata(ctx, 0);
+    const char *text = (const char *)sqlite3_value_text(argv[1]);
+
+    KW_UNUSED(argc);
+    if (re == NULL) {
+        const char *pat = (const char *)sqlite3_value_text(argv[0]);
+        re = malloc(sizeof *re);
+        if (re == NULL || pat == NULL || regcomp(re, pat, REG_EXTENDED | REG_NOSUB) != 0) {
+            free(re);
+            sqlite3_result_error(ctx, "invalid regular expression", -1);
+            return;
+        }
+        sqlite3_set_auxdata(ctx, 0, re, regfree_and_free);
+        re = sqlite3_get_auxdata(ctx, 0);
+        if (re == NULL) /* SQLite chose not to keep it: it already freed it */
+            return sqlite3_result_error(ctx, "regex cache", -1);
+    }
+    sqlite3_result_int(ctx, text != NULL && regexec(re, text, 0, NULL, 0) == 0);
+}
+
+static int
+conn_open(struct conn *c, const char *path, bool writer, struct errbuf *eb)
+{
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (writer ? SQLITE_OPEN_CREATE : 0);
+
+    memset(c, 0, sizeof *c);
+    if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
+        errbuf_set(eb, E_UNAVAILABLE, "%s: %s", path, sqlite3_errmsg(c->db));
+        sqlite3_close(c->db);
+        c->db = NULL;
+        return E_UNAVAILABLE;
+    }
+    sqlite3_busy_timeout(c->db, 10000);
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_create_function(c->db, "regexp", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                            regexp_func, NULL, NULL);
+    const char *pragmas = writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                                   "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-65536;"
+                                 : "PRAGMA query_only=1; PRAGMA cache_size=-16384;";
+    char *msg = NULL;
+    if (sqlite3_exec(c->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+        errbuf_set(eb, E_UNAVAILABLE, "%s: %s", path, msg ? msg : "cannot open");
+        sqlite3_free(msg);
+        sqlite3_close(c->db);
+        c->db = NULL;
+        return E_UNAVAILABLE;
+    }
+    return E_OK;
+}
+
+static void
+conn_close(struct conn *c)
+{
+    for (size_t i = 0; i < STMT_CACHE; i++) {
+        sqlite3_finalize(c->cache[i].st);
+        free(c->cache[i].sql);
+    }
+    sqlite3_close(c->db);
+    memset(c, 0, sizeof *c);
+}
+
+/* A prepared statement for `sql` from the connection's cache, reset and with its
+ * bindings cleared. NULL on error (logged). */
+static sqlite3_stmt *
+conn_stmt(struct conn *c, const char *sql)
+{
+    for (size_t i = 0; i < STMT_CACHE; i++)
+        if (c->cache[i].sql != NULL && strcmp(c->cache[i].sql, sql) == 0) {
+            sqlite3_reset(c->cache[i].st);
+            sqlite3_clear_bindings(c->cache[i].st);
+            return c->cache[i].st;
+        }
+    struct stmt_slot *slot = &c->cache[c->next_evict++ % STMT_CACHE];
+    sqlite3_stmt     *st = NULL;
+    if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        log_error("sqlite: prepare: %s", sqlite3_errmsg(c->db));
+        return NULL;
+    }
+    sqlite3_finalize(slot->st);
+    free(slot->sql);
+    slot->sql = strdup(sql);
+    slot->st = st;
+    if (slot->sql == NULL)
+        abort();
+    return st;
+}
+
+static int
+sqlite_err(struct conn *c, int rc, const char *what)
+{
+    int base = rc & 0xff;
+
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return E_DUPLICATE;
+    log_error("sqlite: %s: %s", what, sqlite3_errmsg(c->db));
+    if (base == SQLITE_BUSY || base == SQLITE_LOCKED || base == SQLITE_IOERR ||
+        base == SQLITE_FULL || base == SQLITE_CANTOPEN)
+        return E_UNAVAILABLE;
+    return E_INTERNAL;
+}
+
+static void
+reader_destroy(void *p)
+{
+    struct conn *c = p;
+    /* The store unlinks and closes readers left at close(); a thread ending
+     * before that closes its own. The list lock lives in the store, which we
+     * cannot reach from here, so readers are only closed by the store. */
+    KW_UNUSED(c);
+}
+
+static struct conn *
+reader(struct sqlite_store *st)
+{
+    struct conn *c = pthread_getspecific(st->reader_key);
+    struct errbuf eb;
+
+    if (c != NULL)
+        return c;
+    c = calloc(1, sizeof *c);
+    if (c == NULL)
+        abort();
+    if (conn_open(c, st->path, false, &eb) != E_OK) {
+        log_error("%s", eb.msg);
+        free(c);
+        return NULL;
+    }
+    pthread_mutex_lock(&st->readers_mu);
+    c->next = st->readers;
+    st->readers = c;
+    pthread_mutex_unlock(&st->readers_mu);
+    pthread_setspecific(st->reader_key, c);
+    return c;
+}
+
+/* ---- binding values to columns ----------------------------------------- */
+
+static int
+bind_val(sqlite3_stmt *stmt, int idx, const struct attr *at, const struct val *v)
+{
+    struct buf b;
+    int64_t    ms;
+    int        rc;
+
+    if (v == NULL || v->t == V_NULL)
+        return sqlite3_bind_null(stmt, idx);
+    switch (at->type) {
+    case T_BOOL:
+        return sqlite3_bind_int(stmt, idx, v->t == V_BOOL && v->b);
+    case T_INT:
+        return sqlite3_bind_int64(stmt, idx, v->t == V_INT ? v->i : 0);
+    case T_FLOAT:
+        return sqlite3_bind_double(stmt, idx, v->t == V_FLOAT ? v->f : (double)v->i);
+    case T_TIME:
+        if (v->t != V_STR || time_parse(v->s, &ms) != E_OK)
+            return sqlite3_bind_null(stmt, idx);
+        return sqlite3_bind_int64(stmt, idx, ms);
+    case T_STRING:
+        if (v->t != V_STR)
+            return sqlite3_bind_null(stmt, idx);
+        return sqlite3_bind_text(stmt, idx, v->s.p, (int)v->s.len, SQLITE_TRANSIENT);
+    default: /* lists and maps: JSON text, so json_each() can look inside */
+        buf_init(&b, SQL_MAX * 16);
+        rc = json_encode(v, &b);
+        if (rc == E_OK)
+            rc = sqlite3_bind_text(stmt, idx, b.p, (int)b.len, SQLITE_TRANSIENT);
+        buf_free(&b);
+        return rc == E_OK ? SQLITE_OK : SQLITE_TOOBIG;
+    }
+}
+
+static int
+bind_params(sqlite3_stmt *stmt, int first, const struct sqlparams *ps)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct sqlparam *p = &ps->v[i];
+        int                    idx = first + (int)i, rc;
+        if (p->t == SQLP_INT)
+            rc = sqlite3_bind_int64(stmt, idx, p->i);
+        else if (p->t == SQLP_FLOAT)
+            rc = sqlite3_bind_double(stmt, idx, p->f);
+        else
+            rc = sqlite3_bind_text(stmt, idx, p->s.p, (int)p->s.len, SQLITE_STATIC);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    return SQLITE_OK;
+}
+
+static int
+decode_doc(sqlite3_stmt *stmt, int col, struct arena *a, struct val *out)
+{
+    const void *p = sqlite3_column_blob(stmt, col);
+    int         n = sqlite3_column_bytes(stmt, col);
+    struct errbuf eb;
+
+    if (msgpack_decode(a, p, (size_t)n, 64, out, &eb) != E_OK) {
+        log_error("store: undecodable document: %s", eb.msg);
+        return E_INTERNAL;
+    }
+    return E_OK;
+}
+
+/* ---- reads ------------------------------------------------------------- */
+
+static int
+run_find(struct conn *c, const struct spec *s, const struct scope *sc, const char *attr,
+         struct str value, struct arena *a, struct val *out)
+{
+    struct buf        sql;
+    struct sqlparams  ps = { 0 };
+    const struct attr *at = spec_attr(s, str_c(attr));
+    int               rc;
+
+    if (at == NULL || !attr_is_column(at))
+        return E_INTERNAL;
+    buf_init(&sql, SQL_MAX);
+    sql_select_one(&sql, s, at, value, sc, SQL_SQLITE, a, &ps);
+    sqlite3_stmt *stmt = conn_stmt(c, buf_cstr(&sql));
+    buf_free(&sql);
+    if (stmt == NULL)
+        return E_INTERNAL;
+    bind_params(stmt, 1, &ps);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        rc = decode_doc(stmt, 0, a, out);
+    else if (rc == SQLITE_DONE)
+        rc = E_NOTFOUND;
+    else
+        rc = sqlite_err(c, rc, "find");
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+static int
+st_find(struct store *base, const struct spec *s, const struct scope *sc, const char *attr,
+        struct str value, struct arena *a, struct val *out, struct errbuf *eb)
+{
+    struct conn *c = reader((struct sqlite_store *)base);
+    int          rc;
+
+    if (c == NULL)
+        return errbuf_set(eb, E_UNAVAILABLE, "store unavailable");
+    rc = run_find(c, s, sc, attr, value, a, out);
+    if (rc == E_NOTFOUND)
+        return errbuf_set(eb, E_NOTFOUND, "Could not find the object");
+    if (rc != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    return E_OK;
+}
+
+static int
+count_rows(struct conn *c, const char *sql, const struct sqlparams *ps, int64_t *total)
+{
+    sqlite3_stmt *stmt = conn_stmt(c, sql);
+    int           rc;
+
+    if (stmt == NULL)
+        return E_INTERNAL;
+    bind_params(stmt, 1, ps);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *total = sqlite3_column_int64(stmt, 0);
+        rc = E_OK;
+    } else
+        rc = sqlite_err(c, rc, "count");
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+static int
+fetch_rows(struct conn *c, const char *sql, const struct sqlparams *ps, struct arena *a,
+           struct val *items)
+{
+    sqlite3_stmt *stmt = conn_stmt(c, sql);
+    int           rc;
+
+    if (stmt == NULL)
+        return E_INTERNAL;
+    bind_params(stmt, 1, ps);
+    *items = val_arr();
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct val v;
+        if (decode_doc(stmt, 0, a, &v) != E_OK) {
+            sqlite3_reset(stmt);
+            return E_INTERNAL;
+        }
+        val_push(a, items, v);
+    }
+    rc = rc == SQLITE_DONE ? E_OK : sqlite_err(c, rc, "list");
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+static int
+st_list(struct store *base, const struct spec *s, const struct listq *q, struct arena *a,
+        struct val *items, int64_t *total, struct errbuf *eb)
+{
+    struct conn     *c = reader((struct sqlite_store *)base);
+    struct buf       sql;
+    struct sqlparams ps = { 0 };
+    int              rc;
+
+    if (c == NULL)
+        return errbuf_set(eb, E_UNAVAILABLE, "store unavailable");
+    buf_init(&sql, SQL_MAX);
+    if (q->want_total) {
+        rc = sql_count(&sql, s, q, SQL_SQLITE, a, &ps, eb);
+        if (rc == E_OK)
+            rc = count_rows(c, buf_cstr(&sql), &ps, total);
+        buf_reset(&sql);
+        ps.n = 0;
+    }
+    else
+        rc = E_OK;
+    if (rc == E_OK)
+        rc = sql_select(&sql, s, q, SQL_SQLITE, a, &ps, eb);
+    if (rc == E_OK)
+        rc = fetch_rows(c, buf_cstr(&sql), &ps, a, items);
+    buf_free(&sql);
+    if (rc != E_OK && (int)eb->code != rc)
+        errbuf_set(eb, rc, "store error");
+    return rc;
+}
+
+static int
+st_meta_get(struct store *base, const char *key, struct arena *a, struct str *value)
+{
+    struct conn  *c = reader((struct sqlite_store *)base);
+    sqlite3_stmt *stmt;
+    int           rc;
+
+    if (c == NULL || (stmt = conn_stmt(c, "SELECT value FROM meta WHERE key = ?")) == NULL)
+        return E_UNAVAILABLE;
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        const char *p = sqlite3_column_blob(stmt, 0);
+        int         n = sqlite3_column_bytes(stmt, 0);
+        *value = (struct str){ arena_strndup(a, p ? p : "", (size_t)n), (size_t)n };
+        rc = E_OK;
+    } else
+        rc = rc == SQLITE_DONE ? E_NOTFOUND : sqlite_err(c, rc, "meta");
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+static bool
+st_ping(struct store *base)
+{
+    struct conn  *c = reader((struct sqlite_store *)base);
+    sqlite3_stmt *stmt;
+    bool          ok;
+
+    if (c == NULL || (stmt = conn_stmt(c, "SELECT 1 FROM meta LIMIT 1")) == NULL)
+        return false;
+    int rc = sqlite3_step(stmt);
+    ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
+    sqlite3_reset(stmt);
+    return ok;
+}
+
+/* ---- the transaction's operations (writer thread only) ------------------ */
+
+static struct conn *
+txc(struct tx *tx)
+{
+    return &((struct sqlite_tx *)tx)->st->writer;
+}
+
+static int
+exec_simple(struct conn *c, const char *sql)
+{
+    sqlite3_stmt *stmt = conn_stmt(c, sql);
+    int           rc;
+
+    if (stmt == NULL)
+        return E_INTERNAL;
+    rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE ? E_OK : sqlite_err(c, rc, sql);
+}
+
+static int
+tx_find(struct tx *tx, const struct spec *s, const struct scope *sc, const char *attr,
+        struct str value, struct arena *a, struct val *out)
+{
+    return run_find(txc(tx), s, sc, attr, value, a, out);
+}
+
+/* Bind every column of `obj` in spec order, then its document. Returns the next
+ * parameter index, or -1 on error. */
+static int
+bind_row(sqlite3_stmt *stmt, const struct spec *s, const struct val *obj)
+{
+    struct buf doc;
+    int        idx = 1;
+
+    for (size_t i = 0; i < spec_ncolumns(s); i++) {
+        const struct attr *at = spec_column(s, i);
+        if (bind_val(stmt, idx++, at, val_get(obj, at->name)) != SQLITE_OK)
+            return -1;
+    }
+    buf_init(&doc, SIZE_MAX / 2);
+    if (msgpack_encode(obj, &doc) != E_OK ||
+        sqlite3_bind_blob(stmt, idx++, doc.p, (int)doc.len, SQLITE_TRANSIENT) != SQLITE_OK)
+        idx = -1;
+    buf_free(&doc);
+    return idx;
+}
+
+static int
+write_row(struct tx *tx, const struct spec *s, const struct val *obj, bool insert)
+{
+    struct conn  *c = txc(tx);
+    struct buf    sql;
+    sqlite3_stmt *stmt;
+    int           idx, rc;
+
+    buf_init(&sql, SQL_MAX);
+    if (insert)
+        sql_insert(&sql, s, SQL_SQLITE);
+    else
+        sql_update(&sql, s, SQL_SQLITE);
+    stmt = conn_stmt(c, buf_cstr(&sql));
+    buf_free(&sql);
+    if (stmt == NULL)
+        return E_INTERNAL;
+    idx = bind_row(stmt, s, obj);
+    if (idx < 0)
+        return E_INTERNAL;
+    if (!insert) {
+        const struct val *id = val_get(obj, "ID");
+        if (id == NULL || id->t != V_STR)
+            return E_INTERNAL;
+        sqlite3_bind_text(stmt, idx, id->s.p, (int)id->s.len, SQLITE_STATIC);
+    }
+    rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE)
+        return sqlite_err(c, rc, insert ? "insert" : "update");
+    if (!insert && sqlite3_changes(c->db) == 0)
+        return E_NOTFOUND;
+    return E_OK;
+}
+
+static int
+tx_insert(struct tx *tx, const struct spec *s, const struct val *obj)
+{
+    return write_row(tx, s, obj, true);
+}
+
+static int
+tx_update(struct tx *tx, const struct spec *s, const struct val *obj)
+{
+    return write_row(tx, s, obj, false);
+}
+
+static int
+tx_del(struct tx *tx, const struct spec *s, struct str id)
+{
+    struct conn  *c = txc(tx);
+    struct buf    sql;
+    sqlite3_stmt *stmt;
+    int           rc;
+
+    buf_init(&sql, SQL_MAX);
+    sql_delete(&sql, s, SQL_SQLITE);
+    stmt = conn_stmt(c, buf_cstr(&sql));
+    buf_free(&sql);
+    if (stmt == NULL)
+        return E_INTERNAL;
+    sqlite3_bind_text(stmt, 1, id.p, (int)id.len, SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE)
+        return sqlite_err(c, rc, "delete");
+    return sqlite3_changes(c->db) == 0 ? E_NOTFOUND : E_OK;
+}
+
+static int
+tx_del_subtree(struct tx *tx, struct str ns)
+{
+    struct conn *c = txc(tx);
+    struct arena *a = arena_new(1024);
+    int          rc = E_OK;
+
+    for (size_t i = 0; i < spec_count && rc == E_OK; i++) {
+        const struct spec *s = spec_all[i];
+        struct buf         sql;
+        struct sqlparams   ps = { 0 };
+        struct scope       sc = { ns, true };
+        if (s->not_namespaced)
+            continue;
+        buf_init(&sql, SQL_MAX);
+        sql_delete_scope(&sql, s, &sc, SQL_SQLITE, a, &ps);
+        sqlite3_stmt *stmt = conn_stmt(c, buf_cstr(&sql));
+        buf_free(&sql);
+        if (stmt == NULL) {
+            rc = E_INTERNAL;
+            break;
+        }
+        bind_params(stmt, 1, &ps);
+        int r = sqlite3_step(stmt);
+        sqlite3_reset(stmt);
+        if (r != SQLITE_DONE)
+            rc = sqlite_err(c, r, "delete subtree");
+    }
+    arena_free(a);
+    return rc;
+}
+
+static int
+tx_meta_put(struct tx *tx, const char *key, struct str value)
+{
+    struct conn  *c = txc(tx);
+    sqlite3_stmt *stmt = conn_stmt(c, "INSERT INTO meta (key, value) VALUES (?, ?) "
+                                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    int           rc;
+
+    if (stmt == NULL)
+        return E_INTERNAL;
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 2, value.p, (int)value.len, SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE ? E_OK : sqlite_err(c, rc, "meta put");
+}
+
+static int
+tx_idem_get(struct tx *tx, struct str key, struct arena *a, struct str *fp, int *status,
+            struct str *body)
+{
+    struct conn  *c = txc(tx);
+    sqlite3_stmt *stmt = conn_stmt(c, "SELECT fingerprint, status, body FROM idempotency "
+                                      "WHERE key = ? AND expires > ?");
+    int           rc;
+
+    if (stmt == NULL)
+        return E_INTERNAL;
+    sqlite3_bind_text(stmt, 1, key.p, (int)key.len, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, time_now_ms());
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        const char *f = (const char *)sqlite3_column_text(stmt, 0);
+        const char *b = sqlite3_column_blob(stmt, 2);
+        size_t      bn = (size_t)sqlite3_column_bytes(stmt, 2);
+        *fp = arena_str(a, str_c(f));
+        *status = sqlite3_column_int(stmt, 1);
+        *body = (struct str){ arena_strndup(a, b ? b : "", bn), bn };
+        rc = E_OK;
+    } else
+        rc = rc == SQLITE_DONE ? E_NOTFOUND : sqlite_err(c, rc, "idempotency get");
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+static int
+tx_idem_put(struct tx *tx, struct str key, struct str fp, int status, struct str body,
+            int64_t expires)
+{
+    struct conn  *c = txc(tx);
+    sqlite3_stmt *stmt = conn_stmt(c, "INSERT OR REPLACE INTO idempotency "
+                                      "(key, fingerprint, status, body, expires) "
+                                      "VALUES (?, ?, ?, ?, ?)");
+    int           rc;
+
+    if (stmt == NULL)
+        return E_INTERNAL;
+    sqlite3_bind_text(stmt, 1, key.p, (int)key.len, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, fp.p, (int)fp.len, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 3, status);
+    sqlite3_bind_blob(stmt, 4, body.p, (int)body.len, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 5, expires);
+    rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE ? E_OK : sqlite_err(c, rc, "idempotency put");
+}
+
+static int
+tx_quota_spend(struct tx *tx, struct str jti, int64_t quota, int64_t expires)
+{
+    struct conn  *c = txc(tx);
+    sqlite3_stmt *stmt = conn_stmt(c, "INSERT INTO token_uses (jti, used, expires) "
+                                      "VALUES (?1, 1, ?3) ON CONFLICT (jti) DO UPDATE "
+                                      "SET used = used + 1 WHERE used < ?2");
+    int           rc;
+
+    if (stmt == NULL)
+        return E_INTERNAL;
+    sqlite3_bind_text(stmt, 1, jti.p, (int)jti.len, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, quota);
+    sqlite3_bind_int64(stmt, 3, expires);
+    rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE)
+        return sqlite_err(c, rc, "quota");
+    return sqlite3_changes(c->db) == 0 ? E_QUOTA : E_OK;
+}
+
+static int
+tx_expire(struct tx *tx, int64_t now)
+{
+    struct conn *c = txc(tx);
+    const char  *q[] = { "DELETE FROM idempotency WHERE expires <= ?",
+                         "DELETE FROM token_uses WHERE expires <= ?" };
+
+    for (size_t i = 0; i < ARRAY_LEN(q); i++) {
+        sqlite3_stmt *stmt = conn_stmt(c, q[i]);
+        if (stmt == NULL)
+            return E_INTERNAL;
+        sqlite3_bind_int64(stmt, 1, now);
+        int rc = sqlite3_step(stmt);
+        sqlite3_reset(stmt);
+        if (rc != SQLITE_DONE)
+            return sqlite_err(c, rc, "expire");
+    }
+    return E_OK;
+}
+
+static const struct tx_ops tx_ops = {
+    .find = tx_find,
+    .insert = tx_insert,
+    .update = tx_update,
+    .del = tx_del,
+    .del_subtree = tx_del_subtree,
+    .meta_put = tx_meta_put,
+    .idem_get = tx_idem_get,
+    .idem_put = tx_idem_put,
+    .quota_spend = tx_quota_spend,
+    .expire = tx_expire,
+};
+
+/* ---- the writer thread ------------------------------------------------- */
+
+static struct wjob *
+take_batch(struct sqlite_store *st)
+{
+    struct wjob *batch;
+
+    pthread_mutex_lock(&st->mu);
+    while (st->head == NULL && !st->stopping)
+        pthread_cond_wait(&st->cv, &st->mu);
+    batch = st->head;
+    st->head = st->tail = NULL;
+    pthread_mutex_unlock(&st->mu);
+    return batch;
+}
+
+static void
+run_batch(struct sqlite_store *st, struct wjob *batch)
+{
+    struct sqlite_tx tx = { { &tx_ops }, st };
+    struct conn     *c = &st->writer;
+    int              rcs[BATCH_MAX];
+    struct wjob     *j = batch, *next;
+
+    while (j != NULL) {
+        struct wjob *first = j;
+        size_t       n = 0;
+        bool         began = exec_simple(c, "BEGIN IMMEDIATE") == E_OK;
+        for (; j != NULL && n < BATCH_MAX; j = j->next, n++) {
+            if (!began) {
+                rcs[n] = E_UNAVAILABLE;
+                continue;
+            }
+            exec_simple(c, "SAVEPOINT job");
+            rcs[n] = j->run(&tx.base, j->arg);
+            if (rcs[n] != E_OK)
+                exec_simple(c, "ROLLBACK TO job");
+            exec_simple(c, "RELEASE job");
+        }
+        if (began && exec_simple(c, "COMMIT") != E_OK) {
+            exec_simple(c, "ROLLBACK");
+            for (size_t i = 0; i < n; i++)
+                rcs[i] = E_UNAVAILABLE;
+        }
+        j = first;
+        for (size_t i = 0; i < n; i++, j = next) {
+            next = j->next;
+            j->done(j->arg, rcs[i]);
+        }
+    }
+}
+
+static void *
+writer_main(void *arg)
+{
+    struct sqlite_store *st = arg;
+    struct wjob         *batch;
+
+    while ((batch = take_batch(st)) != NULL)
+        run_batch(st, batch);
+    return NULL;
+}
+
+static void
+st_submit(struct store *base, struct wjob *job)
+{
+    struct sqlite_store *st = (struct sqlite_store *)base;
+
+    job->next = NULL;
+    pthread_mutex_lock(&st->mu);
+    if (st->tail != NULL)
+        st->tail->next = job;
+    else
+        st->head = job;
+    st->tail = job;
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+}
+
+static void
+st_close(struct store *base)
+{
+    struct sqlite_store *st = (struct sqlite_store *)base;
+
+    pthread_mutex_lock(&st->mu);
+    st->stopping = true;
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+    pthread_join(st->thread, NULL);
+    for (struct conn *c = st->readers, *next; c != NULL; c = next) {
+        next = c->next;
+        conn_close(c);
+        free(c);
+    }
+    pthread_key_delete(st->reader_key);
+    conn_close(&st->writer);
+    free(st->path);
+    free(st);
+}
+
+static const struct store_ops sqlite_ops = {
+    .find = st_find,
+    .list = st_list,
+    .submit = st_submit,
+    .meta_get = st_meta_get,
+    .close = st_close,
+    .ping = st_ping,
+};
+
+/* ---- schema ------------------------------------------------------------ */
+
+static int
+exec_script(struct conn *c, const char *sql, struct errbuf *eb)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        errbuf_set(eb, E_UNAVAILABLE, "store: %s", msg ? msg : "schema error");
+        sqlite3_free(msg);
+        return E_UNAVAILABLE;
+    }
+    return E_OK;
+}
+
+static bool
+has_column(struct conn *c, const char *table, const char *col)
+{
+    sqlite3_stmt *stmt = NULL;
+    bool          found = false;
+
+    if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?", -1,
+                           &stmt, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_text(stmt, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, col, -1, SQLITE_STATIC);
+    found = sqlite3_step(stmt) == SQLITE_ROW;
+    sqlite3_finalize(stmt);
+    return found;
+}
+
+/* Columns a newer spec added to an existing table are added in place; their
+ * values are backfilled as objects are next written. */
+static int
+add_missing_columns(struct conn *c, const struct spec *s, struct errbuf *eb)
+{
+    for (size_t i = 0; i < spec_ncolumns(s); i++) {
+        const struct attr *at = spec_column(s, i);
+        struct buf         sql;
+        int                rc = E_OK;
+        if (has_column(c, s->rest, at->name))
+            continue;
+        buf_init(&sql, SQL_MAX);
+        sql_add_column(&sql, s, at, SQL_SQLITE);
+        rc = exec_script(c, buf_cstr(&sql), eb);
+        buf_free(&sql);
+        if (rc != E_OK)
+            return rc;
+    }
+    return E_OK;
+}
+
+static int
+create_schema(struct conn *c, struct errbuf *eb)
+{
+    int rc = exec_script(c,
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY,"
+        " fingerprint TEXT NOT NULL, status INTEGER NOT NULL, body BLOB NOT NULL,"
+        " expires INTEGER NOT NULL);"
+        "CREATE INDEX IF NOT EXISTS idempotency_expires ON idempotency (expires);"
+        "CREATE TABLE IF NOT EXISTS token_uses (jti TEXT PRIMARY KEY,"
+        " used INTEGER NOT NULL, expires INTEGER NOT NULL);", eb);
+
+    for (size_t i = 0; i < spec_count && rc == E_OK; i++) {
+        const struct spec *s = spec_all[i];
+        struct buf         sql;
+        if (s->not_namespaced)
+            continue;
+        buf_init(&sql, SQL_MAX);
+        sql_create_table(&sql, s, SQL_SQLITE);
+        rc = exec_script(c, buf_cstr(&sql), eb);
+        buf_free(&sql);
+        if (rc == E_OK)
+            rc = add_missing_columns(c, s, eb);
+        if (rc == E_OK) {
+            buf_init(&sql, SQL_MAX);
+            sql_create_indexes(&sql, s, SQL_SQLITE);
+            rc = exec_script(c, buf_cstr(&sql), eb);
+            buf_free(&sql);
+        }
+    }
+    return rc;
+}
+
+int
+store_open_sqlite(const char *path, struct store **out, struct errbuf *eb)
+{
+    struct sqlite_store *st = calloc(1, sizeof *st);
+    int                  rc;
+
+    if (st == NULL || (st->path = strdup(path)) == NULL)
+        abort();
+    st->base.ops = &sqlite_ops;
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_mutex_init(&st->readers_mu, NULL);
+    pthread_cond_init(&st->cv, NULL);
+    pthread_key_create(&st->reader_key, reader_destroy);
+    rc = conn_open(&st->writer, path, true, eb);
+    if (rc == E_OK)
+        rc = exec_script(&st->writer, "SELECT count(*) FROM sqlite_schema;", eb);
+    if (rc == E_OK)
+        rc = exec_script(&st->writer, "BEGIN IMMEDIATE", eb);
+    if (rc == E_OK) {
+        rc = create_schema(&st->writer, eb);
+        exec_script(&st->writer, rc == E_OK ? "COMMIT" : "ROLLBACK", eb);
+    }
+    if (rc == E_OK && pthread_create(&st->thread, NULL, writer_main, st) != 0)
+        rc = errbuf_set(eb, E_INTERNAL, "store: cannot start the writer thread");
+    if (rc != E_OK) {
+        char why[sizeof eb->msg];
+        snprintf(why, sizeof why, "%s", strstr(eb->msg, "store: ") == eb->msg ? eb->msg + 7 : eb->msg);
+        snprintf(eb->msg, sizeof eb->msg, "%.100s: %.150s", path, why);
+        conn_close(&st->writer);
+        pthread_key_delete(st->reader_key);
+        free(st->path);
+        free(st);
+        return rc;
+    }
+    *out = &st->base;
+    return E_OK;
+}

@@ -1,0 +1,68 @@
+/* store.c - what every driver shares: opening by URI, synchronous writes. */
+#include "store.h"
+
+#include <pthread.h>
+#include <string.h>
+
+struct store *kw_store;
+
+int store_open_sqlite(const char *path, struct store **out, struct errbuf *eb);
+
+int
+store_open(const char *uri, struct store **out, struct errbuf *eb)
+{
+    static const struct str sqlite = STR("sqlite:");
+    struct str              u = str_c(uri);
+
+    if (str_starts(u, sqlite) && u.len > sqlite.len)
+        return store_open_sqlite(uri + sqlite.len, out, eb);
+    return errbuf_set(eb, E_BADREQ, "unsupported store '%s': use sqlite:PATH", uri);
+}
+
+struct sync_job {
+    struct wjob     job;
+    int           (*run)(struct tx *, void *);
+    void           *arg;
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    bool            done;
+    int             rc;
+};
+
+static int
+sync_run(struct tx *tx, void *arg)
+{
+    struct sync_job *s = arg;
+
+    return s->run(tx, s->arg);
+}
+
+static void
+sync_done(void *arg, int rc)
+{
+    struct sync_job *s = arg;
+
+    pthread_mutex_lock(&s->mu);
+    s->rc = rc;
+    s->done = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+int
+store_run(struct store *st, int (*run)(struct tx *, void *), void *arg)
+{
+    struct sync_job s = { .run = run, .arg = arg };
+
+    pthread_mutex_init(&s.mu, NULL);
+    pthread_cond_init(&s.cv, NULL);
+    s.job = (struct wjob){ .run = sync_run, .done = sync_done, .arg = &s };
+    st->ops->submit(st, &s.job);
+    pthread_mutex_lock(&s.mu);
+    while (!s.done)
+        pthread_cond_wait(&s.cv, &s.mu);
+    pthread_mutex_unlock(&s.mu);
+    pthread_mutex_destroy(&s.mu);
+    pthread_cond_destroy(&s.cv);
+    return s.rc;
+}

@@ -1,0 +1,118 @@
+/* store.h - where objects live. One interface (a vtable, h2o style); the SQLite
+ * driver is store/sqlite.c, PostgreSQL will sit beside it.
+ *
+ * An object is stored as its whole document (MessagePack of the attribute map)
+ * plus one column per attribute its spec marks queryable or orderable, in a table
+ * named after the spec's REST name. Reads run on the calling thread (each thread
+ * has its own connection). Writes are jobs run by one writer thread that groups
+ * all jobs waiting into one transaction (group commit): a job's `done` callback
+ * runs only once its transaction is durably committed, so "acknowledged" means
+ * "survives kill -9 and power loss".
+ */
+#ifndef KW_STORE_H
+#define KW_STORE_H
+
+#include "../core/val.h"
+#include "../model/spec.h"
+#include "filter.h"
+
+/* Which namespace(s) a read sees: exactly `ns`, or (recursive) `ns` and below. */
+struct scope {
+    struct str ns;
+    bool       recursive;
+};
+
+struct order_key {
+    const struct attr *attr;
+    bool               desc;
+};
+
+struct listq {
+    struct scope            scope;
+    const struct fnode     *filter;   /* NULL: everything in scope */
+    const struct order_key *order;    /* ID ascending always breaks ties */
+    size_t                  norder;
+    int64_t                 offset;
+    int64_t                 limit;    /* < 0: no limit */
+    struct str              after;    /* cursor: the ID of the last row already seen */
+    bool                    want_total;
+};
+
+struct store;
+struct tx;
+
+/* A write to run in the writer thread. run() executes inside the group's
+ * transaction, in its own savepoint: an error it returns undoes only its own
+ * changes. done() is called after the commit (rc is run()'s result, or
+ * E_UNAVAILABLE if the commit itself failed). Both run in the writer thread. */
+struct wjob {
+    int          (*run)(struct tx *tx, void *arg);
+    void         (*done)(void *arg, int rc);
+    void          *arg;
+    struct wjob   *next; /* the store's queue link */
+};
+
+struct store_ops {
+    /* One object by the value of an attribute (usually "ID"). scope NULL: any
+     * namespace. E_NOTFOUND when absent. */
+    int  (*find)(struct store *st, const struct spec *s, const struct scope *sc,
+                 const char *attr, struct str value, struct arena *a, struct val *out,
+                 struct errbuf *eb);
+    /* Matching objects into `items` (an array); *total the number of matches in
+     * scope when q->want_total. */
+    int  (*list)(struct store *st, const struct spec *s, const struct listq *q,
+                 struct arena *a, struct val *items, int64_t *total, struct errbuf *eb);
+    /* Queue a write; returns at once. */
+    void (*submit)(struct store *st, struct wjob *job);
+    /* A small key/value side table (signing keys, settings): read committed. */
+    int  (*meta_get)(struct store *st, const char *key, struct arena *a, struct str *value);
+    /* Stop the writer (after finishing queued jobs) and close everything. */
+    void (*close)(struct store *st);
+    /* True when the store answers (GET /health). */
+    bool (*ping)(struct store *st);
+};
+
+struct store {
+    const struct store_ops *ops;
+};
+
+/* Operations allowed inside wjob.run (same semantics as the reads above, but
+ * seeing the transaction's own writes). */
+struct tx_ops {
+    int (*find)(struct tx *tx, const struct spec *s, const struct scope *sc,
+                const char *attr, struct str value, struct arena *a, struct val *out);
+    /* E_DUPLICATE when a unique key is taken. */
+    int (*insert)(struct tx *tx, const struct spec *s, const struct val *obj);
+    int (*update)(struct tx *tx, const struct spec *s, const struct val *obj);
+    int (*del)(struct tx *tx, const struct spec *s, struct str id);
+    /* Delete every object of every spec in namespace `ns` and below. */
+    int (*del_subtree)(struct tx *tx, struct str ns);
+    int (*meta_put)(struct tx *tx, const char *key, struct str value);
+    /* Idempotency: the kept answer for `key`, E_NOTFOUND if none (or expired). */
+    int (*idem_get)(struct tx *tx, struct str key, struct arena *a, struct str *fingerprint,
+                    int *status, struct str *body);
+    int (*idem_put)(struct tx *tx, struct str key, struct str fingerprint, int status,
+                    struct str body, int64_t expires_ms);
+    /* Count one use of token `jti` (created at first use); E_QUOTA once `quota`
+     * uses have been counted. */
+    int (*quota_spend)(struct tx *tx, struct str jti, int64_t quota, int64_t expires_ms);
+    /* Drop expired idempotency answers and quota counters. */
+    int (*expire)(struct tx *tx, int64_t now_ms);
+};
+
+struct tx {
+    const struct tx_ops *ops;
+};
+
+/* Open the store named by `uri` ("sqlite:PATH"), creating or migrating the
+ * schema for every registered spec. One-line reason in eb on failure. */
+int  store_open(const char *uri, struct store **out, struct errbuf *eb);
+
+/* Submit `job` and wait for its done(); for rare writes made outside a request
+ * (bootstrap, quota). Returns run()'s result. */
+int  store_run(struct store *st, int (*run)(struct tx *, void *), void *arg);
+
+/* The process's store (set once at start-up). */
+extern struct store *kw_store;
+
+#endif
