@@ -184,6 +184,8 @@ serve(void)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     derive_defaults();
+    if (http_check_listen(cfg.listen, &eb) != E_OK)
+        die(eb.msg);
     prepare_data_dir();
     spec_init();
     listen_host(host, sizeof host);

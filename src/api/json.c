@@ -126,7 +126,7 @@ lex_number(const char *p, size_t len, size_t i, struct errbuf *eb)
         return 0;
     }
     int64_t v;
-    if (is_int && str_to_i64((struct str){ p + i, j - i }, &v) != E_OK) {
+    if (is_int && str_to_i64((struct str){p + i, j - i}, &v) != E_OK) {
         errbuf_set(eb, E_BADREQ, "integer out of range at offset %zu", i);
         return 0;
     }
@@ -136,7 +136,7 @@ lex_number(const char *p, size_t len, size_t i, struct errbuf *eb)
 static size_t
 lex_literal(const char *p, size_t len, size_t i, struct errbuf *eb)
 {
-    static const char *const lits[] = { "true", "false", "null" };
+    static const char *const lits[] = {"true", "false", "null"};
 
     for (size_t k = 0; k < ARRAY_LEN(lits); k++) {
         size_t n = strlen(lits[k]);
@@ -155,8 +155,7 @@ lex_check(const char *p, size_t len, struct errbuf *eb)
 
     while (i < len) {
         char c = p[i];
-        if (is_ws(c) || c == '[' || c == ']' || c == '{' || c == '}' || c == ',' ||
-            c == ':') {
+        if (is_ws(c) || c == '[' || c == ']' || c == '{' || c == '}' || c == ',' || c == ':') {
             i++;
             continue;
         }
@@ -186,13 +185,13 @@ convert_str(struct arena *a, const char *s, size_t n, struct str *out, struct er
 {
     if (!utf8_valid(s, n))
         return errbuf_set(eb, E_BADREQ, "invalid UTF-8 in string");
-    *out = arena_str(a, (struct str){ s, n });
+    *out = arena_str(a, (struct str){s, n});
     return E_OK;
 }
 
 static int
-convert_array(struct arena *a, struct json_object *o, int depth, int max_depth,
-              struct val *out, struct errbuf *eb)
+convert_array(struct arena *a, struct json_object *o, int depth, int max_depth, struct val *out,
+              struct errbuf *eb)
 {
     size_t n = json_object_array_length(o);
 
@@ -200,8 +199,8 @@ convert_array(struct arena *a, struct json_object *o, int depth, int max_depth,
     out->a.v = arena_calloc(a, n, sizeof *out->a.v);
     out->a.cap = n;
     for (size_t i = 0; i < n; i++) {
-        int rc = convert(a, json_object_array_get_idx(o, i), depth + 1, max_depth,
-                         &out->a.v[i], eb);
+        int rc =
+            convert(a, json_object_array_get_idx(o, i), depth + 1, max_depth, &out->a.v[i], eb);
         if (rc != E_OK)
             return rc;
         out->a.n++;
@@ -260,8 +259,8 @@ convert(struct arena *a, struct json_object *o, int depth, int max_depth, struct
         return E_OK;
     case json_type_string:
         *out = val_str(STR_NULL);
-        return convert_str(a, json_object_get_string(o),
-                           (size_t)json_object_get_string_len(o), &out->s, eb);
+        return convert_str(a, json_object_get_string(o), (size_t)json_object_get_string_len(o),
+                           &out->s, eb);
     case json_type_array:
         if (depth + 1 > max_depth)
             return deep(eb, max_depth);
@@ -276,12 +275,11 @@ convert(struct arena *a, struct json_object *o, int depth, int max_depth, struct
 
 /* Run json-c over the whole body. On success *obj is the tree (NULL for null). */
 static int
-tokenize(const char *p, size_t len, int max_depth, struct json_object **obj,
-         struct errbuf *eb)
+tokenize(const char *p, size_t len, int max_depth, struct json_object **obj, struct errbuf *eb)
 {
     /* json-c counts a scalar inside a container as a level of its own, so
      * max_depth + 1 admits everything within our limit; convert() is exact. */
-    struct json_tokener *tok = json_tokener_new_ex(max_depth + 1);
+    struct json_tokener    *tok = json_tokener_new_ex(max_depth + 1);
     enum json_tokener_error je;
     size_t                  end;
     int                     rc = E_OK;
@@ -361,15 +359,27 @@ put_str(struct buf *b, struct str s)
         if (rc != E_OK || i == s.len)
             break;
         unsigned char c = (unsigned char)s.p[i++];
-        char          e[6] = { '\\', (char)c, 0, 0, 0, 0 };
+        char          e[6] = {'\\', (char)c, 0, 0, 0, 0};
         size_t        n = 2;
         switch (c) {
-        case '"': case '\\': break;
-        case '\b': e[1] = 'b'; break;
-        case '\f': e[1] = 'f'; break;
-        case '\n': e[1] = 'n'; break;
-        case '\r': e[1] = 'r'; break;
-        case '\t': e[1] = 't'; break;
+        case '"':
+        case '\\':
+            break;
+        case '\b':
+            e[1] = 'b';
+            break;
+        case '\f':
+            e[1] = 'f';
+            break;
+        case '\n':
+            e[1] = 'n';
+            break;
+        case '\r':
+            e[1] = 'r';
+            break;
+        case '\t':
+            e[1] = 't';
+            break;
         default:
             memcpy(e + 1, "u00", 3);
             e[4] = hex[c >> 4];

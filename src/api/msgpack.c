@@ -43,8 +43,7 @@ be(const unsigned char *p, size_t n)
  * *items = child values that follow (0 for scalars), *container true for
  * arrays and maps. Returns E_OK or a reason in eb. */
 static int
-scan_head(struct scan *s, size_t *skip, uint64_t *items, bool *container,
-          struct errbuf *eb)
+scan_head(struct scan *s, size_t *skip, uint64_t *items, bool *container, struct errbuf *eb)
 {
     unsigned char c = s->p[s->off];
     size_t        left = s->len - s->off, lenbytes = 0;
@@ -94,7 +93,7 @@ scan_head(struct scan *s, size_t *skip, uint64_t *items, bool *container,
 static int
 scan(struct arena *a, const char *p, size_t len, int max_depth, struct errbuf *eb)
 {
-    struct scan s = { (const unsigned char *)p, len, 0 };
+    struct scan s = {(const unsigned char *)p, len, 0};
     /* left[d]: values still to read at level d; level 0 holds the body itself. */
     uint64_t *left = arena_alloc(a, ((size_t)max_depth + 1) * sizeof *left);
     int       d = 0;
@@ -117,8 +116,7 @@ scan(struct arena *a, const char *p, size_t len, int max_depth, struct errbuf *e
         s.off += skip;
         if (container) {
             if (d + 1 > max_depth)
-                return errbuf_set(eb, E_BADREQ, "body nesting is deeper than %d",
-                                  max_depth);
+                return errbuf_set(eb, E_BADREQ, "body nesting is deeper than %d", max_depth);
             left[++d] = items;
         }
     }
@@ -137,7 +135,7 @@ convert_str(struct arena *a, const msgpack_object *o, struct str *out, struct er
 {
     if (!utf8_valid(o->via.str.ptr, o->via.str.size))
         return errbuf_set(eb, E_BADREQ, "invalid UTF-8 in string");
-    *out = arena_str(a, (struct str){ o->via.str.ptr, o->via.str.size });
+    *out = arena_str(a, (struct str){o->via.str.ptr, o->via.str.size});
     return E_OK;
 }
 
@@ -167,8 +165,8 @@ dedup(const struct val *m, size_t *tab, size_t mask, struct str k, size_t idx)
 }
 
 static int
-convert_map(struct arena *a, const msgpack_object *o, int depth, int max_depth,
-            struct val *out, struct errbuf *eb)
+convert_map(struct arena *a, const msgpack_object *o, int depth, int max_depth, struct val *out,
+            struct errbuf *eb)
 {
     size_t n = o->via.map.size, mask = 0, *tab = NULL;
 
@@ -363,7 +361,7 @@ pack(msgpack_packer *pk, const struct val *v)
 int
 msgpack_encode(const struct val *v, struct buf *out)
 {
-    struct sink    s = { out, E_OK };
+    struct sink    s = {out, E_OK};
     msgpack_packer pk;
     size_t         start = out->len;
 

@@ -303,6 +303,9 @@ check_unchanged(struct arena *a, const struct attr *at, const struct val *in,
     struct val  empty = val_null();
     int64_t     ms;
 
+    if (v == NULL && strcmp(at->name, "updateTime") == 0)
+        return errbuf_attr(eb, E_VALIDATION, at->name,
+                           "Attribute 'updateTime' is required: send the object as read");
     if (v == NULL)
         return E_OK;
     x = *v;
@@ -334,8 +337,11 @@ validate_update(struct arena *a, const struct spec *s, const struct val *in,
     if (rc != E_OK)
         return rc;
     FOREACH_ATTR(s, at) {
+        /* Derived attributes a client sends back are ignored: they may be stale
+         * (normalizedTags after an edit of associatedTags). */
+        bool ignored = (at->flags & A_DERIVED) != 0;
         if (at->flags & (A_READONLY | A_CREATIONONLY)) {
-            if ((rc = check_unchanged(a, at, in, old, eb)) != E_OK)
+            if (!ignored && (rc = check_unchanged(a, at, in, old, eb)) != E_OK)
                 return rc;
             struct val *o = val_get(old, at->name);
             if (o != NULL)

@@ -238,6 +238,9 @@ prove(struct req *r, const struct issue_req *q, struct identity *id, struct errb
 
     if (str_eq_nocase(q->realm, "vince"))
         return realm_vince(r, md, id, eb);
+    /* Client certificates are not requested yet: nothing can prove this realm. */
+    if (str_eq_nocase(q->realm, "certificate"))
+        return errbuf_set(eb, E_UNAUTH, "Invalid credentials");
     return errbuf_attr(eb, E_VALIDATION, "realm", "Realm '%.*s' is not supported",
                        (int)(q->realm.len > 32 ? 32 : q->realm.len), q->realm.p);
 }

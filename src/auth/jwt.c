@@ -31,20 +31,20 @@
 #include "../api/codec.h"
 #include "../core/rnd.h"
 
-#define JWT_MAX      8192 /* longest token accepted or produced */
-#define JWT_DEPTH    8    /* payload nesting limit */
-#define HDR_DEPTH    2    /* a header is a map of scalars ("crit" would be depth 2) */
-#define SKEW_S       60   /* tolerated clock skew for nbf and iat */
-#define COORD_LEN    32   /* a P-256 field element */
-#define SIG_LEN      64   /* JWS ES256 signature: R || S */
-#define SIG_B64_LEN  86   /* b64url_len(SIG_LEN) */
-#define DER_SIG_MAX  80   /* DER ECDSA-Sig-Value for P-256 is at most 72 bytes */
-#define B64_32       43   /* b64url_len(32): coordinates and thumbprints */
-#define PEM_MAX      (64 * 1024)
+#define JWT_MAX 8192   /* longest token accepted or produced */
+#define JWT_DEPTH 8    /* payload nesting limit */
+#define HDR_DEPTH 2    /* a header is a map of scalars ("crit" would be depth 2) */
+#define SKEW_S 60      /* tolerated clock skew for nbf and iat */
+#define COORD_LEN 32   /* a P-256 field element */
+#define SIG_LEN 64     /* JWS ES256 signature: R || S */
+#define SIG_B64_LEN 86 /* b64url_len(SIG_LEN) */
+#define DER_SIG_MAX 80 /* DER ECDSA-Sig-Value for P-256 is at most 72 bytes */
+#define B64_32 43      /* b64url_len(32): coordinates and thumbprints */
+#define PEM_MAX (64 * 1024)
 /* The protected header is {"alg":"ES256","typ":"JWT","kid":"<43 chars>"}: 84 bytes
  * of JSON, 112 of base64url. The bounds leave room and are checked at load. */
 #define HDR_JSON_MAX 128
-#define HDR_B64_MAX  176
+#define HDR_B64_MAX 176
 
 struct jwt_key {
     EVP_PKEY *pkey;
@@ -78,50 +78,20 @@ sha256(void)
 
 /* ---- base64url, strictly ---------------------------------------------------- */
 
-static int
-b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-/* Canonical unpadded base64url only: JWS forbids padding, and refusing non-zero
- * trailing bits keeps one byte string from having several token spellings (a
- * verified-token cache is keyed by the token text). */
+/* JWS forbids padding; b64url_decode tolerates it but is otherwise strict (the
+ * alphabet, and zero unused trailing bits, so one byte string has exactly one
+ * accepted spelling: a verified-token cache is keyed by the token text). */
 static bool
-b64_strict(struct str s)
+b64_unpadded(struct str s)
 {
-    size_t i;
-    int    v = 0;
-
-    if (s.len == 0 || s.len % 4 == 1)
-        return false;
-    for (i = 0; i < s.len; i++) {
-        v = b64_value((unsigned char)s.p[i]);
-        if (v < 0)
-            return false;
-    }
-    if (s.len % 4 == 2)
-        return (v & 0x0f) == 0;
-    if (s.len % 4 == 3)
-        return (v & 0x03) == 0;
-    return true;
+    return s.len > 0 && memchr(s.p, '=', s.len) == NULL;
 }
 
-/* Decode a strictly checked part into the arena; returns its length or -1. */
+/* Decode an unpadded part into the arena; returns its length or -1. */
 static long
 b64_decode_part(struct arena *a, struct str s, unsigned char **out)
 {
-    if (!b64_strict(s))
+    if (!b64_unpadded(s))
         return -1;
     *out = arena_alloc(a, s.len * 3 / 4 + 3); /* as b64url_decode asks */
     return b64url_decode(s.p, s.len, *out);
@@ -266,9 +236,10 @@ thumbprint(struct jwt_key *k)
     unsigned char md[32];
     int           n;
 
-    n = snprintf(jwk, sizeof(jwk), "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
-                 k->x, k->y);
-    if (n < 0 || (size_t)n >= sizeof(jwk) || EVP_Digest(jwk, (size_t)n, md, NULL, sha256(), NULL) != 1)
+    n = snprintf(jwk, sizeof(jwk),
+                 "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", k->x, k->y);
+    if (n < 0 || (size_t)n >= sizeof(jwk) ||
+        EVP_Digest(jwk, (size_t)n, md, NULL, sha256(), NULL) != 1)
         return E_INTERNAL;
     b64url_encode(md, sizeof(md), k->kid);
     return E_OK;
@@ -278,12 +249,12 @@ thumbprint(struct jwt_key *k)
 static int
 header_encode(struct jwt_key *k)
 {
-    struct kv  kv[3] = {
-        { STR("alg"), val_cstr("ES256") },
-        { STR("typ"), val_cstr("JWT") },
-        { STR("kid"), val_cstr(k->kid) },
+    struct kv kv[3] = {
+        {STR("alg"), val_cstr("ES256")},
+        {STR("typ"), val_cstr("JWT")},
+        {STR("kid"), val_cstr(k->kid)},
     };
-    struct val h = { .t = V_MAP, .m = { .kv = kv, .n = 3, .cap = 3 } };
+    struct val h = {.t = V_MAP, .m = {.kv = kv, .n = 3, .cap = 3}};
     struct buf json;
     int        rc = E_INTERNAL;
 
@@ -320,8 +291,8 @@ key_new(EVP_PKEY *pkey, struct jwt_key **out)
     if (k->sign_tmpl == NULL || EVP_PKEY_sign_init(k->sign_tmpl) != 1 ||
         k->verify_tmpl == NULL || EVP_PKEY_verify_init(k->verify_tmpl) != 1 ||
         coord_b64(k->pkey, OSSL_PKEY_PARAM_EC_PUB_X, k->x) != E_OK ||
-        coord_b64(k->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, k->y) != E_OK ||
-        thumbprint(k) != E_OK || header_encode(k) != E_OK)
+        coord_b64(k->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, k->y) != E_OK || thumbprint(k) != E_OK ||
+        header_encode(k) != E_OK)
         goto out;
     *out = k;
     k = NULL;
@@ -516,7 +487,7 @@ signature_check(const struct jwt_key *k, struct str token, struct str sigpart,
     unsigned char raw[SIG_LEN + 3];
     size_t        signed_len = (size_t)(sigpart.p - token.p) - 1;
 
-    if (sigpart.len != SIG_B64_LEN || !b64_strict(sigpart) ||
+    if (sigpart.len != SIG_B64_LEN || !b64_unpadded(sigpart) ||
         b64url_decode(sigpart.p, sigpart.len, raw) != SIG_LEN)
         return errbuf_set(eb, E_UNAUTH, "jwt: signature is not 64 bytes of base64url");
     if (!es256_verify(k, token.p, signed_len, raw))
@@ -549,7 +520,7 @@ floor_div(int64_t a, int64_t b)
 static int
 claims_check(const struct val *c, int64_t now_ms, const char *issuer, struct errbuf *eb)
 {
-    static const char *const early[] = { "nbf", "iat" };
+    static const char *const early[] = {"nbf", "iat"};
     const struct val        *iss;
     int64_t                  now_s = floor_div(now_ms, 1000), sec = 0;
     bool                     present;

@@ -7,14 +7,14 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#define T_COST   2
-#define M_COST   19456 /* KiB */
+#define T_COST 2
+#define M_COST 19456 /* KiB */
 #define PARALLEL 1
 #define SALT_LEN 16
 #define HASH_LEN 32
 /* Longer inputs are refused before hashing: Argon2 would accept them, but a
  * megabyte "password" is a cheap way to make the server hash megabytes. */
-#define PW_MAX   1024
+#define PW_MAX 1024
 
 /* Verifying against this for unknown accounts makes them cost what a known
  * account costs, so response time does not tell which user names exist. */
@@ -53,8 +53,8 @@ dummy_init(void)
 
     if (RAND_bytes(secret, sizeof(secret)) != 1)
         return;
-    dummy_ok = password_hash((struct str){ (const char *)secret, sizeof(secret) },
-                             dummy_hash) == E_OK;
+    dummy_ok =
+        password_hash((struct str){(const char *)secret, sizeof(secret)}, dummy_hash) == E_OK;
     OPENSSL_cleanse(secret, sizeof(secret));
 }
 
@@ -62,7 +62,7 @@ static bool
 verify_dummy(struct str pw)
 {
     unsigned char out[HASH_LEN];
-    unsigned char salt[SALT_LEN] = { 0 };
+    unsigned char salt[SALT_LEN] = {0};
 
     pthread_once(&dummy_once, dummy_init);
     if (dummy_ok) {

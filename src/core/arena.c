@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define ALIGN     16u
+#define ALIGN 16u
 #define MIN_BLOCK 256u
 #define MAX_BLOCK ((size_t)1 << 20) /* ordinary blocks stop doubling here */
 
@@ -172,8 +172,8 @@ arena_realloc(struct arena *a, void *old, size_t old_n, size_t new_n)
             size_t keep = new_n ? new_n : 1;
             a->head->cur = o + keep;
             if (new_n > old_n)
-                a->used = a->used > SIZE_MAX - (new_n - old_n) ? SIZE_MAX
-                                                               : a->used + (new_n - old_n);
+                a->used =
+                    a->used > SIZE_MAX - (new_n - old_n) ? SIZE_MAX : a->used + (new_n - old_n);
             return old;
         }
     }
@@ -198,7 +198,7 @@ arena_strndup(struct arena *a, const char *s, size_t n)
 struct str
 arena_str(struct arena *a, struct str s)
 {
-    return (struct str){ arena_strndup(a, s.p, s.len), s.len };
+    return (struct str){arena_strndup(a, s.p, s.len), s.len};
 }
 
 char *

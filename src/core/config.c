@@ -145,7 +145,7 @@ config_load_file(struct config *c, const char *path, bool must_exist, struct err
     int    lineno = 0, rc = E_OK;
 
     if (f == NULL) {
-        if (errno == ENOENT && !must_exist)
+        if ((errno == ENOENT || errno == ENOTDIR) && !must_exist)
             return E_OK;
         return errbuf_set(eb, E_BADREQ, "%s: %s", path, strerror(errno));
     }

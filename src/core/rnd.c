@@ -73,7 +73,7 @@ static const char b64url_alpha[] =
 size_t
 b64url_len(size_t n)
 {
-    static const size_t tail[3] = { 0, 2, 3 };
+    static const size_t tail[3] = {0, 2, 3};
 
     return n / 3 * 4 + tail[n % 3];
 }

@@ -20,9 +20,9 @@
 #include "rnd.h"
 
 #define NONCE_LEN 12
-#define TAG_LEN   16
-#define PREFIX    "kw1:"
-#define HEX_LEN   (2 * SEAL_KEY_LEN)
+#define TAG_LEN 16
+#define PREFIX "kw1:"
+#define HEX_LEN (2 * SEAL_KEY_LEN)
 /* Sealed values are credentials and keys, not bulk data; the bound keeps every
  * length well inside the int that EVP takes. */
 #define PLAIN_MAX (16 * 1024 * 1024)
@@ -187,16 +187,15 @@ gcm_init(EVP_CIPHER_CTX *ctx, int enc, const unsigned char *key, const unsigned 
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) != 1 ||
         EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) != 1)
         return E_INTERNAL;
-    if (aad.len > 0 && (aad.len > INT_MAX ||
-                        EVP_CipherUpdate(ctx, NULL, &outl, (const unsigned char *)aad.p,
-                                         (int)aad.len) != 1))
+    if (aad.len > 0 &&
+        (aad.len > INT_MAX ||
+         EVP_CipherUpdate(ctx, NULL, &outl, (const unsigned char *)aad.p, (int)aad.len) != 1))
         return E_INTERNAL;
     return E_OK;
 }
 
 int
-seal(const unsigned char key[SEAL_KEY_LEN], struct str plain, struct str aad,
-     struct buf *out)
+seal(const unsigned char key[SEAL_KEY_LEN], struct str plain, struct str aad, struct buf *out)
 {
     EVP_CIPHER_CTX *ctx = NULL;
     unsigned char  *raw = NULL;
@@ -218,7 +217,8 @@ seal(const unsigned char key[SEAL_KEY_LEN], struct str plain, struct str aad,
                           (int)plain.len) != 1 ||
         EVP_EncryptFinal_ex(ctx, raw + NONCE_LEN + n1, &n2) != 1 ||
         (size_t)n1 + (size_t)n2 != plain.len ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, raw + NONCE_LEN + plain.len) != 1)
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, raw + NONCE_LEN + plain.len) !=
+            1)
         goto out;
     b64url_encode(raw, rlen, b64);
     rc = buf_puts(out, PREFIX);
@@ -241,7 +241,7 @@ unseal(const unsigned char key[SEAL_KEY_LEN], struct str sealed, struct str aad,
 {
     EVP_CIPHER_CTX *ctx = NULL;
     unsigned char  *raw = NULL, *plain = NULL;
-    struct str      b64 = { sealed.p + (sizeof(PREFIX) - 1), 0 };
+    struct str      b64 = {sealed.p + (sizeof(PREFIX) - 1), 0};
     long            rlen;
     size_t          clen = 0;
     int             n1 = 0, n2 = 0, rc = E_INTERNAL;

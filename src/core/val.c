@@ -50,7 +50,7 @@ val_set_s(struct arena *a, struct val *m, struct str key, struct val v)
     }
     if (m->m.n == m->m.cap)
         m->m.kv = grow(a, m->m.kv, &m->m.cap, sizeof *m->m.kv);
-    m->m.kv[m->m.n++] = (struct kv){ key, v };
+    m->m.kv[m->m.n++] = (struct kv){key, v};
 }
 
 void
@@ -116,9 +116,9 @@ map_equal(const struct val *x, const struct val *y)
     if (x->m.n != y->m.n)
         return false;
     for (size_t i = 0; i < x->m.n; i++) {
-        const struct kv *kx = &x->m.kv[i];
-        const struct val *vy = str_eq(kx->k, y->m.kv[i].k) ? &y->m.kv[i].v
-                                                           : val_get_s(y, kx->k);
+        const struct kv  *kx = &x->m.kv[i];
+        const struct val *vy =
+            str_eq(kx->k, y->m.kv[i].k) ? &y->m.kv[i].v : val_get_s(y, kx->k);
         if (vy == NULL || !val_equal(&kx->v, vy))
             return false;
     }
@@ -156,8 +156,8 @@ val_equal(const struct val *x, const struct val *y)
 
 /* Names as API error messages use them ("must be a string"). */
 static const char *const vtype_names[] = {
-    [V_NULL] = "null",     [V_BOOL] = "boolean", [V_INT] = "integer", [V_FLOAT] = "float",
-    [V_STR] = "string",    [V_ARR] = "array",    [V_MAP] = "object",
+    [V_NULL] = "null",  [V_BOOL] = "boolean", [V_INT] = "integer", [V_FLOAT] = "float",
+    [V_STR] = "string", [V_ARR] = "array",    [V_MAP] = "object",
 };
 
 const char *

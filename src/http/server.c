@@ -198,8 +198,7 @@ send_answer(struct hreq *h)
     resp = MHD_create_response_from_buffer(r->reply.len, r->reply.p, MHD_RESPMEM_PERSISTENT);
     if (resp == NULL)
         return MHD_NO;
-    if (r->has_resp)
-        add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->reply_type);
+    add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->reply_type);
     add_header(resp, "Accept", "application/json, application/msgpack");
     add_header(resp, "X-Trace-Id", r->trace);
     if (r->count_total >= 0) {
@@ -312,6 +311,14 @@ parse_listen(const char *listen, struct sockaddr_storage *ss, struct errbuf *eb)
     } else
         return errbuf_set(eb, E_BADREQ, "--listen %s: ADDR must be an IP address", listen);
     return E_OK;
+}
+
+int
+http_check_listen(const char *listen, struct errbuf *eb)
+{
+    struct sockaddr_storage ss;
+
+    return parse_listen(listen, &ss, eb);
 }
 
 int

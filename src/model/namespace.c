@@ -9,7 +9,7 @@
  * that its documented examples (the seed's PUT) work unchanged. */
 static const struct attr namespace_attrs[] = {
     { "name", T_STRING, A_REQUIRED | A_CREATIONONLY | A_QUERY | A_ORDER,
-      .pattern = "^[a-zA-Z0-9_-]+$", .max_len = 1024,
+      .pattern = "^[a-zA-Z0-9_-]+$", .max_len = 256,
       .doc = "bare name on create; the full path once created" },
     { "description", T_STRING, A_QUERY | A_ORDER, .max_len = 1024 },
     { "SSHCA", T_STRING, A_READONLY, .doc = "kept for compatibility" },
@@ -38,7 +38,7 @@ namespace_prepare(struct req *r, const struct spec *s, struct val *obj, bool cre
         struct val *name = val_get(obj, "name");
         const char *sep = r->ns.len == 1 ? "" : "/";
         char *full = arena_printf(r->a, "%.*s%s%.*s", STR_FMT(r->ns), sep, STR_FMT(name->s));
-        if (strlen(full) > 1024)
+        if (strlen(full) > 1024) /* X-Namespace accepts paths up to 1024 bytes */
             return errbuf_attr(eb, E_VALIDATION, "name", "The namespace path is too long");
         name->s = str_c(full);
     }

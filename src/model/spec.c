@@ -16,7 +16,7 @@ const struct attr spec_common_attrs[] = {
     { "createTime", T_TIME, A_READONLY | A_QUERY | A_ORDER, .doc = "creation time" },
     { "metadata", T_STRLIST, A_CREATIONONLY | A_QUERY, .pattern = TAG_PATTERN, .max_len = 128,
       .doc = "creation-time tags (key=value)" },
-    { "normalizedTags", T_STRLIST, A_READONLY | A_QUERY, .doc = "tags computed by the server" },
+    { "normalizedTags", T_STRLIST, A_READONLY | A_DERIVED | A_QUERY, .doc = "tags computed by the server" },
     { "protected", T_BOOL, A_QUERY | A_ORDER, .def = "false",
       .doc = "refuse updates and deletes without ?override=true" },
     { "updateTime", T_TIME, A_READONLY | A_QUERY | A_ORDER, .doc = "last update time" },

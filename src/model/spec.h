@@ -29,6 +29,7 @@ enum aflag {
     A_COLUMN        = 1 << 6,  /* stored in its own indexed column (implied by QUERY/ORDER) */
     A_SECRET        = 1 << 7,  /* the value is a secret: never logged */
     A_NOSTORE       = 1 << 8,  /* computed on output, never stored (e.g. object) */
+    A_DERIVED       = 1 << 9,  /* recomputed on every write: ignored when sent back */
 };
 
 struct attr {

@@ -35,14 +35,14 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#define FILE_MAX    (256 * 1024) /* PEM files here are a few KiB */
-#define CA_DAYS     3652         /* ten years */
-#define LEAF_DAYS   397          /* the CA/Browser Forum ceiling, so browsers accept it */
-#define RENEW_S     (30L * 86400)
-#define BACKDATE_S  3600         /* tolerate clients whose clocks run a little slow */
-#define SERIAL_LEN  16
-#define CN_MAX      64           /* ub-common-name (RFC 5280) */
-#define HOST_MAX    253          /* longest DNS name */
+#define FILE_MAX (256 * 1024) /* PEM files here are a few KiB */
+#define CA_DAYS 3652          /* ten years */
+#define LEAF_DAYS 397         /* the CA/Browser Forum ceiling, so browsers accept it */
+#define RENEW_S (30L * 86400)
+#define BACKDATE_S 3600 /* tolerate clients whose clocks run a little slow */
+#define SERIAL_LEN 16
+#define CN_MAX 64    /* ub-common-name (RFC 5280) */
+#define HOST_MAX 253 /* longest DNS name */
 
 struct paths {
     char dir[PATH_MAX];
@@ -108,8 +108,7 @@ host_parse(const char *in, struct host *h, struct errbuf *eb)
         len -= 2;
     }
     if (len > HOST_MAX)
-        return errbuf_set(eb, E_INTERNAL, "tls: listen host is longer than %d bytes",
-                          HOST_MAX);
+        return errbuf_set(eb, E_INTERNAL, "tls: listen host is longer than %d bytes", HOST_MAX);
     memcpy(h->name, in, len);
     h->name[len] = '\0';
     h->is_ip = ip_literal(h->name);
@@ -180,8 +179,7 @@ file_read(const char *path, struct buf *out, bool *missing, struct errbuf *eb)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            rc = errbuf_set(eb, E_INTERNAL, "tls: cannot read %s: %s", path,
-                            strerror(errno));
+            rc = errbuf_set(eb, E_INTERNAL, "tls: cannot read %s: %s", path, strerror(errno));
         else if (n > 0 && buf_append(out, chunk, (size_t)n) != E_OK)
             rc = errbuf_set(eb, E_INTERNAL, "tls: %s is too large", path);
         if (n <= 0 || rc != E_OK)
@@ -406,9 +404,9 @@ cert_base(EVP_PKEY *key, const X509_NAME *subject, const X509_NAME *issuer, long
 static int
 ext_add(X509 *x, X509 *issuer, int nid, const char *value)
 {
-    X509V3_CTX       ctx;
+    X509V3_CTX      ctx;
     X509_EXTENSION *ext = NULL;
-    int              rc = E_INTERNAL;
+    int             rc = E_INTERNAL;
 
     X509V3_set_ctx_nodb(&ctx);
     X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
@@ -487,7 +485,7 @@ static int
 san_add(X509 *x, const struct host *h)
 {
     GENERAL_NAMES *gens = NULL;
-    char           self[HOST_MAX + 2] = { 0 };
+    char           self[HOST_MAX + 2] = {0};
     int            rc = E_INTERNAL;
 
     gens = sk_GENERAL_NAME_new_null();
@@ -552,8 +550,8 @@ leaf_usable(const struct buf *pem, EVP_PKEY *key, X509 *ca, const struct host *h
     bool      ok;
 
     ok = leaf != NULL && chain != NULL && ca_pub != NULL && X509_cmp(chain, ca) == 0 &&
-         X509_check_private_key(leaf, key) == 1 &&
-         X509_check_issued(ca, leaf) == X509_V_OK && X509_verify(leaf, ca_pub) == 1 &&
+         X509_check_private_key(leaf, key) == 1 && X509_check_issued(ca, leaf) == X509_V_OK &&
+         X509_verify(leaf, ca_pub) == 1 &&
          X509_cmp_time(X509_get0_notAfter(leaf), &limit) > 0 && covers_host(leaf, h);
     X509_free(leaf);
     X509_free(chain);
@@ -630,8 +628,8 @@ server_issue(const struct paths *p, const struct host *h, X509 *ca, EVP_PKEY *ca
 
     buf_reset(&out->cert_pem);
     buf_clear_secret(&out->key_pem);
-    if (leaf_new(ca, ca_key, h, &key, &leaf) != E_OK || key_to_pem(key, &out->key_pem) != E_OK ||
-        cert_to_pem(leaf, &out->cert_pem) != E_OK ||
+    if (leaf_new(ca, ca_key, h, &key, &leaf) != E_OK ||
+        key_to_pem(key, &out->key_pem) != E_OK || cert_to_pem(leaf, &out->cert_pem) != E_OK ||
         buf_append(&out->cert_pem, out->ca_pem.p, out->ca_pem.len) != E_OK) {
         rc = errbuf_set(eb, E_INTERNAL, "tls: cannot issue the server certificate");
         goto out;
@@ -685,8 +683,7 @@ files_init(struct tls_files *f)
 }
 
 int
-tlsboot_ensure(const char *datadir, const char *host, struct tls_files *out,
-               struct errbuf *eb)
+tlsboot_ensure(const char *datadir, const char *host, struct tls_files *out, struct errbuf *eb)
 {
     struct paths *p = NULL;
     struct host   h;

@@ -922,9 +922,11 @@ store_open_sqlite(const char *path, struct store **out, struct errbuf *eb)
     if (rc == E_OK && pthread_create(&st->thread, NULL, writer_main, st) != 0)
         rc = errbuf_set(eb, E_INTERNAL, "store: cannot start the writer thread");
     if (rc != E_OK) {
-        char why[sizeof eb->msg];
-        snprintf(why, sizeof why, "%s", strstr(eb->msg, "store: ") == eb->msg ? eb->msg + 7 : eb->msg);
-        snprintf(eb->msg, sizeof eb->msg, "%.100s: %.150s", path, why);
+        if (strstr(eb->msg, path) == NULL) {
+            char why[sizeof eb->msg];
+            snprintf(why, sizeof why, "%s", eb->msg);
+            snprintf(eb->msg, sizeof eb->msg, "%.100s: %.150s", path, why);
+        }
         conn_close(&st->writer);
         pthread_key_delete(st->reader_key);
         free(st->path);

@@ -1,0 +1,469 @@
+"""Authentication (API.md section 3, docs/api-decisions.md "Tokens"): /issue with the Vince
+realm, JWT shape and signature, every way a token can be bad, quota, /authn."""
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+
+import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import (decode_dss_signature,
+                                                             encode_dss_signature)
+
+from kwtest import (ADMIN_ACCOUNT, CFG_MAX_VALIDITY, HEX24, assert_error, b64u_decode,
+                    b64u_encode, go_duration, jwt_parts, rand, strip_traces)
+
+BAD_TOKEN = "Invalid or expired token"
+
+
+@pytest.fixture(scope="module")
+def jwks(server):
+    r = server.client().get("/.well-known/jwks.json", ns=None, token=None)
+    assert r.status == 200
+    return r.data["keys"]
+
+
+@pytest.fixture(scope="module")
+def user(admin, ns):
+    """An ordinary enabled account in this module's namespace."""
+    name, password, obj = admin.mkaccount(ns, email="user@example.com")
+    return {"name": name, "password": password, "obj": obj}
+
+
+def pubkey_of(jwk):
+    x = int.from_bytes(b64u_decode(jwk["x"]), "big")
+    y = int.from_bytes(b64u_decode(jwk["y"]), "big")
+    return ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
+
+
+def sign_es256(key, header, payload):
+    signing_input = (b64u_encode(json.dumps(header).encode()) + "." +
+                     b64u_encode(json.dumps(payload).encode()))
+    der = key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
+    r, s = decode_dss_signature(der)
+    return signing_input + "." + b64u_encode(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+
+
+def token_works(client, token, ns="/"):
+    return client.get("/namespaces", ns=ns, token=token)
+
+
+# -- /issue --------------------------------------------------------------------------
+
+def test_issue_vince_default(server):
+    r = server.issue()
+    assert r.status == 200, r
+    d = r.data
+    assert d["realm"] == "Vince"
+    assert d["validity"] == "24h"
+    assert d["quota"] == 0
+    assert isinstance(d["token"], str) and d["token"].count(".") == 2
+    assert "metadata" not in d
+    assert server.admin_password not in r.content.decode()
+    _, payload, _ = jwt_parts(d["token"])
+    assert payload["exp"] - payload["iat"] == 24 * 3600
+
+
+def test_issue_msgpack(server):
+    c = server.client()
+    r = c.post("/issue", {"realm": "Vince", "metadata": {
+        "vinceAccount": ADMIN_ACCOUNT, "vincePassword": server.admin_password}},
+        ns=None, token=None, fmt="msgpack")
+    assert r.status == 200, r
+    assert r.headers["Content-Type"].startswith("application/msgpack")
+    assert r.data["token"].count(".") == 2
+
+
+def test_issued_token_works(server, admin):
+    r = token_works(admin, server.token())
+    assert r.status == 200, r
+
+
+@pytest.mark.parametrize("validity,seconds", [("90s", 90), ("1h30m", 5400), ("10s", 10),
+                                              ("6h", 21600), ("0", 86400), ("1m", 60),
+                                              ("1.5h", 5400), ("3600000ms", 3600)])
+def test_validity_honoured(server, validity, seconds):
+    r = server.issue(validity=validity)
+    assert r.status == 200, r
+    _, p, _ = jwt_parts(r.data["token"])
+    assert p["exp"] - p["iat"] == seconds
+    assert go_duration(r.data["validity"]) == seconds
+
+
+def test_validity_absent_is_24h(server):
+    r = server.issue()
+    assert r.status == 200
+    _, p, _ = jwt_parts(r.data["token"])
+    assert p["exp"] - p["iat"] == 86400
+
+
+def test_validity_capped_by_default(server):
+    r = server.issue(validity="1000000h")
+    assert r.status == 200, r
+    _, p, _ = jwt_parts(r.data["token"])
+    granted = p["exp"] - p["iat"]
+    assert 0 < granted < 1000000 * 3600
+    assert go_duration(r.data["validity"]) == granted
+
+
+def test_validity_capped_by_config(start_server):
+    s = start_server({CFG_MAX_VALIDITY: "1h"})
+    r = s.issue(validity="24h")
+    assert r.status == 200, r
+    _, p, _ = jwt_parts(r.data["token"])
+    assert p["exp"] - p["iat"] == 3600
+    assert go_duration(r.data["validity"]) == 3600
+    r = s.issue()  # the default (24h) is capped as well
+    assert r.status == 200
+    _, p, _ = jwt_parts(r.data["token"])
+    assert p["exp"] - p["iat"] == 3600
+    r = s.issue(validity="30m")
+    _, p, _ = jwt_parts(r.data["token"])
+    assert p["exp"] - p["iat"] == 1800
+
+
+@pytest.mark.parametrize("validity", ["1d", "abc", "-5m", "10", "h", "1h-", "1x", "1h 30m"])
+def test_invalid_validity(server, validity):
+    r = server.issue(validity=validity)
+    assert r.status in (400, 422), r
+    assert_error(r, r.status)
+
+
+@pytest.mark.parametrize("validity", [3600, True, ["1h"]])
+def test_validity_wrong_type(server, validity):
+    r = server.issue(validity=validity)
+    assert r.status in (400, 422), r
+    assert_error(r, r.status)
+
+
+def test_quota_echoed(server):
+    r = server.issue(quota=5)
+    assert r.status == 200
+    assert r.data["quota"] == 5
+    _, p, _ = jwt_parts(r.data["token"])
+    assert p["quota"] == 5
+
+
+@pytest.mark.parametrize("body", [
+    {"metadata": {"vinceAccount": "admin", "vincePassword": "x"}},        # no realm
+    {"realm": "NoSuchRealm", "metadata": {}},
+    {"realm": "Vince"},                                                   # no metadata
+    {"realm": "Vince", "metadata": {"vinceAccount": "admin"}},            # no password
+    {"realm": "Vince", "metadata": "admin"},
+])
+def test_issue_bad_requests(server, body):
+    r = server.client().post("/issue", body, ns=None, token=None)
+    assert r.status in (400, 401, 422), r
+    assert_error(r, r.status)
+    assert "eyJ" not in r.content.decode()
+
+
+def test_issue_negative_quota(server):
+    r = server.issue(quota=-1)
+    assert r.status in (400, 422), r
+
+
+# -- bad credentials -----------------------------------------------------------------
+
+def test_bad_credentials_identical_answers(server, admin, ns, user):
+    dname, dpass, _ = admin.mkaccount(ns, disabled=True)
+    answers = [
+        server.issue(user["name"], "wrong-" + user["password"]),
+        server.issue("nosuchaccount-" + rand(8), "whatever-password"),
+        server.issue(dname, dpass),
+        server.issue(ADMIN_ACCOUNT, server.admin_password + "x"),
+    ]
+    first = answers[0]
+    e = assert_error(first, 401)
+    assert e["description"] == "Invalid credentials"
+    for r in answers:
+        assert_error(r, 401)
+        assert strip_traces(r.data) == strip_traces(first.data), r
+        assert r.headers["Content-Type"] == first.headers["Content-Type"]
+
+
+def test_disabled_account_cannot_issue_and_reenabled_can(server, admin, ns):
+    name, password, obj = admin.mkaccount(ns, disabled=True)
+    assert_error(server.issue(name, password), 401)
+    obj2 = dict(obj)
+    obj2["disabled"] = False
+    r = admin.put("/accounts/" + obj["ID"], obj2, ns=ns)
+    assert r.status == 200, r
+    assert server.issue(name, password).status == 200
+
+
+def test_disabling_account_after_issue(server, admin, ns):
+    """A disabled account cannot get new tokens."""
+    name, password, obj = admin.mkaccount(ns)
+    assert server.issue(name, password).status == 200
+    obj2 = dict(obj)
+    obj2["disabled"] = True
+    assert admin.put("/accounts/" + obj["ID"], obj2, ns=ns).status == 200
+    assert_error(server.issue(name, password), 401)
+
+
+def test_password_is_case_sensitive(server, admin, ns):
+    name, password, _ = admin.mkaccount(ns, password="CaseSensitive-Pw")
+    assert server.issue(name, "casesensitive-pw").status == 401
+    assert server.issue(name, "CaseSensitive-Pw").status == 200
+
+
+# -- bad tokens ----------------------------------------------------------------------
+
+def test_no_token_is_401(server, ns):
+    r = server.client().get("/namespaces", ns=ns, token=None)
+    assert_error(r, 401, description="Missing Authorization header")
+
+
+@pytest.mark.parametrize("value", ["Bearer", "Bearer ", "Bearer garbage", "Bearer a.b.c",
+                                   "Basic YWRtaW46cGFzcw==", "Bearer eyJhbGciOiJFUzI1NiJ9",
+                                   "Bearer ....", "Bearer " + "A" * 5000])
+def test_garbage_authorization_is_401(server, ns, value):
+    r = server.client().get("/namespaces", ns=ns, token=None,
+                            headers={"Authorization": value})
+    assert_error(r, 401)
+
+
+def test_token_without_bearer_prefix_is_401(server, admin, ns):
+    r = server.client().get("/namespaces", ns=ns, token=None,
+                            headers={"Authorization": admin.token})
+    assert_error(r, 401)
+
+
+def test_alg_none_is_401(server, admin, ns):
+    h, p, _ = jwt_parts(admin.token)
+    for alg in ("none", "None", "NONE"):
+        hdr = dict(h, alg=alg)
+        for sig in ("", b64u_encode(b"x")):
+            tok = (b64u_encode(json.dumps(hdr).encode()) + "." +
+                   b64u_encode(json.dumps(p).encode()) + "." + sig)
+            assert_error(token_works(admin, tok, ns), 401, description=BAD_TOKEN)
+
+
+def test_hs256_with_public_key_is_401(server, admin, ns, jwks):
+    h, p, _ = jwt_parts(admin.token)
+    jwk = [k for k in jwks if k["kid"] == h["kid"]][0]
+    pub = pubkey_of(jwk)
+    secrets_ = [
+        pub.public_bytes(serialization.Encoding.PEM,
+                         serialization.PublicFormat.SubjectPublicKeyInfo),
+        pub.public_bytes(serialization.Encoding.DER,
+                         serialization.PublicFormat.SubjectPublicKeyInfo),
+        pub.public_bytes(serialization.Encoding.X962,
+                         serialization.PublicFormat.UncompressedPoint),
+        json.dumps(jwk).encode(),
+        b"",
+    ]
+    for alg, fn in (("HS256", hashlib.sha256), ("HS384", hashlib.sha384),
+                    ("HS512", hashlib.sha512)):
+        hdr = dict(h, alg=alg)
+        si = b64u_encode(json.dumps(hdr).encode()) + "." + b64u_encode(json.dumps(p).encode())
+        for key in secrets_:
+            sig = hmac.new(key, si.encode(), fn).digest()
+            assert_error(token_works(admin, si + "." + b64u_encode(sig), ns), 401)
+
+
+def test_other_ec_key_is_401(server, admin, ns):
+    h, p, _ = jwt_parts(admin.token)
+    other = ec.generate_private_key(ec.SECP256R1())
+    assert_error(token_works(admin, sign_es256(other, h, p), ns), 401)
+    hdr = dict(h, kid="other-" + rand(6))
+    assert_error(token_works(admin, sign_es256(other, hdr, p), ns), 401)
+    hdr = {k: v for k, v in h.items() if k != "kid"}
+    assert_error(token_works(admin, sign_es256(other, hdr, p), ns), 401)
+
+
+def test_other_curve_key_is_401(server, admin, ns):
+    h, p, _ = jwt_parts(admin.token)
+    other = ec.generate_private_key(ec.SECP384R1())
+    hdr = dict(h, alg="ES384")
+    si = b64u_encode(json.dumps(hdr).encode()) + "." + b64u_encode(json.dumps(p).encode())
+    der = other.sign(si.encode(), ec.ECDSA(hashes.SHA384()))
+    r, s = decode_dss_signature(der)
+    tok = si + "." + b64u_encode(r.to_bytes(48, "big") + s.to_bytes(48, "big"))
+    assert_error(token_works(admin, tok, ns), 401)
+
+
+def test_expired_token_is_401(server, admin, ns):
+    r = server.issue(validity="1s")
+    assert r.status == 200, r
+    tok = r.data["token"]
+    _, p, _ = jwt_parts(tok)
+    assert p["exp"] - p["iat"] == 1
+    # Used once while valid (this also puts it in any verified-token cache).
+    first = token_works(admin, tok, ns)
+    now = time.time()
+    if now < p["exp"]:
+        assert first.status == 200, first
+    time.sleep(max(0.0, p["exp"] + 1.05 - time.time()))
+    assert_error(token_works(admin, tok, ns), 401, description=BAD_TOKEN)
+
+
+def test_tampered_payload_is_401(server, admin, ns, user):
+    tok = server.token(user["name"], user["password"])
+    h, p, sig = jwt_parts(tok)
+    hb, pb, sb = tok.split(".")
+    variants = []
+    p2 = json.loads(json.dumps(p))
+    p2["data"]["account"] = ADMIN_ACCOUNT
+    variants.append(dict(p2))
+    variants.append(dict(p, exp=p["exp"] + 3600))
+    variants.append(dict(p, sub=ADMIN_ACCOUNT))
+    variants.append(dict(p, quota=0, extra="x"))
+    for v in variants:
+        t = hb + "." + b64u_encode(json.dumps(v).encode()) + "." + sb
+        assert_error(token_works(admin, t, ns), 401)
+    # Flipped signature bits, truncated signature, swapped header.
+    bad_sig = bytearray(sig)
+    bad_sig[5] ^= 1
+    assert_error(token_works(admin, hb + "." + pb + "." + b64u_encode(bytes(bad_sig)), ns), 401)
+    assert_error(token_works(admin, hb + "." + pb + "." + b64u_encode(sig[:32]), ns), 401)
+    assert_error(token_works(admin, hb + "." + pb + ".", ns), 401)
+    assert_error(token_works(admin, tok + "x", ns), 401)
+    # Unchanged, it authenticates (403: the user has no grant here), so the 401s above are
+    # about the tampering.
+    assert_error(token_works(admin, tok, ns), 403)
+
+
+def test_signature_high_s_or_der_is_401(server, admin, ns):
+    """Only the raw 64-byte R||S form is a JWS ES256 signature."""
+    tok = server.token()
+    hb, pb, sb = tok.split(".")
+    raw = b64u_decode(sb)
+    r = int.from_bytes(raw[:32], "big")
+    s = int.from_bytes(raw[32:], "big")
+    der = encode_dss_signature(r, s)
+    assert_error(token_works(admin, hb + "." + pb + "." + b64u_encode(der), ns), 401)
+
+
+def test_deleted_account_cannot_issue(server, admin, ns):
+    name, password, obj = admin.mkaccount(ns)
+    assert server.issue(name, password).status == 200
+    r = admin.delete("/accounts/" + obj["ID"], ns=ns)
+    assert r.status == 200, r
+    assert_error(server.issue(name, password), 401)
+
+
+# -- JWT shape -----------------------------------------------------------------------
+
+def test_jwt_header_and_signature(server, admin, jwks):
+    tok = admin.token
+    h, p, sig = jwt_parts(tok)
+    assert h["alg"] == "ES256"
+    assert h.get("kid") in [k["kid"] for k in jwks]
+    jwk = [k for k in jwks if k["kid"] == h["kid"]][0]
+    assert jwk["kty"] == "EC" and jwk["crv"] == "P-256"
+    assert len(sig) == 64
+    r = int.from_bytes(sig[:32], "big")
+    s = int.from_bytes(sig[32:], "big")
+    signing_input = tok.rsplit(".", 1)[0].encode()
+    pub = pubkey_of(jwk)
+    pub.verify(encode_dss_signature(r, s), signing_input, ec.ECDSA(hashes.SHA256()))
+    with pytest.raises(InvalidSignature):
+        pub.verify(encode_dss_signature(r, s), signing_input + b"x", ec.ECDSA(hashes.SHA256()))
+
+
+def test_jwt_payload_claims(server, admin, ns, user):
+    tok = server.token(user["name"], user["password"])
+    _, p, _ = jwt_parts(tok)
+    for k in ("realm", "data", "exp", "iat", "iss", "jti", "sub"):
+        assert k in p, "JWT payload lacks %r: %s" % (k, p)
+    assert p["realm"] == "Vince"
+    assert p["sub"] == user["name"]
+    assert p["data"]["realm"] == "vince"
+    assert p["data"]["account"] == user["name"]
+    assert p["data"]["organization"] == ns
+    assert p["data"]["email"] == "user@example.com"
+    assert HEX24.match(p["data"]["id"]) and p["data"]["id"] == user["obj"]["ID"]
+    assert all(k == k.lower() for k in p["data"])
+    assert abs(p["iat"] - time.time()) < 120
+    other = server.token(user["name"], user["password"])
+    assert jwt_parts(other)[1]["jti"] != p["jti"]
+
+
+# -- quota ---------------------------------------------------------------------------
+
+def test_quota_three_uses(server, admin, ns):
+    r = server.issue(quota=3)
+    assert r.status == 200
+    tok = r.data["token"]
+    c = server.client(tok)
+    for i in range(3):
+        assert c.get("/namespaces", ns=ns).status == 200, "use %d" % (i + 1)
+    assert_error(c.get("/namespaces", ns=ns), 417)
+    assert_error(c.get("/namespaces", ns=ns), 417)
+
+
+def test_quota_spent_by_failed_requests_too(server, ns):
+    tok = server.token(quota=2)
+    c = server.client(tok)
+    assert c.get("/namespaces/" + "0" * 24, ns=ns).status == 404
+    assert c.get("/namespaces", ns=ns).status == 200
+    assert_error(c.get("/namespaces", ns=ns), 417)
+
+
+def test_quota_under_concurrency(server, ns):
+    tok = server.token(quota=20)
+    results = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(40)
+
+    def worker():
+        c = server.client(tok)
+        barrier.wait()
+        r = c.get("/namespaces", ns=ns)
+        with lock:
+            results.append(r.status)
+
+    threads = [threading.Thread(target=worker) for _ in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(results) == 40
+    assert results.count(200) == 20, sorted(results)
+    assert results.count(417) == 20, sorted(results)
+
+
+def test_unlimited_quota(server, admin, ns):
+    c = server.client(server.token(quota=0))
+    for _ in range(10):
+        assert c.get("/namespaces", ns=ns).status == 200
+
+
+# -- /authn --------------------------------------------------------------------------
+
+def test_authn_with_body(server, admin, ns, user):
+    tok = server.token(user["name"], user["password"])
+    r = admin.post("/authn", {"token": tok})
+    assert r.status == 200, r
+    d = r.data
+    assert d["object"] == "authn"
+    assert d["claims"] == jwt_parts(tok)[1]
+    claims = set(d["authClaims"])
+    assert {"@auth:realm=vince", "@auth:account=" + user["name"],
+            "@auth:email=user@example.com", "@auth:id=" + user["obj"]["ID"],
+            "@auth:organization=" + ns, "@auth:subject=" + user["name"]} <= claims
+
+
+def test_authn_with_header_only(server, user):
+    tok = server.token(user["name"], user["password"])
+    r = server.client(tok).post("/authn")
+    assert r.status == 200, r
+    assert r.data["claims"]["sub"] == user["name"]
+    assert "@auth:account=" + user["name"] in r.data["authClaims"]
+
+
+def test_authn_invalid_token(server, admin):
+    h, p, _ = jwt_parts(admin.token)
+    forged = admin.token.rsplit(".", 1)[0] + "." + b64u_encode(b"\x00" * 64)
+    for bad in ("garbage", forged):
+        r = admin.post("/authn", {"token": bad})
+        assert_error(r, 401)
+    r = server.client().post("/authn", token=None,
+                             headers={"Authorization": "Bearer " + forged})
+    assert_error(r, 401)

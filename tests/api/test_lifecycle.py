@@ -1,0 +1,216 @@
+"""Starting, stopping and restarting the server (docs/api-decisions.md "Server and start-up")."""
+
+import os
+import socket
+import stat
+
+from kwtest import CFG_MAX_BODY, Server, assert_error, jwt_parts, sanitizer_findings
+
+
+def stderr_lines(s):
+    return [line for line in s.stderr().splitlines() if line.strip()]
+
+
+def assert_clean_failure(s, *hints):
+    """The process exited by itself with a non-zero status and a one-line error that names
+    the problem; no crash, no sanitizer report, never listening."""
+    rc = s.wait_exit()
+    err = s.stderr()
+    assert rc is not None and rc > 0, "exit status %s (want > 0, not a signal); stderr:\n%s" % (
+        rc, err[-4000:])
+    assert not sanitizer_findings(err), err[-8000:]
+    assert "listening on" not in err, err
+    lines = stderr_lines(s)
+    assert len(lines) == 1, "want a one-line error, got:\n%s" % err[-4000:]
+    low = lines[0].lower()
+    assert any(h.lower() in low for h in hints), "error line %r names none of %s" % (
+        lines[0], hints)
+    assert "core dumped" not in low and "segmentation" not in low
+    assert not [p for p in os.listdir(s.workdir) if p.startswith("core")]
+
+
+def test_sigterm_exits_zero(start_server):
+    s = start_server()
+    assert s.health() == 200
+    assert s.stop(check=True) == 0
+
+
+def test_ready_line_on_stderr(start_server):
+    s = start_server()
+    assert "keyward: listening on https://127.0.0.1:%d" % s.port in s.stderr()
+
+
+def test_sigterm_with_open_connections_exits_zero(start_server):
+    s = start_server()
+    conns = []
+    for _ in range(3):
+        c = s.https_conn()
+        c.request("GET", "/health")
+        c.getresponse().read()
+        conns.append(c)  # left open, idle, keep-alive
+    raw = socket.create_connection((s.host, s.port))  # no TLS at all
+    try:
+        assert s.stop(check=True) == 0
+    finally:
+        for c in conns:
+            c.close()
+        raw.close()
+
+
+def test_restart_reuses_everything(start_server):
+    s = start_server()
+    admin = s.admin()
+    ca = open(s.ca, "rb").read()
+    kid = jwt_parts(admin.token)[0]["kid"]
+    o = admin.mkns("/", "persist")
+    name, pw, _ = admin.mkaccount("/persist")
+    assert s.stop(check=True) == 0
+    s.start()
+    assert open(s.ca, "rb").read() == ca
+    # The old token still verifies (same signing key, same CA for TLS).
+    r = admin.get("/namespaces/" + o["ID"], ns="/")
+    assert r.status == 200, r
+    assert r.data == o
+    jwks = s.client().get("/.well-known/jwks.json", ns=None, token=None).data
+    assert kid in [k["kid"] for k in jwks["keys"]]
+    assert s.issue(name, pw).status == 200
+    assert s.stop(check=True) == 0
+
+
+def test_restart_keeps_admin_password(start_server):
+    """KEYWARD_ADMIN_PASSWORD is used on the first start only."""
+    s = start_server()
+    first = s.admin_password
+    assert s.stop(check=True) == 0
+    s.admin_password = first + "-changed"
+    s.start()
+    assert s.issue("admin", first).status == 200
+    assert_error(s.issue("admin", first + "-changed"), 401)
+
+
+def test_admin_password_file(start_server):
+    s = start_server(admin_password=None)
+    path = s.data / "admin-password"
+    assert path.exists()
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    assert mode == 0o600, oct(mode)
+    pw = path.read_text().strip()
+    assert len(pw) >= 12
+    r = s.issue("admin", pw)
+    assert r.status == 200, r
+    assert pw in s.stderr() + s.stdout(), "the generated password is not printed"
+    assert s.stop(check=True) == 0
+    s.start()
+    assert path.read_text().strip() == pw
+    assert pw not in s.stderr() + s.stdout(), "password printed again on restart"
+    assert s.issue("admin", pw).status == 200
+
+
+def test_no_password_file_with_env_password(start_server):
+    s = start_server()
+    assert not (s.data / "admin-password").exists()
+
+
+def test_data_dir_files_are_private(start_server):
+    s = start_server()
+    for rel in ("tls/ca.key", "tls/server.key"):
+        p = s.data / rel
+        assert p.exists(), rel
+        assert stat.S_IMODE(os.stat(p).st_mode) & 0o077 == 0, (rel, oct(os.stat(p).st_mode))
+
+
+def test_port_in_use(start_server, tmp_path):
+    s = start_server()
+    s.stop(check=True)  # the data dir is initialised: only the port problem is left
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind(("127.0.0.1", s.port))
+    blocker.listen(1)
+    try:
+        s.spawn()
+        assert_clean_failure(s, str(s.port), "address", "in use", "bind", "listen")
+    finally:
+        blocker.close()
+
+
+def test_data_path_is_a_file(tmp_path):
+    f = tmp_path / "not-a-dir"
+    f.write_text("x")
+    s = Server(tmp_path / "w", data=f)
+    s.spawn()
+    assert_clean_failure(s, str(f), "data", "directory")
+
+
+def test_corrupt_store(start_server):
+    s = start_server()
+    s.stop(check=True)
+    db = s.data / "keyward.db"
+    assert db.exists()
+    for extra in ("keyward.db-wal", "keyward.db-shm"):
+        try:
+            os.unlink(s.data / extra)
+        except FileNotFoundError:
+            pass
+    db.write_bytes(b"this is not a database\n" * 512)
+    s.spawn()
+    assert_clean_failure(s, "keyward.db", "database", "store", "sqlite", "corrupt")
+
+
+def test_corrupt_store_header_kept(start_server):
+    """A store whose SQLite header is intact but whose pages are garbage."""
+    s = start_server()
+    s.stop(check=True)
+    db = s.data / "keyward.db"
+    for extra in ("keyward.db-wal", "keyward.db-shm"):
+        try:
+            os.unlink(s.data / extra)
+        except FileNotFoundError:
+            pass
+    data = bytearray(db.read_bytes())
+    for i in range(100, len(data)):
+        data[i] = (i * 7 + 13) & 0xFF
+    db.write_bytes(bytes(data))
+    s.spawn()
+    assert_clean_failure(s, "keyward.db", "database", "store", "sqlite", "corrupt", "malformed")
+
+
+def test_garbage_store_on_first_start(tmp_path):
+    s = Server(tmp_path / "w")
+    s.data.mkdir(parents=True)
+    (s.data / "keyward.db").write_bytes(os.urandom(8192))
+    s.spawn()
+    assert_clean_failure(s, "keyward.db", "database", "store", "sqlite", "corrupt")
+
+
+def test_unknown_config_key(start_server):
+    s = start_server({"no_such_setting": "1"}, wait=False)
+    assert_clean_failure(s, "no_such_setting")
+
+
+def test_bad_config_value(start_server):
+    s = start_server({CFG_MAX_BODY: "10"}, wait=False)
+    assert_clean_failure(s, CFG_MAX_BODY)
+
+
+def test_missing_config_file(tmp_path):
+    s = Server(tmp_path / "w")
+    s.config = tmp_path / "nope.conf"
+    s.spawn()
+    assert_clean_failure(s, "nope.conf", "config")
+
+
+def test_bad_listen_address(tmp_path):
+    s = Server(tmp_path / "w", args=["server", "--listen", "not-an-address",
+                                     "--data", str(tmp_path / "d")])
+    s.spawn()
+    assert_clean_failure(s, "listen", "not-an-address", "address")
+
+
+def test_unknown_option(tmp_path):
+    s = Server(tmp_path / "w", args=["server", "--no-such-option"])
+    s.spawn()
+    rc = s.wait_exit()
+    assert rc is not None and rc > 0
+    assert not sanitizer_findings(s.stderr())
+    assert s.stderr().strip()
+
