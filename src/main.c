@@ -183,6 +183,7 @@ serve(void)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    umask(077); /* the store holds password hashes and sealed keys */
     derive_defaults();
     if (http_check_listen(cfg.listen, &eb) != E_OK)
         die(eb.msg);

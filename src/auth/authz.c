@@ -44,6 +44,12 @@ static pthread_mutex_t  snap_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct snapshot *snap;
 static uint64_t         generation = 1;
 
+uint64_t
+authz_generation(void)
+{
+    return __atomic_load_n(&generation, __ATOMIC_ACQUIRE);
+}
+
 void
 authz_invalidate(void)
 {

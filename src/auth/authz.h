@@ -12,7 +12,10 @@ enum verb { VERB_GET = 1, VERB_POST = 2, VERB_PUT = 4, VERB_DELETE = 8, VERB_ALL
  * restrictions; E_FORBIDDEN otherwise. Thread-safe. */
 int  authz_check(struct req *r, const struct spec *s, unsigned verb, struct errbuf *eb);
 /* Call after a committed write to API authorizations or namespaces. */
-void authz_invalidate(void);
+void     authz_invalidate(void);
+/* Changes whenever authz_invalidate() is called: what was derived from policies
+ * or namespaces under an older generation may be stale. */
+uint64_t authz_generation(void);
 /* Parse one authorizedIdentities entry; E_VALIDATION if it is neither a known
  * role ("@auth:role=namespace.viewer") nor "identity,verb,verb...". */
 int  authz_check_identity(struct str entry, struct errbuf *eb);

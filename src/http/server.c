@@ -342,7 +342,9 @@ http_start(const struct tls_files *tls, struct errbuf *eb)
         MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg.max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)((cfg.connection_timeout + 999) / 1000),
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(cfg.max_header_size * 2 + 64 * 1024),
+        /* The pool holds the request line and headers plus I/O buffers; it is
+         * cleared between requests, so it must not be larger than needed. */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(cfg.max_header_size + 16 * 1024),
         MHD_OPTION_HTTPS_MEM_KEY, buf_cstr(&tls->key_pem),
         MHD_OPTION_HTTPS_MEM_CERT, buf_cstr(&tls->cert_pem),
         MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
