@@ -1,8 +1,6 @@
 /* boot.c - the first start: an administrator, through ordinary objects. */
 #include "boot.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +9,7 @@
 #include "api/engine.h"
 #include "api/validate.h"
 #include "auth/password.h"
+#include "core/fileio.h"
 #include "core/rnd.h"
 #include "model/specs.h"
 #include "store/store.h"
@@ -85,17 +84,16 @@ static int
 write_password_file(const char *datadir, const char *pw, struct errbuf *eb)
 {
     char path[1200];
-    int  fd;
 
     snprintf(path, sizeof path, "%s/admin-password", datadir);
-    unlink(path);
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return errbuf_set(eb, E_INTERNAL, "%s: %s", path, strerror(errno));
-    size_t n = strlen(pw);
-    bool   ok = write(fd, pw, n) == (ssize_t)n && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
-    close(fd);
-    return ok ? E_OK : errbuf_set(eb, E_INTERNAL, "%s: cannot write", path);
+    char line[64];
+    int  n = snprintf(line, sizeof line, "%s\n", pw);
+    int  rc = n > 0 && (size_t)n < sizeof line
+                  ? file_write_atomic(path, (struct str){ line, (size_t)n }, 0600, eb)
+                  : errbuf_set(eb, E_INTERNAL, "admin password too long");
+
+    OPENSSL_cleanse(line, sizeof line);
+    return rc;
 }
 
 int

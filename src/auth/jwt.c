@@ -10,11 +10,13 @@
  * store's read locks each time; the maintainers' advice is to pre-fetch (see
  * openssl/openssl#20286, #17064). A key keeps one sign and one verify EVP_PKEY_CTX,
  * initialised at load and never touched again; each call works on its own
- * EVP_PKEY_CTX_dup() of it, which only reads the template and bumps reference
- * counts atomically. So a key is immutable after load and shared freely across
- * threads.
+ * EVP_PKEY_CTX_dup() of it, which takes the template as const (a read, in the terms
+ * of openssl-threads(7)) and only bumps reference counts atomically. So a key is
+ * immutable after load and shared freely across threads.
  */
 #include "jwt.h"
+
+#include "../core/pem.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -41,8 +43,8 @@
 #define DER_SIG_MAX 80 /* DER ECDSA-Sig-Value for P-256 is at most 72 bytes */
 #define B64_32 43      /* b64url_len(32): coordinates and thumbprints */
 #define PEM_MAX (64 * 1024)
-/* The protected header is {"alg":"ES256","typ":"JWT","kid":"<43 chars>"}: 84 bytes
- * of JSON, 112 of base64url. The bounds leave room and are checked at load. */
+/* The protected header is {"alg":"ES256","typ":"JWT","kid":"<43 chars>"}: 79 bytes
+ * of JSON, 106 of base64url. The bounds leave room and are checked at load. */
 #define HDR_JSON_MAX 128
 #define HDR_B64_MAX 176
 
@@ -311,17 +313,6 @@ jwt_key_generate(struct jwt_key **out)
     return key_new(EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"), out);
 }
 
-/* An encrypted PEM must fail, not prompt on the terminal for a passphrase. */
-static int
-no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-    KW_UNUSED(buf);
-    KW_UNUSED(size);
-    KW_UNUSED(rwflag);
-    KW_UNUSED(u);
-    return -1;
-}
-
 int
 jwt_key_from_pem(const char *pem, size_t len, struct jwt_key **out)
 {
@@ -333,7 +324,7 @@ jwt_key_from_pem(const char *pem, size_t len, struct jwt_key **out)
         return E_INTERNAL;
     bio = BIO_new_mem_buf(pem, (int)len);
     if (bio != NULL)
-        pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+        pkey = PEM_read_bio_PrivateKey(bio, NULL, pem_no_passphrase, NULL);
     BIO_free(bio);
     return key_new(pkey, out); /* reports pkey == NULL */
 }
@@ -487,6 +478,7 @@ signature_check(const struct jwt_key *k, struct str token, struct str sigpart,
     unsigned char raw[SIG_LEN + 3];
     size_t        signed_len = (size_t)(sigpart.p - token.p) - 1;
 
+    /* The length test comes first: it is what keeps the decode inside raw[]. */
     if (sigpart.len != SIG_B64_LEN || !b64_unpadded(sigpart) ||
         b64url_decode(sigpart.p, sigpart.len, raw) != SIG_LEN)
         return errbuf_set(eb, E_UNAUTH, "jwt: signature is not 64 bytes of base64url");

@@ -6,8 +6,11 @@
  */
 #include "seal.h"
 
+#include "fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -62,23 +65,6 @@ key_from_env(const char *hex, unsigned char key[SEAL_KEY_LEN], struct errbuf *eb
     return E_OK;
 }
 
-static int
-write_all(int fd, const unsigned char *p, size_t n)
-{
-    ssize_t w;
-
-    while (n > 0) {
-        w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Creates the file only if absent (O_EXCL): two processes starting at once must
  * not each write a different key. EEXIST is reported to the caller to retry the read. */
 static int
@@ -87,13 +73,13 @@ key_create(const char *path, struct errbuf *eb)
     unsigned char key[SEAL_KEY_LEN];
     int           fd, rc = E_OK;
 
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return errno == EEXIST ? E_CONFLICT
                                : errbuf_set(eb, E_INTERNAL, "master key %s: cannot create: %s",
                                             path, strerror(errno));
     rnd_bytes(key, sizeof(key));
-    if (write_all(fd, key, sizeof(key)) != 0 || fsync(fd) != 0) {
+    if (fd_write_all(fd, key, sizeof(key)) != 0 || fsync(fd) != 0) {
         rc = errbuf_set(eb, E_INTERNAL, "master key %s: cannot write: %s", path,
                         strerror(errno));
         unlink(path); /* a short key file would be refused on every later start */
@@ -101,24 +87,9 @@ key_create(const char *path, struct errbuf *eb)
     OPENSSL_cleanse(key, sizeof(key));
     if (close(fd) != 0 && rc == E_OK)
         rc = errbuf_set(eb, E_INTERNAL, "master key %s: %s", path, strerror(errno));
+    if (rc == E_OK)
+        dir_sync_parent(path);
     return rc;
-}
-
-static int
-read_exact(int fd, unsigned char *p, size_t n)
-{
-    ssize_t r;
-
-    while (n > 0) {
-        r = read(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
 }
 
 /* ENOENT is returned bare (no message) so the caller can create the file. */
@@ -128,7 +99,7 @@ key_read(const char *path, unsigned char key[SEAL_KEY_LEN], struct errbuf *eb)
     struct stat st;
     int         fd, rc = E_INTERNAL;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? E_NOTFOUND
                                : errbuf_set(eb, E_INTERNAL, "master key %s: cannot open: %s",
@@ -143,7 +114,7 @@ key_read(const char *path, unsigned char key[SEAL_KEY_LEN], struct errbuf *eb)
     else if (st.st_size != SEAL_KEY_LEN)
         rc = errbuf_set(eb, E_INTERNAL, "master key %s: %lld bytes, expected %d", path,
                         (long long)st.st_size, SEAL_KEY_LEN);
-    else if (read_exact(fd, key, SEAL_KEY_LEN) != 0)
+    else if (fd_read_exact(fd, key, SEAL_KEY_LEN) != 0)
         rc = errbuf_set(eb, E_INTERNAL, "master key %s: short read", path);
     else
         rc = E_OK;
@@ -241,14 +212,14 @@ unseal(const unsigned char key[SEAL_KEY_LEN], struct str sealed, struct str aad,
 {
     EVP_CIPHER_CTX *ctx = NULL;
     unsigned char  *raw = NULL, *plain = NULL;
-    struct str      b64 = {sealed.p + (sizeof(PREFIX) - 1), 0};
+    struct str      b64;
     long            rlen;
     size_t          clen = 0;
     int             n1 = 0, n2 = 0, rc = E_INTERNAL;
 
     if (!str_starts(sealed, STR(PREFIX)) || sealed.len > 2 * PLAIN_MAX)
         return E_INTERNAL;
-    b64.len = sealed.len - (sizeof(PREFIX) - 1);
+    b64 = (struct str){sealed.p + (sizeof(PREFIX) - 1), sealed.len - (sizeof(PREFIX) - 1)};
     raw = malloc(b64.len * 3 / 4 + 3); /* as b64url_decode asks */
     if (raw == NULL)
         goto out;

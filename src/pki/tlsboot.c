@@ -16,6 +16,9 @@
  */
 #include "tlsboot.h"
 
+#include "../core/fileio.h"
+#include "../core/pem.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -157,107 +160,7 @@ dir_ensure(const char *dir, struct errbuf *eb)
     return E_OK;
 }
 
-/* Appends the file to `out`. A missing file is not an error: *missing says so. */
-static int
-file_read(const char *path, struct buf *out, bool *missing, struct errbuf *eb)
-{
-    char    chunk[4096];
-    ssize_t n;
-    int     fd, rc = E_OK;
-
-    *missing = false;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        if (errno == ENOENT) {
-            *missing = true;
-            return E_OK;
-        }
-        return errbuf_set(eb, E_INTERNAL, "tls: cannot read %s: %s", path, strerror(errno));
-    }
-    for (;;) {
-        n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            rc = errbuf_set(eb, E_INTERNAL, "tls: cannot read %s: %s", path, strerror(errno));
-        else if (n > 0 && buf_append(out, chunk, (size_t)n) != E_OK)
-            rc = errbuf_set(eb, E_INTERNAL, "tls: %s is too large", path);
-        if (n <= 0 || rc != E_OK)
-            break;
-    }
-    OPENSSL_cleanse(chunk, sizeof(chunk)); /* may hold key material */
-    close(fd);
-    return rc;
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-    ssize_t w;
-
-    while (n > 0) {
-        w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* The rename is durable only once the directory entry is on disk too. */
-static void
-dir_sync(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
-static int
-file_write(const char *dir, const char *path, struct str data, mode_t mode, struct errbuf *eb)
-{
-    char tmp[PATH_MAX];
-    int  fd, n, rc = E_INTERNAL;
-
-    n = snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
-    if (n < 0 || n >= (int)sizeof(tmp))
-        return errbuf_set(eb, E_INTERNAL, "tls: path too long: %s", path);
-    fd = mkstemp(tmp); /* created 0600, so a key is never briefly readable */
-    if (fd < 0)
-        return errbuf_set(eb, E_INTERNAL, "tls: cannot write %s: %s", path, strerror(errno));
-    if (fchmod(fd, mode) != 0 || write_all(fd, data.p, data.len) != 0 || fsync(fd) != 0) {
-        rc = errbuf_set(eb, E_INTERNAL, "tls: cannot write %s: %s", path, strerror(errno));
-        close(fd);
-    } else if (close(fd) != 0 || rename(tmp, path) != 0) {
-        rc = errbuf_set(eb, E_INTERNAL, "tls: cannot write %s: %s", path, strerror(errno));
-    } else {
-        rc = E_OK;
-    }
-    if (rc != E_OK)
-        unlink(tmp);
-    else
-        dir_sync(dir);
-    return rc;
-}
-
 /* ---- PEM -------------------------------------------------------------------- */
-
-/* An encrypted key must fail, not prompt on the terminal for a passphrase. */
-static int
-no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-    KW_UNUSED(buf);
-    KW_UNUSED(size);
-    KW_UNUSED(rwflag);
-    KW_UNUSED(u);
-    return -1;
-}
 
 /* The nth (0-based) certificate of a PEM bundle, or NULL. */
 static X509 *
@@ -272,7 +175,7 @@ pem_cert(const struct buf *b, int nth)
     bio = BIO_new_mem_buf(b->p, (int)b->len);
     for (i = 0; bio != NULL && i <= nth; i++) {
         X509_free(x);
-        x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL);
+        x = PEM_read_bio_X509(bio, NULL, pem_no_passphrase, NULL);
         if (x == NULL)
             break;
     }
@@ -290,7 +193,7 @@ pem_key(const struct buf *b)
         return NULL;
     bio = BIO_new_mem_buf(b->p, (int)b->len);
     if (bio != NULL)
-        k = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+        k = PEM_read_bio_PrivateKey(bio, NULL, pem_no_passphrase, NULL);
     BIO_free(bio);
     return k;
 }
@@ -574,9 +477,9 @@ ca_create(const struct paths *p, struct tls_files *out, X509 **crt, EVP_PKEY **k
         rc = errbuf_set(eb, E_INTERNAL, "tls: cannot create the local CA");
         goto out;
     }
-    rc = file_write(p->dir, p->ca_key, buf_str(&kpem), 0600, eb);
+    rc = file_write_atomic(p->ca_key, buf_str(&kpem), 0600, eb);
     if (rc == E_OK)
-        rc = file_write(p->dir, p->ca, buf_str(&out->ca_pem), 0644, eb);
+        rc = file_write_atomic(p->ca, buf_str(&out->ca_pem), 0644, eb);
 out:
     buf_wipe(&kpem);
     return rc;
@@ -590,7 +493,7 @@ ca_load(const struct paths *p, struct tls_files *out, X509 **crt, EVP_PKEY **key
     bool       missing;
     int        rc;
 
-    rc = file_read(p->ca, &out->ca_pem, &missing, eb);
+    rc = file_read_all(p->ca, &out->ca_pem, &missing, eb);
     if (rc != E_OK || missing)
         return rc != E_OK ? rc : ca_create(p, out, crt, key, eb);
     buf_init(&kpem, FILE_MAX);
@@ -599,7 +502,7 @@ ca_load(const struct paths *p, struct tls_files *out, X509 **crt, EVP_PKEY **key
         rc = errbuf_set(eb, E_INTERNAL, "tls: %s is not a PEM certificate", p->ca);
         goto out;
     }
-    rc = file_read(p->ca_key, &kpem, &missing, eb);
+    rc = file_read_all(p->ca_key, &kpem, &missing, eb);
     if (rc != E_OK)
         goto out;
     *key = missing ? NULL : pem_key(&kpem);
@@ -634,9 +537,9 @@ server_issue(const struct paths *p, const struct host *h, X509 *ca, EVP_PKEY *ca
         rc = errbuf_set(eb, E_INTERNAL, "tls: cannot issue the server certificate");
         goto out;
     }
-    rc = file_write(p->dir, p->srv_key, buf_str(&out->key_pem), 0600, eb);
+    rc = file_write_atomic(p->srv_key, buf_str(&out->key_pem), 0600, eb);
     if (rc == E_OK)
-        rc = file_write(p->dir, p->srv, buf_str(&out->cert_pem), 0644, eb);
+        rc = file_write_atomic(p->srv, buf_str(&out->cert_pem), 0644, eb);
 out:
     EVP_PKEY_free(key);
     X509_free(leaf);
@@ -652,9 +555,9 @@ server_load(const struct paths *p, const struct host *h, X509 *ca, EVP_PKEY *ca_
     bool      no_crt, no_key;
     int       rc;
 
-    rc = file_read(p->srv, &out->cert_pem, &no_crt, eb);
+    rc = file_read_all(p->srv, &out->cert_pem, &no_crt, eb);
     if (rc == E_OK)
-        rc = file_read(p->srv_key, &out->key_pem, &no_key, eb);
+        rc = file_read_all(p->srv_key, &out->key_pem, &no_key, eb);
     if (rc != E_OK)
         return rc;
     if (no_crt || no_key) /* a crash between writing the key and the certificate */

@@ -106,9 +106,9 @@ signing_input(struct buf *t, const char *hdr, const char *payload)
     b64_append(t, payload, strlen(payload));
 }
 
-/* A token with a genuine ES256 signature by `pk` over arbitrary header/payload. */
+/* Appends ".<signature>" by `pk` over everything already in t. */
 static void
-forge(struct buf *t, EVP_PKEY *pk, const char *hdr, const char *payload)
+sign_raw(struct buf *t, EVP_PKEY *pk)
 {
     EVP_MD_CTX          *ctx = EVP_MD_CTX_new();
     unsigned char        der[80], raw[64];
@@ -117,7 +117,6 @@ forge(struct buf *t, EVP_PKEY *pk, const char *hdr, const char *payload)
     ECDSA_SIG           *sig;
     const BIGNUM        *r, *s;
 
-    signing_input(t, hdr, payload);
     assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pk), 1);
     assert_int_equal(EVP_DigestSign(ctx, der, &dlen, (unsigned char *)t->p, t->len), 1);
     EVP_MD_CTX_free(ctx);
@@ -129,6 +128,14 @@ forge(struct buf *t, EVP_PKEY *pk, const char *hdr, const char *payload)
     ECDSA_SIG_free(sig);
     assert_int_equal(buf_putc(t, '.'), E_OK);
     b64_append(t, raw, sizeof(raw));
+}
+
+/* A token with a genuine ES256 signature by `pk` over arbitrary header/payload. */
+static void
+forge(struct buf *t, EVP_PKEY *pk, const char *hdr, const char *payload)
+{
+    signing_input(t, hdr, payload);
+    sign_raw(t, pk);
 }
 
 static char *
@@ -590,6 +597,19 @@ test_bad_base64(void **state)
     assert_int_equal(buf_printf(&x, "%s", t.p), E_OK);
     x.p[x.len - 5] = ' ';
     expect_text(f, x.p, "signature");
+    /* Correctly padded base64url, genuinely signed: JWS still forbids it. */
+    {
+        const char *pl = "{\"exp\":99999999999}"; /* 19 bytes: 26 characters + "==" */
+
+        buf_reset(&x);
+        b64_append(&x, es_header(f->k1, "ES256"), strlen(es_header(f->k1, "ES256")));
+        assert_int_equal(buf_putc(&x, '.'), E_OK);
+        b64_append(&x, pl, strlen(pl));
+        assert_int_equal(b64url_len(strlen(pl)) % 4, 2);
+        assert_int_equal(buf_puts(&x, "=="), E_OK);
+        sign_raw(&x, f->pk1);
+        expect_text(f, x.p, "payload is not base64url");
+    }
     /* NUL inside the token. */
     {
         struct val    c;

@@ -169,6 +169,21 @@ verify_chain(const struct tls_files *t, const char *ip, const char *dns)
     return ok;
 }
 
+/* The private key handed out is the one of the leaf handed out. */
+static bool
+key_matches(const struct tls_files *t)
+{
+    BIO      *bio = BIO_new_mem_buf(t->key_pem.p, (int)t->key_pem.len);
+    EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    X509     *leaf = pem_nth(&t->cert_pem, 0);
+    bool      ok = key != NULL && leaf != NULL && X509_check_private_key(leaf, key) == 1;
+
+    BIO_free(bio);
+    EVP_PKEY_free(key);
+    X509_free(leaf);
+    return ok;
+}
+
 static long
 days_left(X509 *x)
 {
@@ -443,6 +458,7 @@ test_server_repair(void **state)
     ensure_ok(f, "127.0.0.1", &b);
     assert_false(same(&a.cert_pem, &b.cert_pem));
     assert_int_equal(verify_chain(&b, NULL, NULL), 1);
+    assert_true(key_matches(&b));
     tls_files_free(&b);
     /* server.key from another key pair: re-issued. */
     assert_int_equal(rename(tls_path(f, "ca.key"), tls_path(f, "ca.key.bak")), 0);
@@ -456,8 +472,25 @@ test_server_repair(void **state)
     assert_int_equal(rename(tls_path(f, "ca.key.bak"), tls_path(f, "ca.key")), 0);
     ensure_ok(f, "127.0.0.1", &b);
     assert_int_equal(verify_chain(&b, NULL, NULL), 1);
+    assert_true(key_matches(&b));
     assert_true(same(&a.ca_pem, &b.ca_pem));
     tls_files_free(&a);
+    /* server.pem without the CA after the leaf: completed. */
+    {
+        X509 *leaf = pem_nth(&b.cert_pem, 0), *ca;
+        FILE *fp = fopen(tls_path(f, "server.pem"), "w");
+
+        assert_non_null(fp);
+        PEM_write_X509(fp, leaf);
+        fclose(fp);
+        X509_free(leaf);
+        tls_files_free(&b);
+        ensure_ok(f, "127.0.0.1", &b);
+        ca = pem_nth(&b.cert_pem, 1);
+        assert_non_null(ca);
+        assert_true(key_matches(&b));
+        X509_free(ca);
+    }
     tls_files_free(&b);
 }
 
