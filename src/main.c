@@ -191,7 +191,10 @@ serve(void)
     spec_init();
     listen_host(host, sizeof host);
     snprintf(path, sizeof path, "%s/master.key", cfg.data_dir);
-    if (seal_load_master(path, master, &eb) != E_OK || store_open(cfg.store, &kw_store, &eb) != E_OK ||
+    if (seal_load_master(path, master, &eb) != E_OK)
+        die(eb.msg);
+    seal_set_master(master);
+    if (store_open(cfg.store, &kw_store, &eb) != E_OK ||
         authn_init(master, &eb) != E_OK || boot_first_start(cfg.data_dir, &created, &from_env, &eb) != E_OK ||
         tlsboot_ensure(cfg.data_dir, host, &tls, &eb) != E_OK || http_start(&tls, &eb) != E_OK)
         die(eb.msg);

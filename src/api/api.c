@@ -7,11 +7,10 @@
 #include "../auth/issue.h"
 #include "../core/config.h"
 #include "../core/log.h"
+#include "../core/nspath.h"
 #include "../store/store.h"
 #include "engine.h"
 #include "router.h"
-
-#define NS_MAX 1024
 
 static struct val
 error_list(struct req *r, const struct errbuf *eb)
@@ -111,35 +110,12 @@ api_release(struct req *r)
     buf_free(&r->reply);
 }
 
-bool
-namespace_path_valid(struct str ns)
-{
-    if (ns.len == 0 || ns.len > NS_MAX || ns.p[0] != '/')
-        return false;
-    if (ns.len == 1)
-        return true;
-    if (ns.p[ns.len - 1] == '/')
-        return false;
-    for (size_t i = 1; i < ns.len; i++) {
-        char c = ns.p[i];
-        if (c == '/') {
-            if (ns.p[i - 1] == '/')
-                return false;
-            continue;
-        }
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
 int
 namespace_header(struct req *r, struct errbuf *eb)
 {
     if (r->x_namespace.p == NULL)
         return errbuf_set(eb, E_BADREQ, "The X-Namespace header is required");
-    if (!namespace_path_valid(r->x_namespace))
+    if (!nspath_valid(r->x_namespace))
         return errbuf_set(eb, E_BADREQ, "The X-Namespace header is not a valid namespace: "
                                         "an absolute path of [a-zA-Z0-9_-] names");
     r->ns = r->x_namespace;

@@ -20,6 +20,7 @@
 #include "../store/store.h"
 #include "list.h"
 #include "router.h"
+#include "secrets.h"
 #include "validate.h"
 
 #define IDEM_KEY_MAX 255
@@ -417,6 +418,8 @@ serve_create(struct req *r, const struct spec *s, struct errbuf *eb)
         return rc;
     if (s->hooks.prepare != NULL && (rc = s->hooks.prepare(r, s, &w->obj, true, eb)) != E_OK)
         return rc;
+    if ((rc = secrets_seal(r->a, s, &w->obj, val_get(&w->obj, "ID")->s, eb)) != E_OK)
+        return rc;
     tags_normalize(r->a, s, &w->obj);
     return queue_write(r, w, eb);
 }
@@ -436,6 +439,8 @@ serve_update(struct req *r, const struct spec *s, struct errbuf *eb)
     if (!param_true(r, "override", &w->override, eb))
         return eb->code;
     if (s->hooks.prepare != NULL && (rc = s->hooks.prepare(r, s, &w->body, false, eb)) != E_OK)
+        return rc;
+    if ((rc = secrets_seal(r->a, s, &w->body, r->route.id, eb)) != E_OK)
         return rc;
     return queue_write(r, w, eb);
 }

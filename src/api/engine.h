@@ -15,7 +15,5 @@ int             engine_new_object(struct arena *a, const struct spec *s, struct 
                                   const struct val *in, struct val *obj, struct errbuf *eb);
 /* Validate X-Namespace into r->ns (E_BADREQ). */
 int             namespace_header(struct req *r, struct errbuf *eb);
-/* True for a well-formed absolute namespace path. */
-bool            namespace_path_valid(struct str ns);
 
 #endif

@@ -67,6 +67,7 @@ struct req {
     bool       list_resp;   /* resp is a list: X-Fields apply to each item */
     int64_t    count_total; /* X-Count-Total when >= 0 */
     struct str next;        /* X-Next */
+    struct str location;    /* Location (redirects) */
     struct buf reply;       /* the encoded body */
     const char *reply_type; /* its Content-Type */
 

@@ -129,6 +129,14 @@ principal_build(struct principal *p, struct errbuf *eb)
                 if (v->a.v[i].t == V_STR)
                     p->restricted_perms[p->nrestricted_perms++] = v->a.v[i].s;
         }
+        if ((v = val_get(rs, "networks")) != NULL && v->t == V_ARR && v->a.n > 0) {
+            /* A token restricted to networks none of which parses is usable nowhere. */
+            p->restricted_nets = arena_calloc(p->a, v->a.n, sizeof(struct cidr));
+            for (size_t i = 0; i < v->a.n; i++)
+                if (v->a.v[i].t == V_STR &&
+                    cidr_parse(v->a.v[i].s, &p->restricted_nets[p->nrestricted_nets]) == E_OK)
+                    p->nrestricted_nets++;
+        }
     }
     return E_OK;
 }

@@ -4,6 +4,7 @@
 
 #include "../api/req.h"
 #include "../core/arena.h"
+#include "../core/net.h"
 #include "jwt.h"
 
 /* A verified token. Shared by every request that presents the same token;
@@ -18,6 +19,8 @@ struct principal {
     struct str        restricted_ns;  /* empty: none */
     struct str       *restricted_perms;
     size_t            nrestricted_perms;
+    struct cidr      *restricted_nets;  /* NULL: any network */
+    size_t            nrestricted_nets;
     struct val        payload;    /* the JWT claims, for /authn */
     struct arena     *a;
     int               refs;       /* atomic */

@@ -12,6 +12,7 @@
 
 #include "../core/log.h"
 #include "../core/net.h"
+#include "../core/nspath.h"
 #include "../model/specs.h"
 #include "../store/store.h"
 #include "authn.h"
@@ -176,15 +177,6 @@ authz_shutdown(void)
 /* ---- evaluation ---------------------------------------------------------- */
 
 static bool
-in_subtree(struct str ns, struct str root)
-{
-    if (root.len == 1 && root.p[0] == '/')
-        return true;
-    return str_eq(ns, root) ||
-           (ns.len > root.len && str_starts(ns, root) && ns.p[root.len] == '/');
-}
-
-static bool
 subject_matches(const struct policy *p, const struct principal *who)
 {
     for (size_t i = 0; i < p->nlines; i++) {
@@ -218,8 +210,17 @@ restrictions_allow(struct req *r, const struct spec *s, unsigned verb)
 {
     const struct principal *who = r->who;
 
-    if (who->restricted_ns.len > 0 && !in_subtree(r->ns, who->restricted_ns))
+    if (who->restricted_ns.len > 0 && !nspath_within(r->ns, who->restricted_ns))
         return false;
+    if (who->restricted_nets != NULL) {
+        unsigned char ip[16];
+        bool          in = false;
+        if (ip_parse(r->client_ip, ip) == E_OK)
+            for (size_t i = 0; i < who->nrestricted_nets && !in; i++)
+                in = cidr_contains(&who->restricted_nets[i], ip);
+        if (!in)
+            return false;
+    }
     if (who->nrestricted_perms == 0)
         return true;
     for (size_t i = 0; i < who->nrestricted_perms; i++) {
@@ -263,7 +264,7 @@ level_allows(const struct snapshot *sn, struct req *r, struct str at, const stru
     const struct policy *p = first_in(sn, at, &n);
 
     for (size_t i = 0; i < n; i++, p++) {
-        if (!in_subtree(r->ns, p->auth_ns) || !subject_matches(p, r->who) ||
+        if (!nspath_within(r->ns, p->auth_ns) || !subject_matches(p, r->who) ||
             !client_in(p, r->client_ip))
             continue;
         for (size_t j = 0; j < p->ngrants; j++)

@@ -8,6 +8,7 @@
 #include "../core/config.h"
 #include "../core/log.h"
 #include "../core/net.h"
+#include "../core/nspath.h"
 #include "../core/rnd.h"
 #include "../core/timeutil.h"
 #include "authn.h"
@@ -71,7 +72,7 @@ check_restrictions(struct issue_req *q, const struct val *in, struct errbuf *eb)
     const struct val *v;
 
     if ((v = val_get(in, "restrictedNamespace")) != NULL && v->t != V_NULL) {
-        if (v->t != V_STR || (v->s.len > 0 && !namespace_path_valid(v->s)))
+        if (v->t != V_STR || (v->s.len > 0 && !nspath_valid(v->s)))
             return bad(eb, "restrictedNamespace", "Attribute 'restrictedNamespace' must be "
                                                   "a namespace path");
         q->rns = v->s;
@@ -184,7 +185,7 @@ claims(struct req *r, const struct issue_req *q, const struct identity *id)
 
     rnd_bytes(jti, sizeof jti);
     hex_encode(jti, sizeof jti, jhex);
-    val_set(a, &c, "realm", val_str(q->realm));
+    val_set(a, &c, "realm", val_str(id->realm.len > 0 ? id->realm : q->realm));
     val_set(a, &c, "data", id->data);
     if (q->quota > 0)
         val_set(a, &c, "quota", val_int(q->quota));
@@ -229,6 +230,26 @@ echo(struct req *r, const struct issue_req *q, struct str token)
     return a;
 }
 
+/* Client certificates are not requested yet: nothing can prove this realm. */
+static int
+realm_certificate(struct req *r, const struct val *md, struct identity *id, struct errbuf *eb)
+{
+    KW_UNUSED(r);
+    KW_UNUSED(md);
+    KW_UNUSED(id);
+    return errbuf_set(eb, E_UNAUTH, "Invalid credentials");
+}
+
+static const struct {
+    const char *name; /* compared case-insensitively */
+    int (*prove)(struct req *r, const struct val *metadata, struct identity *id,
+                 struct errbuf *eb);
+} realms[] = {
+    { "vince", realm_vince },
+    { "certificate", realm_certificate },
+    { "token", realm_token },
+};
+
 static int
 prove(struct req *r, const struct issue_req *q, struct identity *id, struct errbuf *eb)
 {
@@ -236,13 +257,85 @@ prove(struct req *r, const struct issue_req *q, struct identity *id, struct errb
     const struct val       *md = q->metadata != NULL && q->metadata->t == V_MAP ? q->metadata
                                                                                  : &empty;
 
-    if (str_eq_nocase(q->realm, "vince"))
-        return realm_vince(r, md, id, eb);
-    /* Client certificates are not requested yet: nothing can prove this realm. */
-    if (str_eq_nocase(q->realm, "certificate"))
-        return errbuf_set(eb, E_UNAUTH, "Invalid credentials");
+    for (size_t i = 0; i < ARRAY_LEN(realms); i++)
+        if (str_eq_nocase(q->realm, realms[i].name))
+            return realms[i].prove(r, md, id, eb);
     return errbuf_attr(eb, E_VALIDATION, "realm", "Realm '%.*s' is not supported",
                        (int)(q->realm.len > 32 ? 32 : q->realm.len), q->realm.p);
+}
+
+static bool
+cidr_within(const struct cidr *in, const struct cidr *out)
+{
+    return out->bits <= in->bits && cidr_contains(out, in->addr);
+}
+
+/* Every requested network must lie inside one of the original's. */
+static bool
+nets_within(const struct val *req, const struct val *orig)
+{
+    for (size_t i = 0; i < req->a.n; i++) {
+        struct cidr a, b;
+        bool        ok = false;
+        if (cidr_parse(req->a.v[i].s, &a) != E_OK)
+            return false;
+        for (size_t j = 0; j < orig->a.n && !ok; j++)
+            ok = orig->a.v[j].t == V_STR && cidr_parse(orig->a.v[j].s, &b) == E_OK &&
+                 cidr_within(&a, &b);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static bool
+perms_within(const struct val *req, const struct val *orig)
+{
+    for (size_t i = 0; i < req->a.n; i++) {
+        bool ok = false;
+        for (size_t j = 0; j < orig->a.n && !ok; j++)
+            ok = val_equal(&req->a.v[i], &orig->a.v[j]);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* A token made from another may only be narrower: its restrictions inherit the
+ * original's and may only shrink; it expires no later. */
+static int
+narrow(struct issue_req *q, const struct identity *id, struct errbuf *eb)
+{
+    const struct val *rs = id->restrictions, *v;
+
+    if (id->not_after_ms > 0) {
+        int64_t left = id->not_after_ms - time_now_ms();
+        if (left < 1000)
+            return errbuf_set(eb, E_UNAUTH, "Invalid credentials");
+        if (q->validity_ms > left)
+            q->validity_ms = left / 1000 * 1000;
+    }
+    if (rs == NULL || rs->t != V_MAP)
+        return E_OK;
+    if ((v = val_get(rs, "namespace")) != NULL && v->t == V_STR && v->s.len > 0) {
+        if (q->rns.len == 0)
+            q->rns = v->s;
+        else if (!nspath_within(q->rns, v->s))
+            return bad(eb, "restrictedNamespace", "Restrictions can only narrow the original's");
+    }
+    if ((v = val_get(rs, "perms")) != NULL && v->t == V_ARR) {
+        if (q->rperms == NULL)
+            q->rperms = v;
+        else if (!perms_within(q->rperms, v))
+            return bad(eb, "restrictedPermissions", "Restrictions can only narrow the original's");
+    }
+    if ((v = val_get(rs, "networks")) != NULL && v->t == V_ARR) {
+        if (q->rnets == NULL)
+            q->rnets = v;
+        else if (!nets_within(q->rnets, v))
+            return bad(eb, "restrictedNetworks", "Restrictions can only narrow the original's");
+    }
+    return E_OK;
 }
 
 void
@@ -250,7 +343,7 @@ issue_serve(struct req *r)
 {
     struct errbuf    eb = { 0 };
     struct issue_req q;
-    struct identity  id;
+    struct identity  id = { 0 };
     struct val       in, c;
     struct buf       tok;
     int              rc;
@@ -265,8 +358,10 @@ issue_serve(struct req *r)
     }
     if ((rc = codec_decode(r->in, r->a, r->body.p, r->body.len, (int)cfg.max_depth, &in,
                            &eb)) != E_OK ||
-        (rc = check_request(&q, &in, &eb)) != E_OK || (rc = prove(r, &q, &id, &eb)) != E_OK) {
-        api_error(r, &eb);
+        (rc = check_request(&q, &in, &eb)) != E_OK || (rc = prove(r, &q, &id, &eb)) != E_OK ||
+        (rc = narrow(&q, &id, &eb)) != E_OK) {
+        if (rc != REALM_ANSWERED)
+            api_error(r, &eb);
         return;
     }
     c = claims(r, &q, &id);

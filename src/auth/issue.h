@@ -12,10 +12,25 @@ void authn_serve(struct req *r);
 struct identity {
     struct val data;
     struct str sub;
+    /* Set by realms that derive a token from another (Token): the original's
+     * realm, expiry and restrictions, which the new token may only narrow. */
+    struct str        realm;
+    int64_t           not_after_ms;
+    const struct val *restrictions;
 };
+
+/* A realm's prove() returns E_OK with `id` filled (a token is issued), an error
+ * (with eb), or REALM_ANSWERED when it answered the request itself (r->status,
+ * r->resp, r->location: the redirect of an OIDC login's first step). Realms are
+ * listed in the table in issue.c. */
+#define REALM_ANSWERED (-1)
 
 /* Realm Vince: metadata.vinceAccount / vincePassword against an account. */
 int realm_vince(struct req *r, const struct val *metadata, struct identity *id,
+                struct errbuf *eb);
+
+/* Realm Token: metadata.token, an existing token, for a narrower copy. */
+int realm_token(struct req *r, const struct val *metadata, struct identity *id,
                 struct errbuf *eb);
 
 #endif

@@ -243,3 +243,19 @@ out:
         ERR_clear_error();
     return rc;
 }
+
+static unsigned char master_key[SEAL_KEY_LEN];
+static bool          master_set;
+
+void
+seal_set_master(const unsigned char key[SEAL_KEY_LEN])
+{
+    memcpy(master_key, key, SEAL_KEY_LEN);
+    master_set = true;
+}
+
+const unsigned char *
+seal_master(void)
+{
+    return master_set ? master_key : NULL;
+}

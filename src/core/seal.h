@@ -21,4 +21,9 @@ int  seal(const unsigned char key[SEAL_KEY_LEN], struct str plain, struct str aa
 int  unseal(const unsigned char key[SEAL_KEY_LEN], struct str sealed, struct str aad,
             struct buf *out);
 
+/* The process's master key, set once at start-up (before threads start) and
+ * read-only afterwards. seal_master() is NULL before seal_set_master(). */
+void                 seal_set_master(const unsigned char key[SEAL_KEY_LEN]);
+const unsigned char *seal_master(void);
+
 #endif

@@ -205,6 +205,9 @@ send_answer(struct hreq *h)
         snprintf(n, sizeof n, "%lld", (long long)r->count_total);
         add_header(resp, "X-Count-Total", n);
     }
+    if (r->location.len > 0)
+        add_header(resp, MHD_HTTP_HEADER_LOCATION,
+                   arena_strndup(r->a, r->location.p, r->location.len));
     if (r->next.len > 0)
         add_header(resp, "X-Next", arena_strndup(r->a, r->next.p, r->next.len));
     ret = MHD_queue_response(h->conn, (unsigned)r->status, resp);

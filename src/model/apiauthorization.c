@@ -2,6 +2,7 @@
 #include "../api/engine.h"
 #include "../auth/roles.h"
 #include "../core/net.h"
+#include "../core/nspath.h"
 #include "specs.h"
 
 static const struct attr apiauthorization_attrs[] = {
@@ -39,15 +40,6 @@ check_line(const struct val *line, struct errbuf *eb)
     return E_OK;
 }
 
-static bool
-in_subtree(struct str ns, struct str root)
-{
-    if (root.len == 1)
-        return true;
-    return str_eq(ns, root) ||
-           (ns.len > root.len && str_starts(ns, root) && ns.p[root.len] == '/');
-}
-
 static int
 check_policy(struct req *r, const struct val *obj, struct errbuf *eb)
 {
@@ -72,7 +64,7 @@ check_policy(struct req *r, const struct val *obj, struct errbuf *eb)
                                "'%.*s' is not a CIDR", (int)(nets->a.v[i].s.len > 64 ? 64 : nets->a.v[i].s.len),
                                nets->a.v[i].s.p);
     }
-    if (!namespace_path_valid(ns->s) || !in_subtree(ns->s, r->ns))
+    if (!nspath_valid(ns->s) || !nspath_within(ns->s, r->ns))
         return errbuf_attr(eb, E_VALIDATION, "authorizedNamespace",
                            "Attribute 'authorizedNamespace' must be '%.*s' or below it",
                            STR_FMT(r->ns));

@@ -30,6 +30,8 @@ enum aflag {
     A_SECRET        = 1 << 7,  /* the value is a secret: never logged */
     A_NOSTORE       = 1 << 8,  /* computed on output, never stored (e.g. object) */
     A_DERIVED       = 1 << 9,  /* recomputed on every write: ignored when sent back */
+    A_SEALED        = 1 << 10, /* stored encrypted under the master key (api/secrets.c);
+                                  use with A_WRITEONLY */
 };
 
 struct attr {

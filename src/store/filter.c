@@ -25,14 +25,16 @@
 #define FILTER_MAX_DEPTH 32
 #define FILTER_MAX_ITEMS 256
 
-/* Regex cost guards. glibc's regcomp copies what {m,n} and + repeat, so nested
- * repetitions multiply (`((a{200}){200}){200}` is 8 million nodes and seconds of
- * CPU; `a` followed by twenty '+' took 2.4 s), and it is quadratic in the
- * alternatives of an alternation (2000 took 90 ms). Within these caps every
- * pattern measured compiles in under 10 ms, and any pattern without repetition
- * that fits in a filter stays under the weight cap. */
-#define REGEX_MAX_WEIGHT 4096
-#define REGEX_MAX_ALTS 256
+/* Regex cost guards, for glibc's regcomp (the store runs the same regexes). It
+ * copies what {m,n} and + repeat, so nested repetitions multiply
+ * (`((a{200}){200}){200}` is 8 million nodes and seconds of CPU; `a` followed by
+ * twenty '+' took 2.4 s); its epsilon closures grow quadratically with optional
+ * nodes (`a?{2048}` took 100 ms) and exponentially when something that can match
+ * the empty string is repeated next to an anchor. So patterns are capped at an
+ * estimated 512 nodes and 32 nested groups, and may not repeat an empty match;
+ * what passes compiles in milliseconds. A useful filter regex weighs tens of
+ * nodes to a couple of hundred. */
+#define REGEX_MAX_WEIGHT 512
 #define REGEX_MAX_NEST 32
 
 /* ------------------------------------------------------------------ parser */
@@ -649,6 +651,7 @@ emit_tpl(struct cc *c, enum tpl t, const struct cmp *m)
             emit(c, m->at->name, strlen(m->at->name));
             emit(c, "\"", 1);
         } else if (pct[1] == 'p') {
+            assert(next < m->pn);
             emit_param(c, &m->pv[next++]);
         } else {
             for (size_t i = 0; i < m->pn; i++) {
@@ -679,7 +682,8 @@ fail_op(struct cc *c, struct str field, enum fop op)
     return fail(c, field, arena_printf(c->a, "cannot be used with '%s'", op_names[op]));
 }
 
-/* The identifier goes into SQL text unquoted-safe only if it is plain ASCII. */
+/* Attribute names go into the SQL text between double quotes; only ASCII letters
+ * and digits keep that safe whatever a spec author writes. */
 static bool
 ident_ok(const char *name)
 {
@@ -811,68 +815,158 @@ bracket_end(const char *p)
     return *p ? p : last;
 }
 
-/* {m}, {m,} or {m,n} at p: the largest count, with p moved onto the '}'. */
-static unsigned long
-bound_of(const char **pp)
+/* {m}, {m,} or {m,n} at p, moved onto the '}': the counts as given (an absent m is
+ * 0, an absent n is m). Overlong numbers saturate above the weight cap. */
+static void
+bound_of(const char **pp, unsigned long *min, unsigned long *max)
 {
-    unsigned long n = 0, max = 0;
+    unsigned long n = 0;
     const char   *p = *pp + 1;
+    bool          comma = false;
 
+    *min = 0;
     for (; *p && *p != '}'; p++) {
         if (is_digit(*p) && n <= REGEX_MAX_WEIGHT)
             n = n * 10 + (unsigned long)(*p - '0');
-        else if (*p == ',')
+        else if (*p == ',' && !comma) {
+            *min = n;
             n = 0;
-        max = n > max ? n : max;
+            comma = true;
+        }
     }
+    if (!comma)
+        *min = n;
+    *max = n > *min ? n : *min;
     *pp = *p ? p : p - 1;
-    return max ? max : 1;
 }
 
-/* An estimate of the compiled size: an atom weighs 1, a group the sum of its
- * contents, and {m,n} or + multiplies what it repeats, as glibc's regcomp copies
- * it (X+ is XX*). glibc also spends time quadratic in the alternatives of one
- * alternation, so those are counted too. Backreferences are refused: they make
- * matching exponential. */
+/* The regex scan: per group level, the estimated node count and whether the
+ * current branch (or an earlier one) can match the empty string. */
+struct rx_level {
+    unsigned long sum;
+    bool          branch_empty, any_empty;
+};
+
+struct rx {
+    struct rx_level lv[REGEX_MAX_NEST + 1];
+    size_t          depth;
+    unsigned long   last;         /* weight a quantifier would repeat; 0: nothing */
+    bool            last_empty;   /* that element can match the empty string */
+    bool            before_empty; /* the branch could, before that element */
+};
+
+static void
+rx_element(struct rx *r, unsigned long weight, bool empty)
+{
+    struct rx_level *l = &r->lv[r->depth];
+
+    r->before_empty = l->branch_empty;
+    r->last = weight;
+    r->last_empty = empty;
+    l->sum += weight;
+    l->branch_empty = l->branch_empty && empty;
+}
+
+static bool
+rx_open(struct rx *r)
+{
+    if (r->depth == REGEX_MAX_NEST)
+        return false;
+    r->lv[++r->depth] = (struct rx_level){.branch_empty = true};
+    r->last = 0;
+    return true;
+}
+
+/* A group weighs its contents plus its two subexpression nodes. */
+static void
+rx_close(struct rx *r)
+{
+    struct rx_level *l = &r->lv[r->depth--];
+
+    rx_element(r, l->sum + 2, l->any_empty || l->branch_empty);
+}
+
+static void
+rx_alt(struct rx *r)
+{
+    struct rx_level *l = &r->lv[r->depth];
+
+    l->any_empty = l->any_empty || l->branch_empty;
+    l->branch_empty = true;
+    l->sum += 1;
+    r->last = 0;
+}
+
+/* Repeat the last element: `copies` copies of it remain, plus `extra` nodes (the
+ * alternatives that make copies optional). Repeating what can match the empty
+ * string (a?*, (b?)*{0,20}, ^*) is refused: glibc's epsilon closures over such
+ * loops grow exponentially, `x$(b?)*{0,20}` ran for seconds. */
+static bool
+rx_repeat(struct rx *r, unsigned long copies, unsigned long extra, bool optional)
+{
+    struct rx_level *l = &r->lv[r->depth];
+
+    if (r->last_empty)
+        return false;
+    l->sum += r->last * (copies - 1) + extra;
+    r->last = r->last * copies + extra;
+    r->last_empty = optional;
+    l->branch_empty = r->before_empty && optional;
+    return true;
+}
+
+static bool
+rx_quantifier(struct rx *r, const char **pp)
+{
+    unsigned long min, max;
+
+    if (**pp == '?' || **pp == '*')
+        return rx_repeat(r, 1, 1, true);
+    if (**pp == '+') /* X+ is compiled as XX* */
+        return rx_repeat(r, 2, 1, false);
+    bound_of(pp, &min, &max);
+    return rx_repeat(r, max ? max : 1, max ? max : 1, min == 0);
+}
+
+/* Zero-width GNU escapes: word boundaries and buffer anchors. */
+static bool
+is_anchor_escape(char c)
+{
+    return c == 'b' || c == 'B' || c == '<' || c == '>' || c == '`' || c == '\'';
+}
+
+/* Whether glibc's regcomp and regexec stay cheap on pattern p, estimated in
+ * compiled nodes: an atom or '|' weighs 1, a group its contents plus 2, '?' and
+ * '*' add a node, '+' doubles what it repeats and {m,n} copies it max(m,n)
+ * times. Backreferences are refused: they make matching exponential. */
 static bool
 regex_cheap(const char *p)
 {
-    unsigned long sum[REGEX_MAX_NEST + 1] = {0}, last = 0, alts = 0;
-    size_t        depth = 0;
+    struct rx r = {.lv[0] = {.branch_empty = true}};
 
     for (; *p; p++) {
-        if (*p == '(') {
-            if (depth == REGEX_MAX_NEST)
-                return false;
-            sum[++depth] = 0;
-            last = 0;
-            continue;
-        }
-        if (*p == '|') {
-            if (++alts > REGEX_MAX_ALTS)
-                return false;
-            last = 0;
-            sum[depth] += 1;
-        } else if (*p == '*' || *p == '?') {
-            /* repeats without copying: `last` stays the operand for a following bound */
-        } else if ((*p == '{' || *p == '+') && last > 0) {
-            unsigned long n = *p == '+' ? 2 : bound_of(&p);
-            sum[depth] += last * (n - 1);
-            last *= n;
-        } else if (*p == ')' && depth > 0) {
-            last = sum[depth--];
-            sum[depth] += last;
+        bool ok = true;
+        if (*p == '(')
+            ok = rx_open(&r);
+        else if (*p == ')' && r.depth > 0)
+            rx_close(&r);
+        else if (*p == '|')
+            rx_alt(&r);
+        else if (*p == '^' || *p == '$')
+            rx_element(&r, 1, true);
+        else if (r.last > 0 && (*p == '?' || *p == '*' || *p == '+' || *p == '{'))
+            ok = rx_quantifier(&r, &p);
+        else if (*p == '\\' && is_digit(p[1]))
+            ok = false;
+        else if (*p == '\\' && p[1]) {
+            p++;
+            rx_element(&r, 1, is_anchor_escape(*p));
         } else {
-            if (*p == '\\' && is_digit(p[1]))
-                return false;
-            if (*p == '\\' && p[1])
-                p++;
-            else if (*p == '[')
+            if (*p == '[')
                 p = bracket_end(p);
-            last = 1;
-            sum[depth] += 1;
+            rx_element(&r, 1, false);
         }
-        if (sum[depth] > REGEX_MAX_WEIGHT || last > REGEX_MAX_WEIGHT)
+        if (!ok || r.lv[r.depth].sum > REGEX_MAX_WEIGHT || r.last > REGEX_MAX_WEIGHT)
             return false;
     }
     return true;
@@ -886,9 +980,9 @@ check_regex(struct cc *c, const struct fnode *f)
     const char *pat = arena_strndup(c->a, f->v.s.p, f->v.s.len);
 
     if (!regex_cheap(pat))
-        return fail(
-            c, f->field,
-            "has a regular expression that is too large, too deep or uses backreferences");
+        return fail(c, f->field,
+                    "has a regular expression that is too complex (size, nesting, a repeated "
+                    "empty match or a backreference)");
     if (regcomp(&re, pat, REG_EXTENDED | REG_NOSUB) != 0)
         return fail(c, f->field, "has an invalid regular expression");
     regfree(&re);

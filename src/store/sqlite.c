@@ -671,11 +671,54 @@ tx_quota_spend(struct tx *tx, struct str jti, int64_t quota, int64_t expires)
 }
 
 static int
+tx_eph_put(struct tx *tx, struct str key, struct str value, int64_t expires)
+{
+    struct conn  *c = txc(tx);
+    sqlite3_stmt *stmt = conn_stmt(c, "INSERT OR REPLACE INTO ephemeral (key, value, expires) "
+                                      "VALUES (?, ?, ?)");
+    int           rc;
+
+    if (stmt == NULL)
+        return E_INTERNAL;
+    sqlite3_bind_text(stmt, 1, key.p, (int)key.len, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 2, value.p, (int)value.len, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, expires);
+    rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE ? E_OK : sqlite_err(c, rc, "ephemeral put");
+}
+
+static int
+tx_eph_take(struct tx *tx, struct str key, struct arena *a, struct str *value)
+{
+    struct conn  *c = txc(tx);
+    sqlite3_stmt *stmt = conn_stmt(c, "DELETE FROM ephemeral WHERE key = ? AND expires > ? "
+                                      "RETURNING value");
+    int           rc;
+
+    if (stmt == NULL)
+        return E_INTERNAL;
+    sqlite3_bind_text(stmt, 1, key.p, (int)key.len, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, time_now_ms());
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        const char *p = sqlite3_column_blob(stmt, 0);
+        size_t      n = (size_t)sqlite3_column_bytes(stmt, 0);
+        *value = (struct str){ arena_strndup(a, p ? p : "", n), n };
+        rc = sqlite3_step(stmt) == SQLITE_DONE ? E_OK : E_INTERNAL;
+    } else
+        rc = rc == SQLITE_DONE ? E_NOTFOUND : sqlite_err(c, rc, "ephemeral take");
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+static int
 tx_expire(struct tx *tx, int64_t now)
 {
     struct conn *c = txc(tx);
     const char  *q[] = { "DELETE FROM idempotency WHERE expires <= ?",
-                         "DELETE FROM token_uses WHERE expires <= ?" };
+                         "DELETE FROM token_uses WHERE expires <= ?",
+                         "DELETE FROM ephemeral WHERE expires <= ?" };
 
     for (size_t i = 0; i < ARRAY_LEN(q); i++) {
         sqlite3_stmt *stmt = conn_stmt(c, q[i]);
@@ -700,6 +743,8 @@ static const struct tx_ops tx_ops = {
     .idem_get = tx_idem_get,
     .idem_put = tx_idem_put,
     .quota_spend = tx_quota_spend,
+    .eph_put = tx_eph_put,
+    .eph_take = tx_eph_take,
     .expire = tx_expire,
 };
 
@@ -874,7 +919,9 @@ create_schema(struct conn *c, struct errbuf *eb)
         " expires INTEGER NOT NULL);"
         "CREATE INDEX IF NOT EXISTS idempotency_expires ON idempotency (expires);"
         "CREATE TABLE IF NOT EXISTS token_uses (jti TEXT PRIMARY KEY,"
-        " used INTEGER NOT NULL, expires INTEGER NOT NULL);", eb);
+        " used INTEGER NOT NULL, expires INTEGER NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS ephemeral (key TEXT PRIMARY KEY, value BLOB NOT NULL,"
+        " expires INTEGER NOT NULL);", eb);
 
     for (size_t i = 0; i < spec_count && rc == E_OK; i++) {
         const struct spec *s = spec_all[i];

@@ -96,7 +96,11 @@ struct tx_ops {
     /* Count one use of token `jti` (created at first use); E_QUOTA once `quota`
      * uses have been counted. */
     int (*quota_spend)(struct tx *tx, struct str jti, int64_t quota, int64_t expires_ms);
-    /* Drop expired idempotency answers and quota counters. */
+    /* Short-lived single-use records (login state): put, and take (read and
+     * delete at once; E_NOTFOUND when absent or expired). */
+    int (*eph_put)(struct tx *tx, struct str key, struct str value, int64_t expires_ms);
+    int (*eph_take)(struct tx *tx, struct str key, struct arena *a, struct str *value);
+    /* Drop expired idempotency answers, quota counters and ephemeral records. */
     int (*expire)(struct tx *tx, int64_t now_ms);
 };
 

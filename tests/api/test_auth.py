@@ -225,7 +225,11 @@ def test_no_token_is_401(server, ns):
 def test_garbage_authorization_is_401(server, ns, value):
     r = server.client().get("/namespaces", ns=ns, token=None,
                             headers={"Authorization": value})
-    assert_error(r, 401)
+    e = assert_error(r, 401)
+    assert e["description"] in (BAD_TOKEN, "Missing Authorization header"), r
+    tok = value.split(" ", 1)[-1]
+    if len(tok) > 8:
+        assert tok.encode() not in r.content, "the token is echoed back"
 
 
 def test_token_without_bearer_prefix_is_401(server, admin, ns):
@@ -466,4 +470,106 @@ def test_authn_invalid_token(server, admin):
         assert_error(r, 401)
     r = server.client().post("/authn", token=None,
                              headers={"Authorization": "Bearer " + forged})
+    assert_error(r, 401)
+
+
+# -- restrictions, audience, opaque --------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tree(admin, ns):
+    top = admin.mkns(ns, "tree")["name"]
+    admin.mkns(top, "a")
+    admin.mkns(top, "b")
+    return top
+
+
+def test_restricted_namespace(server, tree):
+    r = server.issue(restrictedNamespace=tree + "/a")
+    assert r.status == 200, r
+    assert r.data["restrictedNamespace"] == tree + "/a"
+    _, p, _ = jwt_parts(r.data["token"])
+    assert p["restrictions"]["namespace"] == tree + "/a"
+    c = server.client(r.data["token"])
+    assert c.get("/namespaces", ns=tree + "/a").status == 200
+    assert c.post("/namespaces", {"name": "inside"}, ns=tree + "/a").status == 200
+    assert_error(c.get("/namespaces", ns=tree + "/b"), 403)
+    assert_error(c.get("/namespaces", ns=tree), 403)
+    assert_error(c.post("/namespaces", {"name": "outside"}, ns=tree), 403)
+
+
+def test_restricted_permissions(server, admin, tree):
+    r = server.issue(restrictedPermissions=["namespace,get"])
+    assert r.status == 200, r
+    c = server.client(r.data["token"])
+    assert c.get("/namespaces", ns=tree).status == 200
+    assert_error(c.post("/namespaces", {"name": "nope"}, ns=tree), 403)
+    assert_error(c.get("/accounts", ns=tree), 403)
+    assert "nope" not in json.dumps(admin.list("namespaces", tree))
+
+
+def test_restricted_networks(server, tree):
+    r = server.issue(restrictedNetworks=["10.0.0.0/8"])
+    assert r.status == 200, r
+    assert_error(server.client(r.data["token"]).get("/namespaces", ns=tree), 403)
+    r = server.issue(restrictedNetworks=["127.0.0.0/8"])
+    assert server.client(r.data["token"]).get("/namespaces", ns=tree).status == 200
+
+
+@pytest.mark.parametrize("extra", [{"restrictedNamespace": "relative"},
+                                   {"restrictedNamespace": "/a/../b"},
+                                   {"restrictedPermissions": ["namespace,fly"]},
+                                   {"restrictedPermissions": "namespace,get"},
+                                   {"restrictedNetworks": ["not-a-cidr"]},
+                                   {"audience": 5}, {"opaque": "x"}])
+def test_bad_restrictions(server, extra):
+    r = server.issue(**extra)
+    assert r.status in (400, 422), r
+    assert_error(r, r.status)
+
+
+def test_audience(server, tree):
+    r = server.issue(audience="https://somewhere-else.example")
+    assert r.status == 200, r
+    assert jwt_parts(r.data["token"])[1]["aud"] == "https://somewhere-else.example"
+    assert_error(server.client(r.data["token"]).get("/namespaces", ns=tree), 401)
+    r = server.issue(audience=server.url)
+    assert r.status == 200, r
+    assert server.client(r.data["token"]).get("/namespaces", ns=tree).status == 200
+
+
+def test_opaque_echoed_in_token(server):
+    r = server.issue(opaque={"ticket": "T-1"})
+    assert r.status == 200, r
+    assert jwt_parts(r.data["token"])[1]["opaque"] == {"ticket": "T-1"}
+
+
+# -- the Token realm -----------------------------------------------------------------
+
+def test_token_realm_narrower_copy(server, tree):
+    parent = server.token(validity="1h")
+    c = server.client()
+    r = c.post("/issue", {"realm": "Token", "metadata": {"token": parent},
+                          "restrictedNamespace": tree + "/a", "validity": "24h"},
+               ns=None, token=None)
+    assert r.status == 200, r
+    child = r.data["token"]
+    _, pp, _ = jwt_parts(parent)
+    _, cp, _ = jwt_parts(child)
+    assert cp["exp"] <= pp["exp"], "the copy outlives the original"
+    assert cp["data"] == pp["data"]
+    cc = server.client(child)
+    assert cc.get("/namespaces", ns=tree + "/a").status == 200
+    assert_error(cc.get("/namespaces", ns=tree + "/b"), 403)
+    # Restrictions only shrink: a copy of the copy cannot widen the namespace.
+    r = c.post("/issue", {"realm": "Token", "metadata": {"token": child},
+                          "restrictedNamespace": tree}, ns=None, token=None)
+    if r.status == 200:
+        assert_error(server.client(r.data["token"]).get("/namespaces", ns=tree + "/b"), 403)
+    else:
+        assert r.status in (400, 401, 403, 422), r
+
+
+def test_token_realm_bad_token(server):
+    r = server.client().post("/issue", {"realm": "Token", "metadata": {"token": "garbage"}},
+                             ns=None, token=None)
     assert_error(r, 401)

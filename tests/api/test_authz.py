@@ -379,3 +379,55 @@ def test_admin_account_visible(admin):
     r = admin.get("/accounts", ns="/")
     assert r.status == 200, r
     assert "admin" in [o["name"] for o in r.data]
+
+
+# -- subnets, disabled policies ------------------------------------------------------
+
+def test_authorized_subnets(admin, server, ns):
+    top = admin.mkns(ns)["name"]
+    name, pw, _ = admin.mkaccount(top)
+    subj = [["@auth:realm=vince", "@auth:account=" + name]]
+    admin.mkauthz(top, subj, [VIEWER], authorizedSubnets=["10.0.0.0/8"])
+    u = server.client(server.token(name, pw))
+    forbidden(u.get("/namespaces", ns=top))
+    admin.mkauthz(top, subj, [VIEWER], authorizedSubnets=["192.168.0.0/16", "127.0.0.0/8"])
+    assert u.get("/namespaces", ns=top).status == 200
+
+
+def test_bad_subnet_is_422(admin, ns):
+    r = admin.post("/apiauthorizations", {
+        "name": "sn-" + rand(6), "subject": [["@auth:realm=vince", "@auth:account=x"]],
+        "authorizedIdentities": [VIEWER], "authorizedNamespace": ns,
+        "authorizedSubnets": ["not-a-cidr"]}, ns=ns)
+    e = assert_error(r, 422)
+    assert e["data"]["attribute"] == "authorizedSubnets"
+
+
+def test_disabled_policy_grants_nothing(admin, server, ns):
+    top = admin.mkns(ns)["name"]
+    name, pw, _ = admin.mkaccount(top)
+    az = admin.mkauthz(top, [["@auth:realm=vince", "@auth:account=" + name]], [VIEWER],
+                       disabled=True)
+    u = server.client(server.token(name, pw))
+    forbidden(u.get("/namespaces", ns=top))
+    admin.ok(admin.put("/apiauthorizations/" + az["ID"], dict(az, disabled=False), ns=top))
+    assert u.get("/namespaces", ns=top).status == 200
+
+
+def test_policy_update_takes_effect(admin, server, ns):
+    top = admin.mkns(ns)["name"]
+    name, pw, _ = admin.mkaccount(top)
+    az = admin.mkauthz(top, [["@auth:realm=vince", "@auth:account=" + name]], [VIEWER])
+    u = server.client(server.token(name, pw))
+    forbidden(u.post("/namespaces", {"name": "w"}, ns=top))
+    admin.ok(admin.put("/apiauthorizations/" + az["ID"], dict(az, authorizedIdentities=[EDITOR]),
+                       ns=top))
+    assert u.post("/namespaces", {"name": "w"}, ns=top).status == 200
+
+
+def test_denied_write_leaves_no_trace(admin, server, ns):
+    top = admin.mkns(ns)["name"]
+    u = user_with(admin, server, top, [VIEWER])
+    for i in range(3):
+        forbidden(u.post("/namespaces", {"name": "d%d" % i}, ns=top, idem="deny-%d" % i))
+    assert admin.names("namespaces", top) == []

@@ -1,6 +1,7 @@
 """The q= filter language (API.md section 6) on namespaces."""
 
 import pytest
+import requests
 
 from kwtest import assert_error, rand
 
@@ -31,7 +32,10 @@ def q(admin, F, *filters, expect=200, **extra):
     params = [("q", f) for f in filters] + [("pageSize", "0")] + list(extra.items())
     r = admin.get("/namespaces", ns=F["box"], params=params)
     if expect != 200:
-        assert_error(r, expect)
+        e = assert_error(r, expect)
+        text = r.content.decode("utf-8", "replace").lower()
+        for leak in ("select ", "sqlite", " from ", "where ", "syntax error near"):
+            assert leak not in text, "error leaks SQL: %r" % e
         return r
     assert r.status == 200, r
     names = [o["name"].rsplit("/", 1)[1] for o in r.data]
@@ -232,7 +236,6 @@ def test_bad_syntax_is_400(admin, F, flt):
     "(" * 3000 + 'name == "a"' + ")" * 3000,
     "(" * 3000,
     'name in [' + ", ".join('"%d"' % i for i in range(2000)) + "]",
-    'name matches "' + "(a*)*" * 50 + 'b"',
 ])
 def test_big_filters_answered_cleanly(admin, F, flt):
     """Big or deep filters get an answer (a result or 400), never a crash or a hang."""
@@ -265,6 +268,24 @@ def test_injection_returns_nothing(admin, F, flt):
 def test_injection_syntax_is_400(admin, F, flt):
     q(admin, F, flt, expect=400)
     assert q(admin, F, "name exists") == ALL
+
+
+def test_pathological_regex_does_not_hang(start_server):
+    """A short `matches` pattern must not pin a worker: glibc's regcomp is exponential on
+    nested quantifiers ((a*)* repeated). Answer it (a result or 400) in bounded time. Runs
+    on its own server so a hung worker cannot spoil the other tests."""
+    s = start_server()
+    c = s.admin()
+    c.mkns("/", "victim")
+    flt = 'name matches "^' + "(a*)*" * 30 + 'z$"'
+    try:
+        r = c.get("/namespaces", ns="/", params={"q": flt}, timeout=20)
+    except requests.exceptions.Timeout:
+        raise AssertionError("GET /namespaces?q=%s got no answer in 20 s" % flt)
+    assert r.status in (200, 400), r
+    if r.status == 200:
+        assert r.data == []
+    assert s.health() == 200
 
 
 def test_everything_still_there(admin, F):

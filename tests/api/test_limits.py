@@ -442,3 +442,22 @@ def test_valid_unicode_roundtrip(admin, ns):
     assert r.data["description"] == text
     m = admin.get("/namespaces/" + r.data["ID"], ns=ns, accept=MSGPACK_CT)
     assert m.data["description"] == text
+
+
+def test_page_size_default_and_cap_configurable(start_server):
+    s = start_server({"page_size_default": 2, "page_size_max": 3})
+    c = s.admin()
+    box = c.mkns("/", "pg")["name"]
+    for i in range(5):
+        c.mkns(box, "n%d" % i)
+    r = c.get("/namespaces", ns=box)
+    assert r.status == 200 and len(r.data) == 2
+    assert r.headers["X-Count-Total"] == "5"
+    r = c.get("/namespaces", ns=box, params={"pageSize": 50})
+    assert r.status in (200, 400), r
+    if r.status == 200:
+        assert len(r.data) == 3
+    r = c.get("/namespaces", ns=box, params={"limit": 50})
+    assert r.status in (200, 400), r
+    if r.status == 200:
+        assert len(r.data) <= 3

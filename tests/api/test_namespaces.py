@@ -688,3 +688,57 @@ def test_msgpack_create_and_list(admin, box):
     assert r.status == 200
     r = admin.get("/namespaces", ns=box, accept=MSGPACK_CT)
     assert [o["name"] for o in r.data] == [box + "/mp"]
+
+
+# -- children URLs -------------------------------------------------------------------
+
+def test_children_urls(server, admin, ns):
+    a = admin.mkns(ns)
+    admin.mkns(a["name"], "x")
+    base = "/namespaces/%s/namespaces" % a["ID"]
+    r = admin.get(base, ns=ns)
+    assert r.status == 200, r
+    assert [o["name"] for o in r.data] == [a["name"] + "/x"]
+    h = admin.head(base, ns=ns)
+    assert h.status == 204 and h.headers["X-Count-Total"] == "1"
+    r = admin.post(base, {"name": "y"}, ns=ns)
+    assert r.status == 200, r
+    assert r.data["name"] == a["name"] + "/y" and r.data["namespace"] == a["name"]
+    uname = "child-" + rand(8)
+    r = admin.post("/namespaces/%s/accounts" % a["ID"], {"name": uname,
+                                                         "password": "password-123"}, ns=ns)
+    assert r.status == 200, r
+    assert r.data["namespace"] == a["name"]
+    assert server.issue(uname, "password-123").status == 200
+    assert_error(admin.put(base, {"name": "z"}, ns=ns), 405)
+    assert_error(admin.get("/namespaces/%s/nosuch" % a["ID"], ns=ns), 404)
+    assert_error(admin.get("/namespaces/%s/namespaces" % ("0" * 24), ns=ns), 404)
+    other = admin.mkns(ns)
+    assert_error(admin.get(base, ns=other["name"]), 404)
+    assert_error(admin.get("/accounts/%s/namespaces" % r.data["ID"], ns=a["name"]), 404)
+
+
+def test_idempotency_on_put(admin, ns):
+    o = admin.mkns(ns)
+    key = "put-" + rand(8)
+    body = dict(o, description="once")
+    r1 = admin.put("/namespaces/" + o["ID"], body, ns=ns, idem=key)
+    assert r1.status == 200, r1
+    # The retry carries the old updateTime: without the key it would be a 409.
+    r2 = admin.put("/namespaces/" + o["ID"], body, ns=ns, idem=key)
+    assert r2.status == 200 and r2.content == r1.content, r2
+    assert admin.get("/namespaces/" + o["ID"], ns=ns).data == r1.data
+    assert_error(admin.put("/namespaces/" + o["ID"], body, ns=ns), 409)
+
+
+def test_idempotency_key_scoped_by_principal(server, admin, box):
+    name, pw, _ = admin.mkaccount(box)
+    admin.mkauthz(box, [["@auth:realm=vince", "@auth:account=" + name]],
+                  ["@auth:role=namespace.administrator"])
+    other = server.client(server.token(name, pw))
+    key = "who-" + rand(8)
+    r1 = admin.post("/namespaces", {"name": "mine"}, ns=box, idem=key)
+    assert r1.status == 200, r1
+    r2 = other.post("/namespaces", {"name": "mine"}, ns=box, idem=key)
+    # Not the first caller's kept answer: the request runs, and the name is taken.
+    assert_error(r2, 422, *DUP)

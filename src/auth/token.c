@@ -1,0 +1,26 @@
+/* token.c - the Token realm: a narrower copy of a token the caller holds. The
+ * copy has the same identity; issue.c makes sure its restrictions only shrink and
+ * it never outlives the original. */
+#include "authn.h"
+#include "issue.h"
+
+int
+realm_token(struct req *r, const struct val *md, struct identity *id, struct errbuf *eb)
+{
+    const struct val *t = val_get(md, "token");
+    struct principal *p;
+
+    if (t == NULL || t->t != V_STR || authn_token(t->s, &p, eb) != E_OK)
+        return errbuf_set(eb, E_UNAUTH, "Invalid credentials");
+    /* Copy what we need into the request: the principal may be evicted. The
+     * verified principal has data, realm and exp (principal_build checks). */
+    struct val *payload = arena_alloc(r->a, sizeof *payload);
+    *payload = val_clone(r->a, &p->payload);
+    id->data = *val_get(payload, "data");
+    id->sub = arena_str(r->a, p->sub);
+    id->realm = arena_str(r->a, p->realm);
+    id->not_after_ms = p->exp_ms;
+    id->restrictions = val_get(payload, "restrictions");
+    principal_put(p);
+    return E_OK;
+}
