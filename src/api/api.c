@@ -155,7 +155,17 @@ api_handle(struct req *r)
     int           rc;
 
     r->count_total = -1;
-    if ((rc = router_negotiate(r, &eb)) != E_OK || (rc = router_route(r, &eb)) != E_OK)
+    rc = router_route(r, &eb);
+    if (rc == E_OK && r->route.ep == EP_OAUTH2 && !r->body_too_big) {
+        oauth2_serve(r); /* form bodies, RFC 6749 answers */
+        return API_DONE;
+    }
+    struct errbuf media = { 0 };
+    if (router_negotiate(r, &media) != E_OK) {
+        eb = media; /* an unusable Accept or Content-Type is answered first */
+        goto fail;
+    }
+    if (rc != E_OK)
         goto fail;
     if (r->body_too_big) {
         errbuf_set(&eb, E_TOOBIG, "The body is larger than %lld bytes",
@@ -179,6 +189,7 @@ api_handle(struct req *r)
         if ((rc = authn_request(r, &eb)) != E_OK)
             goto fail;
         return engine_serve(r, &eb);
+    case EP_OAUTH2:
     case EP_NONE:
         break;
     }

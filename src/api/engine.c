@@ -25,7 +25,7 @@
 
 #define IDEM_KEY_MAX 255
 
-enum wop { W_CREATE, W_UPDATE, W_DELETE };
+enum wop { W_CREATE, W_UPDATE, W_DELETE, W_ACTION };
 
 /* A write in flight: everything the writer thread needs, in the request arena. */
 struct wreq {
@@ -219,8 +219,9 @@ run_create(struct tx *tx, struct wreq *w)
         return rc;
     struct val out = val_clone(w->r->a, &w->obj);
     object_present(w->r->a, s, &out);
-    if (s->hooks.create_answer != NULL)
-        s->hooks.create_answer(w->r, s, &out);
+    /* Fields shown once (generated secrets) are only in the answer. */
+    for (size_t i = 0; w->r->once.t == V_MAP && i < w->r->once.m.n; i++)
+        val_set_s(w->r->a, &out, w->r->once.m.kv[i].k, w->r->once.m.kv[i].v);
     answer(w->r, 200, out, false);
     return E_OK;
 }
@@ -295,6 +296,21 @@ run_delete(struct tx *tx, struct wreq *w)
 }
 
 static int
+run_action(struct tx *tx, struct wreq *w)
+{
+    struct scope sc = { w->r->ns, false };
+    struct val   obj, out = val_map();
+    int          rc = tx->ops->find(tx, w->s, &sc, "ID", w->r->route.id, w->r->a, &obj);
+
+    if (rc != E_OK)
+        return write_error(w, rc);
+    if ((rc = w->r->route.action->run(w->r, w->s, tx, &obj, &out, &w->eb)) != E_OK)
+        return rc;
+    answer(w->r, 200, out, false);
+    return E_OK;
+}
+
+static int
 run_write(struct tx *tx, void *arg)
 {
     struct wreq *w = arg;
@@ -313,6 +329,9 @@ run_write(struct tx *tx, void *arg)
     case W_DELETE:
         rc = run_delete(tx, w);
         break;
+    case W_ACTION:
+        rc = run_action(tx, w);
+        break;
     }
     if (rc == E_OK && w->idem_key.len > 0)
         rc = idem_keep(tx, w);
@@ -328,7 +347,7 @@ write_done(void *arg, int rc)
         if (w->eb.code == E_OK)
             errbuf_set(&w->eb, rc, "The store is unavailable");
         api_error(w->r, &w->eb);
-    } else if (!w->replayed && (w->s == &spec_apiauthorization || w->s == &spec_namespace))
+    } else if (!w->replayed && w->s->affects_authz)
         authz_invalidate();
     w->r->resume(w->r);
 }
@@ -443,6 +462,17 @@ serve_update(struct req *r, const struct spec *s, struct errbuf *eb)
     if ((rc = secrets_seal(r->a, s, &w->body, r->route.id, eb)) != E_OK)
         return rc;
     return queue_write(r, w, eb);
+}
+
+static int
+serve_action(struct req *r, const struct spec *s, struct errbuf *eb)
+{
+    static const char *const allowed[] = { NULL };
+    int                      rc;
+
+    if ((rc = req_params_check(r, allowed, eb)) != E_OK)
+        return rc;
+    return queue_write(r, wreq_new(r, s, W_ACTION), eb);
 }
 
 static int
@@ -615,10 +645,11 @@ engine_serve(struct req *r, struct errbuf *eb)
         goto fail;
     if (r->route.parent != NULL && (rc = enter_parent(r, eb)) != E_OK)
         goto fail;
-    if ((rc = authz_check(r, s, verb_of(r->method), eb)) != E_OK ||
-        (rc = namespace_exists(r, eb)) != E_OK)
+    unsigned verb = r->route.action != NULL ? r->route.action->verb : verb_of(r->method);
+    if ((rc = authz_check(r, s, verb, eb)) != E_OK || (rc = namespace_exists(r, eb)) != E_OK)
         goto fail;
-    if ((rc = serve_op(r, s, eb)) != E_OK)
+    rc = r->route.action != NULL ? serve_action(r, s, eb) : serve_op(r, s, eb);
+    if (rc != E_OK)
         goto fail;
     return r->pending ? API_PENDING : API_DONE;
 fail:

@@ -29,10 +29,14 @@ enum endpoint {
     EP_AUTHN,
     EP_HEALTH,
     EP_JWKS,
+    EP_OAUTH2,   /* /oauth2/access_token */
 };
+
+struct spec_action;
 
 struct route {
     enum endpoint      ep;
+    const struct spec_action *action; /* /things/:id/<action> */
     const struct spec *spec;  /* the resource, or the child resource */
     const struct spec *parent;/* for /things/:id/children */
     struct str         id;    /* :id, empty for collections */
@@ -68,6 +72,11 @@ struct req {
     int64_t    count_total; /* X-Count-Total when >= 0 */
     struct str next;        /* X-Next */
     struct str location;    /* Location (redirects) */
+    struct {
+        const char *k, *v;
+    } headers[4];           /* more response headers (static strings or arena) */
+    size_t     nheaders;
+    struct val once;        /* create: fields for the answer only (secrets shown once) */
     struct buf reply;       /* the encoded body */
     const char *reply_type; /* its Content-Type */
 

@@ -13,6 +13,7 @@ static const struct {
     { "/authn", EP_AUTHN, 1u << M_POST },
     { "/health", EP_HEALTH, 1u << M_GET | 1u << M_HEAD },
     { "/.well-known/jwks.json", EP_JWKS, 1u << M_GET | 1u << M_HEAD },
+    { "/oauth2/access_token", EP_OAUTH2, 1u << M_POST },
 };
 
 /* Methods per URL level (collection, object, children), then the spec ops each
@@ -86,6 +87,14 @@ route_resource(struct req *r, struct errbuf *eb)
     int level = (int)n - 1;
     if (n >= 2)
         r->route.id = seg[1];
+    if (n == 3 && s->actions != NULL)
+        for (const struct spec_action *act = s->actions; act->name != NULL; act++)
+            if (str_eq_c(seg[2], act->name)) {
+                r->route.action = act;
+                if (r->method != M_POST)
+                    return errbuf_set(eb, E_METHOD, "Method not allowed on this URL");
+                return E_OK;
+            }
     if (n == 3) {
         const struct spec *child = spec_by_rest(seg[2]);
         if (child == NULL || !has_child(s, seg[2]))

@@ -5,6 +5,8 @@
 #include "../api/req.h"
 
 void issue_serve(struct req *r);
+/* POST /oauth2/access_token (oauth2.c). */
+void oauth2_serve(struct req *r);
 void authn_serve(struct req *r);
 
 /* What a realm proved: the identity attributes for the token's `data` (always

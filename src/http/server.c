@@ -205,6 +205,8 @@ send_answer(struct hreq *h)
         snprintf(n, sizeof n, "%lld", (long long)r->count_total);
         add_header(resp, "X-Count-Total", n);
     }
+    for (size_t i = 0; i < r->nheaders; i++)
+        add_header(resp, r->headers[i].k, r->headers[i].v);
     if (r->location.len > 0)
         add_header(resp, MHD_HTTP_HEADER_LOCATION,
                    arena_strndup(r->a, r->location.p, r->location.len));

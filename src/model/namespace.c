@@ -25,7 +25,7 @@ static const struct attr namespace_attrs[] = {
 };
 
 static const char *const namespace_children[] = { "namespaces", "accounts",
-                                                  "apiauthorizations", NULL };
+                                                  "apiauthorizations", "serviceaccounts", NULL };
 
 /* A namespace is created with its bare name and lives under the request's
  * namespace: "web" in "/acme" becomes "/acme/web". */
@@ -76,6 +76,7 @@ const struct spec spec_namespace = {
     .unique_global = true,
     .default_order = "name",
     .ops = OP_ALL,
+    .affects_authz = true,
     .children = namespace_children,
     .hooks = { .prepare = namespace_prepare, .after_delete = namespace_after_delete },
     .rt = &namespace_rt,

@@ -7,5 +7,6 @@ const struct spec *const spec_all[] = {
     &spec_account,
     &spec_apiauthorization,
     &spec_role,
+    &spec_serviceaccount,
 };
 const size_t spec_count = ARRAY_LEN(spec_all);

@@ -53,7 +53,8 @@ struct spec;
 struct spec_hooks {
     /* Request thread, after generic validation of a create or update, before the
      * write is queued: CPU work that needs no stored state (hash a password,
-     * join a namespace name). */
+     * join a namespace name). Fields set in r->once are added to the create's
+     * answer only (secrets shown once, never stored in clear). */
     int  (*prepare)(struct req *r, const struct spec *s, struct val *obj, bool create,
                     struct errbuf *eb);
     /* Writer thread, inside the transaction, just before the row is written. `old`
@@ -63,8 +64,6 @@ struct spec_hooks {
     /* Writer thread, inside the transaction, after the row is deleted (cascade). */
     int  (*after_delete)(struct req *r, const struct spec *s, struct tx *tx,
                          const struct val *obj, struct errbuf *eb);
-    /* On the create answer only: add once-only fields (generated secrets). */
-    void (*create_answer)(struct req *r, const struct spec *s, struct val *answer);
     /* Resources that are not stored (not_namespaced): every object. */
     void (*list_static)(struct arena *a, struct val *items);
 };
@@ -80,6 +79,16 @@ enum spec_op {
     OP_UPDATE = 1 << 3,
     OP_DELETE = 1 << 4,
     OP_ALL    = 0x1f,
+};
+
+/* An operation on one object beyond CRUD, at /things/:id/<name> (rotating a
+ * secret, revoking). It runs in the writer thread, inside the transaction, on
+ * the stored object; it may update it and fills the answer. */
+struct spec_action {
+    const char *name;
+    unsigned    verb; /* auth/authz.h enum verb the caller needs on the spec */
+    int       (*run)(struct req *r, const struct spec *s, struct tx *tx, struct val *obj,
+                     struct val *answer, struct errbuf *eb);
 };
 
 /* What the engine derives from a spec once at start-up (spec_init). */
@@ -101,6 +110,8 @@ struct spec {
     enum spec_access   access;       /* which roles may touch it (auth/roles.c) */
     bool               not_namespaced; /* lives outside the namespace tree (roles) */
     const char *const *children;     /* rest names reachable as /this/:id/<child> */
+    const struct spec_action *actions; /* /this/:id/<action>, POST; NULL-name terminated */
+    bool               affects_authz; /* writes change what API authorizations grant */
     struct spec_hooks  hooks;
     struct spec_rt    *rt;           /* filled by spec_init() */
 };

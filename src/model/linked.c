@@ -1,0 +1,93 @@
+/* linked.c - see linked.h. */
+#include "linked.h"
+
+#include <stdio.h>
+
+#include "../api/engine.h"
+#include "../api/validate.h"
+#include "../auth/roles.h"
+#include "../store/store.h"
+#include "specs.h"
+
+static struct val
+subject(struct arena *a, const char *realm, const char *key, struct str id)
+{
+    struct val line = val_arr(), subj = val_arr();
+
+    val_push(a, &line, val_cstr(arena_printf(a, "@auth:realm=%s", realm)));
+    val_push(a, &line, val_cstr(arena_printf(a, "@auth:%s=%.*s", key, STR_FMT(id))));
+    val_push(a, &subj, line);
+    return subj;
+}
+
+static int
+check_roles(struct arena *a, const struct val *granted, struct errbuf *eb)
+{
+    struct grant g[ROLE_GRANTS_MAX];
+
+    for (size_t i = 0; granted != NULL && i < granted->a.n; i++) {
+        size_t n = 0;
+        int    rc = roles_parse_identity(a, granted->a.v[i].s, g, &n, eb);
+        if (rc != E_OK) {
+            snprintf(eb->attr, sizeof eb->attr, "roles");
+            return rc;
+        }
+    }
+    return E_OK;
+}
+
+static struct val *
+field(const struct val *o, const char *k)
+{
+    static struct val empty = { .t = V_STR };
+    struct val       *v = val_get(o, k);
+
+    return v != NULL ? v : &empty;
+}
+
+int
+linked_policy_put(struct req *r, struct tx *tx, struct val *owner, const char *realm,
+                  const char *key, struct errbuf *eb)
+{
+    struct val *granted = val_get(owner, "roles"), *pid = val_get(owner, "authorizationID");
+    struct str  ns = field(owner, "namespace")->s, id = field(owner, "ID")->s;
+    struct val  in = val_map(), pol;
+    int         rc;
+
+    if ((rc = check_roles(r->a, granted, eb)) != E_OK)
+        return rc;
+    val_set(r->a, &in, "name", val_cstr(arena_printf(r->a, "%s %.*s", realm,
+                                                     STR_FMT(field(owner, "name")->s))));
+    val_set(r->a, &in, "description", val_cstr("Managed by its owner: change the owner's roles"));
+    val_set(r->a, &in, "subject", subject(r->a, realm, key, id));
+    val_set(r->a, &in, "authorizedIdentities", granted != NULL ? *granted : val_arr());
+    val_set(r->a, &in, "authorizedNamespace", val_str(ns));
+    val_set(r->a, &in, "protected", val_bool(true));
+    if ((rc = engine_new_object(r->a, &spec_apiauthorization, ns, &in, &pol, eb)) != E_OK)
+        return rc;
+    struct val fresh = *val_get(&pol, "ID");
+    if (pid != NULL && pid->t == V_STR && pid->s.len > 0) {
+        val_set(r->a, &pol, "ID", *pid); /* the same object, new content */
+        tags_normalize(r->a, &spec_apiauthorization, &pol);
+        rc = tx->ops->update(tx, &spec_apiauthorization, &pol);
+        if (rc != E_NOTFOUND)
+            return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
+        val_set(r->a, &pol, "ID", fresh); /* deleted with ?override: create it again */
+    }
+    tags_normalize(r->a, &spec_apiauthorization, &pol);
+    if ((rc = tx->ops->insert(tx, &spec_apiauthorization, &pol)) != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    val_set(r->a, owner, "authorizationID", *val_get(&pol, "ID"));
+    return E_OK;
+}
+
+int
+linked_policy_del(struct tx *tx, const struct val *owner, struct errbuf *eb)
+{
+    struct val *pid = val_get(owner, "authorizationID");
+
+    if (pid == NULL || pid->t != V_STR || pid->s.len == 0)
+        return E_OK;
+    int rc = tx->ops->del(tx, &spec_apiauthorization, pid->s);
+    return rc == E_OK || rc == E_NOTFOUND ? E_OK : errbuf_set(eb, rc, "store error");
+}

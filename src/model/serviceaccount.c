@@ -1,0 +1,114 @@
+/* serviceaccount.c - OAuth 2.0 clients of a namespace (API.md section 3): the
+ * seed's service accounts of a tenant service group. The client ID is the object
+ * ID; the secret is shown once, at creation or rotation, and stored as SHA-256
+ * (it has 256 bits of entropy: a slow hash would add nothing). */
+#include <openssl/evp.h>
+
+#include "../api/req.h"
+#include "../auth/authz.h"
+#include "../core/rnd.h"
+#include "../store/store.h"
+#include "linked.h"
+#include "specs.h"
+
+#define SECRET_BYTES 32
+
+static const struct attr serviceaccount_attrs[] = {
+    { "name", T_STRING, A_REQUIRED | A_QUERY | A_ORDER, .pattern = "^[a-zA-Z0-9._@-]+$",
+      .max_len = 128 },
+    { "description", T_STRING, A_QUERY, .max_len = 1024 },
+    { "roles", T_STRLIST, A_QUERY, .max_len = 64,
+      .doc = "roles (@auth:role=...) and permissions granted in its namespace" },
+    { "clientID", T_STRING, A_READONLY | A_QUERY, .doc = "OAuth 2.0 client ID (= ID)" },
+    { "secretHash", T_STRING, A_READONLY | A_WRITEONLY | A_SECRET },
+    { "authorizationID", T_STRING, A_READONLY, .doc = "the API authorization of its roles" },
+};
+
+/* A new secret into r->once (the answer) and its hash into obj. */
+static void
+new_secret(struct req *r, struct val *obj)
+{
+    unsigned char raw[SECRET_BYTES], md[32];
+    char         *secret = arena_alloc(r->a, b64url_len(sizeof raw) + 1), hex[65];
+
+    rnd_bytes(raw, sizeof raw);
+    b64url_encode(raw, sizeof raw, secret);
+    OPENSSL_cleanse(raw, sizeof raw);
+    EVP_Digest(secret, strlen(secret), md, NULL, EVP_sha256(), NULL);
+    hex_encode(md, sizeof md, hex);
+    val_set(r->a, obj, "secretHash", val_str(arena_str(r->a, str_c(hex))));
+    if (r->once.t != V_MAP)
+        r->once = val_map();
+    val_set(r->a, &r->once, "clientSecret", val_cstr(secret));
+}
+
+static int
+serviceaccount_prepare(struct req *r, const struct spec *s, struct val *obj, bool create,
+                       struct errbuf *eb)
+{
+    KW_UNUSED(s);
+    KW_UNUSED(eb);
+    if (!create)
+        return E_OK;
+    val_set(r->a, obj, "clientID", *val_get(obj, "ID"));
+    new_secret(r, obj);
+    val_set(r->a, &r->once, "clientID", *val_get(obj, "ID"));
+    return E_OK;
+}
+
+static int
+serviceaccount_before_write(struct req *r, const struct spec *s, struct tx *tx,
+                            struct val *obj, const struct val *old, struct errbuf *eb)
+{
+    KW_UNUSED(s);
+    KW_UNUSED(old);
+    return linked_policy_put(r, tx, obj, "serviceaccount", "clientid", eb);
+}
+
+static int
+serviceaccount_after_delete(struct req *r, const struct spec *s, struct tx *tx,
+                            const struct val *obj, struct errbuf *eb)
+{
+    KW_UNUSED(r);
+    KW_UNUSED(s);
+    return linked_policy_del(tx, obj, eb);
+}
+
+/* POST /serviceaccounts/:id/secrets: a new secret; the old one stops working. */
+static int
+rotate_secret(struct req *r, const struct spec *s, struct tx *tx, struct val *obj,
+              struct val *answer, struct errbuf *eb)
+{
+    int rc;
+
+    new_secret(r, obj);
+    if ((rc = tx->ops->update(tx, s, obj)) != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    val_set(r->a, answer, "clientID", *val_get(obj, "ID"));
+    val_set(r->a, answer, "clientSecret", *val_get(&r->once, "clientSecret"));
+    return E_OK;
+}
+
+static const struct spec_action serviceaccount_actions[] = {
+    { "secrets", VERB_POST, rotate_secret },
+    { NULL, 0, NULL },
+};
+
+static struct spec_rt serviceaccount_rt;
+
+const struct spec spec_serviceaccount = {
+    .identity = "serviceaccount",
+    .rest = "serviceaccounts",
+    .attrs = serviceaccount_attrs,
+    .nattrs = ARRAY_LEN(serviceaccount_attrs),
+    .unique = "name",
+    .default_order = "name",
+    .ops = OP_ALL,
+    .access = ACCESS_ADMIN,
+    .actions = serviceaccount_actions,
+    .affects_authz = true,
+    .hooks = { .prepare = serviceaccount_prepare,
+               .before_write = serviceaccount_before_write,
+               .after_delete = serviceaccount_after_delete },
+    .rt = &serviceaccount_rt,
+};

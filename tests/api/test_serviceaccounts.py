@@ -1,0 +1,212 @@
+"""Service accounts and OAuth 2.0 client credentials (API.md section 3, RFC 6749)."""
+import concurrent.futures
+import sqlite3
+
+import pytest
+
+from kwtest import assert_error, jwt_parts, rand
+
+TOKEN_URL = "/oauth2/access_token"
+
+
+@pytest.fixture(scope="module")
+def tenant(admin, ns):
+    t = admin.mkns(ns, "tenant")
+    admin.mkns(t["name"], "app")
+    return t
+
+
+def mksa(admin, tenant, roles=("@auth:role=namespace.viewer",), **kw):
+    body = {"name": "sa-" + rand(6), "roles": list(roles)}
+    body.update(kw)
+    return admin.ok(admin.post("/serviceaccounts", body, ns=tenant["name"]))
+
+
+def token_request(server, data=None, auth=None, **kw):
+    s = server.session()
+    try:
+        return s.post(server.url + TOKEN_URL, data=data, auth=auth, **kw)
+    finally:
+        s.close()
+
+
+def get_token(server, sa, secret=None, scope=None):
+    data = {"grant_type": "client_credentials"}
+    if scope:
+        data["scope"] = scope
+    r = token_request(server, data, auth=(sa["clientID"], secret or sa["clientSecret"]))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def oauth_error(r, status, error):
+    assert r.status_code == status, (r.status_code, r.text)
+    body = r.json()
+    assert body["error"] == error, body
+    assert set(body) <= {"error", "error_description", "error_uri"}
+    return body
+
+
+def test_create_shows_the_secret_once(admin, tenant):
+    sa = mksa(admin, tenant)
+    assert sa["object"] == "serviceaccount"
+    assert sa["clientID"] == sa["ID"]
+    assert len(sa["clientSecret"]) >= 43  # 256 bits, base64url
+    assert "secretHash" not in sa
+    got = admin.ok(admin.get("/serviceaccounts/" + sa["ID"], ns=tenant["name"]))
+    assert "clientSecret" not in got and "secretHash" not in got
+    listed = admin.list("serviceaccounts", tenant["name"])
+    assert all("clientSecret" not in o and "secretHash" not in o for o in listed)
+
+
+def test_secret_is_not_stored_in_clear(server, admin, tenant):
+    sa = mksa(admin, tenant)
+    db = sqlite3.connect("file:%s/keyward.db?mode=ro" % server.data, uri=True)
+    try:
+        rows = db.execute("SELECT doc FROM serviceaccounts").fetchall()
+    finally:
+        db.close()
+    assert rows and all(sa["clientSecret"].encode() not in r[0] for r in rows)
+
+
+def test_roles_become_a_linked_authorization(admin, tenant):
+    sa = mksa(admin, tenant)
+    pol = admin.ok(admin.get("/apiauthorizations/" + sa["authorizationID"], ns=tenant["name"]))
+    assert pol["subject"] == [["@auth:realm=serviceaccount", "@auth:clientid=" + sa["ID"]]]
+    assert pol["authorizedIdentities"] == ["@auth:role=namespace.viewer"]
+    assert pol["authorizedNamespace"] == tenant["name"]
+    assert pol["protected"] is True
+
+
+def test_client_credentials_basic(server, admin, tenant):
+    sa = mksa(admin, tenant)
+    tok = get_token(server, sa, scope="tsg_id:" + tenant["ID"])
+    assert tok["token_type"] == "Bearer" and tok["expires_in"] > 0
+    assert tok["scope"] == "tsg_id:" + tenant["ID"]
+    _, payload, _ = jwt_parts(tok["access_token"])
+    assert payload["realm"] == "ServiceAccount"
+    assert payload["data"]["serviceaccount"] == sa["name"]
+    assert payload["data"]["clientid"] == sa["ID"]
+    assert payload["restrictions"]["namespace"] == tenant["name"]
+
+
+def test_client_credentials_in_body(server, admin, tenant):
+    sa = mksa(admin, tenant)
+    r = token_request(server, {"grant_type": "client_credentials", "client_id": sa["clientID"],
+                               "client_secret": sa["clientSecret"]})
+    assert r.status_code == 200, r.text
+    assert r.headers.get("Cache-Control") == "no-store"
+
+
+def test_token_grants_the_roles_and_no_more(server, admin, tenant):
+    sa = mksa(admin, tenant)
+    c = server.client(get_token(server, sa)["access_token"])
+    assert c.get("/namespaces", ns=tenant["name"]).status == 200
+    assert c.get("/namespaces", ns=tenant["name"] + "/app").status == 200
+    assert_error(c.post("/namespaces", {"name": "x"}, ns=tenant["name"]), 403)
+    assert_error(c.get("/namespaces", ns="/"), 403)
+
+
+def test_scope_limits_the_token_to_a_child(server, admin, tenant):
+    sa = mksa(admin, tenant)
+    app = [o for o in admin.list("namespaces", tenant["name"]) if o["name"].endswith("/app")][0]
+    c = server.client(get_token(server, sa, scope="tsg_id:" + app["ID"])["access_token"])
+    assert c.get("/namespaces", ns=app["name"]).status == 200
+    assert_error(c.get("/namespaces", ns=tenant["name"]), 403)
+
+
+@pytest.mark.parametrize("scope", ["tsg_id:" + "0" * 24, "tsg_id:", "openid", "tsg_id:../x"])
+def test_bad_scope(server, admin, tenant, scope):
+    sa = mksa(admin, tenant)
+    oauth_error(token_request(server, {"grant_type": "client_credentials", "scope": scope},
+                              auth=(sa["clientID"], sa["clientSecret"])), 400, "invalid_scope")
+
+
+def test_scope_of_another_tenant_is_invalid(server, admin, ns, tenant):
+    other = admin.mkns(ns, "other-" + rand(4))
+    sa = mksa(admin, tenant)
+    oauth_error(token_request(server, {"grant_type": "client_credentials",
+                                       "scope": "tsg_id:" + other["ID"]},
+                              auth=(sa["clientID"], sa["clientSecret"])), 400, "invalid_scope")
+
+
+def test_wrong_secret_unknown_client_same_answer(server, admin, tenant):
+    sa = mksa(admin, tenant)
+    a = oauth_error(token_request(server, {"grant_type": "client_credentials"},
+                                  auth=(sa["clientID"], "wrong")), 401, "invalid_client")
+    b = oauth_error(token_request(server, {"grant_type": "client_credentials"},
+                                  auth=("f" * 24, "wrong")), 401, "invalid_client")
+    assert a == b
+    r = token_request(server, {"grant_type": "client_credentials"}, auth=("f" * 24, "wrong"))
+    assert r.headers.get("WWW-Authenticate", "").startswith("Basic")
+
+
+def test_rfc_errors(server, admin, tenant):
+    sa = mksa(admin, tenant)
+    creds = (sa["clientID"], sa["clientSecret"])
+    oauth_error(token_request(server, {"grant_type": "password"}, auth=creds), 400,
+                "unsupported_grant_type")
+    oauth_error(token_request(server, {}, auth=creds), 400, "invalid_request")
+    oauth_error(token_request(server, json={"grant_type": "client_credentials"}, auth=creds),
+                400, "invalid_request")
+    both = {"grant_type": "client_credentials", "client_id": sa["clientID"],
+            "client_secret": sa["clientSecret"]}
+    oauth_error(token_request(server, both, auth=creds), 400, "invalid_request")
+    oauth_error(token_request(server, "grant_type=client_credentials&grant_type=x",
+                              auth=creds, headers={"Content-Type":
+                                                   "application/x-www-form-urlencoded"}),
+                400, "invalid_request")
+    oauth_error(token_request(server, {"grant_type": "client_credentials"}), 401, "invalid_client")
+
+
+def test_rotation_replaces_the_secret(server, admin, tenant):
+    sa = mksa(admin, tenant)
+    r = admin.post("/serviceaccounts/%s/secrets" % sa["ID"], ns=tenant["name"])
+    assert r.status == 200, r
+    new = r.data["clientSecret"]
+    assert new != sa["clientSecret"] and r.data["clientID"] == sa["ID"]
+    oauth_error(token_request(server, {"grant_type": "client_credentials"},
+                              auth=(sa["clientID"], sa["clientSecret"])), 401, "invalid_client")
+    get_token(server, sa, secret=new)
+    assert_error(admin.get("/serviceaccounts/%s/secrets" % sa["ID"], ns=tenant["name"]), 405)
+
+
+def test_roles_update_and_delete_revoke(server, admin, tenant):
+    sa = mksa(admin, tenant)
+    c = server.client(get_token(server, sa)["access_token"])
+    assert_error(c.post("/namespaces", {"name": "e" + rand(4)}, ns=tenant["name"]), 403)
+    cur = admin.ok(admin.get("/serviceaccounts/" + sa["ID"], ns=tenant["name"]))
+    cur["roles"] = ["@auth:role=namespace.editor"]
+    admin.ok(admin.put("/serviceaccounts/" + sa["ID"], cur, ns=tenant["name"]))
+    assert c.post("/namespaces", {"name": "e" + rand(4)}, ns=tenant["name"]).status == 200
+    admin.ok(admin.delete("/serviceaccounts/" + sa["ID"], ns=tenant["name"]))
+    assert_error(c.get("/namespaces", ns=tenant["name"]), 403)
+    assert_error(admin.get("/apiauthorizations/" + sa["authorizationID"], ns=tenant["name"]),
+                 404)
+
+
+def test_unknown_role_is_422(admin, tenant):
+    e = assert_error(admin.post("/serviceaccounts", {"name": "x" + rand(4),
+                                                     "roles": ["@auth:role=nope"]},
+                                ns=tenant["name"]), 422)
+    assert e["data"]["attribute"] == "roles"
+
+
+def test_editor_and_viewer_cannot_manage_service_accounts(server, admin, tenant):
+    for role in ("namespace.editor", "namespace.viewer"):
+        name, pw, _ = admin.mkaccount(tenant["name"])
+        admin.mkauthz(tenant["name"], [["@auth:realm=vince", "@auth:account=" + name]],
+                      ["@auth:role=" + role])
+        c = server.client(server.token(name, pw))
+        assert_error(c.get("/serviceaccounts", ns=tenant["name"]), 403)
+        assert_error(c.post("/serviceaccounts", {"name": "y" + rand(4)}, ns=tenant["name"]),
+                     403)
+
+
+def test_concurrent_token_requests(server, admin, tenant):
+    sa = mksa(admin, tenant)
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        codes = list(ex.map(lambda _: token_request(
+            server, {"grant_type": "client_credentials"},
+            auth=(sa["clientID"], sa["clientSecret"])).status_code, range(32)))
+    assert codes == [200] * 32
