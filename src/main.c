@@ -16,7 +16,7 @@
 #include "core/seal.h"
 #include "core/timeutil.h"
 #include "http/server.h"
-#include "model/spec.h"
+#include "model/specs.h"
 #include "pki/tlsboot.h"
 #include "store/store.h"
 
@@ -147,12 +147,16 @@ static struct expire_job {
 static int
 expire_run(struct tx *tx, void *arg)
 {
+    int64_t now = time_now_ms();
+    int     rc = tx->ops->expire(tx, now);
+
     KW_UNUSED(arg);
-    return tx->ops->expire(tx, time_now_ms());
+    return rc == E_OK ? tx->ops->purge(tx, &spec_auditlog, now - cfg.audit_retention) : rc;
 }
 
-/* Wait for SIGTERM or SIGINT; every minute drop expired idempotency answers and
- * quota counters so they cannot grow without bound. */
+/* Wait for SIGTERM or SIGINT; every minute drop expired idempotency answers,
+ * quota counters, login states and audit entries so they cannot grow without
+ * bound. */
 static void
 wait_for_signal(const sigset_t *set)
 {

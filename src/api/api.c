@@ -9,6 +9,7 @@
 #include "../core/log.h"
 #include "../core/nspath.h"
 #include "../store/store.h"
+#include "audit.h"
 #include "engine.h"
 #include "router.h"
 
@@ -88,6 +89,7 @@ apply_fields(struct req *r)
 void
 api_finish(struct req *r)
 {
+    audit_after(r);
     buf_init(&r->reply, SIZE_MAX / 2);
     r->reply_type = r->out == CODEC_MSGPACK ? "application/msgpack"
                                           : "application/json; charset=UTF-8";

@@ -18,6 +18,7 @@
 #include "../core/timeutil.h"
 #include "../model/specs.h"
 #include "../store/store.h"
+#include "audit.h"
 #include "list.h"
 #include "router.h"
 #include "secrets.h"
@@ -332,6 +333,14 @@ run_write(struct tx *tx, void *arg)
     case W_ACTION:
         rc = run_action(tx, w);
         break;
+    }
+    if (rc == E_OK) {
+        static const char *const ops[] = { "create", "update", "delete", NULL };
+        struct val *id = w->r->resp.t == V_MAP ? val_get(&w->r->resp, "ID") : NULL;
+        rc = audit_in_tx(w->r, tx, w->op == W_ACTION ? w->r->route.action->name : ops[w->op],
+                         id != NULL && id->t == V_STR ? id->s : w->r->route.id);
+        if (rc != E_OK)
+            errbuf_set(&w->eb, rc, "cannot write the audit log");
     }
     if (rc == E_OK && w->idem_key.len > 0)
         rc = idem_keep(tx, w);

@@ -77,6 +77,8 @@ struct req {
     } headers[4];           /* more response headers (static strings or arena) */
     size_t     nheaders;
     struct val once;        /* create: fields for the answer only (secrets shown once) */
+    bool       audited;     /* the audit entry is written (api/audit.c) */
+    struct str audit_who;   /* token requests: the claim the caller presented */
     struct buf reply;       /* the encoded body */
     const char *reply_type; /* its Content-Type */
 

@@ -260,6 +260,8 @@ oauth2_serve(struct req *r)
         return oauth_error(r, 400, "unsupported_grant_type", "use client_credentials");
     if (c.id.len == 0 || c.secret.p == NULL)
         return oauth_error(r, 401, "invalid_client", "client authentication failed");
+    if (c.id.len <= 64)
+        r->audit_who = str_c(arena_printf(r->a, "@auth:clientid=%.*s", STR_FMT(c.id)));
     found = c.id.len == 24 &&
             kw_store->ops->find(kw_store, &spec_serviceaccount, NULL, "ID", c.id, r->a, &sa,
                                 &eb) == E_OK;

@@ -23,6 +23,8 @@ realm_vince(struct req *r, const struct val *md, struct identity *id, struct err
     const char   *hash = NULL;
     bool          found, ok;
 
+    if (name.len > 0 && name.len <= 128)
+        r->audit_who = str_c(arena_printf(r->a, "@auth:account=%.*s", STR_FMT(name)));
     found = name.len > 0 && name.len <= 128 &&
             kw_store->ops->find(kw_store, &spec_account, NULL, "name", name, r->a, &acct,
                                 &feb) == E_OK;

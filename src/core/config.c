@@ -50,6 +50,8 @@ static const struct setting settings[] = {
       "verified tokens kept in memory" },
     { "idempotency_ttl", C_DURATION, F(idempotency_ttl), 0, "24h", 1000, INT64_C(2592000000),
       "how long Idempotency-Key answers are kept" },
+    { "audit_retention", C_DURATION, F(audit_retention), 0, "2160h", 3600000,
+      INT64_C(315360000000), "how long audit log entries are kept" },
     { "log_level", C_LEVEL, F(log_level), 0, "info", 0, 3, "debug, info, warn or error" },
 };
 

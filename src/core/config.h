@@ -22,6 +22,7 @@ struct config {
     int64_t token_max_validity; /* ms */
     int64_t token_cache_entries;
     int64_t idempotency_ttl;    /* ms */
+    int64_t audit_retention;    /* ms */
     int64_t log_level;          /* enum log_level */
 };
 

@@ -8,5 +8,6 @@ const struct spec *const spec_all[] = {
     &spec_apiauthorization,
     &spec_role,
     &spec_serviceaccount,
+    &spec_auditlog,
 };
 const size_t spec_count = ARRAY_LEN(spec_all);

@@ -9,5 +9,6 @@ extern const struct spec spec_account;        /* account.c */
 extern const struct spec spec_apiauthorization; /* apiauthorization.c */
 extern const struct spec spec_role;           /* role.c (static, not stored) */
 extern const struct spec spec_serviceaccount; /* serviceaccount.c */
+extern const struct spec spec_auditlog;       /* auditlog.c */
 
 #endif

@@ -237,6 +237,15 @@ sql_delete_scope(struct buf *sql, const struct spec *s, const struct scope *sc,
     scope_cond(sql, sc, d, a, ps);
 }
 
+void
+sql_purge(struct buf *sql, const struct spec *s, enum sql_dialect d)
+{
+    buf_puts(sql, "DELETE FROM ");
+    ident(sql, s->rest);
+    buf_puts(sql, " WHERE \"createTime\" < ");
+    placeholder(sql, d, 1);
+}
+
 static const char *
 column_type(const struct attr *at, enum sql_dialect d)
 {

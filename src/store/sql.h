@@ -26,6 +26,8 @@ void sql_update(struct buf *sql, const struct spec *s, enum sql_dialect d);
 void sql_delete(struct buf *sql, const struct spec *s, enum sql_dialect d);
 void sql_delete_scope(struct buf *sql, const struct spec *s, const struct scope *sc,
                       enum sql_dialect d, struct arena *a, struct sqlparams *ps);
+/* DELETE of the objects created before the one parameter (ms). */
+void sql_purge(struct buf *sql, const struct spec *s, enum sql_dialect d);
 /* Schema. */
 void sql_create_table(struct buf *sql, const struct spec *s, enum sql_dialect d);
 void sql_add_column(struct buf *sql, const struct spec *s, const struct attr *at,

@@ -713,6 +713,26 @@ tx_eph_take(struct tx *tx, struct str key, struct arena *a, struct str *value)
 }
 
 static int
+tx_purge(struct tx *tx, const struct spec *s, int64_t before)
+{
+    struct conn  *c = txc(tx);
+    struct buf    sql;
+    sqlite3_stmt *stmt;
+    int           rc;
+
+    buf_init(&sql, SQL_MAX);
+    sql_purge(&sql, s, SQL_SQLITE);
+    stmt = conn_stmt(c, buf_cstr(&sql));
+    buf_free(&sql);
+    if (stmt == NULL)
+        return E_INTERNAL;
+    sqlite3_bind_int64(stmt, 1, before);
+    rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE ? E_OK : sqlite_err(c, rc, "purge");
+}
+
+static int
 tx_expire(struct tx *tx, int64_t now)
 {
     struct conn *c = txc(tx);
@@ -745,6 +765,7 @@ static const struct tx_ops tx_ops = {
     .quota_spend = tx_quota_spend,
     .eph_put = tx_eph_put,
     .eph_take = tx_eph_take,
+    .purge = tx_purge,
     .expire = tx_expire,
 };
 

@@ -100,6 +100,8 @@ struct tx_ops {
      * delete at once; E_NOTFOUND when absent or expired). */
     int (*eph_put)(struct tx *tx, struct str key, struct str value, int64_t expires_ms);
     int (*eph_take)(struct tx *tx, struct str key, struct arena *a, struct str *value);
+    /* Delete the objects of `s` created before `before_ms` (retention). */
+    int (*purge)(struct tx *tx, const struct spec *s, int64_t before_ms);
     /* Drop expired idempotency answers, quota counters and ephemeral records. */
     int (*expire)(struct tx *tx, int64_t now_ms);
 };

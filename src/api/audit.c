@@ -1,0 +1,144 @@
+/* audit.c - see audit.h. */
+#include "audit.h"
+
+#include <stdlib.h>
+
+#include "../auth/authn.h"
+#include "../core/log.h"
+#include "../model/specs.h"
+#include "engine.h"
+#include "validate.h"
+
+static const char *const method_names[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "?" };
+
+bool
+audit_wanted(const struct req *r)
+{
+    if (r->route.ep == EP_ISSUE || r->route.ep == EP_OAUTH2)
+        return true;
+    return r->method == M_POST || r->method == M_PUT || r->method == M_DELETE;
+}
+
+static const char *
+operation_of(const struct req *r)
+{
+    if (r->route.ep == EP_ISSUE)
+        return "issue";
+    if (r->route.ep == EP_OAUTH2)
+        return "access_token";
+    if (r->route.action != NULL)
+        return r->route.action->name;
+    return r->method == M_POST ? "create" : r->method == M_PUT ? "update" : "delete";
+}
+
+static struct val
+principal_claims(struct arena *a, const struct req *r)
+{
+    struct val l = val_arr();
+
+    for (size_t i = 0; r->who != NULL && i < r->who->nclaims; i++)
+        val_push(a, &l, val_str(arena_str(a, r->who->claims[i])));
+    if (r->who == NULL && r->audit_who.len > 0) /* who a token request claimed to be */
+        val_push(a, &l, val_str(arena_str(a, r->audit_who)));
+    return l;
+}
+
+/* The record, in arena `a` (which may outlive the request). */
+static int
+build(struct arena *a, const struct req *r, const char *operation, struct str id, int status,
+      struct str error, struct val *obj)
+{
+    struct val    in = val_map();
+    struct errbuf eb;
+    struct str    ns = r->ns.len > 0 ? r->ns : STR("/");
+    const char   *identity = r->route.spec != NULL ? r->route.spec->identity : "token";
+
+    val_set(a, &in, "operation", val_cstr(operation));
+    val_set(a, &in, "identity", val_cstr(identity));
+    val_set(a, &in, "objectID", val_str(arena_str(a, id)));
+    val_set(a, &in, "method", val_cstr(method_names[r->method]));
+    val_set(a, &in, "path", val_str(arena_str(a, r->path)));
+    val_set(a, &in, "principal", principal_claims(a, r));
+    val_set(a, &in, "clientIP", val_str(arena_str(a, r->client_ip)));
+    val_set(a, &in, "status", val_int(status));
+    val_set(a, &in, "trace", val_cstr(arena_strndup(a, r->trace, strlen(r->trace))));
+    val_set(a, &in, "error", val_str(arena_str(a, error)));
+    /* The fields are read-only for clients: build the object directly. */
+    struct val none = val_map();
+    if (engine_new_object(a, &spec_auditlog, arena_str(a, ns), &none, obj, &eb) != E_OK)
+        return eb.code;
+    for (size_t i = 0; i < in.m.n; i++)
+        val_set_s(a, obj, in.m.kv[i].k, in.m.kv[i].v);
+    tags_normalize(a, &spec_auditlog, obj);
+    return E_OK;
+}
+
+int
+audit_in_tx(struct req *r, struct tx *tx, const char *operation, struct str id)
+{
+    struct val obj;
+    int        rc = build(r->a, r, operation, id, 200, STR_NULL, &obj);
+
+    if (rc == E_OK && (rc = tx->ops->insert(tx, &spec_auditlog, &obj)) == E_OK)
+        r->audited = true;
+    return rc;
+}
+
+struct audit_job {
+    struct wjob   job;
+    struct arena *a;
+    struct val    obj;
+};
+
+static int
+audit_run(struct tx *tx, void *arg)
+{
+    struct audit_job *j = arg;
+
+    return tx->ops->insert(tx, &spec_auditlog, &j->obj);
+}
+
+static void
+audit_done(void *arg, int rc)
+{
+    struct audit_job *j = arg;
+
+    if (rc != E_OK)
+        log_error("audit: cannot record an entry (%d)", rc);
+    arena_free(j->a);
+}
+
+/* The error's description, from the answer's error list. */
+static struct str
+error_of(const struct req *r)
+{
+    const struct val *e = r->status >= 400 && r->resp.t == V_ARR && r->resp.a.n > 0
+                              ? &r->resp.a.v[0] : NULL;
+    const struct val *d = e != NULL ? val_get(e, "description") : NULL;
+
+    if (d == NULL && r->status >= 400 && r->resp.t == V_MAP)
+        d = val_get(&r->resp, "error"); /* RFC 6749 errors */
+    return d != NULL && d->t == V_STR ? d->s : STR_NULL;
+}
+
+void
+audit_after(struct req *r)
+{
+    struct arena     *a;
+    struct audit_job *j;
+    const struct val *id;
+
+    if (r->audited || !audit_wanted(r) || r->status == 0)
+        return;
+    a = arena_new(4096);
+    j = arena_calloc(a, 1, sizeof *j);
+    j->a = a;
+    id = r->resp.t == V_MAP ? val_get(&r->resp, "ID") : NULL;
+    if (build(a, r, operation_of(r), id != NULL && id->t == V_STR ? id->s : r->route.id,
+              r->status, error_of(r), &j->obj) != E_OK) {
+        arena_free(a);
+        return;
+    }
+    j->job = (struct wjob){ .run = audit_run, .done = audit_done, .arg = j };
+    kw_store->ops->submit(kw_store, &j->job);
+}

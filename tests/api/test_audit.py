@@ -1,0 +1,91 @@
+"""The audit log: every write and every token request, allowed or not."""
+import time
+
+from kwtest import assert_error, rand
+
+
+def entries(admin, ns, q=None, recursive=True):
+    params = {"order": "-createTime", "pageSize": "0"}
+    if recursive:
+        params["recursive"] = "true"
+    if q:
+        params["q"] = q
+    for _ in range(50):  # failures are recorded just after the answer
+        r = admin.get("/auditlogs", ns=ns, params=params)
+        assert r.status == 200, r
+        if r.data:
+            return r.data
+        time.sleep(0.05)
+    return []
+
+
+def test_write_is_recorded_with_trace_and_principal(admin, ns):
+    r = admin.post("/namespaces", {"name": "a" + rand(6)}, ns=ns)
+    assert r.status == 200
+    trace = r.headers["X-Trace-Id"]
+    e = entries(admin, ns, 'trace == "%s"' % trace)
+    assert len(e) == 1, e
+    e = e[0]
+    assert e["object"] == "auditlog"
+    assert (e["operation"], e["identity"], e["status"]) == ("create", "namespace", 200)
+    assert e["objectID"] == r.data["ID"] and e["namespace"] == ns
+    assert "@auth:account=admin" in e["principal"]
+    assert e["clientIP"] == "127.0.0.1"
+
+
+def test_failed_and_denied_writes_are_recorded(server, admin, ns):
+    r = admin.post("/namespaces", {"name": "bad name"}, ns=ns)
+    assert r.status == 422
+    e = entries(admin, ns, 'trace == "%s"' % r.headers["X-Trace-Id"])
+    assert e and e[0]["status"] == 422 and e[0]["error"]
+    name, pw, _ = admin.mkaccount(ns)
+    c = server.client(server.token(name, pw))
+    r = c.delete("/namespaces/" + "0" * 24, ns=ns)
+    assert_error(r, 403)
+    e = entries(admin, ns, 'trace == "%s"' % r.headers["X-Trace-Id"])
+    assert e and e[0]["status"] == 403 and "@auth:account=" + name in e[0]["principal"]
+
+
+def test_token_requests_are_recorded_without_secrets(server, admin):
+    bad = server.issue(password="wrong-" + rand(6))
+    assert bad.status == 401
+    e = entries(admin, "/", 'trace == "%s"' % bad.headers["X-Trace-Id"])
+    assert e and (e[0]["operation"], e[0]["status"]) == ("issue", 401)
+    assert e[0]["principal"] == ["@auth:account=admin"]
+    assert "wrong-" not in str(e[0])
+    good = server.issue()
+    e = entries(admin, "/", 'trace == "%s"' % good.headers["X-Trace-Id"])
+    assert e and e[0]["status"] == 200 and good.data["token"] not in str(e[0])
+
+
+def test_reads_are_not_recorded(admin, ns):
+    r = admin.get("/namespaces", ns=ns)
+    time.sleep(0.2)
+    assert admin.get("/auditlogs", ns=ns, params={
+        "recursive": "true", "q": 'trace == "%s"' % r.headers["X-Trace-Id"]}).data == []
+
+
+def test_audit_log_is_read_only_and_filterable(admin, ns):
+    assert_error(admin.post("/auditlogs", {}, ns=ns), 405)
+    e = entries(admin, ns)[0]
+    assert_error(admin.put("/auditlogs/" + e["ID"], e, ns=e["namespace"]), 405)
+    assert_error(admin.delete("/auditlogs/" + e["ID"], ns=e["namespace"]), 405)
+    assert_error(admin.get("/auditlogs", ns=ns, params={"q": "bogus == 1"}), 400)
+    got = entries(admin, ns, 'operation == "create" and status == 200')
+    assert got and all(x["operation"] == "create" for x in got)
+
+
+def test_viewer_cannot_read_audit_log_but_permission_can(server, admin, ns):
+    name, pw, _ = admin.mkaccount(ns)
+    admin.mkauthz(ns, [["@auth:realm=vince", "@auth:account=" + name]],
+                  ["@auth:role=namespace.viewer"])
+    c = server.client(server.token(name, pw))
+    assert_error(c.get("/auditlogs", ns=ns), 403)
+    admin.mkauthz(ns, [["@auth:realm=vince", "@auth:account=" + name]], ["auditlog,get"])
+    assert c.get("/auditlogs", ns=ns).status == 200
+
+
+def test_retention_setting_is_validated(start_server):
+    s = start_server(config={"audit_retention": "1m"}, wait=False)
+    assert s.wait_exit() != 0
+    assert "audit_retention" in s.stderr()
