@@ -30,12 +30,14 @@
  * (`((a{200}){200}){200}` is 8 million nodes and seconds of CPU; `a` followed by
  * twenty '+' took 2.4 s); its epsilon closures grow quadratically with optional
  * nodes (`a?{2048}` took 100 ms) and exponentially when something that can match
- * the empty string is repeated next to an anchor. So patterns are capped at an
- * estimated 512 nodes and 32 nested groups, and may not repeat an empty match;
- * what passes compiles in milliseconds. A useful filter regex weighs tens of
- * nodes to a couple of hundred. */
+ * the empty string is repeated next to an anchor, or with the number of anchors.
+ * So patterns are capped at an estimated 512 nodes, 32 nested groups and 4
+ * anchors, and may not repeat an empty match; the worst that passes, found by a
+ * timing fuzzer, compiles in about 25 ms. A useful filter regex weighs tens of
+ * nodes to a couple of hundred and has at most two anchors. */
 #define REGEX_MAX_WEIGHT 512
 #define REGEX_MAX_NEST 32
+#define REGEX_MAX_ANCHORS 4
 
 /* ------------------------------------------------------------------ parser */
 
@@ -851,6 +853,7 @@ struct rx {
     struct rx_level lv[REGEX_MAX_NEST + 1];
     size_t          depth;
     unsigned long   last;         /* weight a quantifier would repeat; 0: nothing */
+    unsigned        anchors;      /* zero-width assertions so far */
     bool            last_empty;   /* that element can match the empty string */
     bool            before_empty; /* the branch could, before that element */
 };
@@ -920,12 +923,22 @@ rx_quantifier(struct rx *r, const char **pp)
 {
     unsigned long min, max;
 
-    if (**pp == '?' || **pp == '*')
-        return rx_repeat(r, 1, 1, true);
+    if (**pp == '?' || **pp == '*') /* counted double: optional nodes cost most */
+        return rx_repeat(r, 1, 2, true);
     if (**pp == '+') /* X+ is compiled as XX* */
         return rx_repeat(r, 2, 1, false);
     bound_of(pp, &min, &max);
     return rx_repeat(r, max ? max : 1, max ? max : 1, min == 0);
+}
+
+/* Anchors are zero-width: they match the empty string, under a constraint that
+ * glibc carries through every epsilon path after it, so each one multiplies the
+ * cost of what follows (`($|^)` 64 times took 24 s). */
+static bool
+rx_anchor(struct rx *r)
+{
+    rx_element(r, 1, true);
+    return ++r->anchors <= REGEX_MAX_ANCHORS;
 }
 
 /* Zero-width GNU escapes: word boundaries and buffer anchors. */
@@ -937,8 +950,8 @@ is_anchor_escape(char c)
 
 /* Whether glibc's regcomp and regexec stay cheap on pattern p, estimated in
  * compiled nodes: an atom or '|' weighs 1, a group its contents plus 2, '?' and
- * '*' add a node, '+' doubles what it repeats and {m,n} copies it max(m,n)
- * times. Backreferences are refused: they make matching exponential. */
+ * '*' add two, '+' doubles what it repeats and {m,n} copies it max(m,n) times.
+ * Backreferences are refused: they make matching exponential. */
 static bool
 regex_cheap(const char *p)
 {
@@ -953,14 +966,17 @@ regex_cheap(const char *p)
         else if (*p == '|')
             rx_alt(&r);
         else if (*p == '^' || *p == '$')
-            rx_element(&r, 1, true);
+            ok = rx_anchor(&r);
         else if (r.last > 0 && (*p == '?' || *p == '*' || *p == '+' || *p == '{'))
             ok = rx_quantifier(&r, &p);
         else if (*p == '\\' && is_digit(p[1]))
             ok = false;
-        else if (*p == '\\' && p[1]) {
+        else if (*p == '\\' && is_anchor_escape(p[1])) {
             p++;
-            rx_element(&r, 1, is_anchor_escape(*p));
+            ok = rx_anchor(&r);
+        } else if (*p == '\\' && p[1]) {
+            p++;
+            rx_element(&r, 1, false);
         } else {
             if (*p == '[')
                 p = bracket_end(p);
@@ -981,8 +997,8 @@ check_regex(struct cc *c, const struct fnode *f)
 
     if (!regex_cheap(pat))
         return fail(c, f->field,
-                    "has a regular expression that is too complex (size, nesting, a repeated "
-                    "empty match or a backreference)");
+                    "has a regular expression that is too complex (size, nesting, anchors, a "
+                    "repeated empty match or a backreference)");
     if (regcomp(&re, pat, REG_EXTENDED | REG_NOSUB) != 0)
         return fail(c, f->field, "has an invalid regular expression");
     regfree(&re);
