@@ -1,0 +1,630 @@
+#!/usr/bin/env bash
+# bench/run.sh - Keyward's benchmark (`make bench`). Method: docs/performance.md.
+#
+# Every result is printed next to a reference measured in the same run:
+#   1. GET /namespaces/:id, TLS keep-alive, wrk 64 connections   vs nginx (same cert, same bytes)
+#   2. durable creates/s (checked with kill -9 + restart)          vs fsync-committed SQLite txns/s
+#   3. filtered, counted, paged list over 1,000,000 namespaces    vs GET-by-ID p99, same server
+#   4. RSS idle and under load                                     vs nginx master + workers
+#
+# Loopback only, free ports, everything it starts is stopped on exit. The
+# 1M-namespace data set is cached in bench/out/ (git-ignored) between runs.
+# Exit status: 0 when the run completed (goals met or not), 1 when the
+# durability check failed or the harness could not run.
+#
+# Knobs (environment): BENCH_ROUNDS (3), BENCH_ROUND_SECS (8), BENCH_CONNECTIONS (64),
+# BENCH_CREATE_SECS (10), BENCH_LIST_SECS (8), BENCH_LIST_CONNECTIONS (4),
+# BENCH_PARENTS (1000), BENCH_CHILDREN (1000), BENCH_LOAD_CONNECTIONS (64),
+# BENCH_SKIP_LIST (0), KEYWARD_BIN (build/keyward).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+KW_BIN=${KEYWARD_BIN:-$ROOT/build/keyward}
+BENCH=$ROOT/bench
+OUT=$BENCH/out
+ROUNDS=${BENCH_ROUNDS:-3}
+ROUND_SECS=${BENCH_ROUND_SECS:-8}
+CONNS=${BENCH_CONNECTIONS:-64}
+CREATE_SECS=${BENCH_CREATE_SECS:-10}
+LIST_SECS=${BENCH_LIST_SECS:-8}
+LIST_CONNS=${BENCH_LIST_CONNECTIONS:-4}
+NPARENTS=${BENCH_PARENTS:-1000}
+NCHILDREN=${BENCH_CHILDREN:-1000}
+LOAD_CONNS=${BENCH_LOAD_CONNECTIONS:-64}
+SKIP_LIST=${BENCH_SKIP_LIST:-0}
+CORES=$(nproc)
+WRK_THREADS=$CORES
+if [ "$WRK_THREADS" -gt 4 ]; then WRK_THREADS=4; fi
+ADMIN_PW=keyward-bench-admin-password   # bench data only, loopback only
+
+for tool in wrk nginx sqlite3 curl awk; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make bench-deps)" >&2; exit 1; }
+done
+[ -x "$KW_BIN" ] || { echo "bench: $KW_BIN is missing (make all)" >&2; exit 1; }
+
+mkdir -p "$OUT"
+# Keyward data (and the SQLite reference) live under bench/out so they are on
+# the disk the console would use; /tmp may be a tmpfs.
+WORK=$(mktemp -d "$OUT/run.XXXXXX")
+# nginx runs its workers as an unprivileged user when started as root: give it
+# a world-readable prefix of its own.
+NGX=$(mktemp -d "${TMPDIR:-/tmp}/keyward-bench-nginx.XXXXXX")
+chmod 755 "$NGX"
+LOGDIR=$OUT/last
+rm -rf "$LOGDIR"
+mkdir -p "$LOGDIR"
+
+KW_PID=""       # the running console
+NGX_PID=""      # nginx master
+BG_PIDS=()      # wrk runs in the background
+STATUS=0
+
+cleanup() {
+    local rc=$?
+    set +e
+    for p in "${BG_PIDS[@]}"; do
+        kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+    done
+    if [ -n "$KW_PID" ] && kill -0 "$KW_PID" 2>/dev/null; then
+        kill -TERM "$KW_PID"
+        for _ in $(seq 50); do kill -0 "$KW_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$KW_PID" 2>/dev/null && kill -KILL "$KW_PID"
+    fi
+    if [ -n "$NGX_PID" ] && kill -0 "$NGX_PID" 2>/dev/null; then
+        kill -TERM "$NGX_PID"   # the master stops its workers
+        for _ in $(seq 50); do kill -0 "$NGX_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$NGX_PID" 2>/dev/null && kill -KILL "$NGX_PID"
+    fi
+    wait 2>/dev/null
+    cp "$WORK"/*.log "$WORK"/*.out "$LOGDIR"/ 2>/dev/null
+    cp "$WORK"/keyward.conf "$LOGDIR"/ 2>/dev/null
+    cp "$NGX"/error.log "$LOGDIR"/nginx-error.log 2>/dev/null
+    cp "$NGX"/nginx.conf "$LOGDIR"/nginx.conf 2>/dev/null
+    rm -rf "$WORK" "$NGX"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- helpers
+
+# A port nobody listens on, below the ephemeral range wrk's connections use.
+free_port() {
+    local p
+    for _ in $(seq 200); do
+        p=$((20000 + RANDOM % 12000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+kv() { # kv FILE KEY - value of KEY=... on the RESULT line
+    sed -n 's/^RESULT .*\b'"$2"'=\([^ ]*\).*/\1/p' "$1" | tail -1
+}
+
+calc() { awk "BEGIN { printf $* }"; }   # calc '"%.2f", 1 / 3'
+
+median() { # median N... (prints the median, average of the middle two when even)
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+        END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2];
+              else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+status_kb() { # status_kb PID FIELD - a /proc/PID/status value in kB, 0 if gone
+    local v
+    v=$(awk -v f="$2:" '$1 == f { v = $2 } END { print v + 0 }' "/proc/$1/status" 2>/dev/null) || v=0
+    echo "${v:-0}"
+}
+rss_kb() { status_kb "$1" VmRSS; }
+hwm_kb() { status_kb "$1" VmHWM; }
+
+nginx_pids() { # the master and its workers
+    echo "$NGX_PID"
+    grep -l "^PPid:[[:space:]]*$NGX_PID\$" /proc/[0-9]*/status 2>/dev/null |
+        sed 's|/proc/\([0-9]*\)/status|\1|'
+}
+nginx_rss_kb() {
+    local t=0 p
+    for p in $(nginx_pids); do t=$((t + $(rss_kb "$p"))); done
+    echo "$t"
+}
+mb() { calc '"%.1f", '"$1"' / 1024'; }
+
+# kcurl ARGS... - curl against the console, with its CA passed explicitly
+# (CURL_CA_BUNDLE and friends point elsewhere on these machines).
+kcurl() { curl -sS --noproxy '*' --cacert "$KW_CA" "$@"; }
+
+auth() { printf 'Authorization: Bearer %s' "$TOKEN"; }
+
+# start_keyward NAME DATADIR - start the console, wait until it is ready.
+# Sets KW_PID, KW_PORT, KW_URL, KW_CA.
+start_keyward() {
+    local name=$1 data=$2 log port
+    local conf=$WORK/keyward.conf
+    printf 'threads = %s\nmax_connections = 1024\nlog_level = warn\n' "$CORES" >"$conf"
+    for attempt in 1 2 3 4 5; do
+        port=$(free_port) || die "no free port"
+        log=$WORK/keyward-$name.log
+        KEYWARD_ADMIN_PASSWORD=$ADMIN_PW \
+            "$KW_BIN" server --listen "127.0.0.1:$port" --data "$data" --config "$conf" \
+            >>"$log" 2>&1 </dev/null &
+        KW_PID=$!
+        for _ in $(seq 1200); do
+            grep -q "listening on https://127.0.0.1:$port" "$log" 2>/dev/null && break
+            kill -0 "$KW_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        if grep -q "listening on https://127.0.0.1:$port" "$log" && kill -0 "$KW_PID" 2>/dev/null; then
+            KW_PORT=$port
+            KW_URL=https://127.0.0.1:$port
+            KW_CA=$data/tls/ca.pem
+            [ "$(kcurl -o /dev/null -w '%{http_code}' "$KW_URL/health")" = 200 ] ||
+                die "keyward ($name) is listening but /health is not 200"
+            return 0
+        fi
+        kill -KILL "$KW_PID" 2>/dev/null || true
+        wait "$KW_PID" 2>/dev/null || true
+        KW_PID=""
+        grep -q "cannot listen" "$log" || { tail -5 "$log" >&2; return 1; }
+    done
+    return 1
+}
+
+stop_keyward() {
+    [ -n "$KW_PID" ] || return 0
+    kill -TERM "$KW_PID" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$KW_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$KW_PID" 2>/dev/null || true
+    wait "$KW_PID" 2>/dev/null || true
+    KW_PID=""
+}
+
+get_token() {
+    local body
+    body=$(kcurl -X POST "$KW_URL/issue" -H 'Content-Type: application/json' \
+        -d '{"realm":"Vince","metadata":{"vinceAccount":"admin","vincePassword":"'"$ADMIN_PW"'"}}')
+    TOKEN=$(printf '%s' "$body" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+    [ -n "$TOKEN" ] || { echo "bench: no token: $body" >&2; return 1; }
+}
+
+# create_ns PARENT BODY - POST /namespaces, prints the answer
+create_ns() {
+    kcurl -X POST "$KW_URL/namespaces" -H 'Content-Type: application/json' \
+        -H "X-Namespace: $1" -H "$(auth)" -d "$2"
+}
+
+# count_ns NAMESPACE [QUERY] - X-Count-Total of HEAD /namespaces?QUERY
+count_ns() {
+    kcurl -I -o /dev/null -w '%header{x-count-total}' \
+        "$KW_URL/namespaces${2:+?$2}" -H "X-Namespace: $1" -H "$(auth)"
+}
+
+# run_wrk OUTFILE SAMPLEPID ARGS... - wrk in the background; while it runs,
+# sample the VmRSS of SAMPLEPID ("nginx" for nginx's processes, "" for none).
+# Sets PEAK_KB.
+run_wrk() {
+    local outf=$1 target=$2 pid r
+    shift 2
+    wrk "$@" >"$outf" 2>&1 &
+    pid=$!
+    BG_PIDS+=("$pid")
+    PEAK_KB=0
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 0.5
+        case $target in
+            "") r=0 ;;
+            nginx) r=$(nginx_rss_kb) ;;
+            *) r=$(rss_kb "$target") ;;
+        esac
+        if [ "$r" -gt "$PEAK_KB" ]; then PEAK_KB=$r; fi
+    done
+    wait "$pid" || { cat "$outf" >&2; die "wrk failed"; }
+    grep -q '^RESULT ' "$outf" || { cat "$outf" >&2; die "wrk printed no RESULT line"; }
+}
+
+check_wrk() { # check_wrk OUTFILE LABEL - warn on errors wrk saw
+    local se so
+    se=$(kv "$1" status_errors)
+    so=$(kv "$1" socket_errors)
+    if [ "${se:-0}" != 0 ] || [ "${so:-0}" != 0 ]; then
+        say "  warning: $2: $se non-2xx answers, $so socket errors (see bench/out/last/)"
+        WARNINGS="$WARNINGS $2"
+    fi
+}
+
+WARNINGS=""
+T_START=$(date +%s)
+
+say "== Keyward benchmark ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
+say "machine: $CORES cores, $(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)," \
+    "$(free -m | awk '/^Mem:/ { print $2 }') MB RAM; keyward $("$KW_BIN" version 2>&1 | head -1)"
+say "wrk: $WRK_THREADS threads; keyward threads = nginx worker_processes = $CORES"
+
+# ====================================================== 1. GET by ID vs nginx
+say ""
+say "== 1. GET /namespaces/:id over TLS keep-alive, $CONNS connections, $ROUNDS x ${ROUND_SECS}s rounds"
+# First start (creates the CA, keys, the admin account), then a normal start:
+# "idle" is measured on the second.
+start_keyward first "$WORK/data" || die "keyward did not start"
+get_token || die "cannot get a token"
+create_ns / '{"name":"bench"}' >/dev/null
+obj=$(create_ns /bench '{"name":"item","description":"tier-3"}')
+OBJ_ID=$(printf '%s' "$obj" | sed -n 's/.*"ID":"\([^"]*\)".*/\1/p')
+[ -n "$OBJ_ID" ] || die "cannot create the object to GET: $obj"
+sleep 1
+KW_FIRST_KB=$(rss_kb "$KW_PID")
+stop_keyward
+start_keyward main "$WORK/data" || die "keyward did not restart"
+get_token || die "cannot get a token"
+mkdir -p "$NGX/html" "$NGX/tmp"
+kcurl -o "$NGX/html/object.json" -H 'X-Namespace: /bench' -H "$(auth)" "$KW_URL/namespaces/$OBJ_ID"
+chmod 755 "$NGX/html"
+chmod 644 "$NGX/html/object.json"
+grep -q "\"ID\":\"$OBJ_ID\"" "$NGX/html/object.json" || die "GET by ID did not return the object"
+say "object: $(wc -c <"$NGX/html/object.json") bytes of JSON"
+
+# Keep-alive check: two requests on one curl must share one connection.
+ka=$(kcurl -v -o /dev/null -o /dev/null -H 'X-Namespace: /bench' -H "$(auth)" \
+    "$KW_URL/namespaces/$OBJ_ID" "$KW_URL/namespaces/$OBJ_ID" 2>&1 || true)
+if printf '%s' "$ka" | grep -qi '^< connection: close' ||
+    ! printf '%s' "$ka" | grep -qi 're-using existing connection'; then
+    say "  warning: keyward does not keep the connection alive (Connection: close)"
+    WARNINGS="$WARNINGS keep-alive"
+fi
+
+sleep 1
+KW_IDLE_KB=$(rss_kb "$KW_PID")
+
+NGX_PORT=$(free_port) || die "no free port"
+SRV_PEM=$WORK/data/tls/server.pem
+SRV_KEY=$WORK/data/tls/server.key
+cat >"$NGX/nginx.conf" <<EOF
+# throw-away config written by bench/run.sh
+worker_processes $CORES;
+daemon off;
+master_process on;
+pid $NGX/nginx.pid;
+error_log $NGX/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    default_type application/json;
+    keepalive_timeout 75s;
+    keepalive_requests 1000000000;
+    client_body_temp_path $NGX/tmp/body;
+    proxy_temp_path $NGX/tmp/proxy;
+    fastcgi_temp_path $NGX/tmp/fastcgi;
+    uwsgi_temp_path $NGX/tmp/uwsgi;
+    scgi_temp_path $NGX/tmp/scgi;
+    server {
+        listen 127.0.0.1:$NGX_PORT ssl;
+        ssl_certificate $SRV_PEM;
+        ssl_certificate_key $SRV_KEY;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        root $NGX/html;
+        location / { try_files /object.json =404; }
+    }
+}
+EOF
+nginx -p "$NGX/" -c "$NGX/nginx.conf" -e "$NGX/error.log" </dev/null >>"$NGX/error.log" 2>&1 &
+NGX_PID=$!
+NGX_URL=https://127.0.0.1:$NGX_PORT
+for _ in $(seq 100); do
+    [ "$(kcurl -o /dev/null -w '%{http_code}' "$NGX_URL/namespaces/$OBJ_ID" 2>/dev/null)" = 200 ] && break
+    kill -0 "$NGX_PID" 2>/dev/null || { cat "$NGX/error.log" >&2; die "nginx did not start"; }
+    sleep 0.1
+done
+kcurl -o "$WORK/nginx-object.json" "$NGX_URL/namespaces/$OBJ_ID"
+cmp -s "$WORK/nginx-object.json" "$NGX/html/object.json" || die "nginx does not serve the same bytes"
+sleep 0.5
+NGX_IDLE_KB=$(nginx_rss_kb)
+
+export KW_TOKEN=$TOKEN KW_NAMESPACE=/bench
+KW_RPS=()
+NGX_RPS=()
+KW_LOAD_KB=0
+NGX_LOAD_KB=0
+for r in $(seq "$ROUNDS"); do
+    f=$WORK/get-keyward-$r.out
+    run_wrk "$f" "$KW_PID" -t"$WRK_THREADS" -c"$CONNS" -d"${ROUND_SECS}s" \
+        -s "$BENCH/get.lua" "$KW_URL/namespaces/$OBJ_ID"
+    check_wrk "$f" "GET keyward round $r"
+    KW_RPS+=("$(kv "$f" rps)")
+    if [ "$PEAK_KB" -gt "$KW_LOAD_KB" ]; then KW_LOAD_KB=$PEAK_KB; fi
+    f=$WORK/get-nginx-$r.out
+    run_wrk "$f" nginx -t"$WRK_THREADS" -c"$CONNS" -d"${ROUND_SECS}s" \
+        -s "$BENCH/get.lua" "$NGX_URL/namespaces/$OBJ_ID"
+    check_wrk "$f" "GET nginx round $r"
+    NGX_RPS+=("$(kv "$f" rps)")
+    if [ "$PEAK_KB" -gt "$NGX_LOAD_KB" ]; then NGX_LOAD_KB=$PEAK_KB; fi
+    say "  round $r: keyward $(calc '"%.0f", '"${KW_RPS[-1]}")/s  nginx $(calc '"%.0f", '"${NGX_RPS[-1]}")/s"
+done
+GET_KW=$(median "${KW_RPS[@]}")
+GET_NGX=$(median "${NGX_RPS[@]}")
+GET_RATIO=$(calc '"%.2f", '"$GET_KW / $GET_NGX")
+say "median: keyward $(calc '"%.0f", '"$GET_KW")/s, nginx $(calc '"%.0f", '"$GET_NGX")/s, ratio $GET_RATIO"
+
+kill -TERM "$NGX_PID" 2>/dev/null || true
+wait "$NGX_PID" 2>/dev/null || true
+NGX_PID=""
+
+# Idle again after the load, then after a few more logins (POST /issue hashes
+# with Argon2id: watch whether that memory goes back).
+sleep 1
+KW_AFTER_KB=$(rss_kb "$KW_PID")
+for _ in 1 2 3 4; do get_token; done
+sleep 1
+KW_ISSUE_KB=$(rss_kb "$KW_PID")
+say "RSS idle: $(mb "$KW_IDLE_KB") MB before the rounds, $(mb "$KW_AFTER_KB") MB after," \
+    "$(mb "$KW_ISSUE_KB") MB after 4 more POST /issue; first start: $(mb "$KW_FIRST_KB") MB"
+
+# ================================================ 2. durable creates vs SQLite
+say ""
+say "== 2. durable creates: POST /namespaces, $CONNS connections, ${CREATE_SECS}s, then kill -9"
+create_ns / '{"name":"creates"}' >/dev/null
+export KW_NAMESPACE=/creates KW_RUN=r$$
+f=$WORK/create.out
+wrk -t"$WRK_THREADS" -c"$CONNS" -d"$((CREATE_SECS + 30))s" -s "$BENCH/create.lua" "$KW_URL/" >"$f" 2>&1 &
+WRK_PID=$!
+BG_PIDS+=("$WRK_PID")
+t0=$(date +%s%N)
+t_end=$((t0 + CREATE_SECS * 1000000000))
+CREATE_LOAD_KB=0
+while [ "$(date +%s%N)" -lt "$t_end" ]; do
+    sleep 0.25
+    r=$(rss_kb "$KW_PID")
+    if [ "$r" -gt "$CREATE_LOAD_KB" ]; then CREATE_LOAD_KB=$r; fi
+done
+KW_HWM_KB=$(hwm_kb "$KW_PID")
+# The console dies under load: every create wrk counted as acknowledged must
+# be there after the restart.
+kill -KILL "$KW_PID"
+t1=$(date +%s%N)
+wait "$KW_PID" 2>/dev/null || true
+KW_PID=""
+kill -INT "$WRK_PID" 2>/dev/null || true
+wait "$WRK_PID" || true
+grep -q '^RESULT ' "$f" || { cat "$f" >&2; die "wrk (creates) printed no RESULT line"; }
+ACKED=$(kv "$f" acked)
+CREATE_FAILED=$(kv "$f" failed)
+CREATE_RATE=$(calc '"%.0f", '"$ACKED / (($t1 - $t0) / 1e9)")
+say "acknowledged: $ACKED in $(calc '"%.2f", '"($t1 - $t0) / 1e9")s = $CREATE_RATE/s ($CREATE_FAILED other answers)"
+[ "${CREATE_FAILED:-0}" = 0 ] || WARNINGS="$WARNINGS create-failures"
+
+start_keyward restart "$WORK/data" || die "keyward did not restart after kill -9"
+get_token || die "cannot get a token after the restart"
+FOUND=$(count_ns /creates)
+if [ -n "$FOUND" ] && [ "$FOUND" -ge "$ACKED" ]; then
+    DURABLE=PASS
+else
+    DURABLE=FAIL
+    STATUS=1
+fi
+say "after kill -9 and restart: $FOUND namespaces in /creates, $ACKED acknowledged: $DURABLE"
+stop_keyward
+
+# Reference: single-row INSERT transactions, WAL, synchronous=FULL, same disk.
+sqlite_rate() { # sqlite_rate N - prints transactions per second
+    local n=$1 db=$WORK/sqlite-ref.db s e
+    rm -f "$db" "$db-wal" "$db-shm"
+    {
+        echo "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+        echo "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT UNIQUE, body TEXT);"
+    } | sqlite3 "$db" >/dev/null
+    seq "$n" | awk '{ printf "INSERT INTO t(name, body) VALUES(%c/creates/n%d%c, %c%0500d%c);\n", 39, $1, 39, 39, 0, 39 }' \
+        >"$WORK/sqlite-ref.sql"
+    s=$(date +%s%N)
+    { echo "PRAGMA synchronous=FULL;"; cat "$WORK/sqlite-ref.sql"; } | sqlite3 "$db" >/dev/null
+    e=$(date +%s%N)
+    calc '"%.0f", '"$n / (($e - $s) / 1e9)"
+}
+probe=$(sqlite_rate 200)
+n=$(calc '"%d", '"$probe * 3")
+if [ "$n" -lt 500 ]; then n=500; fi
+if [ "$n" -gt 100000 ]; then n=100000; fi
+SQLITE_RATE=$(sqlite_rate "$n")
+CREATE_RATIO=$(calc '"%.2f", '"$CREATE_RATE / $SQLITE_RATE")
+say "sqlite3 reference: $n single-row transactions (WAL, synchronous=FULL): $SQLITE_RATE/s"
+say "group-commit factor (creates / fsync'd transactions): $CREATE_RATIO"
+
+# ========================================== 3. filtered list over 1M objects
+LIST_P50=""; LIST_P99=""; ID_P99=""; LIST_RATIO=""; BIG_IDLE_KB=""; LIST_COUNT=""; LIST_LOAD_KB=0
+NOBJ=$((NPARENTS * NCHILDREN))
+if [ "$SKIP_LIST" != 1 ]; then
+say ""
+say "== 3. filtered, counted, paged list over $NOBJ namespaces"
+DS=$OUT/ns-${NPARENTS}x${NCHILDREN}
+EXPECT_TOTAL=$((NPARENTS * (NCHILDREN + 1)))
+
+# load_run MODE [PARENTSFILE] [ACCEPTDUP] - run load.lua until it has sent all
+# its tasks and has every answer, printing progress.
+load_run() {
+    local mode=$1 plist=${2:-} dup=${3:-0} want done_n a d fl l pid start now el rate
+    rm -f "$WORK"/progress.*
+    want=$NPARENTS
+    [ -n "$plist" ] && want=$(wc -l <"$plist")
+    [ "$mode" = children ] && want=$((want * NCHILDREN))
+    KW_TOKEN=$TOKEN KW_LOAD_MODE=$mode KW_NPARENTS=$NPARENTS KW_NCHILDREN=$NCHILDREN \
+        KW_LOAD_PARENTS=$plist KW_THREADS=$WRK_THREADS KW_PROGRESS=$WORK/progress. \
+        KW_ACCEPT_DUP=$dup \
+        wrk -t"$WRK_THREADS" -c"$LOAD_CONNS" -d3600s -s "$BENCH/load.lua" "$KW_URL/" \
+        >"$WORK/load-$mode.out" 2>&1 &
+    pid=$!
+    BG_PIDS+=("$pid")
+    start=$(date +%s)
+    l=$start
+    while :; do
+        sleep 1
+        kill -0 "$pid" 2>/dev/null || { cat "$WORK/load-$mode.out" >&2; die "wrk (load) ended early"; }
+        a=0; d=0; fl=0; done_n=0
+        for p in "$WORK"/progress.*; do
+            [ -e "$p" ] || continue
+            read -r pa pd pf _ pdone <"$p" || continue
+            a=$((a + pa)); d=$((d + pd)); fl=$((fl + pf)); done_n=$((done_n + pdone))
+        done
+        now=$(date +%s)
+        [ "$done_n" -ge "$WRK_THREADS" ] && break
+        if [ $((now - l)) -ge 10 ]; then
+            el=$((now - start))
+            rate=$(( (a + d + fl) / (el > 0 ? el : 1) ))
+            say "  load $mode: $((a + d + fl))/$want after ${el}s ($rate/s, $fl failed)"
+            l=$now
+        fi
+    done
+    kill -INT "$pid" 2>/dev/null || true
+    wait "$pid" || true
+    el=$(( $(date +%s) - start ))
+    say "  load $mode: $((a + d + fl))/$want in ${el}s ($a created, $d already there, $fl failed)"
+    LOAD_FAILED=$fl
+}
+
+dataset_ok() { # the server runs on $DS: is the data set complete?
+    local n
+    n=$(count_ns /bench recursive=true 2>/dev/null || true)
+    say "cached data set: $n of $EXPECT_TOTAL namespaces under /bench"
+    [ "$n" = "$EXPECT_TOTAL" ]
+}
+
+ready=0
+if [ -f "$DS/COMPLETE" ] && start_keyward big "$DS"; then
+    if get_token && dataset_ok; then
+        ready=1
+    else
+        stop_keyward
+    fi
+fi
+if [ "$ready" = 0 ]; then
+    say "loading $EXPECT_TOTAL namespaces into $DS (cached for later runs)"
+    rm -rf "$DS"
+    start_keyward big "$DS" || die "keyward did not start on $DS"
+    get_token || die "cannot get a token"
+    create_ns / '{"name":"bench"}' >/dev/null
+    lt0=$(date +%s)
+    load_run parents
+    load_run children
+    # Anything that did not answer 200 is retried parent by parent.
+    n=$(count_ns /bench recursive=true)
+    if [ "$n" != "$EXPECT_TOTAL" ]; then
+        say "  $n of $EXPECT_TOTAL after the load: repairing"
+        [ "$(count_ns /bench)" = "$NPARENTS" ] || load_run parents "" 1
+        : >"$WORK/repair.list"
+        for i in $(seq 0 $((NPARENTS - 1))); do
+            c=$(count_ns "$(printf '/bench/g%04d' "$i")")
+            [ "$c" = "$NCHILDREN" ] || echo "$i" >>"$WORK/repair.list"
+        done
+        load_run children "$WORK/repair.list" 1
+    fi
+    LOAD_SECS=$(( $(date +%s) - lt0 ))
+    dataset_ok || die "the data set is incomplete after loading"
+    echo "$EXPECT_TOTAL namespaces under /bench, loaded in ${LOAD_SECS}s on $(date -u +%FT%TZ)" >"$DS/COMPLETE"
+fi
+# Measure a freshly started server, whether the data set was loaded or cached
+# (loading and the completeness count leave the page caches full).
+stop_keyward
+start_keyward big "$DS" || die "keyward did not restart on $DS"
+get_token || die "cannot get a token"
+sleep 1
+BIG_IDLE_KB=$(rss_kb "$KW_PID")
+
+PARENT=$(printf '/bench/g%04d' $((NPARENTS / 2)))
+case $PARENT in *7*) PARENT=/bench/g0000 ;; esac
+Q='description == "tier-3" or name contains "7"'
+QENC=$(printf '%s' "$Q" | sed 's/ /%20/g; s/"/%22/g; s/=/%3D/g')
+LIST_QS="q=$QENC&page=3&pageSize=20"
+# what the filter must find: C % 4 == 3, or a 7 in cCCCC
+expect=0
+for c in $(seq 0 $((NCHILDREN - 1))); do
+    name=$(printf 'c%04d' "$c")
+    if [ $((c % 4)) = 3 ] || [[ $name == *7* ]]; then expect=$((expect + 1)); fi
+done
+kcurl -D "$WORK/list-headers.txt" -o "$WORK/list-body.json" -H "X-Namespace: $PARENT" -H "$(auth)" \
+    "$KW_URL/namespaces?$LIST_QS"
+LIST_COUNT=$(sed -n 's/^[Xx]-[Cc]ount-[Tt]otal: *\([0-9]*\).*/\1/p' "$WORK/list-headers.txt")
+items=$(grep -o '"object":"namespace"' "$WORK/list-body.json" | wc -l)
+say "list: GET /namespaces?q=$Q&page=3&pageSize=20 in $PARENT"
+say "  X-Count-Total $LIST_COUNT (expected $expect), $items objects on the page"
+if [ "$LIST_COUNT" != "$expect" ]; then
+    say "  warning: the filter does not count what it should"
+    WARNINGS="$WARNINGS list-count"
+fi
+ID_BODY=$(kcurl -H "X-Namespace: $PARENT" -H "$(auth)" "$KW_URL/namespaces?page=1&pageSize=1")
+CHILD_ID=$(printf '%s' "$ID_BODY" | sed -n 's/.*"ID":"\([^"]*\)".*/\1/p')
+[ -n "$CHILD_ID" ] || die "cannot find a child of $PARENT: $ID_BODY"
+
+export KW_TOKEN=$TOKEN KW_NAMESPACE=$PARENT
+# warm-up, not counted
+run_wrk "$WORK/list-warmup.out" "" -t1 -c"$LIST_CONNS" -d2s -s "$BENCH/get.lua" "$KW_URL/namespaces?$LIST_QS"
+run_wrk "$WORK/id-warmup.out" "" -t1 -c"$LIST_CONNS" -d2s -s "$BENCH/get.lua" "$KW_URL/namespaces/$CHILD_ID"
+L50=(); L99=(); I50=(); I99=(); LRPS=()
+lt=1   # one wrk thread: the client takes as little CPU from the server as it can
+for r in $(seq "$ROUNDS"); do
+    f=$WORK/list-$r.out
+    run_wrk "$f" "$KW_PID" -t"$lt" -c"$LIST_CONNS" -d"${LIST_SECS}s" --latency \
+        -s "$BENCH/get.lua" "$KW_URL/namespaces?$LIST_QS"
+    check_wrk "$f" "list round $r"
+    L50+=("$(kv "$f" p50_us)"); L99+=("$(kv "$f" p99_us)"); LRPS+=("$(kv "$f" rps)")
+    if [ "$PEAK_KB" -gt "$LIST_LOAD_KB" ]; then LIST_LOAD_KB=$PEAK_KB; fi
+    g=$WORK/id-$r.out
+    run_wrk "$g" "$KW_PID" -t"$lt" -c"$LIST_CONNS" -d"${LIST_SECS}s" --latency \
+        -s "$BENCH/get.lua" "$KW_URL/namespaces/$CHILD_ID"
+    check_wrk "$g" "GET-by-ID round $r"
+    I50+=("$(kv "$g" p50_us)"); I99+=("$(kv "$g" p99_us)")
+    say "  round $r: list p50 $(calc '"%.2f", '"$(kv "$f" p50_us) / 1000")ms" \
+        "p99 $(calc '"%.2f", '"$(kv "$f" p99_us) / 1000")ms ($(calc '"%.0f", '"$(kv "$f" rps)")/s);" \
+        "GET by ID p50 $(calc '"%.2f", '"$(kv "$g" p50_us) / 1000")ms p99 $(calc '"%.2f", '"$(kv "$g" p99_us) / 1000")ms"
+done
+LIST_P50=$(calc '"%.2f", '"$(median "${L50[@]}") / 1000")
+LIST_P99=$(calc '"%.2f", '"$(median "${L99[@]}") / 1000")
+ID_P99=$(calc '"%.2f", '"$(median "${I99[@]}") / 1000")
+ID_P50=$(calc '"%.2f", '"$(median "${I50[@]}") / 1000")
+LIST_RATIO=$(calc '"%.2f", '"$LIST_P99 / $ID_P99")
+say "median: list p50 ${LIST_P50}ms p99 ${LIST_P99}ms; GET by ID p50 ${ID_P50}ms p99 ${ID_P99}ms; p99 ratio $LIST_RATIO"
+KW_HWM_KB=$(( $(hwm_kb "$KW_PID") > KW_HWM_KB ? $(hwm_kb "$KW_PID") : KW_HWM_KB ))
+stop_keyward
+fi
+
+# ================================================================== summary
+met() { if awk "BEGIN { exit !($1) }"; then echo met; else echo MISSED; fi; }
+T_TOTAL=$(( $(date +%s) - T_START ))
+say ""
+say "== Summary ($CORES cores; medians of $ROUNDS rounds; ${T_TOTAL}s)"
+fmt='%-46s %14s %18s %8s %12s %7s\n'
+printf "$fmt" "measure" "keyward" "reference" "ratio" "goal" "result"
+printf "$fmt" "GET /namespaces/:id, TLS keep-alive (req/s)" \
+    "$(calc '"%.0f", '"$GET_KW")" "$(calc '"%.0f", '"$GET_NGX") nginx" "$GET_RATIO" ">= 0.5 x" \
+    "$(met "$GET_KW / $GET_NGX >= 0.5")"
+printf "$fmt" "durable creates (acknowledged/s)" \
+    "$CREATE_RATE" "$SQLITE_RATE sqlite tx" "$CREATE_RATIO" ">= 10000/s" \
+    "$(met "$CREATE_RATE >= 10000")"
+printf "$fmt" "acknowledged creates after kill -9" \
+    "$FOUND found" "$ACKED acked" "-" "all" "$DURABLE"
+if [ "$SKIP_LIST" != 1 ]; then
+    printf "$fmt" "filtered list, $NOBJ objects, p99 (ms)" \
+        "$LIST_P99" "$ID_P99 GET-by-ID" "$LIST_RATIO" "<= 10 ms" "$(met "$LIST_P99 <= 10")"
+    printf "$fmt" "filtered list, $NOBJ objects, p50 (ms)" "$LIST_P50" "$ID_P50 GET-by-ID" "" "" ""
+fi
+printf "$fmt" "RSS idle, started + 1 login (MB)" \
+    "$(mb "$KW_IDLE_KB")" "$(mb "$NGX_IDLE_KB") nginx" "$(calc '"%.2f", '"$KW_IDLE_KB / $NGX_IDLE_KB")" \
+    "<= 20 MB" "$(met "$KW_IDLE_KB <= 20 * 1024")"
+printf "$fmt" "RSS idle after the GET rounds (MB)" "$(mb "$KW_AFTER_KB")" "" "" "" ""
+printf "$fmt" "RSS idle after GET rounds + 4 more logins (MB)" "$(mb "$KW_ISSUE_KB")" "" "" \
+    "<= 20 MB" "$(met "$KW_ISSUE_KB <= 20 * 1024")"
+printf "$fmt" "RSS idle after the very first start (MB)" "$(mb "$KW_FIRST_KB")" "" "" "" ""
+printf "$fmt" "RSS under GET load, peak sampled (MB)" \
+    "$(mb "$KW_LOAD_KB")" "$(mb "$NGX_LOAD_KB") nginx" "$(calc '"%.2f", '"$KW_LOAD_KB / $NGX_LOAD_KB")" "-" ""
+printf "$fmt" "RSS during creates, peak sampled (MB)" "$(mb "$CREATE_LOAD_KB")" "" "" "" ""
+if [ "$SKIP_LIST" != 1 ]; then
+    printf "$fmt" "RSS idle, $NOBJ-object store, started (MB)" "$(mb "$BIG_IDLE_KB")" "" "" "" ""
+    printf "$fmt" "RSS during list runs, peak sampled (MB)" "$(mb "$LIST_LOAD_KB")" "" "" "" ""
+fi
+printf "$fmt" "VmHWM, highest of the runs (MB)" "$(mb "$KW_HWM_KB")" "" "" "" ""
+[ -z "$WARNINGS" ] || say "warnings:$WARNINGS (details in bench/out/last/)"
+[ "$DURABLE" = PASS ] || say "DURABILITY FAILED: acknowledged creates were lost"
+exit "$STATUS"
