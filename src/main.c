@@ -1,5 +1,6 @@
 /* main.c - `keyward server`: configuration, start-up, signals, shutdown. */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -188,6 +189,10 @@ serve(void)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     umask(077); /* the store holds password hashes and sealed keys */
+    /* Large blocks (Argon2id's 19 MiB per login) are mmapped and returned to
+     * the system when freed; glibc's adaptive threshold would otherwise keep
+     * them in a thread's arena after the first login. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     derive_defaults();
     if (http_check_listen(cfg.listen, &eb) != E_OK)
         die(eb.msg);

@@ -32,6 +32,8 @@ static const struct setting settings[] = {
     { "store", C_STR, F(store), S(store), "", 0, 0, "sqlite:PATH (default DATA/keyward.db)" },
     { "public_url", C_STR, F(public_url), S(public_url), "", 0, 0,
       "token issuer and API URL (default https://LISTEN)" },
+    { "sync", C_STR, F(sync), S(sync), "full", 0, 0,
+      "full: a commit survives power loss (fsync); normal: survives a crash of the process" },
     { "threads", C_INT, F(threads), 0, "0", 0, 256, "HTTP worker threads, 0 = cores" },
     { "max_connections", C_INT, F(max_connections), 0, "1024", 1, 65536, "open connections" },
     { "connection_timeout", C_DURATION, F(connection_timeout), 0, "30s", 1000, 3600000,

@@ -11,6 +11,7 @@ struct config {
     char    data_dir[1024];
     char    store[1100];        /* sqlite:PATH */
     char    public_url[512];    /* issuer of tokens; default https://<listen> */
+    char    sync[8];            /* "full": commits survive power loss; "normal": crashes */
     int64_t threads;            /* HTTP worker threads (0 = number of cores) */
     int64_t max_connections;
     int64_t connection_timeout; /* ms; idle and slow clients are cut off */
