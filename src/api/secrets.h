@@ -11,7 +11,7 @@
 #include "../model/spec.h"
 
 /* Seal every non-empty A_SEALED attribute of `obj` (a create's object or an
- * update's body) for object `id`. Values already sealed are left alone. */
+ * update's body) for object `id`. */
 int  secrets_seal(struct arena *a, const struct spec *s, struct val *obj, struct str id,
                   struct errbuf *eb);
 /* The clear value of attribute `attr` of stored object `obj` into `out` (a

@@ -248,6 +248,7 @@ static const struct {
     { "vince", realm_vince },
     { "certificate", realm_certificate },
     { "token", realm_token },
+    { "ldap", realm_ldap },
 };
 
 static int

@@ -31,6 +31,12 @@ struct identity {
 int realm_vince(struct req *r, const struct val *metadata, struct identity *id,
                 struct errbuf *eb);
 
+/* Realm LDAP: metadata.username / password (+ namespace, provider) checked by
+ * binding to the directory of an ldapprovider (auth/ldap.c). Blocks the calling
+ * thread for at most a few seconds per directory round trip. */
+int realm_ldap(struct req *r, const struct val *metadata, struct identity *id,
+               struct errbuf *eb);
+
 /* Realm Token: metadata.token, an existing token, for a narrower copy. */
 int realm_token(struct req *r, const struct val *metadata, struct identity *id,
                 struct errbuf *eb);

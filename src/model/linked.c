@@ -56,6 +56,11 @@ linked_policy_put(struct req *r, struct tx *tx, struct val *owner, const char *r
 
     if ((rc = check_roles(r->a, granted, eb)) != E_OK)
         return rc;
+    if (granted == NULL || granted->a.n == 0) { /* no roles: no authorization */
+        rc = linked_policy_del(tx, owner, eb);
+        val_set(r->a, owner, "authorizationID", val_cstr(""));
+        return rc;
+    }
     val_set(r->a, &in, "name", val_cstr(arena_printf(r->a, "%s %.*s", realm,
                                                      STR_FMT(field(owner, "name")->s))));
     val_set(r->a, &in, "description", val_cstr("Managed by its owner: change the owner's roles"));

@@ -11,7 +11,8 @@
 /* Create or update the authorization of `owner` (a stored object with ID, name,
  * namespace) granting `roles` (authorizedIdentities entries) to tokens holding
  * both `@auth:realm=<realm>` and `@auth:<key>=<owner ID>`. Sets the owner's
- * authorizationID. Runs inside the writer's transaction. */
+ * authorizationID. An owner without roles has no authorization (an existing one
+ * is deleted). Runs inside the writer's transaction. */
 int linked_policy_put(struct req *r, struct tx *tx, struct val *owner, const char *realm,
                       const char *key, struct errbuf *eb);
 /* Delete the owner's authorization (if any). */

@@ -9,5 +9,6 @@ const struct spec *const spec_all[] = {
     &spec_role,
     &spec_serviceaccount,
     &spec_auditlog,
+    &spec_ldapprovider,
 };
 const size_t spec_count = ARRAY_LEN(spec_all);

@@ -20,6 +20,8 @@ static const struct attr serviceaccount_attrs[] = {
     { "roles", T_STRLIST, A_QUERY, .max_len = 64,
       .doc = "roles (@auth:role=...) and permissions granted in its namespace" },
     { "clientID", T_STRING, A_READONLY | A_QUERY, .doc = "OAuth 2.0 client ID (= ID)" },
+    { "clientSecret", T_STRING, A_READONLY | A_DERIVED,
+      .doc = "in the answer to the creation only; never stored; ignored when sent back" },
     { "secretHash", T_STRING, A_READONLY | A_WRITEONLY | A_SECRET },
     { "authorizationID", T_STRING, A_READONLY, .doc = "the API authorization of its roles" },
 };

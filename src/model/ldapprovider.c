@@ -1,0 +1,168 @@
+/* ldapprovider.c - the directories the LDAP realm binds to (API.md section 3).
+ * The realm itself is auth/ldap.c; this file only describes and checks the
+ * configuration. */
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "../api/req.h"
+#include "specs.h"
+
+#define CA_PEM_MAX   (64 * 1024)
+#define CA_CERTS_MAX 64
+#define PORT_MAX     65535
+
+static const char *const conn_protocols[] = { "TLS", "InbandTLS", "None", NULL };
+
+static const struct attr ldapprovider_attrs[] = {
+    { "name", T_STRING, A_REQUIRED | A_QUERY | A_ORDER, .pattern = "^[a-zA-Z0-9._-]+$",
+      .max_len = 256 },
+    { "description", T_STRING, A_QUERY, .max_len = 1024 },
+    { "address", T_STRING, A_REQUIRED | A_QUERY,
+      .pattern = "^([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\]):[0-9]{1,5}$", .max_len = 300,
+      .doc = "host:port of the directory" },
+    { "connSecurityProtocol", T_STRING, A_QUERY, .enums = conn_protocols, .def = "TLS",
+      .doc = "TLS (ldaps://), InbandTLS (StartTLS) or None" },
+    { "certificateAuthority", T_STRING, 0, .max_len = CA_PEM_MAX,
+      .doc = "PEM certificates trusted for the directory; empty: the system's" },
+    { "bindDN", T_STRING, A_REQUIRED | A_QUERY, .max_len = 1024,
+      .doc = "the service account that searches users" },
+    { "bindPassword", T_STRING, A_REQUIRED | A_WRITEONLY | A_SECRET | A_SEALED,
+      .max_len = 1024, .doc = "write-only; sealed at rest" },
+    { "baseDN", T_STRING, A_REQUIRED | A_QUERY, .max_len = 1024 },
+    { "bindSearchFilter", T_STRING, 0, .def = "uid={USERNAME}", .max_len = 1024,
+      .doc = "LDAP filter; {USERNAME} is replaced by the escaped user name" },
+    { "subjectKey", T_STRING, 0, .pattern = "^[A-Za-z][A-Za-z0-9-]*$", .def = "uid",
+      .max_len = 128, .doc = "the attribute whose value is the token's subject" },
+    { "ignoredKeys", T_STRLIST, 0, .pattern = "^[A-Za-z0-9;._-]+$", .max_len = 128,
+      .doc = "attributes never turned into claims (userPassword never is)" },
+    { "default", T_BOOL, A_QUERY, .def = "false",
+      .doc = "used when /issue names no provider (the first by name if several)" },
+};
+
+/* The port of "host:port" (the pattern checked the shape, not the range). */
+static int
+check_address(struct str addr, struct errbuf *eb)
+{
+    struct str rest = addr, port = STR_NULL;
+    int64_t    n = 0;
+
+    for (size_t i = addr.len; i > 0; i--)
+        if (addr.p[i - 1] == ':') {
+            port = (struct str){ addr.p + i, addr.len - i };
+            rest.len = i - 1;
+            break;
+        }
+    if (rest.len == 0 || str_to_i64(port, &n) != E_OK || n < 1 || n > PORT_MAX)
+        return errbuf_attr(eb, E_VALIDATION, "address",
+                           "Attribute 'address' must be host:port with a port from 1 to %d",
+                           PORT_MAX);
+    return E_OK;
+}
+
+static int
+check_filter(struct str f, struct errbuf *eb)
+{
+    static const struct str key = STR("{USERNAME}");
+
+    for (size_t i = 0; i + key.len <= f.len; i++)
+        if (memcmp(f.p + i, key.p, key.len) == 0)
+            return E_OK;
+    return errbuf_attr(eb, E_VALIDATION, "bindSearchFilter",
+                       "Attribute 'bindSearchFilter' must contain {USERNAME}");
+}
+
+static int
+bad_ca(struct errbuf *eb, const char *why)
+{
+    ERR_clear_error();
+    return errbuf_attr(eb, E_VALIDATION, "certificateAuthority",
+                       "Attribute 'certificateAuthority' %s", why);
+}
+
+/* One PEM block: it must be a certificate. Keys pasted by mistake are refused,
+ * not skipped: this attribute is stored in the clear. */
+static int
+check_pem_block(const char *name, const unsigned char *der, long len, struct errbuf *eb)
+{
+    const unsigned char *p = der;
+    X509                *x;
+
+    if (strcmp(name, "CERTIFICATE") != 0)
+        return bad_ca(eb, "must hold only PEM certificates");
+    x = d2i_X509(NULL, &p, len);
+    if (x == NULL || p != der + len) {
+        X509_free(x);
+        return bad_ca(eb, "holds a certificate that does not parse");
+    }
+    X509_free(x);
+    return E_OK;
+}
+
+static int
+check_ca(struct str pem, struct errbuf *eb)
+{
+    BIO          *bio = BIO_new_mem_buf(pem.p, (int)pem.len);
+    char         *name = NULL, *header = NULL;
+    unsigned char *der = NULL;
+    long          len = 0;
+    int           rc = E_OK, n = 0;
+
+    if (bio == NULL)
+        return errbuf_set(eb, E_INTERNAL, "out of memory");
+    while (rc == E_OK && PEM_read_bio(bio, &name, &header, &der, &len) == 1) {
+        rc = ++n > CA_CERTS_MAX ? bad_ca(eb, "holds too many certificates")
+                                : check_pem_block(name, der, len, eb);
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_free(der);
+        name = header = NULL;
+        der = NULL;
+    }
+    BIO_free(bio);
+    ERR_clear_error(); /* the end of input is reported as an error */
+    if (rc == E_OK && n == 0)
+        rc = bad_ca(eb, "must hold PEM certificates");
+    return rc;
+}
+
+static struct str
+obj_str(const struct val *obj, const char *k)
+{
+    const struct val *v = val_get(obj, k);
+
+    return v != NULL && v->t == V_STR ? v->s : STR_NULL;
+}
+
+/* Checks the generic validation cannot express. They need no stored state, so
+ * they run on the request's thread. */
+static int
+ldapprovider_prepare(struct req *r, const struct spec *s, struct val *obj, bool create,
+                     struct errbuf *eb)
+{
+    struct str ca = obj_str(obj, "certificateAuthority");
+    int        rc;
+
+    KW_UNUSED(r);
+    KW_UNUSED(s);
+    KW_UNUSED(create);
+    if ((rc = check_address(obj_str(obj, "address"), eb)) != E_OK ||
+        (rc = check_filter(obj_str(obj, "bindSearchFilter"), eb)) != E_OK)
+        return rc;
+    return ca.len > 0 ? check_ca(ca, eb) : E_OK;
+}
+
+static struct spec_rt ldapprovider_rt;
+
+const struct spec spec_ldapprovider = {
+    .identity = "ldapprovider",
+    .rest = "ldapproviders",
+    .attrs = ldapprovider_attrs,
+    .nattrs = ARRAY_LEN(ldapprovider_attrs),
+    .unique = "name",
+    .default_order = "name",
+    .ops = OP_ALL,
+    .access = ACCESS_SECRET,
+    .hooks = { .prepare = ldapprovider_prepare },
+    .rt = &ldapprovider_rt,
+};

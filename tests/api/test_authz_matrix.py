@@ -1,0 +1,128 @@
+"""API authorizations, exhaustively: each built-in role x where the request goes (its own
+namespace, a child, the parent, a sibling, another tenant) x each operation x each resource.
+Allowed exactly where API.md section 5 says; 403 otherwise; and 404, never 403, for an
+object that lives in a namespace the request does not target."""
+import itertools
+
+import pytest
+
+from kwtest import assert_error, rand
+
+NORMAL, SECRET, ADMIN = 0, 1, 2
+# resource -> (sensitivity, body factory(namespace) for a new object, writable)
+RESOURCES = {
+    "namespaces": (NORMAL, lambda ns: {"name": "m" + rand(8)}, True),
+    "accounts": (ADMIN, lambda ns: {"name": "a" + rand(10), "password": "pw-" + rand(12)},
+                 True),
+    "apiauthorizations": (ADMIN, lambda ns: {
+        "name": "p" + rand(6), "subject": [["@auth:realm=vince", "@auth:account=nobody"]],
+        "authorizedIdentities": ["@auth:role=namespace.viewer"], "authorizedNamespace": ns},
+        True),
+    "serviceaccounts": (ADMIN, lambda ns: {"name": "s" + rand(8)}, True),
+    "auditlogs": (SECRET, None, False),
+}
+ROLES = {  # role -> (verbs on NORMAL, on SECRET, on ADMIN)
+    "namespace.administrator": ({"get", "post", "put", "delete"},) * 3,
+    "namespace.editor": ({"get", "post", "put", "delete"}, {"get", "post", "put", "delete"},
+                         set()),
+    "namespace.viewer": ({"get"}, set(), set()),
+}
+PLACES = ["own", "child", "parent", "sibling", "other"]
+OPS = {"list": "get", "get": "get", "create": "post", "update": "put", "delete": "delete"}
+
+
+@pytest.fixture(scope="module")
+def world(server, admin):
+    root = admin.mkns("/", "mx-" + rand(6))["name"]
+    parent = admin.mkns(root, "tenant")["name"]
+    own = admin.mkns(parent, "own")["name"]
+    places = {"own": own, "child": admin.mkns(own, "child")["name"], "parent": parent,
+              "sibling": admin.mkns(parent, "sibling")["name"],
+              "other": admin.mkns(root, "other")["name"]}
+    callers = {}
+    for role in ROLES:
+        name, pw, _ = admin.mkaccount(root)
+        admin.mkauthz(parent, [["@auth:realm=vince", "@auth:account=" + name]],
+                      ["@auth:role=" + role], authorized_ns=own)
+        callers[role] = server.client(server.token(name, pw))
+    return {"places": places, "callers": callers}
+
+
+def one_object(admin, rest, ns):
+    """An object of `rest` living in `ns`, made by the administrator."""
+    sens, body, writable = RESOURCES[rest]
+    if writable:
+        return admin.ok(admin.post("/" + rest, body(ns), ns=ns))
+    admin.mkns(ns, "touch" + rand(6))  # leaves an audit entry in ns
+    for _ in range(50):
+        items = admin.list(rest, ns)
+        if items:
+            return items[0]
+    raise AssertionError("no %s in %s" % (rest, ns))
+
+
+def allowed(role, rest, op, place):
+    if place not in ("own", "child"):
+        return False
+    return OPS[op] in ROLES[role][RESOURCES[rest][0]]
+
+
+def attempt(admin, caller, rest, op, ns):
+    sens, body, writable = RESOURCES[rest]
+    if op == "list":
+        return caller.get("/" + rest, ns=ns)
+    if op == "create":
+        return caller.post("/" + rest, body(ns), ns=ns)
+    obj = one_object(admin, rest, ns)
+    if op == "get":
+        return caller.get("/%s/%s" % (rest, obj["ID"]), ns=ns)
+    if op == "update":
+        return caller.put("/%s/%s" % (rest, obj["ID"]), obj, ns=ns)
+    return caller.delete("/%s/%s" % (rest, obj["ID"]), ns=ns)
+
+
+CASES = [(role, rest, op, place)
+         for role, rest, op, place in itertools.product(ROLES, RESOURCES, OPS, PLACES)
+         if RESOURCES[rest][2] or op in ("list", "get")]
+
+
+@pytest.mark.parametrize("role,rest,op,place", CASES,
+                         ids=["-".join(c) for c in CASES])
+def test_matrix(admin, world, role, rest, op, place):
+    r = attempt(admin, world["callers"][role], rest, op, world["places"][place])
+    if allowed(role, rest, op, place):
+        assert r.status == 200, r
+    else:
+        assert_error(r, 403)
+
+
+def test_read_only_resources_refuse_writes(admin, world):
+    for role, op in itertools.product(ROLES, ("create", "update", "delete")):
+        c = world["callers"][role]
+        r = (c.post("/auditlogs", {}, ns=world["places"]["own"]) if op == "create" else
+             c.put("/auditlogs/" + "0" * 24, {}, ns=world["places"]["own"]) if op == "update"
+             else c.delete("/auditlogs/" + "0" * 24, ns=world["places"]["own"]))
+        assert_error(r, 405)
+
+
+@pytest.mark.parametrize("rest", list(RESOURCES))
+@pytest.mark.parametrize("place", ["child", "parent", "sibling", "other"])
+def test_object_elsewhere_is_404_never_403(admin, world, rest, place):
+    """Through the caller's own namespace, an object living elsewhere does not exist."""
+    obj = one_object(admin, rest, world["places"][place])
+    c = world["callers"]["namespace.administrator"]
+    own = world["places"]["own"]
+    assert_error(c.get("/%s/%s" % (rest, obj["ID"]), ns=own), 404)
+    if RESOURCES[rest][2]:
+        assert_error(c.put("/%s/%s" % (rest, obj["ID"]), obj, ns=own), 404)
+        assert_error(c.delete("/%s/%s" % (rest, obj["ID"]), ns=own), 404)
+    assert admin.get("/%s/%s" % (rest, obj["ID"]), ns=world["places"][place]).status == 200
+
+
+def test_recursive_reads_stay_inside_the_grant(admin, world):
+    c = world["callers"]["namespace.viewer"]
+    got = c.get("/namespaces", ns=world["places"]["own"], params={"recursive": "true"})
+    assert got.status == 200
+    assert all(o["name"].startswith(world["places"]["own"]) for o in got.data)
+    assert_error(c.get("/namespaces", ns=world["places"]["parent"],
+                       params={"recursive": "true"}), 403)
