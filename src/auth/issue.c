@@ -183,7 +183,7 @@ claims(struct req *r, const struct issue_req *q, const struct identity *id)
     unsigned char jti[16];
     char          jhex[33];
 
-    rnd_bytes(jti, sizeof jti);
+    rnd_id_bytes(jti, sizeof jti);
     hex_encode(jti, sizeof jti, jhex);
     val_set(a, &c, "realm", val_str(id->realm.len > 0 ? id->realm : q->realm));
     val_set(a, &c, "data", id->data);
@@ -248,6 +248,7 @@ static const struct {
     { "vince", realm_vince },
     { "certificate", realm_certificate },
     { "token", realm_token },
+    { "oidc", realm_oidc },
     { "ldap", realm_ldap },
 };
 

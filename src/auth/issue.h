@@ -41,4 +41,11 @@ int realm_ldap(struct req *r, const struct val *metadata, struct identity *id,
 int realm_token(struct req *r, const struct val *metadata, struct identity *id,
                 struct errbuf *eb);
 
+/* Realm OIDC (auth/oidc.c): step 1, metadata {namespace, OIDCProviderName,
+ * redirectURL}, answers a 302 to the provider (REALM_ANSWERED); step 2,
+ * metadata {code, state}, proves the identity in the provider's ID token. Blocks
+ * the calling thread on HTTPS calls to the provider (5 s time-outs each). */
+int realm_oidc(struct req *r, const struct val *metadata, struct identity *id,
+               struct errbuf *eb);
+
 #endif

@@ -37,4 +37,14 @@ int jwt_verify(const struct jwt_key *const *keys, size_t n, struct str token, in
 /* {"keys":[{"kty":"EC","crv":"P-256","x":..,"y":..,"kid":..,"alg":"ES256","use":"sig"}]} */
 int jwt_jwks(const struct jwt_key *const *keys, size_t n, struct arena *a, struct val *out);
 
+struct evp_pkey_st; /* OpenSSL's EVP_PKEY, not included here */
+
+/* Check a JWS signature made with someone else's public key (an OpenID
+ * provider's ID tokens): `input` is the signing input (header.payload), `sig` the
+ * decoded third part. "ES256" takes a P-256 key and the 64-byte R||S; "RS256" an
+ * RSA key of 2048 to 8192 bits and a PKCS#1 v1.5 signature; any other alg never
+ * verifies. True only when the signature holds. Thread-safe: `pub` is only read. */
+bool jwt_sig_verify(const char *alg, struct evp_pkey_st *pub, struct str input,
+                    const unsigned char *sig, size_t sig_len);
+
 #endif

@@ -183,7 +183,7 @@ token_claims(struct req *r, const struct val *sa, struct str ns)
     char       jti[33];
     unsigned char raw[16];
 
-    rnd_bytes(raw, sizeof raw);
+    rnd_id_bytes(raw, sizeof raw); /* jti */
     hex_encode(raw, sizeof raw, jti);
     val_set(r->a, &data, "realm", val_cstr("serviceaccount"));
     val_set(r->a, &data, "serviceaccount", *val_get(sa, "name"));

@@ -2,17 +2,16 @@
 #include "rnd.h"
 
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-void
-rnd_bytes(void *p, size_t n)
+/* Straight from the CSPRNG, in slices (RAND_bytes takes an int). */
+static void
+fill(unsigned char *u, size_t n)
 {
-    /* RAND_bytes takes an int; feed it in slices. */
-    unsigned char *u = p;
-
     while (n > 0) {
         int k = n > INT_MAX ? INT_MAX : (int)n;
         if (RAND_bytes(u, k) != 1) {
@@ -23,6 +22,41 @@ rnd_bytes(void *p, size_t n)
         u += k;
         n -= (size_t)k;
     }
+}
+
+void
+rnd_bytes(void *p, size_t n)
+{
+    fill(p, n);
+}
+
+/* Identifiers (trace ids, object ids, jtis: several per request) come from a
+ * per-thread pool filled by the same CSPRNG: one RAND_bytes call per POOL bytes
+ * instead of one per identifier. Each byte is handed out once and wiped. Never
+ * for secrets: those must not wait in memory before use. */
+#define POOL 4096
+#define POOL_SMALL 64
+
+static _Thread_local unsigned char pool[POOL];
+static _Thread_local size_t        pool_left;
+
+void
+rnd_id_bytes(void *p, size_t n)
+{
+    unsigned char *u = p;
+
+    if (n > POOL_SMALL) {
+        fill(u, n);
+        return;
+    }
+    if (pool_left < n) {
+        fill(pool, POOL);
+        pool_left = POOL;
+    }
+    unsigned char *src = pool + POOL - pool_left;
+    memcpy(u, src, n);
+    OPENSSL_cleanse(src, n);
+    pool_left -= n;
 }
 
 static const char hexdig[] = "0123456789abcdef";
@@ -50,7 +84,7 @@ id_new(char out[ID_LEN + 1])
     b[1] = (unsigned char)(now >> 16);
     b[2] = (unsigned char)(now >> 8);
     b[3] = (unsigned char)now;
-    rnd_bytes(b + 4, 8);
+    rnd_id_bytes(b + 4, 8);
     hex_encode(b, sizeof b, out);
 }
 

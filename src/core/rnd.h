@@ -6,8 +6,12 @@
 
 #define ID_LEN 24
 
-/* Cryptographically random bytes; aborts if the CSPRNG fails. */
+/* Cryptographically random bytes; aborts if the CSPRNG fails. For keys, salts,
+ * nonces and secrets. */
 void rnd_bytes(void *p, size_t n);
+/* The same, cheaper for small amounts, for identifiers that must be unique and
+ * unguessable but are not secrets (object IDs, trace ids, token ids). */
+void rnd_id_bytes(void *p, size_t n);
 /* A new object ID: 24 lowercase hex characters plus NUL. The first 8 are the
  * creation second (so IDs sort roughly by age, keeping B-tree inserts local),
  * the rest random. */

@@ -149,7 +149,7 @@ hreq_new(struct MHD_Connection *c, const char *url, const char *method)
     h->r.suspend = suspend_req;
     h->r.resume = resume_req;
     h->r.conn = h;
-    rnd_bytes(t, sizeof t);
+    rnd_id_bytes(t, sizeof t);
     hex_encode(t, sizeof t, h->r.trace);
     buf_init(&h->r.body, (size_t)cfg.max_body_size);
     MHD_get_connection_values(c, MHD_HEADER_KIND, on_header, h);
@@ -332,7 +332,7 @@ http_start(const struct tls_files *tls, struct errbuf *eb)
     struct sockaddr_storage ss;
     unsigned                threads = (unsigned)cfg.threads;
     unsigned                flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
     int                     rc;
 
     if ((rc = parse_listen(cfg.listen, &ss, eb)) != E_OK)

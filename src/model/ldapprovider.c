@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include "../api/req.h"
+#include "../pki/pemcheck.h"
 #include "specs.h"
 
 #define CA_PEM_MAX   (64 * 1024)
@@ -72,60 +73,6 @@ check_filter(struct str f, struct errbuf *eb)
                        "Attribute 'bindSearchFilter' must contain {USERNAME}");
 }
 
-static int
-bad_ca(struct errbuf *eb, const char *why)
-{
-    ERR_clear_error();
-    return errbuf_attr(eb, E_VALIDATION, "certificateAuthority",
-                       "Attribute 'certificateAuthority' %s", why);
-}
-
-/* One PEM block: it must be a certificate. Keys pasted by mistake are refused,
- * not skipped: this attribute is stored in the clear. */
-static int
-check_pem_block(const char *name, const unsigned char *der, long len, struct errbuf *eb)
-{
-    const unsigned char *p = der;
-    X509                *x;
-
-    if (strcmp(name, "CERTIFICATE") != 0)
-        return bad_ca(eb, "must hold only PEM certificates");
-    x = d2i_X509(NULL, &p, len);
-    if (x == NULL || p != der + len) {
-        X509_free(x);
-        return bad_ca(eb, "holds a certificate that does not parse");
-    }
-    X509_free(x);
-    return E_OK;
-}
-
-static int
-check_ca(struct str pem, struct errbuf *eb)
-{
-    BIO          *bio = BIO_new_mem_buf(pem.p, (int)pem.len);
-    char         *name = NULL, *header = NULL;
-    unsigned char *der = NULL;
-    long          len = 0;
-    int           rc = E_OK, n = 0;
-
-    if (bio == NULL)
-        return errbuf_set(eb, E_INTERNAL, "out of memory");
-    while (rc == E_OK && PEM_read_bio(bio, &name, &header, &der, &len) == 1) {
-        rc = ++n > CA_CERTS_MAX ? bad_ca(eb, "holds too many certificates")
-                                : check_pem_block(name, der, len, eb);
-        OPENSSL_free(name);
-        OPENSSL_free(header);
-        OPENSSL_free(der);
-        name = header = NULL;
-        der = NULL;
-    }
-    BIO_free(bio);
-    ERR_clear_error(); /* the end of input is reported as an error */
-    if (rc == E_OK && n == 0)
-        rc = bad_ca(eb, "must hold PEM certificates");
-    return rc;
-}
-
 static struct str
 obj_str(const struct val *obj, const char *k)
 {
@@ -141,15 +88,18 @@ ldapprovider_prepare(struct req *r, const struct spec *s, struct val *obj, bool 
                      struct errbuf *eb)
 {
     struct str ca = obj_str(obj, "certificateAuthority");
+    struct str address = obj_str(obj, "address"), filter = obj_str(obj, "bindSearchFilter");
     int        rc;
 
     KW_UNUSED(r);
     KW_UNUSED(s);
-    KW_UNUSED(create);
-    if ((rc = check_address(obj_str(obj, "address"), eb)) != E_OK ||
-        (rc = check_filter(obj_str(obj, "bindSearchFilter"), eb)) != E_OK)
+    /* An update's body is checked before defaults apply: what it leaves out
+     * gets the default (filter) or is reported missing by the generic checks. */
+    if ((create || address.len > 0) && (rc = check_address(address, eb)) != E_OK)
         return rc;
-    return ca.len > 0 ? check_ca(ca, eb) : E_OK;
+    if ((create || filter.len > 0) && (rc = check_filter(filter, eb)) != E_OK)
+        return rc;
+    return ca.len > 0 ? pem_check_certs(ca, CA_CERTS_MAX, "certificateAuthority", eb) : E_OK;
 }
 
 static struct spec_rt ldapprovider_rt;

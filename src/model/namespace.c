@@ -26,7 +26,7 @@ static const struct attr namespace_attrs[] = {
 
 static const char *const namespace_children[] = { "namespaces", "accounts",
                                                   "apiauthorizations", "ldapproviders",
-                                                  "serviceaccounts", "auditlogs", NULL };
+                                                  "oidcproviders", "serviceaccounts", "auditlogs", NULL };
 
 /* A namespace is created with its bare name and lives under the request's
  * namespace: "web" in "/acme" becomes "/acme/web". */

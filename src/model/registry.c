@@ -10,5 +10,6 @@ const struct spec *const spec_all[] = {
     &spec_serviceaccount,
     &spec_auditlog,
     &spec_ldapprovider,
+    &spec_oidcprovider,
 };
 const size_t spec_count = ARRAY_LEN(spec_all);

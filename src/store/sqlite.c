@@ -188,16 +188,6 @@ sqlite_err(struct conn *c, int rc, const char *what)
     return E_INTERNAL;
 }
 
-static void
-reader_destroy(void *p)
-{
-    struct conn *c = p;
-    /* The store unlinks and closes readers left at close(); a thread ending
-     * before that closes its own. The list lock lives in the store, which we
-     * cannot reach from here, so readers are only closed by the store. */
-    KW_UNUSED(c);
-}
-
 static struct conn *
 reader(struct sqlite_store *st)
 {
@@ -1007,7 +997,7 @@ store_open_sqlite(const char *path, struct store **out, struct errbuf *eb)
     pthread_mutex_init(&st->mu, NULL);
     pthread_mutex_init(&st->readers_mu, NULL);
     pthread_cond_init(&st->cv, NULL);
-    pthread_key_create(&st->reader_key, reader_destroy);
+    pthread_key_create(&st->reader_key, NULL); /* readers are closed by st_close */
     rc = conn_open(&st->writer, path, true, eb);
     if (rc == E_OK)
         rc = set_sync(&st->writer, eb);

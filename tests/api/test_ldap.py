@@ -117,6 +117,17 @@ def test_update_keeps_sealed_password(server, admin, ns, slapd):
     token_of(server, ns, obj["name"], "alice", ALICE_PW)
 
 
+def test_update_leaving_out_the_filter_gets_the_default(server, admin, ns, slapd):
+    obj = mkprovider(admin, ns, slapd)
+    body = {k: v for k, v in obj.items() if k != "bindSearchFilter"}
+    got = admin.ok(admin.put("/ldapproviders/" + obj["ID"], body, ns=ns))
+    assert got["bindSearchFilter"] == "uid={USERNAME}"
+    token_of(server, ns, obj["name"], "alice", ALICE_PW)
+    e = assert_error(admin.put("/ldapproviders/" + obj["ID"],
+                               dict(got, bindSearchFilter="(uid=x)"), ns=ns), 422)
+    assert e["data"]["attribute"] == "bindSearchFilter"
+
+
 @pytest.mark.parametrize("attrs, attribute", [
     ({"address": "127.0.0.1"}, "address"),
     ({"address": "127.0.0.1:0"}, "address"),
