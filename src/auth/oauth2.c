@@ -44,18 +44,6 @@ oauth_error(struct req *r, int status, const char *error, const char *desc)
     log_info("trace=%s oauth2: %s: %s", r->trace, error, desc);
 }
 
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* application/x-www-form-urlencoded decoding: '+' is a space, %XX a byte. */
 static bool
 form_decode(struct arena *a, struct str in, struct str *out)
@@ -70,7 +58,7 @@ form_decode(struct arena *a, struct str in, struct str *out)
         else if (c == '%') {
             if (in.len - i < 3)
                 return false;
-            int hi = hexval(in.p[i + 1]), lo = hexval(in.p[i + 2]);
+            int hi = hex_digit(in.p[i + 1]), lo = hex_digit(in.p[i + 2]);
             if (hi < 0 || lo < 0)
                 return false;
             c = (char)(hi << 4 | lo);

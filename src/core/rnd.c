@@ -185,3 +185,15 @@ b64url_decode(const char *s, size_t len, unsigned char *out)
         return -1;
     return (long)o;
 }
+
+int
+hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

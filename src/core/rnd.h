@@ -18,6 +18,8 @@ void rnd_id_bytes(void *p, size_t n);
 void id_new(char out[ID_LEN + 1]);
 /* True for exactly 24 lowercase hex characters. */
 bool id_valid(struct str s);
+/* The value of one hex digit (either case), or -1. */
+int  hex_digit(char c);
 /* Lowercase hex of n bytes into out (2n+1 bytes with NUL). */
 void hex_encode(const void *p, size_t n, char *out);
 /* base64url without padding. out must hold b64url_len(n) + 1. */

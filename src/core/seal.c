@@ -33,18 +33,6 @@
 /* ---- master key ------------------------------------------------------------- */
 
 static int
-hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static int
 key_from_env(const char *hex, unsigned char key[SEAL_KEY_LEN], struct errbuf *eb)
 {
     size_t i;
@@ -54,8 +42,8 @@ key_from_env(const char *hex, unsigned char key[SEAL_KEY_LEN], struct errbuf *eb
         return errbuf_set(eb, E_INTERNAL,
                           "KEYWARD_MASTER_KEY must be exactly %d hex characters", HEX_LEN);
     for (i = 0; i < SEAL_KEY_LEN; i++) {
-        hi = hex_nibble(hex[2 * i]);
-        lo = hex_nibble(hex[2 * i + 1]);
+        hi = hex_digit(hex[2 * i]);
+        lo = hex_digit(hex[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             OPENSSL_cleanse(key, SEAL_KEY_LEN);
             return errbuf_set(eb, E_INTERNAL, "KEYWARD_MASTER_KEY is not hex");
