@@ -18,6 +18,7 @@
 #include "core/timeutil.h"
 #include "http/server.h"
 #include "model/specs.h"
+#include "pki/signer.h"
 #include "pki/tlsboot.h"
 #include "store/store.h"
 
@@ -172,6 +173,17 @@ wait_for_signal(const sigset_t *set)
     }
 }
 
+/* The client CA's key goes to the signer, the only module that uses it; the
+ * copy tlsboot read is wiped at once. */
+static int
+signer_start(struct tls_files *tls, struct errbuf *eb)
+{
+    int rc = pki_signer_init(&tls->client_ca_pem, &tls->client_ca_key_pem, eb);
+
+    buf_wipe(&tls->client_ca_key_pem);
+    return rc;
+}
+
 static int
 serve(void)
 {
@@ -205,12 +217,14 @@ serve(void)
     seal_set_master(master);
     if (store_open(cfg.store, &kw_store, &eb) != E_OK ||
         authn_init(master, &eb) != E_OK || boot_first_start(cfg.data_dir, &created, &from_env, &eb) != E_OK ||
-        tlsboot_ensure(cfg.data_dir, host, &tls, &eb) != E_OK || http_start(&tls, &eb) != E_OK)
+        tlsboot_ensure(cfg.data_dir, host, &tls, &eb) != E_OK || signer_start(&tls, &eb) != E_OK ||
+        http_start(&tls, &eb) != E_OK)
         die(eb.msg);
     print_welcome(from_env || getenv("KEYWARD_ADMIN_PASSWORD") != NULL);
     wait_for_signal(&set);
     log_info("keyward: stopping");
     http_stop(GRACE_MS);
+    pki_signer_fini();
     authz_shutdown();
     authn_shutdown();
     kw_store->ops->close(kw_store);

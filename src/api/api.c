@@ -1,5 +1,6 @@
 /* api.c - the API's front door: negotiation, routing, authentication, the
  * error list and the encoding of every answer. */
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -109,6 +110,11 @@ api_release(struct req *r)
     if (r->who != NULL)
         principal_put(r->who);
     r->who = NULL;
+    if (r->secret.len > 0) {
+        OPENSSL_cleanse((void *)r->secret.p, r->secret.len);
+        r->secret = STR_NULL;
+        buf_wipe(&r->reply);
+    }
     buf_free(&r->reply);
 }
 

@@ -39,6 +39,7 @@ struct wreq {
     bool               override;
     struct str         idem_key, idem_fp; /* hex SHA-256, empty without the header */
     bool               replayed;
+    struct val         once_only; /* keys of r->once the stored object lacks */
     struct errbuf      eb;
 };
 
@@ -181,14 +182,31 @@ idem_replay(struct tx *tx, struct wreq *w, bool *found)
     return E_OK;
 }
 
+/* The answer to keep for replays, without the answer-only fields (secrets). */
+static struct val
+idem_answer(struct wreq *w)
+{
+    struct val v;
+
+    if (w->once_only.a.n == 0 || w->r->resp.t != V_MAP)
+        return w->r->resp;
+    v = val_clone(w->r->a, &w->r->resp);
+    for (size_t i = 0; i < w->once_only.a.n; i++) {
+        struct str k = w->once_only.a.v[i].s;
+        val_del(&v, arena_strndup(w->r->a, k.p, k.len));
+    }
+    return v;
+}
+
 static int
 idem_keep(struct tx *tx, struct wreq *w)
 {
+    struct val kept = idem_answer(w);
     struct buf b;
     int        rc;
 
     buf_init(&b, SIZE_MAX / 2);
-    rc = msgpack_encode(&w->r->resp, &b);
+    rc = msgpack_encode(&kept, &b);
     if (rc == E_OK)
         rc = tx->ops->idem_put(tx, w->idem_key, w->idem_fp, w->r->status, buf_str(&b),
                                time_now_ms() + cfg.idempotency_ttl);
@@ -206,6 +224,24 @@ write_error(struct wreq *w, int rc)
     return errbuf_set(&w->eb, rc, "store error");
 }
 
+/* Fields shown once (generated secrets, new credentials) join the answer of a
+ * create or an update. Those the stored object lacks are answer-only: the
+ * answer kept for Idempotency-Key replays goes without them, so a secret is
+ * never stored in clear nor shown twice. */
+static void
+add_once(struct wreq *w, struct val *out, const struct val *stored)
+{
+    struct req *r = w->r;
+
+    w->once_only = val_arr();
+    for (size_t i = 0; r->once.t == V_MAP && i < r->once.m.n; i++) {
+        const struct kv *kv = &r->once.m.kv[i];
+        val_set_s(r->a, out, kv->k, kv->v);
+        if (val_get_s(stored, kv->k) == NULL)
+            val_push(r->a, &w->once_only, val_str(kv->k));
+    }
+}
+
 static int
 run_create(struct tx *tx, struct wreq *w)
 {
@@ -220,9 +256,7 @@ run_create(struct tx *tx, struct wreq *w)
         return rc;
     struct val out = val_clone(w->r->a, &w->obj);
     object_present(w->r->a, s, &out);
-    /* Fields shown once (generated secrets) are only in the answer. */
-    for (size_t i = 0; w->r->once.t == V_MAP && i < w->r->once.m.n; i++)
-        val_set_s(w->r->a, &out, w->r->once.m.kv[i].k, w->r->once.m.kv[i].v);
+    add_once(w, &out, &w->obj);
     answer(w->r, 200, out, false);
     return E_OK;
 }
@@ -272,8 +306,10 @@ run_update(struct tx *tx, struct wreq *w)
         return rc;
     if ((rc = tx->ops->update(tx, s, &obj)) != E_OK)
         return write_error(w, rc);
-    object_present(w->r->a, s, &obj);
-    answer(w->r, 200, obj, false);
+    struct val out = val_clone(w->r->a, &obj);
+    object_present(w->r->a, s, &out);
+    add_once(w, &out, &obj);
+    answer(w->r, 200, out, false);
     return E_OK;
 }
 

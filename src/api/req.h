@@ -21,6 +21,23 @@ struct qparam {
 struct principal;
 struct spec;
 
+#define PEER_OU_MAX 8
+
+/* The TLS client certificate of the request's connection, checked once per
+ * connection by the HTTP layer (http/peer.c), which knows nothing of realms:
+ * it only verifies the chain and reads the names. Lives as long as the
+ * connection. */
+struct peer_cert {
+    bool        verified;     /* chains to the client CA, within its validity period,
+                                 for TLS clients (extendedKeyUsage clientAuth) */
+    const char *reason;       /* why not verified: static text for the log */
+    const char *cn, *o;       /* first CN and O, UTF-8, "" when absent */
+    const char *ou[PEER_OU_MAX];
+    size_t      nou;
+    char        serial[65];   /* lowercase hex of the serial (pki_serial_hex) */
+    int64_t     not_after_ms;
+};
+
 /* Where a URL points. */
 enum endpoint {
     EP_NONE,
@@ -54,6 +71,7 @@ struct req {
     struct str    *fields; /* X-Fields, split at commas, trimmed */
     size_t         nfields;
     struct str     client_ip;
+    const struct peer_cert *peer; /* NULL when no client certificate was presented */
     struct buf     body;
     bool           body_too_big;
     char           trace[17];
@@ -76,7 +94,11 @@ struct req {
         const char *k, *v;
     } headers[4];           /* more response headers (static strings or arena) */
     size_t     nheaders;
-    struct val once;        /* create: fields for the answer only (secrets shown once) */
+    struct val once;        /* create, update: fields for the answer only (secrets
+                               shown once; not in the answer kept for replays) */
+    struct str secret;      /* a secret in the arena that the answer shows once (a
+                               generated private key): it and the encoded answer are
+                               wiped when the request is released */
     bool       audited;     /* the audit entry is written (api/audit.c) */
     struct str audit_who;   /* token requests: the claim the caller presented */
     struct buf reply;       /* the encoded body */

@@ -230,16 +230,6 @@ echo(struct req *r, const struct issue_req *q, struct str token)
     return a;
 }
 
-/* Client certificates are not requested yet: nothing can prove this realm. */
-static int
-realm_certificate(struct req *r, const struct val *md, struct identity *id, struct errbuf *eb)
-{
-    KW_UNUSED(r);
-    KW_UNUSED(md);
-    KW_UNUSED(id);
-    return errbuf_set(eb, E_UNAUTH, "Invalid credentials");
-}
-
 static const struct {
     const char *name; /* compared case-insensitively */
     int (*prove)(struct req *r, const struct val *metadata, struct identity *id,

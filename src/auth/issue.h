@@ -37,6 +37,12 @@ int realm_vince(struct req *r, const struct val *metadata, struct identity *id,
 int realm_ldap(struct req *r, const struct val *metadata, struct identity *id,
                struct errbuf *eb);
 
+/* Realm Certificate (auth/cert.c): the TLS client certificate of the
+ * connection, which must be the current certificate of an app credential;
+ * metadata is not used. */
+int realm_certificate(struct req *r, const struct val *metadata, struct identity *id,
+                      struct errbuf *eb);
+
 /* Realm Token: metadata.token, an existing token, for a narrower copy. */
 int realm_token(struct req *r, const struct val *metadata, struct identity *id,
                 struct errbuf *eb);

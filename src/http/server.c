@@ -5,10 +5,16 @@
  * keep-alive connections), then with body chunks, then once with nothing left,
  * when the API runs. A request that queued a write is suspended until the writer
  * resumes it; the next call then sends the answer.
+ *
+ * Every handshake asks for a client certificate (optional: TLS 1.3 cannot ask
+ * later, so asking only on the routes that want one is impossible). GnuTLS
+ * accepts whatever is sent; http/peer.c verifies it with OpenSSL on the
+ * connection's first request and the result stays with the connection.
  */
 #include "server.h"
 
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -20,6 +26,7 @@
 #include "../core/log.h"
 #include "../core/rnd.h"
 #include "../core/timeutil.h"
+#include "peer.h"
 
 #define FIELDS_MAX 64
 #define PARAMS_MAX 256
@@ -33,6 +40,14 @@ struct hreq {
     size_t                  header_bytes;
     bool                    too_many_params;
     int64_t                 started;
+};
+
+/* What lives as long as a TCP connection: its client certificate, read and
+ * checked on the first request (never again: the handshake does not change). */
+struct conn {
+    bool                    checked;
+    const struct peer_cert *peer; /* NULL: none was presented */
+    struct arena           *a;    /* holds *peer; only when one was presented */
 };
 
 static struct MHD_Daemon *daemon_;
@@ -131,6 +146,60 @@ client_ip(struct hreq *h)
     h->r.client_ip = copy(h->r.a, buf);
 }
 
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+              enum MHD_ConnectionNotificationCode code)
+{
+    struct conn *k = *socket_ctx;
+
+    KW_UNUSED(cls);
+    KW_UNUSED(c);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        /* calloc may fail: the connection then simply has no certificate. */
+        *socket_ctx = calloc(1, sizeof *k);
+        return;
+    }
+    if (k != NULL && k->a != NULL)
+        arena_free(k->a);
+    free(k);
+    *socket_ctx = NULL;
+}
+
+/* The leaf certificate GnuTLS received in the handshake, or NULL. */
+static const gnutls_datum_t *
+leaf_der(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    const gnutls_datum_t *certs;
+    unsigned              n = 0;
+
+    if (ci == NULL || ci->tls_session == NULL ||
+        gnutls_certificate_type_get2(ci->tls_session, GNUTLS_CTYPE_PEERS) != GNUTLS_CRT_X509)
+        return NULL;
+    certs = gnutls_certificate_get_peers(ci->tls_session, &n);
+    return certs != NULL && n > 0 ? &certs[0] : NULL;
+}
+
+/* Checked once per connection; later requests only read the flag. */
+static const struct peer_cert *
+conn_peer(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct conn          *k = ci != NULL ? ci->socket_context : NULL;
+    const gnutls_datum_t *der;
+
+    if (k == NULL || k->checked)
+        return k != NULL ? k->peer : NULL;
+    k->checked = true;
+    if ((der = leaf_der(c)) == NULL)
+        return NULL;
+    k->a = arena_new(2048);
+    k->peer = peer_check(k->a, der->data, der->size);
+    return k->peer;
+}
+
 static void suspend_req(struct req *r);
 static void resume_req(struct req *r);
 
@@ -155,6 +224,7 @@ hreq_new(struct MHD_Connection *c, const char *url, const char *method)
     MHD_get_connection_values(c, MHD_HEADER_KIND, on_header, h);
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_arg, h);
     client_ip(h);
+    h->r.peer = conn_peer(c);
     __atomic_add_fetch(&inflight, 1, __ATOMIC_RELAXED);
     return h;
 }
@@ -341,6 +411,8 @@ http_start(const struct tls_files *tls, struct errbuf *eb)
         flags |= MHD_USE_IPv6;
     if (threads == 0)
         threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    if ((rc = peer_init(buf_cstr(&tls->client_ca_pem), eb)) != E_OK)
+        return rc;
     daemon_ = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -352,13 +424,18 @@ http_start(const struct tls_files *tls, struct errbuf *eb)
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(cfg.max_header_size + 16 * 1024),
         MHD_OPTION_HTTPS_MEM_KEY, buf_cstr(&tls->key_pem),
         MHD_OPTION_HTTPS_MEM_CERT, buf_cstr(&tls->cert_pem),
+        /* Makes GnuTLS request (never require) a client certificate. */
+        MHD_OPTION_HTTPS_MEM_TRUST, buf_cstr(&tls->client_ca_pem),
         MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_END);
-    if (daemon_ == NULL)
+    if (daemon_ == NULL) {
+        peer_fini();
         return errbuf_set(eb, E_UNAVAILABLE,
                           "cannot listen on %s: address in use or not available", cfg.listen);
+    }
     return E_OK;
 }
 
@@ -374,4 +451,5 @@ http_stop(int64_t grace_ms)
         usleep(10 * 1000);
     MHD_stop_daemon(daemon_);
     daemon_ = NULL;
+    peer_fini();
 }

@@ -6,16 +6,18 @@
 #include "../api/engine.h"
 #include "../api/validate.h"
 #include "../auth/roles.h"
+#include "../core/net.h"
 #include "../store/store.h"
 #include "specs.h"
 
 static struct val
-subject(struct arena *a, const char *realm, const char *key, struct str id)
+subject(struct arena *a, const struct linked_subject *who)
 {
     struct val line = val_arr(), subj = val_arr();
 
-    val_push(a, &line, val_cstr(arena_printf(a, "@auth:realm=%s", realm)));
-    val_push(a, &line, val_cstr(arena_printf(a, "@auth:%s=%.*s", key, STR_FMT(id))));
+    val_push(a, &line, val_cstr(arena_printf(a, "@auth:realm=%s", who->realm)));
+    val_push(a, &line,
+             val_cstr(arena_printf(a, "@auth:%s=%.*s", who->key, STR_FMT(who->value))));
     val_push(a, &subj, line);
     return subj;
 }
@@ -36,6 +38,21 @@ check_roles(struct arena *a, const struct val *granted, struct errbuf *eb)
     return E_OK;
 }
 
+/* The owner's subnets become the authorization's: checked here because a
+ * linked authorization bypasses the API authorization's own checks. */
+static int
+check_subnets(const struct val *nets, struct errbuf *eb)
+{
+    for (size_t i = 0; nets != NULL && nets->t == V_ARR && i < nets->a.n; i++) {
+        struct cidr c;
+        struct str  s = nets->a.v[i].s;
+        if (nets->a.v[i].t != V_STR || cidr_parse(s, &c) != E_OK)
+            return errbuf_attr(eb, E_VALIDATION, "authorizedSubnets", "'%.*s' is not a CIDR",
+                               (int)(s.len > 64 ? 64 : s.len), s.p != NULL ? s.p : "");
+    }
+    return E_OK;
+}
+
 static struct val *
 field(const struct val *o, const char *k)
 {
@@ -46,25 +63,28 @@ field(const struct val *o, const char *k)
 }
 
 int
-linked_policy_put(struct req *r, struct tx *tx, struct val *owner, const char *realm,
-                  const char *key, struct errbuf *eb)
+linked_policy_put(struct req *r, struct tx *tx, struct val *owner,
+                  const struct linked_subject *who, struct errbuf *eb)
 {
     struct val *granted = val_get(owner, "roles"), *pid = val_get(owner, "authorizationID");
-    struct str  ns = field(owner, "namespace")->s, id = field(owner, "ID")->s;
+    struct str  ns = field(owner, "namespace")->s;
     struct val  in = val_map(), pol;
     int         rc;
 
-    if ((rc = check_roles(r->a, granted, eb)) != E_OK)
+    if ((rc = check_roles(r->a, granted, eb)) != E_OK ||
+        (rc = check_subnets(who->subnets, eb)) != E_OK)
         return rc;
     if (granted == NULL || granted->a.n == 0) { /* no roles: no authorization */
         rc = linked_policy_del(tx, owner, eb);
         val_set(r->a, owner, "authorizationID", val_cstr(""));
         return rc;
     }
-    val_set(r->a, &in, "name", val_cstr(arena_printf(r->a, "%s %.*s", realm,
+    val_set(r->a, &in, "name", val_cstr(arena_printf(r->a, "%s %.*s", who->label,
                                                      STR_FMT(field(owner, "name")->s))));
     val_set(r->a, &in, "description", val_cstr("Managed by its owner: change the owner's roles"));
-    val_set(r->a, &in, "subject", subject(r->a, realm, key, id));
+    val_set(r->a, &in, "subject", subject(r->a, who));
+    if (who->subnets != NULL && who->subnets->t == V_ARR && who->subnets->a.n > 0)
+        val_set(r->a, &in, "authorizedSubnets", *who->subnets);
     val_set(r->a, &in, "authorizedIdentities", granted != NULL ? *granted : val_arr());
     val_set(r->a, &in, "authorizedNamespace", val_str(ns));
     val_set(r->a, &in, "protected", val_bool(true));

@@ -8,13 +8,23 @@
 #include "../api/req.h"
 #include "spec.h"
 
+/* Whose tokens the authorization matches: those holding both
+ * `@auth:realm=<realm>` and `@auth:<key>=<value>`. */
+struct linked_subject {
+    const char       *label;   /* the authorization is named "<label> <owner name>" */
+    const char       *realm;
+    const char       *key;
+    struct str        value;
+    const struct val *subnets; /* authorizedSubnets (CIDRs, checked here), or NULL */
+};
+
 /* Create or update the authorization of `owner` (a stored object with ID, name,
- * namespace) granting `roles` (authorizedIdentities entries) to tokens holding
- * both `@auth:realm=<realm>` and `@auth:<key>=<owner ID>`. Sets the owner's
- * authorizationID. An owner without roles has no authorization (an existing one
- * is deleted). Runs inside the writer's transaction. */
-int linked_policy_put(struct req *r, struct tx *tx, struct val *owner, const char *realm,
-                      const char *key, struct errbuf *eb);
+ * namespace) granting its `roles` (authorizedIdentities entries) in its
+ * namespace to the tokens `who` describes. Sets the owner's authorizationID.
+ * An owner without roles has no authorization (an existing one is deleted).
+ * Runs inside the writer's transaction. */
+int linked_policy_put(struct req *r, struct tx *tx, struct val *owner,
+                      const struct linked_subject *who, struct errbuf *eb);
 /* Delete the owner's authorization (if any). */
 int linked_policy_del(struct tx *tx, const struct val *owner, struct errbuf *eb);
 

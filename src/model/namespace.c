@@ -26,7 +26,7 @@ static const struct attr namespace_attrs[] = {
 
 static const char *const namespace_children[] = { "namespaces", "accounts",
                                                   "apiauthorizations", "ldapproviders",
-                                                  "oidcproviders", "serviceaccounts", "auditlogs", NULL };
+                                                  "oidcproviders", "serviceaccounts", "appcredentials", "auditlogs", NULL };
 
 /* A namespace is created with its bare name and lives under the request's
  * namespace: "web" in "/acme" becomes "/acme/web". */

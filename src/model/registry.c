@@ -8,6 +8,7 @@ const struct spec *const spec_all[] = {
     &spec_apiauthorization,
     &spec_role,
     &spec_serviceaccount,
+    &spec_appcredential,
     &spec_auditlog,
     &spec_ldapprovider,
     &spec_oidcprovider,

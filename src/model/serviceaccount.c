@@ -62,9 +62,12 @@ static int
 serviceaccount_before_write(struct req *r, const struct spec *s, struct tx *tx,
                             struct val *obj, const struct val *old, struct errbuf *eb)
 {
+    const struct linked_subject who = { "serviceaccount", "serviceaccount", "clientid",
+                                        val_get(obj, "ID")->s, NULL };
+
     KW_UNUSED(s);
     KW_UNUSED(old);
-    return linked_policy_put(r, tx, obj, "serviceaccount", "clientid", eb);
+    return linked_policy_put(r, tx, obj, &who, eb);
 }
 
 static int

@@ -53,8 +53,9 @@ struct spec;
 struct spec_hooks {
     /* Request thread, after generic validation of a create or update, before the
      * write is queued: CPU work that needs no stored state (hash a password,
-     * join a namespace name). Fields set in r->once are added to the create's
-     * answer only (secrets shown once, never stored in clear). */
+     * join a namespace name). Fields set in r->once are added to the answer
+     * of the create or update only (secrets shown once, never stored in clear,
+     * left out of the answer kept for Idempotency-Key replays). */
     int  (*prepare)(struct req *r, const struct spec *s, struct val *obj, bool create,
                     struct errbuf *eb);
     /* Writer thread, inside the transaction, just before the row is written. `old`

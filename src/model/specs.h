@@ -11,6 +11,7 @@ extern const struct spec spec_ldapprovider;   /* ldapprovider.c */
 extern const struct spec spec_oidcprovider;   /* oidcprovider.c */
 extern const struct spec spec_role;           /* role.c (static, not stored) */
 extern const struct spec spec_serviceaccount; /* serviceaccount.c */
+extern const struct spec spec_appcredential;  /* appcredential.c */
 extern const struct spec spec_auditlog;       /* auditlog.c */
 
 #endif

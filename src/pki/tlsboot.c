@@ -5,6 +5,8 @@
  *   ca.key      CA private key, 0600
  *   server.pem  leaf certificate followed by the CA certificate, 0644
  *   server.key  leaf private key, 0600
+ *   client-ca.pem  the CA of app credentials (TLS client certificates), 0644
+ *   client-ca.key  its private key, 0600; only pki/signer.c signs with it
  *
  * The private keys are unencrypted PKCS#8 PEM. The data directory is the trust
  * boundary: whoever can read it can also read the master key and the database, so
@@ -18,6 +20,7 @@
 
 #include "../core/fileio.h"
 #include "../core/pem.h"
+#include "certutil.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,7 +46,6 @@
 #define LEAF_DAYS 397         /* the CA/Browser Forum ceiling, so browsers accept it */
 #define RENEW_S (30L * 86400)
 #define BACKDATE_S 3600 /* tolerate clients whose clocks run a little slow */
-#define SERIAL_LEN 16
 #define CN_MAX 64    /* ub-common-name (RFC 5280) */
 #define HOST_MAX 253 /* longest DNS name */
 
@@ -53,6 +55,14 @@ struct paths {
     char ca_key[PATH_MAX];
     char srv[PATH_MAX];
     char srv_key[PATH_MAX];
+    char cca[PATH_MAX];
+    char cca_key[PATH_MAX];
+};
+
+/* One CA: its two files and its name. */
+struct ca_files {
+    const char *crt, *key, *dir;
+    const char *cn;
 };
 
 /* The listen host, normalised: IPv6 brackets removed, kind decided once. */
@@ -141,7 +151,9 @@ paths_init(struct paths *p, const char *datadir, struct errbuf *eb)
         path_join(p->ca, p->dir, "ca.pem", eb) != E_OK ||
         path_join(p->ca_key, p->dir, "ca.key", eb) != E_OK ||
         path_join(p->srv, p->dir, "server.pem", eb) != E_OK ||
-        path_join(p->srv_key, p->dir, "server.key", eb) != E_OK)
+        path_join(p->srv_key, p->dir, "server.key", eb) != E_OK ||
+        path_join(p->cca, p->dir, "client-ca.pem", eb) != E_OK ||
+        path_join(p->cca_key, p->dir, "client-ca.key", eb) != E_OK)
         return E_INTERNAL;
     return E_OK;
 }
@@ -198,44 +210,6 @@ pem_key(const struct buf *b)
     return k;
 }
 
-static int
-bio_to_buf(BIO *bio, struct buf *out)
-{
-    char *p = NULL;
-    long  n = BIO_get_mem_data(bio, &p);
-
-    if (n <= 0 || p == NULL)
-        return E_INTERNAL;
-    return buf_append(out, p, (size_t)n);
-}
-
-static int
-key_to_pem(EVP_PKEY *k, struct buf *out)
-{
-    BIO *bio = NULL;
-    int  rc = E_INTERNAL;
-
-    /* secmem: the BIO's copy of the private key is wiped when it is freed. */
-    bio = BIO_new(BIO_s_secmem());
-    if (bio != NULL && PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL) == 1)
-        rc = bio_to_buf(bio, out);
-    BIO_free(bio);
-    return rc;
-}
-
-static int
-cert_to_pem(X509 *x, struct buf *out)
-{
-    BIO *bio = NULL;
-    int  rc = E_INTERNAL;
-
-    bio = BIO_new(BIO_s_mem());
-    if (bio != NULL && PEM_write_bio_X509(bio, x) == 1)
-        rc = bio_to_buf(bio, out);
-    BIO_free(bio);
-    return rc;
-}
-
 /* Empty a buffer that may have held a private key, keeping it usable. */
 static void
 buf_clear_secret(struct buf *b)
@@ -246,27 +220,6 @@ buf_clear_secret(struct buf *b)
 }
 
 /* ---- certificates ----------------------------------------------------------- */
-
-/* 16 random bytes, top bit clear so the INTEGER is positive and the next bit set
- * so it always encodes in exactly 16 bytes (126 bits of randomness remain). */
-static int
-serial_set(X509 *x)
-{
-    unsigned char b[SERIAL_LEN];
-    BIGNUM       *bn = NULL;
-    int           rc = E_INTERNAL;
-
-    if (RAND_bytes(b, sizeof(b)) != 1)
-        goto out;
-    b[0] = (unsigned char)((b[0] & 0x7f) | 0x40);
-    bn = BN_bin2bn(b, sizeof(b), NULL);
-    if (bn == NULL || BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL)
-        goto out;
-    rc = E_OK;
-out:
-    BN_free(bn);
-    return rc;
-}
 
 static X509_NAME *
 name_new(const char *cn, const char *o)
@@ -291,7 +244,7 @@ cert_base(EVP_PKEY *key, const X509_NAME *subject, const X509_NAME *issuer, long
 {
     X509 *x = X509_new();
 
-    if (x == NULL || X509_set_version(x, X509_VERSION_3) != 1 || serial_set(x) != E_OK ||
+    if (x == NULL || X509_set_version(x, X509_VERSION_3) != 1 || pki_serial_random(x) != E_OK ||
         X509_set_subject_name(x, subject) != 1 || X509_set_issuer_name(x, issuer) != 1 ||
         X509_gmtime_adj(X509_getm_notBefore(x), -BACKDATE_S) == NULL ||
         X509_time_adj_ex(X509_getm_notAfter(x), (int)days, 0, NULL) == NULL ||
@@ -302,39 +255,21 @@ cert_base(EVP_PKEY *key, const X509_NAME *subject, const X509_NAME *issuer, long
     return x;
 }
 
-/* One extension from its configuration-syntax value; the issuer (for AKI) and the
- * subject (for SKI) come from the certificates. */
 static int
-ext_add(X509 *x, X509 *issuer, int nid, const char *value)
-{
-    X509V3_CTX      ctx;
-    X509_EXTENSION *ext = NULL;
-    int             rc = E_INTERNAL;
-
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-    ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-    if (ext != NULL && X509_add_ext(x, ext, -1) == 1)
-        rc = E_OK;
-    X509_EXTENSION_free(ext);
-    return rc;
-}
-
-static int
-ca_new(EVP_PKEY **key, X509 **crt)
+ca_new(const char *cn, EVP_PKEY **key, X509 **crt)
 {
     X509_NAME *name = NULL;
     int        rc = E_INTERNAL;
 
     *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    name = name_new("Keyward Local CA", "Keyward");
+    name = name_new(cn, "Keyward");
     if (*key == NULL || name == NULL)
         goto out;
     *crt = cert_base(*key, name, name, CA_DAYS);
     if (*crt == NULL ||
-        ext_add(*crt, *crt, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") != E_OK ||
-        ext_add(*crt, *crt, NID_key_usage, "critical,keyCertSign,cRLSign") != E_OK ||
-        ext_add(*crt, *crt, NID_subject_key_identifier, "hash") != E_OK ||
+        pki_ext_add(*crt, *crt, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") != E_OK ||
+        pki_ext_add(*crt, *crt, NID_key_usage, "critical,keyCertSign,cRLSign") != E_OK ||
+        pki_ext_add(*crt, *crt, NID_subject_key_identifier, "hash") != E_OK ||
         X509_sign(*crt, *key, EVP_sha256()) <= 0)
         goto out;
     rc = E_OK;
@@ -419,11 +354,11 @@ leaf_new(X509 *ca, EVP_PKEY *ca_key, const struct host *h, EVP_PKEY **key, X509 
     if (*key == NULL || name == NULL)
         goto out;
     *crt = cert_base(*key, name, X509_get_subject_name(ca), LEAF_DAYS);
-    if (*crt == NULL || ext_add(*crt, ca, NID_basic_constraints, "critical,CA:FALSE") != E_OK ||
-        ext_add(*crt, ca, NID_key_usage, "critical,digitalSignature") != E_OK ||
-        ext_add(*crt, ca, NID_ext_key_usage, "serverAuth") != E_OK ||
-        ext_add(*crt, ca, NID_subject_key_identifier, "hash") != E_OK ||
-        ext_add(*crt, ca, NID_authority_key_identifier, "keyid:always") != E_OK ||
+    if (*crt == NULL || pki_ext_add(*crt, ca, NID_basic_constraints, "critical,CA:FALSE") != E_OK ||
+        pki_ext_add(*crt, ca, NID_key_usage, "critical,digitalSignature") != E_OK ||
+        pki_ext_add(*crt, ca, NID_ext_key_usage, "serverAuth") != E_OK ||
+        pki_ext_add(*crt, ca, NID_subject_key_identifier, "hash") != E_OK ||
+        pki_ext_add(*crt, ca, NID_authority_key_identifier, "keyid:always") != E_OK ||
         san_add(*crt, h) != E_OK || X509_sign(*crt, ca_key, EVP_sha256()) <= 0)
         goto out;
     rc = E_OK;
@@ -463,61 +398,91 @@ leaf_usable(const struct buf *pem, EVP_PKEY *key, X509 *ca, const struct host *h
 
 /* ---- the two halves --------------------------------------------------------- */
 
+/* A new CA: key first, then the certificate (whose presence means complete).
+ * Its PEMs are left in crt_pem and kpem. */
 static int
-ca_create(const struct paths *p, struct tls_files *out, X509 **crt, EVP_PKEY **key,
-          struct errbuf *eb)
+ca_create(const struct ca_files *f, struct buf *crt_pem, struct buf *kpem, X509 **crt,
+          EVP_PKEY **key, struct errbuf *eb)
 {
-    struct buf kpem;
-    int        rc;
+    int rc;
 
-    buf_init(&kpem, FILE_MAX);
-    buf_reset(&out->ca_pem);
-    if (ca_new(key, crt) != E_OK || key_to_pem(*key, &kpem) != E_OK ||
-        cert_to_pem(*crt, &out->ca_pem) != E_OK) {
-        rc = errbuf_set(eb, E_INTERNAL, "tls: cannot create the local CA");
-        goto out;
-    }
-    rc = file_write_atomic(p->ca_key, buf_str(&kpem), 0600, eb);
+    buf_reset(crt_pem);
+    buf_clear_secret(kpem);
+    if (ca_new(f->cn, key, crt) != E_OK || pki_key_pem(*key, kpem) != E_OK ||
+        pki_cert_pem(*crt, crt_pem) != E_OK)
+        return errbuf_set(eb, E_INTERNAL, "tls: cannot create the %s", f->cn);
+    rc = file_write_atomic(f->key, buf_str(kpem), 0600, eb);
     if (rc == E_OK)
-        rc = file_write_atomic(p->ca, buf_str(&out->ca_pem), 0644, eb);
-out:
-    buf_wipe(&kpem);
+        rc = file_write_atomic(f->crt, buf_str(crt_pem), 0644, eb);
     return rc;
 }
 
 static int
-ca_load(const struct paths *p, struct tls_files *out, X509 **crt, EVP_PKEY **key,
-        struct errbuf *eb)
+ca_check(const struct ca_files *f, X509 *crt, EVP_PKEY *key, bool missing, struct errbuf *eb)
 {
-    struct buf kpem;
-    bool       missing;
-    int        rc;
+    if (key == NULL)
+        return errbuf_set(eb, E_INTERNAL, "tls: %s is %s", f->key,
+                          missing ? "missing" : "not a PEM private key");
+    if (X509_check_private_key(crt, key) != 1)
+        return errbuf_set(eb, E_INTERNAL, "tls: %s does not match %s", f->key, f->crt);
+    if (X509_check_ca(crt) < 1)
+        return errbuf_set(eb, E_INTERNAL, "tls: %s is not a CA certificate", f->crt);
+    if (X509_cmp_current_time(X509_get0_notAfter(crt)) <= 0)
+        return errbuf_set(eb, E_INTERNAL, "tls: %s has expired; move %s aside to make a new CA",
+                          f->crt, f->dir);
+    return E_OK;
+}
 
-    rc = file_read_all(p->ca, &out->ca_pem, &missing, eb);
+/* Load the CA (creating it when its certificate is missing) into crt_pem and
+ * kpem, checked: a CA, not expired, the key its own. */
+static int
+ca_load(const struct ca_files *f, struct buf *crt_pem, struct buf *kpem, X509 **crt,
+        EVP_PKEY **key, struct errbuf *eb)
+{
+    bool missing;
+    int  rc;
+
+    rc = file_read_all(f->crt, crt_pem, &missing, eb);
     if (rc != E_OK || missing)
-        return rc != E_OK ? rc : ca_create(p, out, crt, key, eb);
-    buf_init(&kpem, FILE_MAX);
-    *crt = pem_cert(&out->ca_pem, 0);
-    if (*crt == NULL) {
-        rc = errbuf_set(eb, E_INTERNAL, "tls: %s is not a PEM certificate", p->ca);
-        goto out;
-    }
-    rc = file_read_all(p->ca_key, &kpem, &missing, eb);
+        return rc != E_OK ? rc : ca_create(f, crt_pem, kpem, crt, key, eb);
+    *crt = pem_cert(crt_pem, 0);
+    if (*crt == NULL)
+        return errbuf_set(eb, E_INTERNAL, "tls: %s is not a PEM certificate", f->crt);
+    rc = file_read_all(f->key, kpem, &missing, eb);
     if (rc != E_OK)
-        goto out;
-    *key = missing ? NULL : pem_key(&kpem);
-    if (*key == NULL)
-        rc = errbuf_set(eb, E_INTERNAL, "tls: %s is %s", p->ca_key,
-                        missing ? "missing" : "not a PEM private key");
-    else if (X509_check_private_key(*crt, *key) != 1)
-        rc = errbuf_set(eb, E_INTERNAL, "tls: %s does not match %s", p->ca_key, p->ca);
-    else if (X509_check_ca(*crt) < 1)
-        rc = errbuf_set(eb, E_INTERNAL, "tls: %s is not a CA certificate", p->ca);
-    else if (X509_cmp_current_time(X509_get0_notAfter(*crt)) <= 0)
-        rc = errbuf_set(eb, E_INTERNAL, "tls: %s has expired; move %s aside to make a new CA",
-                        p->ca, p->dir);
-out:
+        return rc;
+    *key = missing ? NULL : pem_key(kpem);
+    return ca_check(f, *crt, *key, missing, eb);
+}
+
+/* The server CA: its key stays here, to issue the server certificate. */
+static int
+server_ca_load(const struct paths *p, struct tls_files *out, X509 **crt, EVP_PKEY **key,
+               struct errbuf *eb)
+{
+    const struct ca_files f = { p->ca, p->ca_key, p->dir, "Keyward Local CA" };
+    struct buf            kpem;
+    int                   rc;
+
+    buf_init(&kpem, FILE_MAX);
+    rc = ca_load(&f, &out->ca_pem, &kpem, crt, key, eb);
     buf_wipe(&kpem);
+    return rc;
+}
+
+/* The client CA: checked here, its key handed over as PEM (pki/signer.c parses
+ * it and is the only user). */
+static int
+client_ca_load(const struct paths *p, struct tls_files *out, struct errbuf *eb)
+{
+    const struct ca_files f = { p->cca, p->cca_key, p->dir, "Keyward Client CA" };
+    X509                 *crt = NULL;
+    EVP_PKEY             *key = NULL;
+    int                   rc;
+
+    rc = ca_load(&f, &out->client_ca_pem, &out->client_ca_key_pem, &crt, &key, eb);
+    EVP_PKEY_free(key);
+    X509_free(crt);
     return rc;
 }
 
@@ -532,7 +497,7 @@ server_issue(const struct paths *p, const struct host *h, X509 *ca, EVP_PKEY *ca
     buf_reset(&out->cert_pem);
     buf_clear_secret(&out->key_pem);
     if (leaf_new(ca, ca_key, h, &key, &leaf) != E_OK ||
-        key_to_pem(key, &out->key_pem) != E_OK || cert_to_pem(leaf, &out->cert_pem) != E_OK ||
+        pki_key_pem(key, &out->key_pem) != E_OK || pki_cert_pem(leaf, &out->cert_pem) != E_OK ||
         buf_append(&out->cert_pem, out->ca_pem.p, out->ca_pem.len) != E_OK) {
         rc = errbuf_set(eb, E_INTERNAL, "tls: cannot issue the server certificate");
         goto out;
@@ -583,6 +548,8 @@ files_init(struct tls_files *f)
     buf_init(&f->cert_pem, FILE_MAX);
     buf_init(&f->key_pem, FILE_MAX);
     buf_init(&f->ca_pem, FILE_MAX);
+    buf_init(&f->client_ca_pem, FILE_MAX);
+    buf_init(&f->client_ca_key_pem, FILE_MAX);
 }
 
 int
@@ -595,7 +562,7 @@ tlsboot_ensure(const char *datadir, const char *host, struct tls_files *out, str
     int           rc;
 
     files_init(out);
-    p = calloc(1, sizeof(*p)); /* five PATH_MAX buffers: too big for a stack frame */
+    p = calloc(1, sizeof(*p)); /* seven PATH_MAX buffers: too big for a stack frame */
     if (p == NULL) {
         rc = errbuf_set(eb, E_INTERNAL, "tls: out of memory");
         goto out;
@@ -606,7 +573,9 @@ tlsboot_ensure(const char *datadir, const char *host, struct tls_files *out, str
     if (rc == E_OK)
         rc = dir_ensure(p->dir, eb);
     if (rc == E_OK)
-        rc = ca_load(p, out, &ca, &ca_key, eb);
+        rc = server_ca_load(p, out, &ca, &ca_key, eb);
+    if (rc == E_OK)
+        rc = client_ca_load(p, out, eb);
     if (rc == E_OK)
         rc = server_load(p, &h, ca, ca_key, out, eb);
 out:
@@ -626,5 +595,7 @@ tls_files_free(struct tls_files *f)
     buf_free(&f->cert_pem);
     buf_wipe(&f->key_pem);
     buf_free(&f->ca_pem);
+    buf_free(&f->client_ca_pem);
+    buf_wipe(&f->client_ca_key_pem);
     files_init(f); /* safe to free again, or to reuse */
 }

@@ -19,6 +19,7 @@ RESOURCES = {
         "authorizedIdentities": ["@auth:role=namespace.viewer"], "authorizedNamespace": ns},
         True),
     "serviceaccounts": (ADMIN, lambda ns: {"name": "s" + rand(8)}, True),
+    "appcredentials": (ADMIN, lambda ns: {"name": "c" + rand(8)}, True),
     "auditlogs": (SECRET, None, False),
 }
 ROLES = {  # role -> (verbs on NORMAL, on SECRET, on ADMIN)

@@ -1,5 +1,6 @@
-/* test_tlsboot.c - the console's local CA and server certificate under a temporary
- * data directory: creation, chain, SANs, modes, reuse, re-issue, broken files. */
+/* test_tlsboot.c - the console's local CA, server certificate and client CA under a
+ * temporary data directory: creation, chain, SANs, modes, reuse, re-issue, broken
+ * files. */
 /* cmocka.h needs these first. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -603,6 +604,139 @@ test_bad_dirs_and_hosts(void **state)
     }
 }
 
+/* The client CA: its own key pair, a CA, ten years, files and buffers alike. */
+static void
+test_client_ca(void **state)
+{
+    struct fx       *f = *state;
+    struct tls_files t;
+    X509            *cca, *ca;
+    EVP_PKEY        *key;
+    BIO             *bio;
+    char             cn[64];
+
+    ensure_ok(f, "127.0.0.1", &t);
+    assert_int_equal(mode_of(tls_path(f, "client-ca.pem")), 0644);
+    assert_int_equal(mode_of(tls_path(f, "client-ca.key")), 0600);
+    assert_file_is(tls_path(f, "client-ca.pem"), &t.client_ca_pem);
+    assert_file_is(tls_path(f, "client-ca.key"), &t.client_ca_key_pem);
+    cca = pem_nth(&t.client_ca_pem, 0);
+    ca = pem_nth(&t.ca_pem, 0);
+    assert_non_null(cca);
+    assert_int_not_equal(X509_cmp(cca, ca), 0);
+    assert_int_not_equal(EVP_PKEY_eq(X509_get0_pubkey(cca), X509_get0_pubkey(ca)), 1);
+    assert_int_equal(X509_check_ca(cca), 1);
+    assert_int_equal(X509_get_pathlen(cca), 0);
+    assert_int_equal(X509_get_key_usage(cca), KU_KEY_CERT_SIGN | KU_CRL_SIGN);
+    assert_true(days_left(cca) >= 3650);
+    X509_NAME_get_text_by_NID(X509_get_subject_name(cca), NID_commonName, cn, sizeof(cn));
+    assert_string_equal(cn, "Keyward Client CA");
+    bio = BIO_new_mem_buf(t.client_ca_key_pem.p, (int)t.client_ca_key_pem.len);
+    key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    assert_int_equal(X509_check_private_key(cca, key), 1);
+    assert_true(EVP_PKEY_is_a(key, "EC"));
+    assert_int_equal(EVP_PKEY_get_bits(key), 256);
+    /* The server certificate does not chain to it. */
+    {
+        X509_STORE     *st = X509_STORE_new();
+        X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+        X509           *leaf = pem_nth(&t.cert_pem, 0);
+
+        X509_STORE_add_cert(st, cca);
+        X509_STORE_CTX_init(ctx, st, leaf, NULL);
+        assert_int_not_equal(X509_verify_cert(ctx), 1);
+        X509_STORE_CTX_free(ctx);
+        X509_STORE_free(st);
+        X509_free(leaf);
+    }
+    EVP_PKEY_free(key);
+    X509_free(cca);
+    X509_free(ca);
+    tls_files_free(&t);
+    assert_int_equal(t.client_ca_pem.len + t.client_ca_key_pem.len, 0);
+}
+
+/* Kept across starts; a data directory from before the client CA gets one
+ * without its server side changing. */
+static void
+test_client_ca_reuse_and_upgrade(void **state)
+{
+    struct fx       *f = *state;
+    struct tls_files a, b;
+
+    ensure_ok(f, "127.0.0.1", &a);
+    ensure_ok(f, "127.0.0.1", &b);
+    assert_true(same(&a.client_ca_pem, &b.client_ca_pem));
+    assert_true(same(&a.client_ca_key_pem, &b.client_ca_key_pem));
+    tls_files_free(&b);
+    assert_int_equal(unlink(tls_path(f, "client-ca.pem")), 0);
+    assert_int_equal(unlink(tls_path(f, "client-ca.key")), 0);
+    ensure_ok(f, "127.0.0.1", &b);
+    assert_false(same(&a.client_ca_pem, &b.client_ca_pem));
+    assert_true(same(&a.ca_pem, &b.ca_pem));
+    assert_true(same(&a.cert_pem, &b.cert_pem));
+    assert_file_is(tls_path(f, "client-ca.pem"), &b.client_ca_pem);
+    tls_files_free(&a);
+    tls_files_free(&b);
+}
+
+static void
+test_client_ca_corrupt(void **state)
+{
+    struct fx       *f = *state;
+    struct tls_files t;
+    struct buf       pem, key, srvkey;
+
+    ensure_ok(f, "127.0.0.1", &t);
+    tls_files_free(&t);
+    file_bytes(tls_path(f, "client-ca.pem"), &pem);
+    file_bytes(tls_path(f, "client-ca.key"), &key);
+    file_bytes(tls_path(f, "ca.key"), &srvkey);
+
+    write_file(tls_path(f, "client-ca.pem"), "-----BEGIN CERTIFICATE-----\ngarbage\n");
+    expect_error(f, "127.0.0.1", "client-ca.pem");
+    write_file(tls_path(f, "client-ca.pem"), pem.p);
+    write_file(tls_path(f, "client-ca.key"), "not a key");
+    expect_error(f, "127.0.0.1", "client-ca.key");
+    assert_int_equal(unlink(tls_path(f, "client-ca.key")), 0);
+    expect_error(f, "127.0.0.1", "client-ca.key is missing");
+    /* The server CA's key is not the client CA's. */
+    write_file(tls_path(f, "client-ca.key"), srvkey.p);
+    expect_error(f, "127.0.0.1", "does not match");
+    write_file(tls_path(f, "client-ca.key"), key.p);
+    /* A leaf (the server's, whose key is the server key) is not a CA. */
+    {
+        struct buf srv;
+        X509      *leaf;
+        BIO       *bio;
+        FILE      *fp;
+
+        file_bytes(tls_path(f, "server.pem"), &srv);
+        bio = BIO_new_mem_buf(srv.p, (int)srv.len);
+        leaf = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        BIO_free(bio);
+        fp = fopen(tls_path(f, "client-ca.pem"), "w");
+        assert_non_null(fp);
+        PEM_write_X509(fp, leaf);
+        fclose(fp);
+        X509_free(leaf);
+        buf_free(&srv);
+        file_bytes(tls_path(f, "server.key"), &srv);
+        write_file(tls_path(f, "client-ca.key"), srv.p);
+        buf_wipe(&srv);
+    }
+    expect_error(f, "127.0.0.1", "client-ca.pem is not a CA");
+    write_file(tls_path(f, "client-ca.key"), key.p);
+    write_file(tls_path(f, "client-ca.pem"), pem.p);
+    ensure_ok(f, "127.0.0.1", &t);
+    assert_true(same(&t.client_ca_pem, &pem));
+    tls_files_free(&t);
+    buf_free(&pem);
+    buf_wipe(&key);
+    buf_wipe(&srvkey);
+}
+
 int
 main(void)
 {
@@ -616,6 +750,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_server_repair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_dirs_and_hosts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_ca, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_ca_reuse_and_upgrade, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_ca_corrupt, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

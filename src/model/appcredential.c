@@ -1,0 +1,203 @@
+/* appcredential.c - app credentials (API.md section 3, realm Certificate): a
+ * TLS client certificate from the console's client CA, whose holder gets
+ * tokens at POST /issue, and the API authorization its roles become.
+ *
+ * The certificate's CN is "app:credential:<ID>:<name>", its O the namespace.
+ * A generated private key is in the creation's answer only: never stored,
+ * never shown again. Revocation is by serial number: the realm (auth/cert.c)
+ * accepts only the certificate whose serial is the credential's current one,
+ * so a renewal (PUT with a new csr) or a deletion revokes the old certificate
+ * at once, with no CRL to distribute.
+ */
+#include "../api/req.h"
+#include "../core/config.h"
+#include "../core/timeutil.h"
+#include "../pki/signer.h"
+#include "../store/store.h"
+#include "linked.h"
+#include "specs.h"
+
+#define CSR_MAX (16 * 1024) /* an RSA-8192 CSR is about 3.5 KiB of PEM */
+#define CN_FMT "app:credential:%.*s:%.*s"
+
+static const struct attr appcredential_attrs[] = {
+    {"name", T_STRING, A_REQUIRED | A_CREATIONONLY | A_QUERY | A_ORDER,
+     .pattern = "^[a-zA-Z0-9._@-]+$", .max_len = 128,
+     .doc = "unique in its namespace; in the certificate's CN, so it cannot change"},
+    {"description", T_STRING, A_QUERY, .max_len = 1024},
+    {"roles", T_STRLIST, A_QUERY, .max_len = 64,
+     .doc = "roles (@auth:role=...) and permissions granted in its namespace"},
+    {"authorizedSubnets", T_STRLIST, A_QUERY, .max_len = 64,
+     .doc = "CIDRs its tokens may be used from (empty: anywhere)"},
+    {"csr", T_STRING, A_WRITEONLY, .max_len = CSR_MAX,
+     .doc = "PEM certificate request: on creation (else a key is generated) or, on "
+            "update, to renew; never stored"},
+    {"certificate", T_STRING, A_READONLY, .doc = "PEM of the current certificate"},
+    {"serialNumber", T_STRING, A_READONLY | A_QUERY,
+     .doc = "of the current certificate, lowercase hex"},
+    {"expiryTime", T_TIME, A_READONLY | A_QUERY | A_ORDER,
+     .doc = "the current certificate's notAfter"},
+    {"authorizationID", T_STRING, A_READONLY, .doc = "the API authorization of its roles"},
+    {"credentials", T_ANY, A_READONLY | A_DERIVED,
+     .doc = "in the answer to the creation or renewal only: certificate, privateKey "
+            "(generated keys), certificateAuthority, APIURL, namespace; never stored; "
+            "ignored when sent back"},
+};
+
+static struct str
+str_of(const struct val *o, const char *k)
+{
+    const struct val *v = val_get(o, k);
+
+    return v != NULL && v->t == V_STR ? v->s : STR_NULL;
+}
+
+static struct val
+time_val(struct arena *a, int64_t ms)
+{
+    char *t = arena_alloc(a, TIME_RFC3339_LEN + 1);
+
+    time_format(ms, t);
+    return val_cstr(t);
+}
+
+/* What the holder needs to call the API, shown once. The private key's copy in
+ * the request's arena is wiped with the answer once it is sent (r->secret). */
+static struct val
+credentials(struct req *r, const struct client_cert *cc)
+{
+    struct val c = val_map();
+
+    val_set(r->a, &c, "certificate", val_str(arena_str(r->a, buf_str(&cc->cert_pem))));
+    if (cc->key_pem.len > 0) {
+        r->secret = arena_str(r->a, buf_str(&cc->key_pem));
+        val_set(r->a, &c, "privateKey", val_str(r->secret));
+    }
+    val_set(r->a, &c, "certificateAuthority", val_cstr(pki_client_ca_pem()));
+    val_set(r->a, &c, "APIURL", val_cstr(cfg.public_url));
+    val_set(r->a, &c, "namespace", val_str(r->ns));
+    return c;
+}
+
+/* Sign for credential `id` named `name` in the request's namespace; the new
+ * certificate's attributes go into `into` (the object, or the renewal stash),
+ * the credentials into r->once. */
+static int
+issue(struct req *r, struct str id, struct str name, struct str csr, struct val *into,
+      struct errbuf *eb)
+{
+    struct client_cert cc;
+    const char        *cn = arena_printf(r->a, CN_FMT, STR_FMT(id), STR_FMT(name));
+    const char        *o = arena_strndup(r->a, r->ns.p, r->ns.len);
+    int                rc = pki_sign_client(cn, o, csr, &cc, eb);
+
+    if (rc != E_OK)
+        return rc;
+    val_set(r->a, into, "certificate", val_str(arena_str(r->a, buf_str(&cc.cert_pem))));
+    val_set(r->a, into, "serialNumber",
+            val_cstr(arena_strndup(r->a, cc.serial, strlen(cc.serial))));
+    val_set(r->a, into, "expiryTime", time_val(r->a, cc.not_after_ms));
+    if (r->once.t != V_MAP)
+        r->once = val_map();
+    val_set(r->a, &r->once, "credentials", credentials(r, &cc));
+    pki_client_cert_free(&cc);
+    return E_OK;
+}
+
+/* A PUT with a csr renews. The name in the CN is the stored one (it cannot
+ * change); the new certificate waits in r->once for before_write, which
+ * applies it only if the update itself is valid. */
+static int
+renew(struct req *r, const struct spec *s, struct str csr, struct errbuf *eb)
+{
+    struct scope  sc = {r->ns, false};
+    struct errbuf feb = {0};
+    struct val    old;
+    int rc = kw_store->ops->find(kw_store, s, &sc, "ID", r->route.id, r->a, &old, &feb);
+
+    if (rc == E_NOTFOUND)
+        return errbuf_set(eb, E_NOTFOUND, "Could not find the object");
+    if (rc != E_OK)
+        return errbuf_set(eb, E_UNAVAILABLE, "The store is unavailable");
+    r->once = val_map();
+    return issue(r, r->route.id, str_of(&old, "name"), csr, &r->once, eb);
+}
+
+static int
+appcredential_prepare(struct req *r, const struct spec *s, struct val *obj, bool create,
+                      struct errbuf *eb)
+{
+    const struct val *csr = val_get(obj, "csr");
+
+    /* On update obj is the raw body: a csr that is not a string, or too long,
+     * is left for the validation to refuse. */
+    if (!create)
+        return csr != NULL && csr->t == V_STR && csr->s.len > 0 && csr->s.len <= CSR_MAX
+                   ? renew(r, s, csr->s, eb)
+                   : E_OK;
+    struct str pem = csr != NULL && csr->t == V_STR ? csr->s : STR_NULL;
+    int        rc = issue(r, str_of(obj, "ID"), str_of(obj, "name"), pem, obj, eb);
+    val_del(obj, "csr"); /* a request is not worth keeping */
+    return rc;
+}
+
+/* A renewal's certificate, signed by prepare, replaces the stored one. */
+static void
+apply_renewal(struct req *r, struct val *obj)
+{
+    static const char *const keys[] = {"certificate", "serialNumber", "expiryTime"};
+
+    for (size_t i = 0; r->once.t == V_MAP && i < ARRAY_LEN(keys); i++) {
+        const struct val *v = val_get(&r->once, keys[i]);
+        if (v != NULL)
+            val_set(r->a, obj, keys[i], *v);
+    }
+}
+
+static int
+appcredential_before_write(struct req *r, const struct spec *s, struct tx *tx, struct val *obj,
+                           const struct val *old, struct errbuf *eb)
+{
+    struct str id = str_of(obj, "ID"), name = str_of(obj, "name");
+
+    KW_UNUSED(s);
+    val_del(obj, "csr");
+    val_del(obj, "credentials");
+    if (old != NULL)
+        apply_renewal(r, obj);
+    const struct linked_subject who = {
+        "appcredential",
+        "certificate",
+        "commonname",
+        str_c(arena_printf(r->a, CN_FMT, STR_FMT(id), STR_FMT(name))),
+        val_get(obj, "authorizedSubnets"),
+    };
+    return linked_policy_put(r, tx, obj, &who, eb);
+}
+
+static int
+appcredential_after_delete(struct req *r, const struct spec *s, struct tx *tx,
+                           const struct val *obj, struct errbuf *eb)
+{
+    KW_UNUSED(r);
+    KW_UNUSED(s);
+    return linked_policy_del(tx, obj, eb);
+}
+
+static struct spec_rt appcredential_rt;
+
+const struct spec spec_appcredential = {
+    .identity = "appcredential",
+    .rest = "appcredentials",
+    .attrs = appcredential_attrs,
+    .nattrs = ARRAY_LEN(appcredential_attrs),
+    .unique = "name",
+    .default_order = "name",
+    .ops = OP_ALL,
+    .access = ACCESS_ADMIN,
+    .affects_authz = true,
+    .hooks = {.prepare = appcredential_prepare,
+              .before_write = appcredential_before_write,
+              .after_delete = appcredential_after_delete},
+    .rt = &appcredential_rt,
+};

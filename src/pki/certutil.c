@@ -1,0 +1,121 @@
+/* certutil.c - see certutil.h. */
+#include "certutil.h"
+
+#include <time.h>
+
+#include <openssl/bn.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#define SERIAL_LEN 16
+
+/* Top bit clear so the INTEGER is positive, the next bit set so it always
+ * encodes in exactly 16 bytes (no leading zero octet is ever dropped). */
+int
+pki_serial_random(X509 *x)
+{
+    unsigned char b[SERIAL_LEN];
+    BIGNUM       *bn = NULL;
+    int           rc = E_INTERNAL;
+
+    if (RAND_bytes(b, sizeof(b)) != 1)
+        goto out;
+    b[0] = (unsigned char)((b[0] & 0x7f) | 0x40);
+    bn = BN_bin2bn(b, sizeof(b), NULL);
+    if (bn == NULL || BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL)
+        goto out;
+    rc = E_OK;
+out:
+    BN_free(bn);
+    return rc;
+}
+
+int
+pki_serial_hex(const X509 *x, char out[PKI_SERIAL_HEX])
+{
+    static const char    hex[] = "0123456789abcdef";
+    const ASN1_INTEGER  *sn = X509_get0_serialNumber(x);
+    const unsigned char *p = ASN1_STRING_get0_data(sn);
+    int                  n = ASN1_STRING_length(sn);
+    size_t               o = 0;
+
+    out[0] = '\0';
+    if (p == NULL || n <= 0 || n > PKI_SERIAL_MAX)
+        return E_BADREQ;
+    if (ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER) {
+        if (n == PKI_SERIAL_MAX)
+            return E_BADREQ; /* no room for the sign */
+        out[o++] = '-';
+    }
+    for (int i = 0; i < n; i++) {
+        out[o++] = hex[p[i] >> 4];
+        out[o++] = hex[p[i] & 15];
+    }
+    out[o] = '\0';
+    return E_OK;
+}
+
+int
+pki_ext_add(X509 *x, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX      ctx;
+    X509_EXTENSION *ext = NULL;
+    int             rc = E_INTERNAL;
+
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+    ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    if (ext != NULL && X509_add_ext(x, ext, -1) == 1)
+        rc = E_OK;
+    X509_EXTENSION_free(ext);
+    return rc;
+}
+
+static int
+bio_to_buf(BIO *bio, struct buf *out)
+{
+    char *p = NULL;
+    long  n = BIO_get_mem_data(bio, &p);
+
+    if (n <= 0 || p == NULL)
+        return E_INTERNAL;
+    return buf_append(out, p, (size_t)n);
+}
+
+int
+pki_key_pem(EVP_PKEY *k, struct buf *out)
+{
+    BIO *bio = NULL;
+    int  rc = E_INTERNAL;
+
+    /* secmem: the BIO's copy of the private key is wiped when it is freed. */
+    bio = BIO_new(BIO_s_secmem());
+    if (bio != NULL && PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL) == 1)
+        rc = bio_to_buf(bio, out);
+    BIO_free(bio);
+    return rc;
+}
+
+int
+pki_cert_pem(X509 *x, struct buf *out)
+{
+    BIO *bio = NULL;
+    int  rc = E_INTERNAL;
+
+    bio = BIO_new(BIO_s_mem());
+    if (bio != NULL && PEM_write_bio_X509(bio, x) == 1)
+        rc = bio_to_buf(bio, out);
+    BIO_free(bio);
+    return rc;
+}
+
+int64_t
+pki_time_ms(const ASN1_TIME *t)
+{
+    struct tm tm;
+
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+        return -1;
+    return (int64_t)timegm(&tm) * 1000;
+}

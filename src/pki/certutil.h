@@ -1,0 +1,36 @@
+/* certutil.h - small X.509 helpers shared by the certificate builders
+ * (tlsboot.c, signer.c) and the client certificate check (http/peer.c).
+ * None of them touches a private key except pki_key_pem, which only encodes
+ * the key it is given. All are thread-safe.
+ */
+#ifndef KW_CERTUTIL_H
+#define KW_CERTUTIL_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "../core/buf.h"
+
+/* Longest serial number we name: RFC 5280 allows 20 octets; foreign
+ * certificates get some slack before they are refused. */
+#define PKI_SERIAL_MAX 32
+#define PKI_SERIAL_HEX (2 * PKI_SERIAL_MAX + 1)
+
+/* A new random serial: 16 bytes, positive, always encoded in exactly 16 bytes
+ * (126 bits of randomness). E_OK or E_INTERNAL. */
+int pki_serial_random(X509 *x);
+/* The serial as lowercase hex of its magnitude, no separators, NUL-terminated
+ * ("-" first for a negative one, which RFC 5280 forbids but parsers accept).
+ * E_OK, or E_BADREQ when it is longer than PKI_SERIAL_MAX bytes. */
+int pki_serial_hex(const X509 *x, char out[PKI_SERIAL_HEX]);
+/* Add one extension written in OpenSSL's configuration syntax ("critical,
+ * CA:FALSE"); `issuer` provides the AKI, `x` itself the SKI. */
+int pki_ext_add(X509 *x, X509 *issuer, int nid, const char *value);
+/* Append the PEM encoding to `out`. The key's PEM passes through secure memory
+ * only; `out` then holds a secret (wipe it). */
+int pki_cert_pem(X509 *x, struct buf *out);
+int pki_key_pem(EVP_PKEY *k, struct buf *out);
+/* An ASN1_TIME as Unix milliseconds; -1 when it cannot be read. */
+int64_t pki_time_ms(const ASN1_TIME *t);
+
+#endif
