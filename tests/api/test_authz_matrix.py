@@ -21,6 +21,12 @@ RESOURCES = {
     "serviceaccounts": (ADMIN, lambda ns: {"name": "s" + rand(8)}, True),
     "appcredentials": (ADMIN, lambda ns: {"name": "c" + rand(8)}, True),
     "auditlogs": (SECRET, None, False),
+    "ldapproviders": (SECRET, lambda ns: {
+        "name": "l" + rand(6), "address": "127.0.0.1:1", "bindDN": "cn=reader,dc=example",
+        "bindPassword": "pw-" + rand(8), "baseDN": "dc=example"}, True),
+    "oidcproviders": (SECRET, lambda ns: {
+        "name": "o" + rand(6), "endpoint": "https://127.0.0.1:1", "clientID": "c" + rand(4),
+        "clientSecret": "s-" + rand(8)}, True),
 }
 ROLES = {  # role -> (verbs on NORMAL, on SECRET, on ADMIN)
     "namespace.administrator": ({"get", "post", "put", "delete"},) * 3,
