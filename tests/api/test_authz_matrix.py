@@ -28,11 +28,14 @@ RESOURCES = {
         "name": "o" + rand(6), "endpoint": "https://127.0.0.1:1", "clientID": "c" + rand(4),
         "clientSecret": "s-" + rand(8)}, True),
 }
-ROLES = {  # role -> (verbs on NORMAL, on SECRET, on ADMIN)
+ROLES = {  # role -> (verbs on NORMAL, on SECRET, on ADMIN) or {resource: verbs}
     "namespace.administrator": ({"get", "post", "put", "delete"},) * 3,
     "namespace.editor": ({"get", "post", "put", "delete"}, {"get", "post", "put", "delete"},
                          set()),
     "namespace.viewer": ({"get"}, set(), set()),
+    # Grants certificate requests, certificates, issuing templates and namespace
+    # reads by identity: of the resources here, only namespaces.
+    "certificate.requester": {"namespaces": {"get"}},
 }
 PLACES = ["own", "child", "parent", "sibling", "other"]
 OPS = {"list": "get", "get": "get", "create": "post", "update": "put", "delete": "delete"}
@@ -71,7 +74,10 @@ def one_object(admin, rest, ns):
 def allowed(role, rest, op, place):
     if place not in ("own", "child"):
         return False
-    return OPS[op] in ROLES[role][RESOURCES[rest][0]]
+    grants = ROLES[role]
+    if isinstance(grants, dict):  # grants by identity
+        return OPS[op] in grants.get(rest, set())
+    return OPS[op] in grants[RESOURCES[rest][0]]
 
 
 def attempt(admin, caller, rest, op, ns):
