@@ -6,16 +6,22 @@
 #   2. durable creates/s (checked with kill -9 + restart)          vs fsync-committed SQLite txns/s
 #   3. filtered, counted, paged list over 1,000,000 namespaces    vs GET-by-ID p99, same server
 #   4. RSS idle and under load                                     vs nginx master + workers
+#   5. OAuth 2.0 client-credentials tokens/s, wrk 64 connections   vs openssl speed ES256 signs/s
+#   6. GET by ID with 10,000 API authorizations in the tree        vs the same GET without them
+#   7. POST /issue, realm Certificate (client certificate)         vs openssl speed ES256 signs/s
 #
 # Loopback only, free ports, everything it starts is stopped on exit. The
-# 1M-namespace data set is cached in bench/out/ (git-ignored) between runs.
+# 1M-namespace and the 10k-authorization data sets are cached in bench/out/
+# (git-ignored) between runs.
 # Exit status: 0 when the run completed (goals met or not), 1 when the
 # durability check failed or the harness could not run.
 #
 # Knobs (environment): BENCH_ROUNDS (3), BENCH_ROUND_SECS (8), BENCH_CONNECTIONS (64),
 # BENCH_CREATE_SECS (10), BENCH_LIST_SECS (8), BENCH_LIST_CONNECTIONS (4),
 # BENCH_PARENTS (1000), BENCH_CHILDREN (1000), BENCH_LOAD_CONNECTIONS (64),
-# BENCH_SKIP_LIST (0), KEYWARD_BIN (build/keyward).
+# BENCH_SKIP_LIST (0), BENCH_AUTHZ_TENANTS (98), BENCH_AUTHZ_PER_TENANT (100),
+# KEYWARD_BIN (build/keyward), BENCH_ONLY (all parts; a comma-separated subset
+# of get,create,list,oauth2,authz,cert, e.g. BENCH_ONLY=oauth2,authz).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -33,12 +39,24 @@ NPARENTS=${BENCH_PARENTS:-1000}
 NCHILDREN=${BENCH_CHILDREN:-1000}
 LOAD_CONNS=${BENCH_LOAD_CONNECTIONS:-64}
 SKIP_LIST=${BENCH_SKIP_LIST:-0}
+AZ_TENANTS=${BENCH_AUTHZ_TENANTS:-98}
+AZ_PER=${BENCH_AUTHZ_PER_TENANT:-100}
+AZ_ROOT=100     # API authorizations in /, and in /bench (the GET's namespace)
+ONLY=${BENCH_ONLY:-}
+PARTS="get create list oauth2 authz cert"
+for p in ${ONLY//,/ }; do
+    case " $PARTS " in *" $p "*) ;; *) echo "bench: BENCH_ONLY: unknown part '$p' (parts: ${PARTS// /,})" >&2; exit 1 ;; esac
+done
+want() { # want PART - is this part of the benchmark to run?
+    if [ "$1" = list ] && [ "$SKIP_LIST" = 1 ]; then return 1; fi
+    [ -z "$ONLY" ] || case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac
+}
 CORES=$(nproc)
 WRK_THREADS=$CORES
 if [ "$WRK_THREADS" -gt 4 ]; then WRK_THREADS=4; fi
 ADMIN_PW=keyward-bench-admin-password   # bench data only, loopback only
 
-for tool in wrk nginx sqlite3 curl awk; do
+for tool in wrk nginx sqlite3 curl awk openssl base64; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make bench-deps)" >&2; exit 1; }
 done
 [ -x "$KW_BIN" ] || { echo "bench: $KW_BIN is missing (make all)" >&2; exit 1; }
@@ -47,6 +65,10 @@ mkdir -p "$OUT"
 # Keyward data (and the SQLite reference) live under bench/out so they are on
 # the disk the console would use; /tmp may be a tmpfs.
 WORK=$(mktemp -d "$OUT/run.XXXXXX")
+# Engineers rebuild build/keyward while the bench runs: every start of the run
+# uses this copy, so all its servers are the same binary.
+cp "$KW_BIN" "$WORK/keyward"
+KW_BIN=$WORK/keyward
 # nginx runs its workers as an unprivileged user when started as root: give it
 # a world-readable prefix of its own.
 NGX=$(mktemp -d "${TMPDIR:-/tmp}/keyward-bench-nginx.XXXXXX")
@@ -56,6 +78,7 @@ rm -rf "$LOGDIR"
 mkdir -p "$LOGDIR"
 
 KW_PID=""       # the running console
+SRV_PIDS=()     # more consoles running at the same time (part 6)
 NGX_PID=""      # nginx master
 BG_PIDS=()      # wrk runs in the background
 STATUS=0
@@ -66,11 +89,12 @@ cleanup() {
     for p in "${BG_PIDS[@]}"; do
         kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
     done
-    if [ -n "$KW_PID" ] && kill -0 "$KW_PID" 2>/dev/null; then
-        kill -TERM "$KW_PID"
-        for _ in $(seq 50); do kill -0 "$KW_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -0 "$KW_PID" 2>/dev/null && kill -KILL "$KW_PID"
-    fi
+    for p in "$KW_PID" "${SRV_PIDS[@]}"; do
+        [ -n "$p" ] && kill -0 "$p" 2>/dev/null || continue
+        kill -TERM "$p"
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$p" 2>/dev/null && kill -KILL "$p"
+    done
     if [ -n "$NGX_PID" ] && kill -0 "$NGX_PID" 2>/dev/null; then
         kill -TERM "$NGX_PID"   # the master stops its workers
         for _ in $(seq 50); do kill -0 "$NGX_PID" 2>/dev/null || break; sleep 0.1; done
@@ -206,12 +230,21 @@ count_ns() {
         "$KW_URL/namespaces${2:+?$2}" -H "X-Namespace: $1" -H "$(auth)"
 }
 
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() { # cpu_ticks PID - user + system CPU time of the process so far
+    awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+cpu_us() { # cpu_us OUTFILE - server CPU µs per request of the last run_wrk
+    calc '"%.1f", '"$RUN_CPU_TICKS * 1e6 / $CLK_TCK / $(kv "$1" requests)"
+}
+
 # run_wrk OUTFILE SAMPLEPID ARGS... - wrk in the background; while it runs,
 # sample the VmRSS of SAMPLEPID ("nginx" for nginx's processes, "" for none).
-# Sets PEAK_KB.
+# Sets PEAK_KB, and RUN_CPU_TICKS (CPU time SAMPLEPID used during the run).
 run_wrk() {
-    local outf=$1 target=$2 pid r
+    local outf=$1 target=$2 pid r c0=0
     shift 2
+    case $target in "" | nginx) ;; *) c0=$(cpu_ticks "$target") ;; esac
     wrk "$@" >"$outf" 2>&1 &
     pid=$!
     BG_PIDS+=("$pid")
@@ -227,6 +260,18 @@ run_wrk() {
     done
     wait "$pid" || { cat "$outf" >&2; die "wrk failed"; }
     grep -q '^RESULT ' "$outf" || { cat "$outf" >&2; die "wrk printed no RESULT line"; }
+    RUN_CPU_TICKS=0
+    case $target in "" | nginx) ;; *) RUN_CPU_TICKS=$(( $(cpu_ticks "$target") - c0 )) ;; esac
+}
+
+# es256_rate - ES256 (ECDSA P-256) signs/s of OpenSSL on all cores: the
+# sign/s column of `openssl speed` (5 s of signing, then 5 s of verifying)
+es256_rate() {
+    local v
+    v=$(openssl speed -seconds 5 -multi "$CORES" ecdsap256 2>/dev/null |
+        awk '/^ *256 bits ecdsa \(nistp256\)/ { v = $7 } END { print v + 0 }')
+    [ "${v%.*}" -gt 0 ] || die "cannot parse openssl speed's ecdsap256 sign/s"
+    echo "$v"
 }
 
 check_wrk() { # check_wrk OUTFILE LABEL - warn on errors wrk saw
@@ -248,6 +293,8 @@ say "machine: $CORES cores, $(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space
 say "wrk: $WRK_THREADS threads; keyward threads = nginx worker_processes = $CORES"
 
 # ====================================================== 1. GET by ID vs nginx
+KW_HWM_KB=0
+if want get; then
 say ""
 say "== 1. GET /namespaces/:id over TLS keep-alive, $CONNS connections, $ROUNDS x ${ROUND_SECS}s rounds"
 # First start (creates the CA, keys, the admin account), then a normal start:
@@ -364,12 +411,24 @@ sleep 1
 KW_ISSUE_KB=$(rss_kb "$KW_PID")
 say "RSS idle: $(mb "$KW_IDLE_KB") MB before the rounds, $(mb "$KW_AFTER_KB") MB after," \
     "$(mb "$KW_ISSUE_KB") MB after 4 more POST /issue; first start: $(mb "$KW_FIRST_KB") MB"
+fi
+
+# start_main - the console on the run's own data directory (bootstrapped on
+# its first start), unless it is running already; with a token.
+start_main() {
+    if [ -z "$KW_PID" ]; then
+        start_keyward main "$WORK/data" || die "keyward did not start"
+    fi
+    get_token || die "cannot get a token"
+}
 
 # ================================================ 2. durable creates vs SQLite
+if want create; then
 say ""
 say "== 2. durable creates: POST /namespaces, $CONNS connections, ${CREATE_SECS}s, then kill -9"
+start_main
 create_ns / '{"name":"creates"}' >/dev/null
-export KW_NAMESPACE=/creates KW_RUN=r$$
+export KW_TOKEN=$TOKEN KW_NAMESPACE=/creates KW_RUN=r$$
 f=$WORK/create.out
 wrk -t"$WRK_THREADS" -c"$CONNS" -d"$((CREATE_SECS + 30))s" -s "$BENCH/create.lua" "$KW_URL/" >"$f" 2>&1 &
 WRK_PID=$!
@@ -382,7 +441,7 @@ while [ "$(date +%s%N)" -lt "$t_end" ]; do
     r=$(rss_kb "$KW_PID")
     if [ "$r" -gt "$CREATE_LOAD_KB" ]; then CREATE_LOAD_KB=$r; fi
 done
-KW_HWM_KB=$(hwm_kb "$KW_PID")
+KW_HWM_KB=$(( $(hwm_kb "$KW_PID") > KW_HWM_KB ? $(hwm_kb "$KW_PID") : KW_HWM_KB ))
 # The console dies under load: every create wrk counted as acknowledged must
 # be there after the restart.
 kill -KILL "$KW_PID"
@@ -433,11 +492,13 @@ SQLITE_RATE=$(sqlite_rate "$n")
 CREATE_RATIO=$(calc '"%.2f", '"$CREATE_RATE / $SQLITE_RATE")
 say "sqlite3 reference: $n single-row transactions (WAL, synchronous=FULL): $SQLITE_RATE/s"
 say "group-commit factor (creates / fsync'd transactions): $CREATE_RATIO"
+fi
 
 # ========================================== 3. filtered list over 1M objects
 LIST_P50=""; LIST_P99=""; ID_P99=""; LIST_RATIO=""; BIG_IDLE_KB=""; LIST_COUNT=""; LIST_LOAD_KB=0
 NOBJ=$((NPARENTS * NCHILDREN))
-if [ "$SKIP_LIST" != 1 ]; then
+if want list; then
+stop_keyward
 say ""
 say "== 3. filtered, counted, paged list over $NOBJ namespaces"
 DS=$OUT/ns-${NPARENTS}x${NCHILDREN}
@@ -590,6 +651,371 @@ KW_HWM_KB=$(( $(hwm_kb "$KW_PID") > KW_HWM_KB ? $(hwm_kb "$KW_PID") : KW_HWM_KB 
 stop_keyward
 fi
 
+# ==================================== 5. OAuth 2.0 tokens vs ES256 signs/s
+TOK_RATE=""; SIGN_RATE=""; TOK_RATIO=""; TOK_P99=""; TOK_CPU=""
+if want oauth2; then
+say ""
+say "== 5. OAuth 2.0 client credentials: POST /oauth2/access_token, $CONNS connections, $ROUNDS x ${ROUND_SECS}s rounds"
+stop_keyward
+start_main
+create_ns / '{"name":"tokens"}' >/dev/null
+sa=$(kcurl -X POST "$KW_URL/serviceaccounts" -H 'Content-Type: application/json' \
+    -H 'X-Namespace: /tokens' -H "$(auth)" \
+    -d '{"name":"bench-client","roles":["@auth:role=namespace.viewer"]}')
+SA_ID=$(printf '%s' "$sa" | sed -n 's/.*"clientID":"\([^"]*\)".*/\1/p')
+SA_SECRET=$(printf '%s' "$sa" | sed -n 's/.*"clientSecret":"\([^"]*\)".*/\1/p')
+[ -n "$SA_ID" ] && [ -n "$SA_SECRET" ] || die "cannot create the service account: $sa"
+export KW_BASIC
+KW_BASIC=$(printf '%s:%s' "$SA_ID" "$SA_SECRET" | base64 -w0)
+# One token by hand: it must be a bearer token that works in the account's namespace.
+tok=$(kcurl -X POST "$KW_URL/oauth2/access_token" -H "Authorization: Basic $KW_BASIC" \
+    -H 'Content-Type: application/x-www-form-urlencoded' -d grant_type=client_credentials)
+at=$(printf '%s' "$tok" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+[ -n "$at" ] || die "no access token: $tok"
+[ "$(kcurl -o /dev/null -w '%{http_code}' -H 'X-Namespace: /tokens' -H "Authorization: Bearer $at" \
+    "$KW_URL/namespaces")" = 200 ] || die "the client-credentials token does not work"
+say "service account $SA_ID in /tokens; token checked; answer $(printf '%s' "$tok" | wc -c) bytes"
+
+TRATES=(); SRATES=(); TP99=(); TCPU=()
+for r in $(seq "$ROUNDS"); do
+    f=$WORK/oauth2-$r.out
+    run_wrk "$f" "$KW_PID" -t"$WRK_THREADS" -c"$CONNS" -d"${ROUND_SECS}s" \
+        -s "$BENCH/oauth2.lua" "$KW_URL/oauth2/access_token"
+    check_wrk "$f" "OAuth 2.0 tokens round $r"
+    TRATES+=("$(kv "$f" rps)"); TP99+=("$(kv "$f" p99_us)"); TCPU+=("$(cpu_us "$f")")
+    s=$(es256_rate)
+    SRATES+=("$s")
+    say "  round $r: keyward $(calc '"%.0f", '"${TRATES[-1]}") tokens/s" \
+        "(p99 $(calc '"%.1f", '"${TP99[-1]} / 1000")ms, ${TCPU[-1]} µs server CPU each)" \
+        " openssl speed -multi $CORES: $(calc '"%.0f", '"$s") ES256 signs/s"
+done
+TOK_RATE=$(median "${TRATES[@]}")
+TOK_CPU=$(median "${TCPU[@]}")
+SIGN_RATE=$(median "${SRATES[@]}")
+TOK_P99=$(calc '"%.1f", '"$(median "${TP99[@]}") / 1000")
+TOK_RATIO=$(calc '"%.2f", '"$TOK_RATE / $SIGN_RATE")
+say "median: $(calc '"%.0f", '"$TOK_RATE") tokens/s, $(calc '"%.0f", '"$SIGN_RATE") ES256 signs/s, ratio $TOK_RATIO"
+if [ -n "${GET_KW:-}" ]; then
+    say "  (for scale: $(calc '"%.2f", '"$TOK_RATE / $GET_KW") x this run's GET-by-ID rate)"
+fi
+KW_HWM_KB=$(( $(hwm_kb "$KW_PID") > KW_HWM_KB ? $(hwm_kb "$KW_PID") : KW_HWM_KB ))
+stop_keyward
+fi
+
+# ============================= 6. GET by ID with 10,000 API authorizations
+AZ_TOTAL=$((AZ_TENANTS * AZ_PER + 2 * AZ_ROOT))
+AZ_ADMIN_BASE=""; AZ_ADMIN_POL=""; AZ_ADMIN_RATIO=""; AZ_USER_BASE=""; AZ_USER_POL=""
+AZ_USER_RATIO=""; AZ_WRITE_BASE=""; AZ_WRITE_POL=""; AZ_BASE_KB=""; AZ_POL_KB=""
+AZ_USER=bench-reader
+AZ_USER_PW=keyward-bench-reader-password   # bench data only, loopback only
+if want authz; then
+say ""
+say "== 6. API authorization evaluation: GET /namespaces/:id with $AZ_TOTAL API authorizations," \
+    "$CONNS connections, $ROUNDS x ${ROUND_SECS}s rounds"
+stop_keyward
+AZ=$OUT/authz-$AZ_TOTAL
+
+# The tree: /tenants/tNNN (AZ_TENANTS tenants) with AZ_PER authorizations each,
+# AZ_ROOT in / and AZ_ROOT in /bench. No subject matches the admin or the
+# reader: each needs its claims compared one by one (same realm, often the same
+# organization, a different account). Written as post.lua request lines.
+gen_authz() { # gen_authz PREFIX - PREFIX.ns (tenants), PREFIX.pol (authorizations)
+    awk -v nt="$AZ_TENANTS" 'BEGIN { for (i = 0; i < nt; i++)
+        printf "/namespaces\t/tenants\t{\"name\":\"t%03d\",\"description\":\"tenant %d\"}\n", i, i }' >"$1.ns"
+    awk -v nt="$AZ_TENANTS" -v per="$AZ_PER" -v nroot="$AZ_ROOT" '
+    function pol(ns, name, desc, subj, ids, authns, extra) {
+        printf "/apiauthorizations\t%s\t{\"name\":\"%s\",\"description\":\"%s\",\"subject\":%s," \
+               "\"authorizedIdentities\":[%s],\"authorizedNamespace\":\"%s\"%s}\n",
+               ns, name, desc, subj, ids, authns, extra
+    }
+    BEGIN {
+        role[0] = "\"@auth:role=namespace.viewer\""; role[1] = "\"@auth:role=namespace.editor\""
+        role[2] = "\"@auth:role=namespace.administrator\""
+        for (k = 0; k < nroot; k++)
+            pol("/", sprintf("ops-%03d", k), "operator " k,
+                sprintf("[[\"@auth:realm=vince\",\"@auth:organization=/\",\"@auth:account=ops-%03d\"]]", k),
+                role[k % 3], "/", "")
+        for (k = 0; k < nroot; k++)
+            pol("/bench", sprintf("dev-%03d", k), "developer " k,
+                sprintf("[[\"@auth:realm=vince\",\"@auth:organization=/bench\",\"@auth:account=dev-%03d\"]]", k),
+                role[k % 2], "/bench", "")
+        for (t = 0; t < nt; t++) {
+            ns = sprintf("/tenants/t%03d", t)
+            for (j = 0; j < per; j++) {
+                name = sprintf("team-%03d", j); k = j % 4
+                if (k == 0)
+                    pol(ns, name, "", sprintf("[[\"@auth:realm=vince\",\"@auth:account=user-t%03d-%03d\"]]", t, j),
+                        role[0], ns, "")
+                else if (k == 1)
+                    pol(ns, name, "", sprintf("[[\"@auth:realm=ldap\",\"@auth:namespace=%s\",\"@auth:ou=team-%03d\"]]", ns, j),
+                        role[1], ns, "")
+                else if (k == 2)
+                    pol(ns, name, "", sprintf("[[\"@auth:realm=oidc\",\"@auth:email=dev-%03d@t%03d.example\"]," \
+                        "[\"@auth:realm=vince\",\"@auth:account=dev-t%03d-%03d\"]]", j, t, t, j),
+                        "\"namespace,get,post\",\"auditlog,get\"", ns, "")
+                else
+                    pol(ns, name, "", sprintf("[[\"@auth:realm=serviceaccount\",\"@auth:clientid=%012x%012x\"]]", t + 1, j + 1),
+                        role[0], ns, sprintf(",\"authorizedSubnets\":[\"10.%d.0.0/16\"]", t % 250))
+            }
+        }
+    }' >"$1.pol"
+}
+
+# post_run FILE - POST every line of FILE (post.lua) until every answer is in.
+post_run() {
+    local file=$1 want pid start now l a d fl done_n el
+    want=$(wc -l <"$file")
+    rm -f "$WORK"/progress.*
+    KW_TOKEN=$TOKEN KW_REQUESTS=$file KW_THREADS=$WRK_THREADS KW_PROGRESS=$WORK/progress. \
+        wrk -t"$WRK_THREADS" -c"$LOAD_CONNS" -d3600s --timeout 600s -s "$BENCH/post.lua" "$KW_URL/" \
+        >"$WORK/post-$(basename "$file").out" 2>&1 &
+    pid=$!
+    BG_PIDS+=("$pid")
+    start=$(date +%s)
+    l=$start
+    while :; do
+        sleep 1
+        kill -0 "$pid" 2>/dev/null || { cat "$WORK/post-$(basename "$file").out" >&2; die "wrk (post) ended early"; }
+        a=0; d=0; fl=0; done_n=0
+        for p in "$WORK"/progress.*; do
+            [ -e "$p" ] || continue
+            read -r pa pd pf _ pdone <"$p" || continue
+            a=$((a + pa)); d=$((d + pd)); fl=$((fl + pf)); done_n=$((done_n + pdone))
+        done
+        now=$(date +%s)
+        [ "$done_n" -ge "$WRK_THREADS" ] && break
+        if [ $((now - l)) -ge 20 ]; then
+            el=$((now - start))
+            say "  $(basename "$file"): $((a + d + fl))/$want after ${el}s ($fl failed)"
+            l=$now
+        fi
+    done
+    kill -INT "$pid" 2>/dev/null || true
+    wait "$pid" || true
+    say "  $(basename "$file"): $((a + fl))/$want in $(( $(date +%s) - start ))s ($fl failed)"
+    [ "$fl" = 0 ] || die "$fl POSTs failed loading $file (see bench/out/last/)"
+}
+
+count_az() { # count_az - API authorizations in the whole tree
+    kcurl -I -o /dev/null -w '%header{x-count-total}' "$KW_URL/apiauthorizations?recursive=true" \
+        -H 'X-Namespace: /' -H "$(auth)"
+}
+
+# The reader's authorization lives in /bench, after the AZ_ROOT others there.
+reader_policy() {
+    local out
+    out=$(kcurl -X POST "$KW_URL/apiauthorizations" -H 'Content-Type: application/json' \
+        -H 'X-Namespace: /bench' -H "$(auth)" \
+        -d '{"name":"reader","subject":[["@auth:realm=vince","@auth:account='"$AZ_USER"'"]],"authorizedIdentities":["@auth:role=namespace.viewer"],"authorizedNamespace":"/bench"}')
+    printf '%s' "$out" | grep -q '"object":"apiauthorization"' || die "cannot create the reader's authorization: $out"
+}
+
+# Two data directories that differ only by the AZ_TOTAL authorizations: base/
+# is built first and copied to pol/, which gets them through the API.
+ready=0
+if [ -f "$AZ/COMPLETE" ] && [ -s "$AZ/item-id" ]; then
+    ready=1
+    for d in base pol; do
+        want_n=2
+        [ "$d" = pol ] && want_n=$((AZ_TOTAL + 2))
+        if start_keyward "az-check-$d" "$AZ/$d" && get_token; then
+            n=$(count_az || true)
+            say "cached data set $d: $n of $want_n API authorizations"
+            [ "$n" = "$want_n" ] || ready=0
+        else
+            ready=0
+        fi
+        stop_keyward
+    done
+fi
+if [ "$ready" = 0 ]; then
+    say "loading $AZ_TOTAL API authorizations into $AZ (cached for later runs)"
+    rm -rf "$AZ"
+    mkdir -p "$AZ"
+    gen_authz "$WORK/authz"
+    start_keyward az-build "$AZ/base" || die "keyward did not start on $AZ/base"
+    get_token || die "cannot get a token"
+    create_ns / '{"name":"bench"}' >/dev/null
+    create_ns / '{"name":"tenants"}' >/dev/null
+    obj=$(create_ns /bench '{"name":"item","description":"tier-3"}')
+    printf '%s' "$obj" | sed -n 's/.*"ID":"\([^"]*\)".*/\1/p' >"$AZ/item-id"
+    [ -s "$AZ/item-id" ] || die "cannot create the object to GET: $obj"
+    post_run "$WORK/authz.ns"
+    out=$(kcurl -X POST "$KW_URL/accounts" -H 'Content-Type: application/json' -H 'X-Namespace: /bench' \
+        -H "$(auth)" -d '{"name":"'"$AZ_USER"'","password":"'"$AZ_USER_PW"'"}')
+    printf '%s' "$out" | grep -q '"object":"account"' || die "cannot create the reader account: $out"
+    stop_keyward
+    cp -a "$AZ/base" "$AZ/pol"
+    start_keyward az-load "$AZ/pol" || die "keyward did not start on $AZ/pol"
+    get_token || die "cannot get a token"
+    lt0=$(date +%s)
+    post_run "$WORK/authz.pol"
+    reader_policy
+    AZ_LOAD_SECS=$(( $(date +%s) - lt0 ))
+    n=$(count_az)
+    [ "$n" = $((AZ_TOTAL + 2)) ] || die "$n API authorizations after loading, $((AZ_TOTAL + 2)) expected"
+    stop_keyward
+    start_keyward az-build "$AZ/base" || die "keyward did not start on $AZ/base"
+    get_token || die "cannot get a token"
+    reader_policy
+    [ "$(count_az)" = 2 ] || die "unexpected API authorizations in $AZ/base"
+    stop_keyward
+    echo "$AZ_TOTAL API authorizations in pol/, loaded in ${AZ_LOAD_SECS}s on $(date -u +%FT%TZ)" >"$AZ/COMPLETE"
+fi
+AZ_ID=$(cat "$AZ/item-id")
+
+# Both consoles run side by side (one idle while the other is measured), with
+# a token for the admin and one for the reader each.
+declare -A AZ_URL AZ_CAS AZ_PID AZ_ADMIN_TOK AZ_USER_TOK
+for d in base pol; do
+    start_keyward "az-$d" "$AZ/$d" || die "keyward did not start on $AZ/$d"
+    SRV_PIDS+=("$KW_PID")
+    AZ_PID[$d]=$KW_PID; AZ_URL[$d]=$KW_URL; AZ_CAS[$d]=$KW_CA
+    get_token || die "cannot get a token"
+    AZ_ADMIN_TOK[$d]=$TOKEN
+    body=$(kcurl -X POST "$KW_URL/issue" -H 'Content-Type: application/json' \
+        -d '{"realm":"Vince","metadata":{"vinceAccount":"'"$AZ_USER"'","vincePassword":"'"$AZ_USER_PW"'"}}')
+    AZ_USER_TOK[$d]=$(printf '%s' "$body" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+    [ -n "${AZ_USER_TOK[$d]}" ] || die "no token for $AZ_USER: $body"
+    for who in ADMIN USER; do
+        if [ "$who" = ADMIN ]; then t=${AZ_ADMIN_TOK[$d]}; else t=${AZ_USER_TOK[$d]}; fi
+        [ "$(kcurl -o /dev/null -w '%{http_code}' -H 'X-Namespace: /bench' -H "Authorization: Bearer $t" \
+            "$KW_URL/namespaces/$AZ_ID")" = 200 ] || die "GET by ID as $who on $d is not 200"
+    done
+    KW_PID=""   # not the main console: stopped below (or by cleanup)
+done
+say "GET /namespaces/$AZ_ID in /bench; base: 2 API authorizations (admin, reader), pol: $((AZ_TOTAL + 2))"
+
+# az_wrk OUT SERVER WHO SECS
+az_wrk() {
+    local t
+    if [ "$3" = admin ]; then t=${AZ_ADMIN_TOK[$2]}; else t=${AZ_USER_TOK[$2]}; fi
+    export KW_TOKEN=$t KW_NAMESPACE=/bench
+    run_wrk "$1" "${AZ_PID[$2]}" -t"$WRK_THREADS" -c"$CONNS" -d"$4" \
+        -s "$BENCH/get.lua" "${AZ_URL[$2]}/namespaces/$AZ_ID"
+}
+for d in base pol; do for who in admin user; do   # warm-up, not counted
+    az_wrk "$WORK/authz-warmup-$d-$who.out" "$d" "$who" 1s
+done; done
+declare -A AZR AZC
+for r in $(seq "$ROUNDS"); do
+    line="  round $r:"
+    for who in admin user; do for d in base pol; do
+        f=$WORK/authz-$who-$d-$r.out
+        az_wrk "$f" "$d" "$who" "${ROUND_SECS}s"
+        check_wrk "$f" "authz GET $who $d round $r"
+        AZR[$who-$d]="${AZR[$who-$d]:-} $(kv "$f" rps)"
+        AZC[$who-$d]="${AZC[$who-$d]:-} $(cpu_us "$f")"
+        line="$line $who/$d $(calc '"%.0f", '"$(kv "$f" rps)")/s ($(cpu_us "$f") µs)"
+    done; done
+    say "$line"
+done
+# shellcheck disable=SC2086
+{
+AZ_ADMIN_BASE=$(median ${AZR[admin-base]}); AZ_ADMIN_POL=$(median ${AZR[admin-pol]})
+AZ_USER_BASE=$(median ${AZR[user-base]}); AZ_USER_POL=$(median ${AZR[user-pol]})
+AZ_ADMIN_CPU_BASE=$(median ${AZC[admin-base]}); AZ_ADMIN_CPU_POL=$(median ${AZC[admin-pol]})
+AZ_USER_CPU_BASE=$(median ${AZC[user-base]}); AZ_USER_CPU_POL=$(median ${AZC[user-pol]})
+}
+AZ_ADMIN_RATIO=$(calc '"%.2f", '"$AZ_ADMIN_POL / $AZ_ADMIN_BASE")
+AZ_USER_RATIO=$(calc '"%.2f", '"$AZ_USER_POL / $AZ_USER_BASE")
+say "median: admin $(calc '"%.0f", '"$AZ_ADMIN_POL")/s with, $(calc '"%.0f", '"$AZ_ADMIN_BASE")/s without: $AZ_ADMIN_RATIO;" \
+    "reader $(calc '"%.0f", '"$AZ_USER_POL")/s with, $(calc '"%.0f", '"$AZ_USER_BASE")/s without: $AZ_USER_RATIO"
+say "server CPU per GET: admin $AZ_ADMIN_CPU_POL µs with, $AZ_ADMIN_CPU_BASE µs without;" \
+    "reader $AZ_USER_CPU_POL µs with, $AZ_USER_CPU_BASE µs without"
+AZ_BASE_KB=$(rss_kb "${AZ_PID[base]}")
+AZ_POL_KB=$(rss_kb "${AZ_PID[pol]}")
+
+# A write to namespaces or authorizations makes the next request rebuild the
+# authorization snapshot: time the first GET after a namespace create (server
+# time: curl's time to first byte minus its time to the request being sent).
+write_probe() { # write_probe SERVER - median ms of 5
+    local d=$1 i id obj ms=() t
+    for i in 1 2 3 4 5; do
+        obj=$(kcurl --cacert "${AZ_CAS[$d]}" -X POST "${AZ_URL[$d]}/namespaces" -H 'Content-Type: application/json' \
+            -H 'X-Namespace: /' -H "Authorization: Bearer ${AZ_ADMIN_TOK[$d]}" -d '{"name":"probe-'"$$-$i"'"}')
+        id=$(printf '%s' "$obj" | sed -n 's/.*"ID":"\([^"]*\)".*/\1/p')
+        [ -n "$id" ] || die "probe create failed: $obj"
+        t=$(kcurl --cacert "${AZ_CAS[$d]}" -o /dev/null -w '%{time_starttransfer} %{time_pretransfer}' \
+            -H 'X-Namespace: /bench' -H "Authorization: Bearer ${AZ_ADMIN_TOK[$d]}" "${AZ_URL[$d]}/namespaces/$AZ_ID")
+        ms+=("$(printf '%s' "$t" | awk '{ printf "%.2f", ($1 - $2) * 1000 }')")
+        kcurl --cacert "${AZ_CAS[$d]}" -o /dev/null -X DELETE -H 'X-Namespace: /' \
+            -H "Authorization: Bearer ${AZ_ADMIN_TOK[$d]}" "${AZ_URL[$d]}/namespaces/$id"
+    done
+    median "${ms[@]}"
+}
+AZ_WRITE_BASE=$(write_probe base)
+AZ_WRITE_POL=$(write_probe pol)
+say "first GET after a namespace create (server ms, median of 5): $AZ_WRITE_POL with, $AZ_WRITE_BASE without"
+for d in base pol; do
+    KW_PID=${AZ_PID[$d]}
+    KW_HWM_KB=$(( $(hwm_kb "$KW_PID") > KW_HWM_KB ? $(hwm_kb "$KW_PID") : KW_HWM_KB ))
+    stop_keyward
+done
+SRV_PIDS=()
+fi
+
+# ================================= 7. POST /issue, realm Certificate
+# wrk cannot present a client certificate: bench/clientcert.c, preloaded,
+# gives every SSL_CTX wrk makes the app credential's certificate and key.
+CERT_STATE=""; CERT_RATE=""; CERT_SIGN=""; CERT_RATIO=""; CERT_P99=""; CERT_CPU=""
+if want cert; then
+say ""
+say "== 7. POST /issue with realm Certificate (client certificate), $CONNS connections, $ROUNDS x ${ROUND_SECS}s rounds"
+stop_keyward
+start_main
+create_ns / '{"name":"apps"}' >/dev/null
+ac=$(kcurl -X POST "$KW_URL/appcredentials" -H 'Content-Type: application/json' \
+    -H 'X-Namespace: /apps' -H "$(auth)" \
+    -d '{"name":"bench-app","roles":["@auth:role=namespace.viewer"]}' || true)
+if ! printf '%s' "$ac" | grep -q '"object":"appcredential"'; then
+    CERT_STATE="not measured yet (realm pending)"
+    say "  POST /appcredentials does not work in this build: $CERT_STATE"
+    say "  answer: $(printf '%s' "$ac" | head -c 200)"
+elif ! command -v cc >/dev/null; then
+    CERT_STATE="not measured (no C compiler for bench/clientcert.c)"
+    say "  $CERT_STATE"
+else
+    # PEM strings of the answer's credentials, JSON \n escapes undone
+    printf '%s' "$ac" | sed -n 's/.*"privateKey":"\([^"]*\)".*/\1/p' | sed 's/\\n/\n/g; /^$/d' >"$WORK/app.key"
+    printf '%s' "$ac" | sed -n 's/.*"certificate":"\([^"]*\)".*/\1/p' | sed 's/\\n/\n/g; /^$/d' >"$WORK/app.pem"
+    chmod 600 "$WORK/app.key"
+    grep -q 'BEGIN CERTIFICATE' "$WORK/app.pem" && grep -q 'PRIVATE KEY' "$WORK/app.key" ||
+        die "no certificate or key in the app credential's answer"
+    cc -shared -fPIC -O2 -o "$WORK/clientcert.so" "$BENCH/clientcert.c" -ldl -lssl ||
+        die "cannot build bench/clientcert.c"
+    # One token by hand, and none without the certificate.
+    out=$(kcurl --cert "$WORK/app.pem" --key "$WORK/app.key" -X POST "$KW_URL/issue" \
+        -H 'Content-Type: application/json' -d '{"realm":"Certificate"}')
+    printf '%s' "$out" | grep -q '"token":"ey' || die "POST /issue with the client certificate: $out"
+    [ "$(kcurl -o /dev/null -w '%{http_code}' -X POST "$KW_URL/issue" -H 'Content-Type: application/json' \
+        -d '{"realm":"Certificate"}')" = 401 ] || die "POST /issue realm Certificate without a certificate is not 401"
+    say "app credential in /apps: $(sed -n 's/.*"ID":"\([^"]*\)".*/\1/p' <<<"$ac" | head -1); token checked (401 without the certificate)"
+    CRATES=(); CSIGN=(); CP99=(); CCPU=()
+    for r in $(seq "$ROUNDS"); do
+        f=$WORK/cert-$r.out
+        LD_PRELOAD=$WORK/clientcert.so KW_CLIENT_CERT=$WORK/app.pem KW_CLIENT_KEY=$WORK/app.key \
+            run_wrk "$f" "$KW_PID" -t"$WRK_THREADS" -c"$CONNS" -d"${ROUND_SECS}s" \
+            -s "$BENCH/issue.lua" "$KW_URL/issue"
+        check_wrk "$f" "Certificate realm round $r"
+        CRATES+=("$(kv "$f" rps)"); CP99+=("$(kv "$f" p99_us)"); CCPU+=("$(cpu_us "$f")")
+        s=$(es256_rate)
+        CSIGN+=("$s")
+        say "  round $r: keyward $(calc '"%.0f", '"${CRATES[-1]}") tokens/s" \
+            "(p99 $(calc '"%.1f", '"${CP99[-1]} / 1000")ms, ${CCPU[-1]} µs server CPU each)" \
+            " openssl speed -multi $CORES: $(calc '"%.0f", '"$s") ES256 signs/s"
+    done
+    CERT_RATE=$(median "${CRATES[@]}")
+    CERT_CPU=$(median "${CCPU[@]}")
+    CERT_SIGN=$(median "${CSIGN[@]}")
+    CERT_P99=$(calc '"%.1f", '"$(median "${CP99[@]}") / 1000")
+    CERT_RATIO=$(calc '"%.2f", '"$CERT_RATE / $CERT_SIGN")
+    say "median: $(calc '"%.0f", '"$CERT_RATE") tokens/s, $(calc '"%.0f", '"$CERT_SIGN") ES256 signs/s, ratio $CERT_RATIO"
+fi
+KW_HWM_KB=$(( $(hwm_kb "$KW_PID") > KW_HWM_KB ? $(hwm_kb "$KW_PID") : KW_HWM_KB ))
+stop_keyward
+fi
+
 # ================================================================== summary
 met() { if awk "BEGIN { exit !($1) }"; then echo met; else echo MISSED; fi; }
 T_TOTAL=$(( $(date +%s) - T_START ))
@@ -597,19 +1023,62 @@ say ""
 say "== Summary ($CORES cores; medians of $ROUNDS rounds; ${T_TOTAL}s)"
 fmt='%-46s %14s %18s %8s %12s %7s\n'
 printf "$fmt" "measure" "keyward" "reference" "ratio" "goal" "result"
+if want get; then
 printf "$fmt" "GET /namespaces/:id, TLS keep-alive (req/s)" \
     "$(calc '"%.0f", '"$GET_KW")" "$(calc '"%.0f", '"$GET_NGX") nginx" "$GET_RATIO" ">= 0.5 x" \
     "$(met "$GET_KW / $GET_NGX >= 0.5")"
+fi
+if want create; then
 printf "$fmt" "durable creates (acknowledged/s)" \
     "$CREATE_RATE" "$SQLITE_RATE sqlite tx" "$CREATE_RATIO" ">= 10000/s" \
     "$(met "$CREATE_RATE >= 10000")"
 printf "$fmt" "acknowledged creates after kill -9" \
     "$FOUND found" "$ACKED acked" "-" "all" "$DURABLE"
-if [ "$SKIP_LIST" != 1 ]; then
+fi
+if want list; then
     printf "$fmt" "filtered list, $NOBJ objects, p99 (ms)" \
         "$LIST_P99" "$ID_P99 GET-by-ID" "$LIST_RATIO" "<= 10 ms" "$(met "$LIST_P99 <= 10")"
     printf "$fmt" "filtered list, $NOBJ objects, p50 (ms)" "$LIST_P50" "$ID_P50 GET-by-ID" "" "" ""
 fi
+if want oauth2; then
+    printf "$fmt" "OAuth2 client-credentials tokens (/s)" \
+        "$(calc '"%.0f", '"$TOK_RATE")" "$(calc '"%.0f", '"$SIGN_RATE") ES256 sign" "$TOK_RATIO" \
+        ">= 0.5 x" "$(met "$TOK_RATE / $SIGN_RATE >= 0.5")"
+    printf "$fmt" "OAuth2 client-credentials tokens, p99 (ms)" "$TOK_P99" "" "" "" ""
+    printf "$fmt" "OAuth2 token, server CPU each (us)" "$TOK_CPU" \
+        "$(calc '"%.1f", '"$CORES * 1e6 / $SIGN_RATE") per sign" \
+        "$(calc '"%.1f", '"$TOK_CPU * $SIGN_RATE / ($CORES * 1e6)")" "" ""
+fi
+if want authz; then
+    printf "$fmt" "GET by ID, $AZ_TOTAL API authz, admin (req/s)" \
+        "$(calc '"%.0f", '"$AZ_ADMIN_POL")" "$(calc '"%.0f", '"$AZ_ADMIN_BASE") without" "$AZ_ADMIN_RATIO" \
+        ">= 0.9 x" "$(met "$AZ_ADMIN_POL / $AZ_ADMIN_BASE >= 0.9")"
+    printf "$fmt" "GET by ID, $AZ_TOTAL API authz, reader (req/s)" \
+        "$(calc '"%.0f", '"$AZ_USER_POL")" "$(calc '"%.0f", '"$AZ_USER_BASE") without" "$AZ_USER_RATIO" \
+        ">= 0.9 x" "$(met "$AZ_USER_POL / $AZ_USER_BASE >= 0.9")"
+    printf "$fmt" "server CPU per GET, $AZ_TOTAL authz, admin (us)" \
+        "$AZ_ADMIN_CPU_POL" "$AZ_ADMIN_CPU_BASE without" \
+        "$(calc '"%.2f", '"$AZ_ADMIN_CPU_POL / $AZ_ADMIN_CPU_BASE")" "" ""
+    printf "$fmt" "server CPU per GET, $AZ_TOTAL authz, reader (us)" \
+        "$AZ_USER_CPU_POL" "$AZ_USER_CPU_BASE without" \
+        "$(calc '"%.2f", '"$AZ_USER_CPU_POL / $AZ_USER_CPU_BASE")" "" ""
+    printf "$fmt" "first GET after a namespace write (ms)" \
+        "$AZ_WRITE_POL" "$AZ_WRITE_BASE without" "$(calc '"%.1f", '"$AZ_WRITE_POL / $AZ_WRITE_BASE")" "-" ""
+fi
+if want cert; then
+    if [ -n "$CERT_RATE" ]; then
+        printf "$fmt" "POST /issue, realm Certificate (tokens/s)" \
+            "$(calc '"%.0f", '"$CERT_RATE")" "$(calc '"%.0f", '"$CERT_SIGN") ES256 sign" "$CERT_RATIO" \
+            ">= 0.5 x" "$(met "$CERT_RATE / $CERT_SIGN >= 0.5")"
+        printf "$fmt" "POST /issue, realm Certificate, p99 (ms)" "$CERT_P99" "" "" "" ""
+        printf "$fmt" "Certificate realm token, server CPU (us)" "$CERT_CPU" \
+            "$(calc '"%.1f", '"$CORES * 1e6 / $CERT_SIGN") per sign" \
+            "$(calc '"%.1f", '"$CERT_CPU * $CERT_SIGN / ($CORES * 1e6)")" "" ""
+    else
+        say "/issue Certificate realm per second — $CERT_STATE"
+    fi
+fi
+if want get; then
 printf "$fmt" "RSS idle, started + 1 login (MB)" \
     "$(mb "$KW_IDLE_KB")" "$(mb "$NGX_IDLE_KB") nginx" "$(calc '"%.2f", '"$KW_IDLE_KB / $NGX_IDLE_KB")" \
     "<= 20 MB" "$(met "$KW_IDLE_KB <= 20 * 1024")"
@@ -619,12 +1088,21 @@ printf "$fmt" "RSS idle after GET rounds + 4 more logins (MB)" "$(mb "$KW_ISSUE_
 printf "$fmt" "RSS idle after the very first start (MB)" "$(mb "$KW_FIRST_KB")" "" "" "" ""
 printf "$fmt" "RSS under GET load, peak sampled (MB)" \
     "$(mb "$KW_LOAD_KB")" "$(mb "$NGX_LOAD_KB") nginx" "$(calc '"%.2f", '"$KW_LOAD_KB / $NGX_LOAD_KB")" "-" ""
+fi
+if want create; then
 printf "$fmt" "RSS during creates, peak sampled (MB)" "$(mb "$CREATE_LOAD_KB")" "" "" "" ""
-if [ "$SKIP_LIST" != 1 ]; then
+fi
+if want list; then
     printf "$fmt" "RSS idle, $NOBJ-object store, started (MB)" "$(mb "$BIG_IDLE_KB")" "" "" "" ""
     printf "$fmt" "RSS during list runs, peak sampled (MB)" "$(mb "$LIST_LOAD_KB")" "" "" "" ""
 fi
+if want authz; then
+    printf "$fmt" "RSS after the authz GET rounds (MB)" \
+        "$(mb "$AZ_POL_KB")" "$(mb "$AZ_BASE_KB") without" "$(calc '"%.2f", '"$AZ_POL_KB / $AZ_BASE_KB")" "-" ""
+fi
+if [ "$KW_HWM_KB" -gt 0 ]; then
 printf "$fmt" "VmHWM, highest of the runs (MB)" "$(mb "$KW_HWM_KB")" "" "" "" ""
+fi
 [ -z "$WARNINGS" ] || say "warnings:$WARNINGS (details in bench/out/last/)"
-[ "$DURABLE" = PASS ] || say "DURABILITY FAILED: acknowledged creates were lost"
+[ "${DURABLE:-PASS}" = PASS ] || say "DURABILITY FAILED: acknowledged creates were lost"
 exit "$STATUS"
