@@ -23,8 +23,12 @@ struct line {
     size_t      n;
 };
 
+/* One API authorization, parsed. Shared by every snapshot that holds it (a
+ * delta makes a new snapshot that shares all the unchanged ones). */
 struct policy {
-    struct str    ns, auth_ns;
+    int           refs; /* atomic */
+    struct arena *a;    /* owns everything below */
+    struct str    id, ns, auth_ns;
     struct line  *lines;
     size_t        nlines;
     struct grant *grants;
@@ -33,12 +37,13 @@ struct policy {
     size_t        nnets;
 };
 
+/* What authorizes requests now: the policies sorted by the namespace they live
+ * in. Immutable once published; replaced whole. */
 struct snapshot {
-    struct arena  *a;
-    struct policy *p;
-    size_t         n;
-    uint64_t       gen;
-    int            refs;
+    struct policy **p;
+    size_t          n;
+    uint64_t        gen;
+    int             refs; /* atomic */
 };
 
 static pthread_mutex_t  snap_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -58,18 +63,39 @@ authz_invalidate(void)
 }
 
 static void
+policy_put(struct policy *p)
+{
+    if (p != NULL && __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        arena_free(p->a);
+}
+
+static void
 snapshot_put(struct snapshot *s)
 {
-    if (s != NULL && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0) {
-        arena_free(s->a);
-        free(s);
-    }
+    if (s == NULL || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        policy_put(s->p[i]);
+    free(s->p);
+    free(s);
+}
+
+static struct snapshot *
+snapshot_new(size_t cap, uint64_t gen)
+{
+    struct snapshot *s = calloc(1, sizeof *s);
+
+    if (s == NULL || (s->p = calloc(cap ? cap : 1, sizeof *s->p)) == NULL)
+        abort();
+    s->gen = gen;
+    s->refs = 1;
+    return s;
 }
 
 static int
 cmp_policy(const void *x, const void *y)
 {
-    const struct policy *a = x, *b = y;
+    const struct policy *a = *(struct policy *const *)x, *b = *(struct policy *const *)y;
     size_t               n = a->ns.len < b->ns.len ? a->ns.len : b->ns.len;
     int                  c = memcmp(a->ns.p, b->ns.p, n);
 
@@ -77,35 +103,49 @@ cmp_policy(const void *x, const void *y)
 }
 
 static struct str
-get_s(const struct val *o, const char *k)
+get_s(struct arena *a, const struct val *o, const char *k)
 {
     struct val *v = val_get(o, k);
 
-    return v != NULL && v->t == V_STR ? v->s : STR_NULL;
+    return v != NULL && v->t == V_STR ? arena_str(a, v->s) : STR_NULL;
 }
 
-/* Parse a stored policy; one that no longer parses (a role removed in a newer
- * version) grants nothing rather than failing every request. */
-static bool
-policy_parse(struct arena *a, const struct val *o, struct policy *p)
+static void
+parse_subject(struct policy *p, const struct val *subj)
+{
+    p->lines = arena_calloc(p->a, subj->a.n, sizeof *p->lines);
+    for (size_t i = 0; i < subj->a.n; i++) {
+        const struct val *l = &subj->a.v[i];
+        struct line      *ln = &p->lines[p->nlines++];
+        ln->claims = arena_calloc(p->a, l->a.n, sizeof *ln->claims);
+        for (size_t j = 0; j < l->a.n; j++)
+            ln->claims[ln->n++] = arena_str(p->a, l->a.v[j].s);
+    }
+}
+
+/* A stored API authorization, parsed into a node of its own (strings copied: the
+ * stored object's memory goes away). NULL when it grants nothing: disabled, or
+ * restricted to subnets none of which parses. An identity that no longer parses
+ * (a role removed in a newer version) is skipped rather than failing requests. */
+static struct policy *
+policy_new(const struct val *o)
 {
     const struct val *subj = val_get(o, "subject"), *ids = val_get(o, "authorizedIdentities");
     const struct val *nets = val_get(o, "authorizedSubnets"), *dis = val_get(o, "disabled");
+    struct policy    *p;
     struct errbuf     eb;
 
     if (subj == NULL || ids == NULL || subj->t != V_ARR || ids->t != V_ARR ||
         (dis != NULL && dis->t == V_BOOL && dis->b))
-        return false;
-    p->ns = get_s(o, "namespace");
-    p->auth_ns = get_s(o, "authorizedNamespace");
-    p->lines = arena_calloc(a, subj->a.n, sizeof *p->lines);
-    for (size_t i = 0; i < subj->a.n; i++) {
-        const struct val *l = &subj->a.v[i];
-        struct line      *ln = &p->lines[p->nlines++];
-        ln->claims = arena_calloc(a, l->a.n, sizeof *ln->claims);
-        for (size_t j = 0; j < l->a.n; j++)
-            ln->claims[ln->n++] = l->a.v[j].s;
-    }
+        return NULL;
+    struct arena *a = arena_new(512);
+    p = arena_calloc(a, 1, sizeof *p);
+    p->a = a;
+    p->refs = 1;
+    p->id = get_s(a, o, "ID");
+    p->ns = get_s(a, o, "namespace");
+    p->auth_ns = get_s(a, o, "authorizedNamespace");
+    parse_subject(p, subj);
     p->grants = arena_calloc(a, ids->a.n * ROLE_GRANTS_MAX, sizeof *p->grants);
     for (size_t i = 0; i < ids->a.n; i++)
         if (roles_parse_identity(a, ids->a.v[i].s, p->grants, &p->ngrants, &eb) != E_OK)
@@ -115,35 +155,35 @@ policy_parse(struct arena *a, const struct val *o, struct policy *p)
         for (size_t i = 0; i < nets->a.n; i++)
             if (cidr_parse(nets->a.v[i].s, &p->nets[p->nnets]) == E_OK)
                 p->nnets++;
-        if (p->nnets == 0)
-            return false; /* restricted to subnets, none valid: grants nothing */
     }
-    return true;
+    if (nets != NULL && nets->t == V_ARR && nets->a.n > 0 && p->nnets == 0) {
+        arena_free(a);
+        return NULL;
+    }
+    return p;
 }
 
+/* Every policy from the store; the decoded documents are dropped at once. */
 static struct snapshot *
 snapshot_build(uint64_t gen)
 {
-    struct snapshot *s = calloc(1, sizeof *s);
     struct listq     q = { .scope = { STR("/"), true }, .limit = -1 };
+    struct arena    *tmp = arena_new(64 * 1024);
     struct val       items;
     struct errbuf    eb;
+    struct snapshot *s;
 
-    if (s == NULL)
-        abort();
-    s->a = arena_new(64 * 1024);
-    s->gen = gen;
-    s->refs = 1;
-    if (kw_store->ops->list(kw_store, &spec_apiauthorization, &q, s->a, &items, NULL, &eb) !=
+    if (kw_store->ops->list(kw_store, &spec_apiauthorization, &q, tmp, &items, NULL, &eb) !=
         E_OK) {
         log_error("authz: cannot load API authorizations: %s", eb.msg);
-        s->gen = 0; /* try again next time */
-        return s;
+        arena_free(tmp);
+        return snapshot_new(0, 0); /* gen 0: try again next time */
     }
-    s->p = arena_calloc(s->a, items.a.n, sizeof *s->p);
+    s = snapshot_new(items.a.n, gen);
     for (size_t i = 0; i < items.a.n; i++)
-        if (policy_parse(s->a, &items.a.v[i], &s->p[s->n]))
+        if ((s->p[s->n] = policy_new(&items.a.v[i])) != NULL)
             s->n++;
+    arena_free(tmp);
     qsort(s->p, s->n, sizeof *s->p, cmp_policy);
     return s;
 }
@@ -163,6 +203,74 @@ snapshot_get(void)
     __atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&snap_mu);
     return s;
+}
+
+void
+authz_note(struct req *r, struct str id, const struct val *obj)
+{
+    if (r->authz_changes.t != V_MAP)
+        r->authz_changes = val_map();
+    val_set_s(r->a, &r->authz_changes, id, obj != NULL ? *obj : val_null());
+}
+
+static bool
+changed(const struct val *changes, struct str id)
+{
+    return val_get_s(changes, id) != NULL;
+}
+
+/* s = old without the changed policies, plus their new versions, in order: the
+ * few new ones are sorted and merged into the already sorted rest (a write to
+ * one policy among thousands must not pay for sorting them all). */
+static void
+merge(struct snapshot *s, const struct snapshot *old, const struct val *ch)
+{
+    struct policy **add = calloc(ch->m.n, sizeof *add);
+    size_t          nadd = 0, i = 0, j = 0;
+
+    if (add == NULL)
+        abort();
+    for (size_t k = 0; k < ch->m.n; k++)
+        if (ch->m.kv[k].v.t == V_MAP && (add[nadd] = policy_new(&ch->m.kv[k].v)) != NULL)
+            nadd++;
+    qsort(add, nadd, sizeof *add, cmp_policy);
+    while (i < old->n || j < nadd) {
+        if (i < old->n && changed(ch, old->p[i]->id)) {
+            i++;
+            continue;
+        }
+        if (j == nadd || (i < old->n && cmp_policy(&old->p[i], &add[j]) <= 0)) {
+            __atomic_add_fetch(&old->p[i]->refs, 1, __ATOMIC_RELAXED);
+            s->p[s->n++] = old->p[i++];
+        } else
+            s->p[s->n++] = add[j++];
+    }
+    free(add);
+}
+
+/* The current snapshot with the request's committed policy changes applied: the
+ * unchanged policies are shared, only the changed ones are parsed. If a full
+ * rebuild is pending (or the snapshot was never built), it will read them from
+ * the store instead. */
+void
+authz_apply(struct req *r)
+{
+    const struct val *ch = &r->authz_changes;
+    struct snapshot  *s, *old;
+
+    if (ch->t != V_MAP || ch->m.n == 0)
+        return;
+    pthread_mutex_lock(&snap_mu);
+    old = snap;
+    if (old == NULL || old->gen != authz_generation()) {
+        pthread_mutex_unlock(&snap_mu);
+        return;
+    }
+    s = snapshot_new(old->n + ch->m.n, old->gen);
+    merge(s, old, ch);
+    snap = s;
+    pthread_mutex_unlock(&snap_mu);
+    snapshot_put(old);
 }
 
 void
@@ -237,21 +345,21 @@ restrictions_allow(struct req *r, const struct spec *s, unsigned verb)
 }
 
 /* Policies living exactly in namespace `at`. */
-static const struct policy *
+static struct policy *const *
 first_in(const struct snapshot *sn, struct str at, size_t *count)
 {
-    size_t lo = 0, hi = sn->n;
-    struct policy key = { .ns = at };
+    size_t         lo = 0, hi = sn->n;
+    struct policy  key = { .ns = at }, *kp = &key;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (cmp_policy(&sn->p[mid], &key) < 0)
+        if (cmp_policy(&sn->p[mid], &kp) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
     *count = 0;
-    while (lo + *count < sn->n && str_eq(sn->p[lo + *count].ns, at))
+    while (lo + *count < sn->n && str_eq(sn->p[lo + *count]->ns, at))
         (*count)++;
     return &sn->p[lo];
 }
@@ -260,10 +368,11 @@ static bool
 level_allows(const struct snapshot *sn, struct req *r, struct str at, const struct spec *s,
              unsigned verb)
 {
-    size_t               n;
-    const struct policy *p = first_in(sn, at, &n);
+    size_t                n;
+    struct policy *const *pp = first_in(sn, at, &n);
 
-    for (size_t i = 0; i < n; i++, p++) {
+    for (size_t i = 0; i < n; i++) {
+        const struct policy *p = pp[i];
         if (!nspath_within(r->ns, p->auth_ns) || !subject_matches(p, r->who) ||
             !client_in(p, r->client_ip))
             continue;

@@ -11,8 +11,15 @@ enum verb { VERB_GET = 1, VERB_POST = 2, VERB_PUT = 4, VERB_DELETE = 8, VERB_ALL
  * request's principal (from its client address), within the token's
  * restrictions; E_FORBIDDEN otherwise. Thread-safe. */
 int  authz_check(struct req *r, const struct spec *s, unsigned verb, struct errbuf *eb);
-/* Call after a committed write to API authorizations or namespaces. */
+/* Rebuild everything from the store on next use: after a committed delete of a
+ * namespace (its cascade deletes policies nobody noted one by one). */
 void     authz_invalidate(void);
+/* Inside a write job: API authorization `id` is now `obj` (NULL: deleted). Every
+ * code path that writes API authorizations must note them. */
+void     authz_note(struct req *r, struct str id, const struct val *obj);
+/* After the commit, before the caller is answered: apply the request's noted
+ * changes to the snapshot, so the very next request is judged by them. */
+void     authz_apply(struct req *r);
 /* Changes whenever authz_invalidate() is called: what was derived from policies
  * or namespaces under an older generation may be stale. */
 uint64_t authz_generation(void);

@@ -90,7 +90,6 @@ const struct spec spec_apiauthorization = {
     .nattrs = ARRAY_LEN(apiauthorization_attrs),
     .default_order = "name",
     .ops = OP_ALL,
-    .affects_authz = true,
     .access = ACCESS_ADMIN,
     .hooks = { .before_write = apiauthorization_before_write },
     .rt = &apiauthorization_rt,

@@ -179,9 +179,8 @@ static int
 appcredential_after_delete(struct req *r, const struct spec *s, struct tx *tx,
                            const struct val *obj, struct errbuf *eb)
 {
-    KW_UNUSED(r);
     KW_UNUSED(s);
-    return linked_policy_del(tx, obj, eb);
+    return linked_policy_del(r, tx, obj, eb);
 }
 
 static struct spec_rt appcredential_rt;
@@ -195,7 +194,6 @@ const struct spec spec_appcredential = {
     .default_order = "name",
     .ops = OP_ALL,
     .access = ACCESS_ADMIN,
-    .affects_authz = true,
     .hooks = {.prepare = appcredential_prepare,
               .before_write = appcredential_before_write,
               .after_delete = appcredential_after_delete},

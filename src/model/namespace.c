@@ -77,7 +77,7 @@ const struct spec spec_namespace = {
     .unique_global = true,
     .default_order = "name",
     .ops = OP_ALL,
-    .affects_authz = true,
+    .cascades = true,
     .children = namespace_children,
     .hooks = { .prepare = namespace_prepare, .after_delete = namespace_after_delete },
     .rt = &namespace_rt,

@@ -74,9 +74,8 @@ static int
 serviceaccount_after_delete(struct req *r, const struct spec *s, struct tx *tx,
                             const struct val *obj, struct errbuf *eb)
 {
-    KW_UNUSED(r);
     KW_UNUSED(s);
-    return linked_policy_del(tx, obj, eb);
+    return linked_policy_del(r, tx, obj, eb);
 }
 
 /* POST /serviceaccounts/:id/secrets: a new secret; the old one stops working. */
@@ -111,7 +110,6 @@ const struct spec spec_serviceaccount = {
     .ops = OP_ALL,
     .access = ACCESS_ADMIN,
     .actions = serviceaccount_actions,
-    .affects_authz = true,
     .hooks = { .prepare = serviceaccount_prepare,
                .before_write = serviceaccount_before_write,
                .after_delete = serviceaccount_after_delete },

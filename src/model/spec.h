@@ -112,7 +112,8 @@ struct spec {
     bool               not_namespaced; /* lives outside the namespace tree (roles) */
     const char *const *children;     /* rest names reachable as /this/:id/<child> */
     const struct spec_action *actions; /* /this/:id/<action>, POST; NULL-name terminated */
-    bool               affects_authz; /* writes change what API authorizations grant */
+    bool               cascades;     /* a delete also deletes what lives below it
+                                        (namespaces): policies are reloaded */
     struct spec_hooks  hooks;
     struct spec_rt    *rt;           /* filled by spec_init() */
 };
