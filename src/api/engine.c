@@ -545,7 +545,7 @@ serve_delete(struct req *r, const struct spec *s, struct errbuf *eb)
 
 /* ---- resources that are not stored ------------------------------------- */
 
-/* Lists and gets (by ID or name) over a static set; any valid token may read. */
+/* Lists, and reads one (by ID or name), over a static set; any valid token may read. */
 int
 engine_static(struct req *r, const struct spec *s, struct errbuf *eb)
 {

@@ -26,11 +26,9 @@
 #include <stdlib.h>
 
 #include <curl/curl.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/param_build.h>
 
 #include "../api/codec.h"
 #include "../api/secrets.h"
@@ -42,6 +40,7 @@
 #include "../model/specs.h"
 #include "../store/store.h"
 #include "issue.h"
+#include "jws.h"
 #include "jwt.h"
 
 #define HTTP_TIMEOUT_MS 5000
@@ -59,8 +58,6 @@
 #define CLAIM_ITEMS_MAX 64
 #define CLAIMS_BUDGET 4096 /* all mapped claims: our token must stay under 8 KiB */
 #define SKEW_S 60          /* tolerated clock skew for iat and nbf, as jwt.c does */
-#define RSA_N_MAX 1024     /* 8192 bits */
-#define EC_COORD 32
 #define FORM_MAX (32 * 1024)
 #define RECORD_MAX (16 * 1024) /* a login state's record in JSON */
 
@@ -262,16 +259,6 @@ pkce_challenge(struct arena *a, struct str verifier)
         return STR_NULL;
     b64url_encode(md, sizeof md, out);
     return (struct str){out, RAND_B64};
-}
-
-/* Strict base64url of a JWS part (no padding) into the arena. */
-static long
-b64_part(struct arena *a, struct str s, unsigned char **out)
-{
-    if (s.len == 0 || memchr(s.p, '=', s.len) != NULL)
-        return -1;
-    *out = arena_alloc(a, s.len * 3 / 4 + 3);
-    return b64url_decode(s.p, s.len, *out);
 }
 
 /* Allocate a buffer's whole maximum at once: a buffer that holds a secret must
@@ -835,132 +822,6 @@ token_exchange(struct req *r, const struct provider *p, const struct discovery *
 
 /* ---- step 2: the ID token --------------------------------------------------- */
 
-struct jws {
-    struct str input; /* header.payload: what the signature covers */
-    struct str part[3];
-};
-
-static bool
-jws_split(struct str t, struct jws *j)
-{
-    struct str rest = str_cut(t, '.', &j->part[0]);
-
-    if (rest.p == NULL)
-        return false;
-    rest = str_cut(rest, '.', &j->part[1]);
-    if (rest.p == NULL || memchr(rest.p, '.', rest.len) != NULL)
-        return false;
-    j->part[2] = rest;
-    j->input = (struct str){t.p, j->part[0].len + 1 + j->part[1].len};
-    return j->part[0].len > 0 && j->part[1].len > 0 && j->part[2].len > 0;
-}
-
-/* The algorithm is pinned before anything else is read: RS256 or ES256, so
- * "none" and the HMAC family (keyed with a public key) never get further. */
-static int
-jws_header(struct req *r, struct str part, const char **alg, struct str *kid,
-           struct errbuf *why)
-{
-    unsigned char    *raw = NULL;
-    long              n = b64_part(r->a, part, &raw);
-    struct val        h;
-    const struct val *a, *k;
-
-    if (n < 0 || json_decode(r->a, (const char *)raw, (size_t)n, 2, &h, NULL) != E_OK ||
-        h.t != V_MAP)
-        return errbuf_set(why, E_UNAUTH, "id_token: unreadable header");
-    a = val_get(&h, "alg");
-    if (a != NULL && a->t == V_STR && str_eq_c(a->s, "RS256"))
-        *alg = "RS256";
-    else if (a != NULL && a->t == V_STR && str_eq_c(a->s, "ES256"))
-        *alg = "ES256";
-    else
-        return errbuf_set(why, E_UNAUTH, "id_token: alg is not RS256 or ES256");
-    /* No extension is understood, so a critical one must fail (RFC 7515 4.1.11). */
-    if (val_get(&h, "crit") != NULL)
-        return errbuf_set(why, E_UNAUTH, "id_token: crit header not supported");
-    k = val_get(&h, "kid");
-    if (k != NULL && k->t != V_STR)
-        return errbuf_set(why, E_UNAUTH, "id_token: kid is not a string");
-    *kid = k != NULL ? k->s : STR_NULL;
-    return E_OK;
-}
-
-static bool
-jwk_usable(const struct val *k, const char *alg, struct str kid)
-{
-    struct str        kty = field(k, "kty"), use = field(k, "use"), kalg = field(k, "alg");
-    const struct val *kv = val_get(k, "kid");
-
-    if (!str_eq_c(kty, strcmp(alg, "RS256") == 0 ? "RSA" : "EC") ||
-        (use.len > 0 && !str_eq_c(use, "sig")) || (kalg.len > 0 && !str_eq_c(kalg, alg)))
-        return false;
-    return kid.p == NULL || (kv != NULL && kv->t == V_STR && str_eq(kv->s, kid));
-}
-
-static EVP_PKEY *
-pkey_from(const char *type, OSSL_PARAM_BLD *bld)
-{
-    OSSL_PARAM   *params = OSSL_PARAM_BLD_to_param(bld);
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
-    EVP_PKEY     *k = NULL;
-
-    if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
-        EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) != 1)
-        k = NULL;
-    OSSL_PARAM_free(params);
-    EVP_PKEY_CTX_free(ctx);
-    return k;
-}
-
-static EVP_PKEY *
-jwk_rsa(struct arena *a, const struct val *k)
-{
-    unsigned char  *n = NULL, *e = NULL;
-    long            nl = b64_part(a, field(k, "n"), &n), el = b64_part(a, field(k, "e"), &e);
-    BIGNUM         *bn = NULL, *be = NULL;
-    OSSL_PARAM_BLD *bld = NULL;
-    EVP_PKEY       *key = NULL;
-
-    if (nl <= 0 || nl > RSA_N_MAX || el <= 0 || el > 8)
-        return NULL;
-    bn = BN_bin2bn(n, (int)nl, NULL);
-    be = BN_bin2bn(e, (int)el, NULL);
-    bld = OSSL_PARAM_BLD_new();
-    if (bn != NULL && be != NULL && bld != NULL &&
-        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) == 1 &&
-        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) == 1)
-        key = pkey_from("RSA", bld);
-    OSSL_PARAM_BLD_free(bld);
-    BN_free(bn);
-    BN_free(be);
-    return key;
-}
-
-/* The point is checked to be on the curve when OpenSSL imports it. */
-static EVP_PKEY *
-jwk_ec(struct arena *a, const struct val *k)
-{
-    unsigned char  *x = NULL, *y = NULL, pt[1 + 2 * EC_COORD];
-    long            xl = b64_part(a, field(k, "x"), &x), yl = b64_part(a, field(k, "y"), &y);
-    OSSL_PARAM_BLD *bld = NULL;
-    EVP_PKEY       *key = NULL;
-
-    if (!str_eq_c(field(k, "crv"), "P-256") || xl != EC_COORD || yl != EC_COORD)
-        return NULL;
-    pt[0] = 0x04; /* uncompressed: 04 || x || y */
-    memcpy(pt + 1, x, EC_COORD);
-    memcpy(pt + 1 + EC_COORD, y, EC_COORD);
-    bld = OSSL_PARAM_BLD_new();
-    if (bld != NULL &&
-        OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ==
-            1 &&
-        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof pt) == 1)
-        key = pkey_from("EC", bld);
-    OSSL_PARAM_BLD_free(bld);
-    return key;
-}
-
 /* The provider's key for this token, by kid (or the only key of the algorithm's
  * type when the token names none). The JWKS is fetched at every login: logins
  * are rare, and a provider that rotated its keys is followed at once. */
@@ -986,7 +847,7 @@ jwks_key(struct req *r, const struct provider *p, const struct discovery *d, con
         return errbuf_set(why, E_UNAUTH, "id_token: no %s key with its kid in the JWKS", alg);
     if (found > 1 && kid.p == NULL)
         return errbuf_set(why, E_UNAUTH, "id_token: no kid, and several %s keys", alg);
-    *out = strcmp(alg, "RS256") == 0 ? jwk_rsa(r->a, pick) : jwk_ec(r->a, pick);
+    *out = jwk_public_key(r->a, pick, alg);
     if (*out == NULL) {
         ERR_clear_error();
         return errbuf_set(why, E_UNAUTH, "id_token: the provider's %s key does not load", alg);
@@ -998,7 +859,7 @@ static int
 payload_decode(struct req *r, struct str part, struct val *claims, struct errbuf *why)
 {
     unsigned char *raw = NULL;
-    long           n = b64_part(r->a, part, &raw);
+    long           n = jws_b64(r->a, part, &raw);
 
     if (n < 0 ||
         json_decode(r->a, (const char *)raw, (size_t)n, JSON_DEPTH, claims, NULL) != E_OK ||
@@ -1022,10 +883,10 @@ jws_verify(struct req *r, const struct provider *p, const struct discovery *d, s
 
     if (!jws_split(token, &j))
         return errbuf_set(why, E_UNAUTH, "id_token: not a compact JWS");
-    if ((rc = jws_header(r, j.part[0], &alg, &kid, why)) != E_OK ||
+    if ((rc = jws_header(r->a, j.part[0], &alg, &kid, why)) != E_OK ||
         (rc = jwks_key(r, p, d, alg, kid, &key, why)) != E_OK)
         return rc;
-    sl = b64_part(r->a, j.part[2], &sig);
+    sl = jws_b64(r->a, j.part[2], &sig);
     if (sl <= 0 || !jwt_sig_verify(alg, key, j.input, sig, (size_t)sl))
         rc = errbuf_set(why, E_UNAUTH, "id_token: bad signature");
     else
