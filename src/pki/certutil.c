@@ -1,12 +1,16 @@
 /* certutil.c - see certutil.h. */
 #include "certutil.h"
 
+#include <limits.h>
+
 #include <time.h>
 
 #include <openssl/bn.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+
+#include "../core/pem.h"
 
 #define SERIAL_LEN 16
 
@@ -118,4 +122,40 @@ pki_time_ms(const ASN1_TIME *t)
     if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
         return -1;
     return (int64_t)timegm(&tm) * 1000;
+}
+
+/* The nth (0-based) certificate of a PEM bundle, or NULL. */
+X509 *
+pki_pem_cert(const struct buf *b, int nth)
+{
+    BIO  *bio = NULL;
+    X509 *x = NULL;
+    int   i;
+
+    if (b->len == 0 || b->len > INT_MAX)
+        return NULL;
+    bio = BIO_new_mem_buf(b->p, (int)b->len);
+    for (i = 0; bio != NULL && i <= nth; i++) {
+        X509_free(x);
+        x = PEM_read_bio_X509(bio, NULL, pem_no_passphrase, NULL);
+        if (x == NULL)
+            break;
+    }
+    BIO_free(bio);
+    return x;
+}
+
+EVP_PKEY *
+pki_pem_key(const struct buf *b)
+{
+    BIO      *bio = NULL;
+    EVP_PKEY *k = NULL;
+
+    if (b->len == 0 || b->len > INT_MAX)
+        return NULL;
+    bio = BIO_new_mem_buf(b->p, (int)b->len);
+    if (bio != NULL)
+        k = PEM_read_bio_PrivateKey(bio, NULL, pem_no_passphrase, NULL);
+    BIO_free(bio);
+    return k;
 }

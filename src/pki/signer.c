@@ -24,36 +24,6 @@ static struct buf ca_pem_copy;
 
 /* ---- the CA ----------------------------------------------------------------- */
 
-static X509 *
-read_cert(const struct buf *b)
-{
-    BIO  *bio = NULL;
-    X509 *x = NULL;
-
-    if (b->len == 0 || b->len > INT_MAX)
-        return NULL;
-    bio = BIO_new_mem_buf(b->p, (int)b->len);
-    if (bio != NULL)
-        x = PEM_read_bio_X509(bio, NULL, pem_no_passphrase, NULL);
-    BIO_free(bio);
-    return x;
-}
-
-static EVP_PKEY *
-read_key(const struct buf *b)
-{
-    BIO      *bio = NULL;
-    EVP_PKEY *k = NULL;
-
-    if (b->len == 0 || b->len > INT_MAX)
-        return NULL;
-    bio = BIO_new_mem_buf(b->p, (int)b->len);
-    if (bio != NULL)
-        k = PEM_read_bio_PrivateKey(bio, NULL, pem_no_passphrase, NULL);
-    BIO_free(bio);
-    return k;
-}
-
 int
 pki_signer_init(const struct buf *ca_pem, const struct buf *key_pem, struct errbuf *eb)
 {
@@ -61,8 +31,8 @@ pki_signer_init(const struct buf *ca_pem, const struct buf *key_pem, struct errb
 
     pki_signer_fini();
     buf_init(&ca_pem_copy, CERT_MAX);
-    ca_crt = read_cert(ca_pem);
-    ca_key = read_key(key_pem);
+    ca_crt = pki_pem_cert(ca_pem, 0);
+    ca_key = pki_pem_key(key_pem);
     if (ca_crt == NULL || ca_key == NULL || X509_check_private_key(ca_crt, ca_key) != 1 ||
         buf_append(&ca_pem_copy, ca_pem->p, ca_pem->len) != E_OK) {
         errbuf_set(eb, E_INTERNAL, "signer: the client CA or its key is unusable");

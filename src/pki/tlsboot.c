@@ -174,42 +174,6 @@ dir_ensure(const char *dir, struct errbuf *eb)
 
 /* ---- PEM -------------------------------------------------------------------- */
 
-/* The nth (0-based) certificate of a PEM bundle, or NULL. */
-static X509 *
-pem_cert(const struct buf *b, int nth)
-{
-    BIO  *bio = NULL;
-    X509 *x = NULL;
-    int   i;
-
-    if (b->len == 0 || b->len > INT_MAX)
-        return NULL;
-    bio = BIO_new_mem_buf(b->p, (int)b->len);
-    for (i = 0; bio != NULL && i <= nth; i++) {
-        X509_free(x);
-        x = PEM_read_bio_X509(bio, NULL, pem_no_passphrase, NULL);
-        if (x == NULL)
-            break;
-    }
-    BIO_free(bio);
-    return x;
-}
-
-static EVP_PKEY *
-pem_key(const struct buf *b)
-{
-    BIO      *bio = NULL;
-    EVP_PKEY *k = NULL;
-
-    if (b->len == 0 || b->len > INT_MAX)
-        return NULL;
-    bio = BIO_new_mem_buf(b->p, (int)b->len);
-    if (bio != NULL)
-        k = PEM_read_bio_PrivateKey(bio, NULL, pem_no_passphrase, NULL);
-    BIO_free(bio);
-    return k;
-}
-
 /* Empty a buffer that may have held a private key, keeping it usable. */
 static void
 buf_clear_secret(struct buf *b)
@@ -382,7 +346,7 @@ covers_host(X509 *x, const struct host *h)
 static bool
 leaf_usable(const struct buf *pem, EVP_PKEY *key, X509 *ca, const struct host *h)
 {
-    X509     *leaf = pem_cert(pem, 0), *chain = pem_cert(pem, 1);
+    X509     *leaf = pki_pem_cert(pem, 0), *chain = pki_pem_cert(pem, 1);
     EVP_PKEY *ca_pub = X509_get0_pubkey(ca);
     time_t    limit = time(NULL) + RENEW_S;
     bool      ok;
@@ -445,13 +409,13 @@ ca_load(const struct ca_files *f, struct buf *crt_pem, struct buf *kpem, X509 **
     rc = file_read_all(f->crt, crt_pem, &missing, eb);
     if (rc != E_OK || missing)
         return rc != E_OK ? rc : ca_create(f, crt_pem, kpem, crt, key, eb);
-    *crt = pem_cert(crt_pem, 0);
+    *crt = pki_pem_cert(crt_pem, 0);
     if (*crt == NULL)
         return errbuf_set(eb, E_INTERNAL, "tls: %s is not a PEM certificate", f->crt);
     rc = file_read_all(f->key, kpem, &missing, eb);
     if (rc != E_OK)
         return rc;
-    *key = missing ? NULL : pem_key(kpem);
+    *key = missing ? NULL : pki_pem_key(kpem);
     return ca_check(f, *crt, *key, missing, eb);
 }
 
@@ -527,8 +491,8 @@ server_load(const struct paths *p, const struct host *h, X509 *ca, EVP_PKEY *ca_
         return rc;
     if (no_crt || no_key) /* a crash between writing the key and the certificate */
         return server_issue(p, h, ca, ca_key, out, eb);
-    leaf = pem_cert(&out->cert_pem, 0);
-    key = pem_key(&out->key_pem);
+    leaf = pki_pem_cert(&out->cert_pem, 0);
+    key = pki_pem_key(&out->key_pem);
     if (leaf == NULL)
         rc = errbuf_set(eb, E_INTERNAL, "tls: %s is not a PEM certificate", p->srv);
     else if (key == NULL)

@@ -188,6 +188,16 @@ sqlite_err(struct conn *c, int rc, const char *what)
     return E_INTERNAL;
 }
 
+/* Run a statement that returns no rows; E_OK or the mapped error. */
+static int
+step_done(struct conn *c, sqlite3_stmt *stmt, const char *what)
+{
+    int rc = sqlite3_step(stmt);
+
+    sqlite3_reset(stmt);
+    return rc == SQLITE_DONE ? E_OK : sqlite_err(c, rc, what);
+}
+
 static struct conn *
 reader(struct sqlite_store *st)
 {
@@ -451,13 +461,8 @@ static int
 exec_simple(struct conn *c, const char *sql)
 {
     sqlite3_stmt *stmt = conn_stmt(c, sql);
-    int           rc;
 
-    if (stmt == NULL)
-        return E_INTERNAL;
-    rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    return rc == SQLITE_DONE ? E_OK : sqlite_err(c, rc, sql);
+    return stmt == NULL ? E_INTERNAL : step_done(c, stmt, sql);
 }
 
 static int
@@ -595,15 +600,12 @@ tx_meta_put(struct tx *tx, const char *key, struct str value)
     struct conn  *c = txc(tx);
     sqlite3_stmt *stmt = conn_stmt(c, "INSERT INTO meta (key, value) VALUES (?, ?) "
                                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-    int           rc;
 
     if (stmt == NULL)
         return E_INTERNAL;
     sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_blob(stmt, 2, value.p, (int)value.len, SQLITE_STATIC);
-    rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    return rc == SQLITE_DONE ? E_OK : sqlite_err(c, rc, "meta put");
+    return step_done(c, stmt, "meta put");
 }
 
 static int
@@ -642,7 +644,6 @@ tx_idem_put(struct tx *tx, struct str key, struct str fp, int status, struct str
     sqlite3_stmt *stmt = conn_stmt(c, "INSERT OR REPLACE INTO idempotency "
                                       "(key, fingerprint, status, body, expires) "
                                       "VALUES (?, ?, ?, ?, ?)");
-    int           rc;
 
     if (stmt == NULL)
         return E_INTERNAL;
@@ -651,9 +652,7 @@ tx_idem_put(struct tx *tx, struct str key, struct str fp, int status, struct str
     sqlite3_bind_int(stmt, 3, status);
     sqlite3_bind_blob(stmt, 4, body.p, (int)body.len, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 5, expires);
-    rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    return rc == SQLITE_DONE ? E_OK : sqlite_err(c, rc, "idempotency put");
+    return step_done(c, stmt, "idempotency put");
 }
 
 static int
@@ -683,16 +682,13 @@ tx_eph_put(struct tx *tx, struct str key, struct str value, int64_t expires)
     struct conn  *c = txc(tx);
     sqlite3_stmt *stmt = conn_stmt(c, "INSERT OR REPLACE INTO ephemeral (key, value, expires) "
                                       "VALUES (?, ?, ?)");
-    int           rc;
 
     if (stmt == NULL)
         return E_INTERNAL;
     sqlite3_bind_text(stmt, 1, key.p, (int)key.len, SQLITE_STATIC);
     sqlite3_bind_blob(stmt, 2, value.p, (int)value.len, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 3, expires);
-    rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    return rc == SQLITE_DONE ? E_OK : sqlite_err(c, rc, "ephemeral put");
+    return step_done(c, stmt, "ephemeral put");
 }
 
 static int
@@ -725,7 +721,6 @@ tx_purge(struct tx *tx, const struct spec *s, int64_t before)
     struct conn  *c = txc(tx);
     struct buf    sql;
     sqlite3_stmt *stmt;
-    int           rc;
 
     buf_init(&sql, SQL_MAX);
     sql_purge(&sql, s, SQL_SQLITE);
@@ -734,9 +729,7 @@ tx_purge(struct tx *tx, const struct spec *s, int64_t before)
     if (stmt == NULL)
         return E_INTERNAL;
     sqlite3_bind_int64(stmt, 1, before);
-    rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    return rc == SQLITE_DONE ? E_OK : sqlite_err(c, rc, "purge");
+    return step_done(c, stmt, "purge");
 }
 
 static int
