@@ -112,22 +112,36 @@ class Provider:
         self.cfg_path = self.dir / ("provider-%d.json" % self.port)
         self.cfg_path.write_text(json.dumps(cfg))
         self.log_path = self.dir / ("provider-%d.log" % self.port)
+        self._spawn()
+        if not self._wait_ready():
+            # Once more on a fresh port: the first may have been taken since it was
+            # picked, or the machine too busy (the ASan run) to start Node in time.
+            self.stop()
+            self.port = free_port()
+            self.issuer = "https://127.0.0.1:%d" % self.port
+            self._spawn()
+            if not self._wait_ready():
+                self.stop()
+                raise AssertionError("the OIDC provider did not start (exit %s):\n%s"
+                                     % (self.proc.returncode, self.log()[-4000:]))
+
+    def _spawn(self):
+        if self.jwks_path.exists():
+            self.jwks_path.unlink()  # written again once the provider listens
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(["node", "provider.js", str(self.port),
                                           str(self.cfg_path)], cwd=OIDC_DIR,
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        self._wait_ready()
 
-    def _wait_ready(self, timeout=30.0):
+    def _wait_ready(self, timeout=60.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                break
+                return False
             if "provider listening" in self.log() and self.jwks_path.exists():
-                return
+                return True
             time.sleep(0.05)
-        self.stop()
-        raise AssertionError("the OIDC provider did not start:\n%s" % self.log()[-4000:])
+        return False
 
     def log(self):
         try:

@@ -146,6 +146,12 @@ const server = https.createServer({
   key: fs.readFileSync(cfg.key),
 }, handle);
 
+// A port taken since the test picked it must be said, not waited for.
+server.on('error', (err) => {
+  console.error(`provider cannot listen: ${err.code || err.message}`);
+  process.exit(1);
+});
+
 server.listen(Number(port), '127.0.0.1', () => {
   if (cfg.writeJwks) {
     fs.writeFileSync(cfg.writeJwks, JSON.stringify({ keys: keys.map(publicJwk) }));
