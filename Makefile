@@ -10,21 +10,22 @@ ALL_CFLAGS = $(CFLAGS_W) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
 SAN_FLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=undefined
 
+B        ?= build
 SRC      := $(shell find src -name '*.c' | sort)
 LIB_SRC  := $(filter-out src/main.c,$(SRC))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
-OBJ      := $(SRC:%.c=build/obj/%.o)
-LIB_OBJ  := $(LIB_SRC:%.c=build/obj/%.o)
-SAN_OBJ  := $(SRC:%.c=build/san/%.o)
-UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+OBJ      := $(SRC:%.c=$(B)/obj/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
+SAN_OBJ  := $(SRC:%.c=$(B)/san/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 DATA    ?= ./keyward-data
 LISTEN  ?= 127.0.0.1:8443
 
 .PHONY: all deps test-deps bench-deps run check unit api api-asan bench clean format
 
-all: build/keyward
+all: $(B)/keyward
 
 deps:
 	@./scripts/deps.sh build
@@ -35,49 +36,49 @@ test-deps:
 bench-deps:
 	@./scripts/deps.sh build test bench
 
-build/keyward: $(OBJ)
+$(B)/keyward: $(OBJ)
 	$(CC) $(CFLAGS) -o $@ $(OBJ) $(PKG_LIBS)
 
-build/asan/keyward: $(SAN_OBJ)
+$(B)/asan/keyward: $(SAN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $(SAN_OBJ) $(PKG_LIBS)
 
-build/libkeyward.a: $(LIB_OBJ)
+$(B)/libkeyward.a: $(LIB_OBJ)
 	ar rcs $@ $(LIB_OBJ)
 
-build/obj/%.o: %.c
+$(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-build/san/%.o: %.c
+$(B)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_W) $(SAN_FLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
 
-build/tests/%: tests/unit/%.c build/libkeyward.a
+$(B)/tests/%: tests/unit/%.c $(B)/libkeyward.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< build/libkeyward.a $(PKG_LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(B)/libkeyward.a $(PKG_LIBS) -lcmocka
 
 # Starts a console on $(LISTEN) with its data in $(DATA); Ctrl-C stops it.
 run: deps
 	@$(MAKE) --no-print-directory all
-	./build/keyward server --listen $(LISTEN) --data $(DATA)
+	./$(B)/keyward server --listen $(LISTEN) --data $(DATA)
 
 # Unit tests, then the black-box API suite against the normal build and again
 # against an ASan+UBSan build.
 check: test-deps
-	@$(MAKE) --no-print-directory all build/asan/keyward $(UNIT_BIN)
+	@$(MAKE) --no-print-directory all $(B)/asan/keyward $(UNIT_BIN)
 	./tests/run-unit.sh $(UNIT_BIN)
-	KEYWARD_BIN=build/keyward ./tests/run-api.sh
-	KEYWARD_BIN=build/asan/keyward ./tests/run-api.sh
+	KEYWARD_BIN=$(B)/keyward ./tests/run-api.sh
+	KEYWARD_BIN=$(B)/asan/keyward ./tests/run-api.sh
 
 unit: $(UNIT_BIN)
 	./tests/run-unit.sh $(UNIT_BIN)
 
-api: build/keyward
-	KEYWARD_BIN=build/keyward ./tests/run-api.sh
+api: $(B)/keyward
+	KEYWARD_BIN=$(B)/keyward ./tests/run-api.sh
 
-api-asan: build/asan/keyward
-	KEYWARD_BIN=build/asan/keyward ./tests/run-api.sh
+api-asan: $(B)/asan/keyward
+	KEYWARD_BIN=$(B)/asan/keyward ./tests/run-api.sh
 
 bench: bench-deps
 	@$(MAKE) --no-print-directory all
@@ -87,6 +88,6 @@ format:
 	clang-format -i $(SRC) $(shell find src -name '*.h')
 
 clean:
-	rm -rf build
+	rm -rf $(B)
 
 -include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(UNIT_BIN:%=%.d)

@@ -14,7 +14,12 @@ struct config {
     char    sync[8];            /* "full": commits survive power loss; "normal": crashes */
     int64_t threads;            /* HTTP worker threads (0 = number of cores) */
     int64_t max_connections;
-    int64_t connection_timeout; /* ms; idle and slow clients are cut off */
+    int64_t max_connections_per_address; /* 0: no limit per client address */
+    int64_t connection_timeout; /* ms; an idle keep-alive connection is closed */
+    int64_t header_timeout;     /* ms; the TLS handshake and a request's head must arrive
+                                   within it */
+    int64_t body_min_rate;      /* bytes/s a body must keep up, after header_timeout */
+    int64_t max_url_size;       /* bytes of the request target (414 past it) */
     int64_t max_body_size;      /* bytes */
     int64_t max_header_size;    /* bytes for the request line and all headers */
     int64_t max_depth;          /* nesting of a JSON/MessagePack body */
