@@ -2,8 +2,8 @@
 # deps.sh GROUP... - install the Debian packages a make target needs, only those missing.
 # Groups: build (compile and run the server), test (make check), bench (make bench).
 set -eu
-build="gcc make pkg-config libssl-dev libmicrohttpd-dev libjson-c-dev libmsgpack-dev
-libsqlite3-dev libargon2-dev libcurl4-openssl-dev libldap2-dev libgnutls28-dev ca-certificates"
+build="gcc make pkg-config libssl-dev libjson-c-dev libmsgpack-dev
+libsqlite3-dev libargon2-dev libcurl4-openssl-dev libldap2-dev ca-certificates"
 test="libcmocka-dev python3 python3-pytest python3-requests python3-msgpack
 python3-cryptography curl openssl slapd ldap-utils nodejs"
 bench="wrk nginx-light sqlite3"

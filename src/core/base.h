@@ -72,6 +72,7 @@ enum err {
     E_METHOD,        /* 405 Method Not Allowed */
     E_CONFLICT,      /* 409 Conflict: stale updateTime */
     E_TOOBIG,        /* 413 Request Entity Too Large */
+    E_URITOOLONG,    /* 414 URI Too Long */
     E_MEDIA,         /* 415 Unsupported Media Type */
     E_HEADERS,       /* 431 Request Header Fields Too Large */
     E_QUOTA,         /* 417 Expectation Failed: token quota spent */
@@ -82,6 +83,8 @@ enum err {
     E_PROTECTED,     /* 422 Protected Object */
     E_IDEMPOTENCY,   /* 422 Idempotency Key Reused */
     E_RATE,          /* 429 Too Many Requests */
+    E_NOTIMPL,       /* 501 Not Implemented: a transfer coding other than chunked */
+    E_VERSION,       /* 505 HTTP Version Not Supported */
     E_INTERNAL,      /* 500 Internal Server Error */
     E_UNAVAILABLE,   /* 503 Service Unavailable */
     E__COUNT

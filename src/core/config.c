@@ -44,7 +44,7 @@ static const struct setting settings[] = {
       "time for the TLS handshake and a request's line and headers (408 past it)" },
     { "body_min_rate", C_SIZE, F(body_min_rate), 0, "1024", 1, 1073741824,
       "bytes per second a request body must keep up once header_timeout has passed" },
-    { "max_url_size", C_SIZE, F(max_url_size), 0, "8192", 256, 1048576,
+    { "max_url_size", C_SIZE, F(max_url_size), 0, "65536", 256, 1048576,
       "request target bytes, path and query (414 past it)" },
     { "max_body_size", C_SIZE, F(max_body_size), 0, "1048576", 1024, 1073741824,
       "request body bytes (413 past it)" },

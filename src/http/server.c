@@ -1,65 +1,188 @@
-/* server.c - HTTPS on libmicrohttpd, feeding the API one request at a time.
+/* server.c - HTTPS/1.1 over OpenSSL: the listener, the worker loops, the
+ * deadlines that cut slow clients off, and the hand-over to the API.
  *
- * libmicrohttpd calls on_request several times per request: first with the
- * headers (we only set up; answering on that first call would make 0.9.75 close
- * keep-alive connections), then with body chunks, then once with nothing left,
- * when the API runs. A request that queued a write is suspended until the writer
- * resumes it; the next call then sends the answer.
+ * Each worker thread owns an epoll loop and the connections it accepted; the
+ * listening socket is in every loop (EPOLLEXCLUSIVE wakes one). A connection
+ * lives on one thread from accept to close, so its state needs no lock; the
+ * only crossing is a request whose write the store's writer thread completes:
+ * resume() puts it on its worker's ready list and wakes the loop.
  *
- * Every handshake asks for a client certificate (optional: TLS 1.3 cannot ask
- * later, so asking only on the routes that want one is impossible). GnuTLS
- * accepts whatever is sent; http/peer.c verifies it with OpenSSL on the
- * connection's first request and the result stays with the connection.
+ * A connection is in one state at a time, and every state but "pending" (a
+ * complete request waiting for the store) has a deadline, checked four times
+ * a second: the TLS handshake and a request's head within header_timeout, a
+ * body at body_min_rate once header_timeout has passed, an idle keep-alive
+ * connection within connection_timeout, and an answer the client does not
+ * read within connection_timeout. When a worker's share of max_connections
+ * is full, the connection that has waited longest without a complete request
+ * makes room for the new one, so a flood of slow or idle clients cannot lock
+ * others out. Framing errors are answered with the error list and close the
+ * connection (parse.c); nothing is answered that is not in API.md section 2.
  */
 #include "server.h"
 
 #include <arpa/inet.h>
-#include <gnutls/gnutls.h>
-#include <microhttpd.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 
 #include "../api/req.h"
 #include "../core/config.h"
 #include "../core/log.h"
 #include "../core/rnd.h"
 #include "../core/timeutil.h"
+#include "addrcount.h"
+#include "parse.h"
 #include "peer.h"
 
-#define FIELDS_MAX 64
-#define PARAMS_MAX 256
+#define FIELDS_MAX   64   /* X-Fields entries */
+#define PARAMS_MAX   256  /* query parameters; more is 400 */
+#define READ_CHUNK   (16 * 1024)
+#define TICK_MS      250  /* how often deadlines are checked */
+#define EVENTS_MAX   64
+#define ACCEPT_BURST 64
+#define LINGER_MS    5000 /* reading what a refused client still sends, at most */
 
-enum hstate { H_RECEIVING, H_PENDING, H_READY };
+enum cstate { C_HANDSHAKE, C_HEAD, C_BODY, C_PENDING, C_WRITE, C_IDLE, C_LINGER, C_CLOSED };
 
+struct worker;
+
+/* One request: everything hangs off its arena (api/req.h). */
 struct hreq {
-    struct req              r;
-    struct MHD_Connection  *conn;
-    enum hstate             state;
-    size_t                  header_bytes;
-    bool                    too_many_params;
-    int64_t                 started;
+    struct req   r;
+    struct conn *c;
+    int64_t      started;
 };
 
-/* What lives as long as a TCP connection: its client certificate, read and
- * checked on the first request (never again: the handshake does not change). */
 struct conn {
-    bool                    checked;
-    const struct peer_cert *peer; /* NULL: none was presented */
-    struct arena           *a;    /* holds *peer; only when one was presented */
+    struct worker       *w;
+    struct conn         *prev, *next; /* the worker's connections */
+    struct conn         *ready_next;  /* the worker's ready list (resumed requests) */
+    int                  fd;
+    SSL                 *ssl;
+    enum cstate          st;
+    int64_t              since;       /* when the state's deadline started (ms) */
+    struct sockaddr_storage addr;
+    char                 ip[INET6_ADDRSTRLEN];
+    char                *in;          /* received bytes; [in_off, in_len) not yet consumed */
+    size_t               in_off, in_len, in_cap;
+    struct buf           out;         /* the answer being written, from out_off on */
+    size_t               out_off;
+    struct hreq         *h;
+    bool                 chunked, close_after, peer_checked;
+    struct http_chunked  ck;
+    uint64_t             body_left;   /* Content-Length bytes still to come */
+    uint64_t             body_got;
+    const struct peer_cert *peer;
+    struct arena        *peer_a;
 };
 
-static struct MHD_Daemon *daemon_;
-static int                inflight; /* requests between first call and completion */
+struct worker {
+    pthread_t        th;
+    int              ep, wake;
+    pthread_mutex_t  mu;
+    struct conn     *ready;           /* under mu */
+    struct conn     *conns;
+    size_t           nconns, share;
+    bool             listening;
+    char             date[40];
+    time_t           date_sec;
+};
 
-/* ---- collecting the request -------------------------------------------- */
+static SSL_CTX       *ctx_;
+static int            listen_fd = -1;
+static struct worker *workers;
+static size_t         nworkers;
+static int            stopping;       /* atomic: http_stop was called */
+static int64_t        stop_deadline;
+static char           tag_listen, tag_wake; /* epoll data of the two non-connections */
+
+static void conn_run(struct conn *c);
+
+/* ---- small helpers ------------------------------------------------------ */
 
 static struct str
-copy(struct arena *a, const char *s)
+copy(struct arena *a, struct str s)
 {
-    return arena_str(a, str_c(s ? s : ""));
+    return arena_str(a, s);
 }
+
+static enum method
+method_of(struct str m)
+{
+    static const char *const names[] = { "GET", "HEAD", "POST", "PUT", "DELETE" };
+
+    for (size_t i = 0; i < ARRAY_LEN(names); i++)
+        if (str_eq_c(m, names[i]))
+            return (enum method)i;
+    return M_OTHER;
+}
+
+static const char *
+reason_of(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 302: return "Found";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default:  return status < 500 ? "Error" : "Internal Server Error";
+    }
+}
+
+static enum err
+err_of_status(int status)
+{
+    switch (status) {
+    case 413: return E_TOOBIG;
+    case 414: return E_URITOOLONG;
+    case 431: return E_HEADERS;
+    case 501: return E_NOTIMPL;
+    case 505: return E_VERSION;
+    default:  return E_BADREQ;
+    }
+}
+
+static const char *
+http_date(struct worker *w)
+{
+    time_t    now = time(NULL);
+    struct tm tm;
+
+    if (now != w->date_sec && gmtime_r(&now, &tm) != NULL) {
+        strftime(w->date, sizeof w->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        w->date_sec = now;
+    }
+    return w->date;
+}
+
+/* ---- the request: from a parsed head to struct req --------------------- */
 
 static void
 add_fields(struct req *r, struct str v)
@@ -76,16 +199,9 @@ add_fields(struct req *r, struct str v)
     }
 }
 
-static enum MHD_Result
-on_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static void
+take_header(struct req *r, struct str k, struct str v)
 {
-    struct hreq *h = cls;
-    struct req  *r = &h->r;
-    struct str   k = str_c(key), v;
-
-    KW_UNUSED(kind);
-    h->header_bytes += k.len + (value ? strlen(value) : 0) + 4;
-    v = copy(r->a, value);
     if (str_eq_nocase(k, "Authorization"))
         r->authorization = v;
     else if (str_eq_nocase(k, "X-Namespace"))
@@ -98,135 +214,155 @@ on_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value
         r->idem_key = v;
     else if (str_eq_nocase(k, "X-Fields"))
         add_fields(r, v);
-    return MHD_YES;
 }
 
-static enum MHD_Result
-on_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+/* The query string into r->params, each key and value percent-decoded. */
+static const char *
+take_query(struct req *r, struct str q)
 {
-    struct hreq *h = cls;
-    struct req  *r = &h->r;
+    struct str item, rest = q;
 
-    KW_UNUSED(kind);
-    if (r->nparams == PARAMS_MAX) {
-        h->too_many_params = true;
-        return MHD_NO;
+    while (rest.p != NULL) {
+        struct str k, v;
+        rest = str_cut(rest, '&', &item);
+        if (item.len == 0)
+            continue;
+        if (r->nparams == PARAMS_MAX)
+            return "Too many query parameters";
+        v = str_cut(item, '=', &k);
+        k = copy(r->a, k);
+        v = v.p != NULL ? copy(r->a, v) : arena_str(r->a, str_c(""));
+        if (!http_unescape(&k, true) || !http_unescape(&v, true))
+            return "A query parameter has a malformed percent-escape";
+        if (r->params == NULL)
+            r->params = arena_calloc(r->a, PARAMS_MAX, sizeof *r->params);
+        r->params[r->nparams++] = (struct qparam){ k, v };
     }
-    if (r->params == NULL)
-        r->params = arena_calloc(r->a, PARAMS_MAX, sizeof *r->params);
-    r->params[r->nparams++] = (struct qparam){ copy(r->a, key), copy(r->a, value) };
-    return MHD_YES;
+    return NULL;
 }
 
-static enum method
-method_of(const char *m)
+/* The request target (origin form; absolute form tolerated): path and query. */
+static const char *
+take_target(struct req *r, struct str t)
 {
-    static const char *const names[] = { "GET", "HEAD", "POST", "PUT", "DELETE" };
+    struct str path, query;
 
-    for (size_t i = 0; i < ARRAY_LEN(names); i++)
-        if (strcmp(m, names[i]) == 0)
-            return (enum method)i;
-    return M_OTHER;
-}
-
-static void
-client_ip(struct hreq *h)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(h->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    char buf[INET6_ADDRSTRLEN] = "";
-
-    if (ci != NULL && ci->client_addr != NULL) {
-        const struct sockaddr *sa = ci->client_addr;
-        if (sa->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, sizeof buf);
-        else if (sa->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, sizeof buf);
+    if (t.len > 7 && (str_starts(t, str_c("http://")) || str_starts(t, str_c("https://")))) {
+        const char *p = memchr(t.p + 8, '/', t.len - 8);
+        t = p != NULL ? (struct str){ p, t.len - (size_t)(p - t.p) } : str_c("/");
     }
-    h->r.client_ip = copy(h->r.a, buf);
+    query = str_cut(t, '?', &path);
+    r->path = copy(r->a, path);
+    if (r->path.len == 0 || r->path.p[0] != '/' || !http_unescape(&r->path, false))
+        return "The URL path is malformed";
+    return query.p != NULL ? take_query(r, query) : NULL;
 }
-
-static void
-on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
-              enum MHD_ConnectionNotificationCode code)
-{
-    struct conn *k = *socket_ctx;
-
-    KW_UNUSED(cls);
-    KW_UNUSED(c);
-    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        /* calloc may fail: the connection then simply has no certificate. */
-        *socket_ctx = calloc(1, sizeof *k);
-        return;
-    }
-    if (k != NULL && k->a != NULL)
-        arena_free(k->a);
-    free(k);
-    *socket_ctx = NULL;
-}
-
-/* The leaf certificate GnuTLS received in the handshake, or NULL. */
-static const gnutls_datum_t *
-leaf_der(struct MHD_Connection *c)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-    const gnutls_datum_t *certs;
-    unsigned              n = 0;
-
-    if (ci == NULL || ci->tls_session == NULL ||
-        gnutls_certificate_type_get2(ci->tls_session, GNUTLS_CTYPE_PEERS) != GNUTLS_CRT_X509)
-        return NULL;
-    certs = gnutls_certificate_get_peers(ci->tls_session, &n);
-    return certs != NULL && n > 0 ? &certs[0] : NULL;
-}
-
-/* Checked once per connection; later requests only read the flag. */
-static const struct peer_cert *
-conn_peer(struct MHD_Connection *c)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    struct conn          *k = ci != NULL ? ci->socket_context : NULL;
-    const gnutls_datum_t *der;
-
-    if (k == NULL || k->checked)
-        return k != NULL ? k->peer : NULL;
-    k->checked = true;
-    if ((der = leaf_der(c)) == NULL)
-        return NULL;
-    k->a = arena_new(2048);
-    k->peer = peer_check(k->a, der->data, der->size);
-    return k->peer;
-}
-
-static void suspend_req(struct req *r);
-static void resume_req(struct req *r);
 
 static struct hreq *
-hreq_new(struct MHD_Connection *c, const char *url, const char *method)
+hreq_new(struct conn *c, struct str method)
 {
     struct arena *a = arena_new(16 * 1024);
     struct hreq  *h = arena_calloc(a, 1, sizeof *h);
     unsigned char t[8];
 
-    h->conn = c;
+    h->c = c;
     h->started = time_mono_ms();
     h->r.a = a;
     h->r.method = method_of(method);
-    h->r.path = copy(a, url);
-    h->r.suspend = suspend_req;
-    h->r.resume = resume_req;
     h->r.conn = h;
+    h->r.count_total = -1;
+    h->r.client_ip = copy(a, str_c(c->ip));
+    h->r.peer = c->peer;
     rnd_id_bytes(t, sizeof t);
     hex_encode(t, sizeof t, h->r.trace);
     buf_init(&h->r.body, (size_t)cfg.max_body_size);
-    MHD_get_connection_values(c, MHD_HEADER_KIND, on_header, h);
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_arg, h);
-    client_ip(h);
-    h->r.peer = conn_peer(c);
-    __atomic_add_fetch(&inflight, 1, __ATOMIC_RELAXED);
     return h;
+}
+
+static void
+hreq_free(struct hreq *h)
+{
+    if (h == NULL)
+        return;
+    api_release(&h->r);
+    buf_free(&h->r.body);
+    arena_free(h->r.a);
+}
+
+/* ---- answering ----------------------------------------------------------- */
+
+static void
+put_header(struct buf *b, const char *k, struct str v)
+{
+    buf_printf(b, "%s: %.*s\r\n", k, STR_FMT(v));
+}
+
+static void
+log_request(const struct hreq *h)
+{
+    static const char *const names[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "?" };
+
+    log_info("trace=%s %s %.*s %d %lldms", h->r.trace, names[h->r.method],
+             STR_FMT(h->r.path), h->r.status, (long long)(time_mono_ms() - h->started));
+}
+
+/* Encode the answer of c->h into c->out and start writing it. */
+static void
+answer(struct conn *c)
+{
+    struct req *r = &c->h->r;
+    struct buf *o = &c->out;
+    bool        bodyless = r->status == 204 || r->status == 304;
+    char        n[32];
+
+    api_finish(r);
+    buf_reset(o);
+    buf_printf(o, "HTTP/1.1 %d %s\r\nDate: %s\r\n", r->status, reason_of(r->status),
+               http_date(c->w));
+    put_header(o, "Content-Type", str_c(r->reply_type));
+    put_header(o, "Accept", str_c("application/json, application/msgpack"));
+    put_header(o, "X-Trace-Id", str_c(r->trace));
+    if (r->count_total >= 0) {
+        snprintf(n, sizeof n, "%lld", (long long)r->count_total);
+        put_header(o, "X-Count-Total", str_c(n));
+    }
+    for (size_t i = 0; i < r->nheaders; i++)
+        put_header(o, r->headers[i].k, str_c(r->headers[i].v));
+    if (r->location.len > 0)
+        put_header(o, "Location", r->location);
+    if (r->next.len > 0)
+        put_header(o, "X-Next", r->next);
+    if (!bodyless)
+        buf_printf(o, "Content-Length: %zu\r\n", r->reply.len);
+    if (c->close_after)
+        buf_puts(o, "Connection: close\r\n");
+    buf_puts(o, "\r\n");
+    if (!bodyless && r->method != M_HEAD)
+        buf_append(o, r->reply.p, r->reply.len);
+    c->out_off = 0;
+    c->st = C_WRITE;
+    c->since = time_mono_ms();
+    log_request(c->h);
+}
+
+/* Refuse what the HTTP layer itself rejects: the error list, then close. */
+static void
+refuse(struct conn *c, struct str method, int status, const char *why)
+{
+    if (c->h == NULL)
+        c->h = hreq_new(c, method);
+    c->h->r.audited = true; /* a framing error is no operation of the API */
+    c->close_after = true;
+    api_fail(&c->h->r, err_of_status(status), why);
+    answer(c);
+}
+
+static void
+dispatch(struct conn *c)
+{
+    c->st = C_PENDING; /* until api_handle says otherwise */
+    if (api_handle(&c->h->r) == API_DONE)
+        answer(c);
 }
 
 static void
@@ -234,129 +370,667 @@ suspend_req(struct req *r)
 {
     struct hreq *h = r->conn;
 
-    h->state = H_PENDING;
-    MHD_suspend_connection(h->conn);
+    h->c->st = C_PENDING;
 }
 
+/* Called by the writer thread: hand the connection back to its worker. */
 static void
 resume_req(struct req *r)
 {
-    struct hreq *h = r->conn;
+    struct hreq   *h = r->conn;
+    struct worker *w = h->c->w;
+    uint64_t       one = 1;
 
-    h->state = H_READY;
-    MHD_resume_connection(h->conn);
+    pthread_mutex_lock(&w->mu);
+    h->c->ready_next = w->ready;
+    w->ready = h->c;
+    pthread_mutex_unlock(&w->mu);
+    if (write(w->wake, &one, sizeof one) < 0 && errno != EAGAIN)
+        log_warn("http: cannot wake a worker: %s", strerror(errno));
 }
 
-/* ---- answering --------------------------------------------------------- */
+/* ---- reading requests ---------------------------------------------------- */
 
-static void
-add_header(struct MHD_Response *resp, const char *k, const char *v)
+static size_t
+in_avail(const struct conn *c)
 {
-    if (MHD_add_response_header(resp, k, v) != MHD_YES)
-        log_warn("http: cannot add header %s", k);
-}
-
-static enum MHD_Result
-send_answer(struct hreq *h)
-{
-    struct req          *r = &h->r;
-    struct MHD_Response *resp;
-    char                 n[32];
-    enum MHD_Result      ret;
-
-    api_finish(r);
-    resp = MHD_create_response_from_buffer(r->reply.len, r->reply.p, MHD_RESPMEM_PERSISTENT);
-    if (resp == NULL)
-        return MHD_NO;
-    add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->reply_type);
-    add_header(resp, "Accept", "application/json, application/msgpack");
-    add_header(resp, "X-Trace-Id", r->trace);
-    if (r->count_total >= 0) {
-        snprintf(n, sizeof n, "%lld", (long long)r->count_total);
-        add_header(resp, "X-Count-Total", n);
-    }
-    for (size_t i = 0; i < r->nheaders; i++)
-        add_header(resp, r->headers[i].k, r->headers[i].v);
-    if (r->location.len > 0)
-        add_header(resp, MHD_HTTP_HEADER_LOCATION,
-                   arena_strndup(r->a, r->location.p, r->location.len));
-    if (r->next.len > 0)
-        add_header(resp, "X-Next", arena_strndup(r->a, r->next.p, r->next.len));
-    ret = MHD_queue_response(h->conn, (unsigned)r->status, resp);
-    MHD_destroy_response(resp);
-    log_info("trace=%s %s %.*s %d %lldms", r->trace, r->method == M_OTHER ? "?" : 
-             (const char *[]){ "GET", "HEAD", "POST", "PUT", "DELETE" }[r->method],
-             STR_FMT(r->path), r->status, (long long)(time_mono_ms() - h->started));
-    return ret;
+    return c->in_len - c->in_off;
 }
 
 static void
-early_error(struct hreq *h)
+in_consume(struct conn *c, size_t n)
 {
-    if (h->header_bytes > (size_t)cfg.max_header_size)
-        api_fail(&h->r, E_HEADERS, "The request headers are too large");
-    else if (h->too_many_params)
-        api_fail(&h->r, E_BADREQ, "Too many query parameters");
+    c->in_off += n;
+    if (c->in_off == c->in_len)
+        c->in_off = c->in_len = 0;
 }
 
-static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-           const char *version, const char *upload, size_t *upload_size, void **ctx)
+/* Room for the next read: the input buffer grows up to what the longest
+ * allowed head needs (the parser refuses a longer one before that). */
+static bool
+in_reserve(struct conn *c)
 {
-    struct hreq *h = *ctx;
+    size_t max = (size_t)(cfg.max_url_size + cfg.max_header_size) + 2 * READ_CHUNK, ncap;
+    char  *p;
 
-    KW_UNUSED(cls);
-    KW_UNUSED(version);
-    if (h == NULL) {
-        *ctx = hreq_new(c, url, method);
-        return MHD_YES;
+    if (c->in_off > 0 && c->in_len == c->in_cap) {
+        memmove(c->in, c->in + c->in_off, in_avail(c));
+        c->in_len -= c->in_off;
+        c->in_off = 0;
     }
-    if (*upload_size > 0) {
-        if (!h->r.body_too_big && buf_append(&h->r.body, upload, *upload_size) != E_OK)
-            h->r.body_too_big = true;
-        *upload_size = 0;
-        return MHD_YES;
-    }
-    if (h->state == H_PENDING)
-        return MHD_YES; /* woken while suspended: nothing to do yet */
-    if (h->state == H_RECEIVING) {
-        early_error(h);
-        if (!h->r.has_resp && api_handle(&h->r) == API_PENDING)
-            return MHD_YES;
-    }
-    return send_answer(h);
+    if (c->in_cap - c->in_len >= READ_CHUNK / 4 || (c->in_cap >= max && c->in_cap > c->in_len))
+        return true;
+    if (c->in_cap >= max)
+        return false;
+    ncap = c->in_cap == 0 ? READ_CHUNK : c->in_cap * 2;
+    ncap = ncap > max ? max : ncap;
+    if ((p = realloc(c->in, ncap)) == NULL)
+        return false;
+    c->in = p;
+    c->in_cap = ncap;
+    return true;
 }
 
 static void
-on_completed(void *cls, struct MHD_Connection *c, void **ctx,
-             enum MHD_RequestTerminationCode code)
+start_body(struct conn *c, const struct http_head *hd)
 {
-    struct hreq *h = *ctx;
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-    KW_UNUSED(cls);
-    KW_UNUSED(c);
-    KW_UNUSED(code);
-    if (h == NULL)
+    c->st = C_BODY;
+    c->since = time_mono_ms();
+    c->body_got = 0;
+    c->chunked = hd->chunked;
+    c->body_left = hd->length;
+    http_chunked_init(&c->ck, (uint64_t)cfg.max_body_size);
+    /* A client that waits for 100 Continue gets it only when the body is
+     * wanted; a refusal was answered before. Best effort: a full socket
+     * buffer here only makes the client send after its own delay. */
+    if (hd->expect_continue && in_avail(c) == 0) {
+        ERR_clear_error();
+        if (SSL_write(c->ssl, cont, sizeof cont - 1) <= 0)
+            ERR_clear_error();
+    }
+}
+
+static void
+start_request(struct conn *c, const struct http_head *hd)
+{
+    struct req *r;
+    const char *bad;
+    bool        has_body = hd->chunked || (hd->has_length && hd->length > 0);
+
+    c->h = hreq_new(c, hd->method);
+    r = &c->h->r;
+    r->suspend = suspend_req;
+    r->resume = resume_req;
+    c->close_after = !hd->keep_alive;
+    for (size_t i = 0; i < hd->nfields; i++)
+        take_header(r, hd->fields[i].name, copy(r->a, hd->fields[i].value));
+    bad = take_target(r, hd->target);
+    in_consume(c, hd->len);
+    if (hd->has_length && hd->length > (uint64_t)cfg.max_body_size) {
+        refuse(c, hd->method, 413, "The body is larger than the server accepts");
         return;
-    *ctx = NULL;
-    api_release(&h->r);
-    buf_free(&h->r.body);
-    arena_free(h->r.a);
-    __atomic_sub_fetch(&inflight, 1, __ATOMIC_RELEASE);
+    }
+    if (bad != NULL) {
+        c->close_after |= has_body; /* the body is not read: nothing else may follow */
+        refuse(c, hd->method, 400, bad);
+        return;
+    }
+    if (has_body)
+        start_body(c, hd);
+    else
+        dispatch(c);
+}
+
+static bool
+consume_head(struct conn *c)
+{
+    struct http_limits lim = { (size_t)cfg.max_url_size, (size_t)cfg.max_header_size };
+    struct http_head  *hd = malloc(sizeof *hd);
+    const char        *why = "";
+    int                rc;
+
+    if (hd == NULL) {
+        c->st = C_CLOSED;
+        return true;
+    }
+    rc = http_parse_head(c->in + c->in_off, in_avail(c), &lim, hd, &why);
+    if (rc == HTTP_HEAD_OK)
+        start_request(c, hd);
+    else if (rc != HTTP_AGAIN)
+        refuse(c, rc == 505 || hd->method.len == 0 ? str_c("") : hd->method, rc, why);
+    free(hd);
+    return rc != HTTP_AGAIN;
+}
+
+/* Move body bytes from the input buffer into the request. */
+static bool
+consume_body(struct conn *c)
+{
+    struct req *r = &c->h->r;
+    size_t      n = in_avail(c), used = n;
+    char       *p = c->in + c->in_off;
+    bool        done;
+    int         rc = 0;
+
+    if (n == 0)
+        return false;
+    if (c->chunked)
+        rc = http_chunked_feed(&c->ck, p, &n, &used, &done, (size_t)cfg.max_header_size);
+    else {
+        n = used = n < c->body_left ? n : (size_t)c->body_left;
+        c->body_left -= n;
+        done = c->body_left == 0;
+    }
+    c->body_got += used;
+    if (rc == 0 && buf_append(&r->body, p, n) != E_OK)
+        rc = 413;
+    in_consume(c, used);
+    if (rc != 0) {
+        c->close_after = true;
+        api_fail(r, err_of_status(rc), rc == 413 ? "The body is larger than the server accepts"
+                                                 : "The chunked body is malformed");
+        r->audited = true;
+        answer(c);
+    } else if (done)
+        dispatch(c);
+    return true;
+}
+
+/* Read what the socket has into c->in. True when bytes came (or the
+ * connection ended: state C_CLOSED), false when the socket has no more. */
+static bool
+fill(struct conn *c)
+{
+    int n;
+
+    if (!in_reserve(c))
+        return c->st = C_CLOSED, true;
+    ERR_clear_error();
+    n = SSL_read(c->ssl, c->in + c->in_len, (int)(c->in_cap - c->in_len));
+    if (n > 0) {
+        c->in_len += (size_t)n;
+        return true;
+    }
+    switch (SSL_get_error(c->ssl, n)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+        return false;
+    default:
+        ERR_clear_error();
+        c->st = C_CLOSED;
+        return true;
+    }
+}
+
+/* ---- writing answers --------------------------------------------------- */
+
+/* After an answer that closes the connection, the client may still be
+ * sending (a body refused with 413): closing at once would make the kernel
+ * reset the connection and drop the answer before the client reads it. So,
+ * as nginx's lingering close does, say close_notify, then read and discard
+ * until the client closes too or LINGER_MS pass. */
+static void
+start_linger(struct conn *c)
+{
+    ERR_clear_error();
+    if (SSL_shutdown(c->ssl) < 0)
+        ERR_clear_error();
+    c->st = C_LINGER;
+    c->since = time_mono_ms();
+}
+
+static bool
+drain(struct conn *c)
+{
+    char sink[4096];
+    int  n;
+
+    ERR_clear_error();
+    while ((n = SSL_read(c->ssl, sink, sizeof sink)) > 0)
+        ;
+    n = SSL_get_error(c->ssl, n);
+    if (n == SSL_ERROR_WANT_READ || n == SSL_ERROR_WANT_WRITE)
+        return false;
+    ERR_clear_error();
+    c->st = C_CLOSED;
+    return true;
+}
+
+/* The request is answered: free it, then close or wait for the next one. */
+static void
+finish_request(struct conn *c)
+{
+    hreq_free(c->h);
+    c->h = NULL;
+    buf_reset(&c->out);
+    c->out_off = 0;
+    if (c->close_after) {
+        start_linger(c);
+        return;
+    }
+    c->st = in_avail(c) > 0 ? C_HEAD : C_IDLE;
+    c->since = time_mono_ms();
+    if (c->st == C_IDLE && c->in != NULL) {
+        free(c->in); /* an idle connection holds no buffers */
+        c->in = NULL;
+        c->in_off = c->in_len = c->in_cap = 0;
+    }
+}
+
+/* Write what is left of the answer. False while the socket is full. */
+static bool
+flush(struct conn *c)
+{
+    while (c->out_off < c->out.len) {
+        size_t left = c->out.len - c->out_off;
+        int    n;
+
+        ERR_clear_error();
+        n = SSL_write(c->ssl, c->out.p + c->out_off, left > INT32_MAX ? INT32_MAX : (int)left);
+        if (n <= 0) {
+            int e = SSL_get_error(c->ssl, n);
+            if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+                return false;
+            ERR_clear_error();
+            c->close_after = true;
+            break;
+        }
+        c->out_off += (size_t)n;
+        c->since = time_mono_ms(); /* the deadline is for progress, not for the whole */
+    }
+    finish_request(c);
+    return true;
+}
+
+/* ---- the connection ------------------------------------------------------ */
+
+static void
+check_peer(struct conn *c)
+{
+    X509          *x = SSL_get0_peer_certificate(c->ssl);
+    unsigned char *der = NULL;
+    int            n;
+
+    c->peer_checked = true;
+    if (x == NULL || (n = i2d_X509(x, &der)) <= 0)
+        return;
+    c->peer_a = arena_new(2048);
+    c->peer = peer_check(c->peer_a, der, (size_t)n);
+    OPENSSL_free(der);
+}
+
+static bool
+handshake(struct conn *c)
+{
+    int n;
+
+    ERR_clear_error();
+    n = SSL_do_handshake(c->ssl);
+    if (n == 1) {
+        check_peer(c);
+        c->st = C_HEAD; /* its deadline still counts from the accept */
+        return true;
+    }
+    switch (SSL_get_error(c->ssl, n)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+        return false;
+    default:
+        ERR_clear_error();
+        c->st = C_CLOSED;
+        return true;
+    }
 }
 
 static void
-on_mhd_log(void *cls, const char *fmt, va_list ap)
+conn_free(struct conn *c)
 {
-    char msg[512];
+    struct worker *w = c->w;
 
-    KW_UNUSED(cls);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    msg[strcspn(msg, "\n")] = '\0';
-    log_debug("http: %s", msg);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    w->nconns--;
+    hreq_free(c->h);
+    if (c->ssl != NULL) {
+        ERR_clear_error();
+        SSL_free(c->ssl);
+    }
+    close(c->fd); /* also takes it out of the epoll set */
+    addrcount_put(&c->addr);
+    buf_free(&c->out);
+    free(c->in);
+    if (c->peer_a != NULL)
+        arena_free(c->peer_a);
+    free(c);
 }
 
-/* ---- life cycle -------------------------------------------------------- */
+/* Drive the connection as far as the bytes available allow. */
+static void
+conn_run(struct conn *c)
+{
+    for (;;) {
+        bool progress = false;
+
+        switch (c->st) {
+        case C_HANDSHAKE:
+            progress = handshake(c);
+            break;
+        case C_IDLE:
+        case C_HEAD:
+            if (in_avail(c) > 0 && (c->st == C_HEAD || (c->since = time_mono_ms(), true))) {
+                c->st = C_HEAD;
+                progress = consume_head(c);
+            }
+            if (!progress)
+                progress = fill(c);
+            break;
+        case C_BODY:
+            progress = consume_body(c) || fill(c);
+            break;
+        case C_WRITE:
+            progress = flush(c);
+            break;
+        case C_LINGER:
+            progress = drain(c);
+            break;
+        case C_PENDING:
+            return;
+        case C_CLOSED:
+            conn_free(c);
+            return;
+        }
+        if (!progress)
+            return;
+    }
+}
+
+/* Deadlines: which states may wait how long (see the top of the file). */
+static bool
+overdue(const struct conn *c, int64_t now)
+{
+    int64_t t = now - c->since;
+
+    switch (c->st) {
+    case C_HANDSHAKE:
+    case C_HEAD:
+        return t > cfg.header_timeout;
+    case C_IDLE:
+    case C_WRITE:
+        return t > cfg.connection_timeout;
+    case C_LINGER:
+        return t > LINGER_MS;
+    case C_BODY:
+        return t > cfg.header_timeout &&
+               (double)c->body_got < (double)cfg.body_min_rate *
+                                         (double)(t - cfg.header_timeout) / 1000.0;
+    default:
+        return false;
+    }
+}
+
+static bool
+evictable(const struct conn *c)
+{
+    return c->st == C_HANDSHAKE || c->st == C_HEAD || c->st == C_BODY || c->st == C_IDLE ||
+           c->st == C_LINGER;
+}
+
+static void
+check_deadlines(struct worker *w)
+{
+    int64_t now = time_mono_ms();
+
+    for (struct conn *c = w->conns, *next; c != NULL; c = next) {
+        next = c->next;
+        if (overdue(c, now) || (stopping && c->st == C_IDLE)) {
+            c->st = C_CLOSED;
+            conn_free(c);
+        }
+    }
+}
+
+/* Make room: close the connection that has waited longest without a
+ * complete request. False when every connection holds one. */
+static bool
+evict_one(struct worker *w)
+{
+    struct conn *old = NULL;
+
+    for (struct conn *c = w->conns; c != NULL; c = c->next)
+        if (evictable(c) && (old == NULL || c->since < old->since))
+            old = c;
+    if (old == NULL)
+        return false;
+    log_debug("http: connection table full: closing %s's oldest incomplete one", old->ip);
+    conn_free(old);
+    return true;
+}
+
+static void
+peer_ip(struct conn *c)
+{
+    const struct sockaddr *sa = (const struct sockaddr *)&c->addr;
+
+    c->ip[0] = '\0';
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->ip, sizeof c->ip);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, c->ip, sizeof c->ip);
+}
+
+static void
+add_conn(struct worker *w, int fd, const struct sockaddr_storage *ss)
+{
+    struct conn       *c = calloc(1, sizeof *c);
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
+    int                one = 1;
+
+    if (c == NULL || (c->ssl = SSL_new(ctx_)) == NULL || SSL_set_fd(c->ssl, fd) != 1) {
+        if (c != NULL)
+            SSL_free(c->ssl);
+        free(c);
+        addrcount_put(ss);
+        close(fd);
+        ERR_clear_error();
+        return;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->w = w;
+    c->fd = fd;
+    c->addr = *ss;
+    peer_ip(c);
+    SSL_set_accept_state(c->ssl);
+    buf_init(&c->out, SIZE_MAX / 2);
+    c->st = C_HANDSHAKE;
+    c->since = time_mono_ms();
+    c->next = w->conns;
+    if (w->conns != NULL)
+        w->conns->prev = c;
+    w->conns = c;
+    w->nconns++;
+    ev.data.ptr = c;
+    if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        c->st = C_CLOSED;
+        conn_free(c);
+    }
+}
+
+static void
+accept_some(struct worker *w)
+{
+    for (int i = 0; i < ACCEPT_BURST; i++) {
+        struct sockaddr_storage ss;
+        socklen_t               sl = sizeof ss;
+        int fd = accept4(listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                log_debug("http: accept: %s", strerror(errno));
+            return;
+        }
+        if (!addrcount_get(&ss)) {
+            close(fd); /* this address holds its share of connections already */
+            continue;
+        }
+        if (w->nconns >= w->share && !evict_one(w)) {
+            addrcount_put(&ss);
+            close(fd);
+            continue;
+        }
+        add_conn(w, fd, &ss);
+    }
+}
+
+/* Connections whose store write completed: answer them. */
+static void
+run_ready(struct worker *w)
+{
+    struct conn *list;
+    uint64_t     n;
+
+    if (read(w->wake, &n, sizeof n) < 0 && errno != EAGAIN)
+        log_debug("http: wake: %s", strerror(errno));
+    pthread_mutex_lock(&w->mu);
+    list = w->ready;
+    w->ready = NULL;
+    pthread_mutex_unlock(&w->mu);
+    while (list != NULL) {
+        struct conn *c = list;
+        list = c->ready_next;
+        if (c->st == C_PENDING && c->h != NULL) {
+            answer(c);
+            conn_run(c);
+        }
+    }
+}
+
+static bool
+busy(const struct worker *w)
+{
+    for (const struct conn *c = w->conns; c != NULL; c = c->next)
+        if (c->st != C_IDLE && c->st != C_HANDSHAKE && c->st != C_LINGER)
+            return true;
+    return false;
+}
+
+/* Stop accepting; true once nothing of this worker is in flight. */
+static bool
+wind_down(struct worker *w)
+{
+    if (w->listening) {
+        epoll_ctl(w->ep, EPOLL_CTL_DEL, listen_fd, NULL);
+        w->listening = false;
+    }
+    return !busy(w) || time_mono_ms() > stop_deadline;
+}
+
+static void *
+worker_main(void *arg)
+{
+    struct worker     *w = arg;
+    struct epoll_event ev[EVENTS_MAX];
+    int64_t            last_tick = time_mono_ms();
+
+    for (;;) {
+        int n = epoll_wait(w->ep, ev, EVENTS_MAX, TICK_MS);
+
+        for (int i = 0; i < n; i++) {
+            if (ev[i].data.ptr == &tag_listen)
+                accept_some(w);
+            else if (ev[i].data.ptr == &tag_wake)
+                run_ready(w);
+            else
+                conn_run(ev[i].data.ptr);
+        }
+        if (time_mono_ms() - last_tick >= TICK_MS) {
+            last_tick = time_mono_ms();
+            check_deadlines(w);
+        }
+        if (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE) && wind_down(w))
+            break;
+    }
+    return NULL;
+}
+
+/* ---- TLS and the listening socket ---------------------------------------- */
+
+/* Any client certificate is accepted in the handshake: peer.c decides what it
+ * proves, per connection, and routes that want none ignore it. */
+static int
+accept_any_cert(int ok, X509_STORE_CTX *x)
+{
+    KW_UNUSED(ok);
+    KW_UNUSED(x);
+    return 1;
+}
+
+static int
+load_chain(SSL_CTX *ctx, const char *pem)
+{
+    BIO  *bio = BIO_new_mem_buf(pem, -1);
+    X509 *x = NULL;
+    int   n = 0, ok = 1;
+
+    while (bio != NULL && ok && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        ok = n++ == 0 ? SSL_CTX_use_certificate(ctx, x) == 1
+                      : SSL_CTX_add1_chain_cert(ctx, x) == 1;
+        X509_free(x);
+    }
+    BIO_free(bio);
+    ERR_clear_error();
+    return ok && n > 0;
+}
+
+static int
+load_key_and_client_cas(SSL_CTX *ctx, const struct tls_files *tls)
+{
+    BIO      *bio = BIO_new_mem_buf(buf_cstr(&tls->key_pem), -1);
+    EVP_PKEY *key = bio != NULL ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+    X509     *x = NULL;
+    int       ok = key != NULL && SSL_CTX_use_PrivateKey(ctx, key) == 1 &&
+             SSL_CTX_check_private_key(ctx) == 1;
+
+    EVP_PKEY_free(key);
+    BIO_free(bio);
+    bio = BIO_new_mem_buf(buf_cstr(&tls->client_ca_pem), -1);
+    while (ok && bio != NULL && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        ok = SSL_CTX_add_client_CA(ctx, x) == 1;
+        X509_free(x);
+    }
+    BIO_free(bio);
+    ERR_clear_error();
+    return ok;
+}
+
+static int
+tls_init(const struct tls_files *tls, struct errbuf *eb)
+{
+    static const unsigned char sid[] = "keyward";
+
+    ctx_ = SSL_CTX_new(TLS_server_method());
+    if (ctx_ == NULL || SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_max_proto_version(ctx_, TLS1_3_VERSION) != 1 ||
+        SSL_CTX_set_cipher_list(ctx_, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1 ||
+        !load_chain(ctx_, buf_cstr(&tls->cert_pem)) || !load_key_and_client_cas(ctx_, tls) ||
+        SSL_CTX_set_session_id_context(ctx_, sid, sizeof sid - 1) != 1) {
+        ERR_clear_error();
+        SSL_CTX_free(ctx_);
+        ctx_ = NULL;
+        return errbuf_set(eb, E_INTERNAL, "tls: the server certificate or key cannot be used");
+    }
+    SSL_CTX_set_options(ctx_, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                  SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS |
+                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, accept_any_cert);
+    return E_OK;
+}
 
 static int
 parse_listen(const char *listen, struct sockaddr_storage *ss, struct errbuf *eb)
@@ -396,60 +1070,109 @@ http_check_listen(const char *listen, struct errbuf *eb)
     return parse_listen(listen, &ss, eb);
 }
 
-int
-http_start(const struct tls_files *tls, struct errbuf *eb)
+static int
+open_listener(struct errbuf *eb)
 {
     struct sockaddr_storage ss;
-    unsigned                threads = (unsigned)cfg.threads;
-    unsigned                flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TLS |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
-    int                     rc;
+    int                     one = 1, rc;
 
     if ((rc = parse_listen(cfg.listen, &ss, eb)) != E_OK)
         return rc;
-    if (ss.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    if (threads == 0)
-        threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-    if ((rc = peer_init(buf_cstr(&tls->client_ca_pem), eb)) != E_OK)
-        return rc;
-    daemon_ = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg.max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)((cfg.connection_timeout + 999) / 1000),
-        /* The pool holds the request line and headers plus I/O buffers; it is
-         * cleared between requests, so it must not be larger than needed. */
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(cfg.max_header_size + 16 * 1024),
-        MHD_OPTION_HTTPS_MEM_KEY, buf_cstr(&tls->key_pem),
-        MHD_OPTION_HTTPS_MEM_CERT, buf_cstr(&tls->cert_pem),
-        /* Makes GnuTLS request (never require) a client certificate. */
-        MHD_OPTION_HTTPS_MEM_TRUST, buf_cstr(&tls->client_ca_pem),
-        MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_END);
-    if (daemon_ == NULL) {
-        peer_fini();
+    listen_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (listen_fd < 0 ||
+        setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(listen_fd, (struct sockaddr *)&ss,
+             ss.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+                                     : sizeof(struct sockaddr_in6)) != 0 ||
+        listen(listen_fd, 1024) != 0) {
+        if (listen_fd >= 0)
+            close(listen_fd);
+        listen_fd = -1;
         return errbuf_set(eb, E_UNAVAILABLE,
                           "cannot listen on %s: address in use or not available", cfg.listen);
     }
     return E_OK;
 }
 
+static int
+worker_init(struct worker *w, size_t share)
+{
+    struct epoll_event l = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &tag_listen };
+    struct epoll_event k = { .events = EPOLLIN, .data.ptr = &tag_wake };
+
+    w->share = share;
+    w->ep = epoll_create1(EPOLL_CLOEXEC);
+    w->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    pthread_mutex_init(&w->mu, NULL);
+    if (w->ep < 0 || w->wake < 0 || epoll_ctl(w->ep, EPOLL_CTL_ADD, listen_fd, &l) != 0 ||
+        epoll_ctl(w->ep, EPOLL_CTL_ADD, w->wake, &k) != 0)
+        return E_INTERNAL;
+    w->listening = true;
+    return pthread_create(&w->th, NULL, worker_main, w) == 0 ? E_OK : E_INTERNAL;
+}
+
+int
+http_start(const struct tls_files *tls, struct errbuf *eb)
+{
+    size_t n = cfg.threads > 0 ? (size_t)cfg.threads : (size_t)sysconf(_SC_NPROCESSORS_ONLN);
+    int    rc;
+
+    n = n == 0 ? 1 : n;
+    if ((rc = peer_init(buf_cstr(&tls->client_ca_pem), eb)) != E_OK ||
+        (rc = tls_init(tls, eb)) != E_OK || (rc = open_listener(eb)) != E_OK)
+        return rc;
+    if (addrcount_init((size_t)cfg.max_connections, (size_t)cfg.max_connections_per_address) !=
+        E_OK)
+        return errbuf_set(eb, E_INTERNAL, "http: out of memory");
+    workers = calloc(n, sizeof *workers);
+    if (workers == NULL)
+        return errbuf_set(eb, E_INTERNAL, "http: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (worker_init(&workers[i], ((size_t)cfg.max_connections + n - 1) / n) != E_OK)
+            return errbuf_set(eb, E_INTERNAL, "http: cannot start worker threads");
+        nworkers++;
+    }
+    return E_OK;
+}
+
+/* False when a request is still with the store's writer past the grace
+ * period: its connection and worker stay allocated for resume() until exit. */
+static bool
+worker_fini(struct worker *w)
+{
+    for (struct conn *c = w->conns, *next; c != NULL; c = next) {
+        next = c->next;
+        if (c->st != C_PENDING)
+            conn_free(c);
+    }
+    if (w->conns != NULL)
+        return false;
+    close(w->ep);
+    close(w->wake);
+    pthread_mutex_destroy(&w->mu);
+    return true;
+}
+
 void
 http_stop(int64_t grace_ms)
 {
-    int64_t deadline = time_mono_ms() + grace_ms;
-
-    if (daemon_ == NULL)
+    if (workers == NULL)
         return;
-    MHD_quiesce_daemon(daemon_);
-    while (__atomic_load_n(&inflight, __ATOMIC_ACQUIRE) > 0 && time_mono_ms() < deadline)
-        usleep(10 * 1000);
-    MHD_stop_daemon(daemon_);
-    daemon_ = NULL;
+    stop_deadline = time_mono_ms() + grace_ms;
+    __atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
+    for (size_t i = 0; i < nworkers; i++)
+        pthread_join(workers[i].th, NULL);
+    bool all = true;
+    for (size_t i = 0; i < nworkers; i++)
+        all &= worker_fini(&workers[i]);
+    if (all)
+        free(workers);
+    workers = NULL;
+    nworkers = 0;
+    close(listen_fd);
+    listen_fd = -1;
+    SSL_CTX_free(ctx_);
+    ctx_ = NULL;
+    addrcount_fini();
     peer_fini();
 }
