@@ -88,14 +88,19 @@ def race(server, admin, victim, victim_id, user, seed_policy):
     return results
 
 
+def everything(admin, kind):
+    r = admin.get("/" + kind, ns="/", params={"recursive": "true", "pageSize": 0})
+    assert r.status == 200, r
+    assert r.headers["X-Count-Total"] == str(len(r.data)), "more than page_size_max"
+    return r.data
+
+
 def orphans(admin):
     """Every object (of every namespaced resource) whose namespace does not exist."""
-    names = {"/"} | {n["name"] for n in admin.list("namespaces", "/",
-                                                      params={"recursive": "true",
-                                                              "pageSize": 0})}
+    names = {"/"} | {n["name"] for n in everything(admin, "namespaces")}
     found = []
     for kind in NAMESPACED:
-        for o in admin.list(kind, "/", params={"recursive": "true", "pageSize": 0}):
+        for o in everything(admin, kind):
             if o["namespace"] not in names:
                 found.append((kind, o["namespace"], o.get("name", o["ID"])))
     return found
