@@ -35,12 +35,9 @@ oauth_error(struct req *r, int status, const char *error, const char *desc)
     r->status = status;
     r->resp = e;
     r->has_resp = true;
-    r->headers[r->nheaders].k = "Cache-Control";
-    r->headers[r->nheaders++].v = "no-store";
-    if (status == 401) {
-        r->headers[r->nheaders].k = "WWW-Authenticate";
-        r->headers[r->nheaders++].v = "Basic realm=\"keyward\"";
-    }
+    api_header(r, "Cache-Control", "no-store");
+    if (status == 401)
+        api_header(r, "WWW-Authenticate", "Basic realm=\"keyward\"");
     log_info("trace=%s oauth2: %s: %s", r->trace, error, desc);
 }
 
@@ -211,8 +208,7 @@ grant(struct req *r, const struct val *sa, struct str ns, const struct client_re
     r->status = 200;
     r->resp = out;
     r->has_resp = true;
-    r->headers[r->nheaders].k = "Cache-Control";
-    r->headers[r->nheaders++].v = "no-store";
+    api_header(r, "Cache-Control", "no-store");
 }
 
 static bool
