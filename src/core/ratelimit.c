@@ -164,24 +164,26 @@ ratelimit_begin(struct ratelimit *rl, struct str key, int64_t now_ms)
     return wait;
 }
 
-static void
+static bool
 count_failure(struct ratelimit *rl, struct slot *s, int64_t now)
 {
     s->debt += rl->p.window_ms;
-    if (s->debt > (rl->p.max - 1) * rl->p.window_ms) {
-        s->locked_until = now + rl->p.lockout_ms;
-        s->debt = 0; /* the lock-out takes the place of the bucket */
-    }
+    if (s->debt <= (rl->p.max - 1) * rl->p.window_ms)
+        return false;
+    s->locked_until = now + rl->p.lockout_ms;
+    s->debt = 0; /* the lock-out takes the place of the bucket */
+    return true;
 }
 
-void
+bool
 ratelimit_end(struct ratelimit *rl, struct str key, enum ratelimit_outcome o, int64_t now_ms)
 {
     uint64_t     tag[2];
     struct slot *s;
+    bool         locked = false;
 
     if (rl->p.max <= 0)
-        return;
+        return false;
     tag_of(rl, key, tag);
     pthread_mutex_lock(&rl->lock);
     /* The entry may have been evicted meanwhile: a failure still counts. */
@@ -189,8 +191,9 @@ ratelimit_end(struct ratelimit *rl, struct str key, enum ratelimit_outcome o, in
     if (s != NULL && s->inflight > 0)
         s->inflight--;
     if (s != NULL && o == RL_FAILED)
-        count_failure(rl, s, now_ms);
+        locked = count_failure(rl, s, now_ms);
     else if (s != NULL && o == RL_SUCCEEDED)
         s->debt = 0;
     pthread_mutex_unlock(&rl->lock);
+    return locked;
 }

@@ -41,8 +41,8 @@ void              ratelimit_free(struct ratelimit *rl);
  * (the caller must then call ratelimit_end once), else the milliseconds to wait
  * before trying again (> 0). */
 int64_t ratelimit_begin(struct ratelimit *rl, struct str key, int64_t now_ms);
-/* The outcome of an admitted attempt. */
-void    ratelimit_end(struct ratelimit *rl, struct str key, enum ratelimit_outcome o,
-                      int64_t now_ms);
+/* The outcome of an admitted attempt. True when this failure locked the key. */
+bool ratelimit_end(struct ratelimit *rl, struct str key, enum ratelimit_outcome o,
+                   int64_t now_ms);
 
 #endif

@@ -136,8 +136,8 @@ test_attempts_in_flight_count(void **state)
     assert_int_equal(ratelimit_begin(rl, STR("k"), 0), 1000);
     ratelimit_end(rl, STR("k"), RL_NEUTRAL, 0);
     assert_int_equal(ratelimit_begin(rl, STR("k"), 0), 0);
-    ratelimit_end(rl, STR("k"), RL_FAILED, 0);
-    ratelimit_end(rl, STR("k"), RL_FAILED, 0);
+    assert_false(ratelimit_end(rl, STR("k"), RL_FAILED, 0));
+    assert_true(ratelimit_end(rl, STR("k"), RL_FAILED, 0)); /* the third locks */
     assert_int_equal(ratelimit_begin(rl, STR("k"), 0), MIN_MS);
     ratelimit_free(rl);
 }
