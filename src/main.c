@@ -11,6 +11,8 @@
 
 #include "auth/authn.h"
 #include "auth/authz.h"
+#include "auth/password.h"
+#include "auth/throttle.h"
 #include "boot.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -206,6 +208,9 @@ serve(void)
      * them in a thread's arena after the first login. */
     mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     derive_defaults();
+    password_set_slots(cfg.max_concurrent_hashes);
+    if (throttle_init() != E_OK)
+        die("out of memory for the login failure tables");
     if (http_check_listen(cfg.listen, &eb) != E_OK)
         die(eb.msg);
     prepare_data_dir();
@@ -227,6 +232,7 @@ serve(void)
     pki_signer_fini();
     authz_shutdown();
     authn_shutdown();
+    throttle_fini();
     kw_store->ops->close(kw_store);
     tls_files_free(&tls);
     memset(master, 0, sizeof master);

@@ -58,6 +58,18 @@ api_fail(struct req *r, enum err code, const char *msg)
     api_error(r, &eb);
 }
 
+int
+api_header(struct req *r, const char *k, const char *v)
+{
+    if (r->nheaders >= ARRAY_LEN(r->headers)) {
+        log_error("trace=%s: no room for response header %s", r->trace, k);
+        return E_INTERNAL;
+    }
+    r->headers[r->nheaders].k = k;
+    r->headers[r->nheaders++].v = v;
+    return E_OK;
+}
+
 /* X-Fields: keep only the named attributes. Nothing is added implicitly. */
 static void
 keep_fields(struct req *r, struct val *obj)

@@ -63,6 +63,7 @@ build(struct arena *a, const struct req *r, const char *operation, struct str id
     val_set(a, &in, "status", val_int(status));
     val_set(a, &in, "trace", val_cstr(arena_strndup(a, r->trace, strlen(r->trace))));
     val_set(a, &in, "error", val_str(arena_str(a, error)));
+    val_set(a, &in, "requestNamespace", val_str(arena_str(a, ns)));
     /* The fields are read-only for clients: build the object directly. */
     struct val none = val_map();
     if (engine_new_object(a, &spec_auditlog, arena_str(a, ns), &none, obj, &eb) != E_OK)
@@ -73,13 +74,29 @@ build(struct arena *a, const struct req *r, const char *operation, struct str id
     return E_OK;
 }
 
+/* An entry whose namespace does not exist (it never did, or a delete committed
+ * first) goes to the log of "/" instead: neither lost, nor found later in the log
+ * of another namespace created under the same path. requestNamespace keeps
+ * the path the request named. */
+static int
+insert_entry(struct tx *tx, struct arena *a, struct val *obj)
+{
+    int rc = tx->ops->insert(tx, &spec_auditlog, obj);
+
+    if (rc != E_NOTFOUND)
+        return rc;
+    val_set(a, obj, "namespace", val_cstr("/"));
+    tags_normalize(a, &spec_auditlog, obj);
+    return tx->ops->insert(tx, &spec_auditlog, obj);
+}
+
 int
 audit_in_tx(struct req *r, struct tx *tx, const char *operation, struct str id)
 {
     struct val obj;
     int        rc = build(r->a, r, operation, id, 200, STR_NULL, &obj);
 
-    if (rc == E_OK && (rc = tx->ops->insert(tx, &spec_auditlog, &obj)) == E_OK)
+    if (rc == E_OK && (rc = insert_entry(tx, r->a, &obj)) == E_OK)
         r->audited = true;
     return rc;
 }
@@ -95,7 +112,7 @@ audit_run(struct tx *tx, void *arg)
 {
     struct audit_job *j = arg;
 
-    return tx->ops->insert(tx, &spec_auditlog, &j->obj);
+    return insert_entry(tx, j->a, &j->obj);
 }
 
 static void

@@ -28,12 +28,23 @@
 
 enum wop { W_CREATE, W_UPDATE, W_DELETE, W_ACTION };
 
+/* What the request's thread checked before queueing a write, for the writer to
+ * check again inside the transaction: the namespace's ID tells it from one
+ * created later under the same path, and the authorization generation tells
+ * whether a namespace delete (whose cascade removed policies) committed since. */
+struct checked {
+    struct str ns_id; /* empty for "/", which always exists */
+    uint64_t   gen;   /* authz_generation() before the authorization */
+    unsigned   verb;
+};
+
 /* A write in flight: everything the writer thread needs, in the request arena. */
 struct wreq {
     struct wjob        job;
     struct req        *r;
     const struct spec *s;
     enum wop           op;
+    struct checked     ck;
     struct val         body;   /* W_UPDATE: the client's object */
     struct val         obj;    /* W_CREATE: the object to insert */
     bool               override;
@@ -243,6 +254,36 @@ add_once(struct wreq *w, struct val *out, const struct val *stored)
 }
 
 static int
+ns_gone(struct wreq *w)
+{
+    return errbuf_set(&w->eb, E_NOTFOUND, "Namespace '%.*s' does not exist",
+                      STR_FMT(w->r->ns));
+}
+
+/* Inside the transaction: the namespace the request was authorized on is still
+ * there, and is still the same one. If a namespace delete committed since the
+ * authorization, the policies it was judged by may be gone: judge it again. */
+static int
+recheck(struct tx *tx, struct wreq *w)
+{
+    struct req *r = w->r;
+    struct val  ns, *id;
+    int         rc;
+
+    if (r->ns.len > 1) {
+        rc = tx->ops->find(tx, &spec_namespace, NULL, "name", r->ns, r->a, &ns);
+        if (rc != E_OK && rc != E_NOTFOUND)
+            return errbuf_set(&w->eb, rc, "store error");
+        id = rc == E_OK ? val_get(&ns, "ID") : NULL;
+        if (id == NULL || id->t != V_STR || !str_eq(id->s, w->ck.ns_id))
+            return ns_gone(w);
+    }
+    if (w->ck.gen != authz_generation())
+        return authz_check(r, w->s, w->ck.verb, &w->eb);
+    return E_OK;
+}
+
+static int
 run_create(struct tx *tx, struct wreq *w)
 {
     const struct spec *s = w->s;
@@ -251,7 +292,7 @@ run_create(struct tx *tx, struct wreq *w)
     if (s->hooks.before_write != NULL)
         rc = s->hooks.before_write(w->r, s, tx, &w->obj, NULL, &w->eb);
     if (rc == E_OK && (rc = tx->ops->insert(tx, s, &w->obj)) != E_OK)
-        return write_error(w, rc);
+        return rc == E_NOTFOUND ? ns_gone(w) : write_error(w, rc);
     if (rc != E_OK)
         return rc;
     if (s == &spec_apiauthorization)
@@ -360,6 +401,8 @@ run_write(struct tx *tx, void *arg)
     bool         found = false;
     int          rc = E_OK;
 
+    if ((rc = recheck(tx, w)) != E_OK)
+        return rc;
     if (w->idem_key.len > 0 && ((rc = idem_replay(tx, w, &found)) != E_OK || found))
         return rc;
     switch (w->op) {
@@ -449,13 +492,14 @@ queue_write(struct req *r, struct wreq *w, struct errbuf *eb)
 }
 
 static struct wreq *
-wreq_new(struct req *r, const struct spec *s, enum wop op)
+wreq_new(struct req *r, const struct spec *s, enum wop op, const struct checked *ck)
 {
     struct wreq *w = arena_calloc(r->a, 1, sizeof *w);
 
     w->r = r;
     w->s = s;
     w->op = op;
+    w->ck = *ck;
     return w;
 }
 
@@ -478,10 +522,10 @@ engine_new_object(struct arena *a, const struct spec *s, struct str ns, const st
 }
 
 static int
-serve_create(struct req *r, const struct spec *s, struct errbuf *eb)
+serve_create(struct req *r, const struct spec *s, const struct checked *ck, struct errbuf *eb)
 {
     static const char *const allowed[] = { NULL };
-    struct wreq *w = wreq_new(r, s, W_CREATE);
+    struct wreq *w = wreq_new(r, s, W_CREATE, ck);
     struct val   in;
     int          rc;
 
@@ -498,10 +542,10 @@ serve_create(struct req *r, const struct spec *s, struct errbuf *eb)
 }
 
 static int
-serve_update(struct req *r, const struct spec *s, struct errbuf *eb)
+serve_update(struct req *r, const struct spec *s, const struct checked *ck, struct errbuf *eb)
 {
     static const char *const allowed[] = { "override", NULL };
-    struct wreq *w = wreq_new(r, s, W_UPDATE);
+    struct wreq *w = wreq_new(r, s, W_UPDATE, ck);
     int          rc;
 
     if ((rc = req_params_check(r, allowed, eb)) != E_OK ||
@@ -519,21 +563,22 @@ serve_update(struct req *r, const struct spec *s, struct errbuf *eb)
 }
 
 static int
-serve_action(struct req *r, const struct spec *s, struct errbuf *eb)
+serve_action(struct req *r, const struct spec *s, const struct checked *ck,
+             struct errbuf *eb)
 {
     static const char *const allowed[] = { NULL };
     int                      rc;
 
     if ((rc = req_params_check(r, allowed, eb)) != E_OK)
         return rc;
-    return queue_write(r, wreq_new(r, s, W_ACTION), eb);
+    return queue_write(r, wreq_new(r, s, W_ACTION, ck), eb);
 }
 
 static int
-serve_delete(struct req *r, const struct spec *s, struct errbuf *eb)
+serve_delete(struct req *r, const struct spec *s, const struct checked *ck, struct errbuf *eb)
 {
     static const char *const allowed[] = { "override", NULL };
-    struct wreq *w = wreq_new(r, s, W_DELETE);
+    struct wreq *w = wreq_new(r, s, W_DELETE, ck);
     int          rc;
 
     if ((rc = req_params_check(r, allowed, eb)) != E_OK)
@@ -627,6 +672,7 @@ struct ns_seen {
     uint64_t gen;
     size_t   len;
     char     ns[NS_CACHE_LEN];
+    char     id[ID_LEN];
 };
 
 static _Thread_local struct ns_seen ns_cache[NS_CACHE];
@@ -642,31 +688,42 @@ ns_slot(struct str ns)
 }
 
 /* The namespace a request names must exist (checked after authorization, so
- * only those allowed there learn whether it does). */
+ * only those allowed there learn whether it does); *id is its ID, which a write
+ * checks again in the writer. */
 static int
-namespace_exists(struct req *r, struct errbuf *eb)
+namespace_exists(struct req *r, struct str *id, struct errbuf *eb)
 {
     struct ns_seen *seen = ns_slot(r->ns);
     uint64_t        gen = authz_generation();
-    struct val      ns;
+    struct val      ns, *v;
 
+    *id = STR_NULL;
     if (r->ns.len == 1)
         return E_OK;
-    if (seen->gen == gen && seen->len == r->ns.len && memcmp(seen->ns, r->ns.p, r->ns.len) == 0)
+    if (seen->gen == gen && seen->len == r->ns.len &&
+        memcmp(seen->ns, r->ns.p, r->ns.len) == 0) {
+        *id = arena_str(r->a, (struct str){ seen->id, ID_LEN });
         return E_OK;
+    }
     int rc = kw_store->ops->find(kw_store, &spec_namespace, NULL, "name", r->ns, r->a, &ns, eb);
     if (rc == E_NOTFOUND)
         return errbuf_set(eb, E_NOTFOUND, "Namespace '%.*s' does not exist", STR_FMT(r->ns));
-    if (rc == E_OK && r->ns.len <= NS_CACHE_LEN) {
+    if (rc != E_OK)
+        return rc;
+    if ((v = val_get(&ns, "ID")) == NULL || v->t != V_STR || v->s.len != ID_LEN)
+        return errbuf_set(eb, E_INTERNAL, "namespace without an ID");
+    *id = v->s;
+    if (r->ns.len <= NS_CACHE_LEN) {
         seen->gen = gen;
         seen->len = r->ns.len;
         memcpy(seen->ns, r->ns.p, r->ns.len);
+        memcpy(seen->id, v->s.p, ID_LEN);
     }
-    return rc;
+    return E_OK;
 }
 
 static int
-serve_op(struct req *r, const struct spec *s, struct errbuf *eb)
+serve_op(struct req *r, const struct spec *s, const struct checked *ck, struct errbuf *eb)
 {
     bool collection = r->route.id.len == 0;
 
@@ -675,11 +732,11 @@ serve_op(struct req *r, const struct spec *s, struct errbuf *eb)
     case M_HEAD:
         return collection ? serve_list(r, s, eb) : serve_get(r, s, eb);
     case M_POST:
-        return serve_create(r, s, eb);
+        return serve_create(r, s, ck, eb);
     case M_PUT:
-        return serve_update(r, s, eb);
+        return serve_update(r, s, ck, eb);
     case M_DELETE:
-        return serve_delete(r, s, eb);
+        return serve_delete(r, s, ck, eb);
     default:
         return errbuf_set(eb, E_METHOD, "Method not allowed on this URL");
     }
@@ -689,6 +746,7 @@ enum api_result
 engine_serve(struct req *r, struct errbuf *eb)
 {
     const struct spec *s = r->route.spec;
+    struct checked     ck = { .gen = authz_generation() }; /* before any authorization */
     int                rc;
 
     if (s->not_namespaced) {
@@ -699,10 +757,11 @@ engine_serve(struct req *r, struct errbuf *eb)
         goto fail;
     if (r->route.parent != NULL && (rc = enter_parent(r, eb)) != E_OK)
         goto fail;
-    unsigned verb = r->route.action != NULL ? r->route.action->verb : verb_of(r->method);
-    if ((rc = authz_check(r, s, verb, eb)) != E_OK || (rc = namespace_exists(r, eb)) != E_OK)
+    ck.verb = r->route.action != NULL ? r->route.action->verb : verb_of(r->method);
+    if ((rc = authz_check(r, s, ck.verb, eb)) != E_OK ||
+        (rc = namespace_exists(r, &ck.ns_id, eb)) != E_OK)
         goto fail;
-    rc = r->route.action != NULL ? serve_action(r, s, eb) : serve_op(r, s, eb);
+    rc = r->route.action != NULL ? serve_action(r, s, &ck, eb) : serve_op(r, s, &ck, eb);
     if (rc != E_OK)
         goto fail;
     return r->pending ? API_PENDING : API_DONE;

@@ -46,10 +46,11 @@ paging(struct req *r, struct listq *q, struct errbuf *eb)
     if (has_limit) {
         q->limit = limit + 1; /* one more: is there a next page? */
         q->offset = 0;
-    } else if (size == 0) {
-        q->limit = -1;        /* pageSize=0: everything */
-        q->offset = 0;
     } else {
+        /* pageSize=0 is "everything", up to page_size_max like any page: one
+         * request must not make the server encode an unbounded answer. */
+        if (size == 0)
+            size = cfg.page_size_max;
         if (page - 1 > INT64_MAX / size)
             return errbuf_set(eb, E_BADREQ, "Query parameter 'page' is too large");
         q->limit = size;

@@ -92,7 +92,7 @@ struct req {
     struct str location;    /* Location (redirects) */
     struct {
         const char *k, *v;
-    } headers[4];           /* more response headers (static strings or arena) */
+    } headers[4];           /* more response headers: add them with api_header() */
     size_t     nheaders;
     struct val once;        /* create, update: fields for the answer only (secrets
                                shown once; not in the answer kept for replays) */
@@ -129,5 +129,9 @@ void            api_release(struct req *r);
 void            api_error(struct req *r, const struct errbuf *eb);
 /* Convenience: api_error from a code and a message. */
 void            api_fail(struct req *r, enum err code, const char *msg);
+/* Add a response header (name and value: static strings or in the request's
+ * arena). E_INTERNAL, logged, when r->headers is full: the header is dropped
+ * rather than written past the array. */
+int             api_header(struct req *r, const char *k, const char *v);
 
 #endif

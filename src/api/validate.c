@@ -217,7 +217,18 @@ default_value(const struct attr *at)
     return val_null();
 }
 
-/* Every key of the body must be an attribute (or the harmless "object"). */
+/* "object" is no stored attribute but the identity every answer carries, so a
+ * client sends it back with the object it read: it is read-only like the others,
+ * accepted when it is the resource's identity (or empty), 422 otherwise. */
+static int
+check_object(const struct spec *s, const struct val *v, struct errbuf *eb)
+{
+    if (val_is_empty(v) || (v->t == V_STR && str_eq_c(v->s, s->identity)))
+        return E_OK;
+    return errbuf_attr(eb, E_READONLY, "object", "Attribute 'object' is read only");
+}
+
+/* Every key of the body must be an attribute (or "object"). */
 static int
 check_known(const struct spec *s, const struct val *in, struct errbuf *eb)
 {
@@ -225,8 +236,12 @@ check_known(const struct spec *s, const struct val *in, struct errbuf *eb)
         return errbuf_set(eb, E_BADREQ, "The body must be an object");
     for (size_t i = 0; i < in->m.n; i++) {
         struct str k = in->m.kv[i].k;
-        if (str_eq_c(k, "object"))
+        if (str_eq_c(k, "object")) {
+            int rc = check_object(s, &in->m.kv[i].v, eb);
+            if (rc != E_OK)
+                return rc;
             continue;
+        }
         if (spec_attr(s, k) == NULL) {
             char name[64];
             snprintf(name, sizeof name, "%.*s", (int)(k.len > 63 ? 63 : k.len), k.p);

@@ -26,6 +26,7 @@
 #include "../model/specs.h"
 #include "../store/store.h"
 #include "issue.h"
+#include "throttle.h"
 
 #define LDAP_TIMEOUT_S  5
 #define USERNAME_MAX    256
@@ -545,25 +546,53 @@ authenticate(struct req *r, LDAP *ld, LDAPMessage *e, const struct provider *p,
     return rc;
 }
 
-int
-realm_ldap(struct req *r, const struct val *md, struct identity *id, struct errbuf *eb)
+static int
+login(struct req *r, const struct login *l, struct identity *id, struct errbuf *eb)
 {
-    struct login    l;
     struct provider p;
     struct val      obj;
     LDAP           *ld = NULL;
     LDAPMessage    *res = NULL;
     int             rc;
 
-    if ((rc = login_parse(md, &l, eb)) != E_OK || (rc = provider_find(r, &l, &obj, eb)) != E_OK)
+    if ((rc = provider_find(r, l, &obj, eb)) != E_OK)
         return rc;
     provider_load(r->a, &obj, &p);
     if ((rc = session_open(r, &p, &ld, eb)) == E_OK &&
         (rc = bind_service(r, ld, &p, eb)) == E_OK &&
-        (rc = search_user(r, ld, &p, l.user, &res, eb)) == E_OK)
-        rc = authenticate(r, ld, ldap_first_entry(ld, res), &p, &l, id, eb);
+        (rc = search_user(r, ld, &p, l->user, &res, eb)) == E_OK)
+        rc = authenticate(r, ld, ldap_first_entry(ld, res), &p, l, id, eb);
     ldap_msgfree(res);
     if (ld != NULL)
         ldap_unbind_ext_s(ld, NULL, NULL);
+    return rc;
+}
+
+/* Failures are counted per user of a provider. Directories mostly compare user
+ * names without regard to ASCII case, so the key does too. */
+static struct str
+login_key(struct arena *a, const struct login *l)
+{
+    char *k = arena_printf(a, "ldap:%.*s:%.*s:%.*s", STR_FMT(l->ns), STR_FMT(l->provider),
+                           STR_FMT(l->user));
+
+    for (char *c = k; *c != '\0'; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
+    return str_c(k);
+}
+
+int
+realm_ldap(struct req *r, const struct val *md, struct identity *id, struct errbuf *eb)
+{
+    struct login    l;
+    struct throttle t;
+    int             rc;
+
+    if ((rc = login_parse(md, &l, eb)) != E_OK ||
+        (rc = throttle_begin(r, login_key(r->a, &l), &t, eb)) != E_OK)
+        return rc;
+    rc = login(r, &l, id, eb);
+    throttle_end(r, &t, rc);
     return rc;
 }

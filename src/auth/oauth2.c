@@ -15,6 +15,7 @@
 #include "../store/store.h"
 #include "authn.h"
 #include "issue.h"
+#include "throttle.h"
 
 #define TOKEN_VALIDITY_S 3600
 #define FIELD_MAX        1024
@@ -35,12 +36,9 @@ oauth_error(struct req *r, int status, const char *error, const char *desc)
     r->status = status;
     r->resp = e;
     r->has_resp = true;
-    r->headers[r->nheaders].k = "Cache-Control";
-    r->headers[r->nheaders++].v = "no-store";
-    if (status == 401) {
-        r->headers[r->nheaders].k = "WWW-Authenticate";
-        r->headers[r->nheaders++].v = "Basic realm=\"keyward\"";
-    }
+    api_header(r, "Cache-Control", "no-store");
+    if (status == 401)
+        api_header(r, "WWW-Authenticate", "Basic realm=\"keyward\"");
     log_info("trace=%s oauth2: %s: %s", r->trace, error, desc);
 }
 
@@ -211,8 +209,37 @@ grant(struct req *r, const struct val *sa, struct str ns, const struct client_re
     r->status = 200;
     r->resp = out;
     r->has_resp = true;
-    r->headers[r->nheaders].k = "Cache-Control";
-    r->headers[r->nheaders++].v = "no-store";
+    api_header(r, "Cache-Control", "no-store");
+}
+
+/* Failures are counted per client ID at one address, not per client ID alone:
+ * secrets are 256 random bits, beyond guessing, and a lock on the ID alone
+ * would let anyone stop a service account by sending wrong secrets. False when
+ * the answer is made. */
+static bool
+client_authenticated(struct req *r, const struct client_req *c, struct val *sa)
+{
+    struct throttle t;
+    struct errbuf   eb = { 0 };
+    int             idlen = (int)(c->id.len > 64 ? 64 : c->id.len), rc;
+    struct str      key = str_c(arena_printf(r->a, "oauth2:%.*s@%.*s", idlen, c->id.p,
+                                             STR_FMT(r->client_ip)));
+    bool            found;
+
+    if (throttle_begin(r, key, &t, &eb) != E_OK) {
+        oauth_error(r, 429, "temporarily_unavailable", eb.msg);
+        return false;
+    }
+    found = c->id.len == 24 &&
+            kw_store->ops->find(kw_store, &spec_serviceaccount, NULL, "ID", c->id, r->a, sa,
+                                &eb) == E_OK;
+    rc = secret_matches(found ? sa : NULL, c->secret) && found ? E_OK
+         : eb.code == E_UNAVAILABLE                             ? E_UNAVAILABLE
+                                                                : E_UNAUTH;
+    throttle_end(r, &t, rc);
+    if (rc != E_OK)
+        oauth_error(r, 401, "invalid_client", "client authentication failed");
+    return rc == E_OK;
 }
 
 static bool
@@ -230,9 +257,7 @@ oauth2_serve(struct req *r)
 {
     struct client_req c = { 0 };
     struct val        sa;
-    struct errbuf     eb;
     struct str        ns;
-    bool              found;
 
     r->out = CODEC_JSON; /* RFC 6749 answers are JSON */
     if (r->nparams > 0 || !form_body(r) || !form_parse(r, &c))
@@ -250,11 +275,8 @@ oauth2_serve(struct req *r)
         return oauth_error(r, 401, "invalid_client", "client authentication failed");
     if (c.id.len <= 64)
         r->audit_who = str_c(arena_printf(r->a, "@auth:clientid=%.*s", STR_FMT(c.id)));
-    found = c.id.len == 24 &&
-            kw_store->ops->find(kw_store, &spec_serviceaccount, NULL, "ID", c.id, r->a, &sa,
-                                &eb) == E_OK;
-    if (!secret_matches(found ? &sa : NULL, c.secret) || !found)
-        return oauth_error(r, 401, "invalid_client", "client authentication failed");
+    if (!client_authenticated(r, &c, &sa))
+        return;
     if (scope_namespace(r, &c, val_get(&sa, "namespace")->s, &ns) != E_OK)
         return oauth_error(r, 400, "invalid_scope", "scope must be tsg_id:<namespace ID>");
     grant(r, &sa, ns, &c);

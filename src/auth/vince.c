@@ -3,6 +3,7 @@
 #include "../store/store.h"
 #include "issue.h"
 #include "password.h"
+#include "throttle.h"
 
 static struct str
 field(const struct val *m, const char *k)
@@ -12,19 +13,30 @@ field(const struct val *m, const char *k)
     return v != NULL && v->t == V_STR ? v->s : STR_NULL;
 }
 
+static void
+identity_fill(struct req *r, const struct val *acct, struct identity *id)
+{
+    id->data = val_map();
+    val_set(r->a, &id->data, "realm", val_cstr("vince"));
+    val_set(r->a, &id->data, "account", val_str(field(acct, "name")));
+    struct str email = field(acct, "email");
+    if (email.len > 0)
+        val_set(r->a, &id->data, "email", val_str(email));
+    val_set(r->a, &id->data, "id", val_str(field(acct, "ID")));
+    val_set(r->a, &id->data, "organization", val_str(field(acct, "namespace")));
+    id->sub = field(acct, "name");
+}
+
 /* Unknown account, wrong password and disabled account are one answer, and take
  * the same time: the password is always checked against a hash. */
-int
-realm_vince(struct req *r, const struct val *md, struct identity *id, struct errbuf *eb)
+static int
+prove(struct req *r, struct str name, struct str pw, struct identity *id, struct errbuf *eb)
 {
-    struct str    name = field(md, "vinceAccount"), pw = field(md, "vincePassword");
     struct val    acct;
     struct errbuf feb = { 0 };
     const char   *hash = NULL;
     bool          found, ok;
 
-    if (name.len > 0 && name.len <= 128)
-        r->audit_who = str_c(arena_printf(r->a, "@auth:account=%.*s", STR_FMT(name)));
     found = name.len > 0 && name.len <= 128 &&
             kw_store->ops->find(kw_store, &spec_account, NULL, "name", name, r->a, &acct,
                                 &feb) == E_OK;
@@ -34,18 +46,32 @@ realm_vince(struct req *r, const struct val *md, struct identity *id, struct err
         struct str h = field(&acct, "password");
         hash = arena_strndup(r->a, h.p, h.len);
     }
-    ok = password_verify(hash, pw);
+    if (password_check(hash, pw, &ok) == E_RATE)
+        return throttle_refuse(r, 1000, "Too many logins at once: try again in a second", eb);
     const struct val *dis = found ? val_get(&acct, "disabled") : NULL;
     if (!found || !ok || (dis != NULL && dis->t == V_BOOL && dis->b))
         return errbuf_set(eb, E_UNAUTH, "Invalid credentials");
-    id->data = val_map();
-    val_set(r->a, &id->data, "realm", val_cstr("vince"));
-    val_set(r->a, &id->data, "account", val_str(field(&acct, "name")));
-    struct str email = field(&acct, "email");
-    if (email.len > 0)
-        val_set(r->a, &id->data, "email", val_str(email));
-    val_set(r->a, &id->data, "id", val_str(field(&acct, "ID")));
-    val_set(r->a, &id->data, "organization", val_str(field(&acct, "namespace")));
-    id->sub = field(&acct, "name");
+    identity_fill(r, &acct, id);
     return E_OK;
+}
+
+/* Failures are counted per account name, known or not, so a lock-out says
+ * nothing about which names exist. */
+int
+realm_vince(struct req *r, const struct val *md, struct identity *id, struct errbuf *eb)
+{
+    struct str      name = field(md, "vinceAccount"), pw = field(md, "vincePassword");
+    struct str      key = STR_NULL;
+    struct throttle t;
+    int             rc;
+
+    if (name.len > 0 && name.len <= 128) {
+        r->audit_who = str_c(arena_printf(r->a, "@auth:account=%.*s", STR_FMT(name)));
+        key = str_c(arena_printf(r->a, "vince:%.*s", STR_FMT(name)));
+    }
+    if ((rc = throttle_begin(r, key, &t, eb)) != E_OK)
+        return rc;
+    rc = prove(r, name, pw, id, eb);
+    throttle_end(r, &t, rc);
+    return rc;
 }

@@ -63,6 +63,16 @@ static const struct setting settings[] = {
     { "audit_retention", C_DURATION, F(audit_retention), 0, "2160h", 3600000,
       INT64_C(315360000000), "how long audit log entries are kept" },
     { "log_level", C_LEVEL, F(log_level), 0, "info", 0, 3, "debug, info, warn or error" },
+    { "login_failures_max", C_INT, F(login_failures_max), 0, "10", 0, 1000000,
+      "failed logins in a row that lock an account for login_lockout, 0 = no limit" },
+    { "login_failures_per_address_max", C_INT, F(login_failures_per_address_max), 0, "100", 0,
+      1000000, "failed logins that lock a client address (IPv6: its /64), 0 = no limit" },
+    { "login_failure_window", C_DURATION, F(login_failure_window), 0, "15m", 1000,
+      INT64_C(86400000), "a failure is forgiven after window / max (a leaky bucket)" },
+    { "login_lockout", C_DURATION, F(login_lockout), 0, "15m", 1000, INT64_C(86400000),
+      "how long a locked account or address is answered 429 without checking" },
+    { "max_concurrent_hashes", C_INT, F(max_concurrent_hashes), 0, "4", 1, 256,
+      "Argon2id hashes at once (19 MiB each); logins past it wait briefly, then 429" },
 };
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };

@@ -30,6 +30,11 @@ struct config {
     int64_t idempotency_ttl;    /* ms */
     int64_t audit_retention;    /* ms */
     int64_t log_level;          /* enum log_level */
+    int64_t login_failures_max; /* per account; 0: no limit */
+    int64_t login_failures_per_address_max; /* per client address; 0: no limit */
+    int64_t login_failure_window; /* ms; the failure buckets drain max per window */
+    int64_t login_lockout;      /* ms */
+    int64_t max_concurrent_hashes; /* Argon2id computations at once */
 };
 
 extern struct config cfg;

@@ -14,6 +14,8 @@ static const struct attr auditlog_attrs[] = {
     { "status", T_INT, A_READONLY | A_QUERY | A_ORDER },
     { "trace", T_STRING, A_READONLY | A_QUERY },
     { "error", T_STRING, A_READONLY, .doc = "the error's description, if any" },
+    { "requestNamespace", T_STRING, A_READONLY | A_QUERY,
+      .doc = "the request's X-Namespace (the entry lives in \"/\" when that does not exist)" },
 };
 
 static struct spec_rt auditlog_rt;

@@ -103,7 +103,10 @@ linked_policy_put(struct req *r, struct tx *tx, struct val *owner,
         val_set(r->a, &pol, "ID", fresh); /* deleted with ?override: create it again */
     }
     tags_normalize(r->a, &spec_apiauthorization, &pol);
-    if ((rc = tx->ops->insert(tx, &spec_apiauthorization, &pol)) != E_OK)
+    rc = tx->ops->insert(tx, &spec_apiauthorization, &pol);
+    if (rc == E_NOTFOUND) /* its namespace was deleted before this transaction */
+        return errbuf_set(eb, rc, "Namespace '%.*s' does not exist", STR_FMT(ns));
+    if (rc != E_OK)
         return errbuf_set(eb, rc, "store error");
     authz_note(r, val_get(&pol, "ID")->s, &pol);
     val_set(r->a, owner, "authorizationID", *val_get(&pol, "ID"));

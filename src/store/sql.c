@@ -177,6 +177,28 @@ sql_select(struct buf *sql, const struct spec *s, const struct listq *q, enum sq
     return E_OK;
 }
 
+/* A numbered placeholder: the namespace guard uses one value twice. */
+static void
+placeholder_n(struct buf *b, enum sql_dialect d, size_t n)
+{
+    buf_printf(b, d == SQL_POSTGRES ? "$%zu" : "?%zu", n);
+}
+
+/* The row is written only while its namespace exists, tested in the statement
+ * itself: whoever writes (a request, a hook, the audit log) cannot leave an
+ * object behind a namespace delete that committed first. "/" has no row. */
+static void
+namespace_guard(struct buf *sql, enum sql_dialect d, size_t n)
+{
+    buf_puts(sql, "(");
+    placeholder_n(sql, d, n);
+    buf_puts(sql, " = '/' OR EXISTS (SELECT 1 FROM ");
+    ident(sql, SQL_NAMESPACE_TABLE);
+    buf_puts(sql, " WHERE \"name\" = ");
+    placeholder_n(sql, d, n);
+    buf_puts(sql, "))");
+}
+
 void
 sql_insert(struct buf *sql, const struct spec *s, enum sql_dialect d)
 {
@@ -189,13 +211,14 @@ sql_insert(struct buf *sql, const struct spec *s, enum sql_dialect d)
         ident(sql, spec_column(s, i)->name);
         buf_puts(sql, ", ");
     }
-    buf_puts(sql, "doc) VALUES (");
+    buf_puts(sql, "doc) SELECT ");
     for (size_t i = 0; i <= n; i++) {
         if (i > 0)
             buf_puts(sql, ", ");
-        placeholder(sql, d, i + 1);
+        placeholder_n(sql, d, i + 1);
     }
-    buf_putc(sql, ')');
+    buf_puts(sql, " WHERE ");
+    namespace_guard(sql, d, n + 2);
 }
 
 void
@@ -209,13 +232,15 @@ sql_update(struct buf *sql, const struct spec *s, enum sql_dialect d)
     for (size_t i = 0; i < n; i++) {
         ident(sql, spec_column(s, i)->name);
         buf_puts(sql, " = ");
-        placeholder(sql, d, i + 1);
+        placeholder_n(sql, d, i + 1);
         buf_puts(sql, ", ");
     }
     buf_puts(sql, "doc = ");
-    placeholder(sql, d, n + 1);
+    placeholder_n(sql, d, n + 1);
     buf_puts(sql, " WHERE \"ID\" = ");
-    placeholder(sql, d, n + 2);
+    placeholder_n(sql, d, n + 2);
+    buf_puts(sql, " AND ");
+    namespace_guard(sql, d, n + 3);
 }
 
 void

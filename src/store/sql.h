@@ -20,7 +20,12 @@ int  sql_select(struct buf *sql, const struct spec *s, const struct listq *q,
 /* SELECT count(*) of the matches of a list query (paging ignored). */
 int  sql_count(struct buf *sql, const struct spec *s, const struct listq *q,
                enum sql_dialect d, struct arena *a, struct sqlparams *ps, struct errbuf *eb);
-/* Row writes: columns in spec_column order, then doc (update: then the ID). */
+/* The table of the namespace tree (model/namespace.c), which every row write
+ * checks: a row is written only while its namespace exists. */
+#define SQL_NAMESPACE_TABLE "namespaces"
+/* Row writes: columns in spec_column order, then doc (update: then the ID), then
+ * the object's namespace. Both write nothing (no error) when that namespace
+ * does not exist: the caller tests the number of changed rows. */
 void sql_insert(struct buf *sql, const struct spec *s, enum sql_dialect d);
 void sql_update(struct buf *sql, const struct spec *s, enum sql_dialect d);
 void sql_delete(struct buf *sql, const struct spec *s, enum sql_dialect d);

@@ -517,15 +517,18 @@ write_row(struct tx *tx, const struct spec *s, const struct val *obj, bool inser
         const struct val *id = val_get(obj, "ID");
         if (id == NULL || id->t != V_STR)
             return E_INTERNAL;
-        sqlite3_bind_text(stmt, idx, id->s.p, (int)id->s.len, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, idx++, id->s.p, (int)id->s.len, SQLITE_STATIC);
     }
+    const struct val *ns = val_get(obj, "namespace");
+    if (ns == NULL || ns->t != V_STR)
+        return E_INTERNAL;
+    sqlite3_bind_text(stmt, idx, ns->s.p, (int)ns->s.len, SQLITE_STATIC);
     rc = sqlite3_step(stmt);
     sqlite3_reset(stmt);
     if (rc != SQLITE_DONE)
         return sqlite_err(c, rc, insert ? "insert" : "update");
-    if (!insert && sqlite3_changes(c->db) == 0)
-        return E_NOTFOUND;
-    return E_OK;
+    /* Nothing written: no such object (update), or its namespace is gone. */
+    return sqlite3_changes(c->db) == 0 ? E_NOTFOUND : E_OK;
 }
 
 static int

@@ -81,8 +81,11 @@ struct store {
 struct tx_ops {
     int (*find)(struct tx *tx, const struct spec *s, const struct scope *sc,
                 const char *attr, struct str value, struct arena *a, struct val *out);
-    /* E_DUPLICATE when a unique key is taken. */
+    /* E_DUPLICATE when a unique key is taken; E_NOTFOUND (nothing written) when
+     * the object's namespace does not exist, so that no write can outlive a
+     * namespace delete that committed before it. */
     int (*insert)(struct tx *tx, const struct spec *s, const struct val *obj);
+    /* E_NOTFOUND when the object, or its namespace, does not exist. */
     int (*update)(struct tx *tx, const struct spec *s, const struct val *obj);
     int (*del)(struct tx *tx, const struct spec *s, struct str id);
     /* Delete every object of every spec in namespace `ns` and below. */

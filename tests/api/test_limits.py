@@ -461,3 +461,31 @@ def test_page_size_default_and_cap_configurable(start_server):
     assert r.status in (200, 400), r
     if r.status == 200:
         assert len(r.data) <= 3
+
+
+def test_page_size_zero_is_capped_by_page_size_max(start_server):
+    """pageSize=0 ("all") returns at most page_size_max objects (docs/config.md); the next
+    ones are page 2 of that size; X-Count-Total still counts every match."""
+    cap = 4
+    s = start_server({"page_size_max": cap})
+    c = s.admin()
+    over, at = c.mkns("/", "over")["name"], c.mkns("/", "at")["name"]
+    for i in range(cap + 1):
+        c.mkns(over, "n%d" % i)
+    for i in range(cap):
+        c.mkns(at, "n%d" % i)
+    for key in ("pageSize", "pagesize"):
+        r = c.get("/namespaces", ns=over, params={key: 0})
+        assert r.status == 200, r
+        assert [o["name"] for o in r.data] == ["%s/n%d" % (over, i) for i in range(cap)]
+        assert r.headers["X-Count-Total"] == str(cap + 1)
+    r = c.get("/namespaces", ns=over, params={"pageSize": 0, "page": 2})
+    assert r.status == 200 and [o["name"] for o in r.data] == ["%s/n%d" % (over, cap)], r
+    r = c.get("/namespaces", ns="/", params={"pageSize": 0, "recursive": "true"})
+    assert r.status == 200 and len(r.data) == cap, r
+    assert r.headers["X-Count-Total"] == str(2 + 2 * cap + 1)
+    r = c.get("/namespaces", ns=at, params={"pageSize": 0})
+    assert r.status == 200 and len(r.data) == cap, r
+    assert r.headers["X-Count-Total"] == str(cap)
+    r = c.head("/namespaces", ns=over, params={"pageSize": 0})
+    assert r.status == 204 and r.headers["X-Count-Total"] == str(cap + 1), r

@@ -137,6 +137,26 @@ test_long_password(void **state)
     free(pw);
 }
 
+/* The login variant: same answers, with one slot (nothing else holds it here). */
+static void
+test_check_with_one_slot(void **state)
+{
+    char h[PASSWORD_HASH_MAX];
+    bool ok = true;
+
+    (void)state;
+    password_set_slots(1);
+    assert_int_equal(password_hash(STR("s3cret"), h), E_OK);
+    assert_int_equal(password_check(h, STR("s3cret"), &ok), E_OK);
+    assert_true(ok);
+    assert_int_equal(password_check(h, STR("s3cre"), &ok), E_OK);
+    assert_false(ok);
+    ok = true;
+    assert_int_equal(password_check(NULL, STR("s3cret"), &ok), E_OK);
+    assert_false(ok);
+    password_set_slots(4);
+}
+
 int
 main(void)
 {
@@ -144,6 +164,7 @@ main(void)
         cmocka_unit_test(test_hash_verify),    cmocka_unit_test(test_wrong_password),
         cmocka_unit_test(test_empty_password), cmocka_unit_test(test_bad_hash),
         cmocka_unit_test(test_null_hash),      cmocka_unit_test(test_long_password),
+        cmocka_unit_test(test_check_with_one_slot),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
