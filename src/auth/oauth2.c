@@ -32,7 +32,8 @@ oauth_error(struct req *r, int status, const char *error, const char *desc)
     struct val e = val_map();
 
     val_set(r->a, &e, "error", val_cstr(error));
-    val_set(r->a, &e, "error_description", val_cstr(desc));
+    /* desc may live on the caller's stack (an errbuf): the answer is encoded later. */
+    val_set(r->a, &e, "error_description", val_cstr(arena_strndup(r->a, desc, strlen(desc))));
     r->status = status;
     r->resp = e;
     r->has_resp = true;

@@ -54,7 +54,10 @@
 #define ACCEPT_BURST 64
 #define LINGER_MS    5000 /* reading what a refused client still sends, at most */
 
-enum cstate { C_HANDSHAKE, C_HEAD, C_BODY, C_PENDING, C_WRITE, C_IDLE, C_LINGER, C_CLOSED };
+/* C_CLOSED: to be closed; C_DEAD: closed, on the worker's dead list until the
+ * current batch of events (which may still name it) is done. */
+enum cstate { C_HANDSHAKE, C_HEAD, C_BODY, C_PENDING, C_WRITE, C_IDLE, C_LINGER, C_CLOSED,
+              C_DEAD };
 
 struct worker;
 
@@ -94,6 +97,7 @@ struct worker {
     pthread_mutex_t  mu;
     struct conn     *ready;           /* under mu */
     struct conn     *conns;
+    struct conn     *dead;            /* closed in this batch of events: freed after it */
     size_t           nconns, share;
     bool             listening;
     char             date[40];
@@ -684,11 +688,15 @@ handshake(struct conn *c)
     }
 }
 
+/* Close the connection now; its memory stays until reap(), since an event
+ * of the current batch may still point at it. */
 static void
-conn_free(struct conn *c)
+conn_kill(struct conn *c)
 {
     struct worker *w = c->w;
 
+    if (c->st == C_DEAD)
+        return;
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
@@ -696,18 +704,36 @@ conn_free(struct conn *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     w->nconns--;
+    close(c->fd); /* also takes it out of the epoll set */
+    addrcount_put(&c->addr);
+    c->st = C_DEAD;
+    c->next = w->dead;
+    w->dead = c;
+}
+
+static void
+conn_release(struct conn *c)
+{
     hreq_free(c->h);
     if (c->ssl != NULL) {
         ERR_clear_error();
         SSL_free(c->ssl);
     }
-    close(c->fd); /* also takes it out of the epoll set */
-    addrcount_put(&c->addr);
     buf_free(&c->out);
     free(c->in);
     if (c->peer_a != NULL)
         arena_free(c->peer_a);
     free(c);
+}
+
+static void
+reap(struct worker *w)
+{
+    while (w->dead != NULL) {
+        struct conn *c = w->dead;
+        w->dead = c->next;
+        conn_release(c);
+    }
 }
 
 /* Drive the connection as far as the bytes available allow. */
@@ -740,9 +766,10 @@ conn_run(struct conn *c)
             progress = drain(c);
             break;
         case C_PENDING:
+        case C_DEAD:
             return;
         case C_CLOSED:
-            conn_free(c);
+            conn_kill(c);
             return;
         }
         if (!progress)
@@ -788,10 +815,8 @@ check_deadlines(struct worker *w)
 
     for (struct conn *c = w->conns, *next; c != NULL; c = next) {
         next = c->next;
-        if (overdue(c, now) || (stopping && c->st == C_IDLE)) {
-            c->st = C_CLOSED;
-            conn_free(c);
-        }
+        if (overdue(c, now) || (stopping && c->st == C_IDLE))
+            conn_kill(c);
     }
 }
 
@@ -808,7 +833,7 @@ evict_one(struct worker *w)
     if (old == NULL)
         return false;
     log_debug("http: connection table full: closing %s's oldest incomplete one", old->ip);
-    conn_free(old);
+    conn_kill(old);
     return true;
 }
 
@@ -855,10 +880,8 @@ add_conn(struct worker *w, int fd, const struct sockaddr_storage *ss)
     w->conns = c;
     w->nconns++;
     ev.data.ptr = c;
-    if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        c->st = C_CLOSED;
-        conn_free(c);
-    }
+    if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+        conn_kill(c);
 }
 
 static void
@@ -952,6 +975,7 @@ worker_main(void *arg)
             last_tick = time_mono_ms();
             check_deadlines(w);
         }
+        reap(w);
         if (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE) && wind_down(w))
             break;
     }
@@ -1143,8 +1167,9 @@ worker_fini(struct worker *w)
     for (struct conn *c = w->conns, *next; c != NULL; c = next) {
         next = c->next;
         if (c->st != C_PENDING)
-            conn_free(c);
+            conn_kill(c);
     }
+    reap(w);
     if (w->conns != NULL)
         return false;
     close(w->ep);
