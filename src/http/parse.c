@@ -258,7 +258,7 @@ http_parse_head(const char *p, size_t len, const struct http_limits *lim,
     fields = cur = next;
     for (;;) {
         if (!next_line(cur, end, &line, &next, &bad))
-            return (size_t)(end - fields) > lim->max_fields
+            return (size_t)(end - fields) > lim->max_fields + 2
                        ? (*why = "the request headers are too large", 431) : HTTP_AGAIN;
         if ((size_t)(next - fields) > lim->max_fields + 2)
             return *why = "the request headers are too large", 431;
