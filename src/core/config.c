@@ -41,7 +41,7 @@ static const struct setting settings[] = {
     { "connection_timeout", C_DURATION, F(connection_timeout), 0, "30s", 1000, 3600000,
       "idle keep-alive connection cut-off" },
     { "header_timeout", C_DURATION, F(header_timeout), 0, "10s", 100, 3600000,
-      "time for the TLS handshake and a request's line and headers (408 past it)" },
+      "time for the TLS handshake and a request's line and headers (closed past it)" },
     { "body_min_rate", C_SIZE, F(body_min_rate), 0, "1024", 1, 1073741824,
       "bytes per second a request body must keep up once header_timeout has passed" },
     { "max_url_size", C_SIZE, F(max_url_size), 0, "65536", 256, 1048576,

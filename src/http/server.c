@@ -12,8 +12,9 @@
  * a second: the TLS handshake and a request's head within header_timeout, a
  * body at body_min_rate once header_timeout has passed, an idle keep-alive
  * connection within connection_timeout, and an answer the client does not
- * read within connection_timeout. When a worker's share of max_connections
- * is full, the connection that has waited longest without a complete request
+ * read within connection_timeout (restarted by each partial write, as
+ * nginx's send_timeout). When max_connections are open, the accepting
+ * worker's connection that has waited longest without a complete request
  * makes room for the new one, so a flood of slow or idle clients cannot lock
  * others out. Framing errors are answered with the error list and close the
  * connection (parse.c); nothing is answered that is not in API.md section 2.
@@ -51,7 +52,7 @@
 #define READ_CHUNK   (16 * 1024)
 #define TICK_MS      250  /* how often deadlines are checked */
 #define EVENTS_MAX   64
-#define ACCEPT_BURST 64
+#define ACCEPT_BURST 1 /* one per wake-up: the next pending one wakes another worker */
 #define LINGER_MS    5000 /* reading what a refused client still sends, at most */
 
 /* C_CLOSED: to be closed; C_DEAD: closed, on the worker's dead list until the
@@ -84,6 +85,7 @@ struct conn {
     size_t               out_off;
     struct hreq         *h;
     bool                 chunked, close_after, peer_checked;
+    bool                 http10;      /* the current request is HTTP/1.0 */
     struct http_chunked  ck;
     uint64_t             body_left;   /* Content-Length bytes still to come */
     uint64_t             body_got;
@@ -98,7 +100,7 @@ struct worker {
     struct conn     *ready;           /* under mu */
     struct conn     *conns;
     struct conn     *dead;            /* closed in this batch of events: freed after it */
-    size_t           nconns, share;
+    size_t           nconns;
     bool             listening;
     char             date[40];
     time_t           date_sec;
@@ -109,6 +111,7 @@ static int            listen_fd = -1;
 static struct worker *workers;
 static size_t         nworkers;
 static int            stopping;       /* atomic: http_stop was called */
+static size_t         open_conns;     /* atomic: connections of all workers */
 static int64_t        stop_deadline;
 static char           tag_listen, tag_wake; /* epoll data of the two non-connections */
 
@@ -340,6 +343,8 @@ answer(struct conn *c)
         buf_printf(o, "Content-Length: %zu\r\n", r->reply.len);
     if (c->close_after)
         buf_puts(o, "Connection: close\r\n");
+    else if (c->http10)
+        buf_puts(o, "Connection: keep-alive\r\n");
     buf_puts(o, "\r\n");
     if (!bodyless && r->method != M_HEAD)
         buf_append(o, r->reply.p, r->reply.len);
@@ -349,14 +354,15 @@ answer(struct conn *c)
     log_request(c->h);
 }
 
-/* Refuse what the HTTP layer itself rejects: the error list, then close. */
+/* Refuse what the HTTP layer itself rejects with the error list; `close`
+ * when where the next request would start is in doubt. */
 static void
-refuse(struct conn *c, struct str method, int status, const char *why)
+refuse(struct conn *c, struct str method, int status, const char *why, bool close)
 {
     if (c->h == NULL)
         c->h = hreq_new(c, method);
     c->h->r.audited = true; /* a framing error is no operation of the API */
-    c->close_after = true;
+    c->close_after |= close;
     api_fail(&c->h->r, err_of_status(status), why);
     answer(c);
 }
@@ -468,17 +474,17 @@ start_request(struct conn *c, const struct http_head *hd)
     r->suspend = suspend_req;
     r->resume = resume_req;
     c->close_after = !hd->keep_alive;
+    c->http10 = hd->minor == 0;
     for (size_t i = 0; i < hd->nfields; i++)
         take_header(r, hd->fields[i].name, copy(r->a, hd->fields[i].value));
     bad = take_target(r, hd->target);
     in_consume(c, hd->len);
     if (hd->has_length && hd->length > (uint64_t)cfg.max_body_size) {
-        refuse(c, hd->method, 413, "The body is larger than the server accepts");
+        refuse(c, hd->method, 413, "The body is larger than the server accepts", true);
         return;
     }
     if (bad != NULL) {
-        c->close_after |= has_body; /* the body is not read: nothing else may follow */
-        refuse(c, hd->method, 400, bad);
+        refuse(c, hd->method, 400, bad, has_body); /* an unread body: nothing may follow */
         return;
     }
     if (has_body)
@@ -503,7 +509,7 @@ consume_head(struct conn *c)
     if (rc == HTTP_HEAD_OK)
         start_request(c, hd);
     else if (rc != HTTP_AGAIN)
-        refuse(c, rc == 505 || hd->method.len == 0 ? str_c("") : hd->method, rc, why);
+        refuse(c, rc == 505 || hd->method.len == 0 ? str_c("") : hd->method, rc, why, true);
     free(hd);
     return rc != HTTP_AGAIN;
 }
@@ -704,6 +710,7 @@ conn_kill(struct conn *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     w->nconns--;
+    __atomic_sub_fetch(&open_conns, 1, __ATOMIC_RELAXED);
     close(c->fd); /* also takes it out of the epoll set */
     addrcount_put(&c->addr);
     c->st = C_DEAD;
@@ -879,6 +886,7 @@ add_conn(struct worker *w, int fd, const struct sockaddr_storage *ss)
         w->conns->prev = c;
     w->conns = c;
     w->nconns++;
+    __atomic_add_fetch(&open_conns, 1, __ATOMIC_RELAXED);
     ev.data.ptr = c;
     if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
         conn_kill(c);
@@ -901,7 +909,8 @@ accept_some(struct worker *w)
             close(fd); /* this address holds its share of connections already */
             continue;
         }
-        if (w->nconns >= w->share && !evict_one(w)) {
+        if (__atomic_load_n(&open_conns, __ATOMIC_RELAXED) >= (size_t)cfg.max_connections &&
+            !evict_one(w)) {
             addrcount_put(&ss);
             close(fd);
             continue;
@@ -1119,12 +1128,11 @@ open_listener(struct errbuf *eb)
 }
 
 static int
-worker_init(struct worker *w, size_t share)
+worker_init(struct worker *w)
 {
     struct epoll_event l = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &tag_listen };
     struct epoll_event k = { .events = EPOLLIN, .data.ptr = &tag_wake };
 
-    w->share = share;
     w->ep = epoll_create1(EPOLL_CLOEXEC);
     w->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&w->mu, NULL);
@@ -1152,7 +1160,7 @@ http_start(const struct tls_files *tls, struct errbuf *eb)
     if (workers == NULL)
         return errbuf_set(eb, E_INTERNAL, "http: out of memory");
     for (size_t i = 0; i < n; i++) {
-        if (worker_init(&workers[i], ((size_t)cfg.max_connections + n - 1) / n) != E_OK)
+        if (worker_init(&workers[i]) != E_OK)
             return errbuf_set(eb, E_INTERNAL, "http: cannot start worker threads");
         nworkers++;
     }
