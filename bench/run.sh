@@ -9,6 +9,8 @@
 #   5. OAuth 2.0 client-credentials tokens/s, wrk 64 connections   vs openssl speed ES256 signs/s
 #   6. GET by ID with 10,000 API authorizations in the tree        vs the same GET without them
 #   7. POST /issue, realm Certificate (client certificate)         vs openssl speed ES256 signs/s
+#   8. GET /health while 300 slow clients (slowhttptest) hold       vs the same client without them
+#      connections, max_connections = 200; also for KEYWARD_OLD_BIN
 #
 # Loopback only, free ports, everything it starts is stopped on exit. The
 # 1M-namespace and the 10k-authorization data sets are cached in bench/out/
@@ -20,8 +22,11 @@
 # BENCH_CREATE_SECS (10), BENCH_LIST_SECS (8), BENCH_LIST_CONNECTIONS (4),
 # BENCH_PARENTS (1000), BENCH_CHILDREN (1000), BENCH_LOAD_CONNECTIONS (64),
 # BENCH_SKIP_LIST (0), BENCH_AUTHZ_TENANTS (98), BENCH_AUTHZ_PER_TENANT (100),
-# KEYWARD_BIN (build/keyward), BENCH_ONLY (all parts; a comma-separated subset
-# of get,create,list,oauth2,authz,cert, e.g. BENCH_ONLY=oauth2,authz).
+# BENCH_SLOW_SECS (6), BENCH_SLOW_ATTACKERS (300), BENCH_SLOW_CONNECTIONS (4),
+# KEYWARD_BIN (build/keyward), KEYWARD_OLD_BIN (unset; part 8 measures this
+# binary too, e.g. the previous release, for a before/after), BENCH_ONLY (all
+# parts; a comma-separated subset of get,create,list,oauth2,authz,cert,slow,
+# e.g. BENCH_ONLY=oauth2,authz).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -42,8 +47,13 @@ SKIP_LIST=${BENCH_SKIP_LIST:-0}
 AZ_TENANTS=${BENCH_AUTHZ_TENANTS:-98}
 AZ_PER=${BENCH_AUTHZ_PER_TENANT:-100}
 AZ_ROOT=100     # API authorizations in /, and in /bench (the GET's namespace)
+SLOW_SECS=${BENCH_SLOW_SECS:-6}
+SLOW_ATTACKERS=${BENCH_SLOW_ATTACKERS:-300}
+SLOW_CONNS=${BENCH_SLOW_CONNECTIONS:-4}
+SLOW_MAXCONN=200   # max_connections of the servers under attack
+OLD_BIN=${KEYWARD_OLD_BIN:-}
 ONLY=${BENCH_ONLY:-}
-PARTS="get create list oauth2 authz cert"
+PARTS="get create list oauth2 authz cert slow"
 for p in ${ONLY//,/ }; do
     case " $PARTS " in *" $p "*) ;; *) echo "bench: BENCH_ONLY: unknown part '$p' (parts: ${PARTS// /,})" >&2; exit 1 ;; esac
 done
@@ -60,6 +70,9 @@ for tool in wrk nginx sqlite3 curl awk openssl base64; do
     command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make bench-deps)" >&2; exit 1; }
 done
 [ -x "$KW_BIN" ] || { echo "bench: $KW_BIN is missing (make all)" >&2; exit 1; }
+if want slow; then
+    command -v slowhttptest >/dev/null || { echo "bench: slowhttptest is missing (make bench-deps)" >&2; exit 1; }
+fi
 
 mkdir -p "$OUT"
 # Keyward data (and the SQLite reference) live under bench/out so they are on
@@ -69,6 +82,11 @@ WORK=$(mktemp -d "$OUT/run.XXXXXX")
 # uses this copy, so all its servers are the same binary.
 cp "$KW_BIN" "$WORK/keyward"
 KW_BIN=$WORK/keyward
+if [ -n "$OLD_BIN" ]; then
+    [ -x "$OLD_BIN" ] || { echo "bench: KEYWARD_OLD_BIN: $OLD_BIN is missing" >&2; exit 1; }
+    cp "$OLD_BIN" "$WORK/keyward-old"
+    OLD_BIN=$WORK/keyward-old
+fi
 # nginx runs its workers as an unprivileged user when started as root: give it
 # a world-readable prefix of its own.
 NGX=$(mktemp -d "${TMPDIR:-/tmp}/keyward-bench-nginx.XXXXXX")
@@ -172,7 +190,7 @@ auth() { printf 'Authorization: Bearer %s' "$TOKEN"; }
 start_keyward() {
     local name=$1 data=$2 log port
     local conf=$WORK/keyward.conf
-    printf 'threads = %s\nmax_connections = 1024\nlog_level = warn\n' "$CORES" >"$conf"
+    printf 'threads = %s\nmax_connections = %s\nlog_level = warn\n' "$CORES" "${KW_MAX_CONNS:-1024}" >"$conf"
     for attempt in 1 2 3 4 5; do
         port=$(free_port) || die "no free port"
         log=$WORK/keyward-$name.log
@@ -1016,13 +1034,124 @@ KW_HWM_KB=$(( $(hwm_kb "$KW_PID") > KW_HWM_KB ? $(hwm_kb "$KW_PID") : KW_HWM_KB 
 stop_keyward
 fi
 
+# ============================== 8. a well-behaved client among slow clients
+# The console runs with max_connections = 200; SLOW_ATTACKERS slowhttptest
+# connections (slowloris -H: a head that never ends; slow body -B: a body
+# that never ends) try to hold them. A small wrk client measures GET /health
+# over keep-alive connections and with a new connection per request, first
+# without the attackers, then while they run. Results are ratios to the same
+# client without attackers. The same for KEYWARD_OLD_BIN when it is set.
+declare -A SLOW   # SLOW[server,mode,attack,key]: rps, p99 (ms), ok (success share), held
+SLOW_SERVERS=()
+if want slow; then
+say ""
+say "== 8. slow clients: GET /health with $SLOW_CONNS connections, ${SLOW_SECS}s, without and with" \
+    "$SLOW_ATTACKERS slowhttptest connections; max_connections = $SLOW_MAXCONN"
+stop_keyward
+
+# held SRVPID ATTPID PORT - attacker connections the server holds open: the
+# attacker's established sockets whose other end is an established socket
+# the server process has accepted (not one waiting in the listen queue, nor
+# one the server has closed).
+held() {
+    ss -Htnp state established 2>/dev/null | awk -v port=":$3" -v a="pid=$2," -v s="pid=$1," '
+        substr($4, length($4) - length(port) + 1) == port && index($0, a) { n = split($3, l, ":"); att[l[n]] = 1 }
+        substr($3, length($3) - length(port) + 1) == port && index($0, s) { n = split($4, p, ":"); srv[p[n]] = 1 }
+        END { c = 0; for (k in att) if (k in srv) c++; print c }'
+}
+
+# slow_wrk NAME MODE ATTPID - one measurement; ATTPID "" when there is no
+# attacker. Sets SLOW[NAME,MODE,attack,...] from the RESULT line.
+slow_wrk() {
+    local name=$1 mode=$2 att=$3 atk=${4:-none} f pid h hs=() req se so att_n ok
+    f=$WORK/slow-$name-$mode-$atk.out
+    KW_NEWCONN=$([ "$mode" = newconn ] && echo 1 || echo 0) \
+        wrk -t1 -c"$SLOW_CONNS" -d"${SLOW_SECS}s" --timeout 2s --latency \
+        -s "$BENCH/slow.lua" "$KW_URL/health" >"$f" 2>&1 &
+    pid=$!
+    BG_PIDS+=("$pid")
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 0.5
+        if [ -n "$att" ]; then hs+=("$(held "$KW_PID" "$att" "$KW_PORT")"); fi
+    done
+    wait "$pid" || true
+    req=$(kv "$f" requests); se=$(kv "$f" status_errors); so=$(kv "$f" socket_errors)
+    req=${req:-0}; se=${se:-0}; so=${so:-0}
+    att_n=$((req + so))
+    # success: 2xx answers among the requests wrk completed or saw fail
+    ok=$(calc '"%.3f", '"($att_n > 0 ? ($req - $se) / $att_n : 0)")
+    SLOW[$name,$mode,$atk,ok]=$ok
+    SLOW[$name,$mode,$atk,rps]=$(calc '"%.1f", '"$req / ${SLOW_SECS}")
+    if [ "$req" -gt 0 ]; then
+        SLOW[$name,$mode,$atk,p99]=$(calc '"%.2f", '"$(kv "$f" p99_us) / 1000")
+    else
+        SLOW[$name,$mode,$atk,p99]=-
+    fi
+    if [ ${#hs[@]} -gt 0 ]; then
+        h=$(median "${hs[@]}")
+        SLOW[$name,$mode,$atk,held]=$(calc '"%.0f", '"$h")
+        SLOW[$name,$mode,$atk,heldmin]=$(printf '%s\n' "${hs[@]}" | sort -n | head -1)
+    fi
+    say "  $name $mode $atk: $req answers ($se non-2xx, $so socket errors: connect $(kv "$f" connect_errors)," \
+        "read $(kv "$f" read_errors), write $(kv "$f" write_errors), time-out $(kv "$f" timeouts))," \
+        "p99 ${SLOW[$name,$mode,$atk,p99]} ms${att:+, attackers held open: median ${SLOW[$name,$mode,$atk,held]}, least ${SLOW[$name,$mode,$atk,heldmin]}}"
+}
+
+# slow_attack NAME MODE FLAG - slowhttptest FLAG (-H or -B) against the
+# console; once the count it holds open is steady (at least 1 s, at most 4 s:
+# the measurement must end before header_timeout, 10 s, cuts them off), measure.
+slow_attack() {
+    local name=$1 mode=$2 flag=$3 atk pid i h=0 last=-1 steady=0 want_n
+    atk=$([ "$flag" = -H ] && echo slowloris || echo slowbody)
+    slowhttptest "$flag" -c "$SLOW_ATTACKERS" -r "$SLOW_ATTACKERS" -i 5 -l $((SLOW_SECS + 20)) \
+        -p 2 -u "$KW_URL/health" >"$WORK/slowhttptest-$name-$mode-$atk.log" 2>&1 </dev/null &
+    pid=$!
+    BG_PIDS+=("$pid")
+    want_n=$(( SLOW_ATTACKERS < SLOW_MAXCONN ? SLOW_ATTACKERS : SLOW_MAXCONN ))
+    for i in $(seq 16); do
+        sleep 0.25
+        h=$(held "$KW_PID" "$pid" "$KW_PORT")
+        [ "$h" -ge $((want_n * 95 / 100)) ] && break
+        if [ "$h" -gt 0 ] && [ "$h" -eq "$last" ]; then steady=$((steady + 1)); else steady=0; fi
+        last=$h
+        [ "$i" -ge 4 ] && [ "$steady" -ge 2 ] && break
+    done
+    SLOW[$name,$mode,$atk,held0]=$h
+    say "  $name $mode $atk: $h attacker connections held open after $(calc '"%.2f", '"$i * 0.25")s"
+    slow_wrk "$name" "$mode" "$pid" "$atk"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    sleep 1   # the server notices the closed attackers
+}
+
+slow_server() { # slow_server NAME BINARY
+    local name=$1 bin=$2 save=$KW_BIN mode
+    KW_BIN=$bin KW_MAX_CONNS=$SLOW_MAXCONN start_keyward "slow-$name" "$WORK/slow-$name" ||
+        die "keyward ($name) did not start"
+    KW_BIN=$save
+    say "  $name: $("$bin" version 2>&1 | head -1) on $KW_URL"
+    for mode in keepalive newconn; do slow_wrk "$name" "$mode" ""; done
+    for flag in -H -B; do for mode in keepalive newconn; do
+        slow_attack "$name" "$mode" "$flag"
+    done; done
+    stop_keyward
+    SLOW_SERVERS+=("$name")
+}
+slow_server current "$KW_BIN"
+[ -z "$OLD_BIN" ] || slow_server old "$OLD_BIN"
+fi
+
 # ================================================================== summary
 met() { if awk "BEGIN { exit !($1) }"; then echo met; else echo MISSED; fi; }
 T_TOTAL=$(( $(date +%s) - T_START ))
 say ""
 say "== Summary ($CORES cores; medians of $ROUNDS rounds; ${T_TOTAL}s)"
 fmt='%-46s %14s %18s %8s %12s %7s\n'
-printf "$fmt" "measure" "keyward" "reference" "ratio" "goal" "result"
+for p in get create list oauth2 authz cert; do
+    if want "$p"; then printf "$fmt" "measure" "keyward" "reference" "ratio" "goal" "result"; break; fi
+done
 if want get; then
 printf "$fmt" "GET /namespaces/:id, TLS keep-alive (req/s)" \
     "$(calc '"%.0f", '"$GET_KW")" "$(calc '"%.0f", '"$GET_NGX") nginx" "$GET_RATIO" ">= 0.5 x" \
@@ -1102,6 +1231,22 @@ if want authz; then
 fi
 if [ "$KW_HWM_KB" -gt 0 ]; then
 printf "$fmt" "VmHWM, highest of the runs (MB)" "$(mb "$KW_HWM_KB")" "" "" "" ""
+fi
+if want slow; then
+    say ""
+    say "slow clients: GET /health, $SLOW_CONNS connections, ${SLOW_SECS}s; $SLOW_ATTACKERS slowhttptest" \
+        "connections, max_connections = $SLOW_MAXCONN; ratios to the same client without attackers"
+    sfmt='%-8s %-10s %-10s %7s %9s %9s %9s   %s\n'
+    printf "$sfmt" server client attack held success p99 rate "without: success, p99 ms, req/s"
+    for n in "${SLOW_SERVERS[@]}"; do for mode in keepalive newconn; do for atk in slowloris slowbody; do
+        b0=${SLOW[$n,$mode,none,ok]}; p0=${SLOW[$n,$mode,none,p99]}; r0=${SLOW[$n,$mode,none,rps]}
+        b1=${SLOW[$n,$mode,$atk,ok]}; p1=${SLOW[$n,$mode,$atk,p99]}; r1=${SLOW[$n,$mode,$atk,rps]}
+        sr=-; pr=-; rr=-
+        awk "BEGIN { exit !($b0 > 0) }" && sr=$(calc '"%.2f", '"$b1 / $b0")
+        [ "$p0" != - ] && [ "$p1" != - ] && pr=$(calc '"%.1f", '"$p1 / $p0")
+        awk "BEGIN { exit !($r0 > 0) }" && rr=$(calc '"%.2f", '"$r1 / $r0")
+        printf "$sfmt" "$n" "$mode" "$atk" "${SLOW[$n,$mode,$atk,held]}" "$sr" "$pr" "$rr" "$b0, $p0, $(calc '"%.0f", '"$r0")"
+    done; done; done
 fi
 [ -z "$WARNINGS" ] || say "warnings:$WARNINGS (details in bench/out/last/)"
 [ "${DURABLE:-PASS}" = PASS ] || say "DURABILITY FAILED: acknowledged creates were lost"
