@@ -187,6 +187,7 @@ test_err_table(void **state)
         {E_METHOD, 405, "Method Not Allowed"},
         {E_CONFLICT, 409, "Conflict"},
         {E_TOOBIG, 413, "Request Entity Too Large"},
+        {E_URITOOLONG, 414, "URI Too Long"},
         {E_MEDIA, 415, "Unsupported Media Type"},
         {E_HEADERS, 431, "Request Header Fields Too Large"},
         {E_QUOTA, 417, "Quota Exceeded"},
@@ -197,6 +198,8 @@ test_err_table(void **state)
         {E_PROTECTED, 422, "Protected Object"},
         {E_IDEMPOTENCY, 422, "Idempotency Key Reused"},
         {E_RATE, 429, "Too Many Requests"},
+        {E_NOTIMPL, 501, "Not Implemented"},
+        {E_VERSION, 505, "HTTP Version Not Supported"},
         {E_INTERNAL, 500, "Internal Server Error"},
         {E_UNAVAILABLE, 503, "Service Unavailable"},
     };
