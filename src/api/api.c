@@ -5,13 +5,12 @@
 #include <stdlib.h>
 
 #include "../auth/authn.h"
-#include "../auth/issue.h"
 #include "../core/config.h"
 #include "../core/log.h"
 #include "../core/nspath.h"
 #include "../store/store.h"
 #include "audit.h"
-#include "engine.h"
+#include "routes.h"
 #include "router.h"
 
 static struct val
@@ -61,12 +60,21 @@ api_fail(struct req *r, enum err code, const char *msg)
 int
 api_header(struct req *r, const char *k, const char *v)
 {
-    if (r->nheaders >= ARRAY_LEN(r->headers)) {
-        log_error("trace=%s: no room for response header %s", r->trace, k);
+    struct resp_header *h;
+    size_t              n = 0;
+
+    for (h = r->headers; h != NULL; h = h->next)
+        n++;
+    if (n >= RESP_HEADERS_MAX || strpbrk(v, "\r\n") != NULL || strpbrk(k, "\r\n: ") != NULL) {
+        log_error("trace=%s: response header %s refused", r->trace, k);
         return E_INTERNAL;
     }
-    r->headers[r->nheaders].k = k;
-    r->headers[r->nheaders++].v = v;
+    h = arena_calloc(r->a, 1, sizeof *h);
+    *h = (struct resp_header){ k, v, NULL };
+    if (r->headers_tail == NULL)
+        r->headers_tail = &r->headers;
+    *r->headers_tail = h;
+    r->headers_tail = &h->next;
     return E_OK;
 }
 
@@ -103,6 +111,8 @@ void
 api_finish(struct req *r)
 {
     audit_after(r);
+    if (r->raw_reply)
+        return; /* the handler wrote reply and reply_type itself */
     buf_init(&r->reply, SIZE_MAX / 2);
     r->reply_type = r->out == CODEC_MSGPACK ? "application/msgpack"
                                           : "application/json; charset=UTF-8";
@@ -142,78 +152,42 @@ namespace_header(struct req *r, struct errbuf *eb)
     return E_OK;
 }
 
-static void
-serve_health(struct req *r)
+void
+api_prepare(struct req *r)
 {
-    struct val v = val_map();
-    bool       ok = kw_store->ops->ping(kw_store);
-
-    val_set(r->a, &v, "status", val_cstr(ok ? "ok" : "unavailable"));
-    r->status = ok ? 200 : 503;
-    r->resp = v;
-    r->has_resp = r->method != M_HEAD;
+    r->count_total = -1;
+    r->body_max = cfg.max_body_size;
+    if (routes_match(r, &r->route_err) == E_OK)
+        r->route_err.code = E_OK;
+    if (r->route.def != NULL && r->route.def->body_max > 0)
+        r->body_max = r->route.def->body_max;
 }
 
-static void
-serve_jwks(struct req *r)
+/* The route's media types; an unknown path answers as the resource tree does. */
+static int
+negotiate(struct req *r, struct errbuf *eb)
 {
-    struct val v;
+    const struct route_def *d = r->route.def;
 
-    if (authn_jwks(r->a, &v) != E_OK) {
-        api_fail(r, E_INTERNAL, "jwks");
-        return;
-    }
-    r->status = 200;
-    r->resp = v;
-    r->has_resp = r->method != M_HEAD;
+    return router_negotiate(r, d != NULL ? d->consumes : MT_OBJECT,
+                            d != NULL ? d->produces : MT_OBJECT, eb);
 }
 
 enum api_result
 api_handle(struct req *r)
 {
     struct errbuf eb = { 0 };
-    int           rc;
 
-    r->count_total = -1;
-    rc = router_route(r, &eb);
-    if (rc == E_OK && r->route.ep == EP_OAUTH2 && !r->body_too_big) {
-        oauth2_serve(r); /* form bodies, RFC 6749 answers */
-        return API_DONE;
-    }
-    struct errbuf media = { 0 };
-    if (router_negotiate(r, &media) != E_OK) {
-        eb = media; /* an unusable Accept or Content-Type is answered first */
+    /* An unusable Accept or Content-Type is answered before a bad route. */
+    if (negotiate(r, &eb) != E_OK)
+        goto fail;
+    if (r->route_err.code != E_OK) {
+        eb = r->route_err;
         goto fail;
     }
-    if (rc != E_OK)
+    if (r->route.def->auth == RA_TOKEN && authn_request(r, &eb) != E_OK)
         goto fail;
-    if (r->body_too_big) {
-        errbuf_set(&eb, E_TOOBIG, "The body is larger than %lld bytes",
-                   (long long)cfg.max_body_size);
-        goto fail;
-    }
-    switch (r->route.ep) {
-    case EP_HEALTH:
-        serve_health(r);
-        return API_DONE;
-    case EP_JWKS:
-        serve_jwks(r);
-        return API_DONE;
-    case EP_ISSUE:
-        issue_serve(r);
-        return API_DONE;
-    case EP_AUTHN:
-        authn_serve(r);
-        return API_DONE;
-    case EP_RESOURCE:
-        if ((rc = authn_request(r, &eb)) != E_OK)
-            goto fail;
-        return engine_serve(r, &eb);
-    case EP_OAUTH2:
-    case EP_NONE:
-        break;
-    }
-    errbuf_set(&eb, E_NOTFOUND, "Unknown API path");
+    return r->route.def->serve(r);
 fail:
     api_error(r, &eb);
     return API_DONE;

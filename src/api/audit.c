@@ -7,6 +7,7 @@
 #include "../core/log.h"
 #include "../model/specs.h"
 #include "engine.h"
+#include "routes.h"
 #include "validate.h"
 
 static const char *const method_names[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "?" };
@@ -14,7 +15,7 @@ static const char *const method_names[] = { "GET", "HEAD", "POST", "PUT", "DELET
 bool
 audit_wanted(const struct req *r)
 {
-    if (r->route.ep == EP_ISSUE || r->route.ep == EP_OAUTH2)
+    if (r->route.def != NULL && r->route.def->audit_op != NULL)
         return true;
     return r->method == M_POST || r->method == M_PUT || r->method == M_DELETE;
 }
@@ -22,10 +23,8 @@ audit_wanted(const struct req *r)
 static const char *
 operation_of(const struct req *r)
 {
-    if (r->route.ep == EP_ISSUE)
-        return "issue";
-    if (r->route.ep == EP_OAUTH2)
-        return "access_token";
+    if (r->route.def != NULL && r->route.def->audit_op != NULL)
+        return r->route.def->audit_op;
     if (r->route.action != NULL)
         return r->route.action->name;
     return r->method == M_POST ? "create" : r->method == M_PUT ? "update" : "delete";

@@ -38,25 +38,23 @@ struct peer_cert {
     int64_t     not_after_ms;
 };
 
-/* Where a URL points. */
-enum endpoint {
-    EP_NONE,
-    EP_RESOURCE, /* /things[/id[/child]] */
-    EP_ISSUE,
-    EP_AUTHN,
-    EP_HEALTH,
-    EP_JWKS,
-    EP_OAUTH2,   /* /oauth2/access_token */
-};
-
+struct route_def;
 struct spec_action;
 
+/* Where a URL points (api/routes.h). */
 struct route {
-    enum endpoint      ep;
-    const struct spec_action *action; /* /things/:id/<action> */
+    const struct route_def    *def;    /* the table's row; NULL: unknown path */
+    const struct spec_action  *action; /* /things/:id/<action> */
     const struct spec *spec;  /* the resource, or the child resource */
     const struct spec *parent;/* for /things/:id/children */
     struct str         id;    /* :id, empty for collections */
+    struct str         rest;  /* what a "/ *" row's pattern left of the raw path */
+};
+
+/* A response header beyond the ones every answer has (static strings or arena). */
+struct resp_header {
+    const char         *k, *v;
+    struct resp_header *next;
 };
 
 struct req {
@@ -64,7 +62,8 @@ struct req {
 
     /* input (HTTP layer) */
     enum method    method;
-    struct str     path;
+    struct str     path;     /* percent-decoded, without the query */
+    struct str     raw_path; /* as sent, without the query */
     struct qparam *params;
     size_t         nparams;
     struct str     authorization, x_namespace, content_type, accept, idem_key;
@@ -73,7 +72,8 @@ struct req {
     struct str     client_ip;
     const struct peer_cert *peer; /* NULL when no client certificate was presented */
     struct buf     body;
-    bool           body_too_big;
+    int64_t        body_max;  /* the route's body limit (api_prepare) */
+    struct errbuf  route_err; /* why routing failed (answered once the body is read) */
     char           trace[17];
 
     /* resolved by the API */
@@ -90,10 +90,9 @@ struct req {
     int64_t    count_total; /* X-Count-Total when >= 0 */
     struct str next;        /* X-Next */
     struct str location;    /* Location (redirects) */
-    struct {
-        const char *k, *v;
-    } headers[4];           /* more response headers: add them with api_header() */
-    size_t     nheaders;
+    struct resp_header *headers; /* more response headers, in order: api_header() */
+    struct resp_header **headers_tail;
+    bool       raw_reply;   /* reply and reply_type were set by the handler: no encoding */
     struct val once;        /* create, update: fields for the answer only (secrets
                                shown once; not in the answer kept for replays) */
     struct str secret;      /* a secret in the arena that the answer shows once (a
@@ -116,6 +115,10 @@ struct req {
 
 enum api_result { API_DONE, API_PENDING };
 
+/* Route a request whose head is read (method, path, raw_path, headers): sets
+ * r->route and r->body_max, the limit the HTTP layer applies to the body. A
+ * routing error is kept and answered by api_handle. */
+void            api_prepare(struct req *r);
 /* Serve a fully received request. API_PENDING means a write was queued and
  * r->resume() will be called (from another thread) once the answer is ready. */
 enum api_result api_handle(struct req *r);
@@ -130,8 +133,10 @@ void            api_error(struct req *r, const struct errbuf *eb);
 /* Convenience: api_error from a code and a message. */
 void            api_fail(struct req *r, enum err code, const char *msg);
 /* Add a response header (name and value: static strings or in the request's
- * arena). E_INTERNAL, logged, when r->headers is full: the header is dropped
- * rather than written past the array. */
+ * arena; the value must not hold CR or LF). E_INTERNAL, logged, when more
+ * than RESP_HEADERS_MAX were added or the value is unsafe: the header is
+ * dropped. */
+#define RESP_HEADERS_MAX 32
 int             api_header(struct req *r, const char *k, const char *v);
 
 #endif

@@ -2,19 +2,7 @@
 #include "router.h"
 
 #include "../model/spec.h"
-
-/* Endpoints outside the resource tree: path, endpoint, allowed methods. */
-static const struct {
-    const char   *path;
-    enum endpoint ep;
-    unsigned      methods; /* bit per enum method */
-} fixed[] = {
-    { "/issue", EP_ISSUE, 1u << M_POST },
-    { "/authn", EP_AUTHN, 1u << M_POST },
-    { "/health", EP_HEALTH, 1u << M_GET | 1u << M_HEAD },
-    { "/.well-known/jwks.json", EP_JWKS, 1u << M_GET | 1u << M_HEAD },
-    { "/oauth2/access_token", EP_OAUTH2, 1u << M_POST },
-};
+#include "routes.h"
 
 /* Methods per URL level (collection, object, children), then the spec ops each
  * method needs at that level. */
@@ -72,8 +60,8 @@ split(struct str p, struct str seg[4], size_t *n)
     return *n > 0;
 }
 
-static int
-route_resource(struct req *r, struct errbuf *eb)
+int
+router_resource(struct req *r, struct errbuf *eb)
 {
     struct str seg[4];
     size_t     n;
@@ -83,7 +71,7 @@ route_resource(struct req *r, struct errbuf *eb)
     const struct spec *s = spec_by_rest(seg[0]);
     if (s == NULL)
         return errbuf_set(eb, E_NOTFOUND, "Unknown API path");
-    r->route = (struct route){ .ep = EP_RESOURCE, .spec = s };
+    r->route.spec = s;
     int level = (int)n - 1;
     if (n >= 2)
         r->route.id = seg[1];
@@ -105,25 +93,6 @@ route_resource(struct req *r, struct errbuf *eb)
     if (r->method == M_OTHER || !(level_methods(r->route.spec, level) & 1u << r->method))
         return errbuf_set(eb, E_METHOD, "Method not allowed on this URL");
     return E_OK;
-}
-
-int
-router_route(struct req *r, struct errbuf *eb)
-{
-    static const struct str v1 = STR("/v/1/");
-
-    if (str_starts(r->path, v1)) {
-        r->path.p += v1.len - 1;
-        r->path.len -= v1.len - 1;
-    }
-    for (size_t i = 0; i < ARRAY_LEN(fixed); i++)
-        if (str_eq_c(r->path, fixed[i].path)) {
-            r->route = (struct route){ .ep = fixed[i].ep };
-            if (r->method == M_OTHER || !(fixed[i].methods & 1u << r->method))
-                return errbuf_set(eb, E_METHOD, "Method not allowed on this URL");
-            return E_OK;
-        }
-    return route_resource(r, eb);
 }
 
 /* The media type of a header value, without parameters, trimmed. */
@@ -177,14 +146,16 @@ pick_accept(struct str accept, enum codec *out)
 }
 
 int
-router_negotiate(struct req *r, struct errbuf *eb)
+router_negotiate(struct req *r, unsigned consumes, unsigned produces, struct errbuf *eb)
 {
     struct str ct = media_type(r->content_type);
 
     r->in = r->out = CODEC_JSON;
-    if (pick_accept(r->accept, &r->out) != E_OK)
+    if ((produces & MT_MSGPACK) && pick_accept(r->accept, &r->out) != E_OK)
         return errbuf_set(eb, E_MEDIA, "None of the types in Accept is supported: "
                                        "use application/json or application/msgpack");
+    if (!(consumes & MT_OBJECT))
+        return E_OK; /* the handler reads its own body (a form, or none) */
     if (is_msgpack(ct))
         r->in = CODEC_MSGPACK;
     else if (ct.len != 0 && !is_json(ct))

@@ -4,11 +4,14 @@
 
 #include "req.h"
 
-/* Resolve r->path into r->route: E_NOTFOUND for an unknown URL, E_METHOD for a
- * method the URL does not have. Accepts an optional "/v/1" prefix. */
-int router_route(struct req *r, struct errbuf *eb);
-/* Pick r->in from Content-Type and r->out from Accept (E_MEDIA otherwise). */
-int router_negotiate(struct req *r, struct errbuf *eb);
+/* The resource tree (/things[/id[/child|action]]): fill r->route's spec, id,
+ * parent and action from r->path; E_NOTFOUND for an unknown URL, E_METHOD for
+ * a method the URL does not have. */
+int router_resource(struct req *r, struct errbuf *eb);
+/* Pick r->out from Accept when the route produces MessagePack as well as JSON
+ * (else JSON), and r->in from Content-Type when it consumes JSON or
+ * MessagePack (enum media); E_MEDIA otherwise. */
+int router_negotiate(struct req *r, unsigned consumes, unsigned produces, struct errbuf *eb);
 /* The value of query parameter `k` (first occurrence), or STR_NULL. */
 struct str req_param(const struct req *r, const char *k);
 /* E_BADREQ naming the first query parameter not in `allowed` (NULL-terminated). */

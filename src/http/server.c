@@ -53,6 +53,7 @@
 #define TICK_MS      250  /* how often deadlines are checked */
 #define EVENTS_MAX   64
 #define ACCEPT_BURST 1 /* one per wake-up: the next pending one wakes another worker */
+#define OVERSHOOT    64   /* connections past max_connections while others make room */
 #define LINGER_MS    5000 /* reading what a refused client still sends, at most */
 
 /* C_CLOSED: to be closed; C_DEAD: closed, on the worker's dead list until the
@@ -98,6 +99,7 @@ struct worker {
     int              ep, wake;
     pthread_mutex_t  mu;
     struct conn     *ready;           /* under mu */
+    size_t           evictions;       /* atomic: connections other workers asked it to close */
     struct conn     *conns;
     struct conn     *dead;            /* closed in this batch of events: freed after it */
     size_t           nconns;
@@ -116,6 +118,7 @@ static int64_t        stop_deadline;
 static char           tag_listen, tag_wake; /* epoll data of the two non-connections */
 
 static void conn_run(struct conn *c);
+static void wake(struct worker *w);
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -259,6 +262,7 @@ take_target(struct req *r, struct str t)
         t = p != NULL ? (struct str){ p, t.len - (size_t)(p - t.p) } : str_c("/");
     }
     query = str_cut(t, '?', &path);
+    r->raw_path = copy(r->a, path);
     r->path = copy(r->a, path);
     if (r->path.len == 0 || r->path.p[0] != '/' || !http_unescape(&r->path, false))
         return "The URL path is malformed";
@@ -278,6 +282,7 @@ hreq_new(struct conn *c, struct str method)
     h->r.method = method_of(method);
     h->r.conn = h;
     h->r.count_total = -1;
+    h->r.body_max = cfg.max_body_size;
     h->r.client_ip = copy(a, str_c(c->ip));
     h->r.peer = c->peer;
     rnd_id_bytes(t, sizeof t);
@@ -333,8 +338,8 @@ answer(struct conn *c)
         snprintf(n, sizeof n, "%lld", (long long)r->count_total);
         put_header(o, "X-Count-Total", str_c(n));
     }
-    for (size_t i = 0; i < r->nheaders; i++)
-        put_header(o, r->headers[i].k, str_c(r->headers[i].v));
+    for (const struct resp_header *x = r->headers; x != NULL; x = x->next)
+        put_header(o, x->k, str_c(x->v));
     if (r->location.len > 0)
         put_header(o, "Location", r->location);
     if (r->next.len > 0)
@@ -389,14 +394,12 @@ resume_req(struct req *r)
 {
     struct hreq   *h = r->conn;
     struct worker *w = h->c->w;
-    uint64_t       one = 1;
 
     pthread_mutex_lock(&w->mu);
     h->c->ready_next = w->ready;
     w->ready = h->c;
     pthread_mutex_unlock(&w->mu);
-    if (write(w->wake, &one, sizeof one) < 0 && errno != EAGAIN)
-        log_warn("http: cannot wake a worker: %s", strerror(errno));
+    wake(w);
 }
 
 /* ---- reading requests ---------------------------------------------------- */
@@ -451,7 +454,7 @@ start_body(struct conn *c, const struct http_head *hd)
     c->body_got = 0;
     c->chunked = hd->chunked;
     c->body_left = hd->length;
-    http_chunked_init(&c->ck, (uint64_t)cfg.max_body_size);
+    http_chunked_init(&c->ck, (uint64_t)c->h->r.body_max);
     /* A client that waits for 100 Continue gets it only when the body is
      * wanted; a refusal was answered before. Best effort: a full socket
      * buffer here only makes the client send after its own delay. */
@@ -479,7 +482,10 @@ start_request(struct conn *c, const struct http_head *hd)
         take_header(r, hd->fields[i].name, copy(r->a, hd->fields[i].value));
     bad = take_target(r, hd->target);
     in_consume(c, hd->len);
-    if (hd->has_length && hd->length > (uint64_t)cfg.max_body_size) {
+    if (bad == NULL)
+        api_prepare(r); /* the route, and with it the body limit */
+    r->body.max = (size_t)r->body_max;
+    if (hd->has_length && hd->length > (uint64_t)r->body_max) {
         refuse(c, hd->method, 413, "The body is larger than the server accepts", true);
         return;
     }
@@ -709,7 +715,7 @@ conn_kill(struct conn *c)
         w->conns = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
-    w->nconns--;
+    __atomic_sub_fetch(&w->nconns, 1, __ATOMIC_RELAXED);
     __atomic_sub_fetch(&open_conns, 1, __ATOMIC_RELAXED);
     close(c->fd); /* also takes it out of the epoll set */
     addrcount_put(&c->addr);
@@ -885,11 +891,46 @@ add_conn(struct worker *w, int fd, const struct sockaddr_storage *ss)
     if (w->conns != NULL)
         w->conns->prev = c;
     w->conns = c;
-    w->nconns++;
+    __atomic_add_fetch(&w->nconns, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&open_conns, 1, __ATOMIC_RELAXED);
     ev.data.ptr = c;
     if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
         conn_kill(c);
+}
+
+static void
+wake(struct worker *w)
+{
+    uint64_t one = 1;
+
+    if (write(w->wake, &one, sizeof one) < 0 && errno != EAGAIN)
+        log_warn("http: cannot wake a worker: %s", strerror(errno));
+}
+
+/* Room for one more connection: below max_connections, or this worker closes
+ * its oldest incomplete one, or (when it has none: accepts need not spread
+ * evenly) the fullest other worker is asked to, and the new one is taken
+ * meanwhile, up to OVERSHOOT past the limit. */
+static bool
+make_room(struct worker *w)
+{
+    size_t         open = __atomic_load_n(&open_conns, __ATOMIC_RELAXED);
+    struct worker *full = NULL;
+
+    if (open < (size_t)cfg.max_connections || evict_one(w))
+        return true;
+    if (open >= (size_t)cfg.max_connections + OVERSHOOT)
+        return false;
+    for (size_t i = 0; i < nworkers; i++)
+        if (&workers[i] != w &&
+            (full == NULL || __atomic_load_n(&workers[i].nconns, __ATOMIC_RELAXED) >
+                                 __atomic_load_n(&full->nconns, __ATOMIC_RELAXED)))
+            full = &workers[i];
+    if (full == NULL)
+        return false;
+    __atomic_add_fetch(&full->evictions, 1, __ATOMIC_RELAXED);
+    wake(full);
+    return true;
 }
 
 static void
@@ -909,8 +950,7 @@ accept_some(struct worker *w)
             close(fd); /* this address holds its share of connections already */
             continue;
         }
-        if (__atomic_load_n(&open_conns, __ATOMIC_RELAXED) >= (size_t)cfg.max_connections &&
-            !evict_one(w)) {
+        if (!make_room(w)) {
             addrcount_put(&ss);
             close(fd);
             continue;
@@ -925,9 +965,12 @@ run_ready(struct worker *w)
 {
     struct conn *list;
     uint64_t     n;
+    size_t       ev = __atomic_exchange_n(&w->evictions, 0, __ATOMIC_RELAXED);
 
     if (read(w->wake, &n, sizeof n) < 0 && errno != EAGAIN)
         log_debug("http: wake: %s", strerror(errno));
+    while (ev-- > 0 && evict_one(w))
+        ;
     pthread_mutex_lock(&w->mu);
     list = w->ready;
     w->ready = NULL;
