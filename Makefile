@@ -11,6 +11,10 @@ SAN_FLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=undefined
 
 B        ?= build
+# One short line per step; V=1 shows the whole commands.
+V        ?= 0
+Q         = $(if $(filter 1,$(V)),,@)
+say       = $(if $(filter 1,$(V)),,@printf '  %-7s %s\n' $(1) $(2))
 SRC      := $(shell find src -name '*.c' | sort)
 LIB_SRC  := $(filter-out src/main.c,$(SRC))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -37,35 +41,43 @@ bench-deps:
 	@./scripts/deps.sh build test bench
 
 $(B)/keyward: $(OBJ)
-	$(CC) $(CFLAGS) -o $@ $(OBJ) $(PKG_LIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(OBJ) $(PKG_LIBS)
 
 $(B)/asan/keyward: $(SAN_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_FLAGS) -o $@ $(SAN_OBJ) $(PKG_LIBS)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $(SAN_OBJ) $(PKG_LIBS)
 
 $(B)/libkeyward.a: $(LIB_OBJ)
-	ar rcs $@ $(LIB_OBJ)
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $(LIB_OBJ)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/san/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_W) $(SAN_FLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+	$(call say,CC-SAN,$<)
+	$(Q)$(CC) $(CFLAGS_W) $(SAN_FLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/tests/%: tests/unit/%.c $(B)/libkeyward.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(B)/libkeyward.a $(PKG_LIBS) -lcmocka
+	$(call say,TEST,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(B)/libkeyward.a $(PKG_LIBS) -lcmocka
 
 # Starts a console on $(LISTEN) with its data in $(DATA); Ctrl-C stops it.
 run: deps
 	@$(MAKE) --no-print-directory all
 	./$(B)/keyward server --listen $(LISTEN) --data $(DATA)
 
-# Unit tests, then the black-box API suite against the normal build and again
-# against an ASan+UBSan build.
+# The build must be warning-free with clang as with gcc; then the unit tests, then
+# the black-box API suite against the normal build and again against an
+# ASan+UBSan build.
 check: test-deps
+	@$(MAKE) --no-print-directory CC=clang B=$(B)/clang $(B)/clang/keyward
 	@$(MAKE) --no-print-directory all $(B)/asan/keyward $(UNIT_BIN)
 	./tests/run-unit.sh $(UNIT_BIN)
 	KEYWARD_BIN=$(B)/keyward ./tests/run-api.sh

@@ -193,7 +193,7 @@ serve(void)
     struct tls_files tls = { 0 };
     unsigned char    master[SEAL_KEY_LEN];
     char             host[256], path[1200];
-    bool             created, from_env;
+    bool             created = false, from_env = false;
     sigset_t         set;
 
     /* Block the signals before any thread starts, so only sigtimedwait sees them. */
