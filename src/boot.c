@@ -1,7 +1,6 @@
 /* boot.c - the first start: an administrator, through ordinary objects. */
 #include "boot.h"
 
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -10,6 +9,7 @@
 #include "api/validate.h"
 #include "auth/password.h"
 #include "core/fileio.h"
+#include "core/digest.h"
 #include "core/rnd.h"
 #include "model/specs.h"
 #include "store/store.h"
@@ -63,7 +63,7 @@ build(struct boot *b, const char *password, struct errbuf *eb)
     if ((rc = engine_new_object(b->a, &spec_account, STR("/"), &in, &b->account, eb)) != E_OK)
         return rc;
     tags_normalize(b->a, &spec_account, &b->account);
-    OPENSSL_cleanse(hash, sizeof hash);
+    mem_wipe(hash, sizeof hash);
 
     in = val_map();
     val_push(b->a, &subj, strs(b->a, line, ARRAY_LEN(line)));
@@ -92,7 +92,7 @@ write_password_file(const char *datadir, const char *pw, struct errbuf *eb)
                   ? file_write_atomic(path, (struct str){ line, (size_t)n }, 0600, eb)
                   : errbuf_set(eb, E_INTERNAL, "admin password too long");
 
-    OPENSSL_cleanse(line, sizeof line);
+    mem_wipe(line, sizeof line);
     return rc;
 }
 
@@ -116,7 +116,7 @@ boot_first_start(const char *datadir, bool *created, bool *from_env, struct errb
         unsigned char raw[16];
         rnd_bytes(raw, sizeof raw);
         hex_encode(raw, sizeof raw, pw);
-        OPENSSL_cleanse(raw, sizeof raw);
+        mem_wipe(raw, sizeof raw);
     }
     rc = build(&b, *from_env ? env : pw, eb);
     if (rc == E_OK && (rc = store_run(kw_store, boot_run, &b)) != E_OK)
@@ -126,7 +126,7 @@ boot_first_start(const char *datadir, bool *created, bool *from_env, struct errb
     if (rc == E_OK && !*from_env)
         fprintf(stderr, "keyward: admin password (shown once, also in %s/admin-password): %s\n",
                 datadir, pw);
-    OPENSSL_cleanse(pw, sizeof pw);
+    mem_wipe(pw, sizeof pw);
     arena_free(b.a);
     *created = rc == E_OK;
     return rc;

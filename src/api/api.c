@@ -1,6 +1,5 @@
 /* api.c - the API's front door: negotiation, routing, authentication, the
  * error list and the encoding of every answer. */
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -8,6 +7,7 @@
 #include "../core/config.h"
 #include "../core/log.h"
 #include "../core/nspath.h"
+#include "../core/digest.h"
 #include "../store/store.h"
 #include "audit.h"
 #include "routes.h"
@@ -133,7 +133,7 @@ api_release(struct req *r)
         principal_put(r->who);
     r->who = NULL;
     if (r->secret.len > 0) {
-        OPENSSL_cleanse((void *)r->secret.p, r->secret.len);
+        mem_wipe((void *)r->secret.p, r->secret.len);
         r->secret = STR_NULL;
         buf_wipe(&r->reply);
     }

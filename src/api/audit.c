@@ -10,7 +10,6 @@
 #include "routes.h"
 #include "validate.h"
 
-static const char *const method_names[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "?" };
 
 bool
 audit_wanted(const struct req *r)
@@ -55,7 +54,7 @@ build(struct arena *a, const struct req *r, const char *operation, struct str id
     val_set(a, &in, "operation", val_cstr(operation));
     val_set(a, &in, "identity", val_cstr(identity));
     val_set(a, &in, "objectID", val_str(arena_str(a, id)));
-    val_set(a, &in, "method", val_cstr(method_names[r->method]));
+    val_set(a, &in, "method", val_cstr(method_name(r->method)));
     val_set(a, &in, "path", val_str(arena_str(a, r->path)));
     val_set(a, &in, "principal", principal_claims(a, r));
     val_set(a, &in, "clientIP", val_str(arena_str(a, r->client_ip)));

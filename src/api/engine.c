@@ -7,7 +7,6 @@
  */
 #include "engine.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 
 #include "../auth/authn.h"
@@ -16,6 +15,7 @@
 #include "../core/log.h"
 #include "../core/rnd.h"
 #include "../core/timeutil.h"
+#include "../core/digest.h"
 #include "../model/specs.h"
 #include "../store/store.h"
 #include "audit.h"
@@ -59,19 +59,10 @@ struct wreq {
 static struct str
 sha256_hex(struct arena *a, const struct str *parts, size_t n)
 {
-    EVP_MD_CTX   *ctx = EVP_MD_CTX_new();
-    unsigned char md[32];
+    unsigned char md[SHA256_LEN];
     char         *hex = arena_alloc(a, 65);
 
-    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-        abort();
-    for (size_t i = 0; i < n; i++) {
-        uint64_t len = parts[i].len; /* length-prefixed: no ambiguity between parts */
-        EVP_DigestUpdate(ctx, &len, sizeof len);
-        EVP_DigestUpdate(ctx, parts[i].p, parts[i].len);
-    }
-    EVP_DigestFinal_ex(ctx, md, NULL);
-    EVP_MD_CTX_free(ctx);
+    digest_sha256_parts(parts, n, md);
     hex_encode(md, sizeof md, hex);
     return (struct str){ hex, 64 };
 }
@@ -469,8 +460,7 @@ idem_prepare(struct req *r, struct wreq *w, struct errbuf *eb)
                           IDEM_KEY_MAX);
     struct str who = r->who->sub;
     struct str key[] = { r->ns, r->who->realm, who, r->idem_key };
-    static const char *const mnames[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "?" };
-    struct str fp[] = { str_c(mnames[r->method]), r->path, buf_str(&r->body) };
+    struct str fp[] = { str_c(method_name(r->method)), r->path, buf_str(&r->body) };
     w->idem_key = sha256_hex(r->a, key, ARRAY_LEN(key));
     w->idem_fp = sha256_hex(r->a, fp, ARRAY_LEN(fp));
     return E_OK;

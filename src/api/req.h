@@ -14,6 +14,15 @@
 
 enum method { M_GET, M_HEAD, M_POST, M_PUT, M_DELETE, M_OTHER };
 
+/* "GET" ... "DELETE", and "?" for M_OTHER: the one table of method names. */
+static inline const char *
+method_name(enum method m)
+{
+    static const char *const names[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "?" };
+
+    return (unsigned)m < M_OTHER ? names[m] : names[M_OTHER];
+}
+
 struct qparam {
     struct str k, v; /* percent-decoded */
 };

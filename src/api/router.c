@@ -28,8 +28,10 @@ level_methods(const struct spec *s, int level)
 }
 
 static bool
-has_child(const struct spec *parent, struct str child)
+has_child(const struct spec *parent, const struct spec *child_spec, struct str child)
 {
+    if (parent->parent_of_all)
+        return !child_spec->not_namespaced && (child_spec->ops & OP_LIST);
     if (parent->children == NULL)
         return false;
     for (const char *const *c = parent->children; *c != NULL; c++)
@@ -85,7 +87,7 @@ router_resource(struct req *r, struct errbuf *eb)
             }
     if (n == 3) {
         const struct spec *child = spec_by_rest(seg[2]);
-        if (child == NULL || !has_child(s, seg[2]))
+        if (child == NULL || !has_child(s, child, seg[2]))
             return errbuf_set(eb, E_NOTFOUND, "Unknown API path");
         r->route.parent = s;
         r->route.spec = child;

@@ -1,6 +1,8 @@
 /* validate.c - generic checks every spec gets for free. */
 #include "validate.h"
 
+#include "../core/net.h"
+
 #include <ctype.h>
 #include <pthread.h>
 #include <regex.h>
@@ -88,6 +90,9 @@ check_string(const struct attr *at, struct str s, size_t max, struct errbuf *eb)
                                "Attribute '%s' has an unsupported value '%.*s'", at->name,
                                (int)(s.len > 64 ? 64 : s.len), s.p);
     }
+    if (at->format == F_CIDR && s.len > 0 && cidr_parse(s, &(struct cidr){ 0 }) != E_OK)
+        return errbuf_attr(eb, E_VALIDATION, at->name, "'%.*s' is not a CIDR",
+                           (int)(s.len > 64 ? 64 : s.len), s.p);
     if (at->pattern != NULL && s.len > 0 && !matches(at->pattern, s))
         return errbuf_attr(eb, E_VALIDATION, at->name,
                            "Attribute '%s' has an invalid value '%.*s'", at->name,
@@ -164,7 +169,13 @@ check_value(struct arena *a, const struct attr *at, struct val *v, struct errbuf
     case T_BOOL:
         return v->t == V_BOOL ? E_OK : bad_type(eb, at, "a boolean");
     case T_INT:
-        return v->t == V_INT ? E_OK : bad_type(eb, at, "an integer");
+        if (v->t != V_INT)
+            return bad_type(eb, at, "an integer");
+        if ((at->min != 0 || at->max != 0) && (v->i < at->min || v->i > at->max))
+            return errbuf_attr(eb, E_VALIDATION, at->name,
+                               "Attribute '%s' must be between %lld and %lld", at->name,
+                               (long long)at->min, (long long)at->max);
+        return E_OK;
     case T_FLOAT:
         if (v->t == V_INT)
             *v = val_float((double)v->i);

@@ -14,6 +14,7 @@
 #include "../core/config.h"
 #include "../core/log.h"
 #include "../core/rnd.h"
+#include "../core/digest.h"
 #include "../core/seal.h"
 #include "../core/timeutil.h"
 #include "../store/store.h"
@@ -92,14 +93,6 @@ add_claim(struct principal *p, size_t *cap, struct str k, const struct val *v)
     p->claims[p->nclaims++] = s;
 }
 
-static struct str
-payload_str(const struct val *m, const char *k)
-{
-    struct val *v = val_get(m, k);
-
-    return v != NULL && v->t == V_STR ? v->s : STR_NULL;
-}
-
 /* The identity of a verified payload: claims, restrictions, quota. */
 static int
 principal_build(struct principal *p, struct errbuf *eb)
@@ -107,9 +100,9 @@ principal_build(struct principal *p, struct errbuf *eb)
     const struct val *pl = &p->payload, *data = val_get(pl, "data"), *v;
     size_t            cap = 0;
 
-    p->jti = payload_str(pl, "jti");
-    p->sub = payload_str(pl, "sub");
-    p->realm = payload_str(pl, "realm");
+    p->jti = val_get_str(pl, "jti");
+    p->sub = val_get_str(pl, "sub");
+    p->realm = val_get_str(pl, "realm");
     if (p->jti.len == 0 || p->realm.len == 0 || data == NULL || data->t != V_MAP)
         return errbuf_set(eb, E_UNAUTH, "token without jti, realm or data");
     if ((v = val_get(pl, "exp")) != NULL && v->t == V_INT)
@@ -122,7 +115,7 @@ principal_build(struct principal *p, struct errbuf *eb)
     qsort(p->claims, p->nclaims, sizeof *p->claims, cmp_str);
     const struct val *rs = val_get(pl, "restrictions");
     if (rs != NULL && rs->t == V_MAP) {
-        p->restricted_ns = payload_str(rs, "namespace");
+        p->restricted_ns = val_get_str(rs, "namespace");
         if ((v = val_get(rs, "perms")) != NULL && v->t == V_ARR) {
             p->restricted_perms = arena_calloc(p->a, v->a.n + 1, sizeof(struct str));
             for (size_t i = 0; i < v->a.n; i++)
@@ -187,13 +180,6 @@ verify_new(struct str token, const unsigned char hash[32], struct principal **ou
     return E_OK;
 }
 
-static void
-token_hash(struct str token, unsigned char out[32])
-{
-    if (EVP_Digest(token.p, token.len, out, NULL, EVP_sha256(), NULL) != 1)
-        abort();
-}
-
 int
 authn_token(struct str token, struct principal **out, struct errbuf *eb)
 {
@@ -203,7 +189,7 @@ authn_token(struct str token, struct principal **out, struct errbuf *eb)
 
     if (token.len == 0 || token.len > TOKEN_MAX)
         return errbuf_set(eb, E_UNAUTH, "token missing or too long");
-    token_hash(token, hash);
+    digest_sha256(token.p, token.len, hash);
     memcpy(&idx, hash, sizeof idx);
     idx &= A.mask;
     sl = &A.slots[idx];

@@ -31,14 +31,6 @@ credential_id(const char *cn, struct str *id)
     return id_valid(*id) && s.p[prefix.len + ID_LEN] == ':';
 }
 
-static struct str
-field(const struct val *m, const char *k)
-{
-    const struct val *v = val_get(m, k);
-
-    return v != NULL && v->t == V_STR ? v->s : STR_NULL;
-}
-
 /* One string for one unit, a list for several (one claim per value). */
 static void
 set_units(struct arena *a, struct val *data, const struct peer_cert *p)
@@ -92,8 +84,8 @@ realm_certificate(struct req *r, const struct val *md, struct identity *id, stru
         return errbuf_set(eb, E_UNAVAILABLE, "The store is unavailable");
     if (rc != E_OK)
         return deny(r, "no such app credential", eb);
-    if (!str_eq_c(field(&ac, "serialNumber"), p->serial) ||
-        !str_eq_c(field(&ac, "namespace"), p->o))
+    if (!str_eq_c(val_get_str(&ac, "serialNumber"), p->serial) ||
+        !str_eq_c(val_get_str(&ac, "namespace"), p->o))
         return deny(r, "certificate replaced by a renewal", eb);
     prove(r, p, id);
     return E_OK;

@@ -94,12 +94,8 @@ check_restrictions(struct issue_req *q, const struct val *in, struct errbuf *eb)
         if (!strlist(v, 64))
             return bad(eb, "restrictedNetworks", "Attribute 'restrictedNetworks' must be a "
                                                  "list of CIDRs");
-        for (size_t i = 0; i < v->a.n; i++) {
-            struct cidr c;
-            if (cidr_parse(v->a.v[i].s, &c) != E_OK)
-                return bad(eb, "restrictedNetworks", "Attribute 'restrictedNetworks' must be "
-                                                     "a list of CIDRs");
-        }
+        if (cidr_list_check(v, "restrictedNetworks", eb) != E_OK)
+            return eb->code;
         q->rnets = v;
     }
     return E_OK;

@@ -11,14 +11,6 @@
 #define RSA_N_MAX 1024 /* bytes: 8192 bits */
 #define EC_COORD  32
 
-static struct str
-field(const struct val *m, const char *k)
-{
-    const struct val *v = val_get(m, k);
-
-    return v != NULL && v->t == V_STR ? v->s : STR_NULL;
-}
-
 /* Strict base64url of a JWS part (no padding) into the arena. */
 long
 jws_b64(struct arena *a, struct str s, unsigned char **out)
@@ -78,7 +70,7 @@ jws_header(struct arena *a, struct str part, const char **alg, struct str *kid,
 bool
 jwk_usable(const struct val *k, const char *alg, struct str kid)
 {
-    struct str        kty = field(k, "kty"), use = field(k, "use"), kalg = field(k, "alg");
+    struct str        kty = val_get_str(k, "kty"), use = val_get_str(k, "use"), kalg = val_get_str(k, "alg");
     const struct val *kv = val_get(k, "kid");
 
     if (!str_eq_c(kty, strcmp(alg, "RS256") == 0 ? "RSA" : "EC") ||
@@ -106,7 +98,7 @@ static EVP_PKEY *
 jwk_rsa(struct arena *a, const struct val *k)
 {
     unsigned char  *n = NULL, *e = NULL;
-    long            nl = jws_b64(a, field(k, "n"), &n), el = jws_b64(a, field(k, "e"), &e);
+    long            nl = jws_b64(a, val_get_str(k, "n"), &n), el = jws_b64(a, val_get_str(k, "e"), &e);
     BIGNUM         *bn = NULL, *be = NULL;
     OSSL_PARAM_BLD *bld = NULL;
     EVP_PKEY       *key = NULL;
@@ -131,11 +123,11 @@ static EVP_PKEY *
 jwk_ec(struct arena *a, const struct val *k)
 {
     unsigned char  *x = NULL, *y = NULL, pt[1 + 2 * EC_COORD];
-    long            xl = jws_b64(a, field(k, "x"), &x), yl = jws_b64(a, field(k, "y"), &y);
+    long            xl = jws_b64(a, val_get_str(k, "x"), &x), yl = jws_b64(a, val_get_str(k, "y"), &y);
     OSSL_PARAM_BLD *bld = NULL;
     EVP_PKEY       *key = NULL;
 
-    if (!str_eq_c(field(k, "crv"), "P-256") || xl != EC_COORD || yl != EC_COORD)
+    if (!str_eq_c(val_get_str(k, "crv"), "P-256") || xl != EC_COORD || yl != EC_COORD)
         return NULL;
     pt[0] = 0x04; /* uncompressed: 04 || x || y */
     memcpy(pt + 1, x, EC_COORD);

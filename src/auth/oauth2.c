@@ -11,6 +11,7 @@
 #include "../core/nspath.h"
 #include "../core/rnd.h"
 #include "../core/timeutil.h"
+#include "../core/digest.h"
 #include "../model/specs.h"
 #include "../store/store.h"
 #include "authn.h"
@@ -127,15 +128,13 @@ static bool
 secret_matches(const struct val *sa, struct str secret)
 {
     static const char dummy[65] = "0000000000000000000000000000000000000000000000000000000000000000";
-    unsigned char     md[32];
     char              hex[65];
     const struct val *h = sa != NULL ? val_get(sa, "secretHash") : NULL;
     const char       *want = h != NULL && h->t == V_STR && h->s.len == 64 ? h->s.p : dummy;
 
     /* Always hash and compare, so unknown clients take as long as known ones. */
-    EVP_Digest(secret.p, secret.len, md, NULL, EVP_sha256(), NULL);
-    hex_encode(md, sizeof md, hex);
-    return CRYPTO_memcmp(hex, want, 64) == 0 && want != dummy;
+    digest_sha256_hex(secret.p, secret.len, hex);
+    return mem_equal_ct(hex, want, 64) && want != dummy;
 }
 
 /* scope "tsg_id:<namespace ID>": that namespace, the account's own or below it.

@@ -32,6 +32,7 @@
 
 #include "../api/codec.h"
 #include "../api/secrets.h"
+#include "../core/digest.h"
 #include "../core/log.h"
 #include "../core/nspath.h"
 #include "../core/rnd.h"
@@ -78,14 +79,6 @@ struct discovery {
 struct login {
     struct str provider_id, ns, nonce, verifier, redirect;
 };
-
-static struct str
-field(const struct val *m, const char *k)
-{
-    const struct val *v = val_get(m, k);
-
-    return v != NULL && v->t == V_STR ? v->s : STR_NULL;
-}
 
 /* ---- HTTPS to the provider ------------------------------------------------- */
 
@@ -255,8 +248,7 @@ pkce_challenge(struct arena *a, struct str verifier)
     unsigned char md[32];
     char         *out = arena_alloc(a, RAND_B64 + 1);
 
-    if (EVP_Digest(verifier.p, verifier.len, md, NULL, EVP_sha256(), NULL) != 1)
-        return STR_NULL;
+    digest_sha256(verifier.p, verifier.len, md);
     b64url_encode(md, sizeof md, out);
     return (struct str){out, RAND_B64};
 }
@@ -282,12 +274,12 @@ static void
 provider_load(const struct val *obj, struct provider *p)
 {
     p->obj = *obj;
-    p->id = field(obj, "ID");
-    p->ns = field(obj, "namespace");
-    p->name = field(obj, "name");
-    p->endpoint = field(obj, "endpoint");
-    p->client_id = field(obj, "clientID");
-    p->ca = field(obj, "certificateAuthority");
+    p->id = val_get_str(obj, "ID");
+    p->ns = val_get_str(obj, "namespace");
+    p->name = val_get_str(obj, "name");
+    p->endpoint = val_get_str(obj, "endpoint");
+    p->client_id = val_get_str(obj, "clientID");
+    p->ca = val_get_str(obj, "certificateAuthority");
     p->scopes = val_get(obj, "scopes");
     p->subjects = val_get(obj, "subjects");
 }
@@ -377,10 +369,10 @@ static int
 discovery_check(const struct provider *p, const struct val *doc, struct discovery *d,
                 struct errbuf *why)
 {
-    d->issuer = field(doc, "issuer");
-    d->authz = field(doc, "authorization_endpoint");
-    d->token = field(doc, "token_endpoint");
-    d->jwks = field(doc, "jwks_uri");
+    d->issuer = val_get_str(doc, "issuer");
+    d->authz = val_get_str(doc, "authorization_endpoint");
+    d->token = val_get_str(doc, "token_endpoint");
+    d->jwks = val_get_str(doc, "jwks_uri");
     if (d->issuer.len == 0 || !str_eq(strip_slash(d->issuer), strip_slash(p->endpoint)))
         return errbuf_set(why, E_UNAVAILABLE, "the discovery issuer is not the endpoint");
     if (!is_https_url(d->authz) || !is_https_url(d->token) || !is_https_url(d->jwks))
@@ -411,12 +403,9 @@ discover(struct req *r, const struct provider *p, struct discovery *d, struct er
 static struct str
 state_key(struct arena *a, struct str state)
 {
-    unsigned char md[32];
-    char          hex[65];
+    char hex[2 * SHA256_LEN + 1];
 
-    if (EVP_Digest(state.p, state.len, md, NULL, EVP_sha256(), NULL) != 1)
-        return STR_NULL;
-    hex_encode(md, sizeof md, hex);
+    digest_sha256_hex(state.p, state.len, hex);
     return str_c(arena_printf(a, "oidc:%s", hex));
 }
 
@@ -491,11 +480,11 @@ login_decode(struct req *r, const struct buf *plain, struct login *l)
 
     if (json_map(r, plain, &rec) != E_OK)
         return E_INTERNAL;
-    l->provider_id = field(&rec, "provider");
-    l->ns = field(&rec, "namespace");
-    l->nonce = field(&rec, "nonce");
-    l->verifier = field(&rec, "verifier");
-    l->redirect = field(&rec, "redirect");
+    l->provider_id = val_get_str(&rec, "provider");
+    l->ns = val_get_str(&rec, "namespace");
+    l->nonce = val_get_str(&rec, "nonce");
+    l->verifier = val_get_str(&rec, "verifier");
+    l->redirect = val_get_str(&rec, "redirect");
     return l->provider_id.len > 0 && l->nonce.len > 0 && l->verifier.len > 0 ? E_OK
                                                                              : E_INTERNAL;
 }
@@ -604,8 +593,8 @@ name_valid(struct str s)
 static int
 start_check(const struct val *md, struct errbuf *eb)
 {
-    struct str        ns = field(md, "namespace"), name = field(md, "OIDCProviderName");
-    struct str        redirect = field(md, "redirectURL");
+    struct str        ns = val_get_str(md, "namespace"), name = val_get_str(md, "OIDCProviderName");
+    struct str        redirect = val_get_str(md, "redirectURL");
     const struct val *n = val_get(md, "OIDCProviderName");
 
     if (!nspath_valid(ns))
@@ -636,13 +625,13 @@ login_start(struct req *r, const struct val *md, struct errbuf *why)
 {
     struct provider  p;
     struct discovery d;
-    struct login     l = {.ns = field(md, "namespace"), .redirect = field(md, "redirectURL")};
+    struct login     l = {.ns = val_get_str(md, "namespace"), .redirect = val_get_str(md, "redirectURL")};
     struct str       state, challenge;
     struct buf       url;
     int              rc;
 
     if ((rc = start_check(md, why)) != E_OK ||
-        (rc = provider_find(r, l.ns, "name", field(md, "OIDCProviderName"), &p, why)) != E_OK ||
+        (rc = provider_find(r, l.ns, "name", val_get_str(md, "OIDCProviderName"), &p, why)) != E_OK ||
         (rc = discover(r, &p, &d, why)) != E_OK)
         return rc;
     l.provider_id = p.id;
@@ -763,7 +752,7 @@ token_request(const struct provider *p, const struct discovery *d, struct str co
 static const char *
 oauth_error(struct arena *a, const struct val *doc)
 {
-    struct str e = field(doc, "error");
+    struct str e = val_get_str(doc, "error");
 
     if (e.len == 0 || e.len > 64)
         return "-";
@@ -787,7 +776,7 @@ token_answer(struct req *r, long status, const struct buf *body, struct str *id_
     if (status != 200)
         return errbuf_set(why, E_UNAUTH, "the token endpoint answered %ld %s", status,
                           oauth_error(r->a, &doc));
-    t = field(&doc, "id_token");
+    t = val_get_str(&doc, "id_token");
     if (t.len == 0 || t.len > IDTOKEN_MAX)
         return errbuf_set(why, E_UNAUTH, "no usable id_token in the token answer");
     *id_token = t;
@@ -939,10 +928,10 @@ static int
 claims_check(const struct provider *p, const struct discovery *d, const struct val *c,
              struct str nonce, struct errbuf *why)
 {
-    struct str n = field(c, "nonce"), sub = field(c, "sub");
+    struct str n = val_get_str(c, "nonce"), sub = val_get_str(c, "sub");
     int        rc;
 
-    if (!str_eq(field(c, "iss"), d->issuer))
+    if (!str_eq(val_get_str(c, "iss"), d->issuer))
         return errbuf_set(why, E_UNAUTH, "id_token: wrong issuer");
     if ((rc = aud_check(c, p->client_id, why)) != E_OK || (rc = time_check(c, why)) != E_OK)
         return rc;
@@ -1030,7 +1019,7 @@ identity_fill(struct req *r, const struct provider *p, const struct val *c, stru
     }
     val_set(r->a, &id->data, "namespace", val_str(p->ns));
     val_set(r->a, &id->data, "provider", val_str(p->name));
-    id->sub = field(c, "sub");
+    id->sub = val_get_str(c, "sub");
 }
 
 /* A state is what step 1 made (43 base64url characters); anything else is not
@@ -1038,8 +1027,8 @@ identity_fill(struct req *r, const struct provider *p, const struct val *c, stru
 static int
 finish_check(const struct val *md, struct str *code, struct str *state, struct errbuf *why)
 {
-    *code = field(md, "code");
-    *state = field(md, "state");
+    *code = val_get_str(md, "code");
+    *state = val_get_str(md, "state");
     if (code->len == 0 || code->len > CODE_MAX || state->len != RAND_B64)
         return errbuf_set(why, E_UNAUTH, "malformed code or state");
     return E_OK;

@@ -5,8 +5,9 @@
 #include <time.h>
 
 #include <argon2.h>
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
+
+#include "../core/digest.h"
 
 #define T_COST 2
 #define M_COST 19456 /* KiB */
@@ -110,9 +111,9 @@ password_hash(struct str pw, char out[PASSWORD_HASH_MAX])
         RAND_bytes(salt, sizeof(salt)) != 1)
         return E_INTERNAL;
     rc = hash_encoded(pw, salt, out);
-    OPENSSL_cleanse(salt, sizeof(salt));
+    mem_wipe(salt, sizeof(salt));
     if (rc != ARGON2_OK) {
-        OPENSSL_cleanse(out, PASSWORD_HASH_MAX);
+        mem_wipe(out, PASSWORD_HASH_MAX);
         out[0] = '\0';
         return E_INTERNAL;
     }
@@ -128,7 +129,7 @@ dummy_init(void)
         return;
     dummy_ok =
         password_hash((struct str){(const char *)secret, sizeof(secret)}, dummy_hash) == E_OK;
-    OPENSSL_cleanse(secret, sizeof(secret));
+    mem_wipe(secret, sizeof(secret));
 }
 
 static bool
@@ -144,7 +145,7 @@ verify_dummy(struct str pw)
     /* No dummy (the CSPRNG failed at start): spend the same work another way. */
     (void)argon2id_hash_raw(T_COST, M_COST, PARALLEL, pw.len ? pw.p : "", pw.len, salt,
                             sizeof(salt), out, sizeof(out));
-    OPENSSL_cleanse(out, sizeof(out));
+    mem_wipe(out, sizeof(out));
     return false;
 }
 

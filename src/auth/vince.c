@@ -5,26 +5,18 @@
 #include "password.h"
 #include "throttle.h"
 
-static struct str
-field(const struct val *m, const char *k)
-{
-    const struct val *v = val_get(m, k);
-
-    return v != NULL && v->t == V_STR ? v->s : STR_NULL;
-}
-
 static void
 identity_fill(struct req *r, const struct val *acct, struct identity *id)
 {
     id->data = val_map();
     val_set(r->a, &id->data, "realm", val_cstr("vince"));
-    val_set(r->a, &id->data, "account", val_str(field(acct, "name")));
-    struct str email = field(acct, "email");
+    val_set(r->a, &id->data, "account", val_str(val_get_str(acct, "name")));
+    struct str email = val_get_str(acct, "email");
     if (email.len > 0)
         val_set(r->a, &id->data, "email", val_str(email));
-    val_set(r->a, &id->data, "id", val_str(field(acct, "ID")));
-    val_set(r->a, &id->data, "organization", val_str(field(acct, "namespace")));
-    id->sub = field(acct, "name");
+    val_set(r->a, &id->data, "id", val_str(val_get_str(acct, "ID")));
+    val_set(r->a, &id->data, "organization", val_str(val_get_str(acct, "namespace")));
+    id->sub = val_get_str(acct, "name");
 }
 
 /* Unknown account, wrong password and disabled account are one answer, and take
@@ -43,7 +35,7 @@ prove(struct req *r, struct str name, struct str pw, struct identity *id, struct
     if (!found && feb.code == E_UNAVAILABLE)
         return errbuf_set(eb, E_UNAVAILABLE, "The store is unavailable");
     if (found) {
-        struct str h = field(&acct, "password");
+        struct str h = val_get_str(&acct, "password");
         hash = arena_strndup(r->a, h.p, h.len);
     }
     if (password_check(hash, pw, &ok) == E_RATE)
@@ -60,7 +52,7 @@ prove(struct req *r, struct str name, struct str pw, struct identity *id, struct
 int
 realm_vince(struct req *r, const struct val *md, struct identity *id, struct errbuf *eb)
 {
-    struct str      name = field(md, "vinceAccount"), pw = field(md, "vincePassword");
+    struct str      name = val_get_str(md, "vinceAccount"), pw = val_get_str(md, "vincePassword");
     struct str      key = STR_NULL;
     struct throttle t;
     int             rc;

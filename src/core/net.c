@@ -1,6 +1,8 @@
 /* net.c - CIDR parsing and matching. */
 #include "net.h"
 
+#include "val.h"
+
 #include <arpa/inet.h>
 
 int
@@ -52,4 +54,23 @@ cidr_contains(const struct cidr *c, const unsigned char ip[16])
         return true;
     unsigned char mask = (unsigned char)(0xff << (8 - rest));
     return (c->addr[full] & mask) == (ip[full] & mask);
+}
+
+int
+cidr_list_check(const struct val *v, const char *attr, struct errbuf *eb)
+{
+    struct cidr c;
+
+    if (v == NULL || v->t == V_NULL)
+        return E_OK;
+    if (v->t != V_ARR)
+        return errbuf_attr(eb, E_VALIDATION, attr, "Attribute '%s' must be a list of CIDRs",
+                           attr);
+    for (size_t i = 0; i < v->a.n; i++) {
+        struct str s = v->a.v[i].t == V_STR ? v->a.v[i].s : STR_NULL;
+        if (s.p == NULL || cidr_parse(s, &c) != E_OK)
+            return errbuf_attr(eb, E_VALIDATION, attr, "'%.*s' is not a CIDR",
+                               (int)(s.len > 64 ? 64 : s.len), s.p != NULL ? s.p : "");
+    }
+    return E_OK;
 }

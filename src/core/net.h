@@ -15,4 +15,10 @@ int  cidr_parse(struct str s, struct cidr *out);
 int  ip_parse(struct str s, unsigned char out[16]);
 bool cidr_contains(const struct cidr *c, const unsigned char ip[16]);
 
+struct val;
+/* E_OK when every item of the list `v` (which may be NULL: no list) is a string
+ * that cidr_parse accepts; otherwise E_VALIDATION naming attribute `attr`. The
+ * one check of CIDR lists (authorizedSubnets, restrictedNetworks, ...). */
+int  cidr_list_check(const struct val *v, const char *attr, struct errbuf *eb);
+
 #endif

@@ -165,3 +165,11 @@ vtype_name(enum vtype t)
 {
     return (unsigned)t < ARRAY_LEN(vtype_names) ? vtype_names[t] : "unknown";
 }
+
+struct str
+val_get_str(const struct val *m, const char *key)
+{
+    const struct val *v = val_get(m, key);
+
+    return v != NULL && v->t == V_STR ? v->s : STR_NULL;
+}

@@ -53,6 +53,8 @@ static inline struct val val_map(void) { return (struct val){ .t = V_MAP }; }
 /* Lookup in a map (NULL when absent or `m` is not a map). */
 struct val       *val_get(const struct val *m, const char *key);
 struct val       *val_get_s(const struct val *m, struct str key);
+/* The string at `key` of map `m`; STR_NULL when absent or not a string. */
+struct str        val_get_str(const struct val *m, const char *key);
 /* Set key (replacing an existing entry in place); the key is not copied. */
 void              val_set(struct arena *a, struct val *m, const char *key, struct val v);
 void              val_set_s(struct arena *a, struct val *m, struct str key, struct val v);

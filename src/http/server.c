@@ -131,11 +131,9 @@ copy(struct arena *a, struct str s)
 static enum method
 method_of(struct str m)
 {
-    static const char *const names[] = { "GET", "HEAD", "POST", "PUT", "DELETE" };
-
-    for (size_t i = 0; i < ARRAY_LEN(names); i++)
-        if (str_eq_c(m, names[i]))
-            return (enum method)i;
+    for (enum method i = M_GET; i < M_OTHER; i++)
+        if (str_eq_c(m, method_name(i)))
+            return i;
     return M_OTHER;
 }
 
@@ -312,9 +310,7 @@ put_header(struct buf *b, const char *k, struct str v)
 static void
 log_request(const struct hreq *h)
 {
-    static const char *const names[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "?" };
-
-    log_info("trace=%s %s %.*s %d %lldms", h->r.trace, names[h->r.method],
+    log_info("trace=%s %s %.*s %d %lldms", h->r.trace, method_name(h->r.method),
              STR_FMT(h->r.path), h->r.status, (long long)(time_mono_ms() - h->started));
 }
 

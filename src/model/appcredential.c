@@ -44,14 +44,6 @@ static const struct attr appcredential_attrs[] = {
             "ignored when sent back"},
 };
 
-static struct str
-str_of(const struct val *o, const char *k)
-{
-    const struct val *v = val_get(o, k);
-
-    return v != NULL && v->t == V_STR ? v->s : STR_NULL;
-}
-
 static struct val
 time_val(struct arena *a, int64_t ms)
 {
@@ -120,7 +112,7 @@ renew(struct req *r, const struct spec *s, struct str csr, struct errbuf *eb)
     if (rc != E_OK)
         return errbuf_set(eb, E_UNAVAILABLE, "The store is unavailable");
     r->once = val_map();
-    return issue(r, r->route.id, str_of(&old, "name"), csr, &r->once, eb);
+    return issue(r, r->route.id, val_get_str(&old, "name"), csr, &r->once, eb);
 }
 
 static int
@@ -136,7 +128,7 @@ appcredential_prepare(struct req *r, const struct spec *s, struct val *obj, bool
                    ? renew(r, s, csr->s, eb)
                    : E_OK;
     struct str pem = csr != NULL && csr->t == V_STR ? csr->s : STR_NULL;
-    int        rc = issue(r, str_of(obj, "ID"), str_of(obj, "name"), pem, obj, eb);
+    int        rc = issue(r, val_get_str(obj, "ID"), val_get_str(obj, "name"), pem, obj, eb);
     val_del(obj, "csr"); /* a request is not worth keeping */
     return rc;
 }
@@ -158,7 +150,7 @@ static int
 appcredential_before_write(struct req *r, const struct spec *s, struct tx *tx, struct val *obj,
                            const struct val *old, struct errbuf *eb)
 {
-    struct str id = str_of(obj, "ID"), name = str_of(obj, "name");
+    struct str id = val_get_str(obj, "ID"), name = val_get_str(obj, "name");
 
     KW_UNUSED(s);
     val_del(obj, "csr");

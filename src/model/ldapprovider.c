@@ -1,9 +1,6 @@
 /* ldapprovider.c - the directories the LDAP realm binds to (API.md section 3).
  * The realm itself is auth/ldap.c; this file only describes and checks the
  * configuration. */
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include "../api/req.h"
 #include "../pki/pemcheck.h"
@@ -73,22 +70,14 @@ check_filter(struct str f, struct errbuf *eb)
                        "Attribute 'bindSearchFilter' must contain {USERNAME}");
 }
 
-static struct str
-obj_str(const struct val *obj, const char *k)
-{
-    const struct val *v = val_get(obj, k);
-
-    return v != NULL && v->t == V_STR ? v->s : STR_NULL;
-}
-
 /* Checks the generic validation cannot express. They need no stored state, so
  * they run on the request's thread. */
 static int
 ldapprovider_prepare(struct req *r, const struct spec *s, struct val *obj, bool create,
                      struct errbuf *eb)
 {
-    struct str ca = obj_str(obj, "certificateAuthority");
-    struct str address = obj_str(obj, "address"), filter = obj_str(obj, "bindSearchFilter");
+    struct str ca = val_get_str(obj, "certificateAuthority");
+    struct str address = val_get_str(obj, "address"), filter = val_get_str(obj, "bindSearchFilter");
     int        rc;
 
     KW_UNUSED(r);

@@ -44,14 +44,7 @@ check_roles(struct arena *a, const struct val *granted, struct errbuf *eb)
 static int
 check_subnets(const struct val *nets, struct errbuf *eb)
 {
-    for (size_t i = 0; nets != NULL && nets->t == V_ARR && i < nets->a.n; i++) {
-        struct cidr c;
-        struct str  s = nets->a.v[i].s;
-        if (nets->a.v[i].t != V_STR || cidr_parse(s, &c) != E_OK)
-            return errbuf_attr(eb, E_VALIDATION, "authorizedSubnets", "'%.*s' is not a CIDR",
-                               (int)(s.len > 64 ? 64 : s.len), s.p != NULL ? s.p : "");
-    }
-    return E_OK;
+    return cidr_list_check(nets, "authorizedSubnets", eb);
 }
 
 static struct val *

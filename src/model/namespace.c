@@ -24,10 +24,6 @@ static const struct attr namespace_attrs[] = {
     { "zoning", T_INT, 0 },
 };
 
-static const char *const namespace_children[] = { "namespaces", "accounts",
-                                                  "apiauthorizations", "ldapproviders",
-                                                  "oidcproviders", "serviceaccounts", "appcredentials", "auditlogs", NULL };
-
 /* A namespace is created with its bare name and lives under the request's
  * namespace: "web" in "/acme" becomes "/acme/web". */
 static int
@@ -78,7 +74,7 @@ const struct spec spec_namespace = {
     .default_order = "name",
     .ops = OP_ALL,
     .cascades = true,
-    .children = namespace_children,
+    .parent_of_all = true,
     .hooks = { .prepare = namespace_prepare, .after_delete = namespace_after_delete },
     .rt = &namespace_rt,
 };

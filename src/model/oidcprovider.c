@@ -1,9 +1,6 @@
 /* oidcprovider.c - the OpenID Connect providers the OIDC realm logs in with
  * (API.md section 3). The realm itself is auth/oidc.c; this file describes and
  * checks the configuration. */
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include "../api/req.h"
 #include "../pki/pemcheck.h"

@@ -2,11 +2,11 @@
  * seed's service accounts of a tenant service group. The client ID is the object
  * ID; the secret is shown once, at creation or rotation, and stored as SHA-256
  * (it has 256 bits of entropy: a slow hash would add nothing). */
-#include <openssl/evp.h>
 
 #include "../api/req.h"
 #include "../auth/authz.h"
 #include "../core/rnd.h"
+#include "../core/digest.h"
 #include "../store/store.h"
 #include "linked.h"
 #include "specs.h"
@@ -30,14 +30,13 @@ static const struct attr serviceaccount_attrs[] = {
 static void
 new_secret(struct req *r, struct val *obj)
 {
-    unsigned char raw[SECRET_BYTES], md[32];
+    unsigned char raw[SECRET_BYTES];
     char         *secret = arena_alloc(r->a, b64url_len(sizeof raw) + 1), hex[65];
 
     rnd_bytes(raw, sizeof raw);
     b64url_encode(raw, sizeof raw, secret);
-    OPENSSL_cleanse(raw, sizeof raw);
-    EVP_Digest(secret, strlen(secret), md, NULL, EVP_sha256(), NULL);
-    hex_encode(md, sizeof md, hex);
+    mem_wipe(raw, sizeof raw);
+    digest_sha256_hex(secret, strlen(secret), hex);
     val_set(r->a, obj, "secretHash", val_str(arena_str(r->a, str_c(hex))));
     if (r->once.t != V_MAP)
         r->once = val_map();

@@ -34,6 +34,12 @@ enum aflag {
                                   use with A_WRITEONLY */
 };
 
+/* What a string (or each string of a list) must be, beyond its pattern. */
+enum aformat {
+    F_NONE,
+    F_CIDR,       /* an IP address or a CIDR range (core/net.h) */
+};
+
 struct attr {
     const char        *name;       /* wire name, camelCase */
     enum atype         type;
@@ -43,6 +49,8 @@ struct attr {
     const char *const *enums;      /* NULL-terminated allowed values, or NULL */
     const char        *def;        /* default as a string ("true", "0", "EC_P256"), or NULL */
     const char        *doc;        /* one line for docs/OpenAPI */
+    enum aformat       format;
+    int64_t            min, max;   /* T_INT bounds, inclusive; both 0: unbounded */
 };
 
 struct req;   /* api/req.h: the request being served */
@@ -111,6 +119,8 @@ struct spec {
     enum spec_access   access;       /* which roles may touch it (auth/roles.c) */
     bool               not_namespaced; /* lives outside the namespace tree (roles) */
     const char *const *children;     /* rest names reachable as /this/:id/<child> */
+    bool               parent_of_all;/* every namespaced, listable resource is a child
+                                        (namespaces: /namespaces/:id/<things>) */
     const struct spec_action *actions; /* /this/:id/<action>, POST; NULL-name terminated */
     bool               cascades;     /* a delete also deletes what lives below it
                                         (namespaces): policies are reloaded */
