@@ -220,8 +220,10 @@ serve(void)
     if (seal_load_master(path, master, &eb) != E_OK)
         die(eb.msg);
     seal_set_master(master);
-    if (store_open(cfg.store, &kw_store, &eb) != E_OK ||
-        authn_init(master, &eb) != E_OK || boot_first_start(cfg.data_dir, &created, &from_env, &eb) != E_OK ||
+    if (store_open(cfg.store, &kw_store, &eb) != E_OK)
+        die(eb.msg);
+    authz_start(); /* before the first write: the policy snapshot follows every commit */
+    if (authn_init(master, &eb) != E_OK || boot_first_start(cfg.data_dir, &created, &from_env, &eb) != E_OK ||
         tlsboot_ensure(cfg.data_dir, host, &tls, &eb) != E_OK || signer_start(&tls, &eb) != E_OK ||
         http_start(&tls, &eb) != E_OK)
         die(eb.msg);

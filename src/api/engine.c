@@ -286,8 +286,6 @@ run_create(struct tx *tx, struct wreq *w)
         return rc == E_NOTFOUND ? ns_gone(w) : write_error(w, rc);
     if (rc != E_OK)
         return rc;
-    if (s == &spec_apiauthorization)
-        authz_note(w->r, val_get(&w->obj, "ID")->s, &w->obj);
     struct val out = val_clone(w->r->a, &w->obj);
     object_present(w->r->a, s, &out);
     add_once(w, &out, &w->obj);
@@ -340,8 +338,6 @@ run_update(struct tx *tx, struct wreq *w)
         return rc;
     if ((rc = tx->ops->update(tx, s, &obj)) != E_OK)
         return write_error(w, rc);
-    if (s == &spec_apiauthorization)
-        authz_note(w->r, w->r->route.id, &obj);
     struct val out = val_clone(w->r->a, &obj);
     object_present(w->r->a, s, &out);
     add_once(w, &out, &obj);
@@ -360,8 +356,6 @@ run_delete(struct tx *tx, struct wreq *w)
         return rc;
     if ((rc = tx->ops->del(tx, s, w->r->route.id)) != E_OK)
         return write_error(w, rc);
-    if (s == &spec_apiauthorization)
-        authz_note(w->r, w->r->route.id, NULL);
     if (s->hooks.after_delete != NULL &&
         (rc = s->hooks.after_delete(w->r, s, tx, &old, &w->eb)) != E_OK)
         return rc;
@@ -432,10 +426,6 @@ write_done(void *arg, int rc)
         if (w->eb.code == E_OK)
             errbuf_set(&w->eb, rc, "The store is unavailable");
         api_error(w->r, &w->eb);
-    } else if (!w->replayed) {
-        if (w->op == W_DELETE && w->s->cascades)
-            authz_invalidate();
-        authz_apply(w->r);
     }
     w->r->resume(w->r);
 }

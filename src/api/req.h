@@ -108,8 +108,6 @@ struct req {
                                generated private key): it and the encoded answer are
                                wiped when the request is released */
     bool       audited;     /* the audit entry is written (api/audit.c) */
-    struct val authz_changes; /* API authorizations this write changed: ID -> object or
-                                 null (auth/authz.c applies them after the commit) */
     struct str audit_who;   /* token requests: the claim the caller presented */
     struct buf reply;       /* the encoded body */
     const char *reply_type; /* its Content-Type */

@@ -205,14 +205,6 @@ snapshot_get(void)
     return s;
 }
 
-void
-authz_note(struct req *r, struct str id, const struct val *obj)
-{
-    if (r->authz_changes.t != V_MAP)
-        r->authz_changes = val_map();
-    val_set_s(r->a, &r->authz_changes, id, obj != NULL ? *obj : val_null());
-}
-
 static bool
 changed(const struct val *changes, struct str id)
 {
@@ -252,14 +244,13 @@ merge(struct snapshot *s, const struct snapshot *old, const struct val *ch)
  * unchanged policies are shared, only the changed ones are parsed. If a full
  * rebuild is pending (or the snapshot was never built), it will read them from
  * the store instead. */
-void
-authz_apply(struct req *r)
+/* Apply committed policy changes (ID -> object, or null: deleted) to the
+ * snapshot, so the very next request is judged by them without a rebuild. */
+static void
+apply(const struct val *ch)
 {
-    const struct val *ch = &r->authz_changes;
-    struct snapshot  *s, *old;
+    struct snapshot *s, *old;
 
-    if (ch->t != V_MAP || ch->m.n == 0)
-        return;
     pthread_mutex_lock(&snap_mu);
     old = snap;
     if (old == NULL || old->gen != authz_generation()) {
@@ -271,6 +262,37 @@ authz_apply(struct req *r)
     snap = s;
     pthread_mutex_unlock(&snap_mu);
     snapshot_put(old);
+}
+
+/* The store's observer (store_observe): whoever wrote a policy, a request, a
+ * hook or a job, the snapshot follows it before the writer is answered. A
+ * deleted namespace subtree took policies with it unnamed: rebuild. */
+static void
+on_changes(const struct change *ch, size_t n)
+{
+    struct arena *a = NULL;
+    struct val    policies = val_map();
+
+    for (size_t i = 0; i < n; i++) {
+        if (ch[i].s == NULL) {
+            authz_invalidate();
+            continue;
+        }
+        if (ch[i].s != &spec_apiauthorization)
+            continue;
+        if (a == NULL)
+            a = arena_new(4096);
+        val_set_s(a, &policies, ch[i].id, ch[i].obj);
+    }
+    if (a != NULL)
+        apply(&policies);
+    arena_free(a);
+}
+
+void
+authz_start(void)
+{
+    store_observe(on_changes);
 }
 
 void

@@ -14,12 +14,9 @@ int  authz_check(struct req *r, const struct spec *s, unsigned verb, struct errb
 /* Rebuild everything from the store on next use: after a committed delete of a
  * namespace (its cascade deletes policies nobody noted one by one). */
 void     authz_invalidate(void);
-/* Inside a write job: API authorization `id` is now `obj` (NULL: deleted). Every
- * code path that writes API authorizations must note them. */
-void     authz_note(struct req *r, struct str id, const struct val *obj);
-/* After the commit, before the caller is answered: apply the request's noted
- * changes to the snapshot, so the very next request is judged by them. */
-void     authz_apply(struct req *r);
+/* Follow the store's committed changes (store_observe): call once at start-up,
+ * after the store is open and before the first write. */
+void     authz_start(void);
 /* Changes whenever authz_invalidate() is called: what was derived from policies
  * or namespaces under an older generation may be stale. */
 uint64_t authz_generation(void);

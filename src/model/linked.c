@@ -5,7 +5,6 @@
 
 #include "../api/engine.h"
 #include "../api/validate.h"
-#include "../auth/authz.h"
 #include "../auth/roles.h"
 #include "../core/net.h"
 #include "../store/store.h"
@@ -69,7 +68,7 @@ linked_policy_put(struct req *r, struct tx *tx, struct val *owner,
         (rc = check_subnets(who->subnets, eb)) != E_OK)
         return rc;
     if (granted == NULL || granted->a.n == 0) { /* no roles: no authorization */
-        rc = linked_policy_del(r, tx, owner, eb);
+        rc = linked_policy_del(tx, owner, eb);
         val_set(r->a, owner, "authorizationID", val_cstr(""));
         return rc;
     }
@@ -89,8 +88,6 @@ linked_policy_put(struct req *r, struct tx *tx, struct val *owner,
         val_set(r->a, &pol, "ID", *pid); /* the same object, new content */
         tags_normalize(r->a, &spec_apiauthorization, &pol);
         rc = tx->ops->update(tx, &spec_apiauthorization, &pol);
-        if (rc == E_OK)
-            authz_note(r, pid->s, &pol);
         if (rc != E_NOTFOUND)
             return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
         val_set(r->a, &pol, "ID", fresh); /* deleted with ?override: create it again */
@@ -101,20 +98,17 @@ linked_policy_put(struct req *r, struct tx *tx, struct val *owner,
         return errbuf_set(eb, rc, "Namespace '%.*s' does not exist", STR_FMT(ns));
     if (rc != E_OK)
         return errbuf_set(eb, rc, "store error");
-    authz_note(r, val_get(&pol, "ID")->s, &pol);
     val_set(r->a, owner, "authorizationID", *val_get(&pol, "ID"));
     return E_OK;
 }
 
 int
-linked_policy_del(struct req *r, struct tx *tx, const struct val *owner, struct errbuf *eb)
+linked_policy_del(struct tx *tx, const struct val *owner, struct errbuf *eb)
 {
     struct val *pid = val_get(owner, "authorizationID");
 
     if (pid == NULL || pid->t != V_STR || pid->s.len == 0)
         return E_OK;
     int rc = tx->ops->del(tx, &spec_apiauthorization, pid->s);
-    if (rc == E_OK)
-        authz_note(r, pid->s, NULL);
     return rc == E_OK || rc == E_NOTFOUND ? E_OK : errbuf_set(eb, rc, "store error");
 }

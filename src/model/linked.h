@@ -26,6 +26,6 @@ struct linked_subject {
 int linked_policy_put(struct req *r, struct tx *tx, struct val *owner,
                       const struct linked_subject *who, struct errbuf *eb);
 /* Delete the owner's authorization (if any). */
-int linked_policy_del(struct req *r, struct tx *tx, const struct val *owner, struct errbuf *eb);
+int linked_policy_del(struct tx *tx, const struct val *owner, struct errbuf *eb);
 
 #endif

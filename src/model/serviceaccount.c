@@ -73,8 +73,9 @@ static int
 serviceaccount_after_delete(struct req *r, const struct spec *s, struct tx *tx,
                             const struct val *obj, struct errbuf *eb)
 {
+    KW_UNUSED(r);
     KW_UNUSED(s);
-    return linked_policy_del(r, tx, obj, eb);
+    return linked_policy_del(tx, obj, eb);
 }
 
 /* POST /serviceaccounts/:id/secrets: a new secret; the old one stops working. */

@@ -56,6 +56,7 @@ struct sqlite_store {
 struct sqlite_tx {
     struct tx            base;
     struct sqlite_store *st;
+    struct changelog     log; /* what the open transaction changed */
 };
 
 static const struct tx_ops tx_ops;
@@ -531,16 +532,32 @@ write_row(struct tx *tx, const struct spec *s, const struct val *obj, bool inser
     return sqlite3_changes(c->db) == 0 ? E_NOTFOUND : E_OK;
 }
 
+static void
+log_change(struct tx *tx, const struct spec *s, struct str id, const struct val *obj)
+{
+    /* A copy of the value: callers pass objects on their stack. */
+    changelog_add(&((struct sqlite_tx *)tx)->log,
+                  &(struct change){ .s = s, .id = id, .obj = obj != NULL ? *obj : val_null() });
+}
+
 static int
 tx_insert(struct tx *tx, const struct spec *s, const struct val *obj)
 {
-    return write_row(tx, s, obj, true);
+    int rc = write_row(tx, s, obj, true);
+
+    if (rc == E_OK)
+        log_change(tx, s, val_get_str(obj, "ID"), obj);
+    return rc;
 }
 
 static int
 tx_update(struct tx *tx, const struct spec *s, const struct val *obj)
 {
-    return write_row(tx, s, obj, false);
+    int rc = write_row(tx, s, obj, false);
+
+    if (rc == E_OK)
+        log_change(tx, s, val_get_str(obj, "ID"), obj);
+    return rc;
 }
 
 static int
@@ -562,7 +579,10 @@ tx_del(struct tx *tx, const struct spec *s, struct str id)
     sqlite3_reset(stmt);
     if (rc != SQLITE_DONE)
         return sqlite_err(c, rc, "delete");
-    return sqlite3_changes(c->db) == 0 ? E_NOTFOUND : E_OK;
+    if (sqlite3_changes(c->db) == 0)
+        return E_NOTFOUND;
+    log_change(tx, s, id, NULL);
+    return E_OK;
 }
 
 static int
@@ -594,6 +614,8 @@ tx_del_subtree(struct tx *tx, struct str ns)
             rc = sqlite_err(c, r, "delete subtree");
     }
     arena_free(a);
+    if (rc == E_OK)
+        changelog_add(&((struct sqlite_tx *)tx)->log, &(struct change){ .ns = ns });
     return rc;
 }
 
@@ -791,7 +813,7 @@ take_batch(struct sqlite_store *st)
 static void
 run_batch(struct sqlite_store *st, struct wjob *batch)
 {
-    struct sqlite_tx tx = { { &tx_ops }, st };
+    struct sqlite_tx tx = { { &tx_ops }, st, { 0 } };
     struct conn     *c = &st->writer;
     int              rcs[BATCH_MAX];
     struct wjob     *j = batch, *next;
@@ -805,23 +827,29 @@ run_batch(struct sqlite_store *st, struct wjob *batch)
                 rcs[n] = E_UNAVAILABLE;
                 continue;
             }
+            size_t mark = tx.log.n;
             exec_simple(c, "SAVEPOINT job");
             rcs[n] = j->run(&tx.base, j->arg);
-            if (rcs[n] != E_OK)
+            if (rcs[n] != E_OK) {
                 exec_simple(c, "ROLLBACK TO job");
+                changelog_truncate(&tx.log, mark);
+            }
             exec_simple(c, "RELEASE job");
         }
         if (began && exec_simple(c, "COMMIT") != E_OK) {
             exec_simple(c, "ROLLBACK");
             for (size_t i = 0; i < n; i++)
                 rcs[i] = E_UNAVAILABLE;
+            changelog_truncate(&tx.log, 0);
         }
+        changelog_publish(&tx.log);
         j = first;
         for (size_t i = 0; i < n; i++, j = next) {
             next = j->next;
             j->done(j->arg, rcs[i]);
         }
     }
+    changelog_free(&tx.log);
 }
 
 static void *

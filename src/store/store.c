@@ -2,6 +2,7 @@
 #include "store.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct store *kw_store;
@@ -65,4 +66,55 @@ store_run(struct store *st, int (*run)(struct tx *, void *), void *arg)
     pthread_mutex_destroy(&s.mu);
     pthread_cond_destroy(&s.cv);
     return s.rc;
+}
+
+/* ---- changes and their observers ---------------------------------------- */
+
+#define OBSERVERS_MAX 8
+
+static store_observer observers[OBSERVERS_MAX];
+static size_t         nobservers;
+
+void
+store_observe(store_observer fn)
+{
+    if (nobservers == OBSERVERS_MAX)
+        abort(); /* a programming error: the table is sized for the modules we have */
+    observers[nobservers++] = fn;
+}
+
+void
+changelog_add(struct changelog *l, const struct change *c)
+{
+    if (l->n == l->cap) {
+        size_t         cap = l->cap ? 2 * l->cap : 64;
+        struct change *v = realloc(l->v, cap * sizeof *v);
+        if (v == NULL)
+            abort();
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = *c;
+}
+
+void
+changelog_truncate(struct changelog *l, size_t n)
+{
+    if (n < l->n)
+        l->n = n;
+}
+
+void
+changelog_publish(struct changelog *l)
+{
+    for (size_t i = 0; i < nobservers && l->n > 0; i++)
+        observers[i](l->v, l->n);
+    l->n = 0;
+}
+
+void
+changelog_free(struct changelog *l)
+{
+    free(l->v);
+    *l = (struct changelog){ 0 };
 }

@@ -113,6 +113,35 @@ struct tx {
     const struct tx_ops *ops;
 };
 
+/* One committed write, as observers see it (store_observe). */
+struct change {
+    const struct spec *s;   /* NULL: the namespace `ns` and everything below it went */
+    struct str         id;
+    struct val         obj; /* as written (its parts valid during the call); null:
+                               deleted */
+    struct str         ns;
+};
+
+/* Called in the writer thread after every commit with the changes of the jobs
+ * that committed, in order, before their done(): what a process keeps in
+ * memory (the authorization snapshot) follows the store before any caller is
+ * answered, whoever wrote (a request, a hook, a background job). */
+typedef void (*store_observer)(const struct change *ch, size_t n);
+/* Register an observer; at start-up, before the first write. At most 8. */
+void store_observe(store_observer fn);
+
+/* For drivers: the changes of the open transaction. */
+struct changelog {
+    struct change *v;
+    size_t         n, cap;
+};
+void changelog_add(struct changelog *l, const struct change *c);
+/* Forget the changes after the first `n` (a job's savepoint was rolled back). */
+void changelog_truncate(struct changelog *l, size_t n);
+/* The transaction committed: tell the observers, then forget. */
+void changelog_publish(struct changelog *l);
+void changelog_free(struct changelog *l);
+
 /* Open the store named by `uri` ("sqlite:PATH"), creating or migrating the
  * schema for every registered spec. One-line reason in eb on failure. */
 int  store_open(const char *uri, struct store **out, struct errbuf *eb);
