@@ -5,6 +5,7 @@
 #include "../auth/issue.h"
 #include "../store/store.h"
 #include "engine.h"
+#include "openapi.h"
 #include "router.h"
 
 #define M(m)      (1u << (m))
@@ -83,6 +84,8 @@ static const struct route_def routes[] = {
       "200 when the store answers, 503 otherwise" },
     { "/.well-known/jwks.json", M_READ, RA_NONE, MT_OBJECT, MT_OBJECT, 0, NULL, serve_jwks,
       NULL, "The public keys that verify Keyward tokens" },
+    { "/openapi.json", M_READ, RA_NONE, 0, MT_JSON, 0, NULL, openapi_serve, NULL,
+      "This document: the API in OpenAPI 3.1" },
     /* Last: every other path is a resource URL (API.md 6). */
     { "/*", M_ANY, RA_TOKEN, MT_OBJECT, MT_OBJECT, 0, router_resource, serve_resources, NULL,
       "Resources: /things, /things/:id, /things/:id/children" },
