@@ -11,6 +11,7 @@
 
 #include "auth/authn.h"
 #include "auth/authz.h"
+#include "core/version.h"
 #include "auth/password.h"
 #include "auth/throttle.h"
 #include "boot.h"
@@ -255,7 +256,7 @@ main(int argc, char **argv)
         return 0;
     }
     if (argc == 2 && strcmp(argv[1], "version") == 0) {
-        puts("keyward 0.1.0");
+        puts("keyward " KW_VERSION);
         return 0;
     }
     fputs(usage, stderr);

@@ -639,14 +639,14 @@ add_resource(struct val *paths, struct val *schemas, const struct spec *s)
         object_item(&item, s);
         set(paths, arena_printf(oa, "%s/{id}", base), item);
     }
-    for (const char *const *c = s->children; c != NULL && *c != NULL; c++) {
-        const struct spec *child = spec_by_rest(str_c(*c));
-        if (child == NULL || !(child->ops & (OP_LIST | OP_CREATE)))
+    for (size_t i = 0; i < spec_count; i++) {
+        const struct spec *child = spec_all[i];
+        if (!spec_has_child(s, child) || !(child->ops & (OP_LIST | OP_CREATE)))
             continue;
         struct val item = path_item(child, true);
-        collection_item(&item, child, arena_printf(oa, "_%s_%s", s->rest, *c),
+        collection_item(&item, child, arena_printf(oa, "_%s_%s", s->rest, child->rest),
                         arena_printf(oa, " in a %s", s->identity));
-        set(paths, arena_printf(oa, "%s/{id}/%s", base, *c), item);
+        set(paths, arena_printf(oa, "%s/{id}/%s", base, child->rest), item);
     }
     for (const struct spec_action *a = s->actions; a != NULL && a->name != NULL; a++) {
         struct val item = path_item(s, true);

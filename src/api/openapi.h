@@ -8,7 +8,7 @@
 
 /* The version the document announces (info.version); `keyward version` prints
  * the same (tests/api/test_openapi.py checks that they agree). */
-#define KW_VERSION "0.1.0"
+#include "../core/version.h"
 
 /* The handler of the /openapi.json row. */
 enum api_result openapi_serve(struct req *r);

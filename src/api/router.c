@@ -27,19 +27,6 @@ level_methods(const struct spec *s, int level)
     return m;
 }
 
-static bool
-has_child(const struct spec *parent, const struct spec *child_spec, struct str child)
-{
-    if (parent->parent_of_all)
-        return !child_spec->not_namespaced && (child_spec->ops & OP_LIST);
-    if (parent->children == NULL)
-        return false;
-    for (const char *const *c = parent->children; *c != NULL; c++)
-        if (str_eq_c(child, *c))
-            return true;
-    return false;
-}
-
 /* Split "/a/b/c" into at most 4 segments; false if more, or an empty segment. */
 static bool
 split(struct str p, struct str seg[4], size_t *n)
@@ -87,7 +74,7 @@ router_resource(struct req *r, struct errbuf *eb)
             }
     if (n == 3) {
         const struct spec *child = spec_by_rest(seg[2]);
-        if (child == NULL || !has_child(s, child, seg[2]))
+        if (child == NULL || !spec_has_child(s, child))
             return errbuf_set(eb, E_NOTFOUND, "Unknown API path");
         r->route.parent = s;
         r->route.spec = child;

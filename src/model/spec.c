@@ -4,6 +4,7 @@
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define TAG_PATTERN "^[^= ]+=.*$"
 
@@ -102,4 +103,15 @@ spec_init(void)
             check_pattern(s, &s->attrs[j]);
         }
     }
+}
+
+bool
+spec_has_child(const struct spec *parent, const struct spec *child)
+{
+    if (parent->parent_of_all)
+        return !child->not_namespaced && (child->ops & OP_LIST) != 0;
+    for (const char *const *c = parent->children; c != NULL && *c != NULL; c++)
+        if (strcmp(child->rest, *c) == 0)
+            return true;
+    return false;
 }

@@ -141,6 +141,10 @@ attr_is_column(const struct attr *a)
     return (a->flags & (A_COLUMN | A_QUERY | A_ORDER)) != 0;
 }
 
+/* True when `child` is reachable as /parent/:id/<child> (its `children`, or
+ * every namespaced, listable resource for a parent_of_all). */
+bool spec_has_child(const struct spec *parent, const struct spec *child);
+
 /* Derive every spec's runtime data; aborts on an inconsistent spec. */
 void spec_init(void);
 static inline size_t
