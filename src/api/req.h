@@ -10,7 +10,7 @@
 
 #include "../core/buf.h"
 #include "../core/val.h"
-#include "codec.h"
+#include "../core/codec.h"
 
 enum method { M_GET, M_HEAD, M_POST, M_PUT, M_DELETE, M_OTHER };
 

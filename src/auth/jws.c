@@ -5,7 +5,7 @@
 #include <openssl/param_build.h>
 #include <string.h>
 
-#include "../api/codec.h"
+#include "../core/codec.h"
 #include "../core/rnd.h"
 
 #define RSA_N_MAX 1024 /* bytes: 8192 bits */

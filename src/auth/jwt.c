@@ -30,7 +30,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "../api/codec.h"
+#include "../core/codec.h"
 #include "../core/rnd.h"
 
 #define JWT_MAX 8192   /* longest token accepted or produced */

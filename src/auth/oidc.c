@@ -30,7 +30,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
-#include "../api/codec.h"
+#include "../core/codec.h"
 #include "../api/secrets.h"
 #include "../core/digest.h"
 #include "../core/log.h"

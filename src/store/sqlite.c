@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../api/codec.h"
+#include "../core/codec.h"
 #include "../core/buf.h"
 #include "../core/config.h"
 #include "../core/log.h"

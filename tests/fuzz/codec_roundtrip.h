@@ -4,7 +4,7 @@
  * defines FUZZ_CODEC (CODEC_JSON or CODEC_MSGPACK) and includes this file. */
 #include <stdlib.h>
 
-#include "api/codec.h"
+#include "core/codec.h"
 
 #define FUZZ_DEPTH 32
 

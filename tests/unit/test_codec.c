@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "api/codec.h"
+#include "core/codec.h"
 
 #define DEPTH 32
 

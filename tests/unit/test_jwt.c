@@ -22,7 +22,7 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 
-#include "api/codec.h"
+#include "core/codec.h"
 #include "auth/jwt.h"
 #include "core/arena.h"
 #include "core/buf.h"

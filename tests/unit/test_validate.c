@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "api/codec.h"
+#include "core/codec.h"
 #include "api/validate.h"
 #include "core/arena.h"
 #include "core/buf.h"

@@ -9,8 +9,8 @@
 #ifndef KW_CODEC_H
 #define KW_CODEC_H
 
-#include "../core/buf.h"
-#include "../core/val.h"
+#include "buf.h"
+#include "val.h"
 
 enum codec { CODEC_JSON, CODEC_MSGPACK };
 
