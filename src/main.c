@@ -23,6 +23,7 @@
 #include "pki/signer.h"
 #include "pki/tlsboot.h"
 #include "store/store.h"
+#include "vault.h"
 
 #define GRACE_MS       10000
 #define EXPIRE_EVERY_S 60
@@ -175,14 +176,24 @@ wait_for_signal(const sigset_t *set)
     }
 }
 
-/* The client CA's key goes to the signer, the only module that uses it; the
- * copy tlsboot read is wiped at once. */
+/* The CAs (from the store, sealed) and this server's certificate; the CA
+ * handles are registered for the signer's users (app credentials). */
 static int
-signer_start(struct tls_files *tls, struct errbuf *eb)
+tls_start(const char *host, const unsigned char *master, struct tls_files *tls,
+          struct errbuf *eb)
 {
-    int rc = pki_signer_init(&tls->client_ca_pem, &tls->client_ca_key_pem, eb);
+    struct pki_vault v;
+    struct ca       *tls_ca = NULL, *client_ca = NULL;
+    int              rc;
 
-    buf_wipe(&tls->client_ca_key_pem);
+    vault_init(&v, kw_store, master);
+    rc = tlsboot_ensure(cfg.data_dir, host, &v, tls, &tls_ca, &client_ca, eb);
+    if (rc == E_OK && (pki_ca_register(tls_ca) != E_OK || pki_ca_register(client_ca) != E_OK))
+        rc = errbuf_set(eb, E_INTERNAL, "cannot register the CAs");
+    if (rc != E_OK && pki_ca_find(PKI_CA_TLS) != tls_ca)
+        pki_ca_free(tls_ca);
+    if (rc != E_OK && pki_ca_find(PKI_CA_CLIENT) != client_ca)
+        pki_ca_free(client_ca);
     return rc;
 }
 
@@ -222,14 +233,14 @@ serve(void)
     seal_set_master(master);
     if (store_open(cfg.store, &kw_store, &eb) != E_OK ||
         authn_init(master, &eb) != E_OK || boot_first_start(cfg.data_dir, &created, &from_env, &eb) != E_OK ||
-        tlsboot_ensure(cfg.data_dir, host, &tls, &eb) != E_OK || signer_start(&tls, &eb) != E_OK ||
+        tls_start(host, master, &tls, &eb) != E_OK ||
         http_start(&tls, &eb) != E_OK)
         die(eb.msg);
     print_welcome(from_env || getenv("KEYWARD_ADMIN_PASSWORD") != NULL);
     wait_for_signal(&set);
     log_info("keyward: stopping");
     http_stop(GRACE_MS);
-    pki_signer_fini();
+    pki_ca_unregister_all();
     authz_shutdown();
     authn_shutdown();
     throttle_fini();
