@@ -159,20 +159,28 @@ expire_run(struct tx *tx, void *arg)
     return rc == E_OK ? tx->ops->purge(tx, &spec_auditlog, now - cfg.audit_retention) : rc;
 }
 
-/* Wait for SIGTERM or SIGINT; every minute drop expired idempotency answers,
- * quota counters, login states and audit entries so they cannot grow without
- * bound. */
+/* Wait for SIGTERM or SIGINT; every second let authn pick up or rotate signing
+ * keys; every minute drop expired idempotency answers, quota counters, login
+ * states and audit entries so they cannot grow without bound. */
 static void
 wait_for_signal(const sigset_t *set)
 {
-    struct timespec ts = { EXPIRE_EVERY_S, 0 };
+    struct timespec ts = { 1, 0 };
+    int64_t         next_expire = time_now_ms() + EXPIRE_EVERY_S * 1000;
 
     for (;;) {
         int sig = sigtimedwait(set, NULL, &ts);
         if (sig == SIGTERM || sig == SIGINT)
             return;
-        if (sig < 0 && errno == EAGAIN)
-            store_run(kw_store, expire_run, &expire_arg);
+        if (sig < 0 && errno == EAGAIN) {
+            int64_t now = time_now_ms();
+
+            authn_tick(now);
+            if (now >= next_expire) {
+                store_run(kw_store, expire_run, &expire_arg);
+                next_expire = now + EXPIRE_EVERY_S * 1000;
+            }
+        }
     }
 }
 
