@@ -3,6 +3,7 @@ private key in clear in the data directory (but this server's own TLS key) nor i
 store file; an upgrade from a data directory of the previous version; token signing key
 rotation (signing_key_rotation) and the JWKS."""
 import os
+import re
 import sqlite3
 import subprocess
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kwtest import Server, jwt_parts, rand
+from kwtest import REPO, Server, jwt_parts, rand
 
 PEM_KEY = b"PRIVATE KEY-----"
 OLD_BIN = os.environ.get("KEYWARD_OLD_BIN", "/tmp/keyward-before-ca")
@@ -78,6 +79,26 @@ def openssl_verify(ca_file, cert_pem, tmp_path):
     p.write_text(cert_pem)
     return subprocess.run(["openssl", "verify", "-CAfile", str(ca_file), str(p)],
                           capture_output=True, text=True)
+
+
+# -- who signs ------------------------------------------------------------------------
+
+SIGN_CALLS = ("X509_sign", "X509_sign_ctx", "X509_CRL_sign", "X509_REQ_sign", "OCSP_basic_sign",
+              "EVP_DigestSign", "EVP_PKEY_sign", "EVP_SignFinal")
+
+
+def test_only_the_signer_uses_ca_keys():
+    """OpenSSL signing calls appear in pki/signer.c (CA keys) and auth/jwt.c (token
+    signing keys, never a CA's) only."""
+    found = []
+    for p in sorted((REPO / "src").rglob("*.c")):
+        rel = str(p.relative_to(REPO / "src"))
+        if rel in ("pki/signer.c", "auth/jwt.c"):
+            continue
+        text = p.read_text()
+        found += ["%s: %s" % (rel, c) for c in SIGN_CALLS
+                  if re.search(r"\b%s\w*\s*\(" % c, text)]
+    assert found == []
 
 
 # -- at rest --------------------------------------------------------------------------

@@ -711,7 +711,9 @@ test_client_ca_reuse_and_upgrade(void **state)
     for (int i = 0; i < MV_MAX; i++) /* the store never had a client CA */
         if (f->mv.name[i] != NULL && strcmp(f->mv.name[i], PKI_CA_CLIENT) == 0) {
             free(f->mv.name[i]);
-            f->mv.name[i] = NULL;
+            free(f->mv.cert[i]);
+            free(f->mv.sealed[i]);
+            f->mv.name[i] = f->mv.cert[i] = f->mv.sealed[i] = NULL;
         }
     assert_int_equal(unlink(tls_path(f, "client-ca.pem")), 0);
     ensure_ok(f, "127.0.0.1", &b);
