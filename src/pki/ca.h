@@ -21,7 +21,7 @@
 #include "../core/seal.h"
 
 /* The console's two CAs. */
-#define PKI_CA_TLS    "tls"    /* signs the servers' TLS certificates: tls/ca.pem */
+#define PKI_CA_TLS "tls"       /* signs the servers' TLS certificates: tls/ca.pem */
 #define PKI_CA_CLIENT "client" /* signs app credentials' client certificates */
 #define PKI_CA_NAME_MAX 64     /* [a-z0-9_-]{1,64} */
 
@@ -30,18 +30,18 @@ struct ca;
 /* A new CA: P-256 key, self-signed certificate "CN=<cn>, O=Keyward", ten years,
  * CA:TRUE pathlen 0, keyCertSign and cRLSign. Owned by the caller: pki_ca_free.
  * E_INTERNAL with a one-line reason. */
-int  pki_ca_new(const char *name, const char *cn, struct ca **out, struct errbuf *eb);
+int pki_ca_new(const char *name, const char *cn, struct ca **out, struct errbuf *eb);
 /* A CA from its certificate and unencrypted PEM key (files written by an older
  * version): checked (a CA certificate, not expired, the key its own). The
  * caller wipes key_pem. E_INTERNAL with a reason naming `what`. */
-int  pki_ca_import(const char *name, struct str cert_pem, struct str key_pem,
-                   struct ca **out, struct errbuf *eb);
+int pki_ca_import(const char *name, struct str cert_pem, struct str key_pem, struct ca **out,
+                  struct errbuf *eb);
 /* A CA from the store: its certificate and its key as sealed by pki_ca_seal
  * under `mk`. Checked as pki_ca_import. */
-int  pki_ca_open(const char *name, struct str cert_pem, struct str sealed_key,
-                 const unsigned char mk[SEAL_KEY_LEN], struct ca **out, struct errbuf *eb);
+int pki_ca_open(const char *name, struct str cert_pem, struct str sealed_key,
+                const unsigned char mk[SEAL_KEY_LEN], struct ca **out, struct errbuf *eb);
 /* The key sealed under `mk` (appended to `out`), for the store. */
-int  pki_ca_seal(const struct ca *ca, const unsigned char mk[SEAL_KEY_LEN], struct buf *out);
+int pki_ca_seal(const struct ca *ca, const unsigned char mk[SEAL_KEY_LEN], struct buf *out);
 /* True when `key_pem` is this CA's private key (a left-over key file). */
 bool pki_ca_key_is(const struct ca *ca, struct str key_pem);
 /* Free, the key with it (OpenSSL clears it). NULL is fine. */
@@ -56,7 +56,7 @@ const X509 *pki_ca_cert(const struct ca *ca);
  * and its own extensions set): this sets the issuer name and the authority key
  * identifier, then signs with SHA-256. E_INTERNAL. Thread-safe. Signing CRLs
  * and OCSP responses will sit beside it. */
-int  pki_ca_sign_cert(const struct ca *ca, X509 *tbs, struct errbuf *eb);
+int pki_ca_sign_cert(const struct ca *ca, X509 *tbs, struct errbuf *eb);
 
 /* The process's CAs by name: registered at start-up before threads start
  * (ownership passes; E_DUPLICATE for a taken name), read-only afterwards. */
