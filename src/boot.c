@@ -21,12 +21,20 @@ struct boot {
     struct val    account, policy;
 };
 
+/* Checks again inside the write transaction (SQLite's writer holds the write
+ * lock from BEGIN IMMEDIATE, so the committed state read here cannot change
+ * under it): of two servers starting at once on one store, one creates the
+ * administrator and the other finds it made (E_DUPLICATE). */
 static int
 boot_run(struct tx *tx, void *arg)
 {
     struct boot *b = arg;
+    struct str   v;
     int          rc;
 
+    rc = kw_store->ops->meta_get(kw_store, META_BOOTED, b->a, &v);
+    if (rc != E_NOTFOUND)
+        return rc == E_OK ? E_DUPLICATE : rc;
     if ((rc = tx->ops->insert(tx, &spec_account, &b->account)) != E_OK ||
         (rc = tx->ops->insert(tx, &spec_apiauthorization, &b->policy)) != E_OK)
         return rc;
@@ -119,7 +127,12 @@ boot_first_start(const char *datadir, bool *created, bool *from_env, struct errb
         mem_wipe(raw, sizeof raw);
     }
     rc = build(&b, *from_env ? env : pw, eb);
-    if (rc == E_OK && (rc = store_run(kw_store, boot_run, &b)) != E_OK)
+    if (rc == E_OK && (rc = store_run(kw_store, boot_run, &b)) == E_DUPLICATE) {
+        arena_free(b.a); /* another server started at the same moment and made it */
+        mem_wipe(pw, sizeof pw);
+        return E_OK;
+    }
+    if (rc != E_OK)
         errbuf_set(eb, rc, "cannot create the administrator");
     if (rc == E_OK && !*from_env)
         rc = write_password_file(datadir, pw, eb);

@@ -24,6 +24,7 @@
 #include "pki/signer.h"
 #include "pki/tlsboot.h"
 #include "store/store.h"
+#include "vault.h"
 
 #define GRACE_MS       10000
 #define EXPIRE_EVERY_S 60
@@ -159,31 +160,49 @@ expire_run(struct tx *tx, void *arg)
     return rc == E_OK ? tx->ops->purge(tx, &spec_auditlog, now - cfg.audit_retention) : rc;
 }
 
-/* Wait for SIGTERM or SIGINT; every minute drop expired idempotency answers,
- * quota counters, login states and audit entries so they cannot grow without
- * bound. */
+/* Wait for SIGTERM or SIGINT; every second let authn pick up or rotate signing
+ * keys; every minute drop expired idempotency answers, quota counters, login
+ * states and audit entries so they cannot grow without bound. */
 static void
 wait_for_signal(const sigset_t *set)
 {
-    struct timespec ts = { EXPIRE_EVERY_S, 0 };
+    struct timespec ts = { 1, 0 };
+    int64_t         next_expire = time_now_ms() + EXPIRE_EVERY_S * 1000;
 
     for (;;) {
         int sig = sigtimedwait(set, NULL, &ts);
         if (sig == SIGTERM || sig == SIGINT)
             return;
-        if (sig < 0 && errno == EAGAIN)
-            store_run(kw_store, expire_run, &expire_arg);
+        if (sig < 0 && errno == EAGAIN) {
+            int64_t now = time_now_ms();
+
+            authn_tick(now);
+            if (now >= next_expire) {
+                store_run(kw_store, expire_run, &expire_arg);
+                next_expire = now + EXPIRE_EVERY_S * 1000;
+            }
+        }
     }
 }
 
-/* The client CA's key goes to the signer, the only module that uses it; the
- * copy tlsboot read is wiped at once. */
+/* The CAs (from the store, sealed) and this server's certificate; the CA
+ * handles are registered for the signer's users (app credentials). */
 static int
-signer_start(struct tls_files *tls, struct errbuf *eb)
+tls_start(const char *host, const unsigned char *master, struct tls_files *tls,
+          struct errbuf *eb)
 {
-    int rc = pki_signer_init(&tls->client_ca_pem, &tls->client_ca_key_pem, eb);
+    struct pki_vault v;
+    struct ca       *tls_ca = NULL, *client_ca = NULL;
+    int              rc;
 
-    buf_wipe(&tls->client_ca_key_pem);
+    vault_init(&v, kw_store, master);
+    rc = tlsboot_ensure(cfg.data_dir, host, &v, tls, &tls_ca, &client_ca, eb);
+    if (rc == E_OK && (pki_ca_register(tls_ca) != E_OK || pki_ca_register(client_ca) != E_OK))
+        rc = errbuf_set(eb, E_INTERNAL, "cannot register the CAs");
+    if (rc != E_OK && pki_ca_find(PKI_CA_TLS) != tls_ca)
+        pki_ca_free(tls_ca);
+    if (rc != E_OK && pki_ca_find(PKI_CA_CLIENT) != client_ca)
+        pki_ca_free(client_ca);
     return rc;
 }
 
@@ -225,14 +244,14 @@ serve(void)
         die(eb.msg);
     authz_start(); /* before the first write: the policy snapshot follows every commit */
     if (authn_init(master, &eb) != E_OK || boot_first_start(cfg.data_dir, &created, &from_env, &eb) != E_OK ||
-        tlsboot_ensure(cfg.data_dir, host, &tls, &eb) != E_OK || signer_start(&tls, &eb) != E_OK ||
+        tls_start(host, master, &tls, &eb) != E_OK ||
         http_start(&tls, &eb) != E_OK)
         die(eb.msg);
     print_welcome(from_env || getenv("KEYWARD_ADMIN_PASSWORD") != NULL);
     wait_for_signal(&set);
     log_info("keyward: stopping");
     http_stop(GRACE_MS);
-    pki_signer_fini();
+    pki_ca_unregister_all();
     authz_shutdown();
     authn_shutdown();
     throttle_fini();

@@ -1,14 +1,25 @@
-/* authn.c - bearer tokens: verified once, then found by hash.
+/* authn.c - bearer tokens: verified once, then found by hash; the signing keys.
  *
  * One ES256 verification costs more than a whole HTTPS request, so a verified
  * token's principal is kept in a fixed-size table keyed by the SHA-256 of the
  * token, until it expires or another token takes its slot. The table is split in
  * stripes with their own locks so threads rarely wait on each other.
+ *
+ * Signing keys form a ring kept in the store (meta "jwt_keys"), one line per
+ * key, newest first: "<kid> <created ms> <retired ms or 0> <sealed PKCS#8 PEM>",
+ * each key sealed under the master key with associated data "jwt_key/<kid>".
+ * The newest signs; every key not retired longer than token_max_validity ago
+ * verifies and is published in the JWKS (a token it signed cannot outlive
+ * that). With signing_key_rotation set, the main thread's tick replaces the
+ * newest key once it is that old; every server re-reads the ring each tick, so
+ * a rotation by one server reaches the others within a second.
  */
 #include "authn.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "../core/config.h"
@@ -20,8 +31,25 @@
 #include "../store/store.h"
 
 #define STRIPES       64
-#define META_JWT_KEY  "jwt_key"
+#define META_JWT_KEY  "jwt_key"  /* the one key of versions before the ring */
+#define META_JWT_KEYS "jwt_keys" /* the ring */
 #define TOKEN_MAX     8192
+#define RING_MAX      32               /* keys kept; older ones beyond it are dropped */
+#define RING_TEXT_MAX (RING_MAX * 1024) /* a line is about 400 bytes */
+
+struct ring_key {
+    struct jwt_key *key;
+    int64_t         created_ms, retired_ms; /* retired 0: not retired */
+};
+
+/* The keys as last read from the store. Immutable; reference-counted so that a
+ * tick can replace it while other threads sign and verify. */
+struct ring {
+    struct ring_key k[RING_MAX]; /* newest first */
+    size_t          n;
+    struct buf      text;        /* its stored form, to notice changes */
+    int             refs;        /* atomic */
+};
 
 struct slot {
     unsigned char     hash[32];
@@ -29,7 +57,9 @@ struct slot {
 };
 
 static struct {
-    struct jwt_key *key;
+    struct ring    *ring;    /* under ring_mu */
+    pthread_mutex_t ring_mu;
+    unsigned char   mk[32];
     struct slot    *slots;
     size_t          mask;
     pthread_mutex_t locks[STRIPES];
@@ -151,20 +181,297 @@ audience_ok(const struct val *pl)
     return false;
 }
 
+/* ---- the key ring ---------------------------------------------------------- */
+
+static void
+ring_put(struct ring *r)
+{
+    if (r == NULL || __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        jwt_key_free(r->k[i].key);
+    buf_free(&r->text);
+    free(r);
+}
+
+static struct ring *
+ring_get(void)
+{
+    struct ring *r;
+
+    pthread_mutex_lock(&A.ring_mu);
+    r = A.ring;
+    if (r != NULL)
+        __atomic_add_fetch(&r->refs, 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&A.ring_mu);
+    return r;
+}
+
+static void
+ring_set(struct ring *r)
+{
+    struct ring *old;
+
+    pthread_mutex_lock(&A.ring_mu);
+    old = A.ring;
+    A.ring = r;
+    pthread_mutex_unlock(&A.ring_mu);
+    ring_put(old);
+}
+
+/* A key still verifies (and is published) until every token it can have
+ * signed has expired. */
+static bool
+key_valid(const struct ring_key *k, int64_t now)
+{
+    return k->retired_ms == 0 || now < k->retired_ms + cfg.token_max_validity;
+}
+
+/* The keys that verify at `now`, into keys[0..RING_MAX). */
+static size_t
+ring_valid(const struct ring *r, int64_t now, const struct jwt_key **keys)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; r != NULL && i < r->n; i++)
+        if (key_valid(&r->k[i], now))
+            keys[n++] = r->k[i].key;
+    return n;
+}
+
+/* One line of the ring: "kid created retired sealed". */
+struct line {
+    struct str kid, sealed;
+    int64_t    created_ms, retired_ms;
+};
+
+static bool
+next_field(struct str *rest, struct str *out)
+{
+    const char *sp = memchr(rest->p, ' ', rest->len);
+
+    if (sp == NULL)
+        return false;
+    *out = (struct str){ rest->p, (size_t)(sp - rest->p) };
+    rest->p = sp + 1;
+    rest->len -= out->len + 1;
+    return out->len > 0;
+}
+
+/* The next line of `text` (advanced past it); false at the end or on junk. */
+static bool
+line_next(struct str *text, struct line *l, bool *bad)
+{
+    const char *nl;
+    struct str  rest, f;
+
+    *bad = false;
+    if (text->len == 0)
+        return false;
+    nl = memchr(text->p, '\n', text->len);
+    rest = (struct str){ text->p, nl != NULL ? (size_t)(nl - text->p) : text->len };
+    text->p += rest.len + (nl != NULL);
+    text->len -= rest.len + (nl != NULL);
+    if (!next_field(&rest, &l->kid) || !next_field(&rest, &f) ||
+        str_to_i64(f, &l->created_ms) != E_OK || !next_field(&rest, &f) ||
+        str_to_i64(f, &l->retired_ms) != E_OK || rest.len == 0) {
+        *bad = true;
+        return false;
+    }
+    l->sealed = rest;
+    return true;
+}
+
+static int
+line_put(struct buf *out, struct str kid, int64_t created, int64_t retired, struct str sealed)
+{
+    return buf_printf(out, "%.*s %lld %lld %.*s\n", STR_FMT(kid), (long long)created,
+                      (long long)retired, STR_FMT(sealed));
+}
+
+static int
+aad_of(struct str kid, char out[96])
+{
+    int n = snprintf(out, 96, "jwt_key/%.*s", STR_FMT(kid));
+
+    return n > 0 && n < 96 ? E_OK : E_INTERNAL;
+}
+
+/* Every key of the stored ring, opened. */
+static int
+ring_parse(struct str text, struct ring **out, struct errbuf *eb)
+{
+    struct ring *r = calloc(1, sizeof *r);
+    struct buf   pem;
+    struct line  l;
+    bool         bad = false;
+    char         aad[96];
+    int          rc = E_OK;
+
+    if (r == NULL)
+        abort();
+    r->refs = 1;
+    buf_init(&r->text, RING_TEXT_MAX);
+    buf_init(&pem, 64 * 1024);
+    if (buf_append(&r->text, text.p, text.len) != E_OK)
+        rc = errbuf_set(eb, E_INTERNAL, "the token signing keys are too many");
+    while (rc == E_OK && r->n < RING_MAX && line_next(&text, &l, &bad)) {
+        buf_reset(&pem);
+        if (aad_of(l.kid, aad) != E_OK || unseal(A.mk, l.sealed, str_c(aad), &pem) != E_OK ||
+            jwt_key_from_pem(pem.p, pem.len, &r->k[r->n].key) != E_OK ||
+            !str_eq_c(l.kid, jwt_key_kid(r->k[r->n].key))) {
+            rc = errbuf_set(eb, E_INTERNAL,
+                            "cannot open the token signing key %.*s: wrong master key?",
+                            STR_FMT(l.kid));
+            break;
+        }
+        r->k[r->n].created_ms = l.created_ms;
+        r->k[r->n].retired_ms = l.retired_ms;
+        r->n++;
+    }
+    if (rc == E_OK && (bad || r->n == 0))
+        rc = errbuf_set(eb, E_INTERNAL, "the stored token signing keys are unreadable");
+    buf_wipe(&pem);
+    if (rc != E_OK) {
+        ring_put(r);
+        return rc;
+    }
+    *out = r;
+    return E_OK;
+}
+
+/* A new key's line (created `now`), sealed. */
+static int
+key_line(const struct jwt_key *k, int64_t created, struct buf *out)
+{
+    struct buf pem, sealed;
+    struct str kid = str_c(jwt_key_kid(k));
+    char       aad[96];
+    int        rc;
+
+    buf_init(&pem, 64 * 1024);
+    buf_init(&sealed, 64 * 1024);
+    rc = aad_of(kid, aad);
+    if (rc == E_OK)
+        rc = jwt_key_to_pem(k, &pem);
+    if (rc == E_OK)
+        rc = seal(A.mk, buf_str(&pem), str_c(aad), &sealed);
+    if (rc == E_OK)
+        rc = line_put(out, kid, created, 0, buf_str(&sealed));
+    buf_wipe(&pem);
+    buf_free(&sealed);
+    return rc;
+}
+
+/* The ring after a rotation at `now`: the new line first, the previous newest
+ * retired now, keys past their retention (or beyond RING_MAX) left out. */
+static int
+ring_rotate_text(struct str old, struct str new_line, int64_t now, struct buf *out)
+{
+    struct line l;
+    bool        bad, first = true;
+    size_t      n = 1;
+    int         rc = buf_append(out, new_line.p, new_line.len);
+
+    while (rc == E_OK && line_next(&old, &l, &bad)) {
+        if (first && l.retired_ms == 0)
+            l.retired_ms = now;
+        first = false;
+        if (now >= l.retired_ms + cfg.token_max_validity || n == RING_MAX)
+            continue;
+        rc = line_put(out, l.kid, l.created_ms, l.retired_ms, l.sealed);
+        n++;
+    }
+    return rc;
+}
+
+/* The newest key's creation time in a stored ring; -1 if unreadable. */
+static int64_t
+text_newest(struct str text)
+{
+    struct line l;
+    bool        bad;
+
+    return line_next(&text, &l, &bad) ? l.created_ms : -1;
+}
+
+/* Read the ring and use it, if it changed. E_NOTFOUND when there is none. */
+static int
+ring_reload(struct errbuf *eb)
+{
+    struct arena *a = arena_new(4096);
+    struct ring  *cur = ring_get(), *r = NULL;
+    struct str    text;
+    int           rc;
+
+    rc = kw_store->ops->meta_get(kw_store, META_JWT_KEYS, a, &text);
+    if (rc == E_OK && (cur == NULL || !str_eq(text, buf_str(&cur->text)))) {
+        rc = ring_parse(text, &r, eb);
+        if (rc == E_OK)
+            ring_set(r);
+    } else if (rc != E_OK && rc != E_NOTFOUND)
+        errbuf_set(eb, rc, "cannot read the token signing keys");
+    ring_put(cur);
+    arena_free(a);
+    return rc;
+}
+
+/* Writes of the ring. Both check the stored ring again inside the write
+ * transaction (SQLite's writer holds the write lock from BEGIN IMMEDIATE, so
+ * the committed state it reads cannot change under it): of two servers
+ * starting or rotating at once, one writes and the other reads its result. */
+struct ring_write {
+    struct str text;       /* the first ring; or the new key's line */
+    int64_t    now;
+    bool       rotate;
+};
+
+static int
+ring_write_run(struct tx *tx, void *arg)
+{
+    struct ring_write *w = arg;
+    struct arena      *a = arena_new(4096);
+    struct buf         next;
+    struct str         cur;
+    int64_t            newest;
+    int                rc;
+
+    buf_init(&next, RING_TEXT_MAX);
+    rc = kw_store->ops->meta_get(kw_store, META_JWT_KEYS, a, &cur);
+    if (!w->rotate) {
+        if (rc == E_OK)
+            rc = E_DUPLICATE; /* another server made the first ring */
+        else if (rc == E_NOTFOUND)
+            rc = tx->ops->meta_put(tx, META_JWT_KEYS, w->text);
+    } else if (rc == E_OK) {
+        newest = text_newest(cur);
+        if (newest >= 0 && w->now - newest < cfg.signing_key_rotation)
+            rc = E_DUPLICATE; /* rotated by another server meanwhile */
+        else if ((rc = ring_rotate_text(cur, w->text, w->now, &next)) == E_OK)
+            rc = tx->ops->meta_put(tx, META_JWT_KEYS, buf_str(&next));
+    }
+    buf_free(&next);
+    arena_free(a);
+    return rc;
+}
+
 static int
 verify_new(struct str token, const unsigned char hash[32], struct principal **out,
            struct errbuf *eb)
 {
-    struct principal    *p;
-    const struct jwt_key *keys[] = { A.key };
-    int                  rc;
+    struct principal     *p;
+    const struct jwt_key *keys[RING_MAX];
+    struct ring          *r = ring_get();
+    int64_t               now = time_now_ms();
+    size_t                n = ring_valid(r, now, keys);
+    int                   rc;
 
     struct arena *a = arena_new(2048);
     p = arena_calloc(a, 1, sizeof *p);
     p->a = a;
     p->refs = 1;
-    rc = jwt_verify(keys, ARRAY_LEN(keys), token, time_now_ms(), cfg.public_url, a, &p->payload,
-                    eb);
+    rc = jwt_verify(keys, n, token, now, cfg.public_url, a, &p->payload, eb);
+    ring_put(r);
     if (rc == E_OK && !audience_ok(&p->payload))
         rc = errbuf_set(eb, E_UNAUTH, "token for another audience");
     if (rc == E_OK)
@@ -257,75 +564,126 @@ authn_request(struct req *r, struct errbuf *eb)
 int
 authn_sign(const struct val *claims, struct buf *out)
 {
-    return jwt_sign(A.key, claims, out);
+    struct ring *r = ring_get();
+    int          rc = r != NULL ? jwt_sign(r->k[0].key, claims, out) : E_INTERNAL;
+
+    ring_put(r);
+    return rc;
 }
 
 int
 authn_jwks(struct arena *a, struct val *out)
 {
-    const struct jwt_key *keys[] = { A.key };
+    const struct jwt_key *keys[RING_MAX];
+    struct ring          *r = ring_get();
+    int                   rc = jwt_jwks(keys, ring_valid(r, time_now_ms(), keys), a, out);
 
-    return jwt_jwks(keys, ARRAY_LEN(keys), a, out);
+    ring_put(r);
+    return rc;
 }
 
-struct key_put {
-    struct str sealed;
-};
-
+/* The first ring: the key of an older version (counted as old: created 0),
+ * or a new one. */
 static int
-key_put_run(struct tx *tx, void *arg)
+ring_first(struct buf *text, struct errbuf *eb)
 {
-    struct key_put *k = arg;
-
-    return tx->ops->meta_put(tx, META_JWT_KEY, k->sealed);
-}
-
-static int
-create_key(const unsigned char mk[32], struct errbuf *eb)
-{
-    struct buf pem, sealed;
-    int        rc;
+    struct arena   *a = arena_new(1024);
+    struct jwt_key *k = NULL;
+    struct buf      pem;
+    struct str      sealed;
+    int64_t         created = 0;
+    int             rc;
 
     buf_init(&pem, 64 * 1024);
-    buf_init(&sealed, 64 * 1024);
-    rc = jwt_key_generate(&A.key);
-    if (rc == E_OK)
-        rc = jwt_key_to_pem(A.key, &pem);
-    if (rc == E_OK)
-        rc = seal(mk, buf_str(&pem), STR(META_JWT_KEY), &sealed);
+    rc = kw_store->ops->meta_get(kw_store, META_JWT_KEY, a, &sealed);
     if (rc == E_OK) {
-        struct key_put k = { buf_str(&sealed) };
-        rc = store_run(kw_store, key_put_run, &k);
-    }
+        if (unseal(A.mk, sealed, STR(META_JWT_KEY), &pem) != E_OK ||
+            jwt_key_from_pem(pem.p, pem.len, &k) != E_OK)
+            rc = errbuf_set(eb, E_INTERNAL,
+                            "cannot open the token signing key: wrong master key?");
+    } else if (rc == E_NOTFOUND) {
+        created = time_now_ms();
+        if ((rc = jwt_key_generate(&k)) != E_OK)
+            errbuf_set(eb, rc, "cannot create the token signing key");
+    } else
+        errbuf_set(eb, rc, "cannot read the token signing key");
+    if (rc == E_OK && (rc = key_line(k, created, text)) != E_OK)
+        errbuf_set(eb, rc, "cannot seal the token signing key");
+    jwt_key_free(k);
     buf_wipe(&pem);
-    buf_free(&sealed);
-    return rc == E_OK ? E_OK : errbuf_set(eb, rc, "cannot create the token signing key");
+    arena_free(a);
+    return rc;
 }
 
 static int
-load_key(const unsigned char mk[32], struct str sealed, struct errbuf *eb)
+keys_init(struct errbuf *eb)
 {
-    struct buf pem;
-    int        rc;
+    struct buf text;
+    int        rc = ring_reload(eb);
 
-    buf_init(&pem, 64 * 1024);
-    rc = unseal(mk, sealed, STR(META_JWT_KEY), &pem);
+    if (rc != E_NOTFOUND)
+        return rc;
+    buf_init(&text, RING_TEXT_MAX);
+    rc = ring_first(&text, eb);
+    if (rc == E_OK) {
+        struct ring_write w = { buf_str(&text), 0, false };
+        rc = store_run(kw_store, ring_write_run, &w);
+        if (rc == E_DUPLICATE)
+            rc = E_OK; /* another server's ring is read below */
+        if (rc != E_OK)
+            errbuf_set(eb, rc, "cannot store the token signing key");
+    }
+    buf_free(&text);
+    if (rc == E_OK && (rc = ring_reload(eb)) == E_NOTFOUND)
+        rc = errbuf_set(eb, E_INTERNAL, "the token signing keys vanished");
+    return rc;
+}
+
+int
+authn_tick(int64_t now)
+{
+    struct errbuf   eb = { 0 };
+    struct ring    *r;
+    struct jwt_key *k = NULL;
+    struct buf      line;
+    bool            due;
+    int             rc = ring_reload(&eb);
+
+    if (rc != E_OK) {
+        log_error("token signing keys: %s", eb.msg);
+        return rc;
+    }
+    r = ring_get();
+    due = cfg.signing_key_rotation > 0 && r != NULL &&
+          now - r->k[0].created_ms >= cfg.signing_key_rotation;
+    ring_put(r);
+    if (!due)
+        return E_OK;
+    buf_init(&line, 64 * 1024);
+    rc = jwt_key_generate(&k);
     if (rc == E_OK)
-        rc = jwt_key_from_pem(pem.p, pem.len, &A.key);
-    buf_wipe(&pem);
+        rc = key_line(k, now, &line);
+    if (rc == E_OK) {
+        struct ring_write w = { buf_str(&line), now, true };
+        rc = store_run(kw_store, ring_write_run, &w);
+    }
+    if (rc == E_OK)
+        log_info("token signing key rotated: new kid %s", jwt_key_kid(k));
+    if (rc == E_DUPLICATE)
+        rc = E_OK;
+    if (rc == E_OK)
+        rc = ring_reload(&eb);
     if (rc != E_OK)
-        return errbuf_set(eb, E_INTERNAL,
-                          "cannot open the token signing key: wrong master key?");
-    return E_OK;
+        log_error("token signing key rotation failed: %s", eb.msg[0] ? eb.msg : "store error");
+    jwt_key_free(k);
+    buf_free(&line);
+    return rc;
 }
 
 int
 authn_init(const unsigned char mk[32], struct errbuf *eb)
 {
-    struct arena *a = arena_new(1024);
-    struct str    sealed;
-    size_t        n = 16;
-    int           rc;
+    size_t n = 16;
 
     while (n < (size_t)cfg.token_cache_entries)
         n <<= 1;
@@ -335,15 +693,9 @@ authn_init(const unsigned char mk[32], struct errbuf *eb)
     A.mask = n - 1;
     for (size_t i = 0; i < STRIPES; i++)
         pthread_mutex_init(&A.locks[i], NULL);
-    rc = kw_store->ops->meta_get(kw_store, META_JWT_KEY, a, &sealed);
-    if (rc == E_NOTFOUND)
-        rc = create_key(mk, eb);
-    else if (rc == E_OK)
-        rc = load_key(mk, sealed, eb);
-    else
-        errbuf_set(eb, rc, "cannot read the token signing key");
-    arena_free(a);
-    return rc;
+    pthread_mutex_init(&A.ring_mu, NULL);
+    memcpy(A.mk, mk, sizeof A.mk);
+    return keys_init(eb);
 }
 
 void
@@ -352,6 +704,7 @@ authn_shutdown(void)
     for (size_t i = 0; A.slots != NULL && i <= A.mask; i++)
         principal_put(A.slots[i].p);
     free(A.slots);
-    jwt_key_free(A.key);
+    ring_set(NULL);
+    mem_wipe(A.mk, sizeof A.mk);
     memset(&A, 0, sizeof A);
 }

@@ -26,9 +26,13 @@ struct principal {
     int               refs;       /* atomic */
 };
 
-/* Load the signing key from the store (creating it on first start). */
+/* Load the signing keys from the store (creating the first on first start, or
+ * taking over the single key of an older version). */
 int  authn_init(const unsigned char master_key[32], struct errbuf *eb);
 void authn_shutdown(void);
+/* Once a second from the main thread: pick up keys another server wrote, and
+ * rotate when signing_key_rotation says so. Logs its own errors. */
+int  authn_tick(int64_t now_ms);
 /* Resolve r->authorization into r->who (E_UNAUTH, E_QUOTA). */
 int  authn_request(struct req *r, struct errbuf *eb);
 /* Verify a token string into a new principal reference (E_UNAUTH). */
@@ -36,9 +40,9 @@ int  authn_token(struct str token, struct principal **out, struct errbuf *eb);
 void principal_put(struct principal *p);
 /* True when the principal holds claim `c` exactly. */
 bool principal_has(const struct principal *p, struct str c);
-/* Sign a token with the current key. */
+/* Sign a token with the newest key. */
 int  authn_sign(const struct val *claims, struct buf *out);
-/* The public keys, for /.well-known/jwks.json. */
+/* The public keys that still verify, for /.well-known/jwks.json. */
 int  authn_jwks(struct arena *a, struct val *out);
 
 #endif

@@ -26,6 +26,7 @@ struct config {
     int64_t page_size_default;
     int64_t page_size_max;
     int64_t token_max_validity; /* ms */
+    int64_t signing_key_rotation; /* ms, 0: never */
     int64_t token_cache_entries;
     int64_t idempotency_ttl;    /* ms */
     int64_t audit_retention;    /* ms */

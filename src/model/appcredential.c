@@ -53,6 +53,15 @@ time_val(struct arena *a, int64_t ms)
     return val_cstr(t);
 }
 
+/* The client CA's certificate ("" before start-up registered it). */
+static const char *
+client_ca_pem(void)
+{
+    const struct ca *ca = pki_ca_find(PKI_CA_CLIENT);
+
+    return ca != NULL ? pki_ca_pem(ca) : "";
+}
+
 /* What the holder needs to call the API, shown once. The private key's copy in
  * the request's arena is wiped with the answer once it is sent (r->secret). */
 static struct val
@@ -65,7 +74,7 @@ credentials(struct req *r, const struct client_cert *cc)
         r->secret = arena_str(r->a, buf_str(&cc->key_pem));
         val_set(r->a, &c, "privateKey", val_str(r->secret));
     }
-    val_set(r->a, &c, "certificateAuthority", val_cstr(pki_client_ca_pem()));
+    val_set(r->a, &c, "certificateAuthority", val_cstr(client_ca_pem()));
     val_set(r->a, &c, "APIURL", val_cstr(cfg.public_url));
     val_set(r->a, &c, "namespace", val_str(r->ns));
     return c;
@@ -81,7 +90,7 @@ issue(struct req *r, struct str id, struct str name, struct str csr, struct val 
     struct client_cert cc;
     const char        *cn = arena_printf(r->a, CN_FMT, STR_FMT(id), STR_FMT(name));
     const char        *o = arena_strndup(r->a, r->ns.p, r->ns.len);
-    int                rc = pki_sign_client(cn, o, csr, &cc, eb);
+    int rc = pki_sign_client(pki_ca_find(PKI_CA_CLIENT), cn, o, csr, &cc, eb);
 
     if (rc != E_OK)
         return rc;

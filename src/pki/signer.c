@@ -1,8 +1,9 @@
-/* signer.c - see signer.h. The client CA's key lives in `ca_key` below and
- * nowhere else in the process. */
+/* signer.c - see signer.h and ca.h. CA private keys live in `struct ca`
+ * below, defined only here, and nowhere else in the process. */
 #include "signer.h"
 
 #include <limits.h>
+#include <stdlib.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -14,56 +15,294 @@
 
 #define CERT_MAX (16 * 1024) /* a PEM client certificate is under 2 KiB */
 #define KEY_MAX (4 * 1024)   /* a PEM P-256 key is about 250 bytes */
+#define SEALED_MAX (8 * 1024)
+#define CA_PEM_MAX (64 * 1024)
 #define BACKDATE_S 3600      /* clients whose clocks run a little slow */
+#define CA_DAYS 3652         /* ten years */
 #define RSA_MIN_BITS 2048
 #define RSA_MAX_BITS 8192 /* larger keys only make every verification slow */
+#define CAS_MAX 16        /* CAs one process holds; a fixed table, read without locks */
 
-static X509      *ca_crt;
-static EVP_PKEY  *ca_key;
-static struct buf ca_pem_copy;
+struct ca {
+    char       name[PKI_CA_NAME_MAX + 1];
+    X509      *crt;
+    EVP_PKEY  *key;
+    struct buf pem; /* the certificate */
+};
 
-/* ---- the CA ----------------------------------------------------------------- */
+static struct ca *cas[CAS_MAX];
+
+/* ---- CA handles ------------------------------------------------------------- */
+
+static bool
+name_ok(const char *s)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+
+    if (n == 0 || n > PKI_CA_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+              s[i] == '_'))
+            return false;
+    return true;
+}
+
+/* Associated data of a sealed CA key: binds it to the CA's name. */
+static int
+aad_of(const char *name, char out[PKI_CA_NAME_MAX + 16])
+{
+    int n = snprintf(out, PKI_CA_NAME_MAX + 16, "keyward/ca/%s", name);
+
+    return n > 0 && n < PKI_CA_NAME_MAX + 16 ? E_OK : E_INTERNAL;
+}
+
+static struct ca *
+ca_alloc(const char *name)
+{
+    struct ca *ca;
+
+    if (!name_ok(name) || (ca = calloc(1, sizeof(*ca))) == NULL)
+        return NULL;
+    memcpy(ca->name, name, strlen(name) + 1);
+    buf_init(&ca->pem, CA_PEM_MAX);
+    return ca;
+}
+
+/* A CA certificate we can sign with: a CA, not expired, `key` its own. The
+ * certificate's cached extension data is filled now, while one thread runs:
+ * later signers only read it. */
+static int
+ca_check(struct ca *ca, struct errbuf *eb)
+{
+    if (ca->crt == NULL)
+        return errbuf_set(eb, E_INTERNAL, "ca %s: the certificate is not PEM", ca->name);
+    if (ca->key == NULL)
+        return errbuf_set(eb, E_INTERNAL, "ca %s: the key is not a PEM private key", ca->name);
+    if (X509_check_private_key(ca->crt, ca->key) != 1)
+        return errbuf_set(eb, E_INTERNAL, "ca %s: the key does not match the certificate",
+                          ca->name);
+    if (X509_check_ca(ca->crt) < 1)
+        return errbuf_set(eb, E_INTERNAL, "ca %s: not a CA certificate", ca->name);
+    if (X509_cmp_current_time(X509_get0_notAfter(ca->crt)) <= 0)
+        return errbuf_set(eb, E_INTERNAL, "ca %s: the certificate has expired", ca->name);
+    X509_check_purpose(ca->crt, -1, 0);
+    return E_OK;
+}
+
+static X509_NAME *
+ca_name_new(const char *cn)
+{
+    X509_NAME *n = X509_NAME_new();
+
+    if (n == NULL || X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8,
+                                                (const unsigned char *)"Keyward", -1, -1, 0) != 1 ||
+        X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
+                                   0) != 1) {
+        X509_NAME_free(n);
+        return NULL;
+    }
+    return n;
+}
 
 int
-pki_signer_init(const struct buf *ca_pem, const struct buf *key_pem, struct errbuf *eb)
+pki_ca_new(const char *name, const char *cn, struct ca **out, struct errbuf *eb)
 {
-    int rc = E_INTERNAL;
+    struct ca *ca = NULL;
+    X509_NAME *subj = NULL;
+    X509      *x = NULL;
+    int        rc = E_INTERNAL;
 
-    pki_signer_fini();
-    buf_init(&ca_pem_copy, CERT_MAX);
-    ca_crt = pki_pem_cert(ca_pem, 0);
-    ca_key = pki_pem_key(key_pem);
-    if (ca_crt == NULL || ca_key == NULL || X509_check_private_key(ca_crt, ca_key) != 1 ||
-        buf_append(&ca_pem_copy, ca_pem->p, ca_pem->len) != E_OK) {
-        errbuf_set(eb, E_INTERNAL, "signer: the client CA or its key is unusable");
+    *out = NULL;
+    if ((ca = ca_alloc(name)) == NULL) {
+        errbuf_set(eb, E_INTERNAL, "ca: bad name or out of memory");
         goto out;
     }
-    /* Fill the certificate's cached extension data now, while one thread runs:
-     * later signers only read it. */
-    X509_check_purpose(ca_crt, -1, 0);
-    rc = E_OK;
-out:
-    if (rc != E_OK) {
-        pki_signer_fini();
-        ERR_clear_error();
+    ca->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    subj = ca_name_new(cn);
+    if (ca->key == NULL || subj == NULL || (x = X509_new()) == NULL ||
+        X509_set_version(x, X509_VERSION_3) != 1 || pki_serial_random(x) != E_OK ||
+        X509_set_subject_name(x, subj) != 1 || X509_set_issuer_name(x, subj) != 1 ||
+        X509_gmtime_adj(X509_getm_notBefore(x), -BACKDATE_S) == NULL ||
+        X509_time_adj_ex(X509_getm_notAfter(x), CA_DAYS, 0, NULL) == NULL ||
+        X509_set_pubkey(x, ca->key) != 1 ||
+        pki_ext_add(x, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") != E_OK ||
+        pki_ext_add(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") != E_OK ||
+        pki_ext_add(x, x, NID_subject_key_identifier, "hash") != E_OK ||
+        X509_sign(x, ca->key, EVP_sha256()) <= 0 || pki_cert_pem(x, &ca->pem) != E_OK) {
+        errbuf_set(eb, E_INTERNAL, "ca %s: cannot create it", name);
+        goto out;
     }
+    ca->crt = x;
+    x = NULL;
+    if ((rc = ca_check(ca, eb)) != E_OK)
+        goto out;
+    *out = ca;
+    ca = NULL;
+out:
+    X509_free(x);
+    X509_NAME_free(subj);
+    pki_ca_free(ca);
+    ERR_clear_error();
     return rc;
 }
 
-void
-pki_signer_fini(void)
+/* Certificate and key PEM into a checked handle; key_pem is the caller's. */
+static int
+ca_from(const char *name, struct str cert_pem, struct str key_pem, struct ca **out,
+        struct errbuf *eb)
 {
-    EVP_PKEY_free(ca_key); /* OpenSSL clears the private scalar as it frees it */
-    X509_free(ca_crt);
-    buf_free(&ca_pem_copy);
-    ca_key = NULL;
-    ca_crt = NULL;
+    struct ca *ca = NULL;
+    struct buf kb = { .p = (char *)key_pem.p, .len = key_pem.len };
+    int        rc = E_INTERNAL;
+
+    *out = NULL;
+    if ((ca = ca_alloc(name)) == NULL) {
+        errbuf_set(eb, E_INTERNAL, "ca: bad name or out of memory");
+        goto out;
+    }
+    if (buf_append(&ca->pem, cert_pem.p, cert_pem.len) != E_OK) {
+        errbuf_set(eb, E_INTERNAL, "ca %s: certificate too large", name);
+        goto out;
+    }
+    ca->crt = pki_pem_cert(&ca->pem, 0);
+    ca->key = key_pem.len > 0 ? pki_pem_key(&kb) : NULL;
+    if ((rc = ca_check(ca, eb)) != E_OK)
+        goto out;
+    *out = ca;
+    ca = NULL;
+out:
+    pki_ca_free(ca);
+    ERR_clear_error();
+    return rc;
+}
+
+int
+pki_ca_import(const char *name, struct str cert_pem, struct str key_pem, struct ca **out,
+              struct errbuf *eb)
+{
+    return ca_from(name, cert_pem, key_pem, out, eb);
+}
+
+int
+pki_ca_open(const char *name, struct str cert_pem, struct str sealed_key,
+            const unsigned char mk[SEAL_KEY_LEN], struct ca **out, struct errbuf *eb)
+{
+    char       aad[PKI_CA_NAME_MAX + 16];
+    struct buf kpem;
+    int        rc;
+
+    *out = NULL;
+    buf_init(&kpem, KEY_MAX);
+    if (!name_ok(name) || aad_of(name, aad) != E_OK)
+        rc = errbuf_set(eb, E_INTERNAL, "ca: bad name");
+    else if (unseal(mk, sealed_key, str_c(aad), &kpem) != E_OK)
+        rc = errbuf_set(eb, E_INTERNAL, "ca %s: cannot open its key: wrong master key?", name);
+    else
+        rc = ca_from(name, cert_pem, buf_str(&kpem), out, eb);
+    buf_wipe(&kpem);
+    return rc;
+}
+
+int
+pki_ca_seal(const struct ca *ca, const unsigned char mk[SEAL_KEY_LEN], struct buf *out)
+{
+    char       aad[PKI_CA_NAME_MAX + 16];
+    struct buf kpem;
+    int        rc = E_INTERNAL;
+
+    buf_init(&kpem, KEY_MAX);
+    if (aad_of(ca->name, aad) == E_OK && pki_key_pem(ca->key, &kpem) == E_OK)
+        rc = seal(mk, buf_str(&kpem), str_c(aad), out);
+    buf_wipe(&kpem);
+    return rc;
+}
+
+bool
+pki_ca_key_is(const struct ca *ca, struct str key_pem)
+{
+    struct buf kb = { .p = (char *)key_pem.p, .len = key_pem.len };
+    EVP_PKEY  *k = key_pem.len > 0 ? pki_pem_key(&kb) : NULL;
+    bool       same = k != NULL && EVP_PKEY_eq(k, ca->key) == 1;
+
+    EVP_PKEY_free(k);
+    ERR_clear_error();
+    return same;
+}
+
+void
+pki_ca_free(struct ca *ca)
+{
+    if (ca == NULL)
+        return;
+    EVP_PKEY_free(ca->key); /* OpenSSL clears the private scalar as it frees it */
+    X509_free(ca->crt);
+    buf_free(&ca->pem);
+    free(ca);
 }
 
 const char *
-pki_client_ca_pem(void)
+pki_ca_name(const struct ca *ca)
 {
-    return buf_cstr(&ca_pem_copy);
+    return ca->name;
+}
+
+const char *
+pki_ca_pem(const struct ca *ca)
+{
+    return buf_cstr(&ca->pem);
+}
+
+const X509 *
+pki_ca_cert(const struct ca *ca)
+{
+    return ca->crt;
+}
+
+int
+pki_ca_sign_cert(const struct ca *ca, X509 *tbs, struct errbuf *eb)
+{
+    if (X509_set_issuer_name(tbs, X509_get_subject_name(ca->crt)) != 1 ||
+        pki_ext_add(tbs, ca->crt, NID_authority_key_identifier, "keyid:always") != E_OK ||
+        X509_sign(tbs, ca->key, EVP_sha256()) <= 0) {
+        ERR_clear_error();
+        return errbuf_set(eb, E_INTERNAL, "ca %s: cannot sign the certificate", ca->name);
+    }
+    return E_OK;
+}
+
+/* ---- the process's CAs ------------------------------------------------------ */
+
+int
+pki_ca_register(struct ca *ca)
+{
+    for (size_t i = 0; i < CAS_MAX; i++)
+        if (cas[i] != NULL && strcmp(cas[i]->name, ca->name) == 0)
+            return E_DUPLICATE;
+    for (size_t i = 0; i < CAS_MAX; i++)
+        if (cas[i] == NULL) {
+            cas[i] = ca;
+            return E_OK;
+        }
+    return E_INTERNAL;
+}
+
+const struct ca *
+pki_ca_find(const char *name)
+{
+    for (size_t i = 0; i < CAS_MAX; i++)
+        if (cas[i] != NULL && strcmp(cas[i]->name, name) == 0)
+            return cas[i];
+    return NULL;
+}
+
+void
+pki_ca_unregister_all(void)
+{
+    for (size_t i = 0; i < CAS_MAX; i++) {
+        pki_ca_free(cas[i]);
+        cas[i] = NULL;
+    }
 }
 
 /* ---- the request ------------------------------------------------------------ */
@@ -153,22 +392,20 @@ subject_new(const char *cn, const char *o)
 }
 
 static X509 *
-cert_new(EVP_PKEY *pub, const X509_NAME *subject)
+cert_new(const struct ca *ca, EVP_PKEY *pub, const X509_NAME *subject, struct errbuf *eb)
 {
     X509 *x = X509_new();
 
     if (x == NULL || X509_set_version(x, X509_VERSION_3) != 1 || pki_serial_random(x) != E_OK ||
         X509_set_subject_name(x, subject) != 1 ||
-        X509_set_issuer_name(x, X509_get_subject_name(ca_crt)) != 1 ||
         X509_gmtime_adj(X509_getm_notBefore(x), -BACKDATE_S) == NULL ||
         X509_time_adj_ex(X509_getm_notAfter(x), PKI_CLIENT_DAYS, 0, NULL) == NULL ||
         X509_set_pubkey(x, pub) != 1 ||
-        pki_ext_add(x, ca_crt, NID_basic_constraints, "critical,CA:FALSE") != E_OK ||
-        pki_ext_add(x, ca_crt, NID_key_usage, "critical,digitalSignature") != E_OK ||
-        pki_ext_add(x, ca_crt, NID_ext_key_usage, "clientAuth") != E_OK ||
-        pki_ext_add(x, ca_crt, NID_subject_key_identifier, "hash") != E_OK ||
-        pki_ext_add(x, ca_crt, NID_authority_key_identifier, "keyid:always") != E_OK ||
-        X509_sign(x, ca_key, EVP_sha256()) <= 0) {
+        pki_ext_add(x, ca->crt, NID_basic_constraints, "critical,CA:FALSE") != E_OK ||
+        pki_ext_add(x, ca->crt, NID_key_usage, "critical,digitalSignature") != E_OK ||
+        pki_ext_add(x, ca->crt, NID_ext_key_usage, "clientAuth") != E_OK ||
+        pki_ext_add(x, ca->crt, NID_subject_key_identifier, "hash") != E_OK ||
+        pki_ca_sign_cert(ca, x, eb) != E_OK) {
         X509_free(x);
         return NULL;
     }
@@ -185,8 +422,8 @@ client_cert_init(struct client_cert *c)
 }
 
 int
-pki_sign_client(const char *cn, const char *o, struct str csr_pem, struct client_cert *out,
-                struct errbuf *eb)
+pki_sign_client(const struct ca *ca, const char *cn, const char *o, struct str csr_pem,
+                struct client_cert *out, struct errbuf *eb)
 {
     EVP_PKEY  *key = NULL;
     X509_NAME *name = NULL;
@@ -194,8 +431,8 @@ pki_sign_client(const char *cn, const char *o, struct str csr_pem, struct client
     int        rc = E_INTERNAL;
 
     client_cert_init(out);
-    if (ca_key == NULL) {
-        errbuf_set(eb, E_INTERNAL, "signer: not initialised");
+    if (ca == NULL) {
+        errbuf_set(eb, E_INTERNAL, "signer: no client CA");
         goto out;
     }
     if (csr_pem.len > 0) {
@@ -207,7 +444,7 @@ pki_sign_client(const char *cn, const char *o, struct str csr_pem, struct client
         errbuf_set(eb, E_INTERNAL, "signer: cannot generate a key");
         goto out;
     }
-    if ((name = subject_new(cn, o)) == NULL || (crt = cert_new(key, name)) == NULL ||
+    if ((name = subject_new(cn, o)) == NULL || (crt = cert_new(ca, key, name, eb)) == NULL ||
         pki_cert_pem(crt, &out->cert_pem) != E_OK || pki_serial_hex(crt, out->serial) != E_OK ||
         (out->not_after_ms = pki_time_ms(X509_get0_notAfter(crt))) < 0) {
         errbuf_set(eb, E_INTERNAL, "signer: cannot sign the client certificate");

@@ -1,24 +1,25 @@
-/* tlsboot.c - the console's own TLS material: a local CA and a server certificate.
+/* tlsboot.c - the console's own TLS material: two CAs and a server certificate.
  *
  * Files under <datadir>/tls:
- *   ca.pem      CA certificate, 0644 (handed to clients)
- *   ca.key      CA private key, 0600
- *   server.pem  leaf certificate followed by the CA certificate, 0644
- *   server.key  leaf private key, 0600
- *   client-ca.pem  the CA of app credentials (TLS client certificates), 0644
- *   client-ca.key  its private key, 0600; only pki/signer.c signs with it
+ *   ca.pem         the TLS CA's certificate, 0644 (handed to clients)
+ *   client-ca.pem  the client CA's certificate, 0644
+ *   server.pem     leaf certificate followed by the CA certificate, 0644
+ *   server.key     leaf private key, 0600 (unencrypted PKCS#8 PEM)
+ * and, from versions before the CAs moved into the store, ca.key and
+ * client-ca.key: imported once, then overwritten and removed.
  *
- * The private keys are unencrypted PKCS#8 PEM. The data directory is the trust
- * boundary: whoever can read it can also read the master key and the database, so
- * a passphrase stored next to the key would add nothing. Every file is written
- * atomically (temporary file, fsync, rename), the key before its certificate, so a
- * crash leaves either the old pair or a certificate-less key, never a certificate
- * whose key is missing. ca.pem is written last of the CA pair: its presence means
- * the CA is complete.
+ * The CAs' keys live in the store, sealed (see tlsboot.h). The server's key
+ * stays a file: it belongs to this server alone, is replaced whenever the
+ * certificate is re-issued, and whoever can read the data directory can read
+ * the master key as well, so sealing it would add nothing. Every file is
+ * written atomically (temporary file, fsync, rename), the key before its
+ * certificate, so a crash leaves either the old pair or a certificate-less
+ * key, never a certificate whose key is missing.
  */
 #include "tlsboot.h"
 
 #include "../core/fileio.h"
+#include "../core/log.h"
 #include "../core/pem.h"
 #include "certutil.h"
 
@@ -59,10 +60,10 @@ struct paths {
     char cca_key[PATH_MAX];
 };
 
-/* One CA: its two files and its name. */
+/* One CA: its name, the file of its certificate and the old key file. */
 struct ca_files {
+    const char *name, *cn;
     const char *crt, *key, *dir;
-    const char *cn;
 };
 
 /* The listen host, normalised: IPv6 brackets removed, kind decided once. */
@@ -219,29 +220,6 @@ cert_base(EVP_PKEY *key, const X509_NAME *subject, const X509_NAME *issuer, long
     return x;
 }
 
-static int
-ca_new(const char *cn, EVP_PKEY **key, X509 **crt)
-{
-    X509_NAME *name = NULL;
-    int        rc = E_INTERNAL;
-
-    *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    name = name_new(cn, "Keyward");
-    if (*key == NULL || name == NULL)
-        goto out;
-    *crt = cert_base(*key, name, name, CA_DAYS);
-    if (*crt == NULL ||
-        pki_ext_add(*crt, *crt, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") != E_OK ||
-        pki_ext_add(*crt, *crt, NID_key_usage, "critical,keyCertSign,cRLSign") != E_OK ||
-        pki_ext_add(*crt, *crt, NID_subject_key_identifier, "hash") != E_OK ||
-        X509_sign(*crt, *key, EVP_sha256()) <= 0)
-        goto out;
-    rc = E_OK;
-out:
-    X509_NAME_free(name);
-    return rc;
-}
-
 /* Appends a SAN unless an equal one is already there (host may be "localhost"). */
 static int
 san_push(GENERAL_NAMES *gens, bool ip, const char *value)
@@ -307,7 +285,8 @@ out:
 }
 
 static int
-leaf_new(X509 *ca, EVP_PKEY *ca_key, const struct host *h, EVP_PKEY **key, X509 **crt)
+leaf_new(const struct ca *ca, const struct host *h, EVP_PKEY **key, X509 **crt,
+         struct errbuf *eb)
 {
     X509_NAME *name = NULL;
     int        rc = E_INTERNAL;
@@ -317,13 +296,13 @@ leaf_new(X509 *ca, EVP_PKEY *ca_key, const struct host *h, EVP_PKEY **key, X509 
     name = name_new(strlen(h->name) <= CN_MAX ? h->name : "Keyward", NULL);
     if (*key == NULL || name == NULL)
         goto out;
-    *crt = cert_base(*key, name, X509_get_subject_name(ca), LEAF_DAYS);
-    if (*crt == NULL || pki_ext_add(*crt, ca, NID_basic_constraints, "critical,CA:FALSE") != E_OK ||
-        pki_ext_add(*crt, ca, NID_key_usage, "critical,digitalSignature") != E_OK ||
-        pki_ext_add(*crt, ca, NID_ext_key_usage, "serverAuth") != E_OK ||
-        pki_ext_add(*crt, ca, NID_subject_key_identifier, "hash") != E_OK ||
-        pki_ext_add(*crt, ca, NID_authority_key_identifier, "keyid:always") != E_OK ||
-        san_add(*crt, h) != E_OK || X509_sign(*crt, ca_key, EVP_sha256()) <= 0)
+    *crt = cert_base(*key, name, X509_get_subject_name(pki_ca_cert(ca)), LEAF_DAYS);
+    if (*crt == NULL ||
+        pki_ext_add(*crt, *crt, NID_basic_constraints, "critical,CA:FALSE") != E_OK ||
+        pki_ext_add(*crt, *crt, NID_key_usage, "critical,digitalSignature") != E_OK ||
+        pki_ext_add(*crt, *crt, NID_ext_key_usage, "serverAuth") != E_OK ||
+        pki_ext_add(*crt, *crt, NID_subject_key_identifier, "hash") != E_OK ||
+        san_add(*crt, h) != E_OK || pki_ca_sign_cert(ca, *crt, eb) != E_OK)
         goto out;
     rc = E_OK;
 out:
@@ -360,98 +339,155 @@ leaf_usable(const struct buf *pem, EVP_PKEY *key, X509 *ca, const struct host *h
     return ok;
 }
 
-/* ---- the two halves --------------------------------------------------------- */
+/* ---- the CAs ------------------------------------------------------------------ */
 
-/* A new CA: key first, then the certificate (whose presence means complete).
- * Its PEMs are left in crt_pem and kpem. */
+/* Overwrite a key file with zeros, then remove it. On journalling or
+ * copy-on-write file systems and SSDs the old blocks may survive; the key is
+ * in any case no longer where the console looks. */
 static int
-ca_create(const struct ca_files *f, struct buf *crt_pem, struct buf *kpem, X509 **crt,
-          EVP_PKEY **key, struct errbuf *eb)
+key_file_remove(const char *path, size_t len, struct errbuf *eb)
+{
+    char zero[512] = { 0 };
+    int  fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    int  rc = E_OK;
+
+    if (fd >= 0) {
+        for (size_t done = 0; done < len && rc == E_OK; done += sizeof(zero))
+            if (fd_write_all(fd, zero, sizeof(zero)) != 0)
+                rc = E_INTERNAL;
+        if (rc == E_OK && fsync(fd) != 0)
+            rc = E_INTERNAL;
+        close(fd);
+    }
+    if (unlink(path) != 0 && errno != ENOENT)
+        return errbuf_set(eb, E_INTERNAL, "tls: cannot remove %s: %s", path, strerror(errno));
+    dir_sync_parent(path);
+    return E_OK; /* a failed overwrite still leaves the file removed */
+}
+
+/* The CA of the vault, or E_NOTFOUND. */
+static int
+ca_get(const struct pki_vault *v, const struct ca_files *f, struct ca **out, struct errbuf *eb)
+{
+    struct arena *a = arena_new(4096);
+    struct str    crt, sealed;
+    int           rc;
+
+    rc = v->get(v->ctx, f->name, a, &crt, &sealed);
+    if (rc == E_OK)
+        rc = pki_ca_open(f->name, crt, sealed, v->master, out, eb);
+    else if (rc != E_NOTFOUND)
+        errbuf_set(eb, rc, "tls: cannot read the %s from the store", f->cn);
+    arena_free(a);
+    return rc;
+}
+
+/* The CA from the files of an older version, or a new one. */
+static int
+ca_make(const struct ca_files *f, const struct buf *crt, bool no_crt, const struct buf *key,
+        bool no_key, struct ca **out, struct errbuf *eb)
 {
     int rc;
 
-    buf_reset(crt_pem);
-    buf_clear_secret(kpem);
-    if (ca_new(f->cn, key, crt) != E_OK || pki_key_pem(*key, kpem) != E_OK ||
-        pki_cert_pem(*crt, crt_pem) != E_OK)
-        return errbuf_set(eb, E_INTERNAL, "tls: cannot create the %s", f->cn);
-    rc = file_write_atomic(f->key, buf_str(kpem), 0600, eb);
+    if (no_crt && no_key)
+        return pki_ca_new(f->name, f->cn, out, eb);
+    if (no_key)
+        return errbuf_set(eb, E_INTERNAL,
+                          "tls: %s exists but its key is neither in %s nor in the store; "
+                          "move %s aside to make a new CA",
+                          f->crt, f->key, f->dir);
+    if (no_crt)
+        return errbuf_set(eb, E_INTERNAL, "tls: %s exists without %s", f->key, f->crt);
+    rc = pki_ca_import(f->name, buf_str(crt), buf_str(key), out, eb);
+    if (rc != E_OK) {
+        char why[sizeof(eb->msg)];
+
+        memcpy(why, eb->msg, sizeof(why));
+        errbuf_set(eb, rc, "tls: %s and %s: %s", f->crt, f->key, why);
+    }
+    return rc;
+}
+
+/* Store a CA made here; when another server stored one first, take that one. */
+static int
+ca_put(const struct pki_vault *v, const struct ca_files *f, struct ca **ca, struct errbuf *eb)
+{
+    struct buf sealed;
+    int        rc;
+
+    buf_init(&sealed, 16 * 1024);
+    rc = pki_ca_seal(*ca, v->master, &sealed);
     if (rc == E_OK)
-        rc = file_write_atomic(f->crt, buf_str(crt_pem), 0644, eb);
-    return rc;
+        rc = v->put_new(v->ctx, f->name, str_c(pki_ca_pem(*ca)), buf_str(&sealed));
+    buf_free(&sealed);
+    if (rc == E_DUPLICATE) { /* another server was first: use its CA */
+        pki_ca_free(*ca);
+        *ca = NULL;
+        rc = ca_get(v, f, ca, eb);
+        return rc != E_NOTFOUND ? rc : errbuf_set(eb, E_INTERNAL, "tls: the %s vanished", f->cn);
+    }
+    return rc == E_OK ? E_OK : errbuf_set(eb, rc, "tls: cannot store the %s", f->cn);
 }
 
+/* The CA named by f: from the vault; else imported from old files, or made,
+ * and stored. Then no key file is left, and the certificate file is current. */
 static int
-ca_check(const struct ca_files *f, X509 *crt, EVP_PKEY *key, bool missing, struct errbuf *eb)
+ca_ensure(const struct pki_vault *v, const struct ca_files *f, struct buf *crt_pem,
+          struct ca **out, struct errbuf *eb)
 {
-    if (key == NULL)
-        return errbuf_set(eb, E_INTERNAL, "tls: %s is %s", f->key,
-                          missing ? "missing" : "not a PEM private key");
-    if (X509_check_private_key(crt, key) != 1)
-        return errbuf_set(eb, E_INTERNAL, "tls: %s does not match %s", f->key, f->crt);
-    if (X509_check_ca(crt) < 1)
-        return errbuf_set(eb, E_INTERNAL, "tls: %s is not a CA certificate", f->crt);
-    if (X509_cmp_current_time(X509_get0_notAfter(crt)) <= 0)
-        return errbuf_set(eb, E_INTERNAL, "tls: %s has expired; move %s aside to make a new CA",
-                          f->crt, f->dir);
-    return E_OK;
-}
+    struct ca *ca = NULL;
+    struct buf crt, key;
+    bool       no_crt = true, no_key = true;
+    int        rc;
 
-/* Load the CA (creating it when its certificate is missing) into crt_pem and
- * kpem, checked: a CA, not expired, the key its own. */
-static int
-ca_load(const struct ca_files *f, struct buf *crt_pem, struct buf *kpem, X509 **crt,
-        EVP_PKEY **key, struct errbuf *eb)
-{
-    bool missing;
-    int  rc;
-
-    rc = file_read_all(f->crt, crt_pem, &missing, eb);
-    if (rc != E_OK || missing)
-        return rc != E_OK ? rc : ca_create(f, crt_pem, kpem, crt, key, eb);
-    *crt = pki_pem_cert(crt_pem, 0);
-    if (*crt == NULL)
-        return errbuf_set(eb, E_INTERNAL, "tls: %s is not a PEM certificate", f->crt);
-    rc = file_read_all(f->key, kpem, &missing, eb);
+    *out = NULL;
+    buf_init(&crt, FILE_MAX);
+    buf_init(&key, FILE_MAX);
+    rc = file_read_all(f->key, &key, &no_key, eb);
+    if (rc == E_OK)
+        rc = ca_get(v, f, &ca, eb);
+    if (rc == E_NOTFOUND) {
+        rc = file_read_all(f->crt, &crt, &no_crt, eb);
+        if (rc == E_OK)
+            rc = ca_make(f, &crt, no_crt, &key, no_key, &ca, eb);
+        if (rc == E_OK)
+            rc = ca_put(v, f, &ca, eb);
+    }
     if (rc != E_OK)
-        return rc;
-    *key = missing ? NULL : pki_pem_key(kpem);
-    return ca_check(f, *crt, *key, missing, eb);
-}
-
-/* The server CA: its key stays here, to issue the server certificate. */
-static int
-server_ca_load(const struct paths *p, struct tls_files *out, X509 **crt, EVP_PKEY **key,
-               struct errbuf *eb)
-{
-    const struct ca_files f = { p->ca, p->ca_key, p->dir, "Keyward Local CA" };
-    struct buf            kpem;
-    int                   rc;
-
-    buf_init(&kpem, FILE_MAX);
-    rc = ca_load(&f, &out->ca_pem, &kpem, crt, key, eb);
-    buf_wipe(&kpem);
-    return rc;
-}
-
-/* The client CA: checked here, its key handed over as PEM (pki/signer.c parses
- * it and is the only user). */
-static int
-client_ca_load(const struct paths *p, struct tls_files *out, struct errbuf *eb)
-{
-    const struct ca_files f = { p->cca, p->cca_key, p->dir, "Keyward Client CA" };
-    X509                 *crt = NULL;
-    EVP_PKEY             *key = NULL;
-    int                   rc;
-
-    rc = ca_load(&f, &out->client_ca_pem, &out->client_ca_key_pem, &crt, &key, eb);
-    EVP_PKEY_free(key);
-    X509_free(crt);
+        goto out;
+    /* The store's copy is the CA; a key file left over (imported, or a crash
+     * before its removal) must be that CA's, or someone should look at it. */
+    if (!no_key) {
+        if (!pki_ca_key_is(ca, buf_str(&key))) {
+            rc = errbuf_set(eb, E_INTERNAL,
+                            "tls: %s is not the key of the %s in the store; move it aside",
+                            f->key, f->cn);
+            goto out;
+        }
+        if ((rc = key_file_remove(f->key, key.len, eb)) != E_OK)
+            goto out;
+        log_info("tls: the %s's key is now sealed in the store; %s removed", f->cn, f->key);
+    }
+    buf_reset(&crt);
+    if ((rc = file_read_all(f->crt, &crt, &no_crt, eb)) != E_OK)
+        goto out;
+    if (no_crt || strcmp(buf_cstr(&crt), pki_ca_pem(ca)) != 0)
+        rc = file_write_atomic(f->crt, str_c(pki_ca_pem(ca)), 0644, eb);
+    if (rc == E_OK)
+        rc = buf_append(crt_pem, pki_ca_pem(ca), strlen(pki_ca_pem(ca)));
+    if (rc != E_OK)
+        goto out;
+    *out = ca;
+    ca = NULL;
+out:
+    pki_ca_free(ca);
+    buf_wipe(&key);
+    buf_free(&crt);
     return rc;
 }
 
 static int
-server_issue(const struct paths *p, const struct host *h, X509 *ca, EVP_PKEY *ca_key,
+server_issue(const struct paths *p, const struct host *h, const struct ca *ca,
              struct tls_files *out, struct errbuf *eb)
 {
     EVP_PKEY *key = NULL;
@@ -460,7 +496,7 @@ server_issue(const struct paths *p, const struct host *h, X509 *ca, EVP_PKEY *ca
 
     buf_reset(&out->cert_pem);
     buf_clear_secret(&out->key_pem);
-    if (leaf_new(ca, ca_key, h, &key, &leaf) != E_OK ||
+    if (leaf_new(ca, h, &key, &leaf, eb) != E_OK ||
         pki_key_pem(key, &out->key_pem) != E_OK || pki_cert_pem(leaf, &out->cert_pem) != E_OK ||
         buf_append(&out->cert_pem, out->ca_pem.p, out->ca_pem.len) != E_OK) {
         rc = errbuf_set(eb, E_INTERNAL, "tls: cannot issue the server certificate");
@@ -476,9 +512,10 @@ out:
 }
 
 static int
-server_load(const struct paths *p, const struct host *h, X509 *ca, EVP_PKEY *ca_key,
+server_load(const struct paths *p, const struct host *h, const struct ca *ca,
             struct tls_files *out, struct errbuf *eb)
 {
+    X509     *ca_crt = pki_pem_cert(&out->ca_pem, 0);
     EVP_PKEY *key = NULL;
     X509     *leaf = NULL;
     bool      no_crt, no_key;
@@ -488,17 +525,21 @@ server_load(const struct paths *p, const struct host *h, X509 *ca, EVP_PKEY *ca_
     if (rc == E_OK)
         rc = file_read_all(p->srv_key, &out->key_pem, &no_key, eb);
     if (rc != E_OK)
-        return rc;
-    if (no_crt || no_key) /* a crash between writing the key and the certificate */
-        return server_issue(p, h, ca, ca_key, out, eb);
+        goto out;
+    if (no_crt || no_key) { /* a crash between writing the key and the certificate */
+        rc = server_issue(p, h, ca, out, eb);
+        goto out;
+    }
     leaf = pki_pem_cert(&out->cert_pem, 0);
     key = pki_pem_key(&out->key_pem);
     if (leaf == NULL)
         rc = errbuf_set(eb, E_INTERNAL, "tls: %s is not a PEM certificate", p->srv);
     else if (key == NULL)
         rc = errbuf_set(eb, E_INTERNAL, "tls: %s is not a PEM private key", p->srv_key);
-    else if (!leaf_usable(&out->cert_pem, key, ca, h))
-        rc = server_issue(p, h, ca, ca_key, out, eb);
+    else if (ca_crt == NULL || !leaf_usable(&out->cert_pem, key, ca_crt, h))
+        rc = server_issue(p, h, ca, out, eb);
+out:
+    X509_free(ca_crt);
     EVP_PKEY_free(key);
     X509_free(leaf);
     return rc;
@@ -513,19 +554,19 @@ files_init(struct tls_files *f)
     buf_init(&f->key_pem, FILE_MAX);
     buf_init(&f->ca_pem, FILE_MAX);
     buf_init(&f->client_ca_pem, FILE_MAX);
-    buf_init(&f->client_ca_key_pem, FILE_MAX);
 }
 
 int
-tlsboot_ensure(const char *datadir, const char *host, struct tls_files *out, struct errbuf *eb)
+tlsboot_ensure(const char *datadir, const char *host, const struct pki_vault *v,
+               struct tls_files *out, struct ca **tls_ca, struct ca **client_ca,
+               struct errbuf *eb)
 {
     struct paths *p = NULL;
     struct host   h;
-    X509         *ca = NULL;
-    EVP_PKEY     *ca_key = NULL;
     int           rc;
 
     files_init(out);
+    *tls_ca = *client_ca = NULL;
     p = calloc(1, sizeof(*p)); /* seven PATH_MAX buffers: too big for a stack frame */
     if (p == NULL) {
         rc = errbuf_set(eb, E_INTERNAL, "tls: out of memory");
@@ -536,19 +577,25 @@ tlsboot_ensure(const char *datadir, const char *host, struct tls_files *out, str
         rc = paths_init(p, datadir, eb);
     if (rc == E_OK)
         rc = dir_ensure(p->dir, eb);
+    if (rc == E_OK) {
+        const struct ca_files f = { PKI_CA_TLS, "Keyward Local CA", p->ca, p->ca_key, p->dir };
+        rc = ca_ensure(v, &f, &out->ca_pem, tls_ca, eb);
+    }
+    if (rc == E_OK) {
+        const struct ca_files f = { PKI_CA_CLIENT, "Keyward Client CA", p->cca, p->cca_key,
+                                    p->dir };
+        rc = ca_ensure(v, &f, &out->client_ca_pem, client_ca, eb);
+    }
     if (rc == E_OK)
-        rc = server_ca_load(p, out, &ca, &ca_key, eb);
-    if (rc == E_OK)
-        rc = client_ca_load(p, out, eb);
-    if (rc == E_OK)
-        rc = server_load(p, &h, ca, ca_key, out, eb);
+        rc = server_load(p, &h, *tls_ca, out, eb);
 out:
     if (rc != E_OK) {
         tls_files_free(out);
+        pki_ca_free(*tls_ca);
+        pki_ca_free(*client_ca);
+        *tls_ca = *client_ca = NULL;
         ERR_clear_error();
     }
-    EVP_PKEY_free(ca_key);
-    X509_free(ca);
     free(p);
     return rc;
 }
@@ -560,6 +607,5 @@ tls_files_free(struct tls_files *f)
     buf_wipe(&f->key_pem);
     buf_free(&f->ca_pem);
     buf_free(&f->client_ca_pem);
-    buf_wipe(&f->client_ca_key_pem);
     files_init(f); /* safe to free again, or to reuse */
 }

@@ -1,31 +1,59 @@
 /* tlsboot.h - the console's own TLS: a local CA and a server certificate.
  *
- * On first start the data directory gets tls/ca.pem (to give to clients:
- * curl --cacert), tls/ca.key, tls/server.pem (leaf followed by the CA) and
- * tls/server.key; keys are P-256, mode 0600. Later starts reuse them; the server
- * certificate is re-issued from the same CA when it expires within 30 days or does
- * not cover the listen host. A second CA, tls/client-ca.pem and client-ca.key
- * (P-256, ten years), signs the TLS client certificates of app credentials: it
- * is kept apart so that no server certificate can ever pass as a client and the
- * trust given to clients can be handed out without the server CA.
+ * Two CAs (ca.h handles), kept in the store with their keys sealed under the
+ * master key: PKI_CA_TLS signs the servers' certificates, PKI_CA_CLIENT the TLS
+ * client certificates of app credentials (kept apart so that no server
+ * certificate can ever pass as a client, and the trust given to clients can be
+ * handed out without the server CA). Both are P-256, ten years, made once by the
+ * first server to start on a store.
+ *
+ * The data directory gets copies of the CA certificates for users to trust:
+ * tls/ca.pem (curl --cacert) and tls/client-ca.pem. The server's own
+ * certificate and key stay files, tls/server.pem (leaf followed by the CA) and
+ * tls/server.key (0600): each server has its own, re-issued from the TLS CA when
+ * it expires within 30 days or does not cover the listen host.
+ *
+ * Upgrade: data directories made by earlier versions hold the CA keys as files
+ * (tls/ca.key, tls/client-ca.key). When the store has no such CA yet, the
+ * files are imported into it, and the key files are then overwritten and
+ * removed.
  */
 #ifndef KW_TLSBOOT_H
 #define KW_TLSBOOT_H
 
+#include "../core/arena.h"
 #include "../core/buf.h"
+#include "ca.h"
 
 struct tls_files {
     struct buf cert_pem; /* server leaf + CA */
     struct buf key_pem;  /* secret: wipe with buf_wipe */
     struct buf ca_pem;
-    struct buf client_ca_pem;     /* the CA clients' certificates chain to */
-    struct buf client_ca_key_pem; /* secret: for pki_signer_init, then wiped */
+    struct buf client_ca_pem; /* the CA clients' certificates chain to */
 };
 
-/* Create what is missing under datadir/tls and load it. `host` is the listen
- * address (IP literal or DNS name) that must be in the server certificate's SANs,
- * besides localhost, 127.0.0.1 and ::1. */
-int  tlsboot_ensure(const char *datadir, const char *host, struct tls_files *out,
+/* Where CAs are kept: the store's meta table, reached through these callbacks
+ * because pki/ sits below store/ (src/vault.c implements them). */
+struct pki_vault {
+    /* The CA stored under `name`: its certificate PEM and sealed key (in a).
+     * E_NOTFOUND when there is none. */
+    int (*get)(void *ctx, const char *name, struct arena *a, struct str *cert,
+               struct str *sealed);
+    /* Store a new CA unless one of that name already exists, checking again
+     * inside the write transaction: E_OK when stored, E_DUPLICATE when another
+     * server stored one first (read it with get). */
+    int (*put_new)(void *ctx, const char *name, struct str cert, struct str sealed);
+    void                *ctx;
+    const unsigned char *master; /* SEAL_KEY_LEN bytes */
+};
+
+/* Load the two CAs from the vault (importing old key files, or creating them),
+ * then the server certificate under datadir/tls (creating what is missing).
+ * `host` is the listen address (IP literal or DNS name) that must be in the
+ * server certificate's SANs, besides localhost, 127.0.0.1 and ::1. The CA
+ * handles are the caller's (pki_ca_register or pki_ca_free). */
+int  tlsboot_ensure(const char *datadir, const char *host, const struct pki_vault *v,
+                    struct tls_files *out, struct ca **tls_ca, struct ca **client_ca,
                     struct errbuf *eb);
 void tls_files_free(struct tls_files *f);
 

@@ -519,3 +519,44 @@ def raw_request(server, method, path, headers=(), body=None, version=None, timeo
         return r.status, r.getheaders(), r.read()
     finally:
         conn.close()
+
+
+def make_ca(cn, days=3650):
+    """A P-256 CA as tlsboot makes it: (certificate PEM, PKCS#8 key PEM)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Keyward"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
+                                         False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    return (cert.public_bytes(serialization.Encoding.PEM),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()))
+
+
+def plant_client_ca(tls_dir):
+    """Write tls/client-ca.pem and client-ca.key as a version before sealed CA keys did;
+    returns the key PEM."""
+    tls_dir = Path(tls_dir)
+    tls_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    cert_pem, key_pem = make_ca("Keyward Client CA")
+    (tls_dir / "client-ca.pem").write_bytes(cert_pem)
+    key_file = tls_dir / "client-ca.key"
+    key_file.write_bytes(key_pem)
+    key_file.chmod(0o600)
+    return key_pem

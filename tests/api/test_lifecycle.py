@@ -113,10 +113,12 @@ def test_no_password_file_with_env_password(start_server):
 
 def test_data_dir_files_are_private(start_server):
     s = start_server()
-    for rel in ("tls/ca.key", "tls/server.key"):
+    for rel in ("tls/server.key", "master.key", "keyward.db"):
         p = s.data / rel
         assert p.exists(), rel
         assert stat.S_IMODE(os.stat(p).st_mode) & 0o077 == 0, (rel, oct(os.stat(p).st_mode))
+    # The CA keys are sealed in the store, not files (test_keys.py).
+    assert not (s.data / "tls" / "ca.key").exists()
 
 
 def test_port_in_use(start_server, tmp_path):

@@ -1,6 +1,7 @@
 /* test_signer.c - client certificates: signing from a CSR or a generated key
  * (pki/signer.c) and their verification as the HTTP layer does it (http/peer.c),
- * with a client CA made by tlsboot in a temporary data directory. */
+ * with a client CA made by tlsboot in a temporary data directory; CA handles
+ * (pki/ca.h): several at once, sealing, import checks, the registry. */
 /* cmocka.h needs these first. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,10 +24,13 @@
 #include "http/peer.h"
 #include "pki/signer.h"
 #include "pki/tlsboot.h"
+#include "memvault.h"
 
 struct fx {
     char             dir[64];
     struct tls_files tls;
+    struct memvault  mv;
+    struct ca       *tls_ca, *ca; /* ca: the client CA */
     struct arena    *a;
 };
 
@@ -48,9 +52,9 @@ setup(void **state)
     assert_non_null(f);
     snprintf(f->dir, sizeof(f->dir), "/tmp/kw-sign-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
-    assert_int_equal(tlsboot_ensure(f->dir, "127.0.0.1", &f->tls, &eb), E_OK);
-    assert_int_equal(pki_signer_init(&f->tls.client_ca_pem, &f->tls.client_ca_key_pem, &eb),
-                     E_OK);
+    mv_init(&f->mv);
+    assert_int_equal(
+        tlsboot_ensure(f->dir, "127.0.0.1", &f->mv.v, &f->tls, &f->tls_ca, &f->ca, &eb), E_OK);
     assert_int_equal(peer_init(buf_cstr(&f->tls.client_ca_pem), &eb), E_OK);
     f->a = arena_new(4096);
     *state = f;
@@ -63,7 +67,9 @@ teardown(void **state)
     struct fx *f = *state;
 
     peer_fini();
-    pki_signer_fini();
+    pki_ca_free(f->ca);
+    pki_ca_free(f->tls_ca);
+    mv_free(&f->mv);
     tls_files_free(&f->tls);
     arena_free(f->a);
     nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
@@ -149,7 +155,7 @@ test_generated_key(void **state)
     EVP_PKEY          *k;
     char               cn[256], o[256];
 
-    assert_int_equal(pki_sign_client("app:credential:0123456789abcdef01234567:payments",
+    assert_int_equal(pki_sign_client(f->ca, "app:credential:0123456789abcdef01234567:payments",
                                      "/acme", STR_NULL, &cc, &eb),
                      E_OK);
     assert_non_null(strstr(cc.key_pem.p, "-----BEGIN PRIVATE KEY-----"));
@@ -221,7 +227,8 @@ test_csr_keys(void **state)
         struct errbuf      eb = {0};
 
         assert_non_null(k);
-        int rc = pki_sign_client("app:credential:x:y", "/", csr_for(f->a, k, false), &cc, &eb);
+        int rc = pki_sign_client(f->ca, "app:credential:x:y", "/", csr_for(f->a, k, false),
+                                 &cc, &eb);
         if (rc != keys[i].rc)
             fail_msg("%s %s: %d %s", keys[i].type, keys[i].param, rc, eb.msg);
         if (rc == E_OK) {
@@ -256,11 +263,12 @@ test_bad_csrs(void **state)
         "REQUEST-----\n",
     };
 
-    assert_int_equal(pki_sign_client("cn", "/", csr_for(f->a, k, true), &cc, &eb),
+    assert_int_equal(pki_sign_client(f->ca, "cn", "/", csr_for(f->a, k, true), &cc, &eb),
                      E_VALIDATION);
     assert_non_null(strstr(eb.msg, "signature"));
     for (size_t i = 1; i < ARRAY_LEN(junk); i++) {
-        assert_int_equal(pki_sign_client("cn", "/", str_c(junk[i]), &cc, &eb), E_VALIDATION);
+        assert_int_equal(pki_sign_client(f->ca, "cn", "/", str_c(junk[i]), &cc, &eb),
+                         E_VALIDATION);
         assert_string_equal(eb.attr, "csr");
     }
     EVP_PKEY_free(k);
@@ -293,9 +301,132 @@ test_not_initialised(void **state)
     struct errbuf      eb = {0};
 
     (void)state;
-    pki_signer_fini();
-    assert_int_equal(pki_sign_client("cn", "/", STR_NULL, &cc, &eb), E_INTERNAL);
-    assert_string_equal(pki_client_ca_pem(), "");
+    assert_int_equal(pki_sign_client(NULL, "cn", "/", STR_NULL, &cc, &eb), E_INTERNAL);
+    assert_int_equal(cc.cert_pem.len, 0);
+}
+
+/* ---- CA handles --------------------------------------------------------- */
+
+/* Does `cert_pem` verify under `ca` alone? */
+static bool
+issued_by(const struct ca *ca, const struct buf *cert_pem)
+{
+    X509     *x = cert_of(cert_pem);
+    EVP_PKEY *pub = X509_get0_pubkey(pki_ca_cert(ca));
+    bool      ok = X509_verify(x, pub) == 1;
+
+    X509_free(x);
+    return ok;
+}
+
+static void
+test_two_cas(void **state)
+{
+    struct fx         *f = *state;
+    struct ca         *b = NULL;
+    struct client_cert ca1 = {0}, cb = {0};
+    struct errbuf      eb = {0};
+
+    assert_int_equal(pki_ca_new("tenant-b", "Tenant B CA", &b, &eb), E_OK);
+    assert_string_equal(pki_ca_name(b), "tenant-b");
+    assert_non_null(strstr(pki_ca_pem(b), "BEGIN CERTIFICATE"));
+    assert_int_equal(pki_sign_client(f->ca, "a", "/", STR_NULL, &ca1, &eb), E_OK);
+    assert_int_equal(pki_sign_client(b, "b", "/", STR_NULL, &cb, &eb), E_OK);
+    assert_true(issued_by(f->ca, &ca1.cert_pem));
+    assert_false(issued_by(b, &ca1.cert_pem));
+    assert_true(issued_by(b, &cb.cert_pem));
+    assert_false(issued_by(f->ca, &cb.cert_pem));
+    assert_false(check_pem(f->a, &cb.cert_pem)->verified); /* the HTTP layer trusts f->ca */
+    pki_client_cert_free(&ca1);
+    pki_client_cert_free(&cb);
+    pki_ca_free(b);
+    assert_int_equal(pki_ca_new("Bad Name", "x", &b, &eb), E_INTERNAL);
+    assert_null(b);
+}
+
+static void
+test_seal_open(void **state)
+{
+    struct fx         *f = *state;
+    struct buf         sealed;
+    struct ca         *o = NULL;
+    struct client_cert cc = {0};
+    struct errbuf      eb = {0};
+    unsigned char      other[SEAL_KEY_LEN] = {0};
+    struct str         crt = str_c(pki_ca_pem(f->ca));
+
+    buf_init(&sealed, 16384);
+    assert_int_equal(pki_ca_seal(f->ca, f->mv.master, &sealed), E_OK);
+    assert_null(strstr(buf_cstr(&sealed), "PRIVATE KEY"));
+    assert_int_equal(pki_ca_open(PKI_CA_CLIENT, crt, buf_str(&sealed), f->mv.master, &o, &eb),
+                     E_OK);
+    assert_int_equal(pki_sign_client(o, "again", "/", STR_NULL, &cc, &eb), E_OK);
+    assert_true(issued_by(f->ca, &cc.cert_pem));
+    assert_true(check_pem(f->a, &cc.cert_pem)->verified);
+    pki_client_cert_free(&cc);
+    pki_ca_free(o);
+    /* another master key, or the sealed key under another CA's name, does not open */
+    assert_int_equal(pki_ca_open(PKI_CA_CLIENT, crt, buf_str(&sealed), other, &o, &eb),
+                     E_INTERNAL);
+    assert_null(o);
+    assert_int_equal(pki_ca_open(PKI_CA_TLS, crt, buf_str(&sealed), f->mv.master, &o, &eb),
+                     E_INTERNAL);
+    assert_null(o);
+    /* the right key with another CA's certificate */
+    assert_int_equal(pki_ca_open(PKI_CA_CLIENT, str_c(pki_ca_pem(f->tls_ca)), buf_str(&sealed),
+                                 f->mv.master, &o, &eb),
+                     E_INTERNAL);
+    assert_non_null(strstr(eb.msg, "does not match"));
+    buf_free(&sealed);
+}
+
+static void
+test_import(void **state)
+{
+    struct fx         *f = *state;
+    struct ca         *o = NULL;
+    struct client_cert cc = {0};
+    struct errbuf      eb = {0};
+    EVP_PKEY          *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    struct buf         kpem;
+
+    buf_init(&kpem, 4096);
+    assert_int_equal(pki_key_pem(k, &kpem), E_OK);
+    assert_true(pki_ca_key_is(f->ca, str_c(pki_ca_pem(f->ca))) == false);
+    assert_false(pki_ca_key_is(f->ca, buf_str(&kpem)));
+    assert_int_equal(pki_ca_import("x", str_c(pki_ca_pem(f->ca)), buf_str(&kpem), &o, &eb),
+                     E_INTERNAL);
+    /* a leaf is no CA, even with its own key */
+    assert_int_equal(pki_sign_client(f->ca, "leaf", "/", STR_NULL, &cc, &eb), E_OK);
+    assert_int_equal(pki_ca_import("x", buf_str(&cc.cert_pem), buf_str(&cc.key_pem), &o, &eb),
+                     E_INTERNAL);
+    assert_non_null(strstr(eb.msg, "not a CA"));
+    assert_int_equal(pki_ca_import("x", STR("junk"), buf_str(&cc.key_pem), &o, &eb),
+                     E_INTERNAL);
+    assert_null(o);
+    pki_client_cert_free(&cc);
+    buf_wipe(&kpem);
+    EVP_PKEY_free(k);
+}
+
+static void
+test_registry(void **state)
+{
+    struct fx    *f = *state;
+    struct ca    *dup = NULL;
+    struct errbuf eb = {0};
+
+    assert_null(pki_ca_find(PKI_CA_CLIENT));
+    assert_int_equal(pki_ca_register(f->ca), E_OK);
+    assert_int_equal(pki_ca_register(f->tls_ca), E_OK);
+    assert_ptr_equal(pki_ca_find(PKI_CA_CLIENT), f->ca);
+    assert_ptr_equal(pki_ca_find(PKI_CA_TLS), f->tls_ca);
+    assert_int_equal(pki_ca_new(PKI_CA_TLS, "x", &dup, &eb), E_OK);
+    assert_int_equal(pki_ca_register(dup), E_DUPLICATE);
+    pki_ca_free(dup);
+    pki_ca_unregister_all(); /* frees what it holds */
+    f->ca = f->tls_ca = NULL;
+    assert_null(pki_ca_find(PKI_CA_CLIENT));
 }
 
 int
@@ -307,6 +438,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_bad_csrs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peer_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_initialised, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_cas, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seal_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_registry, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

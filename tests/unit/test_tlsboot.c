@@ -1,6 +1,7 @@
 /* test_tlsboot.c - the console's local CA, server certificate and client CA under a
- * temporary data directory: creation, chain, SANs, modes, reuse, re-issue, broken
- * files. */
+ * temporary data directory and an in-memory vault (the store's stand-in):
+ * creation, chain, SANs, modes, reuse, re-issue, broken files, the import of CA
+ * key files left by older versions, and a lost creation race. */
 /* cmocka.h needs these first. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,11 +24,14 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "core/seal.h"
 #include "pki/tlsboot.h"
+#include "memvault.h"
 
 struct fx {
-    char dir[64];
-    char tls[128];
+    char            dir[64];
+    char            tls[128];
+    struct memvault mv;
 };
 
 static int
@@ -48,6 +52,7 @@ setup(void **state)
     snprintf(f->dir, sizeof(f->dir), "/tmp/kw-tls-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->tls, sizeof(f->tls), "%s/tls", f->dir);
+    mv_init(&f->mv);
     *state = f;
     return 0;
 }
@@ -58,6 +63,7 @@ teardown(void **state)
     struct fx *f = *state;
 
     nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    mv_free(&f->mv);
     free(f);
     return 0;
 }
@@ -79,10 +85,46 @@ static void
 ensure_ok(const struct fx *f, const char *host, struct tls_files *out)
 {
     struct errbuf eb = {0};
-    int           rc = tlsboot_ensure(f->dir, host, out, &eb);
+    struct ca    *a = NULL, *b = NULL;
+    int           rc = tlsboot_ensure(f->dir, host, &f->mv.v, out, &a, &b, &eb);
 
     if (rc != E_OK)
         fail_msg("tlsboot_ensure(%s): %d %s", host, rc, eb.msg);
+    assert_non_null(a);
+    assert_non_null(b);
+    pki_ca_free(a);
+    pki_ca_free(b);
+}
+
+/* The CA key kept in the vault under `name`, unsealed (PEM, to be wiped). */
+static void
+vault_key(const struct fx *f, const char *name, struct buf *out)
+{
+    char aad[64];
+
+    snprintf(aad, sizeof(aad), "keyward/ca/%s", name);
+    buf_init(out, 0);
+    for (int i = 0; i < MV_MAX; i++)
+        if (f->mv.name[i] != NULL && strcmp(f->mv.name[i], name) == 0) {
+            assert_int_equal(unseal(f->mv.master, str_c(f->mv.sealed[i]), str_c(aad), out),
+                             E_OK);
+            return;
+        }
+    fail_msg("no CA %s in the vault", name);
+}
+
+/* Forget the vault: the store of a data directory made by an older version. */
+static void
+vault_forget(struct fx *f)
+{
+    mv_free(&f->mv);
+    mv_init(&f->mv);
+}
+
+static bool
+exists(const char *path)
+{
+    return access(path, F_OK) == 0;
 }
 
 static X509 *
@@ -219,7 +261,8 @@ test_fresh(void **state)
     /* Files and modes. */
     assert_int_equal(mode_of(f->tls), 0700);
     assert_int_equal(mode_of(tls_path(f, "ca.pem")), 0644);
-    assert_int_equal(mode_of(tls_path(f, "ca.key")), 0600);
+    assert_false(exists(tls_path(f, "ca.key"))); /* sealed in the store */
+    assert_int_equal(f->mv.puts, 2);
     assert_int_equal(mode_of(tls_path(f, "server.pem")), 0644);
     assert_int_equal(mode_of(tls_path(f, "server.key")), 0600);
     assert_file_is(tls_path(f, "ca.pem"), &t.ca_pem);
@@ -376,7 +419,7 @@ plant_short_leaf(const struct fx *f, long days)
     FILE          *fp;
 
     file_bytes(tls_path(f, "ca.pem"), &capem);
-    file_bytes(tls_path(f, "ca.key"), &cakey);
+    vault_key(f, PKI_CA_TLS, &cakey);
     ca = pem_nth(&capem, 0);
     bio = BIO_new_mem_buf(cakey.p, (int)cakey.len);
     cak = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
@@ -462,15 +505,13 @@ test_server_repair(void **state)
     assert_true(key_matches(&b));
     tls_files_free(&b);
     /* server.key from another key pair: re-issued. */
-    assert_int_equal(rename(tls_path(f, "ca.key"), tls_path(f, "ca.key.bak")), 0);
     {
         struct buf k;
 
-        file_bytes(tls_path(f, "ca.key.bak"), &k);
+        vault_key(f, PKI_CA_TLS, &k);
         write_file(tls_path(f, "server.key"), k.p);
         buf_wipe(&k);
     }
-    assert_int_equal(rename(tls_path(f, "ca.key.bak"), tls_path(f, "ca.key")), 0);
     ensure_ok(f, "127.0.0.1", &b);
     assert_int_equal(verify_chain(&b, NULL, NULL), 1);
     assert_true(key_matches(&b));
@@ -499,14 +540,17 @@ static void
 expect_error(const struct fx *f, const char *host, const char *needle)
 {
     struct tls_files t;
+    struct ca       *a = NULL, *b = NULL;
     struct errbuf    eb = {0};
 
-    assert_int_equal(tlsboot_ensure(f->dir, host, &t, &eb), E_INTERNAL);
+    assert_int_equal(tlsboot_ensure(f->dir, host, &f->mv.v, &t, &a, &b, &eb), E_INTERNAL);
     if (strstr(eb.msg, needle) == NULL)
         fail_msg("\"%s\" not in \"%s\"", needle, eb.msg);
     assert_null(strchr(eb.msg, '\n'));
     assert_int_equal(t.cert_pem.len + t.key_pem.len + t.ca_pem.len, 0);
     tls_files_free(&t);
+    assert_null(a);
+    assert_null(b);
 }
 
 static void
@@ -514,36 +558,26 @@ test_corrupt(void **state)
 {
     struct fx       *f = *state;
     struct tls_files t;
-    struct buf       ca, key, srv;
+    struct buf       ca, srv;
 
     ensure_ok(f, "127.0.0.1", &t);
     tls_files_free(&t);
     file_bytes(tls_path(f, "ca.pem"), &ca);
-    file_bytes(tls_path(f, "ca.key"), &key);
     file_bytes(tls_path(f, "server.pem"), &srv);
 
+    /* ca.pem is a copy for users: the store's CA writes it again. */
     write_file(tls_path(f, "ca.pem"), "-----BEGIN CERTIFICATE-----\ngarbage\n");
-    expect_error(f, "127.0.0.1", "ca.pem");
-    write_file(tls_path(f, "ca.pem"), "");
-    expect_error(f, "127.0.0.1", "ca.pem");
-    write_file(tls_path(f, "ca.pem"), ca.p);
-
-    write_file(tls_path(f, "ca.key"), "not a key");
-    expect_error(f, "127.0.0.1", "ca.key");
-    assert_int_equal(unlink(tls_path(f, "ca.key")), 0);
-    expect_error(f, "127.0.0.1", "ca.key");
-    /* A valid key that is not the CA's (planting a leaf needs the real one). */
-    write_file(tls_path(f, "ca.key"), key.p);
-    plant_short_leaf(f, 100);
-    {
-        struct buf other;
-
-        file_bytes(tls_path(f, "server.key"), &other);
-        write_file(tls_path(f, "ca.key"), other.p);
-        buf_wipe(&other);
-    }
-    expect_error(f, "127.0.0.1", "does not match");
-    write_file(tls_path(f, "ca.key"), key.p);
+    ensure_ok(f, "127.0.0.1", &t);
+    assert_file_is(tls_path(f, "ca.pem"), &ca);
+    tls_files_free(&t);
+    assert_int_equal(unlink(tls_path(f, "ca.pem")), 0);
+    ensure_ok(f, "127.0.0.1", &t);
+    assert_file_is(tls_path(f, "ca.pem"), &ca);
+    tls_files_free(&t);
+    /* A sealed key that does not open (another master key). */
+    f->mv.master[0] ^= 1;
+    expect_error(f, "127.0.0.1", "wrong master key");
+    f->mv.master[0] ^= 1;
 
     write_file(tls_path(f, "server.pem"), "junk");
     expect_error(f, "127.0.0.1", "server.pem");
@@ -557,7 +591,6 @@ test_corrupt(void **state)
     assert_true(same(&t.ca_pem, &ca));
     tls_files_free(&t);
     buf_free(&ca);
-    buf_wipe(&key);
     buf_free(&srv);
 }
 
@@ -566,16 +599,19 @@ test_bad_dirs_and_hosts(void **state)
 {
     struct fx       *f = *state;
     struct tls_files t;
+    struct ca       *a, *b;
     struct errbuf    eb = {0};
     char             p[PATH_MAX];
 
     expect_error(f, "bad host!", "host");
     expect_error(f, "-leading.example", "host");
     expect_error(f, "a..b", "host");
-    assert_int_equal(tlsboot_ensure("/nonexistent-kw/data", "127.0.0.1", &t, &eb), E_INTERNAL);
+    assert_int_equal(
+        tlsboot_ensure("/nonexistent-kw/data", "127.0.0.1", &f->mv.v, &t, &a, &b, &eb),
+        E_INTERNAL);
     assert_non_null(strstr(eb.msg, "/nonexistent-kw/data/tls"));
     tls_files_free(&t);
-    assert_int_equal(tlsboot_ensure(NULL, "127.0.0.1", &t, &eb), E_INTERNAL);
+    assert_int_equal(tlsboot_ensure(NULL, "127.0.0.1", &f->mv.v, &t, &a, &b, &eb), E_INTERNAL);
     tls_files_free(&t);
     /* tls exists but is a file. */
     snprintf(p, sizeof(p), "%s/tls", f->dir);
@@ -614,12 +650,12 @@ test_client_ca(void **state)
     EVP_PKEY        *key;
     BIO             *bio;
     char             cn[64];
+    struct buf       kpem;
 
     ensure_ok(f, "127.0.0.1", &t);
     assert_int_equal(mode_of(tls_path(f, "client-ca.pem")), 0644);
-    assert_int_equal(mode_of(tls_path(f, "client-ca.key")), 0600);
+    assert_false(exists(tls_path(f, "client-ca.key")));
     assert_file_is(tls_path(f, "client-ca.pem"), &t.client_ca_pem);
-    assert_file_is(tls_path(f, "client-ca.key"), &t.client_ca_key_pem);
     cca = pem_nth(&t.client_ca_pem, 0);
     ca = pem_nth(&t.ca_pem, 0);
     assert_non_null(cca);
@@ -631,9 +667,11 @@ test_client_ca(void **state)
     assert_true(days_left(cca) >= 3650);
     X509_NAME_get_text_by_NID(X509_get_subject_name(cca), NID_commonName, cn, sizeof(cn));
     assert_string_equal(cn, "Keyward Client CA");
-    bio = BIO_new_mem_buf(t.client_ca_key_pem.p, (int)t.client_ca_key_pem.len);
+    vault_key(f, PKI_CA_CLIENT, &kpem);
+    bio = BIO_new_mem_buf(kpem.p, (int)kpem.len);
     key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
     BIO_free(bio);
+    buf_wipe(&kpem);
     assert_int_equal(X509_check_private_key(cca, key), 1);
     assert_true(EVP_PKEY_is_a(key, "EC"));
     assert_int_equal(EVP_PKEY_get_bits(key), 256);
@@ -654,11 +692,11 @@ test_client_ca(void **state)
     X509_free(cca);
     X509_free(ca);
     tls_files_free(&t);
-    assert_int_equal(t.client_ca_pem.len + t.client_ca_key_pem.len, 0);
+    assert_int_equal(t.client_ca_pem.len, 0);
 }
 
-/* Kept across starts; a data directory from before the client CA gets one
- * without its server side changing. */
+/* Kept across starts; a store from before the client CA gets one without its
+ * server side changing. */
 static void
 test_client_ca_reuse_and_upgrade(void **state)
 {
@@ -668,10 +706,16 @@ test_client_ca_reuse_and_upgrade(void **state)
     ensure_ok(f, "127.0.0.1", &a);
     ensure_ok(f, "127.0.0.1", &b);
     assert_true(same(&a.client_ca_pem, &b.client_ca_pem));
-    assert_true(same(&a.client_ca_key_pem, &b.client_ca_key_pem));
+    assert_int_equal(f->mv.puts, 2);
     tls_files_free(&b);
+    for (int i = 0; i < MV_MAX; i++) /* the store never had a client CA */
+        if (f->mv.name[i] != NULL && strcmp(f->mv.name[i], PKI_CA_CLIENT) == 0) {
+            free(f->mv.name[i]);
+            free(f->mv.cert[i]);
+            free(f->mv.sealed[i]);
+            f->mv.name[i] = f->mv.cert[i] = f->mv.sealed[i] = NULL;
+        }
     assert_int_equal(unlink(tls_path(f, "client-ca.pem")), 0);
-    assert_int_equal(unlink(tls_path(f, "client-ca.key")), 0);
     ensure_ok(f, "127.0.0.1", &b);
     assert_false(same(&a.client_ca_pem, &b.client_ca_pem));
     assert_true(same(&a.ca_pem, &b.ca_pem));
@@ -681,60 +725,117 @@ test_client_ca_reuse_and_upgrade(void **state)
     tls_files_free(&b);
 }
 
+/* A data directory of an older version: CA keys as files and a store without
+ * CAs. They are imported (same CAs), then the key files are gone. */
 static void
-test_client_ca_corrupt(void **state)
+test_import_old_files(void **state)
 {
     struct fx       *f = *state;
-    struct tls_files t;
-    struct buf       pem, key, srvkey;
+    struct tls_files a, b;
+    struct buf       key, ckey, k2, srvkey;
 
-    ensure_ok(f, "127.0.0.1", &t);
-    tls_files_free(&t);
-    file_bytes(tls_path(f, "client-ca.pem"), &pem);
-    file_bytes(tls_path(f, "client-ca.key"), &key);
-    file_bytes(tls_path(f, "ca.key"), &srvkey);
+    ensure_ok(f, "127.0.0.1", &a);
+    vault_key(f, PKI_CA_TLS, &key);
+    vault_key(f, PKI_CA_CLIENT, &ckey);
+    write_file(tls_path(f, "ca.key"), key.p);
+    write_file(tls_path(f, "client-ca.key"), ckey.p);
+    vault_forget(f);
+    ensure_ok(f, "127.0.0.1", &b);
+    assert_int_equal(f->mv.puts, 2);
+    assert_true(same(&a.ca_pem, &b.ca_pem));
+    assert_true(same(&a.client_ca_pem, &b.client_ca_pem));
+    assert_true(same(&a.cert_pem, &b.cert_pem)); /* the server certificate still holds */
+    assert_false(exists(tls_path(f, "ca.key")));
+    assert_false(exists(tls_path(f, "client-ca.key")));
+    vault_key(f, PKI_CA_TLS, &k2);
+    assert_true(same(&key, &k2));
+    buf_wipe(&k2);
+    tls_files_free(&b);
+    /* A key file left over (a crash after the import): the store's, so removed. */
+    write_file(tls_path(f, "ca.key"), key.p);
+    ensure_ok(f, "127.0.0.1", &b);
+    assert_false(exists(tls_path(f, "ca.key")));
+    tls_files_free(&b);
+    /* Another key left over: refused, kept for someone to look at. */
+    file_bytes(tls_path(f, "server.key"), &srvkey);
+    write_file(tls_path(f, "ca.key"), srvkey.p);
+    expect_error(f, "127.0.0.1", "is not the key of the Keyward Local CA in the store");
+    assert_true(exists(tls_path(f, "ca.key")));
+    assert_int_equal(unlink(tls_path(f, "ca.key")), 0);
 
-    write_file(tls_path(f, "client-ca.pem"), "-----BEGIN CERTIFICATE-----\ngarbage\n");
-    expect_error(f, "127.0.0.1", "client-ca.pem");
-    write_file(tls_path(f, "client-ca.pem"), pem.p);
-    write_file(tls_path(f, "client-ca.key"), "not a key");
-    expect_error(f, "127.0.0.1", "client-ca.key");
-    assert_int_equal(unlink(tls_path(f, "client-ca.key")), 0);
-    expect_error(f, "127.0.0.1", "client-ca.key is missing");
-    /* The server CA's key is not the client CA's. */
-    write_file(tls_path(f, "client-ca.key"), srvkey.p);
+    /* Broken old files, with an empty store. */
+    vault_forget(f);
+    write_file(tls_path(f, "ca.key"), "not a key");
+    expect_error(f, "127.0.0.1", "ca.key");
+    assert_int_equal(unlink(tls_path(f, "ca.key")), 0);
+    expect_error(f, "127.0.0.1", "ca.key nor in the store");
+    write_file(tls_path(f, "ca.key"), srvkey.p);
     expect_error(f, "127.0.0.1", "does not match");
-    write_file(tls_path(f, "client-ca.key"), key.p);
-    /* A leaf (the server's, whose key is the server key) is not a CA. */
+    write_file(tls_path(f, "ca.key"), key.p);
+    write_file(tls_path(f, "client-ca.key"), key.p); /* the TLS CA's key */
+    expect_error(f, "127.0.0.1", "client-ca.key: ca client: the key does not match");
+    /* A leaf (the server's, with its key) is not a CA. */
     {
         struct buf srv;
-        X509      *leaf;
-        BIO       *bio;
-        FILE      *fp;
 
         file_bytes(tls_path(f, "server.pem"), &srv);
-        bio = BIO_new_mem_buf(srv.p, (int)srv.len);
-        leaf = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-        BIO_free(bio);
-        fp = fopen(tls_path(f, "client-ca.pem"), "w");
-        assert_non_null(fp);
-        PEM_write_X509(fp, leaf);
-        fclose(fp);
-        X509_free(leaf);
+        write_file(tls_path(f, "client-ca.pem"), srv.p);
+        write_file(tls_path(f, "client-ca.key"), srvkey.p);
         buf_free(&srv);
-        file_bytes(tls_path(f, "server.key"), &srv);
-        write_file(tls_path(f, "client-ca.key"), srv.p);
-        buf_wipe(&srv);
     }
-    expect_error(f, "127.0.0.1", "client-ca.pem is not a CA");
-    write_file(tls_path(f, "client-ca.key"), key.p);
-    write_file(tls_path(f, "client-ca.pem"), pem.p);
-    ensure_ok(f, "127.0.0.1", &t);
-    assert_true(same(&t.client_ca_pem, &pem));
-    tls_files_free(&t);
-    buf_free(&pem);
+    expect_error(f, "127.0.0.1", "not a CA certificate");
+    write_file(tls_path(f, "client-ca.pem"), a.client_ca_pem.p);
+    write_file(tls_path(f, "client-ca.key"), ckey.p);
+    ensure_ok(f, "127.0.0.1", &b);
+    assert_true(same(&a.ca_pem, &b.ca_pem));
+    assert_true(same(&a.client_ca_pem, &b.client_ca_pem));
+    assert_false(exists(tls_path(f, "ca.key")));
+    assert_false(exists(tls_path(f, "client-ca.key")));
+    tls_files_free(&a);
+    tls_files_free(&b);
     buf_wipe(&key);
+    buf_wipe(&ckey);
     buf_wipe(&srvkey);
+}
+
+/* Two servers start at once on one store: ours makes a CA, but another's was
+ * stored first (put_new says E_DUPLICATE). Ours is dropped, theirs used. */
+static int
+hiding_get(void *ctx, const char *name, struct arena *a, struct str *cert, struct str *sealed)
+{
+    static int calls;
+
+    if (calls++ % 2 == 0) /* each CA: not there yet at the first look */
+        return E_NOTFOUND;
+    return mv_get(ctx, name, a, cert, sealed);
+}
+
+static void
+test_lost_race(void **state)
+{
+    struct fx       *f = *state;
+    struct tls_files a, b;
+    struct fx        other = *f;
+
+    /* "The other server" made both CAs in another data directory. */
+    snprintf(other.dir, sizeof(other.dir), "/tmp/kw-tls-XXXXXX");
+    assert_non_null(mkdtemp(other.dir));
+    snprintf(other.tls, sizeof(other.tls), "%s/tls", other.dir);
+    mv_init(&other.mv);
+    ensure_ok(&other, "127.0.0.1", &a);
+    f->mv = other.mv;
+    f->mv.v.ctx = &f->mv;
+    f->mv.v.get = hiding_get;
+    f->mv.puts = 0;
+    ensure_ok(f, "127.0.0.1", &b);
+    assert_int_equal(f->mv.puts, 0); /* both puts lost */
+    assert_true(same(&a.ca_pem, &b.ca_pem));
+    assert_true(same(&a.client_ca_pem, &b.client_ca_pem));
+    assert_file_is(tls_path(f, "ca.pem"), &a.ca_pem);
+    assert_int_equal(verify_chain(&b, "127.0.0.1", NULL), 1);
+    tls_files_free(&a);
+    tls_files_free(&b);
+    nftw(other.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int
@@ -752,7 +853,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_bad_dirs_and_hosts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_ca, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_ca_reuse_and_upgrade, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_client_ca_corrupt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_old_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_race, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

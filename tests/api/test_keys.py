@@ -1,0 +1,248 @@
+"""Where keys live (docs/architecture.md, "Secrets"): CA keys sealed in the store, no
+private key in clear in the data directory (but this server's own TLS key) nor in the
+store file; an upgrade from a data directory of the previous version; token signing key
+rotation (signing_key_rotation) and the JWKS."""
+import os
+import re
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from kwtest import REPO, Server, jwt_parts, rand
+
+PEM_KEY = b"PRIVATE KEY-----"
+OLD_BIN = os.environ.get("KEYWARD_OLD_BIN", "/tmp/keyward-before-ca")
+
+
+def private_key_files(data):
+    """Files under `data` holding a PEM private key, as paths relative to it."""
+    found = []
+    for root, _, files in os.walk(data):
+        for f in files:
+            p = Path(root) / f
+            if PEM_KEY in p.read_bytes():
+                found.append(str(p.relative_to(data)))
+    return sorted(found)
+
+
+def store_bytes(data):
+    return b"".join(p.read_bytes() for p in Path(data).glob("keyward.db*"))
+
+
+def meta(data, key):
+    db = sqlite3.connect("file:%s?mode=ro" % (Path(data) / "keyward.db"), uri=True)
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    finally:
+        db.close()
+    if row is None:
+        return None
+    return row[0] if isinstance(row[0], str) else bytes(row[0]).decode()
+
+
+def jwks_kids(server):
+    r = server.session().get(server.url + "/.well-known/jwks.json", timeout=30)
+    assert r.status_code == 200, r.text
+    return [k["kid"] for k in r.json()["keys"]]
+
+
+def kid_of(token):
+    return jwt_parts(token)[0]["kid"]
+
+
+def mkac(client, ns):
+    r = client.post("/appcredentials", {"name": "ac-" + rand(8),
+                                        "roles": ["@auth:role=namespace.viewer"]}, ns=ns)
+    assert r.status == 200, r
+    return r.data["credentials"]
+
+
+def cert_login(server, tmp_path, cred):
+    tag = rand(6)
+    crt, key = tmp_path / ("c-%s.pem" % tag), tmp_path / ("k-%s.pem" % tag)
+    crt.write_text(cred["certificate"])
+    key.write_text(cred["privateKey"])
+    key.chmod(0o600)
+    s = server.session()
+    s.cert = (str(crt), str(key))
+    try:
+        return s.post(server.url + "/issue", json={"realm": "Certificate"}, timeout=60)
+    finally:
+        s.close()
+
+
+def openssl_verify(ca_file, cert_pem, tmp_path):
+    p = tmp_path / ("v-%s.pem" % rand(6))
+    p.write_text(cert_pem)
+    return subprocess.run(["openssl", "verify", "-CAfile", str(ca_file), str(p)],
+                          capture_output=True, text=True)
+
+
+# -- who signs ------------------------------------------------------------------------
+
+SIGN_CALLS = ("X509_sign", "X509_sign_ctx", "X509_CRL_sign", "X509_REQ_sign", "OCSP_basic_sign",
+              "EVP_DigestSign", "EVP_PKEY_sign", "EVP_SignFinal")
+
+
+def test_only_the_signer_uses_ca_keys():
+    """OpenSSL signing calls appear in pki/signer.c (CA keys) and auth/jwt.c (token
+    signing keys, never a CA's) only."""
+    found = []
+    for p in sorted((REPO / "src").rglob("*.c")):
+        rel = str(p.relative_to(REPO / "src"))
+        if rel in ("pki/signer.c", "auth/jwt.c"):
+            continue
+        text = p.read_text()
+        found += ["%s: %s" % (rel, c) for c in SIGN_CALLS
+                  if re.search(r"\b%s\w*\s*\(" % c, text)]
+    assert found == []
+
+
+# -- at rest --------------------------------------------------------------------------
+
+def test_no_private_key_in_clear(start_server):
+    s = start_server()
+    assert private_key_files(s.data) == ["tls/server.key"]
+    assert PEM_KEY not in store_bytes(s.data)
+    for name in ("tls", "client"):
+        assert meta(s.data, "ca.%s.key" % name).startswith("kw1:"), name
+        assert "BEGIN CERTIFICATE" in meta(s.data, "ca.%s.crt" % name)
+    assert (s.data / "tls" / "ca.pem").read_text() == meta(s.data, "ca.tls.crt")
+    assert (s.data / "tls" / "client-ca.pem").read_text() == meta(s.data, "ca.client.crt")
+    ring = meta(s.data, "jwt_keys")
+    assert len(ring.splitlines()) == 1 and ring.split(" ")[3].startswith("kw1:")
+    # After a restart still nothing, and the same CAs.
+    ca = (s.data / "tls" / "ca.pem").read_bytes()
+    s.stop(check=True)
+    s.start()
+    assert private_key_files(s.data) == ["tls/server.key"]
+    assert (s.data / "tls" / "ca.pem").read_bytes() == ca
+
+
+def test_app_credentials_verify_with_openssl(start_server, tmp_path):
+    s = start_server()
+    admin = s.admin()
+    cred = mkac(admin, "/")
+    r = openssl_verify(s.data / "tls" / "client-ca.pem", cred["certificate"], tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert cred["certificateAuthority"] == (s.data / "tls" / "client-ca.pem").read_text()
+    r = openssl_verify(s.data / "tls" / "ca.pem", cred["certificate"], tmp_path)
+    assert r.returncode != 0, "the TLS CA must not vouch for clients"
+    assert cert_login(s, tmp_path, cred).status_code == 200
+
+
+def test_two_servers_at_once_make_one_ca(tmp_path):
+    """Two processes start at the same moment on one data directory (one SQLite store):
+    one creates the CAs and the signing key, the other uses them."""
+    data = tmp_path / "data"
+    conf = {"public_url": "https://keyward.test"}  # one console: one issuer (API.md §8)
+    a = Server(tmp_path / "a", data=data, config=conf)
+    b = Server(tmp_path / "b", data=data, config=conf)
+    a.spawn()
+    b.spawn()
+    try:
+        a.wait_ready()
+        b.wait_ready()
+        for srv in (a, b):
+            assert srv.health() == 200
+        ta, tb = a.token(), b.token()
+        assert kid_of(ta) == kid_of(tb)
+        assert a.client(tb).get("/namespaces").status == 200
+        assert b.client(ta).get("/namespaces").status == 200
+        # Both serve certificates of the one TLS CA in the store.
+        with open(a.ca) as f:
+            assert f.read() == meta(data, "ca.tls.crt")
+        cred = mkac(a.admin(), "/")
+        assert cert_login(b, tmp_path, cred).status_code == 200
+        assert private_key_files(data) == ["tls/server.key"]
+    finally:
+        a.stop(check=True)
+        b.stop(check=True)
+
+
+@pytest.mark.skipif(not Path(OLD_BIN).exists(),
+                    reason="no keyward of the previous version at %s" % OLD_BIN)
+def test_upgrade_from_the_previous_version(tmp_path):
+    old = Server(tmp_path / "old")
+    old.command = lambda: [OLD_BIN] + Server.command(old)[1:]
+    old.start()
+    admin = old.admin()
+    token = old.token()
+    cred = mkac(admin, "/")
+    assert private_key_files(old.data) == ["tls/ca.key", "tls/client-ca.key",
+                                           "tls/server.key"]
+    files = {p: (old.data / "tls" / p).read_bytes() for p in ("ca.pem", "client-ca.pem",
+                                                             "server.pem")}
+    old.stop(check=True)
+
+    new = Server(tmp_path / "new", data=old.data, port=old.port)
+    new.start()
+    try:
+        assert private_key_files(new.data) == ["tls/server.key"]
+        assert PEM_KEY not in store_bytes(new.data)
+        for p, b in files.items():  # same CAs, and the server certificate still holds
+            assert (new.data / "tls" / p).read_bytes() == b, p
+        # Tokens of the old version verify; new ones carry the same kid.
+        assert new.client(token).get("/namespaces").status == 200
+        assert kid_of(new.token()) == kid_of(token)
+        # The old app credential still logs in and verifies; new ones too.
+        assert cert_login(new, tmp_path, cred).status_code == 200
+        ca_file = new.data / "tls" / "client-ca.pem"
+        assert openssl_verify(ca_file, cred["certificate"], tmp_path).returncode == 0
+        cred2 = mkac(new.admin(), "/")
+        assert openssl_verify(ca_file, cred2["certificate"], tmp_path).returncode == 0
+        assert cert_login(new, tmp_path, cred2).status_code == 200
+        new.stop(check=True)
+        new.start()  # and again, from the store only
+        assert cert_login(new, tmp_path, cred).status_code == 200
+        assert new.client(token).get("/namespaces").status == 200
+    finally:
+        new.stop(check=True)
+
+
+# -- rotation -------------------------------------------------------------------------
+
+def wait_for(pred, timeout, what):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.25)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def test_signing_key_rotation(start_server):
+    s = start_server(config={"signing_key_rotation": "3s", "token_max_validity": "8s"})
+    t1 = s.token()
+    k1 = kid_of(t1)
+    assert jwks_kids(s) == [k1]
+    # A rotation: the new key signs, both are published, old tokens still work.
+    wait_for(lambda: len(jwks_kids(s)) >= 2, 10, "a rotation")
+    t2 = s.token()
+    k2 = kid_of(t2)
+    assert k2 != k1
+    kids = jwks_kids(s)
+    assert k1 in kids and k2 in kids
+    assert kids[0] == k2  # newest first
+    assert s.client(t1).get("/namespaces").status == 200
+    assert s.client(t2).get("/namespaces").status == 200
+    # token_max_validity after its retirement the old key is gone; t1 has expired.
+    wait_for(lambda: k1 not in jwks_kids(s), 20, "the first key to leave the JWKS")
+    assert s.client(t1).get("/namespaces").status == 401
+    # A restart keeps the ring.
+    kids = jwks_kids(s)
+    s.stop(check=True)
+    s.start()
+    assert set(kids[:1]) <= set(jwks_kids(s))
+
+
+def test_no_rotation_by_default(start_server):
+    s = start_server()
+    k1 = kid_of(s.token())
+    time.sleep(2.5)
+    assert jwks_kids(s) == [k1]
+    assert kid_of(s.token()) == k1
