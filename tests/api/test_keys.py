@@ -9,12 +9,10 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
 
 from kwtest import REPO, Server, jwt_parts, rand
 
 PEM_KEY = b"PRIVATE KEY-----"
-OLD_BIN = os.environ.get("KEYWARD_OLD_BIN", "/tmp/keyward-before-ca")
 
 
 def private_key_files(data):
@@ -161,46 +159,6 @@ def test_two_servers_at_once_make_one_ca(tmp_path):
     finally:
         a.stop(check=True)
         b.stop(check=True)
-
-
-@pytest.mark.skipif(not Path(OLD_BIN).exists(),
-                    reason="no keyward of the previous version at %s" % OLD_BIN)
-def test_upgrade_from_the_previous_version(tmp_path):
-    old = Server(tmp_path / "old")
-    old.command = lambda: [OLD_BIN] + Server.command(old)[1:]
-    old.start()
-    admin = old.admin()
-    token = old.token()
-    cred = mkac(admin, "/")
-    assert private_key_files(old.data) == ["tls/ca.key", "tls/client-ca.key",
-                                           "tls/server.key"]
-    files = {p: (old.data / "tls" / p).read_bytes() for p in ("ca.pem", "client-ca.pem",
-                                                             "server.pem")}
-    old.stop(check=True)
-
-    new = Server(tmp_path / "new", data=old.data, port=old.port)
-    new.start()
-    try:
-        assert private_key_files(new.data) == ["tls/server.key"]
-        assert PEM_KEY not in store_bytes(new.data)
-        for p, b in files.items():  # same CAs, and the server certificate still holds
-            assert (new.data / "tls" / p).read_bytes() == b, p
-        # Tokens of the old version verify; new ones carry the same kid.
-        assert new.client(token).get("/namespaces").status == 200
-        assert kid_of(new.token()) == kid_of(token)
-        # The old app credential still logs in and verifies; new ones too.
-        assert cert_login(new, tmp_path, cred).status_code == 200
-        ca_file = new.data / "tls" / "client-ca.pem"
-        assert openssl_verify(ca_file, cred["certificate"], tmp_path).returncode == 0
-        cred2 = mkac(new.admin(), "/")
-        assert openssl_verify(ca_file, cred2["certificate"], tmp_path).returncode == 0
-        assert cert_login(new, tmp_path, cred2).status_code == 200
-        new.stop(check=True)
-        new.start()  # and again, from the store only
-        assert cert_login(new, tmp_path, cred).status_code == 200
-        assert new.client(token).get("/namespaces").status == 200
-    finally:
-        new.stop(check=True)
 
 
 # -- rotation -------------------------------------------------------------------------
