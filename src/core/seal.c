@@ -6,6 +6,7 @@
  */
 #include "seal.h"
 
+#include "digest.h"
 #include "fileio.h"
 
 #include <errno.h>
@@ -59,22 +60,30 @@ static int
 key_create(const char *path, struct errbuf *eb)
 {
     unsigned char key[SEAL_KEY_LEN];
+    char          tmp[PATH_MAX];
     int           fd, rc = E_OK;
 
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    /* Written whole under a private name, then linked into place: a server
+     * starting at the same moment on the same directory either finds no file
+     * or the whole key, never a short one (link fails if it won the race). */
+    if (snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof tmp)
+        return errbuf_set(eb, E_INTERNAL, "master key %s: path too long", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
-        return errno == EEXIST ? E_CONFLICT
-                               : errbuf_set(eb, E_INTERNAL, "master key %s: cannot create: %s",
-                                            path, strerror(errno));
+        return errbuf_set(eb, E_INTERNAL, "master key %s: cannot create: %s", tmp,
+                          strerror(errno));
     rnd_bytes(key, sizeof(key));
-    if (fd_write_all(fd, key, sizeof(key)) != 0 || fsync(fd) != 0) {
+    if (fd_write_all(fd, key, sizeof(key)) != 0 || fsync(fd) != 0)
         rc = errbuf_set(eb, E_INTERNAL, "master key %s: cannot write: %s", path,
                         strerror(errno));
-        unlink(path); /* a short key file would be refused on every later start */
-    }
-    OPENSSL_cleanse(key, sizeof(key));
+    mem_wipe(key, sizeof(key));
     if (close(fd) != 0 && rc == E_OK)
         rc = errbuf_set(eb, E_INTERNAL, "master key %s: %s", path, strerror(errno));
+    if (rc == E_OK && link(tmp, path) != 0)
+        rc = errno == EEXIST ? E_CONFLICT
+                             : errbuf_set(eb, E_INTERNAL, "master key %s: cannot create: %s",
+                                          path, strerror(errno));
+    unlink(tmp);
     if (rc == E_OK)
         dir_sync_parent(path);
     return rc;
@@ -108,7 +117,7 @@ key_read(const char *path, unsigned char key[SEAL_KEY_LEN], struct errbuf *eb)
         rc = E_OK;
     close(fd);
     if (rc != E_OK)
-        OPENSSL_cleanse(key, SEAL_KEY_LEN);
+        mem_wipe(key, SEAL_KEY_LEN);
     return rc;
 }
 
