@@ -5,9 +5,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "api/engine.h"
-#include "api/validate.h"
-#include "auth/password.h"
+#include "model/validate.h"
+#include "core/password.h"
 #include "core/fileio.h"
 #include "core/digest.h"
 #include "core/rnd.h"
@@ -68,7 +67,7 @@ build(struct boot *b, const char *password, struct errbuf *eb)
     val_set(b->a, &in, "name", val_cstr("admin"));
     val_set(b->a, &in, "password", val_cstr(arena_strndup(b->a, hash, strlen(hash))));
     val_set(b->a, &in, "description", val_cstr("The administrator created on first start"));
-    if ((rc = engine_new_object(b->a, &spec_account, STR("/"), &in, &b->account, eb)) != E_OK)
+    if ((rc = object_new(b->a, &spec_account, STR("/"), &in, &b->account, eb)) != E_OK)
         return rc;
     tags_normalize(b->a, &spec_account, &b->account);
     mem_wipe(hash, sizeof hash);
@@ -81,7 +80,7 @@ build(struct boot *b, const char *password, struct errbuf *eb)
     val_set(b->a, &in, "authorizedIdentities", strs(b->a, role, 1));
     val_set(b->a, &in, "authorizedNamespace", val_cstr("/"));
     val_set(b->a, &in, "protected", val_bool(true));
-    if ((rc = engine_new_object(b->a, &spec_apiauthorization, STR("/"), &in, &b->policy, eb)) !=
+    if ((rc = object_new(b->a, &spec_apiauthorization, STR("/"), &in, &b->policy, eb)) !=
         E_OK)
         return rc;
     tags_normalize(b->a, &spec_apiauthorization, &b->policy);

@@ -12,7 +12,7 @@
 #include "auth/authn.h"
 #include "auth/authz.h"
 #include "core/version.h"
-#include "auth/password.h"
+#include "core/password.h"
 #include "auth/throttle.h"
 #include "boot.h"
 #include "core/config.h"

@@ -132,9 +132,9 @@ api_release(struct req *r)
     if (r->who != NULL)
         principal_put(r->who);
     r->who = NULL;
-    if (r->secret.len > 0) {
-        mem_wipe((void *)r->secret.p, r->secret.len);
-        r->secret = STR_NULL;
+    if (r->hook.secret.len > 0) {
+        mem_wipe((void *)r->hook.secret.p, r->hook.secret.len);
+        r->hook.secret = STR_NULL;
         buf_wipe(&r->reply);
     }
     buf_free(&r->reply);

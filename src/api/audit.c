@@ -6,9 +6,8 @@
 #include "../auth/authn.h"
 #include "../core/log.h"
 #include "../model/specs.h"
-#include "engine.h"
 #include "routes.h"
-#include "validate.h"
+#include "../model/validate.h"
 
 
 bool
@@ -64,7 +63,7 @@ build(struct arena *a, const struct req *r, const char *operation, struct str id
     val_set(a, &in, "requestNamespace", val_str(arena_str(a, ns)));
     /* The fields are read-only for clients: build the object directly. */
     struct val none = val_map();
-    if (engine_new_object(a, &spec_auditlog, arena_str(a, ns), &none, obj, &eb) != E_OK)
+    if (object_new(a, &spec_auditlog, arena_str(a, ns), &none, obj, &eb) != E_OK)
         return eb.code;
     for (size_t i = 0; i < in.m.n; i++)
         val_set_s(a, obj, in.m.kv[i].k, in.m.kv[i].v);

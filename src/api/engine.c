@@ -22,7 +22,7 @@
 #include "list.h"
 #include "router.h"
 #include "secrets.h"
-#include "validate.h"
+#include "../model/validate.h"
 
 #define IDEM_KEY_MAX 255
 
@@ -236,8 +236,8 @@ add_once(struct wreq *w, struct val *out, const struct val *stored)
     struct req *r = w->r;
 
     w->once_only = val_arr();
-    for (size_t i = 0; r->once.t == V_MAP && i < r->once.m.n; i++) {
-        const struct kv *kv = &r->once.m.kv[i];
+    for (size_t i = 0; r->hook.once.t == V_MAP && i < r->hook.once.m.n; i++) {
+        const struct kv *kv = &r->hook.once.m.kv[i];
         val_set_s(r->a, out, kv->k, kv->v);
         if (val_get_s(stored, kv->k) == NULL)
             val_push(r->a, &w->once_only, val_str(kv->k));
@@ -281,7 +281,7 @@ run_create(struct tx *tx, struct wreq *w)
     int                rc = E_OK;
 
     if (s->hooks.before_write != NULL)
-        rc = s->hooks.before_write(w->r, s, tx, &w->obj, NULL, &w->eb);
+        rc = s->hooks.before_write(&w->r->hook, s, tx, &w->obj, NULL, &w->eb);
     if (rc == E_OK && (rc = tx->ops->insert(tx, s, &w->obj)) != E_OK)
         return rc == E_NOTFOUND ? ns_gone(w) : write_error(w, rc);
     if (rc != E_OK)
@@ -334,7 +334,7 @@ run_update(struct tx *tx, struct wreq *w)
     bump_update_time(w->r->a, &obj, &old);
     tags_normalize(w->r->a, s, &obj);
     if (s->hooks.before_write != NULL &&
-        (rc = s->hooks.before_write(w->r, s, tx, &obj, &old, &w->eb)) != E_OK)
+        (rc = s->hooks.before_write(&w->r->hook, s, tx, &obj, &old, &w->eb)) != E_OK)
         return rc;
     if ((rc = tx->ops->update(tx, s, &obj)) != E_OK)
         return write_error(w, rc);
@@ -357,7 +357,7 @@ run_delete(struct tx *tx, struct wreq *w)
     if ((rc = tx->ops->del(tx, s, w->r->route.id)) != E_OK)
         return write_error(w, rc);
     if (s->hooks.after_delete != NULL &&
-        (rc = s->hooks.after_delete(w->r, s, tx, &old, &w->eb)) != E_OK)
+        (rc = s->hooks.after_delete(&w->r->hook, s, tx, &old, &w->eb)) != E_OK)
         return rc;
     object_present(w->r->a, s, &old);
     answer(w->r, 200, old, false);
@@ -373,7 +373,7 @@ run_action(struct tx *tx, struct wreq *w)
 
     if (rc != E_OK)
         return write_error(w, rc);
-    if ((rc = w->r->route.action->run(w->r, w->s, tx, &obj, &out, &w->eb)) != E_OK)
+    if ((rc = w->r->route.action->run(&w->r->hook, w->s, tx, &obj, &out, &w->eb)) != E_OK)
         return rc;
     answer(w->r, 200, out, false);
     return E_OK;
@@ -483,24 +483,6 @@ wreq_new(struct req *r, const struct spec *s, enum wop op, const struct checked 
     return w;
 }
 
-int
-engine_new_object(struct arena *a, const struct spec *s, struct str ns, const struct val *in,
-                  struct val *obj, struct errbuf *eb)
-{
-    char id[ID_LEN + 1];
-    int  rc = validate_create(a, s, in, obj, eb);
-
-    if (rc != E_OK)
-        return rc;
-    id_new(id);
-    struct str now = now_str(a, time_now_ms());
-    val_set(a, obj, "ID", val_str(arena_str(a, str_c(id))));
-    val_set(a, obj, "namespace", val_str(ns));
-    val_set(a, obj, "createTime", val_str(now));
-    val_set(a, obj, "updateTime", val_str(now));
-    return E_OK;
-}
-
 static int
 serve_create(struct req *r, const struct spec *s, const struct checked *ck, struct errbuf *eb)
 {
@@ -511,9 +493,9 @@ serve_create(struct req *r, const struct spec *s, const struct checked *ck, stru
 
     if ((rc = req_params_check(r, allowed, eb)) != E_OK ||
         (rc = decode_body(r, &in, eb)) != E_OK ||
-        (rc = engine_new_object(r->a, s, r->ns, &in, &w->obj, eb)) != E_OK)
+        (rc = object_new(r->a, s, r->ns, &in, &w->obj, eb)) != E_OK)
         return rc;
-    if (s->hooks.prepare != NULL && (rc = s->hooks.prepare(r, s, &w->obj, true, eb)) != E_OK)
+    if (s->hooks.prepare != NULL && (rc = s->hooks.prepare(&r->hook, s, &w->obj, true, eb)) != E_OK)
         return rc;
     if ((rc = secrets_seal(r->a, s, &w->obj, val_get(&w->obj, "ID")->s, eb)) != E_OK)
         return rc;
@@ -535,7 +517,7 @@ serve_update(struct req *r, const struct spec *s, const struct checked *ck, stru
         return errbuf_set(eb, E_BADREQ, "The body must be an object");
     if (!param_true(r, "override", &w->override, eb))
         return eb->code;
-    if (s->hooks.prepare != NULL && (rc = s->hooks.prepare(r, s, &w->body, false, eb)) != E_OK)
+    if (s->hooks.prepare != NULL && (rc = s->hooks.prepare(&r->hook, s, &w->body, false, eb)) != E_OK)
         return rc;
     if ((rc = secrets_seal(r->a, s, &w->body, r->route.id, eb)) != E_OK)
         return rc;
@@ -741,6 +723,9 @@ engine_serve(struct req *r, struct errbuf *eb)
     if ((rc = authz_check(r, s, ck.verb, eb)) != E_OK ||
         (rc = namespace_exists(r, &ck.ns_id, eb)) != E_OK)
         goto fail;
+    r->hook.a = r->a;
+    r->hook.ns = r->ns;
+    r->hook.id = r->route.id;
     rc = r->route.action != NULL ? serve_action(r, s, &ck, eb) : serve_op(r, s, &ck, eb);
     if (rc != E_OK)
         goto fail;

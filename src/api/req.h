@@ -11,6 +11,7 @@
 #include "../core/buf.h"
 #include "../core/val.h"
 #include "../core/codec.h"
+#include "../model/spec.h"
 
 enum method { M_GET, M_HEAD, M_POST, M_PUT, M_DELETE, M_OTHER };
 
@@ -102,11 +103,8 @@ struct req {
     struct resp_header *headers; /* more response headers, in order: api_header() */
     struct resp_header **headers_tail;
     bool       raw_reply;   /* reply and reply_type were set by the handler: no encoding */
-    struct val once;        /* create, update: fields for the answer only (secrets
-                               shown once; not in the answer kept for replays) */
-    struct str secret;      /* a secret in the arena that the answer shows once (a
-                               generated private key): it and the encoded answer are
-                               wiped when the request is released */
+    struct hook_ctx hook;   /* what the resource's hooks see: the arena, namespace and
+                               ID, answer-only fields and a secret shown once */
     bool       audited;     /* the audit entry is written (api/audit.c) */
     struct str audit_who;   /* token requests: the claim the caller presented */
     struct buf reply;       /* the encoded body */

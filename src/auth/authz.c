@@ -16,7 +16,7 @@
 #include "../model/specs.h"
 #include "../store/store.h"
 #include "authn.h"
-#include "roles.h"
+#include "../model/roles.h"
 
 struct line {
     struct str *claims;

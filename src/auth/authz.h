@@ -5,7 +5,6 @@
 #include "../api/req.h"
 #include "../model/spec.h"
 
-enum verb { VERB_GET = 1, VERB_POST = 2, VERB_PUT = 4, VERB_DELETE = 8, VERB_ALL = 15 };
 
 /* E_OK when the API authorizations in r->ns and above grant `verb` on `s` to the
  * request's principal (from its client address), within the token's

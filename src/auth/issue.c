@@ -13,7 +13,7 @@
 #include "../core/timeutil.h"
 #include "authn.h"
 #include "authz.h"
-#include "roles.h"
+#include "../model/roles.h"
 
 #define DEFAULT_VALIDITY_MS (24 * 3600 * 1000LL)
 

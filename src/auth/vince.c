@@ -2,7 +2,7 @@
 #include "../model/specs.h"
 #include "../store/store.h"
 #include "issue.h"
-#include "password.h"
+#include "../core/password.h"
 #include "throttle.h"
 
 static void

@@ -1,6 +1,6 @@
 /* account.c - the users of the Vince realm (API.md section 3). */
 #include "../api/req.h"
-#include "../auth/password.h"
+#include "../core/password.h"
 #include "specs.h"
 
 #define PASSWORD_MIN 8
@@ -21,7 +21,7 @@ static const struct attr account_attrs[] = {
  * milliseconds and must not hold the writer. On update an absent or empty
  * password keeps the stored hash (validate_update does that). */
 static int
-account_prepare(struct req *r, const struct spec *s, struct val *obj, bool create,
+account_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
                 struct errbuf *eb)
 {
     struct val *pw = val_get(obj, "password");
@@ -39,7 +39,7 @@ account_prepare(struct req *r, const struct spec *s, struct val *obj, bool creat
                            PASSWORD_MAX);
     if (password_hash(pw->s, hash) != E_OK)
         return errbuf_set(eb, E_INTERNAL, "password hashing failed");
-    *pw = val_str(arena_str(r->a, str_c(hash)));
+    *pw = val_str(arena_str(ctx->a, str_c(hash)));
     return E_OK;
 }
 

@@ -1,6 +1,5 @@
 /* apiauthorization.c - who may do what where (API.md section 5). */
-#include "../api/engine.h"
-#include "../auth/roles.h"
+#include "roles.h"
 #include "../core/nspath.h"
 #include "specs.h"
 
@@ -41,7 +40,7 @@ check_line(const struct val *line, struct errbuf *eb)
 }
 
 static int
-check_policy(struct req *r, const struct val *obj, struct errbuf *eb)
+check_policy(struct hook_ctx *ctx, const struct val *obj, struct errbuf *eb)
 {
     const struct val *subj = val_get(obj, "subject"), *ids = val_get(obj, "authorizedIdentities");
     struct val       *ns = val_get(obj, "authorizedNamespace");
@@ -53,24 +52,24 @@ check_policy(struct req *r, const struct val *obj, struct errbuf *eb)
             return rc;
     for (size_t i = 0; i < ids->a.n; i++) {
         size_t n = 0;
-        if ((rc = roles_parse_identity(r->a, ids->a.v[i].s, g, &n, eb)) != E_OK)
+        if ((rc = roles_parse_identity(ctx->a, ids->a.v[i].s, g, &n, eb)) != E_OK)
             return rc;
     }
-    if (!nspath_valid(ns->s) || !nspath_within(ns->s, r->ns))
+    if (!nspath_valid(ns->s) || !nspath_within(ns->s, ctx->ns))
         return errbuf_attr(eb, E_VALIDATION, "authorizedNamespace",
                            "Attribute 'authorizedNamespace' must be '%.*s' or below it",
-                           STR_FMT(r->ns));
+                           STR_FMT(ctx->ns));
     return E_OK;
 }
 
 static int
-apiauthorization_before_write(struct req *r, const struct spec *s, struct tx *tx,
+apiauthorization_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
                               struct val *obj, const struct val *old, struct errbuf *eb)
 {
     KW_UNUSED(s);
     KW_UNUSED(tx);
     KW_UNUSED(old);
-    return check_policy(r, obj, eb);
+    return check_policy(ctx, obj, eb);
 }
 
 static struct spec_rt apiauthorization_rt;

@@ -63,69 +63,69 @@ client_ca_pem(void)
 }
 
 /* What the holder needs to call the API, shown once. The private key's copy in
- * the request's arena is wiped with the answer once it is sent (r->secret). */
+ * the request's arena is wiped with the answer once it is sent (ctx->secret). */
 static struct val
-credentials(struct req *r, const struct client_cert *cc)
+credentials(struct hook_ctx *ctx, const struct client_cert *cc)
 {
     struct val c = val_map();
 
-    val_set(r->a, &c, "certificate", val_str(arena_str(r->a, buf_str(&cc->cert_pem))));
+    val_set(ctx->a, &c, "certificate", val_str(arena_str(ctx->a, buf_str(&cc->cert_pem))));
     if (cc->key_pem.len > 0) {
-        r->secret = arena_str(r->a, buf_str(&cc->key_pem));
-        val_set(r->a, &c, "privateKey", val_str(r->secret));
+        ctx->secret = arena_str(ctx->a, buf_str(&cc->key_pem));
+        val_set(ctx->a, &c, "privateKey", val_str(ctx->secret));
     }
-    val_set(r->a, &c, "certificateAuthority", val_cstr(client_ca_pem()));
-    val_set(r->a, &c, "APIURL", val_cstr(cfg.public_url));
-    val_set(r->a, &c, "namespace", val_str(r->ns));
+    val_set(ctx->a, &c, "certificateAuthority", val_cstr(client_ca_pem()));
+    val_set(ctx->a, &c, "APIURL", val_cstr(cfg.public_url));
+    val_set(ctx->a, &c, "namespace", val_str(ctx->ns));
     return c;
 }
 
 /* Sign for credential `id` named `name` in the request's namespace; the new
  * certificate's attributes go into `into` (the object, or the renewal stash),
- * the credentials into r->once. */
+ * the credentials into ctx->once. */
 static int
-issue(struct req *r, struct str id, struct str name, struct str csr, struct val *into,
+issue(struct hook_ctx *ctx, struct str id, struct str name, struct str csr, struct val *into,
       struct errbuf *eb)
 {
     struct client_cert cc;
-    const char        *cn = arena_printf(r->a, CN_FMT, STR_FMT(id), STR_FMT(name));
-    const char        *o = arena_strndup(r->a, r->ns.p, r->ns.len);
+    const char        *cn = arena_printf(ctx->a, CN_FMT, STR_FMT(id), STR_FMT(name));
+    const char        *o = arena_strndup(ctx->a, ctx->ns.p, ctx->ns.len);
     int rc = pki_sign_client(pki_ca_find(PKI_CA_CLIENT), cn, o, csr, &cc, eb);
 
     if (rc != E_OK)
         return rc;
-    val_set(r->a, into, "certificate", val_str(arena_str(r->a, buf_str(&cc.cert_pem))));
-    val_set(r->a, into, "serialNumber",
-            val_cstr(arena_strndup(r->a, cc.serial, strlen(cc.serial))));
-    val_set(r->a, into, "expiryTime", time_val(r->a, cc.not_after_ms));
-    if (r->once.t != V_MAP)
-        r->once = val_map();
-    val_set(r->a, &r->once, "credentials", credentials(r, &cc));
+    val_set(ctx->a, into, "certificate", val_str(arena_str(ctx->a, buf_str(&cc.cert_pem))));
+    val_set(ctx->a, into, "serialNumber",
+            val_cstr(arena_strndup(ctx->a, cc.serial, strlen(cc.serial))));
+    val_set(ctx->a, into, "expiryTime", time_val(ctx->a, cc.not_after_ms));
+    if (ctx->once.t != V_MAP)
+        ctx->once = val_map();
+    val_set(ctx->a, &ctx->once, "credentials", credentials(ctx, &cc));
     pki_client_cert_free(&cc);
     return E_OK;
 }
 
 /* A PUT with a csr renews. The name in the CN is the stored one (it cannot
- * change); the new certificate waits in r->once for before_write, which
+ * change); the new certificate waits in ctx->once for before_write, which
  * applies it only if the update itself is valid. */
 static int
-renew(struct req *r, const struct spec *s, struct str csr, struct errbuf *eb)
+renew(struct hook_ctx *ctx, const struct spec *s, struct str csr, struct errbuf *eb)
 {
-    struct scope  sc = {r->ns, false};
+    struct scope  sc = {ctx->ns, false};
     struct errbuf feb = {0};
     struct val    old;
-    int rc = kw_store->ops->find(kw_store, s, &sc, "ID", r->route.id, r->a, &old, &feb);
+    int rc = kw_store->ops->find(kw_store, s, &sc, "ID", ctx->id, ctx->a, &old, &feb);
 
     if (rc == E_NOTFOUND)
         return errbuf_set(eb, E_NOTFOUND, "Could not find the object");
     if (rc != E_OK)
         return errbuf_set(eb, E_UNAVAILABLE, "The store is unavailable");
-    r->once = val_map();
-    return issue(r, r->route.id, val_get_str(&old, "name"), csr, &r->once, eb);
+    ctx->once = val_map();
+    return issue(ctx, ctx->id, val_get_str(&old, "name"), csr, &ctx->once, eb);
 }
 
 static int
-appcredential_prepare(struct req *r, const struct spec *s, struct val *obj, bool create,
+appcredential_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
                       struct errbuf *eb)
 {
     const struct val *csr = val_get(obj, "csr");
@@ -134,29 +134,29 @@ appcredential_prepare(struct req *r, const struct spec *s, struct val *obj, bool
      * is left for the validation to refuse. */
     if (!create)
         return csr != NULL && csr->t == V_STR && csr->s.len > 0 && csr->s.len <= CSR_MAX
-                   ? renew(r, s, csr->s, eb)
+                   ? renew(ctx, s, csr->s, eb)
                    : E_OK;
     struct str pem = csr != NULL && csr->t == V_STR ? csr->s : STR_NULL;
-    int        rc = issue(r, val_get_str(obj, "ID"), val_get_str(obj, "name"), pem, obj, eb);
+    int        rc = issue(ctx, val_get_str(obj, "ID"), val_get_str(obj, "name"), pem, obj, eb);
     val_del(obj, "csr"); /* a request is not worth keeping */
     return rc;
 }
 
 /* A renewal's certificate, signed by prepare, replaces the stored one. */
 static void
-apply_renewal(struct req *r, struct val *obj)
+apply_renewal(struct hook_ctx *ctx, struct val *obj)
 {
     static const char *const keys[] = {"certificate", "serialNumber", "expiryTime"};
 
-    for (size_t i = 0; r->once.t == V_MAP && i < ARRAY_LEN(keys); i++) {
-        const struct val *v = val_get(&r->once, keys[i]);
+    for (size_t i = 0; ctx->once.t == V_MAP && i < ARRAY_LEN(keys); i++) {
+        const struct val *v = val_get(&ctx->once, keys[i]);
         if (v != NULL)
-            val_set(r->a, obj, keys[i], *v);
+            val_set(ctx->a, obj, keys[i], *v);
     }
 }
 
 static int
-appcredential_before_write(struct req *r, const struct spec *s, struct tx *tx, struct val *obj,
+appcredential_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct val *obj,
                            const struct val *old, struct errbuf *eb)
 {
     struct str id = val_get_str(obj, "ID"), name = val_get_str(obj, "name");
@@ -165,22 +165,22 @@ appcredential_before_write(struct req *r, const struct spec *s, struct tx *tx, s
     val_del(obj, "csr");
     val_del(obj, "credentials");
     if (old != NULL)
-        apply_renewal(r, obj);
+        apply_renewal(ctx, obj);
     const struct linked_subject who = {
         "appcredential",
         "certificate",
         "commonname",
-        str_c(arena_printf(r->a, CN_FMT, STR_FMT(id), STR_FMT(name))),
+        str_c(arena_printf(ctx->a, CN_FMT, STR_FMT(id), STR_FMT(name))),
         val_get(obj, "authorizedSubnets"),
     };
-    return linked_policy_put(r, tx, obj, &who, eb);
+    return linked_policy_put(ctx, tx, obj, &who, eb);
 }
 
 static int
-appcredential_after_delete(struct req *r, const struct spec *s, struct tx *tx,
+appcredential_after_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
                            const struct val *obj, struct errbuf *eb)
 {
-    KW_UNUSED(r);
+    KW_UNUSED(ctx);
     KW_UNUSED(s);
     return linked_policy_del(tx, obj, eb);
 }

@@ -73,14 +73,14 @@ check_filter(struct str f, struct errbuf *eb)
 /* Checks the generic validation cannot express. They need no stored state, so
  * they run on the request's thread. */
 static int
-ldapprovider_prepare(struct req *r, const struct spec *s, struct val *obj, bool create,
+ldapprovider_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
                      struct errbuf *eb)
 {
     struct str ca = val_get_str(obj, "certificateAuthority");
     struct str address = val_get_str(obj, "address"), filter = val_get_str(obj, "bindSearchFilter");
     int        rc;
 
-    KW_UNUSED(r);
+    KW_UNUSED(ctx);
     KW_UNUSED(s);
     /* An update's body is checked before defaults apply: what it leaves out
      * gets the default (filter) or is reported missing by the generic checks. */

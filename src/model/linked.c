@@ -3,9 +3,8 @@
 
 #include <stdio.h>
 
-#include "../api/engine.h"
-#include "../api/validate.h"
-#include "../auth/roles.h"
+#include "validate.h"
+#include "roles.h"
 #include "../core/net.h"
 #include "../store/store.h"
 #include "specs.h"
@@ -56,7 +55,7 @@ field(const struct val *o, const char *k)
 }
 
 int
-linked_policy_put(struct req *r, struct tx *tx, struct val *owner,
+linked_policy_put(struct hook_ctx *ctx, struct tx *tx, struct val *owner,
                   const struct linked_subject *who, struct errbuf *eb)
 {
     struct val *granted = val_get(owner, "roles"), *pid = val_get(owner, "authorizationID");
@@ -64,41 +63,41 @@ linked_policy_put(struct req *r, struct tx *tx, struct val *owner,
     struct val  in = val_map(), pol;
     int         rc;
 
-    if ((rc = check_roles(r->a, granted, eb)) != E_OK ||
+    if ((rc = check_roles(ctx->a, granted, eb)) != E_OK ||
         (rc = check_subnets(who->subnets, eb)) != E_OK)
         return rc;
     if (granted == NULL || granted->a.n == 0) { /* no roles: no authorization */
         rc = linked_policy_del(tx, owner, eb);
-        val_set(r->a, owner, "authorizationID", val_cstr(""));
+        val_set(ctx->a, owner, "authorizationID", val_cstr(""));
         return rc;
     }
-    val_set(r->a, &in, "name", val_cstr(arena_printf(r->a, "%s %.*s", who->label,
+    val_set(ctx->a, &in, "name", val_cstr(arena_printf(ctx->a, "%s %.*s", who->label,
                                                      STR_FMT(field(owner, "name")->s))));
-    val_set(r->a, &in, "description", val_cstr("Managed by its owner: change the owner's roles"));
-    val_set(r->a, &in, "subject", subject(r->a, who));
+    val_set(ctx->a, &in, "description", val_cstr("Managed by its owner: change the owner's roles"));
+    val_set(ctx->a, &in, "subject", subject(ctx->a, who));
     if (who->subnets != NULL && who->subnets->t == V_ARR && who->subnets->a.n > 0)
-        val_set(r->a, &in, "authorizedSubnets", *who->subnets);
-    val_set(r->a, &in, "authorizedIdentities", granted != NULL ? *granted : val_arr());
-    val_set(r->a, &in, "authorizedNamespace", val_str(ns));
-    val_set(r->a, &in, "protected", val_bool(true));
-    if ((rc = engine_new_object(r->a, &spec_apiauthorization, ns, &in, &pol, eb)) != E_OK)
+        val_set(ctx->a, &in, "authorizedSubnets", *who->subnets);
+    val_set(ctx->a, &in, "authorizedIdentities", granted != NULL ? *granted : val_arr());
+    val_set(ctx->a, &in, "authorizedNamespace", val_str(ns));
+    val_set(ctx->a, &in, "protected", val_bool(true));
+    if ((rc = object_new(ctx->a, &spec_apiauthorization, ns, &in, &pol, eb)) != E_OK)
         return rc;
     struct val fresh = *val_get(&pol, "ID");
     if (pid != NULL && pid->t == V_STR && pid->s.len > 0) {
-        val_set(r->a, &pol, "ID", *pid); /* the same object, new content */
-        tags_normalize(r->a, &spec_apiauthorization, &pol);
+        val_set(ctx->a, &pol, "ID", *pid); /* the same object, new content */
+        tags_normalize(ctx->a, &spec_apiauthorization, &pol);
         rc = tx->ops->update(tx, &spec_apiauthorization, &pol);
         if (rc != E_NOTFOUND)
             return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
-        val_set(r->a, &pol, "ID", fresh); /* deleted with ?override: create it again */
+        val_set(ctx->a, &pol, "ID", fresh); /* deleted with ?override: create it again */
     }
-    tags_normalize(r->a, &spec_apiauthorization, &pol);
+    tags_normalize(ctx->a, &spec_apiauthorization, &pol);
     rc = tx->ops->insert(tx, &spec_apiauthorization, &pol);
     if (rc == E_NOTFOUND) /* its namespace was deleted before this transaction */
         return errbuf_set(eb, rc, "Namespace '%.*s' does not exist", STR_FMT(ns));
     if (rc != E_OK)
         return errbuf_set(eb, rc, "store error");
-    val_set(r->a, owner, "authorizationID", *val_get(&pol, "ID"));
+    val_set(ctx->a, owner, "authorizationID", *val_get(&pol, "ID"));
     return E_OK;
 }
 

@@ -27,14 +27,14 @@ static const struct attr namespace_attrs[] = {
 /* A namespace is created with its bare name and lives under the request's
  * namespace: "web" in "/acme" becomes "/acme/web". */
 static int
-namespace_prepare(struct req *r, const struct spec *s, struct val *obj, bool create,
+namespace_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
                   struct errbuf *eb)
 {
     KW_UNUSED(s);
     if (create) {
         struct val *name = val_get(obj, "name");
-        const char *sep = r->ns.len == 1 ? "" : "/";
-        char *full = arena_printf(r->a, "%.*s%s%.*s", STR_FMT(r->ns), sep, STR_FMT(name->s));
+        const char *sep = ctx->ns.len == 1 ? "" : "/";
+        char *full = arena_printf(ctx->a, "%.*s%s%.*s", STR_FMT(ctx->ns), sep, STR_FMT(name->s));
         if (strlen(full) > 1024) /* X-Namespace accepts paths up to 1024 bytes */
             return errbuf_attr(eb, E_VALIDATION, "name", "The namespace path is too long");
         name->s = str_c(full);
@@ -49,12 +49,12 @@ namespace_prepare(struct req *r, const struct spec *s, struct val *obj, bool cre
 
 /* Everything below goes with it, in the same transaction. */
 static int
-namespace_after_delete(struct req *r, const struct spec *s, struct tx *tx,
+namespace_after_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
                        const struct val *obj, struct errbuf *eb)
 {
     struct val *name = val_get(obj, "name");
 
-    KW_UNUSED(r);
+    KW_UNUSED(ctx);
     KW_UNUSED(s);
     if (name == NULL || name->t != V_STR)
         return errbuf_set(eb, E_INTERNAL, "namespace without a name");

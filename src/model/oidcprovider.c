@@ -51,7 +51,7 @@ default_list(struct arena *a, struct val *obj, const char *attr, const char *con
 /* Runs before the generic checks on an update's body, so every value is looked
  * at only if it has the right type; the engine reports the wrong ones. */
 static int
-oidcprovider_prepare(struct req *r, const struct spec *s, struct val *obj, bool create,
+oidcprovider_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
                      struct errbuf *eb)
 {
     static const char *const scopes[] = {"openid", NULL};
@@ -60,8 +60,8 @@ oidcprovider_prepare(struct req *r, const struct spec *s, struct val *obj, bool 
 
     KW_UNUSED(s);
     KW_UNUSED(create);
-    default_list(r->a, obj, "scopes", scopes);
-    default_list(r->a, obj, "subjects", subjects);
+    default_list(ctx->a, obj, "scopes", scopes);
+    default_list(ctx->a, obj, "subjects", subjects);
     if (ca != NULL && ca->t == V_STR && ca->s.len > 0 && ca->s.len <= CA_PEM_MAX)
         return pem_check_certs(ca->s, CA_CERTS_MAX, "certificateAuthority", eb);
     return E_OK;

@@ -1,5 +1,5 @@
 /* role.c - GET /roles: the built-in roles (auth/roles.c), not stored. */
-#include "../auth/roles.h"
+#include "roles.h"
 #include "specs.h"
 
 static const struct attr role_attrs[] = {

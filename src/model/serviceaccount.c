@@ -26,39 +26,39 @@ static const struct attr serviceaccount_attrs[] = {
     { "authorizationID", T_STRING, A_READONLY, .doc = "the API authorization of its roles" },
 };
 
-/* A new secret into r->once (the answer) and its hash into obj. */
+/* A new secret into ctx->once (the answer) and its hash into obj. */
 static void
-new_secret(struct req *r, struct val *obj)
+new_secret(struct hook_ctx *ctx, struct val *obj)
 {
     unsigned char raw[SECRET_BYTES];
-    char         *secret = arena_alloc(r->a, b64url_len(sizeof raw) + 1), hex[65];
+    char         *secret = arena_alloc(ctx->a, b64url_len(sizeof raw) + 1), hex[65];
 
     rnd_bytes(raw, sizeof raw);
     b64url_encode(raw, sizeof raw, secret);
     mem_wipe(raw, sizeof raw);
     digest_sha256_hex(secret, strlen(secret), hex);
-    val_set(r->a, obj, "secretHash", val_str(arena_str(r->a, str_c(hex))));
-    if (r->once.t != V_MAP)
-        r->once = val_map();
-    val_set(r->a, &r->once, "clientSecret", val_cstr(secret));
+    val_set(ctx->a, obj, "secretHash", val_str(arena_str(ctx->a, str_c(hex))));
+    if (ctx->once.t != V_MAP)
+        ctx->once = val_map();
+    val_set(ctx->a, &ctx->once, "clientSecret", val_cstr(secret));
 }
 
 static int
-serviceaccount_prepare(struct req *r, const struct spec *s, struct val *obj, bool create,
+serviceaccount_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
                        struct errbuf *eb)
 {
     KW_UNUSED(s);
     KW_UNUSED(eb);
     if (!create)
         return E_OK;
-    val_set(r->a, obj, "clientID", *val_get(obj, "ID"));
-    new_secret(r, obj);
-    val_set(r->a, &r->once, "clientID", *val_get(obj, "ID"));
+    val_set(ctx->a, obj, "clientID", *val_get(obj, "ID"));
+    new_secret(ctx, obj);
+    val_set(ctx->a, &ctx->once, "clientID", *val_get(obj, "ID"));
     return E_OK;
 }
 
 static int
-serviceaccount_before_write(struct req *r, const struct spec *s, struct tx *tx,
+serviceaccount_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
                             struct val *obj, const struct val *old, struct errbuf *eb)
 {
     const struct linked_subject who = { "serviceaccount", "serviceaccount", "clientid",
@@ -66,30 +66,30 @@ serviceaccount_before_write(struct req *r, const struct spec *s, struct tx *tx,
 
     KW_UNUSED(s);
     KW_UNUSED(old);
-    return linked_policy_put(r, tx, obj, &who, eb);
+    return linked_policy_put(ctx, tx, obj, &who, eb);
 }
 
 static int
-serviceaccount_after_delete(struct req *r, const struct spec *s, struct tx *tx,
+serviceaccount_after_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
                             const struct val *obj, struct errbuf *eb)
 {
-    KW_UNUSED(r);
+    KW_UNUSED(ctx);
     KW_UNUSED(s);
     return linked_policy_del(tx, obj, eb);
 }
 
 /* POST /serviceaccounts/:id/secrets: a new secret; the old one stops working. */
 static int
-rotate_secret(struct req *r, const struct spec *s, struct tx *tx, struct val *obj,
+rotate_secret(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct val *obj,
               struct val *answer, struct errbuf *eb)
 {
     int rc;
 
-    new_secret(r, obj);
+    new_secret(ctx, obj);
     if ((rc = tx->ops->update(tx, s, obj)) != E_OK)
         return errbuf_set(eb, rc, "store error");
-    val_set(r->a, answer, "clientID", *val_get(obj, "ID"));
-    val_set(r->a, answer, "clientSecret", *val_get(&r->once, "clientSecret"));
+    val_set(ctx->a, answer, "clientID", *val_get(obj, "ID"));
+    val_set(ctx->a, answer, "clientSecret", *val_get(&ctx->once, "clientSecret"));
     return E_OK;
 }
 

@@ -53,25 +53,39 @@ struct attr {
     int64_t            min, max;   /* T_INT bounds, inclusive; both 0: unbounded */
 };
 
-struct req;   /* api/req.h: the request being served */
+/* What an operation needs on a resource (API authorizations grant these). */
+enum verb { VERB_GET = 1, VERB_POST = 2, VERB_PUT = 4, VERB_DELETE = 8, VERB_ALL = 15 };
+
 struct tx;    /* store/store.h: the write transaction */
 struct spec;
+
+/* What a hook sees of the write it is part of; no HTTP (api/ fills it from the
+ * request). Everything hangs off `a`, which lives until the answer is sent. */
+struct hook_ctx {
+    struct arena *a;
+    struct str    ns;     /* the namespace written in */
+    struct str    id;     /* the object's ID on update, delete and actions */
+    struct val    once;   /* fields for this answer only (secrets shown once; left out
+                             of the answer kept for Idempotency-Key replays) */
+    struct str    secret; /* a secret in `a` this answer shows once (a generated
+                             private key): it and the encoded answer are wiped */
+};
 
 /* Hooks return 0 or an enum err with detail in eb. */
 struct spec_hooks {
     /* Request thread, after generic validation of a create or update, before the
      * write is queued: CPU work that needs no stored state (hash a password,
-     * join a namespace name). Fields set in r->once are added to the answer
+     * join a namespace name). Fields set in ctx->once are added to the answer
      * of the create or update only (secrets shown once, never stored in clear,
      * left out of the answer kept for Idempotency-Key replays). */
-    int  (*prepare)(struct req *r, const struct spec *s, struct val *obj, bool create,
+    int  (*prepare)(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
                     struct errbuf *eb);
     /* Writer thread, inside the transaction, just before the row is written. `old`
      * is the stored object on update, NULL on create. */
-    int  (*before_write)(struct req *r, const struct spec *s, struct tx *tx, struct val *obj,
+    int  (*before_write)(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct val *obj,
                          const struct val *old, struct errbuf *eb);
     /* Writer thread, inside the transaction, after the row is deleted (cascade). */
-    int  (*after_delete)(struct req *r, const struct spec *s, struct tx *tx,
+    int  (*after_delete)(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
                          const struct val *obj, struct errbuf *eb);
     /* Resources that are not stored (not_namespaced): every object. */
     void (*list_static)(struct arena *a, struct val *items);
@@ -95,8 +109,8 @@ enum spec_op {
  * the stored object; it may update it and fills the answer. */
 struct spec_action {
     const char *name;
-    unsigned    verb; /* auth/authz.h enum verb the caller needs on the spec */
-    int       (*run)(struct req *r, const struct spec *s, struct tx *tx, struct val *obj,
+    unsigned    verb; /* enum verb the caller needs on the spec */
+    int       (*run)(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct val *obj,
                      struct val *answer, struct errbuf *eb);
 };
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "auth/password.h"
+#include "core/password.h"
 
 #define PW_MAX 1024
 

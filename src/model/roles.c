@@ -1,8 +1,8 @@
 /* roles.c - the built-in roles, as data. */
 #include "roles.h"
 
-#include "../model/specs.h"
-#include "authz.h"
+#include "specs.h"
+
 
 #define ALL_VERBS (VERB_GET | VERB_POST | VERB_PUT | VERB_DELETE)
 #define ANY(v, acc) { { "*", 1 }, (v), (acc) }

@@ -3,7 +3,7 @@
 #ifndef KW_PASSWORD_H
 #define KW_PASSWORD_H
 
-#include "../core/base.h"
+#include "base.h"
 
 #define PASSWORD_HASH_MAX 128
 

@@ -7,7 +7,7 @@
 #include <argon2.h>
 #include <openssl/rand.h>
 
-#include "../core/digest.h"
+#include "digest.h"
 
 #define T_COST 2
 #define M_COST 19456 /* KiB */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../core/rnd.h"
 #include "../core/timeutil.h"
 
 #define STRING_MAX 4096
@@ -432,4 +433,23 @@ object_present(struct arena *a, const struct spec *s, struct val *obj)
         if (s->attrs[i].flags & A_WRITEONLY)
             val_del(obj, s->attrs[i].name);
     val_set(a, obj, "object", val_cstr(s->identity));
+}
+
+int
+object_new(struct arena *a, const struct spec *s, struct str ns, const struct val *in,
+           struct val *obj, struct errbuf *eb)
+{
+    char  id[ID_LEN + 1];
+    char *now = arena_alloc(a, TIME_RFC3339_LEN + 1);
+    int   rc = validate_create(a, s, in, obj, eb);
+
+    if (rc != E_OK)
+        return rc;
+    id_new(id);
+    time_format(time_now_ms(), now);
+    val_set(a, obj, "ID", val_str(arena_str(a, str_c(id))));
+    val_set(a, obj, "namespace", val_str(ns));
+    val_set(a, obj, "createTime", val_cstr(now));
+    val_set(a, obj, "updateTime", val_cstr(now));
+    return E_OK;
 }

@@ -3,7 +3,7 @@
 #define KW_ROLES_H
 
 #include "../core/val.h"
-#include "../model/spec.h"
+#include "spec.h"
 
 /* One thing a policy grants: verbs on an identity ("*" = every identity whose
  * spec access is at most max_access; a named identity ignores access). */
