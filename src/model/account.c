@@ -1,5 +1,4 @@
 /* account.c - the users of the Vince realm (API.md section 3). */
-#include "../api/req.h"
 #include "../core/password.h"
 #include "specs.h"
 

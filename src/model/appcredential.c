@@ -9,7 +9,6 @@
  * so a renewal (PUT with a new csr) or a deletion revokes the old certificate
  * at once, with no CRL to distribute.
  */
-#include "../api/req.h"
 #include "../core/config.h"
 #include "../core/timeutil.h"
 #include "../pki/signer.h"

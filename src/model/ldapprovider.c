@@ -2,7 +2,6 @@
  * The realm itself is auth/ldap.c; this file only describes and checks the
  * configuration. */
 
-#include "../api/req.h"
 #include "../pki/pemcheck.h"
 #include "specs.h"
 

@@ -5,7 +5,6 @@
 #ifndef KW_LINKED_H
 #define KW_LINKED_H
 
-#include "../api/req.h"
 #include "spec.h"
 
 /* Whose tokens the authorization matches: those holding both

@@ -1,5 +1,4 @@
 /* namespace.c - the namespace tree (API.md section 4). */
-#include "../api/req.h"
 #include "../store/store.h"
 #include "specs.h"
 

@@ -2,7 +2,6 @@
  * (API.md section 3). The realm itself is auth/oidc.c; this file describes and
  * checks the configuration. */
 
-#include "../api/req.h"
 #include "../pki/pemcheck.h"
 #include "specs.h"
 
