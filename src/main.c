@@ -17,15 +17,15 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/seal.h"
-#include "core/timeutil.h"
+#include "housekeeping.h"
 #include "http/server.h"
+#include "jobs/jobs.h"
 #include "model/specs.h"
 #include "pki/signer.h"
 #include "pki/tlsboot.h"
 #include "store/store.h"
 
-#define GRACE_MS       10000
-#define EXPIRE_EVERY_S 60
+#define GRACE_MS 10000
 
 static const char usage[] =
     "usage: keyward server [--listen ADDR:PORT] [--data DIR] [--store sqlite:PATH]\n"
@@ -144,35 +144,26 @@ print_welcome(bool from_env)
             cfg.public_url, cfg.data_dir, cfg.data_dir, cfg.public_url, pwbuf);
 }
 
-static struct expire_job {
-    int dummy;
-} expire_arg;
-
-static int
-expire_run(struct tx *tx, void *arg)
-{
-    int64_t now = time_now_ms();
-    int     rc = tx->ops->expire(tx, now);
-
-    KW_UNUSED(arg);
-    return rc == E_OK ? tx->ops->purge(tx, &spec_auditlog, now - cfg.audit_retention) : rc;
-}
-
-/* Wait for SIGTERM or SIGINT; every minute drop expired idempotency answers,
- * quota counters, login states and audit entries so they cannot grow without
- * bound. */
+/* Wait for SIGTERM or SIGINT. Periodic work (expiry, retention) runs as
+ * background jobs (housekeeping.c), not here. */
 static void
 wait_for_signal(const sigset_t *set)
 {
-    struct timespec ts = { EXPIRE_EVERY_S, 0 };
+    int sig = 0;
 
-    for (;;) {
-        int sig = sigtimedwait(set, NULL, &ts);
-        if (sig == SIGTERM || sig == SIGINT)
-            return;
-        if (sig < 0 && errno == EAGAIN)
-            store_run(kw_store, expire_run, &expire_arg);
-    }
+    while (sigwait(set, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
+        ;
+}
+
+/* The background job runtime and the server's own periodic kinds. */
+static int
+jobs_begin(struct errbuf *eb)
+{
+    kw_jobs = jobs_new(kw_store, NULL);
+    if (kw_jobs == NULL)
+        return errbuf_set(eb, E_INTERNAL, "out of memory for the job runtime");
+    int rc = housekeeping_register(kw_jobs, eb);
+    return rc == E_OK ? jobs_start(kw_jobs, (int)cfg.job_workers, eb) : rc;
 }
 
 /* The client CA's key goes to the signer, the only module that uses it; the
@@ -223,12 +214,14 @@ serve(void)
     if (store_open(cfg.store, &kw_store, &eb) != E_OK ||
         authn_init(master, &eb) != E_OK || boot_first_start(cfg.data_dir, &created, &from_env, &eb) != E_OK ||
         tlsboot_ensure(cfg.data_dir, host, &tls, &eb) != E_OK || signer_start(&tls, &eb) != E_OK ||
-        http_start(&tls, &eb) != E_OK)
+        http_start(&tls, &eb) != E_OK || jobs_begin(&eb) != E_OK)
         die(eb.msg);
     print_welcome(from_env || getenv("KEYWARD_ADMIN_PASSWORD") != NULL);
     wait_for_signal(&set);
     log_info("keyward: stopping");
     http_stop(GRACE_MS);
+    jobs_free(kw_jobs);
+    kw_jobs = NULL;
     pki_signer_fini();
     authz_shutdown();
     authn_shutdown();

@@ -1,4 +1,4 @@
-/* test_jobs.c - the store's leased work items and its migrations, against a
+/* test_jobs.c - the store's leased work items and the jobs runtime, against a
  * real SQLite file in a temporary directory. Two store handles on one file
  * stand for two servers sharing a store. */
 /* cmocka.h needs these first. */
@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "core/arena.h"
 #include "core/config.h"
 #include "core/timeutil.h"
+#include "jobs/jobs.h"
 #include "model/spec.h"
 #include "store/store.h"
 
@@ -304,6 +306,191 @@ test_expired_lease_is_claimed_again(void **state)
     st2->ops->close(st2);
 }
 
+/* ---- the runtime -------------------------------------------------------- */
+
+struct counter {
+    atomic_int runs;
+    atomic_int attempts[8];
+    int64_t    times[16];
+    int        fail_until; /* fail while runs < this */
+    bool       until_canceled;
+};
+
+static int
+count_run(struct job_ctx *ctx)
+{
+    struct counter *c = ctx->arg;
+    int             n = atomic_fetch_add(&c->runs, 1);
+
+    if (n < 16)
+        c->times[n] = time_mono_ms();
+    if (ctx->attempt < 8)
+        atomic_fetch_add(&c->attempts[ctx->attempt], 1);
+    job_progress(ctx, "{\"step\":1}");
+    while (c->until_canceled && !job_canceled(ctx))
+        usleep(10 * 1000);
+    if (c->until_canceled)
+        return errbuf_set(&ctx->eb, E_UNAVAILABLE, "canceled");
+    if (n < c->fail_until)
+        return errbuf_set(&ctx->eb, E_UNAVAILABLE, "boom %d", n);
+    return E_OK;
+}
+
+static bool
+wait_state(struct store *st, const char *kind, const char *key, enum job_state want,
+           int64_t timeout_ms)
+{
+    struct arena *a = arena_new(1024);
+    int64_t       end = time_mono_ms() + timeout_ms;
+    bool          ok = false;
+
+    while (!ok && time_mono_ms() < end) {
+        struct job_row r;
+        ok = st->ops->job_get(st, kind, str_c(key), a, &r) == E_OK && r.state == want;
+        if (!ok)
+            usleep(20 * 1000);
+    }
+    arena_free(a);
+    return ok;
+}
+
+static struct jobs *
+runtime(struct store *st, const char *owner, const struct job_kind *k, int workers)
+{
+    struct jobs  *j = jobs_new(st, owner);
+    struct errbuf eb = { 0 };
+
+    assert_non_null(j);
+    assert_int_equal(jobs_register(j, k, &eb), E_OK);
+    assert_int_equal(jobs_register(j, k, &eb), E_BADREQ); /* a name once */
+    assert_int_equal(jobs_start(j, workers, &eb), E_OK);
+    return j;
+}
+
+static void
+test_retries_back_off_and_stop(void **state)
+{
+    struct fx      *f = *state;
+    struct arena   *a = arena_new(1024);
+    struct counter  c = { .fail_until = 100 };
+    struct job_kind k = { .name = "flaky", .run = count_run, .arg = &c,
+                          .retry_base_ms = 100, .max_attempts = 3 };
+    struct jobs    *j = runtime(f->st, "a", &k, 2);
+
+    assert_int_equal(jobs_enqueue(j, "flaky", STR("f"), STR_NULL, 0, NULL), E_OK);
+    assert_true(wait_state(f->st, "flaky", "f", JOB_FAILED, 10000));
+    jobs_free(j);
+    struct job_row r = get(f->st, a, "flaky", "f");
+    assert_int_equal(atomic_load(&c.runs), 3);
+    assert_int_equal(r.attempts, 3);
+    assert_true(str_eq_c(r.last_error, "boom 2"));
+    assert_true(str_eq_c(r.progress, "{\"step\":1}"));
+    /* 100 ms, then 200 ms (timer slack aside). */
+    assert_true(c.times[1] - c.times[0] >= 95);
+    assert_true(c.times[2] - c.times[1] >= 195);
+    /* A failure that heals: done at the second attempt. */
+    struct counter  c2 = { .fail_until = 1 };
+    k = (struct job_kind){ .name = "heals", .run = count_run, .arg = &c2, .retry_base_ms = 20 };
+    j = runtime(f->st, "a", &k, 1);
+    assert_int_equal(jobs_enqueue(j, "heals", STR("h"), STR_NULL, 0, NULL), E_OK);
+    assert_true(wait_state(f->st, "heals", "h", JOB_DONE, 10000));
+    jobs_free(j);
+    r = get(f->st, a, "heals", "h");
+    assert_int_equal(r.attempts, 2);
+    assert_int_equal(r.last_error.p, NULL);
+    arena_free(a);
+}
+
+static void
+test_periodic_is_queued_again(void **state)
+{
+    struct fx      *f = *state;
+    struct arena   *a = arena_new(1024);
+    struct counter  c = { .fail_until = 2 }; /* failures do not stop a periodic kind */
+    struct job_kind k = { .name = "tick", .run = count_run, .arg = &c, .interval_ms = 100,
+                          .retry_base_ms = 10, .max_attempts = 1 };
+    struct jobs    *j = runtime(f->st, "a", &k, 1);
+    int64_t         end = time_mono_ms() + 5000;
+
+    while (atomic_load(&c.runs) < 5 && time_mono_ms() < end)
+        usleep(20 * 1000);
+    jobs_free(j);
+    assert_true(atomic_load(&c.runs) >= 5);
+    /* Every run took a fresh first attempt: the item starts over each period. */
+    assert_int_equal(atomic_load(&c.attempts[1]), atomic_load(&c.runs));
+    assert_true(c.times[4] - c.times[3] >= 95);
+    struct job_row r = get(f->st, a, "tick", "tick");
+    assert_int_equal(r.state, JOB_QUEUED);
+    assert_int_equal(r.attempts, 0);
+    /* Registering again (a restart) keeps one item. */
+    j = runtime(f->st, "b", &k, 1);
+    jobs_free(j);
+    assert_int_equal(get(f->st, a, "tick", "tick").id, r.id);
+    arena_free(a);
+}
+
+/* A server killed while running an item leaves it `running` under its lease;
+ * another server takes it once the lease has expired, and runs it to the end. */
+static void
+test_dead_servers_job_is_taken_over(void **state)
+{
+    struct fx       *f = *state;
+    struct store    *st2 = open_second(f);
+    struct arena    *a = arena_new(1024);
+    struct job_row   row;
+    struct job_lease l;
+    struct counter   c = { 0 };
+    struct job_kind  k = { .name = "scan", .run = count_run, .arg = &c, .lease_ms = 300 };
+    int64_t          t0;
+
+    enqueue(f->st, "scan", "s", time_now_ms(), 300);
+    assert_int_equal(claim(f->st, "scan", "killed", 1, a, &row, &l), E_OK);
+    f->st->ops->close(f->st); /* the dead server's store goes with it */
+    f->st = NULL;
+    t0 = time_mono_ms();
+    struct jobs *j = runtime(st2, "b", &k, 1);
+    assert_true(wait_state(st2, "scan", "s", JOB_DONE, 10000));
+    assert_true(time_mono_ms() - t0 >= 150); /* not before the lease ran out */
+    jobs_free(j);
+    row = get(st2, a, "scan", "s");
+    assert_int_equal(atomic_load(&c.runs), 1);
+    assert_int_equal(row.attempts, 2);
+    assert_true(str_eq_c(row.owner, "b"));
+    arena_free(a);
+    f->st = st2;
+}
+
+/* Stopping releases a running item at once: queued again, the attempt not
+ * counted, and the next runtime runs it without waiting for a lease. */
+static void
+test_stop_releases_running_job(void **state)
+{
+    struct fx      *f = *state;
+    struct arena   *a = arena_new(1024);
+    struct counter  c = { .until_canceled = true };
+    struct job_kind k = { .name = "long", .run = count_run, .arg = &c, .lease_ms = 60000 };
+    struct jobs    *j = runtime(f->st, "a", &k, 1);
+    int64_t         end = time_mono_ms() + 5000;
+
+    assert_int_equal(jobs_enqueue(j, "long", STR("l"), STR_NULL, 0, NULL), E_OK);
+    while (atomic_load(&c.runs) == 0 && time_mono_ms() < end)
+        usleep(10 * 1000);
+    assert_int_equal(atomic_load(&c.runs), 1);
+    int64_t t0 = time_mono_ms();
+    jobs_free(j);
+    assert_true(time_mono_ms() - t0 < 2000);
+    struct job_row r = get(f->st, a, "long", "l");
+    assert_int_equal(r.state, JOB_QUEUED);
+    assert_int_equal(r.attempts, 0);
+    assert_true(r.run_at <= time_now_ms());
+    c.until_canceled = false;
+    j = runtime(f->st, "b", &k, 1);
+    assert_true(wait_state(f->st, "long", "l", JOB_DONE, 3000));
+    jobs_free(j);
+    assert_int_equal(get(f->st, a, "long", "l").attempts, 1);
+    arena_free(a);
+}
+
 /* ---- migrations --------------------------------------------------------- */
 
 static void
@@ -387,6 +574,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_enqueue_claim_complete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_claimers_never_share, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expired_lease_is_claimed_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retries_back_off_and_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_periodic_is_queued_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dead_servers_job_is_taken_over, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_releases_running_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_store_is_migrated, setup, teardown),
     };
 
