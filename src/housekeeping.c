@@ -30,6 +30,13 @@ run_tx(struct job_ctx *ctx, int (*fn)(struct tx *, void *))
     return E_OK;
 }
 
+static int
+jobs_purge_tx(struct tx *tx, void *arg)
+{
+    KW_UNUSED(arg);
+    return tx->ops->job_purge(tx, time_now_ms() - cfg.job_retention);
+}
+
 /* Idempotency answers, token quota counters and login states past their
  * expiry (reads already ignore them; this keeps the tables small). */
 static int
@@ -45,6 +52,13 @@ purge_run(struct job_ctx *ctx)
     return run_tx(ctx, purge_tx);
 }
 
+/* Finished background jobs older than job_retention. */
+static int
+jobs_purge_run(struct job_ctx *ctx)
+{
+    return run_tx(ctx, jobs_purge_tx);
+}
+
 int
 housekeeping_register(struct jobs *j, struct errbuf *eb)
 {
@@ -52,6 +66,8 @@ housekeeping_register(struct jobs *j, struct errbuf *eb)
         { .name = "expire", .run = expire_run, .interval_ms = cfg.expire_interval,
           .max_attempts = 3 },
         { .name = "auditlog.purge", .run = purge_run, .interval_ms = cfg.expire_interval,
+          .max_attempts = 3 },
+        { .name = "jobs.purge", .run = jobs_purge_run, .interval_ms = cfg.expire_interval,
           .max_attempts = 3 },
     };
     int rc = E_OK;

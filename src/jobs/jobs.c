@@ -296,8 +296,8 @@ job_progress(struct job_ctx *ctx, const char *text)
  * a release: due at once, the attempt not counted. A periodic item never ends
  * for good: its last retry failing queues the next period. */
 static struct job_end
-outcome(const struct jobs *j, const struct job_kind *k, const struct job_row *row, int rc,
-        bool stopping, struct str error, int64_t now)
+outcome(const struct job_kind *k, const struct job_row *row, int rc, bool stopping,
+        struct str error, int64_t now)
 {
     struct job_end e = { .error = error, .attempts = row->attempts };
 
@@ -308,7 +308,6 @@ outcome(const struct jobs *j, const struct job_kind *k, const struct job_row *ro
         e.attempts = k->interval_ms > 0 ? 0 : row->attempts;
         return e;
     }
-    KW_UNUSED(j);
     if (stopping) {
         e.state = JOB_QUEUED;
         e.run_at = now;
@@ -359,7 +358,7 @@ run_claimed(struct slot *s, struct job_row *row, struct arena *a)
     pthread_mutex_unlock(&j->mu);
     if (row->attempts > k->max_attempts)
         stopping = false; /* not a release: give up */
-    e = outcome(j, k, row, rc, stopping, rc == E_OK ? STR_NULL : str_c(ctx.eb.msg),
+    e = outcome(k, row, rc, stopping, rc == E_OK ? STR_NULL : str_c(ctx.eb.msg),
                 time_now_ms());
     o.progress = dirty ? str_c(progress) : STR_NULL;
     if (lost || (rc = store_run(j->st, op_finish, &o)) == E_CONFLICT)
@@ -384,6 +383,7 @@ claim_and_run(struct slot *s)
     struct arena  *a = arena_new(4096);
     struct job_row row;
     struct op      o = { .j = j, .now = time_now_ms(), .a = a, .row = &row };
+    bool           stopping;
     int            rc;
 
     pthread_mutex_lock(&j->mu);
@@ -391,7 +391,16 @@ claim_and_run(struct slot *s)
     pthread_mutex_unlock(&j->mu);
     o.lease = &s->lease;
     rc = store_run(j->st, op_claim, &o);
-    if (rc == E_OK) {
+    pthread_mutex_lock(&j->mu);
+    stopping = j->stopping;
+    pthread_mutex_unlock(&j->mu);
+    if (rc == E_OK && stopping) { /* claimed as the stop began: hand it back */
+        struct job_end e = { .state = JOB_QUEUED, .run_at = time_now_ms(),
+                             .attempts = row.attempts - 1 };
+        s->lease.id = row.id;
+        o.end = &e;
+        store_run(j->st, op_finish, &o);
+    } else if (rc == E_OK) {
         const struct job_kind *k = kind_find(j, row.kind);
         pthread_mutex_lock(&j->mu);
         s->lease.id = row.id;

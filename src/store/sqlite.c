@@ -956,6 +956,19 @@ tx_job_finish(struct tx *tx, const struct job_lease *l, const struct job_end *e,
 }
 
 static int
+tx_job_purge(struct tx *tx, int64_t before)
+{
+    struct conn  *c = txc(tx);
+    sqlite3_stmt *stmt = conn_stmt(c, "DELETE FROM jobs WHERE state IN ('done', 'failed')"
+                                      " AND updated < ?");
+
+    if (stmt == NULL)
+        return E_INTERNAL;
+    sqlite3_bind_int64(stmt, 1, before);
+    return step_done(c, stmt, "job purge");
+}
+
+static int
 st_job_next(struct store *base, int64_t *when)
 {
     struct conn  *c = reader((struct sqlite_store *)base);
@@ -1016,6 +1029,7 @@ static const struct tx_ops tx_ops = {
     .job_claim = tx_job_claim,
     .job_renew = tx_job_renew,
     .job_finish = tx_job_finish,
+    .job_purge = tx_job_purge,
 };
 
 /* ---- the writer thread ------------------------------------------------- */
@@ -1205,14 +1219,16 @@ static const struct migration migrations[] = {
          "CREATE TABLE IF NOT EXISTS ephemeral (key TEXT PRIMARY KEY, value BLOB NOT NULL,"
          " expires INTEGER NOT NULL);" },
     /* Background work items (store.h). While running, run_at is the lease's
-     * end, so "due" is one range on one partial index. */
+     * end, so "due" is one range on one partial index; finished items are
+     * found for their retention by another. */
     { 2, "CREATE TABLE jobs (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, key TEXT,"
          " payload BLOB NOT NULL, state TEXT NOT NULL, run_at INTEGER NOT NULL,"
          " attempts INTEGER NOT NULL, lease_ms INTEGER NOT NULL, lease_owner TEXT,"
          " lease_token INTEGER, lease_until INTEGER, last_error TEXT, progress TEXT,"
          " created INTEGER NOT NULL, updated INTEGER NOT NULL);"
          "CREATE UNIQUE INDEX jobs_kind_key ON jobs (kind, key);"
-         "CREATE INDEX jobs_due ON jobs (run_at) WHERE state IN ('queued', 'running');" },
+         "CREATE INDEX jobs_due ON jobs (run_at) WHERE state IN ('queued', 'running');"
+         "CREATE INDEX jobs_finished ON jobs (updated) WHERE state IN ('done', 'failed');" },
 };
 
 static int

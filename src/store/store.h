@@ -184,6 +184,8 @@ struct tx_ops {
      * E_CONFLICT when the lease was lost. */
     int (*job_finish)(struct tx *tx, const struct job_lease *l, const struct job_end *e,
                       struct str progress);
+    /* Delete the finished (done or failed) items last updated before `before_ms`. */
+    int (*job_purge)(struct tx *tx, int64_t before_ms);
 };
 
 struct tx {

@@ -84,7 +84,7 @@ def test_periodic_jobs_run_again_and_again(start_server):
         return len(seen) >= 4
 
     assert wait_for(ran_often, timeout=10)
-    for kind in ("expire", "auditlog.purge"):
+    for kind in ("expire", "auditlog.purge", "jobs.purge"):
         j = job(s, kind)
         assert j["attempts"] <= 1 and j["last_error"] is None, j
         assert j["lease_owner"], j  # the server id of its last run

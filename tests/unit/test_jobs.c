@@ -121,6 +121,14 @@ do_finish(struct tx *tx, void *arg)
     return tx->ops->job_finish(tx, &o->l, &o->e, STR_NULL);
 }
 
+static int
+do_purge(struct tx *tx, void *arg)
+{
+    struct op *o = arg;
+
+    return tx->ops->job_purge(tx, o->now);
+}
+
 static int64_t
 enqueue(struct store *st, const char *kind, const char *key, int64_t run_at, int64_t lease)
 {
@@ -218,6 +226,15 @@ test_enqueue_claim_complete(void **state)
     assert_int_equal(row.attempts, 0);
     /* Without a key, every enqueue is a new item. */
     assert_true(enqueue(f->st, "k", NULL, now, 5000) != enqueue(f->st, "k", NULL, now, 5000));
+
+    /* Retention drops finished items only. */
+    assert_int_equal(claim(f->st, "k", "a", 9, a, &row, &l), E_OK);
+    assert_int_equal(row.id, id); /* the oldest due first */
+    assert_int_equal(finish(f->st, &l, JOB_FAILED, 1), E_OK);
+    struct op p = { .now = time_now_ms() + 1 };
+    assert_int_equal(store_run(f->st, do_purge, &p), E_OK);
+    assert_int_equal(f->st->ops->job_get(f->st, "k", STR("one"), a, &row), E_NOTFOUND);
+    assert_int_equal(f->st->ops->job_next(f->st, &when), E_OK); /* the queued ones stay */
     arena_free(a);
 }
 
