@@ -508,6 +508,44 @@ test_stop_releases_running_job(void **state)
     arena_free(a);
 }
 
+struct in_tx {
+    struct jobs *j;
+    int          rc; /* what the rest of the transaction returns */
+};
+
+static int
+enqueue_in_tx(struct tx *tx, void *arg)
+{
+    struct in_tx *t = arg;
+    int           rc = jobs_enqueue_tx(t->j, tx, "deliver", STR("d"), STR("body"), 0, NULL);
+
+    return rc != E_OK ? rc : t->rc;
+}
+
+/* An item enqueued inside a write commits with it, or not at all. */
+static void
+test_enqueue_in_transaction(void **state)
+{
+    struct fx      *f = *state;
+    struct arena   *a = arena_new(1024);
+    struct counter  c = { 0 };
+    struct job_kind k = { .name = "deliver", .run = count_run, .arg = &c };
+    struct jobs    *j = runtime(f->st, "a", &k, 1);
+    struct job_row  r;
+    struct in_tx    t = { j, E_DUPLICATE };
+
+    assert_int_equal(store_run(f->st, enqueue_in_tx, &t), E_DUPLICATE);
+    assert_int_equal(f->st->ops->job_get(f->st, "deliver", STR("d"), a, &r), E_NOTFOUND);
+    t.rc = E_OK;
+    assert_int_equal(store_run(f->st, enqueue_in_tx, &t), E_OK);
+    jobs_wake(j);
+    assert_true(wait_state(f->st, "deliver", "d", JOB_DONE, 5000));
+    assert_int_equal(jobs_enqueue(j, "unknown", STR("x"), STR_NULL, 0, NULL), E_NOTFOUND);
+    jobs_free(j);
+    assert_int_equal(atomic_load(&c.runs), 1);
+    arena_free(a);
+}
+
 /* ---- migrations --------------------------------------------------------- */
 
 static void
@@ -595,6 +633,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_periodic_is_queued_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_servers_job_is_taken_over, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_releases_running_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enqueue_in_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_store_is_migrated, setup, teardown),
     };
 
