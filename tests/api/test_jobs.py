@@ -60,9 +60,11 @@ def test_expired_idempotency_answers_are_dropped(start_server):
     s = start_server(config=FAST)
     admin = Client(s, s.token())
     key = "idem-" + rand(10)
+    t0 = time.time()
     r = admin.post("/namespaces", {"name": "i" + rand(6)}, ns="/", idem=key)
     assert r.status == 200, r
-    assert query(s, "SELECT key FROM idempotency")  # kept for idempotency_ttl
+    kept = query(s, "SELECT key FROM idempotency")
+    assert kept or time.time() - t0 > 1.0  # kept for idempotency_ttl (1 s)
     # Gone within the ttl plus a few sweep intervals.
     assert wait_for(lambda: not query(s, "SELECT key FROM idempotency"), timeout=10)
     j = job(s, "expire")
@@ -109,14 +111,14 @@ def test_job_left_running_by_a_killed_server_is_taken_again(start_server):
     assert wait_for(lambda: job(s, "expire"))
     s.kill()  # kill -9: nothing is released
     # What a server killed in the middle of a run leaves: the item running under its lease.
-    lease_end = int(time.time() * 1000) + 2000
+    lease_end = int(time.time() * 1000) + 4000
     assert execute(s, "UPDATE jobs SET state = 'running', lease_owner = 'dead', lease_token = 1,"
                       " lease_until = ?1, run_at = ?1, attempts = 1 WHERE kind = 'expire'",
                    (lease_end,)) == 1
     s.start()
-    time.sleep(0.5)
     j = job(s, "expire")
-    assert (j["state"], j["lease_owner"]) == ("running", "dead"), j  # the lease still holds
+    if time.time() * 1000 < lease_end - 500:  # (a slow start may have used the lease up)
+        assert (j["state"], j["lease_owner"]) == ("running", "dead"), j  # the lease holds
 
     def taken():
         j = job(s, "expire")
