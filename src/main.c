@@ -11,23 +11,24 @@
 
 #include "auth/authn.h"
 #include "auth/authz.h"
-#include "core/version.h"
-#include "core/password.h"
 #include "auth/throttle.h"
 #include "boot.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/password.h"
 #include "core/seal.h"
 #include "core/timeutil.h"
+#include "core/version.h"
+#include "housekeeping.h"
 #include "http/server.h"
+#include "jobs/jobs.h"
 #include "model/specs.h"
 #include "pki/signer.h"
 #include "pki/tlsboot.h"
 #include "store/store.h"
 #include "vault.h"
 
-#define GRACE_MS       10000
-#define EXPIRE_EVERY_S 60
+#define GRACE_MS 10000
 
 static const char usage[] =
     "usage: keyward server [--listen ADDR:PORT] [--data DIR] [--store sqlite:PATH]\n"
@@ -146,43 +147,32 @@ print_welcome(bool from_env)
             cfg.public_url, cfg.data_dir, cfg.data_dir, cfg.public_url, pwbuf);
 }
 
-static struct expire_job {
-    int dummy;
-} expire_arg;
-
-static int
-expire_run(struct tx *tx, void *arg)
-{
-    int64_t now = time_now_ms();
-    int     rc = tx->ops->expire(tx, now);
-
-    KW_UNUSED(arg);
-    return rc == E_OK ? tx->ops->purge(tx, &spec_auditlog, now - cfg.audit_retention) : rc;
-}
-
 /* Wait for SIGTERM or SIGINT; every second let authn pick up or rotate signing
- * keys; every minute drop expired idempotency answers, quota counters, login
- * states and audit entries so they cannot grow without bound. */
+ * keys (each process keeps its own ring in memory). Shared periodic work
+ * (expiry, retention) runs as background jobs (housekeeping.c), not here. */
 static void
 wait_for_signal(const sigset_t *set)
 {
     struct timespec ts = { 1, 0 };
-    int64_t         next_expire = time_now_ms() + EXPIRE_EVERY_S * 1000;
 
     for (;;) {
         int sig = sigtimedwait(set, NULL, &ts);
         if (sig == SIGTERM || sig == SIGINT)
             return;
-        if (sig < 0 && errno == EAGAIN) {
-            int64_t now = time_now_ms();
-
-            authn_tick(now);
-            if (now >= next_expire) {
-                store_run(kw_store, expire_run, &expire_arg);
-                next_expire = now + EXPIRE_EVERY_S * 1000;
-            }
-        }
+        if (sig < 0 && errno == EAGAIN)
+            authn_tick(time_now_ms());
     }
+}
+
+/* The background job runtime and the server's own periodic kinds. */
+static int
+jobs_begin(struct errbuf *eb)
+{
+    kw_jobs = jobs_new(kw_store, NULL);
+    if (kw_jobs == NULL)
+        return errbuf_set(eb, E_INTERNAL, "out of memory for the job runtime");
+    int rc = housekeeping_register(kw_jobs, eb);
+    return rc == E_OK ? jobs_start(kw_jobs, (int)cfg.job_workers, eb) : rc;
 }
 
 /* The CAs (from the store, sealed) and this server's certificate; the CA
@@ -245,12 +235,14 @@ serve(void)
     authz_start(); /* before the first write: the policy snapshot follows every commit */
     if (authn_init(master, &eb) != E_OK || boot_first_start(cfg.data_dir, &created, &from_env, &eb) != E_OK ||
         tls_start(host, master, &tls, &eb) != E_OK ||
-        http_start(&tls, &eb) != E_OK)
+        http_start(&tls, &eb) != E_OK || jobs_begin(&eb) != E_OK)
         die(eb.msg);
     print_welcome(from_env || getenv("KEYWARD_ADMIN_PASSWORD") != NULL);
     wait_for_signal(&set);
     log_info("keyward: stopping");
     http_stop(GRACE_MS);
+    jobs_free(kw_jobs);
+    kw_jobs = NULL;
     pki_ca_unregister_all();
     authz_shutdown();
     authn_shutdown();

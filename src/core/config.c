@@ -76,6 +76,11 @@ static const struct setting settings[] = {
       "how long a locked account or address is answered 429 without checking" },
     { "max_concurrent_hashes", C_INT, F(max_concurrent_hashes), 0, "4", 1, 256,
       "Argon2id hashes at once (19 MiB each); logins past it wait briefly, then 429" },
+    { "expire_interval", C_DURATION, F(expire_interval), 0, "1m", 100, INT64_C(86400000),
+      "how often the expiry and audit retention jobs run" },
+    { "job_workers", C_INT, F(job_workers), 0, "2", 1, 64, "background job threads" },
+    { "job_retention", C_DURATION, F(job_retention), 0, "168h", 1000, INT64_C(315360000000),
+      "how long finished background jobs stay readable" },
 };
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };

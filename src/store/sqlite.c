@@ -778,6 +778,261 @@ tx_expire(struct tx *tx, int64_t now)
     return E_OK;
 }
 
+/* ---- work items (see store.h) -------------------------------------------- */
+
+static const char *const job_state_names[] = { "queued", "running", "done", "failed" };
+
+const char *
+job_state_name(enum job_state st)
+{
+    return (size_t)st < ARRAY_LEN(job_state_names) ? job_state_names[st] : "?";
+}
+
+static enum job_state
+job_state_parse(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_LEN(job_state_names); i++)
+        if (name != NULL && strcmp(name, job_state_names[i]) == 0)
+            return (enum job_state)i;
+    return JOB_FAILED;
+}
+
+/* The columns job_row_read() expects, in its order. */
+#define JOB_COLS "id, kind, key, payload, state, run_at, attempts, lease_ms, lease_owner, " \
+                 "lease_until, last_error, progress, created, updated"
+
+static struct str
+col_str(sqlite3_stmt *stmt, int col, struct arena *a)
+{
+    const char *p = sqlite3_column_blob(stmt, col);
+    size_t      n = (size_t)sqlite3_column_bytes(stmt, col);
+
+    if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
+        return STR_NULL;
+    return (struct str){ arena_strndup(a, p ? p : "", n), n };
+}
+
+static void
+job_row_read(sqlite3_stmt *stmt, struct arena *a, struct job_row *r)
+{
+    r->id = sqlite3_column_int64(stmt, 0);
+    r->kind = col_str(stmt, 1, a);
+    r->key = col_str(stmt, 2, a);
+    r->payload = col_str(stmt, 3, a);
+    r->state = job_state_parse((const char *)sqlite3_column_text(stmt, 4));
+    r->run_at = sqlite3_column_int64(stmt, 5);
+    r->attempts = sqlite3_column_int64(stmt, 6);
+    r->lease_ms = sqlite3_column_int64(stmt, 7);
+    r->owner = col_str(stmt, 8, a);
+    r->lease_until = sqlite3_column_int64(stmt, 9);
+    r->last_error = col_str(stmt, 10, a);
+    r->progress = col_str(stmt, 11, a);
+    r->created = sqlite3_column_int64(stmt, 12);
+    r->updated = sqlite3_column_int64(stmt, 13);
+}
+
+static void
+bind_str_or_null(sqlite3_stmt *stmt, int idx, struct str s)
+{
+    if (s.p == NULL)
+        sqlite3_bind_null(stmt, idx);
+    else
+        sqlite3_bind_text(stmt, idx, s.p, (int)s.len, SQLITE_STATIC);
+}
+
+/* At most one live item per (kind, key): a queued one becomes due at the
+ * earlier time, a running one is left alone, a finished one starts again.
+ * (In an upsert's SET every right-hand side sees the old row.) */
+static int
+tx_job_enqueue(struct tx *tx, const struct job_new *j, int64_t now, int64_t *id)
+{
+    struct conn  *c = txc(tx);
+    sqlite3_stmt *stmt = conn_stmt(c,
+        "INSERT INTO jobs (kind, key, payload, state, run_at, attempts, lease_ms, created,"
+        " updated) VALUES (?1, ?2, ?3, 'queued', ?4, 0, ?5, ?6, ?6)"
+        " ON CONFLICT (kind, key) DO UPDATE SET"
+        " payload = CASE WHEN state IN ('done', 'failed') THEN excluded.payload"
+        "  ELSE payload END,"
+        " run_at = CASE WHEN state IN ('done', 'failed') THEN excluded.run_at"
+        "  WHEN state = 'queued' THEN min(run_at, excluded.run_at) ELSE run_at END,"
+        " attempts = CASE WHEN state IN ('done', 'failed') THEN 0 ELSE attempts END,"
+        " state = CASE WHEN state IN ('done', 'failed') THEN 'queued' ELSE state END,"
+        " lease_ms = excluded.lease_ms, updated = excluded.updated"
+        " RETURNING id");
+    int           rc;
+
+    if (stmt == NULL)
+        return E_INTERNAL;
+    sqlite3_bind_text(stmt, 1, j->kind, -1, SQLITE_STATIC);
+    bind_str_or_null(stmt, 2, j->key);
+    sqlite3_bind_blob(stmt, 3, j->payload.p ? j->payload.p : "", (int)j->payload.len,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 4, j->run_at);
+    sqlite3_bind_int64(stmt, 5, j->lease_ms);
+    sqlite3_bind_int64(stmt, 6, now);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        if (id != NULL)
+            *id = sqlite3_column_int64(stmt, 0);
+        rc = sqlite3_step(stmt) == SQLITE_DONE ? E_OK : E_INTERNAL;
+    } else
+        rc = sqlite_err(c, rc, "job enqueue");
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+/* The kinds are bound as one JSON array (json_each), so the statement is
+ * prepared once whatever their number. */
+static int
+tx_job_claim(struct tx *tx, const char *const *kinds, size_t nkinds, const struct job_lease *l,
+             int64_t now, struct arena *a, struct job_row *out)
+{
+    struct conn  *c = txc(tx);
+    sqlite3_stmt *stmt = conn_stmt(c,
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?1,"
+        " lease_token = ?2, lease_until = ?3 + lease_ms, run_at = ?3 + lease_ms, updated = ?3"
+        " WHERE id = (SELECT id FROM jobs WHERE state IN ('queued', 'running')"
+        "  AND run_at <= ?3 AND kind IN (SELECT value FROM json_each(?4))"
+        "  ORDER BY run_at, id LIMIT 1)"
+        " RETURNING " JOB_COLS);
+    struct val    list = val_arr();
+    struct buf    json;
+    int           rc;
+
+    if (stmt == NULL)
+        return E_INTERNAL;
+    for (size_t i = 0; i < nkinds; i++)
+        val_push(a, &list, val_cstr(kinds[i]));
+    buf_init(&json, SQL_MAX);
+    if (json_encode(&list, &json) != E_OK) {
+        buf_free(&json);
+        return E_INTERNAL;
+    }
+    sqlite3_bind_text(stmt, 1, l->owner, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, l->token);
+    sqlite3_bind_int64(stmt, 3, now);
+    sqlite3_bind_text(stmt, 4, json.p, (int)json.len, SQLITE_TRANSIENT);
+    buf_free(&json);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        job_row_read(stmt, a, out);
+        rc = sqlite3_step(stmt) == SQLITE_DONE ? E_OK : E_INTERNAL;
+    } else
+        rc = rc == SQLITE_DONE ? E_NOTFOUND : sqlite_err(c, rc, "job claim");
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+static int
+tx_job_renew(struct tx *tx, const struct job_lease *l, int64_t until, struct str progress)
+{
+    struct conn  *c = txc(tx);
+    sqlite3_stmt *stmt = conn_stmt(c,
+        "UPDATE jobs SET lease_until = ?4, run_at = ?4, progress = coalesce(?5, progress),"
+        " updated = ?6 WHERE id = ?1 AND state = 'running' AND lease_owner = ?2"
+        " AND lease_token = ?3");
+    int           rc;
+
+    if (stmt == NULL)
+        return E_INTERNAL;
+    sqlite3_bind_int64(stmt, 1, l->id);
+    sqlite3_bind_text(stmt, 2, l->owner, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, l->token);
+    sqlite3_bind_int64(stmt, 4, until);
+    bind_str_or_null(stmt, 5, progress);
+    sqlite3_bind_int64(stmt, 6, time_now_ms());
+    rc = step_done(c, stmt, "job renew");
+    if (rc != E_OK)
+        return rc;
+    return sqlite3_changes(c->db) == 0 ? E_CONFLICT : E_OK;
+}
+
+/* The last owner stays (who ran it last); the token goes, so the claim is over. */
+static int
+tx_job_finish(struct tx *tx, const struct job_lease *l, const struct job_end *e,
+              struct str progress)
+{
+    struct conn  *c = txc(tx);
+    sqlite3_stmt *stmt = conn_stmt(c,
+        "UPDATE jobs SET state = ?4, run_at = ?5, attempts = ?6, last_error = ?7,"
+        " progress = coalesce(?8, progress), lease_token = NULL, lease_until = NULL,"
+        " updated = ?9 WHERE id = ?1 AND state = 'running' AND lease_owner = ?2"
+        " AND lease_token = ?3");
+    int           rc;
+
+    if (stmt == NULL || e->state == JOB_RUNNING)
+        return E_INTERNAL;
+    sqlite3_bind_int64(stmt, 1, l->id);
+    sqlite3_bind_text(stmt, 2, l->owner, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, l->token);
+    sqlite3_bind_text(stmt, 4, job_state_name(e->state), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 5, e->run_at);
+    sqlite3_bind_int64(stmt, 6, e->attempts);
+    bind_str_or_null(stmt, 7, e->error);
+    bind_str_or_null(stmt, 8, progress);
+    sqlite3_bind_int64(stmt, 9, time_now_ms());
+    rc = step_done(c, stmt, "job finish");
+    if (rc != E_OK)
+        return rc;
+    return sqlite3_changes(c->db) == 0 ? E_CONFLICT : E_OK;
+}
+
+static int
+tx_job_purge(struct tx *tx, int64_t before)
+{
+    struct conn  *c = txc(tx);
+    sqlite3_stmt *stmt = conn_stmt(c, "DELETE FROM jobs WHERE state IN ('done', 'failed')"
+                                      " AND updated < ?");
+
+    if (stmt == NULL)
+        return E_INTERNAL;
+    sqlite3_bind_int64(stmt, 1, before);
+    return step_done(c, stmt, "job purge");
+}
+
+static int
+st_job_next(struct store *base, int64_t *when)
+{
+    struct conn  *c = reader((struct sqlite_store *)base);
+    sqlite3_stmt *stmt;
+    int           rc;
+
+    if (c == NULL || (stmt = conn_stmt(c, "SELECT min(run_at) FROM jobs"
+                                          " WHERE state IN ('queued', 'running')")) == NULL)
+        return E_UNAVAILABLE;
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
+        *when = sqlite3_column_int64(stmt, 0);
+        rc = E_OK;
+    } else
+        rc = rc == SQLITE_ROW ? E_NOTFOUND : sqlite_err(c, rc, "job next");
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+static int
+st_job_get(struct store *base, const char *kind, struct str key, struct arena *a,
+           struct job_row *out)
+{
+    struct conn  *c = reader((struct sqlite_store *)base);
+    sqlite3_stmt *stmt;
+    int           rc;
+
+    if (c == NULL ||
+        (stmt = conn_stmt(c, "SELECT " JOB_COLS " FROM jobs WHERE kind = ? AND key = ?")) == NULL)
+        return E_UNAVAILABLE;
+    sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, key.p, (int)key.len, SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        job_row_read(stmt, a, out);
+        rc = E_OK;
+    } else
+        rc = rc == SQLITE_DONE ? E_NOTFOUND : sqlite_err(c, rc, "job get");
+    sqlite3_reset(stmt);
+    return rc;
+}
+
 static const struct tx_ops tx_ops = {
     .find = tx_find,
     .insert = tx_insert,
@@ -792,6 +1047,11 @@ static const struct tx_ops tx_ops = {
     .eph_take = tx_eph_take,
     .purge = tx_purge,
     .expire = tx_expire,
+    .job_enqueue = tx_job_enqueue,
+    .job_claim = tx_job_claim,
+    .job_renew = tx_job_renew,
+    .job_finish = tx_job_finish,
+    .job_purge = tx_job_purge,
 };
 
 /* ---- the writer thread ------------------------------------------------- */
@@ -907,6 +1167,8 @@ static const struct store_ops sqlite_ops = {
     .meta_get = st_meta_get,
     .close = st_close,
     .ping = st_ping,
+    .job_next = st_job_next,
+    .job_get = st_job_get,
 };
 
 /* ---- schema ------------------------------------------------------------ */
@@ -961,19 +1223,129 @@ add_missing_columns(struct conn *c, const struct spec *s, struct errbuf *eb)
     return E_OK;
 }
 
+/* Numbered migrations: hand-written schema changes, applied once each, in
+ * order, each in its own transaction together with its row in
+ * schema_migrations, so a crash leaves every migration applied or not. The
+ * spec tables are not among them: they follow the specs (sync_spec_tables) at
+ * every start. Migration 1 is the schema of the releases before migrations
+ * were recorded, written with IF NOT EXISTS, so that a store they made is
+ * taken over as it is. A migration is never edited once released: a change is
+ * a new number. */
+struct migration {
+    int64_t     version;
+    const char *sql;
+};
+
+static const struct migration migrations[] = {
+    { 1, "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+         "CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY,"
+         " fingerprint TEXT NOT NULL, status INTEGER NOT NULL, body BLOB NOT NULL,"
+         " expires INTEGER NOT NULL);"
+         "CREATE INDEX IF NOT EXISTS idempotency_expires ON idempotency (expires);"
+         "CREATE TABLE IF NOT EXISTS token_uses (jti TEXT PRIMARY KEY,"
+         " used INTEGER NOT NULL, expires INTEGER NOT NULL);"
+         "CREATE TABLE IF NOT EXISTS ephemeral (key TEXT PRIMARY KEY, value BLOB NOT NULL,"
+         " expires INTEGER NOT NULL);" },
+    /* Background work items (store.h). While running, run_at is the lease's
+     * end, so "due" is one range on one partial index; finished items are
+     * found for their retention by another. */
+    { 2, "CREATE TABLE jobs (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, key TEXT,"
+         " payload BLOB NOT NULL, state TEXT NOT NULL, run_at INTEGER NOT NULL,"
+         " attempts INTEGER NOT NULL, lease_ms INTEGER NOT NULL, lease_owner TEXT,"
+         " lease_token INTEGER, lease_until INTEGER, last_error TEXT, progress TEXT,"
+         " created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+         "CREATE UNIQUE INDEX jobs_kind_key ON jobs (kind, key);"
+         "CREATE INDEX jobs_due ON jobs (run_at) WHERE state IN ('queued', 'running');"
+         "CREATE INDEX jobs_finished ON jobs (updated) WHERE state IN ('done', 'failed');" },
+};
+
 static int
-create_schema(struct conn *c, struct errbuf *eb)
+migration_applied(struct conn *c, int64_t version, bool *applied, int64_t *newest)
 {
-    int rc = exec_script(c,
-        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
-        "CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY,"
-        " fingerprint TEXT NOT NULL, status INTEGER NOT NULL, body BLOB NOT NULL,"
-        " expires INTEGER NOT NULL);"
-        "CREATE INDEX IF NOT EXISTS idempotency_expires ON idempotency (expires);"
-        "CREATE TABLE IF NOT EXISTS token_uses (jti TEXT PRIMARY KEY,"
-        " used INTEGER NOT NULL, expires INTEGER NOT NULL);"
-        "CREATE TABLE IF NOT EXISTS ephemeral (key TEXT PRIMARY KEY, value BLOB NOT NULL,"
-        " expires INTEGER NOT NULL);", eb);
+    sqlite3_stmt *stmt = NULL;
+    int           rc;
+
+    rc = sqlite3_prepare_v2(c->db, "SELECT count(*) FILTER (WHERE version = ?), max(version)"
+                            " FROM schema_migrations", -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(stmt, 1, version);
+        rc = sqlite3_step(stmt);
+    }
+    if (rc == SQLITE_ROW) {
+        *applied = sqlite3_column_int64(stmt, 0) > 0;
+        *newest = sqlite3_column_int64(stmt, 1);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_OK ? E_OK : E_UNAVAILABLE;
+}
+
+static int
+migration_record(struct conn *c, int64_t version)
+{
+    sqlite3_stmt *stmt = NULL;
+    int           rc;
+
+    rc = sqlite3_prepare_v2(c->db, "INSERT INTO schema_migrations (version, applied)"
+                            " VALUES (?, ?)", -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(stmt, 1, version);
+        sqlite3_bind_int64(stmt, 2, time_now_ms());
+        rc = sqlite3_step(stmt);
+    }
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE ? E_OK : E_UNAVAILABLE;
+}
+
+/* One migration in one transaction (BEGIN IMMEDIATE: another process opening
+ * the same file waits, then finds it applied). A store a newer release
+ * migrated further is refused rather than half understood. */
+static int
+migrate_one(struct conn *c, const struct migration *m, struct errbuf *eb)
+{
+    bool    applied = false;
+    int64_t newest = 0;
+    int     rc = exec_script(c, "BEGIN IMMEDIATE;"
+                             "CREATE TABLE IF NOT EXISTS schema_migrations"
+                             " (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL);", eb);
+
+    if (rc != E_OK)
+        return rc;
+    rc = migration_applied(c, m->version, &applied, &newest);
+    if (rc != E_OK)
+        errbuf_set(eb, rc, "store: cannot read schema_migrations: %s", sqlite3_errmsg(c->db));
+    else if (newest > migrations[ARRAY_LEN(migrations) - 1].version)
+        rc = errbuf_set(eb, E_UNAVAILABLE, "store: schema version %lld is newer than this "
+                        "release knows (%lld)", (long long)newest,
+                        (long long)migrations[ARRAY_LEN(migrations) - 1].version);
+    else if (!applied && (rc = exec_script(c, m->sql, eb)) == E_OK &&
+             (rc = migration_record(c, m->version)) != E_OK)
+        errbuf_set(eb, rc, "store: migration %lld: %s", (long long)m->version,
+                   sqlite3_errmsg(c->db));
+    if (rc == E_OK && !applied)
+        log_info("store: applied migration %lld", (long long)m->version);
+    if (rc == E_OK)
+        return exec_script(c, "COMMIT;", eb);
+    exec_script(c, "ROLLBACK;", NULL);
+    return rc;
+}
+
+static int
+migrate(struct conn *c, struct errbuf *eb)
+{
+    int rc = E_OK;
+
+    for (size_t i = 0; i < ARRAY_LEN(migrations) && rc == E_OK; i++)
+        rc = migrate_one(c, &migrations[i], eb);
+    return rc;
+}
+
+/* The spec tables, their new columns and indexes: derived from the specs, so
+ * a new resource or a new queryable attribute needs no numbered migration. */
+static int
+sync_spec_tables(struct conn *c, struct errbuf *eb)
+{
+    int rc = E_OK;
 
     for (size_t i = 0; i < spec_count && rc == E_OK; i++) {
         const struct spec *s = spec_all[i];
@@ -1028,9 +1400,11 @@ store_open_sqlite(const char *path, struct store **out, struct errbuf *eb)
     if (rc == E_OK)
         rc = exec_script(&st->writer, "SELECT count(*) FROM sqlite_schema;", eb);
     if (rc == E_OK)
+        rc = migrate(&st->writer, eb);
+    if (rc == E_OK)
         rc = exec_script(&st->writer, "BEGIN IMMEDIATE", eb);
     if (rc == E_OK) {
-        rc = create_schema(&st->writer, eb);
+        rc = sync_spec_tables(&st->writer, eb);
         exec_script(&st->writer, rc == E_OK ? "COMMIT" : "ROLLBACK", eb);
     }
     if (rc == E_OK && pthread_create(&st->thread, NULL, writer_main, st) != 0)

@@ -41,6 +41,58 @@ struct listq {
 struct store;
 struct tx;
 
+/* ---- durable work items: the lease primitive under jobs/ ----------------
+ *
+ * A row of the `jobs` table is one unit of background work: a kind (a name
+ * jobs/ registered), an optional key (at most one live item per kind and key:
+ * singletons, periodic work), a payload, a state, and the time it is due. A
+ * worker claims a due item by taking a lease on it (owner, a random token, an
+ * expiry); while it holds the lease it renews it; it ends the claim by
+ * finishing the item. An item whose lease expired (its server died or hung) is
+ * due again, so any server takes it over. Every write made under a claim names
+ * the lease, and does nothing once the lease was lost (E_CONFLICT), so a slow
+ * old holder cannot overwrite the new holder's outcome.
+ *
+ * SQLite serialises claims through its one writer; PostgreSQL will claim with
+ * UPDATE ... WHERE id = (SELECT id ... FOR UPDATE SKIP LOCKED LIMIT 1). */
+enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED };
+
+struct job_new {
+    const char *kind;     /* the kind's name (ASCII) */
+    struct str  key;      /* STR_NULL: no key, every enqueue adds an item */
+    struct str  payload;  /* opaque bytes for the kind's handler */
+    int64_t     run_at;   /* ms: not before */
+    int64_t     lease_ms; /* the lease a claim of this item takes */
+};
+
+struct job_lease {
+    int64_t     id;    /* the item (ignored by claim, which picks one) */
+    const char *owner; /* the claiming server's id */
+    int64_t     token; /* random, new for every claim */
+};
+
+/* How a claim ends. JOB_QUEUED: due again at run_at (a retry, a periodic
+ * item's next run, or a release at stop); JOB_DONE, JOB_FAILED: finished.
+ * attempts replaces the item's count (0 when a periodic item starts over). */
+struct job_end {
+    enum job_state state;
+    int64_t        run_at;
+    int64_t        attempts;
+    struct str     error;    /* kept as last_error; STR_NULL clears it */
+};
+
+/* An item as read or claimed; strings live in the caller's arena. While
+ * running, run_at equals lease_until: an item is due when it is queued or
+ * running and run_at has passed. */
+struct job_row {
+    int64_t        id;
+    struct str     kind, key, payload, owner, last_error, progress;
+    enum job_state state;
+    int64_t        run_at, attempts, lease_ms, lease_until, created, updated;
+};
+
+const char *job_state_name(enum job_state s);
+
 /* A write to run in the writer thread. run() executes inside the group's
  * transaction, in its own savepoint: an error it returns undoes only its own
  * changes. done() is called after the commit (rc is run()'s result, or
@@ -70,6 +122,12 @@ struct store_ops {
     void (*close)(struct store *st);
     /* True when the store answers (GET /health). */
     bool (*ping)(struct store *st);
+    /* The earliest run_at of the queued or running items (E_NOTFOUND: none):
+     * when a worker should look again. */
+    int  (*job_next)(struct store *st, int64_t *when);
+    /* The item of `kind` with `key` (E_NOTFOUND), committed state. */
+    int  (*job_get)(struct store *st, const char *kind, struct str key, struct arena *a,
+                    struct job_row *out);
 };
 
 struct store {
@@ -107,6 +165,27 @@ struct tx_ops {
     int (*purge)(struct tx *tx, const struct spec *s, int64_t before_ms);
     /* Drop expired idempotency answers, quota counters and ephemeral records. */
     int (*expire)(struct tx *tx, int64_t now_ms);
+    /* Add a work item, *id its ID. With a key, at most one item per kind and
+     * key is live: if one is queued, it keeps its payload and becomes due at
+     * the earlier of the two run_at; if one is running, nothing changes; if
+     * one has finished, it is queued again with the new payload. */
+    int (*job_enqueue)(struct tx *tx, const struct job_new *j, int64_t now_ms, int64_t *id);
+    /* Claim the due item of one of `kinds` that has waited longest: running,
+     * attempts + 1, leased to l->owner/l->token until now + its lease_ms.
+     * E_NOTFOUND when none is due. */
+    int (*job_claim)(struct tx *tx, const char *const *kinds, size_t nkinds,
+                     const struct job_lease *l, int64_t now_ms, struct arena *a,
+                     struct job_row *out);
+    /* Extend a held lease to `until`, storing `progress` unless STR_NULL.
+     * E_CONFLICT when the lease was lost (expired and claimed again, or finished). */
+    int (*job_renew)(struct tx *tx, const struct job_lease *l, int64_t until,
+                     struct str progress);
+    /* End a held claim as `e` says, storing `progress` unless STR_NULL.
+     * E_CONFLICT when the lease was lost. */
+    int (*job_finish)(struct tx *tx, const struct job_lease *l, const struct job_end *e,
+                      struct str progress);
+    /* Delete the finished (done or failed) items last updated before `before_ms`. */
+    int (*job_purge)(struct tx *tx, int64_t before_ms);
 };
 
 struct tx {

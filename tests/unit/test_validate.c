@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "core/codec.h"
-#include "api/validate.h"
+#include "model/validate.h"
 #include "core/arena.h"
 #include "core/buf.h"
 

@@ -1,0 +1,78 @@
+/* housekeeping.c - see housekeeping.h. Each kind is one writer transaction per
+ * run: the deletes are bounded by what expired within one interval. */
+#include "housekeeping.h"
+
+#include "core/config.h"
+#include "core/timeutil.h"
+#include "model/specs.h"
+
+static int
+expire_tx(struct tx *tx, void *arg)
+{
+    KW_UNUSED(arg);
+    return tx->ops->expire(tx, time_now_ms());
+}
+
+static int
+purge_tx(struct tx *tx, void *arg)
+{
+    KW_UNUSED(arg);
+    return tx->ops->purge(tx, &spec_auditlog, time_now_ms() - cfg.audit_retention);
+}
+
+static int
+run_tx(struct job_ctx *ctx, int (*fn)(struct tx *, void *))
+{
+    int rc = store_run(ctx->st, fn, NULL);
+
+    if (rc != E_OK)
+        return errbuf_set(&ctx->eb, rc, "store error %d", rc);
+    return E_OK;
+}
+
+static int
+jobs_purge_tx(struct tx *tx, void *arg)
+{
+    KW_UNUSED(arg);
+    return tx->ops->job_purge(tx, time_now_ms() - cfg.job_retention);
+}
+
+/* Idempotency answers, token quota counters and login states past their
+ * expiry (reads already ignore them; this keeps the tables small). */
+static int
+expire_run(struct job_ctx *ctx)
+{
+    return run_tx(ctx, expire_tx);
+}
+
+/* Audit entries older than audit_retention. */
+static int
+purge_run(struct job_ctx *ctx)
+{
+    return run_tx(ctx, purge_tx);
+}
+
+/* Finished background jobs older than job_retention. */
+static int
+jobs_purge_run(struct job_ctx *ctx)
+{
+    return run_tx(ctx, jobs_purge_tx);
+}
+
+int
+housekeeping_register(struct jobs *j, struct errbuf *eb)
+{
+    const struct job_kind kinds[] = {
+        { .name = "expire", .run = expire_run, .interval_ms = cfg.expire_interval,
+          .max_attempts = 3 },
+        { .name = "auditlog.purge", .run = purge_run, .interval_ms = cfg.expire_interval,
+          .max_attempts = 3 },
+        { .name = "jobs.purge", .run = jobs_purge_run, .interval_ms = cfg.expire_interval,
+          .max_attempts = 3 },
+    };
+    int rc = E_OK;
+
+    for (size_t i = 0; i < ARRAY_LEN(kinds) && rc == E_OK; i++)
+        rc = jobs_register(j, &kinds[i], eb);
+    return rc;
+}

@@ -1,0 +1,580 @@
+/* jobs.c - see jobs.h.
+ *
+ * Threads: `nworkers` workers, each claiming and running one item at a time,
+ * and one keeper renewing the leases of the items being run. Every store
+ * write (claim, renew, finish, enqueue) is a small writer job (store_run), so
+ * with SQLite it joins the group commit of the requests' writes. A worker with
+ * nothing due sleeps until the earliest run_at in the store, at most
+ * POLL_MS (items queued by other servers are seen within that), or until
+ * jobs_enqueue() wakes it.
+ */
+#include "jobs.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/log.h"
+#include "../core/rnd.h"
+#include "../core/timeutil.h"
+
+#define POLL_MS          1000
+#define DEF_LEASE_MS     30000
+#define DEF_RETRY_MS     1000
+#define DEF_RETRY_MAX_MS 3600000
+#define DEF_ATTEMPTS     10
+#define OWNER_MAX        64
+
+struct jobs *kw_jobs;
+
+/* One worker and what it is running; busy..progress are guarded by jobs->mu. */
+struct slot {
+    struct jobs     *j;
+    pthread_t        thread;
+    bool             busy, lost, dirty;
+    struct job_lease lease;
+    int64_t          lease_ms, renew_at;
+    char             progress[JOB_PROGRESS_MAX];
+};
+
+struct jobs {
+    struct store   *st;
+    char            owner[OWNER_MAX];
+    struct job_kind kinds[JOBS_KINDS_MAX];
+    const char     *names[JOBS_KINDS_MAX];
+    size_t          nkinds;
+    pthread_mutex_t mu;
+    pthread_cond_t  work_cv, keep_cv;
+    bool            started, stopping, keeper_stopping;
+    uint64_t        wakes; /* bumped by jobs_wake(): a worker about to sleep looks again */
+    struct slot    *slots;
+    size_t          nslots;
+    pthread_t       keeper;
+};
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static const struct job_kind *
+kind_find(const struct jobs *j, struct str name)
+{
+    for (size_t i = 0; i < j->nkinds; i++)
+        if (str_eq_c(name, j->kinds[i].name))
+            return &j->kinds[i];
+    return NULL;
+}
+
+static bool
+name_ok(const char *s)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+
+    if (n == 0 || n > 64)
+        return false;
+    for (; *s != '\0'; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' ||
+              *s == '_' || *s == '-'))
+            return false;
+    return true;
+}
+
+/* Wait on `cv` for at most `ms` (monotonic clock; see jobs_new). */
+static void
+cv_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t ms)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(cv, mu, &ts);
+}
+
+static int64_t
+token_new(void)
+{
+    uint64_t t;
+
+    rnd_id_bytes(&t, sizeof t);
+    return (int64_t)(t >> 1); /* positive: stored as a signed integer */
+}
+
+/* retry_base * 2^(attempt-1), at most retry_max. */
+static int64_t
+backoff_ms(const struct job_kind *k, int64_t attempt)
+{
+    int64_t d = k->retry_base_ms;
+
+    for (int64_t i = 1; i < attempt && d < k->retry_max_ms; i++)
+        d *= 2;
+    return d < k->retry_max_ms ? d : k->retry_max_ms;
+}
+
+/* ---- store writes, each one writer job ---------------------------------- */
+
+struct op {
+    struct jobs            *j;
+    const struct job_new   *nw;
+    const struct job_lease *lease;
+    const struct job_end   *end;
+    int64_t                 now, until, *id;
+    struct str              progress;
+    struct arena           *a;
+    struct job_row         *row;
+};
+
+static int
+op_enqueue(struct tx *tx, void *arg)
+{
+    struct op *o = arg;
+
+    return tx->ops->job_enqueue(tx, o->nw, o->now, o->id);
+}
+
+static int
+op_claim(struct tx *tx, void *arg)
+{
+    struct op *o = arg;
+
+    return tx->ops->job_claim(tx, o->j->names, o->j->nkinds, o->lease, o->now, o->a, o->row);
+}
+
+static int
+op_renew(struct tx *tx, void *arg)
+{
+    struct op *o = arg;
+
+    return tx->ops->job_renew(tx, o->lease, o->until, o->progress);
+}
+
+static int
+op_finish(struct tx *tx, void *arg)
+{
+    struct op *o = arg;
+
+    return tx->ops->job_finish(tx, o->lease, o->end, o->progress);
+}
+
+/* ---- public: set-up ----------------------------------------------------- */
+
+struct jobs *
+jobs_new(struct store *st, const char *owner)
+{
+    struct jobs       *j = calloc(1, sizeof *j);
+    pthread_condattr_t ca;
+    unsigned char      r[8];
+
+    if (j == NULL)
+        return NULL;
+    j->st = st;
+    if (owner != NULL)
+        snprintf(j->owner, sizeof j->owner, "%s", owner);
+    else {
+        rnd_id_bytes(r, sizeof r);
+        hex_encode(r, sizeof r, j->owner);
+    }
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&j->work_cv, &ca);
+    pthread_cond_init(&j->keep_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return j;
+}
+
+const char *
+jobs_owner(const struct jobs *j)
+{
+    return j->owner;
+}
+
+int
+jobs_register(struct jobs *j, const struct job_kind *k, struct errbuf *eb)
+{
+    struct job_kind *c;
+
+    if (j->started)
+        return errbuf_set(eb, E_INTERNAL, "jobs: register '%s' after start", k->name);
+    if (!name_ok(k->name) || k->run == NULL || kind_find(j, str_c(k->name)) != NULL)
+        return errbuf_set(eb, E_BADREQ, "jobs: bad or repeated kind '%s'",
+                          k->name ? k->name : "");
+    if (j->nkinds == JOBS_KINDS_MAX)
+        return errbuf_set(eb, E_TOOBIG, "jobs: more than %d kinds", JOBS_KINDS_MAX);
+    c = &j->kinds[j->nkinds];
+    *c = *k;
+    c->lease_ms = k->lease_ms > 0 ? k->lease_ms : DEF_LEASE_MS;
+    c->retry_base_ms = k->retry_base_ms > 0 ? k->retry_base_ms : DEF_RETRY_MS;
+    c->retry_max_ms = k->retry_max_ms > 0 ? k->retry_max_ms : DEF_RETRY_MAX_MS;
+    c->max_attempts = k->max_attempts > 0 ? k->max_attempts : DEF_ATTEMPTS;
+    j->names[j->nkinds++] = c->name;
+    return E_OK;
+}
+
+/* ---- public: enqueue ---------------------------------------------------- */
+
+static int
+job_new_of(struct jobs *j, const char *kind, struct str key, struct str payload,
+           int64_t run_at, struct job_new *nw)
+{
+    const struct job_kind *k = kind_find(j, str_c(kind));
+
+    if (k == NULL)
+        return E_NOTFOUND;
+    *nw = (struct job_new){ .kind = k->name, .key = key, .payload = payload,
+                            .run_at = run_at > 0 ? run_at : time_now_ms(),
+                            .lease_ms = k->lease_ms };
+    return E_OK;
+}
+
+int
+jobs_enqueue_tx(struct jobs *j, struct tx *tx, const char *kind, struct str key,
+                struct str payload, int64_t run_at, int64_t *id)
+{
+    struct job_new nw;
+    int            rc = job_new_of(j, kind, key, payload, run_at, &nw);
+
+    return rc == E_OK ? tx->ops->job_enqueue(tx, &nw, time_now_ms(), id) : rc;
+}
+
+int
+jobs_enqueue(struct jobs *j, const char *kind, struct str key, struct str payload,
+             int64_t run_at, int64_t *id)
+{
+    struct job_new nw;
+    struct op      o = { .j = j, .nw = &nw, .now = time_now_ms(), .id = id };
+    int            rc = job_new_of(j, kind, key, payload, run_at, &nw);
+
+    if (rc == E_OK)
+        rc = store_run(j->st, op_enqueue, &o);
+    if (rc == E_OK)
+        jobs_wake(j);
+    return rc;
+}
+
+void
+jobs_wake(struct jobs *j)
+{
+    pthread_mutex_lock(&j->mu);
+    j->wakes++;
+    pthread_cond_broadcast(&j->work_cv);
+    pthread_mutex_unlock(&j->mu);
+}
+
+/* ---- handlers' view ----------------------------------------------------- */
+
+bool
+job_canceled(const struct job_ctx *ctx)
+{
+    struct slot *s = ctx->slot;
+    bool         c;
+
+    pthread_mutex_lock(&ctx->jobs->mu);
+    c = ctx->jobs->stopping || s->lost;
+    pthread_mutex_unlock(&ctx->jobs->mu);
+    return c;
+}
+
+void
+job_progress(struct job_ctx *ctx, const char *text)
+{
+    struct slot *s = ctx->slot;
+
+    pthread_mutex_lock(&ctx->jobs->mu);
+    snprintf(s->progress, sizeof s->progress, "%s", text);
+    s->dirty = true;
+    pthread_mutex_unlock(&ctx->jobs->mu);
+}
+
+/* ---- a run -------------------------------------------------------------- */
+
+/* How the claim ends, from the handler's result. A failure while stopping is
+ * a release: due at once, the attempt not counted. A periodic item never ends
+ * for good: its last retry failing queues the next period. */
+static struct job_end
+outcome(const struct job_kind *k, const struct job_row *row, int rc, bool stopping,
+        struct str error, int64_t now)
+{
+    struct job_end e = { .error = error, .attempts = row->attempts };
+
+    if (rc == E_OK) {
+        e.error = STR_NULL;
+        e.state = k->interval_ms > 0 ? JOB_QUEUED : JOB_DONE;
+        e.run_at = k->interval_ms > 0 ? now + k->interval_ms : now;
+        e.attempts = k->interval_ms > 0 ? 0 : row->attempts;
+        return e;
+    }
+    if (stopping) {
+        e.state = JOB_QUEUED;
+        e.run_at = now;
+        e.attempts = row->attempts - 1;
+        return e;
+    }
+    if (row->attempts < k->max_attempts) {
+        e.state = JOB_QUEUED;
+        e.run_at = now + backoff_ms(k, row->attempts);
+        e.attempts = row->attempts;
+        return e;
+    }
+    e.state = k->interval_ms > 0 ? JOB_QUEUED : JOB_FAILED;
+    e.run_at = k->interval_ms > 0 ? now + k->interval_ms : now;
+    e.attempts = k->interval_ms > 0 ? 0 : row->attempts;
+    return e;
+}
+
+static void
+run_claimed(struct slot *s, struct job_row *row, struct arena *a)
+{
+    struct jobs           *j = s->j;
+    const struct job_kind *k = kind_find(j, row->kind);
+    struct job_ctx         ctx = { .jobs = j, .kind = k, .st = j->st, .id = row->id,
+                                   .key = row->key, .payload = row->payload,
+                                   .progress = row->progress, .attempt = row->attempts,
+                                   .a = a, .slot = s };
+    struct job_end         e;
+    struct op              o = { .j = j, .lease = &s->lease, .end = &e };
+    bool                   lost, stopping, dirty;
+    int                    rc;
+    char                   progress[JOB_PROGRESS_MAX];
+
+    ctx.arg = k->arg;
+    if (row->attempts > k->max_attempts) /* its servers died in it every time */
+        rc = errbuf_set(&ctx.eb, E_UNAVAILABLE, "lease expired in each of %lld attempts",
+                        (long long)row->attempts - 1);
+    else
+        rc = k->run(&ctx);
+    if (rc != E_OK && ctx.eb.msg[0] == '\0')
+        errbuf_set(&ctx.eb, rc, "failed (%d)", rc);
+    pthread_mutex_lock(&j->mu);
+    s->busy = false;
+    lost = s->lost;
+    stopping = j->stopping;
+    dirty = s->dirty;
+    memcpy(progress, s->progress, sizeof progress);
+    pthread_mutex_unlock(&j->mu);
+    if (row->attempts > k->max_attempts)
+        stopping = false; /* not a release: give up */
+    e = outcome(k, row, rc, stopping, rc == E_OK ? STR_NULL : str_c(ctx.eb.msg),
+                time_now_ms());
+    o.progress = dirty ? str_c(progress) : STR_NULL;
+    if (lost || (rc = store_run(j->st, op_finish, &o)) == E_CONFLICT)
+        log_warn("jobs: %s #%lld: lease lost; its outcome is dropped", k->name,
+                 (long long)row->id);
+    else if (rc != E_OK)
+        log_error("jobs: %s #%lld: cannot record the outcome (%d); the lease will expire",
+                  k->name, (long long)row->id, rc);
+    else if (e.state == JOB_FAILED)
+        log_error("jobs: %s #%lld failed for good after %lld attempts: %s", k->name,
+                  (long long)row->id, (long long)row->attempts, ctx.eb.msg);
+    else if (e.error.p != NULL && !stopping)
+        log_warn("jobs: %s #%lld attempt %lld failed: %s", k->name, (long long)row->id,
+                 (long long)row->attempts, ctx.eb.msg);
+}
+
+/* Claim one due item and run it. E_NOTFOUND when nothing was due. */
+static int
+claim_and_run(struct slot *s)
+{
+    struct jobs   *j = s->j;
+    struct arena  *a = arena_new(4096);
+    struct job_row row;
+    struct op      o = { .j = j, .now = time_now_ms(), .a = a, .row = &row };
+    bool           stopping;
+    int            rc;
+
+    pthread_mutex_lock(&j->mu);
+    s->lease = (struct job_lease){ .owner = j->owner, .token = token_new() };
+    pthread_mutex_unlock(&j->mu);
+    o.lease = &s->lease;
+    rc = store_run(j->st, op_claim, &o);
+    pthread_mutex_lock(&j->mu);
+    stopping = j->stopping;
+    pthread_mutex_unlock(&j->mu);
+    if (rc == E_OK && stopping) { /* claimed as the stop began: hand it back */
+        struct job_end e = { .state = JOB_QUEUED, .run_at = time_now_ms(),
+                             .attempts = row.attempts - 1 };
+        s->lease.id = row.id;
+        o.end = &e;
+        store_run(j->st, op_finish, &o);
+    } else if (rc == E_OK) {
+        const struct job_kind *k = kind_find(j, row.kind);
+        pthread_mutex_lock(&j->mu);
+        s->lease.id = row.id;
+        s->busy = true;
+        s->lost = s->dirty = false;
+        s->progress[0] = '\0';
+        s->lease_ms = k->lease_ms;
+        s->renew_at = time_mono_ms() + k->lease_ms / 3;
+        pthread_cond_signal(&j->keep_cv);
+        pthread_mutex_unlock(&j->mu);
+        run_claimed(s, &row, a);
+    }
+    arena_free(a);
+    return rc;
+}
+
+/* How long to sleep when nothing could be claimed: until the earliest item
+ * is due, within [0, POLL_MS]. An item that is due but was not ours to take
+ * (an unknown kind, another server's) must not make us spin. */
+static int64_t
+idle_ms(struct jobs *j, int claim_rc)
+{
+    int64_t when, wait;
+
+    if (claim_rc != E_NOTFOUND || j->st->ops->job_next(j->st, &when) != E_OK)
+        return POLL_MS;
+    wait = when - time_now_ms();
+    return wait <= 0 ? POLL_MS : wait < POLL_MS ? wait : POLL_MS;
+}
+
+static void *
+worker_main(void *arg)
+{
+    struct slot *s = arg;
+    struct jobs *j = s->j;
+
+    pthread_mutex_lock(&j->mu);
+    while (!j->stopping) {
+        uint64_t seen = j->wakes;
+        pthread_mutex_unlock(&j->mu);
+        int rc = claim_and_run(s);
+        int64_t wait = rc == E_OK ? 0 : idle_ms(j, rc);
+        pthread_mutex_lock(&j->mu);
+        if (wait > 0 && !j->stopping && j->wakes == seen)
+            cv_wait_ms(&j->work_cv, &j->mu, wait);
+    }
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
+}
+
+/* ---- the keeper: renews the leases of running items --------------------- */
+
+static void
+renew_slot(struct jobs *j, struct slot *s)
+{
+    struct job_lease l = s->lease;
+    char             progress[JOB_PROGRESS_MAX];
+    bool             dirty = s->dirty;
+    struct op        o = { .j = j, .lease = &l, .until = time_now_ms() + s->lease_ms };
+    int              rc;
+
+    memcpy(progress, s->progress, sizeof progress);
+    s->dirty = false;
+    s->renew_at = time_mono_ms() + s->lease_ms / 3;
+    o.progress = dirty ? str_c(progress) : STR_NULL;
+    pthread_mutex_unlock(&j->mu);
+    rc = store_run(j->st, op_renew, &o);
+    pthread_mutex_lock(&j->mu);
+    if (!s->busy || s->lease.token != l.token)
+        return; /* that run ended meanwhile */
+    if (rc == E_CONFLICT) {
+        s->lost = true;
+        log_warn("jobs: #%lld: lease lost to another server", (long long)l.id);
+    } else if (rc != E_OK) {
+        s->dirty = s->dirty || dirty;
+        s->renew_at = time_mono_ms() + 1000; /* the store is unwell: try again soon */
+    }
+}
+
+static void *
+keeper_main(void *arg)
+{
+    struct jobs *j = arg;
+
+    pthread_mutex_lock(&j->mu);
+    while (!j->keeper_stopping) {
+        int64_t now = time_mono_ms(), next = now + POLL_MS;
+        for (size_t i = 0; i < j->nslots; i++) {
+            struct slot *s = &j->slots[i];
+            if (s->busy && !s->lost && s->renew_at <= now)
+                renew_slot(j, s); /* unlocks while it writes */
+            if (s->busy && !s->lost && s->renew_at < next)
+                next = s->renew_at;
+        }
+        now = time_mono_ms();
+        if (next > now)
+            cv_wait_ms(&j->keep_cv, &j->mu, next - now);
+    }
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+int
+jobs_start(struct jobs *j, int nworkers, struct errbuf *eb)
+{
+    int64_t now = time_now_ms();
+
+    if (j->started)
+        return errbuf_set(eb, E_INTERNAL, "jobs: started twice");
+    for (size_t i = 0; i < j->nkinds; i++) {
+        const struct job_kind *k = &j->kinds[i];
+        if (k->interval_ms <= 0)
+            continue;
+        int rc = jobs_enqueue(j, k->name, str_c(k->name), STR_NULL, now + k->interval_ms, NULL);
+        if (rc != E_OK)
+            return errbuf_set(eb, rc, "jobs: cannot queue periodic '%s'", k->name);
+    }
+    free(j->slots); /* from an earlier start and stop */
+    j->slots = calloc((size_t)(nworkers > 0 ? nworkers : 1), sizeof *j->slots);
+    if (j->slots == NULL)
+        return errbuf_set(eb, E_INTERNAL, "jobs: out of memory");
+    j->nslots = 0;
+    j->stopping = j->keeper_stopping = false;
+    j->started = true;
+    if (pthread_create(&j->keeper, NULL, keeper_main, j) != 0) {
+        j->started = false;
+        return errbuf_set(eb, E_INTERNAL, "jobs: cannot start the lease keeper");
+    }
+    for (int i = 0; i < (nworkers > 0 ? nworkers : 1); i++) {
+        struct slot *s = &j->slots[i];
+        s->j = j;
+        if (pthread_create(&s->thread, NULL, worker_main, s) != 0) {
+            jobs_stop(j);
+            return errbuf_set(eb, E_INTERNAL, "jobs: cannot start a worker");
+        }
+        pthread_mutex_lock(&j->mu); /* the keeper walks the slots */
+        j->nslots++;
+        pthread_mutex_unlock(&j->mu);
+    }
+    log_info("jobs: %zu kinds, %zu workers, server id %s", j->nkinds, j->nslots, j->owner);
+    return E_OK;
+}
+
+void
+jobs_stop(struct jobs *j)
+{
+    if (j == NULL || !j->started)
+        return;
+    pthread_mutex_lock(&j->mu);
+    j->stopping = true;
+    pthread_cond_broadcast(&j->work_cv);
+    pthread_mutex_unlock(&j->mu);
+    for (size_t i = 0; i < j->nslots; i++)
+        pthread_join(j->slots[i].thread, NULL);
+    /* The keeper renews until the last handler has returned. */
+    pthread_mutex_lock(&j->mu);
+    j->keeper_stopping = true;
+    pthread_cond_signal(&j->keep_cv);
+    pthread_mutex_unlock(&j->mu);
+    pthread_join(j->keeper, NULL);
+    j->started = false;
+}
+
+void
+jobs_free(struct jobs *j)
+{
+    if (j == NULL)
+        return;
+    jobs_stop(j);
+    free(j->slots);
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->work_cv);
+    pthread_cond_destroy(&j->keep_cv);
+    free(j);
+}

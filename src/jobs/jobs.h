@@ -1,0 +1,98 @@
+/* jobs.h - background work: kinds registered as data, run by a few worker
+ * threads of their own (never the HTTP threads), over the store's durable,
+ * leased work items (store.h).
+ *
+ * A kind is a name, a handler and its limits. An item of a kind is claimed by
+ * one worker of one server at a time: the claim is a lease, renewed by a
+ * keeper thread while the handler runs, so that an item whose server died is
+ * taken again once its lease has run out. A handler that fails is retried
+ * with exponential back-off up to max_attempts; a periodic kind has one item
+ * (keyed by its name) that is queued again `interval_ms` after each run, and
+ * never stops for good. Handlers must therefore be idempotent: after a crash
+ * an item runs again from its start (or from what its progress says).
+ *
+ * Thread safety: register kinds before jobs_start(); jobs_enqueue() and
+ * jobs_wake() from any thread at any time.
+ */
+#ifndef KW_JOBS_H
+#define KW_JOBS_H
+
+#include "../core/arena.h"
+#include "../store/store.h"
+
+#define JOBS_KINDS_MAX    32
+#define JOB_PROGRESS_MAX  1024 /* bytes of progress text kept per item */
+
+struct jobs;
+struct job_ctx;
+
+struct job_kind {
+    const char *name;   /* [a-z0-9._-], at most 64 bytes; stored in every item */
+    /* Do the work of one item. E_OK: done. Anything else fails this attempt,
+     * with the reason in ctx->eb. Long handlers check job_canceled() between
+     * steps and return when it is true (the item is then released, or its
+     * lease was lost to another server). */
+    int       (*run)(struct job_ctx *ctx);
+    void       *arg;           /* for the handler: ctx->arg */
+    int64_t     lease_ms;      /* 0: 30 s */
+    int64_t     retry_base_ms; /* first retry delay, doubled each attempt; 0: 1 s */
+    int64_t     retry_max_ms;  /* 0: 1 h */
+    int64_t     max_attempts;  /* 0: 10 */
+    int64_t     interval_ms;   /* > 0: periodic, every interval_ms after a run */
+};
+
+/* What a handler sees. Everything is valid for the run only. */
+struct job_ctx {
+    struct jobs           *jobs;
+    const struct job_kind *kind;
+    void                  *arg;     /* kind->arg */
+    struct store          *st;
+    int64_t                id;
+    struct str             key, payload;
+    struct str             progress; /* as stored when the item was claimed */
+    int64_t                attempt;  /* 1 for the first */
+    struct arena          *a;        /* freed after the run */
+    struct errbuf          eb;       /* a failure's reason, kept as last_error */
+    void                  *slot;     /* private to jobs.c */
+};
+
+/* A runtime over `st` for server `owner` (NULL: a random id). NULL when out of
+ * memory. Owned by the caller: jobs_free(). */
+struct jobs *jobs_new(struct store *st, const char *owner);
+/* Add a kind (the struct is copied). E_BADREQ for a bad or repeated name,
+ * E_TOOBIG past JOBS_KINDS_MAX; only before jobs_start(). */
+int  jobs_register(struct jobs *j, const struct job_kind *k, struct errbuf *eb);
+/* Queue every periodic kind's item (due after its interval, or earlier if one
+ * is already queued sooner) and start `nworkers` workers and the lease keeper. */
+int  jobs_start(struct jobs *j, int nworkers, struct errbuf *eb);
+/* Stop: no new claims; running handlers see job_canceled() and their items
+ * are released (queued again, the attempt not counted) when they return;
+ * then the threads are joined. An item whose handler does not return keeps
+ * its lease until it expires (another server takes it then). Idempotent. */
+void jobs_stop(struct jobs *j);
+/* jobs_stop(), then free. NULL is fine. */
+void jobs_free(struct jobs *j);
+/* The server id its leases carry. */
+const char *jobs_owner(const struct jobs *j);
+
+/* Queue an item of registered `kind` (store.h job_enqueue: idempotent by kind
+ * and key), due at run_at (ms; 0: now), and wake a worker. *id may be NULL. */
+int  jobs_enqueue(struct jobs *j, const char *kind, struct str key, struct str payload,
+                  int64_t run_at, int64_t *id);
+/* The same inside a writer transaction, so the item commits with the write
+ * that asks for it; call jobs_wake() after the commit. */
+int  jobs_enqueue_tx(struct jobs *j, struct tx *tx, const char *kind, struct str key,
+                     struct str payload, int64_t run_at, int64_t *id);
+void jobs_wake(struct jobs *j);
+
+/* True once the handler should stop: the runtime is stopping, or the item's
+ * lease was lost (another server may be running it). */
+bool job_canceled(const struct job_ctx *ctx);
+/* Keep `text` (truncated to JOB_PROGRESS_MAX - 1 bytes) as the item's
+ * progress: written with the next lease renewal and when the run ends. */
+void job_progress(struct job_ctx *ctx, const char *text);
+
+/* The process's runtime (set once at start-up, like kw_store). */
+extern struct jobs *kw_jobs;
+
+#endif
