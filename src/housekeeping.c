@@ -59,6 +59,49 @@ jobs_purge_run(struct job_ctx *ctx)
     return run_tx(ctx, jobs_purge_tx);
 }
 
+/* ---- the purge of a deleted namespace's bulk rows -------------------------- */
+
+#define PURGE_BATCH 1000 /* rows per transaction: a few ms of the writer each */
+
+struct purge_step {
+    const struct spec *s;
+    struct str         nsid;
+    int64_t            deleted;
+};
+
+static int
+purge_step_tx(struct tx *tx, void *arg)
+{
+    struct purge_step *p = arg;
+
+    return tx->ops->purge_nsid(tx, p->s, p->nsid, PURGE_BATCH, &p->deleted);
+}
+
+/* Every row of every bulk spec created in the namespaces of the payload, one
+ * batch per transaction, so other writes pass in between. Idempotent: a run
+ * cut short is simply run again. */
+static int
+namespace_purge_run(struct job_ctx *ctx)
+{
+    struct str rest = ctx->payload, nsid;
+    int64_t    total = 0;
+
+    while (rest.p != NULL && !job_canceled(ctx)) {
+        rest = str_cut(rest, ',', &nsid);
+        for (size_t i = 0; i < spec_count && !job_canceled(ctx); i++) {
+            struct purge_step p = { spec_all[i], nsid, PURGE_BATCH };
+            while (spec_all[i]->bulk && p.deleted == PURGE_BATCH && !job_canceled(ctx)) {
+                int rc = store_run(ctx->st, purge_step_tx, &p);
+                if (rc != E_OK)
+                    return errbuf_set(&ctx->eb, rc, "store error %d", rc);
+                total += p.deleted;
+            }
+        }
+        job_progress(ctx, arena_printf(ctx->a, "%lld rows purged", (long long)total));
+    }
+    return job_canceled(ctx) ? errbuf_set(&ctx->eb, E_UNAVAILABLE, "stopped") : E_OK;
+}
+
 int
 housekeeping_register(struct jobs *j, struct errbuf *eb)
 {
@@ -69,6 +112,8 @@ housekeeping_register(struct jobs *j, struct errbuf *eb)
           .max_attempts = 3 },
         { .name = "jobs.purge", .run = jobs_purge_run, .interval_ms = cfg.expire_interval,
           .max_attempts = 3 },
+        { .name = NAMESPACE_PURGE_JOB, .run = namespace_purge_run, .lease_ms = 60000,
+          .max_attempts = 1000 },
     };
     int rc = E_OK;
 

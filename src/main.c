@@ -235,7 +235,7 @@ serve(void)
     authz_start(); /* before the first write: the policy snapshot follows every commit */
     if (authn_init(master, &eb) != E_OK || boot_first_start(cfg.data_dir, &created, &from_env, &eb) != E_OK ||
         tls_start(host, master, &tls, &eb) != E_OK ||
-        http_start(&tls, &eb) != E_OK || jobs_begin(&eb) != E_OK)
+        jobs_begin(&eb) != E_OK || http_start(&tls, &eb) != E_OK)
         die(eb.msg);
     print_welcome(from_env || getenv("KEYWARD_ADMIN_PASSWORD") != NULL);
     wait_for_signal(&set);

@@ -21,6 +21,7 @@ static const struct attr auditlog_attrs[] = {
 static struct spec_rt auditlog_rt;
 
 const struct spec spec_auditlog = {
+    .bulk = true,
     .identity = "auditlog",
     .rest = "auditlogs",
     .attrs = auditlog_attrs,

@@ -1,4 +1,5 @@
 /* namespace.c - the namespace tree (API.md section 4). */
+#include "../jobs/jobs.h"
 #include "../store/store.h"
 #include "specs.h"
 
@@ -51,14 +52,28 @@ static int
 namespace_after_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
                        const struct val *obj, struct errbuf *eb)
 {
-    struct val *name = val_get(obj, "name");
+    struct str  name = val_get_str(obj, "name"), id = val_get_str(obj, "ID");
+    struct val  gone = val_arr();
+    struct buf  ids;
+    int         rc;
 
-    KW_UNUSED(ctx);
     KW_UNUSED(s);
-    if (name == NULL || name->t != V_STR)
+    if (name.p == NULL || id.p == NULL)
         return errbuf_set(eb, E_INTERNAL, "namespace without a name");
-    int rc = tx->ops->del_subtree(tx, name->s);
-    return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
+    if ((rc = tx->ops->del_subtree(tx, name, ctx->a, &gone)) != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    if (kw_jobs == NULL)
+        return E_OK; /* no runtime (tools, tests): the rows stay, invisible */
+    /* The bulk rows of these namespaces are purged in batches, in the background
+     * (housekeeping.c), committed with this delete or not at all. */
+    buf_init(&ids, SIZE_MAX / 2);
+    buf_append(&ids, id.p, id.len);
+    for (size_t i = 0; i < gone.a.n; i++)
+        buf_printf(&ids, ",%.*s", STR_FMT(gone.a.v[i].s));
+    rc = jobs_enqueue_tx(kw_jobs, tx, NAMESPACE_PURGE_JOB, id, buf_str(&ids), 0, NULL);
+    buf_free(&ids);
+    return rc == E_OK ? E_OK : errbuf_set(eb, rc, "cannot queue the purge of '%.*s'",
+                                          STR_FMT(name));
 }
 
 static struct spec_rt namespace_rt;

@@ -138,6 +138,11 @@ struct spec {
     const struct spec_action *actions; /* /this/:id/<action>, POST; NULL-name terminated */
     bool               cascades;     /* a delete also deletes what lives below it
                                         (namespaces): policies are reloaded */
+    bool               bulk;         /* may hold millions of objects per namespace: its
+                                        rows carry their namespace's ID, are invisible
+                                        once that namespace is deleted, and are purged
+                                        afterwards in batches (namespace.purge job), so a
+                                        namespace delete never stalls other writes */
     struct spec_hooks  hooks;
     struct spec_rt    *rt;           /* filled by spec_init() */
 };

@@ -14,4 +14,8 @@ extern const struct spec spec_serviceaccount; /* serviceaccount.c */
 extern const struct spec spec_appcredential;  /* appcredential.c */
 extern const struct spec spec_auditlog;       /* auditlog.c */
 
+/* The job kind that purges a deleted namespace's bulk rows (housekeeping.c);
+ * its payload is the namespaces' IDs, comma-separated. */
+#define NAMESPACE_PURGE_JOB "namespace.purge"
+
 #endif

@@ -40,11 +40,11 @@ param_int(struct buf *b, enum sql_dialect d, struct arena *a, struct sqlparams *
  * "/a" is every namespace greater than "/a/" and less than "/a0" ('0' follows
  * '/'), a range an index answers, unlike LIKE with its '_' wildcard. */
 static void
-scope_cond(struct buf *b, const struct scope *sc, enum sql_dialect d, struct arena *a,
-           struct sqlparams *ps)
+path_cond(struct buf *b, const char *col, const struct scope *sc, enum sql_dialect d,
+          struct arena *a, struct sqlparams *ps)
 {
     if (!sc->recursive) {
-        buf_puts(b, "\"namespace\" = ");
+        buf_printf(b, "%s = ", col);
         param_text(b, d, a, ps, sc->ns);
         return;
     }
@@ -54,13 +54,47 @@ scope_cond(struct buf *b, const struct scope *sc, enum sql_dialect d, struct are
     }
     char *lo = arena_printf(a, "%.*s/", STR_FMT(sc->ns));
     char *hi = arena_printf(a, "%.*s0", STR_FMT(sc->ns));
-    buf_puts(b, "(\"namespace\" = ");
+    buf_printf(b, "(%s = ", col);
     param_text(b, d, a, ps, sc->ns);
-    buf_puts(b, " OR (\"namespace\" > ");
+    buf_printf(b, " OR (%s > ", col);
     param_text(b, d, a, ps, str_c(lo));
-    buf_puts(b, " AND \"namespace\" < ");
+    buf_printf(b, " AND %s < ", col);
     param_text(b, d, a, ps, str_c(hi));
     buf_puts(b, "))");
+}
+
+/* A bulk spec's row is alive while the namespace it was created in (its ID in
+ * "nsid"; "/" for the root) still exists: a deleted namespace's rows vanish at
+ * once, and a namespace created again under the same path sees none of them. */
+static void
+live_cond(struct buf *b, const struct scope *sc, enum sql_dialect d, struct arena *a,
+          struct sqlparams *ps)
+{
+    if (sc == NULL) {
+        buf_puts(b, "(\"nsid\" = '/' OR EXISTS (SELECT 1 FROM ");
+        ident(b, SQL_NAMESPACE_TABLE);
+        buf_puts(b, " n WHERE n.\"ID\" = \"nsid\"))");
+        return;
+    }
+    buf_puts(b, "(\"nsid\" = '/' OR \"nsid\" IN (SELECT \"ID\" FROM ");
+    ident(b, SQL_NAMESPACE_TABLE);
+    buf_puts(b, " WHERE ");
+    path_cond(b, "\"name\"", sc, d, a, ps);
+    buf_puts(b, "))");
+}
+
+/* Which rows of `s` a scope sees: its namespace condition, and for bulk specs
+ * only the rows whose namespace is alive. */
+static void
+scope_cond(struct buf *b, const struct spec *s, const struct scope *sc, enum sql_dialect d,
+           struct arena *a, struct sqlparams *ps)
+{
+    if (sc != NULL)
+        path_cond(b, "\"namespace\"", sc, d, a, ps);
+    if (!s->bulk)
+        return;
+    buf_puts(b, sc != NULL ? " AND " : "");
+    live_cond(b, sc, d, a, ps);
 }
 
 void
@@ -74,9 +108,9 @@ sql_select_one(struct buf *sql, const struct spec *s, const struct attr *at, str
     ident(sql, at->name);
     buf_puts(sql, " = ");
     param_text(sql, d, a, ps, value);
-    if (sc != NULL) {
+    if (sc != NULL || s->bulk) {
         buf_puts(sql, " AND ");
-        scope_cond(sql, sc, d, a, ps);
+        scope_cond(sql, s, sc, d, a, ps);
     }
     buf_puts(sql, " LIMIT 1");
 }
@@ -86,7 +120,7 @@ where(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dia
       struct arena *a, struct sqlparams *ps, struct errbuf *eb)
 {
     buf_puts(sql, " WHERE ");
-    scope_cond(sql, &q->scope, d, a, ps);
+    scope_cond(sql, s, &q->scope, d, a, ps);
     if (q->filter == NULL)
         return E_OK;
     buf_puts(sql, " AND ");
@@ -211,11 +245,20 @@ sql_insert(struct buf *sql, const struct spec *s, enum sql_dialect d)
         ident(sql, spec_column(s, i)->name);
         buf_puts(sql, ", ");
     }
-    buf_puts(sql, "doc) SELECT ");
+    buf_puts(sql, s->bulk ? "doc, \"nsid\") SELECT " : "doc) SELECT ");
     for (size_t i = 0; i <= n; i++) {
         if (i > 0)
             buf_puts(sql, ", ");
         placeholder_n(sql, d, i + 1);
+    }
+    if (s->bulk) { /* the ID of the namespace it is created in */
+        buf_puts(sql, ", CASE WHEN ");
+        placeholder_n(sql, d, n + 2);
+        buf_puts(sql, " = '/' THEN '/' ELSE (SELECT \"ID\" FROM ");
+        ident(sql, SQL_NAMESPACE_TABLE);
+        buf_puts(sql, " WHERE \"name\" = ");
+        placeholder_n(sql, d, n + 2);
+        buf_puts(sql, ") END");
     }
     buf_puts(sql, " WHERE ");
     namespace_guard(sql, d, n + 2);
@@ -259,7 +302,33 @@ sql_delete_scope(struct buf *sql, const struct spec *s, const struct scope *sc,
     buf_puts(sql, "DELETE FROM ");
     ident(sql, s->rest);
     buf_puts(sql, " WHERE ");
-    scope_cond(sql, sc, d, a, ps);
+    path_cond(sql, "\"namespace\"", sc, d, a, ps);
+}
+
+void
+sql_select_namespace_ids(struct buf *sql, const struct scope *sc, enum sql_dialect d,
+                         struct arena *a, struct sqlparams *ps)
+{
+    buf_puts(sql, "SELECT \"ID\" FROM ");
+    ident(sql, SQL_NAMESPACE_TABLE);
+    buf_puts(sql, " WHERE ");
+    path_cond(sql, "\"namespace\"", sc, d, a, ps);
+}
+
+void
+sql_purge_nsid(struct buf *sql, const struct spec *s, enum sql_dialect d)
+{
+    const char *row = d == SQL_POSTGRES ? "ctid" : "rowid";
+
+    buf_puts(sql, "DELETE FROM ");
+    ident(sql, s->rest);
+    buf_printf(sql, " WHERE %s IN (SELECT %s FROM ", row, row);
+    ident(sql, s->rest);
+    buf_puts(sql, " WHERE \"nsid\" = ");
+    placeholder(sql, d, 1);
+    buf_puts(sql, " LIMIT ");
+    placeholder(sql, d, 2);
+    buf_puts(sql, ")");
 }
 
 void
@@ -303,7 +372,24 @@ sql_create_table(struct buf *sql, const struct spec *s, enum sql_dialect d)
                    : strcmp(at->name, "namespace") == 0 ? " NOT NULL"
                                                         : "");
     }
+    if (s->bulk)
+        buf_puts(sql, "\"nsid\" TEXT, ");
     buf_printf(sql, "doc %s NOT NULL);", d == SQL_POSTGRES ? "BYTEA" : "BLOB");
+}
+
+void
+sql_add_nsid(struct buf *sql, const struct spec *s, enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    buf_puts(sql, "ALTER TABLE ");
+    ident(sql, s->rest);
+    buf_puts(sql, " ADD COLUMN \"nsid\" TEXT; UPDATE ");
+    ident(sql, s->rest);
+    buf_puts(sql, " SET \"nsid\" = CASE WHEN \"namespace\" = '/' THEN '/' ELSE (SELECT n.\"ID\" FROM ");
+    ident(sql, SQL_NAMESPACE_TABLE);
+    buf_puts(sql, " n WHERE n.\"name\" = ");
+    ident(sql, s->rest);
+    buf_puts(sql, ".\"namespace\") END;");
 }
 
 void
@@ -329,6 +415,9 @@ sql_create_indexes(struct buf *sql, const struct spec *s, enum sql_dialect d)
         buf_puts(sql, ", ");
     }
     buf_puts(sql, "\"ID\");");
+    if (s->bulk)
+        buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s_nsid\" ON \"%s\" (\"nsid\");", s->rest,
+                   s->rest);
     if (s->unique == NULL)
         return;
     buf_printf(sql, "CREATE UNIQUE INDEX IF NOT EXISTS \"%s_unique\" ON ", s->rest);

@@ -31,6 +31,14 @@ void sql_update(struct buf *sql, const struct spec *s, enum sql_dialect d);
 void sql_delete(struct buf *sql, const struct spec *s, enum sql_dialect d);
 void sql_delete_scope(struct buf *sql, const struct spec *s, const struct scope *sc,
                       enum sql_dialect d, struct arena *a, struct sqlparams *ps);
+/* The IDs of the namespaces in the scope (those a subtree delete takes). */
+void sql_select_namespace_ids(struct buf *sql, const struct scope *sc, enum sql_dialect d,
+                              struct arena *a, struct sqlparams *ps);
+/* Delete at most $2 rows of bulk spec `s` whose namespace ID is $1. */
+void sql_purge_nsid(struct buf *sql, const struct spec *s, enum sql_dialect d);
+/* Add the namespace-ID column to a bulk spec's table made before it had one,
+ * filled from the namespaces that exist. */
+void sql_add_nsid(struct buf *sql, const struct spec *s, enum sql_dialect d);
 /* DELETE of the objects created before the one parameter (ms). */
 void sql_purge(struct buf *sql, const struct spec *s, enum sql_dialect d);
 /* Schema. */

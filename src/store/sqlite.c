@@ -585,38 +585,93 @@ tx_del(struct tx *tx, const struct spec *s, struct str id)
     return E_OK;
 }
 
+/* The IDs of the namespaces below `ns` (they go with it), into `gone`. */
 static int
-tx_del_subtree(struct tx *tx, struct str ns)
+subtree_ids(struct conn *c, struct str ns, struct arena *a, struct val *gone)
 {
-    struct conn *c = txc(tx);
-    struct arena *a = arena_new(1024);
-    int          rc = E_OK;
+    struct buf       sql;
+    struct sqlparams ps = { 0 };
+    struct scope     sc = { ns, true };
+    sqlite3_stmt    *stmt;
+    int              r;
 
+    buf_init(&sql, SQL_MAX);
+    sql_select_namespace_ids(&sql, &sc, SQL_SQLITE, a, &ps);
+    stmt = conn_stmt(c, buf_cstr(&sql));
+    buf_free(&sql);
+    if (stmt == NULL)
+        return E_INTERNAL;
+    bind_params(stmt, 1, &ps);
+    while ((r = sqlite3_step(stmt)) == SQLITE_ROW)
+        val_push(a, gone, val_str(arena_str(a, str_c((const char *)sqlite3_column_text(stmt, 0)))));
+    sqlite3_reset(stmt);
+    return r == SQLITE_DONE ? E_OK : sqlite_err(c, r, "delete subtree");
+}
+
+static int
+exec_params(struct conn *c, struct buf *sql, const struct sqlparams *ps, const char *what)
+{
+    sqlite3_stmt *stmt = conn_stmt(c, buf_cstr(sql));
+    int           r;
+
+    buf_free(sql);
+    if (stmt == NULL)
+        return E_INTERNAL;
+    bind_params(stmt, 1, ps);
+    r = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    return r == SQLITE_DONE ? E_OK : sqlite_err(c, r, what);
+}
+
+static int
+tx_del_subtree(struct tx *tx, struct str ns, struct arena *ga, struct val *gone)
+{
+    struct conn  *c = txc(tx);
+    struct arena *a = arena_new(1024);
+    int           rc = subtree_ids(c, ns, ga, gone);
+
+    /* Bulk specs' rows stay until the namespace.purge job: invisible from now on,
+     * since the namespaces they name are gone. */
     for (size_t i = 0; i < spec_count && rc == E_OK; i++) {
         const struct spec *s = spec_all[i];
         struct buf         sql;
         struct sqlparams   ps = { 0 };
         struct scope       sc = { ns, true };
-        if (s->not_namespaced)
+        if (s->not_namespaced || s->bulk)
             continue;
         buf_init(&sql, SQL_MAX);
         sql_delete_scope(&sql, s, &sc, SQL_SQLITE, a, &ps);
-        sqlite3_stmt *stmt = conn_stmt(c, buf_cstr(&sql));
-        buf_free(&sql);
-        if (stmt == NULL) {
-            rc = E_INTERNAL;
-            break;
-        }
-        bind_params(stmt, 1, &ps);
-        int r = sqlite3_step(stmt);
-        sqlite3_reset(stmt);
-        if (r != SQLITE_DONE)
-            rc = sqlite_err(c, r, "delete subtree");
+        rc = exec_params(c, &sql, &ps, "delete subtree");
     }
     arena_free(a);
     if (rc == E_OK)
         changelog_add(&((struct sqlite_tx *)tx)->log, &(struct change){ .ns = ns });
     return rc;
+}
+
+static int
+tx_purge_nsid(struct tx *tx, const struct spec *s, struct str nsid, int64_t limit,
+              int64_t *deleted)
+{
+    struct conn  *c = txc(tx);
+    struct buf    sql;
+    sqlite3_stmt *stmt;
+    int           r;
+
+    buf_init(&sql, SQL_MAX);
+    sql_purge_nsid(&sql, s, SQL_SQLITE);
+    stmt = conn_stmt(c, buf_cstr(&sql));
+    buf_free(&sql);
+    if (stmt == NULL)
+        return E_INTERNAL;
+    sqlite3_bind_text(stmt, 1, nsid.p, (int)nsid.len, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, limit);
+    r = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (r != SQLITE_DONE)
+        return sqlite_err(c, r, "purge");
+    *deleted = sqlite3_changes(c->db);
+    return E_OK;
 }
 
 static int
@@ -1039,6 +1094,7 @@ static const struct tx_ops tx_ops = {
     .update = tx_update,
     .del = tx_del,
     .del_subtree = tx_del_subtree,
+    .purge_nsid = tx_purge_nsid,
     .meta_put = tx_meta_put,
     .idem_get = tx_idem_get,
     .idem_put = tx_idem_put,
@@ -1358,6 +1414,12 @@ sync_spec_tables(struct conn *c, struct errbuf *eb)
         buf_free(&sql);
         if (rc == E_OK)
             rc = add_missing_columns(c, s, eb);
+        if (rc == E_OK && s->bulk && !has_column(c, s->rest, "nsid")) {
+            buf_init(&sql, SQL_MAX);
+            sql_add_nsid(&sql, s, SQL_SQLITE);
+            rc = exec_script(c, buf_cstr(&sql), eb);
+            buf_free(&sql);
+        }
         if (rc == E_OK) {
             buf_init(&sql, SQL_MAX);
             sql_create_indexes(&sql, s, SQL_SQLITE);

@@ -146,8 +146,15 @@ struct tx_ops {
     /* E_NOTFOUND when the object, or its namespace, does not exist. */
     int (*update)(struct tx *tx, const struct spec *s, const struct val *obj);
     int (*del)(struct tx *tx, const struct spec *s, struct str id);
-    /* Delete every object of every spec in namespace `ns` and below. */
-    int (*del_subtree)(struct tx *tx, struct str ns);
+    /* Delete every object of every spec in namespace `ns` and below; the IDs of
+     * the namespaces below `ns` are pushed (strings in `a`) onto the array
+     * `gone`. Rows of bulk specs are left for purge_nsid: from now on no read
+     * sees them. */
+    int (*del_subtree)(struct tx *tx, struct str ns, struct arena *a, struct val *gone);
+    /* Delete at most `limit` rows of bulk spec `s` created in the (deleted)
+     * namespace whose ID is `nsid`; *deleted says how many. */
+    int (*purge_nsid)(struct tx *tx, const struct spec *s, struct str nsid, int64_t limit,
+                      int64_t *deleted);
     int (*meta_put)(struct tx *tx, const char *key, struct str value);
     /* Idempotency: the kept answer for `key`, E_NOTFOUND if none (or expired). */
     int (*idem_get)(struct tx *tx, struct str key, struct arena *a, struct str *fingerprint,

@@ -89,3 +89,38 @@ def test_retention_setting_is_validated(start_server):
     s = start_server(config={"audit_retention": "1m"}, wait=False)
     assert s.wait_exit() != 0
     assert "audit_retention" in s.stderr()
+
+
+def count(admin, ns, q=None):
+    params = {"recursive": "true"}
+    if q:
+        params["q"] = q
+    r = admin.head("/auditlogs", ns=ns, params=params)
+    assert r.status == 204, r
+    return int(r.headers["X-Count-Total"])
+
+
+def test_deleted_namespaces_entries_vanish_and_stay_out_of_a_new_one(admin):
+    """Audit entries are a bulk resource: a namespace delete does not wait for them
+    (they are purged in the background), yet none is visible once the delete is
+    answered, and a namespace created again under the same path inherits none."""
+    name = "gone-" + rand(6)
+    tenant = admin.mkns("/", name)
+    path = tenant["name"]
+    for i in range(5):
+        admin.ok(admin.post("/namespaces", {"name": "c%d" % i}, ns=path))
+        admin.ok(admin.post("/namespaces", {"name": "d%d" % i}, ns=path + "/c%d" % i))
+    q = 'namespace == "%s" or namespace == "%s/c0"' % (path, path)
+    assert len(entries(admin, "/", q)) >= 6
+    one = entries(admin, path)[0]
+    admin.ok(admin.delete("/namespaces/" + tenant["ID"], ns="/"))
+    assert count(admin, "/", q) == 0
+    assert_error(admin.get("/auditlogs/" + one["ID"], ns=path), 404)
+    again = admin.mkns("/", name)
+    assert count(admin, path) == 0
+    assert_error(admin.get("/auditlogs/" + one["ID"], ns=path), 404)
+    admin.ok(admin.post("/namespaces", {"name": "fresh"}, ns=path))
+    fresh = entries(admin, path)
+    assert len(fresh) == 1 and fresh[0]["namespace"] == path
+    assert admin.get("/auditlogs/" + fresh[0]["ID"], ns=path).status == 200
+    admin.ok(admin.delete("/namespaces/" + again["ID"], ns="/"))
