@@ -240,12 +240,11 @@ merge(struct snapshot *s, const struct snapshot *old, const struct val *ch)
     free(add);
 }
 
-/* The current snapshot with the request's committed policy changes applied: the
+/* Apply committed policy changes (ID -> object, or null: deleted) to the
+ * snapshot, so the very next request is judged by them without a rebuild: the
  * unchanged policies are shared, only the changed ones are parsed. If a full
  * rebuild is pending (or the snapshot was never built), it will read them from
  * the store instead. */
-/* Apply committed policy changes (ID -> object, or null: deleted) to the
- * snapshot, so the very next request is judged by them without a rebuild. */
 static void
 apply(const struct val *ch)
 {

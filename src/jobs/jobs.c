@@ -542,7 +542,7 @@ jobs_start(struct jobs *j, int nworkers, struct errbuf *eb)
         j->nslots++;
         pthread_mutex_unlock(&j->mu);
     }
-    log_info("jobs: %zu kinds, %zu workers, server id %s", j->nkinds, j->nslots, j->owner);
+    log_debug("jobs: %zu kinds, %zu workers, server id %s", j->nkinds, j->nslots, j->owner);
     return E_OK;
 }
 
