@@ -178,10 +178,14 @@ write_run(struct tx *tx, void *arg)
         return tx->ops->update(tx, w->s, &w->obj);
     case W_DEL:
         return tx->ops->del(tx, w->s, w->id);
-    case W_DEL_NAMESPACE: /* as namespace_after_delete does, in one transaction */
-        if ((rc = tx->ops->del(tx, &spec_namespace, w->id)) != E_OK)
-            return rc;
-        return tx->ops->del_subtree(tx, val_get_str(&w->obj, "name"));
+    case W_DEL_NAMESPACE: { /* as namespace_after_delete does, in one transaction */
+        struct arena *a = arena_new(1024);
+        struct val    gone = val_arr();
+        if ((rc = tx->ops->del(tx, &spec_namespace, w->id)) == E_OK)
+            rc = tx->ops->del_subtree(tx, val_get_str(&w->obj, "name"), a, &gone);
+        arena_free(a);
+        return rc;
+    }
     }
     return E_INTERNAL;
 }
