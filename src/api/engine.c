@@ -223,6 +223,12 @@ write_error(struct wreq *w, int rc)
         return errbuf_set(&w->eb, E_DUPLICATE, "Another object exists with the same key");
     if (rc == E_NOTFOUND)
         return errbuf_set(&w->eb, E_NOTFOUND, "Could not find the object");
+    if (rc == E_CONFLICT)
+        return errbuf_set(&w->eb, E_CONFLICT, "The object was updated in the meantime: "
+                                              "read it again and resend it");
+    if (rc == E_PROTECTED)
+        return errbuf_set(&w->eb, E_PROTECTED,
+                          "The object is protected: use ?override=true to change it");
     return errbuf_set(&w->eb, rc, "store error");
 }
 
@@ -336,7 +342,8 @@ run_update(struct tx *tx, struct wreq *w)
     if (s->hooks.before_write != NULL &&
         (rc = s->hooks.before_write(&w->r->hook, s, tx, &obj, &old, &w->eb)) != E_OK)
         return rc;
-    if ((rc = tx->ops->update(tx, s, &obj)) != E_OK)
+    struct write_cond wc = { val_get_str(&old, "updateTime"), w->override };
+    if ((rc = tx->ops->update(tx, s, &obj, &wc)) != E_OK)
         return write_error(w, rc);
     struct val out = val_clone(w->r->a, &obj);
     object_present(w->r->a, s, &out);
@@ -354,7 +361,8 @@ run_delete(struct tx *tx, struct wreq *w)
 
     if ((rc = find_stored(tx, w, &old)) != E_OK)
         return rc;
-    if ((rc = tx->ops->del(tx, s, w->r->route.id)) != E_OK)
+    struct write_cond wc = { STR_NULL, w->override };
+    if ((rc = tx->ops->del(tx, s, w->r->route.id, &wc)) != E_OK)
         return write_error(w, rc);
     if (s->hooks.after_delete != NULL &&
         (rc = s->hooks.after_delete(&w->r->hook, s, tx, &old, &w->eb)) != E_OK)

@@ -86,7 +86,7 @@ linked_policy_put(struct hook_ctx *ctx, struct tx *tx, struct val *owner,
     if (pid != NULL && pid->t == V_STR && pid->s.len > 0) {
         val_set(ctx->a, &pol, "ID", *pid); /* the same object, new content */
         tags_normalize(ctx->a, &spec_apiauthorization, &pol);
-        rc = tx->ops->update(tx, &spec_apiauthorization, &pol);
+        rc = tx->ops->update(tx, &spec_apiauthorization, &pol, NULL);
         if (rc != E_NOTFOUND)
             return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
         val_set(ctx->a, &pol, "ID", fresh); /* deleted with ?override: create it again */
@@ -108,6 +108,6 @@ linked_policy_del(struct tx *tx, const struct val *owner, struct errbuf *eb)
 
     if (pid == NULL || pid->t != V_STR || pid->s.len == 0)
         return E_OK;
-    int rc = tx->ops->del(tx, &spec_apiauthorization, pid->s);
+    int rc = tx->ops->del(tx, &spec_apiauthorization, pid->s, NULL);
     return rc == E_OK || rc == E_NOTFOUND ? E_OK : errbuf_set(eb, rc, "store error");
 }

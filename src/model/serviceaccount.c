@@ -84,7 +84,7 @@ rotate_secret(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct 
     int rc;
 
     new_secret(ctx, obj);
-    if ((rc = tx->ops->update(tx, s, obj)) != E_OK)
+    if ((rc = tx->ops->update(tx, s, obj, NULL)) != E_OK)
         return errbuf_set(eb, rc, "store error");
     val_set(ctx->a, answer, "clientID", *val_get(obj, "ID"));
     val_set(ctx->a, answer, "clientSecret", *val_get(&ctx->once, "clientSecret"));

@@ -233,6 +233,20 @@ namespace_guard(struct buf *sql, enum sql_dialect d, size_t n)
     buf_puts(sql, "))");
 }
 
+/* The conditions of struct write_cond, as parameters $n (the expected
+ * updateTime in ms, NULL for any) and $n+1 (1: protected objects too). */
+static void
+write_cond(struct buf *sql, enum sql_dialect d, size_t n)
+{
+    buf_puts(sql, " AND (");
+    placeholder_n(sql, d, n);
+    buf_puts(sql, " IS NULL OR \"updateTime\" = ");
+    placeholder_n(sql, d, n);
+    buf_puts(sql, ") AND (");
+    placeholder_n(sql, d, n + 1);
+    buf_puts(sql, d == SQL_POSTGRES ? " OR \"protected\" IS NOT TRUE)" : " = 1 OR \"protected\" IS NOT 1)");
+}
+
 void
 sql_insert(struct buf *sql, const struct spec *s, enum sql_dialect d)
 {
@@ -284,6 +298,7 @@ sql_update(struct buf *sql, const struct spec *s, enum sql_dialect d)
     placeholder_n(sql, d, n + 2);
     buf_puts(sql, " AND ");
     namespace_guard(sql, d, n + 3);
+    write_cond(sql, d, n + 4);
 }
 
 void
@@ -292,7 +307,8 @@ sql_delete(struct buf *sql, const struct spec *s, enum sql_dialect d)
     buf_puts(sql, "DELETE FROM ");
     ident(sql, s->rest);
     buf_puts(sql, " WHERE \"ID\" = ");
-    placeholder(sql, d, 1);
+    placeholder_n(sql, d, 1);
+    write_cond(sql, d, 2);
 }
 
 void

@@ -494,8 +494,46 @@ bind_row(sqlite3_stmt *stmt, const struct spec *s, const struct val *obj)
     return idx;
 }
 
+static void
+bind_cond(sqlite3_stmt *stmt, int idx, const struct write_cond *wc)
+{
+    struct str t = wc != NULL ? wc->update_time : STR_NULL;
+    int64_t    ms;
+
+    /* Time columns hold milliseconds; an unparsable time matches nothing. */
+    if (t.len == 0)
+        sqlite3_bind_null(stmt, idx);
+    else
+        sqlite3_bind_int64(stmt, idx, time_parse(t, &ms) == E_OK ? ms : INT64_MIN);
+    sqlite3_bind_int(stmt, idx + 1, wc == NULL || wc->override);
+}
+
+/* Why a conditional write changed nothing: the object is gone, protected, or
+ * was updated since (read inside the same transaction, so it is exact). */
 static int
-write_row(struct tx *tx, const struct spec *s, const struct val *obj, bool insert)
+why_unchanged(struct tx *tx, const struct spec *s, struct str id, const struct write_cond *wc)
+{
+    struct arena *a = arena_new(4096);
+    struct val    old;
+    int           rc = tx_find(tx, s, NULL, "ID", id, a, &old);
+
+    if (rc == E_OK && wc != NULL) {
+        const struct val *p = val_get(&old, "protected");
+        struct str        t = val_get_str(&old, "updateTime");
+        if (p != NULL && p->t == V_BOOL && p->b && !wc->override)
+            rc = E_PROTECTED;
+        else if (wc->update_time.len > 0 && !str_eq(t, wc->update_time))
+            rc = E_CONFLICT;
+        else
+            rc = E_NOTFOUND; /* its namespace is gone */
+    }
+    arena_free(a);
+    return rc == E_OK ? E_NOTFOUND : rc;
+}
+
+static int
+write_row(struct tx *tx, const struct spec *s, const struct val *obj, bool insert,
+          const struct write_cond *wc)
 {
     struct conn  *c = txc(tx);
     struct buf    sql;
@@ -523,7 +561,9 @@ write_row(struct tx *tx, const struct spec *s, const struct val *obj, bool inser
     const struct val *ns = val_get(obj, "namespace");
     if (ns == NULL || ns->t != V_STR)
         return E_INTERNAL;
-    sqlite3_bind_text(stmt, idx, ns->s.p, (int)ns->s.len, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, idx++, ns->s.p, (int)ns->s.len, SQLITE_STATIC);
+    if (!insert)
+        bind_cond(stmt, idx, wc);
     rc = sqlite3_step(stmt);
     sqlite3_reset(stmt);
     if (rc != SQLITE_DONE)
@@ -543,7 +583,7 @@ log_change(struct tx *tx, const struct spec *s, struct str id, const struct val 
 static int
 tx_insert(struct tx *tx, const struct spec *s, const struct val *obj)
 {
-    int rc = write_row(tx, s, obj, true);
+    int rc = write_row(tx, s, obj, true, NULL);
 
     if (rc == E_OK)
         log_change(tx, s, val_get_str(obj, "ID"), obj);
@@ -551,17 +591,20 @@ tx_insert(struct tx *tx, const struct spec *s, const struct val *obj)
 }
 
 static int
-tx_update(struct tx *tx, const struct spec *s, const struct val *obj)
+tx_update(struct tx *tx, const struct spec *s, const struct val *obj,
+          const struct write_cond *wc)
 {
-    int rc = write_row(tx, s, obj, false);
+    int rc = write_row(tx, s, obj, false, wc);
 
     if (rc == E_OK)
         log_change(tx, s, val_get_str(obj, "ID"), obj);
+    else if (rc == E_NOTFOUND)
+        rc = why_unchanged(tx, s, val_get_str(obj, "ID"), wc);
     return rc;
 }
 
 static int
-tx_del(struct tx *tx, const struct spec *s, struct str id)
+tx_del(struct tx *tx, const struct spec *s, struct str id, const struct write_cond *wc)
 {
     struct conn  *c = txc(tx);
     struct buf    sql;
@@ -575,12 +618,13 @@ tx_del(struct tx *tx, const struct spec *s, struct str id)
     if (stmt == NULL)
         return E_INTERNAL;
     sqlite3_bind_text(stmt, 1, id.p, (int)id.len, SQLITE_STATIC);
+    bind_cond(stmt, 2, wc);
     rc = sqlite3_step(stmt);
     sqlite3_reset(stmt);
     if (rc != SQLITE_DONE)
         return sqlite_err(c, rc, "delete");
     if (sqlite3_changes(c->db) == 0)
-        return E_NOTFOUND;
+        return why_unchanged(tx, s, id, wc);
     log_change(tx, s, id, NULL);
     return E_OK;
 }

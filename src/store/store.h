@@ -41,6 +41,12 @@ struct listq {
 struct store;
 struct tx;
 
+/* What an update or a delete requires of the stored object. */
+struct write_cond {
+    struct str update_time; /* the stored updateTime the change was made from; empty: any */
+    bool       override;    /* protected objects too (?override=true) */
+};
+
 /* ---- durable work items: the lease primitive under jobs/ ----------------
  *
  * A row of the `jobs` table is one unit of background work: a kind (a name
@@ -143,9 +149,14 @@ struct tx_ops {
      * the object's namespace does not exist, so that no write can outlive a
      * namespace delete that committed before it. */
     int (*insert)(struct tx *tx, const struct spec *s, const struct val *obj);
-    /* E_NOTFOUND when the object, or its namespace, does not exist. */
-    int (*update)(struct tx *tx, const struct spec *s, const struct val *obj);
-    int (*del)(struct tx *tx, const struct spec *s, struct str id);
+    /* E_NOTFOUND when the object, or its namespace, does not exist; with `wc`
+     * (NULL: unconditional), E_CONFLICT when the stored updateTime is not
+     * wc->update_time and E_PROTECTED when the object is protected and not
+     * wc->override. The write itself checks, so no read-then-write race exists
+     * even when several servers share the store. */
+    int (*update)(struct tx *tx, const struct spec *s, const struct val *obj,
+                  const struct write_cond *wc);
+    int (*del)(struct tx *tx, const struct spec *s, struct str id, const struct write_cond *wc);
     /* Delete every object of every spec in namespace `ns` and below; the IDs of
      * the namespaces below `ns` are pushed (strings in `a`) onto the array
      * `gone`. Rows of bulk specs are left for purge_nsid: from now on no read

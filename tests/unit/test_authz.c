@@ -175,13 +175,13 @@ write_run(struct tx *tx, void *arg)
     case W_INSERT:
         return tx->ops->insert(tx, w->s, &w->obj);
     case W_UPDATE:
-        return tx->ops->update(tx, w->s, &w->obj);
+        return tx->ops->update(tx, w->s, &w->obj, NULL);
     case W_DEL:
-        return tx->ops->del(tx, w->s, w->id);
+        return tx->ops->del(tx, w->s, w->id, NULL);
     case W_DEL_NAMESPACE: { /* as namespace_after_delete does, in one transaction */
         struct arena *a = arena_new(1024);
         struct val    gone = val_arr();
-        if ((rc = tx->ops->del(tx, &spec_namespace, w->id)) == E_OK)
+        if ((rc = tx->ops->del(tx, &spec_namespace, w->id, NULL)) == E_OK)
             rc = tx->ops->del_subtree(tx, val_get_str(&w->obj, "name"), a, &gone);
         arena_free(a);
         return rc;
