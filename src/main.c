@@ -164,15 +164,22 @@ wait_for_signal(const sigset_t *set)
     }
 }
 
-/* The background job runtime and the server's own periodic kinds. */
+/* The background job runtime and the server's own kinds: ready to take items
+ * (a namespace delete queues its purge) before the first request; its threads
+ * start once the server is sure to run (jobs_go). */
 static int
 jobs_begin(struct errbuf *eb)
 {
     kw_jobs = jobs_new(kw_store, NULL);
     if (kw_jobs == NULL)
         return errbuf_set(eb, E_INTERNAL, "out of memory for the job runtime");
-    int rc = housekeeping_register(kw_jobs, eb);
-    return rc == E_OK ? jobs_start(kw_jobs, (int)cfg.job_workers, eb) : rc;
+    return housekeeping_register(kw_jobs, eb);
+}
+
+static int
+jobs_go(struct errbuf *eb)
+{
+    return jobs_start(kw_jobs, (int)cfg.job_workers, eb);
 }
 
 /* The CAs (from the store, sealed) and this server's certificate; the CA
@@ -235,7 +242,7 @@ serve(void)
     authz_start(); /* before the first write: the policy snapshot follows every commit */
     if (authn_init(master, &eb) != E_OK || boot_first_start(cfg.data_dir, &created, &from_env, &eb) != E_OK ||
         tls_start(host, master, &tls, &eb) != E_OK ||
-        jobs_begin(&eb) != E_OK || http_start(&tls, &eb) != E_OK)
+        jobs_begin(&eb) != E_OK || http_start(&tls, &eb) != E_OK || jobs_go(&eb) != E_OK)
         die(eb.msg);
     print_welcome(from_env || getenv("KEYWARD_ADMIN_PASSWORD") != NULL);
     wait_for_signal(&set);

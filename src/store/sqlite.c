@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../core/codec.h"
 #include "../core/buf.h"
@@ -115,7 +116,17 @@ conn_open(struct conn *c, const char *path, bool writer, struct errbuf *eb)
                                    "PRAGMA cache_size=-8192;"
                                  : "PRAGMA query_only=1; PRAGMA cache_size=-2048;";
     char *msg = NULL;
-    if (sqlite3_exec(c->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+    int   rc;
+    /* Switching a new file to WAL takes its lock without the busy handler: a
+     * second server opening the same file at that moment is told to retry. */
+    for (int tries = 0; (rc = sqlite3_exec(c->db, pragmas, NULL, NULL, &msg)) == SQLITE_BUSY &&
+                        tries < 200;
+         tries++) {
+        sqlite3_free(msg);
+        msg = NULL;
+        usleep(50 * 1000);
+    }
+    if (rc != SQLITE_OK) {
         errbuf_set(eb, E_UNAVAILABLE, "%s: %s", path, msg ? msg : "cannot open");
         sqlite3_free(msg);
         sqlite3_close(c->db);
