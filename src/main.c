@@ -11,7 +11,7 @@
 
 #include "auth/authn.h"
 #include "auth/authz.h"
-#include "auth/throttle.h"
+#include "api/realms/throttle.h"
 #include "boot.h"
 #include "core/config.h"
 #include "core/log.h"

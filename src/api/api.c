@@ -185,7 +185,8 @@ api_handle(struct req *r)
         eb = r->route_err;
         goto fail;
     }
-    if (r->route.def->auth == RA_TOKEN && authn_request(r, &eb) != E_OK)
+    if (r->route.def->auth == RA_TOKEN &&
+        authn_bearer(r->authorization, r->trace, &r->who, &eb) != E_OK)
         goto fail;
     return r->route.def->serve(r);
 fail:

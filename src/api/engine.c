@@ -21,7 +21,7 @@
 #include "audit.h"
 #include "list.h"
 #include "router.h"
-#include "secrets.h"
+#include "../model/secrets.h"
 #include "../model/validate.h"
 
 #define IDEM_KEY_MAX 255
@@ -55,6 +55,15 @@ struct wreq {
 };
 
 /* ---- small helpers ----------------------------------------------------- */
+
+/* API authorizations judge the request's principal, namespace and address. */
+static int
+authorize(const struct req *r, const struct spec *s, unsigned verb, struct errbuf *eb)
+{
+    struct authz_query q = { r->a, r->who, r->ns, r->client_ip };
+
+    return authz_check(&q, s, verb, eb);
+}
 
 static struct str
 sha256_hex(struct arena *a, const struct str *parts, size_t n)
@@ -276,7 +285,7 @@ recheck(struct tx *tx, struct wreq *w)
             return ns_gone(w);
     }
     if (w->ck.gen != authz_generation())
-        return authz_check(r, w->s, w->ck.verb, &w->eb);
+        return authorize(r, w->s, w->ck.verb, &w->eb);
     return E_OK;
 }
 
@@ -618,7 +627,7 @@ enter_parent(struct req *r, struct errbuf *eb)
     struct val   parent;
     int          rc;
 
-    if ((rc = authz_check(r, r->route.parent, VERB_GET, eb)) != E_OK)
+    if ((rc = authorize(r, r->route.parent, VERB_GET, eb)) != E_OK)
         return rc;
     rc = kw_store->ops->find(kw_store, r->route.parent, &sc, "ID", r->route.id, r->a, &parent,
                              eb);
@@ -728,7 +737,7 @@ engine_serve(struct req *r, struct errbuf *eb)
     if (r->route.parent != NULL && (rc = enter_parent(r, eb)) != E_OK)
         goto fail;
     ck.verb = r->route.action != NULL ? r->route.action->verb : verb_of(r->method);
-    if ((rc = authz_check(r, s, ck.verb, eb)) != E_OK ||
+    if ((rc = authorize(r, s, ck.verb, eb)) != E_OK ||
         (rc = namespace_exists(r, &ck.ns_id, eb)) != E_OK)
         goto fail;
     r->hook.a = r->a;

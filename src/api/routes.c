@@ -2,7 +2,7 @@
 #include "routes.h"
 
 #include "../auth/authn.h"
-#include "../auth/issue.h"
+#include "realms/issue.h"
 #include "../store/store.h"
 #include "engine.h"
 #include "openapi.h"

@@ -531,23 +531,24 @@ spend_run(struct tx *tx, void *arg)
 }
 
 int
-authn_request(struct req *r, struct errbuf *eb)
+authn_bearer(struct str authorization, const char *trace, struct principal **who,
+             struct errbuf *eb)
 {
     static const struct str bearer = STR("Bearer ");
-    struct str              h = str_trim(r->authorization);
+    struct str              h = str_trim(authorization);
     struct principal       *p;
     int                     rc;
 
-    if (r->authorization.p == NULL || h.len == 0)
+    if (authorization.p == NULL || h.len == 0)
         return errbuf_set(eb, E_UNAUTH, "Missing Authorization header");
     if (h.len <= bearer.len || !str_eq_nocase((struct str){ h.p, bearer.len }, "Bearer "))
         return errbuf_set(eb, E_UNAUTH, "Invalid or expired token");
     h.p += bearer.len, h.len -= bearer.len;
     if (authn_token(str_trim(h), &p, eb) != E_OK) {
-        log_info("trace=%s token rejected: %s", r->trace, eb->msg);
+        log_info("trace=%s token rejected: %s", trace, eb->msg);
         return errbuf_set(eb, E_UNAUTH, "Invalid or expired token");
     }
-    r->who = p;
+    *who = p;
     if (p->quota > 0) {
         struct spend s = { p };
         rc = store_run(kw_store, spend_run, &s);

@@ -2,7 +2,7 @@
 #ifndef KW_AUTHN_H
 #define KW_AUTHN_H
 
-#include "../api/req.h"
+#include "../core/base.h"
 #include "../core/arena.h"
 #include "../core/net.h"
 #include "jwt.h"
@@ -33,8 +33,11 @@ void authn_shutdown(void);
 /* Once a second from the main thread: pick up keys another server wrote, and
  * rotate when signing_key_rotation says so. Logs its own errors. */
 int  authn_tick(int64_t now_ms);
-/* Resolve r->authorization into r->who (E_UNAUTH, E_QUOTA). */
-int  authn_request(struct req *r, struct errbuf *eb);
+/* The principal of an `Authorization: Bearer <token>` header value into *who
+ * (a reference: principal_put it), spending one use of its quota (E_UNAUTH,
+ * E_QUOTA, E_UNAVAILABLE). `trace` names the request in the log. */
+int  authn_bearer(struct str authorization, const char *trace, struct principal **who,
+                  struct errbuf *eb);
 /* Verify a token string into a new principal reference (E_UNAUTH). */
 int  authn_token(struct str token, struct principal **out, struct errbuf *eb);
 void principal_put(struct principal *p);

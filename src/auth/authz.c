@@ -335,7 +335,7 @@ client_in(const struct policy *p, struct str client_ip)
 
 /* The token's restrictedPermissions, if any, must allow it too. */
 static bool
-restrictions_allow(struct req *r, const struct spec *s, unsigned verb)
+restrictions_allow(const struct authz_query *r, const struct spec *s, unsigned verb)
 {
     const struct principal *who = r->who;
 
@@ -386,7 +386,8 @@ first_in(const struct snapshot *sn, struct str at, size_t *count)
 }
 
 static bool
-level_allows(const struct snapshot *sn, struct req *r, struct str at, const struct spec *s,
+level_allows(const struct snapshot *sn, const struct authz_query *r, struct str at,
+             const struct spec *s,
              unsigned verb)
 {
     size_t                n;
@@ -405,7 +406,8 @@ level_allows(const struct snapshot *sn, struct req *r, struct str at, const stru
 }
 
 static bool
-allowed(const struct snapshot *sn, struct req *r, const struct spec *s, unsigned verb)
+allowed(const struct snapshot *sn, const struct authz_query *r, const struct spec *s,
+        unsigned verb)
 {
     struct str ns = r->ns;
 
@@ -419,7 +421,8 @@ allowed(const struct snapshot *sn, struct req *r, const struct spec *s, unsigned
 }
 
 int
-authz_check(struct req *r, const struct spec *s, unsigned verb, struct errbuf *eb)
+authz_check(const struct authz_query *r, const struct spec *s, unsigned verb,
+            struct errbuf *eb)
 {
     struct snapshot *sn;
     bool             ok;

@@ -2,14 +2,21 @@
 #ifndef KW_AUTHZ_H
 #define KW_AUTHZ_H
 
-#include "../api/req.h"
+#include "authn.h"
 #include "../model/spec.h"
 
 
-/* E_OK when the API authorizations in r->ns and above grant `verb` on `s` to the
- * request's principal (from its client address), within the token's
- * restrictions; E_FORBIDDEN otherwise. Thread-safe. */
-int  authz_check(struct req *r, const struct spec *s, unsigned verb, struct errbuf *eb);
+/* Who asks, where and from where: what evaluation needs of a request. */
+struct authz_query {
+    struct arena           *a;
+    const struct principal *who;
+    struct str              ns, client_ip;
+};
+/* E_OK when the API authorizations in q->ns and above grant `verb` on `s` to
+ * q->who (from q->client_ip), within the token's restrictions; E_FORBIDDEN
+ * otherwise. Thread-safe. */
+int  authz_check(const struct authz_query *q, const struct spec *s, unsigned verb,
+                 struct errbuf *eb);
 /* Rebuild everything from the store on next use: after a committed delete of a
  * namespace (its cascade deletes policies nobody noted one by one). */
 void     authz_invalidate(void);

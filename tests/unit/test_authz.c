@@ -274,20 +274,20 @@ who(const char *name)
     return NULL;
 }
 
-/* authz_check for a hand-built request, as engine.c asks it. */
+/* authz_check for a hand-built query, as engine.c asks it. */
 static int
 check(const char *tok, const char *ns, const struct spec *s, unsigned verb, const char *ip)
 {
-    struct req    r = { 0 };
-    struct errbuf eb = { 0 };
-    int           rc;
+    struct authz_query q = { 0 };
+    struct errbuf      eb = { 0 };
+    int                rc;
 
-    r.a = arena_new(1024);
-    r.ns = str_c(ns);
-    r.client_ip = str_c(ip != NULL ? ip : "127.0.0.1");
-    r.who = who(tok);
-    rc = authz_check(&r, s, verb, &eb);
-    arena_free(r.a);
+    q.a = arena_new(1024);
+    q.ns = str_c(ns);
+    q.client_ip = str_c(ip != NULL ? ip : "127.0.0.1");
+    q.who = who(tok);
+    rc = authz_check(&q, s, verb, &eb);
+    arena_free(q.a);
     return rc;
 }
 

@@ -8,7 +8,7 @@
 #define KW_SECRETS_H
 
 #include "../core/buf.h"
-#include "../model/spec.h"
+#include "spec.h"
 
 /* Seal every non-empty A_SEALED attribute of `obj` (a create's object or an
  * update's body) for object `id`. */

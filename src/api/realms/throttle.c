@@ -1,11 +1,11 @@
 /* throttle.c - see throttle.h. */
 #include "throttle.h"
 
-#include "../core/config.h"
-#include "../core/log.h"
-#include "../core/net.h"
-#include "../core/ratelimit.h"
-#include "../core/timeutil.h"
+#include "../../core/config.h"
+#include "../../core/log.h"
+#include "../../core/net.h"
+#include "../../core/ratelimit.h"
+#include "../../core/timeutil.h"
 
 /* Keys each table tracks (48 bytes each): a flood of new names or addresses
  * evicts idle entries first and never grows memory. */

@@ -1,8 +1,8 @@
 /* vince.c - the account realm: a name and a password. */
-#include "../model/specs.h"
-#include "../store/store.h"
+#include "../../model/specs.h"
+#include "../../store/store.h"
 #include "issue.h"
-#include "../core/password.h"
+#include "../../core/password.h"
 #include "throttle.h"
 
 static void

@@ -2,7 +2,7 @@
 #ifndef KW_ISSUE_H
 #define KW_ISSUE_H
 
-#include "../api/req.h"
+#include "../req.h"
 
 void issue_serve(struct req *r);
 /* POST /oauth2/access_token (oauth2.c). */

@@ -3,11 +3,11 @@
  * client CA, the validity period and the clientAuth purpose when the
  * connection's first request came in (http/peer.c); this file decides whose
  * certificate it is and whether it is still the current one. */
-#include "../core/log.h"
-#include "../core/rnd.h"
-#include "../core/timeutil.h"
-#include "../model/specs.h"
-#include "../store/store.h"
+#include "../../core/log.h"
+#include "../../core/rnd.h"
+#include "../../core/timeutil.h"
+#include "../../model/specs.h"
+#include "../../store/store.h"
 #include "issue.h"
 
 #define CN_PREFIX "app:credential:"

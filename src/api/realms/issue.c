@@ -4,16 +4,15 @@
 
 #include <stdio.h>
 
-#include "../api/engine.h"
-#include "../core/config.h"
-#include "../core/log.h"
-#include "../core/net.h"
-#include "../core/nspath.h"
-#include "../core/rnd.h"
-#include "../core/timeutil.h"
-#include "authn.h"
-#include "authz.h"
-#include "../model/roles.h"
+#include "../../core/config.h"
+#include "../../core/log.h"
+#include "../../core/net.h"
+#include "../../core/nspath.h"
+#include "../../core/rnd.h"
+#include "../../core/timeutil.h"
+#include "../../auth/authn.h"
+#include "../../auth/authz.h"
+#include "../../model/roles.h"
 
 #define DEFAULT_VALIDITY_MS (24 * 3600 * 1000LL)
 

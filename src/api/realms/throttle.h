@@ -6,7 +6,7 @@
 #ifndef KW_THROTTLE_H
 #define KW_THROTTLE_H
 
-#include "../api/req.h"
+#include "../req.h"
 
 /* One login attempt admitted by throttle_begin. */
 struct throttle {

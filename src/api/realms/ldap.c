@@ -19,12 +19,12 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "../api/secrets.h"
-#include "../core/fileio.h"
-#include "../core/log.h"
-#include "../core/nspath.h"
-#include "../model/specs.h"
-#include "../store/store.h"
+#include "../../model/secrets.h"
+#include "../../core/fileio.h"
+#include "../../core/log.h"
+#include "../../core/nspath.h"
+#include "../../model/specs.h"
+#include "../../store/store.h"
 #include "issue.h"
 #include "throttle.h"
 

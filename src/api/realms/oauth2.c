@@ -5,16 +5,15 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 
-#include "../api/engine.h"
-#include "../core/config.h"
-#include "../core/log.h"
-#include "../core/nspath.h"
-#include "../core/rnd.h"
-#include "../core/timeutil.h"
-#include "../core/digest.h"
-#include "../model/specs.h"
-#include "../store/store.h"
-#include "authn.h"
+#include "../../core/config.h"
+#include "../../core/log.h"
+#include "../../core/nspath.h"
+#include "../../core/rnd.h"
+#include "../../core/timeutil.h"
+#include "../../core/digest.h"
+#include "../../model/specs.h"
+#include "../../store/store.h"
+#include "../../auth/authn.h"
 #include "issue.h"
 #include "throttle.h"
 

@@ -30,19 +30,19 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
-#include "../core/codec.h"
-#include "../api/secrets.h"
-#include "../core/digest.h"
-#include "../core/log.h"
-#include "../core/nspath.h"
-#include "../core/rnd.h"
-#include "../core/seal.h"
-#include "../core/timeutil.h"
-#include "../model/specs.h"
-#include "../store/store.h"
+#include "../../core/codec.h"
+#include "../../model/secrets.h"
+#include "../../core/digest.h"
+#include "../../core/log.h"
+#include "../../core/nspath.h"
+#include "../../core/rnd.h"
+#include "../../core/seal.h"
+#include "../../core/timeutil.h"
+#include "../../model/specs.h"
+#include "../../store/store.h"
 #include "issue.h"
-#include "jws.h"
-#include "jwt.h"
+#include "../../auth/jws.h"
+#include "../../auth/jwt.h"
 
 #define HTTP_TIMEOUT_MS 5000
 #define HTTP_MAX (256 * 1024) /* a discovery document, a JWKS or a token answer */

@@ -1,7 +1,7 @@
 /* token.c - the Token realm: a narrower copy of a token the caller holds. The
  * copy has the same identity; issue.c makes sure its restrictions only shrink and
  * it never outlives the original. */
-#include "authn.h"
+#include "../../auth/authn.h"
 #include "issue.h"
 
 int
