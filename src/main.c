@@ -26,6 +26,7 @@
 #include "pki/signer.h"
 #include "pki/tlsboot.h"
 #include "store/store.h"
+#include "storedump.h"
 #include "vault.h"
 
 #define GRACE_MS 10000
@@ -33,6 +34,8 @@
 static const char usage[] =
     "usage: keyward server [--listen ADDR:PORT] [--data DIR] [--store sqlite:PATH]\n"
     "                      [--config FILE]\n"
+    "       keyward store-dump [--data DIR] [--store sqlite:PATH] [--config FILE] [TABLE...]\n"
+    "                               every stored row as JSON lines, read-only (docs/tools.md)\n"
     "       keyward config          print every setting with its default\n"
     "       keyward version\n";
 
@@ -261,10 +264,48 @@ serve(void)
     return 0;
 }
 
+/* `keyward store-dump [OPTIONS] [TABLE...]`: the options as for `server`
+ * (--data, --store, --config), the other arguments name tables. */
+static int
+store_dump_cmd(int argc, char **argv)
+{
+    char       **opts = calloc((size_t)argc + 1, sizeof *opts);
+    const char **tables = calloc((size_t)argc + 1, sizeof *tables);
+    int          nopts = 2;
+    size_t       ntables = 0;
+
+    if (opts == NULL || tables == NULL)
+        die("out of memory");
+    opts[0] = argv[0];
+    opts[1] = argv[1];
+    for (int i = 2; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) != 0) {
+            tables[ntables++] = argv[i];
+            continue;
+        }
+        if (strcmp(argv[i], "--listen") == 0) { /* a server option, not a dump's */
+            fputs(usage, stderr);
+            exit(2);
+        }
+        opts[nopts++] = argv[i];
+        if (i + 1 < argc)
+            opts[nopts++] = argv[++i];
+    }
+    parse_options(nopts, opts);
+    derive_defaults();
+    spec_init();
+    int rc = storedump_run(cfg.store, tables, ntables);
+    free(opts);
+    free(tables);
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
     config_defaults(&cfg);
+    if (argc >= 2 && strcmp(argv[1], "store-dump") == 0)
+        return store_dump_cmd(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "server") == 0) {
         parse_options(argc, argv);
         return serve();

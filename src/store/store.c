@@ -118,3 +118,52 @@ changelog_free(struct changelog *l)
     free(l->v);
     *l = (struct changelog){ 0 };
 }
+
+/* ---- dump ---------------------------------------------------------------- */
+
+const char *const store_side_tables[] = {
+    "meta", "jobs", "idempotency", "token_uses", "ephemeral", "schema_migrations", NULL,
+};
+
+/* `tables`: every name known (a spec's table or a side table). */
+int store_dump_sqlite(const char *path, const char *const *tables, size_t ntables,
+                      dump_row_fn fn, void *arg, struct errbuf *eb);
+
+static bool
+dump_table_known(const char *name)
+{
+    const struct spec *s = spec_by_rest(str_c(name));
+
+    if (s != NULL && !s->not_namespaced)
+        return true;
+    for (size_t i = 0; store_side_tables[i] != NULL; i++)
+        if (strcmp(store_side_tables[i], name) == 0)
+            return true;
+    return false;
+}
+
+int
+store_dump(const char *uri, const char *const *tables, size_t ntables, dump_row_fn fn,
+           void *arg, struct errbuf *eb)
+{
+    static const struct str sqlite = STR("sqlite:");
+    struct str              u = str_c(uri);
+    const char             *all[128];
+    size_t                  n = 0;
+
+    for (size_t i = 0; i < ntables; i++)
+        if (!dump_table_known(tables[i]))
+            return errbuf_set(eb, E_NOTFOUND, "no table '%.100s' in the store", tables[i]);
+    if (ntables == 0) {
+        for (size_t i = 0; i < spec_count && n < ARRAY_LEN(all); i++)
+            if (!spec_all[i]->not_namespaced)
+                all[n++] = spec_all[i]->rest;
+        for (size_t i = 0; store_side_tables[i] != NULL && n < ARRAY_LEN(all); i++)
+            all[n++] = store_side_tables[i];
+        tables = all;
+        ntables = n;
+    }
+    if (str_starts(u, sqlite) && u.len > sqlite.len)
+        return store_dump_sqlite(uri + sqlite.len, tables, ntables, fn, arg, eb);
+    return errbuf_set(eb, E_BADREQ, "unsupported store '%s': use sqlite:PATH", uri);
+}

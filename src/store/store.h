@@ -250,4 +250,38 @@ int  store_run(struct store *st, int (*run)(struct tx *, void *), void *arg);
 /* The process's store (set once at start-up). */
 extern struct store *kw_store;
 
+/* ---- dump: what is at rest, read-only (`keyward store-dump`) ------------
+ *
+ * Every row of the named tables as the store holds it: nothing decrypted,
+ * nothing interpreted but the type of each value. The tables are every stored
+ * spec's, then the side tables (store_side_tables). The store is opened
+ * read-only, beside a server that may be running on it: never created,
+ * migrated or written. All tables are read in one read transaction (one
+ * consistent snapshot). */
+enum dump_type { DUMP_NULL, DUMP_INT, DUMP_FLOAT, DUMP_TEXT, DUMP_BLOB };
+
+struct dump_cell {
+    const char    *name;  /* the column */
+    enum dump_type t;
+    int64_t        i;
+    double         f;
+    struct str     bytes; /* DUMP_TEXT, DUMP_BLOB: as stored (TEXT may be any bytes) */
+    bool           doc;   /* an object's whole document (MessagePack, as written) */
+};
+
+/* Called for every row, in the order of the tables, then of insertion; a
+ * non-zero return stops the dump and is returned. */
+typedef int (*dump_row_fn)(void *arg, const char *table, const struct dump_cell *cells,
+                           size_t ncells);
+
+/* The tables besides the specs', NULL-terminated. */
+extern const char *const store_side_tables[];
+
+/* Dump the store named by `uri`: the tables named (every table when ntables is
+ * 0; E_NOTFOUND for a name that is none of them). A table the store does not
+ * have yet (made by an older release) has no rows. One-line reason in eb when
+ * the store cannot be read (missing, not a Keyward store, corrupt). */
+int store_dump(const char *uri, const char *const *tables, size_t ntables, dump_row_fn fn,
+               void *arg, struct errbuf *eb);
+
 #endif

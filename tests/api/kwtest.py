@@ -75,6 +75,67 @@ def sanitizer_findings(text):
     return [m for m in SANITIZER_MARKERS if m in text]
 
 
+# -- what is at rest: `keyward store-dump` (docs/tools.md) ------------------------------
+#
+# Tests look at the store only through this tool, never by opening keyward.db: the same
+# checks then hold for every store (PostgreSQL has no file to open).
+
+def run_store_dump(data, *tables, config=None, store=None, check=True):
+    """`keyward store-dump --data DATA [--config FILE] [--store URI] TABLE...` as a
+    CompletedProcess (text); with check, assert exit 0 and no sanitizer report."""
+    cmd = [str(KEYWARD_BIN), "store-dump", "--data", str(data)]
+    if config is not None:
+        cmd += ["--config", str(config)]
+    if store is not None:
+        cmd += ["--store", store]
+    env = dict(os.environ)
+    env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
+    r = subprocess.run(cmd + list(tables), stdin=subprocess.DEVNULL, capture_output=True,
+                       env=env, timeout=START_TIMEOUT, text=True, encoding="utf-8",
+                       errors="surrogateescape")
+    if check:
+        found = sanitizer_findings(r.stderr)
+        assert not found, "sanitizer report(s) %s in store-dump stderr:\n%s" % (found, r.stderr)
+        assert r.returncode == 0, "store-dump exit %s: %s" % (r.returncode, r.stderr)
+    return r
+
+
+def store_dump(data, *tables, config=None):
+    """Every stored row of `tables` (all when none), as [{"table": T, "row": {...}}]."""
+    out = run_store_dump(data, *tables, config=config).stdout
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def blob_bytes(v):
+    """The bytes of a dumped value: a {"base64": ...} blob decoded, text as UTF-8."""
+    if isinstance(v, dict) and set(v) == {"base64"}:
+        return base64.b64decode(v["base64"])
+    return v.encode() if isinstance(v, str) else None
+
+
+def _blobs(v):
+    if isinstance(v, dict):
+        if set(v) == {"base64"} and isinstance(v["base64"], str):
+            yield base64.b64decode(v["base64"])
+            return
+        for x in v.values():
+            yield from _blobs(x)
+    elif isinstance(v, list):
+        for x in v:
+            yield from _blobs(x)
+
+
+def store_bytes(data, config=None):
+    """Everything at rest as one bytes string, for "this secret appears nowhere" checks:
+    the whole dump's text, then the decoded bytes of every blob in it (which the dump
+    shows as base64), so that a secret in clear is found wherever it is stored."""
+    out = run_store_dump(data, config=config).stdout
+    parts = [out.encode("utf-8", "surrogateescape")]
+    for line in out.splitlines():
+        parts.extend(_blobs(json.loads(line)))
+    return b"\n".join(parts)
+
+
 class Server:
     """One `keyward server` process on a free loopback port with its own data dir."""
 
@@ -233,6 +294,21 @@ class Server:
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    # -- what is at rest -------------------------------------------------------------
+
+    def store_dump(self, *tables):
+        """The rows of `tables` (all when none) as [{"table": T, "row": {...}}], read by
+        `keyward store-dump` (the server may be running)."""
+        return store_dump(self.data, *tables, config=self.config)
+
+    def store_rows(self, table):
+        """The rows (column -> value dicts) of one table."""
+        return [r["row"] for r in self.store_dump(table)]
+
+    def store_bytes(self):
+        """Everything at rest as bytes (see store_bytes())."""
+        return store_bytes(self.data, config=self.config)
 
     # -- clients ---------------------------------------------------------------------
 

@@ -1,22 +1,23 @@
 """Where keys live (docs/architecture.md, "Secrets"): CA keys sealed in the store, no
 private key in clear in the data directory (but this server's own TLS key) nor in the
-store file; an upgrade from a data directory of the previous version; token signing key
-rotation (signing_key_rotation) and the JWKS."""
+store (read with keyward store-dump); an upgrade from a data directory of the previous
+version; token signing key rotation (signing_key_rotation) and the JWKS."""
 import os
 import re
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
 
-from kwtest import REPO, Server, jwt_parts, rand
+from kwtest import REPO, Server, blob_bytes, jwt_parts, rand, store_bytes, store_dump
 
 PEM_KEY = b"PRIVATE KEY-----"
 
 
 def private_key_files(data):
-    """Files under `data` holding a PEM private key, as paths relative to it."""
+    """Files under `data` holding a PEM private key, as paths relative to it. (Every
+    file, whatever it is: with SQLite the store's files are among them, with another
+    store they are not; what the store holds is checked through store_bytes().)"""
     found = []
     for root, _, files in os.walk(data):
         for f in files:
@@ -26,19 +27,12 @@ def private_key_files(data):
     return sorted(found)
 
 
-def store_bytes(data):
-    return b"".join(p.read_bytes() for p in Path(data).glob("keyward.db*"))
-
-
 def meta(data, key):
-    db = sqlite3.connect("file:%s?mode=ro" % (Path(data) / "keyward.db"), uri=True)
-    try:
-        row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    finally:
-        db.close()
-    if row is None:
+    """The value of meta entry `key` as stored (text), read with `keyward store-dump`."""
+    rows = [r["row"] for r in store_dump(data, "meta") if r["row"]["key"] == key]
+    if not rows:
         return None
-    return row[0] if isinstance(row[0], str) else bytes(row[0]).decode()
+    return blob_bytes(rows[0]["value"]).decode()
 
 
 def jwks_kids(server):

@@ -143,6 +143,10 @@ def test_data_path_is_a_file(tmp_path):
     assert_clean_failure(s, str(f), "data", "directory")
 
 
+# The tests below damage the SQLite file on purpose: they are about that file (and its
+# mode, above), not about what is stored, so they open keyward.db where every other test
+# reads the store with `keyward store-dump`. With another store they do not apply.
+
 def test_corrupt_store(start_server):
     s = start_server()
     s.stop(check=True)

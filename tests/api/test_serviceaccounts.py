@@ -1,6 +1,6 @@
 """Service accounts and OAuth 2.0 client credentials (API.md section 3, RFC 6749)."""
 import concurrent.futures
-import sqlite3
+import json
 
 import pytest
 
@@ -61,12 +61,11 @@ def test_create_shows_the_secret_once(admin, tenant):
 
 def test_secret_is_not_stored_in_clear(server, admin, tenant):
     sa = mksa(admin, tenant)
-    db = sqlite3.connect("file:%s/keyward.db?mode=ro" % server.data, uri=True)
-    try:
-        rows = db.execute("SELECT doc FROM serviceaccounts").fetchall()
-    finally:
-        db.close()
-    assert rows and all(sa["clientSecret"].encode() not in r[0] for r in rows)
+    docs = [r["doc"] for r in server.store_rows("serviceaccounts")]
+    assert docs and all(sa["clientSecret"] not in json.dumps(d) for d in docs)
+    mine = [d for d in docs if d["ID"] == sa["ID"]]
+    assert len(mine) == 1 and mine[0]["secretHash"]  # stored, as a hash
+    assert sa["clientSecret"].encode() not in server.store_bytes()
 
 
 def test_roles_become_a_linked_authorization(admin, tenant):
