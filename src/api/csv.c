@@ -102,7 +102,8 @@ csv_cell(struct buf *out, const struct val *v)
 int
 csv_row(struct buf *out, const struct val *obj, const struct str *cols, size_t ncols)
 {
-    int rc = E_OK;
+    size_t start = out->len;
+    int    rc = E_OK;
 
     for (size_t i = 0; i < ncols && rc == E_OK; i++) {
         if (i > 0)
@@ -110,6 +111,10 @@ csv_row(struct buf *out, const struct val *obj, const struct str *cols, size_t n
         if (rc == E_OK)
             rc = csv_cell(out, obj->t == V_MAP ? val_get_s(obj, cols[i]) : NULL);
     }
+    /* One empty cell would make an empty line, which readers skip: quote it
+     * (as Python's csv writer does). */
+    if (rc == E_OK && ncols == 1 && out->len == start)
+        rc = buf_puts(out, "\"\"");
     return rc == E_OK ? buf_puts(out, "\r\n") : rc;
 }
 

@@ -17,7 +17,8 @@
 /* Append one cell for `v` (NULL: absent) to `out`. E_TOOBIG when out is full.
  * Pure: no state, any thread. */
 int csv_cell(struct buf *out, const struct val *v);
-/* Append a row: the cells of obj's `cols` (absent ones empty), then CRLF. */
+/* Append a row: the cells of obj's `cols` (absent ones empty), then CRLF; a
+ * row of one empty cell is written "" so that it is no empty line. */
 int csv_row(struct buf *out, const struct val *obj, const struct str *cols, size_t ncols);
 /* Append the header row: the column names, quoted as cells are. */
 int csv_header(struct buf *out, const struct str *cols, size_t ncols);

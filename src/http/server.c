@@ -91,6 +91,7 @@ struct conn {
     bool                 turn;        /* a piece was produced in this turn of events */
     bool                 in_again;    /* on the worker's again list */
     struct conn         *again_next;
+    uint64_t             streamed;    /* body bytes a stream has produced */
     struct http_chunked  ck;
     uint64_t             body_left;   /* Content-Length bytes still to come */
     uint64_t             body_got;
@@ -359,6 +360,7 @@ answer(struct conn *c)
     if (r->next.len > 0)
         put_header(o, "X-Next", r->next);
     c->streaming = r->stream != NULL && !bodyless;
+    c->streamed = 0;
     if (c->streaming && c->http10)
         c->close_after = true; /* no chunked coding: the end of the body is the close */
     else if (c->streaming)
@@ -732,7 +734,10 @@ produce(struct conn *c)
         memcpy(o->p, size, 8);
         buf_append(o, "\r\n", 2);
     }
+    c->streamed += n;
     if (rc == 0) {
+        log_info("trace=%s streamed %llu bytes in %lldms", r->trace,
+                 (unsigned long long)c->streamed, (long long)(time_mono_ms() - c->h->started));
         c->streaming = false;
         stream_stop(c->h); /* before the last bytes go: release the cursor now */
         if (head > 0)
