@@ -111,8 +111,8 @@ void
 api_finish(struct req *r)
 {
     audit_after(r);
-    if (r->raw_reply)
-        return; /* the handler wrote reply and reply_type itself */
+    if (r->raw_reply || r->stream != NULL)
+        return; /* the handler wrote reply (or streams it) and reply_type itself */
     buf_init(&r->reply, SIZE_MAX / 2);
     r->reply_type = r->out == CODEC_MSGPACK ? "application/msgpack"
                                           : "application/json; charset=UTF-8";
@@ -163,14 +163,20 @@ api_prepare(struct req *r)
         r->body_max = r->route.def->body_max;
 }
 
-/* The route's media types; an unknown path answers as the resource tree does. */
+/* The route's media types; an unknown path answers as the resource tree does.
+ * text/csv is for lists only (GET or HEAD of a collection, API.md 7.3): for
+ * any other operation it is not a type the URL produces. */
 static int
 negotiate(struct req *r, struct errbuf *eb)
 {
     const struct route_def *d = r->route.def;
+    unsigned                produces = d != NULL ? d->produces : MT_OBJECT;
+    bool list = r->route_err.code == E_OK && r->route.spec != NULL && r->route.action == NULL &&
+                (r->route.id.len == 0 || r->route.parent != NULL) && (r->method == M_GET || r->method == M_HEAD);
 
-    return router_negotiate(r, d != NULL ? d->consumes : MT_OBJECT,
-                            d != NULL ? d->produces : MT_OBJECT, eb);
+    if (!list)
+        produces &= ~(unsigned)MT_CSV;
+    return router_negotiate(r, d != NULL ? d->consumes : MT_OBJECT, produces, eb);
 }
 
 enum api_result

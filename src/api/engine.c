@@ -19,6 +19,7 @@
 #include "../model/specs.h"
 #include "../store/store.h"
 #include "audit.h"
+#include "csv.h"
 #include "list.h"
 #include "router.h"
 #include "../model/secrets.h"
@@ -112,6 +113,23 @@ answer(struct req *r, int status, struct val v, bool list)
 
 /* ---- reads ------------------------------------------------------------- */
 
+/* pageSize=0 ("all") in text/csv is every match, not capped by page_size_max
+ * (API.md 7.3): the rows are streamed, never held. Its only page is the first. */
+static int
+serve_csv(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb)
+{
+    struct str size = req_param(r, "pageSize");
+    int64_t    n;
+
+    if (size.p == NULL)
+        size = req_param(r, "pagesize");
+    if (size.p != NULL && str_to_i64(size, &n) == E_OK && n == 0) {
+        q->limit = q->offset == 0 ? -1 : 0; /* list_query made it page_size_max */
+        q->offset = 0;
+    }
+    return csv_stream(r, s, q, eb);
+}
+
 static int
 serve_list(struct req *r, const struct spec *s, struct errbuf *eb)
 {
@@ -129,6 +147,8 @@ serve_list(struct req *r, const struct spec *s, struct errbuf *eb)
     q.want_total = true;
     if (r->method == M_HEAD)
         q.limit = 0;
+    else if (r->csv && req_param(r, "limit").p == NULL)
+        return serve_csv(r, s, &q, eb);
     rc = kw_store->ops->list(kw_store, s, &q, r->a, &items, &total, eb);
     if (rc != E_OK)
         return rc;
@@ -139,6 +159,8 @@ serve_list(struct req *r, const struct spec *s, struct errbuf *eb)
         object_present(r->a, s, &items.a.v[i]);
     if (r->method == M_HEAD)
         r->status = 204;
+    else if (r->csv)
+        return csv_reply(r, s, &items, eb); /* a cursor page: X-Next is known now */
     else
         answer(r, 200, items, true);
     return E_OK;
@@ -584,6 +606,8 @@ engine_static(struct req *r, const struct spec *s, struct errbuf *eb)
         r->count_total = (int64_t)items.a.n;
         if (r->method == M_HEAD)
             r->status = 204;
+        else if (r->csv)
+            return csv_reply(r, s, &items, eb);
         else
             answer(r, 200, items, true);
         return E_OK;

@@ -109,6 +109,21 @@ struct req {
     struct str audit_who;   /* token requests: the claim the caller presented */
     struct buf reply;       /* the encoded body */
     const char *reply_type; /* its Content-Type */
+    bool       csv;         /* Accept chose text/csv (list GETs only); errors stay JSON */
+
+    /* A streamed answer: instead of reply, the handler sets reply_type, status
+     * and `stream`, which the HTTP layer calls on the request's worker thread
+     * each time the connection's output has drained, to append the next piece
+     * of the body to `out` (at most STREAM_PIECE bytes, as a rule). It returns
+     * 1 when more follows, 0 at the end, < 0 on an error (the head is sent by
+     * then: the connection is closed without the end of the body). The HTTP
+     * layer frames the pieces (chunked for HTTP/1.1), sends only the head to
+     * HEAD, and calls stream_end exactly once (at the end, on an error, or when
+     * the connection goes for any reason), which releases what stream_arg
+     * holds. */
+    int  (*stream)(struct req *r, struct buf *out);
+    void (*stream_end)(struct req *r);
+    void  *stream_arg;
 
     /* suspension: the engine calls suspend() (on the request's thread) before it
      * queues a write, whose completion calls resume() from the writer thread */
@@ -119,6 +134,10 @@ struct req {
 };
 
 enum api_result { API_DONE, API_PENDING };
+
+/* What a stream producer should append per call, at most (a little more is
+ * fine: one row past the mark). */
+#define STREAM_PIECE (64 * 1024)
 
 /* Route a request whose head is read (method, path, raw_path, headers): sets
  * r->route and r->body_max, the limit the HTTP layer applies to the body. A

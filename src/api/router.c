@@ -109,12 +109,14 @@ is_msgpack(struct str t)
            str_eq_nocase(t, "application/vnd.msgpack");
 }
 
-/* First recognised type in an Accept list wins (API.md 1). */
+/* First recognised type in an Accept list wins (API.md 1); text/csv is
+ * recognised only where the operation produces it (a list). */
 static int
-pick_accept(struct str accept, enum codec *out)
+pick_accept(struct str accept, bool csv_ok, enum codec *out, bool *csv)
 {
     struct str rest = accept, item;
 
+    *csv = false;
     if (str_trim(accept).len == 0) {
         *out = CODEC_JSON;
         return E_OK;
@@ -122,6 +124,11 @@ pick_accept(struct str accept, enum codec *out)
     while (rest.p != NULL) {
         rest = str_cut(rest, ',', &item);
         struct str t = media_type(item);
+        if (csv_ok && str_eq_nocase(t, "text/csv")) {
+            *out = CODEC_JSON; /* what errors are written in */
+            *csv = true;
+            return E_OK;
+        }
         if (is_msgpack(t)) {
             *out = CODEC_MSGPACK;
             return E_OK;
@@ -140,9 +147,12 @@ router_negotiate(struct req *r, unsigned consumes, unsigned produces, struct err
     struct str ct = media_type(r->content_type);
 
     r->in = r->out = CODEC_JSON;
-    if ((produces & MT_MSGPACK) && pick_accept(r->accept, &r->out) != E_OK)
+    r->csv = false;
+    if ((produces & MT_MSGPACK) &&
+        pick_accept(r->accept, (produces & MT_CSV) != 0, &r->out, &r->csv) != E_OK)
         return errbuf_set(eb, E_MEDIA, "None of the types in Accept is supported: "
-                                       "use application/json or application/msgpack");
+                                       "use application/json or application/msgpack%s",
+                          produces & MT_CSV ? " (or text/csv)" : "");
     if (!(consumes & MT_OBJECT))
         return E_OK; /* the handler reads its own body (a form, or none) */
     if (is_msgpack(ct))

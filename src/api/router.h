@@ -9,7 +9,8 @@
  * a method the URL does not have. */
 int router_resource(struct req *r, struct errbuf *eb);
 /* Pick r->out from Accept when the route produces MessagePack as well as JSON
- * (else JSON), and r->in from Content-Type when it consumes JSON or
+ * (else JSON), and r->csv when it produces MT_CSV and text/csv comes first;
+ * r->in from Content-Type when it consumes JSON or
  * MessagePack (enum media); E_MEDIA otherwise. */
 int router_negotiate(struct req *r, unsigned consumes, unsigned produces, struct errbuf *eb);
 /* The value of query parameter `k` (first occurrence), or STR_NULL. */

@@ -87,7 +87,7 @@ static const struct route_def routes[] = {
     { "/openapi.json", M_READ, RA_NONE, 0, MT_JSON, 0, NULL, openapi_serve, NULL,
       "This document: the API in OpenAPI 3.1" },
     /* Last: every other path is a resource URL (API.md 6). */
-    { "/*", M_ANY, RA_TOKEN, MT_OBJECT, MT_OBJECT, 0, router_resource, serve_resources, NULL,
+    { "/*", M_ANY, RA_TOKEN, MT_OBJECT, MT_OBJECT | MT_CSV, 0, router_resource, serve_resources, NULL,
       "Resources: /things, /things/:id, /things/:id/children" },
 };
 

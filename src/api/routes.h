@@ -16,6 +16,7 @@ enum media {
     MT_MSGPACK = 1 << 1, /* application/msgpack */
     MT_FORM    = 1 << 2, /* application/x-www-form-urlencoded */
     MT_ANY     = 1 << 3, /* the handler reads Content-Type itself */
+    MT_CSV     = 1 << 4, /* text/csv: lists only (API.md 7.3); errors stay JSON */
     MT_OBJECT  = MT_JSON | MT_MSGPACK,
 };
 

@@ -87,6 +87,11 @@ struct conn {
     struct hreq         *h;
     bool                 chunked, close_after, peer_checked;
     bool                 http10;      /* the current request is HTTP/1.0 */
+    bool                 streaming;   /* the answer's body comes from h->r.stream */
+    bool                 turn;        /* a piece was produced in this turn of events */
+    bool                 in_again;    /* on the worker's again list */
+    struct conn         *again_next;
+    uint64_t             streamed;    /* body bytes a stream has produced */
     struct http_chunked  ck;
     uint64_t             body_left;   /* Content-Length bytes still to come */
     uint64_t             body_got;
@@ -102,6 +107,7 @@ struct worker {
     size_t           evictions;       /* atomic: connections other workers asked it to close */
     struct conn     *conns;
     struct conn     *dead;            /* closed in this batch of events: freed after it */
+    struct conn     *again;           /* streams whose socket took their last piece */
     size_t           nconns;
     bool             listening;
     char             date[40];
@@ -289,11 +295,24 @@ hreq_new(struct conn *c, struct str method)
     return h;
 }
 
+/* The producer of a streamed answer releases what it holds: once. */
+static void
+stream_stop(struct hreq *h)
+{
+    void (*end)(struct req *) = h->r.stream_end;
+
+    h->r.stream = NULL;
+    h->r.stream_end = NULL;
+    if (end != NULL)
+        end(&h->r);
+}
+
 static void
 hreq_free(struct hreq *h)
 {
     if (h == NULL)
         return;
+    stream_stop(h); /* whatever ended the request: the end, an error, a gone client */
     api_release(&h->r);
     buf_free(&h->r.body);
     arena_free(h->r.a);
@@ -340,16 +359,27 @@ answer(struct conn *c)
         put_header(o, "Location", r->location);
     if (r->next.len > 0)
         put_header(o, "X-Next", r->next);
-    if (!bodyless)
+    c->streaming = r->stream != NULL && !bodyless;
+    c->streamed = 0;
+    if (c->streaming && c->http10)
+        c->close_after = true; /* no chunked coding: the end of the body is the close */
+    else if (c->streaming)
+        buf_puts(o, "Transfer-Encoding: chunked\r\n");
+    else if (!bodyless)
         buf_printf(o, "Content-Length: %zu\r\n", r->reply.len);
     if (c->close_after)
         buf_puts(o, "Connection: close\r\n");
     else if (c->http10)
         buf_puts(o, "Connection: keep-alive\r\n");
     buf_puts(o, "\r\n");
-    if (!bodyless && r->method != M_HEAD)
+    if (!bodyless && r->method != M_HEAD && !c->streaming)
         buf_append(o, r->reply.p, r->reply.len);
+    if (r->method == M_HEAD || !c->streaming) {
+        c->streaming = false;
+        stream_stop(c->h); /* HEAD, or a status without a body: only the head */
+    }
     c->out_off = 0;
+    c->turn = true; /* the head is this turn's piece */
     c->st = C_WRITE;
     c->since = time_mono_ms();
     log_request(c->h);
@@ -631,26 +661,127 @@ finish_request(struct conn *c)
     }
 }
 
-/* Write what is left of the answer. False while the socket is full. */
+/* A stream whose socket took everything may go on, but after the worker's
+ * other connections had their turn: the loop runs the again list once per
+ * round of events (edge-triggered epoll would not report the socket again). */
+static void
+again(struct conn *c)
+{
+    if (c->in_again)
+        return;
+    c->in_again = true;
+    c->again_next = c->w->again;
+    c->w->again = c;
+}
+
+static void
+again_forget(struct conn *c)
+{
+    for (struct conn **p = &c->w->again; c->in_again && *p != NULL; p = &(*p)->again_next)
+        if (*p == c) {
+            *p = c->again_next;
+            break;
+        }
+    c->in_again = false;
+}
+
+static void
+run_again(struct worker *w)
+{
+    struct conn *list = w->again;
+
+    w->again = NULL;
+    while (list != NULL) {
+        struct conn *c = list;
+        list = c->again_next;
+        c->in_again = false;
+        if (c->st != C_DEAD)
+            conn_run(c);
+    }
+}
+
+/* The next piece of a streamed answer into c->out: a chunk for HTTP/1.1 (its
+ * size written in front once known, as 8 hex digits), raw bytes for HTTP/1.0;
+ * the last chunk after the producer's end. A producer's error closes the
+ * connection: the head is out, the client sees a body without its end. */
+static void
+produce(struct conn *c)
+{
+    struct req *r = &c->h->r;
+    struct buf *o = &c->out;
+    size_t      head = c->http10 ? 0 : 10, n;
+    char        size[16];
+    int         rc;
+
+    buf_reset(o);
+    c->out_off = 0;
+    if (head > 0)
+        buf_append(o, "00000000\r\n", head);
+    rc = r->stream(r, o);
+    n = o->len - head;
+    if (rc < 0 || n > 0xffffffffu || o->len < head) {
+        log_warn("trace=%s: the streamed answer failed after %s: connection closed", r->trace,
+                 rc < 0 ? "an error of its producer" : "an oversized piece");
+        c->streaming = false;
+        stream_stop(c->h);
+        c->st = C_CLOSED;
+        return;
+    }
+    if (head > 0 && n == 0)
+        buf_reset(o); /* an empty chunk would end the body */
+    else if (head > 0) {
+        snprintf(size, sizeof size, "%08zx", n);
+        memcpy(o->p, size, 8);
+        buf_append(o, "\r\n", 2);
+    }
+    c->streamed += n;
+    if (rc == 0) {
+        log_info("trace=%s streamed %llu bytes in %lldms", r->trace,
+                 (unsigned long long)c->streamed, (long long)(time_mono_ms() - c->h->started));
+        c->streaming = false;
+        stream_stop(c->h); /* before the last bytes go: release the cursor now */
+        if (head > 0)
+            buf_append(o, "0\r\n\r\n", 5);
+    }
+}
+
+/* Write what is left of the answer; for a stream, produce one more piece per
+ * turn once the previous one is written, so a slow reader never makes the
+ * server hold more than a piece. False while the socket is full, or when the
+ * stream waits for its next turn. */
 static bool
 flush(struct conn *c)
 {
-    while (c->out_off < c->out.len) {
-        size_t left = c->out.len - c->out_off;
-        int    n;
+    for (;;) {
+        while (c->out_off < c->out.len) {
+            size_t left = c->out.len - c->out_off;
+            int    n;
 
-        ERR_clear_error();
-        n = SSL_write(c->ssl, c->out.p + c->out_off, left > INT32_MAX ? INT32_MAX : (int)left);
-        if (n <= 0) {
-            int e = SSL_get_error(c->ssl, n);
-            if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
-                return false;
             ERR_clear_error();
-            c->close_after = true;
-            break;
+            n = SSL_write(c->ssl, c->out.p + c->out_off,
+                          left > INT32_MAX ? INT32_MAX : (int)left);
+            if (n <= 0) {
+                int e = SSL_get_error(c->ssl, n);
+                if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+                    return false;
+                ERR_clear_error();
+                c->close_after = true;
+                c->streaming = false; /* the client is gone: finish_request ends it */
+                break;
+            }
+            c->out_off += (size_t)n;
+            c->since = time_mono_ms(); /* the deadline is for progress, not for the whole */
         }
-        c->out_off += (size_t)n;
-        c->since = time_mono_ms(); /* the deadline is for progress, not for the whole */
+        if (!c->streaming)
+            break;
+        if (c->turn) {
+            again(c);
+            return false;
+        }
+        c->turn = true;
+        produce(c);
+        if (c->st == C_CLOSED)
+            return true;
     }
     finish_request(c);
     return true;
@@ -705,6 +836,7 @@ conn_kill(struct conn *c)
 
     if (c->st == C_DEAD)
         return;
+    again_forget(c);
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
@@ -749,6 +881,7 @@ reap(struct worker *w)
 static void
 conn_run(struct conn *c)
 {
+    c->turn = false; /* a new turn: a stream may produce one piece */
     for (;;) {
         bool progress = false;
 
@@ -1009,7 +1142,7 @@ worker_main(void *arg)
     int64_t            last_tick = time_mono_ms();
 
     for (;;) {
-        int n = epoll_wait(w->ep, ev, EVENTS_MAX, TICK_MS);
+        int n = epoll_wait(w->ep, ev, EVENTS_MAX, w->again != NULL ? 0 : TICK_MS);
 
         for (int i = 0; i < n; i++) {
             if (ev[i].data.ptr == &tag_listen)
@@ -1019,6 +1152,7 @@ worker_main(void *arg)
             else
                 conn_run(ev[i].data.ptr);
         }
+        run_again(w);
         if (time_mono_ms() - last_tick >= TICK_MS) {
             last_tick = time_mono_ms();
             check_deadlines(w);

@@ -144,6 +144,9 @@ struct spec {
                                         afterwards in batches (namespace.purge job), so a
                                         namespace delete never stalls other writes */
     struct spec_hooks  hooks;
+    const char *const *csv_columns;  /* NULL-terminated default columns of its text/csv
+                                        lists; NULL: ID, name (if it has one), namespace,
+                                        createTime, updateTime (api/csv.h) */
     struct spec_rt    *rt;           /* filled by spec_init() */
 };
 

@@ -1271,6 +1271,86 @@ st_close(struct store *base)
     free(st);
 }
 
+/* ---- cursors: long reads on a connection of their own ------------------ */
+
+/* A list read row by row (store.h cursor_open). Its connection is its own, so
+ * its read transaction (one snapshot for the count and every row) never pins
+ * the thread's reader: the thread's other requests see new commits meanwhile. */
+struct store_cursor {
+    struct conn   c;
+    sqlite3_stmt *stmt; /* in c's statement cache: conn_close finalizes it */
+    bool          done;
+};
+
+static void
+st_cursor_close(struct store_cursor *cur)
+{
+    if (cur == NULL)
+        return;
+    if (cur->stmt != NULL)
+        sqlite3_reset(cur->stmt);
+    if (cur->c.db != NULL && !sqlite3_get_autocommit(cur->c.db))
+        exec_simple(&cur->c, "COMMIT"); /* a read: nothing to lose, ends the snapshot */
+    conn_close(&cur->c);
+    free(cur);
+}
+
+static int
+st_cursor_open(struct store *base, const struct spec *s, const struct listq *q,
+               struct arena *a, struct store_cursor **out, int64_t *total, struct errbuf *eb)
+{
+    struct sqlite_store *st = (struct sqlite_store *)base;
+    struct store_cursor *cur = calloc(1, sizeof *cur);
+    struct sqlparams     ps = { 0 };
+    struct buf           sql;
+    int                  rc;
+
+    *out = NULL;
+    if (cur == NULL)
+        return errbuf_set(eb, E_INTERNAL, "out of memory");
+    buf_init(&sql, SQL_MAX);
+    if ((rc = conn_open(&cur->c, st->path, false, eb)) != E_OK)
+        goto out;
+    if ((rc = exec_simple(&cur->c, "BEGIN")) != E_OK)
+        goto out;
+    if (q->want_total) {
+        if ((rc = sql_count(&sql, s, q, SQL_SQLITE, a, &ps, eb)) != E_OK ||
+            (rc = count_rows(&cur->c, buf_cstr(&sql), &ps, total)) != E_OK)
+            goto out;
+        buf_reset(&sql);
+        ps.n = 0;
+    }
+    if ((rc = sql_select(&sql, s, q, SQL_SQLITE, a, &ps, eb)) != E_OK)
+        goto out;
+    if ((cur->stmt = conn_stmt(&cur->c, buf_cstr(&sql))) == NULL ||
+        bind_params(cur->stmt, 1, &ps) != SQLITE_OK) {
+        rc = E_INTERNAL;
+        goto out;
+    }
+    *out = cur;
+    cur = NULL;
+out:
+    buf_free(&sql);
+    st_cursor_close(cur);
+    if (rc != E_OK && (int)eb->code != rc)
+        errbuf_set(eb, rc, "store error");
+    return rc;
+}
+
+static int
+st_cursor_next(struct store_cursor *cur, struct arena *a, struct val *out)
+{
+    int rc;
+
+    if (cur->done)
+        return 0; /* stepping a finished statement would start it over */
+    rc = sqlite3_step(cur->stmt);
+    if (rc == SQLITE_ROW)
+        return decode_doc(cur->stmt, 0, a, out) == E_OK ? 1 : -(int)E_INTERNAL;
+    cur->done = true;
+    return rc == SQLITE_DONE ? 0 : -sqlite_err(&cur->c, rc, "cursor");
+}
+
 static const struct store_ops sqlite_ops = {
     .find = st_find,
     .list = st_list,
@@ -1280,6 +1360,9 @@ static const struct store_ops sqlite_ops = {
     .ping = st_ping,
     .job_next = st_job_next,
     .job_get = st_job_get,
+    .cursor_open = st_cursor_open,
+    .cursor_next = st_cursor_next,
+    .cursor_close = st_cursor_close,
 };
 
 /* ---- schema ------------------------------------------------------------ */

@@ -40,6 +40,8 @@ struct listq {
 
 struct store;
 struct tx;
+/* A list query's rows, read one at a time (store_ops.cursor_open). */
+struct store_cursor;
 
 /* What an update or a delete requires of the stored object. */
 struct write_cond {
@@ -134,6 +136,23 @@ struct store_ops {
     /* The item of `kind` with `key` (E_NOTFOUND), committed state. */
     int  (*job_get)(struct store *st, const char *kind, struct str key, struct arena *a,
                     struct job_row *out);
+    /* The matches of q (its paging applies; q->limit < 0: all of them) as a
+     * cursor, for answers too large to hold (CSV exports). The cursor reads
+     * in one read transaction of a connection of its own, never the calling
+     * thread's reader: *total (when q->want_total) and every row come from one
+     * snapshot, while the thread's other requests go on seeing new commits.
+     * Filter values and q's strings must live (in `a`) until cursor_close.
+     * One thread at a time; a long-lived cursor keeps the WAL from being
+     * checkpointed past its snapshot, so close it as soon as it is done. */
+    int  (*cursor_open)(struct store *st, const struct spec *s, const struct listq *q,
+                        struct arena *a, struct store_cursor **out, int64_t *total,
+                        struct errbuf *eb);
+    /* The next row into *out (the document as find answers it, in `a`): 1 for
+     * a row, 0 at the end, minus an enum err on a failure (logged). A
+     * three-way result, as sqlite3_step's, since "no more rows" is no error. */
+    int  (*cursor_next)(struct store_cursor *cur, struct arena *a, struct val *out);
+    /* End the read transaction and free the cursor (NULL is fine). */
+    void (*cursor_close)(struct store_cursor *cur);
 };
 
 struct store {

@@ -179,7 +179,9 @@ def test_accept_msgpack_first_recognised_wins(admin, ns, accept):
     assert isinstance(msgpack.unpackb(r.content, raw=False), list)
 
 
-@pytest.mark.parametrize("accept", ["text/html", "image/png", "text/plain, text/csv"])
+# text/csv is produced by lists since API.md 7.3 (test_csv.py), so it is no longer here.
+@pytest.mark.parametrize("accept", ["text/html", "image/png",
+                                    "text/plain, text/tab-separated-values"])
 def test_unsupported_accept_is_415(admin, ns, accept):
     r = admin.get("/namespaces", ns=ns, accept=accept)
     assert r.status == 415, r
