@@ -1178,6 +1178,21 @@ compile_node(struct cc *c, const struct fnode *f)
     return c->rc;
 }
 
+bool
+filter_side_drives(const struct fnode *f, const struct spec *s)
+{
+    const struct attr *at;
+
+    if (f->op == F_AND)
+        return filter_side_drives(f->l, s) || filter_side_drives(f->r, s);
+    if (f->op != F_EQ && f->op != F_CONTAINS && f->op != F_IN)
+        return false;
+    at = spec_attr(s, f->field);
+    if (at == NULL || !attr_is_indexed_list(at))
+        return false;
+    return f->v.t == FV_STR || (f->v.t == FV_LIST && f->v.n > 0);
+}
+
 int
 filter_compile(struct arena *a, const struct fnode *f, const struct spec *s, enum sql_dialect d,
                struct buf *sql, struct sqlparams *ps, struct errbuf *eb)

@@ -110,6 +110,13 @@ struct filter_side {
 int filter_compile_side(struct arena *a, const struct fnode *f, const struct spec *s,
                         enum sql_dialect d, const struct filter_side *side, struct buf *sql,
                         struct sqlparams *ps, struct errbuf *eb);
+/* True when every row `f` accepts has an element found by a side-table lookup
+ * (an ==, contains or non-empty in on a queryable list, AND-ed at the top):
+ * the reader should then find the rows from those IDs rather than from its
+ * namespace index (sql.c writes its scope as +"namespace", which SQLite's
+ * planner does not use for an index; without statistics it would otherwise
+ * scan the namespace and test each row against the lookup). */
+bool filter_side_drives(const struct fnode *f, const struct spec *s);
 /* The side table's quoted name: "<rest>__<attr>". */
 void filter_side_table(struct buf *sql, const struct spec *s, const struct attr *at);
 

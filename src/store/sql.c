@@ -67,8 +67,8 @@ path_cond(struct buf *b, const char *col, const struct scope *sc, enum sql_diale
  * "nsid"; "/" for the root) still exists: a deleted namespace's rows vanish at
  * once, and a namespace created again under the same path sees none of them. */
 static void
-live_cond(struct buf *b, const struct scope *sc, enum sql_dialect d, struct arena *a,
-          struct sqlparams *ps)
+live_cond(struct buf *b, const struct scope *sc, bool unindexed, enum sql_dialect d,
+          struct arena *a, struct sqlparams *ps)
 {
     if (sc == NULL) {
         buf_puts(b, "(\"nsid\" = '/' OR EXISTS (SELECT 1 FROM ");
@@ -76,7 +76,8 @@ live_cond(struct buf *b, const struct scope *sc, enum sql_dialect d, struct aren
         buf_puts(b, " n WHERE n.\"ID\" = \"nsid\"))");
         return;
     }
-    buf_puts(b, "(\"nsid\" = '/' OR \"nsid\" IN (SELECT \"ID\" FROM ");
+    buf_puts(b, unindexed ? "(+\"nsid\" = '/' OR +\"nsid\" IN (SELECT \"ID\" FROM "
+                          : "(\"nsid\" = '/' OR \"nsid\" IN (SELECT \"ID\" FROM ");
     ident(b, SQL_NAMESPACE_TABLE);
     buf_puts(b, " WHERE ");
     path_cond(b, "\"name\"", sc, d, a, ps);
@@ -84,17 +85,19 @@ live_cond(struct buf *b, const struct scope *sc, enum sql_dialect d, struct aren
 }
 
 /* Which rows of `s` a scope sees: its namespace condition, and for bulk specs
- * only the rows whose namespace is alive. */
+ * only the rows whose namespace is alive. `unindexed` writes the columns as
+ * +"namespace" and +"nsid" (the same values), which SQLite does not use to pick
+ * an index: the rows are found by another condition (filter_side_drives). */
 static void
-scope_cond(struct buf *b, const struct spec *s, const struct scope *sc, enum sql_dialect d,
-           struct arena *a, struct sqlparams *ps)
+scope_cond(struct buf *b, const struct spec *s, const struct scope *sc, bool unindexed,
+           enum sql_dialect d, struct arena *a, struct sqlparams *ps)
 {
     if (sc != NULL)
-        path_cond(b, "\"namespace\"", sc, d, a, ps);
+        path_cond(b, unindexed ? "+\"namespace\"" : "\"namespace\"", sc, d, a, ps);
     if (!s->bulk)
         return;
     buf_puts(b, sc != NULL ? " AND " : "");
-    live_cond(b, sc, d, a, ps);
+    live_cond(b, sc, unindexed, d, a, ps);
 }
 
 void
@@ -110,7 +113,7 @@ sql_select_one(struct buf *sql, const struct spec *s, const struct attr *at, str
     param_text(sql, d, a, ps, value);
     if (sc != NULL || s->bulk) {
         buf_puts(sql, " AND ");
-        scope_cond(sql, s, sc, d, a, ps);
+        scope_cond(sql, s, sc, false, d, a, ps);
     }
     buf_puts(sql, " LIMIT 1");
 }
@@ -138,7 +141,9 @@ where(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dia
     struct filter_side side = { side_scope, &x };
 
     buf_puts(sql, " WHERE ");
-    scope_cond(sql, s, &q->scope, d, a, ps);
+    scope_cond(sql, s, &q->scope,
+               d == SQL_SQLITE && q->filter != NULL && filter_side_drives(q->filter, s), d, a,
+               ps);
     if (q->filter == NULL)
         return E_OK;
     buf_puts(sql, " AND ");

@@ -500,7 +500,8 @@ typedef void side_sql_fn(struct buf *, const struct spec *, const struct attr *,
 /* Run the side-table statement `gen` makes for each queryable list attribute of
  * `s`, with the parameters `ps`. */
 static int
-side_each(struct conn *c, const struct spec *s, side_sql_fn *gen, const struct sqlparams *ps)
+side_each(struct conn *c, const struct spec *s, side_sql_fn *gen, const struct sqlparams *ps,
+          const struct val *obj)
 {
     for (size_t i = 0; i < spec_ncolumns(s); i++) {
         const struct attr *at = spec_column(s, i);
@@ -509,6 +510,11 @@ side_each(struct conn *c, const struct spec *s, side_sql_fn *gen, const struct s
         int                rc;
         if (!attr_is_indexed_list(at))
             continue;
+        if (obj != NULL) { /* inserting `obj`'s elements: none, nothing to do */
+            const struct val *l = val_get(obj, at->name);
+            if (l == NULL || l->t != V_ARR || l->a.n == 0)
+                continue;
+        }
         buf_init(&sql, SQL_MAX);
         gen(&sql, s, at, SQL_SQLITE);
         stmt = conn_stmt(c, buf_cstr(&sql));
@@ -526,11 +532,12 @@ side_each(struct conn *c, const struct spec *s, side_sql_fn *gen, const struct s
 }
 
 static int
-side_by_id(struct conn *c, const struct spec *s, struct str id, side_sql_fn *gen)
+side_by_id(struct conn *c, const struct spec *s, struct str id, side_sql_fn *gen,
+           const struct val *obj)
 {
     struct sqlparam p = { .t = SQLP_TEXT, .s = id };
 
-    return side_each(c, s, gen, &(struct sqlparams){ &p, 1, 1 });
+    return side_each(c, s, gen, &(struct sqlparams){ &p, 1, 1 }, obj);
 }
 
 /* The side rows follow the row just written: an update first drops the old
@@ -543,8 +550,8 @@ write_side(struct conn *c, const struct spec *s, const struct val *obj, bool ins
     int        rc = E_OK;
 
     if (!insert)
-        rc = side_by_id(c, s, id, sql_side_delete);
-    return rc == E_OK ? side_by_id(c, s, id, sql_side_insert) : rc;
+        rc = side_by_id(c, s, id, sql_side_delete, NULL);
+    return rc == E_OK ? side_by_id(c, s, id, sql_side_insert, obj) : rc;
 }
 
 static int
@@ -636,7 +643,7 @@ tx_del(struct tx *tx, const struct spec *s, struct str id)
         return sqlite_err(c, rc, "delete");
     if (sqlite3_changes(c->db) == 0)
         return E_NOTFOUND;
-    if ((rc = side_by_id(c, s, id, sql_side_delete)) != E_OK)
+    if ((rc = side_by_id(c, s, id, sql_side_delete, NULL)) != E_OK)
         return rc;
     log_change(tx, s, id, NULL);
     return E_OK;
@@ -730,7 +737,7 @@ tx_purge_nsid(struct tx *tx, const struct spec *s, struct str nsid, int64_t limi
     /* Side rows first: their statement picks the batch's rows by the same order
      * and limit as the main delete, so exactly those rows' elements go. */
     struct sqlparam p[2] = { { .t = SQLP_TEXT, .s = nsid }, { .t = SQLP_INT, .i = limit } };
-    if ((r = side_each(c, s, sql_side_purge_nsid, &(struct sqlparams){ p, 2, 2 })) != E_OK)
+    if ((r = side_each(c, s, sql_side_purge_nsid, &(struct sqlparams){ p, 2, 2 }, NULL)) != E_OK)
         return r;
     buf_init(&sql, SQL_MAX);
     sql_purge_nsid(&sql, s, SQL_SQLITE);
@@ -876,7 +883,7 @@ tx_purge(struct tx *tx, const struct spec *s, int64_t before)
     struct buf      sql;
     sqlite3_stmt   *stmt;
     struct sqlparam p = { .t = SQLP_INT, .i = before };
-    int             rc = side_each(c, s, sql_side_purge, &(struct sqlparams){ &p, 1, 1 });
+    int             rc = side_each(c, s, sql_side_purge, &(struct sqlparams){ &p, 1, 1 }, NULL);
 
     if (rc != E_OK)
         return rc;
