@@ -68,6 +68,12 @@ $(B)/tests/%: tests/unit/%.c $(B)/libkeyward.a
 	$(call say,TEST,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(B)/libkeyward.a $(PKG_LIBS) -lcmocka
 
+# Store-level benchmarks (bench/*.c): build against the library, run by hand.
+$(B)/bench/%: bench/%.c $(B)/libkeyward.a
+	@mkdir -p $(dir $@)
+	$(call say,BENCH,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(B)/libkeyward.a $(PKG_LIBS)
+
 # Starts a console on $(LISTEN) with its data in $(DATA); Ctrl-C stops it.
 run: deps
 	@$(MAKE) --no-print-directory all

@@ -163,6 +163,14 @@ attr_is_column(const struct attr *a)
     return (a->flags & (A_COLUMN | A_QUERY | A_ORDER)) != 0;
 }
 
+/* True when the attribute is a queryable list: the store answers filters on it
+ * from a side table of its elements (store/filter.h, filter_compile_side). */
+static inline bool
+attr_is_indexed_list(const struct attr *a)
+{
+    return a->type == T_STRLIST && (a->flags & A_QUERY) != 0;
+}
+
 /* True when `child` is reachable as /parent/:id/<child> (its `children`, or
  * every namespaced, listable resource for a parent_of_all). */
 bool spec_has_child(const struct spec *parent, const struct spec *child);

@@ -525,7 +525,8 @@ sqlparams_add(struct arena *a, struct sqlparams *ps, struct sqlparam p)
 }
 
 /* SQL shapes, per dialect. %c is the quoted column, %p the next parameter, %l
- * all of the comparison's parameters separated by commas. Negations on nullable
+ * all of the comparison's parameters separated by commas, %t the attribute's
+ * side table and %s the side scope (filter_side). Negations on nullable
  * columns say IS NULL explicitly, so `x != 1` also matches rows without an x. */
 enum tpl {
     TP_EQ,
@@ -550,8 +551,22 @@ enum tpl {
     TP_L_MATCHES,
     TP_L_EXISTS,
     TP_L_NOT_EXISTS,
+    TP_S_HAS,
+    TP_S_HAS_NOT,
+    TP_S_ANY,
+    TP_S_NONE,
+    TP_S_MATCHES,
+    TP_S_EXISTS,
+    TP_S_NOT_EXISTS,
     TP__COUNT
 };
+
+/* Side tables (filter_compile_side, SQLite only): %t is the side table, %s the
+ * scope condition on its rows. The first four are one lookup in the (v,
+ * namespace) index, done once per query; the last three are correlated on the
+ * object's ID and cost one probe of the oid index per candidate object. */
+#define S_IDS "SELECT oid FROM %t WHERE v"
+#define S_OF "SELECT 1 FROM %t WHERE oid = \"ID\""
 
 #define SQ_EACH "SELECT 1 FROM json_each(%c) AS j WHERE j.value"
 #define PG_EACH "SELECT 1 FROM jsonb_array_elements_text(%c) AS e(v) WHERE e.v"
@@ -582,6 +597,13 @@ static const char *const tpl_sql[TP__COUNT][2] = {
     [TP_L_EXISTS] = {"(json_array_length(%c) > 0)", "(jsonb_array_length(%c) > 0)"},
     [TP_L_NOT_EXISTS] = {"(%c IS NULL OR json_array_length(%c) = 0)",
                          "(%c IS NULL OR jsonb_array_length(%c) = 0)"},
+    [TP_S_HAS] = {"(\"ID\" IN (" S_IDS " = %p%s))", NULL},
+    [TP_S_HAS_NOT] = {"(\"ID\" NOT IN (" S_IDS " = %p%s))", NULL},
+    [TP_S_ANY] = {"(\"ID\" IN (" S_IDS " IN (%l)%s))", NULL},
+    [TP_S_NONE] = {"(\"ID\" NOT IN (" S_IDS " IN (%l)%s))", NULL},
+    [TP_S_MATCHES] = {"(EXISTS (" S_OF " AND v REGEXP %p))", NULL},
+    [TP_S_EXISTS] = {"(EXISTS (" S_OF "))", NULL},
+    [TP_S_NOT_EXISTS] = {"(NOT EXISTS (" S_OF "))", NULL},
 };
 
 static const char *const op_names[] = {
@@ -611,6 +633,7 @@ struct cc {
     struct buf        *sql;
     struct sqlparams  *ps;
     struct errbuf     *eb;
+    const struct filter_side *side; /* NULL: lists from their JSON column */
     int                rc;
 };
 
@@ -640,6 +663,27 @@ emit_param(struct cc *c, const struct sqlparam *p)
         c->rc = errbuf_set(c->eb, E_BADREQ, "invalid filter: too complex");
 }
 
+void
+filter_side_table(struct buf *sql, const struct spec *s, const struct attr *at)
+{
+    buf_printf(sql, "\"%s__%s\"", s->rest, at->name);
+}
+
+/* The side scope's SQL, written apart so a full buffer is caught by emit(). */
+static void
+emit_side_scope(struct cc *c)
+{
+    struct buf b;
+
+    if (c->side->scope == NULL || c->rc != E_OK)
+        return;
+    buf_init(&b, 4096);
+    buf_puts(&b, " AND ");
+    c->side->scope(c->side->ctx, &b, c->ps);
+    emit(c, buf_cstr(&b), b.len);
+    buf_free(&b);
+}
+
 static void
 emit_tpl(struct cc *c, enum tpl t, const struct cmp *m)
 {
@@ -652,6 +696,14 @@ emit_tpl(struct cc *c, enum tpl t, const struct cmp *m)
             emit(c, "\"", 1);
             emit(c, m->at->name, strlen(m->at->name));
             emit(c, "\"", 1);
+        } else if (pct[1] == 't') {
+            struct buf b;
+            buf_init(&b, 256);
+            filter_side_table(&b, c->s, m->at);
+            emit(c, buf_cstr(&b), b.len);
+            buf_free(&b);
+        } else if (pct[1] == 's') {
+            emit_side_scope(c);
         } else if (pct[1] == 'p') {
             assert(next < m->pn);
             emit_param(c, &m->pv[next++]);
@@ -1051,14 +1103,40 @@ pick_list(enum fop op, bool many)
     }
 }
 
+/* The same meanings over a side table. */
+static enum tpl
+pick_side(enum tpl list)
+{
+    switch (list) {
+    case TP_L_HAS:
+        return TP_S_HAS;
+    case TP_L_HAS_NOT:
+        return TP_S_HAS_NOT;
+    case TP_L_ANY:
+        return TP_S_ANY;
+    case TP_L_NONE:
+        return TP_S_NONE;
+    case TP_L_MATCHES:
+        return TP_S_MATCHES;
+    case TP_L_EXISTS:
+        return TP_S_EXISTS;
+    default:
+        return TP_S_NOT_EXISTS;
+    }
+}
+
 /* An empty list matches nothing (in, contains) or everything (their negations);
  * `IN ()` is not valid SQL everywhere, so it is spelled as a constant. */
 static enum tpl
-pick(enum fop op, const struct cmp *m, bool many)
+pick(const struct cc *c, enum fop op, const struct cmp *m, bool many)
 {
     if (many && m->pn == 0)
         return (op == F_IN || op == F_CONTAINS) ? TP_FALSE : TP_TRUE;
-    return m->at->type == T_STRLIST ? pick_list(op, many) : pick_scalar(op);
+    if (m->at->type != T_STRLIST)
+        return pick_scalar(op);
+    if (c->side != NULL && c->d == SQL_SQLITE && attr_is_indexed_list(m->at))
+        return pick_side(pick_list(op, many));
+    return pick_list(op, many);
 }
 
 static int
@@ -1068,7 +1146,7 @@ compile_cmp(struct cc *c, const struct fnode *f)
 
     if (m.at == NULL || !(m.at->flags & A_QUERY) || !type_filterable(m.at->type))
         return fail(c, f->field, "cannot be used in a filter");
-    if (!ident_ok(m.at->name)) {
+    if (!ident_ok(m.at->name) || (c->side != NULL && !ident_ok(c->s->rest))) {
         assert(!"attribute names are ASCII letters and digits");
         return c->rc = errbuf_set(c->eb, E_INTERNAL, "filter: bad attribute name in spec");
     }
@@ -1078,7 +1156,7 @@ compile_cmp(struct cc *c, const struct fnode *f)
         return c->rc;
     if (f->op == F_MATCHES && check_regex(c, f) != E_OK)
         return c->rc;
-    emit_tpl(c, pick(f->op, &m, f->v.t == FV_LIST), &m);
+    emit_tpl(c, pick(c, f->op, &m, f->v.t == FV_LIST), &m);
     return c->rc;
 }
 
@@ -1100,11 +1178,34 @@ compile_node(struct cc *c, const struct fnode *f)
     return c->rc;
 }
 
+bool
+filter_side_drives(const struct fnode *f, const struct spec *s)
+{
+    const struct attr *at;
+
+    if (f->op == F_AND)
+        return filter_side_drives(f->l, s) || filter_side_drives(f->r, s);
+    if (f->op != F_EQ && f->op != F_CONTAINS && f->op != F_IN)
+        return false;
+    at = spec_attr(s, f->field);
+    if (at == NULL || !attr_is_indexed_list(at))
+        return false;
+    return f->v.t == FV_STR || (f->v.t == FV_LIST && f->v.n > 0);
+}
+
 int
 filter_compile(struct arena *a, const struct fnode *f, const struct spec *s, enum sql_dialect d,
                struct buf *sql, struct sqlparams *ps, struct errbuf *eb)
 {
-    struct cc c = {.a = a, .s = s, .d = d, .sql = sql, .ps = ps, .eb = eb};
+    return filter_compile_side(a, f, s, d, NULL, sql, ps, eb);
+}
+
+int
+filter_compile_side(struct arena *a, const struct fnode *f, const struct spec *s,
+                    enum sql_dialect d, const struct filter_side *side, struct buf *sql,
+                    struct sqlparams *ps, struct errbuf *eb)
+{
+    struct cc c = {.a = a, .s = s, .d = d, .sql = sql, .ps = ps, .eb = eb, .side = side};
     size_t    len0 = sql->len, n0 = ps->n;
 
     assert(f != NULL);

@@ -83,4 +83,41 @@ int filter_compile(struct arena *a, const struct fnode *f, const struct spec *s,
                    enum sql_dialect d, struct buf *sql, struct sqlparams *ps,
                    struct errbuf *eb);
 
+/* List attributes answered from side tables. A store keeps, for every T_STRLIST
+ * attribute marked A_QUERY (attr_is_indexed_list), a table named
+ * "<rest>__<attr>" (filter_side_table) with one row per distinct element:
+ * oid (the object's ID), namespace (the object's), v (the element), indexed on
+ * (v, namespace) and on oid. With `side`, such an attribute is compiled against
+ * it instead of the JSON column, in SQLite:
+ *   == "x", contains "x"        "ID" IN (SELECT oid FROM side WHERE v = ? <scope>)
+ *   in [..], contains [..]      ... WHERE v IN (?, ...) ...
+ *   !=, not contains, not in    "ID" NOT IN (the same)
+ *   matches                     EXISTS (SELECT 1 FROM side WHERE oid = "ID" AND v REGEXP ?)
+ *   exists / not exists         [NOT] EXISTS (SELECT 1 FROM side WHERE oid = "ID")
+ * so an equality is an index lookup, not a scan of every document. `matches`
+ * still costs one index probe and one regexec per element of every object the
+ * rest of the query leaves (no index answers a regex). The outer query keeps its
+ * own scope (and a bulk spec's live-namespace rule): the side rows only say
+ * which IDs have the element. `scope`, when set, appends " AND <condition on
+ * the column namespace>" (pushing its parameters to ps) so that the lookup
+ * stays inside the read's namespaces. The results are those of filter_compile.
+ * PostgreSQL keeps the jsonb forms of filter_compile (its driver will use a GIN
+ * index on a text[] column instead of side tables), so `side` is ignored there. */
+struct filter_side {
+    void (*scope)(void *ctx, struct buf *sql, struct sqlparams *ps);
+    void *ctx;
+};
+int filter_compile_side(struct arena *a, const struct fnode *f, const struct spec *s,
+                        enum sql_dialect d, const struct filter_side *side, struct buf *sql,
+                        struct sqlparams *ps, struct errbuf *eb);
+/* True when every row `f` accepts has an element found by a side-table lookup
+ * (an ==, contains or non-empty in on a queryable list, AND-ed at the top):
+ * the reader should then find the rows from those IDs rather than from its
+ * namespace index (sql.c writes its scope as +"namespace", which SQLite's
+ * planner does not use for an index; without statistics it would otherwise
+ * scan the namespace and test each row against the lookup). */
+bool filter_side_drives(const struct fnode *f, const struct spec *s);
+/* The side table's quoted name: "<rest>__<attr>". */
+void filter_side_table(struct buf *sql, const struct spec *s, const struct attr *at);
+
 #endif

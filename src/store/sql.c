@@ -67,8 +67,8 @@ path_cond(struct buf *b, const char *col, const struct scope *sc, enum sql_diale
  * "nsid"; "/" for the root) still exists: a deleted namespace's rows vanish at
  * once, and a namespace created again under the same path sees none of them. */
 static void
-live_cond(struct buf *b, const struct scope *sc, enum sql_dialect d, struct arena *a,
-          struct sqlparams *ps)
+live_cond(struct buf *b, const struct scope *sc, bool unindexed, enum sql_dialect d,
+          struct arena *a, struct sqlparams *ps)
 {
     if (sc == NULL) {
         buf_puts(b, "(\"nsid\" = '/' OR EXISTS (SELECT 1 FROM ");
@@ -76,7 +76,8 @@ live_cond(struct buf *b, const struct scope *sc, enum sql_dialect d, struct aren
         buf_puts(b, " n WHERE n.\"ID\" = \"nsid\"))");
         return;
     }
-    buf_puts(b, "(\"nsid\" = '/' OR \"nsid\" IN (SELECT \"ID\" FROM ");
+    buf_puts(b, unindexed ? "(+\"nsid\" = '/' OR +\"nsid\" IN (SELECT \"ID\" FROM "
+                          : "(\"nsid\" = '/' OR \"nsid\" IN (SELECT \"ID\" FROM ");
     ident(b, SQL_NAMESPACE_TABLE);
     buf_puts(b, " WHERE ");
     path_cond(b, "\"name\"", sc, d, a, ps);
@@ -84,17 +85,19 @@ live_cond(struct buf *b, const struct scope *sc, enum sql_dialect d, struct aren
 }
 
 /* Which rows of `s` a scope sees: its namespace condition, and for bulk specs
- * only the rows whose namespace is alive. */
+ * only the rows whose namespace is alive. `unindexed` writes the columns as
+ * +"namespace" and +"nsid" (the same values), which SQLite does not use to pick
+ * an index: the rows are found by another condition (filter_side_drives). */
 static void
-scope_cond(struct buf *b, const struct spec *s, const struct scope *sc, enum sql_dialect d,
-           struct arena *a, struct sqlparams *ps)
+scope_cond(struct buf *b, const struct spec *s, const struct scope *sc, bool unindexed,
+           enum sql_dialect d, struct arena *a, struct sqlparams *ps)
 {
     if (sc != NULL)
-        path_cond(b, "\"namespace\"", sc, d, a, ps);
+        path_cond(b, unindexed ? "+\"namespace\"" : "\"namespace\"", sc, d, a, ps);
     if (!s->bulk)
         return;
     buf_puts(b, sc != NULL ? " AND " : "");
-    live_cond(b, sc, d, a, ps);
+    live_cond(b, sc, unindexed, d, a, ps);
 }
 
 void
@@ -110,21 +113,41 @@ sql_select_one(struct buf *sql, const struct spec *s, const struct attr *at, str
     param_text(sql, d, a, ps, value);
     if (sc != NULL || s->bulk) {
         buf_puts(sql, " AND ");
-        scope_cond(sql, s, sc, d, a, ps);
+        scope_cond(sql, s, sc, false, d, a, ps);
     }
     buf_puts(sql, " LIMIT 1");
+}
+
+/* A list filter's side-table lookup stays in the read's namespaces. */
+struct side_scope {
+    const struct scope *sc;
+    enum sql_dialect    d;
+    struct arena       *a;
+};
+
+static void
+side_scope(void *ctx, struct buf *sql, struct sqlparams *ps)
+{
+    struct side_scope *x = ctx;
+
+    path_cond(sql, "\"namespace\"", x->sc, x->d, x->a, ps);
 }
 
 static int
 where(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dialect d,
       struct arena *a, struct sqlparams *ps, struct errbuf *eb)
 {
+    struct side_scope  x = { &q->scope, d, a };
+    struct filter_side side = { side_scope, &x };
+
     buf_puts(sql, " WHERE ");
-    scope_cond(sql, s, &q->scope, d, a, ps);
+    scope_cond(sql, s, &q->scope,
+               d == SQL_SQLITE && q->filter != NULL && filter_side_drives(q->filter, s), d, a,
+               ps);
     if (q->filter == NULL)
         return E_OK;
     buf_puts(sql, " AND ");
-    return filter_compile(a, q->filter, s, d, sql, ps, eb);
+    return filter_compile_side(a, q->filter, s, d, &side, sql, ps, eb);
 }
 
 int
@@ -342,7 +365,7 @@ sql_purge_nsid(struct buf *sql, const struct spec *s, enum sql_dialect d)
     ident(sql, s->rest);
     buf_puts(sql, " WHERE \"nsid\" = ");
     placeholder(sql, d, 1);
-    buf_puts(sql, " LIMIT ");
+    buf_printf(sql, " ORDER BY %s LIMIT ", row);
     placeholder(sql, d, 2);
     buf_puts(sql, ")");
 }
@@ -441,4 +464,104 @@ sql_create_indexes(struct buf *sql, const struct spec *s, enum sql_dialect d)
     buf_puts(sql, s->unique_global ? " (" : " (\"namespace\", ");
     ident(sql, s->unique);
     buf_puts(sql, ");");
+}
+
+/* ---- list attributes' side tables (filter.h, filter_compile_side) -------- */
+
+void
+sql_side_create(struct buf *sql, const struct spec *s, const struct attr *at,
+                enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    buf_puts(sql, "CREATE TABLE IF NOT EXISTS ");
+    filter_side_table(sql, s, at);
+    buf_puts(sql, " (v TEXT NOT NULL, \"namespace\" TEXT NOT NULL, oid TEXT NOT NULL,"
+                  " PRIMARY KEY (v, \"namespace\", oid)) WITHOUT ROWID;");
+    buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s__%s_oid\" ON ", s->rest, at->name);
+    filter_side_table(sql, s, at);
+    buf_puts(sql, " (oid);");
+}
+
+/* The distinct string elements of the rows' JSON column, as side rows. */
+static void
+side_rows_of(struct buf *sql, const struct spec *s, const struct attr *at)
+{
+    buf_puts(sql, "INSERT INTO ");
+    filter_side_table(sql, s, at);
+    buf_puts(sql, " (v, \"namespace\", oid) SELECT DISTINCT j.value, m.\"namespace\", m.\"ID\" FROM ");
+    ident(sql, s->rest);
+    buf_puts(sql, " m, json_each(m.");
+    ident(sql, at->name);
+    buf_puts(sql, ") j WHERE j.type = 'text'");
+}
+
+void
+sql_side_fill(struct buf *sql, const struct spec *s, const struct attr *at, enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    side_rows_of(sql, s, at);
+    buf_puts(sql, ";");
+}
+
+void
+sql_side_insert(struct buf *sql, const struct spec *s, const struct attr *at,
+                enum sql_dialect d)
+{
+    side_rows_of(sql, s, at);
+    buf_puts(sql, " AND m.\"ID\" = ");
+    placeholder(sql, d, 1);
+}
+
+void
+sql_side_delete(struct buf *sql, const struct spec *s, const struct attr *at,
+                enum sql_dialect d)
+{
+    buf_puts(sql, "DELETE FROM ");
+    filter_side_table(sql, s, at);
+    buf_puts(sql, " WHERE oid = ");
+    placeholder(sql, d, 1);
+}
+
+void
+sql_side_delete_scope(struct buf *sql, const struct spec *s, const struct attr *at,
+                      const struct scope *sc, enum sql_dialect d, struct arena *a,
+                      struct sqlparams *ps)
+{
+    buf_puts(sql, "DELETE FROM ");
+    filter_side_table(sql, s, at);
+    buf_puts(sql, " WHERE oid IN (SELECT \"ID\" FROM ");
+    ident(sql, s->rest);
+    buf_puts(sql, " WHERE ");
+    path_cond(sql, "\"namespace\"", sc, d, a, ps);
+    buf_puts(sql, ")");
+}
+
+void
+sql_side_purge_nsid(struct buf *sql, const struct spec *s, const struct attr *at,
+                    enum sql_dialect d)
+{
+    const char *row = d == SQL_POSTGRES ? "ctid" : "rowid";
+
+    buf_puts(sql, "DELETE FROM ");
+    filter_side_table(sql, s, at);
+    buf_puts(sql, " WHERE oid IN (SELECT \"ID\" FROM ");
+    ident(sql, s->rest);
+    buf_puts(sql, " WHERE \"nsid\" = ");
+    placeholder(sql, d, 1);
+    buf_printf(sql, " ORDER BY %s LIMIT ", row);
+    placeholder(sql, d, 2);
+    buf_puts(sql, ")");
+}
+
+void
+sql_side_purge(struct buf *sql, const struct spec *s, const struct attr *at,
+               enum sql_dialect d)
+{
+    buf_puts(sql, "DELETE FROM ");
+    filter_side_table(sql, s, at);
+    buf_puts(sql, " WHERE oid IN (SELECT \"ID\" FROM ");
+    ident(sql, s->rest);
+    buf_puts(sql, " WHERE \"createTime\" < ");
+    placeholder(sql, d, 1);
+    buf_puts(sql, ")");
 }

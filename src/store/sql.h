@@ -34,7 +34,8 @@ void sql_delete_scope(struct buf *sql, const struct spec *s, const struct scope 
 /* The IDs of the namespaces in the scope (those a subtree delete takes). */
 void sql_select_namespace_ids(struct buf *sql, const struct scope *sc, enum sql_dialect d,
                               struct arena *a, struct sqlparams *ps);
-/* Delete at most $2 rows of bulk spec `s` whose namespace ID is $1. */
+/* Delete at most $2 rows of bulk spec `s` whose namespace ID is $1, the first
+ * by row order (sql_side_purge_nsid takes the same rows' side rows). */
 void sql_purge_nsid(struct buf *sql, const struct spec *s, enum sql_dialect d);
 /* Add the namespace-ID column to a bulk spec's table made before it had one,
  * filled from the namespaces that exist. */
@@ -46,5 +47,31 @@ void sql_create_table(struct buf *sql, const struct spec *s, enum sql_dialect d)
 void sql_add_column(struct buf *sql, const struct spec *s, const struct attr *at,
                     enum sql_dialect d);
 void sql_create_indexes(struct buf *sql, const struct spec *s, enum sql_dialect d);
+
+/* The side table of a queryable list attribute (attr_is_indexed_list; see
+ * filter.h): one row (v, namespace, oid) per distinct element of an object's
+ * list, written in the transaction that writes the object. SQLite only: the
+ * PostgreSQL driver will index a text[] column with GIN instead. */
+void sql_side_create(struct buf *sql, const struct spec *s, const struct attr *at,
+                     enum sql_dialect d);
+/* Fill it from every row's column (the start that creates it). */
+void sql_side_fill(struct buf *sql, const struct spec *s, const struct attr *at,
+                   enum sql_dialect d);
+/* Insert the side rows of the object whose ID is $1, from its written row. */
+void sql_side_insert(struct buf *sql, const struct spec *s, const struct attr *at,
+                     enum sql_dialect d);
+/* Delete the side rows of the object whose ID is $1. */
+void sql_side_delete(struct buf *sql, const struct spec *s, const struct attr *at,
+                     enum sql_dialect d);
+/* Delete the side rows of the objects in scope (before the objects go). */
+void sql_side_delete_scope(struct buf *sql, const struct spec *s, const struct attr *at,
+                           const struct scope *sc, enum sql_dialect d, struct arena *a,
+                           struct sqlparams *ps);
+/* Delete the side rows of the rows sql_purge_nsid($1, $2) deletes; run first. */
+void sql_side_purge_nsid(struct buf *sql, const struct spec *s, const struct attr *at,
+                         enum sql_dialect d);
+/* Delete the side rows of the rows sql_purge($1) deletes; run first. */
+void sql_side_purge(struct buf *sql, const struct spec *s, const struct attr *at,
+                    enum sql_dialect d);
 
 #endif

@@ -505,6 +505,66 @@ bind_row(sqlite3_stmt *stmt, const struct spec *s, const struct val *obj)
     return idx;
 }
 
+typedef void side_sql_fn(struct buf *, const struct spec *, const struct attr *,
+                         enum sql_dialect);
+
+/* Run the side-table statement `gen` makes for each queryable list attribute of
+ * `s`, with the parameters `ps`. */
+static int
+side_each(struct conn *c, const struct spec *s, side_sql_fn *gen, const struct sqlparams *ps,
+          const struct val *obj)
+{
+    for (size_t i = 0; i < spec_ncolumns(s); i++) {
+        const struct attr *at = spec_column(s, i);
+        struct buf         sql;
+        sqlite3_stmt      *stmt;
+        int                rc;
+        if (!attr_is_indexed_list(at))
+            continue;
+        if (obj != NULL) { /* inserting `obj`'s elements: none, nothing to do */
+            const struct val *l = val_get(obj, at->name);
+            if (l == NULL || l->t != V_ARR || l->a.n == 0)
+                continue;
+        }
+        buf_init(&sql, SQL_MAX);
+        gen(&sql, s, at, SQL_SQLITE);
+        stmt = conn_stmt(c, buf_cstr(&sql));
+        buf_free(&sql);
+        if (stmt == NULL)
+            return E_INTERNAL;
+        if (bind_params(stmt, 1, ps) != SQLITE_OK) {
+            sqlite3_reset(stmt);
+            return E_INTERNAL;
+        }
+        if ((rc = step_done(c, stmt, "list attribute")) != E_OK)
+            return rc;
+    }
+    return E_OK;
+}
+
+static int
+side_by_id(struct conn *c, const struct spec *s, struct str id, side_sql_fn *gen,
+           const struct val *obj)
+{
+    struct sqlparam p = { .t = SQLP_TEXT, .s = id };
+
+    return side_each(c, s, gen, &(struct sqlparams){ &p, 1, 1 }, obj);
+}
+
+/* The side rows follow the row just written: an update first drops the old
+ * elements, then both insert the row's elements (read back from its columns,
+ * so the side table holds exactly what the JSON column holds). */
+static int
+write_side(struct conn *c, const struct spec *s, const struct val *obj, bool insert)
+{
+    struct str id = val_get_str(obj, "ID");
+    int        rc = E_OK;
+
+    if (!insert)
+        rc = side_by_id(c, s, id, sql_side_delete, NULL);
+    return rc == E_OK ? side_by_id(c, s, id, sql_side_insert, obj) : rc;
+}
+
 static void
 bind_cond(sqlite3_stmt *stmt, int idx, const struct write_cond *wc)
 {
@@ -580,7 +640,9 @@ write_row(struct tx *tx, const struct spec *s, const struct val *obj, bool inser
     if (rc != SQLITE_DONE)
         return sqlite_err(c, rc, insert ? "insert" : "update");
     /* Nothing written: no such object (update), or its namespace is gone. */
-    return sqlite3_changes(c->db) == 0 ? E_NOTFOUND : E_OK;
+    if (sqlite3_changes(c->db) == 0)
+        return E_NOTFOUND;
+    return write_side(c, s, obj, insert);
 }
 
 static void
@@ -636,6 +698,8 @@ tx_del(struct tx *tx, const struct spec *s, struct str id, const struct write_co
         return sqlite_err(c, rc, "delete");
     if (sqlite3_changes(c->db) == 0)
         return why_unchanged(tx, s, id, wc);
+    if ((rc = side_by_id(c, s, id, sql_side_delete, NULL)) != E_OK)
+        return rc;
     log_change(tx, s, id, NULL);
     return E_OK;
 }
@@ -694,6 +758,18 @@ tx_del_subtree(struct tx *tx, struct str ns, struct arena *ga, struct val *gone)
         struct scope       sc = { ns, true };
         if (s->not_namespaced || s->bulk)
             continue;
+        for (size_t k = 0; k < spec_ncolumns(s) && rc == E_OK; k++) {
+            const struct attr *at = spec_column(s, k);
+            if (!attr_is_indexed_list(at))
+                continue;
+            ps.n = 0;
+            buf_init(&sql, SQL_MAX);
+            sql_side_delete_scope(&sql, s, at, &sc, SQL_SQLITE, a, &ps);
+            rc = exec_params(c, &sql, &ps, "delete subtree");
+        }
+        if (rc != E_OK)
+            break;
+        ps.n = 0;
         buf_init(&sql, SQL_MAX);
         sql_delete_scope(&sql, s, &sc, SQL_SQLITE, a, &ps);
         rc = exec_params(c, &sql, &ps, "delete subtree");
@@ -713,6 +789,11 @@ tx_purge_nsid(struct tx *tx, const struct spec *s, struct str nsid, int64_t limi
     sqlite3_stmt *stmt;
     int           r;
 
+    /* Side rows first: their statement picks the batch's rows by the same order
+     * and limit as the main delete, so exactly those rows' elements go. */
+    struct sqlparam p[2] = { { .t = SQLP_TEXT, .s = nsid }, { .t = SQLP_INT, .i = limit } };
+    if ((r = side_each(c, s, sql_side_purge_nsid, &(struct sqlparams){ p, 2, 2 }, NULL)) != E_OK)
+        return r;
     buf_init(&sql, SQL_MAX);
     sql_purge_nsid(&sql, s, SQL_SQLITE);
     stmt = conn_stmt(c, buf_cstr(&sql));
@@ -853,10 +934,14 @@ tx_eph_take(struct tx *tx, struct str key, struct arena *a, struct str *value)
 static int
 tx_purge(struct tx *tx, const struct spec *s, int64_t before)
 {
-    struct conn  *c = txc(tx);
-    struct buf    sql;
-    sqlite3_stmt *stmt;
+    struct conn    *c = txc(tx);
+    struct buf      sql;
+    sqlite3_stmt   *stmt;
+    struct sqlparam p = { .t = SQLP_INT, .i = before };
+    int             rc = side_each(c, s, sql_side_purge, &(struct sqlparams){ &p, 1, 1 }, NULL);
 
+    if (rc != E_OK)
+        return rc;
     buf_init(&sql, SQL_MAX);
     sql_purge(&sql, s, SQL_SQLITE);
     stmt = conn_stmt(c, buf_cstr(&sql));
@@ -1534,6 +1619,47 @@ migrate(struct conn *c, struct errbuf *eb)
     return rc;
 }
 
+static bool
+has_table(struct conn *c, const char *name)
+{
+    sqlite3_stmt *stmt = NULL;
+    bool          found = false;
+
+    if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?",
+                           -1, &stmt, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    found = sqlite3_step(stmt) == SQLITE_ROW;
+    sqlite3_finalize(stmt);
+    return found;
+}
+
+/* Each queryable list attribute's side table (sql.h), created and filled from
+ * the rows' columns by the start whose spec first has it; it runs in the start's
+ * transaction, so a crash leaves the table whole or absent. */
+static int
+sync_side_tables(struct conn *c, const struct spec *s, struct errbuf *eb)
+{
+    int rc = E_OK;
+
+    for (size_t i = 0; i < spec_ncolumns(s) && rc == E_OK; i++) {
+        const struct attr *at = spec_column(s, i);
+        struct buf         sql;
+        if (!attr_is_indexed_list(at))
+            continue;
+        char name[256];
+        snprintf(name, sizeof name, "%s__%s", s->rest, at->name);
+        bool fill = !has_table(c, name);
+        buf_init(&sql, SQL_MAX);
+        sql_side_create(&sql, s, at, SQL_SQLITE);
+        if (fill)
+            sql_side_fill(&sql, s, at, SQL_SQLITE);
+        rc = exec_script(c, buf_cstr(&sql), eb);
+        buf_free(&sql);
+    }
+    return rc;
+}
+
 /* The spec tables, their new columns and indexes: derived from the specs, so
  * a new resource or a new queryable attribute needs no numbered migration. */
 static int
@@ -1564,6 +1690,8 @@ sync_spec_tables(struct conn *c, struct errbuf *eb)
             rc = exec_script(c, buf_cstr(&sql), eb);
             buf_free(&sql);
         }
+        if (rc == E_OK)
+            rc = sync_side_tables(c, s, eb);
     }
     return rc;
 }

@@ -157,7 +157,13 @@ static const char *const rows_sql =
     " (7, 'seven', 'ACTIVE', 7, 7.0, 1767312000000, '[\"it''s\"]', 1, 's', NULL),"
     " (8, 'Alpha', 'EXPIRING', 8, 8.5, 1768176000000, '[\"Web\"]', 0, 's', NULL),"
     " (9, 'a.b', 'ACTIVE', 9, 9.0, 1767484800000, '[\"a.b\",\"a%b\"]', 1, 's', NULL),"
-    " (10, '100%_x', 'RETIRED', 100, 100.0, 1775088000000, '[\"%\"]', 1, 's', NULL);";
+    " (10, '100%_x', 'RETIRED', 100, 100.0, 1775088000000, '[\"%\"]', 1, 's', NULL);"
+    /* the side table of the list attribute, as the store keeps it (sql.h) */
+    "CREATE TABLE things__tags (v TEXT NOT NULL, namespace TEXT NOT NULL, oid NOT NULL,"
+    " PRIMARY KEY (v, namespace, oid)) WITHOUT ROWID;"
+    "CREATE INDEX things__tags_oid ON things__tags (oid);"
+    "INSERT INTO things__tags SELECT DISTINCT j.value, '/', t.id FROM things t,"
+    " json_each(t.tags) j WHERE j.type = 'text';";
 
 static int
 setup(void **state)
@@ -201,9 +207,28 @@ bind_all(sqlite3_stmt *st, const struct sqlparams *ps)
     }
 }
 
+/* The side scope of the tests: every row is in "/". */
+static void
+side_scope(void *ctx, struct buf *sql, struct sqlparams *ps)
+{
+    sqlparams_add(ctx, ps, (struct sqlparam){.t = SQLP_TEXT, .s = STR("/")});
+    buf_puts(sql, "\"namespace\" = ?");
+}
+
+static void run_filter_side(struct fixture *fx, const char *q, const struct filter_side *side,
+                            struct buf *out);
+
 /* Parse, compile for SQLite, run; the matching ids as "1,5,7" into out. */
 static void
 run_filter(struct fixture *fx, const char *q, struct buf *out)
+{
+    run_filter_side(fx, q, NULL, out);
+}
+
+/* The same with list attributes from their side table (side NULL: JSON). */
+static void
+run_filter_side(struct fixture *fx, const char *q, const struct filter_side *side,
+                struct buf *out)
 {
     struct fnode    *f;
     struct errbuf    eb = {0};
@@ -216,7 +241,7 @@ run_filter(struct fixture *fx, const char *q, struct buf *out)
     buf_puts(&sql, "SELECT id FROM things WHERE ");
     rc = parse(fx->a, q, &f, &eb);
     if (rc == E_OK)
-        rc = filter_compile(fx->a, f, &test_spec, SQL_SQLITE, &sql, &ps, &eb);
+        rc = filter_compile_side(fx->a, f, &test_spec, SQL_SQLITE, side, &sql, &ps, &eb);
     if (rc != E_OK)
         fail_msg("%s: %s", q, eb.msg);
     buf_puts(&sql, " ORDER BY id");
@@ -689,6 +714,82 @@ test_match(void **state)
     buf_free(&all);
 }
 
+/* The same cases give the same rows with lists answered from the side table,
+ * with and without a scope condition on the side rows. */
+static void
+test_match_side(void **state)
+{
+    struct fixture    *fx = *state;
+    struct filter_side scoped = {side_scope, fx->a}, bare = {NULL, NULL};
+    const char *const  extra[][2] = {
+        {"tags == \"web\" and name == \"alpha\"", "1"},
+        {"name == \"alpha\" or tags in [\"db\"] and count < 0", "1,5"},
+        {"tags == \"prod\" and tags != \"db\"", "1"},
+    };
+
+    for (int k = 0; k < 2; k++) {
+        const struct filter_side *side = k ? &scoped : &bare;
+        for (size_t i = 0; i < ARRAY_LEN(match_cases) + ARRAY_LEN(extra); i++) {
+            bool        m = i < ARRAY_LEN(match_cases);
+            const char *q = m ? match_cases[i].q : extra[i - ARRAY_LEN(match_cases)][0];
+            const char *want = m ? match_cases[i].ids : extra[i - ARRAY_LEN(match_cases)][1];
+            struct buf  got;
+
+            buf_init(&got, 0);
+            run_filter_side(fx, q, side, &got);
+            if (strcmp(buf_cstr(&got), want) != 0)
+                fail_msg("side %d case %zu `%s`: got {%s}, want {%s}", k, i, q, buf_cstr(&got),
+                         want);
+            buf_free(&got);
+        }
+    }
+}
+
+/* The side-table forms of the list operators (SQLite; PostgreSQL keeps jsonb). */
+static void
+test_sql_text_side(void **state)
+{
+    struct fixture    *fx = *state;
+    struct filter_side scoped = {side_scope, fx->a};
+    static const struct {
+        enum sql_dialect d;
+        const char      *q, *sql;
+        size_t           nparams;
+    } cases[] = {
+        {SQL_SQLITE, "tags == \"a\"",
+         "(\"ID\" IN (SELECT oid FROM \"things__tags\" WHERE v = ? AND \"namespace\" = ?))", 2},
+        {SQL_SQLITE, "tags not in [\"a\", \"b\"]",
+         "(\"ID\" NOT IN (SELECT oid FROM \"things__tags\" WHERE v IN (?, ?) AND \"namespace\" = "
+         "?))",
+         3},
+        {SQL_SQLITE, "tags matches \"^a\"",
+         "(EXISTS (SELECT 1 FROM \"things__tags\" WHERE oid = \"ID\" AND v REGEXP ?))", 1},
+        {SQL_SQLITE, "tags not exists",
+         "(NOT EXISTS (SELECT 1 FROM \"things__tags\" WHERE oid = \"ID\"))", 0},
+        {SQL_SQLITE, "tags in []", "(1 = 0)", 0},
+        {SQL_SQLITE, "name == \"a\"", "(\"name\" = ?)", 1},
+        {SQL_POSTGRES, "tags contains \"a\"", "(\"tags\" @> jsonb_build_array($1::text))", 1},
+    };
+
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        struct fnode    *f;
+        struct errbuf    eb = {0};
+        struct buf       sql;
+        struct sqlparams ps = {0};
+
+        buf_init(&sql, 0);
+        assert_int_equal(parse(fx->a, cases[i].q, &f, &eb), E_OK);
+        if (filter_compile_side(fx->a, f, &test_spec, cases[i].d, &scoped, &sql, &ps, &eb) !=
+            E_OK)
+            fail_msg("case %zu `%s`: %s", i, cases[i].q, eb.msg);
+        if (strcmp(buf_cstr(&sql), cases[i].sql) != 0)
+            fail_msg("case %zu `%s`:\n got %s\nwant %s", i, cases[i].q, buf_cstr(&sql),
+                     cases[i].sql);
+        assert_int_equal(ps.n, cases[i].nparams);
+        buf_free(&sql);
+    }
+}
+
 /* No value ever appears in the SQL text; only placeholders do. */
 static void
 test_values_not_in_sql(void **state)
@@ -1130,6 +1231,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_limit_depth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limit_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_match, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_match_side, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sql_text_side, setup, teardown),
         cmocka_unit_test_setup_teardown(test_values_not_in_sql, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compile_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_regex_guard_accepts, setup, teardown),
