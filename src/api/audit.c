@@ -40,7 +40,27 @@ principal_claims(struct arena *a, const struct req *r)
     return l;
 }
 
-/* The record, in arena `a` (which may outlive the request). */
+/* A copy of request text for the log; bytes that are not UTF-8 (the HTTP
+ * layer refuses them in paths, but an entry must never be unreadable) become
+ * '?', so the log always decodes. */
+static struct str
+text(struct arena *a, struct str s)
+{
+    struct str c = arena_str(a, s);
+    char      *p = (char *)c.p;
+
+    for (size_t i = 0; i < c.len;) {
+        unsigned char b = (unsigned char)p[i];
+        size_t        n = b < 0x80 ? 1 : b >> 5 == 6 ? 2 : b >> 4 == 14 ? 3 : b >> 3 == 30 ? 4 : 0;
+        if (n > 0 && n <= c.len - i && utf8_valid(p + i, n)) {
+            i += n;
+            continue;
+        }
+        p[i++] = '?';
+    }
+    return c;
+}
+
 static int
 build(struct arena *a, const struct req *r, const char *operation, struct str id, int status,
       struct str error, struct val *obj)
@@ -52,14 +72,14 @@ build(struct arena *a, const struct req *r, const char *operation, struct str id
 
     val_set(a, &in, "operation", val_cstr(operation));
     val_set(a, &in, "identity", val_cstr(identity));
-    val_set(a, &in, "objectID", val_str(arena_str(a, id)));
+    val_set(a, &in, "objectID", val_str(text(a, id)));
     val_set(a, &in, "method", val_cstr(method_name(r->method)));
-    val_set(a, &in, "path", val_str(arena_str(a, r->path)));
+    val_set(a, &in, "path", val_str(text(a, r->path)));
     val_set(a, &in, "principal", principal_claims(a, r));
     val_set(a, &in, "clientIP", val_str(arena_str(a, r->client_ip)));
     val_set(a, &in, "status", val_int(status));
     val_set(a, &in, "trace", val_cstr(arena_strndup(a, r->trace, strlen(r->trace))));
-    val_set(a, &in, "error", val_str(arena_str(a, error)));
+    val_set(a, &in, "error", val_str(text(a, error)));
     val_set(a, &in, "requestNamespace", val_str(arena_str(a, ns)));
     /* The fields are read-only for clients: build the object directly. */
     struct val none = val_map();

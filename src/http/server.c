@@ -248,6 +248,8 @@ take_query(struct req *r, struct str q)
         v = v.p != NULL ? copy(r->a, v) : arena_str(r->a, str_c(""));
         if (!http_unescape(&k, true) || !http_unescape(&v, true))
             return "A query parameter has a malformed percent-escape";
+        if (!utf8_valid(k.p, k.len) || !utf8_valid(v.p, v.len))
+            return "A query parameter is not valid UTF-8";
         if (r->params == NULL)
             r->params = arena_calloc(r->a, PARAMS_MAX, sizeof *r->params);
         r->params[r->nparams++] = (struct qparam){ k, v };
@@ -270,6 +272,10 @@ take_target(struct req *r, struct str t)
     r->path = copy(r->a, path);
     if (r->path.len == 0 || r->path.p[0] != '/' || !http_unescape(&r->path, false))
         return "The URL path is malformed";
+    /* Paths and parameters are names, IDs and filters: text. Refusing other
+     * bytes here keeps them out of answers, logs and the audit log. */
+    if (!utf8_valid(r->path.p, r->path.len))
+        return "The URL path is not valid UTF-8";
     return query.p != NULL ? take_query(r, query) : NULL;
 }
 

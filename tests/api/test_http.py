@@ -535,3 +535,18 @@ def test_connections_below_max_are_never_evicted(start_server):
         assert closed == [], "evicted below max_connections: %s" % closed
     finally:
         _close_all(held)
+
+
+@pytest.mark.parametrize("target", [b"/namespaces/%ff%fe", b"/namespaces?q=%ff", b"/%c3%28",
+                                    b"/namespaces?%e2%82=1"])
+def test_url_that_is_not_utf8_is_400_and_the_audit_log_stays_readable(server, admin, target):
+    """Paths and parameters are text: bytes that are not UTF-8 are refused, so they can
+    reach no answer, log line or audit entry (an entry that did not decode once made
+    GET /auditlogs answer 500)."""
+    data = req([b"POST " + target + b" HTTP/1.1", b"Host: x", b"Content-Length: 2",
+                b"Authorization: Bearer " + admin.token.encode(), b"X-Namespace: /",
+                b"Content-Type: application/json"], b"{}")
+    ex = exchange(server, data, answers=1)
+    assert ex.status == 400, ex.raw[:300]
+    r = admin.get("/auditlogs", ns="/", params={"recursive": "true", "pageSize": "0"})
+    assert r.status == 200, r
