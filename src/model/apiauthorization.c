@@ -8,10 +8,10 @@ static const struct attr apiauthorization_attrs[] = {
     { "description", T_STRING, A_QUERY, .max_len = 1024 },
     { "subject", T_SUBJECT, A_REQUIRED, .max_len = 64,
       .doc = "OR of AND lines of claims, each line with exactly one @auth:realm=" },
-    { "authorizedIdentities", T_STRLIST, A_REQUIRED | A_QUERY, .max_len = 64,
+    { "authorizedIdentities", T_STRLIST, A_REQUIRED | A_QUERY | A_INDEXED, .max_len = 64,
       .doc = "roles (@auth:role=...) and permissions (identity,verb,...)" },
     { "authorizedNamespace", T_STRING, A_REQUIRED | A_QUERY | A_ORDER, .max_len = 1024 },
-    { "authorizedSubnets", T_STRLIST, A_QUERY, .max_len = 64, .format = F_CIDR,
+    { "authorizedSubnets", T_STRLIST, A_QUERY | A_INDEXED, .max_len = 64, .format = F_CIDR,
       .doc = "CIDRs the caller's address must be in (none: any address)" },
     { "disabled", T_BOOL, A_QUERY, .def = "false" },
 };

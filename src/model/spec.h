@@ -32,6 +32,10 @@ enum aflag {
     A_DERIVED       = 1 << 9,  /* recomputed on every write: ignored when sent back */
     A_SEALED        = 1 << 10, /* stored encrypted under the master key (api/secrets.c);
                                   use with A_WRITEONLY */
+    A_INDEXED       = 1 << 11, /* a queryable list answered from an index (a side table
+                                  per attribute: one row per element); the others are
+                                  searched in the document. An index costs every write:
+                                  it is for lists a large resource is searched by */
 };
 
 /* What a string (or each string of a list) must be, beyond its pattern. */
@@ -168,7 +172,7 @@ attr_is_column(const struct attr *a)
 static inline bool
 attr_is_indexed_list(const struct attr *a)
 {
-    return a->type == T_STRLIST && (a->flags & A_QUERY) != 0;
+    return a->type == T_STRLIST && (a->flags & (A_QUERY | A_INDEXED)) == (A_QUERY | A_INDEXED);
 }
 
 /* True when `child` is reachable as /parent/:id/<child> (its `children`, or

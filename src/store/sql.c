@@ -504,12 +504,18 @@ sql_side_fill(struct buf *sql, const struct spec *s, const struct attr *at, enum
 }
 
 void
-sql_side_insert(struct buf *sql, const struct spec *s, const struct attr *at,
-                enum sql_dialect d)
+sql_side_insert_one(struct buf *sql, const struct spec *s, const struct attr *at,
+                    enum sql_dialect d)
 {
-    side_rows_of(sql, s, at);
-    buf_puts(sql, " AND m.\"ID\" = ");
+    buf_puts(sql, d == SQL_POSTGRES ? "INSERT INTO " : "INSERT OR IGNORE INTO ");
+    filter_side_table(sql, s, at);
+    buf_puts(sql, " (v, \"namespace\", oid) VALUES (");
     placeholder(sql, d, 1);
+    buf_puts(sql, ", ");
+    placeholder(sql, d, 2);
+    buf_puts(sql, ", ");
+    placeholder(sql, d, 3);
+    buf_puts(sql, d == SQL_POSTGRES ? ") ON CONFLICT DO NOTHING" : ")");
 }
 
 void

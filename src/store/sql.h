@@ -58,8 +58,10 @@ void sql_side_create(struct buf *sql, const struct spec *s, const struct attr *a
 void sql_side_fill(struct buf *sql, const struct spec *s, const struct attr *at,
                    enum sql_dialect d);
 /* Insert the side rows of the object whose ID is $1, from its written row. */
-void sql_side_insert(struct buf *sql, const struct spec *s, const struct attr *at,
-                     enum sql_dialect d);
+/* One element ($1) of an object's list attribute, with its namespace ($2) and ID
+ * ($3), into the side table (a repeated element is kept once). */
+void sql_side_insert_one(struct buf *sql, const struct spec *s, const struct attr *at,
+                         enum sql_dialect d);
 /* Delete the side rows of the object whose ID is $1. */
 void sql_side_delete(struct buf *sql, const struct spec *s, const struct attr *at,
                      enum sql_dialect d);

@@ -551,9 +551,40 @@ side_by_id(struct conn *c, const struct spec *s, struct str id, side_sql_fn *gen
     return side_each(c, s, gen, &(struct sqlparams){ &p, 1, 1 }, obj);
 }
 
+/* The elements of one list attribute of `obj`, one prepared insert each: no
+ * JSON parsing and no join (reading them back from the row just written made
+ * a create three times slower). */
+static int
+side_insert_list(struct conn *c, const struct spec *s, const struct attr *at,
+                 const struct val *obj)
+{
+    const struct val *l = val_get(obj, at->name);
+    struct str        ns = val_get_str(obj, "namespace"), id = val_get_str(obj, "ID");
+    struct buf        sql;
+    sqlite3_stmt     *stmt;
+    int               rc = E_OK;
+
+    if (l == NULL || l->t != V_ARR || l->a.n == 0)
+        return E_OK;
+    buf_init(&sql, SQL_MAX);
+    sql_side_insert_one(&sql, s, at, SQL_SQLITE);
+    stmt = conn_stmt(c, buf_cstr(&sql));
+    buf_free(&sql);
+    if (stmt == NULL)
+        return E_INTERNAL;
+    for (size_t i = 0; i < l->a.n && rc == E_OK; i++) {
+        if (l->a.v[i].t != V_STR)
+            continue;
+        sqlite3_bind_text(stmt, 1, l->a.v[i].s.p, (int)l->a.v[i].s.len, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, ns.p, (int)ns.len, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, id.p, (int)id.len, SQLITE_STATIC);
+        rc = step_done(c, stmt, "list attribute");
+    }
+    return rc;
+}
+
 /* The side rows follow the row just written: an update first drops the old
- * elements, then both insert the row's elements (read back from its columns,
- * so the side table holds exactly what the JSON column holds). */
+ * elements, then both insert the object's elements. */
 static int
 write_side(struct conn *c, const struct spec *s, const struct val *obj, bool insert)
 {
@@ -562,7 +593,10 @@ write_side(struct conn *c, const struct spec *s, const struct val *obj, bool ins
 
     if (!insert)
         rc = side_by_id(c, s, id, sql_side_delete, NULL);
-    return rc == E_OK ? side_by_id(c, s, id, sql_side_insert, obj) : rc;
+    for (size_t i = 0; i < spec_ncolumns(s) && rc == E_OK; i++)
+        if (attr_is_indexed_list(spec_column(s, i)))
+            rc = side_insert_list(c, s, spec_column(s, i), obj);
+    return rc;
 }
 
 static void

@@ -30,7 +30,7 @@ static const struct attr test_attrs[] = {
     {"count", T_INT, A_QUERY},
     {"score", T_FLOAT, A_QUERY},
     {"expires", T_TIME, A_QUERY},
-    {"tags", T_STRLIST, A_QUERY},
+    {"tags", T_STRLIST, A_QUERY | A_INDEXED},
     {"enabled", T_BOOL, A_QUERY},
     {"secret", T_STRING, A_WRITEONLY}, /* not queryable */
     {"labels", T_STRMAP, A_QUERY},     /* queryable flag, unfilterable type */
