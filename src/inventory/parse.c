@@ -441,6 +441,17 @@ obj_val(struct arena *a, const ASN1_OBJECT *o, int no_name)
     return val_str(arena_str(a, (struct str){ s, (size_t)n }));
 }
 
+/* OpenSSL's short name of an OID (prime256v1, X25519), or its dotted form. */
+static struct val
+sn_val(struct arena *a, const ASN1_OBJECT *o)
+{
+    int nid = OBJ_obj2nid(o);
+
+    if (nid != NID_undef && OBJ_nid2sn(nid) != NULL)
+        return val_cstr(OBJ_nid2sn(nid));
+    return obj_val(a, o, 1);
+}
+
 /* RFC 4514 as OpenSSL writes it (XN_FLAG_RFC2253: non-ASCII escaped as \XX).
  * A name whose strings do not convert to UTF-8 is written with every value
  * dumped as #hex of its DER, which OpenSSL cannot fail at. */
@@ -648,7 +659,7 @@ set_key(struct arena *a, struct val *m, X509 *x)
         name = "DSA";
         break;
     }
-    val_set(a, m, "keyAlgorithm", name != NULL ? val_cstr(name) : obj_val(a, alg, 0));
+    val_set(a, m, "keyAlgorithm", name != NULL ? val_cstr(name) : sn_val(a, alg));
     if ((pk = X509_get0_pubkey(x)) != NULL && EVP_PKEY_get_bits(pk) > 0)
         val_set(a, m, "keySize", val_int(EVP_PKEY_get_bits(pk)));
     if (nid != NID_X9_62_id_ecPublicKey || pa == NULL)
@@ -657,7 +668,7 @@ set_key(struct arena *a, struct val *m, X509 *x)
     if (ptype != V_ASN1_OBJECT || pval == NULL)
         return; /* explicit curve parameters: no name to give */
     name = curve_name(OBJ_obj2nid(pval));
-    val_set(a, m, "keyCurve", name != NULL ? val_cstr(name) : obj_val(a, pval, 0));
+    val_set(a, m, "keyCurve", name != NULL ? val_cstr(name) : sn_val(a, pval));
 }
 
 static void

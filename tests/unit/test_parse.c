@@ -177,7 +177,8 @@ key_new(const char *kind)
 {
     EVP_PKEY *k = NULL;
 
-    if (strcmp(kind, "P-256") == 0 || strcmp(kind, "P-384") == 0)
+    if (strncmp(kind, "P-", 2) == 0 || strncmp(kind, "secp", 4) == 0 ||
+        strncmp(kind, "brainpool", 9) == 0)
         k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", kind);
     else if (strcmp(kind, "RSA") == 0)
         k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
@@ -513,6 +514,9 @@ key_kinds(void **state)
     static const struct kind kinds[] = {
         { "P-256", "EC", "P256", "ecdsa-with-SHA256", 256, "SHA256" },
         { "P-384", "EC", "P384", "ecdsa-with-SHA384", 384, "SHA384" },
+        { "P-521", "EC", "P521", "ecdsa-with-SHA512", 521, "SHA512" },
+        { "secp256k1", "EC", "secp256k1", "ecdsa-with-SHA256", 256, "SHA256" },
+        { "brainpoolP384r1", "EC", "brainpoolP384r1", "ecdsa-with-SHA384", 384, "SHA384" },
         { "RSA", "RSA", NULL, "sha256WithRSAEncryption", 2048, "SHA256" },
         { "RSA", "RSA", NULL, "sha512WithRSAEncryption", 2048, "SHA512" },
         { "ED25519", "ED25519", NULL, "ED25519", 0, NULL },
