@@ -147,6 +147,8 @@ has_private_key(struct str in)
     const char *p = in.p, *end = in.p + in.len, *after;
     struct str  label;
 
+    if (find(p, end, "PRIVATE KEY" DASH5) != NULL)
+        return true; /* an END line, or a BEGIN line with an odd label */
     while ((p = find(p, end, BEGIN)) != NULL) {
         p += strlen(BEGIN);
         if (pem_label(p, end, &label, &after) &&
@@ -339,8 +341,10 @@ inv_split(struct arena *a, struct str input, struct inv_blocks *out, struct errb
         r = INV_R_PRIVATE_KEY;
     else if (find(t.p, t.p + t.len, BEGIN) != NULL)
         r = split_pem(&s, t);
-    else if (all_b64(t) && b64_decode(a, t.p, t.len, &der, &len))
-        r = len > 0 && der[0] == 0x30 ? push_der(&s, der, len, false, false) : INV_R_GARBAGE;
+    else if (all_b64(t))
+        r = b64_decode(a, t.p, t.len, &der, &len) && len > 0 && der[0] == 0x30
+                ? push_der(&s, der, len, false, false)
+                : INV_R_GARBAGE;
     else if ((unsigned char)input.p[0] == 0x30)
         r = push_der(&s, (const unsigned char *)arena_str(a, input).p, input.len, false,
                      false);

@@ -694,6 +694,8 @@ base64_and_der(void **state)
     assert_int_equal(split_c(arena_printf(A, "%s=", b64_of(d.p, d.len, false)), &b),
                      E_VALIDATION);
     assert_int_equal(split_c("MIIB", &b), E_VALIDATION);
+    assert_int_equal(split_c("0AAA=", &b), E_VALIDATION); /* '0' is 0x30 */
+    assert_int_equal(b.reason, INV_R_GARBAGE);
     assert_int_equal(split_c("aGVsbG8gd29ybGQ=", &b), E_VALIDATION);
     assert_int_equal(b.reason, INV_R_GARBAGE);
     chain_free();
@@ -821,6 +823,7 @@ private_keys_refused(void **state)
         arena_printf(A, "%s%s", kpem, pem_of(chain[0])),
         arena_printf(A, "%s\n%s\n%s", pem_of(chain[0]), kpem, pem_of(chain[1])),
         arena_printf(A, "garbage first\n%s", kpem),
+        strstr(kpem, "-----END"), /* an END line alone */
     };
     for (size_t i = 0; i < ARRAY_LEN(ins); i++) {
         memset(&eb, 0, sizeof(eb));
