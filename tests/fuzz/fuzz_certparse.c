@@ -1,11 +1,11 @@
 /* fuzz_certparse.c - libFuzzer target: the inventory's certificate reader
- * (inventory/parse.c). Every input goes through inv_split; every certificate it
+ * (inventory/certparse.c). Every input goes through inv_split; every certificate it
  * yields through inv_parse, and the raw input through inv_parse as well (a DER
  * that d2i_X509 half-accepts). Checks: no crash or leak, the results agree
  * with the return codes, and every string produced is valid UTF-8.
  *
  * clang -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc tests/fuzz/fuzz_certparse.c \
- *     src/inventory/parse.c src/core/{base,arena,val,digest,timeutil,rnd}.c \
+ *     src/inventory/certparse.c src/core/{base,arena,val,digest,timeutil,rnd}.c \
  *     $(pkg-config --cflags --libs openssl) -lm
  *
  * Seeds: a few PEM, DER and PKCS#7 files, e.g. split from
@@ -13,7 +13,7 @@
  */
 #include <stdlib.h>
 
-#include "inventory/parse.h"
+#include "inventory/certparse.h"
 
 static void
 check(const struct val *v)

@@ -1,4 +1,4 @@
-/* test_parse.c - the inventory's X.509 reader (inventory/parse.c): every root of
+/* test_certparse.c - the inventory's X.509 reader (inventory/certparse.c): every root of
  * Debian's CA bundle against what the openssl command line prints for it;
  * certificates made here with OpenSSL's API (EC, RSA, Ed25519, every SAN type,
  * usages, constraints); the input forms and their refusals; odd certificates and
@@ -27,7 +27,7 @@
 
 #include "core/digest.h"
 #include "core/timeutil.h"
-#include "inventory/parse.h"
+#include "inventory/certparse.h"
 #include "pki/certutil.h"
 
 #define CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"

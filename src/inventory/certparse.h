@@ -1,4 +1,4 @@
-/* parse.h - the one place where X.509 certificates are read for the inventory.
+/* certparse.h - the one place where X.509 certificates are read for the inventory.
  *
  * inv_split() turns what a user pastes or uploads (PEM, base64 of DER or of a
  * PKCS#7 bundle, raw DER) into a list of DER certificates; inv_parse() turns one

@@ -1,4 +1,4 @@
-/* parse.c - see parse.h and docs/inventory.md.
+/* certparse.c - see certparse.h and docs/inventory.md.
  *
  * Splitting is done by hand rather than with PEM_read_bio: OpenSSL's reader
  * decodes every block it meets, a private key included, into memory it does not
@@ -6,7 +6,7 @@
  * recognised by its BEGIN line and never decoded, and anything but whitespace
  * outside the blocks refuses the input.
  */
-#include "parse.h"
+#include "certparse.h"
 
 #include <arpa/inet.h>
 #include <limits.h>
