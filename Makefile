@@ -27,7 +27,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 DATA    ?= ./keyward-data
 LISTEN  ?= 127.0.0.1:8443
 
-.PHONY: all deps test-deps bench-deps run check unit api api-asan bench clean format
+.PHONY: all deps test-deps bench-deps run check unit api api-asan bench clean format format-check
 
 all: $(B)/keyward
 
@@ -83,6 +83,7 @@ run: deps
 # the black-box API suite against the normal build and again against an
 # ASan+UBSan build.
 check: test-deps
+	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory CC=clang B=$(B)/clang $(B)/clang/keyward
 	@$(MAKE) --no-print-directory all $(B)/asan/keyward $(UNIT_BIN)
 	./tests/run-unit.sh $(UNIT_BIN)
@@ -102,8 +103,15 @@ bench: bench-deps
 	@$(MAKE) --no-print-directory all
 	./bench/run.sh
 
+FORMAT_SRC = $(SRC) $(shell find src -name '*.h') $(wildcard tests/unit/*.c tests/fuzz/*.[ch])
+
+# One style, the committed .clang-format; `make check` refuses code that is not in it.
 format:
-	clang-format -i $(SRC) $(shell find src -name '*.h')
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	@clang-format --dry-run -Werror $(FORMAT_SRC) || \
+	    { echo "keyward: run 'make format' (the style is .clang-format)" >&2; exit 1; }
 
 clean:
 	rm -rf $(B)

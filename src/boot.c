@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "model/validate.h"
-#include "core/password.h"
-#include "core/fileio.h"
 #include "core/digest.h"
+#include "core/fileio.h"
+#include "core/password.h"
 #include "core/rnd.h"
 #include "model/specs.h"
+#include "model/validate.h"
 #include "store/store.h"
 
 #define META_BOOTED "bootstrapped"
@@ -56,11 +56,11 @@ static int
 build(struct boot *b, const char *password, struct errbuf *eb)
 {
     static const char *const line[] = { "@auth:realm=vince", "@auth:account=admin",
-                                         "@auth:organization=/" };
+                                        "@auth:organization=/" };
     static const char *const role[] = { "@auth:role=namespace.administrator" };
-    struct val in = val_map(), subj = val_arr();
-    char       hash[PASSWORD_HASH_MAX];
-    int        rc;
+    struct val               in = val_map(), subj = val_arr();
+    char                     hash[PASSWORD_HASH_MAX];
+    int                      rc;
 
     if (password_hash(str_c(password), hash) != E_OK)
         return errbuf_set(eb, E_INTERNAL, "cannot hash the admin password");
@@ -80,8 +80,7 @@ build(struct boot *b, const char *password, struct errbuf *eb)
     val_set(b->a, &in, "authorizedIdentities", strs(b->a, role, 1));
     val_set(b->a, &in, "authorizedNamespace", val_cstr("/"));
     val_set(b->a, &in, "protected", val_bool(true));
-    if ((rc = object_new(b->a, &spec_apiauthorization, STR("/"), &in, &b->policy, eb)) !=
-        E_OK)
+    if ((rc = object_new(b->a, &spec_apiauthorization, STR("/"), &in, &b->policy, eb)) != E_OK)
         return rc;
     tags_normalize(b->a, &spec_apiauthorization, &b->policy);
     return E_OK;
@@ -106,11 +105,11 @@ write_password_file(const char *datadir, const char *pw, struct errbuf *eb)
 int
 boot_first_start(const char *datadir, bool *created, bool *from_env, struct errbuf *eb)
 {
-    struct boot   b = { arena_new(4096) };
-    struct str    v;
-    const char   *env = getenv("KEYWARD_ADMIN_PASSWORD");
-    char          pw[33];
-    int           rc;
+    struct boot b = { arena_new(4096) };
+    struct str  v;
+    const char *env = getenv("KEYWARD_ADMIN_PASSWORD");
+    char        pw[33];
+    int         rc;
 
     *created = false;
     *from_env = env != NULL && env[0] != '\0';

@@ -106,13 +106,21 @@ int
 housekeeping_register(struct jobs *j, struct errbuf *eb)
 {
     const struct job_kind kinds[] = {
-        { .name = "expire", .run = expire_run, .interval_ms = cfg.expire_interval,
+        { .name = "expire",
+          .run = expire_run,
+          .interval_ms = cfg.expire_interval,
           .max_attempts = 3 },
-        { .name = "auditlog.purge", .run = purge_run, .interval_ms = cfg.expire_interval,
+        { .name = "auditlog.purge",
+          .run = purge_run,
+          .interval_ms = cfg.expire_interval,
           .max_attempts = 3 },
-        { .name = "jobs.purge", .run = jobs_purge_run, .interval_ms = cfg.expire_interval,
+        { .name = "jobs.purge",
+          .run = jobs_purge_run,
+          .interval_ms = cfg.expire_interval,
           .max_attempts = 3 },
-        { .name = NAMESPACE_PURGE_JOB, .run = namespace_purge_run, .lease_ms = 60000,
+        { .name = NAMESPACE_PURGE_JOB,
+          .run = namespace_purge_run,
+          .lease_ms = 60000,
           .max_attempts = 1000 },
     };
     int rc = E_OK;

@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/realms/throttle.h"
 #include "auth/authn.h"
 #include "auth/authz.h"
-#include "api/realms/throttle.h"
 #include "boot.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -51,8 +51,12 @@ die(const char *msg)
 static void
 parse_options(int argc, char **argv)
 {
-    static const struct { const char *opt, *key; } opts[] = {
-        { "--listen", "listen" }, { "--data", "data_dir" }, { "--store", "store" },
+    static const struct {
+        const char *opt, *key;
+    } opts[] = {
+        { "--listen", "listen" },
+        { "--data", "data_dir" },
+        { "--store", "store" },
     };
     const char   *config = NULL;
     struct errbuf eb = { 0 };
@@ -243,9 +247,10 @@ serve(void)
     if (store_open(cfg.store, &kw_store, &eb) != E_OK)
         die(eb.msg);
     authz_start(); /* before the first write: the policy snapshot follows every commit */
-    if (authn_init(master, &eb) != E_OK || boot_first_start(cfg.data_dir, &created, &from_env, &eb) != E_OK ||
-        tls_start(host, master, &tls, &eb) != E_OK ||
-        jobs_begin(&eb) != E_OK || http_start(&tls, &eb) != E_OK || jobs_go(&eb) != E_OK)
+    if (authn_init(master, &eb) != E_OK ||
+        boot_first_start(cfg.data_dir, &created, &from_env, &eb) != E_OK ||
+        tls_start(host, master, &tls, &eb) != E_OK || jobs_begin(&eb) != E_OK ||
+        http_start(&tls, &eb) != E_OK || jobs_go(&eb) != E_OK)
         die(eb.msg);
     print_welcome(from_env || getenv("KEYWARD_ADMIN_PASSWORD") != NULL);
     wait_for_signal(&set);

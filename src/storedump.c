@@ -15,8 +15,8 @@
 
 #include "core/buf.h"
 #include "core/codec.h"
-#include "storedump.h"
 #include "store/store.h"
+#include "storedump.h"
 
 #define LINE_MAX_BYTES (512u << 20)
 
@@ -65,8 +65,10 @@ print_row(void *arg, const char *table, const struct dump_cell *cells, size_t n)
             if (c->doc && msgpack_decode(o->a, c->bytes.p, c->bytes.len, 64, &v, &eb) == E_OK)
                 break;
             if (c->doc) {
-                fprintf(stderr, "keyward: %s: a document does not decode (%s): "
-                                "shown as base64\n", table, eb.msg);
+                fprintf(stderr,
+                        "keyward: %s: a document does not decode (%s): "
+                        "shown as base64\n",
+                        table, eb.msg);
                 o->bad_docs++;
             }
             v = blob_val(o->a, c->bytes);
@@ -114,7 +116,6 @@ storedump_run(const char *uri, const char *const *tables, size_t n)
     }
     /* Shown whole (as base64) and warned about above: the dump did its job. */
     if (o.bad_docs > 0)
-        fprintf(stderr, "keyward: %zu documents do not decode (shown as base64)\n",
-                o.bad_docs);
+        fprintf(stderr, "keyward: %zu documents do not decode (shown as base64)\n", o.bad_docs);
     return 0;
 }

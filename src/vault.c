@@ -67,7 +67,7 @@ put_run(struct tx *tx, void *arg)
 static int
 put_new(void *ctx, const char *name, struct str cert, struct str sealed)
 {
-    struct put p = {.st = ctx, .cert = cert, .sealed = sealed};
+    struct put p = { .st = ctx, .cert = cert, .sealed = sealed };
 
     if (meta_name(p.kcrt, name, "crt") != E_OK || meta_name(p.kkey, name, "key") != E_OK)
         return E_INTERNAL;

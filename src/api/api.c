@@ -5,13 +5,13 @@
 
 #include "../auth/authn.h"
 #include "../core/config.h"
+#include "../core/digest.h"
 #include "../core/log.h"
 #include "../core/nspath.h"
-#include "../core/digest.h"
 #include "../store/store.h"
 #include "audit.h"
-#include "routes.h"
 #include "router.h"
+#include "routes.h"
 
 static struct val
 error_list(struct req *r, const struct errbuf *eb)
@@ -27,7 +27,8 @@ error_list(struct req *r, const struct errbuf *eb)
     val_set(r->a, &e, "subject", val_cstr("keyward"));
     if (eb->attr[0] != '\0') {
         struct val d = val_map();
-        val_set(r->a, &d, "attribute", val_cstr(arena_strndup(r->a, eb->attr, strlen(eb->attr))));
+        val_set(r->a, &d, "attribute",
+                val_cstr(arena_strndup(r->a, eb->attr, strlen(eb->attr))));
         val_set(r->a, &e, "data", d);
     }
     val_set(r->a, &e, "trace", val_cstr(r->trace));
@@ -114,8 +115,8 @@ api_finish(struct req *r)
     if (r->raw_reply || r->stream != NULL)
         return; /* the handler wrote reply (or streams it) and reply_type itself */
     buf_init(&r->reply, SIZE_MAX / 2);
-    r->reply_type = r->out == CODEC_MSGPACK ? "application/msgpack"
-                                          : "application/json; charset=UTF-8";
+    r->reply_type =
+        r->out == CODEC_MSGPACK ? "application/msgpack" : "application/json; charset=UTF-8";
     if (!r->has_resp)
         return;
     apply_fields(r);
@@ -146,8 +147,9 @@ namespace_header(struct req *r, struct errbuf *eb)
     if (r->x_namespace.p == NULL)
         return errbuf_set(eb, E_BADREQ, "The X-Namespace header is required");
     if (!nspath_valid(r->x_namespace))
-        return errbuf_set(eb, E_BADREQ, "The X-Namespace header is not a valid namespace: "
-                                        "an absolute path of [a-zA-Z0-9_-] names");
+        return errbuf_set(eb, E_BADREQ,
+                          "The X-Namespace header is not a valid namespace: "
+                          "an absolute path of [a-zA-Z0-9_-] names");
     r->ns = r->x_namespace;
     return E_OK;
 }
@@ -172,7 +174,8 @@ negotiate(struct req *r, struct errbuf *eb)
     const struct route_def *d = r->route.def;
     unsigned                produces = d != NULL ? d->produces : MT_OBJECT;
     bool list = r->route_err.code == E_OK && r->route.spec != NULL && r->route.action == NULL &&
-                (r->route.id.len == 0 || r->route.parent != NULL) && (r->method == M_GET || r->method == M_HEAD);
+                (r->route.id.len == 0 || r->route.parent != NULL) &&
+                (r->method == M_GET || r->method == M_HEAD);
 
     if (!list)
         produces &= ~(unsigned)MT_CSV;

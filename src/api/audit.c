@@ -6,9 +6,8 @@
 #include "../auth/authn.h"
 #include "../core/log.h"
 #include "../model/specs.h"
-#include "routes.h"
 #include "../model/validate.h"
-
+#include "routes.h"
 
 bool
 audit_wanted(const struct req *r)
@@ -51,7 +50,7 @@ text(struct arena *a, struct str s)
 
     for (size_t i = 0; i < c.len;) {
         unsigned char b = (unsigned char)p[i];
-        size_t        n = b < 0x80 ? 1 : b >> 5 == 6 ? 2 : b >> 4 == 14 ? 3 : b >> 3 == 30 ? 4 : 0;
+        size_t n = b < 0x80 ? 1 : b >> 5 == 6 ? 2 : b >> 4 == 14 ? 3 : b >> 3 == 30 ? 4 : 0;
         if (n > 0 && n <= c.len - i && utf8_valid(p + i, n)) {
             i += n;
             continue;
@@ -146,8 +145,8 @@ audit_done(void *arg, int rc)
 static struct str
 error_of(const struct req *r)
 {
-    const struct val *e = r->status >= 400 && r->resp.t == V_ARR && r->resp.a.n > 0
-                              ? &r->resp.a.v[0] : NULL;
+    const struct val *e =
+        r->status >= 400 && r->resp.t == V_ARR && r->resp.a.n > 0 ? &r->resp.a.v[0] : NULL;
     const struct val *d = e != NULL ? val_get(e, "description") : NULL;
 
     if (d == NULL && r->status >= 400 && r->resp.t == V_MAP)

@@ -11,7 +11,7 @@
 bool audit_wanted(const struct req *r);
 /* Inside a write's transaction: record it with status and object ID, atomically
  * with the write itself. Marks the request audited. */
-int  audit_in_tx(struct req *r, struct tx *tx, const char *operation, struct str id);
+int audit_in_tx(struct req *r, struct tx *tx, const char *operation, struct str id);
 /* Once the answer is known (request thread): record a request not yet recorded
  * (failures, denials, tokens) with an asynchronous write. */
 void audit_after(struct req *r);

@@ -135,11 +135,11 @@ csv_header(struct buf *out, const struct str *cols, size_t ncols)
 void
 csv_columns(struct req *r, const struct spec *s, const struct str **cols, size_t *ncols)
 {
-    static const char *const fallback[] = { "ID", "name", "namespace", "createTime",
-                                            "updateTime", NULL };
-    const char *const *names = s->csv_columns != NULL ? s->csv_columns : fallback;
-    struct str        *v;
-    size_t             n = 0;
+    static const char *const fallback[] = { "ID",         "name",       "namespace",
+                                            "createTime", "updateTime", NULL };
+    const char *const       *names = s->csv_columns != NULL ? s->csv_columns : fallback;
+    struct str              *v;
+    size_t                   n = 0;
 
     if (r->nfields > 0) {
         *cols = r->fields;

@@ -29,10 +29,10 @@ int csv_header(struct buf *out, const struct str *cols, size_t ncols);
 void csv_columns(struct req *r, const struct spec *s, const struct str **cols, size_t *ncols);
 /* Answer `items` (objects already presented) as a whole CSV body (a bounded
  * page, a static list): raw_reply. */
-int  csv_reply(struct req *r, const struct spec *s, const struct val *items, struct errbuf *eb);
+int csv_reply(struct req *r, const struct spec *s, const struct val *items, struct errbuf *eb);
 /* Answer the matches of q as a CSV body streamed from a store cursor (the HTTP
  * layer pulls it piece by piece; rows are presented as they are read). Sets
  * status, reply_type, count_total (when q->want_total) and the stream. */
-int  csv_stream(struct req *r, const struct spec *s, const struct listq *q, struct errbuf *eb);
+int csv_stream(struct req *r, const struct spec *s, const struct listq *q, struct errbuf *eb);
 
 #endif

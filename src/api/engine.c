@@ -12,18 +12,18 @@
 #include "../auth/authn.h"
 #include "../auth/authz.h"
 #include "../core/config.h"
+#include "../core/digest.h"
 #include "../core/log.h"
 #include "../core/rnd.h"
 #include "../core/timeutil.h"
-#include "../core/digest.h"
+#include "../model/secrets.h"
 #include "../model/specs.h"
+#include "../model/validate.h"
 #include "../store/store.h"
 #include "audit.h"
 #include "csv.h"
 #include "list.h"
 #include "router.h"
-#include "../model/secrets.h"
-#include "../model/validate.h"
 
 #define IDEM_KEY_MAX 255
 
@@ -46,8 +46,8 @@ struct wreq {
     const struct spec *s;
     enum wop           op;
     struct checked     ck;
-    struct val         body;   /* W_UPDATE: the client's object */
-    struct val         obj;    /* W_CREATE: the object to insert */
+    struct val         body; /* W_UPDATE: the client's object */
+    struct val         obj;  /* W_CREATE: the object to insert */
     bool               override;
     struct str         idem_key, idem_fp; /* hex SHA-256, empty without the header */
     bool               replayed;
@@ -133,12 +133,12 @@ serve_csv(struct req *r, const struct spec *s, struct listq *q, struct errbuf *e
 static int
 serve_list(struct req *r, const struct spec *s, struct errbuf *eb)
 {
-    static const char *const allowed[] = { "page",  "pageSize", "pagesize", "limit", "after",
-                                           "order", "recursive", "q", NULL };
-    struct listq q;
-    struct val   items;
-    int64_t      total = -1;
-    int          rc;
+    static const char *const allowed[] = { "page",  "pageSize",  "pagesize", "limit", "after",
+                                           "order", "recursive", "q",        NULL };
+    struct listq             q;
+    struct val               items;
+    int64_t                  total = -1;
+    int                      rc;
 
     if ((rc = req_params_check(r, allowed, eb)) != E_OK)
         return rc;
@@ -170,9 +170,9 @@ static int
 serve_get(struct req *r, const struct spec *s, struct errbuf *eb)
 {
     static const char *const allowed[] = { "recursive", NULL };
-    struct scope sc = { r->ns, false };
-    struct val   obj;
-    int          rc;
+    struct scope             sc = { r->ns, false };
+    struct val               obj;
+    int                      rc;
 
     if ((rc = req_params_check(r, allowed, eb)) != E_OK)
         return rc;
@@ -255,8 +255,9 @@ write_error(struct wreq *w, int rc)
     if (rc == E_NOTFOUND)
         return errbuf_set(&w->eb, E_NOTFOUND, "Could not find the object");
     if (rc == E_CONFLICT)
-        return errbuf_set(&w->eb, E_CONFLICT, "The object was updated in the meantime: "
-                                              "read it again and resend it");
+        return errbuf_set(&w->eb, E_CONFLICT,
+                          "The object was updated in the meantime: "
+                          "read it again and resend it");
     if (rc == E_PROTECTED)
         return errbuf_set(&w->eb, E_PROTECTED,
                           "The object is protected: use ?override=true to change it");
@@ -284,8 +285,7 @@ add_once(struct wreq *w, struct val *out, const struct val *stored)
 static int
 ns_gone(struct wreq *w)
 {
-    return errbuf_set(&w->eb, E_NOTFOUND, "Namespace '%.*s' does not exist",
-                      STR_FMT(w->r->ns));
+    return errbuf_set(&w->eb, E_NOTFOUND, "Namespace '%.*s' does not exist", STR_FMT(w->r->ns));
 }
 
 /* Inside the transaction: the namespace the request was authorized on is still
@@ -445,7 +445,7 @@ run_write(struct tx *tx, void *arg)
     }
     if (rc == E_OK) {
         static const char *const ops[] = { "create", "update", "delete", NULL };
-        struct val *id = w->r->resp.t == V_MAP ? val_get(&w->r->resp, "ID") : NULL;
+        struct val              *id = w->r->resp.t == V_MAP ? val_get(&w->r->resp, "ID") : NULL;
         rc = audit_in_tx(w->r, tx, w->op == W_ACTION ? w->r->route.action->name : ops[w->op],
                          id != NULL && id->t == V_STR ? id->s : w->r->route.id);
         if (rc != E_OK)
@@ -526,15 +526,16 @@ static int
 serve_create(struct req *r, const struct spec *s, const struct checked *ck, struct errbuf *eb)
 {
     static const char *const allowed[] = { NULL };
-    struct wreq *w = wreq_new(r, s, W_CREATE, ck);
-    struct val   in;
-    int          rc;
+    struct wreq             *w = wreq_new(r, s, W_CREATE, ck);
+    struct val               in;
+    int                      rc;
 
     if ((rc = req_params_check(r, allowed, eb)) != E_OK ||
         (rc = decode_body(r, &in, eb)) != E_OK ||
         (rc = object_new(r->a, s, r->ns, &in, &w->obj, eb)) != E_OK)
         return rc;
-    if (s->hooks.prepare != NULL && (rc = s->hooks.prepare(&r->hook, s, &w->obj, true, eb)) != E_OK)
+    if (s->hooks.prepare != NULL &&
+        (rc = s->hooks.prepare(&r->hook, s, &w->obj, true, eb)) != E_OK)
         return rc;
     if ((rc = secrets_seal(r->a, s, &w->obj, val_get(&w->obj, "ID")->s, eb)) != E_OK)
         return rc;
@@ -546,8 +547,8 @@ static int
 serve_update(struct req *r, const struct spec *s, const struct checked *ck, struct errbuf *eb)
 {
     static const char *const allowed[] = { "override", NULL };
-    struct wreq *w = wreq_new(r, s, W_UPDATE, ck);
-    int          rc;
+    struct wreq             *w = wreq_new(r, s, W_UPDATE, ck);
+    int                      rc;
 
     if ((rc = req_params_check(r, allowed, eb)) != E_OK ||
         (rc = decode_body(r, &w->body, eb)) != E_OK)
@@ -556,7 +557,8 @@ serve_update(struct req *r, const struct spec *s, const struct checked *ck, stru
         return errbuf_set(eb, E_BADREQ, "The body must be an object");
     if (!param_true(r, "override", &w->override, eb))
         return eb->code;
-    if (s->hooks.prepare != NULL && (rc = s->hooks.prepare(&r->hook, s, &w->body, false, eb)) != E_OK)
+    if (s->hooks.prepare != NULL &&
+        (rc = s->hooks.prepare(&r->hook, s, &w->body, false, eb)) != E_OK)
         return rc;
     if ((rc = secrets_seal(r->a, s, &w->body, r->route.id, eb)) != E_OK)
         return rc;
@@ -564,8 +566,7 @@ serve_update(struct req *r, const struct spec *s, const struct checked *ck, stru
 }
 
 static int
-serve_action(struct req *r, const struct spec *s, const struct checked *ck,
-             struct errbuf *eb)
+serve_action(struct req *r, const struct spec *s, const struct checked *ck, struct errbuf *eb)
 {
     static const char *const allowed[] = { NULL };
     int                      rc;
@@ -579,8 +580,8 @@ static int
 serve_delete(struct req *r, const struct spec *s, const struct checked *ck, struct errbuf *eb)
 {
     static const char *const allowed[] = { "override", NULL };
-    struct wreq *w = wreq_new(r, s, W_DELETE, ck);
-    int          rc;
+    struct wreq             *w = wreq_new(r, s, W_DELETE, ck);
+    int                      rc;
 
     if ((rc = req_params_check(r, allowed, eb)) != E_OK)
         return rc;
@@ -668,7 +669,7 @@ enter_parent(struct req *r, struct errbuf *eb)
 /* Namespaces known to exist, per thread, valid while no namespace or policy
  * write has happened since (authz_generation). Saves a read transaction on
  * almost every request. */
-#define NS_CACHE 64
+#define NS_CACHE     64
 #define NS_CACHE_LEN 128
 
 struct ns_seen {

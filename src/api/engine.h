@@ -8,8 +8,8 @@
  * authorization, operation. Errors become the answer. */
 enum api_result engine_serve(struct req *r, struct errbuf *eb);
 /* Resources that are not stored (roles): list and get from static data. */
-int             engine_static(struct req *r, const struct spec *s, struct errbuf *eb);
+int engine_static(struct req *r, const struct spec *s, struct errbuf *eb);
 /* Validate X-Namespace into r->ns (E_BADREQ). */
-int             namespace_header(struct req *r, struct errbuf *eb);
+int namespace_header(struct req *r, struct errbuf *eb);
 
 #endif

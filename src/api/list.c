@@ -19,8 +19,10 @@ int_param(const struct req *r, const char *k, int64_t min, int64_t max, int64_t 
     if (!*present)
         return E_OK;
     if (str_to_i64(v, out) != E_OK || *out < min || *out > max)
-        return errbuf_set(eb, E_BADREQ, "Query parameter '%s' must be an integer from "
-                          "%lld to %lld", k, (long long)min, (long long)max);
+        return errbuf_set(eb, E_BADREQ,
+                          "Query parameter '%s' must be an integer from "
+                          "%lld to %lld",
+                          k, (long long)min, (long long)max);
     return E_OK;
 }
 
@@ -106,11 +108,11 @@ filters(struct req *r, struct listq *q, struct errbuf *eb)
         if (all == NULL)
             all = f;
         else {
-            struct fnode *or = arena_calloc(r->a, 1, sizeof *or);
+            struct fnode * or = arena_calloc(r->a, 1, sizeof * or);
             or->op = F_OR;
             or->l = all;
             or->r = f;
-            all = or;
+            all = or ;
         }
     }
     q->filter = all;

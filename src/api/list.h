@@ -8,7 +8,7 @@
 /* Parse the list parameters of r into q (E_BADREQ naming the parameter). When a
  * cursor page is asked for (limit), q->limit is one more than the page so that
  * list_next_cursor can tell whether another page follows. */
-int  list_query(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb);
+int list_query(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb);
 /* Drop the look-ahead row and set r->next (X-Next) when another page follows. */
 void list_next_cursor(struct req *r, const struct listq *q, struct val *items);
 

@@ -107,8 +107,9 @@ error_schemas(struct val *schemas)
     set(schemas, "Error", e);
     set(&list, "items", ref("schemas", "Error"));
     set(&list, "minItems", val_int(1));
-    set(&list, "description", val_cstr("Every error is a list; the HTTP status is the first "
-                                       "error's code"));
+    set(&list, "description",
+        val_cstr("Every error is a list; the HTTP status is the first "
+                 "error's code"));
     set(schemas, "ErrorList", list);
     /* RFC 6749 5.2, for /oauth2/access_token */
     struct val o = type("object"), op = val_map();
@@ -151,8 +152,8 @@ error_responses(void)
 static void
 add_error(struct val *responses, int status)
 {
-    set(responses, arena_printf(oa, "%d", status), ref("responses",
-                                                        arena_printf(oa, "E%d", status)));
+    set(responses, arena_printf(oa, "%d", status),
+        ref("responses", arena_printf(oa, "E%d", status)));
 }
 
 /* What any request may meet on its way (framing, limits, media types, rate). */
@@ -179,10 +180,14 @@ static struct val
 default_value(const struct attr *at)
 {
     switch (at->type) {
-    case T_BOOL: return val_bool(strcmp(at->def, "true") == 0);
-    case T_INT: return val_int(strtoll(at->def, NULL, 10));
-    case T_FLOAT: return val_float(strtod(at->def, NULL));
-    default: return val_cstr(at->def);
+    case T_BOOL:
+        return val_bool(strcmp(at->def, "true") == 0);
+    case T_INT:
+        return val_int(strtoll(at->def, NULL, 10));
+    case T_FLOAT:
+        return val_float(strtod(at->def, NULL));
+    default:
+        return val_cstr(at->def);
     }
 }
 
@@ -217,10 +222,19 @@ attr_schema(const struct attr *at)
     struct val s = val_map();
 
     switch (at->type) {
-    case T_STRING: s = string_schema(at, at->max_len); break;
-    case T_BOOL: s = type("boolean"); break;
-    case T_INT: s = type("integer"); set(&s, "format", val_cstr("int64")); break;
-    case T_FLOAT: s = type("number"); break;
+    case T_STRING:
+        s = string_schema(at, at->max_len);
+        break;
+    case T_BOOL:
+        s = type("boolean");
+        break;
+    case T_INT:
+        s = type("integer");
+        set(&s, "format", val_cstr("int64"));
+        break;
+    case T_FLOAT:
+        s = type("number");
+        break;
     case T_TIME:
         s = type("string");
         set(&s, "format", val_cstr("date-time"));
@@ -243,7 +257,8 @@ attr_schema(const struct attr *at)
         if (at->max_len > 0)
             set(&s, "maxItems", val_int((int64_t)at->max_len));
         break;
-    case T_ANY: break; /* any value */
+    case T_ANY:
+        break; /* any value */
     }
     if (at->def != NULL)
         set(&s, "default", default_value(at));
@@ -301,9 +316,9 @@ spec_schema(const struct spec *s)
         set(&sc, "required", req);
     if (s->unique != NULL)
         set(&sc, "description",
-            val_cstr(arena_printf(oa, "%s: `%s` is unique %s", s->identity, s->unique,
-                                  s->unique_global ? "across all namespaces"
-                                                   : "per namespace")));
+            val_cstr(
+                arena_printf(oa, "%s: `%s` is unique %s", s->identity, s->unique,
+                             s->unique_global ? "across all namespaces" : "per namespace")));
     return sc;
 }
 
@@ -351,12 +366,13 @@ attr_names(const struct spec *s, unsigned flag, bool signed_order)
     for (int neg = 0; neg <= (signed_order ? 1 : 0); neg++) {
         for (size_t i = 0; i < spec_ncommon_attrs && !s->not_namespaced; i++)
             if (spec_common_attrs[i].flags & flag)
-                val_push(oa, &e, val_cstr(arena_printf(oa, "%s%s", neg ? "-" : "",
-                                                       spec_common_attrs[i].name)));
+                val_push(oa, &e,
+                         val_cstr(arena_printf(oa, "%s%s", neg ? "-" : "",
+                                               spec_common_attrs[i].name)));
         for (size_t i = 0; i < s->nattrs; i++)
             if (s->attrs[i].flags & flag)
-                val_push(oa, &e, val_cstr(arena_printf(oa, "%s%s", neg ? "-" : "",
-                                                       s->attrs[i].name)));
+                val_push(oa, &e,
+                         val_cstr(arena_printf(oa, "%s%s", neg ? "-" : "", s->attrs[i].name)));
     }
     return e;
 }
@@ -369,14 +385,17 @@ list_params(const struct spec *s)
     if (s->not_namespaced)
         return ps; /* served from memory: no query parameters */
     val_push(oa, &ps, param("page", "query", false, int_schema(1), "page number, from 1"));
-    val_push(oa, &ps, param("pageSize", "query", false, int_schema(0),
-                            "items per page (0: all, up to the configured cap; default "
-                            "100); `pagesize` is accepted too"));
-    val_push(oa, &ps, param("limit", "query", false, int_schema(1),
-                            "cursor paging: at most this many items after `after`; "
-                            "X-Next holds the next cursor"));
-    val_push(oa, &ps, param("after", "query", false, type("string"),
-                            "cursor paging: the ID of the last item seen"));
+    val_push(oa, &ps,
+             param("pageSize", "query", false, int_schema(0),
+                   "items per page (0: all, up to the configured cap; default "
+                   "100); `pagesize` is accepted too"));
+    val_push(oa, &ps,
+             param("limit", "query", false, int_schema(1),
+                   "cursor paging: at most this many items after `after`; "
+                   "X-Next holds the next cursor"));
+    val_push(oa, &ps,
+             param("after", "query", false, type("string"),
+                   "cursor paging: the ID of the last item seen"));
     set(&os, "enum", attr_names(s, A_ORDER, true));
     set(&order, "items", os);
     struct val p = param("order", "query", false, order,
@@ -388,8 +407,9 @@ list_params(const struct spec *s)
               "OR-ed. Queryable attributes are marked x-filterable");
     set(&p, "explode", val_bool(true));
     val_push(oa, &ps, p);
-    val_push(oa, &ps, param("recursive", "query", false, bool_schema(),
-                            "include the namespaces below X-Namespace"));
+    val_push(oa, &ps,
+             param("recursive", "query", false, bool_schema(),
+                   "include the namespaces below X-Namespace"));
     return ps;
 }
 
@@ -497,9 +517,9 @@ static void
 collection_item(struct val *item, const struct spec *s, const char *opid, const char *where)
 {
     if (s->ops & OP_LIST) {
-        struct val op = operation(arena_printf(oa, "list%s", opid),
-                                  arena_printf(oa, "List %s%s", s->rest, where), s->identity,
-                                  true);
+        struct val op =
+            operation(arena_printf(oa, "list%s", opid),
+                      arena_printf(oa, "List %s%s", s->rest, where), s->identity, true);
         struct val ps = list_params(s), arr = type("array");
         for (size_t i = 0; i < ps.a.n; i++)
             add_param(&op, ps.a.v[i]);
@@ -520,9 +540,9 @@ collection_item(struct val *item, const struct spec *s, const char *opid, const 
         set(item, "head", op);
     }
     if (s->ops & OP_CREATE) {
-        struct val op = operation(arena_printf(oa, "create%s", opid),
-                                  arena_printf(oa, "Create a %s%s", s->identity, where),
-                                  s->identity, true);
+        struct val op =
+            operation(arena_printf(oa, "create%s", opid),
+                      arena_printf(oa, "Create a %s%s", s->identity, where), s->identity, true);
         add_fields(&op);
         add_idem(&op);
         set(&op, "requestBody", body(s));
@@ -541,8 +561,9 @@ path_item(const struct spec *s, bool id)
     if (id)
         val_push(oa, &ps, param("id", "path", true, type("string"), "the object's ID"));
     if (!s->not_namespaced)
-        val_push(oa, &ps, param("X-Namespace", "header", true, type("string"),
-                                "the namespace the request works in (absolute path)"));
+        val_push(oa, &ps,
+                 param("X-Namespace", "header", true, type("string"),
+                       "the namespace the request works in (absolute path)"));
     if (ps.a.n > 0)
         set(&item, "parameters", ps);
     return item;
@@ -583,8 +604,11 @@ object_item(struct val *item, const struct spec *s)
     }
     if (s->ops & OP_UPDATE) {
         struct val op = operation(arena_printf(oa, "update_%s", id),
-                                  arena_printf(oa, "Replace a %s (updateTime must be the "
-                                                   "stored one)", id), id, true);
+                                  arena_printf(oa,
+                                               "Replace a %s (updateTime must be the "
+                                               "stored one)",
+                                               id),
+                                  id, true);
         add_param(&op, override_param());
         add_fields(&op);
         add_idem(&op);
@@ -611,9 +635,9 @@ object_item(struct val *item, const struct spec *s)
 static void
 action_item(struct val *item, const struct spec *s, const struct spec_action *act)
 {
-    struct val op = operation(arena_printf(oa, "%s_%s", act->name, s->identity),
-                              arena_printf(oa, "%s of a %s", act->name, s->identity),
-                              s->identity, true);
+    struct val op =
+        operation(arena_printf(oa, "%s_%s", act->name, s->identity),
+                  arena_printf(oa, "%s of a %s", act->name, s->identity), s->identity, true);
 
     add_fields(&op);
     add_idem(&op);
@@ -699,9 +723,10 @@ add_route(struct val *paths, const struct route_def *d)
         }
         if (oauth2) { /* RFC 6749 5.2 errors, not the error list */
             struct val r = val_map();
-            set(&r, "description", val_cstr("invalid_request, invalid_client, "
-                                            "invalid_scope, unsupported_grant_type "
-                                            "(RFC 6749 5.2)"));
+            set(&r, "description",
+                val_cstr("invalid_request, invalid_client, "
+                         "invalid_scope, unsupported_grant_type "
+                         "(RFC 6749 5.2)"));
             set(&r, "content", content(MT_JSON, ref("schemas", "OAuth2Error")));
             set(rs, "400", r);
             set(rs, "401", r);

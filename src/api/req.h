@@ -9,8 +9,8 @@
 #define KW_REQ_H
 
 #include "../core/buf.h"
-#include "../core/val.h"
 #include "../core/codec.h"
+#include "../core/val.h"
 #include "../model/spec.h"
 
 enum method { M_GET, M_HEAD, M_POST, M_PUT, M_DELETE, M_OTHER };
@@ -38,13 +38,13 @@ struct spec;
  * it only verifies the chain and reads the names. Lives as long as the
  * connection. */
 struct peer_cert {
-    bool        verified;     /* chains to the client CA, within its validity period,
-                                 for TLS clients (extendedKeyUsage clientAuth) */
-    const char *reason;       /* why not verified: static text for the log */
-    const char *cn, *o;       /* first CN and O, UTF-8, "" when absent */
+    bool verified;      /* chains to the client CA, within its validity period,
+                           for TLS clients (extendedKeyUsage clientAuth) */
+    const char *reason; /* why not verified: static text for the log */
+    const char *cn, *o; /* first CN and O, UTF-8, "" when absent */
     const char *ou[PEER_OU_MAX];
     size_t      nou;
-    char        serial[65];   /* lowercase hex of the serial (pki_serial_hex) */
+    char        serial[65]; /* lowercase hex of the serial (pki_serial_hex) */
     int64_t     not_after_ms;
 };
 
@@ -53,12 +53,12 @@ struct spec_action;
 
 /* Where a URL points (api/routes.h). */
 struct route {
-    const struct route_def    *def;    /* the table's row; NULL: unknown path */
-    const struct spec_action  *action; /* /things/:id/<action> */
-    const struct spec *spec;  /* the resource, or the child resource */
-    const struct spec *parent;/* for /things/:id/children */
-    struct str         id;    /* :id, empty for collections */
-    struct str         rest;  /* what a "/ *" row's pattern left of the raw path */
+    const struct route_def   *def;    /* the table's row; NULL: unknown path */
+    const struct spec_action *action; /* /things/:id/<action> */
+    const struct spec        *spec;   /* the resource, or the child resource */
+    const struct spec        *parent; /* for /things/:id/children */
+    struct str                id;     /* :id, empty for collections */
+    struct str                rest;   /* what a "/ *" row's pattern left of the raw path */
 };
 
 /* A response header beyond the ones every answer has (static strings or arena). */
@@ -71,45 +71,45 @@ struct req {
     struct arena *a;
 
     /* input (HTTP layer) */
-    enum method    method;
-    struct str     path;     /* percent-decoded, without the query */
-    struct str     raw_path; /* as sent, without the query */
-    struct qparam *params;
-    size_t         nparams;
-    struct str     authorization, x_namespace, content_type, accept, idem_key;
-    struct str    *fields; /* X-Fields, split at commas, trimmed */
-    size_t         nfields;
-    struct str     client_ip;
+    enum method             method;
+    struct str              path;     /* percent-decoded, without the query */
+    struct str              raw_path; /* as sent, without the query */
+    struct qparam          *params;
+    size_t                  nparams;
+    struct str              authorization, x_namespace, content_type, accept, idem_key;
+    struct str             *fields; /* X-Fields, split at commas, trimmed */
+    size_t                  nfields;
+    struct str              client_ip;
     const struct peer_cert *peer; /* NULL when no client certificate was presented */
-    struct buf     body;
-    int64_t        body_max;  /* the route's body limit (api_prepare) */
-    struct errbuf  route_err; /* why routing failed (answered once the body is read) */
-    char           trace[17];
+    struct buf              body;
+    int64_t                 body_max;  /* the route's body limit (api_prepare) */
+    struct errbuf           route_err; /* why routing failed (answered once the body is read) */
+    char                    trace[17];
 
     /* resolved by the API */
-    enum codec         in, out;
-    struct route       route;
-    struct principal  *who;
-    struct str         ns;
+    enum codec        in, out;
+    struct route      route;
+    struct principal *who;
+    struct str        ns;
 
     /* output */
-    int        status;
-    struct val resp;
-    bool       has_resp;
-    bool       list_resp;   /* resp is a list: X-Fields apply to each item */
-    int64_t    count_total; /* X-Count-Total when >= 0 */
-    struct str next;        /* X-Next */
-    struct str location;    /* Location (redirects) */
-    struct resp_header *headers; /* more response headers, in order: api_header() */
+    int                  status;
+    struct val           resp;
+    bool                 has_resp;
+    bool                 list_resp;   /* resp is a list: X-Fields apply to each item */
+    int64_t              count_total; /* X-Count-Total when >= 0 */
+    struct str           next;        /* X-Next */
+    struct str           location;    /* Location (redirects) */
+    struct resp_header  *headers;     /* more response headers, in order: api_header() */
     struct resp_header **headers_tail;
-    bool       raw_reply;   /* reply and reply_type were set by the handler: no encoding */
-    struct hook_ctx hook;   /* what the resource's hooks see: the arena, namespace and
-                               ID, answer-only fields and a secret shown once */
-    bool       audited;     /* the audit entry is written (api/audit.c) */
-    struct str audit_who;   /* token requests: the claim the caller presented */
-    struct buf reply;       /* the encoded body */
-    const char *reply_type; /* its Content-Type */
-    bool       csv;         /* Accept chose text/csv (list GETs only); errors stay JSON */
+    bool            raw_reply; /* reply and reply_type were set by the handler: no encoding */
+    struct hook_ctx hook;      /* what the resource's hooks see: the arena, namespace and
+                                  ID, answer-only fields and a secret shown once */
+    bool        audited;       /* the audit entry is written (api/audit.c) */
+    struct str  audit_who;     /* token requests: the claim the caller presented */
+    struct buf  reply;         /* the encoded body */
+    const char *reply_type;    /* its Content-Type */
+    bool        csv;           /* Accept chose text/csv (list GETs only); errors stay JSON */
 
     /* A streamed answer: instead of reply, the handler sets reply_type, status
      * and `stream`, which the HTTP layer calls on the request's worker thread
@@ -121,16 +121,16 @@ struct req {
      * HEAD, and calls stream_end exactly once (at the end, on an error, or when
      * the connection goes for any reason), which releases what stream_arg
      * holds. */
-    int  (*stream)(struct req *r, struct buf *out);
+    int (*stream)(struct req *r, struct buf *out);
     void (*stream_end)(struct req *r);
-    void  *stream_arg;
+    void *stream_arg;
 
     /* suspension: the engine calls suspend() (on the request's thread) before it
      * queues a write, whose completion calls resume() from the writer thread */
-    bool  pending;
+    bool pending;
     void (*suspend)(struct req *r);
     void (*resume)(struct req *r);
-    void  *conn;
+    void *conn;
 };
 
 enum api_result { API_DONE, API_PENDING };
@@ -142,25 +142,25 @@ enum api_result { API_DONE, API_PENDING };
 /* Route a request whose head is read (method, path, raw_path, headers): sets
  * r->route and r->body_max, the limit the HTTP layer applies to the body. A
  * routing error is kept and answered by api_handle. */
-void            api_prepare(struct req *r);
+void api_prepare(struct req *r);
 /* Serve a fully received request. API_PENDING means a write was queued and
  * r->resume() will be called (from another thread) once the answer is ready. */
 enum api_result api_handle(struct req *r);
 /* Encode the answer (r->out, r->out_type) from status/resp; call once, on the
  * thread that will send it. */
-void            api_finish(struct req *r);
+void api_finish(struct req *r);
 /* Release what the request holds (principal); the HTTP layer calls it once the
  * answer is sent or the connection dropped. */
-void            api_release(struct req *r);
+void api_release(struct req *r);
 /* Set the answer to the error list for `eb` (logged once, with the trace id). */
-void            api_error(struct req *r, const struct errbuf *eb);
+void api_error(struct req *r, const struct errbuf *eb);
 /* Convenience: api_error from a code and a message. */
-void            api_fail(struct req *r, enum err code, const char *msg);
+void api_fail(struct req *r, enum err code, const char *msg);
 /* Add a response header (name and value: static strings or in the request's
  * arena; the value must not hold CR or LF). E_INTERNAL, logged, when more
  * than RESP_HEADERS_MAX were added or the value is unsafe: the header is
  * dropped. */
 #define RESP_HEADERS_MAX 32
-int             api_header(struct req *r, const char *k, const char *v);
+int api_header(struct req *r, const char *k, const char *v);
 
 #endif

@@ -150,16 +150,18 @@ router_negotiate(struct req *r, unsigned consumes, unsigned produces, struct err
     r->csv = false;
     if ((produces & MT_MSGPACK) &&
         pick_accept(r->accept, (produces & MT_CSV) != 0, &r->out, &r->csv) != E_OK)
-        return errbuf_set(eb, E_MEDIA, "None of the types in Accept is supported: "
-                                       "use application/json or application/msgpack%s",
+        return errbuf_set(eb, E_MEDIA,
+                          "None of the types in Accept is supported: "
+                          "use application/json or application/msgpack%s",
                           produces & MT_CSV ? " (or text/csv)" : "");
     if (!(consumes & MT_OBJECT))
         return E_OK; /* the handler reads its own body (a form, or none) */
     if (is_msgpack(ct))
         r->in = CODEC_MSGPACK;
     else if (ct.len != 0 && !is_json(ct))
-        return errbuf_set(eb, E_MEDIA, "Content-Type must be application/json or "
-                                       "application/msgpack");
+        return errbuf_set(eb, E_MEDIA,
+                          "Content-Type must be application/json or "
+                          "application/msgpack");
     return E_OK;
 }
 

@@ -16,7 +16,6 @@ int router_negotiate(struct req *r, unsigned consumes, unsigned produces, struct
 /* The value of query parameter `k` (first occurrence), or STR_NULL. */
 struct str req_param(const struct req *r, const char *k);
 /* E_BADREQ naming the first query parameter not in `allowed` (NULL-terminated). */
-int        req_params_check(const struct req *r, const char *const *allowed,
-                            struct errbuf *eb);
+int req_params_check(const struct req *r, const char *const *allowed, struct errbuf *eb);
 
 #endif

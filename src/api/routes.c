@@ -2,15 +2,15 @@
 #include "routes.h"
 
 #include "../auth/authn.h"
-#include "realms/issue.h"
 #include "../store/store.h"
 #include "engine.h"
 #include "openapi.h"
+#include "realms/issue.h"
 #include "router.h"
 
-#define M(m)      (1u << (m))
-#define M_READ    (M(M_GET) | M(M_HEAD))
-#define M_ANY     (M(M_GET) | M(M_HEAD) | M(M_POST) | M(M_PUT) | M(M_DELETE))
+#define M(m)   (1u << (m))
+#define M_READ (M(M_GET) | M(M_HEAD))
+#define M_ANY  (M(M_GET) | M(M_HEAD) | M(M_POST) | M(M_PUT) | M(M_DELETE))
 
 /* ---- handlers of the rows that are not resources ------------------------ */
 
@@ -87,8 +87,8 @@ static const struct route_def routes[] = {
     { "/openapi.json", M_READ, RA_NONE, 0, MT_JSON, 0, NULL, openapi_serve, NULL,
       "This document: the API in OpenAPI 3.1" },
     /* Last: every other path is a resource URL (API.md 6). */
-    { "/*", M_ANY, RA_TOKEN, MT_OBJECT, MT_OBJECT | MT_CSV, 0, router_resource, serve_resources, NULL,
-      "Resources: /things, /things/:id, /things/:id/children" },
+    { "/*", M_ANY, RA_TOKEN, MT_OBJECT, MT_OBJECT | MT_CSV, 0, router_resource, serve_resources,
+      NULL, "Resources: /things, /things/:id, /things/:id/children" },
 };
 
 const struct route_def *
@@ -109,8 +109,9 @@ path_matches(const char *pattern, struct str path, struct str raw, struct str *r
         struct str prefix = { pattern, n - 1 };
         if (!str_starts(path, prefix))
             return false;
-        *rest = str_starts(raw, prefix) ? (struct str){ raw.p + prefix.len, raw.len - prefix.len }
-                                        : STR_NULL;
+        *rest = str_starts(raw, prefix)
+                    ? (struct str){ raw.p + prefix.len, raw.len - prefix.len }
+                    : STR_NULL;
         return true;
     }
     return str_eq_c(path, pattern);

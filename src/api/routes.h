@@ -12,12 +12,12 @@
 
 /* Media types a route consumes or produces (bit set). */
 enum media {
-    MT_JSON    = 1 << 0, /* application/json (also any application type, any type, or none) */
+    MT_JSON = 1 << 0,    /* application/json (also any application type, any type, or none) */
     MT_MSGPACK = 1 << 1, /* application/msgpack */
-    MT_FORM    = 1 << 2, /* application/x-www-form-urlencoded */
-    MT_ANY     = 1 << 3, /* the handler reads Content-Type itself */
-    MT_CSV     = 1 << 4, /* text/csv: lists only (API.md 7.3); errors stay JSON */
-    MT_OBJECT  = MT_JSON | MT_MSGPACK,
+    MT_FORM = 1 << 2,    /* application/x-www-form-urlencoded */
+    MT_ANY = 1 << 3,     /* the handler reads Content-Type itself */
+    MT_CSV = 1 << 4,     /* text/csv: lists only (API.md 7.3); errors stay JSON */
+    MT_OBJECT = MT_JSON | MT_MSGPACK,
 };
 
 enum route_auth {
@@ -26,20 +26,20 @@ enum route_auth {
 };
 
 struct route_def {
-    const char     *path;      /* exact path, or ending in "/ *" without the space:
-                                  the rest (raw, undecoded) goes to r->route.rest */
-    unsigned        methods;   /* 1u << enum method */
+    const char *path;        /* exact path, or ending in "/ *" without the space:
+                                the rest (raw, undecoded) goes to r->route.rest */
+    unsigned        methods; /* 1u << enum method */
     enum route_auth auth;
-    unsigned        consumes;  /* enum media; 0: no body is read as content */
-    unsigned        produces;  /* enum media */
-    int64_t         body_max;  /* bytes; 0: the setting max_body_size */
+    unsigned        consumes; /* enum media; 0: no body is read as content */
+    unsigned        produces; /* enum media */
+    int64_t         body_max; /* bytes; 0: the setting max_body_size */
     /* Resolve the rest of the route (the resource tree): fill r->route, E_NOTFOUND
      * or E_METHOD. NULL: the path and methods above are the whole route. */
-    int             (*resolve)(struct req *r, struct errbuf *eb);
+    int (*resolve)(struct req *r, struct errbuf *eb);
     /* Serve the request; API_PENDING when a write was queued (r->resume follows). */
     enum api_result (*serve)(struct req *r);
-    const char     *audit_op;  /* audited under this operation (token requests), or NULL */
-    const char     *summary;   /* one line, for the OpenAPI document */
+    const char *audit_op; /* audited under this operation (token requests), or NULL */
+    const char *summary;  /* one line, for the OpenAPI document */
 };
 
 /* The table, for documents generated from it (OpenAPI). */

@@ -23,9 +23,9 @@
 #include <stdlib.h>
 
 #include "../core/config.h"
+#include "../core/digest.h"
 #include "../core/log.h"
 #include "../core/rnd.h"
-#include "../core/digest.h"
 #include "../core/seal.h"
 #include "../core/timeutil.h"
 #include "../store/store.h"
@@ -34,7 +34,7 @@
 #define META_JWT_KEY  "jwt_key"  /* the one key of versions before the ring */
 #define META_JWT_KEYS "jwt_keys" /* the ring */
 #define TOKEN_MAX     8192
-#define RING_MAX      32               /* keys kept; older ones beyond it are dropped */
+#define RING_MAX      32                /* keys kept; older ones beyond it are dropped */
 #define RING_TEXT_MAX (RING_MAX * 1024) /* a line is about 400 bytes */
 
 struct ring_key {
@@ -47,8 +47,8 @@ struct ring_key {
 struct ring {
     struct ring_key k[RING_MAX]; /* newest first */
     size_t          n;
-    struct buf      text;        /* its stored form, to notice changes */
-    int             refs;        /* atomic */
+    struct buf      text; /* its stored form, to notice changes */
+    int             refs; /* atomic */
 };
 
 struct slot {
@@ -57,7 +57,7 @@ struct slot {
 };
 
 static struct {
-    struct ring    *ring;    /* under ring_mu */
+    struct ring    *ring; /* under ring_mu */
     pthread_mutex_t ring_mu;
     unsigned char   mk[32];
     struct slot    *slots;
@@ -116,8 +116,8 @@ add_claim(struct principal *p, size_t *cap, struct str k, const struct val *v)
         return;
     if (p->nclaims == *cap) {
         size_t ncap = *cap ? *cap * 2 : 16;
-        p->claims = arena_realloc(p->a, p->claims, *cap * sizeof *p->claims,
-                                  ncap * sizeof *p->claims);
+        p->claims =
+            arena_realloc(p->a, p->claims, *cap * sizeof *p->claims, ncap * sizeof *p->claims);
         *cap = ncap;
     }
     p->claims[p->nclaims++] = s;
@@ -421,7 +421,7 @@ ring_reload(struct errbuf *eb)
  * the committed state it reads cannot change under it): of two servers
  * starting or rotating at once, one writes and the other reads its result. */
 struct ring_write {
-    struct str text;       /* the first ring; or the new key's line */
+    struct str text; /* the first ring; or the new key's line */
     int64_t    now;
     bool       rotate;
 };

@@ -13,10 +13,10 @@
 #include "../core/log.h"
 #include "../core/net.h"
 #include "../core/nspath.h"
+#include "../model/roles.h"
 #include "../model/specs.h"
 #include "../store/store.h"
 #include "authn.h"
-#include "../model/roles.h"
 
 struct line {
     struct str *claims;
@@ -369,8 +369,8 @@ restrictions_allow(const struct authz_query *r, const struct spec *s, unsigned v
 static struct policy *const *
 first_in(const struct snapshot *sn, struct str at, size_t *count)
 {
-    size_t         lo = 0, hi = sn->n;
-    struct policy  key = { .ns = at }, *kp = &key;
+    size_t        lo = 0, hi = sn->n;
+    struct policy key = { .ns = at }, *kp = &key;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -387,8 +387,7 @@ first_in(const struct snapshot *sn, struct str at, size_t *count)
 
 static bool
 level_allows(const struct snapshot *sn, const struct authz_query *r, struct str at,
-             const struct spec *s,
-             unsigned verb)
+             const struct spec *s, unsigned verb)
 {
     size_t                n;
     struct policy *const *pp = first_in(sn, at, &n);
@@ -421,8 +420,7 @@ allowed(const struct snapshot *sn, const struct authz_query *r, const struct spe
 }
 
 int
-authz_check(const struct authz_query *r, const struct spec *s, unsigned verb,
-            struct errbuf *eb)
+authz_check(const struct authz_query *r, const struct spec *s, unsigned verb, struct errbuf *eb)
 {
     struct snapshot *sn;
     bool             ok;

@@ -2,9 +2,8 @@
 #ifndef KW_AUTHZ_H
 #define KW_AUTHZ_H
 
-#include "authn.h"
 #include "../model/spec.h"
-
+#include "authn.h"
 
 /* Who asks, where and from where: what evaluation needs of a request. */
 struct authz_query {
@@ -15,14 +14,14 @@ struct authz_query {
 /* E_OK when the API authorizations in q->ns and above grant `verb` on `s` to
  * q->who (from q->client_ip), within the token's restrictions; E_FORBIDDEN
  * otherwise. Thread-safe. */
-int  authz_check(const struct authz_query *q, const struct spec *s, unsigned verb,
-                 struct errbuf *eb);
+int authz_check(const struct authz_query *q, const struct spec *s, unsigned verb,
+                struct errbuf *eb);
 /* Rebuild everything from the store on next use: after a committed delete of a
  * namespace (its cascade deletes policies nobody noted one by one). */
-void     authz_invalidate(void);
+void authz_invalidate(void);
 /* Follow the store's committed changes (store_observe): call once at start-up,
  * after the store is open and before the first write. */
-void     authz_start(void);
+void authz_start(void);
 /* Changes whenever authz_invalidate() is called: what was derived from policies
  * or namespaces under an older generation may be stale. */
 uint64_t authz_generation(void);

@@ -32,7 +32,7 @@ jws_split(struct str t, struct jws *j)
     if (rest.p == NULL || memchr(rest.p, '.', rest.len) != NULL)
         return false;
     j->part[2] = rest;
-    j->input = (struct str){t.p, j->part[0].len + 1 + j->part[1].len};
+    j->input = (struct str){ t.p, j->part[0].len + 1 + j->part[1].len };
     return j->part[0].len > 0 && j->part[1].len > 0 && j->part[2].len > 0;
 }
 
@@ -70,7 +70,8 @@ jws_header(struct arena *a, struct str part, const char **alg, struct str *kid,
 bool
 jwk_usable(const struct val *k, const char *alg, struct str kid)
 {
-    struct str        kty = val_get_str(k, "kty"), use = val_get_str(k, "use"), kalg = val_get_str(k, "alg");
+    struct str kty = val_get_str(k, "kty"), use = val_get_str(k, "use"),
+               kalg = val_get_str(k, "alg");
     const struct val *kv = val_get(k, "kid");
 
     if (!str_eq_c(kty, strcmp(alg, "RS256") == 0 ? "RSA" : "EC") ||
@@ -97,9 +98,9 @@ pkey_from(const char *type, OSSL_PARAM_BLD *bld)
 static EVP_PKEY *
 jwk_rsa(struct arena *a, const struct val *k)
 {
-    unsigned char  *n = NULL, *e = NULL;
-    long            nl = jws_b64(a, val_get_str(k, "n"), &n), el = jws_b64(a, val_get_str(k, "e"), &e);
-    BIGNUM         *bn = NULL, *be = NULL;
+    unsigned char *n = NULL, *e = NULL;
+    long    nl = jws_b64(a, val_get_str(k, "n"), &n), el = jws_b64(a, val_get_str(k, "e"), &e);
+    BIGNUM *bn = NULL, *be = NULL;
     OSSL_PARAM_BLD *bld = NULL;
     EVP_PKEY       *key = NULL;
 
@@ -122,8 +123,8 @@ jwk_rsa(struct arena *a, const struct val *k)
 static EVP_PKEY *
 jwk_ec(struct arena *a, const struct val *k)
 {
-    unsigned char  *x = NULL, *y = NULL, pt[1 + 2 * EC_COORD];
-    long            xl = jws_b64(a, val_get_str(k, "x"), &x), yl = jws_b64(a, val_get_str(k, "y"), &y);
+    unsigned char *x = NULL, *y = NULL, pt[1 + 2 * EC_COORD];
+    long xl = jws_b64(a, val_get_str(k, "x"), &x), yl = jws_b64(a, val_get_str(k, "y"), &y);
     OSSL_PARAM_BLD *bld = NULL;
     EVP_PKEY       *key = NULL;
 

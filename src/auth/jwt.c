@@ -33,20 +33,20 @@
 #include "../core/codec.h"
 #include "../core/rnd.h"
 
-#define JWT_MAX 8192   /* longest token accepted or produced */
-#define JWT_DEPTH 8    /* payload nesting limit */
-#define HDR_DEPTH 2    /* a header is a map of scalars ("crit" would be depth 2) */
-#define SKEW_S 60      /* tolerated clock skew for nbf and iat */
-#define COORD_LEN 32   /* a P-256 field element */
-#define SIG_LEN 64     /* JWS ES256 signature: R || S */
-#define SIG_B64_LEN 86 /* b64url_len(SIG_LEN) */
-#define DER_SIG_MAX 80 /* DER ECDSA-Sig-Value for P-256 is at most 72 bytes */
-#define B64_32 43      /* b64url_len(32): coordinates and thumbprints */
-#define PEM_MAX (64 * 1024)
+#define JWT_MAX     8192 /* longest token accepted or produced */
+#define JWT_DEPTH   8    /* payload nesting limit */
+#define HDR_DEPTH   2    /* a header is a map of scalars ("crit" would be depth 2) */
+#define SKEW_S      60   /* tolerated clock skew for nbf and iat */
+#define COORD_LEN   32   /* a P-256 field element */
+#define SIG_LEN     64   /* JWS ES256 signature: R || S */
+#define SIG_B64_LEN 86   /* b64url_len(SIG_LEN) */
+#define DER_SIG_MAX 80   /* DER ECDSA-Sig-Value for P-256 is at most 72 bytes */
+#define B64_32      43   /* b64url_len(32): coordinates and thumbprints */
+#define PEM_MAX     (64 * 1024)
 /* The protected header is {"alg":"ES256","typ":"JWT","kid":"<43 chars>"}: 79 bytes
  * of JSON, 106 of base64url. The bounds leave room and are checked at load. */
 #define HDR_JSON_MAX 128
-#define HDR_B64_MAX 176
+#define HDR_B64_MAX  176
 
 struct jwt_key {
     EVP_PKEY *pkey;
@@ -252,11 +252,11 @@ static int
 header_encode(struct jwt_key *k)
 {
     struct kv kv[3] = {
-        {STR("alg"), val_cstr("ES256")},
-        {STR("typ"), val_cstr("JWT")},
-        {STR("kid"), val_cstr(k->kid)},
+        { STR("alg"), val_cstr("ES256") },
+        { STR("typ"), val_cstr("JWT") },
+        { STR("kid"), val_cstr(k->kid) },
     };
-    struct val h = {.t = V_MAP, .m = {.kv = kv, .n = 3, .cap = 3}};
+    struct val h = { .t = V_MAP, .m = { .kv = kv, .n = 3, .cap = 3 } };
     struct buf json;
     int        rc = E_INTERNAL;
 
@@ -512,7 +512,7 @@ floor_div(int64_t a, int64_t b)
 static int
 claims_check(const struct val *c, int64_t now_ms, const char *issuer, struct errbuf *eb)
 {
-    static const char *const early[] = {"nbf", "iat"};
+    static const char *const early[] = { "nbf", "iat" };
     const struct val        *iss;
     int64_t                  now_s = floor_div(now_ms, 1000), sec = 0;
     bool                     present;

@@ -14,11 +14,11 @@
 struct jwt_key;
 
 /* New random P-256 key. */
-int         jwt_key_generate(struct jwt_key **out);
+int jwt_key_generate(struct jwt_key **out);
 /* From / to an unencrypted PKCS#8 PEM private key. to_pem output is a secret. */
-int         jwt_key_from_pem(const char *pem, size_t len, struct jwt_key **out);
-int         jwt_key_to_pem(const struct jwt_key *k, struct buf *out);
-void        jwt_key_free(struct jwt_key *k);
+int  jwt_key_from_pem(const char *pem, size_t len, struct jwt_key **out);
+int  jwt_key_to_pem(const struct jwt_key *k, struct buf *out);
+void jwt_key_free(struct jwt_key *k);
 /* Key id: RFC 7638 JWK thumbprint (base64url SHA-256), NUL-terminated, owned by k. */
 const char *jwt_key_kid(const struct jwt_key *k);
 

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define ALIGN 16u
+#define ALIGN     16u
 #define MIN_BLOCK 256u
 #define MAX_BLOCK ((size_t)1 << 20) /* ordinary blocks stop doubling here */
 
@@ -198,7 +198,7 @@ arena_strndup(struct arena *a, const char *s, size_t n)
 struct str
 arena_str(struct arena *a, struct str s)
 {
-    return (struct str){arena_strndup(a, s.p, s.len), s.len};
+    return (struct str){ arena_strndup(a, s.p, s.len), s.len };
 }
 
 char *

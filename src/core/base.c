@@ -53,8 +53,8 @@ str_cut(struct str s, char sep, struct str *head)
     }
     size_t hl = (size_t)(hit - s.p);
     if (head)
-        *head = (struct str){s.p, hl};
-    return (struct str){hit + 1, s.len - hl - 1};
+        *head = (struct str){ s.p, hl };
+    return (struct str){ hit + 1, s.len - hl - 1 };
 }
 
 int
@@ -188,29 +188,29 @@ static const struct {
     int         status;
     const char *title;
 } err_table[E__COUNT] = {
-    [E_OK] = {200, "OK"},
-    [E_BADREQ] = {400, "Bad Request"},
-    [E_UNAUTH] = {401, "Unauthorized"},
-    [E_FORBIDDEN] = {403, "Forbidden"},
-    [E_NOTFOUND] = {404, "Not Found"},
-    [E_METHOD] = {405, "Method Not Allowed"},
-    [E_CONFLICT] = {409, "Conflict"},
-    [E_TOOBIG] = {413, "Request Entity Too Large"},
-    [E_URITOOLONG] = {414, "URI Too Long"},
-    [E_MEDIA] = {415, "Unsupported Media Type"},
-    [E_HEADERS] = {431, "Request Header Fields Too Large"},
-    [E_QUOTA] = {417, "Quota Exceeded"},
-    [E_VALIDATION] = {422, "Validation Error"},
-    [E_READONLY] = {422, "Read Only Error"},
-    [E_CREATIONONLY] = {422, "Creation Only Error"},
-    [E_DUPLICATE] = {422, "Duplicate Key"},
-    [E_PROTECTED] = {422, "Protected Object"},
-    [E_IDEMPOTENCY] = {422, "Idempotency Key Reused"},
-    [E_RATE] = {429, "Too Many Requests"},
-    [E_NOTIMPL] = {501, "Not Implemented"},
-    [E_VERSION] = {505, "HTTP Version Not Supported"},
-    [E_INTERNAL] = {500, "Internal Server Error"},
-    [E_UNAVAILABLE] = {503, "Service Unavailable"},
+    [E_OK] = { 200, "OK" },
+    [E_BADREQ] = { 400, "Bad Request" },
+    [E_UNAUTH] = { 401, "Unauthorized" },
+    [E_FORBIDDEN] = { 403, "Forbidden" },
+    [E_NOTFOUND] = { 404, "Not Found" },
+    [E_METHOD] = { 405, "Method Not Allowed" },
+    [E_CONFLICT] = { 409, "Conflict" },
+    [E_TOOBIG] = { 413, "Request Entity Too Large" },
+    [E_URITOOLONG] = { 414, "URI Too Long" },
+    [E_MEDIA] = { 415, "Unsupported Media Type" },
+    [E_HEADERS] = { 431, "Request Header Fields Too Large" },
+    [E_QUOTA] = { 417, "Quota Exceeded" },
+    [E_VALIDATION] = { 422, "Validation Error" },
+    [E_READONLY] = { 422, "Read Only Error" },
+    [E_CREATIONONLY] = { 422, "Creation Only Error" },
+    [E_DUPLICATE] = { 422, "Duplicate Key" },
+    [E_PROTECTED] = { 422, "Protected Object" },
+    [E_IDEMPOTENCY] = { 422, "Idempotency Key Reused" },
+    [E_RATE] = { 429, "Too Many Requests" },
+    [E_NOTIMPL] = { 501, "Not Implemented" },
+    [E_VERSION] = { 505, "HTTP Version Not Supported" },
+    [E_INTERNAL] = { 500, "Internal Server Error" },
+    [E_UNAVAILABLE] = { 503, "Service Unavailable" },
 };
 
 /* Anything out of range is a programming error; answer it as an internal one. */

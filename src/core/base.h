@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define KW_UNUSED(x) ((void)(x))
+#define ARRAY_LEN(a)    (sizeof(a) / sizeof((a)[0]))
+#define KW_UNUSED(x)    ((void)(x))
 #define KW_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
 struct str {
@@ -65,28 +65,28 @@ bool utf8_valid(const char *p, size_t len);
  * HTTP status and an error title (API.md section 2). */
 enum err {
     E_OK = 0,
-    E_BADREQ,        /* 400 Bad Request: malformed body, query, header */
-    E_UNAUTH,        /* 401 Unauthorized */
-    E_FORBIDDEN,     /* 403 Forbidden */
-    E_NOTFOUND,      /* 404 Not Found */
-    E_METHOD,        /* 405 Method Not Allowed */
-    E_CONFLICT,      /* 409 Conflict: stale updateTime */
-    E_TOOBIG,        /* 413 Request Entity Too Large */
-    E_URITOOLONG,    /* 414 URI Too Long */
-    E_MEDIA,         /* 415 Unsupported Media Type */
-    E_HEADERS,       /* 431 Request Header Fields Too Large */
-    E_QUOTA,         /* 417 Expectation Failed: token quota spent */
-    E_VALIDATION,    /* 422 Validation Error */
-    E_READONLY,      /* 422 Read Only Error */
-    E_CREATIONONLY,  /* 422 Creation Only Error */
-    E_DUPLICATE,     /* 422 Duplicate Key */
-    E_PROTECTED,     /* 422 Protected Object */
-    E_IDEMPOTENCY,   /* 422 Idempotency Key Reused */
-    E_RATE,          /* 429 Too Many Requests */
-    E_NOTIMPL,       /* 501 Not Implemented: a transfer coding other than chunked */
-    E_VERSION,       /* 505 HTTP Version Not Supported */
-    E_INTERNAL,      /* 500 Internal Server Error */
-    E_UNAVAILABLE,   /* 503 Service Unavailable */
+    E_BADREQ,       /* 400 Bad Request: malformed body, query, header */
+    E_UNAUTH,       /* 401 Unauthorized */
+    E_FORBIDDEN,    /* 403 Forbidden */
+    E_NOTFOUND,     /* 404 Not Found */
+    E_METHOD,       /* 405 Method Not Allowed */
+    E_CONFLICT,     /* 409 Conflict: stale updateTime */
+    E_TOOBIG,       /* 413 Request Entity Too Large */
+    E_URITOOLONG,   /* 414 URI Too Long */
+    E_MEDIA,        /* 415 Unsupported Media Type */
+    E_HEADERS,      /* 431 Request Header Fields Too Large */
+    E_QUOTA,        /* 417 Expectation Failed: token quota spent */
+    E_VALIDATION,   /* 422 Validation Error */
+    E_READONLY,     /* 422 Read Only Error */
+    E_CREATIONONLY, /* 422 Creation Only Error */
+    E_DUPLICATE,    /* 422 Duplicate Key */
+    E_PROTECTED,    /* 422 Protected Object */
+    E_IDEMPOTENCY,  /* 422 Idempotency Key Reused */
+    E_RATE,         /* 429 Too Many Requests */
+    E_NOTIMPL,      /* 501 Not Implemented: a transfer coding other than chunked */
+    E_VERSION,      /* 505 HTTP Version Not Supported */
+    E_INTERNAL,     /* 500 Internal Server Error */
+    E_UNAVAILABLE,  /* 503 Service Unavailable */
     E__COUNT
 };
 

@@ -16,8 +16,8 @@ enum codec { CODEC_JSON, CODEC_MSGPACK };
 
 int json_decode(struct arena *a, const char *p, size_t len, int max_depth, struct val *out,
                 struct errbuf *eb);
-int msgpack_decode(struct arena *a, const char *p, size_t len, int max_depth,
-                   struct val *out, struct errbuf *eb);
+int msgpack_decode(struct arena *a, const char *p, size_t len, int max_depth, struct val *out,
+                   struct errbuf *eb);
 /* Encoders append to `out` (E_TOOBIG if its max is reached). JSON output is
  * compact, keys in map order, strings escaped per RFC 8259 (control characters as
  * \u00XX, '/' not escaped), floats with enough digits to round-trip. */

@@ -51,7 +51,8 @@ static const struct setting settings[] = {
     { "max_header_size", C_SIZE, F(max_header_size), 0, "16384", 2048, 1048576,
       "request line and headers bytes" },
     { "max_depth", C_INT, F(max_depth), 0, "32", 2, 512, "body nesting depth (400 past it)" },
-    { "page_size_default", C_INT, F(page_size_default), 0, "100", 1, 1000000, "list page size" },
+    { "page_size_default", C_INT, F(page_size_default), 0, "100", 1, 1000000,
+      "list page size" },
     { "page_size_max", C_INT, F(page_size_max), 0, "10000", 1, 1000000,
       "largest page size (pageSize=0 is capped too)" },
     { "token_max_validity", C_DURATION, F(token_max_validity), 0, "720h", 1000,
@@ -170,9 +171,9 @@ parse_line(struct config *c, char *line, const char *path, int lineno, struct er
 int
 config_load_file(struct config *c, const char *path, bool must_exist, struct errbuf *eb)
 {
-    FILE  *f = fopen(path, "r");
-    char   line[2048];
-    int    lineno = 0, rc = E_OK;
+    FILE *f = fopen(path, "r");
+    char  line[2048];
+    int   lineno = 0, rc = E_OK;
 
     if (f == NULL) {
         if ((errno == ENOENT || errno == ENOTDIR) && !must_exist)

@@ -7,38 +7,38 @@
 #include "base.h"
 
 struct config {
-    char    listen[256];        /* ADDR:PORT */
+    char    listen[256]; /* ADDR:PORT */
     char    data_dir[1024];
-    char    store[1100];        /* sqlite:PATH */
-    char    public_url[512];    /* issuer of tokens; default https://<listen> */
-    char    sync[8];            /* "full": commits survive power loss; "normal": crashes */
-    int64_t threads;            /* HTTP worker threads (0 = number of cores) */
+    char    store[1100];     /* sqlite:PATH */
+    char    public_url[512]; /* issuer of tokens; default https://<listen> */
+    char    sync[8];         /* "full": commits survive power loss; "normal": crashes */
+    int64_t threads;         /* HTTP worker threads (0 = number of cores) */
     int64_t max_connections;
     int64_t max_connections_per_address; /* 0: no limit per client address */
-    int64_t connection_timeout; /* ms; an idle keep-alive connection is closed */
-    int64_t header_timeout;     /* ms; the TLS handshake and a request's head must arrive
-                                   within it */
-    int64_t body_min_rate;      /* bytes/s a body must keep up, after header_timeout */
-    int64_t max_url_size;       /* bytes of the request target (414 past it) */
-    int64_t max_body_size;      /* bytes */
-    int64_t max_header_size;    /* bytes for the request line and all headers */
-    int64_t max_depth;          /* nesting of a JSON/MessagePack body */
+    int64_t connection_timeout;          /* ms; an idle keep-alive connection is closed */
+    int64_t header_timeout;  /* ms; the TLS handshake and a request's head must arrive
+                                within it */
+    int64_t body_min_rate;   /* bytes/s a body must keep up, after header_timeout */
+    int64_t max_url_size;    /* bytes of the request target (414 past it) */
+    int64_t max_body_size;   /* bytes */
+    int64_t max_header_size; /* bytes for the request line and all headers */
+    int64_t max_depth;       /* nesting of a JSON/MessagePack body */
     int64_t page_size_default;
     int64_t page_size_max;
-    int64_t token_max_validity; /* ms */
+    int64_t token_max_validity;   /* ms */
     int64_t signing_key_rotation; /* ms, 0: never */
     int64_t token_cache_entries;
-    int64_t idempotency_ttl;    /* ms */
-    int64_t audit_retention;    /* ms */
-    int64_t log_level;          /* enum log_level */
-    int64_t login_failures_max; /* per account; 0: no limit */
+    int64_t idempotency_ttl;                /* ms */
+    int64_t audit_retention;                /* ms */
+    int64_t log_level;                      /* enum log_level */
+    int64_t login_failures_max;             /* per account; 0: no limit */
     int64_t login_failures_per_address_max; /* per client address; 0: no limit */
-    int64_t login_failure_window; /* ms; the failure buckets drain max per window */
-    int64_t login_lockout;      /* ms */
-    int64_t max_concurrent_hashes; /* Argon2id computations at once */
-    int64_t expire_interval;    /* ms between expiry and audit retention sweeps */
-    int64_t job_workers;        /* background job threads */
-    int64_t job_retention;      /* ms finished background jobs are kept */
+    int64_t login_failure_window;           /* ms; the failure buckets drain max per window */
+    int64_t login_lockout;                  /* ms */
+    int64_t max_concurrent_hashes;          /* Argon2id computations at once */
+    int64_t expire_interval;                /* ms between expiry and audit retention sweeps */
+    int64_t job_workers;                    /* background job threads */
+    int64_t job_retention;                  /* ms finished background jobs are kept */
 };
 
 extern struct config cfg;
@@ -47,9 +47,9 @@ extern struct config cfg;
 void config_defaults(struct config *c);
 /* Apply one `key`, `value` pair (from the file or an option). E_BADREQ with a
  * message naming the key when unknown, malformed or out of bounds. */
-int  config_set(struct config *c, const char *key, const char *value, struct errbuf *eb);
+int config_set(struct config *c, const char *key, const char *value, struct errbuf *eb);
 /* Read a config file; a missing file is an error only when `must_exist`. */
-int  config_load_file(struct config *c, const char *path, bool must_exist, struct errbuf *eb);
+int config_load_file(struct config *c, const char *path, bool must_exist, struct errbuf *eb);
 /* Write "key = value" lines for every setting (docs and `keyward config`). */
 void config_dump(const struct config *c, int fd);
 

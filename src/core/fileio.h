@@ -7,15 +7,15 @@
 #include "buf.h"
 
 /* write(2)/read(2) until done, retrying EINTR; 0 or -1 (errno set). */
-int  fd_write_all(int fd, const void *p, size_t n);
-int  fd_read_exact(int fd, void *p, size_t n);
+int fd_write_all(int fd, const void *p, size_t n);
+int fd_read_exact(int fd, void *p, size_t n);
 /* fsync the directory holding `path`, so a new or renamed entry is durable. */
 void dir_sync_parent(const char *path);
 /* Append the file to `out` (its max applies). A missing file is not an error:
  * *missing says so. The read buffer is wiped: files may hold keys. */
-int  file_read_all(const char *path, struct buf *out, bool *missing, struct errbuf *eb);
+int file_read_all(const char *path, struct buf *out, bool *missing, struct errbuf *eb);
 /* Replace `path` atomically (temporary file, fsync, rename, directory fsync)
  * with `data`, mode `mode`; the temporary file is 0600 until then. */
-int  file_write_atomic(const char *path, struct str data, mode_t mode, struct errbuf *eb);
+int file_write_atomic(const char *path, struct str data, mode_t mode, struct errbuf *eb);
 
 #endif

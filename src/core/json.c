@@ -126,7 +126,7 @@ lex_number(const char *p, size_t len, size_t i, struct errbuf *eb)
         return 0;
     }
     int64_t v;
-    if (is_int && str_to_i64((struct str){p + i, j - i}, &v) != E_OK) {
+    if (is_int && str_to_i64((struct str){ p + i, j - i }, &v) != E_OK) {
         errbuf_set(eb, E_BADREQ, "integer out of range at offset %zu", i);
         return 0;
     }
@@ -136,7 +136,7 @@ lex_number(const char *p, size_t len, size_t i, struct errbuf *eb)
 static size_t
 lex_literal(const char *p, size_t len, size_t i, struct errbuf *eb)
 {
-    static const char *const lits[] = {"true", "false", "null"};
+    static const char *const lits[] = { "true", "false", "null" };
 
     for (size_t k = 0; k < ARRAY_LEN(lits); k++) {
         size_t n = strlen(lits[k]);
@@ -185,7 +185,7 @@ convert_str(struct arena *a, const char *s, size_t n, struct str *out, struct er
 {
     if (!utf8_valid(s, n))
         return errbuf_set(eb, E_BADREQ, "invalid UTF-8 in string");
-    *out = arena_str(a, (struct str){s, n});
+    *out = arena_str(a, (struct str){ s, n });
     return E_OK;
 }
 
@@ -359,7 +359,7 @@ put_str(struct buf *b, struct str s)
         if (rc != E_OK || i == s.len)
             break;
         unsigned char c = (unsigned char)s.p[i++];
-        char          e[6] = {'\\', (char)c, 0, 0, 0, 0};
+        char          e[6] = { '\\', (char)c, 0, 0, 0, 0 };
         size_t        n = 2;
         switch (c) {
         case '"':

@@ -18,7 +18,8 @@ enum log_level log_min_level = LOG_INFO;
 #define LOG_LINE_MAX 4096
 
 static const char *const level_names[] = {
-    [LOG_DEBUG] = "DEBUG", [LOG_INFO] = "INFO", [LOG_WARN] = "WARN", [LOG_ERROR] = "ERROR"};
+    [LOG_DEBUG] = "DEBUG", [LOG_INFO] = "INFO", [LOG_WARN] = "WARN", [LOG_ERROR] = "ERROR"
+};
 
 static void
 write_all(const char *p, size_t n)

@@ -11,10 +11,10 @@ extern enum log_level log_min_level;
 
 void log_write(enum log_level lvl, const char *fmt, ...) KW_PRINTF(2, 3);
 
-#define log_at(lvl, ...)                                                           \
-    do {                                                                           \
-        if ((lvl) >= log_min_level)                                                \
-            log_write((lvl), __VA_ARGS__);                                         \
+#define log_at(lvl, ...)                                                                       \
+    do {                                                                                       \
+        if ((lvl) >= log_min_level)                                                            \
+            log_write((lvl), __VA_ARGS__);                                                     \
     } while (0)
 #define log_debug(...) log_at(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...)  log_at(LOG_INFO, __VA_ARGS__)

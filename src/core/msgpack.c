@@ -93,7 +93,7 @@ scan_head(struct scan *s, size_t *skip, uint64_t *items, bool *container, struct
 static int
 scan(struct arena *a, const char *p, size_t len, int max_depth, struct errbuf *eb)
 {
-    struct scan s = {(const unsigned char *)p, len, 0};
+    struct scan s = { (const unsigned char *)p, len, 0 };
     /* left[d]: values still to read at level d; level 0 holds the body itself. */
     uint64_t *left = arena_alloc(a, ((size_t)max_depth + 1) * sizeof *left);
     int       d = 0;
@@ -135,7 +135,7 @@ convert_str(struct arena *a, const msgpack_object *o, struct str *out, struct er
 {
     if (!utf8_valid(o->via.str.ptr, o->via.str.size))
         return errbuf_set(eb, E_BADREQ, "invalid UTF-8 in string");
-    *out = arena_str(a, (struct str){o->via.str.ptr, o->via.str.size});
+    *out = arena_str(a, (struct str){ o->via.str.ptr, o->via.str.size });
     return E_OK;
 }
 
@@ -361,7 +361,7 @@ pack(msgpack_packer *pk, const struct val *v)
 int
 msgpack_encode(const struct val *v, struct buf *out)
 {
-    struct sink    s = {out, E_OK};
+    struct sink    s = { out, E_OK };
     msgpack_packer pk;
     size_t         start = out->len;
 

@@ -19,6 +19,6 @@ struct val;
 /* E_OK when every item of the list `v` (which may be NULL: no list) is a string
  * that cidr_parse accepts; otherwise E_VALIDATION naming attribute `attr`. The
  * one check of CIDR lists (authorizedSubnets, restrictedNetworks, ...). */
-int  cidr_list_check(const struct val *v, const char *attr, struct errbuf *eb);
+int cidr_list_check(const struct val *v, const char *attr, struct errbuf *eb);
 
 #endif

@@ -9,8 +9,8 @@
 
 #include "digest.h"
 
-#define T_COST 2
-#define M_COST 19456 /* KiB */
+#define T_COST   2
+#define M_COST   19456 /* KiB */
 #define PARALLEL 1
 #define SALT_LEN 16
 #define HASH_LEN 32
@@ -128,7 +128,7 @@ dummy_init(void)
     if (RAND_bytes(secret, sizeof(secret)) != 1)
         return;
     dummy_ok =
-        password_hash((struct str){(const char *)secret, sizeof(secret)}, dummy_hash) == E_OK;
+        password_hash((struct str){ (const char *)secret, sizeof(secret) }, dummy_hash) == E_OK;
     mem_wipe(secret, sizeof(secret));
 }
 
@@ -136,7 +136,7 @@ static bool
 verify_dummy(struct str pw)
 {
     unsigned char out[HASH_LEN];
-    unsigned char salt[SALT_LEN] = {0};
+    unsigned char salt[SALT_LEN] = { 0 };
 
     if (dummy_ok) {
         (void)argon2id_verify(dummy_hash, pw.len ? pw.p : "", pw.len);

@@ -11,7 +11,7 @@
  * the others wait. Default 4; set at start-up (max_concurrent_hashes). */
 void password_set_slots(int64_t n);
 /* Hash `pw` with a fresh 16-byte salt into out (NUL-terminated PHC string). */
-int  password_hash(struct str pw, char out[PASSWORD_HASH_MAX]);
+int password_hash(struct str pw, char out[PASSWORD_HASH_MAX]);
 /* Constant-time check. With hash == NULL (unknown account) it hashes against a
  * fixed dummy so unknown and known accounts take the same time, and returns false. */
 bool password_verify(const char *hash, struct str pw);
@@ -19,6 +19,6 @@ bool password_verify(const char *hash, struct str pw);
  * second at most for a hashing slot, then answers E_RATE without checking.
  * Otherwise E_OK with *ok set. password_hash and password_verify wait as long
  * as it takes (accounts are written by authenticated callers). */
-int  password_check(const char *hash, struct str pw, bool *ok);
+int password_check(const char *hash, struct str pw, bool *ok);
 
 #endif

@@ -34,7 +34,7 @@ rnd_bytes(void *p, size_t n)
  * per-thread pool filled by the same CSPRNG: one RAND_bytes call per POOL bytes
  * instead of one per identifier. Each byte is handed out once and wiped. Never
  * for secrets: those must not wait in memory before use. */
-#define POOL 4096
+#define POOL       4096
 #define POOL_SMALL 64
 
 static _Thread_local unsigned char pool[POOL];
@@ -107,7 +107,7 @@ static const char b64url_alpha[] =
 size_t
 b64url_len(size_t n)
 {
-    static const size_t tail[3] = {0, 2, 3};
+    static const size_t tail[3] = { 0, 2, 3 };
 
     return n / 3 * 4 + tail[n % 3];
 }

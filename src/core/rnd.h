@@ -19,7 +19,7 @@ void id_new(char out[ID_LEN + 1]);
 /* True for exactly 24 lowercase hex characters. */
 bool id_valid(struct str s);
 /* The value of one hex digit (either case), or -1. */
-int  hex_digit(char c);
+int hex_digit(char c);
 /* Lowercase hex of n bytes into out (2n+1 bytes with NUL). */
 void hex_encode(const void *p, size_t n, char *out);
 /* base64url without padding. out must hold b64url_len(n) + 1. */
@@ -27,6 +27,6 @@ size_t b64url_len(size_t n);
 void   b64url_encode(const void *p, size_t n, char *out);
 /* Decodes base64url (padding optional); returns decoded length or -1. out must
  * hold len*3/4 + 3 bytes. */
-long   b64url_decode(const char *s, size_t len, unsigned char *out);
+long b64url_decode(const char *s, size_t len, unsigned char *out);
 
 #endif

@@ -24,9 +24,9 @@
 #include "rnd.h"
 
 #define NONCE_LEN 12
-#define TAG_LEN 16
-#define PREFIX "kw1:"
-#define HEX_LEN (2 * SEAL_KEY_LEN)
+#define TAG_LEN   16
+#define PREFIX    "kw1:"
+#define HEX_LEN   (2 * SEAL_KEY_LEN)
 /* Sealed values are credentials and keys, not bulk data; the bound keeps every
  * length well inside the int that EVP takes. */
 #define PLAIN_MAX (16 * 1024 * 1024)
@@ -216,7 +216,7 @@ unseal(const unsigned char key[SEAL_KEY_LEN], struct str sealed, struct str aad,
 
     if (!str_starts(sealed, STR(PREFIX)) || sealed.len > 2 * PLAIN_MAX)
         return E_INTERNAL;
-    b64 = (struct str){sealed.p + (sizeof(PREFIX) - 1), sealed.len - (sizeof(PREFIX) - 1)};
+    b64 = (struct str){ sealed.p + (sizeof(PREFIX) - 1), sealed.len - (sizeof(PREFIX) - 1) };
     raw = malloc(b64.len * 3 / 4 + 3); /* as b64url_decode asks */
     if (raw == NULL)
         goto out;

@@ -14,12 +14,12 @@
 /* Load the master key: from $KEYWARD_MASTER_KEY (64 hex characters) if set, else
  * from `path` (32 raw bytes, created mode 0600 with fresh random bytes if missing).
  * A file of the wrong size or mode readable by others is an error. */
-int  seal_load_master(const char *path, unsigned char key[SEAL_KEY_LEN], struct errbuf *eb);
-int  seal(const unsigned char key[SEAL_KEY_LEN], struct str plain, struct str aad,
-          struct buf *out);
+int seal_load_master(const char *path, unsigned char key[SEAL_KEY_LEN], struct errbuf *eb);
+int seal(const unsigned char key[SEAL_KEY_LEN], struct str plain, struct str aad,
+         struct buf *out);
 /* E_INTERNAL when the tag does not verify or the format is wrong; out is wiped then. */
-int  unseal(const unsigned char key[SEAL_KEY_LEN], struct str sealed, struct str aad,
-            struct buf *out);
+int unseal(const unsigned char key[SEAL_KEY_LEN], struct str sealed, struct str aad,
+           struct buf *out);
 
 /* The process's master key, set once at start-up (before threads start) and
  * read-only afterwards. seal_master() is NULL before seal_set_master(). */

@@ -97,7 +97,7 @@ expect(struct str s, size_t *i, char c)
 static int
 days_in_month(int y, int m)
 {
-    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     bool             leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
     return m == 2 && leap ? 29 : days[m - 1];
@@ -169,7 +169,7 @@ parse_offset(struct str s, size_t *i, int *off)
 int
 time_parse(struct str s, int64_t *ms)
 {
-    struct tm tm = {0};
+    struct tm tm = { 0 };
     size_t    i = 0;
     int       frac = 0, off = 0;
 
@@ -194,9 +194,14 @@ static const struct {
     const char *name;
     uint64_t    ns;
 } units[] = {
-    {"ns", 1},           {"us", 1000},      {"\xc2\xb5s", 1000}, /* U+00B5 micro sign */
-    {"\xce\xbcs", 1000}, /* U+03BC Greek small letter mu */
-    {"ms", 1000000},     {"s", 1000000000}, {"m", 60000000000ULL}, {"h", 3600000000000ULL},
+    { "ns", 1 },
+    { "us", 1000 },
+    { "\xc2\xb5s", 1000 }, /* U+00B5 micro sign */
+    { "\xce\xbcs", 1000 }, /* U+03BC Greek small letter mu */
+    { "ms", 1000000 },
+    { "s", 1000000000 },
+    { "m", 60000000000ULL },
+    { "h", 3600000000000ULL },
 };
 
 static bool
@@ -280,7 +285,7 @@ duration_term(struct str s, size_t *i, uint64_t *d)
     size_t ustart = *i;
     while (*i < s.len && s.p[*i] != '.' && !is_digit(s.p[*i]))
         ++*i;
-    if (*i == ustart || !lookup_unit((struct str){s.p + ustart, *i - ustart}, &unit))
+    if (*i == ustart || !lookup_unit((struct str){ s.p + ustart, *i - ustart }, &unit))
         return false;
     if (v > NS_LIMIT / unit)
         return false;

@@ -11,16 +11,16 @@ int64_t time_now_ms(void);
 /* Monotonic milliseconds, for time-outs and cache ages. */
 int64_t time_mono_ms(void);
 /* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) plus NUL into out[25]. */
-void    time_format(int64_t ms, char out[TIME_RFC3339_LEN + 1]);
+void time_format(int64_t ms, char out[TIME_RFC3339_LEN + 1]);
 /* RFC 3339 date-time ("2026-01-02T03:04:05Z", optional fraction, 'Z' or +hh:mm
  * offset) or a bare date ("2026-01-02", midnight UTC). E_BADREQ if malformed. */
-int     time_parse(struct str s, int64_t *ms);
+int time_parse(struct str s, int64_t *ms);
 /* Go duration: "90s", "1h30m", "-720h", "1.5h", "300ms", "0"; units ns us µs ms
  * s m h. Result in milliseconds (sub-millisecond parts truncated). E_BADREQ if
  * malformed or out of range. */
-int     duration_parse(struct str s, int64_t *ms);
+int duration_parse(struct str s, int64_t *ms);
 /* Shortest Go-style rendering of a whole number of ms: "24h0m0s" is rendered
  * "24h", "90s" as "1m30s". out must hold 32 bytes. */
-void    duration_format(int64_t ms, char out[32]);
+void duration_format(int64_t ms, char out[32]);
 
 #endif

@@ -50,7 +50,7 @@ val_set_s(struct arena *a, struct val *m, struct str key, struct val v)
     }
     if (m->m.n == m->m.cap)
         m->m.kv = grow(a, m->m.kv, &m->m.cap, sizeof *m->m.kv);
-    m->m.kv[m->m.n++] = (struct kv){key, v};
+    m->m.kv[m->m.n++] = (struct kv){ key, v };
 }
 
 void

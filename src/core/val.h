@@ -41,30 +41,62 @@ struct kv {
     struct val v;
 };
 
-static inline struct val val_null(void) { return (struct val){ .t = V_NULL }; }
-static inline struct val val_bool(bool b) { return (struct val){ .t = V_BOOL, .b = b }; }
-static inline struct val val_int(int64_t i) { return (struct val){ .t = V_INT, .i = i }; }
-static inline struct val val_float(double f) { return (struct val){ .t = V_FLOAT, .f = f }; }
-static inline struct val val_str(struct str s) { return (struct val){ .t = V_STR, .s = s }; }
-static inline struct val val_cstr(const char *s) { return val_str(str_c(s)); }
-static inline struct val val_arr(void) { return (struct val){ .t = V_ARR }; }
-static inline struct val val_map(void) { return (struct val){ .t = V_MAP }; }
+static inline struct val
+val_null(void)
+{
+    return (struct val){ .t = V_NULL };
+}
+static inline struct val
+val_bool(bool b)
+{
+    return (struct val){ .t = V_BOOL, .b = b };
+}
+static inline struct val
+val_int(int64_t i)
+{
+    return (struct val){ .t = V_INT, .i = i };
+}
+static inline struct val
+val_float(double f)
+{
+    return (struct val){ .t = V_FLOAT, .f = f };
+}
+static inline struct val
+val_str(struct str s)
+{
+    return (struct val){ .t = V_STR, .s = s };
+}
+static inline struct val
+val_cstr(const char *s)
+{
+    return val_str(str_c(s));
+}
+static inline struct val
+val_arr(void)
+{
+    return (struct val){ .t = V_ARR };
+}
+static inline struct val
+val_map(void)
+{
+    return (struct val){ .t = V_MAP };
+}
 
 /* Lookup in a map (NULL when absent or `m` is not a map). */
-struct val       *val_get(const struct val *m, const char *key);
-struct val       *val_get_s(const struct val *m, struct str key);
+struct val *val_get(const struct val *m, const char *key);
+struct val *val_get_s(const struct val *m, struct str key);
 /* The string at `key` of map `m`; STR_NULL when absent or not a string. */
-struct str        val_get_str(const struct val *m, const char *key);
+struct str val_get_str(const struct val *m, const char *key);
 /* Set key (replacing an existing entry in place); the key is not copied. */
-void              val_set(struct arena *a, struct val *m, const char *key, struct val v);
-void              val_set_s(struct arena *a, struct val *m, struct str key, struct val v);
+void val_set(struct arena *a, struct val *m, const char *key, struct val v);
+void val_set_s(struct arena *a, struct val *m, struct str key, struct val v);
 /* Remove key if present; keeps order of the others. */
-void              val_del(struct val *m, const char *key);
-void              val_push(struct arena *a, struct val *arr, struct val v);
+void val_del(struct val *m, const char *key);
+void val_push(struct arena *a, struct val *arr, struct val v);
 /* Deep copy into arena `a` (strings copied too). */
-struct val        val_clone(struct arena *a, const struct val *v);
+struct val val_clone(struct arena *a, const struct val *v);
 /* Structural equality (maps compare as sets of keys). */
-bool              val_equal(const struct val *x, const struct val *y);
-const char       *vtype_name(enum vtype t);
+bool        val_equal(const struct val *x, const struct val *y);
+const char *vtype_name(enum vtype t);
 
 #endif

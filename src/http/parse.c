@@ -3,13 +3,23 @@
 
 #include <string.h>
 
-#define EXT_MAX        4096 /* bytes of chunk extensions on one size line */
-#define LEADING_CRLF   8    /* empty lines tolerated before a request line */
-#define METHOD_MAX     32
-#define VERSION_LEN    8    /* "HTTP/1.1" */
+#define EXT_MAX      4096 /* bytes of chunk extensions on one size line */
+#define LEADING_CRLF 8    /* empty lines tolerated before a request line */
+#define METHOD_MAX   32
+#define VERSION_LEN  8 /* "HTTP/1.1" */
 
-enum { CS_SIZE, CS_EXT, CS_SIZE_LF, CS_DATA, CS_DATA_CR, CS_DATA_LF, CS_TRAILER,
-       CS_TRAILER_LINE, CS_END_LF, CS_DONE };
+enum {
+    CS_SIZE,
+    CS_EXT,
+    CS_SIZE_LF,
+    CS_DATA,
+    CS_DATA_CR,
+    CS_DATA_LF,
+    CS_TRAILER,
+    CS_TRAILER_LINE,
+    CS_END_LF,
+    CS_DONE
+};
 
 static int
 hexval(unsigned char c)
@@ -232,8 +242,8 @@ check_framing(struct http_head *h, const struct seen *seen, const char **why)
 }
 
 int
-http_parse_head(const char *p, size_t len, const struct http_limits *lim,
-                struct http_head *h, const char **why)
+http_parse_head(const char *p, size_t len, const struct http_limits *lim, struct http_head *h,
+                const char **why)
 {
     const char *end = p + len, *cur = p, *next, *fields;
     struct str  line;
@@ -250,7 +260,8 @@ http_parse_head(const char *p, size_t len, const struct http_limits *lim,
         cur += *cur == '\r' && cur + 1 < end && cur[1] == '\n' ? 2 : 1;
     if (!next_line(cur, end, &line, &next, &bad))
         return (size_t)(end - cur) > lim->max_target + METHOD_MAX + VERSION_LEN + 4
-                   ? (*why = "the URL is too long", 414) : HTTP_AGAIN;
+                   ? (*why = "the URL is too long", 414)
+                   : HTTP_AGAIN;
     if (bad)
         return *why = "stray CR in the request line", 400;
     if ((rc = parse_request_line(line, lim, h, why)) != HTTP_HEAD_OK)
@@ -259,7 +270,8 @@ http_parse_head(const char *p, size_t len, const struct http_limits *lim,
     for (;;) {
         if (!next_line(cur, end, &line, &next, &bad))
             return (size_t)(end - fields) > lim->max_fields + 2
-                       ? (*why = "the request headers are too large", 431) : HTTP_AGAIN;
+                       ? (*why = "the request headers are too large", 431)
+                       : HTTP_AGAIN;
         if ((size_t)(next - fields) > lim->max_fields + 2)
             return *why = "the request headers are too large", 431;
         if (bad)

@@ -18,8 +18,8 @@
 #define HTTP_HEAD_OK    1   /* a complete head; any other result is an HTTP status */
 
 struct http_limits {
-    size_t max_target;  /* bytes of the request target (414 past it) */
-    size_t max_fields;  /* bytes of the header lines (431 past it) */
+    size_t max_target; /* bytes of the request target (414 past it) */
+    size_t max_fields; /* bytes of the header lines (431 past it) */
 };
 
 struct http_field {
@@ -33,8 +33,8 @@ struct http_head {
     bool              keep_alive;     /* the client allows another request after this */
     bool              chunked;        /* Transfer-Encoding: chunked */
     bool              has_length;
-    bool              expect_continue;/* Expect: 100-continue */
-    uint64_t          length;         /* Content-Length, when has_length */
+    bool              expect_continue; /* Expect: 100-continue */
+    uint64_t          length;          /* Content-Length, when has_length */
     struct http_field fields[HTTP_FIELDS_MAX];
     size_t            nfields;
 };
@@ -68,8 +68,8 @@ http_chunked_init(struct http_chunked *c, uint64_t max_body)
 /* Decode `*n` bytes at `p` in place. Returns 0 and sets `*n` to the data bytes
  * produced, `*used` to the input bytes consumed (less than the input only when
  * the body ended: the rest belongs to the next request), and `*done` when the
- * last chunk and the trailers have been read. Returns 400 on a framing error, 413 when a chunk would take the body past
- * `max_body`, 431 when the trailers exceed `max_trailer` bytes. */
+ * last chunk and the trailers have been read. Returns 400 on a framing error, 413 when a chunk
+ * would take the body past `max_body`, 431 when the trailers exceed `max_trailer` bytes. */
 int http_chunked_feed(struct http_chunked *c, char *p, size_t *n, size_t *used, bool *done,
                       size_t max_trailer);
 

@@ -12,7 +12,7 @@
 #include "../pki/certutil.h"
 
 #define NAME_LEN_MAX 1024 /* an O holds a namespace path: at most 1024 bytes */
-#define DER_MAX (64 * 1024)
+#define DER_MAX      (64 * 1024)
 
 _Static_assert(sizeof(((struct peer_cert *)0)->serial) == PKI_SERIAL_HEX,
                "peer_cert.serial holds pki_serial_hex");

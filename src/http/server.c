@@ -47,19 +47,28 @@
 #include "parse.h"
 #include "peer.h"
 
-#define FIELDS_MAX   64   /* X-Fields entries */
-#define PARAMS_MAX   256  /* query parameters; more is 400 */
+#define FIELDS_MAX   64  /* X-Fields entries */
+#define PARAMS_MAX   256 /* query parameters; more is 400 */
 #define READ_CHUNK   (16 * 1024)
-#define TICK_MS      250  /* how often deadlines are checked */
+#define TICK_MS      250 /* how often deadlines are checked */
 #define EVENTS_MAX   64
-#define ACCEPT_BURST 1 /* one per wake-up: the next pending one wakes another worker */
+#define ACCEPT_BURST 1    /* one per wake-up: the next pending one wakes another worker */
 #define OVERSHOOT    64   /* connections past max_connections while others make room */
 #define LINGER_MS    5000 /* reading what a refused client still sends, at most */
 
 /* C_CLOSED: to be closed; C_DEAD: closed, on the worker's dead list until the
  * current batch of events (which may still name it) is done. */
-enum cstate { C_HANDSHAKE, C_HEAD, C_BODY, C_PENDING, C_WRITE, C_IDLE, C_LINGER, C_CLOSED,
-              C_DEAD };
+enum cstate {
+    C_HANDSHAKE,
+    C_HEAD,
+    C_BODY,
+    C_PENDING,
+    C_WRITE,
+    C_IDLE,
+    C_LINGER,
+    C_CLOSED,
+    C_DEAD
+};
 
 struct worker;
 
@@ -71,55 +80,55 @@ struct hreq {
 };
 
 struct conn {
-    struct worker       *w;
-    struct conn         *prev, *next; /* the worker's connections */
-    struct conn         *ready_next;  /* the worker's ready list (resumed requests) */
-    int                  fd;
-    SSL                 *ssl;
-    enum cstate          st;
-    int64_t              since;       /* when the state's deadline started (ms) */
+    struct worker          *w;
+    struct conn            *prev, *next; /* the worker's connections */
+    struct conn            *ready_next;  /* the worker's ready list (resumed requests) */
+    int                     fd;
+    SSL                    *ssl;
+    enum cstate             st;
+    int64_t                 since; /* when the state's deadline started (ms) */
     struct sockaddr_storage addr;
-    char                 ip[INET6_ADDRSTRLEN];
-    char                *in;          /* received bytes; [in_off, in_len) not yet consumed */
-    size_t               in_off, in_len, in_cap;
-    struct buf           out;         /* the answer being written, from out_off on */
-    size_t               out_off;
-    struct hreq         *h;
-    bool                 chunked, close_after, peer_checked;
-    bool                 http10;      /* the current request is HTTP/1.0 */
-    bool                 streaming;   /* the answer's body comes from h->r.stream */
-    bool                 turn;        /* a piece was produced in this turn of events */
-    bool                 in_again;    /* on the worker's again list */
-    struct conn         *again_next;
-    uint64_t             streamed;    /* body bytes a stream has produced */
-    struct http_chunked  ck;
-    uint64_t             body_left;   /* Content-Length bytes still to come */
-    uint64_t             body_got;
+    char                    ip[INET6_ADDRSTRLEN];
+    char                   *in; /* received bytes; [in_off, in_len) not yet consumed */
+    size_t                  in_off, in_len, in_cap;
+    struct buf              out; /* the answer being written, from out_off on */
+    size_t                  out_off;
+    struct hreq            *h;
+    bool                    chunked, close_after, peer_checked;
+    bool                    http10;    /* the current request is HTTP/1.0 */
+    bool                    streaming; /* the answer's body comes from h->r.stream */
+    bool                    turn;      /* a piece was produced in this turn of events */
+    bool                    in_again;  /* on the worker's again list */
+    struct conn            *again_next;
+    uint64_t                streamed; /* body bytes a stream has produced */
+    struct http_chunked     ck;
+    uint64_t                body_left; /* Content-Length bytes still to come */
+    uint64_t                body_got;
     const struct peer_cert *peer;
-    struct arena        *peer_a;
+    struct arena           *peer_a;
 };
 
 struct worker {
-    pthread_t        th;
-    int              ep, wake;
-    pthread_mutex_t  mu;
-    struct conn     *ready;           /* under mu */
-    size_t           evictions;       /* atomic: connections other workers asked it to close */
-    struct conn     *conns;
-    struct conn     *dead;            /* closed in this batch of events: freed after it */
-    struct conn     *again;           /* streams whose socket took their last piece */
-    size_t           nconns;
-    bool             listening;
-    char             date[40];
-    time_t           date_sec;
+    pthread_t       th;
+    int             ep, wake;
+    pthread_mutex_t mu;
+    struct conn    *ready;     /* under mu */
+    size_t          evictions; /* atomic: connections other workers asked it to close */
+    struct conn    *conns;
+    struct conn    *dead;  /* closed in this batch of events: freed after it */
+    struct conn    *again; /* streams whose socket took their last piece */
+    size_t          nconns;
+    bool            listening;
+    char            date[40];
+    time_t          date_sec;
 };
 
 static SSL_CTX       *ctx_;
 static int            listen_fd = -1;
 static struct worker *workers;
 static size_t         nworkers;
-static int            stopping;       /* atomic: http_stop was called */
-static size_t         open_conns;     /* atomic: connections of all workers */
+static int            stopping;   /* atomic: http_stop was called */
+static size_t         open_conns; /* atomic: connections of all workers */
 static int64_t        stop_deadline;
 static char           tag_listen, tag_wake; /* epoll data of the two non-connections */
 
@@ -147,26 +156,46 @@ static const char *
 reason_of(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 302: return "Found";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default:  return status < 500 ? "Error" : "Internal Server Error";
+    case 200:
+        return "OK";
+    case 204:
+        return "No Content";
+    case 302:
+        return "Found";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 417:
+        return "Expectation Failed";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return status < 500 ? "Error" : "Internal Server Error";
     }
 }
 
@@ -174,12 +203,18 @@ static enum err
 err_of_status(int status)
 {
     switch (status) {
-    case 413: return E_TOOBIG;
-    case 414: return E_URITOOLONG;
-    case 431: return E_HEADERS;
-    case 501: return E_NOTIMPL;
-    case 505: return E_VERSION;
-    default:  return E_BADREQ;
+    case 413:
+        return E_TOOBIG;
+    case 414:
+        return E_URITOOLONG;
+    case 431:
+        return E_HEADERS;
+    case 501:
+        return E_NOTIMPL;
+    case 505:
+        return E_VERSION;
+    default:
+        return E_BADREQ;
     }
 }
 
@@ -577,8 +612,9 @@ consume_body(struct conn *c)
     in_consume(c, used);
     if (rc != 0) {
         c->close_after = true;
-        api_fail(r, err_of_status(rc), rc == 413 ? "The body is larger than the server accepts"
-                                                 : "The chunked body is malformed");
+        api_fail(r, err_of_status(rc),
+                 rc == 413 ? "The body is larger than the server accepts"
+                           : "The chunked body is malformed");
         r->audited = true;
         answer(c);
     } else if (done)
@@ -942,8 +978,8 @@ overdue(const struct conn *c, int64_t now)
         return t > LINGER_MS;
     case C_BODY:
         return t > cfg.header_timeout &&
-               (double)c->body_got < (double)cfg.body_min_rate *
-                                         (double)(t - cfg.header_timeout) / 1000.0;
+               (double)c->body_got <
+                   (double)cfg.body_min_rate * (double)(t - cfg.header_timeout) / 1000.0;
     default:
         return false;
     }

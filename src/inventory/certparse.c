@@ -177,7 +177,9 @@ push(struct split *s, enum inv_reason r, const unsigned char *der, size_t len)
         o->v = arena_realloc(s->a, o->v, s->cap * sizeof(*o->v), ncap * sizeof(*o->v));
         s->cap = ncap;
     }
-    o->v[o->n] = (struct inv_block){ .index = o->n, .source = s->source, .reason = r,
+    o->v[o->n] = (struct inv_block){ .index = o->n,
+                                     .source = s->source,
+                                     .reason = r,
                                      .der = r == INV_R_OK ? der : NULL,
                                      .len = r == INV_R_OK ? len : 0 };
     o->n++;
@@ -191,7 +193,7 @@ static int
 push_pkcs7(struct split *s, PKCS7 *p7)
 {
     STACK_OF(X509) *certs = NULL;
-    int             r, n;
+    int r, n;
 
     if (!PKCS7_type_is_signed(p7) || p7->d.sign == NULL)
         return push(s, INV_R_BAD_PKCS7, NULL, 0);
@@ -220,8 +222,7 @@ push_pkcs7(struct split *s, PKCS7 *p7)
  * `pkcs7_only` for PEM PKCS7 blocks. `prefix_ok` for TRUSTED CERTIFICATE blocks,
  * whose certificate is followed by OpenSSL's trust settings. */
 static int
-push_der(struct split *s, const unsigned char *der, size_t len, bool pkcs7_only,
-         bool prefix_ok)
+push_der(struct split *s, const unsigned char *der, size_t len, bool pkcs7_only, bool prefix_ok)
 {
     const unsigned char *p = der;
     X509                *x = NULL;
@@ -290,8 +291,7 @@ split_pem(struct split *s, struct str in)
                 r = push(s, INV_R_BAD_BASE64, NULL, 0);
             else
                 r = push_der(s, der, len,
-                             label_is(label, "PKCS7") ||
-                                 label_is(label, "PKCS #7 SIGNED DATA"),
+                             label_is(label, "PKCS7") || label_is(label, "PKCS #7 SIGNED DATA"),
                              label_is(label, "TRUSTED CERTIFICATE"));
         } else {
             r = push(s, INV_R_UNSUPPORTED, NULL, 0);
@@ -346,8 +346,7 @@ inv_split(struct arena *a, struct str input, struct inv_blocks *out, struct errb
                 ? push_der(&s, der, len, false, false)
                 : INV_R_GARBAGE;
     else if ((unsigned char)input.p[0] == 0x30)
-        r = push_der(&s, (const unsigned char *)arena_str(a, input).p, input.len, false,
-                     false);
+        r = push_der(&s, (const unsigned char *)arena_str(a, input).p, input.len, false, false);
     else
         r = INV_R_GARBAGE;
     ERR_clear_error();
@@ -433,8 +432,8 @@ asn1_str_val(struct arena *a, const ASN1_STRING *as)
 static struct val
 obj_val(struct arena *a, const ASN1_OBJECT *o, int no_name)
 {
-    char  small[128], *s = small;
-    int   n = OBJ_obj2txt(small, sizeof(small), o, no_name);
+    char small[128], *s = small;
+    int  n = OBJ_obj2txt(small, sizeof(small), o, no_name);
 
     if (n < 0)
         n = 0;
@@ -635,13 +634,13 @@ curve_name(int nid)
 static void
 set_key(struct arena *a, struct val *m, X509 *x)
 {
-    X509_PUBKEY       *xpk = X509_get_X509_PUBKEY(x);
-    ASN1_OBJECT       *alg = NULL;
-    X509_ALGOR        *pa = NULL;
-    const void        *pval = NULL;
-    int                ptype = V_ASN1_UNDEF, nid;
-    EVP_PKEY          *pk;
-    const char        *name = NULL;
+    X509_PUBKEY *xpk = X509_get_X509_PUBKEY(x);
+    ASN1_OBJECT *alg = NULL;
+    X509_ALGOR  *pa = NULL;
+    const void  *pval = NULL;
+    int          ptype = V_ASN1_UNDEF, nid;
+    EVP_PKEY    *pk;
+    const char  *name = NULL;
 
     if (xpk == NULL || X509_PUBKEY_get0_param(&alg, NULL, NULL, &pa, xpk) != 1)
         return;
@@ -702,9 +701,12 @@ set_eku(struct arena *a, struct val *m, X509 *x, bool *truncated)
         int         nid;
         const char *name;
     } known[] = {
-        { NID_server_auth, "serverAuth" },   { NID_client_auth, "clientAuth" },
-        { NID_code_sign, "codeSigning" },    { NID_email_protect, "emailProtection" },
-        { NID_time_stamp, "timeStamping" },  { NID_OCSP_sign, "OCSPSigning" },
+        { NID_server_auth, "serverAuth" },
+        { NID_client_auth, "clientAuth" },
+        { NID_code_sign, "codeSigning" },
+        { NID_email_protect, "emailProtection" },
+        { NID_time_stamp, "timeStamping" },
+        { NID_OCSP_sign, "OCSPSigning" },
         { NID_anyExtendedKeyUsage, "anyExtendedKeyUsage" },
     };
     EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);

@@ -73,8 +73,8 @@ name_ok(const char *s)
     if (n == 0 || n > 64)
         return false;
     for (; *s != '\0'; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' ||
-              *s == '_' || *s == '-'))
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
+              *s == '-'))
             return false;
     return true;
 }
@@ -218,14 +218,16 @@ jobs_register(struct jobs *j, const struct job_kind *k, struct errbuf *eb)
 /* ---- public: enqueue ---------------------------------------------------- */
 
 static int
-job_new_of(struct jobs *j, const char *kind, struct str key, struct str payload,
-           int64_t run_at, struct job_new *nw)
+job_new_of(struct jobs *j, const char *kind, struct str key, struct str payload, int64_t run_at,
+           struct job_new *nw)
 {
     const struct job_kind *k = kind_find(j, str_c(kind));
 
     if (k == NULL)
         return E_NOTFOUND;
-    *nw = (struct job_new){ .kind = k->name, .key = key, .payload = payload,
+    *nw = (struct job_new){ .kind = k->name,
+                            .key = key,
+                            .payload = payload,
                             .run_at = run_at > 0 ? run_at : time_now_ms(),
                             .lease_ms = k->lease_ms };
     return E_OK;
@@ -331,10 +333,16 @@ run_claimed(struct slot *s, struct job_row *row, struct arena *a)
 {
     struct jobs           *j = s->j;
     const struct job_kind *k = kind_find(j, row->kind);
-    struct job_ctx         ctx = { .jobs = j, .kind = k, .st = j->st, .id = row->id,
-                                   .key = row->key, .payload = row->payload,
-                                   .progress = row->progress, .attempt = row->attempts,
-                                   .a = a, .slot = s };
+    struct job_ctx         ctx = { .jobs = j,
+                                   .kind = k,
+                                   .st = j->st,
+                                   .id = row->id,
+                                   .key = row->key,
+                                   .payload = row->payload,
+                                   .progress = row->progress,
+                                   .attempt = row->attempts,
+                                   .a = a,
+                                   .slot = s };
     struct job_end         e;
     struct op              o = { .j = j, .lease = &s->lease, .end = &e };
     bool                   lost, stopping, dirty;
@@ -358,8 +366,7 @@ run_claimed(struct slot *s, struct job_row *row, struct arena *a)
     pthread_mutex_unlock(&j->mu);
     if (row->attempts > k->max_attempts)
         stopping = false; /* not a release: give up */
-    e = outcome(k, row, rc, stopping, rc == E_OK ? STR_NULL : str_c(ctx.eb.msg),
-                time_now_ms());
+    e = outcome(k, row, rc, stopping, rc == E_OK ? STR_NULL : str_c(ctx.eb.msg), time_now_ms());
     o.progress = dirty ? str_c(progress) : STR_NULL;
     if (lost || (rc = store_run(j->st, op_finish, &o)) == E_CONFLICT)
         log_warn("jobs: %s #%lld: lease lost; its outcome is dropped", k->name,
@@ -395,7 +402,8 @@ claim_and_run(struct slot *s)
     stopping = j->stopping;
     pthread_mutex_unlock(&j->mu);
     if (rc == E_OK && stopping) { /* claimed as the stop began: hand it back */
-        struct job_end e = { .state = JOB_QUEUED, .run_at = time_now_ms(),
+        struct job_end e = { .state = JOB_QUEUED,
+                             .run_at = time_now_ms(),
                              .attempts = row.attempts - 1 };
         s->lease.id = row.id;
         o.end = &e;
@@ -441,7 +449,7 @@ worker_main(void *arg)
     while (!j->stopping) {
         uint64_t seen = j->wakes;
         pthread_mutex_unlock(&j->mu);
-        int rc = claim_and_run(s);
+        int     rc = claim_and_run(s);
         int64_t wait = rc == E_OK ? 0 : idle_ms(j, rc);
         pthread_mutex_lock(&j->mu);
         if (wait > 0 && !j->stopping && j->wakes == seen)

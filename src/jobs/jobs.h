@@ -20,32 +20,32 @@
 #include "../core/arena.h"
 #include "../store/store.h"
 
-#define JOBS_KINDS_MAX    32
-#define JOB_PROGRESS_MAX  1024 /* bytes of progress text kept per item */
+#define JOBS_KINDS_MAX   32
+#define JOB_PROGRESS_MAX 1024 /* bytes of progress text kept per item */
 
 struct jobs;
 struct job_ctx;
 
 struct job_kind {
-    const char *name;   /* [a-z0-9._-], at most 64 bytes; stored in every item */
+    const char *name; /* [a-z0-9._-], at most 64 bytes; stored in every item */
     /* Do the work of one item. E_OK: done. Anything else fails this attempt,
      * with the reason in ctx->eb. Long handlers check job_canceled() between
      * steps and return when it is true (the item is then released, or its
      * lease was lost to another server). */
-    int       (*run)(struct job_ctx *ctx);
-    void       *arg;           /* for the handler: ctx->arg */
-    int64_t     lease_ms;      /* 0: 30 s */
-    int64_t     retry_base_ms; /* first retry delay, doubled each attempt; 0: 1 s */
-    int64_t     retry_max_ms;  /* 0: 1 h */
-    int64_t     max_attempts;  /* 0: 10 */
-    int64_t     interval_ms;   /* > 0: periodic, every interval_ms after a run */
+    int (*run)(struct job_ctx *ctx);
+    void   *arg;           /* for the handler: ctx->arg */
+    int64_t lease_ms;      /* 0: 30 s */
+    int64_t retry_base_ms; /* first retry delay, doubled each attempt; 0: 1 s */
+    int64_t retry_max_ms;  /* 0: 1 h */
+    int64_t max_attempts;  /* 0: 10 */
+    int64_t interval_ms;   /* > 0: periodic, every interval_ms after a run */
 };
 
 /* What a handler sees. Everything is valid for the run only. */
 struct job_ctx {
     struct jobs           *jobs;
     const struct job_kind *kind;
-    void                  *arg;     /* kind->arg */
+    void                  *arg; /* kind->arg */
     struct store          *st;
     int64_t                id;
     struct str             key, payload;
@@ -61,10 +61,10 @@ struct job_ctx {
 struct jobs *jobs_new(struct store *st, const char *owner);
 /* Add a kind (the struct is copied). E_BADREQ for a bad or repeated name,
  * E_TOOBIG past JOBS_KINDS_MAX; only before jobs_start(). */
-int  jobs_register(struct jobs *j, const struct job_kind *k, struct errbuf *eb);
+int jobs_register(struct jobs *j, const struct job_kind *k, struct errbuf *eb);
 /* Queue every periodic kind's item (due after its interval, or earlier if one
  * is already queued sooner) and start `nworkers` workers and the lease keeper. */
-int  jobs_start(struct jobs *j, int nworkers, struct errbuf *eb);
+int jobs_start(struct jobs *j, int nworkers, struct errbuf *eb);
 /* Stop: no new claims; running handlers see job_canceled() and their items
  * are released (queued again, the attempt not counted) when they return;
  * then the threads are joined. An item whose handler does not return keeps
@@ -77,8 +77,8 @@ const char *jobs_owner(const struct jobs *j);
 
 /* Queue an item of registered `kind` (store.h job_enqueue: idempotent by kind
  * and key), due at run_at (ms; 0: now), and wake a worker. *id may be NULL. */
-int  jobs_enqueue(struct jobs *j, const char *kind, struct str key, struct str payload,
-                  int64_t run_at, int64_t *id);
+int jobs_enqueue(struct jobs *j, const char *kind, struct str key, struct str payload,
+                 int64_t run_at, int64_t *id);
 /* The same inside a writer transaction, so the item commits with the write
  * that asks for it; call jobs_wake() after the commit. */
 int  jobs_enqueue_tx(struct jobs *j, struct tx *tx, const char *kind, struct str key,

@@ -31,7 +31,8 @@ account_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, boo
     if (pw == NULL || pw->t == V_NULL || (pw->t == V_STR && pw->s.len == 0))
         return E_OK;
     if (pw->t != V_STR)
-        return errbuf_attr(eb, E_VALIDATION, "password", "Attribute 'password' must be a string");
+        return errbuf_attr(eb, E_VALIDATION, "password",
+                           "Attribute 'password' must be a string");
     if (pw->s.len < PASSWORD_MIN || pw->s.len > PASSWORD_MAX)
         return errbuf_attr(eb, E_VALIDATION, "password",
                            "Attribute 'password' must be %d to %d bytes long", PASSWORD_MIN,

@@ -1,6 +1,6 @@
 /* apiauthorization.c - who may do what where (API.md section 5). */
-#include "roles.h"
 #include "../core/nspath.h"
+#include "roles.h"
 #include "specs.h"
 
 static const struct attr apiauthorization_attrs[] = {
@@ -20,7 +20,7 @@ static int
 check_line(const struct val *line, struct errbuf *eb)
 {
     static const struct str realm = STR("@auth:realm=");
-    size_t realms = 0;
+    size_t                  realms = 0;
 
     if (line->a.n < 2)
         return errbuf_attr(eb, E_VALIDATION, "subject",
@@ -28,9 +28,8 @@ check_line(const struct val *line, struct errbuf *eb)
     for (size_t i = 0; i < line->a.n; i++) {
         struct str c = line->a.v[i].s;
         if (memchr(c.p, '=', c.len) == NULL)
-            return errbuf_attr(eb, E_VALIDATION, "subject",
-                               "Claim '%.*s' must be key=value", (int)(c.len > 64 ? 64 : c.len),
-                               c.p);
+            return errbuf_attr(eb, E_VALIDATION, "subject", "Claim '%.*s' must be key=value",
+                               (int)(c.len > 64 ? 64 : c.len), c.p);
         realms += str_starts(c, realm) && c.len > realm.len;
     }
     if (realms != 1)
@@ -42,10 +41,11 @@ check_line(const struct val *line, struct errbuf *eb)
 static int
 check_policy(struct hook_ctx *ctx, const struct val *obj, struct errbuf *eb)
 {
-    const struct val *subj = val_get(obj, "subject"), *ids = val_get(obj, "authorizedIdentities");
-    struct val       *ns = val_get(obj, "authorizedNamespace");
-    struct grant      g[ROLE_GRANTS_MAX];
-    int               rc;
+    const struct val *subj = val_get(obj, "subject"),
+                     *ids = val_get(obj, "authorizedIdentities");
+    struct val  *ns = val_get(obj, "authorizedNamespace");
+    struct grant g[ROLE_GRANTS_MAX];
+    int          rc;
 
     for (size_t i = 0; i < subj->a.n; i++)
         if ((rc = check_line(&subj->a.v[i], eb)) != E_OK)

@@ -17,30 +17,30 @@
 #include "specs.h"
 
 #define CSR_MAX (16 * 1024) /* an RSA-8192 CSR is about 3.5 KiB of PEM */
-#define CN_FMT "app:credential:%.*s:%.*s"
+#define CN_FMT  "app:credential:%.*s:%.*s"
 
 static const struct attr appcredential_attrs[] = {
-    {"name", T_STRING, A_REQUIRED | A_CREATIONONLY | A_QUERY | A_ORDER,
-     .pattern = "^[a-zA-Z0-9._@-]+$", .max_len = 128,
-     .doc = "unique in its namespace; in the certificate's CN, so it cannot change"},
-    {"description", T_STRING, A_QUERY, .max_len = 1024},
-    {"roles", T_STRLIST, A_QUERY, .max_len = 64,
-     .doc = "roles (@auth:role=...) and permissions granted in its namespace"},
-    {"authorizedSubnets", T_STRLIST, A_QUERY, .max_len = 64,
-     .doc = "CIDRs its tokens may be used from (empty: anywhere)"},
-    {"csr", T_STRING, A_WRITEONLY, .max_len = CSR_MAX,
-     .doc = "PEM certificate request: on creation (else a key is generated) or, on "
-            "update, to renew; never stored"},
-    {"certificate", T_STRING, A_READONLY, .doc = "PEM of the current certificate"},
-    {"serialNumber", T_STRING, A_READONLY | A_QUERY,
-     .doc = "of the current certificate, lowercase hex"},
-    {"expiryTime", T_TIME, A_READONLY | A_QUERY | A_ORDER,
-     .doc = "the current certificate's notAfter"},
-    {"authorizationID", T_STRING, A_READONLY, .doc = "the API authorization of its roles"},
-    {"credentials", T_ANY, A_READONLY | A_DERIVED,
-     .doc = "in the answer to the creation or renewal only: certificate, privateKey "
-            "(generated keys), certificateAuthority, APIURL, namespace; never stored; "
-            "ignored when sent back"},
+    { "name", T_STRING, A_REQUIRED | A_CREATIONONLY | A_QUERY | A_ORDER,
+      .pattern = "^[a-zA-Z0-9._@-]+$", .max_len = 128,
+      .doc = "unique in its namespace; in the certificate's CN, so it cannot change" },
+    { "description", T_STRING, A_QUERY, .max_len = 1024 },
+    { "roles", T_STRLIST, A_QUERY, .max_len = 64,
+      .doc = "roles (@auth:role=...) and permissions granted in its namespace" },
+    { "authorizedSubnets", T_STRLIST, A_QUERY, .max_len = 64,
+      .doc = "CIDRs its tokens may be used from (empty: anywhere)" },
+    { "csr", T_STRING, A_WRITEONLY, .max_len = CSR_MAX,
+      .doc = "PEM certificate request: on creation (else a key is generated) or, on "
+             "update, to renew; never stored" },
+    { "certificate", T_STRING, A_READONLY, .doc = "PEM of the current certificate" },
+    { "serialNumber", T_STRING, A_READONLY | A_QUERY,
+      .doc = "of the current certificate, lowercase hex" },
+    { "expiryTime", T_TIME, A_READONLY | A_QUERY | A_ORDER,
+      .doc = "the current certificate's notAfter" },
+    { "authorizationID", T_STRING, A_READONLY, .doc = "the API authorization of its roles" },
+    { "credentials", T_ANY, A_READONLY | A_DERIVED,
+      .doc = "in the answer to the creation or renewal only: certificate, privateKey "
+             "(generated keys), certificateAuthority, APIURL, namespace; never stored; "
+             "ignored when sent back" },
 };
 
 static struct val
@@ -89,7 +89,7 @@ issue(struct hook_ctx *ctx, struct str id, struct str name, struct str csr, stru
     struct client_cert cc;
     const char        *cn = arena_printf(ctx->a, CN_FMT, STR_FMT(id), STR_FMT(name));
     const char        *o = arena_strndup(ctx->a, ctx->ns.p, ctx->ns.len);
-    int rc = pki_sign_client(pki_ca_find(PKI_CA_CLIENT), cn, o, csr, &cc, eb);
+    int                rc = pki_sign_client(pki_ca_find(PKI_CA_CLIENT), cn, o, csr, &cc, eb);
 
     if (rc != E_OK)
         return rc;
@@ -110,10 +110,10 @@ issue(struct hook_ctx *ctx, struct str id, struct str name, struct str csr, stru
 static int
 renew(struct hook_ctx *ctx, const struct spec *s, struct str csr, struct errbuf *eb)
 {
-    struct scope  sc = {ctx->ns, false};
-    struct errbuf feb = {0};
+    struct scope  sc = { ctx->ns, false };
+    struct errbuf feb = { 0 };
     struct val    old;
-    int rc = kw_store->ops->find(kw_store, s, &sc, "ID", ctx->id, ctx->a, &old, &feb);
+    int           rc = kw_store->ops->find(kw_store, s, &sc, "ID", ctx->id, ctx->a, &old, &feb);
 
     if (rc == E_NOTFOUND)
         return errbuf_set(eb, E_NOTFOUND, "Could not find the object");
@@ -145,7 +145,7 @@ appcredential_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *ob
 static void
 apply_renewal(struct hook_ctx *ctx, struct val *obj)
 {
-    static const char *const keys[] = {"certificate", "serialNumber", "expiryTime"};
+    static const char *const keys[] = { "certificate", "serialNumber", "expiryTime" };
 
     for (size_t i = 0; ctx->once.t == V_MAP && i < ARRAY_LEN(keys); i++) {
         const struct val *v = val_get(&ctx->once, keys[i]);
@@ -155,8 +155,8 @@ apply_renewal(struct hook_ctx *ctx, struct val *obj)
 }
 
 static int
-appcredential_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct val *obj,
-                           const struct val *old, struct errbuf *eb)
+appcredential_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
+                           struct val *obj, const struct val *old, struct errbuf *eb)
 {
     struct str id = val_get_str(obj, "ID"), name = val_get_str(obj, "name");
 
@@ -195,8 +195,8 @@ const struct spec spec_appcredential = {
     .default_order = "name",
     .ops = OP_ALL,
     .access = ACCESS_ADMIN,
-    .hooks = {.prepare = appcredential_prepare,
-              .before_write = appcredential_before_write,
-              .after_delete = appcredential_after_delete},
+    .hooks = { .prepare = appcredential_prepare,
+               .before_write = appcredential_before_write,
+               .after_delete = appcredential_after_delete },
     .rt = &appcredential_rt,
 };

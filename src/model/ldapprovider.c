@@ -24,8 +24,8 @@ static const struct attr ldapprovider_attrs[] = {
       .doc = "PEM certificates trusted for the directory; empty: the system's" },
     { "bindDN", T_STRING, A_REQUIRED | A_QUERY, .max_len = 1024,
       .doc = "the service account that searches users" },
-    { "bindPassword", T_STRING, A_REQUIRED | A_WRITEONLY | A_SECRET | A_SEALED,
-      .max_len = 1024, .doc = "write-only; sealed at rest" },
+    { "bindPassword", T_STRING, A_REQUIRED | A_WRITEONLY | A_SECRET | A_SEALED, .max_len = 1024,
+      .doc = "write-only; sealed at rest" },
     { "baseDN", T_STRING, A_REQUIRED | A_QUERY, .max_len = 1024 },
     { "bindSearchFilter", T_STRING, 0, .def = "uid={USERNAME}", .max_len = 1024,
       .doc = "LDAP filter; {USERNAME} is replaced by the escaped user name" },
@@ -76,8 +76,9 @@ ldapprovider_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj
                      struct errbuf *eb)
 {
     struct str ca = val_get_str(obj, "certificateAuthority");
-    struct str address = val_get_str(obj, "address"), filter = val_get_str(obj, "bindSearchFilter");
-    int        rc;
+    struct str address = val_get_str(obj, "address"),
+               filter = val_get_str(obj, "bindSearchFilter");
+    int rc;
 
     KW_UNUSED(ctx);
     KW_UNUSED(s);

@@ -3,11 +3,11 @@
 
 #include <stdio.h>
 
-#include "validate.h"
-#include "roles.h"
 #include "../core/net.h"
 #include "../store/store.h"
+#include "roles.h"
 #include "specs.h"
+#include "validate.h"
 
 static struct val
 subject(struct arena *a, const struct linked_subject *who)
@@ -71,9 +71,11 @@ linked_policy_put(struct hook_ctx *ctx, struct tx *tx, struct val *owner,
         val_set(ctx->a, owner, "authorizationID", val_cstr(""));
         return rc;
     }
-    val_set(ctx->a, &in, "name", val_cstr(arena_printf(ctx->a, "%s %.*s", who->label,
-                                                     STR_FMT(field(owner, "name")->s))));
-    val_set(ctx->a, &in, "description", val_cstr("Managed by its owner: change the owner's roles"));
+    val_set(ctx->a, &in, "name",
+            val_cstr(
+                arena_printf(ctx->a, "%s %.*s", who->label, STR_FMT(field(owner, "name")->s))));
+    val_set(ctx->a, &in, "description",
+            val_cstr("Managed by its owner: change the owner's roles"));
     val_set(ctx->a, &in, "subject", subject(ctx->a, who));
     if (who->subnets != NULL && who->subnets->t == V_ARR && who->subnets->a.n > 0)
         val_set(ctx->a, &in, "authorizedSubnets", *who->subnets);

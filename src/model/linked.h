@@ -10,7 +10,7 @@
 /* Whose tokens the authorization matches: those holding both
  * `@auth:realm=<realm>` and `@auth:<key>=<value>`. */
 struct linked_subject {
-    const char       *label;   /* the authorization is named "<label> <owner name>" */
+    const char       *label; /* the authorization is named "<label> <owner name>" */
     const char       *realm;
     const char       *key;
     struct str        value;

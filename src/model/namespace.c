@@ -34,7 +34,8 @@ namespace_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, b
     if (create) {
         struct val *name = val_get(obj, "name");
         const char *sep = ctx->ns.len == 1 ? "" : "/";
-        char *full = arena_printf(ctx->a, "%.*s%s%.*s", STR_FMT(ctx->ns), sep, STR_FMT(name->s));
+        char       *full =
+            arena_printf(ctx->a, "%.*s%s%.*s", STR_FMT(ctx->ns), sep, STR_FMT(name->s));
         if (strlen(full) > 1024) /* X-Namespace accepts paths up to 1024 bytes */
             return errbuf_attr(eb, E_VALIDATION, "name", "The namespace path is too long");
         name->s = str_c(full);
@@ -52,10 +53,10 @@ static int
 namespace_after_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
                        const struct val *obj, struct errbuf *eb)
 {
-    struct str  name = val_get_str(obj, "name"), id = val_get_str(obj, "ID");
-    struct val  gone = val_arr();
-    struct buf  ids;
-    int         rc;
+    struct str name = val_get_str(obj, "name"), id = val_get_str(obj, "ID");
+    struct val gone = val_arr();
+    struct buf ids;
+    int        rc;
 
     KW_UNUSED(s);
     if (name.p == NULL || id.p == NULL)
@@ -72,8 +73,8 @@ namespace_after_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx
         buf_printf(&ids, ",%.*s", STR_FMT(gone.a.v[i].s));
     rc = jobs_enqueue_tx(kw_jobs, tx, NAMESPACE_PURGE_JOB, id, buf_str(&ids), 0, NULL);
     buf_free(&ids);
-    return rc == E_OK ? E_OK : errbuf_set(eb, rc, "cannot queue the purge of '%.*s'",
-                                          STR_FMT(name));
+    return rc == E_OK ? E_OK
+                      : errbuf_set(eb, rc, "cannot queue the purge of '%.*s'", STR_FMT(name));
 }
 
 static struct spec_rt namespace_rt;

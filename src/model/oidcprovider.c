@@ -5,7 +5,7 @@
 #include "../pki/pemcheck.h"
 #include "specs.h"
 
-#define CA_PEM_MAX (64 * 1024)
+#define CA_PEM_MAX   (64 * 1024)
 #define CA_CERTS_MAX 64
 
 /* The issuer is an https URL without user info, query or fragment (OpenID
@@ -14,23 +14,23 @@
 #define ENDPOINT_PATTERN "^https://[][A-Za-z0-9.:-]+(/[^[:space:]?#]*)?$"
 
 static const struct attr oidcprovider_attrs[] = {
-    {"name", T_STRING, A_REQUIRED | A_QUERY | A_ORDER, .pattern = "^[a-zA-Z0-9._-]+$",
-     .max_len = 256, .doc = "metadata.OIDCProviderName at /issue"},
-    {"description", T_STRING, A_QUERY, .max_len = 1024},
-    {"endpoint", T_STRING, A_REQUIRED | A_QUERY, .pattern = ENDPOINT_PATTERN, .max_len = 1024,
-     .doc = "issuer URL (https); discovery at <endpoint>/.well-known/openid-configuration"},
-    {"clientID", T_STRING, A_REQUIRED | A_QUERY, .pattern = "^[!-~]+$", .max_len = 256,
-     .doc = "the console's client ID at the provider"},
-    {"clientSecret", T_STRING, A_REQUIRED | A_WRITEONLY | A_SECRET | A_SEALED, .max_len = 1024,
-     .doc = "write-only; sealed at rest"},
-    {"scopes", T_STRLIST, 0, .pattern = "^[A-Za-z0-9_.:/+-]+$", .max_len = 32,
-     .doc = "scopes requested; default [\"openid\"]; openid is always sent"},
-    {"subjects", T_STRLIST, 0, .pattern = "^[A-Za-z0-9_.:/-]+$", .max_len = 32,
-     .doc = "ID token claims that become @auth: claims; default [\"sub\", \"email\"]"},
-    {"certificateAuthority", T_STRING, 0, .max_len = CA_PEM_MAX,
-     .doc = "PEM certificates trusted for the provider's TLS; empty: the system's"},
-    {"default", T_BOOL, A_QUERY, .def = "false",
-     .doc = "used when /issue names no provider (the first by name if several)"},
+    { "name", T_STRING, A_REQUIRED | A_QUERY | A_ORDER, .pattern = "^[a-zA-Z0-9._-]+$",
+      .max_len = 256, .doc = "metadata.OIDCProviderName at /issue" },
+    { "description", T_STRING, A_QUERY, .max_len = 1024 },
+    { "endpoint", T_STRING, A_REQUIRED | A_QUERY, .pattern = ENDPOINT_PATTERN, .max_len = 1024,
+      .doc = "issuer URL (https); discovery at <endpoint>/.well-known/openid-configuration" },
+    { "clientID", T_STRING, A_REQUIRED | A_QUERY, .pattern = "^[!-~]+$", .max_len = 256,
+      .doc = "the console's client ID at the provider" },
+    { "clientSecret", T_STRING, A_REQUIRED | A_WRITEONLY | A_SECRET | A_SEALED, .max_len = 1024,
+      .doc = "write-only; sealed at rest" },
+    { "scopes", T_STRLIST, 0, .pattern = "^[A-Za-z0-9_.:/+-]+$", .max_len = 32,
+      .doc = "scopes requested; default [\"openid\"]; openid is always sent" },
+    { "subjects", T_STRLIST, 0, .pattern = "^[A-Za-z0-9_.:/-]+$", .max_len = 32,
+      .doc = "ID token claims that become @auth: claims; default [\"sub\", \"email\"]" },
+    { "certificateAuthority", T_STRING, 0, .max_len = CA_PEM_MAX,
+      .doc = "PEM certificates trusted for the provider's TLS; empty: the system's" },
+    { "default", T_BOOL, A_QUERY, .def = "false",
+      .doc = "used when /issue names no provider (the first by name if several)" },
 };
 
 /* The engine's default for a list is the empty list; these lists have
@@ -53,8 +53,8 @@ static int
 oidcprovider_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
                      struct errbuf *eb)
 {
-    static const char *const scopes[] = {"openid", NULL};
-    static const char *const subjects[] = {"sub", "email", NULL};
+    static const char *const scopes[] = { "openid", NULL };
+    static const char *const subjects[] = { "sub", "email", NULL };
     const struct val        *ca = val_get(obj, "certificateAuthority");
 
     KW_UNUSED(s);
@@ -77,6 +77,6 @@ const struct spec spec_oidcprovider = {
     .default_order = "name",
     .ops = OP_ALL,
     .access = ACCESS_SECRET,
-    .hooks = {.prepare = oidcprovider_prepare},
+    .hooks = { .prepare = oidcprovider_prepare },
     .rt = &oidcprovider_rt,
 };

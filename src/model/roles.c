@@ -3,27 +3,39 @@
 
 #include "specs.h"
 
-
 #define ALL_VERBS (VERB_GET | VERB_POST | VERB_PUT | VERB_DELETE)
-#define ANY(v, acc) { { "*", 1 }, (v), (acc) }
-#define ONE(id, v) { STR(id), (v), ACCESS_ADMIN }
+#define ANY(v, acc)                                                                            \
+    {                                                                                          \
+        { "*", 1 }, (v), (acc)                                                                 \
+    }
+#define ONE(id, v)                                                                             \
+    {                                                                                          \
+        STR(id), (v), ACCESS_ADMIN                                                             \
+    }
 
 const struct role roles[] = {
-    { "namespace.administrator", "Everything in the namespace and below",
-      { ANY(ALL_VERBS, ACCESS_ADMIN) }, 1 },
+    { "namespace.administrator",
+      "Everything in the namespace and below",
+      { ANY(ALL_VERBS, ACCESS_ADMIN) },
+      1 },
     { "namespace.editor",
       "Everything but API authorizations and credentials",
-      { ANY(ALL_VERBS, ACCESS_SECRET) }, 1 },
+      { ANY(ALL_VERBS, ACCESS_SECRET) },
+      1 },
     { "namespace.viewer", "Read everything but secrets", { ANY(VERB_GET, ACCESS_NORMAL) }, 1 },
     { "certificate.requester",
       "Request certificates; read certificates and issuing templates",
       { ONE("certificaterequest", VERB_POST | VERB_GET), ONE("certificate", VERB_GET),
-        ONE("issuingtemplate", VERB_GET), ONE("namespace", VERB_GET) }, 4 },
+        ONE("issuingtemplate", VERB_GET), ONE("namespace", VERB_GET) },
+      4 },
 };
 const size_t nroles = ARRAY_LEN(roles);
 
-static const struct { const char *name; unsigned bit; } verbs[] = {
-    { "get", VERB_GET }, { "post", VERB_POST }, { "put", VERB_PUT },
+static const struct {
+    const char *name;
+    unsigned    bit;
+} verbs[] = {
+    { "get", VERB_GET },       { "post", VERB_POST }, { "put", VERB_PUT },
     { "delete", VERB_DELETE }, { "*", ALL_VERBS },
 };
 
@@ -45,7 +57,7 @@ static int
 parse_permission(struct arena *a, struct str entry, struct grant *out, size_t *n,
                  struct errbuf *eb)
 {
-    struct str id, rest = str_cut(entry, ',', &id), v;
+    struct str   id, rest = str_cut(entry, ',', &id), v;
     struct grant g = { arena_str(a, str_trim(id)), 0, ACCESS_ADMIN };
 
     if (!str_eq_c(g.identity, "*") && spec_by_identity(g.identity) == NULL)

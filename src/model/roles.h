@@ -9,7 +9,7 @@
  * spec access is at most max_access; a named identity ignores access). */
 struct grant {
     struct str       identity;
-    unsigned         verbs;      /* enum verb bits */
+    unsigned         verbs; /* enum verb bits */
     enum spec_access max_access;
 };
 
@@ -27,8 +27,8 @@ extern const size_t      nroles;
 
 /* Parse an authorizedIdentities entry into grants appended at out[*n] (room for
  * ROLE_GRANTS_MAX more). E_VALIDATION for an unknown role, identity or verb. */
-int  roles_parse_identity(struct arena *a, struct str entry, struct grant *out, size_t *n,
-                          struct errbuf *eb);
+int roles_parse_identity(struct arena *a, struct str entry, struct grant *out, size_t *n,
+                         struct errbuf *eb);
 /* True when `g` allows `verb` on spec `s`. */
 bool grant_allows(const struct grant *g, const struct spec *s, unsigned verb);
 /* The role objects served by GET /roles. */

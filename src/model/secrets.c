@@ -39,7 +39,7 @@ int
 secrets_open(const struct spec *s, const struct val *obj, const char *attr, struct buf *out,
              struct errbuf *eb)
 {
-    const struct val *v = val_get(obj, attr), *id = val_get(obj, "ID");
+    const struct val    *v = val_get(obj, attr), *id = val_get(obj, "ID");
     const unsigned char *key = seal_master();
     struct arena        *a;
     int                  rc;

@@ -12,11 +12,11 @@
 
 /* Seal every non-empty A_SEALED attribute of `obj` (a create's object or an
  * update's body) for object `id`. */
-int  secrets_seal(struct arena *a, const struct spec *s, struct val *obj, struct str id,
-                  struct errbuf *eb);
+int secrets_seal(struct arena *a, const struct spec *s, struct val *obj, struct str id,
+                 struct errbuf *eb);
 /* The clear value of attribute `attr` of stored object `obj` into `out` (a
  * secret: buf_wipe it). E_NOTFOUND when absent or empty. */
-int  secrets_open(const struct spec *s, const struct val *obj, const char *attr,
-                  struct buf *out, struct errbuf *eb);
+int secrets_open(const struct spec *s, const struct val *obj, const char *attr, struct buf *out,
+                 struct errbuf *eb);
 
 #endif

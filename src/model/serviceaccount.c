@@ -3,8 +3,8 @@
  * ID; the secret is shown once, at creation or rotation, and stored as SHA-256
  * (it has 256 bits of entropy: a slow hash would add nothing). */
 
-#include "../core/rnd.h"
 #include "../core/digest.h"
+#include "../core/rnd.h"
 #include "../store/store.h"
 #include "linked.h"
 #include "specs.h"

@@ -8,71 +8,71 @@
 #include "../core/val.h"
 
 enum atype {
-    T_STRING,     /* UTF-8 string */
+    T_STRING, /* UTF-8 string */
     T_BOOL,
-    T_INT,        /* int64 */
-    T_FLOAT,      /* double; ints are accepted */
-    T_TIME,       /* RFC 3339 string on the wire, int64 ms in columns */
-    T_STRLIST,    /* array of strings */
-    T_STRMAP,     /* map string -> array of strings (annotations) */
-    T_SUBJECT,    /* array of arrays of strings (apiauthorization subject) */
-    T_ANY,        /* any value, stored as is */
+    T_INT,     /* int64 */
+    T_FLOAT,   /* double; ints are accepted */
+    T_TIME,    /* RFC 3339 string on the wire, int64 ms in columns */
+    T_STRLIST, /* array of strings */
+    T_STRMAP,  /* map string -> array of strings (annotations) */
+    T_SUBJECT, /* array of arrays of strings (apiauthorization subject) */
+    T_ANY,     /* any value, stored as is */
 };
 
 enum aflag {
-    A_REQUIRED      = 1 << 0,  /* must be present and non-empty on create/update */
-    A_READONLY      = 1 << 1,  /* set by the server; a different client value is 422 */
-    A_CREATIONONLY  = 1 << 2,  /* may be set on create, never changed after */
-    A_WRITEONLY     = 1 << 3,  /* accepted, never returned (passwords, secrets) */
-    A_QUERY         = 1 << 4,  /* may appear in q= filters */
-    A_ORDER         = 1 << 5,  /* may appear in order= */
-    A_COLUMN        = 1 << 6,  /* stored in its own indexed column (implied by QUERY/ORDER) */
-    A_SECRET        = 1 << 7,  /* the value is a secret: never logged */
-    A_NOSTORE       = 1 << 8,  /* computed on output, never stored (e.g. object) */
-    A_DERIVED       = 1 << 9,  /* recomputed on every write: ignored when sent back */
-    A_SEALED        = 1 << 10, /* stored encrypted under the master key (api/secrets.c);
-                                  use with A_WRITEONLY */
-    A_INDEXED       = 1 << 11, /* a queryable list answered from an index (a side table
-                                  per attribute: one row per element); the others are
-                                  searched in the document. An index costs every write:
-                                  it is for lists a large resource is searched by */
+    A_REQUIRED = 1 << 0,     /* must be present and non-empty on create/update */
+    A_READONLY = 1 << 1,     /* set by the server; a different client value is 422 */
+    A_CREATIONONLY = 1 << 2, /* may be set on create, never changed after */
+    A_WRITEONLY = 1 << 3,    /* accepted, never returned (passwords, secrets) */
+    A_QUERY = 1 << 4,        /* may appear in q= filters */
+    A_ORDER = 1 << 5,        /* may appear in order= */
+    A_COLUMN = 1 << 6,       /* stored in its own indexed column (implied by QUERY/ORDER) */
+    A_SECRET = 1 << 7,       /* the value is a secret: never logged */
+    A_NOSTORE = 1 << 8,      /* computed on output, never stored (e.g. object) */
+    A_DERIVED = 1 << 9,      /* recomputed on every write: ignored when sent back */
+    A_SEALED = 1 << 10,      /* stored encrypted under the master key (api/secrets.c);
+                                use with A_WRITEONLY */
+    A_INDEXED = 1 << 11,     /* a queryable list answered from an index (a side table
+                                per attribute: one row per element); the others are
+                                searched in the document. An index costs every write:
+                                it is for lists a large resource is searched by */
 };
 
 /* What a string (or each string of a list) must be, beyond its pattern. */
 enum aformat {
     F_NONE,
-    F_CIDR,       /* an IP address or a CIDR range (core/net.h) */
+    F_CIDR, /* an IP address or a CIDR range (core/net.h) */
 };
 
 struct attr {
-    const char        *name;       /* wire name, camelCase */
+    const char        *name; /* wire name, camelCase */
     enum atype         type;
     unsigned           flags;
-    const char        *pattern;    /* POSIX extended regex the value (or each item) must match */
-    size_t             max_len;    /* max string length / list length; 0 = engine default */
-    const char *const *enums;      /* NULL-terminated allowed values, or NULL */
-    const char        *def;        /* default as a string ("true", "0", "EC_P256"), or NULL */
-    const char        *doc;        /* one line for docs/OpenAPI */
+    const char        *pattern; /* POSIX extended regex the value (or each item) must match */
+    size_t             max_len; /* max string length / list length; 0 = engine default */
+    const char *const *enums;   /* NULL-terminated allowed values, or NULL */
+    const char        *def;     /* default as a string ("true", "0", "EC_P256"), or NULL */
+    const char        *doc;     /* one line for docs/OpenAPI */
     enum aformat       format;
-    int64_t            min, max;   /* T_INT bounds, inclusive; both 0: unbounded */
+    int64_t            min, max; /* T_INT bounds, inclusive; both 0: unbounded */
 };
 
 /* What an operation needs on a resource (API authorizations grant these). */
 enum verb { VERB_GET = 1, VERB_POST = 2, VERB_PUT = 4, VERB_DELETE = 8, VERB_ALL = 15 };
 
-struct tx;    /* store/store.h: the write transaction */
+struct tx; /* store/store.h: the write transaction */
 struct spec;
 
 /* What a hook sees of the write it is part of; no HTTP (api/ fills it from the
  * request). Everything hangs off `a`, which lives until the answer is sent. */
 struct hook_ctx {
     struct arena *a;
-    struct str    ns;     /* the namespace written in */
-    struct str    id;     /* the object's ID on update, delete and actions */
-    struct val    once;   /* fields for this answer only (secrets shown once; left out
-                             of the answer kept for Idempotency-Key replays) */
-    struct str    secret; /* a secret in `a` this answer shows once (a generated
-                             private key): it and the encoded answer are wiped */
+    struct str    ns;   /* the namespace written in */
+    struct str    id;   /* the object's ID on update, delete and actions */
+    struct val    once; /* fields for this answer only (secrets shown once; left out
+                           of the answer kept for Idempotency-Key replays) */
+    struct str secret;  /* a secret in `a` this answer shows once (a generated
+                           private key): it and the encoded answer are wiped */
 };
 
 /* Hooks return 0 or an enum err with detail in eb. */
@@ -82,15 +82,15 @@ struct spec_hooks {
      * join a namespace name). Fields set in ctx->once are added to the answer
      * of the create or update only (secrets shown once, never stored in clear,
      * left out of the answer kept for Idempotency-Key replays). */
-    int  (*prepare)(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
-                    struct errbuf *eb);
+    int (*prepare)(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
+                   struct errbuf *eb);
     /* Writer thread, inside the transaction, just before the row is written. `old`
      * is the stored object on update, NULL on create. */
-    int  (*before_write)(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct val *obj,
-                         const struct val *old, struct errbuf *eb);
+    int (*before_write)(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
+                        struct val *obj, const struct val *old, struct errbuf *eb);
     /* Writer thread, inside the transaction, after the row is deleted (cascade). */
-    int  (*after_delete)(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
-                         const struct val *obj, struct errbuf *eb);
+    int (*after_delete)(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
+                        const struct val *obj, struct errbuf *eb);
     /* Resources that are not stored (not_namespaced): every object. */
     void (*list_static)(struct arena *a, struct val *items);
 };
@@ -100,12 +100,12 @@ struct spec_hooks {
 enum spec_access { ACCESS_NORMAL, ACCESS_SECRET, ACCESS_ADMIN };
 
 enum spec_op {
-    OP_LIST   = 1 << 0,
+    OP_LIST = 1 << 0,
     OP_CREATE = 1 << 1,
-    OP_GET    = 1 << 2,
+    OP_GET = 1 << 2,
     OP_UPDATE = 1 << 3,
     OP_DELETE = 1 << 4,
-    OP_ALL    = 0x1f,
+    OP_ALL = 0x1f,
 };
 
 /* An operation on one object beyond CRUD, at /things/:id/<name> (rotating a
@@ -114,44 +114,44 @@ enum spec_op {
 struct spec_action {
     const char *name;
     unsigned    verb; /* enum verb the caller needs on the spec */
-    int       (*run)(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct val *obj,
-                     struct val *answer, struct errbuf *eb);
+    int (*run)(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct val *obj,
+               struct val *answer, struct errbuf *eb);
 };
 
 /* What the engine derives from a spec once at start-up (spec_init). */
 struct spec_rt {
     const struct attr *columns[64]; /* common then own attributes with a column */
     size_t             ncolumns;
-    size_t             index;       /* position in spec_all */
+    size_t             index; /* position in spec_all */
 };
 
 struct spec {
-    const char        *identity;     /* singular: "namespace" */
-    const char        *rest;         /* plural, URL and table name: "namespaces" */
-    const struct attr *attrs;        /* resource-specific attributes */
+    const char        *identity; /* singular: "namespace" */
+    const char        *rest;     /* plural, URL and table name: "namespaces" */
+    const struct attr *attrs;    /* resource-specific attributes */
     size_t             nattrs;
-    const char        *unique;       /* attribute unique per namespace, or NULL */
-    bool               unique_global;/* `unique` holds across all namespaces */
-    const char        *default_order;/* attribute; ID always breaks ties */
-    unsigned           ops;          /* enum spec_op */
-    enum spec_access   access;       /* which roles may touch it (auth/roles.c) */
-    bool               not_namespaced; /* lives outside the namespace tree (roles) */
-    const char *const *children;     /* rest names reachable as /this/:id/<child> */
-    bool               parent_of_all;/* every namespaced, listable resource is a child
-                                        (namespaces: /namespaces/:id/<things>) */
-    const struct spec_action *actions; /* /this/:id/<action>, POST; NULL-name terminated */
-    bool               cascades;     /* a delete also deletes what lives below it
-                                        (namespaces): policies are reloaded */
-    bool               bulk;         /* may hold millions of objects per namespace: its
-                                        rows carry their namespace's ID, are invisible
-                                        once that namespace is deleted, and are purged
-                                        afterwards in batches (namespace.purge job), so a
-                                        namespace delete never stalls other writes */
+    const char        *unique;          /* attribute unique per namespace, or NULL */
+    bool               unique_global;   /* `unique` holds across all namespaces */
+    const char        *default_order;   /* attribute; ID always breaks ties */
+    unsigned           ops;             /* enum spec_op */
+    enum spec_access   access;          /* which roles may touch it (auth/roles.c) */
+    bool               not_namespaced;  /* lives outside the namespace tree (roles) */
+    const char *const *children;        /* rest names reachable as /this/:id/<child> */
+    bool               parent_of_all;   /* every namespaced, listable resource is a child
+                                           (namespaces: /namespaces/:id/<things>) */
+    const struct spec_action *actions;  /* /this/:id/<action>, POST; NULL-name terminated */
+    bool                      cascades; /* a delete also deletes what lives below it
+                                           (namespaces): policies are reloaded */
+    bool bulk;                          /* may hold millions of objects per namespace: its
+                                           rows carry their namespace's ID, are invisible
+                                           once that namespace is deleted, and are purged
+                                           afterwards in batches (namespace.purge job), so a
+                                           namespace delete never stalls other writes */
     struct spec_hooks  hooks;
-    const char *const *csv_columns;  /* NULL-terminated default columns of its text/csv
-                                        lists; NULL: ID, name (if it has one), namespace,
-                                        createTime, updateTime (api/csv.h) */
-    struct spec_rt    *rt;           /* filled by spec_init() */
+    const char *const *csv_columns; /* NULL-terminated default columns of its text/csv
+                                       lists; NULL: ID, name (if it has one), namespace,
+                                       createTime, updateTime (api/csv.h) */
+    struct spec_rt *rt;             /* filled by spec_init() */
 };
 
 /* The attributes every object has (ID, namespace, createTime, ...), in wire order. */
@@ -193,8 +193,8 @@ spec_column(const struct spec *s, size_t i)
 }
 
 /* The registry of every resource (model/registry.c). */
-const struct spec *spec_by_rest(struct str rest);
-const struct spec *spec_by_identity(struct str identity);
+const struct spec              *spec_by_rest(struct str rest);
+const struct spec              *spec_by_identity(struct str identity);
 extern const struct spec *const spec_all[];
 extern const size_t             spec_count;
 

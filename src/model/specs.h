@@ -4,15 +4,15 @@
 
 #include "spec.h"
 
-extern const struct spec spec_namespace;      /* namespace.c */
-extern const struct spec spec_account;        /* account.c */
+extern const struct spec spec_namespace;        /* namespace.c */
+extern const struct spec spec_account;          /* account.c */
 extern const struct spec spec_apiauthorization; /* apiauthorization.c */
-extern const struct spec spec_ldapprovider;   /* ldapprovider.c */
-extern const struct spec spec_oidcprovider;   /* oidcprovider.c */
-extern const struct spec spec_role;           /* role.c (static, not stored) */
-extern const struct spec spec_serviceaccount; /* serviceaccount.c */
-extern const struct spec spec_appcredential;  /* appcredential.c */
-extern const struct spec spec_auditlog;       /* auditlog.c */
+extern const struct spec spec_ldapprovider;     /* ldapprovider.c */
+extern const struct spec spec_oidcprovider;     /* oidcprovider.c */
+extern const struct spec spec_role;             /* role.c (static, not stored) */
+extern const struct spec spec_serviceaccount;   /* serviceaccount.c */
+extern const struct spec spec_appcredential;    /* appcredential.c */
+extern const struct spec spec_auditlog;         /* auditlog.c */
 
 /* The job kind that purges a deleted namespace's bulk rows (housekeeping.c);
  * its payload is the namespaces' IDs, comma-separated. */

@@ -41,8 +41,7 @@ val_is_empty(const struct val *v)
 static int
 bad_type(struct errbuf *eb, const struct attr *at, const char *what)
 {
-    return errbuf_attr(eb, E_VALIDATION, at->name, "Attribute '%s' must be %s", at->name,
-                       what);
+    return errbuf_attr(eb, E_VALIDATION, at->name, "Attribute '%s' must be %s", at->name, what);
 }
 
 /* Regexes are compiled on first use and kept: specs are static. */
@@ -50,11 +49,14 @@ static bool
 matches(const char *pattern, struct str s)
 {
     enum { SLOTS = 128 };
-    static struct { const char *pat; regex_t re; } cache[SLOTS];
+    static struct {
+        const char *pat;
+        regex_t     re;
+    } cache[SLOTS];
     static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-    regex_t *re = NULL;
-    char     tmp[ITEM_MAX + 1];
-    size_t   h = ((uintptr_t)pattern >> 4) % SLOTS;
+    regex_t               *re = NULL;
+    char                   tmp[ITEM_MAX + 1];
+    size_t                 h = ((uintptr_t)pattern >> 4) % SLOTS;
 
     pthread_mutex_lock(&mu);
     for (size_t i = 0; i < SLOTS && re == NULL; i++) {
@@ -267,17 +269,16 @@ static int
 required(const struct attr *at, const struct val *v, struct errbuf *eb)
 {
     if ((at->flags & A_REQUIRED) && (v == NULL || val_is_empty(v)))
-        return errbuf_attr(eb, E_VALIDATION, at->name, "Attribute '%s' is required",
-                           at->name);
+        return errbuf_attr(eb, E_VALIDATION, at->name, "Attribute '%s' is required", at->name);
     return E_OK;
 }
 
 /* Visit every attribute of a spec: the common ones (if namespaced), then its own. */
-#define FOREACH_ATTR(s, at)                                                             \
-    for (size_t i_ = 0, n_ = ((s)->not_namespaced ? 0 : spec_ncommon_attrs) + (s)->nattrs; \
-         i_ < n_ &&                                                                     \
-         ((at) = i_ < n_ - (s)->nattrs ? &spec_common_attrs[i_]                         \
-                                       : &(s)->attrs[i_ - (n_ - (s)->nattrs)], 1);      \
+#define FOREACH_ATTR(s, at)                                                                    \
+    for (size_t i_ = 0, n_ = ((s)->not_namespaced ? 0 : spec_ncommon_attrs) + (s)->nattrs;     \
+         i_ < n_ && ((at) = i_ < n_ - (s)->nattrs ? &spec_common_attrs[i_]                     \
+                                                  : &(s)->attrs[i_ - (n_ - (s)->nattrs)],      \
+                    1);                                                                        \
          i_++)
 
 static int
@@ -307,12 +308,13 @@ validate_create(struct arena *a, const struct spec *s, const struct val *in, str
     *obj = val_map();
     if (rc != E_OK)
         return rc;
-    FOREACH_ATTR(s, at) {
+    FOREACH_ATTR(s, at)
+    {
         struct val *v = val_get(in, at->name);
         if (at->flags & A_READONLY) {
             if (v != NULL && !val_is_empty(v))
-                return errbuf_attr(eb, E_READONLY, at->name,
-                                   "Attribute '%s' is read only", at->name);
+                return errbuf_attr(eb, E_READONLY, at->name, "Attribute '%s' is read only",
+                                   at->name);
             continue;
         }
         if ((rc = take(a, at, in, obj, eb)) != E_OK)
@@ -347,8 +349,7 @@ check_unchanged(struct arena *a, const struct attr *at, const struct val *in,
         return errbuf_attr(eb, E_CONFLICT, at->name,
                            "The object was updated by someone else: read it again");
     if (at->flags & A_READONLY)
-        return errbuf_attr(eb, E_READONLY, at->name, "Attribute '%s' is read only",
-                           at->name);
+        return errbuf_attr(eb, E_READONLY, at->name, "Attribute '%s' is read only", at->name);
     return errbuf_attr(eb, E_CREATIONONLY, at->name,
                        "Attribute '%s' can only be set at creation", at->name);
 }
@@ -363,7 +364,8 @@ validate_update(struct arena *a, const struct spec *s, const struct val *in,
     *obj = val_map();
     if (rc != E_OK)
         return rc;
-    FOREACH_ATTR(s, at) {
+    FOREACH_ATTR(s, at)
+    {
         /* Derived attributes a client sends back are ignored: they may be stale
          * (normalizedTags after an edit of associatedTags). */
         bool ignored = (at->flags & A_DERIVED) != 0;

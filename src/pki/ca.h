@@ -21,9 +21,9 @@
 #include "../core/seal.h"
 
 /* The console's two CAs. */
-#define PKI_CA_TLS "tls"       /* signs the servers' TLS certificates: tls/ca.pem */
-#define PKI_CA_CLIENT "client" /* signs app credentials' client certificates */
-#define PKI_CA_NAME_MAX 64     /* [a-z0-9_-]{1,64} */
+#define PKI_CA_TLS      "tls"    /* signs the servers' TLS certificates: tls/ca.pem */
+#define PKI_CA_CLIENT   "client" /* signs app credentials' client certificates */
+#define PKI_CA_NAME_MAX 64       /* [a-z0-9_-]{1,64} */
 
 struct ca;
 

@@ -31,7 +31,7 @@ int pki_ext_add(X509 *x, X509 *issuer, int nid, const char *value);
 int pki_cert_pem(X509 *x, struct buf *out);
 int pki_key_pem(EVP_PKEY *k, struct buf *out);
 /* The nth (0-based) certificate of a PEM bundle, or NULL. */
-X509     *pki_pem_cert(const struct buf *b, int nth);
+X509 *pki_pem_cert(const struct buf *b, int nth);
 /* The private key of a PEM buffer, or NULL (an encrypted one fails, never
  * prompts). Free with EVP_PKEY_free. */
 EVP_PKEY *pki_pem_key(const struct buf *b);

@@ -13,15 +13,15 @@
 
 #include "../core/pem.h"
 
-#define CERT_MAX (16 * 1024) /* a PEM client certificate is under 2 KiB */
-#define KEY_MAX (4 * 1024)   /* a PEM P-256 key is about 250 bytes */
-#define SEALED_MAX (8 * 1024)
-#define CA_PEM_MAX (64 * 1024)
-#define BACKDATE_S 3600      /* clients whose clocks run a little slow */
-#define CA_DAYS 3652         /* ten years */
+#define CERT_MAX     (16 * 1024) /* a PEM client certificate is under 2 KiB */
+#define KEY_MAX      (4 * 1024)  /* a PEM P-256 key is about 250 bytes */
+#define SEALED_MAX   (8 * 1024)
+#define CA_PEM_MAX   (64 * 1024)
+#define BACKDATE_S   3600 /* clients whose clocks run a little slow */
+#define CA_DAYS      3652 /* ten years */
 #define RSA_MIN_BITS 2048
 #define RSA_MAX_BITS 8192 /* larger keys only make every verification slow */
-#define CAS_MAX 16        /* CAs one process holds; a fixed table, read without locks */
+#define CAS_MAX      16   /* CAs one process holds; a fixed table, read without locks */
 
 struct ca {
     char       name[PKI_CA_NAME_MAX + 1];
@@ -95,8 +95,9 @@ ca_name_new(const char *cn)
 {
     X509_NAME *n = X509_NAME_new();
 
-    if (n == NULL || X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8,
-                                                (const unsigned char *)"Keyward", -1, -1, 0) != 1 ||
+    if (n == NULL ||
+        X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)"Keyward", -1,
+                                   -1, 0) != 1 ||
         X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
                                    0) != 1) {
         X509_NAME_free(n);

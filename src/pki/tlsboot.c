@@ -42,13 +42,13 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#define FILE_MAX (256 * 1024) /* PEM files here are a few KiB */
-#define CA_DAYS 3652          /* ten years */
-#define LEAF_DAYS 397         /* the CA/Browser Forum ceiling, so browsers accept it */
-#define RENEW_S (30L * 86400)
+#define FILE_MAX   (256 * 1024) /* PEM files here are a few KiB */
+#define CA_DAYS    3652         /* ten years */
+#define LEAF_DAYS  397          /* the CA/Browser Forum ceiling, so browsers accept it */
+#define RENEW_S    (30L * 86400)
 #define BACKDATE_S 3600 /* tolerate clients whose clocks run a little slow */
-#define CN_MAX 64    /* ub-common-name (RFC 5280) */
-#define HOST_MAX 253 /* longest DNS name */
+#define CN_MAX     64   /* ub-common-name (RFC 5280) */
+#define HOST_MAX   253  /* longest DNS name */
 
 struct paths {
     char dir[PATH_MAX];
@@ -265,7 +265,7 @@ static int
 san_add(X509 *x, const struct host *h)
 {
     GENERAL_NAMES *gens = NULL;
-    char           self[HOST_MAX + 2] = {0};
+    char           self[HOST_MAX + 2] = { 0 };
     int            rc = E_INTERNAL;
 
     gens = sk_GENERAL_NAME_new_null();
@@ -424,7 +424,8 @@ ca_put(const struct pki_vault *v, const struct ca_files *f, struct ca **ca, stru
         pki_ca_free(*ca);
         *ca = NULL;
         rc = ca_get(v, f, ca, eb);
-        return rc != E_NOTFOUND ? rc : errbuf_set(eb, E_INTERNAL, "tls: the %s vanished", f->cn);
+        return rc != E_NOTFOUND ? rc
+                                : errbuf_set(eb, E_INTERNAL, "tls: the %s vanished", f->cn);
     }
     return rc == E_OK ? E_OK : errbuf_set(eb, rc, "tls: cannot store the %s", f->cn);
 }
@@ -496,8 +497,8 @@ server_issue(const struct paths *p, const struct host *h, const struct ca *ca,
 
     buf_reset(&out->cert_pem);
     buf_clear_secret(&out->key_pem);
-    if (leaf_new(ca, h, &key, &leaf, eb) != E_OK ||
-        pki_key_pem(key, &out->key_pem) != E_OK || pki_cert_pem(leaf, &out->cert_pem) != E_OK ||
+    if (leaf_new(ca, h, &key, &leaf, eb) != E_OK || pki_key_pem(key, &out->key_pem) != E_OK ||
+        pki_cert_pem(leaf, &out->cert_pem) != E_OK ||
         buf_append(&out->cert_pem, out->ca_pem.p, out->ca_pem.len) != E_OK) {
         rc = errbuf_set(eb, E_INTERNAL, "tls: cannot issue the server certificate");
         goto out;

@@ -20,8 +20,8 @@
 #include "../core/timeutil.h"
 
 /* API.md section 6 limits; each is tested at the cap and one past it. */
-#define FILTER_MAX_LEN 4096
-#define FILTER_MAX_CMP 64
+#define FILTER_MAX_LEN   4096
+#define FILTER_MAX_CMP   64
 #define FILTER_MAX_DEPTH 32
 #define FILTER_MAX_ITEMS 256
 
@@ -35,8 +35,8 @@
  * anchors, and may not repeat an empty match; the worst that passes, found by a
  * timing fuzzer, compiles in about 25 ms. A useful filter regex weighs tens of
  * nodes to a couple of hundred and has at most two anchors. */
-#define REGEX_MAX_WEIGHT 512
-#define REGEX_MAX_NEST 32
+#define REGEX_MAX_WEIGHT  512
+#define REGEX_MAX_NEST    32
 #define REGEX_MAX_ANCHORS 4
 
 /* ------------------------------------------------------------------ parser */
@@ -106,10 +106,10 @@ peek_word(struct parser *ps)
     size_t i;
 
     if (!is_word_start(peek(ps)))
-        return (struct str){ps->p + ps->pos, 0};
+        return (struct str){ ps->p + ps->pos, 0 };
     for (i = ps->pos + 1; i < ps->len && is_word(ps->p[i]); i++)
         ;
-    return (struct str){ps->p + ps->pos, i - ps->pos};
+    return (struct str){ ps->p + ps->pos, i - ps->pos };
 }
 
 static bool
@@ -161,7 +161,7 @@ parse_string(struct parser *ps, struct str *out)
     }
     dst[n] = '\0';
     ps->pos = i + 1;
-    *out = (struct str){dst, n};
+    *out = (struct str){ dst, n };
     return E_OK;
 }
 
@@ -220,7 +220,7 @@ parse_number(struct parser *ps, struct fval *v)
     if (i < ps->len && is_word(ps->p[i]))
         return syntax(ps, at, "invalid number");
     ps->pos = i;
-    struct str tok = {ps->p + at, i - at};
+    struct str tok = { ps->p + at, i - at };
     if (frac)
         return parse_float(ps, tok, at, v);
     if (str_to_i64(tok, &v->i) != E_OK)
@@ -294,7 +294,7 @@ parse_list(struct parser *ps, struct fval *v)
     size_t cap = 0;
 
     ps->pos++;
-    *v = (struct fval){.t = FV_LIST};
+    *v = (struct fval){ .t = FV_LIST };
     if (accept_ch(ps, ']'))
         return E_OK;
     for (;;) {
@@ -323,7 +323,7 @@ parse_value(struct parser *ps, struct fval *v, bool top)
     char       c = peek(ps);
     struct str w;
 
-    *v = (struct fval){.t = FV_NONE};
+    *v = (struct fval){ .t = FV_NONE };
     if (c == '"' || c == '\'') {
         v->t = FV_STR;
         return parse_string(ps, &v->s);
@@ -351,10 +351,10 @@ static const struct {
     const char *kw;
     enum fop    op, negated;
 } word_ops[] = {
-    {"contains", F_CONTAINS, F_NOT_CONTAINS},
-    {"in", F_IN, F_NOT_IN},
-    {"exists", F_EXISTS, F_NOT_EXISTS},
-    {"matches", F_MATCHES, F_AND},
+    { "contains", F_CONTAINS, F_NOT_CONTAINS },
+    { "in", F_IN, F_NOT_IN },
+    { "exists", F_EXISTS, F_NOT_EXISTS },
+    { "matches", F_MATCHES, F_AND },
 };
 
 static const struct {
@@ -362,7 +362,8 @@ static const struct {
     enum fop    op;
 } sym_ops[] = {
     /* two-byte symbols first, so "<=" is not read as "<" */
-    {"==", F_EQ}, {"!=", F_NE}, {"<=", F_LE}, {">=", F_GE}, {"<", F_LT}, {">", F_GT},
+    { "==", F_EQ }, { "!=", F_NE }, { "<=", F_LE },
+    { ">=", F_GE }, { "<", F_LT },  { ">", F_GT },
 };
 
 static int
@@ -490,7 +491,7 @@ int
 filter_parse(struct arena *a, struct str q, int64_t now_ms, struct fnode **out,
              struct errbuf *eb)
 {
-    struct parser ps = {.a = a, .p = q.p, .len = q.len, .now_ms = now_ms, .eb = eb};
+    struct parser ps = { .a = a, .p = q.p, .len = q.len, .now_ms = now_ms, .eb = eb };
     struct fnode *root = NULL;
     const char   *nul = q.len ? memchr(q.p, '\0', q.len) : NULL;
     int           rc;
@@ -566,44 +567,45 @@ enum tpl {
  * namespace) index, done once per query; the last three are correlated on the
  * object's ID and cost one probe of the oid index per candidate object. */
 #define S_IDS "SELECT oid FROM %t WHERE v"
-#define S_OF "SELECT 1 FROM %t WHERE oid = \"ID\""
+#define S_OF  "SELECT 1 FROM %t WHERE oid = \"ID\""
 
 #define SQ_EACH "SELECT 1 FROM json_each(%c) AS j WHERE j.value"
 #define PG_EACH "SELECT 1 FROM jsonb_array_elements_text(%c) AS e(v) WHERE e.v"
 
 static const char *const tpl_sql[TP__COUNT][2] = {
-    [TP_EQ] = {"(%c = %p)", "(%c = %p)"},
-    [TP_NE] = {"(%c IS NULL OR %c <> %p)", "(%c IS NULL OR %c <> %p)"},
-    [TP_LT] = {"(%c < %p)", "(%c < %p)"},
-    [TP_LE] = {"(%c <= %p)", "(%c <= %p)"},
-    [TP_GT] = {"(%c > %p)", "(%c > %p)"},
-    [TP_GE] = {"(%c >= %p)", "(%c >= %p)"},
-    [TP_IN] = {"(%c IN (%l))", "(%c IN (%l))"},
-    [TP_NOT_IN] = {"(%c IS NULL OR %c NOT IN (%l))", "(%c IS NULL OR %c NOT IN (%l))"},
-    [TP_FALSE] = {"(1 = 0)", "(1 = 0)"},
-    [TP_TRUE] = {"(1 = 1)", "(1 = 1)"},
-    [TP_CONTAINS] = {"(instr(%c, %p) > 0)", "(strpos(%c, %p) > 0)"},
-    [TP_NOT_CONTAINS] = {"(%c IS NULL OR instr(%c, %p) = 0)",
-                         "(%c IS NULL OR strpos(%c, %p) = 0)"},
-    [TP_MATCHES] = {"(%c REGEXP %p)", "(%c ~ %p)"},
-    [TP_EXISTS] = {"(%c IS NOT NULL)", "(%c IS NOT NULL)"},
-    [TP_NOT_EXISTS] = {"(%c IS NULL)", "(%c IS NULL)"},
-    [TP_L_HAS] = {"(EXISTS (" SQ_EACH " = %p))", "(%c @> jsonb_build_array(%p::text))"},
-    [TP_L_HAS_NOT] = {"(NOT EXISTS (" SQ_EACH " = %p))",
-                      "(%c IS NULL OR NOT (%c @> jsonb_build_array(%p::text)))"},
-    [TP_L_ANY] = {"(EXISTS (" SQ_EACH " IN (%l)))", "(EXISTS (" PG_EACH " IN (%l)))"},
-    [TP_L_NONE] = {"(NOT EXISTS (" SQ_EACH " IN (%l)))", "(NOT EXISTS (" PG_EACH " IN (%l)))"},
-    [TP_L_MATCHES] = {"(EXISTS (" SQ_EACH " REGEXP %p))", "(EXISTS (" PG_EACH " ~ %p))"},
-    [TP_L_EXISTS] = {"(json_array_length(%c) > 0)", "(jsonb_array_length(%c) > 0)"},
-    [TP_L_NOT_EXISTS] = {"(%c IS NULL OR json_array_length(%c) = 0)",
-                         "(%c IS NULL OR jsonb_array_length(%c) = 0)"},
-    [TP_S_HAS] = {"(\"ID\" IN (" S_IDS " = %p%s))", NULL},
-    [TP_S_HAS_NOT] = {"(\"ID\" NOT IN (" S_IDS " = %p%s))", NULL},
-    [TP_S_ANY] = {"(\"ID\" IN (" S_IDS " IN (%l)%s))", NULL},
-    [TP_S_NONE] = {"(\"ID\" NOT IN (" S_IDS " IN (%l)%s))", NULL},
-    [TP_S_MATCHES] = {"(EXISTS (" S_OF " AND v REGEXP %p))", NULL},
-    [TP_S_EXISTS] = {"(EXISTS (" S_OF "))", NULL},
-    [TP_S_NOT_EXISTS] = {"(NOT EXISTS (" S_OF "))", NULL},
+    [TP_EQ] = { "(%c = %p)", "(%c = %p)" },
+    [TP_NE] = { "(%c IS NULL OR %c <> %p)", "(%c IS NULL OR %c <> %p)" },
+    [TP_LT] = { "(%c < %p)", "(%c < %p)" },
+    [TP_LE] = { "(%c <= %p)", "(%c <= %p)" },
+    [TP_GT] = { "(%c > %p)", "(%c > %p)" },
+    [TP_GE] = { "(%c >= %p)", "(%c >= %p)" },
+    [TP_IN] = { "(%c IN (%l))", "(%c IN (%l))" },
+    [TP_NOT_IN] = { "(%c IS NULL OR %c NOT IN (%l))", "(%c IS NULL OR %c NOT IN (%l))" },
+    [TP_FALSE] = { "(1 = 0)", "(1 = 0)" },
+    [TP_TRUE] = { "(1 = 1)", "(1 = 1)" },
+    [TP_CONTAINS] = { "(instr(%c, %p) > 0)", "(strpos(%c, %p) > 0)" },
+    [TP_NOT_CONTAINS] = { "(%c IS NULL OR instr(%c, %p) = 0)",
+                          "(%c IS NULL OR strpos(%c, %p) = 0)" },
+    [TP_MATCHES] = { "(%c REGEXP %p)", "(%c ~ %p)" },
+    [TP_EXISTS] = { "(%c IS NOT NULL)", "(%c IS NOT NULL)" },
+    [TP_NOT_EXISTS] = { "(%c IS NULL)", "(%c IS NULL)" },
+    [TP_L_HAS] = { "(EXISTS (" SQ_EACH " = %p))", "(%c @> jsonb_build_array(%p::text))" },
+    [TP_L_HAS_NOT] = { "(NOT EXISTS (" SQ_EACH " = %p))",
+                       "(%c IS NULL OR NOT (%c @> jsonb_build_array(%p::text)))" },
+    [TP_L_ANY] = { "(EXISTS (" SQ_EACH " IN (%l)))", "(EXISTS (" PG_EACH " IN (%l)))" },
+    [TP_L_NONE] = { "(NOT EXISTS (" SQ_EACH " IN (%l)))",
+                    "(NOT EXISTS (" PG_EACH " IN (%l)))" },
+    [TP_L_MATCHES] = { "(EXISTS (" SQ_EACH " REGEXP %p))", "(EXISTS (" PG_EACH " ~ %p))" },
+    [TP_L_EXISTS] = { "(json_array_length(%c) > 0)", "(jsonb_array_length(%c) > 0)" },
+    [TP_L_NOT_EXISTS] = { "(%c IS NULL OR json_array_length(%c) = 0)",
+                          "(%c IS NULL OR jsonb_array_length(%c) = 0)" },
+    [TP_S_HAS] = { "(\"ID\" IN (" S_IDS " = %p%s))", NULL },
+    [TP_S_HAS_NOT] = { "(\"ID\" NOT IN (" S_IDS " = %p%s))", NULL },
+    [TP_S_ANY] = { "(\"ID\" IN (" S_IDS " IN (%l)%s))", NULL },
+    [TP_S_NONE] = { "(\"ID\" NOT IN (" S_IDS " IN (%l)%s))", NULL },
+    [TP_S_MATCHES] = { "(EXISTS (" S_OF " AND v REGEXP %p))", NULL },
+    [TP_S_EXISTS] = { "(EXISTS (" S_OF "))", NULL },
+    [TP_S_NOT_EXISTS] = { "(NOT EXISTS (" S_OF "))", NULL },
 };
 
 static const char *const op_names[] = {
@@ -627,14 +629,14 @@ static const char *const op_names[] = {
 /* Compile state. The first error sticks in rc and turns later output into
  * no-ops, so emitters need not be checked one by one. */
 struct cc {
-    struct arena      *a;
-    const struct spec *s;
-    enum sql_dialect   d;
-    struct buf        *sql;
-    struct sqlparams  *ps;
-    struct errbuf     *eb;
+    struct arena             *a;
+    const struct spec        *s;
+    enum sql_dialect          d;
+    struct buf               *sql;
+    struct sqlparams         *ps;
+    struct errbuf            *eb;
     const struct filter_side *side; /* NULL: lists from their JSON column */
-    int                rc;
+    int                       rc;
 };
 
 /* A comparison's attribute and its values, converted to parameters. */
@@ -795,7 +797,7 @@ type_want(enum atype t)
 static bool
 to_param(enum atype t, const struct fval *v, struct sqlparam *p)
 {
-    *p = (struct sqlparam){.t = SQLP_INT};
+    *p = (struct sqlparam){ .t = SQLP_INT };
     switch (t) {
     case T_STRING:
     case T_STRLIST:
@@ -927,7 +929,7 @@ rx_open(struct rx *r)
 {
     if (r->depth == REGEX_MAX_NEST)
         return false;
-    r->lv[++r->depth] = (struct rx_level){.branch_empty = true};
+    r->lv[++r->depth] = (struct rx_level){ .branch_empty = true };
     r->last = 0;
     return true;
 }
@@ -1007,7 +1009,7 @@ is_anchor_escape(char c)
 static bool
 regex_cheap(const char *p)
 {
-    struct rx r = {.lv[0] = {.branch_empty = true}};
+    struct rx r = { .lv[0] = { .branch_empty = true } };
 
     for (; *p; p++) {
         bool ok = true;
@@ -1142,7 +1144,7 @@ pick(const struct cc *c, enum fop op, const struct cmp *m, bool many)
 static int
 compile_cmp(struct cc *c, const struct fnode *f)
 {
-    struct cmp m = {.at = spec_attr(c->s, f->field)};
+    struct cmp m = { .at = spec_attr(c->s, f->field) };
 
     if (m.at == NULL || !(m.at->flags & A_QUERY) || !type_filterable(m.at->type))
         return fail(c, f->field, "cannot be used in a filter");
@@ -1205,7 +1207,7 @@ filter_compile_side(struct arena *a, const struct fnode *f, const struct spec *s
                     enum sql_dialect d, const struct filter_side *side, struct buf *sql,
                     struct sqlparams *ps, struct errbuf *eb)
 {
-    struct cc c = {.a = a, .s = s, .d = d, .sql = sql, .ps = ps, .eb = eb, .side = side};
+    struct cc c = { .a = a, .s = s, .d = d, .sql = sql, .ps = ps, .eb = eb, .side = side };
     size_t    len0 = sql->len, n0 = ps->n;
 
     assert(f != NULL);

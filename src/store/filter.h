@@ -23,26 +23,38 @@
 #include "../model/spec.h"
 
 enum fop {
-    F_AND, F_OR,                                   /* boolean nodes */
-    F_EQ, F_NE, F_LT, F_LE, F_GT, F_GE,            /* comparisons */
-    F_CONTAINS, F_NOT_CONTAINS, F_IN, F_NOT_IN, F_MATCHES, F_EXISTS, F_NOT_EXISTS,
+    F_AND,
+    F_OR, /* boolean nodes */
+    F_EQ,
+    F_NE,
+    F_LT,
+    F_LE,
+    F_GT,
+    F_GE, /* comparisons */
+    F_CONTAINS,
+    F_NOT_CONTAINS,
+    F_IN,
+    F_NOT_IN,
+    F_MATCHES,
+    F_EXISTS,
+    F_NOT_EXISTS,
 };
 
 enum fvtype { FV_STR, FV_INT, FV_FLOAT, FV_BOOL, FV_TIME, FV_LIST, FV_NONE };
 
 struct fval {
     enum fvtype  t;
-    struct str   s;      /* FV_STR (unescaped, in arena) */
-    int64_t      i;      /* FV_INT, FV_BOOL (0/1), FV_TIME (ms since epoch, UTC) */
-    double       f;      /* FV_FLOAT */
-    struct fval *items;  /* FV_LIST */
+    struct str   s;     /* FV_STR (unescaped, in arena) */
+    int64_t      i;     /* FV_INT, FV_BOOL (0/1), FV_TIME (ms since epoch, UTC) */
+    double       f;     /* FV_FLOAT */
+    struct fval *items; /* FV_LIST */
     size_t       n;
 };
 
 struct fnode {
     enum fop      op;
-    struct fnode *l, *r;   /* F_AND, F_OR */
-    struct str    field;   /* comparisons */
+    struct fnode *l, *r; /* F_AND, F_OR */
+    struct str    field; /* comparisons */
     struct fval   v;
 };
 

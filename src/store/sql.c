@@ -29,8 +29,7 @@ param_text(struct buf *b, enum sql_dialect d, struct arena *a, struct sqlparams 
 }
 
 static void
-param_int(struct buf *b, enum sql_dialect d, struct arena *a, struct sqlparams *ps,
-          int64_t i)
+param_int(struct buf *b, enum sql_dialect d, struct arena *a, struct sqlparams *ps, int64_t i)
 {
     sqlparams_add(a, ps, (struct sqlparam){ .t = SQLP_INT, .i = i });
     placeholder(b, d, ps->n);
@@ -267,7 +266,8 @@ write_cond(struct buf *sql, enum sql_dialect d, size_t n)
     placeholder_n(sql, d, n);
     buf_puts(sql, ") AND (");
     placeholder_n(sql, d, n + 1);
-    buf_puts(sql, d == SQL_POSTGRES ? " OR \"protected\" IS NOT TRUE)" : " = 1 OR \"protected\" IS NOT 1)");
+    buf_puts(sql, d == SQL_POSTGRES ? " OR \"protected\" IS NOT TRUE)"
+                                    : " = 1 OR \"protected\" IS NOT 1)");
 }
 
 void
@@ -424,7 +424,9 @@ sql_add_nsid(struct buf *sql, const struct spec *s, enum sql_dialect d)
     ident(sql, s->rest);
     buf_puts(sql, " ADD COLUMN \"nsid\" TEXT; UPDATE ");
     ident(sql, s->rest);
-    buf_puts(sql, " SET \"nsid\" = CASE WHEN \"namespace\" = '/' THEN '/' ELSE (SELECT n.\"ID\" FROM ");
+    buf_puts(
+        sql,
+        " SET \"nsid\" = CASE WHEN \"namespace\" = '/' THEN '/' ELSE (SELECT n.\"ID\" FROM ");
     ident(sql, SQL_NAMESPACE_TABLE);
     buf_puts(sql, " n WHERE n.\"name\" = ");
     ident(sql, s->rest);
@@ -432,8 +434,7 @@ sql_add_nsid(struct buf *sql, const struct spec *s, enum sql_dialect d)
 }
 
 void
-sql_add_column(struct buf *sql, const struct spec *s, const struct attr *at,
-               enum sql_dialect d)
+sql_add_column(struct buf *sql, const struct spec *s, const struct attr *at, enum sql_dialect d)
 {
     buf_puts(sql, "ALTER TABLE ");
     ident(sql, s->rest);
@@ -488,7 +489,9 @@ side_rows_of(struct buf *sql, const struct spec *s, const struct attr *at)
 {
     buf_puts(sql, "INSERT INTO ");
     filter_side_table(sql, s, at);
-    buf_puts(sql, " (v, \"namespace\", oid) SELECT DISTINCT j.value, m.\"namespace\", m.\"ID\" FROM ");
+    buf_puts(
+        sql,
+        " (v, \"namespace\", oid) SELECT DISTINCT j.value, m.\"namespace\", m.\"ID\" FROM ");
     ident(sql, s->rest);
     buf_puts(sql, " m, json_each(m.");
     ident(sql, at->name);
@@ -560,8 +563,7 @@ sql_side_purge_nsid(struct buf *sql, const struct spec *s, const struct attr *at
 }
 
 void
-sql_side_purge(struct buf *sql, const struct spec *s, const struct attr *at,
-               enum sql_dialect d)
+sql_side_purge(struct buf *sql, const struct spec *s, const struct attr *at, enum sql_dialect d)
 {
     buf_puts(sql, "DELETE FROM ");
     filter_side_table(sql, s, at);

@@ -15,11 +15,11 @@ void sql_select_one(struct buf *sql, const struct spec *s, const struct attr *at
                     struct str value, const struct scope *sc, enum sql_dialect d,
                     struct arena *a, struct sqlparams *ps);
 /* The page of a list query; E_BADREQ for a bad filter. */
-int  sql_select(struct buf *sql, const struct spec *s, const struct listq *q,
-                enum sql_dialect d, struct arena *a, struct sqlparams *ps, struct errbuf *eb);
+int sql_select(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dialect d,
+               struct arena *a, struct sqlparams *ps, struct errbuf *eb);
 /* SELECT count(*) of the matches of a list query (paging ignored). */
-int  sql_count(struct buf *sql, const struct spec *s, const struct listq *q,
-               enum sql_dialect d, struct arena *a, struct sqlparams *ps, struct errbuf *eb);
+int sql_count(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dialect d,
+              struct arena *a, struct sqlparams *ps, struct errbuf *eb);
 /* The table of the namespace tree (model/namespace.c), which every row write
  * checks: a row is written only while its namespace exists. */
 #define SQL_NAMESPACE_TABLE "namespaces"

@@ -15,17 +15,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../core/codec.h"
 #include "../core/buf.h"
+#include "../core/codec.h"
 #include "../core/config.h"
 #include "../core/log.h"
 #include "../core/timeutil.h"
 #include "sql.h"
 #include "store.h"
 
-#define STMT_CACHE  64
-#define BATCH_MAX   512
-#define SQL_MAX     (64 * 1024)
+#define STMT_CACHE 64
+#define BATCH_MAX  512
+#define SQL_MAX    (64 * 1024)
 
 struct stmt_slot {
     uint64_t      hash;
@@ -115,12 +115,12 @@ conn_open(struct conn *c, const char *path, bool writer, struct errbuf *eb)
     const char *pragmas = writer ? "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF;"
                                    "PRAGMA cache_size=-8192;"
                                  : "PRAGMA query_only=1; PRAGMA cache_size=-2048;";
-    char *msg = NULL;
-    int   rc;
+    char       *msg = NULL;
+    int         rc;
     /* Switching a new file to WAL takes its lock without the busy handler: a
      * second server opening the same file at that moment is told to retry. */
-    for (int tries = 0; (rc = sqlite3_exec(c->db, pragmas, NULL, NULL, &msg)) == SQLITE_BUSY &&
-                        tries < 200;
+    for (int tries = 0;
+         (rc = sqlite3_exec(c->db, pragmas, NULL, NULL, &msg)) == SQLITE_BUSY && tries < 200;
          tries++) {
         sqlite3_free(msg);
         msg = NULL;
@@ -165,7 +165,8 @@ conn_stmt(struct conn *c, const char *sql)
     uint64_t h = sql_hash(sql);
 
     for (size_t i = 0; i < STMT_CACHE; i++)
-        if (c->cache[i].hash == h && c->cache[i].sql != NULL && strcmp(c->cache[i].sql, sql) == 0) {
+        if (c->cache[i].hash == h && c->cache[i].sql != NULL &&
+            strcmp(c->cache[i].sql, sql) == 0) {
             sqlite3_reset(c->cache[i].st);
             sqlite3_clear_bindings(c->cache[i].st);
             return c->cache[i].st;
@@ -213,7 +214,7 @@ step_done(struct conn *c, sqlite3_stmt *stmt, const char *what)
 static struct conn *
 reader(struct sqlite_store *st)
 {
-    struct conn *c = pthread_getspecific(st->reader_key);
+    struct conn  *c = pthread_getspecific(st->reader_key);
     struct errbuf eb;
 
     if (c != NULL)
@@ -291,8 +292,8 @@ bind_params(sqlite3_stmt *stmt, int first, const struct sqlparams *ps)
 static int
 decode_doc(sqlite3_stmt *stmt, int col, struct arena *a, struct val *out)
 {
-    const void *p = sqlite3_column_blob(stmt, col);
-    int         n = sqlite3_column_bytes(stmt, col);
+    const void   *p = sqlite3_column_blob(stmt, col);
+    int           n = sqlite3_column_bytes(stmt, col);
     struct errbuf eb;
 
     if (msgpack_decode(a, p, (size_t)n, 64, out, &eb) != E_OK) {
@@ -308,10 +309,10 @@ static int
 run_find(struct conn *c, const struct spec *s, const struct scope *sc, const char *attr,
          struct str value, struct arena *a, struct val *out)
 {
-    struct buf        sql;
-    struct sqlparams  ps = { 0 };
+    struct buf         sql;
+    struct sqlparams   ps = { 0 };
     const struct attr *at = spec_attr(s, str_c(attr));
-    int               rc;
+    int                rc;
 
     if (at == NULL || !attr_is_column(at))
         return E_INTERNAL;
@@ -411,8 +412,7 @@ st_list(struct store *base, const struct spec *s, const struct listq *q, struct 
             rc = count_rows(c, buf_cstr(&sql), &ps, total);
         buf_reset(&sql);
         ps.n = 0;
-    }
-    else
+    } else
         rc = E_OK;
     if (rc == E_OK)
         rc = sql_select(&sql, s, q, SQL_SQLITE, a, &ps, eb);
@@ -756,7 +756,8 @@ subtree_ids(struct conn *c, struct str ns, struct arena *a, struct val *gone)
         return E_INTERNAL;
     bind_params(stmt, 1, &ps);
     while ((r = sqlite3_step(stmt)) == SQLITE_ROW)
-        val_push(a, gone, val_str(arena_str(a, str_c((const char *)sqlite3_column_text(stmt, 0)))));
+        val_push(a, gone,
+                 val_str(arena_str(a, str_c((const char *)sqlite3_column_text(stmt, 0)))));
     sqlite3_reset(stmt);
     return r == SQLITE_DONE ? E_OK : sqlite_err(c, r, "delete subtree");
 }
@@ -826,7 +827,8 @@ tx_purge_nsid(struct tx *tx, const struct spec *s, struct str nsid, int64_t limi
     /* Side rows first: their statement picks the batch's rows by the same order
      * and limit as the main delete, so exactly those rows' elements go. */
     struct sqlparam p[2] = { { .t = SQLP_TEXT, .s = nsid }, { .t = SQLP_INT, .i = limit } };
-    if ((r = side_each(c, s, sql_side_purge_nsid, &(struct sqlparams){ p, 2, 2 }, NULL)) != E_OK)
+    if ((r = side_each(c, s, sql_side_purge_nsid, &(struct sqlparams){ p, 2, 2 }, NULL)) !=
+        E_OK)
         return r;
     buf_init(&sql, SQL_MAX);
     sql_purge_nsid(&sql, s, SQL_SQLITE);
@@ -1027,8 +1029,9 @@ job_state_parse(const char *name)
 }
 
 /* The columns job_row_read() expects, in its order. */
-#define JOB_COLS "id, kind, key, payload, state, run_at, attempts, lease_ms, lease_owner, " \
-                 "lease_until, last_error, progress, created, updated"
+#define JOB_COLS                                                                               \
+    "id, kind, key, payload, state, run_at, attempts, lease_ms, lease_owner, "                 \
+    "lease_until, last_error, progress, created, updated"
 
 static struct str
 col_str(sqlite3_stmt *stmt, int col, struct arena *a)
@@ -1076,19 +1079,19 @@ static int
 tx_job_enqueue(struct tx *tx, const struct job_new *j, int64_t now, int64_t *id)
 {
     struct conn  *c = txc(tx);
-    sqlite3_stmt *stmt = conn_stmt(c,
-        "INSERT INTO jobs (kind, key, payload, state, run_at, attempts, lease_ms, created,"
-        " updated) VALUES (?1, ?2, ?3, 'queued', ?4, 0, ?5, ?6, ?6)"
-        " ON CONFLICT (kind, key) DO UPDATE SET"
-        " payload = CASE WHEN state IN ('done', 'failed') THEN excluded.payload"
-        "  ELSE payload END,"
-        " run_at = CASE WHEN state IN ('done', 'failed') THEN excluded.run_at"
-        "  WHEN state = 'queued' THEN min(run_at, excluded.run_at) ELSE run_at END,"
-        " attempts = CASE WHEN state IN ('done', 'failed') THEN 0 ELSE attempts END,"
-        " state = CASE WHEN state IN ('done', 'failed') THEN 'queued' ELSE state END,"
-        " lease_ms = excluded.lease_ms, updated = excluded.updated"
-        " RETURNING id");
-    int           rc;
+    sqlite3_stmt *stmt = conn_stmt(
+        c, "INSERT INTO jobs (kind, key, payload, state, run_at, attempts, lease_ms, created,"
+           " updated) VALUES (?1, ?2, ?3, 'queued', ?4, 0, ?5, ?6, ?6)"
+           " ON CONFLICT (kind, key) DO UPDATE SET"
+           " payload = CASE WHEN state IN ('done', 'failed') THEN excluded.payload"
+           "  ELSE payload END,"
+           " run_at = CASE WHEN state IN ('done', 'failed') THEN excluded.run_at"
+           "  WHEN state = 'queued' THEN min(run_at, excluded.run_at) ELSE run_at END,"
+           " attempts = CASE WHEN state IN ('done', 'failed') THEN 0 ELSE attempts END,"
+           " state = CASE WHEN state IN ('done', 'failed') THEN 'queued' ELSE state END,"
+           " lease_ms = excluded.lease_ms, updated = excluded.updated"
+           " RETURNING id");
+    int rc;
 
     if (stmt == NULL)
         return E_INTERNAL;
@@ -1117,16 +1120,17 @@ tx_job_claim(struct tx *tx, const char *const *kinds, size_t nkinds, const struc
              int64_t now, struct arena *a, struct job_row *out)
 {
     struct conn  *c = txc(tx);
-    sqlite3_stmt *stmt = conn_stmt(c,
+    sqlite3_stmt *stmt = conn_stmt(
+        c,
         "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?1,"
         " lease_token = ?2, lease_until = ?3 + lease_ms, run_at = ?3 + lease_ms, updated = ?3"
         " WHERE id = (SELECT id FROM jobs WHERE state IN ('queued', 'running')"
         "  AND run_at <= ?3 AND kind IN (SELECT value FROM json_each(?4))"
         "  ORDER BY run_at, id LIMIT 1)"
         " RETURNING " JOB_COLS);
-    struct val    list = val_arr();
-    struct buf    json;
-    int           rc;
+    struct val list = val_arr();
+    struct buf json;
+    int        rc;
 
     if (stmt == NULL)
         return E_INTERNAL;
@@ -1156,11 +1160,11 @@ static int
 tx_job_renew(struct tx *tx, const struct job_lease *l, int64_t until, struct str progress)
 {
     struct conn  *c = txc(tx);
-    sqlite3_stmt *stmt = conn_stmt(c,
-        "UPDATE jobs SET lease_until = ?4, run_at = ?4, progress = coalesce(?5, progress),"
-        " updated = ?6 WHERE id = ?1 AND state = 'running' AND lease_owner = ?2"
-        " AND lease_token = ?3");
-    int           rc;
+    sqlite3_stmt *stmt = conn_stmt(
+        c, "UPDATE jobs SET lease_until = ?4, run_at = ?4, progress = coalesce(?5, progress),"
+           " updated = ?6 WHERE id = ?1 AND state = 'running' AND lease_owner = ?2"
+           " AND lease_token = ?3");
+    int rc;
 
     if (stmt == NULL)
         return E_INTERNAL;
@@ -1182,12 +1186,12 @@ tx_job_finish(struct tx *tx, const struct job_lease *l, const struct job_end *e,
               struct str progress)
 {
     struct conn  *c = txc(tx);
-    sqlite3_stmt *stmt = conn_stmt(c,
-        "UPDATE jobs SET state = ?4, run_at = ?5, attempts = ?6, last_error = ?7,"
-        " progress = coalesce(?8, progress), lease_token = NULL, lease_until = NULL,"
-        " updated = ?9 WHERE id = ?1 AND state = 'running' AND lease_owner = ?2"
-        " AND lease_token = ?3");
-    int           rc;
+    sqlite3_stmt *stmt = conn_stmt(
+        c, "UPDATE jobs SET state = ?4, run_at = ?5, attempts = ?6, last_error = ?7,"
+           " progress = coalesce(?8, progress), lease_token = NULL, lease_until = NULL,"
+           " updated = ?9 WHERE id = ?1 AND state = 'running' AND lease_owner = ?2"
+           " AND lease_token = ?3");
+    int rc;
 
     if (stmt == NULL || e->state == JOB_RUNNING)
         return E_INTERNAL;
@@ -1247,8 +1251,8 @@ st_job_get(struct store *base, const char *kind, struct str key, struct arena *a
     sqlite3_stmt *stmt;
     int           rc;
 
-    if (c == NULL ||
-        (stmt = conn_stmt(c, "SELECT " JOB_COLS " FROM jobs WHERE kind = ? AND key = ?")) == NULL)
+    if (c == NULL || (stmt = conn_stmt(c, "SELECT " JOB_COLS
+                                          " FROM jobs WHERE kind = ? AND key = ?")) == NULL)
         return E_UNAVAILABLE;
     sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, key.p, (int)key.len, SQLITE_STATIC);
@@ -1415,8 +1419,8 @@ st_cursor_close(struct store_cursor *cur)
 }
 
 static int
-st_cursor_open(struct store *base, const struct spec *s, const struct listq *q,
-               struct arena *a, struct store_cursor **out, int64_t *total, struct errbuf *eb)
+st_cursor_open(struct store *base, const struct spec *s, const struct listq *q, struct arena *a,
+               struct store_cursor **out, int64_t *total, struct errbuf *eb)
 {
     struct sqlite_store *st = (struct sqlite_store *)base;
     struct store_cursor *cur = calloc(1, sizeof *cur);
@@ -1578,8 +1582,10 @@ migration_applied(struct conn *c, int64_t version, bool *applied, int64_t *newes
     sqlite3_stmt *stmt = NULL;
     int           rc;
 
-    rc = sqlite3_prepare_v2(c->db, "SELECT count(*) FILTER (WHERE version = ?), max(version)"
-                            " FROM schema_migrations", -1, &stmt, NULL);
+    rc = sqlite3_prepare_v2(c->db,
+                            "SELECT count(*) FILTER (WHERE version = ?), max(version)"
+                            " FROM schema_migrations",
+                            -1, &stmt, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(stmt, 1, version);
         rc = sqlite3_step(stmt);
@@ -1599,8 +1605,10 @@ migration_record(struct conn *c, int64_t version)
     sqlite3_stmt *stmt = NULL;
     int           rc;
 
-    rc = sqlite3_prepare_v2(c->db, "INSERT INTO schema_migrations (version, applied)"
-                            " VALUES (?, ?)", -1, &stmt, NULL);
+    rc = sqlite3_prepare_v2(c->db,
+                            "INSERT INTO schema_migrations (version, applied)"
+                            " VALUES (?, ?)",
+                            -1, &stmt, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(stmt, 1, version);
         sqlite3_bind_int64(stmt, 2, time_now_ms());
@@ -1618,9 +1626,11 @@ migrate_one(struct conn *c, const struct migration *m, struct errbuf *eb)
 {
     bool    applied = false;
     int64_t newest = 0;
-    int     rc = exec_script(c, "BEGIN IMMEDIATE;"
-                             "CREATE TABLE IF NOT EXISTS schema_migrations"
-                             " (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL);", eb);
+    int     rc = exec_script(c,
+                             "BEGIN IMMEDIATE;"
+                                 "CREATE TABLE IF NOT EXISTS schema_migrations"
+                                 " (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL);",
+                             eb);
 
     if (rc != E_OK)
         return rc;
@@ -1628,8 +1638,10 @@ migrate_one(struct conn *c, const struct migration *m, struct errbuf *eb)
     if (rc != E_OK)
         errbuf_set(eb, rc, "store: cannot read schema_migrations: %s", sqlite3_errmsg(c->db));
     else if (newest > migrations[ARRAY_LEN(migrations) - 1].version)
-        rc = errbuf_set(eb, E_UNAVAILABLE, "store: schema version %lld is newer than this "
-                        "release knows (%lld)", (long long)newest,
+        rc = errbuf_set(eb, E_UNAVAILABLE,
+                        "store: schema version %lld is newer than this "
+                        "release knows (%lld)",
+                        (long long)newest,
                         (long long)migrations[ARRAY_LEN(migrations) - 1].version);
     else if (!applied && (rc = exec_script(c, m->sql, eb)) == E_OK &&
              (rc = migration_record(c, m->version)) != E_OK)
@@ -1659,8 +1671,9 @@ has_table(struct conn *c, const char *name)
     sqlite3_stmt *stmt = NULL;
     bool          found = false;
 
-    if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?",
-                           -1, &stmt, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", -1,
+                           &stmt, NULL) != SQLITE_OK)
         return false;
     sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
     found = sqlite3_step(stmt) == SQLITE_ROW;

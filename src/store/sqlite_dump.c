@@ -101,8 +101,8 @@ dump_table(sqlite3 *db, const char *path, const char *table, dump_row_fn fn, voi
 }
 
 int
-store_dump_sqlite(const char *path, const char *const *tables, size_t ntables,
-                  dump_row_fn fn, void *arg, struct errbuf *eb)
+store_dump_sqlite(const char *path, const char *const *tables, size_t ntables, dump_row_fn fn,
+                  void *arg, struct errbuf *eb)
 {
     sqlite3 *db = NULL;
     char    *msg = NULL;

@@ -21,8 +21,8 @@ store_open(const char *uri, struct store **out, struct errbuf *eb)
 }
 
 struct sync_job {
-    struct wjob     job;
-    int           (*run)(struct tx *, void *);
+    struct wjob job;
+    int (*run)(struct tx *, void *);
     void           *arg;
     pthread_mutex_t mu;
     pthread_cond_t  cv;

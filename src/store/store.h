@@ -29,12 +29,12 @@ struct order_key {
 
 struct listq {
     struct scope            scope;
-    const struct fnode     *filter;   /* NULL: everything in scope */
-    const struct order_key *order;    /* ID ascending always breaks ties */
+    const struct fnode     *filter; /* NULL: everything in scope */
+    const struct order_key *order;  /* ID ascending always breaks ties */
     size_t                  norder;
     int64_t                 offset;
-    int64_t                 limit;    /* < 0: no limit */
-    struct str              after;    /* cursor: the ID of the last row already seen */
+    int64_t                 limit; /* < 0: no limit */
+    struct str              after; /* cursor: the ID of the last row already seen */
     bool                    want_total;
 };
 
@@ -86,7 +86,7 @@ struct job_end {
     enum job_state state;
     int64_t        run_at;
     int64_t        attempts;
-    struct str     error;    /* kept as last_error; STR_NULL clears it */
+    struct str     error; /* kept as last_error; STR_NULL clears it */
 };
 
 /* An item as read or claimed; strings live in the caller's arena. While
@@ -106,36 +106,36 @@ const char *job_state_name(enum job_state s);
  * changes. done() is called after the commit (rc is run()'s result, or
  * E_UNAVAILABLE if the commit itself failed). Both run in the writer thread. */
 struct wjob {
-    int          (*run)(struct tx *tx, void *arg);
-    void         (*done)(void *arg, int rc);
-    void          *arg;
-    struct wjob   *next; /* the store's queue link */
+    int (*run)(struct tx *tx, void *arg);
+    void (*done)(void *arg, int rc);
+    void        *arg;
+    struct wjob *next; /* the store's queue link */
 };
 
 struct store_ops {
     /* One object by the value of an attribute (usually "ID"). scope NULL: any
      * namespace. E_NOTFOUND when absent. */
-    int  (*find)(struct store *st, const struct spec *s, const struct scope *sc,
-                 const char *attr, struct str value, struct arena *a, struct val *out,
-                 struct errbuf *eb);
+    int (*find)(struct store *st, const struct spec *s, const struct scope *sc,
+                const char *attr, struct str value, struct arena *a, struct val *out,
+                struct errbuf *eb);
     /* Matching objects into `items` (an array); *total the number of matches in
      * scope when q->want_total. */
-    int  (*list)(struct store *st, const struct spec *s, const struct listq *q,
-                 struct arena *a, struct val *items, int64_t *total, struct errbuf *eb);
+    int (*list)(struct store *st, const struct spec *s, const struct listq *q, struct arena *a,
+                struct val *items, int64_t *total, struct errbuf *eb);
     /* Queue a write; returns at once. */
     void (*submit)(struct store *st, struct wjob *job);
     /* A small key/value side table (signing keys, settings): read committed. */
-    int  (*meta_get)(struct store *st, const char *key, struct arena *a, struct str *value);
+    int (*meta_get)(struct store *st, const char *key, struct arena *a, struct str *value);
     /* Stop the writer (after finishing queued jobs) and close everything. */
     void (*close)(struct store *st);
     /* True when the store answers (GET /health). */
     bool (*ping)(struct store *st);
     /* The earliest run_at of the queued or running items (E_NOTFOUND: none):
      * when a worker should look again. */
-    int  (*job_next)(struct store *st, int64_t *when);
+    int (*job_next)(struct store *st, int64_t *when);
     /* The item of `kind` with `key` (E_NOTFOUND), committed state. */
-    int  (*job_get)(struct store *st, const char *kind, struct str key, struct arena *a,
-                    struct job_row *out);
+    int (*job_get)(struct store *st, const char *kind, struct str key, struct arena *a,
+                   struct job_row *out);
     /* The matches of q (its paging applies; q->limit < 0: all of them) as a
      * cursor, for answers too large to hold (CSV exports). The cursor reads
      * in one read transaction of a connection of its own, never the calling
@@ -144,13 +144,13 @@ struct store_ops {
      * Filter values and q's strings must live (in `a`) until cursor_close.
      * One thread at a time; a long-lived cursor keeps the WAL from being
      * checkpointed past its snapshot, so close it as soon as it is done. */
-    int  (*cursor_open)(struct store *st, const struct spec *s, const struct listq *q,
-                        struct arena *a, struct store_cursor **out, int64_t *total,
-                        struct errbuf *eb);
+    int (*cursor_open)(struct store *st, const struct spec *s, const struct listq *q,
+                       struct arena *a, struct store_cursor **out, int64_t *total,
+                       struct errbuf *eb);
     /* The next row into *out (the document as find answers it, in `a`): 1 for
      * a row, 0 at the end, minus an enum err on a failure (logged). A
      * three-way result, as sqlite3_step's, since "no more rows" is no error. */
-    int  (*cursor_next)(struct store_cursor *cur, struct arena *a, struct val *out);
+    int (*cursor_next)(struct store_cursor *cur, struct arena *a, struct val *out);
     /* End the read transaction and free the cursor (NULL is fine). */
     void (*cursor_close)(struct store_cursor *cur);
 };
@@ -162,8 +162,8 @@ struct store {
 /* Operations allowed inside wjob.run (same semantics as the reads above, but
  * seeing the transaction's own writes). */
 struct tx_ops {
-    int (*find)(struct tx *tx, const struct spec *s, const struct scope *sc,
-                const char *attr, struct str value, struct arena *a, struct val *out);
+    int (*find)(struct tx *tx, const struct spec *s, const struct scope *sc, const char *attr,
+                struct str value, struct arena *a, struct val *out);
     /* E_DUPLICATE when a unique key is taken; E_NOTFOUND (nothing written) when
      * the object's namespace does not exist, so that no write can outlive a
      * namespace delete that committed before it. */
@@ -231,11 +231,11 @@ struct tx {
 
 /* One committed write, as observers see it (store_observe). */
 struct change {
-    const struct spec *s;   /* NULL: the namespace `ns` and everything below it went */
+    const struct spec *s; /* NULL: the namespace `ns` and everything below it went */
     struct str         id;
     struct val         obj; /* as written (its parts valid during the call); null:
                                deleted */
-    struct str         ns;
+    struct str ns;
 };
 
 /* Called in the writer thread after every commit with the changes of the jobs
@@ -260,11 +260,11 @@ void changelog_free(struct changelog *l);
 
 /* Open the store named by `uri` ("sqlite:PATH"), creating or migrating the
  * schema for every registered spec. One-line reason in eb on failure. */
-int  store_open(const char *uri, struct store **out, struct errbuf *eb);
+int store_open(const char *uri, struct store **out, struct errbuf *eb);
 
 /* Submit `job` and wait for its done(); for rare writes made outside a request
  * (bootstrap, quota). Returns run()'s result. */
-int  store_run(struct store *st, int (*run)(struct tx *, void *), void *arg);
+int store_run(struct store *st, int (*run)(struct tx *, void *), void *arg);
 
 /* The process's store (set once at start-up). */
 extern struct store *kw_store;
@@ -280,7 +280,7 @@ extern struct store *kw_store;
 enum dump_type { DUMP_NULL, DUMP_INT, DUMP_FLOAT, DUMP_TEXT, DUMP_BLOB };
 
 struct dump_cell {
-    const char    *name;  /* the column */
+    const char    *name; /* the column */
     enum dump_type t;
     int64_t        i;
     double         f;

@@ -18,9 +18,10 @@
 #include "store/filter.h"
 
 static const struct attr fuzz_attrs[] = {
-    {"name", T_STRING, A_QUERY},  {"count", T_INT, A_QUERY},     {"score", T_FLOAT, A_QUERY},
-    {"expires", T_TIME, A_QUERY}, {"tags", T_STRLIST, A_QUERY},  {"enabled", T_BOOL, A_QUERY},
-    {"secret", T_STRING, 0},      {"labels", T_STRMAP, A_QUERY},
+    { "name", T_STRING, A_QUERY },  { "count", T_INT, A_QUERY },
+    { "score", T_FLOAT, A_QUERY },  { "expires", T_TIME, A_QUERY },
+    { "tags", T_STRLIST, A_QUERY }, { "enabled", T_BOOL, A_QUERY },
+    { "secret", T_STRING, 0 },      { "labels", T_STRMAP, A_QUERY },
 };
 
 static const struct spec fuzz_spec = {
@@ -43,8 +44,8 @@ static void
 compile_one(struct arena *a, const struct fnode *f, enum sql_dialect d)
 {
     struct buf       sql;
-    struct sqlparams ps = {0};
-    struct errbuf    eb = {0};
+    struct sqlparams ps = { 0 };
+    struct errbuf    eb = { 0 };
     size_t           marks = 0;
     char             mark = d == SQL_SQLITE ? '?' : '$';
 
@@ -69,11 +70,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct arena *a;
     struct fnode        *f = NULL;
-    struct errbuf        eb = {0};
+    struct errbuf        eb = { 0 };
 
     if (a == NULL)
         a = arena_new(0);
-    if (filter_parse(a, (struct str){(const char *)data, size}, 1767312000000LL, &f, &eb) ==
+    if (filter_parse(a, (struct str){ (const char *)data, size }, 1767312000000LL, &f, &eb) ==
         E_OK) {
         compile_one(a, f, SQL_SQLITE);
         compile_one(a, f, SQL_POSTGRES);

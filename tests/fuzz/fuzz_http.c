@@ -2,8 +2,8 @@
  *
  * The input is a request head, then a chunked body. Checks, beyond "no crash,
  * no sanitizer report": a complete head never claims more bytes than it was
- * given; no prefix of an accepted head is complete or refused; the chunked decoder never produces more bytes than it consumed and
- * never more than its body limit.
+ * given; no prefix of an accepted head is complete or refused; the chunked decoder never
+ * produces more bytes than it consumed and never more than its body limit.
  *
  * clang -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz/fuzz_http.c \
  *     src/http/parse.c src/core/base.c -lm

@@ -51,29 +51,40 @@ struct pol {
 
 static const struct pol policies[] = {
     /* The role table: each role, living in /acme, for /acme/web and below. */
-    { "/acme", "{\"name\":\"r1\",\"subject\":" LINE("admin-user") ","
-               "\"authorizedIdentities\":[\"@auth:role=namespace.administrator\"],"
-               "\"authorizedNamespace\":\"/acme/web\"}" },
-    { "/acme", "{\"name\":\"r2\",\"subject\":" LINE("editor-user") ","
-               "\"authorizedIdentities\":[\"@auth:role=namespace.editor\"],"
-               "\"authorizedNamespace\":\"/acme/web\"}" },
-    { "/acme", "{\"name\":\"r3\",\"subject\":" LINE("viewer-user") ","
-               "\"authorizedIdentities\":[\"@auth:role=namespace.viewer\"],"
-               "\"authorizedNamespace\":\"/acme/web\"}" },
-    { "/acme", "{\"name\":\"r4\",\"subject\":" LINE("requester-user") ","
-               "\"authorizedIdentities\":[\"@auth:role=certificate.requester\"],"
-               "\"authorizedNamespace\":\"/acme/web\"}" },
+    { "/acme",
+      "{\"name\":\"r1\",\"subject\":" LINE(
+          "admin-user") ","
+                        "\"authorizedIdentities\":[\"@auth:role=namespace.administrator\"],"
+                        "\"authorizedNamespace\":\"/acme/web\"}" },
+    { "/acme", "{\"name\":\"r2\",\"subject\":" LINE(
+                   "editor-user") ","
+                                  "\"authorizedIdentities\":[\"@auth:role=namespace.editor\"],"
+                                  "\"authorizedNamespace\":\"/acme/web\"}" },
+    { "/acme", "{\"name\":\"r3\",\"subject\":" LINE(
+                   "viewer-user") ","
+                                  "\"authorizedIdentities\":[\"@auth:role=namespace.viewer\"],"
+                                  "\"authorizedNamespace\":\"/acme/web\"}" },
+    { "/acme",
+      "{\"name\":\"r4\",\"subject\":" LINE(
+          "requester-user") ","
+                            "\"authorizedIdentities\":[\"@auth:role=certificate.requester\"],"
+                            "\"authorizedNamespace\":\"/acme/web\"}" },
     /* Raw permissions. */
-    { "/acme", "{\"name\":\"p1\",\"subject\":" LINE("raw-user") ","
-               "\"authorizedIdentities\":[\"namespace,get\",\"apiauthorization,delete\"],"
-               "\"authorizedNamespace\":\"/acme\"}" },
-    { "/acme", "{\"name\":\"p2\",\"subject\":" LINE("star-user") ","
-               "\"authorizedIdentities\":[\"*,get,put\"],\"authorizedNamespace\":\"/acme\"}" },
+    { "/acme",
+      "{\"name\":\"p1\",\"subject\":" LINE("raw-user") ","
+                                                       "\"authorizedIdentities\":[\"namespace,"
+                                                       "get\",\"apiauthorization,delete\"],"
+                                                       "\"authorizedNamespace\":\"/acme\"}" },
+    { "/acme", "{\"name\":\"p2\",\"subject\":" LINE(
+                   "star-user") ","
+                                "\"authorizedIdentities\":[\"*,get,put\"],"
+                                "\"authorizedNamespace\":\"/acme\"}" },
     /* Subnets. */
-    { "/", "{\"name\":\"s1\",\"subject\":" LINE("net-user") ","
-           "\"authorizedIdentities\":[\"@auth:role=namespace.viewer\"],"
-           "\"authorizedNamespace\":\"/\","
-           "\"authorizedSubnets\":[\"10.1.0.0/16\",\"2001:db8::/32\"]}" },
+    { "/", "{\"name\":\"s1\",\"subject\":" LINE(
+               "net-user") ","
+                           "\"authorizedIdentities\":[\"@auth:role=namespace.viewer\"],"
+                           "\"authorizedNamespace\":\"/\","
+                           "\"authorizedSubnets\":[\"10.1.0.0/16\",\"2001:db8::/32\"]}" },
     /* A line of three claims: all must be the token's. */
     { "/acme", "{\"name\":\"c1\",\"subject\":[[\"@auth:realm=vince\",\"@auth:account=alice\","
                "\"@auth:organization=/acme\"]],"
@@ -89,18 +100,23 @@ static const struct pol policies[] = {
                "\"@auth:organizationalunit=ops\"]],"
                "\"authorizedIdentities\":[\"@auth:role=namespace.viewer\"],"
                "\"authorizedNamespace\":\"/beta\"}" },
-    { "/", "{\"name\":\"d1\",\"subject\":" LINE("disabled-user") ","
-           "\"authorizedIdentities\":[\"@auth:role=namespace.administrator\"],"
-           "\"authorizedNamespace\":\"/\",\"disabled\":true}" },
+    { "/",
+      "{\"name\":\"d1\",\"subject\":" LINE(
+          "disabled-user") ","
+                           "\"authorizedIdentities\":[\"@auth:role=namespace.administrator\"],"
+                           "\"authorizedNamespace\":\"/\",\"disabled\":true}" },
     /* Living in /beta but naming "/": the API refuses it (the hook), the store
      * does not; evaluation must still look only at N and its ancestors. */
-    { "/beta", "{\"name\":\"x1\",\"subject\":" LINE("stray-user") ","
-               "\"authorizedIdentities\":[\"@auth:role=namespace.administrator\"],"
-               "\"authorizedNamespace\":\"/\"}" },
+    { "/beta",
+      "{\"name\":\"x1\",\"subject\":" LINE(
+          "stray-user") ","
+                        "\"authorizedIdentities\":[\"@auth:role=namespace.administrator\"],"
+                        "\"authorizedNamespace\":\"/\"}" },
     /* Administrator of everything: the base the token restrictions narrow. */
-    { "/", "{\"name\":\"a1\",\"subject\":" LINE("root-user") ","
-           "\"authorizedIdentities\":[\"@auth:role=namespace.administrator\"],"
-           "\"authorizedNamespace\":\"/\"}" },
+    { "/", "{\"name\":\"a1\",\"subject\":" LINE(
+               "root-user") ","
+                            "\"authorizedIdentities\":[\"@auth:role=namespace.administrator\"],"
+                            "\"authorizedNamespace\":\"/\"}" },
 };
 
 /* A token: its data (identity attributes) and restrictions, as JSON. */
@@ -204,9 +220,9 @@ must_write(struct write *w)
 static struct val
 make_namespace(const char *path)
 {
-    const char   *slash = strrchr(path, '/');
-    struct str    parent = slash == path ? STR("/") : (struct str){ path, (size_t)(slash - path) };
-    struct val    in = val_map(), obj;
+    const char *slash = strrchr(path, '/');
+    struct str parent = slash == path ? STR("/") : (struct str){ path, (size_t)(slash - path) };
+    struct val in = val_map(), obj;
     struct errbuf eb = { 0 };
 
     val_set(F.a, &in, "name", val_cstr(slash + 1));
@@ -246,12 +262,13 @@ make_principal(const struct tok *t, int serial)
     struct principal *p = NULL;
     long long         now = time_now_ms() / 1000;
 
-    json = arena_printf(a,
-                        "{\"realm\":\"Vince\",\"sub\":\"%s\",\"jti\":\"test-%d\",\"iss\":\"%s\","
-                        "\"iat\":%lld,\"exp\":%lld,\"data\":%s%s%s}",
-                        t->name, serial, cfg.public_url, now, now + 3600, t->data,
-                        t->restrictions != NULL ? ",\"restrictions\":" : "",
-                        t->restrictions != NULL ? t->restrictions : "");
+    json =
+        arena_printf(a,
+                     "{\"realm\":\"Vince\",\"sub\":\"%s\",\"jti\":\"test-%d\",\"iss\":\"%s\","
+                     "\"iat\":%lld,\"exp\":%lld,\"data\":%s%s%s}",
+                     t->name, serial, cfg.public_url, now, now + 3600, t->data,
+                     t->restrictions != NULL ? ",\"restrictions\":" : "",
+                     t->restrictions != NULL ? t->restrictions : "");
     if (codec_decode(CODEC_JSON, a, json, strlen(json), 32, &payload, &eb) != E_OK)
         fail_msg("token %s does not decode: %s", t->name, eb.msg);
     buf_init(&jwt, 16 * 1024);
@@ -376,11 +393,11 @@ static const struct {
     const char *ns;
     bool        granted;
 } places[] = {
-    { "/acme/web", true },       /* own */
-    { "/acme/web/deep", true },  /* child */
-    { "/acme", false },          /* parent: where the policies live, not what they name */
-    { "/acme/mail", false },     /* sibling */
-    { "/beta", false },          /* another tree */
+    { "/acme/web", true },      /* own */
+    { "/acme/web/deep", true }, /* child */
+    { "/acme", false },         /* parent: where the policies live, not what they name */
+    { "/acme/mail", false },    /* sibling */
+    { "/beta", false },         /* another tree */
     { "/", false },
 };
 
@@ -396,7 +413,8 @@ test_roles(void **state)
             for (size_t k = 0; k < NRES; k++)
                 for (size_t v = 0; v < ARRAY_LEN(verbs); v++) {
                     bool want = places[j].granted && (role_rows[i].verbs[k] & verbs[v]);
-                    int  rc = check(role_rows[i].tok, places[j].ns, resources[k], verbs[v], NULL);
+                    int  rc =
+                        check(role_rows[i].tok, places[j].ns, resources[k], verbs[v], NULL);
                     if (rc != (want ? E_OK : E_FORBIDDEN))
                         fail_msg("%s %s %s in %s: rc %d, want %s", role_rows[i].tok,
                                  verb_name(verbs[v]), resources[k]->identity, places[j].ns, rc,
@@ -510,8 +528,8 @@ test_cases(void **state)
         int                 rc = check(c->tok, c->ns, c->s, c->verb, c->ip);
         if (rc != (c->ok ? E_OK : E_FORBIDDEN))
             fail_msg("case %zu: %s %s %s in %s from %s: rc %d, want %s", i, c->tok,
-                     verb_name(c->verb), c->s->identity, c->ns, c->ip ? c->ip : "127.0.0.1",
-                     rc, c->ok ? "allowed" : "forbidden");
+                     verb_name(c->verb), c->s->identity, c->ns, c->ip ? c->ip : "127.0.0.1", rc,
+                     c->ok ? "allowed" : "forbidden");
     }
     print_message("%zu cases\n", ARRAY_LEN(cases));
 }
@@ -529,9 +547,11 @@ test_policy_writes_are_followed(void **state)
     assert_int_equal(check("dave", "/acme", NSS, VERB_GET, NULL), E_FORBIDDEN);
     gen = authz_generation();
 
-    struct val pol = make_policy("/acme", "{\"name\":\"dave\",\"subject\":" LINE("dave") ","
-                                          "\"authorizedIdentities\":[\"@auth:role=namespace.viewer\"],"
-                                          "\"authorizedNamespace\":\"/acme\"}");
+    struct val pol = make_policy(
+        "/acme", "{\"name\":\"dave\",\"subject\":" LINE(
+                     "dave") ","
+                             "\"authorizedIdentities\":[\"@auth:role=namespace.viewer\"],"
+                             "\"authorizedNamespace\":\"/acme\"}");
     assert_int_equal(check("dave", "/acme", NSS, VERB_GET, NULL), E_OK);
     assert_int_equal(check("dave", "/acme", NSS, VERB_POST, NULL), E_FORBIDDEN);
 
@@ -570,9 +590,11 @@ test_namespace_delete_drops_its_policies(void **state)
     uint64_t gen;
 
     (void)state;
-    make_policy("/gone", "{\"name\":\"g\",\"subject\":" LINE("dave") ","
-                         "\"authorizedIdentities\":[\"@auth:role=namespace.administrator\"],"
-                         "\"authorizedNamespace\":\"/gone\"}");
+    make_policy("/gone",
+                "{\"name\":\"g\",\"subject\":" LINE(
+                    "dave") ","
+                            "\"authorizedIdentities\":[\"@auth:role=namespace.administrator\"],"
+                            "\"authorizedNamespace\":\"/gone\"}");
     assert_int_equal(check("dave", "/gone", NSS, VERB_DELETE, NULL), E_OK);
     gen = authz_generation();
 
@@ -581,8 +603,9 @@ test_namespace_delete_drops_its_policies(void **state)
     if (kw_store->ops->find(kw_store, &spec_namespace, NULL, "name", STR("/gone"), F.a, &row,
                             &eb) != E_OK)
         fail_msg("find /gone: %s", eb.msg);
-    struct write w = { .s = NSS, .obj = row, .id = val_get_str(&row, "ID"),
-                       .op = W_DEL_NAMESPACE };
+    struct write w = {
+        .s = NSS, .obj = row, .id = val_get_str(&row, "ID"), .op = W_DEL_NAMESPACE
+    };
     must_write(&w);
     assert_true(authz_generation() > gen);
     assert_int_equal(check("dave", "/gone", NSS, VERB_DELETE, NULL), E_FORBIDDEN);

@@ -56,9 +56,9 @@ teardown(void **state)
 static char *
 slurp(const char *path, size_t *len)
 {
-    FILE  *f = fopen(path, "rb");
-    char  *p = NULL;
-    long   n;
+    FILE *f = fopen(path, "rb");
+    char *p = NULL;
+    long  n;
 
     assert_non_null(f);
     assert_int_equal(fseek(f, 0, SEEK_END), 0);
@@ -411,8 +411,7 @@ ca_bundle_matches_cli(void **state)
         /* `b` lives in the arena: re-split after the reset. */
         assert_int_equal(split(pem, len, &b), E_OK);
     }
-    print_message("CA bundle: %zu of %zu roots match the openssl command line\n", matched,
-                  b.n);
+    print_message("CA bundle: %zu of %zu roots match the openssl command line\n", matched, b.n);
     assert_int_equal(matched, b.n);
     unlink(path);
     rmdir(dir);
@@ -428,7 +427,7 @@ ec_p256_full(void **state)
     EVP_PKEY     *k = key_new("P-256");
     X509         *x = cert_new(k, NULL, "20260102030405Z", "20270102030405Z");
     X509_NAME    *nm = X509_get_subject_name(x);
-    const char   *rdn[][2] = { { "C", "FR" },  { "ST", "IDF" }, { "L", "Paris" },
+    const char   *rdn[][2] = { { "C", "FR" },   { "ST", "IDF" }, { "L", "Paris" },
                                { "O", "Acme" }, { "OU", "Ops" }, { "CN", "leaf.example" } };
     struct val    m;
     unsigned char sha1[20];
@@ -439,16 +438,17 @@ ec_p256_full(void **state)
     (void)state;
     for (size_t i = 0; i < ARRAY_LEN(rdn); i++)
         assert_int_equal(X509_NAME_add_entry_by_txt(nm, rdn[i][0], MBSTRING_UTF8,
-                                                    (const unsigned char *)rdn[i][1], -1,
-                                                    -1, 0),
+                                                    (const unsigned char *)rdn[i][1], -1, -1,
+                                                    0),
                          1);
     assert_int_equal(X509_set_issuer_name(x, nm), 1);
     ext(x, x, NID_subject_alt_name,
         "DNS:a.example,DNS:*.b.example,IP:192.0.2.1,IP:2001:db8:0:0:0:0:0:1,"
         "URI:https://x.example/p?q=1,email:a@x.example,IP:::ffff:10.0.0.1");
     ext(x, x, NID_key_usage, "critical,digitalSignature,nonRepudiation,keyCertSign,cRLSign");
-    ext(x, x, NID_ext_key_usage, "serverAuth,clientAuth,codeSigning,emailProtection,"
-                                 "timeStamping,OCSPSigning,1.2.3.4.5");
+    ext(x, x, NID_ext_key_usage,
+        "serverAuth,clientAuth,codeSigning,emailProtection,"
+        "timeStamping,OCSPSigning,1.2.3.4.5");
     ext(x, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:2");
     ext(x, x, NID_subject_key_identifier, "hash");
     ext(x, x, NID_authority_key_identifier, "keyid:always");
@@ -531,8 +531,9 @@ key_kinds(void **state)
         struct val         m;
 
         ext(x, x, NID_basic_constraints, "critical,CA:FALSE");
-        ext(x, x, NID_key_usage, "critical,digitalSignature,keyAgreement,encipherOnly,"
-                                 "decipherOnly,keyEncipherment,dataEncipherment");
+        ext(x, x, NID_key_usage,
+            "critical,digitalSignature,keyAgreement,encipherOnly,"
+            "decipherOnly,keyEncipherment,dataEncipherment");
         cert_sign(x, k, kd->md ? EVP_get_digestbyname(kd->md) : NULL);
         m = parse_ok(x);
         assert_field(&m, "keyAlgorithm", kd->alg);
@@ -599,7 +600,7 @@ issued_not_self_signed(void **state)
 
 /* ---- (c) input forms ------------------------------------------------------ */
 
-static X509 *chain[3];
+static X509     *chain[3];
 static EVP_PKEY *chain_key;
 
 static void
@@ -636,7 +637,7 @@ static void
 pem_chain(void **state)
 {
     struct inv_blocks b;
-    char *in;
+    char             *in;
 
     (void)state;
     chain_make();
@@ -784,11 +785,11 @@ pkcs7_bundles(void **state)
     assert_null(b.v[1].der);
     assert_is(&b.v[2], chain[1]);
     /* A PKCS7 block holding a certificate, not a PKCS#7. */
-    assert_int_equal(split_c(arena_printf(A, "-----BEGIN PKCS7-----\n%s-----END PKCS7-----\n",
-                                          b64_of(der_of(chain[0]).p, der_of(chain[0]).len,
-                                                 true)),
-                             &b),
-                     E_VALIDATION);
+    assert_int_equal(
+        split_c(arena_printf(A, "-----BEGIN PKCS7-----\n%s-----END PKCS7-----\n",
+                             b64_of(der_of(chain[0]).p, der_of(chain[0]).len, true)),
+                &b),
+        E_VALIDATION);
     assert_int_equal(b.v[0].reason, INV_R_BAD_PKCS7);
     OPENSSL_free(der);
     PKCS7_free(p7);
@@ -898,7 +899,7 @@ bad_blocks_fail_alone(void **state)
     const char       *notb64 = "-----BEGIN CERTIFICATE-----\nA*AA\n-----END CERTIFICATE-----\n";
     const char       *hdr = "-----BEGIN CERTIFICATE-----\nProc-Type: 4,ENCRYPTED\n\nAAAA\n"
                             "-----END CERTIFICATE-----\n";
-    const char       *notcert = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
+    const char *notcert = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
 
     (void)state;
     chain_make();
@@ -972,9 +973,9 @@ caps(void **state)
 
     /* inv_parse: not a certificate, trailing bytes, over the DER cap. */
     {
-        struct val    m;
-        struct errbuf eb = { 0 };
-        struct str    d = der_of(chain[0]);
+        struct val     m;
+        struct errbuf  eb = { 0 };
+        struct str     d = der_of(chain[0]);
         unsigned char *t = arena_alloc(A, d.len + 1);
 
         memcpy(t, d.p, d.len);
@@ -1139,7 +1140,10 @@ odd_names(void **state)
         d = der_of(x);
         p = memmem(d.p, d.len, "aQQb", 4);
         assert_non_null(p);
-        memcpy(p, "a\xff\xfe" "b", 4);
+        memcpy(p,
+               "a\xff\xfe"
+               "b",
+               4);
         assert_int_equal(inv_parse(A, (const unsigned char *)d.p, d.len, &m, &eb),
                          E_VALIDATION);
         X509_NAME_free(n2);
@@ -1158,9 +1162,9 @@ san_cert(EVP_PKEY *k, size_t n)
 
     assert_non_null(gens);
     for (size_t i = 0; i < n; i++) {
-        GENERAL_NAME *g = GENERAL_NAME_new();
+        GENERAL_NAME   *g = GENERAL_NAME_new();
         ASN1_IA5STRING *s = ASN1_IA5STRING_new();
-        char          name[32];
+        char            name[32];
 
         snprintf(name, sizeof(name), "h%zu.example", i);
         assert_int_equal(ASN1_STRING_set(s, name, -1), 1);
@@ -1177,7 +1181,7 @@ san_cert(EVP_PKEY *k, size_t n)
 static void
 huge_san(void **state)
 {
-    EVP_PKEY         *k = key_new("ED25519");
+    EVP_PKEY           *k = key_new("ED25519");
     static const size_t sizes[] = { INV_LIST_MAX, INV_LIST_MAX + 1, 100000 };
 
     (void)state;

@@ -61,41 +61,41 @@ test_json_roundtrip(void **state)
     static const struct {
         const char *in, *canon;
     } cases[] = {
-        {"null", "null"},
-        {"true", "true"},
-        {" false ", "false"},
-        {"0", "0"},
-        {"-0", "0"},
-        {"42", "42"},
-        {"-42", "-42"},
-        {"9223372036854775807", "9223372036854775807"},
-        {"-9223372036854775808", "-9223372036854775808"},
-        {"1.5", "1.5"},
-        {"1.0", "1.0"},
-        {"-0.0", "-0.0"},
-        {"0.1", "0.1"},
-        {"1e2", "100.0"},
-        {"1E-2", "0.01"},
-        {"1.5e300", "1.5e+300"},
-        {"5e-324", "4.94065645841247e-324"}, /* 15 digits already read back */
-        {"0.3333333333333333", "0.3333333333333333"},
-        {"1e-400", "0.0"},
-        {"9007199254740993.0", "9007199254740992.0"},
-        {"\"\"", "\"\""},
-        {"\"h\\u00e9llo\"", "\"h\xc3\xa9llo\""},
-        {"\"\\ud83d\\ude00\"", "\"\xf0\x9f\x98\x80\""},
-        {"\"\\uDBFF\\uDFFF\"", "\"\xf4\x8f\xbf\xbf\""},
-        {"\"a\\/b\"", "\"a/b\""},
-        {"\"q\\\"b\\\\s\"", "\"q\\\"b\\\\s\""},
-        {"\"\\b\\f\\n\\r\\t\"", "\"\\b\\f\\n\\r\\t\""},
-        {"\"\\u0000\\u0001\\u001f\\u007f\"", "\"\\u0000\\u0001\\u001f\x7f\""},
-        {"[]", "[]"},
-        {"{}", "{}"},
-        {"[1, 2.5, \"x\", null, true, [], {}]", "[1,2.5,\"x\",null,true,[],{}]"},
-        {"{\"b\": 1, \"a\": [1, {\"c\": null}]}", "{\"b\":1,\"a\":[1,{\"c\":null}]}"},
-        {"{\"a\":1,\"b\":2,\"a\":3}", "{\"a\":3,\"b\":2}"},
-        {"{\"\xc3\xa9\":\"\xe2\x82\xac\"}", "{\"\xc3\xa9\":\"\xe2\x82\xac\"}"},
-        {"\r\n\t [ 1 ] \r\n\t", "[1]"},
+        { "null", "null" },
+        { "true", "true" },
+        { " false ", "false" },
+        { "0", "0" },
+        { "-0", "0" },
+        { "42", "42" },
+        { "-42", "-42" },
+        { "9223372036854775807", "9223372036854775807" },
+        { "-9223372036854775808", "-9223372036854775808" },
+        { "1.5", "1.5" },
+        { "1.0", "1.0" },
+        { "-0.0", "-0.0" },
+        { "0.1", "0.1" },
+        { "1e2", "100.0" },
+        { "1E-2", "0.01" },
+        { "1.5e300", "1.5e+300" },
+        { "5e-324", "4.94065645841247e-324" }, /* 15 digits already read back */
+        { "0.3333333333333333", "0.3333333333333333" },
+        { "1e-400", "0.0" },
+        { "9007199254740993.0", "9007199254740992.0" },
+        { "\"\"", "\"\"" },
+        { "\"h\\u00e9llo\"", "\"h\xc3\xa9llo\"" },
+        { "\"\\ud83d\\ude00\"", "\"\xf0\x9f\x98\x80\"" },
+        { "\"\\uDBFF\\uDFFF\"", "\"\xf4\x8f\xbf\xbf\"" },
+        { "\"a\\/b\"", "\"a/b\"" },
+        { "\"q\\\"b\\\\s\"", "\"q\\\"b\\\\s\"" },
+        { "\"\\b\\f\\n\\r\\t\"", "\"\\b\\f\\n\\r\\t\"" },
+        { "\"\\u0000\\u0001\\u001f\\u007f\"", "\"\\u0000\\u0001\\u001f\x7f\"" },
+        { "[]", "[]" },
+        { "{}", "{}" },
+        { "[1, 2.5, \"x\", null, true, [], {}]", "[1,2.5,\"x\",null,true,[],{}]" },
+        { "{\"b\": 1, \"a\": [1, {\"c\": null}]}", "{\"b\":1,\"a\":[1,{\"c\":null}]}" },
+        { "{\"a\":1,\"b\":2,\"a\":3}", "{\"a\":3,\"b\":2}" },
+        { "{\"\xc3\xa9\":\"\xe2\x82\xac\"}", "{\"\xc3\xa9\":\"\xe2\x82\xac\"}" },
+        { "\r\n\t [ 1 ] \r\n\t", "[1]" },
     };
     (void)state;
     for (size_t i = 0; i < ARRAY_LEN(cases); i++)
@@ -119,7 +119,7 @@ test_json_types(void **state)
     assert_int_equal(v.s.len, 3);
     assert_memory_equal(v.s.p, "a\0b", 3);
     /* json-c 0.16 turns a lone surrogate escape into U+FFFD; we keep that. */
-    static const char *const lone[] = {"\"\\ud800\"", "\"\\udc00\"", "\"\\ud83d\""};
+    static const char *const lone[] = { "\"\\ud800\"", "\"\\udc00\"", "\"\\ud83d\"" };
     for (size_t i = 0; i < ARRAY_LEN(lone); i++) {
         assert_int_equal(jdec(a, lone[i], strlen(lone[i]), 0, &v, &eb), E_OK);
         assert_int_equal(v.s.len, 3);
@@ -149,66 +149,66 @@ test_json_rejects(void **state)
         size_t      len; /* 0: strlen */
         const char *msg; /* substring of the reason */
     } cases[] = {
-        {"", 0, "empty body"},
-        {" ", 0, "invalid JSON"},
-        {"\n\t", 0, "invalid JSON"},
-        {"nul", 0, "invalid JSON"},
-        {"True", 0, "invalid JSON"},
-        {"[1,]", 0, "invalid JSON"},
-        {"{\"a\":1,}", 0, "invalid JSON"},
-        {"[1 2]", 0, "invalid JSON"},
-        {"{\"a\" 1}", 0, "invalid JSON"},
-        {"{1:2}", 0, "invalid JSON"},
-        {"'a'", 0, "invalid JSON"},
-        {"/*c*/1", 0, "invalid JSON"},
-        {"[", 0, "invalid JSON"},
-        {"\"abc", 0, "invalid JSON"},
-        {"\"\\x\"", 0, "invalid JSON"},
-        {"\"\\u12\"", 0, "invalid JSON"},
-        {"+1", 0, "invalid JSON"},
-        {".5", 0, "invalid JSON"},
-        {"01", 0, "invalid JSON"},
-        {"1e", 0, "invalid JSON"},
-        {"-", 0, "invalid JSON"},
-        {"\xef\xbb\xbf[1]", 0, "invalid JSON"}, /* BOM */
-        {"\f1", 0, "invalid JSON"},
-        {"[1] x", 0, ""},
-        {"1 2", 0, ""},
-        {"[1]]", 0, ""},
-        {"{}{}", 0, ""},
-        {"[1]\0", 4, ""},
-        {"1\0", 2, ""},
-        {"[1,\0 2]", 7, ""},
+        { "", 0, "empty body" },
+        { " ", 0, "invalid JSON" },
+        { "\n\t", 0, "invalid JSON" },
+        { "nul", 0, "invalid JSON" },
+        { "True", 0, "invalid JSON" },
+        { "[1,]", 0, "invalid JSON" },
+        { "{\"a\":1,}", 0, "invalid JSON" },
+        { "[1 2]", 0, "invalid JSON" },
+        { "{\"a\" 1}", 0, "invalid JSON" },
+        { "{1:2}", 0, "invalid JSON" },
+        { "'a'", 0, "invalid JSON" },
+        { "/*c*/1", 0, "invalid JSON" },
+        { "[", 0, "invalid JSON" },
+        { "\"abc", 0, "invalid JSON" },
+        { "\"\\x\"", 0, "invalid JSON" },
+        { "\"\\u12\"", 0, "invalid JSON" },
+        { "+1", 0, "invalid JSON" },
+        { ".5", 0, "invalid JSON" },
+        { "01", 0, "invalid JSON" },
+        { "1e", 0, "invalid JSON" },
+        { "-", 0, "invalid JSON" },
+        { "\xef\xbb\xbf[1]", 0, "invalid JSON" }, /* BOM */
+        { "\f1", 0, "invalid JSON" },
+        { "[1] x", 0, "" },
+        { "1 2", 0, "" },
+        { "[1]]", 0, "" },
+        { "{}{}", 0, "" },
+        { "[1]\0", 4, "" },
+        { "1\0", 2, "" },
+        { "[1,\0 2]", 7, "" },
         /* accepted by json-c's strict mode, refused by lex_check() */
-        {"NaN", 0, ""},
-        {"[NaN]", 0, "unexpected character"},
-        {"[Infinity]", 0, "unexpected character"},
-        {"[-Infinity]", 0, "invalid number"},
-        {"-01", 0, "invalid number"},
-        {"[-01]", 0, "invalid number"},
-        {"1.", 0, "invalid number"},
-        {"[1.]", 0, "invalid number"},
-        {"1.e5", 0, "invalid number"},
-        {"\"a\tb\"", 0, "control character"},
-        {"\"a\nb\"", 0, "control character"},
-        {"{\"a\\u0000b\":1}", 0, "U+0000"},
-        {"{\"a\\u0000\" : 1}", 0, "U+0000"},
+        { "NaN", 0, "" },
+        { "[NaN]", 0, "unexpected character" },
+        { "[Infinity]", 0, "unexpected character" },
+        { "[-Infinity]", 0, "invalid number" },
+        { "-01", 0, "invalid number" },
+        { "[-01]", 0, "invalid number" },
+        { "1.", 0, "invalid number" },
+        { "[1.]", 0, "invalid number" },
+        { "1.e5", 0, "invalid number" },
+        { "\"a\tb\"", 0, "control character" },
+        { "\"a\nb\"", 0, "control character" },
+        { "{\"a\\u0000b\":1}", 0, "U+0000" },
+        { "{\"a\\u0000\" : 1}", 0, "U+0000" },
         /* numbers out of range */
-        {"9223372036854775808", 0, "integer out of range"},
-        {"-9223372036854775809", 0, "integer out of range"},
-        {"[99999999999999999999999]", 0, "integer out of range"},
-        {"-99999999999999999999999", 0, "integer out of range"},
-        {"1e400", 0, "number out of range"},
-        {"[-1e400]", 0, "number out of range"},
+        { "9223372036854775808", 0, "integer out of range" },
+        { "-9223372036854775809", 0, "integer out of range" },
+        { "[99999999999999999999999]", 0, "integer out of range" },
+        { "-99999999999999999999999", 0, "integer out of range" },
+        { "1e400", 0, "number out of range" },
+        { "[-1e400]", 0, "number out of range" },
         /* UTF-8: bad bytes in strings and keys, raw and well-formed-looking */
-        {"\"\xff\"", 0, ""},
-        {"\"\xc0\x80\"", 0, "invalid UTF-8"},
-        {"\"\xed\xa0\x80\"", 0, "invalid UTF-8"},
-        {"\"\xf4\x90\x80\x80\"", 0, "invalid UTF-8"},
-        {"\"\xe2\x82\"", 0, ""},
-        {"{\"\xc0\x80\":1}", 0, "invalid UTF-8 in object key"},
-        {"{\"\xed\xbf\xbf\":1}", 0, "invalid UTF-8 in object key"},
-        {"{\"k\":[\"\xc1\xbf\"]}", 0, "invalid UTF-8"},
+        { "\"\xff\"", 0, "" },
+        { "\"\xc0\x80\"", 0, "invalid UTF-8" },
+        { "\"\xed\xa0\x80\"", 0, "invalid UTF-8" },
+        { "\"\xf4\x90\x80\x80\"", 0, "invalid UTF-8" },
+        { "\"\xe2\x82\"", 0, "" },
+        { "{\"\xc0\x80\":1}", 0, "invalid UTF-8 in object key" },
+        { "{\"\xed\xbf\xbf\":1}", 0, "invalid UTF-8 in object key" },
+        { "{\"k\":[\"\xc1\xbf\"]}", 0, "invalid UTF-8" },
     };
     (void)state;
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -322,7 +322,7 @@ test_json_encode(void **state)
     (void)state;
 
     buf_init(&b, 1000);
-    val_set(a, &m, "s", val_str((struct str){"a\x01\x1f\"\\/\x7f", 7}));
+    val_set(a, &m, "s", val_str((struct str){ "a\x01\x1f\"\\/\x7f", 7 }));
     val_set(a, &m, "i", val_int(INT64_MIN));
     val_push(a, &arr, val_float(1e21));
     val_push(a, &arr, val_float(-2.0));
@@ -405,55 +405,55 @@ test_msgpack_scalars(void **state)
         size_t      len;
         const char *json;
     } cases[] = {
-        {M("\xc0"), "null"},
-        {M("\xc2"), "false"},
-        {M("\xc3"), "true"},
-        {M("\x00"), "0"},
-        {M("\x7f"), "127"},
-        {M("\xff"), "-1"},
-        {M("\xe0"), "-32"},
-        {M("\xcc\xff"), "255"},
-        {M("\xcd\xff\xff"), "65535"},
-        {M("\xce\xff\xff\xff\xff"), "4294967295"},
-        {M("\xcf\x7f\xff\xff\xff\xff\xff\xff\xff"), "9223372036854775807"},
-        {M("\xd0\x80"), "-128"},
-        {M("\xd1\x80\x00"), "-32768"},
-        {M("\xd2\x80\x00\x00\x00"), "-2147483648"},
-        {M("\xd3\x80\x00\x00\x00\x00\x00\x00\x00"), "-9223372036854775808"},
-        {M("\xd0\x05"), "5"},
-        {M("\xca\x3f\xc0\x00\x00"), "1.5"},
-        {M("\xcb\x3f\xf8\x00\x00\x00\x00\x00\x00"), "1.5"},
-        {M("\xcb\x80\x00\x00\x00\x00\x00\x00\x00"), "-0.0"},
-        {M("\xa0"), "\"\""},
-        {M("\xa3"
-           "abc"),
-         "\"abc\""},
-        {M("\xd9\x03"
-           "abc"),
-         "\"abc\""},
-        {M("\xda\x00\x03"
-           "abc"),
-         "\"abc\""},
-        {M("\xdb\x00\x00\x00\x03"
-           "abc"),
-         "\"abc\""},
-        {M("\xa4\xf0\x9f\x98\x80"), "\"\xf0\x9f\x98\x80\""},
-        {M("\xa1\x00"), "\"\\u0000\""},
-        {M("\x90"), "[]"},
-        {M("\x80"), "{}"},
-        {M("\xdc\x00\x02\x01\x02"), "[1,2]"},
-        {M("\xdd\x00\x00\x00\x01\xc0"), "[null]"},
-        {M("\xde\x00\x01\xa1"
-           "a\x01"),
-         "{\"a\":1}"},
-        {M("\xdf\x00\x00\x00\x01\xa1"
-           "a\x90"),
-         "{\"a\":[]}"},
-        {M("\x83\xa1"
-           "a\x01\xa1"
-           "b\x02\xa1"
-           "a\x03"),
-         "{\"a\":3,\"b\":2}"},
+        { M("\xc0"), "null" },
+        { M("\xc2"), "false" },
+        { M("\xc3"), "true" },
+        { M("\x00"), "0" },
+        { M("\x7f"), "127" },
+        { M("\xff"), "-1" },
+        { M("\xe0"), "-32" },
+        { M("\xcc\xff"), "255" },
+        { M("\xcd\xff\xff"), "65535" },
+        { M("\xce\xff\xff\xff\xff"), "4294967295" },
+        { M("\xcf\x7f\xff\xff\xff\xff\xff\xff\xff"), "9223372036854775807" },
+        { M("\xd0\x80"), "-128" },
+        { M("\xd1\x80\x00"), "-32768" },
+        { M("\xd2\x80\x00\x00\x00"), "-2147483648" },
+        { M("\xd3\x80\x00\x00\x00\x00\x00\x00\x00"), "-9223372036854775808" },
+        { M("\xd0\x05"), "5" },
+        { M("\xca\x3f\xc0\x00\x00"), "1.5" },
+        { M("\xcb\x3f\xf8\x00\x00\x00\x00\x00\x00"), "1.5" },
+        { M("\xcb\x80\x00\x00\x00\x00\x00\x00\x00"), "-0.0" },
+        { M("\xa0"), "\"\"" },
+        { M("\xa3"
+            "abc"),
+          "\"abc\"" },
+        { M("\xd9\x03"
+            "abc"),
+          "\"abc\"" },
+        { M("\xda\x00\x03"
+            "abc"),
+          "\"abc\"" },
+        { M("\xdb\x00\x00\x00\x03"
+            "abc"),
+          "\"abc\"" },
+        { M("\xa4\xf0\x9f\x98\x80"), "\"\xf0\x9f\x98\x80\"" },
+        { M("\xa1\x00"), "\"\\u0000\"" },
+        { M("\x90"), "[]" },
+        { M("\x80"), "{}" },
+        { M("\xdc\x00\x02\x01\x02"), "[1,2]" },
+        { M("\xdd\x00\x00\x00\x01\xc0"), "[null]" },
+        { M("\xde\x00\x01\xa1"
+            "a\x01"),
+          "{\"a\":1}" },
+        { M("\xdf\x00\x00\x00\x01\xa1"
+            "a\x90"),
+          "{\"a\":[]}" },
+        { M("\x83\xa1"
+            "a\x01\xa1"
+            "b\x02\xa1"
+            "a\x03"),
+          "{\"a\":3,\"b\":2}" },
     };
     (void)state;
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -480,55 +480,55 @@ test_msgpack_rejects(void **state)
         size_t      len;
         const char *msg;
     } cases[] = {
-        {"", 0, "empty body"},
-        {M("\xc1"), "0xc1"},
-        {M("\xc4\x01\x00"), "unsupported msgpack type"},         /* bin 8 */
-        {M("\xc5\x00\x01\x00"), "unsupported msgpack type"},     /* bin 16 */
-        {M("\xc6\x00\x00\x00\x00"), "unsupported msgpack type"}, /* bin 32 */
-        {M("\xc7\x01\x05\x00"), "unsupported msgpack type"},     /* ext 8 */
-        {M("\xd4\x05\x00"), "unsupported msgpack type"},         /* fixext 1 */
-        {M("\xd8\x05"
-           "0123456789abcdef"),
-         "unsupported msgpack type"},
-        {M("\x91\xc4\x00"), "unsupported msgpack type"},
-        {M("\x01\x02"), "trailing data"},
-        {M("\x90\x90"), "trailing data"},
-        {M("\x92\x01"), "truncated"},
-        {M("\xa3"
-           "ab"),
-         "truncated"},
-        {M("\xd9"), "truncated"},
-        {M("\xd9\x05"
-           "abc"),
-         "truncated"},
-        {M("\xdb\xff\xff\xff\xff"), "truncated"},
-        {M("\xdc\x00"), "truncated"},
-        {M("\xdd\xff\xff\xff\xff"), "truncated"},
-        {M("\xdf\xff\xff\xff\xff\x00"), "truncated"},
-        {M("\x9f"), "truncated"},
-        {M("\x81\xa1"
-           "a"),
-         "truncated"},
-        {M("\xcd\x01"), "truncated"},
-        {M("\xcb\x00\x00\x00"), "truncated"},
-        {M("\xcf\x80\x00\x00\x00\x00\x00\x00\x00"), "integer out of range"},
-        {M("\xcf\xff\xff\xff\xff\xff\xff\xff\xff"), "integer out of range"},
-        {M("\xcb\x7f\xf8\x00\x00\x00\x00\x00\x00"), "number out of range"}, /* NaN */
-        {M("\xcb\xff\xf0\x00\x00\x00\x00\x00\x00"), "number out of range"}, /* -Inf */
-        {M("\xca\x7f\x80\x00\x00"), "number out of range"},                 /* Inf32 */
-        {M("\x81\x01\x02"), "map key is not a string"},
-        {M("\x81\xc0\x02"), "map key is not a string"},
-        {M("\x81\x90\x02"), "map key is not a string"},
-        {M("\xa2\xc0\x80"), "invalid UTF-8 in string"},
-        {M("\xa3\xed\xa0\x80"), "invalid UTF-8 in string"},
-        {M("\xa1\xff"), "invalid UTF-8 in string"},
-        {M("\x91\xa2\xe2\x82"), "invalid UTF-8 in string"},
-        {M("\x81\xa2\xc0\x80\x01"), "invalid UTF-8 in map key"},
-        {M("\x81\xa3\xed\xbf\xbf\x01"), "invalid UTF-8 in map key"},
-        {M("\x81\xa3"
-           "a\x00"
-           "b\x01"),
-         "U+0000"},
+        { "", 0, "empty body" },
+        { M("\xc1"), "0xc1" },
+        { M("\xc4\x01\x00"), "unsupported msgpack type" },         /* bin 8 */
+        { M("\xc5\x00\x01\x00"), "unsupported msgpack type" },     /* bin 16 */
+        { M("\xc6\x00\x00\x00\x00"), "unsupported msgpack type" }, /* bin 32 */
+        { M("\xc7\x01\x05\x00"), "unsupported msgpack type" },     /* ext 8 */
+        { M("\xd4\x05\x00"), "unsupported msgpack type" },         /* fixext 1 */
+        { M("\xd8\x05"
+            "0123456789abcdef"),
+          "unsupported msgpack type" },
+        { M("\x91\xc4\x00"), "unsupported msgpack type" },
+        { M("\x01\x02"), "trailing data" },
+        { M("\x90\x90"), "trailing data" },
+        { M("\x92\x01"), "truncated" },
+        { M("\xa3"
+            "ab"),
+          "truncated" },
+        { M("\xd9"), "truncated" },
+        { M("\xd9\x05"
+            "abc"),
+          "truncated" },
+        { M("\xdb\xff\xff\xff\xff"), "truncated" },
+        { M("\xdc\x00"), "truncated" },
+        { M("\xdd\xff\xff\xff\xff"), "truncated" },
+        { M("\xdf\xff\xff\xff\xff\x00"), "truncated" },
+        { M("\x9f"), "truncated" },
+        { M("\x81\xa1"
+            "a"),
+          "truncated" },
+        { M("\xcd\x01"), "truncated" },
+        { M("\xcb\x00\x00\x00"), "truncated" },
+        { M("\xcf\x80\x00\x00\x00\x00\x00\x00\x00"), "integer out of range" },
+        { M("\xcf\xff\xff\xff\xff\xff\xff\xff\xff"), "integer out of range" },
+        { M("\xcb\x7f\xf8\x00\x00\x00\x00\x00\x00"), "number out of range" }, /* NaN */
+        { M("\xcb\xff\xf0\x00\x00\x00\x00\x00\x00"), "number out of range" }, /* -Inf */
+        { M("\xca\x7f\x80\x00\x00"), "number out of range" },                 /* Inf32 */
+        { M("\x81\x01\x02"), "map key is not a string" },
+        { M("\x81\xc0\x02"), "map key is not a string" },
+        { M("\x81\x90\x02"), "map key is not a string" },
+        { M("\xa2\xc0\x80"), "invalid UTF-8 in string" },
+        { M("\xa3\xed\xa0\x80"), "invalid UTF-8 in string" },
+        { M("\xa1\xff"), "invalid UTF-8 in string" },
+        { M("\x91\xa2\xe2\x82"), "invalid UTF-8 in string" },
+        { M("\x81\xa2\xc0\x80\x01"), "invalid UTF-8 in map key" },
+        { M("\x81\xa3\xed\xbf\xbf\x01"), "invalid UTF-8 in map key" },
+        { M("\x81\xa3"
+            "a\x00"
+            "b\x01"),
+          "U+0000" },
     };
     (void)state;
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -645,18 +645,18 @@ test_msgpack_encode(void **state)
         const char *enc;
         size_t      len;
     } ints[] = {
-        {0, M("\x00")},
-        {127, M("\x7f")},
-        {128, M("\xcc\x80")},
-        {255, M("\xcc\xff")},
-        {256, M("\xcd\x01\x00")},
-        {65536, M("\xce\x00\x01\x00\x00")},
-        {4294967296LL, M("\xcf\x00\x00\x00\x01\x00\x00\x00\x00")},
-        {-1, M("\xff")},
-        {-32, M("\xe0")},
-        {-33, M("\xd0\xdf")},
-        {-129, M("\xd1\xff\x7f")},
-        {INT64_MIN, M("\xd3\x80\x00\x00\x00\x00\x00\x00\x00")},
+        { 0, M("\x00") },
+        { 127, M("\x7f") },
+        { 128, M("\xcc\x80") },
+        { 255, M("\xcc\xff") },
+        { 256, M("\xcd\x01\x00") },
+        { 65536, M("\xce\x00\x01\x00\x00") },
+        { 4294967296LL, M("\xcf\x00\x00\x00\x01\x00\x00\x00\x00") },
+        { -1, M("\xff") },
+        { -32, M("\xe0") },
+        { -33, M("\xd0\xdf") },
+        { -129, M("\xd1\xff\x7f") },
+        { INT64_MIN, M("\xd3\x80\x00\x00\x00\x00\x00\x00\x00") },
     };
     struct buf b;
     (void)state;

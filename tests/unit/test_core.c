@@ -45,8 +45,8 @@ test_str_trim(void **state)
     static const struct {
         const char *in, *out;
     } cases[] = {
-        {"", ""},         {"   ", ""},        {"\t a \t", "a"}, {"a b", "a b"},
-        {" a b ", "a b"}, {"\na\n", "\na\n"}, {"x", "x"},
+        { "", "" },         { "   ", "" },        { "\t a \t", "a" }, { "a b", "a b" },
+        { " a b ", "a b" }, { "\na\n", "\na\n" }, { "x", "x" },
     };
     (void)state;
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -88,25 +88,25 @@ test_str_to_i64(void **state)
         int         rc;
         int64_t     v;
     } cases[] = {
-        {"0", E_OK, 0},
-        {"-0", E_OK, 0},
-        {"42", E_OK, 42},
-        {"-42", E_OK, -42},
-        {"007", E_OK, 7},
-        {"9223372036854775807", E_OK, INT64_MAX},
-        {"-9223372036854775808", E_OK, INT64_MIN},
-        {"9223372036854775808", E_BADREQ, 0},
-        {"-9223372036854775809", E_BADREQ, 0},
-        {"99999999999999999999", E_BADREQ, 0},
-        {"", E_BADREQ, 0},
-        {"-", E_BADREQ, 0},
-        {"+1", E_BADREQ, 0},
-        {" 1", E_BADREQ, 0},
-        {"1 ", E_BADREQ, 0},
-        {"1a", E_BADREQ, 0},
-        {"0x10", E_BADREQ, 0},
-        {"1.5", E_BADREQ, 0},
-        {"--1", E_BADREQ, 0},
+        { "0", E_OK, 0 },
+        { "-0", E_OK, 0 },
+        { "42", E_OK, 42 },
+        { "-42", E_OK, -42 },
+        { "007", E_OK, 7 },
+        { "9223372036854775807", E_OK, INT64_MAX },
+        { "-9223372036854775808", E_OK, INT64_MIN },
+        { "9223372036854775808", E_BADREQ, 0 },
+        { "-9223372036854775809", E_BADREQ, 0 },
+        { "99999999999999999999", E_BADREQ, 0 },
+        { "", E_BADREQ, 0 },
+        { "-", E_BADREQ, 0 },
+        { "+1", E_BADREQ, 0 },
+        { " 1", E_BADREQ, 0 },
+        { "1 ", E_BADREQ, 0 },
+        { "1a", E_BADREQ, 0 },
+        { "0x10", E_BADREQ, 0 },
+        { "1.5", E_BADREQ, 0 },
+        { "--1", E_BADREQ, 0 },
     };
     (void)state;
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -129,7 +129,7 @@ test_utf8_valid(void **state)
         size_t      len;
         bool        ok;
     } cases[] = {
-#define U(s, ok) {s, sizeof(s) - 1, ok}
+#define U(s, ok) { s, sizeof(s) - 1, ok }
         U("", true),
         U("plain ascii", true),
         U("\x00", true),                      /* NUL is a valid code point */
@@ -179,29 +179,29 @@ test_err_table(void **state)
         int         status;
         const char *title;
     } cases[] = {
-        {E_OK, 200, "OK"},
-        {E_BADREQ, 400, "Bad Request"},
-        {E_UNAUTH, 401, "Unauthorized"},
-        {E_FORBIDDEN, 403, "Forbidden"},
-        {E_NOTFOUND, 404, "Not Found"},
-        {E_METHOD, 405, "Method Not Allowed"},
-        {E_CONFLICT, 409, "Conflict"},
-        {E_TOOBIG, 413, "Request Entity Too Large"},
-        {E_URITOOLONG, 414, "URI Too Long"},
-        {E_MEDIA, 415, "Unsupported Media Type"},
-        {E_HEADERS, 431, "Request Header Fields Too Large"},
-        {E_QUOTA, 417, "Quota Exceeded"},
-        {E_VALIDATION, 422, "Validation Error"},
-        {E_READONLY, 422, "Read Only Error"},
-        {E_CREATIONONLY, 422, "Creation Only Error"},
-        {E_DUPLICATE, 422, "Duplicate Key"},
-        {E_PROTECTED, 422, "Protected Object"},
-        {E_IDEMPOTENCY, 422, "Idempotency Key Reused"},
-        {E_RATE, 429, "Too Many Requests"},
-        {E_NOTIMPL, 501, "Not Implemented"},
-        {E_VERSION, 505, "HTTP Version Not Supported"},
-        {E_INTERNAL, 500, "Internal Server Error"},
-        {E_UNAVAILABLE, 503, "Service Unavailable"},
+        { E_OK, 200, "OK" },
+        { E_BADREQ, 400, "Bad Request" },
+        { E_UNAUTH, 401, "Unauthorized" },
+        { E_FORBIDDEN, 403, "Forbidden" },
+        { E_NOTFOUND, 404, "Not Found" },
+        { E_METHOD, 405, "Method Not Allowed" },
+        { E_CONFLICT, 409, "Conflict" },
+        { E_TOOBIG, 413, "Request Entity Too Large" },
+        { E_URITOOLONG, 414, "URI Too Long" },
+        { E_MEDIA, 415, "Unsupported Media Type" },
+        { E_HEADERS, 431, "Request Header Fields Too Large" },
+        { E_QUOTA, 417, "Quota Exceeded" },
+        { E_VALIDATION, 422, "Validation Error" },
+        { E_READONLY, 422, "Read Only Error" },
+        { E_CREATIONONLY, 422, "Creation Only Error" },
+        { E_DUPLICATE, 422, "Duplicate Key" },
+        { E_PROTECTED, 422, "Protected Object" },
+        { E_IDEMPOTENCY, 422, "Idempotency Key Reused" },
+        { E_RATE, 429, "Too Many Requests" },
+        { E_NOTIMPL, 501, "Not Implemented" },
+        { E_VERSION, 505, "HTTP Version Not Supported" },
+        { E_INTERNAL, 500, "Internal Server Error" },
+        { E_UNAVAILABLE, 503, "Service Unavailable" },
     };
     (void)state;
     assert_int_equal(ARRAY_LEN(cases), E__COUNT);
@@ -488,13 +488,13 @@ test_time_format(void **state)
         int64_t     ms;
         const char *s;
     } cases[] = {
-        {0, "1970-01-01T00:00:00.000Z"},
-        {1560803484681LL, "2019-06-17T20:31:24.681Z"},
-        {-1, "1969-12-31T23:59:59.999Z"},
-        {951782400000LL, "2000-02-29T00:00:00.000Z"},
-        {253402300799999LL, "9999-12-31T23:59:59.999Z"},
-        {INT64_MAX, "9999-12-31T23:59:59.999Z"},
-        {INT64_MIN, "0000-01-01T00:00:00.000Z"},
+        { 0, "1970-01-01T00:00:00.000Z" },
+        { 1560803484681LL, "2019-06-17T20:31:24.681Z" },
+        { -1, "1969-12-31T23:59:59.999Z" },
+        { 951782400000LL, "2000-02-29T00:00:00.000Z" },
+        { 253402300799999LL, "9999-12-31T23:59:59.999Z" },
+        { INT64_MAX, "9999-12-31T23:59:59.999Z" },
+        { INT64_MIN, "0000-01-01T00:00:00.000Z" },
     };
     char out[TIME_RFC3339_LEN + 1];
     (void)state;
@@ -513,21 +513,21 @@ test_time_parse(void **state)
         const char *s;
         int64_t     ms;
     } ok[] = {
-        {"2019-06-17T20:31:24.681Z", 1560803484681LL},
-        {"2019-06-17t20:31:24.681z", 1560803484681LL},
-        {"2019-06-17T20:31:24Z", 1560803484000LL},
-        {"2019-06-17T20:31:24.6Z", 1560803484600LL},
-        {"2019-06-17T20:31:24.68Z", 1560803484680LL},
-        {"2019-06-17T20:31:24.681999999999Z", 1560803484681LL},
-        {"2019-06-17T22:31:24.681+02:00", 1560803484681LL},
-        {"2019-06-17T15:01:24.681-05:30", 1560803484681LL},
-        {"2019-06-17T20:31:24.681+00:00", 1560803484681LL},
-        {"2019-06-17T20:31:24.681-00:00", 1560803484681LL},
-        {"2019-06-17", 1560729600000LL},
-        {"2000-02-29", 951782400000LL},
-        {"1970-01-01T00:00:00Z", 0},
-        {"1969-12-31T23:59:59.999Z", -1},
-        {"9999-12-31T23:59:59.999Z", 253402300799999LL},
+        { "2019-06-17T20:31:24.681Z", 1560803484681LL },
+        { "2019-06-17t20:31:24.681z", 1560803484681LL },
+        { "2019-06-17T20:31:24Z", 1560803484000LL },
+        { "2019-06-17T20:31:24.6Z", 1560803484600LL },
+        { "2019-06-17T20:31:24.68Z", 1560803484680LL },
+        { "2019-06-17T20:31:24.681999999999Z", 1560803484681LL },
+        { "2019-06-17T22:31:24.681+02:00", 1560803484681LL },
+        { "2019-06-17T15:01:24.681-05:30", 1560803484681LL },
+        { "2019-06-17T20:31:24.681+00:00", 1560803484681LL },
+        { "2019-06-17T20:31:24.681-00:00", 1560803484681LL },
+        { "2019-06-17", 1560729600000LL },
+        { "2000-02-29", 951782400000LL },
+        { "1970-01-01T00:00:00Z", 0 },
+        { "1969-12-31T23:59:59.999Z", -1 },
+        { "9999-12-31T23:59:59.999Z", 253402300799999LL },
     };
     static const char *const bad[] = {
         "",
@@ -606,55 +606,55 @@ test_duration_parse(void **state)
         const char *s;
         int64_t     ms;
     } ok[] = {
-        {"0", 0},
-        {"5s", 5 * MS_S},
-        {"30s", 30 * MS_S},
-        {"1478s", 1478 * MS_S},
-        {"-5s", -5 * MS_S},
-        {"+5s", 5 * MS_S},
-        {"-0", 0},
-        {"+0", 0},
-        {"5.0s", 5 * MS_S},
-        {"5.6s", 5 * MS_S + 600},
-        {"5.s", 5 * MS_S},
-        {".5s", 500},
-        {"1.0s", MS_S},
-        {"1.00s", MS_S},
-        {"1.004s", MS_S + 4},
-        {"1.0040s", MS_S + 4},
-        {"100.00100s", 100 * MS_S + 1},
-        {"10ns", 0},
-        {"11us", 0},
-        {"12\xc2\xb5s", 0},
-        {"12\xce\xbcs", 0},
-        {"13ms", 13},
-        {"14s", 14 * MS_S},
-        {"15m", 15 * MS_M},
-        {"16h", 16 * MS_H},
-        {"3h30m", 3 * MS_H + 30 * MS_M},
-        {"10.5s4m", 4 * MS_M + 10 * MS_S + 500},
-        {"-2m3.4s", -(2 * MS_M + 3 * MS_S + 400)},
-        {"1h2m3s4ms5us6ns", MS_H + 2 * MS_M + 3 * MS_S + 4},
-        {"39h9m14.425s", 39 * MS_H + 9 * MS_M + 14 * MS_S + 425},
-        {"52763797000ns", 52763},
-        {"0.3333333333333333333h", 20 * MS_M},
-        {"9007199254740993ns", 9007199254},
-        {"9223372036854775807ns", 9223372036854},
-        {"9223372036854775.807us", 9223372036854},
-        {"9223372036s854ms775us807ns", 9223372036854},
-        {"-9223372036854775808ns", -9223372036854},
-        {"-9223372036854775.808us", -9223372036854},
-        {"-9223372036s854ms775us808ns", -9223372036854},
-        {"-2562047h47m16.854775808s", -9223372036854},
-        {"0.100000000000000000000h", 6 * MS_M},
-        {"0.830103483285477580700h", 49 * MS_M + 48 * MS_S + 372},
-        {"1.5h", 90 * MS_M},
-        {"300ms", 300},
-        {"-720h", -720 * MS_H},
-        {"1500us", 1},
-        {"-1500us", -1},
-        {"0s", 0},
-        {"0.0001ms", 0},
+        { "0", 0 },
+        { "5s", 5 * MS_S },
+        { "30s", 30 * MS_S },
+        { "1478s", 1478 * MS_S },
+        { "-5s", -5 * MS_S },
+        { "+5s", 5 * MS_S },
+        { "-0", 0 },
+        { "+0", 0 },
+        { "5.0s", 5 * MS_S },
+        { "5.6s", 5 * MS_S + 600 },
+        { "5.s", 5 * MS_S },
+        { ".5s", 500 },
+        { "1.0s", MS_S },
+        { "1.00s", MS_S },
+        { "1.004s", MS_S + 4 },
+        { "1.0040s", MS_S + 4 },
+        { "100.00100s", 100 * MS_S + 1 },
+        { "10ns", 0 },
+        { "11us", 0 },
+        { "12\xc2\xb5s", 0 },
+        { "12\xce\xbcs", 0 },
+        { "13ms", 13 },
+        { "14s", 14 * MS_S },
+        { "15m", 15 * MS_M },
+        { "16h", 16 * MS_H },
+        { "3h30m", 3 * MS_H + 30 * MS_M },
+        { "10.5s4m", 4 * MS_M + 10 * MS_S + 500 },
+        { "-2m3.4s", -(2 * MS_M + 3 * MS_S + 400) },
+        { "1h2m3s4ms5us6ns", MS_H + 2 * MS_M + 3 * MS_S + 4 },
+        { "39h9m14.425s", 39 * MS_H + 9 * MS_M + 14 * MS_S + 425 },
+        { "52763797000ns", 52763 },
+        { "0.3333333333333333333h", 20 * MS_M },
+        { "9007199254740993ns", 9007199254 },
+        { "9223372036854775807ns", 9223372036854 },
+        { "9223372036854775.807us", 9223372036854 },
+        { "9223372036s854ms775us807ns", 9223372036854 },
+        { "-9223372036854775808ns", -9223372036854 },
+        { "-9223372036854775.808us", -9223372036854 },
+        { "-9223372036s854ms775us808ns", -9223372036854 },
+        { "-2562047h47m16.854775808s", -9223372036854 },
+        { "0.100000000000000000000h", 6 * MS_M },
+        { "0.830103483285477580700h", 49 * MS_M + 48 * MS_S + 372 },
+        { "1.5h", 90 * MS_M },
+        { "300ms", 300 },
+        { "-720h", -720 * MS_H },
+        { "1500us", 1 },
+        { "-1500us", -1 },
+        { "0s", 0 },
+        { "0.0001ms", 0 },
     };
     static const char *const bad[] = {
         "",
@@ -714,26 +714,26 @@ test_duration_format(void **state)
         int64_t     ms;
         const char *s;
     } cases[] = {
-        {0, "0s"},
-        {1, "1ms"},
-        {999, "999ms"},
-        {-999, "-999ms"},
-        {1000, "1s"},
-        {1500, "1.5s"},
-        {1050, "1.05s"},
-        {1001, "1.001s"},
-        {90 * MS_S, "1m30s"},
-        {MS_M, "1m"},
-        {MS_H, "1h"},
-        {24 * MS_H, "24h"},
-        {-720 * MS_H, "-720h"},
-        {MS_H + 30 * MS_M, "1h30m"},
-        {MS_H + 30 * MS_S, "1h0m30s"},
-        {MS_H + 500, "1h0m0.5s"},
-        {2 * MS_M + 3400, "2m3.4s"},
-        {-(2 * MS_M + 3400), "-2m3.4s"},
-        {INT64_MAX, "2562047788015h12m55.807s"},
-        {INT64_MIN, "-2562047788015h12m55.808s"},
+        { 0, "0s" },
+        { 1, "1ms" },
+        { 999, "999ms" },
+        { -999, "-999ms" },
+        { 1000, "1s" },
+        { 1500, "1.5s" },
+        { 1050, "1.05s" },
+        { 1001, "1.001s" },
+        { 90 * MS_S, "1m30s" },
+        { MS_M, "1m" },
+        { MS_H, "1h" },
+        { 24 * MS_H, "24h" },
+        { -720 * MS_H, "-720h" },
+        { MS_H + 30 * MS_M, "1h30m" },
+        { MS_H + 30 * MS_S, "1h0m30s" },
+        { MS_H + 500, "1h0m0.5s" },
+        { 2 * MS_M + 3400, "2m3.4s" },
+        { -(2 * MS_M + 3400), "-2m3.4s" },
+        { INT64_MAX, "2562047788015h12m55.807s" },
+        { INT64_MIN, "-2562047788015h12m55.808s" },
     };
     char out[32];
     (void)state;
@@ -773,7 +773,7 @@ test_id_new(void **state)
     snprintf(now, sizeof now, "%08x", (unsigned)time(NULL));
     /* The first 8 characters are the creation second (allow a tick). */
     unsigned long ts =
-        strtoul((char[9]){a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], 0}, NULL, 16);
+        strtoul((char[9]){ a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], 0 }, NULL, 16);
     unsigned long tn = strtoul(now, NULL, 16);
     assert_true(tn - ts <= 1);
     assert_false(id_valid(STR("0123456789abcdef0123456")));
@@ -801,8 +801,14 @@ test_b64url_vectors(void **state)
     static const struct {
         const char *raw, *enc;
     } cases[] = {
-        {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
-        {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}, {"\xfb\xff", "-_8"},
+        { "", "" },
+        { "f", "Zg" },
+        { "fo", "Zm8" },
+        { "foo", "Zm9v" },
+        { "foob", "Zm9vYg" },
+        { "fooba", "Zm9vYmE" },
+        { "foobar", "Zm9vYmFy" },
+        { "\xfb\xff", "-_8" },
     };
     char          enc[32];
     unsigned char dec[32];
@@ -818,8 +824,9 @@ test_b64url_vectors(void **state)
     }
     assert_int_equal(b64url_decode("Zg==", 4, dec), 1);
     assert_int_equal(b64url_decode("Zm8=", 4, dec), 2);
-    static const char *const bad[] = {"Z",    "Zg=",    "Zg===", "Z===", "Zh",    "Zm9", "Zm+v",
-                                      "Zm/v", "Zm9v\n", "=Zg",   "Zg=a", "Zm 9v", "===="};
+    static const char *const bad[] = { "Z",    "Zg=",   "Zg===", "Z===",   "Zh",
+                                       "Zm9",  "Zm+v",  "Zm/v",  "Zm9v\n", "=Zg",
+                                       "Zg=a", "Zm 9v", "====" };
     for (size_t i = 0; i < ARRAY_LEN(bad); i++)
         if (b64url_decode(bad[i], strlen(bad[i]), dec) != -1)
             fail_msg("b64url_decode(\"%s\") accepted", bad[i]);

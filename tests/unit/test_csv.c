@@ -40,7 +40,8 @@ static const struct cell_case cells[] = {
     { "\"@SUM(A1)\"", "'@SUM(A1)" },
     { "\"\\tx\"", "'\tx" },
     { "\"\\rx\"", "\"'\rx\"" },
-    { "\"=HYPERLINK(\\\"http://x\\\",\\\"y\\\")\"", "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"" },
+    { "\"=HYPERLINK(\\\"http://x\\\",\\\"y\\\")\"",
+      "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"" },
     { "\"a=b\"", "a=b" },
     { "\"'=x\"", "'=x" },
     /* other types */
@@ -79,8 +80,8 @@ test_cells(void **state)
                              E_OK);
         assert_int_equal(csv_cell(&out, cells[i].json != NULL ? &v : NULL), E_OK);
         if (strcmp(buf_cstr(&out), cells[i].want) != 0)
-            fail_msg("case %zu (%s): got [%s], want [%s]", i, cells[i].json ? cells[i].json : "absent",
-                     buf_cstr(&out), cells[i].want);
+            fail_msg("case %zu (%s): got [%s], want [%s]", i,
+                     cells[i].json ? cells[i].json : "absent", buf_cstr(&out), cells[i].want);
         buf_free(&out);
         arena_free(a);
     }
@@ -91,13 +92,13 @@ test_rows(void **state)
 {
     static const char obj_json[] = "{\"ID\":\"x1\",\"name\":\"n, \\\"1\\\"\",\"n\":3,"
                                    "\"tags\":[\"a=1\",\"b=2\"],\"on\":false}";
-    const struct str cols[] = { STR("ID"), STR("name"), STR("missing"), STR("n"), STR("tags"),
-                                STR("on") };
-    const struct str hdr[] = { STR("ID"), STR("a,b"), STR("=x") };
-    struct arena    *a = arena_new(1024);
-    struct errbuf    eb = { 0 };
-    struct val       obj, notmap = val_int(1);
-    struct buf       out;
+    const struct str  cols[] = { STR("ID"), STR("name"), STR("missing"),
+                                 STR("n"),  STR("tags"), STR("on") };
+    const struct str  hdr[] = { STR("ID"), STR("a,b"), STR("=x") };
+    struct arena     *a = arena_new(1024);
+    struct errbuf     eb = { 0 };
+    struct val        obj, notmap = val_int(1);
+    struct buf        out;
 
     (void)state;
     buf_init(&out, 1 << 20);

@@ -25,15 +25,15 @@
 #define DAY 86400000LL
 
 static const struct attr test_attrs[] = {
-    {"name", T_STRING, A_QUERY | A_ORDER},
-    {"status", T_STRING, A_QUERY},
-    {"count", T_INT, A_QUERY},
-    {"score", T_FLOAT, A_QUERY},
-    {"expires", T_TIME, A_QUERY},
-    {"tags", T_STRLIST, A_QUERY | A_INDEXED},
-    {"enabled", T_BOOL, A_QUERY},
-    {"secret", T_STRING, A_WRITEONLY}, /* not queryable */
-    {"labels", T_STRMAP, A_QUERY},     /* queryable flag, unfilterable type */
+    { "name", T_STRING, A_QUERY | A_ORDER },
+    { "status", T_STRING, A_QUERY },
+    { "count", T_INT, A_QUERY },
+    { "score", T_FLOAT, A_QUERY },
+    { "expires", T_TIME, A_QUERY },
+    { "tags", T_STRLIST, A_QUERY | A_INDEXED },
+    { "enabled", T_BOOL, A_QUERY },
+    { "secret", T_STRING, A_WRITEONLY }, /* not queryable */
+    { "labels", T_STRMAP, A_QUERY },     /* queryable flag, unfilterable type */
 };
 
 static const struct spec test_spec = {
@@ -211,7 +211,7 @@ bind_all(sqlite3_stmt *st, const struct sqlparams *ps)
 static void
 side_scope(void *ctx, struct buf *sql, struct sqlparams *ps)
 {
-    sqlparams_add(ctx, ps, (struct sqlparam){.t = SQLP_TEXT, .s = STR("/")});
+    sqlparams_add(ctx, ps, (struct sqlparam){ .t = SQLP_TEXT, .s = STR("/") });
     buf_puts(sql, "\"namespace\" = ?");
 }
 
@@ -231,9 +231,9 @@ run_filter_side(struct fixture *fx, const char *q, const struct filter_side *sid
                 struct buf *out)
 {
     struct fnode    *f;
-    struct errbuf    eb = {0};
+    struct errbuf    eb = { 0 };
     struct buf       sql;
-    struct sqlparams ps = {0};
+    struct sqlparams ps = { 0 };
     sqlite3_stmt    *st = NULL;
     int              rc;
 
@@ -262,74 +262,74 @@ run_filter_side(struct fixture *fx, const char *q, const struct filter_side *sid
 static const struct {
     const char *q, *tree;
 } parse_cases[] = {
-    {"name == \"x\"", "(== name \"x\")"},
+    { "name == \"x\"", "(== name \"x\")" },
     /* precedence: and binds tighter than or, both left-associative */
-    {"a == 1 or b == 2 and c == 3", "(or (== a 1) (and (== b 2) (== c 3)))"},
-    {"a == 1 and b == 2 or c == 3", "(or (and (== a 1) (== b 2)) (== c 3))"},
-    {"(a == 1 or b == 2) and c == 3", "(and (or (== a 1) (== b 2)) (== c 3))"},
-    {"a == 1 and b == 2 and c == 3", "(and (and (== a 1) (== b 2)) (== c 3))"},
-    {"a == 1 or b == 2 or c == 3", "(or (or (== a 1) (== b 2)) (== c 3))"},
-    {"a == 1 or (b == 2 or c == 3)", "(or (== a 1) (or (== b 2) (== c 3)))"},
-    {"((a == 1))", "(== a 1)"},
-    {"a == 1 or(b == 2)and(c == 3)", "(or (== a 1) (and (== b 2) (== c 3)))"},
+    { "a == 1 or b == 2 and c == 3", "(or (== a 1) (and (== b 2) (== c 3)))" },
+    { "a == 1 and b == 2 or c == 3", "(or (and (== a 1) (== b 2)) (== c 3))" },
+    { "(a == 1 or b == 2) and c == 3", "(and (or (== a 1) (== b 2)) (== c 3))" },
+    { "a == 1 and b == 2 and c == 3", "(and (and (== a 1) (== b 2)) (== c 3))" },
+    { "a == 1 or b == 2 or c == 3", "(or (or (== a 1) (== b 2)) (== c 3))" },
+    { "a == 1 or (b == 2 or c == 3)", "(or (== a 1) (or (== b 2) (== c 3)))" },
+    { "((a == 1))", "(== a 1)" },
+    { "a == 1 or(b == 2)and(c == 3)", "(or (== a 1) (and (== b 2) (== c 3)))" },
     /* keywords in any case */
-    {"A == 1 AND b == 2 Or c == 3", "(or (and (== A 1) (== b 2)) (== c 3))"},
-    {"x NOT CONTAINS \"y\"", "(!contains x \"y\")"},
-    {"x Not In [1, \"a\"]", "(!in x [ 1 \"a\" ])"},
-    {"x IN [1]", "(in x [ 1 ])"},
-    {"x Contains 'y'", "(contains x \"y\")"},
-    {"x MATCHES \"^a\"", "(matches x \"^a\")"},
-    {"x exists", "(exists x)"},
-    {"x not exists", "(!exists x)"},
-    {"x NOT   EXISTS", "(!exists x)"},
-    {"x == TRUE or y == False", "(or (== x true) (== y false))"},
+    { "A == 1 AND b == 2 Or c == 3", "(or (and (== A 1) (== b 2)) (== c 3))" },
+    { "x NOT CONTAINS \"y\"", "(!contains x \"y\")" },
+    { "x Not In [1, \"a\"]", "(!in x [ 1 \"a\" ])" },
+    { "x IN [1]", "(in x [ 1 ])" },
+    { "x Contains 'y'", "(contains x \"y\")" },
+    { "x MATCHES \"^a\"", "(matches x \"^a\")" },
+    { "x exists", "(exists x)" },
+    { "x not exists", "(!exists x)" },
+    { "x NOT   EXISTS", "(!exists x)" },
+    { "x == TRUE or y == False", "(or (== x true) (== y false))" },
     /* every symbol operator, with and without blanks */
-    {"x==1", "(== x 1)"},
-    {"x!=1", "(!= x 1)"},
-    {"x<1", "(< x 1)"},
-    {"x<=1", "(<= x 1)"},
-    {"x>1", "(> x 1)"},
-    {"x>=1", "(>= x 1)"},
-    {"x == \"a\"and y == 1", "(and (== x \"a\") (== y 1))"},
-    {" \t\r\nx\n==\t1 ", "(== x 1)"},
+    { "x==1", "(== x 1)" },
+    { "x!=1", "(!= x 1)" },
+    { "x<1", "(< x 1)" },
+    { "x<=1", "(<= x 1)" },
+    { "x>1", "(> x 1)" },
+    { "x>=1", "(>= x 1)" },
+    { "x == \"a\"and y == 1", "(and (== x \"a\") (== y 1))" },
+    { " \t\r\nx\n==\t1 ", "(== x 1)" },
     /* field names: words that merely start with a keyword are fields */
-    {"order == 1 or android == 2", "(or (== order 1) (== android 2))"},
-    {"a.b_c == 1", "(== a.b_c 1)"},
-    {"_x == 1", "(== _x 1)"},
-    {"notes exists", "(exists notes)"},
+    { "order == 1 or android == 2", "(or (== order 1) (== android 2))" },
+    { "a.b_c == 1", "(== a.b_c 1)" },
+    { "_x == 1", "(== _x 1)" },
+    { "notes exists", "(exists notes)" },
     /* strings: both quotes, escapes, other backslashes kept */
-    {"x == 'it\\'s'", "(== x \"it's\")"},
-    {"x == \"a\\\"b\"", "(== x \"a\"b\")"},
-    {"x == \"back\\\\slash\"", "(== x \"back\\slash\")"},
-    {"x == \"a\\.b\"", "(== x \"a\\.b\")"},
-    {"x == \"\"", "(== x \"\")"},
-    {"x == 'say \"hi\"'", "(== x \"say \"hi\"\")"},
-    {"x == \"caf\xc3\xa9\"", "(== x \"caf\xc3\xa9\")"},
+    { "x == 'it\\'s'", "(== x \"it's\")" },
+    { "x == \"a\\\"b\"", "(== x \"a\"b\")" },
+    { "x == \"back\\\\slash\"", "(== x \"back\\slash\")" },
+    { "x == \"a\\.b\"", "(== x \"a\\.b\")" },
+    { "x == \"\"", "(== x \"\")" },
+    { "x == 'say \"hi\"'", "(== x \"say \"hi\"\")" },
+    { "x == \"caf\xc3\xa9\"", "(== x \"caf\xc3\xa9\")" },
     /* numbers */
-    {"x == 0", "(== x 0)"},
-    {"x == -5", "(== x -5)"},
-    {"x == 9223372036854775807", "(== x 9223372036854775807)"},
-    {"x == -9223372036854775808", "(== x -9223372036854775808)"},
-    {"x == 1.5", "(== x 1.5)"},
-    {"x == -2.5e3", "(== x -2500)"},
-    {"x == 1E2", "(== x 100)"},
-    {"x == 1e-2", "(== x 0.01)"},
-    {"x == 007", "(== x 7)"},
+    { "x == 0", "(== x 0)" },
+    { "x == -5", "(== x -5)" },
+    { "x == 9223372036854775807", "(== x 9223372036854775807)" },
+    { "x == -9223372036854775808", "(== x -9223372036854775808)" },
+    { "x == 1.5", "(== x 1.5)" },
+    { "x == -2.5e3", "(== x -2500)" },
+    { "x == 1E2", "(== x 100)" },
+    { "x == 1e-2", "(== x 0.01)" },
+    { "x == 007", "(== x 7)" },
     /* lists */
-    {"x in []", "(in x [ ])"},
-    {"x in [ 1 , 2 ]", "(in x [ 1 2 ])"},
-    {"x in [\"a\", 'b', 3, 4.5, true, date(\"2026-01-02\"), now()]",
-     "(in x [ \"a\" \"b\" 3 4.5 true t+0 t+0 ])"},
+    { "x in []", "(in x [ ])" },
+    { "x in [ 1 , 2 ]", "(in x [ 1 2 ])" },
+    { "x in [\"a\", 'b', 3, 4.5, true, date(\"2026-01-02\"), now()]",
+      "(in x [ \"a\" \"b\" 3 4.5 true t+0 t+0 ])" },
     /* dates and now() */
-    {"x < date(\"2026-01-02\")", "(< x t+0)"},
-    {"x < date('2026-01-03T03:04:05Z')", "(< x t+97445000)"},
-    {"x < date(\"2026-01-02T01:00:00+01:00\")", "(< x t+0)"},
-    {"x < date(\"2026-01-02T00:00:00.250Z\")", "(< x t+250)"},
-    {"x > now()", "(> x t+0)"},
-    {"x > NOW()", "(> x t+0)"},
-    {"x > now(\"-720h\")", "(> x t-2592000000)"},
-    {"x > now ( '1h30m' )", "(> x t+5400000)"},
-    {"x > Date ( \"2026-01-02\" )", "(> x t+0)"},
+    { "x < date(\"2026-01-02\")", "(< x t+0)" },
+    { "x < date('2026-01-03T03:04:05Z')", "(< x t+97445000)" },
+    { "x < date(\"2026-01-02T01:00:00+01:00\")", "(< x t+0)" },
+    { "x < date(\"2026-01-02T00:00:00.250Z\")", "(< x t+250)" },
+    { "x > now()", "(> x t+0)" },
+    { "x > NOW()", "(> x t+0)" },
+    { "x > now(\"-720h\")", "(> x t-2592000000)" },
+    { "x > now ( '1h30m' )", "(> x t+5400000)" },
+    { "x > Date ( \"2026-01-02\" )", "(> x t+0)" },
 };
 
 static void
@@ -339,7 +339,7 @@ test_parse_valid(void **state)
 
     for (size_t i = 0; i < ARRAY_LEN(parse_cases); i++) {
         struct fnode *f = NULL;
-        struct errbuf eb = {0};
+        struct errbuf eb = { 0 };
         struct buf    b;
 
         buf_init(&b, 0);
@@ -358,70 +358,70 @@ test_parse_valid(void **state)
 static const struct {
     const char *q, *msg;
 } bad_cases[] = {
-    {"", "position 1: expected a field name or '('"},
-    {"   ", "position 4: expected a field name or '('"},
-    {"name", "position 5: expected an operator"},
-    {"name = 1", "position 6: expected an operator"},
-    {"name =! 1", "position 6: expected an operator"},
-    {"name ==", "position 8: expected a value"},
-    {"name == yes", "position 9: expected a value"},
-    {"name == 1 2", "position 11: expected 'and', 'or' or the end of the filter"},
-    {"name == 1 && b == 2", "position 11: expected 'and', 'or'"},
-    {"name == 1)", "position 10: expected 'and', 'or'"},
-    {"name == \"abc", "position 9: unterminated string"},
-    {"name == 'abc\\'", "position 9: unterminated string"},
-    {"name == \"abc'", "position 9: unterminated string"},
-    {"(name == 1", "position 11: expected ')'"},
-    {"((name == 1)", "position 13: expected ')'"},
-    {"name == 1 and", "position 14: expected a field name or '('"},
-    {"name == 1 or or", "position 16: expected an operator"},
-    {"name == 1 and ()", "position 16: expected a field name or '('"},
-    {"== 1", "position 1: expected a field name or '('"},
-    {"1 == name", "position 1: expected a field name"},
-    {"\"name\" == 1", "position 1: expected a field name"},
-    {"name not matches \"x\"",
-     "position 10: expected 'contains', 'in' or 'exists' after 'not'"},
-    {"name not == 1", "position 10: expected 'contains', 'in' or 'exists'"},
-    {"name not", "position 9: expected 'contains', 'in' or 'exists'"},
-    {"name notexists", "position 6: expected an operator"},
-    {"name exists 1", "position 13: expected 'and', 'or'"},
-    {"name == 1.", "position 9: invalid number"},
-    {"name == 1e", "position 9: invalid number"},
-    {"name == 1e+", "position 9: invalid number"},
-    {"name == 1.2.3", "position 9: invalid number"},
-    {"name == 12abc", "position 9: invalid number"},
-    {"name == --1", "position 9: invalid number"},
-    {"name == -", "position 9: invalid number"},
-    {"name == - 1", "position 9: invalid number"},
-    {"name == .5", "position 9: expected a value"},
-    {"name == +1", "position 9: expected a value"},
-    {"name == 9223372036854775808", "position 9: number out of range"},
-    {"name == -9223372036854775809", "position 9: number out of range"},
-    {"name == 1e999", "position 9: number out of range"},
-    {"name == 1e-999", "position 9: number out of range"},
-    {"name in [1, [2]]", "position 13: lists cannot be nested"},
-    {"name in [1, 2", "position 14: expected ',' or ']'"},
-    {"name in [1 2]", "position 12: expected ',' or ']'"},
-    {"name in [1,]", "position 12: expected a value"},
-    {"name in [,]", "position 10: expected a value"},
-    {"name in [", "position 10: expected a value"},
-    {"name == date()", "position 14: expected a quoted date"},
-    {"name == date(20260102)", "position 14: expected a quoted date"},
-    {"name == date(\"nope\")", "position 14: invalid date"},
-    {"name == date(\"2026-13-01\")", "position 14: invalid date"},
-    {"name == date(\"\")", "position 14: invalid date"},
-    {"name == date \"2026-01-02\"", "position 14: expected '('"},
-    {"name == date", "position 13: expected '('"},
-    {"name == date(\"2026-01-02\"", "position 26: expected ')'"},
-    {"name == date(\"2026-01-02\", \"x\")", "position 26: expected ')'"},
-    {"name == now(\"abc\")", "position 13: invalid duration"},
-    {"name == now(\"\")", "position 13: invalid duration"},
-    {"name == now(1)", "position 13: expected ')'"},
-    {"name == now(\"-9999999999h\")", "position 13: invalid duration"},
-    {"name == now", "position 12: expected '('"},
-    {"name == today()", "position 9: expected a value"},
-    {"name == [1] or", "position 15: expected a field name"},
-    {"name.. == 1 or (", "position 17: expected a field name"},
+    { "", "position 1: expected a field name or '('" },
+    { "   ", "position 4: expected a field name or '('" },
+    { "name", "position 5: expected an operator" },
+    { "name = 1", "position 6: expected an operator" },
+    { "name =! 1", "position 6: expected an operator" },
+    { "name ==", "position 8: expected a value" },
+    { "name == yes", "position 9: expected a value" },
+    { "name == 1 2", "position 11: expected 'and', 'or' or the end of the filter" },
+    { "name == 1 && b == 2", "position 11: expected 'and', 'or'" },
+    { "name == 1)", "position 10: expected 'and', 'or'" },
+    { "name == \"abc", "position 9: unterminated string" },
+    { "name == 'abc\\'", "position 9: unterminated string" },
+    { "name == \"abc'", "position 9: unterminated string" },
+    { "(name == 1", "position 11: expected ')'" },
+    { "((name == 1)", "position 13: expected ')'" },
+    { "name == 1 and", "position 14: expected a field name or '('" },
+    { "name == 1 or or", "position 16: expected an operator" },
+    { "name == 1 and ()", "position 16: expected a field name or '('" },
+    { "== 1", "position 1: expected a field name or '('" },
+    { "1 == name", "position 1: expected a field name" },
+    { "\"name\" == 1", "position 1: expected a field name" },
+    { "name not matches \"x\"",
+      "position 10: expected 'contains', 'in' or 'exists' after 'not'" },
+    { "name not == 1", "position 10: expected 'contains', 'in' or 'exists'" },
+    { "name not", "position 9: expected 'contains', 'in' or 'exists'" },
+    { "name notexists", "position 6: expected an operator" },
+    { "name exists 1", "position 13: expected 'and', 'or'" },
+    { "name == 1.", "position 9: invalid number" },
+    { "name == 1e", "position 9: invalid number" },
+    { "name == 1e+", "position 9: invalid number" },
+    { "name == 1.2.3", "position 9: invalid number" },
+    { "name == 12abc", "position 9: invalid number" },
+    { "name == --1", "position 9: invalid number" },
+    { "name == -", "position 9: invalid number" },
+    { "name == - 1", "position 9: invalid number" },
+    { "name == .5", "position 9: expected a value" },
+    { "name == +1", "position 9: expected a value" },
+    { "name == 9223372036854775808", "position 9: number out of range" },
+    { "name == -9223372036854775809", "position 9: number out of range" },
+    { "name == 1e999", "position 9: number out of range" },
+    { "name == 1e-999", "position 9: number out of range" },
+    { "name in [1, [2]]", "position 13: lists cannot be nested" },
+    { "name in [1, 2", "position 14: expected ',' or ']'" },
+    { "name in [1 2]", "position 12: expected ',' or ']'" },
+    { "name in [1,]", "position 12: expected a value" },
+    { "name in [,]", "position 10: expected a value" },
+    { "name in [", "position 10: expected a value" },
+    { "name == date()", "position 14: expected a quoted date" },
+    { "name == date(20260102)", "position 14: expected a quoted date" },
+    { "name == date(\"nope\")", "position 14: invalid date" },
+    { "name == date(\"2026-13-01\")", "position 14: invalid date" },
+    { "name == date(\"\")", "position 14: invalid date" },
+    { "name == date \"2026-01-02\"", "position 14: expected '('" },
+    { "name == date", "position 13: expected '('" },
+    { "name == date(\"2026-01-02\"", "position 26: expected ')'" },
+    { "name == date(\"2026-01-02\", \"x\")", "position 26: expected ')'" },
+    { "name == now(\"abc\")", "position 13: invalid duration" },
+    { "name == now(\"\")", "position 13: invalid duration" },
+    { "name == now(1)", "position 13: expected ')'" },
+    { "name == now(\"-9999999999h\")", "position 13: invalid duration" },
+    { "name == now", "position 12: expected '('" },
+    { "name == today()", "position 9: expected a value" },
+    { "name == [1] or", "position 15: expected a field name" },
+    { "name.. == 1 or (", "position 17: expected a field name" },
 };
 
 static void
@@ -431,7 +431,7 @@ test_parse_invalid(void **state)
 
     for (size_t i = 0; i < ARRAY_LEN(bad_cases); i++) {
         struct fnode *f = (struct fnode *)1;
-        struct errbuf eb = {0};
+        struct errbuf eb = { 0 };
 
         if (parse(fx->a, bad_cases[i].q, &f, &eb) != E_BADREQ)
             fail_msg("case %zu `%s` parsed", i, bad_cases[i].q);
@@ -450,10 +450,10 @@ test_parse_bytes(void **state)
 {
     struct fixture   *fx = *state;
     struct fnode     *f;
-    struct errbuf     eb = {0};
+    struct errbuf     eb = { 0 };
     static const char nul[] = "name == \"a\0b\"";
 
-    assert_int_equal(filter_parse(fx->a, (struct str){nul, sizeof nul - 1}, NOW, &f, &eb),
+    assert_int_equal(filter_parse(fx->a, (struct str){ nul, sizeof nul - 1 }, NOW, &f, &eb),
                      E_BADREQ);
     assert_string_equal(eb.msg, "invalid filter at position 11: NUL byte");
     assert_int_equal(parse(fx->a, "name == \"\xff\"", &f, &eb), E_BADREQ);
@@ -480,7 +480,7 @@ static void
 test_limit_length(void **state)
 {
     struct fixture *fx = *state;
-    struct errbuf   eb = {0};
+    struct errbuf   eb = { 0 };
     struct buf      b;
 
     buf_init(&b, 0);
@@ -500,7 +500,7 @@ static void
 test_limit_comparisons(void **state)
 {
     struct fixture *fx = *state;
-    struct errbuf   eb = {0};
+    struct errbuf   eb = { 0 };
     struct buf      b;
 
     buf_init(&b, 0);
@@ -537,7 +537,7 @@ static void
 test_limit_depth(void **state)
 {
     struct fixture *fx = *state;
-    struct errbuf   eb = {0};
+    struct errbuf   eb = { 0 };
     struct buf      b;
 
     buf_init(&b, 0);
@@ -569,7 +569,7 @@ static void
 test_limit_list(void **state)
 {
     struct fixture *fx = *state;
-    struct errbuf   eb = {0};
+    struct errbuf   eb = { 0 };
     struct fnode   *f;
     struct buf      b;
 
@@ -590,105 +590,105 @@ static const struct {
     const char *q, *ids;
 } match_cases[] = {
     /* strings */
-    {"name == \"alpha\"", "1"},
-    {"name == \"ALPHA\"", ""},
-    {"name != \"alpha\"", "2,3,4,5,6,7,8,9,10"},
-    {"name < \"b\"", "1,5,8,9,10"},
-    {"name >= \"delta\"", "3,4,7"},
-    {"name <= \"beta\"", "1,2,5,8,9,10"},
-    {"name > \"seven\"", ""},
-    {"name contains \"lph\"", "1,5,8"},
-    {"name contains \"%\"", "10"},
-    {"name contains \"_\"", "10"},
-    {"name contains \".\"", "9"},
-    {"name contains \"\"", "1,2,3,4,5,7,8,9,10"},
-    {"name not contains \"lph\"", "2,3,4,6,7,9,10"},
-    {"name in [\"alpha\", \"beta\"]", "1,2"},
-    {"name not in [\"alpha\", \"beta\"]", "3,4,5,6,7,8,9,10"},
-    {"name in []", ""},
-    {"name not in []", "1,2,3,4,5,6,7,8,9,10"},
-    {"name matches \"^a\"", "1,5,9"},
-    {"name matches \"^[Aa]lpha$\"", "1,8"},
-    {"name matches \"a\\.b\"", "9"},
-    {"name matches \"a.b\"", "5,9"},
-    {"name matches \"^[[:digit:]]+%\"", "10"},
-    {"name exists", "1,2,3,4,5,7,8,9,10"},
-    {"name not exists", "6"},
+    { "name == \"alpha\"", "1" },
+    { "name == \"ALPHA\"", "" },
+    { "name != \"alpha\"", "2,3,4,5,6,7,8,9,10" },
+    { "name < \"b\"", "1,5,8,9,10" },
+    { "name >= \"delta\"", "3,4,7" },
+    { "name <= \"beta\"", "1,2,5,8,9,10" },
+    { "name > \"seven\"", "" },
+    { "name contains \"lph\"", "1,5,8" },
+    { "name contains \"%\"", "10" },
+    { "name contains \"_\"", "10" },
+    { "name contains \".\"", "9" },
+    { "name contains \"\"", "1,2,3,4,5,7,8,9,10" },
+    { "name not contains \"lph\"", "2,3,4,6,7,9,10" },
+    { "name in [\"alpha\", \"beta\"]", "1,2" },
+    { "name not in [\"alpha\", \"beta\"]", "3,4,5,6,7,8,9,10" },
+    { "name in []", "" },
+    { "name not in []", "1,2,3,4,5,6,7,8,9,10" },
+    { "name matches \"^a\"", "1,5,9" },
+    { "name matches \"^[Aa]lpha$\"", "1,8" },
+    { "name matches \"a\\.b\"", "9" },
+    { "name matches \"a.b\"", "5,9" },
+    { "name matches \"^[[:digit:]]+%\"", "10" },
+    { "name exists", "1,2,3,4,5,7,8,9,10" },
+    { "name not exists", "6" },
     /* integers */
-    {"count > 9", "1,2,3,10"},
-    {"count >= 10", "1,2,3,10"},
-    {"count < 0", "5"},
-    {"count <= 0", "5,6"},
-    {"count == 0", "6"},
-    {"count != 10", "2,3,4,5,6,7,8,9,10"},
-    {"count in [7, 8, 100]", "7,8,10"},
-    {"count not in [7, 8, 100]", "1,2,3,4,5,6,9"},
-    {"count not exists", "4"},
-    {"count == 9223372036854775807", ""},
+    { "count > 9", "1,2,3,10" },
+    { "count >= 10", "1,2,3,10" },
+    { "count < 0", "5" },
+    { "count <= 0", "5,6" },
+    { "count == 0", "6" },
+    { "count != 10", "2,3,4,5,6,7,8,9,10" },
+    { "count in [7, 8, 100]", "7,8,10" },
+    { "count not in [7, 8, 100]", "1,2,3,4,5,6,9" },
+    { "count not exists", "4" },
+    { "count == 9223372036854775807", "" },
     /* floats; integers are accepted */
-    {"score > 2", "2,6,7,8,9,10"},
-    {"score == 1.5", "1"},
-    {"score >= 3", "6,7,8,9,10"},
-    {"score < 0", "5"},
-    {"score == 0", "4"},
-    {"score == -1.25", "5"},
-    {"score in [1.5, 3]", "1,6"},
-    {"score not exists", "3"},
-    {"score != 0", "1,2,3,5,6,7,8,9,10"},
+    { "score > 2", "2,6,7,8,9,10" },
+    { "score == 1.5", "1" },
+    { "score >= 3", "6,7,8,9,10" },
+    { "score < 0", "5" },
+    { "score == 0", "4" },
+    { "score == -1.25", "5" },
+    { "score in [1.5, 3]", "1,6" },
+    { "score not exists", "3" },
+    { "score != 0", "1,2,3,5,6,7,8,9,10" },
     /* times: date(), now() and RFC 3339 strings */
-    {"expires < now()", "2,6"},
-    {"expires <= now()", "2,6,7"},
-    {"expires == now()", "7"},
-    {"expires > now(\"720h\")", "3,5,10"},
-    {"expires < now(\"-8760h\")", "6"},
-    {"expires == date(\"2026-01-02\")", "7"},
-    {"expires > \"2026-01-05T00:00:00Z\"", "3,5,8,10"},
-    {"expires >= date(\"2026-01-03T00:00:00Z\")", "1,3,5,8,9,10"},
-    {"expires in [date(\"2026-01-02\"), \"2026-01-03\"]", "1,7"},
-    {"expires != date(\"2026-01-02\")", "1,2,3,4,5,6,8,9,10"},
-    {"expires not exists", "4"},
-    {"expires exists and expires < \"2000-01-01\"", ""},
+    { "expires < now()", "2,6" },
+    { "expires <= now()", "2,6,7" },
+    { "expires == now()", "7" },
+    { "expires > now(\"720h\")", "3,5,10" },
+    { "expires < now(\"-8760h\")", "6" },
+    { "expires == date(\"2026-01-02\")", "7" },
+    { "expires > \"2026-01-05T00:00:00Z\"", "3,5,8,10" },
+    { "expires >= date(\"2026-01-03T00:00:00Z\")", "1,3,5,8,9,10" },
+    { "expires in [date(\"2026-01-02\"), \"2026-01-03\"]", "1,7" },
+    { "expires != date(\"2026-01-02\")", "1,2,3,4,5,6,8,9,10" },
+    { "expires not exists", "4" },
+    { "expires exists and expires < \"2000-01-01\"", "" },
     /* string lists: membership, exact and case-sensitive */
-    {"tags == \"web\"", "1,2"},
-    {"tags contains \"prod\"", "1,5"},
-    {"tags contains \"pro\"", ""},
-    {"tags != \"web\"", "3,4,5,6,7,8,9,10"},
-    {"tags not contains \"prod\"", "2,3,4,6,7,8,9,10"},
-    {"tags in [\"db\", \"x\\\"y\"]", "5,6"},
-    {"tags not in [\"web\", \"prod\"]", "3,4,6,7,8,9,10"},
-    {"tags contains [\"db\", \"web\"]", "1,2,5"},
-    {"tags not contains [\"db\", \"web\"]", "3,4,6,7,8,9,10"},
-    {"tags exists", "1,2,5,6,7,8,9,10"},
-    {"tags not exists", "3,4"},
-    {"tags matches \"^W\"", "8"},
-    {"tags matches \"^a.b$\"", "9"},
-    {"tags contains \"%\"", "10"},
-    {"tags == \"it's\"", "7"},
-    {"tags == 'it\\'s'", "7"},
-    {"tags in []", ""},
-    {"tags not in []", "1,2,3,4,5,6,7,8,9,10"},
-    {"tags contains []", ""},
+    { "tags == \"web\"", "1,2" },
+    { "tags contains \"prod\"", "1,5" },
+    { "tags contains \"pro\"", "" },
+    { "tags != \"web\"", "3,4,5,6,7,8,9,10" },
+    { "tags not contains \"prod\"", "2,3,4,6,7,8,9,10" },
+    { "tags in [\"db\", \"x\\\"y\"]", "5,6" },
+    { "tags not in [\"web\", \"prod\"]", "3,4,6,7,8,9,10" },
+    { "tags contains [\"db\", \"web\"]", "1,2,5" },
+    { "tags not contains [\"db\", \"web\"]", "3,4,6,7,8,9,10" },
+    { "tags exists", "1,2,5,6,7,8,9,10" },
+    { "tags not exists", "3,4" },
+    { "tags matches \"^W\"", "8" },
+    { "tags matches \"^a.b$\"", "9" },
+    { "tags contains \"%\"", "10" },
+    { "tags == \"it's\"", "7" },
+    { "tags == 'it\\'s'", "7" },
+    { "tags in []", "" },
+    { "tags not in []", "1,2,3,4,5,6,7,8,9,10" },
+    { "tags contains []", "" },
     /* booleans */
-    {"enabled == true", "1,3,5,7,9,10"},
-    {"enabled == FALSE", "2,4,8"},
-    {"enabled != true", "2,4,6,8"},
-    {"enabled in [true]", "1,3,5,7,9,10"},
-    {"enabled not exists", "6"},
+    { "enabled == true", "1,3,5,7,9,10" },
+    { "enabled == FALSE", "2,4,8" },
+    { "enabled != true", "2,4,6,8" },
+    { "enabled in [true]", "1,3,5,7,9,10" },
+    { "enabled not exists", "6" },
     /* combinations */
-    {"status == \"ACTIVE\" and count > 8 or name == \"beta\"", "1,2,3,9"},
-    {"status == \"ACTIVE\" and (count > 8 or name == \"beta\")", "1,3,9"},
-    {"(name == \"alpha\" or name == \"beta\") and enabled == true", "1"},
-    {"name == \"beta\" or status == \"ACTIVE\" and count > 8", "1,2,3,9"},
-    {"((((status == \"ACTIVE\"))))", "1,3,5,7,9"},
+    { "status == \"ACTIVE\" and count > 8 or name == \"beta\"", "1,2,3,9" },
+    { "status == \"ACTIVE\" and (count > 8 or name == \"beta\")", "1,3,9" },
+    { "(name == \"alpha\" or name == \"beta\") and enabled == true", "1" },
+    { "name == \"beta\" or status == \"ACTIVE\" and count > 8", "1,2,3,9" },
+    { "((((status == \"ACTIVE\"))))", "1,3,5,7,9" },
     /* injection attempts match nothing and leave the table alone */
-    {"name == \"x\\\" OR 1=1 --\"", ""},
-    {"name == 'x\\' OR \\'1\\'=\\'1'", ""},
-    {"name == \"a'); DROP TABLE things; --\"", ""},
-    {"name == \"\\\" OR \\\"\\\"=\\\"\"", ""},
-    {"name contains \"') OR 1=1 --\"", ""},
-    {"tags contains \"x') OR 1=1 --\"", ""},
-    {"name matches \"x' OR '1'='1\"", ""},
-    {"name == \"?\" or name == \"$1\"", ""},
+    { "name == \"x\\\" OR 1=1 --\"", "" },
+    { "name == 'x\\' OR \\'1\\'=\\'1'", "" },
+    { "name == \"a'); DROP TABLE things; --\"", "" },
+    { "name == \"\\\" OR \\\"\\\"=\\\"\"", "" },
+    { "name contains \"') OR 1=1 --\"", "" },
+    { "tags contains \"x') OR 1=1 --\"", "" },
+    { "name matches \"x' OR '1'='1\"", "" },
+    { "name == \"?\" or name == \"$1\"", "" },
 };
 
 static void
@@ -720,11 +720,11 @@ static void
 test_match_side(void **state)
 {
     struct fixture    *fx = *state;
-    struct filter_side scoped = {side_scope, fx->a}, bare = {NULL, NULL};
+    struct filter_side scoped = { side_scope, fx->a }, bare = { NULL, NULL };
     const char *const  extra[][2] = {
-        {"tags == \"web\" and name == \"alpha\"", "1"},
-        {"name == \"alpha\" or tags in [\"db\"] and count < 0", "1,5"},
-        {"tags == \"prod\" and tags != \"db\"", "1"},
+         { "tags == \"web\" and name == \"alpha\"", "1" },
+         { "name == \"alpha\" or tags in [\"db\"] and count < 0", "1,5" },
+         { "tags == \"prod\" and tags != \"db\"", "1" },
     };
 
     for (int k = 0; k < 2; k++) {
@@ -750,32 +750,34 @@ static void
 test_sql_text_side(void **state)
 {
     struct fixture    *fx = *state;
-    struct filter_side scoped = {side_scope, fx->a};
+    struct filter_side scoped = { side_scope, fx->a };
     static const struct {
         enum sql_dialect d;
         const char      *q, *sql;
         size_t           nparams;
     } cases[] = {
-        {SQL_SQLITE, "tags == \"a\"",
-         "(\"ID\" IN (SELECT oid FROM \"things__tags\" WHERE v = ? AND \"namespace\" = ?))", 2},
-        {SQL_SQLITE, "tags not in [\"a\", \"b\"]",
-         "(\"ID\" NOT IN (SELECT oid FROM \"things__tags\" WHERE v IN (?, ?) AND \"namespace\" = "
-         "?))",
-         3},
-        {SQL_SQLITE, "tags matches \"^a\"",
-         "(EXISTS (SELECT 1 FROM \"things__tags\" WHERE oid = \"ID\" AND v REGEXP ?))", 1},
-        {SQL_SQLITE, "tags not exists",
-         "(NOT EXISTS (SELECT 1 FROM \"things__tags\" WHERE oid = \"ID\"))", 0},
-        {SQL_SQLITE, "tags in []", "(1 = 0)", 0},
-        {SQL_SQLITE, "name == \"a\"", "(\"name\" = ?)", 1},
-        {SQL_POSTGRES, "tags contains \"a\"", "(\"tags\" @> jsonb_build_array($1::text))", 1},
+        { SQL_SQLITE, "tags == \"a\"",
+          "(\"ID\" IN (SELECT oid FROM \"things__tags\" WHERE v = ? AND \"namespace\" = ?))",
+          2 },
+        { SQL_SQLITE, "tags not in [\"a\", \"b\"]",
+          "(\"ID\" NOT IN (SELECT oid FROM \"things__tags\" WHERE v IN (?, ?) AND "
+          "\"namespace\" = "
+          "?))",
+          3 },
+        { SQL_SQLITE, "tags matches \"^a\"",
+          "(EXISTS (SELECT 1 FROM \"things__tags\" WHERE oid = \"ID\" AND v REGEXP ?))", 1 },
+        { SQL_SQLITE, "tags not exists",
+          "(NOT EXISTS (SELECT 1 FROM \"things__tags\" WHERE oid = \"ID\"))", 0 },
+        { SQL_SQLITE, "tags in []", "(1 = 0)", 0 },
+        { SQL_SQLITE, "name == \"a\"", "(\"name\" = ?)", 1 },
+        { SQL_POSTGRES, "tags contains \"a\"", "(\"tags\" @> jsonb_build_array($1::text))", 1 },
     };
 
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         struct fnode    *f;
-        struct errbuf    eb = {0};
+        struct errbuf    eb = { 0 };
         struct buf       sql;
-        struct sqlparams ps = {0};
+        struct sqlparams ps = { 0 };
 
         buf_init(&sql, 0);
         assert_int_equal(parse(fx->a, cases[i].q, &f, &eb), E_OK);
@@ -796,9 +798,9 @@ test_values_not_in_sql(void **state)
 {
     struct fixture  *fx = *state;
     struct fnode    *f;
-    struct errbuf    eb = {0};
+    struct errbuf    eb = { 0 };
     struct buf       sql;
-    struct sqlparams ps = {0};
+    struct sqlparams ps = { 0 };
 
     buf_init(&sql, 0);
     assert_int_equal(parse(fx->a,
@@ -825,43 +827,43 @@ test_values_not_in_sql(void **state)
 static const struct {
     const char *q, *attr, *msg;
 } compile_errors[] = {
-    {"secret == \"x\"", "secret", "field 'secret' cannot be used in a filter"},
-    {"nosuch == 1", "nosuch", "field 'nosuch' cannot be used in a filter"},
-    {"labels exists", "labels", "field 'labels' cannot be used in a filter"},
-    {"Name == \"x\"", "Name", "field 'Name' cannot be used in a filter"},
-    {"name.x == \"x\"", "name.x", "field 'name.x' cannot be used in a filter"},
-    {"name == \"a\" and secret exists", "secret", "cannot be used in a filter"},
-    {"count == \"x\"", "count", "field 'count' must be compared with an integer"},
-    {"count == 1.5", "count", "must be compared with an integer"},
-    {"count == true", "count", "must be compared with an integer"},
-    {"count in [1, \"2\"]", "count", "must be compared with an integer"},
-    {"enabled == 1", "enabled", "field 'enabled' must be compared with true or false"},
-    {"score == \"1\"", "score", "field 'score' must be compared with a number"},
-    {"expires < 5", "expires", "field 'expires' must be compared with a date"},
-    {"expires < \"yesterday\"", "expires", "must be compared with a date"},
-    {"expires in [now(), 5]", "expires", "must be compared with a date"},
-    {"name == 5", "name", "field 'name' must be compared with a string"},
-    {"name == now()", "name", "must be compared with a string"},
-    {"name == [\"a\"]", "name", "must be compared with a string"},
-    {"name contains [\"a\"]", "name", "must be compared with a string"},
-    {"name in \"x\"", "name", "field 'name' needs a list with 'in'"},
-    {"name not in \"x\"", "name", "needs a list with 'not in'"},
-    {"name in [1, \"a\"]", "name", "must be compared with a string"},
-    {"tags == [\"a\"]", "tags", "field 'tags' must be compared with a string"},
-    {"tags contains 1", "tags", "must be compared with a string"},
-    {"enabled < true", "enabled", "field 'enabled' cannot be used with '<'"},
-    {"count contains 1", "count", "cannot be used with 'contains'"},
-    {"count not contains 1", "count", "cannot be used with 'not contains'"},
-    {"expires matches \"x\"", "expires", "cannot be used with 'matches'"},
-    {"tags > \"a\"", "tags", "field 'tags' cannot be used with '>'"},
-    {"name matches \"(\"", "name", "field 'name' has an invalid regular expression"},
-    {"name matches \"[a\"", "name", "invalid regular expression"},
-    {"name matches \"a{2,1}\"", "name", "invalid regular expression"},
-    {"tags matches \"*(\"", "tags", "invalid regular expression"},
-    {"name matches 5", "name", "must be compared with a string"},
-    {"name matches \"(a{100}){200}\"", "name", "too complex"},
-    {"name matches \"((a{30}){30}){30}\"", "name", "too complex"},
-    {"name matches \"(a)\\\\1\"", "name", "too complex"},
+    { "secret == \"x\"", "secret", "field 'secret' cannot be used in a filter" },
+    { "nosuch == 1", "nosuch", "field 'nosuch' cannot be used in a filter" },
+    { "labels exists", "labels", "field 'labels' cannot be used in a filter" },
+    { "Name == \"x\"", "Name", "field 'Name' cannot be used in a filter" },
+    { "name.x == \"x\"", "name.x", "field 'name.x' cannot be used in a filter" },
+    { "name == \"a\" and secret exists", "secret", "cannot be used in a filter" },
+    { "count == \"x\"", "count", "field 'count' must be compared with an integer" },
+    { "count == 1.5", "count", "must be compared with an integer" },
+    { "count == true", "count", "must be compared with an integer" },
+    { "count in [1, \"2\"]", "count", "must be compared with an integer" },
+    { "enabled == 1", "enabled", "field 'enabled' must be compared with true or false" },
+    { "score == \"1\"", "score", "field 'score' must be compared with a number" },
+    { "expires < 5", "expires", "field 'expires' must be compared with a date" },
+    { "expires < \"yesterday\"", "expires", "must be compared with a date" },
+    { "expires in [now(), 5]", "expires", "must be compared with a date" },
+    { "name == 5", "name", "field 'name' must be compared with a string" },
+    { "name == now()", "name", "must be compared with a string" },
+    { "name == [\"a\"]", "name", "must be compared with a string" },
+    { "name contains [\"a\"]", "name", "must be compared with a string" },
+    { "name in \"x\"", "name", "field 'name' needs a list with 'in'" },
+    { "name not in \"x\"", "name", "needs a list with 'not in'" },
+    { "name in [1, \"a\"]", "name", "must be compared with a string" },
+    { "tags == [\"a\"]", "tags", "field 'tags' must be compared with a string" },
+    { "tags contains 1", "tags", "must be compared with a string" },
+    { "enabled < true", "enabled", "field 'enabled' cannot be used with '<'" },
+    { "count contains 1", "count", "cannot be used with 'contains'" },
+    { "count not contains 1", "count", "cannot be used with 'not contains'" },
+    { "expires matches \"x\"", "expires", "cannot be used with 'matches'" },
+    { "tags > \"a\"", "tags", "field 'tags' cannot be used with '>'" },
+    { "name matches \"(\"", "name", "field 'name' has an invalid regular expression" },
+    { "name matches \"[a\"", "name", "invalid regular expression" },
+    { "name matches \"a{2,1}\"", "name", "invalid regular expression" },
+    { "tags matches \"*(\"", "tags", "invalid regular expression" },
+    { "name matches 5", "name", "must be compared with a string" },
+    { "name matches \"(a{100}){200}\"", "name", "too complex" },
+    { "name matches \"((a{30}){30}){30}\"", "name", "too complex" },
+    { "name matches \"(a)\\\\1\"", "name", "too complex" },
 };
 
 static void
@@ -871,13 +873,13 @@ test_compile_errors(void **state)
 
     for (size_t i = 0; i < ARRAY_LEN(compile_errors); i++) {
         struct fnode    *f;
-        struct errbuf    eb = {0};
+        struct errbuf    eb = { 0 };
         struct buf       sql;
-        struct sqlparams ps = {0};
+        struct sqlparams ps = { 0 };
 
         buf_init(&sql, 0);
         buf_puts(&sql, "KEEP");
-        sqlparams_add(fx->a, &ps, (struct sqlparam){.t = SQLP_INT, .i = 1});
+        sqlparams_add(fx->a, &ps, (struct sqlparam){ .t = SQLP_INT, .i = 1 });
         if (parse(fx->a, compile_errors[i].q, &f, &eb) != E_OK)
             fail_msg("case %zu `%s`: %s", i, compile_errors[i].q, eb.msg);
         if (filter_compile(fx->a, f, &test_spec, SQL_SQLITE, &sql, &ps, &eb) != E_BADREQ)
@@ -914,9 +916,9 @@ test_regex_depth(void **state)
 {
     struct fixture  *fx = *state;
     struct fnode    *f;
-    struct errbuf    eb = {0};
+    struct errbuf    eb = { 0 };
     struct buf       q, sql;
-    struct sqlparams ps = {0};
+    struct sqlparams ps = { 0 };
 
     buf_init(&q, 0);
     buf_init(&sql, 0);
@@ -965,11 +967,11 @@ static int
 compile_regex(struct fixture *fx, const char *pattern, struct errbuf *eb)
 {
     struct buf       sql;
-    struct sqlparams ps = {0};
-    struct fnode     n = {.op = F_MATCHES, .field = STR("name")};
+    struct sqlparams ps = { 0 };
+    struct fnode     n = { .op = F_MATCHES, .field = STR("name") };
     int              rc;
 
-    n.v = (struct fval){.t = FV_STR, .s = str_c(pattern)};
+    n.v = (struct fval){ .t = FV_STR, .s = str_c(pattern) };
     buf_init(&sql, 0);
     rc = filter_compile(fx->a, &n, &test_spec, SQL_SQLITE, &sql, &ps, eb);
     buf_free(&sql);
@@ -980,7 +982,7 @@ static void
 test_regex_odd(void **state)
 {
     for (size_t i = 0; i < ARRAY_LEN(odd_regexes); i++) {
-        struct errbuf eb = {0};
+        struct errbuf eb = { 0 };
         int           rc = compile_regex(*state, odd_regexes[i], &eb);
         if (rc != E_OK && rc != E_BADREQ)
             fail_msg("regex %zu `%s`: %d", i, odd_regexes[i], rc);
@@ -1008,15 +1010,15 @@ test_regex_caps(void **state)
     static const struct {
         const char *ok, *over;
     } pairs[] = {
-        {"[[:alpha:]]{256}", "[[:alpha:]]{257}"}, /* 1 * n copies + n alternatives */
-        {"(ab){102}", "(ab){103}"},               /* (2 + 2) * n + n */
-        {"((a{4}){4}){10}", "((a{4}){4}){11}"},   /* 46 * n + n */
-        {"((a{8})+){12}", "((a{8})+){13}"},       /* 39 * n + n */
-        {"(ab?){73}", "(ab?){74}"},               /* (4 + 2) * n + n */
-        {"(a){128}", "(a){129}"},                 /* (1 + 2) * n + n */
+        { "[[:alpha:]]{256}", "[[:alpha:]]{257}" }, /* 1 * n copies + n alternatives */
+        { "(ab){102}", "(ab){103}" },               /* (2 + 2) * n + n */
+        { "((a{4}){4}){10}", "((a{4}){4}){11}" },   /* 46 * n + n */
+        { "((a{8})+){12}", "((a{8})+){13}" },       /* 39 * n + n */
+        { "(ab?){73}", "(ab?){74}" },               /* (4 + 2) * n + n */
+        { "(a){128}", "(a){129}" },                 /* (1 + 2) * n + n */
     };
     struct fixture *fx = *state;
-    struct errbuf   eb = {0};
+    struct errbuf   eb = { 0 };
     struct buf      b;
 
     for (size_t i = 0; i < ARRAY_LEN(pairs); i++) {
@@ -1091,38 +1093,40 @@ static const struct {
     size_t           pre; /* parameters already bound by the caller */
     const char      *q, *sql;
 } sql_cases[] = {
-    {SQL_SQLITE, 0, "name == \"a\" and count > 1", "((\"name\" = ?) AND (\"count\" > ?))"},
-    {SQL_SQLITE, 0, "name != \"a\"", "(\"name\" IS NULL OR \"name\" <> ?)"},
-    {SQL_SQLITE, 0, "name contains \"a\"", "(instr(\"name\", ?) > 0)"},
-    {SQL_SQLITE, 0, "name matches \"a\"", "(\"name\" REGEXP ?)"},
-    {SQL_SQLITE, 0, "count not in [1, 2]", "(\"count\" IS NULL OR \"count\" NOT IN (?, ?))"},
-    {SQL_SQLITE, 0, "tags == \"a\"",
-     "(EXISTS (SELECT 1 FROM json_each(\"tags\") AS j WHERE j.value = ?))"},
-    {SQL_SQLITE, 0, "tags not exists", "(\"tags\" IS NULL OR json_array_length(\"tags\") = 0)"},
-    {SQL_SQLITE, 0, "count in []", "(1 = 0)"},
-    {SQL_POSTGRES, 0, "name == \"a\" and count > 1", "((\"name\" = $1) AND (\"count\" > $2))"},
-    {SQL_POSTGRES, 2, "name == \"a\" or count > 1", "((\"name\" = $3) OR (\"count\" > $4))"},
-    {SQL_POSTGRES, 0, "name != \"a\"", "(\"name\" IS NULL OR \"name\" <> $1)"},
-    {SQL_POSTGRES, 0, "name contains \"x\"", "(strpos(\"name\", $1) > 0)"},
-    {SQL_POSTGRES, 0, "name not contains \"x\"",
-     "(\"name\" IS NULL OR strpos(\"name\", $1) = 0)"},
-    {SQL_POSTGRES, 0, "name matches \"x\"", "(\"name\" ~ $1)"},
-    {SQL_POSTGRES, 7, "count in [1, 2, 3]", "(\"count\" IN ($8, $9, $10))"},
-    {SQL_POSTGRES, 0, "tags contains \"a\"", "(\"tags\" @> jsonb_build_array($1::text))"},
-    {SQL_POSTGRES, 0, "tags != \"a\"",
-     "(\"tags\" IS NULL OR NOT (\"tags\" @> jsonb_build_array($1::text)))"},
-    {SQL_POSTGRES, 0, "tags in [\"a\", \"b\"]",
-     "(EXISTS (SELECT 1 FROM jsonb_array_elements_text(\"tags\") AS e(v) WHERE e.v IN ($1, "
-     "$2)))"},
-    {SQL_POSTGRES, 0, "tags not in [\"a\"]",
-     "(NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(\"tags\") AS e(v) WHERE e.v IN "
-     "($1)))"},
-    {SQL_POSTGRES, 0, "tags matches \"^a\"",
-     "(EXISTS (SELECT 1 FROM jsonb_array_elements_text(\"tags\") AS e(v) WHERE e.v ~ $1))"},
-    {SQL_POSTGRES, 0, "tags exists", "(jsonb_array_length(\"tags\") > 0)"},
-    {SQL_POSTGRES, 0, "expires exists or enabled not exists",
-     "((\"expires\" IS NOT NULL) OR (\"enabled\" IS NULL))"},
-    {SQL_POSTGRES, 0, "name not in []", "(1 = 1)"},
+    { SQL_SQLITE, 0, "name == \"a\" and count > 1", "((\"name\" = ?) AND (\"count\" > ?))" },
+    { SQL_SQLITE, 0, "name != \"a\"", "(\"name\" IS NULL OR \"name\" <> ?)" },
+    { SQL_SQLITE, 0, "name contains \"a\"", "(instr(\"name\", ?) > 0)" },
+    { SQL_SQLITE, 0, "name matches \"a\"", "(\"name\" REGEXP ?)" },
+    { SQL_SQLITE, 0, "count not in [1, 2]", "(\"count\" IS NULL OR \"count\" NOT IN (?, ?))" },
+    { SQL_SQLITE, 0, "tags == \"a\"",
+      "(EXISTS (SELECT 1 FROM json_each(\"tags\") AS j WHERE j.value = ?))" },
+    { SQL_SQLITE, 0, "tags not exists",
+      "(\"tags\" IS NULL OR json_array_length(\"tags\") = 0)" },
+    { SQL_SQLITE, 0, "count in []", "(1 = 0)" },
+    { SQL_POSTGRES, 0, "name == \"a\" and count > 1",
+      "((\"name\" = $1) AND (\"count\" > $2))" },
+    { SQL_POSTGRES, 2, "name == \"a\" or count > 1", "((\"name\" = $3) OR (\"count\" > $4))" },
+    { SQL_POSTGRES, 0, "name != \"a\"", "(\"name\" IS NULL OR \"name\" <> $1)" },
+    { SQL_POSTGRES, 0, "name contains \"x\"", "(strpos(\"name\", $1) > 0)" },
+    { SQL_POSTGRES, 0, "name not contains \"x\"",
+      "(\"name\" IS NULL OR strpos(\"name\", $1) = 0)" },
+    { SQL_POSTGRES, 0, "name matches \"x\"", "(\"name\" ~ $1)" },
+    { SQL_POSTGRES, 7, "count in [1, 2, 3]", "(\"count\" IN ($8, $9, $10))" },
+    { SQL_POSTGRES, 0, "tags contains \"a\"", "(\"tags\" @> jsonb_build_array($1::text))" },
+    { SQL_POSTGRES, 0, "tags != \"a\"",
+      "(\"tags\" IS NULL OR NOT (\"tags\" @> jsonb_build_array($1::text)))" },
+    { SQL_POSTGRES, 0, "tags in [\"a\", \"b\"]",
+      "(EXISTS (SELECT 1 FROM jsonb_array_elements_text(\"tags\") AS e(v) WHERE e.v IN ($1, "
+      "$2)))" },
+    { SQL_POSTGRES, 0, "tags not in [\"a\"]",
+      "(NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(\"tags\") AS e(v) WHERE e.v IN "
+      "($1)))" },
+    { SQL_POSTGRES, 0, "tags matches \"^a\"",
+      "(EXISTS (SELECT 1 FROM jsonb_array_elements_text(\"tags\") AS e(v) WHERE e.v ~ $1))" },
+    { SQL_POSTGRES, 0, "tags exists", "(jsonb_array_length(\"tags\") > 0)" },
+    { SQL_POSTGRES, 0, "expires exists or enabled not exists",
+      "((\"expires\" IS NOT NULL) OR (\"enabled\" IS NULL))" },
+    { SQL_POSTGRES, 0, "name not in []", "(1 = 1)" },
 };
 
 static void
@@ -1132,13 +1136,13 @@ test_sql_text(void **state)
 
     for (size_t i = 0; i < ARRAY_LEN(sql_cases); i++) {
         struct fnode    *f;
-        struct errbuf    eb = {0};
+        struct errbuf    eb = { 0 };
         struct buf       sql;
-        struct sqlparams ps = {0};
+        struct sqlparams ps = { 0 };
 
         buf_init(&sql, 0);
         for (size_t k = 0; k < sql_cases[i].pre; k++)
-            sqlparams_add(fx->a, &ps, (struct sqlparam){.t = SQLP_INT});
+            sqlparams_add(fx->a, &ps, (struct sqlparam){ .t = SQLP_INT });
         assert_int_equal(parse(fx->a, sql_cases[i].q, &f, &eb), E_OK);
         if (filter_compile(fx->a, f, &test_spec, sql_cases[i].d, &sql, &ps, &eb) != E_OK)
             fail_msg("case %zu `%s`: %s", i, sql_cases[i].q, eb.msg);
@@ -1156,9 +1160,9 @@ test_param_types(void **state)
 {
     struct fixture  *fx = *state;
     struct fnode    *f;
-    struct errbuf    eb = {0};
+    struct errbuf    eb = { 0 };
     struct buf       sql;
-    struct sqlparams ps = {0};
+    struct sqlparams ps = { 0 };
 
     buf_init(&sql, 0);
     assert_int_equal(parse(fx->a,
@@ -1184,9 +1188,9 @@ test_sql_buffer_cap(void **state)
 {
     struct fixture  *fx = *state;
     struct fnode    *f;
-    struct errbuf    eb = {0};
+    struct errbuf    eb = { 0 };
     struct buf       sql;
-    struct sqlparams ps = {0};
+    struct sqlparams ps = { 0 };
 
     buf_init(&sql, 16);
     assert_int_equal(parse(fx->a, "name == \"a\" or count > 1", &f, &eb), E_OK);

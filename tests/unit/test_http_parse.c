@@ -22,11 +22,11 @@ struct head_case {
 
 static const struct head_case head_cases[] = {
     { "GET / HTTP/1.1\r\nHost: x\r\n\r\n", HTTP_HEAD_OK },
-    { "GET / HTTP/1.1\nHost: x\n\n", HTTP_HEAD_OK },             /* bare LF tolerated */
-    { "\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", HTTP_HEAD_OK },   /* leading empty line */
-    { "GET / HTTP/1.0\r\n\r\n", HTTP_HEAD_OK },                  /* 1.0 needs no Host */
-    { "GET / HTTP/1.9\r\nHost: x\r\n\r\n", HTTP_HEAD_OK },       /* a later 1.x is 1.1 */
-    { "GET / HTTP/1.1\r\n\r\n", 400 },                           /* no Host */
+    { "GET / HTTP/1.1\nHost: x\n\n", HTTP_HEAD_OK },           /* bare LF tolerated */
+    { "\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", HTTP_HEAD_OK }, /* leading empty line */
+    { "GET / HTTP/1.0\r\n\r\n", HTTP_HEAD_OK },                /* 1.0 needs no Host */
+    { "GET / HTTP/1.9\r\nHost: x\r\n\r\n", HTTP_HEAD_OK },     /* a later 1.x is 1.1 */
+    { "GET / HTTP/1.1\r\n\r\n", 400 },                         /* no Host */
     { "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400 },
     { "GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505 },
     { "GET / HTTP/0.9\r\nHost: x\r\n\r\n", 505 },
@@ -40,8 +40,10 @@ static const struct head_case head_cases[] = {
     { " GET / HTTP/1.1\r\nHost: x\r\n\r\n", 400 },
     { "GET /a\rb HTTP/1.1\r\nHost: x\r\n\r\n", 400 },
     { "GET /a\x7f HTTP/1.1\r\nHost: x\r\n\r\n", 400 },
-    { "GET /" "0123456789012345678901234567890123456789012345678901234567890123"
-      " HTTP/1.1\r\nHost: x\r\n\r\n", 414 },
+    { "GET /"
+      "0123456789012345678901234567890123456789012345678901234567890123"
+      " HTTP/1.1\r\nHost: x\r\n\r\n",
+      414 },
     { "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n", 400 },
     { "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400 },
     { "GET / HTTP/1.1\r\nHost: x\r\n: empty-name\r\n\r\n", 400 },
@@ -69,7 +71,8 @@ static const struct head_case head_cases[] = {
     { "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501 },
     { "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 501 },
     { "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n"
-      "Transfer-Encoding: chunked\r\n\r\n", 501 },
+      "Transfer-Encoding: chunked\r\n\r\n",
+      501 },
     { "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \r\n\r\n", 501 },
 };
 
@@ -114,8 +117,8 @@ test_heads_byte_by_byte(void **state)
 static void
 test_head_fields_and_flags(void **state)
 {
-    const char *in = "POST /a?b=c HTTP/1.1\r\nHost: x\r\nContent-Length:  7 \r\n"
-                     "Expect: 100-continue\r\nConnection: close\r\n\r\nbody...";
+    const char      *in = "POST /a?b=c HTTP/1.1\r\nHost: x\r\nContent-Length:  7 \r\n"
+                          "Expect: 100-continue\r\nConnection: close\r\n\r\nbody...";
     struct http_head h;
 
     (void)state;
@@ -156,8 +159,8 @@ test_field_limit(void **state)
     (void)state;
     for (int extra = 0; extra <= 1; extra++) {
         size_t pad = lim.max_fields - fixed + (size_t)extra;
-        int    n = snprintf(in, sizeof in, "GET / HTTP/1.1\r\nHost: x\r\nX: %*s\r\n\r\n",
-                            (int)pad, "");
+        int n = snprintf(in, sizeof in, "GET / HTTP/1.1\r\nHost: x\r\nX: %*s\r\n\r\n", (int)pad,
+                         "");
         /* trailing spaces are trimmed from the value but count as header bytes */
         assert_int_equal(http_parse_head(in, (size_t)n, &lim, &h, NULL),
                          extra ? 431 : HTTP_HEAD_OK);
@@ -173,10 +176,10 @@ test_field_limit(void **state)
 static void
 test_too_many_fields(void **state)
 {
-    static char      in[8192];
+    static char        in[8192];
     struct http_limits big = { 64, sizeof in };
-    struct http_head h;
-    size_t           n = (size_t)snprintf(in, sizeof in, "GET / HTTP/1.1\r\nHost: x\r\n");
+    struct http_head   h;
+    size_t             n = (size_t)snprintf(in, sizeof in, "GET / HTTP/1.1\r\nHost: x\r\n");
 
     (void)state;
     for (int i = 0; i < HTTP_FIELDS_MAX; i++)
@@ -206,9 +209,9 @@ feed_all(const char *in, size_t max_body, char *out, size_t *outlen, size_t *use
 static void
 test_chunked_good(void **state)
 {
-    char   out[512];
-    size_t n, used;
-    bool   done;
+    char        out[512];
+    size_t      n, used;
+    bool        done;
     const char *in = "5;name=value\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\nNEXT";
 
     (void)state;
@@ -260,11 +263,13 @@ test_chunked_bad(void **state)
         { "5\r\nhelloXX", 400 },
         { "5\r\nhello\rX", 400 },
         { "5\r\r", 400 },
-        { "fffffffffffffffff\r\n", 400 },  /* 17 digits */
-        { "ffffffffffffffff\r\n", 413 },   /* fits in 64 bits, not in the body */
-        { "65\r\n", 413 },                 /* 101 > 100 */
-        { "64\r\n", 0 },                   /* exactly 100: wants the data */
-        { "0\r\nX: " "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 431 },
+        { "fffffffffffffffff\r\n", 400 }, /* 17 digits */
+        { "ffffffffffffffff\r\n", 413 },  /* fits in 64 bits, not in the body */
+        { "65\r\n", 413 },                /* 101 > 100 */
+        { "64\r\n", 0 },                  /* exactly 100: wants the data */
+        { "0\r\nX: "
+          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+          431 },
         { "0\r\n\rX", 400 },
     };
     char   out[512];

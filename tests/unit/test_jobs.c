@@ -132,8 +132,11 @@ do_purge(struct tx *tx, void *arg)
 static int64_t
 enqueue(struct store *st, const char *kind, const char *key, int64_t run_at, int64_t lease)
 {
-    struct op o = { .nw = { .kind = kind, .key = key ? str_c(key) : STR_NULL,
-                            .payload = STR("p"), .run_at = run_at, .lease_ms = lease },
+    struct op o = { .nw = { .kind = kind,
+                            .key = key ? str_c(key) : STR_NULL,
+                            .payload = STR("p"),
+                            .run_at = run_at,
+                            .lease_ms = lease },
                     .now = time_now_ms() };
 
     assert_int_equal(store_run(st, do_enqueue, &o), E_OK);
@@ -145,8 +148,11 @@ static int
 claim(struct store *st, const char *kind, const char *owner, int64_t token, struct arena *a,
       struct job_row *row, struct job_lease *l)
 {
-    struct op o = { .l = { .owner = owner, .token = token }, .kinds = { kind }, .nkinds = 1,
-                    .now = time_now_ms(), .a = a };
+    struct op o = { .l = { .owner = owner, .token = token },
+                    .kinds = { kind },
+                    .nkinds = 1,
+                    .now = time_now_ms(),
+                    .a = a };
     int       rc = store_run(st, do_claim, &o);
 
     if (rc == E_OK) {
@@ -159,8 +165,8 @@ claim(struct store *st, const char *kind, const char *owner, int64_t token, stru
 static int
 finish(struct store *st, const struct job_lease *l, enum job_state state, int64_t attempts)
 {
-    struct op o = { .l = *l, .e = { .state = state, .run_at = time_now_ms(),
-                                    .attempts = attempts } };
+    struct op o = { .l = *l,
+                    .e = { .state = state, .run_at = time_now_ms(), .attempts = attempts } };
 
     return store_run(st, do_finish, &o);
 }
@@ -269,12 +275,12 @@ claimer_main(void *arg)
 static void
 test_two_claimers_never_share(void **state)
 {
-    struct fx      *f = *state;
-    struct store   *st2 = open_second(f);
-    struct claimer  c[2] = { { .st = f->st, .owner = "a" }, { .st = st2, .owner = "b" } };
-    pthread_t       th[2];
-    static char     seen[RACE_ITEMS + 1];
-    int64_t         first = 0;
+    struct fx     *f = *state;
+    struct store  *st2 = open_second(f);
+    struct claimer c[2] = { { .st = f->st, .owner = "a" }, { .st = st2, .owner = "b" } };
+    pthread_t      th[2];
+    static char    seen[RACE_ITEMS + 1];
+    int64_t        first = 0;
 
     for (int i = 0; i < RACE_ITEMS; i++) {
         int64_t id = enqueue(f->st, "race", NULL, time_now_ms(), 60000);
@@ -390,9 +396,10 @@ test_retries_back_off_and_stop(void **state)
     struct fx      *f = *state;
     struct arena   *a = arena_new(1024);
     struct counter  c = { .fail_until = 100 };
-    struct job_kind k = { .name = "flaky", .run = count_run, .arg = &c,
-                          .retry_base_ms = 100, .max_attempts = 3 };
-    struct jobs    *j = runtime(f->st, "a", &k, 2);
+    struct job_kind k = {
+        .name = "flaky", .run = count_run, .arg = &c, .retry_base_ms = 100, .max_attempts = 3
+    };
+    struct jobs *j = runtime(f->st, "a", &k, 2);
 
     assert_int_equal(jobs_enqueue(j, "flaky", STR("f"), STR_NULL, 0, NULL), E_OK);
     assert_true(wait_state(f->st, "flaky", "f", JOB_FAILED, 10000));
@@ -406,7 +413,7 @@ test_retries_back_off_and_stop(void **state)
     assert_true(c.times[1] - c.times[0] >= 95);
     assert_true(c.times[2] - c.times[1] >= 195);
     /* A failure that heals: done at the second attempt. */
-    struct counter  c2 = { .fail_until = 1 };
+    struct counter c2 = { .fail_until = 1 };
     k = (struct job_kind){ .name = "heals", .run = count_run, .arg = &c2, .retry_base_ms = 20 };
     j = runtime(f->st, "a", &k, 1);
     assert_int_equal(jobs_enqueue(j, "heals", STR("h"), STR_NULL, 0, NULL), E_OK);
@@ -424,8 +431,12 @@ test_periodic_is_queued_again(void **state)
     struct fx      *f = *state;
     struct arena   *a = arena_new(1024);
     struct counter  c = { .fail_until = 2 }; /* failures do not stop a periodic kind */
-    struct job_kind k = { .name = "tick", .run = count_run, .arg = &c, .interval_ms = 100,
-                          .retry_base_ms = 10, .max_attempts = 1 };
+    struct job_kind k = { .name = "tick",
+                          .run = count_run,
+                          .arg = &c,
+                          .interval_ms = 100,
+                          .retry_base_ms = 10,
+                          .max_attempts = 1 };
     struct jobs    *j = runtime(f->st, "a", &k, 1);
     int64_t         end = time_mono_ms() + 5000;
 

@@ -22,16 +22,16 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 
-#include "core/codec.h"
 #include "auth/jwt.h"
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/codec.h"
 #include "core/rnd.h"
 #include "core/val.h"
 
-#define NOW_MS 1700000000000LL
-#define NOW_S (NOW_MS / 1000)
-#define ISSUER "https://keyward.test"
+#define NOW_MS  1700000000000LL
+#define NOW_S   (NOW_MS / 1000)
+#define ISSUER  "https://keyward.test"
 #define JWT_MAX 8192
 
 struct fx {
@@ -160,7 +160,7 @@ payload_exp(long long exp)
 static int
 verify1(struct fx *f, struct str tok, const char *issuer, struct val *claims, struct errbuf *eb)
 {
-    const struct jwt_key *keys[] = {f->k1, f->k2};
+    const struct jwt_key *keys[] = { f->k1, f->k2 };
 
     memset(eb, 0, sizeof(*eb));
     return jwt_verify(keys, 2, tok, NOW_MS, issuer, f->a, claims, eb);
@@ -327,7 +327,7 @@ test_alg_none(void **state)
 {
     struct fx *f = *state;
     struct buf t;
-    char       zeros[64] = {0};
+    char       zeros[64] = { 0 };
 
     buf_init(&t, 0);
     signing_input(&t, es_header(f->k1, "none"), payload_exp(NOW_S + 3600));
@@ -366,8 +366,8 @@ test_alg_hs256_pubkey(void **state)
 static void
 test_alg_pinned(void **state)
 {
-    static const char *const algs[] = {"RS256", "ES256 ", " ES256", "es256", "ES384",
-                                       "HS256", "none",   "",       "ES2560"};
+    static const char *const algs[] = { "RS256", "ES256 ", " ES256", "es256", "ES384",
+                                        "HS256", "none",   "",       "ES2560" };
     struct fx               *f = *state;
     size_t                   i;
 
@@ -467,7 +467,7 @@ forge_time(struct fx *f, const char *name, long long value, int want)
 static void
 test_nbf_iat(void **state)
 {
-    static const char *const names[] = {"nbf", "iat"};
+    static const char *const names[] = { "nbf", "iat" };
     struct fx               *f = *state;
     size_t                   i;
 
@@ -577,7 +577,7 @@ test_bad_base64(void **state)
     expect_text(f, x.p, "signature");
     /* Signature part: 63 and 65 bytes, a space, non-canonical trailing bits. */
     {
-        unsigned char raw[65] = {1};
+        unsigned char raw[65] = { 1 };
         char          s[100];
 
         b64url_encode(raw, 63, s);
@@ -785,7 +785,7 @@ static void
 test_jwks(void **state)
 {
     struct fx            *f = *state;
-    const struct jwt_key *keys[] = {f->k1, f->k2};
+    const struct jwt_key *keys[] = { f->k1, f->k2 };
     struct val            j, *arr, *k;
     char                  x[44], y[44], tp[200], kid[44];
     unsigned char         md[32];
@@ -829,7 +829,7 @@ test_two_keys(void **state)
     struct buf            t;
     struct val            c;
     struct errbuf         eb;
-    const struct jwt_key *k1only[] = {f->k1}, *rev[] = {f->k2, f->k1};
+    const struct jwt_key *k1only[] = { f->k1 }, *rev[] = { f->k2, f->k1 };
 
     sign_basic(f, f->k2, &t);
     assert_int_equal(verify1(f, buf_str(&t), ISSUER, &c, &eb), E_OK);
@@ -856,7 +856,7 @@ thr_run(void *arg)
     struct buf            tok;
     struct val            c;
     struct errbuf         eb;
-    const struct jwt_key *keys[] = {t->f->k1, t->f->k2};
+    const struct jwt_key *keys[] = { t->f->k1, t->f->k2 };
     int                   i;
 
     buf_init(&tok, 0);
@@ -881,7 +881,7 @@ test_threads(void **state)
     int        i;
 
     for (i = 0; i < 4; i++) {
-        t[i] = (struct thr){*state, 0};
+        t[i] = (struct thr){ *state, 0 };
         assert_int_equal(pthread_create(&th[i], NULL, thr_run, &t[i]), 0);
     }
     for (i = 0; i < 4; i++) {

@@ -33,7 +33,7 @@
 #define NWORDS 12
 
 /* Elements: plain words, a regex metacharacter, a quote. */
-static const char *const words[NWORDS] = { "w0", "w1", "w2", "w3", "w4", "w5",
+static const char *const words[NWORDS] = { "w0",  "w1",  "w2",  "w3",  "w4",   "w5",
                                            "w10", "w11", "a.b", "axb", "it's", "" };
 
 struct obj {
@@ -141,7 +141,8 @@ do_write(struct tx *tx, void *arg)
 
     for (size_t i = 0; i < w->n; i++) {
         struct val d = doc_of(w->f, w->s, w->attr, w->o[i]);
-        int rc = w->insert ? tx->ops->insert(tx, w->s, &d) : tx->ops->update(tx, w->s, &d, NULL);
+        int        rc =
+            w->insert ? tx->ops->insert(tx, w->s, &d) : tx->ops->update(tx, w->s, &d, NULL);
         if (rc != E_OK)
             return rc;
     }
@@ -170,8 +171,6 @@ do_del_ns(struct tx *tx, void *arg)
 
     return rc == E_OK ? tx->ops->del_subtree(tx, w->ns, w->f->a, &gone) : rc;
 }
-
-
 
 static void
 new_id(struct fx *f, char *id)
@@ -268,12 +267,12 @@ has(const struct obj *o, const char *v)
 static void
 check_side_exact(struct fx *f, const struct spec *s, const char *attr)
 {
-    char      **want = calloc(NOBJ * MAXEL, sizeof *want);
-    size_t      nw = 0;
-    struct buf  w, g;
-    sqlite3    *db;
+    char        **want = calloc(NOBJ * MAXEL, sizeof *want);
+    size_t        nw = 0;
+    struct buf    w, g;
+    sqlite3      *db;
     sqlite3_stmt *st;
-    char        sql[256];
+    char          sql[256];
 
     for (size_t i = 0; i < f->n; i++) {
         const struct obj *o = &f->o[i];
@@ -384,7 +383,7 @@ static void
 check_ops(struct fx *f, const struct spec *s, const char *attr, live_fn *live)
 {
     static const struct scope scopes[] = {
-        { STR("/"), true }, { STR("/"), false }, { STR("/a"), true },
+        { STR("/"), true },   { STR("/"), false },    { STR("/a"), true },
         { STR("/a"), false }, { STR("/a/b"), false }, { STR("/c"), true },
     };
 
@@ -513,10 +512,10 @@ test_writes_keep_side_exact(void **state)
 static void
 test_start_fills_side_table(void **state)
 {
-    struct fx  *f = *state;
-    const char *ns[] = { "/" }, *nsid[] = { "/" };
+    struct fx    *f = *state;
+    const char   *ns[] = { "/" }, *nsid[] = { "/" };
     struct errbuf eb = { 0 };
-    sqlite3    *db;
+    sqlite3      *db;
 
     add_objects(f, AUTHZ, IDS, 120, ns, nsid, 1);
     f->st->ops->close(f->st);

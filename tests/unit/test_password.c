@@ -52,7 +52,7 @@ test_wrong_password(void **state)
     assert_false(password_verify(h, STR("S3cret")));
     assert_false(password_verify(h, STR("")));
     /* Bytes after an embedded NUL count: lengths, not C strings. */
-    assert_false(password_verify(h, (struct str){"s3cret\0x", 8}));
+    assert_false(password_verify(h, (struct str){ "s3cret\0x", 8 }));
     assert_true(password_verify(h, STR("s3cret")));
 }
 
@@ -126,14 +126,14 @@ test_long_password(void **state)
     assert_non_null(pw);
     memset(pw, 'p', PW_MAX + 1);
     /* At the limit: fine. */
-    assert_int_equal(password_hash((struct str){pw, PW_MAX}, h), E_OK);
-    assert_true(password_verify(h, (struct str){pw, PW_MAX}));
+    assert_int_equal(password_hash((struct str){ pw, PW_MAX }, h), E_OK);
+    assert_true(password_verify(h, (struct str){ pw, PW_MAX }));
     /* One past: refused before any hashing, by both calls. */
-    assert_int_not_equal(password_hash((struct str){pw, PW_MAX + 1}, h), E_OK);
+    assert_int_not_equal(password_hash((struct str){ pw, PW_MAX + 1 }, h), E_OK);
     assert_string_equal(h, "");
-    assert_int_equal(password_hash((struct str){pw, PW_MAX}, h), E_OK);
-    assert_false(password_verify(h, (struct str){pw, PW_MAX + 1}));
-    assert_false(password_verify(NULL, (struct str){pw, PW_MAX + 1}));
+    assert_int_equal(password_hash((struct str){ pw, PW_MAX }, h), E_OK);
+    assert_false(password_verify(h, (struct str){ pw, PW_MAX + 1 }));
+    assert_false(password_verify(NULL, (struct str){ pw, PW_MAX + 1 }));
     free(pw);
 }
 
@@ -161,9 +161,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hash_verify),    cmocka_unit_test(test_wrong_password),
-        cmocka_unit_test(test_empty_password), cmocka_unit_test(test_bad_hash),
-        cmocka_unit_test(test_null_hash),      cmocka_unit_test(test_long_password),
+        cmocka_unit_test(test_hash_verify),         cmocka_unit_test(test_wrong_password),
+        cmocka_unit_test(test_empty_password),      cmocka_unit_test(test_bad_hash),
+        cmocka_unit_test(test_null_hash),           cmocka_unit_test(test_long_password),
         cmocka_unit_test(test_check_with_one_slot),
     };
 

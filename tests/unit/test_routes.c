@@ -18,10 +18,10 @@
 struct route_case {
     enum method m;
     const char *path;
-    int         want;      /* E_OK, E_NOTFOUND, E_METHOD */
-    const char *row;       /* the row's path, NULL when no row */
-    const char *spec;      /* the resource reached, or NULL */
-    const char *id;        /* the :id, or NULL */
+    int         want; /* E_OK, E_NOTFOUND, E_METHOD */
+    const char *row;  /* the row's path, NULL when no row */
+    const char *spec; /* the resource reached, or NULL */
+    const char *id;   /* the :id, or NULL */
 };
 
 static const struct route_case cases[] = {
@@ -69,8 +69,10 @@ test_routes(void **state)
         if (c->row == NULL ? r.route.def != NULL
                            : r.route.def == NULL || strcmp(r.route.def->path, c->row) != 0)
             fail_msg("%s: reached row %s", c->path, r.route.def ? r.route.def->path : "none");
-        if (c->spec != NULL && (r.route.spec == NULL || strcmp(r.route.spec->identity, c->spec)))
-            fail_msg("%s: reached spec %s", c->path, r.route.spec ? r.route.spec->identity : "-");
+        if (c->spec != NULL &&
+            (r.route.spec == NULL || strcmp(r.route.spec->identity, c->spec)))
+            fail_msg("%s: reached spec %s", c->path,
+                     r.route.spec ? r.route.spec->identity : "-");
         if (c->id != NULL && !str_eq_c(r.route.id, c->id))
             fail_msg("%s: id %.*s", c->path, STR_FMT(r.route.id));
         arena_free(a);

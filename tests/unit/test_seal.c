@@ -57,7 +57,7 @@ key_fill(unsigned char key[SEAL_KEY_LEN], unsigned char v)
 static void
 test_roundtrip(void **state)
 {
-    static const char *const plains[] = {"", "x", "hunter2", "a longer secret: 0123456789"};
+    static const char *const plains[] = { "", "x", "hunter2", "a longer secret: 0123456789" };
     unsigned char            key[SEAL_KEY_LEN];
     struct buf               s, p;
     size_t                   i;
@@ -93,8 +93,8 @@ test_binary_and_nonce(void **state)
     buf_init(&a, 0);
     buf_init(&b, 0);
     buf_init(&p, 0);
-    assert_int_equal(seal(key, (struct str){(char *)bin, sizeof(bin)}, STR_NULL, &a), E_OK);
-    assert_int_equal(seal(key, (struct str){(char *)bin, sizeof(bin)}, STR_NULL, &b), E_OK);
+    assert_int_equal(seal(key, (struct str){ (char *)bin, sizeof(bin) }, STR_NULL, &a), E_OK);
+    assert_int_equal(seal(key, (struct str){ (char *)bin, sizeof(bin) }, STR_NULL, &b), E_OK);
     /* A fresh nonce each time: equal plaintexts do not give equal ciphertexts. */
     assert_false(str_eq(buf_str(&a), buf_str(&b)));
     assert_int_equal(unseal(key, buf_str(&a), STR_NULL, &p), E_OK);
@@ -149,8 +149,9 @@ test_tampered(void **state)
     }
     assert_string_equal(p.p, "keep"); /* failures leave out as it was */
     /* Truncated, wrong prefix, not base64url, too short for nonce + tag. */
-    assert_int_equal(unseal(key, (struct str){s.p, s.len - 1}, STR("id"), &p), E_INTERNAL);
-    assert_int_equal(unseal(key, (struct str){s.p + 1, s.len - 1}, STR("id"), &p), E_INTERNAL);
+    assert_int_equal(unseal(key, (struct str){ s.p, s.len - 1 }, STR("id"), &p), E_INTERNAL);
+    assert_int_equal(unseal(key, (struct str){ s.p + 1, s.len - 1 }, STR("id"), &p),
+                     E_INTERNAL);
     assert_int_equal(unseal(key, STR("kw2:AAAA"), STR("id"), &p), E_INTERNAL);
     assert_int_equal(unseal(key, STR("kw1:!!!!"), STR("id"), &p), E_INTERNAL);
     assert_int_equal(unseal(key, STR("kw1:"), STR("id"), &p), E_INTERNAL);
@@ -206,8 +207,8 @@ static void
 test_master_create(void **state)
 {
     struct fx    *f = *state;
-    unsigned char k1[SEAL_KEY_LEN], k2[SEAL_KEY_LEN], zero[SEAL_KEY_LEN] = {0};
-    struct errbuf eb = {0};
+    unsigned char k1[SEAL_KEY_LEN], k2[SEAL_KEY_LEN], zero[SEAL_KEY_LEN] = { 0 };
+    struct errbuf eb = { 0 };
     struct stat   st;
     mode_t        old = umask(0);
 
@@ -225,10 +226,10 @@ test_master_create(void **state)
 static void
 test_master_mode(void **state)
 {
-    static const mode_t bad[] = {0644, 0640, 0604, 0660, 0620, 0602, 0610, 0601};
+    static const mode_t bad[] = { 0644, 0640, 0604, 0660, 0620, 0602, 0610, 0601 };
     struct fx          *f = *state;
     unsigned char       k[SEAL_KEY_LEN];
-    struct errbuf       eb = {0};
+    struct errbuf       eb = { 0 };
     size_t              i;
 
     assert_int_equal(seal_load_master(f->path, k, &eb), E_OK);
@@ -257,8 +258,8 @@ static void
 test_master_size(void **state)
 {
     struct fx    *f = *state;
-    unsigned char k[SEAL_KEY_LEN], junk[SEAL_KEY_LEN + 1] = {1};
-    struct errbuf eb = {0};
+    unsigned char k[SEAL_KEY_LEN], junk[SEAL_KEY_LEN + 1] = { 1 };
+    struct errbuf eb = { 0 };
 
     write_file(f->path, junk, SEAL_KEY_LEN - 1);
     assert_int_equal(seal_load_master(f->path, k, &eb), E_INTERNAL);
@@ -280,7 +281,7 @@ test_master_env(void **state)
 {
     struct fx    *f = *state;
     unsigned char k[SEAL_KEY_LEN], want[SEAL_KEY_LEN];
-    struct errbuf eb = {0};
+    struct errbuf eb = { 0 };
     char          hex[2 * SEAL_KEY_LEN + 2];
     size_t        i;
 

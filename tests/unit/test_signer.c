@@ -22,9 +22,9 @@
 #include <openssl/x509v3.h>
 
 #include "http/peer.h"
+#include "memvault.h"
 #include "pki/signer.h"
 #include "pki/tlsboot.h"
-#include "memvault.h"
 
 struct fx {
     char             dir[64];
@@ -47,7 +47,7 @@ static int
 setup(void **state)
 {
     struct fx    *f = calloc(1, sizeof(*f));
-    struct errbuf eb = {0};
+    struct errbuf eb = { 0 };
 
     assert_non_null(f);
     snprintf(f->dir, sizeof(f->dir), "/tmp/kw-sign-XXXXXX");
@@ -123,7 +123,7 @@ csr_for(struct arena *a, EVP_PKEY *key, bool tamper)
     }
     PEM_write_bio_X509_REQ(bio, req);
     len = BIO_get_mem_data(bio, &p);
-    struct str out = arena_str(a, (struct str){p, (size_t)len});
+    struct str out = arena_str(a, (struct str){ p, (size_t)len });
     BIO_free(bio);
     X509_NAME_free(n);
     X509_REQ_free(req);
@@ -150,7 +150,7 @@ test_generated_key(void **state)
 {
     struct fx         *f = *state;
     struct client_cert cc;
-    struct errbuf      eb = {0};
+    struct errbuf      eb = { 0 };
     X509              *x;
     EVP_PKEY          *k;
     char               cn[256], o[256];
@@ -216,19 +216,19 @@ test_csr_keys(void **state)
         const char *type, *param;
         int         rc;
     } keys[] = {
-        {"EC", "P-256", E_OK},         {"EC", "P-384", E_OK},
-        {"RSA", "2048", E_OK},         {"EC", "P-521", E_VALIDATION},
-        {"RSA", "1024", E_VALIDATION}, {"ED25519", NULL, E_VALIDATION},
+        { "EC", "P-256", E_OK },         { "EC", "P-384", E_OK },
+        { "RSA", "2048", E_OK },         { "EC", "P-521", E_VALIDATION },
+        { "RSA", "1024", E_VALIDATION }, { "ED25519", NULL, E_VALIDATION },
     };
 
     for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
         EVP_PKEY          *k = new_key(keys[i].type, keys[i].param);
         struct client_cert cc;
-        struct errbuf      eb = {0};
+        struct errbuf      eb = { 0 };
 
         assert_non_null(k);
-        int rc = pki_sign_client(f->ca, "app:credential:x:y", "/", csr_for(f->a, k, false),
-                                 &cc, &eb);
+        int rc = pki_sign_client(f->ca, "app:credential:x:y", "/", csr_for(f->a, k, false), &cc,
+                                 &eb);
         if (rc != keys[i].rc)
             fail_msg("%s %s: %d %s", keys[i].type, keys[i].param, rc, eb.msg);
         if (rc == E_OK) {
@@ -254,7 +254,7 @@ test_bad_csrs(void **state)
 {
     struct fx               *f = *state;
     struct client_cert       cc;
-    struct errbuf            eb = {0};
+    struct errbuf            eb = { 0 };
     EVP_PKEY                *k = new_key("EC", "P-256");
     static const char *const junk[] = {
         "",
@@ -280,7 +280,7 @@ test_peer_refusals(void **state)
 {
     struct fx                 *f = *state;
     const struct peer_cert    *p;
-    static const unsigned char junk[] = {0x30, 0x03, 0x02, 0x01, 0x01};
+    static const unsigned char junk[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
 
     p = check_pem(f->a, &f->tls.cert_pem); /* signed by the server CA */
     assert_false(p->verified);
@@ -298,7 +298,7 @@ static void
 test_not_initialised(void **state)
 {
     struct client_cert cc;
-    struct errbuf      eb = {0};
+    struct errbuf      eb = { 0 };
 
     (void)state;
     assert_int_equal(pki_sign_client(NULL, "cn", "/", STR_NULL, &cc, &eb), E_INTERNAL);
@@ -324,8 +324,8 @@ test_two_cas(void **state)
 {
     struct fx         *f = *state;
     struct ca         *b = NULL;
-    struct client_cert ca1 = {0}, cb = {0};
-    struct errbuf      eb = {0};
+    struct client_cert ca1 = { 0 }, cb = { 0 };
+    struct errbuf      eb = { 0 };
 
     assert_int_equal(pki_ca_new("tenant-b", "Tenant B CA", &b, &eb), E_OK);
     assert_string_equal(pki_ca_name(b), "tenant-b");
@@ -350,9 +350,9 @@ test_seal_open(void **state)
     struct fx         *f = *state;
     struct buf         sealed;
     struct ca         *o = NULL;
-    struct client_cert cc = {0};
-    struct errbuf      eb = {0};
-    unsigned char      other[SEAL_KEY_LEN] = {0};
+    struct client_cert cc = { 0 };
+    struct errbuf      eb = { 0 };
+    unsigned char      other[SEAL_KEY_LEN] = { 0 };
     struct str         crt = str_c(pki_ca_pem(f->ca));
 
     buf_init(&sealed, 16384);
@@ -385,8 +385,8 @@ test_import(void **state)
 {
     struct fx         *f = *state;
     struct ca         *o = NULL;
-    struct client_cert cc = {0};
-    struct errbuf      eb = {0};
+    struct client_cert cc = { 0 };
+    struct errbuf      eb = { 0 };
     EVP_PKEY          *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     struct buf         kpem;
 
@@ -414,7 +414,7 @@ test_registry(void **state)
 {
     struct fx    *f = *state;
     struct ca    *dup = NULL;
-    struct errbuf eb = {0};
+    struct errbuf eb = { 0 };
 
     assert_null(pki_ca_find(PKI_CA_CLIENT));
     assert_int_equal(pki_ca_register(f->ca), E_OK);

@@ -26,7 +26,7 @@ static struct arena *A;
 
 /* One write job: run `fn` with `arg` in a transaction, return its result. */
 struct op {
-    int                (*fn)(struct tx *tx, struct op *op);
+    int (*fn)(struct tx *tx, struct op *op);
     const struct spec *s;
     struct val        *obj;
     struct str         id;
@@ -101,7 +101,9 @@ make_account(struct str ns, const char *name)
     char       json[160];
     struct val o;
 
-    snprintf(json, sizeof json, "{\"name\":\"%s\",\"email\":\"%s@example.com\",\"password\":\"pw-%s-123456\"}", name, name, name);
+    snprintf(json, sizeof json,
+             "{\"name\":\"%s\",\"email\":\"%s@example.com\",\"password\":\"pw-%s-123456\"}",
+             name, name, name);
     o = make(&spec_account, ns, json);
     assert_int_equal(run(do_insert, &spec_account, &o, STR_NULL, NULL), E_OK);
     return o;
@@ -157,9 +159,12 @@ test_namespace_guard_and_unique_keys(void **state)
     struct val acc = make_account(path, "cat"), dup;
 
     (void)state;
-    dup = make(&spec_account, path, "{\"name\":\"cat\",\"email\":\"c@example.com\",\"password\":\"pw-cat-123456\"}");
+    dup = make(&spec_account, path,
+               "{\"name\":\"cat\",\"email\":\"c@example.com\",\"password\":\"pw-cat-123456\"}");
     assert_int_equal(run(do_insert, &spec_account, &dup, STR_NULL, NULL), E_DUPLICATE);
-    struct val lost = make(&spec_account, STR("/nowhere"), "{\"name\":\"dan\",\"email\":\"d@x.io\",\"password\":\"pw-dan-123456\"}");
+    struct val lost =
+        make(&spec_account, STR("/nowhere"),
+             "{\"name\":\"dan\",\"email\":\"d@x.io\",\"password\":\"pw-dan-123456\"}");
     assert_int_equal(run(do_insert, &spec_account, &lost, STR_NULL, NULL), E_NOTFOUND);
     assert_int_equal(run(do_del, &spec_namespace, NULL, val_get_str(&ns, "ID"), NULL), E_OK);
     val_set(A, &acc, "description", val_cstr("z"));
@@ -198,7 +203,8 @@ test_observers_see_committed_changes_only(void **state)
     (void)state;
     seen_n = 0;
     a = make_account(path, "eve");
-    b = make(&spec_account, path, "{\"name\":\"fay\",\"email\":\"f@x.io\",\"password\":\"pw-fay-123456\"}");
+    b = make(&spec_account, path,
+             "{\"name\":\"fay\",\"email\":\"f@x.io\",\"password\":\"pw-fay-123456\"}");
     assert_int_equal(run(insert_then_fail, &spec_account, &b, STR_NULL, NULL), E_VALIDATION);
     assert_int_equal(seen_n, 1);
     assert_string_equal(seen_ids[0], val_get_str(&a, "ID").p);

@@ -25,8 +25,8 @@
 #include <openssl/x509v3.h>
 
 #include "core/seal.h"
-#include "pki/tlsboot.h"
 #include "memvault.h"
+#include "pki/tlsboot.h"
 
 struct fx {
     char            dir[64];
@@ -84,7 +84,7 @@ tls_path(const struct fx *f, const char *name)
 static void
 ensure_ok(const struct fx *f, const char *host, struct tls_files *out)
 {
-    struct errbuf eb = {0};
+    struct errbuf eb = { 0 };
     struct ca    *a = NULL, *b = NULL;
     int           rc = tlsboot_ensure(f->dir, host, &f->mv.v, out, &a, &b, &eb);
 
@@ -332,7 +332,7 @@ test_sans(void **state)
     struct fx       *f = *state;
     struct tls_files t;
     X509            *leaf;
-    char             self[256] = {0};
+    char             self[256] = { 0 };
 
     ensure_ok(f, "keyward.example.org", &t);
     assert_int_equal(verify_chain(&t, NULL, "keyward.example.org"), 1);
@@ -541,7 +541,7 @@ expect_error(const struct fx *f, const char *host, const char *needle)
 {
     struct tls_files t;
     struct ca       *a = NULL, *b = NULL;
-    struct errbuf    eb = {0};
+    struct errbuf    eb = { 0 };
 
     assert_int_equal(tlsboot_ensure(f->dir, host, &f->mv.v, &t, &a, &b, &eb), E_INTERNAL);
     if (strstr(eb.msg, needle) == NULL)
@@ -600,7 +600,7 @@ test_bad_dirs_and_hosts(void **state)
     struct fx       *f = *state;
     struct tls_files t;
     struct ca       *a, *b;
-    struct errbuf    eb = {0};
+    struct errbuf    eb = { 0 };
     char             p[PATH_MAX];
 
     expect_error(f, "bad host!", "host");

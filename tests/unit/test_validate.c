@@ -11,10 +11,10 @@
 
 #include <cmocka.h>
 
-#include "core/codec.h"
-#include "model/validate.h"
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/codec.h"
+#include "model/validate.h"
 
 static const char *const colours[] = { "red", "green", NULL };
 
@@ -47,10 +47,10 @@ static const struct vcase cases[] = {
     { "{\"name\":\"abc\"}", E_OK, NULL },
     { "{}", E_VALIDATION, "name" },
     { "{\"name\":\"\"}", E_VALIDATION, "name" },
-    { "{\"name\":\"abcdefgh\"}", E_OK, NULL },             /* max_len exactly */
-    { "{\"name\":\"abcdefghi\"}", E_VALIDATION, "name" },  /* one past */
-    { "{\"name\":\"ABC\"}", E_VALIDATION, "name" },        /* pattern */
-    { "{\"name\":7}", E_VALIDATION, "name" },              /* type */
+    { "{\"name\":\"abcdefgh\"}", E_OK, NULL },            /* max_len exactly */
+    { "{\"name\":\"abcdefghi\"}", E_VALIDATION, "name" }, /* one past */
+    { "{\"name\":\"ABC\"}", E_VALIDATION, "name" },       /* pattern */
+    { "{\"name\":7}", E_VALIDATION, "name" },             /* type */
     { "{\"name\":\"a\",\"colour\":\"green\"}", E_OK, NULL },
     { "{\"name\":\"a\",\"colour\":\"blue\"}", E_VALIDATION, "colour" },
     { "{\"name\":\"a\",\"port\":1}", E_OK, NULL },
@@ -62,7 +62,7 @@ static const struct vcase cases[] = {
     { "{\"name\":\"a\",\"count\":-9223372036854775808}", E_OK, NULL }, /* unbounded */
     { "{\"name\":\"a\",\"nets\":[\"10.0.0.0/8\",\"::1\",\"2001:db8::/32\"]}", E_OK, NULL },
     { "{\"name\":\"a\",\"nets\":[\"10.0.0.0/8\",\"::1\",\"1.2.3.4\",\"5.6.7.8\"]}",
-      E_VALIDATION, "nets" },                              /* 4 items, max 3 */
+      E_VALIDATION, "nets" }, /* 4 items, max 3 */
     { "{\"name\":\"a\",\"nets\":[\"10.0.0.0/33\"]}", E_VALIDATION, "nets" },
     { "{\"name\":\"a\",\"nets\":[\"999.1.1.1\"]}", E_VALIDATION, "nets" },
     { "{\"name\":\"a\",\"nets\":[\"example.com\"]}", E_VALIDATION, "nets" },
@@ -84,7 +84,8 @@ test_create_cases(void **state)
         struct errbuf eb = { 0 };
         int           rc;
 
-        if (codec_decode(CODEC_JSON, a, cases[i].json, strlen(cases[i].json), 32, &in, &eb) != E_OK)
+        if (codec_decode(CODEC_JSON, a, cases[i].json, strlen(cases[i].json), 32, &in, &eb) !=
+            E_OK)
             fail_msg("case %zu does not decode: %s", i, eb.msg);
         rc = validate_create(a, &test_spec, &in, &obj, &eb);
         if (rc != cases[i].want)

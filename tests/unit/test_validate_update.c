@@ -52,11 +52,11 @@ static const char stored[] =
     "\"annotations\":{},\"associatedTags\":[],\"protected\":false}";
 
 /* What a client sends back after reading it (no secret: write-only). */
-#define READ_BACK                                                                     \
-    "\"ID\":\"0123456789abcdef01234567\",\"namespace\":\"/acme\","                    \
-    "\"createTime\":\"2026-01-01T00:00:00.000Z\",\"updateTime\":\"" T0 "\","          \
-    "\"name\":\"a\",\"colour\":\"green\",\"size\":7,\"enabled\":false,\"tags\":[\"x\"]," \
-    "\"code\":\"C1\",\"serial\":\"42\",\"metadata\":[\"k=v\"],"                       \
+#define READ_BACK                                                                              \
+    "\"ID\":\"0123456789abcdef01234567\",\"namespace\":\"/acme\","                             \
+    "\"createTime\":\"2026-01-01T00:00:00.000Z\",\"updateTime\":\"" T0 "\","                   \
+    "\"name\":\"a\",\"colour\":\"green\",\"size\":7,\"enabled\":false,\"tags\":[\"x\"],"       \
+    "\"code\":\"C1\",\"serial\":\"42\",\"metadata\":[\"k=v\"],"                                \
     "\"normalizedTags\":[\"$identity=thing\",\"k=v\"],\"object\":\"thing\""
 
 #define UT "\"updateTime\":\"" T0 "\""
@@ -88,10 +88,10 @@ static const struct ucase cases[] = {
     /* updateTime: required, and must be the stored one (the same instant in
      * another RFC 3339 form is the same) */
     { "{\"name\":\"a\"}", E_VALIDATION, "updateTime", NULL },
-    { "{\"name\":\"a\",\"updateTime\":\"2026-01-02T03:04:05.679Z\"}", E_CONFLICT,
-      "updateTime", NULL },
-    { "{\"name\":\"a\",\"updateTime\":\"2026-01-02T03:04:05.677Z\"}", E_CONFLICT,
-      "updateTime", NULL },
+    { "{\"name\":\"a\",\"updateTime\":\"2026-01-02T03:04:05.679Z\"}", E_CONFLICT, "updateTime",
+      NULL },
+    { "{\"name\":\"a\",\"updateTime\":\"2026-01-02T03:04:05.677Z\"}", E_CONFLICT, "updateTime",
+      NULL },
     { "{\"name\":\"a\",\"updateTime\":\"2026-01-02T04:04:05.678+01:00\"}", E_OK, NULL,
       "{\"updateTime\":\"" T0 "\"}" },
     { "{\"name\":\"a\",\"updateTime\":\"\"}", E_CONFLICT, "updateTime", NULL },

@@ -27,7 +27,7 @@ credential_id(const char *cn, struct str *id)
 
     if (!str_starts(s, prefix) || s.len < prefix.len + ID_LEN + 2)
         return false;
-    *id = (struct str){s.p + prefix.len, ID_LEN};
+    *id = (struct str){ s.p + prefix.len, ID_LEN };
     return id_valid(*id) && s.p[prefix.len + ID_LEN] == ':';
 }
 
@@ -64,7 +64,7 @@ int
 realm_certificate(struct req *r, const struct val *md, struct identity *id, struct errbuf *eb)
 {
     const struct peer_cert *p = r->peer;
-    struct errbuf           feb = {0};
+    struct errbuf           feb = { 0 };
     struct str              cid;
     struct val              ac;
     int                     rc;

@@ -4,14 +4,14 @@
 
 #include <stdio.h>
 
+#include "../../auth/authn.h"
+#include "../../auth/authz.h"
 #include "../../core/config.h"
 #include "../../core/log.h"
 #include "../../core/net.h"
 #include "../../core/nspath.h"
 #include "../../core/rnd.h"
 #include "../../core/timeutil.h"
-#include "../../auth/authn.h"
-#include "../../auth/authz.h"
 #include "../../model/roles.h"
 
 #define DEFAULT_VALIDITY_MS (24 * 3600 * 1000LL)
@@ -27,8 +27,16 @@ struct issue_req {
 };
 
 static const char *const issue_keys[] = {
-    "realm", "validity", "quota", "metadata", "audience", "opaque", "restrictedNamespace",
-    "restrictedPermissions", "restrictedNetworks", NULL,
+    "realm",
+    "validity",
+    "quota",
+    "metadata",
+    "audience",
+    "opaque",
+    "restrictedNamespace",
+    "restrictedPermissions",
+    "restrictedNetworks",
+    NULL,
 };
 
 static int
@@ -45,7 +53,7 @@ check_keys(const struct val *in, struct errbuf *eb)
         for (const char *const *k = issue_keys; *k != NULL && !ok; k++)
             ok = str_eq_c(in->m.kv[i].k, *k);
         if (!ok) {
-            char name[64];
+            char       name[64];
             struct str k = in->m.kv[i].k;
             snprintf(name, sizeof name, "%.*s", (int)(k.len > 63 ? 63 : k.len), k.p);
             return errbuf_attr(eb, E_VALIDATION, name, "Attribute '%s' is not known", name);
@@ -72,14 +80,16 @@ check_restrictions(struct issue_req *q, const struct val *in, struct errbuf *eb)
 
     if ((v = val_get(in, "restrictedNamespace")) != NULL && v->t != V_NULL) {
         if (v->t != V_STR || (v->s.len > 0 && !nspath_valid(v->s)))
-            return bad(eb, "restrictedNamespace", "Attribute 'restrictedNamespace' must be "
-                                                  "a namespace path");
+            return bad(eb, "restrictedNamespace",
+                       "Attribute 'restrictedNamespace' must be "
+                       "a namespace path");
         q->rns = v->s;
     }
     if ((v = val_get(in, "restrictedPermissions")) != NULL && v->t != V_NULL) {
         if (!strlist(v, 64))
-            return bad(eb, "restrictedPermissions", "Attribute 'restrictedPermissions' must "
-                                                    "be a list of permissions");
+            return bad(eb, "restrictedPermissions",
+                       "Attribute 'restrictedPermissions' must "
+                       "be a list of permissions");
         for (size_t i = 0; i < v->a.n; i++) {
             int rc = authz_check_identity(v->a.v[i].s, eb);
             if (rc != E_OK) {
@@ -91,8 +101,9 @@ check_restrictions(struct issue_req *q, const struct val *in, struct errbuf *eb)
     }
     if ((v = val_get(in, "restrictedNetworks")) != NULL && v->t != V_NULL) {
         if (!strlist(v, 64))
-            return bad(eb, "restrictedNetworks", "Attribute 'restrictedNetworks' must be a "
-                                                 "list of CIDRs");
+            return bad(eb, "restrictedNetworks",
+                       "Attribute 'restrictedNetworks' must be a "
+                       "list of CIDRs");
         if (cidr_list_check(v, "restrictedNetworks", eb) != E_OK)
             return eb->code;
         q->rnets = v;
@@ -110,8 +121,9 @@ check_validity(struct issue_req *q, const struct val *in, struct errbuf *eb)
         !(v->t == V_INT && v->i == 0)) {
         if (v->t != V_STR || duration_parse(v->s, &q->validity_ms) != E_OK ||
             q->validity_ms < 0)
-            return bad(eb, "validity", "Attribute 'validity' must be a duration like "
-                                       "'90s', '1h30m' or '24h'");
+            return bad(eb, "validity",
+                       "Attribute 'validity' must be a duration like "
+                       "'90s', '1h30m' or '24h'");
         if (q->validity_ms == 0)
             q->validity_ms = DEFAULT_VALIDITY_MS;
         if (q->validity_ms < 1000)
@@ -230,10 +242,8 @@ static const struct {
     int (*prove)(struct req *r, const struct val *metadata, struct identity *id,
                  struct errbuf *eb);
 } realms[] = {
-    { "vince", realm_vince },
-    { "certificate", realm_certificate },
-    { "token", realm_token },
-    { "oidc", realm_oidc },
+    { "vince", realm_vince }, { "certificate", realm_certificate },
+    { "token", realm_token }, { "oidc", realm_oidc },
     { "ldap", realm_ldap },
 };
 
@@ -241,8 +251,8 @@ static int
 prove(struct req *r, const struct issue_req *q, struct identity *id, struct errbuf *eb)
 {
     static const struct val empty = { .t = V_MAP };
-    const struct val       *md = q->metadata != NULL && q->metadata->t == V_MAP ? q->metadata
-                                                                                 : &empty;
+    const struct val       *md =
+        q->metadata != NULL && q->metadata->t == V_MAP ? q->metadata : &empty;
 
     for (size_t i = 0; i < ARRAY_LEN(realms); i++)
         if (str_eq_nocase(q->realm, realms[i].name))
@@ -308,13 +318,15 @@ narrow(struct issue_req *q, const struct identity *id, struct errbuf *eb)
         if (q->rns.len == 0)
             q->rns = v->s;
         else if (!nspath_within(q->rns, v->s))
-            return bad(eb, "restrictedNamespace", "Restrictions can only narrow the original's");
+            return bad(eb, "restrictedNamespace",
+                       "Restrictions can only narrow the original's");
     }
     if ((v = val_get(rs, "perms")) != NULL && v->t == V_ARR) {
         if (q->rperms == NULL)
             q->rperms = v;
         else if (!perms_within(q->rperms, v))
-            return bad(eb, "restrictedPermissions", "Restrictions can only narrow the original's");
+            return bad(eb, "restrictedPermissions",
+                       "Restrictions can only narrow the original's");
     }
     if ((v = val_get(rs, "networks")) != NULL && v->t == V_ARR) {
         if (q->rnets == NULL)

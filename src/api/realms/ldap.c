@@ -19,26 +19,26 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "../../model/secrets.h"
 #include "../../core/fileio.h"
 #include "../../core/log.h"
 #include "../../core/nspath.h"
+#include "../../model/secrets.h"
 #include "../../model/specs.h"
 #include "../../store/store.h"
 #include "issue.h"
 #include "throttle.h"
 
-#define LDAP_TIMEOUT_S  5
-#define USERNAME_MAX    256
-#define PASSWORD_MAX    1024
-#define PROVIDER_MAX    256
-#define FILTER_MAX      (128 * 1024) /* 1 KiB template, {USERNAME} escaped up to 3x */
-#define VALUE_MAX       1024         /* longer values (photos, certificates) are no claims */
-#define VALUES_MAX      64           /* per attribute */
+#define LDAP_TIMEOUT_S 5
+#define USERNAME_MAX   256
+#define PASSWORD_MAX   1024
+#define PROVIDER_MAX   256
+#define FILTER_MAX     (128 * 1024) /* 1 KiB template, {USERNAME} escaped up to 3x */
+#define VALUE_MAX      1024         /* longer values (photos, certificates) are no claims */
+#define VALUES_MAX     64           /* per attribute */
 /* Bytes of JSON the entry's attributes may add to the token: authn refuses
  * tokens over 8 KiB, and base64url adds a third. */
-#define CLAIMS_BUDGET   4096
-#define CA_TEMPLATE     "/tmp/keyward-ldapca-XXXXXX"
+#define CLAIMS_BUDGET 4096
+#define CA_TEMPLATE   "/tmp/keyward-ldapca-XXXXXX"
 
 /* What the caller sent in metadata. */
 struct login {
@@ -57,8 +57,8 @@ struct provider {
  * hashes a permissive directory may show the service account, and the keys the
  * realm sets itself. */
 static const char *const never_claims[] = {
-    "userPassword", "authPassword", "unicodePwd", "sambaNTPassword", "sambaLMPassword",
-    "krbPrincipalKey", "realm", "namespace", "provider", NULL,
+    "userPassword",    "authPassword", "unicodePwd", "sambaNTPassword", "sambaLMPassword",
+    "krbPrincipalKey", "realm",        "namespace",  "provider",        NULL,
 };
 
 /* libldap initialises its TLS library on first use without a lock, and its

@@ -5,15 +5,15 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 
+#include "../../auth/authn.h"
 #include "../../core/config.h"
+#include "../../core/digest.h"
 #include "../../core/log.h"
 #include "../../core/nspath.h"
 #include "../../core/rnd.h"
 #include "../../core/timeutil.h"
-#include "../../core/digest.h"
 #include "../../model/specs.h"
 #include "../../store/store.h"
-#include "../../auth/authn.h"
 #include "issue.h"
 #include "throttle.h"
 
@@ -126,7 +126,8 @@ basic_parse(struct req *r, struct client_req *c)
 static bool
 secret_matches(const struct val *sa, struct str secret)
 {
-    static const char dummy[65] = "0000000000000000000000000000000000000000000000000000000000000000";
+    static const char dummy[65] =
+        "0000000000000000000000000000000000000000000000000000000000000000";
     char              hex[65];
     const struct val *h = sa != NULL ? val_get(sa, "secretHash") : NULL;
     const char       *want = h != NULL && h->t == V_STR && h->s.len == 64 ? h->s.p : dummy;
@@ -163,9 +164,9 @@ scope_namespace(struct req *r, const struct client_req *c, struct str home, stru
 static struct val
 token_claims(struct req *r, const struct val *sa, struct str ns)
 {
-    struct val c = val_map(), data = val_map(), rs = val_map();
-    int64_t    now = time_now_ms() / 1000;
-    char       jti[33];
+    struct val    c = val_map(), data = val_map(), rs = val_map();
+    int64_t       now = time_now_ms() / 1000;
+    char          jti[33];
     unsigned char raw[16];
 
     rnd_id_bytes(raw, sizeof raw); /* jti */
@@ -221,20 +222,19 @@ client_authenticated(struct req *r, const struct client_req *c, struct val *sa)
     struct throttle t;
     struct errbuf   eb = { 0 };
     int             idlen = (int)(c->id.len > 64 ? 64 : c->id.len), rc;
-    struct str      key = str_c(arena_printf(r->a, "oauth2:%.*s@%.*s", idlen, c->id.p,
-                                             STR_FMT(r->client_ip)));
-    bool            found;
+    struct str      key =
+        str_c(arena_printf(r->a, "oauth2:%.*s@%.*s", idlen, c->id.p, STR_FMT(r->client_ip)));
+    bool found;
 
     if (throttle_begin(r, key, &t, &eb) != E_OK) {
         oauth_error(r, 429, "temporarily_unavailable", eb.msg);
         return false;
     }
-    found = c->id.len == 24 &&
-            kw_store->ops->find(kw_store, &spec_serviceaccount, NULL, "ID", c->id, r->a, sa,
-                                &eb) == E_OK;
+    found = c->id.len == 24 && kw_store->ops->find(kw_store, &spec_serviceaccount, NULL, "ID",
+                                                   c->id, r->a, sa, &eb) == E_OK;
     rc = secret_matches(found ? sa : NULL, c->secret) && found ? E_OK
-         : eb.code == E_UNAVAILABLE                             ? E_UNAVAILABLE
-                                                                : E_UNAUTH;
+         : eb.code == E_UNAVAILABLE ? E_UNAVAILABLE
+                                    : E_UNAUTH;
     throttle_end(r, &t, rc);
     if (rc != E_OK)
         oauth_error(r, 401, "invalid_client", "client authentication failed");

@@ -30,37 +30,37 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "../../auth/jws.h"
+#include "../../auth/jwt.h"
 #include "../../core/codec.h"
-#include "../../model/secrets.h"
 #include "../../core/digest.h"
 #include "../../core/log.h"
 #include "../../core/nspath.h"
 #include "../../core/rnd.h"
 #include "../../core/seal.h"
 #include "../../core/timeutil.h"
+#include "../../model/secrets.h"
 #include "../../model/specs.h"
 #include "../../store/store.h"
 #include "issue.h"
-#include "../../auth/jws.h"
-#include "../../auth/jwt.h"
 
 #define HTTP_TIMEOUT_MS 5000
-#define HTTP_MAX (256 * 1024) /* a discovery document, a JWKS or a token answer */
-#define JSON_DEPTH 16
-#define URL_MAX 2048
-#define LOCATION_MAX (4 * URL_MAX)
-#define RAND_LEN 32 /* state, nonce and PKCE verifier: 256 bits each */
-#define RAND_B64 43 /* b64url_len(RAND_LEN) */
-#define STATE_TTL_MS (10 * 60 * 1000)
-#define CODE_MAX 2048
-#define IDTOKEN_MAX (16 * 1024)
-#define SUB_MAX 255 /* OpenID Connect Core 2: sub is at most 255 ASCII characters */
-#define CLAIM_MAX 1024
+#define HTTP_MAX        (256 * 1024) /* a discovery document, a JWKS or a token answer */
+#define JSON_DEPTH      16
+#define URL_MAX         2048
+#define LOCATION_MAX    (4 * URL_MAX)
+#define RAND_LEN        32 /* state, nonce and PKCE verifier: 256 bits each */
+#define RAND_B64        43 /* b64url_len(RAND_LEN) */
+#define STATE_TTL_MS    (10 * 60 * 1000)
+#define CODE_MAX        2048
+#define IDTOKEN_MAX     (16 * 1024)
+#define SUB_MAX         255 /* OpenID Connect Core 2: sub is at most 255 ASCII characters */
+#define CLAIM_MAX       1024
 #define CLAIM_ITEMS_MAX 64
-#define CLAIMS_BUDGET 4096 /* all mapped claims: our token must stay under 8 KiB */
-#define SKEW_S 60          /* tolerated clock skew for iat and nbf, as jwt.c does */
-#define FORM_MAX (32 * 1024)
-#define RECORD_MAX (16 * 1024) /* a login state's record in JSON */
+#define CLAIMS_BUDGET   4096 /* all mapped claims: our token must stay under 8 KiB */
+#define SKEW_S          60   /* tolerated clock skew for iat and nbf, as jwt.c does */
+#define FORM_MAX        (32 * 1024)
+#define RECORD_MAX      (16 * 1024) /* a login state's record in JSON */
 
 /* A provider as stored, with the fields a login uses. */
 struct provider {
@@ -107,7 +107,7 @@ on_data(char *p, size_t size, size_t n, void *arg)
 static bool
 http_setup(CURL *c, const struct provider *p, const char *url, struct buf *out, char *err)
 {
-    struct curl_blob ca = {(void *)p->ca.p, p->ca.len, CURL_BLOB_COPY};
+    struct curl_blob ca = { (void *)p->ca.p, p->ca.len, CURL_BLOB_COPY };
     bool             ok;
 
     ok = curl_easy_setopt(c, CURLOPT_URL, url) == CURLE_OK &&
@@ -238,7 +238,7 @@ rand_b64(struct arena *a)
     rnd_bytes(raw, sizeof raw);
     b64url_encode(raw, sizeof raw, out);
     OPENSSL_cleanse(raw, sizeof raw);
-    return (struct str){out, RAND_B64};
+    return (struct str){ out, RAND_B64 };
 }
 
 /* RFC 7636 4.2: BASE64URL(SHA256(ASCII(code_verifier))). */
@@ -250,7 +250,7 @@ pkce_challenge(struct arena *a, struct str verifier)
 
     digest_sha256(verifier.p, verifier.len, md);
     b64url_encode(md, sizeof md, out);
-    return (struct str){out, RAND_B64};
+    return (struct str){ out, RAND_B64 };
 }
 
 /* Allocate a buffer's whole maximum at once: a buffer that holds a secret must
@@ -289,8 +289,8 @@ static int
 default_find(struct req *r, struct str ns, struct val *out, struct errbuf *eb)
 {
     struct fnode    *f = NULL;
-    struct order_key by_name = {spec_attr(&spec_oidcprovider, STR("name")), false};
-    struct listq     q = {.scope = {ns, false}, .order = &by_name, .norder = 1, .limit = 1};
+    struct order_key by_name = { spec_attr(&spec_oidcprovider, STR("name")), false };
+    struct listq     q = { .scope = { ns, false }, .order = &by_name, .norder = 1, .limit = 1 };
     struct val       items;
     int64_t          total = 0;
     int              rc;
@@ -311,8 +311,8 @@ static int
 provider_find(struct req *r, struct str ns, const char *attr, struct str value,
               struct provider *p, struct errbuf *why)
 {
-    struct scope  sc = {ns, false};
-    struct errbuf feb = {0};
+    struct scope  sc = { ns, false };
+    struct errbuf feb = { 0 };
     struct val    obj;
     int           rc;
 
@@ -449,7 +449,7 @@ login_encode(struct arena *a, const struct login *l, struct val *out)
 static int
 state_put(struct req *r, struct str state, const struct login *l, struct errbuf *why)
 {
-    struct eph_job j = {state_key(r->a, state), STR_NULL, time_now_ms() + STATE_TTL_MS, r->a};
+    struct eph_job j = { state_key(r->a, state), STR_NULL, time_now_ms() + STATE_TTL_MS, r->a };
     struct buf     plain, sealed;
     struct val     rec;
     int            rc;
@@ -493,7 +493,7 @@ login_decode(struct req *r, const struct buf *plain, struct login *l)
 static int
 state_take(struct req *r, struct str state, struct login *l, struct errbuf *why)
 {
-    struct eph_job j = {state_key(r->a, state), STR_NULL, 0, r->a};
+    struct eph_job j = { state_key(r->a, state), STR_NULL, 0, r->a };
     struct buf     plain;
     int            rc;
 
@@ -593,8 +593,8 @@ name_valid(struct str s)
 static int
 start_check(const struct val *md, struct errbuf *eb)
 {
-    struct str        ns = val_get_str(md, "namespace"), name = val_get_str(md, "OIDCProviderName");
-    struct str        redirect = val_get_str(md, "redirectURL");
+    struct str ns = val_get_str(md, "namespace"), name = val_get_str(md, "OIDCProviderName");
+    struct str redirect = val_get_str(md, "redirectURL");
     const struct val *n = val_get(md, "OIDCProviderName");
 
     if (!nspath_valid(ns))
@@ -625,13 +625,15 @@ login_start(struct req *r, const struct val *md, struct errbuf *why)
 {
     struct provider  p;
     struct discovery d;
-    struct login     l = {.ns = val_get_str(md, "namespace"), .redirect = val_get_str(md, "redirectURL")};
+    struct login     l = { .ns = val_get_str(md, "namespace"),
+                           .redirect = val_get_str(md, "redirectURL") };
     struct str       state, challenge;
     struct buf       url;
     int              rc;
 
     if ((rc = start_check(md, why)) != E_OK ||
-        (rc = provider_find(r, l.ns, "name", val_get_str(md, "OIDCProviderName"), &p, why)) != E_OK ||
+        (rc = provider_find(r, l.ns, "name", val_get_str(md, "OIDCProviderName"), &p, why)) !=
+            E_OK ||
         (rc = discover(r, &p, &d, why)) != E_OK)
         return rc;
     l.provider_id = p.id;
@@ -726,7 +728,7 @@ token_request(const struct provider *p, const struct discovery *d, struct str co
               struct errbuf *why)
 {
     struct buf         secret;
-    struct errbuf      feb = {0};
+    struct errbuf      feb = { 0 };
     struct curl_slist *n;
     int                rc;
 
@@ -988,7 +990,7 @@ lowercase(struct arena *a, struct str s)
     for (size_t i = 0; i < s.len; i++)
         if (p[i] >= 'A' && p[i] <= 'Z')
             p[i] = (char)(p[i] - 'A' + 'a');
-    return (struct str){p, s.len};
+    return (struct str){ p, s.len };
 }
 
 /* The console's own keys: a provider's claim of the same name never replaces
@@ -1038,9 +1040,9 @@ static int
 login_finish(struct req *r, const struct val *md, struct identity *id, struct errbuf *why)
 {
     struct str       code, state, token = STR_NULL;
-    struct login     l = {0};
-    struct provider  p = {0};
-    struct discovery d = {0};
+    struct login     l = { 0 };
+    struct provider  p = { 0 };
+    struct discovery d = { 0 };
     struct val       claims;
     int              rc;
 
@@ -1063,7 +1065,7 @@ login_finish(struct req *r, const struct val *md, struct identity *id, struct er
 int
 realm_oidc(struct req *r, const struct val *md, struct identity *id, struct errbuf *eb)
 {
-    struct errbuf why = {0};
+    struct errbuf why = { 0 };
     int           rc =
         val_get(md, "code") == NULL ? login_start(r, md, &why) : login_finish(r, md, id, &why);
 

@@ -50,7 +50,7 @@ address_key(struct req *r)
         return r->client_ip;
     if (memcmp(ip, v4mapped, sizeof v4mapped) != 0)
         memset(ip + 8, 0, 8);
-    return (struct str){(const char *)ip, 16};
+    return (struct str){ (const char *)ip, 16 };
 }
 
 int
@@ -67,7 +67,7 @@ throttle_begin(struct req *r, struct str account, struct throttle *t, struct err
 {
     int64_t now = time_mono_ms(), wait = 0;
 
-    *t = (struct throttle){.account = account, .address = address_key(r)};
+    *t = (struct throttle){ .account = account, .address = address_key(r) };
     if (accounts == NULL)
         return E_OK;
     if (account.len > 0)

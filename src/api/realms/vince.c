@@ -1,8 +1,8 @@
 /* vince.c - the account realm: a name and a password. */
+#include "../../core/password.h"
 #include "../../model/specs.h"
 #include "../../store/store.h"
 #include "issue.h"
-#include "../../core/password.h"
 #include "throttle.h"
 
 static void
@@ -52,8 +52,8 @@ prove(struct req *r, struct str name, struct str pw, struct identity *id, struct
 int
 realm_vince(struct req *r, const struct val *md, struct identity *id, struct errbuf *eb)
 {
-    struct str      name = val_get_str(md, "vinceAccount"), pw = val_get_str(md, "vincePassword");
-    struct str      key = STR_NULL;
+    struct str name = val_get_str(md, "vinceAccount"), pw = val_get_str(md, "vincePassword");
+    struct str key = STR_NULL;
     struct throttle t;
     int             rc;
 
