@@ -108,11 +108,19 @@ struct conn {
     struct arena           *peer_a;
 };
 
+/* A connection accepted by one worker for another (round robin). */
+struct handoff {
+    int                     fd;
+    struct sockaddr_storage ss;
+    struct handoff         *next;
+};
+
 struct worker {
     pthread_t       th;
     int             ep, wake;
     pthread_mutex_t mu;
     struct conn    *ready;     /* under mu */
+    struct handoff *inbox;     /* under mu: accepted by another worker for this one */
     size_t          evictions; /* atomic: connections other workers asked it to close */
     struct conn    *conns;
     struct conn    *dead;  /* closed in this batch of events: freed after it */
@@ -123,14 +131,16 @@ struct worker {
     time_t          date_sec;
 };
 
-static SSL_CTX       *ctx_;
-static int            listen_fd = -1;
-static struct worker *workers;
-static size_t         nworkers;
-static int            stopping;   /* atomic: http_stop was called */
-static size_t         open_conns; /* atomic: connections of all workers */
-static int64_t        stop_deadline;
-static char           tag_listen, tag_wake; /* epoll data of the two non-connections */
+static SSL_CTX                *ctx_;
+static int                     listen_fd = -1;
+static struct worker          *workers;
+static size_t                  nworkers;
+static int                     stopping;    /* atomic: http_stop was called */
+static size_t                  next_worker; /* atomic: round robin of accepted connections */
+static __thread struct worker *self;        /* the worker this thread runs */
+static size_t                  open_conns;  /* atomic: connections of all workers */
+static int64_t                 stop_deadline;
+static char                    tag_listen, tag_wake; /* epoll data of the two non-connections */
 
 static void conn_run(struct conn *c);
 static void wake(struct worker *w);
@@ -1104,8 +1114,53 @@ make_room(struct worker *w)
     return true;
 }
 
+/* Connections go to the workers in turn, whichever one the kernel woke: a
+ * handler that blocks (an Argon2id hash, an LDAP bind) then stalls only its
+ * own worker's few connections, not a bunch that happened to land together. */
+static struct worker *
+pick_worker(void)
+{
+    return &workers[__atomic_fetch_add(&next_worker, 1, __ATOMIC_RELAXED) % nworkers];
+}
+
+/* A new connection for this thread's worker. */
 static void
-accept_some(struct worker *w)
+adopt(struct worker *w, int fd, const struct sockaddr_storage *ss)
+{
+    if (!make_room(w)) {
+        addrcount_put(ss);
+        close(fd);
+        return;
+    }
+    add_conn(w, fd, ss);
+}
+
+/* Give a new connection to `w`: at once if it is this thread's, else through
+ * its inbox and a wake-up. */
+static void
+take(struct worker *w, int fd, const struct sockaddr_storage *ss)
+{
+    struct handoff *h;
+
+    if (w == self) {
+        adopt(w, fd, ss);
+        return;
+    }
+    if ((h = malloc(sizeof *h)) == NULL) {
+        addrcount_put(ss);
+        close(fd);
+        return;
+    }
+    *h = (struct handoff){ fd, *ss, NULL };
+    pthread_mutex_lock(&w->mu);
+    h->next = w->inbox;
+    w->inbox = h;
+    pthread_mutex_unlock(&w->mu);
+    wake(w);
+}
+
+static void
+accept_some(void)
 {
     for (int i = 0; i < ACCEPT_BURST; i++) {
         struct sockaddr_storage ss;
@@ -1121,12 +1176,7 @@ accept_some(struct worker *w)
             close(fd); /* this address holds its share of connections already */
             continue;
         }
-        if (!make_room(w)) {
-            addrcount_put(&ss);
-            close(fd);
-            continue;
-        }
-        add_conn(w, fd, &ss);
+        take(pick_worker(), fd, &ss);
     }
 }
 
@@ -1134,9 +1184,10 @@ accept_some(struct worker *w)
 static void
 run_ready(struct worker *w)
 {
-    struct conn *list;
-    uint64_t     n;
-    size_t       ev = __atomic_exchange_n(&w->evictions, 0, __ATOMIC_RELAXED);
+    struct conn    *list;
+    struct handoff *in;
+    uint64_t        n;
+    size_t          ev = __atomic_exchange_n(&w->evictions, 0, __ATOMIC_RELAXED);
 
     if (read(w->wake, &n, sizeof n) < 0 && errno != EAGAIN)
         log_debug("http: wake: %s", strerror(errno));
@@ -1145,7 +1196,15 @@ run_ready(struct worker *w)
     pthread_mutex_lock(&w->mu);
     list = w->ready;
     w->ready = NULL;
+    in = w->inbox;
+    w->inbox = NULL;
     pthread_mutex_unlock(&w->mu);
+    while (in != NULL) {
+        struct handoff *h = in;
+        in = h->next;
+        adopt(w, h->fd, &h->ss);
+        free(h);
+    }
     while (list != NULL) {
         struct conn *c = list;
         list = c->ready_next;
@@ -1183,12 +1242,13 @@ worker_main(void *arg)
     struct epoll_event ev[EVENTS_MAX];
     int64_t            last_tick = time_mono_ms();
 
+    self = w;
     for (;;) {
         int n = epoll_wait(w->ep, ev, EVENTS_MAX, w->again != NULL ? 0 : TICK_MS);
 
         for (int i = 0; i < n; i++) {
             if (ev[i].data.ptr == &tag_listen)
-                accept_some(w);
+                accept_some();
             else if (ev[i].data.ptr == &tag_wake)
                 run_ready(w);
             else
@@ -1387,6 +1447,13 @@ http_start(const struct tls_files *tls, struct errbuf *eb)
 static bool
 worker_fini(struct worker *w)
 {
+    while (w->inbox != NULL) { /* handed over after this worker stopped */
+        struct handoff *h = w->inbox;
+        w->inbox = h->next;
+        addrcount_put(&h->ss);
+        close(h->fd);
+        free(h);
+    }
     for (struct conn *c = w->conns, *next; c != NULL; c = next) {
         next = c->next;
         if (c->st != C_PENDING)
