@@ -1,11 +1,13 @@
 /* server.c - HTTPS/1.1 over OpenSSL: the listener, the worker loops, the
  * deadlines that cut slow clients off, and the hand-over to the API.
  *
- * Each worker thread owns an epoll loop and the connections it accepted; the
- * listening socket is in every loop (EPOLLEXCLUSIVE wakes one). A connection
- * lives on one thread from accept to close, so its state needs no lock; the
- * only crossing is a request whose write the store's writer thread completes:
- * resume() puts it on its worker's ready list and wakes the loop.
+ * Each worker thread owns an epoll loop and its connections; the listening
+ * socket is in every loop (EPOLLEXCLUSIVE wakes one), and the woken worker
+ * hands each new connection to the workers in turn (an inbox and a wake-up),
+ * so a handler that blocks stalls few connections. A connection lives on one
+ * thread from then to close, so its state needs no lock; the other crossing
+ * is a request whose write the store's writer thread completes: resume() puts
+ * it on its worker's ready list and wakes the loop.
  *
  * A connection is in one state at a time, and every state but "pending" (a
  * complete request waiting for the store) has a deadline, checked four times
