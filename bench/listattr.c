@@ -91,14 +91,20 @@ cmp_i64(const void *x, const void *y)
 int
 main(int argc, char **argv)
 {
-    int64_t        n = argc > 1 ? atoll(argv[1]) : 200000;
-    int            nq = argc > 2 ? atoi(argv[2]) : 200;
+    int64_t        n = 200000, nq = 200;
     char           dir[] = "/tmp/kw-bench-listattr-XXXXXX", path[128], uri[160];
     struct store  *st;
     struct errbuf  eb = { 0 };
     struct arena  *a = arena_new(1 << 20);
-    int64_t       *us = calloc((size_t)nq, sizeof *us), t0;
+    int64_t       *us, t0;
 
+    /* [OBJECTS [QUERIES]], each a positive integer (str_to_i64: checked) */
+    if ((argc > 1 && (str_to_i64(str_c(argv[1]), &n) != E_OK || n < 1)) ||
+        (argc > 2 && (str_to_i64(str_c(argv[2]), &nq) != E_OK || nq < 1 || nq > 1000000))) {
+        fprintf(stderr, "usage: listattr [OBJECTS [QUERIES]]\n");
+        return 2;
+    }
+    us = calloc((size_t)nq, sizeof *us);
     config_defaults(&cfg);
     config_set(&cfg, "sync", "normal", NULL);
     spec_init();
@@ -120,7 +126,7 @@ main(int argc, char **argv)
     printf("inserted %lld entries in %lld ms\n", (long long)n, (long long)(time_now_ms() - t0));
 
     for (int common = 0; common < 2; common++) {
-    int nqk = common ? (nq < 20 ? nq : 20) : nq;
+    int nqk = (int)(common ? (nq < 20 ? nq : 20) : nq);
     srand(7);
     for (int q = 0; q < nqk; q++) {
         int64_t       i = rand() % n;

@@ -137,8 +137,8 @@ b64url_encode(const void *p, size_t n, char *out)
     out[o] = '\0';
 }
 
-static int
-b64url_val(char c)
+int
+b64_digit(char c, bool url)
 {
     if (c >= 'A' && c <= 'Z')
         return c - 'A';
@@ -146,9 +146,9 @@ b64url_val(char c)
         return c - 'a' + 26;
     if (c >= '0' && c <= '9')
         return c - '0' + 52;
-    if (c == '-')
+    if (c == (url ? '-' : '+'))
         return 62;
-    if (c == '_')
+    if (c == (url ? '_' : '/'))
         return 63;
     return -1;
 }
@@ -171,7 +171,7 @@ b64url_decode(const char *s, size_t len, unsigned char *out)
     if (len % 4 == 1)
         return -1;
     for (size_t i = 0; i < len; i++) {
-        int v = b64url_val(s[i]);
+        int v = b64_digit(s[i], true);
         if (v < 0)
             return -1;
         acc = (acc << 6 | (uint32_t)v) & 0xffffff;

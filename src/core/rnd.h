@@ -22,6 +22,9 @@ bool id_valid(struct str s);
 int hex_digit(char c);
 /* Lowercase hex of n bytes into out (2n+1 bytes with NUL). */
 void hex_encode(const void *p, size_t n, char *out);
+/* The value of a base64 digit (RFC 4648: the URL alphabet when `url`, else the
+ * standard one), or -1. */
+int b64_digit(char c, bool url);
 /* base64url without padding. out must hold b64url_len(n) + 1. */
 size_t b64url_len(size_t n);
 void   b64url_encode(const void *p, size_t n, char *out);

@@ -483,6 +483,21 @@ resume_req(struct req *r)
 
 /* ---- reading requests ---------------------------------------------------- */
 
+/* After an OpenSSL call that returned `n` <= 0: false when it only waits for
+ * the socket (the next event resumes it), else the connection is closed
+ * (state C_CLOSED) and true, so the caller's loop moves on. */
+static bool
+closed_unless_waiting(struct conn *c, int n)
+{
+    int e = SSL_get_error(c->ssl, n);
+
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        return false;
+    ERR_clear_error();
+    c->st = C_CLOSED;
+    return true;
+}
+
 static size_t
 in_avail(const struct conn *c)
 {
@@ -649,15 +664,7 @@ fill(struct conn *c)
         c->in_len += (size_t)n;
         return true;
     }
-    switch (SSL_get_error(c->ssl, n)) {
-    case SSL_ERROR_WANT_READ:
-    case SSL_ERROR_WANT_WRITE:
-        return false;
-    default:
-        ERR_clear_error();
-        c->st = C_CLOSED;
-        return true;
-    }
+    return closed_unless_waiting(c, n);
 }
 
 /* ---- writing answers --------------------------------------------------- */
@@ -686,12 +693,7 @@ drain(struct conn *c)
     ERR_clear_error();
     while ((n = SSL_read(c->ssl, sink, sizeof sink)) > 0)
         ;
-    n = SSL_get_error(c->ssl, n);
-    if (n == SSL_ERROR_WANT_READ || n == SSL_ERROR_WANT_WRITE)
-        return false;
-    ERR_clear_error();
-    c->st = C_CLOSED;
-    return true;
+    return closed_unless_waiting(c, n);
 }
 
 /* The request is answered: free it, then close or wait for the next one. */
@@ -870,15 +872,7 @@ handshake(struct conn *c)
         c->st = C_HEAD; /* its deadline still counts from the accept */
         return true;
     }
-    switch (SSL_get_error(c->ssl, n)) {
-    case SSL_ERROR_WANT_READ:
-    case SSL_ERROR_WANT_WRITE:
-        return false;
-    default:
-        ERR_clear_error();
-        c->st = C_CLOSED;
-        return true;
-    }
+    return closed_unless_waiting(c, n);
 }
 
 /* Close the connection now; its memory stays until reap(), since an event

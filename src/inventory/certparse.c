@@ -21,6 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include "../core/digest.h"
+#include "../core/rnd.h"
 #include "../core/timeutil.h"
 
 static const char *const reasons[] = {
@@ -58,22 +59,6 @@ is_ws(unsigned char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
 
-static int
-b64_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
 /* Strict standard base64 with padding, whitespace ignored anywhere. Decodes into
  * the arena; false when anything else is found. */
 static bool
@@ -93,7 +78,7 @@ b64_decode(struct arena *a, const char *p, size_t len, unsigned char **out, size
             if (++pad > 2)
                 return false;
             v = 0;
-        } else if (pad > 0 || (v = b64_val(c)) < 0) {
+        } else if (pad > 0 || (v = b64_digit((char)c, false)) < 0) {
             return false; /* data after padding, or not base64 */
         }
         acc = acc << 6 | (uint32_t)v;
@@ -307,7 +292,7 @@ all_b64(struct str in)
 {
     for (size_t i = 0; i < in.len; i++) {
         unsigned char c = (unsigned char)in.p[i];
-        if (!is_ws(c) && c != '=' && b64_val(c) < 0)
+        if (!is_ws(c) && c != '=' && b64_digit((char)c, false) < 0)
             return false;
     }
     return true;

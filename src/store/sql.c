@@ -354,19 +354,34 @@ sql_select_namespace_ids(struct buf *sql, const struct scope *sc, enum sql_diale
     path_cond(sql, "\"namespace\"", sc, d, a, ps);
 }
 
-void
-sql_purge_nsid(struct buf *sql, const struct spec *s, enum sql_dialect d)
+/* The dialect's physical row identifier. */
+static const char *
+row_id(enum sql_dialect d)
 {
-    const char *row = d == SQL_POSTGRES ? "ctid" : "rowid";
+    return d == SQL_POSTGRES ? "ctid" : "rowid";
+}
 
-    buf_puts(sql, "DELETE FROM ");
-    ident(sql, s->rest);
-    buf_printf(sql, " WHERE %s IN (SELECT %s FROM ", row, row);
+/* The next batch of a deleted namespace's rows of bulk spec `s`: `col` of at
+ * most $2 rows whose namespace ID is $1, in row order, so that the batch of
+ * the rows and the batch of their side rows are the same. */
+static void
+nsid_batch(struct buf *sql, const struct spec *s, const char *col, enum sql_dialect d)
+{
+    buf_printf(sql, "SELECT %s FROM ", col);
     ident(sql, s->rest);
     buf_puts(sql, " WHERE \"nsid\" = ");
     placeholder(sql, d, 1);
-    buf_printf(sql, " ORDER BY %s LIMIT ", row);
+    buf_printf(sql, " ORDER BY %s LIMIT ", row_id(d));
     placeholder(sql, d, 2);
+}
+
+void
+sql_purge_nsid(struct buf *sql, const struct spec *s, enum sql_dialect d)
+{
+    buf_puts(sql, "DELETE FROM ");
+    ident(sql, s->rest);
+    buf_printf(sql, " WHERE %s IN (", row_id(d));
+    nsid_batch(sql, s, row_id(d), d);
     buf_puts(sql, ")");
 }
 
@@ -549,16 +564,10 @@ void
 sql_side_purge_nsid(struct buf *sql, const struct spec *s, const struct attr *at,
                     enum sql_dialect d)
 {
-    const char *row = d == SQL_POSTGRES ? "ctid" : "rowid";
-
     buf_puts(sql, "DELETE FROM ");
     filter_side_table(sql, s, at);
-    buf_puts(sql, " WHERE oid IN (SELECT \"ID\" FROM ");
-    ident(sql, s->rest);
-    buf_puts(sql, " WHERE \"nsid\" = ");
-    placeholder(sql, d, 1);
-    buf_printf(sql, " ORDER BY %s LIMIT ", row);
-    placeholder(sql, d, 2);
+    buf_puts(sql, " WHERE oid IN (");
+    nsid_batch(sql, s, "\"ID\"", d);
     buf_puts(sql, ")");
 }
 
