@@ -4,8 +4,12 @@
 #include "model/specs.h"
 
 const struct spec *const spec_all[] = {
-    &spec_namespace,      &spec_account,       &spec_apiauthorization,  &spec_role,
-    &spec_serviceaccount, &spec_appcredential, &spec_auditlog,          &spec_ldapprovider,
-    &spec_oidcprovider,   &spec_certificate,   &spec_certificateimport, &spec_monitoringpolicy,
+    &spec_namespace,         &spec_account,
+    &spec_apiauthorization,  &spec_role,
+    &spec_serviceaccount,    &spec_appcredential,
+    &spec_auditlog,          &spec_ldapprovider,
+    &spec_oidcprovider,      &spec_certificate,
+    &spec_certificateimport, &spec_monitoringpolicy,
+    &spec_certificatereport,
 };
 const size_t spec_count = ARRAY_LEN(spec_all);
