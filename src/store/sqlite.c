@@ -113,7 +113,7 @@ conn_open(struct conn *c, const char *path, bool writer, struct errbuf *eb)
     /* Page caches stay small: the OS page cache holds the file anyway, and the
      * console's idle memory should stay near 20 MB. */
     const char *pragmas = writer ? "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF;"
-                                   "PRAGMA cache_size=-8192;"
+                                   "PRAGMA cache_size=-32768;"
                                  : "PRAGMA query_only=1; PRAGMA cache_size=-2048;";
     char       *msg = NULL;
     int         rc;
@@ -1348,14 +1348,38 @@ run_batch(struct sqlite_store *st, struct wjob *batch)
     changelog_free(&tx.log);
 }
 
+/* The query planner's statistics (sqlite_stat1) follow the data: without
+ * them SQLite may walk a whole namespace in ID order rather than use the index
+ * a filter names. Sampled (analysis_limit), so a run takes milliseconds even
+ * at millions of rows; at most once a minute, after enough changes. */
+#define ANALYZE_EVERY_MS   60000
+#define ANALYZE_MIN_CHANGE 1000
+
+static void
+maybe_analyze(struct sqlite_store *st, int64_t *last_ms, int64_t *last_changes)
+{
+    int64_t now = time_now_ms(), changes = sqlite3_total_changes64(st->writer.db);
+
+    if (now - *last_ms < ANALYZE_EVERY_MS || changes - *last_changes < ANALYZE_MIN_CHANGE)
+        return;
+    *last_ms = now;
+    *last_changes = changes;
+    if (exec_simple(&st->writer, "PRAGMA analysis_limit = 2000") != E_OK ||
+        exec_simple(&st->writer, "ANALYZE") != E_OK)
+        log_warn("store: ANALYZE failed");
+}
+
 static void *
 writer_main(void *arg)
 {
     struct sqlite_store *st = arg;
     struct wjob         *batch;
+    int64_t              last_ms = 0, last_changes = 0;
 
-    while ((batch = take_batch(st)) != NULL)
+    while ((batch = take_batch(st)) != NULL) {
         run_batch(st, batch);
+        maybe_analyze(st, &last_ms, &last_changes);
+    }
     return NULL;
 }
 
