@@ -525,6 +525,12 @@ static const char *const certificate_indexes[] = {
     "subjectKeyIdentifier", "issuerCertificateID",  NULL,
 };
 
+/* What reports count (report.c): kept by the store as certificates are written. */
+static const char *const certificate_counted[] = {
+    "status",     "source", "signatureAlgorithm", "keyAlgorithm,keySize", "issuer,issuerCN",
+    "weaknesses", NULL,
+};
+
 static const char *const certificate_csv[] = {
     "ID",          "namespace",    "subjectCN", "issuerCN",           "serialNumber",
     "fingerprint", "keyAlgorithm", "keySize",   "signatureAlgorithm", "validityStart",
@@ -554,6 +560,7 @@ const struct spec spec_certificate = {
                .rewrite = cert_rewrite },
     .csv_columns = certificate_csv,
     .indexes = certificate_indexes,
+    .counted = certificate_counted,
     .raw_types = certificate_raw,
     .raw_attr = "certificate",
     .rt = &certificate_rt,

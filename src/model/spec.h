@@ -193,6 +193,11 @@ struct spec {
                                        ("*a,b": without it, for the server's own
                                        queries across namespaces): what its large
                                        lists are searched by */
+    const char *const *counted;     /* NULL-terminated dimensions whose counts the store
+                                       keeps as rows are written (one or two columns,
+                                       comma-separated, or a list attribute: its
+                                       elements), and the total: aggregates without a
+                                       filter read them instead of the rows (reports) */
     const char *const *raw_types;   /* NULL-terminated media types a create accepts as
                                        a raw body (application/pkix-cert): the body
                                        becomes attribute raw_attr (as text, or as

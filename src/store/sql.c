@@ -187,10 +187,211 @@ agg_where(struct buf *sql, const struct spec *s, const struct scope *sc,
     return E_OK;
 }
 
+/* ---- counted dimensions ------------------------------------------------------ */
+
+static int sql_aggregate_rows(struct buf *sql, const struct spec *s, const struct scope *sc,
+                              const struct fnode *filter, const struct agg_part *part,
+                              enum sql_dialect d, struct arena *a, struct sqlparams *ps,
+                              struct errbuf *eb);
+
+/* "a,b" -> the attributes a and b; false when the spec has no such columns. */
+static bool
+dim_attrs(const struct spec *s, const char *dim, const struct attr *at[2], size_t *n)
+{
+    struct str rest = str_c(dim), col;
+
+    *n = 0;
+    while (rest.len > 0) {
+        rest = str_cut(rest, ',', &col);
+        if (*n == 2 || (at[*n] = spec_attr(s, col)) == NULL || !attr_is_column(at[*n]))
+            return false;
+        (*n)++;
+        if (rest.p == NULL)
+            break;
+    }
+    return true;
+}
+
+static void
+counts_table(struct buf *sql, const struct spec *s)
+{
+    buf_printf(sql, "\"%s__counts\"", s->rest);
+}
+
+/* Add `sign` to the counts of the row `row` (NEW or OLD) in dimension `dim`. */
+static void
+count_upsert(struct buf *sql, const struct spec *s, const char *dim, const char *row, int sign)
+{
+    const struct attr *at[2];
+    size_t             n;
+
+    if (!dim_attrs(s, dim, at, &n))
+        return;
+    buf_puts(sql, "INSERT INTO ");
+    counts_table(sql, s);
+    buf_puts(sql, " (nsid, dim, v1, v2, n) ");
+    if (n == 1 && at[0]->type == T_STRLIST) {
+        buf_printf(sql,
+                   "SELECT %s.nsid, '%s', j.value, '', %d FROM json_each(%s.\"%s\") AS j "
+                   "WHERE true",
+                   row, dim, sign, row, at[0]->name);
+    } else {
+        buf_printf(sql, "VALUES (%s.nsid, '%s', ", row, dim);
+        for (size_t i = 0; i < 2; i++)
+            if (i < n)
+                buf_printf(sql, "ifnull(%s.\"%s\", ''), ", row, at[i]->name);
+            else
+                buf_puts(sql, "'', ");
+        buf_printf(sql, "%d)", sign);
+    }
+    buf_puts(sql, " ON CONFLICT (nsid, dim, v1, v2) DO UPDATE SET n = n + excluded.n;");
+}
+
+static void
+count_all(struct buf *sql, const struct spec *s, const char *row, int sign)
+{
+    count_upsert(sql, s, "", row, sign);
+    for (const char *const *dim = s->counted; *dim != NULL; dim++)
+        count_upsert(sql, s, *dim, row, sign);
+}
+
+static void
+count_trigger(struct buf *sql, const struct spec *s, const char *event, const char *name)
+{
+    buf_printf(sql,
+               "DROP TRIGGER IF EXISTS \"%s__count_%s\"; CREATE TRIGGER \"%s__count_%s\" "
+               "AFTER %s ON ",
+               s->rest, name, s->rest, name, event);
+    ident(sql, s->rest);
+    buf_puts(sql, " BEGIN ");
+    if (strcmp(name, "ins") != 0)
+        count_all(sql, s, "OLD", -1);
+    if (strcmp(name, "del") != 0)
+        count_all(sql, s, "NEW", 1);
+    buf_puts(sql, " END;");
+}
+
+void
+sql_counts_create(struct buf *sql, const struct spec *s, enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    buf_puts(sql, "CREATE TABLE IF NOT EXISTS ");
+    counts_table(sql, s);
+    buf_puts(sql, " (nsid TEXT NOT NULL, dim TEXT NOT NULL, v1 NOT NULL, v2 NOT NULL,"
+                  " n INTEGER NOT NULL, PRIMARY KEY (nsid, dim, v1, v2)) WITHOUT ROWID;");
+    count_trigger(sql, s, "INSERT", "ins");
+    count_trigger(sql, s, "DELETE", "del");
+    count_trigger(sql, s, "UPDATE", "upd");
+}
+
+static void
+fill_dim(struct buf *sql, const struct spec *s, const char *dim)
+{
+    const struct attr *at[2];
+    size_t             n;
+
+    if (!dim_attrs(s, dim, at, &n))
+        return;
+    buf_puts(sql, "INSERT INTO ");
+    counts_table(sql, s);
+    if (n == 1 && at[0]->type == T_STRLIST) {
+        buf_printf(sql, " SELECT t.nsid, '%s', j.value, '', count(*) FROM ", dim);
+        ident(sql, s->rest);
+        buf_printf(sql, " AS t, json_each(t.\"%s\") AS j GROUP BY 1, 3;", at[0]->name);
+        return;
+    }
+    buf_printf(sql, " SELECT nsid, '%s', %s%s%s, %s%s%s, count(*) FROM ", dim,
+               n > 0 ? "ifnull(\"" : "", n > 0 ? at[0]->name : "''", n > 0 ? "\", '')" : "",
+               n > 1 ? "ifnull(\"" : "", n > 1 ? at[1]->name : "''", n > 1 ? "\", '')" : "");
+    ident(sql, s->rest);
+    buf_puts(sql, " GROUP BY 1, 3, 4;");
+}
+
+void
+sql_counts_fill(struct buf *sql, const struct spec *s, enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    fill_dim(sql, s, "");
+    for (const char *const *dim = s->counted; *dim != NULL; dim++)
+        fill_dim(sql, s, *dim);
+}
+
+/* The dimension `part` groups by, "a,b" ("" for the total), if counted. */
+static const char *
+part_dim(const struct spec *s, const struct agg_part *part, struct arena *a)
+{
+    char *dim = "";
+
+    if (s->counted == NULL || part->filter != NULL)
+        return NULL;
+    for (size_t i = 0; i < part->nby; i++)
+        dim = arena_printf(a, "%s%s%s", dim, i > 0 ? "," : "", part->by[i]->name);
+    if (*dim == '\0')
+        return dim;
+    for (const char *const *c = s->counted; *c != NULL; c++)
+        if (strcmp(*c, dim) == 0)
+            return *c;
+    return NULL;
+}
+
+bool
+sql_counted(const struct spec *s, const struct agg_part *part)
+{
+    struct arena *a = arena_new(256);
+    bool          yes = part->nby <= 2 && part_dim(s, part, a) != NULL;
+
+    arena_free(a);
+    return yes;
+}
+
+/* An aggregate part from the counts: the sums over the scope's namespaces. */
+static void
+counted_select(struct buf *sql, const struct spec *s, const struct scope *sc,
+               const struct agg_part *part, const char *dim, enum sql_dialect d,
+               struct arena *a, struct sqlparams *ps)
+{
+    const char *cols[] = { "v1", "v2" };
+
+    buf_puts(sql, "SELECT ");
+    for (size_t i = 0; i < part->nby; i++)
+        buf_printf(sql, "nullif(%s, ''), ", cols[i]);
+    buf_puts(sql, "ifnull(sum(n), 0) FROM ");
+    counts_table(sql, s);
+    buf_puts(sql, " WHERE dim = ");
+    param_text(sql, d, a, ps, str_c(dim));
+    buf_puts(sql, " AND ");
+    live_cond(sql, sc, false, d, a, ps);
+    if (part->nby == 0)
+        return;
+    buf_puts(sql, " GROUP BY ");
+    for (size_t i = 0; i < part->nby; i++)
+        buf_printf(sql, "%s%s", i > 0 ? ", " : "", cols[i]);
+    buf_printf(sql, " HAVING sum(n) > 0 ORDER BY %zu DESC", part->nby + 1);
+    for (size_t i = 0; i < part->nby; i++)
+        buf_printf(sql, ", %zu", i + 1);
+    buf_puts(sql, " LIMIT ");
+    param_int(sql, d, a, ps, part->limit > 0 ? part->limit : INT64_MAX);
+}
+
 int
 sql_aggregate(struct buf *sql, const struct spec *s, const struct scope *sc,
               const struct fnode *filter, const struct agg_part *part, enum sql_dialect d,
               struct arena *a, struct sqlparams *ps, struct errbuf *eb)
+{
+    const char *dim = filter == NULL ? part_dim(s, part, a) : NULL;
+
+    if (dim != NULL) {
+        counted_select(sql, s, sc, part, dim, d, a, ps);
+        return E_OK;
+    }
+    return sql_aggregate_rows(sql, s, sc, filter, part, d, a, ps, eb);
+}
+
+/* The same from the rows. */
+static int
+sql_aggregate_rows(struct buf *sql, const struct spec *s, const struct scope *sc,
+                   const struct fnode *filter, const struct agg_part *part, enum sql_dialect d,
+                   struct arena *a, struct sqlparams *ps, struct errbuf *eb)
 {
     bool   list = part->nby == 1 && attr_is_indexed_list(part->by[0]);
     size_t n = part->nby;

@@ -1801,6 +1801,28 @@ sync_side_tables(struct conn *c, const struct spec *s, struct errbuf *eb)
     return rc;
 }
 
+/* The counts of a spec's counted dimensions (spec.counted), filled from the
+ * rows when the table is new. The triggers are made again at every start, so
+ * they follow the spec; a dimension added to a spec that has rows needs a
+ * numbered migration that fills it. */
+static int
+sync_counts(struct conn *c, const struct spec *s, struct errbuf *eb)
+{
+    char       name[256];
+    struct buf sql;
+    int        rc;
+
+    snprintf(name, sizeof name, "%s__counts", s->rest);
+    bool fill = !has_table(c, name);
+    buf_init(&sql, SQL_MAX);
+    sql_counts_create(&sql, s, SQL_SQLITE);
+    if (fill)
+        sql_counts_fill(&sql, s, SQL_SQLITE);
+    rc = exec_script(c, buf_cstr(&sql), eb);
+    buf_free(&sql);
+    return rc;
+}
+
 /* The spec tables, their new columns and indexes: derived from the specs, so
  * a new resource or a new queryable attribute needs no numbered migration. */
 static int
@@ -1833,6 +1855,8 @@ sync_spec_tables(struct conn *c, struct errbuf *eb)
         }
         if (rc == E_OK)
             rc = sync_side_tables(c, s, eb);
+        if (rc == E_OK && s->counted != NULL)
+            rc = sync_counts(c, s, eb);
     }
     return rc;
 }
