@@ -523,6 +523,8 @@ static const struct spec_action certificate_actions[] = {
 static const char *const certificate_indexes[] = {
     "*status,validityEnd",
     "*status,expiringTime",
+    "fingerprint",          /* dedupe: one lookup per imported certificate */
+    "subjectKeyIdentifier", /* linking to the issuer, idem */
     "validityEnd",
     "subjectCN",
     "subject",
