@@ -105,8 +105,8 @@ token_new(void)
 }
 
 /* retry_base * 2^(attempt-1), at most retry_max. */
-static int64_t
-backoff_ms(const struct job_kind *k, int64_t attempt)
+int64_t
+job_retry_delay_ms(const struct job_kind *k, int64_t attempt)
 {
     int64_t d = k->retry_base_ms;
 
@@ -318,7 +318,7 @@ outcome(const struct job_kind *k, const struct job_row *row, int rc, bool stoppi
     }
     if (row->attempts < k->max_attempts) {
         e.state = JOB_QUEUED;
-        e.run_at = now + backoff_ms(k, row->attempts);
+        e.run_at = now + job_retry_delay_ms(k, row->attempts);
         e.attempts = row->attempts;
         return e;
     }
