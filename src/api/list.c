@@ -119,6 +119,29 @@ filters(struct req *r, struct listq *q, struct errbuf *eb)
     return E_OK;
 }
 
+/* The children of one object: the filters AND-ed with "<link_attr> == id". */
+static void
+link_filter(struct req *r, struct listq *q)
+{
+    struct fnode *eq, *and;
+
+    if (r->route.link_attr == NULL)
+        return;
+    eq = arena_calloc(r->a, 1, sizeof *eq);
+    eq->op = F_EQ;
+    eq->field = str_c(r->route.link_attr);
+    eq->v = (struct fval){ .t = FV_STR, .s = r->route.link_id };
+    if (q->filter == NULL) {
+        q->filter = eq;
+        return;
+    }
+    and = arena_calloc(r->a, 1, sizeof *and);
+    and->op = F_AND;
+    and->l = eq;
+    and->r = (struct fnode *)q->filter;
+    q->filter = and;
+}
+
 int
 list_query(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb)
 {
@@ -130,9 +153,11 @@ list_query(struct req *r, const struct spec *s, struct listq *q, struct errbuf *
     if (rec.p != NULL && !str_eq_c(rec, "true") && !str_eq_c(rec, "false") && rec.len != 0)
         return errbuf_set(eb, E_BADREQ, "Query parameter 'recursive' must be true or false");
     q->scope.recursive = rec.p != NULL && !str_eq_c(rec, "false");
-    if ((rc = paging(r, q, eb)) != E_OK || (rc = ordering(r, s, q, eb)) != E_OK)
+    if ((rc = paging(r, q, eb)) != E_OK || (rc = ordering(r, s, q, eb)) != E_OK ||
+        (rc = filters(r, q, eb)) != E_OK)
         return rc;
-    return filters(r, q, eb);
+    link_filter(r, q);
+    return E_OK;
 }
 
 void
