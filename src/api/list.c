@@ -90,7 +90,7 @@ ordering(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb
 
 /* Several q parameters are OR-ed. */
 static int
-filters(struct req *r, struct listq *q, struct errbuf *eb)
+filters(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb)
 {
     struct fnode *all = NULL;
     size_t        n = 0;
@@ -103,17 +103,11 @@ filters(struct req *r, struct listq *q, struct errbuf *eb)
         if (++n > MAX_Q)
             return errbuf_set(eb, E_BADREQ, "At most %d q parameters", MAX_Q);
         int rc = filter_parse(r->a, r->params[i].v, now, &f, eb);
+        if (rc == E_OK)
+            rc = filter_rewrite(r->a, &f, s, now, eb);
         if (rc != E_OK)
             return rc;
-        if (all == NULL)
-            all = f;
-        else {
-            struct fnode * or = arena_calloc(r->a, 1, sizeof * or);
-            or->op = F_OR;
-            or->l = all;
-            or->r = f;
-            all = or ;
-        }
+        all = all == NULL ? f : filter_bool(r->a, F_OR, all, f);
     }
     q->filter = all;
     return E_OK;
@@ -123,23 +117,14 @@ filters(struct req *r, struct listq *q, struct errbuf *eb)
 static void
 link_filter(struct req *r, struct listq *q)
 {
-    struct fnode *eq, *and;
+    struct fnode *eq;
 
     if (r->route.link_attr == NULL)
         return;
-    eq = arena_calloc(r->a, 1, sizeof *eq);
-    eq->op = F_EQ;
-    eq->field = str_c(r->route.link_attr);
-    eq->v = (struct fval){ .t = FV_STR, .s = r->route.link_id };
-    if (q->filter == NULL) {
-        q->filter = eq;
-        return;
-    }
-    and = arena_calloc(r->a, 1, sizeof *and);
-    and->op = F_AND;
-    and->l = eq;
-    and->r = (struct fnode *)q->filter;
-    q->filter = and;
+    eq = filter_cmp(r->a, r->route.link_attr, F_EQ,
+                    (struct fval){ .t = FV_STR, .s = r->route.link_id });
+    q->filter =
+        q->filter == NULL ? eq : filter_bool(r->a, F_AND, eq, (struct fnode *)q->filter);
 }
 
 int
@@ -154,7 +139,7 @@ list_query(struct req *r, const struct spec *s, struct listq *q, struct errbuf *
         return errbuf_set(eb, E_BADREQ, "Query parameter 'recursive' must be true or false");
     q->scope.recursive = rec.p != NULL && !str_eq_c(rec, "false");
     if ((rc = paging(r, q, eb)) != E_OK || (rc = ordering(r, s, q, eb)) != E_OK ||
-        (rc = filters(r, q, eb)) != E_OK)
+        (rc = filters(r, s, q, eb)) != E_OK)
         return rc;
     link_filter(r, q);
     return E_OK;

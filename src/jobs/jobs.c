@@ -11,6 +11,7 @@
 #include "jobs.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,15 +163,58 @@ op_finish(struct tx *tx, void *arg)
 
 /* ---- public: set-up ----------------------------------------------------- */
 
+/* Items queued inside a writer transaction (jobs_enqueue_tx) wake the
+ * workers once it commits: the store tells its observers of the commit.
+ * Every started runtime is woken (the server's, the webhook deliveries'):
+ * the change does not say which kind was queued, and a runtime that finds
+ * nothing of its kinds due goes back to sleep. */
+#define WOKEN_MAX 4
+static struct jobs *_Atomic woken_by_commits[WOKEN_MAX];
+
+static void
+on_commit(const struct change *ch, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ch[i].job) {
+            for (size_t k = 0; k < WOKEN_MAX; k++) {
+                struct jobs *j = woken_by_commits[k];
+                if (j != NULL)
+                    jobs_wake(j);
+            }
+            return;
+        }
+}
+
+/* From now on commits wake `j` (a runtime past WOKEN_MAX polls only). */
+static void
+wake_on_commits(struct jobs *j)
+{
+    for (size_t k = 0; k < WOKEN_MAX; k++) {
+        if (woken_by_commits[k] == j)
+            return;
+        if (atomic_compare_exchange_strong(&woken_by_commits[k], &(struct jobs *){ NULL }, j))
+            return;
+    }
+}
+
+static void
+observe_commits(void)
+{
+    store_observe(on_commit);
+}
+
 struct jobs *
 jobs_new(struct store *st, const char *owner)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
     struct jobs       *j = calloc(1, sizeof *j);
     pthread_condattr_t ca;
     unsigned char      r[8];
 
     if (j == NULL)
         return NULL;
+    pthread_once(&once, observe_commits);
     j->st = st;
     if (owner != NULL)
         snprintf(j->owner, sizeof j->owner, "%s", owner);
@@ -520,6 +564,7 @@ jobs_start(struct jobs *j, int nworkers, struct errbuf *eb)
 
     if (j->started)
         return errbuf_set(eb, E_INTERNAL, "jobs: started twice");
+    wake_on_commits(j);
     for (size_t i = 0; i < j->nkinds; i++) {
         const struct job_kind *k = &j->kinds[i];
         if (k->interval_ms <= 0)
@@ -580,6 +625,8 @@ jobs_free(struct jobs *j)
     if (j == NULL)
         return;
     jobs_stop(j);
+    for (size_t k = 0; k < WOKEN_MAX; k++)
+        atomic_compare_exchange_strong(&woken_by_commits[k], &(struct jobs *){ j }, NULL);
     free(j->slots);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->work_cv);

@@ -102,6 +102,24 @@ check_children(const struct spec *s)
     }
 }
 
+/* Every column an index names must be one of the spec's columns. */
+static void
+check_indexes(const struct spec *s)
+{
+    for (const char *const *ix = s->indexes; ix != NULL && *ix != NULL; ix++) {
+        struct str rest = str_c(*ix + (**ix == '*')), col;
+        while (rest.p != NULL) {
+            rest = str_cut(rest, ',', &col);
+            const struct attr *at = spec_attr(s, col);
+            if (at == NULL || !attr_is_column(at)) {
+                fprintf(stderr, "spec %s: index %s: %.*s is not a column\n", s->rest, *ix,
+                        STR_FMT(col));
+                abort();
+            }
+        }
+    }
+}
+
 void
 spec_init(void)
 {
@@ -121,6 +139,7 @@ spec_init(void)
             check_pattern(s, &s->attrs[j]);
         }
         check_children(s);
+        check_indexes(s);
     }
 }
 

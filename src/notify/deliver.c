@@ -1,7 +1,6 @@
 /* deliver.c - see deliver.h. */
 #include "deliver.h"
 
-#include <pthread.h>
 #include <stdio.h>
 
 #include "../core/config.h"
@@ -15,8 +14,7 @@
 #define SECRET_MAX      4096
 #define PURGE_JOB       "webhookdelivery.purge"
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* guards runtime for the observer */
-static struct jobs    *runtime;
+static struct jobs *runtime; /* set at start-up, before any write; cleared at exit */
 
 struct jobs *
 webhook_runtime(void)
@@ -197,26 +195,6 @@ purge_run(struct job_ctx *ctx)
 
 /* ---- the runtime ------------------------------------------------------------ */
 
-/* After a commit: new deliveries (PENDING, never tried) wake a thread now
- * rather than at its next look (within a second). */
-static void
-on_changes(const struct change *ch, size_t n)
-{
-    bool wake = false;
-
-    for (size_t i = 0; i < n && !wake; i++) {
-        const struct val *attempts = val_get(&ch[i].obj, "attempts");
-        wake = ch[i].s == &spec_webhookdelivery && attempts != NULL && attempts->t == V_INT &&
-               attempts->i == 0 && str_eq_c(val_get_str(&ch[i].obj, "status"), "PENDING");
-    }
-    if (!wake)
-        return;
-    pthread_mutex_lock(&mu);
-    if (runtime != NULL)
-        jobs_wake(runtime);
-    pthread_mutex_unlock(&mu);
-}
-
 int
 webhook_runtime_init(struct store *st, struct errbuf *eb)
 {
@@ -241,10 +219,7 @@ webhook_runtime_init(struct store *st, struct errbuf *eb)
         jobs_free(j);
         return rc;
     }
-    pthread_mutex_lock(&mu);
     runtime = j;
-    pthread_mutex_unlock(&mu);
-    store_observe(on_changes);
     return E_OK;
 }
 
@@ -257,11 +232,8 @@ webhook_runtime_start(struct errbuf *eb)
 void
 webhook_runtime_stop(void)
 {
-    struct jobs *j;
+    struct jobs *j = runtime;
 
-    pthread_mutex_lock(&mu);
-    j = runtime;
     runtime = NULL;
-    pthread_mutex_unlock(&mu);
     jobs_free(j);
 }

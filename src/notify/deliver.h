@@ -25,8 +25,8 @@
 #define WEBHOOK_DELIVER_JOB "webhook.deliver"
 
 /* At start-up, after store_open and before the first write: the runtime (no
- * thread yet), its kinds, and the store observer that wakes it after each
- * commit that recorded deliveries. */
+ * thread yet) and its kinds. Its threads are woken after each commit that
+ * queued an item (jobs.c), so new deliveries go out at once. */
 int webhook_runtime_init(struct store *st, struct errbuf *eb);
 /* Start the delivery threads (cfg.webhook_workers). */
 int webhook_runtime_start(struct errbuf *eb);

@@ -68,10 +68,10 @@ struct tx;
  * attributes dropped, "object" added, when payload_key names a resource:
  * "certificate", "discoveryRun"). A delivery's certificateID is
  * payload_obj's "ID" when payload_key is "certificate". Delivery workers are
- * woken after the commit (a store observer): the caller has nothing to do
- * after it. A body larger than WEBHOOK_BODY_MAX is not sent: its deliveries
- * are recorded FAILED at once. Allocations in `a`. E_OK when no webhook
- * listens; E_INTERNAL for an unknown event; a store error otherwise (the
+ * woken after the commit (jobs_enqueue_tx): the caller has nothing to do
+ * after it. Without a delivery runtime (tools) nothing is recorded. A body larger than
+ * WEBHOOK_BODY_MAX is not sent: its deliveries are recorded FAILED at once. Allocations in `a`.
+ * E_OK when no webhook listens; E_INTERNAL for an unknown event; a store error otherwise (the
  * caller's job then fails as a whole). */
 int webhook_emit(struct tx *tx, struct arena *a, struct str ns, const char *event,
                  const struct val *payload_obj, const char *payload_key, struct errbuf *eb);

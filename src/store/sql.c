@@ -458,6 +458,25 @@ sql_add_column(struct buf *sql, const struct spec *s, const struct attr *at, enu
     buf_printf(sql, " %s;", column_type(at, d));
 }
 
+/* One of a spec's own indexes: "a,b" is (namespace, a, b), "*a,b" is (a, b)
+ * (for the server's queries across every namespace), named after them. */
+static void
+spec_index(struct buf *sql, const struct spec *s, const char *cols)
+{
+    bool global = *cols == '*';
+
+    cols += global;
+    buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s_%s", s->rest, global ? "all_" : "");
+    for (const char *p = cols; *p != '\0'; p++)
+        buf_putc(sql, *p == ',' ? '_' : *p);
+    buf_puts(sql, "\" ON ");
+    ident(sql, s->rest);
+    buf_puts(sql, global ? " (\"" : " (\"namespace\", \"");
+    for (const char *p = cols; *p != '\0'; p++)
+        buf_puts(sql, *p == ',' ? "\", \"" : (char[]){ *p, '\0' });
+    buf_puts(sql, "\");");
+}
+
 void
 sql_create_indexes(struct buf *sql, const struct spec *s, enum sql_dialect d)
 {
@@ -473,11 +492,16 @@ sql_create_indexes(struct buf *sql, const struct spec *s, enum sql_dialect d)
     if (s->bulk)
         buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s_nsid\" ON \"%s\" (\"nsid\");", s->rest,
                    s->rest);
+    for (const char *const *ix = s->indexes; ix != NULL && *ix != NULL; ix++)
+        spec_index(sql, s, *ix);
     if (s->unique == NULL)
         return;
     buf_printf(sql, "CREATE UNIQUE INDEX IF NOT EXISTS \"%s_unique\" ON ", s->rest);
     ident(sql, s->rest);
-    buf_puts(sql, s->unique_global ? " (" : " (\"namespace\", ");
+    /* A bulk spec's rows outlive a namespace delete until purged: unique within
+     * the namespace's ID, so that a namespace created again under the same path
+     * starts empty. */
+    buf_puts(sql, s->unique_global ? " (" : s->bulk ? " (\"nsid\", " : " (\"namespace\", ");
     ident(sql, s->unique);
     buf_puts(sql, ");");
 }

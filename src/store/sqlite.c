@@ -1124,6 +1124,8 @@ tx_job_enqueue(struct tx *tx, const struct job_new *j, int64_t now, int64_t *id)
         if (id != NULL)
             *id = sqlite3_column_int64(stmt, 0);
         rc = sqlite3_step(stmt) == SQLITE_DONE ? E_OK : E_INTERNAL;
+        if (rc == E_OK)
+            changelog_add(&((struct sqlite_tx *)tx)->log, &(struct change){ .job = true });
     } else
         rc = sqlite_err(c, rc, "job enqueue");
     sqlite3_reset(stmt);

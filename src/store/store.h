@@ -241,6 +241,8 @@ struct change {
     struct val         obj; /* as written (its parts valid during the call); null:
                                deleted */
     struct str ns;
+    bool       job; /* a background job was queued (job_enqueue); nothing else is
+                       set: the job runtime wakes its workers */
 };
 
 /* Called in the writer thread after every commit with the changes of the jobs

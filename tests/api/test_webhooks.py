@@ -273,6 +273,9 @@ def test_expired_certificate_is_delivered_once_signed(dadmin, receiver):
     assert c["fingerprint"] == hashlib.sha256(der).hexdigest() == cert["fingerprint"]
     for k in ("serialNumber", "subject", "validityEnd", "namespace"):
         assert c[k] == cert[k], k
+    assert c["status"] == "EXPIRED"
+    # As the API answers it: the same fields, none of the server's internal ones.
+    assert set(c) == set(dadmin.ok(dadmin.get("/certificates/" + cert["ID"], ns=ns)))
     # The record.
     rec = wait_delivery(dadmin, ns, lambda x: x["status"] == "DELIVERED")
     assert rec["ID"] == d.headers["x-keyward-delivery"]
