@@ -296,6 +296,24 @@ def test_expired_certificate_is_delivered_once_signed(dadmin, receiver):
     assert len(deliveries(dadmin, ns)) == 1
 
 
+def test_a_certificate_crossing_into_expired_at_a_sweep(dadmin, receiver):
+    """Imported while valid (so EXPIRING, within the default 30 days), it expires two
+    seconds later: the monitoring sweep (monitor_interval 1 s here) records the crossing,
+    and that write makes the one certificate.expired delivery."""
+    ns = dadmin.mkns("/", "c" + rand(6))["name"]
+    hook_for(dadmin, ns, receiver, events=["certificate.expiring", "certificate.expired"])
+    pem, _ = expired_certificate(ends_in=2)
+    cert = dadmin.ok(dadmin.post("/certificates", {"certificate": pem}, ns=ns))
+    got = receiver.wait_for(2, timeout=30)
+    assert [d.json["event"] for d in got] == ["certificate.expiring", "certificate.expired"]
+    assert got[1].json["certificate"]["status"] == "EXPIRED"
+    assert all(d.json["certificate"]["ID"] == cert["ID"] and d.signature_ok for d in got)
+    time.sleep(3)
+    assert len(receiver.received()) == 2
+    recs = deliveries(dadmin, ns)
+    assert sorted(r["event"] for r in recs) == ["certificate.expired", "certificate.expiring"]
+
+
 def test_webhooks_of_the_namespace_and_its_ancestors_hear_it(dadmin, receiver):
     top = dadmin.mkns("/", "a" + rand(6))["name"]
     prod = dadmin.mkns(top, "prod")["name"]

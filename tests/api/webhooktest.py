@@ -43,8 +43,9 @@ def need_certificates(client):
                     "(API.md 7.1) has not landed")
 
 
-def expired_certificate(cn=None, days_ago=2):
-    """A self-signed certificate whose validity ended `days_ago` days ago: (PEM, DER)."""
+def expired_certificate(cn=None, days_ago=2, ends_in=None):
+    """A self-signed certificate whose validity ended `days_ago` days ago, or ends in
+    `ends_in` seconds when given: (PEM, DER)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -57,7 +58,8 @@ def expired_certificate(cn=None, days_ago=2):
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(days=days_ago + 30))
-            .not_valid_after(now - datetime.timedelta(days=days_ago))
+            .not_valid_after(now + datetime.timedelta(seconds=ends_in) if ends_in is not None
+                             else now - datetime.timedelta(days=days_ago))
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(cn)]), critical=False)
             .sign(key, hashes.SHA256()))
     return (cert.public_bytes(serialization.Encoding.PEM).decode(),
