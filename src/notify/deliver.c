@@ -101,8 +101,8 @@ stopping(void *arg)
  * call only. A secret that cannot be opened (another master key) fails the
  * attempt like an unreachable receiver: it shows in lastError. */
 static int
-send(struct job_ctx *ctx, const struct val *d, const struct val *hook,
-     struct webhook_result *res)
+post_delivery(struct job_ctx *ctx, const struct val *d, const struct val *hook,
+              struct webhook_result *res)
 {
     struct str          url = val_get_str(hook, "url"), event = val_get_str(d, "event");
     struct webhook_post p = { .url = arena_strndup(ctx->a, url.p, url.len),
@@ -169,7 +169,7 @@ deliver_run(struct job_ctx *ctx)
         return rc;
     if (is_true(&hook, "disabled"))
         return give_up(ctx, &d, "the webhook is disabled");
-    rc = send(ctx, &d, &hook, &res);
+    rc = post_delivery(ctx, &d, &hook, &res);
     if (res.canceled) /* stopping: the item is released, this attempt not counted */
         return errbuf_set(&ctx->eb, E_UNAVAILABLE, "%s", res.error);
     return record(ctx, &d, &res, rc == E_OK);

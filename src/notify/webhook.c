@@ -24,6 +24,7 @@ struct attempt {
     size_t                     received;
     bool                       capped;  /* the answer's body passed the cap */
     bool                       refused; /* an address was outside the allowed networks */
+    bool                       opened;  /* a socket was opened to an allowed address */
     char                       refused_addr[INET6_ADDRSTRLEN];
 };
 
@@ -81,6 +82,7 @@ open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *sa)
         name_address(ip, at->refused_addr);
         return CURL_SOCKET_BAD;
     }
+    at->opened = true;
     return socket(sa->family, sa->socktype | SOCK_CLOEXEC, sa->protocol);
 }
 
@@ -192,7 +194,7 @@ outcome(CURL *c, CURLcode cc, const struct attempt *at, const char *err,
         return E_OK;
     if (res->code != 0)
         snprintf(res->error, sizeof res->error, "the receiver answered HTTP %ld", res->code);
-    else if (at->refused && cc == CURLE_COULDNT_CONNECT)
+    else if (at->refused && !at->opened && cc == CURLE_COULDNT_CONNECT)
         snprintf(res->error, sizeof res->error,
                  "address %s is outside webhook_allowed_networks: not connected",
                  at->refused_addr);
