@@ -262,9 +262,13 @@ serve(void)
     if (authn_init(master, &eb) != E_OK ||
         boot_first_start(cfg.data_dir, &created, &from_env, &eb) != E_OK ||
         tls_start(host, master, &tls, &eb) != E_OK || jobs_begin(&eb) != E_OK ||
-        http_start(&tls, &eb) != E_OK || jobs_go(&eb) != E_OK)
+        http_start(&tls, &eb) != E_OK)
         die(eb.msg);
+    /* Ready as soon as it answers: the line comes before the job threads start
+     * (their first writes), not after a request could have been served. */
     print_welcome(from_env || getenv("KEYWARD_ADMIN_PASSWORD") != NULL);
+    if (jobs_go(&eb) != E_OK)
+        die(eb.msg);
     wait_for_signal(&set);
     log_info("keyward: stopping");
     http_stop(GRACE_MS);
