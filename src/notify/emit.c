@@ -121,10 +121,10 @@ deliver_to(struct tx *tx, struct arena *a, const struct val *hook, const struct 
     return rc == E_OK ? E_OK : errbuf_set(eb, rc, "cannot queue a webhook delivery (%d)", rc);
 }
 
-/* The webhooks of namespace `ns` itself that hear the event. */
+/* The webhooks of namespace `ns` itself that hear the event, pushed on `out`. */
 static int
-deliver_in(struct tx *tx, struct arena *a, struct str ns, const struct event *ev,
-           struct errbuf *eb)
+listeners_in(struct tx *tx, struct arena *a, struct str ns, const char *event, struct val *out,
+             struct errbuf *eb)
 {
     struct listq q = { .scope = { ns, false }, .limit = -1 };
     struct val   hooks;
@@ -132,10 +132,10 @@ deliver_in(struct tx *tx, struct arena *a, struct str ns, const struct event *ev
 
     if (rc != E_OK)
         return errbuf_set(eb, rc, "cannot list the webhooks of '%.*s' (%d)", STR_FMT(ns), rc);
-    for (size_t i = 0; i < hooks.a.n && rc == E_OK; i++)
-        if (hears(&hooks.a.v[i], ev->name))
-            rc = deliver_to(tx, a, &hooks.a.v[i], ev, eb);
-    return rc;
+    for (size_t i = 0; i < hooks.a.n; i++)
+        if (hears(&hooks.a.v[i], event))
+            val_push(a, out, hooks.a.v[i]);
+    return E_OK;
 }
 
 /* "/a/b" -> "/a" -> "/"; false after "/". */
@@ -157,6 +157,7 @@ webhook_emit(struct tx *tx, struct arena *a, struct str ns, const char *event,
              const struct val *payload_obj, const char *payload_key, struct errbuf *eb)
 {
     struct event ev = { .name = event, .ns = ns, .now = time_now_ms() };
+    struct val   hooks = val_arr();
     struct str   at = ns;
     int          rc;
 
@@ -164,15 +165,17 @@ webhook_emit(struct tx *tx, struct arena *a, struct str ns, const char *event,
         return errbuf_set(eb, E_INTERNAL, "webhook_emit: unknown event or no payload");
     if (webhook_runtime() == NULL)
         return E_OK; /* no delivery runtime (tools, tests): nothing would send them */
+    do
+        rc = listeners_in(tx, a, at, event, &hooks, eb);
+    while (rc == E_OK && parent_of(&at));
+    if (rc != E_OK || hooks.a.n == 0) /* most events: nobody listens, nothing to encode */
+        return rc;
     if (strcmp(payload_key, "certificate") == 0)
         ev.cert_id = val_get_str(payload_obj, "ID");
-    if ((rc = body_encode(a, &ev, payload_obj, payload_key)) != E_OK) {
-        buf_free(&ev.body);
-        return errbuf_set(eb, rc, "cannot encode the '%s' event", event);
-    }
-    do
-        rc = deliver_in(tx, a, at, &ev, eb);
-    while (rc == E_OK && parent_of(&at));
+    if ((rc = body_encode(a, &ev, payload_obj, payload_key)) != E_OK)
+        rc = errbuf_set(eb, rc, "cannot encode the '%s' event", event);
+    for (size_t i = 0; i < hooks.a.n && rc == E_OK; i++)
+        rc = deliver_to(tx, a, &hooks.a.v[i], &ev, eb);
     buf_free(&ev.body);
     return rc;
 }
