@@ -123,7 +123,7 @@ inv_read(struct arena *a, struct str input, const char *attr, bool all_or_nothin
             (*n)++;
             continue;
         }
-        const char *why = bl->reason != INV_R_OK ? inv_reason_str(bl->reason) : pe.msg;
+        const char *why = inv_reason_str(bl->reason != INV_R_OK ? bl->reason : INV_R_NOT_CERT);
         if (all_or_nothing)
             return errbuf_attr(eb, E_VALIDATION, attr, "Entry %zu of the input %s", i, why);
         val_push(a, errors, block_error(a, i, why));
@@ -521,13 +521,8 @@ static const struct spec_action certificate_actions[] = {
 };
 
 static const char *const certificate_indexes[] = {
-    "*status,validityEnd",
-    "*status,expiringTime",
-    "validityEnd",
-    "subjectCN",
-    "subject",
-    "issuerCertificateID",
-    NULL,
+    "*status,validityEnd",  "*status,expiringTime", "validityEnd", "subjectCN", "subject",
+    "subjectKeyIdentifier", "issuerCertificateID",  NULL,
 };
 
 static const char *const certificate_csv[] = {

@@ -113,7 +113,7 @@ conn_open(struct conn *c, const char *path, bool writer, struct errbuf *eb)
     /* Page caches stay small: the OS page cache holds the file anyway, and the
      * console's idle memory should stay near 20 MB. */
     const char *pragmas = writer ? "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF;"
-                                   "PRAGMA cache_size=-8192;"
+                                   "PRAGMA cache_size=-32768;"
                                  : "PRAGMA query_only=1; PRAGMA cache_size=-2048;";
     char       *msg = NULL;
     int         rc;
@@ -1366,14 +1366,38 @@ run_batch(struct sqlite_store *st, struct wjob *batch)
     changelog_free(&tx.log);
 }
 
+/* The query planner's statistics (sqlite_stat1) follow the data: without
+ * them SQLite may walk a whole namespace in ID order rather than use the index
+ * a filter names. Sampled (analysis_limit), so a run takes milliseconds even
+ * at millions of rows; at most once a minute, after enough changes. */
+#define ANALYZE_EVERY_MS   60000
+#define ANALYZE_MIN_CHANGE 1000
+
+static void
+maybe_analyze(struct sqlite_store *st, int64_t *last_ms, int64_t *last_changes)
+{
+    int64_t now = time_now_ms(), changes = sqlite3_total_changes64(st->writer.db);
+
+    if (now - *last_ms < ANALYZE_EVERY_MS || changes - *last_changes < ANALYZE_MIN_CHANGE)
+        return;
+    *last_ms = now;
+    *last_changes = changes;
+    if (exec_simple(&st->writer, "PRAGMA analysis_limit = 2000") != E_OK ||
+        exec_simple(&st->writer, "ANALYZE") != E_OK)
+        log_warn("store: ANALYZE failed");
+}
+
 static void *
 writer_main(void *arg)
 {
     struct sqlite_store *st = arg;
     struct wjob         *batch;
+    int64_t              last_ms = 0, last_changes = 0;
 
-    while ((batch = take_batch(st)) != NULL)
+    while ((batch = take_batch(st)) != NULL) {
         run_batch(st, batch);
+        maybe_analyze(st, &last_ms, &last_changes);
+    }
     return NULL;
 }
 
@@ -1494,6 +1518,73 @@ st_cursor_next(struct store_cursor *cur, struct arena *a, struct val *out)
     return rc == SQLITE_DONE ? 0 : -sqlite_err(&cur->c, rc, "cursor");
 }
 
+/* A column of an aggregate's row as a value (in `a`). */
+static struct val
+column_val(sqlite3_stmt *stmt, int col, struct arena *a)
+{
+    switch (sqlite3_column_type(stmt, col)) {
+    case SQLITE_INTEGER:
+        return val_int(sqlite3_column_int64(stmt, col));
+    case SQLITE_FLOAT:
+        return val_float(sqlite3_column_double(stmt, col));
+    case SQLITE_NULL:
+        return val_null();
+    default:
+        return val_str(col_str(stmt, col, a));
+    }
+}
+
+static int
+aggregate_part(struct conn *c, const char *sql, const struct sqlparams *ps, size_t ncols,
+               struct arena *a, struct val *out)
+{
+    sqlite3_stmt *stmt = conn_stmt(c, sql);
+    int           rc;
+
+    if (stmt == NULL)
+        return E_INTERNAL;
+    bind_params(stmt, 1, ps);
+    *out = val_arr();
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct val row = val_arr();
+        for (size_t i = 0; i < ncols; i++)
+            val_push(a, &row, column_val(stmt, (int)i, a));
+        val_push(a, out, row);
+    }
+    rc = rc == SQLITE_DONE ? E_OK : sqlite_err(c, rc, "aggregate");
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+static int
+st_aggregate(struct store *base, const struct spec *s, const struct scope *sc,
+             const struct fnode *filter, struct agg_part *parts, size_t nparts, struct arena *a,
+             struct errbuf *eb)
+{
+    struct conn     *c = reader((struct sqlite_store *)base);
+    struct buf       sql;
+    struct sqlparams ps = { 0 };
+    int              rc;
+
+    if (c == NULL)
+        return errbuf_set(eb, E_UNAVAILABLE, "store unavailable");
+    if ((rc = exec_simple(c, "BEGIN")) != E_OK) /* one snapshot for every part */
+        return errbuf_set(eb, rc, "store error");
+    buf_init(&sql, SQL_MAX);
+    for (size_t i = 0; i < nparts && rc == E_OK; i++) {
+        buf_reset(&sql);
+        ps.n = 0;
+        rc = sql_aggregate(&sql, s, sc, filter, &parts[i], SQL_SQLITE, a, &ps, eb);
+        if (rc == E_OK)
+            rc = aggregate_part(c, buf_cstr(&sql), &ps, parts[i].nby + 1, a, &parts[i].out);
+    }
+    exec_simple(c, "COMMIT");
+    buf_free(&sql);
+    if (rc != E_OK && (int)eb->code != rc)
+        errbuf_set(eb, rc, "store error");
+    return rc;
+}
+
 static const struct store_ops sqlite_ops = {
     .find = st_find,
     .list = st_list,
@@ -1506,6 +1597,7 @@ static const struct store_ops sqlite_ops = {
     .cursor_open = st_cursor_open,
     .cursor_next = st_cursor_next,
     .cursor_close = st_cursor_close,
+    .aggregate = st_aggregate,
 };
 
 /* ---- schema ------------------------------------------------------------ */
