@@ -113,6 +113,20 @@ filters(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb)
     return E_OK;
 }
 
+/* The children of one object: the filters AND-ed with "<link_attr> == id". */
+static void
+link_filter(struct req *r, struct listq *q)
+{
+    struct fnode *eq;
+
+    if (r->route.link_attr == NULL)
+        return;
+    eq = filter_cmp(r->a, r->route.link_attr, F_EQ,
+                    (struct fval){ .t = FV_STR, .s = r->route.link_id });
+    q->filter =
+        q->filter == NULL ? eq : filter_bool(r->a, F_AND, eq, (struct fnode *)q->filter);
+}
+
 int
 list_query(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb)
 {
@@ -124,9 +138,11 @@ list_query(struct req *r, const struct spec *s, struct listq *q, struct errbuf *
     if (rec.p != NULL && !str_eq_c(rec, "true") && !str_eq_c(rec, "false") && rec.len != 0)
         return errbuf_set(eb, E_BADREQ, "Query parameter 'recursive' must be true or false");
     q->scope.recursive = rec.p != NULL && !str_eq_c(rec, "false");
-    if ((rc = paging(r, q, eb)) != E_OK || (rc = ordering(r, s, q, eb)) != E_OK)
+    if ((rc = paging(r, q, eb)) != E_OK || (rc = ordering(r, s, q, eb)) != E_OK ||
+        (rc = filters(r, s, q, eb)) != E_OK)
         return rc;
-    return filters(r, s, q, eb);
+    link_filter(r, q);
+    return E_OK;
 }
 
 void

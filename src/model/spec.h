@@ -172,8 +172,11 @@ struct spec {
     unsigned           ops;             /* enum spec_op */
     enum spec_access   access;          /* which roles may touch it (auth/roles.c) */
     bool               not_namespaced;  /* lives outside the namespace tree (roles) */
-    const char *const *children;        /* rest names reachable as /this/:id/<child> */
-    bool               parent_of_all;   /* every namespaced, listable resource is a child
+    const char *const *children;        /* rest names reachable as /this/:id/<child>:
+                                           the child's objects in X-Namespace whose
+                                           attribute "<this identity>ID" (queryable)
+                                           holds :id; listed, not created there */
+    bool parent_of_all;                 /* every namespaced, listable resource is a child
                                            (namespaces: /namespaces/:id/<things>) */
     const struct spec_action *actions;  /* /this/:id/<action>, POST; NULL-name terminated */
     bool                      cascades; /* a delete also deletes what lives below it

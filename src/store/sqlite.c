@@ -484,6 +484,23 @@ tx_find(struct tx *tx, const struct spec *s, const struct scope *sc, const char 
     return run_find(txc(tx), s, sc, attr, value, a, out);
 }
 
+static int
+tx_list(struct tx *tx, const struct spec *s, const struct listq *q, struct arena *a,
+        struct val *items)
+{
+    struct buf       sql;
+    struct sqlparams ps = { 0 };
+    struct errbuf    eb;
+    int              rc;
+
+    buf_init(&sql, SQL_MAX);
+    rc = sql_select(&sql, s, q, SQL_SQLITE, a, &ps, &eb);
+    if (rc == E_OK)
+        rc = fetch_rows(txc(tx), buf_cstr(&sql), &ps, a, items);
+    buf_free(&sql);
+    return rc;
+}
+
 /* Bind every column of `obj` in spec order, then its document. Returns the next
  * parameter index, or -1 on error. */
 static int
@@ -1270,6 +1287,7 @@ st_job_get(struct store *base, const char *kind, struct str key, struct arena *a
 
 static const struct tx_ops tx_ops = {
     .find = tx_find,
+    .list = tx_list,
     .insert = tx_insert,
     .update = tx_update,
     .del = tx_del,

@@ -184,6 +184,11 @@ struct store {
 struct tx_ops {
     int (*find)(struct tx *tx, const struct spec *s, const struct scope *sc, const char *attr,
                 struct str value, struct arena *a, struct val *out);
+    /* The matches of q into `items` (an array), as store_ops.list answers them
+     * but seeing the transaction's own writes; q->want_total is ignored. Mind
+     * the writer: keep q small (a namespace's configuration, a page). */
+    int (*list)(struct tx *tx, const struct spec *s, const struct listq *q, struct arena *a,
+                struct val *items);
     /* E_DUPLICATE when a unique key is taken; E_NOTFOUND (nothing written) when
      * the object's namespace does not exist, so that no write can outlive a
      * namespace delete that committed before it. */

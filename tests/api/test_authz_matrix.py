@@ -10,6 +10,7 @@ import pytest
 
 from certmaker import make_cert
 from kwtest import assert_error, rand
+from webhooktest import import_expired, need_certificates, wait_for, webhook_body
 
 NORMAL, SECRET, ADMIN = 0, 1, 2
 WRITES = frozenset({"create", "update", "delete"})
@@ -40,10 +41,13 @@ RESOURCES = {
         frozenset({"create", "delete"})),
     # At most one per namespace (ONE_PER_NAMESPACE).
     "monitoringpolicies": (NORMAL, lambda ns: {"description": "p-" + rand(6)}, WRITES),
+    "webhooks": (SECRET, lambda ns: webhook_body("https://127.0.0.1:1/hook"), WRITES),
+    "webhookdeliveries": (NORMAL, None, frozenset()),
 }
 # Resources of which a namespace holds at most one: an existing one is reused, and removed
 # before a create is attempted.
 ONE_PER_NAMESPACE = {"monitoringpolicies"}
+READ_ONLY = [rest for rest, (_, _, writes) in RESOURCES.items() if not writes]
 ROLES = {  # role -> (verbs on NORMAL, on SECRET, on ADMIN) or {resource: verbs}
     "namespace.administrator": ({"get", "post", "put", "delete"},) * 3,
     "namespace.editor": ({"get", "post", "put", "delete"}, {"get", "post", "put", "delete"},
@@ -75,6 +79,17 @@ def world(server, admin):
     return {"places": places, "callers": callers}
 
 
+def one_delivery(admin, ns):
+    """A webhook delivery in `ns`: a webhook there hears an expired certificate's import
+    (made only where the certificate inventory exists: the events' source)."""
+    need_certificates(admin)
+    w = admin.ok(admin.post("/webhooks", RESOURCES["webhooks"][1](ns), ns=ns))
+    import_expired(admin, ns)
+    got = wait_for(lambda: admin.list("webhooks/%s/webhookdeliveries" % w["ID"], ns))
+    assert got, "no delivery in %s" % ns
+    return got[0]
+
+
 def one_object(admin, rest, ns):
     """An object of `rest` living in `ns`, made by the administrator."""
     sens, body, writes = RESOURCES[rest]
@@ -84,6 +99,8 @@ def one_object(admin, rest, ns):
             return there[0]
     if "create" in writes:
         return admin.ok(admin.post("/" + rest, body(ns), ns=ns))
+    if rest == "webhookdeliveries":
+        return one_delivery(admin, ns)
     admin.mkns(ns, "touch" + rand(6))  # leaves an audit entry in ns
     for _ in range(50):
         items = admin.list(rest, ns)
@@ -134,11 +151,12 @@ def test_matrix(admin, world, role, rest, op, place):
 
 
 def test_read_only_resources_refuse_writes(admin, world):
-    for role, op in itertools.product(ROLES, ("create", "update", "delete")):
+    for role, op, rest in itertools.product(ROLES, ("create", "update", "delete"), READ_ONLY):
         c = world["callers"][role]
-        r = (c.post("/auditlogs", {}, ns=world["places"]["own"]) if op == "create" else
-             c.put("/auditlogs/" + "0" * 24, {}, ns=world["places"]["own"]) if op == "update"
-             else c.delete("/auditlogs/" + "0" * 24, ns=world["places"]["own"]))
+        own = world["places"]["own"]
+        r = (c.post("/" + rest, {}, ns=own) if op == "create" else
+             c.put("/%s/%s" % (rest, "0" * 24), {}, ns=own) if op == "update"
+             else c.delete("/%s/%s" % (rest, "0" * 24), ns=own))
         assert_error(r, 405)
     # an import's record is kept as it was: no update, whoever asks
     rec = one_object(admin, "certificateimports", world["places"]["own"])
