@@ -144,6 +144,13 @@ serve_list(struct req *r, const struct spec *s, struct errbuf *eb)
         return rc;
     if ((rc = list_query(r, s, &q, eb)) != E_OK)
         return rc;
+    if (r->csv) {
+        const struct str *cols;
+        size_t            ncols;
+        csv_columns(r, s, &cols, &ncols);
+        list_project(r, s, &q, cols, ncols);
+    } else if (r->nfields > 0)
+        list_project(r, s, &q, r->fields, r->nfields);
     q.want_total = true;
     if (r->method == M_HEAD)
         q.limit = 0;

@@ -155,3 +155,55 @@ list_next_cursor(struct req *r, const struct listq *q, struct val *items)
     if (id != NULL && id->t == V_STR)
         r->next = id->s;
 }
+
+/* Add `at` to the projection unless it is there. */
+static void
+project_add(const struct attr **v, size_t *n, size_t cap, const struct attr *at)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (v[i] == at)
+            return;
+    if (*n < cap)
+        v[(*n)++] = at;
+}
+
+/* A computed attribute's inputs; false when one is no column. */
+static bool
+project_needs(const struct spec *s, const struct attr *at, const struct attr **v, size_t *n,
+              size_t cap)
+{
+    struct str rest = str_c(at->needs != NULL ? at->needs : ""), name;
+
+    while (rest.len > 0) {
+        rest = str_cut(rest, ',', &name);
+        const struct attr *need = spec_attr(s, name);
+        if (need == NULL || !attr_is_column(need))
+            return false;
+        project_add(v, n, cap, need);
+        if (rest.p == NULL)
+            break;
+    }
+    return true;
+}
+
+void
+list_project(struct req *r, const struct spec *s, struct listq *q, const struct str *names,
+             size_t n)
+{
+    size_t              cap = 2 * n + 8, k = 0;
+    const struct attr **v = arena_calloc(r->a, cap, sizeof *v);
+
+    project_add(v, &k, cap, spec_attr(s, str_c("ID"))); /* X-Next */
+    for (size_t i = 0; i < n; i++) {
+        const struct attr *at = spec_attr(s, names[i]);
+        if (at == NULL || (at->flags & A_WRITEONLY))
+            continue; /* never shown: nothing to read */
+        if (!attr_is_column(at) || k + 1 >= cap)
+            return;
+        project_add(v, &k, cap, at);
+        if ((at->flags & A_COMPUTED) && !project_needs(s, at, v, &k, cap))
+            return;
+    }
+    q->project = v;
+    q->nproject = k;
+}

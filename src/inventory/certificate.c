@@ -62,7 +62,7 @@ static const struct attr certificate_attrs[] = {
       .doc = "true when a list of names was cut at 10,000 entries" },
     { "source", T_STRING, PARSED_O, .enums = sources },
     { "status", T_STRING, KEPT | A_COMPUTED, .enums = statuses,
-      .doc = "as of the time it is read or filtered on" },
+      .doc = "as of the time it is read or filtered on", .needs = "expiringTime,validityEnd" },
     { "weaknesses", T_STRLIST, KEPT | A_INDEXED, .enums = weaknesses },
     { "revocationReason", T_STRING, KEPT },
     { "revocationTime", T_TIME, KEPT | A_ORDER },

@@ -64,6 +64,8 @@ struct attr {
     const char        *doc;     /* one line for docs/OpenAPI */
     enum aformat       format;
     int64_t            min, max; /* T_INT bounds, inclusive; both 0: unbounded */
+    const char        *needs;    /* A_COMPUTED: the columns it is computed from,
+                                    comma-separated (a projected read includes them) */
 };
 
 /* What an operation needs on a resource (API authorizations grant these). */

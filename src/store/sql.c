@@ -543,7 +543,12 @@ sql_select(struct buf *sql, const struct spec *s, const struct listq *q, enum sq
 
     if (cursor)
         cursor_cte(sql, s, q, d, a, ps);
-    buf_puts(sql, "SELECT doc FROM ");
+    buf_puts(sql, "SELECT ");
+    for (size_t i = 0; i < q->nproject; i++) {
+        ident(sql, q->project[i]->name);
+        buf_puts(sql, i + 1 < q->nproject ? ", " : " ");
+    }
+    buf_puts(sql, q->project != NULL ? "FROM " : "doc FROM ");
     ident(sql, s->rest);
     if (s->bulk) {
         buf_puts(sql, " WHERE \"ID\" IN (SELECT \"ID\" FROM ");
