@@ -65,7 +65,7 @@ load_bundle(struct set *s)
     struct inv_blocks b;
     struct errbuf     eb = { 0 };
     char             *p;
-    long              n;
+    long              n = 0;
 
     if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) <= 0)
         die("cannot read " CA_BUNDLE);
