@@ -4,9 +4,10 @@
  *   3. N generated RSA 2048 leaves issued by the same CA;
  * each next to d2i_X509 alone on the same certificates.
  *
- *   make B=build build/bench/certparse && build/bench/certparse [N] [SECONDS]
+ *   make B=build build/bench/certparse && build/bench/certparse [N] [SECONDS] [SETS]
  *
- * N is 3000 by default, SECONDS (per measurement) 2. Prints rates only; asserts
+ * N is 3000 by default, SECONDS (per measurement) 2, SETS a comma-separated
+ * subset of bundle,ec,rsa (all three by default). Prints rates only; asserts
  * nothing. Results: docs/performance.md, "Certificate parsing". */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #define CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
 struct set {
+    const char     *key;
     const char     *name;
     unsigned char **der;
     size_t         *len;
@@ -192,24 +194,32 @@ rate(const struct set *s, double secs, bool d2i_only)
 int
 main(int argc, char **argv)
 {
-    size_t     n = argc > 1 ? strtoul(argv[1], NULL, 10) : 3000;
-    double     secs = argc > 2 ? strtod(argv[2], NULL) : 2.0;
-    struct set sets[3] = { { .name = "CA bundle (roots)" },
-                           { .name = "EC P-256 leaves" },
-                           { .name = "RSA 2048 leaves" } };
-    EVP_PKEY  *cakey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    X509      *ca;
+    size_t      n = argc > 1 ? strtoul(argv[1], NULL, 10) : 3000;
+    double      secs = argc > 2 ? strtod(argv[2], NULL) : 2.0;
+    const char *only = argc > 3 ? argv[3] : "bundle,ec,rsa";
+    struct set  sets[3] = { { .key = "bundle", .name = "CA bundle (roots)" },
+                            { .key = "ec", .name = "EC P-256 leaves" },
+                            { .key = "rsa", .name = "RSA 2048 leaves" } };
+    EVP_PKEY   *cakey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    X509       *ca;
 
     if (cakey == NULL)
         die("keygen");
     ca = cert_make(cakey, NULL, NULL, "Bench CA");
-    load_bundle(&sets[0]);
-    make_leaves(&sets[1], ca, cakey, n, false);
-    make_leaves(&sets[2], ca, cakey, n, true);
+    if (strstr(only, "bundle") != NULL)
+        load_bundle(&sets[0]);
+    if (strstr(only, "ec") != NULL)
+        make_leaves(&sets[1], ca, cakey, n, false);
+    if (strstr(only, "rsa") != NULL)
+        make_leaves(&sets[2], ca, cakey, n, true);
     printf("%-20s %6s %14s %14s\n", "set", "certs", "inv_parse/s", "d2i_X509/s");
     for (size_t i = 0; i < 3; i++) {
-        double parse = rate(&sets[i], secs, false);
-        double d2i = rate(&sets[i], secs, true);
+        double parse, d2i;
+
+        if (sets[i].n == 0)
+            continue;
+        parse = rate(&sets[i], secs, false);
+        d2i = rate(&sets[i], secs, true);
 
         printf("%-20s %6zu %14.0f %14.0f\n", sets[i].name, sets[i].n, parse, d2i);
         for (size_t k = 0; k < sets[i].n; k++)
