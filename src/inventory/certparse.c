@@ -638,7 +638,7 @@ cert_d2i(const unsigned char *der, size_t len)
  * for "ask OpenSSL". */
 
 /* Named curves whose group is made once; any other curve goes to OpenSSL (SM2
- * on purpose: OpenSSL refuses it under id-ecPublicKey). */
+ * on purpose: OpenSSL makes an SM2 key of it, by rules of its own). */
 static const int ec_nids[] = {
     NID_X9_62_prime256v1, NID_secp384r1,        NID_secp521r1,
     NID_secp224r1,        NID_X9_62_prime192v1, NID_secp256k1,
@@ -778,9 +778,9 @@ decoded_bits(const cp_spki *k)
 static int
 key_bits(const cp_spki *k)
 {
-    const ASN1_OBJECT *alg;
-    const void        *pval;
-    int                ptype, nid, bits = -1;
+    const ASN1_OBJECT *alg = NULL;
+    const void        *pval = NULL;
+    int                ptype = V_ASN1_UNDEF, nid, bits = -1;
 
     pthread_once(&refs_once, refs_init);
     X509_ALGOR_get0(&alg, &ptype, &pval, k->algor);
