@@ -10,9 +10,13 @@
 
 #include <arpa/inet.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <time.h>
 
+#include <openssl/asn1t.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -527,10 +531,286 @@ serial_val(struct arena *a, const ASN1_INTEGER *sn)
     return val_str((struct str){ s, h.s.len + 1 });
 }
 
-static void
-set_san(struct arena *a, struct val *m, X509 *x, bool *truncated)
+/* ---- the certificate's parts ---------------------------------------------
+ *
+ * d2i_X509 decodes the SubjectPublicKeyInfo into an EVP_PKEY through OpenSSL
+ * 3's decoder framework on every call, which costs more than all the rest of
+ * reading a certificate (docs/inventory.md, "Why not d2i_X509"). These
+ * templates are OpenSSL's X509 and X509_CINF field for field, except that the
+ * key is left as OpenSSL's own X509_PUBKEY holds it before decoding it: an
+ * algorithm and a BIT STRING. The same DER is accepted. */
+
+typedef struct {
+    X509_ALGOR      *algor;
+    ASN1_BIT_STRING *key;
+    ASN1_ENCODING    enc; /* its DER, for the rare key OpenSSL must decode */
+} cp_spki;
+
+ASN1_SEQUENCE_enc(cp_spki, enc, 0) = {
+    ASN1_SIMPLE(cp_spki, algor, X509_ALGOR),
+    ASN1_SIMPLE(cp_spki, key, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END_ref(cp_spki, cp_spki)
+
+typedef struct {
+    ASN1_INTEGER    *version;
+    ASN1_INTEGER    *serial;
+    X509_ALGOR      *signature;
+    X509_NAME       *issuer;
+    X509_VAL        *validity;
+    X509_NAME       *subject;
+    cp_spki         *spki;
+    ASN1_BIT_STRING *issuer_uid;
+    ASN1_BIT_STRING *subject_uid;
+    STACK_OF(X509_EXTENSION) * extensions;
+} cp_tbs;
+
+ASN1_SEQUENCE(cp_tbs) = {
+    ASN1_EXP_OPT(cp_tbs, version, ASN1_INTEGER, 0),
+    ASN1_SIMPLE(cp_tbs, serial, ASN1_INTEGER),
+    ASN1_SIMPLE(cp_tbs, signature, X509_ALGOR),
+    ASN1_SIMPLE(cp_tbs, issuer, X509_NAME),
+    ASN1_SIMPLE(cp_tbs, validity, X509_VAL),
+    ASN1_SIMPLE(cp_tbs, subject, X509_NAME),
+    ASN1_SIMPLE(cp_tbs, spki, cp_spki),
+    ASN1_IMP_OPT(cp_tbs, issuer_uid, ASN1_BIT_STRING, 1),
+    ASN1_IMP_OPT(cp_tbs, subject_uid, ASN1_BIT_STRING, 2),
+    ASN1_EXP_SEQUENCE_OF_OPT(cp_tbs, extensions, X509_EXTENSION, 3),
+} static_ASN1_SEQUENCE_END(cp_tbs)
+
+typedef struct {
+    cp_tbs          *tbs;
+    X509_ALGOR      *sig_alg;
+    ASN1_BIT_STRING *signature;
+} cp_cert;
+
+ASN1_SEQUENCE(cp_cert) = {
+    ASN1_SIMPLE(cp_cert, tbs, cp_tbs),
+    ASN1_SIMPLE(cp_cert, sig_alg, X509_ALGOR),
+    ASN1_SIMPLE(cp_cert, signature, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END(cp_cert)
+
+/* RSAPublicKey and DSA's Dss-Parms, as OpenSSL's own templates read them:
+ * INTEGERs as unsigned magnitudes (BIGNUM). */
+typedef struct {
+    BIGNUM *n, *e;
+} cp_rsa_pub;
+
+ASN1_SEQUENCE(cp_rsa_pub) = {
+    ASN1_SIMPLE(cp_rsa_pub, n, BIGNUM),
+    ASN1_SIMPLE(cp_rsa_pub, e, BIGNUM),
+} static_ASN1_SEQUENCE_END(cp_rsa_pub)
+
+typedef struct {
+    BIGNUM *p, *q, *g;
+} cp_dsa_params;
+
+ASN1_SEQUENCE(cp_dsa_params) = {
+    ASN1_SIMPLE(cp_dsa_params, p, BIGNUM),
+    ASN1_SIMPLE(cp_dsa_params, q, BIGNUM),
+    ASN1_SIMPLE(cp_dsa_params, g, BIGNUM),
+} static_ASN1_SEQUENCE_END(cp_dsa_params)
+
+/* Exactly one certificate, all `len` bytes of it; NULL otherwise. */
+static cp_cert *
+cert_d2i(const unsigned char *der, size_t len)
 {
-    GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    const unsigned char *p = der;
+    ASN1_VALUE          *v = ASN1_item_d2i(NULL, &p, (long)len, ASN1_ITEM_rptr(cp_cert));
+
+    if (v != NULL && p != der + len) {
+        ASN1_item_free(v, ASN1_ITEM_rptr(cp_cert));
+        v = NULL;
+    }
+    return (cp_cert *)v;
+}
+
+/* ---- key size without decoding the key -------------------------------------
+ *
+ * keySize is what EVP_PKEY_get_bits says of the key d2i_X509 would decode, and
+ * absent when OpenSSL cannot decode it. The common keys are sized here from
+ * their DER, with the checks OpenSSL's decoding would make: the RSAPublicKey
+ * parses (modulus bits); the EC point is on its named curve (the curve's order
+ * bits); the DSA parameters and key parse (bits of p); an EdDSA or X25519/X448
+ * key has no parameters and its fixed length (what this OpenSSL says of such a
+ * key: 3.0 says 256 for Ed25519, later releases 253). Any other key, or one of
+ * these that fails a check, is decoded by OpenSSL (d2i_PUBKEY over the same
+ * SubjectPublicKeyInfo), which then gives the answer. Each sizer answers -1
+ * for "ask OpenSSL". */
+
+/* Named curves whose group is made once; any other curve goes to OpenSSL (SM2
+ * on purpose: OpenSSL makes an SM2 key of it, by rules of its own). */
+static const int ec_nids[] = {
+    NID_X9_62_prime256v1, NID_secp384r1,        NID_secp521r1,
+    NID_secp224r1,        NID_X9_62_prime192v1, NID_secp256k1,
+    NID_brainpoolP256r1,  NID_brainpoolP384r1,  NID_brainpoolP512r1,
+};
+
+/* Fixed-size keys: the OID's last byte under 1.3.101 and the key's length. */
+static const struct {
+    int           nid;
+    unsigned char oid_last;
+    int           len;
+} ecx_kinds[] = {
+    { NID_X25519, 110, 32 },
+    { NID_X448, 111, 56 },
+    { NID_ED25519, 112, 32 },
+    { NID_ED448, 113, 57 },
+};
+
+static struct {
+    EC_GROUP *ec[ARRAY_LEN(ec_nids)];
+    int       ec_bits[ARRAY_LEN(ec_nids)];
+    int       ecx_bits[ARRAY_LEN(ecx_kinds)];
+} refs;
+
+static pthread_once_t refs_once = PTHREAD_ONCE_INIT;
+
+/* What this OpenSSL says of a valid key of kind `k` (its length of zeros). */
+static int
+ecx_reference_bits(size_t k)
+{
+    unsigned char        spki[12 + 64] = { 0 };
+    const unsigned char *p = spki;
+    int                  len = ecx_kinds[k].len, bits;
+    EVP_PKEY            *pk;
+
+    memcpy(spki, "\x30\x00\x30\x05\x06\x03\x2b\x65\x00\x03\x00\x00", 12);
+    spki[1] = (unsigned char)(10 + len);
+    spki[8] = ecx_kinds[k].oid_last;
+    spki[10] = (unsigned char)(len + 1);
+    pk = d2i_PUBKEY(NULL, &p, 12 + len);
+    bits = pk != NULL ? EVP_PKEY_get_bits(pk) : -1;
+    EVP_PKEY_free(pk);
+    return bits > 0 ? bits : -1;
+}
+
+static void
+refs_init(void)
+{
+    for (size_t i = 0; i < ARRAY_LEN(ec_nids); i++) {
+        refs.ec[i] = EC_GROUP_new_by_curve_name(ec_nids[i]);
+        refs.ec_bits[i] = refs.ec[i] != NULL ? EC_GROUP_order_bits(refs.ec[i]) : -1;
+    }
+    for (size_t i = 0; i < ARRAY_LEN(ecx_kinds); i++)
+        refs.ecx_bits[i] = ecx_reference_bits(i);
+    ERR_clear_error();
+}
+
+static int
+rsa_bits(const ASN1_BIT_STRING *key)
+{
+    const unsigned char *p = ASN1_STRING_get0_data(key);
+    ASN1_VALUE          *v;
+    int                  bits;
+
+    if (p == NULL)
+        return -1;
+    v = ASN1_item_d2i(NULL, &p, ASN1_STRING_length(key), ASN1_ITEM_rptr(cp_rsa_pub));
+    bits = v != NULL ? BN_num_bits(((cp_rsa_pub *)v)->n) : -1;
+    ASN1_item_free(v, ASN1_ITEM_rptr(cp_rsa_pub));
+    return bits;
+}
+
+static int
+ec_bits(const ASN1_OBJECT *curve, const ASN1_BIT_STRING *key)
+{
+    int       nid = OBJ_obj2nid(curve), bits = -1;
+    size_t    i = 0;
+    EC_POINT *pt;
+
+    while (i < ARRAY_LEN(ec_nids) && ec_nids[i] != nid)
+        i++;
+    if (i == ARRAY_LEN(ec_nids) || refs.ec[i] == NULL ||
+        (pt = EC_POINT_new(refs.ec[i])) == NULL)
+        return -1;
+    if (EC_POINT_oct2point(refs.ec[i], pt, ASN1_STRING_get0_data(key),
+                           (size_t)ASN1_STRING_length(key), NULL) == 1)
+        bits = refs.ec_bits[i];
+    EC_POINT_free(pt);
+    return bits;
+}
+
+static int
+dsa_bits(const ASN1_STRING *params, const ASN1_BIT_STRING *key)
+{
+    const unsigned char *p = ASN1_STRING_get0_data(params), *y = ASN1_STRING_get0_data(key);
+    ASN1_VALUE          *v = NULL;
+    ASN1_INTEGER        *pub = NULL;
+    int                  bits = -1;
+
+    if (p != NULL && y != NULL &&
+        (v = ASN1_item_d2i(NULL, &p, ASN1_STRING_length(params),
+                           ASN1_ITEM_rptr(cp_dsa_params))) != NULL &&
+        (pub = d2i_ASN1_INTEGER(NULL, &y, ASN1_STRING_length(key))) != NULL)
+        bits = BN_num_bits(((cp_dsa_params *)v)->p);
+    ASN1_item_free(v, ASN1_ITEM_rptr(cp_dsa_params));
+    ASN1_INTEGER_free(pub);
+    return bits;
+}
+
+static int
+ecx_bits(int nid, int ptype, const ASN1_BIT_STRING *key)
+{
+    for (size_t i = 0; i < ARRAY_LEN(ecx_kinds); i++)
+        if (ecx_kinds[i].nid == nid)
+            return ptype == V_ASN1_UNDEF && ASN1_STRING_length(key) == ecx_kinds[i].len
+                       ? refs.ecx_bits[i]
+                       : -1;
+    return -1;
+}
+
+/* OpenSSL's own answer: the key decoded as d2i_X509 decodes it. */
+static int
+decoded_bits(const cp_spki *k)
+{
+    const unsigned char *p = k->enc.enc;
+    EVP_PKEY            *pk;
+    int                  bits;
+
+    if (p == NULL || (pk = d2i_PUBKEY(NULL, &p, k->enc.len)) == NULL)
+        return 0;
+    bits = EVP_PKEY_get_bits(pk);
+    EVP_PKEY_free(pk);
+    return bits > 0 ? bits : 0;
+}
+
+/* keySize, 0 for none. */
+static int
+key_bits(const cp_spki *k)
+{
+    const ASN1_OBJECT *alg = NULL;
+    const void        *pval = NULL;
+    int                ptype = V_ASN1_UNDEF, nid, bits = -1;
+
+    pthread_once(&refs_once, refs_init);
+    X509_ALGOR_get0(&alg, &ptype, &pval, k->algor);
+    switch ((nid = OBJ_obj2nid(alg))) {
+    case NID_rsaEncryption:
+        bits = rsa_bits(k->key); /* the parameters are not looked at */
+        break;
+    case NID_rsassaPss:
+        if (ptype == V_ASN1_UNDEF) /* PSS restrictions: OpenSSL checks them */
+            bits = rsa_bits(k->key);
+        break;
+    case NID_X9_62_id_ecPublicKey:
+        if (ptype == V_ASN1_OBJECT) /* explicit curves: OpenSSL */
+            bits = ec_bits(pval, k->key);
+        break;
+    case NID_dsa:
+        if (ptype == V_ASN1_SEQUENCE)
+            bits = dsa_bits(pval, k->key);
+        break;
+    default:
+        bits = ecx_bits(nid, ptype, k->key);
+        break;
+    }
+    return bits >= 0 ? bits : decoded_bits(k);
+}
+
+static void
+set_san(struct arena *a, struct val *m, const STACK_OF(X509_EXTENSION) * exts, bool *truncated)
+{
+    GENERAL_NAMES *gens = X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL);
     struct val     dns = val_arr(), ips = val_arr(), uris = val_arr(), emails = val_arr();
     size_t         kept = 0;
     int            n = sk_GENERAL_NAME_num(gens);
@@ -585,10 +865,10 @@ set_san(struct arena *a, struct val *m, X509 *x, bool *truncated)
 }
 
 static void
-set_key_ids(struct arena *a, struct val *m, X509 *x)
+set_key_ids(struct arena *a, struct val *m, const STACK_OF(X509_EXTENSION) * exts)
 {
-    ASN1_OCTET_STRING *ski = X509_get_ext_d2i(x, NID_subject_key_identifier, NULL, NULL);
-    AUTHORITY_KEYID   *aki = X509_get_ext_d2i(x, NID_authority_key_identifier, NULL, NULL);
+    ASN1_OCTET_STRING *ski = X509V3_get_d2i(exts, NID_subject_key_identifier, NULL, NULL);
+    AUTHORITY_KEYID   *aki = X509V3_get_d2i(exts, NID_authority_key_identifier, NULL, NULL);
 
     if (ski != NULL)
         val_set(a, m, "subjectKeyIdentifier",
@@ -602,9 +882,9 @@ set_key_ids(struct arena *a, struct val *m, X509 *x)
 }
 
 static void
-set_constraints(struct arena *a, struct val *m, X509 *x)
+set_constraints(struct arena *a, struct val *m, const STACK_OF(X509_EXTENSION) * exts)
 {
-    BASIC_CONSTRAINTS *bc = X509_get_ext_d2i(x, NID_basic_constraints, NULL, NULL);
+    BASIC_CONSTRAINTS *bc = X509V3_get_d2i(exts, NID_basic_constraints, NULL, NULL);
     int64_t            pl;
 
     val_set(a, m, "isCA", val_bool(bc != NULL && bc->ca));
@@ -629,60 +909,57 @@ curve_name(int nid)
     }
 }
 
-/* The algorithm and curve come from the SubjectPublicKeyInfo OIDs, so they are
- * known even for a key OpenSSL cannot decode; the size needs the decoded key. */
-static void
-set_key(struct arena *a, struct val *m, X509 *x)
+static const char *
+key_name(int nid)
 {
-    X509_PUBKEY *xpk = X509_get_X509_PUBKEY(x);
-    ASN1_OBJECT *alg = NULL;
-    X509_ALGOR  *pa = NULL;
-    const void  *pval = NULL;
-    int          ptype = V_ASN1_UNDEF, nid;
-    EVP_PKEY    *pk;
-    const char  *name = NULL;
-
-    if (xpk == NULL || X509_PUBKEY_get0_param(&alg, NULL, NULL, &pa, xpk) != 1)
-        return;
-    switch ((nid = OBJ_obj2nid(alg))) {
+    switch (nid) {
     case NID_rsaEncryption:
     case NID_rsassaPss:
-        name = "RSA";
-        break;
+        return "RSA";
     case NID_X9_62_id_ecPublicKey:
-        name = "EC";
-        break;
+        return "EC";
     case NID_ED25519:
-        name = "ED25519";
-        break;
+        return "ED25519";
     case NID_ED448:
-        name = "ED448";
-        break;
+        return "ED448";
     case NID_dsa:
-        name = "DSA";
-        break;
+        return "DSA";
+    default:
+        return NULL;
     }
+}
+
+/* The algorithm and curve come from the SubjectPublicKeyInfo OIDs, so they are
+ * known even for a key OpenSSL cannot decode; the size from key_bits(). */
+static void
+set_key(struct arena *a, struct val *m, const cp_spki *k)
+{
+    const ASN1_OBJECT *alg = NULL;
+    const void        *pval = NULL;
+    int                ptype = V_ASN1_UNDEF, nid, bits;
+    const char        *name;
+
+    X509_ALGOR_get0(&alg, &ptype, &pval, k->algor);
+    nid = OBJ_obj2nid(alg);
+    name = key_name(nid);
     val_set(a, m, "keyAlgorithm", name != NULL ? val_cstr(name) : sn_val(a, alg));
-    if ((pk = X509_get0_pubkey(x)) != NULL && EVP_PKEY_get_bits(pk) > 0)
-        val_set(a, m, "keySize", val_int(EVP_PKEY_get_bits(pk)));
-    if (nid != NID_X9_62_id_ecPublicKey || pa == NULL)
-        return;
-    X509_ALGOR_get0(NULL, &ptype, &pval, pa);
-    if (ptype != V_ASN1_OBJECT || pval == NULL)
+    if ((bits = key_bits(k)) > 0)
+        val_set(a, m, "keySize", val_int(bits));
+    if (nid != NID_X9_62_id_ecPublicKey || ptype != V_ASN1_OBJECT || pval == NULL)
         return; /* explicit curve parameters: no name to give */
     name = curve_name(OBJ_obj2nid(pval));
     val_set(a, m, "keyCurve", name != NULL ? val_cstr(name) : sn_val(a, pval));
 }
 
 static void
-set_key_usage(struct arena *a, struct val *m, X509 *x)
+set_key_usage(struct arena *a, struct val *m, const STACK_OF(X509_EXTENSION) * exts)
 {
     static const char *const names[] = {
         "digitalSignature", "nonRepudiation", "keyEncipherment",
         "dataEncipherment", "keyAgreement",   "keyCertSign",
         "cRLSign",          "encipherOnly",   "decipherOnly",
     };
-    ASN1_BIT_STRING *ku = X509_get_ext_d2i(x, NID_key_usage, NULL, NULL);
+    ASN1_BIT_STRING *ku = X509V3_get_d2i(exts, NID_key_usage, NULL, NULL);
     struct val       l = val_arr();
 
     if (ku == NULL)
@@ -695,7 +972,7 @@ set_key_usage(struct arena *a, struct val *m, X509 *x)
 }
 
 static void
-set_eku(struct arena *a, struct val *m, X509 *x, bool *truncated)
+set_eku(struct arena *a, struct val *m, const STACK_OF(X509_EXTENSION) * exts, bool *truncated)
 {
     static const struct {
         int         nid;
@@ -709,7 +986,7 @@ set_eku(struct arena *a, struct val *m, X509 *x, bool *truncated)
         { NID_OCSP_sign, "OCSPSigning" },
         { NID_anyExtendedKeyUsage, "anyExtendedKeyUsage" },
     };
-    EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
+    EXTENDED_KEY_USAGE *eku = X509V3_get_d2i(exts, NID_ext_key_usage, NULL, NULL);
     struct val          l = val_arr();
     int                 n = sk_ASN1_OBJECT_num(eku);
 
@@ -733,70 +1010,90 @@ set_eku(struct arena *a, struct val *m, X509 *x, bool *truncated)
     val_set(a, m, "extendedKeyUsages", l);
 }
 
-int
-inv_parse(struct arena *a, const unsigned char *der, size_t len, struct val *out,
-          struct errbuf *eb)
+/* Subject equal to issuer and the signature verified with the certificate's own
+ * key, which needs the key decoded: done by d2i_X509 and X509_verify, for the
+ * few certificates named like their issuer (roots, mostly). */
+static bool
+self_signed(const unsigned char *der, size_t len, const cp_tbs *t)
 {
     const unsigned char *p = der;
-    X509                *x = NULL;
-    const X509_ALGOR    *sig = NULL;
-    const ASN1_OBJECT   *sigobj = NULL;
-    const X509_NAME     *subj, *iss;
-    EVP_PKEY            *pk;
-    unsigned char        sha1[EVP_MAX_MD_SIZE];
-    unsigned int         sha1len = 0;
-    char                 fp[2 * SHA256_LEN + 1];
-    bool                 truncated = false;
-    int                  rc;
+    X509                *x;
+    EVP_PKEY            *pk = NULL;
+    bool                 ok;
 
-    *out = val_map();
-    if (len > INV_DER_MAX) {
-        rc = errbuf_attr(eb, E_VALIDATION, "certificate", "The certificate %s",
-                         inv_reason_str(INV_R_TOO_BIG));
-        goto out;
-    }
-    if (der == NULL || len == 0 || (x = d2i_X509(NULL, &p, (long)len)) == NULL ||
-        p != der + len) {
-        rc = errbuf_attr(eb, E_VALIDATION, "certificate", "The input %s",
-                         inv_reason_str(INV_R_NOT_CERT));
-        goto out;
-    }
+    if (X509_NAME_cmp(t->subject, t->issuer) != 0)
+        return false;
+    x = d2i_X509(NULL, &p, (long)len);
+    ok = x != NULL && (pk = X509_get0_pubkey(x)) != NULL && X509_verify(x, pk) == 1;
+    X509_free(x);
+    return ok;
+}
+
+static void
+set_names(struct arena *a, struct val *out, const cp_tbs *t)
+{
+    val_set(a, out, "subject", name_val(a, t->subject));
+    val_set(a, out, "issuer", name_val(a, t->issuer));
+    set_attr(a, out, "subjectCN", t->subject, NID_commonName);
+    set_attr(a, out, "subjectO", t->subject, NID_organizationName);
+    set_attr(a, out, "subjectOU", t->subject, NID_organizationalUnitName);
+    set_attr(a, out, "subjectL", t->subject, NID_localityName);
+    set_attr(a, out, "subjectST", t->subject, NID_stateOrProvinceName);
+    set_attr(a, out, "subjectC", t->subject, NID_countryName);
+    set_attr(a, out, "issuerCN", t->issuer, NID_commonName);
+}
+
+/* The fields in the order of API.md 7.1. */
+static void
+set_fields(struct arena *a, struct val *out, const unsigned char *der, size_t len,
+           const cp_cert *c)
+{
+    const cp_tbs      *t = c->tbs;
+    const ASN1_OBJECT *sigobj = NULL;
+    unsigned char      sha1[EVP_MAX_MD_SIZE];
+    unsigned int       sha1len = 0;
+    char               fp[2 * SHA256_LEN + 1];
+    bool               truncated = false;
+
     digest_sha256_hex(der, len, fp);
     val_set(a, out, "fingerprint", val_str(arena_str(a, str_c(fp))));
     if (EVP_Digest(der, len, sha1, &sha1len, EVP_sha1(), NULL) == 1)
         val_set(a, out, "fingerprintSHA1", hex_val(a, sha1, sha1len));
-    val_set(a, out, "serialNumber", serial_val(a, X509_get0_serialNumber(x)));
-    subj = X509_get_subject_name(x);
-    iss = X509_get_issuer_name(x);
-    val_set(a, out, "subject", name_val(a, subj));
-    val_set(a, out, "issuer", name_val(a, iss));
-    set_attr(a, out, "subjectCN", subj, NID_commonName);
-    set_attr(a, out, "subjectO", subj, NID_organizationName);
-    set_attr(a, out, "subjectOU", subj, NID_organizationalUnitName);
-    set_attr(a, out, "subjectL", subj, NID_localityName);
-    set_attr(a, out, "subjectST", subj, NID_stateOrProvinceName);
-    set_attr(a, out, "subjectC", subj, NID_countryName);
-    set_attr(a, out, "issuerCN", iss, NID_commonName);
-    set_san(a, out, x, &truncated);
-    set_key_ids(a, out, x);
-    pk = X509_get0_pubkey(x);
-    val_set(a, out, "selfSigned",
-            val_bool(X509_NAME_cmp(subj, iss) == 0 && pk != NULL && X509_verify(x, pk) == 1));
-    set_constraints(a, out, x);
-    set_key(a, out, x);
-    X509_get0_signature(NULL, &sig, x);
-    X509_ALGOR_get0(&sigobj, NULL, NULL, sig);
+    val_set(a, out, "serialNumber", serial_val(a, t->serial));
+    set_names(a, out, t);
+    set_san(a, out, t->extensions, &truncated);
+    set_key_ids(a, out, t->extensions);
+    val_set(a, out, "selfSigned", val_bool(self_signed(der, len, t)));
+    set_constraints(a, out, t->extensions);
+    set_key(a, out, t->spki);
+    X509_ALGOR_get0(&sigobj, NULL, NULL, c->sig_alg);
     if (sigobj != NULL)
         val_set(a, out, "signatureAlgorithm", obj_val(a, sigobj, 0));
-    set_key_usage(a, out, x);
-    set_eku(a, out, x, &truncated);
-    set_time(a, out, "validityStart", X509_get0_notBefore(x));
-    set_time(a, out, "validityEnd", X509_get0_notAfter(x));
+    set_key_usage(a, out, t->extensions);
+    set_eku(a, out, t->extensions, &truncated);
+    set_time(a, out, "validityStart", t->validity->notBefore);
+    set_time(a, out, "validityEnd", t->validity->notAfter);
     if (truncated)
         val_set(a, out, "truncated", val_bool(true));
-    rc = E_OK;
-out:
-    X509_free(x);
+}
+
+int
+inv_parse(struct arena *a, const unsigned char *der, size_t len, struct val *out,
+          struct errbuf *eb)
+{
+    cp_cert *c = NULL;
+    int      rc = E_OK;
+
+    *out = val_map();
+    if (len > INV_DER_MAX)
+        rc = errbuf_attr(eb, E_VALIDATION, "certificate", "The certificate %s",
+                         inv_reason_str(INV_R_TOO_BIG));
+    else if (der == NULL || len == 0 || (c = cert_d2i(der, len)) == NULL)
+        rc = errbuf_attr(eb, E_VALIDATION, "certificate", "The input %s",
+                         inv_reason_str(INV_R_NOT_CERT));
+    else
+        set_fields(a, out, der, len, c);
+    ASN1_item_free((ASN1_VALUE *)c, ASN1_ITEM_rptr(cp_cert));
     ERR_clear_error();
     return rc;
 }

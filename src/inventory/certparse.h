@@ -10,8 +10,10 @@
  * input (INV_R_PRIVATE_KEY); the block's base64 is never decoded, copied or
  * logged, and the error text does not quote it.
  *
- * Memory: everything produced lives in the caller's arena. Thread-safe (no
- * global state; OpenSSL's error queue is cleared before returning).
+ * Memory: everything produced lives in the caller's arena. Thread-safe (the
+ * only global state is inv_parse's table of EC groups and reference key sizes,
+ * made once under pthread_once and read-only after; OpenSSL's error queue is
+ * cleared before returning).
  */
 #ifndef KW_INVENTORY_PARSE_H
 #define KW_INVENTORY_PARSE_H
