@@ -781,3 +781,127 @@ sql_side_purge(struct buf *sql, const struct spec *s, const struct attr *at, enu
     placeholder(sql, d, 1);
     buf_puts(sql, ")");
 }
+
+/* ---- substring indexes (filter.h, attr_is_substring) --------------------- */
+
+/* Own content (the value kept in the index's table): an entry is deleted by its
+ * rowid alone, whatever the row holds by then, so the index cannot be corrupted
+ * by a delete that names the wrong value (contentless and external-content
+ * tables need the old value); columnsize=0: no ranking, no size table. */
+void
+sql_fts_create(struct buf *sql, const struct spec *s, const struct attr *at, enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    buf_puts(sql, "CREATE VIRTUAL TABLE IF NOT EXISTS ");
+    filter_fts_table(sql, s, at);
+    buf_puts(sql, " USING fts5(v, tokenize = 'trigram case_sensitive 1', columnsize = 0);");
+}
+
+/* INSERT INTO fts (rowid, v) SELECT rowid, "<attr>" FROM t WHERE <rows> AND not NULL */
+static void
+fts_rows_of(struct buf *sql, const struct spec *s, const struct attr *at, const char *rows)
+{
+    buf_puts(sql, "INSERT INTO ");
+    filter_fts_table(sql, s, at);
+    buf_puts(sql, " (rowid, v) SELECT rowid, ");
+    ident(sql, at->name);
+    buf_puts(sql, " FROM ");
+    ident(sql, s->rest);
+    buf_printf(sql, " WHERE %s", rows);
+    ident(sql, at->name);
+    buf_puts(sql, " IS NOT NULL");
+}
+
+void
+sql_fts_fill(struct buf *sql, const struct spec *s, const struct attr *at, enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    fts_rows_of(sql, s, at, "");
+    buf_puts(sql, ";");
+}
+
+void
+sql_rowid_by_id(struct buf *sql, const struct spec *s, enum sql_dialect d)
+{
+    buf_printf(sql, "SELECT %s FROM ", row_id(d));
+    ident(sql, s->rest);
+    buf_puts(sql, " WHERE \"ID\" = ");
+    placeholder(sql, d, 1);
+}
+
+void
+sql_fts_add_missing(struct buf *sql, const struct spec *s, const struct attr *at,
+                    enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    fts_rows_of(sql, s, at, "rowid = ?1 AND ");
+    buf_puts(sql, " AND NOT EXISTS (SELECT 1 FROM ");
+    filter_fts_table(sql, s, at);
+    buf_puts(sql, " WHERE rowid = ?1)");
+}
+
+void
+sql_fts_drop_stale(struct buf *sql, const struct spec *s, const struct attr *at,
+                   enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    buf_puts(sql, "DELETE FROM ");
+    filter_fts_table(sql, s, at);
+    buf_puts(sql, " WHERE rowid = ?1 AND v IS NOT (SELECT ");
+    ident(sql, at->name);
+    buf_puts(sql, " FROM ");
+    ident(sql, s->rest);
+    buf_puts(sql, " WHERE rowid = ?1)");
+}
+
+/* DELETE FROM fts WHERE rowid IN (SELECT rowid FROM t WHERE  -- the caller closes */
+static void
+fts_delete_of(struct buf *sql, const struct spec *s, const struct attr *at)
+{
+    buf_puts(sql, "DELETE FROM ");
+    filter_fts_table(sql, s, at);
+    buf_puts(sql, " WHERE rowid IN (SELECT rowid FROM ");
+    ident(sql, s->rest);
+    buf_puts(sql, " WHERE ");
+}
+
+void
+sql_fts_delete_scope(struct buf *sql, const struct spec *s, const struct attr *at,
+                     const struct scope *sc, enum sql_dialect d, struct arena *a,
+                     struct sqlparams *ps)
+{
+    fts_delete_of(sql, s, at);
+    path_cond(sql, "\"namespace\"", sc, d, a, ps);
+    buf_puts(sql, ")");
+}
+
+void
+sql_fts_purge_nsid(struct buf *sql, const struct spec *s, const struct attr *at,
+                   enum sql_dialect d)
+{
+    buf_puts(sql, "DELETE FROM ");
+    filter_fts_table(sql, s, at);
+    buf_puts(sql, " WHERE rowid IN (");
+    nsid_batch(sql, s, row_id(d), d);
+    buf_puts(sql, ")");
+}
+
+void
+sql_fts_purge(struct buf *sql, const struct spec *s, const struct attr *at, enum sql_dialect d)
+{
+    fts_delete_of(sql, s, at);
+    buf_puts(sql, "\"createTime\" < ");
+    placeholder(sql, d, 1);
+    buf_puts(sql, ")");
+}
+
+void
+sql_fts_probe(struct buf *sql, const struct spec *s, const struct attr *at, enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    buf_puts(sql, "SELECT count(*) FROM (SELECT 1 FROM ");
+    filter_fts_table(sql, s, at);
+    buf_puts(sql, " WHERE ");
+    filter_fts_table(sql, s, at);
+    buf_puts(sql, " MATCH ?1 LIMIT ?2)");
+}
