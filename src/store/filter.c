@@ -1358,6 +1358,16 @@ filter_side_drives(const struct fnode *f, const struct spec *s)
     return f->v.t == FV_STR || (f->v.t == FV_LIST && f->v.n > 0);
 }
 
+bool
+filter_fts_drives(const struct fnode *f, const struct spec *s)
+{
+    if (f->op == F_AND)
+        return filter_fts_drives(f->l, s) || filter_fts_drives(f->r, s);
+    if (f->op == F_OR)
+        return filter_fts_drives(f->l, s) && filter_fts_drives(f->r, s);
+    return filter_substring_indexed(f, s);
+}
+
 int
 filter_compile(struct arena *a, const struct fnode *f, const struct spec *s, enum sql_dialect d,
                struct buf *sql, struct sqlparams *ps, struct errbuf *eb)

@@ -160,6 +160,10 @@ int filter_compile_side(struct arena *a, const struct fnode *f, const struct spe
  * planner does not use for an index; without statistics it would otherwise
  * scan the namespace and test each row against the lookup). */
 bool filter_side_drives(const struct fnode *f, const struct spec *s);
+/* The same for substring lookups alone (filter_substring_indexed): every row `f`
+ * accepts is found by one, whatever else it names. The reader may then find the
+ * rows by rowid from them only (sql.c writes the table NOT INDEXED). */
+bool filter_fts_drives(const struct fnode *f, const struct spec *s);
 /* The side table's quoted name: "<rest>__<attr>". */
 void filter_side_table(struct buf *sql, const struct spec *s, const struct attr *at);
 /* The substring index's quoted name: "<rest>__<attr>_fts". */

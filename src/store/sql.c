@@ -160,31 +160,37 @@ where(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dia
     return filter_compile_side(a, q->filter, s, d, &side, sql, ps, eb);
 }
 
+/* The table a filtered read finds its rows in. When substring lookups find every
+ * row the filter accepts (filter_fts_drives), NOT INDEXED: SQLite then reads the
+ * rows by rowid from the lookups only. Without statistics its planner prefers to
+ * them (FTS5 does not say how few they are) a range of any index the filter
+ * could use, such as the (status, expiringTime) one across every namespace that
+ * `status == "ACTIVE"` becomes: a million rows. The store hands the index only
+ * values with few candidates (sqlite.c, fts_plan), so the lookups are cheap. */
+static void
+read_table(struct buf *sql, const struct spec *s, const struct fnode *f, enum sql_dialect d)
+{
+    ident(sql, s->rest);
+    if (d == SQL_SQLITE && f != NULL && filter_fts_drives(f, s))
+        buf_puts(sql, " NOT INDEXED");
+}
+
 int
 sql_count(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dialect d,
           struct arena *a, struct sqlparams *ps, struct errbuf *eb)
 {
     buf_puts(sql, "SELECT count(*) FROM ");
-    ident(sql, s->rest);
+    read_table(sql, s, q->filter, d);
     return where(sql, s, q, d, a, ps, eb);
 }
 
 /* The objects an aggregate counts: the query's filter and the part's. */
-static int
-agg_where(struct buf *sql, const struct spec *s, const struct scope *sc,
-          const struct fnode *filter, const struct fnode *extra, enum sql_dialect d,
-          struct arena *a, struct sqlparams *ps, struct errbuf *eb)
+static const struct fnode *
+agg_filter(struct arena *a, const struct fnode *filter, const struct fnode *extra)
 {
-    struct listq q = { .scope = *sc, .filter = filter };
-    int          rc;
-
     if (filter != NULL && extra != NULL)
-        q.filter = filter_bool(a, F_AND, (struct fnode *)filter, (struct fnode *)extra);
-    else if (extra != NULL)
-        q.filter = extra;
-    if ((rc = where(sql, s, &q, d, a, ps, eb)) != E_OK)
-        return rc;
-    return E_OK;
+        return filter_bool(a, F_AND, (struct fnode *)filter, (struct fnode *)extra);
+    return extra != NULL ? extra : filter;
 }
 
 int
@@ -192,9 +198,10 @@ sql_aggregate(struct buf *sql, const struct spec *s, const struct scope *sc,
               const struct fnode *filter, const struct agg_part *part, enum sql_dialect d,
               struct arena *a, struct sqlparams *ps, struct errbuf *eb)
 {
-    bool   list = part->nby == 1 && attr_is_indexed_list(part->by[0]);
-    size_t n = part->nby;
-    int    rc;
+    bool         list = part->nby == 1 && attr_is_indexed_list(part->by[0]);
+    size_t       n = part->nby;
+    struct listq q = { .scope = *sc, .filter = agg_filter(a, filter, part->filter) };
+    int          rc;
 
     buf_puts(sql, "SELECT ");
     for (size_t i = 0; i < n; i++) {
@@ -209,8 +216,8 @@ sql_aggregate(struct buf *sql, const struct spec *s, const struct scope *sc,
         filter_side_table(sql, s, part->by[0]);
         buf_puts(sql, " WHERE oid IN (SELECT \"ID\" FROM ");
     }
-    ident(sql, s->rest);
-    if ((rc = agg_where(sql, s, sc, filter, part->filter, d, a, ps, eb)) != E_OK)
+    read_table(sql, s, q.filter, d);
+    if ((rc = where(sql, s, &q, d, a, ps, eb)) != E_OK)
         return rc;
     if (list)
         buf_putc(sql, ')');
@@ -343,11 +350,11 @@ sql_select(struct buf *sql, const struct spec *s, const struct listq *q, enum sq
     if (cursor)
         cursor_cte(sql, s, q, d, a, ps);
     buf_puts(sql, "SELECT doc FROM ");
-    ident(sql, s->rest);
     if (s->bulk) {
-        buf_puts(sql, " WHERE \"ID\" IN (SELECT \"ID\" FROM ");
         ident(sql, s->rest);
+        buf_puts(sql, " WHERE \"ID\" IN (SELECT \"ID\" FROM ");
     }
+    read_table(sql, s, q->filter, d);
     if (cursor)
         buf_puts(sql, ", cur");
     rc = where(sql, s, q, d, a, ps, eb);

@@ -126,6 +126,37 @@ def test_combined_with_other_conditions_and_or(admin, box):
     assert r.headers["X-Count-Total"] == str(sum("xampl" in cn for cn in certs.values()))
 
 
+def test_cursor_pages_csv_and_reports(admin, box):
+    ns, certs = box
+    want = sorted(i for i, cn in certs.items() if "xampl" in cn)
+    # cursor paging: limit and after
+    got, after = [], None
+    while True:
+        params = {"q": contains("xampl"), "limit": 1}
+        if after:
+            params["after"] = after
+        r = admin.get("/certificates", ns=ns, params=params)
+        assert r.status == 200, r
+        got += [o["ID"] for o in r.data]
+        after = r.headers.get("X-Next")
+        if not after:
+            break
+    assert got == want
+    # every match, streamed as CSV
+    r = admin.get("/certificates", ns=ns, accept="text/csv",
+                  params={"q": contains("xampl"), "pageSize": 0}, fields=["ID", "subjectCN"])
+    assert r.status == 200, r
+    lines = r.content.decode().split("\r\n")
+    assert lines[0] == "ID,subjectCN" and sorted(x.split(",")[0] for x in lines[1:] if x) == want
+    # a report over the matches
+    r = admin.post("/certificatereports", {"q": contains("xampl")}, ns=ns)
+    assert r.status == 200, r
+    assert r.data["total"] == len(want)
+    r = admin.post("/certificatereports", {"q": contains("xampl") + " or " + contains("ab")},
+                   ns=ns)
+    assert r.status == 200 and r.data["total"] == len(want) + 1, r
+
+
 def test_the_index_follows_updates_and_deletes(admin):
     ns = admin.mkns("/", "u-" + rand(8))["name"]
     cert = make_cert("upd.follow.example")

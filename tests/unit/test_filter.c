@@ -886,31 +886,34 @@ test_side_drives(void **state)
     struct fixture *fx = *state;
     static const struct {
         const char *q;
-        bool        drives;
+        bool        drives, fts; /* filter_side_drives, filter_fts_drives */
     } cases[] = {
-        { "name contains \"abc\"", true },
-        { "name contains \"ab\"", false },
-        { "name not contains \"abc\"", false },
-        { "name == \"abc\"", false },
-        { "status contains \"abc\"", false },
-        { "name contains \"abc\" and count > 1", true },
-        { "count > 1 and name contains \"abc\"", true },
-        { "name contains \"abc\" or name contains \"xyz\"", true },
-        { "name contains \"abc\" or tags == \"x\"", true },
-        { "name contains \"abc\" or count > 1", false },
-        { "name contains \"abc\" or name contains \"xy\"", false },
-        { "(name contains \"abc\" or tags in [\"x\"]) and count > 1", true },
-        { "tags == \"x\"", true },
-        { "tags in []", false },
-        { "tags != \"x\"", false },
+        { "name contains \"abc\"", true, true },
+        { "name contains \"ab\"", false, false },
+        { "name not contains \"abc\"", false, false },
+        { "name == \"abc\"", false, false },
+        { "status contains \"abc\"", false, false },
+        { "name contains \"abc\" and count > 1", true, true },
+        { "count > 1 and name contains \"abc\"", true, true },
+        { "name contains \"abc\" or name contains \"xyz\"", true, true },
+        { "name contains \"abc\" or tags == \"x\"", true, false },
+        { "name contains \"abc\" or count > 1", false, false },
+        { "name contains \"abc\" or name contains \"xy\"", false, false },
+        { "(name contains \"abc\" or tags in [\"x\"]) and count > 1", true, false },
+        { "(name contains \"abc\" or name contains \"xyz\") and tags == \"x\"", true, true },
+        { "tags == \"x\"", true, false },
+        { "tags in []", false, false },
+        { "tags != \"x\"", false, false },
     };
 
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
         struct fnode *f;
         struct errbuf eb = { 0 };
         assert_int_equal(parse(fx->a, cases[i].q, &f, &eb), E_OK);
-        if (filter_side_drives(f, &test_spec) != cases[i].drives)
-            fail_msg("case %zu `%s`: want %d", i, cases[i].q, cases[i].drives);
+        if (filter_side_drives(f, &test_spec) != cases[i].drives ||
+            filter_fts_drives(f, &test_spec) != cases[i].fts)
+            fail_msg("case %zu `%s`: want %d, %d", i, cases[i].q, cases[i].drives,
+                     cases[i].fts);
     }
 }
 
