@@ -71,6 +71,20 @@ add_column(const struct spec *s, const struct attr *at)
     rt->columns[rt->ncolumns++] = at;
 }
 
+/* A substring index is on a stored, queryable string that filters reach as it is
+ * (not one a hook rewrites). */
+static void
+check_substring(const struct spec *s, const struct attr *at)
+{
+    if (!(at->flags & A_SUBSTRING))
+        return;
+    if (!attr_is_substring(at) || (at->flags & A_COMPUTED) || s->not_namespaced) {
+        fprintf(stderr, "spec %s.%s: A_SUBSTRING needs a stored, queryable string\n", s->rest,
+                at->name);
+        abort();
+    }
+}
+
 static void
 check_pattern(const struct spec *s, const struct attr *at)
 {
@@ -137,6 +151,7 @@ spec_init(void)
         for (size_t j = 0; j < s->nattrs; j++) {
             add_column(s, &s->attrs[j]);
             check_pattern(s, &s->attrs[j]);
+            check_substring(s, &s->attrs[j]);
         }
         check_children(s);
         check_indexes(s);

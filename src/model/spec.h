@@ -40,6 +40,11 @@ enum aflag {
                                 and hooks.rewrite turns a filter on it into one on
                                 stored columns, so it is right whenever it is read or
                                 filtered on (a certificate's status) */
+    A_SUBSTRING = 1 << 13,   /* a queryable string whose `contains` is answered from a
+                                trigram index (SQLite: an FTS5 table per attribute)
+                                rather than by testing every row of the scope; for
+                                values of 3 characters or more. An index costs every
+                                write: it is for what a large resource is searched by */
 };
 
 /* The server's own bookkeeping (a column for its own queries): never accepted
@@ -232,6 +237,16 @@ static inline bool
 attr_is_indexed_list(const struct attr *a)
 {
     return a->type == T_STRLIST && (a->flags & (A_QUERY | A_INDEXED)) == (A_QUERY | A_INDEXED);
+}
+
+/* True when the attribute is a queryable string with a substring index: the
+ * store answers `contains` on it from a trigram table (store/filter.h,
+ * filter_compile_side). */
+static inline bool
+attr_is_substring(const struct attr *a)
+{
+    return a->type == T_STRING &&
+           (a->flags & (A_QUERY | A_SUBSTRING)) == (A_QUERY | A_SUBSTRING);
 }
 
 /* True when `child` is reachable as /parent/:id/<child> (its `children`, or

@@ -527,7 +527,8 @@ sqlparams_add(struct arena *a, struct sqlparams *ps, struct sqlparam p)
 
 /* SQL shapes, per dialect. %c is the quoted column, %p the next parameter, %l
  * all of the comparison's parameters separated by commas, %t the attribute's
- * side table and %s the side scope (filter_side). Negations on nullable
+ * side table, %s the side scope (filter_side), %f the attribute's trigram table
+ * and %r the spec's table's rowid. Negations on nullable
  * columns say IS NULL explicitly, so `x != 1` also matches rows without an x. */
 enum tpl {
     TP_EQ,
@@ -559,6 +560,7 @@ enum tpl {
     TP_S_MATCHES,
     TP_S_EXISTS,
     TP_S_NOT_EXISTS,
+    TP_F_CONTAINS,
     TP__COUNT
 };
 
@@ -568,6 +570,12 @@ enum tpl {
  * object's ID and cost one probe of the oid index per candidate object. */
 #define S_IDS "SELECT oid FROM %t WHERE v"
 #define S_OF  "SELECT 1 FROM %t WHERE oid = \"ID\""
+
+/* A substring index (filter_compile_side, SQLite only): %f is the attribute's
+ * trigram table, %r the row's rowid (its entries' rowid). The first parameter is
+ * the value as one FTS5 phrase (fts_phrase), the second the value itself: the
+ * index finds the candidates, instr() keeps contains' exact semantics on them. */
+#define F_IDS "%r IN (SELECT rowid FROM %f WHERE %f MATCH %p)"
 
 #define SQ_EACH "SELECT 1 FROM json_each(%c) AS j WHERE j.value"
 #define PG_EACH "SELECT 1 FROM jsonb_array_elements_text(%c) AS e(v) WHERE e.v"
@@ -606,6 +614,9 @@ static const char *const tpl_sql[TP__COUNT][2] = {
     [TP_S_MATCHES] = { "(EXISTS (" S_OF " AND v REGEXP %p))", NULL },
     [TP_S_EXISTS] = { "(EXISTS (" S_OF "))", NULL },
     [TP_S_NOT_EXISTS] = { "(NOT EXISTS (" S_OF "))", NULL },
+    /* PostgreSQL keeps TP_CONTAINS (strpos, a scan) until its driver exists; it
+     * will answer this from a pg_trgm GIN index on the column instead. */
+    [TP_F_CONTAINS] = { "(" F_IDS " AND instr(%c, %p) > 0)", NULL },
 };
 
 static const char *const op_names[] = {
@@ -671,6 +682,32 @@ filter_side_table(struct buf *sql, const struct spec *s, const struct attr *at)
     buf_printf(sql, "\"%s__%s\"", s->rest, at->name);
 }
 
+void
+filter_fts_table(struct buf *sql, const struct spec *s, const struct attr *at)
+{
+    buf_printf(sql, "\"%s__%s_fts\"", s->rest, at->name);
+}
+
+/* A table name from the spec (buf_printf), emitted whole. */
+static void
+emit_name(struct cc *c, void (*name)(struct buf *, const struct spec *, const struct attr *),
+          const struct attr *at)
+{
+    struct buf b;
+
+    buf_init(&b, 256);
+    name(&b, c->s, at);
+    emit(c, buf_cstr(&b), b.len);
+    buf_free(&b);
+}
+
+static void
+table_rowid(struct buf *sql, const struct spec *s, const struct attr *at)
+{
+    KW_UNUSED(at);
+    buf_printf(sql, "\"%s\".rowid", s->rest);
+}
+
 /* The side scope's SQL, written apart so a full buffer is caught by emit(). */
 static void
 emit_side_scope(struct cc *c)
@@ -699,11 +736,11 @@ emit_tpl(struct cc *c, enum tpl t, const struct cmp *m)
             emit(c, m->at->name, strlen(m->at->name));
             emit(c, "\"", 1);
         } else if (pct[1] == 't') {
-            struct buf b;
-            buf_init(&b, 256);
-            filter_side_table(&b, c->s, m->at);
-            emit(c, buf_cstr(&b), b.len);
-            buf_free(&b);
+            emit_name(c, filter_side_table, m->at);
+        } else if (pct[1] == 'f') {
+            emit_name(c, filter_fts_table, m->at);
+        } else if (pct[1] == 'r') {
+            emit_name(c, table_rowid, m->at);
         } else if (pct[1] == 's') {
             emit_side_scope(c);
         } else if (pct[1] == 'p') {
@@ -1127,13 +1164,84 @@ pick_side(enum tpl list)
     }
 }
 
+/* A trigram needs 3 characters: FTS5's trigram tokenizer makes no token of a
+ * shorter phrase, so shorter values are searched with instr() alone. */
+#define SUBSTRING_MIN 3
+
+static size_t
+utf8_chars(struct str s)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < s.len; i++)
+        n += ((unsigned char)s.p[i] & 0xC0) != 0x80;
+    return n;
+}
+
+/* True when `f`, a contains on `at`, is answered from its substring index. */
+static bool
+substring_indexed(const struct attr *at, const struct fnode *f)
+{
+    return f->op == F_CONTAINS && !f->scan && attr_is_substring(at) && f->v.t == FV_STR &&
+           utf8_chars(f->v.s) >= SUBSTRING_MIN;
+}
+
+bool
+filter_substring_indexed(const struct fnode *cmp, const struct spec *s)
+{
+    const struct attr *at;
+
+    if (cmp->op == F_AND || cmp->op == F_OR || (at = spec_attr(s, cmp->field)) == NULL)
+        return false;
+    return substring_indexed(at, cmp);
+}
+
+/* The value as one FTS5 phrase: between double quotes, each '"' doubled, so that
+ * nothing in it is read as FTS5 syntax (AND, NEAR, *, parentheses, columns). */
+struct str
+filter_fts_phrase(struct arena *a, struct str v)
+{
+    size_t n = v.len + 2;
+    char  *p, *q;
+
+    for (size_t i = 0; i < v.len; i++)
+        n += v.p[i] == '"';
+    p = q = arena_alloc(a, n + 1);
+    *q++ = '"';
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.p[i] == '"')
+            *q++ = '"';
+        *q++ = v.p[i];
+    }
+    *q++ = '"';
+    *q = '\0';
+    return (struct str){ p, n };
+}
+
+/* TP_F_CONTAINS takes the phrase, then the value. */
+static void
+substring_params(struct cc *c, struct cmp *m)
+{
+    struct sqlparam *pv = arena_calloc(c->a, 2, sizeof *pv);
+
+    pv[0] = (struct sqlparam){ .t = SQLP_TEXT, .s = filter_fts_phrase(c->a, m->pv[0].s) };
+    pv[1] = m->pv[0];
+    m->pv = pv;
+    m->pn = 2;
+}
+
 /* An empty list matches nothing (in, contains) or everything (their negations);
  * `IN ()` is not valid SQL everywhere, so it is spelled as a constant. */
 static enum tpl
-pick(const struct cc *c, enum fop op, const struct cmp *m, bool many)
+pick(const struct cc *c, const struct fnode *f, const struct cmp *m)
 {
+    enum fop op = f->op;
+    bool     many = f->v.t == FV_LIST;
+
     if (many && m->pn == 0)
         return (op == F_IN || op == F_CONTAINS) ? TP_FALSE : TP_TRUE;
+    if (c->side != NULL && c->d == SQL_SQLITE && substring_indexed(m->at, f))
+        return TP_F_CONTAINS;
     if (m->at->type != T_STRLIST)
         return pick_scalar(op);
     if (c->side != NULL && c->d == SQL_SQLITE && attr_is_indexed_list(m->at))
@@ -1161,7 +1269,10 @@ compile_cmp(struct cc *c, const struct fnode *f)
         return c->rc;
     if (f->op == F_MATCHES && check_regex(c, f) != E_OK)
         return c->rc;
-    emit_tpl(c, pick(c, f->op, &m, f->v.t == FV_LIST), &m);
+    enum tpl t = pick(c, f, &m);
+    if (t == TP_F_CONTAINS)
+        substring_params(c, &m);
+    emit_tpl(c, t, &m);
     return c->rc;
 }
 
@@ -1235,12 +1346,26 @@ filter_side_drives(const struct fnode *f, const struct spec *s)
 
     if (f->op == F_AND)
         return filter_side_drives(f->l, s) || filter_side_drives(f->r, s);
+    if (f->op == F_OR) /* SQLite unions the two lookups (MULTI-INDEX OR) */
+        return filter_side_drives(f->l, s) && filter_side_drives(f->r, s);
     if (f->op != F_EQ && f->op != F_CONTAINS && f->op != F_IN)
         return false;
     at = spec_attr(s, f->field);
+    if (at != NULL && substring_indexed(at, f))
+        return true;
     if (at == NULL || !attr_is_indexed_list(at))
         return false;
     return f->v.t == FV_STR || (f->v.t == FV_LIST && f->v.n > 0);
+}
+
+bool
+filter_fts_drives(const struct fnode *f, const struct spec *s)
+{
+    if (f->op == F_AND)
+        return filter_fts_drives(f->l, s) || filter_fts_drives(f->r, s);
+    if (f->op == F_OR)
+        return filter_fts_drives(f->l, s) && filter_fts_drives(f->r, s);
+    return filter_substring_indexed(f, s);
 }
 
 int

@@ -58,6 +58,9 @@ struct fnode {
     struct fval   v;
     bool          trusted; /* written by the server (filter_rewrite), not parsed:
                               may name any column, A_INTERNAL ones included */
+    bool scan;             /* set by a store that found the value of this contains
+                              too common for its substring index: it is answered
+                              by testing the rows (filter_substring_indexed) */
 };
 
 /* Parse `q` into a tree in arena `a`. `now_ms` anchors now(). E_BADREQ with a
@@ -126,7 +129,22 @@ int filter_compile(struct arena *a, const struct fnode *f, const struct spec *s,
  * the column namespace>" (pushing its parameters to ps) so that the lookup
  * stays inside the read's namespaces. The results are those of filter_compile.
  * PostgreSQL keeps the jsonb forms of filter_compile (its driver will use a GIN
- * index on a text[] column instead of side tables), so `side` is ignored there. */
+ * index on a text[] column instead of side tables), so `side` is ignored there.
+ *
+ * Substring indexes. A store also keeps, for every string attribute marked
+ * A_QUERY and A_SUBSTRING (attr_is_substring), an FTS5 table with the trigram
+ * tokenizer (case-sensitive) named "<rest>__<attr>_fts" (filter_fts_table): one
+ * entry per row whose column is not NULL, the value, under the row's rowid. With
+ * `side`, in SQLite, `contains "x"` on such an attribute with x of 3 characters or
+ * more is
+ *   "<rest>".rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?) AND instr(col, ?) > 0
+ * the first parameter being x as one quoted FTS5 phrase (every '"' doubled: its
+ * AND, NEAR, *, ( are literal), the second x itself: the index finds the rows
+ * holding x's trigrams in a row, instr() keeps the exact, case-sensitive semantics
+ * of contains. The lookup reads every namespace's entries; the outer query keeps
+ * its scope. Values of 1 or 2 characters (no trigram), a comparison the store
+ * marked `scan`, `not contains`, `matches` and PostgreSQL (pg_trgm later) stay
+ * scans with instr/strpos. */
 struct filter_side {
     void (*scope)(void *ctx, struct buf *sql, struct sqlparams *ps);
     void *ctx;
@@ -135,13 +153,26 @@ int filter_compile_side(struct arena *a, const struct fnode *f, const struct spe
                         enum sql_dialect d, const struct filter_side *side, struct buf *sql,
                         struct sqlparams *ps, struct errbuf *eb);
 /* True when every row `f` accepts has an element found by a side-table lookup
- * (an ==, contains or non-empty in on a queryable list, AND-ed at the top):
+ * (an ==, contains or non-empty in on a queryable list, or a contains a
+ * substring index answers; AND-ed with anything, or OR-ed with another such):
  * the reader should then find the rows from those IDs rather than from its
  * namespace index (sql.c writes its scope as +"namespace", which SQLite's
  * planner does not use for an index; without statistics it would otherwise
  * scan the namespace and test each row against the lookup). */
 bool filter_side_drives(const struct fnode *f, const struct spec *s);
+/* The same for substring lookups alone (filter_substring_indexed): every row `f`
+ * accepts is found by one, whatever else it names. The reader may then find the
+ * rows by rowid from them only (sql.c writes the table NOT INDEXED). */
+bool filter_fts_drives(const struct fnode *f, const struct spec *s);
 /* The side table's quoted name: "<rest>__<attr>". */
 void filter_side_table(struct buf *sql, const struct spec *s, const struct attr *at);
+/* The substring index's quoted name: "<rest>__<attr>_fts". */
+void filter_fts_table(struct buf *sql, const struct spec *s, const struct attr *at);
+/* True when the comparison `cmp` is a contains that filter_compile_side answers
+ * from a substring index: on an attr_is_substring attribute, with a value of 3
+ * characters or more, not marked `scan`. */
+bool filter_substring_indexed(const struct fnode *cmp, const struct spec *s);
+/* `v` as one FTS5 phrase (in `a`): between double quotes, each '"' doubled. */
+struct str filter_fts_phrase(struct arena *a, struct str v);
 
 #endif

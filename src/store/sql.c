@@ -160,31 +160,37 @@ where(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dia
     return filter_compile_side(a, q->filter, s, d, &side, sql, ps, eb);
 }
 
+/* The table a filtered read finds its rows in. When substring lookups find every
+ * row the filter accepts (filter_fts_drives), NOT INDEXED: SQLite then reads the
+ * rows by rowid from the lookups only. Without statistics its planner prefers to
+ * them (FTS5 does not say how few they are) a range of any index the filter
+ * could use, such as the (status, expiringTime) one across every namespace that
+ * `status == "ACTIVE"` becomes: a million rows. The store hands the index only
+ * values with few candidates (sqlite.c, fts_plan), so the lookups are cheap. */
+static void
+read_table(struct buf *sql, const struct spec *s, const struct fnode *f, enum sql_dialect d)
+{
+    ident(sql, s->rest);
+    if (d == SQL_SQLITE && f != NULL && filter_fts_drives(f, s))
+        buf_puts(sql, " NOT INDEXED");
+}
+
 int
 sql_count(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dialect d,
           struct arena *a, struct sqlparams *ps, struct errbuf *eb)
 {
     buf_puts(sql, "SELECT count(*) FROM ");
-    ident(sql, s->rest);
+    read_table(sql, s, q->filter, d);
     return where(sql, s, q, d, a, ps, eb);
 }
 
 /* The objects an aggregate counts: the query's filter and the part's. */
-static int
-agg_where(struct buf *sql, const struct spec *s, const struct scope *sc,
-          const struct fnode *filter, const struct fnode *extra, enum sql_dialect d,
-          struct arena *a, struct sqlparams *ps, struct errbuf *eb)
+static const struct fnode *
+agg_filter(struct arena *a, const struct fnode *filter, const struct fnode *extra)
 {
-    struct listq q = { .scope = *sc, .filter = filter };
-    int          rc;
-
     if (filter != NULL && extra != NULL)
-        q.filter = filter_bool(a, F_AND, (struct fnode *)filter, (struct fnode *)extra);
-    else if (extra != NULL)
-        q.filter = extra;
-    if ((rc = where(sql, s, &q, d, a, ps, eb)) != E_OK)
-        return rc;
-    return E_OK;
+        return filter_bool(a, F_AND, (struct fnode *)filter, (struct fnode *)extra);
+    return extra != NULL ? extra : filter;
 }
 
 /* ---- counted dimensions ------------------------------------------------------ */
@@ -393,9 +399,10 @@ sql_aggregate_rows(struct buf *sql, const struct spec *s, const struct scope *sc
                    const struct fnode *filter, const struct agg_part *part, enum sql_dialect d,
                    struct arena *a, struct sqlparams *ps, struct errbuf *eb)
 {
-    bool   list = part->nby == 1 && attr_is_indexed_list(part->by[0]);
-    size_t n = part->nby;
-    int    rc;
+    bool         list = part->nby == 1 && attr_is_indexed_list(part->by[0]);
+    size_t       n = part->nby;
+    struct listq q = { .scope = *sc, .filter = agg_filter(a, filter, part->filter) };
+    int          rc;
 
     buf_puts(sql, "SELECT ");
     for (size_t i = 0; i < n; i++) {
@@ -410,8 +417,8 @@ sql_aggregate_rows(struct buf *sql, const struct spec *s, const struct scope *sc
         filter_side_table(sql, s, part->by[0]);
         buf_puts(sql, " WHERE oid IN (SELECT \"ID\" FROM ");
     }
-    ident(sql, s->rest);
-    if ((rc = agg_where(sql, s, sc, filter, part->filter, d, a, ps, eb)) != E_OK)
+    read_table(sql, s, q.filter, d);
+    if ((rc = where(sql, s, &q, d, a, ps, eb)) != E_OK)
         return rc;
     if (list)
         buf_putc(sql, ')');
@@ -549,11 +556,11 @@ sql_select(struct buf *sql, const struct spec *s, const struct listq *q, enum sq
         buf_puts(sql, i + 1 < q->nproject ? ", " : " ");
     }
     buf_puts(sql, q->project != NULL ? "FROM " : "doc FROM ");
-    ident(sql, s->rest);
     if (s->bulk) {
-        buf_puts(sql, " WHERE \"ID\" IN (SELECT \"ID\" FROM ");
         ident(sql, s->rest);
+        buf_puts(sql, " WHERE \"ID\" IN (SELECT \"ID\" FROM ");
     }
+    read_table(sql, s, q->filter, d);
     if (cursor)
         buf_puts(sql, ", cur");
     rc = where(sql, s, q, d, a, ps, eb);
@@ -986,4 +993,128 @@ sql_side_purge(struct buf *sql, const struct spec *s, const struct attr *at, enu
     buf_puts(sql, " WHERE \"createTime\" < ");
     placeholder(sql, d, 1);
     buf_puts(sql, ")");
+}
+
+/* ---- substring indexes (filter.h, attr_is_substring) --------------------- */
+
+/* Own content (the value kept in the index's table): an entry is deleted by its
+ * rowid alone, whatever the row holds by then, so the index cannot be corrupted
+ * by a delete that names the wrong value (contentless and external-content
+ * tables need the old value); columnsize=0: no ranking, no size table. */
+void
+sql_fts_create(struct buf *sql, const struct spec *s, const struct attr *at, enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    buf_puts(sql, "CREATE VIRTUAL TABLE IF NOT EXISTS ");
+    filter_fts_table(sql, s, at);
+    buf_puts(sql, " USING fts5(v, tokenize = 'trigram case_sensitive 1', columnsize = 0);");
+}
+
+/* INSERT INTO fts (rowid, v) SELECT rowid, "<attr>" FROM t WHERE <rows> AND not NULL */
+static void
+fts_rows_of(struct buf *sql, const struct spec *s, const struct attr *at, const char *rows)
+{
+    buf_puts(sql, "INSERT INTO ");
+    filter_fts_table(sql, s, at);
+    buf_puts(sql, " (rowid, v) SELECT rowid, ");
+    ident(sql, at->name);
+    buf_puts(sql, " FROM ");
+    ident(sql, s->rest);
+    buf_printf(sql, " WHERE %s", rows);
+    ident(sql, at->name);
+    buf_puts(sql, " IS NOT NULL");
+}
+
+void
+sql_fts_fill(struct buf *sql, const struct spec *s, const struct attr *at, enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    fts_rows_of(sql, s, at, "");
+    buf_puts(sql, ";");
+}
+
+void
+sql_rowid_by_id(struct buf *sql, const struct spec *s, enum sql_dialect d)
+{
+    buf_printf(sql, "SELECT %s FROM ", row_id(d));
+    ident(sql, s->rest);
+    buf_puts(sql, " WHERE \"ID\" = ");
+    placeholder(sql, d, 1);
+}
+
+void
+sql_fts_add_missing(struct buf *sql, const struct spec *s, const struct attr *at,
+                    enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    fts_rows_of(sql, s, at, "rowid = ?1 AND ");
+    buf_puts(sql, " AND NOT EXISTS (SELECT 1 FROM ");
+    filter_fts_table(sql, s, at);
+    buf_puts(sql, " WHERE rowid = ?1)");
+}
+
+void
+sql_fts_drop_stale(struct buf *sql, const struct spec *s, const struct attr *at,
+                   enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    buf_puts(sql, "DELETE FROM ");
+    filter_fts_table(sql, s, at);
+    buf_puts(sql, " WHERE rowid = ?1 AND v IS NOT (SELECT ");
+    ident(sql, at->name);
+    buf_puts(sql, " FROM ");
+    ident(sql, s->rest);
+    buf_puts(sql, " WHERE rowid = ?1)");
+}
+
+/* DELETE FROM fts WHERE rowid IN (SELECT rowid FROM t WHERE  -- the caller closes */
+static void
+fts_delete_of(struct buf *sql, const struct spec *s, const struct attr *at)
+{
+    buf_puts(sql, "DELETE FROM ");
+    filter_fts_table(sql, s, at);
+    buf_puts(sql, " WHERE rowid IN (SELECT rowid FROM ");
+    ident(sql, s->rest);
+    buf_puts(sql, " WHERE ");
+}
+
+void
+sql_fts_delete_scope(struct buf *sql, const struct spec *s, const struct attr *at,
+                     const struct scope *sc, enum sql_dialect d, struct arena *a,
+                     struct sqlparams *ps)
+{
+    fts_delete_of(sql, s, at);
+    path_cond(sql, "\"namespace\"", sc, d, a, ps);
+    buf_puts(sql, ")");
+}
+
+void
+sql_fts_purge_nsid(struct buf *sql, const struct spec *s, const struct attr *at,
+                   enum sql_dialect d)
+{
+    buf_puts(sql, "DELETE FROM ");
+    filter_fts_table(sql, s, at);
+    buf_puts(sql, " WHERE rowid IN (");
+    nsid_batch(sql, s, row_id(d), d);
+    buf_puts(sql, ")");
+}
+
+void
+sql_fts_purge(struct buf *sql, const struct spec *s, const struct attr *at, enum sql_dialect d)
+{
+    fts_delete_of(sql, s, at);
+    buf_puts(sql, "\"createTime\" < ");
+    placeholder(sql, d, 1);
+    buf_puts(sql, ")");
+}
+
+void
+sql_fts_probe(struct buf *sql, const struct spec *s, const struct attr *at, enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    buf_puts(sql, "SELECT count(*) FROM (SELECT 1 FROM ");
+    filter_fts_table(sql, s, at);
+    buf_puts(sql, " WHERE ");
+    filter_fts_table(sql, s, at);
+    buf_puts(sql, " MATCH ?1 LIMIT ?2)");
 }

@@ -89,4 +89,38 @@ void sql_side_purge_nsid(struct buf *sql, const struct spec *s, const struct att
 void sql_side_purge(struct buf *sql, const struct spec *s, const struct attr *at,
                     enum sql_dialect d);
 
+/* The substring index of a string attribute (attr_is_substring; see filter.h):
+ * an FTS5 trigram table holding, under each row's rowid, the row's value when
+ * it is not NULL, written in the transaction that writes the row. SQLite only:
+ * the PostgreSQL driver will use a pg_trgm GIN index on the column instead. */
+void sql_fts_create(struct buf *sql, const struct spec *s, const struct attr *at,
+                    enum sql_dialect d);
+/* Fill it from every row (the start that creates it). */
+void sql_fts_fill(struct buf *sql, const struct spec *s, const struct attr *at,
+                  enum sql_dialect d);
+/* SELECT the rowid of the row whose ID is $1. */
+void sql_rowid_by_id(struct buf *sql, const struct spec *s, enum sql_dialect d);
+/* Keeping one row's entry (its rowid $1): drop_stale deletes the entry unless it
+ * holds the row's value (a deleted row has none), add_missing then adds the
+ * row's value when it has one and no entry is there. After an insert only the
+ * second is needed; an update that leaves the value alone writes nothing. */
+void sql_fts_drop_stale(struct buf *sql, const struct spec *s, const struct attr *at,
+                        enum sql_dialect d);
+void sql_fts_add_missing(struct buf *sql, const struct spec *s, const struct attr *at,
+                         enum sql_dialect d);
+/* Delete the entries of the rows in scope (before the rows go). */
+void sql_fts_delete_scope(struct buf *sql, const struct spec *s, const struct attr *at,
+                          const struct scope *sc, enum sql_dialect d, struct arena *a,
+                          struct sqlparams *ps);
+/* Delete the entries of the rows sql_purge_nsid($1, $2) deletes; run first. */
+void sql_fts_purge_nsid(struct buf *sql, const struct spec *s, const struct attr *at,
+                        enum sql_dialect d);
+/* How many entries hold the phrase $1 (filter_fts_phrase), counting to $2 at
+ * most: its candidates in every namespace. */
+void sql_fts_probe(struct buf *sql, const struct spec *s, const struct attr *at,
+                   enum sql_dialect d);
+/* Delete the entries of the rows sql_purge($1) deletes; run first. */
+void sql_fts_purge(struct buf *sql, const struct spec *s, const struct attr *at,
+                   enum sql_dialect d);
+
 #endif

@@ -25,7 +25,7 @@
 #define DAY 86400000LL
 
 static const struct attr test_attrs[] = {
-    { "name", T_STRING, A_QUERY | A_ORDER },
+    { "name", T_STRING, A_QUERY | A_ORDER | A_SUBSTRING },
     { "status", T_STRING, A_QUERY },
     { "count", T_INT, A_QUERY },
     { "score", T_FLOAT, A_QUERY },
@@ -163,7 +163,12 @@ static const char *const rows_sql =
     " PRIMARY KEY (v, namespace, oid)) WITHOUT ROWID;"
     "CREATE INDEX things__tags_oid ON things__tags (oid);"
     "INSERT INTO things__tags SELECT DISTINCT j.value, '/', t.id FROM things t,"
-    " json_each(t.tags) j WHERE j.type = 'text';";
+    " json_each(t.tags) j WHERE j.type = 'text';"
+    /* the substring index of name, as the store keeps it (sql.h) */
+    "CREATE VIRTUAL TABLE things__name_fts USING fts5(v,"
+    " tokenize = 'trigram case_sensitive 1', columnsize = 0);"
+    "INSERT INTO things__name_fts (rowid, v) SELECT id, name FROM things"
+    " WHERE name IS NOT NULL;";
 
 static int
 setup(void **state)
@@ -603,6 +608,31 @@ static const struct {
     { "name contains \".\"", "9" },
     { "name contains \"\"", "1,2,3,4,5,7,8,9,10" },
     { "name not contains \"lph\"", "2,3,4,6,7,9,10" },
+    /* substrings of 3 characters or more (from the index, with a side), shorter */
+    { "name contains \"alpha\"", "1,5" },
+    { "name contains \"alp\"", "1,5" },
+    { "name contains \"Alp\"", "8" },
+    { "name contains \"ALPHA\"", "" },
+    { "name contains \"a b\"", "5" },
+    { "name contains \"ha beta\"", "5" },
+    { "name contains \"0%_\"", "10" },
+    { "name contains \"100%_x\"", "10" },
+    { "name contains \"100%_xy\"", "" },
+    { "name contains \"ta\"", "2,4,5" },
+    { "name contains \"a\" and name contains \"eta\"", "2,5" },
+    { "name contains \"lph\" or name contains \"amm\"", "1,3,5,8" },
+    { "name contains \"eta\" and count > 10", "2" },
+    { "name contains \"eta\" or count > 99", "2,5,10" },
+    { "name contains \"al\\\"pha\"", "" },
+    { "name contains \"\\\"alpha\\\"\"", "" },
+    { "name contains \"alpha AND beta\"", "" },
+    { "name contains \"alpha OR beta\"", "" },
+    { "name contains \"NEAR(alpha beta)\"", "" },
+    { "name contains \"alp*\"", "" },
+    { "name contains \"(alpha\"", "" },
+    { "name contains \"name:alpha\"", "" },
+    { "name contains \"^alpha\"", "" },
+    { "name contains \"{name}: alpha\"", "" },
     { "name in [\"alpha\", \"beta\"]", "1,2" },
     { "name not in [\"alpha\", \"beta\"]", "3,4,5,6,7,8,9,10" },
     { "name in []", "" },
@@ -771,6 +801,22 @@ test_sql_text_side(void **state)
         { SQL_SQLITE, "tags in []", "(1 = 0)", 0 },
         { SQL_SQLITE, "name == \"a\"", "(\"name\" = ?)", 1 },
         { SQL_POSTGRES, "tags contains \"a\"", "(\"tags\" @> jsonb_build_array($1::text))", 1 },
+        /* a substring index: 3 characters or more, contains only, SQLite only */
+        { SQL_SQLITE, "name contains \"abc\"",
+          "(\"things\".rowid IN (SELECT rowid FROM \"things__name_fts\" WHERE "
+          "\"things__name_fts\" MATCH ?) AND instr(\"name\", ?) > 0)",
+          2 },
+        { SQL_SQLITE, "name contains \"\u00e9t\u00e9\"",
+          "(\"things\".rowid IN (SELECT rowid FROM \"things__name_fts\" WHERE "
+          "\"things__name_fts\" MATCH ?) AND instr(\"name\", ?) > 0)",
+          2 },
+        { SQL_SQLITE, "name contains \"ab\"", "(instr(\"name\", ?) > 0)", 1 },
+        { SQL_SQLITE, "name contains \"\u00e9t\"", "(instr(\"name\", ?) > 0)", 1 },
+        { SQL_SQLITE, "name not contains \"abc\"",
+          "(\"name\" IS NULL OR instr(\"name\", ?) = 0)", 1 },
+        { SQL_SQLITE, "name matches \"abc\"", "(\"name\" REGEXP ?)", 1 },
+        { SQL_SQLITE, "status contains \"abc\"", "(instr(\"status\", ?) > 0)", 1 },
+        { SQL_POSTGRES, "name contains \"abc\"", "(strpos(\"name\", $1) > 0)", 1 },
     };
 
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -789,6 +835,85 @@ test_sql_text_side(void **state)
                      cases[i].sql);
         assert_int_equal(ps.n, cases[i].nparams);
         buf_free(&sql);
+    }
+}
+
+/* The index is asked for the value as one FTS5 phrase (each '"' doubled), then
+ * instr() for the value itself; a comparison a store marked `scan`, or compiled
+ * without a side, is instr() alone. */
+static void
+test_substring_params(void **state)
+{
+    struct fixture    *fx = *state;
+    struct filter_side bare = { NULL, NULL };
+    struct fnode      *f;
+    struct errbuf      eb = { 0 };
+    struct buf         sql;
+    struct sqlparams   ps = { 0 };
+
+    buf_init(&sql, 0);
+    assert_int_equal(parse(fx->a, "name contains 'say \"hi\" AND *'", &f, &eb), E_OK);
+    assert_int_equal(
+        filter_compile_side(fx->a, f, &test_spec, SQL_SQLITE, &bare, &sql, &ps, &eb), E_OK);
+    assert_int_equal(ps.n, 2);
+    assert_true(str_eq_c(ps.v[0].s, "\"say \"\"hi\"\" AND *\""));
+    assert_true(str_eq_c(ps.v[1].s, "say \"hi\" AND *"));
+    assert_true(filter_substring_indexed(f, &test_spec));
+    assert_true(str_eq_c(filter_fts_phrase(fx->a, STR("\"")), "\"\"\"\""));
+    assert_true(str_eq_c(filter_fts_phrase(fx->a, STR("")), "\"\""));
+
+    f->scan = true;
+    assert_false(filter_substring_indexed(f, &test_spec));
+    buf_reset(&sql);
+    ps.n = 0;
+    assert_int_equal(
+        filter_compile_side(fx->a, f, &test_spec, SQL_SQLITE, &bare, &sql, &ps, &eb), E_OK);
+    assert_string_equal(buf_cstr(&sql), "(instr(\"name\", ?) > 0)");
+
+    f->scan = false;
+    buf_reset(&sql);
+    ps.n = 0;
+    assert_int_equal(filter_compile(fx->a, f, &test_spec, SQL_SQLITE, &sql, &ps, &eb), E_OK);
+    assert_string_equal(buf_cstr(&sql), "(instr(\"name\", ?) > 0)");
+    buf_free(&sql);
+}
+
+/* Which filters the store reads from their lookups rather than from its
+ * namespace index (filter_side_drives). */
+static void
+test_side_drives(void **state)
+{
+    struct fixture *fx = *state;
+    static const struct {
+        const char *q;
+        bool        drives, fts; /* filter_side_drives, filter_fts_drives */
+    } cases[] = {
+        { "name contains \"abc\"", true, true },
+        { "name contains \"ab\"", false, false },
+        { "name not contains \"abc\"", false, false },
+        { "name == \"abc\"", false, false },
+        { "status contains \"abc\"", false, false },
+        { "name contains \"abc\" and count > 1", true, true },
+        { "count > 1 and name contains \"abc\"", true, true },
+        { "name contains \"abc\" or name contains \"xyz\"", true, true },
+        { "name contains \"abc\" or tags == \"x\"", true, false },
+        { "name contains \"abc\" or count > 1", false, false },
+        { "name contains \"abc\" or name contains \"xy\"", false, false },
+        { "(name contains \"abc\" or tags in [\"x\"]) and count > 1", true, false },
+        { "(name contains \"abc\" or name contains \"xyz\") and tags == \"x\"", true, true },
+        { "tags == \"x\"", true, false },
+        { "tags in []", false, false },
+        { "tags != \"x\"", false, false },
+    };
+
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        struct fnode *f;
+        struct errbuf eb = { 0 };
+        assert_int_equal(parse(fx->a, cases[i].q, &f, &eb), E_OK);
+        if (filter_side_drives(f, &test_spec) != cases[i].drives ||
+            filter_fts_drives(f, &test_spec) != cases[i].fts)
+            fail_msg("case %zu `%s`: want %d, %d", i, cases[i].q, cases[i].drives,
+                     cases[i].fts);
     }
 }
 
@@ -1237,6 +1362,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_match, setup, teardown),
         cmocka_unit_test_setup_teardown(test_match_side, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_text_side, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_substring_params, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_side_drives, setup, teardown),
         cmocka_unit_test_setup_teardown(test_values_not_in_sql, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compile_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_regex_guard_accepts, setup, teardown),
