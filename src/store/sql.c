@@ -143,6 +143,41 @@ side_scope(void *ctx, struct buf *sql, struct sqlparams *ps)
     path_cond(sql, "\"namespace\"", x->sc, x->d, x->a, ps);
 }
 
+/* True when `col` leads one of the spec's indexes across namespaces ("*col,..."). */
+static bool
+leads_global_index(const struct spec *s, struct str col)
+{
+    for (const char *const *ix = s->indexes; ix != NULL && *ix != NULL; ix++) {
+        struct str first;
+        if (**ix != '*')
+            continue;
+        str_cut(str_c(*ix + 1), ',', &first);
+        if (str_eq(first, col))
+            return true;
+    }
+    return false;
+}
+
+/* True when every row `f` accepts is found by an equality on a column that
+ * leads a global index (an AND holding one, an OR of two such): the rewritten
+ * `status`. The scope is then written unindexed, or SQLite would walk the
+ * namespace's (nsid, column) index testing every row. */
+static bool
+global_drives(const struct fnode *f, const struct spec *s)
+{
+    switch (f->op) {
+    case F_AND:
+        return global_drives(f->l, s) || global_drives(f->r, s);
+    case F_OR:
+        return global_drives(f->l, s) && global_drives(f->r, s);
+    case F_EQ:
+    case F_IN:
+        return leads_global_index(s, f->field);
+    default:
+        return false;
+    }
+}
+
 static int
 where(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dialect d,
       struct arena *a, struct sqlparams *ps, struct errbuf *eb)
@@ -152,8 +187,9 @@ where(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dia
 
     buf_puts(sql, " WHERE ");
     scope_cond(sql, s, &q->scope,
-               d == SQL_SQLITE && q->filter != NULL && filter_side_drives(q->filter, s), d, a,
-               ps);
+               d == SQL_SQLITE && q->filter != NULL &&
+                   (filter_side_drives(q->filter, s) || global_drives(q->filter, s)),
+               d, a, ps);
     if (q->filter == NULL)
         return E_OK;
     buf_puts(sql, " AND ");
@@ -820,8 +856,8 @@ scope_column(const struct spec *s)
 static void
 index_on(struct buf *sql, const struct spec *s, const char *name, const char *cols, bool global)
 {
-    buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s_%s%s\" ON ", s->rest,
-               s->bulk ? "live_" : "", name);
+    buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s_%s%s%s\" ON ", s->rest,
+               s->bulk ? "live_" : "", name, s->bulk && global ? "_nsid" : "");
     ident(sql, s->rest);
     buf_puts(sql, " (");
     if (!global)
@@ -831,6 +867,8 @@ index_on(struct buf *sql, const struct spec *s, const char *name, const char *co
         buf_puts(sql, *p == ',' ? "\", \"" : (char[]){ *p, '\0' });
     size_t n = strlen(cols);
     bool   has_id = n >= 2 && strcmp(cols + n - 2, "ID") == 0 && (n == 2 || cols[n - 3] == ',');
+    if (s->bulk && global) /* the scope's test, from the index too */
+        buf_puts(sql, "\", \"nsid");
     buf_puts(sql, s->bulk && !has_id ? "\", \"ID\");" : "\");");
 }
 

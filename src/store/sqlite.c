@@ -1573,6 +1573,8 @@ run_batch(struct sqlite_store *st, struct wjob *batch)
 #define ANALYZE_EVERY_MS   60000
 #define ANALYZE_MIN_CHANGE 1000
 
+static int exec_script(struct conn *c, const char *sql, struct errbuf *eb);
+
 static void
 maybe_analyze(struct sqlite_store *st, int64_t *last_ms, int64_t *last_changes)
 {
@@ -1582,9 +1584,9 @@ maybe_analyze(struct sqlite_store *st, int64_t *last_ms, int64_t *last_changes)
         return;
     *last_ms = now;
     *last_changes = changes;
-    if (exec_simple(&st->writer, "PRAGMA analysis_limit = 2000") != E_OK ||
-        exec_simple(&st->writer, "ANALYZE") != E_OK)
-        log_warn("store: ANALYZE failed");
+    struct errbuf eb = { 0 };
+    if (exec_script(&st->writer, "PRAGMA analysis_limit = 2000; ANALYZE;", &eb) != E_OK)
+        log_warn("store: ANALYZE failed: %s", eb.msg);
 }
 
 static void *
