@@ -15,8 +15,9 @@
  * produced (and their lengths summed, so the work is not optimized away).
  *
  * The file is read into memory first; the blocks are shared out in chunks of
- * 256. It stops after one pass or after SECONDS (default 10), whichever comes
- * first, and prints one line:
+ * 256. It makes passes over the file until at least 3 seconds have gone (a
+ * small file is read several times), and stops after the pass that ends past
+ * them, or at SECONDS (default 10), whichever comes first. One line:
  *   RESULT certs=N failed=F seconds=S rate=R threads=T
  * where failed counts blocks that did not decode or parse (0 for certgen's). */
 #include <arpa/inet.h>
@@ -26,6 +27,7 @@
 #include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +48,9 @@ struct job {
     struct block *v;
     size_t        n;
     int           threads;
-    double        deadline;
-    atomic_size_t next;   /* next chunk */
+    double        least, deadline;
+    size_t        chunks; /* in a pass */
+    atomic_size_t next;   /* next chunk, over all passes */
     atomic_size_t done;   /* certificates parsed */
     atomic_size_t failed; /* blocks that did not */
     atomic_size_t bytes;  /* of strings produced */
@@ -304,6 +307,15 @@ parse_one(const struct block *bl, unsigned char *der)
     return t;
 }
 
+/* Go on with chunk c? A new pass starts only while the first 3 seconds last. */
+static bool
+more(const struct job *j, size_t c)
+{
+    double t = now_s();
+
+    return t < j->deadline && (c % j->chunks != 0 || c == 0 || t < j->least);
+}
+
 static void *
 worker(void *arg)
 {
@@ -311,9 +323,9 @@ worker(void *arg)
     unsigned char *der = NULL;
     size_t         cap = 0, c, done = 0, failed = 0, bytes = 0;
 
-    while ((c = atomic_fetch_add(&j->next, 1)) * CHUNK < j->n && now_s() < j->deadline) {
-        size_t end = (c + 1) * CHUNK < j->n ? (c + 1) * CHUNK : j->n;
-        for (size_t i = c * CHUNK; i < end; i++) {
+    while (more(j, (c = atomic_fetch_add(&j->next, 1)))) {
+        size_t from = c % j->chunks * CHUNK, end = from + CHUNK < j->n ? from + CHUNK : j->n;
+        for (size_t i = from; i < end; i++) {
             size_t t;
             if (j->v[i].len > cap && (der = realloc(der, cap = j->v[i].len)) == NULL)
                 die("out of memory");
@@ -372,7 +384,9 @@ main(int argc, char **argv)
     j.v = split(buf, len, &j.n);
     if (j.n == 0)
         die("no CERTIFICATE block in the file");
+    j.chunks = (j.n + CHUNK - 1) / CHUNK;
     t0 = now_s();
+    j.least = t0 + (secs < 3 ? secs : 3);
     j.deadline = t0 + secs;
     for (int t = 0; t < j.threads; t++)
         if (pthread_create(&th[t], NULL, worker, &j) != 0)
