@@ -21,6 +21,7 @@
 #include "core/version.h"
 #include "housekeeping.h"
 #include "http/server.h"
+#include "inventory/inventory.h"
 #include "jobs/jobs.h"
 #include "model/specs.h"
 #include "pki/signer.h"
@@ -180,7 +181,9 @@ jobs_begin(struct errbuf *eb)
     kw_jobs = jobs_new(kw_store, NULL);
     if (kw_jobs == NULL)
         return errbuf_set(eb, E_INTERNAL, "out of memory for the job runtime");
-    return housekeeping_register(kw_jobs, eb);
+    int rc = housekeeping_register(kw_jobs, eb);
+
+    return rc == E_OK ? inventory_register(kw_jobs, eb) : rc;
 }
 
 static int

@@ -163,6 +163,9 @@ api_prepare(struct req *r)
         r->route_err.code = E_OK;
     if (r->route.def != NULL && r->route.def->body_max > 0)
         r->body_max = r->route.def->body_max;
+    if (r->route.spec != NULL && r->route.spec->body_max != NULL && r->method == M_POST &&
+        r->route.id.len == 0)
+        r->body_max = *r->route.spec->body_max;
 }
 
 /* The route's media types; an unknown path answers as the resource tree does.

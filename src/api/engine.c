@@ -319,6 +319,12 @@ run_create(struct tx *tx, struct wreq *w)
 
     if (s->hooks.before_write != NULL)
         rc = s->hooks.before_write(&w->r->hook, s, tx, &w->obj, NULL, &w->eb);
+    if (rc == E_OK && w->r->hook.found.t == V_MAP) { /* a duplicate: the stored one */
+        struct val out = w->r->hook.found;
+        object_present(w->r->a, s, &out);
+        answer(w->r, 200, out, false);
+        return E_OK;
+    }
     if (rc == E_OK && (rc = tx->ops->insert(tx, s, &w->obj)) != E_OK)
         return rc == E_NOTFOUND ? ns_gone(w) : write_error(w, rc);
     if (rc != E_OK)
@@ -471,11 +477,33 @@ write_done(void *arg, int rc)
 
 /* ---- writes (request thread) ------------------------------------------- */
 
+/* A raw body (spec.raw_types) is the resource's raw_attr: as text when it is
+ * UTF-8, else in base64 (a DER file), which the attribute's reader takes too. */
+static struct val
+raw_body(struct req *r)
+{
+    const struct spec *s = r->route.spec;
+    struct val         in = val_map();
+    struct str         text = buf_str(&r->body);
+
+    if (!utf8_valid(text.p, text.len)) {
+        char *b64 = arena_alloc(r->a, b64_len(text.len) + 1);
+        b64_encode(text.p, text.len, b64);
+        text = str_c(b64);
+    }
+    val_set(r->a, &in, s->raw_attr, val_str(text));
+    return in;
+}
+
 static int
 decode_body(struct req *r, struct val *in, struct errbuf *eb)
 {
     if (r->body.len == 0)
         return errbuf_set(eb, E_BADREQ, "The request has no body");
+    if (r->raw_body) {
+        *in = raw_body(r);
+        return E_OK;
+    }
     return codec_decode(r->in, r->a, r->body.p, r->body.len, (int)cfg.max_depth, in, eb);
 }
 
@@ -565,12 +593,45 @@ serve_update(struct req *r, const struct spec *s, const struct checked *ck, stru
     return queue_write(r, w, eb);
 }
 
+/* A read action: on this thread, on the object as read, not audited. */
+static int
+serve_read_action(struct req *r, const struct spec *s, struct errbuf *eb)
+{
+    const struct spec_action *act = r->route.action;
+    struct scope              sc = { r->ns, false };
+    struct val                obj, out = val_map();
+    int                       rc;
+
+    if ((rc = req_params_check(r, act->params != NULL ? act->params : (const char *[]){ NULL },
+                               eb)) != E_OK)
+        return rc;
+    r->hook.params = val_map();
+    for (size_t i = 0; i < r->nparams; i++)
+        val_set_s(r->a, &r->hook.params, r->params[i].k, val_str(r->params[i].v));
+    rc = kw_store->ops->find(kw_store, s, &sc, "ID", r->route.id, r->a, &obj, eb);
+    if (rc != E_OK || (rc = act->read(&r->hook, s, &obj, &out, eb)) != E_OK)
+        return rc;
+    r->status = r->method == M_HEAD ? 204 : 200;
+    if (r->hook.body_type != NULL) {
+        buf_init(&r->reply, SIZE_MAX / 2);
+        if (r->method != M_HEAD &&
+            buf_append(&r->reply, r->hook.body.p, r->hook.body.len) != E_OK)
+            return errbuf_set(eb, E_INTERNAL, "out of memory");
+        r->raw_reply = true;
+        r->reply_type = r->hook.body_type;
+    } else if (r->method != M_HEAD)
+        answer(r, 200, out, false);
+    return E_OK;
+}
+
 static int
 serve_action(struct req *r, const struct spec *s, const struct checked *ck, struct errbuf *eb)
 {
     static const char *const allowed[] = { NULL };
     int                      rc;
 
+    if (r->route.action->read != NULL)
+        return serve_read_action(r, s, eb);
     if ((rc = req_params_check(r, allowed, eb)) != E_OK)
         return rc;
     return queue_write(r, wreq_new(r, s, W_ACTION, ck), eb);

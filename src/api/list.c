@@ -90,7 +90,7 @@ ordering(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb
 
 /* Several q parameters are OR-ed. */
 static int
-filters(struct req *r, struct listq *q, struct errbuf *eb)
+filters(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb)
 {
     struct fnode *all = NULL;
     size_t        n = 0;
@@ -103,17 +103,11 @@ filters(struct req *r, struct listq *q, struct errbuf *eb)
         if (++n > MAX_Q)
             return errbuf_set(eb, E_BADREQ, "At most %d q parameters", MAX_Q);
         int rc = filter_parse(r->a, r->params[i].v, now, &f, eb);
+        if (rc == E_OK)
+            rc = filter_rewrite(r->a, &f, s, now, eb);
         if (rc != E_OK)
             return rc;
-        if (all == NULL)
-            all = f;
-        else {
-            struct fnode * or = arena_calloc(r->a, 1, sizeof * or);
-            or->op = F_OR;
-            or->l = all;
-            or->r = f;
-            all = or ;
-        }
+        all = all == NULL ? f : filter_bool(r->a, F_OR, all, f);
     }
     q->filter = all;
     return E_OK;
@@ -132,7 +126,7 @@ list_query(struct req *r, const struct spec *s, struct listq *q, struct errbuf *
     q->scope.recursive = rec.p != NULL && !str_eq_c(rec, "false");
     if ((rc = paging(r, q, eb)) != E_OK || (rc = ordering(r, s, q, eb)) != E_OK)
         return rc;
-    return filters(r, q, eb);
+    return filters(r, s, q, eb);
 }
 
 void

@@ -4,6 +4,8 @@
  * encoded JSON buffer that every request copies into its reply. */
 #include "openapi.h"
 
+#include "../model/validate.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -177,21 +179,6 @@ add_token_errors(struct val *responses)
 /* ---- resource schemas ---------------------------------------------------- */
 
 static struct val
-default_value(const struct attr *at)
-{
-    switch (at->type) {
-    case T_BOOL:
-        return val_bool(strcmp(at->def, "true") == 0);
-    case T_INT:
-        return val_int(strtoll(at->def, NULL, 10));
-    case T_FLOAT:
-        return val_float(strtod(at->def, NULL));
-    default:
-        return val_cstr(at->def);
-    }
-}
-
-static struct val
 enum_values(const char *const *enums)
 {
     struct val e = val_arr();
@@ -261,7 +248,7 @@ attr_schema(const struct attr *at)
         break; /* any value */
     }
     if (at->def != NULL)
-        set(&s, "default", default_value(at));
+        set(&s, "default", attr_default(oa, at));
     if (at->flags & A_READONLY)
         set(&s, "readOnly", val_bool(true));
     if (at->flags & A_WRITEONLY)
@@ -502,13 +489,23 @@ resource_errors(struct val *op, bool write, bool put)
         add_error(rs, 409);
 }
 
+/* Bodies of named media types (a PEM file): a string schema each. */
+static struct val
+raw_content(const char *const *types, struct val c)
+{
+    for (const char *const *t = types; t != NULL && *t != NULL; t++)
+        set(&c, *t, map1("schema", type("string")));
+    return c;
+}
+
 static struct val
 body(const struct spec *s)
 {
     struct val b = val_map();
 
     set(&b, "required", val_bool(true));
-    set(&b, "content", content(MT_OBJECT, ref("schemas", s->identity)));
+    set(&b, "content",
+        raw_content(s->raw_types, content(MT_OBJECT, ref("schemas", s->identity))));
     return b;
 }
 
@@ -633,8 +630,31 @@ object_item(struct val *item, const struct spec *s)
 }
 
 static void
+read_action_item(struct val *item, const struct spec *s, const struct spec_action *act)
+{
+    struct val op = operation(arena_printf(oa, "%s_%s", act->name, s->identity),
+                              arena_printf(oa, "The %s of a %s", act->name, s->identity),
+                              s->identity, true);
+    struct val ok = val_map();
+
+    for (const char *const *p = act->params; p != NULL && *p != NULL; p++)
+        add_param(&op, param(*p, "query", false, type("string"), "see the resource's docs"));
+    set(&ok, "description", val_cstr("the answer"));
+    set(&ok, "content",
+        act->produces != NULL ? raw_content(act->produces, val_map())
+                              : content(MT_OBJECT, type("object")));
+    set(val_get(&op, "responses"), "200", ok);
+    resource_errors(&op, false, false);
+    set(item, "get", op);
+}
+
+static void
 action_item(struct val *item, const struct spec *s, const struct spec_action *act)
 {
+    if (act->read != NULL) {
+        read_action_item(item, s, act);
+        return;
+    }
     struct val op =
         operation(arena_printf(oa, "%s_%s", act->name, s->identity),
                   arena_printf(oa, "%s of a %s", act->name, s->identity), s->identity, true);

@@ -88,6 +88,7 @@ struct req {
 
     /* resolved by the API */
     enum codec        in, out;
+    bool              raw_body; /* the body is the resource's spec.raw_attr, as sent */
     struct route      route;
     struct principal *who;
     struct str        ns;

@@ -67,8 +67,10 @@ router_resource(struct req *r, struct errbuf *eb)
     if (n == 3 && s->actions != NULL)
         for (const struct spec_action *act = s->actions; act->name != NULL; act++)
             if (str_eq_c(seg[2], act->name)) {
+                bool ok = act->read != NULL ? r->method == M_GET || r->method == M_HEAD
+                                            : r->method == M_POST;
                 r->route.action = act;
-                if (r->method != M_POST)
+                if (!ok)
                     return errbuf_set(eb, E_METHOD, "Method not allowed on this URL");
                 return E_OK;
             }
@@ -141,6 +143,16 @@ pick_accept(struct str accept, bool csv_ok, enum codec *out, bool *csv)
     return E_MEDIA;
 }
 
+/* A type the resource takes as a raw body on create (spec.raw_types). */
+static bool
+raw_type(const struct spec *s, struct str ct)
+{
+    for (const char *const *t = s->raw_types; t != NULL && *t != NULL; t++)
+        if (str_eq_nocase(ct, *t))
+            return true;
+    return false;
+}
+
 int
 router_negotiate(struct req *r, unsigned consumes, unsigned produces, struct errbuf *eb)
 {
@@ -156,6 +168,10 @@ router_negotiate(struct req *r, unsigned consumes, unsigned produces, struct err
                           produces & MT_CSV ? " (or text/csv)" : "");
     if (!(consumes & MT_OBJECT))
         return E_OK; /* the handler reads its own body (a form, or none) */
+    r->raw_body = r->method == M_POST && r->route.action == NULL && r->route.parent == NULL &&
+                  r->route.spec != NULL && raw_type(r->route.spec, ct);
+    if (r->raw_body)
+        return E_OK;
     if (is_msgpack(ct))
         r->in = CODEC_MSGPACK;
     else if (ct.len != 0 && !is_json(ct))

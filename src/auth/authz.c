@@ -273,6 +273,8 @@ on_changes(const struct change *ch, size_t n)
     struct val    policies = val_map();
 
     for (size_t i = 0; i < n; i++) {
+        if (ch[i].job)
+            continue;
         if (ch[i].s == NULL) {
             authz_invalidate();
             continue;

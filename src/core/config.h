@@ -36,6 +36,8 @@ struct config {
     int64_t login_failure_window;           /* ms; the failure buckets drain max per window */
     int64_t login_lockout;                  /* ms */
     int64_t max_concurrent_hashes;          /* Argon2id computations at once */
+    int64_t monitor_interval;               /* ms between certificate monitoring sweeps */
+    int64_t max_import_size;                /* bytes: POST /certificateimports bodies */
     int64_t expire_interval;                /* ms between expiry and audit retention sweeps */
     int64_t job_workers;                    /* background job threads */
     int64_t job_retention;                  /* ms finished background jobs are kept */

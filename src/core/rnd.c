@@ -112,29 +112,53 @@ b64url_len(size_t n)
     return n / 3 * 4 + tail[n % 3];
 }
 
-void
-b64url_encode(const void *p, size_t n, char *out)
+static const char b64_alpha[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Base64 in `alpha`, with '=' padding when `pad`. */
+static void
+b64_encode_with(const char *alpha, bool pad, const void *p, size_t n, char *out)
 {
     const unsigned char *u = p;
     size_t               o = 0, i = 0;
 
     for (; n - i >= 3; i += 3) {
         uint32_t v = (uint32_t)u[i] << 16 | (uint32_t)u[i + 1] << 8 | u[i + 2];
-        out[o++] = b64url_alpha[v >> 18];
-        out[o++] = b64url_alpha[v >> 12 & 63];
-        out[o++] = b64url_alpha[v >> 6 & 63];
-        out[o++] = b64url_alpha[v & 63];
+        out[o++] = alpha[v >> 18];
+        out[o++] = alpha[v >> 12 & 63];
+        out[o++] = alpha[v >> 6 & 63];
+        out[o++] = alpha[v & 63];
     }
     if (n - i == 1) {
-        out[o++] = b64url_alpha[u[i] >> 2];
-        out[o++] = b64url_alpha[(u[i] & 3) << 4];
+        out[o++] = alpha[u[i] >> 2];
+        out[o++] = alpha[(u[i] & 3) << 4];
     } else if (n - i == 2) {
         uint32_t v = (uint32_t)u[i] << 8 | u[i + 1];
-        out[o++] = b64url_alpha[v >> 10];
-        out[o++] = b64url_alpha[v >> 4 & 63];
-        out[o++] = b64url_alpha[(v & 15) << 2];
+        out[o++] = alpha[v >> 10];
+        out[o++] = alpha[v >> 4 & 63];
+        out[o++] = alpha[(v & 15) << 2];
     }
+    while (pad && o % 4 != 0)
+        out[o++] = '=';
     out[o] = '\0';
+}
+
+void
+b64url_encode(const void *p, size_t n, char *out)
+{
+    b64_encode_with(b64url_alpha, false, p, n, out);
+}
+
+size_t
+b64_len(size_t n)
+{
+    return (n + 2) / 3 * 4;
+}
+
+void
+b64_encode(const void *p, size_t n, char *out)
+{
+    b64_encode_with(b64_alpha, true, p, n, out);
 }
 
 int
@@ -155,8 +179,8 @@ b64_digit(char c, bool url)
 
 /* Strict: the unused low bits of the last character must be zero, so that every
  * byte string has exactly one accepted encoding (tokens compare by text). */
-long
-b64url_decode(const char *s, size_t len, unsigned char *out)
+static long
+b64_decode_with(bool url, const char *s, size_t len, unsigned char *out)
 {
     size_t   o = 0, bits = 0;
     uint32_t acc = 0;
@@ -171,7 +195,7 @@ b64url_decode(const char *s, size_t len, unsigned char *out)
     if (len % 4 == 1)
         return -1;
     for (size_t i = 0; i < len; i++) {
-        int v = b64_digit(s[i], true);
+        int v = b64_digit(s[i], url);
         if (v < 0)
             return -1;
         acc = (acc << 6 | (uint32_t)v) & 0xffffff;
@@ -184,6 +208,18 @@ b64url_decode(const char *s, size_t len, unsigned char *out)
     if (acc & ((1u << bits) - 1))
         return -1;
     return (long)o;
+}
+
+long
+b64url_decode(const char *s, size_t len, unsigned char *out)
+{
+    return b64_decode_with(true, s, len, out);
+}
+
+long
+b64_decode(const char *s, size_t len, unsigned char *out)
+{
+    return b64_decode_with(false, s, len, out);
 }
 
 int

@@ -28,8 +28,13 @@ int b64_digit(char c, bool url);
 /* base64url without padding. out must hold b64url_len(n) + 1. */
 size_t b64url_len(size_t n);
 void   b64url_encode(const void *p, size_t n, char *out);
+/* base64 (RFC 4648 section 4) with padding. out must hold b64_len(n) + 1. */
+size_t b64_len(size_t n);
+void   b64_encode(const void *p, size_t n, char *out);
 /* Decodes base64url (padding optional); returns decoded length or -1. out must
  * hold len*3/4 + 3 bytes. */
 long b64url_decode(const char *s, size_t len, unsigned char *out);
+/* The same for base64 (RFC 4648 section 4, padding optional). */
+long b64_decode(const char *s, size_t len, unsigned char *out);
 
 #endif

@@ -62,7 +62,7 @@ is_ws(unsigned char c)
 /* Strict standard base64 with padding, whitespace ignored anywhere. Decodes into
  * the arena; false when anything else is found. */
 static bool
-b64_decode(struct arena *a, const char *p, size_t len, unsigned char **out, size_t *outlen)
+pem_b64_decode(struct arena *a, const char *p, size_t len, unsigned char **out, size_t *outlen)
 {
     unsigned char *d = arena_alloc(a, len / 4 * 3 + 3);
     size_t         n = 0, chars = 0, pad = 0;
@@ -272,7 +272,7 @@ split_pem(struct split *s, struct str in)
         if (label_is(label, "CERTIFICATE") || label_is(label, "X509 CERTIFICATE") ||
             label_is(label, "TRUSTED CERTIFICATE") || label_is(label, "PKCS7") ||
             label_is(label, "PKCS #7 SIGNED DATA")) {
-            if (!b64_decode(s->a, body, (size_t)(bend - body), &der, &len))
+            if (!pem_b64_decode(s->a, body, (size_t)(bend - body), &der, &len))
                 r = push(s, INV_R_BAD_BASE64, NULL, 0);
             else
                 r = push_der(s, der, len,
@@ -327,7 +327,7 @@ inv_split(struct arena *a, struct str input, struct inv_blocks *out, struct errb
     else if (find(t.p, t.p + t.len, BEGIN) != NULL)
         r = split_pem(&s, t);
     else if (all_b64(t))
-        r = b64_decode(a, t.p, t.len, &der, &len) && len > 0 && der[0] == 0x30
+        r = pem_b64_decode(a, t.p, t.len, &der, &len) && len > 0 && der[0] == 0x30
                 ? push_der(&s, der, len, false, false)
                 : INV_R_GARBAGE;
     else if ((unsigned char)input.p[0] == 0x30)

@@ -11,6 +11,7 @@
 #include "jobs.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,15 +163,40 @@ op_finish(struct tx *tx, void *arg)
 
 /* ---- public: set-up ----------------------------------------------------- */
 
+/* Items queued inside a writer transaction (jobs_enqueue_tx) wake the
+ * workers once it commits: the store tells its observers of the commit. */
+static struct jobs *_Atomic woken_by_commits;
+
+static void
+on_commit(const struct change *ch, size_t n)
+{
+    struct jobs *j = woken_by_commits;
+
+    for (size_t i = 0; i < n && j != NULL; i++)
+        if (ch[i].job) {
+            jobs_wake(j);
+            return;
+        }
+}
+
+static void
+observe_commits(void)
+{
+    store_observe(on_commit);
+}
+
 struct jobs *
 jobs_new(struct store *st, const char *owner)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
     struct jobs       *j = calloc(1, sizeof *j);
     pthread_condattr_t ca;
     unsigned char      r[8];
 
     if (j == NULL)
         return NULL;
+    pthread_once(&once, observe_commits);
     j->st = st;
     if (owner != NULL)
         snprintf(j->owner, sizeof j->owner, "%s", owner);
@@ -520,6 +546,7 @@ jobs_start(struct jobs *j, int nworkers, struct errbuf *eb)
 
     if (j->started)
         return errbuf_set(eb, E_INTERNAL, "jobs: started twice");
+    woken_by_commits = j;
     for (size_t i = 0; i < j->nkinds; i++) {
         const struct job_kind *k = &j->kinds[i];
         if (k->interval_ms <= 0)
@@ -580,6 +607,7 @@ jobs_free(struct jobs *j)
     if (j == NULL)
         return;
     jobs_stop(j);
+    atomic_compare_exchange_strong(&woken_by_commits, &(struct jobs *){ j }, NULL);
     free(j->slots);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->work_cv);

@@ -85,6 +85,24 @@ check_pattern(const struct spec *s, const struct attr *at)
     regfree(&re);
 }
 
+/* Every column an index names must be one of the spec's columns. */
+static void
+check_indexes(const struct spec *s)
+{
+    for (const char *const *ix = s->indexes; ix != NULL && *ix != NULL; ix++) {
+        struct str rest = str_c(*ix + (**ix == '*')), col;
+        while (rest.p != NULL) {
+            rest = str_cut(rest, ',', &col);
+            const struct attr *at = spec_attr(s, col);
+            if (at == NULL || !attr_is_column(at)) {
+                fprintf(stderr, "spec %s: index %s: %.*s is not a column\n", s->rest, *ix,
+                        STR_FMT(col));
+                abort();
+            }
+        }
+    }
+}
+
 void
 spec_init(void)
 {
@@ -103,6 +121,7 @@ spec_init(void)
             add_column(s, &s->attrs[j]);
             check_pattern(s, &s->attrs[j]);
         }
+        check_indexes(s);
     }
 }
 

@@ -36,7 +36,16 @@ enum aflag {
                                 per attribute: one row per element); the others are
                                 searched in the document. An index costs every write:
                                 it is for lists a large resource is searched by */
+    A_COMPUTED = 1 << 12,    /* follows the clock: hooks.present sets it on every read
+                                and hooks.rewrite turns a filter on it into one on
+                                stored columns, so it is right whenever it is read or
+                                filtered on (a certificate's status) */
 };
+
+/* The server's own bookkeeping (a column for its own queries): never accepted
+ * from, nor shown to, a client, and not in the OpenAPI document; filters name it
+ * only in the server's own rewrites (struct fnode.trusted). */
+#define A_INTERNAL (A_READONLY | A_WRITEONLY)
 
 /* What a string (or each string of a list) must be, beyond its pattern. */
 enum aformat {
@@ -60,7 +69,8 @@ struct attr {
 /* What an operation needs on a resource (API authorizations grant these). */
 enum verb { VERB_GET = 1, VERB_POST = 2, VERB_PUT = 4, VERB_DELETE = 8, VERB_ALL = 15 };
 
-struct tx; /* store/store.h: the write transaction */
+struct tx;    /* store/store.h: the write transaction */
+struct fnode; /* store/filter.h: a parsed q= filter */
 struct spec;
 
 /* What a hook sees of the write it is part of; no HTTP (api/ fills it from the
@@ -73,6 +83,14 @@ struct hook_ctx {
                            of the answer kept for Idempotency-Key replays) */
     struct str secret;  /* a secret in `a` this answer shows once (a generated
                            private key): it and the encoded answer are wiped */
+    struct val found;   /* create: before_write may set the stored object the new
+                           one duplicates (a certificate imported twice): it is the
+                           answer, nothing is inserted */
+    struct val params;  /* read actions: the query parameters (a map of strings) */
+    void      *data;    /* the resource's own, from prepare to before_write */
+    struct str body;    /* read actions: an answer that is not an object (a PEM
+                           file), of type body_type */
+    const char *body_type;
 };
 
 /* Hooks return 0 or an enum err with detail in eb. */
@@ -93,6 +111,14 @@ struct spec_hooks {
                         const struct val *obj, struct errbuf *eb);
     /* Resources that are not stored (not_namespaced): every object. */
     void (*list_static)(struct arena *a, struct val *items);
+    /* Every read, before an object is shown: set the A_COMPUTED attributes as
+     * of `now_ms` from the stored ones. */
+    void (*present)(struct arena *a, const struct spec *s, struct val *obj, int64_t now_ms);
+    /* A filter comparison `cmp` on an A_COMPUTED attribute, as an equivalent
+     * tree over stored columns at `now_ms` (nodes on A_INTERNAL columns marked
+     * trusted). E_BADREQ for an operator it cannot answer. */
+    int (*rewrite)(struct arena *a, const struct spec *s, const struct fnode *cmp,
+                   int64_t now_ms, struct fnode **out, struct errbuf *eb);
 };
 
 /* Sensitivity, for the built-in roles: viewers read ACCESS_NORMAL only, editors
@@ -108,14 +134,24 @@ enum spec_op {
     OP_ALL = 0x1f,
 };
 
-/* An operation on one object beyond CRUD, at /things/:id/<name> (rotating a
- * secret, revoking). It runs in the writer thread, inside the transaction, on
- * the stored object; it may update it and fills the answer. */
+/* An operation on one object beyond CRUD, at /things/:id/<name>. A write
+ * action (POST: rotating a secret, revoking) runs in the writer thread, inside
+ * the transaction, on the stored object; it may update it, fills the answer
+ * and is audited. A read action (GET and HEAD: a certificate's contents) runs
+ * on the request's thread, outside any write transaction, on the object as
+ * read; it is not audited. */
 struct spec_action {
     const char *name;
     unsigned    verb; /* enum verb the caller needs on the spec */
     int (*run)(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct val *obj,
                struct val *answer, struct errbuf *eb);
+    /* Read actions: run instead of `run`. The query parameters allowed
+     * (NULL-terminated) arrive in ctx->params; the answer is `answer`, or
+     * ctx->body of ctx->body_type. */
+    int (*read)(struct hook_ctx *ctx, const struct spec *s, const struct val *obj,
+                struct val *answer, struct errbuf *eb);
+    const char *const *params;
+    const char *const *produces; /* the body types it may answer; NULL: an object */
 };
 
 /* What the engine derives from a spec once at start-up (spec_init). */
@@ -151,7 +187,20 @@ struct spec {
     const char *const *csv_columns; /* NULL-terminated default columns of its text/csv
                                        lists; NULL: ID, name (if it has one), namespace,
                                        createTime, updateTime (api/csv.h) */
-    struct spec_rt *rt;             /* filled by spec_init() */
+    const char *const *indexes;     /* NULL-terminated store indexes beyond the default
+                                       order's, each a comma-separated list of columns
+                                       ("status,validityEnd"), after the namespace
+                                       ("*a,b": without it, for the server's own
+                                       queries across namespaces): what its large
+                                       lists are searched by */
+    const char *const *raw_types;   /* NULL-terminated media types a create accepts as
+                                       a raw body (application/pkix-cert): the body
+                                       becomes attribute raw_attr (as text, or as
+                                       base64 when it is not UTF-8) */
+    const char    *raw_attr;
+    const int64_t *body_max; /* a create's body limit in bytes (a setting); NULL:
+                                max_body_size */
+    struct spec_rt *rt;      /* filled by spec_init() */
 };
 
 /* The attributes every object has (ID, namespace, createTime, ...), in wire order. */

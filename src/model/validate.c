@@ -203,8 +203,24 @@ check_value(struct arena *a, const struct attr *at, struct val *v, struct errbuf
 }
 
 /* The default value of an attribute when the body has none. */
+/* A list's default is its items, comma-separated. */
 static struct val
-default_value(const struct attr *at)
+list_default(struct arena *a, const char *def)
+{
+    struct val l = val_arr();
+    struct str rest = str_c(def != NULL ? def : ""), item;
+
+    while (rest.len > 0) {
+        rest = str_cut(rest, ',', &item);
+        val_push(a, &l, val_str(str_trim(item)));
+        if (rest.p == NULL)
+            break;
+    }
+    return l;
+}
+
+struct val
+attr_default(struct arena *a, const struct attr *at)
 {
     int64_t i = 0;
 
@@ -220,6 +236,7 @@ default_value(const struct attr *at)
     case T_STRING:
         return val_cstr(at->def != NULL ? at->def : "");
     case T_STRLIST:
+        return list_default(a, at->def);
     case T_SUBJECT:
         return val_arr();
     case T_STRMAP:
@@ -286,7 +303,7 @@ take(struct arena *a, const struct attr *at, const struct val *in, struct val *o
      struct errbuf *eb)
 {
     struct val *v = val_get(in, at->name);
-    struct val  x = v != NULL && v->t != V_NULL ? *v : default_value(at);
+    struct val  x = v != NULL && v->t != V_NULL ? *v : attr_default(a, at);
     int         rc;
 
     if (v != NULL && v->t != V_NULL && (rc = check_value(a, at, &x, eb)) != E_OK)
@@ -431,6 +448,8 @@ tags_normalize(struct arena *a, const struct spec *s, struct val *obj)
 void
 object_present(struct arena *a, const struct spec *s, struct val *obj)
 {
+    if (s->hooks.present != NULL) /* from stored attributes, internal ones too */
+        s->hooks.present(a, s, obj, time_now_ms());
     for (size_t i = 0; i < s->nattrs; i++)
         if (s->attrs[i].flags & A_WRITEONLY)
             val_del(obj, s->attrs[i].name);

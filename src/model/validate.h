@@ -25,6 +25,8 @@ int object_new(struct arena *a, const struct spec *s, struct str ns, const struc
 void tags_normalize(struct arena *a, const struct spec *s, struct val *obj);
 /* The object as clients see it: write-only attributes removed, "object" added. */
 void object_present(struct arena *a, const struct spec *s, struct val *obj);
+/* An attribute's default (spec attr.def; a list's items comma-separated). */
+struct val attr_default(struct arena *a, const struct attr *at);
 /* True for null, "", 0, false, [] and {}. */
 bool val_is_empty(const struct val *v);
 

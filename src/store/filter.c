@@ -1146,7 +1146,10 @@ compile_cmp(struct cc *c, const struct fnode *f)
 {
     struct cmp m = { .at = spec_attr(c->s, f->field) };
 
-    if (m.at == NULL || !(m.at->flags & A_QUERY) || !type_filterable(m.at->type))
+    bool usable =
+        m.at != NULL && (f->trusted ? attr_is_column(m.at)
+                                    : (m.at->flags & A_QUERY) && !(m.at->flags & A_COMPUTED));
+    if (!usable || !type_filterable(m.at->type))
         return fail(c, f->field, "cannot be used in a filter");
     if (!ident_ok(m.at->name) || (c->side != NULL && !ident_ok(c->s->rest))) {
         assert(!"attribute names are ASCII letters and digits");
@@ -1178,6 +1181,51 @@ compile_node(struct cc *c, const struct fnode *f)
         return c->rc;
     emit(c, ")", 1);
     return c->rc;
+}
+
+struct fnode *
+filter_cmp(struct arena *a, const char *field, enum fop op, struct fval v)
+{
+    struct fnode *n = arena_calloc(a, 1, sizeof *n);
+
+    n->op = op;
+    n->field = str_c(field);
+    n->v = v;
+    n->trusted = true;
+    return n;
+}
+
+struct fnode *
+filter_bool(struct arena *a, enum fop op, struct fnode *l, struct fnode *r)
+{
+    struct fnode *n = arena_calloc(a, 1, sizeof *n);
+
+    n->op = op;
+    n->l = l;
+    n->r = r;
+    return n;
+}
+
+int
+filter_rewrite(struct arena *a, struct fnode **f, const struct spec *s, int64_t now_ms,
+               struct errbuf *eb)
+{
+    struct fnode      *n = *f;
+    const struct attr *at;
+    int                rc;
+
+    if (n->op == F_AND || n->op == F_OR) {
+        if ((rc = filter_rewrite(a, &n->l, s, now_ms, eb)) != E_OK)
+            return rc;
+        return filter_rewrite(a, &n->r, s, now_ms, eb);
+    }
+    at = n->trusted ? NULL : spec_attr(s, n->field);
+    if (at == NULL || !(at->flags & A_COMPUTED) || !(at->flags & A_QUERY))
+        return E_OK;
+    if (s->hooks.rewrite == NULL)
+        return errbuf_attr(eb, E_BADREQ, at->name, "field '%s' cannot be used in a filter",
+                           at->name);
+    return s->hooks.rewrite(a, s, n, now_ms, f, eb);
 }
 
 bool

@@ -56,12 +56,24 @@ struct fnode {
     struct fnode *l, *r; /* F_AND, F_OR */
     struct str    field; /* comparisons */
     struct fval   v;
+    bool          trusted; /* written by the server (filter_rewrite), not parsed:
+                              may name any column, A_INTERNAL ones included */
 };
 
 /* Parse `q` into a tree in arena `a`. `now_ms` anchors now(). E_BADREQ with a
  * message naming the position on syntax errors. */
 int filter_parse(struct arena *a, struct str q, int64_t now_ms, struct fnode **out,
                  struct errbuf *eb);
+
+/* Replace every comparison on an A_COMPUTED attribute of `s` by the spec's
+ * rewrite of it at `now_ms` (spec_hooks.rewrite), in place. E_BADREQ when the
+ * spec cannot answer the comparison. */
+int filter_rewrite(struct arena *a, struct fnode **f, const struct spec *s, int64_t now_ms,
+                   struct errbuf *eb);
+
+/* A comparison node the server writes (trusted), and a boolean node. */
+struct fnode *filter_cmp(struct arena *a, const char *field, enum fop op, struct fval v);
+struct fnode *filter_bool(struct arena *a, enum fop op, struct fnode *l, struct fnode *r);
 
 /* A bound parameter for the compiled SQL. */
 enum sqlp_type { SQLP_TEXT, SQLP_INT, SQLP_FLOAT };

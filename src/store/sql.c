@@ -158,6 +158,64 @@ sql_count(struct buf *sql, const struct spec *s, const struct listq *q, enum sql
     return where(sql, s, q, d, a, ps, eb);
 }
 
+/* The objects an aggregate counts: the query's filter and the part's. */
+static int
+agg_where(struct buf *sql, const struct spec *s, const struct scope *sc,
+          const struct fnode *filter, const struct fnode *extra, enum sql_dialect d,
+          struct arena *a, struct sqlparams *ps, struct errbuf *eb)
+{
+    struct listq q = { .scope = *sc, .filter = filter };
+    int          rc;
+
+    if (filter != NULL && extra != NULL)
+        q.filter = filter_bool(a, F_AND, (struct fnode *)filter, (struct fnode *)extra);
+    else if (extra != NULL)
+        q.filter = extra;
+    if ((rc = where(sql, s, &q, d, a, ps, eb)) != E_OK)
+        return rc;
+    return E_OK;
+}
+
+int
+sql_aggregate(struct buf *sql, const struct spec *s, const struct scope *sc,
+              const struct fnode *filter, const struct agg_part *part, enum sql_dialect d,
+              struct arena *a, struct sqlparams *ps, struct errbuf *eb)
+{
+    bool   list = part->nby == 1 && attr_is_indexed_list(part->by[0]);
+    size_t n = part->nby;
+    int    rc;
+
+    buf_puts(sql, "SELECT ");
+    for (size_t i = 0; i < n; i++) {
+        if (list)
+            buf_puts(sql, "v");
+        else
+            ident(sql, part->by[i]->name);
+        buf_puts(sql, ", ");
+    }
+    buf_puts(sql, "count(*) FROM ");
+    if (list) { /* the elements of the matching objects */
+        filter_side_table(sql, s, part->by[0]);
+        buf_puts(sql, " WHERE oid IN (SELECT \"ID\" FROM ");
+    }
+    ident(sql, s->rest);
+    if ((rc = agg_where(sql, s, sc, filter, part->filter, d, a, ps, eb)) != E_OK)
+        return rc;
+    if (list)
+        buf_putc(sql, ')');
+    if (n == 0)
+        return E_OK;
+    buf_puts(sql, " GROUP BY ");
+    for (size_t i = 0; i < n; i++)
+        buf_printf(sql, "%s%zu", i > 0 ? ", " : "", i + 1);
+    buf_printf(sql, " ORDER BY %zu DESC", n + 1);
+    for (size_t i = 0; i < n; i++)
+        buf_printf(sql, ", %zu", i + 1);
+    buf_puts(sql, " LIMIT ");
+    param_int(sql, d, a, ps, part->limit > 0 ? part->limit : INT64_MAX);
+    return E_OK;
+}
+
 /* Cursor paging: rows strictly after the cursor row in the list's order. The
  * cursor row's keys come from a CTE whose columns are named k0.. so the outer
  * query's unqualified column names stay unambiguous. */
@@ -458,6 +516,25 @@ sql_add_column(struct buf *sql, const struct spec *s, const struct attr *at, enu
     buf_printf(sql, " %s;", column_type(at, d));
 }
 
+/* One of a spec's own indexes: "a,b" is (namespace, a, b), "*a,b" is (a, b)
+ * (for the server's queries across every namespace), named after them. */
+static void
+spec_index(struct buf *sql, const struct spec *s, const char *cols)
+{
+    bool global = *cols == '*';
+
+    cols += global;
+    buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s_%s", s->rest, global ? "all_" : "");
+    for (const char *p = cols; *p != '\0'; p++)
+        buf_putc(sql, *p == ',' ? '_' : *p);
+    buf_puts(sql, "\" ON ");
+    ident(sql, s->rest);
+    buf_puts(sql, global ? " (\"" : " (\"namespace\", \"");
+    for (const char *p = cols; *p != '\0'; p++)
+        buf_puts(sql, *p == ',' ? "\", \"" : (char[]){ *p, '\0' });
+    buf_puts(sql, "\");");
+}
+
 void
 sql_create_indexes(struct buf *sql, const struct spec *s, enum sql_dialect d)
 {
@@ -473,11 +550,16 @@ sql_create_indexes(struct buf *sql, const struct spec *s, enum sql_dialect d)
     if (s->bulk)
         buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s_nsid\" ON \"%s\" (\"nsid\");", s->rest,
                    s->rest);
+    for (const char *const *ix = s->indexes; ix != NULL && *ix != NULL; ix++)
+        spec_index(sql, s, *ix);
     if (s->unique == NULL)
         return;
     buf_printf(sql, "CREATE UNIQUE INDEX IF NOT EXISTS \"%s_unique\" ON ", s->rest);
     ident(sql, s->rest);
-    buf_puts(sql, s->unique_global ? " (" : " (\"namespace\", ");
+    /* A bulk spec's rows outlive a namespace delete until purged: unique within
+     * the namespace's ID, so that a namespace created again under the same path
+     * starts empty. */
+    buf_puts(sql, s->unique_global ? " (" : s->bulk ? " (\"nsid\", " : " (\"namespace\", ");
     ident(sql, s->unique);
     buf_puts(sql, ");");
 }

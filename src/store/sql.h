@@ -20,6 +20,12 @@ int sql_select(struct buf *sql, const struct spec *s, const struct listq *q, enu
 /* SELECT count(*) of the matches of a list query (paging ignored). */
 int sql_count(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dialect d,
               struct arena *a, struct sqlparams *ps, struct errbuf *eb);
+/* SELECT <by columns>, count(*) of the objects in `sc` that `filter` and
+ * part->filter accept, grouped (store.h struct agg_part); a list attribute
+ * groups by its elements, from its side table. */
+int sql_aggregate(struct buf *sql, const struct spec *s, const struct scope *sc,
+                  const struct fnode *filter, const struct agg_part *part, enum sql_dialect d,
+                  struct arena *a, struct sqlparams *ps, struct errbuf *eb);
 /* The table of the namespace tree (model/namespace.c), which every row write
  * checks: a row is written only while its namespace exists. */
 #define SQL_NAMESPACE_TABLE "namespaces"

@@ -1107,6 +1107,8 @@ tx_job_enqueue(struct tx *tx, const struct job_new *j, int64_t now, int64_t *id)
         if (id != NULL)
             *id = sqlite3_column_int64(stmt, 0);
         rc = sqlite3_step(stmt) == SQLITE_DONE ? E_OK : E_INTERNAL;
+        if (rc == E_OK)
+            changelog_add(&((struct sqlite_tx *)tx)->log, &(struct change){ .job = true });
     } else
         rc = sqlite_err(c, rc, "job enqueue");
     sqlite3_reset(stmt);
@@ -1474,6 +1476,73 @@ st_cursor_next(struct store_cursor *cur, struct arena *a, struct val *out)
     return rc == SQLITE_DONE ? 0 : -sqlite_err(&cur->c, rc, "cursor");
 }
 
+/* A column of an aggregate's row as a value (in `a`). */
+static struct val
+column_val(sqlite3_stmt *stmt, int col, struct arena *a)
+{
+    switch (sqlite3_column_type(stmt, col)) {
+    case SQLITE_INTEGER:
+        return val_int(sqlite3_column_int64(stmt, col));
+    case SQLITE_FLOAT:
+        return val_float(sqlite3_column_double(stmt, col));
+    case SQLITE_NULL:
+        return val_null();
+    default:
+        return val_str(col_str(stmt, col, a));
+    }
+}
+
+static int
+aggregate_part(struct conn *c, const char *sql, const struct sqlparams *ps, size_t ncols,
+               struct arena *a, struct val *out)
+{
+    sqlite3_stmt *stmt = conn_stmt(c, sql);
+    int           rc;
+
+    if (stmt == NULL)
+        return E_INTERNAL;
+    bind_params(stmt, 1, ps);
+    *out = val_arr();
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct val row = val_arr();
+        for (size_t i = 0; i < ncols; i++)
+            val_push(a, &row, column_val(stmt, (int)i, a));
+        val_push(a, out, row);
+    }
+    rc = rc == SQLITE_DONE ? E_OK : sqlite_err(c, rc, "aggregate");
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+static int
+st_aggregate(struct store *base, const struct spec *s, const struct scope *sc,
+             const struct fnode *filter, struct agg_part *parts, size_t nparts, struct arena *a,
+             struct errbuf *eb)
+{
+    struct conn     *c = reader((struct sqlite_store *)base);
+    struct buf       sql;
+    struct sqlparams ps = { 0 };
+    int              rc;
+
+    if (c == NULL)
+        return errbuf_set(eb, E_UNAVAILABLE, "store unavailable");
+    if ((rc = exec_simple(c, "BEGIN")) != E_OK) /* one snapshot for every part */
+        return errbuf_set(eb, rc, "store error");
+    buf_init(&sql, SQL_MAX);
+    for (size_t i = 0; i < nparts && rc == E_OK; i++) {
+        buf_reset(&sql);
+        ps.n = 0;
+        rc = sql_aggregate(&sql, s, sc, filter, &parts[i], SQL_SQLITE, a, &ps, eb);
+        if (rc == E_OK)
+            rc = aggregate_part(c, buf_cstr(&sql), &ps, parts[i].nby + 1, a, &parts[i].out);
+    }
+    exec_simple(c, "COMMIT");
+    buf_free(&sql);
+    if (rc != E_OK && (int)eb->code != rc)
+        errbuf_set(eb, rc, "store error");
+    return rc;
+}
+
 static const struct store_ops sqlite_ops = {
     .find = st_find,
     .list = st_list,
@@ -1486,6 +1555,7 @@ static const struct store_ops sqlite_ops = {
     .cursor_open = st_cursor_open,
     .cursor_next = st_cursor_next,
     .cursor_close = st_cursor_close,
+    .aggregate = st_aggregate,
 };
 
 /* ---- schema ------------------------------------------------------------ */

@@ -38,6 +38,21 @@ struct listq {
     bool                    want_total;
 };
 
+/* One count of an aggregate (store_ops.aggregate): the rows of the query that
+ * `filter` also accepts (NULL: all of them), grouped by the attributes `by`
+ * (none: one count). A queryable list attribute groups by its elements (a
+ * row counts once for each). `out` becomes an array of rows, each an array of
+ * the group's values then its count, the largest groups first (ties in value
+ * order), at most `limit` of them (0: all). */
+#define AGG_BY_MAX 3
+struct agg_part {
+    const struct fnode *filter;
+    const struct attr  *by[AGG_BY_MAX];
+    size_t              nby;
+    int64_t             limit;
+    struct val          out;
+};
+
 struct store;
 struct tx;
 /* A list query's rows, read one at a time (store_ops.cursor_open). */
@@ -153,6 +168,11 @@ struct store_ops {
     int (*cursor_next)(struct store_cursor *cur, struct arena *a, struct val *out);
     /* End the read transaction and free the cursor (NULL is fine). */
     void (*cursor_close)(struct store_cursor *cur);
+    /* Counts over the objects of `s` in scope `sc` that `filter` accepts
+     * (NULL: all), one per part, all from one snapshot (reports). */
+    int (*aggregate)(struct store *st, const struct spec *s, const struct scope *sc,
+                     const struct fnode *filter, struct agg_part *parts, size_t nparts,
+                     struct arena *a, struct errbuf *eb);
 };
 
 struct store {
@@ -236,6 +256,8 @@ struct change {
     struct val         obj; /* as written (its parts valid during the call); null:
                                deleted */
     struct str ns;
+    bool       job; /* a background job was queued (job_enqueue); nothing else is
+                       set: the job runtime wakes its workers */
 };
 
 /* Called in the writer thread after every commit with the changes of the jobs

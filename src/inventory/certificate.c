@@ -1,0 +1,565 @@
+/* certificate.c - the `certificates` resource (API.md 7.1): import, dedupe,
+ * chains, status as time passes, contents. See inventory.h. */
+#include <stdio.h>
+
+#include "../core/rnd.h"
+#include "../core/timeutil.h"
+#include "../model/validate.h"
+#include "../store/filter.h"
+#include "certparse.h"
+#include "inventory.h"
+
+static const char *const statuses[] = { "ACTIVE",  "EXPIRING", "EXPIRED",
+                                        "REVOKED", "RETIRED",  NULL };
+static const char *const sources[] = { "ISSUED", "IMPORTED", "DISCOVERED", NULL };
+static const char *const weaknesses[] = { "WEAK_KEY", "WEAK_SIGNATURE", "VALIDITY_TOO_LONG",
+                                          "EXPIRED_ISSUER", NULL };
+
+#define PARSED   (A_READONLY | A_QUERY)
+#define PARSED_O (A_READONLY | A_QUERY | A_ORDER)
+#define KEPT     (A_READONLY | A_DERIVED | A_QUERY) /* maintained by the server */
+
+static const struct attr certificate_attrs[] = {
+    { "certificate", T_STRING, A_CREATIONONLY | A_WRITEONLY, .max_len = INV_INPUT_MAX,
+      .doc = "on create: PEM (one certificate or a chain), base64 DER or base64 PKCS#7; "
+             "not returned (GET /certificates/:id/contents)" },
+    { "description", T_STRING, A_QUERY, .max_len = 1024 },
+    { "retired", T_BOOL, A_QUERY, .def = "false",
+      .doc = "true: status RETIRED, left out of alerts and active counts" },
+    { "fingerprint", T_STRING, PARSED_O, .doc = "SHA-256 of the DER, hex" },
+    { "fingerprintSHA1", T_STRING, PARSED, .doc = "SHA-1 of the DER, hex" },
+    { "serialNumber", T_STRING, PARSED_O, .doc = "hex, as encoded (may be negative)" },
+    { "subject", T_STRING, PARSED_O, .doc = "RFC 4514" },
+    { "issuer", T_STRING, PARSED_O, .doc = "RFC 4514" },
+    { "subjectCN", T_STRING, PARSED_O },
+    { "subjectO", T_STRING, PARSED_O },
+    { "subjectOU", T_STRING, PARSED },
+    { "subjectL", T_STRING, PARSED },
+    { "subjectST", T_STRING, PARSED },
+    { "subjectC", T_STRING, PARSED_O },
+    { "issuerCN", T_STRING, PARSED_O },
+    { "dnsNames", T_STRLIST, PARSED | A_INDEXED, .max_len = INV_LIST_MAX,
+      .doc = "subject alternative names: DNS" },
+    { "ipAddresses", T_STRLIST, PARSED | A_INDEXED, .max_len = INV_LIST_MAX },
+    { "uris", T_STRLIST, PARSED, .max_len = INV_LIST_MAX },
+    { "emails", T_STRLIST, PARSED, .max_len = INV_LIST_MAX },
+    { "subjectKeyIdentifier", T_STRING, PARSED },
+    { "authorityKeyIdentifier", T_STRING, PARSED },
+    { "issuerCertificateID", T_STRING, KEPT,
+      .doc = "the issuer's object in the same namespace, when known" },
+    { "selfSigned", T_BOOL, PARSED },
+    { "isCA", T_BOOL, PARSED },
+    { "pathLength", T_INT, PARSED },
+    { "keyAlgorithm", T_STRING, PARSED_O, .doc = "RSA, EC, ED25519, ED448 or DSA" },
+    { "keySize", T_INT, PARSED_O, .doc = "bits" },
+    { "keyCurve", T_STRING, PARSED, .doc = "P256, P384 or P521" },
+    { "signatureAlgorithm", T_STRING, PARSED_O, .doc = "OpenSSL's long name" },
+    { "keyUsages", T_STRLIST, PARSED },
+    { "extendedKeyUsages", T_STRLIST, PARSED },
+    { "validityStart", T_TIME, PARSED_O },
+    { "validityEnd", T_TIME, PARSED_O },
+    { "truncated", T_BOOL, A_READONLY,
+      .doc = "true when a list of names was cut at 10,000 entries" },
+    { "source", T_STRING, PARSED_O, .enums = sources },
+    { "status", T_STRING, KEPT | A_COMPUTED, .enums = statuses,
+      .doc = "as of the time it is read or filtered on" },
+    { "weaknesses", T_STRLIST, KEPT | A_INDEXED, .enums = weaknesses },
+    { "revocationReason", T_STRING, KEPT },
+    { "revocationTime", T_TIME, KEPT | A_ORDER },
+    { "certificateAuthorityID", T_STRING, PARSED,
+      .doc = "the console CA that issued it, if one did" },
+    { "der", T_STRING, A_INTERNAL, .doc = "the DER, base64" },
+    { "expiringTime", T_TIME, A_INTERNAL | A_COLUMN,
+      .doc = "when it becomes EXPIRING under its policy" },
+};
+
+/* ---- reading what a client sends --------------------------------------- */
+
+static struct str
+der_b64(struct arena *a, const unsigned char *der, size_t len)
+{
+    char *out = arena_alloc(a, b64_len(len) + 1);
+
+    b64_encode(der, len, out);
+    return str_c(out);
+}
+
+static void
+attr_rename(struct errbuf *eb, const char *attr)
+{
+    snprintf(eb->attr, sizeof eb->attr, "%s", attr);
+}
+
+static struct val
+block_error(struct arena *a, size_t index, const char *reason)
+{
+    struct val e = val_map();
+
+    val_set(a, &e, "index", val_int((int64_t)index));
+    val_set(a, &e, "reason", val_cstr(reason));
+    return e;
+}
+
+int
+inv_read(struct arena *a, struct str input, const char *attr, bool all_or_nothing,
+         struct inv_cert **certs, size_t *n, struct val *errors, struct errbuf *eb)
+{
+    struct inv_blocks b;
+    int               rc = inv_split(a, input, &b, eb);
+
+    *n = 0;
+    *errors = val_arr();
+    if (rc != E_OK) {
+        attr_rename(eb, attr);
+        return rc;
+    }
+    *certs = arena_calloc(a, b.n, sizeof **certs);
+    for (size_t i = 0; i < b.n; i++) {
+        const struct inv_block *bl = &b.v[i];
+        struct errbuf           pe = { 0 };
+        struct inv_cert        *c = &(*certs)[*n];
+        if (bl->reason == INV_R_OK && inv_parse(a, bl->der, bl->len, &c->fields, &pe) == E_OK) {
+            c->der = der_b64(a, bl->der, bl->len);
+            (*n)++;
+            continue;
+        }
+        const char *why = bl->reason != INV_R_OK ? inv_reason_str(bl->reason) : pe.msg;
+        if (all_or_nothing)
+            return errbuf_attr(eb, E_VALIDATION, attr, "Entry %zu of the input %s", i, why);
+        val_push(a, errors, block_error(a, i, why));
+    }
+    return E_OK;
+}
+
+int
+inv_object(struct arena *a, struct str ns, const struct inv_cert *c, const char *source,
+           struct val *obj, struct errbuf *eb)
+{
+    struct val in = val_map();
+    int        rc = object_new(a, &spec_certificate, ns, &in, obj, eb);
+
+    if (rc != E_OK)
+        return rc;
+    for (size_t i = 0; i < c->fields.m.n; i++)
+        val_set_s(a, obj, c->fields.m.kv[i].k, c->fields.m.kv[i].v);
+    val_set(a, obj, "der", val_str(c->der));
+    val_set(a, obj, "source", val_cstr(source));
+    tags_normalize(a, &spec_certificate, obj);
+    return E_OK;
+}
+
+/* ---- into the store ------------------------------------------------------ */
+
+int
+inv_find_same(struct tx *tx, struct arena *a, struct str ns, const struct val *obj,
+              struct val *found)
+{
+    struct scope sc = { ns, false };
+
+    return tx->ops->find(tx, &spec_certificate, &sc, "fingerprint",
+                         val_get_str(obj, "fingerprint"), a, found);
+}
+
+/* The issuer in the namespace: the certificate whose subject key identifier
+ * is obj's authority key identifier (any of them: they share the key that
+ * signed obj) and whose subject is obj's issuer; by the subject alone when obj
+ * names no key. */
+static int
+link_issuer(struct tx *tx, struct arena *a, struct str ns, struct val *obj, struct val *issuer)
+{
+    struct scope sc = { ns, false };
+    struct val  *self = val_get(obj, "selfSigned");
+    struct str   aki = val_get_str(obj, "authorityKeyIdentifier");
+    struct str   dn = val_get_str(obj, "issuer");
+    int          rc;
+
+    if (self != NULL && self->t == V_BOOL && self->b)
+        return E_NOTFOUND;
+    if (aki.len > 0)
+        rc = tx->ops->find(tx, &spec_certificate, &sc, "subjectKeyIdentifier", aki, a, issuer);
+    else
+        rc = tx->ops->find(tx, &spec_certificate, &sc, "subject", dn, a, issuer);
+    if (rc != E_OK)
+        return rc;
+    if (!str_eq(val_get_str(issuer, "subject"), dn) ||
+        str_eq(val_get_str(issuer, "ID"), val_get_str(obj, "ID")))
+        return E_NOTFOUND;
+    val_set(a, obj, "issuerCertificateID", *val_get(issuer, "ID"));
+    return E_OK;
+}
+
+static bool
+expired(const struct val *cert, int64_t now)
+{
+    int64_t end;
+
+    return time_parse(val_get_str(cert, "validityEnd"), &end) == E_OK && end <= now;
+}
+
+int
+inv_complete(struct tx *tx, struct arena *a, struct str ns, struct val *obj,
+             const struct val *old, const struct inv_policy *p, struct errbuf *eb)
+{
+    struct inv_policy own;
+    struct val        issuer;
+    struct scope      sc = { ns, false };
+    int64_t           now = time_now_ms();
+    struct str        issuer_id = val_get_str(obj, "issuerCertificateID");
+    int               rc;
+
+    if (p == NULL) {
+        if ((rc = inv_policy_tx(tx, a, ns, &own)) != E_OK)
+            return errbuf_set(eb, rc, "store error");
+        p = &own;
+    }
+    if (issuer_id.len > 0)
+        rc = tx->ops->find(tx, &spec_certificate, &sc, "ID", issuer_id, a, &issuer);
+    else
+        rc = link_issuer(tx, a, ns, obj, &issuer);
+    if (rc != E_OK && rc != E_NOTFOUND)
+        return errbuf_set(eb, rc, "store error");
+    inv_evaluate(a, obj, p, rc == E_OK && expired(&issuer, now), now);
+    return inv_announce(tx, a, ns, obj, old, eb);
+}
+
+static bool
+is_ca(const struct val *obj)
+{
+    struct val *v = val_get(obj, "isCA");
+
+    return v != NULL && v->t == V_BOOL && v->b;
+}
+
+int
+inv_put(struct tx *tx, struct arena *a, struct str ns, const struct inv_cert *c,
+        const char *source, const struct inv_policy *p, struct val *out, bool *dup,
+        struct errbuf *eb)
+{
+    int rc;
+
+    *dup = false;
+    if ((rc = inv_object(a, ns, c, source, out, eb)) != E_OK)
+        return rc;
+    rc = inv_find_same(tx, a, ns, out, out);
+    if (rc == E_OK) {
+        *dup = true;
+        return E_OK;
+    }
+    if (rc != E_NOTFOUND)
+        return errbuf_set(eb, rc, "store error");
+    if ((rc = inv_complete(tx, a, ns, out, NULL, p, eb)) != E_OK)
+        return rc;
+    if ((rc = tx->ops->insert(tx, &spec_certificate, out)) != E_OK)
+        return errbuf_set(eb, rc == E_NOTFOUND ? E_NOTFOUND : rc,
+                          rc == E_NOTFOUND ? "Namespace '%.*s' does not exist" : "store error",
+                          STR_FMT(ns));
+    if (is_ca(out) && (rc = inv_link_later(tx, ns, val_get_str(out, "ID"))) != E_OK)
+        return errbuf_set(eb, rc, "cannot queue the linking job");
+    return E_OK;
+}
+
+/* ---- hooks ------------------------------------------------------------------ */
+
+/* What prepare read for before_write: the chain's other certificates. */
+struct chain {
+    struct inv_cert *certs;
+    size_t           n;
+};
+
+static int
+cert_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
+             struct errbuf *eb)
+{
+    struct chain *ch = arena_calloc(ctx->a, 1, sizeof *ch);
+    struct val    errors, parsed;
+    int           rc;
+
+    KW_UNUSED(s);
+    if (!create)
+        return E_OK;
+    struct str input = val_get_str(obj, "certificate");
+    if (input.len == 0)
+        return errbuf_attr(eb, E_VALIDATION, "certificate",
+                           "Attribute 'certificate' is required");
+    rc = inv_read(ctx->a, input, "certificate", true, &ch->certs, &ch->n, &errors, eb);
+    if (rc != E_OK)
+        return rc;
+    val_del(obj, "certificate");
+    if ((rc = inv_object(ctx->a, ctx->ns, &ch->certs[0], "IMPORTED", &parsed, eb)) != E_OK)
+        return rc;
+    for (size_t i = 0; i < parsed.m.n; i++) /* keep the request's ID, times and tags */
+        if (val_get_s(obj, parsed.m.kv[i].k) == NULL)
+            val_set_s(ctx->a, obj, parsed.m.kv[i].k, parsed.m.kv[i].v);
+    ctx->data = ch;
+    return E_OK;
+}
+
+/* A create stores the chain's other certificates first (root first, so that
+ * each links to the one above it), then the first one, unless the namespace
+ * has it already: then that one is the answer. */
+static int
+cert_create(struct hook_ctx *ctx, struct tx *tx, struct val *obj, struct errbuf *eb)
+{
+    struct chain     *ch = ctx->data;
+    struct inv_policy p;
+    struct val        member;
+    bool              dup;
+    int               rc;
+
+    if ((rc = inv_policy_tx(tx, ctx->a, ctx->ns, &p)) != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    for (size_t i = ch->n; i-- > 1;)
+        if ((rc = inv_put(tx, ctx->a, ctx->ns, &ch->certs[i], "IMPORTED", &p, &member, &dup,
+                          eb)) != E_OK)
+            return rc;
+    rc = inv_find_same(tx, ctx->a, ctx->ns, obj, &ctx->found);
+    if (rc == E_OK)
+        return E_OK;
+    ctx->found = val_null();
+    if (rc != E_NOTFOUND)
+        return errbuf_set(eb, rc, "store error");
+    if ((rc = inv_complete(tx, ctx->a, ctx->ns, obj, NULL, &p, eb)) != E_OK)
+        return rc;
+    if (is_ca(obj) && (rc = inv_link_later(tx, ctx->ns, val_get_str(obj, "ID"))) != E_OK)
+        return errbuf_set(eb, rc, "cannot queue the linking job");
+    return E_OK;
+}
+
+static int
+cert_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct val *obj,
+                  const struct val *old, struct errbuf *eb)
+{
+    KW_UNUSED(s);
+    if (old == NULL)
+        return cert_create(ctx, tx, obj, eb);
+    return inv_complete(tx, ctx->a, ctx->ns, obj, old, NULL, eb); /* retired, say */
+}
+
+static void
+cert_present(struct arena *a, const struct spec *s, struct val *obj, int64_t now)
+{
+    KW_UNUSED(s);
+    if (val_get(obj, "status") != NULL)
+        val_set(a, obj, "status", val_cstr(inv_status_at(obj, now)));
+}
+
+/* ---- status in filters ------------------------------------------------------ */
+
+static struct fnode *
+stored_is(struct arena *a, const char *status)
+{
+    return filter_cmp(a, "status", F_EQ, (struct fval){ .t = FV_STR, .s = str_c(status) });
+}
+
+static struct fnode *
+time_cmp(struct arena *a, const char *field, enum fop op, int64_t now)
+{
+    return filter_cmp(a, field, op, (struct fval){ .t = FV_TIME, .i = now });
+}
+
+#define AND(x, y) filter_bool(a, F_AND, (x), (y))
+#define OR(x, y)  filter_bool(a, F_OR, (x), (y))
+
+/* The rows whose status is `st` at `now`: stored states only move forward
+ * (ACTIVE, EXPIRING, EXPIRED) as time passes, so a row is in `st` when it was
+ * stored so and has not moved on since, or was stored in an earlier state and
+ * has reached `st` since. Each branch is a range of a (status, time) index. */
+static struct fnode *
+status_cond(struct arena *a, const char *st, int64_t now)
+{
+    if (strcmp(st, "ACTIVE") == 0)
+        return AND(stored_is(a, "ACTIVE"), time_cmp(a, "expiringTime", F_GT, now));
+    if (strcmp(st, "EXPIRING") == 0)
+        return OR(AND(stored_is(a, "EXPIRING"), time_cmp(a, "validityEnd", F_GT, now)),
+                  AND(AND(stored_is(a, "ACTIVE"), time_cmp(a, "expiringTime", F_LE, now)),
+                      time_cmp(a, "validityEnd", F_GT, now)));
+    if (strcmp(st, "EXPIRED") == 0)
+        return OR(stored_is(a, "EXPIRED"),
+                  OR(AND(stored_is(a, "ACTIVE"), time_cmp(a, "validityEnd", F_LE, now)),
+                     AND(stored_is(a, "EXPIRING"), time_cmp(a, "validityEnd", F_LE, now))));
+    return stored_is(a, st); /* REVOKED, RETIRED: no clock */
+}
+
+static bool
+listed(const struct fval *v, const char *st)
+{
+    const struct fval *items = v->t == FV_LIST ? v->items : v;
+    size_t             n = v->t == FV_LIST ? v->n : 1;
+
+    for (size_t i = 0; i < n; i++)
+        if (items[i].t == FV_STR && str_eq_c(items[i].s, st))
+            return true;
+    return false;
+}
+
+/* status ==, !=, in, not in, exists, not exists: the union of the matching
+ * statuses' conditions (they partition the rows). */
+static int
+cert_rewrite(struct arena *a, const struct spec *s, const struct fnode *cmp, int64_t now,
+             struct fnode **out, struct errbuf *eb)
+{
+    bool          negate = cmp->op == F_NE || cmp->op == F_NOT_IN || cmp->op == F_NOT_EXISTS;
+    struct fnode *u = NULL;
+
+    KW_UNUSED(s);
+    if (cmp->op != F_EQ && cmp->op != F_NE && cmp->op != F_IN && cmp->op != F_NOT_IN &&
+        cmp->op != F_EXISTS && cmp->op != F_NOT_EXISTS)
+        return errbuf_attr(eb, E_BADREQ, "status",
+                           "field 'status' takes ==, !=, in, not in, exists and not exists");
+    bool any = cmp->op == F_EXISTS || cmp->op == F_NOT_EXISTS;
+    if (!any && (cmp->op == F_IN || cmp->op == F_NOT_IN) != (cmp->v.t == FV_LIST))
+        return errbuf_attr(eb, E_BADREQ, "status", "field 'status' must be compared with %s",
+                           cmp->v.t == FV_LIST ? "a string" : "a list");
+    for (const char *const *st = statuses; *st != NULL; st++) {
+        if (!any && listed(&cmp->v, *st) == negate)
+            continue;
+        if (any && negate)
+            continue;
+        struct fnode *c = status_cond(a, *st, now);
+        u = u == NULL ? c : OR(u, c);
+    }
+    *out = u != NULL ? u : filter_cmp(a, "ID", F_NOT_EXISTS, (struct fval){ .t = FV_NONE });
+    return E_OK;
+}
+
+#undef AND
+#undef OR
+
+/* ---- GET /certificates/:id/contents ------------------------------------------ */
+
+static int
+append_pem(struct arena *a, struct buf *out, struct str b64)
+{
+    int rc = buf_puts(out, "-----BEGIN CERTIFICATE-----\n");
+
+    for (size_t i = 0; i < b64.len && rc == E_OK; i += 64) {
+        rc = buf_append(out, b64.p + i, b64.len - i < 64 ? b64.len - i : 64);
+        if (rc == E_OK)
+            rc = buf_putc(out, '\n');
+    }
+    KW_UNUSED(a);
+    return rc == E_OK ? buf_puts(out, "-----END CERTIFICATE-----\n") : rc;
+}
+
+#define CHAIN_MAX 16
+
+static int
+contents_chain(struct hook_ctx *ctx, const struct val *obj, struct buf *out)
+{
+    struct scope  sc = { ctx->ns, false };
+    struct val    cur = *obj;
+    struct errbuf eb = { 0 };
+    int           rc = E_OK;
+
+    for (int depth = 1; depth < CHAIN_MAX && rc == E_OK; depth++) {
+        struct str up = val_get_str(&cur, "issuerCertificateID");
+        if (up.len == 0)
+            break;
+        rc = kw_store->ops->find(kw_store, &spec_certificate, &sc, "ID", up, ctx->a, &cur, &eb);
+        if (rc == E_NOTFOUND)
+            return E_OK; /* deleted since: the chain ends here */
+        if (rc == E_OK)
+            rc = append_pem(ctx->a, out, val_get_str(&cur, "der"));
+    }
+    return rc;
+}
+
+static int
+cert_contents(struct hook_ctx *ctx, const struct spec *s, const struct val *obj,
+              struct val *answer, struct errbuf *eb)
+{
+    struct str format = val_get_str(&ctx->params, "format");
+    struct str chain = val_get_str(&ctx->params, "chain");
+    struct buf out;
+    bool       der = str_eq_nocase(format, "DER");
+    int        rc;
+
+    KW_UNUSED(s);
+    KW_UNUSED(answer);
+    if (format.len > 0 && !der && !str_eq_nocase(format, "PEM"))
+        return errbuf_set(eb, E_BADREQ, "Query parameter 'format' must be PEM or DER");
+    if (chain.p != NULL && !str_eq_c(chain, "true") && !str_eq_c(chain, "false"))
+        return errbuf_set(eb, E_BADREQ, "Query parameter 'chain' must be true or false");
+    if (der && str_eq_c(chain, "true"))
+        return errbuf_set(eb, E_BADREQ, "A chain is PEM only: use format=PEM with chain=true");
+    struct str b64 = val_get_str(obj, "der");
+    if (der) {
+        unsigned char *bin = arena_alloc(ctx->a, b64.len);
+        long           n = b64_decode(b64.p, b64.len, bin);
+        if (n < 0)
+            return errbuf_set(eb, E_INTERNAL, "stored certificate undecodable");
+        ctx->body = (struct str){ (const char *)bin, (size_t)n };
+        ctx->body_type = "application/pkix-cert";
+        return E_OK;
+    }
+    buf_init(&out, SIZE_MAX / 2);
+    rc = append_pem(ctx->a, &out, b64);
+    if (rc == E_OK && str_eq_c(chain, "true"))
+        rc = contents_chain(ctx, obj, &out);
+    if (rc != E_OK) {
+        buf_free(&out);
+        return errbuf_set(eb, E_INTERNAL, "cannot write the certificate");
+    }
+    ctx->body = arena_str(ctx->a, buf_str(&out));
+    buf_free(&out);
+    ctx->body_type = "application/pem-certificate-chain";
+    return E_OK;
+}
+
+static const char *const contents_params[] = { "format", "chain", NULL };
+
+static const char *const contents_types[] = { "application/pem-certificate-chain",
+                                              "application/pkix-cert", NULL };
+
+static const struct spec_action certificate_actions[] = {
+    { .name = "contents",
+      .verb = VERB_GET,
+      .read = cert_contents,
+      .params = contents_params,
+      .produces = contents_types },
+    { 0 },
+};
+
+static const char *const certificate_indexes[] = {
+    "*status,validityEnd",
+    "*status,expiringTime",
+    "validityEnd",
+    "subjectCN",
+    "subject",
+    "issuerCertificateID",
+    NULL,
+};
+
+static const char *const certificate_csv[] = {
+    "ID",          "namespace",    "subjectCN", "issuerCN",           "serialNumber",
+    "fingerprint", "keyAlgorithm", "keySize",   "signatureAlgorithm", "validityStart",
+    "validityEnd", "status",       "source",    "dnsNames",           "weaknesses",
+    NULL,
+};
+
+static const char *const certificate_raw[] = { "application/pem-certificate-chain",
+                                               "application/x-pem-file",
+                                               "application/pkix-cert", NULL };
+
+static struct spec_rt certificate_rt;
+
+const struct spec spec_certificate = {
+    .identity = "certificate",
+    .rest = "certificates",
+    .attrs = certificate_attrs,
+    .nattrs = ARRAY_LEN(certificate_attrs),
+    .unique = "fingerprint",
+    .ops = OP_ALL,
+    .access = ACCESS_NORMAL,
+    .bulk = true,
+    .actions = certificate_actions,
+    .hooks = { .prepare = cert_prepare,
+               .before_write = cert_before_write,
+               .present = cert_present,
+               .rewrite = cert_rewrite },
+    .csv_columns = certificate_csv,
+    .indexes = certificate_indexes,
+    .raw_types = certificate_raw,
+    .raw_attr = "certificate",
+    .rt = &certificate_rt,
+};

@@ -1,0 +1,102 @@
+/* inventory.h - the certificate inventory (API.md 7.1 to 7.3): the specs of
+ * certificates, certificateimports, monitoringpolicies and certificatereports,
+ * and what issuance and discovery use to put certificates into it.
+ *
+ * A certificate's stored `status` is its state when it was last evaluated (at
+ * its write, by the monitoring sweep, or when a policy changed); `expiringTime`
+ * (internal) is when it becomes EXPIRING under its namespace's policy. Reads
+ * compute the status at the time of reading from both, and filters on it are
+ * rewritten into conditions on them (certificate.c), so that a certificate
+ * that expires while nobody writes it reads and filters as EXPIRED at once.
+ * The sweep (monitor.c) stores the crossings and announces them once each.
+ */
+#ifndef KW_INVENTORY_H
+#define KW_INVENTORY_H
+
+#include "../jobs/jobs.h"
+#include "../model/spec.h"
+#include "../store/store.h"
+
+extern const struct spec spec_certificate;       /* certificate.c */
+extern const struct spec spec_certificateimport; /* imports.c */
+extern const struct spec spec_monitoringpolicy;  /* monitor.c */
+extern const struct spec spec_certificatereport; /* report.c */
+
+/* The policy that applies to a namespace: its own monitoringpolicy, else its
+ * nearest ancestor's, else the defaults of API.md 7.2. */
+struct inv_policy {
+    int64_t           expiring_days;
+    int64_t           min_rsa, min_ec;
+    int64_t           max_validity_days;
+    const struct val *weak_sigs; /* an array of signature algorithm names */
+};
+
+/* The policy of namespace `ns`, read in the transaction or from the store. */
+int inv_policy_tx(struct tx *tx, struct arena *a, struct str ns, struct inv_policy *p);
+int inv_policy_read(struct arena *a, struct str ns, struct inv_policy *p);
+
+/* Set `cert`'s expiringTime, weaknesses and stored status as of `now_ms`
+ * under policy `p`; issuer_expired says whether its issuer in the inventory
+ * has expired (EXPIRED_ISSUER). */
+void inv_evaluate(struct arena *a, struct val *cert, const struct inv_policy *p,
+                  bool issuer_expired, int64_t now_ms);
+
+/* The status `cert` has at `now_ms`, from its stored status, expiringTime and
+ * validityEnd. */
+const char *inv_status_at(const struct val *cert, int64_t now_ms);
+
+/* One parsed certificate on its way into the inventory. */
+struct inv_cert {
+    struct val fields; /* inv_parse()'s map */
+    struct str der;    /* the DER, base64 */
+};
+
+/* Parse what a client sent (`input`: PEM, base64 DER or PKCS#7) into certs
+ * (in the arena, *n of them, in input order). With `all_or_nothing`, any bad
+ * block refuses the whole input (422 on `attr`); otherwise bad blocks are left
+ * out and listed in *errors ({index, reason} maps). */
+int inv_read(struct arena *a, struct str input, const char *attr, bool all_or_nothing,
+             struct inv_cert **certs, size_t *n, struct val *errors, struct errbuf *eb);
+
+/* A new certificate object in namespace `ns` from c: its fields, source, DER
+ * (ID and times set; not yet stored). */
+int inv_object(struct arena *a, struct str ns, const struct inv_cert *c, const char *source,
+               struct val *obj, struct errbuf *eb);
+
+/* Inside a transaction: the stored certificate of `ns` with obj's
+ * fingerprint into *found (E_NOTFOUND when there is none). */
+int inv_find_same(struct tx *tx, struct arena *a, struct str ns, const struct val *obj,
+                  struct val *found);
+
+/* Inside a transaction, before obj (new, or updated) is written: link it to
+ * its issuer in the namespace, evaluate it under `p` (NULL: the namespace's),
+ * and queue the announcements of the states it enters (old: its stored state,
+ * NULL for a new one). */
+int inv_complete(struct tx *tx, struct arena *a, struct str ns, struct val *obj,
+                 const struct val *old, const struct inv_policy *p, struct errbuf *eb);
+
+/* Inside a transaction: store c in `ns` unless a certificate with its
+ * fingerprint is there already (then *dup and *out is that one). */
+int inv_put(struct tx *tx, struct arena *a, struct str ns, const struct inv_cert *c,
+            const char *source, const struct inv_policy *p, struct val *out, bool *dup,
+            struct errbuf *eb);
+
+/* Inside a transaction: queue the webhook events of the states obj enters
+ * (old: as stored before, NULL for a new certificate): certificate.expiring,
+ * certificate.expired, certificate.weak (a weakness it did not have). Each
+ * crossing is announced once, by the write that stores it. */
+int inv_announce(struct tx *tx, struct arena *a, struct str ns, const struct val *obj,
+                 const struct val *old, struct errbuf *eb);
+
+/* The background work of the inventory: the monitoring sweep (every
+ * monitor_interval), re-evaluation after a policy changes, and linking the
+ * certificates a newly imported CA issued. */
+int inventory_register(struct jobs *j, struct errbuf *eb);
+
+/* Queue the re-evaluation of every certificate in `ns` and below (a policy
+ * changed), in the transaction. */
+int inv_reevaluate_later(struct tx *tx, struct str ns);
+/* Queue the linking of the certificates of `ns` that CA `ca` issued. */
+int inv_link_later(struct tx *tx, struct str ns, struct str ca_id);
+
+#endif

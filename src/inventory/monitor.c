@@ -1,0 +1,551 @@
+/* monitor.c - monitoring policies, the evaluation of a certificate's status
+ * and weaknesses, and the background work that keeps them stored (API.md
+ * 7.2). See inventory.h. */
+#include <stdio.h>
+
+#include "../core/config.h"
+#include "../core/log.h"
+#include "../core/timeutil.h"
+#include "../model/validate.h"
+#include "../store/filter.h"
+#include "inventory.h"
+
+#define DAY_MS INT64_C(86400000)
+
+/* ---- the monitoringpolicies resource ------------------------------------------ */
+
+static const struct attr policy_attrs[] = {
+    { "description", T_STRING, A_QUERY, .max_len = 1024 },
+    { "expiringWithinDays", T_INT, A_QUERY, .def = "30", .min = 1, .max = 36500,
+      .doc = "a certificate is EXPIRING this many days before it ends" },
+    { "minimumRSAKeySize", T_INT, A_QUERY, .def = "2048", .min = 1, .max = 65536,
+      .doc = "smaller RSA and DSA keys are WEAK_KEY" },
+    { "minimumECKeySize", T_INT, A_QUERY, .def = "256", .min = 1, .max = 65536,
+      .doc = "smaller EC keys are WEAK_KEY" },
+    { "weakSignatureAlgorithms", T_STRLIST, A_QUERY, .max_len = 64,
+      .def = "md2WithRSAEncryption,md4WithRSAEncryption,md5WithRSAEncryption,"
+             "sha1WithRSAEncryption,shaWithRSAEncryption,sha1WithRSA,ecdsa-with-SHA1,"
+             "dsaWithSHA1,dsaWithSHA1-old",
+      .doc = "signature algorithms (OpenSSL long names) that are WEAK_SIGNATURE" },
+    { "maximumValidityDays", T_INT, A_QUERY, .def = "398", .min = 1, .max = 36500,
+      .doc = "leaves valid longer are VALIDITY_TOO_LONG" },
+};
+
+/* Any change of a policy changes what the certificates below it are. */
+static int
+policy_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct val *obj,
+                    const struct val *old, struct errbuf *eb)
+{
+    KW_UNUSED(s);
+    KW_UNUSED(obj);
+    KW_UNUSED(old);
+    int rc = inv_reevaluate_later(tx, ctx->ns);
+
+    return rc == E_OK ? E_OK : errbuf_set(eb, rc, "cannot queue the re-evaluation");
+}
+
+static int
+policy_after_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
+                    const struct val *obj, struct errbuf *eb)
+{
+    return policy_before_write(ctx, s, tx, NULL, obj, eb);
+}
+
+static struct spec_rt policy_rt;
+
+const struct spec spec_monitoringpolicy = {
+    .identity = "monitoringpolicy",
+    .rest = "monitoringpolicies",
+    .attrs = policy_attrs,
+    .nattrs = ARRAY_LEN(policy_attrs),
+    .unique = "namespace", /* at most one per namespace */
+    .unique_global = true,
+    .ops = OP_ALL,
+    .access = ACCESS_NORMAL,
+    .hooks = { .before_write = policy_before_write, .after_delete = policy_after_delete },
+    .rt = &policy_rt,
+};
+
+/* ---- the policy of a namespace ---------------------------------------------- */
+
+static int64_t
+int_of(const struct val *obj, const char *k, int64_t def)
+{
+    struct val *v = val_get(obj, k);
+
+    return v != NULL && v->t == V_INT ? v->i : def;
+}
+
+static void
+policy_of(struct arena *a, const struct val *obj, struct inv_policy *p)
+{
+    const struct attr *weak = &policy_attrs[4];
+    struct val        *w = obj != NULL ? val_get(obj, "weakSignatureAlgorithms") : NULL;
+    struct val        *def = arena_alloc(a, sizeof *def);
+
+    p->expiring_days = int_of(obj, "expiringWithinDays", 30);
+    p->min_rsa = int_of(obj, "minimumRSAKeySize", 2048);
+    p->min_ec = int_of(obj, "minimumECKeySize", 256);
+    p->max_validity_days = int_of(obj, "maximumValidityDays", 398);
+    if (w != NULL && w->t == V_ARR) {
+        p->weak_sigs = w;
+        return;
+    }
+    *def = attr_default(a, weak);
+    p->weak_sigs = def;
+}
+
+/* "/a/b" -> "/a" -> "/": false after "/". */
+static bool
+parent_ns(struct str *ns)
+{
+    if (ns->len <= 1)
+        return false;
+    while (ns->len > 1 && ns->p[ns->len - 1] != '/')
+        ns->len--;
+    if (ns->len > 1)
+        ns->len--; /* the slash */
+    return true;
+}
+
+int
+inv_policy_tx(struct tx *tx, struct arena *a, struct str ns, struct inv_policy *p)
+{
+    struct val obj;
+
+    do {
+        struct scope sc = { ns, false };
+        int rc = tx->ops->find(tx, &spec_monitoringpolicy, &sc, "namespace", ns, a, &obj);
+        if (rc == E_OK) {
+            policy_of(a, &obj, p);
+            return E_OK;
+        }
+        if (rc != E_NOTFOUND)
+            return rc;
+    } while (parent_ns(&ns));
+    policy_of(a, NULL, p);
+    return E_OK;
+}
+
+int
+inv_policy_read(struct arena *a, struct str ns, struct inv_policy *p)
+{
+    struct val    obj;
+    struct errbuf eb = { 0 };
+
+    do {
+        struct scope sc = { ns, false };
+        int rc = kw_store->ops->find(kw_store, &spec_monitoringpolicy, &sc, "namespace", ns, a,
+                                     &obj, &eb);
+        if (rc == E_OK) {
+            policy_of(a, &obj, p);
+            return E_OK;
+        }
+        if (rc != E_NOTFOUND)
+            return rc;
+    } while (parent_ns(&ns));
+    policy_of(a, NULL, p);
+    return E_OK;
+}
+
+/* ---- evaluation --------------------------------------------------------------- */
+
+static int64_t
+time_of(const struct val *cert, const char *k, int64_t def)
+{
+    int64_t ms;
+
+    return time_parse(val_get_str(cert, k), &ms) == E_OK ? ms : def;
+}
+
+static bool
+flag(const struct val *cert, const char *k)
+{
+    struct val *v = val_get(cert, k);
+
+    return v != NULL && v->t == V_BOOL && v->b;
+}
+
+static bool
+has_str(const struct val *list, struct str s)
+{
+    for (size_t i = 0; list != NULL && list->t == V_ARR && i < list->a.n; i++)
+        if (list->a.v[i].t == V_STR && str_eq(list->a.v[i].s, s))
+            return true;
+    return false;
+}
+
+static bool
+weak_key(const struct val *cert, const struct inv_policy *p)
+{
+    struct str alg = val_get_str(cert, "keyAlgorithm");
+    int64_t    bits = int_of(cert, "keySize", 0);
+
+    if (bits <= 0)
+        return false; /* unknown size: nothing to judge */
+    if (str_eq_c(alg, "RSA") || str_eq_c(alg, "DSA"))
+        return bits < p->min_rsa;
+    if (str_eq_c(alg, "EC"))
+        return bits < p->min_ec;
+    return false;
+}
+
+static struct val
+weaknesses_of(struct arena *a, const struct val *cert, const struct inv_policy *p,
+              bool issuer_expired)
+{
+    struct val w = val_arr();
+    int64_t    start = time_of(cert, "validityStart", 0), end = time_of(cert, "validityEnd", 0);
+
+    if (weak_key(cert, p))
+        val_push(a, &w, val_cstr("WEAK_KEY"));
+    /* Nobody relies on a self-signed root's own signature. */
+    if (!flag(cert, "selfSigned") &&
+        has_str(p->weak_sigs, val_get_str(cert, "signatureAlgorithm")))
+        val_push(a, &w, val_cstr("WEAK_SIGNATURE"));
+    if (!flag(cert, "isCA") && end - start > p->max_validity_days * DAY_MS)
+        val_push(a, &w, val_cstr("VALIDITY_TOO_LONG"));
+    if (issuer_expired)
+        val_push(a, &w, val_cstr("EXPIRED_ISSUER"));
+    return w;
+}
+
+static const char *
+time_status(int64_t now, int64_t expiring, int64_t end)
+{
+    if (end <= now)
+        return "EXPIRED";
+    return expiring <= now ? "EXPIRING" : "ACTIVE";
+}
+
+void
+inv_evaluate(struct arena *a, struct val *cert, const struct inv_policy *p, bool issuer_expired,
+             int64_t now)
+{
+    int64_t end = time_of(cert, "validityEnd", 0);
+    int64_t expiring = end - p->expiring_days * DAY_MS;
+    char   *t = arena_alloc(a, TIME_RFC3339_LEN + 1);
+
+    time_format(expiring, t);
+    val_set(a, cert, "expiringTime", val_cstr(t));
+    val_set(a, cert, "weaknesses", weaknesses_of(a, cert, p, issuer_expired));
+    if (flag(cert, "retired"))
+        val_set(a, cert, "status", val_cstr("RETIRED"));
+    else if (val_get_str(cert, "revocationTime").len > 0)
+        val_set(a, cert, "status", val_cstr("REVOKED"));
+    else
+        val_set(a, cert, "status", val_cstr(time_status(now, expiring, end)));
+}
+
+const char *
+inv_status_at(const struct val *cert, int64_t now)
+{
+    struct str st = val_get_str(cert, "status");
+
+    if (str_eq_c(st, "RETIRED"))
+        return "RETIRED";
+    if (str_eq_c(st, "REVOKED"))
+        return "REVOKED";
+    return time_status(now, time_of(cert, "expiringTime", INT64_MAX),
+                       time_of(cert, "validityEnd", INT64_MAX));
+}
+
+/* ---- announcements -------------------------------------------------------------- */
+
+static int
+announce(struct tx *tx, struct arena *a, struct str ns, const char *event,
+         const struct val *cert, struct errbuf *eb)
+{
+    struct val shown = val_clone(a, cert);
+
+    object_present(a, &spec_certificate, &shown);
+    KW_UNUSED(tx);
+    KW_UNUSED(ns);
+    KW_UNUSED(event);
+    KW_UNUSED(eb);
+    return E_OK; /* webhooks: notify/webhook.c */
+}
+
+static bool
+gained_weakness(const struct val *obj, const struct val *old)
+{
+    struct val *now = val_get(obj, "weaknesses");
+    struct val *before = old != NULL ? val_get(old, "weaknesses") : NULL;
+
+    for (size_t i = 0; now != NULL && now->t == V_ARR && i < now->a.n; i++)
+        if (!has_str(before, now->a.v[i].s))
+            return true;
+    return false;
+}
+
+int
+inv_announce(struct tx *tx, struct arena *a, struct str ns, const struct val *obj,
+             const struct val *old, struct errbuf *eb)
+{
+    struct str st = val_get_str(obj, "status");
+    struct str was = old != NULL ? val_get_str(old, "status") : STR_NULL;
+    int        rc = E_OK;
+
+    if (!str_eq(st, was) && str_eq_c(st, "EXPIRING"))
+        rc = announce(tx, a, ns, "certificate.expiring", obj, eb);
+    else if (!str_eq(st, was) && str_eq_c(st, "EXPIRED"))
+        rc = announce(tx, a, ns, "certificate.expired", obj, eb);
+    if (rc == E_OK && !str_eq_c(st, "RETIRED") && gained_weakness(obj, old))
+        rc = announce(tx, a, ns, "certificate.weak", obj, eb);
+    return rc;
+}
+
+/* ---- re-evaluation in the background ---------------------------------------------- */
+
+#define REEVAL_JOB "certificate.reevaluate"
+#define SWEEP_JOB  "certificate.monitor"
+#define BATCH      500
+
+/* A re-evaluation's payload: "<namespace>\n<field>\n<value>": the certificates
+ * of the namespace and below, those whose field equals value when field is
+ * not empty. */
+static int
+queue_reevaluation(struct tx *tx, struct str ns, const char *field, struct str value)
+{
+    struct arena *a = arena_new(512);
+    char *payload = arena_printf(a, "%.*s\n%s\n%.*s", STR_FMT(ns), field, STR_FMT(value));
+    int rc = jobs_enqueue_tx(kw_jobs, tx, REEVAL_JOB, str_c(payload), str_c(payload), 0, NULL);
+
+    arena_free(a);
+    return rc;
+}
+
+int
+inv_reevaluate_later(struct tx *tx, struct str ns)
+{
+    return kw_jobs == NULL ? E_OK : queue_reevaluation(tx, ns, "", STR_NULL);
+}
+
+int
+inv_link_later(struct tx *tx, struct str ns, struct str ca_id)
+{
+    return kw_jobs == NULL ? E_OK : queue_reevaluation(tx, ns, "issuerOf", ca_id);
+}
+
+/* The namespaces' policies a batch has looked up. */
+#define POLICIES_MAX 16
+
+struct batch {
+    struct arena     *a;
+    struct val        ids;
+    struct str        ns[POLICIES_MAX];
+    struct inv_policy pol[POLICIES_MAX];
+    size_t            npol;
+    struct val        expired_cas; /* CA certificates that became EXPIRED */
+    struct errbuf     eb;
+};
+
+static int
+batch_policy(struct tx *tx, struct batch *b, struct str ns, const struct inv_policy **p)
+{
+    for (size_t i = 0; i < b->npol; i++)
+        if (str_eq(b->ns[i], ns)) {
+            *p = &b->pol[i];
+            return E_OK;
+        }
+    size_t i = b->npol < POLICIES_MAX ? b->npol++ : POLICIES_MAX - 1;
+    b->ns[i] = ns;
+    *p = &b->pol[i];
+    return inv_policy_tx(tx, b->a, ns, &b->pol[i]);
+}
+
+static bool
+changed(const struct val *obj, const struct val *old)
+{
+    static const char *const kept[] = { "status", "weaknesses", "expiringTime",
+                                        "issuerCertificateID" };
+
+    for (size_t i = 0; i < ARRAY_LEN(kept); i++) {
+        struct val *x = val_get(obj, kept[i]), *y = val_get(old, kept[i]);
+        if ((x == NULL) != (y == NULL) || (x != NULL && !val_equal(x, y)))
+            return true;
+    }
+    return false;
+}
+
+static int
+reevaluate_one(struct tx *tx, struct batch *b, struct str id)
+{
+    const struct inv_policy *p;
+    struct val               obj, old;
+    int rc = tx->ops->find(tx, &spec_certificate, NULL, "ID", id, b->a, &obj);
+
+    if (rc == E_NOTFOUND)
+        return E_OK; /* deleted since */
+    if (rc != E_OK)
+        return rc;
+    struct str ns = val_get_str(&obj, "namespace");
+    old = val_clone(b->a, &obj);
+    if ((rc = batch_policy(tx, b, ns, &p)) != E_OK ||
+        (rc = inv_complete(tx, b->a, ns, &obj, &old, p, &b->eb)) != E_OK)
+        return rc;
+    if (!changed(&obj, &old))
+        return E_OK;
+    if (flag(&obj, "isCA") && str_eq_c(val_get_str(&obj, "status"), "EXPIRED") &&
+        !str_eq_c(val_get_str(&old, "status"), "EXPIRED"))
+        val_push(b->a, &b->expired_cas,
+                 val_get(&obj, "ID") ? *val_get(&obj, "ID") : val_null());
+    return tx->ops->update(tx, &spec_certificate, &obj, NULL); /* updateTime stays */
+}
+
+static int
+reevaluate_tx(struct tx *tx, void *arg)
+{
+    struct batch *b = arg;
+    int           rc = E_OK;
+
+    b->npol = 0;
+    for (size_t i = 0; i < b->ids.a.n && rc == E_OK; i++)
+        rc = reevaluate_one(tx, b, b->ids.a.v[i].s);
+    return rc;
+}
+
+/* The children of the CAs that expired: EXPIRED_ISSUER. */
+static int
+queue_children_tx(struct tx *tx, void *arg)
+{
+    struct batch *b = arg;
+    int           rc = E_OK;
+
+    for (size_t i = 0; i < b->expired_cas.a.n && rc == E_OK; i++)
+        rc = queue_reevaluation(tx, str_c("/"), "issuerCertificateID", b->expired_cas.a.v[i].s);
+    return rc;
+}
+
+/* Re-evaluate the listed certificates in one transaction. */
+static int
+reevaluate_ids(struct job_ctx *ctx, struct batch *b)
+{
+    int rc;
+
+    b->expired_cas = val_arr();
+    if (b->ids.a.n == 0)
+        return E_OK;
+    if ((rc = store_run(ctx->st, reevaluate_tx, b)) != E_OK)
+        return errbuf_set(&ctx->eb, rc, "store error %d", rc);
+    if (b->expired_cas.a.n > 0 && (rc = store_run(ctx->st, queue_children_tx, b)) != E_OK)
+        return errbuf_set(&ctx->eb, rc, "store error %d", rc);
+    return E_OK;
+}
+
+/* Page through the certificates `filter` selects in `sc` by ID, BATCH at a
+ * time, re-evaluating each page. */
+static int
+reevaluate_where(struct job_ctx *ctx, const struct scope *sc, const struct fnode *filter,
+                 int64_t *done)
+{
+    struct listq  q = { .scope = *sc, .filter = filter, .limit = BATCH };
+    struct arena *a = arena_new(64 * 1024);
+    char          after[64] = "";
+    int           rc = E_OK;
+
+    while (rc == E_OK && !job_canceled(ctx)) {
+        struct batch b = { .a = a };
+        q.after = after[0] != '\0' ? str_c(after) : STR_NULL;
+        rc = kw_store->ops->list(kw_store, &spec_certificate, &q, a, &b.ids, NULL, &ctx->eb);
+        if (rc != E_OK)
+            break;
+        for (size_t i = 0; i < b.ids.a.n; i++)
+            b.ids.a.v[i] = val_str(val_get_str(&b.ids.a.v[i], "ID"));
+        if ((rc = reevaluate_ids(ctx, &b)) != E_OK)
+            break;
+        *done += (int64_t)b.ids.a.n;
+        if (b.ids.a.n < BATCH)
+            break;
+        struct str last = b.ids.a.v[b.ids.a.n - 1].s;
+        snprintf(after, sizeof after, "%.*s", STR_FMT(last));
+        arena_reset(a);
+        job_progress(ctx, arena_printf(ctx->a, "%lld certificates", (long long)*done));
+    }
+    arena_free(a);
+    return rc;
+}
+
+static struct fval
+fstr(struct str s)
+{
+    return (struct fval){ .t = FV_STR, .s = s };
+}
+
+/* payload: see queue_reevaluation. */
+static int
+reevaluate_run(struct job_ctx *ctx)
+{
+    struct str    rest = ctx->payload, ns, field, value;
+    struct fnode *filter = NULL;
+    struct val    ca;
+    int64_t       done = 0;
+
+    rest = str_cut(rest, '\n', &ns);
+    value = str_cut(rest, '\n', &field);
+    struct scope sc = { arena_str(ctx->a, ns), true };
+    if (str_eq_c(field, "issuerCertificateID"))
+        filter = filter_cmp(ctx->a, "issuerCertificateID", F_EQ, fstr(value));
+    if (str_eq_c(field, "issuerOf")) { /* a CA arrived: its orphans */
+        struct scope here = { sc.ns, false };
+        int rc = kw_store->ops->find(kw_store, &spec_certificate, &here, "ID", value, ctx->a,
+                                     &ca, &ctx->eb);
+        if (rc == E_NOTFOUND)
+            return E_OK;
+        if (rc != E_OK)
+            return rc;
+        sc.recursive = false;
+        filter =
+            filter_bool(ctx->a, F_AND,
+                        filter_cmp(ctx->a, "issuer", F_EQ, fstr(val_get_str(&ca, "subject"))),
+                        filter_cmp(ctx->a, "issuerCertificateID", F_NOT_EXISTS,
+                                   (struct fval){ .t = FV_NONE }));
+    }
+    return reevaluate_where(ctx, &sc, filter, &done);
+}
+
+/* Rows whose stored status the clock has overtaken (certificate.c's status
+ * rewrite, in reverse): EXPIRING or EXPIRED by now. */
+static struct fnode *
+overtaken(struct arena *a, int64_t now)
+{
+    struct fval   t = { .t = FV_TIME, .i = now };
+    struct fnode *active = filter_cmp(a, "status", F_EQ, fstr(str_c("ACTIVE")));
+    struct fnode *active2 = filter_cmp(a, "status", F_EQ, fstr(str_c("ACTIVE")));
+    struct fnode *expiring = filter_cmp(a, "status", F_EQ, fstr(str_c("EXPIRING")));
+
+    return filter_bool(a, F_OR,
+                       filter_bool(a, F_AND, active, filter_cmp(a, "expiringTime", F_LE, t)),
+                       filter_bool(a, F_AND, filter_bool(a, F_OR, active2, expiring),
+                                   filter_cmp(a, "validityEnd", F_LE, t)));
+}
+
+static int
+sweep_run(struct job_ctx *ctx)
+{
+    struct scope sc = { str_c("/"), true };
+    int64_t      done = 0;
+    int          rc = reevaluate_where(ctx, &sc, overtaken(ctx->a, time_now_ms()), &done);
+
+    if (rc == E_OK && done > 0)
+        log_info("monitoring: %lld certificates changed state", (long long)done);
+    return rc;
+}
+
+int
+inventory_register(struct jobs *j, struct errbuf *eb)
+{
+    const struct job_kind kinds[] = {
+        { .name = SWEEP_JOB,
+          .run = sweep_run,
+          .interval_ms = cfg.monitor_interval,
+          .lease_ms = 120000,
+          .max_attempts = 3 },
+        { .name = REEVAL_JOB, .run = reevaluate_run, .lease_ms = 120000, .max_attempts = 20 },
+    };
+    int rc = E_OK;
+
+    for (size_t i = 0; i < ARRAY_LEN(kinds) && rc == E_OK; i++)
+        rc = jobs_register(j, &kinds[i], eb);
+    return rc;
+}

@@ -1,0 +1,473 @@
+"""The certificate inventory (API.md 7.1): import in every form, dedupe, chains, the parsed
+fields against python3-cryptography's reading, contents byte-exact, retire, delete, search,
+bad input that loses nothing."""
+
+import base64
+import datetime
+import subprocess
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.serialization import pkcs7
+
+from certmaker import chain, make_cert, now
+from kwtest import assert_error, rand
+
+
+@pytest.fixture(scope="module")
+def space(admin):
+    return admin.mkns("/", "c-" + rand(8))["name"]
+
+
+def imp(admin, ns, pem, code=200, **kw):
+    r = admin.post("/certificates", {"certificate": pem, **kw}, ns=ns)
+    assert r.status == code, r
+    return r.data
+
+
+def count(admin, ns, q=None):
+    params = {"q": q} if q else None
+    r = admin.head("/certificates", ns=ns, params=params)
+    assert r.status == 204, r
+    return int(r.headers["X-Count-Total"])
+
+
+# ---- import and parse ----------------------------------------------------------------
+
+
+def test_import_pem_fields_match_the_certificate(admin, space):
+    c = make_cert("www.acme.test", o="Acme", key="RSA_2048", dns=["www.acme.test", "acme.test"],
+                  ips=["192.0.2.7"], days=200)
+    obj = imp(admin, space, c.pem, description="front door")
+    cert = c.cert
+    assert obj["object"] == "certificate"
+    assert obj["fingerprint"] == c.fingerprint
+    assert obj["fingerprintSHA1"] == cert.fingerprint(hashes.SHA1()).hex()
+    assert int(obj["serialNumber"], 16) == cert.serial_number
+    assert obj["subject"] == "CN=www.acme.test,O=Acme"
+    assert obj["subjectCN"] == "www.acme.test" and obj["subjectO"] == "Acme"
+    assert obj["issuer"] == obj["subject"] and obj["selfSigned"] is True
+    assert obj["dnsNames"] == ["www.acme.test", "acme.test"]
+    assert obj["ipAddresses"] == ["192.0.2.7"]
+    assert obj["keyAlgorithm"] == "RSA" and obj["keySize"] == 2048
+    assert obj["signatureAlgorithm"] == "sha256WithRSAEncryption"
+    assert obj["keyUsages"] == ["digitalSignature"]
+    assert obj["extendedKeyUsages"] == ["serverAuth"]
+    ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    assert obj["subjectKeyIdentifier"] == ski.hex()
+    assert obj["isCA"] is False
+    assert obj["validityEnd"].startswith(cert.not_valid_after.strftime("%Y-%m-%dT%H:%M:%S"))
+    assert obj["source"] == "IMPORTED" and obj["status"] == "ACTIVE"
+    assert obj["weaknesses"] == [] and obj["description"] == "front door"
+    for hidden in ("certificate", "der", "expiringTime"):
+        assert hidden not in obj
+    got = admin.ok(admin.get("/certificates/" + obj["ID"], ns=space))
+    assert got["fingerprint"] == c.fingerprint and "der" not in got
+
+
+def test_ec_and_ed25519_keys(admin, space):
+    ec = imp(admin, space, make_cert("ec384.test", key="EC_P384").pem)
+    assert (ec["keyAlgorithm"], ec["keySize"], ec["keyCurve"]) == ("EC", 384, "P384")
+    assert ec["signatureAlgorithm"] == "ecdsa-with-SHA384" or \
+        ec["signatureAlgorithm"] == "ecdsa-with-SHA256"
+    ed = imp(admin, space, make_cert("ed.test", key="ED25519").pem)
+    assert (ed["keyAlgorithm"], ed["signatureAlgorithm"]) == ("ED25519", "ED25519")
+
+
+def test_chain_members_become_linked_objects(admin, space):
+    leaf, inter, root = chain(dns=["chain.acme.test"])
+    before = count(admin, space)
+    obj = imp(admin, space, leaf.pem + inter.pem + root.pem)
+    assert obj["fingerprint"] == leaf.fingerprint, "the first certificate is the answer"
+    assert count(admin, space) == before + 3
+    got_inter = admin.ok(admin.get("/certificates/" + obj["issuerCertificateID"], ns=space))
+    assert got_inter["fingerprint"] == inter.fingerprint and got_inter["isCA"] is True
+    got_root = admin.ok(admin.get("/certificates/" + got_inter["issuerCertificateID"],
+                                  ns=space))
+    assert got_root["fingerprint"] == root.fingerprint and got_root["selfSigned"] is True
+    assert "issuerCertificateID" not in got_root
+
+
+def test_an_issuer_imported_later_is_linked(admin, space):
+    leaf, inter, root = chain()
+    obj = imp(admin, space, leaf.pem)
+    assert "issuerCertificateID" not in obj
+    ca = imp(admin, space, inter.pem)
+    for _ in range(100):
+        got = admin.ok(admin.get("/certificates/" + obj["ID"], ns=space))
+        if got.get("issuerCertificateID"):
+            break
+        __import__("time").sleep(0.1)
+    assert got["issuerCertificateID"] == ca["ID"]
+    assert got["updateTime"] == obj["updateTime"], "server maintenance moves no updateTime"
+
+
+def test_same_certificate_twice_is_one_object(admin, space):
+    c = make_cert("twice.test")
+    first = imp(admin, space, c.pem)
+    n = count(admin, space)
+    again = imp(admin, space, c.pem)
+    assert again["ID"] == first["ID"] and count(admin, space) == n
+    other = admin.mkns(space, "other")["name"]
+    elsewhere = imp(admin, other, c.pem)
+    assert elsewhere["ID"] != first["ID"] and elsewhere["namespace"] == other
+
+
+def test_base64_der_and_pkcs7_in_json(admin, space):
+    c1, c2 = make_cert("der.test"), make_cert("p7.test")
+    obj = imp(admin, space, base64.b64encode(c1.der).decode())
+    assert obj["fingerprint"] == c1.fingerprint
+    p7 = pkcs7.serialize_certificates([c2.cert], serialization.Encoding.DER)
+    obj = imp(admin, space, base64.b64encode(p7).decode())
+    assert obj["fingerprint"] == c2.fingerprint
+
+
+@pytest.mark.parametrize("ctype", ["application/pem-certificate-chain", "application/pkix-cert"])
+def test_raw_bodies(admin, space, ctype):
+    c = make_cert("raw-%s.test" % ctype[-4:])
+    body = c.der if ctype.endswith("cert") else c.pem.encode()
+    r = admin.request("POST", "/certificates", ns=space, data=body, content_type=ctype)
+    assert r.status == 200, r
+    assert r.data["fingerprint"] == c.fingerprint
+
+
+def test_curl_data_binary_works(server, admin, space, tmp_path):
+    c = make_cert("curl.test")
+    f = tmp_path / "c.pem"
+    f.write_text(c.pem)
+    out = subprocess.run(
+        ["curl", "-sS", "--cacert", str(server.ca), "-H", "Authorization: Bearer " + admin.token,
+         "-H", "X-Namespace: " + space, "-H", "Content-Type: application/pem-certificate-chain",
+         "--data-binary", "@" + str(f), server.url + "/certificates"],
+        capture_output=True, text=True, check=True)
+    assert c.fingerprint in out.stdout
+
+
+def test_odd_certificates_are_stored_as_they_are(admin, space, tmp_path):
+    """Negative serial, an unknown critical extension: parsed, stored, never a 5xx."""
+    key = tmp_path / "k.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-out", str(key)], check=True,
+                   capture_output=True)
+    cfg = tmp_path / "x.cnf"
+    cfg.write_text("[req]\ndistinguished_name=dn\n[dn]\n[ext]\n"
+                   "1.2.3.4.5.6.7=critical,ASN1:UTF8String:odd\n")
+    out = tmp_path / "c.pem"
+    subprocess.run(["openssl", "req", "-x509", "-key", str(key), "-subj", "/CN=odd.test",
+                    "-set_serial", "-12345", "-days", "30", "-config", str(cfg),
+                    "-extensions", "ext", "-out", str(out)], check=True, capture_output=True)
+    obj = imp(admin, space, out.read_text())
+    assert obj["subjectCN"] == "odd.test"
+    assert obj["serialNumber"].startswith("-") or obj["serialNumber"] != ""
+
+
+# ---- bad input loses nothing ---------------------------------------------------------
+
+BAD = {
+    "garbage": "hello, world",
+    "truncated": "-----BEGIN CERTIFICATE-----\nMIIB2zCCAYGgAwIBAgIU\n",
+    "empty PKCS#7": None,  # filled below
+    "trailing garbage": None,
+    "not base64": "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+}
+
+
+def bad_inputs():
+    c = make_cert("bad.test")
+    p7 = pkcs7.serialize_certificates([], serialization.Encoding.DER) if False else None
+    d = dict(BAD)
+    d["trailing garbage"] = c.pem + "and then some\n"
+    d["empty PKCS#7"] = base64.b64encode(bytes.fromhex(
+        "3023" "06092a864886f70d010702" "a016" "3014" "020101" "3100" "300b"
+        "06092a864886f70d010701" "3100")).decode()
+    del p7
+    return d
+
+
+@pytest.mark.parametrize("what", sorted(BAD))
+def test_bad_input_is_422_on_certificate_and_stores_nothing(admin, space, what):
+    n = count(admin, space)
+    r = admin.post("/certificates", {"certificate": bad_inputs()[what]}, ns=space)
+    assert_error(r, 422)
+    assert r.data[0]["data"]["attribute"] == "certificate", r
+    assert count(admin, space) == n
+
+
+def test_a_private_key_is_refused_and_never_echoed(admin, space):
+    c = make_cert("withkey.test")
+    key = c.key_pem()
+    body_line = key.splitlines()[1]
+    n = count(admin, space)
+    for payload in (key, c.pem + key):
+        r = admin.post("/certificates", {"certificate": payload}, ns=space)
+        assert_error(r, 422)
+        assert body_line.encode() not in r.content
+        assert "private key" in r.data[0]["description"]
+    r = admin.request("POST", "/certificates", ns=space, data=key.encode(),
+                      content_type="application/pem-certificate-chain")
+    assert r.status == 422 and body_line.encode() not in r.content
+    assert count(admin, space) == n
+
+
+def test_empty_and_missing(admin, space):
+    assert_error(admin.post("/certificates", {"certificate": ""}, ns=space), 422)
+    assert_error(admin.post("/certificates", {}, ns=space), 422)
+    r = admin.request("POST", "/certificates", ns=space, data=b"",
+                      content_type="application/pem-certificate-chain")
+    assert r.status == 400, r
+
+
+def test_ten_megabytes_is_413(admin, space):
+    r = admin.request("POST", "/certificates", ns=space, data=b"A" * (10 << 20),
+                      content_type="application/pem-certificate-chain")
+    assert r.status == 413, r
+
+
+def test_read_only_fields_cannot_be_sent(admin, space):
+    c = make_cert("ro.test")
+    r = admin.post("/certificates", {"certificate": c.pem, "subjectCN": "forged"}, ns=space)
+    assert_error(r, 422)
+    assert r.data[0]["data"]["attribute"] == "subjectCN"
+
+
+def test_unknown_content_type_is_415(admin, space):
+    r = admin.request("POST", "/certificates", ns=space, data=b"x", content_type="text/plain")
+    assert r.status == 415, r
+
+
+# ---- contents ---------------------------------------------------------------------------
+
+
+def test_contents_pem_der_and_chain_are_byte_exact(admin, space):
+    leaf, inter, root = chain(dns=["contents.test"])
+    obj = imp(admin, space, leaf.pem + inter.pem + root.pem)
+    url = "/certificates/%s/contents" % obj["ID"]
+    r = admin.get(url, ns=space)
+    assert r.status == 200 and r.ctype == "application/pem-certificate-chain"
+    assert r.content.decode() == leaf.pem
+    r = admin.get(url, ns=space, params={"format": "DER"})
+    assert r.ctype == "application/pkix-cert" and r.content == leaf.der
+    r = admin.get(url, ns=space, params={"chain": "true"})
+    assert r.content.decode() == leaf.pem + inter.pem + root.pem
+    loaded = [x509.load_pem_x509_certificate(("-----BEGIN" + p).encode())
+              for p in r.content.decode().split("-----BEGIN")[1:]]
+    assert [c.fingerprint(hashes.SHA256()).hex() for c in loaded] == \
+        [leaf.fingerprint, inter.fingerprint, root.fingerprint]
+    assert admin.get(url, ns=space, params={"format": "XML"}).status == 400
+    assert admin.get(url, ns=space, params={"pretty": "1"}).status == 400
+    assert admin.get("/certificates/%s/contents" % ("0" * 24), ns=space).status == 404
+    assert admin.post(url, {}, ns=space).status == 405
+
+
+def test_contents_verify_with_openssl(admin, space, tmp_path):
+    leaf, inter, root = chain(dns=["verify.test"])
+    obj = imp(admin, space, leaf.pem + inter.pem + root.pem)
+    r = admin.get("/certificates/%s/contents" % obj["ID"], ns=space, params={"chain": "true"})
+    (tmp_path / "chain.pem").write_bytes(r.content)
+    (tmp_path / "root.pem").write_text(root.pem)
+    (tmp_path / "inter.pem").write_text(inter.pem)
+    (tmp_path / "leaf.pem").write_text(r.content.decode().split("-----END CERTIFICATE-----")[0]
+                                       + "-----END CERTIFICATE-----\n")
+    out = subprocess.run(["openssl", "verify", "-CAfile", str(tmp_path / "root.pem"),
+                          "-untrusted", str(tmp_path / "inter.pem"),
+                          str(tmp_path / "leaf.pem")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
+# ---- retire, update, delete ----------------------------------------------------------------
+
+
+def test_retire_and_recover(admin, space):
+    obj = imp(admin, space, make_cert("retire.test").pem)
+    obj["retired"] = True
+    got = admin.ok(admin.put("/certificates/" + obj["ID"], obj, ns=space))
+    assert got["status"] == "RETIRED"
+    ids = [c["ID"] for c in admin.ok(admin.get("/certificates", ns=space,
+                                               params={"q": 'status == "RETIRED"'}))]
+    assert obj["ID"] in ids
+    assert obj["ID"] not in [c["ID"] for c in admin.ok(admin.get(
+        "/certificates", ns=space, params={"q": 'status == "ACTIVE"'}))]
+    got["retired"] = False
+    back = admin.ok(admin.put("/certificates/" + obj["ID"], got, ns=space))
+    assert back["status"] == "ACTIVE"
+    stale = dict(obj)  # the first updateTime
+    stale["retired"] = True
+    assert admin.put("/certificates/" + obj["ID"], stale, ns=space).status == 409
+
+
+def test_parsed_fields_are_read_only_on_update(admin, space):
+    obj = imp(admin, space, make_cert("upd.test").pem)
+    obj["subjectCN"] = "changed"
+    r = admin.put("/certificates/" + obj["ID"], obj, ns=space)
+    assert_error(r, 422)
+    assert r.data[0]["data"]["attribute"] == "subjectCN"
+
+
+def test_delete(admin, space):
+    obj = imp(admin, space, make_cert("delete.test").pem)
+    gone = admin.ok(admin.delete("/certificates/" + obj["ID"], ns=space))
+    assert gone["ID"] == obj["ID"]
+    assert admin.get("/certificates/" + obj["ID"], ns=space).status == 404
+    assert admin.get("/certificates/%s/contents" % obj["ID"], ns=space).status == 404
+    again = imp(admin, space, make_cert("delete.test").pem)  # a new one: a new object
+    assert again["ID"] != obj["ID"]
+
+
+# ---- search ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def searchable(admin):
+    ns = admin.mkns("/", "s-" + rand(8))["name"]
+    sub = admin.mkns(ns, "team")["name"]
+    made = {
+        "a": imp(admin, ns, make_cert("alpha.example.com", dns=["alpha.example.com",
+                                                                "www.alpha.example.com"],
+                                      key="RSA_2048", days=10).pem),
+        "b": imp(admin, ns, make_cert("beta.example.org", dns=["beta.example.org"],
+                                      days=300).pem),
+        "c": imp(admin, sub, make_cert("gamma.example.com", dns=["gamma.example.com"],
+                                       ips=["10.1.2.3"], days=100).pem),
+    }
+    return ns, sub, made
+
+
+def ids_of(admin, ns, q, **params):
+    r = admin.get("/certificates", ns=ns, params={"q": q, **params})
+    assert r.status == 200, r
+    return {c["ID"] for c in r.data}
+
+
+def test_list_filters(admin, searchable):
+    ns, sub, m = searchable
+    a, b, c = m["a"]["ID"], m["b"]["ID"], m["c"]["ID"]
+    assert ids_of(admin, ns, 'dnsNames == "www.alpha.example.com"') == {a}
+    assert ids_of(admin, ns, 'dnsNames contains "beta.example.org"') == {b}
+    assert ids_of(admin, ns, 'dnsNames in ["beta.example.org", "alpha.example.com"]') == {a, b}
+    assert ids_of(admin, ns, r'dnsNames matches "\\.example\\.com$"') == {a}
+    assert ids_of(admin, ns, r'dnsNames matches "\\.example\\.com$"', recursive="true") == {a, c}
+    assert ids_of(admin, ns, 'subjectCN contains "example"') == {a, b}
+    assert ids_of(admin, ns, 'subjectCN == "beta.example.org"') == {b}
+    assert ids_of(admin, ns, 'keyAlgorithm == "RSA" and keySize >= 2048') == {a}
+    assert ids_of(admin, ns, 'ipAddresses == "10.1.2.3"', recursive="true") == {c}
+    assert ids_of(admin, ns, 'validityEnd < now("720h")') == {a}
+    assert ids_of(admin, ns, 'status == "EXPIRING"') == {a}
+    assert ids_of(admin, ns, 'status in ["EXPIRING", "ACTIVE"]') == {a, b}
+    assert ids_of(admin, ns, 'status != "EXPIRING"') == {b}
+    assert ids_of(admin, ns, 'status == "EXPIRED"') == set()
+
+
+def test_order_by_validity_end_and_count(admin, searchable):
+    ns, _, m = searchable
+    r = admin.get("/certificates", ns=ns, params={"order": "-validityEnd", "recursive": "true"})
+    ends = [c["validityEnd"] for c in r.data]
+    assert ends == sorted(ends, reverse=True) and int(r.headers["X-Count-Total"]) == 3
+
+
+def test_filter_errors(admin, searchable):
+    ns, _, _ = searchable
+    for q in ('status < "ACTIVE"', 'status contains "ACT"', 'der == "x"',
+              'expiringTime < now()', 'nosuch == 1'):
+        r = admin.get("/certificates", ns=ns, params={"q": q})
+        assert r.status == 400, (q, r)
+    assert admin.get("/certificates", ns=ns, params={"order": "der"}).status == 400
+
+
+def test_csv_default_columns(admin, searchable):
+    ns, _, m = searchable
+    r = admin.get("/certificates", ns=ns, accept="text/csv", params={"order": "subjectCN"})
+    assert r.status == 200 and r.ctype.startswith("text/csv")
+    lines = r.content.decode().splitlines()
+    head = lines[0].split(",")
+    assert head[:3] == ["ID", "namespace", "subjectCN"] and "status" in head
+    assert "der" not in head
+    assert any("www.alpha.example.com" in ln for ln in lines)
+
+
+# ---- imports -------------------------------------------------------------------------------
+
+
+def test_import_bundle_counts_and_errors(admin, space):
+    c1, c2 = make_cert("bundle1.test"), make_cert("bundle2.test")
+    imp(admin, space, c2.pem)
+    bad = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+    r = admin.post("/certificateimports", {"contents": c1.pem + bad + c2.pem + c1.pem},
+                   ns=space)
+    assert r.status == 200, r
+    d = r.data
+    assert d["object"] == "certificateimport"
+    assert (d["total"], d["imported"], d["duplicates"], d["failed"]) == (4, 1, 2, 1)
+    assert [e["index"] for e in d["errors"]] == [1]
+    assert len(d["certificateIDs"]) == 3 and d["certificateIDs"][0] == d["certificateIDs"][2]
+    kept = admin.ok(admin.get("/certificateimports/" + d["ID"], ns=space))
+    assert kept["imported"] == 1 and "contents" not in kept
+
+
+def test_import_all_bad_is_422(admin, space):
+    n = count(admin, space)
+    r = admin.post("/certificateimports", {"contents": "junk"}, ns=space)
+    assert_error(r, 422)
+    assert r.data[0]["data"]["attribute"] == "contents"
+    assert count(admin, space) == n
+
+
+def test_import_bundle_past_max_body_size(admin):
+    ns = admin.mkns("/", "big-" + rand(6))["name"]
+    issuer = make_cert("Bulk CA", ca=True, days=365)
+    pems = [make_cert("h%d.bulk.test" % i, issuer=issuer, key=issuer.key, dns=[
+        "h%d.bulk.test" % i]).pem for i in range(1600)]
+    body = "".join(pems)
+    assert len(body) > 1 << 20, "bigger than max_body_size"
+    r = admin.request("POST", "/certificateimports", ns=ns, data=body.encode(),
+                      content_type="application/pem-certificate-chain", timeout=60)
+    assert r.status == 200, r
+    assert r.data["imported"] == 1600
+    assert count(admin, ns) == 1600
+
+
+def test_import_is_idempotent(admin, space):
+    c = make_cert("idem-import.test")
+    key = "imp-" + rand(8)
+    r1 = admin.post("/certificateimports", {"contents": c.pem}, ns=space, idem=key)
+    r2 = admin.post("/certificateimports", {"contents": c.pem}, ns=space, idem=key)
+    assert r1.status == r2.status == 200 and r1.data["ID"] == r2.data["ID"]
+
+
+# ---- who may ------------------------------------------------------------------------------
+
+
+def test_viewer_reads_and_requester_reads_certificates_only(server, admin, space):
+    obj = imp(admin, space, make_cert("roles.test").pem)
+    for role in ("namespace.viewer", "certificate.requester"):
+        name, pw, _ = admin.mkaccount(space)
+        admin.mkauthz(space, [["@auth:realm=vince", "@auth:account=" + name]],
+                      ["@auth:role=" + role])
+        c = server.client(server.token(name, pw))
+        assert c.get("/certificates/" + obj["ID"], ns=space).status == 200
+        assert c.get("/certificates/%s/contents" % obj["ID"], ns=space).status == 200
+        assert c.post("/certificates", {"certificate": make_cert("x.test").pem},
+                      ns=space).status == 403
+        r = c.put("/certificates/" + obj["ID"], obj, ns=space)
+        assert r.status == 403
+        assert c.delete("/certificates/" + obj["ID"], ns=space).status == 403
+
+
+def test_namespace_delete_takes_the_inventory(admin):
+    ns = admin.mkns("/", "gone-" + rand(6))["name"]
+    c = make_cert("gone.test")
+    imp(admin, ns, c.pem)
+    name = ns.rsplit("/", 1)[1]
+    nsobj = admin.list("namespaces", "/", params={"q": 'name == "%s"' % ns})[0]
+    admin.ok(admin.delete("/namespaces/" + nsobj["ID"], ns="/"))
+    again = admin.mkns("/", name)["name"]
+    assert count(admin, again) == 0
+    obj = imp(admin, again, c.pem)  # the same fingerprint in the new namespace
+    assert obj["namespace"] == again
+
+
+def test_validity_dates_are_the_certificates(admin, space):
+    start = now() - datetime.timedelta(days=3)
+    c = make_cert("dates.test", start=start, days=5)
+    obj = imp(admin, space, c.pem)
+    assert obj["validityStart"] == start.strftime("%Y-%m-%dT%H:%M:%S.000Z")

@@ -1,0 +1,108 @@
+"""Reports (API.md 7.3): the counts over a namespace's inventory, recursive or not, with a
+filter, kept and listed."""
+
+import datetime
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+
+from certmaker import make_cert, now
+from kwtest import assert_error, rand
+
+
+@pytest.fixture(scope="module")
+def estate(admin):
+    top = admin.mkns("/", "rep-" + rand(6))["name"]
+    sub = admin.mkns(top, "team")["name"]
+    ca = make_cert("Report CA", ca=True, days=3650, key="RSA_2048")
+    old = now() - datetime.timedelta(days=100)
+
+    def put(ns, cert):
+        r = admin.post("/certificates", {"certificate": cert.pem}, ns=ns)
+        assert r.status == 200, r
+        return r.data
+
+    made = [
+        put(top, ca),  # self-signed RSA CA, ACTIVE, later
+        put(top, make_cert("a.test", issuer=ca, days=5)),  # EXPIRING, within7Days
+        put(top, make_cert("b.test", issuer=ca, days=20)),  # EXPIRING, within30Days
+        put(top, make_cert("c.test", issuer=ca, start=old, days=10)),  # EXPIRED
+        put(top, make_cert("d.test", issuer=ca, days=60, hash_alg=hashes.SHA1())),  # weak sig
+        put(sub, make_cert("e.test", days=500, key="EC_P384")),  # self-signed, later, too long
+    ]
+    retired = dict(made[2])
+    retired["retired"] = True
+    r = admin.put("/certificates/" + retired["ID"], retired, ns=top)
+    assert r.status == 200, r
+    return top, sub, made
+
+
+def report(admin, ns, **body):
+    r = admin.post("/certificatereports", body, ns=ns)
+    assert r.status == 200, r
+    return r.data
+
+
+def test_report_counts(admin, estate):
+    top, _, _ = estate
+    rep = report(admin, top)
+    assert rep["object"] == "certificatereport" and rep["total"] == 5
+    assert rep["byStatus"] == {"ACTIVE": 2, "EXPIRING": 1, "EXPIRED": 1, "REVOKED": 0,
+                               "RETIRED": 1}
+    assert rep["bySource"] == {"IMPORTED": 5}
+    assert rep["bySignatureAlgorithm"] == {"sha256WithRSAEncryption": 4,
+                                           "sha1WithRSAEncryption": 1}
+    assert rep["byWeakness"] == {"WEAK_SIGNATURE": 1}
+    assert rep["byExpiry"] == {"expired": 1, "within7Days": 1, "within30Days": 0,
+                               "within90Days": 1, "later": 1}
+    assert rep["byIssuer"] == [{"issuer": "CN=Report CA", "issuerCN": "Report CA",
+                                "count": 5}]
+    keys = {(k["keyAlgorithm"], k["keySize"]): k["count"] for k in rep["byKeyAlgorithm"]}
+    assert keys == {("RSA", 2048): 1, ("EC", 256): 4}
+
+
+def test_recursive_report(admin, estate):
+    top, _, _ = estate
+    rep = report(admin, top, recursive=True)
+    assert rep["total"] == 6 and rep["recursive"] is True
+    assert rep["byWeakness"] == {"WEAK_SIGNATURE": 1, "VALIDITY_TOO_LONG": 1}
+    assert rep["byExpiry"]["later"] == 2
+    assert {k["issuerCN"]: k["count"] for k in rep["byIssuer"]} == {"Report CA": 5,
+                                                                    "e.test": 1}
+
+
+def test_filtered_report(admin, estate):
+    top, _, _ = estate
+    rep = report(admin, top, q='keyAlgorithm == "EC" and status != "RETIRED"', recursive=True)
+    assert rep["total"] == 4
+    assert rep["byStatus"]["RETIRED"] == 0 and rep["byStatus"]["EXPIRING"] == 1
+    assert rep["q"] == 'keyAlgorithm == "EC" and status != "RETIRED"'
+
+
+@pytest.mark.parametrize("q", ['nosuch == 1', 'status < "A"', 'keyAlgorithm ==', 'der == "x"'])
+def test_bad_filter_is_422_on_q(admin, estate, q):
+    top, _, _ = estate
+    n = len(admin.ok(admin.get("/certificatereports", ns=top)))
+    r = admin.post("/certificatereports", {"q": q}, ns=top)
+    assert_error(r, 422)
+    assert r.data[0]["data"]["attribute"] == "q"
+    assert len(admin.ok(admin.get("/certificatereports", ns=top))) == n
+
+
+def test_reports_are_kept_and_listed(admin, estate):
+    top, _, _ = estate
+    first = report(admin, top, description="monday")
+    second = report(admin, top, description="tuesday")
+    listed = admin.ok(admin.get("/certificatereports", ns=top,
+                                params={"order": "createTime"}))
+    got = [r["ID"] for r in listed]
+    assert got.index(first["ID"]) < got.index(second["ID"])
+    kept = admin.ok(admin.get("/certificatereports/" + first["ID"], ns=top))
+    assert kept["byStatus"] == first["byStatus"]
+
+
+def test_empty_namespace_report(admin):
+    ns = admin.mkns("/", "empty-" + rand(6))["name"]
+    rep = report(admin, ns)
+    assert rep["total"] == 0 and rep["byIssuer"] == [] and rep["bySource"] == {}
+    assert rep["byStatus"]["ACTIVE"] == 0
