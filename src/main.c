@@ -24,6 +24,8 @@
 #include "inventory/inventory.h"
 #include "jobs/jobs.h"
 #include "model/specs.h"
+#include "notify/deliver.h"
+#include "notify/webhook.h"
 #include "pki/signer.h"
 #include "pki/tlsboot.h"
 #include "store/store.h"
@@ -186,10 +188,13 @@ jobs_begin(struct errbuf *eb)
     return rc == E_OK ? inventory_register(kw_jobs, eb) : rc;
 }
 
+/* The server's jobs, then the webhook deliveries on threads of their own. */
 static int
 jobs_go(struct errbuf *eb)
 {
-    return jobs_start(kw_jobs, (int)cfg.job_workers, eb);
+    int rc = jobs_start(kw_jobs, (int)cfg.job_workers, eb);
+
+    return rc == E_OK ? webhook_runtime_start(eb) : rc;
 }
 
 /* The CAs (from the store, sealed) and this server's certificate; the CA
@@ -241,6 +246,8 @@ serve(void)
     if (http_check_listen(cfg.listen, &eb) != E_OK)
         die(eb.msg);
     prepare_data_dir();
+    if (webhook_global_init(&eb) != E_OK) /* libcurl, before the first thread */
+        die(eb.msg);
     spec_init();
     listen_host(host, sizeof host);
     snprintf(path, sizeof path, "%s/master.key", cfg.data_dir);
@@ -250,17 +257,24 @@ serve(void)
     if (store_open(cfg.store, &kw_store, &eb) != E_OK)
         die(eb.msg);
     authz_start(); /* before the first write: the policy snapshot follows every commit */
+    if (webhook_runtime_init(kw_store, &eb) != E_OK) /* before the first write, too */
+        die(eb.msg);
     if (authn_init(master, &eb) != E_OK ||
         boot_first_start(cfg.data_dir, &created, &from_env, &eb) != E_OK ||
         tls_start(host, master, &tls, &eb) != E_OK || jobs_begin(&eb) != E_OK ||
-        http_start(&tls, &eb) != E_OK || jobs_go(&eb) != E_OK)
+        http_start(&tls, &eb) != E_OK)
         die(eb.msg);
+    /* Ready as soon as it answers: the line comes before the job threads start
+     * (their first writes), not after a request could have been served. */
     print_welcome(from_env || getenv("KEYWARD_ADMIN_PASSWORD") != NULL);
+    if (jobs_go(&eb) != E_OK)
+        die(eb.msg);
     wait_for_signal(&set);
     log_info("keyward: stopping");
     http_stop(GRACE_MS);
     jobs_free(kw_jobs);
     kw_jobs = NULL;
+    webhook_runtime_stop(); /* after everything that emits events */
     pki_ca_unregister_all();
     authz_shutdown();
     authn_shutdown();
@@ -268,6 +282,7 @@ serve(void)
     kw_store->ops->close(kw_store);
     tls_files_free(&tls);
     memset(master, 0, sizeof master);
+    webhook_global_cleanup();
     log_info("keyward: stopped");
     return 0;
 }

@@ -10,6 +10,7 @@ const struct spec *const spec_all[] = {
     &spec_auditlog,          &spec_ldapprovider,
     &spec_oidcprovider,      &spec_certificate,
     &spec_certificateimport, &spec_monitoringpolicy,
-    &spec_certificatereport,
+    &spec_certificatereport, &spec_webhook,
+    &spec_webhookdelivery,
 };
 const size_t spec_count = ARRAY_LEN(spec_all);

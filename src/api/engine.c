@@ -144,6 +144,13 @@ serve_list(struct req *r, const struct spec *s, struct errbuf *eb)
         return rc;
     if ((rc = list_query(r, s, &q, eb)) != E_OK)
         return rc;
+    if (r->csv) {
+        const struct str *cols;
+        size_t            ncols;
+        csv_columns(r, s, &cols, &ncols);
+        list_project(r, s, &q, cols, ncols);
+    } else if (r->nfields > 0)
+        list_project(r, s, &q, r->fields, r->nfields);
     q.want_total = true;
     if (r->method == M_HEAD)
         q.limit = 0;
@@ -705,25 +712,34 @@ verb_of(enum method m)
 }
 
 /* /namespaces/:id/<things>: the things living in that namespace, which must be
- * visible from X-Namespace. The request then targets that namespace. */
+ * visible from X-Namespace. The request then targets that namespace.
+ * /webhooks/:id/<things>: the things of X-Namespace whose "webhookID" is that
+ * webhook's ID (spec.h, children); listed only: a create there is 405. */
 static int
 enter_parent(struct req *r, struct errbuf *eb)
 {
-    struct scope sc = { r->ns, false };
-    struct val   parent;
-    int          rc;
+    const struct spec *p = r->route.parent;
+    struct scope       sc = { r->ns, false };
+    struct val         parent;
+    int                rc;
 
-    if ((rc = authorize(r, r->route.parent, VERB_GET, eb)) != E_OK)
+    if ((rc = authorize(r, p, VERB_GET, eb)) != E_OK)
         return rc;
-    rc = kw_store->ops->find(kw_store, r->route.parent, &sc, "ID", r->route.id, r->a, &parent,
-                             eb);
+    rc = kw_store->ops->find(kw_store, p, &sc, "ID", r->route.id, r->a, &parent, eb);
     if (rc != E_OK)
         return rc;
+    r->route.id = STR_NULL;
+    if (!p->parent_of_all) {
+        if (r->method == M_POST)
+            return errbuf_set(eb, E_METHOD, "Method not allowed on this URL");
+        r->route.link_attr = arena_printf(r->a, "%sID", p->identity);
+        r->route.link_id = val_get_str(&parent, "ID");
+        return E_OK;
+    }
     struct val *name = val_get(&parent, "name");
     if (name == NULL || name->t != V_STR)
         return errbuf_set(eb, E_INTERNAL, "parent has no name");
     r->ns = name->s;
-    r->route.id = STR_NULL;
     return E_OK;
 }
 

@@ -113,6 +113,20 @@ filters(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb)
     return E_OK;
 }
 
+/* The children of one object: the filters AND-ed with "<link_attr> == id". */
+static void
+link_filter(struct req *r, struct listq *q)
+{
+    struct fnode *eq;
+
+    if (r->route.link_attr == NULL)
+        return;
+    eq = filter_cmp(r->a, r->route.link_attr, F_EQ,
+                    (struct fval){ .t = FV_STR, .s = r->route.link_id });
+    q->filter =
+        q->filter == NULL ? eq : filter_bool(r->a, F_AND, eq, (struct fnode *)q->filter);
+}
+
 int
 list_query(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb)
 {
@@ -124,9 +138,11 @@ list_query(struct req *r, const struct spec *s, struct listq *q, struct errbuf *
     if (rec.p != NULL && !str_eq_c(rec, "true") && !str_eq_c(rec, "false") && rec.len != 0)
         return errbuf_set(eb, E_BADREQ, "Query parameter 'recursive' must be true or false");
     q->scope.recursive = rec.p != NULL && !str_eq_c(rec, "false");
-    if ((rc = paging(r, q, eb)) != E_OK || (rc = ordering(r, s, q, eb)) != E_OK)
+    if ((rc = paging(r, q, eb)) != E_OK || (rc = ordering(r, s, q, eb)) != E_OK ||
+        (rc = filters(r, s, q, eb)) != E_OK)
         return rc;
-    return filters(r, s, q, eb);
+    link_filter(r, q);
+    return E_OK;
 }
 
 void
@@ -138,4 +154,56 @@ list_next_cursor(struct req *r, const struct listq *q, struct val *items)
     struct val *id = val_get(&items->a.v[items->a.n - 1], "ID");
     if (id != NULL && id->t == V_STR)
         r->next = id->s;
+}
+
+/* Add `at` to the projection unless it is there. */
+static void
+project_add(const struct attr **v, size_t *n, size_t cap, const struct attr *at)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (v[i] == at)
+            return;
+    if (*n < cap)
+        v[(*n)++] = at;
+}
+
+/* A computed attribute's inputs; false when one is no column. */
+static bool
+project_needs(const struct spec *s, const struct attr *at, const struct attr **v, size_t *n,
+              size_t cap)
+{
+    struct str rest = str_c(at->needs != NULL ? at->needs : ""), name;
+
+    while (rest.len > 0) {
+        rest = str_cut(rest, ',', &name);
+        const struct attr *need = spec_attr(s, name);
+        if (need == NULL || !attr_is_column(need))
+            return false;
+        project_add(v, n, cap, need);
+        if (rest.p == NULL)
+            break;
+    }
+    return true;
+}
+
+void
+list_project(struct req *r, const struct spec *s, struct listq *q, const struct str *names,
+             size_t n)
+{
+    size_t              cap = 2 * n + 8, k = 0;
+    const struct attr **v = arena_calloc(r->a, cap, sizeof *v);
+
+    project_add(v, &k, cap, spec_attr(s, str_c("ID"))); /* X-Next */
+    for (size_t i = 0; i < n; i++) {
+        const struct attr *at = spec_attr(s, names[i]);
+        if (at == NULL || (at->flags & A_WRITEONLY))
+            continue; /* never shown: nothing to read */
+        if (!attr_is_column(at) || k + 1 >= cap)
+            return;
+        project_add(v, &k, cap, at);
+        if ((at->flags & A_COMPUTED) && !project_needs(s, at, v, &k, cap))
+            return;
+    }
+    q->project = v;
+    q->nproject = k;
 }

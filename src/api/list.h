@@ -9,6 +9,11 @@
  * cursor page is asked for (limit), q->limit is one more than the page so that
  * list_next_cursor can tell whether another page follows. */
 int list_query(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb);
+/* Read only the columns the answer shows (`names`, n of them: X-Fields or a
+ * CSV's columns) when every one is a column: q->project, in r's arena. Lists
+ * then never decode whole documents. Anything else keeps whole documents. */
+void list_project(struct req *r, const struct spec *s, struct listq *q, const struct str *names,
+                  size_t n);
 /* Drop the look-ahead row and set r->next (X-Next) when another page follows. */
 void list_next_cursor(struct req *r, const struct listq *q, struct val *items);
 

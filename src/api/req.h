@@ -58,7 +58,10 @@ struct route {
     const struct spec        *spec;   /* the resource, or the child resource */
     const struct spec        *parent; /* for /things/:id/children */
     struct str                id;     /* :id, empty for collections */
-    struct str                rest;   /* what a "/ *" row's pattern left of the raw path */
+    const char *link_attr; /* the children of an object (not a namespace): the child's
+                              attribute that holds its parent's ID ("webhookID") */
+    struct str link_id;    /* that parent's ID */
+    struct str rest;       /* what a "/ *" row's pattern left of the raw path */
 };
 
 /* A response header beyond the ones every answer has (static strings or arena). */

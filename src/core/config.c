@@ -7,11 +7,12 @@
 #include <string.h>
 
 #include "log.h"
+#include "net.h"
 #include "timeutil.h"
 
 struct config cfg;
 
-enum ctype { C_STR, C_INT, C_SIZE, C_DURATION, C_LEVEL };
+enum ctype { C_STR, C_INT, C_SIZE, C_DURATION, C_LEVEL, C_CIDRS /* a C_STR of CIDRs */ };
 
 struct setting {
     const char *name;
@@ -86,6 +87,21 @@ static const struct setting settings[] = {
     { "job_workers", C_INT, F(job_workers), 0, "2", 1, 64, "background job threads" },
     { "job_retention", C_DURATION, F(job_retention), 0, "168h", 1000, INT64_C(315360000000),
       "how long finished background jobs stay readable" },
+    { "webhook_allowed_networks", C_CIDRS, F(webhook_allowed_networks),
+      S(webhook_allowed_networks), "", 0, 0,
+      "CIDRs webhook deliveries may connect to (checked after name resolution); "
+      "empty: every address but link-local 169.254.0.0/16 and fe80::/10" },
+    { "webhook_retry_delay", C_DURATION, F(webhook_retry_delay), 0, "10s", 100, 3600000,
+      "first retry of a failed webhook delivery, doubled at each attempt up to 1h" },
+    { "webhook_max_attempts", C_INT, F(webhook_max_attempts), 0, "10", 1, 1000,
+      "attempts of a webhook delivery before it is FAILED" },
+    { "webhook_timeout", C_DURATION, F(webhook_timeout), 0, "10s", 100, 600000,
+      "one webhook delivery attempt: resolution, connection, TLS, request and answer" },
+    { "webhook_workers", C_INT, F(webhook_workers), 0, "4", 1, 64,
+      "webhook delivery threads (apart from job_workers: a slow receiver delays no other "
+      "job)" },
+    { "webhook_delivery_retention", C_DURATION, F(webhook_delivery_retention), 0, "720h",
+      3600000, INT64_C(315360000000), "how long webhook deliveries are kept" },
 };
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
@@ -114,19 +130,34 @@ parse_int(const struct setting *s, const char *v, int64_t *out, struct errbuf *e
 }
 
 static int
+check_cidrs(const struct setting *s, const char *v, struct errbuf *eb)
+{
+    struct cidr c[CONFIG_CIDRS_MAX];
+    size_t      n;
+
+    if (cidr_text_parse(str_c(v), c, ARRAY_LEN(c), &n) != E_OK)
+        return errbuf_set(eb, E_BADREQ, "config: %s: '%s' is not a list of at most %d CIDRs",
+                          s->name, v, CONFIG_CIDRS_MAX);
+    return E_OK;
+}
+
+static int
 apply(struct config *c, const struct setting *s, const char *v, struct errbuf *eb)
 {
     char *field = (char *)c + s->off;
+    int   rc;
 
-    if (s->type == C_STR) {
+    if (s->type == C_STR || s->type == C_CIDRS) {
         size_t n = strlen(v);
         if (n >= s->len)
             return errbuf_set(eb, E_BADREQ, "config: %s: value too long", s->name);
+        if (s->type == C_CIDRS && (rc = check_cidrs(s, v, eb)) != E_OK)
+            return rc;
         memcpy(field, v, n + 1);
         return E_OK;
     }
     int64_t x = 0;
-    int     rc = parse_int(s, v, &x, eb);
+    rc = parse_int(s, v, &x, eb);
     if (rc == E_OK)
         memcpy(field, &x, sizeof x);
     return rc;
@@ -203,7 +234,7 @@ config_dump(const struct config *c, int fd)
         char                  dur[32];
 
         dprintf(fd, "# %s\n", s->doc);
-        if (s->type == C_STR) {
+        if (s->type == C_STR || s->type == C_CIDRS) {
             dprintf(fd, "%s = %s\n", s->name, field);
             continue;
         }

@@ -41,7 +41,17 @@ struct config {
     int64_t expire_interval;                /* ms between expiry and audit retention sweeps */
     int64_t job_workers;                    /* background job threads */
     int64_t job_retention;                  /* ms finished background jobs are kept */
+    char    webhook_allowed_networks[1024]; /* CIDRs deliveries may connect to; "":
+                                               every address but link-local */
+    int64_t webhook_retry_delay;            /* ms before the first retry, then doubled */
+    int64_t webhook_max_attempts;           /* attempts before a delivery is FAILED */
+    int64_t webhook_timeout;                /* ms for one attempt, all included */
+    int64_t webhook_workers;                /* delivery threads (their own) */
+    int64_t webhook_delivery_retention;     /* ms webhook deliveries are kept */
 };
+
+/* How many CIDRs a CIDR-list setting may hold. */
+#define CONFIG_CIDRS_MAX 64
 
 extern struct config cfg;
 

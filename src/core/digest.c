@@ -5,6 +5,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "rnd.h"
 
@@ -41,6 +42,19 @@ digest_sha256_hex(const void *p, size_t n, char out[2 * SHA256_LEN + 1])
     unsigned char md[SHA256_LEN];
 
     digest_sha256(p, n, md);
+    hex_encode(md, sizeof md, out);
+}
+
+void
+digest_hmac_sha256_hex(struct str key, const void *p, size_t n, char out[2 * SHA256_LEN + 1])
+{
+    unsigned char md[SHA256_LEN];
+    unsigned int  len = 0;
+
+    /* An empty key is a valid HMAC key; OpenSSL wants a non-NULL pointer. */
+    if (HMAC(EVP_sha256(), key.len > 0 ? key.p : "", (int)key.len, p, n, md, &len) == NULL ||
+        len != SHA256_LEN)
+        abort();
     hex_encode(md, sizeof md, out);
 }
 

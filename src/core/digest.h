@@ -15,6 +15,10 @@ void digest_sha256(const void *p, size_t n, unsigned char out[SHA256_LEN]);
 void digest_sha256_parts(const struct str *parts, size_t n, unsigned char out[SHA256_LEN]);
 /* SHA-256 as 64 lowercase hex characters and a NUL. */
 void digest_sha256_hex(const void *p, size_t n, char out[2 * SHA256_LEN + 1]);
+/* HMAC-SHA256 of `n` bytes under `key`, as 64 lowercase hex characters and a
+ * NUL (webhook signatures). */
+void digest_hmac_sha256_hex(struct str key, const void *p, size_t n,
+                            char out[2 * SHA256_LEN + 1]);
 /* True when the `n` bytes are equal; the time taken does not depend on where
  * they differ. */
 bool mem_equal_ct(const void *a, const void *b, size_t n);

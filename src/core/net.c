@@ -74,3 +74,32 @@ cidr_list_check(const struct val *v, const char *attr, struct errbuf *eb)
     }
     return E_OK;
 }
+
+static bool
+is_cidr_sep(char c)
+{
+    return c == ',' || c == ' ' || c == '\t';
+}
+
+int
+cidr_text_parse(struct str text, struct cidr *out, size_t max, size_t *n)
+{
+    size_t i = 0;
+
+    *n = 0;
+    while (i < text.len) {
+        size_t start = i;
+        while (i < text.len && !is_cidr_sep(text.p[i]))
+            i++;
+        if (i > start) {
+            if (*n == max)
+                return E_TOOBIG;
+            if (cidr_parse((struct str){ text.p + start, i - start }, &out[*n]) != E_OK)
+                return E_BADREQ;
+            (*n)++;
+        }
+        while (i < text.len && is_cidr_sep(text.p[i]))
+            i++;
+    }
+    return E_OK;
+}

@@ -15,6 +15,11 @@ int  cidr_parse(struct str s, struct cidr *out);
 int  ip_parse(struct str s, unsigned char out[16]);
 bool cidr_contains(const struct cidr *c, const unsigned char ip[16]);
 
+/* The CIDRs of `text`, separated by commas and/or spaces, into out[0..max);
+ * *n how many (0 for an empty text). E_BADREQ for an item cidr_parse refuses,
+ * E_TOOBIG past `max` items. Settings hold CIDR lists this way. */
+int cidr_text_parse(struct str text, struct cidr *out, size_t max, size_t *n);
+
 struct val;
 /* E_OK when every item of the list `v` (which may be NULL: no list) is a string
  * that cidr_parse accepts; otherwise E_VALIDATION naming attribute `attr`. The

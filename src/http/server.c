@@ -1411,7 +1411,7 @@ worker_init(struct worker *w)
         epoll_ctl(w->ep, EPOLL_CTL_ADD, w->wake, &k) != 0)
         return E_INTERNAL;
     w->listening = true;
-    return pthread_create(&w->th, NULL, worker_main, w) == 0 ? E_OK : E_INTERNAL;
+    return E_OK;
 }
 
 int
@@ -1430,11 +1430,15 @@ http_start(const struct tls_files *tls, struct errbuf *eb)
     workers = calloc(n, sizeof *workers);
     if (workers == NULL)
         return errbuf_set(eb, E_INTERNAL, "http: out of memory");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         if (worker_init(&workers[i]) != E_OK)
             return errbuf_set(eb, E_INTERNAL, "http: cannot start worker threads");
-        nworkers++;
-    }
+    /* Every worker exists before the first thread runs: the first connection
+     * may be accepted at once, and handed to any of them (pick_worker). */
+    nworkers = n;
+    for (size_t i = 0; i < n; i++)
+        if (pthread_create(&workers[i].th, NULL, worker_main, &workers[i]) != 0)
+            return errbuf_set(eb, E_INTERNAL, "http: cannot start worker threads");
     return E_OK;
 }
 

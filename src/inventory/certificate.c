@@ -62,7 +62,7 @@ static const struct attr certificate_attrs[] = {
       .doc = "true when a list of names was cut at 10,000 entries" },
     { "source", T_STRING, PARSED_O, .enums = sources },
     { "status", T_STRING, KEPT | A_COMPUTED, .enums = statuses,
-      .doc = "as of the time it is read or filtered on" },
+      .doc = "as of the time it is read or filtered on", .needs = "expiringTime,validityEnd" },
     { "weaknesses", T_STRLIST, KEPT | A_INDEXED, .enums = weaknesses },
     { "revocationReason", T_STRING, KEPT },
     { "revocationTime", T_TIME, KEPT | A_ORDER },
@@ -123,7 +123,7 @@ inv_read(struct arena *a, struct str input, const char *attr, bool all_or_nothin
             (*n)++;
             continue;
         }
-        const char *why = bl->reason != INV_R_OK ? inv_reason_str(bl->reason) : pe.msg;
+        const char *why = inv_reason_str(bl->reason != INV_R_OK ? bl->reason : INV_R_NOT_CERT);
         if (all_or_nothing)
             return errbuf_attr(eb, E_VALIDATION, attr, "Entry %zu of the input %s", i, why);
         val_push(a, errors, block_error(a, i, why));
@@ -521,13 +521,14 @@ static const struct spec_action certificate_actions[] = {
 };
 
 static const char *const certificate_indexes[] = {
-    "*status,validityEnd",
-    "*status,expiringTime",
-    "validityEnd",
-    "subjectCN",
-    "subject",
-    "issuerCertificateID",
-    NULL,
+    "*status,validityEnd",  "*status,expiringTime", "validityEnd", "subjectCN", "subject",
+    "subjectKeyIdentifier", "issuerCertificateID",  NULL,
+};
+
+/* What reports count (report.c): kept by the store as certificates are written. */
+static const char *const certificate_counted[] = {
+    "status",     "source", "signatureAlgorithm", "keyAlgorithm,keySize", "issuer,issuerCN",
+    "weaknesses", NULL,
 };
 
 static const char *const certificate_csv[] = {
@@ -559,6 +560,7 @@ const struct spec spec_certificate = {
                .rewrite = cert_rewrite },
     .csv_columns = certificate_csv,
     .indexes = certificate_indexes,
+    .counted = certificate_counted,
     .raw_types = certificate_raw,
     .raw_attr = "certificate",
     .rt = &certificate_rt,

@@ -206,31 +206,46 @@ push_pkcs7(struct split *s, PKCS7 *p7)
 /* One DER item: a certificate (the bytes kept as they are) or a PKCS#7 bundle.
  * `pkcs7_only` for PEM PKCS7 blocks. `prefix_ok` for TRUSTED CERTIFICATE blocks,
  * whose certificate is followed by OpenSSL's trust settings. */
+/* Whether the DER looks like a certificate: a definite-length SEQUENCE whose
+ * first element is a SEQUENCE (the TBSCertificate; a PKCS#7 ContentInfo starts
+ * with an OID). *total is the outer value's length. Only the two headers are
+ * read: decoding a certificate (its public key above all) is OpenSSL 3's most
+ * expensive step, and inv_parse() does it once, for good. */
+static bool
+looks_like_cert(const unsigned char *der, size_t len, size_t *total)
+{
+    const unsigned char *p = der, *q;
+    long                 n, m;
+    int                  tag, cls, r;
+
+    r = ASN1_get_object(&p, &n, &tag, &cls, (long)len);
+    if ((r & 0x80) || r != V_ASN1_CONSTRUCTED || tag != V_ASN1_SEQUENCE ||
+        cls != V_ASN1_UNIVERSAL)
+        return false;
+    *total = (size_t)(p - der) + (size_t)n;
+    q = p;
+    r = ASN1_get_object(&q, &m, &tag, &cls, n);
+    return !(r & 0x80) && r == V_ASN1_CONSTRUCTED && tag == V_ASN1_SEQUENCE &&
+           cls == V_ASN1_UNIVERSAL;
+}
+
 static int
 push_der(struct split *s, const unsigned char *der, size_t len, bool pkcs7_only, bool prefix_ok)
 {
     const unsigned char *p = der;
-    X509                *x = NULL;
     PKCS7               *p7 = NULL;
+    size_t               total = 0;
     int                  r;
 
     if (len > INV_DER_MAX || len > LONG_MAX)
         return push(s, INV_R_TOO_BIG, NULL, 0);
-    if (!pkcs7_only) {
-        x = d2i_X509(NULL, &p, (long)len);
-        if (x != NULL && (p == der + len || prefix_ok)) {
-            r = push(s, INV_R_OK, der, (size_t)(p - der));
-            goto out;
-        }
-    }
-    p = der;
+    if (!pkcs7_only && looks_like_cert(der, len, &total) && (total == len || prefix_ok))
+        return push(s, INV_R_OK, der, total);
     p7 = d2i_PKCS7(NULL, &p, (long)len);
     if (p7 != NULL && p == der + len)
         r = push_pkcs7(s, p7);
     else
         r = push(s, pkcs7_only ? INV_R_BAD_PKCS7 : INV_R_NOT_CERT, NULL, 0);
-out:
-    X509_free(x);
     PKCS7_free(p7);
     return r;
 }

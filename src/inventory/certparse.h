@@ -68,7 +68,8 @@ const char *inv_reason_str(enum inv_reason r);
  * with out->reason set for a whole-input refusal (empty, private key, text
  * outside the blocks, truncated PEM, too big) or out->v listing the blocks that
  * all failed; eb says why, never quoting the input. The DER of each certificate
- * only passed d2i_X509: inv_parse() reads it. */
+ * is only known to be a SEQUENCE starting with a SEQUENCE, of the right length
+ * (decoding is OpenSSL 3's costly step, done once, by inv_parse()). */
 int inv_split(struct arena *a, struct str input, struct inv_blocks *out, struct errbuf *eb);
 
 /* Fill `out` (a map, created here) with the parsed fields of the DER certificate

@@ -65,24 +65,86 @@ enum {
     P_WEAKNESS,
     P_ISSUER,
     P_KEYALG,
-    P__COUNT
+    P_RETIRED_IN, /* without a filter: the retired certificates of each bucket */
+    P__COUNT = P_RETIRED_IN + ARRAY_LEN(buckets)
 };
 
+/* Without a filter, P_STATUS.. holds the stored statuses (from the counts) and
+ * the moves the clock made since they were stored (each a short index range,
+ * since the sweep stores them every monitor_interval). */
+enum { S_STORED = P_STATUS, S_ACTIVE_EXPIRING, S_ACTIVE_EXPIRED, S_EXPIRING_EXPIRED };
+
+/* validityEnd within bucket i. */
 static struct fnode *
-bucket_filter(struct arena *a, size_t i, int64_t now)
+range_filter(struct arena *a, size_t i, int64_t now)
 {
-    struct fnode *f = filter_cmp(a, "retired", F_EQ, (struct fval){ .t = FV_BOOL, .i = 0 });
+    struct fnode *f = NULL;
     struct fval   t = { .t = FV_TIME };
 
     if (buckets[i].lo != INT64_MIN) {
         t.i = now + buckets[i].lo * DAY_MS;
-        f = filter_bool(a, F_AND, f, filter_cmp(a, "validityEnd", F_GT, t));
+        f = filter_cmp(a, "validityEnd", F_GT, t);
     }
     if (buckets[i].hi != INT64_MAX) {
         t.i = now + buckets[i].hi * DAY_MS;
-        f = filter_bool(a, F_AND, f, filter_cmp(a, "validityEnd", F_LE, t));
+        struct fnode *le = filter_cmp(a, "validityEnd", F_LE, t);
+        f = f != NULL ? filter_bool(a, F_AND, f, le) : le;
     }
     return f;
+}
+
+static struct fnode *
+bucket_filter(struct arena *a, size_t i, int64_t now)
+{
+    struct fnode *live = filter_cmp(a, "retired", F_EQ, (struct fval){ .t = FV_BOOL, .i = 0 });
+
+    return filter_bool(a, F_AND, live, range_filter(a, i, now));
+}
+
+static void
+plan_dimensions(struct agg_part *p)
+{
+    p[P_SOURCE] = (struct agg_part){ .by = { cert_attr("source") }, .nby = 1 };
+    p[P_SIGALG] = (struct agg_part){ .by = { cert_attr("signatureAlgorithm") }, .nby = 1 };
+    p[P_WEAKNESS] = (struct agg_part){ .by = { cert_attr("weaknesses") }, .nby = 1 };
+    p[P_ISSUER] = (struct agg_part){ .by = { cert_attr("issuer"), cert_attr("issuerCN") },
+                                     .nby = 2,
+                                     .limit = TOP_ISSUER };
+    p[P_KEYALG] = (struct agg_part){ .by = { cert_attr("keyAlgorithm"), cert_attr("keySize") },
+                                     .nby = 2 };
+}
+
+static struct fnode *
+stored(struct arena *a, const char *status)
+{
+    return filter_cmp(a, "status", F_EQ, text(status));
+}
+
+static struct fnode *
+at(struct arena *a, const char *field, enum fop op, int64_t t)
+{
+    return filter_cmp(a, field, op, (struct fval){ .t = FV_TIME, .i = t });
+}
+
+/* A plan read mostly from the store's counts (spec.counted): no scan. */
+static void
+plan_counted(struct arena *a, struct agg_part *p, int64_t now)
+{
+    struct fnode *f;
+
+    p[S_STORED] = (struct agg_part){ .by = { cert_attr("status") }, .nby = 1 };
+    f = filter_bool(a, F_AND, stored(a, "ACTIVE"), at(a, "expiringTime", F_LE, now));
+    p[S_ACTIVE_EXPIRING].filter = filter_bool(a, F_AND, f, at(a, "validityEnd", F_GT, now));
+    p[S_ACTIVE_EXPIRED].filter =
+        filter_bool(a, F_AND, stored(a, "ACTIVE"), at(a, "validityEnd", F_LE, now));
+    p[S_EXPIRING_EXPIRED].filter =
+        filter_bool(a, F_AND, stored(a, "EXPIRING"), at(a, "validityEnd", F_LE, now));
+    for (size_t i = 0; i + 1 < ARRAY_LEN(buckets); i++) {
+        p[P_BUCKET + i].filter = range_filter(a, i, now);
+        p[P_RETIRED_IN + i].filter =
+            filter_bool(a, F_AND, stored(a, "RETIRED"), range_filter(a, i, now));
+    }
+    plan_dimensions(p);
 }
 
 static int
@@ -100,14 +162,9 @@ plan(struct arena *a, struct agg_part *p, int64_t now, struct errbuf *eb)
     }
     for (size_t i = 0; i < ARRAY_LEN(buckets); i++)
         p[P_BUCKET + i].filter = bucket_filter(a, i, now);
-    p[P_SOURCE] = (struct agg_part){ .by = { cert_attr("source") }, .nby = 1 };
-    p[P_SIGALG] = (struct agg_part){ .by = { cert_attr("signatureAlgorithm") }, .nby = 1 };
-    p[P_WEAKNESS] = (struct agg_part){ .by = { cert_attr("weaknesses") }, .nby = 1 };
-    p[P_ISSUER] = (struct agg_part){ .by = { cert_attr("issuer"), cert_attr("issuerCN") },
-                                     .nby = 2,
-                                     .limit = TOP_ISSUER };
-    p[P_KEYALG] = (struct agg_part){ .by = { cert_attr("keyAlgorithm"), cert_attr("keySize") },
-                                     .nby = 2 };
+    for (size_t i = 0; i < ARRAY_LEN(buckets); i++) /* unused: nothing */
+        p[P_RETIRED_IN + i].filter = filter_cmp(a, "ID", F_NOT_EXISTS, (struct fval){ 0 });
+    plan_dimensions(p);
     return E_OK;
 }
 
@@ -154,15 +211,55 @@ by_pair(struct arena *a, const struct agg_part *p, const char *k1, const char *k
     return l;
 }
 
+static int64_t
+stored_count(const struct agg_part *p, const char *status)
+{
+    for (size_t i = 0; i < p->out.a.n; i++) {
+        const struct val *row = &p->out.a.v[i];
+        if (row->a.v[0].t == V_STR && str_eq_c(row->a.v[0].s, status))
+            return row->a.v[1].t == V_INT ? row->a.v[1].i : 0;
+    }
+    return 0;
+}
+
+/* byStatus and byExpiry of a plan_counted: the stored statuses moved on by
+ * what the clock did since; the buckets less their retired certificates. */
 static void
-fill(struct arena *a, struct val *obj, const struct agg_part *p)
+fill_counted_times(struct arena *a, const struct agg_part *p, struct val *status,
+                   struct val *expiry)
+{
+    int64_t ae = single_count(&p[S_ACTIVE_EXPIRING]), ax = single_count(&p[S_ACTIVE_EXPIRED]);
+    int64_t ex = single_count(&p[S_EXPIRING_EXPIRED]);
+    int64_t n[] = {
+        stored_count(&p[S_STORED], "ACTIVE") - ae - ax,
+        stored_count(&p[S_STORED], "EXPIRING") + ae - ex,
+        stored_count(&p[S_STORED], "EXPIRED") + ax + ex,
+        stored_count(&p[S_STORED], "REVOKED"),
+        stored_count(&p[S_STORED], "RETIRED"),
+    };
+    int64_t rest = single_count(&p[P_TOTAL]) - n[4];
+
+    for (size_t i = 0; i < ARRAY_LEN(statuses); i++)
+        val_set(a, status, statuses[i], val_int(n[i]));
+    for (size_t i = 0; i + 1 < ARRAY_LEN(buckets); i++) {
+        int64_t k = single_count(&p[P_BUCKET + i]) - single_count(&p[P_RETIRED_IN + i]);
+        val_set(a, expiry, buckets[i].name, val_int(k));
+        rest -= k;
+    }
+    val_set(a, expiry, buckets[ARRAY_LEN(buckets) - 1].name, val_int(rest));
+}
+
+static void
+fill(struct arena *a, struct val *obj, const struct agg_part *p, bool counted)
 {
     struct val status = val_map(), expiry = val_map();
 
     val_set(a, obj, "total", val_int(single_count(&p[P_TOTAL])));
-    for (size_t i = 0; i < ARRAY_LEN(statuses); i++)
+    if (counted)
+        fill_counted_times(a, p, &status, &expiry);
+    for (size_t i = 0; i < ARRAY_LEN(statuses) && !counted; i++)
         val_set(a, &status, statuses[i], val_int(single_count(&p[P_STATUS + i])));
-    for (size_t i = 0; i < ARRAY_LEN(buckets); i++)
+    for (size_t i = 0; i < ARRAY_LEN(buckets) && !counted; i++)
         val_set(a, &expiry, buckets[i].name, val_int(single_count(&p[P_BUCKET + i])));
     val_set(a, obj, "byStatus", status);
     val_set(a, obj, "bySource", by_value(a, &p[P_SOURCE]));
@@ -195,7 +292,9 @@ report_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool
         snprintf(eb->attr, sizeof eb->attr, "q");
         return E_VALIDATION;
     }
-    if ((rc = plan(ctx->a, parts, now, eb)) != E_OK)
+    if (filter == NULL)
+        plan_counted(ctx->a, parts, now);
+    else if ((rc = plan(ctx->a, parts, now, eb)) != E_OK)
         return rc;
     rc = kw_store->ops->aggregate(kw_store, &spec_certificate, &sc, filter, parts, P__COUNT,
                                   ctx->a, eb);
@@ -206,7 +305,7 @@ report_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool
     }
     if (rc != E_OK)
         return rc;
-    fill(ctx->a, obj, parts);
+    fill(ctx->a, obj, parts, filter == NULL);
     return E_OK;
 }
 

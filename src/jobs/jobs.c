@@ -106,8 +106,8 @@ token_new(void)
 }
 
 /* retry_base * 2^(attempt-1), at most retry_max. */
-static int64_t
-backoff_ms(const struct job_kind *k, int64_t attempt)
+int64_t
+job_retry_delay_ms(const struct job_kind *k, int64_t attempt)
 {
     int64_t d = k->retry_base_ms;
 
@@ -164,19 +164,37 @@ op_finish(struct tx *tx, void *arg)
 /* ---- public: set-up ----------------------------------------------------- */
 
 /* Items queued inside a writer transaction (jobs_enqueue_tx) wake the
- * workers once it commits: the store tells its observers of the commit. */
-static struct jobs *_Atomic woken_by_commits;
+ * workers once it commits: the store tells its observers of the commit.
+ * Every started runtime is woken (the server's, the webhook deliveries'):
+ * the change does not say which kind was queued, and a runtime that finds
+ * nothing of its kinds due goes back to sleep. */
+#define WOKEN_MAX 4
+static struct jobs *_Atomic woken_by_commits[WOKEN_MAX];
 
 static void
 on_commit(const struct change *ch, size_t n)
 {
-    struct jobs *j = woken_by_commits;
-
-    for (size_t i = 0; i < n && j != NULL; i++)
+    for (size_t i = 0; i < n; i++)
         if (ch[i].job) {
-            jobs_wake(j);
+            for (size_t k = 0; k < WOKEN_MAX; k++) {
+                struct jobs *j = woken_by_commits[k];
+                if (j != NULL)
+                    jobs_wake(j);
+            }
             return;
         }
+}
+
+/* From now on commits wake `j` (a runtime past WOKEN_MAX polls only). */
+static void
+wake_on_commits(struct jobs *j)
+{
+    for (size_t k = 0; k < WOKEN_MAX; k++) {
+        if (woken_by_commits[k] == j)
+            return;
+        if (atomic_compare_exchange_strong(&woken_by_commits[k], &(struct jobs *){ NULL }, j))
+            return;
+    }
 }
 
 static void
@@ -344,7 +362,7 @@ outcome(const struct job_kind *k, const struct job_row *row, int rc, bool stoppi
     }
     if (row->attempts < k->max_attempts) {
         e.state = JOB_QUEUED;
-        e.run_at = now + backoff_ms(k, row->attempts);
+        e.run_at = now + job_retry_delay_ms(k, row->attempts);
         e.attempts = row->attempts;
         return e;
     }
@@ -546,7 +564,7 @@ jobs_start(struct jobs *j, int nworkers, struct errbuf *eb)
 
     if (j->started)
         return errbuf_set(eb, E_INTERNAL, "jobs: started twice");
-    woken_by_commits = j;
+    wake_on_commits(j);
     for (size_t i = 0; i < j->nkinds; i++) {
         const struct job_kind *k = &j->kinds[i];
         if (k->interval_ms <= 0)
@@ -607,7 +625,8 @@ jobs_free(struct jobs *j)
     if (j == NULL)
         return;
     jobs_stop(j);
-    atomic_compare_exchange_strong(&woken_by_commits, &(struct jobs *){ j }, NULL);
+    for (size_t k = 0; k < WOKEN_MAX; k++)
+        atomic_compare_exchange_strong(&woken_by_commits[k], &(struct jobs *){ j }, NULL);
     free(j->slots);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->work_cv);

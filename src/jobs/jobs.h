@@ -85,6 +85,11 @@ int  jobs_enqueue_tx(struct jobs *j, struct tx *tx, const char *kind, struct str
                      struct str payload, int64_t run_at, int64_t *id);
 void jobs_wake(struct jobs *j);
 
+/* How long after failed attempt `attempt` (1 for the first) an item of kind
+ * `k` (as registered: ctx->kind) is due again: retry_base_ms doubled per
+ * attempt, at most retry_max_ms. For handlers that show when they retry. */
+int64_t job_retry_delay_ms(const struct job_kind *k, int64_t attempt);
+
 /* True once the handler should stop: the runtime is stopping, or the item's
  * lease was lost (another server may be running it). */
 bool job_canceled(const struct job_ctx *ctx);

@@ -85,6 +85,23 @@ check_pattern(const struct spec *s, const struct attr *at)
     regfree(&re);
 }
 
+/* Every child of an object links to it by a queryable "<identity>ID". */
+static void
+check_children(const struct spec *s)
+{
+    char link[80];
+
+    for (const char *const *c = s->children; c != NULL && *c != NULL; c++) {
+        const struct spec *child = spec_by_rest(str_c(*c));
+        snprintf(link, sizeof link, "%sID", s->identity);
+        const struct attr *at = child != NULL ? spec_attr(child, str_c(link)) : NULL;
+        if (at == NULL || !(at->flags & A_QUERY)) {
+            fprintf(stderr, "spec %s: child %s has no queryable %s\n", s->rest, *c, link);
+            abort();
+        }
+    }
+}
+
 /* Every column an index names must be one of the spec's columns. */
 static void
 check_indexes(const struct spec *s)
@@ -121,6 +138,7 @@ spec_init(void)
             add_column(s, &s->attrs[j]);
             check_pattern(s, &s->attrs[j]);
         }
+        check_children(s);
         check_indexes(s);
     }
 }

@@ -64,6 +64,8 @@ struct attr {
     const char        *doc;     /* one line for docs/OpenAPI */
     enum aformat       format;
     int64_t            min, max; /* T_INT bounds, inclusive; both 0: unbounded */
+    const char        *needs;    /* A_COMPUTED: the columns it is computed from,
+                                    comma-separated (a projected read includes them) */
 };
 
 /* What an operation needs on a resource (API authorizations grant these). */
@@ -172,8 +174,11 @@ struct spec {
     unsigned           ops;             /* enum spec_op */
     enum spec_access   access;          /* which roles may touch it (auth/roles.c) */
     bool               not_namespaced;  /* lives outside the namespace tree (roles) */
-    const char *const *children;        /* rest names reachable as /this/:id/<child> */
-    bool               parent_of_all;   /* every namespaced, listable resource is a child
+    const char *const *children;        /* rest names reachable as /this/:id/<child>:
+                                           the child's objects in X-Namespace whose
+                                           attribute "<this identity>ID" (queryable)
+                                           holds :id; listed, not created there */
+    bool parent_of_all;                 /* every namespaced, listable resource is a child
                                            (namespaces: /namespaces/:id/<things>) */
     const struct spec_action *actions;  /* /this/:id/<action>, POST; NULL-name terminated */
     bool                      cascades; /* a delete also deletes what lives below it
@@ -193,6 +198,11 @@ struct spec {
                                        ("*a,b": without it, for the server's own
                                        queries across namespaces): what its large
                                        lists are searched by */
+    const char *const *counted;     /* NULL-terminated dimensions whose counts the store
+                                       keeps as rows are written (one or two columns,
+                                       comma-separated, or a list attribute: its
+                                       elements), and the total: aggregates without a
+                                       filter read them instead of the rows (reports) */
     const char *const *raw_types;   /* NULL-terminated media types a create accepts as
                                        a raw body (application/pkix-cert): the body
                                        becomes attribute raw_attr (as text, or as

@@ -13,6 +13,11 @@ extern const struct spec spec_role;             /* role.c (static, not stored) *
 extern const struct spec spec_serviceaccount;   /* serviceaccount.c */
 extern const struct spec spec_appcredential;    /* appcredential.c */
 extern const struct spec spec_auditlog;         /* auditlog.c */
+extern const struct spec spec_webhook;          /* webhook.c */
+extern const struct spec spec_webhookdelivery;  /* webhookdelivery.c */
+
+/* The events webhooks may ask for (webhook.c), NULL-terminated. */
+extern const char *const webhook_events[];
 
 /* The job kind that purges a deleted namespace's bulk rows (housekeeping.c);
  * its payload is the namespaces' IDs, comma-separated. */

@@ -64,39 +64,50 @@ path_cond(struct buf *b, const char *col, const struct scope *sc, enum sql_diale
 
 /* A bulk spec's row is alive while the namespace it was created in (its ID in
  * "nsid"; "/" for the root) still exists: a deleted namespace's rows vanish at
- * once, and a namespace created again under the same path sees none of them. */
+ * once, and a namespace created again under the same path sees none of them.
+ * A scope is therefore the IDs of its live namespaces, and the rows are found
+ * by "nsid" alone (every index of a bulk spec starts with it): no row outside
+ * the scope, nor its namespace path, is ever read to decide. */
 static void
 live_cond(struct buf *b, const struct scope *sc, bool unindexed, enum sql_dialect d,
           struct arena *a, struct sqlparams *ps)
 {
+    const char *col = unindexed ? "+\"nsid\"" : "\"nsid\"";
+    bool        root = sc != NULL && sc->ns.len == 1;
+
     if (sc == NULL) {
         buf_puts(b, "(\"nsid\" = '/' OR EXISTS (SELECT 1 FROM ");
         ident(b, SQL_NAMESPACE_TABLE);
         buf_puts(b, " n WHERE n.\"ID\" = \"nsid\"))");
         return;
     }
-    buf_puts(b, unindexed ? "(+\"nsid\" = '/' OR +\"nsid\" IN (SELECT \"ID\" FROM "
-                          : "(\"nsid\" = '/' OR \"nsid\" IN (SELECT \"ID\" FROM ");
+    if (root && !sc->recursive) {
+        buf_printf(b, "%s = '/'", col);
+        return;
+    }
+    buf_printf(
+        b, root ? "(%s = '/' OR %s IN (SELECT \"ID\" FROM " : "%s%s IN (SELECT \"ID\" FROM ",
+        root ? col : "", col);
     ident(b, SQL_NAMESPACE_TABLE);
-    buf_puts(b, " WHERE ");
-    path_cond(b, "\"name\"", sc, d, a, ps);
-    buf_puts(b, "))");
+    if (!root) {
+        buf_puts(b, " WHERE ");
+        path_cond(b, "\"name\"", sc, d, a, ps);
+    }
+    buf_puts(b, root ? "))" : ")");
 }
 
-/* Which rows of `s` a scope sees: its namespace condition, and for bulk specs
- * only the rows whose namespace is alive. `unindexed` writes the columns as
- * +"namespace" and +"nsid" (the same values), which SQLite does not use to pick
+/* Which rows of `s` a scope sees: its namespace condition, or for bulk specs
+ * the rows of its live namespaces. `unindexed` writes the column as
+ * +"namespace" or +"nsid" (the same values), which SQLite does not use to pick
  * an index: the rows are found by another condition (filter_side_drives). */
 static void
 scope_cond(struct buf *b, const struct spec *s, const struct scope *sc, bool unindexed,
            enum sql_dialect d, struct arena *a, struct sqlparams *ps)
 {
-    if (sc != NULL)
+    if (s->bulk)
+        live_cond(b, sc, unindexed, d, a, ps);
+    else if (sc != NULL)
         path_cond(b, unindexed ? "+\"namespace\"" : "\"namespace\"", sc, d, a, ps);
-    if (!s->bulk)
-        return;
-    buf_puts(b, sc != NULL ? " AND " : "");
-    live_cond(b, sc, unindexed, d, a, ps);
 }
 
 void
@@ -176,10 +187,211 @@ agg_where(struct buf *sql, const struct spec *s, const struct scope *sc,
     return E_OK;
 }
 
+/* ---- counted dimensions ------------------------------------------------------ */
+
+static int sql_aggregate_rows(struct buf *sql, const struct spec *s, const struct scope *sc,
+                              const struct fnode *filter, const struct agg_part *part,
+                              enum sql_dialect d, struct arena *a, struct sqlparams *ps,
+                              struct errbuf *eb);
+
+/* "a,b" -> the attributes a and b; false when the spec has no such columns. */
+static bool
+dim_attrs(const struct spec *s, const char *dim, const struct attr *at[2], size_t *n)
+{
+    struct str rest = str_c(dim), col;
+
+    *n = 0;
+    while (rest.len > 0) {
+        rest = str_cut(rest, ',', &col);
+        if (*n == 2 || (at[*n] = spec_attr(s, col)) == NULL || !attr_is_column(at[*n]))
+            return false;
+        (*n)++;
+        if (rest.p == NULL)
+            break;
+    }
+    return true;
+}
+
+static void
+counts_table(struct buf *sql, const struct spec *s)
+{
+    buf_printf(sql, "\"%s__counts\"", s->rest);
+}
+
+/* Add `sign` to the counts of the row `row` (NEW or OLD) in dimension `dim`. */
+static void
+count_upsert(struct buf *sql, const struct spec *s, const char *dim, const char *row, int sign)
+{
+    const struct attr *at[2];
+    size_t             n;
+
+    if (!dim_attrs(s, dim, at, &n))
+        return;
+    buf_puts(sql, "INSERT INTO ");
+    counts_table(sql, s);
+    buf_puts(sql, " (nsid, dim, v1, v2, n) ");
+    if (n == 1 && at[0]->type == T_STRLIST) {
+        buf_printf(sql,
+                   "SELECT %s.nsid, '%s', j.value, '', %d FROM json_each(%s.\"%s\") AS j "
+                   "WHERE true",
+                   row, dim, sign, row, at[0]->name);
+    } else {
+        buf_printf(sql, "VALUES (%s.nsid, '%s', ", row, dim);
+        for (size_t i = 0; i < 2; i++)
+            if (i < n)
+                buf_printf(sql, "ifnull(%s.\"%s\", ''), ", row, at[i]->name);
+            else
+                buf_puts(sql, "'', ");
+        buf_printf(sql, "%d)", sign);
+    }
+    buf_puts(sql, " ON CONFLICT (nsid, dim, v1, v2) DO UPDATE SET n = n + excluded.n;");
+}
+
+static void
+count_all(struct buf *sql, const struct spec *s, const char *row, int sign)
+{
+    count_upsert(sql, s, "", row, sign);
+    for (const char *const *dim = s->counted; *dim != NULL; dim++)
+        count_upsert(sql, s, *dim, row, sign);
+}
+
+static void
+count_trigger(struct buf *sql, const struct spec *s, const char *event, const char *name)
+{
+    buf_printf(sql,
+               "DROP TRIGGER IF EXISTS \"%s__count_%s\"; CREATE TRIGGER \"%s__count_%s\" "
+               "AFTER %s ON ",
+               s->rest, name, s->rest, name, event);
+    ident(sql, s->rest);
+    buf_puts(sql, " BEGIN ");
+    if (strcmp(name, "ins") != 0)
+        count_all(sql, s, "OLD", -1);
+    if (strcmp(name, "del") != 0)
+        count_all(sql, s, "NEW", 1);
+    buf_puts(sql, " END;");
+}
+
+void
+sql_counts_create(struct buf *sql, const struct spec *s, enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    buf_puts(sql, "CREATE TABLE IF NOT EXISTS ");
+    counts_table(sql, s);
+    buf_puts(sql, " (nsid TEXT NOT NULL, dim TEXT NOT NULL, v1 NOT NULL, v2 NOT NULL,"
+                  " n INTEGER NOT NULL, PRIMARY KEY (nsid, dim, v1, v2)) WITHOUT ROWID;");
+    count_trigger(sql, s, "INSERT", "ins");
+    count_trigger(sql, s, "DELETE", "del");
+    count_trigger(sql, s, "UPDATE", "upd");
+}
+
+static void
+fill_dim(struct buf *sql, const struct spec *s, const char *dim)
+{
+    const struct attr *at[2];
+    size_t             n;
+
+    if (!dim_attrs(s, dim, at, &n))
+        return;
+    buf_puts(sql, "INSERT INTO ");
+    counts_table(sql, s);
+    if (n == 1 && at[0]->type == T_STRLIST) {
+        buf_printf(sql, " SELECT t.nsid, '%s', j.value, '', count(*) FROM ", dim);
+        ident(sql, s->rest);
+        buf_printf(sql, " AS t, json_each(t.\"%s\") AS j GROUP BY 1, 3;", at[0]->name);
+        return;
+    }
+    buf_printf(sql, " SELECT nsid, '%s', %s%s%s, %s%s%s, count(*) FROM ", dim,
+               n > 0 ? "ifnull(\"" : "", n > 0 ? at[0]->name : "''", n > 0 ? "\", '')" : "",
+               n > 1 ? "ifnull(\"" : "", n > 1 ? at[1]->name : "''", n > 1 ? "\", '')" : "");
+    ident(sql, s->rest);
+    buf_puts(sql, " GROUP BY 1, 3, 4;");
+}
+
+void
+sql_counts_fill(struct buf *sql, const struct spec *s, enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    fill_dim(sql, s, "");
+    for (const char *const *dim = s->counted; *dim != NULL; dim++)
+        fill_dim(sql, s, *dim);
+}
+
+/* The dimension `part` groups by, "a,b" ("" for the total), if counted. */
+static const char *
+part_dim(const struct spec *s, const struct agg_part *part, struct arena *a)
+{
+    char *dim = "";
+
+    if (s->counted == NULL || part->filter != NULL)
+        return NULL;
+    for (size_t i = 0; i < part->nby; i++)
+        dim = arena_printf(a, "%s%s%s", dim, i > 0 ? "," : "", part->by[i]->name);
+    if (*dim == '\0')
+        return dim;
+    for (const char *const *c = s->counted; *c != NULL; c++)
+        if (strcmp(*c, dim) == 0)
+            return *c;
+    return NULL;
+}
+
+bool
+sql_counted(const struct spec *s, const struct agg_part *part)
+{
+    struct arena *a = arena_new(256);
+    bool          yes = part->nby <= 2 && part_dim(s, part, a) != NULL;
+
+    arena_free(a);
+    return yes;
+}
+
+/* An aggregate part from the counts: the sums over the scope's namespaces. */
+static void
+counted_select(struct buf *sql, const struct spec *s, const struct scope *sc,
+               const struct agg_part *part, const char *dim, enum sql_dialect d,
+               struct arena *a, struct sqlparams *ps)
+{
+    const char *cols[] = { "v1", "v2" };
+
+    buf_puts(sql, "SELECT ");
+    for (size_t i = 0; i < part->nby; i++)
+        buf_printf(sql, "nullif(%s, ''), ", cols[i]);
+    buf_puts(sql, "ifnull(sum(n), 0) FROM ");
+    counts_table(sql, s);
+    buf_puts(sql, " WHERE dim = ");
+    param_text(sql, d, a, ps, str_c(dim));
+    buf_puts(sql, " AND ");
+    live_cond(sql, sc, false, d, a, ps);
+    if (part->nby == 0)
+        return;
+    buf_puts(sql, " GROUP BY ");
+    for (size_t i = 0; i < part->nby; i++)
+        buf_printf(sql, "%s%s", i > 0 ? ", " : "", cols[i]);
+    buf_printf(sql, " HAVING sum(n) > 0 ORDER BY %zu DESC", part->nby + 1);
+    for (size_t i = 0; i < part->nby; i++)
+        buf_printf(sql, ", %zu", i + 1);
+    buf_puts(sql, " LIMIT ");
+    param_int(sql, d, a, ps, part->limit > 0 ? part->limit : INT64_MAX);
+}
+
 int
 sql_aggregate(struct buf *sql, const struct spec *s, const struct scope *sc,
               const struct fnode *filter, const struct agg_part *part, enum sql_dialect d,
               struct arena *a, struct sqlparams *ps, struct errbuf *eb)
+{
+    const char *dim = filter == NULL ? part_dim(s, part, a) : NULL;
+
+    if (dim != NULL) {
+        counted_select(sql, s, sc, part, dim, d, a, ps);
+        return E_OK;
+    }
+    return sql_aggregate_rows(sql, s, sc, filter, part, d, a, ps, eb);
+}
+
+/* The same from the rows. */
+static int
+sql_aggregate_rows(struct buf *sql, const struct spec *s, const struct scope *sc,
+                   const struct fnode *filter, const struct agg_part *part, enum sql_dialect d,
+                   struct arena *a, struct sqlparams *ps, struct errbuf *eb)
 {
     bool   list = part->nby == 1 && attr_is_indexed_list(part->by[0]);
     size_t n = part->nby;
@@ -261,17 +473,87 @@ cursor_cond(struct buf *sql, const struct listq *q)
     buf_putc(sql, ')');
 }
 
+/* True when `col` leads one of the spec's indexes (after the scope column), or
+ * is its unique attribute. */
+static bool
+leads_index(const struct spec *s, struct str col)
+{
+    if (s->unique != NULL && str_eq_c(col, s->unique))
+        return true;
+    for (const char *const *ix = s->indexes; ix != NULL && *ix != NULL; ix++) {
+        struct str first, rest = str_c(*ix + (**ix == '*'));
+        str_cut(rest, ',', &first);
+        if (str_eq(first, col))
+            return true;
+    }
+    return false;
+}
+
+/* True when an index finds the rows `f` accepts (an AND of conditions, one of
+ * them on a leading index column or a list's side table; an OR of two such),
+ * other than by `order_col`: the page is then better sorted from those rows
+ * than found by walking the order index and testing every row. */
+static bool
+filter_finds(const struct fnode *f, const struct spec *s, struct str order_col)
+{
+    switch (f->op) {
+    case F_AND:
+        return filter_finds(f->l, s, order_col) || filter_finds(f->r, s, order_col);
+    case F_OR:
+        return filter_finds(f->l, s, order_col) && filter_finds(f->r, s, order_col);
+    case F_EQ:
+    case F_IN:
+    case F_LT:
+    case F_LE:
+    case F_GT:
+    case F_GE:
+        if (str_eq(f->field, order_col))
+            return false;
+        return leads_index(s, f->field) || filter_side_drives(f, s);
+    default:
+        return filter_side_drives(f, s);
+    }
+}
+
+static void
+order_by(struct buf *sql, const struct listq *q, bool unindexed)
+{
+    const char *plus = unindexed ? "+" : "";
+
+    buf_puts(sql, " ORDER BY ");
+    for (size_t i = 0; i < q->norder; i++) {
+        buf_puts(sql, plus);
+        ident(sql, q->order[i].attr->name);
+        buf_puts(sql, q->order[i].desc ? " DESC, " : " ASC, ");
+    }
+    buf_printf(sql, "%s\"ID\" ASC", plus);
+}
+
+/* A bulk spec's page is found as IDs first, from the indexes alone (each
+ * bulk index ends with the ID), and only the page's documents are read: a
+ * sort of many matches then handles IDs, not documents. */
 int
 sql_select(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dialect d,
            struct arena *a, struct sqlparams *ps, struct errbuf *eb)
 {
-    bool cursor = q->after.len > 0;
-    int  rc;
+    bool       cursor = q->after.len > 0;
+    struct str first = q->norder > 0 ? str_c(q->order[0].attr->name) : str_c("ID");
+    bool       sort = s->bulk && q->filter != NULL && filter_finds(q->filter, s, first);
+    int        rc;
 
     if (cursor)
         cursor_cte(sql, s, q, d, a, ps);
-    buf_puts(sql, "SELECT doc FROM ");
+    buf_puts(sql, "SELECT ");
+    for (size_t i = 0; i < q->nproject; i++) {
+        ident(sql, q->project[i]->name);
+        buf_puts(sql, i + 1 < q->nproject ? ", " : " ");
+    }
+    buf_puts(sql, q->project != NULL ? "FROM " : "doc FROM ");
     ident(sql, s->rest);
+    if (s->bulk) {
+        buf_puts(sql, " WHERE \"ID\" IN (SELECT \"ID\" FROM ");
+        ident(sql, s->rest);
+    }
     if (cursor)
         buf_puts(sql, ", cur");
     rc = where(sql, s, q, d, a, ps, eb);
@@ -279,15 +561,15 @@ sql_select(struct buf *sql, const struct spec *s, const struct listq *q, enum sq
         return rc;
     if (cursor)
         cursor_cond(sql, q);
-    buf_puts(sql, " ORDER BY ");
-    for (size_t i = 0; i < q->norder; i++) {
-        ident(sql, q->order[i].attr->name);
-        buf_puts(sql, q->order[i].desc ? " DESC, " : " ASC, ");
-    }
-    buf_puts(sql, "\"ID\" ASC LIMIT ");
+    order_by(sql, q, sort);
+    buf_puts(sql, " LIMIT ");
     param_int(sql, d, a, ps, q->limit < 0 ? INT64_MAX : q->limit);
     buf_puts(sql, " OFFSET ");
     param_int(sql, d, a, ps, q->offset);
+    if (s->bulk) {
+        buf_putc(sql, ')');
+        order_by(sql, q, false);
+    }
     return E_OK;
 }
 
@@ -516,40 +798,74 @@ sql_add_column(struct buf *sql, const struct spec *s, const struct attr *at, enu
     buf_printf(sql, " %s;", column_type(at, d));
 }
 
-/* One of a spec's own indexes: "a,b" is (namespace, a, b), "*a,b" is (a, b)
+/* The column every index of `s` starts with: a bulk spec's rows are found by
+ * their namespace's ID (live_cond), the others' by their namespace. */
+static const char *
+scope_column(const struct spec *s)
+{
+    return s->bulk ? "\"nsid\"" : "\"namespace\"";
+}
+
+/* One index: the scope column unless `global`, the columns of `cols`
+ * (comma-separated), and for a bulk spec the ID, so that a filter, its count
+ * and its page of IDs are read from the index alone (sql_select). Bulk indexes
+ * are named <rest>_live_..., the others <rest>_... */
+static void
+index_on(struct buf *sql, const struct spec *s, const char *name, const char *cols, bool global)
+{
+    buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s_%s%s\" ON ", s->rest,
+               s->bulk ? "live_" : "", name);
+    ident(sql, s->rest);
+    buf_puts(sql, " (");
+    if (!global)
+        buf_printf(sql, "%s, ", scope_column(s));
+    buf_putc(sql, '"');
+    for (const char *p = cols; *p != '\0'; p++)
+        buf_puts(sql, *p == ',' ? "\", \"" : (char[]){ *p, '\0' });
+    size_t n = strlen(cols);
+    bool   has_id = n >= 2 && strcmp(cols + n - 2, "ID") == 0 && (n == 2 || cols[n - 3] == ',');
+    buf_puts(sql, s->bulk && !has_id ? "\", \"ID\");" : "\");");
+}
+
+/* One of a spec's own indexes: "a,b" is (scope column, a, b), "*a,b" is (a, b)
  * (for the server's queries across every namespace), named after them. */
 static void
 spec_index(struct buf *sql, const struct spec *s, const char *cols)
 {
-    bool global = *cols == '*';
+    bool  global = *cols == '*';
+    char  name[128];
+    char *n = name;
 
     cols += global;
-    buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s_%s", s->rest, global ? "all_" : "");
-    for (const char *p = cols; *p != '\0'; p++)
-        buf_putc(sql, *p == ',' ? '_' : *p);
-    buf_puts(sql, "\" ON ");
-    ident(sql, s->rest);
-    buf_puts(sql, global ? " (\"" : " (\"namespace\", \"");
-    for (const char *p = cols; *p != '\0'; p++)
-        buf_puts(sql, *p == ',' ? "\", \"" : (char[]){ *p, '\0' });
-    buf_puts(sql, "\");");
+    if (global)
+        n += snprintf(name, sizeof name, "all_");
+    for (const char *p = cols; *p != '\0' && n < name + sizeof name - 1; p++)
+        *n++ = *p == ',' ? '_' : *p;
+    *n = '\0';
+    index_on(sql, s, name, cols, global);
+}
+
+/* Indexes a release made and a later one replaced (bulk specs moved from the
+ * namespace path to its ID). */
+static void
+drop_replaced(struct buf *sql, const struct spec *s)
+{
+    if (!s->bulk)
+        return;
+    buf_printf(sql, "DROP INDEX IF EXISTS \"%s_order\"; DROP INDEX IF EXISTS \"%s_nsid\";",
+               s->rest, s->rest);
 }
 
 void
 sql_create_indexes(struct buf *sql, const struct spec *s, enum sql_dialect d)
 {
+    char order[128];
+
     KW_UNUSED(d);
-    buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s_order\" ON ", s->rest);
-    ident(sql, s->rest);
-    buf_puts(sql, " (\"namespace\", ");
-    if (s->default_order != NULL) {
-        ident(sql, s->default_order);
-        buf_puts(sql, ", ");
-    }
-    buf_puts(sql, "\"ID\");");
-    if (s->bulk)
-        buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s_nsid\" ON \"%s\" (\"nsid\");", s->rest,
-                   s->rest);
+    drop_replaced(sql, s);
+    snprintf(order, sizeof order, "%s%sID", s->default_order ? s->default_order : "",
+             s->default_order ? "," : "");
+    index_on(sql, s, "order", order, false);
     for (const char *const *ix = s->indexes; ix != NULL && *ix != NULL; ix++)
         spec_index(sql, s, *ix);
     if (s->unique == NULL)
@@ -558,8 +874,15 @@ sql_create_indexes(struct buf *sql, const struct spec *s, enum sql_dialect d)
     ident(sql, s->rest);
     /* A bulk spec's rows outlive a namespace delete until purged: unique within
      * the namespace's ID, so that a namespace created again under the same path
-     * starts empty. */
-    buf_puts(sql, s->unique_global ? " (" : s->bulk ? " (\"nsid\", " : " (\"namespace\", ");
+     * starts empty. The value comes first: lookups by it (a certificate by its
+     * fingerprint) find it in any namespace's scope. */
+    if (s->bulk && !s->unique_global) {
+        buf_puts(sql, " (");
+        ident(sql, s->unique);
+        buf_puts(sql, ", \"nsid\");");
+        return;
+    }
+    buf_puts(sql, s->unique_global ? " (" : " (\"namespace\", ");
     ident(sql, s->unique);
     buf_puts(sql, ");");
 }

@@ -26,6 +26,13 @@ int sql_count(struct buf *sql, const struct spec *s, const struct listq *q, enum
 int sql_aggregate(struct buf *sql, const struct spec *s, const struct scope *sc,
                   const struct fnode *filter, const struct agg_part *part, enum sql_dialect d,
                   struct arena *a, struct sqlparams *ps, struct errbuf *eb);
+/* Counted dimensions (spec.counted): the table "<rest>__counts" (nsid, dim, v1,
+ * v2, n) and the triggers that keep it as rows are inserted, updated and
+ * deleted; the fill of a new counts table from the rows. */
+void sql_counts_create(struct buf *sql, const struct spec *s, enum sql_dialect d);
+void sql_counts_fill(struct buf *sql, const struct spec *s, enum sql_dialect d);
+/* True when `part` (no filter) is a counted dimension of `s` (or the total). */
+bool sql_counted(const struct spec *s, const struct agg_part *part);
 /* The table of the namespace tree (model/namespace.c), which every row write
  * checks: a row is written only while its namespace exists. */
 #define SQL_NAMESPACE_TABLE "namespaces"

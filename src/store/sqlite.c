@@ -113,7 +113,7 @@ conn_open(struct conn *c, const char *path, bool writer, struct errbuf *eb)
     /* Page caches stay small: the OS page cache holds the file anyway, and the
      * console's idle memory should stay near 20 MB. */
     const char *pragmas = writer ? "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF;"
-                                   "PRAGMA cache_size=-8192;"
+                                   "PRAGMA cache_size=-32768;"
                                  : "PRAGMA query_only=1; PRAGMA cache_size=-2048;";
     char       *msg = NULL;
     int         rc;
@@ -370,9 +370,70 @@ count_rows(struct conn *c, const char *sql, const struct sqlparams *ps, int64_t 
     return rc;
 }
 
+static struct str
+col_str(sqlite3_stmt *stmt, int col, struct arena *a)
+{
+    const char *p = sqlite3_column_blob(stmt, col);
+    size_t      n = (size_t)sqlite3_column_bytes(stmt, col);
+
+    if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
+        return STR_NULL;
+    return (struct str){ arena_strndup(a, p ? p : "", n), n };
+}
+
+/* One column of a projected row as the attribute's value (NULL: absent). */
 static int
-fetch_rows(struct conn *c, const char *sql, const struct sqlparams *ps, struct arena *a,
-           struct val *items)
+column_attr(sqlite3_stmt *stmt, int col, const struct attr *at, struct arena *a,
+            struct val *out)
+{
+    struct errbuf eb;
+    char         *t;
+
+    switch (at->type) {
+    case T_BOOL:
+        *out = val_bool(sqlite3_column_int64(stmt, col) != 0);
+        return E_OK;
+    case T_INT:
+        *out = val_int(sqlite3_column_int64(stmt, col));
+        return E_OK;
+    case T_FLOAT:
+        *out = val_float(sqlite3_column_double(stmt, col));
+        return E_OK;
+    case T_TIME:
+        t = arena_alloc(a, TIME_RFC3339_LEN + 1);
+        time_format(sqlite3_column_int64(stmt, col), t);
+        *out = val_cstr(t);
+        return E_OK;
+    case T_STRING:
+        *out = val_str(col_str(stmt, col, a));
+        return E_OK;
+    default: /* lists and maps: JSON text */
+        return json_decode(a, (const char *)sqlite3_column_text(stmt, col),
+                           (size_t)sqlite3_column_bytes(stmt, col), 64, out, &eb);
+    }
+}
+
+/* A row as the object's map: its document, or its projected columns. */
+static int
+read_row(sqlite3_stmt *stmt, const struct listq *q, struct arena *a, struct val *out)
+{
+    if (q == NULL || q->project == NULL)
+        return decode_doc(stmt, 0, a, out);
+    *out = val_map();
+    for (size_t i = 0; i < q->nproject; i++) {
+        struct val v;
+        if (sqlite3_column_type(stmt, (int)i) == SQLITE_NULL)
+            continue;
+        if (column_attr(stmt, (int)i, q->project[i], a, &v) != E_OK)
+            return E_INTERNAL;
+        val_set(a, out, q->project[i]->name, v);
+    }
+    return E_OK;
+}
+
+static int
+fetch_rows(struct conn *c, const char *sql, const struct sqlparams *ps, const struct listq *q,
+           struct arena *a, struct val *items)
 {
     sqlite3_stmt *stmt = conn_stmt(c, sql);
     int           rc;
@@ -383,7 +444,7 @@ fetch_rows(struct conn *c, const char *sql, const struct sqlparams *ps, struct a
     *items = val_arr();
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         struct val v;
-        if (decode_doc(stmt, 0, a, &v) != E_OK) {
+        if (read_row(stmt, q, a, &v) != E_OK) {
             sqlite3_reset(stmt);
             return E_INTERNAL;
         }
@@ -417,7 +478,7 @@ st_list(struct store *base, const struct spec *s, const struct listq *q, struct 
     if (rc == E_OK)
         rc = sql_select(&sql, s, q, SQL_SQLITE, a, &ps, eb);
     if (rc == E_OK)
-        rc = fetch_rows(c, buf_cstr(&sql), &ps, a, items);
+        rc = fetch_rows(c, buf_cstr(&sql), &ps, q, a, items);
     buf_free(&sql);
     if (rc != E_OK && (int)eb->code != rc)
         errbuf_set(eb, rc, "store error");
@@ -482,6 +543,23 @@ tx_find(struct tx *tx, const struct spec *s, const struct scope *sc, const char 
         struct str value, struct arena *a, struct val *out)
 {
     return run_find(txc(tx), s, sc, attr, value, a, out);
+}
+
+static int
+tx_list(struct tx *tx, const struct spec *s, const struct listq *q, struct arena *a,
+        struct val *items)
+{
+    struct buf       sql;
+    struct sqlparams ps = { 0 };
+    struct errbuf    eb;
+    int              rc;
+
+    buf_init(&sql, SQL_MAX);
+    rc = sql_select(&sql, s, q, SQL_SQLITE, a, &ps, &eb);
+    if (rc == E_OK)
+        rc = fetch_rows(txc(tx), buf_cstr(&sql), &ps, q, a, items);
+    buf_free(&sql);
+    return rc;
 }
 
 /* Bind every column of `obj` in spec order, then its document. Returns the next
@@ -1033,17 +1111,6 @@ job_state_parse(const char *name)
     "id, kind, key, payload, state, run_at, attempts, lease_ms, lease_owner, "                 \
     "lease_until, last_error, progress, created, updated"
 
-static struct str
-col_str(sqlite3_stmt *stmt, int col, struct arena *a)
-{
-    const char *p = sqlite3_column_blob(stmt, col);
-    size_t      n = (size_t)sqlite3_column_bytes(stmt, col);
-
-    if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
-        return STR_NULL;
-    return (struct str){ arena_strndup(a, p ? p : "", n), n };
-}
-
 static void
 job_row_read(sqlite3_stmt *stmt, struct arena *a, struct job_row *r)
 {
@@ -1270,6 +1337,7 @@ st_job_get(struct store *base, const char *kind, struct str key, struct arena *a
 
 static const struct tx_ops tx_ops = {
     .find = tx_find,
+    .list = tx_list,
     .insert = tx_insert,
     .update = tx_update,
     .del = tx_del,
@@ -1348,14 +1416,38 @@ run_batch(struct sqlite_store *st, struct wjob *batch)
     changelog_free(&tx.log);
 }
 
+/* The query planner's statistics (sqlite_stat1) follow the data: without
+ * them SQLite may walk a whole namespace in ID order rather than use the index
+ * a filter names. Sampled (analysis_limit), so a run takes milliseconds even
+ * at millions of rows; at most once a minute, after enough changes. */
+#define ANALYZE_EVERY_MS   60000
+#define ANALYZE_MIN_CHANGE 1000
+
+static void
+maybe_analyze(struct sqlite_store *st, int64_t *last_ms, int64_t *last_changes)
+{
+    int64_t now = time_now_ms(), changes = sqlite3_total_changes64(st->writer.db);
+
+    if (now - *last_ms < ANALYZE_EVERY_MS || changes - *last_changes < ANALYZE_MIN_CHANGE)
+        return;
+    *last_ms = now;
+    *last_changes = changes;
+    if (exec_simple(&st->writer, "PRAGMA analysis_limit = 2000") != E_OK ||
+        exec_simple(&st->writer, "ANALYZE") != E_OK)
+        log_warn("store: ANALYZE failed");
+}
+
 static void *
 writer_main(void *arg)
 {
     struct sqlite_store *st = arg;
     struct wjob         *batch;
+    int64_t              last_ms = 0, last_changes = 0;
 
-    while ((batch = take_batch(st)) != NULL)
+    while ((batch = take_batch(st)) != NULL) {
         run_batch(st, batch);
+        maybe_analyze(st, &last_ms, &last_changes);
+    }
     return NULL;
 }
 
@@ -1405,6 +1497,7 @@ struct store_cursor {
     struct conn   c;
     sqlite3_stmt *stmt; /* in c's statement cache: conn_close finalizes it */
     bool          done;
+    struct listq  q; /* its projection (in the caller's arena) */
 };
 
 static void
@@ -1452,6 +1545,7 @@ st_cursor_open(struct store *base, const struct spec *s, const struct listq *q, 
         rc = E_INTERNAL;
         goto out;
     }
+    cur->q = *q;
     *out = cur;
     cur = NULL;
 out:
@@ -1471,7 +1565,7 @@ st_cursor_next(struct store_cursor *cur, struct arena *a, struct val *out)
         return 0; /* stepping a finished statement would start it over */
     rc = sqlite3_step(cur->stmt);
     if (rc == SQLITE_ROW)
-        return decode_doc(cur->stmt, 0, a, out) == E_OK ? 1 : -(int)E_INTERNAL;
+        return read_row(cur->stmt, &cur->q, a, out) == E_OK ? 1 : -(int)E_INTERNAL;
     cur->done = true;
     return rc == SQLITE_DONE ? 0 : -sqlite_err(&cur->c, rc, "cursor");
 }
@@ -1777,6 +1871,28 @@ sync_side_tables(struct conn *c, const struct spec *s, struct errbuf *eb)
     return rc;
 }
 
+/* The counts of a spec's counted dimensions (spec.counted), filled from the
+ * rows when the table is new. The triggers are made again at every start, so
+ * they follow the spec; a dimension added to a spec that has rows needs a
+ * numbered migration that fills it. */
+static int
+sync_counts(struct conn *c, const struct spec *s, struct errbuf *eb)
+{
+    char       name[256];
+    struct buf sql;
+    int        rc;
+
+    snprintf(name, sizeof name, "%s__counts", s->rest);
+    bool fill = !has_table(c, name);
+    buf_init(&sql, SQL_MAX);
+    sql_counts_create(&sql, s, SQL_SQLITE);
+    if (fill)
+        sql_counts_fill(&sql, s, SQL_SQLITE);
+    rc = exec_script(c, buf_cstr(&sql), eb);
+    buf_free(&sql);
+    return rc;
+}
+
 /* The spec tables, their new columns and indexes: derived from the specs, so
  * a new resource or a new queryable attribute needs no numbered migration. */
 static int
@@ -1809,6 +1925,8 @@ sync_spec_tables(struct conn *c, struct errbuf *eb)
         }
         if (rc == E_OK)
             rc = sync_side_tables(c, s, eb);
+        if (rc == E_OK && s->counted != NULL)
+            rc = sync_counts(c, s, eb);
     }
     return rc;
 }

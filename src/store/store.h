@@ -36,6 +36,11 @@ struct listq {
     int64_t                 limit; /* < 0: no limit */
     struct str              after; /* cursor: the ID of the last row already seen */
     bool                    want_total;
+    /* Non-NULL: each row is only these attributes, all of them columns, read
+     * from their columns instead of decoding the whole document (X-Fields, a
+     * CSV's columns: a certificate's DER is never read for a list of names). */
+    const struct attr *const *project;
+    size_t                    nproject;
 };
 
 /* One count of an aggregate (store_ops.aggregate): the rows of the query that
@@ -156,7 +161,8 @@ struct store_ops {
      * in one read transaction of a connection of its own, never the calling
      * thread's reader: *total (when q->want_total) and every row come from one
      * snapshot, while the thread's other requests go on seeing new commits.
-     * Filter values and q's strings must live (in `a`) until cursor_close.
+     * Filter values, q's strings and its projection must live (in `a`) until
+     * cursor_close.
      * One thread at a time; a long-lived cursor keeps the WAL from being
      * checkpointed past its snapshot, so close it as soon as it is done. */
     int (*cursor_open)(struct store *st, const struct spec *s, const struct listq *q,
@@ -184,6 +190,11 @@ struct store {
 struct tx_ops {
     int (*find)(struct tx *tx, const struct spec *s, const struct scope *sc, const char *attr,
                 struct str value, struct arena *a, struct val *out);
+    /* The matches of q into `items` (an array), as store_ops.list answers them
+     * but seeing the transaction's own writes; q->want_total is ignored. Mind
+     * the writer: keep q small (a namespace's configuration, a page). */
+    int (*list)(struct tx *tx, const struct spec *s, const struct listq *q, struct arena *a,
+                struct val *items);
     /* E_DUPLICATE when a unique key is taken; E_NOTFOUND (nothing written) when
      * the object's namespace does not exist, so that no write can outlive a
      * namespace delete that committed before it. */

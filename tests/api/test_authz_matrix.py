@@ -1,41 +1,62 @@
 """API authorizations, exhaustively: each built-in role x where the request goes (its own
 namespace, a child, the parent, a sibling, another tenant) x each operation x each resource.
 Allowed exactly where API.md section 5 says; 403 otherwise; and 404, never 403, for an
-object that lives in a namespace the request does not target."""
+object that lives in a namespace the request does not target. The inventory's resources
+(certificates, certificateimports, monitoringpolicies) and the certificates' contents
+are in it."""
 import itertools
 
 import pytest
 
+from certmaker import make_cert
 from kwtest import assert_error, rand
+from webhooktest import import_expired, need_certificates, wait_for, webhook_body
 
 NORMAL, SECRET, ADMIN = 0, 1, 2
-# resource -> (sensitivity, body factory(namespace) for a new object, writable)
+WRITES = frozenset({"create", "update", "delete"})
+# resource -> (sensitivity, body factory(namespace) for a new object, the writes it has)
 RESOURCES = {
-    "namespaces": (NORMAL, lambda ns: {"name": "m" + rand(8)}, True),
+    "namespaces": (NORMAL, lambda ns: {"name": "m" + rand(8)}, WRITES),
     "accounts": (ADMIN, lambda ns: {"name": "a" + rand(10), "password": "pw-" + rand(12)},
-                 True),
+                 WRITES),
     "apiauthorizations": (ADMIN, lambda ns: {
         "name": "p" + rand(6), "subject": [["@auth:realm=vince", "@auth:account=nobody"]],
         "authorizedIdentities": ["@auth:role=namespace.viewer"], "authorizedNamespace": ns},
-        True),
-    "serviceaccounts": (ADMIN, lambda ns: {"name": "s" + rand(8)}, True),
-    "appcredentials": (ADMIN, lambda ns: {"name": "c" + rand(8)}, True),
-    "auditlogs": (SECRET, None, False),
+        WRITES),
+    "serviceaccounts": (ADMIN, lambda ns: {"name": "s" + rand(8)}, WRITES),
+    "appcredentials": (ADMIN, lambda ns: {"name": "c" + rand(8)}, WRITES),
+    "auditlogs": (SECRET, None, frozenset()),
     "ldapproviders": (SECRET, lambda ns: {
         "name": "l" + rand(6), "address": "127.0.0.1:1", "bindDN": "cn=reader,dc=example",
-        "bindPassword": "pw-" + rand(8), "baseDN": "dc=example"}, True),
+        "bindPassword": "pw-" + rand(8), "baseDN": "dc=example"}, WRITES),
     "oidcproviders": (SECRET, lambda ns: {
         "name": "o" + rand(6), "endpoint": "https://127.0.0.1:1", "clientID": "c" + rand(4),
-        "clientSecret": "s-" + rand(8)}, True),
+        "clientSecret": "s-" + rand(8)}, WRITES),
+    # A new certificate for every create, so that none is answered by dedupe.
+    "certificates": (NORMAL, lambda ns: {
+        "certificate": make_cert("m%s.matrix.test" % rand(8), days=30).pem}, WRITES),
+    # Kept records of bulk imports: no update.
+    "certificateimports": (NORMAL, lambda ns: {
+        "contents": make_cert("i%s.matrix.test" % rand(8), days=30).pem},
+        frozenset({"create", "delete"})),
+    # At most one per namespace (ONE_PER_NAMESPACE).
+    "monitoringpolicies": (NORMAL, lambda ns: {"description": "p-" + rand(6)}, WRITES),
+    "webhooks": (SECRET, lambda ns: webhook_body("https://127.0.0.1:1/hook"), WRITES),
+    "webhookdeliveries": (NORMAL, None, frozenset()),
 }
+# Resources of which a namespace holds at most one: an existing one is reused, and removed
+# before a create is attempted.
+ONE_PER_NAMESPACE = {"monitoringpolicies"}
+READ_ONLY = [rest for rest, (_, _, writes) in RESOURCES.items() if not writes]
 ROLES = {  # role -> (verbs on NORMAL, on SECRET, on ADMIN) or {resource: verbs}
     "namespace.administrator": ({"get", "post", "put", "delete"},) * 3,
     "namespace.editor": ({"get", "post", "put", "delete"}, {"get", "post", "put", "delete"},
                          set()),
     "namespace.viewer": ({"get"}, set(), set()),
     # Grants certificate requests, certificates, issuing templates and namespace
-    # reads by identity: of the resources here, only namespaces.
-    "certificate.requester": {"namespaces": {"get"}},
+    # reads by identity: of the resources here, namespaces and certificates; no
+    # certificateimports, no monitoringpolicies.
+    "certificate.requester": {"namespaces": {"get"}, "certificates": {"get"}},
 }
 PLACES = ["own", "child", "parent", "sibling", "other"]
 OPS = {"list": "get", "get": "get", "create": "post", "update": "put", "delete": "delete"}
@@ -58,11 +79,28 @@ def world(server, admin):
     return {"places": places, "callers": callers}
 
 
+def one_delivery(admin, ns):
+    """A webhook delivery in `ns`: a webhook there hears an expired certificate's import
+    (made only where the certificate inventory exists: the events' source)."""
+    need_certificates(admin)
+    w = admin.ok(admin.post("/webhooks", RESOURCES["webhooks"][1](ns), ns=ns))
+    import_expired(admin, ns)
+    got = wait_for(lambda: admin.list("webhooks/%s/webhookdeliveries" % w["ID"], ns))
+    assert got, "no delivery in %s" % ns
+    return got[0]
+
+
 def one_object(admin, rest, ns):
     """An object of `rest` living in `ns`, made by the administrator."""
-    sens, body, writable = RESOURCES[rest]
-    if writable:
+    sens, body, writes = RESOURCES[rest]
+    if rest in ONE_PER_NAMESPACE:
+        there = admin.list(rest, ns)
+        if there:
+            return there[0]
+    if "create" in writes:
         return admin.ok(admin.post("/" + rest, body(ns), ns=ns))
+    if rest == "webhookdeliveries":
+        return one_delivery(admin, ns)
     admin.mkns(ns, "touch" + rand(6))  # leaves an audit entry in ns
     for _ in range(50):
         items = admin.list(rest, ns)
@@ -81,10 +119,13 @@ def allowed(role, rest, op, place):
 
 
 def attempt(admin, caller, rest, op, ns):
-    sens, body, writable = RESOURCES[rest]
+    sens, body, writes = RESOURCES[rest]
     if op == "list":
         return caller.get("/" + rest, ns=ns)
     if op == "create":
+        if rest in ONE_PER_NAMESPACE:  # make room, so that an allowed create is a 200
+            for o in admin.list(rest, ns):
+                admin.ok(admin.delete("/%s/%s" % (rest, o["ID"]), ns=ns))
         return caller.post("/" + rest, body(ns), ns=ns)
     obj = one_object(admin, rest, ns)
     if op == "get":
@@ -96,7 +137,7 @@ def attempt(admin, caller, rest, op, ns):
 
 CASES = [(role, rest, op, place)
          for role, rest, op, place in itertools.product(ROLES, RESOURCES, OPS, PLACES)
-         if RESOURCES[rest][2] or op in ("list", "get")]
+         if op in ("list", "get") or op in RESOURCES[rest][2]]
 
 
 @pytest.mark.parametrize("role,rest,op,place", CASES,
@@ -110,11 +151,18 @@ def test_matrix(admin, world, role, rest, op, place):
 
 
 def test_read_only_resources_refuse_writes(admin, world):
-    for role, op in itertools.product(ROLES, ("create", "update", "delete")):
+    for role, op, rest in itertools.product(ROLES, ("create", "update", "delete"), READ_ONLY):
         c = world["callers"][role]
-        r = (c.post("/auditlogs", {}, ns=world["places"]["own"]) if op == "create" else
-             c.put("/auditlogs/" + "0" * 24, {}, ns=world["places"]["own"]) if op == "update"
-             else c.delete("/auditlogs/" + "0" * 24, ns=world["places"]["own"]))
+        own = world["places"]["own"]
+        r = (c.post("/" + rest, {}, ns=own) if op == "create" else
+             c.put("/%s/%s" % (rest, "0" * 24), {}, ns=own) if op == "update"
+             else c.delete("/%s/%s" % (rest, "0" * 24), ns=own))
+        assert_error(r, 405)
+    # an import's record is kept as it was: no update, whoever asks
+    rec = one_object(admin, "certificateimports", world["places"]["own"])
+    for role in ROLES:
+        r = world["callers"][role].put("/certificateimports/" + rec["ID"], rec,
+                                       ns=world["places"]["own"])
         assert_error(r, 405)
 
 
@@ -126,9 +174,12 @@ def test_object_elsewhere_is_404_never_403(admin, world, rest, place):
     c = world["callers"]["namespace.administrator"]
     own = world["places"]["own"]
     assert_error(c.get("/%s/%s" % (rest, obj["ID"]), ns=own), 404)
-    if RESOURCES[rest][2]:
+    if "update" in RESOURCES[rest][2]:
         assert_error(c.put("/%s/%s" % (rest, obj["ID"]), obj, ns=own), 404)
+    if "delete" in RESOURCES[rest][2]:
         assert_error(c.delete("/%s/%s" % (rest, obj["ID"]), ns=own), 404)
+    if rest == "certificates":
+        assert_error(c.get("/certificates/%s/contents" % obj["ID"], ns=own), 404)
     assert admin.get("/%s/%s" % (rest, obj["ID"]), ns=world["places"][place]).status == 200
 
 
@@ -139,3 +190,51 @@ def test_recursive_reads_stay_inside_the_grant(admin, world):
     assert all(o["name"].startswith(world["places"]["own"]) for o in got.data)
     assert_error(c.get("/namespaces", ns=world["places"]["parent"],
                        params={"recursive": "true"}), 403)
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+@pytest.mark.parametrize("place", PLACES)
+def test_certificate_contents(admin, world, role, place):
+    """GET /certificates/:id/contents is a read of the certificate: every built-in role
+    reads it where it reads certificates (certificate.requester included), nowhere else."""
+    ns = world["places"][place]
+    cert = make_cert("contents-%s.matrix.test" % rand(8))
+    obj = admin.ok(admin.post("/certificates", {"certificate": cert.pem}, ns=ns))
+    c = world["callers"][role]
+    url = "/certificates/%s/contents" % obj["ID"]
+    if place in ("own", "child"):
+        r = c.get(url, ns=ns)
+        assert r.status == 200 and r.content.decode() == cert.pem, r
+        r = c.get(url, ns=ns, params={"format": "DER"})
+        assert r.status == 200 and r.content == cert.der, r
+    else:
+        assert_error(c.get(url, ns=ns), 403)
+        assert_error(c.get(url, ns=ns, params={"format": "DER"}), 403)
+
+
+def test_requester_reads_certificates_but_writes_no_policy(admin, world):
+    """certificate.requester: certificates and their contents, read only; policies and
+    imports neither read nor written."""
+    own = world["places"]["own"]
+    c = world["callers"]["certificate.requester"]
+    cert = make_cert("requester-%s.matrix.test" % rand(8))
+    obj = admin.ok(admin.post("/certificates", {"certificate": cert.pem}, ns=own))
+    assert c.ok(c.get("/certificates/" + obj["ID"], ns=own))["fingerprint"] == cert.fingerprint
+    r = c.get("/certificates/%s/contents" % obj["ID"], ns=own, params={"format": "DER"})
+    assert r.status == 200 and r.content == cert.der, r
+    assert obj["ID"] in [x["ID"] for x in c.list("certificates", own)]
+    pol = one_object(admin, "monitoringpolicies", own)
+    assert_error(c.post("/monitoringpolicies", {}, ns=world["places"]["child"]), 403)
+    assert_error(c.get("/monitoringpolicies", ns=own), 403)
+    assert_error(c.get("/monitoringpolicies/" + pol["ID"], ns=own), 403)
+    pol["expiringWithinDays"] = 5
+    assert_error(c.put("/monitoringpolicies/" + pol["ID"], pol, ns=own), 403)
+    assert_error(c.delete("/monitoringpolicies/" + pol["ID"], ns=own), 403)
+    assert admin.ok(admin.get("/monitoringpolicies/" + pol["ID"], ns=own))[
+        "expiringWithinDays"] != 5
+    assert_error(c.post("/certificateimports", {"contents": cert.pem}, ns=own), 403)
+    assert_error(c.post("/certificates", {"certificate": make_cert("x.matrix.test").pem},
+                        ns=own), 403)
+    assert_error(c.put("/certificates/" + obj["ID"], dict(obj, retired=True), ns=own), 403)
+    assert_error(c.delete("/certificates/" + obj["ID"], ns=own), 403)
+    assert admin.ok(admin.get("/certificates/" + obj["ID"], ns=own))["status"] == "ACTIVE"

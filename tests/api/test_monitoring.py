@@ -59,6 +59,12 @@ def test_status_follows_the_clock_without_any_write(start_server):
     assert ids(c, ns, 'status != "ACTIVE"') == {soon["ID"]}
     r = c.get("/certificates", ns=ns, accept="text/csv", fields=["ID", "status"])
     assert ("%s,EXPIRED" % soon["ID"]) in r.content.decode()
+    # reports too: from the stored counts moved on by the clock, and from the rows
+    for body in ({}, {"q": 'subjectCN exists'}):
+        rep = c.ok(c.post("/certificatereports", body, ns=ns))
+        assert rep["byStatus"] == {"ACTIVE": 1, "EXPIRING": 0, "EXPIRED": 1, "REVOKED": 0,
+                                   "RETIRED": 0}, body
+        assert rep["byExpiry"]["expired"] == 1 and rep["byExpiry"]["later"] == 1, body
 
 
 def test_the_sweep_stores_crossings_without_moving_update_time(start_server):

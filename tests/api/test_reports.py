@@ -106,3 +106,26 @@ def test_empty_namespace_report(admin):
     rep = report(admin, ns)
     assert rep["total"] == 0 and rep["byIssuer"] == [] and rep["bySource"] == {}
     assert rep["byStatus"]["ACTIVE"] == 0
+
+
+def test_counts_follow_deletes_updates_and_namespace_deletes(admin):
+    top = admin.mkns("/", "cnt-" + rand(6))["name"]
+    sub = admin.mkns(top, "x")["name"]
+    a = admin.ok(admin.post("/certificates", {"certificate": make_cert("a.cnt").pem}, ns=top))
+    admin.ok(admin.post("/certificates", {"certificate": make_cert("b.cnt").pem}, ns=sub))
+    rep = report(admin, top, recursive=True)
+    assert rep["total"] == 2 and rep["byStatus"]["ACTIVE"] == 2
+    a["retired"] = True
+    admin.ok(admin.put("/certificates/" + a["ID"], a, ns=top))
+    rep = report(admin, top, recursive=True)
+    assert rep["byStatus"]["RETIRED"] == 1 and rep["byStatus"]["ACTIVE"] == 1
+    assert sum(rep["byExpiry"].values()) == 1
+    admin.ok(admin.delete("/certificates/" + a["ID"], ns=top))
+    rep = report(admin, top, recursive=True)
+    assert rep["total"] == 1 and rep["byStatus"]["RETIRED"] == 0
+    subobj = admin.list("namespaces", top)[0]
+    admin.ok(admin.delete("/namespaces/" + subobj["ID"], ns=top))
+    rep = report(admin, top, recursive=True)
+    assert rep["total"] == 0 and rep["bySource"] == {}
+    again = admin.mkns(top, "x")["name"]
+    assert report(admin, again)["total"] == 0

@@ -172,6 +172,36 @@ test_namespace_guard_and_unique_keys(void **state)
     assert_int_equal(run(do_update, &spec_account, &acc, STR_NULL, NULL), E_NOTFOUND);
 }
 
+/* A list inside the transaction sees what the transaction wrote before it. */
+static int
+insert_then_list(struct tx *tx, struct op *op)
+{
+    struct listq q = { .scope = { val_get_str(op->obj, "namespace"), false }, .limit = -1 };
+    struct val   items;
+    int          rc = tx->ops->insert(tx, op->s, op->obj);
+
+    if (rc == E_OK)
+        rc = tx->ops->list(tx, op->s, &q, A, &items);
+    op->n = rc == E_OK ? (int64_t)items.a.n : -1;
+    return rc;
+}
+
+static void
+test_list_in_a_transaction_sees_its_writes(void **state)
+{
+    struct val ns = make_namespace("l1");
+    struct str path = val_get_str(&ns, "name");
+    struct val b;
+    struct op  op = { insert_then_list, &spec_account, &b, STR_NULL, NULL, 0 };
+
+    (void)state;
+    make_account(path, "gil");
+    b = make(&spec_account, path,
+             "{\"name\":\"hal\",\"email\":\"h@x.io\",\"password\":\"pw-hal-123456\"}");
+    assert_int_equal(store_run(st, run_op, &op), E_OK);
+    assert_int_equal(op.n, 2);
+}
+
 /* ---- the change list ------------------------------------------------------ */
 
 static size_t seen_n;
@@ -249,6 +279,7 @@ main(void)
         cmocka_unit_test(test_update_needs_the_stored_update_time),
         cmocka_unit_test(test_protected_needs_override),
         cmocka_unit_test(test_namespace_guard_and_unique_keys),
+        cmocka_unit_test(test_list_in_a_transaction_sees_its_writes),
         cmocka_unit_test(test_observers_see_committed_changes_only),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,239 @@
+/* deliver.c - see deliver.h. */
+#include "deliver.h"
+
+#include <stdio.h>
+
+#include "../core/config.h"
+#include "../core/timeutil.h"
+#include "../model/secrets.h"
+#include "../model/specs.h"
+#include "webhook.h"
+
+#define LEASE_MARGIN_MS 30000 /* beyond webhook_timeout: the keeper renews anyway */
+#define RETRY_MAX_MS    3600000
+#define SECRET_MAX      4096
+#define PURGE_JOB       "webhookdelivery.purge"
+
+static struct jobs *runtime; /* set at start-up, before any write; cleared at exit */
+
+struct jobs *
+webhook_runtime(void)
+{
+    return runtime;
+}
+
+/* ---- the record of an attempt ------------------------------------------ */
+
+static int
+update_tx(struct tx *tx, void *arg)
+{
+    int rc = tx->ops->update(tx, &spec_webhookdelivery, arg, NULL);
+
+    return rc == E_NOTFOUND ? E_OK : rc; /* its namespace was deleted meanwhile */
+}
+
+/* Server maintenance: unconditional, and updateTime stays (API.md 6). */
+static int
+save(struct job_ctx *ctx, struct val *d)
+{
+    int rc = store_run(ctx->st, update_tx, d);
+
+    return rc == E_OK ? E_OK : errbuf_set(&ctx->eb, rc, "cannot record the attempt (%d)", rc);
+}
+
+static void
+set_time(struct arena *a, struct val *d, const char *key, int64_t ms)
+{
+    char *t = arena_alloc(a, TIME_RFC3339_LEN + 1);
+
+    time_format(ms, t);
+    val_set(a, d, key, val_cstr(t));
+}
+
+/* The delivery will not be sent (its webhook went, or was disabled). */
+static int
+give_up(struct job_ctx *ctx, struct val *d, const char *why)
+{
+    val_set(ctx->a, d, "status", val_cstr("FAILED"));
+    val_set(ctx->a, d, "lastError", val_cstr(why));
+    val_del(d, "nextAttemptTime");
+    return save(ctx, d);
+}
+
+/* This attempt's outcome into the delivery; the item's error (retried, or
+ * failed for good) when it was not delivered. */
+static int
+record(struct job_ctx *ctx, struct val *d, const struct webhook_result *res, bool ok)
+{
+    bool last = ctx->attempt >= ctx->kind->max_attempts;
+    int  rc;
+
+    val_set(ctx->a, d, "attempts", val_int(ctx->attempt));
+    if (res->code != 0)
+        val_set(ctx->a, d, "responseCode", val_int(res->code));
+    else
+        val_del(d, "responseCode");
+    val_set(ctx->a, d, "status", val_cstr(ok ? "DELIVERED" : last ? "FAILED" : "PENDING"));
+    if (ok)
+        val_del(d, "lastError");
+    else
+        val_set(ctx->a, d, "lastError",
+                val_cstr(arena_strndup(ctx->a, res->error, strlen(res->error))));
+    if (ok || last)
+        val_del(d, "nextAttemptTime");
+    else
+        set_time(ctx->a, d, "nextAttemptTime",
+                 time_now_ms() + job_retry_delay_ms(ctx->kind, ctx->attempt));
+    if ((rc = save(ctx, d)) != E_OK || ok)
+        return rc;
+    return errbuf_set(&ctx->eb, E_UNAVAILABLE, "%s", res->error);
+}
+
+/* ---- an attempt ---------------------------------------------------------- */
+
+static bool
+stopping(void *arg)
+{
+    return job_canceled(arg);
+}
+
+/* POST the body of delivery `d` to its webhook, with the secret open for the
+ * call only. A secret that cannot be opened (another master key) fails the
+ * attempt like an unreachable receiver: it shows in lastError. */
+static int
+post_delivery(struct job_ctx *ctx, const struct val *d, const struct val *hook,
+              struct webhook_result *res)
+{
+    struct str          url = val_get_str(hook, "url"), event = val_get_str(d, "event");
+    struct webhook_post p = { .url = arena_strndup(ctx->a, url.p, url.len),
+                              .body = ctx->payload,
+                              .ca_pem = val_get_str(hook, "caCertificate"),
+                              .event = arena_strndup(ctx->a, event.p, event.len),
+                              .delivery = arena_strndup(ctx->a, ctx->key.p, ctx->key.len),
+                              .timeout_ms = cfg.webhook_timeout,
+                              .canceled = stopping,
+                              .arg = ctx };
+    struct buf          secret;
+    struct errbuf       eb = { 0 };
+    int                 rc;
+
+    buf_init(&secret, SECRET_MAX);
+    if (secrets_open(&spec_webhook, hook, "secret", &secret, &eb) != E_OK) {
+        buf_wipe(&secret);
+        *res = (struct webhook_result){ 0 };
+        snprintf(res->error, sizeof res->error, "the webhook's secret cannot be opened");
+        return E_UNAVAILABLE;
+    }
+    p.secret = buf_str(&secret);
+    rc = webhook_post(&p, res);
+    buf_wipe(&secret);
+    return rc;
+}
+
+/* The webhook of delivery `d`: E_NOTFOUND when it was deleted. */
+static int
+load_webhook(struct job_ctx *ctx, const struct val *d, struct val *hook)
+{
+    struct scope sc = { val_get_str(d, "namespace"), false };
+
+    return ctx->st->ops->find(ctx->st, &spec_webhook, &sc, "ID", val_get_str(d, "webhookID"),
+                              ctx->a, hook, &ctx->eb);
+}
+
+static bool
+is_true(const struct val *obj, const char *key)
+{
+    const struct val *v = val_get(obj, key);
+
+    return v != NULL && v->t == V_BOOL && v->b;
+}
+
+/* One attempt at one delivery (the item's key). Idempotent: a delivery that
+ * is no longer PENDING (its outcome was written, but not the item's) or no
+ * longer visible (its namespace was deleted, or it was purged) is done. */
+static int
+deliver_run(struct job_ctx *ctx)
+{
+    struct webhook_result res;
+    struct val            d, hook;
+    int rc = ctx->st->ops->find(ctx->st, &spec_webhookdelivery, NULL, "ID", ctx->key, ctx->a,
+                                &d, &ctx->eb);
+
+    if (rc == E_NOTFOUND)
+        return E_OK;
+    if (rc != E_OK || !str_eq_c(val_get_str(&d, "status"), "PENDING"))
+        return rc;
+    if ((rc = load_webhook(ctx, &d, &hook)) == E_NOTFOUND)
+        return give_up(ctx, &d, "the webhook was deleted");
+    if (rc != E_OK)
+        return rc;
+    if (is_true(&hook, "disabled"))
+        return give_up(ctx, &d, "the webhook is disabled");
+    rc = post_delivery(ctx, &d, &hook, &res);
+    if (res.canceled) /* stopping: the item is released, this attempt not counted */
+        return errbuf_set(&ctx->eb, E_UNAVAILABLE, "%s", res.error);
+    return record(ctx, &d, &res, rc == E_OK);
+}
+
+/* ---- retention ------------------------------------------------------------ */
+
+static int
+purge_tx(struct tx *tx, void *arg)
+{
+    KW_UNUSED(arg);
+    return tx->ops->purge(tx, &spec_webhookdelivery,
+                          time_now_ms() - cfg.webhook_delivery_retention);
+}
+
+static int
+purge_run(struct job_ctx *ctx)
+{
+    int rc = store_run(ctx->st, purge_tx, NULL);
+
+    return rc == E_OK ? E_OK : errbuf_set(&ctx->eb, rc, "store error %d", rc);
+}
+
+/* ---- the runtime ------------------------------------------------------------ */
+
+int
+webhook_runtime_init(struct store *st, struct errbuf *eb)
+{
+    const struct job_kind kinds[] = {
+        { .name = WEBHOOK_DELIVER_JOB,
+          .run = deliver_run,
+          .lease_ms = cfg.webhook_timeout + LEASE_MARGIN_MS,
+          .retry_base_ms = cfg.webhook_retry_delay,
+          .retry_max_ms = RETRY_MAX_MS,
+          .max_attempts = cfg.webhook_max_attempts },
+        { .name = PURGE_JOB,
+          .run = purge_run,
+          .interval_ms = cfg.expire_interval,
+          .max_attempts = 3 },
+    };
+    struct jobs *j = jobs_new(st, NULL);
+    int          rc = j != NULL ? E_OK : errbuf_set(eb, E_INTERNAL, "out of memory");
+
+    for (size_t i = 0; i < ARRAY_LEN(kinds) && rc == E_OK; i++)
+        rc = jobs_register(j, &kinds[i], eb);
+    if (rc != E_OK) {
+        jobs_free(j);
+        return rc;
+    }
+    runtime = j;
+    return E_OK;
+}
+
+int
+webhook_runtime_start(struct errbuf *eb)
+{
+    return jobs_start(runtime, (int)cfg.webhook_workers, eb);
+}
+
+void
+webhook_runtime_stop(void)
+{
+    struct jobs *j = runtime;
+
+    runtime = NULL;
+    jobs_free(j);
+}

@@ -1,0 +1,187 @@
+"""The inventory's limits, each at its cap and one past it (API.md 1; docs/inventory.md,
+Caps): the entries of one import (INV_CERTS_MAX, 10,000, failed blocks and duplicates
+counted), the bytes of an import body (max_import_size, 32 MiB), the length of
+`description` (1024 bytes) on certificates, certificateimports and monitoringpolicies,
+and pageSize/limit on /certificates (page_size_max, 10,000)."""
+
+import base64
+
+import pytest
+
+import oddcert as oc
+from kwtest import assert_error, rand
+
+CAP = 10000  # INV_CERTS_MAX, and page_size_max's default
+PEM_CT = "application/pem-certificate-chain"
+
+
+@pytest.fixture(scope="module")
+def pems():
+    """CAP + 1 distinct small certificates, as PEM."""
+    return [oc.pem(oc.build(subject=oc.name((oc.CN, oc.UTF8, "c%05d.cap.test" % i)),
+                            extensions=[]))
+            for i in range(CAP + 1)]
+
+
+def post_bundle(admin, ns, body):
+    return admin.request("POST", "/certificateimports", ns=ns, data=body.encode(),
+                         content_type=PEM_CT, timeout=300)
+
+
+def count(admin, ns, rest="certificates"):
+    r = admin.head("/" + rest, ns=ns)
+    assert r.status == 204, r
+    return int(r.headers["X-Count-Total"])
+
+
+def assert_too_many(admin, ns, r, before):
+    e = assert_error(r, 422)
+    assert e["data"]["attribute"] == "contents", r
+    assert "too many" in e["description"], r
+    assert count(admin, ns) == before, "a refused input stores nothing"
+
+
+@pytest.fixture(scope="module")
+def full(admin, pems):
+    """A namespace holding exactly CAP certificates, imported in one bundle at the cap,
+    after the same bundle one past the cap was refused whole."""
+    ns = admin.mkns("/", "cap-" + rand(6))["name"]
+    assert_too_many(admin, ns, post_bundle(admin, ns, "".join(pems)), 0)
+    assert count(admin, ns, "certificateimports") == 0, "no record of a refused import"
+    r = post_bundle(admin, ns, "".join(pems[:CAP]))
+    assert r.status == 200, r
+    return ns, r.data
+
+
+def test_an_import_of_exactly_ten_thousand_certificates(admin, full):
+    ns, rec = full
+    assert (rec["total"], rec["imported"], rec["duplicates"], rec["failed"]) == (CAP, CAP, 0, 0)
+    assert rec["errors"] == [] and len(rec["certificateIDs"]) == CAP
+    assert len(set(rec["certificateIDs"])) == CAP
+    assert count(admin, ns) == CAP
+    kept = admin.ok(admin.get("/certificateimports/" + rec["ID"], ns=ns))
+    assert kept["certificateIDs"] == rec["certificateIDs"]
+
+
+def test_failed_blocks_and_duplicates_count_toward_the_cap(admin, pems):
+    ns = admin.mkns("/", "capmix-" + rand(6))["name"]
+    bad = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+    # a certificate, the same again, and 9,998 bad blocks: 10,000 entries
+    body = pems[0] + pems[0] + bad * (CAP - 2)
+    r = post_bundle(admin, ns, body)
+    assert r.status == 200, r
+    assert (r.data["total"], r.data["imported"], r.data["duplicates"], r.data["failed"]) == \
+        (CAP, 1, 1, CAP - 2)
+    assert [e["index"] for e in r.data["errors"]] == list(range(2, CAP))
+    assert r.data["certificateIDs"] == [r.data["certificateIDs"][0]] * 2
+    # one more block of any kind (a bad one, a duplicate, a new one) is one past the cap
+    for more in (bad, pems[0], pems[1]):
+        assert_too_many(admin, ns, post_bundle(admin, ns, body + more), 1)
+    assert_too_many(admin, ns, post_bundle(admin, ns, pems[0] * (CAP + 1)), 1)
+
+
+def test_a_pkcs7_bundle_at_and_past_the_cap(admin, pems):
+    """A PKCS#7 counts its certificates, in the JSON form too."""
+    ders = [base64.b64decode("".join(p.splitlines()[1:-1])) for p in pems]
+
+    def p7(certs):
+        return base64.b64encode(oc.seq(oc.oid("1.2.840.113549.1.7.2"), oc.tlv(0xA0, oc.seq(
+            oc.integer(1), oc.set_of(), oc.seq(oc.oid("1.2.840.113549.1.7.1")),
+            oc.tlv(0xA0, certs), oc.set_of())))).decode()
+
+    ns = admin.mkns("/", "capp7-" + rand(6))["name"]
+    r = admin.post("/certificateimports", {"contents": p7(b"".join(ders))}, ns=ns, timeout=300)
+    assert_too_many(admin, ns, r, 0)
+    r = admin.post("/certificateimports", {"contents": p7(b"".join(ders[:CAP]))}, ns=ns,
+                   timeout=300)
+    assert r.status == 200, r
+    assert (r.data["total"], r.data["imported"]) == (CAP, CAP)
+
+
+def test_import_body_at_and_past_max_import_size(admin, pems):
+    """32 MiB (max_import_size's default) is read; one byte more is 413. Trailing
+    whitespace is no block."""
+    ns = admin.mkns("/", "capsz-" + rand(6))["name"]
+    cap = 32 << 20
+    body = pems[0] + "\n" * (cap - len(pems[0]))
+    assert len(body) == cap
+    r = post_bundle(admin, ns, body)
+    assert r.status == 200, r
+    assert (r.data["total"], r.data["imported"]) == (1, 1)
+    r = post_bundle(admin, ns, body + "\n")
+    assert_error(r, 413)
+    assert count(admin, ns) == 1 and count(admin, ns, "certificateimports") == 1
+
+
+def test_page_size_at_and_past_page_size_max(admin, full):
+    ns, _ = full
+    for key in ("pageSize", "pagesize", "limit"):
+        r = admin.get("/certificates", ns=ns, params={key: CAP}, fields=["ID"])
+        assert r.status == 200, r
+        assert len(r.data) == CAP and r.headers["X-Count-Total"] == str(CAP)
+        assert_error(admin.get("/certificates", ns=ns, params={key: CAP + 1}, fields=["ID"]),
+                     400)
+    r = admin.get("/certificates", ns=ns, params={"pageSize": 0}, fields=["ID"])
+    assert r.status == 200 and len(r.data) == CAP, r
+    r = admin.get("/certificates", ns=ns, params={"pageSize": CAP - 1, "page": 2},
+                  fields=["ID"])
+    assert r.status == 200 and len(r.data) == 1, r
+    r = admin.get("/certificates", ns=ns, accept="text/csv", params={"pageSize": 0},
+                  fields=["ID"])
+    assert r.status == 200 and len(r.content.decode().splitlines()) == CAP + 1
+
+
+# ---- description: 1024 bytes -------------------------------------------------------------
+
+AT_CAP = ["d" * 1024, "\u00e9" * 512]  # 1024 bytes, ASCII and two-byte UTF-8
+PAST_CAP = ["d" * 1025, "\u00e9" * 512 + "d"]
+
+
+@pytest.fixture(scope="module")
+def descns(admin):
+    return admin.mkns("/", "capd-" + rand(6))["name"]
+
+
+def fresh_pem(cn):
+    return oc.pem(oc.build(subject=oc.name((oc.CN, oc.UTF8, cn))))
+
+
+@pytest.mark.parametrize("i", range(2))
+def test_certificate_description(admin, descns, i):
+    ok, over = AT_CAP[i], PAST_CAP[i]
+    before = count(admin, descns)
+    r = admin.post("/certificates", {"certificate": fresh_pem("d%d.test" % i),
+                                     "description": over}, ns=descns)
+    e = assert_error(r, 422)
+    assert e["data"]["attribute"] == "description"
+    assert count(admin, descns) == before
+    obj = admin.ok(admin.post("/certificates", {"certificate": fresh_pem("d%d.test" % i),
+                                                "description": ok}, ns=descns))
+    assert obj["description"] == ok
+    obj["description"] = over
+    assert_error(admin.put("/certificates/" + obj["ID"], obj, ns=descns), 422)
+    obj["description"] = ok[:-1] + ("e" if i == 0 else "")
+    assert admin.put("/certificates/" + obj["ID"], obj, ns=descns).status == 200
+
+
+@pytest.mark.parametrize("i", range(2))
+def test_certificateimport_description(admin, descns, i):
+    r = admin.post("/certificateimports", {"contents": fresh_pem("i%d.test" % i),
+                                           "description": PAST_CAP[i]}, ns=descns)
+    e = assert_error(r, 422)
+    assert e["data"]["attribute"] == "description"
+    r = admin.post("/certificateimports", {"contents": fresh_pem("i%d.test" % i),
+                                           "description": AT_CAP[i]}, ns=descns)
+    assert r.status == 200 and r.data["description"] == AT_CAP[i], r
+
+
+@pytest.mark.parametrize("i", range(2))
+def test_monitoringpolicy_description(admin, descns, i):
+    r = admin.post("/monitoringpolicies", {"description": PAST_CAP[i]}, ns=descns)
+    e = assert_error(r, 422)
+    assert e["data"]["attribute"] == "description"
+    p = admin.ok(admin.post("/monitoringpolicies", {"description": AT_CAP[i]}, ns=descns))
+    assert p["description"] == AT_CAP[i]
+    p["description"] = PAST_CAP[i]
+    assert_error(admin.put("/monitoringpolicies/" + p["ID"], p, ns=descns), 422)
+    admin.ok(admin.delete("/monitoringpolicies/" + p["ID"], ns=descns))

@@ -1,0 +1,473 @@
+"""Webhooks (API.md 7.2): the webhooks resource (validation, the write-only secret sealed at
+rest, roles), the read-only webhookdeliveries, and deliveries end to end to a real HTTPS
+receiver (tests/api/webhookreceiver.py): signed, retried with back-off, surviving kill -9,
+refused outside webhook_allowed_networks, heard by the webhooks of the event's namespace and
+of its ancestors only.
+
+The events come from the certificate inventory (API.md 7.1): the delivery tests are skipped
+where the binary has no /certificates yet (webhooktest.need_certificates)."""
+
+import hashlib
+import re
+import subprocess
+import time
+
+import pytest
+
+from kwtest import KEYWARD_BIN, RFC3339_MS, Client, Server, assert_error, parse_time, rand
+from webhookreceiver import Receiver, signature
+from webhooktest import (deliveries, delivery_config, expired_certificate,
+                         import_expired, need_certificates, wait_delivery, wait_for,
+                         webhook_body)
+
+URL = "https://receiver.example/hook"
+
+
+def create(client, ns, **attrs):
+    return client.post("/webhooks", webhook_body(attrs.pop("url", URL), **attrs), ns=ns)
+
+
+# ---- the resource ----------------------------------------------------------------------------
+
+
+def test_create_read_update_delete_never_show_the_secret(admin, ns):
+    secret = "s3cret-" + rand(24)
+    r = create(admin, ns, secret=secret, description="alerts",
+               events=["certificate.expired", "certificate.expiring"])
+    assert r.status == 200, r
+    w = r.data
+    assert w["object"] == "webhook" and w["namespace"] == ns
+    assert w["url"] == URL and w["disabled"] is False and w["caCertificate"] == ""
+    assert w["events"] == ["certificate.expired", "certificate.expiring"]
+    answers = [r]
+    answers.append(admin.get("/webhooks/" + w["ID"], ns=ns))
+    answers.append(admin.get("/webhooks", ns=ns))
+    answers.append(admin.get("/webhooks", ns=ns, params={"q": 'url == "%s"' % URL}))
+    answers.append(admin.get("/webhooks", ns=ns, accept="text/csv",
+                             params={"q": 'name == "%s"' % w["name"]}))
+    # A PUT without the secret keeps it; one with a new secret replaces it; neither shows it.
+    w2 = dict(w, description="changed", disabled=True)
+    r = admin.put("/webhooks/" + w["ID"], w2, ns=ns)
+    assert r.status == 200 and r.data["description"] == "changed" and r.data["disabled"], r
+    answers.append(r)
+    r = admin.put("/webhooks/" + w["ID"], dict(r.data, secret="an0ther-" + rand(20)), ns=ns)
+    assert r.status == 200, r
+    answers.append(r)
+    for a in answers:
+        assert secret.encode() not in a.content and b'"secret"' not in a.content, a
+    assert "secret" not in r.data
+    r = admin.delete("/webhooks/" + w["ID"], ns=ns)
+    assert r.status == 200 and "secret" not in r.data
+    assert_error(admin.get("/webhooks/" + w["ID"], ns=ns), 404)
+
+
+def test_secret_is_sealed_at_rest(start_server):
+    s = start_server(config={"login_failures_per_address_max": 0})
+    admin = Client(s, s.token())
+    secret = "at-rest-" + rand(24)
+    assert create(admin, "/", secret=secret).status == 200
+    assert secret.encode() not in s.store_bytes()
+
+
+@pytest.mark.parametrize("url", [
+    "http://receiver.example/hook",
+    "file:///etc/passwd",
+    "/etc/passwd",
+    "receiver.example/hook",
+    "ftp://receiver.example/",
+    "https://",
+    "https:///path",
+    "https://user:pw@receiver.example/",
+    "https://token@receiver.example/",
+    "https://receiver.example:0/",
+    "https://receiver.example:65536/",
+    "https://receiver.example/a b",
+    "https://receiver.example/#fragment",
+    "https://[::1/",
+    "https://169.254.169.254/latest/meta-data/",
+    "https://[fe80::1]:8443/",
+    "https://[::ffff:169.254.0.1]/",
+    "https://example.com/" + "a" * 2100,
+    "",
+])
+def test_url_must_be_https_to_an_allowed_host(admin, ns, url):
+    e = assert_error(create(admin, ns, url=url), 422, "Validation Error")
+    assert e["data"] == {"attribute": "url"}, e
+
+
+@pytest.mark.parametrize("url", [
+    "https://receiver.example", "HTTPS://Receiver.Example:8443/a/b?c=d&e=%2F",
+    "https://127.0.0.1:8443/hook", "https://[::1]/hook", "https://10.1.2.3/",
+    "https://metadata.internal/",  # a name: checked on the address at each delivery
+])
+def test_good_urls(admin, ns, url):
+    r = create(admin, ns, url=url)
+    assert r.status == 200 and r.data["url"] == url, r
+
+
+def test_missing_or_bad_attributes(admin, ns):
+    for drop in ("name", "url", "events", "secret"):
+        body = webhook_body(URL)
+        del body[drop]
+        e = assert_error(admin.post("/webhooks", body, ns=ns), 422)
+        assert e["data"] == {"attribute": drop}, (drop, e)
+    for events in ([], ["certificate.gone"], ["certificate.expired", "nope"], "certificate.weak"):
+        e = assert_error(create(admin, ns, events=events), 422)
+        assert e["data"] == {"attribute": "events"}, (events, e)
+    e = assert_error(create(admin, ns, secret="too-short"), 422)
+    assert e["data"] == {"attribute": "secret"}
+    e = assert_error(create(admin, ns, disabled="no"), 422)
+    assert e["data"] == {"attribute": "disabled"}
+
+
+def test_ca_certificate_must_be_pem_certificates(admin, ns):
+    ca = Receiver().ca_pem  # a CA of its own; nothing listens
+    r = create(admin, ns, caCertificate=ca)
+    assert r.status == 200 and r.data["caCertificate"] == ca, r
+    cert_pem, _ = expired_certificate()
+    key = ("-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n"
+           "-----END PRIVATE KEY-----\n")
+    for bad in ("not a certificate", cert_pem.replace("MII", "XXX"), key, cert_pem + key,
+                "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"):
+        e = assert_error(create(admin, ns, caCertificate=bad), 422, "Validation Error")
+        assert e["data"] == {"attribute": "caCertificate"}, (bad, e)
+
+
+def test_names_are_unique_per_namespace(admin, ns):
+    name = "dup-" + rand(6)
+    assert create(admin, ns, name=name).status == 200
+    assert_error(create(admin, ns, name=name), 422, "Duplicate Key")
+    other = admin.mkns(ns, "u" + rand(6))["name"]
+    assert create(admin, other, name=name).status == 200
+
+
+def test_deliveries_are_read_only_and_children_of_their_webhook(admin, ns):
+    w = create(admin, ns).data
+    r = admin.get("/webhooks/%s/webhookdeliveries" % w["ID"], ns=ns)
+    assert r.status == 200 and r.data == [] and r.headers["X-Count-Total"] == "0", r
+    assert admin.head("/webhooks/%s/webhookdeliveries" % w["ID"], ns=ns).status == 204
+    assert_error(admin.post("/webhookdeliveries", {}, ns=ns), 405)
+    assert_error(admin.put("/webhookdeliveries/" + "0" * 24, {}, ns=ns), 405)
+    assert_error(admin.delete("/webhookdeliveries/" + "0" * 24, ns=ns), 405)
+    assert_error(admin.post("/webhooks/%s/webhookdeliveries" % w["ID"], {}, ns=ns), 405)
+    assert_error(admin.get("/webhookdeliveries/" + "0" * 24, ns=ns), 404)
+    assert_error(admin.get("/webhooks/%s/webhookdeliveries" % ("0" * 24), ns=ns), 404)
+    # A webhook of another namespace is not found through this one.
+    other = admin.mkns(ns, "o" + rand(6))["name"]
+    assert_error(admin.get("/webhooks/%s/webhookdeliveries" % w["ID"], ns=other), 404)
+    for q in ('status == "PENDING"', 'attempts > 0', 'responseCode == 200',
+              'lastError contains "x"', 'nextAttemptTime < now("1h")', 'event == "x"',
+              'certificateID == "y"', 'webhookID == "%s"' % w["ID"]):
+        assert admin.get("/webhookdeliveries", ns=ns, params={"q": q}).status == 200, q
+    for o in ("status", "attempts", "nextAttemptTime", "event", "webhookID"):
+        assert admin.get("/webhookdeliveries", ns=ns, params={"order": o}).status == 200, o
+
+
+def test_roles(server, admin, ns):
+    """Editors manage webhooks; viewers see neither webhooks (their URL is often a
+    credential, like an LDAP provider's) nor their secret, but do see deliveries."""
+    home = admin.mkns(ns, "r" + rand(6))["name"]
+    callers = {}
+    for role in ("namespace.editor", "namespace.viewer"):
+        name, pw, _ = admin.mkaccount(home)
+        admin.mkauthz(home, [["@auth:realm=vince", "@auth:account=" + name]],
+                      ["@auth:role=" + role])
+        callers[role] = server.client(server.token(name, pw))
+    editor, viewer = callers["namespace.editor"], callers["namespace.viewer"]
+    r = create(editor, home)
+    assert r.status == 200 and "secret" not in r.data, r
+    w = r.data
+    got = editor.get("/webhooks/" + w["ID"], ns=home)
+    assert got.status == 200 and "secret" not in got.data
+    assert editor.put("/webhooks/" + w["ID"], dict(got.data, url=URL + "2"), ns=home).status == 200
+    assert_error(viewer.get("/webhooks", ns=home), 403)
+    assert_error(viewer.get("/webhooks/" + w["ID"], ns=home), 403)
+    assert_error(viewer.get("/webhooks/%s/webhookdeliveries" % w["ID"], ns=home), 403)
+    assert_error(create(viewer, home), 403)
+    assert viewer.get("/webhookdeliveries", ns=home).status == 200
+    assert editor.get("/webhookdeliveries", ns=home).status == 200
+    assert editor.delete("/webhooks/" + w["ID"], ns=home).status == 200
+
+
+def test_allowed_networks_setting(start_server):
+    s = start_server(config={"webhook_allowed_networks": "10.0.0.0/8, 2001:db8::/32",
+                             "login_failures_per_address_max": 0})
+    admin = Client(s, s.token())
+    for url in ("https://127.0.0.1/", "https://[::1]/", "https://192.168.1.1:8443/x"):
+        e = assert_error(create(admin, "/", url=url), 422)
+        assert e["data"] == {"attribute": "url"} and "webhook_allowed_networks" in \
+            e["description"], e
+    for url in ("https://10.9.8.7/", "https://[2001:db8::7]/", "https://localhost/"):
+        assert create(admin, "/", url=url).status == 200, url
+
+
+@pytest.mark.parametrize("value", ["10.0.0.0/8 nope", "300.0.0.0/8", "10.0.0.0/33"])
+def test_a_bad_allowed_networks_setting_stops_the_start(start_server, value):
+    s = start_server(config={"webhook_allowed_networks": value}, wait=False)
+    assert s.wait_exit() == 1
+    assert "webhook_allowed_networks" in s.stderr()
+
+
+def test_settings_are_printed():
+    out = subprocess.run([str(KEYWARD_BIN), "config"], capture_output=True, text=True,
+                         check=True).stdout
+    for line in ("webhook_allowed_networks = \n", "webhook_retry_delay = 10s\n",
+                 "webhook_max_attempts = 10\n", "webhook_timeout = 10s\n"):
+        assert line in out, line
+
+
+# ---- deliveries, end to end --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dserver(tmp_path_factory):
+    """A server with quick retries: 1 s, then 2 s; 3 attempts; 3 s per attempt."""
+    s = Server(tmp_path_factory.mktemp("kw-webhooks"), config=delivery_config())
+    s.start()
+    yield s
+    s.stop(check=True)
+
+
+@pytest.fixture(scope="module")
+def dadmin(dserver):
+    c = Client(dserver, dserver.token())
+    need_certificates(c)
+    return c
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver().start()
+    yield r
+    r.close()
+
+
+def hook_for(client, ns, receiver, **attrs):
+    attrs.setdefault("caCertificate", receiver.ca_pem)
+    attrs.setdefault("secret", receiver.secret)
+    return client.ok(client.post("/webhooks", webhook_body(receiver.url(), **attrs), ns=ns))
+
+
+def test_expired_certificate_is_delivered_once_signed(dadmin, receiver):
+    ns = dadmin.mkns("/", "d" + rand(6))["name"]
+    w = hook_for(dadmin, ns, receiver)
+    pem, der = expired_certificate()
+    t0 = time.time()
+    cert = dadmin.ok(dadmin.post("/certificates", {"certificate": pem}, ns=ns))
+    got = receiver.wait_for(1)
+    d = got[0]
+    assert d.signature_ok, d
+    assert d.headers["x-keyward-signature"] == signature(receiver.secret, d.body)
+    assert re.fullmatch(r"sha256=[0-9a-f]{64}", d.headers["x-keyward-signature"])
+    assert d.headers["content-type"] == "application/json"
+    assert d.headers["user-agent"].startswith("keyward/")
+    assert d.headers["x-keyward-event"] == "certificate.expired"
+    assert d.path == "/hook"
+    body = d.json
+    assert set(body) == {"event", "time", "namespace", "certificate"}, body
+    assert body["event"] == "certificate.expired" and body["namespace"] == ns
+    assert RFC3339_MS.match(body["time"])
+    assert abs(parse_time(body["time"]).timestamp() - t0) < 60
+    c = body["certificate"]
+    assert c["ID"] == cert["ID"] and c["object"] == "certificate"
+    assert c["fingerprint"] == hashlib.sha256(der).hexdigest() == cert["fingerprint"]
+    for k in ("serialNumber", "subject", "validityEnd", "namespace"):
+        assert c[k] == cert[k], k
+    assert c["status"] == "EXPIRED"
+    # As the API answers it: the same fields, none of the server's internal ones.
+    assert set(c) == set(dadmin.ok(dadmin.get("/certificates/" + cert["ID"], ns=ns)))
+    # The record.
+    rec = wait_delivery(dadmin, ns, lambda x: x["status"] == "DELIVERED")
+    assert rec["ID"] == d.headers["x-keyward-delivery"]
+    assert rec["object"] == "webhookdelivery" and rec["namespace"] == ns
+    assert rec["webhookID"] == w["ID"] and rec["event"] == "certificate.expired"
+    assert rec["certificateID"] == cert["ID"]
+    assert rec["attempts"] == 1 and rec["responseCode"] == 200
+    assert "lastError" not in rec and "nextAttemptTime" not in rec
+    assert rec["updateTime"] == rec["createTime"]  # server maintenance moves no updateTime
+    kids = dadmin.ok(dadmin.get("/webhooks/%s/webhookdeliveries" % w["ID"], ns=ns))
+    assert [k["ID"] for k in kids] == [rec["ID"]]
+    assert dadmin.ok(dadmin.get("/webhookdeliveries/" + rec["ID"], ns=ns))["ID"] == rec["ID"]
+    # Once the certificate has crossed into EXPIRED: not again at the next sweeps, nor when
+    # the same certificate is imported again.
+    assert dadmin.post("/certificates", {"certificate": pem}, ns=ns).status == 200
+    time.sleep(4)
+    assert len(receiver.received()) == 1, receiver.received()
+    assert len(deliveries(dadmin, ns)) == 1
+
+
+def test_a_certificate_crossing_into_expired_at_a_sweep(dadmin, receiver):
+    """Imported while valid (so EXPIRING, within the default 30 days), it expires two
+    seconds later: the monitoring sweep (monitor_interval 1 s here) records the crossing,
+    and that write makes the one certificate.expired delivery."""
+    ns = dadmin.mkns("/", "c" + rand(6))["name"]
+    hook_for(dadmin, ns, receiver, events=["certificate.expiring", "certificate.expired"])
+    pem, _ = expired_certificate(ends_in=2)
+    cert = dadmin.ok(dadmin.post("/certificates", {"certificate": pem}, ns=ns))
+    got = receiver.wait_for(2, timeout=30)
+    assert [d.json["event"] for d in got] == ["certificate.expiring", "certificate.expired"]
+    assert got[1].json["certificate"]["status"] == "EXPIRED"
+    assert all(d.json["certificate"]["ID"] == cert["ID"] and d.signature_ok for d in got)
+    time.sleep(3)
+    assert len(receiver.received()) == 2
+    recs = deliveries(dadmin, ns)
+    assert sorted(r["event"] for r in recs) == ["certificate.expired", "certificate.expiring"]
+
+
+def test_webhooks_of_the_namespace_and_its_ancestors_hear_it(dadmin, receiver):
+    top = dadmin.mkns("/", "a" + rand(6))["name"]
+    prod = dadmin.mkns(top, "prod")["name"]
+    deep = dadmin.mkns(prod, "deep")["name"]
+    sibling = dadmin.mkns(top, "sib")["name"]
+    hears = [hook_for(dadmin, top, receiver, name="top"),
+             hook_for(dadmin, prod, receiver, name="prod")]
+    quiet = [hook_for(dadmin, deep, receiver, name="below"),
+             hook_for(dadmin, sibling, receiver, name="sibling"),
+             hook_for(dadmin, top, receiver, name="off", disabled=True),
+             hook_for(dadmin, top, receiver, name="weak-only", events=["certificate.weak"])]
+    cert = import_expired(dadmin, prod)
+    got = receiver.wait_for(2)
+    time.sleep(3)
+    got = receiver.received()
+    assert len(got) == 2, got
+    assert all(d.json["namespace"] == prod and d.json["certificate"]["ID"] == cert["ID"]
+               for d in got)
+    recs = deliveries(dadmin, top) + deliveries(dadmin, prod)
+    assert sorted(r["webhookID"] for r in recs) == sorted(h["ID"] for h in hears)
+    assert sorted(d.headers["x-keyward-delivery"] for d in got) == sorted(r["ID"] for r in recs)
+    for h in quiet:
+        assert dadmin.ok(dadmin.get("/webhooks/%s/webhookdeliveries" % h["ID"],
+                                    ns=h["namespace"])) == []
+
+
+def test_failures_are_retried_with_back_off(dadmin, receiver):
+    ns = dadmin.mkns("/", "r" + rand(6))["name"]
+    hook_for(dadmin, ns, receiver)
+    receiver.fail_next(2, status=503)
+    import_expired(dadmin, ns)
+    first = receiver.wait_for(1)[0]
+    rec = wait_delivery(dadmin, ns, lambda d: d["attempts"] == 1)
+    assert rec["status"] == "PENDING" and rec["responseCode"] == 503, rec
+    assert "503" in rec["lastError"]
+    assert parse_time(rec["nextAttemptTime"]).timestamp() > first.time - 1
+    got = receiver.wait_for(3)
+    assert [d.status for d in got] == [503, 503, 200]
+    assert len({d.headers["x-keyward-delivery"] for d in got}) == 1
+    assert len({d.body for d in got}) == 1 and all(d.signature_ok for d in got)
+    gaps = [got[1].time - got[0].time, got[2].time - got[1].time]
+    assert gaps[0] >= 0.9 and gaps[1] >= 1.9, gaps  # webhook_retry_delay 1s, doubled
+    rec = wait_delivery(dadmin, ns, lambda d: d["status"] == "DELIVERED")
+    assert rec["attempts"] == 3 and rec["responseCode"] == 200
+    assert "lastError" not in rec and "nextAttemptTime" not in rec
+
+
+def test_the_last_failed_attempt_makes_it_failed(dadmin, receiver):
+    ns = dadmin.mkns("/", "f" + rand(6))["name"]
+    hook_for(dadmin, ns, receiver)
+    receiver.fail_next(10, status=500)
+    import_expired(dadmin, ns)
+    rec = wait_delivery(dadmin, ns, lambda d: d["status"] == "FAILED")
+    assert rec["attempts"] == 3 and rec["responseCode"] == 500, rec  # webhook_max_attempts
+    assert "500" in rec["lastError"] and "nextAttemptTime" not in rec
+    time.sleep(2.5)
+    assert len(receiver.received()) == 3
+
+
+def test_trust_is_the_webhooks_ca_certificate_only(dadmin, receiver):
+    ns = dadmin.mkns("/", "t" + rand(6))["name"]
+    other_ca = Receiver().ca_pem
+    hook_for(dadmin, ns, receiver, name="system", caCertificate="")  # the system's store
+    hook_for(dadmin, ns, receiver, name="other", caCertificate=other_ca)
+    import_expired(dadmin, ns)
+
+    def both_tried():
+        recs = [d for d in deliveries(dadmin, ns) if d["attempts"] >= 1]
+        return recs if len(recs) == 2 else None
+
+    recs = wait_for(both_tried)
+    assert recs and all("certificate" in d["lastError"].lower() and "responseCode" not in d
+                        for d in recs), recs
+    assert receiver.received() == []  # the handshake failed: no request reached it
+
+
+def test_unresolvable_host_fails_the_attempt(dadmin):
+    ns = dadmin.mkns("/", "n" + rand(6))["name"]
+    dadmin.ok(dadmin.post("/webhooks", webhook_body("https://no-such-host.invalid/hook"),
+                          ns=ns))
+    import_expired(dadmin, ns)
+    rec = wait_delivery(dadmin, ns, lambda d: d["attempts"] >= 1)
+    assert rec["status"] in ("PENDING", "FAILED") and "resolve" in rec["lastError"].lower(), rec
+
+
+def test_deleted_or_disabled_webhook_gives_up(dadmin, receiver):
+    ns = dadmin.mkns("/", "g" + rand(6))["name"]
+    gone = hook_for(dadmin, ns, receiver, name="gone")
+    off = hook_for(dadmin, ns, receiver, name="off")
+    receiver.stop()  # the first attempts fail: the deliveries wait for their retry
+    import_expired(dadmin, ns)
+    wait_for(lambda: len([d for d in deliveries(dadmin, ns) if d["attempts"] == 1]) == 2)
+    assert dadmin.delete("/webhooks/" + gone["ID"], ns=ns).status == 200
+    assert dadmin.put("/webhooks/" + off["ID"], dict(off, disabled=True), ns=ns).status == 200
+    receiver.start()
+    a = wait_delivery(dadmin, ns, lambda d: d["webhookID"] == gone["ID"] and
+                      d["status"] == "FAILED")
+    b = wait_delivery(dadmin, ns, lambda d: d["webhookID"] == off["ID"] and
+                      d["status"] == "FAILED")
+    assert "deleted" in a["lastError"] and "disabled" in b["lastError"]
+    assert a["attempts"] == 1 and b["attempts"] == 1
+    assert receiver.received() == []
+
+
+def test_a_slow_receiver_holds_up_nothing(dadmin, receiver):
+    ns = dadmin.mkns("/", "s" + rand(6))["name"]
+    receiver.delay = 6  # beyond webhook_timeout (3 s)
+    for i in range(6):  # more than the delivery threads
+        hook_for(dadmin, ns, receiver, name="slow%d" % i)
+    import_expired(dadmin, ns)
+    for _ in range(10):  # requests are answered at once while the receiver stalls
+        t = time.time()
+        assert dadmin.get("/webhookdeliveries", ns=ns).status == 200
+        assert dadmin.mkns(ns, "x" + rand(6))
+        assert time.time() - t < 1.0
+        time.sleep(0.2)
+    rec = wait_delivery(dadmin, ns, lambda d: d["attempts"] >= 1 and "lastError" in d)
+    assert "timed out" in rec["lastError"].lower() or "timeout" in rec["lastError"].lower(), rec
+    receiver.delay = 0
+
+
+def test_pending_delivery_survives_kill_9(start_server, receiver):
+    s = start_server(config=delivery_config(webhook_retry_delay="2s", webhook_max_attempts=10))
+    admin = Client(s, s.token())
+    need_certificates(admin)
+    ns = admin.mkns("/", "k" + rand(6))["name"]
+    hook_for(admin, ns, receiver)
+    receiver.stop()
+    cert = import_expired(admin, ns)
+    rec = wait_delivery(admin, ns, lambda d: d["attempts"] >= 1)
+    assert rec["status"] == "PENDING" and rec["lastError"], rec
+    s.kill()  # kill -9
+    receiver.start()
+    s.start()
+    admin = Client(s, s.token())
+    rec = wait_delivery(admin, ns, lambda d: d["status"] == "DELIVERED", timeout=40)
+    got = receiver.received()
+    assert len(got) == 1 and got[0].signature_ok and got[0].headers["x-keyward-delivery"] == \
+        rec["ID"]
+    assert got[0].json["certificate"]["ID"] == cert["ID"]
+    assert rec["attempts"] >= 2
+
+
+def test_address_outside_allowed_networks_is_never_connected(start_server, receiver):
+    s = start_server(config=delivery_config(webhook_allowed_networks="10.0.0.0/8"))
+    admin = Client(s, s.token())
+    need_certificates(admin)
+    # 127.0.0.1 is refused at creation; a name passes, and resolves to it at delivery.
+    assert_error(admin.post("/webhooks", webhook_body(receiver.url()), ns="/"), 422)
+    admin.ok(admin.post("/webhooks", webhook_body(receiver.url(host="localhost"),
+                                                  caCertificate=receiver.ca_pem), ns="/"))
+    import_expired(admin, "/")
+    rec = wait_delivery(admin, "/", lambda d: d["status"] == "FAILED")
+    assert "outside webhook_allowed_networks" in rec["lastError"], rec
+    assert re.search(r"address (127\.0\.0\.1|::1) is outside", rec["lastError"]), rec
+    assert rec["attempts"] == 3 and "responseCode" not in rec
+    assert receiver.received() == []
