@@ -41,7 +41,6 @@ Output: progress and per-query lines, then the summary rows; with KW_ROWS each s
 also written there as six cells separated by | (measure, keyward, reference, ratio, goal,
 result). Exit status 0 when the run completed, goals met or not; 1 when it could not run.
 """
-import array
 import bisect
 import datetime
 import http.client
