@@ -11,6 +11,11 @@
 #   7. POST /issue, realm Certificate (client certificate)         vs openssl speed ES256 signs/s
 #   8. GET /health while 300 slow clients (slowhttptest) hold       vs the same client without them
 #      connections, max_connections = 200; also for KEYWARD_OLD_BIN
+#   9. the certificate inventory at 1,000,000 certificates (bench/inventory.py):
+#      bulk import (certificates stored/s)                         vs plain OpenSSL parsing them
+#      searches, paged and counted (p99)                           vs GET /certificates/:id p99
+#      reports; CSV export (rows/s, peak RSS)                      vs GET-by-ID; sqlite3 -csv
+#      monitoring sweep (CPU-s per monitor_interval)               vs the interval
 #
 # Loopback only, free ports, everything it starts is stopped on exit. The
 # 1M-namespace and the 10k-authorization data sets are cached in bench/out/
@@ -23,10 +28,11 @@
 # BENCH_PARENTS (1000), BENCH_CHILDREN (1000), BENCH_LOAD_CONNECTIONS (64),
 # BENCH_SKIP_LIST (0), BENCH_AUTHZ_TENANTS (98), BENCH_AUTHZ_PER_TENANT (100),
 # BENCH_SLOW_SECS (6), BENCH_SLOW_ATTACKERS (300), BENCH_SLOW_CONNECTIONS (4),
+# KW_BENCH_CERTS (1000000) and the other KW_BENCH_* of bench/inventory.py,
 # KEYWARD_BIN (build/keyward), KEYWARD_OLD_BIN (unset; part 8 measures this
 # binary too, e.g. the previous release, for a before/after), BENCH_ONLY (all
 # parts; a comma-separated subset of get,create,list,oauth2,authz,cert,slow,
-# e.g. BENCH_ONLY=oauth2,authz).
+# inventory, e.g. BENCH_ONLY=oauth2,authz).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -53,7 +59,7 @@ SLOW_CONNS=${BENCH_SLOW_CONNECTIONS:-4}
 SLOW_MAXCONN=200   # max_connections of the servers under attack
 OLD_BIN=${KEYWARD_OLD_BIN:-}
 ONLY=${BENCH_ONLY:-}
-PARTS="get create list oauth2 authz cert slow"
+PARTS="get create list oauth2 authz cert slow inventory"
 for p in ${ONLY//,/ }; do
     case " $PARTS " in *" $p "*) ;; *) echo "bench: BENCH_ONLY: unknown part '$p' (parts: ${PARTS// /,})" >&2; exit 1 ;; esac
 done
@@ -72,6 +78,11 @@ done
 [ -x "$KW_BIN" ] || { echo "bench: $KW_BIN is missing (make all)" >&2; exit 1; }
 if want slow; then
     command -v slowhttptest >/dev/null || { echo "bench: slowhttptest is missing (make bench-deps)" >&2; exit 1; }
+fi
+if want inventory; then
+    for tool in python3 cc pkg-config; do
+        command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make bench-deps)" >&2; exit 1; }
+    done
 fi
 
 mkdir -p "$OUT"
@@ -119,7 +130,7 @@ cleanup() {
         kill -0 "$NGX_PID" 2>/dev/null && kill -KILL "$NGX_PID"
     fi
     wait 2>/dev/null
-    cp "$WORK"/*.log "$WORK"/*.out "$LOGDIR"/ 2>/dev/null
+    cp "$WORK"/*.log "$WORK"/*.out "$WORK"/inventory/*.log "$LOGDIR"/ 2>/dev/null
     cp "$WORK"/keyward.conf "$LOGDIR"/ 2>/dev/null
     cp "$NGX"/error.log "$LOGDIR"/nginx-error.log 2>/dev/null
     cp "$NGX"/nginx.conf "$LOGDIR"/nginx.conf 2>/dev/null
@@ -1143,13 +1154,34 @@ slow_server current "$KW_BIN"
 [ -z "$OLD_BIN" ] || slow_server old "$OLD_BIN"
 fi
 
+# ======================================== 9. the certificate inventory at scale
+# bench/inventory.py does it all (method in its docstring and in
+# docs/performance.md) and writes its summary rows to $WORK/inventory.rows.
+if want inventory; then
+say ""
+say "== 9. certificate inventory: ${KW_BENCH_CERTS:-1000000} certificates in one namespace"
+stop_keyward
+mkdir -p "$WORK/inventory"
+flags=$(pkg-config --cflags --libs openssl)
+for t in certgen certparse-rate; do
+    # shellcheck disable=SC2086
+    cc -std=c17 -D_GNU_SOURCE -O2 -o "$WORK/$t" "$BENCH/$t.c" $flags -lpthread ||
+        die "cannot build bench/$t.c"
+done
+PY=/usr/bin/python3   # Debian's; the script needs nothing beyond the standard library
+[ -x "$PY" ] || PY=python3
+KEYWARD_BIN=$KW_BIN KW_WORK=$WORK/inventory KW_ROWS=$WORK/inventory.rows \
+    KW_CERTGEN=$WORK/certgen KW_CERTRATE=$WORK/certparse-rate \
+    "$PY" "$BENCH/inventory.py" || die "the inventory part failed"
+fi
+
 # ================================================================== summary
 met() { if awk "BEGIN { exit !($1) }"; then echo met; else echo MISSED; fi; }
 T_TOTAL=$(( $(date +%s) - T_START ))
 say ""
 say "== Summary ($CORES cores; medians of $ROUNDS rounds; ${T_TOTAL}s)"
 fmt='%-46s %14s %18s %8s %12s %7s\n'
-for p in get create list oauth2 authz cert; do
+for p in get create list oauth2 authz cert inventory; do
     if want "$p"; then printf "$fmt" "measure" "keyward" "reference" "ratio" "goal" "result"; break; fi
 done
 if want get; then
@@ -1228,6 +1260,11 @@ fi
 if want authz; then
     printf "$fmt" "RSS after the authz GET rounds (MB)" \
         "$(mb "$AZ_POL_KB")" "$(mb "$AZ_BASE_KB") without" "$(calc '"%.2f", '"$AZ_POL_KB / $AZ_BASE_KB")" "-" ""
+fi
+if want inventory && [ -s "$WORK/inventory.rows" ]; then
+    while IFS="|" read -r m k r x g res; do
+        printf "$fmt" "$m" "$k" "$r" "$x" "$g" "$res"
+    done <"$WORK/inventory.rows"
 fi
 if [ "$KW_HWM_KB" -gt 0 ]; then
 printf "$fmt" "VmHWM, highest of the runs (MB)" "$(mb "$KW_HWM_KB")" "" "" "" ""
