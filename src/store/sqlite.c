@@ -395,11 +395,11 @@ fetch_rows(struct conn *c, const char *sql, const struct sqlparams *ps, struct a
 }
 
 /* A substring index answers the search for a rare value: each candidate it names
- * costs a row read (about 3 us for the count and the page together), where a
- * scan costs about 0.3 us per row of the namespace. A value with this many
- * candidates or more in the index (in every namespace: all are read) is searched
- * by the scan, as before the index: a search from the index costs at most some
- * 30 ms, and a common value ("example.com") never costs more than the scan. */
+ * costs a row read, 3-9 us for the count and the page together, where a scan
+ * costs 0.3-0.5 us per row of the namespace. A value with this many candidates
+ * or more in the index (in every namespace: all are read) is searched by the
+ * scan, as before the index: a search from the index costs at most 30-90 ms,
+ * and a common value ("example.com") never costs much more than the scan. */
 #define FTS_CANDIDATES_MAX 10000
 
 static bool
@@ -719,16 +719,75 @@ rowid_of(struct conn *c, const struct spec *s, struct str id, int64_t *rowid)
                                : sqlite_err(c, rc, "rowid");
 }
 
-/* The entries follow the row `rowid` just written or deleted (sql_fts_drop_stale
- * and sql_fts_add_missing; a new row needs only the second). */
-static int
-write_fts(struct conn *c, const struct spec *s, int64_t rowid, bool fresh)
+/* The statement `gen` makes for `at`, with the rowid bound as ?1. */
+static sqlite3_stmt *
+fts_stmt(struct conn *c, const struct spec *s, const struct attr *at, side_sql_fn *gen,
+         int64_t rowid)
 {
-    struct sqlparam  p = { .t = SQLP_INT, .i = rowid };
-    struct sqlparams ps = { &p, 1, 1 };
-    int              rc = fresh ? E_OK : fts_each(c, s, sql_fts_drop_stale, &ps);
+    struct buf    sql;
+    sqlite3_stmt *stmt;
 
-    return rc == E_OK ? fts_each(c, s, sql_fts_add_missing, &ps) : rc;
+    buf_init(&sql, SQL_MAX);
+    gen(&sql, s, at, SQL_SQLITE);
+    stmt = conn_stmt(c, buf_cstr(&sql));
+    buf_free(&sql);
+    if (stmt != NULL)
+        sqlite3_bind_int64(stmt, 1, rowid);
+    return stmt;
+}
+
+/* True (1) when `at` has an entry for `rowid`, 0 when not, or -(the error). */
+static int
+fts_has(struct conn *c, const struct spec *s, const struct attr *at, int64_t rowid)
+{
+    sqlite3_stmt *stmt = fts_stmt(c, s, at, sql_fts_has, rowid);
+    int           rc;
+
+    if (stmt == NULL)
+        return -E_INTERNAL;
+    rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -sqlite_err(c, rc, "substring index");
+}
+
+/* The entry of `at` follows the row `rowid` just written (obj; `fresh`: a new
+ * row) or deleted (obj NULL): a stale one is dropped, a missing one added with
+ * the value the column got (bind_val: a string; anything else is NULL, no
+ * entry). */
+static int
+follow_fts(struct conn *c, const struct spec *s, const struct attr *at, int64_t rowid,
+           const struct val *obj, bool fresh)
+{
+    const struct val *v = obj != NULL ? val_get(obj, at->name) : NULL;
+    sqlite3_stmt     *stmt;
+    int               rc;
+
+    if (!fresh) {
+        if ((stmt = fts_stmt(c, s, at, sql_fts_drop_stale, rowid)) == NULL)
+            return E_INTERNAL;
+        if ((rc = step_done(c, stmt, "substring index")) != E_OK)
+            return rc;
+    }
+    if (v == NULL || v->t != V_STR)
+        return E_OK;
+    if (!fresh && (rc = fts_has(c, s, at, rowid)) != 0)
+        return rc > 0 ? E_OK : -rc; /* it holds the value already */
+    if ((stmt = fts_stmt(c, s, at, sql_fts_insert, rowid)) == NULL)
+        return E_INTERNAL;
+    sqlite3_bind_text(stmt, 2, v->s.p, (int)v->s.len, SQLITE_STATIC);
+    return step_done(c, stmt, "substring index");
+}
+
+static int
+write_fts(struct conn *c, const struct spec *s, int64_t rowid, const struct val *obj,
+          bool fresh)
+{
+    int rc = E_OK;
+
+    for (size_t i = 0; i < spec_ncolumns(s) && rc == E_OK; i++)
+        if (attr_is_substring(spec_column(s, i)))
+            rc = follow_fts(c, s, spec_column(s, i), rowid, obj, fresh);
+    return rc;
 }
 
 static void
@@ -814,7 +873,7 @@ write_row(struct tx *tx, const struct spec *s, const struct val *obj, bool inser
         return rc;
     if (!insert && (rc = rowid_of(c, s, val_get_str(obj, "ID"), &rowid)) != E_OK)
         return rc == E_NOTFOUND ? E_INTERNAL : rc;
-    return write_fts(c, s, rowid, insert);
+    return write_fts(c, s, rowid, obj, insert);
 }
 
 static void
@@ -876,7 +935,7 @@ tx_del(struct tx *tx, const struct spec *s, struct str id, const struct write_co
         return why_unchanged(tx, s, id, wc);
     if ((rc = side_by_id(c, s, id, sql_side_delete, NULL)) != E_OK)
         return rc;
-    if (has_fts(s) && (rc = write_fts(c, s, rowid, false)) != E_OK)
+    if (has_fts(s) && (rc = write_fts(c, s, rowid, NULL, false)) != E_OK)
         return rc;
     log_change(tx, s, id, NULL);
     return E_OK;
