@@ -838,6 +838,17 @@ sql_fts_insert(struct buf *sql, const struct spec *s, const struct attr *at, enu
 }
 
 void
+sql_fts_value(struct buf *sql, const struct spec *s, const struct attr *at, enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    buf_puts(sql, "SELECT ");
+    ident(sql, at->name);
+    buf_puts(sql, " FROM ");
+    ident(sql, s->rest);
+    buf_puts(sql, " WHERE rowid = ?1");
+}
+
+void
 sql_fts_has(struct buf *sql, const struct spec *s, const struct attr *at, enum sql_dialect d)
 {
     KW_UNUSED(d);

@@ -54,10 +54,19 @@ struct sqlite_store {
     bool            stopping;
 };
 
+/* A row whose substring entries are to follow it at the end of its job. */
+struct fts_todo {
+    const struct spec *s;
+    int64_t            rowid;
+    bool               fresh; /* inserted, and nothing else, by the job */
+};
+
 struct sqlite_tx {
     struct tx            base;
     struct sqlite_store *st;
     struct changelog     log; /* what the open transaction changed */
+    struct fts_todo     *fts; /* the running job's rows with substring entries */
+    size_t               nfts, capfts;
 };
 
 static const struct tx_ops tx_ops;
@@ -750,43 +759,104 @@ fts_has(struct conn *c, const struct spec *s, const struct attr *at, int64_t row
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -sqlite_err(c, rc, "substring index");
 }
 
-/* The entry of `at` follows the row `rowid` just written (obj; `fresh`: a new
- * row) or deleted (obj NULL): a stale one is dropped, a missing one added with
- * the value the column got (bind_val: a string; anything else is NULL, no
- * entry). */
+/* The row's value of `at` (a copy to free), or NULL when it has none (or is gone). */
 static int
-follow_fts(struct conn *c, const struct spec *s, const struct attr *at, int64_t rowid,
-           const struct val *obj, bool fresh)
+fts_value(struct conn *c, const struct spec *s, const struct attr *at, int64_t rowid,
+          char **out, int *len)
 {
-    const struct val *v = obj != NULL ? val_get(obj, at->name) : NULL;
-    sqlite3_stmt     *stmt;
-    int               rc;
+    sqlite3_stmt *stmt = fts_stmt(c, s, at, sql_fts_value, rowid);
+    int           rc;
+
+    *out = NULL;
+    if (stmt == NULL)
+        return E_INTERNAL;
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) == SQLITE_TEXT) {
+        *len = sqlite3_column_bytes(stmt, 0);
+        if ((*out = malloc((size_t)*len + 1)) == NULL)
+            abort();
+        memcpy(*out, sqlite3_column_text(stmt, 0), (size_t)*len + 1);
+    }
+    sqlite3_reset(stmt);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? E_OK : sqlite_err(c, rc, "substring index");
+}
+
+/* The entry of `at` for the row `rowid` made to hold the row's value: a stale one
+ * dropped, a missing one added (a `fresh` row has none yet). */
+static int
+fts_row(struct conn *c, const struct spec *s, const struct attr *at, int64_t rowid, bool fresh)
+{
+    sqlite3_stmt *stmt;
+    char         *v;
+    int           rc, len = 0;
 
     if (!fresh) {
         if ((stmt = fts_stmt(c, s, at, sql_fts_drop_stale, rowid)) == NULL)
             return E_INTERNAL;
         if ((rc = step_done(c, stmt, "substring index")) != E_OK)
             return rc;
+        if ((rc = fts_has(c, s, at, rowid)) != 0)
+            return rc > 0 ? E_OK : -rc; /* it holds the value already */
     }
-    if (v == NULL || v->t != V_STR)
-        return E_OK;
-    if (!fresh && (rc = fts_has(c, s, at, rowid)) != 0)
-        return rc > 0 ? E_OK : -rc; /* it holds the value already */
+    if ((rc = fts_value(c, s, at, rowid, &v, &len)) != E_OK || v == NULL)
+        return rc;
     if ((stmt = fts_stmt(c, s, at, sql_fts_insert, rowid)) == NULL)
-        return E_INTERNAL;
-    sqlite3_bind_text(stmt, 2, v->s.p, (int)v->s.len, SQLITE_STATIC);
-    return step_done(c, stmt, "substring index");
+        rc = E_INTERNAL;
+    else {
+        sqlite3_bind_text(stmt, 2, v, len, SQLITE_STATIC);
+        rc = step_done(c, stmt, "substring index");
+    }
+    free(v);
+    return rc;
+}
+
+/* A row written or deleted by the running job: its entries follow it when the
+ * job ends (fts_apply). Not at once: in SQLite 3.40, FTS5 writes its pending
+ * entries out at every statement savepoint, which the row inserts open, so
+ * entries written one by one between them became a segment each (an import
+ * spent a tenth of its time there); written together, they are one. */
+static void
+fts_later(struct tx *tx, const struct spec *s, int64_t rowid, bool fresh)
+{
+    struct sqlite_tx *t = (struct sqlite_tx *)tx;
+
+    if (t->nfts == t->capfts) {
+        t->capfts = t->capfts ? t->capfts * 2 : 64;
+        if ((t->fts = realloc(t->fts, t->capfts * sizeof *t->fts)) == NULL)
+            abort();
+    }
+    t->fts[t->nfts++] = (struct fts_todo){ s, rowid, fresh };
 }
 
 static int
-write_fts(struct conn *c, const struct spec *s, int64_t rowid, const struct val *obj,
-          bool fresh)
+cmp_todo(const void *x, const void *y)
 {
-    int rc = E_OK;
+    const struct fts_todo *a = x, *b = y;
 
-    for (size_t i = 0; i < spec_ncolumns(s) && rc == E_OK; i++)
-        if (attr_is_substring(spec_column(s, i)))
-            rc = follow_fts(c, s, spec_column(s, i), rowid, obj, fresh);
+    if (a->s != b->s)
+        return a->s->rt->index < b->s->rt->index ? -1 : 1;
+    return a->rowid < b->rowid ? -1 : a->rowid > b->rowid;
+}
+
+/* The end of a job: each row it touched gets the entries its final state needs
+ * (a row the job only inserted, just added; any other made to agree). */
+static int
+fts_apply(struct sqlite_tx *t)
+{
+    struct conn *c = &t->st->writer;
+    int          rc = E_OK;
+
+    qsort(t->fts, t->nfts, sizeof *t->fts, cmp_todo);
+    for (size_t i = 0, k; i < t->nfts && rc == E_OK; i = k) {
+        const struct spec *s = t->fts[i].s;
+        bool               fresh = t->fts[i].fresh;
+        for (k = i + 1; k < t->nfts && cmp_todo(&t->fts[i], &t->fts[k]) == 0; k++)
+            fresh = false;
+        for (size_t a = 0; a < spec_ncolumns(s) && rc == E_OK; a++)
+            if (attr_is_substring(spec_column(s, a)))
+                rc = fts_row(c, s, spec_column(s, a), t->fts[i].rowid, fresh);
+    }
+    t->nfts = 0;
     return rc;
 }
 
@@ -873,7 +943,8 @@ write_row(struct tx *tx, const struct spec *s, const struct val *obj, bool inser
         return rc;
     if (!insert && (rc = rowid_of(c, s, val_get_str(obj, "ID"), &rowid)) != E_OK)
         return rc == E_NOTFOUND ? E_INTERNAL : rc;
-    return write_fts(c, s, rowid, obj, insert);
+    fts_later(tx, s, rowid, insert);
+    return E_OK;
 }
 
 static void
@@ -935,8 +1006,8 @@ tx_del(struct tx *tx, const struct spec *s, struct str id, const struct write_co
         return why_unchanged(tx, s, id, wc);
     if ((rc = side_by_id(c, s, id, sql_side_delete, NULL)) != E_OK)
         return rc;
-    if (has_fts(s) && (rc = write_fts(c, s, rowid, NULL, false)) != E_OK)
-        return rc;
+    if (has_fts(s))
+        fts_later(tx, s, rowid, false);
     log_change(tx, s, id, NULL);
     return E_OK;
 }
@@ -1535,6 +1606,9 @@ run_batch(struct sqlite_store *st, struct wjob *batch)
             size_t mark = tx.log.n;
             exec_simple(c, "SAVEPOINT job");
             rcs[n] = j->run(&tx.base, j->arg);
+            if (rcs[n] == E_OK && tx.nfts > 0)
+                rcs[n] = fts_apply(&tx);
+            tx.nfts = 0;
             if (rcs[n] != E_OK) {
                 exec_simple(c, "ROLLBACK TO job");
                 changelog_truncate(&tx.log, mark);
@@ -1555,6 +1629,7 @@ run_batch(struct sqlite_store *st, struct wjob *batch)
         }
     }
     changelog_free(&tx.log);
+    free(tx.fts);
 }
 
 /* The query planner's statistics (sqlite_stat1) follow the data: without
