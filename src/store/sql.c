@@ -1048,27 +1048,19 @@ sql_fts_create(struct buf *sql, const struct spec *s, const struct attr *at, enu
     buf_puts(sql, " USING fts5(v, tokenize = 'trigram case_sensitive 1', columnsize = 0);");
 }
 
-/* INSERT INTO fts (rowid, v) SELECT rowid, "<attr>" FROM t WHERE <rows> AND not NULL */
-static void
-fts_rows_of(struct buf *sql, const struct spec *s, const struct attr *at, const char *rows)
+void
+sql_fts_fill(struct buf *sql, const struct spec *s, const struct attr *at, enum sql_dialect d)
 {
+    KW_UNUSED(d);
     buf_puts(sql, "INSERT INTO ");
     filter_fts_table(sql, s, at);
     buf_puts(sql, " (rowid, v) SELECT rowid, ");
     ident(sql, at->name);
     buf_puts(sql, " FROM ");
     ident(sql, s->rest);
-    buf_printf(sql, " WHERE %s", rows);
+    buf_puts(sql, " WHERE ");
     ident(sql, at->name);
-    buf_puts(sql, " IS NOT NULL");
-}
-
-void
-sql_fts_fill(struct buf *sql, const struct spec *s, const struct attr *at, enum sql_dialect d)
-{
-    KW_UNUSED(d);
-    fts_rows_of(sql, s, at, "");
-    buf_puts(sql, ";");
+    buf_puts(sql, " IS NOT NULL;");
 }
 
 void
@@ -1081,14 +1073,32 @@ sql_rowid_by_id(struct buf *sql, const struct spec *s, enum sql_dialect d)
 }
 
 void
-sql_fts_add_missing(struct buf *sql, const struct spec *s, const struct attr *at,
-                    enum sql_dialect d)
+sql_fts_insert(struct buf *sql, const struct spec *s, const struct attr *at, enum sql_dialect d)
 {
     KW_UNUSED(d);
-    fts_rows_of(sql, s, at, "rowid = ?1 AND ");
-    buf_puts(sql, " AND NOT EXISTS (SELECT 1 FROM ");
+    buf_puts(sql, "INSERT INTO ");
     filter_fts_table(sql, s, at);
-    buf_puts(sql, " WHERE rowid = ?1)");
+    buf_puts(sql, " (rowid, v) VALUES (?1, ?2)");
+}
+
+void
+sql_fts_value(struct buf *sql, const struct spec *s, const struct attr *at, enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    buf_puts(sql, "SELECT ");
+    ident(sql, at->name);
+    buf_puts(sql, " FROM ");
+    ident(sql, s->rest);
+    buf_puts(sql, " WHERE rowid = ?1");
+}
+
+void
+sql_fts_has(struct buf *sql, const struct spec *s, const struct attr *at, enum sql_dialect d)
+{
+    KW_UNUSED(d);
+    buf_puts(sql, "SELECT 1 FROM ");
+    filter_fts_table(sql, s, at);
+    buf_puts(sql, " WHERE rowid = ?1");
 }
 
 void

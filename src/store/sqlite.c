@@ -54,10 +54,19 @@ struct sqlite_store {
     bool            stopping;
 };
 
+/* A row whose substring entries are to follow it at the end of its job. */
+struct fts_todo {
+    const struct spec *s;
+    int64_t            rowid;
+    bool               fresh; /* inserted, and nothing else, by the job */
+};
+
 struct sqlite_tx {
     struct tx            base;
     struct sqlite_store *st;
     struct changelog     log; /* what the open transaction changed */
+    struct fts_todo     *fts; /* the running job's rows with substring entries */
+    size_t               nfts, capfts;
 };
 
 static const struct tx_ops tx_ops;
@@ -456,11 +465,11 @@ fetch_rows(struct conn *c, const char *sql, const struct sqlparams *ps, const st
 }
 
 /* A substring index answers the search for a rare value: each candidate it names
- * costs a row read (about 3 us for the count and the page together), where a
- * scan costs about 0.3 us per row of the namespace. A value with this many
- * candidates or more in the index (in every namespace: all are read) is searched
- * by the scan, as before the index: a search from the index costs at most some
- * 30 ms, and a common value ("example.com") never costs more than the scan. */
+ * costs a row read, 3-9 us for the count and the page together, where a scan
+ * costs 0.3-0.5 us per row of the namespace. A value with this many candidates
+ * or more in the index (in every namespace: all are read) is searched by the
+ * scan, as before the index: a search from the index costs at most 30-90 ms,
+ * and a common value ("example.com") never costs much more than the scan. */
 #define FTS_CANDIDATES_MAX 10000
 
 static bool
@@ -797,16 +806,136 @@ rowid_of(struct conn *c, const struct spec *s, struct str id, int64_t *rowid)
                                : sqlite_err(c, rc, "rowid");
 }
 
-/* The entries follow the row `rowid` just written or deleted (sql_fts_drop_stale
- * and sql_fts_add_missing; a new row needs only the second). */
-static int
-write_fts(struct conn *c, const struct spec *s, int64_t rowid, bool fresh)
+/* The statement `gen` makes for `at`, with the rowid bound as ?1. */
+static sqlite3_stmt *
+fts_stmt(struct conn *c, const struct spec *s, const struct attr *at, side_sql_fn *gen,
+         int64_t rowid)
 {
-    struct sqlparam  p = { .t = SQLP_INT, .i = rowid };
-    struct sqlparams ps = { &p, 1, 1 };
-    int              rc = fresh ? E_OK : fts_each(c, s, sql_fts_drop_stale, &ps);
+    struct buf    sql;
+    sqlite3_stmt *stmt;
 
-    return rc == E_OK ? fts_each(c, s, sql_fts_add_missing, &ps) : rc;
+    buf_init(&sql, SQL_MAX);
+    gen(&sql, s, at, SQL_SQLITE);
+    stmt = conn_stmt(c, buf_cstr(&sql));
+    buf_free(&sql);
+    if (stmt != NULL)
+        sqlite3_bind_int64(stmt, 1, rowid);
+    return stmt;
+}
+
+/* True (1) when `at` has an entry for `rowid`, 0 when not, or -(the error). */
+static int
+fts_has(struct conn *c, const struct spec *s, const struct attr *at, int64_t rowid)
+{
+    sqlite3_stmt *stmt = fts_stmt(c, s, at, sql_fts_has, rowid);
+    int           rc;
+
+    if (stmt == NULL)
+        return -E_INTERNAL;
+    rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -sqlite_err(c, rc, "substring index");
+}
+
+/* The row's value of `at` (a copy to free), or NULL when it has none (or is gone). */
+static int
+fts_value(struct conn *c, const struct spec *s, const struct attr *at, int64_t rowid,
+          char **out, int *len)
+{
+    sqlite3_stmt *stmt = fts_stmt(c, s, at, sql_fts_value, rowid);
+    int           rc;
+
+    *out = NULL;
+    if (stmt == NULL)
+        return E_INTERNAL;
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW && sqlite3_column_type(stmt, 0) == SQLITE_TEXT) {
+        *len = sqlite3_column_bytes(stmt, 0);
+        if ((*out = malloc((size_t)*len + 1)) == NULL)
+            abort();
+        memcpy(*out, sqlite3_column_text(stmt, 0), (size_t)*len + 1);
+    }
+    sqlite3_reset(stmt);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? E_OK : sqlite_err(c, rc, "substring index");
+}
+
+/* The entry of `at` for the row `rowid` made to hold the row's value: a stale one
+ * dropped, a missing one added (a `fresh` row has none yet). */
+static int
+fts_row(struct conn *c, const struct spec *s, const struct attr *at, int64_t rowid, bool fresh)
+{
+    sqlite3_stmt *stmt;
+    char         *v;
+    int           rc, len = 0;
+
+    if (!fresh) {
+        if ((stmt = fts_stmt(c, s, at, sql_fts_drop_stale, rowid)) == NULL)
+            return E_INTERNAL;
+        if ((rc = step_done(c, stmt, "substring index")) != E_OK)
+            return rc;
+        if ((rc = fts_has(c, s, at, rowid)) != 0)
+            return rc > 0 ? E_OK : -rc; /* it holds the value already */
+    }
+    if ((rc = fts_value(c, s, at, rowid, &v, &len)) != E_OK || v == NULL)
+        return rc;
+    if ((stmt = fts_stmt(c, s, at, sql_fts_insert, rowid)) == NULL)
+        rc = E_INTERNAL;
+    else {
+        sqlite3_bind_text(stmt, 2, v, len, SQLITE_STATIC);
+        rc = step_done(c, stmt, "substring index");
+    }
+    free(v);
+    return rc;
+}
+
+/* A row written or deleted by the running job: its entries follow it when the
+ * job ends (fts_apply). Not at once: in SQLite 3.40, FTS5 writes its pending
+ * entries out at every statement savepoint, which the row inserts open, so
+ * entries written one by one between them became a segment each (an import
+ * spent a tenth of its time there); written together, they are one. */
+static void
+fts_later(struct tx *tx, const struct spec *s, int64_t rowid, bool fresh)
+{
+    struct sqlite_tx *t = (struct sqlite_tx *)tx;
+
+    if (t->nfts == t->capfts) {
+        t->capfts = t->capfts ? t->capfts * 2 : 64;
+        if ((t->fts = realloc(t->fts, t->capfts * sizeof *t->fts)) == NULL)
+            abort();
+    }
+    t->fts[t->nfts++] = (struct fts_todo){ s, rowid, fresh };
+}
+
+static int
+cmp_todo(const void *x, const void *y)
+{
+    const struct fts_todo *a = x, *b = y;
+
+    if (a->s != b->s)
+        return a->s->rt->index < b->s->rt->index ? -1 : 1;
+    return a->rowid < b->rowid ? -1 : a->rowid > b->rowid;
+}
+
+/* The end of a job: each row it touched gets the entries its final state needs
+ * (a row the job only inserted, just added; any other made to agree). */
+static int
+fts_apply(struct sqlite_tx *t)
+{
+    struct conn *c = &t->st->writer;
+    int          rc = E_OK;
+
+    qsort(t->fts, t->nfts, sizeof *t->fts, cmp_todo);
+    for (size_t i = 0, k; i < t->nfts && rc == E_OK; i = k) {
+        const struct spec *s = t->fts[i].s;
+        bool               fresh = t->fts[i].fresh;
+        for (k = i + 1; k < t->nfts && cmp_todo(&t->fts[i], &t->fts[k]) == 0; k++)
+            fresh = false;
+        for (size_t a = 0; a < spec_ncolumns(s) && rc == E_OK; a++)
+            if (attr_is_substring(spec_column(s, a)))
+                rc = fts_row(c, s, spec_column(s, a), t->fts[i].rowid, fresh);
+    }
+    t->nfts = 0;
+    return rc;
 }
 
 static void
@@ -892,7 +1021,8 @@ write_row(struct tx *tx, const struct spec *s, const struct val *obj, bool inser
         return rc;
     if (!insert && (rc = rowid_of(c, s, val_get_str(obj, "ID"), &rowid)) != E_OK)
         return rc == E_NOTFOUND ? E_INTERNAL : rc;
-    return write_fts(c, s, rowid, insert);
+    fts_later(tx, s, rowid, insert);
+    return E_OK;
 }
 
 static void
@@ -954,8 +1084,8 @@ tx_del(struct tx *tx, const struct spec *s, struct str id, const struct write_co
         return why_unchanged(tx, s, id, wc);
     if ((rc = side_by_id(c, s, id, sql_side_delete, NULL)) != E_OK)
         return rc;
-    if (has_fts(s) && (rc = write_fts(c, s, rowid, false)) != E_OK)
-        return rc;
+    if (has_fts(s))
+        fts_later(tx, s, rowid, false);
     log_change(tx, s, id, NULL);
     return E_OK;
 }
@@ -1544,6 +1674,9 @@ run_batch(struct sqlite_store *st, struct wjob *batch)
             size_t mark = tx.log.n;
             exec_simple(c, "SAVEPOINT job");
             rcs[n] = j->run(&tx.base, j->arg);
+            if (rcs[n] == E_OK && tx.nfts > 0)
+                rcs[n] = fts_apply(&tx);
+            tx.nfts = 0;
             if (rcs[n] != E_OK) {
                 exec_simple(c, "ROLLBACK TO job");
                 changelog_truncate(&tx.log, mark);
@@ -1564,6 +1697,7 @@ run_batch(struct sqlite_store *st, struct wjob *batch)
         }
     }
     changelog_free(&tx.log);
+    free(tx.fts);
 }
 
 /* The query planner's statistics (sqlite_stat1) follow the data: without

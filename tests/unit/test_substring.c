@@ -547,6 +547,92 @@ test_writes_keep_index_exact(void **state)
     check_ops(f);
 }
 
+/* One job that inserts, rewrites and deletes the same rows, the last row's rowid
+ * taken again by a new row (twice): the entries follow each row's final state. */
+struct mixed {
+    struct fx  *f;
+    struct obj *o[5];
+};
+
+static int
+put(struct tx *tx, struct fx *f, struct obj *o, bool insert)
+{
+    struct val d = doc_of(f, o);
+
+    return insert ? tx->ops->insert(tx, CERTS, &d) : tx->ops->update(tx, CERTS, &d, NULL);
+}
+
+static int
+do_mixed(struct tx *tx, void *arg)
+{
+    struct mixed *m = arg;
+    /* the last row, which has an entry: its rowid goes to the next new row */
+    int rc = tx->ops->del(tx, CERTS, str_c(m->o[4]->id), NULL);
+
+    if (rc == E_OK)
+        rc = put(tx, m->f, m->o[0], true);
+    if (rc == E_OK) /* a new row rewritten: another value */
+        rc = put(tx, m->f, (m->o[0]->cn = "mixed www.example.com", m->o[0]), false);
+    if (rc == E_OK) /* rewritten again: no value */
+        rc = put(tx, m->f, (m->o[0]->cn = NULL, m->o[0]), false);
+    if (rc == E_OK) /* back to a value */
+        rc = put(tx, m->f, (m->o[0]->cn = "mixed again", m->o[0]), false);
+    if (rc == E_OK)
+        rc = put(tx, m->f, m->o[1], true);
+    if (rc == E_OK) /* a new row deleted */
+        rc = tx->ops->del(tx, CERTS, str_c(m->o[1]->id), NULL);
+    if (rc == E_OK) /* its rowid (the last) taken by another */
+        rc = put(tx, m->f, m->o[2], true);
+    if (rc == E_OK) /* an old row rewritten with the same value */
+        rc = put(tx, m->f, m->o[3], false);
+    return rc;
+}
+
+static int
+do_failing(struct tx *tx, void *arg)
+{
+    struct mixed *m = arg;
+    int           rc = put(tx, m->f, m->o[0], true);
+
+    return rc == E_OK ? E_CONFLICT : rc; /* rolled back: the row and its entry */
+}
+
+static void
+test_one_job_many_changes(void **state)
+{
+    struct fx   *f = *state;
+    const char  *ns[] = { "/" }, *nsid[] = { "/" };
+    struct mixed m = { .f = f };
+
+    add_objects(f, 20, ns, nsid, 1, NULL);
+    add_objects(f, 1, ns, nsid, 1, "last-");
+    m.o[4] = &f->o[f->n - 1];
+    m.o[4]->stored = false;
+    for (int i = 0; i < 3; i++) {
+        struct obj *o = &f->o[f->n++];
+        new_id(f, o->id);
+        o->ns = "/";
+        snprintf(o->nsid, sizeof o->nsid, "/");
+        o->cn = arena_printf(f->a, "mixed-%d.example.com", i);
+        m.o[i] = o;
+    }
+    m.o[3] = &f->o[5];
+    m.o[0]->stored = m.o[2]->stored = true;
+    assert_int_equal(store_run(f->st, do_mixed, &m), E_OK);
+    check_fts_exact(f);
+    check_ops(f);
+
+    struct obj *o = &f->o[f->n++];
+    new_id(f, o->id);
+    o->ns = "/";
+    snprintf(o->nsid, sizeof o->nsid, "/");
+    o->cn = "never stored example";
+    m.o[0] = o;
+    assert_int_equal(store_run(f->st, do_failing, &m), E_CONFLICT);
+    check_fts_exact(f);
+    check_ops(f);
+}
+
 /* A store made before the index (or before the attribute had one) gets it
  * filled from the rows at the next start. */
 static void
@@ -594,6 +680,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_writes_keep_index_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_job_many_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_fills_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_common_value, setup, teardown),
     };
