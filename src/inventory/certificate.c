@@ -429,7 +429,7 @@ cert_rewrite(struct arena *a, const struct spec *s, const struct fnode *cmp, int
 /* ---- GET /certificates/:id/contents ------------------------------------------ */
 
 static int
-append_pem(struct arena *a, struct buf *out, struct str b64)
+append_pem(struct buf *out, struct str b64)
 {
     int rc = buf_puts(out, "-----BEGIN CERTIFICATE-----\n");
 
@@ -438,7 +438,6 @@ append_pem(struct arena *a, struct buf *out, struct str b64)
         if (rc == E_OK)
             rc = buf_putc(out, '\n');
     }
-    KW_UNUSED(a);
     return rc == E_OK ? buf_puts(out, "-----END CERTIFICATE-----\n") : rc;
 }
 
@@ -460,7 +459,7 @@ contents_chain(struct hook_ctx *ctx, const struct val *obj, struct buf *out)
         if (rc == E_NOTFOUND)
             return E_OK; /* deleted since: the chain ends here */
         if (rc == E_OK)
-            rc = append_pem(ctx->a, out, val_get_str(&cur, "der"));
+            rc = append_pem(out, val_get_str(&cur, "der"));
     }
     return rc;
 }
@@ -494,7 +493,7 @@ cert_contents(struct hook_ctx *ctx, const struct spec *s, const struct val *obj,
         return E_OK;
     }
     buf_init(&out, SIZE_MAX / 2);
-    rc = append_pem(ctx->a, &out, b64);
+    rc = append_pem(&out, b64);
     if (rc == E_OK && str_eq_c(chain, "true"))
         rc = contents_chain(ctx, obj, &out);
     if (rc != E_OK) {

@@ -109,14 +109,38 @@ parent_ns(struct str *ns)
     return true;
 }
 
-int
-inv_policy_tx(struct tx *tx, struct arena *a, struct str ns, struct inv_policy *p)
+/* A namespace's own policy, read in a transaction or from the store. */
+typedef int policy_find_fn(void *src, struct arena *a, struct str ns, struct val *out);
+
+static int
+find_in_tx(void *src, struct arena *a, struct str ns, struct val *out)
+{
+    struct tx   *tx = src;
+    struct scope sc = { ns, false };
+
+    return tx->ops->find(tx, &spec_monitoringpolicy, &sc, "namespace", ns, a, out);
+}
+
+static int
+find_in_store(void *src, struct arena *a, struct str ns, struct val *out)
+{
+    struct scope  sc = { ns, false };
+    struct errbuf eb = { 0 };
+
+    KW_UNUSED(src);
+    return kw_store->ops->find(kw_store, &spec_monitoringpolicy, &sc, "namespace", ns, a, out,
+                               &eb);
+}
+
+/* The nearest policy from `ns` up to "/", else the defaults. */
+static int
+policy_lookup(policy_find_fn *find, void *src, struct arena *a, struct str ns,
+              struct inv_policy *p)
 {
     struct val obj;
 
     do {
-        struct scope sc = { ns, false };
-        int rc = tx->ops->find(tx, &spec_monitoringpolicy, &sc, "namespace", ns, a, &obj);
+        int rc = find(src, a, ns, &obj);
         if (rc == E_OK) {
             policy_of(a, &obj, p);
             return E_OK;
@@ -129,24 +153,15 @@ inv_policy_tx(struct tx *tx, struct arena *a, struct str ns, struct inv_policy *
 }
 
 int
+inv_policy_tx(struct tx *tx, struct arena *a, struct str ns, struct inv_policy *p)
+{
+    return policy_lookup(find_in_tx, tx, a, ns, p);
+}
+
+int
 inv_policy_read(struct arena *a, struct str ns, struct inv_policy *p)
 {
-    struct val    obj;
-    struct errbuf eb = { 0 };
-
-    do {
-        struct scope sc = { ns, false };
-        int rc = kw_store->ops->find(kw_store, &spec_monitoringpolicy, &sc, "namespace", ns, a,
-                                     &obj, &eb);
-        if (rc == E_OK) {
-            policy_of(a, &obj, p);
-            return E_OK;
-        }
-        if (rc != E_NOTFOUND)
-            return rc;
-    } while (parent_ns(&ns));
-    policy_of(a, NULL, p);
-    return E_OK;
+    return policy_lookup(find_in_store, NULL, a, ns, p);
 }
 
 /* ---- evaluation --------------------------------------------------------------- */

@@ -153,9 +153,8 @@ plan(struct arena *a, struct agg_part *p, int64_t now, struct errbuf *eb)
     int rc;
 
     for (size_t i = 0; i < ARRAY_LEN(statuses); i++) {
-        struct fnode *f = filter_bool(a, F_EQ, NULL, NULL);
-        f->field = str_c("status");
-        f->v = text(statuses[i]);
+        struct fnode *f = filter_cmp(a, "status", F_EQ, text(statuses[i]));
+        f->trusted = false; /* as a client writes it: rewritten below */
         if ((rc = filter_rewrite(a, &f, &spec_certificate, now, eb)) != E_OK)
             return rc;
         p[P_STATUS + i].filter = f;

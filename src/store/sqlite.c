@@ -662,6 +662,27 @@ bind_row(sqlite3_stmt *stmt, const struct spec *s, const struct val *obj)
 typedef void side_sql_fn(struct buf *, const struct spec *, const struct attr *,
                          enum sql_dialect);
 
+/* Run once the statement `gen` makes for attribute `at` of `s`, with `ps`. */
+static int
+run_generated(struct conn *c, side_sql_fn *gen, const struct spec *s, const struct attr *at,
+              const struct sqlparams *ps, const char *what)
+{
+    struct buf    sql;
+    sqlite3_stmt *stmt;
+
+    buf_init(&sql, SQL_MAX);
+    gen(&sql, s, at, SQL_SQLITE);
+    stmt = conn_stmt(c, buf_cstr(&sql));
+    buf_free(&sql);
+    if (stmt == NULL)
+        return E_INTERNAL;
+    if (bind_params(stmt, 1, ps) != SQLITE_OK) {
+        sqlite3_reset(stmt);
+        return E_INTERNAL;
+    }
+    return step_done(c, stmt, what);
+}
+
 /* Run the side-table statement `gen` makes for each queryable list attribute of
  * `s`, with the parameters `ps`. */
 static int
@@ -670,8 +691,6 @@ side_each(struct conn *c, const struct spec *s, side_sql_fn *gen, const struct s
 {
     for (size_t i = 0; i < spec_ncolumns(s); i++) {
         const struct attr *at = spec_column(s, i);
-        struct buf         sql;
-        sqlite3_stmt      *stmt;
         int                rc;
         if (!attr_is_indexed_list(at))
             continue;
@@ -680,17 +699,7 @@ side_each(struct conn *c, const struct spec *s, side_sql_fn *gen, const struct s
             if (l == NULL || l->t != V_ARR || l->a.n == 0)
                 continue;
         }
-        buf_init(&sql, SQL_MAX);
-        gen(&sql, s, at, SQL_SQLITE);
-        stmt = conn_stmt(c, buf_cstr(&sql));
-        buf_free(&sql);
-        if (stmt == NULL)
-            return E_INTERNAL;
-        if (bind_params(stmt, 1, ps) != SQLITE_OK) {
-            sqlite3_reset(stmt);
-            return E_INTERNAL;
-        }
-        if ((rc = step_done(c, stmt, "list attribute")) != E_OK)
+        if ((rc = run_generated(c, gen, s, at, ps, "list attribute")) != E_OK)
             return rc;
     }
     return E_OK;
@@ -760,22 +769,10 @@ static int
 fts_each(struct conn *c, const struct spec *s, side_sql_fn *gen, const struct sqlparams *ps)
 {
     for (size_t i = 0; i < spec_ncolumns(s); i++) {
-        struct buf    sql;
-        sqlite3_stmt *stmt;
-        int           rc;
+        int rc;
         if (!attr_is_substring(spec_column(s, i)))
             continue;
-        buf_init(&sql, SQL_MAX);
-        gen(&sql, s, spec_column(s, i), SQL_SQLITE);
-        stmt = conn_stmt(c, buf_cstr(&sql));
-        buf_free(&sql);
-        if (stmt == NULL)
-            return E_INTERNAL;
-        if (bind_params(stmt, 1, ps) != SQLITE_OK) {
-            sqlite3_reset(stmt);
-            return E_INTERNAL;
-        }
-        if ((rc = step_done(c, stmt, "substring index")) != E_OK)
+        if ((rc = run_generated(c, gen, s, spec_column(s, i), ps, "substring index")) != E_OK)
             return rc;
     }
     return E_OK;
