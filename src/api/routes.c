@@ -2,6 +2,7 @@
 #include "routes.h"
 
 #include "../auth/authn.h"
+#include "../issuance/issuance.h"
 #include "../store/store.h"
 #include "engine.h"
 #include "openapi.h"
@@ -86,6 +87,8 @@ static const struct route_def routes[] = {
       NULL, "The public keys that verify Keyward tokens" },
     { "/openapi.json", M_READ, RA_NONE, 0, MT_JSON, 0, NULL, openapi_serve, NULL,
       "This document: the API in OpenAPI 3.1" },
+    { "/pki/*", M_READ | M(M_POST), RA_NONE, MT_ANY, MT_JSON, 0, NULL, issuance_public_serve,
+      NULL, "Public, no token: a CA's certificate, CRL and OCSP responder (API.md 7.4)" },
     /* Last: every other path is a resource URL (API.md 6). */
     { "/*", M_ANY, RA_TOKEN, MT_OBJECT, MT_OBJECT | MT_CSV, 0, router_resource, serve_resources,
       NULL, "Resources: /things, /things/:id, /things/:id/children" },

@@ -1,0 +1,100 @@
+/* status.h - revocation status as relying parties read it: CRLs (RFC 5280
+ * section 5) and OCSP (RFC 6960, in the lightweight profile of RFC 5019).
+ *
+ * Pure X.509 and ASN.1: no store, no HTTP, no cache (issuance/ keeps the
+ * signed answers and decides when to sign again). CA keys are used only
+ * through signer.c (ca.h). All functions are thread-safe.
+ */
+#ifndef KW_STATUS_H
+#define KW_STATUS_H
+
+#include "../core/arena.h"
+#include "../core/buf.h"
+#include "ca.h"
+#include "certutil.h"
+
+/* RFC 5280 CRLReason names, as API.md 7.4 takes them (index = the code;
+ * NULL at 7, which is unused, and at the end after removeFromCRL... see
+ * pki_reason_parse). */
+enum pki_reason {
+    PKI_REASON_UNSPECIFIED = 0,
+    PKI_REASON_KEY_COMPROMISE = 1,
+    PKI_REASON_CA_COMPROMISE = 2,
+    PKI_REASON_AFFILIATION_CHANGED = 3,
+    PKI_REASON_SUPERSEDED = 4,
+    PKI_REASON_CESSATION_OF_OPERATION = 5,
+    PKI_REASON_CERTIFICATE_HOLD = 6,
+    PKI_REASON_REMOVE_FROM_CRL = 8,
+    PKI_REASON_PRIVILEGE_WITHDRAWN = 9,
+    PKI_REASON_AA_COMPROMISE = 10,
+};
+/* "unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
+ * "superseded", "cessationOfOperation", "certificateHold",
+ * "privilegeWithdrawn", "aACompromise": the names a revocation accepts
+ * (removeFromCRL is for delta CRLs only), NULL-terminated. */
+extern const char *const pki_reason_names[];
+/* The code of a name of pki_reason_names, or -1. */
+int         pki_reason_parse(const char *name);
+const char *pki_reason_name(int code);
+
+/* One revoked certificate. */
+struct pki_revoked {
+    const char *serial; /* lowercase hex of the magnitude (pki_serial_hex) */
+    int64_t     time_ms;
+    int         reason; /* enum pki_reason */
+};
+
+/* A full CRL of `ca`, v2, signed by it (signer.c): thisUpdate and nextUpdate,
+ * the CRL number `number`, the authority key identifier, and each revoked
+ * certificate with its revocation date and reason code (left out for
+ * unspecified, as RFC 5280 5.3.1 recommends). Appended to *der. E_INTERNAL. */
+int pki_crl_build(const struct ca *ca, const struct pki_revoked *v, size_t n,
+                  int64_t this_update_ms, int64_t next_update_ms, uint64_t number,
+                  struct buf *der, struct errbuf *eb);
+
+/* A parsed OCSP request: its first (in practice only) CertID. */
+struct pki_ocsp_query {
+    int           hash_nid; /* the CertID's hash: NID_sha1, NID_sha256 ... */
+    unsigned char name_hash[64], key_hash[64];
+    size_t        hash_len;
+    char          serial[PKI_SERIAL_HEX]; /* lowercase hex */
+    void         *certid; /* the CertID as received (OCSP_CERTID *), echoed in the answer */
+};
+
+/* Read a DER OCSPRequest (E_BADREQ when it does not parse or holds no
+ * CertID; signed requests are accepted and their signature ignored, RFC
+ * 5019 2.1.2). The query holds what it points to until pki_ocsp_query_free. */
+int  pki_ocsp_query_read(const unsigned char *der, size_t len, struct pki_ocsp_query *q,
+                         struct errbuf *eb);
+void pki_ocsp_query_free(struct pki_ocsp_query *q);
+/* True when the query names `ca` as the issuer (its name and key hashes, in
+ * the query's hash algorithm). */
+bool pki_ocsp_query_is_for(const struct pki_ocsp_query *q, const struct ca *ca);
+
+/* The delegated responder of one CA (RFC 6960 4.2.2.2): a P-256 key that
+ * lives only in memory, and its certificate signed by the CA (extended key
+ * usage OCSPSigning, id-pkix-ocsp-nocheck, valid from `now_ms` - 1 h to
+ * not_after_ms). A process makes its own and replaces it before it expires;
+ * nothing of it is stored. */
+struct pki_responder;
+int     pki_responder_new(const struct ca *ca, int64_t now_ms, int64_t not_after_ms,
+                          struct pki_responder **out, struct errbuf *eb);
+void    pki_responder_free(struct pki_responder *r);
+int64_t pki_responder_not_after(const struct pki_responder *r);
+
+enum pki_cert_status { PKI_STATUS_GOOD, PKI_STATUS_REVOKED, PKI_STATUS_UNKNOWN };
+
+/* A signed BasicOCSPResponse for q (status, revocation time and reason for
+ * REVOKED, thisUpdate, nextUpdate; responder ID by key hash; the responder
+ * certificate included; no nonce), as a whole OCSPResponse appended to *der.
+ * E_INTERNAL. */
+int pki_ocsp_sign(const struct pki_responder *r, const struct pki_ocsp_query *q,
+                  enum pki_cert_status st, int64_t revoked_ms, int reason,
+                  int64_t this_update_ms, int64_t next_update_ms, struct buf *der,
+                  struct errbuf *eb);
+
+/* The unsigned OCSPResponse for an error status: 1 malformedRequest,
+ * 2 internalError, 3 tryLater, 6 unauthorized (fixed bytes). */
+struct str pki_ocsp_error(int status);
+
+#endif
