@@ -16,12 +16,14 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/password.h"
+#include "core/pool.h"
 #include "core/seal.h"
 #include "core/timeutil.h"
 #include "core/version.h"
 #include "housekeeping.h"
 #include "http/server.h"
 #include "inventory/inventory.h"
+#include "issuance/issuance.h"
 #include "jobs/jobs.h"
 #include "model/specs.h"
 #include "notify/deliver.h"
@@ -32,7 +34,8 @@
 #include "storedump.h"
 #include "vault.h"
 
-#define GRACE_MS 10000
+#define GRACE_MS     10000
+#define SLOW_THREADS 1 /* work too slow for requests (RSA keys): one core at most */
 
 static const char usage[] =
     "usage: keyward server [--listen ADDR:PORT] [--data DIR] [--store sqlite:PATH]\n"
@@ -256,13 +259,14 @@ serve(void)
     seal_set_master(master);
     if (store_open(cfg.store, &kw_store, &eb) != E_OK)
         die(eb.msg);
-    authz_start(); /* before the first write: the policy snapshot follows every commit */
+    authz_start();    /* before the first write: the policy snapshot follows every commit */
+    issuance_start(); /* the same: CRL and OCSP answers follow revocations */
     if (webhook_runtime_init(kw_store, &eb) != E_OK) /* before the first write, too */
         die(eb.msg);
     if (authn_init(master, &eb) != E_OK ||
         boot_first_start(cfg.data_dir, &created, &from_env, &eb) != E_OK ||
         tls_start(host, master, &tls, &eb) != E_OK || jobs_begin(&eb) != E_OK ||
-        http_start(&tls, &eb) != E_OK)
+        pool_start(SLOW_THREADS, &eb) != E_OK || http_start(&tls, &eb) != E_OK)
         die(eb.msg);
     /* Ready as soon as it answers: the line comes before the job threads start
      * (their first writes), not after a request could have been served. */
@@ -272,6 +276,7 @@ serve(void)
     wait_for_signal(&set);
     log_info("keyward: stopping");
     http_stop(GRACE_MS);
+    pool_stop(); /* after the requests that queue work, before the store */
     jobs_free(kw_jobs);
     kw_jobs = NULL;
     webhook_runtime_stop(); /* after everything that emits events */

@@ -14,6 +14,7 @@
 #include "../core/config.h"
 #include "../core/digest.h"
 #include "../core/log.h"
+#include "../core/pool.h"
 #include "../core/rnd.h"
 #include "../core/timeutil.h"
 #include "../model/secrets.h"
@@ -318,6 +319,20 @@ recheck(struct tx *tx, struct wreq *w)
     return E_OK;
 }
 
+/* A create that prepare refused but whose object is kept: the answer is the
+ * refusal, and its data names the object (refusal_key: "certificateRequestID"). */
+static void
+refuse(struct req *r, struct str id)
+{
+    api_error(r, &r->hook.refusal);
+    struct val *e = &r->resp.a.v[0], *d = val_get(e, "data");
+    if (d == NULL) {
+        val_set(r->a, e, "data", val_map());
+        d = val_get(e, "data");
+    }
+    val_set(r->a, d, r->hook.refusal_key, val_str(id));
+}
+
 static int
 run_create(struct tx *tx, struct wreq *w)
 {
@@ -336,6 +351,10 @@ run_create(struct tx *tx, struct wreq *w)
         return rc == E_NOTFOUND ? ns_gone(w) : write_error(w, rc);
     if (rc != E_OK)
         return rc;
+    if (w->r->hook.refusal.code != E_OK) {
+        refuse(w->r, val_get_str(&w->obj, "ID"));
+        return E_OK;
+    }
     struct val out = val_clone(w->r->a, &w->obj);
     object_present(w->r->a, s, &out);
     add_once(w, &out, &w->obj);
@@ -538,9 +557,12 @@ queue_write(struct req *r, struct wreq *w, struct errbuf *eb)
     if (rc != E_OK)
         return rc;
     w->job = (struct wjob){ .run = run_write, .done = write_done, .arg = w };
-    /* Suspend first: the writer may finish and resume before we return. */
-    r->pending = true;
-    r->suspend(r);
+    /* Suspend first: the writer may finish and resume before we return. (A
+     * create whose prepare ran on the work pool is suspended already.) */
+    if (!r->pending) {
+        r->pending = true;
+        r->suspend(r);
+    }
     kw_store->ops->submit(kw_store, &w->job);
     return E_OK;
 }
@@ -557,6 +579,35 @@ wreq_new(struct req *r, const struct spec *s, enum wop op, const struct checked 
     return w;
 }
 
+/* The rest of a create once the object is checked: the resource's prepare,
+ * sealing, tags, and the write. */
+static int
+create_rest(struct req *r, const struct spec *s, struct wreq *w, struct errbuf *eb)
+{
+    int rc;
+
+    if (s->hooks.prepare != NULL &&
+        (rc = s->hooks.prepare(&r->hook, s, &w->obj, true, eb)) != E_OK)
+        return rc;
+    if ((rc = secrets_seal(r->a, s, &w->obj, val_get(&w->obj, "ID")->s, eb)) != E_OK)
+        return rc;
+    tags_normalize(r->a, s, &w->obj);
+    return queue_write(r, w, eb);
+}
+
+/* On the work pool: the rest of a slow create; an error resumes the request
+ * here, a write when it commits. */
+static void
+create_slowly(void *arg)
+{
+    struct wreq *w = arg;
+
+    if (create_rest(w->r, w->s, w, &w->eb) != E_OK) {
+        api_error(w->r, &w->eb);
+        w->r->resume(w->r);
+    }
+}
+
 static int
 serve_create(struct req *r, const struct spec *s, const struct checked *ck, struct errbuf *eb)
 {
@@ -566,16 +617,21 @@ serve_create(struct req *r, const struct spec *s, const struct checked *ck, stru
     int                      rc;
 
     if ((rc = req_params_check(r, allowed, eb)) != E_OK ||
-        (rc = decode_body(r, &in, eb)) != E_OK ||
-        (rc = object_new(r->a, s, r->ns, &in, &w->obj, eb)) != E_OK)
+        (rc = decode_body(r, &in, eb)) != E_OK)
         return rc;
-    if (s->hooks.prepare != NULL &&
-        (rc = s->hooks.prepare(&r->hook, s, &w->obj, true, eb)) != E_OK)
+    if (r->route.link_attr != NULL && in.t == V_MAP) /* POST /parents/:id/<things> */
+        val_set(r->a, &in, r->route.link_attr, val_str(r->route.link_id));
+    if ((rc = object_new(r->a, s, r->ns, &in, &w->obj, eb)) != E_OK)
         return rc;
-    if ((rc = secrets_seal(r->a, s, &w->obj, val_get(&w->obj, "ID")->s, eb)) != E_OK)
-        return rc;
-    tags_normalize(r->a, s, &w->obj);
-    return queue_write(r, w, eb);
+    if (s->hooks.slow == NULL || !s->hooks.slow(s, &w->obj))
+        return create_rest(r, s, w, eb);
+    r->pending = true; /* before the pool may resume it */
+    r->suspend(r);
+    if (pool_submit(create_slowly, w) != E_OK) {
+        r->pending = false; /* answered now, on this thread */
+        return errbuf_set(eb, E_UNAVAILABLE, "Too much slow work is queued: try again later");
+    }
+    return E_OK;
 }
 
 static int
@@ -592,6 +648,7 @@ serve_update(struct req *r, const struct spec *s, const struct checked *ck, stru
         return errbuf_set(eb, E_BADREQ, "The body must be an object");
     if (!param_true(r, "override", &w->override, eb))
         return eb->code;
+    r->hook.override = w->override;
     if (s->hooks.prepare != NULL &&
         (rc = s->hooks.prepare(&r->hook, s, &w->body, false, eb)) != E_OK)
         return rc;
@@ -655,6 +712,7 @@ serve_delete(struct req *r, const struct spec *s, const struct checked *ck, stru
         return rc;
     if (!param_true(r, "override", &w->override, eb))
         return eb->code;
+    r->hook.override = w->override;
     return queue_write(r, w, eb);
 }
 
@@ -730,7 +788,7 @@ enter_parent(struct req *r, struct errbuf *eb)
         return rc;
     r->route.id = STR_NULL;
     if (!p->parent_of_all) {
-        if (r->method == M_POST)
+        if (r->method == M_POST && !r->route.spec->child_create)
             return errbuf_set(eb, E_METHOD, "Method not allowed on this URL");
         r->route.link_attr = arena_printf(r->a, "%sID", p->identity);
         r->route.link_id = val_get_str(&parent, "ID");

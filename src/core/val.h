@@ -87,6 +87,14 @@ struct val *val_get(const struct val *m, const char *key);
 struct val *val_get_s(const struct val *m, struct str key);
 /* The string at `key` of map `m`; STR_NULL when absent or not a string. */
 struct str val_get_str(const struct val *m, const char *key);
+/* True when `key` of map `m` is the boolean true. */
+static inline bool
+val_get_true(const struct val *m, const char *key)
+{
+    const struct val *v = val_get(m, key);
+
+    return v != NULL && v->t == V_BOOL && v->b;
+}
 /* Set key (replacing an existing entry in place); the key is not copied. */
 void val_set(struct arena *a, struct val *m, const char *key, struct val v);
 void val_set_s(struct arena *a, struct val *m, struct str key, struct val v);

@@ -85,6 +85,17 @@ der_b64(struct arena *a, const unsigned char *der, size_t len)
     return str_c(out);
 }
 
+int
+inv_cert_of_der(struct arena *a, const unsigned char *der, size_t len, struct inv_cert *out,
+                struct errbuf *eb)
+{
+    int rc = inv_parse(a, der, len, &out->fields, eb);
+
+    if (rc == E_OK)
+        out->der = der_b64(a, der, len);
+    return rc;
+}
+
 static void
 attr_rename(struct errbuf *eb, const char *attr)
 {
@@ -542,6 +553,10 @@ static const char *const certificate_raw[] = { "application/pem-certificate-chai
                                                "application/x-pem-file",
                                                "application/pkix-cert", NULL };
 
+/* Revocations are issuance's (issuance/revoke.c), created at
+ * /certificates/:id/revocations. */
+static const char *const certificate_children[] = { "revocations", NULL };
+
 static struct spec_rt certificate_rt;
 
 const struct spec spec_certificate = {
@@ -554,6 +569,7 @@ const struct spec spec_certificate = {
     .access = ACCESS_NORMAL,
     .bulk = true,
     .actions = certificate_actions,
+    .children = certificate_children,
     .hooks = { .prepare = cert_prepare,
                .before_write = cert_before_write,
                .present = cert_present,

@@ -58,6 +58,10 @@ struct inv_cert {
 int inv_read(struct arena *a, struct str input, const char *attr, bool all_or_nothing,
              struct inv_cert **certs, size_t *n, struct val *errors, struct errbuf *eb);
 
+/* One DER certificate (a console CA just signed it) as an inv_cert. */
+int inv_cert_of_der(struct arena *a, const unsigned char *der, size_t len, struct inv_cert *out,
+                    struct errbuf *eb);
+
 /* A new certificate object in namespace `ns` from c: its fields, source, DER
  * (ID and times set; not yet stored). */
 int inv_object(struct arena *a, struct str ns, const struct inv_cert *c, const char *source,

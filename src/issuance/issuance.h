@@ -8,8 +8,17 @@
 
 #include "../api/req.h"
 
+extern const struct spec spec_certificateauthority; /* ca.c */
+extern const struct spec spec_issuingtemplate;      /* template.c */
+extern const struct spec spec_certificaterequest;   /* request.c */
+extern const struct spec spec_revocation;           /* revoke.c */
+
 /* GET/HEAD/POST /pki/<rest>: public, no token; answers DER, PEM and OCSP bodies
  * (and the error list for what is not one of those routes). */
 enum api_result issuance_public_serve(struct req *r);
+
+/* At start-up, before the first write: the public answers follow every
+ * revocation that commits. */
+void issuance_start(void);
 
 #endif

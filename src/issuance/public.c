@@ -1,9 +1,535 @@
-/* public.c - the routes under /pki/ (issuance.h). */
+/* public.c - the routes relying parties read without a token, under
+ * /pki/:caID/ (API.md 7.4): ca.pem, ca.crt, crl and the OCSP responder.
+ *
+ * What is signed is kept in memory per CA (struct castate) and signed again
+ * only when it goes stale or a revocation of that CA commits (the store's
+ * observer bumps the CA's generation before the revoking client is
+ * answered): the CRL, and the OCSP answer of each serial asked about (RFC
+ * 5019: pre-signed, the nonce ignored). A flood of queries therefore costs no
+ * signatures, except for serials never seen: those cost one each, at most
+ * UNKNOWN_PER_S a second per CA; beyond it the answer is the unsigned
+ * tryLater. Each process signs with its own delegated OCSP responder
+ * (status.h), whose key never leaves its memory. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../core/log.h"
+#include "../core/rnd.h"
+#include "../core/timeutil.h"
+#include "../pki/status.h"
+#include "../store/filter.h"
 #include "issuance.h"
+#include "local.h"
+
+#define STATES_MAX     256                  /* CAs answered for at once */
+#define OCSP_ENTRIES   65536                /* signed answers kept per CA */
+#define OCSP_VALID_MS  (4 * 3600 * 1000LL)  /* nextUpdate - thisUpdate */
+#define OCSP_FRESH_MS  (1 * 3600 * 1000LL)  /* signed again after */
+#define CRL_VALID_MS   (24 * 3600 * 1000LL) /* nextUpdate - thisUpdate */
+#define CRL_FRESH_MS   (1 * 3600 * 1000LL)
+#define RESPONDER_DAYS 7 /* a responder certificate's life; replaced at half */
+#define UNKNOWN_PER_S  100
+#define OCSP_REQ_MAX   (16 * 1024)
+#define CRL_PAGE       5000
+
+/* A signed answer, by the query's hash algorithm and serial ("64:0a1b..."):
+ * the answer echoes the CertID as asked. */
+#define KEY_MAX (PKI_SERIAL_HEX + 16)
+struct ocsp_entry {
+    char           key[KEY_MAX];
+    uint64_t       gen;
+    int64_t        signed_ms;
+    unsigned char *der;
+    size_t         len;
+};
+
+/* What one CA's public answers are made of. */
+struct castate {
+    char                  id[ID_LEN + 1];
+    pthread_mutex_t       mu;
+    uint64_t              gen; /* bumped by each revocation of this CA */
+    struct buf            crl;
+    uint64_t              crl_gen, crl_number;
+    int64_t               crl_built_ms;
+    struct pki_responder *responder;
+    struct ocsp_entry    *entries; /* open addressing by serial */
+    size_t                nentries;
+    int64_t               unknown_second;
+    int                   unknown_signed;
+};
+
+static struct castate *states[STATES_MAX];
+static pthread_mutex_t states_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- the per-CA state ---------------------------------------------------------- */
+
+static struct castate *
+state_of(struct str id)
+{
+    struct castate *st = NULL;
+
+    if (id.len != ID_LEN)
+        return NULL;
+    pthread_mutex_lock(&states_mu);
+    for (size_t i = 0; i < STATES_MAX && st == NULL; i++)
+        if (states[i] != NULL && str_eq_c(id, states[i]->id))
+            st = states[i];
+    for (size_t i = 0; i < STATES_MAX && st == NULL; i++)
+        if (states[i] == NULL && (st = calloc(1, sizeof *st)) != NULL) {
+            memcpy(st->id, id.p, ID_LEN);
+            pthread_mutex_init(&st->mu, NULL);
+            buf_init(&st->crl, SIZE_MAX / 2);
+            states[i] = st;
+        }
+    pthread_mutex_unlock(&states_mu);
+    return st; /* NULL when full: answered without a cache */
+}
+
+/* The store's observer: a revocation committed. */
+static void
+on_commit(const struct change *ch, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ch[i].s != &spec_revocation || ch[i].obj.t != V_MAP)
+            continue;
+        struct castate *st = state_of(val_get_str(&ch[i].obj, "certificateAuthorityID"));
+        if (st != NULL)
+            __atomic_add_fetch(&st->gen, 1, __ATOMIC_RELEASE);
+    }
+}
+
+void
+issuance_start(void)
+{
+    store_observe(on_commit);
+}
+
+/* ---- answers --------------------------------------------------------------------- */
+
+static enum api_result
+reply(struct req *r, const char *type, const void *p, size_t n, const char *cache)
+{
+    r->status = 200;
+    r->raw_reply = true;
+    r->reply_type = type;
+    buf_init(&r->reply, SIZE_MAX / 2);
+    if (r->method != M_HEAD && buf_append(&r->reply, p, n) != E_OK) {
+        api_fail(r, E_INTERNAL, "out of memory");
+        r->raw_reply = false;
+        return API_DONE;
+    }
+    if (cache != NULL)
+        api_header(r, "Cache-Control", cache);
+    return API_DONE;
+}
+
+static enum api_result
+fail(struct req *r, const struct errbuf *eb)
+{
+    api_error(r, eb);
+    return API_DONE;
+}
+
+/* The DER of the CA's certificate (its PEM's one block). */
+static int
+ca_der(struct arena *a, const struct val *ca, struct str *der)
+{
+    struct str  pem = val_get_str(ca, "certificate");
+    const char *b = memchr(pem.p, '\n', pem.len), *e;
+    size_t      n = 0;
+
+    if (b == NULL || (e = strstr(b, "-----END")) == NULL)
+        return E_INTERNAL;
+    char *clean = arena_alloc(a, (size_t)(e - b) + 1);
+    for (const char *p = b; p < e; p++)
+        if (*p != '\n' && *p != '\r')
+            clean[n++] = *p;
+    unsigned char *out = arena_alloc(a, n / 4 * 3 + 4);
+    long           len = b64_decode(clean, n, out);
+    if (len <= 0)
+        return E_INTERNAL;
+    *der = (struct str){ (const char *)out, (size_t)len };
+    return E_OK;
+}
+
+/* ---- CRL -------------------------------------------------------------------------- */
+
+/* Every revocation of the CA, in pages, into `out`. */
+static int
+revoked_of(struct arena *a, struct str ca_id, struct pki_revoked **out, size_t *n,
+           struct errbuf *eb)
+{
+    struct fnode *f =
+        filter_cmp(a, "certificateAuthorityID", F_EQ, (struct fval){ .t = FV_STR, .s = ca_id });
+    struct listq         q = { .scope = { STR("/"), true }, .filter = f, .limit = -1 };
+    struct store_cursor *cur = NULL;
+    struct val           row;
+    size_t               cap = 1024;
+    int                  rc;
+
+    *n = 0;
+    *out = malloc(cap * sizeof **out);
+    if (*out == NULL)
+        return errbuf_set(eb, E_INTERNAL, "out of memory");
+    if ((rc = kw_store->ops->cursor_open(kw_store, &spec_revocation, &q, a, &cur, NULL, eb)) !=
+        E_OK)
+        return rc;
+    while ((rc = kw_store->ops->cursor_next(cur, a, &row)) == 1) {
+        int64_t t = 0;
+        if (*n == cap) {
+            struct pki_revoked *more = realloc(*out, 2 * cap * sizeof **out);
+            if (more == NULL)
+                break;
+            *out = more;
+            cap *= 2;
+        }
+        struct str s = val_get_str(&row, "serialNumber");
+        time_parse(val_get_str(&row, "revocationTime"), &t);
+        (*out)[(*n)++] = (struct pki_revoked){
+            .serial = arena_strndup(a, s.p, s.len),
+            .time_ms = t,
+            .reason = pki_reason_parse(val_get_str(&row, "reason").p),
+        };
+    }
+    kw_store->ops->cursor_close(cur);
+    return rc == 0 ? E_OK : errbuf_set(eb, E_INTERNAL, "cannot read the revocations");
+}
+
+/* Sign a new CRL into st (locked). */
+static int
+crl_build(struct castate *st, const struct val *ca_obj, uint64_t gen, struct errbuf *eb)
+{
+    struct arena       *a = arena_new(64 * 1024);
+    struct pki_revoked *v = NULL;
+    const struct ca    *ca = NULL;
+    size_t              n = 0;
+    int64_t             now = time_now_ms();
+    int                 rc = revoked_of(a, val_get_str(ca_obj, "ID"), &v, &n, eb);
+
+    if (rc == E_OK && (rc = cas_get(ca_obj, &ca, eb)) == E_OK) {
+        uint64_t number = (uint64_t)now > st->crl_number ? (uint64_t)now : st->crl_number + 1;
+        buf_reset(&st->crl);
+        rc = pki_crl_build(ca, v, n, now, now + CRL_VALID_MS, number, &st->crl, eb);
+        cas_put(ca);
+        if (rc == E_OK) {
+            st->crl_number = number;
+            st->crl_gen = gen;
+            st->crl_built_ms = now;
+        } else
+            st->crl_built_ms = 0;
+    }
+    free(v);
+    arena_free(a);
+    return rc;
+}
+
+static enum api_result
+serve_crl(struct req *r, struct castate *st, const struct val *ca_obj)
+{
+    struct errbuf eb = { 0 };
+    uint64_t      gen = __atomic_load_n(&st->gen, __ATOMIC_ACQUIRE);
+    int           rc = E_OK;
+
+    pthread_mutex_lock(&st->mu);
+    if (st->crl_built_ms == 0 || st->crl_gen != gen ||
+        time_now_ms() - st->crl_built_ms > CRL_FRESH_MS)
+        rc = crl_build(st, ca_obj, gen, &eb);
+    if (rc == E_OK)
+        reply(r, "application/pkix-crl", st->crl.p, st->crl.len, "max-age=60");
+    pthread_mutex_unlock(&st->mu);
+    return rc == E_OK ? API_DONE : fail(r, &eb);
+}
+
+/* ---- OCSP ------------------------------------------------------------------------- */
+
+static uint64_t
+serial_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* The entry of `serial` (found, or the empty slot it goes into); the table
+ * is cleared when three quarters full. st locked. */
+static struct ocsp_entry *
+entry_of(struct castate *st, const char *key)
+{
+    if (st->entries == NULL &&
+        (st->entries = calloc(OCSP_ENTRIES, sizeof *st->entries)) == NULL)
+        return NULL;
+    if (st->nentries >= OCSP_ENTRIES / 4 * 3) {
+        for (size_t i = 0; i < OCSP_ENTRIES; i++)
+            free(st->entries[i].der);
+        memset(st->entries, 0, OCSP_ENTRIES * sizeof *st->entries);
+        st->nentries = 0;
+    }
+    for (size_t i = serial_hash(key) % OCSP_ENTRIES;; i = (i + 1) % OCSP_ENTRIES)
+        if (st->entries[i].der == NULL || strcmp(st->entries[i].key, key) == 0)
+            return &st->entries[i];
+}
+
+/* One point lookup: the object of `s` in any namespace whose `key` is id and
+ * whose serialNumber is serial. */
+static int
+find_serial(struct arena *a, const struct spec *s, const char *key, struct str id,
+            const char *serial, struct val *out)
+{
+    struct fnode *f = filter_bool(
+        a, F_AND, filter_cmp(a, key, F_EQ, (struct fval){ .t = FV_STR, .s = id }),
+        filter_cmp(a, "serialNumber", F_EQ, (struct fval){ .t = FV_STR, .s = str_c(serial) }));
+    struct listq  q = { .scope = { STR("/"), true }, .filter = f, .limit = 1 };
+    struct val    items = val_arr();
+    struct errbuf eb = { 0 };
+    int           rc = kw_store->ops->list(kw_store, s, &q, a, &items, NULL, &eb);
+
+    if (rc == E_OK && items.a.n == 0)
+        return E_NOTFOUND;
+    if (rc == E_OK)
+        *out = items.a.v[0];
+    return rc;
+}
+
+/* What the store says of a serial of this CA: revoked, issued (a leaf or an
+ * intermediate), or unknown. */
+static int
+status_of(struct arena *a, struct str ca_id, const char *serial, enum pki_cert_status *st,
+          int64_t *when, int *reason)
+{
+    struct val v;
+    int rc = find_serial(a, &spec_revocation, "certificateAuthorityID", ca_id, serial, &v);
+
+    if (rc == E_OK) {
+        *st = PKI_STATUS_REVOKED;
+        *reason = pki_reason_parse(val_get_str(&v, "reason").p);
+        return time_parse(val_get_str(&v, "revocationTime"), when);
+    }
+    if (rc == E_NOTFOUND)
+        rc = find_serial(a, &spec_certificaterequest, "certificateAuthorityID", ca_id, serial,
+                         &v);
+    if (rc == E_NOTFOUND)
+        rc = find_serial(a, &spec_certificateauthority, "parentID", ca_id, serial, &v);
+    *st = rc == E_OK ? PKI_STATUS_GOOD : PKI_STATUS_UNKNOWN;
+    return rc == E_NOTFOUND ? E_OK : rc;
+}
+
+/* A signature for a serial never seen costs the budget of this second. */
+static bool
+unknown_allowed(struct castate *st, int64_t now)
+{
+    if (now / 1000 != st->unknown_second) {
+        st->unknown_second = now / 1000;
+        st->unknown_signed = 0;
+    }
+    return st->unknown_signed++ < UNKNOWN_PER_S;
+}
+
+static int
+responder_ready(struct castate *st, const struct val *ca_obj, int64_t now, struct errbuf *eb)
+{
+    const struct ca *ca;
+    int64_t          end, life = RESPONDER_DAYS * 86400000LL;
+    int              rc;
+
+    if (st->responder != NULL && pki_responder_not_after(st->responder) - now > life / 2)
+        return E_OK;
+    if (time_parse(val_get_str(ca_obj, "validityEnd"), &end) != E_OK)
+        return errbuf_set(eb, E_INTERNAL, "unreadable CA validity");
+    if ((rc = cas_get(ca_obj, &ca, eb)) != E_OK)
+        return rc;
+    struct pki_responder *fresh = NULL;
+    rc = pki_responder_new(ca, now, now + life < end ? now + life : end, &fresh, eb);
+    cas_put(ca);
+    if (rc == E_OK) {
+        pki_responder_free(st->responder);
+        st->responder = fresh;
+    }
+    return rc;
+}
+
+/* Sign the answer for q into e (key: its key in the table; NULL for a
+ * query about another CA, answered unknown). st locked. */
+static int
+ocsp_sign_entry(struct castate *st, struct arena *a, const struct val *ca_obj,
+                const struct pki_ocsp_query *q, const char *key, uint64_t gen,
+                struct ocsp_entry *e, struct errbuf *eb)
+{
+    enum pki_cert_status cs = PKI_STATUS_UNKNOWN;
+    int64_t              when = 0, now = time_now_ms();
+    int                  reason = 0, rc = E_OK;
+    struct buf           der;
+
+    if (key != NULL &&
+        (rc = status_of(a, val_get_str(ca_obj, "ID"), q->serial, &cs, &when, &reason)) != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    if (cs == PKI_STATUS_UNKNOWN && e->der == NULL && !unknown_allowed(st, now))
+        return errbuf_set(eb, E_UNAVAILABLE, "too many unknown serials");
+    if ((rc = responder_ready(st, ca_obj, now, eb)) != E_OK)
+        return rc;
+    buf_init(&der, 64 * 1024);
+    rc = pki_ocsp_sign(st->responder, q, cs, when, reason, now, now + OCSP_VALID_MS, &der, eb);
+    if (rc == E_OK) {
+        if (e->der == NULL && key != NULL)
+            st->nentries++;
+        free(e->der);
+        snprintf(e->key, sizeof e->key, "%s", key != NULL ? key : "");
+        e->der = (unsigned char *)der.p; /* the entry owns it now */
+        e->len = der.len;
+        e->gen = gen;
+        e->signed_ms = now;
+    } else
+        buf_free(&der);
+    return rc;
+}
+
+static enum api_result
+ocsp_error(struct req *r, int status)
+{
+    struct str d = pki_ocsp_error(status);
+
+    return reply(r, "application/ocsp-response", d.p, d.len, NULL);
+}
+
+static enum api_result
+ocsp_answered(struct req *r, int rc, const struct errbuf *eb)
+{
+    if (rc == E_UNAVAILABLE)
+        return ocsp_error(r, 3); /* tryLater */
+    if (rc != E_OK) {
+        log_error("trace=%s ocsp: %s", r->trace, eb->msg);
+        return ocsp_error(r, 2); /* internalError */
+    }
+    return API_DONE;
+}
+
+/* A query about this CA: the kept answer, signed again when it went stale or
+ * the CA revoked something since. */
+static enum api_result
+ocsp_answer(struct req *r, struct castate *st, const struct val *ca_obj,
+            const struct pki_ocsp_query *q)
+{
+    struct errbuf eb = { 0 };
+    uint64_t      gen = __atomic_load_n(&st->gen, __ATOMIC_ACQUIRE);
+    char          key[KEY_MAX];
+    int           rc = E_OK;
+
+    snprintf(key, sizeof key, "%d:%s", q->hash_nid, q->serial);
+    pthread_mutex_lock(&st->mu);
+    struct ocsp_entry *e = entry_of(st, key);
+    if (e == NULL)
+        rc = errbuf_set(&eb, E_INTERNAL, "out of memory");
+    else if (e->der == NULL || e->gen != gen || time_now_ms() - e->signed_ms > OCSP_FRESH_MS)
+        rc = ocsp_sign_entry(st, r->a, ca_obj, q, key, gen, e, &eb);
+    if (rc == E_OK)
+        reply(r, "application/ocsp-response", e->der, e->len, "max-age=3600, public");
+    pthread_mutex_unlock(&st->mu);
+    return ocsp_answered(r, rc, &eb);
+}
+
+/* A query about a certificate of another CA: unknown, signed (within the
+ * budget of unknown serials), not kept. */
+static enum api_result
+ocsp_unknown(struct req *r, struct castate *st, const struct val *ca_obj,
+             const struct pki_ocsp_query *q)
+{
+    struct errbuf     eb = { 0 };
+    struct ocsp_entry e = { 0 };
+    int               rc;
+
+    pthread_mutex_lock(&st->mu);
+    rc = ocsp_sign_entry(st, r->a, ca_obj, q, NULL, 0, &e, &eb);
+    pthread_mutex_unlock(&st->mu);
+    if (rc == E_OK)
+        reply(r, "application/ocsp-response", e.der, e.len, "max-age=3600, public");
+    free(e.der);
+    return ocsp_answered(r, rc, &eb);
+}
+
+/* The request: a POST body, or base64 in the URL after ".../ocsp/". */
+static bool
+ocsp_request_der(struct req *r, struct str tail, struct str *der)
+{
+    if (r->method == M_POST) {
+        *der = buf_str(&r->body);
+        return der->len > 0 && der->len <= OCSP_REQ_MAX;
+    }
+    if (tail.len == 0 || tail.len > OCSP_REQ_MAX)
+        return false;
+    unsigned char *out = arena_alloc(r->a, tail.len / 4 * 3 + 4);
+    long           n = b64_decode(tail.p, tail.len, out);
+    *der = (struct str){ (const char *)out, n > 0 ? (size_t)n : 0 };
+    return n > 0;
+}
+
+static enum api_result
+serve_ocsp(struct req *r, struct castate *st, const struct val *ca_obj, struct str tail)
+{
+    struct pki_ocsp_query q = { 0 };
+    struct errbuf         eb = { 0 };
+    struct str            der;
+    const struct ca      *ca = NULL;
+    enum api_result       res;
+
+    if (!ocsp_request_der(r, tail, &der) ||
+        pki_ocsp_query_read((const unsigned char *)der.p, der.len, &q, &eb) != E_OK)
+        return ocsp_error(r, 1); /* malformedRequest */
+    if (cas_get(ca_obj, &ca, &eb) != E_OK) {
+        pki_ocsp_query_free(&q);
+        return ocsp_error(r, 2);
+    }
+    bool ours = pki_ocsp_query_is_for(&q, ca);
+    cas_put(ca);
+    /* another CA's certificate is unknown here, whatever its serial */
+    res = ours ? ocsp_answer(r, st, ca_obj, &q) : ocsp_unknown(r, st, ca_obj, &q);
+    pki_ocsp_query_free(&q);
+    return res;
+}
+
+/* ---- routing ---------------------------------------------------------------------- */
 
 enum api_result
 issuance_public_serve(struct req *r)
 {
-    api_fail(r, E_NOTFOUND, "Unknown certificate authority");
+    static const struct str prefix = STR("/pki/");
+    struct str              rest = { r->path.p + prefix.len, r->path.len - prefix.len };
+    struct str              id, what = str_cut(rest, '/', &id), tail = STR_NULL;
+    struct errbuf           eb = { 0 };
+    struct val              ca_obj;
+    struct castate         *st;
+
+    if (what.p != NULL && str_starts(what, STR("ocsp/"))) {
+        tail = (struct str){ what.p + 5, what.len - 5 };
+        what = STR("ocsp");
+    }
+    if (what.p == NULL || id.len != ID_LEN ||
+        kw_store->ops->find(kw_store, &spec_certificateauthority, NULL, "ID", id, r->a, &ca_obj,
+                            &eb) != E_OK ||
+        (st = state_of(id)) == NULL) {
+        api_fail(r, E_NOTFOUND, "Unknown certificate authority");
+        return API_DONE;
+    }
+    bool post = r->method == M_POST;
+    if (str_eq_c(what, "ocsp") && (post == (tail.p == NULL)))
+        return serve_ocsp(r, st, &ca_obj, tail);
+    if (post) {
+        api_fail(r, E_METHOD, "Method not allowed on this URL");
+        return API_DONE;
+    }
+    if (str_eq_c(what, "ca.pem")) {
+        struct str pem = val_get_str(&ca_obj, "certificate");
+        return reply(r, "application/x-pem-file", pem.p, pem.len, "max-age=3600");
+    }
+    if (str_eq_c(what, "ca.crt")) {
+        struct str der;
+        if (ca_der(r->a, &ca_obj, &der) != E_OK)
+            return fail(r, &(struct errbuf){ .code = E_INTERNAL });
+        return reply(r, "application/pkix-cert", der.p, der.len, "max-age=3600");
+    }
+    if (str_eq_c(what, "crl"))
+        return serve_crl(r, st, &ca_obj);
+    api_fail(r, E_NOTFOUND, "Unknown API path");
     return API_DONE;
 }

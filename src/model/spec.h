@@ -98,6 +98,13 @@ struct hook_ctx {
     struct str body;    /* read actions: an answer that is not an object (a PEM
                            file), of type body_type */
     const char *body_type;
+    bool        override; /* the request said ?override=true (delete, update) */
+    /* create: prepare may refuse the request yet have the object kept (a
+     * certificate request that policy refuses is kept FAILED): the object is
+     * written, and the answer is this error, whose data names the object
+     * ("<identity>ID"). */
+    struct errbuf refusal;
+    const char   *refusal_key;
 };
 
 /* Hooks return 0 or an enum err with detail in eb. */
@@ -109,6 +116,10 @@ struct spec_hooks {
      * left out of the answer kept for Idempotency-Key replays). */
     int (*prepare)(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
                    struct errbuf *eb);
+    /* Whether this create's prepare is too slow for a request thread (it
+     * generates an RSA key): then it runs on the work pool (core/pool.h)
+     * while the request waits, suspended. NULL: never. */
+    bool (*slow)(const struct spec *s, const struct val *obj);
     /* Writer thread, inside the transaction, just before the row is written. `old`
      * is the stored object on update, NULL on create. */
     int (*before_write)(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
@@ -183,6 +194,8 @@ struct spec {
                                            the child's objects in X-Namespace whose
                                            attribute "<this identity>ID" (queryable)
                                            holds :id; listed, not created there */
+    bool child_create;                  /* POST /parents/:id/<rest> creates one whose
+                                           "<parent identity>ID" is :id (revocations) */
     bool parent_of_all;                 /* every namespaced, listable resource is a child
                                            (namespaces: /namespaces/:id/<things>) */
     const struct spec_action *actions;  /* /this/:id/<action>, POST; NULL-name terminated */

@@ -1,0 +1,447 @@
+/* ca.c - the `certificateauthorities` resource (API.md 7.4): roots and
+ * intermediates the console creates, and CAs imported with their key.
+ *
+ * Creating one happens in prepare (on the work pool when its key is RSA):
+ * the key is made or read, sealed under the master key (sealedKey, internal)
+ * and dropped; nothing else in the process sees it until cas_get opens the
+ * sealed key in pki/signer.c. before_write puts the CA's certificate into the
+ * inventory of its namespace. */
+#include <stdio.h>
+
+#include <openssl/x509.h>
+
+#include "../core/config.h"
+#include "../core/nspath.h"
+#include "../core/rnd.h"
+#include "../core/seal.h"
+#include "../core/timeutil.h"
+#include "../inventory/inventory.h"
+#include "../pki/issue.h"
+#include "../store/filter.h"
+#include "local.h"
+
+#define PEM_MAX        (64 * 1024)
+#define ROOT_VALIDITY  "87600h" /* ten years */
+#define INTER_VALIDITY "43800h" /* five years, never beyond the parent */
+#define BACKDATE_MS    (3600 * 1000)
+#define DOMAIN_PATTERN "^\\.?[a-zA-Z0-9*]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$"
+#define CONSTRAINTS    64
+
+static const struct attr ca_attrs[] = {
+    { "name", T_STRING, A_REQUIRED | A_QUERY | A_ORDER, .pattern = "^[a-zA-Z0-9._ -]+$",
+      .max_len = 256 },
+    { "description", T_STRING, A_QUERY, .max_len = 1024 },
+    { "keyType", T_STRING, A_CREATIONONLY | A_QUERY, .enums = pki_key_type_names,
+      .doc = "EC_P256 (default), EC_P384, RSA_2048, RSA_3072, RSA_4096 or ED25519" },
+    { "subject", T_STRING, A_CREATIONONLY | A_QUERY | A_ORDER, .max_len = 1024,
+      .doc = "RFC 4514 (CN=Acme Issuing CA,O=Acme); required unless importing" },
+    { "validity", T_STRING, A_CREATIONONLY, .max_len = 32,
+      .doc = "Go duration: 87600h for a root, 43800h for an intermediate by default; "
+             "never beyond the parent" },
+    { "parentID", T_STRING, A_CREATIONONLY | A_QUERY,
+      .doc = "the CA that signs it (this namespace or an ancestor); absent: a root" },
+    { "pathLength", T_INT, A_CREATIONONLY | A_QUERY, .min = 0, .max = 16,
+      .doc = "CAs allowed below it; absent: no limit (below the parent's)" },
+    { "certificate", T_STRING, A_CREATIONONLY, .max_len = PEM_MAX,
+      .doc = "PEM; sent on create with privateKey, imports that CA" },
+    { "privateKey", T_STRING, A_CREATIONONLY | A_WRITEONLY | A_SECRET, .max_len = PEM_MAX,
+      .doc = "PEM, with certificate on create; sealed at rest, never returned" },
+    { "sealedKey", T_STRING, A_INTERNAL, .doc = "the key sealed under the master key" },
+    { "certificateChain", T_STRING, A_READONLY,
+      .doc = "PEM: its certificate, then its parents' up to the root" },
+    { "certificateID", T_STRING, A_READONLY | A_QUERY,
+      .doc = "its certificate's object in the inventory of its namespace" },
+    { "fingerprint", T_STRING, A_READONLY | A_QUERY },
+    { "serialNumber", T_STRING, A_READONLY | A_QUERY },
+    { "validityEnd", T_TIME, A_READONLY | A_QUERY | A_ORDER },
+    { "crlURL", T_STRING, A_READONLY },
+    { "ocspURL", T_STRING, A_READONLY },
+    { "caIssuersURL", T_STRING, A_READONLY },
+    { "usableInSubNamespaces", T_BOOL, A_QUERY, .def = "false",
+      .doc = "templates of the namespaces below may name it" },
+    { "permittedDNSDomains", T_STRLIST, 0, .pattern = DOMAIN_PATTERN, .max_len = CONSTRAINTS,
+      .doc = "names it may issue (and those below); empty: any" },
+    { "excludedDNSDomains", T_STRLIST, 0, .pattern = DOMAIN_PATTERN, .max_len = CONSTRAINTS },
+    { "permittedIPRanges", T_STRLIST, 0, .format = F_CIDR, .max_len = CONSTRAINTS },
+    { "disabled", T_BOOL, A_QUERY, .def = "false",
+      .doc = "no more issuance; its CRL and OCSP go on" },
+};
+
+/* What prepare made for before_write: the CA's certificate, parsed. */
+struct made {
+    struct inv_cert cert;
+    bool            imported;
+};
+
+/* ---- shared with the other files of issuance/ -------------------------------- */
+
+const char *
+ca_url(struct arena *a, struct str id, const char *leaf)
+{
+    const char *base = cfg.public_url; /* TODO(plain listener): pki_url */
+
+    return arena_printf(a, "%s/pki/%.*s/%s", base, STR_FMT(id), leaf);
+}
+
+bool
+ca_disabled(const struct val *obj)
+{
+    return val_get_true(obj, "disabled");
+}
+
+int
+find_up(struct tx *tx, const struct spec *s, struct str ns, struct str id, struct arena *a,
+        struct val *out)
+{
+    struct errbuf eb = { 0 };
+    int           rc = tx != NULL ? tx->ops->find(tx, s, NULL, "ID", id, a, out)
+                                  : kw_store->ops->find(kw_store, s, NULL, "ID", id, a, out, &eb);
+
+    if (rc == E_OK && !nspath_within(ns, val_get_str(out, "namespace")))
+        return E_NOTFOUND;
+    return rc;
+}
+
+/* ---- a list of strings from an object ------------------------------------------ */
+
+static const char **
+strs_of(struct arena *a, const struct val *obj, const char *attr, size_t *n)
+{
+    struct val  *v = val_get(obj, attr);
+    const char **out;
+
+    *n = v != NULL && v->t == V_ARR ? v->a.n : 0;
+    out = arena_calloc(a, *n + 1, sizeof *out);
+    for (size_t i = 0; i < *n; i++)
+        out[i] = arena_strndup(a, v->a.v[i].s.p, v->a.v[i].s.len);
+    return out;
+}
+
+/* ---- creating one -------------------------------------------------------------- */
+
+/* The parent a new intermediate is signed by: a CA of this namespace or an
+ * ancestor, enabled, whose path length allows one more level. */
+static int
+parent_check(struct hook_ctx *ctx, struct str parent_id, const struct val *obj,
+             struct val *parent, struct errbuf *eb)
+{
+    struct val *plen = val_get(parent, "pathLength"), *own = val_get(obj, "pathLength");
+    int rc = find_up(NULL, &spec_certificateauthority, ctx->ns, parent_id, ctx->a, parent);
+
+    if (rc == E_NOTFOUND)
+        return errbuf_attr(eb, E_VALIDATION, "parentID",
+                           "No certificate authority '%.*s' in this namespace or above",
+                           STR_FMT(parent_id));
+    if (rc != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    plen = val_get(parent, "pathLength");
+    if (ca_disabled(parent))
+        return errbuf_attr(eb, E_VALIDATION, "parentID",
+                           "The parent certificate authority is disabled");
+    if (plen != NULL && plen->t == V_INT && plen->i == 0)
+        return errbuf_attr(
+            eb, E_VALIDATION, "parentID",
+            "The parent's pathLength (0) allows no certificate authority below it");
+    if (plen != NULL && plen->t == V_INT && own != NULL && own->t == V_INT && own->i >= plen->i)
+        return errbuf_attr(eb, E_VALIDATION, "pathLength",
+                           "Attribute 'pathLength' must be below the parent's (%lld)",
+                           (long long)plen->i);
+    return E_OK;
+}
+
+/* The end of its validity: now + `validity` (or the default), at most the
+ * parent's end. */
+static int
+validity_end(const struct val *obj, const struct val *parent, int64_t now, int64_t *end,
+             struct errbuf *eb)
+{
+    struct str v = val_get_str(obj, "validity");
+    int64_t    d, pend;
+
+    if (v.len == 0)
+        v = str_c(parent != NULL ? INTER_VALIDITY : ROOT_VALIDITY);
+    if (duration_parse(v, &d) != E_OK || d <= 0)
+        return errbuf_attr(eb, E_VALIDATION, "validity",
+                           "Attribute 'validity' must be a positive Go duration (87600h)");
+    *end = now + d;
+    if (parent != NULL && time_parse(val_get_str(parent, "validityEnd"), &pend) == E_OK &&
+        pend < *end)
+        *end = pend;
+    return E_OK;
+}
+
+static int
+generate(struct hook_ctx *ctx, struct val *obj, const struct val *parent, struct ca **out,
+         struct errbuf *eb)
+{
+    struct str        id = val_get_str(obj, "ID"), subj = val_get_str(obj, "subject");
+    struct val       *plen = val_get(obj, "pathLength"), *pp = NULL;
+    int64_t           now = time_now_ms(), end = 0;
+    struct pki_ca_req p = { .subject = arena_strndup(ctx->a, subj.p, subj.len),
+                            .type = pki_key_type_parse(val_get_str(obj, "keyType").p),
+                            .not_before_ms = now - BACKDATE_MS,
+                            .path_len = plen != NULL && plen->t == V_INT ? (int)plen->i : -1 };
+    const struct ca  *signer = NULL;
+    int               rc;
+
+    if (subj.len == 0)
+        return errbuf_attr(eb, E_VALIDATION, "subject", "Attribute 'subject' is required");
+    if ((rc = validity_end(obj, parent, now, &end, eb)) != E_OK)
+        return rc;
+    p.not_after_ms = end;
+    if (parent != NULL && plen == NULL && (pp = val_get(parent, "pathLength")) != NULL &&
+        pp->t == V_INT)
+        p.path_len = (int)pp->i - 1; /* at most one level less than its parent */
+    if (parent != NULL) {
+        struct str pid = val_get_str(parent, "ID");
+        /* the parent's policy, written into what it signs (its own is
+         * enforced when it issues, and written into the CAs below it) */
+        p.permitted_dns = strs_of(ctx->a, parent, "permittedDNSDomains", &p.npermitted_dns);
+        p.excluded_dns = strs_of(ctx->a, parent, "excludedDNSDomains", &p.nexcluded_dns);
+        p.permitted_ip = strs_of(ctx->a, parent, "permittedIPRanges", &p.npermitted_ip);
+        p.crl_url = ca_url(ctx->a, pid, "crl");
+        p.ocsp_url = ca_url(ctx->a, pid, "ocsp");
+        p.issuers_url = ca_url(ctx->a, pid, "ca.crt");
+        if ((rc = cas_get(parent, &signer, eb)) != E_OK)
+            return rc;
+    }
+    char name[ID_LEN + 1];
+    snprintf(name, sizeof name, "%.*s", STR_FMT(id));
+    rc = pki_ca_create(name, &p, signer, out, eb);
+    if (signer != NULL)
+        cas_put(signer);
+    return rc;
+}
+
+/* An imported CA: its certificate must be a CA's, not expired; its key must
+ * be that certificate's (checked by signer.c, the only one to read it). */
+static int
+import(struct hook_ctx *ctx, struct val *obj, struct ca **out, struct errbuf *eb)
+{
+    struct str       id = val_get_str(obj, "ID"), pem = val_get_str(obj, "certificate");
+    struct str       key = val_get_str(obj, "privateKey");
+    char             name[ID_LEN + 1];
+    struct inv_cert *certs;
+    struct val       errors;
+    size_t           n;
+    int64_t          end;
+    int              rc;
+
+    if (val_get(obj, "parentID") != NULL || val_get(obj, "subject") != NULL ||
+        val_get(obj, "keyType") != NULL || val_get(obj, "validity") != NULL)
+        return errbuf_attr(eb, E_VALIDATION, "certificate",
+                           "An imported certificate authority takes its subject, key type "
+                           "and validity from its certificate");
+    if (key.len == 0)
+        return errbuf_attr(eb, E_VALIDATION, "privateKey",
+                           "Attribute 'privateKey' is required with 'certificate'");
+    if ((rc = inv_read(ctx->a, pem, "certificate", true, &certs, &n, &errors, eb)) != E_OK)
+        return rc;
+    if (n != 1 || !val_get_true(&certs[0].fields, "isCA"))
+        return errbuf_attr(eb, E_VALIDATION, "certificate",
+                           "Attribute 'certificate' must be one CA certificate (CA:TRUE)");
+    if (time_parse(val_get_str(&certs[0].fields, "validityEnd"), &end) != E_OK ||
+        end <= time_now_ms())
+        return errbuf_attr(eb, E_VALIDATION, "certificate", "The certificate has expired");
+    snprintf(name, sizeof name, "%.*s", STR_FMT(id));
+    if (pki_ca_import(name, pem, key, out, eb) != E_OK)
+        return errbuf_attr(eb, E_VALIDATION, "privateKey",
+                           "Attribute 'privateKey' must be the certificate's private key, "
+                           "as unencrypted PEM");
+    return E_OK;
+}
+
+/* The answer's fields from the CA's certificate, and the inventory object
+ * that before_write stores. */
+static int
+describe(struct hook_ctx *ctx, struct val *obj, const struct ca *ca, const struct val *parent,
+         struct made *m, struct errbuf *eb)
+{
+    struct str       pem = str_c(pki_ca_pem(ca));
+    struct inv_cert *certs;
+    struct val       errors;
+    size_t           n;
+    int              rc = inv_read(ctx->a, pem, "certificate", true, &certs, &n, &errors, eb);
+
+    if (rc != E_OK)
+        return rc;
+    m->cert = certs[0];
+    const struct val        *f = &m->cert.fields;
+    static const char *const copied[] = { "fingerprint", "serialNumber", "subject",
+                                          "validityEnd", "pathLength" };
+    for (size_t i = 0; i < ARRAY_LEN(copied); i++) {
+        struct val *v = val_get(f, copied[i]);
+        if (v != NULL)
+            val_set(ctx->a, obj, copied[i], *v);
+        else
+            val_del(obj, copied[i]);
+    }
+    val_set(ctx->a, obj, "keyType",
+            val_cstr(pki_key_type_name(pki_key_type_of(X509_get0_pubkey(pki_ca_cert(ca))))));
+    val_set(ctx->a, obj, "certificate", val_str(arena_str(ctx->a, pem)));
+    struct str chain = parent != NULL ? val_get_str(parent, "certificateChain") : STR("");
+    val_set(ctx->a, obj, "certificateChain",
+            val_cstr(arena_printf(ctx->a, "%.*s%.*s", STR_FMT(pem), STR_FMT(chain))));
+    if (parent != NULL)
+        val_set(ctx->a, &m->cert.fields, "certificateAuthorityID", *val_get(parent, "ID"));
+    return E_OK;
+}
+
+static int
+seal_key(struct hook_ctx *ctx, struct val *obj, const struct ca *ca, struct errbuf *eb)
+{
+    struct buf sealed;
+    int        rc;
+
+    buf_init(&sealed, PEM_MAX);
+    if ((rc = pki_ca_seal(ca, seal_master(), &sealed)) != E_OK) {
+        buf_free(&sealed);
+        return errbuf_set(eb, E_INTERNAL, "cannot seal the key");
+    }
+    char *b64 = arena_alloc(ctx->a, b64_len(sealed.len) + 1);
+    b64_encode(sealed.p, sealed.len, b64);
+    buf_free(&sealed);
+    val_set(ctx->a, obj, "sealedKey", val_cstr(b64));
+    return E_OK;
+}
+
+static int
+ca_create(struct hook_ctx *ctx, struct val *obj, struct errbuf *eb)
+{
+    struct made *m = arena_calloc(ctx->a, 1, sizeof *m);
+    struct str   parent_id = val_get_str(obj, "parentID");
+    struct val   parent, *pp = NULL;
+    struct ca   *ca = NULL;
+    int          rc = E_OK;
+
+    m->imported = val_get(obj, "certificate") != NULL;
+    if (!m->imported && parent_id.len > 0 &&
+        (rc = parent_check(ctx, parent_id, obj, &parent, eb)) == E_OK)
+        pp = &parent;
+    if (rc == E_OK)
+        rc = m->imported ? import(ctx, obj, &ca, eb) : generate(ctx, obj, pp, &ca, eb);
+    val_del(obj, "privateKey"); /* never stored, never answered */
+    val_del(obj, "validity");
+    if (rc == E_OK && (rc = seal_key(ctx, obj, ca, eb)) == E_OK)
+        rc = describe(ctx, obj, ca, pp, m, eb);
+    pki_ca_free(ca);
+    ctx->data = m;
+    return rc;
+}
+
+/* ---- hooks ---------------------------------------------------------------------- */
+
+static int
+ca_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
+           struct errbuf *eb)
+{
+    KW_UNUSED(s);
+    return create ? ca_create(ctx, obj, eb) : E_OK;
+}
+
+static bool
+ca_slow(const struct spec *s, const struct val *obj)
+{
+    KW_UNUSED(s);
+    return val_get(obj, "certificate") == NULL &&
+           pki_key_type_slow(pki_key_type_parse(val_get_str(obj, "keyType").p));
+}
+
+/* A new CA's certificate goes into the inventory of its namespace. */
+static int
+ca_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct val *obj,
+                const struct val *old, struct errbuf *eb)
+{
+    struct made *m = ctx->data;
+    struct val   cert;
+    bool         dup;
+    int          rc;
+
+    KW_UNUSED(s);
+    if (old != NULL || m == NULL)
+        return E_OK;
+    rc = inv_put(tx, ctx->a, ctx->ns, &m->cert, m->imported ? "IMPORTED" : "ISSUED", NULL,
+                 &cert, &dup, eb);
+    if (rc == E_OK)
+        val_set(ctx->a, obj, "certificateID", *val_get(&cert, "ID"));
+    return rc;
+}
+
+/* True when `s` has an object whose `attr` is `id` and that has not expired,
+ * in any namespace. */
+static int
+issued_unexpired(struct hook_ctx *ctx, struct tx *tx, const struct spec *s, const char *attr,
+                 struct str id, bool *found)
+{
+    struct fnode *f = filter_bool(
+        ctx->a, F_AND, filter_cmp(ctx->a, attr, F_EQ, (struct fval){ .t = FV_STR, .s = id }),
+        filter_cmp(ctx->a, "validityEnd", F_GT,
+                   (struct fval){ .t = FV_TIME, .i = time_now_ms() }));
+    struct listq q = { .scope = { STR("/"), true }, .filter = f, .limit = 1 };
+    struct val   items = val_arr();
+    int          rc = tx->ops->list(tx, s, &q, ctx->a, &items);
+
+    *found = rc == E_OK && items.a.n > 0;
+    return rc;
+}
+
+/* A CA whose certificates (intermediates included) have not all expired is
+ * deleted only with ?override=true: relying parties still check them. */
+static int
+ca_after_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
+                const struct val *obj, struct errbuf *eb)
+{
+    struct str id = val_get_str(obj, "ID");
+    bool       leaf = false, below = false;
+    int        rc;
+
+    if (!ctx->override) {
+        if ((rc = issued_unexpired(ctx, tx, &spec_certificaterequest, "certificateAuthorityID",
+                                   id, &leaf)) != E_OK ||
+            (rc = issued_unexpired(ctx, tx, s, "parentID", id, &below)) != E_OK)
+            return errbuf_set(eb, rc, "store error");
+        if (leaf || below)
+            return errbuf_set(eb, E_PROTECTED,
+                              "The certificate authority has issued certificates that have "
+                              "not expired: use ?override=true to delete it");
+    }
+    cas_forget(id);
+    return E_OK;
+}
+
+static void
+ca_present(struct arena *a, const struct spec *s, struct val *obj, int64_t now_ms)
+{
+    struct str id = val_get_str(obj, "ID");
+
+    KW_UNUSED(s);
+    KW_UNUSED(now_ms);
+    val_set(a, obj, "crlURL", val_cstr(ca_url(a, id, "crl")));
+    val_set(a, obj, "ocspURL", val_cstr(ca_url(a, id, "ocsp")));
+    val_set(a, obj, "caIssuersURL", val_cstr(ca_url(a, id, "ca.crt")));
+}
+
+static const char *const ca_csv[] = { "ID",      "name",        "namespace", "subject",
+                                      "keyType", "validityEnd", "disabled",  NULL };
+static const char *const ca_indexes[] = { "*parentID,serialNumber", NULL };
+
+static struct spec_rt ca_rt;
+
+const struct spec spec_certificateauthority = {
+    .identity = "certificateauthority",
+    .rest = "certificateauthorities",
+    .attrs = ca_attrs,
+    .nattrs = ARRAY_LEN(ca_attrs),
+    .unique = "name",
+    .default_order = "name",
+    .ops = OP_ALL,
+    .access = ACCESS_ADMIN, /* its key signs: administrators only (API.md 5) */
+    .hooks = { .prepare = ca_prepare,
+               .slow = ca_slow,
+               .before_write = ca_before_write,
+               .after_delete = ca_after_delete,
+               .present = ca_present },
+    .csv_columns = ca_csv,
+    .indexes = ca_indexes,
+    .rt = &ca_rt,
+};

@@ -1,0 +1,33 @@
+/* local.h - what the files of issuance/ share, and nothing outside uses. */
+#ifndef KW_ISSUANCE_LOCAL_H
+#define KW_ISSUANCE_LOCAL_H
+
+#include "../model/spec.h"
+#include "../pki/ca.h"
+#include "../store/store.h"
+#include "issuance.h"
+
+/* The signing handle of a stored certificateauthority, opened (its key
+ * unsealed) once per process and shared; each cas_get is paired with a
+ * cas_put. A CA deleted from the store is forgotten (cas_forget): its key
+ * leaves memory with the last handle in use. E_INTERNAL (logged) when the
+ * stored key does not open. */
+int  cas_get(const struct val *ca_obj, const struct ca **out, struct errbuf *eb);
+void cas_put(const struct ca *ca);
+void cas_forget(struct str id);
+
+/* The object of `s` with `id` whose namespace is `ns` or one of its
+ * ancestors (read from the store, or in tx when tx is not NULL). E_NOTFOUND
+ * otherwise. */
+int find_up(struct tx *tx, const struct spec *s, struct str ns, struct str id, struct arena *a,
+            struct val *out);
+
+/* Where relying parties read CA `id`'s status: <base>/pki/<id>/crl, /ocsp,
+ * /ca.crt, under pki_url when the plain-HTTP listener is on, else under
+ * public_url (API.md 7.4). In the arena. */
+const char *ca_url(struct arena *a, struct str id, const char *leaf);
+
+/* True when the CA object is disabled. */
+bool ca_disabled(const struct val *ca_obj);
+
+#endif

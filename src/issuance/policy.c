@@ -1,0 +1,332 @@
+/* policy.c - see policy.h. Patterns are POSIX extended regular expressions
+ * matched against the whole value: the match regexec finds (leftmost, then
+ * longest) must span it. Wrapping a pattern in ^( )$ instead would let a
+ * pattern with a stray parenthesis ("a)|(b") escape the anchors. */
+#include <arpa/inet.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "../core/net.h"
+#include "../core/nspath.h"
+#include "../core/timeutil.h"
+#include "policy.h"
+
+/* A subject field or SAN type: the request's name for it, the template's
+ * list, and where its values are in struct pki_names. */
+struct field {
+    const char *ask;     /* csrAttributes' name: commonName ... */
+    const char *list;    /* the template's attribute */
+    bool        exact;   /* the list holds values, not patterns (subjectCValues) */
+    size_t      one;     /* offset of a `const char *` (a subject field), or */
+    size_t      many, n; /* offsets of a `const char **` and its count */
+};
+
+#define ONE(f)     offsetof(struct pki_names, f)
+#define MANY(f, n) 0, offsetof(struct pki_names, f), offsetof(struct pki_names, n)
+
+static const struct field fields[] = {
+    { "commonName", "subjectCNRegexes", false, ONE(cn), 0, 0 },
+    { "organization", "subjectORegexes", false, ONE(o), 0, 0 },
+    { "organizationalUnit", "subjectOURegexes", false, ONE(ou), 0, 0 },
+    { "locality", "subjectLRegexes", false, ONE(l), 0, 0 },
+    { "state", "subjectSTRegexes", false, ONE(st), 0, 0 },
+    { "country", "subjectCValues", true, ONE(c), 0, 0 },
+    { "dnsNames", "sanDNSNameRegexes", false, MANY(dns, ndns) },
+    { "ipAddresses", "sanIPAddressRegexes", false, MANY(ip, nip) },
+    { "uris", "sanURIRegexes", false, MANY(uri, nuri) },
+    { "emails", "sanEmailRegexes", false, MANY(email, nemail) },
+};
+
+/* ---- patterns ------------------------------------------------------------------- */
+
+static int
+pattern_compile(regex_t *re, struct str p)
+{
+    char buf[1024 + 1];
+
+    if (p.len >= sizeof buf)
+        return REG_ESIZE;
+    memcpy(buf, p.p, p.len);
+    buf[p.len] = '\0';
+    return regcomp(re, buf, REG_EXTENDED);
+}
+
+int
+policy_regexes_check(struct arena *a, const struct val *t, struct errbuf *eb)
+{
+    KW_UNUSED(a);
+    for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
+        struct val *l = val_get(t, fields[i].list);
+        for (size_t j = 0; !fields[i].exact && l != NULL && j < l->a.n; j++) {
+            regex_t re;
+            int     rc = pattern_compile(&re, l->a.v[j].s);
+            if (rc != 0) {
+                char why[128];
+                regerror(rc, NULL, why, sizeof why);
+                return errbuf_attr(eb, E_VALIDATION, fields[i].list,
+                                   "Pattern %zu of '%s' is not a POSIX extended regex: %s",
+                                   j + 1, fields[i].list, why);
+            }
+            regfree(&re);
+        }
+    }
+    return E_OK;
+}
+
+static bool
+whole_match(struct str pattern, const char *value)
+{
+    regex_t    re;
+    regmatch_t m;
+    bool       ok;
+
+    if (pattern_compile(&re, pattern) != 0)
+        return false;
+    ok = regexec(&re, value, 1, &m, 0) == 0 && m.rm_so == 0 && (size_t)m.rm_eo == strlen(value);
+    regfree(&re);
+    return ok;
+}
+
+/* True when one entry of list `l` allows `value`. */
+static bool
+allowed(const struct val *l, bool exact, const char *value)
+{
+    for (size_t i = 0; l != NULL && l->t == V_ARR && i < l->a.n; i++)
+        if (exact ? str_eq_c(l->a.v[i].s, value) : whole_match(l->a.v[i].s, value))
+            return true;
+    return false;
+}
+
+static int refuse(struct errbuf *eb, const struct policy_ask *ask, const char *what,
+                  const char *fmt, ...) KW_PRINTF(4, 5);
+
+static int
+refuse(struct errbuf *eb, const struct policy_ask *ask, const char *what, const char *fmt, ...)
+{
+    char    attr[64], msg[sizeof eb->msg];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(attr, sizeof attr, "%s.%s", ask->prefix, what);
+    return errbuf_attr(eb, E_VALIDATION, attr, "%s", msg);
+}
+
+/* ---- the template ----------------------------------------------------------------- */
+
+static int
+field_check(const struct val *t, const struct field *f, const struct policy_ask *ask,
+            struct errbuf *eb)
+{
+    const char *base = (const char *)ask->names;
+    const char *one = NULL, *const *many = NULL;
+    size_t      n = 1;
+
+    if (f->many == 0)
+        one = *(const char *const *)(base + f->one);
+    else {
+        many = *(const char *const *const *)(base + f->many);
+        n = *(const size_t *)(base + f->n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *v = many != NULL ? many[i] : one;
+        if (v != NULL && !allowed(val_get(t, f->list), f->exact, v))
+            return refuse(eb, ask, f->ask, "The issuing template does not allow '%s'", v);
+    }
+    return E_OK;
+}
+
+static int
+key_check(const struct val *t, const struct policy_ask *ask, struct errbuf *eb)
+{
+    const char *name = pki_key_type_name(ask->type);
+
+    if (ask->type == PKI_KEY_NONE)
+        return refuse(eb, ask, "keyType", "%s",
+                      "The key is not one of EC_P256, EC_P384, RSA_2048, RSA_3072, "
+                      "RSA_4096 or ED25519");
+    if (!allowed(val_get(t, "keyTypes"), true, name))
+        return refuse(eb, ask, "keyType", "The issuing template does not allow %s keys", name);
+    return E_OK;
+}
+
+static int
+way_check(const struct val *t, const struct policy_ask *ask, struct errbuf *eb)
+{
+    if (ask->generated && !val_get_true(t, "serverKeyGenerationAllowed"))
+        return errbuf_attr(eb, E_VALIDATION, "csrAttributes",
+                           "The issuing template does not allow keys made by the server: "
+                           "send a csr");
+    if (!ask->generated && val_get(t, "csrUploadAllowed") != NULL &&
+        !val_get_true(t, "csrUploadAllowed"))
+        return errbuf_attr(eb, E_VALIDATION, "csr",
+                           "The issuing template does not allow CSRs: send csrAttributes");
+    return E_OK;
+}
+
+static int
+validity_of(const struct val *t, const struct policy_ask *ask, int64_t *ms, struct errbuf *eb)
+{
+    int64_t max = 0;
+
+    if (duration_parse(val_get_str(t, "maxValidity"), &max) != E_OK)
+        return errbuf_set(eb, E_INTERNAL, "template: unreadable maxValidity");
+    if (ask->validity.len == 0) {
+        if (duration_parse(val_get_str(t, "defaultValidity"), ms) != E_OK)
+            return errbuf_set(eb, E_INTERNAL, "template: unreadable defaultValidity");
+        *ms = *ms > max ? max : *ms;
+        return E_OK;
+    }
+    if (duration_parse(ask->validity, ms) != E_OK || *ms <= 0)
+        return errbuf_attr(eb, E_VALIDATION, "validity",
+                           "Attribute 'validity' must be a positive Go duration (720h)");
+    if (*ms > max)
+        return errbuf_attr(eb, E_VALIDATION, "validity",
+                           "Attribute 'validity' exceeds the template's maxValidity (%.*s)",
+                           STR_FMT(val_get_str(t, "maxValidity")));
+    return E_OK;
+}
+
+/* ---- the CAs' policy ---------------------------------------------------------------- */
+
+int
+policy_ca_usable(const struct val *ca, struct str ns, const char *attr, struct errbuf *eb)
+{
+    struct str own = val_get_str(ca, "namespace");
+
+    if (str_eq(own, ns) ||
+        (nspath_within(ns, own) && val_get_true(ca, "usableInSubNamespaces")))
+        return E_OK;
+    return errbuf_attr(eb, E_VALIDATION, attr,
+                       "The certificate authority is not usable from this namespace "
+                       "(usableInSubNamespaces is false)");
+}
+
+/* RFC 5280 4.2.1.10: "example.com" covers it and the names below it;
+ * ".example.com" only the names below. */
+static bool
+in_domain(const char *name, struct str d)
+{
+    size_t n = strlen(name);
+
+    if (d.len > 0 && d.p[0] == '.')
+        return n > d.len && strncasecmp(name + n - d.len, d.p, d.len) == 0;
+    if (n == d.len)
+        return strncasecmp(name, d.p, n) == 0;
+    return n > d.len && name[n - d.len - 1] == '.' &&
+           strncasecmp(name + n - d.len, d.p, d.len) == 0;
+}
+
+static bool
+in_any_domain(const char *name, const struct val *l)
+{
+    for (size_t i = 0; l != NULL && l->t == V_ARR && i < l->a.n; i++)
+        if (in_domain(name, l->a.v[i].s))
+            return true;
+    return false;
+}
+
+static int
+dns_check(const struct val *ca, const char *name, const char *what,
+          const struct policy_ask *ask, struct errbuf *eb)
+{
+    struct val *permitted = val_get(ca, "permittedDNSDomains");
+
+    if (permitted != NULL && permitted->t == V_ARR && permitted->a.n > 0 &&
+        !in_any_domain(name, permitted))
+        return refuse(eb, ask, what,
+                      "'%s' is outside the certificate authority's permittedDNSDomains", name);
+    if (in_any_domain(name, val_get(ca, "excludedDNSDomains")))
+        return refuse(eb, ask, what,
+                      "'%s' is in the certificate authority's excludedDNSDomains", name);
+    return E_OK;
+}
+
+static int
+ip_check(const struct val *ca, const char *ip, const struct policy_ask *ask, struct errbuf *eb)
+{
+    struct val   *l = val_get(ca, "permittedIPRanges");
+    unsigned char addr[16];
+
+    if (l == NULL || l->t != V_ARR || l->a.n == 0)
+        return E_OK;
+    if (ip_parse(str_c(ip), addr) == E_OK)
+        for (size_t i = 0; i < l->a.n; i++) {
+            struct cidr c;
+            if (cidr_parse(l->a.v[i].s, &c) == E_OK && cidr_contains(&c, addr))
+                return E_OK;
+        }
+    return refuse(eb, ask, "ipAddresses",
+                  "'%s' is outside the certificate authority's permittedIPRanges", ip);
+}
+
+/* A common name that is a host name is held to the DNS constraints too, as
+ * clients that read names from it do. */
+static bool
+is_hostname(const char *s)
+{
+    bool dot = false;
+
+    for (; *s != '\0'; s++) {
+        if (*s == '.')
+            dot = true;
+        else if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+                   (*s >= '0' && *s <= '9') || *s == '-' || *s == '*'))
+            return false;
+    }
+    return dot;
+}
+
+static int
+ca_names_check(const struct val *ca, const struct policy_ask *ask, struct errbuf *eb)
+{
+    const struct pki_names *n = ask->names;
+    int                     rc = E_OK;
+
+    if (n->cn != NULL && is_hostname(n->cn))
+        rc = dns_check(ca, n->cn, "commonName", ask, eb);
+    for (size_t i = 0; rc == E_OK && i < n->ndns; i++)
+        rc = dns_check(ca, n->dns[i], "dnsNames", ask, eb);
+    for (size_t i = 0; rc == E_OK && i < n->nip; i++)
+        rc = ip_check(ca, n->ip[i], ask, eb);
+    return rc;
+}
+
+int
+policy_judge(struct arena *a, const struct val *t, const struct val *chain, size_t nchain,
+             const struct policy_ask *ask, int64_t now_ms, int64_t *not_after_ms,
+             struct errbuf *eb)
+{
+    int64_t validity = 0, ca_end;
+    int     rc;
+
+    KW_UNUSED(a);
+    if (val_get_true(&chain[0], "disabled"))
+        return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
+                           "The template's certificate authority is disabled");
+    if ((rc = way_check(t, ask, eb)) != E_OK || (rc = key_check(t, ask, eb)) != E_OK)
+        return rc;
+    for (size_t i = 0; i < ARRAY_LEN(fields); i++)
+        if ((rc = field_check(t, &fields[i], ask, eb)) != E_OK)
+            return rc;
+    for (size_t i = 0; i < nchain; i++)
+        if ((rc = ca_names_check(&chain[i], ask, eb)) != E_OK)
+            return rc;
+    if ((rc = validity_of(t, ask, &validity, eb)) != E_OK)
+        return rc;
+    *not_after_ms = now_ms + validity;
+    if (time_parse(val_get_str(&chain[0], "validityEnd"), &ca_end) != E_OK)
+        return errbuf_set(eb, E_INTERNAL, "certificate authority: unreadable validityEnd");
+    if (*not_after_ms > ca_end && ask->validity.len > 0)
+        return errbuf_attr(eb, E_VALIDATION, "validity",
+                           "Attribute 'validity' reaches beyond the certificate authority's "
+                           "own expiry");
+    if (*not_after_ms > ca_end)
+        *not_after_ms = ca_end; /* the default is clipped to the CA's own expiry */
+    if (*not_after_ms <= now_ms)
+        return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
+                           "The certificate authority has expired");
+    return E_OK;
+}

@@ -1,0 +1,39 @@
+/* policy.h - whether a certificate request may be issued: the template's
+ * constraints (API.md 7.4) and the policy of its CA and of every CA above
+ * it (name constraints, disabled). Pure: the objects come read. */
+#ifndef KW_POLICY_H
+#define KW_POLICY_H
+
+#include "../core/val.h"
+#include "../pki/issue.h"
+
+#define POLICY_REGEXES_MAX 64 /* patterns in one list of a template */
+#define POLICY_CHAIN_MAX   8  /* CAs from the issuing one up to its root */
+
+/* E_VALIDATION, on the list's attribute, unless every pattern of every
+ * regex list of template `t` compiles. */
+int policy_regexes_check(struct arena *a, const struct val *t, struct errbuf *eb);
+
+/* E_VALIDATION on `attr` unless CA `ca` may be used from namespace `ns`: its
+ * own, or one below when it is usableInSubNamespaces. */
+int policy_ca_usable(const struct val *ca, struct str ns, const char *attr, struct errbuf *eb);
+
+/* What a request asks for. */
+struct policy_ask {
+    const struct pki_names *names;
+    enum pki_key_type       type;
+    const char             *prefix; /* "csr" or "csrAttributes": refusals name
+                                       "<prefix>.dnsNames" ... */
+    struct str validity;            /* Go duration, or empty: the default */
+    bool       generated;           /* the server makes the key */
+};
+
+/* Judge `ask` against template `t` and the CAs `chain` (the issuing CA
+ * first, then its parents). E_OK with *not_after_ms (now plus the validity,
+ * at most the template's maximum and the issuing CA's end), or E_VALIDATION
+ * naming the attribute refused. */
+int policy_judge(struct arena *a, const struct val *t, const struct val *chain, size_t nchain,
+                 const struct policy_ask *ask, int64_t now_ms, int64_t *not_after_ms,
+                 struct errbuf *eb);
+
+#endif

@@ -1,0 +1,427 @@
+/* request.c - the `certificaterequests` resource (API.md 7.4): the
+ * certificate request API.
+ *
+ * Everything slow happens in prepare, on the request's thread (or on the
+ * work pool when an RSA key must be generated): the CSR's signature, the
+ * policy, the signature of the certificate. The writer only stores the
+ * request and the certificate, in one transaction, after checking that the
+ * CA is still there and enabled. A request that policy refuses is kept
+ * FAILED and answered 422 (hook_ctx.refusal); one that is malformed is
+ * answered 422 and not kept. */
+#include <stdio.h>
+
+#include "../core/timeutil.h"
+#include "../inventory/inventory.h"
+#include "../notify/webhook.h"
+#include "../pki/issue.h"
+#include "local.h"
+#include "policy.h"
+
+#define CSR_MAX      (64 * 1024)
+#define BACKDATE_MS  (60 * 1000) /* clients whose clocks run a little slow */
+#define NAME_MAX_LEN 1024
+
+static const char *const statuses[] = { "ISSUED", "FAILED", NULL };
+
+static const struct attr request_attrs[] = {
+    { "issuingTemplateID", T_STRING, A_REQUIRED | A_CREATIONONLY | A_QUERY,
+      .doc = "a template of this namespace or an ancestor" },
+    { "csr", T_STRING, A_CREATIONONLY, .max_len = CSR_MAX,
+      .doc = "PEM PKCS#10; or csrAttributes" },
+    { "csrAttributes", T_ANY, A_CREATIONONLY,
+      .doc = "commonName, organization, organizationalUnit, locality, state, country, "
+             "dnsNames, ipAddresses, uris, emails, keyType: the server makes the key and "
+             "answers it once, as privateKey (PKCS#8 PEM)" },
+    { "validity", T_STRING, A_CREATIONONLY, .max_len = 32,
+      .doc = "Go duration; default: the template's defaultValidity" },
+    { "status", T_STRING, A_READONLY | A_QUERY, .enums = statuses },
+    { "failureReason", T_STRING, A_READONLY },
+    { "certificateID", T_STRING, A_READONLY | A_QUERY },
+    { "certificateAuthorityID", T_STRING, A_READONLY | A_QUERY },
+    { "serialNumber", T_STRING, A_READONLY | A_QUERY },
+    { "validityEnd", T_TIME, A_READONLY | A_QUERY | A_ORDER },
+    { "certificateChain", T_STRING, A_READONLY,
+      .doc = "PEM: the certificate, then its CAs up to the root" },
+};
+
+/* What prepare made for before_write. */
+struct issued {
+    struct inv_cert cert;
+    struct str      ca_id;
+};
+
+/* ---- what is asked ---------------------------------------------------------------- */
+
+static const char *
+attr_string(struct arena *a, const struct val *m, const char *k, struct errbuf *eb, int *rc)
+{
+    struct val *v = val_get(m, k);
+
+    if (v == NULL || *rc != E_OK)
+        return NULL;
+    if (v->t != V_STR || v->s.len == 0 || v->s.len > NAME_MAX_LEN) {
+        *rc = errbuf_attr(eb, E_VALIDATION, "csrAttributes",
+                          "csrAttributes.%s must be a non-empty string of at most %d bytes", k,
+                          NAME_MAX_LEN);
+        return NULL;
+    }
+    return arena_strndup(a, v->s.p, v->s.len);
+}
+
+static const char **
+attr_strings(struct arena *a, const struct val *m, const char *k, size_t *n, struct errbuf *eb,
+             int *rc)
+{
+    struct val  *v = val_get(m, k);
+    const char **out;
+
+    *n = 0;
+    if (v == NULL || *rc != E_OK)
+        return NULL;
+    if (v->t != V_ARR || v->a.n > PKI_SAN_MAX) {
+        *rc = errbuf_attr(eb, E_VALIDATION, "csrAttributes",
+                          "csrAttributes.%s must be a list of at most %d strings", k,
+                          PKI_SAN_MAX);
+        return NULL;
+    }
+    out = arena_calloc(a, v->a.n + 1, sizeof *out);
+    for (size_t i = 0; i < v->a.n; i++) {
+        if (v->a.v[i].t != V_STR || v->a.v[i].s.len == 0 || v->a.v[i].s.len > NAME_MAX_LEN) {
+            *rc = errbuf_attr(eb, E_VALIDATION, "csrAttributes",
+                              "csrAttributes.%s must hold non-empty strings", k);
+            return NULL;
+        }
+        out[i] = arena_strndup(a, v->a.v[i].s.p, v->a.v[i].s.len);
+    }
+    *n = v->a.n;
+    return out;
+}
+
+static const char *const attr_keys[] = { "commonName", "organization", "organizationalUnit",
+                                         "locality",   "state",        "country",
+                                         "dnsNames",   "ipAddresses",  "uris",
+                                         "emails",     "keyType",      NULL };
+
+/* csrAttributes as names and a key type. 422 on csrAttributes. */
+static int
+ask_of_attrs(struct arena *a, const struct val *m, struct pki_names *n, enum pki_key_type *type,
+             struct errbuf *eb)
+{
+    int rc = E_OK;
+
+    if (m->t != V_MAP)
+        return errbuf_attr(eb, E_VALIDATION, "csrAttributes",
+                           "Attribute 'csrAttributes' must be an object");
+    for (size_t i = 0; i < m->m.n; i++) {
+        bool known = false;
+        for (const char *const *k = attr_keys; *k != NULL; k++)
+            known = known || str_eq_c(m->m.kv[i].k, *k);
+        if (!known)
+            return errbuf_attr(
+                eb, E_VALIDATION, "csrAttributes", "Unknown attribute 'csrAttributes.%.*s'",
+                (int)(m->m.kv[i].k.len > 64 ? 64 : m->m.kv[i].k.len), m->m.kv[i].k.p);
+    }
+    n->cn = attr_string(a, m, "commonName", eb, &rc);
+    n->o = attr_string(a, m, "organization", eb, &rc);
+    n->ou = attr_string(a, m, "organizationalUnit", eb, &rc);
+    n->l = attr_string(a, m, "locality", eb, &rc);
+    n->st = attr_string(a, m, "state", eb, &rc);
+    n->c = attr_string(a, m, "country", eb, &rc);
+    n->dns = attr_strings(a, m, "dnsNames", &n->ndns, eb, &rc);
+    n->ip = attr_strings(a, m, "ipAddresses", &n->nip, eb, &rc);
+    n->uri = attr_strings(a, m, "uris", &n->nuri, eb, &rc);
+    n->email = attr_strings(a, m, "emails", &n->nemail, eb, &rc);
+    const char *kt = attr_string(a, m, "keyType", eb, &rc);
+    *type = kt != NULL ? pki_key_type_parse(kt) : PKI_KEY_EC_P256;
+    if (rc == E_OK && *type == PKI_KEY_NONE)
+        rc = errbuf_attr(eb, E_VALIDATION, "csrAttributes.keyType",
+                         "csrAttributes.keyType must be one of EC_P256, EC_P384, RSA_2048, "
+                         "RSA_3072, RSA_4096, ED25519");
+    return rc;
+}
+
+/* ---- what it is judged by ------------------------------------------------------------ */
+
+/* The template and the CAs from the one it names up to the root. 422 on
+ * issuingTemplateID when they are not there. */
+static int
+read_policy(struct hook_ctx *ctx, const struct val *obj, struct val *t, struct val *chain,
+            size_t *n, struct errbuf *eb)
+{
+    struct str id = val_get_str(obj, "issuingTemplateID");
+    int        rc = find_up(NULL, &spec_issuingtemplate, ctx->ns, id, ctx->a, t);
+    struct str ca_id = val_get_str(t, "certificateAuthorityID");
+
+    if (rc == E_NOTFOUND)
+        return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
+                           "No issuing template '%.*s' in this namespace or above",
+                           STR_FMT(id));
+    for (*n = 0; rc == E_OK && ca_id.len > 0 && *n < POLICY_CHAIN_MAX; (*n)++) {
+        struct errbuf fe = { 0 };
+        rc = kw_store->ops->find(kw_store, &spec_certificateauthority, NULL, "ID", ca_id,
+                                 ctx->a, &chain[*n], &fe);
+        ca_id = rc == E_OK ? val_get_str(&chain[*n], "parentID") : STR_NULL;
+    }
+    if (rc == E_NOTFOUND)
+        return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
+                           "The template's certificate authority no longer exists");
+    if (rc != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    return policy_ca_usable(&chain[0], val_get_str(t, "namespace"), "issuingTemplateID", eb);
+}
+
+/* ---- issuing ---------------------------------------------------------------------- */
+
+/* The template's key usages, without the encipherment ones for keys that
+ * cannot encipher (RFC 8813). */
+static const char **
+usages_for(struct arena *a, const struct val *t, const char *attr, enum pki_key_type type,
+           size_t *n)
+{
+    struct val  *l = val_get(t, attr);
+    const char **out;
+    bool rsa = type == PKI_KEY_RSA_2048 || type == PKI_KEY_RSA_3072 || type == PKI_KEY_RSA_4096;
+
+    *n = 0;
+    out = arena_calloc(a, (l != NULL ? l->a.n : 0) + 1, sizeof *out);
+    for (size_t i = 0; l != NULL && l->t == V_ARR && i < l->a.n; i++) {
+        struct str u = l->a.v[i].s;
+        if (!rsa && (str_eq_c(u, "keyEncipherment") || str_eq_c(u, "dataEncipherment")))
+            continue;
+        out[(*n)++] = arena_strndup(a, u.p, u.len);
+    }
+    return out;
+}
+
+static int
+sign(struct hook_ctx *ctx, const struct val *t, const struct val *ca_obj,
+     const struct pki_names *names, const EVP_PKEY *key, enum pki_key_type type,
+     int64_t not_after, struct buf *der, struct errbuf *eb)
+{
+    struct str       ca_id = val_get_str(ca_obj, "ID");
+    char             serial[PKI_SERIAL_HEX];
+    const struct ca *ca;
+    struct pki_leaf  p = { .names = names,
+                           .key = key,
+                           .not_before_ms = time_now_ms() - BACKDATE_MS,
+                           .not_after_ms = not_after,
+                           .crl_url = ca_url(ctx->a, ca_id, "crl"),
+                           .ocsp_url = ca_url(ctx->a, ca_id, "ocsp"),
+                           .issuers_url = ca_url(ctx->a, ca_id, "ca.crt") };
+    int              rc;
+
+    p.key_usages = usages_for(ctx->a, t, "keyUsages", type, &p.nkey_usages);
+    p.ext_key_usages =
+        usages_for(ctx->a, t, "extendedKeyUsages", PKI_KEY_RSA_2048, &p.next_key_usages);
+    if ((rc = cas_get(ca_obj, &ca, eb)) != E_OK)
+        return rc;
+    rc = pki_leaf_sign(ca, &p, der, serial, eb);
+    cas_put(ca);
+    return rc;
+}
+
+/* The answer's fields of an issued certificate, and what before_write stores. */
+static int
+record(struct hook_ctx *ctx, struct val *obj, const struct val *ca_obj, const struct buf *der,
+       struct errbuf *eb)
+{
+    struct issued *is = arena_calloc(ctx->a, 1, sizeof *is);
+    int rc = inv_cert_of_der(ctx->a, (const unsigned char *)der->p, der->len, &is->cert, eb);
+
+    if (rc != E_OK)
+        return errbuf_set(eb, E_INTERNAL, "cannot read the certificate just signed");
+    is->ca_id = val_get_str(ca_obj, "ID");
+    val_set(ctx->a, &is->cert.fields, "certificateAuthorityID", val_str(is->ca_id));
+    val_set(ctx->a, obj, "status", val_cstr("ISSUED"));
+    val_set(ctx->a, obj, "certificateAuthorityID", val_str(is->ca_id));
+    val_set(ctx->a, obj, "serialNumber", *val_get(&is->cert.fields, "serialNumber"));
+    val_set(ctx->a, obj, "validityEnd", *val_get(&is->cert.fields, "validityEnd"));
+    struct str chain = val_get_str(ca_obj, "certificateChain");
+    char      *b64 = arena_strndup(ctx->a, is->cert.der.p, is->cert.der.len);
+    struct buf pem;
+    buf_init(&pem, SIZE_MAX / 2);
+    buf_puts(&pem, "-----BEGIN CERTIFICATE-----\n");
+    for (size_t i = 0; i < is->cert.der.len; i += 64)
+        buf_printf(&pem, "%.*s\n", (int)(is->cert.der.len - i < 64 ? is->cert.der.len - i : 64),
+                   b64 + i);
+    buf_printf(&pem, "-----END CERTIFICATE-----\n%.*s", STR_FMT(chain));
+    val_set(ctx->a, obj, "certificateChain", val_str(arena_str(ctx->a, buf_str(&pem))));
+    buf_free(&pem);
+    ctx->data = is;
+    return E_OK;
+}
+
+/* The generated key, answered once (never stored, wiped with the answer). */
+static int
+answer_key(struct hook_ctx *ctx, EVP_PKEY *key, struct errbuf *eb)
+{
+    struct buf pem;
+
+    buf_init(&pem, 16 * 1024);
+    if (pki_key_pem(key, &pem) != E_OK) {
+        buf_wipe(&pem);
+        return errbuf_set(eb, E_INTERNAL, "cannot encode the key");
+    }
+    ctx->secret = arena_str(ctx->a, buf_str(&pem));
+    buf_wipe(&pem);
+    if (ctx->once.t != V_MAP)
+        ctx->once = val_map();
+    val_set(ctx->a, &ctx->once, "privateKey", val_str(ctx->secret));
+    return E_OK;
+}
+
+static void
+refuse(struct hook_ctx *ctx, struct val *obj, const struct errbuf *why)
+{
+    ctx->refusal = *why;
+    ctx->refusal_key = "certificateRequestID";
+    val_set(ctx->a, obj, "status", val_cstr("FAILED"));
+    val_set(ctx->a, obj, "failureReason",
+            val_cstr(arena_strndup(ctx->a, why->msg, strlen(why->msg))));
+}
+
+/* What is asked, in what way: a CSR or attributes. */
+struct ask {
+    struct pki_csr    csr;
+    struct pki_names  names;
+    struct policy_ask p;
+};
+
+static int
+read_ask(struct hook_ctx *ctx, const struct val *obj, struct ask *k, struct errbuf *eb)
+{
+    struct val *csr = val_get(obj, "csr"), *attrs = val_get(obj, "csrAttributes");
+    int         rc;
+
+    if ((csr == NULL) == (attrs == NULL))
+        return errbuf_attr(eb, E_VALIDATION, "csr",
+                           "Send either 'csr' or 'csrAttributes', not both");
+    k->p = (struct policy_ask){ .names = &k->names,
+                                .prefix = csr != NULL ? "csr" : "csrAttributes",
+                                .validity = val_get_str(obj, "validity"),
+                                .generated = csr == NULL };
+    if (csr == NULL)
+        return ask_of_attrs(ctx->a, attrs, &k->names, &k->p.type, eb);
+    if ((rc = pki_csr_read(ctx->a, csr->s, &k->csr, eb)) != E_OK)
+        return rc;
+    k->names = k->csr.names;
+    k->p.type = k->csr.type;
+    return E_OK;
+}
+
+static int
+issue(struct hook_ctx *ctx, struct val *obj, struct ask *k, struct errbuf *eb)
+{
+    struct val    t, chain[POLICY_CHAIN_MAX];
+    size_t        n = 0;
+    int64_t       not_after;
+    struct errbuf why = { 0 };
+    EVP_PKEY     *key = NULL;
+    struct buf    der;
+    int           rc;
+
+    if ((rc = read_policy(ctx, obj, &t, chain, &n, eb)) != E_OK)
+        return rc;
+    if (policy_judge(ctx->a, &t, chain, n, &k->p, time_now_ms(), &not_after, &why) != E_OK) {
+        if (why.code != E_VALIDATION)
+            return errbuf_set(eb, why.code, "%s", why.msg);
+        refuse(ctx, obj, &why);
+        return E_OK;
+    }
+    if (k->p.generated && (key = pki_key_generate(k->p.type)) == NULL)
+        return errbuf_set(eb, E_INTERNAL, "cannot generate a key");
+    buf_init(&der, 64 * 1024);
+    rc = sign(ctx, &t, &chain[0], &k->names, key != NULL ? key : k->csr.key, k->p.type,
+              not_after, &der, eb);
+    if (rc == E_OK)
+        rc = record(ctx, obj, &chain[0], &der, eb);
+    if (rc == E_OK && key != NULL)
+        rc = answer_key(ctx, key, eb);
+    buf_free(&der);
+    EVP_PKEY_free(key);
+    return rc;
+}
+
+/* ---- hooks ----------------------------------------------------------------------- */
+
+static int
+request_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
+                struct errbuf *eb)
+{
+    struct ask k = { 0 };
+    int        rc;
+
+    KW_UNUSED(s);
+    if (!create)
+        return E_OK;
+    if ((rc = read_ask(ctx, obj, &k, eb)) == E_OK)
+        rc = issue(ctx, obj, &k, eb);
+    pki_csr_free(&k.csr);
+    return rc;
+}
+
+static bool
+request_slow(const struct spec *s, const struct val *obj)
+{
+    struct val *attrs = val_get(obj, "csrAttributes");
+
+    KW_UNUSED(s);
+    return attrs != NULL &&
+           pki_key_type_slow(pki_key_type_parse(val_get_str(attrs, "keyType").p));
+}
+
+/* The CA may have been disabled or deleted since prepare read it. */
+static int
+ca_still_issues(struct hook_ctx *ctx, struct tx *tx, struct str ca_id, struct errbuf *eb)
+{
+    struct val ca;
+    int rc = tx->ops->find(tx, &spec_certificateauthority, NULL, "ID", ca_id, ctx->a, &ca);
+
+    if (rc == E_NOTFOUND || (rc == E_OK && ca_disabled(&ca)))
+        return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
+                           "The template's certificate authority is disabled or gone");
+    return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
+}
+
+static int
+request_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct val *obj,
+                     const struct val *old, struct errbuf *eb)
+{
+    struct issued *is = ctx->data;
+    struct val     cert;
+    bool           dup;
+    int            rc;
+
+    KW_UNUSED(s);
+    if (old != NULL || is == NULL)
+        return E_OK; /* a refusal is kept as it is */
+    if ((rc = ca_still_issues(ctx, tx, is->ca_id, eb)) != E_OK ||
+        (rc = inv_put(tx, ctx->a, ctx->ns, &is->cert, "ISSUED", NULL, &cert, &dup, eb)) != E_OK)
+        return rc;
+    val_set(ctx->a, obj, "certificateID", *val_get(&cert, "ID"));
+    return webhook_emit(tx, ctx->a, ctx->ns, "certificate.issued", &cert, "certificate", eb);
+}
+
+static const char *const request_csv[] = { "ID",           "namespace",         "createTime",
+                                           "status",       "issuingTemplateID", "certificateID",
+                                           "serialNumber", "validityEnd",       NULL };
+static const char *const request_indexes[] = { "*certificateAuthorityID,serialNumber", NULL };
+
+static struct spec_rt request_rt;
+
+const struct spec spec_certificaterequest = {
+    .identity = "certificaterequest",
+    .rest = "certificaterequests",
+    .attrs = request_attrs,
+    .nattrs = ARRAY_LEN(request_attrs),
+    .default_order = "createTime",
+    .ops = OP_LIST | OP_CREATE | OP_GET | OP_DELETE,
+    .access = ACCESS_NORMAL,
+    .bulk = true,
+    .hooks = { .prepare = request_prepare,
+               .slow = request_slow,
+               .before_write = request_before_write },
+    .csv_columns = request_csv,
+    .indexes = request_indexes,
+    .rt = &request_rt,
+};

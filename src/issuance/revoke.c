@@ -1,0 +1,96 @@
+/* revoke.c - the `revocations` resource (API.md 7.1, 7.4): POST
+ * /certificates/:id/revocations revokes a certificate a console CA issued.
+ * The revocation is kept apart from the certificate, so that deleting the
+ * certificate from the inventory never takes it off the CRL; the
+ * certificate reads REVOKED. The CA's CRL and OCSP answers follow as soon
+ * as it commits (public.c observes the store). */
+#include "../core/timeutil.h"
+#include "../inventory/inventory.h"
+#include "../notify/webhook.h"
+#include "../pki/status.h"
+#include "local.h"
+
+static const struct attr revocation_attrs[] = {
+    { "certificateID", T_STRING, A_REQUIRED | A_CREATIONONLY | A_QUERY,
+      .doc = "the certificate revoked (set from the URL)" },
+    { "reason", T_STRING, A_CREATIONONLY | A_QUERY, .enums = pki_reason_names,
+      .def = "unspecified", .doc = "an RFC 5280 reason name" },
+    { "certificateAuthorityID", T_STRING, A_READONLY | A_QUERY },
+    { "serialNumber", T_STRING, A_READONLY | A_QUERY },
+    { "revocationTime", T_TIME, A_READONLY | A_QUERY | A_ORDER },
+};
+
+static int
+not_revocable(struct errbuf *eb, const char *why)
+{
+    return errbuf_attr(eb, E_VALIDATION, "certificateID", "%s", why);
+}
+
+/* The certificate, in the request's namespace, issued by a console CA and
+ * not revoked yet. */
+static int
+find_revocable(struct hook_ctx *ctx, struct tx *tx, const struct val *obj, struct val *cert,
+               struct errbuf *eb)
+{
+    struct scope sc = { ctx->ns, false };
+    int rc = tx->ops->find(tx, &spec_certificate, &sc, "ID", val_get_str(obj, "certificateID"),
+                           ctx->a, cert);
+
+    if (rc == E_NOTFOUND)
+        return errbuf_set(eb, E_NOTFOUND, "Could not find the certificate");
+    if (rc != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    if (!str_eq_c(val_get_str(cert, "source"), "ISSUED") ||
+        val_get_str(cert, "certificateAuthorityID").len == 0)
+        return not_revocable(eb, "Only certificates issued by a console certificate authority "
+                                 "can be revoked");
+    if (val_get_str(cert, "revocationTime").len > 0)
+        return not_revocable(eb, "The certificate is revoked already");
+    return E_OK;
+}
+
+static int
+revocation_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
+                        struct val *obj, const struct val *old, struct errbuf *eb)
+{
+    struct val cert;
+    int        rc;
+
+    KW_UNUSED(s);
+    if (old != NULL)
+        return E_OK;
+    if ((rc = find_revocable(ctx, tx, obj, &cert, eb)) != E_OK)
+        return rc;
+    struct val *when = val_get(obj, "createTime");
+    val_set(ctx->a, obj, "certificateAuthorityID", *val_get(&cert, "certificateAuthorityID"));
+    val_set(ctx->a, obj, "serialNumber", *val_get(&cert, "serialNumber"));
+    val_set(ctx->a, obj, "revocationTime", *when);
+    val_set(ctx->a, &cert, "revocationTime", *when);
+    val_set(ctx->a, &cert, "revocationReason", *val_get(obj, "reason"));
+    val_set(ctx->a, &cert, "status", val_cstr("REVOKED"));
+    val_set(ctx->a, &cert, "updateTime", *when);
+    if ((rc = tx->ops->update(tx, &spec_certificate, &cert, NULL)) != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    return webhook_emit(tx, ctx->a, ctx->ns, "certificate.revoked", &cert, "certificate", eb);
+}
+
+static const char *const revocation_indexes[] = { "*certificateAuthorityID,serialNumber",
+                                                  NULL };
+
+static struct spec_rt revocation_rt;
+
+const struct spec spec_revocation = {
+    .identity = "revocation",
+    .rest = "revocations",
+    .attrs = revocation_attrs,
+    .nattrs = ARRAY_LEN(revocation_attrs),
+    .unique = "certificateID",
+    .default_order = "revocationTime",
+    .ops = OP_LIST | OP_CREATE | OP_GET,
+    .access = ACCESS_NORMAL,
+    .bulk = true,
+    .child_create = true,
+    .hooks = { .before_write = revocation_before_write },
+    .indexes = revocation_indexes,
+    .rt = &revocation_rt,
+};

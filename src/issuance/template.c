@@ -1,0 +1,127 @@
+/* template.c - the `issuingtemplates` resource (API.md 7.4): what a
+ * certificate request may ask of a CA. Every pattern is checked when the
+ * template is written (an invalid one is 422 then, never a failure at
+ * issuance). See policy.c for how a request is judged against it. */
+#include "../core/timeutil.h"
+#include "../pki/issue.h"
+#include "local.h"
+#include "policy.h"
+
+#define REGEX_LIST(n, d)                                                                       \
+    {                                                                                          \
+        (n), T_STRLIST, A_QUERY, .max_len = POLICY_REGEXES_MAX, .doc = (d)                     \
+    }
+
+static const char *const key_usages[] = {
+    "digitalSignature", "nonRepudiation",   "contentCommitment",
+    "keyEncipherment",  "dataEncipherment", "keyAgreement",
+    "encipherOnly",     "decipherOnly",     NULL
+};
+
+static const struct attr template_attrs[] = {
+    { "name", T_STRING, A_REQUIRED | A_QUERY | A_ORDER, .pattern = "^[a-zA-Z0-9._ -]+$",
+      .max_len = 256 },
+    { "description", T_STRING, A_QUERY, .max_len = 1024 },
+    { "certificateAuthorityID", T_STRING, A_REQUIRED | A_QUERY,
+      .doc = "a CA of this namespace, or of an ancestor whose usableInSubNamespaces is true" },
+    REGEX_LIST("subjectCNRegexes", "each a POSIX extended regex matched against the whole "
+                                   "value; an empty list forbids the field"),
+    REGEX_LIST("subjectORegexes", NULL),
+    REGEX_LIST("subjectOURegexes", NULL),
+    REGEX_LIST("subjectLRegexes", NULL),
+    REGEX_LIST("subjectSTRegexes", NULL),
+    { "subjectCValues", T_STRLIST, A_QUERY, .pattern = "^[A-Z]{2}$",
+      .max_len = POLICY_REGEXES_MAX, .doc = "country codes allowed; empty forbids it" },
+    REGEX_LIST("sanDNSNameRegexes", NULL),
+    REGEX_LIST("sanIPAddressRegexes", NULL),
+    REGEX_LIST("sanURIRegexes", NULL),
+    REGEX_LIST("sanEmailRegexes", NULL),
+    { "keyTypes", T_STRLIST, A_QUERY, .enums = pki_key_type_names, .max_len = 8,
+      .def = "EC_P256,EC_P384,RSA_2048,RSA_3072,RSA_4096,ED25519" },
+    { "maxValidity", T_STRING, 0, .max_len = 32, .def = "2160h",
+      .doc = "Go duration; also capped by the CA's own expiry" },
+    { "defaultValidity", T_STRING, 0, .max_len = 32, .def = "720h",
+      .doc = "Go duration, when a request names none; at most maxValidity" },
+    { "keyUsages", T_STRLIST, 0, .enums = key_usages, .max_len = 9,
+      .def = "digitalSignature,keyEncipherment",
+      .doc = "keyEncipherment and dataEncipherment are left out for EC and Ed25519 keys "
+             "(RFC 8813)" },
+    { "extendedKeyUsages", T_STRLIST, 0,
+      .pattern = "^(serverAuth|clientAuth|codeSigning|emailProtection|timeStamping|"
+                 "OCSPSigning|[0-2](\\.[0-9]+)+)$",
+      .max_len = 16, .def = "serverAuth" },
+    { "csrUploadAllowed", T_BOOL, 0, .def = "true" },
+    { "serverKeyGenerationAllowed", T_BOOL, 0, .def = "false" },
+};
+
+/* A duration attribute as milliseconds, > 0. */
+static int
+duration_of(const struct val *obj, const char *attr, int64_t *ms, struct errbuf *eb)
+{
+    if (duration_parse(val_get_str(obj, attr), ms) != E_OK || *ms <= 0)
+        return errbuf_attr(eb, E_VALIDATION, attr,
+                           "Attribute '%s' must be a positive Go duration (720h)", attr);
+    return E_OK;
+}
+
+static int
+validities_check(const struct val *obj, struct errbuf *eb)
+{
+    int64_t max, def;
+    int     rc;
+
+    if ((rc = duration_of(obj, "maxValidity", &max, eb)) != E_OK ||
+        (rc = duration_of(obj, "defaultValidity", &def, eb)) != E_OK)
+        return rc;
+    if (def > max)
+        return errbuf_attr(eb, E_VALIDATION, "defaultValidity",
+                           "Attribute 'defaultValidity' must not exceed 'maxValidity'");
+    return E_OK;
+}
+
+/* The CA a template names: of its namespace, or of an ancestor that lets the
+ * namespaces below use it. */
+static int
+ca_check(struct hook_ctx *ctx, struct tx *tx, const struct val *obj, struct errbuf *eb)
+{
+    struct str id = val_get_str(obj, "certificateAuthorityID");
+    struct val ca;
+    int        rc = find_up(tx, &spec_certificateauthority, ctx->ns, id, ctx->a, &ca);
+
+    if (rc == E_NOTFOUND)
+        return errbuf_attr(eb, E_VALIDATION, "certificateAuthorityID",
+                           "No certificate authority '%.*s' in this namespace or above",
+                           STR_FMT(id));
+    if (rc != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    return policy_ca_usable(&ca, ctx->ns, "certificateAuthorityID", eb);
+}
+
+static int
+template_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
+                      struct val *obj, const struct val *old, struct errbuf *eb)
+{
+    int rc;
+
+    KW_UNUSED(s);
+    KW_UNUSED(old);
+    if ((rc = policy_regexes_check(ctx->a, obj, eb)) != E_OK ||
+        (rc = validities_check(obj, eb)) != E_OK)
+        return rc;
+    return ca_check(ctx, tx, obj, eb);
+}
+
+static struct spec_rt template_rt;
+
+const struct spec spec_issuingtemplate = {
+    .identity = "issuingtemplate",
+    .rest = "issuingtemplates",
+    .attrs = template_attrs,
+    .nattrs = ARRAY_LEN(template_attrs),
+    .unique = "name",
+    .default_order = "name",
+    .ops = OP_ALL,
+    .access = ACCESS_NORMAL,
+    .hooks = { .before_write = template_before_write },
+    .rt = &template_rt,
+};
