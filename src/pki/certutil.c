@@ -36,10 +36,9 @@ out:
 }
 
 int
-pki_serial_hex(const X509 *x, char out[PKI_SERIAL_HEX])
+pki_asn1_serial_hex(const ASN1_INTEGER *sn, char out[PKI_SERIAL_HEX])
 {
     static const char    hex[] = "0123456789abcdef";
-    const ASN1_INTEGER  *sn = X509_get0_serialNumber(x);
     const unsigned char *p = ASN1_STRING_get0_data(sn);
     int                  n = ASN1_STRING_length(sn);
     size_t               o = 0;
@@ -58,6 +57,12 @@ pki_serial_hex(const X509 *x, char out[PKI_SERIAL_HEX])
     }
     out[o] = '\0';
     return E_OK;
+}
+
+int
+pki_serial_hex(const X509 *x, char out[PKI_SERIAL_HEX])
+{
+    return pki_asn1_serial_hex(X509_get0_serialNumber(x), out);
 }
 
 int

@@ -1,5 +1,6 @@
 /* certutil.h - small X.509 helpers shared by the certificate builders
- * (tlsboot.c, signer.c) and the client certificate check (http/peer.c).
+ * (tlsboot.c, signer.c), the client certificate check (http/peer.c) and the
+ * revocation status (crl.c, ocsp.c).
  * None of them touches a private key except pki_key_pem, which only encodes
  * the key it is given. All are thread-safe.
  */
@@ -23,6 +24,8 @@ int pki_serial_random(X509 *x);
  * ("-" first for a negative one, which RFC 5280 forbids but parsers accept).
  * E_OK, or E_BADREQ when it is longer than PKI_SERIAL_MAX bytes. */
 int pki_serial_hex(const X509 *x, char out[PKI_SERIAL_HEX]);
+/* The same for any INTEGER holding a serial (an OCSP CertID's, a CRL entry's). */
+int pki_asn1_serial_hex(const ASN1_INTEGER *sn, char out[PKI_SERIAL_HEX]);
 /* Add one extension written in OpenSSL's configuration syntax ("critical,
  * CA:FALSE"); `issuer` provides the AKI, `x` itself the SKI. */
 int pki_ext_add(X509 *x, X509 *issuer, int nid, const char *value);
