@@ -64,4 +64,10 @@ int              pki_ca_register(struct ca *ca);
 const struct ca *pki_ca_find(const char *name);
 void             pki_ca_unregister_all(void);
 
+/* Sign a prepared CRL (version, dates, entries and extensions set): this sets
+ * the issuer name, then signs with the digest that suits the CA's key
+ * (SHA-256 for RSA and P-256, SHA-384 for P-384, none for Ed25519).
+ * E_INTERNAL. Thread-safe. */
+int pki_ca_sign_crl(const struct ca *ca, X509_CRL *crl, struct errbuf *eb);
+
 #endif

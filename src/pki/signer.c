@@ -471,3 +471,34 @@ pki_client_cert_free(struct client_cert *c)
     c->serial[0] = '\0';
     c->not_after_ms = 0;
 }
+
+/* ---- revocation status ------------------------------------------------------ */
+
+/* The digest a CA key signs with: none for Ed25519 (it hashes by itself),
+ * SHA-384 for P-384 (a hash as strong as the curve), SHA-256 otherwise. */
+static const EVP_MD *
+digest_for(const EVP_PKEY *k)
+{
+    char   group[64];
+    size_t len = 0;
+
+    if (EVP_PKEY_is_a(k, "ED25519"))
+        return NULL;
+    if (EVP_PKEY_is_a(k, "EC") &&
+        EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+                                       &len) == 1 &&
+        strcmp(group, "secp384r1") == 0)
+        return EVP_sha384();
+    return EVP_sha256();
+}
+
+int
+pki_ca_sign_crl(const struct ca *ca, X509_CRL *crl, struct errbuf *eb)
+{
+    if (X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->crt)) != 1 ||
+        X509_CRL_sign(crl, ca->key, digest_for(ca->key)) <= 0) {
+        ERR_clear_error();
+        return errbuf_set(eb, E_INTERNAL, "ca %s: cannot sign the CRL", ca->name);
+    }
+    return E_OK;
+}
