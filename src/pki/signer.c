@@ -474,6 +474,8 @@ pki_client_cert_free(struct client_cert *c)
 
 /* ---- revocation status ------------------------------------------------------ */
 
+#define SIG_ALG_MAX 128 /* an AlgorithmIdentifier: 12 to 15 bytes for ours */
+
 /* The digest a CA key signs with: none for Ed25519 (it hashes by itself),
  * SHA-384 for P-384 (a hash as strong as the curve), SHA-256 otherwise. */
 static const EVP_MD *
@@ -492,13 +494,99 @@ digest_for(const EVP_PKEY *k)
     return EVP_sha256();
 }
 
-int
-pki_ca_sign_crl(const struct ca *ca, X509_CRL *crl, struct errbuf *eb)
+/* A signing context for the CA's key and the AlgorithmIdentifier (DER) of
+ * the signatures it makes. */
+static EVP_MD_CTX *
+sign_ctx_new(const struct ca *ca, unsigned char alg[SIG_ALG_MAX], size_t *alg_len)
 {
-    if (X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->crt)) != 1 ||
-        X509_CRL_sign(crl, ca->key, digest_for(ca->key)) <= 0) {
+    EVP_MD_CTX   *mctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    OSSL_PARAM    params[2];
+
+    params[0] =
+        OSSL_PARAM_construct_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, alg, SIG_ALG_MAX);
+    params[1] = OSSL_PARAM_construct_end();
+    if (mctx == NULL ||
+        EVP_DigestSignInit(mctx, &pctx, digest_for(ca->key), NULL, ca->key) != 1 ||
+        EVP_PKEY_CTX_get_params(pctx, params) != 1 || !OSSL_PARAM_modified(params) ||
+        params[0].return_size == 0 || params[0].return_size > SIG_ALG_MAX) {
+        EVP_MD_CTX_free(mctx);
         ERR_clear_error();
-        return errbuf_set(eb, E_INTERNAL, "ca %s: cannot sign the CRL", ca->name);
+        return NULL;
     }
-    return E_OK;
+    *alg_len = params[0].return_size;
+    return mctx;
+}
+
+int
+pki_ca_sig_alg(const struct ca *ca, struct buf *der)
+{
+    unsigned char alg[SIG_ALG_MAX];
+    size_t        len = 0;
+    EVP_MD_CTX   *mctx = sign_ctx_new(ca, alg, &len);
+    int           rc = mctx != NULL ? buf_append(der, alg, len) : E_INTERNAL;
+
+    EVP_MD_CTX_free(mctx);
+    return rc;
+}
+
+/* True when `tbs` is a TBSCertList this CA may sign: one SEQUENCE that
+ * starts with version v2, the CA's signature algorithm `alg`, its name as
+ * the issuer, then a time (thisUpdate). Nothing else the CA signs starts so
+ * (a TBSCertificate has a serial or [0] first and a SEQUENCE after the
+ * issuer; an OCSP ResponseData a tag [0] to [2]). */
+static bool
+is_crl_of(const struct ca *ca, struct str tbs, const unsigned char *alg, size_t alg_len)
+{
+    static const unsigned char v2[] = { 0x02, 0x01, 0x01 };
+    const unsigned char       *p = (const unsigned char *)tbs.p;
+    unsigned char             *name = NULL;
+    int                        name_len = i2d_X509_NAME(X509_get_subject_name(ca->crt), &name);
+    size_t                     head = 2, len = 0, at;
+    bool                       ok = false;
+
+    if (tbs.len < 2 || p[0] != 0x30 || name_len <= 0)
+        goto out;
+    if (p[1] < 0x80)
+        len = p[1];
+    else if ((head += p[1] & 0x7f) > 6 || tbs.len < head)
+        goto out;
+    for (size_t i = 2; i < head; i++)
+        len = len << 8 | p[i];
+    at = head + sizeof(v2) + alg_len + (size_t)name_len;
+    ok = len == tbs.len - head && tbs.len > at && memcmp(p + head, v2, sizeof(v2)) == 0 &&
+         memcmp(p + head + sizeof(v2), alg, alg_len) == 0 &&
+         memcmp(p + head + sizeof(v2) + alg_len, name, (size_t)name_len) == 0 &&
+         (p[at] == 0x17 || p[at] == 0x18);
+out:
+    OPENSSL_free(name);
+    return ok;
+}
+
+int
+pki_ca_sign_crl(const struct ca *ca, struct str tbs, struct buf *sig, struct errbuf *eb)
+{
+    unsigned char  alg[SIG_ALG_MAX];
+    size_t         alg_len = 0, len = 0;
+    EVP_MD_CTX    *mctx = sign_ctx_new(ca, alg, &alg_len);
+    unsigned char *s = NULL;
+    int            rc = E_INTERNAL;
+
+    if (mctx == NULL || !is_crl_of(ca, tbs, alg, alg_len)) {
+        errbuf_set(eb, E_INTERNAL, "ca %s: not a CRL of this CA", ca->name);
+        goto out;
+    }
+    if (EVP_DigestSign(mctx, NULL, &len, (const unsigned char *)tbs.p, tbs.len) != 1 ||
+        (s = OPENSSL_malloc(len)) == NULL ||
+        EVP_DigestSign(mctx, s, &len, (const unsigned char *)tbs.p, tbs.len) != 1 ||
+        buf_append(sig, s, len) != E_OK) {
+        errbuf_set(eb, E_INTERNAL, "ca %s: cannot sign the CRL", ca->name);
+        goto out;
+    }
+    rc = E_OK;
+out:
+    OPENSSL_free(s);
+    EVP_MD_CTX_free(mctx);
+    ERR_clear_error();
+    return rc;
 }
