@@ -52,8 +52,10 @@ certid_read(OCSP_CERTID *id, struct pki_ocsp_query *q, struct errbuf *eb)
     q->hash_len = (size_t)len;
     memcpy(q->name_hash, ASN1_STRING_get0_data(name), q->hash_len);
     memcpy(q->key_hash, ASN1_STRING_get0_data(key), q->hash_len);
+    /* the copy is encoded and read back: a CertID that does not survive it
+     * (odd algorithm parameters) could not be echoed in an answer either */
     if ((q->certid = OCSP_CERTID_dup(id)) == NULL)
-        return errbuf_set(eb, E_INTERNAL, "ocsp: out of memory");
+        return errbuf_set(eb, E_BADREQ, "ocsp: the request's CertID cannot be answered");
     return E_OK;
 }
 

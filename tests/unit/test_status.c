@@ -825,6 +825,17 @@ test_ocsp_malformed(void **state)
             pki_ocsp_query_free(&q);
         req.p[i] = keep;
     }
+    /* a CertID whose algorithm parameters do not survive being encoded again
+     * (found by fuzz_ocsp): it could not be echoed in an answer */
+    static const unsigned char odd_params[] = { 0x30, 0x1c, 0x30, 0x1a, 0x30, 0x18, 0x30, 0x16,
+                                                0x30, 0x14, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e,
+                                                0x03, 0x02, 0x1a, 0x20, 0x00, 0x04, 0x01, 0x00,
+                                                0x04, 0x01, 0x00, 0x02, 0x01, 0x01 };
+    const unsigned char       *op = odd_params;
+    OCSP_REQUEST              *odd = d2i_OCSP_REQUEST(NULL, &op, sizeof(odd_params));
+    assert_non_null(odd); /* OpenSSL reads it */
+    OCSP_REQUEST_free(odd);
+    bad_request(f, odd_params, sizeof(odd_params));
     request_of(f, true, -1, -1, NULL, &der); /* no CertID */
     bad_request(f, der.p, der.len);
     request_of(f, false, 20, 32, NULL, &der); /* hashes of two lengths */
