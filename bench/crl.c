@@ -3,16 +3,20 @@
  *      the console issues them; one in four with reason unspecified, which
  *      the entry then leaves out): the build time and the DER size;
  *   2. the same CRL parsed back by d2i_X509_CRL and its signature verified,
- *      which is what a relying party pays.
+ *      which is what a relying party pays;
+ *   3. OCSP: a request read and matched to its CA (pki_ocsp_query_read,
+ *      pki_ocsp_query_is_for), and an answer signed by the CA's responder
+ *      (pki_ocsp_sign), each per second over SECONDS.
  *
- *   make B=build build/bench/crl && build/bench/crl [N]
+ *   make B=build build/bench/crl && build/bench/crl [N] [SECONDS]
  *
- * N is 100000 by default. Prints measurements only; asserts nothing beyond
- * the CRL verifying. */
+ * N is 100000 by default, SECONDS 2. Prints measurements only; asserts
+ * nothing beyond the CRL verifying and the OCSP calls succeeding. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
+#include <openssl/ocsp.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
@@ -82,10 +86,75 @@ verify(const struct ca *ca, const struct buf *der, size_t n)
     X509_CRL_free(crl);
 }
 
+/* A DER OCSPRequest (SHA-1 CertID, no nonce) for `serial` of `ca`. */
+static void
+request_of(const struct ca *ca, const char *serial, struct buf *out)
+{
+    X509          *cx = (X509 *)pki_ca_cert(ca);
+    OCSP_REQUEST  *req = OCSP_REQUEST_new();
+    BIGNUM        *bn = NULL;
+    ASN1_INTEGER  *sn = NULL;
+    OCSP_CERTID   *id = NULL;
+    unsigned char *p = NULL;
+    int            len;
+
+    if (req == NULL || BN_hex2bn(&bn, serial) <= 0 ||
+        (sn = BN_to_ASN1_INTEGER(bn, NULL)) == NULL ||
+        (id = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(cx),
+                               X509_get0_pubkey_bitstr(cx), sn)) == NULL ||
+        OCSP_request_add0_id(req, id) == NULL || (len = i2d_OCSP_REQUEST(req, &p)) <= 0 ||
+        buf_append(out, p, (size_t)len) != E_OK)
+        die("cannot make an OCSP request");
+    OPENSSL_free(p);
+    ASN1_INTEGER_free(sn);
+    BN_free(bn);
+    OCSP_REQUEST_free(req);
+}
+
+static void
+ocsp(const struct ca *ca, const char *serial, int64_t now_ms, double seconds)
+{
+    struct errbuf         eb = { 0 };
+    struct pki_responder *r = NULL;
+    struct pki_ocsp_query q;
+    struct buf            req, der;
+    double                t0, t;
+    long                  n;
+
+    buf_init(&req, 0);
+    buf_init(&der, 0);
+    if (pki_responder_new(ca, now_ms, now_ms + 7 * 86400000LL, &r, &eb) != E_OK)
+        die(eb.msg);
+    request_of(ca, serial, &req);
+    for (n = 0, t0 = now(); (t = now() - t0) < seconds; n++) {
+        if (pki_ocsp_query_read((const unsigned char *)req.p, req.len, &q, &eb) != E_OK ||
+            !pki_ocsp_query_is_for(&q, ca))
+            die("the OCSP request does not read");
+        pki_ocsp_query_free(&q);
+    }
+    printf("OCSP (P-256 responder)\n");
+    printf("  read + is_for         %8.1f us (%.0f/s)\n", t / (double)n * 1e6, (double)n / t);
+    if (pki_ocsp_query_read((const unsigned char *)req.p, req.len, &q, &eb) != E_OK)
+        die(eb.msg);
+    for (n = 0, t0 = now(); (t = now() - t0) < seconds; n++) {
+        buf_reset(&der);
+        if (pki_ocsp_sign(r, &q, PKI_STATUS_REVOKED, now_ms, PKI_REASON_KEY_COMPROMISE, now_ms,
+                          now_ms + 86400000, &der, &eb) != E_OK)
+            die(eb.msg);
+    }
+    printf("  sign                  %8.1f us (%.0f/s), %zu bytes\n", t / (double)n * 1e6,
+           (double)n / t, der.len);
+    pki_ocsp_query_free(&q);
+    pki_responder_free(r);
+    buf_free(&der);
+    buf_free(&req);
+}
+
 int
 main(int argc, char **argv)
 {
     size_t              n = argc > 1 ? strtoul(argv[1], NULL, 10) : 100000;
+    double              seconds = argc > 2 ? strtod(argv[2], NULL) : 2.0;
     int64_t             now_ms = (int64_t)time(NULL) * 1000;
     struct errbuf       eb = { 0 };
     struct ca          *ca = NULL;
@@ -105,8 +174,9 @@ main(int argc, char **argv)
     printf("  DER                   %8zu bytes (%.1f per entry)\n", der.len,
            n > 0 ? (double)der.len / (double)n : 0.0);
     verify(ca, &der, n);
+    ocsp(ca, n > 0 ? v[0].serial : "01", now_ms, seconds);
     buf_free(&der);
-    free((void *)v[0].serial);
+    free(n > 0 ? (void *)v[0].serial : NULL);
     free(v);
     pki_ca_free(ca);
     return 0;
