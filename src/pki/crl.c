@@ -13,7 +13,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#define CRL_ENTRIES_MAX 4000000      /* per CA; beyond, a CRL of 270 MB helps nobody */
+#define CRL_ENTRIES_MAX 4000000      /* per CA; beyond, a CRL of 180 MB helps nobody */
 #define ENTRY_DER_MAX   80           /* SEQUENCE { INTEGER, Time, SEQUENCE { reasonCode } } */
 #define TIME_DER_MAX    17           /* GeneralizedTime: 2 + "YYYYMMDDHHMMSSZ" */
 #define TIME_S_MAX      253402300799 /* 9999-12-31T23:59:59Z */
@@ -137,6 +137,13 @@ two_digits(unsigned char *out, int v)
     out[1] = (unsigned char)('0' + v % 10);
 }
 
+/* A time a CRL can hold: from 1970 (we write no earlier one) to 9999. */
+static bool
+time_ok(int64_t ms)
+{
+    return ms >= 0 && ms / 1000 <= TIME_S_MAX;
+}
+
 /* UTCTime for the years 1950 to 2049, GeneralizedTime for the others (RFC
  * 5280 5.1.2.4), into out[TIME_DER_MAX]; returns the size, 0 when the time
  * cannot be written. */
@@ -148,7 +155,7 @@ time_write(int64_t ms, unsigned char *out)
     int       year;
     size_t    n = 2;
 
-    if (ms < 0 || ms / 1000 > TIME_S_MAX)
+    if (!time_ok(ms))
         return 0;
     t = (time_t)(ms / 1000);
     if (gmtime_r(&t, &tm) == NULL)
@@ -237,24 +244,37 @@ entry_cmp(const void *a, const void *b)
     return memcmp(x->serial, y->serial, x->len);
 }
 
+/* What is wrong with one of the caller's entries, or NULL; e gets it. */
+static const char *
+entry_read(const struct pki_revoked *r, struct entry *e)
+{
+    if (!serial_read(r->serial, e))
+        return "the serial is not positive lowercase hex of at most 32 bytes";
+    if (!reason_ok(r->reason))
+        return "the reason is none a full CRL carries";
+    if (!time_ok(r->time_ms))
+        return "the time is before 1970 or after 9999";
+    e->time_ms = r->time_ms;
+    e->reason = r->reason;
+    return NULL;
+}
+
 /* The caller's entries, read and sorted by serial (a relying party reads them
  * in any order; sorted, two builds of one state give the same bytes). */
 static int
 entries_read(const struct pki_revoked *v, size_t n, struct entry **out, struct errbuf *eb)
 {
     struct entry *e = n > 0 ? calloc(n, sizeof(*e)) : NULL;
+    const char   *why;
 
     *out = NULL;
     if (n > 0 && e == NULL)
         return errbuf_set(eb, E_INTERNAL, "crl: out of memory");
-    for (size_t i = 0; i < n; i++) {
-        e[i].time_ms = v[i].time_ms;
-        e[i].reason = v[i].reason;
-        if (!serial_read(v[i].serial, &e[i]) || !reason_ok(v[i].reason)) {
+    for (size_t i = 0; i < n; i++)
+        if ((why = entry_read(&v[i], &e[i])) != NULL) {
             free(e);
-            return errbuf_set(eb, E_INTERNAL, "crl: revoked entry %zu is not valid", i);
+            return errbuf_set(eb, E_INTERNAL, "crl: revoked entry %zu: %s", i, why);
         }
-    }
     if (n > 1)
         qsort(e, n, sizeof(*e), entry_cmp);
     for (size_t i = 1; i < n; i++)
@@ -299,7 +319,7 @@ entries_put(const struct entry *e, size_t n, struct buf *b, struct errbuf *eb)
 
     for (size_t i = 0; i < n; i++)
         if ((len = entry_write(&e[i], der)) == 0 || buf_append(b, der, len) != E_OK)
-            return errbuf_set(eb, E_INTERNAL, "crl: revoked entry %zu cannot be written", i);
+            return errbuf_set(eb, E_INTERNAL, "crl: cannot write the revoked entries");
     return E_OK;
 }
 
@@ -332,10 +352,9 @@ ext_put(struct buf *b, const unsigned char *oid, size_t oid_len, const struct bu
     int    rc;
 
     if ((rc = head_put(b, T_SEQUENCE, inner)) != E_OK ||
-        (rc = buf_append(b, oid, oid_len)) != E_OK ||
-        (rc = tlv_put(b, T_OCTETS, value->p, value->len)) != E_OK)
+        (rc = buf_append(b, oid, oid_len)) != E_OK)
         return rc;
-    return E_OK;
+    return tlv_put(b, T_OCTETS, value->p, value->len);
 }
 
 /* CRLNumber ::= INTEGER (0..MAX), up to 20 octets; a uint64_t takes 9. */

@@ -118,28 +118,34 @@ pki_ocsp_query_is_for(const struct pki_ocsp_query *q, const struct ca *ca)
 
 /* ---- the responder --------------------------------------------------------------- */
 
-/* The CA's subject with "<its CN> OCSP Responder" as the CN (the CA's name
- * when it has no CN). */
+/* "<old CN> OCSP Responder" into cn; the CA's name for a CA without a CN. */
+static bool
+responder_cn(const struct ca *ca, const X509_NAME_ENTRY *old, struct buf *cn)
+{
+    unsigned char *utf8 = NULL;
+    int len = old != NULL ? ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(old)) : -1;
+    int rc = len >= 0 ? buf_append(cn, utf8, (size_t)len) : buf_puts(cn, pki_ca_name(ca));
+
+    OPENSSL_free(utf8);
+    return rc == E_OK && buf_puts(cn, " OCSP Responder") == E_OK;
+}
+
+/* The CA's subject with the responder's CN in place of its own (appended
+ * when it has none). */
 static X509_NAME *
 responder_name(const struct ca *ca)
 {
     X509_NAME       *n = X509_NAME_dup(X509_get_subject_name(pki_ca_cert(ca)));
     int              at = n != NULL ? X509_NAME_get_index_by_NID(n, NID_commonName, -1) : -1;
     X509_NAME_ENTRY *old = at >= 0 ? X509_NAME_delete_entry(n, at) : NULL;
-    unsigned char   *utf8 = NULL;
-    int len = old != NULL ? ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(old)) : -1;
-    struct buf cn;
-    bool       ok;
+    struct buf       cn;
+    bool             ok;
 
     buf_init(&cn, CN_MAX);
-    ok = n != NULL &&
-         (len >= 0 ? buf_append(&cn, utf8, (size_t)len) : buf_puts(&cn, pki_ca_name(ca))) ==
-             E_OK &&
-         buf_puts(&cn, " OCSP Responder") == E_OK &&
+    ok = n != NULL && responder_cn(ca, old, &cn) &&
          X509_NAME_add_entry_by_NID(n, NID_commonName, V_ASN1_UTF8STRING,
                                     (const unsigned char *)cn.p, (int)cn.len, at, 0) == 1;
     buf_free(&cn);
-    OPENSSL_free(utf8);
     X509_NAME_ENTRY_free(old);
     if (!ok) {
         X509_NAME_free(n);

@@ -439,10 +439,10 @@ test_crl_same_as_openssl(void **state)
 
 /* ---- CAs of every key type ----------------------------------------------------- */
 
-/* A CA of that key, self-signed by OpenSSL here, imported as a console CA;
- * without a SKI when `ski` is false. */
+/* A CA of that key, self-signed by OpenSSL here, imported as a console CA,
+ * its subject `field`=`name`; without a SKI when `ski` is false. */
 static struct ca *
-ca_of(const char *name, EVP_PKEY *key, const EVP_MD *md, bool ski)
+ca_of(const char *name, const char *field, EVP_PKEY *key, const EVP_MD *md, bool ski)
 {
     X509         *x = X509_new();
     X509_NAME    *n = X509_NAME_new();
@@ -452,7 +452,7 @@ ca_of(const char *name, EVP_PKEY *key, const EVP_MD *md, bool ski)
 
     buf_init(&cert, 0);
     buf_init(&kpem, 0);
-    assert_int_equal(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+    assert_int_equal(X509_NAME_add_entry_by_txt(n, field, MBSTRING_ASC,
                                                 (const unsigned char *)name, -1, -1, 0),
                      1);
     assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
@@ -502,7 +502,7 @@ test_crl_key_types(void **state)
                          : strcmp(kinds[i].alg, "RSA") == 0
                              ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)
                              : EVP_PKEY_Q_keygen(NULL, NULL, kinds[i].alg);
-        struct ca *ca = ca_of(kinds[i].name, key, kinds[i].md, kinds[i].ski);
+        struct ca *ca = ca_of(kinds[i].name, "CN", key, kinds[i].md, kinds[i].ski);
 
         assert_int_equal(crl_write(f, ca, v, ARRAY_LEN(v), 7, &der), E_OK);
         file_put(f, "k.der", der.p, der.len);
@@ -570,7 +570,8 @@ test_crl_refusals(void **state)
         assert_int_equal(
             pki_crl_build(f->ca, v, 2, f->now_ms, f->now_ms + DAY_MS, 1, &der, &f->eb),
             E_INTERNAL);
-        assert_string_equal(f->eb.msg, "crl: revoked entry 1 is not valid");
+        assert_string_equal(f->eb.msg, "crl: revoked entry 1: the serial is not positive "
+                                       "lowercase hex of at most 32 bytes");
     }
     v[1].serial = NULL;
     assert_int_equal(pki_crl_build(f->ca, v, 2, f->now_ms, f->now_ms + DAY_MS, 1, &der, &f->eb),
@@ -1005,7 +1006,6 @@ test_responder(void **state)
         0);
     assert_true(EVP_PKEY_is_a(X509_get0_pubkey(x), "EC"));
     X509_free(x);
-    pki_ocsp_query_free(&q);
     pki_responder_free(r);
     /* nothing valid to make */
     assert_int_equal(pki_responder_new(f->ca, f->now_ms, f->now_ms, &r, &f->eb), E_INTERNAL);
@@ -1013,6 +1013,24 @@ test_responder(void **state)
     assert_int_equal(pki_responder_new(f->ca, f->now_ms, f->now_ms - DAY_MS, &r, &f->eb),
                      E_INTERNAL);
     pki_responder_free(NULL);
+
+    /* a CA without a CN: the responder's is made of the CA's name */
+    EVP_PKEY  *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    struct ca *nocn = ca_of("nocn", "O", key, EVP_sha256(), true);
+    char       subject[128];
+    assert_int_equal(pki_responder_new(nocn, f->now_ms, f->now_ms + DAY_MS, &r, &f->eb), E_OK);
+    buf_reset(&der);
+    assert_int_equal(pki_ocsp_sign(r, &q, PKI_STATUS_UNKNOWN, 0, 0, f->now_ms,
+                                   f->now_ms + DAY_MS, &der, &f->eb),
+                     E_OK);
+    x = responder_cert_of(&der);
+    X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof(subject));
+    assert_string_equal(subject, "/O=nocn/CN=nocn OCSP Responder");
+    X509_free(x);
+    pki_responder_free(r);
+    pki_ca_free(nocn);
+    EVP_PKEY_free(key);
+    pki_ocsp_query_free(&q);
     buf_free(&der);
 }
 
