@@ -64,4 +64,14 @@ int              pki_ca_register(struct ca *ca);
 const struct ca *pki_ca_find(const char *name);
 void             pki_ca_unregister_all(void);
 
+/* The AlgorithmIdentifier (DER) of the CA's signatures on CRLs, appended to
+ * *der: sha256WithRSAEncryption for RSA, ecdsa-with-SHA256 for P-256,
+ * ecdsa-with-SHA384 for P-384, Ed25519. E_INTERNAL. Thread-safe. */
+int pki_ca_sig_alg(const struct ca *ca, struct buf *der);
+/* Sign a TBSCertList (DER) written for this CA: its version v2, its signature
+ * field pki_ca_sig_alg's and its issuer the CA's subject, checked, so that
+ * nothing but a CRL of this CA gets this signature. The signature value (the
+ * BIT STRING's content) is appended to *sig. E_INTERNAL. Thread-safe. */
+int pki_ca_sign_crl(const struct ca *ca, struct str tbs, struct buf *sig, struct errbuf *eb);
+
 #endif

@@ -36,10 +36,9 @@ out:
 }
 
 int
-pki_serial_hex(const X509 *x, char out[PKI_SERIAL_HEX])
+pki_asn1_serial_hex(const ASN1_INTEGER *sn, char out[PKI_SERIAL_HEX])
 {
     static const char    hex[] = "0123456789abcdef";
-    const ASN1_INTEGER  *sn = X509_get0_serialNumber(x);
     const unsigned char *p = ASN1_STRING_get0_data(sn);
     int                  n = ASN1_STRING_length(sn);
     size_t               o = 0;
@@ -61,6 +60,12 @@ pki_serial_hex(const X509 *x, char out[PKI_SERIAL_HEX])
 }
 
 int
+pki_serial_hex(const X509 *x, char out[PKI_SERIAL_HEX])
+{
+    return pki_asn1_serial_hex(X509_get0_serialNumber(x), out);
+}
+
+int
 pki_ext_add(X509 *x, X509 *issuer, int nid, const char *value)
 {
     X509V3_CTX      ctx;
@@ -74,6 +79,43 @@ pki_ext_add(X509 *x, X509 *issuer, int nid, const char *value)
         rc = E_OK;
     X509_EXTENSION_free(ext);
     return rc;
+}
+
+/* The decimal arc at s[*i], advancing past it and its dot; -1 when there
+ * is none or it has a leading zero; large arcs are capped at 40. */
+static int
+oid_arc(const char *s, size_t n, size_t *i)
+{
+    size_t start = *i;
+    int    v = 0;
+
+    while (*i < n && s[*i] >= '0' && s[*i] <= '9') {
+        if (v < 40)
+            v = v * 10 + (s[*i] - '0');
+        (*i)++;
+    }
+    if (*i == start || (s[start] == '0' && *i - start > 1))
+        return -1;
+    if (*i < n && s[(*i)++] != '.')
+        return -1;
+    if (*i == n && s[n - 1] == '.')
+        return -1;
+    return v > 40 ? 40 : v;
+}
+
+bool
+pki_oid_valid(const char *s, size_t n)
+{
+    size_t i = 0;
+    int    first, second, arcs = 2;
+
+    if (s == NULL || (first = oid_arc(s, n, &i)) < 0 || first > 2 || i == n ||
+        (second = oid_arc(s, n, &i)) < 0 || (first < 2 && second >= 40))
+        return false;
+    for (; i < n; arcs++)
+        if (oid_arc(s, n, &i) < 0)
+            return false;
+    return arcs >= 2;
 }
 
 static int
@@ -122,6 +164,14 @@ pki_time_ms(const ASN1_TIME *t)
     if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
         return -1;
     return (int64_t)timegm(&tm) * 1000;
+}
+
+int
+pki_time_set(ASN1_TIME *t, int64_t ms)
+{
+    int64_t s = ms / 1000 - (ms % 1000 < 0);
+
+    return ASN1_TIME_adj(t, (time_t)s, 0, 0) != NULL ? E_OK : E_INTERNAL;
 }
 
 /* The nth (0-based) certificate of a PEM bundle, or NULL. */

@@ -4,6 +4,7 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -12,6 +13,8 @@
 #include <openssl/x509v3.h>
 
 #include "../core/pem.h"
+#include "cacert.h"
+#include "issue.h"
 
 #define CERT_MAX     (16 * 1024) /* a PEM client certificate is under 2 KiB */
 #define KEY_MAX      (4 * 1024)  /* a PEM P-256 key is about 250 bytes */
@@ -106,45 +109,143 @@ ca_name_new(const char *cn)
     return n;
 }
 
+/* The digest a CA's key signs with: none for EdDSA (it hashes the message
+ * itself), SHA-384 for P-384, SHA-512 for larger curves, SHA-256 otherwise
+ * (P-256, RSA). */
+static const EVP_MD *
+ca_md(const EVP_PKEY *k)
+{
+    if (EVP_PKEY_is_a(k, "ED25519") || EVP_PKEY_is_a(k, "ED448"))
+        return NULL;
+    if (EVP_PKEY_is_a(k, "EC") && EVP_PKEY_get_bits(k) > 256)
+        return EVP_PKEY_get_bits(k) > 384 ? EVP_sha512() : EVP_sha384();
+    return EVP_sha256();
+}
+
+/* A copy of a key's public half, for code that must not hold the private one. */
+static EVP_PKEY *
+public_of(const EVP_PKEY *k)
+{
+    unsigned char       *der = NULL;
+    const unsigned char *p;
+    int                  n = i2d_PUBKEY(k, &der);
+    EVP_PKEY            *pub = NULL;
+
+    if (n > 0) {
+        p = der;
+        pub = d2i_PUBKEY(NULL, &p, n);
+    }
+    OPENSSL_free(der);
+    return pub;
+}
+
+static int
+self_sign(X509 *x, EVP_PKEY *key, struct errbuf *eb)
+{
+    if (X509_set_issuer_name(x, X509_get_subject_name(x)) != 1 ||
+        X509_sign(x, key, ca_md(key)) <= 0)
+        return errbuf_set(eb, E_INTERNAL, "ca: cannot sign its certificate");
+    return E_OK;
+}
+
+/* A parent whose pathLenConstraint is 0 may sign no CA: the chain would not
+ * verify. */
+static int
+parent_allows(const struct ca *parent, struct errbuf *eb)
+{
+    if (parent != NULL && X509_get_pathlen(parent->crt) == 0)
+        return errbuf_attr(eb, E_VALIDATION, "parentID",
+                           "Attribute 'parentID' names a CA whose pathLength (0) allows no "
+                           "CA below it");
+    return E_OK;
+}
+
+/* The new key, its certificate signed by `parent` or by itself. */
+static int
+ca_cert_make(struct ca *ca, const X509_NAME *subject, const struct pki_ca_req *p,
+             const struct ca *parent, struct errbuf *eb)
+{
+    EVP_PKEY *pub = NULL;
+    X509     *x = NULL;
+    int       rc;
+
+    if ((ca->key = pki_key_generate(p->type)) == NULL || (pub = public_of(ca->key)) == NULL) {
+        rc = errbuf_set(eb, E_INTERNAL, "ca %s: cannot generate its key", ca->name);
+        goto out;
+    }
+    if ((rc = pki_ca_cert_new(subject, p, pub, &x, eb)) != E_OK)
+        goto out;
+    rc = parent != NULL ? pki_ca_sign_cert(parent, x, eb) : self_sign(x, ca->key, eb);
+    if (rc == E_OK && pki_cert_pem(x, &ca->pem) != E_OK)
+        rc = errbuf_set(eb, E_INTERNAL, "ca %s: cannot encode its certificate", ca->name);
+    if (rc == E_OK) {
+        ca->crt = x;
+        x = NULL;
+    }
+out:
+    X509_free(x);
+    EVP_PKEY_free(pub);
+    return rc;
+}
+
+static int
+ca_create(const char *name, const X509_NAME *subject, const struct pki_ca_req *p,
+          const struct ca *parent, struct ca **out, struct errbuf *eb)
+{
+    struct ca *ca = NULL;
+    int        rc;
+
+    *out = NULL;
+    if (p->type == PKI_KEY_NONE)
+        return errbuf_attr(eb, E_VALIDATION, "keyType",
+                           "Attribute 'keyType' is not a key type");
+    if ((rc = parent_allows(parent, eb)) != E_OK)
+        return rc;
+    if ((ca = ca_alloc(name)) == NULL)
+        return errbuf_set(eb, E_INTERNAL, "ca: bad name or out of memory");
+    if ((rc = ca_cert_make(ca, subject, p, parent, eb)) == E_OK &&
+        (rc = ca_check(ca, eb)) == E_OK) {
+        *out = ca;
+        ca = NULL;
+    }
+    pki_ca_free(ca);
+    ERR_clear_error();
+    return rc;
+}
+
+int
+pki_ca_create(const char *name, const struct pki_ca_req *p, const struct ca *parent,
+              struct ca **out, struct errbuf *eb)
+{
+    X509_NAME *subject = NULL;
+    int        rc;
+
+    *out = NULL;
+    if ((rc = pki_subject_parse(p->subject, "subject", &subject, eb)) == E_OK)
+        rc = ca_create(name, subject, p, parent, out, eb);
+    X509_NAME_free(subject);
+    return rc;
+}
+
 int
 pki_ca_new(const char *name, const char *cn, struct ca **out, struct errbuf *eb)
 {
-    struct ca *ca = NULL;
-    X509_NAME *subj = NULL;
-    X509      *x = NULL;
-    int        rc = E_INTERNAL;
+    int64_t           now_ms = (int64_t)time(NULL) * 1000;
+    struct pki_ca_req p = {
+        .type = PKI_KEY_EC_P256,
+        .not_before_ms = now_ms - BACKDATE_S * 1000LL,
+        .not_after_ms = now_ms + CA_DAYS * 86400000LL,
+        .path_len = 0,
+    };
+    X509_NAME *subject = ca_name_new(cn);
+    int        rc;
 
     *out = NULL;
-    if ((ca = ca_alloc(name)) == NULL) {
-        errbuf_set(eb, E_INTERNAL, "ca: bad name or out of memory");
-        goto out;
-    }
-    ca->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    subj = ca_name_new(cn);
-    if (ca->key == NULL || subj == NULL || (x = X509_new()) == NULL ||
-        X509_set_version(x, X509_VERSION_3) != 1 || pki_serial_random(x) != E_OK ||
-        X509_set_subject_name(x, subj) != 1 || X509_set_issuer_name(x, subj) != 1 ||
-        X509_gmtime_adj(X509_getm_notBefore(x), -BACKDATE_S) == NULL ||
-        X509_time_adj_ex(X509_getm_notAfter(x), CA_DAYS, 0, NULL) == NULL ||
-        X509_set_pubkey(x, ca->key) != 1 ||
-        pki_ext_add(x, x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") != E_OK ||
-        pki_ext_add(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") != E_OK ||
-        pki_ext_add(x, x, NID_subject_key_identifier, "hash") != E_OK ||
-        X509_sign(x, ca->key, EVP_sha256()) <= 0 || pki_cert_pem(x, &ca->pem) != E_OK) {
-        errbuf_set(eb, E_INTERNAL, "ca %s: cannot create it", name);
-        goto out;
-    }
-    ca->crt = x;
-    x = NULL;
-    if ((rc = ca_check(ca, eb)) != E_OK)
-        goto out;
-    *out = ca;
-    ca = NULL;
-out:
-    X509_free(x);
-    X509_NAME_free(subj);
-    pki_ca_free(ca);
-    ERR_clear_error();
+    if (subject == NULL)
+        rc = errbuf_set(eb, E_INTERNAL, "ca %s: cannot create it", name);
+    else
+        rc = ca_create(name, subject, &p, NULL, out, eb);
+    X509_NAME_free(subject);
     return rc;
 }
 
@@ -265,7 +366,7 @@ pki_ca_sign_cert(const struct ca *ca, X509 *tbs, struct errbuf *eb)
 {
     if (X509_set_issuer_name(tbs, X509_get_subject_name(ca->crt)) != 1 ||
         pki_ext_add(tbs, ca->crt, NID_authority_key_identifier, "keyid:always") != E_OK ||
-        X509_sign(tbs, ca->key, EVP_sha256()) <= 0) {
+        X509_sign(tbs, ca->key, ca_md(ca->key)) <= 0) {
         ERR_clear_error();
         return errbuf_set(eb, E_INTERNAL, "ca %s: cannot sign the certificate", ca->name);
     }
@@ -470,4 +571,123 @@ pki_client_cert_free(struct client_cert *c)
     buf_wipe(&c->key_pem);
     c->serial[0] = '\0';
     c->not_after_ms = 0;
+}
+
+/* ---- revocation status ------------------------------------------------------ */
+
+#define SIG_ALG_MAX 128 /* an AlgorithmIdentifier: 12 to 15 bytes for ours */
+
+/* The digest a CA key signs with: none for Ed25519 (it hashes by itself),
+ * SHA-384 for P-384 (a hash as strong as the curve), SHA-256 otherwise. */
+static const EVP_MD *
+digest_for(const EVP_PKEY *k)
+{
+    char   group[64];
+    size_t len = 0;
+
+    if (EVP_PKEY_is_a(k, "ED25519"))
+        return NULL;
+    if (EVP_PKEY_is_a(k, "EC") &&
+        EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+                                       &len) == 1 &&
+        strcmp(group, "secp384r1") == 0)
+        return EVP_sha384();
+    return EVP_sha256();
+}
+
+/* A signing context for the CA's key and the AlgorithmIdentifier (DER) of
+ * the signatures it makes. */
+static EVP_MD_CTX *
+sign_ctx_new(const struct ca *ca, unsigned char alg[SIG_ALG_MAX], size_t *alg_len)
+{
+    EVP_MD_CTX   *mctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    OSSL_PARAM    params[2];
+
+    params[0] =
+        OSSL_PARAM_construct_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, alg, SIG_ALG_MAX);
+    params[1] = OSSL_PARAM_construct_end();
+    if (mctx == NULL ||
+        EVP_DigestSignInit(mctx, &pctx, digest_for(ca->key), NULL, ca->key) != 1 ||
+        EVP_PKEY_CTX_get_params(pctx, params) != 1 || !OSSL_PARAM_modified(params) ||
+        params[0].return_size == 0 || params[0].return_size > SIG_ALG_MAX) {
+        EVP_MD_CTX_free(mctx);
+        ERR_clear_error();
+        return NULL;
+    }
+    *alg_len = params[0].return_size;
+    return mctx;
+}
+
+int
+pki_ca_sig_alg(const struct ca *ca, struct buf *der)
+{
+    unsigned char alg[SIG_ALG_MAX];
+    size_t        len = 0;
+    EVP_MD_CTX   *mctx = sign_ctx_new(ca, alg, &len);
+    int           rc = mctx != NULL ? buf_append(der, alg, len) : E_INTERNAL;
+
+    EVP_MD_CTX_free(mctx);
+    return rc;
+}
+
+/* True when `tbs` is a TBSCertList this CA may sign: one SEQUENCE that
+ * starts with version v2, the CA's signature algorithm `alg`, its name as
+ * the issuer, then a time (thisUpdate). Nothing else the CA signs starts so
+ * (a TBSCertificate has a serial or [0] first and a SEQUENCE after the
+ * issuer; an OCSP ResponseData a tag [0] to [2]). */
+static bool
+is_crl_of(const struct ca *ca, struct str tbs, const unsigned char *alg, size_t alg_len)
+{
+    static const unsigned char v2[] = { 0x02, 0x01, 0x01 };
+    const unsigned char       *p = (const unsigned char *)tbs.p;
+    unsigned char             *name = NULL;
+    int                        name_len = i2d_X509_NAME(X509_get_subject_name(ca->crt), &name);
+    size_t                     head = 2, len = 0, at;
+    bool                       ok = false;
+
+    if (tbs.len < 2 || p[0] != 0x30 || name_len <= 0)
+        goto out;
+    if (p[1] < 0x80)
+        len = p[1];
+    else if ((head += p[1] & 0x7f) > 6 || tbs.len < head)
+        goto out;
+    for (size_t i = 2; i < head; i++)
+        len = len << 8 | p[i];
+    at = head + sizeof(v2) + alg_len + (size_t)name_len;
+    ok = len == tbs.len - head && tbs.len > at && memcmp(p + head, v2, sizeof(v2)) == 0 &&
+         memcmp(p + head + sizeof(v2), alg, alg_len) == 0 &&
+         memcmp(p + head + sizeof(v2) + alg_len, name, (size_t)name_len) == 0 &&
+         (p[at] == 0x17 || p[at] == 0x18);
+out:
+    OPENSSL_free(name);
+    return ok;
+}
+
+int
+pki_ca_sign_crl(const struct ca *ca, struct str tbs, struct buf *sig, struct errbuf *eb)
+{
+    unsigned char  alg[SIG_ALG_MAX];
+    size_t         alg_len = 0, len = 0;
+    EVP_MD_CTX    *mctx = sign_ctx_new(ca, alg, &alg_len);
+    unsigned char *s = NULL;
+    int            rc = E_INTERNAL;
+
+    if (mctx == NULL || !is_crl_of(ca, tbs, alg, alg_len)) {
+        errbuf_set(eb, E_INTERNAL, "ca %s: not a CRL of this CA", ca->name);
+        goto out;
+    }
+    if (EVP_DigestSign(mctx, NULL, &len, (const unsigned char *)tbs.p, tbs.len) != 1 ||
+        (s = OPENSSL_malloc(len)) == NULL ||
+        EVP_DigestSign(mctx, s, &len, (const unsigned char *)tbs.p, tbs.len) != 1 ||
+        buf_append(sig, s, len) != E_OK) {
+        errbuf_set(eb, E_INTERNAL, "ca %s: cannot sign the CRL", ca->name);
+        goto out;
+    }
+    rc = E_OK;
+out:
+    OPENSSL_free(s);
+    EVP_MD_CTX_free(mctx);
+    ERR_clear_error();
+    return rc;
 }

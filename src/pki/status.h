@@ -13,9 +13,7 @@
 #include "ca.h"
 #include "certutil.h"
 
-/* RFC 5280 CRLReason names, as API.md 7.4 takes them (index = the code;
- * NULL at 7, which is unused, and at the end after removeFromCRL... see
- * pki_reason_parse). */
+/* RFC 5280 CRLReason codes (7 is unassigned). */
 enum pki_reason {
     PKI_REASON_UNSPECIFIED = 0,
     PKI_REASON_KEY_COMPROMISE = 1,
@@ -33,8 +31,9 @@ enum pki_reason {
  * "privilegeWithdrawn", "aACompromise": the names a revocation accepts
  * (removeFromCRL is for delta CRLs only), NULL-terminated. */
 extern const char *const pki_reason_names[];
-/* The code of a name of pki_reason_names, or -1. */
-int         pki_reason_parse(const char *name);
+/* The code of a name of pki_reason_names, or -1 (removeFromCRL too). */
+int pki_reason_parse(const char *name);
+/* The name of any code ("removeFromCRL" included), or NULL. */
 const char *pki_reason_name(int code);
 
 /* One revoked certificate. */
@@ -47,7 +46,12 @@ struct pki_revoked {
 /* A full CRL of `ca`, v2, signed by it (signer.c): thisUpdate and nextUpdate,
  * the CRL number `number`, the authority key identifier, and each revoked
  * certificate with its revocation date and reason code (left out for
- * unspecified, as RFC 5280 5.3.1 recommends). Appended to *der. E_INTERNAL. */
+ * unspecified, as RFC 5280 5.3.1 recommends), in serial order. Appended to
+ * *der (nothing is on failure). E_INTERNAL, naming the entry, for a serial
+ * that is not positive lowercase hex of at most PKI_SERIAL_MAX bytes, a
+ * serial given twice, a reason no full CRL carries (7, removeFromCRL), a
+ * time before 1970 or after 9999, more than 4,000,000 entries; or when *der
+ * would pass its maximum. 100,000 entries: 4.5 MB, 70 ms (bench/crl.c). */
 int pki_crl_build(const struct ca *ca, const struct pki_revoked *v, size_t n,
                   int64_t this_update_ms, int64_t next_update_ms, uint64_t number,
                   struct buf *der, struct errbuf *eb);
@@ -61,21 +65,26 @@ struct pki_ocsp_query {
     void         *certid; /* the CertID as received (OCSP_CERTID *), echoed in the answer */
 };
 
-/* Read a DER OCSPRequest (E_BADREQ when it does not parse or holds no
- * CertID; signed requests are accepted and their signature ignored, RFC
- * 5019 2.1.2). The query holds what it points to until pki_ocsp_query_free. */
+/* Read a DER OCSPRequest (E_BADREQ when it does not parse, is followed by
+ * more bytes, holds no CertID, hashes of two lengths or longer than 64
+ * bytes, or a serial longer than PKI_SERIAL_MAX bytes; signed requests are
+ * accepted and their signature ignored, RFC 5019 2.1.2). The query holds
+ * what it points to until pki_ocsp_query_free (which a failed read needs
+ * not, and which accepts a zeroed query). */
 int  pki_ocsp_query_read(const unsigned char *der, size_t len, struct pki_ocsp_query *q,
                          struct errbuf *eb);
 void pki_ocsp_query_free(struct pki_ocsp_query *q);
 /* True when the query names `ca` as the issuer (its name and key hashes, in
- * the query's hash algorithm). */
+ * the query's hash algorithm; false for an algorithm OpenSSL does not know). */
 bool pki_ocsp_query_is_for(const struct pki_ocsp_query *q, const struct ca *ca);
 
 /* The delegated responder of one CA (RFC 6960 4.2.2.2): a P-256 key that
- * lives only in memory, and its certificate signed by the CA (extended key
- * usage OCSPSigning, id-pkix-ocsp-nocheck, valid from `now_ms` - 1 h to
- * not_after_ms). A process makes its own and replaces it before it expires;
- * nothing of it is stored. */
+ * lives only in memory, and its certificate signed by the CA (subject the
+ * CA's with "<CA's CN> OCSP Responder" as CN, extended key usage
+ * OCSPSigning, id-pkix-ocsp-nocheck, valid from `now_ms` - 1 h to
+ * not_after_ms, or to the CA's own notAfter when that comes first: see
+ * pki_responder_not_after). A process makes its own and replaces it before
+ * it expires; nothing of it is stored. E_INTERNAL. */
 struct pki_responder;
 int     pki_responder_new(const struct ca *ca, int64_t now_ms, int64_t not_after_ms,
                           struct pki_responder **out, struct errbuf *eb);
@@ -85,16 +94,18 @@ int64_t pki_responder_not_after(const struct pki_responder *r);
 enum pki_cert_status { PKI_STATUS_GOOD, PKI_STATUS_REVOKED, PKI_STATUS_UNKNOWN };
 
 /* A signed BasicOCSPResponse for q (status, revocation time and reason for
- * REVOKED, thisUpdate, nextUpdate; responder ID by key hash; the responder
- * certificate included; no nonce), as a whole OCSPResponse appended to *der.
- * E_INTERNAL. */
+ * REVOKED, the reason left out when unspecified; thisUpdate, nextUpdate;
+ * responder ID by key hash; the responder certificate included; no nonce),
+ * as a whole OCSPResponse appended to *der. `r` may sign from several
+ * threads at once. E_INTERNAL (also for a reason pki_crl_build refuses). */
 int pki_ocsp_sign(const struct pki_responder *r, const struct pki_ocsp_query *q,
                   enum pki_cert_status st, int64_t revoked_ms, int reason,
                   int64_t this_update_ms, int64_t next_update_ms, struct buf *der,
                   struct errbuf *eb);
 
 /* The unsigned OCSPResponse for an error status: 1 malformedRequest,
- * 2 internalError, 3 tryLater, 6 unauthorized (fixed bytes). */
+ * 2 internalError, 3 tryLater, 5 sigRequired, 6 unauthorized (fixed bytes,
+ * static; internalError's for any other status). */
 struct str pki_ocsp_error(int status);
 
 #endif
