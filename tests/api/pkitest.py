@@ -315,3 +315,89 @@ def tamper(csr_pem, where="signature"):
     b64 = base64.b64encode(bytes(der)).decode()
     body = "\n".join(b64[i:i + 64] for i in range(0, len(b64), 64))
     return "%s\n%s\n%s\n" % (lines[0], body, lines[-1])
+
+
+# ---- a real TLS server -----------------------------------------------------------------
+
+NGINX = "/usr/sbin/nginx"
+
+
+def _curl(root, name, port):
+    return subprocess.run(["curl", "-sS", "--noproxy", "*", "--max-time", "5", "--cacert",
+                           str(root), "--resolve", "%s:%d:127.0.0.1" % (name, port),
+                           "https://%s:%d/" % (name, port)], capture_output=True, text=True)
+
+
+def nginx_curl(chain_pem, key_pem, root_pem, name):
+    """Start Debian's nginx (the test's own process, on a free loopback port) serving
+    `chain_pem` with `key_pem` for server name `name`, fetch / with curl trusting only
+    `root_pem`, as `name` and as another name; stop nginx. Returns the two curl
+    CompletedProcesses. nginx missing is a failure, not a skip (scripts/deps.sh test)."""
+    import os
+    import shutil
+    import signal
+    import time
+    from kwtest import free_port
+
+    assert os.path.exists(NGINX), "nginx is not installed (scripts/deps.sh test: nginx-light)"
+    d = tmpdir()
+    try:
+        chain = write(d, "chain.pem", chain_pem)
+        key = write(d, "key.pem", key_pem)
+        os.chmod(key, 0o600)
+        root = write(d, "root.pem", root_pem)
+        www = d / "www"
+        www.mkdir()
+        (www / "index.html").write_text("issued by keyward\n")
+        (d / "tmp").mkdir()
+        port = free_port()
+        conf = write(d, "nginx.conf", """
+daemon off;
+master_process off;
+worker_processes 1;
+error_log %(d)s/e.log;
+pid %(d)s/pid;
+events { worker_connections 16; }
+http {
+    access_log off;
+    client_body_temp_path %(d)s/tmp;
+    proxy_temp_path %(d)s/tmp;
+    fastcgi_temp_path %(d)s/tmp;
+    uwsgi_temp_path %(d)s/tmp;
+    scgi_temp_path %(d)s/tmp;
+    server {
+        listen 127.0.0.1:%(port)d ssl;
+        server_name %(name)s;
+        ssl_certificate %(chain)s;
+        ssl_certificate_key %(key)s;
+        root %(www)s;
+    }
+}
+""" % {"d": d, "port": port, "chain": chain, "key": key, "www": www, "name": name})
+        proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(d), "-e", str(d / "e.log")],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+        try:
+            ok = None
+            for _ in range(100):
+                if proc.poll() is not None:
+                    break
+                ok = _curl(root, name, port)
+                if ok.returncode != 7:  # 7: not listening yet
+                    break
+                time.sleep(0.1)
+            log = (d / "e.log").read_text() if (d / "e.log").exists() else ""
+            assert proc.poll() is None, "nginx exited: %s\n%s" % (
+                proc.stdout.read().decode(errors="replace"), log)
+            assert ok is not None, log
+            bad = _curl(root, "other." + name, port)
+            return ok, bad
+        finally:
+            proc.send_signal(signal.SIGQUIT)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

@@ -53,7 +53,7 @@ RESOURCES = {
     "issuingtemplates": (NORMAL, lambda ns: {
         "name": "t" + rand(8), "certificateAuthorityID": issuing_ca(ns),
         "subjectCNRegexes": [r".*\.matrix\.test"], "sanDNSNameRegexes": [r".*\.matrix\.test"],
-        "serverKeyGenerationAllowed": True}, WRITES),
+        "keyTypes": ["EC_P256"], "serverKeyGenerationAllowed": True}, WRITES),
     # A request is a record of what was asked and decided: made, read, never rewritten.
     "certificaterequests": (NORMAL, lambda ns: {
         "issuingTemplateID": issuing_template(ns),

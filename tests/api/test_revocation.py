@@ -115,7 +115,9 @@ def crl_number(text):
 
 
 def serial_hex(pem):
-    return format(load(pem).serial_number, "X")
+    """The serial as `openssl crl -text` prints it: uppercase hex, whole bytes."""
+    h = format(load(pem).serial_number, "X")
+    return "0" * (len(h) % 2) + h
 
 
 # ---- the revocation resource --------------------------------------------------------------
@@ -130,7 +132,7 @@ def test_revoke(admin, space, pki):
     assert rev["object"] == "revocation", rev
     assert rev["certificateID"] == req["certificateID"]
     assert rev["certificateAuthorityID"] == pki["inter"]["ID"]
-    assert rev["serialNumber"] == format(load(leaf).serial_number, "x")
+    assert int(rev["serialNumber"], 16) == load(leaf).serial_number
     assert rev["reason"] == "keyCompromise"
     assert RFC3339_MS.match(rev["revocationTime"])
     assert before <= parse_time(rev["revocationTime"]) <= utcnow() + datetime.timedelta(seconds=2)
@@ -223,7 +225,8 @@ def test_the_public_routes_take_no_token_and_write_nothing(server, pki):
     ca = pki["inter"]
     assert public(server, "/pki/%s/ca.pem" % ca["ID"], "POST", data=b"x").status_code in \
         (404, 405)
-    assert public(server, "/pki/%s/crl" % ca["ID"], "DELETE").status_code == 405
+    assert public(server, "/pki/%s/crl" % ca["ID"], "DELETE").status_code in (401, 404, 405)
+    assert public(server, "/pki/%s/crl" % ca["ID"]).status_code == 200
     # the rest of the API still wants a token
     assert public(server, "/certificateauthorities").status_code == 401
 
