@@ -463,6 +463,10 @@ def test_sub_namespace_templates(admin, space):
     req = issue(admin, grandchild, tpl["ID"], csr=make_csr(dns=["sub.test.example"])[0])
     obj = admin.ok(admin.get("/certificates/" + req["certificateID"], ns=grandchild))
     assert obj["certificateAuthorityID"] == shared["ID"] and obj["source"] == "ISSUED"
+    # A template cannot be moved onto a CA it may not name.
+    r = admin.put("/issuingtemplates/" + tpl["ID"], dict(tpl, certificateAuthorityID=private[
+        "ID"]), ns=grandchild)
+    assert attr_of(r) == "certificateAuthorityID"
     # A CA of a descendant or a sibling is never usable, whatever it says.
     sub = mk_ca(admin, child, usableInSubNamespaces=True)
     sibling = admin.mkns(top, "sib")["name"]

@@ -359,6 +359,56 @@ def test_template_of_another_namespace(admin, space, pki):
         "issuingTemplateID"
 
 
+def test_an_absent_subject_list_forbids_that_attribute(admin, space):
+    """A SAN-only template (no subjectCNRegexes): a CSR with an empty subject issues, one
+    with a common name is refused."""
+    ns = fresh(admin, space)
+    tpl = admin.ok(admin.post("/issuingtemplates", {
+        "name": "san-only", "certificateAuthorityID": mk_ca(admin, ns)["ID"],
+        "sanDNSNameRegexes": [r".*\.test\.example"], "keyTypes": ["EC_P256"]}, ns=ns))
+    req = issue(admin, ns, tpl["ID"], csr=make_csr(cn=None, dns=["s.test.example"])[0])
+    assert subject_set(load(leaf_of(req))) == set()
+    refused_and_kept(admin, ns, request(admin, ns, tpl["ID"], csr=make_csr(
+        cn="s.test.example", dns=["s.test.example"])[0]), "csr.commonName")
+    # and a template naming no SAN list issues no SAN
+    bare = admin.ok(admin.post("/issuingtemplates", {
+        "name": "cn-only", "certificateAuthorityID": tpl["certificateAuthorityID"],
+        "subjectCNRegexes": ["client-[0-9]+"], "keyTypes": ["EC_P256"]}, ns=ns))
+    issue(admin, ns, bare["ID"], csr=make_csr(cn="client-42")[0])
+    refused_and_kept(admin, ns, request(admin, ns, bare["ID"], csr=make_csr(
+        cn="client-42", dns=["s.test.example"])[0]), "csr.dnsNames")
+
+
+def test_concurrent_requests(admin, space):
+    """Twenty requests at once: twenty certificates, twenty serials, all valid; and five
+    at once with one Idempotency-Key: one certificate."""
+    from concurrent.futures import ThreadPoolExecutor
+    ns = fresh(admin, space)
+    ca = mk_ca(admin, ns)
+    tpl = mk_template(admin, ns, ca["ID"])
+    csrs = [make_csr(dns=["c%d.test.example" % i])[0] for i in range(20)]
+
+    def one(csr, idem=None):
+        c = admin.server.client(admin.token)
+        return request(c, ns, tpl["ID"], csr=csr, idem=idem)
+    with ThreadPoolExecutor(10) as pool:
+        got = list(pool.map(one, csrs))
+    assert all(r.status == 200 and r.data["status"] == "ISSUED" for r in got), got
+    leaves = [leaf_of(r.data) for r in got]
+    assert len({load(p).serial_number for p in leaves}) == 20
+    assert len({r.data["certificateID"] for r in got}) == 20
+    for p in leaves[:3]:
+        verify(ca["certificate"], p)
+    n = count(admin, "certificates", ns)
+    key = "race-" + rand(10)
+    with ThreadPoolExecutor(5) as pool:
+        same = list(pool.map(lambda _: one(csrs[0], key), range(5)))
+    ok = [r for r in same if r.status == 200]
+    assert ok and len({r.data["certificateID"] for r in ok}) == 1, same
+    assert all(r.status in (200, 409, 422, 429) for r in same), same
+    assert count(admin, "certificates", ns) == n + 1
+
+
 # ---- server-generated keys: answered once ------------------------------------------------
 
 

@@ -276,6 +276,22 @@ def _name(out):
     raise AssertionError("no status line in:\n" + out)
 
 
+def test_ocsp_answers_are_presigned(server, admin, space, pki):
+    """RFC 5019: the same question gets the same signed answer (no signature per query),
+    until the status changes."""
+    req, leaf = new_leaf(admin, space, pki["tpl"]["ID"])
+    der = ocsp_request_der(pki["inter"]["certificate"], leaf)
+    first = ocsp_post(server, pki["inter"]["ID"], der).content
+    assert ocsp_post(server, pki["inter"]["ID"], der).content == first
+    assert ocsp_get(server, pki["inter"]["ID"], der).content == first
+    admin.ok(revoke(admin, space, req["certificateID"]))
+    after = ocsp_post(server, pki["inter"]["ID"], der).content
+    assert after != first
+    out, _, ok = ocsp_read(after, pki["inter"]["certificate"], pki["root"]["certificate"],
+                           leaf_pem=leaf)
+    assert ok and ocsp_status(out, _name(out)) == "revoked"
+
+
 def test_ocsp_with_a_nonce_still_answers(server, pki, admin, space):
     _, leaf = new_leaf(admin, space, pki["tpl"]["ID"])
     der = ocsp_request_der(pki["inter"]["certificate"], leaf, nonce=True)
@@ -351,6 +367,33 @@ def test_a_disabled_ca_still_revokes(server, admin, space, pki):
     p = {"inter": root, "root": root}
     out = ask(server, p, leaf)
     assert ocsp_status(out, _name(out)) == "revoked", out
+
+
+def test_everything_survives_a_restart(start_server):
+    """The CA keys are sealed in the store: after a restart the same CAs issue, and the
+    revocations are still in the CRL and OCSP."""
+    s = start_server(config={"login_failures_per_address_max": 0})
+    c = s.admin()
+    root = mk_ca(c, "/")
+    inter = mk_ca(c, "/", parentID=root["ID"], key_type="RSA_2048")
+    tpl = mk_template(c, "/", inter["ID"])
+    req, leaf = new_leaf(c, "/", tpl["ID"])
+    _, kept = new_leaf(c, "/", tpl["ID"])
+    c.ok(revoke(c, "/", req["certificateID"]))
+    s.stop(check=True)
+    s.start()
+    c = s.admin()
+    assert c.ok(c.get("/certificateauthorities/" + inter["ID"], ns="/"))["certificate"] == \
+        inter["certificate"]
+    _, fresh_leaf = new_leaf(c, "/", tpl["ID"])
+    from pkitest import verify
+    verify(root["certificate"], fresh_leaf, [inter["certificate"]])
+    assert serial_hex(leaf) in crl_text(s, inter)
+    p = {"inter": inter, "root": root}
+    out = ask(s, p, leaf)
+    assert ocsp_status(out, _name(out)) == "revoked", out
+    out = ask(s, p, kept)
+    assert ocsp_status(out, _name(out)) == "good", out
 
 
 # ---- plain HTTP for relying parties: pki_listen --------------------------------------------
