@@ -3,7 +3,9 @@ namespace, a child, the parent, a sibling, another tenant) x each operation x ea
 Allowed exactly where API.md section 5 says; 403 otherwise; and 404, never 403, for an
 object that lives in a namespace the request does not target. The inventory's resources
 (certificates, certificateimports, monitoringpolicies) and the certificates' contents
-are in it."""
+are in it, and so is issuance (API.md 7.4): certificate authorities are managed by
+administrators only (like credentials: editors and viewers do not see them), issuing
+templates by editors, and certificate requests are what certificate.requester makes."""
 import itertools
 
 import pytest
@@ -43,7 +45,46 @@ RESOURCES = {
     "monitoringpolicies": (NORMAL, lambda ns: {"description": "p-" + rand(6)}, WRITES),
     "webhooks": (SECRET, lambda ns: webhook_body("https://127.0.0.1:1/hook"), WRITES),
     "webhookdeliveries": (NORMAL, None, frozenset()),
+    # Issuance (API.md 7.4). A new root for every create; templates and requests use the
+    # namespace's own CA (and template), made once by the administrator.
+    "certificateauthorities": (ADMIN, lambda ns: {
+        "name": "ca" + rand(8), "keyType": "EC_P256", "subject": "CN=Matrix CA %s" % rand(6)},
+        WRITES),
+    "issuingtemplates": (NORMAL, lambda ns: {
+        "name": "t" + rand(8), "certificateAuthorityID": issuing_ca(ns),
+        "subjectCNRegexes": [r".*\.matrix\.test"], "sanDNSNameRegexes": [r".*\.matrix\.test"],
+        "keyTypes": ["EC_P256"], "serverKeyGenerationAllowed": True}, WRITES),
+    # A request is a record of what was asked and decided: made, read, never rewritten.
+    "certificaterequests": (NORMAL, lambda ns: {
+        "issuingTemplateID": issuing_template(ns),
+        "csrAttributes": {"commonName": "r%s.matrix.test" % rand(8), "keyType": "EC_P256"}},
+        frozenset({"create"})),
 }
+
+# The administrator's client, for the body factories that need objects of their own.
+_ADMIN = {}
+_ISSUING = {}
+
+
+def issuing_ca(ns):
+    """A CA of `ns`, made once by the administrator."""
+    if ("ca", ns) not in _ISSUING:
+        admin = _ADMIN["client"]
+        _ISSUING[("ca", ns)] = admin.ok(admin.post("/certificateauthorities", {
+            "name": "issuing-" + rand(6), "keyType": "EC_P256",
+            "subject": "CN=Matrix Issuing CA"}, ns=ns))["ID"]
+    return _ISSUING[("ca", ns)]
+
+
+def issuing_template(ns):
+    """A template of `ns` on its CA, made once by the administrator."""
+    if ("tpl", ns) not in _ISSUING:
+        admin = _ADMIN["client"]
+        _ISSUING[("tpl", ns)] = admin.ok(admin.post("/issuingtemplates", RESOURCES[
+            "issuingtemplates"][1](ns), ns=ns))["ID"]
+    return _ISSUING[("tpl", ns)]
+
+
 # Resources of which a namespace holds at most one: an existing one is reused, and removed
 # before a create is attempted.
 ONE_PER_NAMESPACE = {"monitoringpolicies"}
@@ -54,9 +95,10 @@ ROLES = {  # role -> (verbs on NORMAL, on SECRET, on ADMIN) or {resource: verbs}
                          set()),
     "namespace.viewer": ({"get"}, set(), set()),
     # Grants certificate requests, certificates, issuing templates and namespace
-    # reads by identity: of the resources here, namespaces and certificates; no
-    # certificateimports, no monitoringpolicies.
-    "certificate.requester": {"namespaces": {"get"}, "certificates": {"get"}},
+    # reads by identity: no certificateimports, no monitoringpolicies, no CAs.
+    "certificate.requester": {"namespaces": {"get"}, "certificates": {"get"},
+                              "issuingtemplates": {"get"},
+                              "certificaterequests": {"get", "post"}},
 }
 PLACES = ["own", "child", "parent", "sibling", "other"]
 OPS = {"list": "get", "get": "get", "create": "post", "update": "put", "delete": "delete"}
@@ -64,6 +106,7 @@ OPS = {"list": "get", "get": "get", "create": "post", "update": "put", "delete":
 
 @pytest.fixture(scope="module")
 def world(server, admin):
+    _ADMIN["client"] = admin
     root = admin.mkns("/", "mx-" + rand(6))["name"]
     parent = admin.mkns(root, "tenant")["name"]
     own = admin.mkns(parent, "own")["name"]
@@ -157,6 +200,14 @@ def test_read_only_resources_refuse_writes(admin, world):
         r = (c.post("/" + rest, {}, ns=own) if op == "create" else
              c.put("/%s/%s" % (rest, "0" * 24), {}, ns=own) if op == "update"
              else c.delete("/%s/%s" % (rest, "0" * 24), ns=own))
+        assert_error(r, 405)
+    # a certificate request's record is kept as it was: no update, whoever asks
+    made = one_object(admin, "certificaterequests", world["places"]["own"])
+    req = admin.ok(admin.get("/certificaterequests/" + made["ID"], ns=world["places"]["own"]))
+    assert req["status"] == "ISSUED" and "privateKey" not in req
+    for role in ROLES:
+        r = world["callers"][role].put("/certificaterequests/" + req["ID"], req,
+                                       ns=world["places"]["own"])
         assert_error(r, 405)
     # an import's record is kept as it was: no update, whoever asks
     rec = one_object(admin, "certificateimports", world["places"]["own"])

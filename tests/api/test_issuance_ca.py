@@ -1,0 +1,502 @@
+"""Issuance, the certificate authorities (API.md 7.4): roots and intermediates of every key
+type, imported CAs, path lengths, validity bounds, their place in the inventory, the CA's
+own policy (name constraints, sub-namespaces, disabled) and deletion; never a private key
+in any answer, list, audit entry, nor in clear at rest.
+
+Relying-party checks use `openssl` (verify, x509 -text), not the server's own code."""
+
+import base64
+import time
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from kwtest import HEX24, assert_error, make_ca, rand
+from certmaker import make_cert
+from pkitest import (KEY_TYPES, ca_body, count, der_of, ext, issue, load, make_csr, mk_ca,
+                     mk_template, not_before_after, public, refused_and_kept, request,
+                     sha256_pem, split_pem, text_of, utcnow, verify)
+
+HOUR = 3600
+
+
+@pytest.fixture(scope="module")
+def space(admin):
+    return admin.mkns("/", "ica-" + rand(8))["name"]
+
+
+def fresh(admin, space):
+    return admin.mkns(space, "n" + rand(8))["name"]
+
+
+def lifetime_hours(pem):
+    nb, na = not_before_after(pem)
+    return (na - nb).total_seconds() / HOUR
+
+
+def hours_left(pem):
+    return (not_before_after(pem)[1] - utcnow()).total_seconds() / HOUR
+
+
+def create(admin, ns, **kw):
+    return admin.post("/certificateauthorities", ca_body(**kw), ns=ns)
+
+
+def attr_of(r):
+    e = assert_error(r, 422)
+    return (e.get("data") or {}).get("attribute")
+
+
+# ---- roots -------------------------------------------------------------------------------
+
+
+def test_root_answer(server, admin, space):
+    name = "root-" + rand(6)
+    r = create(admin, space, name=name, subject="CN=Acme Root CA,O=Acme,C=US")
+    assert r.status == 200, r
+    ca = r.data
+    assert ca["object"] == "certificateauthority" and HEX24.match(ca["ID"])
+    assert ca["name"] == name and ca["namespace"] == space and ca["keyType"] == "EC_P256"
+    pems = split_pem(ca["certificate"])
+    assert len(pems) == 1, ca["certificate"]
+    cert = load(pems[0])
+    assert cert.subject.rfc4514_string() == "CN=Acme Root CA,O=Acme,C=US"
+    assert cert.issuer == cert.subject
+    assert ca["fingerprint"] == sha256_pem(pems[0])
+    assert ca["validityEnd"].startswith(cert.not_valid_after.strftime("%Y-%m-%dT%H:%M:%S"))
+    bc = cert.extensions.get_extension_for_class(x509.BasicConstraints)
+    assert bc.critical and bc.value.ca is True
+    ku = cert.extensions.get_extension_for_class(x509.KeyUsage)
+    assert ku.critical and ku.value.key_cert_sign and ku.value.crl_sign
+    assert ext(pems[0], x509.SubjectKeyIdentifier) is not None
+    verify(pems[0], pems[0])  # self-signed, and openssl takes it as a trust anchor
+    base = "%s/pki/%s/" % (server.url, ca["ID"])  # public_url defaults to https://LISTEN
+    assert ca["crlURL"] == base + "crl", ca
+    assert ca["ocspURL"] == base + "ocsp", ca
+    assert ca["caIssuersURL"] == base + "ca.crt", ca
+    assert b"PRIVATE KEY" not in r.content and "privateKey" not in ca
+    got = admin.ok(admin.get("/certificateauthorities/" + ca["ID"], ns=space))
+    for k in ("certificate", "certificateID", "fingerprint", "validityEnd", "crlURL",
+              "ocspURL", "caIssuersURL", "name", "keyType"):
+        assert got[k] == ca[k], k
+
+
+def test_root_default_validity_is_ten_years(admin, space):
+    ca = mk_ca(admin, space)
+    assert abs(lifetime_hours(ca["certificate"]) - 87600) < 25, text_of(ca["certificate"])
+    short = mk_ca(admin, space, validity="240h")
+    assert abs(lifetime_hours(short["certificate"]) - 240) < 2
+
+
+@pytest.mark.parametrize("key_type", KEY_TYPES)
+def test_every_key_type(admin, space, key_type):
+    ca = mk_ca(admin, space, key_type=key_type)
+    pem = ca["certificate"]
+    text = text_of(pem)
+    want = {"EC_P256": ("id-ecPublicKey", "256 bit"), "EC_P384": ("id-ecPublicKey", "384 bit"),
+            "RSA_2048": ("rsaEncryption", "2048 bit"), "RSA_3072": ("rsaEncryption", "3072 bit"),
+            "RSA_4096": ("rsaEncryption", "4096 bit"), "ED25519": ("ED25519", "")}[key_type]
+    assert "Public Key Algorithm: " + want[0] in text and want[1] in text, text
+    assert ca["keyType"] == key_type
+    verify(pem, pem)
+    # ...and it signs what it issues: a P-256 leaf under every kind of CA key.
+    tpl = mk_template(admin, space, ca["ID"])
+    csr, _ = make_csr("EC_P256", dns=["kt.test.example"])
+    req = issue(admin, space, tpl["ID"], csr=csr)
+    leaf = split_pem(req["certificateChain"])[0]
+    verify(pem, leaf)
+
+
+def test_subject_and_key_type_are_validated(admin, space):
+    assert attr_of(create(admin, space, key_type="RSA_1024")) == "keyType"
+    assert attr_of(create(admin, space, key_type="")) == "keyType"
+    for bad in ("", "nonsense", "XX=unknown attribute", "CN=a,,O=b", "CN=a,O"):
+        assert attr_of(create(admin, space, subject=bad)) == "subject", bad
+    for bad in ("abc", "-1h", "1y", "87600"):
+        assert attr_of(create(admin, space, validity=bad)) == "validity", bad
+    assert attr_of(create(admin, space, pathLength=-2)) == "pathLength"
+    assert attr_of(create(admin, space, pathLength="1")) == "pathLength"
+    assert attr_of(create(admin, space, permittedIPRanges=["not-a-cidr"])) == \
+        "permittedIPRanges"
+    assert attr_of(create(admin, space, permittedIPRanges=["10.0.0.0/33"])) == \
+        "permittedIPRanges"
+    assert attr_of(create(admin, space, permittedDNSDomains=["exa mple.com"])) == \
+        "permittedDNSDomains"
+    assert attr_of(create(admin, space, usableInSubNamespaces="yes")) == \
+        "usableInSubNamespaces"
+    body = ca_body()
+    del body["name"]
+    assert attr_of(admin.post("/certificateauthorities", body, ns=space)) == "name"
+    body = ca_body()
+    del body["subject"]
+    assert attr_of(admin.post("/certificateauthorities", body, ns=space)) == "subject"
+    # read-only answers cannot be forced in
+    assert attr_of(create(admin, space, fingerprint="00" * 32)) == "fingerprint"
+
+
+def test_names_are_unique_per_namespace(admin, space):
+    ns = fresh(admin, space)
+    name = "dup-" + rand(6)
+    mk_ca(admin, ns, name=name)
+    assert_error(create(admin, ns, name=name), 422, "Duplicate Key")
+    mk_ca(admin, fresh(admin, space), name=name)
+
+
+# ---- intermediates -----------------------------------------------------------------------
+
+
+def test_chain_of_depth_four_verifies(admin, space):
+    ns = fresh(admin, space)
+    root = mk_ca(admin, ns, subject="CN=Depth Root")
+    inter = mk_ca(admin, ns, subject="CN=Depth Inter 1", parentID=root["ID"])
+    inter2 = mk_ca(admin, ns, subject="CN=Depth Inter 2", parentID=inter["ID"],
+                   key_type="RSA_2048")
+    for child, parent in ((inter, root), (inter2, inter)):
+        c, p = load(child["certificate"]), load(parent["certificate"])
+        assert c.issuer == p.subject
+        aki = c.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+        ski = p.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        assert aki.key_identifier == ski.digest
+        assert c.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    verify(root["certificate"], inter["certificate"])
+    verify(root["certificate"], inter2["certificate"], [inter["certificate"]])
+    tpl = mk_template(admin, ns, inter2["ID"])
+    csr, _ = make_csr("EC_P256", dns=["deep.test.example"])
+    req = issue(admin, ns, tpl["ID"], csr=csr)
+    chain = split_pem(req["certificateChain"])
+    assert [sha256_pem(p) for p in chain[1:]] == \
+        [inter2["fingerprint"], inter["fingerprint"], root["fingerprint"]]
+    verify(root["certificate"], chain[0], [inter2["certificate"], inter["certificate"]],
+           purpose="sslserver")
+
+
+def test_intermediate_default_validity_and_parent_bound(admin, space):
+    ns = fresh(admin, space)
+    root = mk_ca(admin, ns)
+    inter = mk_ca(admin, ns, parentID=root["ID"])
+    assert abs(lifetime_hours(inter["certificate"]) - 43800) < 25
+    # Under a short-lived root the default is clipped to the root's own end...
+    short = mk_ca(admin, ns, validity="100h")
+    clipped = mk_ca(admin, ns, parentID=short["ID"])
+    assert not_before_after(clipped["certificate"])[1] <= \
+        not_before_after(short["certificate"])[1]
+    verify(short["certificate"], clipped["certificate"])
+    # ...and an explicit validity beyond the parent is refused.
+    assert attr_of(create(admin, ns, parentID=short["ID"], validity="200h")) == "validity"
+    ok = mk_ca(admin, ns, parentID=short["ID"], validity="50h")
+    assert abs(lifetime_hours(ok["certificate"]) - 50) < 2
+
+
+def test_path_length(admin, space):
+    ns = fresh(admin, space)
+    leafonly = mk_ca(admin, ns, pathLength=0)
+    assert "CA:TRUE, pathlen:0" in text_of(leafonly["certificate"])
+    assert attr_of(create(admin, ns, parentID=leafonly["ID"])) in ("parentID", "pathLength")
+    # ...but it issues leaves
+    tpl = mk_template(admin, ns, leafonly["ID"])
+    issue(admin, ns, tpl["ID"], csr=make_csr(dns=["pl.test.example"])[0])
+    one = mk_ca(admin, ns, pathLength=1)
+    assert attr_of(create(admin, ns, parentID=one["ID"], pathLength=1)) in \
+        ("parentID", "pathLength")
+    inter = mk_ca(admin, ns, parentID=one["ID"], pathLength=0)
+    assert "CA:TRUE, pathlen:0" in text_of(inter["certificate"])
+    assert attr_of(create(admin, ns, parentID=inter["ID"])) in ("parentID", "pathLength")
+    # A child of a CA allowing one level, asking for no limit, gets none past its parent:
+    free = mk_ca(admin, ns, parentID=one["ID"])
+    assert attr_of(create(admin, ns, parentID=free["ID"])) in ("parentID", "pathLength")
+
+
+def test_parent_must_be_of_this_namespace_or_an_ancestor(admin, space):
+    top = fresh(admin, space)
+    child = admin.mkns(top, "child")["name"]
+    sibling = admin.mkns(top, "sibling")["name"]
+    root = mk_ca(admin, top)
+    inter = mk_ca(admin, child, parentID=root["ID"])
+    verify(root["certificate"], inter["certificate"])
+    assert attr_of(create(admin, top, parentID=inter["ID"])) == "parentID"  # a descendant's
+    assert attr_of(create(admin, sibling, parentID=inter["ID"])) == "parentID"
+    assert attr_of(create(admin, top, parentID="0" * 24)) == "parentID"
+    assert attr_of(create(admin, top, parentID="not an id")) == "parentID"
+
+
+def test_a_ca_of_another_namespace_is_not_found(admin, space):
+    a, b = fresh(admin, space), fresh(admin, space)
+    ca = mk_ca(admin, a)
+    assert_error(admin.get("/certificateauthorities/" + ca["ID"], ns=b), 404)
+    assert ca["ID"] not in [x["ID"] for x in admin.list("certificateauthorities", b)]
+    assert ca["ID"] in [x["ID"] for x in admin.list("certificateauthorities", a)]
+
+
+# ---- in the inventory --------------------------------------------------------------------
+
+
+def test_a_created_ca_is_in_the_inventory(admin, space):
+    ns = fresh(admin, space)
+    root = mk_ca(admin, ns)
+    inter = mk_ca(admin, ns, parentID=root["ID"])
+    for ca in (root, inter):
+        obj = admin.ok(admin.get("/certificates/" + ca["certificateID"], ns=ns))
+        assert obj["fingerprint"] == ca["fingerprint"] and obj["isCA"] is True, obj
+        assert obj["source"] == "ISSUED", obj
+    got = admin.ok(admin.get("/certificates/" + inter["certificateID"], ns=ns))
+    assert got["certificateAuthorityID"] == root["ID"], got
+    assert got["issuerCertificateID"] == root["certificateID"], got
+    r = admin.get("/certificates/%s/contents" % root["certificateID"], ns=ns)
+    assert r.status == 200 and der_of(r.content.decode()) == der_of(root["certificate"])
+
+
+def test_a_ca_modification_keeps_what_was_created(admin, space):
+    ns = fresh(admin, space)
+    ca = mk_ca(admin, ns)
+    for k, v in (("subject", "CN=Other"), ("keyType", "EC_P384"), ("certificate", "x"),
+                 ("fingerprint", "00" * 32)):
+        r = admin.put("/certificateauthorities/" + ca["ID"], dict(ca, **{k: v}), ns=ns)
+        assert_error(r, 422)
+    r = admin.put("/certificateauthorities/" + ca["ID"], dict(ca, disabled=True), ns=ns)
+    assert r.status == 200 and r.data["disabled"] is True, r
+    assert r.data["certificate"] == ca["certificate"] and r.data["updateTime"] > ca["updateTime"]
+
+
+# ---- import ------------------------------------------------------------------------------
+
+
+def test_import(admin, space):
+    ns = fresh(admin, space)
+    cert_pem, key_pem = make_ca("Imported Issuing CA")
+    r = admin.post("/certificateauthorities", {"name": "imp-" + rand(6),
+                                               "certificate": cert_pem.decode(),
+                                               "privateKey": key_pem.decode()}, ns=ns)
+    assert r.status == 200, r
+    ca = r.data
+    assert b"PRIVATE KEY" not in r.content and "privateKey" not in ca
+    assert ca["fingerprint"] == sha256_pem(cert_pem.decode())
+    assert der_of(ca["certificate"]) == der_of(cert_pem.decode())
+    assert ca["keyType"] == "EC_P256"
+    obj = admin.ok(admin.get("/certificates/" + ca["certificateID"], ns=ns))
+    assert obj["source"] == "IMPORTED" and obj["fingerprint"] == ca["fingerprint"], obj
+    tpl = mk_template(admin, ns, ca["ID"])
+    req = issue(admin, ns, tpl["ID"], csr=make_csr(dns=["imp.test.example"])[0])
+    verify(cert_pem.decode(), split_pem(req["certificateChain"])[0])
+    assert [der_of(p) for p in split_pem(req["certificateChain"])[1:]] == \
+        [der_of(cert_pem.decode())]
+
+
+def test_import_refusals(admin, space):
+    ns = fresh(admin, space)
+    n = count(admin, "certificateauthorities", ns)
+    cert_pem, key_pem = make_ca("Refused CA")
+    _, other_key = make_ca("Other CA")
+    leaf = make_cert("leaf.test.example")
+
+    def imp(**body):
+        return admin.post("/certificateauthorities", dict({"name": "i-" + rand(6)}, **body),
+                          ns=ns)
+    r = imp(certificate=cert_pem.decode(), privateKey=other_key.decode())
+    assert attr_of(r) == "privateKey"
+    assert other_key.decode().splitlines()[1].encode() not in r.content
+    assert attr_of(imp(certificate=leaf.pem, privateKey=leaf.key_pem())) == "certificate"
+    assert attr_of(imp(certificate=cert_pem.decode())) == "privateKey"
+    assert attr_of(imp(certificate=cert_pem.decode(), privateKey="garbage")) == "privateKey"
+    assert attr_of(imp(certificate="garbage", privateKey=key_pem.decode())) == "certificate"
+    r = imp(certificate=key_pem.decode(), privateKey=key_pem.decode())
+    assert attr_of(r) == "certificate"
+    assert key_pem.decode().splitlines()[1].encode() not in r.content
+    assert count(admin, "certificateauthorities", ns) == n
+
+
+def test_no_private_key_in_answers_lists_or_audit(admin, space):
+    ns = fresh(admin, space)
+    cert_pem, key_pem = make_ca("Audited CA")
+    key_line = key_pem.decode().splitlines()[1]
+    answers = [admin.post("/certificateauthorities", {
+        "name": "aud-imp", "certificate": cert_pem.decode(), "privateKey": key_pem.decode()},
+        ns=ns)]
+    for kt in ("EC_P256", "RSA_2048", "ED25519"):
+        answers.append(create(admin, ns, key_type=kt))
+    assert all(a.status == 200 for a in answers), answers
+    ids = [a.data["ID"] for a in answers]
+    answers.append(admin.get("/certificateauthorities", ns=ns))
+    answers.append(admin.get("/certificateauthorities", ns=ns, accept="text/csv"))
+    answers.append(admin.get("/certificateauthorities", ns=ns, fmt="msgpack"))
+    answers += [admin.get("/certificateauthorities/" + i, ns=ns) for i in ids]
+    for _ in range(50):  # entries may be written just after the answer
+        audit = admin.get("/auditlogs", ns=ns, params={"pageSize": "0"})
+        if audit.status != 200 or len([e for e in audit.data if e.get(
+                "identity") == "certificateauthority"]) >= 4:
+            break
+        time.sleep(0.05)
+    answers.append(audit)
+    for a in answers:
+        assert a.status == 200, a
+        assert b"PRIVATE KEY" not in a.content and b"privateKey" not in a.content, a
+        assert key_line.encode() not in a.content, a
+    audit = answers[-1].data
+    assert len([e for e in audit if e.get("identity") == "certificateauthority"]) >= 4, audit
+
+
+def test_ca_keys_are_sealed_at_rest(start_server):
+    s = start_server(config={"login_failures_per_address_max": 0})
+    c = s.admin()
+    cert_pem, key_pem = make_ca("Sealed CA")
+    c.ok(c.post("/certificateauthorities", {"name": "sealed", "certificate": cert_pem.decode(),
+                                            "privateKey": key_pem.decode()}, ns="/"))
+    key = serialization.load_pem_private_key(key_pem, None)
+    scalar = key.private_numbers().private_value.to_bytes(32, "big")
+    pkcs8 = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption())
+    at_rest = s.store_bytes()
+    assert scalar not in at_rest and pkcs8 not in at_rest
+    assert key_pem.decode().splitlines()[1].encode() not in at_rest
+    assert base64.b64encode(scalar) not in at_rest
+
+
+# ---- the CA's own policy -----------------------------------------------------------------
+
+
+def test_name_constraints_are_written_into_intermediates(admin, space):
+    ns = fresh(admin, space)
+    root = mk_ca(admin, ns, permittedDNSDomains=["example.com"],
+                 excludedDNSDomains=["bad.example.com"], permittedIPRanges=["192.0.2.0/24"])
+    inter = mk_ca(admin, ns, parentID=root["ID"])
+    text = text_of(inter["certificate"])
+    nc = ext(inter["certificate"], x509.NameConstraints)
+    assert nc is not None and nc.critical, text
+    assert "X509v3 Name Constraints: critical" in text
+    assert [n.value for n in nc.value.permitted_subtrees if isinstance(n, x509.DNSName)] == \
+        ["example.com"], text
+    assert [n.value for n in nc.value.excluded_subtrees if isinstance(n, x509.DNSName)] == \
+        ["bad.example.com"], text
+    assert [str(n.value) for n in nc.value.permitted_subtrees
+            if isinstance(n, x509.IPAddress)] == ["192.0.2.0/24"], text
+    # The intermediate is bound by its parent's policy too: what the constraints forbid,
+    # it does not issue (a relying party would refuse the certificate).
+    tpl = mk_template(admin, ns, inter["ID"], sanDNSNameRegexes=[".*"],
+                      sanIPAddressRegexes=[".*"])
+    refused_and_kept(admin, ns, request(admin, ns, tpl["ID"], csr=make_csr(
+        cn="a.example.com", dns=["evil.org"])[0]), "csr.dnsNames")
+    req = issue(admin, ns, tpl["ID"], csr=make_csr(cn="a.example.com", dns=["a.example.com"],
+                                                  ips=["192.0.2.5"])[0])
+    verify(root["certificate"], split_pem(req["certificateChain"])[0], [inter["certificate"]])
+
+
+@pytest.fixture(scope="module")
+def constrained(admin, space):
+    ns = fresh(admin, space)
+    ca = mk_ca(admin, ns, permittedDNSDomains=["example.com"],
+               excludedDNSDomains=["bad.example.com"], permittedIPRanges=["192.0.2.0/24"])
+    tpl = mk_template(admin, ns, ca["ID"], subjectCNRegexes=[".*"], sanDNSNameRegexes=[".*"],
+                      sanIPAddressRegexes=[".*"])
+    return ns, ca, tpl
+
+
+@pytest.mark.parametrize("names", [["a.example.com"], ["example.com"],
+                                   ["a.b.example.com", "www.example.com"]])
+def test_ca_policy_permits(admin, constrained, names):
+    ns, ca, tpl = constrained
+    req = issue(admin, ns, tpl["ID"], csr=make_csr(cn=names[0], dns=names)[0])
+    leaf = split_pem(req["certificateChain"])[0]
+    assert load(leaf).extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName) == names
+
+
+@pytest.mark.parametrize("names", [["evil.org"], ["notexample.com"], ["example.com.evil.org"],
+                                   ["a.example.com", "evil.org"], ["bad.example.com"],
+                                   ["x.bad.example.com"]])
+def test_ca_policy_refuses_dns_names(admin, constrained, names):
+    ns, ca, tpl = constrained
+    n = count(admin, "certificates", ns)
+    r = request(admin, ns, tpl["ID"], csr=make_csr(cn="a.example.com", dns=names)[0])
+    refused_and_kept(admin, ns, r, "csr.dnsNames")
+    r = request(admin, ns, tpl["ID"], attrs={"commonName": "a.example.com", "dnsNames": names,
+                                             "keyType": "EC_P256"})
+    refused_and_kept(admin, ns, r, "csrAttributes.dnsNames")
+    assert count(admin, "certificates", ns) == n
+
+
+def test_ca_policy_ip_ranges(admin, constrained):
+    ns, ca, tpl = constrained
+    issue(admin, ns, tpl["ID"], csr=make_csr(cn="a.example.com", ips=["192.0.2.77"])[0])
+    r = request(admin, ns, tpl["ID"], csr=make_csr(cn="a.example.com",
+                                                   ips=["198.51.100.1"])[0])
+    refused_and_kept(admin, ns, r, "csr.ipAddresses")
+    r = request(admin, ns, tpl["ID"], csr=make_csr(cn="a.example.com", ips=["2001:db8::1"])[0])
+    refused_and_kept(admin, ns, r, "csr.ipAddresses")
+
+
+def test_disabled_ca_issues_nothing_but_still_answers(server, admin, space):
+    ns = fresh(admin, space)
+    ca = mk_ca(admin, ns)
+    tpl = mk_template(admin, ns, ca["ID"])
+    issue(admin, ns, tpl["ID"], csr=make_csr(dns=["before.test.example"])[0])
+    r = admin.put("/certificateauthorities/" + ca["ID"], dict(ca, disabled=True), ns=ns)
+    assert r.status == 200 and r.data["disabled"] is True, r
+    n = count(admin, "certificates", ns)
+    assert_error(request(admin, ns, tpl["ID"], csr=make_csr(dns=["after.test.example"])[0]),
+                 422)
+    assert_error(request(admin, ns, tpl["ID"], attrs={"commonName": "x", "keyType": "EC_P256",
+                                                      "dnsNames": ["x.test.example"]}), 422)
+    assert count(admin, "certificates", ns) == n
+    crl = public(server, "/pki/%s/crl" % ca["ID"])
+    assert crl.status_code == 200 and crl.headers["Content-Type"] == "application/pkix-crl"
+    assert public(server, "/pki/%s/ca.pem" % ca["ID"]).status_code == 200
+    off = mk_ca(admin, ns, disabled=True)
+    assert off["disabled"] is True
+    r = admin.put("/certificateauthorities/" + ca["ID"], dict(r.data, disabled=False), ns=ns)
+    assert r.status == 200, r
+    issue(admin, ns, tpl["ID"], csr=make_csr(dns=["again.test.example"])[0])
+
+
+def test_sub_namespace_templates(admin, space):
+    top = fresh(admin, space)
+    child = admin.mkns(top, "child")["name"]
+    grandchild = admin.mkns(child, "gc")["name"]
+    private = mk_ca(admin, top)
+    shared = mk_ca(admin, top, usableInSubNamespaces=True)
+    assert private["usableInSubNamespaces"] is False and shared["usableInSubNamespaces"] is True
+    for ns in (child, grandchild):
+        r = admin.post("/issuingtemplates", {"name": "t" + rand(6),
+                                             "certificateAuthorityID": private["ID"],
+                                             "sanDNSNameRegexes": [".*"]}, ns=ns)
+        assert attr_of(r) == "certificateAuthorityID"
+    tpl = mk_template(admin, grandchild, shared["ID"])
+    req = issue(admin, grandchild, tpl["ID"], csr=make_csr(dns=["sub.test.example"])[0])
+    obj = admin.ok(admin.get("/certificates/" + req["certificateID"], ns=grandchild))
+    assert obj["certificateAuthorityID"] == shared["ID"] and obj["source"] == "ISSUED"
+    # A template cannot be moved onto a CA it may not name.
+    r = admin.put("/issuingtemplates/" + tpl["ID"], dict(tpl, certificateAuthorityID=private[
+        "ID"]), ns=grandchild)
+    assert attr_of(r) == "certificateAuthorityID"
+    # A CA of a descendant or a sibling is never usable, whatever it says.
+    sub = mk_ca(admin, child, usableInSubNamespaces=True)
+    sibling = admin.mkns(top, "sib")["name"]
+    for ns in (top, sibling):
+        r = admin.post("/issuingtemplates", {"name": "t" + rand(6),
+                                             "certificateAuthorityID": sub["ID"]}, ns=ns)
+        assert attr_of(r) == "certificateAuthorityID"
+
+
+# ---- deletion ----------------------------------------------------------------------------
+
+
+def test_delete_needs_override_once_it_issued(server, admin, space):
+    ns = fresh(admin, space)
+    unused = mk_ca(admin, ns)
+    r = admin.delete("/certificateauthorities/" + unused["ID"], ns=ns)
+    assert r.status == 200 and r.data["ID"] == unused["ID"] and b"PRIVATE KEY" not in r.content
+    ca = mk_ca(admin, ns)
+    tpl = mk_template(admin, ns, ca["ID"])
+    issue(admin, ns, tpl["ID"], csr=make_csr(dns=["del.test.example"])[0])
+    assert_error(admin.delete("/certificateauthorities/" + ca["ID"], ns=ns), 422)
+    assert admin.get("/certificateauthorities/" + ca["ID"], ns=ns).status == 200
+    r = admin.delete("/certificateauthorities/" + ca["ID"], ns=ns, params={"override": "true"})
+    assert r.status == 200, r
+    assert_error(admin.get("/certificateauthorities/" + ca["ID"], ns=ns), 404)
+    assert public(server, "/pki/%s/ca.pem" % ca["ID"]).status_code == 404
+    assert_error(request(admin, ns, tpl["ID"], csr=make_csr(dns=["gone.test.example"])[0]),
+                 422)
+
+
+def test_validity_end_is_that_of_the_certificate(admin, space):
+    ca = mk_ca(admin, space, validity="48h")
+    assert 46 < hours_left(ca["certificate"]) <= 48.1

@@ -1,0 +1,674 @@
+"""Issuance, templates and certificate requests (API.md 7.4): the template's policy (regexes
+matched on the whole value, an absent list forbids, key types, validity), CSRs of every key
+type made by `openssl req`, server-generated keys answered once, what the issued
+certificate holds (checked with openssl and python3-cryptography), idempotency, refusals
+that are kept as FAILED, input that is not kept at all, the caps of every list, roles,
+the certificate.issued webhook, and a real nginx serving an issued chain to curl."""
+
+import datetime
+import ipaddress
+import time
+
+import pytest
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from certmaker import make_cert
+from kwtest import HEX24, assert_error, rand
+from pkitest import (KEY_TYPES, SAN_OID, aia_urls, count, crl_urls, issue, load, make_csr,
+                     mk_ca, mk_template, nginx_curl, not_before_after, pubkey_of_cert,
+                     pubkey_of_csr, pubkey_of_key, raw_csr, refused, refused_and_kept,
+                     request, san_value, sha256_pem, split_pem, tamper, template_body,
+                     utcnow, verify)
+from webhookreceiver import Receiver
+from webhooktest import delivery_config, wait_delivery, webhook_body
+
+HOUR = 3600
+
+
+@pytest.fixture(scope="module")
+def space(admin):
+    return admin.mkns("/", "irq-" + rand(8))["name"]
+
+
+@pytest.fixture(scope="module")
+def pki(admin, space):
+    """A root, an intermediate under it, and an open template on the intermediate."""
+    root = mk_ca(admin, space, subject="CN=Requests Root,O=Keyward Tests")
+    inter = mk_ca(admin, space, subject="CN=Requests Issuing CA,O=Keyward Tests",
+                  parentID=root["ID"])
+    tpl = mk_template(admin, space, inter["ID"], subjectCNRegexes=[".*"],
+                      subjectORegexes=[".*"], subjectOURegexes=[".*"], subjectLRegexes=[".*"],
+                      subjectSTRegexes=[".*"], subjectCValues=["US", "FR"],
+                      sanDNSNameRegexes=[".*"], sanIPAddressRegexes=[".*"],
+                      sanURIRegexes=[".*"], sanEmailRegexes=[".*"],
+                      keyUsages=["digitalSignature", "keyEncipherment"],
+                      extendedKeyUsages=["serverAuth", "clientAuth"])
+    return {"root": root, "inter": inter, "tpl": tpl}
+
+
+def fresh(admin, space):
+    return admin.mkns(space, "n" + rand(8))["name"]
+
+
+def leaf_of(req):
+    return split_pem(req["certificateChain"])[0]
+
+
+def attr_of(r):
+    e = assert_error(r, 422)
+    return (e.get("data") or {}).get("attribute")
+
+
+def subject_set(cert):
+    """The subject's attributes as a set of (short name, value): as asked, in any order."""
+    return {tuple(rdn.rfc4514_string().split("=", 1)) for rdn in cert.subject.rdns}
+
+
+def hours(pem):
+    nb, na = not_before_after(pem)
+    return (na - nb).total_seconds() / HOUR
+
+
+# ---- templates ---------------------------------------------------------------------------
+
+
+def test_template_defaults_and_fields(admin, space, pki):
+    body = {"name": "min-" + rand(6), "certificateAuthorityID": pki["inter"]["ID"]}
+    t = admin.ok(admin.post("/issuingtemplates", body, ns=space))
+    assert t["object"] == "issuingtemplate" and HEX24.match(t["ID"])
+    assert t["csrUploadAllowed"] is True and t["serverKeyGenerationAllowed"] is False
+    assert t["certificateAuthorityID"] == pki["inter"]["ID"]
+    got = admin.ok(admin.get("/issuingtemplates/" + t["ID"], ns=space))
+    assert got["name"] == body["name"]
+    assert_error(admin.post("/issuingtemplates", body, ns=space), 422, "Duplicate Key")
+
+
+REGEX_LISTS = ["subjectCNRegexes", "subjectORegexes", "subjectOURegexes", "subjectLRegexes",
+               "subjectSTRegexes", "sanDNSNameRegexes", "sanIPAddressRegexes",
+               "sanURIRegexes", "sanEmailRegexes"]
+
+
+@pytest.mark.parametrize("attribute", REGEX_LISTS)
+@pytest.mark.parametrize("bad", ["(", "[a-", "a{2,1}", "[[:nope:]]"])
+def test_an_invalid_regex_is_refused_at_creation(admin, space, pki, attribute, bad):
+    n = admin.get("/issuingtemplates", ns=space).headers["X-Count-Total"]
+    r = admin.post("/issuingtemplates", template_body(pki["inter"]["ID"],
+                                                      **{attribute: [".*", bad]}), ns=space)
+    assert attr_of(r) == attribute, r
+    assert admin.get("/issuingtemplates", ns=space).headers["X-Count-Total"] == n
+
+
+def test_template_validation(admin, space, pki):
+    ca = pki["inter"]["ID"]
+
+    def make(**kw):
+        return admin.post("/issuingtemplates", template_body(ca, **kw), ns=space)
+    assert attr_of(make(keyTypes=["RSA_1024"])) == "keyTypes"
+    assert attr_of(make(keyTypes="EC_P256")) == "keyTypes"
+    assert attr_of(make(subjectCValues=["USA"])) == "subjectCValues"
+    for k in ("maxValidity", "defaultValidity"):
+        for bad in ("abc", "-1h", "10"):
+            assert attr_of(make(**{k: bad})) == k, (k, bad)
+    assert attr_of(make(maxValidity="24h", defaultValidity="48h")) == "defaultValidity"
+    assert attr_of(make(keyUsages=["signEverything"])) == "keyUsages"
+    assert attr_of(make(extendedKeyUsages=["notAUsage"])) == "extendedKeyUsages"
+    assert attr_of(make(certificateAuthorityID="0" * 24)) == "certificateAuthorityID"
+    assert attr_of(make(certificateAuthorityID="")) == "certificateAuthorityID"
+    body = template_body(ca)
+    del body["certificateAuthorityID"]
+    assert attr_of(admin.post("/issuingtemplates", body, ns=space)) == "certificateAuthorityID"
+    other = mk_ca(admin, fresh(admin, space), usableInSubNamespaces=True)
+    assert attr_of(make(certificateAuthorityID=other["ID"])) == "certificateAuthorityID"
+
+
+# ---- CSRs of every key type --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key_type", KEY_TYPES)
+def test_csr_of_every_key_type(admin, space, pki, key_type):
+    csr, key = make_csr(key_type, cn="kt-%s.test.example" % key_type.lower(),
+                        dns=["kt.test.example"])
+    req = issue(admin, space, pki["tpl"]["ID"], csr=csr)
+    leaf = leaf_of(req)
+    assert pubkey_of_cert(leaf) == pubkey_of_csr(csr) == pubkey_of_key(key)
+    verify(pki["root"]["certificate"], leaf, [pki["inter"]["certificate"]], purpose="sslserver")
+    assert "privateKey" not in req, "no key is answered for an uploaded CSR"
+
+
+def test_template_key_types_bound_csrs(admin, space, pki):
+    ns = fresh(admin, space)
+    tpl = mk_template(admin, ns, mk_ca(admin, ns)["ID"], keyTypes=["EC_P256"])
+    issue(admin, ns, tpl["ID"], csr=make_csr("EC_P256", dns=["p256.test.example"])[0])
+    for kt in ("RSA_2048", "EC_P384", "ED25519"):
+        r = request(admin, ns, tpl["ID"], csr=make_csr(kt, dns=["x.test.example"])[0])
+        refused_and_kept(admin, ns, r, prefix="csr")
+    r = request(admin, ns, tpl["ID"], attrs={"commonName": "g.test.example",
+                                             "dnsNames": ["g.test.example"],
+                                             "keyType": "RSA_2048"})
+    refused_and_kept(admin, ns, r, "csrAttributes.keyType")
+
+
+def test_a_key_of_no_supported_type_is_refused(admin, space, pki):
+    r = request(admin, space, pki["tpl"]["ID"], csr=make_csr("RSA_1024",
+                                                             dns=["weak.test.example"])[0])
+    refused(r, prefix="csr")
+
+
+# ---- what an issued certificate holds ----------------------------------------------------
+
+
+def test_issued_certificate_follows_rfc5280(server, admin, space, pki):
+    dns = ["www.test.example", "test.example"]
+    csr, key = make_csr("EC_P256", subj="/C=US/ST=Oregon/L=Portland/O=Acme/OU=Web/"
+                        "CN=www.test.example", dns=dns, ips=["192.0.2.10", "2001:db8::10"],
+                        uris=["spiffe://test.example/web"], emails=["ops@test.example"])
+    t0 = utcnow()
+    req = issue(admin, space, pki["tpl"]["ID"], csr=csr)
+    assert req["object"] == "certificaterequest" and HEX24.match(req["ID"])
+    assert HEX24.match(req["certificateID"]) and not req.get("failureReason")
+    chain = split_pem(req["certificateChain"])
+    assert [sha256_pem(p) for p in chain[1:]] == [pki["inter"]["fingerprint"],
+                                                 pki["root"]["fingerprint"]]
+    leaf = chain[0]
+    verify(pki["root"]["certificate"], leaf, [pki["inter"]["certificate"]], purpose="sslserver")
+    c = load(leaf)
+    assert c.version == x509.Version.v3
+    assert c.serial_number > 0 and c.serial_number.bit_length() >= 64, c.serial_number
+    assert subject_set(c) == {("CN", "www.test.example"), ("OU", "Web"), ("O", "Acme"),
+                              ("L", "Portland"), ("ST", "Oregon"), ("C", "US")}
+    assert c.issuer == load(pki["inter"]["certificate"]).subject
+    bc = c.extensions.get_extension_for_class(x509.BasicConstraints)
+    assert bc.critical and bc.value.ca is False
+    ski = c.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    aki = c.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    assert ski.digest and aki.key_identifier == load(pki["inter"]["certificate"]).extensions\
+        .get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    san = c.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == dns
+    assert san.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("192.0.2.10"),
+                                                       ipaddress.ip_address("2001:db8::10")]
+    assert san.get_values_for_type(x509.UniformResourceIdentifier) == \
+        ["spiffe://test.example/web"]
+    assert san.get_values_for_type(x509.RFC822Name) == ["ops@test.example"]
+    ku = c.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert ku.digital_signature and ku.key_encipherment and not ku.key_cert_sign
+    eku = c.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert set(eku) == {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}
+    ocsp, issuers = aia_urls(leaf)
+    inter = pki["inter"]
+    assert ocsp == [inter["ocspURL"]] and issuers == [inter["caIssuersURL"]]
+    assert crl_urls(leaf) == [inter["crlURL"]]
+    for u in ocsp + issuers + crl_urls(leaf):
+        assert u.startswith("%s/pki/%s/" % (server.url, inter["ID"])), u
+    nb, na = not_before_after(leaf)
+    assert nb <= t0 + datetime.timedelta(seconds=5)
+    # The template's defaultValidity (720h), counted from now, not from a backdated start.
+    assert abs((na - t0).total_seconds() / HOUR - 720) < 0.2, (nb, na)
+    assert na <= not_before_after(inter["certificate"])[1]
+    # Serials are random: another request, another serial.
+    other = load(leaf_of(issue(admin, space, pki["tpl"]["ID"], csr=csr)))
+    assert other.serial_number != c.serial_number
+
+
+def test_issued_certificate_is_in_the_inventory(admin, space, pki):
+    ns = fresh(admin, space)
+    ca = mk_ca(admin, ns)
+    tpl = mk_template(admin, ns, ca["ID"])
+    n = count(admin, "certificates", ns)
+    req = issue(admin, ns, tpl["ID"], csr=make_csr(dns=["inv.test.example"])[0])
+    leaf = leaf_of(req)
+    assert count(admin, "certificates", ns) == n + 1
+    obj = admin.ok(admin.get("/certificates/" + req["certificateID"], ns=ns))
+    assert obj["source"] == "ISSUED" and obj["certificateAuthorityID"] == ca["ID"], obj
+    assert obj["fingerprint"] == sha256_pem(leaf) and obj["status"] == "ACTIVE"
+    assert int(obj["serialNumber"], 16) == load(leaf).serial_number
+    assert obj["issuerCertificateID"] == ca["certificateID"]
+    assert obj["dnsNames"] == ["inv.test.example"]
+    got = admin.list("certificates", ns, params={
+        "q": 'certificateAuthorityID == "%s" and source == "ISSUED"' % ca["ID"]})
+    assert req["certificateID"] in [x["ID"] for x in got]
+    r = admin.get("/certificates/%s/contents" % req["certificateID"], ns=ns,
+                  params={"chain": "true"})
+    assert r.status == 200 and split_pem(r.content.decode())[0] == leaf
+    # The request record stays readable, without any key.
+    rec = admin.ok(admin.get("/certificaterequests/" + req["ID"], ns=ns))
+    assert rec["status"] == "ISSUED" and rec["certificateID"] == req["certificateID"]
+    assert rec["issuingTemplateID"] == tpl["ID"]
+
+
+# ---- validity ----------------------------------------------------------------------------
+
+
+def test_validity(admin, space):
+    ns = fresh(admin, space)
+    ca = mk_ca(admin, ns, validity="1000h")
+    tpl = mk_template(admin, ns, ca["ID"], maxValidity="500h", defaultValidity="100h")
+    csr = make_csr(dns=["val.test.example"])[0]
+    assert abs(hours(leaf_of(issue(admin, ns, tpl["ID"], csr=csr))) - 100) < 1
+    assert abs(hours(leaf_of(issue(admin, ns, tpl["ID"], csr=csr, validity="36h"))) - 36) < 1
+    assert abs(hours(leaf_of(issue(admin, ns, tpl["ID"], csr=csr, validity="500h"))) - 500) < 1
+    r = request(admin, ns, tpl["ID"], csr=csr, validity="501h")
+    refused_and_kept(admin, ns, r, "validity")
+    for bad in ("-1h", "abc", "-720h", "1d"):
+        assert attr_of(request(admin, ns, tpl["ID"], csr=csr, validity=bad)) == "validity", bad
+    # A template allowing more than the CA has left: never past the CA's own end.
+    long_tpl = mk_template(admin, ns, ca["ID"], maxValidity="8760h", defaultValidity="8760h")
+    leaf = leaf_of(issue(admin, ns, long_tpl["ID"], csr=csr))
+    assert not_before_after(leaf)[1] <= not_before_after(ca["certificate"])[1]
+    r = request(admin, ns, long_tpl["ID"], csr=csr, validity="2000h")
+    refused_and_kept(admin, ns, r, "validity")
+
+
+# ---- the template's policy ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def strict(admin, space):
+    ns = fresh(admin, space)
+    ca = mk_ca(admin, ns)
+    tpl = mk_template(admin, ns, ca["ID"], subjectCNRegexes=[r"www\.test\.example"],
+                      sanDNSNameRegexes=[r"www\.test\.example", r"[a-z]+\.api\.test\.example"],
+                      keyTypes=["EC_P256", "ED25519"])
+    # no subjectO..., IP, URI or email lists: those fields are forbidden
+    return ns, tpl
+
+
+def test_strict_template_issues_what_it_allows(admin, strict):
+    ns, tpl = strict
+    issue(admin, ns, tpl["ID"], csr=make_csr(cn="www.test.example",
+                                            dns=["www.test.example", "v.api.test.example"])[0])
+    req = issue(admin, ns, tpl["ID"], attrs={"commonName": "www.test.example",
+                                            "dnsNames": ["abc.api.test.example"],
+                                            "keyType": "ED25519"})
+    assert req["privateKey"].startswith("-----BEGIN PRIVATE KEY-----")
+
+
+@pytest.mark.parametrize("kw,attribute", [
+    ({"dns": ["www.test.example.evil.org"]}, "csr.dnsNames"),   # whole value, not a prefix
+    ({"dns": ["xwww.test.example"]}, "csr.dnsNames"),           # nor a suffix
+    ({"dns": ["wwwxtest.example"]}, "csr.dnsNames"),            # dots are literal
+    ({"dns": ["www.test.example", "evil.org"]}, "csr.dnsNames"),
+    ({"dns": ["www.test.example"], "ips": ["192.0.2.1"]}, "csr.ipAddresses"),
+    ({"dns": ["www.test.example"], "uris": ["https://x.test/"]}, "csr.uris"),
+    ({"dns": ["www.test.example"], "emails": ["a@test.example"]}, "csr.emails"),
+    ({"subj": "/CN=www.test.example/O=Acme", "dns": ["www.test.example"]}, "csr.organization"),
+    ({"subj": "/CN=www.test.example/C=US", "dns": ["www.test.example"]}, "csr.country"),
+    ({"cn": "evil.org", "dns": ["www.test.example"]}, "csr.commonName"),
+    ({"cn": "www.test.example x", "dns": ["www.test.example"]}, "csr.commonName"),
+])
+def test_strict_template_refuses_and_keeps_the_request(admin, strict, kw, attribute):
+    ns, tpl = strict
+    kw.setdefault("cn", "www.test.example")
+    n = count(admin, "certificates", ns)
+    nreq = count(admin, "certificaterequests", ns)
+    r = request(admin, ns, tpl["ID"], csr=make_csr("EC_P256", **kw)[0])
+    refused_and_kept(admin, ns, r, attribute)
+    assert count(admin, "certificates", ns) == n
+    assert count(admin, "certificaterequests", ns) == nreq + 1
+    failed = admin.list("certificaterequests", ns, params={"q": 'status == "FAILED"'})
+    assert r.data[0]["data"]["certificateRequestID"] in [x["ID"] for x in failed]
+
+
+@pytest.mark.parametrize("attrs,attribute", [
+    ({"commonName": "evil.org"}, "csrAttributes.commonName"),
+    ({"dnsNames": ["evil.org"]}, "csrAttributes.dnsNames"),
+    ({"ipAddresses": ["192.0.2.1"]}, "csrAttributes.ipAddresses"),
+    ({"uris": ["https://x.test/"]}, "csrAttributes.uris"),
+    ({"emails": ["a@test.example"]}, "csrAttributes.emails"),
+    ({"organization": "Acme"}, "csrAttributes.organization"),
+    ({"organizationalUnit": "Web"}, "csrAttributes.organizationalUnit"),
+    ({"locality": "Paris"}, "csrAttributes.locality"),
+    ({"state": "Oregon"}, "csrAttributes.state"),
+    ({"country": "US"}, "csrAttributes.country"),
+    ({"keyType": "RSA_2048"}, "csrAttributes.keyType"),
+])
+def test_strict_template_refuses_generated_keys_too(admin, strict, attrs, attribute):
+    ns, tpl = strict
+    body = {"commonName": "www.test.example", "dnsNames": ["www.test.example"],
+            "keyType": "EC_P256"}
+    body.update(attrs)
+    r = request(admin, ns, tpl["ID"], attrs=body)
+    refused_and_kept(admin, ns, r, attribute)
+    assert b"PRIVATE KEY" not in r.content
+
+
+def test_csr_upload_and_key_generation_switches(admin, space):
+    ns = fresh(admin, space)
+    ca = mk_ca(admin, ns)
+    no_csr = mk_template(admin, ns, ca["ID"], csrUploadAllowed=False)
+    no_gen = mk_template(admin, ns, ca["ID"], serverKeyGenerationAllowed=False)
+    csr = make_csr(dns=["sw.test.example"])[0]
+    attrs = {"commonName": "sw.test.example", "dnsNames": ["sw.test.example"],
+             "keyType": "EC_P256"}
+    refused_and_kept(admin, ns, request(admin, ns, no_csr["ID"], csr=csr), "csr")
+    issue(admin, ns, no_csr["ID"], attrs=attrs)
+    refused_and_kept(admin, ns, request(admin, ns, no_gen["ID"], attrs=attrs), "csrAttributes")
+    issue(admin, ns, no_gen["ID"], csr=csr)
+    # one of the two, not both, not neither
+    assert_error(request(admin, ns, no_gen["ID"], csr=csr, attrs=attrs), 422)
+    assert_error(request(admin, ns, no_gen["ID"]), 422)
+
+
+def test_template_of_another_namespace(admin, space, pki):
+    ns = fresh(admin, space)
+    csr = make_csr(dns=["other.test.example"])[0]
+    assert attr_of(request(admin, ns, pki["tpl"]["ID"], csr=csr)) == "issuingTemplateID"
+    assert attr_of(request(admin, ns, "0" * 24, csr=csr)) == "issuingTemplateID"
+    assert attr_of(admin.post("/certificaterequests", {"csr": csr}, ns=ns)) == \
+        "issuingTemplateID"
+
+
+def test_an_absent_subject_list_forbids_that_attribute(admin, space):
+    """A SAN-only template (no subjectCNRegexes): a CSR with an empty subject issues, one
+    with a common name is refused."""
+    ns = fresh(admin, space)
+    tpl = admin.ok(admin.post("/issuingtemplates", {
+        "name": "san-only", "certificateAuthorityID": mk_ca(admin, ns)["ID"],
+        "sanDNSNameRegexes": [r".*\.test\.example"], "keyTypes": ["EC_P256"]}, ns=ns))
+    req = issue(admin, ns, tpl["ID"], csr=make_csr(cn=None, dns=["s.test.example"])[0])
+    assert subject_set(load(leaf_of(req))) == set()
+    refused_and_kept(admin, ns, request(admin, ns, tpl["ID"], csr=make_csr(
+        cn="s.test.example", dns=["s.test.example"])[0]), "csr.commonName")
+    # and a template naming no SAN list issues no SAN
+    bare = admin.ok(admin.post("/issuingtemplates", {
+        "name": "cn-only", "certificateAuthorityID": tpl["certificateAuthorityID"],
+        "subjectCNRegexes": ["client-[0-9]+"], "keyTypes": ["EC_P256"]}, ns=ns))
+    issue(admin, ns, bare["ID"], csr=make_csr(cn="client-42")[0])
+    refused_and_kept(admin, ns, request(admin, ns, bare["ID"], csr=make_csr(
+        cn="client-42", dns=["s.test.example"])[0]), "csr.dnsNames")
+
+
+def test_concurrent_requests(admin, space):
+    """Twenty requests at once: twenty certificates, twenty serials, all valid; and five
+    at once with one Idempotency-Key: one certificate."""
+    from concurrent.futures import ThreadPoolExecutor
+    ns = fresh(admin, space)
+    ca = mk_ca(admin, ns)
+    tpl = mk_template(admin, ns, ca["ID"])
+    csrs = [make_csr(dns=["c%d.test.example" % i])[0] for i in range(20)]
+
+    def one(csr, idem=None):
+        c = admin.server.client(admin.token)
+        return request(c, ns, tpl["ID"], csr=csr, idem=idem)
+    with ThreadPoolExecutor(10) as pool:
+        got = list(pool.map(one, csrs))
+    assert all(r.status == 200 and r.data["status"] == "ISSUED" for r in got), got
+    leaves = [leaf_of(r.data) for r in got]
+    assert len({load(p).serial_number for p in leaves}) == 20
+    assert len({r.data["certificateID"] for r in got}) == 20
+    for p in leaves[:3]:
+        verify(ca["certificate"], p)
+    n = count(admin, "certificates", ns)
+    key = "race-" + rand(10)
+    with ThreadPoolExecutor(5) as pool:
+        same = list(pool.map(lambda _: one(csrs[0], key), range(5)))
+    ok = [r for r in same if r.status == 200]
+    assert ok and len({r.data["certificateID"] for r in ok}) == 1, same
+    assert all(r.status in (200, 409, 422, 429) for r in same), same
+    assert count(admin, "certificates", ns) == n + 1
+
+
+# ---- server-generated keys: answered once ------------------------------------------------
+
+
+@pytest.mark.parametrize("key_type", ["EC_P256", "EC_P384", "ED25519", "RSA_2048"])
+def test_generated_key(admin, space, pki, key_type):
+    attrs = {"commonName": "gen.test.example", "organization": "Acme", "country": "FR",
+             "dnsNames": ["gen.test.example"], "ipAddresses": ["192.0.2.44"],
+             "keyType": key_type}
+    r = request(admin, space, pki["tpl"]["ID"], attrs=attrs)
+    assert r.status == 200, r
+    req = r.data
+    key = req["privateKey"]
+    assert key.startswith("-----BEGIN PRIVATE KEY-----\n"), "PKCS#8 PEM: %r" % key[:40]
+    leaf = leaf_of(req)
+    assert pubkey_of_key(key) == pubkey_of_cert(leaf)
+    c = load(leaf)
+    assert subject_set(c) == {("CN", "gen.test.example"), ("O", "Acme"), ("C", "FR")}
+    san = c.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["gen.test.example"]
+    verify(pki["root"]["certificate"], leaf, [pki["inter"]["certificate"]])
+    # In this answer only.
+    for a in (admin.get("/certificaterequests/" + req["ID"], ns=space),
+              admin.get("/certificaterequests", ns=space),
+              admin.get("/certificaterequests", ns=space, accept="text/csv"),
+              admin.get("/certificates/" + req["certificateID"], ns=space),
+              admin.get("/auditlogs", ns=space, params={"pageSize": "0"})):
+        assert a.status == 200, a
+        assert b"PRIVATE KEY" not in a.content and b"privateKey" not in a.content, a
+        assert key.splitlines()[1].encode() not in a.content
+
+
+def test_idempotent_replay_issues_nothing_and_shows_no_key(admin, space, pki):
+    ns = fresh(admin, space)
+    tpl = mk_template(admin, ns, mk_ca(admin, ns)["ID"])
+    attrs = {"commonName": "idem.test.example", "dnsNames": ["idem.test.example"],
+             "keyType": "EC_P256"}
+    key = "idem-" + rand(12)
+    first = request(admin, ns, tpl["ID"], attrs=attrs, idem=key)
+    assert first.status == 200 and first.data["privateKey"], first
+    n, nreq = count(admin, "certificates", ns), count(admin, "certificaterequests", ns)
+    again = request(admin, ns, tpl["ID"], attrs=attrs, idem=key)
+    assert again.status == 200, again
+    assert again.data["certificateID"] == first.data["certificateID"]
+    assert again.data["ID"] == first.data["ID"]
+    assert b"PRIVATE KEY" not in again.content and "privateKey" not in again.data
+    assert count(admin, "certificates", ns) == n
+    assert count(admin, "certificaterequests", ns) == nreq
+    # the same key with another body is refused
+    assert_error(request(admin, ns, tpl["ID"], attrs=dict(attrs, commonName="x"), idem=key),
+                 422)
+    csr = make_csr(dns=["idem2.test.example"])[0]
+    k2 = "idem-" + rand(12)
+    a = issue(admin, ns, tpl["ID"], csr=csr, idem=k2)
+    b = issue(admin, ns, tpl["ID"], csr=csr, idem=k2)
+    assert a["certificateID"] == b["certificateID"] and a["certificateChain"] == \
+        b["certificateChain"]
+
+
+def test_generated_keys_are_not_kept_at_rest(start_server):
+    s = start_server(config={"login_failures_per_address_max": 0})
+    c = s.admin()
+    ca = mk_ca(c, "/")
+    tpl = mk_template(c, "/", ca["ID"])
+    req = issue(c, "/", tpl["ID"], attrs={"commonName": "rest.test.example",
+                                          "dnsNames": ["rest.test.example"],
+                                          "keyType": "EC_P256"}, idem="rest-" + rand(8))
+    from cryptography.hazmat.primitives import serialization
+    k = serialization.load_pem_private_key(req["privateKey"].encode(), None)
+    scalar = k.private_numbers().private_value.to_bytes(32, "big")
+    at_rest = s.store_bytes()
+    assert scalar not in at_rest
+    assert req["privateKey"].splitlines()[1].encode() not in at_rest
+
+
+# ---- input that is not a request: 422 on csr, nothing kept -------------------------------
+
+
+def bad_csrs():
+    good, _ = make_csr(dns=["bad.test.example"])
+    return {
+        "garbage": "hello",
+        "empty": "",
+        "a certificate": make_cert("c.test.example").pem,
+        "a private key": make_cert("k.test.example").key_pem(),
+        "signature flipped": tamper(good, "signature"),
+        "subject changed after signing": tamper(good, "subject"),
+        "two CSRs": good + make_csr(dns=["two.test.example"])[0],
+        "trailing garbage": good + "and more\n",
+        "truncated": good[:len(good) // 2],
+        "duplicate extensions": raw_csr([(SAN_OID, False, san_value("a.test.example")),
+                                         (SAN_OID, False, san_value("b.test.example"))]),
+        "101 DNS names": make_csr(dns=["d%d.test.example" % i for i in range(101)])[0],
+        "101 IP addresses": make_csr(ips=["10.0.%d.%d" % (i // 200, i % 200 + 1)
+                                          for i in range(101)])[0],
+        "101 URIs": make_csr(uris=["https://u%d.test.example/" % i for i in range(101)])[0],
+        "101 emails": make_csr(emails=["m%d@test.example" % i for i in range(101)])[0],
+        "two common names": make_csr(subj="/CN=a.test.example/CN=b.test.example",
+                                     dns=["a.test.example"])[0],
+        "a registeredID name": make_csr(dns=["r.test.example"], extra=[
+            "-addext", "subjectAltName=DNS:r.test.example,RID:1.2.3.4"])[0],
+    }
+
+
+BAD_CSRS = ["garbage", "empty", "a certificate", "a private key", "signature flipped",
+            "subject changed after signing", "two CSRs", "trailing garbage", "truncated",
+            "duplicate extensions", "101 DNS names", "101 IP addresses", "101 URIs",
+            "101 emails", "two common names", "a registeredID name"]
+
+
+@pytest.fixture(scope="module")
+def bad(admin, space):
+    ns = fresh(admin, space)
+    ca = mk_ca(admin, ns)
+    tpl = mk_template(admin, ns, ca["ID"], sanIPAddressRegexes=[".*"], sanURIRegexes=[".*"],
+                      sanEmailRegexes=[".*"])
+    return ns, tpl, bad_csrs()
+
+
+@pytest.mark.parametrize("what", BAD_CSRS)
+def test_bad_csr_is_422_on_csr_and_nothing_is_kept(admin, bad, what):
+    ns, tpl, csrs = bad
+    nreq, n = count(admin, "certificaterequests", ns), count(admin, "certificates", ns)
+    r = request(admin, ns, tpl["ID"], csr=csrs[what])
+    e = assert_error(r, 422)
+    assert e["data"]["attribute"] == "csr", e
+    assert "certificateRequestID" not in e["data"], e
+    assert b"PRIVATE KEY" not in r.content
+    assert count(admin, "certificaterequests", ns) == nreq
+    assert count(admin, "certificates", ns) == n
+
+
+@pytest.mark.parametrize("kind", ["dns", "ips", "uris", "emails"])
+def test_one_hundred_names_of_a_type_is_the_cap(admin, bad, kind):
+    ns, tpl, _ = bad
+    names = {"dns": ["d%d.test.example" % i for i in range(100)],
+             "ips": ["10.1.%d.%d" % (i // 200, i % 200 + 1) for i in range(100)],
+             "uris": ["https://u%d.test.example/" % i for i in range(100)],
+             "emails": ["m%d@test.example" % i for i in range(100)]}[kind]
+    req = issue(admin, ns, tpl["ID"], csr=make_csr(**{kind: names})[0])
+    san = load(leaf_of(req)).extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    assert len(list(san.value)) == 100
+
+
+@pytest.mark.parametrize("field", ["dnsNames", "ipAddresses", "uris", "emails"])
+def test_generated_key_requests_have_the_same_cap(admin, bad, field):
+    ns, tpl, _ = bad
+    make = {"dnsNames": lambda i: "d%d.test.example" % i,
+            "ipAddresses": lambda i: "10.2.%d.%d" % (i // 200, i % 200 + 1),
+            "uris": lambda i: "https://u%d.test.example/" % i,
+            "emails": lambda i: "m%d@test.example" % i}[field]
+    base = {"commonName": "cap.test.example", "keyType": "EC_P256"}
+    issue(admin, ns, tpl["ID"], attrs=dict(base, **{field: [make(i) for i in range(100)]}))
+    r = request(admin, ns, tpl["ID"], attrs=dict(base, **{field: [make(i) for i in range(101)]}))
+    assert attr_of(r) == "csrAttributes." + field
+
+
+def test_csr_attributes_are_validated(admin, bad):
+    ns, tpl, _ = bad
+    base = {"commonName": "v.test.example", "keyType": "EC_P256"}
+    for field, value in (("ipAddresses", ["300.1.1.1"]), ("ipAddresses", ["host"]),
+                         ("emails", ["not an email"]), ("uris", ["not a uri"]),
+                         ("dnsNames", ["bad name.test.example"]), ("dnsNames", [""]),
+                         ("country", "USA"), ("keyType", "RSA_1024"), ("keyType", ""),
+                         ("dnsNames", "one.test.example")):
+        r = request(admin, ns, tpl["ID"], attrs=dict(base, **{field: value}))
+        assert attr_of(r) == "csrAttributes." + field, (field, value, r)
+
+
+# ---- roles -------------------------------------------------------------------------------
+
+
+def test_roles(server, admin, space):
+    ns = fresh(admin, space)
+    callers = {}
+    for role in ("certificate.requester", "namespace.editor", "namespace.viewer"):
+        name, pw, _ = admin.mkaccount(ns)
+        admin.mkauthz(ns, [["@auth:realm=vince", "@auth:account=" + name]],
+                      ["@auth:role=" + role])
+        callers[role] = server.client(server.token(name, pw))
+    req_c, editor, viewer = (callers["certificate.requester"], callers["namespace.editor"],
+                             callers["namespace.viewer"])
+    ca = mk_ca(admin, ns)
+    # only the administrator manages CAs
+    for c in (req_c, editor, viewer):
+        assert_error(c.post("/certificateauthorities", {"name": "x" + rand(4),
+                                                        "keyType": "EC_P256",
+                                                        "subject": "CN=x"}, ns=ns), 403)
+        assert_error(c.put("/certificateauthorities/" + ca["ID"], dict(ca, disabled=True),
+                           ns=ns), 403)
+        assert_error(c.delete("/certificateauthorities/" + ca["ID"], ns=ns), 403)
+    # editors manage templates; requesters and viewers read them
+    tpl = editor.ok(editor.post("/issuingtemplates", {
+        "name": "ed-" + rand(4), "certificateAuthorityID": ca["ID"],
+        "subjectCNRegexes": [".*"], "sanDNSNameRegexes": [".*"], "keyTypes": ["EC_P256"],
+        "serverKeyGenerationAllowed": True}, ns=ns))
+    assert editor.put("/issuingtemplates/" + tpl["ID"], dict(
+        tpl, subjectCNRegexes=[".*", "x"]), ns=ns).status == 200
+    for c in (req_c, viewer):
+        assert_error(c.post("/issuingtemplates", {"name": "x" + rand(4),
+                                                  "certificateAuthorityID": ca["ID"]}, ns=ns),
+                     403)
+        assert c.get("/issuingtemplates/" + tpl["ID"], ns=ns).status == 200
+        assert tpl["ID"] in [x["ID"] for x in c.list("issuingtemplates", ns)]
+    assert_error(req_c.put("/issuingtemplates/" + tpl["ID"], tpl, ns=ns), 403)
+    assert_error(req_c.delete("/issuingtemplates/" + tpl["ID"], ns=ns), 403)
+    # requesters request and read what they got
+    req = issue(req_c, ns, tpl["ID"], csr=make_csr(dns=["role.test.example"])[0])
+    assert req_c.get("/certificaterequests/" + req["ID"], ns=ns).status == 200
+    assert req_c.get("/certificates/" + req["certificateID"], ns=ns).status == 200
+    assert viewer.get("/certificaterequests/" + req["ID"], ns=ns).status == 200
+    assert_error(request(viewer, ns, tpl["ID"], csr=make_csr(dns=["v.test.example"])[0]), 403)
+    assert_error(req_c.post("/certificates/%s/revocations" % req["certificateID"],
+                            {"reason": "keyCompromise"}, ns=ns), 403)
+    assert_error(viewer.post("/certificates/%s/revocations" % req["certificateID"],
+                             {"reason": "keyCompromise"}, ns=ns), 403)
+    assert admin.get("/certificates/" + req["certificateID"], ns=ns).data["status"] == "ACTIVE"
+
+
+# ---- the certificate.issued event ----------------------------------------------------------
+
+
+def test_certificate_issued_webhook(start_server):
+    s = start_server(config=delivery_config())
+    c = s.admin()
+    rcv = Receiver().start()
+    try:
+        ns = c.mkns("/", "wh" + rand(6))["name"]
+        c.ok(c.post("/webhooks", webhook_body(rcv.url(), events=["certificate.issued"],
+                                              caCertificate=rcv.ca_pem, secret=rcv.secret),
+                    ns=ns))
+        tpl = mk_template(c, ns, mk_ca(c, ns)["ID"])
+        req = issue(c, ns, tpl["ID"], csr=make_csr(dns=["hook.test.example"])[0])
+        got = rcv.wait_for(1)
+        d = got[0]
+        assert d.signature_ok and d.json["event"] == "certificate.issued", d
+        assert d.json["namespace"] == ns
+        cert = d.json["certificate"]
+        assert cert["ID"] == req["certificateID"] and cert["source"] == "ISSUED"
+        assert cert["fingerprint"] == sha256_pem(leaf_of(req))
+        rec = wait_delivery(c, ns, lambda x: x["status"] == "DELIVERED")
+        assert rec["event"] == "certificate.issued" and rec["certificateID"] == cert["ID"]
+        # A refused request issues nothing and tells nobody.
+        strict = mk_template(c, ns, tpl["certificateAuthorityID"],
+                             sanDNSNameRegexes=[r"only\.test\.example"])
+        assert request(c, ns, strict["ID"], csr=make_csr(dns=["no.test.example"])[0]
+                       ).status == 422
+        time.sleep(3)
+        assert len(rcv.received()) == 1, rcv.received()
+    finally:
+        rcv.close()
+
+
+# ---- a real TLS server ---------------------------------------------------------------------
+
+
+def test_nginx_serves_an_issued_chain_to_curl(admin, space, pki):
+    req = issue(admin, space, pki["tpl"]["ID"], attrs={
+        "commonName": "www.test.example", "dnsNames": ["www.test.example"],
+        "keyType": "EC_P256"})
+    ok, bad = nginx_curl(req["certificateChain"], req["privateKey"],
+                         pki["root"]["certificate"], "www.test.example")
+    assert ok.returncode == 0 and ok.stdout == "issued by keyward\n", ok
+    assert bad.returncode == 60, "the chain is not valid for another name: %r" % (bad,)

@@ -1,0 +1,517 @@
+"""Revocation and what relying parties read (API.md 7.4): POST /certificates/:id/revocations,
+the public routes /pki/:caID/{ca.pem,ca.crt,crl,ocsp} without a token, checked with
+`openssl crl`, `openssl ocsp` and curl; the plain-HTTP listener of `pki_listen` and the URLs
+issued certificates carry; the certificate.revoked webhook."""
+
+import base64
+import datetime
+import subprocess
+import time
+import urllib.parse
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from certmaker import make_cert
+from kwtest import HEX24, RFC3339_MS, assert_error, free_port, parse_time, rand
+from pkitest import (aia_urls, crl_urls, issue, load, make_csr, mk_ca, mk_template, openssl,
+                     public, sha256_pem, split_pem, tmpdir, utcnow, write)
+from webhookreceiver import Receiver
+from webhooktest import delivery_config, webhook_body
+
+
+@pytest.fixture(scope="module")
+def space(admin):
+    return admin.mkns("/", "rev-" + rand(8))["name"]
+
+
+@pytest.fixture(scope="module")
+def pki(admin, space):
+    root = mk_ca(admin, space, subject="CN=Revocation Root")
+    inter = mk_ca(admin, space, subject="CN=Revocation Issuing CA", parentID=root["ID"])
+    tpl = mk_template(admin, space, inter["ID"])
+    return {"root": root, "inter": inter, "tpl": tpl}
+
+
+def new_leaf(admin, ns, tpl_id, name=None):
+    name = name or "r%s.test.example" % rand(6)
+    req = issue(admin, ns, tpl_id, csr=make_csr(cn=name, dns=[name])[0])
+    return req, split_pem(req["certificateChain"])[0]
+
+
+def revoke(client, ns, cert_id, reason="keyCompromise"):
+    return client.post("/certificates/%s/revocations" % cert_id, {"reason": reason}, ns=ns)
+
+
+# ---- OCSP and CRL through openssl ---------------------------------------------------------
+
+
+def ocsp_request_der(issuer_pem, leaf_pem=None, serial=None, nonce=False):
+    d = tmpdir()
+    args = ["ocsp", "-issuer", write(d, "issuer.pem", issuer_pem), "-reqout", d / "req.der"]
+    args += ["-cert", write(d, "leaf.pem", leaf_pem)] if leaf_pem else ["-serial", serial]
+    if not nonce:
+        args.append("-no_nonce")
+    openssl(*args)
+    return (d / "req.der").read_bytes()
+
+
+def ocsp_read(resp_der, issuer_pem, root_pem, leaf_pem=None, serial=None):
+    """`openssl ocsp -respin` of an answer: (status line words, full text, verified)."""
+    d = tmpdir()
+    args = ["ocsp", "-respin", write(d, "resp.der", resp_der), "-issuer",
+            write(d, "issuer.pem", issuer_pem), "-CAfile", write(d, "root.pem", root_pem),
+            "-resp_text"]
+    args += ["-cert", write(d, "leaf.pem", leaf_pem)] if leaf_pem else ["-serial", serial]
+    r = openssl(*args, check=False)
+    return r.stdout, r.stderr, "Response verify OK" in r.stderr
+
+
+def ocsp_status(out, what):
+    for line in out.splitlines():
+        if line.startswith(what + ": "):
+            return line.split(": ", 1)[1].strip()
+    raise AssertionError("no status for %s in:\n%s" % (what, out))
+
+
+def ocsp_post(server, ca_id, der):
+    return public(server, "/pki/%s/ocsp" % ca_id, "POST", data=der,
+                  headers={"Content-Type": "application/ocsp-request"})
+
+
+def ocsp_get(server, ca_id, der):
+    enc = urllib.parse.quote(base64.b64encode(der).decode(), safe="")
+    return public(server, "/pki/%s/ocsp/%s" % (ca_id, enc))
+
+
+def ask(server, pki, leaf, how="POST"):
+    der = ocsp_request_der(pki["inter"]["certificate"], leaf)
+    r = (ocsp_post if how == "POST" else ocsp_get)(server, pki["inter"]["ID"], der)
+    assert r.status_code == 200, (r.status_code, r.content[:300])
+    assert r.headers["Content-Type"] == "application/ocsp-response", r.headers
+    out, err, ok = ocsp_read(r.content, pki["inter"]["certificate"], pki["root"]["certificate"],
+                             leaf_pem=leaf)
+    assert ok, "OCSP response does not verify:\n%s\n%s" % (out, err)
+    return out
+
+
+def crl_text(server, ca):
+    r = public(server, "/pki/%s/crl" % ca["ID"])
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/pkix-crl", r
+    d = tmpdir()
+    out = openssl("crl", "-inform", "DER", "-in", write(d, "crl.der", r.content), "-CAfile",
+                  write(d, "ca.pem", ca["certificate"]), "-noout", "-text", check=False)
+    assert out.returncode == 0 and "verify OK" in out.stderr, out
+    return out.stdout
+
+
+def crl_number(text):
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if "X509v3 CRL Number" in line:
+            return int(lines[i + 1].strip(), 0) if lines[i + 1].strip().startswith("0x") \
+                else int(lines[i + 1].strip())
+    raise AssertionError("no CRL Number in:\n" + text)
+
+
+def serial_hex(pem):
+    """The serial as `openssl crl -text` prints it: uppercase hex, whole bytes."""
+    h = format(load(pem).serial_number, "X")
+    return "0" * (len(h) % 2) + h
+
+
+# ---- the revocation resource --------------------------------------------------------------
+
+
+def test_revoke(admin, space, pki):
+    req, leaf = new_leaf(admin, space, pki["tpl"]["ID"])
+    before = utcnow() - datetime.timedelta(seconds=2)
+    r = revoke(admin, space, req["certificateID"])
+    assert r.status == 200, r
+    rev = r.data
+    assert rev["object"] == "revocation", rev
+    assert rev["certificateID"] == req["certificateID"]
+    assert rev["certificateAuthorityID"] == pki["inter"]["ID"]
+    assert int(rev["serialNumber"], 16) == load(leaf).serial_number
+    assert rev["reason"] == "keyCompromise"
+    assert RFC3339_MS.match(rev["revocationTime"])
+    assert before <= parse_time(rev["revocationTime"]) <= utcnow() + datetime.timedelta(seconds=2)
+    cert = admin.ok(admin.get("/certificates/" + req["certificateID"], ns=space))
+    assert cert["status"] == "REVOKED" and cert["revocationReason"] == "keyCompromise", cert
+    assert cert["revocationTime"] == rev["revocationTime"]
+    got = admin.list("certificates", space, params={"q": 'status == "REVOKED"'})
+    assert req["certificateID"] in [x["ID"] for x in got]
+    active = admin.list("certificates", space, params={"q": 'status == "ACTIVE"'})
+    assert req["certificateID"] not in [x["ID"] for x in active]
+    # once
+    assert_error(revoke(admin, space, req["certificateID"]), 422)
+    assert_error(revoke(admin, space, req["certificateID"], "superseded"), 422)
+    assert admin.get("/certificates/" + req["certificateID"], ns=space).data[
+        "revocationReason"] == "keyCompromise"
+
+
+@pytest.mark.parametrize("reason", ["unspecified", "cACompromise", "affiliationChanged",
+                                    "superseded", "cessationOfOperation", "privilegeWithdrawn"])
+def test_every_reason(admin, space, pki, reason):
+    req, _ = new_leaf(admin, space, pki["tpl"]["ID"])
+    rev = admin.ok(revoke(admin, space, req["certificateID"], reason))
+    assert rev["reason"] == reason
+    assert admin.get("/certificates/" + req["certificateID"], ns=space).data[
+        "revocationReason"] == reason
+
+
+def test_revocation_refusals(admin, space, pki):
+    req, _ = new_leaf(admin, space, pki["tpl"]["ID"])
+    for bad in ("KeyCompromise", "nope", "", "removeFromCRL", 1):
+        e = assert_error(revoke(admin, space, req["certificateID"], bad), 422)
+        assert e["data"]["attribute"] == "reason", (bad, e)
+    assert admin.get("/certificates/" + req["certificateID"], ns=space).data[
+        "status"] == "ACTIVE"
+    imported = admin.ok(admin.post("/certificates", {"certificate": make_cert(
+        "imp%s.test.example" % rand(4)).pem}, ns=space))
+    assert_error(revoke(admin, space, imported["ID"]), 422)
+    assert admin.get("/certificates/" + imported["ID"], ns=space).data["status"] == "ACTIVE"
+    assert_error(revoke(admin, space, "0" * 24), 404)
+    other = admin.mkns(space, "o" + rand(6))["name"]
+    assert_error(revoke(admin, other, req["certificateID"]), 404)
+
+
+def test_revoking_needs_revocation_post(server, admin, space, pki):
+    ns = admin.mkns(space, "p" + rand(6))["name"]
+    tpl = mk_template(admin, ns, mk_ca(admin, ns)["ID"])
+    req, _ = new_leaf(admin, ns, tpl["ID"])
+    tokens = {}
+    for key, perms in (("cert", ["certificate,*"]),
+                       ("rev", ["revocation,post", "certificate,get"])):
+        name, pw, _ = admin.mkaccount(ns)
+        admin.mkauthz(ns, [["@auth:realm=vince", "@auth:account=" + name]], perms)
+        tokens[key] = server.client(server.token(name, pw))
+    assert_error(revoke(tokens["cert"], ns, req["certificateID"]), 403)
+    assert admin.get("/certificates/" + req["certificateID"], ns=ns).data["status"] == "ACTIVE"
+    assert revoke(tokens["rev"], ns, req["certificateID"]).status == 200
+    name, pw, _ = admin.mkaccount(ns)
+    admin.mkauthz(ns, [["@auth:realm=vince", "@auth:account=" + name]],
+                  ["@auth:role=namespace.editor"])
+    editor = server.client(server.token(name, pw))
+    req2, _ = new_leaf(admin, ns, tpl["ID"])
+    assert revoke(editor, ns, req2["certificateID"]).status == 200
+
+
+# ---- public routes ------------------------------------------------------------------------
+
+
+def test_ca_certificate_routes(server, pki):
+    ca = pki["inter"]
+    r = public(server, "/pki/%s/ca.pem" % ca["ID"])
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/x-pem-file", r
+    assert split_pem(r.text)[0] == split_pem(ca["certificate"])[0]
+    r = public(server, "/pki/%s/ca.crt" % ca["ID"])
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/pkix-cert", r
+    assert r.content == load(ca["certificate"]).public_bytes(serialization.Encoding.DER)
+    assert public(server, "/pki/%s/ca.pem" % ca["ID"], "HEAD").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["ca.pem", "ca.crt", "crl", "ocsp/MAA%3D", "nothing"])
+def test_unknown_ca_is_404(server, path):
+    for ca_id in ("0" * 24, "not-an-id"):
+        r = public(server, "/pki/%s/%s" % (ca_id, path))
+        assert r.status_code == 404, (path, r.status_code, r.content[:200])
+    r = public(server, "/pki/%s/ocsp" % ("0" * 24), "POST", data=b"0\x00",
+               headers={"Content-Type": "application/ocsp-request"})
+    assert r.status_code == 404
+
+
+def test_the_public_routes_take_no_token_and_write_nothing(server, pki):
+    ca = pki["inter"]
+    assert public(server, "/pki/%s/ca.pem" % ca["ID"], "POST", data=b"x").status_code in \
+        (404, 405)
+    assert public(server, "/pki/%s/crl" % ca["ID"], "DELETE").status_code in (401, 404, 405)
+    assert public(server, "/pki/%s/crl" % ca["ID"]).status_code == 200
+    # the rest of the API still wants a token
+    assert public(server, "/certificateauthorities").status_code == 401
+
+
+def test_crl(server, admin, space, pki):
+    ns = admin.mkns(space, "crl" + rand(6))["name"]
+    ca = mk_ca(admin, ns)
+    tpl = mk_template(admin, ns, ca["ID"])
+    text = crl_text(server, ca)
+    assert "X509v3 Authority Key Identifier" in text and "Next Update" in text, text
+    n0 = crl_number(text)
+    assert "No Revoked Certificates" in text, text
+    req, leaf = new_leaf(admin, ns, tpl["ID"])
+    keep, kept = new_leaf(admin, ns, tpl["ID"])
+    admin.ok(revoke(admin, ns, req["certificateID"]))
+    text = crl_text(server, ca)  # at once, no waiting for a schedule
+    assert crl_number(text) > n0
+    assert "Serial Number: " + serial_hex(leaf) in text, text
+    after = text.split("Serial Number: " + serial_hex(leaf), 1)[1]
+    assert after.split("Serial Number:")[0].count("Key Compromise") == 1, text
+    assert serial_hex(kept) not in text
+    # another revocation, another CRL with a larger number, listing both
+    admin.ok(revoke(admin, ns, keep["certificateID"], "superseded"))
+    text2 = crl_text(server, ca)
+    assert crl_number(text2) > crl_number(text)
+    assert serial_hex(leaf) in text2 and serial_hex(kept) in text2 and "Superseded" in text2
+
+
+def test_ocsp_good_then_revoked(server, admin, space, pki):
+    req, leaf = new_leaf(admin, space, pki["tpl"]["ID"])
+    for how in ("POST", "GET"):
+        out = ask(server, pki, leaf, how)
+        assert ocsp_status(out, _name(out)) == "good", out
+    assert "OCSP Signing" in out, "a delegated responder (RFC 6960 4.2.2.2):\n" + out
+    admin.ok(revoke(admin, space, req["certificateID"]))
+    for how in ("POST", "GET"):
+        out = ask(server, pki, leaf, how)  # at once
+        assert ocsp_status(out, _name(out)) == "revoked", out
+        assert "Reason: keyCompromise" in out, out
+        assert "Revocation Time" in out
+
+
+def _name(out):
+    for line in out.splitlines():
+        if line.endswith(": good") or line.endswith(": revoked") or line.endswith(": unknown"):
+            return line.rsplit(": ", 1)[0]
+    raise AssertionError("no status line in:\n" + out)
+
+
+def test_ocsp_answers_are_presigned(server, admin, space, pki):
+    """RFC 5019: the same question gets the same signed answer (no signature per query),
+    until the status changes."""
+    req, leaf = new_leaf(admin, space, pki["tpl"]["ID"])
+    der = ocsp_request_der(pki["inter"]["certificate"], leaf)
+    first = ocsp_post(server, pki["inter"]["ID"], der).content
+    assert ocsp_post(server, pki["inter"]["ID"], der).content == first
+    assert ocsp_get(server, pki["inter"]["ID"], der).content == first
+    admin.ok(revoke(admin, space, req["certificateID"]))
+    after = ocsp_post(server, pki["inter"]["ID"], der).content
+    assert after != first
+    out, _, ok = ocsp_read(after, pki["inter"]["certificate"], pki["root"]["certificate"],
+                           leaf_pem=leaf)
+    assert ok and ocsp_status(out, _name(out)) == "revoked"
+
+
+def test_ocsp_with_a_nonce_still_answers(server, pki, admin, space):
+    _, leaf = new_leaf(admin, space, pki["tpl"]["ID"])
+    der = ocsp_request_der(pki["inter"]["certificate"], leaf, nonce=True)
+    r = ocsp_post(server, pki["inter"]["ID"], der)
+    assert r.status_code == 200
+    out, err, ok = ocsp_read(r.content, pki["inter"]["certificate"], pki["root"]["certificate"],
+                             leaf_pem=leaf)
+    assert ok and ocsp_status(out, _name(out)) == "good", (out, err)
+
+
+def test_ocsp_unknown_serial(server, pki):
+    for serial in ("0x1234567890abcdef", "0x01"):
+        der = ocsp_request_der(pki["inter"]["certificate"], serial=serial)
+        for r in (ocsp_post(server, pki["inter"]["ID"], der),
+                  ocsp_get(server, pki["inter"]["ID"], der)):
+            assert r.status_code == 200, r
+            out, err, ok = ocsp_read(r.content, pki["inter"]["certificate"],
+                                     pki["root"]["certificate"], serial=serial)
+            assert ok and ocsp_status(out, serial) == "unknown", (out, err)
+
+
+def test_ocsp_for_another_cas_certificate_is_never_good(server, admin, space, pki):
+    other = mk_ca(admin, space)
+    tpl = mk_template(admin, space, other["ID"])
+    _, leaf = new_leaf(admin, space, tpl["ID"])
+    # asked of pki["inter"]'s responder, with the right issuer in the CertID...
+    der = ocsp_request_der(other["certificate"], leaf)
+    r = ocsp_post(server, pki["inter"]["ID"], der)
+    assert r.status_code == 200, r
+    d = tmpdir()
+    out = openssl("ocsp", "-respin", write(d, "r.der", r.content), "-resp_text", "-noverify",
+                  check=False).stdout
+    assert "unauthorized" in out or "Cert Status: unknown" in out, out
+    assert "Cert Status: good" not in out
+    # ...and with this CA named as the issuer of a serial it never issued
+    der = ocsp_request_der(pki["inter"]["certificate"], serial="0x%s" % serial_hex(leaf))
+    out, _, ok = ocsp_read(ocsp_post(server, pki["inter"]["ID"], der).content,
+                           pki["inter"]["certificate"], pki["root"]["certificate"],
+                           serial="0x%s" % serial_hex(leaf))
+    assert ocsp_status(out, "0x%s" % serial_hex(leaf)) == "unknown", out
+
+
+@pytest.mark.parametrize("body", [b"", b"garbage", b"\x30\x03\x02\x01\x00", b"\x30" * 4096],
+                         ids=["empty", "garbage", "a sequence of nothing", "deep nesting"])
+def test_malformed_ocsp_requests(server, pki, body):
+    r = ocsp_post(server, pki["inter"]["ID"], body)
+    assert r.status_code < 500, (r.status_code, r.content[:200])
+    if r.status_code == 200:
+        d = tmpdir()
+        out = openssl("ocsp", "-respin", write(d, "r.der", r.content), "-resp_text",
+                      "-noverify", check=False)
+        assert "malformedrequest" in (out.stdout + out.stderr).lower(), out
+    else:
+        assert r.status_code == 400, r.status_code
+    for path in ("/pki/%s/ocsp/%s" % (pki["inter"]["ID"], "!!!"),
+                 "/pki/%s/ocsp/%s" % (pki["inter"]["ID"],
+                                      urllib.parse.quote(base64.b64encode(body).decode(),
+                                                         safe=""))):
+        r = public(server, path)
+        assert r.status_code < 500 and r.status_code in (200, 400, 404), r.status_code
+
+
+def test_a_disabled_ca_still_revokes(server, admin, space, pki):
+    """A disabled CA issues nothing, but its revocations still go on, to CRL and OCSP."""
+    ns = admin.mkns(space, "dis" + rand(6))["name"]
+    root = mk_ca(admin, ns)
+    tpl = mk_template(admin, ns, root["ID"])
+    req, leaf = new_leaf(admin, ns, tpl["ID"])
+    r = admin.put("/certificateauthorities/" + root["ID"], dict(root, disabled=True), ns=ns)
+    assert r.status == 200, r
+    admin.ok(revoke(admin, ns, req["certificateID"]))
+    assert serial_hex(leaf) in crl_text(server, root)
+    p = {"inter": root, "root": root}
+    out = ask(server, p, leaf)
+    assert ocsp_status(out, _name(out)) == "revoked", out
+
+
+def test_everything_survives_a_restart(start_server):
+    """The CA keys are sealed in the store: after a restart the same CAs issue, and the
+    revocations are still in the CRL and OCSP."""
+    s = start_server(config={"login_failures_per_address_max": 0})
+    c = s.admin()
+    root = mk_ca(c, "/")
+    inter = mk_ca(c, "/", parentID=root["ID"], key_type="RSA_2048")
+    tpl = mk_template(c, "/", inter["ID"])
+    req, leaf = new_leaf(c, "/", tpl["ID"])
+    _, kept = new_leaf(c, "/", tpl["ID"])
+    c.ok(revoke(c, "/", req["certificateID"]))
+    s.stop(check=True)
+    s.start()
+    c = s.admin()
+    assert c.ok(c.get("/certificateauthorities/" + inter["ID"], ns="/"))["certificate"] == \
+        inter["certificate"]
+    _, fresh_leaf = new_leaf(c, "/", tpl["ID"])
+    from pkitest import verify
+    verify(root["certificate"], fresh_leaf, [inter["certificate"]])
+    assert serial_hex(leaf) in crl_text(s, inter)
+    p = {"inter": inter, "root": root}
+    out = ask(s, p, leaf)
+    assert ocsp_status(out, _name(out)) == "revoked", out
+    out = ask(s, p, kept)
+    assert ocsp_status(out, _name(out)) == "good", out
+
+
+# ---- plain HTTP for relying parties: pki_listen --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory):
+    from kwtest import Server
+    port = free_port()
+    s = Server(tmp_path_factory.mktemp("kw-pki"), config={
+        "login_failures_per_address_max": 0, "pki_listen": "127.0.0.1:%d" % port,
+        "pki_url": "http://127.0.0.1:%d" % port})
+    s.start()
+    s.pki_port = port
+    yield s
+    s.stop(check=True)
+
+
+def test_plain_http_serves_the_pki_routes_only(plain):
+    import requests
+    c = plain.admin()
+    ca = mk_ca(c, "/")
+    base = "http://127.0.0.1:%d" % plain.pki_port
+    assert ca["crlURL"] == "%s/pki/%s/crl" % (base, ca["ID"])
+    assert ca["ocspURL"] == "%s/pki/%s/ocsp" % (base, ca["ID"])
+    assert ca["caIssuersURL"] == "%s/pki/%s/ca.crt" % (base, ca["ID"])
+    s = requests.Session()
+    s.trust_env = False
+    r = s.get(base + "/pki/%s/ca.pem" % ca["ID"], timeout=30)
+    assert r.status_code == 200 and split_pem(r.text) == split_pem(ca["certificate"])
+    assert s.get(base + "/pki/%s/crl" % ca["ID"], timeout=30).status_code == 200
+    for path in ("/health", "/certificateauthorities", "/issue", "/openapi.json",
+                 "/.well-known/jwks.json", "/namespaces"):
+        r = s.get(base + path, headers={"Authorization": "Bearer " + c.token,
+                                        "X-Namespace": "/"}, timeout=30)
+        assert r.status_code == 404, (path, r.status_code, r.content[:200])
+    r = s.post(base + "/issue", json={"realm": "Vince", "metadata": {
+        "vinceAccount": "admin", "vincePassword": plain.admin_password}}, timeout=30)
+    assert r.status_code in (404, 405) and b"token" not in r.content
+    # the HTTPS listener still answers them too
+    assert public(plain, "/pki/%s/ca.pem" % ca["ID"]).status_code == 200
+
+
+def test_relying_party_follows_the_urls_in_the_certificate(plain):
+    c = plain.admin()
+    root = mk_ca(c, "/")
+    inter = mk_ca(c, "/", parentID=root["ID"])
+    tpl = mk_template(c, "/", inter["ID"])
+    req, leaf = new_leaf(c, "/", tpl["ID"])
+    base = "http://127.0.0.1:%d/pki/%s/" % (plain.pki_port, inter["ID"])
+    ocsp, issuers = aia_urls(leaf)
+    assert ocsp == [base + "ocsp"] and issuers == [base + "ca.crt"]
+    assert crl_urls(leaf) == [base + "crl"]
+    d = tmpdir()
+    # caIssuers gives the issuer, in DER
+    got = subprocess.run(["curl", "-sS", "--noproxy", "*", "-o", str(d / "issuer.der"),
+                          issuers[0]], capture_output=True)
+    assert got.returncode == 0, got
+    assert sha256_pem(openssl("x509", "-inform", "DER", "-in", d / "issuer.der").stdout) == \
+        inter["fingerprint"]
+    root_f, inter_f, leaf_f = (write(d, "root.pem", root["certificate"]),
+                               write(d, "inter.pem", inter["certificate"]),
+                               write(d, "leaf.pem", leaf))
+
+    def query():
+        r = openssl("ocsp", "-issuer", inter_f, "-cert", leaf_f, "-url", ocsp[0], "-CAfile",
+                    root_f, "-no_nonce", check=False)
+        assert "Response verify OK" in r.stderr, r
+        return r.stdout
+
+    assert ocsp_status(query(), str(leaf_f)) == "good"
+    c.ok(revoke(c, "/", req["certificateID"], "cessationOfOperation"))
+    out = query()
+    assert ocsp_status(out, str(leaf_f)) == "revoked" and \
+        "Reason: cessationOfOperation" in out, out
+    got = subprocess.run(["curl", "-sS", "--noproxy", "*", "-o", str(d / "crl.der"),
+                          crl_urls(leaf)[0]], capture_output=True)
+    assert got.returncode == 0, got
+    crl = openssl("crl", "-inform", "DER", "-in", d / "crl.der", "-CAfile", inter_f, "-noout",
+                  "-text", check=False)
+    assert "verify OK" in crl.stderr and serial_hex(leaf) in crl.stdout, crl
+    # and openssl verify, reading the CRL, now refuses the leaf
+    openssl("crl", "-inform", "DER", "-in", d / "crl.der", "-out", d / "crl.pem")
+    v = openssl("verify", "-crl_check", "-CAfile", root_f, "-untrusted", inter_f, "-CRLfile",
+                d / "crl.pem", leaf_f, check=False)
+    assert v.returncode != 0 and "revoked" in (v.stdout + v.stderr), v
+
+
+# ---- the certificate.revoked event --------------------------------------------------------
+
+
+def test_certificate_revoked_webhook(start_server):
+    s = start_server(config=delivery_config())
+    c = s.admin()
+    rcv = Receiver().start()
+    try:
+        ns = c.mkns("/", "rv" + rand(6))["name"]
+        c.ok(c.post("/webhooks", webhook_body(rcv.url(), events=["certificate.revoked"],
+                                              caCertificate=rcv.ca_pem, secret=rcv.secret),
+                    ns=ns))
+        tpl = mk_template(c, ns, mk_ca(c, ns)["ID"])
+        req, leaf = new_leaf(c, ns, tpl["ID"])
+        time.sleep(1)
+        assert rcv.received() == [], "only certificate.revoked was asked for"
+        c.ok(revoke(c, ns, req["certificateID"]))
+        d = rcv.wait_for(1)[0]
+        assert d.signature_ok and d.json["event"] == "certificate.revoked", d
+        cert = d.json["certificate"]
+        assert cert["ID"] == req["certificateID"] and cert["status"] == "REVOKED"
+        assert cert["revocationReason"] == "keyCompromise"
+        assert cert["fingerprint"] == sha256_pem(leaf)
+        assert revoke(c, ns, req["certificateID"]).status == 422
+        time.sleep(3)
+        assert len(rcv.received()) == 1
+    finally:
+        rcv.close()
+
+
+def test_ids_are_hex(pki):
+    for ca in (pki["root"], pki["inter"]):
+        assert HEX24.match(ca["ID"]) and HEX24.match(ca["certificateID"])
