@@ -32,7 +32,7 @@ static const struct attr ca_attrs[] = {
       .max_len = 256 },
     { "description", T_STRING, A_QUERY, .max_len = 1024 },
     { "keyType", T_STRING, A_CREATIONONLY | A_QUERY, .enums = pki_key_type_names,
-      .doc = "EC_P256 (default), EC_P384, RSA_2048, RSA_3072, RSA_4096 or ED25519" },
+      .def = "EC_P256", .doc = "EC_P256 (default), EC_P384, RSA_2048, RSA_3072, RSA_4096 or ED25519" },
     { "subject", T_STRING, A_CREATIONONLY | A_QUERY | A_ORDER, .max_len = 1024,
       .doc = "RFC 4514 (CN=Acme Issuing CA,O=Acme); required unless importing" },
     { "validity", T_STRING, A_CREATIONONLY, .max_len = 32,
@@ -40,8 +40,8 @@ static const struct attr ca_attrs[] = {
              "never beyond the parent" },
     { "parentID", T_STRING, A_CREATIONONLY | A_QUERY,
       .doc = "the CA that signs it (this namespace or an ancestor); absent: a root" },
-    { "pathLength", T_INT, A_CREATIONONLY | A_QUERY, .min = 0, .max = 16,
-      .doc = "CAs allowed below it; absent: no limit (below the parent's)" },
+    { "pathLength", T_INT, A_CREATIONONLY | A_QUERY, .min = -1, .max = 16, .def = "-1",
+      .doc = "CAs allowed below it; -1 (the default): no limit but the parent's" },
     { "certificate", T_STRING, A_CREATIONONLY, .max_len = PEM_MAX,
       .doc = "PEM; sent on create with privateKey, imports that CA" },
     { "privateKey", T_STRING, A_CREATIONONLY | A_WRITEONLY | A_SECRET, .max_len = PEM_MAX,
@@ -54,9 +54,9 @@ static const struct attr ca_attrs[] = {
     { "fingerprint", T_STRING, A_READONLY | A_QUERY },
     { "serialNumber", T_STRING, A_READONLY | A_QUERY },
     { "validityEnd", T_TIME, A_READONLY | A_QUERY | A_ORDER },
-    { "crlURL", T_STRING, A_READONLY },
-    { "ocspURL", T_STRING, A_READONLY },
-    { "caIssuersURL", T_STRING, A_READONLY },
+    { "crlURL", T_STRING, A_READONLY | A_DERIVED },
+    { "ocspURL", T_STRING, A_READONLY | A_DERIVED },
+    { "caIssuersURL", T_STRING, A_READONLY | A_DERIVED },
     { "usableInSubNamespaces", T_BOOL, A_QUERY, .def = "false",
       .doc = "templates of the namespaces below may name it" },
     { "permittedDNSDomains", T_STRLIST, 0, .pattern = DOMAIN_PATTERN, .max_len = CONSTRAINTS,
@@ -102,6 +102,15 @@ find_up(struct tx *tx, const struct spec *s, struct str ns, struct str id, struc
     return rc;
 }
 
+/* True when the client gave `attr` a value (not null, not ""). */
+static bool
+given(const struct val *obj, const char *attr)
+{
+    const struct val *v = val_get(obj, attr);
+
+    return v != NULL && v->t != V_NULL && (v->t != V_STR || v->s.len > 0);
+}
+
 /* ---- a list of strings from an object ------------------------------------------ */
 
 static const char **
@@ -125,7 +134,7 @@ static int
 parent_check(struct hook_ctx *ctx, struct str parent_id, const struct val *obj,
              struct val *parent, struct errbuf *eb)
 {
-    struct val *plen = val_get(parent, "pathLength"), *own = val_get(obj, "pathLength");
+    struct val *plen, *own = val_get(obj, "pathLength");
     int rc = find_up(NULL, &spec_certificateauthority, ctx->ns, parent_id, ctx->a, parent);
 
     if (rc == E_NOTFOUND)
@@ -142,7 +151,8 @@ parent_check(struct hook_ctx *ctx, struct str parent_id, const struct val *obj,
         return errbuf_attr(
             eb, E_VALIDATION, "parentID",
             "The parent's pathLength (0) allows no certificate authority below it");
-    if (plen != NULL && plen->t == V_INT && own != NULL && own->t == V_INT && own->i >= plen->i)
+    if (plen != NULL && plen->t == V_INT && plen->i >= 0 && own != NULL && own->t == V_INT &&
+        own->i >= plen->i)
         return errbuf_attr(eb, E_VALIDATION, "pathLength",
                            "Attribute 'pathLength' must be below the parent's (%lld)",
                            (long long)plen->i);
@@ -164,9 +174,13 @@ validity_end(const struct val *obj, const struct val *parent, int64_t now, int64
         return errbuf_attr(eb, E_VALIDATION, "validity",
                            "Attribute 'validity' must be a positive Go duration (87600h)");
     *end = now + d;
-    if (parent != NULL && time_parse(val_get_str(parent, "validityEnd"), &pend) == E_OK &&
-        pend < *end)
-        *end = pend;
+    if (parent == NULL || time_parse(val_get_str(parent, "validityEnd"), &pend) != E_OK ||
+        pend >= *end)
+        return E_OK;
+    if (val_get_str(obj, "validity").len > 0)
+        return errbuf_attr(eb, E_VALIDATION, "validity",
+                           "Attribute 'validity' reaches beyond the parent's own expiry");
+    *end = pend; /* the default is clipped to the parent's */
     return E_OK;
 }
 
@@ -186,11 +200,15 @@ generate(struct hook_ctx *ctx, struct val *obj, const struct val *parent, struct
 
     if (subj.len == 0)
         return errbuf_attr(eb, E_VALIDATION, "subject", "Attribute 'subject' is required");
+    if (p.type == PKI_KEY_NONE)
+        return errbuf_attr(eb, E_VALIDATION, "keyType",
+                           "Attribute 'keyType' must be one of EC_P256, EC_P384, RSA_2048, "
+                           "RSA_3072, RSA_4096, ED25519");
     if ((rc = validity_end(obj, parent, now, &end, eb)) != E_OK)
         return rc;
     p.not_after_ms = end;
-    if (parent != NULL && plen == NULL && (pp = val_get(parent, "pathLength")) != NULL &&
-        pp->t == V_INT)
+    if (parent != NULL && p.path_len < 0 && (pp = val_get(parent, "pathLength")) != NULL &&
+        pp->t == V_INT && pp->i > 0)
         p.path_len = (int)pp->i - 1; /* at most one level less than its parent */
     if (parent != NULL) {
         struct str pid = val_get_str(parent, "ID");
@@ -227,8 +245,7 @@ import(struct hook_ctx *ctx, struct val *obj, struct ca **out, struct errbuf *eb
     int64_t          end;
     int              rc;
 
-    if (val_get(obj, "parentID") != NULL || val_get(obj, "subject") != NULL ||
-        val_get(obj, "keyType") != NULL || val_get(obj, "validity") != NULL)
+    if (given(obj, "parentID") || given(obj, "subject") || given(obj, "validity"))
         return errbuf_attr(eb, E_VALIDATION, "certificate",
                            "An imported certificate authority takes its subject, key type "
                            "and validity from its certificate");
@@ -271,10 +288,7 @@ describe(struct hook_ctx *ctx, struct val *obj, const struct ca *ca, const struc
                                           "validityEnd", "pathLength" };
     for (size_t i = 0; i < ARRAY_LEN(copied); i++) {
         struct val *v = val_get(f, copied[i]);
-        if (v != NULL)
-            val_set(ctx->a, obj, copied[i], *v);
-        else
-            val_del(obj, copied[i]);
+        val_set(ctx->a, obj, copied[i], v != NULL ? *v : val_int(-1)); /* pathLength */
     }
     val_set(ctx->a, obj, "keyType",
             val_cstr(pki_key_type_name(pki_key_type_of(X509_get0_pubkey(pki_ca_cert(ca))))));
@@ -314,7 +328,7 @@ ca_create(struct hook_ctx *ctx, struct val *obj, struct errbuf *eb)
     struct ca   *ca = NULL;
     int          rc = E_OK;
 
-    m->imported = val_get(obj, "certificate") != NULL;
+    m->imported = given(obj, "certificate");
     if (!m->imported && parent_id.len > 0 &&
         (rc = parent_check(ctx, parent_id, obj, &parent, eb)) == E_OK)
         pp = &parent;
@@ -343,7 +357,7 @@ static bool
 ca_slow(const struct spec *s, const struct val *obj)
 {
     KW_UNUSED(s);
-    return val_get(obj, "certificate") == NULL &&
+    return !given(obj, "certificate") &&
            pki_key_type_slow(pki_key_type_parse(val_get_str(obj, "keyType").p));
 }
 

@@ -191,6 +191,8 @@ revoked_of(struct arena *a, struct str ca_id, struct pki_revoked **out, size_t *
             .time_ms = t,
             .reason = pki_reason_parse(val_get_str(&row, "reason").p),
         };
+        if ((*out)[*n - 1].reason < 0) /* checked when written: never, but never a 500 */
+            (*out)[*n - 1].reason = PKI_REASON_UNSPECIFIED;
     }
     kw_store->ops->cursor_close(cur);
     return rc == 0 ? E_OK : errbuf_set(eb, E_INTERNAL, "cannot read the revocations");

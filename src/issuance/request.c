@@ -25,7 +25,7 @@ static const char *const statuses[] = { "ISSUED", "FAILED", NULL };
 
 static const struct attr request_attrs[] = {
     { "issuingTemplateID", T_STRING, A_REQUIRED | A_CREATIONONLY | A_QUERY,
-      .doc = "a template of this namespace or an ancestor" },
+      .doc = "a template of this namespace" },
     { "csr", T_STRING, A_CREATIONONLY, .max_len = CSR_MAX,
       .doc = "PEM PKCS#10; or csrAttributes" },
     { "csrAttributes", T_ANY, A_CREATIONONLY,
@@ -148,14 +148,15 @@ static int
 read_policy(struct hook_ctx *ctx, const struct val *obj, struct val *t, struct val *chain,
             size_t *n, struct errbuf *eb)
 {
-    struct str id = val_get_str(obj, "issuingTemplateID");
-    int        rc = find_up(NULL, &spec_issuingtemplate, ctx->ns, id, ctx->a, t);
-    struct str ca_id = val_get_str(t, "certificateAuthorityID");
+    struct str    id = val_get_str(obj, "issuingTemplateID");
+    struct scope  here = { ctx->ns, false };
+    struct errbuf te = { 0 };
+    int rc = kw_store->ops->find(kw_store, &spec_issuingtemplate, &here, "ID", id, ctx->a, t, &te);
+    struct str ca_id = rc == E_OK ? val_get_str(t, "certificateAuthorityID") : STR_NULL;
 
     if (rc == E_NOTFOUND)
         return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
-                           "No issuing template '%.*s' in this namespace or above",
-                           STR_FMT(id));
+                           "No issuing template '%.*s' in this namespace", STR_FMT(id));
     for (*n = 0; rc == E_OK && ca_id.len > 0 && *n < POLICY_CHAIN_MAX; (*n)++) {
         struct errbuf fe = { 0 };
         rc = kw_store->ops->find(kw_store, &spec_certificateauthority, NULL, "ID", ca_id,
@@ -293,6 +294,10 @@ read_ask(struct hook_ctx *ctx, const struct val *obj, struct ask *k, struct errb
     struct val *csr = val_get(obj, "csr"), *attrs = val_get(obj, "csrAttributes");
     int         rc;
 
+    if (csr != NULL && csr->t == V_STR && csr->s.len == 0)
+        csr = NULL;
+    if (attrs != NULL && attrs->t == V_NULL)
+        attrs = NULL;
     if ((csr == NULL) == (attrs == NULL))
         return errbuf_attr(eb, E_VALIDATION, "csr",
                            "Send either 'csr' or 'csrAttributes', not both");

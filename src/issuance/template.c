@@ -38,10 +38,11 @@ static const struct attr template_attrs[] = {
     REGEX_LIST("sanEmailRegexes", NULL),
     { "keyTypes", T_STRLIST, A_QUERY, .enums = pki_key_type_names, .max_len = 8,
       .def = "EC_P256,EC_P384,RSA_2048,RSA_3072,RSA_4096,ED25519" },
-    { "maxValidity", T_STRING, 0, .max_len = 32, .def = "2160h",
-      .doc = "Go duration; also capped by the CA's own expiry" },
-    { "defaultValidity", T_STRING, 0, .max_len = 32, .def = "720h",
-      .doc = "Go duration, when a request names none; at most maxValidity" },
+    { "maxValidity", T_STRING, 0, .max_len = 32, .def = "9552h",
+      .doc = "Go duration (398 days by default); also capped by the CA's own expiry" },
+    { "defaultValidity", T_STRING, 0, .max_len = 32, .def = "2160h",
+      .doc = "Go duration (90 days by default), when a request names none; at most "
+             "maxValidity" },
     { "keyUsages", T_STRLIST, 0, .enums = key_usages, .max_len = 9,
       .def = "digitalSignature,keyEncipherment",
       .doc = "keyEncipherment and dataEncipherment are left out for EC and Ed25519 keys "

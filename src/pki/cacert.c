@@ -16,7 +16,7 @@ basic_constraints_add(X509 *x, int path_len)
 
     if (bc == NULL)
         return E_INTERNAL;
-    bc->ca = 1;
+    bc->ca = 0xFF; /* DER: TRUE is 0xFF (OpenSSL writes the value as it is) */
     if (path_len >= 0 && ((bc->pathlen = ASN1_INTEGER_new()) == NULL ||
                           ASN1_INTEGER_set(bc->pathlen, path_len) != 1))
         goto out;
