@@ -151,7 +151,8 @@ read_policy(struct hook_ctx *ctx, const struct val *obj, struct val *t, struct v
     struct str    id = val_get_str(obj, "issuingTemplateID");
     struct scope  here = { ctx->ns, false };
     struct errbuf te = { 0 };
-    int rc = kw_store->ops->find(kw_store, &spec_issuingtemplate, &here, "ID", id, ctx->a, t, &te);
+    int           rc =
+        kw_store->ops->find(kw_store, &spec_issuingtemplate, &here, "ID", id, ctx->a, t, &te);
     struct str ca_id = rc == E_OK ? val_get_str(t, "certificateAuthorityID") : STR_NULL;
 
     if (rc == E_NOTFOUND)

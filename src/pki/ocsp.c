@@ -15,12 +15,6 @@
 #define RESPONSE_MAX (64 * 1024)   /* one SingleResponse and the responder certificate */
 #define CN_MAX       4096
 
-struct pki_responder {
-    X509     *crt;
-    EVP_PKEY *key; /* P-256, made in memory, never written anywhere */
-    int64_t   not_after_ms;
-};
-
 static ASN1_TIME *
 time_of(int64_t ms)
 {
@@ -166,10 +160,9 @@ validity_set(X509 *x, int64_t from_ms, int64_t to_ms)
     return ok;
 }
 
-/* The responder's certificate for `key`, signed by the CA. */
-static X509 *
-responder_cert(const struct ca *ca, EVP_PKEY *key, int64_t now_ms, int64_t not_after_ms,
-               struct errbuf *eb)
+X509 *
+pki_responder_cert(const struct ca *ca, EVP_PKEY *key, int64_t now_ms, int64_t not_after_ms,
+                   struct errbuf *eb)
 {
     X509_NAME *name = responder_name(ca);
     X509      *x = X509_new();
@@ -191,54 +184,6 @@ responder_cert(const struct ca *ca, EVP_PKEY *key, int64_t now_ms, int64_t not_a
     }
     X509_NAME_free(name);
     return x;
-}
-
-int
-pki_responder_new(const struct ca *ca, int64_t now_ms, int64_t not_after_ms,
-                  struct pki_responder **out, struct errbuf *eb)
-{
-    struct pki_responder *r = calloc(1, sizeof(*r));
-    int64_t               ca_end = pki_time_ms(X509_get0_notAfter(pki_ca_cert(ca)));
-    int                   rc = E_INTERNAL;
-
-    *out = NULL;
-    if (ca_end >= 0 && not_after_ms > ca_end)
-        not_after_ms = ca_end; /* it cannot outlive its CA */
-    if (r == NULL || now_ms < BACKDATE_MS || not_after_ms <= now_ms) {
-        errbuf_set(eb, E_INTERNAL, "ocsp: no responder valid from %lld to %lld ms",
-                   (long long)now_ms, (long long)not_after_ms);
-        goto out;
-    }
-    if ((r->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL) {
-        errbuf_set(eb, E_INTERNAL, "ocsp: cannot generate the responder key");
-        goto out;
-    }
-    if ((r->crt = responder_cert(ca, r->key, now_ms, not_after_ms, eb)) == NULL)
-        goto out;
-    r->not_after_ms = not_after_ms;
-    *out = r;
-    r = NULL;
-    rc = E_OK;
-out:
-    pki_responder_free(r);
-    ERR_clear_error();
-    return rc;
-}
-
-void
-pki_responder_free(struct pki_responder *r)
-{
-    if (r == NULL)
-        return;
-    EVP_PKEY_free(r->key); /* OpenSSL clears the private scalar as it frees it */
-    X509_free(r->crt);
-    free(r);
-}
-
-int64_t
-pki_responder_not_after(const struct pki_responder *r)
-{
-    return r->not_after_ms;
 }
 
 /* ---- responses ------------------------------------------------------------------ */
@@ -295,8 +240,7 @@ pki_ocsp_sign(const struct pki_responder *r, const struct pki_ocsp_query *q,
      * relying party checks it against the CA it already has */
     if (bs == NULL ||
         !single_add(bs, q, st, revoked_ms, reason, this_update_ms, next_update_ms) ||
-        OCSP_basic_sign(bs, r->crt, r->key, EVP_sha256(), NULL, OCSP_RESPID_KEY) != 1 ||
-        response_put(bs, der) != E_OK)
+        pki_responder_sign(r, bs) != E_OK || response_put(bs, der) != E_OK)
         errbuf_set(eb, E_INTERNAL, "ocsp: cannot sign the response");
     else
         rc = E_OK;

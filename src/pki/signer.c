@@ -1,6 +1,7 @@
 /* signer.c - see signer.h and ca.h. CA private keys live in `struct ca`
  * below, defined only here, and nowhere else in the process. */
 #include "signer.h"
+#include "status.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -690,4 +691,72 @@ out:
     EVP_MD_CTX_free(mctx);
     ERR_clear_error();
     return rc;
+}
+
+/* ---- OCSP responders -------------------------------------------------------- */
+
+/* A CA's delegated OCSP responder (status.h): its key is made here, lives in
+ * memory only, and signs nothing but OCSP answers. */
+struct pki_responder {
+    X509     *crt;
+    EVP_PKEY *key; /* P-256 */
+    int64_t   not_after_ms;
+};
+
+int
+pki_responder_new(const struct ca *ca, int64_t now_ms, int64_t not_after_ms,
+                  struct pki_responder **out, struct errbuf *eb)
+{
+    struct pki_responder *r = calloc(1, sizeof(*r));
+    int64_t               ca_end = pki_time_ms(X509_get0_notAfter(ca->crt));
+    int                   rc = E_INTERNAL;
+
+    *out = NULL;
+    if (ca_end >= 0 && not_after_ms > ca_end)
+        not_after_ms = ca_end; /* it cannot outlive its CA */
+    if (r == NULL || now_ms < BACKDATE_S * 1000LL || not_after_ms <= now_ms) {
+        errbuf_set(eb, E_INTERNAL, "ocsp: no responder valid from %lld to %lld ms",
+                   (long long)now_ms, (long long)not_after_ms);
+        goto out;
+    }
+    if ((r->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL) {
+        errbuf_set(eb, E_INTERNAL, "ocsp: cannot generate the responder key");
+        goto out;
+    }
+    if ((r->crt = pki_responder_cert(ca, r->key, now_ms, not_after_ms, eb)) == NULL)
+        goto out;
+    r->not_after_ms = not_after_ms;
+    *out = r;
+    r = NULL;
+    rc = E_OK;
+out:
+    pki_responder_free(r);
+    ERR_clear_error();
+    return rc;
+}
+
+void
+pki_responder_free(struct pki_responder *r)
+{
+    if (r == NULL)
+        return;
+    EVP_PKEY_free(r->key); /* OpenSSL clears the private scalar as it frees it */
+    X509_free(r->crt);
+    free(r);
+}
+
+int64_t
+pki_responder_not_after(const struct pki_responder *r)
+{
+    return r->not_after_ms;
+}
+
+int
+pki_responder_sign(const struct pki_responder *r, OCSP_BASICRESP *bs)
+{
+    if (OCSP_basic_sign(bs, r->crt, r->key, EVP_sha256(), NULL, OCSP_RESPID_KEY) != 1) {
+        ERR_clear_error();
+        return E_INTERNAL;
+    }
+    return E_OK;
 }

@@ -8,6 +8,8 @@
 #ifndef KW_STATUS_H
 #define KW_STATUS_H
 
+#include <openssl/ocsp.h>
+
 #include "../core/arena.h"
 #include "../core/buf.h"
 #include "ca.h"
@@ -90,6 +92,13 @@ int     pki_responder_new(const struct ca *ca, int64_t now_ms, int64_t not_after
                           struct pki_responder **out, struct errbuf *eb);
 void    pki_responder_free(struct pki_responder *r);
 int64_t pki_responder_not_after(const struct pki_responder *r);
+
+/* For signer.c, which holds the responder's key: its certificate for `key`,
+ * signed by the CA (ocsp.c); and the signature of an answer with it, by key
+ * hash, the certificate included (signer.c). */
+X509 *pki_responder_cert(const struct ca *ca, EVP_PKEY *key, int64_t now_ms,
+                         int64_t not_after_ms, struct errbuf *eb);
+int   pki_responder_sign(const struct pki_responder *r, OCSP_BASICRESP *bs);
 
 enum pki_cert_status { PKI_STATUS_GOOD, PKI_STATUS_REVOKED, PKI_STATUS_UNKNOWN };
 
