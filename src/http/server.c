@@ -25,6 +25,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -73,6 +74,27 @@ enum cstate {
 };
 
 struct worker;
+struct conn;
+
+/* What a transport's read or write did when it moved no bytes. */
+enum { IO_AGAIN = -1, IO_GONE = -2 };
+
+/* How a connection's bytes travel (tls_io). Everything above it (the parser,
+ * the states and deadlines, eviction, keep-alive) is the same for each. */
+struct transport {
+    /* E_OK, or the connection cannot be set up (dropped at once) */
+    int (*open)(struct conn *c);
+    /* 1 once the connection is ready for requests, else IO_AGAIN or IO_GONE */
+    int (*handshake)(struct conn *c);
+    /* bytes moved (> 0), IO_AGAIN when the socket must be waited for,
+     * IO_GONE when the connection is over (closed by the peer, or broken) */
+    ssize_t (*read)(struct conn *c, void *p, size_t n);
+    ssize_t (*write)(struct conn *c, const void *p, size_t n);
+    /* no more writes: the first half of a lingering close; errors ignored */
+    void (*shutdown)(struct conn *c);
+    /* free what open made (also after a failed open) */
+    void (*release)(struct conn *c);
+};
 
 /* One request: everything hangs off its arena (api/req.h). */
 struct hreq {
@@ -86,7 +108,8 @@ struct conn {
     struct conn            *prev, *next; /* the worker's connections */
     struct conn            *ready_next;  /* the worker's ready list (resumed requests) */
     int                     fd;
-    SSL                    *ssl;
+    const struct transport *io;
+    SSL                    *ssl; /* tls_io only */
     enum cstate             st;
     int64_t                 since; /* when the state's deadline started (ms) */
     struct sockaddr_storage addr;
@@ -242,6 +265,107 @@ http_date(struct worker *w)
     }
     return w->date;
 }
+
+/* ---- transports: TLS -------------------------------------------------- */
+
+/* After an OpenSSL call that returned `n` <= 0. */
+static ssize_t
+tls_status(struct conn *c, int n)
+{
+    int e = SSL_get_error(c->ssl, n);
+
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        return IO_AGAIN;
+    ERR_clear_error();
+    return IO_GONE;
+}
+
+static int
+tls_open(struct conn *c)
+{
+    if ((c->ssl = SSL_new(ctx_)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+        ERR_clear_error();
+        return E_INTERNAL;
+    }
+    SSL_set_accept_state(c->ssl);
+    return E_OK;
+}
+
+static void
+check_peer(struct conn *c)
+{
+    X509          *x = SSL_get0_peer_certificate(c->ssl);
+    unsigned char *der = NULL;
+    int            n;
+
+    c->peer_checked = true;
+    if (x == NULL || (n = i2d_X509(x, &der)) <= 0)
+        return;
+    c->peer_a = arena_new(2048);
+    c->peer = peer_check(c->peer_a, der, (size_t)n);
+    OPENSSL_free(der);
+}
+
+static int
+tls_handshake(struct conn *c)
+{
+    int n;
+
+    ERR_clear_error();
+    n = SSL_do_handshake(c->ssl);
+    if (n != 1)
+        return (int)tls_status(c, n);
+    check_peer(c);
+    return 1;
+}
+
+static ssize_t
+tls_read(struct conn *c, void *p, size_t n)
+{
+    int k;
+
+    ERR_clear_error();
+    k = SSL_read(c->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
+    return k > 0 ? k : tls_status(c, k);
+}
+
+static ssize_t
+tls_write(struct conn *c, const void *p, size_t n)
+{
+    int k;
+
+    ERR_clear_error();
+    k = SSL_write(c->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
+    return k > 0 ? k : tls_status(c, k);
+}
+
+/* close_notify */
+static void
+tls_shutdown(struct conn *c)
+{
+    ERR_clear_error();
+    if (SSL_shutdown(c->ssl) < 0)
+        ERR_clear_error();
+}
+
+static void
+tls_release(struct conn *c)
+{
+    if (c->ssl == NULL)
+        return;
+    ERR_clear_error();
+    SSL_free(c->ssl);
+    c->ssl = NULL;
+}
+
+static const struct transport tls_io = {
+    .open = tls_open,
+    .handshake = tls_handshake,
+    .read = tls_read,
+    .write = tls_write,
+    .shutdown = tls_shutdown,
+    .release = tls_release,
+};
 
 /* ---- the request: from a parsed head to struct req --------------------- */
 
@@ -483,17 +607,15 @@ resume_req(struct req *r)
 
 /* ---- reading requests ---------------------------------------------------- */
 
-/* After an OpenSSL call that returned `n` <= 0: false when it only waits for
- * the socket (the next event resumes it), else the connection is closed
- * (state C_CLOSED) and true, so the caller's loop moves on. */
+/* After a transport call that moved no bytes (`n` is IO_AGAIN or IO_GONE):
+ * false when it only waits for the socket (the next event resumes it), else
+ * the connection is closed (state C_CLOSED) and true, so the caller's loop
+ * moves on. */
 static bool
-closed_unless_waiting(struct conn *c, int n)
+closed_unless_waiting(struct conn *c, ssize_t n)
 {
-    int e = SSL_get_error(c->ssl, n);
-
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+    if (n == IO_AGAIN)
         return false;
-    ERR_clear_error();
     c->st = C_CLOSED;
     return true;
 }
@@ -552,11 +674,8 @@ start_body(struct conn *c, const struct http_head *hd)
     /* A client that waits for 100 Continue gets it only when the body is
      * wanted; a refusal was answered before. Best effort: a full socket
      * buffer here only makes the client send after its own delay. */
-    if (hd->expect_continue && in_avail(c) == 0) {
-        ERR_clear_error();
-        if (SSL_write(c->ssl, cont, sizeof cont - 1) <= 0)
-            ERR_clear_error();
-    }
+    if (hd->expect_continue && in_avail(c) == 0)
+        c->io->write(c, cont, sizeof cont - 1);
 }
 
 static void
@@ -654,12 +773,11 @@ consume_body(struct conn *c)
 static bool
 fill(struct conn *c)
 {
-    int n;
+    ssize_t n;
 
     if (!in_reserve(c))
         return c->st = C_CLOSED, true;
-    ERR_clear_error();
-    n = SSL_read(c->ssl, c->in + c->in_len, (int)(c->in_cap - c->in_len));
+    n = c->io->read(c, c->in + c->in_len, c->in_cap - c->in_len);
     if (n > 0) {
         c->in_len += (size_t)n;
         return true;
@@ -672,14 +790,12 @@ fill(struct conn *c)
 /* After an answer that closes the connection, the client may still be
  * sending (a body refused with 413): closing at once would make the kernel
  * reset the connection and drop the answer before the client reads it. So,
- * as nginx's lingering close does, say close_notify, then read and discard
- * until the client closes too or LINGER_MS pass. */
+ * as nginx's lingering close does, shut the writing side (TLS: close_notify),
+ * then read and discard until the client closes too or LINGER_MS pass. */
 static void
 start_linger(struct conn *c)
 {
-    ERR_clear_error();
-    if (SSL_shutdown(c->ssl) < 0)
-        ERR_clear_error();
+    c->io->shutdown(c);
     c->st = C_LINGER;
     c->since = time_mono_ms();
 }
@@ -687,11 +803,10 @@ start_linger(struct conn *c)
 static bool
 drain(struct conn *c)
 {
-    char sink[4096];
-    int  n;
+    char    sink[4096];
+    ssize_t n;
 
-    ERR_clear_error();
-    while ((n = SSL_read(c->ssl, sink, sizeof sink)) > 0)
+    while ((n = c->io->read(c, sink, sizeof sink)) > 0)
         ;
     return closed_unless_waiting(c, n);
 }
@@ -810,17 +925,11 @@ flush(struct conn *c)
 {
     for (;;) {
         while (c->out_off < c->out.len) {
-            size_t left = c->out.len - c->out_off;
-            int    n;
+            ssize_t n = c->io->write(c, c->out.p + c->out_off, c->out.len - c->out_off);
 
-            ERR_clear_error();
-            n = SSL_write(c->ssl, c->out.p + c->out_off,
-                          left > INT32_MAX ? INT32_MAX : (int)left);
-            if (n <= 0) {
-                int e = SSL_get_error(c->ssl, n);
-                if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
-                    return false;
-                ERR_clear_error();
+            if (n == IO_AGAIN)
+                return false;
+            if (n < 0) {
                 c->close_after = true;
                 c->streaming = false; /* the client is gone: finish_request ends it */
                 break;
@@ -845,30 +954,12 @@ flush(struct conn *c)
 
 /* ---- the connection ------------------------------------------------------ */
 
-static void
-check_peer(struct conn *c)
-{
-    X509          *x = SSL_get0_peer_certificate(c->ssl);
-    unsigned char *der = NULL;
-    int            n;
-
-    c->peer_checked = true;
-    if (x == NULL || (n = i2d_X509(x, &der)) <= 0)
-        return;
-    c->peer_a = arena_new(2048);
-    c->peer = peer_check(c->peer_a, der, (size_t)n);
-    OPENSSL_free(der);
-}
-
 static bool
 handshake(struct conn *c)
 {
-    int n;
+    int n = c->io->handshake(c);
 
-    ERR_clear_error();
-    n = SSL_do_handshake(c->ssl);
     if (n == 1) {
-        check_peer(c);
         c->st = C_HEAD; /* its deadline still counts from the accept */
         return true;
     }
@@ -904,10 +995,7 @@ static void
 conn_release(struct conn *c)
 {
     hreq_free(c->h);
-    if (c->ssl != NULL) {
-        ERR_clear_error();
-        SSL_free(c->ssl);
-    }
+    c->io->release(c);
     buf_free(&c->out);
     free(c->in);
     if (c->peer_a != NULL)
@@ -1046,21 +1134,22 @@ add_conn(struct worker *w, int fd, const struct sockaddr_storage *ss)
     struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
     int                one = 1;
 
-    if (c == NULL || (c->ssl = SSL_new(ctx_)) == NULL || SSL_set_fd(c->ssl, fd) != 1) {
+    if (c != NULL) {
+        c->fd = fd;
+        c->io = &tls_io;
+    }
+    if (c == NULL || c->io->open(c) != E_OK) {
         if (c != NULL)
-            SSL_free(c->ssl);
+            c->io->release(c);
         free(c);
         addrcount_put(ss);
         close(fd);
-        ERR_clear_error();
         return;
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->w = w;
-    c->fd = fd;
     c->addr = *ss;
     peer_ip(c);
-    SSL_set_accept_state(c->ssl);
     buf_init(&c->out, SIZE_MAX / 2);
     c->st = C_HANDSHAKE;
     c->since = time_mono_ms();
