@@ -26,6 +26,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 DATA    ?= ./keyward-data
 LISTEN  ?= 127.0.0.1:8443
+# Plain HTTP for the public PKI routes (CRLs, OCSP; API.md 7.4); empty: off.
+PKI_LISTEN ?= 127.0.0.1:8080
 
 .PHONY: all deps test-deps bench-deps run check unit api api-asan bench clean format format-check
 
@@ -74,10 +76,11 @@ $(B)/bench/%: bench/%.c $(B)/libkeyward.a
 	$(call say,BENCH,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(B)/libkeyward.a $(PKG_LIBS)
 
-# Starts a console on $(LISTEN) with its data in $(DATA); Ctrl-C stops it.
+# Starts a console on $(LISTEN), and its public PKI routes over plain HTTP on
+# $(PKI_LISTEN), with its data in $(DATA); Ctrl-C stops it.
 run: deps
 	@$(MAKE) --no-print-directory all
-	./$(B)/keyward server --listen $(LISTEN) --data $(DATA)
+	./$(B)/keyward server --listen $(LISTEN) --pki-listen '$(PKI_LISTEN)' --data $(DATA)
 
 # The build must be warning-free with clang as with gcc; then the unit tests, then
 # the black-box API suite against the normal build and again against an

@@ -38,8 +38,8 @@
 #define SLOW_THREADS 1 /* work too slow for requests (RSA keys): one core at most */
 
 static const char usage[] =
-    "usage: keyward server [--listen ADDR:PORT] [--data DIR] [--store sqlite:PATH]\n"
-    "                      [--config FILE]\n"
+    "usage: keyward server [--listen ADDR:PORT] [--pki-listen ADDR:PORT] [--data DIR]\n"
+    "                      [--store sqlite:PATH] [--config FILE]\n"
     "       keyward store-dump [--data DIR] [--store sqlite:PATH] [--config FILE] [TABLE...]\n"
     "                               every stored row as JSON lines, read-only (docs/tools.md)\n"
     "       keyward config          print every setting with its default\n"
@@ -61,6 +61,7 @@ parse_options(int argc, char **argv)
         const char *opt, *key;
     } opts[] = {
         { "--listen", "listen" },
+        { "--pki-listen", "pki_listen" },
         { "--data", "data_dir" },
         { "--store", "store" },
     };
@@ -103,6 +104,8 @@ derive_defaults(void)
         snprintf(cfg.store, sizeof cfg.store, "sqlite:%s/keyward.db", cfg.data_dir);
     if (cfg.public_url[0] == '\0')
         snprintf(cfg.public_url, sizeof cfg.public_url, "https://%s", cfg.listen);
+    if (cfg.pki_url[0] == '\0' && cfg.pki_listen[0] != '\0')
+        snprintf(cfg.pki_url, sizeof cfg.pki_url, "http://%s", cfg.pki_listen);
     log_min_level = (enum log_level)cfg.log_level;
 }
 
@@ -158,6 +161,11 @@ print_welcome(bool from_env)
             "    -d '{\"realm\":\"Vince\",\"metadata\":{\"vinceAccount\":\"admin\","
             "\"vincePassword\":\"'\"%s\"'\"}}'\n",
             cfg.public_url, cfg.data_dir, cfg.data_dir, cfg.public_url, pwbuf);
+    if (cfg.pki_listen[0] != '\0')
+        fprintf(stderr, "keyward: PKI routes also over plain HTTP on http://%s/pki/\n",
+                cfg.pki_listen);
+    fprintf(stderr, "keyward: issued certificates name the PKI routes under %s/pki/\n",
+            cfg_pki_base());
 }
 
 /* Wait for SIGTERM or SIGINT; every second let authn pick up or rotate signing
@@ -242,12 +250,12 @@ serve(void)
      * the system when freed; glibc's adaptive threshold would otherwise keep
      * them in a thread's arena after the first login. */
     mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    if (http_check_listeners(&eb) != E_OK) /* before pki_url's default is derived */
+        die(eb.msg);
     derive_defaults();
     password_set_slots(cfg.max_concurrent_hashes);
     if (throttle_init() != E_OK)
         die("out of memory for the login failure tables");
-    if (http_check_listen(cfg.listen, &eb) != E_OK)
-        die(eb.msg);
     prepare_data_dir();
     if (webhook_global_init(&eb) != E_OK) /* libcurl, before the first thread */
         die(eb.msg);
@@ -311,7 +319,8 @@ store_dump_cmd(int argc, char **argv)
             tables[ntables++] = argv[i];
             continue;
         }
-        if (strcmp(argv[i], "--listen") == 0) { /* a server option, not a dump's */
+        if (strcmp(argv[i], "--listen") == 0 || strcmp(argv[i], "--pki-listen") == 0) {
+            /* a server option, not a dump's */
             fputs(usage, stderr);
             exit(2);
         }

@@ -83,7 +83,8 @@ struct req {
     struct str             *fields; /* X-Fields, split at commas, trimmed */
     size_t                  nfields;
     struct str              client_ip;
-    const struct peer_cert *peer; /* NULL when no client certificate was presented */
+    const struct peer_cert *peer;  /* NULL when no client certificate was presented */
+    bool                    plain; /* via pki_listen: only rows flagged plain serve it */
     struct buf              body;
     int64_t                 body_max;  /* the route's body limit (api_prepare) */
     struct errbuf           route_err; /* why routing failed (answered once the body is read) */

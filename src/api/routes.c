@@ -88,7 +88,8 @@ static const struct route_def routes[] = {
     { "/openapi.json", M_READ, RA_NONE, 0, MT_JSON, 0, NULL, openapi_serve, NULL,
       "This document: the API in OpenAPI 3.1" },
     { "/pki/*", M_READ | M(M_POST), RA_NONE, MT_ANY, MT_JSON, 0, NULL, issuance_public_serve,
-      NULL, "Public, no token: a CA's certificate, CRL and OCSP responder (API.md 7.4)" },
+      NULL, "Public, no token: a CA's certificate, CRL and OCSP responder (API.md 7.4)",
+      .plain = true },
     /* Last: every other path is a resource URL (API.md 6). */
     { "/*", M_ANY, RA_TOKEN, MT_OBJECT, MT_OBJECT | MT_CSV, 0, router_resource, serve_resources,
       NULL, "Resources: /things, /things/:id, /things/:id/children" },
@@ -135,7 +136,8 @@ routes_match(struct req *r, struct errbuf *eb)
         r->raw_path.len -= v1.len - 1;
     }
     for (size_t i = 0; i < ARRAY_LEN(routes) && d == NULL; i++)
-        if (path_matches(routes[i].path, r->path, r->raw_path, &r->route.rest))
+        if ((routes[i].plain || !r->plain) &&
+            path_matches(routes[i].path, r->path, r->raw_path, &r->route.rest))
             d = &routes[i];
     if (d == NULL)
         return errbuf_set(eb, E_NOTFOUND, "Unknown API path");

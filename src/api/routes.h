@@ -40,6 +40,9 @@ struct route_def {
     enum api_result (*serve)(struct req *r);
     const char *audit_op; /* audited under this operation (token requests), or NULL */
     const char *summary;  /* one line, for the OpenAPI document */
+    /* Served on the plain-HTTP listener too (the setting pki_listen): only the
+     * public PKI routes that relying parties fetch over http:// (API.md 7.4). */
+    bool plain;
 };
 
 /* The table, for documents generated from it (OpenAPI). */
@@ -48,7 +51,9 @@ const struct route_def *routes_all(size_t *n);
 /* Find the row for r->method and r->path (an optional "/v/1" prefix is
  * dropped): r->route.def is set whenever the path is known, even when the
  * method is not allowed, so that the route's media types apply to the error.
- * E_NOTFOUND, E_METHOD, or what the row's resolver says. */
+ * A request that came over plain HTTP (r->plain) sees only the rows flagged
+ * plain: any other path is unknown there. E_NOTFOUND, E_METHOD, or what the
+ * row's resolver says. */
 int routes_match(struct req *r, struct errbuf *eb);
 
 #endif

@@ -12,7 +12,9 @@
 
 struct config cfg;
 
-enum ctype { C_STR, C_INT, C_SIZE, C_DURATION, C_LEVEL, C_CIDRS /* a C_STR of CIDRs */ };
+/* C_CIDRS: a C_STR of CIDRs; C_URL: a C_STR, empty or an http(s) URL (its
+ * trailing slashes dropped). */
+enum ctype { C_STR, C_INT, C_SIZE, C_DURATION, C_LEVEL, C_CIDRS, C_URL };
 
 struct setting {
     const char *name;
@@ -33,6 +35,12 @@ static const struct setting settings[] = {
     { "store", C_STR, F(store), S(store), "", 0, 0, "sqlite:PATH (default DATA/keyward.db)" },
     { "public_url", C_STR, F(public_url), S(public_url), "", 0, 0,
       "token issuer and API URL (default https://LISTEN)" },
+    { "pki_listen", C_STR, F(pki_listen), S(pki_listen), "", 0, 0,
+      "address and port of a plain-HTTP listener for the public PKI routes (CA certificates, "
+      "CRLs, OCSP), empty = none" },
+    { "pki_url", C_URL, F(pki_url), S(pki_url), "", 0, 0,
+      "base URL of the PKI routes in issued certificates (default http://PKI_LISTEN, or "
+      "public_url without pki_listen)" },
     { "sync", C_STR, F(sync), S(sync), "full", 0, 0,
       "full: a commit survives power loss (fsync); normal: survives a crash of the process" },
     { "threads", C_INT, F(threads), 0, "0", 0, 256, "HTTP worker threads, 0 = cores" },
@@ -141,19 +149,58 @@ check_cidrs(const struct setting *s, const char *v, struct errbuf *eb)
     return E_OK;
 }
 
+/* The length of a C_URL value without its trailing slashes (paths are
+ * appended to it). */
+static size_t
+url_len(const char *v)
+{
+    size_t n = strlen(v);
+
+    while (n > 0 && v[n - 1] == '/')
+        n--;
+    return n;
+}
+
+/* Empty, or an http(s) URL with a host, in printable ASCII without spaces: it
+ * is written into certificates (IA5String). */
+static int
+check_url(const struct setting *s, const char *v, struct errbuf *eb)
+{
+    size_t n = url_len(v);
+    size_t scheme = strncmp(v, "http://", 7) == 0 ? 7 : strncmp(v, "https://", 8) == 0 ? 8 : 0;
+    bool   ok = v[0] == '\0' || (scheme > 0 && n > scheme);
+
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (unsigned char)v[i] > ' ' && (unsigned char)v[i] < 0x7f;
+    if (!ok)
+        return errbuf_set(eb, E_BADREQ, "config: %s: '%s' is not an http:// or https:// URL",
+                          s->name, v);
+    return E_OK;
+}
+
+static bool
+is_text(enum ctype t)
+{
+    return t == C_STR || t == C_CIDRS || t == C_URL;
+}
+
 static int
 apply(struct config *c, const struct setting *s, const char *v, struct errbuf *eb)
 {
     char *field = (char *)c + s->off;
     int   rc;
 
-    if (s->type == C_STR || s->type == C_CIDRS) {
+    if (is_text(s->type)) {
         size_t n = strlen(v);
         if (n >= s->len)
             return errbuf_set(eb, E_BADREQ, "config: %s: value too long", s->name);
         if (s->type == C_CIDRS && (rc = check_cidrs(s, v, eb)) != E_OK)
             return rc;
-        memcpy(field, v, n + 1);
+        if (s->type == C_URL && (rc = check_url(s, v, eb)) != E_OK)
+            return rc;
+        n = s->type == C_URL ? url_len(v) : n;
+        memcpy(field, v, n);
+        field[n] = '\0';
         return E_OK;
     }
     int64_t x = 0;
@@ -234,7 +281,7 @@ config_dump(const struct config *c, int fd)
         char                  dur[32];
 
         dprintf(fd, "# %s\n", s->doc);
-        if (s->type == C_STR || s->type == C_CIDRS) {
+        if (is_text(s->type)) {
             dprintf(fd, "%s = %s\n", s->name, field);
             continue;
         }
@@ -247,4 +294,10 @@ config_dump(const struct config *c, int fd)
         else
             dprintf(fd, "%s = %lld\n", s->name, (long long)x);
     }
+}
+
+const char *
+cfg_pki_base(void)
+{
+    return cfg.pki_url[0] != '\0' ? cfg.pki_url : cfg.public_url;
 }

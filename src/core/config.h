@@ -7,12 +7,15 @@
 #include "base.h"
 
 struct config {
-    char    listen[256]; /* ADDR:PORT */
-    char    data_dir[1024];
-    char    store[1100];     /* sqlite:PATH */
-    char    public_url[512]; /* issuer of tokens; default https://<listen> */
-    char    sync[8];         /* "full": commits survive power loss; "normal": crashes */
-    int64_t threads;         /* HTTP worker threads (0 = number of cores) */
+    char listen[256]; /* ADDR:PORT */
+    char data_dir[1024];
+    char store[1100];     /* sqlite:PATH */
+    char public_url[512]; /* issuer of tokens; default https://<listen> */
+    char pki_listen[256]; /* ADDR:PORT of the plain-HTTP listener of the public PKI
+                             routes (API.md 7.4); "": none */
+    char    pki_url[512]; /* their base URL in issued certificates: cfg_pki_base() */
+    char    sync[8];      /* "full": commits survive power loss; "normal": crashes */
+    int64_t threads;      /* HTTP worker threads (0 = number of cores) */
     int64_t max_connections;
     int64_t max_connections_per_address; /* 0: no limit per client address */
     int64_t connection_timeout;          /* ms; an idle keep-alive connection is closed */
@@ -64,5 +67,13 @@ int config_set(struct config *c, const char *key, const char *value, struct errb
 int config_load_file(struct config *c, const char *path, bool must_exist, struct errbuf *eb);
 /* Write "key = value" lines for every setting (docs and `keyward config`). */
 void config_dump(const struct config *c, int fd);
+
+/* The base URL under which issued certificates name their CA's public PKI
+ * routes (<base>/pki/<caID>/crl, .../ocsp, .../ca.crt: the CRL distribution
+ * point and AIA), without a trailing slash: pki_url when set, which main.c
+ * derives as http://<pki_listen> when the plain-HTTP listener is on and
+ * pki_url is not set; else public_url (HTTPS). Read-only after start-up, as
+ * cfg: any thread may call it. */
+const char *cfg_pki_base(void);
 
 #endif

@@ -1,5 +1,6 @@
-/* server.c - HTTPS/1.1 over OpenSSL: the listener, the worker loops, the
- * deadlines that cut slow clients off, and the hand-over to the API.
+/* server.c - HTTPS/1.1 over OpenSSL (and plain HTTP/1.1 for the public PKI
+ * routes): the listeners, the worker loops, the deadlines that cut slow
+ * clients off, and the hand-over to the API.
  *
  * Each worker thread owns an epoll loop and its connections; the listening
  * socket is in every loop (EPOLLEXCLUSIVE wakes one), and the woken worker
@@ -20,11 +21,23 @@
  * makes room for the new one, so a flood of slow or idle clients cannot lock
  * others out. Framing errors are answered with the error list and close the
  * connection (parse.c); nothing is answered that is not in API.md section 2.
+ *
+ * A second listening socket, plain HTTP on pki_listen when that is set, serves
+ * the public PKI routes to relying parties (CRLs and OCSP over http://, RFC
+ * 5280 4.2.1.13; API.md 7.4). It is in the same worker loops, and its
+ * connections share everything above: the parser, the states and deadlines,
+ * max_connections and its eviction, keep-alive. Only the transport differs:
+ * a connection reads and writes through its listener's ops (struct transport:
+ * OpenSSL, or read() and send() on the socket, where the handshake is
+ * nothing), and its requests are marked plain (struct req), so that
+ * routes_match offers them only the rows flagged for it: every other path is
+ * 404 there.
  */
 #include "server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -73,6 +86,29 @@ enum cstate {
 };
 
 struct worker;
+struct conn;
+
+/* What a transport's read or write did when it moved no bytes. */
+enum { IO_AGAIN = -1, IO_GONE = -2 };
+
+/* How a connection's bytes travel: tls_io (the API) or plain_io (the public
+ * PKI routes). Everything above it (the parser, the states and deadlines,
+ * eviction, keep-alive) is the same for each. */
+struct transport {
+    bool plain; /* its requests reach only the routes flagged plain (routes.h) */
+    /* E_OK, or the connection cannot be set up (dropped at once) */
+    int (*open)(struct conn *c);
+    /* 1 once the connection is ready for requests, else IO_AGAIN or IO_GONE */
+    int (*handshake)(struct conn *c);
+    /* bytes moved (> 0), IO_AGAIN when the socket must be waited for,
+     * IO_GONE when the connection is over (closed by the peer, or broken) */
+    ssize_t (*read)(struct conn *c, void *p, size_t n);
+    ssize_t (*write)(struct conn *c, const void *p, size_t n);
+    /* no more writes: the first half of a lingering close; errors ignored */
+    void (*shutdown)(struct conn *c);
+    /* free what open made (also after a failed open) */
+    void (*release)(struct conn *c);
+};
 
 /* One request: everything hangs off its arena (api/req.h). */
 struct hreq {
@@ -86,7 +122,8 @@ struct conn {
     struct conn            *prev, *next; /* the worker's connections */
     struct conn            *ready_next;  /* the worker's ready list (resumed requests) */
     int                     fd;
-    SSL                    *ssl;
+    const struct transport *io;
+    SSL                    *ssl; /* tls_io only */
     enum cstate             st;
     int64_t                 since; /* when the state's deadline started (ms) */
     struct sockaddr_storage addr;
@@ -114,7 +151,14 @@ struct conn {
 struct handoff {
     int                     fd;
     struct sockaddr_storage ss;
+    const struct transport *io;
     struct handoff         *next;
+};
+
+/* A listening socket, and the transport of the connections it accepts. */
+struct listener {
+    int                     fd;
+    const struct transport *io;
 };
 
 struct worker {
@@ -134,7 +178,8 @@ struct worker {
 };
 
 static SSL_CTX                *ctx_;
-static int                     listen_fd = -1;
+static struct listener         listeners[2]; /* listen (TLS), then pki_listen (plain) if set */
+static size_t                  nlisteners;
 static struct worker          *workers;
 static size_t                  nworkers;
 static int                     stopping;    /* atomic: http_stop was called */
@@ -142,7 +187,7 @@ static size_t                  next_worker; /* atomic: round robin of accepted c
 static __thread struct worker *self;        /* the worker this thread runs */
 static size_t                  open_conns;  /* atomic: connections of all workers */
 static int64_t                 stop_deadline;
-static char                    tag_listen, tag_wake; /* epoll data of the two non-connections */
+static char                    tag_wake; /* epoll data of the eventfd; a listener's is itself */
 
 static void conn_run(struct conn *c);
 static void wake(struct worker *w);
@@ -243,6 +288,180 @@ http_date(struct worker *w)
     return w->date;
 }
 
+/* ---- transports: TLS -------------------------------------------------- */
+
+/* After an OpenSSL call that returned `n` <= 0. */
+static ssize_t
+tls_status(struct conn *c, int n)
+{
+    int e = SSL_get_error(c->ssl, n);
+
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        return IO_AGAIN;
+    ERR_clear_error();
+    return IO_GONE;
+}
+
+static int
+tls_open(struct conn *c)
+{
+    if ((c->ssl = SSL_new(ctx_)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+        ERR_clear_error();
+        return E_INTERNAL;
+    }
+    SSL_set_accept_state(c->ssl);
+    return E_OK;
+}
+
+static void
+check_peer(struct conn *c)
+{
+    X509          *x = SSL_get0_peer_certificate(c->ssl);
+    unsigned char *der = NULL;
+    int            n;
+
+    c->peer_checked = true;
+    if (x == NULL || (n = i2d_X509(x, &der)) <= 0)
+        return;
+    c->peer_a = arena_new(2048);
+    c->peer = peer_check(c->peer_a, der, (size_t)n);
+    OPENSSL_free(der);
+}
+
+static int
+tls_handshake(struct conn *c)
+{
+    int n;
+
+    ERR_clear_error();
+    n = SSL_do_handshake(c->ssl);
+    if (n != 1)
+        return (int)tls_status(c, n);
+    check_peer(c);
+    return 1;
+}
+
+static ssize_t
+tls_read(struct conn *c, void *p, size_t n)
+{
+    int k;
+
+    ERR_clear_error();
+    k = SSL_read(c->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
+    return k > 0 ? k : tls_status(c, k);
+}
+
+static ssize_t
+tls_write(struct conn *c, const void *p, size_t n)
+{
+    int k;
+
+    ERR_clear_error();
+    k = SSL_write(c->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
+    return k > 0 ? k : tls_status(c, k);
+}
+
+/* close_notify */
+static void
+tls_shutdown(struct conn *c)
+{
+    ERR_clear_error();
+    if (SSL_shutdown(c->ssl) < 0)
+        ERR_clear_error();
+}
+
+static void
+tls_release(struct conn *c)
+{
+    if (c->ssl == NULL)
+        return;
+    ERR_clear_error();
+    SSL_free(c->ssl);
+    c->ssl = NULL;
+}
+
+static const struct transport tls_io = {
+    .plain = false,
+    .open = tls_open,
+    .handshake = tls_handshake,
+    .read = tls_read,
+    .write = tls_write,
+    .shutdown = tls_shutdown,
+    .release = tls_release,
+};
+
+/* ---- transports: plain TCP, for the public PKI routes ------------------- */
+
+static ssize_t
+plain_status(ssize_t n)
+{
+    if (n > 0)
+        return n;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return IO_AGAIN;
+    return IO_GONE; /* 0: the client closed; else the connection broke */
+}
+
+static int
+plain_open(struct conn *c)
+{
+    KW_UNUSED(c);
+    return E_OK;
+}
+
+/* Nothing to agree on: the first bytes are the request. */
+static int
+plain_handshake(struct conn *c)
+{
+    KW_UNUSED(c);
+    return 1;
+}
+
+static ssize_t
+plain_read(struct conn *c, void *p, size_t n)
+{
+    ssize_t k;
+
+    do
+        k = read(c->fd, p, n);
+    while (k < 0 && errno == EINTR);
+    return plain_status(k);
+}
+
+static ssize_t
+plain_write(struct conn *c, const void *p, size_t n)
+{
+    ssize_t k;
+
+    do
+        k = send(c->fd, p, n, MSG_NOSIGNAL);
+    while (k < 0 && errno == EINTR);
+    return plain_status(k);
+}
+
+/* FIN: the client reads the answer to its end, then closes too. */
+static void
+plain_shutdown(struct conn *c)
+{
+    shutdown(c->fd, SHUT_WR);
+}
+
+static void
+plain_release(struct conn *c)
+{
+    KW_UNUSED(c);
+}
+
+static const struct transport plain_io = {
+    .plain = true,
+    .open = plain_open,
+    .handshake = plain_handshake,
+    .read = plain_read,
+    .write = plain_write,
+    .shutdown = plain_shutdown,
+    .release = plain_release,
+};
+
 /* ---- the request: from a parsed head to struct req --------------------- */
 
 static void
@@ -342,6 +561,7 @@ hreq_new(struct conn *c, struct str method)
     h->r.body_max = cfg.max_body_size;
     h->r.client_ip = copy(a, str_c(c->ip));
     h->r.peer = c->peer;
+    h->r.plain = c->io->plain;
     rnd_id_bytes(t, sizeof t);
     hex_encode(t, sizeof t, h->r.trace);
     buf_init(&h->r.body, (size_t)cfg.max_body_size);
@@ -483,17 +703,15 @@ resume_req(struct req *r)
 
 /* ---- reading requests ---------------------------------------------------- */
 
-/* After an OpenSSL call that returned `n` <= 0: false when it only waits for
- * the socket (the next event resumes it), else the connection is closed
- * (state C_CLOSED) and true, so the caller's loop moves on. */
+/* After a transport call that moved no bytes (`n` is IO_AGAIN or IO_GONE):
+ * false when it only waits for the socket (the next event resumes it), else
+ * the connection is closed (state C_CLOSED) and true, so the caller's loop
+ * moves on. */
 static bool
-closed_unless_waiting(struct conn *c, int n)
+closed_unless_waiting(struct conn *c, ssize_t n)
 {
-    int e = SSL_get_error(c->ssl, n);
-
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+    if (n == IO_AGAIN)
         return false;
-    ERR_clear_error();
     c->st = C_CLOSED;
     return true;
 }
@@ -552,11 +770,8 @@ start_body(struct conn *c, const struct http_head *hd)
     /* A client that waits for 100 Continue gets it only when the body is
      * wanted; a refusal was answered before. Best effort: a full socket
      * buffer here only makes the client send after its own delay. */
-    if (hd->expect_continue && in_avail(c) == 0) {
-        ERR_clear_error();
-        if (SSL_write(c->ssl, cont, sizeof cont - 1) <= 0)
-            ERR_clear_error();
-    }
+    if (hd->expect_continue && in_avail(c) == 0)
+        c->io->write(c, cont, sizeof cont - 1);
 }
 
 static void
@@ -654,12 +869,11 @@ consume_body(struct conn *c)
 static bool
 fill(struct conn *c)
 {
-    int n;
+    ssize_t n;
 
     if (!in_reserve(c))
         return c->st = C_CLOSED, true;
-    ERR_clear_error();
-    n = SSL_read(c->ssl, c->in + c->in_len, (int)(c->in_cap - c->in_len));
+    n = c->io->read(c, c->in + c->in_len, c->in_cap - c->in_len);
     if (n > 0) {
         c->in_len += (size_t)n;
         return true;
@@ -672,14 +886,12 @@ fill(struct conn *c)
 /* After an answer that closes the connection, the client may still be
  * sending (a body refused with 413): closing at once would make the kernel
  * reset the connection and drop the answer before the client reads it. So,
- * as nginx's lingering close does, say close_notify, then read and discard
- * until the client closes too or LINGER_MS pass. */
+ * as nginx's lingering close does, shut the writing side (TLS: close_notify),
+ * then read and discard until the client closes too or LINGER_MS pass. */
 static void
 start_linger(struct conn *c)
 {
-    ERR_clear_error();
-    if (SSL_shutdown(c->ssl) < 0)
-        ERR_clear_error();
+    c->io->shutdown(c);
     c->st = C_LINGER;
     c->since = time_mono_ms();
 }
@@ -687,11 +899,10 @@ start_linger(struct conn *c)
 static bool
 drain(struct conn *c)
 {
-    char sink[4096];
-    int  n;
+    char    sink[4096];
+    ssize_t n;
 
-    ERR_clear_error();
-    while ((n = SSL_read(c->ssl, sink, sizeof sink)) > 0)
+    while ((n = c->io->read(c, sink, sizeof sink)) > 0)
         ;
     return closed_unless_waiting(c, n);
 }
@@ -810,17 +1021,11 @@ flush(struct conn *c)
 {
     for (;;) {
         while (c->out_off < c->out.len) {
-            size_t left = c->out.len - c->out_off;
-            int    n;
+            ssize_t n = c->io->write(c, c->out.p + c->out_off, c->out.len - c->out_off);
 
-            ERR_clear_error();
-            n = SSL_write(c->ssl, c->out.p + c->out_off,
-                          left > INT32_MAX ? INT32_MAX : (int)left);
-            if (n <= 0) {
-                int e = SSL_get_error(c->ssl, n);
-                if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
-                    return false;
-                ERR_clear_error();
+            if (n == IO_AGAIN)
+                return false;
+            if (n < 0) {
                 c->close_after = true;
                 c->streaming = false; /* the client is gone: finish_request ends it */
                 break;
@@ -845,30 +1050,12 @@ flush(struct conn *c)
 
 /* ---- the connection ------------------------------------------------------ */
 
-static void
-check_peer(struct conn *c)
-{
-    X509          *x = SSL_get0_peer_certificate(c->ssl);
-    unsigned char *der = NULL;
-    int            n;
-
-    c->peer_checked = true;
-    if (x == NULL || (n = i2d_X509(x, &der)) <= 0)
-        return;
-    c->peer_a = arena_new(2048);
-    c->peer = peer_check(c->peer_a, der, (size_t)n);
-    OPENSSL_free(der);
-}
-
 static bool
 handshake(struct conn *c)
 {
-    int n;
+    int n = c->io->handshake(c);
 
-    ERR_clear_error();
-    n = SSL_do_handshake(c->ssl);
     if (n == 1) {
-        check_peer(c);
         c->st = C_HEAD; /* its deadline still counts from the accept */
         return true;
     }
@@ -904,10 +1091,7 @@ static void
 conn_release(struct conn *c)
 {
     hreq_free(c->h);
-    if (c->ssl != NULL) {
-        ERR_clear_error();
-        SSL_free(c->ssl);
-    }
+    c->io->release(c);
     buf_free(&c->out);
     free(c->in);
     if (c->peer_a != NULL)
@@ -1040,27 +1224,29 @@ peer_ip(struct conn *c)
 }
 
 static void
-add_conn(struct worker *w, int fd, const struct sockaddr_storage *ss)
+add_conn(struct worker *w, int fd, const struct sockaddr_storage *ss,
+         const struct transport *io)
 {
     struct conn       *c = calloc(1, sizeof *c);
     struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
     int                one = 1;
 
-    if (c == NULL || (c->ssl = SSL_new(ctx_)) == NULL || SSL_set_fd(c->ssl, fd) != 1) {
+    if (c != NULL) {
+        c->fd = fd;
+        c->io = io;
+    }
+    if (c == NULL || c->io->open(c) != E_OK) {
         if (c != NULL)
-            SSL_free(c->ssl);
+            c->io->release(c);
         free(c);
         addrcount_put(ss);
         close(fd);
-        ERR_clear_error();
         return;
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->w = w;
-    c->fd = fd;
     c->addr = *ss;
     peer_ip(c);
-    SSL_set_accept_state(c->ssl);
     buf_init(&c->out, SIZE_MAX / 2);
     c->st = C_HANDSHAKE;
     c->since = time_mono_ms();
@@ -1121,25 +1307,25 @@ pick_worker(void)
 
 /* A new connection for this thread's worker. */
 static void
-adopt(struct worker *w, int fd, const struct sockaddr_storage *ss)
+adopt(struct worker *w, int fd, const struct sockaddr_storage *ss, const struct transport *io)
 {
     if (!make_room(w)) {
         addrcount_put(ss);
         close(fd);
         return;
     }
-    add_conn(w, fd, ss);
+    add_conn(w, fd, ss, io);
 }
 
 /* Give a new connection to `w`: at once if it is this thread's, else through
  * its inbox and a wake-up. */
 static void
-take(struct worker *w, int fd, const struct sockaddr_storage *ss)
+take(struct worker *w, int fd, const struct sockaddr_storage *ss, const struct transport *io)
 {
     struct handoff *h;
 
     if (w == self) {
-        adopt(w, fd, ss);
+        adopt(w, fd, ss, io);
         return;
     }
     if ((h = malloc(sizeof *h)) == NULL) {
@@ -1147,7 +1333,7 @@ take(struct worker *w, int fd, const struct sockaddr_storage *ss)
         close(fd);
         return;
     }
-    *h = (struct handoff){ fd, *ss, NULL };
+    *h = (struct handoff){ fd, *ss, io, NULL };
     pthread_mutex_lock(&w->mu);
     h->next = w->inbox;
     w->inbox = h;
@@ -1156,12 +1342,12 @@ take(struct worker *w, int fd, const struct sockaddr_storage *ss)
 }
 
 static void
-accept_some(void)
+accept_some(const struct listener *l)
 {
     for (int i = 0; i < ACCEPT_BURST; i++) {
         struct sockaddr_storage ss;
         socklen_t               sl = sizeof ss;
-        int fd = accept4(listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (fd < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -1172,7 +1358,7 @@ accept_some(void)
             close(fd); /* this address holds its share of connections already */
             continue;
         }
-        take(pick_worker(), fd, &ss);
+        take(pick_worker(), fd, &ss, l->io);
     }
 }
 
@@ -1198,7 +1384,7 @@ run_ready(struct worker *w)
     while (in != NULL) {
         struct handoff *h = in;
         in = h->next;
-        adopt(w, h->fd, &h->ss);
+        adopt(w, h->fd, &h->ss, h->io);
         free(h);
     }
     while (list != NULL) {
@@ -1224,11 +1410,20 @@ busy(const struct worker *w)
 static bool
 wind_down(struct worker *w)
 {
-    if (w->listening) {
-        epoll_ctl(w->ep, EPOLL_CTL_DEL, listen_fd, NULL);
-        w->listening = false;
-    }
+    for (size_t i = 0; w->listening && i < nlisteners; i++)
+        epoll_ctl(w->ep, EPOLL_CTL_DEL, listeners[i].fd, NULL);
+    w->listening = false;
     return !busy(w) || time_mono_ms() > stop_deadline;
+}
+
+/* The listener an epoll event names, or NULL for a connection or the eventfd. */
+static const struct listener *
+listener_of(const void *p)
+{
+    for (size_t i = 0; i < nlisteners; i++)
+        if (p == &listeners[i])
+            return &listeners[i];
+    return NULL;
 }
 
 static void *
@@ -1243,8 +1438,10 @@ worker_main(void *arg)
         int n = epoll_wait(w->ep, ev, EVENTS_MAX, w->again != NULL ? 0 : TICK_MS);
 
         for (int i = 0; i < n; i++) {
-            if (ev[i].data.ptr == &tag_listen)
-                accept_some();
+            const struct listener *l = listener_of(ev[i].data.ptr);
+
+            if (l != NULL)
+                accept_some(l);
             else if (ev[i].data.ptr == &tag_wake)
                 run_ready(w);
             else
@@ -1336,8 +1533,11 @@ tls_init(const struct tls_files *tls, struct errbuf *eb)
     return E_OK;
 }
 
+/* ADDR:PORT (an IPv6 address in brackets) into *ss; `name` is the setting,
+ * for the message. */
 static int
-parse_listen(const char *listen, struct sockaddr_storage *ss, struct errbuf *eb)
+parse_listen(const char *name, const char *listen, struct sockaddr_storage *ss,
+             struct errbuf *eb)
 {
     char        host[256];
     const char *colon = strrchr(listen, ':');
@@ -1346,7 +1546,7 @@ parse_listen(const char *listen, struct sockaddr_storage *ss, struct errbuf *eb)
     memset(ss, 0, sizeof *ss);
     if (colon == NULL || (size_t)(colon - listen) >= sizeof host ||
         str_to_i64(str_c(colon + 1), &port) != E_OK || port < 0 || port > 65535)
-        return errbuf_set(eb, E_BADREQ, "--listen %s: expected ADDR:PORT", listen);
+        return errbuf_set(eb, E_BADREQ, "%s %s: expected ADDR:PORT", name, listen);
     memcpy(host, listen, (size_t)(colon - listen));
     host[colon - listen] = '\0';
     if (host[0] == '[' && host[strlen(host) - 1] == ']') {
@@ -1362,54 +1562,105 @@ parse_listen(const char *listen, struct sockaddr_storage *ss, struct errbuf *eb)
         s6->sin6_family = AF_INET6;
         s6->sin6_port = htons((uint16_t)port);
     } else
-        return errbuf_set(eb, E_BADREQ, "--listen %s: ADDR must be an IP address", listen);
+        return errbuf_set(eb, E_BADREQ, "%s %s: ADDR must be an IP address", name, listen);
     return E_OK;
+}
+
+static uint16_t
+port_of(const struct sockaddr_storage *ss)
+{
+    return ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
+                                          : ((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+/* 0.0.0.0 or [::]: every address of the host, none to give relying parties. */
+static bool
+any_address(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+    return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
 }
 
 int
-http_check_listen(const char *listen, struct errbuf *eb)
+http_check_listeners(struct errbuf *eb)
 {
-    struct sockaddr_storage ss;
+    struct sockaddr_storage api, pki;
+    int                     rc = parse_listen("--listen", cfg.listen, &api, eb);
 
-    return parse_listen(listen, &ss, eb);
+    if (rc != E_OK || cfg.pki_listen[0] == '\0')
+        return rc;
+    if ((rc = parse_listen("pki_listen", cfg.pki_listen, &pki, eb)) != E_OK)
+        return rc;
+    if (port_of(&pki) == port_of(&api))
+        return errbuf_set(eb, E_BADREQ,
+                          "pki_listen %s: the port of --listen %s; plain HTTP needs its own",
+                          cfg.pki_listen, cfg.listen);
+    if (any_address(&pki) && cfg.pki_url[0] == '\0')
+        return errbuf_set(eb, E_BADREQ,
+                          "pki_listen %s is every address: set pki_url, the URL that "
+                          "issued certificates give relying parties",
+                          cfg.pki_listen);
+    return E_OK;
 }
 
+/* The next listener: `addr` (the setting `name`), its connections on `io`. */
 static int
-open_listener(struct errbuf *eb)
+open_listener(const char *name, const char *addr, const struct transport *io, struct errbuf *eb)
 {
+    struct listener        *l = &listeners[nlisteners];
     struct sockaddr_storage ss;
-    int                     one = 1, rc;
+    int                     one = 1, rc, e;
 
-    if ((rc = parse_listen(cfg.listen, &ss, eb)) != E_OK)
+    if (nlisteners == ARRAY_LEN(listeners))
+        return errbuf_set(eb, E_INTERNAL, "http: too many listeners");
+    if ((rc = parse_listen(name, addr, &ss, eb)) != E_OK)
         return rc;
-    listen_fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (listen_fd < 0 ||
-        setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(listen_fd, (struct sockaddr *)&ss,
+    l->io = io;
+    l->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (l->fd < 0 || setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(l->fd, (struct sockaddr *)&ss,
              ss.ss_family == AF_INET ? sizeof(struct sockaddr_in)
                                      : sizeof(struct sockaddr_in6)) != 0 ||
-        listen(listen_fd, 1024) != 0) {
-        if (listen_fd >= 0)
-            close(listen_fd);
-        listen_fd = -1;
-        return errbuf_set(eb, E_UNAVAILABLE,
-                          "cannot listen on %s: address in use or not available", cfg.listen);
+        listen(l->fd, 1024) != 0) {
+        e = errno;
+        if (l->fd >= 0)
+            close(l->fd);
+        return errbuf_set(eb, E_UNAVAILABLE, "cannot listen on %s (%s): %s", addr, name,
+                          strerror(e));
     }
+    nlisteners++;
     return E_OK;
+}
+
+/* The API's listener (TLS), and the public PKI routes' (plain) when set. */
+static int
+open_listeners(struct errbuf *eb)
+{
+    int rc = open_listener("--listen", cfg.listen, &tls_io, eb);
+
+    if (rc == E_OK && cfg.pki_listen[0] != '\0')
+        rc = open_listener("pki_listen", cfg.pki_listen, &plain_io, eb);
+    return rc;
 }
 
 static int
 worker_init(struct worker *w)
 {
-    struct epoll_event l = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &tag_listen };
     struct epoll_event k = { .events = EPOLLIN, .data.ptr = &tag_wake };
 
     w->ep = epoll_create1(EPOLL_CLOEXEC);
     w->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&w->mu, NULL);
-    if (w->ep < 0 || w->wake < 0 || epoll_ctl(w->ep, EPOLL_CTL_ADD, listen_fd, &l) != 0 ||
-        epoll_ctl(w->ep, EPOLL_CTL_ADD, w->wake, &k) != 0)
+    if (w->ep < 0 || w->wake < 0 || epoll_ctl(w->ep, EPOLL_CTL_ADD, w->wake, &k) != 0)
         return E_INTERNAL;
+    for (size_t i = 0; i < nlisteners; i++) {
+        struct epoll_event l = { .events = EPOLLIN | EPOLLEXCLUSIVE,
+                                 .data.ptr = &listeners[i] };
+
+        if (epoll_ctl(w->ep, EPOLL_CTL_ADD, listeners[i].fd, &l) != 0)
+            return E_INTERNAL;
+    }
     w->listening = true;
     return E_OK;
 }
@@ -1422,7 +1673,7 @@ http_start(const struct tls_files *tls, struct errbuf *eb)
 
     n = n == 0 ? 1 : n;
     if ((rc = peer_init(buf_cstr(&tls->client_ca_pem), eb)) != E_OK ||
-        (rc = tls_init(tls, eb)) != E_OK || (rc = open_listener(eb)) != E_OK)
+        (rc = tls_init(tls, eb)) != E_OK || (rc = open_listeners(eb)) != E_OK)
         return rc;
     if (addrcount_init((size_t)cfg.max_connections, (size_t)cfg.max_connections_per_address) !=
         E_OK)
@@ -1484,8 +1735,9 @@ http_stop(int64_t grace_ms)
         free(workers);
     workers = NULL;
     nworkers = 0;
-    close(listen_fd);
-    listen_fd = -1;
+    for (size_t i = 0; i < nlisteners; i++)
+        close(listeners[i].fd);
+    nlisteners = 0;
     SSL_CTX_free(ctx_);
     ctx_ = NULL;
     addrcount_fini();

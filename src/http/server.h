@@ -1,13 +1,18 @@
-/* server.h - the HTTPS listener. */
+/* server.h - the HTTPS listener, and the plain-HTTP one of the public PKI
+ * routes. */
 #ifndef KW_SERVER_H
 #define KW_SERVER_H
 
 #include "../pki/tlsboot.h"
 
-/* E_BADREQ unless `listen` is IP:PORT (checked before anything is created). */
-int http_check_listen(const char *listen, struct errbuf *eb);
-/* Listen on cfg.listen with the console's certificate; E_UNAVAILABLE with a
- * one-line reason when the address cannot be used. */
+/* Check the listen settings before anything is created: cfg.listen and, when
+ * set, cfg.pki_listen are IP:PORT, on different ports, and pki_listen names
+ * a single address unless pki_url is set (certificates would name 0.0.0.0).
+ * Call it before main.c derives pki_url's default. E_BADREQ with one line. */
+int http_check_listeners(struct errbuf *eb);
+/* Listen on cfg.listen with the console's certificate, and on cfg.pki_listen
+ * (plain HTTP, the routes flagged plain only) when set; E_UNAVAILABLE with a
+ * one-line reason when an address cannot be used. */
 int http_start(const struct tls_files *tls, struct errbuf *eb);
 /* Stop accepting, let requests in flight finish (up to grace_ms), close. */
 void http_stop(int64_t grace_ms);
