@@ -756,6 +756,40 @@ add_route(struct val *paths, const struct route_def *d)
     set(paths, d->path, item);
 }
 
+/* A "/ *" row's own URLs (route_doc): public, their parameters strings. */
+static void
+add_route_docs(struct val *paths, const struct route_def *d)
+{
+    for (const struct route_doc *doc = d->docs; doc->path != NULL; doc++) {
+        struct val item = val_map(), params = val_arr();
+        for (const char *p = strchr(doc->path, '{'); p != NULL; p = strchr(p + 1, '{')) {
+            const char *e = strchr(p, '}');
+            val_push(oa, &params,
+                     param(arena_strndup(oa, p + 1, (size_t)(e - p - 1)), "path", true,
+                           type("string"), NULL));
+        }
+        for (int m = M_GET; m <= M_DELETE; m++) {
+            if (!(doc->methods & M(m)))
+                continue;
+            char *opid = arena_printf(oa, "%s%s", method_keys[m], doc->path);
+            for (char *p = opid; *p != '\0'; p++)
+                if (strchr("/.{}", *p) != NULL)
+                    *p = '_';
+            struct val op = operation(opid, doc->summary, "pki", false);
+            set(&op, "parameters", params);
+            struct val *rs = val_get(&op, "responses"), r = val_map(), c = val_map();
+            set(&c, doc->type, map1("schema", type("string")));
+            set(&r, "description", val_cstr("OK"));
+            set(&r, "content", c);
+            set(rs, "200",
+                m == M_HEAD ? no_content("as GET, without the body", val_null()) : r);
+            add_transport_errors(rs);
+            set(&item, method_keys[m], op);
+        }
+        set(paths, doc->path, item);
+    }
+}
+
 /* ---- the document -------------------------------------------------------- */
 
 static struct val
@@ -782,7 +816,9 @@ build(void)
     }
     error_schemas(&schemas);
     for (size_t i = 0; i < n; i++)
-        if (rt[i].resolve == NULL) /* the resource tree is described by the specs */
+        if (rt[i].docs != NULL)
+            add_route_docs(&paths, &rt[i]);
+        else if (rt[i].resolve == NULL) /* the resource tree is described by the specs */
             add_route(&paths, &rt[i]);
     for (size_t i = 0; i < spec_count; i++)
         add_resource(&paths, &schemas, spec_all[i]);

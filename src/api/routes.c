@@ -72,6 +72,17 @@ serve_resources(struct req *r)
     return engine_serve(r, &eb);
 }
 
+static const struct route_doc pki_docs[] = {
+    { "/pki/{caID}/ca.pem", M_READ, "application/x-pem-file", "The CA's certificate, PEM" },
+    { "/pki/{caID}/ca.crt", M_READ, "application/pkix-cert", "The CA's certificate, DER" },
+    { "/pki/{caID}/crl", M_READ, "application/pkix-crl", "The CA's full CRL, DER" },
+    { "/pki/{caID}/ocsp", M(M_POST), "application/ocsp-response",
+      "OCSP (RFC 6960), the request as an application/ocsp-request body" },
+    { "/pki/{caID}/ocsp/{request}", M_READ, "application/ocsp-response",
+      "OCSP (RFC 6960), the request in base64 in the URL" },
+    { NULL, 0, NULL, NULL },
+};
+
 /* ---- the table ----------------------------------------------------------- */
 
 static const struct route_def routes[] = {
@@ -89,7 +100,7 @@ static const struct route_def routes[] = {
       "This document: the API in OpenAPI 3.1" },
     { "/pki/*", M_READ | M(M_POST), RA_NONE, MT_ANY, MT_JSON, 0, NULL, issuance_public_serve,
       NULL, "Public, no token: a CA's certificate, CRL and OCSP responder (API.md 7.4)",
-      .plain = true },
+      .plain = true, .docs = pki_docs },
     /* Last: every other path is a resource URL (API.md 6). */
     { "/*", M_ANY, RA_TOKEN, MT_OBJECT, MT_OBJECT | MT_CSV, 0, router_resource, serve_resources,
       NULL, "Resources: /things, /things/:id, /things/:id/children" },

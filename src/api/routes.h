@@ -25,6 +25,15 @@ enum route_auth {
     RA_TOKEN, /* Authorization: Bearer <token> (api.c authenticates before the handler) */
 };
 
+/* One URL a "/ *" row serves, for the OpenAPI document ({name} parts are path
+ * parameters, strings). */
+struct route_doc {
+    const char *path;
+    unsigned    methods;
+    const char *type; /* the answer's media type */
+    const char *summary;
+};
+
 struct route_def {
     const char *path;        /* exact path, or ending in "/ *" without the space:
                                 the rest (raw, undecoded) goes to r->route.rest */
@@ -38,8 +47,9 @@ struct route_def {
     int (*resolve)(struct req *r, struct errbuf *eb);
     /* Serve the request; API_PENDING when a write was queued (r->resume follows). */
     enum api_result (*serve)(struct req *r);
-    const char *audit_op; /* audited under this operation (token requests), or NULL */
-    const char *summary;  /* one line, for the OpenAPI document */
+    const char *audit_op;         /* audited under this operation (token requests), or NULL */
+    const char *summary;          /* one line, for the OpenAPI document */
+    const struct route_doc *docs; /* a "/ *" row's URLs (NULL-path terminated), for it */
     /* Served on the plain-HTTP listener too (the setting pki_listen): only the
      * public PKI routes that relying parties fetch over http:// (API.md 7.4). */
     bool plain;

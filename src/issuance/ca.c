@@ -79,7 +79,7 @@ struct made {
 const char *
 ca_url(struct arena *a, struct str id, const char *leaf)
 {
-    const char *base = cfg.public_url; /* TODO(plain listener): pki_url */
+    const char *base = cfg_pki_base();
 
     return arena_printf(a, "%s/pki/%.*s/%s", base, STR_FMT(id), leaf);
 }
