@@ -6,10 +6,12 @@ Relying-party work is done with clients nobody here wrote: the `openssl` command
 out of certificates and to build CSRs openssl will not make (duplicate extensions).
 """
 
+import atexit
 import base64
 import datetime
 import hashlib
 import re
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -39,8 +41,16 @@ def openssl(*args, input=None, check=True, cwd=None):
     return r
 
 
+_BASE = []
+
+
 def tmpdir():
-    return Path(tempfile.mkdtemp(prefix="kw-pki-"))
+    """A new directory for files handed to openssl, under one per test process that is
+    removed when the process exits."""
+    if not _BASE:
+        _BASE.append(tempfile.mkdtemp(prefix="kw-pki-"))
+        atexit.register(shutil.rmtree, _BASE[0], True)
+    return Path(tempfile.mkdtemp(dir=_BASE[0]))
 
 
 def write(d, name, text):
@@ -174,7 +184,7 @@ def utcnow():
 def ca_body(name=None, key_type="EC_P256", subject=None, **kw):
     name = name or "ca-" + rand(8)
     body = {"name": name, "keyType": key_type,
-            "subject": subject or "CN=%s Test CA,O=Keyward Tests" % name}
+            "subject": "CN=%s Test CA,O=Keyward Tests" % name if subject is None else subject}
     body.update(kw)
     return body
 
