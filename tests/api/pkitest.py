@@ -270,6 +270,15 @@ def public(server, path, method="GET", data=None, headers=None):
         s.close()
 
 
+def list_caps(client, identity):
+    """{attribute: maxItems} of every list attribute a resource's published schema
+    (/openapi.json) lets a client write; a list without maxItems is listed with None."""
+    doc = client.ok(client.get("/openapi.json", ns=None))
+    props = doc["components"]["schemas"][identity]["properties"]
+    return {k: p.get("maxItems") for k, p in props.items()
+            if p.get("type") == "array" and not p.get("readOnly")}
+
+
 # ---- CSRs openssl will not make --------------------------------------------------------
 
 

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import serialization
 
 from kwtest import HEX24, assert_error, make_ca, rand
 from certmaker import make_cert
-from pkitest import (KEY_TYPES, ca_body, count, der_of, ext, issue, load, make_csr, mk_ca,
-                     mk_template, not_before_after, public, refused_and_kept, request,
+from pkitest import (KEY_TYPES, ca_body, count, der_of, ext, issue, list_caps, load, make_csr,
+                     mk_ca, mk_template, not_before_after, public, refused_and_kept, request,
                      sha256_pem, split_pem, text_of, utcnow, verify)
 
 HOUR = 3600
@@ -174,6 +174,22 @@ def test_names_are_unique_per_namespace(admin, space):
     mk_ca(admin, ns, name=name)
     assert_error(create(admin, ns, name=name), 422, "Duplicate Key")
     mk_ca(admin, fresh(admin, space), name=name)
+
+
+@pytest.mark.parametrize("attribute,item", [
+    ("permittedDNSDomains", "d%d.example.com"), ("excludedDNSDomains", "x%d.example.com"),
+    ("permittedIPRanges", "10.%d.0.0/16")])
+def test_policy_lists_cap_and_one_past(admin, space, attribute, item):
+    cap = list_caps(admin, "certificateauthority")[attribute]
+    assert isinstance(cap, int) and 0 < cap <= 250, "a published cap: %r" % cap
+    ns = fresh(admin, space)
+    ca = mk_ca(admin, ns, **{attribute: [item % i for i in range(cap)]})
+    assert len(ca[attribute]) == cap
+    assert attr_of(create(admin, ns, **{attribute: [item % i for i in range(cap + 1)]})) == \
+        attribute
+    r = admin.put("/certificateauthorities/" + ca["ID"], dict(
+        ca, **{attribute: [item % i for i in range(cap + 1)]}), ns=ns)
+    assert attr_of(r) == attribute
 
 
 # ---- intermediates -----------------------------------------------------------------------

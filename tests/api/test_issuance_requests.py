@@ -15,8 +15,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from certmaker import make_cert
 from kwtest import HEX24, assert_error, rand
-from pkitest import (KEY_TYPES, SAN_OID, aia_urls, count, crl_urls, issue, load, make_csr,
-                     mk_ca, mk_template, nginx_curl, not_before_after, pubkey_of_cert,
+from pkitest import (KEY_TYPES, SAN_OID, aia_urls, count, crl_urls, issue, list_caps, load,
+                     make_csr, mk_ca, mk_template, nginx_curl, not_before_after, pubkey_of_cert,
                      pubkey_of_csr, pubkey_of_key, raw_csr, refused, refused_and_kept,
                      request, san_value, sha256_pem, split_pem, tamper, template_body,
                      utcnow, verify)
@@ -97,6 +97,32 @@ def test_an_invalid_regex_is_refused_at_creation(admin, space, pki, attribute, b
                                                       **{attribute: [".*", bad]}), ns=space)
     assert attr_of(r) == attribute, r
     assert admin.get("/issuingtemplates", ns=space).headers["X-Count-Total"] == n
+
+
+def test_every_template_list_has_a_cap(admin, space, pki):
+    """Every list of a template: its published cap is accepted, one more is 422 on it."""
+    caps = list_caps(admin, "issuingtemplate")
+    items = {k: "x%d" for k in REGEX_LISTS}
+    items["subjectCValues"] = None  # two-letter codes, below
+    items["extendedKeyUsages"] = "1.3.6.1.4.1.99999.%d"
+    codes = ["%s%s" % (a, b) for a in "ABCDEFGHIJ" for b in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
+    for attribute, item in items.items():
+        cap = caps.get(attribute)
+        assert isinstance(cap, int) and 0 < cap <= 250, (attribute, cap)
+        values = (lambda n: codes[:n]) if item is None else \
+            (lambda n, item=item: [item % i for i in range(n)])
+        t = admin.post("/issuingtemplates", template_body(pki["inter"]["ID"], **{
+            attribute: values(cap)}), ns=space)
+        assert t.status == 200 and len(t.data[attribute]) == cap, (attribute, t)
+        r = admin.post("/issuingtemplates", template_body(pki["inter"]["ID"], **{
+            attribute: values(cap + 1)}), ns=space)
+        assert attr_of(r) == attribute, (attribute, r)
+        r = admin.put("/issuingtemplates/" + t.data["ID"], dict(t.data, **{
+            attribute: values(cap + 1)}), ns=space)
+        assert attr_of(r) == attribute, (attribute, r)
+    # the enumerated lists (keyTypes, keyUsages) are bounded by their values
+    for attribute in ("keyTypes", "keyUsages"):
+        assert isinstance(caps.get(attribute), int), (attribute, caps)
 
 
 def test_template_validation(admin, space, pki):
