@@ -602,6 +602,7 @@ def test_generated_key_requests_have_the_same_cap(admin, bad, field):
 def test_csr_attributes_are_validated(admin, bad):
     ns, tpl, _ = bad
     base = {"commonName": "v.test.example", "keyType": "EC_P256"}
+    wrong = []
     for field, value in (("ipAddresses", ["300.1.1.1"]), ("ipAddresses", ["host"]),
                          ("emails", ["not an email"]), ("uris", ["not a uri"]),
                          ("dnsNames", ["bad name.test.example"]), ("dnsNames", [""]),
@@ -609,7 +610,38 @@ def test_csr_attributes_are_validated(admin, bad):
                          ("dnsNames", "one.test.example")):
         r = request(admin, ns, tpl["ID"], attrs=dict(base, **{field: value}))
         # named as what was sent: csrAttributes (or the field in it), never csr
-        assert attr_of(r) in ("csrAttributes", "csrAttributes." + field), (field, value, r)
+        if r.status != 422 or (r.data[0].get("data") or {}).get("attribute") not in (
+                "csrAttributes", "csrAttributes." + field):
+            wrong.append((field, value, r))
+    assert not wrong, "\n".join(map(repr, wrong))
+
+
+@pytest.mark.parametrize("kw", [
+    {"dns": ["bad name.test.example"]}, {"dns": ["-lead.test.example"]},
+    {"dns": ["a..test.example"]}, {"dns": ["x" * 64 + ".test.example"]},
+    {"emails": ["not an email"]}, {"uris": ["not a uri"]},
+], ids=["space in a DNS name", "leading hyphen", "empty label", "64-octet label",
+        "email without @", "URI without scheme"])
+def test_names_must_be_well_formed_even_when_the_template_allows_anything(admin, bad, kw):
+    """RFC 5280 4.2.1.6: a dNSName is in the preferred name syntax, an rfc822Name is a
+    mailbox, a URI has a scheme. A template of ".*" does not make a malformed name
+    issuable: 422 naming the CSR (or the name in it)."""
+    ns, tpl, _ = bad
+    n = count(admin, "certificates", ns)
+    r = request(admin, ns, tpl["ID"], csr=make_csr(cn="ok.test.example", **kw)[0])
+    e = assert_error(r, 422)
+    assert str(e["data"].get("attribute", "")).startswith("csr"), e
+    assert count(admin, "certificates", ns) == n
+
+
+def test_wildcards_and_idn_a_labels_issue(admin, bad):
+    ns, tpl, _ = bad
+    names = ["*.test.example", "xn--bcher-kva.test.example", "a-b.test.example", "1.test.example"]
+    csr = make_csr(cn="*.test.example", dns=names, emails=["first.last+tag@test.example"],
+                   uris=["urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66"])[0]
+    req = issue(admin, ns, tpl["ID"], csr=csr)
+    san = load(leaf_of(req)).extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    assert san.value.get_values_for_type(x509.DNSName) == names
 
 
 # ---- roles -------------------------------------------------------------------------------
