@@ -270,6 +270,30 @@ def test_issued_certificate_is_in_the_inventory(admin, space, pki):
     assert rec["issuingTemplateID"] == tpl["ID"]
 
 
+def test_the_templates_usages_are_the_certificates(admin, space):
+    """A client-certificate template: clientAuth only, digitalSignature only, even for an
+    RSA key; openssl accepts the leaf for TLS clients and refuses it for TLS servers."""
+    ns = fresh(admin, space)
+    ca = mk_ca(admin, ns)
+    tpl = mk_template(admin, ns, ca["ID"], keyUsages=["digitalSignature"],
+                      extendedKeyUsages=["clientAuth"], sanDNSNameRegexes=[],
+                      sanEmailRegexes=[r"[a-z]+@test\.example"])
+    req = issue(admin, ns, tpl["ID"], csr=make_csr("RSA_2048", cn="alice",
+                                                  emails=["alice@test.example"])[0])
+    leaf = leaf_of(req)
+    c = load(leaf)
+    eku = c.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(eku) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    ku = c.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert ku.digital_signature and not ku.key_encipherment and not ku.key_agreement
+    verify(ca["certificate"], leaf, purpose="sslclient")
+    from pkitest import openssl, tmpdir, write
+    d = tmpdir()
+    r = openssl("verify", "-purpose", "sslserver", "-CAfile",
+                write(d, "ca.pem", ca["certificate"]), write(d, "leaf.pem", leaf), check=False)
+    assert r.returncode != 0, r
+
+
 # ---- validity ----------------------------------------------------------------------------
 
 
@@ -281,6 +305,7 @@ def test_validity(admin, space):
     assert abs(hours(leaf_of(issue(admin, ns, tpl["ID"], csr=csr))) - 100) < 1
     assert abs(hours(leaf_of(issue(admin, ns, tpl["ID"], csr=csr, validity="36h"))) - 36) < 1
     assert abs(hours(leaf_of(issue(admin, ns, tpl["ID"], csr=csr, validity="500h"))) - 500) < 1
+    assert abs(hours(leaf_of(issue(admin, ns, tpl["ID"], csr=csr, validity="1h30m"))) - 1.5) < 1
     r = request(admin, ns, tpl["ID"], csr=csr, validity="501h")
     refused_and_kept(admin, ns, r, "validity")
     for bad in ("-1h", "abc", "-720h", "1d"):

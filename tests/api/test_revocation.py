@@ -407,6 +407,34 @@ def test_everything_survives_a_restart(start_server):
     assert ocsp_status(out, _name(out)) == "good", out
 
 
+def test_revoking_an_intermediate(server, admin, space):
+    """An intermediate's certificate is one its parent issued: revocable like a leaf, on
+    the parent's CRL and OCSP; openssl then refuses the leaves below it."""
+    ns = admin.mkns(space, "ri" + rand(6))["name"]
+    root = mk_ca(admin, ns)
+    inter = mk_ca(admin, ns, parentID=root["ID"])
+    tpl = mk_template(admin, ns, inter["ID"])
+    _, leaf = new_leaf(admin, ns, tpl["ID"])
+    p = {"inter": root, "root": root}
+    out = ask(server, p, inter["certificate"])
+    assert ocsp_status(out, _name(out)) == "good", out
+    rev = admin.ok(revoke(admin, ns, inter["certificateID"], "cACompromise"))
+    assert rev["certificateAuthorityID"] == root["ID"]
+    out = ask(server, p, inter["certificate"])
+    assert ocsp_status(out, _name(out)) == "revoked" and "cACompromise" in out, out
+    text = crl_text(server, root)
+    assert serial_hex(inter["certificate"]) in text and "CA Compromise" in text, text
+    d = tmpdir()
+    crls = write(d, "crls.pem", "".join(
+        openssl("crl", "-inform", "DER", "-in", write(d, "%d.der" % i, public(
+            server, "/pki/%s/crl" % ca["ID"]).content)).stdout
+        for i, ca in enumerate((root, inter))))
+    v = openssl("verify", "-crl_check_all", "-CAfile", write(d, "root.pem", root["certificate"]),
+                "-untrusted", write(d, "inter.pem", inter["certificate"]), "-CRLfile", crls,
+                write(d, "leaf.pem", leaf), check=False)
+    assert v.returncode != 0 and "revoked" in v.stdout + v.stderr, v
+
+
 # ---- plain HTTP for relying parties: pki_listen --------------------------------------------
 
 
