@@ -46,9 +46,11 @@ def revoke(client, ns, cert_id, reason="keyCompromise"):
 # ---- OCSP and CRL through openssl ---------------------------------------------------------
 
 
-def ocsp_request_der(issuer_pem, leaf_pem=None, serial=None, nonce=False):
+def ocsp_request_der(issuer_pem, leaf_pem=None, serial=None, nonce=False, digest=None):
     d = tmpdir()
     args = ["ocsp", "-issuer", write(d, "issuer.pem", issuer_pem), "-reqout", d / "req.der"]
+    if digest:
+        args.append("-" + digest)  # the CertID's hash (SHA-1 by default)
     args += ["-cert", write(d, "leaf.pem", leaf_pem)] if leaf_pem else ["-serial", serial]
     if not nonce:
         args.append("-no_nonce")
@@ -301,6 +303,22 @@ def test_ocsp_answers_are_presigned(server, admin, space, pki):
     out, _, ok = ocsp_read(after, pki["inter"]["certificate"], pki["root"]["certificate"],
                            leaf_pem=leaf)
     assert ok and ocsp_status(out, _name(out)) == "revoked"
+
+
+def test_ocsp_with_a_sha256_cert_id(server, admin, space, pki):
+    req, leaf = new_leaf(admin, space, pki["tpl"]["ID"])
+    der = ocsp_request_der(pki["inter"]["certificate"], leaf, digest="sha256")
+    r = ocsp_post(server, pki["inter"]["ID"], der)
+    assert r.status_code == 200, r
+    out, err, ok = ocsp_read(r.content, pki["inter"]["certificate"], pki["root"]["certificate"],
+                             leaf_pem=leaf)
+    # openssl matches the answer's CertID to its own SHA-1 one: read the status as text
+    assert ok and "Cert Status: good" in out, (out, err)
+    admin.ok(revoke(admin, space, req["certificateID"]))
+    out, err, ok = ocsp_read(ocsp_post(server, pki["inter"]["ID"], der).content,
+                             pki["inter"]["certificate"], pki["root"]["certificate"],
+                             leaf_pem=leaf)
+    assert ok and "Cert Status: revoked" in out, (out, err)
 
 
 def test_ocsp_with_a_nonce_still_answers(server, pki, admin, space):
