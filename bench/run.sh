@@ -1492,12 +1492,15 @@ fi
 cfssl_start default
 f=$WORK/issue-cfssl-default.out
 cfssl_wrk "$f" "${ROUND_SECS}s"
-check_wrk "$f" "issuance cfssl (default certdb, plain HTTP)"
+# Not check_wrk: with one rollback journal per certificate, 64 writers get some
+# "database is locked" answers; they are part of this set-up's result.
 CF_DEF_RATE=$(kv "$f" rps); CF_DEF_OK=$(kv "$f" ok)
 cfssl_stop
 CF_DEF_ROWS=$CF_ROWS_NOW
 say "cfssl with the documented set-up (plain HTTP, data_source the bare path: rollback journal):" \
-    "$(calc '"%.0f", '"$CF_DEF_RATE")/s, $CF_DEF_ROWS rows stored ($CF_DEF_OK signed answers counted)"
+    "$(calc '"%.0f", '"$CF_DEF_RATE")/s, $CF_DEF_ROWS rows stored ($CF_DEF_OK signed answers counted;" \
+    "$(kv "$f" failed) other answers, $(grep -c 'database is locked' "$WORK/cfssl-default.log" || true)" \
+    "\"database is locked\" in its log; $(kv "$f" socket_errors) socket errors)"
 CF_RATE=$(median "${CRATES[@]}"); CF_CPU=$(median "${CCPU[@]}")
 SSL_SIGN=$(median "${SSIGN[@]}"); SSL_VERIFY=$(median "${SVER[@]}"); SSL_SV=$(median "${SSV[@]}")
 if [ "$REFS_ONLY" != 1 ]; then
