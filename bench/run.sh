@@ -16,6 +16,12 @@
 #      searches, paged and counted (p99)                           vs GET /certificates/:id p99
 #      reports; CSV export (rows/s, peak RSS)                      vs GET-by-ID; sqlite3 -csv
 #      monitoring sweep (CPU-s per monitor_interval)               vs the interval
+#  10. issued-and-stored certificates/s, POST /certificaterequests  vs cfssl serve (SQLite certdb),
+#      (P-256 CSR), TLS keep-alive, wrk 64 connections                 and openssl speed P-256
+#                                                                      sign+verify on all cores
+#  11. OCSP GET /pki/:caID/ocsp/<request>, no token                vs GET /certificates/:id
+#  12. CRL with 100,000 revoked certificates: revocations/s, time   vs openssl ca -gencrl on a
+#      from the last revocation to a complete GET /pki/:caID/crl       100,000-entry index.txt
 #
 # Loopback only, free ports, everything it starts is stopped on exit. The
 # 1M-namespace and the 10k-authorization data sets are cached in bench/out/
@@ -30,9 +36,11 @@
 # BENCH_SLOW_SECS (6), BENCH_SLOW_ATTACKERS (300), BENCH_SLOW_CONNECTIONS (4),
 # KW_BENCH_CERTS (1000000) and the other KW_BENCH_* of bench/inventory.py,
 # KEYWARD_BIN (build/keyward), KEYWARD_OLD_BIN (unset; part 8 measures this
-# binary too, e.g. the previous release, for a before/after), BENCH_ONLY (all
-# parts; a comma-separated subset of get,create,list,oauth2,authz,cert,slow,
-# inventory, e.g. BENCH_ONLY=oauth2,authz).
+# binary too, e.g. the previous release, for a before/after), BENCH_CRL_CERTS
+# (100000), BENCH_CRL_WAIT (120), BENCH_REFERENCES_ONLY (0; 1: parts 10-12 run
+# their references only, without the console), BENCH_ONLY (all parts; a
+# comma-separated subset of get,create,list,oauth2,authz,cert,slow,inventory,
+# issue,ocsp,crl, e.g. BENCH_ONLY=oauth2,authz).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -58,8 +66,11 @@ SLOW_ATTACKERS=${BENCH_SLOW_ATTACKERS:-300}
 SLOW_CONNS=${BENCH_SLOW_CONNECTIONS:-4}
 SLOW_MAXCONN=200   # max_connections of the servers under attack
 OLD_BIN=${KEYWARD_OLD_BIN:-}
+PKI_CERTS=${BENCH_CRL_CERTS:-100000}   # certificates revoked in one CA (part 12)
+CRL_WAIT=${BENCH_CRL_WAIT:-120}        # seconds the complete CRL may take
+REFS_ONLY=${BENCH_REFERENCES_ONLY:-0}  # 1: parts 10-12 measure their references only
 ONLY=${BENCH_ONLY:-}
-PARTS="get create list oauth2 authz cert slow inventory"
+PARTS="get create list oauth2 authz cert slow inventory issue ocsp crl"
 for p in ${ONLY//,/ }; do
     case " $PARTS " in *" $p "*) ;; *) echo "bench: BENCH_ONLY: unknown part '$p' (parts: ${PARTS// /,})" >&2; exit 1 ;; esac
 done
@@ -83,6 +94,9 @@ if want inventory; then
     for tool in python3 cc pkg-config; do
         command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make bench-deps)" >&2; exit 1; }
     done
+fi
+if want issue; then
+    command -v cfssl >/dev/null || { echo "bench: cfssl is missing (make bench-deps: golang-cfssl)" >&2; exit 1; }
 fi
 
 mkdir -p "$OUT"
@@ -109,6 +123,7 @@ mkdir -p "$LOGDIR"
 KW_PID=""       # the running console
 SRV_PIDS=()     # more consoles running at the same time (part 6)
 NGX_PID=""      # nginx master
+CFSSL_PID=""    # cfssl serve (parts 10-12)
 BG_PIDS=()      # wrk runs in the background
 STATUS=0
 
@@ -118,7 +133,7 @@ cleanup() {
     for p in "${BG_PIDS[@]}"; do
         kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
     done
-    for p in "$KW_PID" "${SRV_PIDS[@]}"; do
+    for p in "$KW_PID" "${SRV_PIDS[@]}" "$CFSSL_PID"; do
         [ -n "$p" ] && kill -0 "$p" 2>/dev/null || continue
         kill -TERM "$p"
         for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
@@ -303,6 +318,12 @@ es256_rate() {
     echo "$v"
 }
 
+cpu_us_ok() { # cpu_us_ok OUTFILE - server CPU µs per successful answer (ok=) of the last run_wrk
+    local ok
+    ok=$(kv "$1" ok)
+    if [ "${ok:-0}" -gt 0 ]; then calc '"%.1f", '"$RUN_CPU_TICKS * 1e6 / $CLK_TCK / $ok"; else echo 0; fi
+}
+
 check_wrk() { # check_wrk OUTFILE LABEL - warn on errors wrk saw
     local se so
     se=$(kv "$1" status_errors)
@@ -311,6 +332,49 @@ check_wrk() { # check_wrk OUTFILE LABEL - warn on errors wrk saw
         say "  warning: $2: $se non-2xx answers, $so socket errors (see bench/out/last/)"
         WARNINGS="$WARNINGS $2"
     fi
+}
+
+# post_lines FILE CONNS POLL - POST every line of FILE (bench/post.lua: "PATH<TAB>
+# X-Namespace<TAB>body") once, CONNS connections, until every answer is in,
+# looking at wrk's progress files every POLL seconds (and printing progress
+# every 20 s). Sets POST_WANT, POST_ACKED (200 answers), POST_FAILED, and
+# POST_T0_NS / POST_T1_NS: the clock before wrk started and when the last
+# answer was seen (within POLL).
+post_lines() {
+    local file=$1 conns=$2 poll=$3 out pid l now a d fl done_n
+    out=$WORK/post-$(basename "$file").out
+    POST_WANT=$(wc -l <"$file")
+    rm -f "$WORK"/progress.*
+    POST_T0_NS=$(date +%s%N)
+    KW_TOKEN=$TOKEN KW_REQUESTS=$file KW_THREADS=$WRK_THREADS KW_PROGRESS=$WORK/progress. \
+        wrk -t"$WRK_THREADS" -c"$conns" -d3600s --timeout 600s -s "$BENCH/post.lua" "$KW_URL/" \
+        >"$out" 2>&1 &
+    pid=$!
+    BG_PIDS+=("$pid")
+    l=$(date +%s)
+    while :; do
+        sleep "$poll"
+        kill -0 "$pid" 2>/dev/null || { cat "$out" >&2; die "wrk (post) ended early"; }
+        a=0; d=0; fl=0; done_n=0
+        for p in "$WORK"/progress.*; do
+            [ -e "$p" ] || continue
+            read -r pa pd pf _ pdone <"$p" || continue
+            a=$((a + pa)); d=$((d + pd)); fl=$((fl + pf)); done_n=$((done_n + pdone))
+        done
+        if [ "$done_n" -ge "$WRK_THREADS" ]; then
+            POST_T1_NS=$(date +%s%N)
+            break
+        fi
+        now=$(date +%s)
+        if [ $((now - l)) -ge 20 ]; then
+            say "  $(basename "$file"): $((a + d + fl))/$POST_WANT after $(( (now * 1000000000 - POST_T0_NS) / 1000000000 ))s ($fl failed)"
+            l=$now
+        fi
+    done
+    kill -INT "$pid" 2>/dev/null || true
+    wait "$pid" || true
+    POST_ACKED=$a
+    POST_FAILED=$fl
 }
 
 WARNINGS=""
@@ -790,39 +854,12 @@ gen_authz() { # gen_authz PREFIX - PREFIX.ns (tenants), PREFIX.pol (authorizatio
     }' >"$1.pol"
 }
 
-# post_run FILE - POST every line of FILE (post.lua) until every answer is in.
+# post_run FILE - POST every line of FILE (post.lua) until every answer is in;
+# any failure ends the bench.
 post_run() {
-    local file=$1 want pid start now l a d fl done_n el
-    want=$(wc -l <"$file")
-    rm -f "$WORK"/progress.*
-    KW_TOKEN=$TOKEN KW_REQUESTS=$file KW_THREADS=$WRK_THREADS KW_PROGRESS=$WORK/progress. \
-        wrk -t"$WRK_THREADS" -c"$LOAD_CONNS" -d3600s --timeout 600s -s "$BENCH/post.lua" "$KW_URL/" \
-        >"$WORK/post-$(basename "$file").out" 2>&1 &
-    pid=$!
-    BG_PIDS+=("$pid")
-    start=$(date +%s)
-    l=$start
-    while :; do
-        sleep 1
-        kill -0 "$pid" 2>/dev/null || { cat "$WORK/post-$(basename "$file").out" >&2; die "wrk (post) ended early"; }
-        a=0; d=0; fl=0; done_n=0
-        for p in "$WORK"/progress.*; do
-            [ -e "$p" ] || continue
-            read -r pa pd pf _ pdone <"$p" || continue
-            a=$((a + pa)); d=$((d + pd)); fl=$((fl + pf)); done_n=$((done_n + pdone))
-        done
-        now=$(date +%s)
-        [ "$done_n" -ge "$WRK_THREADS" ] && break
-        if [ $((now - l)) -ge 20 ]; then
-            el=$((now - start))
-            say "  $(basename "$file"): $((a + d + fl))/$want after ${el}s ($fl failed)"
-            l=$now
-        fi
-    done
-    kill -INT "$pid" 2>/dev/null || true
-    wait "$pid" || true
-    say "  $(basename "$file"): $((a + fl))/$want in $(( $(date +%s) - start ))s ($fl failed)"
-    [ "$fl" = 0 ] || die "$fl POSTs failed loading $file (see bench/out/last/)"
+    post_lines "$1" "$LOAD_CONNS" 1
+    say "  $(basename "$1"): $((POST_ACKED + POST_FAILED))/$POST_WANT in $(( (POST_T1_NS - POST_T0_NS) / 1000000000 ))s ($POST_FAILED failed)"
+    [ "$POST_FAILED" = 0 ] || die "$POST_FAILED POSTs failed loading $1 (see bench/out/last/)"
 }
 
 count_az() { # count_az - API authorizations in the whole tree
@@ -1175,13 +1212,478 @@ KEYWARD_BIN=$KW_BIN KW_WORK=$WORK/inventory KW_ROWS=$WORK/inventory.rows \
     "$PY" "$BENCH/inventory.py" || die "the inventory part failed"
 fi
 
+# ======================================= 10–12. issuance, OCSP, CRL (API.md 7.4)
+# One console on a fresh data directory serves the three parts: in /issuance, a
+# root CA "bench-root" (EC_P256) and a template "bench", both created through
+# the API. The certificates part 10 issues stay for parts 11 and 12; part 12
+# issues more (same CSR, same template) until the CA has BENCH_CRL_CERTS, which
+# also makes parts 11 and 12 runnable alone. BENCH_REFERENCES_ONLY=1 runs only
+# the references (cfssl, openssl speed, openssl ca -gencrl): no console.
+ISS_RATE=""; ISS_P99=""; ISS_CPU=""; ISS_STORED=""; ISS_OK=0
+CF_RATE=""; CF_CPU=""; CF_ROWS=""; CF_OK=0; CF_DEF_RATE=""; CF_DEF_ROWS=""; CF_DEF_OK=0
+SSL_SIGN=""; SSL_VERIFY=""; SSL_SV=""
+OCSP_RATE=""; OCSP_GET=""; OCSP_RATIO=""; OCSP_P99=""; OCSP_GET_P99=""
+REV_RATE=""; CRL_SECS=""; CRL_FIRST_MS=""; CRL_AGAIN_MS=""; CRL_BYTES=""; CRL_ENTRIES=""
+CRL_PARSE_MS=""; REF_CRL_SECS=""; REF_CRL_BYTES=""; REF_CRL_PARSE_MS=""
+PKI_NS=/issuance
+PKI=$WORK/pki-files        # CSR, request bodies, issued IDs, OCSP files
+PKI_UP=0                   # the console of parts 10-12 is running, set up
+PKI_CA_ID=""; PKI_TPL_ID=""; PKI_LEAF_ID=""
+
+if want issue || want ocsp || want crl; then
+mkdir -p "$PKI"
+# The CSR of every request: P-256, CN and one DNS SAN, as a user makes it.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$PKI/csr.key" \
+    -subj /CN=bench.example -addext subjectAltName=DNS:bench.example -out "$PKI/csr.pem" 2>/dev/null ||
+    die "openssl req could not make the CSR"
+CSR_JSON=$(awk '{ printf "%s\\n", $0 }' "$PKI/csr.pem")   # PEM as a JSON string
+fi
+
+# json_str FIELD - the first "FIELD":"value" of the JSON on stdin (flat values
+# only: IDs, PEM strings; JSON escapes left as they are)
+json_str() { { grep -o '"'"$1"'":"[^"]*"' || true; } | head -1 | sed 's/^"[^"]*":"//; s/"$//'; }
+# json_pem FIELD - the PEM string FIELD of the JSON on stdin, unescaped
+json_pem() { json_str "$1" | sed 's/\\n/\n/g; s/\\\//\//g' | sed '/^$/d'; }
+
+# pki_post PATH BODY - POST to the console in /issuance; sets PKI_CODE and PKI_BODY
+pki_post() {
+    local out
+    out=$(kcurl -X POST "$KW_URL$1" -H 'Content-Type: application/json' -H "X-Namespace: $PKI_NS" \
+        -H "$(auth)" -d "$2" -w '\n%{http_code}' || true)
+    PKI_CODE=${out##*$'\n'}
+    PKI_BODY=${out%$'\n'*}
+}
+
+pki_missing() { # pki_missing WHAT - the issuance API is not there: stop, clearly
+    printf 'bench: %s answered %s: %s\n' "$1" "$PKI_CODE" "$(printf '%s' "$PKI_BODY" | head -c 300)" >&2
+    die "the issuance API (API.md 7.4) does not work in this build: parts issue, ocsp and crl cannot run (nothing measured; BENCH_REFERENCES_ONLY=1 runs their references alone)"
+}
+
+# pki_setup - start the console of parts 10-12, create the CA and the
+# template through the API, issue one certificate with curl and check it.
+pki_setup() {
+    local san
+    [ "$PKI_UP" = 1 ] && return 0
+    stop_keyward
+    start_keyward pki "$WORK/pki" || die "keyward did not start"
+    get_token || die "cannot get a token"
+    create_ns / '{"name":"issuance"}' >/dev/null
+    pki_post /certificateauthorities \
+        '{"name":"bench-root","keyType":"EC_P256","subject":"CN=Bench Root,O=Bench","validity":"87600h"}'
+    PKI_CA_ID=$(printf '%s' "$PKI_BODY" | json_str ID)
+    [ "$PKI_CODE" = 200 ] && [ -n "$PKI_CA_ID" ] || pki_missing "POST /certificateauthorities"
+    pki_post /issuingtemplates '{"name":"bench","certificateAuthorityID":"'"$PKI_CA_ID"'","subjectCNRegexes":[".*"],"sanDNSNameRegexes":[".*"],"keyTypes":["EC_P256"],"maxValidity":"2160h","defaultValidity":"720h"}'
+    PKI_TPL_ID=$(printf '%s' "$PKI_BODY" | json_str ID)
+    [ "$PKI_CODE" = 200 ] && [ -n "$PKI_TPL_ID" ] || pki_missing "POST /issuingtemplates"
+    printf '{"issuingTemplateID":"%s","csr":"%s"}' "$PKI_TPL_ID" "$CSR_JSON" >"$PKI/request.json"
+    # The CA certificate from the public endpoint (no token).
+    [ "$(kcurl -o "$PKI/ca.pem" -w '%{http_code}' "$KW_URL/pki/$PKI_CA_ID/ca.pem")" = 200 ] &&
+        grep -q 'BEGIN CERTIFICATE' "$PKI/ca.pem" || {
+        PKI_CODE="not a PEM certificate"; PKI_BODY=$(head -c 300 "$PKI/ca.pem" 2>/dev/null)
+        pki_missing "GET /pki/$PKI_CA_ID/ca.pem"
+    }
+    # One request by hand: its certificate is the one part 11 asks OCSP about.
+    pki_post /certificaterequests "$(cat "$PKI/request.json")"
+    PKI_LEAF_ID=$(printf '%s' "$PKI_BODY" | json_str certificateID)
+    [ "$PKI_CODE" = 200 ] && [ -n "$PKI_LEAF_ID" ] &&
+        printf '%s' "$PKI_BODY" | grep -q '"status":"ISSUED"' || pki_missing "POST /certificaterequests"
+    printf '%s' "$PKI_BODY" | json_pem certificateChain |
+        awk '/-----BEGIN CERTIFICATE-----/ { n++ } n == 1 { print }' >"$PKI/leaf.pem"
+    openssl x509 -in "$PKI/leaf.pem" -noout 2>/dev/null || die "no certificate in the answer's certificateChain"
+    if ! openssl verify -CAfile "$PKI/ca.pem" "$PKI/leaf.pem" >/dev/null 2>&1; then
+        say "  warning: the issued certificate does not verify against /pki/$PKI_CA_ID/ca.pem"
+        WARNINGS="$WARNINGS issued-chain"
+    fi
+    san=$(openssl x509 -in "$PKI/leaf.pem" -noout -ext subjectAltName 2>/dev/null | sed -n '2p' | tr -d ' ')
+    say "CA $PKI_CA_ID (EC_P256), template $PKI_TPL_ID in $PKI_NS; one request by curl:" \
+        "certificate $PKI_LEAF_ID, serial $(openssl x509 -in "$PKI/leaf.pem" -noout -serial | cut -d= -f2)," \
+        "${san:-no subjectAltName}, $(openssl x509 -in "$PKI/leaf.pem" -noout -enddate | cut -d= -f2)"
+    PKI_UP=1
+}
+
+pki_ids() { { cat "$PKI"/ids.* 2>/dev/null || true; } | wc -l; } # certificates issued by wrk so far
+
+# pki_fill N - issue certificates with wrk (csr.lua, $CONNS connections)
+# until N have been issued by wrk in this run (IDs in $PKI/ids.*).
+pki_fill() {
+    local want=$1 have have0 pid t0 l now last stall out=$WORK/pki-fill.out
+    have=$(pki_ids)
+    have0=$have
+    [ "$have" -ge "$want" ] && return 0
+    say "issuing $((want - have)) more certificates with the same CSR, to $want in bench-root"
+    KW_BODY_FILE=$PKI/request.json KW_OK='"status":"ISSUED"' KW_TOKEN=$TOKEN KW_NAMESPACE=$PKI_NS \
+        KW_IDS=$PKI/ids. wrk -t"$WRK_THREADS" -c"$CONNS" -d3600s --timeout 10s -s "$BENCH/csr.lua" \
+        "$KW_URL/certificaterequests" >>"$out" 2>&1 &
+    pid=$!
+    BG_PIDS+=("$pid")
+    t0=$(date +%s); l=$t0; last=$have; stall=$t0
+    while :; do
+        sleep 0.5
+        have=$(pki_ids)
+        [ "$have" -ge "$want" ] && break
+        kill -0 "$pid" 2>/dev/null || { cat "$out" >&2; die "wrk (issuing) ended early"; }
+        now=$(date +%s)
+        if [ "$have" -gt "$last" ]; then last=$have; stall=$now; fi
+        [ $((now - stall)) -lt 30 ] || { kill -INT "$pid"; wait "$pid" || true; cat "$out" >&2
+            die "no certificate issued for 30 s ($have of $want)"; }
+        if [ $((now - l)) -ge 20 ]; then
+            say "  $have/$want after $((now - t0))s"
+            l=$now
+        fi
+    done
+    kill -INT "$pid" 2>/dev/null || true
+    wait "$pid" || true
+    now=$(( $(date +%s) - t0 ))
+    have=$(pki_ids)
+    say "  $have certificates issued by wrk: $((have - have0)) in ${now}s for this fill" \
+        "($(( (have - have0) / (now > 0 ? now : 1) ))/s)"
+}
+
+# ecdsa_speed - "sign/s verify/s" of OpenSSL's P-256 ECDSA on all cores, 3 s each
+ecdsa_speed() {
+    local v
+    v=$(openssl speed -seconds 3 -multi "$CORES" ecdsap256 2>/dev/null |
+        awk '/^ *256 bits ecdsa \(nistp256\)/ { s = $7; v = $8 } END { print s + 0, v + 0 }')
+    case $v in 0\ * | *\ 0) die "cannot parse openssl speed's ecdsap256 sign/s and verify/s" ;; esac
+    echo "$v"
+}
+
+# The reference CA of cfssl and of openssl ca: P-256, same subject and validity.
+ref_ca() {
+    [ -s "$WORK/ref-ca/ca.pem" ] && return 0
+    mkdir -p "$WORK/ref-ca"
+    openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$WORK/ref-ca/ca-key.pem" -out "$WORK/ref-ca/ca.pem" -days 3650 \
+        -subj "/CN=Bench Root/O=Bench" -addext basicConstraints=critical,CA:TRUE \
+        -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null || die "cannot make the reference CA"
+}
+
+CFSSL_URL=""; CFSSL_DB=""
+# cfssl_start MODE - `cfssl serve` with a fresh SQLite certdb; sets CFSSL_PID,
+# CFSSL_URL, CFSSL_DB. MODE durable: HTTPS (-tls-cert/-tls-key, a P-256
+# certificate), certdb in WAL with synchronous=FULL (every stored certificate
+# fsynced, as Keyward's commits are). MODE default: the settings of cfssl's
+# documentation: plain HTTP, data_source the bare path (go-sqlite3's defaults:
+# rollback journal).
+cfssl_start() {
+    local mode=$1 d=$WORK/cfssl-$1 port ds scheme=http tls=() out
+    ref_ca
+    rm -rf "$d"; mkdir -p "$d"
+    # The tables this build's certdb writes (the columns its INSERTs name).
+    sqlite3 "$d/certs.db" <<'SQL' || die "cannot create the cfssl certdb"
+CREATE TABLE certificates (
+  serial_number            blob NOT NULL,
+  authority_key_identifier blob NOT NULL,
+  ca_label                 blob,
+  status                   blob NOT NULL,
+  reason                   int,
+  expiry                   timestamp,
+  revoked_at               timestamp,
+  pem                      blob NOT NULL,
+  PRIMARY KEY(serial_number, authority_key_identifier)
+);
+CREATE TABLE ocsp_responses (
+  serial_number            blob NOT NULL,
+  authority_key_identifier blob NOT NULL,
+  body                     blob NOT NULL,
+  expiry                   timestamp,
+  PRIMARY KEY(serial_number, authority_key_identifier),
+  FOREIGN KEY(serial_number, authority_key_identifier)
+    REFERENCES certificates(serial_number, authority_key_identifier)
+);
+SQL
+    CFSSL_DB=$d/certs.db
+    ds=$CFSSL_DB
+    if [ "$mode" = durable ]; then
+        ds="$CFSSL_DB?_journal_mode=WAL&_synchronous=FULL"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/tls.key" \
+            -out "$d/tls.pem" -days 30 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null ||
+            die "cannot make cfssl's TLS certificate"
+        tls=(-tls-cert "$d/tls.pem" -tls-key "$d/tls.key")
+        scheme=https
+    fi
+    printf '{"driver":"sqlite3","data_source":"%s"}\n' "$ds" >"$d/db.json"
+    cat >"$d/signing.json" <<'JSON'
+{"signing":{"default":{"expiry":"720h","usages":["digital signature","key encipherment","server auth"]}}}
+JSON
+    printf '{"certificate_request":"%s"}' "$CSR_JSON" >"$PKI/cfssl-request.json"
+    for _ in 1 2 3 4 5; do
+        port=$(free_port) || die "no free port"
+        cfssl serve -address 127.0.0.1 -port "$port" -ca "$WORK/ref-ca/ca.pem" \
+            -ca-key "$WORK/ref-ca/ca-key.pem" -db-config "$d/db.json" -config "$d/signing.json" \
+            "${tls[@]}" -loglevel 2 >>"$WORK/cfssl-$mode.log" 2>&1 </dev/null &
+        CFSSL_PID=$!
+        for _ in $(seq 100); do
+            (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+            kill -0 "$CFSSL_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -0 "$CFSSL_PID" 2>/dev/null && break
+        wait "$CFSSL_PID" 2>/dev/null || true
+        CFSSL_PID=""
+    done
+    [ -n "$CFSSL_PID" ] || { tail -5 "$WORK/cfssl-$mode.log" >&2; die "cfssl serve did not start"; }
+    CFSSL_URL=$scheme://127.0.0.1:$port
+    out=$(curl -sS --noproxy '*' ${tls:+--cacert "$d/tls.pem"} -X POST --data-binary @"$PKI/cfssl-request.json" \
+        "$CFSSL_URL/api/v1/cfssl/sign" || true)
+    printf '%s' "$out" | grep -q '"success":true' || die "cfssl sign failed: $(printf '%s' "$out" | head -c 300)"
+}
+
+cfssl_stop() { # cfssl_stop - stop it; sets CF_ROWS_NOW (rows in its certdb)
+    if [ -n "$CFSSL_PID" ]; then
+        kill -TERM "$CFSSL_PID" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$CFSSL_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$CFSSL_PID" 2>/dev/null || true
+        wait "$CFSSL_PID" 2>/dev/null || true
+        CFSSL_PID=""
+    fi
+    CF_ROWS_NOW=$(sqlite3 "$CFSSL_DB" 'SELECT count(*) FROM certificates;' 2>/dev/null || echo 0)
+}
+
+# cfssl_wrk OUTFILE SECS - wrk with csr.lua against cfssl's /api/v1/cfssl/sign
+cfssl_wrk() {
+    KW_BODY_FILE=$PKI/cfssl-request.json KW_OK='"success":true' KW_TOKEN="" KW_NAMESPACE="" KW_IDS="" \
+        run_wrk "$1" "$CFSSL_PID" -t"$WRK_THREADS" -c"$CONNS" -d"$2" --timeout 10s \
+        -s "$BENCH/csr.lua" "$CFSSL_URL/api/v1/cfssl/sign"
+}
+
+# ================== 10. issued-and-stored certificates/s vs cfssl and OpenSSL
+if want issue; then
+say ""
+say "== 10. issuance: POST /certificaterequests (P-256 CSR), TLS keep-alive, $CONNS connections," \
+    "$ROUNDS x ${ROUND_SECS}s rounds; cfssl $(cfssl version 2>/dev/null | sed -n 's/^Version: //p') serve; openssl speed"
+[ "$REFS_ONLY" = 1 ] || pki_setup
+cfssl_start durable
+say "cfssl serve on $CFSSL_URL: the same CSR, {\"certificate_request\": ...} to /api/v1/cfssl/sign over HTTPS," \
+    "SQLite certdb (WAL, synchronous=FULL), a P-256 CA made with openssl"
+IRATES=(); IP99=(); ICPU=(); CRATES=(); CCPU=(); SSIGN=(); SVER=(); SSV=()
+for r in $(seq "$ROUNDS"); do
+    line="  round $r:"
+    if [ "$REFS_ONLY" != 1 ]; then
+        f=$WORK/issue-keyward-$r.out
+        KW_BODY_FILE=$PKI/request.json KW_OK='"status":"ISSUED"' KW_TOKEN=$TOKEN KW_NAMESPACE=$PKI_NS \
+            KW_IDS=$PKI/ids. run_wrk "$f" "$KW_PID" -t"$WRK_THREADS" -c"$CONNS" -d"${ROUND_SECS}s" \
+            --timeout 10s -s "$BENCH/csr.lua" "$KW_URL/certificaterequests"
+        check_wrk "$f" "issuance keyward round $r"
+        IRATES+=("$(kv "$f" rps)"); IP99+=("$(kv "$f" p99_us)"); ICPU+=("$(cpu_us_ok "$f")")
+        ISS_OK=$((ISS_OK + $(kv "$f" ok)))
+        line="$line keyward $(calc '"%.0f", '"${IRATES[-1]}")/s (p99 $(calc '"%.1f", '"${IP99[-1]} / 1000")ms, ${ICPU[-1]} µs server CPU each);"
+    fi
+    g=$WORK/issue-cfssl-$r.out
+    cfssl_wrk "$g" "${ROUND_SECS}s"
+    check_wrk "$g" "issuance cfssl round $r"
+    CRATES+=("$(kv "$g" rps)"); CCPU+=("$(cpu_us_ok "$g")")
+    CF_OK=$((CF_OK + $(kv "$g" ok)))
+    read -r s v <<<"$(ecdsa_speed)"
+    [ -n "${v:-}" ] || die "cannot parse openssl speed's ecdsap256 sign/s and verify/s"
+    SSIGN+=("$s"); SVER+=("$v"); SSV+=("$(calc '"%.1f", '"1 / (1 / $s + 1 / $v)")")
+    say "$line cfssl $(calc '"%.0f", '"${CRATES[-1]}")/s (${CCPU[-1]} µs CPU each);" \
+        "openssl speed -multi $CORES: $(calc '"%.0f", '"$s") signs/s, $(calc '"%.0f", '"$v") verifies/s," \
+        "sign+verify $(calc '"%.0f", '"${SSV[-1]}")/s"
+done
+cfssl_stop
+CF_ROWS=$CF_ROWS_NOW
+say "cfssl certdb: $CF_ROWS rows in certificates after the rounds ($CF_OK signed answers counted, plus the check request)"
+if [ "$CF_ROWS" -lt "$CF_OK" ]; then
+    say "  warning: cfssl answered more certificates than its certdb holds"
+    WARNINGS="$WARNINGS cfssl-rows"
+fi
+# cfssl as its documentation sets it up: plain HTTP, the certdb's default journal.
+cfssl_start default
+f=$WORK/issue-cfssl-default.out
+cfssl_wrk "$f" "${ROUND_SECS}s"
+# Not check_wrk: with one rollback journal per certificate, 64 writers get some
+# "database is locked" answers; they are part of this set-up's result.
+CF_DEF_RATE=$(kv "$f" rps); CF_DEF_OK=$(kv "$f" ok)
+cfssl_stop
+CF_DEF_ROWS=$CF_ROWS_NOW
+say "cfssl with the documented set-up (plain HTTP, data_source the bare path: rollback journal):" \
+    "$(calc '"%.0f", '"$CF_DEF_RATE")/s, $CF_DEF_ROWS rows stored ($CF_DEF_OK signed answers counted;" \
+    "$(kv "$f" failed) other answers, $(grep -c 'database is locked' "$WORK/cfssl-default.log" || true)" \
+    "\"database is locked\" in its log; $(kv "$f" socket_errors) socket errors)"
+CF_RATE=$(median "${CRATES[@]}"); CF_CPU=$(median "${CCPU[@]}")
+SSL_SIGN=$(median "${SSIGN[@]}"); SSL_VERIFY=$(median "${SVER[@]}"); SSL_SV=$(median "${SSV[@]}")
+if [ "$REFS_ONLY" != 1 ]; then
+    ISS_RATE=$(median "${IRATES[@]}"); ISS_CPU=$(median "${ICPU[@]}")
+    ISS_P99=$(calc '"%.1f", '"$(median "${IP99[@]}") / 1000")
+    ISS_STORED=$(kcurl -I -o /dev/null -w '%header{x-count-total}' "$KW_URL/certificates" \
+        -H "X-Namespace: $PKI_NS" -H "$(auth)")
+    say "inventory of $PKI_NS: ${ISS_STORED:-?} certificates (HEAD /certificates); $ISS_OK issued answers counted in the rounds"
+    if [ -z "$ISS_STORED" ] || [ "$ISS_STORED" -lt "$ISS_OK" ]; then
+        say "  warning: fewer certificates in the inventory than issued answers"
+        WARNINGS="$WARNINGS issued-not-stored"
+    fi
+    say "issued and stored: $(calc '"%.0f", '"$ISS_RATE")/s" \
+        "($(calc '"%.2f", '"$ISS_RATE / $CF_RATE") x cfssl, $(calc '"%.0f", '"$CF_RATE")/s;" \
+        "$(calc '"%.2f", '"$ISS_RATE / $SSL_SV") x OpenSSL P-256 sign+verify, $(calc '"%.0f", '"$SSL_SV")/s)"
+else
+    say "references only: cfssl $(calc '"%.0f", '"$CF_RATE")/s; OpenSSL P-256 sign+verify $(calc '"%.0f", '"$SSL_SV")/s" \
+        "($(calc '"%.0f", '"$SSL_SIGN") signs/s, $(calc '"%.0f", '"$SSL_VERIFY") verifies/s)"
+fi
+fi
+
+# ============================== 11. OCSP GET vs GET /certificates/:id
+if want ocsp; then
+say ""
+say "== 11. OCSP: GET /pki/:caID/ocsp/<request> (no token) vs GET /certificates/:id, TLS keep-alive," \
+    "$CONNS connections, $ROUNDS x ${ROUND_SECS}s rounds"
+if [ "$REFS_ONLY" = 1 ]; then
+    say "  references only: the reference is the console's own GET by ID, nothing to measure"
+else
+pki_setup
+openssl ocsp -issuer "$PKI/ca.pem" -cert "$PKI/leaf.pem" -no_nonce -reqout "$PKI/ocsp-req.der" >/dev/null 2>&1 ||
+    die "openssl ocsp could not make the request"
+OCSP_PATH=/pki/$PKI_CA_ID/ocsp/$(base64 -w0 "$PKI/ocsp-req.der" | sed 's/+/%2B/g; s/\//%2F/g; s/=/%3D/g')
+code=$(kcurl -o "$PKI/ocsp-resp.der" -w '%{http_code} %{content_type}' "$KW_URL$OCSP_PATH" || true)
+[ "${code%% *}" = 200 ] || die "GET $OCSP_PATH answered $code"
+chk=$(openssl ocsp -respin "$PKI/ocsp-resp.der" -issuer "$PKI/ca.pem" -CAfile "$PKI/ca.pem" \
+    -cert "$PKI/leaf.pem" 2>&1) || true
+printf '%s\n' "$chk" >"$WORK/ocsp-check.log"
+openssl ocsp -respin "$PKI/ocsp-resp.der" -noverify -resp_text >/dev/null 2>&1 ||
+    die "the OCSP answer does not parse (openssl ocsp -respin): $(head -c 300 "$WORK/ocsp-check.log")"
+say "OCSP request $(stat -c %s "$PKI/ocsp-req.der") bytes (SHA-1 CertID, no nonce), URL path ${#OCSP_PATH} bytes;" \
+    "answer $(stat -c %s "$PKI/ocsp-resp.der") bytes, ${code#* }; openssl ocsp -respin:" \
+    "$(printf '%s' "$chk" | grep -E '^Response verif' | head -1); $(printf '%s' "$chk" | grep -F "$PKI/leaf.pem:" | sed 's|.*/||')"
+if ! printf '%s' "$chk" | grep -q '^Response verify OK' || ! printf '%s' "$chk" | grep -q 'leaf.pem: good'; then
+    say "  warning: the OCSP answer is not a verified \"good\" (see bench/out/last/ocsp-check.log)"
+    WARNINGS="$WARNINGS ocsp-answer"
+fi
+export KW_TOKEN=$TOKEN KW_NAMESPACE=$PKI_NS
+run_wrk "$WORK/ocsp-warmup.out" "" -t"$WRK_THREADS" -c"$CONNS" -d1s -s "$BENCH/ocsp.lua" "$KW_URL$OCSP_PATH"
+run_wrk "$WORK/getcert-warmup.out" "" -t"$WRK_THREADS" -c"$CONNS" -d1s -s "$BENCH/get.lua" \
+    "$KW_URL/certificates/$PKI_LEAF_ID"
+ORATES=(); GRATES=(); OP99=(); GP99=()
+for r in $(seq "$ROUNDS"); do
+    f=$WORK/ocsp-$r.out
+    run_wrk "$f" "$KW_PID" -t"$WRK_THREADS" -c"$CONNS" -d"${ROUND_SECS}s" -s "$BENCH/ocsp.lua" "$KW_URL$OCSP_PATH"
+    check_wrk "$f" "OCSP round $r"
+    ORATES+=("$(kv "$f" rps)"); OP99+=("$(kv "$f" p99_us)")
+    g=$WORK/getcert-$r.out
+    run_wrk "$g" "$KW_PID" -t"$WRK_THREADS" -c"$CONNS" -d"${ROUND_SECS}s" -s "$BENCH/get.lua" \
+        "$KW_URL/certificates/$PKI_LEAF_ID"
+    check_wrk "$g" "GET /certificates/:id round $r"
+    GRATES+=("$(kv "$g" rps)"); GP99+=("$(kv "$g" p99_us)")
+    say "  round $r: OCSP $(calc '"%.0f", '"${ORATES[-1]}")/s (p99 $(calc '"%.1f", '"${OP99[-1]} / 1000")ms)," \
+        "GET /certificates/:id $(calc '"%.0f", '"${GRATES[-1]}")/s (p99 $(calc '"%.1f", '"${GP99[-1]} / 1000")ms)"
+done
+OCSP_RATE=$(median "${ORATES[@]}"); OCSP_GET=$(median "${GRATES[@]}")
+OCSP_P99=$(calc '"%.1f", '"$(median "${OP99[@]}") / 1000")
+OCSP_GET_P99=$(calc '"%.1f", '"$(median "${GP99[@]}") / 1000")
+OCSP_RATIO=$(calc '"%.2f", '"$OCSP_RATE / $OCSP_GET")
+say "OCSP GET: $(calc '"%.0f", '"$OCSP_RATE")/s ($OCSP_RATIO x GET /certificates/:id, $(calc '"%.0f", '"$OCSP_GET")/s)"
+fi
+fi
+
+# ================== 12. CRL publication with BENCH_CRL_CERTS revoked certificates
+if want crl; then
+say ""
+say "== 12. CRL: $PKI_CERTS certificates of bench-root revoked (POST /certificates/:id/revocations," \
+    "$CONNS connections), then GET /pki/:caID/crl until it lists them all"
+if [ "$REFS_ONLY" != 1 ]; then
+pki_setup
+pki_fill "$PKI_CERTS"
+cat "$PKI"/ids.* | head -n "$PKI_CERTS" |
+    awk -v ns="$PKI_NS" '{ printf "/certificates/%s/revocations\t%s\t{\"reason\":\"keyCompromise\"}\n", $1, ns }' \
+    >"$PKI/revocations"
+post_lines "$PKI/revocations" "$CONNS" 0.05
+REV_END=$POST_T1_NS
+REV_SECS=$(calc '"%.2f", '"($POST_T1_NS - $POST_T0_NS) / 1e9")
+REV_RATE=$(calc '"%.0f", '"$POST_ACKED / $REV_SECS")
+say "revocations: $POST_ACKED of $POST_WANT answered 200 in ${REV_SECS}s = $REV_RATE/s ($POST_FAILED failed)"
+if [ "$POST_FAILED" != 0 ]; then
+    say "  warning: $POST_FAILED revocations failed (see bench/out/last/post-revocations.out)"
+    WARNINGS="$WARNINGS revocations"
+fi
+# From the last revocation's answer, fetch the CRL until it lists every
+# revoked certificate (the fetch's end is the time; counting is not in it).
+n=0; tries=0; CRL_SECS=""
+while :; do
+    tries=$((tries + 1))
+    t=$(kcurl -o "$PKI/crl.der" -w '%{http_code} %{time_total}' "$KW_URL/pki/$PKI_CA_ID/crl" || true)
+    t1=$(date +%s%N)
+    [ "$tries" = 1 ] && CRL_FIRST_MS=$(calc '"%.0f", '"${t#* } * 1000")
+    if [ "${t%% *}" = 200 ]; then
+        n=$(openssl crl -inform DER -in "$PKI/crl.der" -noout -text 2>/dev/null | grep -c 'Serial Number' || true)
+        if [ "$n" -ge "$POST_ACKED" ]; then CRL_SECS=$(calc '"%.3f", '"($t1 - $REV_END) / 1e9"); break; fi
+    fi
+    if [ $(( (t1 - REV_END) / 1000000000 )) -ge "$CRL_WAIT" ]; then break; fi
+    sleep 0.05
+done
+CRL_ENTRIES=$n
+if [ -z "$CRL_SECS" ]; then
+    say "  warning: after ${CRL_WAIT}s the CRL lists $n of $POST_ACKED revoked certificates (last answer ${t%% *})"
+    WARNINGS="$WARNINGS crl-incomplete"
+else
+    CRL_BYTES=$(stat -c %s "$PKI/crl.der")
+    t=$(kcurl -o /dev/null -w '%{time_total}' "$KW_URL/pki/$PKI_CA_ID/crl")
+    CRL_AGAIN_MS=$(calc '"%.0f", '"$t * 1000")
+    s=$(date +%s%N); openssl crl -inform DER -in "$PKI/crl.der" -noout; e=$(date +%s%N)
+    CRL_PARSE_MS=$(calc '"%.0f", '"($e - $s) / 1e6")
+    say "CRL with $n entries (openssl crl -text), $CRL_BYTES bytes of DER: complete ${CRL_SECS}s after the last" \
+        "revocation's answer ($tries GET(s); the first took ${CRL_FIRST_MS} ms; one more GET: ${CRL_AGAIN_MS} ms);" \
+        "openssl crl parses it in ${CRL_PARSE_MS} ms"
+    [ "$n" = "$POST_ACKED" ] || { say "  warning: the CRL lists $n entries, $POST_ACKED were revoked"; WARNINGS="$WARNINGS crl-count"; }
+fi
+fi
+# Reference: openssl ca -gencrl for a P-256 CA whose index.txt lists as many
+# revoked certificates (random 16-byte serials, reason keyCompromise), median of 3.
+ref_ca
+R=$WORK/ref-crl
+mkdir -p "$R"
+cat >"$R/ca.cnf" <<EOF
+[ ca ]
+default_ca = bench
+[ bench ]
+database = $R/index.txt
+certificate = $WORK/ref-ca/ca.pem
+private_key = $WORK/ref-ca/ca-key.pem
+crlnumber = $R/crlnumber
+default_md = sha256
+default_crl_days = 7
+crl_extensions = crl_ext
+[ crl_ext ]
+authorityKeyIdentifier = keyid:always
+EOF
+echo 1000 >"$R/crlnumber"
+nref=${CRL_ENTRIES:-$PKI_CERTS}
+[ "${nref:-0}" -gt 0 ] || nref=$PKI_CERTS
+awk -v n="$nref" 'BEGIN { srand(7); for (i = 1; i <= n; i++) {
+        s = sprintf("%08X", int(rand() * 2147483648)); for (j = 0; j < 3; j++) s = s sprintf("%08X", int(rand() * 4294967296))
+        printf "R\t%s\t%s,keyCompromise\t%s\tunknown\t/CN=bench.example\n", "361231000000Z", "261201000000Z", s } }' \
+    >"$R/index.txt"
+GT=()
+for r in 1 2 3; do
+    s=$(date +%s%N)
+    openssl ca -config "$R/ca.cnf" -gencrl -out "$R/crl.pem" >/dev/null 2>&1 || die "openssl ca -gencrl failed"
+    e=$(date +%s%N)
+    GT+=("$(calc '"%.3f", '"($e - $s) / 1e9")")
+done
+REF_CRL_SECS=$(median "${GT[@]}")
+openssl crl -in "$R/crl.pem" -outform DER -out "$R/crl.der"
+REF_CRL_BYTES=$(stat -c %s "$R/crl.der")
+s=$(date +%s%N); openssl crl -inform DER -in "$R/crl.der" -noout; e=$(date +%s%N)
+REF_CRL_PARSE_MS=$(calc '"%.0f", '"($e - $s) / 1e6")
+m=$(openssl crl -inform DER -in "$R/crl.der" -noout -text | grep -c 'Serial Number' || true)
+say "reference: openssl ca -gencrl, $m entries, P-256 CA: ${REF_CRL_SECS}s (median of ${GT[*]})," \
+    "$REF_CRL_BYTES bytes of DER; openssl crl parses it in ${REF_CRL_PARSE_MS} ms"
+if [ -n "$CRL_SECS" ]; then
+    say "CRL published: ${CRL_SECS}s ($(calc '"%.2f", '"$CRL_SECS / $REF_CRL_SECS") x openssl ca -gencrl, ${REF_CRL_SECS}s);" \
+        "$CRL_BYTES bytes ($(calc '"%.2f", '"$CRL_BYTES / $REF_CRL_BYTES") x openssl's, $REF_CRL_BYTES)"
+fi
+fi
+if [ "$PKI_UP" = 1 ]; then
+    KW_HWM_KB=$(( $(hwm_kb "$KW_PID") > KW_HWM_KB ? $(hwm_kb "$KW_PID") : KW_HWM_KB ))
+    stop_keyward
+    PKI_UP=0
+fi
+
 # ================================================================== summary
 met() { if awk "BEGIN { exit !($1) }"; then echo met; else echo MISSED; fi; }
 T_TOTAL=$(( $(date +%s) - T_START ))
 say ""
 say "== Summary ($CORES cores; medians of $ROUNDS rounds; ${T_TOTAL}s)"
 fmt='%-46s %14s %18s %8s %12s %7s\n'
-for p in get create list oauth2 authz cert inventory; do
+for p in get create list oauth2 authz cert inventory issue ocsp crl; do
     if want "$p"; then printf "$fmt" "measure" "keyward" "reference" "ratio" "goal" "result"; break; fi
 done
 if want get; then
@@ -1265,6 +1767,42 @@ if want inventory && [ -s "$WORK/inventory.rows" ]; then
     while IFS="|" read -r m k r x g res; do
         printf "$fmt" "$m" "$k" "$r" "$x" "$g" "$res"
     done <"$WORK/inventory.rows"
+fi
+if want issue; then
+    if [ -n "$ISS_RATE" ]; then
+        printf "$fmt" "issued+stored certs/s, P-256 CSR (/s)" "$(calc '"%.0f", '"$ISS_RATE")" \
+            "$(calc '"%.0f", '"$CF_RATE") cfssl" "$(calc '"%.2f", '"$ISS_RATE / $CF_RATE")" "none set" ""
+        printf "$fmt" "issued+stored certs/s vs OpenSSL (/s)" "$(calc '"%.0f", '"$ISS_RATE")" \
+            "$(calc '"%.0f", '"$SSL_SV") sign+vfy" "$(calc '"%.2f", '"$ISS_RATE / $SSL_SV")" "none set" ""
+        printf "$fmt" "issuance, p99 (ms)" "$ISS_P99" "" "" "" ""
+        printf "$fmt" "issuance, server CPU per certificate (us)" "$ISS_CPU" \
+            "$CF_CPU cfssl" "$(calc '"%.2f", '"$ISS_CPU / $CF_CPU")" "" ""
+    else
+        printf "$fmt" "cfssl signed+stored (/s), HTTPS, WAL" "-" "$(calc '"%.0f", '"$CF_RATE") cfssl" "" "" ""
+        printf "$fmt" "OpenSSL P-256 sign+verify (/s)" "-" "$(calc '"%.0f", '"$SSL_SV") sign+vfy" "" "" ""
+    fi
+    printf "$fmt" "cfssl documented set-up, plain HTTP (/s)" "" \
+        "$(calc '"%.0f", '"$CF_DEF_RATE") cfssl" "" "" ""
+fi
+if want ocsp && [ -n "$OCSP_RATE" ]; then
+    printf "$fmt" "OCSP GET, no token (req/s)" "$(calc '"%.0f", '"$OCSP_RATE")" \
+        "$(calc '"%.0f", '"$OCSP_GET") GET by ID" "$OCSP_RATIO" ">= 0.9 x" "$(met "$OCSP_RATE / $OCSP_GET >= 0.9")"
+    printf "$fmt" "OCSP GET, p99 (ms)" "$OCSP_P99" "$OCSP_GET_P99 GET by ID" "" "" ""
+fi
+if want crl; then
+    if [ -n "$REV_RATE" ]; then
+        printf "$fmt" "revocations, $CONNS connections (/s)" "$REV_RATE" "" "" "" ""
+    fi
+    if [ -n "$CRL_SECS" ]; then
+        printf "$fmt" "CRL of $CRL_ENTRIES revoked, published after (s)" "$CRL_SECS" \
+            "$REF_CRL_SECS openssl ca" "$(calc '"%.2f", '"$CRL_SECS / $REF_CRL_SECS")" "none set" ""
+        printf "$fmt" "CRL of $CRL_ENTRIES revoked, size (bytes)" "$CRL_BYTES" \
+            "$REF_CRL_BYTES openssl" "$(calc '"%.2f", '"$CRL_BYTES / $REF_CRL_BYTES")" "" ""
+    elif [ -n "$REV_RATE" ]; then
+        printf "$fmt" "CRL of $PKI_CERTS revoked" "INCOMPLETE" "$REF_CRL_SECS openssl ca" "" "" "MISSED"
+    else
+        printf "$fmt" "openssl ca -gencrl, $PKI_CERTS revoked (s)" "-" "$REF_CRL_SECS openssl ca" "" "" ""
+    fi
 fi
 if [ "$KW_HWM_KB" -gt 0 ]; then
 printf "$fmt" "VmHWM, highest of the runs (MB)" "$(mb "$KW_HWM_KB")" "" "" "" ""

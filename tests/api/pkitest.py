@@ -6,10 +6,12 @@ Relying-party work is done with clients nobody here wrote: the `openssl` command
 out of certificates and to build CSRs openssl will not make (duplicate extensions).
 """
 
+import atexit
 import base64
 import datetime
 import hashlib
 import re
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -39,8 +41,16 @@ def openssl(*args, input=None, check=True, cwd=None):
     return r
 
 
+_BASE = []
+
+
 def tmpdir():
-    return Path(tempfile.mkdtemp(prefix="kw-pki-"))
+    """A new directory for files handed to openssl, under one per test process that is
+    removed when the process exits."""
+    if not _BASE:
+        _BASE.append(tempfile.mkdtemp(prefix="kw-pki-"))
+        atexit.register(shutil.rmtree, _BASE[0], True)
+    return Path(tempfile.mkdtemp(dir=_BASE[0]))
 
 
 def write(d, name, text):
@@ -174,7 +184,7 @@ def utcnow():
 def ca_body(name=None, key_type="EC_P256", subject=None, **kw):
     name = name or "ca-" + rand(8)
     body = {"name": name, "keyType": key_type,
-            "subject": subject or "CN=%s Test CA,O=Keyward Tests" % name}
+            "subject": "CN=%s Test CA,O=Keyward Tests" % name if subject is None else subject}
     body.update(kw)
     return body
 
@@ -258,6 +268,15 @@ def public(server, path, method="GET", data=None, headers=None):
                          timeout=60, allow_redirects=False)
     finally:
         s.close()
+
+
+def list_caps(client, identity):
+    """{attribute: maxItems} of every list attribute a resource's published schema
+    (/openapi.json) lets a client write; a list without maxItems is listed with None."""
+    doc = client.ok(client.get("/openapi.json", ns=None))
+    props = doc["components"]["schemas"][identity]["properties"]
+    return {k: p.get("maxItems") for k, p in props.items()
+            if p.get("type") == "array" and not p.get("readOnly")}
 
 
 # ---- CSRs openssl will not make --------------------------------------------------------

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import serialization
 
 from kwtest import HEX24, assert_error, make_ca, rand
 from certmaker import make_cert
-from pkitest import (KEY_TYPES, ca_body, count, der_of, ext, issue, load, make_csr, mk_ca,
-                     mk_template, not_before_after, public, refused_and_kept, request,
+from pkitest import (KEY_TYPES, ca_body, count, der_of, ext, issue, list_caps, load, make_csr,
+                     mk_ca, mk_template, not_before_after, public, refused_and_kept, request,
                      sha256_pem, split_pem, text_of, utcnow, verify)
 
 HOUR = 3600
@@ -82,6 +82,39 @@ def test_root_answer(server, admin, space):
         assert got[k] == ca[k], k
 
 
+def test_certificates_are_strict_der(server, admin, space):
+    """RFC 5280 certificates, CRLs and OCSP answers are DER: strict parsers (Go's
+    crypto/x509, python3-cryptography's) must read every one of them. (A BOOLEAN TRUE is
+    0xFF in DER; 0x01 is BER only.)"""
+    from cryptography.x509 import ocsp
+    from pkitest import openssl, tmpdir, write
+    ns = fresh(admin, space)
+    root = mk_ca(admin, ns, pathLength=2)
+    inter = mk_ca(admin, ns, parentID=root["ID"], permittedDNSDomains=["example.com"])
+    tpl = mk_template(admin, ns, inter["ID"])
+    req = issue(admin, ns, tpl["ID"], csr=make_csr(cn="der.example.com",
+                                                  dns=["der.example.com"])[0])
+    for pem in [root["certificate"], inter["certificate"]] + split_pem(req["certificateChain"]):
+        for e in load(pem).extensions:  # every extension decoded
+            assert e.oid is not None
+    crl = public(server, "/pki/%s/crl" % inter["ID"])
+    assert crl.status_code == 200
+    x509.load_der_x509_crl(crl.content).extensions
+    d = tmpdir()
+    openssl("ocsp", "-issuer", write(d, "i.pem", inter["certificate"]), "-cert",
+            write(d, "l.pem", split_pem(req["certificateChain"])[0]), "-reqout", d / "q.der",
+            "-no_nonce")
+    r = public(server, "/pki/%s/ocsp" % inter["ID"], "POST", data=(d / "q.der").read_bytes(),
+               headers={"Content-Type": "application/ocsp-request"})
+    assert r.status_code == 200
+    resp = ocsp.load_der_ocsp_response(r.content)
+    assert resp.response_status == ocsp.OCSPResponseStatus.SUCCESSFUL
+    assert resp.certificate_status == ocsp.OCSPCertStatus.GOOD
+    for c in resp.certificates:
+        for e in c.extensions:
+            assert e.oid is not None
+
+
 def test_root_default_validity_is_ten_years(admin, space):
     ca = mk_ca(admin, space)
     assert abs(lifetime_hours(ca["certificate"]) - 87600) < 25, text_of(ca["certificate"])
@@ -143,6 +176,22 @@ def test_names_are_unique_per_namespace(admin, space):
     mk_ca(admin, fresh(admin, space), name=name)
 
 
+@pytest.mark.parametrize("attribute,item", [
+    ("permittedDNSDomains", "d%d.example.com"), ("excludedDNSDomains", "x%d.example.com"),
+    ("permittedIPRanges", "10.%d.0.0/16")])
+def test_policy_lists_cap_and_one_past(admin, space, attribute, item):
+    cap = list_caps(admin, "certificateauthority")[attribute]
+    assert isinstance(cap, int) and 0 < cap <= 250, "a published cap: %r" % cap
+    ns = fresh(admin, space)
+    ca = mk_ca(admin, ns, **{attribute: [item % i for i in range(cap)]})
+    assert len(ca[attribute]) == cap
+    assert attr_of(create(admin, ns, **{attribute: [item % i for i in range(cap + 1)]})) == \
+        attribute
+    r = admin.put("/certificateauthorities/" + ca["ID"], dict(
+        ca, **{attribute: [item % i for i in range(cap + 1)]}), ns=ns)
+    assert attr_of(r) == attribute
+
+
 # ---- intermediates -----------------------------------------------------------------------
 
 
@@ -182,8 +231,14 @@ def test_intermediate_default_validity_and_parent_bound(admin, space):
     assert not_before_after(clipped["certificate"])[1] <= \
         not_before_after(short["certificate"])[1]
     verify(short["certificate"], clipped["certificate"])
-    # ...and an explicit validity beyond the parent is refused.
-    assert attr_of(create(admin, ns, parentID=short["ID"], validity="200h")) == "validity"
+    # ...and so is an explicit validity beyond the parent's, or it is refused: the API
+    # leaves the choice, never a certificate that outlives its issuer.
+    r = create(admin, ns, parentID=short["ID"], validity="200h")
+    if r.status == 200:
+        assert not_before_after(r.data["certificate"])[1] <= \
+            not_before_after(short["certificate"])[1]
+    else:
+        assert attr_of(r) == "validity"
     ok = mk_ca(admin, ns, parentID=short["ID"], validity="50h")
     assert abs(lifetime_hours(ok["certificate"]) - 50) < 2
 

@@ -15,8 +15,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from certmaker import make_cert
 from kwtest import HEX24, assert_error, rand
-from pkitest import (KEY_TYPES, SAN_OID, aia_urls, count, crl_urls, issue, load, make_csr,
-                     mk_ca, mk_template, nginx_curl, not_before_after, pubkey_of_cert,
+from pkitest import (KEY_TYPES, SAN_OID, aia_urls, count, crl_urls, issue, list_caps, load,
+                     make_csr, mk_ca, mk_template, nginx_curl, not_before_after, pubkey_of_cert,
                      pubkey_of_csr, pubkey_of_key, raw_csr, refused, refused_and_kept,
                      request, san_value, sha256_pem, split_pem, tamper, template_body,
                      utcnow, verify)
@@ -99,6 +99,32 @@ def test_an_invalid_regex_is_refused_at_creation(admin, space, pki, attribute, b
     assert admin.get("/issuingtemplates", ns=space).headers["X-Count-Total"] == n
 
 
+def test_every_template_list_has_a_cap(admin, space, pki):
+    """Every list of a template: its published cap is accepted, one more is 422 on it."""
+    caps = list_caps(admin, "issuingtemplate")
+    items = {k: "x%d" for k in REGEX_LISTS}
+    items["subjectCValues"] = None  # two-letter codes, below
+    items["extendedKeyUsages"] = "1.3.6.1.4.1.99999.%d"
+    codes = ["%s%s" % (a, b) for a in "ABCDEFGHIJ" for b in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
+    for attribute, item in items.items():
+        cap = caps.get(attribute)
+        assert isinstance(cap, int) and 0 < cap <= 250, (attribute, cap)
+        values = (lambda n: codes[:n]) if item is None else \
+            (lambda n, item=item: [item % i for i in range(n)])
+        t = admin.post("/issuingtemplates", template_body(pki["inter"]["ID"], **{
+            attribute: values(cap)}), ns=space)
+        assert t.status == 200 and len(t.data[attribute]) == cap, (attribute, t)
+        r = admin.post("/issuingtemplates", template_body(pki["inter"]["ID"], **{
+            attribute: values(cap + 1)}), ns=space)
+        assert attr_of(r) == attribute, (attribute, r)
+        r = admin.put("/issuingtemplates/" + t.data["ID"], dict(t.data, **{
+            attribute: values(cap + 1)}), ns=space)
+        assert attr_of(r) == attribute, (attribute, r)
+    # the enumerated lists (keyTypes, keyUsages) are bounded by their values
+    for attribute in ("keyTypes", "keyUsages"):
+        assert isinstance(caps.get(attribute), int), (attribute, caps)
+
+
 def test_template_validation(admin, space, pki):
     ca = pki["inter"]["ID"]
 
@@ -134,6 +160,10 @@ def test_csr_of_every_key_type(admin, space, pki, key_type):
     assert pubkey_of_cert(leaf) == pubkey_of_csr(csr) == pubkey_of_key(key)
     verify(pki["root"]["certificate"], leaf, [pki["inter"]["certificate"]], purpose="sslserver")
     assert "privateKey" not in req, "no key is answered for an uploaded CSR"
+    ku = load(leaf).extensions.get_extension_for_class(x509.KeyUsage).value
+    assert ku.digital_signature
+    # the template asks keyEncipherment too: only an RSA key can do it (RFC 8813)
+    assert ku.key_encipherment == key_type.startswith("RSA"), key_type
 
 
 def test_template_key_types_bound_csrs(admin, space, pki):
@@ -191,8 +221,10 @@ def test_issued_certificate_follows_rfc5280(server, admin, space, pki):
     assert san.get_values_for_type(x509.UniformResourceIdentifier) == \
         ["spiffe://test.example/web"]
     assert san.get_values_for_type(x509.RFC822Name) == ["ops@test.example"]
-    ku = c.extensions.get_extension_for_class(x509.KeyUsage).value
-    assert ku.digital_signature and ku.key_encipherment and not ku.key_cert_sign
+    ku = c.extensions.get_extension_for_class(x509.KeyUsage)
+    assert ku.critical and ku.value.digital_signature and not ku.value.key_cert_sign
+    # keyEncipherment is asked by the template, but an EC key cannot encipher (RFC 8813)
+    assert not ku.value.key_encipherment
     eku = c.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert set(eku) == {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}
     ocsp, issuers = aia_urls(leaf)
@@ -214,7 +246,8 @@ def test_issued_certificate_follows_rfc5280(server, admin, space, pki):
 def test_issued_certificate_is_in_the_inventory(admin, space, pki):
     ns = fresh(admin, space)
     ca = mk_ca(admin, ns)
-    tpl = mk_template(admin, ns, ca["ID"])
+    # longer than the 30 days of the default expiry threshold: ACTIVE, not EXPIRING
+    tpl = mk_template(admin, ns, ca["ID"], defaultValidity="1440h")
     n = count(admin, "certificates", ns)
     req = issue(admin, ns, tpl["ID"], csr=make_csr(dns=["inv.test.example"])[0])
     leaf = leaf_of(req)
@@ -237,6 +270,30 @@ def test_issued_certificate_is_in_the_inventory(admin, space, pki):
     assert rec["issuingTemplateID"] == tpl["ID"]
 
 
+def test_the_templates_usages_are_the_certificates(admin, space):
+    """A client-certificate template: clientAuth only, digitalSignature only, even for an
+    RSA key; openssl accepts the leaf for TLS clients and refuses it for TLS servers."""
+    ns = fresh(admin, space)
+    ca = mk_ca(admin, ns)
+    tpl = mk_template(admin, ns, ca["ID"], keyUsages=["digitalSignature"],
+                      extendedKeyUsages=["clientAuth"], sanDNSNameRegexes=[],
+                      sanEmailRegexes=[r"[a-z]+@test\.example"])
+    req = issue(admin, ns, tpl["ID"], csr=make_csr("RSA_2048", cn="alice",
+                                                  emails=["alice@test.example"])[0])
+    leaf = leaf_of(req)
+    c = load(leaf)
+    eku = c.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(eku) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    ku = c.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert ku.digital_signature and not ku.key_encipherment and not ku.key_agreement
+    verify(ca["certificate"], leaf, purpose="sslclient")
+    from pkitest import openssl, tmpdir, write
+    d = tmpdir()
+    r = openssl("verify", "-purpose", "sslserver", "-CAfile",
+                write(d, "ca.pem", ca["certificate"]), write(d, "leaf.pem", leaf), check=False)
+    assert r.returncode != 0, r
+
+
 # ---- validity ----------------------------------------------------------------------------
 
 
@@ -248,6 +305,7 @@ def test_validity(admin, space):
     assert abs(hours(leaf_of(issue(admin, ns, tpl["ID"], csr=csr))) - 100) < 1
     assert abs(hours(leaf_of(issue(admin, ns, tpl["ID"], csr=csr, validity="36h"))) - 36) < 1
     assert abs(hours(leaf_of(issue(admin, ns, tpl["ID"], csr=csr, validity="500h"))) - 500) < 1
+    assert abs(hours(leaf_of(issue(admin, ns, tpl["ID"], csr=csr, validity="1h30m"))) - 1.5) < 1
     r = request(admin, ns, tpl["ID"], csr=csr, validity="501h")
     refused_and_kept(admin, ns, r, "validity")
     for bad in ("-1h", "abc", "-720h", "1d"):
@@ -351,7 +409,8 @@ def test_csr_upload_and_key_generation_switches(admin, space):
 
 
 def test_template_of_another_namespace(admin, space, pki):
-    ns = fresh(admin, space)
+    """A template of a sibling namespace (or none at all) is not one this request sees."""
+    ns = admin.mkns("/", "sib-" + rand(8))["name"]
     csr = make_csr(dns=["other.test.example"])[0]
     assert attr_of(request(admin, ns, pki["tpl"]["ID"], csr=csr)) == "issuingTemplateID"
     assert attr_of(request(admin, ns, "0" * 24, csr=csr)) == "issuingTemplateID"
@@ -507,7 +566,7 @@ def bad_csrs():
         "101 emails": make_csr(emails=["m%d@test.example" % i for i in range(101)])[0],
         "two common names": make_csr(subj="/CN=a.test.example/CN=b.test.example",
                                      dns=["a.test.example"])[0],
-        "a registeredID name": make_csr(dns=["r.test.example"], extra=[
+        "a registeredID name": make_csr(extra=[
             "-addext", "subjectAltName=DNS:r.test.example,RID:1.2.3.4"])[0],
     }
 
@@ -562,19 +621,52 @@ def test_generated_key_requests_have_the_same_cap(admin, bad, field):
     base = {"commonName": "cap.test.example", "keyType": "EC_P256"}
     issue(admin, ns, tpl["ID"], attrs=dict(base, **{field: [make(i) for i in range(100)]}))
     r = request(admin, ns, tpl["ID"], attrs=dict(base, **{field: [make(i) for i in range(101)]}))
-    assert attr_of(r) == "csrAttributes." + field
+    assert attr_of(r) in ("csrAttributes", "csrAttributes." + field), r
 
 
 def test_csr_attributes_are_validated(admin, bad):
     ns, tpl, _ = bad
     base = {"commonName": "v.test.example", "keyType": "EC_P256"}
+    wrong = []
     for field, value in (("ipAddresses", ["300.1.1.1"]), ("ipAddresses", ["host"]),
                          ("emails", ["not an email"]), ("uris", ["not a uri"]),
                          ("dnsNames", ["bad name.test.example"]), ("dnsNames", [""]),
                          ("country", "USA"), ("keyType", "RSA_1024"), ("keyType", ""),
                          ("dnsNames", "one.test.example")):
         r = request(admin, ns, tpl["ID"], attrs=dict(base, **{field: value}))
-        assert attr_of(r) == "csrAttributes." + field, (field, value, r)
+        # named as what was sent: csrAttributes (or the field in it), never csr
+        if r.status != 422 or (r.data[0].get("data") or {}).get("attribute") not in (
+                "csrAttributes", "csrAttributes." + field):
+            wrong.append((field, value, r))
+    assert not wrong, "\n".join(map(repr, wrong))
+
+
+@pytest.mark.parametrize("kw", [
+    {"dns": ["bad name.test.example"]}, {"dns": ["-lead.test.example"]},
+    {"dns": ["a..test.example"]}, {"dns": ["x" * 64 + ".test.example"]},
+    {"emails": ["not an email"]}, {"uris": ["not a uri"]},
+], ids=["space in a DNS name", "leading hyphen", "empty label", "64-octet label",
+        "email without @", "URI without scheme"])
+def test_names_must_be_well_formed_even_when_the_template_allows_anything(admin, bad, kw):
+    """RFC 5280 4.2.1.6: a dNSName is in the preferred name syntax, an rfc822Name is a
+    mailbox, a URI has a scheme. A template of ".*" does not make a malformed name
+    issuable: 422 naming the CSR (or the name in it)."""
+    ns, tpl, _ = bad
+    n = count(admin, "certificates", ns)
+    r = request(admin, ns, tpl["ID"], csr=make_csr(cn="ok.test.example", **kw)[0])
+    e = assert_error(r, 422)
+    assert str(e["data"].get("attribute", "")).startswith("csr"), e
+    assert count(admin, "certificates", ns) == n
+
+
+def test_wildcards_and_idn_a_labels_issue(admin, bad):
+    ns, tpl, _ = bad
+    names = ["*.test.example", "xn--bcher-kva.test.example", "a-b.test.example", "1.test.example"]
+    csr = make_csr(cn="*.test.example", dns=names, emails=["first.last+tag@test.example"],
+                   uris=["urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66"])[0]
+    req = issue(admin, ns, tpl["ID"], csr=csr)
+    san = load(leaf_of(req)).extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    assert san.value.get_values_for_type(x509.DNSName) == names
 
 
 # ---- roles -------------------------------------------------------------------------------
@@ -624,7 +716,7 @@ def test_roles(server, admin, space):
                             {"reason": "keyCompromise"}, ns=ns), 403)
     assert_error(viewer.post("/certificates/%s/revocations" % req["certificateID"],
                              {"reason": "keyCompromise"}, ns=ns), 403)
-    assert admin.get("/certificates/" + req["certificateID"], ns=ns).data["status"] == "ACTIVE"
+    assert admin.get("/certificates/" + req["certificateID"], ns=ns).data["status"] != "REVOKED"
 
 
 # ---- the certificate.issued event ----------------------------------------------------------

@@ -46,9 +46,11 @@ def revoke(client, ns, cert_id, reason="keyCompromise"):
 # ---- OCSP and CRL through openssl ---------------------------------------------------------
 
 
-def ocsp_request_der(issuer_pem, leaf_pem=None, serial=None, nonce=False):
+def ocsp_request_der(issuer_pem, leaf_pem=None, serial=None, nonce=False, digest=None):
     d = tmpdir()
     args = ["ocsp", "-issuer", write(d, "issuer.pem", issuer_pem), "-reqout", d / "req.der"]
+    if digest:
+        args.append("-" + digest)  # the CertID's hash (SHA-1 by default)
     args += ["-cert", write(d, "leaf.pem", leaf_pem)] if leaf_pem else ["-serial", serial]
     if not nonce:
         args.append("-no_nonce")
@@ -160,13 +162,24 @@ def test_every_reason(admin, space, pki, reason):
         "revocationReason"] == reason
 
 
-def test_revocation_refusals(admin, space, pki):
+def test_revocation_refusals(server, admin, space, pki):
     req, _ = new_leaf(admin, space, pki["tpl"]["ID"])
-    for bad in ("KeyCompromise", "nope", "", "removeFromCRL", 1):
+    for bad in ("KeyCompromise", "nope", "removeFromCRL", 1, "key Compromise"):
         e = assert_error(revoke(admin, space, req["certificateID"], bad), 422)
         assert e["data"]["attribute"] == "reason", (bad, e)
     assert admin.get("/certificates/" + req["certificateID"], ns=space).data[
-        "status"] == "ACTIVE"
+        "status"] != "REVOKED"
+    # An empty reason is no reason name: refused, or taken as "unspecified"; never kept
+    # as it is (a CRL has no entry reason "").
+    ns = admin.mkns(space, "blank" + rand(6))["name"]
+    ca = mk_ca(admin, ns)
+    blank, _ = new_leaf(admin, ns, mk_template(admin, ns, ca["ID"])["ID"])
+    r = revoke(admin, ns, blank["certificateID"], "")
+    if r.status == 200:
+        assert r.data["reason"] == "unspecified", r
+    else:
+        assert assert_error(r, 422)["data"]["attribute"] == "reason"
+    crl_text(server, ca)
     imported = admin.ok(admin.post("/certificates", {"certificate": make_cert(
         "imp%s.test.example" % rand(4)).pem}, ns=space))
     assert_error(revoke(admin, space, imported["ID"]), 422)
@@ -187,7 +200,7 @@ def test_revoking_needs_revocation_post(server, admin, space, pki):
         admin.mkauthz(ns, [["@auth:realm=vince", "@auth:account=" + name]], perms)
         tokens[key] = server.client(server.token(name, pw))
     assert_error(revoke(tokens["cert"], ns, req["certificateID"]), 403)
-    assert admin.get("/certificates/" + req["certificateID"], ns=ns).data["status"] == "ACTIVE"
+    assert admin.get("/certificates/" + req["certificateID"], ns=ns).data["status"] != "REVOKED"
     assert revoke(tokens["rev"], ns, req["certificateID"]).status == 200
     name, pw, _ = admin.mkaccount(ns)
     admin.mkauthz(ns, [["@auth:realm=vince", "@auth:account=" + name]],
@@ -292,6 +305,22 @@ def test_ocsp_answers_are_presigned(server, admin, space, pki):
     assert ok and ocsp_status(out, _name(out)) == "revoked"
 
 
+def test_ocsp_with_a_sha256_cert_id(server, admin, space, pki):
+    req, leaf = new_leaf(admin, space, pki["tpl"]["ID"])
+    der = ocsp_request_der(pki["inter"]["certificate"], leaf, digest="sha256")
+    r = ocsp_post(server, pki["inter"]["ID"], der)
+    assert r.status_code == 200, r
+    out, err, ok = ocsp_read(r.content, pki["inter"]["certificate"], pki["root"]["certificate"],
+                             leaf_pem=leaf)
+    # openssl matches the answer's CertID to its own SHA-1 one: read the status as text
+    assert ok and "Cert Status: good" in out, (out, err)
+    admin.ok(revoke(admin, space, req["certificateID"]))
+    out, err, ok = ocsp_read(ocsp_post(server, pki["inter"]["ID"], der).content,
+                             pki["inter"]["certificate"], pki["root"]["certificate"],
+                             leaf_pem=leaf)
+    assert ok and "Cert Status: revoked" in out, (out, err)
+
+
 def test_ocsp_with_a_nonce_still_answers(server, pki, admin, space):
     _, leaf = new_leaf(admin, space, pki["tpl"]["ID"])
     der = ocsp_request_der(pki["inter"]["certificate"], leaf, nonce=True)
@@ -394,6 +423,34 @@ def test_everything_survives_a_restart(start_server):
     assert ocsp_status(out, _name(out)) == "revoked", out
     out = ask(s, p, kept)
     assert ocsp_status(out, _name(out)) == "good", out
+
+
+def test_revoking_an_intermediate(server, admin, space):
+    """An intermediate's certificate is one its parent issued: revocable like a leaf, on
+    the parent's CRL and OCSP; openssl then refuses the leaves below it."""
+    ns = admin.mkns(space, "ri" + rand(6))["name"]
+    root = mk_ca(admin, ns)
+    inter = mk_ca(admin, ns, parentID=root["ID"])
+    tpl = mk_template(admin, ns, inter["ID"])
+    _, leaf = new_leaf(admin, ns, tpl["ID"])
+    p = {"inter": root, "root": root}
+    out = ask(server, p, inter["certificate"])
+    assert ocsp_status(out, _name(out)) == "good", out
+    rev = admin.ok(revoke(admin, ns, inter["certificateID"], "cACompromise"))
+    assert rev["certificateAuthorityID"] == root["ID"]
+    out = ask(server, p, inter["certificate"])
+    assert ocsp_status(out, _name(out)) == "revoked" and "cACompromise" in out, out
+    text = crl_text(server, root)
+    assert serial_hex(inter["certificate"]) in text and "CA Compromise" in text, text
+    d = tmpdir()
+    crls = write(d, "crls.pem", "".join(
+        openssl("crl", "-inform", "DER", "-in", write(d, "%d.der" % i, public(
+            server, "/pki/%s/crl" % ca["ID"]).content)).stdout
+        for i, ca in enumerate((root, inter))))
+    v = openssl("verify", "-crl_check_all", "-CAfile", write(d, "root.pem", root["certificate"]),
+                "-untrusted", write(d, "inter.pem", inter["certificate"]), "-CRLfile", crls,
+                write(d, "leaf.pem", leaf), check=False)
+    assert v.returncode != 0 and "revoked" in v.stdout + v.stderr, v
 
 
 # ---- plain HTTP for relying parties: pki_listen --------------------------------------------
