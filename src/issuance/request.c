@@ -10,6 +10,7 @@
  * answered 422 and not kept. */
 #include <stdio.h>
 
+#include "../core/net.h"
 #include "../core/timeutil.h"
 #include "../inventory/inventory.h"
 #include "../notify/webhook.h"
@@ -138,6 +139,110 @@ ask_of_attrs(struct arena *a, const struct val *m, struct pki_names *n, enum pki
                          "csrAttributes.keyType must be one of EC_P256, EC_P384, RSA_2048, "
                          "RSA_3072, RSA_4096, ED25519");
     return rc;
+}
+
+/* ---- well-formed names (RFC 5280 4.2.1.6), whatever a template allows ---------------- */
+
+static bool
+dns_ok(const char *s)
+{
+    size_t n = strlen(s), label = 0;
+
+    if (strncmp(s, "*.", 2) == 0) /* a wildcard, as the leftmost label only */
+        s += 2, n -= 2;
+    if (n == 0 || n > 253)
+        return false;
+    for (size_t i = 0; i <= n; i++) {
+        char c = s[i];
+        if (c == '.' || c == '\0') {
+            if (label == 0 || label > 63 || s[i - 1] == '-')
+                return false;
+            label = 0;
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   (c == '-' && label > 0))
+            label++;
+        else
+            return false;
+    }
+    return true;
+}
+
+static bool
+printable(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s <= ' ' || *s == 0x7f)
+            return false;
+    return true;
+}
+
+static bool
+email_ok(const char *s)
+{
+    const char *at = strchr(s, '@');
+
+    return at != NULL && at > s && strchr(at + 1, '@') == NULL && printable(s) &&
+           dns_ok(at + 1);
+}
+
+static bool
+uri_ok(const char *s)
+{
+    size_t i = 0;
+
+    while (
+        (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+        (i > 0 && ((s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '-' || s[i] == '.')))
+        i++;
+    return i > 0 && s[i] == ':' && s[i + 1] != '\0' && printable(s);
+}
+
+static bool
+ip_ok(const char *s)
+{
+    unsigned char ip[16];
+
+    return ip_parse(str_c(s), ip) == E_OK;
+}
+
+static const char *
+attr_name(char buf[64], const char *prefix, const char *what)
+{
+    snprintf(buf, 64, "%s.%s", prefix, what);
+    return buf;
+}
+
+static int
+list_check(const char *const *v, size_t n, bool (*ok)(const char *), const char *prefix,
+           const char *what, struct errbuf *eb)
+{
+    char attr[64];
+
+    for (size_t i = 0; i < n; i++)
+        if (!ok(v[i]))
+            return errbuf_attr(eb, E_VALIDATION, attr_name(attr, prefix, what),
+                               "'%.200s' is not a well-formed name for %s.%s", v[i], prefix,
+                               what);
+    return E_OK;
+}
+
+/* 422 on "<prefix>.<field>" for a name no certificate should carry. */
+static int
+names_check(const struct pki_names *n, const char *prefix, struct errbuf *eb)
+{
+    char attr[64];
+    int  rc;
+
+    if ((rc = list_check(n->dns, n->ndns, dns_ok, prefix, "dnsNames", eb)) != E_OK ||
+        (rc = list_check(n->ip, n->nip, ip_ok, prefix, "ipAddresses", eb)) != E_OK ||
+        (rc = list_check(n->email, n->nemail, email_ok, prefix, "emails", eb)) != E_OK ||
+        (rc = list_check(n->uri, n->nuri, uri_ok, prefix, "uris", eb)) != E_OK)
+        return rc;
+    if (n->c != NULL && !(strlen(n->c) == 2 && n->c[0] >= 'A' && n->c[0] <= 'Z' &&
+                          n->c[1] >= 'A' && n->c[1] <= 'Z'))
+        return errbuf_attr(eb, E_VALIDATION, attr_name(attr, prefix, "country"),
+                           "The country must be a two-letter code (ISO 3166)");
+    return E_OK;
 }
 
 /* ---- what it is judged by ------------------------------------------------------------ */
@@ -307,12 +412,12 @@ read_ask(struct hook_ctx *ctx, const struct val *obj, struct ask *k, struct errb
                                 .validity = val_get_str(obj, "validity"),
                                 .generated = csr == NULL };
     if (csr == NULL)
-        return ask_of_attrs(ctx->a, attrs, &k->names, &k->p.type, eb);
-    if ((rc = pki_csr_read(ctx->a, csr->s, &k->csr, eb)) != E_OK)
-        return rc;
-    k->names = k->csr.names;
-    k->p.type = k->csr.type;
-    return E_OK;
+        rc = ask_of_attrs(ctx->a, attrs, &k->names, &k->p.type, eb);
+    else if ((rc = pki_csr_read(ctx->a, csr->s, &k->csr, eb)) == E_OK) {
+        k->names = k->csr.names;
+        k->p.type = k->csr.type;
+    }
+    return rc == E_OK ? names_check(&k->names, k->p.prefix, eb) : rc;
 }
 
 static int
