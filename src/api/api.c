@@ -137,6 +137,7 @@ api_release(struct req *r)
         mem_wipe((void *)r->hook.secret.p, r->hook.secret.len);
         r->hook.secret = STR_NULL;
         buf_wipe(&r->reply);
+        buf_wipe(&r->body); /* it may have carried the secret (an imported CA's key) */
     }
     buf_free(&r->reply);
 }

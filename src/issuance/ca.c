@@ -335,6 +335,8 @@ ca_create(struct hook_ctx *ctx, struct val *obj, struct errbuf *eb)
         pp = &parent;
     if (rc == E_OK)
         rc = m->imported ? import(ctx, obj, &ca, eb) : generate(ctx, obj, pp, &ca, eb);
+    if (given(obj, "privateKey")) /* wiped with the request's body once answered */
+        ctx->secret = val_get_str(obj, "privateKey");
     val_del(obj, "privateKey"); /* never stored, never answered */
     val_del(obj, "validity");
     if (rc == E_OK && (rc = seal_key(ctx, obj, ca, eb)) == E_OK)

@@ -88,8 +88,9 @@ struct hook_ctx {
     struct str    id;   /* the object's ID on update, delete and actions */
     struct val    once; /* fields for this answer only (secrets shown once; left out
                            of the answer kept for Idempotency-Key replays) */
-    struct str secret;  /* a secret in `a` this answer shows once (a generated
-                           private key): it and the encoded answer are wiped */
+    struct str secret;  /* a secret in `a` this request carried or this answer
+                           shows once (a CA key imported, a private key generated):
+                           it, the request's body and the encoded answer are wiped */
     struct val found;   /* create: before_write may set the stored object the new
                            one duplicates (a certificate imported twice): it is the
                            answer, nothing is inserted */
