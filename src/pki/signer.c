@@ -1,5 +1,6 @@
-/* signer.c - see signer.h and ca.h. CA private keys live in `struct ca`
- * below, defined only here, and nowhere else in the process. */
+/* signer.c - see signer.h, ca.h and pki_ca_create (issue.h). CA private
+ * keys live in `struct ca` below, defined only here, and nowhere else in the
+ * process. */
 #include "signer.h"
 
 #include <limits.h>

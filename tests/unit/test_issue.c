@@ -449,6 +449,13 @@ test_csr_garbage(void **state)
     expect_bad(str_c(arena_printf(F.a, "%.*s%.*s", STR_FMT(good), STR_FMT(key))),
                "nothing after it");
     expect_bad(key, "not a private key");
+    /* a BEGIN line with more on it is no BEGIN line: not a way to a key below */
+    expect_bad(
+        str_c(arena_printf(F.a, "-----BEGIN CERTIFICATE REQUEST-----x\n%.*s", STR_FMT(key))),
+        "must be a PEM certificate request");
+    expect_bad(
+        str_c(arena_printf(F.a, "-----BEGIN CERTIFICATE REQUEST----- \r\n%.*s", STR_FMT(key))),
+        "not valid PEM");
     expect_bad(str_c(pki_ca_pem(F.root)), "must be a PEM certificate request");
     /* 64 KiB is the cap: blank lines before a good CSR, up to it and one past */
     memset(big, '\n', 65536 - good.len);
