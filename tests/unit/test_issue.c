@@ -1143,24 +1143,28 @@ test_ca_refusals(void **state)
     assert_int_equal(ERR_peek_error(), 0);
 }
 
-/* Roots of each key type sign their own certificate with the digest of
- * their key; pki_ca_new keeps its profile. */
+/* Roots sign their own certificate with the digest of their key (the
+ * larger RSA keys sign as RSA 2048 does, and take seconds to make);
+ * pki_ca_new keeps its profile. */
 static void
 test_roots(void **state)
 {
-    struct ca    *ca = NULL;
-    struct errbuf eb = { 0 };
-    char          text[256];
+    static const enum pki_key_type types[] = { PKI_KEY_EC_P256, PKI_KEY_EC_P384,
+                                               PKI_KEY_RSA_2048, PKI_KEY_ED25519 };
+    struct ca                     *ca = NULL;
+    struct errbuf                  eb = { 0 };
+    char                           text[256];
 
     (void)state;
-    for (int t = 1; t <= NTYPES; t++) {
-        struct pki_ca_req p = ca_req("CN=Root,O=Keyward Tests", (enum pki_key_type)t);
+    for (size_t i = 0; i < ARRAY_LEN(types); i++) {
+        enum pki_key_type t = types[i];
+        struct pki_ca_req p = ca_req("CN=Root,O=Keyward Tests", t);
         X509             *x;
 
         p.path_len = 3;
         assert_int_equal(pki_ca_create("r", &p, NULL, &ca, &eb), E_OK);
         x = (X509 *)pki_ca_cert(ca);
-        assert_int_equal(X509_get_signature_nid(x), sig_nid_of((enum pki_key_type)t));
+        assert_int_equal(X509_get_signature_nid(x), sig_nid_of(t));
         assert_int_equal(X509_get_pathlen(x), 3);
         assert_int_equal(X509_check_issued(x, x), X509_V_OK);
         assert_int_equal(X509_verify(x, X509_get0_pubkey(x)), 1);
