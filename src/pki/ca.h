@@ -54,9 +54,25 @@ const X509 *pki_ca_cert(const struct ca *ca);
 
 /* Sign a prepared certificate (version, serial, subject, validity, public key
  * and its own extensions set): this sets the issuer name and the authority key
- * identifier, then signs with SHA-256. E_INTERNAL. Thread-safe. Signing CRLs
+ * identifier, then signs with the CA key's digest (SHA-256 for P-256 and RSA,
+ * SHA-384 for P-384, none for Ed25519). E_INTERNAL. Thread-safe. Signing CRLs
  * and OCSP responses will sit beside it. */
 int pki_ca_sign_cert(const struct ca *ca, X509 *tbs, struct errbuf *eb);
+
+/* What a TBSCertificate written as DER needs of its issuer, made once with
+ * the handle: the AlgorithmIdentifier of the CA's signatures (the TBS's
+ * `signature` field, and the certificate's signatureAlgorithm), the CA's
+ * subject Name (the TBS's issuer) and its key identifier (for the authority
+ * key identifier). Valid as long as ca. */
+struct pki_ca_tbs {
+    struct str sig_alg, name, key_id;
+};
+const struct pki_ca_tbs *pki_ca_tbs(const struct ca *ca);
+/* Sign `len` bytes of DER (a TBSCertificate naming pki_ca_tbs's sig_alg)
+ * with the CA's key in that algorithm; the signature's bytes are appended to
+ * *sig. E_INTERNAL. Thread-safe. */
+int pki_ca_sign_tbs(const struct ca *ca, const unsigned char *tbs, size_t len, struct buf *sig,
+                    struct errbuf *eb);
 
 /* The process's CAs by name: registered at start-up before threads start
  * (ownership passes; E_DUPLICATE for a taken name), read-only afterwards. */

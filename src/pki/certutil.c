@@ -12,20 +12,26 @@
 
 #include "../core/pem.h"
 
-#define SERIAL_LEN 16
-
 /* Top bit clear so the INTEGER is positive, the next bit set so it always
  * encodes in exactly 16 bytes (no leading zero octet is ever dropped). */
 int
+pki_serial_bytes(unsigned char out[PKI_SERIAL_LEN])
+{
+    if (RAND_bytes(out, PKI_SERIAL_LEN) != 1)
+        return E_INTERNAL;
+    out[0] = (unsigned char)((out[0] & 0x7f) | 0x40);
+    return E_OK;
+}
+
+int
 pki_serial_random(X509 *x)
 {
-    unsigned char b[SERIAL_LEN];
+    unsigned char b[PKI_SERIAL_LEN];
     BIGNUM       *bn = NULL;
     int           rc = E_INTERNAL;
 
-    if (RAND_bytes(b, sizeof(b)) != 1)
+    if (pki_serial_bytes(b) != E_OK)
         goto out;
-    b[0] = (unsigned char)((b[0] & 0x7f) | 0x40);
     bn = BN_bin2bn(b, sizeof(b), NULL);
     if (bn == NULL || BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL)
         goto out;

@@ -17,9 +17,13 @@
 #define PKI_SERIAL_MAX 32
 #define PKI_SERIAL_HEX (2 * PKI_SERIAL_MAX + 1)
 
+#define PKI_SERIAL_LEN 16
+
 /* A new random serial: 16 bytes, positive, always encoded in exactly 16 bytes
  * (126 bits of randomness). E_OK or E_INTERNAL. */
 int pki_serial_random(X509 *x);
+/* The same as bytes (big-endian, the first in 0x40..0x7f), for DER. */
+int pki_serial_bytes(unsigned char out[PKI_SERIAL_LEN]);
 /* The serial as lowercase hex of its magnitude, no separators, NUL-terminated
  * ("-" first for a negative one, which RFC 5280 forbids but parsers accept).
  * E_OK, or E_BADREQ when it is longer than PKI_SERIAL_MAX bytes. */

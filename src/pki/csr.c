@@ -41,16 +41,20 @@ skip_space(struct str s)
     return s;
 }
 
-/* The first line must open a CSR block; a private key is named as such, its
- * contents never decoded. */
+/* The first line must open a CSR block, and be nothing else (OpenSSL's
+ * reader would skip a line it does not take for a BEGIN line, and decode the
+ * next block whatever it is); a private key is named as such, its contents
+ * never decoded. */
 static int
 check_label(struct str s, struct errbuf *eb)
 {
     const char *eol = s.len > 0 ? memchr(s.p, '\n', s.len) : NULL;
     struct str  line = { s.p, eol != NULL ? (size_t)(eol - s.p) : s.len };
 
+    while (line.len > 0 && is_space(line.p[line.len - 1]))
+        line.len--;
     for (size_t i = 0; i < ARRAY_LEN(CSR_LABELS); i++)
-        if (str_starts(line, str_c(CSR_LABELS[i])))
+        if (str_eq_c(line, CSR_LABELS[i]))
             return E_OK;
     if (line.len > 0 && memmem(line.p, line.len, "PRIVATE KEY", 11) != NULL)
         return bad(eb, "must be a certificate request, not a private key");
@@ -72,7 +76,9 @@ pem_body(struct str pem, unsigned char **der, long *len, struct errbuf *eb)
         return rc;
     if ((bio = BIO_new_mem_buf(pem.p, (int)pem.len)) == NULL)
         return errbuf_set(eb, E_INTERNAL, "csr: out of memory");
-    if (PEM_read_bio(bio, &name, &header, der, len) != 1)
+    if (PEM_read_bio(bio, &name, &header, der, len) != 1 ||
+        (strcmp(name, "CERTIFICATE REQUEST") != 0 &&
+         strcmp(name, "NEW CERTIFICATE REQUEST") != 0))
         rc = bad(eb, "is not valid PEM (bad base64 or no END line)");
     else if (header[0] != '\0')
         rc = bad(eb, "must not carry PEM headers (an encrypted block?)");

@@ -59,12 +59,15 @@ struct pki_csr {
     struct pki_names  names; /* subject and the SANs of its extensionRequest */
 };
 
-/* Read a PEM CSR (one "CERTIFICATE REQUEST" block, nothing else but
- * whitespace around it), verify its signature (proof of possession) and read
- * its names (strings in the arena). E_VALIDATION on attribute "csr" with a
- * reason a user understands: not PEM, not a CSR, bad signature, more than
- * one of a subject attribute, duplicate extensions, more than PKI_SAN_MAX
- * names of a type, a SAN type other than DNS, IP, URI and email. */
+/* Read a PEM CSR (one "CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST"
+ * block, nothing else but whitespace around it, 64 KiB at most), verify its
+ * signature (proof of possession) and read its names (strings in the arena;
+ * subject attributes UTF-8 without NULs, SANs printable ASCII). E_VALIDATION
+ * on attribute "csr" with a reason a user understands: too large, not PEM,
+ * a private key, not a CSR, bad signature, more than one of a subject
+ * attribute, duplicate extensions, more than PKI_SAN_MAX names of a type, a
+ * SAN type other than DNS, IP, URI and email. The key may be of any type
+ * (type PKI_KEY_NONE): the caller's policy decides. */
 int  pki_csr_read(struct arena *a, struct str pem, struct pki_csr *out, struct errbuf *eb);
 void pki_csr_free(struct pki_csr *c);
 
@@ -84,10 +87,14 @@ struct pki_leaf {
 
 /* Sign a leaf (RFC 5280: version 3, a random positive serial of 16 bytes,
  * SKI and AKI, basicConstraints CA:FALSE critical, keyUsage critical when
- * given, SANs, CRL distribution point, AIA) with `ca` into *der (appended).
- * `serial` gets its serial as pki_serial_hex. E_VALIDATION (attribute
- * "keyUsages", "extendedKeyUsages", "csr.ipAddresses"...) for a value it
- * cannot encode, E_INTERNAL otherwise. */
+ * given, SANs (critical when the subject is empty), CRL distribution point,
+ * AIA) with `ca` into *der (appended; nothing on error). `serial` gets its
+ * serial as pki_serial_hex. E_VALIDATION for a value it cannot encode, on
+ * "keyUsages", "extendedKeyUsages", "validity", "csr.dnsNames",
+ * "csr.ipAddresses", "csr.uris", "csr.emails", "csr.country" (not two
+ * letters) or another subject field ("csr.commonName": not UTF-8);
+ * E_INTERNAL otherwise. Upper bounds (a CN over 64 characters) are the
+ * caller's policy. */
 int pki_leaf_sign(const struct ca *ca, const struct pki_leaf *p, struct buf *der,
                   char serial[PKI_SERIAL_HEX], struct errbuf *eb);
 
@@ -104,17 +111,24 @@ struct pki_ca_req {
     const char *crl_url, *ocsp_url, *issuers_url; /* the parent's, or NULL */
 };
 
-/* Parse an RFC 4514 string (attributes CN, O, OU, L, ST, C, DC, emailAddress,
- * serialNumber, ...; escapes as RFC 4514) into an X509_NAME in the
- * certificate's order (RFC 4514 writes the last RDN first). E_VALIDATION on
- * `attr`. */
+/* Parse an RFC 4514 string (attributes CN, O, OU, L, ST, C, DC, STREET,
+ * UID, emailAddress, serialNumber in any case, or dotted OIDs; escapes as
+ * RFC 4514; spaces around separators skipped; no "#" hex values; 4096 bytes
+ * and 64 attributes at most) into an X509_NAME in the certificate's order
+ * (RFC 4514 writes the last RDN first). Values take OpenSSL's string types
+ * and RFC 5280's upper bounds (C two letters, CN 64 characters).
+ * E_VALIDATION on `attr`. */
 int pki_subject_parse(const char *rfc4514, const char *attr, X509_NAME **out,
                       struct errbuf *eb);
 
 /* Create CA `name` (ca.h naming): a new key of p->type, its certificate
- * (CA:TRUE critical with p->path_len, keyUsage keyCertSign and cRLSign
- * critical, SKI, and AKI for an intermediate), self-signed when parent is
- * NULL, else signed by parent. E_VALIDATION on "subject", E_INTERNAL. */
+ * (a random serial, CA:TRUE critical with p->path_len, keyUsage keyCertSign
+ * and cRLSign critical, SKI, name constraints, CRL distribution point and
+ * AIA as p says, and AKI for an intermediate), self-signed when parent is
+ * NULL, else signed by parent; signatures with the signer key's digest
+ * (ca.h). E_VALIDATION on "subject", "keyType" (PKI_KEY_NONE), "validity",
+ * "parentID" (a parent with pathLength 0), "permittedDNSDomains",
+ * "excludedDNSDomains", "permittedIPRanges"; E_INTERNAL. */
 int pki_ca_create(const char *name, const struct pki_ca_req *p, const struct ca *parent,
                   struct ca **out, struct errbuf *eb);
 

@@ -1,5 +1,6 @@
-/* signer.c - see signer.h and ca.h. CA private keys live in `struct ca`
- * below, defined only here, and nowhere else in the process. */
+/* signer.c - see signer.h, ca.h and pki_ca_create (issue.h). CA private
+ * keys live in `struct ca` below, defined only here, and nowhere else in the
+ * process. */
 #include "signer.h"
 #include "status.h"
 
@@ -10,6 +11,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -26,12 +28,17 @@
 #define RSA_MIN_BITS 2048
 #define RSA_MAX_BITS 8192 /* larger keys only make every verification slow */
 #define CAS_MAX      16   /* CAs one process holds; a fixed table, read without locks */
+#define TBS_DER_MAX  (16 * 1024)
+#define SIG_MAX      1024 /* RSA 8192 */
 
 struct ca {
-    char       name[PKI_CA_NAME_MAX + 1];
-    X509      *crt;
-    EVP_PKEY  *key;
-    struct buf pem; /* the certificate */
+    char              name[PKI_CA_NAME_MAX + 1];
+    X509             *crt;
+    EVP_PKEY         *key;
+    EVP_MD           *md;      /* its signatures' digest, fetched once; NULL for EdDSA */
+    struct buf        pem;     /* the certificate */
+    struct buf        tbs_der; /* what tbs points into */
+    struct pki_ca_tbs tbs;
 };
 
 static struct ca *cas[CAS_MAX];
@@ -70,7 +77,103 @@ ca_alloc(const char *name)
         return NULL;
     memcpy(ca->name, name, strlen(name) + 1);
     buf_init(&ca->pem, CA_PEM_MAX);
+    buf_init(&ca->tbs_der, TBS_DER_MAX);
     return ca;
+}
+
+/* The digest a CA's key signs with: none for EdDSA (it hashes the message
+ * itself), SHA-384 for P-384, SHA-512 for larger curves, SHA-256 otherwise
+ * (P-256, RSA). */
+static const char *
+md_name(const EVP_PKEY *k)
+{
+    if (EVP_PKEY_is_a(k, "ED25519") || EVP_PKEY_is_a(k, "ED448"))
+        return NULL;
+    if (EVP_PKEY_is_a(k, "EC") && EVP_PKEY_get_bits(k) > 256)
+        return EVP_PKEY_get_bits(k) > 384 ? "SHA2-512" : "SHA2-384";
+    return "SHA2-256";
+}
+
+/* The AlgorithmIdentifier the key's signatures carry, as the provider
+ * writes it (what X509_sign would put in a certificate). */
+static int
+sig_alg_append(EVP_PKEY *key, const EVP_MD *md, struct buf *out)
+{
+    EVP_MD_CTX   *ctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    unsigned char aid[256];
+    OSSL_PARAM    params[] = {
+           OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, aid, sizeof(aid)),
+           OSSL_PARAM_END,
+    };
+    int rc = E_INTERNAL;
+
+    if (ctx != NULL && EVP_DigestSignInit(ctx, &pctx, md, NULL, key) == 1 &&
+        EVP_PKEY_CTX_get_params(pctx, params) == 1 && OSSL_PARAM_modified(&params[0]))
+        rc = buf_append(out, aid, params[0].return_size);
+    EVP_MD_CTX_free(ctx);
+    return rc;
+}
+
+/* The key identifier relying parties match: the CA's SKI, else the SHA-1 of
+ * its key (RFC 5280 4.2.1.2, method 1). */
+static int
+key_id_append(X509 *crt, struct buf *out)
+{
+    const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(crt);
+    unsigned char            md[EVP_MAX_MD_SIZE];
+    unsigned int             n = 0;
+
+    if (ski != NULL)
+        return buf_append(out, ASN1_STRING_get0_data(ski), (size_t)ASN1_STRING_length(ski));
+    if (X509_pubkey_digest(crt, EVP_sha1(), md, &n) != 1)
+        return E_INTERNAL;
+    return buf_append(out, md, n);
+}
+
+static int
+name_append(X509 *crt, struct buf *out)
+{
+    unsigned char *der = NULL;
+    int            n = i2d_X509_NAME(X509_get_subject_name(crt), &der);
+    int            rc = n > 0 ? buf_append(out, der, (size_t)n) : E_INTERNAL;
+
+    OPENSSL_free(der);
+    return rc;
+}
+
+/* The digest of the CA's signatures, fetched once (none for EdDSA). */
+static int
+md_fetch(struct ca *ca)
+{
+    const char *name = md_name(ca->key);
+
+    if (name == NULL || ca->md != NULL)
+        return E_OK;
+    return (ca->md = EVP_MD_fetch(NULL, name, NULL)) != NULL ? E_OK : E_INTERNAL;
+}
+
+/* What signing needs, made once: the digest, and pki_ca_tbs's DER. */
+static int
+ca_ready(struct ca *ca)
+{
+    size_t alg, name;
+
+    if (md_fetch(ca) != E_OK)
+        return E_INTERNAL;
+    buf_reset(&ca->tbs_der);
+    if (sig_alg_append(ca->key, ca->md, &ca->tbs_der) != E_OK)
+        return E_INTERNAL;
+    alg = ca->tbs_der.len;
+    if (name_append(ca->crt, &ca->tbs_der) != E_OK)
+        return E_INTERNAL;
+    name = ca->tbs_der.len;
+    if (key_id_append(ca->crt, &ca->tbs_der) != E_OK)
+        return E_INTERNAL;
+    ca->tbs.sig_alg = (struct str){ ca->tbs_der.p, alg };
+    ca->tbs.name = (struct str){ ca->tbs_der.p + alg, name - alg };
+    ca->tbs.key_id = (struct str){ ca->tbs_der.p + name, ca->tbs_der.len - name };
+    return E_OK;
 }
 
 /* A CA certificate we can sign with: a CA, not expired, `key` its own. The
@@ -91,6 +194,8 @@ ca_check(struct ca *ca, struct errbuf *eb)
     if (X509_cmp_current_time(X509_get0_notAfter(ca->crt)) <= 0)
         return errbuf_set(eb, E_INTERNAL, "ca %s: the certificate has expired", ca->name);
     X509_check_purpose(ca->crt, -1, 0);
+    if (ca_ready(ca) != E_OK)
+        return errbuf_set(eb, E_INTERNAL, "ca %s: cannot prepare its signatures", ca->name);
     return E_OK;
 }
 
@@ -108,19 +213,6 @@ ca_name_new(const char *cn)
         return NULL;
     }
     return n;
-}
-
-/* The digest a CA's key signs with: none for EdDSA (it hashes the message
- * itself), SHA-384 for P-384, SHA-512 for larger curves, SHA-256 otherwise
- * (P-256, RSA). */
-static const EVP_MD *
-ca_md(const EVP_PKEY *k)
-{
-    if (EVP_PKEY_is_a(k, "ED25519") || EVP_PKEY_is_a(k, "ED448"))
-        return NULL;
-    if (EVP_PKEY_is_a(k, "EC") && EVP_PKEY_get_bits(k) > 256)
-        return EVP_PKEY_get_bits(k) > 384 ? EVP_sha512() : EVP_sha384();
-    return EVP_sha256();
 }
 
 /* A copy of a key's public half, for code that must not hold the private one. */
@@ -141,11 +233,11 @@ public_of(const EVP_PKEY *k)
 }
 
 static int
-self_sign(X509 *x, EVP_PKEY *key, struct errbuf *eb)
+self_sign(struct ca *ca, X509 *x, struct errbuf *eb)
 {
-    if (X509_set_issuer_name(x, X509_get_subject_name(x)) != 1 ||
-        X509_sign(x, key, ca_md(key)) <= 0)
-        return errbuf_set(eb, E_INTERNAL, "ca: cannot sign its certificate");
+    if (md_fetch(ca) != E_OK || X509_set_issuer_name(x, X509_get_subject_name(x)) != 1 ||
+        X509_sign(x, ca->key, ca->md) <= 0)
+        return errbuf_set(eb, E_INTERNAL, "ca %s: cannot sign its certificate", ca->name);
     return E_OK;
 }
 
@@ -176,7 +268,7 @@ ca_cert_make(struct ca *ca, const X509_NAME *subject, const struct pki_ca_req *p
     }
     if ((rc = pki_ca_cert_new(subject, p, pub, &x, eb)) != E_OK)
         goto out;
-    rc = parent != NULL ? pki_ca_sign_cert(parent, x, eb) : self_sign(x, ca->key, eb);
+    rc = parent != NULL ? pki_ca_sign_cert(parent, x, eb) : self_sign(ca, x, eb);
     if (rc == E_OK && pki_cert_pem(x, &ca->pem) != E_OK)
         rc = errbuf_set(eb, E_INTERNAL, "ca %s: cannot encode its certificate", ca->name);
     if (rc == E_OK) {
@@ -339,8 +431,10 @@ pki_ca_free(struct ca *ca)
     if (ca == NULL)
         return;
     EVP_PKEY_free(ca->key); /* OpenSSL clears the private scalar as it frees it */
+    EVP_MD_free(ca->md);
     X509_free(ca->crt);
     buf_free(&ca->pem);
+    buf_free(&ca->tbs_der);
     free(ca);
 }
 
@@ -362,14 +456,57 @@ pki_ca_cert(const struct ca *ca)
     return ca->crt;
 }
 
+/* The authority key identifier: the CA's key identifier (pki_ca_tbs), which
+ * OpenSSL's "keyid:always" cannot find for a CA without an SKI. */
+static int
+aki_add(const struct ca *ca, X509 *x)
+{
+    AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
+    int              rc = E_INTERNAL;
+
+    if (akid != NULL && (akid->keyid = ASN1_OCTET_STRING_new()) != NULL &&
+        ASN1_OCTET_STRING_set(akid->keyid, (const unsigned char *)ca->tbs.key_id.p,
+                              (int)ca->tbs.key_id.len) == 1 &&
+        X509_add1_ext_i2d(x, NID_authority_key_identifier, akid, 0, X509V3_ADD_REPLACE) == 1)
+        rc = E_OK;
+    AUTHORITY_KEYID_free(akid);
+    return rc;
+}
+
 int
 pki_ca_sign_cert(const struct ca *ca, X509 *tbs, struct errbuf *eb)
 {
     if (X509_set_issuer_name(tbs, X509_get_subject_name(ca->crt)) != 1 ||
-        pki_ext_add(tbs, ca->crt, NID_authority_key_identifier, "keyid:always") != E_OK ||
-        X509_sign(tbs, ca->key, ca_md(ca->key)) <= 0) {
+        aki_add(ca, tbs) != E_OK || X509_sign(tbs, ca->key, ca->md) <= 0) {
         ERR_clear_error();
         return errbuf_set(eb, E_INTERNAL, "ca %s: cannot sign the certificate", ca->name);
+    }
+    return E_OK;
+}
+
+const struct pki_ca_tbs *
+pki_ca_tbs(const struct ca *ca)
+{
+    return &ca->tbs;
+}
+
+int
+pki_ca_sign_tbs(const struct ca *ca, const unsigned char *tbs, size_t len, struct buf *sig,
+                struct errbuf *eb)
+{
+    EVP_MD_CTX   *ctx = EVP_MD_CTX_new();
+    unsigned char s[SIG_MAX];
+    size_t        n = sizeof(s);
+    int           rc = E_INTERNAL;
+
+    if (ctx != NULL && EVP_PKEY_get_size(ca->key) <= (int)sizeof(s) &&
+        EVP_DigestSignInit(ctx, NULL, ca->md, NULL, ca->key) == 1 &&
+        EVP_DigestSign(ctx, s, &n, tbs, len) == 1)
+        rc = buf_append(sig, s, n);
+    EVP_MD_CTX_free(ctx);
+    if (rc != E_OK) {
+        ERR_clear_error();
+        return errbuf_set(eb, E_INTERNAL, "ca %s: cannot sign", ca->name);
     }
     return E_OK;
 }

@@ -100,6 +100,8 @@ group_teardown(void **state)
 /* ---- helpers ------------------------------------------------------------ */
 
 /* Run a shell command in the temporary directory, quietly; its exit code. */
+static int sh(const char *fmt, ...) KW_PRINTF(1, 2);
+
 static int
 sh(const char *fmt, ...)
 {
@@ -447,6 +449,13 @@ test_csr_garbage(void **state)
     expect_bad(str_c(arena_printf(F.a, "%.*s%.*s", STR_FMT(good), STR_FMT(key))),
                "nothing after it");
     expect_bad(key, "not a private key");
+    /* a BEGIN line with more on it is no BEGIN line: not a way to a key below */
+    expect_bad(
+        str_c(arena_printf(F.a, "-----BEGIN CERTIFICATE REQUEST-----x\n%.*s", STR_FMT(key))),
+        "must be a PEM certificate request");
+    expect_bad(
+        str_c(arena_printf(F.a, "-----BEGIN CERTIFICATE REQUEST----- \r\n%.*s", STR_FMT(key))),
+        "not valid PEM");
     expect_bad(str_c(pki_ca_pem(F.root)), "must be a PEM certificate request");
     /* 64 KiB is the cap: blank lines before a good CSR, up to it and one past */
     memset(big, '\n', 65536 - good.len);
@@ -506,6 +515,71 @@ leaf_full(const struct pki_names *n, const EVP_PKEY *key)
                               .issuers_url = "http://pki.example.com/pki/1/ca.crt" };
 }
 
+/* The TLV at p: where its contents start, and their length. */
+static size_t
+tlv_len(const unsigned char *p, size_t *head)
+{
+    size_t n = 0, k = p[1] & 0x7f;
+
+    if (!(p[1] & 0x80)) {
+        *head = 2;
+        return p[1];
+    }
+    for (size_t i = 0; i < k; i++)
+        n = n << 8 | p[2 + i];
+    *head = 2 + k;
+    return n;
+}
+
+/* Each extension's value is what OpenSSL writes from what it parsed. */
+static void
+check_ext_values(X509 *x)
+{
+    for (int i = 0; i < X509_get_ext_count(x); i++) {
+        X509_EXTENSION          *e = X509_get_ext(x, i);
+        const X509V3_EXT_METHOD *m = X509V3_EXT_get(e);
+        const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(e);
+        void                    *parsed = X509V3_EXT_d2i(e);
+        unsigned char           *re = NULL;
+        int                      n;
+
+        assert_non_null(m);
+        assert_non_null(parsed);
+        n = ASN1_item_i2d(parsed, &re, ASN1_ITEM_ptr(m->it));
+        assert_int_equal(n, ASN1_STRING_length(v));
+        assert_memory_equal(re, ASN1_STRING_get0_data(v), (size_t)n);
+        OPENSSL_free(re);
+        ASN1_item_free(parsed, ASN1_ITEM_ptr(m->it));
+    }
+}
+
+/* The DER is canonical: the TBS as OpenSSL re-encodes it, the key as
+ * i2d_PUBKEY writes it, the extensions as above. */
+static void
+check_canonical(X509 *x, const struct buf *der)
+{
+    const unsigned char *p = (const unsigned char *)der->p;
+    unsigned char       *re = NULL, *key = NULL, *spki = NULL;
+    size_t               head, tbs_head, tbs_len;
+    int                  n, nkey, nspki;
+
+    assert_int_equal(tlv_len(p, &head) + head, der->len);
+    tbs_len = tlv_len(p + head, &tbs_head) + tbs_head;
+    n = i2d_re_X509_tbs(x, &re);
+    assert_int_equal(n, tbs_len);
+    assert_memory_equal(re, p + head, tbs_len);
+    nkey = i2d_PUBKEY(X509_get0_pubkey(x), &key);
+    nspki = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+    assert_int_equal(nkey, nspki);
+    assert_memory_equal(key, spki, (size_t)nkey);
+    OPENSSL_free(re);
+    OPENSSL_free(key);
+    OPENSSL_free(spki);
+    check_ext_values(x);
+    /* OpenSSL re-encodes a BOOLEAN as it read it: DER's TRUE is 0xff */
+    assert_non_null(memmem(p, der->len, "\x06\x03\x55\x1d\x13\x01\x01\xff", 8));
+}
+
 static X509 *
 leaf_sign(const struct ca *ca, const struct pki_leaf *p)
 {
@@ -523,6 +597,7 @@ leaf_sign(const struct ca *ca, const struct pki_leaf *p)
     der.p += 2;
     der.len -= 2;
     x = cert_of(&der);
+    check_canonical(x, &der);
     der.p -= 2;
     buf_free(&der);
     assert_int_equal(pki_serial_hex(x, hex), E_OK);
@@ -691,6 +766,66 @@ test_leaf_by_root(void **state)
     }
 }
 
+/* Keys pki_key_type_of does not name go through OpenSSL's encoder. */
+static void
+test_leaf_other_keys(void **state)
+{
+    EVP_PKEY *keys[] = { EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521"),
+                         EVP_PKEY_Q_keygen(NULL, NULL, "ED448"),
+                         EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024) };
+
+    (void)state;
+    ca_write("root.pem", F.root);
+    for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+        struct pki_names n = names_full();
+        struct pki_leaf  p = leaf_full(&n, keys[i]);
+        X509            *x;
+
+        assert_non_null(keys[i]);
+        x = leaf_sign(F.root, &p);
+        check_leaf(x, F.root, keys[i]);
+        cert_write("leaf.pem", x);
+        assert_int_equal(verify("leaf.pem", false), 0);
+        X509_free(x);
+        EVP_PKEY_free(keys[i]);
+    }
+}
+
+/* A CA made by the openssl command line, P-384, without a subject key
+ * identifier: its leaves' AKI is the SHA-1 of its key; SHA-384 signatures. */
+static void
+test_leaf_by_imported_ca(void **state)
+{
+    struct ca       *ca = NULL;
+    struct errbuf    eb = { 0 };
+    struct pki_names n = names_full();
+    struct pki_leaf  p = leaf_full(&n, F.keys[0]);
+    unsigned char    md[EVP_MAX_MD_SIZE];
+    unsigned int     len = 0;
+    X509            *x;
+
+    (void)state;
+    assert_int_equal(
+        sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes "
+           "-keyout imp.key -out imp.pem -subj '/CN=Imported' -days 30 "
+           "-addext basicConstraints=critical,CA:TRUE "
+           "-addext keyUsage=critical,keyCertSign,cRLSign "
+           "-addext subjectKeyIdentifier=none -addext authorityKeyIdentifier=none"),
+        0);
+    assert_int_equal(
+        pki_ca_import("imported", file_read("imp.pem"), file_read("imp.key"), &ca, &eb), E_OK);
+    assert_null(X509_get0_subject_key_id((X509 *)pki_ca_cert(ca)));
+    x = leaf_sign(ca, &p);
+    assert_int_equal(X509_get_signature_nid(x), NID_ecdsa_with_SHA384);
+    assert_int_equal(X509_pubkey_digest(pki_ca_cert(ca), EVP_sha1(), md, &len), 1);
+    assert_int_equal(ASN1_STRING_length(X509_get0_authority_key_id(x)), (int)len);
+    assert_memory_equal(ASN1_STRING_get0_data(X509_get0_authority_key_id(x)), md, len);
+    cert_write("leaf.pem", x);
+    assert_int_equal(sh("openssl verify -CAfile imp.pem leaf.pem"), 0);
+    X509_free(x);
+    pki_ca_free(ca);
+}
+
 static const char *const PERMITTED_DNS[] = { "example.com" };
 static const char *const EXCLUDED_DNS[] = { "bad.example.com" };
 static const char *const PERMITTED_IP[] = { "192.0.2.0/24", "2001:db8::/32" };
@@ -775,6 +910,7 @@ check_intermediate(const struct ca *ca, enum pki_key_type t)
         0);
     check_name_constraints(ca);
     check_where(x, "http://pki.example.com/pki/root");
+    check_ext_values(x);
 }
 
 /* An intermediate of each key type under the P-256 root; a leaf of each key
@@ -1007,24 +1143,28 @@ test_ca_refusals(void **state)
     assert_int_equal(ERR_peek_error(), 0);
 }
 
-/* Roots of each key type sign their own certificate with the digest of
- * their key; pki_ca_new keeps its profile. */
+/* Roots sign their own certificate with the digest of their key (the
+ * larger RSA keys sign as RSA 2048 does, and take seconds to make);
+ * pki_ca_new keeps its profile. */
 static void
 test_roots(void **state)
 {
-    struct ca    *ca = NULL;
-    struct errbuf eb = { 0 };
-    char          text[256];
+    static const enum pki_key_type types[] = { PKI_KEY_EC_P256, PKI_KEY_EC_P384,
+                                               PKI_KEY_RSA_2048, PKI_KEY_ED25519 };
+    struct ca                     *ca = NULL;
+    struct errbuf                  eb = { 0 };
+    char                           text[256];
 
     (void)state;
-    for (int t = 1; t <= NTYPES; t++) {
-        struct pki_ca_req p = ca_req("CN=Root,O=Keyward Tests", (enum pki_key_type)t);
+    for (size_t i = 0; i < ARRAY_LEN(types); i++) {
+        enum pki_key_type t = types[i];
+        struct pki_ca_req p = ca_req("CN=Root,O=Keyward Tests", t);
         X509             *x;
 
         p.path_len = 3;
         assert_int_equal(pki_ca_create("r", &p, NULL, &ca, &eb), E_OK);
         x = (X509 *)pki_ca_cert(ca);
-        assert_int_equal(X509_get_signature_nid(x), sig_nid_of((enum pki_key_type)t));
+        assert_int_equal(X509_get_signature_nid(x), sig_nid_of(t));
         assert_int_equal(X509_get_pathlen(x), 3);
         assert_int_equal(X509_check_issued(x, x), X509_V_OK);
         assert_int_equal(X509_verify(x, X509_get0_pubkey(x)), 1);
@@ -1172,6 +1312,8 @@ main(void)
         cmocka_unit_test(test_csr_duplicate_extension),
         cmocka_unit_test(test_csr_garbage),
         cmocka_unit_test(test_leaf_by_root),
+        cmocka_unit_test(test_leaf_other_keys),
+        cmocka_unit_test(test_leaf_by_imported_ca),
         cmocka_unit_test(test_leaf_by_intermediate),
         cmocka_unit_test(test_name_constraints_hold),
         cmocka_unit_test(test_leaf_refusals),
