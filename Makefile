@@ -53,7 +53,7 @@ $(B)/asan/keyward: $(SAN_OBJ)
 
 $(B)/libkeyward.a: $(LIB_OBJ)
 	$(call say,AR,$@)
-	$(Q)ar rcs $@ $(LIB_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $(LIB_OBJ)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
