@@ -7,8 +7,8 @@
  * answered): the CRL, and the OCSP answer of each serial asked about (RFC
  * 5019: pre-signed, the nonce ignored). A flood of queries therefore costs no
  * signatures, except for serials never seen: those cost one each, at most
- * UNKNOWN_PER_S a second per CA; beyond it the answer is the unsigned
- * tryLater. Each process signs with its own delegated OCSP responder
+ * UNKNOWN_PER_S a second in the whole process; beyond it the answer is the
+ * unsigned tryLater. Each process signs with its own delegated OCSP responder
  * (status.h), whose key never leaves its memory. */
 #include <pthread.h>
 #include <stdio.h>
@@ -22,8 +22,7 @@
 #include "issuance.h"
 #include "local.h"
 
-#define STATES_MAX     256                  /* CAs answered for at once */
-#define OCSP_ENTRIES   65536                /* signed answers kept per CA */
+#define OCSP_ENTRIES   8192                 /* signed answers kept per CA (~1 MB) */
 #define OCSP_VALID_MS  (4 * 3600 * 1000LL)  /* nextUpdate - thisUpdate */
 #define OCSP_FRESH_MS  (1 * 3600 * 1000LL)  /* signed again after */
 #define CRL_VALID_MS   (24 * 3600 * 1000LL) /* nextUpdate - thisUpdate */
@@ -47,23 +46,57 @@ struct ocsp_entry {
 /* What one CA's public answers are made of. */
 struct castate {
     char                  id[ID_LEN + 1];
-    pthread_mutex_t       mu;
-    uint64_t              gen; /* bumped by each revocation of this CA */
+    pthread_mutex_t       mu;     /* the OCSP half */
+    pthread_mutex_t       crl_mu; /* the CRL half: a long build holds no OCSP answer up */
+    uint64_t              gen;    /* bumped by each revocation of this CA */
     struct buf            crl;
     uint64_t              crl_gen, crl_number;
     int64_t               crl_built_ms;
     struct pki_responder *responder;
     struct ocsp_entry    *entries; /* open addressing by serial */
     size_t                nentries;
-    int64_t               unknown_second;
-    int                   unknown_signed;
 };
 
-static struct castate *states[STATES_MAX];
-static pthread_mutex_t states_mu = PTHREAD_MUTEX_INITIALIZER;
+/* Answers signed for serials never seen, this second, in the whole process. */
+static struct {
+    pthread_mutex_t mu;
+    int64_t         second;
+    int             signed_n;
+} unknown = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* Every CA answered for since the start, by ID; a state is never freed (a
+ * pointer to it stays valid without a reference count), the table grows. */
+static struct castate **states;
+static size_t           nstates, capstates;
+static pthread_mutex_t  states_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- the per-CA state ---------------------------------------------------------- */
 
+static struct castate *
+state_new(struct str id)
+{
+    struct castate *st;
+
+    if (nstates == capstates) {
+        size_t           cap = capstates == 0 ? 64 : 2 * capstates;
+        struct castate **more = realloc(states, cap * sizeof *more);
+        if (more == NULL)
+            return NULL;
+        states = more;
+        capstates = cap;
+    }
+    if ((st = calloc(1, sizeof *st)) == NULL)
+        return NULL;
+    memcpy(st->id, id.p, ID_LEN);
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_mutex_init(&st->crl_mu, NULL);
+    buf_init(&st->crl, SIZE_MAX / 2);
+    states[nstates++] = st;
+    return st;
+}
+
+/* The state of CA `id` (which exists: the caller read it), made on first
+ * use; NULL only when out of memory. */
 static struct castate *
 state_of(struct str id)
 {
@@ -72,18 +105,24 @@ state_of(struct str id)
     if (id.len != ID_LEN)
         return NULL;
     pthread_mutex_lock(&states_mu);
-    for (size_t i = 0; i < STATES_MAX && st == NULL; i++)
-        if (states[i] != NULL && str_eq_c(id, states[i]->id))
+    for (size_t i = 0; i < nstates && st == NULL; i++)
+        if (str_eq_c(id, states[i]->id))
             st = states[i];
-    for (size_t i = 0; i < STATES_MAX && st == NULL; i++)
-        if (states[i] == NULL && (st = calloc(1, sizeof *st)) != NULL) {
-            memcpy(st->id, id.p, ID_LEN);
-            pthread_mutex_init(&st->mu, NULL);
-            buf_init(&st->crl, SIZE_MAX / 2);
-            states[i] = st;
-        }
+    if (st == NULL)
+        st = state_new(id);
     pthread_mutex_unlock(&states_mu);
-    return st; /* NULL when full: answered without a cache */
+    return st;
+}
+
+/* A revocation of CA `id` committed: what its state has signed is stale. */
+static void
+state_bump(struct str id)
+{
+    pthread_mutex_lock(&states_mu);
+    for (size_t i = 0; i < nstates; i++)
+        if (str_eq_c(id, states[i]->id))
+            __atomic_add_fetch(&states[i]->gen, 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&states_mu);
 }
 
 /* The store's observer: a revocation committed. */
@@ -93,9 +132,7 @@ on_commit(const struct change *ch, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (ch[i].s != &spec_revocation || ch[i].obj.t != V_MAP)
             continue;
-        struct castate *st = state_of(val_get_str(&ch[i].obj, "certificateAuthorityID"));
-        if (st != NULL)
-            __atomic_add_fetch(&st->gen, 1, __ATOMIC_RELEASE);
+        state_bump(val_get_str(&ch[i].obj, "certificateAuthorityID"));
     }
 }
 
@@ -198,7 +235,7 @@ revoked_of(struct arena *a, struct str ca_id, struct pki_revoked **out, size_t *
     return rc == 0 ? E_OK : errbuf_set(eb, E_INTERNAL, "cannot read the revocations");
 }
 
-/* Sign a new CRL into st (locked). */
+/* Sign a new CRL into st (crl_mu held). */
 static int
 crl_build(struct castate *st, const struct val *ca_obj, uint64_t gen, struct errbuf *eb)
 {
@@ -233,13 +270,13 @@ serve_crl(struct req *r, struct castate *st, const struct val *ca_obj)
     uint64_t      gen = __atomic_load_n(&st->gen, __ATOMIC_ACQUIRE);
     int           rc = E_OK;
 
-    pthread_mutex_lock(&st->mu);
+    pthread_mutex_lock(&st->crl_mu);
     if (st->crl_built_ms == 0 || st->crl_gen != gen ||
         time_now_ms() - st->crl_built_ms > CRL_FRESH_MS)
         rc = crl_build(st, ca_obj, gen, &eb);
     if (rc == E_OK)
         reply(r, "application/pkix-crl", st->crl.p, st->crl.len, "max-age=60");
-    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_unlock(&st->crl_mu);
     return rc == E_OK ? API_DONE : fail(r, &eb);
 }
 
@@ -318,15 +355,21 @@ status_of(struct arena *a, struct str ca_id, const char *serial, enum pki_cert_s
     return rc == E_NOTFOUND ? E_OK : rc;
 }
 
-/* A signature for a serial never seen costs the budget of this second. */
+/* A signature for a serial never seen costs the process's budget of this
+ * second, whatever CA it is for. */
 static bool
-unknown_allowed(struct castate *st, int64_t now)
+unknown_allowed(int64_t now)
 {
-    if (now / 1000 != st->unknown_second) {
-        st->unknown_second = now / 1000;
-        st->unknown_signed = 0;
+    bool ok;
+
+    pthread_mutex_lock(&unknown.mu);
+    if (now / 1000 != unknown.second) {
+        unknown.second = now / 1000;
+        unknown.signed_n = 0;
     }
-    return st->unknown_signed++ < UNKNOWN_PER_S;
+    ok = unknown.signed_n++ < UNKNOWN_PER_S;
+    pthread_mutex_unlock(&unknown.mu);
+    return ok;
 }
 
 static int
@@ -367,7 +410,7 @@ ocsp_sign_entry(struct castate *st, struct arena *a, const struct val *ca_obj,
     if (key != NULL &&
         (rc = status_of(a, val_get_str(ca_obj, "ID"), q->serial, &cs, &when, &reason)) != E_OK)
         return errbuf_set(eb, rc, "store error");
-    if (cs == PKI_STATUS_UNKNOWN && e->der == NULL && !unknown_allowed(st, now))
+    if (cs == PKI_STATUS_UNKNOWN && e->der == NULL && !unknown_allowed(now))
         return errbuf_set(eb, E_UNAVAILABLE, "too many unknown serials");
     if ((rc = responder_ready(st, ca_obj, now, eb)) != E_OK)
         return rc;
