@@ -17,7 +17,7 @@
  * "csr.country": the CSR reader does not judge country codes).
  *
  *   clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
- *       tests/fuzz/fuzz_csr.c src/pki/{csr,keys,leaf,der,certext,certutil,signer,\
+ *       tests/fuzz/fuzz_csr.c src/pki/{csr,keys,leaf,der,certext,certutil,signer,ocsp,crl,\
  *       cacert,subject}.c src/core/{base,arena,buf,seal,digest,fileio,rnd}.c \
  *       $(pkg-config --cflags --libs openssl) -lm -lpthread -o fuzz_csr
  *   ./fuzz_csr -max_len=70000 -timeout=10 corpus/

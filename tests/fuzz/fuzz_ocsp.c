@@ -11,9 +11,9 @@
  * CA's): the answer parses, is successful, and names the query's CertID.
  *
  *   clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
- *       tests/fuzz/fuzz_ocsp.c src/pki/{ocsp,crl,certutil,signer}.c \
- *       src/core/{base,buf,seal,digest,fileio,rnd}.c \
- *       $(pkg-config --cflags --libs openssl) -o fuzz_ocsp
+ *       tests/fuzz/fuzz_ocsp.c src/pki/{ocsp,crl,certutil,signer,keys,leaf,der,certext,\
+ *       cacert,subject}.c src/core/{base,arena,buf,seal,digest,fileio,rnd}.c \
+ *       $(pkg-config --cflags --libs openssl) -lm -lpthread -o fuzz_ocsp
  *   ./fuzz_ocsp -max_len=4096 -timeout=10 corpus/
  *
  * Seeds: requests written by `openssl ocsp -issuer ca.pem -cert leaf.pem
