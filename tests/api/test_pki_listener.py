@@ -366,11 +366,18 @@ def test_silent_plain_connections_cannot_lock_others_out(tmp_path):
     try:
         for _ in range(90):
             held.append(raw_plain(s))
+        # Wait until the server has taken the whole flood (nothing more is closed to
+        # make room for a while): a busy machine may take a moment to accept it all.
+        closed, quiet_since, deadline = set(), time.monotonic(), time.monotonic() + 20
+        while time.monotonic() - quiet_since < 1 and time.monotonic() < deadline:
+            more = {i for i, t in enumerate(held) if i not in closed and closed_by_server(t, 0.01)}
+            if more:
+                closed |= more
+                quiet_since = time.monotonic()
+        assert len(closed) >= 50, "only %d silent plain connections made room" % len(closed)
         for _ in range(3):
             assert s.health() == 200
             assert_pki_route(plain(s, "GET", PKI_PATHS[0]))
-        closed = sum(1 for t in held[:30] if closed_by_server(t, 0.01))
-        assert closed > 0, "no silent plain connection was closed to make room"
     finally:
         for t in held:
             t.close()
