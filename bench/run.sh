@@ -334,14 +334,16 @@ check_wrk() { # check_wrk OUTFILE LABEL - warn on errors wrk saw
     fi
 }
 
-# post_lines FILE CONNS POLL - POST every line of FILE (bench/post.lua: "PATH<TAB>
-# X-Namespace<TAB>body") once, CONNS connections, until every answer is in,
-# looking at wrk's progress files every POLL seconds (and printing progress
-# every 20 s). Sets POST_WANT, POST_ACKED (200 answers), POST_FAILED, and
-# POST_T0_NS / POST_T1_NS: the clock before wrk started and when the last
-# answer was seen (within POLL).
+# post_lines FILE CONNS POLL [leave] - POST every line of FILE (bench/post.lua:
+# "PATH<TAB>X-Namespace<TAB>body") once, CONNS connections, until every answer
+# is in, looking at wrk's progress files every POLL seconds (and printing
+# progress every 20 s). Sets POST_WANT, POST_ACKED (200 answers), POST_FAILED,
+# and POST_T0_NS / POST_T1_NS: the clock before wrk started and when the last
+# answer was seen (within POLL). With "leave", wrk (idle by then) is left
+# running for the caller to stop (post_stop): the caller's next request is
+# not delayed by wrk's exit.
 post_lines() {
-    local file=$1 conns=$2 poll=$3 out pid l now a d fl done_n
+    local file=$1 conns=$2 poll=$3 leave=${4:-} out pid l now a d fl done_n
     out=$WORK/post-$(basename "$file").out
     POST_WANT=$(wc -l <"$file")
     rm -f "$WORK"/progress.*
@@ -371,10 +373,14 @@ post_lines() {
             l=$now
         fi
     done
-    kill -INT "$pid" 2>/dev/null || true
-    wait "$pid" || true
     POST_ACKED=$a
     POST_FAILED=$fl
+    POST_PID=$pid
+    [ "$leave" = leave ] || post_stop
+}
+post_stop() {
+    kill -INT "$POST_PID" 2>/dev/null || true
+    wait "$POST_PID" || true
 }
 
 WARNINGS=""
@@ -1508,7 +1514,8 @@ if [ "$REFS_ONLY" != 1 ]; then
     ISS_P99=$(calc '"%.1f", '"$(median "${IP99[@]}") / 1000")
     ISS_STORED=$(kcurl -I -o /dev/null -w '%header{x-count-total}' "$KW_URL/certificates" \
         -H "X-Namespace: $PKI_NS" -H "$(auth)")
-    say "inventory of $PKI_NS: ${ISS_STORED:-?} certificates (HEAD /certificates); $ISS_OK issued answers counted in the rounds"
+    say "inventory of $PKI_NS: ${ISS_STORED:-?} certificates (HEAD /certificates); $ISS_OK issued answers counted in the rounds;" \
+        "console RSS $(mb "$(rss_kb "$KW_PID")") MB, VmHWM $(mb "$(hwm_kb "$KW_PID")") MB"
     if [ -z "$ISS_STORED" ] || [ "$ISS_STORED" -lt "$ISS_OK" ]; then
         say "  warning: fewer certificates in the inventory than issued answers"
         WARNINGS="$WARNINGS issued-not-stored"
@@ -1585,15 +1592,12 @@ pki_fill "$PKI_CERTS"
 cat "$PKI"/ids.* | head -n "$PKI_CERTS" |
     awk -v ns="$PKI_NS" '{ printf "/certificates/%s/revocations\t%s\t{\"reason\":\"keyCompromise\"}\n", $1, ns }' \
     >"$PKI/revocations"
-post_lines "$PKI/revocations" "$CONNS" 0.05
+say "console RSS $(mb "$(rss_kb "$KW_PID")") MB, VmHWM $(mb "$(hwm_kb "$KW_PID")") MB before the revocations"
+post_lines "$PKI/revocations" "$CONNS" 0.05 leave
 REV_END=$POST_T1_NS
-REV_SECS=$(calc '"%.2f", '"($POST_T1_NS - $POST_T0_NS) / 1e9")
-REV_RATE=$(calc '"%.0f", '"$POST_ACKED / $REV_SECS")
-say "revocations: $POST_ACKED of $POST_WANT answered 200 in ${REV_SECS}s = $REV_RATE/s ($POST_FAILED failed)"
-if [ "$POST_FAILED" != 0 ]; then
-    say "  warning: $POST_FAILED revocations failed (see bench/out/last/post-revocations.out)"
-    WARNINGS="$WARNINGS revocations"
-fi
+# the console's VmHWM now, read without starting a process (the clock runs)
+REV_HWM=0
+while read -r k v _; do [ "$k" = VmHWM: ] && REV_HWM=$v; done <"/proc/$KW_PID/status"
 # From the last revocation's answer, fetch the CRL until it lists every
 # revoked certificate (the fetch's end is the time; counting is not in it).
 n=0; tries=0; CRL_SECS=""
@@ -1610,6 +1614,15 @@ while :; do
     sleep 0.05
 done
 CRL_ENTRIES=$n
+post_stop
+REV_SECS=$(calc '"%.2f", '"($POST_T1_NS - $POST_T0_NS) / 1e9")
+REV_RATE=$(calc '"%.0f", '"$POST_ACKED / $REV_SECS")
+say "revocations: $POST_ACKED of $POST_WANT answered 200 in ${REV_SECS}s = $REV_RATE/s ($POST_FAILED failed);" \
+    "console VmHWM $(mb "$REV_HWM") MB after them"
+if [ "$POST_FAILED" != 0 ]; then
+    say "  warning: $POST_FAILED revocations failed (see bench/out/last/post-revocations.out)"
+    WARNINGS="$WARNINGS revocations"
+fi
 if [ -z "$CRL_SECS" ]; then
     say "  warning: after ${CRL_WAIT}s the CRL lists $n of $POST_ACKED revoked certificates (last answer ${t%% *})"
     WARNINGS="$WARNINGS crl-incomplete"
@@ -1621,7 +1634,7 @@ else
     CRL_PARSE_MS=$(calc '"%.0f", '"($e - $s) / 1e6")
     say "CRL with $n entries (openssl crl -text), $CRL_BYTES bytes of DER: complete ${CRL_SECS}s after the last" \
         "revocation's answer ($tries GET(s); the first took ${CRL_FIRST_MS} ms; one more GET: ${CRL_AGAIN_MS} ms);" \
-        "openssl crl parses it in ${CRL_PARSE_MS} ms"
+        "openssl crl parses it in ${CRL_PARSE_MS} ms; console RSS $(mb "$(rss_kb "$KW_PID")") MB, VmHWM $(mb "$(hwm_kb "$KW_PID")") MB"
     [ "$n" = "$POST_ACKED" ] || { say "  warning: the CRL lists $n entries, $POST_ACKED were revoked"; WARNINGS="$WARNINGS crl-count"; }
 fi
 fi
