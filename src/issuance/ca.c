@@ -193,7 +193,7 @@ generate(struct hook_ctx *ctx, struct val *obj, const struct val *parent, struct
     struct val       *plen = val_get(obj, "pathLength"), *pp = NULL;
     int64_t           now = time_now_ms(), end = 0;
     struct pki_ca_req p = { .subject = arena_strndup(ctx->a, subj.p, subj.len),
-                            .type = pki_key_type_parse(val_get_str(obj, "keyType").p),
+                            .type = pki_key_type_parse(val_cstr_of(ctx->a, obj, "keyType")),
                             .not_before_ms = now - BACKDATE_MS,
                             .path_len = plen != NULL && plen->t == V_INT ? (int)plen->i : -1 };
     const struct ca  *signer = NULL;
@@ -360,8 +360,7 @@ static bool
 ca_slow(const struct spec *s, const struct val *obj)
 {
     KW_UNUSED(s);
-    return !given(obj, "certificate") &&
-           pki_key_type_slow(pki_key_type_parse(val_get_str(obj, "keyType").p));
+    return !given(obj, "certificate") && pki_key_type_slow(val_key_type(obj, "keyType"));
 }
 
 /* A new CA's certificate goes into the inventory of its namespace. */

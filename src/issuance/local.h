@@ -4,6 +4,7 @@
 
 #include "../model/spec.h"
 #include "../pki/ca.h"
+#include "../pki/issue.h"
 #include "../store/store.h"
 #include "issuance.h"
 
@@ -26,6 +27,31 @@ int find_up(struct tx *tx, const struct spec *s, struct str ns, struct str id, s
  * /ca.crt, under pki_url when the plain-HTTP listener is on, else under
  * public_url (API.md 7.4). In the arena. */
 const char *ca_url(struct arena *a, struct str id, const char *leaf);
+
+/* The string at `key` of map `m` as a NUL-terminated copy in `a` ("" when
+ * absent): what the pki/ parsers of names take (a val's strings are slices). */
+static inline const char *
+val_cstr_of(struct arena *a, const struct val *m, const char *key)
+{
+    struct str s = val_get_str(m, key);
+
+    return arena_strndup(a, s.p != NULL ? s.p : "", s.len);
+}
+
+/* The key type named at `key` of map `m` (PKI_KEY_NONE when absent or
+ * unknown), without an arena (a spec's `slow` hook has none). */
+static inline enum pki_key_type
+val_key_type(const struct val *m, const char *key)
+{
+    struct str s = val_get_str(m, key);
+    char       name[16];
+
+    if (s.p == NULL || s.len >= sizeof name)
+        return PKI_KEY_NONE;
+    memcpy(name, s.p, s.len);
+    name[s.len] = '\0';
+    return pki_key_type_parse(name);
+}
 
 /* True when the CA object is disabled. */
 bool ca_disabled(const struct val *ca_obj);

@@ -199,20 +199,30 @@ revoked_of(struct arena *a, struct str ca_id, struct pki_revoked **out, size_t *
 {
     struct fnode *f =
         filter_cmp(a, "certificateAuthorityID", F_EQ, (struct fval){ .t = FV_STR, .s = ca_id });
-    struct listq         q = { .scope = { STR("/"), true }, .filter = f, .limit = -1 };
+    const struct attr   *cols[] = { spec_attr(&spec_revocation, STR("serialNumber")),
+                                    spec_attr(&spec_revocation, STR("revocationTime")),
+                                    spec_attr(&spec_revocation, STR("reason")) };
+    struct listq         q = { .scope = { STR("/"), true },
+                               .filter = f,
+                               .limit = -1,
+                               .project = cols,
+                               .nproject = ARRAY_LEN(cols) };
     struct store_cursor *cur = NULL;
+    struct arena        *row_a = arena_new(4096); /* one row at a time */
     struct val           row;
     size_t               cap = 1024;
     int                  rc;
 
     *n = 0;
-    *out = malloc(cap * sizeof **out);
-    if (*out == NULL)
+    if (row_a == NULL)
         return errbuf_set(eb, E_INTERNAL, "out of memory");
-    if ((rc = kw_store->ops->cursor_open(kw_store, &spec_revocation, &q, a, &cur, NULL, eb)) !=
-        E_OK)
-        return rc;
-    while ((rc = kw_store->ops->cursor_next(cur, a, &row)) == 1) {
+    *out = malloc(cap * sizeof **out);
+    if (*out == NULL || (rc = kw_store->ops->cursor_open(kw_store, &spec_revocation, &q, a,
+                                                         &cur, NULL, eb)) != E_OK) {
+        arena_free(row_a);
+        return *out == NULL ? errbuf_set(eb, E_INTERNAL, "out of memory") : rc;
+    }
+    while (arena_reset(row_a), (rc = kw_store->ops->cursor_next(cur, row_a, &row)) == 1) {
         int64_t t = 0;
         if (*n == cap) {
             struct pki_revoked *more = realloc(*out, 2 * cap * sizeof **out);
@@ -226,12 +236,13 @@ revoked_of(struct arena *a, struct str ca_id, struct pki_revoked **out, size_t *
         (*out)[(*n)++] = (struct pki_revoked){
             .serial = arena_strndup(a, s.p, s.len),
             .time_ms = t,
-            .reason = pki_reason_parse(val_get_str(&row, "reason").p),
+            .reason = pki_reason_parse(val_cstr_of(row_a, &row, "reason")),
         };
         if ((*out)[*n - 1].reason < 0) /* checked when written: never, but never a 500 */
             (*out)[*n - 1].reason = PKI_REASON_UNSPECIFIED;
     }
     kw_store->ops->cursor_close(cur);
+    arena_free(row_a);
     return rc == 0 ? E_OK : errbuf_set(eb, E_INTERNAL, "cannot read the revocations");
 }
 
@@ -343,7 +354,7 @@ status_of(struct arena *a, struct str ca_id, const char *serial, enum pki_cert_s
 
     if (rc == E_OK) {
         *st = PKI_STATUS_REVOKED;
-        *reason = pki_reason_parse(val_get_str(&v, "reason").p);
+        *reason = pki_reason_parse(val_cstr_of(a, &v, "reason"));
         return time_parse(val_get_str(&v, "revocationTime"), when);
     }
     if (rc == E_NOTFOUND)

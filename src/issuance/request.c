@@ -477,8 +477,7 @@ request_slow(const struct spec *s, const struct val *obj)
     struct val *attrs = val_get(obj, "csrAttributes");
 
     KW_UNUSED(s);
-    return attrs != NULL &&
-           pki_key_type_slow(pki_key_type_parse(val_get_str(attrs, "keyType").p));
+    return attrs != NULL && pki_key_type_slow(val_key_type(attrs, "keyType"));
 }
 
 /* The CA may have been disabled or deleted since prepare read it. */

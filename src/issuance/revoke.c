@@ -59,7 +59,7 @@ revocation_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *t
     KW_UNUSED(s);
     if (old != NULL)
         return E_OK;
-    if (pki_reason_parse(val_get_str(obj, "reason").p) < 0)
+    if (pki_reason_parse(val_cstr_of(ctx->a, obj, "reason")) < 0)
         return errbuf_attr(eb, E_VALIDATION, "reason",
                            "Attribute 'reason' must be an RFC 5280 reason: unspecified, "
                            "keyCompromise, cACompromise, affiliationChanged, superseded, "

@@ -471,6 +471,26 @@ def test_concurrent_requests(admin, space):
 # ---- server-generated keys: answered once ------------------------------------------------
 
 
+@pytest.mark.parametrize("key_type", ["EC_P384", "RSA_2048"])
+def test_msgpack_requests_name_key_types_and_reasons(admin, space, pki, key_type):
+    """MessagePack strings are not NUL-terminated: a key type (and a revocation reason)
+    read from a MessagePack body must be exactly what was sent, the slow path (RSA) too."""
+    body = {"issuingTemplateID": pki["tpl"]["ID"],
+            "csrAttributes": {"commonName": "mp.test.example", "dnsNames": ["mp.test.example"],
+                              "keyType": key_type}}
+    r = admin.post("/certificaterequests", body, ns=space, fmt="msgpack")
+    assert r.status == 200, r
+    size = {"EC_P384": 384, "RSA_2048": 2048}[key_type]
+    assert load(leaf_of(r.data)).public_key().key_size == size
+    r = admin.post("/certificates/%s/revocations" % r.data["certificateID"],
+                   {"reason": "superseded"}, ns=space, fmt="msgpack")
+    assert r.status == 200, r
+    assert r.data["reason"] == "superseded"
+    r = admin.post("/certificaterequests", dict(body, csrAttributes=dict(
+        body["csrAttributes"], keyType="EC_P25")), ns=space, fmt="msgpack")
+    assert_error(r, 422)
+
+
 @pytest.mark.parametrize("key_type", ["EC_P256", "EC_P384", "ED25519", "RSA_2048"])
 def test_generated_key(admin, space, pki, key_type):
     attrs = {"commonName": "gen.test.example", "organization": "Acme", "country": "FR",
