@@ -211,7 +211,7 @@ revoked_of(struct arena *a, struct str ca_id, struct pki_revoked **out, size_t *
     struct arena        *row_a = arena_new(4096); /* one row at a time */
     struct val           row;
     size_t               cap = 1024;
-    int                  rc;
+    int                  rc = E_OK;
 
     *n = 0;
     if (row_a == NULL)
