@@ -439,8 +439,8 @@ cert_rewrite(struct arena *a, const struct spec *s, const struct fnode *cmp, int
 
 /* ---- GET /certificates/:id/contents ------------------------------------------ */
 
-static int
-append_pem(struct buf *out, struct str b64)
+int
+inv_pem_append(struct buf *out, struct str b64)
 {
     int rc = buf_puts(out, "-----BEGIN CERTIFICATE-----\n");
 
@@ -470,7 +470,7 @@ contents_chain(struct hook_ctx *ctx, const struct val *obj, struct buf *out)
         if (rc == E_NOTFOUND)
             return E_OK; /* deleted since: the chain ends here */
         if (rc == E_OK)
-            rc = append_pem(out, val_get_str(&cur, "der"));
+            rc = inv_pem_append(out, val_get_str(&cur, "der"));
     }
     return rc;
 }
@@ -504,7 +504,7 @@ cert_contents(struct hook_ctx *ctx, const struct spec *s, const struct val *obj,
         return E_OK;
     }
     buf_init(&out, SIZE_MAX / 2);
-    rc = append_pem(&out, b64);
+    rc = inv_pem_append(&out, b64);
     if (rc == E_OK && str_eq_c(chain, "true"))
         rc = contents_chain(ctx, obj, &out);
     if (rc != E_OK) {

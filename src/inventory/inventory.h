@@ -62,6 +62,10 @@ int inv_read(struct arena *a, struct str input, const char *attr, bool all_or_no
 int inv_cert_of_der(struct arena *a, const unsigned char *der, size_t len, struct inv_cert *out,
                     struct errbuf *eb);
 
+/* Append a certificate, given as the base64 of its DER (inv_cert.der, a stored
+ * `der`), as a PEM block. */
+int inv_pem_append(struct buf *out, struct str der_b64);
+
 /* A new certificate object in namespace `ns` from c: its fields, source, DER
  * (ID and times set; not yet stored). */
 int inv_object(struct arena *a, struct str ns, const struct inv_cert *c, const char *source,

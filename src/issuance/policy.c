@@ -53,9 +53,8 @@ pattern_compile(regex_t *re, struct str p)
 }
 
 int
-policy_regexes_check(struct arena *a, const struct val *t, struct errbuf *eb)
+policy_regexes_check(const struct val *t, struct errbuf *eb)
 {
-    KW_UNUSED(a);
     for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
         struct val *l = val_get(t, fields[i].list);
         for (size_t j = 0; !fields[i].exact && l != NULL && j < l->a.n; j++) {
@@ -295,14 +294,13 @@ ca_names_check(const struct val *ca, const struct policy_ask *ask, struct errbuf
 }
 
 int
-policy_judge(struct arena *a, const struct val *t, const struct val *chain, size_t nchain,
+policy_judge(const struct val *t, const struct val *chain, size_t nchain,
              const struct policy_ask *ask, int64_t now_ms, int64_t *not_after_ms,
              struct errbuf *eb)
 {
     int64_t validity = 0, ca_end;
     int     rc;
 
-    KW_UNUSED(a);
     if (val_get_true(&chain[0], "disabled"))
         return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
                            "The template's certificate authority is disabled");

@@ -12,7 +12,7 @@
 
 /* E_VALIDATION, on the list's attribute, unless every pattern of every
  * regex list of template `t` compiles. */
-int policy_regexes_check(struct arena *a, const struct val *t, struct errbuf *eb);
+int policy_regexes_check(const struct val *t, struct errbuf *eb);
 
 /* E_VALIDATION on `attr` unless CA `ca` may be used from namespace `ns`: its
  * own, or one below when it is usableInSubNamespaces. */
@@ -32,7 +32,7 @@ struct policy_ask {
  * first, then its parents). E_OK with *not_after_ms (now plus the validity,
  * at most the template's maximum and the issuing CA's end), or E_VALIDATION
  * naming the attribute refused. */
-int policy_judge(struct arena *a, const struct val *t, const struct val *chain, size_t nchain,
+int policy_judge(const struct val *t, const struct val *chain, size_t nchain,
                  const struct policy_ask *ask, int64_t now_ms, int64_t *not_after_ms,
                  struct errbuf *eb);
 

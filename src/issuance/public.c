@@ -17,6 +17,7 @@
 #include "../core/log.h"
 #include "../core/rnd.h"
 #include "../core/timeutil.h"
+#include "../inventory/certparse.h"
 #include "../pki/status.h"
 #include "../store/filter.h"
 #include "issuance.h"
@@ -30,7 +31,6 @@
 #define RESPONDER_DAYS 7 /* a responder certificate's life; replaced at half */
 #define UNKNOWN_PER_S  100
 #define OCSP_REQ_MAX   (16 * 1024)
-#define CRL_PAGE       5000
 
 /* A signed answer, by the query's hash algorithm and serial ("64:0a1b..."):
  * the answer echoes the CertID as asked. */
@@ -168,31 +168,23 @@ fail(struct req *r, const struct errbuf *eb)
     return API_DONE;
 }
 
-/* The DER of the CA's certificate (its PEM's one block). */
+/* The DER of the CA's certificate (its PEM's one block), read as the
+ * inventory reads any PEM. */
 static int
 ca_der(struct arena *a, const struct val *ca, struct str *der)
 {
-    struct str  pem = val_get_str(ca, "certificate");
-    const char *b = memchr(pem.p, '\n', pem.len), *e;
-    size_t      n = 0;
+    struct inv_blocks b;
+    struct errbuf     eb = { 0 };
 
-    if (b == NULL || (e = strstr(b, "-----END")) == NULL)
+    if (inv_split(a, val_get_str(ca, "certificate"), &b, &eb) != E_OK || b.ok != 1)
         return E_INTERNAL;
-    char *clean = arena_alloc(a, (size_t)(e - b) + 1);
-    for (const char *p = b; p < e; p++)
-        if (*p != '\n' && *p != '\r')
-            clean[n++] = *p;
-    unsigned char *out = arena_alloc(a, n / 4 * 3 + 4);
-    long           len = b64_decode(clean, n, out);
-    if (len <= 0)
-        return E_INTERNAL;
-    *der = (struct str){ (const char *)out, (size_t)len };
+    *der = (struct str){ (const char *)b.v[0].der, b.v[0].len };
     return E_OK;
 }
 
 /* ---- CRL -------------------------------------------------------------------------- */
 
-/* Every revocation of the CA, in pages, into `out`. */
+/* Every revocation of the CA, through a cursor, into `out` (malloc). */
 static int
 revoked_of(struct arena *a, struct str ca_id, struct pki_revoked **out, size_t *n,
            struct errbuf *eb)

@@ -344,14 +344,13 @@ record(struct hook_ctx *ctx, struct val *obj, const struct val *ca_obj, const st
     val_set(ctx->a, obj, "serialNumber", *val_get(&is->cert.fields, "serialNumber"));
     val_set(ctx->a, obj, "validityEnd", *val_get(&is->cert.fields, "validityEnd"));
     struct str chain = val_get_str(ca_obj, "certificateChain");
-    char      *b64 = arena_strndup(ctx->a, is->cert.der.p, is->cert.der.len);
     struct buf pem;
     buf_init(&pem, SIZE_MAX / 2);
-    buf_puts(&pem, "-----BEGIN CERTIFICATE-----\n");
-    for (size_t i = 0; i < is->cert.der.len; i += 64)
-        buf_printf(&pem, "%.*s\n", (int)(is->cert.der.len - i < 64 ? is->cert.der.len - i : 64),
-                   b64 + i);
-    buf_printf(&pem, "-----END CERTIFICATE-----\n%.*s", STR_FMT(chain));
+    if (inv_pem_append(&pem, is->cert.der) != E_OK ||
+        buf_append(&pem, chain.p, chain.len) != E_OK) {
+        buf_free(&pem);
+        return errbuf_set(eb, E_INTERNAL, "out of memory");
+    }
     val_set(ctx->a, obj, "certificateChain", val_str(arena_str(ctx->a, buf_str(&pem))));
     buf_free(&pem);
     ctx->data = is;
@@ -433,7 +432,7 @@ issue(struct hook_ctx *ctx, struct val *obj, struct ask *k, struct errbuf *eb)
 
     if ((rc = read_policy(ctx, obj, &t, chain, &n, eb)) != E_OK)
         return rc;
-    if (policy_judge(ctx->a, &t, chain, n, &k->p, time_now_ms(), &not_after, &why) != E_OK) {
+    if (policy_judge(&t, chain, n, &k->p, time_now_ms(), &not_after, &why) != E_OK) {
         if (why.code != E_VALIDATION)
             return errbuf_set(eb, why.code, "%s", why.msg);
         refuse(ctx, obj, &why);

@@ -106,7 +106,7 @@ template_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
 
     KW_UNUSED(s);
     KW_UNUSED(old);
-    if ((rc = policy_regexes_check(ctx->a, obj, eb)) != E_OK ||
+    if ((rc = policy_regexes_check(obj, eb)) != E_OK ||
         (rc = validities_check(obj, eb)) != E_OK)
         return rc;
     return ca_check(ctx, tx, obj, eb);
