@@ -259,7 +259,9 @@ range_parse(struct str s, const char *what, struct cidr *out, struct errbuf *eb)
     struct target_u128 first, last;
     char               net[INET6_ADDRSTRLEN + 8];
 
-    if ((bits.p != NULL && !prefix_ok(bits)) || cidr_parse(s, out) != E_OK)
+    /* ip_parse reads up to a NUL: "10.0.0.1\0x" must not pass for 10.0.0.1. */
+    if (memchr(s.p, '\0', s.len) != NULL || (bits.p != NULL && !prefix_ok(bits)) ||
+        cidr_parse(s, out) != E_OK)
         return errbuf_set(eb, E_VALIDATION, "'%s' is not %s%s", show(s).s, what,
                           s.p[0] == '[' ? " (IPv6 is written without brackets)" : "");
     range_bounds(out, &first, &last);
@@ -280,7 +282,7 @@ target_parse(struct str s, struct target *out, struct errbuf *eb)
         return errbuf_set(eb, E_VALIDATION, "a target is not empty");
     if (memchr(s.p, '/', s.len) != NULL || memchr(s.p, ':', s.len) != NULL || s.p[0] == '[')
         return range_parse(s, "an IP address or a CIDR range", &out->range, eb);
-    if (ip_parse(s, out->range.addr) == E_OK) {
+    if (memchr(s.p, '\0', s.len) == NULL && ip_parse(s, out->range.addr) == E_OK) {
         out->range.bits = 128;
         return E_OK;
     }

@@ -300,6 +300,15 @@ test_excludes_parse(void **state)
     assert_int_equal(exclude_parse(STR("example.com"), &c, &eb), E_VALIDATION);
     assert_int_equal(exclude_parse(STR(""), &c, &eb), E_VALIDATION);
     assert_int_equal(target_parse(STR(""), &(struct target){ 0 }, &eb), E_VALIDATION);
+    /* A NUL inside the slice does not end it. */
+    assert_int_equal(exclude_parse(STR("10.0.0.1\0x"), &c, &eb), E_VALIDATION);
+    assert_int_equal(exclude_parse(STR("10.0.0.0/8\0"), &c, &eb), E_VALIDATION);
+    assert_int_equal(exclude_parse(STR("::1\0"), &c, &eb), E_VALIDATION);
+    assert_int_equal(target_parse(STR("10.0.0.1\0x"), &(struct target){ 0 }, &eb),
+                     E_VALIDATION);
+    assert_int_equal(target_parse(STR("10.0.0.1\0"), &(struct target){ 0 }, &eb), E_VALIDATION);
+    assert_int_equal(target_parse(STR("a.example\0"), &(struct target){ 0 }, &eb),
+                     E_VALIDATION);
 }
 
 /* ---- ports ------------------------------------------------------------- */
