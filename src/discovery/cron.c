@@ -229,7 +229,7 @@ cron_parse(struct str s, struct cron *out, struct errbuf *eb)
     memset(out, 0, sizeof *out);
     s = str_trim(s);
     if (s.len == 0)
-        return errbuf_set(eb, E_VALIDATION, "A schedule is not empty");
+        return errbuf_set(eb, E_VALIDATION, "A schedule cannot be empty");
     if (s.p[0] != '@')
         return fields_parse(s, out, eb);
     for (size_t i = 0; i < ARRAY_LEN(macros); i++)

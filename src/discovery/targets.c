@@ -213,7 +213,7 @@ name_check(struct str s)
     for (size_t i = start; i < s.len; i++)
         if (!is_digit(s.p[i]))
             return NULL;
-    return "the last label of a host name is not all digits";
+    return "the last label of a host name cannot be all digits";
 }
 
 static int
@@ -279,7 +279,7 @@ target_parse(struct str s, struct target *out, struct errbuf *eb)
 {
     memset(out, 0, sizeof *out);
     if (s.len == 0)
-        return errbuf_set(eb, E_VALIDATION, "a target is not empty");
+        return errbuf_set(eb, E_VALIDATION, "a target cannot be empty");
     if (memchr(s.p, '/', s.len) != NULL || memchr(s.p, ':', s.len) != NULL || s.p[0] == '[')
         return range_parse(s, "an IP address or a CIDR range", &out->range, eb);
     if (memchr(s.p, '\0', s.len) == NULL && ip_parse(s, out->range.addr) == E_OK) {
@@ -294,7 +294,7 @@ exclude_parse(struct str s, struct cidr *out, struct errbuf *eb)
 {
     memset(out, 0, sizeof *out);
     if (s.len == 0)
-        return errbuf_set(eb, E_VALIDATION, "an exclude is not empty");
+        return errbuf_set(eb, E_VALIDATION, "an exclude cannot be empty");
     return range_parse(s, "a CIDR range or an IP address", out, eb);
 }
 
@@ -324,7 +324,7 @@ port_parse(struct str s, struct port_range *out, struct errbuf *eb)
     uint32_t   a = 0, b = 0;
 
     if (s.len == 0)
-        return errbuf_set(eb, E_VALIDATION, "a port is not empty");
+        return errbuf_set(eb, E_VALIDATION, "a port cannot be empty");
     if (!port_number(lo, &a) || (hi.p != NULL && !port_number(hi, &b)))
         return errbuf_set(eb, E_VALIDATION,
                           "'%s' is not a port (like 443) or a range of ports (like 8443-8450)",

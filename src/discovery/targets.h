@@ -73,7 +73,9 @@ int port_parse(struct str s, struct port_range *out, struct errbuf *eb);
  * and a message naming the item by index and (printable, truncated) value:
  * an item the parsers above refuse, no targets, no ports (the caller applies
  * the default ["443"] first), more than TARGETS_MAX, EXCLUDES_MAX or PORTS_MAX
- * items, and more pairs than `max_pairs` (attribute "targets"). */
+ * items, and more pairs than `max_pairs` (attribute "targets"). On that last
+ * failure *out is complete (target_set_pairs tells by how much); on the others
+ * it holds what was parsed before the bad item. */
 int target_set_build(struct arena *a, const struct str *targets, size_t nt,
                      const struct str *excludes, size_t ne, const struct str *ports, size_t np,
                      uint64_t max_pairs, struct target_set *out, struct errbuf *eb);
