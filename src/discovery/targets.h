@@ -17,6 +17,9 @@
  * when the caller checks the resolved addresses (target_set_excluded).
  * Overlapping targets ("10.0.0.0/24" and "10.0.0.5") are counted and walked once
  * each, as given. Ports are sorted and merged: duplicates and overlaps count once.
+ *
+ * A built set is read-only: several threads may read it and walk it at once,
+ * each with its own cursor.
  */
 #ifndef KW_DISCOVERY_TARGETS_H
 #define KW_DISCOVERY_TARGETS_H
@@ -113,8 +116,9 @@ struct target_cursor {
 
 /* A cursor at position `skip`: its first pair is the one a fresh cursor would
  * yield after `skip` others. Whole targets and whole address blocks are skipped
- * by arithmetic (cost O(ntargets + nexcludes + nports), not O(skip)). A skip at
- * or past the end gives a cursor that is done. */
+ * by arithmetic: the cost grows with the targets, the excludes inside them and
+ * the port entries passed, never with `skip`. A skip at or past the end gives a
+ * cursor that is done. */
 void target_cursor_init(struct target_cursor *c, const struct target_set *s, uint64_t skip);
 
 /* The next pair: *ti the target index, addr its address (16 bytes; zero for a
