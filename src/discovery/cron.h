@@ -34,7 +34,7 @@ struct cron {
  * a message saying what is wrong (no attribute: the caller names `schedule`)
  * for an empty text, another number of fields than 5, an empty field or list
  * item, an unknown name or macro, a value out of its field's range, a range
- * going down, a step of 0 or past the field's range, and any other character. */
+ * going down, a step of 0 or above the field's largest value, any other character. */
 int cron_parse(struct str s, struct cron *out, struct errbuf *eb);
 
 /* The first whole minute strictly after `after_ms` (Unix ms, UTC) that `c`
