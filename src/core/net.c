@@ -11,7 +11,9 @@ ip_parse(struct str s, unsigned char out[16])
     char          tmp[INET6_ADDRSTRLEN + 1];
     unsigned char v4[4];
 
-    if (s.len == 0 || s.len >= sizeof tmp)
+    /* inet_pton reads a C string: a NUL inside the text would hide what
+     * follows it ("10.0.0.1\0junk"). */
+    if (s.len == 0 || s.len >= sizeof tmp || memchr(s.p, '\0', s.len) != NULL)
         return E_BADREQ;
     memcpy(tmp, s.p, s.len);
     tmp[s.len] = '\0';
@@ -36,8 +38,8 @@ cidr_parse(struct str s, struct cidr *out)
     out->bits = 128;
     if (bits.p == NULL)
         return E_OK;
-    if (str_to_i64(bits, &n) != E_OK || n < 0 || n > (v4 ? 32 : 128) ||
-        (bits.len > 1 && bits.p[0] == '0'))
+    if (bits.len == 0 || bits.p[0] < '0' || bits.p[0] > '9' || str_to_i64(bits, &n) != E_OK ||
+        n > (v4 ? 32 : 128) || (bits.len > 1 && bits.p[0] == '0'))
         return E_BADREQ;
     out->bits = (unsigned)n + (v4 ? 96 : 0);
     return E_OK;

@@ -284,6 +284,12 @@ def test_roles_and_subnets_become_a_linked_authorization(admin, tenant):
                                                     "authorizedSubnets": ["10.0.0.0/33"]},
                                 ns=tenant), 422)
     assert e["data"]["attribute"] == "authorizedSubnets"
+    # What follows a NUL byte is not hidden from the check; nor is a sign before the prefix.
+    for bad in ("10.0.0.1\u0000, 0.0.0.0/0", "10.0.0.0/-0"):
+        e = assert_error(admin.post("/appcredentials", {
+            "name": "ac-" + rand(8), "roles": [VIEWER],
+            "authorizedSubnets": [bad.encode().decode("unicode_escape")]}, ns=tenant), 422)
+        assert e["data"]["attribute"] == "authorizedSubnets"
 
 
 # -- the Certificate realm ---------------------------------------------------------------

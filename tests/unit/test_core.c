@@ -19,6 +19,7 @@
 #include "core/base.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/net.h"
 #include "core/rnd.h"
 #include "core/timeutil.h"
 #include "core/val.h"
@@ -873,6 +874,35 @@ test_log_line(void **state)
     assert_int_equal(line[TIME_RFC3339_LEN - 1], 'Z');
 }
 
+/* ---- addresses and CIDR ranges ----------------------------------------- */
+
+/* What a user may send as an address or range (authorizedSubnets,
+ * restrictedNetworks, excludes): only the text itself, nothing hidden after a
+ * NUL byte (a JSON string may carry \u0000), no sign before the prefix. */
+static void
+test_cidr_parse_strict(void **state)
+{
+    static const struct {
+        const char *text;
+        size_t      len;
+        int         rc;
+    } cases[] = {
+        { "10.0.0.1", 8, E_OK },         { "10.0.0.0/8", 10, E_OK },
+        { "2001:db8::/32", 13, E_OK },   { "10.0.0.1\0junk", 13, E_BADREQ },
+        { "10.0.0.1\0", 9, E_BADREQ },   { "::1\0", 4, E_BADREQ },
+        { "10.0.0.0/-0", 11, E_BADREQ }, { "10.0.0.0/+8", 11, E_BADREQ },
+        { "10.0.0.0/", 9, E_BADREQ },    { "10.0.0.0/33", 11, E_BADREQ },
+        { "10.0.0.0/08", 11, E_BADREQ },
+    };
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        struct cidr c;
+        int         rc = cidr_parse((struct str){ cases[i].text, cases[i].len }, &c);
+        if (rc != cases[i].rc)
+            fail_msg("case %zu (%s): %d, want %d", i, cases[i].text, rc, cases[i].rc);
+    }
+}
+
 int
 main(void)
 {
@@ -905,6 +935,7 @@ main(void)
         cmocka_unit_test(test_b64url_vectors),
         cmocka_unit_test(test_b64url_roundtrip),
         cmocka_unit_test(test_log_line),
+        cmocka_unit_test(test_cidr_parse_strict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
