@@ -20,6 +20,7 @@
 #include "core/seal.h"
 #include "core/timeutil.h"
 #include "core/version.h"
+#include "discovery/discovery.h"
 #include "housekeeping.h"
 #include "http/server.h"
 #include "inventory/inventory.h"
@@ -199,13 +200,16 @@ jobs_begin(struct errbuf *eb)
     return rc == E_OK ? inventory_register(kw_jobs, eb) : rc;
 }
 
-/* The server's jobs, then the webhook deliveries on threads of their own. */
+/* The server's jobs, then the webhook deliveries and the discovery runs on
+ * threads of their own. */
 static int
 jobs_go(struct errbuf *eb)
 {
     int rc = jobs_start(kw_jobs, (int)cfg.job_workers, eb);
 
-    return rc == E_OK ? webhook_runtime_start(eb) : rc;
+    if (rc == E_OK)
+        rc = webhook_runtime_start(eb);
+    return rc == E_OK ? discovery_runtime_start(eb) : rc;
 }
 
 /* The CAs (from the store, sealed) and this server's certificate; the CA
@@ -269,7 +273,8 @@ serve(void)
         die(eb.msg);
     authz_start();    /* before the first write: the policy snapshot follows every commit */
     issuance_start(); /* the same: CRL and OCSP answers follow revocations */
-    if (webhook_runtime_init(kw_store, &eb) != E_OK) /* before the first write, too */
+    if (webhook_runtime_init(kw_store, &eb) != E_OK || /* before the first write, too */
+        discovery_runtime_init(kw_store, &eb) != E_OK)
         die(eb.msg);
     if (authn_init(master, &eb) != E_OK ||
         boot_first_start(cfg.data_dir, &created, &from_env, &eb) != E_OK ||
@@ -284,7 +289,8 @@ serve(void)
     wait_for_signal(&set);
     log_info("keyward: stopping");
     http_stop(GRACE_MS);
-    pool_stop(); /* after the requests that queue work, before the store */
+    pool_stop();              /* after the requests that queue work, before the store */
+    discovery_runtime_stop(); /* its runs resume from their checkpoints at the next start */
     jobs_free(kw_jobs);
     kw_jobs = NULL;
     webhook_runtime_stop(); /* after everything that emits events */

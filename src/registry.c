@@ -1,5 +1,6 @@
 /* registry.c - every resource the console serves. Adding a resource is adding
  * its spec here. It sits at the top of the tree: it knows every module's specs. */
+#include "discovery/discovery.h"
 #include "inventory/inventory.h"
 #include "issuance/issuance.h"
 #include "model/specs.h"
@@ -14,6 +15,7 @@ const struct spec *const spec_all[] = {
     &spec_certificatereport, &spec_webhook,
     &spec_webhookdelivery,   &spec_certificateauthority,
     &spec_issuingtemplate,   &spec_certificaterequest,
-    &spec_revocation,
+    &spec_revocation,        &spec_discovery,
+    &spec_discoveryrun,      &spec_certificateinstance,
 };
 const size_t spec_count = ARRAY_LEN(spec_all);

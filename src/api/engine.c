@@ -819,11 +819,7 @@ static _Thread_local struct ns_seen ns_cache[NS_CACHE];
 static struct ns_seen *
 ns_slot(struct str ns)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-    for (size_t i = 0; i < ns.len; i++)
-        h = (h ^ (unsigned char)ns.p[i]) * 1099511628211ULL;
-    return &ns_cache[h % NS_CACHE];
+    return &ns_cache[hash_fnv1a(ns.p, ns.len, 0) % NS_CACHE];
 }
 
 /* The namespace a request names must exist (checked after authorization, so

@@ -61,6 +61,19 @@ int str_to_i64(struct str s, int64_t *out);
 /* True when the bytes are well-formed UTF-8 (no overlongs, no surrogates). */
 bool utf8_valid(const char *p, size_t len);
 
+/* FNV-1a over `n` bytes, its offset basis xor `seed`: the one hash of the
+ * in-memory tables (not cryptographic; seed it where clients choose keys). */
+static inline uint64_t
+hash_fnv1a(const void *p, size_t n, uint64_t seed)
+{
+    const unsigned char *b = p;
+    uint64_t             h = 14695981039346656037ULL ^ seed;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
 /* Every failure in the code base is one of these. core/err.c maps each to an
  * HTTP status and an error title (API.md section 2). */
 enum err {

@@ -110,6 +110,14 @@ static const struct setting settings[] = {
       "job)" },
     { "webhook_delivery_retention", C_DURATION, F(webhook_delivery_retention), 0, "720h",
       3600000, INT64_C(315360000000), "how long webhook deliveries are kept" },
+    { "discovery_max_pairs", C_INT, F(discovery_max_pairs), 0, "1048576", 1,
+      INT64_C(4294967296), "address-and-port pairs a discovery may cover (422 past it)" },
+    { "discovery_allowed_networks", C_CIDRS, F(discovery_allowed_networks),
+      S(discovery_allowed_networks), "", 0, 0,
+      "CIDRs discoveries may scan (checked at creation and after name resolution); "
+      "empty: every address" },
+    { "discovery_workers", C_INT, F(discovery_workers), 0, "2", 1, 64,
+      "discovery runs at once on this server (threads of their own)" },
 };
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };

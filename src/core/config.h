@@ -31,26 +31,29 @@ struct config {
     int64_t token_max_validity;   /* ms */
     int64_t signing_key_rotation; /* ms, 0: never */
     int64_t token_cache_entries;
-    int64_t idempotency_ttl;                /* ms */
-    int64_t audit_retention;                /* ms */
-    int64_t log_level;                      /* enum log_level */
-    int64_t login_failures_max;             /* per account; 0: no limit */
-    int64_t login_failures_per_address_max; /* per client address; 0: no limit */
-    int64_t login_failure_window;           /* ms; the failure buckets drain max per window */
-    int64_t login_lockout;                  /* ms */
-    int64_t max_concurrent_hashes;          /* Argon2id computations at once */
-    int64_t monitor_interval;               /* ms between certificate monitoring sweeps */
-    int64_t max_import_size;                /* bytes: POST /certificateimports bodies */
-    int64_t expire_interval;                /* ms between expiry and audit retention sweeps */
-    int64_t job_workers;                    /* background job threads */
-    int64_t job_retention;                  /* ms finished background jobs are kept */
-    char    webhook_allowed_networks[1024]; /* CIDRs deliveries may connect to; "":
-                                               every address but link-local */
-    int64_t webhook_retry_delay;            /* ms before the first retry, then doubled */
-    int64_t webhook_max_attempts;           /* attempts before a delivery is FAILED */
-    int64_t webhook_timeout;                /* ms for one attempt, all included */
-    int64_t webhook_workers;                /* delivery threads (their own) */
-    int64_t webhook_delivery_retention;     /* ms webhook deliveries are kept */
+    int64_t idempotency_ttl;                  /* ms */
+    int64_t audit_retention;                  /* ms */
+    int64_t log_level;                        /* enum log_level */
+    int64_t login_failures_max;               /* per account; 0: no limit */
+    int64_t login_failures_per_address_max;   /* per client address; 0: no limit */
+    int64_t login_failure_window;             /* ms; the failure buckets drain max per window */
+    int64_t login_lockout;                    /* ms */
+    int64_t max_concurrent_hashes;            /* Argon2id computations at once */
+    int64_t monitor_interval;                 /* ms between certificate monitoring sweeps */
+    int64_t max_import_size;                  /* bytes: POST /certificateimports bodies */
+    int64_t expire_interval;                  /* ms between expiry and audit retention sweeps */
+    int64_t job_workers;                      /* background job threads */
+    int64_t job_retention;                    /* ms finished background jobs are kept */
+    char    webhook_allowed_networks[1024];   /* CIDRs deliveries may connect to; "":
+                                                 every address but link-local */
+    int64_t webhook_retry_delay;              /* ms before the first retry, then doubled */
+    int64_t webhook_max_attempts;             /* attempts before a delivery is FAILED */
+    int64_t webhook_timeout;                  /* ms for one attempt, all included */
+    int64_t webhook_workers;                  /* delivery threads (their own) */
+    int64_t webhook_delivery_retention;       /* ms webhook deliveries are kept */
+    int64_t discovery_max_pairs;              /* address-and-port pairs per discovery */
+    char    discovery_allowed_networks[1024]; /* CIDRs discoveries may scan; "": all */
+    int64_t discovery_workers;                /* discovery runs at once per server */
 };
 
 /* How many CIDRs a CIDR-list setting may hold. */

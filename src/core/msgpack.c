@@ -139,22 +139,12 @@ convert_str(struct arena *a, const msgpack_object *o, struct str *out, struct er
     return E_OK;
 }
 
-static uint64_t
-fnv1a(struct str s)
-{
-    uint64_t h = 14695981039346656037ULL;
-
-    for (size_t i = 0; i < s.len; i++)
-        h = (h ^ (unsigned char)s.p[i]) * 1099511628211ULL;
-    return h;
-}
-
 /* Index of key k in the open-addressing table, inserting idx when absent.
  * Returns the index already stored for an equal key, or idx. */
 static size_t
 dedup(const struct val *m, size_t *tab, size_t mask, struct str k, size_t idx)
 {
-    for (size_t h = (size_t)fnv1a(k) & mask;; h = (h + 1) & mask) {
+    for (size_t h = (size_t)hash_fnv1a(k.p, k.len, 0) & mask;; h = (h + 1) & mask) {
         if (tab[h] == 0) {
             tab[h] = idx + 1;
             return idx;

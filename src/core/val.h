@@ -95,6 +95,14 @@ val_get_true(const struct val *m, const char *key)
 
     return v != NULL && v->t == V_BOOL && v->b;
 }
+/* The integer at `key` of map `m`; `def` when absent or not an integer. */
+static inline int64_t
+val_get_int(const struct val *m, const char *key, int64_t def)
+{
+    const struct val *v = val_get(m, key);
+
+    return v != NULL && v->t == V_INT ? v->i : def;
+}
 /* Set key (replacing an existing entry in place); the key is not copied. */
 void val_set(struct arena *a, struct val *m, const char *key, struct val v);
 void val_set_s(struct arena *a, struct val *m, struct str key, struct val v);

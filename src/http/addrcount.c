@@ -64,11 +64,7 @@ key_of(const struct sockaddr_storage *ss, unsigned char key[17])
 static struct entry **
 slot(const unsigned char key[17])
 {
-    uint64_t h = 1469598103934665603ULL ^ seed;
-
-    for (int i = 0; i < 17; i++)
-        h = (h ^ key[i]) * 1099511628211ULL;
-    return &buckets[h & (nbuckets - 1)];
+    return &buckets[hash_fnv1a(key, 17, seed) & (nbuckets - 1)];
 }
 
 static struct entry **

@@ -554,8 +554,28 @@ static const char *const certificate_raw[] = { "application/pem-certificate-chai
                                                "application/pkix-cert", NULL };
 
 /* Revocations are issuance's (issuance/revoke.c), created at
- * /certificates/:id/revocations. */
-static const char *const certificate_children[] = { "revocations", NULL };
+ * /certificates/:id/revocations; instances are discovery's (where it was
+ * seen). */
+static const char *const certificate_children[] = { "revocations", "certificateinstances",
+                                                    NULL };
+
+/* A certificate leaves the inventory with its instances (API.md 7.1); its
+ * revocation stays, so that it never leaves its CA's CRL. */
+static int
+cert_after_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
+                  const struct val *obj, struct errbuf *eb)
+{
+    const struct spec *inst = spec_by_rest(STR("certificateinstances"));
+    struct scope       sc = { ctx->ns, false };
+    int                rc;
+
+    KW_UNUSED(s);
+    if (inst == NULL)
+        return E_OK;
+    rc = store_delete_where(tx, inst, &sc, "certificateID", val_get_str(obj, "ID"), ctx->a,
+                            NULL);
+    return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
+}
 
 static struct spec_rt certificate_rt;
 
@@ -572,6 +592,7 @@ const struct spec spec_certificate = {
     .children = certificate_children,
     .hooks = { .prepare = cert_prepare,
                .before_write = cert_before_write,
+               .after_delete = cert_after_delete,
                .present = cert_present,
                .rewrite = cert_rewrite },
     .csv_columns = certificate_csv,

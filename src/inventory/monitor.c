@@ -69,14 +69,6 @@ const struct spec spec_monitoringpolicy = {
 
 /* ---- the policy of a namespace ---------------------------------------------- */
 
-static int64_t
-int_of(const struct val *obj, const char *k, int64_t def)
-{
-    struct val *v = val_get(obj, k);
-
-    return v != NULL && v->t == V_INT ? v->i : def;
-}
-
 static void
 policy_of(struct arena *a, const struct val *obj, struct inv_policy *p)
 {
@@ -84,10 +76,10 @@ policy_of(struct arena *a, const struct val *obj, struct inv_policy *p)
     struct val        *w = obj != NULL ? val_get(obj, "weakSignatureAlgorithms") : NULL;
     struct val        *def = arena_alloc(a, sizeof *def);
 
-    p->expiring_days = int_of(obj, "expiringWithinDays", 30);
-    p->min_rsa = int_of(obj, "minimumRSAKeySize", 2048);
-    p->min_ec = int_of(obj, "minimumECKeySize", 256);
-    p->max_validity_days = int_of(obj, "maximumValidityDays", 398);
+    p->expiring_days = val_get_int(obj, "expiringWithinDays", 30);
+    p->min_rsa = val_get_int(obj, "minimumRSAKeySize", 2048);
+    p->min_ec = val_get_int(obj, "minimumECKeySize", 256);
+    p->max_validity_days = val_get_int(obj, "maximumValidityDays", 398);
     if (w != NULL && w->t == V_ARR) {
         p->weak_sigs = w;
         return;
@@ -195,7 +187,7 @@ static bool
 weak_key(const struct val *cert, const struct inv_policy *p)
 {
     struct str alg = val_get_str(cert, "keyAlgorithm");
-    int64_t    bits = int_of(cert, "keySize", 0);
+    int64_t    bits = val_get_int(cert, "keySize", 0);
 
     if (bits <= 0)
         return false; /* unknown size: nothing to judge */

@@ -288,11 +288,7 @@ serve_crl(struct req *r, struct castate *st, const struct val *ca_obj)
 static uint64_t
 serial_hash(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;
-
-    for (; *s != '\0'; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
+    return hash_fnv1a(s, strlen(s), 0);
 }
 
 /* The entry of `serial` (found, or the empty slot it goes into); the table

@@ -237,6 +237,21 @@ jobs_owner(const struct jobs *j)
     return j->owner;
 }
 
+struct jobs *
+jobs_new_with(struct store *st, const struct job_kind *kinds, size_t n, struct errbuf *eb)
+{
+    struct jobs *j = jobs_new(st, NULL);
+    int          rc = j != NULL ? E_OK : errbuf_set(eb, E_INTERNAL, "out of memory");
+
+    for (size_t i = 0; i < n && rc == E_OK; i++)
+        rc = jobs_register(j, &kinds[i], eb);
+    if (rc != E_OK) {
+        jobs_free(j);
+        return NULL;
+    }
+    return j;
+}
+
 int
 jobs_register(struct jobs *j, const struct job_kind *k, struct errbuf *eb)
 {

@@ -59,6 +59,11 @@ struct job_ctx {
 /* A runtime over `st` for server `owner` (NULL: a random id). NULL when out of
  * memory. Owned by the caller: jobs_free(). */
 struct jobs *jobs_new(struct store *st, const char *owner);
+/* jobs_new() with `n` kinds registered: a runtime of its own for one
+ * module's work (webhook deliveries, discovery runs). NULL with the reason in
+ * eb. */
+struct jobs *jobs_new_with(struct store *st, const struct job_kind *kinds, size_t n,
+                           struct errbuf *eb);
 /* Add a kind (the struct is copied). E_BADREQ for a bad or repeated name,
  * E_TOOBIG past JOBS_KINDS_MAX; only before jobs_start(). */
 int jobs_register(struct jobs *j, const struct job_kind *k, struct errbuf *eb);

@@ -210,17 +210,8 @@ webhook_runtime_init(struct store *st, struct errbuf *eb)
           .interval_ms = cfg.expire_interval,
           .max_attempts = 3 },
     };
-    struct jobs *j = jobs_new(st, NULL);
-    int          rc = j != NULL ? E_OK : errbuf_set(eb, E_INTERNAL, "out of memory");
-
-    for (size_t i = 0; i < ARRAY_LEN(kinds) && rc == E_OK; i++)
-        rc = jobs_register(j, &kinds[i], eb);
-    if (rc != E_OK) {
-        jobs_free(j);
-        return rc;
-    }
-    runtime = j;
-    return E_OK;
+    runtime = jobs_new_with(st, kinds, ARRAY_LEN(kinds), eb);
+    return runtime != NULL ? E_OK : eb->code;
 }
 
 int

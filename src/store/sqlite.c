@@ -161,11 +161,7 @@ conn_close(struct conn *c)
 static uint64_t
 sql_hash(const char *sql)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-    for (; *sql != '\0'; sql++)
-        h = (h ^ (unsigned char)*sql) * 1099511628211ULL;
-    return h;
+    return hash_fnv1a(sql, strlen(sql), 0);
 }
 
 static sqlite3_stmt *

@@ -167,3 +167,25 @@ store_dump(const char *uri, const char *const *tables, size_t ntables, dump_row_
         return store_dump_sqlite(uri + sqlite.len, tables, ntables, fn, arg, eb);
     return errbuf_set(eb, E_BADREQ, "unsupported store '%s': use sqlite:PATH", uri);
 }
+
+int
+store_delete_where(struct tx *tx, const struct spec *s, const struct scope *sc,
+                   const char *attr, struct str value, struct arena *a, int64_t *n)
+{
+    struct fval  v = { .t = FV_STR, .s = value };
+    struct listq q = { .scope = *sc, .filter = filter_cmp(a, attr, F_EQ, v), .limit = 1000 };
+    struct val   items;
+    int          rc;
+
+    do {
+        if ((rc = tx->ops->list(tx, s, &q, a, &items)) != E_OK)
+            return rc;
+        for (size_t i = 0; i < items.a.n && rc == E_OK; i++) {
+            struct write_cond wc = { STR_NULL, true };
+            rc = tx->ops->del(tx, s, val_get_str(&items.a.v[i], "ID"), &wc);
+            if (rc == E_OK && n != NULL)
+                (*n)++;
+        }
+    } while (rc == E_OK && items.a.n == 1000);
+    return rc;
+}

@@ -299,6 +299,13 @@ int store_open(const char *uri, struct store **out, struct errbuf *eb);
  * (bootstrap, quota). Returns run()'s result. */
 int store_run(struct store *st, int (*run)(struct tx *, void *), void *arg);
 
+/* Inside a transaction: delete every object of `s` in scope `sc` whose
+ * queryable attribute `attr` equals `value` (a parent's children: a
+ * certificate's instances, a discovery's runs), a thousand at a time.
+ * *n (may be NULL) counts them. */
+int store_delete_where(struct tx *tx, const struct spec *s, const struct scope *sc,
+                       const char *attr, struct str value, struct arena *a, int64_t *n);
+
 /* The process's store (set once at start-up). */
 extern struct store *kw_store;
 

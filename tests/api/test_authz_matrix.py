@@ -5,8 +5,11 @@ object that lives in a namespace the request does not target. The inventory's re
 (certificates, certificateimports, monitoringpolicies) and the certificates' contents
 are in it, and so is issuance (API.md 7.4): certificate authorities are managed by
 administrators only (like credentials: editors and viewers do not see them), issuing
-templates by editors, and certificate requests are what certificate.requester makes."""
+templates by editors, and certificate requests are what certificate.requester makes.
+Discoveries and their runs (API.md 7.5) need discovery,post and discoveryrun,post:
+editors and administrators, never certificate.requester."""
 import itertools
+import time
 
 import pytest
 
@@ -59,6 +62,13 @@ RESOURCES = {
         "issuingTemplateID": issuing_template(ns),
         "csrAttributes": {"commonName": "r%s.matrix.test" % rand(8), "keyType": "EC_P256"}},
         frozenset({"create"})),
+    # Discovery (API.md 7.5): scanning is a strong power, but not a secret one; a run is
+    # started (create) and canceled (update), never deleted. Each run gets a discovery of
+    # its own (one run of a discovery at a time), of a closed loopback port.
+    "discoveries": (NORMAL, lambda ns: {
+        "name": "d" + rand(8), "targets": ["127.0.0.1"], "ports": ["1"]}, WRITES),
+    "discoveryruns": (NORMAL, lambda ns: {"discoveryID": fresh_discovery(ns)},
+                      frozenset({"create", "update"})),
 }
 
 # The administrator's client, for the body factories that need objects of their own.
@@ -74,6 +84,12 @@ def issuing_ca(ns):
             "name": "issuing-" + rand(6), "keyType": "EC_P256",
             "subject": "CN=Matrix Issuing CA"}, ns=ns))["ID"]
     return _ISSUING[("ca", ns)]
+
+
+def fresh_discovery(ns):
+    """A new discovery of `ns`, made by the administrator."""
+    admin = _ADMIN["client"]
+    return admin.ok(admin.post("/discoveries", RESOURCES["discoveries"][1](ns), ns=ns))["ID"]
 
 
 def issuing_template(ns):
@@ -133,6 +149,17 @@ def one_delivery(admin, ns):
     return got[0]
 
 
+def ended_run(admin, ns, run):
+    """The run as read once it has ended (its scan of a closed port takes milliseconds),
+    so that an update sent with it meets the updateTime it was read with."""
+    for _ in range(200):
+        run = admin.ok(admin.get("/discoveryruns/" + run["ID"], ns=ns))
+        if run["status"] not in ("QUEUED", "RUNNING"):
+            return run
+        time.sleep(0.05)
+    raise AssertionError("the run did not end: %r" % run)
+
+
 def one_object(admin, rest, ns):
     """An object of `rest` living in `ns`, made by the administrator."""
     sens, body, writes = RESOURCES[rest]
@@ -140,6 +167,8 @@ def one_object(admin, rest, ns):
         there = admin.list(rest, ns)
         if there:
             return there[0]
+    if rest == "discoveryruns":
+        return ended_run(admin, ns, admin.ok(admin.post("/" + rest, body(ns), ns=ns)))
     if "create" in writes:
         return admin.ok(admin.post("/" + rest, body(ns), ns=ns))
     if rest == "webhookdeliveries":

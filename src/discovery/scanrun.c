@@ -1,0 +1,910 @@
+/* scanrun.c - one discovery run, as a job (API.md 7.5).
+ *
+ * Two threads. The scanner thread runs scan_run() (scan.h) over the run's
+ * probes: every address-and-port pair from the checkpoint on, each tried
+ * without a server name (or with the target's own host name) and with each
+ * of the discovery's serverNames. It keeps, per pair, how many probes are
+ * still out; a pair is done when the last one ends, and the checkpoint is
+ * the number of pairs done in order (pairs end out of order: a silent host
+ * holds the checkpoint back until its time-out). The job's thread takes what
+ * the scanner found every FLUSH_MS and writes it in one transaction: the
+ * certificates into the inventory (deduplicated by fingerprint before they
+ * are parsed), the instances, the run's counters and its checkpoint — the
+ * counters of pairs up to the checkpoint only, so that a resume from the
+ * checkpoint counts nothing twice. The same transaction reads the run's
+ * status: a CANCELED (or deleted) run stops the scanner.
+ *
+ * Host names are resolved before the scan starts, on the job's thread, so
+ * the scanner's loop never blocks; an address outside
+ * discovery_allowed_networks or inside `excludes` is not probed.
+ */
+#include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../core/config.h"
+#include "../core/digest.h"
+#include "../core/log.h"
+#include "../core/strmap.h"
+#include "../inventory/inventory.h"
+#include "../notify/webhook.h"
+#include "../store/filter.h"
+#include "local.h"
+#include "scan.h"
+#include "trust.h"
+
+#define FLUSH_MS       250
+#define BATCH_MAX      512   /* handshakes written per transaction at most */
+#define NAME_ADDRS_MAX 16    /* addresses tried per host name */
+#define CACHE_MAX      65536 /* fingerprints remembered before the cache starts over */
+
+/* Why a pair was not a TLS endpoint: the keys of the run's `errors`. */
+enum pair_end {
+    END_TLS,
+    END_REFUSED,
+    END_TIMEOUT,
+    END_UNREACHABLE,
+    END_HANDSHAKE,
+    END_ERROR,
+    END_NOT_RESOLVED,
+    END_NOT_ALLOWED,
+    END_EXCLUDED,
+    END_N
+};
+
+static const char *const end_names[END_N] = {
+    NULL,           "REFUSED",          "TIMEOUT",
+    "UNREACHABLE",  "HANDSHAKE_FAILED", "ERROR",
+    "NOT_RESOLVED", "NOT_ALLOWED",      NULL /* excluded addresses are not errors */,
+};
+
+/* A completed handshake, copied out of the scanner's memory. */
+struct found {
+    struct found  *next;
+    unsigned char  addr[16];
+    uint16_t       port;
+    char           sni[SCAN_SNI_MAX + 1]; /* "": none */
+    char           version[16], cipher[96];
+    size_t         nchain;
+    unsigned char *der[8];
+    size_t         der_len[8];
+    /* prepared on the run's thread, so that the writer only writes */
+    char             fp[8][2 * SHA256_LEN + 1]; /* SHA-256 of each DER */
+    struct inv_cert *cert[8];                   /* parsed, when not known to the run already */
+    const char      *chain_error;
+    bool             unreadable; /* a certificate OpenSSL does not read: no sighting */
+};
+
+/* Resolved addresses of the host name targets. */
+struct names {
+    unsigned char (*addr)[16];
+    size_t n;
+};
+
+struct counters {
+    int64_t scanned, responded, errors[END_N];
+};
+
+struct run {
+    /* fixed for the run */
+    struct job_ctx   *job;
+    struct arena     *a;
+    struct val        obj, disc; /* the run and its discovery, as read */
+    struct str        id, ns, disc_id;
+    struct target_set ts;
+    struct names     *names; /* per target */
+    const char      **snis;  /* serverNames */
+    size_t            nsnis;
+    struct trust     *trust;
+    int64_t           start_ms;
+    /* the scanner's own */
+    struct target_cursor cur;
+    uint64_t             next_seq; /* pairs started (from the checkpoint) */
+    uint64_t             base;     /* first pair not done */
+    uint32_t            *pending;  /* probes out, per pair from base */
+    unsigned char       *end;      /* best end so far, per pair from base */
+    size_t               cap;
+    size_t               ti, addr_i, sni_i, naddr, nprobe_snis;
+    const unsigned char (*addrs)[16];
+    unsigned char cur_addr[16];
+    uint16_t      cur_port;
+    bool          in_pair, cursor_done;
+    /* shared, under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    struct found   *found, **found_tail;
+    size_t          nfound;
+    struct counters done; /* pairs up to `checkpoint` */
+    uint64_t        checkpoint;
+    bool            scan_over;
+    atomic_bool     stop;
+    int             scan_rc;
+    /* the writer's */
+    struct counters stored;
+    int64_t         found_leaves, new_leaves;
+    struct arena   *cache_a;
+    struct strmap   cache; /* fingerprint -> certificate ID (a struct str *) */
+    struct arena   *leaves_a;
+    struct strmap   leaves; /* leaf fingerprints seen by this run */
+    bool            canceled;
+    struct errbuf   eb;
+};
+
+/* ---- the pairs: a window from the checkpoint on -------------------------- */
+
+static bool
+window_room(struct run *r)
+{
+    if (r->next_seq - r->base < r->cap)
+        return true;
+    size_t    cap = r->cap ? r->cap * 2 : 4096;
+    uint32_t *p = realloc(r->pending, cap * sizeof *p);
+    if (p == NULL)
+        return false;
+    r->pending = p;
+    unsigned char *e = realloc(r->end, cap);
+    if (e == NULL)
+        return false;
+    r->end = e;
+    r->cap = cap;
+    return true;
+}
+
+/* Where pair `seq` is kept: the window starts at the first pair not done. */
+static size_t
+slot_of(const struct run *r, uint64_t seq)
+{
+    return (size_t)(seq - r->base);
+}
+
+static void
+fold_end(struct counters *c, enum pair_end e)
+{
+    c->scanned++;
+    if (e == END_TLS)
+        c->responded++;
+    else
+        c->errors[e]++;
+}
+
+/* Pairs at the front of the window that are done (every probe issued and
+ * ended) move into the counters and the checkpoint. The open pair (its
+ * probes still being issued) is never done, but moves with the window. */
+static void
+advance(struct run *r)
+{
+    size_t k = 0, closed = (size_t)(r->next_seq - r->base);
+    size_t span = closed + (r->in_pair ? 1 : 0);
+
+    pthread_mutex_lock(&r->mu);
+    while (k < closed && r->pending[k] == 0)
+        fold_end(&r->done, (enum pair_end)r->end[k++]);
+    r->base += k;
+    r->checkpoint += k;
+    pthread_mutex_unlock(&r->mu);
+    if (k == 0)
+        return;
+    memmove(r->pending, r->pending + k, (span - k) * sizeof *r->pending);
+    memmove(r->end, r->end + k, span - k);
+}
+
+static void
+pair_probe_ended(struct run *r, uint64_t seq, enum pair_end e)
+{
+    size_t s = slot_of(r, seq);
+
+    /* The best end of its probes: a handshake wins, else the first failure. */
+    if (e == END_TLS || r->end[s] == END_N)
+        r->end[s] = (unsigned char)e;
+    if (--r->pending[s] == 0 && seq == r->base)
+        advance(r);
+}
+
+/* The open pair has had all its probes: it is closed, and may be done. */
+static void
+pair_close(struct run *r)
+{
+    r->in_pair = false;
+    r->next_seq++;
+    advance(r);
+}
+
+/* A pair with no probe at all (nothing to try): done at once. */
+static void
+pair_skipped(struct run *r, enum pair_end e)
+{
+    size_t s = slot_of(r, r->next_seq);
+
+    r->pending[s] = 0;
+    r->end[s] = (unsigned char)e;
+    pair_close(r);
+}
+
+/* ---- the scanner's callbacks ---------------------------------------------- */
+
+static bool
+address_ok(const struct run *r, const unsigned char ip[16], enum pair_end *why)
+{
+    if (target_set_excluded(&r->ts, ip)) {
+        *why = END_EXCLUDED;
+        return false;
+    }
+    if (!discovery_address_allowed(ip)) {
+        *why = END_NOT_ALLOWED;
+        return false;
+    }
+    return true;
+}
+
+/* Start the next pair: its addresses (one, or a name's) and its probes. */
+static bool
+start_pair(struct run *r)
+{
+    size_t ti;
+
+    while (!r->in_pair) {
+        if (!r->cursor_done && !window_room(r)) {
+            errbuf_set(&r->eb, E_INTERNAL, "out of memory for the pairs in flight");
+            r->cursor_done = true;
+        }
+        if (r->cursor_done || !target_cursor_next(&r->cur, &ti, r->cur_addr, &r->cur_port)) {
+            r->cursor_done = true;
+            return false;
+        }
+        const struct target *t = &r->ts.targets[ti];
+        r->ti = ti;
+        r->addrs = t->is_name ? (const unsigned char(*)[16])r->names[ti].addr
+                              : (const unsigned char(*)[16])r->cur_addr;
+        r->naddr = t->is_name ? r->names[ti].n : 1;
+        r->nprobe_snis = 1 + r->nsnis;
+        r->addr_i = r->sni_i = 0;
+        enum pair_end why = t->is_name ? END_NOT_RESOLVED : END_ERROR;
+        uint32_t      probes = 0;
+        for (size_t i = 0; i < r->naddr; i++)
+            if (address_ok(r, r->addrs[i], &why))
+                probes += (uint32_t)r->nprobe_snis;
+        if (probes == 0) {
+            pair_skipped(r, why);
+            continue;
+        }
+        r->pending[slot_of(r, r->next_seq)] = probes;
+        r->end[slot_of(r, r->next_seq)] = END_N;
+        r->in_pair = true;
+    }
+    return true;
+}
+
+static const char *
+probe_sni(const struct run *r, size_t i)
+{
+    const struct target *t = &r->ts.targets[r->ti];
+
+    if (i == 0)
+        return t->is_name ? t->name : NULL;
+    return r->snis[i - 1];
+}
+
+static bool
+feed_next(void *arg, struct scan_target *st)
+{
+    struct run   *r = arg;
+    enum pair_end why;
+
+    for (;;) {
+        if (!start_pair(r))
+            return false;
+        if (r->addr_i >= r->naddr) {
+            pair_close(r);
+            continue;
+        }
+        const unsigned char *ip = r->addrs[r->addr_i];
+        if (!address_ok(r, ip, &why)) {
+            r->addr_i++;
+            continue;
+        }
+        memcpy(st->addr, ip, 16);
+        st->port = r->cur_port;
+        st->sni = probe_sni(r, r->sni_i);
+        st->user = (void *)(uintptr_t)r->next_seq;
+        if (++r->sni_i == r->nprobe_snis) {
+            r->sni_i = 0;
+            r->addr_i++;
+        }
+        return true;
+    }
+}
+
+static enum pair_end
+end_of(enum scan_outcome o)
+{
+    switch (o) {
+    case SCAN_TLS:
+        return END_TLS;
+    case SCAN_REFUSED:
+        return END_REFUSED;
+    case SCAN_TIMEOUT:
+        return END_TIMEOUT;
+    case SCAN_UNREACHABLE:
+        return END_UNREACHABLE;
+    case SCAN_HANDSHAKE:
+        return END_HANDSHAKE;
+    default:
+        return END_ERROR;
+    }
+}
+
+static struct found *
+found_copy(const struct scan_result *res)
+{
+    struct found *f = calloc(1, sizeof *f);
+
+    if (f == NULL)
+        return NULL;
+    memcpy(f->addr, res->target->addr, 16);
+    f->port = res->target->port;
+    snprintf(f->sni, sizeof f->sni, "%s", res->target->sni ? res->target->sni : "");
+    snprintf(f->version, sizeof f->version, "%s", res->tls_version ? res->tls_version : "");
+    snprintf(f->cipher, sizeof f->cipher, "%s", res->cipher ? res->cipher : "");
+    for (size_t i = 0; i < res->nchain && f->nchain < ARRAY_LEN(f->der); i++) {
+        unsigned char *d = malloc(res->der_len[i]);
+        if (d == NULL)
+            break;
+        memcpy(d, res->der[i], res->der_len[i]);
+        f->der[f->nchain] = d;
+        f->der_len[f->nchain++] = res->der_len[i];
+    }
+    return f;
+}
+
+static void
+found_free(struct found *f)
+{
+    while (f != NULL) {
+        struct found *next = f->next;
+        for (size_t i = 0; i < f->nchain; i++)
+            free(f->der[i]);
+        free(f);
+        f = next;
+    }
+}
+
+static void
+feed_done(void *arg, const struct scan_result *res)
+{
+    struct run   *r = arg;
+    uint64_t      seq = (uint64_t)(uintptr_t)res->target->user;
+    enum pair_end e = end_of(res->outcome);
+    struct found *f = NULL;
+
+    if (e == END_TLS && res->nchain > 0 && (f = found_copy(res)) == NULL)
+        e = END_ERROR;
+    if (f != NULL) {
+        pthread_mutex_lock(&r->mu);
+        *r->found_tail = f;
+        r->found_tail = &f->next;
+        if (++r->nfound >= BATCH_MAX)
+            pthread_cond_signal(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+    }
+    pair_probe_ended(r, seq, e);
+}
+
+static bool
+feed_canceled(void *arg)
+{
+    struct run *r = arg;
+
+    return atomic_load(&r->stop);
+}
+
+static void *
+scanner_main(void *arg)
+{
+    struct run      *r = arg;
+    struct scan_opts o = { .concurrency = (unsigned)val_get_int(&r->disc, "concurrency", 1000),
+                           .timeout_ms = discovery_timeout_ms(&r->disc) };
+    struct errbuf    eb = { 0 };
+    int              rc = scan_run(&o, feed_next, feed_done, feed_canceled, r, &eb);
+
+    pthread_mutex_lock(&r->mu);
+    r->scan_rc = rc;
+    if (rc != E_OK)
+        errbuf_set(&r->eb, rc, "the scanner stopped: %s", eb.msg);
+    r->scan_over = true;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+/* ---- writing what was found ------------------------------------------------- */
+
+struct flush {
+    struct run       *r;
+    struct inv_policy policy; /* the namespace's, read once per write */
+    struct found     *found;
+    struct counters   done;
+    uint64_t          checkpoint;
+    const char       *final; /* NULL, or the status the run ends with */
+    struct arena     *a;
+};
+
+/* On the run's thread, before the write: each certificate's fingerprint,
+ * the parse of those the run has not stored yet, and the chain's validation
+ * (the store's one writer must not spend its time on X.509). */
+static void
+prepare_found(struct run *r, struct arena *a, struct found *f)
+{
+    struct errbuf eb = { 0 };
+
+    for (size_t i = 0; i < f->nchain; i++) {
+        digest_sha256_hex(f->der[i], f->der_len[i], f->fp[i]);
+        if (strmap_get(&r->cache, str_c(f->fp[i])) != NULL)
+            continue;
+        f->cert[i] = arena_calloc(a, 1, sizeof *f->cert[i]);
+        if (inv_cert_of_der(a, f->der[i], f->der_len[i], f->cert[i], &eb) != E_OK)
+            f->unreadable = true;
+    }
+    f->chain_error = trust_check(r->trust, (const unsigned char *const *)f->der, f->der_len,
+                                 f->nchain, f->sni, f->addr);
+}
+
+static void
+remember(struct run *r, const char *fp, struct str id, struct str *out)
+{
+    if (r->cache.n >= CACHE_MAX) {
+        arena_reset(r->cache_a);
+        strmap_init(&r->cache, r->cache_a);
+    }
+    struct str *kept = arena_alloc(r->cache_a, sizeof *kept);
+
+    *kept = (struct str){ arena_strndup(r->cache_a, id.p, id.len), id.len };
+    strmap_put(&r->cache, str_c(fp), kept);
+    *out = *kept;
+}
+
+/* The ID of chain member i of f in the run's namespace, put into the
+ * inventory when new (*is_new; a new leaf is announced as
+ * certificate.discovered, the CAs of its chain are not). */
+static int
+put_cert(struct tx *tx, struct flush *fl, const struct found *f, size_t i, struct str *id,
+         bool *is_new)
+{
+    struct run  *r = fl->r;
+    struct str  *known = strmap_get(&r->cache, str_c(f->fp[i]));
+    struct scope sc = { r->ns, false };
+    struct val   obj;
+    bool         dup = true;
+    int          rc;
+
+    *is_new = false;
+    if (known != NULL) {
+        *id = *known;
+        return E_OK;
+    }
+    rc = tx->ops->find(tx, &spec_certificate, &sc, "fingerprint", str_c(f->fp[i]), fl->a, &obj);
+    if (rc == E_NOTFOUND && f->cert[i] != NULL)
+        rc = inv_put(tx, fl->a, r->ns, f->cert[i], "DISCOVERED", &fl->policy, &obj, &dup,
+                     &r->eb);
+    if (rc != E_OK)
+        return rc;
+    *is_new = !dup;
+    remember(r, f->fp[i], val_get_str(&obj, "ID"), id);
+    if (*is_new && i == 0)
+        return webhook_emit(tx, fl->a, r->ns, "certificate.discovered", &obj, "certificate",
+                            &r->eb);
+    return E_OK;
+}
+
+/* One handshake: its chain (issuers first, so that each links to the one
+ * above), then the leaf's instance. */
+static int
+record_found(struct tx *tx, struct flush *fl, const struct found *f, int64_t now)
+{
+    struct run          *r = fl->r;
+    struct instance_seen s = { .ns = r->ns,
+                               .discovery_id = r->disc_id,
+                               .run_id = r->id,
+                               .port = f->port,
+                               .server_name = f->sni,
+                               .tls_version = f->version,
+                               .cipher = f->cipher,
+                               .chain_error = f->chain_error };
+    bool                 is_new = false;
+    int                  rc = E_OK;
+
+    if (f->unreadable || f->nchain == 0)
+        return E_OK;
+    for (size_t i = f->nchain; i-- > 0 && rc == E_OK;)
+        rc = put_cert(tx, fl, f, i, &s.certificate_id, &is_new);
+    if (rc != E_OK)
+        return rc;
+    if (is_new)
+        r->new_leaves++;
+    memcpy(s.addr, f->addr, 16);
+    return instance_record(tx, fl->a, &s, now, &r->eb);
+}
+
+static void
+set_counters(struct arena *a, struct val *run, const struct counters *c, int64_t leaves,
+             int64_t fresh, uint64_t checkpoint)
+{
+    struct val errors = val_map();
+
+    for (size_t i = 0; i < END_N; i++)
+        if (end_names[i] != NULL && c->errors[i] > 0)
+            val_set(a, &errors, end_names[i], val_int(c->errors[i]));
+    val_set(a, run, "targetsScanned", val_int(c->scanned));
+    val_set(a, run, "endpointsResponded", val_int(c->responded));
+    val_set(a, run, "errors", errors);
+    val_set(a, run, "certificatesFound", val_int(leaves));
+    val_set(a, run, "newCertificates", val_int(fresh));
+    val_set(a, run, "checkpoint", val_int((int64_t)checkpoint));
+}
+
+/* The stored counters of a run being resumed. */
+static void
+counters_of(const struct val *run, struct counters *c)
+{
+    const struct val *errors = val_get(run, "errors");
+
+    c->scanned = val_get_int(run, "targetsScanned", 0);
+    c->responded = val_get_int(run, "endpointsResponded", 0);
+    for (size_t i = 0; i < END_N; i++)
+        if (end_names[i] != NULL && errors != NULL)
+            c->errors[i] = val_get_int(errors, end_names[i], 0);
+}
+
+static void
+counters_add(struct counters *to, const struct counters *c)
+{
+    to->scanned += c->scanned;
+    to->responded += c->responded;
+    for (size_t i = 0; i < END_N; i++)
+        to->errors[i] += c->errors[i];
+}
+
+static int
+flush_tx(struct tx *tx, void *arg)
+{
+    struct flush *fl = arg;
+    struct run   *r = fl->r;
+    struct val    run;
+    int64_t       now = time_now_ms();
+    int           rc = tx->ops->find(tx, &spec_discoveryrun, NULL, "ID", r->id, fl->a, &run);
+
+    if (rc == E_NOTFOUND) {
+        r->canceled = true; /* deleted with its discovery: nothing more is kept */
+        return E_OK;
+    }
+    if (rc == E_OK && !str_eq_c(val_get_str(&run, "status"), "RUNNING")) {
+        r->canceled = true; /* canceled: what was found until now is kept */
+        fl->final = NULL;
+    }
+    if (rc == E_OK && fl->found != NULL)
+        rc = inv_policy_tx(tx, fl->a, r->ns, &fl->policy);
+    if (rc != E_OK)
+        return rc;
+    for (const struct found *f = fl->found; f != NULL && rc == E_OK; f = f->next)
+        rc = record_found(tx, fl, f, now);
+    if (rc != E_OK || r->canceled)
+        return rc;
+    struct counters total = r->stored;
+    counters_add(&total, &fl->done);
+    set_counters(fl->a, &run, &total, r->found_leaves, r->new_leaves, fl->checkpoint);
+    if (fl->final != NULL) {
+        val_set(fl->a, &run, "status", val_cstr(fl->final));
+        val_set(fl->a, &run, "endTime", time_val(fl->a, now));
+        if (r->eb.code != E_OK)
+            val_set(fl->a, &run, "failureReason", val_cstr(r->eb.msg));
+    }
+    /* Progress keeps updateTime: a client's cancel, sent with the run as it
+     * read it, must not lose a race with the counters. Status changes move it. */
+    if (fl->final != NULL)
+        val_set(fl->a, &run, "updateTime", time_val(fl->a, now));
+    return tx->ops->update(tx, &spec_discoveryrun, &run, NULL);
+}
+
+/* Instances of this discovery not seen by this run (lastSeen before it
+ * started) turn MISSING, a batch at a time, in the final transaction. */
+static int
+mark_missing(struct tx *tx, struct flush *fl)
+{
+    struct run   *r = fl->r;
+    struct arena *a = fl->a;
+    struct fval d = { .t = FV_STR, .s = r->disc_id }, act = { .t = FV_STR, .s = STR("ACTIVE") };
+    struct fval t = { .t = FV_TIME, .i = r->start_ms };
+    struct fnode *f = filter_bool(a, F_AND, filter_cmp(a, "discoveryID", F_EQ, d),
+                                  filter_bool(a, F_AND, filter_cmp(a, "status", F_EQ, act),
+                                              filter_cmp(a, "lastSeen", F_LT, t)));
+    struct listq  q = { .scope = { r->ns, false }, .filter = f, .limit = 1000 };
+    struct val    items;
+    int           rc;
+
+    do {
+        if ((rc = tx->ops->list(tx, &spec_certificateinstance, &q, a, &items)) != E_OK)
+            return rc;
+        for (size_t i = 0; i < items.a.n && rc == E_OK; i++) {
+            struct val *obj = &items.a.v[i];
+            val_set(a, obj, "status", val_cstr("MISSING"));
+            rc = tx->ops->update(tx, &spec_certificateinstance, obj, NULL);
+        }
+    } while (rc == E_OK && items.a.n == 1000);
+    return rc;
+}
+
+static int
+finish_tx(struct tx *tx, void *arg)
+{
+    struct flush *fl = arg;
+    struct run   *r = fl->r;
+    int           rc = flush_tx(tx, arg);
+    struct val    run;
+
+    if (rc != E_OK || r->canceled || !str_eq_c(str_c(fl->final), "SUCCEEDED"))
+        return rc;
+    if ((rc = mark_missing(tx, fl)) != E_OK ||
+        (rc = tx->ops->find(tx, &spec_discoveryrun, NULL, "ID", r->id, fl->a, &run)) != E_OK)
+        return rc;
+    return webhook_emit(tx, fl->a, r->ns, "discovery.finished", &run, "discoveryRun", &r->eb);
+}
+
+/* Distinct leaves seen (counted up to CACHE_MAX * 16 of them). */
+static void
+count_leaf(struct run *r, const struct found *f)
+{
+    char fp[2 * SHA256_LEN + 1];
+
+    if (f->nchain == 0 || r->leaves.n >= CACHE_MAX * 16)
+        return;
+    digest_sha256_hex(f->der[0], f->der_len[0], fp);
+    if (strmap_get(&r->leaves, str_c(fp)) == NULL) {
+        strmap_put(&r->leaves, str_c(fp), r);
+        r->found_leaves++;
+    }
+}
+
+/* Take what the scanner has found so far and write it. */
+static int
+flush(struct run *r, const char *final)
+{
+    struct flush fl = { .r = r, .final = final, .a = arena_new(64 * 1024) };
+    int          rc;
+
+    if (fl.a == NULL)
+        return E_INTERNAL;
+    pthread_mutex_lock(&r->mu);
+    fl.found = r->found;
+    r->found = NULL;
+    r->found_tail = &r->found;
+    r->nfound = 0;
+    fl.done = r->done;
+    fl.checkpoint = r->checkpoint;
+    pthread_mutex_unlock(&r->mu);
+    for (struct found *f = fl.found; f != NULL; f = f->next) {
+        prepare_found(r, fl.a, f);
+        count_leaf(r, f);
+    }
+    rc = store_run(r->job->st, final != NULL ? finish_tx : flush_tx, &fl);
+    found_free(fl.found);
+    arena_free(fl.a);
+    if (r->canceled)
+        atomic_store(&r->stop, true);
+    return rc;
+}
+
+/* ---- the job ------------------------------------------------------------------- */
+
+static void
+add_address(struct names *nm, const struct sockaddr *sa)
+{
+    unsigned char ip[16] = { 0 };
+
+    if (sa->sa_family == AF_INET) {
+        ip[10] = ip[11] = 0xff;
+        memcpy(ip + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+    } else if (sa->sa_family == AF_INET6)
+        memcpy(ip, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+    else
+        return;
+    for (size_t i = 0; i < nm->n; i++)
+        if (memcmp(nm->addr[i], ip, 16) == 0)
+            return;
+    if (nm->n < NAME_ADDRS_MAX)
+        memcpy(nm->addr[nm->n++], ip, 16);
+}
+
+/* Every host name target's addresses (none when it does not resolve). */
+static void
+resolve_names(struct run *r)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
+
+    r->names = arena_calloc(r->a, r->ts.ntargets ? r->ts.ntargets : 1, sizeof *r->names);
+    for (size_t i = 0; i < r->ts.ntargets && !job_canceled(r->job); i++) {
+        struct addrinfo *res = NULL;
+        if (!r->ts.targets[i].is_name)
+            continue;
+        r->names[i].addr = arena_calloc(r->a, NAME_ADDRS_MAX, 16);
+        if (getaddrinfo(r->ts.targets[i].name, NULL, &hints, &res) != 0)
+            continue;
+        for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next)
+            add_address(&r->names[i], ai->ai_addr);
+        freeaddrinfo(res);
+    }
+}
+
+static void
+server_names(struct run *r)
+{
+    const struct val *l = val_get(&r->disc, "serverNames");
+
+    r->nsnis = l != NULL && l->t == V_ARR ? l->a.n : 0;
+    r->snis = arena_calloc(r->a, r->nsnis ? r->nsnis : 1, sizeof *r->snis);
+    for (size_t i = 0; i < r->nsnis; i++)
+        r->snis[i] = arena_strndup(r->a, l->a.v[i].s.p, l->a.v[i].s.len);
+}
+
+/* Mark the run RUNNING (when it was QUEUED: its startTime too). */
+static int
+begin_tx(struct tx *tx, void *arg)
+{
+    struct run *r = arg;
+    struct val  run;
+    int         rc = tx->ops->find(tx, &spec_discoveryrun, NULL, "ID", r->id, r->a, &run);
+
+    if (rc != E_OK)
+        return rc;
+    if (!str_eq_c(val_get_str(&run, "status"), "QUEUED") &&
+        !str_eq_c(val_get_str(&run, "status"), "RUNNING"))
+        return E_CONFLICT; /* canceled while queued */
+    int64_t now = time_now_ms();
+    if (str_eq_c(val_get_str(&run, "status"), "QUEUED")) {
+        val_set(r->a, &run, "status", val_cstr("RUNNING"));
+        val_set(r->a, &run, "startTime", time_val(r->a, now));
+        val_set(r->a, &run, "updateTime", time_val(r->a, now));
+        if ((rc = tx->ops->update(tx, &spec_discoveryrun, &run, NULL)) != E_OK)
+            return rc;
+    }
+    r->obj = run;
+    return E_OK;
+}
+
+/* The run and its discovery, read; E_CONFLICT when it has ended or is gone. */
+static int
+load(struct run *r)
+{
+    struct scope sc;
+    int          rc = store_run(r->job->st, begin_tx, r);
+
+    if (rc != E_OK)
+        return rc == E_NOTFOUND ? E_CONFLICT : rc;
+    r->ns = val_get_str(&r->obj, "namespace");
+    r->disc_id = val_get_str(&r->obj, "discoveryID");
+    sc = (struct scope){ r->ns, false };
+    if (time_parse(val_get_str(&r->obj, "startTime"), &r->start_ms) != E_OK)
+        r->start_ms = time_now_ms();
+    rc = r->job->st->ops->find(r->job->st, &spec_discovery, &sc, "ID", r->disc_id, r->a,
+                               &r->disc, &r->eb);
+    if (rc == E_NOTFOUND)
+        return errbuf_set(&r->eb, E_NOTFOUND, "the discovery was deleted");
+    return rc;
+}
+
+/* Scan until the scanner is done or stopped, writing every FLUSH_MS. */
+static int
+scan_and_write(struct run *r)
+{
+    pthread_t th;
+    int       rc = E_OK;
+
+    if (pthread_create(&th, NULL, scanner_main, r) != 0)
+        return errbuf_set(&r->eb, E_INTERNAL, "cannot start the scanner");
+    for (bool over = false; !over;) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += FLUSH_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_mutex_lock(&r->mu);
+        if (!r->scan_over && r->nfound < BATCH_MAX)
+            pthread_cond_timedwait(&r->cv, &r->mu, &until);
+        over = r->scan_over;
+        pthread_mutex_unlock(&r->mu);
+        if (job_canceled(r->job))
+            atomic_store(&r->stop, true);
+        if (!over && rc == E_OK && (rc = flush(r, NULL)) != E_OK)
+            atomic_store(&r->stop, true);
+        char progress[96];
+        pthread_mutex_lock(&r->mu);
+        snprintf(progress, sizeof progress, "%llu pairs done in order",
+                 (unsigned long long)r->checkpoint);
+        pthread_mutex_unlock(&r->mu);
+        job_progress(r->job, progress);
+    }
+    pthread_join(th, NULL);
+    return rc;
+}
+
+static int
+fail_tx(struct tx *tx, void *arg)
+{
+    struct run *r = arg;
+    struct val  run;
+    int         rc = tx->ops->find(tx, &spec_discoveryrun, NULL, "ID", r->id, r->a, &run);
+
+    if (rc != E_OK || !str_eq_c(val_get_str(&run, "status"), "RUNNING"))
+        return rc == E_NOTFOUND ? E_OK : rc;
+    int64_t now = time_now_ms();
+    val_set(r->a, &run, "status", val_cstr("FAILED"));
+    val_set(r->a, &run, "failureReason", val_cstr(r->eb.msg[0] ? r->eb.msg : "failed"));
+    val_set(r->a, &run, "endTime", time_val(r->a, now));
+    val_set(r->a, &run, "updateTime", time_val(r->a, now));
+    return tx->ops->update(tx, &spec_discoveryrun, &run, NULL);
+}
+
+static int
+run_scan(struct run *r)
+{
+    int rc;
+
+    if ((rc = discovery_targets(r->a, &r->disc, &r->ts, &r->eb)) != E_OK ||
+        (rc = trust_open(r->job->st, r->ns, &r->trust, &r->eb)) != E_OK)
+        return rc;
+    server_names(r);
+    resolve_names(r);
+    counters_of(&r->obj, &r->stored);
+    r->found_leaves = 0;
+    r->new_leaves = val_get_int(&r->obj, "newCertificates", 0);
+    r->checkpoint = (uint64_t)val_get_int(&r->obj, "checkpoint", 0);
+    r->base = r->next_seq = r->checkpoint;
+    target_cursor_init(&r->cur, &r->ts, r->checkpoint);
+    if ((rc = scan_and_write(r)) != E_OK)
+        return rc;
+    if (job_canceled(r->job))
+        return flush(r, NULL) == E_OK ? E_UNAVAILABLE : E_UNAVAILABLE;
+    if (r->scan_rc != E_OK)
+        return r->scan_rc;
+    if (r->eb.code != E_OK)
+        return r->eb.code;
+    return flush(r, r->canceled ? NULL : "SUCCEEDED");
+}
+
+static void
+run_free(struct run *r)
+{
+    found_free(r->found);
+    free(r->pending);
+    free(r->end);
+    trust_close(r->trust);
+    arena_free(r->cache_a);
+    arena_free(r->leaves_a);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+}
+
+int
+discovery_run_job(struct job_ctx *ctx)
+{
+    struct run r = { .job = ctx, .a = ctx->a, .id = ctx->payload };
+    int        rc;
+
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_cond_init(&r.cv, NULL);
+    r.found_tail = &r.found;
+    r.cache_a = arena_new(256 * 1024);
+    r.leaves_a = arena_new(256 * 1024);
+    strmap_init(&r.cache, r.cache_a);
+    strmap_init(&r.leaves, r.leaves_a);
+    if ((rc = load(&r)) == E_OK)
+        rc = run_scan(&r);
+    if (rc == E_CONFLICT)
+        rc = E_OK; /* it had ended, or is gone */
+    else if (rc != E_OK && rc != E_UNAVAILABLE) {
+        log_warn("discovery run %.*s failed: %s", STR_FMT(r.id), r.eb.msg);
+        rc = store_run(ctx->st, fail_tx, &r);
+    }
+    run_free(&r);
+    return rc;
+}

@@ -1,0 +1,144 @@
+/* trust.c - what a discovered chain is validated against (API.md 7.5):
+ * Debian's CA bundle, read by its path whatever the environment says
+ * (SSL_CERT_FILE must not widen or narrow it); the console's CAs and the CA
+ * certificates imported into the discovery's namespace or its ancestors
+ * (inventory certificates that are CAs and were not DISCOVERED: a server's
+ * own home-made chain must not vouch for itself). The chain a server presents
+ * is only untrusted material between its leaf and an anchor. */
+#include <limits.h>
+#include <openssl/err.h>
+#include <openssl/x509_vfy.h>
+#include <stdlib.h>
+
+#include "../core/rnd.h"
+#include "../inventory/inventory.h"
+#include "../store/filter.h"
+#include "trust.h"
+
+#define ANCHORS_MAX 10000 /* CA certificates read per namespace */
+
+struct trust {
+    X509_STORE *store;
+};
+
+static void
+add_der(X509_STORE *st, struct str b64, struct arena *a)
+{
+    unsigned char       *der = arena_alloc(a, b64.len * 3 / 4 + 3);
+    long                 n = b64_decode(b64.p, b64.len, der);
+    const unsigned char *p = der;
+    X509                *x = n > 0 ? d2i_X509(NULL, &p, n) : NULL;
+
+    if (x != NULL)
+        X509_STORE_add_cert(st, x); /* a duplicate is refused harmlessly */
+    X509_free(x);
+    ERR_clear_error();
+}
+
+/* The CA certificates of namespace `ns` itself that may vouch. */
+static int
+add_namespace(X509_STORE *st, struct store *db, struct str ns, struct arena *a,
+              struct errbuf *eb)
+{
+    struct fval yes = { .t = FV_BOOL, .i = 1 }, disc = { .t = FV_STR, .s = STR("DISCOVERED") };
+    struct fnode *f = filter_bool(a, F_AND, filter_cmp(a, "isCA", F_EQ, yes),
+                                  filter_cmp(a, "source", F_NE, disc));
+    struct listq  q = { .scope = { ns, false }, .filter = f, .limit = ANCHORS_MAX };
+    struct val    items;
+    int           rc = db->ops->list(db, &spec_certificate, &q, a, &items, NULL, eb);
+
+    for (size_t i = 0; rc == E_OK && i < items.a.n; i++)
+        add_der(st, val_get_str(&items.a.v[i], "der"), a);
+    return rc;
+}
+
+int
+trust_open(struct store *db, struct str ns, struct trust **out, struct errbuf *eb)
+{
+    struct trust *t = calloc(1, sizeof *t);
+    struct arena *a = arena_new(64 * 1024);
+    int           rc = E_OK;
+
+    *out = NULL;
+    if (t == NULL || a == NULL || (t->store = X509_STORE_new()) == NULL) {
+        rc = errbuf_set(eb, E_INTERNAL, "out of memory");
+        goto out;
+    }
+    if (X509_STORE_load_file(t->store, TRUST_BUNDLE) != 1)
+        ERR_clear_error(); /* no bundle: only the console's anchors */
+    /* "/" and every ancestor of ns, then ns itself. */
+    for (size_t i = 0; rc == E_OK && i <= ns.len; i++)
+        if ((i == ns.len && i > 1) || (i < ns.len && ns.p[i] == '/'))
+            rc = add_namespace(t->store, db, (struct str){ ns.p, i == 0 ? 1 : i }, a, eb);
+out:
+    arena_free(a);
+    if (rc != E_OK) {
+        trust_close(t);
+        return rc;
+    }
+    *out = t;
+    return E_OK;
+}
+
+void
+trust_close(struct trust *t)
+{
+    if (t == NULL)
+        return;
+    X509_STORE_free(t->store);
+    free(t);
+}
+
+static X509 *
+der_x509(const unsigned char *der, size_t len)
+{
+    const unsigned char *p = der;
+
+    return len > LONG_MAX ? NULL : d2i_X509(NULL, &p, (long)len);
+}
+
+static void
+set_name(X509_STORE_CTX *ctx, const char *host, const unsigned char ip[16])
+{
+    X509_VERIFY_PARAM         *vp = X509_STORE_CTX_get0_param(ctx);
+    static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+    if (host != NULL && host[0] != '\0')
+        X509_VERIFY_PARAM_set1_host(vp, host, 0);
+    else if (ip != NULL && memcmp(ip, mapped, 12) == 0)
+        X509_VERIFY_PARAM_set1_ip(vp, ip + 12, 4);
+    else if (ip != NULL)
+        X509_VERIFY_PARAM_set1_ip(vp, ip, 16);
+}
+
+const char *
+trust_check(struct trust *t, const unsigned char *const *der, const size_t *len, size_t n,
+            const char *host, const unsigned char ip[16])
+{
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    X509           *leaf = n > 0 ? der_x509(der[0], len[0]) : NULL;
+    const char     *why = "unable to get local issuer certificate";
+
+    if (leaf == NULL || untrusted == NULL || ctx == NULL) {
+        why = leaf == NULL ? "the certificate does not parse" : "out of memory";
+        goto out;
+    }
+    for (size_t i = 1; i < n; i++) {
+        X509 *x = der_x509(der[i], len[i]);
+        if (x != NULL && !sk_X509_push(untrusted, x))
+            X509_free(x);
+    }
+    if (X509_STORE_CTX_init(ctx, t->store, leaf, untrusted) != 1)
+        goto out;
+    set_name(ctx, host, ip);
+    why = X509_verify_cert(ctx) == 1
+              ? NULL
+              : X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+out:
+    X509_STORE_CTX_free(ctx);
+    sk_X509_pop_free(untrusted, X509_free);
+    X509_free(leaf);
+    ERR_clear_error();
+    return why;
+}

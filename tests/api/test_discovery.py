@@ -1,0 +1,426 @@
+"""Discovery (API.md 7.5): discoveries checked when written, runs that scan real TLS servers
+nobody here wrote (Debian's nginx with a certificate per server name, an expired one, a
+self-signed one, a chain of a CA the console knows; `openssl s_server`; a closed port; a port
+that accepts and never speaks), their results in the inventory (`source: DISCOVERED`) and in
+`certificateinstances`, classification of each chain, MISSING instances, cancel, restart,
+schedules and webhooks."""
+import time
+
+import pytest
+
+from discoverytest import Servers, sni_cert
+from kwtest import assert_error, rand
+from webhookreceiver import Receiver
+
+RUN_END = ("SUCCEEDED", "FAILED", "CANCELED")
+
+
+def body(**kw):
+    b = {"name": "d-" + rand(8), "targets": ["127.0.0.1"], "ports": ["1"]}
+    b.update(kw)
+    return b
+
+
+def refused(r, attribute):
+    assert_error(r, 422)
+    assert r.data[0]["data"]["attribute"] == attribute, r
+
+
+def start_run(client, ns, disc_id):
+    run = client.ok(client.post("/discoveries/%s/discoveryruns" % disc_id, {}, ns=ns))
+    assert run["status"] == "QUEUED", run
+    assert run["discoveryID"] == disc_id
+    return run
+
+
+def wait_run(client, ns, run_id, timeout=60.0, until=RUN_END):
+    end = time.time() + timeout
+    while True:
+        run = client.ok(client.get("/discoveryruns/" + run_id, ns=ns))
+        if run["status"] in until:
+            return run
+        assert time.time() < end, "run still %s: %r" % (run["status"], run)
+        time.sleep(0.2)
+
+
+def instances(client, ns, disc_id):
+    return client.list("discoveries/%s/certificateinstances" % disc_id, ns, params={"pageSize": "1000"})
+
+
+# ---- what a discovery may say ------------------------------------------------------------
+
+BAD = [
+    ("targets", []),
+    ("targets", ["0.0.0.0/0"]),
+    ("targets", ["::/0"]),
+    ("targets", ["999.1.1.1"]),
+    ("targets", ["bad..name"]),
+    ("targets", ["10.0.0.0/33"]),
+    ("ports", [str(p) for p in range(1, 10001)]),
+    ("ports", ["0"]),
+    ("ports", ["65536"]),
+    ("ports", ["10-5"]),
+    ("ports", ["https"]),
+    ("excludes", ["nope"]),
+    ("excludes", ["10.0.0.1\x00junk"]),
+    ("targets", ["10.0.0.1\x00junk"]),
+    ("excludes", ["10.0.0.0/-0"]),
+    ("schedule", "0 0 * * * * *"),
+    ("schedule", "61 * * * *"),
+    ("schedule", "* * *"),
+    ("timeout", "0s"),
+    ("timeout", "100h"),
+    ("timeout", "soon"),
+    ("concurrency", 0),
+    ("concurrency", 10001),
+    ("serverNames", ["bad name"]),
+]
+
+
+@pytest.mark.parametrize("attr,value", BAD, ids=["%s-%d" % (a, i) for i, (a, _) in
+                                                 enumerate(BAD)])
+def test_bad_discovery_is_422_naming_the_attribute(admin, ns, attr, value):
+    r = admin.post("/discoveries", body(**{attr: value}), ns=ns)
+    refused(r, attr)
+
+
+def test_nothing_is_kept_of_a_refused_discovery(admin, ns):
+    name = "refused-" + rand(6)
+    refused(admin.post("/discoveries", body(name=name, targets=["0.0.0.0/0"]), ns=ns),
+            "targets")
+    assert admin.list("discoveries", ns, params={"q": 'name == "%s"' % name}) == []
+
+
+def test_pairs_cap_at_the_limit_and_one_past_it(admin, ns):
+    # 10.0.0.0/12 is 1,048,576 addresses: exactly discovery_max_pairs with one port.
+    d = admin.ok(admin.post("/discoveries", body(targets=["10.0.0.0/12"], ports=["443"]),
+                            ns=ns))
+    assert d["pairsTotal"] == 1048576
+    r = admin.post("/discoveries", body(targets=["10.0.0.0/12", "10.16.0.1"], ports=["443"]),
+                   ns=ns)
+    refused(r, "targets")
+    # Excludes count: the same range minus a /24 is 256 pairs fewer.
+    d = admin.ok(admin.post("/discoveries", body(targets=["10.0.0.0/12"],
+                                                 excludes=["10.1.2.0/24"]), ns=ns))
+    assert d["pairsTotal"] == 1048576 - 256
+    # Ports multiply: a /24 with a range of 8 ports and one more.
+    d = admin.ok(admin.post("/discoveries", body(targets=["192.0.2.0/24"],
+                                                 ports=["443", "8443-8450"]), ns=ns))
+    assert d["pairsTotal"] == 256 * 9
+
+
+def test_defaults_and_fields(admin, ns):
+    d = admin.ok(admin.post("/discoveries", {"name": "defaults-" + rand(4),
+                                             "targets": ["www.example.com", "2001:db8::/120"]},
+                            ns=ns))
+    assert d["ports"] == ["443"]
+    assert d["timeout"] == "5s"
+    assert d["concurrency"] == 1000
+    assert d["schedule"] == ""
+    assert "nextRunTime" not in d
+    assert d["pairsTotal"] == 1 + 256
+    got = admin.ok(admin.get("/discoveries/" + d["ID"], ns=ns))
+    assert got["targets"] == ["www.example.com", "2001:db8::/120"]
+
+
+def test_name_is_unique_per_namespace(admin, ns):
+    b = body()
+    admin.ok(admin.post("/discoveries", b, ns=ns))
+    assert_error(admin.post("/discoveries", b, ns=ns), 422)
+
+
+def test_schedule_sets_next_run_time(admin, ns):
+    d = admin.ok(admin.post("/discoveries", body(schedule="30 4 * * MON"), ns=ns))
+    assert d["nextRunTime"].endswith("T04:30:00.000Z"), d
+    # An update that drops the schedule drops the next run.
+    d["schedule"] = ""
+    d2 = admin.ok(admin.put("/discoveries/" + d["ID"], d, ns=ns))
+    assert "nextRunTime" not in d2
+
+
+def test_allowed_networks_are_checked_at_creation_and_after_resolution(start_server):
+    s = start_server(config={"discovery_allowed_networks": "127.0.0.2/32, 192.0.2.0/24",
+                             "login_failures_per_address_max": 0})
+    c = s.client(s.token())
+    refused(c.post("/discoveries", body(targets=["10.0.0.1"]), ns="/"), "targets")
+    refused(c.post("/discoveries", body(targets=["192.0.0.0/16"]), ns="/"), "targets")
+    c.ok(c.post("/discoveries", body(targets=["192.0.2.0/25"]), ns="/"))
+    # localhost resolves to 127.0.0.1 (and ::1): outside, skipped and counted at run time.
+    d = c.ok(c.post("/discoveries", body(targets=["localhost"], ports=["443"]), ns="/"))
+    run = wait_run(c, "/", start_run(c, "/", d["ID"])["ID"])
+    assert run["status"] == "SUCCEEDED", run
+    assert run["errors"] == {"NOT_ALLOWED": 1}, run
+    assert run["endpointsResponded"] == 0
+
+
+# ---- scanning real servers ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def console_ca(admin, ns):
+    """A root of the console in `ns`, and a leaf it signed (made through issuance) for
+    console.disc.test, with its key."""
+    ca = admin.ok(admin.post("/certificateauthorities", {
+        "name": "disc-root", "keyType": "EC_P256", "subject": "CN=Discovery Console Root"},
+        ns=ns))
+    tpl = admin.ok(admin.post("/issuingtemplates", {
+        "name": "disc-tpl", "certificateAuthorityID": ca["ID"],
+        "subjectCNRegexes": [r".*\.disc\.test"], "sanDNSNameRegexes": [r".*\.disc\.test"],
+        "serverKeyGenerationAllowed": True}, ns=ns))
+    req = admin.ok(admin.post("/certificaterequests", {
+        "issuingTemplateID": tpl["ID"],
+        "csrAttributes": {"commonName": "console.disc.test", "dnsNames": ["console.disc.test"],
+                          "keyType": "EC_P256"}}, ns=ns))
+    return {"ca": ca, "chain": req["certificateChain"], "key": req["privateKey"],
+            "certificateID": req["certificateID"]}
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory, console_ca):
+    with Servers(tmp_path_factory.mktemp("disc"),
+                 console_chain=(console_ca["chain"], console_ca["key"])) as s:
+        yield s
+
+
+def scan_body(servers, **kw):
+    ports = sorted({e["port"] for e in servers.endpoints} | {servers.closed[1],
+                                                             servers.silent[1]})
+    b = body(targets=sorted(servers.addresses), ports=[str(p) for p in ports],
+             serverNames=["a.disc.test", "b.disc.test", "console.disc.test"], timeout="2s",
+             concurrency=50)
+    b.update(kw)
+    return b
+
+
+@pytest.fixture(scope="module")
+def scanned(admin, ns, servers):
+    d = admin.ok(admin.post("/discoveries", scan_body(servers), ns=ns))
+    t0 = time.time()
+    run = wait_run(admin, ns, start_run(admin, ns, d["ID"])["ID"])
+    return {"discovery": d, "run": run, "seconds": time.time() - t0}
+
+
+def test_run_finishes_despite_the_silent_port(scanned, servers):
+    run, d = scanned["run"], scanned["discovery"]
+    assert run["status"] == "SUCCEEDED", run
+    pairs = len(servers.addresses) * len(d["ports"])
+    assert run["targetsTotal"] == pairs == d["pairsTotal"]
+    assert run["targetsScanned"] == pairs
+    tls = {(e["address"], e["port"]) for e in servers.endpoints}
+    assert run["endpointsResponded"] == len(tls)
+    assert run["errors"].get("TIMEOUT") == 1, run  # the silent port, and only it
+    assert run["errors"].get("REFUSED") == pairs - len(tls) - 1, run
+    assert run["startTime"] <= run["endTime"]
+    # About the time-out plus a little: not one time-out per probe in sequence.
+    assert scanned["seconds"] < 30, scanned
+
+
+def test_every_served_certificate_is_found_with_its_server_name(admin, ns, scanned, servers):
+    got = instances(admin, ns, scanned["discovery"]["ID"])
+    assert all(i["status"] == "ACTIVE" for i in got)
+    by_endpoint = {}
+    for i in got:
+        cert = admin.ok(admin.get("/certificates/" + i["certificateID"], ns=ns))
+        by_endpoint[(i["address"], i["port"], i["serverName"])] = cert["fingerprint"]
+    for e in servers.endpoints:
+        if e["kind"] == "s_server" and e["server_name"]:
+            continue
+        key = (e["address"], e["port"], e["server_name"])
+        assert by_endpoint.get(key) == e["fingerprint"], (key, e["kind"])
+    # The server's own answer agrees (a check of the fixture, through Python's ssl).
+    a = next(e for e in servers.endpoints if e["kind"] == "sni-a")
+    assert sni_cert(a["address"], a["port"], "a.disc.test") == a["fingerprint"]
+    # Each leaf seen is counted once.
+    leaves = {e["fingerprint"] for e in servers.endpoints}
+    assert scanned["run"]["certificatesFound"] == len(leaves)
+    assert scanned["run"]["newCertificates"] == len(leaves) - 1  # the console's leaf was known
+
+
+def test_discovered_certificates_enter_the_inventory(admin, ns, scanned, servers):
+    for e in servers.endpoints:
+        got = admin.list("certificates", ns, params={"q": 'fingerprint == "%s"' % e["fingerprint"]})
+        assert len(got) == 1, e
+        want = "ISSUED" if e["kind"] == "console-ca" else "DISCOVERED"
+        assert got[0]["source"] == want, (e["kind"], got[0]["source"])
+    # The chain's CA came too, and the leaves link to it.
+    roots = admin.list("certificates", ns, params={"q": 'subjectCN == "Disc Test Root"'})
+    assert len(roots) == 1 and roots[0]["source"] == "DISCOVERED"
+    a = next(e for e in servers.endpoints if e["kind"] == "sni-a")
+    leaf = admin.list("certificates", ns, params={"q": 'fingerprint == "%s"' % a["fingerprint"]})[0]
+    assert leaf["issuerCertificateID"] == roots[0]["ID"]
+
+
+def test_chains_are_classified(admin, ns, scanned, servers):
+    got = {(i["address"], i["port"], i["serverName"]): i
+           for i in instances(admin, ns, scanned["discovery"]["ID"])}
+
+    def inst(kind, name=""):
+        e = next(e for e in servers.endpoints if e["kind"] == kind)
+        return got[(e["address"], e["port"], name)]
+
+    expired = inst("expired")
+    assert expired["chainValid"] is False
+    assert expired["chainError"] in ("certificate has expired",
+                                     "self-signed certificate in certificate chain",
+                                     "unable to get local issuer certificate"), expired
+    self_signed = inst("self-signed")
+    assert self_signed["chainValid"] is False
+    assert self_signed["chainError"] == "self-signed certificate"
+    # A home-made root in the presented chain does not vouch for itself.
+    a = inst("sni-a", "a.disc.test")
+    assert a["chainValid"] is False
+    assert a["chainError"] == "self-signed certificate in certificate chain", a
+    # The console's CA does vouch, for the right name only.
+    good = inst("console-ca", "console.disc.test")
+    assert good["chainValid"] is True, good
+    assert "chainError" not in good
+    wrong = inst("console-ca", "a.disc.test")
+    assert wrong["chainValid"] is False
+    assert wrong["chainError"] == "hostname mismatch"
+    noname = inst("console-ca")
+    assert noname["chainValid"] is False
+    assert noname["chainError"] == "IP address mismatch"
+    # What the handshake said.
+    assert good["tlsVersion"] == "TLSv1.3"
+    assert good["cipherSuite"].startswith("TLS_"), good
+    assert good["firstSeen"] <= good["lastSeen"]
+
+
+def test_instances_are_listed_under_their_certificate(admin, ns, scanned, console_ca):
+    got = admin.list("certificates/%s/certificateinstances" % console_ca["certificateID"], ns)
+    assert got and all(i["certificateID"] == console_ca["certificateID"] for i in got)
+    runs = admin.list("discoveries/%s/discoveryruns" % scanned["discovery"]["ID"], ns)
+    assert [r["ID"] for r in runs] == [scanned["run"]["ID"]]
+
+
+def test_a_second_run_finds_nothing_new_and_marks_what_is_gone(admin, ns, scanned, servers):
+    d = scanned["discovery"]
+    before = {i["ID"]: i for i in instances(admin, ns, d["ID"])}
+    servers.stop_s_server()
+    run = wait_run(admin, ns, start_run(admin, ns, d["ID"])["ID"])
+    assert run["status"] == "SUCCEEDED", run
+    assert run["newCertificates"] == 0
+    after = {i["ID"]: i for i in instances(admin, ns, d["ID"])}
+    assert set(after) == set(before)  # the same sightings: no duplicates
+    gone = next(e for e in servers.endpoints if e["kind"] == "s_server")
+    for i in after.values():
+        if (i["address"], i["port"]) == (gone["address"], gone["port"]):
+            assert i["status"] == "MISSING", i
+        else:
+            assert i["status"] == "ACTIVE", i
+            assert i["lastSeen"] > before[i["ID"]]["lastSeen"]
+            assert i["firstSeen"] == before[i["ID"]]["firstSeen"]
+
+
+def test_deleting_a_certificate_removes_its_instances(admin, ns, scanned, servers):
+    e = next(e for e in servers.endpoints if e["kind"] == "self-signed")
+    cert = admin.list("certificates", ns, params={"q": 'fingerprint == "%s"' % e["fingerprint"]})[0]
+    assert admin.list("certificates/%s/certificateinstances" % cert["ID"], ns)
+    admin.ok(admin.delete("/certificates/" + cert["ID"], ns=ns))
+    assert admin.list("certificateinstances", ns, params={"q": 'certificateID == "%s"' % cert["ID"]}) == []
+
+
+# ---- runs: one at a time, cancel, restart ------------------------------------------------
+
+def silent_body(servers, **kw):
+    return body(targets=[servers.silent[0]], ports=[str(servers.silent[1])], **kw)
+
+
+def put_status(client, ns, run_id, status):
+    """PUT the run as read, with another status (the API's update: the whole object)."""
+    run = client.ok(client.get("/discoveryruns/" + run_id, ns=ns))
+    run["status"] = status
+    return client.put("/discoveryruns/" + run_id, run, ns=ns)
+
+
+def test_cancel_stops_a_run(admin, ns, servers):
+    d = admin.ok(admin.post("/discoveries", silent_body(servers, timeout="5m"), ns=ns))
+    run = start_run(admin, ns, d["ID"])
+    wait_run(admin, ns, run["ID"], until=("RUNNING",))
+    time.sleep(0.6)  # the run writes its progress meanwhile: a cancel must still go through
+    # One run at a time.
+    r = admin.post("/discoveries/%s/discoveryruns" % d["ID"], {}, ns=ns)
+    refused(r, "discoveryID")
+    # Only CANCELED may be asked.
+    refused(put_status(admin, ns, run["ID"], "SUCCEEDED"), "status")
+    got = admin.ok(put_status(admin, ns, run["ID"], "CANCELED"))
+    assert got["status"] == "CANCELED" and "endTime" in got
+    time.sleep(1.5)
+    got = admin.ok(admin.get("/discoveryruns/" + run["ID"], ns=ns))
+    assert got["status"] == "CANCELED"
+    refused(put_status(admin, ns, run["ID"], "RUNNING"), "status")
+    refused(put_status(admin, ns, run["ID"], "QUEUED"), "status")
+    # The scanner let go: a new run of the same discovery starts and ends.
+    d["timeout"] = "1s"
+    admin.ok(admin.put("/discoveries/" + d["ID"], d, ns=ns))
+    run2 = wait_run(admin, ns, start_run(admin, ns, d["ID"])["ID"])
+    assert run2["status"] == "SUCCEEDED" and run2["errors"] == {"TIMEOUT": 1}, run2
+
+
+def test_an_unknown_discovery_cannot_run(admin, ns):
+    assert_error(admin.post("/discoveries/%s/discoveryruns" % ("0" * 24), {}, ns=ns), 404)
+
+
+def test_a_run_interrupted_by_a_restart_resumes(start_server, servers):
+    s = start_server(config={"login_failures_per_address_max": 0})
+    c = s.client(s.token())
+    d = c.ok(c.post("/discoveries", silent_body(servers, timeout="3s"), ns="/"))
+    run = start_run(c, "/", d["ID"])
+    wait_run(c, "/", run["ID"], until=("RUNNING",))
+    s.stop()
+    s.start()
+    c = s.client(s.token())
+    got = wait_run(c, "/", run["ID"], timeout=60)
+    assert got["status"] == "SUCCEEDED", got
+    assert got["targetsScanned"] == 1 and got["errors"] == {"TIMEOUT": 1}, got
+
+
+def test_deleting_a_discovery_deletes_its_runs(admin, ns):
+    d = admin.ok(admin.post("/discoveries", body(), ns=ns))
+    run = wait_run(admin, ns, start_run(admin, ns, d["ID"])["ID"])
+    assert run["errors"] == {"REFUSED": 1}, run
+    admin.ok(admin.delete("/discoveries/" + d["ID"], ns=ns))
+    assert_error(admin.get("/discoveryruns/" + run["ID"], ns=ns), 404)
+
+
+def test_a_schedule_starts_runs(start_server):
+    s = start_server(config={"login_failures_per_address_max": 0})
+    c = s.client(s.token())
+    d = c.ok(c.post("/discoveries", body(schedule="* * * * *"), ns="/"))
+    due = d["nextRunTime"]
+    end = time.time() + 75
+    while True:
+        runs = c.list("discoveries/%s/discoveryruns" % d["ID"], "/")
+        if runs:
+            break
+        assert time.time() < end, "no run started by the schedule (next %s)" % due
+        time.sleep(0.5)
+    assert len(runs) == 1
+    assert runs[0]["createTime"] >= due
+    after = c.ok(c.get("/discoveries/" + d["ID"], ns="/"))
+    assert after["nextRunTime"] > due
+
+
+# ---- webhooks ------------------------------------------------------------------------------
+
+def test_webhooks_hear_discovered_certificates_and_finished_runs(admin, servers):
+    ns = admin.mkns("/", "dw" + rand(6))["name"]
+    rcv = Receiver().start()
+    try:
+        admin.ok(admin.post("/webhooks", {
+            "name": "h", "url": rcv.url(), "caCertificate": rcv.ca_pem, "secret": rcv.secret,
+            "events": ["certificate.discovered", "discovery.finished"]}, ns=ns))
+        e = next(e for e in servers.endpoints if e["kind"] == "expired")
+        d = admin.ok(admin.post("/discoveries", body(targets=[e["address"]],
+                                                     ports=[str(e["port"])]), ns=ns))
+        run = wait_run(admin, ns, start_run(admin, ns, d["ID"])["ID"])
+        got = rcv.wait_for(2)
+        events = sorted(g.json["event"] for g in got)
+        assert events == ["certificate.discovered", "discovery.finished"], events
+        fin = next(g.json for g in got if g.json["event"] == "discovery.finished")
+        assert fin["discoveryRun"]["ID"] == run["ID"]
+        assert fin["discoveryRun"]["status"] == "SUCCEEDED"
+        disc = next(g.json for g in got if g.json["event"] == "certificate.discovered")
+        assert disc["certificate"]["fingerprint"] == e["fingerprint"]
+        assert all(g.signature_ok for g in got)
+    finally:
+        rcv.close()
