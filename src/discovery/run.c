@@ -25,7 +25,8 @@ static const struct attr run_attrs[] = {
     { "startTime", T_TIME, A_READONLY | A_QUERY | A_ORDER },
     { "endTime", T_TIME, A_READONLY | A_QUERY | A_ORDER },
     { "failureReason", T_STRING, A_READONLY },
-    { "checkpoint", T_INT, A_INTERNAL, .doc = "pairs done in order: a resume starts there" },
+    { "resume", T_ANY, A_INTERNAL,
+      .doc = "where a resume starts: the pairs done in order, and their counters" },
 };
 
 static bool
@@ -69,7 +70,7 @@ fill_new(struct tx *tx, struct arena *a, const struct val *d, struct val *run,
     val_set(a, run, "status", val_cstr("QUEUED"));
     val_set(a, run, "targetsTotal", *val_get(d, "pairsTotal"));
     static const char *const zero[] = { "targetsScanned", "endpointsResponded",
-                                        "certificatesFound", "newCertificates", "checkpoint" };
+                                        "certificatesFound", "newCertificates" };
     for (size_t i = 0; i < ARRAY_LEN(zero); i++)
         val_set(a, run, zero[i], val_int(0));
     val_set(a, run, "errors", val_map());

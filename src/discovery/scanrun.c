@@ -9,9 +9,10 @@
  * holds the checkpoint back until its time-out). The job's thread takes what
  * the scanner found every FLUSH_MS and writes it in one transaction: the
  * certificates into the inventory (deduplicated by fingerprint before they
- * are parsed), the instances, the run's counters and its checkpoint — the
- * counters of pairs up to the checkpoint only, so that a resume from the
- * checkpoint counts nothing twice. The same transaction reads the run's
+ * are parsed), the instances, the run's counters (every pair done, so that
+ * they move even while a silent host holds the checkpoint back) and its
+ * `resume`: the checkpoint with the counters of the pairs before it only, so
+ * that a resume from the checkpoint counts nothing twice. The same transaction reads the run's
  * status: a CANCELED (or deleted) run stops the scanner.
  *
  * Host names are resolved before the scan starts, on the job's thread, so
@@ -117,6 +118,7 @@ struct run {
     struct found   *found, **found_tail;
     size_t          nfound;
     struct counters done; /* pairs up to `checkpoint` */
+    struct counters live; /* every pair done, in any order (what clients see) */
     uint64_t        checkpoint;
     bool            scan_over;
     atomic_bool     stop;
@@ -190,6 +192,15 @@ advance(struct run *r)
     memmove(r->end, r->end + k, span - k);
 }
 
+/* A pair's last probe ended: clients see it at the next write. */
+static void
+pair_done(struct run *r, enum pair_end e)
+{
+    pthread_mutex_lock(&r->mu);
+    fold_end(&r->live, e);
+    pthread_mutex_unlock(&r->mu);
+}
+
 static void
 pair_probe_ended(struct run *r, uint64_t seq, enum pair_end e)
 {
@@ -198,7 +209,10 @@ pair_probe_ended(struct run *r, uint64_t seq, enum pair_end e)
     /* The best end of its probes: a handshake wins, else the first failure. */
     if (e == END_TLS || r->end[s] == END_N)
         r->end[s] = (unsigned char)e;
-    if (--r->pending[s] == 0 && seq == r->base)
+    if (--r->pending[s] != 0)
+        return;
+    pair_done(r, (enum pair_end)r->end[s]);
+    if (seq == r->base)
         advance(r);
 }
 
@@ -219,6 +233,7 @@ pair_skipped(struct run *r, enum pair_end e)
 
     r->pending[s] = 0;
     r->end[s] = (unsigned char)e;
+    pair_done(r, e);
     pair_close(r);
 }
 
@@ -424,7 +439,7 @@ struct flush {
     struct run       *r;
     struct inv_policy policy; /* the namespace's, read once per write */
     struct found     *found;
-    struct counters   done;
+    struct counters   done, live;
     uint64_t          checkpoint;
     const char       *final; /* NULL, or the status the run ends with */
     struct arena     *a;
@@ -526,31 +541,29 @@ record_found(struct tx *tx, struct flush *fl, const struct found *f, int64_t now
     return instance_record(tx, fl->a, &s, now, &r->eb);
 }
 
+/* Counters as a run shows them (targetsScanned, endpointsResponded,
+ * errors), into map m: the run itself, or its `resume`. */
 static void
-set_counters(struct arena *a, struct val *run, const struct counters *c, int64_t leaves,
-             int64_t fresh, uint64_t checkpoint)
+counters_put(struct arena *a, struct val *m, const struct counters *c)
 {
     struct val errors = val_map();
 
     for (size_t i = 0; i < END_N; i++)
         if (end_names[i] != NULL && c->errors[i] > 0)
             val_set(a, &errors, end_names[i], val_int(c->errors[i]));
-    val_set(a, run, "targetsScanned", val_int(c->scanned));
-    val_set(a, run, "endpointsResponded", val_int(c->responded));
-    val_set(a, run, "errors", errors);
-    val_set(a, run, "certificatesFound", val_int(leaves));
-    val_set(a, run, "newCertificates", val_int(fresh));
-    val_set(a, run, "checkpoint", val_int((int64_t)checkpoint));
+    val_set(a, m, "targetsScanned", val_int(c->scanned));
+    val_set(a, m, "endpointsResponded", val_int(c->responded));
+    val_set(a, m, "errors", errors);
 }
 
-/* The stored counters of a run being resumed. */
+/* The counters counters_put wrote into m (none: zero). */
 static void
-counters_of(const struct val *run, struct counters *c)
+counters_of(const struct val *m, struct counters *c)
 {
-    const struct val *errors = val_get(run, "errors");
+    const struct val *errors = val_get(m, "errors");
 
-    c->scanned = val_get_int(run, "targetsScanned", 0);
-    c->responded = val_get_int(run, "endpointsResponded", 0);
+    c->scanned = val_get_int(m, "targetsScanned", 0);
+    c->responded = val_get_int(m, "endpointsResponded", 0);
     for (size_t i = 0; i < END_N; i++)
         if (end_names[i] != NULL && errors != NULL)
             c->errors[i] = val_get_int(errors, end_names[i], 0);
@@ -590,9 +603,18 @@ flush_tx(struct tx *tx, void *arg)
         rc = record_found(tx, fl, f, now);
     if (rc != E_OK || r->canceled)
         return rc;
-    struct counters total = r->stored;
-    counters_add(&total, &fl->done);
-    set_counters(fl->a, &run, &total, r->found_leaves, r->new_leaves, fl->checkpoint);
+    /* Clients see every pair done; a resume starts from the pairs done in
+     * order, with their counters only, so that it counts nothing twice. */
+    struct counters seen = r->stored, exact = r->stored;
+    struct val      resume = val_map();
+    counters_add(&seen, &fl->live);
+    counters_add(&exact, &fl->done);
+    counters_put(fl->a, &run, &seen);
+    counters_put(fl->a, &resume, &exact);
+    val_set(fl->a, &resume, "checkpoint", val_int((int64_t)fl->checkpoint));
+    val_set(fl->a, &run, "resume", resume);
+    val_set(fl->a, &run, "certificatesFound", val_int(r->found_leaves));
+    val_set(fl->a, &run, "newCertificates", val_int(r->new_leaves));
     if (fl->final != NULL) {
         val_set(fl->a, &run, "status", val_cstr(fl->final));
         val_set(fl->a, &run, "endTime", time_val(fl->a, now));
@@ -680,6 +702,7 @@ flush(struct run *r, const char *final)
     r->found_tail = &r->found;
     r->nfound = 0;
     fl.done = r->done;
+    fl.live = r->live;
     fl.checkpoint = r->checkpoint;
     pthread_mutex_unlock(&r->mu);
     for (struct found *f = fl.found; f != NULL; f = f->next) {
@@ -854,10 +877,11 @@ run_scan(struct run *r)
         return rc;
     server_names(r);
     resolve_names(r);
-    counters_of(&r->obj, &r->stored);
+    const struct val *resume = val_get(&r->obj, "resume");
+    counters_of(resume, &r->stored);
     r->found_leaves = 0;
     r->new_leaves = val_get_int(&r->obj, "newCertificates", 0);
-    r->checkpoint = (uint64_t)val_get_int(&r->obj, "checkpoint", 0);
+    r->checkpoint = (uint64_t)val_get_int(resume, "checkpoint", 0);
     r->base = r->next_seq = r->checkpoint;
     target_cursor_init(&r->cur, &r->ts, r->checkpoint);
     if ((rc = scan_and_write(r)) != E_OK)

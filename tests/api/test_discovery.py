@@ -356,6 +356,29 @@ def test_cancel_stops_a_run(admin, ns, servers):
     assert run2["status"] == "SUCCEEDED" and run2["errors"] == {"TIMEOUT": 1}, run2
 
 
+def test_progress_moves_while_a_silent_host_holds_the_checkpoint(admin, ns, servers):
+    # The silent pair comes first; the eight after it refuse at once (one of them is the
+    # silent port again). A client polling sees them counted long before the time-out.
+    silent_addr, silent_port = servers.silent
+    d = admin.ok(admin.post("/discoveries", body(
+        targets=[silent_addr, servers.base + "/29"], ports=[str(silent_port)], timeout="6s"),
+        ns=ns))
+    run = start_run(admin, ns, d["ID"])
+    t0 = time.time()
+    seen = None
+    while time.time() - t0 < 4:
+        got = admin.ok(admin.get("/discoveryruns/" + run["ID"], ns=ns))
+        if got["status"] == "RUNNING" and got["targetsScanned"] >= 7:
+            seen = got
+            break
+        time.sleep(0.2)
+    assert seen is not None, "no progress within 4 s of a 6 s time-out: %r" % got
+    assert seen["errors"].get("REFUSED", 0) >= 7
+    end = wait_run(admin, ns, run["ID"])
+    assert end["status"] == "SUCCEEDED"
+    assert end["targetsScanned"] == 9 and end["errors"] == {"REFUSED": 7, "TIMEOUT": 2}, end
+
+
 def test_an_unknown_discovery_cannot_run(admin, ns):
     assert_error(admin.post("/discoveries/%s/discoveryruns" % ("0" * 24), {}, ns=ns), 404)
 

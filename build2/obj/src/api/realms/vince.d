@@ -1,0 +1,40 @@
+build2/obj/src/api/realms/vince.o: src/api/realms/vince.c \
+ src/api/realms/../../core/password.h src/api/realms/../../core/base.h \
+ src/api/realms/../../model/specs.h src/api/realms/../../model/spec.h \
+ src/api/realms/../../model/../core/val.h \
+ src/api/realms/../../model/../core/arena.h \
+ src/api/realms/../../model/../core/base.h \
+ src/api/realms/../../store/store.h \
+ src/api/realms/../../store/../core/val.h \
+ src/api/realms/../../store/../model/spec.h \
+ src/api/realms/../../store/filter.h \
+ src/api/realms/../../store/../core/arena.h \
+ src/api/realms/../../store/../core/buf.h \
+ src/api/realms/../../store/../core/base.h src/api/realms/issue.h \
+ src/api/realms/../req.h src/api/realms/../../core/buf.h \
+ src/api/realms/../../core/codec.h src/api/realms/../../core/buf.h \
+ src/api/realms/../../core/val.h src/api/realms/../../core/val.h \
+ src/api/realms/../../model/spec.h src/api/realms/throttle.h
+src/api/realms/../../core/password.h:
+src/api/realms/../../core/base.h:
+src/api/realms/../../model/specs.h:
+src/api/realms/../../model/spec.h:
+src/api/realms/../../model/../core/val.h:
+src/api/realms/../../model/../core/arena.h:
+src/api/realms/../../model/../core/base.h:
+src/api/realms/../../store/store.h:
+src/api/realms/../../store/../core/val.h:
+src/api/realms/../../store/../model/spec.h:
+src/api/realms/../../store/filter.h:
+src/api/realms/../../store/../core/arena.h:
+src/api/realms/../../store/../core/buf.h:
+src/api/realms/../../store/../core/base.h:
+src/api/realms/issue.h:
+src/api/realms/../req.h:
+src/api/realms/../../core/buf.h:
+src/api/realms/../../core/codec.h:
+src/api/realms/../../core/buf.h:
+src/api/realms/../../core/val.h:
+src/api/realms/../../core/val.h:
+src/api/realms/../../model/spec.h:
+src/api/realms/throttle.h:

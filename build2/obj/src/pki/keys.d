@@ -1,0 +1,12 @@
+build2/obj/src/pki/keys.o: src/pki/keys.c src/pki/issue.h \
+ src/pki/../core/arena.h src/pki/../core/base.h src/pki/../core/buf.h \
+ src/pki/ca.h src/pki/../core/seal.h src/pki/../core/buf.h \
+ src/pki/certutil.h
+src/pki/issue.h:
+src/pki/../core/arena.h:
+src/pki/../core/base.h:
+src/pki/../core/buf.h:
+src/pki/ca.h:
+src/pki/../core/seal.h:
+src/pki/../core/buf.h:
+src/pki/certutil.h:

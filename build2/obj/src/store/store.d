@@ -1,0 +1,14 @@
+build2/obj/src/store/store.o: src/store/store.c src/store/store.h \
+ src/store/../core/val.h src/store/../core/arena.h \
+ src/store/../core/base.h src/store/../model/spec.h \
+ src/store/../model/../core/val.h src/store/filter.h \
+ src/store/../core/arena.h src/store/../core/buf.h
+src/store/store.h:
+src/store/../core/val.h:
+src/store/../core/arena.h:
+src/store/../core/base.h:
+src/store/../model/spec.h:
+src/store/../model/../core/val.h:
+src/store/filter.h:
+src/store/../core/arena.h:
+src/store/../core/buf.h:
