@@ -61,14 +61,16 @@
 #define SCAN_TIMEOUT_DEFAULT     5000 /* ms */
 #define SCAN_SNI_MAX             255  /* bytes of a server name (RFC 6066 HostName) */
 
-/* One address-and-port pair to try, with the SNI name to send (NULL: none). */
+/* One address-and-port pair to try, with the SNI name to send (NULL: none).
+ * `addr` is IPv6 without a scope (link-local targets are not supported), IPv4
+ * as IPv4-mapped IPv6. `sni` is copied when `next` returns, so it need only
+ * live until then; at most SCAN_SNI_MAX bytes (a longer one is SCAN_ERROR),
+ * an empty one is not sent. */
 struct scan_target {
     unsigned char addr[16]; /* IPv4 as IPv4-mapped IPv6, as core/net.h */
     uint16_t      port;
-    const char   *sni; /* NUL-terminated, or NULL; copied when `next` returns,
-                          so it need only live until then (at most SCAN_SNI_MAX
-                          bytes, a longer one is SCAN_ERROR) */
-    void *user;        /* the caller's, handed back in the result */
+    const char   *sni;  /* NUL-terminated, or NULL */
+    void         *user; /* the caller's, handed back in the result */
 };
 
 enum scan_outcome {
@@ -82,21 +84,27 @@ enum scan_outcome {
 };
 
 /* What one pair gave. Everything it points to is valid only during the `done`
- * call that receives it. */
+ * call that receives it.
+ *
+ * For SCAN_TLS: `tls_version` is SSL_get_version's ("TLSv1.3", "TLSv1.2",
+ * "TLSv1.1", "TLSv1"), `cipher` the IANA/RFC name of the suite
+ * (SSL_CIPHER_standard_name: "TLS_AES_256_GCM_SHA384",
+ * "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"), der[i] and der_len[i] the DER of
+ * each of the `nchain` certificates the server presented, leaf first (0 and
+ * NULL for an anonymous suite), and `error` NULL. For the other outcomes
+ * those are NULL and 0, and `error` is a short reason. `elapsed_ms` runs from
+ * the socket's creation to the outcome (for a target that got no socket,
+ * from when `next` gave it). */
 struct scan_result {
-    const struct scan_target *target; /* a copy of the target; sni points to a copy */
-    enum scan_outcome         outcome;
-    const char *tls_version; /* "TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1" (SSL_get_version),
-                                or NULL when not SCAN_TLS */
-    const char *cipher;      /* IANA/RFC name of the suite (SSL_CIPHER_standard_name), e.g.
-                                "TLS_AES_256_GCM_SHA384"; NULL if none */
-    size_t nchain;           /* certificates the server presented, leaf first (0 for an
-                                anonymous suite) */
-    const unsigned char *const *der;     /* der[i], der_len[i]: each one's DER */
-    const size_t               *der_len; /* (both NULL when nchain is 0) */
-    const char *error;      /* a short reason for outcomes other than SCAN_TLS, NULL for it */
-    int64_t     elapsed_ms; /* from the socket's creation to the outcome (for a target
-                               that got no socket: from when `next` gave it) */
+    const struct scan_target   *target; /* a copy: its sni points to a copy too */
+    enum scan_outcome           outcome;
+    const char                 *tls_version;
+    const char                 *cipher;
+    size_t                      nchain;
+    const unsigned char *const *der;
+    const size_t               *der_len;
+    const char                 *error;
+    int64_t                     elapsed_ms;
 };
 
 struct scan_opts {
@@ -112,9 +120,9 @@ struct scan_opts {
  * `next` fills *t and returns true, or returns false when there are no more;
  * once it returned false it is not called again. It is called only when a
  * slot is free, so the caller's targets are read as the scan progresses.
- * `done` is called exactly once per target `next` gave (unless canceled), on
- * this thread, with memory valid only during the call; it must not call
- * scan_run on the same thread. `o` may be NULL (the defaults).
+ * `done` is called exactly once per target `next` gave (unless canceled, or
+ * the scan stops on an error), on this thread, with memory valid only during the call; it must
+ * not call scan_run on the same thread. `o` may be NULL (the defaults).
  *
  * Returns E_OK (also when canceled), E_BADREQ for options out of range, or
  * E_INTERNAL for a local failure that stopped the whole scan (epoll, SSL_CTX,
