@@ -3,10 +3,12 @@
 migrated in place, and a job left running by a killed server is taken again.
 
 The jobs table has no API: these tests read it with `keyward store-dump` (docs/tools.md).
-Two of them must also forge a state no API can make (an audit entry older than the
-shortest retention, an item left leased by a dead server): that write goes to the SQLite
-file (forge_sqlite below), the one place a test here opens keyward.db.
+One of them must also forge a state no API can make (an audit entry older than the
+shortest retention, one hour): that write goes to the SQLite file (forge_sqlite below), the
+one place a test here opens keyward.db. A job left leased by a server killed with kill -9
+is a real one: a discovery run of a port that never answers.
 """
+import socket
 import sqlite3
 import time
 
@@ -94,24 +96,48 @@ def test_audit_entries_past_retention_are_purged(start_server):
     assert admin.get("/namespaces/" + r.data["ID"], ns="/").status == 200
 
 
+def silent_socket():
+    """A loopback TCP port that accepts connections into its backlog and never reads."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    return sock
+
+
 def test_job_left_running_by_a_killed_server_is_taken_again(start_server):
-    s = start_server(config=FAST)
-    assert wait_for(lambda: job(s, "expire"))
-    s.kill()  # kill -9: nothing is released
-    # What a server killed in the middle of a run leaves: the item running under its lease.
-    lease_end = int(time.time() * 1000) + 4000
-    assert forge_sqlite(s, "UPDATE jobs SET state = 'running', lease_owner = 'dead',"
-                           " lease_token = 1, lease_until = ?1, run_at = ?1, attempts = 1"
-                           " WHERE kind = 'expire'", (lease_end,)) == 1
-    s.start()
-    j = job(s, "expire")
-    if time.time() * 1000 < lease_end - 500:  # (a slow start may have used the lease up)
-        assert (j["state"], j["lease_owner"]) == ("running", "dead"), j  # the lease holds
+    # A discovery run (API.md 7.5) of a port that never answers is a job that runs for its
+    # time-out: kill -9 the server in the middle of it, and the item is left running under
+    # the dead server's lease. The next server takes it once the lease has run out, and
+    # the run ends; it is never left RUNNING.
+    silent = silent_socket()
+    try:
+        s = start_server(config=FAST)
+        admin = Client(s, s.token())
+        d = admin.ok(admin.post("/discoveries", {
+            "name": "k" + rand(6), "targets": ["127.0.0.1"],
+            "ports": [str(silent.getsockname()[1])], "timeout": "4s"}, ns="/"))
+        run = admin.ok(admin.post("/discoveries/%s/discoveryruns" % d["ID"], {}, ns="/"))
+        assert wait_for(lambda: admin.get("/discoveryruns/" + run["ID"], ns="/").data[
+            "status"] == "RUNNING", timeout=10)
+        dead = [r for r in s.store_rows("jobs") if r["kind"] == "discovery.run"]
+        assert len(dead) == 1 and dead[0]["state"] == "running", dead
+        s.kill()  # kill -9: nothing is released
+        killed = time.time()
+        s.start()
+        admin = Client(s, s.token())
+        got = admin.ok(admin.get("/discoveryruns/" + run["ID"], ns="/"))
+        if time.time() - killed < 20:  # (a slow start may have used the lease up)
+            assert got["status"] == "RUNNING", got  # the dead server's lease holds
 
-    def taken():
-        j = job(s, "expire")
-        return j if j["lease_owner"] != "dead" and j["state"] == "queued" else None
+        def ended():
+            r = admin.get("/discoveryruns/" + run["ID"], ns="/").data
+            return r if r["status"] not in ("QUEUED", "RUNNING") else None
 
-    j = wait_for(taken, timeout=15)
-    assert j, job(s, "expire")
-    assert j["updated"] >= lease_end and j["attempts"] == 0 and j["last_error"] is None
+        got = wait_for(ended, timeout=60)
+        assert got and got["status"] == "SUCCEEDED", got
+        assert got["targetsScanned"] == 1 and got["errors"] == {"TIMEOUT": 1}, got
+        rows = [r for r in s.store_rows("jobs") if r["kind"] == "discovery.run"]
+        assert len(rows) == 1 and rows[0]["state"] == "done", rows
+        assert rows[0]["lease_owner"] != dead[0]["lease_owner"]  # the new server ran it
+    finally:
+        silent.close()
