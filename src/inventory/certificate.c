@@ -242,6 +242,23 @@ is_ca(const struct val *obj)
     return v != NULL && v->t == V_BOOL && v->b;
 }
 
+/* A certificate found by a scan and then imported (or issued) is no longer
+ * only DISCOVERED: someone vouches for it, and a CA among them may then
+ * anchor the validation of discovered chains (docs/discovery.md). */
+static int
+claim_discovered(struct tx *tx, struct arena *a, struct val *found, const char *source)
+{
+    char *now = arena_alloc(a, TIME_RFC3339_LEN + 1);
+
+    if (strcmp(source, "DISCOVERED") == 0 ||
+        !str_eq_c(val_get_str(found, "source"), "DISCOVERED"))
+        return E_OK;
+    time_format(time_now_ms(), now);
+    val_set(a, found, "source", val_cstr(source));
+    val_set(a, found, "updateTime", val_cstr(now));
+    return tx->ops->update(tx, &spec_certificate, found, NULL);
+}
+
 int
 inv_put(struct tx *tx, struct arena *a, struct str ns, const struct inv_cert *c,
         const char *source, const struct inv_policy *p, struct val *out, bool *dup,
@@ -255,7 +272,8 @@ inv_put(struct tx *tx, struct arena *a, struct str ns, const struct inv_cert *c,
     rc = inv_find_same(tx, a, ns, out, out);
     if (rc == E_OK) {
         *dup = true;
-        return E_OK;
+        rc = claim_discovered(tx, a, out, source);
+        return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
     }
     if (rc != E_NOTFOUND)
         return errbuf_set(eb, rc, "store error");
@@ -325,6 +343,8 @@ cert_create(struct hook_ctx *ctx, struct tx *tx, struct val *obj, struct errbuf 
                           eb)) != E_OK)
             return rc;
     rc = inv_find_same(tx, ctx->a, ctx->ns, obj, &ctx->found);
+    if (rc == E_OK && (rc = claim_discovered(tx, ctx->a, &ctx->found, "IMPORTED")) != E_OK)
+        return errbuf_set(eb, rc, "store error");
     if (rc == E_OK)
         return E_OK;
     ctx->found = val_null();

@@ -285,6 +285,56 @@ def test_chains_are_classified(admin, ns, scanned, servers):
     assert good["firstSeen"] <= good["lastSeen"]
 
 
+def sni_a_instance(client, ns, servers, **kw):
+    """Run a discovery of the sni-a endpoint in `ns` and answer its instance for
+    a.disc.test."""
+    a = servers.endpoint("sni-a")
+    d = client.ok(client.post("/discoveries", body(
+        targets=[a["address"]], ports=[str(a["port"])], serverNames=["a.disc.test"], **kw),
+        ns=ns))
+    run = wait_run(client, ns, start_run(client, ns, d["ID"])["ID"])
+    assert run["status"] == "SUCCEEDED", run
+    return next(i for i in instances(client, ns, d["ID"]) if i["serverName"] == "a.disc.test")
+
+
+def test_an_imported_ca_vouches_below_its_namespace_a_discovered_one_does_not(admin, ns,
+                                                                              servers):
+    parent = admin.mkns(ns, "p" + rand(6))["name"]
+    child = admin.mkns(parent, "c")["name"]
+    sibling = admin.mkns(ns, "s" + rand(6))["name"]
+    # Discovered first: the root the server sends along is in the inventory, DISCOVERED.
+    before = sni_a_instance(admin, child, servers)
+    assert before["chainValid"] is False
+    assert before["chainError"] == "self-signed certificate in certificate chain"
+    # Imported into an ancestor: it vouches, for the name the probe sent.
+    admin.ok(admin.post("/certificates", {"certificate": servers.root.pem}, ns=parent))
+    after = sni_a_instance(admin, child, servers)
+    assert after["chainValid"] is True, after
+    # Not for another tenant's namespace.
+    other = sni_a_instance(admin, sibling, servers)
+    assert other["chainValid"] is False, other
+    # Imported where it had been discovered: the same object, now IMPORTED, and it vouches.
+    found = admin.list("certificates", sibling, params={"q": 'subjectCN == "Disc Test Root"'})
+    assert [c["source"] for c in found] == ["DISCOVERED"]
+    imported = admin.ok(admin.post("/certificates", {"certificate": servers.root.pem},
+                                   ns=sibling))
+    assert imported["ID"] == found[0]["ID"] and imported["source"] == "IMPORTED", imported
+    assert sni_a_instance(admin, sibling, servers)["chainValid"] is True
+
+
+def test_the_environment_does_not_change_what_is_trusted(start_server, servers, tmp_path):
+    # SSL_CERT_FILE and SSL_CERT_DIR name the test's own root: Debian's bundle is read by
+    # its path, so the chain stays unverified.
+    root = tmp_path / "root.pem"
+    root.write_text(servers.root.pem)
+    s = start_server(config={"login_failures_per_address_max": 0},
+                     env={"SSL_CERT_FILE": str(root), "SSL_CERT_DIR": str(tmp_path)})
+    c = s.client(s.token())
+    got = sni_a_instance(c, "/", servers)
+    assert got["chainValid"] is False, got
+    assert got["chainError"] == "self-signed certificate in certificate chain"
+
+
 def test_instances_are_listed_under_their_certificate(admin, ns, scanned, console_ca):
     got = admin.list("certificates/%s/certificateinstances" % console_ca["certificateID"], ns)
     assert got and all(i["certificateID"] == console_ca["certificateID"] for i in got)
