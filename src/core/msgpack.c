@@ -6,7 +6,7 @@
  * body first, without recursion or allocation beyond one counter per level:
  * it checks that every header fits the bytes left, that container counts are
  * plausible (each element takes at least one byte), the nesting limit, types we
- * refuse (bin, ext, the unused 0xc1) and trailing bytes. Only then does
+ * refuse (ext, the unused 0xc1) and trailing bytes. Only then does
  * msgpack-c build its tree, which convert() copies into the arena, checking
  * UTF-8, key types, integer range and finite floats.
  *
@@ -14,11 +14,18 @@
  * enforced as 32 for MessagePack bodies. Duplicate map keys: the last value
  * wins, at the position of the first (as json-c does for JSON). A key holding
  * U+0000 is refused, as in JSON.
+ *
+ * Bytes (`bin`) are read as the base64 of their contents, a string: what the
+ * API takes where it takes bytes in JSON (a certificate's DER, a bundle), so
+ * a MessagePack client sends them raw and a JSON client as base64, and both
+ * mean the same (docs/api-decisions.md).
  */
 #include "codec.h"
 
 #include <math.h>
 #include <msgpack.h>
+
+#include "rnd.h"
 
 #define MP_LIB_DEPTH 32 /* MSGPACK_EMBED_STACK_SIZE in Debian's msgpack-c 4.0 */
 
@@ -62,8 +69,8 @@ scan_head(struct scan *s, size_t *skip, uint64_t *items, bool *container, struct
         *skip = c == 0xca ? 5 : 9;
     } else if (c >= 0xcc && c <= 0xd3) {
         *skip = 1 + ((size_t)1 << ((c - 0xcc) & 3));
-    } else if (c >= 0xd9 && c <= 0xdb) {
-        lenbytes = (size_t)1 << (c - 0xd9); /* str 8/16/32 */
+    } else if ((c >= 0xd9 && c <= 0xdb) || (c >= 0xc4 && c <= 0xc6)) {
+        lenbytes = (size_t)1 << (c >= 0xd9 ? c - 0xd9 : c - 0xc4); /* str, bin 8/16/32 */
         if (left < 1 + lenbytes)
             return errbuf_set(eb, E_BADREQ, "truncated msgpack");
         uint64_t n = be(s->p + s->off + 1, lenbytes);
@@ -80,7 +87,7 @@ scan_head(struct scan *s, size_t *skip, uint64_t *items, bool *container, struct
     } else if (c == 0xc1) {
         return errbuf_set(eb, E_BADREQ, "invalid msgpack byte 0xc1");
     } else {
-        return errbuf_set(eb, E_BADREQ, "unsupported msgpack type"); /* bin, ext */
+        return errbuf_set(eb, E_BADREQ, "unsupported msgpack type"); /* ext */
     }
     if (*skip > left)
         return errbuf_set(eb, E_BADREQ, "truncated msgpack");
@@ -245,6 +252,12 @@ convert(struct arena *a, const msgpack_object *o, int depth, int max_depth, stru
     case MSGPACK_OBJECT_STR:
         *out = val_str(STR_NULL);
         return convert_str(a, o, &out->s, eb);
+    case MSGPACK_OBJECT_BIN: {
+        char *b64 = arena_alloc(a, b64_len(o->via.bin.size) + 1);
+        b64_encode(o->via.bin.ptr, o->via.bin.size, b64);
+        *out = val_cstr(b64);
+        return E_OK;
+    }
     case MSGPACK_OBJECT_ARRAY:
     case MSGPACK_OBJECT_MAP:
         /* scan() already enforced this; kept so convert() is safe on its own. */

@@ -123,6 +123,24 @@ def test_base64_der_and_pkcs7_in_json(admin, space):
     assert obj["fingerprint"] == c2.fingerprint
 
 
+def test_der_and_pkcs7_as_messagepack_bytes(admin, space):
+    # MessagePack carries bytes as they are (bin): the DER itself, or a PKCS#7 bundle.
+    c1, c2, c3 = make_cert("bin.test"), make_cert("bin-p7.test"), make_cert("bin-imp.test")
+    r = admin.post("/certificates", {"certificate": c1.der}, ns=space, fmt="msgpack")
+    assert r.status == 200, r
+    assert r.data["fingerprint"] == c1.fingerprint
+    p7 = pkcs7.serialize_certificates([c2.cert], serialization.Encoding.DER)
+    r = admin.post("/certificates", {"certificate": p7}, ns=space, fmt="msgpack")
+    assert r.status == 200 and r.data["fingerprint"] == c2.fingerprint, r
+    r = admin.post("/certificateimports", {"contents": c3.der}, ns=space, fmt="msgpack")
+    assert r.status == 200 and r.data["imported"] == 1, r
+    # Bytes that are no certificate are what any bad certificate is: 422, nothing kept.
+    r = admin.post("/certificates", {"certificate": b"\x30\x03\x02\x01\x00"}, ns=space,
+                   fmt="msgpack")
+    assert_error(r, 422)
+    assert r.data[0]["data"]["attribute"] == "certificate"
+
+
 @pytest.mark.parametrize("ctype", ["application/pem-certificate-chain", "application/pkix-cert"])
 def test_raw_bodies(admin, space, ctype):
     c = make_cert("raw-%s.test" % ctype[-4:])

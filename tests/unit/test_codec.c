@@ -472,6 +472,33 @@ test_msgpack_scalars(void **state)
     }
 }
 
+/* Bytes are read as the base64 of their contents (a DER sent raw). */
+static void
+test_msgpack_bin_is_base64(void **state)
+{
+    static const struct {
+        const char *in;
+        size_t      len;
+        const char *b64;
+    } cases[] = {
+        { M("\xc4\x00"), "" },
+        { M("\xc4\x01\x00"), "AA==" },
+        { M("\xc4\x03\xff\xfe\xfd"), "//79" },
+        { M("\xc5\x00\x02\x30\x82"), "MII=" },
+        { M("\xc6\x00\x00\x00\x01\x41"), "QQ==" },
+    };
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        struct arena *a = arena_new(1024);
+        struct errbuf eb = { 0 };
+        struct val    v;
+        assert_int_equal(msgpack_decode(a, cases[i].in, cases[i].len, DEPTH, &v, &eb), E_OK);
+        assert_int_equal(v.t, V_STR);
+        assert_true(str_eq_c(v.s, cases[i].b64));
+        arena_free(a);
+    }
+}
+
 static void
 test_msgpack_rejects(void **state)
 {
@@ -482,15 +509,17 @@ test_msgpack_rejects(void **state)
     } cases[] = {
         { "", 0, "empty body" },
         { M("\xc1"), "0xc1" },
-        { M("\xc4\x01\x00"), "unsupported msgpack type" },         /* bin 8 */
-        { M("\xc5\x00\x01\x00"), "unsupported msgpack type" },     /* bin 16 */
-        { M("\xc6\x00\x00\x00\x00"), "unsupported msgpack type" }, /* bin 32 */
-        { M("\xc7\x01\x05\x00"), "unsupported msgpack type" },     /* ext 8 */
-        { M("\xd4\x05\x00"), "unsupported msgpack type" },         /* fixext 1 */
+        { M("\xc4\x02\x00"), "truncated" },             /* bin 8 */
+        { M("\xc5\x00"), "truncated" },                 /* bin 16 */
+        { M("\xc6\xff\xff\xff\xff\x00"), "truncated" }, /* bin 32 */
+        { M("\x81\xc4\x01"
+            "a\x02"),
+          "map key is not a string" },
+        { M("\xc7\x01\x05\x00"), "unsupported msgpack type" }, /* ext 8 */
+        { M("\xd4\x05\x00"), "unsupported msgpack type" },     /* fixext 1 */
         { M("\xd8\x05"
             "0123456789abcdef"),
           "unsupported msgpack type" },
-        { M("\x91\xc4\x00"), "unsupported msgpack type" },
         { M("\x01\x02"), "trailing data" },
         { M("\x90\x90"), "trailing data" },
         { M("\x92\x01"), "truncated" },
@@ -732,6 +761,7 @@ main(void)
         cmocka_unit_test(test_json_many_keys),
         cmocka_unit_test(test_msgpack_scalars),
         cmocka_unit_test(test_msgpack_rejects),
+        cmocka_unit_test(test_msgpack_bin_is_base64),
         cmocka_unit_test(test_msgpack_depth),
         cmocka_unit_test(test_msgpack_depth_library_cap),
         cmocka_unit_test(test_msgpack_deep_attack),
