@@ -742,7 +742,9 @@ add_address(struct names *nm, const struct sockaddr *sa)
 static void
 resolve_names(struct run *r)
 {
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
+    /* No AI_ADDRCONFIG: a name's IPv6 addresses are tried even where only loopback
+     * has IPv6 (a pair counts by its best probe). */
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
 
     r->names = arena_calloc(r->a, r->ts.ntargets ? r->ts.ntargets : 1, sizeof *r->names);
     for (size_t i = 0; i < r->ts.ntargets && !job_canceled(r->job); i++) {
