@@ -67,22 +67,24 @@ discovery_targets(struct arena *a, const struct val *d, struct target_set *out,
     return target_set_build(a, t, nt, e, ne, p, np, (uint64_t)cfg.discovery_max_pairs, out, eb);
 }
 
-bool
-discovery_address_allowed(const unsigned char ip[16])
+void
+allowed_load(struct allowed *al)
 {
-    struct cidr nets[CONFIG_CIDRS_MAX];
-    size_t      n = 0;
-
-    if (cfg.discovery_allowed_networks[0] == '\0')
-        return true;
+    al->n = 0;
+    al->all = cfg.discovery_allowed_networks[0] == '\0';
     /* The setting was checked when it was read: a failure here allows nothing. */
-    if (cidr_text_parse(str_c(cfg.discovery_allowed_networks), nets, ARRAY_LEN(nets), &n) !=
-        E_OK)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (cidr_contains(&nets[i], ip))
+    if (!al->all && cidr_text_parse(str_c(cfg.discovery_allowed_networks), al->nets,
+                                    ARRAY_LEN(al->nets), &al->n) != E_OK)
+        al->n = 0;
+}
+
+bool
+allowed_has(const struct allowed *al, const unsigned char ip[16])
+{
+    for (size_t i = 0; i < al->n; i++)
+        if (cidr_contains(&al->nets[i], ip))
             return true;
-    return false;
+    return al->all;
 }
 
 /* The last address of range c. */
@@ -100,21 +102,18 @@ range_last(const struct cidr *c, unsigned char last[16])
 static int
 check_allowed(const struct target_set *ts, struct errbuf *eb)
 {
-    struct cidr nets[CONFIG_CIDRS_MAX];
-    size_t      n = 0;
+    struct allowed al;
 
-    if (cfg.discovery_allowed_networks[0] == '\0')
+    allowed_load(&al);
+    if (al.all)
         return E_OK;
-    if (cidr_text_parse(str_c(cfg.discovery_allowed_networks), nets, ARRAY_LEN(nets), &n) !=
-        E_OK)
-        n = 0;
     for (size_t i = 0; i < ts->ntargets; i++) {
         const struct target *t = &ts->targets[i];
         unsigned char        last[16];
         bool                 ok = t->is_name;
         range_last(&t->range, last);
-        for (size_t k = 0; k < n && !ok; k++)
-            ok = cidr_contains(&nets[k], t->range.addr) && cidr_contains(&nets[k], last);
+        for (size_t k = 0; k < al.n && !ok; k++)
+            ok = cidr_contains(&al.nets[k], t->range.addr) && cidr_contains(&al.nets[k], last);
         if (!ok)
             return errbuf_attr(eb, E_VALIDATION, "targets",
                                "Attribute 'targets': item %zu is outside "

@@ -2,6 +2,7 @@
 #ifndef KW_DISCOVERY_LOCAL_H
 #define KW_DISCOVERY_LOCAL_H
 
+#include "../core/config.h"
 #include "../core/net.h"
 #include "../core/timeutil.h"
 #include "../jobs/jobs.h"
@@ -20,9 +21,16 @@
 int discovery_targets(struct arena *a, const struct val *d, struct target_set *out,
                       struct errbuf *eb);
 
-/* True when a discovery may scan address `ip` (16 bytes; IPv4 mapped):
- * inside discovery_allowed_networks, or that setting is empty. */
-bool discovery_address_allowed(const unsigned char ip[16]);
+/* The networks discoveries may scan (discovery_allowed_networks), read once
+ * per check or per run. */
+struct allowed {
+    struct cidr nets[CONFIG_CIDRS_MAX];
+    size_t      n;
+    bool        all; /* the setting is empty: every address */
+};
+void allowed_load(struct allowed *al);
+/* True when address `ip` (16 bytes; IPv4 mapped) may be scanned. */
+bool allowed_has(const struct allowed *al, const unsigned char ip[16]);
 
 /* Discovery `d`'s time-out in ms (its `timeout`, a Go duration). */
 int64_t discovery_timeout_ms(const struct val *d);

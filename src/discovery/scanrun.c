@@ -99,6 +99,7 @@ struct run {
     const char      **snis;  /* serverNames */
     size_t            nsnis;
     struct trust     *trust;
+    struct allowed    allowed; /* discovery_allowed_networks, as the run started */
     int64_t           start_ms;
     /* the scanner's own */
     struct target_cursor cur;
@@ -246,7 +247,7 @@ address_ok(const struct run *r, const unsigned char ip[16], enum pair_end *why)
         *why = END_EXCLUDED;
         return false;
     }
-    if (!discovery_address_allowed(ip)) {
+    if (!allowed_has(&r->allowed, ip)) {
         *why = END_NOT_ALLOWED;
         return false;
     }
@@ -878,6 +879,7 @@ run_scan(struct run *r)
         (rc = trust_open(r->job->st, r->ns, &r->trust, &r->eb)) != E_OK)
         return rc;
     server_names(r);
+    allowed_load(&r->allowed);
     resolve_names(r);
     const struct val *resume = val_get(&r->obj, "resume");
     counters_of(resume, &r->stored);
