@@ -2,13 +2,10 @@
 # deps.sh GROUP... - install the Debian packages a make target needs, only those missing.
 # Groups: build (compile and run the server), test (make check), bench (make bench).
 set -eu
-# postgresql-15: the tests' throw-away clusters (tests/pg/pgctl.sh). On a machine with
-# systemd, installing it also creates and starts Debian's own cluster (postgresql@15-main,
-# port 5432): the tests neither use nor touch it, and may leave it as it is.
 build="gcc make pkg-config libssl-dev libjson-c-dev libmsgpack-dev
-libsqlite3-dev libargon2-dev libcurl4-openssl-dev libldap2-dev libpq-dev ca-certificates"
+libsqlite3-dev libargon2-dev libcurl4-openssl-dev libldap2-dev ca-certificates"
 test="libcmocka-dev clang clang-format python3 python3-pytest python3-requests python3-msgpack
-python3-cryptography curl openssl slapd ldap-utils nodejs nginx-light postgresql-15 libpq-dev"
+python3-cryptography curl openssl slapd ldap-utils nodejs nginx-light"
 bench="wrk nginx-light sqlite3 slowhttptest golang-cfssl"
 want=""
 for g in "$@"; do
