@@ -290,7 +290,9 @@ config_dump(const struct config *c, int fd)
 
         dprintf(fd, "# %s\n", s->doc);
         if (is_text(s->type)) {
-            dprintf(fd, "%s = %s\n", s->name, field);
+            char shown[2048];
+            config_url_redacted(field, shown, sizeof shown);
+            dprintf(fd, "%s = %s\n", s->name, shown);
             continue;
         }
         memcpy(&x, field, sizeof x);
@@ -302,6 +304,22 @@ config_dump(const struct config *c, int fd)
         else
             dprintf(fd, "%s = %lld\n", s->name, (long long)x);
     }
+}
+
+void
+config_url_redacted(const char *url, char *out, size_t n)
+{
+    const char *scheme = strstr(url, "://");
+    const char *auth = scheme != NULL ? scheme + 3 : NULL;
+    size_t      authlen = auth != NULL ? strcspn(auth, "/?#") : 0;
+    const char *at = auth != NULL ? memrchr(auth, '@', authlen) : NULL;
+    const char *colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+
+    if (colon == NULL) {
+        snprintf(out, n, "%s", url);
+        return;
+    }
+    snprintf(out, n, "%.*s***%s", (int)(colon + 1 - url), url, at);
 }
 
 const char *

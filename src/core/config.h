@@ -71,6 +71,12 @@ int config_load_file(struct config *c, const char *path, bool must_exist, struct
 /* Write "key = value" lines for every setting (docs and `keyward config`). */
 void config_dump(const struct config *c, int fd);
 
+/* `url` with the password of its user information (scheme://user:PASSWORD@host)
+ * replaced by "***", into out[n] (truncated, always NUL-terminated): what a
+ * log line, an error or `keyward config` may show of a setting that holds a
+ * URL (a store URL carries the database password). */
+void config_url_redacted(const char *url, char *out, size_t n);
+
 /* The base URL under which issued certificates name their CA's public PKI
  * routes (<base>/pki/<caID>/crl, .../ocsp, .../ca.crt: the CRL distribution
  * point and AIA), without a trailing slash: pki_url when set, which main.c

@@ -1,6 +1,8 @@
 /* store.c - what every driver shares: opening by URI, synchronous writes. */
 #include "store.h"
 
+#include "../core/config.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,10 @@ store_open(const char *uri, struct store **out, struct errbuf *eb)
 
     if (str_starts(u, sqlite) && u.len > sqlite.len)
         return store_open_sqlite(uri + sqlite.len, out, eb);
-    return errbuf_set(eb, E_BADREQ, "unsupported store '%s': use sqlite:PATH", uri);
+    char shown[512];
+
+    config_url_redacted(uri, shown, sizeof shown); /* a URL's password is never shown */
+    return errbuf_set(eb, E_BADREQ, "unsupported store '%s': use sqlite:PATH", shown);
 }
 
 struct sync_job {

@@ -18,6 +18,7 @@
 #include "core/arena.h"
 #include "core/base.h"
 #include "core/buf.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "core/net.h"
 #include "core/rnd.h"
@@ -903,6 +904,30 @@ test_cidr_parse_strict(void **state)
     }
 }
 
+/* What may be shown of a URL setting: never its password. */
+static void
+test_config_url_redacted(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        { "postgres://u:pw@h:5432/db?x=1", "postgres://u:***@h:5432/db?x=1" },
+        { "postgres://u:p:w@h/db", "postgres://u:***@h/db" },
+        { "postgres://u:p@w@h/db", "postgres://u:***@h/db" },
+        { "postgres://u@h/db", "postgres://u@h/db" },
+        { "postgres://h/db?user=a@b", "postgres://h/db?user=a@b" },
+        { "sqlite:/var/lib/keyward/keyward.db", "sqlite:/var/lib/keyward/keyward.db" },
+        { "", "" },
+    };
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        char out[128];
+        config_url_redacted(cases[i].in, out, sizeof out);
+        if (strcmp(out, cases[i].out) != 0)
+            fail_msg("case %zu: %s -> %s, want %s", i, cases[i].in, out, cases[i].out);
+    }
+}
+
 int
 main(void)
 {
@@ -936,6 +961,7 @@ main(void)
         cmocka_unit_test(test_b64url_roundtrip),
         cmocka_unit_test(test_log_line),
         cmocka_unit_test(test_cidr_parse_strict),
+        cmocka_unit_test(test_config_url_redacted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
