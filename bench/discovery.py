@@ -183,7 +183,8 @@ def run(name, targets, ports, timeout, concurrency, expect):
     refused = errs.pop("REFUSED", 0)
     timeouts = errs.pop("TIMEOUT", 0)
     other = ",".join("%s:%s" % kv for kv in sorted(errs.items())) or "0"
-    run_secs = ms(r["endTime"]) - ms(r["startTime"]) if r.get("startTime") and r.get("endTime") else 0
+    run_secs = ms(r["endTime"]) - ms(r["startTime"]) if r.get("startTime") and r.get("endTime") else wall
+    run_secs = max(run_secs, 0.001)  # the times have milliseconds
     print("RESULT id=%s run=%s status=%s total=%s scanned=%s responded=%s certs=%s new=%s "
           "refused=%s timeout=%s other_errors=%s run_secs=%.3f wall_secs=%.3f instances=%s"
           % (d["ID"], r["ID"], r.get("status"), r.get("targetsTotal"), r.get("targetsScanned"),
