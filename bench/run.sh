@@ -22,12 +22,18 @@
 #  11. OCSP GET /pki/:caID/ocsp/<request>, no token                vs GET /certificates/:id
 #  12. CRL with 100,000 revoked certificates: revocations/s, time   vs openssl ca -gencrl on a
 #      from the last revocation to a complete GET /pki/:caID/crl       100,000-entry index.txt
+#  13. discovery of 1,000 loopback endpoints (900 TLS served by     vs nmap --script +ssl-cert
+#      nginx, 90 refusing, 10 silent): endpoints/s; of the 900         (a 100-pair sample of the
+#      TLS ones alone: certificates recorded/s; GET /namespaces/:id    same mix, or all 1,000),
+#      while scans run                                                 openssl s_client 64 at a
+#                                                                      time; the idle GET rate
 #
 # Loopback only, free ports, everything it starts is stopped on exit. The
 # 1M-namespace and the 10k-authorization data sets are cached in bench/out/
 # (git-ignored) between runs.
 # Exit status: 0 when the run completed (goals met or not), 1 when the
-# durability check failed or the harness could not run.
+# durability check failed, a discovery scan found other than what is there
+# (part 13), or the harness could not run.
 #
 # Knobs (environment): BENCH_ROUNDS (3), BENCH_ROUND_SECS (8), BENCH_CONNECTIONS (64),
 # BENCH_CREATE_SECS (10), BENCH_LIST_SECS (8), BENCH_LIST_CONNECTIONS (4),
@@ -38,9 +44,13 @@
 # KEYWARD_BIN (build/keyward), KEYWARD_OLD_BIN (unset; part 8 measures this
 # binary too, e.g. the previous release, for a before/after), BENCH_CRL_CERTS
 # (100000), BENCH_CRL_WAIT (120), BENCH_REFERENCES_ONLY (0; 1: parts 10-12 run
-# their references only, without the console), BENCH_ONLY (all parts; a
-# comma-separated subset of get,create,list,oauth2,authz,cert,slow,inventory,
-# issue,ocsp,crl, e.g. BENCH_ONLY=oauth2,authz).
+# their references only, without the console), BENCH_DISC_TIMEOUT (3s: the
+# discoveries' timeout, also s_client's), BENCH_DISC_CONCURRENCY (1000),
+# BENCH_DISC_GET_SECS (5: each wrk window of part 13), BENCH_DISC_NMAP_FULL (0;
+# 1: nmap scans all 1,000 pairs, about 10 minutes, instead of a 100-pair
+# sample), BENCH_ONLY (all parts; a comma-separated subset of get,create,list,
+# oauth2,authz,cert,slow,inventory,issue,ocsp,crl,discovery, e.g.
+# BENCH_ONLY=oauth2,authz).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -69,8 +79,12 @@ OLD_BIN=${KEYWARD_OLD_BIN:-}
 PKI_CERTS=${BENCH_CRL_CERTS:-100000}   # certificates revoked in one CA (part 12)
 CRL_WAIT=${BENCH_CRL_WAIT:-120}        # seconds the complete CRL may take
 REFS_ONLY=${BENCH_REFERENCES_ONLY:-0}  # 1: parts 10-12 measure their references only
+DISC_TIMEOUT=${BENCH_DISC_TIMEOUT:-3s}     # the discoveries' timeout (part 13)
+DISC_CONC=${BENCH_DISC_CONCURRENCY:-1000}  # their concurrency
+DISC_GET_SECS=${BENCH_DISC_GET_SECS:-5}    # each wrk window of part 13
+DISC_NMAP_FULL=${BENCH_DISC_NMAP_FULL:-0}  # 1: nmap over all 1,000 pairs (~10 min)
 ONLY=${BENCH_ONLY:-}
-PARTS="get create list oauth2 authz cert slow inventory issue ocsp crl"
+PARTS="get create list oauth2 authz cert slow inventory issue ocsp crl discovery"
 for p in ${ONLY//,/ }; do
     case " $PARTS " in *" $p "*) ;; *) echo "bench: BENCH_ONLY: unknown part '$p' (parts: ${PARTS// /,})" >&2; exit 1 ;; esac
 done
@@ -98,6 +112,11 @@ fi
 if want issue; then
     command -v cfssl >/dev/null || { echo "bench: cfssl is missing (make bench-deps: golang-cfssl)" >&2; exit 1; }
 fi
+if want discovery; then
+    for tool in nmap python3; do
+        command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make bench-deps)" >&2; exit 1; }
+    done
+fi
 
 mkdir -p "$OUT"
 # Keyward data (and the SQLite reference) live under bench/out so they are on
@@ -124,6 +143,7 @@ KW_PID=""       # the running console
 SRV_PIDS=()     # more consoles running at the same time (part 6)
 NGX_PID=""      # nginx master
 CFSSL_PID=""    # cfssl serve (parts 10-12)
+DISC_SILENT_PID=""   # the silent listeners of part 13
 BG_PIDS=()      # wrk runs in the background
 STATUS=0
 
@@ -133,7 +153,7 @@ cleanup() {
     for p in "${BG_PIDS[@]}"; do
         kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
     done
-    for p in "$KW_PID" "${SRV_PIDS[@]}" "$CFSSL_PID"; do
+    for p in "$KW_PID" "${SRV_PIDS[@]}" "$CFSSL_PID" "$DISC_SILENT_PID"; do
         [ -n "$p" ] && kill -0 "$p" 2>/dev/null || continue
         kill -TERM "$p"
         for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
@@ -149,6 +169,9 @@ cleanup() {
     cp "$WORK"/keyward.conf "$LOGDIR"/ 2>/dev/null
     cp "$NGX"/error.log "$LOGDIR"/nginx-error.log 2>/dev/null
     cp "$NGX"/nginx.conf "$LOGDIR"/nginx.conf 2>/dev/null
+    cp "$NGX"/disc/error.log "$LOGDIR"/nginx-discovery-error.log 2>/dev/null
+    cp "$NGX"/disc/nginx.conf "$LOGDIR"/nginx-discovery.conf 2>/dev/null
+    cp "$NGX"/disc/nmap-*.txt "$LOGDIR"/ 2>/dev/null
     rm -rf "$WORK" "$NGX"
     exit "$rc"
 }
@@ -1690,13 +1713,271 @@ if [ "$PKI_UP" = 1 ]; then
     PKI_UP=0
 fi
 
-# ================================================================== summary
 met() { if awk "BEGIN { exit !($1) }"; then echo met; else echo MISSED; fi; }
+
+# ======================= 13. discovery vs nmap ssl-cert and openssl s_client
+# One nginx listens on 900 loopback address:port pairs (TLS 1.2/1.3, one EC
+# P-256 certificate made here); 90 pairs refuse (nothing listens), 10 are
+# silent (bench/discovery.py silent: listening, never accepting). Layout:
+# addresses $DISC_NET.1-.10 x ports DISC_BASE+1..+100; nginx on .1-.9, .10
+# refuses on the first 90 ports and is silent on the last 10. One discovery
+# of the 10 addresses x 100 ports is exactly that set.
+DISC_ALL_RATE=""; DISC_ALL_WALL=""; DISC_TLS_RATE=""; DISC_TLS_WALL=""; DISC_SC_RATE=""
+DISC_NMAP_RATE=""; DISC_NMAP_TLS_RATE=""; DISC_GET_IDLE=""; DISC_GET_SCAN=""; DISC_CEIL=""
+DISC_FAILS=0
+if want discovery; then
+case $DISC_TIMEOUT in
+    *ms) DISC_TO_SECS=$(calc '"%g", '"${DISC_TIMEOUT%ms} / 1000") ;;
+    *s) DISC_TO_SECS=${DISC_TIMEOUT%s} ;;
+    *) die "BENCH_DISC_TIMEOUT: give seconds or milliseconds, e.g. 3s or 500ms" ;;
+esac
+awk "BEGIN { exit !($DISC_TO_SECS > 0) }" 2>/dev/null || die "BENCH_DISC_TIMEOUT: not a duration: $DISC_TIMEOUT"
+say ""
+say "== 13. discovery: 1,000 loopback endpoints (900 TLS served by nginx, 90 refusing, 10 silent)," \
+    "timeout $DISC_TIMEOUT, concurrency $DISC_CONC, $ROUNDS rounds; references: $(nmap --version | sed -n 's/^Nmap version \([^ ]*\).*/nmap \1/p')" \
+    "--script +ssl-cert, openssl s_client 64 at a time"
+stop_keyward
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+# 1,000 connections in flight, 900 listening sockets in nginx: raise the fd
+# limit of this shell (the console, nginx and the references inherit it).
+nofile=$(ulimit -Hn)
+[ "$nofile" = unlimited ] && nofile=1048576
+ulimit -Sn "$nofile" 2>/dev/null || true
+if [ "$(ulimit -Sn)" -lt $((DISC_CONC + 1024)) ]; then
+    say "  warning: open files limited to $(ulimit -Sn): $DISC_CONC handshakes at once need more"
+    WARNINGS="$WARNINGS nofile"
+fi
+D=$NGX/disc
+mkdir -p "$D/tmp"
+chmod 755 "$D"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$D/key.pem" \
+    -out "$D/cert.pem" -days 30 -subj /CN=disc.bench.test -addext subjectAltName=DNS:disc.bench.test \
+    2>/dev/null || die "cannot make the discovery certificate"
+for attempt in 1 2 3 4 5; do
+    read -r DISC_NET DISC_BASE <<<"$("$PY" "$BENCH/discovery.py" layout)" || die "no free loopback layout"
+    P1=$((DISC_BASE + 1)); P90=$((DISC_BASE + 90)); P91=$((DISC_BASE + 91)); P100=$((DISC_BASE + 100))
+    {
+        echo "# throw-away config written by bench/run.sh (part 13)"
+        echo "worker_processes $CORES; worker_rlimit_nofile 16384; daemon off; master_process on;"
+        echo "pid $D/nginx.pid; error_log $D/error.log warn;"
+        echo "events { worker_connections 8192; }"
+        echo "http {"
+        echo "    access_log off;"
+        for t in client_body proxy fastcgi uwsgi scgi; do echo "    ${t}_temp_path $D/tmp/$t;"; done
+        echo "    server {"
+        echo "        ssl_certificate $D/cert.pem; ssl_certificate_key $D/key.pem;"
+        echo "        ssl_protocols TLSv1.2 TLSv1.3; ssl_session_cache off; ssl_session_tickets off;"
+        echo "        return 204;"
+        for a in 1 2 3 4 5 6 7 8 9; do
+            for p in $(seq "$P1" "$P100"); do echo "        listen $DISC_NET.$a:$p ssl;"; done
+        done
+        echo "    }"
+        echo "}"
+    } >"$D/nginx.conf"
+    nginx -p "$D/" -c "$D/nginx.conf" -e "$D/error.log" </dev/null >>"$D/error.log" 2>&1 &
+    NGX_PID=$!
+    up=0
+    for _ in $(seq 100); do
+        kill -0 "$NGX_PID" 2>/dev/null || break
+        # the master binds every listener before it starts a worker: the last one is enough
+        if [ -s "$D/nginx.pid" ] && echo | timeout 3 openssl s_client -connect "$DISC_NET.9:$P100" 2>/dev/null |
+            grep -q 'BEGIN CERTIFICATE'; then up=1; break; fi
+        sleep 0.1
+    done
+    [ "$up" = 1 ] && break
+    kill -TERM "$NGX_PID" 2>/dev/null || true
+    wait "$NGX_PID" 2>/dev/null || true
+    NGX_PID=""
+    rm -f "$D/nginx.pid"
+done
+[ -n "$NGX_PID" ] || { tail -5 "$D/error.log" >&2; die "nginx (900 listeners) did not start"; }
+"$PY" "$BENCH/discovery.py" silent "$DISC_NET.10" $(seq "$P91" "$P100") >"$D/silent.out" 2>&1 &
+DISC_SILENT_PID=$!
+for _ in $(seq 100); do grep -q ready "$D/silent.out" 2>/dev/null && break; sleep 0.05; done
+grep -q ready "$D/silent.out" || { cat "$D/silent.out" >&2; die "the silent listeners did not start"; }
+DISC_ALL_T="" DISC_TLS_T=""
+for a in 1 2 3 4 5 6 7 8 9 10; do DISC_ALL_T="$DISC_ALL_T${DISC_ALL_T:+,}$DISC_NET.$a"; done
+DISC_TLS_T=${DISC_ALL_T%,*}
+for a in 1 2 3 4 5 6 7 8 9 10; do for p in $(seq "$P1" "$P100"); do echo "$DISC_NET.$a:$p"; done; done >"$D/pairs"
+say "layout: $DISC_NET.1-.9 x ports $P1-$P100 served by one nginx ($CORES workers, TLS 1.2+1.3, no session" \
+    "resumption, one EC P-256 certificate); $DISC_NET.10 ports $P1-$P90 refusing, $P91-$P100 silent (listening," \
+    "never accepting); fd limit $(ulimit -Sn); the silent pairs hold every 1,000-pair scan for the timeout:" \
+    "at most $(calc '"%.0f", 1000 / '"$DISC_TO_SECS") endpoints/s"
+
+start_keyward discovery "$WORK/disc" || die "keyward did not start"
+get_token || die "cannot get a token"
+create_ns / '{"name":"disc"}' >/dev/null
+create_ns / '{"name":"bench"}' >/dev/null
+obj=$(create_ns /bench '{"name":"item","description":"tier-3"}')
+DISC_OBJ=$(printf '%s' "$obj" | sed -n 's/.*"ID":"\([^"]*\)".*/\1/p')
+[ -n "$DISC_OBJ" ] || die "cannot create the object to GET: $obj"
+export KW_URL KW_CA KW_TOKEN=$TOKEN KW_NAMESPACE=/disc
+sleep 0.5
+DISC_RSS0=$(rss_kb "$KW_PID")
+
+# disc_run NAME TARGETS RESPONDED REFUSED TIMEOUTS - a new discovery, one run;
+# sets DR_OUT (its RESULT line) and DR_CHECK, prints a FAIL line when the scan
+# did not find exactly what is there
+disc_run() {
+    local out
+    out=$(KW_NAMESPACE=/disc "$PY" "$BENCH/discovery.py" run "$1" "$2" "$P1-$P100" "$DISC_TIMEOUT" "$DISC_CONC" \
+        "$3" "$4" "$5") || die "discovery $1: the API answered unexpectedly"
+    printf '%s\n' "$out" >>"$WORK/discovery.out"
+    DR_OUT=$(printf '%s\n' "$out" | grep '^RESULT ')
+    DR_CHECK=$(printf '%s\n' "$out" | sed -n 's/^CHECK //p')
+    if [ "$DR_CHECK" != ok ]; then
+        say "  FAIL: discovery $1: $DR_CHECK"
+        DISC_FAILS=$((DISC_FAILS + 1))
+        STATUS=1
+    fi
+}
+dkv() { printf '%s\n' "$1" | sed -n 's/.*\b'"$2"'=\([^ ]*\).*/\1/p'; }   # dkv LINE KEY
+# dmet EXPR - met/MISSED of a goal measured on the console's scans; FAIL when
+# a scan did not find what is there
+dmet() { if [ "$DISC_FAILS" != 0 ]; then echo FAIL; else met "$1"; fi; }
+
+ARATE=(); AWALL=(); TRATE=(); TWALL=(); SRATE=()
+for r in $(seq "$ROUNDS"); do
+    disc_run "all-$r" "$DISC_ALL_T" 900 90 10
+    a=$DR_OUT
+    ARATE+=("$(calc '"%.1f", '"$(dkv "$a" total) / $(dkv "$a" run_secs)")")
+    AWALL+=("$(calc '"%.1f", '"$(dkv "$a" total) / $(dkv "$a" wall_secs)")")
+    disc_run "tls-$r" "$DISC_TLS_T" 900 0 0
+    t=$DR_OUT
+    TRATE+=("$(calc '"%.1f", '"$(dkv "$t" responded) / $(dkv "$t" run_secs)")")
+    TWALL+=("$(calc '"%.1f", '"$(dkv "$t" responded) / $(dkv "$t" wall_secs)")")
+    sc=$("$PY" "$BENCH/discovery.py" sclient "$D/pairs" 64 "$DISC_TO_SECS") || die "the s_client driver failed"
+    printf '%s\n' "$sc" >>"$WORK/discovery.out"
+    SRATE+=("$(dkv "$sc" rate)")
+    if [ "$(dkv "$sc" ok)" != 900 ]; then
+        say "  warning: openssl s_client got $(dkv "$sc" ok) certificates from the 1,000 pairs within ${DISC_TO_SECS}s each; 900 serve one"
+        WARNINGS="$WARNINGS s_client-count"
+    fi
+    say "  round $r: keyward 1,000 pairs in $(dkv "$a" run_secs) s = $(calc '"%.0f", '"${ARATE[-1]}")/s" \
+        "($(dkv "$a" wall_secs) s by the client's clock; responded $(dkv "$a" responded)," \
+        "refused $(dkv "$a" refused), timeout $(dkv "$a" timeout), certificates $(dkv "$a" certs));" \
+        "900 TLS in $(dkv "$t" run_secs) s = $(calc '"%.0f", '"${TRATE[-1]}")/s ($(dkv "$t" wall_secs) s," \
+        "$(dkv "$t" instances) instances); openssl s_client -P64 1,000 pairs in $(dkv "$sc" secs) s" \
+        "= $(calc '"%.0f", '"${SRATE[-1]}")/s ($(dkv "$sc" ok) certificates)"
+done
+DISC_ALL_RATE=$(median "${ARATE[@]}"); DISC_ALL_WALL=$(median "${AWALL[@]}")
+DISC_TLS_RATE=$(median "${TRATE[@]}"); DISC_TLS_WALL=$(median "${TWALL[@]}")
+DISC_SC_RATE=$(median "${SRATE[@]}")
+
+# nmap: the same pairs, +ssl-cert (the script on every open port, without
+# -sV's version probes); time by the wall clock, nmap's start included.
+# ssl-cert fetches one certificate at a time (sslcert.lua holds a global
+# mutex) and waits 2 x 30 s on a silent port, so 1,000 pairs take ~10 min:
+# unless BENCH_DISC_NMAP_FULL=1, a 100-pair sample of the same mix,
+# $DISC_NET.1 ports P1-P90 (90 TLS) then $DISC_NET.10 ports P82-P91 (9 refusing,
+# 1 silent), the two times added.
+# nmap_time OUT ARGS... - seconds nmap took; its -oN output in OUT
+nmap_time() {
+    local out=$1 s e
+    shift
+    s=$(date +%s%N)
+    nmap -Pn -n --script +ssl-cert -oN "$out" "$@" >/dev/null 2>&1 || die "nmap failed: nmap $*"
+    e=$(date +%s%N)
+    calc '"%.3f", '"($e - $s) / 1e9"
+}
+nmap_certs() { grep -c 'ssl-cert: Subject: commonName=disc.bench.test' "$1" || true; }
+t3=$(nmap_time "$D/nmap-tls-T3.txt" -T3 -p "$P1-$P100" "$DISC_NET.1-9")
+t4=$(nmap_time "$D/nmap-tls-T4.txt" -T4 -p "$P1-$P100" "$DISC_NET.1-9")
+for f in "$D/nmap-tls-T3.txt" "$D/nmap-tls-T4.txt"; do
+    [ "$(nmap_certs "$f")" = 900 ] || { say "  warning: nmap found $(nmap_certs "$f") certificates on the 900 TLS pairs ($(basename "$f"))"; WARNINGS="$WARNINGS nmap-count"; }
+done
+DISC_NMAP_TLS_RATE=$(calc '"%.1f", 900 / '"$t4")
+say "nmap -T4 on the 900 TLS pairs: $t4 s = $(calc '"%.0f", '"$DISC_NMAP_TLS_RATE")/s;" \
+    "-T3: $t3 s = $(calc '"%.0f", 900 / '"$t3")/s ($(nmap_certs "$D/nmap-tls-T4.txt") and $(nmap_certs "$D/nmap-tls-T3.txt") certificates)"
+if [ "$DISC_NMAP_FULL" = 1 ]; then
+    say "nmap -T4 on all 1,000 pairs (about 10 minutes) ..."
+    tn=$(nmap_time "$D/nmap-all-T4.txt" -T4 -p "$P1-$P100" "$DISC_NET.1-10")
+    nc=$(nmap_certs "$D/nmap-all-T4.txt"); npairs=1000; nwant=900; what="all 1,000 pairs"
+else
+    ta=$(nmap_time "$D/nmap-sample-a-T4.txt" -T4 -p "$P1-$P90" "$DISC_NET.1")
+    tb=$(nmap_time "$D/nmap-sample-b-T4.txt" -T4 -p "$((DISC_BASE + 82))-$P91" "$DISC_NET.10")
+    tn=$(calc '"%.3f", '"$ta + $tb")
+    nc=$(( $(nmap_certs "$D/nmap-sample-a-T4.txt") + $(nmap_certs "$D/nmap-sample-b-T4.txt") ))
+    npairs=100; nwant=90; what="a 100-pair sample of the same mix (90 TLS: $ta s; 9 refusing + 1 silent: $tb s)"
+fi
+[ "$nc" = "$nwant" ] || { say "  warning: nmap found $nc certificates, $nwant expected"; WARNINGS="$WARNINGS nmap-count"; }
+DISC_NMAP_RATE=$(calc '"%.2f", '"$npairs / $tn")
+say "nmap -T4 on $what: $tn s = $DISC_NMAP_RATE endpoints/s ($nc certificates)"
+
+# GET /namespaces/:id (part 1's request) idle, then while the 900-TLS
+# discovery runs again and again (a new run as soon as one ends).
+mkdir -p "$D/get"
+GIDLE=(); GSCAN=(); GFRAC=()
+LOOP_ID=$(dkv "$t" id)
+for r in $(seq "$ROUNDS"); do
+    f=$WORK/disc-get-idle-$r.out
+    KW_NAMESPACE=/bench run_wrk "$f" "" -t"$WRK_THREADS" -c"$CONNS" -d"${DISC_GET_SECS}s" \
+        -s "$BENCH/get.lua" "$KW_URL/namespaces/$DISC_OBJ"
+    check_wrk "$f" "GET idle (part 13) round $r"
+    GIDLE+=("$(kv "$f" rps)")
+    rm -f "$D/get/stop"
+    "$PY" "$BENCH/discovery.py" loop "$LOOP_ID" "$D/get/stop" >"$D/get/loop-$r.out" 2>&1 &
+    lp=$!
+    BG_PIDS+=("$lp")
+    sleep 0.2
+    g=$WORK/disc-get-scan-$r.out
+    KW_NAMESPACE=/bench run_wrk "$g" "" -t"$WRK_THREADS" -c"$CONNS" -d"${DISC_GET_SECS}s" \
+        -s "$BENCH/get.lua" "$KW_URL/namespaces/$DISC_OBJ"
+    check_wrk "$g" "GET during scans round $r"
+    touch "$D/get/stop"
+    wait "$lp" || { cat "$D/get/loop-$r.out" >&2; die "the discovery loop failed"; }
+    lo=$(grep '^RESULT ' "$D/get/loop-$r.out")
+    cat "$D/get/loop-$r.out" >>"$WORK/discovery.out"
+    GSCAN+=("$(kv "$g" rps)")
+    GFRAC+=("$(calc '"%.2f", '"$(dkv "$lo" running_secs) / $(dkv "$lo" window_secs)")")
+    [ "$(dkv "$lo" failed)" = 0 ] || { say "  warning: $(dkv "$lo" failed) discovery runs did not succeed"; WARNINGS="$WARNINGS disc-loop"; }
+    say "  round $r: GET idle $(calc '"%.0f", '"${GIDLE[-1]}")/s; during $(dkv "$lo" runs) runs of the 900-TLS" \
+        "discovery ($(dkv "$lo" running_secs) s RUNNING in $(dkv "$lo" window_secs) s):" \
+        "$(calc '"%.0f", '"${GSCAN[-1]}")/s (p99 $(calc '"%.1f", '"$(kv "$g" p99_us) / 1000") ms," \
+        "idle $(calc '"%.1f", '"$(kv "$f" p99_us) / 1000") ms)"
+done
+DISC_GET_IDLE=$(median "${GIDLE[@]}"); DISC_GET_SCAN=$(median "${GSCAN[@]}")
+
+# nginx's own handshake ceiling on these cores: wrk, a new connection (full
+# handshake, no resumption) per request, 64 connections, over 8 of the pairs.
+f=$WORK/disc-nginx-handshakes.out
+wrk -t"$WRK_THREADS" -c"$CONNS" -d3s -H 'Connection: close' "https://$DISC_NET.1:$P1/" >"$f" 2>&1 || true
+DISC_CEIL=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$f")
+say "nginx handshake ceiling: wrk -c$CONNS, Connection: close, one pair: $(calc '"%.0f", '"${DISC_CEIL:-0}") handshakes/s" \
+    "(client and nginx on the same $CORES cores)"
+
+KW_HWM_KB=$(( $(hwm_kb "$KW_PID") > KW_HWM_KB ? $(hwm_kb "$KW_PID") : KW_HWM_KB ))
+say "console RSS $(mb "$DISC_RSS0") MB before the scans; $(mb "$(rss_kb "$KW_PID")") MB after them," \
+    "VmHWM $(mb "$(hwm_kb "$KW_PID")") MB"
+stop_keyward
+kill -TERM "$DISC_SILENT_PID" 2>/dev/null || true
+wait "$DISC_SILENT_PID" 2>/dev/null || true
+DISC_SILENT_PID=""
+kill -TERM "$NGX_PID" 2>/dev/null || true
+wait "$NGX_PID" 2>/dev/null || true
+NGX_PID=""
+
+say "discovery 1,000 pairs: $(calc '"%.0f", '"$DISC_ALL_RATE") endpoints/s (keyward; $(calc '"%.0f", '"$DISC_ALL_WALL")/s by" \
+    "the client's clock) = $(calc '"%.2f", '"$DISC_ALL_RATE / $DISC_NMAP_RATE") x nmap ssl-cert ($DISC_NMAP_RATE/s)," \
+    "$(calc '"%.2f", '"$DISC_ALL_RATE / $DISC_SC_RATE") x openssl s_client -P64 ($(calc '"%.0f", '"$DISC_SC_RATE")/s);" \
+    "goal >= 10 x nmap: $(dmet "$DISC_ALL_RATE >= 10 * $DISC_NMAP_RATE")"
+say "discovery 900 TLS: $(calc '"%.0f", '"$DISC_TLS_RATE") certificates recorded/s ($(calc '"%.0f", '"$DISC_TLS_WALL")/s by" \
+    "the client's clock) = $(calc '"%.2f", '"$DISC_TLS_RATE / $DISC_NMAP_TLS_RATE") x nmap ssl-cert on them" \
+    "($(calc '"%.0f", '"$DISC_NMAP_TLS_RATE")/s), $(calc '"%.2f", '"$DISC_TLS_RATE / ${DISC_CEIL:-1}") x nginx's" \
+    "handshake ceiling; goal >= 1,500/s: $(dmet "$DISC_TLS_RATE >= 1500")"
+say "GET during a scan: $(calc '"%.0f", '"$DISC_GET_SCAN")/s = $(calc '"%.2f", '"$DISC_GET_SCAN / $DISC_GET_IDLE") x idle" \
+    "($(calc '"%.0f", '"$DISC_GET_IDLE")/s; a run was RUNNING $(median "${GFRAC[@]}") of the window);" \
+    "goal >= 0.5: $(dmet "$DISC_GET_SCAN >= 0.5 * $DISC_GET_IDLE")"
+[ "$DISC_FAILS" = 0 ] || say "FAIL: $DISC_FAILS discovery runs did not find exactly what is there (see above)"
+fi
+
+# ================================================================== summary
 T_TOTAL=$(( $(date +%s) - T_START ))
 say ""
 say "== Summary ($CORES cores; medians of $ROUNDS rounds; ${T_TOTAL}s)"
 fmt='%-46s %14s %18s %8s %12s %7s\n'
-for p in get create list oauth2 authz cert inventory issue ocsp crl; do
+for p in get create list oauth2 authz cert inventory issue ocsp crl discovery; do
     if want "$p"; then printf "$fmt" "measure" "keyward" "reference" "ratio" "goal" "result"; break; fi
 done
 if want get; then
@@ -1817,6 +2098,20 @@ if want crl; then
     else
         printf "$fmt" "openssl ca -gencrl, $PKI_CERTS revoked (s)" "-" "$REF_CRL_SECS openssl ca" "" "" ""
     fi
+fi
+if want discovery; then
+    printf "$fmt" "discovery, 1,000 pairs (endpoints/s)" "$(calc '"%.0f", '"$DISC_ALL_RATE")" \
+        "$DISC_NMAP_RATE nmap" "$(calc '"%.1f", '"$DISC_ALL_RATE / $DISC_NMAP_RATE")" ">= 10 x" \
+        "$(dmet "$DISC_ALL_RATE >= 10 * $DISC_NMAP_RATE")"
+    printf "$fmt" "discovery, 1,000 pairs vs s_client (/s)" "$(calc '"%.0f", '"$DISC_ALL_RATE")" \
+        "$(calc '"%.0f", '"$DISC_SC_RATE") s_client" "$(calc '"%.2f", '"$DISC_ALL_RATE / $DISC_SC_RATE")" "" ""
+    printf "$fmt" "discovery, 900 TLS (certificates recorded/s)" "$(calc '"%.0f", '"$DISC_TLS_RATE")" \
+        "$(calc '"%.0f", '"$DISC_NMAP_TLS_RATE") nmap" "$(calc '"%.2f", '"$DISC_TLS_RATE / $DISC_NMAP_TLS_RATE")" \
+        ">= 1500/s" "$(dmet "$DISC_TLS_RATE >= 1500")"
+    printf "$fmt" "GET /namespaces/:id during scans (req/s)" "$(calc '"%.0f", '"$DISC_GET_SCAN")" \
+        "$(calc '"%.0f", '"$DISC_GET_IDLE") idle" "$(calc '"%.2f", '"$DISC_GET_SCAN / $DISC_GET_IDLE")" ">= 0.5 x" \
+        "$(dmet "$DISC_GET_SCAN >= 0.5 * $DISC_GET_IDLE")"
+    [ "$DISC_FAILS" = 0 ] || printf "$fmt" "discovery scans that found the wrong set" "$DISC_FAILS" "" "" "0" "FAIL"
 fi
 if [ "$KW_HWM_KB" -gt 0 ]; then
 printf "$fmt" "VmHWM, highest of the runs (MB)" "$(mb "$KW_HWM_KB")" "" "" "" ""

@@ -6,7 +6,7 @@ build="gcc make pkg-config libssl-dev libjson-c-dev libmsgpack-dev
 libsqlite3-dev libargon2-dev libcurl4-openssl-dev libldap2-dev ca-certificates"
 test="libcmocka-dev clang clang-format python3 python3-pytest python3-requests python3-msgpack
 python3-cryptography curl openssl slapd ldap-utils nodejs nginx-light"
-bench="wrk nginx-light sqlite3 slowhttptest golang-cfssl"
+bench="wrk nginx-light sqlite3 slowhttptest golang-cfssl nmap"
 want=""
 for g in "$@"; do
     eval "want=\"\$want \$$g\""
