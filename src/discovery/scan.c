@@ -2,9 +2,18 @@
  * a slot per pair in flight, the pairs in flight in one list by deadline.
  *
  * A slot is free, idle (it holds a target but no socket: just taken from
- * `next`, or waiting for a descriptor after EMFILE), connecting, or in the
- * handshake. Slots are indices (epoll's data is the index), linked into the
- * free stack or into the deadline list through prev/next.
+ * `next`, or waiting for a descriptor after EMFILE), connecting, ready
+ * (connected, waiting for its turn to shake hands), or in the handshake.
+ * Slots are indices (epoll's data is the index), linked into the free stack,
+ * the deadline list or the ready queue through prev/next.
+ *
+ * Handshakes cost this thread's CPU (about half a millisecond each here):
+ * a thousand started at once would queue for half a second behind each
+ * other, and a short time-out would blame servers that answered at once. So
+ * the handshakes under way are capped to what the thread can finish in half
+ * the time-out, from the measured cost of one; a connected pair waits ready
+ * for its turn, and the time it waits for us is not counted against the
+ * server. Events are read before deadlines are checked, for the same reason.
  */
 #include "scan.h"
 
@@ -35,7 +44,10 @@
 #define EVENTS_MAX      256
 #define NOFILE_FALLBACK ((rlim_t)1 << 20) /* Linux's default fs.nr_open */
 
-enum phase { P_FREE, P_IDLE, P_CONNECT, P_HANDSHAKE };
+#define HS_COST_US 1000 /* a handshake's CPU cost before one was measured */
+#define HS_MIN     8    /* handshakes allowed under way whatever the cost */
+
+enum phase { P_FREE, P_IDLE, P_CONNECT, P_READY, P_HANDSHAKE };
 
 struct slot {
     struct scan_target t;
@@ -43,8 +55,11 @@ struct slot {
     int                fd;
     enum phase         phase;
     int64_t            start;      /* the socket's creation (idle: when `next` gave it) */
-    uint32_t           prev, next; /* in flight: the deadline list; free: the free stack */
-    char               sni[SCAN_SNI_MAX + 1];
+    int64_t            used;       /* ready: ms of its time-out the connect used */
+    int64_t            cost_ns;    /* the handshake's time in OpenSSL so far */
+    uint32_t           prev, next; /* in flight: the deadline list; ready: the ready
+                                      queue; free: the free stack */
+    char sni[SCAN_SNI_MAX + 1];
 };
 
 struct scan {
@@ -61,6 +76,9 @@ struct scan {
     uint32_t     head, tail; /* in flight, oldest (nearest deadline) first */
     uint32_t     waiting;    /* the slot waiting for a descriptor, or NONE */
     uint32_t     inflight;
+    uint32_t     ready_head, ready_tail; /* connected, waiting for a handshake turn */
+    uint32_t     handshaking;            /* slots in P_HANDSHAKE */
+    int64_t      hs_cost_us;             /* moving average of one handshake's cost */
     uint32_t     cap;       /* in flight at most for now: nslots, less after EMFILE */
     int64_t      cap_at;    /* when EMFILE last lowered it */
     bool         exhausted; /* `next` said there are no more */
@@ -209,10 +227,12 @@ release(struct scan *s, uint32_t i)
 {
     struct slot *sl = &s->slots[i];
 
-    if (sl->phase == P_CONNECT || sl->phase == P_HANDSHAKE) {
+    if (sl->phase == P_CONNECT || sl->phase == P_HANDSHAKE)
         list_remove(s, i);
-        s->inflight--;
-    }
+    if (sl->phase == P_HANDSHAKE)
+        s->handshaking--;
+    if (sl->phase == P_CONNECT || sl->phase == P_HANDSHAKE || sl->phase == P_READY)
+        s->inflight--; /* a ready slot leaves only through abandon(), which empties the queue */
     SSL_free(sl->ssl);
     sl->ssl = NULL;
     if (sl->fd >= 0) {
@@ -427,6 +447,7 @@ tls_done(struct scan *s, uint32_t i)
     }
     r.tls_version = SSL_get_version(ssl);
     r.cipher = c != NULL ? SSL_CIPHER_standard_name(c) : NULL;
+    s->hs_cost_us += (s->slots[i].cost_ns / 1000 - s->hs_cost_us) / 8;
     report(s, i, &r);
     X509_free(leaf);
     release(s, i);
@@ -528,8 +549,28 @@ connected(struct scan *s, uint32_t i)
         return false;
     }
     SSL_set_connect_state(sl->ssl);
-    sl->phase = P_HANDSHAKE;
+    list_remove(s, i);
+    sl->used = time_mono_ms() - sl->start;
+    sl->cost_ns = 0;
+    sl->phase = P_READY;
+    sl->next = NONE;
+    if (s->ready_tail != NONE)
+        s->slots[s->ready_tail].next = i;
+    else
+        s->ready_head = i;
+    s->ready_tail = i;
     return true;
+}
+
+/* How many handshakes may be under way: what this thread finishes in half
+ * the time-out at the measured cost of one. */
+static uint32_t
+hs_cap(const struct scan *s)
+{
+    int64_t cost = s->hs_cost_us > 0 ? s->hs_cost_us : 1;
+    int64_t n = s->timeout * 1000 / 2 / cost;
+
+    return n < HS_MIN ? HS_MIN : n > (int64_t)s->nslots ? s->nslots : (uint32_t)n;
 }
 
 static void
@@ -538,10 +579,15 @@ handshake(struct scan *s, uint32_t i)
     SSL *ssl = s->slots[i].ssl;
     int  n, e, sys;
 
+    struct timespec t0, t1;
+
     ERR_clear_error();
     errno = 0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     n = SSL_do_handshake(ssl);
     sys = errno;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    s->slots[i].cost_ns += (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
     if (n == 1) {
         tls_done(s, i);
         return;
@@ -558,8 +604,10 @@ on_event(struct scan *s, uint32_t i, uint32_t events)
     struct slot *sl = &s->slots[i];
 
     if (sl->phase == P_CONNECT) {
-        if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0 || !connected(s, i))
+        if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0)
             return;
+        connected(s, i); /* ready: its handshake starts in its turn (promote) */
+        return;
     }
     if (sl->phase == P_HANDSHAKE)
         handshake(s, i);
@@ -637,6 +685,26 @@ expire(struct scan *s, int64_t now)
     }
 }
 
+/* Ready pairs start their handshakes while there is room; each gets what the
+ * connect left of its time-out, counted from now. */
+static void
+promote(struct scan *s, int64_t now)
+{
+    while (s->ready_head != NONE && s->handshaking < hs_cap(s)) {
+        uint32_t     i = s->ready_head;
+        struct slot *sl = &s->slots[i];
+
+        s->ready_head = sl->next;
+        if (s->ready_head == NONE)
+            s->ready_tail = NONE;
+        sl->start = now - sl->used;
+        sl->phase = P_HANDSHAKE;
+        s->handshaking++;
+        list_append(s, i); /* out of deadline order by at most its connect time */
+        handshake(s, i);
+    }
+}
+
 /* Until the nearest deadline, at most TICK_MS. */
 static int
 wait_ms(const struct scan *s, int64_t now)
@@ -659,7 +727,7 @@ abandon(struct scan *s)
     for (uint32_t i = 0; i < s->nslots; i++)
         if (s->slots[i].phase != P_FREE)
             release(s, i);
-    s->waiting = NONE;
+    s->waiting = s->ready_head = s->ready_tail = NONE;
 }
 
 static int
@@ -675,17 +743,26 @@ loop(struct scan *s, struct errbuf *eb)
             abandon(s);
             return E_OK;
         }
-        expire(s, now);
         fill(s, now);
+        promote(s, now);
         if (s->exhausted && s->inflight == 0 && s->waiting == NONE)
             return E_OK;
-        n = epoll_wait(s->ep, ev, EVENTS_MAX, wait_ms(s, time_mono_ms()));
-        if (n < 0 && (e = errno) != EINTR) {
-            abandon(s);
-            return errbuf_set(eb, E_INTERNAL, "scan: epoll_wait: %s", errno_text(s, e));
-        }
-        for (int k = 0; k < n; k++)
-            on_event(s, ev[k].data.u32, ev[k].events);
+        int wait = s->ready_head != NONE && s->handshaking < hs_cap(s)
+                       ? 0
+                       : wait_ms(s, time_mono_ms());
+        /* Every event waiting is read before a deadline is judged: a refusal or
+         * an answer that came in time is not a time-out for being read late. */
+        do {
+            n = epoll_wait(s->ep, ev, EVENTS_MAX, wait);
+            if (n < 0 && (e = errno) != EINTR) {
+                abandon(s);
+                return errbuf_set(eb, E_INTERNAL, "scan: epoll_wait: %s", errno_text(s, e));
+            }
+            for (int k = 0; k < n; k++)
+                on_event(s, ev[k].data.u32, ev[k].events);
+            wait = 0;
+        } while (n == EVENTS_MAX);
+        expire(s, time_mono_ms());
     }
 }
 
@@ -702,7 +779,8 @@ scan_init(struct scan *s, const struct scan_opts *o, struct errbuf *eb)
                           SCAN_CONCURRENCY_MAX);
     s->nslots = s->cap = conc != 0 ? conc : SCAN_CONCURRENCY_DEFAULT;
     s->timeout = timeout != 0 ? timeout : SCAN_TIMEOUT_DEFAULT;
-    s->free = s->head = s->tail = s->waiting = NONE;
+    s->free = s->head = s->tail = s->waiting = s->ready_head = s->ready_tail = NONE;
+    s->hs_cost_us = HS_COST_US;
     if ((s->slots = calloc(s->nslots, sizeof(*s->slots))) == NULL)
         return errbuf_set(eb, E_INTERNAL, "scan: out of memory for %u slots", s->nslots);
     for (uint32_t i = s->nslots; i-- > 0;) {

@@ -8,17 +8,32 @@
 #include <limits.h>
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 #include <stdlib.h>
 
+#include "../core/digest.h"
 #include "../core/rnd.h"
+#include "../core/strmap.h"
 #include "../inventory/inventory.h"
 #include "../store/filter.h"
 #include "trust.h"
 
 #define ANCHORS_MAX 10000 /* CA certificates read per namespace */
 
+#define VERDICTS_MAX 10000 /* distinct chains remembered per run */
+
+/* What a chain's verification said, without the name (the same chain is
+ * presented by many endpoints: it is parsed and verified once). */
+struct verdict {
+    X509       *leaf;  /* kept for the name checks */
+    const char *error; /* NULL: the chain verifies */
+    bool        once;  /* not remembered (the table is full) */
+};
+
 struct trust {
-    X509_STORE *store;
+    X509_STORE   *store;
+    struct arena *a;
+    struct strmap verdicts; /* SHA-256 of the chain's DERs -> struct verdict */
 };
 
 static void
@@ -60,7 +75,9 @@ trust_open(struct store *db, struct str ns, struct trust **out, struct errbuf *e
     int           rc = E_OK;
 
     *out = NULL;
-    if (t == NULL || a == NULL || (t->store = X509_STORE_new()) == NULL) {
+    if (t != NULL && (t->a = arena_new(64 * 1024)) != NULL)
+        strmap_init(&t->verdicts, t->a);
+    if (t == NULL || a == NULL || t->a == NULL || (t->store = X509_STORE_new()) == NULL) {
         rc = errbuf_set(eb, E_INTERNAL, "out of memory");
         goto out;
     }
@@ -85,7 +102,11 @@ trust_close(struct trust *t)
 {
     if (t == NULL)
         return;
+    for (size_t i = 0; i < t->verdicts.cap; i++)
+        if (t->verdicts.slots[i].value != NULL)
+            X509_free(((struct verdict *)t->verdicts.slots[i].value)->leaf);
     X509_STORE_free(t->store);
+    arena_free(t->a);
     free(t);
 }
 
@@ -97,48 +118,83 @@ der_x509(const unsigned char *der, size_t len)
     return len > LONG_MAX ? NULL : d2i_X509(NULL, &p, (long)len);
 }
 
-static void
-set_name(X509_STORE_CTX *ctx, const char *host, const unsigned char ip[16])
+/* The name check of a leaf whose chain verified: the SNI name sent, else the
+ * address (an IP Address SAN). NULL when it matches; else OpenSSL's name of
+ * the error. */
+static const char *
+name_check(X509 *leaf, const char *host, const unsigned char ip[16])
 {
-    X509_VERIFY_PARAM         *vp = X509_STORE_CTX_get0_param(ctx);
     static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
     if (host != NULL && host[0] != '\0')
-        X509_VERIFY_PARAM_set1_host(vp, host, 0);
-    else if (ip != NULL && memcmp(ip, mapped, 12) == 0)
-        X509_VERIFY_PARAM_set1_ip(vp, ip + 12, 4);
-    else if (ip != NULL)
-        X509_VERIFY_PARAM_set1_ip(vp, ip, 16);
+        return X509_check_host(leaf, host, 0, 0, NULL) == 1
+                   ? NULL
+                   : X509_verify_cert_error_string(X509_V_ERR_HOSTNAME_MISMATCH);
+    if (ip == NULL)
+        return NULL;
+    bool v4 = memcmp(ip, mapped, 12) == 0;
+    return X509_check_ip(leaf, v4 ? ip + 12 : ip, v4 ? 4 : 16, 0) == 1
+               ? NULL
+               : X509_verify_cert_error_string(X509_V_ERR_IP_ADDRESS_MISMATCH);
+}
+
+/* Verify the chain (no name) into a new verdict. */
+static struct verdict *
+verify_chain(struct trust *t, const unsigned char *const *der, const size_t *len, size_t n)
+{
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    struct verdict *v = arena_calloc(t->a, 1, sizeof *v);
+
+    v->error = "out of memory";
+    if ((v->leaf = der_x509(der[0], len[0])) == NULL)
+        v->error = "the certificate does not parse";
+    if (v->leaf == NULL || untrusted == NULL || ctx == NULL)
+        goto out;
+    for (size_t i = 1; i < n; i++) {
+        X509 *x = der_x509(der[i], len[i]);
+        if (x != NULL && !sk_X509_push(untrusted, x))
+            X509_free(x);
+    }
+    if (X509_STORE_CTX_init(ctx, t->store, v->leaf, untrusted) != 1)
+        goto out;
+    v->error = X509_verify_cert(ctx) == 1
+                   ? NULL
+                   : X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+out:
+    X509_STORE_CTX_free(ctx);
+    sk_X509_pop_free(untrusted, X509_free);
+    ERR_clear_error();
+    return v;
 }
 
 const char *
 trust_check(struct trust *t, const unsigned char *const *der, const size_t *len, size_t n,
             const char *host, const unsigned char ip[16])
 {
-    STACK_OF(X509) *untrusted = sk_X509_new_null();
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    X509           *leaf = n > 0 ? der_x509(der[0], len[0]) : NULL;
-    const char     *why = "unable to get local issuer certificate";
+    struct str      parts[TRUST_CHAIN_MAX];
+    unsigned char   key[SHA256_LEN];
+    char            hex[2 * SHA256_LEN + 1];
+    struct verdict *v;
 
-    if (leaf == NULL || untrusted == NULL || ctx == NULL) {
-        why = leaf == NULL ? "the certificate does not parse" : "out of memory";
-        goto out;
+    if (n == 0)
+        return "the certificate does not parse";
+    n = n < TRUST_CHAIN_MAX ? n : TRUST_CHAIN_MAX;
+    for (size_t i = 0; i < n; i++)
+        parts[i] = (struct str){ (const char *)der[i], len[i] };
+    digest_sha256_parts(parts, n, key);
+    hex_encode(key, sizeof key, hex);
+    if ((v = strmap_get(&t->verdicts, str_c(hex))) == NULL) {
+        v = verify_chain(t, der, len, n);
+        if (v->leaf != NULL && t->verdicts.n < VERDICTS_MAX)
+            strmap_put(&t->verdicts, str_c(hex), v);
+        else
+            v->once = true;
     }
-    for (size_t i = 1; i < n; i++) {
-        X509 *x = der_x509(der[i], len[i]);
-        if (x != NULL && !sk_X509_push(untrusted, x))
-            X509_free(x);
+    const char *why = v->error != NULL ? v->error : name_check(v->leaf, host, ip);
+    if (v->once) {
+        X509_free(v->leaf);
+        v->leaf = NULL;
     }
-    if (X509_STORE_CTX_init(ctx, t->store, leaf, untrusted) != 1)
-        goto out;
-    set_name(ctx, host, ip);
-    why = X509_verify_cert(ctx) == 1
-              ? NULL
-              : X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
-out:
-    X509_STORE_CTX_free(ctx);
-    sk_X509_pop_free(untrusted, X509_free);
-    X509_free(leaf);
-    ERR_clear_error();
     return why;
 }

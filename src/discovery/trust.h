@@ -5,7 +5,8 @@
 
 #include "../store/store.h"
 
-#define TRUST_BUNDLE "/etc/ssl/certs/ca-certificates.crt" /* Debian's, by its path */
+#define TRUST_CHAIN_MAX 8 /* certificates of a presented chain taken into account */
+#define TRUST_BUNDLE    "/etc/ssl/certs/ca-certificates.crt" /* Debian's, by its path */
 
 struct trust;
 
@@ -15,9 +16,11 @@ int  trust_open(struct store *db, struct str ns, struct trust **out, struct errb
 void trust_close(struct trust *t);
 
 /* Validate a presented chain (DER, leaf first) for `host` (the SNI name; NULL
- * or "": the address `ip`, 16 bytes, IPv4 mapped; NULL: no name check) as of
- * now. NULL when valid; else OpenSSL's name of the error ("certificate has
- * expired", "self-signed certificate", "hostname mismatch", ...), static. */
+ * or "": the address `ip`, 16 bytes, IPv4 mapped; NULL: no name check). NULL
+ * when valid; else OpenSSL's name of the error ("certificate has expired",
+ * "self-signed certificate", "hostname mismatch", ...), static: the chain's
+ * own problem when it has one, else a name mismatch. A chain is verified
+ * once per trust (as of that moment), then only the name is checked. */
 const char *trust_check(struct trust *t, const unsigned char *const *der, const size_t *len,
                         size_t n, const char *host, const unsigned char ip[16]);
 
