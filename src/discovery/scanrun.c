@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include "../core/config.h"
 #include "../core/digest.h"
@@ -98,6 +99,7 @@ struct run {
     struct names     *names; /* per target */
     const char      **snis;  /* serverNames */
     size_t            nsnis;
+    const char      **probe_snis; /* the open pair's (pair_snis): 1 + nsnis at most */
     struct trust     *trust;
     struct allowed    allowed; /* discovery_allowed_networks, as the run started */
     int64_t           start_ms;
@@ -254,6 +256,18 @@ address_ok(const struct run *r, const unsigned char ip[16], enum pair_end *why)
     return true;
 }
 
+/* The server names a pair is probed with: none (an address) or the target's
+ * own name, then each of serverNames that is not that name. */
+static void
+pair_snis(struct run *r, const struct target *t)
+{
+    r->nprobe_snis = 0;
+    r->probe_snis[r->nprobe_snis++] = t->is_name ? t->name : NULL;
+    for (size_t i = 0; i < r->nsnis; i++)
+        if (!t->is_name || strcasecmp(r->snis[i], t->name) != 0)
+            r->probe_snis[r->nprobe_snis++] = r->snis[i];
+}
+
 /* Start the next pair: its addresses (one, or a name's) and its probes. */
 static bool
 start_pair(struct run *r)
@@ -274,7 +288,7 @@ start_pair(struct run *r)
         r->addrs = t->is_name ? (const unsigned char(*)[16])r->names[ti].addr
                               : (const unsigned char(*)[16])r->cur_addr;
         r->naddr = t->is_name ? r->names[ti].n : 1;
-        r->nprobe_snis = 1 + r->nsnis;
+        pair_snis(r, t);
         r->addr_i = r->sni_i = 0;
         enum pair_end why = t->is_name ? END_NOT_RESOLVED : END_ERROR;
         uint32_t      probes = 0;
@@ -290,16 +304,6 @@ start_pair(struct run *r)
         r->in_pair = true;
     }
     return true;
-}
-
-static const char *
-probe_sni(const struct run *r, size_t i)
-{
-    const struct target *t = &r->ts.targets[r->ti];
-
-    if (i == 0)
-        return t->is_name ? t->name : NULL;
-    return r->snis[i - 1];
 }
 
 static bool
@@ -322,7 +326,7 @@ feed_next(void *arg, struct scan_target *st)
         }
         memcpy(st->addr, ip, 16);
         st->port = r->cur_port;
-        st->sni = probe_sni(r, r->sni_i);
+        st->sni = r->probe_snis[r->sni_i];
         st->user = (void *)(uintptr_t)r->next_seq;
         if (++r->sni_i == r->nprobe_snis) {
             r->sni_i = 0;
@@ -768,6 +772,7 @@ server_names(struct run *r)
 
     r->nsnis = l != NULL && l->t == V_ARR ? l->a.n : 0;
     r->snis = arena_calloc(r->a, r->nsnis ? r->nsnis : 1, sizeof *r->snis);
+    r->probe_snis = arena_calloc(r->a, 1 + r->nsnis, sizeof *r->probe_snis);
     for (size_t i = 0; i < r->nsnis; i++)
         r->snis[i] = arena_strndup(r->a, l->a.v[i].s.p, l->a.v[i].s.len);
 }
@@ -867,7 +872,11 @@ fail_tx(struct tx *tx, void *arg)
     val_set(r->a, &run, "failureReason", val_cstr(r->eb.msg[0] ? r->eb.msg : "failed"));
     val_set(r->a, &run, "endTime", time_val(r->a, now));
     val_set(r->a, &run, "updateTime", time_val(r->a, now));
-    return tx->ops->update(tx, &spec_discoveryrun, &run, NULL);
+    struct errbuf eb = { 0 };
+    if ((rc = tx->ops->update(tx, &spec_discoveryrun, &run, NULL)) != E_OK)
+        return rc;
+    return webhook_emit(tx, r->a, val_get_str(&run, "namespace"), "discovery.finished", &run,
+                        "discoveryRun", &eb);
 }
 
 static int

@@ -4,12 +4,15 @@ self-signed one, a chain of a CA the console knows; `openssl s_server`; a closed
 that accepts and never speaks), their results in the inventory (`source: DISCOVERED`) and in
 `certificateinstances`, classification of each chain, MISSING instances, cancel, restart,
 schedules and webhooks."""
+import socket
+import subprocess
 import time
 
 import pytest
 
 from discoverytest import Servers, sni_cert
-from kwtest import assert_error, rand
+from certmaker import make_cert
+from kwtest import assert_error, free_port, rand
 from webhookreceiver import Receiver
 
 RUN_END = ("SUCCEEDED", "FAILED", "CANCELED")
@@ -427,6 +430,37 @@ def test_progress_moves_while_a_silent_host_holds_the_checkpoint(admin, ns, serv
     end = wait_run(admin, ns, run["ID"])
     assert end["status"] == "SUCCEEDED"
     assert end["targetsScanned"] == 9 and end["errors"] == {"REFUSED": 7, "TIMEOUT": 2}, end
+
+
+def test_a_host_name_target_is_probed_with_its_own_name_once(admin, ns, tmp_path):
+    # localhost resolves here; its own name is its SNI, and a serverNames entry that is the
+    # same name (in any case) is not a second probe.
+    cert = make_cert("localhost")
+    (tmp_path / "c.pem").write_text(cert.pem)
+    (tmp_path / "k.pem").write_text(cert.key_pem())
+    port = free_port()
+    proc = subprocess.Popen(["openssl", "s_server", "-accept", "127.0.0.1:%d" % port,
+                             "-cert", str(tmp_path / "c.pem"), "-key", str(tmp_path / "k.pem"),
+                             "-quiet", "-www"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        d = admin.ok(admin.post("/discoveries", body(
+            targets=["localhost"], ports=[str(port)], serverNames=["LOCALHOST", "x.disc.test"],
+            timeout="2s"), ns=ns))
+        run = wait_run(admin, ns, start_run(admin, ns, d["ID"])["ID"])
+        assert run["status"] == "SUCCEEDED" and run["endpointsResponded"] == 1, run
+        got = sorted(i["serverName"] for i in instances(admin, ns, d["ID"])
+                     if i["address"] == "127.0.0.1")
+        assert got == ["localhost", "x.disc.test"], got
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_an_unknown_discovery_cannot_run(admin, ns):
