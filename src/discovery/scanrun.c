@@ -37,7 +37,7 @@
 #include "scan.h"
 #include "trust.h"
 
-#define FLUSH_MS       250
+#define FLUSH_MS       100
 #define BATCH_MAX      512   /* handshakes written per transaction at most */
 #define NAME_ADDRS_MAX 16    /* addresses tried per host name */
 #define CACHE_MAX      65536 /* fingerprints remembered before the cache starts over */
@@ -129,6 +129,9 @@ struct run {
     /* the writer's */
     struct counters stored;
     int64_t         found_leaves, new_leaves;
+    int64_t         write_ms;   /* waited for the store's writer, in all */
+    int64_t         began_ms;   /* when the scan started (monotonic) */
+    uint64_t        resumed_at; /* the checkpoint this process started from */
     struct arena   *cache_a;
     struct strmap   cache; /* fingerprint -> certificate ID (a struct str *) */
     struct arena   *leaves_a;
@@ -714,7 +717,9 @@ flush(struct run *r, const char *final)
         prepare_found(r, fl.a, f);
         count_leaf(r, f);
     }
+    int64_t t0 = time_mono_ms();
     rc = store_run(r->job->st, final != NULL ? finish_tx : flush_tx, &fl);
+    r->write_ms += time_mono_ms() - t0;
     found_free(fl.found);
     arena_free(fl.a);
     if (r->canceled)
@@ -895,17 +900,24 @@ run_scan(struct run *r)
     r->found_leaves = 0;
     r->new_leaves = val_get_int(&r->obj, "newCertificates", 0);
     r->checkpoint = (uint64_t)val_get_int(resume, "checkpoint", 0);
-    r->base = r->next_seq = r->checkpoint;
+    r->base = r->next_seq = r->resumed_at = r->checkpoint;
+    r->began_ms = time_mono_ms();
     target_cursor_init(&r->cur, &r->ts, r->checkpoint);
     if ((rc = scan_and_write(r)) != E_OK)
         return rc;
-    if (job_canceled(r->job))
-        return flush(r, NULL) == E_OK ? E_UNAVAILABLE : E_UNAVAILABLE;
+    if (job_canceled(r->job)) {
+        (void)flush(r, NULL); /* what was found is kept; the run resumes at the next start */
+        return E_UNAVAILABLE;
+    }
     if (r->scan_rc != E_OK)
         return r->scan_rc;
     if (r->eb.code != E_OK)
         return r->eb.code;
-    return flush(r, r->canceled ? NULL : "SUCCEEDED");
+    rc = flush(r, r->canceled ? NULL : "SUCCEEDED");
+    log_info("discovery run %.*s: %llu pairs in %lld ms (%lld ms waiting for the store)",
+             STR_FMT(r->id), (unsigned long long)(r->checkpoint - r->resumed_at),
+             (long long)(time_mono_ms() - r->began_ms), (long long)r->write_ms);
+    return rc;
 }
 
 static void

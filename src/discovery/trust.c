@@ -7,9 +7,12 @@
  * is only untrusted material between its leaf and an anchor. */
 #include <limits.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "../core/digest.h"
 #include "../core/rnd.h"
@@ -50,6 +53,53 @@ add_der(X509_STORE *st, struct str b64, struct arena *a)
     ERR_clear_error();
 }
 
+/* Debian's bundle, parsed once per process and again when the file changes
+ * (its inode, size or time), shared by every run's store (each certificate
+ * is reference-counted). Parsing its 140-odd roots costs ~20 ms. */
+static pthread_mutex_t bundle_mu = PTHREAD_MUTEX_INITIALIZER;
+static STACK_OF(X509) * bundle;
+static struct stat bundle_st;
+
+static bool
+same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static STACK_OF(X509) * bundle_read(void)
+{
+    STACK_OF(X509) *sk = sk_X509_new_null();
+    BIO  *in = BIO_new_file(TRUST_BUNDLE, "r");
+    X509 *x;
+
+    while (sk != NULL && in != NULL && (x = PEM_read_bio_X509(in, NULL, NULL, NULL)) != NULL)
+        if (!sk_X509_push(sk, x))
+            X509_free(x);
+    BIO_free(in);
+    ERR_clear_error(); /* the end of the file, or no bundle: only the console's anchors */
+    return sk;
+}
+
+static void
+add_bundle(X509_STORE *st)
+{
+    struct stat now;
+
+    pthread_mutex_lock(&bundle_mu);
+    if (stat(TRUST_BUNDLE, &now) != 0)
+        memset(&now, 0, sizeof now);
+    if (bundle == NULL || !same_file(&now, &bundle_st)) {
+        sk_X509_pop_free(bundle, X509_free);
+        bundle = bundle_read();
+        bundle_st = now;
+    }
+    for (int i = 0; bundle != NULL && i < sk_X509_num(bundle); i++)
+        X509_STORE_add_cert(st, sk_X509_value(bundle, i));
+    ERR_clear_error();
+    pthread_mutex_unlock(&bundle_mu);
+}
+
 /* The CA certificates of namespace `ns` itself that may vouch. */
 static int
 add_namespace(X509_STORE *st, struct store *db, struct str ns, struct arena *a,
@@ -81,8 +131,7 @@ trust_open(struct store *db, struct str ns, struct trust **out, struct errbuf *e
         rc = errbuf_set(eb, E_INTERNAL, "out of memory");
         goto out;
     }
-    if (X509_STORE_load_file(t->store, TRUST_BUNDLE) != 1)
-        ERR_clear_error(); /* no bundle: only the console's anchors */
+    add_bundle(t->store);
     /* "/" and every ancestor of ns, then ns itself. */
     for (size_t i = 0; rc == E_OK && i <= ns.len; i++)
         if ((i == ns.len && i > 1) || (i < ns.len && ns.p[i] == '/'))
