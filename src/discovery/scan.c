@@ -204,6 +204,31 @@ list_append(struct scan *s, uint32_t i)
     s->tail = i;
 }
 
+/* Insert slot i by its deadline, walking back from the tail: a slot that
+ * waited for its handshake turn is behind the newest ones by at most its
+ * connect time, so the walk is short and expire() still meets every slot
+ * in deadline order. */
+static void
+list_insert(struct scan *s, uint32_t i)
+{
+    uint32_t p = s->tail;
+
+    while (p != NONE && s->slots[p].start > s->slots[i].start)
+        p = s->slots[p].prev;
+    if (p == s->tail) {
+        list_append(s, i);
+        return;
+    }
+    uint32_t n = p == NONE ? s->head : s->slots[p].next;
+    s->slots[i].prev = p;
+    s->slots[i].next = n;
+    s->slots[n].prev = i;
+    if (p == NONE)
+        s->head = i;
+    else
+        s->slots[p].next = i;
+}
+
 static void
 list_remove(struct scan *s, uint32_t i)
 {
@@ -700,7 +725,7 @@ promote(struct scan *s, int64_t now)
         sl->start = now - sl->used;
         sl->phase = P_HANDSHAKE;
         s->handshaking++;
-        list_append(s, i); /* out of deadline order by at most its connect time */
+        list_insert(s, i);
         handshake(s, i);
     }
 }
@@ -751,7 +776,9 @@ loop(struct scan *s, struct errbuf *eb)
                        ? 0
                        : wait_ms(s, time_mono_ms());
         /* Every event waiting is read before a deadline is judged: a refusal or
-         * an answer that came in time is not a time-out for being read late. */
+         * an answer that came in time is not a time-out for being read late
+         * (for at most TICK_MS, so that a cancel is still heard). */
+        int64_t drain_end = time_mono_ms() + TICK_MS;
         do {
             n = epoll_wait(s->ep, ev, EVENTS_MAX, wait);
             if (n < 0 && (e = errno) != EINTR) {
@@ -761,7 +788,7 @@ loop(struct scan *s, struct errbuf *eb)
             for (int k = 0; k < n; k++)
                 on_event(s, ev[k].data.u32, ev[k].events);
             wait = 0;
-        } while (n == EVENTS_MAX);
+        } while (n == EVENTS_MAX && time_mono_ms() < drain_end);
         expire(s, time_mono_ms());
     }
 }

@@ -26,9 +26,11 @@
 #include <stdlib.h>
 #include <strings.h>
 
+#include "../core/buf.h"
 #include "../core/config.h"
 #include "../core/digest.h"
 #include "../core/log.h"
+#include "../core/rnd.h"
 #include "../core/strmap.h"
 #include "../inventory/inventory.h"
 #include "../notify/webhook.h"
@@ -114,7 +116,7 @@ struct run {
     const unsigned char (*addrs)[16];
     unsigned char cur_addr[16];
     uint16_t      cur_port;
-    bool          in_pair, cursor_done;
+    bool          in_pair, cursor_done, window_oom;
     /* shared, under mu */
     pthread_mutex_t mu;
     pthread_cond_t  cv;
@@ -132,6 +134,8 @@ struct run {
     int64_t         write_ms;   /* waited for the store's writer, in all */
     int64_t         began_ms;   /* when the scan started (monotonic) */
     uint64_t        resumed_at; /* the checkpoint this process started from */
+    bool            resumed;    /* an earlier attempt wrote a checkpoint */
+    char            pairs_hash[2 * SHA256_LEN + 1]; /* what the checkpoint counts in */
     struct arena   *cache_a;
     struct strmap   cache; /* fingerprint -> certificate ID (a struct str *) */
     struct arena   *leaves_a;
@@ -279,7 +283,7 @@ start_pair(struct run *r)
 
     while (!r->in_pair) {
         if (!r->cursor_done && !window_room(r)) {
-            errbuf_set(&r->eb, E_INTERNAL, "out of memory for the pairs in flight");
+            r->window_oom = true; /* the run's thread reports it: eb is its own */
             r->cursor_done = true;
         }
         if (r->cursor_done || !target_cursor_next(&r->cur, &ti, r->cur_addr, &r->cur_port)) {
@@ -449,7 +453,8 @@ struct flush {
     struct found     *found;
     struct counters   done, live;
     uint64_t          checkpoint;
-    const char       *final; /* NULL, or the status the run ends with */
+    const char       *final;   /* NULL, or the status the run ends with */
+    bool              partial; /* more batches follow: no counters yet */
     struct arena     *a;
 };
 
@@ -488,28 +493,30 @@ remember(struct run *r, const char *fp, struct str id, struct str *out)
 }
 
 /* The ID of chain member i of f in the run's namespace, put into the
- * inventory when new (*is_new; a new leaf is announced as
- * certificate.discovered, the CAs of its chain are not). */
+ * inventory when it is not there (*is_new; a new leaf is announced as
+ * certificate.discovered, the CAs of its chain are not). Always looked up in
+ * the transaction: a user may have deleted it since the run last saw it (the
+ * run's memory of fingerprints only spares parsing). */
 static int
 put_cert(struct tx *tx, struct flush *fl, const struct found *f, size_t i, struct str *id,
          bool *is_new)
 {
-    struct run  *r = fl->r;
-    struct str  *known = strmap_get(&r->cache, str_c(f->fp[i]));
-    struct scope sc = { r->ns, false };
-    struct val   obj;
-    bool         dup = true;
-    int          rc;
+    struct run      *r = fl->r;
+    struct scope     sc = { r->ns, false };
+    struct inv_cert *c = f->cert[i];
+    struct val       obj;
+    bool             dup = true;
+    int              rc;
 
     *is_new = false;
-    if (known != NULL) {
-        *id = *known;
-        return E_OK;
-    }
     rc = tx->ops->find(tx, &spec_certificate, &sc, "fingerprint", str_c(f->fp[i]), fl->a, &obj);
-    if (rc == E_NOTFOUND && f->cert[i] != NULL)
-        rc = inv_put(tx, fl->a, r->ns, f->cert[i], "DISCOVERED", &fl->policy, &obj, &dup,
-                     &r->eb);
+    if (rc == E_NOTFOUND && c == NULL) { /* seen before, so not parsed; deleted since */
+        c = arena_calloc(fl->a, 1, sizeof *c);
+        if (inv_cert_of_der(fl->a, f->der[i], f->der_len[i], c, &r->eb) != E_OK)
+            return errbuf_set(&r->eb, E_INTERNAL, "a certificate read before does not parse");
+    }
+    if (rc == E_NOTFOUND)
+        rc = inv_put(tx, fl->a, r->ns, c, "DISCOVERED", &fl->policy, &obj, &dup, &r->eb);
     if (rc != E_OK)
         return rc;
     *is_new = !dup;
@@ -586,6 +593,32 @@ counters_add(struct counters *to, const struct counters *c)
         to->errors[i] += c->errors[i];
 }
 
+/* A resumed run's distinct leaves, counted when it ends from its instances
+ * (the memory of an earlier attempt is gone; its instances are not). */
+static int
+count_found(struct tx *tx, struct flush *fl)
+{
+    struct run   *r = fl->r;
+    struct fval   v = { .t = FV_STR, .s = r->id };
+    struct listq  q = { .scope = { r->ns, false },
+                        .filter = filter_cmp(fl->a, "discoveryRunID", F_EQ, v),
+                        .limit = 1000 };
+    struct strmap ids;
+    struct val    items;
+    int           rc;
+
+    strmap_init(&ids, fl->a);
+    do {
+        if ((rc = tx->ops->list(tx, &spec_certificateinstance, &q, fl->a, &items)) != E_OK)
+            return rc;
+        for (size_t i = 0; i < items.a.n; i++)
+            strmap_put(&ids, val_get_str(&items.a.v[i], "certificateID"), r);
+        q.offset += 1000;
+    } while (items.a.n == 1000);
+    r->found_leaves = (int64_t)ids.n;
+    return E_OK;
+}
+
 static int
 flush_tx(struct tx *tx, void *arg)
 {
@@ -609,7 +642,9 @@ flush_tx(struct tx *tx, void *arg)
         return rc;
     for (const struct found *f = fl->found; f != NULL && rc == E_OK; f = f->next)
         rc = record_found(tx, fl, f, now);
-    if (rc != E_OK || r->canceled)
+    if (rc != E_OK || r->canceled || fl->partial)
+        return rc;
+    if (fl->final != NULL && r->resumed && (rc = count_found(tx, fl)) != E_OK)
         return rc;
     /* Clients see every pair done; a resume starts from the pairs done in
      * order, with their counters only, so that it counts nothing twice. */
@@ -620,6 +655,7 @@ flush_tx(struct tx *tx, void *arg)
     counters_put(fl->a, &run, &seen);
     counters_put(fl->a, &resume, &exact);
     val_set(fl->a, &resume, "checkpoint", val_int((int64_t)fl->checkpoint));
+    val_set(fl->a, &resume, "pairs", val_cstr(r->pairs_hash));
     val_set(fl->a, &run, "resume", resume);
     val_set(fl->a, &run, "certificatesFound", val_int(r->found_leaves));
     val_set(fl->a, &run, "newCertificates", val_int(r->new_leaves));
@@ -636,18 +672,19 @@ flush_tx(struct tx *tx, void *arg)
     return tx->ops->update(tx, &spec_discoveryrun, &run, NULL);
 }
 
-/* Instances of this discovery not seen by this run (lastSeen before it
- * started) turn MISSING, a batch at a time, in the final transaction. */
+/* Instances of this discovery not seen by this run (the last run that saw
+ * them is another: exact, whatever the clocks say) turn MISSING, a batch at
+ * a time, in the final transaction. */
 static int
 mark_missing(struct tx *tx, struct flush *fl)
 {
     struct run   *r = fl->r;
     struct arena *a = fl->a;
     struct fval d = { .t = FV_STR, .s = r->disc_id }, act = { .t = FV_STR, .s = STR("ACTIVE") };
-    struct fval t = { .t = FV_TIME, .i = r->start_ms };
+    struct fval run = { .t = FV_STR, .s = r->id };
     struct fnode *f = filter_bool(a, F_AND, filter_cmp(a, "discoveryID", F_EQ, d),
                                   filter_bool(a, F_AND, filter_cmp(a, "status", F_EQ, act),
-                                              filter_cmp(a, "lastSeen", F_LT, t)));
+                                              filter_cmp(a, "discoveryRunID", F_NE, run)));
     struct listq  q = { .scope = { r->ns, false }, .filter = f, .limit = 1000 };
     struct val    items;
     int           rc;
@@ -695,17 +732,34 @@ count_leaf(struct run *r, const struct found *f)
     }
 }
 
-/* Take what the scanner has found so far and write it. */
+/* The first BATCH_MAX of *list, cut off it. */
+static struct found *
+cut_batch(struct found **list)
+{
+    struct found *batch = *list, **cut = list;
+    size_t        n = 0;
+
+    while (*cut != NULL && n++ < BATCH_MAX)
+        cut = &(*cut)->next;
+    *list = *cut;
+    *cut = NULL;
+    return batch;
+}
+
+/* Take what the scanner has found so far and write it, BATCH_MAX handshakes
+ * per transaction (the writer serves everyone); the counters and the
+ * checkpoint go with the last. */
 static int
 flush(struct run *r, const char *final)
 {
-    struct flush fl = { .r = r, .final = final, .a = arena_new(64 * 1024) };
-    int          rc;
+    struct flush  fl = { .r = r, .a = arena_new(64 * 1024) };
+    struct found *all;
+    int           rc = E_OK;
 
     if (fl.a == NULL)
         return E_INTERNAL;
     pthread_mutex_lock(&r->mu);
-    fl.found = r->found;
+    all = r->found;
     r->found = NULL;
     r->found_tail = &r->found;
     r->nfound = 0;
@@ -713,14 +767,21 @@ flush(struct run *r, const char *final)
     fl.live = r->live;
     fl.checkpoint = r->checkpoint;
     pthread_mutex_unlock(&r->mu);
-    for (struct found *f = fl.found; f != NULL; f = f->next) {
-        prepare_found(r, fl.a, f);
-        count_leaf(r, f);
-    }
-    int64_t t0 = time_mono_ms();
-    rc = store_run(r->job->st, final != NULL ? finish_tx : flush_tx, &fl);
-    r->write_ms += time_mono_ms() - t0;
-    found_free(fl.found);
+    do {
+        fl.found = cut_batch(&all);
+        fl.partial = all != NULL;
+        fl.final = fl.partial ? NULL : final;
+        for (struct found *f = fl.found; f != NULL; f = f->next) {
+            prepare_found(r, fl.a, f);
+            count_leaf(r, f);
+        }
+        int64_t t0 = time_mono_ms();
+        rc = store_run(r->job->st, fl.final != NULL ? finish_tx : flush_tx, &fl);
+        r->write_ms += time_mono_ms() - t0;
+        found_free(fl.found);
+        arena_reset(fl.a);
+    } while (rc == E_OK && all != NULL && !r->canceled);
+    found_free(all);
     arena_free(fl.a);
     if (r->canceled)
         atomic_store(&r->stop, true);
@@ -778,8 +839,43 @@ server_names(struct run *r)
     r->nsnis = l != NULL && l->t == V_ARR ? l->a.n : 0;
     r->snis = arena_calloc(r->a, r->nsnis ? r->nsnis : 1, sizeof *r->snis);
     r->probe_snis = arena_calloc(r->a, 1 + r->nsnis, sizeof *r->probe_snis);
-    for (size_t i = 0; i < r->nsnis; i++)
-        r->snis[i] = arena_strndup(r->a, l->a.v[i].s.p, l->a.v[i].s.len);
+    size_t n = 0;
+    for (size_t i = 0; i < r->nsnis; i++) {
+        char *name = arena_strndup(r->a, l->a.v[i].s.p, l->a.v[i].s.len);
+        for (char *c = name; *c != '\0'; c++)
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+        bool seen = false;
+        for (size_t k = 0; k < n && !seen; k++)
+            seen = strcmp(r->snis[k], name) == 0;
+        if (!seen)
+            r->snis[n++] = name; /* SNI names are case-insensitive: one probe each */
+    }
+    r->nsnis = n;
+}
+
+/* What a checkpoint is a position in: the discovery's targets, excludes and
+ * ports as this run reads them. */
+static void
+pairs_hash(struct run *r)
+{
+    static const char *const lists[] = { "targets", "excludes", "ports" };
+    struct str               parts[3 * 2];
+    size_t                   n = 0;
+
+    for (size_t i = 0; i < ARRAY_LEN(lists); i++) {
+        struct buf        b = { 0 };
+        const struct val *l = val_get(&r->disc, lists[i]);
+        for (size_t k = 0; l != NULL && l->t == V_ARR && k < l->a.n; k++) {
+            buf_append(&b, l->a.v[k].s.p, l->a.v[k].s.len);
+            buf_append(&b, "\n", 1);
+        }
+        parts[n++] = str_c(lists[i]);
+        parts[n++] = (struct str){ arena_strndup(r->a, b.p ? b.p : "", b.len), b.len };
+        buf_free(&b);
+    }
+    unsigned char d[SHA256_LEN];
+    digest_sha256_parts(parts, n, d);
+    hex_encode(d, sizeof d, r->pairs_hash);
 }
 
 /* Mark the run RUNNING (when it was QUEUED: its startTime too). */
@@ -870,7 +966,8 @@ fail_tx(struct tx *tx, void *arg)
     struct val  run;
     int         rc = tx->ops->find(tx, &spec_discoveryrun, NULL, "ID", r->id, r->a, &run);
 
-    if (rc != E_OK || !str_eq_c(val_get_str(&run, "status"), "RUNNING"))
+    if (rc != E_OK || (!str_eq_c(val_get_str(&run, "status"), "RUNNING") &&
+                       !str_eq_c(val_get_str(&run, "status"), "QUEUED")))
         return rc == E_NOTFOUND ? E_OK : rc;
     int64_t now = time_now_ms();
     val_set(r->a, &run, "status", val_cstr("FAILED"));
@@ -895,7 +992,13 @@ run_scan(struct run *r)
     server_names(r);
     allowed_load(&r->allowed);
     resolve_names(r);
+    if (job_canceled(r->job))
+        return E_UNAVAILABLE; /* names not resolved yet are resolved at the resume */
     const struct val *resume = val_get(&r->obj, "resume");
+    pairs_hash(r);
+    if (resume != NULL && !str_eq_c(val_get_str(resume, "pairs"), r->pairs_hash))
+        resume = NULL; /* the discovery's pairs changed since: its checkpoint means nothing */
+    r->resumed = resume != NULL;
     counters_of(resume, &r->stored);
     r->found_leaves = 0;
     r->new_leaves = val_get_int(&r->obj, "newCertificates", 0);
@@ -911,6 +1014,8 @@ run_scan(struct run *r)
     }
     if (r->scan_rc != E_OK)
         return r->scan_rc;
+    if (r->window_oom)
+        return errbuf_set(&r->eb, E_INTERNAL, "out of memory for the pairs in flight");
     if (r->eb.code != E_OK)
         return r->eb.code;
     rc = flush(r, r->canceled ? NULL : "SUCCEEDED");
@@ -946,7 +1051,10 @@ discovery_run_job(struct job_ctx *ctx)
     r.leaves_a = arena_new(256 * 1024);
     strmap_init(&r.cache, r.cache_a);
     strmap_init(&r.leaves, r.leaves_a);
-    if ((rc = load(&r)) == E_OK)
+    if (ctx->kind->max_attempts > 0 && ctx->attempt >= ctx->kind->max_attempts)
+        rc = errbuf_set(&r.eb, E_INTERNAL, "gave up after %lld attempts",
+                        (long long)ctx->attempt); /* never left RUNNING */
+    else if ((rc = load(&r)) == E_OK)
         rc = run_scan(&r);
     if (rc == E_CONFLICT)
         rc = E_OK; /* it had ended, or is gone */

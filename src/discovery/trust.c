@@ -30,7 +30,6 @@
 struct verdict {
     X509       *leaf;  /* kept for the name checks */
     const char *error; /* NULL: the chain verifies */
-    bool        once;  /* not remembered (the table is full) */
 };
 
 struct trust {
@@ -187,13 +186,13 @@ name_check(X509 *leaf, const char *host, const unsigned char ip[16])
                : X509_verify_cert_error_string(X509_V_ERR_IP_ADDRESS_MISMATCH);
 }
 
-/* Verify the chain (no name) into a new verdict. */
-static struct verdict *
-verify_chain(struct trust *t, const unsigned char *const *der, const size_t *len, size_t n)
+/* Verify the chain (no name) into verdict v. */
+static void
+verify_chain(struct trust *t, const unsigned char *const *der, const size_t *len, size_t n,
+             struct verdict *v)
 {
     STACK_OF(X509) *untrusted = sk_X509_new_null();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    struct verdict *v = arena_calloc(t->a, 1, sizeof *v);
 
     v->error = "out of memory";
     if ((v->leaf = der_x509(der[0], len[0])) == NULL)
@@ -214,7 +213,6 @@ out:
     X509_STORE_CTX_free(ctx);
     sk_X509_pop_free(untrusted, X509_free);
     ERR_clear_error();
-    return v;
 }
 
 const char *
@@ -224,7 +222,7 @@ trust_check(struct trust *t, const unsigned char *const *der, const size_t *len,
     struct str      parts[TRUST_CHAIN_MAX];
     unsigned char   key[SHA256_LEN];
     char            hex[2 * SHA256_LEN + 1];
-    struct verdict *v;
+    struct verdict *v, once = { 0 };
 
     if (n == 0)
         return "the certificate does not parse";
@@ -234,16 +232,16 @@ trust_check(struct trust *t, const unsigned char *const *der, const size_t *len,
     digest_sha256_parts(parts, n, key);
     hex_encode(key, sizeof key, hex);
     if ((v = strmap_get(&t->verdicts, str_c(hex))) == NULL) {
-        v = verify_chain(t, der, len, n);
-        if (v->leaf != NULL && t->verdicts.n < VERDICTS_MAX)
+        verify_chain(t, der, len, n, &once);
+        if (once.leaf != NULL && t->verdicts.n < VERDICTS_MAX) {
+            v = arena_alloc(t->a, sizeof *v); /* remembered: the leaf is freed at close */
+            *v = once;
             strmap_put(&t->verdicts, str_c(hex), v);
-        else
-            v->once = true;
+        } else
+            v = &once; /* not remembered: nothing of it outlives this call */
     }
     const char *why = v->error != NULL ? v->error : name_check(v->leaf, host, ip);
-    if (v->once) {
-        X509_free(v->leaf);
-        v->leaf = NULL;
-    }
+    if (v == &once)
+        X509_free(once.leaf);
     return why;
 }

@@ -463,6 +463,32 @@ def test_a_host_name_target_is_probed_with_its_own_name_once(admin, ns, tmp_path
         proc.wait()
 
 
+def test_a_certificate_deleted_during_a_run_is_stored_again(admin, ns, servers):
+    # One probe at a time: the self-signed endpoint, a silent pair holding the scan for its
+    # time-out, the same endpoint again. The certificate is deleted meanwhile: the second
+    # sighting stores it again instead of naming the deleted object.
+    e = servers.endpoint("self-signed")
+    silent_addr, silent_port = servers.silent
+    d = admin.ok(admin.post("/discoveries", body(
+        targets=[e["address"], silent_addr, e["address"]],
+        ports=[str(e["port"]), str(silent_port)], timeout="3s", concurrency=1), ns=ns))
+    run = start_run(admin, ns, d["ID"])
+    q = {"q": 'fingerprint == "%s"' % e["fingerprint"]}
+    end = time.time() + 10
+    while not instances(admin, ns, d["ID"]):
+        assert time.time() < end, "the first sighting was not written"
+        time.sleep(0.05)
+    for c in admin.list("certificates", ns, params=q):
+        admin.ok(admin.delete("/certificates/" + c["ID"], ns=ns))
+    got = wait_run(admin, ns, run["ID"])
+    assert got["status"] == "SUCCEEDED" and got["errors"].get("TIMEOUT") == 1, got
+    insts = instances(admin, ns, d["ID"])
+    assert insts, got
+    for i in insts:
+        assert admin.get("/certificates/" + i["certificateID"], ns=ns).status == 200, i
+    assert len(admin.list("certificates", ns, params=q)) == 1
+
+
 def test_an_unknown_discovery_cannot_run(admin, ns):
     assert_error(admin.post("/discoveries/%s/discoveryruns" % ("0" * 24), {}, ns=ns), 404)
 
