@@ -1,7 +1,0 @@
-build2/obj/src/core/json.o: src/core/json.c src/core/codec.h \
- src/core/buf.h src/core/base.h src/core/val.h src/core/arena.h
-src/core/codec.h:
-src/core/buf.h:
-src/core/base.h:
-src/core/val.h:
-src/core/arena.h:
