@@ -81,10 +81,7 @@ sha256_hex(struct arena *a, const struct str *parts, size_t n)
 static struct str
 now_str(struct arena *a, int64_t ms)
 {
-    char *t = arena_alloc(a, TIME_RFC3339_LEN + 1);
-
-    time_format(ms, t);
-    return (struct str){ t, TIME_RFC3339_LEN };
+    return val_time(a, ms).s;
 }
 
 static bool

@@ -26,6 +26,22 @@ ip_parse(struct str s, unsigned char out[16])
     return inet_pton(AF_INET6, tmp, out) == 1 ? E_OK : E_BADREQ;
 }
 
+bool
+ip_is_v4(const unsigned char ip[16])
+{
+    static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+    return memcmp(ip, mapped, sizeof mapped) == 0;
+}
+
+void
+ip_format(const unsigned char ip[16], char out[IP_TEXT_MAX])
+{
+    if (inet_ntop(ip_is_v4(ip) ? AF_INET : AF_INET6, ip_is_v4(ip) ? ip + 12 : ip, out,
+                  IP_TEXT_MAX) == NULL)
+        out[0] = '\0';
+}
+
 int
 cidr_parse(struct str s, struct cidr *out)
 {

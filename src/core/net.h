@@ -10,6 +10,13 @@ struct cidr {
     unsigned      bits; /* prefix length over the 128 bits */
 };
 
+#define IP_TEXT_MAX 46 /* INET6_ADDRSTRLEN: an address as text, with its NUL */
+
+/* True when the 16 bytes are an IPv4-mapped address (::ffff:a.b.c.d). */
+bool ip_is_v4(const unsigned char ip[16]);
+/* The address as text: dotted IPv4 for a mapped one, else IPv6. */
+void ip_format(const unsigned char ip[16], char out[IP_TEXT_MAX]);
+
 /* "10.0.0.0/8", "2001:db8::/32", or a bare address (a /32 or /128). */
 int  cidr_parse(struct str s, struct cidr *out);
 int  ip_parse(struct str s, unsigned char out[16]);

@@ -6,6 +6,8 @@
  */
 #include "val.h"
 
+#include "timeutil.h"
+
 struct val *
 val_get_s(const struct val *m, struct str key)
 {
@@ -172,4 +174,13 @@ val_get_str(const struct val *m, const char *key)
     const struct val *v = val_get(m, key);
 
     return v != NULL && v->t == V_STR ? v->s : STR_NULL;
+}
+
+struct val
+val_time(struct arena *a, int64_t ms)
+{
+    char *t = arena_alloc(a, TIME_RFC3339_LEN + 1);
+
+    time_format(ms, t);
+    return val_cstr(t);
 }

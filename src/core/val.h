@@ -82,6 +82,9 @@ val_map(void)
     return (struct val){ .t = V_MAP };
 }
 
+/* Time `ms` as the RFC 3339 string value the API writes, in arena `a`. */
+struct val val_time(struct arena *a, int64_t ms);
+
 /* Lookup in a map (NULL when absent or `m` is not a map). */
 struct val *val_get(const struct val *m, const char *key);
 struct val *val_get_s(const struct val *m, struct str key);

@@ -87,18 +87,9 @@ allowed_has(const struct allowed *al, const unsigned char ip[16])
     return al->all;
 }
 
-/* The last address of range c. */
-static void
-range_last(const struct cidr *c, unsigned char last[16])
-{
-    memcpy(last, c->addr, 16);
-    for (unsigned bit = c->bits; bit < 128; bit++)
-        last[bit / 8] |= (unsigned char)(0x80u >> (bit % 8));
-}
-
-/* Every address and range target inside the allowed networks: a CIDR list's
- * members nest or are apart, so a range is allowed when one allowed network
- * holds both its ends. */
+/* Every address and range target inside one of the allowed networks (two
+ * CIDR ranges nest or are apart: a range lies inside a network that holds
+ * its first address and is no narrower). */
 static int
 check_allowed(const struct target_set *ts, struct errbuf *eb)
 {
@@ -109,11 +100,9 @@ check_allowed(const struct target_set *ts, struct errbuf *eb)
         return E_OK;
     for (size_t i = 0; i < ts->ntargets; i++) {
         const struct target *t = &ts->targets[i];
-        unsigned char        last[16];
         bool                 ok = t->is_name;
-        range_last(&t->range, last);
         for (size_t k = 0; k < al.n && !ok; k++)
-            ok = cidr_contains(&al.nets[k], t->range.addr) && cidr_contains(&al.nets[k], last);
+            ok = al.nets[k].bits <= t->range.bits && cidr_contains(&al.nets[k], t->range.addr);
         if (!ok)
             return errbuf_attr(eb, E_VALIDATION, "targets",
                                "Attribute 'targets': item %zu is outside "
@@ -166,7 +155,7 @@ check_schedule(struct arena *a, struct val *d, int64_t now, struct errbuf *eb)
     if ((next = cron_next(&c, now)) < 0)
         return errbuf_attr(eb, E_VALIDATION, "schedule",
                            "Attribute 'schedule' never matches a date");
-    val_set(a, d, "nextRunTime", time_val(a, next));
+    val_set(a, d, "nextRunTime", val_time(a, next));
     return E_OK;
 }
 
@@ -235,7 +224,7 @@ start_due(struct tx *tx, struct arena *a, struct str id, int64_t now, struct err
         (next = cron_next(&c, now)) < 0)
         val_del(&d, "nextRunTime");
     else
-        val_set(a, &d, "nextRunTime", time_val(a, next));
+        val_set(a, &d, "nextRunTime", val_time(a, next));
     if ((rc = tx->ops->update(tx, &spec_discovery, &d, NULL)) != E_OK)
         return rc;
     rc = discovery_run_new(tx, a, &d, &run, eb);

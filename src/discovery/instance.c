@@ -30,17 +30,6 @@ static const struct attr instance_attrs[] = {
     { "sightingKey", T_STRING, A_INTERNAL | A_COLUMN },
 };
 
-void
-instance_address(const unsigned char ip[16], char out[INET6_ADDRSTRLEN])
-{
-    static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-    if (memcmp(ip, mapped, 12) == 0)
-        inet_ntop(AF_INET, ip + 12, out, INET6_ADDRSTRLEN);
-    else
-        inet_ntop(AF_INET6, ip, out, INET6_ADDRSTRLEN);
-}
-
 /* What makes a sighting the same one again. */
 static struct str
 sighting_key(struct arena *a, const struct instance_seen *s, const char *addr)
@@ -69,12 +58,12 @@ int
 instance_record(struct tx *tx, struct arena *a, const struct instance_seen *s, int64_t now,
                 struct errbuf *eb)
 {
-    char         addr[INET6_ADDRSTRLEN];
+    char         addr[IP_TEXT_MAX];
     struct scope sc = { s->ns, false };
-    struct val   obj, in = val_map(), t = time_val(a, now);
+    struct val   obj, in = val_map(), t = val_time(a, now);
     int          rc;
 
-    instance_address(s->addr, addr);
+    ip_format(s->addr, addr);
     struct str key = sighting_key(a, s, addr);
     rc = tx->ops->find(tx, &spec_certificateinstance, &sc, "sightingKey", key, a, &obj);
     if (rc == E_OK) {

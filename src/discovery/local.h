@@ -41,16 +41,6 @@ int64_t discovery_timeout_ms(const struct val *d);
 int discovery_run_new(struct tx *tx, struct arena *a, const struct val *d, struct val *run,
                       struct errbuf *eb);
 
-/* Time `ms` as an RFC 3339 string value, in the arena. */
-static inline struct val
-time_val(struct arena *a, int64_t ms)
-{
-    char *s = arena_alloc(a, TIME_RFC3339_LEN + 1);
-
-    time_format(ms, s);
-    return val_cstr(s);
-}
-
 /* One sighting of a certificate, to record as a certificateinstance. */
 struct instance_seen {
     struct str    ns, discovery_id, run_id, certificate_id;
@@ -65,9 +55,6 @@ struct instance_seen {
  * (lastSeen, ACTIVE again, what the handshake said). */
 int instance_record(struct tx *tx, struct arena *a, const struct instance_seen *s, int64_t now,
                     struct errbuf *eb);
-
-/* The address as text: dotted IPv4 for a mapped one, else IPv6. */
-void instance_address(const unsigned char ip[16], char out[46]);
 
 /* The runtime the run jobs are queued on (NULL in tools and tests). */
 extern struct jobs *discovery_jobs;

@@ -109,7 +109,7 @@ run_update(struct hook_ctx *ctx, struct val *obj, const struct val *old, struct 
         return errbuf_attr(eb, E_VALIDATION, "status",
                            "Attribute 'status' can only be set to CANCELED, while the run is "
                            "QUEUED or RUNNING");
-    val_set(ctx->a, obj, "endTime", time_val(ctx->a, time_now_ms()));
+    val_set(ctx->a, obj, "endTime", val_time(ctx->a, time_now_ms()));
     return E_OK;
 }
 

@@ -35,6 +35,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "../core/net.h"
 #include "../core/timeutil.h"
 
 #define NONE            UINT32_MAX
@@ -483,10 +484,8 @@ tls_done(struct scan *s, uint32_t i)
 static socklen_t
 sockaddr_of(const struct scan_target *t, struct sockaddr_storage *ss)
 {
-    static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
     memset(ss, 0, sizeof(*ss));
-    if (memcmp(t->addr, v4mapped, sizeof(v4mapped)) == 0) {
+    if (ip_is_v4(t->addr)) {
         struct sockaddr_in *in = (struct sockaddr_in *)ss;
 
         in->sin_family = AF_INET;

@@ -104,7 +104,6 @@ struct run {
     const char      **probe_snis; /* the open pair's (pair_snis): 1 + nsnis at most */
     struct trust     *trust;
     struct allowed    allowed; /* discovery_allowed_networks, as the run started */
-    int64_t           start_ms;
     /* the scanner's own */
     struct target_cursor cur;
     uint64_t             next_seq; /* pairs started (from the checkpoint) */
@@ -137,7 +136,7 @@ struct run {
     bool            resumed;    /* an earlier attempt wrote a checkpoint */
     char            pairs_hash[2 * SHA256_LEN + 1]; /* what the checkpoint counts in */
     struct arena   *cache_a;
-    struct strmap   cache; /* fingerprint -> certificate ID (a struct str *) */
+    struct strmap   cache; /* fingerprints of the certificates stored: set */
     struct arena   *leaves_a;
     struct strmap   leaves; /* leaf fingerprints seen by this run */
     bool            canceled;
@@ -478,18 +477,16 @@ prepare_found(struct run *r, struct arena *a, struct found *f)
                                  f->nchain, f->sni, f->addr);
 }
 
+/* The run has stored (or found stored) the certificate with fingerprint fp:
+ * its next sightings need no parse. */
 static void
-remember(struct run *r, const char *fp, struct str id, struct str *out)
+remember(struct run *r, const char *fp)
 {
     if (r->cache.n >= CACHE_MAX) {
         arena_reset(r->cache_a);
         strmap_init(&r->cache, r->cache_a);
     }
-    struct str *kept = arena_alloc(r->cache_a, sizeof *kept);
-
-    *kept = (struct str){ arena_strndup(r->cache_a, id.p, id.len), id.len };
-    strmap_put(&r->cache, str_c(fp), kept);
-    *out = *kept;
+    strmap_put(&r->cache, str_c(fp), r);
 }
 
 /* The ID of chain member i of f in the run's namespace, put into the
@@ -520,7 +517,8 @@ put_cert(struct tx *tx, struct flush *fl, const struct found *f, size_t i, struc
     if (rc != E_OK)
         return rc;
     *is_new = !dup;
-    remember(r, f->fp[i], val_get_str(&obj, "ID"), id);
+    *id = val_get_str(&obj, "ID");
+    remember(r, f->fp[i]);
     if (*is_new && i == 0)
         return webhook_emit(tx, fl->a, r->ns, "certificate.discovered", &obj, "certificate",
                             &r->eb);
@@ -661,14 +659,14 @@ flush_tx(struct tx *tx, void *arg)
     val_set(fl->a, &run, "newCertificates", val_int(r->new_leaves));
     if (fl->final != NULL) {
         val_set(fl->a, &run, "status", val_cstr(fl->final));
-        val_set(fl->a, &run, "endTime", time_val(fl->a, now));
+        val_set(fl->a, &run, "endTime", val_time(fl->a, now));
         if (r->eb.code != E_OK)
             val_set(fl->a, &run, "failureReason", val_cstr(r->eb.msg));
     }
     /* Progress keeps updateTime: a client's cancel, sent with the run as it
      * read it, must not lose a race with the counters. Status changes move it. */
     if (fl->final != NULL)
-        val_set(fl->a, &run, "updateTime", time_val(fl->a, now));
+        val_set(fl->a, &run, "updateTime", val_time(fl->a, now));
     return tx->ops->update(tx, &spec_discoveryrun, &run, NULL);
 }
 
@@ -894,8 +892,8 @@ begin_tx(struct tx *tx, void *arg)
     int64_t now = time_now_ms();
     if (str_eq_c(val_get_str(&run, "status"), "QUEUED")) {
         val_set(r->a, &run, "status", val_cstr("RUNNING"));
-        val_set(r->a, &run, "startTime", time_val(r->a, now));
-        val_set(r->a, &run, "updateTime", time_val(r->a, now));
+        val_set(r->a, &run, "startTime", val_time(r->a, now));
+        val_set(r->a, &run, "updateTime", val_time(r->a, now));
         if ((rc = tx->ops->update(tx, &spec_discoveryrun, &run, NULL)) != E_OK)
             return rc;
     }
@@ -915,8 +913,6 @@ load(struct run *r)
     r->ns = val_get_str(&r->obj, "namespace");
     r->disc_id = val_get_str(&r->obj, "discoveryID");
     sc = (struct scope){ r->ns, false };
-    if (time_parse(val_get_str(&r->obj, "startTime"), &r->start_ms) != E_OK)
-        r->start_ms = time_now_ms();
     rc = r->job->st->ops->find(r->job->st, &spec_discovery, &sc, "ID", r->disc_id, r->a,
                                &r->disc, &r->eb);
     if (rc == E_NOTFOUND)
@@ -972,8 +968,8 @@ fail_tx(struct tx *tx, void *arg)
     int64_t now = time_now_ms();
     val_set(r->a, &run, "status", val_cstr("FAILED"));
     val_set(r->a, &run, "failureReason", val_cstr(r->eb.msg[0] ? r->eb.msg : "failed"));
-    val_set(r->a, &run, "endTime", time_val(r->a, now));
-    val_set(r->a, &run, "updateTime", time_val(r->a, now));
+    val_set(r->a, &run, "endTime", val_time(r->a, now));
+    val_set(r->a, &run, "updateTime", val_time(r->a, now));
     struct errbuf eb = { 0 };
     if ((rc = tx->ops->update(tx, &spec_discoveryrun, &run, NULL)) != E_OK)
         return rc;

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "../core/digest.h"
+#include "../core/net.h"
 #include "../core/rnd.h"
 #include "../core/strmap.h"
 #include "../inventory/inventory.h"
@@ -172,15 +173,13 @@ der_x509(const unsigned char *der, size_t len)
 static const char *
 name_check(X509 *leaf, const char *host, const unsigned char ip[16])
 {
-    static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
     if (host != NULL && host[0] != '\0')
         return X509_check_host(leaf, host, 0, 0, NULL) == 1
                    ? NULL
                    : X509_verify_cert_error_string(X509_V_ERR_HOSTNAME_MISMATCH);
     if (ip == NULL)
         return NULL;
-    bool v4 = memcmp(ip, mapped, 12) == 0;
+    bool v4 = ip_is_v4(ip);
     return X509_check_ip(leaf, v4 ? ip + 12 : ip, v4 ? 4 : 16, 0) == 1
                ? NULL
                : X509_verify_cert_error_string(X509_V_ERR_IP_ADDRESS_MISMATCH);

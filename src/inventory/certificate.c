@@ -248,14 +248,11 @@ is_ca(const struct val *obj)
 static int
 claim_discovered(struct tx *tx, struct arena *a, struct val *found, const char *source)
 {
-    char *now = arena_alloc(a, TIME_RFC3339_LEN + 1);
-
     if (strcmp(source, "DISCOVERED") == 0 ||
         !str_eq_c(val_get_str(found, "source"), "DISCOVERED"))
         return E_OK;
-    time_format(time_now_ms(), now);
     val_set(a, found, "source", val_cstr(source));
-    val_set(a, found, "updateTime", val_cstr(now));
+    val_set(a, found, "updateTime", val_time(a, time_now_ms()));
     return tx->ops->update(tx, &spec_certificate, found, NULL);
 }
 

@@ -233,10 +233,8 @@ inv_evaluate(struct arena *a, struct val *cert, const struct inv_policy *p, bool
     int64_t start = time_of(cert, "validityStart", INT64_MIN);
     int64_t end = time_of(cert, "validityEnd", 0);
     int64_t expiring = end - p->expiring_days * DAY_MS;
-    char   *t = arena_alloc(a, TIME_RFC3339_LEN + 1);
 
-    time_format(expiring, t);
-    val_set(a, cert, "expiringTime", val_cstr(t));
+    val_set(a, cert, "expiringTime", val_time(a, expiring));
     val_set(a, cert, "weaknesses", weaknesses_of(a, cert, p, issuer_expired));
     if (flag(cert, "retired"))
         val_set(a, cert, "status", val_cstr("RETIRED"));

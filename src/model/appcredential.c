@@ -43,15 +43,6 @@ static const struct attr appcredential_attrs[] = {
              "ignored when sent back" },
 };
 
-static struct val
-time_val(struct arena *a, int64_t ms)
-{
-    char *t = arena_alloc(a, TIME_RFC3339_LEN + 1);
-
-    time_format(ms, t);
-    return val_cstr(t);
-}
-
 /* The client CA's certificate ("" before start-up registered it). */
 static const char *
 client_ca_pem(void)
@@ -96,7 +87,7 @@ issue(struct hook_ctx *ctx, struct str id, struct str name, struct str csr, stru
     val_set(ctx->a, into, "certificate", val_str(arena_str(ctx->a, buf_str(&cc.cert_pem))));
     val_set(ctx->a, into, "serialNumber",
             val_cstr(arena_strndup(ctx->a, cc.serial, strlen(cc.serial))));
-    val_set(ctx->a, into, "expiryTime", time_val(ctx->a, cc.not_after_ms));
+    val_set(ctx->a, into, "expiryTime", val_time(ctx->a, cc.not_after_ms));
     if (ctx->once.t != V_MAP)
         ctx->once = val_map();
     val_set(ctx->a, &ctx->once, "credentials", credentials(ctx, &cc));

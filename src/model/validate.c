@@ -186,9 +186,7 @@ check_value(struct arena *a, const struct attr *at, struct val *v, struct errbuf
     case T_TIME:
         if (v->t != V_STR || time_parse(v->s, &ms) != E_OK)
             return bad_type(eb, at, "an RFC 3339 time");
-        char *t = arena_alloc(a, TIME_RFC3339_LEN + 1);
-        time_format(ms, t);
-        *v = val_cstr(t);
+        *v = val_time(a, ms);
         return E_OK;
     case T_STRLIST:
         return check_strlist(at, v, eb);
@@ -356,9 +354,7 @@ check_unchanged(struct arena *a, const struct attr *at, const struct val *in,
         return E_OK;
     x = *v;
     if (at->type == T_TIME && x.t == V_STR && time_parse(x.s, &ms) == E_OK) {
-        char *t = arena_alloc(a, TIME_RFC3339_LEN + 1);
-        time_format(ms, t);
-        x = val_cstr(t);
+        x = val_time(a, ms);
     }
     if (val_equal(&x, o != NULL ? o : &empty) || (o == NULL && val_is_empty(&x)))
         return E_OK;
@@ -460,17 +456,16 @@ int
 object_new(struct arena *a, const struct spec *s, struct str ns, const struct val *in,
            struct val *obj, struct errbuf *eb)
 {
-    char  id[ID_LEN + 1];
-    char *now = arena_alloc(a, TIME_RFC3339_LEN + 1);
-    int   rc = validate_create(a, s, in, obj, eb);
+    char id[ID_LEN + 1];
+    int  rc = validate_create(a, s, in, obj, eb);
 
     if (rc != E_OK)
         return rc;
     id_new(id);
-    time_format(time_now_ms(), now);
+    struct val now = val_time(a, time_now_ms());
     val_set(a, obj, "ID", val_str(arena_str(a, str_c(id))));
     val_set(a, obj, "namespace", val_str(ns));
-    val_set(a, obj, "createTime", val_cstr(now));
-    val_set(a, obj, "updateTime", val_cstr(now));
+    val_set(a, obj, "createTime", now);
+    val_set(a, obj, "updateTime", now);
     return E_OK;
 }

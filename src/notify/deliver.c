@@ -44,10 +44,7 @@ save(struct job_ctx *ctx, struct val *d)
 static void
 set_time(struct arena *a, struct val *d, const char *key, int64_t ms)
 {
-    char *t = arena_alloc(a, TIME_RFC3339_LEN + 1);
-
-    time_format(ms, t);
-    val_set(a, d, key, val_cstr(t));
+    val_set(a, d, key, val_time(a, ms));
 }
 
 /* The delivery will not be sent (its webhook went, or was disabled). */

@@ -38,15 +38,6 @@ payload_spec(const char *key)
     return NULL;
 }
 
-static struct val
-time_val(struct arena *a, int64_t ms)
-{
-    char *t = arena_alloc(a, TIME_RFC3339_LEN + 1);
-
-    time_format(ms, t);
-    return val_cstr(t);
-}
-
 /* {"event", "time", "namespace", <key>: the payload as the API answers it}. */
 static int
 body_encode(struct arena *a, struct event *ev, const struct val *payload, const char *key)
@@ -58,7 +49,7 @@ body_encode(struct arena *a, struct event *ev, const struct val *payload, const 
     if (s != NULL && p.t == V_MAP)
         object_present(a, s, &p);
     val_set(a, &body, "event", val_cstr(ev->name));
-    val_set(a, &body, "time", time_val(a, ev->now));
+    val_set(a, &body, "time", val_time(a, ev->now));
     val_set(a, &body, "namespace", val_str(ev->ns));
     val_set(a, &body, key, p);
     buf_init(&ev->body, WEBHOOK_BODY_MAX);
@@ -99,7 +90,7 @@ delivery_new(struct arena *a, const struct val *hook, const struct event *ev, st
     if (ev->too_big)
         val_set(a, d, "lastError", val_cstr("the event's body is larger than 1 MiB: not sent"));
     else
-        val_set(a, d, "nextAttemptTime", time_val(a, ev->now));
+        val_set(a, d, "nextAttemptTime", val_time(a, ev->now));
     tags_normalize(a, &spec_webhookdelivery, d);
     return E_OK;
 }

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "../core/digest.h"
+#include "../core/net.h"
 #include "../core/version.h"
 #include "netcheck.h"
 
@@ -25,7 +26,7 @@ struct attempt {
     bool                       capped;  /* the answer's body passed the cap */
     bool                       refused; /* an address was outside the allowed networks */
     bool                       opened;  /* a socket was opened to an allowed address */
-    char                       refused_addr[INET6_ADDRSTRLEN];
+    char                       refused_addr[IP_TEXT_MAX];
 };
 
 int
@@ -60,17 +61,6 @@ sockaddr_ip(const struct curl_sockaddr *sa, unsigned char ip[16])
     return false;
 }
 
-static void
-name_address(const unsigned char ip[16], char out[INET6_ADDRSTRLEN])
-{
-    static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-    if (memcmp(ip, mapped, sizeof mapped) == 0)
-        inet_ntop(AF_INET, ip + 12, out, INET6_ADDRSTRLEN);
-    else
-        inet_ntop(AF_INET6, ip, out, INET6_ADDRSTRLEN);
-}
-
 static curl_socket_t
 open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *sa)
 {
@@ -79,7 +69,7 @@ open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *sa)
 
     if (purpose != CURLSOCKTYPE_IPCXN || !sockaddr_ip(sa, ip) || !webhook_address_allowed(ip)) {
         at->refused = true;
-        name_address(ip, at->refused_addr);
+        ip_format(ip, at->refused_addr);
         return CURL_SOCKET_BAD;
     }
     at->opened = true;

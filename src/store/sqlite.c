@@ -392,8 +392,6 @@ column_attr(sqlite3_stmt *stmt, int col, const struct attr *at, struct arena *a,
             struct val *out)
 {
     struct errbuf eb;
-    char         *t;
-
     switch (at->type) {
     case T_BOOL:
         *out = val_bool(sqlite3_column_int64(stmt, col) != 0);
@@ -405,9 +403,7 @@ column_attr(sqlite3_stmt *stmt, int col, const struct attr *at, struct arena *a,
         *out = val_float(sqlite3_column_double(stmt, col));
         return E_OK;
     case T_TIME:
-        t = arena_alloc(a, TIME_RFC3339_LEN + 1);
-        time_format(sqlite3_column_int64(stmt, col), t);
-        *out = val_cstr(t);
+        *out = val_time(a, sqlite3_column_int64(stmt, col));
         return E_OK;
     case T_STRING:
         *out = val_str(col_str(stmt, col, a));

@@ -43,12 +43,11 @@ throttle_fini(void)
 static struct str
 address_key(struct req *r)
 {
-    static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-    unsigned char             *ip = arena_alloc(r->a, 16);
+    unsigned char *ip = arena_alloc(r->a, 16);
 
     if (ip_parse(r->client_ip, ip) != E_OK)
         return r->client_ip;
-    if (memcmp(ip, v4mapped, sizeof v4mapped) != 0)
+    if (!ip_is_v4(ip))
         memset(ip + 8, 0, 8);
     return (struct str){ (const char *)ip, 16 };
 }
