@@ -1,6 +1,6 @@
 # Keyward - see README.md. `make run` starts a console, `make check` tests it.
 CC       ?= gcc
-PKGS      = openssl json-c msgpack sqlite3 libargon2 libcurl
+PKGS      = openssl json-c msgpack sqlite3 libpq libargon2 libcurl
 CFLAGS_W  = -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wformat=2 -Wvla \
             -Wno-missing-field-initializers -Werror
 CFLAGS   ?= -O2 -g

@@ -878,8 +878,11 @@ enum api_result
 engine_serve(struct req *r, struct errbuf *eb)
 {
     const struct spec *s = r->route.spec;
-    struct checked     ck = { .gen = authz_generation() }; /* before any authorization */
+    struct checked     ck;
     int                rc;
+
+    authz_follow_store(); /* another server's policy or namespace write counts now */
+    ck = (struct checked){ .gen = authz_generation() }; /* before any authorization */
 
     if (s->not_namespaced) {
         rc = engine_static(r, s, eb);

@@ -291,6 +291,14 @@ on_changes(const struct change *ch, size_t n)
 }
 
 void
+authz_follow_store(void)
+{
+    if (kw_store != NULL && kw_store->ops->guards_moved != NULL &&
+        kw_store->ops->guards_moved(kw_store))
+        authz_invalidate();
+}
+
+void
 authz_start(void)
 {
     store_observe(on_changes);

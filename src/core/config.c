@@ -315,11 +315,23 @@ config_url_redacted(const char *url, char *out, size_t n)
     const char *at = auth != NULL ? memrchr(auth, '@', authlen) : NULL;
     const char *colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
 
-    if (colon == NULL) {
+    if (colon == NULL)
         snprintf(out, n, "%s", url);
-        return;
+    else
+        snprintf(out, n, "%.*s***%s", (int)(colon + 1 - url), url, at);
+    /* libpq also takes it as a query parameter: ...?sslmode=x&password=y */
+    for (char *q = strchr(out, '?'); q != NULL; q = strchr(q + 1, '&')) {
+        if (strncmp(q + 1, "password=", 9) != 0)
+            continue;
+        char  *v = q + 10, *end = v + strcspn(v, "&#");
+        size_t tail = strlen(end) + 1;
+        if (v + 3 + tail > out + n) { /* no room for the rest: cut it off */
+            *q = '\0';
+            break;
+        }
+        memmove(v + 3, end, tail);
+        memcpy(v, "***", 3);
     }
-    snprintf(out, n, "%.*s***%s", (int)(colon + 1 - url), url, at);
 }
 
 const char *

@@ -79,6 +79,7 @@ const struct spec spec_apiauthorization = {
     .rest = "apiauthorizations",
     .attrs = apiauthorization_attrs,
     .nattrs = ARRAY_LEN(apiauthorization_attrs),
+    .guards = true,
     .default_order = "name",
     .ops = OP_ALL,
     .access = ACCESS_ADMIN,

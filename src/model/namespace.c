@@ -86,6 +86,7 @@ const struct spec spec_namespace = {
     .nattrs = ARRAY_LEN(namespace_attrs),
     .unique = "name",
     .unique_global = true,
+    .guards = true,
     .default_order = "name",
     .ops = OP_ALL,
     .cascades = true,

@@ -202,11 +202,14 @@ struct spec {
     const struct spec_action *actions;  /* /this/:id/<action>, POST; NULL-name terminated */
     bool                      cascades; /* a delete also deletes what lives below it
                                            (namespaces): policies are reloaded */
-    bool bulk;                          /* may hold millions of objects per namespace: its
-                                           rows carry their namespace's ID, are invisible
-                                           once that namespace is deleted, and are purged
-                                           afterwards in batches (namespace.purge job), so a
-                                           namespace delete never stalls other writes */
+    bool guards; /* what authorizes requests follows it (API authorizations,
+                    namespaces): with several servers on one store, each rebuilds what
+                    it keeps of them in memory after another's write (store.h) */
+    bool bulk;   /* may hold millions of objects per namespace: its
+                    rows carry their namespace's ID, are invisible
+                    once that namespace is deleted, and are purged
+                    afterwards in batches (namespace.purge job), so a
+                    namespace delete never stalls other writes */
     struct spec_hooks  hooks;
     const char *const *csv_columns; /* NULL-terminated default columns of its text/csv
                                        lists; NULL: ID, name (if it has one), namespace,

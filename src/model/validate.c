@@ -84,6 +84,11 @@ check_string(const struct attr *at, struct str s, size_t max, struct errbuf *eb)
     if (s.len > max)
         return errbuf_attr(eb, E_VALIDATION, at->name,
                            "Attribute '%s' must be at most %zu bytes long", at->name, max);
+    /* Valid UTF-8, but no store keeps it the same everywhere (PostgreSQL's
+     * text cannot hold it), and no name or value of this console needs it. */
+    if (memchr(s.p, '\0', s.len) != NULL)
+        return errbuf_attr(eb, E_VALIDATION, at->name,
+                           "Attribute '%s' must not contain the character U+0000", at->name);
     if (at->enums != NULL && s.len > 0) {
         bool ok = false;
         for (const char *const *e = at->enums; *e != NULL && !ok; e++)
@@ -137,8 +142,11 @@ check_strmap(const struct attr *at, const struct val *v, struct errbuf *eb)
         const struct val *l = &v->m.kv[i].v;
         if (l->t != V_ARR || l->a.n > LIST_MAX)
             return bad_type(eb, at, "a map of string lists");
+        if (memchr(v->m.kv[i].k.p, '\0', v->m.kv[i].k.len) != NULL)
+            return bad_type(eb, at, "a map of string lists");
         for (size_t j = 0; j < l->a.n; j++)
-            if (l->a.v[j].t != V_STR || l->a.v[j].s.len > ITEM_MAX)
+            if (l->a.v[j].t != V_STR || l->a.v[j].s.len > ITEM_MAX ||
+                memchr(l->a.v[j].s.p, '\0', l->a.v[j].s.len) != NULL)
                 return bad_type(eb, at, "a map of string lists");
     }
     return E_OK;

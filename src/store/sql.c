@@ -260,9 +260,22 @@ counts_table(struct buf *sql, const struct spec *s)
     buf_printf(sql, "\"%s__counts\"", s->rest);
 }
 
+/* A counted value as the counts table keeps it: text on PostgreSQL (its v1 and
+ * v2 columns are TEXT; counted_select casts them back), as it is on SQLite
+ * (untyped columns); NULL as ''. */
+static void
+count_value(struct buf *sql, const char *row, const struct attr *at, enum sql_dialect d)
+{
+    if (d == SQL_POSTGRES)
+        buf_printf(sql, "coalesce(%s.\"%s\"::text, ''), ", row, at->name);
+    else
+        buf_printf(sql, "ifnull(%s.\"%s\", ''), ", row, at->name);
+}
+
 /* Add `sign` to the counts of the row `row` (NEW or OLD) in dimension `dim`. */
 static void
-count_upsert(struct buf *sql, const struct spec *s, const char *dim, const char *row, int sign)
+count_upsert(struct buf *sql, const struct spec *s, const char *dim, const char *row, int sign,
+             enum sql_dialect d)
 {
     const struct attr *at[2];
     size_t             n;
@@ -271,8 +284,17 @@ count_upsert(struct buf *sql, const struct spec *s, const char *dim, const char 
         return;
     buf_puts(sql, "INSERT INTO ");
     counts_table(sql, s);
-    buf_puts(sql, " (nsid, dim, v1, v2, n) ");
-    if (n == 1 && at[0]->type == T_STRLIST) {
+    /* PostgreSQL needs the old row named (n alone is ambiguous); SQLite
+     * refuses the alias inside a trigger. */
+    buf_puts(sql,
+             d == SQL_POSTGRES ? " AS c (nsid, dim, v1, v2, n) " : " (nsid, dim, v1, v2, n) ");
+    if (n == 1 && at[0]->type == T_STRLIST && d == SQL_POSTGRES) {
+        /* One row per distinct element: an upsert may not touch a row twice. */
+        buf_printf(sql,
+                   "SELECT %s.nsid, '%s', j, '', %d * count(*) FROM "
+                   "jsonb_array_elements_text(%s.\"%s\") AS j GROUP BY j",
+                   row, dim, sign, row, at[0]->name);
+    } else if (n == 1 && at[0]->type == T_STRLIST) {
         buf_printf(sql,
                    "SELECT %s.nsid, '%s', j.value, '', %d FROM json_each(%s.\"%s\") AS j "
                    "WHERE true",
@@ -281,20 +303,21 @@ count_upsert(struct buf *sql, const struct spec *s, const char *dim, const char 
         buf_printf(sql, "VALUES (%s.nsid, '%s', ", row, dim);
         for (size_t i = 0; i < 2; i++)
             if (i < n)
-                buf_printf(sql, "ifnull(%s.\"%s\", ''), ", row, at[i]->name);
+                count_value(sql, row, at[i], d);
             else
                 buf_puts(sql, "'', ");
         buf_printf(sql, "%d)", sign);
     }
-    buf_puts(sql, " ON CONFLICT (nsid, dim, v1, v2) DO UPDATE SET n = n + excluded.n;");
+    buf_printf(sql, " ON CONFLICT (nsid, dim, v1, v2) DO UPDATE SET n = %sn + excluded.n;",
+               d == SQL_POSTGRES ? "c." : "");
 }
 
 static void
-count_all(struct buf *sql, const struct spec *s, const char *row, int sign)
+count_all(struct buf *sql, const struct spec *s, const char *row, int sign, enum sql_dialect d)
 {
-    count_upsert(sql, s, "", row, sign);
+    count_upsert(sql, s, "", row, sign, d);
     for (const char *const *dim = s->counted; *dim != NULL; dim++)
-        count_upsert(sql, s, *dim, row, sign);
+        count_upsert(sql, s, *dim, row, sign, d);
 }
 
 static void
@@ -307,18 +330,44 @@ count_trigger(struct buf *sql, const struct spec *s, const char *event, const ch
     ident(sql, s->rest);
     buf_puts(sql, " BEGIN ");
     if (strcmp(name, "ins") != 0)
-        count_all(sql, s, "OLD", -1);
+        count_all(sql, s, "OLD", -1, SQL_SQLITE);
     if (strcmp(name, "del") != 0)
-        count_all(sql, s, "NEW", 1);
+        count_all(sql, s, "NEW", 1, SQL_SQLITE);
     buf_puts(sql, " END;");
+}
+
+/* PostgreSQL: one PL/pgSQL function for the three events, without an
+ * EXCEPTION block (it would open a subtransaction per row). */
+static void
+count_function(struct buf *sql, const struct spec *s)
+{
+    buf_printf(sql,
+               "CREATE OR REPLACE FUNCTION \"%s__count\"() RETURNS trigger LANGUAGE plpgsql "
+               "AS $kw$ BEGIN IF TG_OP IN ('UPDATE', 'DELETE') THEN ",
+               s->rest);
+    count_all(sql, s, "OLD", -1, SQL_POSTGRES);
+    buf_puts(sql, " END IF; IF TG_OP IN ('UPDATE', 'INSERT') THEN ");
+    count_all(sql, s, "NEW", 1, SQL_POSTGRES);
+    buf_printf(sql,
+               " END IF; RETURN NULL; END $kw$; CREATE OR REPLACE TRIGGER \"%s__count\" "
+               "AFTER INSERT OR UPDATE OR DELETE ON ",
+               s->rest);
+    ident(sql, s->rest);
+    buf_printf(sql, " FOR EACH ROW EXECUTE FUNCTION \"%s__count\"();", s->rest);
 }
 
 void
 sql_counts_create(struct buf *sql, const struct spec *s, enum sql_dialect d)
 {
-    KW_UNUSED(d);
     buf_puts(sql, "CREATE TABLE IF NOT EXISTS ");
     counts_table(sql, s);
+    if (d == SQL_POSTGRES) {
+        buf_puts(sql, " (nsid TEXT COLLATE \"C\" NOT NULL, dim TEXT COLLATE \"C\" NOT NULL,"
+                      " v1 TEXT COLLATE \"C\" NOT NULL, v2 TEXT COLLATE \"C\" NOT NULL,"
+                      " n BIGINT NOT NULL, PRIMARY KEY (nsid, dim, v1, v2));");
+        count_function(sql, s);
+        return;
+    }
     buf_puts(sql, " (nsid TEXT NOT NULL, dim TEXT NOT NULL, v1 NOT NULL, v2 NOT NULL,"
                   " n INTEGER NOT NULL, PRIMARY KEY (nsid, dim, v1, v2)) WITHOUT ROWID;");
     count_trigger(sql, s, "INSERT", "ins");
@@ -327,10 +376,11 @@ sql_counts_create(struct buf *sql, const struct spec *s, enum sql_dialect d)
 }
 
 static void
-fill_dim(struct buf *sql, const struct spec *s, const char *dim)
+fill_dim(struct buf *sql, const struct spec *s, const char *dim, enum sql_dialect d)
 {
     const struct attr *at[2];
     size_t             n;
+    const char        *empty = d == SQL_POSTGRES ? "''::text" : "''";
 
     if (!dim_attrs(s, dim, at, &n))
         return;
@@ -339,23 +389,30 @@ fill_dim(struct buf *sql, const struct spec *s, const char *dim)
     if (n == 1 && at[0]->type == T_STRLIST) {
         buf_printf(sql, " SELECT t.nsid, '%s', j.value, '', count(*) FROM ", dim);
         ident(sql, s->rest);
-        buf_printf(sql, " AS t, json_each(t.\"%s\") AS j GROUP BY 1, 3;", at[0]->name);
+        buf_printf(sql,
+                   d == SQL_POSTGRES ? " AS t, jsonb_array_elements_text(t.\"%s\") AS j(value)"
+                                       " GROUP BY 1, 3;"
+                                     : " AS t, json_each(t.\"%s\") AS j GROUP BY 1, 3;",
+                   at[0]->name);
         return;
     }
-    buf_printf(sql, " SELECT nsid, '%s', %s%s%s, %s%s%s, count(*) FROM ", dim,
-               n > 0 ? "ifnull(\"" : "", n > 0 ? at[0]->name : "''", n > 0 ? "\", '')" : "",
-               n > 1 ? "ifnull(\"" : "", n > 1 ? at[1]->name : "''", n > 1 ? "\", '')" : "");
+    buf_printf(sql, " SELECT nsid, '%s', ", dim);
+    for (size_t i = 0; i < 2; i++)
+        if (i < n)
+            count_value(sql, "t", at[i], d);
+        else
+            buf_printf(sql, "%s, ", empty);
+    buf_puts(sql, "count(*) FROM ");
     ident(sql, s->rest);
-    buf_puts(sql, " GROUP BY 1, 3, 4;");
+    buf_puts(sql, " AS t GROUP BY 1, 3, 4;");
 }
 
 void
 sql_counts_fill(struct buf *sql, const struct spec *s, enum sql_dialect d)
 {
-    KW_UNUSED(d);
-    fill_dim(sql, s, "");
+    fill_dim(sql, s, "", d);
     for (const char *const *dim = s->counted; *dim != NULL; dim++)
-        fill_dim(sql, s, *dim);
+        fill_dim(sql, s, *dim, d);
 }
 
 /* The dimension `part` groups by, "a,b" ("" for the total), if counted. */
@@ -386,6 +443,23 @@ sql_counted(const struct spec *s, const struct agg_part *part)
     return yes;
 }
 
+/* The cast back from the counts' text to the attribute's type (PostgreSQL). */
+static const char *
+pg_cast(const struct attr *at)
+{
+    switch (at->type) {
+    case T_BOOL:
+        return "::boolean";
+    case T_INT:
+    case T_TIME:
+        return "::bigint";
+    case T_FLOAT:
+        return "::float8";
+    default:
+        return "";
+    }
+}
+
 /* An aggregate part from the counts: the sums over the scope's namespaces. */
 static void
 counted_select(struct buf *sql, const struct spec *s, const struct scope *sc,
@@ -396,8 +470,10 @@ counted_select(struct buf *sql, const struct spec *s, const struct scope *sc,
 
     buf_puts(sql, "SELECT ");
     for (size_t i = 0; i < part->nby; i++)
-        buf_printf(sql, "nullif(%s, ''), ", cols[i]);
-    buf_puts(sql, "ifnull(sum(n), 0) FROM ");
+        buf_printf(sql, "nullif(%s, '')%s, ", cols[i],
+                   d == SQL_POSTGRES ? pg_cast(part->by[i]) : "");
+    buf_puts(sql, d == SQL_POSTGRES ? "coalesce(sum(n), 0)::bigint FROM "
+                                    : "ifnull(sum(n), 0) FROM ");
     counts_table(sql, s);
     buf_puts(sql, " WHERE dim = ");
     param_text(sql, d, a, ps, str_c(dim));
@@ -449,15 +525,22 @@ sql_aggregate_rows(struct buf *sql, const struct spec *s, const struct scope *sc
         buf_puts(sql, ", ");
     }
     buf_puts(sql, "count(*) FROM ");
-    if (list) { /* the elements of the matching objects */
+    if (list && d == SQL_POSTGRES) { /* each distinct element of the matching objects */
+        buf_puts(sql, "(SELECT DISTINCT \"ID\", e.v FROM ");
+        ident(sql, s->rest);
+        buf_puts(sql, ", jsonb_array_elements_text(");
+        ident(sql, part->by[0]->name);
+        buf_puts(sql, ") AS e(v)");
+    } else if (list) { /* the elements of the matching objects */
         filter_side_table(sql, s, part->by[0]);
         buf_puts(sql, " WHERE oid IN (SELECT \"ID\" FROM ");
     }
-    read_table(sql, s, q.filter, d);
+    if (!list || d != SQL_POSTGRES)
+        read_table(sql, s, q.filter, d);
     if ((rc = where(sql, s, &q, d, a, ps, eb)) != E_OK)
         return rc;
     if (list)
-        buf_putc(sql, ')');
+        buf_puts(sql, d == SQL_POSTGRES ? ") AS l" : ")");
     if (n == 0)
         return E_OK;
     buf_puts(sql, " GROUP BY ");
@@ -581,8 +664,9 @@ sql_select(struct buf *sql, const struct spec *s, const struct listq *q, enum sq
 {
     bool       cursor = q->after.len > 0;
     struct str first = q->norder > 0 ? str_c(q->order[0].attr->name) : str_c("ID");
-    bool       sort = s->bulk && q->filter != NULL && filter_finds(q->filter, s, first);
-    int        rc;
+    bool       sort =
+        d == SQL_SQLITE && s->bulk && q->filter != NULL && filter_finds(q->filter, s, first);
+    int rc;
 
     if (cursor)
         cursor_cte(sql, s, q, d, a, ps);
@@ -682,6 +766,10 @@ sql_insert(struct buf *sql, const struct spec *s, enum sql_dialect d)
     }
     buf_puts(sql, " WHERE ");
     namespace_guard(sql, d, n + 2);
+    /* A taken unique key writes nothing instead of failing: a PostgreSQL
+     * error would abort the whole transaction, every job of the batch. */
+    if (d == SQL_POSTGRES)
+        buf_puts(sql, " ON CONFLICT DO NOTHING");
 }
 
 void
@@ -788,8 +876,8 @@ column_type(const struct attr *at, enum sql_dialect d)
         return d == SQL_POSTGRES ? "BIGINT" : "INTEGER";
     case T_FLOAT:
         return d == SQL_POSTGRES ? "DOUBLE PRECISION" : "REAL";
-    case T_STRING:
-        return "TEXT";
+    case T_STRING: /* PostgreSQL: byte order, as SQLite's, whatever the database's locale */
+        return d == SQL_POSTGRES ? "TEXT COLLATE \"C\"" : "TEXT";
     default:
         return d == SQL_POSTGRES ? "JSONB" : "TEXT";
     }
@@ -810,7 +898,7 @@ sql_create_table(struct buf *sql, const struct spec *s, enum sql_dialect d)
                                                         : "");
     }
     if (s->bulk)
-        buf_puts(sql, "\"nsid\" TEXT, ");
+        buf_puts(sql, d == SQL_POSTGRES ? "\"nsid\" TEXT COLLATE \"C\", " : "\"nsid\" TEXT, ");
     buf_printf(sql, "doc %s NOT NULL);", d == SQL_POSTGRES ? "BYTEA" : "BLOB");
 }
 
@@ -836,7 +924,7 @@ sql_add_column(struct buf *sql, const struct spec *s, const struct attr *at, enu
 {
     buf_puts(sql, "ALTER TABLE ");
     ident(sql, s->rest);
-    buf_puts(sql, " ADD COLUMN ");
+    buf_puts(sql, d == SQL_POSTGRES ? " ADD COLUMN IF NOT EXISTS " : " ADD COLUMN ");
     ident(sql, at->name);
     buf_printf(sql, " %s;", column_type(at, d));
 }
@@ -854,10 +942,19 @@ scope_column(const struct spec *s)
  * and its page of IDs are read from the index alone (sql_select). Bulk indexes
  * are named <rest>_live_..., the others <rest>_... */
 static void
-index_on(struct buf *sql, const struct spec *s, const char *name, const char *cols, bool global)
+index_on(struct buf *sql, const struct spec *s, const char *name, const char *cols, bool global,
+         enum sql_dialect d)
 {
-    buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s_%s%s%s\" ON ", s->rest,
-               s->bulk ? "live_" : "", name, s->bulk && global ? "_nsid" : "");
+    char full[256];
+    int  n = snprintf(full, sizeof full, "%s_%s%s%s", s->rest, s->bulk ? "live_" : "", name,
+                     s->bulk && global ? "_nsid" : "");
+
+    /* PostgreSQL cuts a name at 63 bytes: a long one keeps 46 and a hash of
+     * the whole, so that two long names never become one. */
+    if (d == SQL_POSTGRES && n > 63)
+        snprintf(full + 46, sizeof full - 46, "_%016llx",
+                 (unsigned long long)hash_fnv1a(full, (size_t)n, 0));
+    buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s\" ON ", full);
     ident(sql, s->rest);
     buf_puts(sql, " (");
     if (!global)
@@ -865,8 +962,9 @@ index_on(struct buf *sql, const struct spec *s, const char *name, const char *co
     buf_putc(sql, '"');
     for (const char *p = cols; *p != '\0'; p++)
         buf_puts(sql, *p == ',' ? "\", \"" : (char[]){ *p, '\0' });
-    size_t n = strlen(cols);
-    bool   has_id = n >= 2 && strcmp(cols + n - 2, "ID") == 0 && (n == 2 || cols[n - 3] == ',');
+    size_t ncols = strlen(cols);
+    bool   has_id = ncols >= 2 && strcmp(cols + ncols - 2, "ID") == 0 &&
+                  (ncols == 2 || cols[ncols - 3] == ',');
     if (s->bulk && global) /* the scope's test, from the index too */
         buf_puts(sql, "\", \"nsid");
     buf_puts(sql, s->bulk && !has_id ? "\", \"ID\");" : "\");");
@@ -875,7 +973,7 @@ index_on(struct buf *sql, const struct spec *s, const char *name, const char *co
 /* One of a spec's own indexes: "a,b" is (scope column, a, b), "*a,b" is (a, b)
  * (for the server's queries across every namespace), named after them. */
 static void
-spec_index(struct buf *sql, const struct spec *s, const char *cols)
+spec_index(struct buf *sql, const struct spec *s, const char *cols, enum sql_dialect d)
 {
     bool  global = *cols == '*';
     char  name[128];
@@ -887,7 +985,7 @@ spec_index(struct buf *sql, const struct spec *s, const char *cols)
     for (const char *p = cols; *p != '\0' && n < name + sizeof name - 1; p++)
         *n++ = *p == ',' ? '_' : *p;
     *n = '\0';
-    index_on(sql, s, name, cols, global);
+    index_on(sql, s, name, cols, global, d);
 }
 
 /* Indexes a release made and a later one replaced (bulk specs moved from the
@@ -906,13 +1004,22 @@ sql_create_indexes(struct buf *sql, const struct spec *s, enum sql_dialect d)
 {
     char order[128];
 
-    KW_UNUSED(d);
     drop_replaced(sql, s);
     snprintf(order, sizeof order, "%s%sID", s->default_order ? s->default_order : "",
              s->default_order ? "," : "");
-    index_on(sql, s, "order", order, false);
+    index_on(sql, s, "order", order, false, d);
     for (const char *const *ix = s->indexes; ix != NULL && *ix != NULL; ix++)
-        spec_index(sql, s, *ix);
+        spec_index(sql, s, *ix, d);
+    if (d == SQL_POSTGRES) /* list attributes: GIN answers @> (has) without side tables */
+        for (size_t i = 0; i < spec_ncolumns(s); i++)
+            if (attr_is_indexed_list(spec_column(s, i))) {
+                buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s_%s_gin\" ON ", s->rest,
+                           spec_column(s, i)->name);
+                ident(sql, s->rest);
+                buf_puts(sql, " USING gin (");
+                ident(sql, spec_column(s, i)->name);
+                buf_puts(sql, ");");
+            }
     if (s->unique == NULL)
         return;
     buf_printf(sql, "CREATE UNIQUE INDEX IF NOT EXISTS \"%s_unique\" ON ", s->rest);

@@ -941,29 +941,6 @@ bind_cond(sqlite3_stmt *stmt, int idx, const struct write_cond *wc)
     sqlite3_bind_int(stmt, idx + 1, wc == NULL || wc->override);
 }
 
-/* Why a conditional write changed nothing: the object is gone, protected, or
- * was updated since (read inside the same transaction, so it is exact). */
-static int
-why_unchanged(struct tx *tx, const struct spec *s, struct str id, const struct write_cond *wc)
-{
-    struct arena *a = arena_new(4096);
-    struct val    old;
-    int           rc = tx_find(tx, s, NULL, "ID", id, a, &old);
-
-    if (rc == E_OK && wc != NULL) {
-        const struct val *p = val_get(&old, "protected");
-        struct str        t = val_get_str(&old, "updateTime");
-        if (p != NULL && p->t == V_BOOL && p->b && !wc->override)
-            rc = E_PROTECTED;
-        else if (wc->update_time.len > 0 && !str_eq(t, wc->update_time))
-            rc = E_CONFLICT;
-        else
-            rc = E_NOTFOUND; /* its namespace is gone */
-    }
-    arena_free(a);
-    return rc == E_OK ? E_NOTFOUND : rc;
-}
-
 static int
 write_row(struct tx *tx, const struct spec *s, const struct val *obj, bool insert,
           const struct write_cond *wc)
@@ -1041,7 +1018,7 @@ tx_update(struct tx *tx, const struct spec *s, const struct val *obj,
     if (rc == E_OK)
         log_change(tx, s, val_get_str(obj, "ID"), obj);
     else if (rc == E_NOTFOUND)
-        rc = why_unchanged(tx, s, val_get_str(obj, "ID"), wc);
+        rc = store_why_unchanged(tx, s, val_get_str(obj, "ID"), wc);
     return rc;
 }
 
@@ -1056,7 +1033,7 @@ tx_del(struct tx *tx, const struct spec *s, struct str id, const struct write_co
 
     /* The rowid names the row's substring entries, gone with it below. */
     if (has_fts(s) && (rc = rowid_of(c, s, id, &rowid)) != E_OK)
-        return rc == E_NOTFOUND ? why_unchanged(tx, s, id, wc) : rc;
+        return rc == E_NOTFOUND ? store_why_unchanged(tx, s, id, wc) : rc;
     buf_init(&sql, SQL_MAX);
     sql_delete(&sql, s, SQL_SQLITE);
     stmt = conn_stmt(c, buf_cstr(&sql));
@@ -1070,7 +1047,7 @@ tx_del(struct tx *tx, const struct spec *s, struct str id, const struct write_co
     if (rc != SQLITE_DONE)
         return sqlite_err(c, rc, "delete");
     if (sqlite3_changes(c->db) == 0)
-        return why_unchanged(tx, s, id, wc);
+        return store_why_unchanged(tx, s, id, wc);
     if ((rc = side_by_id(c, s, id, sql_side_delete, NULL)) != E_OK)
         return rc;
     if (has_fts(s))
@@ -1357,23 +1334,6 @@ tx_expire(struct tx *tx, int64_t now)
 }
 
 /* ---- work items (see store.h) -------------------------------------------- */
-
-static const char *const job_state_names[] = { "queued", "running", "done", "failed" };
-
-const char *
-job_state_name(enum job_state st)
-{
-    return (size_t)st < ARRAY_LEN(job_state_names) ? job_state_names[st] : "?";
-}
-
-static enum job_state
-job_state_parse(const char *name)
-{
-    for (size_t i = 0; i < ARRAY_LEN(job_state_names); i++)
-        if (name != NULL && strcmp(name, job_state_names[i]) == 0)
-            return (enum job_state)i;
-    return JOB_FAILED;
-}
 
 /* The columns job_row_read() expects, in its order. */
 #define JOB_COLS                                                                               \

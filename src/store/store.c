@@ -10,6 +10,14 @@
 struct store *kw_store;
 
 int store_open_sqlite(const char *path, struct store **out, struct errbuf *eb);
+int store_open_pg(const char *url, struct store **out, struct errbuf *eb);
+
+/* A PostgreSQL connection URI (libpq's two spellings). */
+static bool
+is_pg_uri(struct str u)
+{
+    return str_starts(u, STR("postgres://")) || str_starts(u, STR("postgresql://"));
+}
 
 int
 store_open(const char *uri, struct store **out, struct errbuf *eb)
@@ -19,10 +27,56 @@ store_open(const char *uri, struct store **out, struct errbuf *eb)
 
     if (str_starts(u, sqlite) && u.len > sqlite.len)
         return store_open_sqlite(uri + sqlite.len, out, eb);
+    if (is_pg_uri(u))
+        return store_open_pg(uri, out, eb);
     char shown[512];
 
     config_url_redacted(uri, shown, sizeof shown); /* a URL's password is never shown */
-    return errbuf_set(eb, E_BADREQ, "unsupported store '%s': use sqlite:PATH", shown);
+    return errbuf_set(eb, E_BADREQ, "unsupported store '%s': use sqlite:PATH or postgres://...",
+                      shown);
+}
+
+/* ---- what drivers share ------------------------------------------------- */
+
+static const char *const job_state_names[] = { "queued", "running", "done", "failed" };
+
+const char *
+job_state_name(enum job_state st)
+{
+    return (size_t)st < ARRAY_LEN(job_state_names) ? job_state_names[st] : "?";
+}
+
+enum job_state
+job_state_parse(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_LEN(job_state_names); i++)
+        if (name != NULL && strcmp(name, job_state_names[i]) == 0)
+            return (enum job_state)i;
+    return JOB_FAILED;
+}
+
+/* Why a conditional write changed nothing: the object is gone, protected, or
+ * was updated since (read inside the same transaction, so it is exact). */
+int
+store_why_unchanged(struct tx *tx, const struct spec *s, struct str id,
+                    const struct write_cond *wc)
+{
+    struct arena *a = arena_new(4096);
+    struct val    old;
+    int           rc = tx->ops->find(tx, s, NULL, "ID", id, a, &old);
+
+    if (rc == E_OK && wc != NULL) {
+        const struct val *p = val_get(&old, "protected");
+        struct str        t = val_get_str(&old, "updateTime");
+        if (p != NULL && p->t == V_BOOL && p->b && !wc->override)
+            rc = E_PROTECTED;
+        else if (wc->update_time.len > 0 && !str_eq(t, wc->update_time))
+            rc = E_CONFLICT;
+        else
+            rc = E_NOTFOUND; /* its namespace is gone */
+    }
+    arena_free(a);
+    return rc == E_OK ? E_NOTFOUND : rc;
 }
 
 struct sync_job {
@@ -133,6 +187,8 @@ const char *const store_side_tables[] = {
 /* `tables`: every name known (a spec's table or a side table). */
 int store_dump_sqlite(const char *path, const char *const *tables, size_t ntables,
                       dump_row_fn fn, void *arg, struct errbuf *eb);
+int store_dump_pg(const char *url, const char *const *tables, size_t ntables, dump_row_fn fn,
+                  void *arg, struct errbuf *eb);
 
 static bool
 dump_table_known(const char *name)
@@ -170,7 +226,13 @@ store_dump(const char *uri, const char *const *tables, size_t ntables, dump_row_
     }
     if (str_starts(u, sqlite) && u.len > sqlite.len)
         return store_dump_sqlite(uri + sqlite.len, tables, ntables, fn, arg, eb);
-    return errbuf_set(eb, E_BADREQ, "unsupported store '%s': use sqlite:PATH", uri);
+    if (is_pg_uri(u))
+        return store_dump_pg(uri, tables, ntables, fn, arg, eb);
+    char shown[512];
+
+    config_url_redacted(uri, shown, sizeof shown);
+    return errbuf_set(eb, E_BADREQ, "unsupported store '%s': use sqlite:PATH or postgres://...",
+                      shown);
 }
 
 int

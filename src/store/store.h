@@ -179,6 +179,12 @@ struct store_ops {
     int (*aggregate)(struct store *st, const struct spec *s, const struct scope *sc,
                      const struct fnode *filter, struct agg_part *parts, size_t nparts,
                      struct arena *a, struct errbuf *eb);
+    /* True when another server sharing the store committed, since the last
+     * call, a write to a spec that guards requests (spec.guards) or a
+     * namespace subtree delete: what this process keeps in memory about them
+     * must be rebuilt. One read of the store. NULL: only this process writes
+     * the store (its observers see every change). */
+    bool (*guards_moved)(struct store *st);
 };
 
 struct store {
@@ -278,6 +284,13 @@ struct change {
 typedef void (*store_observer)(const struct change *ch, size_t n);
 /* Register an observer; at start-up, before the first write. At most 8. */
 void store_observe(store_observer fn);
+
+/* For drivers: why a conditional write changed nothing (E_NOTFOUND,
+ * E_PROTECTED, E_CONFLICT), read inside the same transaction. */
+int store_why_unchanged(struct tx *tx, const struct spec *s, struct str id,
+                        const struct write_cond *wc);
+/* For drivers: a job state stored by name. */
+enum job_state job_state_parse(const char *name);
 
 /* For drivers: the changes of the open transaction. */
 struct changelog {

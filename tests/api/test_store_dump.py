@@ -99,8 +99,14 @@ def test_refuses_a_bad_store(tmp_path):
         assert "keyward.db" in lines[0], (name, r.stderr)
         if content is None:
             assert not (data / "keyward.db").exists()  # not created
-    r = run_store_dump(tmp_path, store="postgres://nowhere", check=False)
+    r = run_store_dump(tmp_path, store="mysql://u:pw@nowhere/db", check=False)
     assert r.returncode == 1 and "unsupported store" in r.stderr
+    assert "pw" not in r.stderr and "mysql://u:***@nowhere/db" in r.stderr, r.stderr
+    r = run_store_dump(tmp_path, store="postgres://u:s3cret@nowhere.invalid/db", check=False)
+    assert r.returncode == 1 and r.stdout == "", r
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "postgres://u:***@nowhere.invalid/db" in lines[0], r.stderr
+    assert "s3cret" not in r.stderr
 
 
 def test_never_changes_the_store(start_server):

@@ -916,6 +916,13 @@ test_config_url_redacted(void **state)
         { "postgres://u:p@w@h/db", "postgres://u:***@h/db" },
         { "postgres://u@h/db", "postgres://u@h/db" },
         { "postgres://h/db?user=a@b", "postgres://h/db?user=a@b" },
+        { "postgres://h/db?password=s3cret", "postgres://h/db?password=***" },
+        { "postgres://h/db?sslmode=require&password=x&user=u",
+          "postgres://h/db?sslmode=require&password=***&user=u" },
+        { "postgres://u:pw@h/db?password=longer-secret#f",
+          "postgres://u:***@h/db?password=***#f" },
+        { "postgres://h/db?xpassword=shown&password=",
+          "postgres://h/db?xpassword=shown&password=***" },
         { "sqlite:/var/lib/keyward/keyward.db", "sqlite:/var/lib/keyward/keyward.db" },
         { "", "" },
     };
