@@ -29,7 +29,7 @@ LISTEN  ?= 127.0.0.1:8443
 # Plain HTTP for the public PKI routes (CRLs, OCSP; API.md 7.4); empty: off.
 PKI_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all deps test-deps bench-deps run check unit api api-asan bench clean format format-check
+.PHONY: all deps test-deps bench-deps run check unit api api-asan api-pg bench clean format format-check
 
 all: $(B)/keyward
 
@@ -83,8 +83,9 @@ run: deps
 	./$(B)/keyward server --listen $(LISTEN) --pki-listen '$(PKI_LISTEN)' --data $(DATA)
 
 # The build must be warning-free with clang as with gcc; then the unit tests, then
-# the black-box API suite against the normal build and again against an
-# ASan+UBSan build.
+# the black-box API suite against the normal build, again against an ASan+UBSan
+# build, and once more with every server on a throw-away PostgreSQL 15 cluster
+# (KEYWARD_STORE=pg; test_pg_cluster.py runs several servers on one database).
 check: test-deps
 	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory CC=clang B=$(B)/clang $(B)/clang/keyward
@@ -92,6 +93,7 @@ check: test-deps
 	./tests/run-unit.sh $(UNIT_BIN)
 	KEYWARD_BIN=$(B)/keyward ./tests/run-api.sh
 	KEYWARD_BIN=$(B)/asan/keyward ./tests/run-api.sh
+	KEYWARD_STORE=pg KEYWARD_BIN=$(B)/keyward ./tests/run-api.sh
 
 unit: $(UNIT_BIN)
 	./tests/run-unit.sh $(UNIT_BIN)
@@ -101,6 +103,9 @@ api: $(B)/keyward
 
 api-asan: $(B)/asan/keyward
 	KEYWARD_BIN=$(B)/asan/keyward ./tests/run-api.sh
+
+api-pg: $(B)/keyward
+	KEYWARD_STORE=pg KEYWARD_BIN=$(B)/keyward ./tests/run-api.sh
 
 bench: bench-deps
 	@$(MAKE) --no-print-directory all

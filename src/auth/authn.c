@@ -455,23 +455,58 @@ ring_write_run(struct tx *tx, void *arg)
     return rc;
 }
 
+/* Verify `token` against the ring as it is now. */
+static int
+verify_with_ring(struct str token, int64_t now, struct arena *a, struct val *payload,
+                 struct errbuf *eb)
+{
+    const struct jwt_key *keys[RING_MAX];
+    struct ring          *r = ring_get();
+    size_t                n = ring_valid(r, now, keys);
+    int                   rc = jwt_verify(keys, n, token, now, cfg.public_url, a, payload, eb);
+
+    ring_put(r);
+    return rc;
+}
+
+/* A token refused by the ring may be signed by a key another server sharing
+ * the store made a moment ago (the ring is re-read every second): read it
+ * again now, at most once a second whatever the number of refused tokens, and
+ * whether it changed. */
+static bool
+ring_refreshed(void)
+{
+    static int64_t last;
+    int64_t        now = time_now_ms(), prev = __atomic_load_n(&last, __ATOMIC_ACQUIRE);
+    struct errbuf  eb;
+    struct ring   *before, *after;
+
+    if (now - prev < 1000 || !__atomic_compare_exchange_n(&last, &prev, now, false,
+                                                          __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return false;
+    before = ring_get();
+    ring_reload(&eb);
+    after = ring_get();
+    ring_put(before);
+    ring_put(after);
+    return before != after;
+}
+
 static int
 verify_new(struct str token, const unsigned char hash[32], struct principal **out,
            struct errbuf *eb)
 {
-    struct principal     *p;
-    const struct jwt_key *keys[RING_MAX];
-    struct ring          *r = ring_get();
-    int64_t               now = time_now_ms();
-    size_t                n = ring_valid(r, now, keys);
-    int                   rc;
+    struct principal *p;
+    int64_t           now = time_now_ms();
+    int               rc;
 
     struct arena *a = arena_new(2048);
     p = arena_calloc(a, 1, sizeof *p);
     p->a = a;
     p->refs = 1;
-    rc = jwt_verify(keys, n, token, now, cfg.public_url, a, &p->payload, eb);
-    ring_put(r);
+    rc = verify_with_ring(token, now, a, &p->payload, eb);
+    if (rc != E_OK && ring_refreshed())
+        rc = verify_with_ring(token, now, a, &p->payload, eb);
     if (rc == E_OK && !audience_ok(&p->payload))
         rc = errbuf_set(eb, E_UNAUTH, "token for another audience");
     if (rc == E_OK)

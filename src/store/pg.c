@@ -192,10 +192,19 @@ conn_close(struct pconn *c)
 static int
 conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct errbuf *eb)
 {
-    /* Defaults first: the URL's own parameters override them. */
-    const char *keys[] = { "connect_timeout", "application_name", "client_encoding", "dbname",
+    /* Defaults first: the URL's own parameters override them (but text is
+     * always UTF-8). A database that stops answering is noticed within
+     * seconds (keepalives, unacknowledged data), never waited on for ever. */
+    const char *keys[] = { "connect_timeout",
+                           "application_name",
+                           "keepalives_idle",
+                           "keepalives_interval",
+                           "keepalives_count",
+                           "tcp_user_timeout",
+                           "dbname",
+                           "client_encoding",
                            NULL };
-    const char *vals[] = { "5", "keyward", "UTF8", st->url, NULL };
+    const char *vals[] = { "5", "keyward", "10", "5", "2", "20000", st->url, "UTF8", NULL };
 
     conn_close(c);
     c->pg = PQconnectdbParams(keys, vals, 1);
@@ -207,10 +216,13 @@ conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct errbuf
         c->failed_at = time_now_ms();
         return errbuf_set(eb, E_UNAVAILABLE, "store %s: %s", st->shown, why);
     }
-    const char *setup = writer
-                            ? (strcmp(cfg.sync, "normal") == 0 ? "SET synchronous_commit = off"
-                                                               : "SET synchronous_commit = on")
-                            : "SET default_transaction_read_only = on";
+    /* A statement that runs this long is a database in trouble: the request
+     * is answered 503 rather than held. */
+    const char *setup = !writer ? "SET default_transaction_read_only = on;"
+                                  " SET statement_timeout = 30000"
+                        : strcmp(cfg.sync, "normal") == 0
+                            ? "SET synchronous_commit = off; SET statement_timeout = 60000"
+                            : "SET synchronous_commit = on; SET statement_timeout = 60000";
     PGresult   *r = PQexec(c->pg, setup);
     bool        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);

@@ -10,6 +10,10 @@
 - `ns`: a fresh namespace /t-<random> under / for each test module.
 - `start_server`: a factory for extra servers (own data dir, optional config dict); each is
   stopped and checked the same way at the end of the test.
+
+With KEYWARD_STORE=pg (tests/run-api.sh) every server runs on a PostgreSQL database of its
+own (kwtest.store_url); the tests marked `sqlite_only`, about the SQLite file itself, are
+skipped then, and the summary says how many.
 """
 
 import sys
@@ -19,13 +23,37 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kwtest import KEYWARD_BIN, Client, Server, plant_client_ca, rand  # noqa: E402
+from kwtest import (KEYWARD_BIN, PG_DIR, PG_URL, STORE, Client, Server,  # noqa: E402
+                    plant_client_ca, rand)
+
+SQLITE_ONLY = "sqlite_only: about the SQLite file itself (KEYWARD_STORE=pg)"
 
 
 def pytest_configure(config):
     if not KEYWARD_BIN.exists():
         raise pytest.UsageError("keyward binary %s not found (set KEYWARD_BIN or make it)"
                                 % KEYWARD_BIN)
+    if STORE not in ("sqlite", "pg"):
+        raise pytest.UsageError("KEYWARD_STORE=%s: want sqlite or pg" % STORE)
+    if STORE == "pg" and not (PG_DIR and PG_URL):
+        raise pytest.UsageError("KEYWARD_STORE=pg needs KEYWARD_PG_DIR and KEYWARD_PG_URL "
+                                "(run tests/run-api.sh)")
+    config.addinivalue_line("markers", "sqlite_only: a test of the SQLite file itself "
+                                       "(corrupt file, file mode): skipped with KEYWARD_STORE=pg")
+
+
+def pytest_collection_modifyitems(config, items):
+    if STORE == "pg":
+        for item in items:
+            if item.get_closest_marker("sqlite_only"):
+                item.add_marker(pytest.mark.skip(reason=SQLITE_ONLY))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if STORE == "pg":
+        n = sum(1 for r in terminalreporter.stats.get("skipped", [])
+                if SQLITE_ONLY in str(r.longrepr))
+        terminalreporter.write_line("store pg: %d test(s) skipped as sqlite_only" % n)
 
 
 @pytest.fixture(scope="session")

@@ -12,10 +12,12 @@ import re
 import secrets
 import signal
 import socket
+import sqlite3
 import ssl
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import msgpack
 import requests
@@ -75,6 +77,76 @@ def sanitizer_findings(text):
     return [m for m in SANITIZER_MARKERS if m in text]
 
 
+# -- which store: KEYWARD_STORE (tests/run-api.sh) -------------------------------------
+#
+# sqlite (the default): a server's store is DATA/keyward.db, as without --store. pg:
+# run-api.sh starts one PostgreSQL cluster for the run (KEYWARD_PG_DIR, made by
+# tests/pg/pgctl.sh; KEYWARD_PG_URL is the URL of its database `keyward`), and each data dir
+# gets a database of its own, made on first use and passed as --store: the same data dir is
+# always the same database (a restarted server, two servers on one dir, store-dump).
+
+STORE = os.environ.get("KEYWARD_STORE", "sqlite")
+PG_DIR = os.environ.get("KEYWARD_PG_DIR")
+PG_URL = os.environ.get("KEYWARD_PG_URL")
+PGCTL = REPO / "tests" / "pg" / "pgctl.sh"
+_pg_urls = {}  # resolved data dir -> URL of its database
+
+
+def pg_psql(db, sql):
+    """`sql` on database `db` as the cluster's superuser over its socket (pgctl.sh psql),
+    unaligned, tuples only (-tA); returns stdout."""
+    r = subprocess.run(["bash", str(PGCTL), "psql", PG_DIR, "-tA", "-d", db, "-c", sql],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, "psql on %s failed (%d): %s" % (db, r.returncode, r.stderr)
+    return r.stdout
+
+
+def store_url(data):
+    """The store of data dir `data`: sqlite:DATA/keyward.db, or with KEYWARD_STORE=pg the URL
+    of the database of its own, made (CREATE DATABASE kw_<pid>_<n>) on the first call."""
+    if STORE != "pg":
+        return "sqlite:%s" % (Path(data) / "keyward.db")
+    key = Path(data).resolve()
+    if key not in _pg_urls:
+        name = "kw_%d_%d" % (os.getpid(), len(_pg_urls) + 1)
+        pg_psql("keyward", "CREATE DATABASE %s OWNER keyward" % name)
+        _pg_urls[key] = urlsplit(PG_URL)._replace(path="/" + name).geturl()
+    return _pg_urls[key]
+
+
+def _pg_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, bytes):
+        return "'\\x%s'::bytea" % v.hex()
+    return "'%s'" % str(v).replace("'", "''")
+
+
+def store_exec(data, sql, params=()):
+    """Run one INSERT, UPDATE or DELETE (without RETURNING) on the store of data dir `data`,
+    `?` placeholders bound to `params`; returns the number of rows it changed. Only to make
+    a state no API can (tests read the store with store-dump). SQLite: the file, with
+    sqlite3. PostgreSQL: psql as the superuser, the parameters written as SQL literals
+    (test values: no NUL). Same tables and quoted column names on both; a boolean column is
+    BOOLEAN on PostgreSQL: pass Python bools (0/1 on SQLite)."""
+    if STORE != "pg":
+        c = sqlite3.connect(str(Path(data) / "keyward.db"), timeout=10)
+        try:
+            with c:
+                return c.execute(sql, params).rowcount
+        finally:
+            c.close()
+    parts = sql.split("?")
+    assert len(parts) == len(params) + 1, "%d parameters for %r" % (len(params), sql)
+    sql = parts[0] + "".join(_pg_literal(v) + p for v, p in zip(params, parts[1:]))
+    db = urlsplit(store_url(data)).path.lstrip("/")
+    return int(pg_psql(db, "WITH w AS (%s RETURNING 1) SELECT count(*) FROM w" % sql))
+
+
 # -- what is at rest: `keyward store-dump` (docs/tools.md) ------------------------------
 #
 # Tests look at the store only through this tool, never by opening keyward.db: the same
@@ -86,6 +158,8 @@ def run_store_dump(data, *tables, config=None, store=None, check=True):
     cmd = [str(KEYWARD_BIN), "store-dump", "--data", str(data)]
     if config is not None:
         cmd += ["--config", str(config)]
+    if store is None:
+        store = _pg_urls.get(Path(data).resolve())  # a server's database (pg), else none
     if store is not None:
         cmd += ["--store", store]
     env = dict(os.environ)
@@ -147,11 +221,13 @@ class Server:
         self.port = port or free_port()
         self.host = "127.0.0.1"
         self.config = None
+        self.own_store = False  # a `store` in its config: no --store added (pg)
         if config is not None:
             self.config = self.workdir / ("keyward-%s.conf" % rand(6))
             lines = ["# written by the API tests"]
             for k, v in (config.items() if isinstance(config, dict) else config):
                 lines.append("%s = %s" % (k, v))
+                self.own_store = self.own_store or k == "store"
             self.config.write_text("\n".join(lines) + "\n")
         self.admin_password = admin_password
         self.extra_env = env or {}
@@ -180,6 +256,8 @@ class Server:
                "--data", str(self.data)]
         if self.config is not None:
             cmd += ["--config", str(self.config)]
+        if STORE == "pg" and not self.own_store:
+            cmd += ["--store", store_url(self.data)]
         return cmd
 
     def environ(self):

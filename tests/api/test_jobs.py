@@ -4,26 +4,14 @@ migrated in place, and a job left running by a killed server is taken again.
 
 The jobs table has no API: these tests read it with `keyward store-dump` (docs/tools.md).
 One of them must also forge a state no API can make (an audit entry older than the
-shortest retention, one hour): that write goes to the SQLite file (forge_sqlite below), the
-one place a test here opens keyward.db. A job left leased by a server killed with kill -9
-is a real one: a discovery run of a port that never answers.
+shortest retention, one hour): that write goes to the store itself (kwtest.store_exec: the
+SQLite file, or the server's PostgreSQL database). A job left leased by a server killed with
+kill -9 is a real one: a discovery run of a port that never answers.
 """
 import socket
-import sqlite3
 import time
 
-from kwtest import Client, Server, rand
-
-
-def forge_sqlite(server, sql, args=()):
-    """Write to the SQLite store directly: only to make a state the API cannot (see the
-    module's docstring). With another store this has to become that store's own client."""
-    c = sqlite3.connect(str(server.data / "keyward.db"), timeout=10)
-    try:
-        with c:
-            return c.execute(sql, args).rowcount
-    finally:
-        c.close()
+from kwtest import Client, Server, rand, store_exec
 
 
 def wait_for(pred, timeout=15.0, step=0.1):
@@ -91,7 +79,8 @@ def test_audit_entries_past_retention_are_purged(start_server):
         "/auditlogs", ns="/", params={"q": 'objectID == "%s"' % r.data["ID"]}).data])
     assert ids
     # Age one entry beyond audit_retention (its createTime column is what retention reads).
-    assert forge_sqlite(s, 'UPDATE auditlogs SET "createTime" = 0 WHERE "ID" = ?', (ids[0],)) == 1
+    sql = 'UPDATE auditlogs SET "createTime" = 0 WHERE "ID" = ?'
+    assert store_exec(s.data, sql, (ids[0],)) == 1
     assert wait_for(lambda: admin.get("/auditlogs/" + ids[0], ns="/").status == 404)
     assert admin.get("/namespaces/" + r.data["ID"], ns="/").status == 200
 

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from kwtest import CFG_MAX_BODY, Server, assert_error, jwt_parts, sanitizer_findings
+from kwtest import CFG_MAX_BODY, STORE, Server, assert_error, jwt_parts, sanitizer_findings
 
 
 def stderr_lines(s):
@@ -115,10 +115,12 @@ def test_no_password_file_with_env_password(start_server):
 
 def test_data_dir_files_are_private(start_server):
     s = start_server()
-    for rel in ("tls/server.key", "master.key", "keyward.db"):
+    for rel in ("tls/server.key", "master.key") + (("keyward.db",) if STORE == "sqlite" else ()):
         p = s.data / rel
         assert p.exists(), rel
         assert stat.S_IMODE(os.stat(p).st_mode) & 0o077 == 0, (rel, oct(os.stat(p).st_mode))
+    if STORE != "sqlite":
+        assert not (s.data / "keyward.db").exists()  # the store is the database
     # The CA keys are sealed in the store, not files (test_keys.py).
     assert not (s.data / "tls" / "ca.key").exists()
 
@@ -147,8 +149,10 @@ def test_data_path_is_a_file(tmp_path):
 
 # The tests below damage the SQLite file on purpose: they are about that file (and its
 # mode, above), not about what is stored, so they open keyward.db where every other test
-# reads the store with `keyward store-dump`. With another store they do not apply.
+# reads the store with `keyward store-dump`. With another store they do not apply
+# (sqlite_only: skipped with KEYWARD_STORE=pg).
 
+@pytest.mark.sqlite_only
 def test_corrupt_store(start_server):
     s = start_server()
     s.stop(check=True)
@@ -164,6 +168,7 @@ def test_corrupt_store(start_server):
     assert_clean_failure(s, "keyward.db", "database", "store", "sqlite", "corrupt")
 
 
+@pytest.mark.sqlite_only
 def test_corrupt_store_header_kept(start_server):
     """A store whose SQLite header is intact but whose pages are garbage."""
     s = start_server()
@@ -182,6 +187,7 @@ def test_corrupt_store_header_kept(start_server):
     assert_clean_failure(s, "keyward.db", "database", "store", "sqlite", "corrupt", "malformed")
 
 
+@pytest.mark.sqlite_only
 def test_garbage_store_on_first_start(tmp_path):
     s = Server(tmp_path / "w")
     s.data.mkdir(parents=True)

@@ -1,0 +1,329 @@
+"""Several Keyward servers on one PostgreSQL database behave as one console (API.md section 8,
+docs/postgres.md): a write on one is read on the other, a token of one verifies on the other
+(also right after a key rotation), an authorization or a namespace deleted on one counts on
+the other at the next request, token quota and Idempotency-Key hold across servers, kill -9
+of one server under write load loses no acknowledged write, a job leased by a killed server
+is finished by the other, and PostgreSQL stopped and started under load answers 503 and
+recovers. Runs with KEYWARD_STORE=pg only (tests/run-api.sh)."""
+
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+
+from kwtest import STORE, Client, Server, jwt_parts, rand, store_url
+from pgserver import PgServer
+
+pytestmark = pytest.mark.skipif(STORE != "pg", reason="pg_only: several servers on one "
+                                "PostgreSQL database (KEYWARD_STORE=pg)")
+
+PUBLIC = "https://keyward.cluster.test"  # the servers' common public_url (token audience)
+FAST = {"idempotency_ttl": "1s", "expire_interval": "300ms",
+        "login_failures_per_address_max": 0}
+
+
+def wait_for(fn, timeout, step=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = fn()
+        if got:
+            return got
+        time.sleep(step)
+    return None
+
+
+class Cluster:
+    """Servers on one database: the first makes it; the others get its master key (the
+    CAs and token signing keys are sealed with it) before their first start."""
+
+    def __init__(self, tmp, config=None, url=None):
+        self.tmp = tmp
+        self.config = dict(FAST, public_url=PUBLIC, **(config or {}))
+        self.url = url
+        self.servers = []
+
+    def add(self):
+        n = len(self.servers)
+        s = Server(self.tmp / ("s%d" % n),
+                   config=dict(self.config, store=self.url) if self.url else self.config)
+        if n == 0 and self.url is None:
+            self.url = store_url(s.data)  # kwtest made its database: the others share it
+        elif n > 0:
+            s.data.mkdir(parents=True, exist_ok=True, mode=0o700)
+            shutil.copy(self.servers[0].data / "master.key", s.data / "master.key")
+        self.servers.append(s)
+        return s.start()
+
+    def stop(self):
+        errors = []
+        for s in self.servers:
+            if s.alive():
+                try:
+                    s.stop(check=True)
+                except AssertionError as e:
+                    errors.append(str(e))
+        assert not errors, "\n".join(errors)
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    c = Cluster(tmp_path)
+    yield c
+    c.stop()
+
+
+@pytest.fixture
+def pair(cluster):
+    a, b = cluster.add(), cluster.add()
+    return a, b
+
+
+def test_a_write_on_one_is_read_on_the_other(pair):
+    a, b = pair
+    tok = a.token()
+    on_a, on_b = Client(a, tok), Client(b, tok)  # a token of one verifies on the other
+    ns = on_a.mkns("/", "c-" + rand(6))
+    got = on_b.ok(on_b.get("/namespaces/" + ns["ID"], ns="/"))
+    assert got["name"] == ns["name"]
+    on_b.ok(on_b.put("/namespaces/" + ns["ID"], dict(got, description="from b"), ns="/"))
+    assert on_a.ok(on_a.get("/namespaces/" + ns["ID"], ns="/"))["description"] == "from b"
+    assert Client(a, b.token()).get("/namespaces", ns="/").status == 200
+
+
+def test_an_authorization_deleted_on_one_is_refused_on_the_other(pair):
+    a, b = pair
+    admin = Client(a, a.token())
+    home = admin.mkns("/", "z-" + rand(6))["name"]
+    name, pw, _ = admin.mkaccount(home)
+    pol = admin.mkauthz(home, [["@auth:realm=vince", "@auth:account=" + name]],
+                        ["@auth:role=namespace.viewer"], home)
+    user = Client(b, a.token(name, pw))
+    assert user.get("/namespaces", ns=home).status == 200  # B builds its snapshot
+    admin.ok(admin.delete("/apiauthorizations/" + pol["ID"], ns=home))
+    r = user.get("/namespaces", ns=home)  # the very next request on B
+    assert r.status == 403, r
+    # And a grant made on A counts on B at once, too.
+    admin.mkauthz(home, [["@auth:realm=vince", "@auth:account=" + name]],
+                  ["@auth:role=namespace.viewer"], home)
+    assert user.get("/namespaces", ns=home).status == 200
+
+
+def test_a_namespace_deleted_on_one_is_gone_on_the_other(pair):
+    a, b = pair
+    tok = a.token()
+    on_a, on_b = Client(a, tok), Client(b, tok)
+    ns = on_a.mkns("/", "g-" + rand(6))
+    assert on_b.get("/accounts", ns=ns["name"]).status == 200  # B knows it exists
+    on_a.ok(on_a.delete("/namespaces/" + ns["ID"], ns="/"))
+    r = on_b.get("/accounts", ns=ns["name"])  # not an empty list from a stale cache
+    assert r.status == 404, r
+    r = on_b.post("/accounts", {"name": "late", "password": "pw-" + rand(16)}, ns=ns["name"])
+    assert r.status == 404, r
+    assert on_a.get("/namespaces/" + ns["ID"], ns="/").status == 404
+
+
+def test_a_token_signed_right_after_a_rotation_verifies_everywhere(cluster):
+    cluster.config.update(signing_key_rotation="2s", token_max_validity="60s")
+    a, b = cluster.add(), cluster.add()
+    first = a.token()
+    # Wait for a rotation made by either server, then take a token signed by the new key
+    # and use it on both at once: no server may refuse it as unknown.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        t = a.token()
+        if jwt_parts(t)[0]["kid"] != jwt_parts(first)[0]["kid"]:
+            for s in (a, b):
+                r = Client(s, t).get("/namespaces", ns="/")
+                assert r.status == 200, (s.port, r)
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("no rotation within 30 s")
+    assert Client(b, first).get("/namespaces", ns="/").status == 200  # old keys verify on
+
+
+def test_token_quota_is_exact_across_servers(pair):
+    a, b = pair
+    tok = a.token(quota=5)
+    results, lock = [], threading.Lock()
+    barrier = threading.Barrier(20)
+
+    def use(s):
+        c = Client(s, tok)
+        barrier.wait()
+        r = c.get("/namespaces", ns="/")
+        with lock:
+            results.append(r.status)
+
+    threads = [threading.Thread(target=use, args=(s,)) for s in (a, b) * 10]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert sorted(results) == [200] * 5 + [417] * 15, sorted(results)
+
+
+def test_an_idempotency_key_holds_across_servers(pair):
+    a, b = pair
+    tok = a.token()
+    parent = Client(a, tok).mkns("/", "i-" + rand(6))["name"]
+    for round_ in range(5):
+        key, name = "k-" + rand(12), "n%d" % round_
+        answers, lock = [], threading.Lock()
+        barrier = threading.Barrier(4)
+
+        def create(s):
+            c = Client(s, tok)
+            barrier.wait()
+            r = c.post("/namespaces", {"name": name}, ns=parent, idem=key)
+            with lock:
+                answers.append(r)
+
+        threads = [threading.Thread(target=create, args=(s,)) for s in (a, b, a, b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert [r.status for r in answers] == [200] * 4, answers
+        assert len({r.data["ID"] for r in answers}) == 1, answers  # ran once, replayed
+    names = Client(b, tok).names("namespaces", parent)
+    assert sorted(names) == ["%s/n%d" % (parent, i) for i in range(5)]
+
+
+def test_kill_9_of_one_server_under_write_load_loses_no_acknowledged_write(pair):
+    a, b = pair
+    tok = a.token()
+    parent = Client(a, tok).mkns("/", "w-" + rand(6))["name"]
+    acked, lock, stop = [], threading.Lock(), threading.Event()
+
+    def write(s, tag):
+        c = Client(s, tok)
+        i = 0
+        while not stop.is_set():
+            name = "%s%d" % (tag, i)
+            i += 1
+            try:
+                r = c.post("/namespaces", {"name": name}, ns=parent, timeout=10)
+            except Exception:  # the killed server's connections break: not acknowledged
+                continue
+            if r.status == 200:
+                with lock:
+                    acked.append(r.data["ID"])
+
+    threads = [threading.Thread(target=write, args=(s, t))
+               for s, t in ((a, "a"), (a, "c"), (b, "b"), (b, "d"))]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    a.kill()  # kill -9 in the middle of group commits
+    time.sleep(1.0)
+    stop.set()
+    for t in threads:
+        t.join(60)
+    assert len(acked) > 20, len(acked)
+    on_b = Client(b, tok)
+    stored = {o["ID"] for o in on_b.list("namespaces", parent, params={"pageSize": "0"})}
+    missing = set(acked) - stored
+    assert not missing, "%d acknowledged writes lost" % len(missing)
+    a.start()  # the killed server comes back on the same database
+    assert Client(a, tok).get("/namespaces/" + acked[-1], ns=parent).status == 200
+
+
+def silent_socket():
+    """A listening socket nobody accepts on: a discovery of it waits for its time-out."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    return sock
+
+
+def test_a_job_leased_by_a_killed_server_is_finished_by_the_other(cluster):
+    # A discovery run of a port that never answers is a job that runs for its time-out.
+    # The first server, alone, leases it; a second joins; kill -9 the first: once the
+    # lease runs out the second takes it over and the run ends, never left RUNNING.
+    silent = silent_socket()
+    try:
+        a = cluster.add()
+        tok = a.token()
+        on_a = Client(a, tok)
+        d = on_a.ok(on_a.post("/discoveries", {
+            "name": "k" + rand(6), "targets": ["127.0.0.1"],
+            "ports": [str(silent.getsockname()[1])], "timeout": "4s"}, ns="/"))
+        run = on_a.ok(on_a.post("/discoveries/%s/discoveryruns" % d["ID"], {}, ns="/"))
+        assert wait_for(lambda: on_a.get("/discoveryruns/" + run["ID"], ns="/").data[
+            "status"] == "RUNNING", timeout=10)
+        dead = [r for r in a.store_rows("jobs") if r["kind"] == "discovery.run"]
+        assert len(dead) == 1 and dead[0]["state"] == "running", dead
+        b = cluster.add()
+        a.kill()  # kill -9: nothing is released
+        on_b = Client(b, tok)
+
+        def ended():
+            r = on_b.get("/discoveryruns/" + run["ID"], ns="/").data
+            return r if r["status"] not in ("QUEUED", "RUNNING") else None
+
+        got = wait_for(ended, timeout=90)
+        assert got and got["status"] == "SUCCEEDED", got
+        assert got["errors"] == {"TIMEOUT": 1}, got
+        rows = [r for r in b.store_rows("jobs") if r["kind"] == "discovery.run"]
+        assert len(rows) == 1 and rows[0]["state"] == "done", rows
+        assert rows[0]["lease_owner"] != dead[0]["lease_owner"]  # the second server ran it
+    finally:
+        silent.close()
+
+
+def test_postgres_stopped_and_started_under_load(tmp_path):
+    # A cluster of its own: the run's shared one must not go away under other tests.
+    pg = PgServer(tmp_path / "pg")
+    pg.start()
+    c = Cluster(tmp_path / "k", url=pg.url)
+    try:
+        a, b = c.add(), c.add()
+        tok = a.token()
+        parent = Client(a, tok).mkns("/", "p-" + rand(6))["name"]
+        statuses, lock, stop = [], threading.Lock(), threading.Event()
+
+        def load(s):
+            cl = Client(s, tok)
+            i = 0
+            while not stop.is_set():
+                i += 1
+                t0 = time.monotonic()
+                try:
+                    r = cl.post("/namespaces", {"name": "x%d-%d" % (s.port, i)}, ns=parent,
+                                timeout=30)
+                    st = r.status
+                except Exception as e:  # noqa: BLE001
+                    st = repr(e)
+                with lock:
+                    statuses.append((time.monotonic() - t0, st))
+                time.sleep(0.02)
+
+        threads = [threading.Thread(target=load, args=(s,)) for s in (a, b)]
+        for t in threads:
+            t.start()
+        time.sleep(1)
+        pg.kill()
+        time.sleep(2)
+        down = [s for _, s in statuses[-10:]]
+        assert a.health() == 503 and b.health() == 503
+        pg.restart()
+        healthy = wait_for(lambda: a.health() == 200 and b.health() == 200, timeout=30)
+        time.sleep(1)
+        stop.set()
+        for t in threads:
+            t.join(60)
+        assert healthy, "the servers did not recover"
+        assert a.alive() and b.alive()
+        assert 503 in down, down
+        bad = [x for x in statuses if x[1] not in (200, 503)]
+        assert not bad, bad  # never a hang past the timeout, never another error
+        assert max(d for d, _ in statuses) < 15, max(d for d, _ in statuses)
+        for s in (a, b):  # and both write again
+            Client(s, tok).ok(Client(s, tok).post("/namespaces", {"name": "after%d" % s.port},
+                                                  ns=parent))
+    finally:
+        c.stop()
+        pg.destroy()
