@@ -6,14 +6,15 @@
 # KEYWARD_STORE selects the servers' store: sqlite (default: DATA/keyward.db) or pg: one
 # PostgreSQL cluster for the run (tests/pg/pgctl.sh, in $tmp/pg; KEYWARD_PG_DIR and
 # KEYWARD_PG_URL, the URL of its database keyward, are exported), a database per server
-# (tests/api/kwtest.py), the tests marked sqlite_only skipped.
+# (tests/api/kwtest.py), the tests marked sqlite_only skipped; or pg2: as pg, with the
+# session's server a pair on one database that every client alternates between.
 set -u
 bin=${KEYWARD_BIN:-build/keyward}
 store=${KEYWARD_STORE:-sqlite}
 case $store in
-    sqlite | pg) ;;
+    sqlite | pg | pg2) ;;
     *)
-        echo "run-api.sh: KEYWARD_STORE=$store: want sqlite or pg" >&2
+        echo "run-api.sh: KEYWARD_STORE=$store: want sqlite, pg or pg2" >&2
         exit 2
         ;;
 esac
@@ -38,7 +39,7 @@ for a in "$@"; do
 done
 # Servers' data dirs and logs go to a private directory: kept when something failed.
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/keyward-api.XXXXXX") || exit 2
-if [ "$store" = pg ]; then
+if [ "$store" != sqlite ]; then
     # On any exit the cluster is stopped: removed with $tmp after a success, else kept
     # (its log in $tmp/pg/log).
     KEYWARD_PG_DIR=$tmp/pg
@@ -54,7 +55,7 @@ fi
 /usr/bin/python3 -m pytest $sel -q -rfEs -p no:cacheprovider --basetemp="$tmp/t" "$@" </dev/null
 rc=$?
 if [ "$rc" -eq 0 ]; then
-    if [ "$store" = pg ] && ! tests/pg/pgctl.sh destroy "$tmp/pg"; then
+    if [ "$store" != sqlite ] && ! tests/pg/pgctl.sh destroy "$tmp/pg"; then
         echo "run-api.sh: could not remove the PostgreSQL cluster in $tmp/pg" >&2
         exit 1
     fi

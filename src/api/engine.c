@@ -881,7 +881,7 @@ engine_serve(struct req *r, struct errbuf *eb)
     struct checked     ck;
     int                rc;
 
-    authz_follow_store(); /* another server's policy or namespace write counts now */
+    store_follow(kw_store); /* another server's policy or namespace write counts now */
     ck = (struct checked){ .gen = authz_generation() }; /* before any authorization */
 
     if (s->not_namespaced) {

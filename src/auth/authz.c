@@ -275,7 +275,7 @@ on_changes(const struct change *ch, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (ch[i].job)
             continue;
-        if (ch[i].s == NULL) {
+        if (ch[i].s == NULL || ch[i].reset) {
             authz_invalidate();
             continue;
         }
@@ -288,14 +288,6 @@ on_changes(const struct change *ch, size_t n)
     if (a != NULL)
         apply(&policies);
     arena_free(a);
-}
-
-void
-authz_follow_store(void)
-{
-    if (kw_store != NULL && kw_store->ops->guards_moved != NULL &&
-        kw_store->ops->guards_moved(kw_store))
-        authz_invalidate();
 }
 
 void

@@ -19,10 +19,7 @@ int authz_check(const struct authz_query *q, const struct spec *s, unsigned verb
 /* Rebuild everything from the store on next use: after a committed delete of a
  * namespace (its cascade deletes policies nobody noted one by one). */
 void authz_invalidate(void);
-/* Invalidate when another server sharing the store changed policies or
- * namespaces since the last call (store_ops.guards_moved); once per request,
- * before it is authorized. */
-void authz_follow_store(void);
+
 /* Follow the store's committed changes (store_observe): call once at start-up,
  * after the store is open and before the first write. */
 void authz_start(void);

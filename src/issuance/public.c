@@ -114,13 +114,14 @@ state_of(struct str id)
     return st;
 }
 
-/* A revocation of CA `id` committed: what its state has signed is stale. */
+/* A revocation of CA `id` committed (STR_NULL: of any CA, on another
+ * server): what its state has signed is stale. */
 static void
 state_bump(struct str id)
 {
     pthread_mutex_lock(&states_mu);
     for (size_t i = 0; i < nstates; i++)
-        if (str_eq_c(id, states[i]->id))
+        if (id.p == NULL || str_eq_c(id, states[i]->id))
             __atomic_add_fetch(&states[i]->gen, 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&states_mu);
 }
@@ -130,6 +131,8 @@ static void
 on_commit(const struct change *ch, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
+        if (ch[i].reset)
+            state_bump(STR_NULL);
         if (ch[i].s != &spec_revocation || ch[i].obj.t != V_MAP)
             continue;
         state_bump(val_get_str(&ch[i].obj, "certificateAuthorityID"));
@@ -548,6 +551,7 @@ issuance_public_serve(struct req *r)
         tail = (struct str){ what.p + 5, what.len - 5 };
         what = STR("ocsp");
     }
+    store_follow(kw_store); /* a revocation made on another server counts now */
     if (what.p == NULL || id.len != ID_LEN ||
         kw_store->ops->find(kw_store, &spec_certificateauthority, NULL, "ID", id, r->a, &ca_obj,
                             &eb) != E_OK ||

@@ -91,6 +91,7 @@ const struct spec spec_revocation = {
     .attrs = revocation_attrs,
     .nattrs = ARRAY_LEN(revocation_attrs),
     .unique = "certificateID",
+    .announced = true,
     .default_order = "revocationTime",
     .ops = OP_LIST | OP_CREATE | OP_GET,
     .access = ACCESS_NORMAL,

@@ -81,7 +81,7 @@ struct pg_store {
     pthread_cond_t  cv;
     struct wjob    *head, *tail;
     bool            stopping;
-    int64_t         guards_seen; /* kw_generation's authz row as last seen (atomic) */
+    int64_t         announced_seen; /* kw_generation's announced row as last seen (atomic) */
 };
 
 struct pg_tx {
@@ -1469,28 +1469,29 @@ run_job(struct pg_tx *tx, struct wjob *j)
     return rc;
 }
 
-/* Whether the transaction's changes touch what authorizes requests. */
+/* Whether the transaction's changes are to announce (spec.announced). */
 static bool
-touches_guards(const struct changelog *l)
+touches_announced(const struct changelog *l)
 {
     for (size_t i = 0; i < l->n; i++)
-        if (!l->v[i].job && (l->v[i].s == NULL || l->v[i].s->guards))
+        if (!l->v[i].job && (l->v[i].s == NULL || l->v[i].s->announced))
             return true;
     return false;
 }
 
-/* Move the authz generation (store_ops.guards_moved) with the transaction;
+/* Move the generation of announced writes (store_ops.others_wrote) with the
+ * transaction;
  * 0 when it did not, else its new value. */
 static int64_t
-bump_guards(struct pg_store *st, const struct changelog *l)
+bump_announced(struct pg_store *st, const struct changelog *l)
 {
     PGresult *r;
     int64_t   n = 0;
 
-    if (!touches_guards(l) ||
+    if (!touches_announced(l) ||
         pq_rows(&st->writer,
-                "UPDATE kw_generation SET n = n + 1 WHERE topic = 'authz' RETURNING n", NULL,
-                "generation", &r) != E_OK)
+                "UPDATE kw_generation SET n = n + 1 WHERE topic = 'announced' RETURNING n",
+                NULL, "generation", &r) != E_OK)
         return 0;
     if (PQntuples(r) == 1)
         n = col_int(r, 0, 0);
@@ -1501,30 +1502,30 @@ bump_guards(struct pg_store *st, const struct changelog *l)
 /* Our own commit moved the generation from n - 1 to n: the observers saw it
  * already, nothing to rebuild (unless another server's came between). */
 static void
-own_guards(struct pg_store *st, int64_t n)
+own_announced(struct pg_store *st, int64_t n)
 {
     int64_t prev = n - 1;
 
     if (n > 0)
-        __atomic_compare_exchange_n(&st->guards_seen, &prev, n, false, __ATOMIC_ACQ_REL,
+        __atomic_compare_exchange_n(&st->announced_seen, &prev, n, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE);
 }
 
 static bool
-st_guards_moved(struct store *base)
+st_others_wrote(struct store *base)
 {
     struct pg_store *st = (struct pg_store *)base;
     struct pconn    *c = reader(st);
     PGresult        *r;
     int64_t          n, seen;
 
-    if (c == NULL || pq_rows(c, "SELECT n FROM kw_generation WHERE topic = 'authz'", NULL,
+    if (c == NULL || pq_rows(c, "SELECT n FROM kw_generation WHERE topic = 'announced'", NULL,
                              "generation", &r) != E_OK)
         return false; /* the request's own reads will fail the same way */
     n = PQntuples(r) == 1 ? col_int(r, 0, 0) : 0;
     PQclear(r);
-    seen = __atomic_load_n(&st->guards_seen, __ATOMIC_ACQUIRE);
-    return n != seen && __atomic_compare_exchange_n(&st->guards_seen, &seen, n, false,
+    seen = __atomic_load_n(&st->announced_seen, __ATOMIC_ACQUIRE);
+    return n != seen && __atomic_compare_exchange_n(&st->announced_seen, &seen, n, false,
                                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
@@ -1542,7 +1543,7 @@ run_batch(struct pg_store *st, struct wjob *batch)
         bool         began = begin_write(st);
         for (; j != NULL && n < BATCH_MAX; j = j->next, n++)
             rcs[n] = began ? run_job(&tx, j) : E_UNAVAILABLE;
-        int64_t gen = began ? bump_guards(st, &tx.log) : 0;
+        int64_t gen = began ? bump_announced(st, &tx.log) : 0;
         /* A lost connection during COMMIT leaves the outcome unknown: the jobs
          * answer 503, honestly "unknown". */
         if (began && pq_exec(c, "COMMIT") != E_OK) {
@@ -1551,7 +1552,7 @@ run_batch(struct pg_store *st, struct wjob *batch)
                 rcs[i] = E_UNAVAILABLE;
             changelog_truncate(&tx.log, 0);
         } else
-            own_guards(st, gen);
+            own_announced(st, gen);
         changelog_publish(&tx.log);
         j = first;
         for (size_t i = 0; i < n; i++, j = next) {
@@ -1798,7 +1799,7 @@ static const struct store_ops pg_ops = {
     .cursor_next = st_cursor_next,
     .cursor_close = st_cursor_close,
     .aggregate = st_aggregate,
-    .guards_moved = st_guards_moved,
+    .others_wrote = st_others_wrote,
 };
 
 /* ---- schema ------------------------------------------------------------ */
@@ -1850,10 +1851,10 @@ static const struct migration migrations[] = {
          "CREATE INDEX jobs_due ON jobs (run_at) WHERE state IN ('queued', 'running');"
          "CREATE INDEX jobs_finished ON jobs (updated) WHERE state IN ('done', 'failed');" },
     /* What several servers share beyond the rows (docs/postgres.md 3): the
-     * generation of what authorizes requests (store_ops.guards_moved). */
+     * generation of announced writes (store_ops.others_wrote). */
     { 3, "CREATE TABLE kw_generation (topic TEXT COLLATE \"C\" PRIMARY KEY,"
          " n BIGINT NOT NULL);"
-         "INSERT INTO kw_generation (topic, n) VALUES ('authz', 0);" },
+         "INSERT INTO kw_generation (topic, n) VALUES ('announced', 0);" },
 };
 
 /* 1 when applied, 0 when not, and the newest applied version. */

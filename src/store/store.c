@@ -172,6 +172,16 @@ changelog_publish(struct changelog *l)
 }
 
 void
+store_follow(struct store *st)
+{
+    struct change reset = { .reset = true };
+
+    if (st != NULL && st->ops->others_wrote != NULL && st->ops->others_wrote(st))
+        for (size_t i = 0; i < nobservers; i++)
+            observers[i](&reset, 1);
+}
+
+void
 changelog_free(struct changelog *l)
 {
     free(l->v);

@@ -180,11 +180,10 @@ struct store_ops {
                      const struct fnode *filter, struct agg_part *parts, size_t nparts,
                      struct arena *a, struct errbuf *eb);
     /* True when another server sharing the store committed, since the last
-     * call, a write to a spec that guards requests (spec.guards) or a
-     * namespace subtree delete: what this process keeps in memory about them
-     * must be rebuilt. One read of the store. NULL: only this process writes
-     * the store (its observers see every change). */
-    bool (*guards_moved)(struct store *st);
+     * call, a write to an announced spec (spec.announced) or a namespace
+     * subtree delete. One read of the store. NULL: only this process writes
+     * the store (its observers see every change). See store_follow. */
+    bool (*others_wrote)(struct store *st);
 };
 
 struct store {
@@ -275,6 +274,8 @@ struct change {
     struct str ns;
     bool       job; /* a background job was queued (job_enqueue); nothing else is
                        set: the job runtime wakes its workers */
+    bool reset;     /* another server changed announced specs (store_follow); nothing
+                       else is set: forget what was derived from them */
 };
 
 /* Called in the writer thread after every commit with the changes of the jobs
@@ -284,6 +285,10 @@ struct change {
 typedef void (*store_observer)(const struct change *ch, size_t n);
 /* Register an observer; at start-up, before the first write. At most 8. */
 void store_observe(store_observer fn);
+/* Once per request, before it is judged: when another server wrote an
+ * announced spec since the last look (store_ops.others_wrote), every observer
+ * is called, in this thread, with one change marked `reset`. */
+void store_follow(struct store *st);
 
 /* For drivers: why a conditional write changed nothing (E_NOTFOUND,
  * E_PROTECTED, E_CONFLICT), read inside the same transaction. */

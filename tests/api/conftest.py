@@ -13,9 +13,13 @@
 
 With KEYWARD_STORE=pg (tests/run-api.sh) every server runs on a PostgreSQL database of its
 own (kwtest.store_url); the tests marked `sqlite_only`, about the SQLite file itself, are
-skipped then, and the summary says how many.
+skipped then, and the summary says how many. With KEYWARD_STORE=pg2 the session's `server`
+is two servers on one database (the second with the first's master key and public_url),
+and every Client of it sends its requests to each in turn: the whole suite then checks that
+a write on one is what the other reads.
 """
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -23,8 +27,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kwtest import (KEYWARD_BIN, PG_DIR, PG_URL, STORE, Client, Server,  # noqa: E402
-                    plant_client_ca, rand)
+from kwtest import (KEYWARD_BIN, PG, PG_DIR, PG_URL, STORE, Client, Server,  # noqa: E402
+                    plant_client_ca, rand, store_url)
 
 SQLITE_ONLY = "sqlite_only: about the SQLite file itself (KEYWARD_STORE=pg)"
 
@@ -33,9 +37,9 @@ def pytest_configure(config):
     if not KEYWARD_BIN.exists():
         raise pytest.UsageError("keyward binary %s not found (set KEYWARD_BIN or make it)"
                                 % KEYWARD_BIN)
-    if STORE not in ("sqlite", "pg"):
-        raise pytest.UsageError("KEYWARD_STORE=%s: want sqlite or pg" % STORE)
-    if STORE == "pg" and not (PG_DIR and PG_URL):
+    if STORE not in ("sqlite", "pg", "pg2"):
+        raise pytest.UsageError("KEYWARD_STORE=%s: want sqlite, pg or pg2" % STORE)
+    if PG and not (PG_DIR and PG_URL):
         raise pytest.UsageError("KEYWARD_STORE=pg needs KEYWARD_PG_DIR and KEYWARD_PG_URL "
                                 "(run tests/run-api.sh)")
     config.addinivalue_line("markers", "sqlite_only: a test of the SQLite file itself "
@@ -43,34 +47,47 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    if STORE == "pg":
+    if PG:
         for item in items:
             if item.get_closest_marker("sqlite_only"):
                 item.add_marker(pytest.mark.skip(reason=SQLITE_ONLY))
 
 
 def pytest_terminal_summary(terminalreporter):
-    if STORE == "pg":
+    if PG:
         n = sum(1 for r in terminalreporter.stats.get("skipped", [])
                 if SQLITE_ONLY in str(r.longrepr))
-        terminalreporter.write_line("store pg: %d test(s) skipped as sqlite_only" % n)
+        terminalreporter.write_line("store %s: %d test(s) skipped as sqlite_only" % (STORE, n))
+
+
+def start_peer(first, workdir, config):
+    """pg2: a second server on `first`'s database, with its master key and public_url."""
+    peer = Server(workdir, config=dict(config, store=store_url(first.data),
+                                       public_url=first.url))
+    peer.data.mkdir(parents=True, mode=0o700)
+    shutil.copy(first.data / "master.key", peer.data / "master.key")
+    return peer.start()
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     # Every test speaks from 127.0.0.1: the per-address login brake (tested with servers
     # of its own in test_ratelimit.py) would couple unrelated tests' failed logins.
-    s = Server(tmp_path_factory.mktemp("kw-main"), config={"login_failures_per_address_max": 0})
+    config = {"login_failures_per_address_max": 0}
+    s = Server(tmp_path_factory.mktemp("kw-main"), config=config)
     key_pem = plant_client_ca(s.data / "tls")
     s.start()
     key_file = s.data / "tls" / "client-ca.key"
     assert not key_file.exists(), "the client CA's key file was not imported and removed"
     key_file.write_bytes(key_pem)
     key_file.chmod(0o600)
+    if STORE == "pg2":
+        s.peer = start_peer(s, tmp_path_factory.mktemp("kw-peer"), config)
     yield s
-    assert s.alive(), "the shared keyward server died during the tests; stderr:\n%s" % (
-        s.stderr()[-8000:])
-    s.stop(check=True)
+    for one in (s, s.peer) if s.peer else (s,):
+        assert one.alive(), "a shared keyward server died during the tests; stderr:\n%s" % (
+            one.stderr()[-8000:])
+        one.stop(check=True)
 
 
 @pytest.fixture(scope="session")

@@ -86,6 +86,9 @@ def sanitizer_findings(text):
 # always the same database (a restarted server, two servers on one dir, store-dump).
 
 STORE = os.environ.get("KEYWARD_STORE", "sqlite")
+# pg2: as pg, and the session's server is two servers on one database; every Client sends
+# its requests to each in turn (Server.peer, Client.request).
+PG = STORE in ("pg", "pg2")
 PG_DIR = os.environ.get("KEYWARD_PG_DIR")
 PG_URL = os.environ.get("KEYWARD_PG_URL")
 PGCTL = REPO / "tests" / "pg" / "pgctl.sh"
@@ -104,7 +107,7 @@ def pg_psql(db, sql):
 def store_url(data):
     """The store of data dir `data`: sqlite:DATA/keyward.db, or with KEYWARD_STORE=pg the URL
     of the database of its own, made (CREATE DATABASE kw_<pid>_<n>) on the first call."""
-    if STORE != "pg":
+    if not PG:
         return "sqlite:%s" % (Path(data) / "keyward.db")
     key = Path(data).resolve()
     if key not in _pg_urls:
@@ -133,7 +136,7 @@ def store_exec(data, sql, params=()):
     sqlite3. PostgreSQL: psql as the superuser, the parameters written as SQL literals
     (test values: no NUL). Same tables and quoted column names on both; a boolean column is
     BOOLEAN on PostgreSQL: pass Python bools (0/1 on SQLite)."""
-    if STORE != "pg":
+    if not PG:
         c = sqlite3.connect(str(Path(data) / "keyward.db"), timeout=10)
         try:
             with c:
@@ -222,6 +225,7 @@ class Server:
         self.host = "127.0.0.1"
         self.config = None
         self.own_store = False  # a `store` in its config: no --store added (pg)
+        self.peer = None  # pg2: the other server on the same database (Client alternates)
         if config is not None:
             self.config = self.workdir / ("keyward-%s.conf" % rand(6))
             lines = ["# written by the API tests"]
@@ -256,7 +260,7 @@ class Server:
                "--data", str(self.data)]
         if self.config is not None:
             cmd += ["--config", str(self.config)]
-        if STORE == "pg" and not self.own_store:
+        if PG and not self.own_store:
             cmd += ["--store", store_url(self.data)]
         return cmd
 
@@ -484,6 +488,13 @@ class Client:
         self.token = token
         self.ns = ns
         self.http = server.session()
+        self.turn = 0
+
+    def target(self):
+        """The server of the next request: with a peer (pg2), each in turn."""
+        self.turn += 1
+        peer = self.server.peer
+        return peer if peer is not None and self.turn % 2 == 0 else self.server
 
     def with_token(self, token):
         return Client(self.server, token, self.ns)
@@ -521,7 +532,7 @@ class Client:
             h["Idempotency-Key"] = idem
         if headers:
             h.update(headers)
-        req = requests.Request(method, self.server.url + path, headers=h, params=params,
+        req = requests.Request(method, self.target().url + path, headers=h, params=params,
                                data=payload)
         prep = self.http.prepare_request(req)
         if payload is None and "Content-Type" not in h:

@@ -3,10 +3,12 @@
 import os
 import socket
 import stat
+import subprocess
 
 import pytest
 
-from kwtest import CFG_MAX_BODY, STORE, Server, assert_error, jwt_parts, sanitizer_findings
+from kwtest import (CFG_MAX_BODY, KEYWARD_BIN, STORE, Server, assert_error, jwt_parts,
+                    sanitizer_findings)
 
 
 def stderr_lines(s):
@@ -246,3 +248,24 @@ def test_unknown_option(tmp_path):
     assert not sanitizer_findings(s.stderr())
     assert s.stderr().strip()
 
+
+
+def test_migrate_prepares_a_store_then_a_server_starts_on_it(tmp_path):
+    # `keyward migrate` does to the store what a first start does, and exits; twice is
+    # fine; a server then starts on it. A server option is refused (usage, exit 2).
+    data = tmp_path / "d"
+    for _ in range(2):
+        r = subprocess.run([str(KEYWARD_BIN), "migrate", "--data", str(data)],
+                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert "is ready" in r.stdout, r.stdout
+    if STORE == "sqlite":
+        assert (data / "keyward.db").exists()
+        assert stat.S_IMODE((data / "keyward.db").stat().st_mode) == 0o600
+    r = subprocess.run([str(KEYWARD_BIN), "migrate", "--listen", "127.0.0.1:1"],
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert r.returncode == 2 and "usage" in r.stderr, r
+    s = Server(tmp_path / "w", data=data)
+    s.start()
+    assert s.health() == 200
+    s.stop(check=True)

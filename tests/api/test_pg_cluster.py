@@ -4,19 +4,21 @@ docs/postgres.md): a write on one is read on the other, a token of one verifies 
 the other at the next request, token quota and Idempotency-Key hold across servers, kill -9
 of one server under write load loses no acknowledged write, a job leased by a killed server
 is finished by the other, and PostgreSQL stopped and started under load answers 503 and
-recovers. Runs with KEYWARD_STORE=pg only (tests/run-api.sh)."""
+recovers. Runs with KEYWARD_STORE=pg or pg2 only (tests/run-api.sh)."""
 
 import shutil
 import socket
+import subprocess
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
-from kwtest import STORE, Client, Server, jwt_parts, rand, store_url
+from kwtest import KEYWARD_BIN, PG, Client, Server, jwt_parts, rand, store_url
 from pgserver import PgServer
 
-pytestmark = pytest.mark.skipif(STORE != "pg", reason="pg_only: several servers on one "
+pytestmark = pytest.mark.skipif(not PG, reason="pg_only: several servers on one "
                                 "PostgreSQL database (KEYWARD_STORE=pg)")
 
 PUBLIC = "https://keyward.cluster.test"  # the servers' common public_url (token audience)
@@ -327,3 +329,77 @@ def test_postgres_stopped_and_started_under_load(tmp_path):
     finally:
         c.stop()
         pg.destroy()
+
+
+def test_migrate_prepares_an_empty_database(tmp_path):
+    # `keyward migrate` does to an empty database what a first start does, once; servers
+    # then start on it. Its line names the store without the password.
+    url = store_url(tmp_path / "fresh")
+    for _ in range(2):
+        r = subprocess.run([str(KEYWARD_BIN), "migrate", "--store", url], capture_output=True,
+                           text=True, stdin=subprocess.DEVNULL, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert "is ready" in r.stdout and ":***@" in r.stdout, r.stdout
+        assert urlsplit(url).password not in r.stdout + r.stderr
+    c = Cluster(tmp_path / "k", url=url)
+    try:
+        a = c.add()
+        assert Client(a, a.token()).get("/namespaces", ns="/").status == 200
+    finally:
+        c.stop()
+
+
+def test_two_servers_starting_at_once_on_an_empty_database(tmp_path):
+    # Both run the migrations and make the first administrator, CA and signing key at the
+    # same moment: one makes each, the other uses it; both serve the same console.
+    keys = Server(tmp_path / "keys")  # a first start elsewhere only to make a master key
+    keys.start()
+    keys.stop(check=True)
+    url = store_url(tmp_path / "empty")
+    servers = []
+    for n in range(2):
+        s = Server(tmp_path / ("s%d" % n), config=dict(FAST, public_url=PUBLIC, store=url))
+        s.data.mkdir(parents=True, mode=0o700)
+        shutil.copy(keys.data / "master.key", s.data / "master.key")
+        servers.append(s)
+    try:
+        for s in servers:
+            s.spawn()
+        for s in servers:
+            s.wait_ready()
+        a, b = servers
+        tok = a.token()
+        ns = Client(a, tok).mkns("/", "s-" + rand(6))
+        assert Client(b, tok).ok(Client(b, tok).get("/namespaces/" + ns["ID"], ns="/"))
+        assert Client(a, b.token()).get("/namespaces", ns="/").status == 200
+        accounts = [o for o in Client(b, tok).list("accounts", "/")
+                    if o.get("name") == "admin"]
+        assert len(accounts) == 1, accounts
+        ca_a = (a.data / "tls" / "ca.pem").read_bytes()
+        assert ca_a == (b.data / "tls" / "ca.pem").read_bytes()  # one console CA
+    finally:
+        for s in servers:
+            if s.alive():
+                s.stop(check=True)
+
+
+def test_a_revocation_on_one_is_answered_by_the_others_ocsp_and_crl(pair):
+    # B signs and keeps a "good" answer; A revokes: B's very next OCSP answer says revoked
+    # and its CRL lists the serial (never a kept answer from before the revocation).
+    from pkitest import mk_ca, mk_template
+    from test_revocation import ask, crl_text, new_leaf, revoke, serial_hex
+    a, b = pair
+    tok = a.token()
+    on_a = Client(a, tok)
+    ns = on_a.mkns("/", "r-" + rand(6))["name"]
+    root = mk_ca(on_a, ns, subject="CN=Cluster Root")
+    inter = mk_ca(on_a, ns, subject="CN=Cluster Issuing", parentID=root["ID"])
+    pki = {"root": root, "inter": inter, "tpl": mk_template(on_a, ns, inter["ID"])}
+    req, leaf = new_leaf(on_a, ns, pki["tpl"]["ID"])
+    out = ask(b, pki, leaf)
+    assert ": good" in out and ": revoked" not in out, out
+    assert serial_hex(leaf) not in crl_text(b, inter)
+    on_a.ok(revoke(on_a, ns, req["certificateID"]))
+    out = ask(b, pki, leaf)  # at once, on the other server
+    assert ": revoked" in out and "Reason: keyCompromise" in out, out
+    assert serial_hex(leaf) in crl_text(b, inter)
