@@ -84,8 +84,10 @@ run: deps
 
 # The build must be warning-free with clang as with gcc; then the unit tests, then
 # the black-box API suite against the normal build, again against an ASan+UBSan
-# build, and once more with every server on a throw-away PostgreSQL 15 cluster
-# (KEYWARD_STORE=pg; test_pg_cluster.py runs several servers on one database).
+# build, once more with every server on a throw-away PostgreSQL 15 cluster
+# (KEYWARD_STORE=pg; test_pg_cluster.py runs several servers on one database),
+# and once with the session's server a pair on one database that every client
+# alternates between (pg2).
 check: test-deps
 	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory CC=clang B=$(B)/clang $(B)/clang/keyward
@@ -94,6 +96,7 @@ check: test-deps
 	KEYWARD_BIN=$(B)/keyward ./tests/run-api.sh
 	KEYWARD_BIN=$(B)/asan/keyward ./tests/run-api.sh
 	KEYWARD_STORE=pg KEYWARD_BIN=$(B)/keyward ./tests/run-api.sh
+	KEYWARD_STORE=pg2 KEYWARD_BIN=$(B)/keyward ./tests/run-api.sh
 
 unit: $(UNIT_BIN)
 	./tests/run-unit.sh $(UNIT_BIN)
@@ -106,6 +109,7 @@ api-asan: $(B)/asan/keyward
 
 api-pg: $(B)/keyward
 	KEYWARD_STORE=pg KEYWARD_BIN=$(B)/keyward ./tests/run-api.sh
+	KEYWARD_STORE=pg2 KEYWARD_BIN=$(B)/keyward ./tests/run-api.sh
 
 bench: bench-deps
 	@$(MAKE) --no-print-directory all
