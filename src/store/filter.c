@@ -614,9 +614,10 @@ static const char *const tpl_sql[TP__COUNT][2] = {
     [TP_S_MATCHES] = { "(EXISTS (" S_OF " AND v REGEXP %p))", NULL },
     [TP_S_EXISTS] = { "(EXISTS (" S_OF "))", NULL },
     [TP_S_NOT_EXISTS] = { "(NOT EXISTS (" S_OF "))", NULL },
-    /* PostgreSQL keeps TP_CONTAINS (strpos, a scan) until its driver exists; it
-     * will answer this from a pg_trgm GIN index on the column instead. */
-    [TP_F_CONTAINS] = { "(" F_IDS " AND instr(%c, %p) > 0)", NULL },
+    /* PostgreSQL: a pg_trgm GIN index on the column finds the candidates of
+     * LIKE (its one parameter the value with %, _ and \ escaped, between %),
+     * and LIKE itself keeps contains' exact, case-sensitive meaning. */
+    [TP_F_CONTAINS] = { "(" F_IDS " AND instr(%c, %p) > 0)", "(%c LIKE %p)" },
 };
 
 static const char *const op_names[] = {
@@ -1218,12 +1219,37 @@ filter_fts_phrase(struct arena *a, struct str v)
     return (struct str){ p, n };
 }
 
-/* TP_F_CONTAINS takes the phrase, then the value. */
+/* The value as a LIKE pattern that matches it anywhere: %value%, with the
+ * value's %, _ and \ (LIKE's escape) escaped. */
+static struct str
+like_anywhere(struct arena *a, struct str v)
+{
+    char *p = arena_alloc(a, 2 * v.len + 3), *q = p;
+
+    *q++ = '%';
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.p[i] == '%' || v.p[i] == '_' || v.p[i] == '\\')
+            *q++ = '\\';
+        *q++ = v.p[i];
+    }
+    *q++ = '%';
+    *q = '\0';
+    return (struct str){ p, (size_t)(q - p) };
+}
+
+/* TP_F_CONTAINS takes the phrase, then the value (SQLite); the pattern
+ * (PostgreSQL). */
 static void
 substring_params(struct cc *c, struct cmp *m)
 {
     struct sqlparam *pv = arena_calloc(c->a, 2, sizeof *pv);
 
+    if (c->d == SQL_POSTGRES) {
+        pv[0] = (struct sqlparam){ .t = SQLP_TEXT, .s = like_anywhere(c->a, m->pv[0].s) };
+        m->pv = pv;
+        m->pn = 1;
+        return;
+    }
     pv[0] = (struct sqlparam){ .t = SQLP_TEXT, .s = filter_fts_phrase(c->a, m->pv[0].s) };
     pv[1] = m->pv[0];
     m->pv = pv;
@@ -1240,7 +1266,7 @@ pick(const struct cc *c, const struct fnode *f, const struct cmp *m)
 
     if (many && m->pn == 0)
         return (op == F_IN || op == F_CONTAINS) ? TP_FALSE : TP_TRUE;
-    if (c->side != NULL && c->d == SQL_SQLITE && substring_indexed(m->at, f))
+    if (substring_indexed(m->at, f) && (c->d == SQL_POSTGRES || c->side != NULL))
         return TP_F_CONTAINS;
     if (m->at->type != T_STRLIST)
         return pick_scalar(op);

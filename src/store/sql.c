@@ -260,6 +260,16 @@ counts_table(struct buf *sql, const struct spec *s)
     buf_printf(sql, "\"%s__counts\"", s->rest);
 }
 
+/* PostgreSQL: the changes of the counts not folded into them yet (appended,
+ * never updated: a transaction that writes many rows would otherwise update
+ * the same count rows over and over, each time walking the row's versions
+ * it made, and every writer of a namespace would queue on its total row). */
+static void
+deltas_table(struct buf *sql, const struct spec *s)
+{
+    buf_printf(sql, "\"%s__count_deltas\"", s->rest);
+}
+
 /* A counted value as the counts table keeps it: text on PostgreSQL (its v1 and
  * v2 columns are TEXT; counted_select casts them back), as it is on SQLite
  * (untyped columns); NULL as ''. */
@@ -283,11 +293,11 @@ count_upsert(struct buf *sql, const struct spec *s, const char *dim, const char 
     if (!dim_attrs(s, dim, at, &n))
         return;
     buf_puts(sql, "INSERT INTO ");
-    counts_table(sql, s);
-    /* PostgreSQL needs the old row named (n alone is ambiguous); SQLite
-     * refuses the alias inside a trigger. */
-    buf_puts(sql,
-             d == SQL_POSTGRES ? " AS c (nsid, dim, v1, v2, n) " : " (nsid, dim, v1, v2, n) ");
+    if (d == SQL_POSTGRES)
+        deltas_table(sql, s);
+    else
+        counts_table(sql, s);
+    buf_puts(sql, " (nsid, dim, v1, v2, n) ");
     if (n == 1 && at[0]->type == T_STRLIST && d == SQL_POSTGRES) {
         /* One row per distinct element: an upsert may not touch a row twice. */
         buf_printf(sql,
@@ -308,8 +318,9 @@ count_upsert(struct buf *sql, const struct spec *s, const char *dim, const char 
                 buf_puts(sql, "'', ");
         buf_printf(sql, "%d)", sign);
     }
-    buf_printf(sql, " ON CONFLICT (nsid, dim, v1, v2) DO UPDATE SET n = %sn + excluded.n;",
-               d == SQL_POSTGRES ? "c." : "");
+    buf_puts(sql, d == SQL_POSTGRES
+                      ? ";"
+                      : " ON CONFLICT (nsid, dim, v1, v2) DO UPDATE SET n = n + excluded.n;");
 }
 
 static void
@@ -364,7 +375,12 @@ sql_counts_create(struct buf *sql, const struct spec *s, enum sql_dialect d)
     if (d == SQL_POSTGRES) {
         buf_puts(sql, " (nsid TEXT COLLATE \"C\" NOT NULL, dim TEXT COLLATE \"C\" NOT NULL,"
                       " v1 TEXT COLLATE \"C\" NOT NULL, v2 TEXT COLLATE \"C\" NOT NULL,"
-                      " n BIGINT NOT NULL, PRIMARY KEY (nsid, dim, v1, v2));");
+                      " n BIGINT NOT NULL, PRIMARY KEY (nsid, dim, v1, v2));"
+                      "CREATE TABLE IF NOT EXISTS ");
+        deltas_table(sql, s);
+        buf_puts(sql, " (nsid TEXT COLLATE \"C\" NOT NULL, dim TEXT COLLATE \"C\" NOT NULL,"
+                      " v1 TEXT COLLATE \"C\" NOT NULL, v2 TEXT COLLATE \"C\" NOT NULL,"
+                      " n BIGINT NOT NULL);");
         count_function(sql, s);
         return;
     }
@@ -405,6 +421,18 @@ fill_dim(struct buf *sql, const struct spec *s, const char *dim, enum sql_dialec
     buf_puts(sql, "count(*) FROM ");
     ident(sql, s->rest);
     buf_puts(sql, " AS t GROUP BY 1, 3, 4;");
+}
+
+void
+sql_counts_fold(struct buf *sql, const struct spec *s)
+{
+    buf_puts(sql, "WITH d AS (DELETE FROM ");
+    deltas_table(sql, s);
+    buf_puts(sql, " RETURNING nsid, dim, v1, v2, n) INSERT INTO ");
+    counts_table(sql, s);
+    buf_puts(sql, " AS c (nsid, dim, v1, v2, n) SELECT nsid, dim, v1, v2, sum(n) FROM d"
+                  " GROUP BY 1, 2, 3, 4 ON CONFLICT (nsid, dim, v1, v2)"
+                  " DO UPDATE SET n = c.n + excluded.n");
 }
 
 void
@@ -474,7 +502,14 @@ counted_select(struct buf *sql, const struct spec *s, const struct scope *sc,
                    d == SQL_POSTGRES ? pg_cast(part->by[i]) : "");
     buf_puts(sql, d == SQL_POSTGRES ? "coalesce(sum(n), 0)::bigint FROM "
                                     : "ifnull(sum(n), 0) FROM ");
-    counts_table(sql, s);
+    if (d == SQL_POSTGRES) { /* the counts and their changes not folded yet */
+        buf_puts(sql, "(SELECT nsid, dim, v1, v2, n FROM ");
+        counts_table(sql, s);
+        buf_puts(sql, " UNION ALL SELECT nsid, dim, v1, v2, n FROM ");
+        deltas_table(sql, s);
+        buf_puts(sql, ") AS c");
+    } else
+        counts_table(sql, s);
     buf_puts(sql, " WHERE dim = ");
     param_text(sql, d, a, ps, str_c(dim));
     buf_puts(sql, " AND ");
@@ -1010,16 +1045,20 @@ sql_create_indexes(struct buf *sql, const struct spec *s, enum sql_dialect d)
     index_on(sql, s, "order", order, false, d);
     for (const char *const *ix = s->indexes; ix != NULL && *ix != NULL; ix++)
         spec_index(sql, s, *ix, d);
-    if (d == SQL_POSTGRES) /* list attributes: GIN answers @> (has) without side tables */
-        for (size_t i = 0; i < spec_ncolumns(s); i++)
-            if (attr_is_indexed_list(spec_column(s, i))) {
-                buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s_%s_gin\" ON ", s->rest,
-                           spec_column(s, i)->name);
-                ident(sql, s->rest);
-                buf_puts(sql, " USING gin (");
-                ident(sql, spec_column(s, i)->name);
-                buf_puts(sql, ");");
-            }
+    /* PostgreSQL: GIN indexes answer a list's @> (has) and a substring's LIKE
+     * (pg_trgm) without side tables. */
+    for (size_t i = 0; i < spec_ncolumns(s) && d == SQL_POSTGRES; i++) {
+        const struct attr *at = spec_column(s, i);
+        bool               list = attr_is_indexed_list(at), trgm = attr_is_substring(at);
+        if (!list && !trgm)
+            continue;
+        buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s_%s_%s\" ON ", s->rest, at->name,
+                   list ? "gin" : "trgm");
+        ident(sql, s->rest);
+        buf_puts(sql, " USING gin (");
+        ident(sql, at->name);
+        buf_puts(sql, list ? ");" : " gin_trgm_ops);");
+    }
     if (s->unique == NULL)
         return;
     buf_printf(sql, "CREATE UNIQUE INDEX IF NOT EXISTS \"%s_unique\" ON ", s->rest);

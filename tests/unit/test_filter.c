@@ -785,6 +785,7 @@ test_sql_text_side(void **state)
         enum sql_dialect d;
         const char      *q, *sql;
         size_t           nparams;
+        const char      *param1; /* NULL: not checked */
     } cases[] = {
         { SQL_SQLITE, "tags == \"a\"",
           "(\"ID\" IN (SELECT oid FROM \"things__tags\" WHERE v = ? AND \"namespace\" = ?))",
@@ -816,7 +817,11 @@ test_sql_text_side(void **state)
           "(\"name\" IS NULL OR instr(\"name\", ?) = 0)", 1 },
         { SQL_SQLITE, "name matches \"abc\"", "(\"name\" REGEXP ?)", 1 },
         { SQL_SQLITE, "status contains \"abc\"", "(instr(\"status\", ?) > 0)", 1 },
-        { SQL_POSTGRES, "name contains \"abc\"", "(strpos(\"name\", $1) > 0)", 1 },
+        /* PostgreSQL: LIKE, from a pg_trgm index, the value escaped (a%_\b) */
+        { SQL_POSTGRES, "name contains \"abc\"", "(\"name\" LIKE $1)", 1, "%abc%" },
+        { SQL_POSTGRES, "name contains \"a%_\\\\b\"", "(\"name\" LIKE $1)", 1,
+          "%a\\%\\_\\\\b%" },
+        { SQL_POSTGRES, "name contains \"ab\"", "(strpos(\"name\", $1) > 0)", 1, "ab" },
     };
 
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -834,6 +839,9 @@ test_sql_text_side(void **state)
             fail_msg("case %zu `%s`:\n got %s\nwant %s", i, cases[i].q, buf_cstr(&sql),
                      cases[i].sql);
         assert_int_equal(ps.n, cases[i].nparams);
+        if (cases[i].param1 != NULL && !str_eq_c(ps.v[0].s, cases[i].param1))
+            fail_msg("case %zu `%s`: parameter %.*s, want %s", i, cases[i].q,
+                     STR_FMT(ps.v[0].s), cases[i].param1);
         buf_free(&sql);
     }
 }
