@@ -77,10 +77,7 @@ struct pg_store {
     pthread_mutex_t readers_mu;
     struct pconn   *readers;
     pthread_t       thread;
-    pthread_mutex_t mu;
-    pthread_cond_t  cv;
-    struct wjob    *head, *tail;
-    bool            stopping;
+    struct wqueue   q;
     int64_t         announced_seen; /* kw_generation's announced row as last seen (atomic) */
 };
 
@@ -1411,20 +1408,6 @@ static const struct tx_ops tx_ops = {
 
 /* ---- the writer thread ------------------------------------------------- */
 
-static struct wjob *
-take_batch(struct pg_store *st)
-{
-    struct wjob *batch;
-
-    pthread_mutex_lock(&st->mu);
-    while (st->head == NULL && !st->stopping)
-        pthread_cond_wait(&st->cv, &st->mu);
-    batch = st->head;
-    st->head = st->tail = NULL;
-    pthread_mutex_unlock(&st->mu);
-    return batch;
-}
-
 /* BEGIN and the write lock, on a writer connection made again if it was lost. */
 static bool
 begin_write(struct pg_store *st)
@@ -1596,7 +1579,7 @@ writer_main(void *arg)
     struct wjob     *batch;
     int64_t          folded_ms = 0;
 
-    while ((batch = take_batch(st)) != NULL) {
+    while ((batch = wqueue_take(&st->q)) != NULL) {
         run_batch(st, batch);
         fold_counts(st, &folded_ms);
     }
@@ -1606,17 +1589,7 @@ writer_main(void *arg)
 static void
 st_submit(struct store *base, struct wjob *job)
 {
-    struct pg_store *st = (struct pg_store *)base;
-
-    job->next = NULL;
-    pthread_mutex_lock(&st->mu);
-    if (st->tail != NULL)
-        st->tail->next = job;
-    else
-        st->head = job;
-    st->tail = job;
-    pthread_cond_signal(&st->cv);
-    pthread_mutex_unlock(&st->mu);
+    wqueue_push(&((struct pg_store *)base)->q, job);
 }
 
 static void
@@ -1624,10 +1597,7 @@ st_close(struct store *base)
 {
     struct pg_store *st = (struct pg_store *)base;
 
-    pthread_mutex_lock(&st->mu);
-    st->stopping = true;
-    pthread_cond_signal(&st->cv);
-    pthread_mutex_unlock(&st->mu);
+    wqueue_stop(&st->q);
     pthread_join(st->thread, NULL);
     for (struct pconn *c = st->readers, *next; c != NULL; c = next) {
         next = c->next;
@@ -2051,9 +2021,8 @@ store_open_pg(const char *url, struct store **out, struct errbuf *eb)
         abort();
     config_url_redacted(url, st->shown, sizeof st->shown);
     st->base.ops = &pg_ops;
-    pthread_mutex_init(&st->mu, NULL);
+    wqueue_init(&st->q);
     pthread_mutex_init(&st->readers_mu, NULL);
-    pthread_cond_init(&st->cv, NULL);
     pthread_key_create(&st->reader_key, NULL); /* readers are closed by st_close */
     rc = conn_open(&st->writer, st, true, eb);
     /* Quiet: IF NOT EXISTS says "already exists, skipping" at every start. */

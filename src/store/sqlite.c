@@ -48,10 +48,7 @@ struct sqlite_store {
     pthread_mutex_t readers_mu;
     struct conn    *readers;
     pthread_t       thread;
-    pthread_mutex_t mu;
-    pthread_cond_t  cv;
-    struct wjob    *head, *tail;
-    bool            stopping;
+    struct wqueue   q;
 };
 
 /* A row whose substring entries are to follow it at the end of its job. */
@@ -1589,20 +1586,6 @@ static const struct tx_ops tx_ops = {
 
 /* ---- the writer thread ------------------------------------------------- */
 
-static struct wjob *
-take_batch(struct sqlite_store *st)
-{
-    struct wjob *batch;
-
-    pthread_mutex_lock(&st->mu);
-    while (st->head == NULL && !st->stopping)
-        pthread_cond_wait(&st->cv, &st->mu);
-    batch = st->head;
-    st->head = st->tail = NULL;
-    pthread_mutex_unlock(&st->mu);
-    return batch;
-}
-
 static void
 run_batch(struct sqlite_store *st, struct wjob *batch)
 {
@@ -1679,7 +1662,7 @@ writer_main(void *arg)
     struct wjob         *batch;
     int64_t              last_ms = 0, last_changes = 0;
 
-    while ((batch = take_batch(st)) != NULL) {
+    while ((batch = wqueue_take(&st->q)) != NULL) {
         run_batch(st, batch);
         maybe_analyze(st, &last_ms, &last_changes);
     }
@@ -1689,17 +1672,7 @@ writer_main(void *arg)
 static void
 st_submit(struct store *base, struct wjob *job)
 {
-    struct sqlite_store *st = (struct sqlite_store *)base;
-
-    job->next = NULL;
-    pthread_mutex_lock(&st->mu);
-    if (st->tail != NULL)
-        st->tail->next = job;
-    else
-        st->head = job;
-    st->tail = job;
-    pthread_cond_signal(&st->cv);
-    pthread_mutex_unlock(&st->mu);
+    wqueue_push(&((struct sqlite_store *)base)->q, job);
 }
 
 static void
@@ -1707,10 +1680,7 @@ st_close(struct store *base)
 {
     struct sqlite_store *st = (struct sqlite_store *)base;
 
-    pthread_mutex_lock(&st->mu);
-    st->stopping = true;
-    pthread_cond_signal(&st->cv);
-    pthread_mutex_unlock(&st->mu);
+    wqueue_stop(&st->q);
     pthread_join(st->thread, NULL);
     for (struct conn *c = st->readers, *next; c != NULL; c = next) {
         next = c->next;
@@ -2222,9 +2192,8 @@ store_open_sqlite(const char *path, struct store **out, struct errbuf *eb)
     if (st == NULL || (st->path = strdup(path)) == NULL)
         abort();
     st->base.ops = &sqlite_ops;
-    pthread_mutex_init(&st->mu, NULL);
+    wqueue_init(&st->q);
     pthread_mutex_init(&st->readers_mu, NULL);
-    pthread_cond_init(&st->cv, NULL);
     pthread_key_create(&st->reader_key, NULL); /* readers are closed by st_close */
     rc = conn_open(&st->writer, path, true, eb);
     if (rc == E_OK)

@@ -172,6 +172,51 @@ changelog_publish(struct changelog *l)
 }
 
 void
+wqueue_init(struct wqueue *q)
+{
+    *q = (struct wqueue){ .head = NULL };
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->cv, NULL);
+}
+
+void
+wqueue_push(struct wqueue *q, struct wjob *job)
+{
+    job->next = NULL;
+    pthread_mutex_lock(&q->mu);
+    if (q->tail != NULL)
+        q->tail->next = job;
+    else
+        q->head = job;
+    q->tail = job;
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+struct wjob *
+wqueue_take(struct wqueue *q)
+{
+    struct wjob *batch;
+
+    pthread_mutex_lock(&q->mu);
+    while (q->head == NULL && !q->stopping)
+        pthread_cond_wait(&q->cv, &q->mu);
+    batch = q->head;
+    q->head = q->tail = NULL;
+    pthread_mutex_unlock(&q->mu);
+    return batch;
+}
+
+void
+wqueue_stop(struct wqueue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->stopping = true;
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+void
 store_follow(struct store *st)
 {
     struct change reset = { .reset = true };

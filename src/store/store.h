@@ -12,6 +12,8 @@
 #ifndef KW_STORE_H
 #define KW_STORE_H
 
+#include <pthread.h>
+
 #include "../core/val.h"
 #include "../model/spec.h"
 #include "filter.h"
@@ -296,6 +298,21 @@ int store_why_unchanged(struct tx *tx, const struct spec *s, struct str id,
                         const struct write_cond *wc);
 /* For drivers: a job state stored by name. */
 enum job_state job_state_parse(const char *name);
+
+/* For drivers: the queue of submitted writes, which the writer thread takes
+ * whole (everything queued so far is one group commit). */
+struct wqueue {
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    struct wjob    *head, *tail;
+    bool            stopping;
+};
+void wqueue_init(struct wqueue *q);
+void wqueue_push(struct wqueue *q, struct wjob *job);
+/* Every job queued so far, waiting for one; NULL once stopped and empty. */
+struct wjob *wqueue_take(struct wqueue *q);
+/* The writer finishes what is queued, then wqueue_take answers NULL. */
+void wqueue_stop(struct wqueue *q);
 
 /* For drivers: the changes of the open transaction. */
 struct changelog {

@@ -67,6 +67,26 @@ def rand(n=8):
     return secrets.token_hex(n // 2 + 1)[:n]
 
 
+def wait_for(pred, timeout=15.0, step=0.1):
+    """pred()'s first true value within `timeout` seconds, else its last (false) one."""
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
+def silent_socket():
+    """A loopback TCP port that accepts connections into its backlog and never reads: a
+    discovery of it waits for its time-out."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    return sock
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -8,20 +8,9 @@ shortest retention, one hour): that write goes to the store itself (kwtest.store
 SQLite file, or the server's PostgreSQL database). A job left leased by a server killed with
 kill -9 is a real one: a discovery run of a port that never answers.
 """
-import socket
 import time
 
-from kwtest import Client, Server, rand, store_exec
-
-
-def wait_for(pred, timeout=15.0, step=0.1):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
+from kwtest import Client, Server, rand, silent_socket, store_exec, wait_for
 
 
 def job(server, kind):
@@ -83,14 +72,6 @@ def test_audit_entries_past_retention_are_purged(start_server):
     assert store_exec(s.data, sql, (ids[0],)) == 1
     assert wait_for(lambda: admin.get("/auditlogs/" + ids[0], ns="/").status == 404)
     assert admin.get("/namespaces/" + r.data["ID"], ns="/").status == 200
-
-
-def silent_socket():
-    """A loopback TCP port that accepts connections into its backlog and never reads."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    return sock
 
 
 def test_job_left_running_by_a_killed_server_is_taken_again(start_server):

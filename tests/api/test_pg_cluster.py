@@ -7,7 +7,6 @@ is finished by the other, and PostgreSQL stopped and started under load answers 
 recovers. Runs with KEYWARD_STORE=pg or pg2 only (tests/run-api.sh)."""
 
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -15,7 +14,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from kwtest import KEYWARD_BIN, PG, Client, Server, jwt_parts, rand, store_url
+from kwtest import (KEYWARD_BIN, PG, Client, Server, jwt_parts, rand, silent_socket, store_url,
+                    wait_for)
 from pgserver import PgServer
 
 pytestmark = pytest.mark.skipif(not PG, reason="pg_only: several servers on one "
@@ -24,16 +24,6 @@ pytestmark = pytest.mark.skipif(not PG, reason="pg_only: several servers on one 
 PUBLIC = "https://keyward.cluster.test"  # the servers' common public_url (token audience)
 FAST = {"idempotency_ttl": "1s", "expire_interval": "300ms",
         "login_failures_per_address_max": 0}
-
-
-def wait_for(fn, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = fn()
-        if got:
-            return got
-        time.sleep(step)
-    return None
 
 
 class Cluster:
@@ -231,14 +221,6 @@ def test_kill_9_of_one_server_under_write_load_loses_no_acknowledged_write(pair)
     assert not missing, "%d acknowledged writes lost" % len(missing)
     a.start()  # the killed server comes back on the same database
     assert Client(a, tok).get("/namespaces/" + acked[-1], ns=parent).status == 200
-
-
-def silent_socket():
-    """A listening socket nobody accepts on: a discovery of it waits for its time-out."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    return sock
 
 
 def test_a_job_leased_by_a_killed_server_is_finished_by_the_other(cluster):
