@@ -35,7 +35,11 @@ so far is reported and nothing else is measured), KW_BENCH_QUERY_SECS (8, per qu
 KW_BENCH_REPORTS (5; fewer when they take more than KW_BENCH_REPORT_SECS, 30, at least 1), KW_BENCH_SWEEP_INTERVAL (20), KW_BENCH_SWEEP_RUNS (3),
 KW_BENCH_CERTS_MAX_AGE (7), KW_CERTGEN and KW_CERTRATE (the two programs; built with cc into
 the work directory otherwise), KW_WORK (a directory for the data and logs; a temporary one
-otherwise), KW_ROWS (a file for the summary rows bench/run.sh prints).
+otherwise), KW_ROWS (a file for the summary rows bench/run.sh prints), KW_BENCH_STORE (unset:
+SQLite in the data directory; else a store URI, e.g. postgres://..., written as `store` in the
+config of every console it starts; the sqlite3 CSV reference is then left out),
+KW_BENCH_IMPORT_ONLY=1 (the import and its row only: no OpenSSL reference, no searches,
+reports, export or sweep; part 14 of bench/run.sh uses it as a probe of the import rate).
 
 Output: progress and per-query lines, then the summary rows; with KW_ROWS each summary row is
 also written there as six cells separated by | (measure, keyward, reference, ratio, goal,
@@ -87,6 +91,8 @@ SWEEP_INTERVAL = env_int("KW_BENCH_SWEEP_INTERVAL", 20)
 SWEEP_RUNS = env_int("KW_BENCH_SWEEP_RUNS", 3)
 MAX_AGE = env_int("KW_BENCH_CERTS_MAX_AGE", 7)
 IMPORT_MAX = env_int("KW_BENCH_IMPORT_MAX_SECS", 1800)
+STORE = os.environ.get("KW_BENCH_STORE", "")
+IMPORT_ONLY = os.environ.get("KW_BENCH_IMPORT_ONLY", "") == "1"
 CORES = os.cpu_count() or 2
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -228,7 +234,7 @@ class Server:
     def start(self):
         conf = self.work / ("keyward-%s.conf" % self.name)
         conf.write_text("threads = %d\nmax_connections = 1024\nlog_level = warn\n"
-                        "%s" % (CORES, self.extra))
+                        "%s%s" % (CORES, "store = %s\n" % STORE if STORE else "", self.extra))
         log = self.work / ("keyward-%s.log" % self.name)
         for _ in range(5):
             with socket.socket() as s:
@@ -739,12 +745,22 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     tools = build_tools(work)
     leaves, cas, gen = dataset(tools)
-    ref_rate = reference_rate(tools, leaves)
+    if STORE:
+        say("store: %s" % re.sub(r"//([^:@/]*):[^@/]*@", r"//\1:***@", STORE))
+    ref_rate = None if IMPORT_ONLY else reference_rate(tools, leaves)
     data = work / "inventory-data"
     srv = Server(work, "inventory", data)
     try:
         srv.start()
         imp_rate, ids = do_import(srv, leaves, cas)
+        if IMPORT_ONLY:
+            srv.stop()
+            row("import: certificates stored/s (N=%d)" % N, "%.0f" % imp_rate, "-", "",
+                "-", "" if ids is not None else "STOPPED")
+            print_rows()
+            if own:
+                subprocess.run(["rm", "-rf", str(work)])
+            return 0
         # once more after the import, the higher counts: a machine shared with other
         # work slows one measurement or the other, rarely both
         ref_rate = max(ref_rate, reference_rate(tools, leaves))

@@ -27,6 +27,11 @@
 #      TLS ones alone: certificates recorded/s; GET /namespaces/:id    same mix, or all 1,000),
 #      while scans run                                                 openssl s_client 64 at a
 #                                                                      time; the idle GET rate
+#  14. the PostgreSQL store (bench/pg.sh), one throw-away cluster:
+#      GET by ID and durable creates on a PostgreSQL console       vs the same on a SQLite console
+#      two consoles on one database, a wrk on each, summed         vs one console on that database
+#      the inventory import on PostgreSQL (a probe), and the       vs the same probe on SQLite
+#      1,000,000-certificate searches when the load fits the budget
 #
 # Loopback only, free ports, everything it starts is stopped on exit. The
 # 1M-namespace and the 10k-authorization data sets are cached in bench/out/
@@ -48,9 +53,12 @@
 # discoveries' timeout, also s_client's), BENCH_DISC_CONCURRENCY (1000),
 # BENCH_DISC_GET_SECS (5: each wrk window of part 13), BENCH_DISC_NMAP_FULL (0;
 # 1: nmap scans all 1,000 pairs, about 10 minutes, instead of a 100-pair
-# sample), BENCH_ONLY (all parts; a comma-separated subset of get,create,list,
-# oauth2,authz,cert,slow,inventory,issue,ocsp,crl,discovery, e.g.
-# BENCH_ONLY=oauth2,authz).
+# sample), BENCH_PG_INV_PROBE (20000: certificates of part 14's import probe;
+# 0: no probe, no 1M searches), BENCH_PG_INV_MAX_SECS (600: part 14 loads the
+# 1,000,000 certificates into PostgreSQL only when the probe's rate says it
+# takes at most this long), BENCH_ONLY (all parts; a comma-separated subset of
+# get,create,list,oauth2,authz,cert,slow,inventory,issue,ocsp,crl,discovery,pg,
+# e.g. BENCH_ONLY=oauth2,authz).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -83,8 +91,10 @@ DISC_TIMEOUT=${BENCH_DISC_TIMEOUT:-3s}     # the discoveries' timeout (part 13)
 DISC_CONC=${BENCH_DISC_CONCURRENCY:-1000}  # their concurrency
 DISC_GET_SECS=${BENCH_DISC_GET_SECS:-5}    # each wrk window of part 13
 DISC_NMAP_FULL=${BENCH_DISC_NMAP_FULL:-0}  # 1: nmap over all 1,000 pairs (~10 min)
+PG_INV_PROBE=${BENCH_PG_INV_PROBE:-20000}  # certificates of part 14's import probe (0: none)
+PG_INV_MAX=${BENCH_PG_INV_MAX_SECS:-600}   # part 14's budget (s) for loading 1M certificates
 ONLY=${BENCH_ONLY:-}
-PARTS="get create list oauth2 authz cert slow inventory issue ocsp crl discovery"
+PARTS="get create list oauth2 authz cert slow inventory issue ocsp crl discovery pg"
 for p in ${ONLY//,/ }; do
     case " $PARTS " in *" $p "*) ;; *) echo "bench: BENCH_ONLY: unknown part '$p' (parts: ${PARTS// /,})" >&2; exit 1 ;; esac
 done
@@ -117,6 +127,13 @@ if want discovery; then
         command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make bench-deps)" >&2; exit 1; }
     done
 fi
+if want pg; then
+    [ -x /usr/lib/postgresql/15/bin/initdb ] ||
+        { echo "bench: PostgreSQL 15 is missing (apt-get install postgresql-15)" >&2; exit 1; }
+    for tool in python3 cc pkg-config; do
+        command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make bench-deps)" >&2; exit 1; }
+    done
+fi
 
 mkdir -p "$OUT"
 # Keyward data (and the SQLite reference) live under bench/out so they are on
@@ -124,6 +141,8 @@ mkdir -p "$OUT"
 WORK=$(mktemp -d "$OUT/run.XXXXXX")
 # Engineers rebuild build/keyward while the bench runs: every start of the run
 # uses this copy, so all its servers are the same binary.
+# Which build that was (printed in the header): its time and a hash prefix.
+KW_BIN_ID="built $(date -u -r "$KW_BIN" '+%Y-%m-%d %H:%M:%S'), sha256 $(sha256sum "$KW_BIN" | cut -c1-12)"
 cp "$KW_BIN" "$WORK/keyward"
 KW_BIN=$WORK/keyward
 if [ -n "$OLD_BIN" ]; then
@@ -144,6 +163,7 @@ SRV_PIDS=()     # more consoles running at the same time (part 6)
 NGX_PID=""      # nginx master
 CFSSL_PID=""    # cfssl serve (parts 10-12)
 DISC_SILENT_PID=""   # the silent listeners of part 13
+PG_DIR=""       # the PostgreSQL cluster of part 14 (tests/pg/pgctl.sh), destroyed on exit
 BG_PIDS=()      # wrk runs in the background
 STATUS=0
 
@@ -165,6 +185,10 @@ cleanup() {
         kill -0 "$NGX_PID" 2>/dev/null && kill -KILL "$NGX_PID"
     fi
     wait 2>/dev/null
+    if [ -n "$PG_DIR" ]; then
+        cp "$PG_DIR/log" "$LOGDIR/postgresql.log" 2>/dev/null
+        "$ROOT/tests/pg/pgctl.sh" destroy "$PG_DIR" >/dev/null 2>&1
+    fi
     cp "$WORK"/*.log "$WORK"/*.out "$WORK"/inventory/*.log "$LOGDIR"/ 2>/dev/null
     cp "$WORK"/keyward.conf "$LOGDIR"/ 2>/dev/null
     cp "$NGX"/error.log "$LOGDIR"/nginx-error.log 2>/dev/null
@@ -234,25 +258,35 @@ kcurl() { curl -sS --noproxy '*' --cacert "$KW_CA" "$@"; }
 
 auth() { printf 'Authorization: Bearer %s' "$TOKEN"; }
 
+# announced LOG SKIP TEXT - does LOG hold TEXT after its first SKIP lines?
+announced() { awk -v n="$2" -v s="$3" 'NR > n && index($0, s) { f = 1 } END { exit !f }' "$1" 2>/dev/null; }
+
 # start_keyward NAME DATADIR - start the console, wait until it is ready.
-# Sets KW_PID, KW_PORT, KW_URL, KW_CA.
+# Sets KW_PID, KW_PORT, KW_URL, KW_CA. KW_CONF_EXTRA: more lines for its config
+# file (part 14: store, sync, public_url).
 start_keyward() {
-    local name=$1 data=$2 log port
+    local name=$1 data=$2 log port pub ready skip
     local conf=$WORK/keyward.conf
     printf 'threads = %s\nmax_connections = %s\nlog_level = warn\n' "$CORES" "${KW_MAX_CONNS:-1024}" >"$conf"
+    [ -z "${KW_CONF_EXTRA:-}" ] || printf '%s\n' "$KW_CONF_EXTRA" >>"$conf"
+    # The console announces its public_url, which is the listen address unless set.
+    pub=$(sed -n 's/^public_url *= *//p' "$conf" | tail -1)
     for attempt in 1 2 3 4 5; do
         port=$(free_port) || die "no free port"
         log=$WORK/keyward-$name.log
+        ready="listening on ${pub:-https://127.0.0.1:$port}"
+        skip=0   # lines of earlier starts (a restart under the same NAME)
+        [ ! -f "$log" ] || skip=$(wc -l <"$log")
         KEYWARD_ADMIN_PASSWORD=$ADMIN_PW \
             "$KW_BIN" server --listen "127.0.0.1:$port" --data "$data" --config "$conf" \
             >>"$log" 2>&1 </dev/null &
         KW_PID=$!
         for _ in $(seq 1200); do
-            grep -q "listening on https://127.0.0.1:$port" "$log" 2>/dev/null && break
+            announced "$log" "$skip" "$ready" && break
             kill -0 "$KW_PID" 2>/dev/null || break
             sleep 0.1
         done
-        if grep -q "listening on https://127.0.0.1:$port" "$log" && kill -0 "$KW_PID" 2>/dev/null; then
+        if announced "$log" "$skip" "$ready" && kill -0 "$KW_PID" 2>/dev/null; then
             KW_PORT=$port
             KW_URL=https://127.0.0.1:$port
             KW_CA=$data/tls/ca.pem
@@ -411,7 +445,8 @@ T_START=$(date +%s)
 
 say "== Keyward benchmark ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
 say "machine: $CORES cores, $(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)," \
-    "$(free -m | awk '/^Mem:/ { print $2 }') MB RAM; keyward $("$KW_BIN" version 2>&1 | head -1)"
+    "$(free -m | awk '/^Mem:/ { print $2 }') MB RAM; keyward $("$KW_BIN" version 2>&1 | head -1)" \
+    "($KW_BIN_ID)"
 say "wrk: $WRK_THREADS threads; keyward threads = nginx worker_processes = $CORES"
 
 # ====================================================== 1. GET by ID vs nginx
@@ -1972,12 +2007,18 @@ say "GET during a scan: $(calc '"%.0f", '"$DISC_GET_SCAN")/s = $(calc '"%.2f", '
 [ "$DISC_FAILS" = 0 ] || say "FAIL: $DISC_FAILS discovery runs did not find exactly what is there (see above)"
 fi
 
+# ========================= 14. the PostgreSQL store vs SQLite (bench/pg.sh)
+if want pg; then
+    # shellcheck source=bench/pg.sh
+    . "$BENCH/pg.sh"
+fi
+
 # ================================================================== summary
 T_TOTAL=$(( $(date +%s) - T_START ))
 say ""
 say "== Summary ($CORES cores; medians of $ROUNDS rounds; ${T_TOTAL}s)"
 fmt='%-46s %14s %18s %8s %12s %7s\n'
-for p in get create list oauth2 authz cert inventory issue ocsp crl discovery; do
+for p in get create list oauth2 authz cert inventory issue ocsp crl discovery pg; do
     if want "$p"; then printf "$fmt" "measure" "keyward" "reference" "ratio" "goal" "result"; break; fi
 done
 if want get; then
@@ -2112,6 +2153,11 @@ if want discovery; then
         "$(calc '"%.0f", '"$DISC_GET_IDLE") idle" "$(calc '"%.2f", '"$DISC_GET_SCAN / $DISC_GET_IDLE")" ">= 0.5 x" \
         "$(dmet "$DISC_GET_SCAN >= 0.5 * $DISC_GET_IDLE")"
     [ "$DISC_FAILS" = 0 ] || printf "$fmt" "discovery scans that found the wrong set" "$DISC_FAILS" "" "" "0" "FAIL"
+fi
+if want pg && [ -s "$WORK/pg.rows" ]; then
+    while IFS="|" read -r m k r x g res; do
+        printf "$fmt" "$m" "$k" "$r" "$x" "$g" "$res"
+    done <"$WORK/pg.rows"
 fi
 if [ "$KW_HWM_KB" -gt 0 ]; then
 printf "$fmt" "VmHWM, highest of the runs (MB)" "$(mb "$KW_HWM_KB")" "" "" "" ""

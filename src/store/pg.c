@@ -214,12 +214,18 @@ conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct errbuf
         return errbuf_set(eb, E_UNAVAILABLE, "store %s: %s", st->shown, why);
     }
     /* A statement that runs this long is a database in trouble: the request
-     * is answered 503 rather than held. */
-    const char *setup = !writer ? "SET default_transaction_read_only = on;"
-                                  " SET statement_timeout = 30000"
-                        : strcmp(cfg.sync, "normal") == 0
-                            ? "SET synchronous_commit = off; SET statement_timeout = 60000"
-                            : "SET synchronous_commit = on; SET statement_timeout = 60000";
+     * is answered 503 rather than held. Every execution of a prepared statement
+     * is planned for its values and the table as it is: a generic plan made
+     * while a table was small (an import's first rows, in the transaction
+     * that fills it) would scan a whole namespace per row ever after. */
+    const char *setup =
+        !writer ? "SET default_transaction_read_only = on; SET statement_timeout = 30000;"
+                  " SET plan_cache_mode = force_custom_plan"
+        : strcmp(cfg.sync, "normal") == 0
+            ? "SET synchronous_commit = off; SET statement_timeout = 60000;"
+              " SET plan_cache_mode = force_custom_plan"
+            : "SET synchronous_commit = on; SET statement_timeout = 60000;"
+              " SET plan_cache_mode = force_custom_plan";
     PGresult   *r = PQexec(c->pg, setup);
     bool        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
