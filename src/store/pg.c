@@ -226,8 +226,8 @@ conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct errbuf
               " SET plan_cache_mode = force_custom_plan"
             : "SET synchronous_commit = on; SET statement_timeout = 60000;"
               " SET plan_cache_mode = force_custom_plan";
-    PGresult   *r = PQexec(c->pg, setup);
-    bool        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PGresult *r = PQexec(c->pg, setup);
+    bool      ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok) {
         conn_close(c);
@@ -1665,7 +1665,9 @@ st_cursor_open(struct store *base, const struct spec *s, const struct listq *q, 
         return errbuf_set(eb, E_INTERNAL, "out of memory");
     cur->done = true;
     buf_init(&sql, SQL_MAX);
+    /* An export streams as fast as its client reads: no statement timeout. */
     if ((rc = conn_open(&cur->c, st, false, eb)) != E_OK ||
+        (rc = pq_exec(&cur->c, "SET statement_timeout = 0")) != E_OK ||
         (rc = pq_exec(&cur->c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")) != E_OK)
         goto out;
     if (q->want_total) {
