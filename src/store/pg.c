@@ -351,6 +351,22 @@ pq_exec(struct pconn *c, const char *sql)
     return rc;
 }
 
+/* COMMIT, which PostgreSQL answers without an error, as "ROLLBACK", when the
+ * transaction had failed: that is a failure too. */
+static int
+pq_commit(struct pconn *c)
+{
+    PGresult *r = PQexec(c->pg, "COMMIT");
+    int       rc = PQresultStatus(r) != PGRES_COMMAND_OK   ? pq_err(c, r, "commit")
+                   : strcmp(PQcmdStatus(r), "COMMIT") != 0 ? E_UNAVAILABLE
+                                                           : E_OK;
+
+    if (rc == E_UNAVAILABLE && PQresultStatus(r) == PGRES_COMMAND_OK)
+        log_error("postgres: the transaction failed and was rolled back at commit");
+    PQclear(r);
+    return rc;
+}
+
 /* The thread's read connection, made (again) when needed; NULL while the
  * database cannot be reached. */
 static struct pconn *
@@ -1535,7 +1551,7 @@ run_batch(struct pg_store *st, struct wjob *batch)
         int64_t gen = began ? bump_announced(st, &tx.log) : 0;
         /* A lost connection during COMMIT leaves the outcome unknown: the jobs
          * answer 503, honestly "unknown". */
-        if (began && pq_exec(c, "COMMIT") != E_OK) {
+        if (began && pq_commit(c) != E_OK) {
             pq_exec(c, "ROLLBACK");
             for (size_t i = 0; i < n; i++)
                 rcs[i] = E_UNAVAILABLE;
