@@ -8,10 +8,10 @@ certificates resource yet, the tests that need events are skipped (`need_certifi
 
 import datetime
 import subprocess
-import time
 
 import pytest
 
+import kwtest
 from kwtest import KEYWARD_BIN, rand
 
 SECRET = "whsec-0123456789abcdef"
@@ -79,13 +79,8 @@ def webhook_body(url, events=("certificate.expired",), **attrs):
 
 
 def wait_for(pred, timeout=20.0, step=0.1):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
+    """kwtest.wait_for with a delivery's longer default (retries, back-off)."""
+    return kwtest.wait_for(pred, timeout, step)
 
 
 def deliveries(client, ns, q=None):
