@@ -126,6 +126,7 @@ struct conn {
     SSL                    *ssl; /* tls_io only */
     enum cstate             st;
     int64_t                 since; /* when the state's deadline started (ms) */
+    uint64_t                seq;   /* accept order: breaks ties of since */
     struct sockaddr_storage addr;
     char                    ip[INET6_ADDRSTRLEN];
     char                   *in; /* received bytes; [in_off, in_len) not yet consumed */
@@ -148,10 +149,15 @@ struct conn {
 };
 
 /* A connection accepted by one worker for another (round robin). */
+/* An accepted connection on its way to a worker. `at` and `seq` are when and
+ * in which order it was accepted: the age eviction goes by, whichever worker
+ * adopts it and however long that worker's inbox waited. */
 struct handoff {
     int                     fd;
     struct sockaddr_storage ss;
     const struct transport *io;
+    int64_t                 at;
+    uint64_t                seq;
     struct handoff         *next;
 };
 
@@ -184,6 +190,7 @@ static struct worker          *workers;
 static size_t                  nworkers;
 static int                     stopping;    /* atomic: http_stop was called */
 static size_t                  next_worker; /* atomic: round robin of accepted connections */
+static uint64_t                accept_seq;  /* atomic: order of accepted connections */
 static __thread struct worker *self;        /* the worker this thread runs */
 static size_t                  open_conns;  /* atomic: connections of all workers */
 static int64_t                 stop_deadline;
@@ -1194,6 +1201,12 @@ check_deadlines(struct worker *w)
     }
 }
 
+static bool
+older(const struct conn *a, const struct conn *b)
+{
+    return a->since < b->since || (a->since == b->since && a->seq < b->seq);
+}
+
 /* Make room: close the connection that has waited longest without a
  * complete request. False when every connection holds one. */
 static bool
@@ -1202,7 +1215,7 @@ evict_one(struct worker *w)
     struct conn *old = NULL;
 
     for (struct conn *c = w->conns; c != NULL; c = c->next)
-        if (evictable(c) && (old == NULL || c->since < old->since))
+        if (evictable(c) && (old == NULL || older(c, old)))
             old = c;
     if (old == NULL)
         return false;
@@ -1224,32 +1237,32 @@ peer_ip(struct conn *c)
 }
 
 static void
-add_conn(struct worker *w, int fd, const struct sockaddr_storage *ss,
-         const struct transport *io)
+add_conn(struct worker *w, const struct handoff *a)
 {
     struct conn       *c = calloc(1, sizeof *c);
     struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
     int                one = 1;
 
     if (c != NULL) {
-        c->fd = fd;
-        c->io = io;
+        c->fd = a->fd;
+        c->io = a->io;
     }
     if (c == NULL || c->io->open(c) != E_OK) {
         if (c != NULL)
             c->io->release(c);
         free(c);
-        addrcount_put(ss);
-        close(fd);
+        addrcount_put(&a->ss);
+        close(a->fd);
         return;
     }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(a->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->w = w;
-    c->addr = *ss;
+    c->addr = a->ss;
     peer_ip(c);
     buf_init(&c->out, SIZE_MAX / 2);
     c->st = C_HANDSHAKE;
-    c->since = time_mono_ms();
+    c->since = a->at;
+    c->seq = a->seq;
     c->next = w->conns;
     if (w->conns != NULL)
         w->conns->prev = c;
@@ -1257,7 +1270,7 @@ add_conn(struct worker *w, int fd, const struct sockaddr_storage *ss,
     __atomic_add_fetch(&w->nconns, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&open_conns, 1, __ATOMIC_RELAXED);
     ev.data.ptr = c;
-    if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+    if (epoll_ctl(w->ep, EPOLL_CTL_ADD, a->fd, &ev) != 0)
         conn_kill(c);
 }
 
@@ -1307,33 +1320,33 @@ pick_worker(void)
 
 /* A new connection for this thread's worker. */
 static void
-adopt(struct worker *w, int fd, const struct sockaddr_storage *ss, const struct transport *io)
+adopt(struct worker *w, const struct handoff *a)
 {
     if (!make_room(w)) {
-        addrcount_put(ss);
-        close(fd);
+        addrcount_put(&a->ss);
+        close(a->fd);
         return;
     }
-    add_conn(w, fd, ss, io);
+    add_conn(w, a);
 }
 
 /* Give a new connection to `w`: at once if it is this thread's, else through
  * its inbox and a wake-up. */
 static void
-take(struct worker *w, int fd, const struct sockaddr_storage *ss, const struct transport *io)
+take(struct worker *w, const struct handoff *a)
 {
     struct handoff *h;
 
     if (w == self) {
-        adopt(w, fd, ss, io);
+        adopt(w, a);
         return;
     }
     if ((h = malloc(sizeof *h)) == NULL) {
-        addrcount_put(ss);
-        close(fd);
+        addrcount_put(&a->ss);
+        close(a->fd);
         return;
     }
-    *h = (struct handoff){ fd, *ss, io, NULL };
+    *h = *a;
     pthread_mutex_lock(&w->mu);
     h->next = w->inbox;
     w->inbox = h;
@@ -1345,21 +1358,38 @@ static void
 accept_some(const struct listener *l)
 {
     for (int i = 0; i < ACCEPT_BURST; i++) {
-        struct sockaddr_storage ss;
-        socklen_t               sl = sizeof ss;
-        int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct handoff a = { .io = l->io };
+        socklen_t      sl = sizeof a.ss;
 
-        if (fd < 0) {
+        a.fd = accept4(l->fd, (struct sockaddr *)&a.ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (a.fd < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
                 log_debug("http: accept: %s", strerror(errno));
             return;
         }
-        if (!addrcount_get(&ss)) {
-            close(fd); /* this address holds its share of connections already */
+        if (!addrcount_get(&a.ss)) {
+            close(a.fd); /* this address holds its share of connections already */
             continue;
         }
-        take(pick_worker(), fd, &ss, l->io);
+        a.at = time_mono_ms();
+        a.seq = __atomic_fetch_add(&accept_seq, 1, __ATOMIC_RELAXED);
+        take(pick_worker(), &a);
     }
+}
+
+/* The inbox is a stack: adopt in the order of arrival. */
+static struct handoff *
+reversed(struct handoff *h)
+{
+    struct handoff *r = NULL;
+
+    while (h != NULL) {
+        struct handoff *next = h->next;
+        h->next = r;
+        r = h;
+        h = next;
+    }
+    return r;
 }
 
 /* Connections whose store write completed: answer them. */
@@ -1381,10 +1411,10 @@ run_ready(struct worker *w)
     in = w->inbox;
     w->inbox = NULL;
     pthread_mutex_unlock(&w->mu);
-    while (in != NULL) {
+    for (in = reversed(in); in != NULL;) {
         struct handoff *h = in;
         in = h->next;
-        adopt(w, h->fd, &h->ss, h->io);
+        adopt(w, h);
         free(h);
     }
     while (list != NULL) {

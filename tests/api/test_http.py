@@ -6,7 +6,9 @@ framing is in doubt the connection must be closed afterwards.
 """
 
 import json
+import os
 import re
+import signal
 import socket
 import ssl
 import threading
@@ -472,6 +474,27 @@ def test_flood_of_silent_connections_does_not_starve_new_clients(start_server):
         for _ in range(5):
             assert s.health() == 200
     finally:
+        _close_all(held)
+
+
+def test_flood_arriving_while_the_server_is_busy_spares_the_newest_client(start_server):
+    """Connections that queue up while every worker is busy are adopted, and
+    evicted, in the order they arrived: the client that came last (after the
+    flood) is the one served, not the first to be closed."""
+    s = start_server({"max_connections": 50, "header_timeout": "60s"})
+    pid = s.proc.pid
+    held = []
+    try:
+        for _ in range(3):
+            os.kill(pid, signal.SIGSTOP)  # busy: the kernel queues the flood
+            try:
+                for _ in range(150):
+                    held.append(socket.create_connection((s.host, s.port), timeout=10))
+            finally:
+                threading.Timer(0.3, os.kill, (pid, signal.SIGCONT)).start()
+            assert s.health() == 200  # sent while stopped: arrives after the flood
+    finally:
+        os.kill(pid, signal.SIGCONT)
         _close_all(held)
 
 
