@@ -194,6 +194,7 @@ wait_for_signal(const sigset_t *set)
 static int
 jobs_begin(struct errbuf *eb)
 {
+    jobs_set_default_lease(cfg.job_lease);
     kw_jobs = jobs_new(kw_store, NULL);
     if (kw_jobs == NULL)
         return errbuf_set(eb, E_INTERNAL, "out of memory for the job runtime");

@@ -93,6 +93,9 @@ static const struct setting settings[] = {
     { "expire_interval", C_DURATION, F(expire_interval), 0, "1m", 100, INT64_C(86400000),
       "how often the expiry and audit retention jobs run" },
     { "job_workers", C_INT, F(job_workers), 0, "2", 1, 64, "background job threads" },
+    { "job_lease", C_DURATION, F(job_lease), 0, "30s", 3000, INT64_C(3600000),
+      "how long a server's claim on a job lasts unrenewed (renewed every third): a job of a "
+      "killed server is taken by another after at most this" },
     { "job_retention", C_DURATION, F(job_retention), 0, "168h", 1000, INT64_C(315360000000),
       "how long finished background jobs stay readable" },
     { "webhook_allowed_networks", C_CIDRS, F(webhook_allowed_networks),

@@ -43,6 +43,7 @@ struct config {
     int64_t max_import_size;                  /* bytes: POST /certificateimports bodies */
     int64_t expire_interval;                  /* ms between expiry and audit retention sweeps */
     int64_t job_workers;                      /* background job threads */
+    int64_t job_lease;                        /* ms a job's claim lasts unless renewed */
     int64_t job_retention;                    /* ms finished background jobs are kept */
     char    webhook_allowed_networks[1024];   /* CIDRs deliveries may connect to; "":
                                                  every address but link-local */

@@ -22,11 +22,26 @@
 #include "../core/timeutil.h"
 
 #define POLL_MS          1000
-#define DEF_LEASE_MS     30000
 #define DEF_RETRY_MS     1000
 #define DEF_RETRY_MAX_MS 3600000
 #define DEF_ATTEMPTS     10
 #define OWNER_MAX        64
+
+static _Atomic int64_t default_lease_ms = 30000;
+
+void
+jobs_set_default_lease(int64_t ms)
+{
+    if (ms > 0)
+        default_lease_ms = ms;
+}
+
+/* A kind's lease: its own, or the default at the time of asking. */
+static int64_t
+lease_of(const struct job_kind *k)
+{
+    return k->lease_ms > 0 ? k->lease_ms : default_lease_ms;
+}
 
 struct jobs *kw_jobs;
 
@@ -266,7 +281,6 @@ jobs_register(struct jobs *j, const struct job_kind *k, struct errbuf *eb)
         return errbuf_set(eb, E_TOOBIG, "jobs: more than %d kinds", JOBS_KINDS_MAX);
     c = &j->kinds[j->nkinds];
     *c = *k;
-    c->lease_ms = k->lease_ms > 0 ? k->lease_ms : DEF_LEASE_MS;
     c->retry_base_ms = k->retry_base_ms > 0 ? k->retry_base_ms : DEF_RETRY_MS;
     c->retry_max_ms = k->retry_max_ms > 0 ? k->retry_max_ms : DEF_RETRY_MAX_MS;
     c->max_attempts = k->max_attempts > 0 ? k->max_attempts : DEF_ATTEMPTS;
@@ -288,7 +302,7 @@ job_new_of(struct jobs *j, const char *kind, struct str key, struct str payload,
                             .key = key,
                             .payload = payload,
                             .run_at = run_at > 0 ? run_at : time_now_ms(),
-                            .lease_ms = k->lease_ms };
+                            .lease_ms = lease_of(k) };
     return E_OK;
 }
 
@@ -474,8 +488,8 @@ claim_and_run(struct slot *s)
         s->busy = true;
         s->lost = s->dirty = false;
         s->progress[0] = '\0';
-        s->lease_ms = k->lease_ms;
-        s->renew_at = time_mono_ms() + k->lease_ms / 3;
+        s->lease_ms = lease_of(k);
+        s->renew_at = time_mono_ms() + s->lease_ms / 3;
         pthread_cond_signal(&j->keep_cv);
         pthread_mutex_unlock(&j->mu);
         run_claimed(s, &row, a);

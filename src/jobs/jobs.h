@@ -34,7 +34,7 @@ struct job_kind {
      * lease was lost to another server). */
     int (*run)(struct job_ctx *ctx);
     void   *arg;           /* for the handler: ctx->arg */
-    int64_t lease_ms;      /* 0: 30 s */
+    int64_t lease_ms;      /* 0: the default (jobs_set_default_lease, 30 s) */
     int64_t retry_base_ms; /* first retry delay, doubled each attempt; 0: 1 s */
     int64_t retry_max_ms;  /* 0: 1 h */
     int64_t max_attempts;  /* 0: 10 */
@@ -59,6 +59,8 @@ struct job_ctx {
 /* A runtime over `st` for server `owner` (NULL: a random id). NULL when out of
  * memory. Owned by the caller: jobs_free(). */
 struct jobs *jobs_new(struct store *st, const char *owner);
+/* The lease of kinds that do not size their own (the job_lease setting). */
+void jobs_set_default_lease(int64_t ms);
 /* jobs_new() with `n` kinds registered: a runtime of its own for one
  * module's work (webhook deliveries, discovery runs). NULL with the reason in
  * eb. */

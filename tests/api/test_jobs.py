@@ -81,7 +81,7 @@ def test_job_left_running_by_a_killed_server_is_taken_again(start_server):
     # the run ends; it is never left RUNNING.
     silent = silent_socket()
     try:
-        s = start_server(config=FAST)
+        s = start_server(config=dict(FAST, job_lease="6s"))  # a discovery run's lease
         admin = Client(s, s.token())
         d = admin.ok(admin.post("/discoveries", {
             "name": "k" + rand(6), "targets": ["127.0.0.1"],
@@ -91,12 +91,13 @@ def test_job_left_running_by_a_killed_server_is_taken_again(start_server):
             "status"] == "RUNNING", timeout=10)
         dead = [r for r in s.store_rows("jobs") if r["kind"] == "discovery.run"]
         assert len(dead) == 1 and dead[0]["state"] == "running", dead
+        assert dead[0]["lease_ms"] == 6000, dead
         s.kill()  # kill -9: nothing is released
         killed = time.time()
         s.start()
         admin = Client(s, s.token())
         got = admin.ok(admin.get("/discoveryruns/" + run["ID"], ns="/"))
-        if time.time() - killed < 20:  # (a slow start may have used the lease up)
+        if time.time() - killed < 5:  # (a slow start may have used the lease up)
             assert got["status"] == "RUNNING", got  # the dead server's lease holds
 
         def ended():

@@ -269,3 +269,14 @@ def test_migrate_prepares_a_store_then_a_server_starts_on_it(tmp_path):
     s.start()
     assert s.health() == 200
     s.stop(check=True)
+
+
+@pytest.mark.parametrize("lease, ok", [("3s", True), ("2999ms", False), ("1h", True),
+                                       ("3600001ms", False)])
+def test_job_lease_bounds(start_server, lease, ok):
+    """job_lease (docs/config.md): 3 s to 1 h; past either end the start is refused."""
+    s = start_server({"job_lease": lease}, wait=ok)
+    if ok:
+        assert s.health() == 200
+    else:
+        assert_clean_failure(s, "job_lease")

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(not PG, reason="pg_only: several servers on one 
 
 PUBLIC = "https://keyward.cluster.test"  # the servers' common public_url (token audience)
 FAST = {"idempotency_ttl": "1s", "expire_interval": "300ms",
-        "login_failures_per_address_max": 0}
+        "login_failures_per_address_max": 0, "job_lease": "6s"}
 
 
 class Cluster:
