@@ -87,16 +87,15 @@ run: deps
 # build, once more with every server on a throw-away PostgreSQL 15 cluster
 # (KEYWARD_STORE=pg; test_pg_cluster.py runs several servers on one database),
 # and once with the session's server a pair on one database that every client
-# alternates between (pg2).
+# alternates between (pg2). The four passes run two at a time (tests/run-passes.sh;
+# KEYWARD_CHECK_JOBS=1 runs them one after another).
 check: test-deps
 	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory CC=clang B=$(B)/clang $(B)/clang/keyward
 	@$(MAKE) --no-print-directory all $(B)/asan/keyward $(UNIT_BIN)
 	./tests/run-unit.sh $(UNIT_BIN)
-	KEYWARD_BIN=$(B)/keyward ./tests/run-api.sh
-	KEYWARD_BIN=$(B)/asan/keyward ./tests/run-api.sh
-	KEYWARD_STORE=pg KEYWARD_BIN=$(B)/keyward ./tests/run-api.sh
-	KEYWARD_STORE=pg2 KEYWARD_BIN=$(B)/keyward ./tests/run-api.sh
+	./tests/run-passes.sh sqlite:$(B)/asan/keyward pg2:$(B)/keyward pg:$(B)/keyward \
+	    sqlite:$(B)/keyward
 
 unit: $(UNIT_BIN)
 	./tests/run-unit.sh $(UNIT_BIN)

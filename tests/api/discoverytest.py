@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 
 import certmaker
 from certmaker import Cert, make_cert
+from freeport import free_port
 
 NGINX = "/usr/sbin/nginx"
 OPENSSL = "openssl"
@@ -47,13 +48,6 @@ KINDS = ("sni-a", "sni-b", "default", "expired", "self-signed", "console-ca", "s
 
 
 # ---- small helpers ---------------------------------------------------------------------
-
-
-def free_port(address):
-    """A TCP port nothing listens on at `address` just now (bind port 0, read it, close)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((address, 0))
-        return s.getsockname()[1]
 
 
 def accepts(address, port, timeout=0.5):

@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 import msgpack
 import requests
 
+from freeport import free_port  # noqa: F401 - the tests import it from here
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -85,12 +87,6 @@ def silent_socket():
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
     return sock
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def sanitizer_findings(text):

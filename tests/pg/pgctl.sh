@@ -35,6 +35,7 @@ set -euo pipefail
 
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 PGUSER_SYS=keyward-pgtest
+FREEPORT=$(cd "$(dirname "$0")/../api" && pwd)/freeport.py
 MARK=.keyward-pgtest
 
 # Nothing from the caller's environment may point libpq or the tools elsewhere.
@@ -109,11 +110,8 @@ url() {
         "$(cat "$dir/password")" "$(cat "$dir/port")"
 }
 
-free_port() {
-    /usr/bin/python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
+free_port() { # from KEYWARD_TEST_PORTS when set (tests/api/freeport.py)
+    /usr/bin/python3 "$FREEPORT"
 }
 
 psql_su() {
