@@ -1,6 +1,6 @@
 /* req.h - one API request, from the HTTP layer's parse to the encoded answer.
  *
- * The HTTP layer (http/server.c) fills the input half, calls api_handle(), and
+ * The HTTP layer (http/conn.c) fills the input half, calls api_handle(), and
  * sends what api_finish() encoded into reply. Everything hangs off the request's arena. A
  * request that queued a write is suspended; the writer thread completes it and
  * calls resume(). Only one thread touches a request at a time.

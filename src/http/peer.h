@@ -1,7 +1,7 @@
 /* peer.h - TLS client certificates: verified against the console's client CA
  * with OpenSSL, once per connection, and read into a struct peer_cert
  * (api/req.h). The TLS handshake requests a certificate and accepts any
- * (http/server.c): this is where an untrusted one is told apart.
+ * (http/transport.c): this is where an untrusted one is told apart.
  */
 #ifndef KW_PEER_H
 #define KW_PEER_H

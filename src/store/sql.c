@@ -202,7 +202,7 @@ where(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dia
  * them (FTS5 does not say how few they are) a range of any index the filter
  * could use, such as the (status, expiringTime) one across every namespace that
  * `status == "ACTIVE"` becomes: a million rows. The store hands the index only
- * values with few candidates (sqlite.c, fts_plan), so the lookups are cheap. */
+ * values with few candidates (sqlite.c, sqlite_fts_plan), so the lookups are cheap. */
 static void
 read_table(struct buf *sql, const struct spec *s, const struct fnode *f, enum sql_dialect d)
 {

@@ -1,5 +1,5 @@
-/* store.h - where objects live. One interface (a vtable, h2o style); the SQLite
- * driver is store/sqlite.c, PostgreSQL will sit beside it.
+/* store.h - where objects live. One interface (a vtable, h2o style); the
+ * drivers are store/sqlite*.c and store/pg*.c.
  *
  * An object is stored as its whole document (MessagePack of the attribute map)
  * plus one column per attribute its spec marks queryable or orderable, in a table

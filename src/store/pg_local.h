@@ -1,0 +1,159 @@
+/* pg_local.h - what the files of the PostgreSQL driver share, and nothing outside uses. */
+#ifndef KW_STORE_PG_LOCAL_H
+#define KW_STORE_PG_LOCAL_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+
+#include "sql.h"
+#include "store.h"
+
+#define STMT_CACHE   128
+#define SQL_MAX      (64 * 1024)
+#define RECONNECT_MS 250
+
+/* Type OIDs (catalog/pg_type_d.h is a server header). */
+#define OID_BOOL   16
+#define OID_BYTEA  17
+#define OID_INT8   20
+#define OID_INT2   21
+#define OID_INT4   23
+#define OID_TEXT   25
+#define OID_FLOAT4 700
+#define OID_FLOAT8 701
+#define OID_JSONB  3802
+
+struct stmt_slot {
+    uint64_t hash;
+    char    *sql;
+    unsigned name; /* prepared as "k<name>": names are never reused */
+};
+
+struct pconn {
+    PGconn          *pg;
+    struct stmt_slot cache[STMT_CACHE];
+    unsigned         next_evict, next_name;
+    int64_t          failed_at; /* last failed connect (ms): no reconnect storm */
+    struct pconn    *next;      /* in the store's list of readers */
+};
+
+struct pg_store {
+    struct store    base; /* first: (struct store *) casts are valid */
+    char           *url;
+    char            shown[512]; /* the URL without its password, for messages */
+    struct pconn    writer;
+    pthread_key_t   reader_key;
+    pthread_mutex_t readers_mu;
+    struct pconn   *readers;
+    pthread_t       thread;
+    struct wqueue   q;
+    int64_t         announced_seen; /* kw_generation's announced row as last seen (atomic) */
+};
+
+struct pg_tx {
+    struct tx        base;
+    struct pg_store *st;
+    struct changelog log;
+};
+
+/* The writer's connection, on which a transaction's operations run. */
+static inline struct pconn *
+txc(struct tx *tx)
+{
+    return &((struct pg_tx *)tx)->st->writer;
+}
+
+/* ---- parameters (pg.c) ------------------------------------------------- */
+
+struct pargs {
+    struct arena *a;
+    int           n, cap;
+    const char  **v;
+    int          *len, *fmt;
+    Oid          *type;
+};
+
+void pg_arg_add(struct pargs *p, Oid type, int fmt, const char *v, int len);
+void pg_arg_str(struct pargs *p, struct str s, Oid type);
+void pg_arg_cstr(struct pargs *p, const char *s);
+void pg_arg_int(struct pargs *p, int64_t i, Oid type);
+void pg_arg_bool(struct pargs *p, bool b);
+void pg_arg_bytes(struct pargs *p, const void *v, size_t n);
+void pg_arg_null(struct pargs *p, Oid type);
+void pg_args_from(struct pargs *p, const struct sqlparams *ps);
+
+/* A fixed statement with its parameters, in a scratch arena. */
+#define WITH_ARGS(a, p)                                                                        \
+    struct arena *a = arena_new(1024);                                                         \
+    struct pargs  p = { .a = a }
+
+/* ---- connections and statements (pg.c) --------------------------------- */
+
+void pg_conn_close(struct pconn *c);
+int  pg_conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct errbuf *eb);
+int  pq_err(struct pconn *c, const PGresult *r, const char *what);
+const char   *pg_conn_prepare(struct pconn *c, const char *sql, const struct pargs *p,
+                              char name[24]);
+int           pq_do(struct pconn *c, const char *sql, const struct pargs *p, const char *what,
+                    int64_t *changed);
+int           pq_exec(struct pconn *c, const char *sql);
+int           pq_commit(struct pconn *c);
+struct pconn *pg_reader(struct pg_store *st);
+
+/* ---- values from results (pg.c) ---------------------------------------- */
+
+int64_t    pg_col_int(const PGresult *r, int row, int col);
+double     pg_col_float(const PGresult *r, int row, int col);
+struct str pg_col_str(const PGresult *r, int row, int col, struct arena *a);
+int        pg_read_row(const PGresult *r, int row, const struct listq *q, struct arena *a,
+                       struct val *out);
+int        pq_rows(struct pconn *c, const char *sql, const struct pargs *p, const char *what,
+                   PGresult **out);
+
+/* ---- reads (pg.c) ------------------------------------------------------ */
+
+int pg_run_find(struct pconn *c, const struct spec *s, const struct scope *sc, const char *attr,
+                struct str value, struct arena *a, struct val *out);
+int pg_count_rows(struct pconn *c, const char *sql, const struct sqlparams *ps, struct arena *a,
+                  int64_t *total);
+int pg_list_on(struct pconn *c, const struct spec *s, const struct listq *q, struct arena *a,
+               struct val *items, int64_t *total, struct errbuf *eb);
+
+/* ---- the transaction and the writer thread (pg_tx.c) ------------------- */
+
+void *pg_writer_main(void *arg);
+void  pg_st_submit(struct store *base, struct wjob *job);
+void  pg_st_close(struct store *base);
+bool  pg_st_others_wrote(struct store *base);
+
+/* ---- work items (pg_jobs.c) -------------------------------------------- */
+
+int pg_tx_job_enqueue(struct tx *tx, const struct job_new *j, int64_t now, int64_t *id);
+int pg_tx_job_claim(struct tx *tx, const char *const *kinds, size_t nkinds,
+                    const struct job_lease *l, int64_t now, struct arena *a,
+                    struct job_row *out);
+int pg_tx_job_renew(struct tx *tx, const struct job_lease *l, int64_t until,
+                    struct str progress);
+int pg_tx_job_finish(struct tx *tx, const struct job_lease *l, const struct job_end *e,
+                     struct str progress);
+int pg_tx_job_purge(struct tx *tx, int64_t before);
+int pg_st_job_next(struct store *base, int64_t *when);
+int pg_st_job_get(struct store *base, const char *kind, struct str key, struct arena *a,
+                  struct job_row *out);
+
+/* ---- cursors and aggregates (pg_cursor.c) ------------------------------ */
+
+int  pg_st_cursor_open(struct store *base, const struct spec *s, const struct listq *q,
+                       struct arena *a, struct store_cursor **out, int64_t *total,
+                       struct errbuf *eb);
+int  pg_st_cursor_next(struct store_cursor *cur, struct arena *a, struct val *out);
+void pg_st_cursor_close(struct store_cursor *cur);
+int  pg_st_aggregate(struct store *base, const struct spec *s, const struct scope *sc,
+                     const struct fnode *filter, struct agg_part *parts, size_t nparts,
+                     struct arena *a, struct errbuf *eb);
+
+/* ---- schema (pg_schema.c) ---------------------------------------------- */
+
+int pg_schema_update(struct pconn *c, struct errbuf *eb);
+
+#endif

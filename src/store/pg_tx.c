@@ -1,0 +1,715 @@
+/* pg_tx.c - the PostgreSQL store's writer: the transaction's operations
+ * (store.h struct tx_ops, on the writer connection) and the writer thread,
+ * which runs every job queued so far in one transaction under the write lock,
+ * each job in a savepoint, and commits before calling back (pg.c). Work items'
+ * operations are in pg_jobs.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/buf.h"
+#include "../core/codec.h"
+#include "../core/log.h"
+#include "../core/timeutil.h"
+#include "pg_local.h"
+
+/* At most this many jobs share a transaction: each savepoint that writes
+ * takes a subtransaction ID, and a backend caches 64 of them; past that every
+ * snapshot of every session looks into pg_subtrans while it is open. */
+#define BATCH_MAX 60
+/* The advisory lock every write transaction takes (docs/postgres.md 2). */
+#define WRITE_LOCK "SELECT pg_advisory_xact_lock(7022514356401)"
+
+/* ---- the transaction's operations (writer thread only) ------------------ */
+
+static int
+tx_find(struct tx *tx, const struct spec *s, const struct scope *sc, const char *attr,
+        struct str value, struct arena *a, struct val *out)
+{
+    return pg_run_find(txc(tx), s, sc, attr, value, a, out);
+}
+
+static int
+tx_list(struct tx *tx, const struct spec *s, const struct listq *q, struct arena *a,
+        struct val *items)
+{
+    struct errbuf eb = { 0 };
+
+    return pg_list_on(txc(tx), s, q, a, items, NULL, &eb);
+}
+
+static Oid
+attr_oid(const struct attr *at)
+{
+    switch (at->type) {
+    case T_BOOL:
+        return OID_BOOL;
+    case T_INT:
+    case T_TIME:
+        return OID_INT8;
+    case T_FLOAT:
+        return OID_FLOAT8;
+    case T_STRING:
+        return OID_TEXT;
+    default:
+        return OID_JSONB;
+    }
+}
+
+/* One column's value as a typed parameter (lists and maps as JSON text). */
+static int
+arg_val(struct pargs *p, const struct attr *at, const struct val *v)
+{
+    Oid        t = attr_oid(at);
+    int64_t    ms;
+    struct buf b;
+
+    if (v == NULL || v->t == V_NULL)
+        return pg_arg_null(p, t), E_OK;
+    switch (at->type) {
+    case T_BOOL:
+        pg_arg_bool(p, v->t == V_BOOL && v->b);
+        return E_OK;
+    case T_INT:
+        pg_arg_int(p, v->t == V_INT ? v->i : 0, t);
+        return E_OK;
+    case T_FLOAT:
+        pg_arg_add(p, t, 0, arena_printf(p->a, "%.17g", v->t == V_FLOAT ? v->f : (double)v->i),
+                   0);
+        return E_OK;
+    case T_TIME:
+        if (v->t != V_STR || time_parse(v->s, &ms) != E_OK)
+            return pg_arg_null(p, t), E_OK;
+        pg_arg_int(p, ms, t);
+        return E_OK;
+    case T_STRING:
+        if (v->t != V_STR)
+            return pg_arg_null(p, t), E_OK;
+        pg_arg_str(p, v->s, t);
+        return E_OK;
+    default:
+        buf_init(&b, SQL_MAX * 16);
+        int rc = json_encode(v, &b);
+        if (rc == E_OK)
+            pg_arg_str(p, (struct str){ b.p, b.len }, t);
+        buf_free(&b);
+        return rc;
+    }
+}
+
+/* Every column of `obj` in spec order, then its document. */
+static int
+args_row(struct pargs *p, const struct spec *s, const struct val *obj)
+{
+    struct buf doc;
+    int        rc = E_OK;
+
+    for (size_t i = 0; i < spec_ncolumns(s) && rc == E_OK; i++) {
+        const struct attr *at = spec_column(s, i);
+        rc = arg_val(p, at, val_get(obj, at->name));
+    }
+    if (rc != E_OK)
+        return rc;
+    buf_init(&doc, SIZE_MAX / 2);
+    if ((rc = msgpack_encode(obj, &doc)) == E_OK) {
+        void *copy = arena_alloc(p->a, doc.len + 1);
+        memcpy(copy, doc.p, doc.len);
+        pg_arg_bytes(p, copy, doc.len);
+    }
+    buf_free(&doc);
+    return rc;
+}
+
+/* The conditions of struct write_cond: the expected updateTime (ms, NULL for
+ * any) and whether protected objects may be changed. */
+static void
+args_cond(struct pargs *p, const struct write_cond *wc)
+{
+    struct str t = wc != NULL ? wc->update_time : STR_NULL;
+    int64_t    ms;
+
+    if (t.len == 0)
+        pg_arg_null(p, OID_INT8);
+    else
+        pg_arg_int(p, time_parse(t, &ms) == E_OK ? ms : INT64_MIN, OID_INT8);
+    pg_arg_bool(p, wc == NULL || wc->override);
+}
+
+/* Whether the namespace `ns` exists (or is the root): why an insert that
+ * wrote nothing did not. */
+static int
+namespace_exists(struct pconn *c, struct str ns, struct arena *a)
+{
+    struct pargs p = { .a = a };
+    PGresult    *r;
+    int          rc;
+
+    if (str_eq_c(ns, "/"))
+        return E_OK;
+    pg_arg_str(&p, ns, OID_TEXT);
+    rc = pq_rows(c, "SELECT 1 FROM \"" SQL_NAMESPACE_TABLE "\" WHERE \"name\" = $1", &p,
+                 "namespace", &r);
+    if (rc != E_OK)
+        return rc;
+    rc = PQntuples(r) > 0 ? E_OK : E_NOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
+static int
+write_row(struct tx *tx, const struct spec *s, const struct val *obj, bool insert,
+          const struct write_cond *wc)
+{
+    struct pconn     *c = txc(tx);
+    struct arena     *a = arena_new(4096);
+    struct pargs      p = { .a = a };
+    struct buf        sql;
+    const struct val *ns = val_get(obj, "namespace"), *id = val_get(obj, "ID");
+    int64_t           changed = 0;
+    int               rc;
+
+    if (ns == NULL || ns->t != V_STR || id == NULL || id->t != V_STR) {
+        arena_free(a);
+        return E_INTERNAL;
+    }
+    buf_init(&sql, SQL_MAX);
+    if (insert)
+        sql_insert(&sql, s, SQL_POSTGRES);
+    else
+        sql_update(&sql, s, SQL_POSTGRES);
+    rc = args_row(&p, s, obj);
+    if (!insert)
+        pg_arg_str(&p, id->s, OID_TEXT);
+    pg_arg_str(&p, ns->s, OID_TEXT);
+    if (!insert)
+        args_cond(&p, wc);
+    if (rc == E_OK)
+        rc = pq_do(c, buf_cstr(&sql), &p, insert ? "insert" : "update", &changed);
+    buf_free(&sql);
+    /* Nothing written: a taken unique key (insert), no such object (update),
+     * or its namespace is gone. */
+    if (rc == E_OK && changed == 0)
+        rc = insert && namespace_exists(c, ns->s, a) == E_OK ? E_DUPLICATE : E_NOTFOUND;
+    arena_free(a);
+    return rc;
+}
+
+static void
+log_change(struct tx *tx, const struct spec *s, struct str id, const struct val *obj)
+{
+    changelog_add(&((struct pg_tx *)tx)->log,
+                  &(struct change){ .s = s, .id = id, .obj = obj != NULL ? *obj : val_null() });
+}
+
+static int
+tx_insert(struct tx *tx, const struct spec *s, const struct val *obj)
+{
+    int rc = write_row(tx, s, obj, true, NULL);
+
+    if (rc == E_OK)
+        log_change(tx, s, val_get_str(obj, "ID"), obj);
+    return rc;
+}
+
+/* An update that may take a unique key fails with an error, which aborts the
+ * transaction: it runs in a savepoint of its own, so that the job sees only
+ * E_DUPLICATE, as on SQLite, and may go on. */
+static int
+tx_update(struct tx *tx, const struct spec *s, const struct val *obj,
+          const struct write_cond *wc)
+{
+    struct pconn *c = txc(tx);
+    bool          guard = s->unique != NULL;
+    int           rc;
+
+    if (guard && (rc = pq_exec(c, "SAVEPOINT kw_update")) != E_OK)
+        return rc;
+    rc = write_row(tx, s, obj, false, wc);
+    if (guard)
+        pq_exec(c, rc == E_DUPLICATE ? "ROLLBACK TO kw_update" : "RELEASE kw_update");
+    if (rc == E_OK)
+        log_change(tx, s, val_get_str(obj, "ID"), obj);
+    else if (rc == E_NOTFOUND)
+        rc = store_why_unchanged(tx, s, val_get_str(obj, "ID"), wc);
+    return rc;
+}
+
+static int
+tx_del(struct tx *tx, const struct spec *s, struct str id, const struct write_cond *wc)
+{
+    struct arena *a = arena_new(1024);
+    struct pargs  p = { .a = a };
+    struct buf    sql;
+    int64_t       changed = 0;
+    int           rc;
+
+    buf_init(&sql, SQL_MAX);
+    sql_delete(&sql, s, SQL_POSTGRES);
+    pg_arg_str(&p, id, OID_TEXT);
+    args_cond(&p, wc);
+    rc = pq_do(txc(tx), buf_cstr(&sql), &p, "delete", &changed);
+    buf_free(&sql);
+    arena_free(a);
+    if (rc != E_OK)
+        return rc;
+    if (changed == 0)
+        return store_why_unchanged(tx, s, id, wc);
+    log_change(tx, s, id, NULL);
+    return E_OK;
+}
+
+static int
+exec_params(struct pconn *c, struct buf *sql, const struct sqlparams *ps, struct arena *a,
+            const char *what, int64_t *changed)
+{
+    struct pargs p = { .a = a };
+    int          rc;
+
+    pg_args_from(&p, ps);
+    rc = pq_do(c, buf_cstr(sql), &p, what, changed);
+    buf_free(sql);
+    return rc;
+}
+
+/* The IDs of the namespaces below `ns` (they go with it), into `gone`. */
+static int
+subtree_ids(struct pconn *c, struct str ns, struct arena *a, struct val *gone)
+{
+    struct buf       sql;
+    struct sqlparams ps = { 0 };
+    struct scope     sc = { ns, true };
+    struct pargs     p = { .a = a };
+    PGresult        *r;
+    int              rc;
+
+    buf_init(&sql, SQL_MAX);
+    sql_select_namespace_ids(&sql, &sc, SQL_POSTGRES, a, &ps);
+    pg_args_from(&p, &ps);
+    rc = pq_rows(c, buf_cstr(&sql), &p, "delete subtree", &r);
+    buf_free(&sql);
+    if (rc != E_OK)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++)
+        val_push(a, gone, val_str(pg_col_str(r, i, 0, a)));
+    PQclear(r);
+    return E_OK;
+}
+
+static int
+tx_del_subtree(struct tx *tx, struct str ns, struct arena *ga, struct val *gone)
+{
+    struct pconn *c = txc(tx);
+    struct arena *a = arena_new(1024);
+    int           rc = subtree_ids(c, ns, ga, gone);
+
+    /* Bulk specs' rows stay until the namespace.purge job (sqlite_tx.c). */
+    for (size_t i = 0; i < spec_count && rc == E_OK; i++) {
+        const struct spec *s = spec_all[i];
+        struct buf         sql;
+        struct sqlparams   ps = { 0 };
+        struct scope       sc = { ns, true };
+        if (s->not_namespaced || s->bulk)
+            continue;
+        buf_init(&sql, SQL_MAX);
+        sql_delete_scope(&sql, s, &sc, SQL_POSTGRES, a, &ps);
+        rc = exec_params(c, &sql, &ps, a, "delete subtree", NULL);
+    }
+    arena_free(a);
+    if (rc == E_OK)
+        changelog_add(&((struct pg_tx *)tx)->log, &(struct change){ .ns = ns });
+    return rc;
+}
+
+static int
+tx_purge_nsid(struct tx *tx, const struct spec *s, struct str nsid, int64_t limit,
+              int64_t *deleted)
+{
+    struct arena *a = arena_new(1024);
+    struct pargs  p = { .a = a };
+    struct buf    sql;
+    int           rc;
+
+    buf_init(&sql, SQL_MAX);
+    sql_purge_nsid(&sql, s, SQL_POSTGRES);
+    pg_arg_str(&p, nsid, OID_TEXT);
+    pg_arg_int(&p, limit, OID_INT8);
+    rc = pq_do(txc(tx), buf_cstr(&sql), &p, "purge", deleted);
+    buf_free(&sql);
+    arena_free(a);
+    return rc;
+}
+
+static int
+tx_meta_put(struct tx *tx, const char *key, struct str value)
+{
+    WITH_ARGS(a, p);
+    pg_arg_cstr(&p, key);
+    pg_arg_bytes(&p, value.p, value.len);
+    int rc = pq_do(txc(tx),
+                   "INSERT INTO meta (key, value) VALUES ($1, $2) "
+                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                   &p, "meta put", NULL);
+    arena_free(a);
+    return rc;
+}
+
+static int
+tx_idem_get(struct tx *tx, struct str key, struct arena *a, struct str *fp, int *status,
+            struct str *body)
+{
+    struct pargs p = { .a = a };
+    PGresult    *r;
+    int          rc;
+
+    pg_arg_str(&p, key, OID_TEXT);
+    pg_arg_int(&p, time_now_ms(), OID_INT8);
+    rc = pq_rows(txc(tx),
+                 "SELECT fingerprint, status, body FROM idempotency "
+                 "WHERE key = $1 AND expires > $2",
+                 &p, "idempotency get", &r);
+    if (rc != E_OK)
+        return rc;
+    rc = PQntuples(r) > 0 ? E_OK : E_NOTFOUND;
+    if (rc == E_OK) {
+        *fp = pg_col_str(r, 0, 0, a);
+        *status = (int)pg_col_int(r, 0, 1);
+        *body = pg_col_str(r, 0, 2, a);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int
+tx_idem_put(struct tx *tx, struct str key, struct str fp, int status, struct str body,
+            int64_t expires)
+{
+    WITH_ARGS(a, p);
+    pg_arg_str(&p, key, OID_TEXT);
+    pg_arg_str(&p, fp, OID_TEXT);
+    pg_arg_int(&p, status, OID_INT4);
+    pg_arg_bytes(&p, body.p, body.len);
+    pg_arg_int(&p, expires, OID_INT8);
+    int rc = pq_do(txc(tx),
+                   "INSERT INTO idempotency (key, fingerprint, status, body, expires) "
+                   "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO UPDATE SET "
+                   "fingerprint = excluded.fingerprint, status = excluded.status, "
+                   "body = excluded.body, expires = excluded.expires",
+                   &p, "idempotency put", NULL);
+    arena_free(a);
+    return rc;
+}
+
+static int
+tx_quota_spend(struct tx *tx, struct str jti, int64_t quota, int64_t expires)
+{
+    int64_t changed = 0;
+
+    WITH_ARGS(a, p);
+    pg_arg_str(&p, jti, OID_TEXT);
+    pg_arg_int(&p, quota, OID_INT8);
+    pg_arg_int(&p, expires, OID_INT8);
+    int rc = pq_do(txc(tx),
+                   "INSERT INTO token_uses (jti, used, expires) VALUES ($1, 1, $3) "
+                   "ON CONFLICT (jti) DO UPDATE SET used = token_uses.used + 1 "
+                   "WHERE token_uses.used < $2",
+                   &p, "quota", &changed);
+    arena_free(a);
+    if (rc != E_OK)
+        return rc;
+    return changed == 0 ? E_QUOTA : E_OK;
+}
+
+static int
+tx_eph_put(struct tx *tx, struct str key, struct str value, int64_t expires)
+{
+    WITH_ARGS(a, p);
+    pg_arg_str(&p, key, OID_TEXT);
+    pg_arg_bytes(&p, value.p, value.len);
+    pg_arg_int(&p, expires, OID_INT8);
+    int rc = pq_do(txc(tx),
+                   "INSERT INTO ephemeral (key, value, expires) VALUES ($1, $2, $3) "
+                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+                   "expires = excluded.expires",
+                   &p, "ephemeral put", NULL);
+    arena_free(a);
+    return rc;
+}
+
+static int
+tx_eph_take(struct tx *tx, struct str key, struct arena *a, struct str *value)
+{
+    struct pargs p = { .a = a };
+    PGresult    *r;
+    int          rc;
+
+    pg_arg_str(&p, key, OID_TEXT);
+    pg_arg_int(&p, time_now_ms(), OID_INT8);
+    rc = pq_rows(txc(tx),
+                 "DELETE FROM ephemeral WHERE key = $1 AND expires > $2 RETURNING value", &p,
+                 "ephemeral take", &r);
+    if (rc != E_OK)
+        return rc;
+    rc = PQntuples(r) > 0 ? E_OK : E_NOTFOUND;
+    if (rc == E_OK)
+        *value = pg_col_str(r, 0, 0, a);
+    PQclear(r);
+    return rc;
+}
+
+static int
+tx_purge(struct tx *tx, const struct spec *s, int64_t before)
+{
+    struct buf sql;
+
+    WITH_ARGS(a, p);
+    buf_init(&sql, SQL_MAX);
+    sql_purge(&sql, s, SQL_POSTGRES);
+    pg_arg_int(&p, before, OID_INT8);
+    int rc = pq_do(txc(tx), buf_cstr(&sql), &p, "purge", NULL);
+    buf_free(&sql);
+    arena_free(a);
+    return rc;
+}
+
+static int
+tx_expire(struct tx *tx, int64_t now)
+{
+    const char *q[] = { "DELETE FROM idempotency WHERE expires <= $1",
+                        "DELETE FROM token_uses WHERE expires <= $1",
+                        "DELETE FROM ephemeral WHERE expires <= $1" };
+    int         rc = E_OK;
+
+    WITH_ARGS(a, p);
+    pg_arg_int(&p, now, OID_INT8);
+    for (size_t i = 0; i < ARRAY_LEN(q) && rc == E_OK; i++)
+        rc = pq_do(txc(tx), q[i], &p, "expire", NULL);
+    arena_free(a);
+    return rc;
+}
+
+static const struct tx_ops tx_ops = {
+    .find = tx_find,
+    .list = tx_list,
+    .insert = tx_insert,
+    .update = tx_update,
+    .del = tx_del,
+    .del_subtree = tx_del_subtree,
+    .purge_nsid = tx_purge_nsid,
+    .meta_put = tx_meta_put,
+    .idem_get = tx_idem_get,
+    .idem_put = tx_idem_put,
+    .quota_spend = tx_quota_spend,
+    .eph_put = tx_eph_put,
+    .eph_take = tx_eph_take,
+    .purge = tx_purge,
+    .expire = tx_expire,
+    .job_enqueue = pg_tx_job_enqueue,
+    .job_claim = pg_tx_job_claim,
+    .job_renew = pg_tx_job_renew,
+    .job_finish = pg_tx_job_finish,
+    .job_purge = pg_tx_job_purge,
+};
+
+/* ---- the writer thread ------------------------------------------------- */
+
+/* BEGIN and the write lock, on a writer connection made again if it was lost. */
+static bool
+begin_write(struct pg_store *st)
+{
+    struct pconn *c = &st->writer;
+    struct errbuf eb;
+
+    if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
+        if (c->failed_at != 0 && time_now_ms() - c->failed_at < RECONNECT_MS)
+            return false;
+        if (pg_conn_open(c, st, true, &eb) != E_OK) {
+            log_error("%s", eb.msg);
+            return false;
+        }
+    }
+    if (pq_exec(c, "BEGIN") != E_OK)
+        return false;
+    if (pq_do(c, WRITE_LOCK, NULL, "write lock", NULL) == E_OK)
+        return true;
+    pq_exec(c, "ROLLBACK");
+    return false;
+}
+
+/* One job in its savepoint. A job that went on after a failed statement (the
+ * transaction is then aborted) failed, whatever it answers. */
+static int
+run_job(struct pg_tx *tx, struct wjob *j)
+{
+    struct pconn *c = &tx->st->writer;
+    size_t        mark = tx->log.n;
+    int           rc = pq_exec(c, "SAVEPOINT job");
+
+    if (rc == E_OK)
+        rc = j->run(&tx->base, j->arg);
+    if (rc == E_OK && PQtransactionStatus(c->pg) == PQTRANS_INERROR)
+        rc = E_INTERNAL;
+    if (rc != E_OK) {
+        pq_exec(c, "ROLLBACK TO job");
+        changelog_truncate(&tx->log, mark);
+    }
+    pq_exec(c, "RELEASE job");
+    return rc;
+}
+
+/* Whether the transaction's changes are to announce (spec.announced). */
+static bool
+touches_announced(const struct changelog *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (!l->v[i].job && (l->v[i].s == NULL || l->v[i].s->announced))
+            return true;
+    return false;
+}
+
+/* Move the generation of announced writes (store_ops.others_wrote) with the
+ * transaction;
+ * 0 when it did not, else its new value. */
+static int64_t
+bump_announced(struct pg_store *st, const struct changelog *l)
+{
+    PGresult *r;
+    int64_t   n = 0;
+
+    if (!touches_announced(l) ||
+        pq_rows(&st->writer,
+                "UPDATE kw_generation SET n = n + 1 WHERE topic = 'announced' RETURNING n",
+                NULL, "generation", &r) != E_OK)
+        return 0;
+    if (PQntuples(r) == 1)
+        n = pg_col_int(r, 0, 0);
+    PQclear(r);
+    return n;
+}
+
+/* Our own commit moved the generation from n - 1 to n: the observers saw it
+ * already, nothing to rebuild (unless another server's came between). */
+static void
+own_announced(struct pg_store *st, int64_t n)
+{
+    int64_t prev = n - 1;
+
+    if (n > 0)
+        __atomic_compare_exchange_n(&st->announced_seen, &prev, n, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE);
+}
+
+bool
+pg_st_others_wrote(struct store *base)
+{
+    struct pg_store *st = (struct pg_store *)base;
+    struct pconn    *c = pg_reader(st);
+    PGresult        *r;
+    int64_t          n, seen;
+
+    if (c == NULL || pq_rows(c, "SELECT n FROM kw_generation WHERE topic = 'announced'", NULL,
+                             "generation", &r) != E_OK)
+        return false; /* the request's own reads will fail the same way */
+    n = PQntuples(r) == 1 ? pg_col_int(r, 0, 0) : 0;
+    PQclear(r);
+    seen = __atomic_load_n(&st->announced_seen, __ATOMIC_ACQUIRE);
+    return n != seen && __atomic_compare_exchange_n(&st->announced_seen, &seen, n, false,
+                                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+static void
+run_batch(struct pg_store *st, struct wjob *batch)
+{
+    struct pg_tx  tx = { { &tx_ops }, st, { 0 } };
+    struct pconn *c = &st->writer;
+    int           rcs[BATCH_MAX];
+    struct wjob  *j = batch, *next;
+
+    while (j != NULL) {
+        struct wjob *first = j;
+        size_t       n = 0;
+        bool         began = begin_write(st);
+        for (; j != NULL && n < BATCH_MAX; j = j->next, n++)
+            rcs[n] = began ? run_job(&tx, j) : E_UNAVAILABLE;
+        int64_t gen = began ? bump_announced(st, &tx.log) : 0;
+        /* A lost connection during COMMIT leaves the outcome unknown: the jobs
+         * answer 503, honestly "unknown". */
+        if (began && pq_commit(c) != E_OK) {
+            pq_exec(c, "ROLLBACK");
+            for (size_t i = 0; i < n; i++)
+                rcs[i] = E_UNAVAILABLE;
+            changelog_truncate(&tx.log, 0);
+        } else
+            own_announced(st, gen);
+        changelog_publish(&tx.log);
+        j = first;
+        for (size_t i = 0; i < n; i++, j = next) {
+            next = j->next;
+            j->done(j->arg, rcs[i]);
+        }
+    }
+    changelog_free(&tx.log);
+}
+
+/* The count changes the triggers appended (sql.h sql_counts_fold) folded into
+ * the counts, at most once a second after writes, in a transaction of their
+ * own: the appended rows stay few, whatever the rate of writes. */
+#define FOLD_EVERY_MS 1000
+
+static void
+fold_counts(struct pg_store *st, int64_t *last_ms)
+{
+    int64_t now = time_now_ms();
+    int     rc = E_OK;
+
+    if (now - *last_ms < FOLD_EVERY_MS || !begin_write(st))
+        return;
+    *last_ms = now;
+    for (size_t i = 0; i < spec_count && rc == E_OK; i++) {
+        struct buf sql;
+        if (spec_all[i]->counted == NULL || spec_all[i]->not_namespaced)
+            continue;
+        buf_init(&sql, SQL_MAX);
+        sql_counts_fold(&sql, spec_all[i]);
+        rc = pq_do(&st->writer, buf_cstr(&sql), NULL, "fold counts", NULL);
+        buf_free(&sql);
+    }
+    pq_exec(&st->writer, rc == E_OK ? "COMMIT" : "ROLLBACK");
+}
+
+void *
+pg_writer_main(void *arg)
+{
+    struct pg_store *st = arg;
+    struct wjob     *batch;
+    int64_t          folded_ms = 0;
+
+    while ((batch = wqueue_take(&st->q)) != NULL) {
+        run_batch(st, batch);
+        fold_counts(st, &folded_ms);
+    }
+    return NULL;
+}
+
+void
+pg_st_submit(struct store *base, struct wjob *job)
+{
+    wqueue_push(&((struct pg_store *)base)->q, job);
+}
+
+void
+pg_st_close(struct store *base)
+{
+    struct pg_store *st = (struct pg_store *)base;
+
+    wqueue_stop(&st->q);
+    pthread_join(st->thread, NULL);
+    for (struct pconn *c = st->readers, *next; c != NULL; c = next) {
+        next = c->next;
+        pg_conn_close(c);
+        free(c);
+    }
+    pthread_key_delete(st->reader_key);
+    pg_conn_close(&st->writer);
+    free(st->url);
+    free(st);
+}
