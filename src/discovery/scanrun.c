@@ -624,8 +624,13 @@ flush_tx(struct tx *tx, void *arg)
     struct run   *r = fl->r;
     struct val    run;
     int64_t       now = time_now_ms();
-    int           rc = tx->ops->find(tx, &spec_discoveryrun, NULL, "ID", r->id, fl->a, &run);
+    int           rc = job_fence_tx(r->job, tx); /* still ours: nothing written else */
 
+    if (rc == E_CONFLICT)
+        r->canceled = true; /* another server took the run over and goes on with it */
+    if (rc != E_OK)
+        return rc;
+    rc = tx->ops->find(tx, &spec_discoveryrun, NULL, "ID", r->id, fl->a, &run);
     if (rc == E_NOTFOUND) {
         r->canceled = true; /* deleted with its discovery: nothing more is kept */
         return E_OK;

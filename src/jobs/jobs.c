@@ -342,6 +342,29 @@ jobs_wake(struct jobs *j)
 
 /* ---- handlers' view ----------------------------------------------------- */
 
+int
+job_fence_tx(struct job_ctx *ctx, struct tx *tx)
+{
+    struct slot     *s = ctx->slot;
+    struct job_lease l;
+    int64_t          until;
+    int              rc;
+
+    pthread_mutex_lock(&ctx->jobs->mu);
+    l = s->lease;
+    until = time_now_ms() + s->lease_ms;
+    pthread_mutex_unlock(&ctx->jobs->mu);
+    rc = tx->ops->job_renew(tx, &l, until, STR_NULL);
+    if (rc == E_CONFLICT) {
+        pthread_mutex_lock(&ctx->jobs->mu);
+        if (!s->lost)
+            log_warn("jobs: #%lld: lease lost to another server", (long long)l.id);
+        s->lost = true;
+        pthread_mutex_unlock(&ctx->jobs->mu);
+    }
+    return rc;
+}
+
 bool
 job_canceled(const struct job_ctx *ctx)
 {

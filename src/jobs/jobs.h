@@ -100,6 +100,13 @@ int64_t job_retry_delay_ms(const struct job_kind *k, int64_t attempt);
 /* True once the handler should stop: the runtime is stopping, or the item's
  * lease was lost (another server may be running it). */
 bool job_canceled(const struct job_ctx *ctx);
+/* Inside a write transaction of the handler's: E_OK while this server still
+ * holds the item's lease (extended by the same transaction), E_CONFLICT once
+ * another server has taken the item over (job_canceled() is then true). A
+ * handler that writes results calls it first and writes nothing on an error:
+ * a server that stalled past its lease (a pause, a slow disk) cannot write
+ * over the work of the server that took over, however late it notices. */
+int job_fence_tx(struct job_ctx *ctx, struct tx *tx);
 /* Keep `text` (truncated to JOB_PROGRESS_MAX - 1 bytes) as the item's
  * progress: written with the next lease renewal and when the run ends. */
 void job_progress(struct job_ctx *ctx, const char *text);

@@ -633,6 +633,99 @@ test_old_store_is_migrated(void **state)
     }
 }
 
+/* ---- fencing: a server that stalled past its lease ----------------------- */
+
+struct fenced {
+    atomic_int  stage; /* test -> handler: 2 write, 4 write again; handler: 1, 3, 5 */
+    int         rc[2]; /* the two fenced writes' */
+    bool        canceled;
+    const char *key;
+};
+
+static int
+fenced_write(struct tx *tx, void *arg)
+{
+    struct job_ctx *ctx = arg;
+    struct fenced  *fz = ctx->arg;
+    struct job_new  nw = { .kind = "marker",
+                           .key = str_c(fz->key),
+                           .payload = STR("late"),
+                           .run_at = time_now_ms(),
+                           .lease_ms = 1000 };
+    int64_t         id;
+    int             rc = job_fence_tx(ctx, tx);
+
+    return rc != E_OK ? rc : tx->ops->job_enqueue(tx, &nw, time_now_ms(), &id);
+}
+
+static void
+wait_stage(atomic_int *stage, int want)
+{
+    for (int i = 0; i < 1000 && atomic_load(stage) != want; i++)
+        usleep(10 * 1000);
+    assert_int_equal(atomic_load(stage), want);
+}
+
+static int
+fenced_run(struct job_ctx *ctx)
+{
+    struct fenced *fz = ctx->arg;
+
+    atomic_store(&fz->stage, 1);
+    for (int n = 0; n < 2; n++) {
+        wait_stage(&fz->stage, 2 + 2 * n);
+        fz->key = n == 0 ? "before" : "after";
+        fz->rc[n] = store_run(ctx->st, fenced_write, ctx);
+        atomic_store(&fz->stage, 3 + 2 * n);
+    }
+    fz->canceled = job_canceled(ctx);
+    return E_OK;
+}
+
+/* Server a stalls (its lease runs out unrenewed: set here in the file, as a
+ * paused process would let it); server b claims the item. What a writes
+ * afterwards, in a transaction that fences itself, is refused and rolled back,
+ * and a learns that it lost the item. */
+static void
+test_a_write_after_the_lease_was_taken_over_is_refused(void **state)
+{
+    struct fx       *f = *state;
+    struct store    *st2 = open_second(f);
+    struct arena    *a = arena_new(1024);
+    struct fenced    fz = { 0 };
+    struct job_kind  k = { .name = "fenced", .run = fenced_run, .arg = &fz, .lease_ms = 60000 };
+    struct job_row   row;
+    struct job_lease lb;
+    char             path[200];
+    sqlite3         *db = NULL;
+
+    enqueue(f->st, "fenced", "x", time_now_ms(), 60000);
+    struct jobs *j = runtime(f->st, "a", &k, 1);
+    wait_stage(&fz.stage, 1);
+    atomic_store(&fz.stage, 2);
+    wait_stage(&fz.stage, 3);
+    assert_int_equal(fz.rc[0], E_OK); /* held: written */
+    assert_int_equal(st2->ops->job_get(st2, "marker", STR("before"), a, &row), E_OK);
+
+    snprintf(path, sizeof path, "%s/keyward.db", f->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    exec_sql(db, "UPDATE jobs SET lease_until = 0, run_at = 0 WHERE kind = 'fenced'");
+    sqlite3_close(db);
+    assert_int_equal(claim(st2, "fenced", "b", 2, a, &row, &lb), E_OK);
+
+    atomic_store(&fz.stage, 4);
+    wait_stage(&fz.stage, 5);
+    assert_int_equal(fz.rc[1], E_CONFLICT);
+    assert_int_equal(st2->ops->job_get(st2, "marker", STR("after"), a, &row), E_NOTFOUND);
+    jobs_free(j);
+    assert_true(fz.canceled);
+    assert_true(str_eq_c(get(st2, a, "fenced", "x").owner, "b"));
+    assert_int_equal(finish(st2, &lb, JOB_DONE, 2), E_OK); /* b's lease is intact */
+    arena_free(a);
+    st2->ops->close(st2);
+}
+
 int
 main(void)
 {
@@ -646,6 +739,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_stop_releases_running_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enqueue_in_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_store_is_migrated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_write_after_the_lease_was_taken_over_is_refused,
+                                        setup, teardown),
     };
 
     config_defaults(&cfg);
