@@ -253,7 +253,10 @@ crl_build(struct castate *st, const struct val *ca_obj, uint64_t gen, struct err
     int                 rc = revoked_of(a, val_get_str(ca_obj, "ID"), &v, &n, eb);
 
     if (rc == E_OK && (rc = cas_get(ca_obj, &ca, eb)) == E_OK) {
-        uint64_t number = (uint64_t)now > st->crl_number ? (uint64_t)now : st->crl_number + 1;
+        /* The store's clock: a later CRL has a larger number whichever server
+         * signs it (RFC 5280 5.2.3), whatever the servers' own clocks say. */
+        uint64_t clock = (uint64_t)store_clock_ms(kw_store);
+        uint64_t number = clock > st->crl_number ? clock : st->crl_number + 1;
         buf_reset(&st->crl);
         rc = pki_crl_build(ca, v, n, now, now + CRL_VALID_MS, number, &st->crl, eb);
         cas_put(ca);

@@ -638,6 +638,21 @@ st_ping(struct store *base)
     return c != NULL && pq_do(c, "SELECT 1 FROM meta LIMIT 1", NULL, "ping", NULL) == E_OK;
 }
 
+/* The database server's clock: one for every Keyward server on the database. */
+static int
+st_clock_ms(struct store *base, int64_t *now)
+{
+    struct pconn *c = pg_reader((struct pg_store *)base);
+    PGresult     *r;
+
+    if (c == NULL || pq_rows(c, "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
+                             NULL, "clock", &r) != E_OK)
+        return E_UNAVAILABLE;
+    *now = PQntuples(r) == 1 ? pg_col_int(r, 0, 0) : 0;
+    PQclear(r);
+    return *now > 0 ? E_OK : E_INTERNAL;
+}
+
 /* ---- the store's operations, and opening it ---------------------------- */
 
 static const struct store_ops pg_ops = {
@@ -654,6 +669,7 @@ static const struct store_ops pg_ops = {
     .cursor_close = pg_st_cursor_close,
     .aggregate = pg_st_aggregate,
     .others_wrote = pg_st_others_wrote,
+    .clock_ms = st_clock_ms,
 };
 
 int

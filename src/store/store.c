@@ -2,6 +2,7 @@
 #include "store.h"
 
 #include "../core/config.h"
+#include "../core/timeutil.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -224,6 +225,16 @@ store_follow(struct store *st)
     if (st != NULL && st->ops->others_wrote != NULL && st->ops->others_wrote(st))
         for (size_t i = 0; i < nobservers; i++)
             observers[i](&reset, 1);
+}
+
+int64_t
+store_clock_ms(struct store *st)
+{
+    int64_t now;
+
+    if (st != NULL && st->ops->clock_ms != NULL && st->ops->clock_ms(st, &now) == E_OK)
+        return now;
+    return time_now_ms();
 }
 
 void

@@ -186,6 +186,11 @@ struct store_ops {
      * subtree delete. One read of the store. NULL: only this process writes
      * the store (its observers see every change). See store_follow. */
     bool (*others_wrote)(struct store *st);
+    /* The store's clock (ms since the epoch), one for every server sharing
+     * the store: for numbers that must grow across servers whatever their own
+     * clocks say (CRL numbers). NULL: only this process uses the store, its
+     * clock is the store's. Use store_clock_ms. */
+    int (*clock_ms)(struct store *st, int64_t *now);
 };
 
 struct store {
@@ -291,6 +296,9 @@ void store_observe(store_observer fn);
  * announced spec since the last look (store_ops.others_wrote), every observer
  * is called, in this thread, with one change marked `reset`. */
 void store_follow(struct store *st);
+/* The store's clock (store_ops.clock_ms), or this machine's when the store
+ * has none or cannot be asked just now. */
+int64_t store_clock_ms(struct store *st);
 
 /* For drivers: why a conditional write changed nothing (E_NOTFOUND,
  * E_PROTECTED, E_CONFLICT), read inside the same transaction. */

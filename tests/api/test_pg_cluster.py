@@ -36,10 +36,11 @@ class Cluster:
         self.url = url
         self.servers = []
 
-    def add(self):
+    def add(self, env=None):
         n = len(self.servers)
         s = Server(self.tmp / ("s%d" % n),
-                   config=dict(self.config, store=self.url) if self.url else self.config)
+                   config=dict(self.config, store=self.url) if self.url else self.config,
+                   env=env)
         if n == 0 and self.url is None:
             self.url = store_url(s.data)  # kwtest made its database: the others share it
         elif n > 0:
@@ -385,3 +386,30 @@ def test_a_revocation_on_one_is_answered_by_the_others_ocsp_and_crl(pair):
     out = ask(b, pki, leaf)  # at once, on the other server
     assert ": revoked" in out and "Reason: keyCompromise" in out, out
     assert serial_hex(leaf) in crl_text(b, inter)
+
+
+# libfaketime (Debian's faketime): the server's wall clock runs 30 s behind; its monotonic
+# clock (deadlines, leases' renewals) is left alone.
+CLOCK_BEHIND = {"LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+                "FAKETIME": "-30s", "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+                "ASAN_OPTIONS": "abort_on_error=0:detect_leaks=1:verify_asan_link_order=0"}
+
+
+def test_crl_numbers_grow_whichever_server_signs_whatever_its_clock(cluster):
+    # RFC 5280 5.2.3: a later CRL carries a larger CRL number. B's clock is 30 s behind
+    # A's; the number comes from the database's clock, so the CRL B signs after A's is
+    # numbered above it, and A's next one above B's.
+    from pkitest import mk_ca, mk_template
+    from test_revocation import crl_number, crl_text, new_leaf, revoke
+    a = cluster.add()
+    b = cluster.add(env=CLOCK_BEHIND)
+    on_a, on_b = Client(a, a.token()), Client(b, b.token())
+    ns = on_a.mkns("/", "n-" + rand(6))["name"]
+    ca = mk_ca(on_a, ns, subject="CN=Cluster CRL Root")
+    tpl = mk_template(on_a, ns, ca["ID"])
+    numbers = []
+    for signer in (on_a, on_b, on_a, on_b):
+        req, _ = new_leaf(on_a, ns, tpl["ID"])
+        signer.ok(revoke(signer, ns, req["certificateID"]))
+        numbers.append(crl_number(crl_text(signer.server, ca)))
+    assert numbers == sorted(set(numbers)), numbers
