@@ -87,14 +87,15 @@ run: deps
 # build, once more with every server on a throw-away PostgreSQL 15 cluster
 # (KEYWARD_STORE=pg; test_pg_cluster.py runs several servers on one database),
 # and once with the session's server a pair on one database that every client
-# alternates between (pg2). The four passes run two at a time (tests/run-passes.sh;
+# alternates between (pg2, on the ASan+UBSan build: the PostgreSQL driver runs under
+# the sanitizers too). The four passes run two at a time (tests/run-passes.sh;
 # KEYWARD_CHECK_JOBS=1 runs them one after another).
 check: test-deps
 	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory CC=clang B=$(B)/clang $(B)/clang/keyward
 	@$(MAKE) --no-print-directory all $(B)/asan/keyward $(UNIT_BIN)
 	./tests/run-unit.sh $(UNIT_BIN)
-	./tests/run-passes.sh sqlite:$(B)/asan/keyward pg2:$(B)/keyward pg:$(B)/keyward \
+	./tests/run-passes.sh sqlite:$(B)/asan/keyward pg2:$(B)/asan/keyward pg:$(B)/keyward \
 	    sqlite:$(B)/keyward
 
 unit: $(UNIT_BIN)
