@@ -512,9 +512,10 @@ static const struct tx_ops tx_ops = {
 
 /* ---- the writer thread ------------------------------------------------- */
 
-/* BEGIN and the write lock, on a writer connection made again if it was lost. */
+/* BEGIN, the write lock and (with `savepoint`) the first job's savepoint, on
+ * a writer connection made again if it was lost: one round trip. */
 static bool
-begin_write(struct pg_store *st)
+begin_write(struct pg_store *st, bool savepoint)
 {
     struct pconn *c = &st->writer;
     struct errbuf eb;
@@ -527,32 +528,39 @@ begin_write(struct pg_store *st)
             return false;
         }
     }
-    if (pq_exec(c, "BEGIN") != E_OK)
-        return false;
-    if (pq_do(c, WRITE_LOCK, NULL, "write lock", NULL) == E_OK)
+    if (pq_exec(c, savepoint ? "BEGIN; " WRITE_LOCK "; SAVEPOINT job" : "BEGIN; " WRITE_LOCK) ==
+        E_OK)
         return true;
-    pq_exec(c, "ROLLBACK");
+    if (PQstatus(c->pg) == CONNECTION_OK)
+        pq_exec(c, "ROLLBACK");
     return false;
 }
 
-/* One job in its savepoint. A job that went on after a failed statement (the
- * transaction is then aborted) failed, whatever it answers. */
+/* One job in the savepoint "job", which it leaves released (and, when `more`,
+ * the next job's opened): one round trip between two jobs. A job that went
+ * on after a failed statement (the transaction is then aborted) failed,
+ * whatever it answers. A savepoint that cannot be released or opened fails
+ * the job: the batch's commit then tells the rest. */
 static int
-run_job(struct pg_tx *tx, struct wjob *j)
+run_job(struct pg_tx *tx, struct wjob *j, bool more)
 {
     struct pconn *c = &tx->st->writer;
     size_t        mark = tx->log.n;
-    int           rc = pq_exec(c, "SAVEPOINT job");
+    int           rc = j->run(&tx->base, j->arg), end;
 
-    if (rc == E_OK)
-        rc = j->run(&tx->base, j->arg);
     if (rc == E_OK && PQtransactionStatus(c->pg) == PQTRANS_INERROR)
         rc = E_INTERNAL;
-    if (rc != E_OK) {
-        pq_exec(c, "ROLLBACK TO job");
+    if (rc != E_OK)
         changelog_truncate(&tx->log, mark);
+    if (rc == E_OK)
+        end = pq_exec(c, more ? "RELEASE job; SAVEPOINT job" : "RELEASE job");
+    else
+        end = pq_exec(c, more ? "ROLLBACK TO job; RELEASE job; SAVEPOINT job"
+                              : "ROLLBACK TO job; RELEASE job");
+    if (end != E_OK && rc == E_OK) {
+        changelog_truncate(&tx->log, mark);
+        rc = end;
     }
-    pq_exec(c, "RELEASE job");
     return rc;
 }
 
@@ -627,9 +635,10 @@ run_batch(struct pg_store *st, struct wjob *batch)
     while (j != NULL) {
         struct wjob *first = j;
         size_t       n = 0;
-        bool         began = begin_write(st);
+        bool         began = begin_write(st, true);
         for (; j != NULL && n < BATCH_MAX; j = j->next, n++)
-            rcs[n] = began ? run_job(&tx, j) : E_UNAVAILABLE;
+            rcs[n] =
+                began ? run_job(&tx, j, j->next != NULL && n + 1 < BATCH_MAX) : E_UNAVAILABLE;
         int64_t gen = began ? bump_announced(st, &tx.log) : 0;
         /* A lost connection during COMMIT leaves the outcome unknown: the jobs
          * answer 503, honestly "unknown". */
@@ -661,7 +670,7 @@ fold_counts(struct pg_store *st, int64_t *last_ms)
     int64_t now = time_now_ms();
     int     rc = E_OK;
 
-    if (now - *last_ms < FOLD_EVERY_MS || !begin_write(st))
+    if (now - *last_ms < FOLD_EVERY_MS || !begin_write(st, false))
         return;
     *last_ms = now;
     for (size_t i = 0; i < spec_count && rc == E_OK; i++) {
