@@ -12,7 +12,6 @@ import re
 import secrets
 import signal
 import socket
-import sqlite3
 import ssl
 import subprocess
 import time
@@ -133,37 +132,13 @@ def store_url(data):
     return _pg_urls[key]
 
 
-def _pg_literal(v):
-    if v is None:
-        return "NULL"
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, bytes):
-        return "'\\x%s'::bytea" % v.hex()
-    return "'%s'" % str(v).replace("'", "''")
-
-
-def store_exec(data, sql, params=()):
-    """Run one INSERT, UPDATE or DELETE (without RETURNING) on the store of data dir `data`,
-    `?` placeholders bound to `params`; returns the number of rows it changed. Only to make
-    a state no API can (tests read the store with store-dump). SQLite: the file, with
-    sqlite3. PostgreSQL: psql as the superuser, the parameters written as SQL literals
-    (test values: no NUL). Same tables and quoted column names on both; a boolean column is
-    BOOLEAN on PostgreSQL: pass Python bools (0/1 on SQLite)."""
-    if not PG:
-        c = sqlite3.connect(str(Path(data) / "keyward.db"), timeout=10)
-        try:
-            with c:
-                return c.execute(sql, params).rowcount
-        finally:
-            c.close()
-    parts = sql.split("?")
-    assert len(parts) == len(params) + 1, "%d parameters for %r" % (len(params), sql)
-    sql = parts[0] + "".join(_pg_literal(v) + p for v, p in zip(params, parts[1:]))
-    db = urlsplit(store_url(data)).path.lstrip("/")
-    return int(pg_psql(db, "WITH w AS (%s RETURNING 1) SELECT count(*) FROM w" % sql))
+def faked_clock(offset):
+    """The environment that runs a server with its wall clock moved by `offset` ("-30s",
+    "+2h"), through Debian's libfaketime (the faketime package); its monotonic clock
+    (deadlines, renewals) is left alone. ASan accepts the library loaded before it."""
+    return {"LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+            "FAKETIME": offset, "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            "ASAN_OPTIONS": "abort_on_error=0:detect_leaks=1:verify_asan_link_order=0"}
 
 
 # -- what is at rest: `keyward store-dump` (docs/tools.md) ------------------------------

@@ -3,14 +3,14 @@
 migrated in place, and a job left running by a killed server is taken again.
 
 The jobs table has no API: these tests read it with `keyward store-dump` (docs/tools.md).
-One of them must also forge a state no API can make (an audit entry older than the
-shortest retention, one hour): that write goes to the store itself (kwtest.store_exec: the
-SQLite file, or the server's PostgreSQL database). A job left leased by a server killed with
-kill -9 is a real one: a discovery run of a port that never answers.
+Nothing is written to the store behind the server's back: an audit entry older than the
+shortest retention (one hour) is made by restarting the server with its clock two hours
+ahead (libfaketime), and a job left leased by a server killed with kill -9 is a real one:
+a discovery run of a port that never answers.
 """
 import time
 
-from kwtest import Client, Server, rand, silent_socket, store_exec, wait_for
+from kwtest import Client, Server, faked_clock, rand, silent_socket, wait_for
 
 
 def job(server, kind):
@@ -60,18 +60,21 @@ def test_periodic_jobs_run_again_and_again(start_server):
 
 
 def test_audit_entries_past_retention_are_purged(start_server):
-    s = start_server(config=FAST)
+    s = start_server(config=dict(FAST, audit_retention="1h"))
     admin = Client(s, s.token())
     r = admin.post("/namespaces", {"name": "p" + rand(6)}, ns="/")
     assert r.status == 200
     ids = wait_for(lambda: [e["ID"] for e in admin.get(
         "/auditlogs", ns="/", params={"q": 'objectID == "%s"' % r.data["ID"]}).data])
     assert ids
-    # Age one entry beyond audit_retention (its createTime column is what retention reads).
-    sql = 'UPDATE auditlogs SET "createTime" = 0 WHERE "ID" = ?'
-    assert store_exec(s.data, sql, (ids[0],)) == 1
+    s.stop()
+    s.extra_env = faked_clock("+2h")  # two hours later: the entry is past its retention
+    s.start()
+    admin = Client(s, s.token())
     assert wait_for(lambda: admin.get("/auditlogs/" + ids[0], ns="/").status == 404)
     assert admin.get("/namespaces/" + r.data["ID"], ns="/").status == 200
+    fresh = admin.get("/auditlogs", ns="/", params={"q": 'objectID == "%s"' % r.data["ID"]})
+    assert fresh.status == 200 and fresh.data == [], fresh.data
 
 
 def test_job_left_running_by_a_killed_server_is_taken_again(start_server):

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from kwtest import (KEYWARD_BIN, PG, Client, Server, jwt_parts, rand, silent_socket, store_url,
-                    wait_for)
+from kwtest import (KEYWARD_BIN, PG, Client, Server, faked_clock, jwt_parts, rand, silent_socket,
+                    store_url, wait_for)
 from pgserver import PgServer
 
 pytestmark = pytest.mark.skipif(not PG, reason="pg_only: several servers on one "
@@ -388,13 +388,6 @@ def test_a_revocation_on_one_is_answered_by_the_others_ocsp_and_crl(pair):
     assert serial_hex(leaf) in crl_text(b, inter)
 
 
-# libfaketime (Debian's faketime): the server's wall clock runs 30 s behind; its monotonic
-# clock (deadlines, leases' renewals) is left alone.
-CLOCK_BEHIND = {"LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
-                "FAKETIME": "-30s", "FAKETIME_DONT_FAKE_MONOTONIC": "1",
-                "ASAN_OPTIONS": "abort_on_error=0:detect_leaks=1:verify_asan_link_order=0"}
-
-
 def test_crl_numbers_grow_whichever_server_signs_whatever_its_clock(cluster):
     # RFC 5280 5.2.3: a later CRL carries a larger CRL number. B's clock is 30 s behind
     # A's; the number comes from the database's clock, so the CRL B signs after A's is
@@ -402,7 +395,7 @@ def test_crl_numbers_grow_whichever_server_signs_whatever_its_clock(cluster):
     from pkitest import mk_ca, mk_template
     from test_revocation import crl_number, crl_text, new_leaf, revoke
     a = cluster.add()
-    b = cluster.add(env=CLOCK_BEHIND)
+    b = cluster.add(env=faked_clock("-30s"))
     on_a, on_b = Client(a, a.token()), Client(b, b.token())
     ns = on_a.mkns("/", "n-" + rand(6))["name"]
     ca = mk_ca(on_a, ns, subject="CN=Cluster CRL Root")
