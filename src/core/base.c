@@ -1,5 +1,6 @@
 /* base.c - string slices, strict number parsing, UTF-8 checks and the error table. */
 #include "base.h"
+#include "rnd.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -120,6 +121,32 @@ utf8_seq(const unsigned char *p, size_t len)
         if (p[i] < 0x80 || p[i] > 0xBF)
             return 0;
     return n;
+}
+
+bool
+pct_decode(struct str *s, bool plus)
+{
+    char  *p = (char *)s->p;
+    size_t o = 0;
+
+    for (size_t i = 0; i < s->len; i++) {
+        char c = s->p[i];
+        if (c == '%') {
+            int hi, lo;
+            if (i + 2 >= s->len)
+                return false;
+            hi = hex_digit(s->p[i + 1]);
+            lo = hex_digit(s->p[i + 2]);
+            if (hi < 0 || lo < 0 || (hi | lo) == 0)
+                return false;
+            c = (char)(hi << 4 | lo);
+            i += 2;
+        } else if (c == '+' && plus)
+            c = ' ';
+        p[o++] = c;
+    }
+    s->len = o;
+    return true;
 }
 
 bool

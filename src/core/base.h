@@ -60,6 +60,10 @@ struct str str_cut(struct str s, char sep, struct str *head);
 int str_to_i64(struct str s, int64_t *out);
 /* True when the bytes are well-formed UTF-8 (no overlongs, no surrogates). */
 bool utf8_valid(const char *p, size_t len);
+/* Decode %XX escapes (and '+' as a space when `plus`: form encoding) in
+ * place, for URLs and application/x-www-form-urlencoded; false when an escape
+ * is malformed or decodes to NUL. */
+bool pct_decode(struct str *s, bool plus);
 
 /* FNV-1a over `n` bytes, its offset basis xor `seed`: the one hash of the
  * in-memory tables (not cryptographic; seed it where clients choose keys). */

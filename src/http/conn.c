@@ -174,7 +174,7 @@ take_query(struct req *r, struct str q)
         v = str_cut(item, '=', &k);
         k = copy(r->a, k);
         v = v.p != NULL ? copy(r->a, v) : arena_str(r->a, str_c(""));
-        if (!http_unescape(&k, true) || !http_unescape(&v, true))
+        if (!pct_decode(&k, true) || !pct_decode(&v, true))
             return "A query parameter has a malformed percent-escape";
         if (!utf8_valid(k.p, k.len) || !utf8_valid(v.p, v.len))
             return "A query parameter is not valid UTF-8";
@@ -198,7 +198,7 @@ take_target(struct req *r, struct str t)
     query = str_cut(t, '?', &path);
     r->raw_path = copy(r->a, path);
     r->path = copy(r->a, path);
-    if (r->path.len == 0 || r->path.p[0] != '/' || !http_unescape(&r->path, false))
+    if (r->path.len == 0 || r->path.p[0] != '/' || !pct_decode(&r->path, false))
         return "The URL path is malformed";
     /* Paths and parameters are names, IDs and filters: text. Refusing other
      * bytes here keeps them out of answers, logs and the audit log. */

@@ -1,6 +1,8 @@
 /* parse.c - see parse.h. */
 #include "parse.h"
 
+#include "../core/rnd.h"
+
 #include <string.h>
 
 #define EXT_MAX      4096 /* bytes of chunk extensions on one size line */
@@ -20,15 +22,6 @@ enum {
     CS_END_LF,
     CS_DONE
 };
-
-static int
-hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 /* RFC 9110 5.6.2: tchar. */
 static bool
@@ -95,8 +88,7 @@ static int
 parse_version(struct str v, struct http_head *h)
 {
     if (v.len != VERSION_LEN || memcmp(v.p, "HTTP/", 5) != 0 || v.p[6] != '.' ||
-        hexval((unsigned char)v.p[5]) < 0 || hexval((unsigned char)v.p[7]) < 0 ||
-        v.p[5] > '9' || v.p[7] > '9')
+        hex_digit(v.p[5]) < 0 || hex_digit(v.p[7]) < 0 || v.p[5] > '9' || v.p[7] > '9')
         return 400;
     if (v.p[5] != '1')
         return 505;
@@ -293,7 +285,7 @@ http_parse_head(const char *p, size_t len, const struct http_limits *lim, struct
 static int
 size_digit(struct http_chunked *c, unsigned char ch)
 {
-    int v = hexval(ch);
+    int v = hex_digit((char)ch);
 
     if (v < 0 || c->digits == 16)
         return 400;
@@ -322,7 +314,7 @@ on_size(struct http_chunked *c, unsigned char ch)
 {
     switch (c->state) {
     case CS_SIZE:
-        if (hexval(ch) >= 0)
+        if (hex_digit((char)ch) >= 0)
             return size_digit(c, ch);
         if (c->digits == 0)
             return 400;
@@ -401,30 +393,4 @@ http_chunked_feed(struct http_chunked *c, char *p, size_t *n, size_t *used, bool
     *used = i;
     *done = c->state == CS_DONE;
     return rc;
-}
-
-bool
-http_unescape(struct str *s, bool plus)
-{
-    char  *p = (char *)s->p;
-    size_t o = 0;
-
-    for (size_t i = 0; i < s->len; i++) {
-        char c = s->p[i];
-        if (c == '%') {
-            int hi, lo;
-            if (i + 2 >= s->len)
-                return false;
-            hi = hexval((unsigned char)s->p[i + 1]);
-            lo = hexval((unsigned char)s->p[i + 2]);
-            if (hi < 0 || lo < 0 || (hi | lo) == 0)
-                return false;
-            c = (char)(hi << 4 | lo);
-            i += 2;
-        } else if (c == '+' && plus)
-            c = ' ';
-        p[o++] = c;
-    }
-    s->len = o;
-    return true;
 }

@@ -73,8 +73,4 @@ http_chunked_init(struct http_chunked *c, uint64_t max_body)
 int http_chunked_feed(struct http_chunked *c, char *p, size_t *n, size_t *used, bool *done,
                       size_t max_trailer);
 
-/* Decode %XX escapes (and '+' as a space when `plus`) in place; false when an
- * escape is malformed or decodes to NUL. */
-bool http_unescape(struct str *s, bool plus);
-
 #endif

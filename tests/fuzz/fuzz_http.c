@@ -6,7 +6,7 @@
  * produces more bytes than it consumed and never more than its body limit.
  *
  * clang -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz/fuzz_http.c \
- *     src/http/parse.c src/core/base.c -lm
+ *     src/http/parse.c src/core/base.c src/core/rnd.c -lm -lcrypto
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -305,12 +305,12 @@ test_unescape(void **state)
     struct str s = { a, strlen(a) }, t = { b, 3 }, u = { c, 4 }, v = { d, 2 }, w = { e, 3 };
 
     (void)state;
-    assert_true(http_unescape(&s, true));
+    assert_true(pct_decode(&s, true));
     assert_true(s.len == 7 && memcmp(s.p, "a b c/d", 7) == 0);
-    assert_false(http_unescape(&t, false));
-    assert_false(http_unescape(&u, false));
-    assert_false(http_unescape(&v, false));
-    assert_true(http_unescape(&w, false));
+    assert_false(pct_decode(&t, false));
+    assert_false(pct_decode(&u, false));
+    assert_false(pct_decode(&v, false));
+    assert_true(pct_decode(&w, false));
     assert_true(w.len == 3 && memcmp(w.p, "a+b", 3) == 0);
 }
 

@@ -43,31 +43,18 @@ oauth_error(struct req *r, int status, const char *error, const char *desc)
     log_info("trace=%s oauth2: %s: %s", r->trace, error, desc);
 }
 
-/* application/x-www-form-urlencoded decoding: '+' is a space, %XX a byte. */
+/* application/x-www-form-urlencoded decoding ('+' is a space, %XX a byte)
+ * into a NUL-terminated copy; false unless it is UTF-8 without NUL. */
 static bool
 form_decode(struct arena *a, struct str in, struct str *out)
 {
-    char  *p = arena_alloc(a, in.len + 1);
-    size_t n = 0;
+    char *p = arena_strndup(a, in.p, in.len);
 
-    for (size_t i = 0; i < in.len; i++) {
-        char c = in.p[i];
-        if (c == '+')
-            c = ' ';
-        else if (c == '%') {
-            if (in.len - i < 3)
-                return false;
-            int hi = hex_digit(in.p[i + 1]), lo = hex_digit(in.p[i + 2]);
-            if (hi < 0 || lo < 0)
-                return false;
-            c = (char)(hi << 4 | lo);
-            i += 2;
-        }
-        p[n++] = c;
-    }
-    p[n] = '\0';
-    *out = (struct str){ p, n };
-    return utf8_valid(p, n) && memchr(p, '\0', n) == NULL;
+    *out = (struct str){ p, in.len };
+    if (!pct_decode(out, true))
+        return false;
+    p[out->len] = '\0';
+    return utf8_valid(p, out->len);
 }
 
 /* Each field at most once (RFC 6749 3.2: parameters must not repeat). */
