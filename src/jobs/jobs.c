@@ -65,12 +65,48 @@ struct jobs {
     pthread_cond_t  work_cv, keep_cv;
     bool            started, stopping, keeper_stopping;
     uint64_t        wakes; /* bumped by jobs_wake(): a worker about to sleep looks again */
+    _Atomic int64_t clock_offset; /* the store's clock minus this machine's (ms) */
+    _Atomic int64_t clock_synced; /* when it was measured (time_mono_ms), 0: never */
     struct slot    *slots;
     size_t          nslots;
     pthread_t       keeper;
 };
 
 /* ---- helpers ------------------------------------------------------------ */
+
+/* Leases, due times and retries are times of the store's clock, one for every
+ * server sharing the store (a server whose clock ran ahead would otherwise
+ * take live leases over): the offset of this machine's clock from it is
+ * measured at the start and then at most every CLOCK_SYNC_MS. */
+#define CLOCK_SYNC_MS 10000
+
+static void
+clock_sync(struct jobs *j)
+{
+    int64_t before = time_now_ms(), store, after;
+
+    if (store_clock_ms(j->st, &store) != E_OK)
+        return; /* the store is away: keep the last offset */
+    after = time_now_ms();
+    atomic_store(&j->clock_offset, store - (before + (after - before) / 2));
+    atomic_store(&j->clock_synced, time_mono_ms());
+}
+
+/* Measured again when due (worker threads only: never inside a write). */
+static void
+clock_check(struct jobs *j)
+{
+    int64_t synced = atomic_load(&j->clock_synced);
+
+    if (synced == 0 || time_mono_ms() - synced > CLOCK_SYNC_MS)
+        clock_sync(j);
+}
+
+static int64_t
+jobs_now(struct jobs *j)
+{
+    return time_now_ms() + atomic_load(&j->clock_offset);
+}
 
 static const struct job_kind *
 kind_find(const struct jobs *j, struct str name)
@@ -301,7 +337,7 @@ job_new_of(struct jobs *j, const char *kind, struct str key, struct str payload,
     *nw = (struct job_new){ .kind = k->name,
                             .key = key,
                             .payload = payload,
-                            .run_at = run_at > 0 ? run_at : time_now_ms(),
+                            .run_at = run_at > 0 ? run_at : jobs_now(j),
                             .lease_ms = lease_of(k) };
     return E_OK;
 }
@@ -313,7 +349,7 @@ jobs_enqueue_tx(struct jobs *j, struct tx *tx, const char *kind, struct str key,
     struct job_new nw;
     int            rc = job_new_of(j, kind, key, payload, run_at, &nw);
 
-    return rc == E_OK ? tx->ops->job_enqueue(tx, &nw, time_now_ms(), id) : rc;
+    return rc == E_OK ? tx->ops->job_enqueue(tx, &nw, jobs_now(j), id) : rc;
 }
 
 int
@@ -321,7 +357,7 @@ jobs_enqueue(struct jobs *j, const char *kind, struct str key, struct str payloa
              int64_t run_at, int64_t *id)
 {
     struct job_new nw;
-    struct op      o = { .j = j, .nw = &nw, .now = time_now_ms(), .id = id };
+    struct op      o = { .j = j, .nw = &nw, .now = jobs_now(j), .id = id };
     int            rc = job_new_of(j, kind, key, payload, run_at, &nw);
 
     if (rc == E_OK)
@@ -352,7 +388,7 @@ job_fence_tx(struct job_ctx *ctx, struct tx *tx)
 
     pthread_mutex_lock(&ctx->jobs->mu);
     l = s->lease;
-    until = time_now_ms() + s->lease_ms;
+    until = jobs_now(ctx->jobs) + s->lease_ms;
     pthread_mutex_unlock(&ctx->jobs->mu);
     rc = tx->ops->job_renew(tx, &l, until, STR_NULL);
     if (rc == E_CONFLICT) {
@@ -462,7 +498,7 @@ run_claimed(struct slot *s, struct job_row *row, struct arena *a)
     pthread_mutex_unlock(&j->mu);
     if (row->attempts > k->max_attempts)
         stopping = false; /* not a release: give up */
-    e = outcome(k, row, rc, stopping, rc == E_OK ? STR_NULL : str_c(ctx.eb.msg), time_now_ms());
+    e = outcome(k, row, rc, stopping, rc == E_OK ? STR_NULL : str_c(ctx.eb.msg), jobs_now(j));
     o.progress = dirty ? str_c(progress) : STR_NULL;
     if (lost || (rc = store_run(j->st, op_finish, &o)) == E_CONFLICT)
         log_warn("jobs: %s #%lld: lease lost; its outcome is dropped", k->name,
@@ -485,7 +521,7 @@ claim_and_run(struct slot *s)
     struct jobs   *j = s->j;
     struct arena  *a = arena_new(4096);
     struct job_row row;
-    struct op      o = { .j = j, .now = time_now_ms(), .a = a, .row = &row };
+    struct op      o = { .j = j, .a = a, .row = &row };
     bool           stopping;
     int            rc;
 
@@ -493,13 +529,15 @@ claim_and_run(struct slot *s)
     s->lease = (struct job_lease){ .owner = j->owner, .token = token_new() };
     pthread_mutex_unlock(&j->mu);
     o.lease = &s->lease;
+    clock_check(j);
+    o.now = jobs_now(j);
     rc = store_run(j->st, op_claim, &o);
     pthread_mutex_lock(&j->mu);
     stopping = j->stopping;
     pthread_mutex_unlock(&j->mu);
     if (rc == E_OK && stopping) { /* claimed as the stop began: hand it back */
         struct job_end e = { .state = JOB_QUEUED,
-                             .run_at = time_now_ms(),
+                             .run_at = jobs_now(j),
                              .attempts = row.attempts - 1 };
         s->lease.id = row.id;
         o.end = &e;
@@ -511,7 +549,9 @@ claim_and_run(struct slot *s)
         s->busy = true;
         s->lost = s->dirty = false;
         s->progress[0] = '\0';
-        s->lease_ms = lease_of(k);
+        /* The claim took the item's own lease (set when it was queued, maybe
+         * by a server with another job_lease): renewals keep to it. */
+        s->lease_ms = row.lease_ms > 0 ? row.lease_ms : lease_of(k);
         s->renew_at = time_mono_ms() + s->lease_ms / 3;
         pthread_cond_signal(&j->keep_cv);
         pthread_mutex_unlock(&j->mu);
@@ -531,7 +571,7 @@ idle_ms(struct jobs *j, int claim_rc)
 
     if (claim_rc != E_NOTFOUND || j->st->ops->job_next(j->st, &when) != E_OK)
         return POLL_MS;
-    wait = when - time_now_ms();
+    wait = when - jobs_now(j);
     return wait <= 0 ? POLL_MS : wait < POLL_MS ? wait : POLL_MS;
 }
 
@@ -563,7 +603,7 @@ renew_slot(struct jobs *j, struct slot *s)
     struct job_lease l = s->lease;
     char             progress[JOB_PROGRESS_MAX];
     bool             dirty = s->dirty;
-    struct op        o = { .j = j, .lease = &l, .until = time_now_ms() + s->lease_ms };
+    struct op        o = { .j = j, .lease = &l, .until = jobs_now(j) + s->lease_ms };
     int              rc;
 
     memcpy(progress, s->progress, sizeof progress);
@@ -612,10 +652,12 @@ keeper_main(void *arg)
 int
 jobs_start(struct jobs *j, int nworkers, struct errbuf *eb)
 {
-    int64_t now = time_now_ms();
+    int64_t now;
 
     if (j->started)
         return errbuf_set(eb, E_INTERNAL, "jobs: started twice");
+    clock_sync(j);
+    now = jobs_now(j);
     wake_on_commits(j);
     for (size_t i = 0; i < j->nkinds; i++) {
         const struct job_kind *k = &j->kinds[i];

@@ -519,6 +519,31 @@ test_stop_releases_running_job(void **state)
     arena_free(a);
 }
 
+/* An item queued with a shorter lease than this server's kind (by a server
+ * with another job_lease) is renewed on its own lease's schedule: nobody can
+ * take it while it runs. */
+static void
+test_an_item_keeps_the_lease_it_was_queued_with(void **state)
+{
+    struct fx       *f = *state;
+    struct store    *st2 = open_second(f);
+    struct arena    *a = arena_new(1024);
+    struct counter   c = { .until_canceled = true };
+    struct job_kind  k = { .name = "long", .run = count_run, .arg = &c, .lease_ms = 60000 };
+    struct job_row   row;
+    struct job_lease l;
+
+    enqueue(f->st, "long", "x", time_now_ms(), 300);
+    struct jobs *j = runtime(f->st, "a", &k, 1);
+    assert_true(wait_state(f->st, "long", "x", JOB_RUNNING, 5000));
+    usleep(1000 * 1000); /* three of the item's leases */
+    assert_int_equal(claim(st2, "long", "b", 2, a, &row, &l), E_NOTFOUND);
+    assert_true(str_eq_c(get(st2, a, "long", "x").owner, "a"));
+    jobs_free(j);
+    arena_free(a);
+    st2->ops->close(st2);
+}
+
 struct in_tx {
     struct jobs *j;
     int          rc; /* what the rest of the transaction returns */
@@ -737,6 +762,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_periodic_is_queued_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_servers_job_is_taken_over, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_releases_running_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_an_item_keeps_the_lease_it_was_queued_with, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_enqueue_in_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_store_is_migrated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_write_after_the_lease_was_taken_over_is_refused,
