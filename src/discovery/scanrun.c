@@ -887,8 +887,10 @@ begin_tx(struct tx *tx, void *arg)
 {
     struct run *r = arg;
     struct val  run;
-    int         rc = tx->ops->find(tx, &spec_discoveryrun, NULL, "ID", r->id, r->a, &run);
+    int         rc = job_fence_tx(r->job, tx);
 
+    if (rc == E_OK)
+        rc = tx->ops->find(tx, &spec_discoveryrun, NULL, "ID", r->id, r->a, &run);
     if (rc != E_OK)
         return rc;
     if (!str_eq_c(val_get_str(&run, "status"), "QUEUED") &&
@@ -965,8 +967,10 @@ fail_tx(struct tx *tx, void *arg)
 {
     struct run *r = arg;
     struct val  run;
-    int         rc = tx->ops->find(tx, &spec_discoveryrun, NULL, "ID", r->id, r->a, &run);
+    int         rc = job_fence_tx(r->job, tx); /* a server that lost the run fails nothing */
 
+    if (rc == E_OK)
+        rc = tx->ops->find(tx, &spec_discoveryrun, NULL, "ID", r->id, r->a, &run);
     if (rc != E_OK || (!str_eq_c(val_get_str(&run, "status"), "RUNNING") &&
                        !str_eq_c(val_get_str(&run, "status"), "QUEUED")))
         return rc == E_NOTFOUND ? E_OK : rc;
