@@ -156,6 +156,13 @@ def test_rfc_errors(server, admin, tenant):
                                                    "application/x-www-form-urlencoded"}),
                 400, "invalid_request")
     oauth_error(token_request(server, {"grant_type": "client_credentials"}), 401, "invalid_client")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for bad in (b"grant_type=client_\x00credentials", b"grant_type=client_%00credentials",
+                b"grant_type=client_credentials%", b"grant_type=client_credentials%4",
+                b"grant_type=client_credentials%zz", b"grant_type=client_\xffcredentials"):
+        oauth_error(token_request(server, bad, auth=creds, headers=form), 400, "invalid_request")
+    assert token_request(server, b"grant_type=client%5Fcredentials", auth=creds,
+                         headers=form).status_code == 200  # an escape is a byte like any
 
 
 def test_rotation_replaces_the_secret(server, admin, tenant):

@@ -54,7 +54,7 @@ form_decode(struct arena *a, struct str in, struct str *out)
     if (!pct_decode(out, true))
         return false;
     p[out->len] = '\0';
-    return utf8_valid(p, out->len);
+    return utf8_valid(p, out->len) && memchr(p, '\0', out->len) == NULL;
 }
 
 /* Each field at most once (RFC 6749 3.2: parameters must not repeat). */
