@@ -249,21 +249,23 @@ crl_build(struct castate *st, const struct val *ca_obj, uint64_t gen, struct err
     struct pki_revoked *v = NULL;
     const struct ca    *ca = NULL;
     size_t              n = 0;
-    int64_t             now = time_now_ms();
+    int64_t             now = 0;
     int                 rc = revoked_of(a, val_get_str(ca_obj, "ID"), &v, &n, eb);
 
+    /* The store's clock, for thisUpdate and the number: a later CRL is
+     * numbered higher and dated no earlier whichever server signs it (RFC
+     * 5280 5.2.3), whatever the servers' own clocks say. */
+    if (rc == E_OK && store_clock_ms(kw_store, &now) != E_OK)
+        rc = errbuf_set(eb, E_UNAVAILABLE, "the store's clock cannot be read");
     if (rc == E_OK && (rc = cas_get(ca_obj, &ca, eb)) == E_OK) {
-        /* The store's clock: a later CRL has a larger number whichever server
-         * signs it (RFC 5280 5.2.3), whatever the servers' own clocks say. */
-        uint64_t clock = (uint64_t)store_clock_ms(kw_store);
-        uint64_t number = clock > st->crl_number ? clock : st->crl_number + 1;
+        uint64_t number = (uint64_t)now > st->crl_number ? (uint64_t)now : st->crl_number + 1;
         buf_reset(&st->crl);
         rc = pki_crl_build(ca, v, n, now, now + CRL_VALID_MS, number, &st->crl, eb);
         cas_put(ca);
         if (rc == E_OK) {
             st->crl_number = number;
             st->crl_gen = gen;
-            st->crl_built_ms = now;
+            st->crl_built_ms = time_now_ms();
         } else
             st->crl_built_ms = 0;
     }

@@ -227,14 +227,13 @@ store_follow(struct store *st)
             observers[i](&reset, 1);
 }
 
-int64_t
-store_clock_ms(struct store *st)
+int
+store_clock_ms(struct store *st, int64_t *now)
 {
-    int64_t now;
-
-    if (st != NULL && st->ops->clock_ms != NULL && st->ops->clock_ms(st, &now) == E_OK)
-        return now;
-    return time_now_ms();
+    if (st != NULL && st->ops->clock_ms != NULL)
+        return st->ops->clock_ms(st, now);
+    *now = time_now_ms();
+    return E_OK;
 }
 
 void

@@ -296,9 +296,9 @@ void store_observe(store_observer fn);
  * announced spec since the last look (store_ops.others_wrote), every observer
  * is called, in this thread, with one change marked `reset`. */
 void store_follow(struct store *st);
-/* The store's clock (store_ops.clock_ms), or this machine's when the store
- * has none or cannot be asked just now. */
-int64_t store_clock_ms(struct store *st);
+/* The store's clock (store_ops.clock_ms; this machine's when the store has
+ * none) into *now; E_UNAVAILABLE when the store cannot be asked just now. */
+int store_clock_ms(struct store *st, int64_t *now);
 
 /* For drivers: why a conditional write changed nothing (E_NOTFOUND,
  * E_PROTECTED, E_CONFLICT), read inside the same transaction. */

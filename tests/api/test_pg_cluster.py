@@ -6,6 +6,8 @@ of one server under write load loses no acknowledged write, a job leased by a ki
 is finished by the other, and PostgreSQL stopped and started under load answers 503 and
 recovers. Runs with KEYWARD_STORE=pg or pg2 only (tests/run-api.sh)."""
 
+import datetime
+import re
 import shutil
 import subprocess
 import threading
@@ -390,8 +392,8 @@ def test_a_revocation_on_one_is_answered_by_the_others_ocsp_and_crl(pair):
 
 def test_crl_numbers_grow_whichever_server_signs_whatever_its_clock(cluster):
     # RFC 5280 5.2.3: a later CRL carries a larger CRL number. B's clock is 30 s behind
-    # A's; the number comes from the database's clock, so the CRL B signs after A's is
-    # numbered above it, and A's next one above B's.
+    # A's; the number and thisUpdate come from the database's clock, so the CRL B signs
+    # after A's is numbered above it and dated no earlier, and A's next one likewise.
     from pkitest import mk_ca, mk_template
     from test_revocation import crl_number, crl_text, new_leaf, revoke
     a = cluster.add()
@@ -400,9 +402,38 @@ def test_crl_numbers_grow_whichever_server_signs_whatever_its_clock(cluster):
     ns = on_a.mkns("/", "n-" + rand(6))["name"]
     ca = mk_ca(on_a, ns, subject="CN=Cluster CRL Root")
     tpl = mk_template(on_a, ns, ca["ID"])
-    numbers = []
+    numbers, updates = [], []
     for signer in (on_a, on_b, on_a, on_b):
         req, _ = new_leaf(on_a, ns, tpl["ID"])
         signer.ok(revoke(signer, ns, req["certificateID"]))
-        numbers.append(crl_number(crl_text(signer.server, ca)))
+        text = crl_text(signer.server, ca)
+        numbers.append(crl_number(text))
+        last = re.search(r"Last Update: (.+ GMT)", text).group(1)
+        updates.append(datetime.datetime.strptime(last, "%b %d %H:%M:%S %Y GMT"))
     assert numbers == sorted(set(numbers)), numbers
+    assert updates == sorted(updates), updates
+
+
+def test_a_server_whose_clock_runs_ahead_takes_no_live_lease(cluster):
+    # Leases are judged by the database's clock: B, 30 s ahead, must not see the lease of
+    # the run A is working on (6 s, renewed every 2 s) as run out and take it over.
+    silent = silent_socket()
+    try:
+        a = cluster.add()
+        on_a = Client(a, a.token())
+        d = on_a.ok(on_a.post("/discoveries", {
+            "name": "k" + rand(6), "targets": ["127.0.0.1"],
+            "ports": [str(silent.getsockname()[1])], "timeout": "20s"}, ns="/"))
+        run = on_a.ok(on_a.post("/discoveries/%s/discoveryruns" % d["ID"], {}, ns="/"))
+        assert wait_for(lambda: on_a.get("/discoveryruns/" + run["ID"], ns="/").data[
+            "status"] == "RUNNING", timeout=10)
+        held = [r for r in a.store_rows("jobs") if r["kind"] == "discovery.run"]
+        assert len(held) == 1 and held[0]["state"] == "running", held
+        b = cluster.add(env=faked_clock("+30s"))
+        time.sleep(4)  # B's workers look for due items every second
+        rows = [r for r in b.store_rows("jobs") if r["kind"] == "discovery.run"]
+        assert len(rows) == 1 and rows[0]["state"] == "running", rows
+        assert rows[0]["lease_owner"] == held[0]["lease_owner"], rows  # still A's
+        assert rows[0]["attempts"] == 1, rows
+    finally:
+        silent.close()
