@@ -4,7 +4,10 @@ The API suite's passes may run side by side (tests/run-passes.sh). A port found 
 binding port 0 is in the kernel's ephemeral range, so another pass may be handed the same
 one before the first server binds it. With KEYWARD_TEST_PORTS=LO-HI (run-passes.sh gives
 each pass its own range, below the ephemeral range), ports come from that range only, and a
-process never hands the same one out twice in a row. Run as a script: prints one port.
+process never hands the same one out twice in a row. Run as a script (tests/pg/pgctl.sh: a
+cluster keeps its port across restarts) it prints one port from the range's last CLUSTER
+ports, which the tests' own calls never take: a port is not handed to a server while the
+cluster that owns it is down.
 """
 
 import os
@@ -12,6 +15,7 @@ import random
 import socket
 
 _handed = set()
+CLUSTER = 100  # the range's last ports: for the PostgreSQL clusters (pgctl.sh)
 
 
 def _range():
@@ -33,12 +37,13 @@ def _bindable(address, port):
         return s.getsockname()[1]
 
 
-def free_port(address="127.0.0.1"):
-    """A TCP port nothing listens on at `address` just now."""
+def free_port(address="127.0.0.1", cluster=False):
+    """A TCP port nothing listens on at `address` just now (`cluster`: for pgctl.sh)."""
     rng = _range()
     if rng is None:
         return _bindable(address, 0)
     lo, hi = rng
+    lo, hi = (hi - CLUSTER, hi) if cluster else (lo, hi - CLUSTER)
     if len(_handed) > (hi - lo) // 2:
         _handed.clear()  # the oldest were bound long ago, or given up
     for _ in range(1000):
@@ -50,4 +55,4 @@ def free_port(address="127.0.0.1"):
 
 
 if __name__ == "__main__":
-    print(free_port())
+    print(free_port(cluster=True))
