@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/digest.h"
 #include "../core/log.h"
+#include "../core/rnd.h"
 #include "../core/timeutil.h"
 #include "pg_local.h"
 
@@ -208,14 +210,86 @@ sync_spec(struct pconn *c, const struct spec *s, struct errbuf *eb)
     return rc;
 }
 
+/* The spec tables' DDL as this binary writes it, hashed, is kept in meta once
+ * it has run: a start (or a store-dump) on a database already at this schema
+ * runs no DDL at all. DDL takes ACCESS EXCLUSIVE locks even when it changes
+ * nothing (ADD COLUMN IF NOT EXISTS): a server starting while others serve
+ * would queue behind their transactions and deadlock with their writes. */
+#define SCHEMA_KEY "spec_tables"
+
+static void
+spec_schema_hash(char hex[2 * SHA256_LEN + 1])
+{
+    struct buf    all;
+    unsigned char d[SHA256_LEN];
+
+    buf_init(&all, 64u << 20);
+    for (size_t i = 0; i < spec_count; i++) {
+        const struct spec *s = spec_all[i];
+        if (s->not_namespaced)
+            continue;
+        sql_create_table(&all, s, SQL_POSTGRES);
+        for (size_t k = 0; k < spec_ncolumns(s); k++)
+            sql_add_column(&all, s, spec_column(s, k), SQL_POSTGRES);
+        if (s->bulk)
+            sql_add_nsid(&all, s, SQL_POSTGRES);
+        sql_create_indexes(&all, s, SQL_POSTGRES);
+        if (s->counted != NULL)
+            sql_counts_create(&all, s, SQL_POSTGRES);
+    }
+    digest_sha256(all.p, all.len, d);
+    hex_encode(d, sizeof d, hex);
+    buf_free(&all);
+}
+
+/* Whether meta says the spec tables are those of hash `hex`. */
+static bool
+schema_is(struct pconn *c, const char *hex)
+{
+    WITH_ARGS(a, p);
+    PGresult *r;
+    bool      same = false;
+
+    pg_arg_cstr(&p, SCHEMA_KEY);
+    if (pq_rows(c, "SELECT value FROM meta WHERE key = $1", &p, "schema", &r) == E_OK) {
+        same = PQntuples(r) == 1 && (size_t)PQgetlength(r, 0, 0) == strlen(hex) &&
+               memcmp(PQgetvalue(r, 0, 0), hex, strlen(hex)) == 0;
+        PQclear(r);
+    }
+    arena_free(a);
+    return same;
+}
+
+static int
+schema_mark(struct pconn *c, const char *hex, struct errbuf *eb)
+{
+    WITH_ARGS(a, p);
+    int rc;
+
+    pg_arg_cstr(&p, SCHEMA_KEY);
+    pg_arg_bytes(&p, hex, strlen(hex));
+    rc = pq_do(c,
+               "INSERT INTO meta (key, value) VALUES ($1, $2) "
+               "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+               &p, "schema", NULL);
+    arena_free(a);
+    return rc == E_OK ? E_OK : errbuf_set(eb, rc, "postgres: cannot record the schema");
+}
+
 static int
 sync_spec_tables(struct pconn *c, struct errbuf *eb)
 {
-    int rc = exec_script(c, "BEGIN; " SCHEMA_LOCK, eb);
+    char want[2 * SHA256_LEN + 1];
+    int  rc = exec_script(c, "BEGIN; " SCHEMA_LOCK, eb);
 
+    spec_schema_hash(want);
+    if (rc == E_OK && schema_is(c, want))
+        return exec_script(c, "COMMIT", eb); /* already this binary's tables */
     for (size_t i = 0; i < spec_count && rc == E_OK; i++)
         if (!spec_all[i]->not_namespaced)
             rc = sync_spec(c, spec_all[i], eb);
+    if (rc == E_OK)
+        rc = schema_mark(c, want, eb);
     if (rc == E_OK)
         return exec_script(c, "COMMIT", eb);
     pq_exec(c, "ROLLBACK");
