@@ -181,30 +181,38 @@ run_sql(struct pconn      *c, void (*gen)(struct buf *, const struct spec *, enu
     return rc;
 }
 
+/* A spec's table and its columns; then, once its nsid is there, its indexes
+ * and its count table: what sync_spec runs and what the schema hash covers. */
+static void
+table_ddl(struct buf *sql, const struct spec *s, enum sql_dialect d)
+{
+    sql_create_table(sql, s, d);
+    for (size_t i = 0; i < spec_ncolumns(s); i++)
+        sql_add_column(sql, s, spec_column(s, i), d);
+}
+
+static void
+index_ddl(struct buf *sql, const struct spec *s, enum sql_dialect d)
+{
+    sql_create_indexes(sql, s, d);
+    if (s->counted != NULL)
+        sql_counts_create(sql, s, d);
+}
+
 /* The spec tables (sqlite_schema.c sqlite_sync_spec_tables): no side or substring tables,
  * list attributes are JSONB columns with GIN indexes. */
 static int
 sync_spec(struct pconn *c, const struct spec *s, struct errbuf *eb)
 {
     char counts[256];
-    int  rc = run_sql(c, sql_create_table, s, eb);
+    int  rc = run_sql(c, table_ddl, s, eb);
 
-    for (size_t i = 0; i < spec_ncolumns(s) && rc == E_OK; i++) {
-        struct buf sql;
-        buf_init(&sql, SQL_MAX);
-        sql_add_column(&sql, s, spec_column(s, i), SQL_POSTGRES);
-        rc = exec_script(c, buf_cstr(&sql), eb);
-        buf_free(&sql);
-    }
     if (rc == E_OK && s->bulk && !has_column(c, s->rest, "nsid"))
         rc = run_sql(c, sql_add_nsid, s, eb);
-    if (rc == E_OK)
-        rc = run_sql(c, sql_create_indexes, s, eb);
-    if (rc != E_OK || s->counted == NULL)
-        return rc;
     snprintf(counts, sizeof counts, "%s__counts", s->rest);
-    bool fill = !has_relation(c, counts);
-    rc = run_sql(c, sql_counts_create, s, eb);
+    bool fill = s->counted != NULL && !has_relation(c, counts);
+    if (rc == E_OK)
+        rc = run_sql(c, index_ddl, s, eb);
     if (rc == E_OK && fill)
         rc = run_sql(c, sql_counts_fill, s, eb);
     return rc;
@@ -228,14 +236,10 @@ spec_schema_hash(char hex[2 * SHA256_LEN + 1])
         const struct spec *s = spec_all[i];
         if (s->not_namespaced)
             continue;
-        sql_create_table(&all, s, SQL_POSTGRES);
-        for (size_t k = 0; k < spec_ncolumns(s); k++)
-            sql_add_column(&all, s, spec_column(s, k), SQL_POSTGRES);
+        table_ddl(&all, s, SQL_POSTGRES);
         if (s->bulk)
             sql_add_nsid(&all, s, SQL_POSTGRES);
-        sql_create_indexes(&all, s, SQL_POSTGRES);
-        if (s->counted != NULL)
-            sql_counts_create(&all, s, SQL_POSTGRES);
+        index_ddl(&all, s, SQL_POSTGRES);
     }
     digest_sha256(all.p, all.len, d);
     hex_encode(d, sizeof d, hex);

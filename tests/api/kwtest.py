@@ -88,6 +88,21 @@ def silent_socket():
     return sock
 
 
+def leased_run(client, server, silent, timeout):
+    """A discovery run of `silent` (silent_socket) started through `client`, once RUNNING:
+    a job that holds its lease for `timeout`. Returns the run and its row in `server`'s jobs
+    table (store-dump)."""
+    d = client.ok(client.post("/discoveries", {
+        "name": "k" + rand(6), "targets": ["127.0.0.1"],
+        "ports": [str(silent.getsockname()[1])], "timeout": timeout}, ns="/"))
+    run = client.ok(client.post("/discoveries/%s/discoveryruns" % d["ID"], {}, ns="/"))
+    assert wait_for(lambda: client.get("/discoveryruns/" + run["ID"], ns="/").data[
+        "status"] == "RUNNING", timeout=10)
+    rows = [r for r in server.store_rows("jobs") if r["kind"] == "discovery.run"]
+    assert len(rows) == 1 and rows[0]["state"] == "running", rows
+    return run, rows[0]
+
+
 def sanitizer_findings(text):
     return [m for m in SANITIZER_MARKERS if m in text]
 

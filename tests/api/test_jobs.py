@@ -10,7 +10,7 @@ a discovery run of a port that never answers.
 """
 import time
 
-from kwtest import Client, Server, faked_clock, rand, silent_socket, wait_for
+from kwtest import Client, Server, faked_clock, leased_run, rand, silent_socket, wait_for
 
 
 def job(server, kind):
@@ -86,15 +86,8 @@ def test_job_left_running_by_a_killed_server_is_taken_again(start_server):
     try:
         s = start_server(config=dict(FAST, job_lease="6s"))  # a discovery run's lease
         admin = Client(s, s.token())
-        d = admin.ok(admin.post("/discoveries", {
-            "name": "k" + rand(6), "targets": ["127.0.0.1"],
-            "ports": [str(silent.getsockname()[1])], "timeout": "4s"}, ns="/"))
-        run = admin.ok(admin.post("/discoveries/%s/discoveryruns" % d["ID"], {}, ns="/"))
-        assert wait_for(lambda: admin.get("/discoveryruns/" + run["ID"], ns="/").data[
-            "status"] == "RUNNING", timeout=10)
-        dead = [r for r in s.store_rows("jobs") if r["kind"] == "discovery.run"]
-        assert len(dead) == 1 and dead[0]["state"] == "running", dead
-        assert dead[0]["lease_ms"] == 6000, dead
+        run, dead = leased_run(admin, s, silent, "4s")
+        assert dead["lease_ms"] == 6000, dead
         s.kill()  # kill -9: nothing is released
         killed = time.time()
         s.start()
@@ -112,6 +105,6 @@ def test_job_left_running_by_a_killed_server_is_taken_again(start_server):
         assert got["targetsScanned"] == 1 and got["errors"] == {"TIMEOUT": 1}, got
         rows = [r for r in s.store_rows("jobs") if r["kind"] == "discovery.run"]
         assert len(rows) == 1 and rows[0]["state"] == "done", rows
-        assert rows[0]["lease_owner"] != dead[0]["lease_owner"]  # the new server ran it
+        assert rows[0]["lease_owner"] != dead["lease_owner"]  # the new server ran it
     finally:
         silent.close()

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from kwtest import (KEYWARD_BIN, PG, Client, Server, faked_clock, jwt_parts, pg_psql, rand,
-                    silent_socket, store_url, wait_for)
+from kwtest import (KEYWARD_BIN, PG, Client, Server, faked_clock, jwt_parts, leased_run, pg_psql,
+                    rand, silent_socket, store_url, wait_for)
 from pgserver import PSQL, PgServer
 
 pytestmark = pytest.mark.skipif(not PG, reason="pg_only: several servers on one "
@@ -234,15 +234,7 @@ def test_a_job_leased_by_a_killed_server_is_finished_by_the_other(cluster):
     try:
         a = cluster.add()
         tok = a.token()
-        on_a = Client(a, tok)
-        d = on_a.ok(on_a.post("/discoveries", {
-            "name": "k" + rand(6), "targets": ["127.0.0.1"],
-            "ports": [str(silent.getsockname()[1])], "timeout": "4s"}, ns="/"))
-        run = on_a.ok(on_a.post("/discoveries/%s/discoveryruns" % d["ID"], {}, ns="/"))
-        assert wait_for(lambda: on_a.get("/discoveryruns/" + run["ID"], ns="/").data[
-            "status"] == "RUNNING", timeout=10)
-        dead = [r for r in a.store_rows("jobs") if r["kind"] == "discovery.run"]
-        assert len(dead) == 1 and dead[0]["state"] == "running", dead
+        run, dead = leased_run(Client(a, tok), a, silent, "4s")
         b = cluster.add()
         a.kill()  # kill -9: nothing is released
         on_b = Client(b, tok)
@@ -256,7 +248,7 @@ def test_a_job_leased_by_a_killed_server_is_finished_by_the_other(cluster):
         assert got["errors"] == {"TIMEOUT": 1}, got
         rows = [r for r in b.store_rows("jobs") if r["kind"] == "discovery.run"]
         assert len(rows) == 1 and rows[0]["state"] == "done", rows
-        assert rows[0]["lease_owner"] != dead[0]["lease_owner"]  # the second server ran it
+        assert rows[0]["lease_owner"] != dead["lease_owner"]  # the second server ran it
     finally:
         silent.close()
 
@@ -420,21 +412,13 @@ def test_a_server_whose_clock_runs_ahead_takes_no_live_lease(cluster):
     silent = silent_socket()
     try:
         a = cluster.add()
-        on_a = Client(a, a.token())
-        d = on_a.ok(on_a.post("/discoveries", {
-            "name": "k" + rand(6), "targets": ["127.0.0.1"],
-            "ports": [str(silent.getsockname()[1])], "timeout": "20s"}, ns="/"))
-        run = on_a.ok(on_a.post("/discoveries/%s/discoveryruns" % d["ID"], {}, ns="/"))
-        assert wait_for(lambda: on_a.get("/discoveryruns/" + run["ID"], ns="/").data[
-            "status"] == "RUNNING", timeout=10)
-        held = [r for r in a.store_rows("jobs") if r["kind"] == "discovery.run"]
-        assert len(held) == 1 and held[0]["state"] == "running", held
+        _, held = leased_run(Client(a, a.token()), a, silent, "20s")
         b = cluster.add(env=faked_clock("+30s"))
         time.sleep(4)  # B's workers look for due items every second
         rows = [r for r in b.store_rows("jobs") if r["kind"] == "discovery.run"]
         assert len(rows) == 1 and rows[0]["state"] == "running", rows
-        assert rows[0]["lease_owner"] == held[0]["lease_owner"], rows  # still A's
-        assert rows[0]["attempts"] == held[0]["attempts"], rows  # not claimed again
+        assert rows[0]["lease_owner"] == held["lease_owner"], rows  # still A's
+        assert rows[0]["attempts"] == held["attempts"], rows  # not claimed again
     finally:
         silent.close()
 
