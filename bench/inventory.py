@@ -39,7 +39,10 @@ otherwise), KW_ROWS (a file for the summary rows bench/run.sh prints), KW_BENCH_
 SQLite in the data directory; else a store URI, e.g. postgres://..., written as `store` in the
 config of every console it starts; the sqlite3 CSV reference is then left out),
 KW_BENCH_IMPORT_ONLY=1 (the import and its row only: no OpenSSL reference, no searches,
-reports, export or sweep; part 14 of bench/run.sh uses it as a probe of the import rate).
+reports, export or sweep; part 14 of bench/run.sh uses it as a probe of the import rate),
+KW_BENCH_REUSE=1 (with KW_WORK: when a completed import of N certificates is in KW_WORK from an
+earlier run, start on its data instead of importing again, and report that import's rate: for
+measuring a change to the searches, reports, export or sweep without 15 minutes of import).
 
 Output: progress and per-query lines, then the summary rows; with KW_ROWS each summary row is
 also written there as six cells separated by | (measure, keyward, reference, ratio, goal,
@@ -93,6 +96,7 @@ MAX_AGE = env_int("KW_BENCH_CERTS_MAX_AGE", 7)
 IMPORT_MAX = env_int("KW_BENCH_IMPORT_MAX_SECS", 1800)
 STORE = os.environ.get("KW_BENCH_STORE", "")
 IMPORT_ONLY = os.environ.get("KW_BENCH_IMPORT_ONLY", "") == "1"
+REUSE = os.environ.get("KW_BENCH_REUSE", "") == "1"
 CORES = os.cpu_count() or 2
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -750,9 +754,20 @@ def main():
     ref_rate = None if IMPORT_ONLY else reference_rate(tools, leaves)
     data = work / "inventory-data"
     srv = Server(work, "inventory", data)
+    done = work / "import-done.json"
     try:
-        srv.start()
-        imp_rate, ids = do_import(srv, leaves, cas)
+        if REUSE and done.exists() and json.loads(done.read_text()).get("n") == N:
+            kept = json.loads(done.read_text())
+            imp_rate, ids = kept["rate"], kept["ids"]
+            say("import: reusing the %d certificates imported earlier in %s (%.0f stored/s then)"
+                % (N, data, imp_rate))
+            srv.start()
+        else:
+            done.unlink(missing_ok=True)
+            srv.start()
+            imp_rate, ids = do_import(srv, leaves, cas)
+            if ids is not None and not STORE:
+                done.write_text(json.dumps({"n": N, "rate": imp_rate, "ids": ids}))
         if IMPORT_ONLY:
             srv.stop()
             row("import: certificates stored/s (N=%d)" % N, "%.0f" % imp_rate, "-", "",

@@ -554,9 +554,12 @@ static const char *const certificate_indexes[] = {
 };
 
 /* What reports count (report.c): kept by the store as certificates are written. */
+/* The counts per stored status and day of validityEnd or expiringTime are also
+ * what the counts of lists filtered on status and validityEnd read
+ * (sql_counts.c); reports' counts per status are their sums. */
 static const char *const certificate_counted[] = {
-    "status",     "source", "signatureAlgorithm", "keyAlgorithm,keySize", "issuer,issuerCN",
-    "weaknesses", NULL,
+    "source",     "signatureAlgorithm",     "keyAlgorithm,keySize",    "issuer,issuerCN",
+    "weaknesses", "status,validityEnd/day", "status,expiringTime/day", NULL,
 };
 
 static const char *const certificate_csv[] = {

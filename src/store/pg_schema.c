@@ -167,6 +167,39 @@ has_column(struct pconn *c, const char *table, const char *col)
     return found;
 }
 
+/* True when the counts table `table` has a row of dimension `dim`. */
+static bool
+has_dim(struct pconn *c, const char *table, const char *dim)
+{
+    WITH_ARGS(a, p);
+    PGresult *r;
+    bool      found = false;
+    char      q[320];
+
+    snprintf(q, sizeof q, "SELECT 1 FROM \"%s\" WHERE dim = $1 LIMIT 1", table);
+    pg_arg_cstr(&p, dim);
+    if (pq_rows(c, q, &p, "schema", &r) == E_OK) {
+        found = PQntuples(r) > 0;
+        PQclear(r);
+    }
+    arena_free(a);
+    return found;
+}
+
+/* The fill of a dimension a spec added since its counts were filled. */
+static int
+fill_dim(struct pconn *c, const struct spec *s, const char *dim, struct errbuf *eb)
+{
+    struct buf sql;
+    int        rc;
+
+    buf_init(&sql, SQL_MAX);
+    sql_counts_fill_dim(&sql, s, dim, SQL_POSTGRES);
+    rc = exec_script(c, buf_cstr(&sql), eb);
+    buf_free(&sql);
+    return rc;
+}
+
 static int
 run_sql(struct pconn      *c, void (*gen)(struct buf *, const struct spec *, enum sql_dialect),
         const struct spec *s, struct errbuf *eb)
@@ -211,10 +244,14 @@ sync_spec(struct pconn *c, const struct spec *s, struct errbuf *eb)
         rc = run_sql(c, sql_add_nsid, s, eb);
     snprintf(counts, sizeof counts, "%s__counts", s->rest);
     bool fill = s->counted != NULL && !has_relation(c, counts);
+    bool had = s->counted != NULL && !fill;
     if (rc == E_OK)
         rc = run_sql(c, index_ddl, s, eb);
     if (rc == E_OK && fill)
         rc = run_sql(c, sql_counts_fill, s, eb);
+    for (const char *const *dim = had ? s->counted : NULL; rc == E_OK && dim && *dim; dim++)
+        if (!has_dim(c, counts, *dim))
+            rc = fill_dim(c, s, *dim, eb);
     return rc;
 }
 

@@ -1,10 +1,11 @@
 /* sql.c - SQL text from specs; see sql.h. */
 #include "sql.h"
+#include "sql_local.h"
 
 #include <stdio.h>
 
-static void
-ident(struct buf *b, const char *name)
+void
+sql_ident(struct buf *b, const char *name)
 {
     buf_putc(b, '"');
     buf_puts(b, name);
@@ -20,16 +21,17 @@ placeholder(struct buf *b, enum sql_dialect d, size_t n)
         buf_putc(b, '?');
 }
 
-static void
-param_text(struct buf *b, enum sql_dialect d, struct arena *a, struct sqlparams *ps,
-           struct str s)
+void
+sql_param_text(struct buf *b, enum sql_dialect d, struct arena *a, struct sqlparams *ps,
+               struct str s)
 {
     sqlparams_add(a, ps, (struct sqlparam){ .t = SQLP_TEXT, .s = s });
     placeholder(b, d, ps->n);
 }
 
-static void
-param_int(struct buf *b, enum sql_dialect d, struct arena *a, struct sqlparams *ps, int64_t i)
+void
+sql_param_int(struct buf *b, enum sql_dialect d, struct arena *a, struct sqlparams *ps,
+              int64_t i)
 {
     sqlparams_add(a, ps, (struct sqlparam){ .t = SQLP_INT, .i = i });
     placeholder(b, d, ps->n);
@@ -44,7 +46,7 @@ path_cond(struct buf *b, const char *col, const struct scope *sc, enum sql_diale
 {
     if (!sc->recursive) {
         buf_printf(b, "%s = ", col);
-        param_text(b, d, a, ps, sc->ns);
+        sql_param_text(b, d, a, ps, sc->ns);
         return;
     }
     if (sc->ns.len == 1) { /* "/": everything */
@@ -54,11 +56,11 @@ path_cond(struct buf *b, const char *col, const struct scope *sc, enum sql_diale
     char *lo = arena_printf(a, "%.*s/", STR_FMT(sc->ns));
     char *hi = arena_printf(a, "%.*s0", STR_FMT(sc->ns));
     buf_printf(b, "(%s = ", col);
-    param_text(b, d, a, ps, sc->ns);
+    sql_param_text(b, d, a, ps, sc->ns);
     buf_printf(b, " OR (%s > ", col);
-    param_text(b, d, a, ps, str_c(lo));
+    sql_param_text(b, d, a, ps, str_c(lo));
     buf_printf(b, " AND %s < ", col);
-    param_text(b, d, a, ps, str_c(hi));
+    sql_param_text(b, d, a, ps, str_c(hi));
     buf_puts(b, "))");
 }
 
@@ -68,16 +70,16 @@ path_cond(struct buf *b, const char *col, const struct scope *sc, enum sql_diale
  * A scope is therefore the IDs of its live namespaces, and the rows are found
  * by "nsid" alone (every index of a bulk spec starts with it): no row outside
  * the scope, nor its namespace path, is ever read to decide. */
-static void
-live_cond(struct buf *b, const struct scope *sc, bool unindexed, enum sql_dialect d,
-          struct arena *a, struct sqlparams *ps)
+void
+sql_live_cond(struct buf *b, const struct scope *sc, bool unindexed, enum sql_dialect d,
+              struct arena *a, struct sqlparams *ps)
 {
     const char *col = unindexed ? "+\"nsid\"" : "\"nsid\"";
     bool        root = sc != NULL && sc->ns.len == 1;
 
     if (sc == NULL) {
         buf_puts(b, "(\"nsid\" = '/' OR EXISTS (SELECT 1 FROM ");
-        ident(b, SQL_NAMESPACE_TABLE);
+        sql_ident(b, SQL_NAMESPACE_TABLE);
         buf_puts(b, " n WHERE n.\"ID\" = \"nsid\"))");
         return;
     }
@@ -88,7 +90,7 @@ live_cond(struct buf *b, const struct scope *sc, bool unindexed, enum sql_dialec
     buf_printf(
         b, root ? "(%s = '/' OR %s IN (SELECT \"ID\" FROM " : "%s%s IN (SELECT \"ID\" FROM ",
         root ? col : "", col);
-    ident(b, SQL_NAMESPACE_TABLE);
+    sql_ident(b, SQL_NAMESPACE_TABLE);
     if (!root) {
         buf_puts(b, " WHERE ");
         path_cond(b, "\"name\"", sc, d, a, ps);
@@ -105,7 +107,7 @@ scope_cond(struct buf *b, const struct spec *s, const struct scope *sc, bool uni
            enum sql_dialect d, struct arena *a, struct sqlparams *ps)
 {
     if (s->bulk)
-        live_cond(b, sc, unindexed, d, a, ps);
+        sql_live_cond(b, sc, unindexed, d, a, ps);
     else if (sc != NULL)
         path_cond(b, unindexed ? "+\"namespace\"" : "\"namespace\"", sc, d, a, ps);
 }
@@ -116,11 +118,11 @@ sql_select_one(struct buf *sql, const struct spec *s, const struct attr *at, str
                struct sqlparams *ps)
 {
     buf_puts(sql, "SELECT doc FROM ");
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, " WHERE ");
-    ident(sql, at->name);
+    sql_ident(sql, at->name);
     buf_puts(sql, " = ");
-    param_text(sql, d, a, ps, value);
+    sql_param_text(sql, d, a, ps, value);
     if (sc != NULL || s->bulk) {
         buf_puts(sql, " AND ");
         scope_cond(sql, s, sc, false, d, a, ps);
@@ -178,9 +180,9 @@ global_drives(const struct fnode *f, const struct spec *s)
     }
 }
 
-static int
-where(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dialect d,
-      struct arena *a, struct sqlparams *ps, struct errbuf *eb)
+int
+sql_where(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dialect d,
+          struct arena *a, struct sqlparams *ps, struct errbuf *eb)
 {
     struct side_scope  x = { &q->scope, d, a };
     struct filter_side side = { side_scope, &x };
@@ -203,10 +205,10 @@ where(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dia
  * could use, such as the (status, expiringTime) one across every namespace that
  * `status == "ACTIVE"` becomes: a million rows. The store hands the index only
  * values with few candidates (sqlite.c, sqlite_fts_plan), so the lookups are cheap. */
-static void
-read_table(struct buf *sql, const struct spec *s, const struct fnode *f, enum sql_dialect d)
+void
+sql_read_table(struct buf *sql, const struct spec *s, const struct fnode *f, enum sql_dialect d)
 {
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     if (d == SQL_SQLITE && f != NULL && filter_fts_drives(f, s))
         buf_puts(sql, " NOT INDEXED");
 }
@@ -215,9 +217,13 @@ int
 sql_count(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dialect d,
           struct arena *a, struct sqlparams *ps, struct errbuf *eb)
 {
+    int rc;
+
+    if (sql_count_buckets(sql, s, q, d, a, ps, eb, &rc))
+        return rc;
     buf_puts(sql, "SELECT count(*) FROM ");
-    read_table(sql, s, q->filter, d);
-    return where(sql, s, q, d, a, ps, eb);
+    sql_read_table(sql, s, q->filter, d);
+    return sql_where(sql, s, q, d, a, ps, eb);
 }
 
 /* The objects an aggregate counts: the query's filter and the part's. */
@@ -229,319 +235,8 @@ agg_filter(struct arena *a, const struct fnode *filter, const struct fnode *extr
     return extra != NULL ? extra : filter;
 }
 
-/* ---- counted dimensions ------------------------------------------------------ */
-
-static int sql_aggregate_rows(struct buf *sql, const struct spec *s, const struct scope *sc,
-                              const struct fnode *filter, const struct agg_part *part,
-                              enum sql_dialect d, struct arena *a, struct sqlparams *ps,
-                              struct errbuf *eb);
-
-/* "a,b" -> the attributes a and b; false when the spec has no such columns. */
-static bool
-dim_attrs(const struct spec *s, const char *dim, const struct attr *at[2], size_t *n)
-{
-    struct str rest = str_c(dim), col;
-
-    *n = 0;
-    while (rest.len > 0) {
-        rest = str_cut(rest, ',', &col);
-        if (*n == 2 || (at[*n] = spec_attr(s, col)) == NULL || !attr_is_column(at[*n]))
-            return false;
-        (*n)++;
-        if (rest.p == NULL)
-            break;
-    }
-    return true;
-}
-
-static void
-counts_table(struct buf *sql, const struct spec *s)
-{
-    buf_printf(sql, "\"%s__counts\"", s->rest);
-}
-
-/* PostgreSQL: the changes of the counts not folded into them yet (appended,
- * never updated: a transaction that writes many rows would otherwise update
- * the same count rows over and over, each time walking the row's versions
- * it made, and every writer of a namespace would queue on its total row). */
-static void
-deltas_table(struct buf *sql, const struct spec *s)
-{
-    buf_printf(sql, "\"%s__count_deltas\"", s->rest);
-}
-
-/* A counted value as the counts table keeps it: text on PostgreSQL (its v1 and
- * v2 columns are TEXT; counted_select casts them back), as it is on SQLite
- * (untyped columns); NULL as ''. */
-static void
-count_value(struct buf *sql, const char *row, const struct attr *at, enum sql_dialect d)
-{
-    if (d == SQL_POSTGRES)
-        buf_printf(sql, "coalesce(%s.\"%s\"::text, ''), ", row, at->name);
-    else
-        buf_printf(sql, "ifnull(%s.\"%s\", ''), ", row, at->name);
-}
-
-/* Add `sign` to the counts of the row `row` (NEW or OLD) in dimension `dim`. */
-static void
-count_upsert(struct buf *sql, const struct spec *s, const char *dim, const char *row, int sign,
-             enum sql_dialect d)
-{
-    const struct attr *at[2];
-    size_t             n;
-
-    if (!dim_attrs(s, dim, at, &n))
-        return;
-    buf_puts(sql, "INSERT INTO ");
-    if (d == SQL_POSTGRES)
-        deltas_table(sql, s);
-    else
-        counts_table(sql, s);
-    buf_puts(sql, " (nsid, dim, v1, v2, n) ");
-    if (n == 1 && at[0]->type == T_STRLIST && d == SQL_POSTGRES) {
-        /* One row per distinct element: an upsert may not touch a row twice. */
-        buf_printf(sql,
-                   "SELECT %s.nsid, '%s', j, '', %d * count(*) FROM "
-                   "jsonb_array_elements_text(%s.\"%s\") AS j GROUP BY j",
-                   row, dim, sign, row, at[0]->name);
-    } else if (n == 1 && at[0]->type == T_STRLIST) {
-        buf_printf(sql,
-                   "SELECT %s.nsid, '%s', j.value, '', %d FROM json_each(%s.\"%s\") AS j "
-                   "WHERE true",
-                   row, dim, sign, row, at[0]->name);
-    } else {
-        buf_printf(sql, "VALUES (%s.nsid, '%s', ", row, dim);
-        for (size_t i = 0; i < 2; i++)
-            if (i < n)
-                count_value(sql, row, at[i], d);
-            else
-                buf_puts(sql, "'', ");
-        buf_printf(sql, "%d)", sign);
-    }
-    buf_puts(sql, d == SQL_POSTGRES
-                      ? ";"
-                      : " ON CONFLICT (nsid, dim, v1, v2) DO UPDATE SET n = n + excluded.n;");
-}
-
-static void
-count_all(struct buf *sql, const struct spec *s, const char *row, int sign, enum sql_dialect d)
-{
-    count_upsert(sql, s, "", row, sign, d);
-    for (const char *const *dim = s->counted; *dim != NULL; dim++)
-        count_upsert(sql, s, *dim, row, sign, d);
-}
-
-static void
-count_trigger(struct buf *sql, const struct spec *s, const char *event, const char *name)
-{
-    buf_printf(sql,
-               "DROP TRIGGER IF EXISTS \"%s__count_%s\"; CREATE TRIGGER \"%s__count_%s\" "
-               "AFTER %s ON ",
-               s->rest, name, s->rest, name, event);
-    ident(sql, s->rest);
-    buf_puts(sql, " BEGIN ");
-    if (strcmp(name, "ins") != 0)
-        count_all(sql, s, "OLD", -1, SQL_SQLITE);
-    if (strcmp(name, "del") != 0)
-        count_all(sql, s, "NEW", 1, SQL_SQLITE);
-    buf_puts(sql, " END;");
-}
-
-/* PostgreSQL: one PL/pgSQL function for the three events, without an
- * EXCEPTION block (it would open a subtransaction per row). */
-static void
-count_function(struct buf *sql, const struct spec *s)
-{
-    buf_printf(sql,
-               "CREATE OR REPLACE FUNCTION \"%s__count\"() RETURNS trigger LANGUAGE plpgsql "
-               "AS $kw$ BEGIN IF TG_OP IN ('UPDATE', 'DELETE') THEN ",
-               s->rest);
-    count_all(sql, s, "OLD", -1, SQL_POSTGRES);
-    buf_puts(sql, " END IF; IF TG_OP IN ('UPDATE', 'INSERT') THEN ");
-    count_all(sql, s, "NEW", 1, SQL_POSTGRES);
-    buf_printf(sql,
-               " END IF; RETURN NULL; END $kw$; CREATE OR REPLACE TRIGGER \"%s__count\" "
-               "AFTER INSERT OR UPDATE OR DELETE ON ",
-               s->rest);
-    ident(sql, s->rest);
-    buf_printf(sql, " FOR EACH ROW EXECUTE FUNCTION \"%s__count\"();", s->rest);
-}
-
-void
-sql_counts_create(struct buf *sql, const struct spec *s, enum sql_dialect d)
-{
-    buf_puts(sql, "CREATE TABLE IF NOT EXISTS ");
-    counts_table(sql, s);
-    if (d == SQL_POSTGRES) {
-        buf_puts(sql, " (nsid TEXT COLLATE \"C\" NOT NULL, dim TEXT COLLATE \"C\" NOT NULL,"
-                      " v1 TEXT COLLATE \"C\" NOT NULL, v2 TEXT COLLATE \"C\" NOT NULL,"
-                      " n BIGINT NOT NULL, PRIMARY KEY (nsid, dim, v1, v2));"
-                      "CREATE TABLE IF NOT EXISTS ");
-        deltas_table(sql, s);
-        buf_puts(sql, " (nsid TEXT COLLATE \"C\" NOT NULL, dim TEXT COLLATE \"C\" NOT NULL,"
-                      " v1 TEXT COLLATE \"C\" NOT NULL, v2 TEXT COLLATE \"C\" NOT NULL,"
-                      " n BIGINT NOT NULL);");
-        count_function(sql, s);
-        return;
-    }
-    buf_puts(sql, " (nsid TEXT NOT NULL, dim TEXT NOT NULL, v1 NOT NULL, v2 NOT NULL,"
-                  " n INTEGER NOT NULL, PRIMARY KEY (nsid, dim, v1, v2)) WITHOUT ROWID;");
-    count_trigger(sql, s, "INSERT", "ins");
-    count_trigger(sql, s, "DELETE", "del");
-    count_trigger(sql, s, "UPDATE", "upd");
-}
-
-static void
-fill_dim(struct buf *sql, const struct spec *s, const char *dim, enum sql_dialect d)
-{
-    const struct attr *at[2];
-    size_t             n;
-    const char        *empty = d == SQL_POSTGRES ? "''::text" : "''";
-
-    if (!dim_attrs(s, dim, at, &n))
-        return;
-    buf_puts(sql, "INSERT INTO ");
-    counts_table(sql, s);
-    if (n == 1 && at[0]->type == T_STRLIST) {
-        buf_printf(sql, " SELECT t.nsid, '%s', j.value, '', count(*) FROM ", dim);
-        ident(sql, s->rest);
-        buf_printf(sql,
-                   d == SQL_POSTGRES ? " AS t, jsonb_array_elements_text(t.\"%s\") AS j(value)"
-                                       " GROUP BY 1, 3;"
-                                     : " AS t, json_each(t.\"%s\") AS j GROUP BY 1, 3;",
-                   at[0]->name);
-        return;
-    }
-    buf_printf(sql, " SELECT nsid, '%s', ", dim);
-    for (size_t i = 0; i < 2; i++)
-        if (i < n)
-            count_value(sql, "t", at[i], d);
-        else
-            buf_printf(sql, "%s, ", empty);
-    buf_puts(sql, "count(*) FROM ");
-    ident(sql, s->rest);
-    buf_puts(sql, " AS t GROUP BY 1, 3, 4;");
-}
-
-void
-sql_counts_fold(struct buf *sql, const struct spec *s)
-{
-    buf_puts(sql, "WITH d AS (DELETE FROM ");
-    deltas_table(sql, s);
-    buf_puts(sql, " RETURNING nsid, dim, v1, v2, n) INSERT INTO ");
-    counts_table(sql, s);
-    buf_puts(sql, " AS c (nsid, dim, v1, v2, n) SELECT nsid, dim, v1, v2, sum(n) FROM d"
-                  " GROUP BY 1, 2, 3, 4 ON CONFLICT (nsid, dim, v1, v2)"
-                  " DO UPDATE SET n = c.n + excluded.n");
-}
-
-void
-sql_counts_fill(struct buf *sql, const struct spec *s, enum sql_dialect d)
-{
-    fill_dim(sql, s, "", d);
-    for (const char *const *dim = s->counted; *dim != NULL; dim++)
-        fill_dim(sql, s, *dim, d);
-}
-
-/* The dimension `part` groups by, "a,b" ("" for the total), if counted. */
-static const char *
-part_dim(const struct spec *s, const struct agg_part *part, struct arena *a)
-{
-    char *dim = "";
-
-    if (s->counted == NULL || part->filter != NULL)
-        return NULL;
-    for (size_t i = 0; i < part->nby; i++)
-        dim = arena_printf(a, "%s%s%s", dim, i > 0 ? "," : "", part->by[i]->name);
-    if (*dim == '\0')
-        return dim;
-    for (const char *const *c = s->counted; *c != NULL; c++)
-        if (strcmp(*c, dim) == 0)
-            return *c;
-    return NULL;
-}
-
-bool
-sql_counted(const struct spec *s, const struct agg_part *part)
-{
-    struct arena *a = arena_new(256);
-    bool          yes = part->nby <= 2 && part_dim(s, part, a) != NULL;
-
-    arena_free(a);
-    return yes;
-}
-
-/* The cast back from the counts' text to the attribute's type (PostgreSQL). */
-static const char *
-pg_cast(const struct attr *at)
-{
-    switch (at->type) {
-    case T_BOOL:
-        return "::boolean";
-    case T_INT:
-    case T_TIME:
-        return "::bigint";
-    case T_FLOAT:
-        return "::float8";
-    default:
-        return "";
-    }
-}
-
-/* An aggregate part from the counts: the sums over the scope's namespaces. */
-static void
-counted_select(struct buf *sql, const struct spec *s, const struct scope *sc,
-               const struct agg_part *part, const char *dim, enum sql_dialect d,
-               struct arena *a, struct sqlparams *ps)
-{
-    const char *cols[] = { "v1", "v2" };
-
-    buf_puts(sql, "SELECT ");
-    for (size_t i = 0; i < part->nby; i++)
-        buf_printf(sql, "nullif(%s, '')%s, ", cols[i],
-                   d == SQL_POSTGRES ? pg_cast(part->by[i]) : "");
-    buf_puts(sql, d == SQL_POSTGRES ? "coalesce(sum(n), 0)::bigint FROM "
-                                    : "ifnull(sum(n), 0) FROM ");
-    if (d == SQL_POSTGRES) { /* the counts and their changes not folded yet */
-        buf_puts(sql, "(SELECT nsid, dim, v1, v2, n FROM ");
-        counts_table(sql, s);
-        buf_puts(sql, " UNION ALL SELECT nsid, dim, v1, v2, n FROM ");
-        deltas_table(sql, s);
-        buf_puts(sql, ") AS c");
-    } else
-        counts_table(sql, s);
-    buf_puts(sql, " WHERE dim = ");
-    param_text(sql, d, a, ps, str_c(dim));
-    buf_puts(sql, " AND ");
-    live_cond(sql, sc, false, d, a, ps);
-    if (part->nby == 0)
-        return;
-    buf_puts(sql, " GROUP BY ");
-    for (size_t i = 0; i < part->nby; i++)
-        buf_printf(sql, "%s%s", i > 0 ? ", " : "", cols[i]);
-    buf_printf(sql, " HAVING sum(n) > 0 ORDER BY %zu DESC", part->nby + 1);
-    for (size_t i = 0; i < part->nby; i++)
-        buf_printf(sql, ", %zu", i + 1);
-    buf_puts(sql, " LIMIT ");
-    param_int(sql, d, a, ps, part->limit > 0 ? part->limit : INT64_MAX);
-}
-
-int
-sql_aggregate(struct buf *sql, const struct spec *s, const struct scope *sc,
-              const struct fnode *filter, const struct agg_part *part, enum sql_dialect d,
-              struct arena *a, struct sqlparams *ps, struct errbuf *eb)
-{
-    const char *dim = filter == NULL ? part_dim(s, part, a) : NULL;
-
-    if (dim != NULL) {
-        counted_select(sql, s, sc, part, dim, d, a, ps);
-        return E_OK;
-    }
-    return sql_aggregate_rows(sql, s, sc, filter, part, d, a, ps, eb);
-}
-
 /* The same from the rows. */
-static int
+int
 sql_aggregate_rows(struct buf *sql, const struct spec *s, const struct scope *sc,
                    const struct fnode *filter, const struct agg_part *part, enum sql_dialect d,
                    struct arena *a, struct sqlparams *ps, struct errbuf *eb)
@@ -556,23 +251,23 @@ sql_aggregate_rows(struct buf *sql, const struct spec *s, const struct scope *sc
         if (list)
             buf_puts(sql, "v");
         else
-            ident(sql, part->by[i]->name);
+            sql_ident(sql, part->by[i]->name);
         buf_puts(sql, ", ");
     }
     buf_puts(sql, "count(*) FROM ");
     if (list && d == SQL_POSTGRES) { /* each distinct element of the matching objects */
         buf_puts(sql, "(SELECT DISTINCT \"ID\", e.v FROM ");
-        ident(sql, s->rest);
+        sql_ident(sql, s->rest);
         buf_puts(sql, ", jsonb_array_elements_text(");
-        ident(sql, part->by[0]->name);
+        sql_ident(sql, part->by[0]->name);
         buf_puts(sql, ") AS e(v)");
     } else if (list) { /* the elements of the matching objects */
         filter_side_table(sql, s, part->by[0]);
         buf_puts(sql, " WHERE oid IN (SELECT \"ID\" FROM ");
     }
     if (!list || d != SQL_POSTGRES)
-        read_table(sql, s, q.filter, d);
-    if ((rc = where(sql, s, &q, d, a, ps, eb)) != E_OK)
+        sql_read_table(sql, s, q.filter, d);
+    if ((rc = sql_where(sql, s, &q, d, a, ps, eb)) != E_OK)
         return rc;
     if (list)
         buf_puts(sql, d == SQL_POSTGRES ? ") AS l" : ")");
@@ -585,7 +280,7 @@ sql_aggregate_rows(struct buf *sql, const struct spec *s, const struct scope *sc
     for (size_t i = 0; i < n; i++)
         buf_printf(sql, ", %zu", i + 1);
     buf_puts(sql, " LIMIT ");
-    param_int(sql, d, a, ps, part->limit > 0 ? part->limit : INT64_MAX);
+    sql_param_int(sql, d, a, ps, part->limit > 0 ? part->limit : INT64_MAX);
     return E_OK;
 }
 
@@ -601,13 +296,13 @@ cursor_cte(struct buf *sql, const struct spec *s, const struct listq *q, enum sq
         buf_printf(sql, "k%zu, ", i);
     buf_puts(sql, "kid) AS (SELECT ");
     for (size_t i = 0; i < q->norder; i++) {
-        ident(sql, q->order[i].attr->name);
+        sql_ident(sql, q->order[i].attr->name);
         buf_puts(sql, ", ");
     }
     buf_puts(sql, "\"ID\" FROM ");
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, " WHERE \"ID\" = ");
-    param_text(sql, d, a, ps, q->after);
+    sql_param_text(sql, d, a, ps, q->after);
     buf_puts(sql, ") ");
 }
 
@@ -619,13 +314,13 @@ cursor_cond(struct buf *sql, const struct listq *q)
         if (i > 0)
             buf_puts(sql, " OR (");
         for (size_t j = 0; j < i; j++) {
-            ident(sql, q->order[j].attr->name);
+            sql_ident(sql, q->order[j].attr->name);
             buf_printf(sql, " = cur.k%zu AND ", j);
         }
         if (i == q->norder)
             buf_puts(sql, "\"ID\" > cur.kid");
         else {
-            ident(sql, q->order[i].attr->name);
+            sql_ident(sql, q->order[i].attr->name);
             buf_printf(sql, " %s cur.k%zu", q->order[i].desc ? "<" : ">", i);
         }
         if (i > 0)
@@ -684,7 +379,7 @@ order_by(struct buf *sql, const struct listq *q, bool unindexed)
     buf_puts(sql, " ORDER BY ");
     for (size_t i = 0; i < q->norder; i++) {
         buf_puts(sql, plus);
-        ident(sql, q->order[i].attr->name);
+        sql_ident(sql, q->order[i].attr->name);
         buf_puts(sql, q->order[i].desc ? " DESC, " : " ASC, ");
     }
     buf_printf(sql, "%s\"ID\" ASC", plus);
@@ -707,27 +402,27 @@ sql_select(struct buf *sql, const struct spec *s, const struct listq *q, enum sq
         cursor_cte(sql, s, q, d, a, ps);
     buf_puts(sql, "SELECT ");
     for (size_t i = 0; i < q->nproject; i++) {
-        ident(sql, q->project[i]->name);
+        sql_ident(sql, q->project[i]->name);
         buf_puts(sql, i + 1 < q->nproject ? ", " : " ");
     }
     buf_puts(sql, q->project != NULL ? "FROM " : "doc FROM ");
     if (s->bulk) {
-        ident(sql, s->rest);
+        sql_ident(sql, s->rest);
         buf_puts(sql, " WHERE \"ID\" IN (SELECT \"ID\" FROM ");
     }
-    read_table(sql, s, q->filter, d);
+    sql_read_table(sql, s, q->filter, d);
     if (cursor)
         buf_puts(sql, ", cur");
-    rc = where(sql, s, q, d, a, ps, eb);
+    rc = sql_where(sql, s, q, d, a, ps, eb);
     if (rc != E_OK)
         return rc;
     if (cursor)
         cursor_cond(sql, q);
     order_by(sql, q, sort);
     buf_puts(sql, " LIMIT ");
-    param_int(sql, d, a, ps, q->limit < 0 ? INT64_MAX : q->limit);
+    sql_param_int(sql, d, a, ps, q->limit < 0 ? INT64_MAX : q->limit);
     buf_puts(sql, " OFFSET ");
-    param_int(sql, d, a, ps, q->offset);
+    sql_param_int(sql, d, a, ps, q->offset);
     if (s->bulk) {
         buf_putc(sql, ')');
         order_by(sql, q, false);
@@ -751,7 +446,7 @@ namespace_guard(struct buf *sql, enum sql_dialect d, size_t n)
     buf_puts(sql, "(");
     placeholder_n(sql, d, n);
     buf_puts(sql, " = '/' OR EXISTS (SELECT 1 FROM ");
-    ident(sql, SQL_NAMESPACE_TABLE);
+    sql_ident(sql, SQL_NAMESPACE_TABLE);
     buf_puts(sql, " WHERE \"name\" = ");
     placeholder_n(sql, d, n);
     buf_puts(sql, "))");
@@ -778,10 +473,10 @@ sql_insert(struct buf *sql, const struct spec *s, enum sql_dialect d)
     size_t n = spec_ncolumns(s);
 
     buf_puts(sql, "INSERT INTO ");
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, " (");
     for (size_t i = 0; i < n; i++) {
-        ident(sql, spec_column(s, i)->name);
+        sql_ident(sql, spec_column(s, i)->name);
         buf_puts(sql, ", ");
     }
     buf_puts(sql, s->bulk ? "doc, \"nsid\") SELECT " : "doc) SELECT ");
@@ -794,7 +489,7 @@ sql_insert(struct buf *sql, const struct spec *s, enum sql_dialect d)
         buf_puts(sql, ", CASE WHEN ");
         placeholder_n(sql, d, n + 2);
         buf_puts(sql, " = '/' THEN '/' ELSE (SELECT \"ID\" FROM ");
-        ident(sql, SQL_NAMESPACE_TABLE);
+        sql_ident(sql, SQL_NAMESPACE_TABLE);
         buf_puts(sql, " WHERE \"name\" = ");
         placeholder_n(sql, d, n + 2);
         buf_puts(sql, ") END");
@@ -813,10 +508,10 @@ sql_update(struct buf *sql, const struct spec *s, enum sql_dialect d)
     size_t n = spec_ncolumns(s);
 
     buf_puts(sql, "UPDATE ");
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, " SET ");
     for (size_t i = 0; i < n; i++) {
-        ident(sql, spec_column(s, i)->name);
+        sql_ident(sql, spec_column(s, i)->name);
         buf_puts(sql, " = ");
         placeholder_n(sql, d, i + 1);
         buf_puts(sql, ", ");
@@ -834,7 +529,7 @@ void
 sql_delete(struct buf *sql, const struct spec *s, enum sql_dialect d)
 {
     buf_puts(sql, "DELETE FROM ");
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, " WHERE \"ID\" = ");
     placeholder_n(sql, d, 1);
     write_cond(sql, d, 2);
@@ -845,7 +540,7 @@ sql_delete_scope(struct buf *sql, const struct spec *s, const struct scope *sc,
                  enum sql_dialect d, struct arena *a, struct sqlparams *ps)
 {
     buf_puts(sql, "DELETE FROM ");
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, " WHERE ");
     path_cond(sql, "\"namespace\"", sc, d, a, ps);
 }
@@ -855,7 +550,7 @@ sql_select_namespace_ids(struct buf *sql, const struct scope *sc, enum sql_diale
                          struct arena *a, struct sqlparams *ps)
 {
     buf_puts(sql, "SELECT \"ID\" FROM ");
-    ident(sql, SQL_NAMESPACE_TABLE);
+    sql_ident(sql, SQL_NAMESPACE_TABLE);
     buf_puts(sql, " WHERE ");
     path_cond(sql, "\"namespace\"", sc, d, a, ps);
 }
@@ -874,7 +569,7 @@ static void
 nsid_batch(struct buf *sql, const struct spec *s, const char *col, enum sql_dialect d)
 {
     buf_printf(sql, "SELECT %s FROM ", col);
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, " WHERE \"nsid\" = ");
     placeholder(sql, d, 1);
     buf_printf(sql, " ORDER BY %s LIMIT ", row_id(d));
@@ -885,7 +580,7 @@ void
 sql_purge_nsid(struct buf *sql, const struct spec *s, enum sql_dialect d)
 {
     buf_puts(sql, "DELETE FROM ");
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_printf(sql, " WHERE %s IN (", row_id(d));
     nsid_batch(sql, s, row_id(d), d);
     buf_puts(sql, ")");
@@ -895,7 +590,7 @@ void
 sql_purge(struct buf *sql, const struct spec *s, enum sql_dialect d)
 {
     buf_puts(sql, "DELETE FROM ");
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, " WHERE \"createTime\" < ");
     placeholder(sql, d, 1);
 }
@@ -922,11 +617,11 @@ void
 sql_create_table(struct buf *sql, const struct spec *s, enum sql_dialect d)
 {
     buf_puts(sql, "CREATE TABLE IF NOT EXISTS ");
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, " (");
     for (size_t i = 0; i < spec_ncolumns(s); i++) {
         const struct attr *at = spec_column(s, i);
-        ident(sql, at->name);
+        sql_ident(sql, at->name);
         buf_printf(sql, " %s%s, ", column_type(at, d),
                    strcmp(at->name, "ID") == 0          ? " NOT NULL UNIQUE"
                    : strcmp(at->name, "namespace") == 0 ? " NOT NULL"
@@ -942,15 +637,15 @@ sql_add_nsid(struct buf *sql, const struct spec *s, enum sql_dialect d)
 {
     KW_UNUSED(d);
     buf_puts(sql, "ALTER TABLE ");
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, " ADD COLUMN \"nsid\" TEXT; UPDATE ");
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(
         sql,
         " SET \"nsid\" = CASE WHEN \"namespace\" = '/' THEN '/' ELSE (SELECT n.\"ID\" FROM ");
-    ident(sql, SQL_NAMESPACE_TABLE);
+    sql_ident(sql, SQL_NAMESPACE_TABLE);
     buf_puts(sql, " n WHERE n.\"name\" = ");
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, ".\"namespace\") END;");
 }
 
@@ -958,9 +653,9 @@ void
 sql_add_column(struct buf *sql, const struct spec *s, const struct attr *at, enum sql_dialect d)
 {
     buf_puts(sql, "ALTER TABLE ");
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, d == SQL_POSTGRES ? " ADD COLUMN IF NOT EXISTS " : " ADD COLUMN ");
-    ident(sql, at->name);
+    sql_ident(sql, at->name);
     buf_printf(sql, " %s;", column_type(at, d));
 }
 
@@ -990,7 +685,7 @@ index_on(struct buf *sql, const struct spec *s, const char *name, const char *co
         snprintf(full + 46, sizeof full - 46, "_%016llx",
                  (unsigned long long)hash_fnv1a(full, (size_t)n, 0));
     buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s\" ON ", full);
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, " (");
     if (!global)
         buf_printf(sql, "%s, ", scope_column(s));
@@ -1054,27 +749,27 @@ sql_create_indexes(struct buf *sql, const struct spec *s, enum sql_dialect d)
             continue;
         buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s_%s_%s\" ON ", s->rest, at->name,
                    list ? "gin" : "trgm");
-        ident(sql, s->rest);
+        sql_ident(sql, s->rest);
         buf_puts(sql, " USING gin (");
-        ident(sql, at->name);
+        sql_ident(sql, at->name);
         buf_puts(sql, list ? ");" : " gin_trgm_ops);");
     }
     if (s->unique == NULL)
         return;
     buf_printf(sql, "CREATE UNIQUE INDEX IF NOT EXISTS \"%s_unique\" ON ", s->rest);
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     /* A bulk spec's rows outlive a namespace delete until purged: unique within
      * the namespace's ID, so that a namespace created again under the same path
      * starts empty. The value comes first: lookups by it (a certificate by its
      * fingerprint) find it in any namespace's scope. */
     if (s->bulk && !s->unique_global) {
         buf_puts(sql, " (");
-        ident(sql, s->unique);
+        sql_ident(sql, s->unique);
         buf_puts(sql, ", \"nsid\");");
         return;
     }
     buf_puts(sql, s->unique_global ? " (" : " (\"namespace\", ");
-    ident(sql, s->unique);
+    sql_ident(sql, s->unique);
     buf_puts(sql, ");");
 }
 
@@ -1103,9 +798,9 @@ side_rows_of(struct buf *sql, const struct spec *s, const struct attr *at)
     buf_puts(
         sql,
         " (v, \"namespace\", oid) SELECT DISTINCT j.value, m.\"namespace\", m.\"ID\" FROM ");
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, " m, json_each(m.");
-    ident(sql, at->name);
+    sql_ident(sql, at->name);
     buf_puts(sql, ") j WHERE j.type = 'text'");
 }
 
@@ -1150,7 +845,7 @@ sql_side_delete_scope(struct buf *sql, const struct spec *s, const struct attr *
     buf_puts(sql, "DELETE FROM ");
     filter_side_table(sql, s, at);
     buf_puts(sql, " WHERE oid IN (SELECT \"ID\" FROM ");
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, " WHERE ");
     path_cond(sql, "\"namespace\"", sc, d, a, ps);
     buf_puts(sql, ")");
@@ -1173,7 +868,7 @@ sql_side_purge(struct buf *sql, const struct spec *s, const struct attr *at, enu
     buf_puts(sql, "DELETE FROM ");
     filter_side_table(sql, s, at);
     buf_puts(sql, " WHERE oid IN (SELECT \"ID\" FROM ");
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, " WHERE \"createTime\" < ");
     placeholder(sql, d, 1);
     buf_puts(sql, ")");
@@ -1201,11 +896,11 @@ sql_fts_fill(struct buf *sql, const struct spec *s, const struct attr *at, enum 
     buf_puts(sql, "INSERT INTO ");
     filter_fts_table(sql, s, at);
     buf_puts(sql, " (rowid, v) SELECT rowid, ");
-    ident(sql, at->name);
+    sql_ident(sql, at->name);
     buf_puts(sql, " FROM ");
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, " WHERE ");
-    ident(sql, at->name);
+    sql_ident(sql, at->name);
     buf_puts(sql, " IS NOT NULL;");
 }
 
@@ -1213,7 +908,7 @@ void
 sql_rowid_by_id(struct buf *sql, const struct spec *s, enum sql_dialect d)
 {
     buf_printf(sql, "SELECT %s FROM ", row_id(d));
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, " WHERE \"ID\" = ");
     placeholder(sql, d, 1);
 }
@@ -1232,9 +927,9 @@ sql_fts_value(struct buf *sql, const struct spec *s, const struct attr *at, enum
 {
     KW_UNUSED(d);
     buf_puts(sql, "SELECT ");
-    ident(sql, at->name);
+    sql_ident(sql, at->name);
     buf_puts(sql, " FROM ");
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, " WHERE rowid = ?1");
 }
 
@@ -1255,9 +950,9 @@ sql_fts_drop_stale(struct buf *sql, const struct spec *s, const struct attr *at,
     buf_puts(sql, "DELETE FROM ");
     filter_fts_table(sql, s, at);
     buf_puts(sql, " WHERE rowid = ?1 AND v IS NOT (SELECT ");
-    ident(sql, at->name);
+    sql_ident(sql, at->name);
     buf_puts(sql, " FROM ");
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, " WHERE rowid = ?1)");
 }
 
@@ -1268,7 +963,7 @@ fts_delete_of(struct buf *sql, const struct spec *s, const struct attr *at)
     buf_puts(sql, "DELETE FROM ");
     filter_fts_table(sql, s, at);
     buf_puts(sql, " WHERE rowid IN (SELECT rowid FROM ");
-    ident(sql, s->rest);
+    sql_ident(sql, s->rest);
     buf_puts(sql, " WHERE ");
 }
 

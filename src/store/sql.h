@@ -31,6 +31,9 @@ int sql_aggregate(struct buf *sql, const struct spec *s, const struct scope *sc,
  * deleted; the fill of a new counts table from the rows. */
 void sql_counts_create(struct buf *sql, const struct spec *s, enum sql_dialect d);
 void sql_counts_fill(struct buf *sql, const struct spec *s, enum sql_dialect d);
+/* The fill of one dimension, added to a spec whose counts table has rows. */
+void sql_counts_fill_dim(struct buf *sql, const struct spec *s, const char *dim,
+                         enum sql_dialect d);
 /* PostgreSQL: fold the count changes appended since into the counts (one
  * statement; a reader sums both, so it sees the same before and after). */
 void sql_counts_fold(struct buf *sql, const struct spec *s);

@@ -228,10 +228,28 @@ sync_side_tables(struct conn *c, const struct spec *s, struct errbuf *eb)
     return rc;
 }
 
+/* True when the counts table `table` has a row of dimension `dim`. */
+static bool
+has_dim(struct conn *c, const char *table, const char *dim)
+{
+    sqlite3_stmt *stmt = NULL;
+    char          q[320];
+    bool          found = false;
+
+    snprintf(q, sizeof q, "SELECT 1 FROM \"%s\" WHERE dim = ? LIMIT 1", table);
+    if (sqlite3_prepare_v2(c->db, q, -1, &stmt, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_text(stmt, 1, dim, -1, SQLITE_STATIC);
+    found = sqlite3_step(stmt) == SQLITE_ROW;
+    sqlite3_finalize(stmt);
+    return found;
+}
+
 /* The counts of a spec's counted dimensions (spec.counted), filled from the
- * rows when the table is new. The triggers are made again at every start, so
- * they follow the spec; a dimension added to a spec that has rows needs a
- * numbered migration that fills it. */
+ * rows when the table is new, and each dimension the spec added since when
+ * it is not (a filled one always has a row, sql_counts_fill_dim). The
+ * triggers are made again at every start, so they follow the spec. All in
+ * the start's transaction. */
 static int
 sync_counts(struct conn *c, const struct spec *s, struct errbuf *eb)
 {
@@ -245,6 +263,9 @@ sync_counts(struct conn *c, const struct spec *s, struct errbuf *eb)
     sql_counts_create(&sql, s, SQL_SQLITE);
     if (fill)
         sql_counts_fill(&sql, s, SQL_SQLITE);
+    for (const char *const *dim = s->counted; !fill && *dim != NULL; dim++)
+        if (!has_dim(c, name, *dim))
+            sql_counts_fill_dim(&sql, s, *dim, SQL_SQLITE);
     rc = sqlite_exec_script(c, buf_cstr(&sql), eb);
     buf_free(&sql);
     return rc;

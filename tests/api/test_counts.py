@@ -1,0 +1,179 @@
+"""X-Count-Total of `status` and `validityEnd` filters (API.md 6, 7.1) at any bound.
+
+Those counts are read from the counts the store keeps per stored status and day of
+validityEnd and expiringTime, plus the rows of the bounds' own days (docs/inventory.md,
+"Counting"): every count here must equal the number of rows the same list returns,
+and what the certificates' dates say, at day boundaries, a second around them, over
+namespace trees, after deletes and as time passes without a write."""
+
+import datetime
+import sqlite3
+import time
+
+import pytest
+
+from certmaker import make_cert
+from kwtest import rand
+
+DAY = datetime.timedelta(days=1)
+SEC = datetime.timedelta(seconds=1)
+
+
+def imp(c, ns, pem):
+    r = c.post("/certificates", {"certificate": pem}, ns=ns)
+    assert r.status == 200, r
+    return r.data
+
+
+def count(c, ns, q, **params):
+    r = c.head("/certificates", ns=ns, params={"q": q, **params})
+    assert r.status == 204, r
+    return int(r.headers["X-Count-Total"])
+
+
+def listed(c, ns, q, **params):
+    r = c.get("/certificates", ns=ns, params={"q": q, "pageSize": 1000, **params})
+    assert r.status == 200, r
+    assert int(r.headers["X-Count-Total"]) == len(r.data), (q, r.headers["X-Count-Total"])
+    return {x["ID"] for x in r.data}
+
+
+def stamp(t):
+    return 'date("%s")' % t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def midnight(days):
+    today = datetime.datetime.now(datetime.timezone.utc).replace(hour=0, minute=0, second=0,
+                                                               microsecond=0)
+    return today + days * DAY
+
+
+# Ends around the midnight D, 200 days on (the certificates stay ACTIVE), and far ones.
+OFFSETS = [-DAY, -SEC, 0 * SEC, SEC, DAY / 2, DAY - SEC, DAY, DAY + SEC, 3 * DAY + 5 * SEC,
+           400 * DAY]
+
+
+@pytest.fixture(scope="module")
+def dated(admin):
+    ns = admin.mkns("/", "cnt-" + rand(8))["name"]
+    d = midnight(200)
+    start = d - 300 * DAY
+    ends = {}
+    for k, off in enumerate(OFFSETS):
+        end = d + off
+        got = imp(admin, ns, make_cert("c%d.count.test" % k, start=start, end=end).pem)
+        ends[got["ID"]] = end
+    return ns, d, ends
+
+
+BOUNDS = [-DAY, -SEC, 0 * SEC, SEC, DAY - SEC, DAY, DAY + SEC, 2 * DAY, 400 * DAY, 401 * DAY]
+OPS = {"<": lambda e, b: e < b, "<=": lambda e, b: e <= b, ">": lambda e, b: e > b,
+       ">=": lambda e, b: e >= b}
+
+
+@pytest.mark.parametrize("op", sorted(OPS))
+def test_one_sided_validity_end_counts_at_every_bound(admin, dated, op):
+    ns, d, ends = dated
+    for off in BOUNDS:
+        b = d + off
+        q = "validityEnd %s %s" % (op, stamp(b))
+        want = {i for i, e in ends.items() if OPS[op](e, b)}
+        assert listed(admin, ns, q) == want, q
+        assert count(admin, ns, q) == len(want), q
+        # ordered by validityEnd, as the lists of what expires soon are read
+        assert count(admin, ns, q, order="validityEnd") == len(want), q
+
+
+def test_ranges_within_a_day_across_days_and_empty(admin, dated):
+    ns, d, ends = dated
+    pairs = [(0 * SEC, SEC), (-SEC, DAY), (SEC, DAY - SEC), (-DAY, 3 * DAY), (DAY, 0 * SEC),
+             (DAY / 2, DAY / 2), (-SEC, 500 * DAY)]
+    for lo, hi in pairs:
+        for lop, hop in ((">=", "<"), (">", "<="), (">=", "<=")):
+            q = "validityEnd %s %s and validityEnd %s %s" % (lop, stamp(d + lo), hop,
+                                                             stamp(d + hi))
+            want = {i for i, e in ends.items() if OPS[lop](e, d + lo) and OPS[hop](e, d + hi)}
+            assert count(admin, ns, q) == len(want), q
+            assert listed(admin, ns, q) == want, q
+
+
+def test_status_with_a_validity_bound_and_other_terms(admin, dated):
+    ns, d, ends = dated
+    for q in ('status == "ACTIVE" and validityEnd < %s' % stamp(d + DAY),
+              'status == "EXPIRED" or validityEnd < %s' % stamp(d),
+              'validityEnd < %s and subjectCN == "c3.count.test"' % stamp(d + DAY),
+              'validityEnd < %s or subjectCN == "c9.count.test"' % stamp(d)):
+        assert count(admin, ns, q) == len(listed(admin, ns, q)), q
+    assert count(admin, ns, 'status == "ACTIVE"') == len(ends)
+    assert count(admin, ns, 'status in ["ACTIVE", "EXPIRED"]') == len(ends)
+    assert count(admin, ns, 'status != "ACTIVE"') == 0
+
+
+def test_counts_follow_deletes_retirement_and_namespace_trees(admin):
+    top = admin.mkns("/", "cnt-" + rand(8))["name"]
+    sub = admin.mkns(top, "team")["name"]
+    d = midnight(100)
+    mk = lambda cn, end: make_cert(cn, start=d - 200 * DAY, end=end).pem  # noqa: E731
+    a = imp(admin, top, mk("a.count.test", d + SEC))
+    imp(admin, top, mk("b.count.test", d + 2 * DAY))
+    c = imp(admin, sub, mk("c.count.test", d + SEC))
+    imp(admin, sub, mk("d.count.test", d - 5 * DAY))
+    q = "validityEnd < %s" % stamp(d + DAY)
+    assert count(admin, top, q) == 1
+    assert count(admin, top, q, recursive="true") == 3
+    assert count(admin, top, 'status == "ACTIVE"', recursive="true") == 4
+    a["retired"] = True
+    assert admin.put("/certificates/" + a["ID"], a, ns=top).status == 200
+    assert count(admin, top, 'status == "RETIRED"') == 1
+    assert count(admin, top, 'status == "ACTIVE"', recursive="true") == 3
+    assert count(admin, top, q, recursive="true") == 3  # retired, still in its range
+    assert admin.delete("/certificates/" + c["ID"], ns=sub).status == 200
+    assert count(admin, top, q, recursive="true") == 2
+    ns_id = admin.ok(admin.get("/namespaces", ns=top, params={"q": 'name == "%s"' % sub}))[0]["ID"]
+    assert admin.delete("/namespaces/" + ns_id, ns=top).status == 200
+    assert count(admin, top, q, recursive="true") == 1
+    assert count(admin, top, 'status == "ACTIVE"', recursive="true") == 1
+
+
+def test_status_counts_move_with_the_clock_without_a_write(start_server):
+    """The sweep runs once an hour here: the stored states are stale, the counts are not."""
+    s = start_server(config={"monitor_interval": "1h"})
+    c = s.admin()
+    ns = c.mkns("/", "cnt-" + rand(6))["name"]
+    end = (datetime.datetime.now(datetime.timezone.utc) + 3 * SEC).replace(microsecond=0)
+    soon = imp(c, ns, make_cert("soon.count.test", start=end - 10 * DAY, end=end).pem)
+    imp(c, ns, make_cert("later.count.test", days=365).pem)
+    assert soon["status"] == "EXPIRING"
+    assert count(c, ns, 'status == "EXPIRING"') == 1
+    time.sleep(4.5)
+    assert count(c, ns, 'status == "EXPIRING"') == 0
+    assert count(c, ns, 'status == "EXPIRED"') == 1
+    assert count(c, ns, 'status in ["EXPIRED", "ACTIVE"]') == 2
+    assert count(c, ns, 'validityEnd <= now()') == 1
+    assert count(c, ns, 'status == "EXPIRED" and validityEnd > now("-1h")') == 1
+
+
+@pytest.mark.sqlite_only
+def test_a_store_from_before_the_day_counts_gets_them_at_start(start_server):
+    """A store written before the counts per day existed (their rows removed here, the
+    server stopped) has them filled from its rows at the next start."""
+    s = start_server()
+    c = s.admin()
+    ns = c.mkns("/", "cnt-" + rand(6))["name"]
+    d = midnight(50)
+    for k in range(5):
+        imp(c, ns, make_cert("o%d.count.test" % k, start=d - 100 * DAY, end=d + k * DAY).pem)
+    s.stop()
+    db = sqlite3.connect(str(s.data / "keyward.db"))
+    with db:
+        gone = db.execute("DELETE FROM certificates__counts WHERE dim LIKE '%/day'").rowcount
+    db.close()
+    assert gone > 0
+    s.start()
+    c = s.admin()
+    ro = sqlite3.connect("file:%s?mode=ro" % (s.data / "keyward.db"), uri=True)
+    dims = {r[0] for r in ro.execute("SELECT DISTINCT dim FROM certificates__counts")}
+    ro.close()
+    assert {"status,validityEnd/day", "status,expiringTime/day"} <= dims
+    assert count(c, ns, "validityEnd < %s" % stamp(d + 2 * DAY + SEC)) == 3
+    assert count(c, ns, 'status == "ACTIVE"') == 5
