@@ -61,6 +61,10 @@ struct fnode {
     bool scan;             /* set by a store that found the value of this contains
                               too common for its substring index: it is answered
                               by testing the rows (filter_substring_indexed) */
+    bool few;              /* set by a rewrite on a branch of rows a background job
+                              soon moves out of it (stored states the monitoring
+                              sweep has not caught up with): a page sorts them rather
+                              than walking an index in its order (sql_select) */
 };
 
 /* Parse `q` into a tree in arena `a`. `now_ms` anchors now(). E_BADREQ with a

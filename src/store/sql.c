@@ -385,6 +385,55 @@ order_by(struct buf *sql, const struct listq *q, bool unindexed)
     buf_printf(sql, "%s\"ID\" ASC", plus);
 }
 
+/* The page's IDs when the filter is an OR of branches no row is in two of
+ * (a status: docs/inventory.md) and an index finds each branch's rows: each
+ * branch read on its own, its first offset+limit rows in the page's order,
+ * merged. SQLite then walks an index in that order for a branch that has one
+ * and stops early, and sorts a `few` branch; for one OR it reads every match
+ * from the table and sorts them all (15 ms for 40,000 EXPIRING, 1 ms so). */
+static bool
+branches_page(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dialect d,
+              struct arena *a, struct sqlparams *ps, struct errbuf *eb, int *rc)
+{
+    const struct fnode *br[SQL_MAX_BRANCHES];
+    size_t              nb;
+    int64_t             k = q->offset > INT64_MAX - q->limit ? INT64_MAX : q->offset + q->limit;
+
+    if (d != SQL_SQLITE || !s->bulk || q->filter == NULL || q->after.len > 0 || q->limit < 0 ||
+        (nb = sql_disjoint_branches(q->filter, br)) < 2)
+        return false;
+    for (size_t i = 0; i < nb; i++)
+        if (!filter_finds(br[i], s, str_c("")))
+            return false;
+    *rc = E_OK;
+    buf_puts(sql, "SELECT \"ID\" FROM (");
+    for (size_t i = 0; i < nb && *rc == E_OK; i++) {
+        struct listq one = *q;
+        one.filter = br[i];
+        buf_puts(sql, i > 0 ? " UNION ALL SELECT * FROM (SELECT " : "SELECT * FROM (SELECT ");
+        for (size_t j = 0; j < q->norder; j++) {
+            sql_ident(sql, q->order[j].attr->name);
+            buf_puts(sql, ", ");
+        }
+        buf_puts(sql, "\"ID\" FROM ");
+        sql_read_table(sql, s, br[i], d);
+        *rc = sql_where(sql, s, &one, d, a, ps, eb);
+        order_by(sql, q, br[i]->few);
+        buf_puts(sql, " LIMIT ");
+        sql_param_int(sql, d, a, ps, k);
+        buf_putc(sql, ')');
+    }
+    buf_puts(sql, " ORDER BY ");
+    for (size_t j = 0; j < q->norder; j++)
+        buf_printf(sql, "%zu%s, ", j + 1, q->order[j].desc ? " DESC" : " ASC");
+    buf_printf(sql, "%zu ASC LIMIT ", q->norder + 1);
+    sql_param_int(sql, d, a, ps, q->limit);
+    buf_puts(sql, " OFFSET ");
+    sql_param_int(sql, d, a, ps, q->offset);
+    buf_putc(sql, ')');
+    return true;
+}
+
 /* A bulk spec's page is found as IDs first, from the indexes alone (each
  * bulk index ends with the ID), and only the page's documents are read: a
  * sort of many matches then handles IDs, not documents. */
@@ -408,7 +457,13 @@ sql_select(struct buf *sql, const struct spec *s, const struct listq *q, enum sq
     buf_puts(sql, q->project != NULL ? "FROM " : "doc FROM ");
     if (s->bulk) {
         sql_ident(sql, s->rest);
-        buf_puts(sql, " WHERE \"ID\" IN (SELECT \"ID\" FROM ");
+        buf_puts(sql, " WHERE \"ID\" IN (");
+        if (branches_page(sql, s, q, d, a, ps, eb, &rc)) {
+            buf_putc(sql, ')');
+            order_by(sql, q, false);
+            return rc;
+        }
+        buf_puts(sql, "SELECT \"ID\" FROM ");
     }
     sql_read_table(sql, s, q->filter, d);
     if (cursor)
@@ -692,9 +747,11 @@ index_on(struct buf *sql, const struct spec *s, const char *name, const char *co
     buf_putc(sql, '"');
     for (const char *p = cols; *p != '\0'; p++)
         buf_puts(sql, *p == ',' ? "\", \"" : (char[]){ *p, '\0' });
-    size_t ncols = strlen(cols);
-    bool   has_id = ncols >= 2 && strcmp(cols + ncols - 2, "ID") == 0 &&
-                  (ncols == 2 || cols[ncols - 3] == ',');
+    bool has_id = false;
+    for (struct str rest = str_c(cols), col; rest.p != NULL && !has_id;) {
+        rest = str_cut(rest, ',', &col);
+        has_id = str_eq_c(col, "ID");
+    }
     if (s->bulk && global) /* the scope's test, from the index too */
         buf_puts(sql, "\", \"nsid");
     buf_puts(sql, s->bulk && !has_id ? "\", \"ID\");" : "\");");

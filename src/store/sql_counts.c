@@ -412,7 +412,7 @@ sql_aggregate(struct buf *sql, const struct spec *s, const struct scope *sc,
 /* ---- counts of list queries from day buckets ------------------------------ */
 
 /* A list query's filter as an OR of branches, each an AND of terms. */
-#define MAX_BRANCHES 16
+#define MAX_BRANCHES SQL_MAX_BRANCHES
 #define MAX_TERMS    16
 
 struct branch {
@@ -521,23 +521,31 @@ rows_count(struct buf *sql, const struct spec *s, const struct listq *q, const s
     return rc;
 }
 
-/* The rows of the branch on the day `day` of the dimension's time. */
+/* The rows of the branch on the day `day` of the dimension's time: its bounds
+ * that fall on that day, the day's own where they do not (one lower and one
+ * upper bound on the column: SQLite ranges an index by one of each). */
 static int
-day_rows(struct buf *sql, const struct spec *s, const struct listq *q, const struct branch *b,
-         const struct fit *f, int64_t day, enum sql_dialect d, struct arena *a,
-         struct sqlparams *ps, struct errbuf *eb)
+day_rows(struct buf *sql, const struct spec *s, const struct listq *q, const struct fit *f,
+         int64_t day, enum sql_dialect d, struct arena *a, struct sqlparams *ps,
+         struct errbuf *eb)
 {
     const char   *col = f->dm.at[f->dm.n - 1]->name;
     struct fnode *from =
-        filter_cmp(a, col, F_GE, (struct fval){ .t = FV_TIME, .i = day * DAY_MS - DAY_BASE });
-    struct fnode *to = filter_cmp(
-        a, col, F_LT, (struct fval){ .t = FV_TIME, .i = (day + 1) * DAY_MS - DAY_BASE });
+        f->lo != NULL && f->lo_day == day
+            ? (struct fnode *)f->lo
+            : filter_cmp(a, col, F_GE,
+                         (struct fval){ .t = FV_TIME, .i = day * DAY_MS - DAY_BASE });
+    struct fnode *to =
+        f->hi != NULL && f->hi_day == day
+            ? (struct fnode *)f->hi
+            : filter_cmp(a, col, F_LT,
+                         (struct fval){ .t = FV_TIME, .i = (day + 1) * DAY_MS - DAY_BASE });
+    struct fnode *rows = filter_bool(a, F_AND, from, to);
 
+    if (f->eq != NULL)
+        rows = filter_bool(a, F_AND, (struct fnode *)f->eq, rows);
     buf_puts(sql, " + ");
-    return rows_count(
-        sql, s, q,
-        filter_bool(a, F_AND, (struct fnode *)b->node, filter_bool(a, F_AND, from, to)), d, a,
-        ps, eb);
+    return rows_count(sql, s, q, rows, d, a, ps, eb);
 }
 
 static void
@@ -550,9 +558,8 @@ day_param(struct buf *sql, enum sql_dialect d, struct arena *a, struct sqlparams
 /* The whole days inside the bounds from the counts, the days of the bounds
  * from the rows (an index range of a day each). */
 static int
-fit_count(struct buf *sql, const struct spec *s, const struct listq *q, const struct branch *b,
-          const struct fit *f, enum sql_dialect d, struct arena *a, struct sqlparams *ps,
-          struct errbuf *eb)
+fit_count(struct buf *sql, const struct spec *s, const struct listq *q, const struct fit *f,
+          enum sql_dialect d, struct arena *a, struct sqlparams *ps, struct errbuf *eb)
 {
     int rc = E_OK;
 
@@ -573,10 +580,12 @@ fit_count(struct buf *sql, const struct spec *s, const struct listq *q, const st
         day_param(sql, d, a, ps, f->hi_day);
     }
     buf_putc(sql, ')');
+    if (f->lo != NULL && f->hi != NULL && f->hi_day < f->lo_day)
+        return E_OK; /* bounds the wrong way round: no row, no day to read */
     if (f->lo != NULL)
-        rc = day_rows(sql, s, q, b, f, f->lo_day, d, a, ps, eb);
+        rc = day_rows(sql, s, q, f, f->lo_day, d, a, ps, eb);
     if (rc == E_OK && f->hi != NULL && (f->lo == NULL || f->hi_day != f->lo_day))
-        rc = day_rows(sql, s, q, b, f, f->hi_day, d, a, ps, eb);
+        rc = day_rows(sql, s, q, f, f->hi_day, d, a, ps, eb);
     return rc;
 }
 
@@ -600,6 +609,19 @@ split(const struct fnode *filter, struct branch *b, size_t *nb)
     return true;
 }
 
+size_t
+sql_disjoint_branches(const struct fnode *f, const struct fnode **out)
+{
+    struct branch b[MAX_BRANCHES];
+    size_t        nb;
+
+    if (!split(f, b, &nb))
+        return 0;
+    for (size_t i = 0; i < nb; i++)
+        out[i] = b[i].node;
+    return nb;
+}
+
 bool
 sql_count_buckets(struct buf *sql, const struct spec *s, const struct listq *q,
                   enum sql_dialect d, struct arena *a, struct sqlparams *ps, struct errbuf *eb,
@@ -621,7 +643,7 @@ sql_count_buckets(struct buf *sql, const struct spec *s, const struct listq *q,
     for (size_t i = 0; i < nb && *rc == E_OK; i++) {
         if (i > 0)
             buf_puts(sql, " + ");
-        *rc = fit[i] ? fit_count(sql, s, q, &b[i], &f[i], d, a, ps, eb)
+        *rc = fit[i] ? fit_count(sql, s, q, &f[i], d, a, ps, eb)
                      : rows_count(sql, s, q, b[i].node, d, a, ps, eb);
     }
     return true;

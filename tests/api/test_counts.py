@@ -177,3 +177,45 @@ def test_a_store_from_before_the_day_counts_gets_them_at_start(start_server):
     assert {"status,validityEnd/day", "status,expiringTime/day"} <= dims
     assert count(c, ns, "validityEnd < %s" % stamp(d + 2 * DAY + SEC)) == 3
     assert count(c, ns, 'status == "ACTIVE"') == 5
+
+
+def test_pages_of_a_status_merge_stored_and_caught_up_rows_in_every_order(start_server):
+    """`status == "EXPIRING"` is the rows stored EXPIRING and the rows stored ACTIVE the clock
+    has moved on (the sweep runs once an hour here); each is read apart and merged: every
+    page in every order is the slice of the whole list."""
+    s = start_server(config={"monitor_interval": "1h"})
+    c = s.admin()
+    ns = c.mkns("/", "pg-" + rand(6))["name"]
+    t0 = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    made = []
+    for k in range(5):  # stored EXPIRING: within the default 30 days
+        made.append(imp(c, ns, make_cert("e%d.page.test" % k, start=t0 - 9 * DAY,
+                                         end=t0 + (k + 2) * DAY).pem))
+    for k in range(4):  # stored ACTIVE, EXPIRING 3 s from now
+        made.append(imp(c, ns, make_cert("a%d.page.test" % k, start=t0 - 9 * DAY,
+                                         end=t0 + 30 * DAY + 3 * SEC + k * SEC).pem))
+    imp(c, ns, make_cert("later.page.test", days=365).pem)
+    assert [m["status"] for m in made] == ["EXPIRING"] * 5 + ["ACTIVE"] * 4
+    time.sleep(7.5)
+    q = 'status == "EXPIRING"'
+    for order in (None, "validityEnd", "-validityEnd", "subjectCN", "-subjectCN"):
+        extra = {"order": order} if order else {}
+        whole = c.get("/certificates", ns=ns, params={"q": q, "pageSize": 100, **extra})
+        assert whole.status == 200 and len(whole.data) == 9, (order, whole)
+        got = [x["ID"] for x in whole.data]
+        assert set(got) == {m["ID"] for m in made}
+        key = {None: lambda x: x["ID"], "validityEnd": lambda x: (x["validityEnd"], x["ID"]),
+               "subjectCN": lambda x: (x["subjectCN"], x["ID"])}[order and order.lstrip("-")]
+        want = sorted(whole.data, key=key, reverse=bool(order and order.startswith("-")))
+        if order is None or not order.startswith("-"):
+            assert got == [x["ID"] for x in want], order
+        else:  # descending on the key, the ID ascending among equals
+            assert [key(x)[0] for x in whole.data] == [key(x)[0] for x in want], order
+        for size in (1, 2, 4):
+            paged = []
+            for page in range(1, 11):
+                r = c.get("/certificates", ns=ns,
+                          params={"q": q, "pageSize": size, "page": page, **extra})
+                assert r.status == 200 and int(r.headers["X-Count-Total"]) == 9, r
+                paged += [x["ID"] for x in r.data]
+            assert paged == got, (order, size)
