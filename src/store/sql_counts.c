@@ -389,8 +389,7 @@ sql_aggregate(struct buf *sql, const struct spec *s, const struct scope *sc,
               const struct fnode *filter, const struct agg_part *part, enum sql_dialect d,
               struct arena *a, struct sqlparams *ps, struct errbuf *eb)
 {
-    const char *dim = filter == NULL ? part_dim(s, part, a) : NULL;
-
+    const char  *dim = filter == NULL ? part_dim(s, part, a) : NULL;
     struct listq q = { .scope = *sc };
     int          rc;
 

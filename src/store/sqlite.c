@@ -654,6 +654,7 @@ st_close(struct store *base)
 
     wqueue_stop(&st->q);
     pthread_join(st->thread, NULL);
+    sqlite_checkpointer_stop(&st->ckpt, &st->writer);
     for (struct conn *c = st->readers, *next; c != NULL; c = next) {
         next = c->next;
         sqlite_conn_close(c);
@@ -718,9 +719,12 @@ store_open_sqlite(const char *path, struct store **out, struct errbuf *eb)
         rc = sqlite_sync_spec_tables(&st->writer, eb);
         sqlite_exec_script(&st->writer, rc == E_OK ? "COMMIT" : "ROLLBACK", eb);
     }
+    if (rc == E_OK)
+        rc = sqlite_checkpointer_start(&st->ckpt, &st->writer, path, eb);
     if (rc == E_OK && pthread_create(&st->thread, NULL, writer_main, st) != 0)
         rc = errbuf_set(eb, E_INTERNAL, "store: cannot start the writer thread");
     if (rc != E_OK) {
+        sqlite_checkpointer_stop(&st->ckpt, &st->writer);
         if (strstr(eb->msg, path) == NULL) {
             char why[sizeof eb->msg];
             snprintf(why, sizeof why, "%s", eb->msg);

@@ -25,15 +25,26 @@ struct conn {
     struct conn     *next; /* in the store's list of readers */
 };
 
-struct sqlite_store {
-    struct store    base; /* first: (struct store *) casts are valid */
-    char           *path;
-    struct conn     writer;
-    pthread_key_t   reader_key;
-    pthread_mutex_t readers_mu;
-    struct conn    *readers;
+/* The WAL checkpointer thread (sqlite_checkpoint.c). */
+struct checkpointer {
     pthread_t       thread;
-    struct wqueue   q;
+    pthread_mutex_t mu;
+    pthread_cond_t  cv, done; /* cv: a pass is due (or stop); done: a pass ended */
+    bool            due, stop, busy, running;
+    uint64_t        passes;
+    struct conn     conn;
+};
+
+struct sqlite_store {
+    struct store        base; /* first: (struct store *) casts are valid */
+    char               *path;
+    struct conn         writer;
+    struct checkpointer ckpt;
+    pthread_key_t       reader_key;
+    pthread_mutex_t     readers_mu;
+    struct conn        *readers;
+    pthread_t           thread;
+    struct wqueue       q;
 };
 
 /* A row whose substring entries are to follow it at the end of its job. */
@@ -57,6 +68,12 @@ txc(struct tx *tx)
 {
     return &((struct sqlite_tx *)tx)->st->writer;
 }
+
+/* sqlite_checkpoint.c: checkpoints off the writer's thread, from the writer's
+ * WAL hook on (its automatic checkpoint off); stop before closing the writer. */
+int  sqlite_checkpointer_start(struct checkpointer *ck, struct conn *writer, const char *path,
+                               struct errbuf *eb);
+void sqlite_checkpointer_stop(struct checkpointer *ck, struct conn *writer);
 
 /* sqlite.c: connections and statements, binding values to columns, reads. */
 int  sqlite_conn_open(struct conn *c, const char *path, bool writer, struct errbuf *eb);
