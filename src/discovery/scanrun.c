@@ -447,14 +447,14 @@ scanner_main(void *arg)
 /* ---- writing what was found ------------------------------------------------- */
 
 struct flush {
-    struct run       *r;
-    struct inv_policy policy; /* the namespace's, read once per write */
-    struct found     *found;
-    struct counters   done, live;
-    uint64_t          checkpoint;
-    const char       *final;   /* NULL, or the status the run ends with */
-    bool              partial; /* more batches follow: no counters yet */
-    struct arena     *a;
+    struct run      *r;
+    struct inv_batch batch; /* the namespace's policy and issuers, once per write */
+    struct found    *found;
+    struct counters  done, live;
+    uint64_t         checkpoint;
+    const char      *final;   /* NULL, or the status the run ends with */
+    bool             partial; /* more batches follow: no counters yet */
+    struct arena    *a;
 };
 
 /* On the run's thread, before the write: each certificate's fingerprint,
@@ -513,7 +513,7 @@ put_cert(struct tx *tx, struct flush *fl, const struct found *f, size_t i, struc
             return errbuf_set(&r->eb, E_INTERNAL, "a certificate read before does not parse");
     }
     if (rc == E_NOTFOUND)
-        rc = inv_put(tx, fl->a, r->ns, c, "DISCOVERED", &fl->policy, &obj, &dup, &r->eb);
+        rc = inv_put(tx, fl->a, r->ns, c, "DISCOVERED", &fl->batch, &obj, &dup, &r->eb);
     if (rc != E_OK)
         return rc;
     *is_new = !dup;
@@ -640,7 +640,7 @@ flush_tx(struct tx *tx, void *arg)
         fl->final = NULL;
     }
     if (rc == E_OK && fl->found != NULL)
-        rc = inv_policy_tx(tx, fl->a, r->ns, &fl->policy);
+        rc = inv_batch_begin(tx, fl->a, r->ns, &fl->batch);
     if (rc != E_OK)
         return rc;
     for (const struct found *f = fl->found; f != NULL && rc == E_OK; f = f->next)

@@ -172,30 +172,64 @@ inv_find_same(struct tx *tx, struct arena *a, struct str ns, const struct val *o
                          val_get_str(obj, "fingerprint"), a, found);
 }
 
-/* The issuer in the namespace: the certificate whose subject key identifier
- * is obj's authority key identifier (any of them: they share the key that
- * signed obj) and whose subject is obj's issuer; by the subject alone when obj
- * names no key. */
-static int
-link_issuer(struct tx *tx, struct arena *a, struct str ns, struct val *obj, struct val *issuer)
+/* The batch's issuer found before for (aki, dn). */
+static const struct val *
+batch_issuer(const struct inv_batch *b, struct str aki, struct str dn)
 {
-    struct scope sc = { ns, false };
-    struct val  *self = val_get(obj, "selfSigned");
-    struct str   aki = val_get_str(obj, "authorityKeyIdentifier");
-    struct str   dn = val_get_str(obj, "issuer");
-    int          rc;
+    for (size_t i = 0; b != NULL && i < b->nissuers; i++)
+        if (str_eq(b->issuers[i].aki, aki) && str_eq(b->issuers[i].dn, dn))
+            return &b->issuers[i].obj;
+    return NULL;
+}
+
+static void
+batch_keep(struct inv_batch *b, struct str aki, struct str dn, const struct val *issuer)
+{
+    if (b == NULL || b->nissuers == INV_ISSUERS_MAX)
+        return;
+    b->issuers[b->nissuers].aki = aki;
+    b->issuers[b->nissuers].dn = dn;
+    b->issuers[b->nissuers].obj = *issuer;
+    b->nissuers++;
+}
+
+/* The issuer in the namespace: the certificate whose subject key identifier
+ * is obj's authority key identifier and whose subject is obj's issuer (a key
+ * under two names: the one of that name); by the subject alone when obj names
+ * no key. Kept in the batch for the next certificates it signed. */
+static int
+link_issuer(struct tx *tx, struct arena *a, struct str ns, struct val *obj, struct val *issuer,
+            struct inv_batch *b)
+{
+    struct scope      sc = { ns, false };
+    struct val       *self = val_get(obj, "selfSigned");
+    struct str        aki = val_get_str(obj, "authorityKeyIdentifier");
+    struct str        dn = val_get_str(obj, "issuer");
+    const struct val *known = batch_issuer(b, aki, dn);
+    int               rc = E_OK;
 
     if (self != NULL && self->t == V_BOOL && self->b)
         return E_NOTFOUND;
-    if (aki.len > 0)
+    if (known != NULL)
+        *issuer = *known;
+    else if (aki.len > 0)
         rc = tx->ops->find(tx, &spec_certificate, &sc, "subjectKeyIdentifier", aki, a, issuer);
     else
         rc = tx->ops->find(tx, &spec_certificate, &sc, "subject", dn, a, issuer);
+    /* one key under two names (a renamed CA): the one of obj's issuer name */
+    if (rc == E_OK && known == NULL && aki.len > 0 &&
+        !str_eq(val_get_str(issuer, "subject"), dn)) {
+        rc = tx->ops->find(tx, &spec_certificate, &sc, "subject", dn, a, issuer);
+        if (rc == E_OK && !str_eq(val_get_str(issuer, "subjectKeyIdentifier"), aki))
+            rc = E_NOTFOUND;
+    }
     if (rc != E_OK)
         return rc;
     if (!str_eq(val_get_str(issuer, "subject"), dn) ||
         str_eq(val_get_str(issuer, "ID"), val_get_str(obj, "ID")))
         return E_NOTFOUND;
+    if (known == NULL)
+        batch_keep(b, aki, dn, issuer);
     val_set(a, obj, "issuerCertificateID", *val_get(issuer, "ID"));
     return E_OK;
 }
@@ -208,9 +242,9 @@ expired(const struct val *cert, int64_t now)
     return time_parse(val_get_str(cert, "validityEnd"), &end) == E_OK && end <= now;
 }
 
-int
-inv_complete(struct tx *tx, struct arena *a, struct str ns, struct val *obj,
-             const struct val *old, const struct inv_policy *p, struct errbuf *eb)
+static int
+complete(struct tx *tx, struct arena *a, struct str ns, struct val *obj, const struct val *old,
+         const struct inv_policy *p, struct inv_batch *b, struct errbuf *eb)
 {
     struct inv_policy own;
     struct val        issuer;
@@ -227,11 +261,25 @@ inv_complete(struct tx *tx, struct arena *a, struct str ns, struct val *obj,
     if (issuer_id.len > 0)
         rc = tx->ops->find(tx, &spec_certificate, &sc, "ID", issuer_id, a, &issuer);
     else
-        rc = link_issuer(tx, a, ns, obj, &issuer);
+        rc = link_issuer(tx, a, ns, obj, &issuer, b);
     if (rc != E_OK && rc != E_NOTFOUND)
         return errbuf_set(eb, rc, "store error");
     inv_evaluate(a, obj, p, rc == E_OK && expired(&issuer, now), now);
     return inv_announce(tx, a, ns, obj, old, eb);
+}
+
+int
+inv_complete(struct tx *tx, struct arena *a, struct str ns, struct val *obj,
+             const struct val *old, const struct inv_policy *p, struct errbuf *eb)
+{
+    return complete(tx, a, ns, obj, old, p, NULL, eb);
+}
+
+int
+inv_batch_begin(struct tx *tx, struct arena *a, struct str ns, struct inv_batch *b)
+{
+    b->nissuers = 0;
+    return inv_policy_tx(tx, a, ns, &b->policy);
 }
 
 static bool
@@ -258,8 +306,7 @@ claim_discovered(struct tx *tx, struct arena *a, struct val *found, const char *
 
 int
 inv_put(struct tx *tx, struct arena *a, struct str ns, const struct inv_cert *c,
-        const char *source, const struct inv_policy *p, struct val *out, bool *dup,
-        struct errbuf *eb)
+        const char *source, struct inv_batch *b, struct val *out, bool *dup, struct errbuf *eb)
 {
     int rc;
 
@@ -274,7 +321,7 @@ inv_put(struct tx *tx, struct arena *a, struct str ns, const struct inv_cert *c,
     }
     if (rc != E_NOTFOUND)
         return errbuf_set(eb, rc, "store error");
-    if ((rc = inv_complete(tx, a, ns, out, NULL, p, eb)) != E_OK)
+    if ((rc = complete(tx, a, ns, out, NULL, b != NULL ? &b->policy : NULL, b, eb)) != E_OK)
         return rc;
     if ((rc = tx->ops->insert(tx, &spec_certificate, out)) != E_OK)
         return errbuf_set(eb, rc == E_NOTFOUND ? E_NOTFOUND : rc,
@@ -328,15 +375,15 @@ static int
 cert_create(struct hook_ctx *ctx, struct tx *tx, struct val *obj, struct errbuf *eb)
 {
     struct chain     *ch = ctx->data;
-    struct inv_policy p;
+    struct inv_batch *b = arena_calloc(ctx->a, 1, sizeof *b);
     struct val        member;
     bool              dup;
     int               rc;
 
-    if ((rc = inv_policy_tx(tx, ctx->a, ctx->ns, &p)) != E_OK)
+    if ((rc = inv_batch_begin(tx, ctx->a, ctx->ns, b)) != E_OK)
         return errbuf_set(eb, rc, "store error");
     for (size_t i = ch->n; i-- > 1;)
-        if ((rc = inv_put(tx, ctx->a, ctx->ns, &ch->certs[i], "IMPORTED", &p, &member, &dup,
+        if ((rc = inv_put(tx, ctx->a, ctx->ns, &ch->certs[i], "IMPORTED", b, &member, &dup,
                           eb)) != E_OK)
             return rc;
     rc = inv_find_same(tx, ctx->a, ctx->ns, obj, &ctx->found);
@@ -347,7 +394,7 @@ cert_create(struct hook_ctx *ctx, struct tx *tx, struct val *obj, struct errbuf 
     ctx->found = val_null();
     if (rc != E_NOTFOUND)
         return errbuf_set(eb, rc, "store error");
-    if ((rc = inv_complete(tx, ctx->a, ctx->ns, obj, NULL, &p, eb)) != E_OK)
+    if ((rc = complete(tx, ctx->a, ctx->ns, obj, NULL, &b->policy, b, eb)) != E_OK)
         return rc;
     if (is_ca(obj) && (rc = inv_link_later(tx, ctx->ns, val_get_str(obj, "ID"))) != E_OK)
         return errbuf_set(eb, rc, "cannot queue the linking job");

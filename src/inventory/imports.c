@@ -76,7 +76,7 @@ import_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, s
                     const struct val *old, struct errbuf *eb)
 {
     struct bundle    *b = ctx->data;
-    struct inv_policy p;
+    struct inv_batch *batch = arena_calloc(ctx->a, 1, sizeof *batch);
     struct val        ids = val_arr(), stored;
     struct val       *slot;
     int64_t           imported = 0, dups = 0;
@@ -85,13 +85,13 @@ import_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, s
     KW_UNUSED(s);
     if (old != NULL || b == NULL)
         return E_OK;
-    if ((rc = inv_policy_tx(tx, ctx->a, ctx->ns, &p)) != E_OK)
+    if ((rc = inv_batch_begin(tx, ctx->a, ctx->ns, batch)) != E_OK)
         return errbuf_set(eb, rc, "store error");
     slot = arena_calloc(ctx->a, b->n ? b->n : 1, sizeof *slot);
     for (size_t k = 0; k < b->n; k++) {
         size_t i = b->order[k];
         bool   dup;
-        if ((rc = inv_put(tx, ctx->a, ctx->ns, &b->certs[i], "IMPORTED", &p, &stored, &dup,
+        if ((rc = inv_put(tx, ctx->a, ctx->ns, &b->certs[i], "IMPORTED", batch, &stored, &dup,
                           eb)) != E_OK)
             return rc;
         slot[i] = *val_get(&stored, "ID");

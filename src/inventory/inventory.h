@@ -83,10 +83,26 @@ int inv_find_same(struct tx *tx, struct arena *a, struct str ns, const struct va
 int inv_complete(struct tx *tx, struct arena *a, struct str ns, struct val *obj,
                  const struct val *old, const struct inv_policy *p, struct errbuf *eb);
 
+/* What the inv_put calls of one transaction in one namespace share: the
+ * namespace's policy, read once, and the issuers found so far (a bundle's
+ * leaves name the same few CAs: each is looked up and decoded once). Lives in
+ * the transaction's arena; inv_batch_begin again for another transaction. */
+#define INV_ISSUERS_MAX 64
+struct inv_batch {
+    struct inv_policy policy;
+    struct {
+        struct str aki, dn;
+        struct val obj;
+    } issuers[INV_ISSUERS_MAX];
+    size_t nissuers;
+};
+int inv_batch_begin(struct tx *tx, struct arena *a, struct str ns, struct inv_batch *b);
+
 /* Inside a transaction: store c in `ns` unless a certificate with its
- * fingerprint is there already (then *dup and *out is that one). */
+ * fingerprint is there already (then *dup and *out is that one). `b`: the
+ * batch it is part of (NULL: the policy is read for this one). */
 int inv_put(struct tx *tx, struct arena *a, struct str ns, const struct inv_cert *c,
-            const char *source, const struct inv_policy *p, struct val *out, bool *dup,
+            const char *source, struct inv_batch *b, struct val *out, bool *dup,
             struct errbuf *eb);
 
 /* Inside a transaction: queue the webhook events of the states obj enters

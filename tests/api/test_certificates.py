@@ -11,7 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-from certmaker import chain, make_cert, now
+from certmaker import chain, make_cert, new_key, now
 from kwtest import assert_error, rand
 
 
@@ -491,3 +491,31 @@ def test_validity_dates_are_the_certificates(admin, space):
     c = make_cert("dates.test", start=start, days=5)
     obj = imp(admin, space, c.pem)
     assert obj["validityStart"] == start.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def test_bundle_leaves_link_to_their_own_issuer_among_look_alikes(admin):
+    """A bundle's issuers are looked up once each and kept for the rest of the bundle, by
+    key identifier and name together: two CAs of one name with different keys (a key
+    roll-over), two CAs of one key with different names (a renamed CA), and an expired
+    CA; each leaf links to the CA that signed it, interleaved, and EXPIRED_ISSUER
+    follows its own issuer only."""
+    ns = admin.mkns("/", "look-" + rand(6))["name"]
+    shared = new_key("EC_P256")
+    old = make_cert("Acme Issuing CA", ca=True, days=3650)
+    new = make_cert("Acme Issuing CA", ca=True, days=3650)
+    renamed_a = make_cert("Renamed CA A", ca=True, key=shared, days=3650)
+    renamed_b = make_cert("Renamed CA B", ca=True, key=shared, days=3650)
+    gone = make_cert("Expired CA", ca=True, start=now() - datetime.timedelta(days=20),
+                     end=now() - datetime.timedelta(days=1))
+    cas = [old, new, renamed_a, renamed_b, gone]
+    leaves = [(make_cert("leaf%d.look.test" % k, issuer=cas[k % 5]), cas[k % 5])
+              for k in range(20)]
+    body = "".join(c.pem for c in cas) + "".join(leaf.pem for leaf, _ in leaves)
+    r = admin.post("/certificateimports", {"contents": body}, ns=ns)
+    assert r.status == 200 and r.data["imported"] == 25, r
+    ids = r.data["certificateIDs"]
+    by_fp = {admin.ok(admin.get("/certificates/" + i, ns=ns))["fingerprint"]: i for i in ids}
+    for k, (leaf, issuer) in enumerate(leaves):
+        got = admin.ok(admin.get("/certificates/" + ids[5 + k], ns=ns))
+        assert got["issuerCertificateID"] == by_fp[issuer.fingerprint], k
+        assert ("EXPIRED_ISSUER" in got["weaknesses"]) == (issuer is gone), k
