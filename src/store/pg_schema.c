@@ -167,16 +167,20 @@ has_column(struct pconn *c, const char *table, const char *col)
     return found;
 }
 
-/* True when the counts table `table` has a row of dimension `dim`. */
+/* True when spec `s`'s counts, or their changes not folded yet, have a row of
+ * dimension `dim`. */
 static bool
-has_dim(struct pconn *c, const char *table, const char *dim)
+has_dim(struct pconn *c, const struct spec *s, const char *dim)
 {
     WITH_ARGS(a, p);
     PGresult *r;
     bool      found = false;
-    char      q[320];
+    char      q[512];
 
-    snprintf(q, sizeof q, "SELECT 1 FROM \"%s\" WHERE dim = $1 LIMIT 1", table);
+    snprintf(q, sizeof q,
+             "SELECT 1 FROM \"%s__counts\" WHERE dim = $1"
+             " UNION ALL SELECT 1 FROM \"%s__count_deltas\" WHERE dim = $1 LIMIT 1",
+             s->rest, s->rest);
     pg_arg_cstr(&p, dim);
     if (pq_rows(c, q, &p, "schema", &r) == E_OK) {
         found = PQntuples(r) > 0;
@@ -250,7 +254,7 @@ sync_spec(struct pconn *c, const struct spec *s, struct errbuf *eb)
     if (rc == E_OK && fill)
         rc = run_sql(c, sql_counts_fill, s, eb);
     for (const char *const *dim = had ? s->counted : NULL; rc == E_OK && dim && *dim; dim++)
-        if (!has_dim(c, counts, *dim))
+        if (!has_dim(c, s, *dim))
             rc = fill_dim(c, s, *dim, eb);
     return rc;
 }

@@ -397,11 +397,12 @@ branches_page(struct buf *sql, const struct spec *s, const struct listq *q, enum
 {
     const struct fnode *br[SQL_MAX_BRANCHES];
     size_t              nb;
-    int64_t             k = q->offset > INT64_MAX - q->limit ? INT64_MAX : q->offset + q->limit;
+    int64_t             k;
 
     if (d != SQL_SQLITE || !s->bulk || q->filter == NULL || q->after.len > 0 || q->limit < 0 ||
-        (nb = sql_disjoint_branches(q->filter, br)) < 2)
+        q->offset < 0 || (nb = sql_disjoint_branches(q->filter, s, br)) < 2)
         return false;
+    k = q->offset > INT64_MAX - q->limit ? INT64_MAX : q->offset + q->limit;
     for (size_t i = 0; i < nb; i++)
         if (!filter_finds(br[i], s, str_c("")))
             return false;

@@ -37,8 +37,6 @@ void sql_counts_fill_dim(struct buf *sql, const struct spec *s, const char *dim,
 /* PostgreSQL: fold the count changes appended since into the counts (one
  * statement; a reader sums both, so it sees the same before and after). */
 void sql_counts_fold(struct buf *sql, const struct spec *s);
-/* True when `part` (no filter) is a counted dimension of `s` (or the total). */
-bool sql_counted(const struct spec *s, const struct agg_part *part);
 /* The table of the namespace tree (model/namespace.c), which every row write
  * checks: a row is written only while its namespace exists. */
 #define SQL_NAMESPACE_TABLE "namespaces"

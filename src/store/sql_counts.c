@@ -310,16 +310,6 @@ part_dim(const struct spec *s, const struct agg_part *part, struct arena *a)
     return NULL;
 }
 
-bool
-sql_counted(const struct spec *s, const struct agg_part *part)
-{
-    struct arena *a = arena_new(256);
-    bool          yes = part->nby <= 2 && part_dim(s, part, a) != NULL;
-
-    arena_free(a);
-    return yes;
-}
-
 /* The cast back from the counts' text to the attribute's type (PostgreSQL). */
 static const char *
 pg_cast(const struct attr *at)
@@ -437,16 +427,21 @@ str_eq_term(const struct fnode *t)
     return t->op == F_EQ && t->v.t == FV_STR;
 }
 
-/* True when no row is in both: one holds `field == x`, the other `field == y`. */
+/* True when no row is in both: one holds `field == x`, the other `field == y`,
+ * on a column holding one string (not a list, where == is "has this element";
+ * not a time, which two different strings may name). */
 static bool
-disjoint(const struct branch *x, const struct branch *y)
+disjoint(const struct spec *s, const struct branch *x, const struct branch *y)
 {
     for (size_t i = 0; i < x->n; i++)
-        for (size_t j = 0; j < y->n; j++)
-            if (str_eq_term(x->terms[i]) && str_eq_term(y->terms[j]) &&
-                str_eq(x->terms[i]->field, y->terms[j]->field) &&
-                !str_eq(x->terms[i]->v.s, y->terms[j]->v.s))
+        for (size_t j = 0; j < y->n; j++) {
+            const struct fnode *t = x->terms[i], *u = y->terms[j];
+            const struct attr  *at;
+            if (str_eq_term(t) && str_eq_term(u) && str_eq(t->field, u->field) &&
+                !str_eq(t->v.s, u->v.s) && (at = spec_attr(s, t->field)) != NULL &&
+                at->type == T_STRING && attr_is_column(at))
                 return true;
+        }
     return false;
 }
 
@@ -589,7 +584,7 @@ fit_count(struct buf *sql, const struct spec *s, const struct listq *q, const st
 }
 
 static bool
-split(const struct fnode *filter, struct branch *b, size_t *nb)
+split(const struct fnode *filter, const struct spec *s, struct branch *b, size_t *nb)
 {
     const struct fnode *ors[MAX_BRANCHES];
 
@@ -602,19 +597,19 @@ split(const struct fnode *filter, struct branch *b, size_t *nb)
         if (!flatten(ors[i], F_AND, b[i].terms, MAX_TERMS, &b[i].n))
             return false;
         for (size_t j = 0; j < i; j++)
-            if (!disjoint(&b[i], &b[j]))
+            if (!disjoint(s, &b[i], &b[j]))
                 return false;
     }
     return true;
 }
 
 size_t
-sql_disjoint_branches(const struct fnode *f, const struct fnode **out)
+sql_disjoint_branches(const struct fnode *f, const struct spec *s, const struct fnode **out)
 {
     struct branch b[MAX_BRANCHES];
     size_t        nb;
 
-    if (!split(f, b, &nb))
+    if (!split(f, s, b, &nb))
         return 0;
     for (size_t i = 0; i < nb; i++)
         out[i] = b[i].node;
@@ -631,7 +626,7 @@ sql_count_buckets(struct buf *sql, const struct spec *s, const struct listq *q,
     bool          fit[MAX_BRANCHES], any = false;
     size_t        nb;
 
-    if (!s->bulk || s->counted == NULL || q->filter == NULL || !split(q->filter, b, &nb))
+    if (!s->bulk || s->counted == NULL || q->filter == NULL || !split(q->filter, s, b, &nb))
         return false;
     for (size_t i = 0; i < nb; i++)
         any |= fit[i] = branch_fits(s, &b[i], &f[i]);

@@ -25,10 +25,11 @@ int sql_aggregate_rows(struct buf *sql, const struct spec *s, const struct scope
                        enum sql_dialect d, struct arena *a, struct sqlparams *ps,
                        struct errbuf *eb);
 /* A filter as an OR of branches no row is in two of (each holds `field ==` a
- * different value of one field): their number (at most SQL_MAX_BRANCHES) into
- * `out`, 0 when it is not one. */
+ * different value of one string column of `s`): their number (at most
+ * SQL_MAX_BRANCHES) into `out`, 0 when it is not one. */
 #define SQL_MAX_BRANCHES 16
-size_t sql_disjoint_branches(const struct fnode *f, const struct fnode **out);
+size_t sql_disjoint_branches(const struct fnode *f, const struct spec *s,
+                             const struct fnode **out);
 /* The count of a list query's matches from the counted day buckets (sql_counts.c):
  * false, nothing written, when they cannot answer it. */
 bool sql_count_buckets(struct buf *sql, const struct spec *s, const struct listq *q,

@@ -219,3 +219,26 @@ def test_pages_of_a_status_merge_stored_and_caught_up_rows_in_every_order(start_
                 assert r.status == 200 and int(r.headers["X-Count-Total"]) == 9, r
                 paged += [x["ID"] for x in r.data]
             assert paged == got, (order, size)
+
+
+def test_branches_that_share_rows_are_neither_summed_nor_merged_twice(admin):
+    """`==` on a list is "has this element", and one time has many spellings: such ORs
+    may share rows, so their counts and pages are those of the rows, each once."""
+    ns = admin.mkns("/", "cnt-" + rand(8))["name"]
+    end = midnight(300)
+    made = [imp(admin, ns, make_cert("s%d.share.test" % k, dns=dns, start=end - 100 * DAY,
+                                     end=end).pem) for k, dns in
+            enumerate((["a.share.test", "b.share.test"], ["a.share.test"], ["b.share.test"]))]
+    t = end.strftime("%Y-%m-%dT%H:%M:%S")
+    for q in ('dnsNames == "a.share.test" or dnsNames == "b.share.test"',
+              'status == "REVOKED" or (status == "ACTIVE" and dnsNames == "a.share.test")'
+              ' or (status == "ACTIVE" and dnsNames == "b.share.test")',
+              '(status == "ACTIVE" and validityEnd == "%sZ") or (status == "ACTIVE" and'
+              ' validityEnd == "%s.000Z") or status == "REVOKED"' % (t, t)):
+        assert count(admin, ns, q) == 3, q
+        paged = []
+        for page in range(1, 6):
+            r = admin.get("/certificates", ns=ns, params={"q": q, "pageSize": 1, "page": page})
+            assert r.status == 200, r
+            paged += [x["ID"] for x in r.data]
+        assert sorted(paged) == sorted(m["ID"] for m in made), q
