@@ -248,12 +248,11 @@ sync_spec(struct pconn *c, const struct spec *s, struct errbuf *eb)
         rc = run_sql(c, sql_add_nsid, s, eb);
     snprintf(counts, sizeof counts, "%s__counts", s->rest);
     bool fill = s->counted != NULL && !has_relation(c, counts);
-    bool had = s->counted != NULL && !fill;
     if (rc == E_OK)
         rc = run_sql(c, index_ddl, s, eb);
     if (rc == E_OK && fill)
         rc = run_sql(c, sql_counts_fill, s, eb);
-    for (const char *const *dim = had ? s->counted : NULL; rc == E_OK && dim && *dim; dim++)
+    for (const char *const *dim = s->counted; !fill && dim && *dim && rc == E_OK; dim++)
         if (!has_dim(c, s, *dim))
             rc = fill_dim(c, s, *dim, eb);
     return rc;

@@ -227,8 +227,8 @@ sql_count(struct buf *sql, const struct spec *s, const struct listq *q, enum sql
 }
 
 /* The objects an aggregate counts: the query's filter and the part's. */
-static const struct fnode *
-agg_filter(struct arena *a, const struct fnode *filter, const struct fnode *extra)
+const struct fnode *
+sql_agg_filter(struct arena *a, const struct fnode *filter, const struct fnode *extra)
 {
     if (filter != NULL && extra != NULL)
         return filter_bool(a, F_AND, (struct fnode *)filter, (struct fnode *)extra);
@@ -243,7 +243,7 @@ sql_aggregate_rows(struct buf *sql, const struct spec *s, const struct scope *sc
 {
     bool         list = part->nby == 1 && attr_is_indexed_list(part->by[0]);
     size_t       n = part->nby;
-    struct listq q = { .scope = *sc, .filter = agg_filter(a, filter, part->filter) };
+    struct listq q = { .scope = *sc, .filter = sql_agg_filter(a, filter, part->filter) };
     int          rc;
 
     buf_puts(sql, "SELECT ");

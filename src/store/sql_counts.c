@@ -379,19 +379,15 @@ sql_aggregate(struct buf *sql, const struct spec *s, const struct scope *sc,
               const struct fnode *filter, const struct agg_part *part, enum sql_dialect d,
               struct arena *a, struct sqlparams *ps, struct errbuf *eb)
 {
-    const char  *dim = filter == NULL ? part_dim(s, part, a) : NULL;
-    struct listq q = { .scope = *sc };
-    int          rc;
+    const char *dim = filter == NULL ? part_dim(s, part, a) : NULL;
 
     if (dim != NULL) {
         counted_select(sql, s, sc, part, dim, d, a, ps);
         return E_OK;
     }
     if (part->nby == 0) { /* one count: perhaps from the days' counts */
-        q.filter =
-            filter != NULL && part->filter != NULL
-                ? filter_bool(a, F_AND, (struct fnode *)filter, (struct fnode *)part->filter)
-                : (filter != NULL ? filter : part->filter);
+        struct listq q = { .scope = *sc, .filter = sql_agg_filter(a, filter, part->filter) };
+        int          rc;
         if (sql_count_buckets(sql, s, &q, d, a, ps, eb, &rc))
             return rc;
     }

@@ -19,6 +19,9 @@ int  sql_where(struct buf *sql, const struct spec *s, const struct listq *q, enu
                struct arena *a, struct sqlparams *ps, struct errbuf *eb);
 void sql_read_table(struct buf *sql, const struct spec *s, const struct fnode *f,
                     enum sql_dialect d);
+/* The objects an aggregate part counts: the query's filter and the part's. */
+const struct fnode *sql_agg_filter(struct arena *a, const struct fnode *filter,
+                                   const struct fnode *extra);
 /* An aggregate part counted from the rows (sql_aggregate without the counts). */
 int sql_aggregate_rows(struct buf *sql, const struct spec *s, const struct scope *sc,
                        const struct fnode *filter, const struct agg_part *part,
