@@ -42,7 +42,8 @@ KW_BENCH_IMPORT_ONLY=1 (the import and its row only: no OpenSSL reference, no se
 reports, export or sweep; part 14 of bench/run.sh uses it as a probe of the import rate),
 KW_BENCH_REUSE=1 (with KW_WORK: when a completed import of N certificates is in KW_WORK from an
 earlier run, start on its data instead of importing again, and report that import's rate: for
-measuring a change to the searches, reports, export or sweep without 15 minutes of import).
+measuring a change to the searches, reports, export or sweep without 15 minutes of import; with
+KW_BENCH_STORE, the same store URL and its database as the import left it).
 
 Output: progress and per-query lines, then the summary rows; with KW_ROWS each summary row is
 also written there as six cells separated by | (measure, keyward, reference, ratio, goal,
@@ -50,6 +51,7 @@ result). Exit status 0 when the run completed, goals met or not; 1 when it could
 """
 import bisect
 import datetime
+import hashlib
 import http.client
 import json
 import os
@@ -756,7 +758,9 @@ def main():
     srv = Server(work, "inventory", data)
     done = work / "import-done.json"
     try:
-        if REUSE and done.exists() and json.loads(done.read_text()).get("n") == N:
+        store_id = hashlib.sha256(STORE.encode()).hexdigest()[:16]  # no password kept
+        if (REUSE and done.exists() and json.loads(done.read_text()).get("n") == N
+                and json.loads(done.read_text()).get("store", "") == store_id):
             kept = json.loads(done.read_text())
             imp_rate, ids = kept["rate"], kept["ids"]
             say("import: reusing the %d certificates imported earlier in %s (%.0f stored/s then)"
@@ -766,8 +770,9 @@ def main():
             done.unlink(missing_ok=True)
             srv.start()
             imp_rate, ids = do_import(srv, leaves, cas)
-            if ids is not None and not STORE:
-                done.write_text(json.dumps({"n": N, "rate": imp_rate, "ids": ids}))
+            if ids is not None:
+                done.write_text(json.dumps({"n": N, "rate": imp_rate, "ids": ids,
+                                            "store": store_id}))
         if IMPORT_ONLY:
             srv.stop()
             row("import: certificates stored/s (N=%d)" % N, "%.0f" % imp_rate, "-", "",

@@ -609,15 +609,25 @@ static const struct spec_action certificate_actions[] = {
 
 /* "*status,ID,validityEnd": the pages of a status in ID order, walked (sql.c
  * branches_page) instead of sorting every match. */
+/* The sweep's and the status filters' ranges of (status, time): with the
+ * other time in the index, a status's rows the sweep has not caught up with
+ * (stored ACTIVE, expiringTime passed, validityEnd not) are counted from the
+ * index alone; PostgreSQL, which cannot know that they are few, scanned the
+ * table for them (350 ms at 1,000,000; 0.1 ms so). */
 static const char *const certificate_indexes[] = {
     "*status,validityEnd",
-    "*status,expiringTime",
+    "*status,expiringTime,validityEnd",
     "*status,ID,validityEnd",
     "validityEnd",
     "subjectCN",
     "subject",
     "subjectKeyIdentifier",
     "issuerCertificateID",
+    NULL,
+};
+
+static const char *const certificate_dropped_indexes[] = {
+    "*status,expiringTime", /* before validityEnd joined it */
     NULL,
 };
 
@@ -685,6 +695,7 @@ const struct spec spec_certificate = {
                .rewrite = cert_rewrite },
     .csv_columns = certificate_csv,
     .indexes = certificate_indexes,
+    .dropped_indexes = certificate_dropped_indexes,
     .counted = certificate_counted,
     .raw_types = certificate_raw,
     .raw_attr = "certificate",

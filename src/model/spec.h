@@ -212,24 +212,27 @@ struct spec {
                        afterwards in batches (namespace.purge job), so a
                        namespace delete never stalls other writes */
     struct spec_hooks  hooks;
-    const char *const *csv_columns; /* NULL-terminated default columns of its text/csv
-                                       lists; NULL: ID, name (if it has one), namespace,
-                                       createTime, updateTime (api/csv.h) */
-    const char *const *indexes;     /* NULL-terminated store indexes beyond the default
-                                       order's, each a comma-separated list of columns
-                                       ("status,validityEnd"), after the namespace
-                                       ("*a,b": without it, for the server's own
-                                       queries across namespaces): what its large
-                                       lists are searched by */
-    const char *const *counted;     /* NULL-terminated dimensions whose counts the store
-                                       keeps as rows are written (one or two columns,
-                                       comma-separated, or a list attribute: its
-                                       elements), and the total: aggregates without a
-                                       filter read them instead of the rows (reports) */
-    const char *const *raw_types;   /* NULL-terminated media types a create accepts as
-                                       a raw body (application/pkix-cert): the body
-                                       becomes attribute raw_attr (as text, or as
-                                       base64 when it is not UTF-8) */
+    const char *const *csv_columns;     /* NULL-terminated default columns of its text/csv
+                                           lists; NULL: ID, name (if it has one), namespace,
+                                           createTime, updateTime (api/csv.h) */
+    const char *const *indexes;         /* NULL-terminated store indexes beyond the default
+                                           order's, each a comma-separated list of columns
+                                           ("status,validityEnd"), after the namespace
+                                           ("*a,b": without it, for the server's own
+                                           queries across namespaces): what its large
+                                           lists are searched by */
+    const char *const *dropped_indexes; /* indexes of `indexes`' notation that an
+                                           earlier release made and this one does
+                                           not: dropped at start */
+    const char *const *counted;         /* NULL-terminated dimensions whose counts the store
+                                           keeps as rows are written (one or two columns,
+                                           comma-separated, or a list attribute: its
+                                           elements), and the total: aggregates without a
+                                           filter read them instead of the rows (reports) */
+    const char *const *raw_types;       /* NULL-terminated media types a create accepts as
+                                           a raw body (application/pkix-cert): the body
+                                           becomes attribute raw_attr (as text, or as
+                                           base64 when it is not UTF-8) */
     const char    *raw_attr;
     const int64_t *body_max; /* a create's body limit in bytes (a setting); NULL:
                                 max_body_size */

@@ -87,6 +87,18 @@ sql_live_cond(struct buf *b, const struct scope *sc, bool unindexed, enum sql_di
         buf_printf(b, "%s = '/'", col);
         return;
     }
+    if (!sc->recursive && d == SQL_POSTGRES) {
+        /* One namespace as one value (names are unique): PostgreSQL then
+         * walks an index on (nsid, order...) in order and stops at the page,
+         * where for IN it joins, reads every match and sorts them (400 ms for
+         * a validityEnd range over 1,000,000 certificates, 2 ms so). */
+        buf_printf(b, "%s = (SELECT \"ID\" FROM ", col);
+        sql_ident(b, SQL_NAMESPACE_TABLE);
+        buf_puts(b, " WHERE ");
+        path_cond(b, "\"name\"", sc, d, a, ps);
+        buf_putc(b, ')');
+        return;
+    }
     buf_printf(
         b, root ? "(%s = '/' OR %s IN (SELECT \"ID\" FROM " : "%s%s IN (SELECT \"ID\" FROM ",
         root ? col : "", col);
@@ -389,8 +401,10 @@ order_by(struct buf *sql, const struct listq *q, bool unindexed)
  * (a status: docs/inventory.md) and an index finds each branch's rows: each
  * branch read on its own, its first offset+limit rows in the page's order,
  * merged. SQLite then walks an index in that order for a branch that has one
- * and stops early, and sorts a `few` branch; for one OR it reads every match
- * from the table and sorts them all (15 ms for 40,000 EXPIRING, 1 ms so). */
+ * and stops early, and sorts a `few` branch (its `+` hint); for one OR it reads
+ * every match from the table and sorts them all (15 ms for 40,000 EXPIRING,
+ * 1 ms so). PostgreSQL plans each branch by its own costs (no hint there) and
+ * for one OR scanned the whole table in parallel (935 ms at 1,000,000). */
 static bool
 branches_page(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dialect d,
               struct arena *a, struct sqlparams *ps, struct errbuf *eb, int *rc)
@@ -399,8 +413,8 @@ branches_page(struct buf *sql, const struct spec *s, const struct listq *q, enum
     size_t              nb;
     int64_t             k;
 
-    if (d != SQL_SQLITE || !s->bulk || q->filter == NULL || q->after.len > 0 || q->limit < 0 ||
-        q->offset < 0 || (nb = sql_disjoint_branches(q->filter, s, br)) < 2)
+    if (!s->bulk || q->filter == NULL || q->after.len > 0 || q->limit < 0 || q->offset < 0 ||
+        (nb = sql_disjoint_branches(q->filter, s, br)) < 2)
         return false;
     k = q->offset > INT64_MAX - q->limit ? INT64_MAX : q->offset + q->limit;
     for (size_t i = 0; i < nb; i++)
@@ -410,8 +424,13 @@ branches_page(struct buf *sql, const struct spec *s, const struct listq *q, enum
     buf_puts(sql, "SELECT \"ID\" FROM (");
     for (size_t i = 0; i < nb && *rc == E_OK; i++) {
         struct listq one = *q;
+        /* PostgreSQL sorts a `few` branch when its rows come from a subquery
+         * planned on its own (OFFSET 0): the ORDER BY cannot lead it to walk
+         * an order index past every other row (550 ms for EXPIRING). */
+        bool fence = d == SQL_POSTGRES && br[i]->few;
         one.filter = br[i];
-        buf_puts(sql, i > 0 ? " UNION ALL SELECT * FROM (SELECT " : "SELECT * FROM (SELECT ");
+        buf_puts(sql, i > 0 ? " UNION ALL SELECT * FROM (" : "SELECT * FROM (");
+        buf_puts(sql, fence ? "SELECT * FROM (SELECT " : "SELECT ");
         for (size_t j = 0; j < q->norder; j++) {
             sql_ident(sql, q->order[j].attr->name);
             buf_puts(sql, ", ");
@@ -419,10 +438,12 @@ branches_page(struct buf *sql, const struct spec *s, const struct listq *q, enum
         buf_puts(sql, "\"ID\" FROM ");
         sql_read_table(sql, s, br[i], d);
         *rc = sql_where(sql, s, &one, d, a, ps, eb);
-        order_by(sql, q, br[i]->few);
+        if (fence)
+            buf_printf(sql, " OFFSET 0) AS f%zu", i);
+        order_by(sql, q, d == SQL_SQLITE && br[i]->few);
         buf_puts(sql, " LIMIT ");
         sql_param_int(sql, d, a, ps, k);
-        buf_putc(sql, ')');
+        buf_printf(sql, ") AS b%zu", i); /* PostgreSQL 15 names every subquery */
     }
     buf_puts(sql, " ORDER BY ");
     for (size_t j = 0; j < q->norder; j++)
@@ -431,7 +452,7 @@ branches_page(struct buf *sql, const struct spec *s, const struct listq *q, enum
     sql_param_int(sql, d, a, ps, q->limit);
     buf_puts(sql, " OFFSET ");
     sql_param_int(sql, d, a, ps, q->offset);
-    buf_putc(sql, ')');
+    buf_puts(sql, ") AS branches");
     return true;
 }
 
@@ -728,18 +749,26 @@ scope_column(const struct spec *s)
  * and its page of IDs are read from the index alone (sql_select). Bulk indexes
  * are named <rest>_live_..., the others <rest>_... */
 static void
-index_on(struct buf *sql, const struct spec *s, const char *name, const char *cols, bool global,
-         enum sql_dialect d)
+index_name(char full[256], const struct spec *s, const char *name, bool global,
+           enum sql_dialect d)
 {
-    char full[256];
-    int  n = snprintf(full, sizeof full, "%s_%s%s%s", s->rest, s->bulk ? "live_" : "", name,
+    int n = snprintf(full, 256, "%s_%s%s%s", s->rest, s->bulk ? "live_" : "", name,
                      s->bulk && global ? "_nsid" : "");
 
     /* PostgreSQL cuts a name at 63 bytes: a long one keeps 46 and a hash of
      * the whole, so that two long names never become one. */
     if (d == SQL_POSTGRES && n > 63)
-        snprintf(full + 46, sizeof full - 46, "_%016llx",
+        snprintf(full + 46, 256 - 46, "_%016llx",
                  (unsigned long long)hash_fnv1a(full, (size_t)n, 0));
+}
+
+static void
+index_on(struct buf *sql, const struct spec *s, const char *name, const char *cols, bool global,
+         enum sql_dialect d)
+{
+    char full[256];
+
+    index_name(full, s, name, global, d);
     buf_printf(sql, "CREATE INDEX IF NOT EXISTS \"%s\" ON ", full);
     sql_ident(sql, s->rest);
     buf_puts(sql, " (");
@@ -759,12 +788,14 @@ index_on(struct buf *sql, const struct spec *s, const char *name, const char *co
 }
 
 /* One of a spec's own indexes: "a,b" is (scope column, a, b), "*a,b" is (a, b)
- * (for the server's queries across every namespace), named after them. */
+ * (for the server's queries across every namespace), named after them; made,
+ * or with `drop` dropped. */
 static void
-spec_index(struct buf *sql, const struct spec *s, const char *cols, enum sql_dialect d)
+spec_index(struct buf *sql, const struct spec *s, const char *cols, bool drop,
+           enum sql_dialect d)
 {
     bool  global = *cols == '*';
-    char  name[128];
+    char  name[128], full[256];
     char *n = name;
 
     cols += global;
@@ -773,7 +804,12 @@ spec_index(struct buf *sql, const struct spec *s, const char *cols, enum sql_dia
     for (const char *p = cols; *p != '\0' && n < name + sizeof name - 1; p++)
         *n++ = *p == ',' ? '_' : *p;
     *n = '\0';
-    index_on(sql, s, name, cols, global, d);
+    if (!drop) {
+        index_on(sql, s, name, cols, global, d);
+        return;
+    }
+    index_name(full, s, name, global, d);
+    buf_printf(sql, "DROP INDEX IF EXISTS \"%s\";", full);
 }
 
 /* Indexes a release made and a later one replaced (bulk specs moved from the
@@ -796,8 +832,10 @@ sql_create_indexes(struct buf *sql, const struct spec *s, enum sql_dialect d)
     snprintf(order, sizeof order, "%s%sID", s->default_order ? s->default_order : "",
              s->default_order ? "," : "");
     index_on(sql, s, "order", order, false, d);
+    for (const char *const *ix = s->dropped_indexes; ix != NULL && *ix != NULL; ix++)
+        spec_index(sql, s, *ix, true, d);
     for (const char *const *ix = s->indexes; ix != NULL && *ix != NULL; ix++)
-        spec_index(sql, s, *ix, d);
+        spec_index(sql, s, *ix, false, d);
     /* PostgreSQL: GIN indexes answer a list's @> (has) and a substring's LIKE
      * (pg_trgm) without side tables. */
     for (size_t i = 0; i < spec_ncolumns(s) && d == SQL_POSTGRES; i++) {
