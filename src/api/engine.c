@@ -874,15 +874,12 @@ serve_op(struct req *r, const struct spec *s, const struct checked *ck, struct e
     }
 }
 
-enum api_result
-engine_serve(struct req *r, struct errbuf *eb)
+static enum api_result
+serve_judged(struct req *r, struct errbuf *eb)
 {
     const struct spec *s = r->route.spec;
-    struct checked     ck;
+    struct checked     ck = { .gen = authz_generation() }; /* before any authorization */
     int                rc;
-
-    store_follow(kw_store); /* another server's policy or namespace write counts now */
-    ck = (struct checked){ .gen = authz_generation() }; /* before any authorization */
 
     if (s->not_namespaced) {
         rc = engine_static(r, s, eb);
@@ -906,4 +903,26 @@ engine_serve(struct req *r, struct errbuf *eb)
 fail:
     api_error(r, eb);
     return API_DONE;
+}
+
+/* Another server's policy or namespace write counts from the next request on:
+ * the store is asked before the request is judged. A GET of one object asks
+ * with its read of the object, in one round trip, and is judged again (from
+ * the request as it came) in the rare case that the answer says others wrote. */
+enum api_result
+engine_serve(struct req *r, struct errbuf *eb)
+{
+    bool one_read = (r->method == M_GET || r->method == M_HEAD) && r->route.id.len > 0 &&
+                    r->route.action == NULL && !r->csv;
+
+    if (one_read && store_follow_later(kw_store)) {
+        struct req      as_came = *r;
+        enum api_result res = serve_judged(r, eb);
+        if (!store_follow_settle(kw_store) || res == API_PENDING)
+            return res;
+        *r = as_came;
+        *eb = (struct errbuf){ 0 };
+    } else
+        store_follow(kw_store);
+    return serve_judged(r, eb);
 }

@@ -124,6 +124,9 @@ pg_conn_close(struct pconn *c)
         free(c->cache[i].sql);
     memset(c->cache, 0, sizeof c->cache);
     c->pg = NULL;
+    c->ndeferred = 0;
+    if (c->follow == FOLLOW_ARMED)
+        c->follow = FOLLOW_FAILED; /* the settle reads the generation itself */
 }
 
 int
@@ -169,6 +172,11 @@ pg_conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct err
     PGresult *r = PQexec(c->pg, setup);
     bool      ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
+    if (ok && !writer) {
+        r = PQprepare(c->pg, FOLLOW_STMT, GENERATION_SQL, 0, NULL);
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+    }
     if (!ok) {
         pg_conn_close(c);
         return errbuf_set(eb, E_UNAVAILABLE, "store %s: cannot set up the connection",
@@ -243,20 +251,112 @@ pg_conn_prepare(struct pconn *c, const char *sql, const struct pargs *p, char na
     return name;
 }
 
-/* Run `sql` with `p` (NULL: none), results in binary format. NULL when the
- * statement could not even be prepared; otherwise the caller checks the
+/* One round trip: the connection's deferred commands (pq_defer), the
+ * generation row when follow is armed (into c->follow_n), then the statement
+ * `name`, whose result is returned as PQexecPrepared would (an earlier
+ * failure makes it PGRES_PIPELINE_ABORTED). A broken pipeline closes the
+ * connection: NULL. */
+static PGresult *
+pq_pipeline(struct pconn *c, const char *name, int n, const char *const *v, const int *len,
+            const int *fmt)
+{
+    bool      follow = c->follow == FOLLOW_ARMED, sent;
+    int       last = c->ndeferred + follow, query = 0, nulls = 0;
+    PGresult *r, *out = NULL;
+
+    if (follow)
+        c->follow = FOLLOW_FAILED;
+    sent = PQenterPipelineMode(c->pg);
+    for (int i = 0; i < c->ndeferred && sent; i++)
+        sent = PQsendQueryParams(c->pg, c->deferred[i], 0, NULL, NULL, NULL, NULL, 0);
+    if (sent && follow)
+        sent = PQsendQueryPrepared(c->pg, FOLLOW_STMT, 0, NULL, NULL, NULL, 1);
+    sent = sent && PQsendQueryPrepared(c->pg, name, n, v, len, fmt, 1) && PQpipelineSync(c->pg);
+    if (!sent) {
+        pg_conn_close(c);
+        return NULL;
+    }
+    /* Each query's results end with a NULL; the Sync's result ends it all. */
+    while (nulls < 3 && PQstatus(c->pg) == CONNECTION_OK) {
+        if ((r = PQgetResult(c->pg)) == NULL) {
+            query++, nulls++;
+            continue;
+        }
+        nulls = 0;
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (query < c->ndeferred && st == PGRES_FATAL_ERROR)
+            pq_err(c, r, c->deferred[query]);
+        if (follow && query == last - 1 && st == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+            c->follow_n = pg_col_int(r, 0, 0);
+            c->follow = FOLLOW_READ;
+        }
+        if (query == last && out == NULL)
+            out = r;
+        else
+            PQclear(r);
+    }
+    c->ndeferred = 0;
+    if (!PQexitPipelineMode(c->pg)) {
+        pg_conn_close(c);
+        PQclear(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* Run `sql` with `p` (NULL: none), results in binary format; in one round
+ * trip with what the connection has to send first (pq_pipeline). NULL when
+ * the statement could not even be prepared; otherwise the caller checks the
  * result's status and clears it. */
 static PGresult *
 pq_run(struct pconn *c, const char *sql, const struct pargs *p)
 {
-    char        buf[24];
-    const char *name = pg_conn_prepare(c, sql, p, buf);
+    char               buf[24];
+    const char        *name = pg_conn_prepare(c, sql, p, buf);
+    int                n = p != NULL ? p->n : 0;
+    const char *const *v = n > 0 ? p->v : NULL;
+    const int         *len = n > 0 ? p->len : NULL, *fmt = n > 0 ? p->fmt : NULL;
 
     if (name == NULL)
         return NULL;
-    if (p == NULL || p->n == 0)
-        return PQexecPrepared(c->pg, name, 0, NULL, NULL, NULL, 1);
-    return PQexecPrepared(c->pg, name, p->n, p->v, p->len, p->fmt, 1);
+    if (c->follow == FOLLOW_ARMED || c->ndeferred > 0)
+        return pq_pipeline(c, name, n, v, len, fmt);
+    return PQexecPrepared(c->pg, name, n, v, len, fmt, 1);
+}
+
+/* A command whose answer can wait: sent before the connection's next
+ * statement, in its round trip (a failure then fails that statement). */
+int
+pq_defer(struct pconn *c, const char *cmd)
+{
+    if (c->ndeferred == DEFERRED_MAX)
+        return pq_exec(c, cmd);
+    c->deferred[c->ndeferred++] = cmd;
+    return E_OK;
+}
+
+/* The deferred commands and `sql` as one simple query: PQexec's one round
+ * trip; its result is the first failure's or the last command's. */
+static PGresult *
+pq_exec_deferred(struct pconn *c, const char *sql)
+{
+    struct buf text;
+    PGresult  *r;
+
+    if (c->ndeferred == 0)
+        return PQexec(c->pg, sql);
+    buf_init(&text, SQL_MAX);
+    for (int i = 0; i < c->ndeferred; i++)
+        buf_printf(&text, "%s; ", c->deferred[i]);
+    buf_puts(&text, sql);
+    c->ndeferred = 0;
+    r = PQexec(c->pg, buf_cstr(&text));
+    buf_free(&text);
+    return r;
 }
 
 /* A statement that returns no rows; *changed (may be NULL) the rows it wrote. */
@@ -282,7 +382,7 @@ pq_do(struct pconn *c, const char *sql, const struct pargs *p, const char *what,
 int
 pq_exec(struct pconn *c, const char *sql)
 {
-    PGresult *r = PQexec(c->pg, sql);
+    PGresult *r = pq_exec_deferred(c, sql);
     int       rc = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK
                        ? E_OK
                        : pq_err(c, r, sql);
@@ -296,7 +396,7 @@ pq_exec(struct pconn *c, const char *sql)
 int
 pq_commit(struct pconn *c)
 {
-    PGresult *r = PQexec(c->pg, "COMMIT");
+    PGresult *r = pq_exec_deferred(c, "COMMIT");
     int       rc = PQresultStatus(r) != PGRES_COMMAND_OK   ? pq_err(c, r, "commit")
                    : strcmp(PQcmdStatus(r), "COMMIT") != 0 ? E_UNAVAILABLE
                                                            : E_OK;
@@ -669,6 +769,8 @@ static const struct store_ops pg_ops = {
     .cursor_close = pg_st_cursor_close,
     .aggregate = pg_st_aggregate,
     .others_wrote = pg_st_others_wrote,
+    .follow_later = pg_st_follow_later,
+    .follow_settle = pg_st_follow_settle,
     .clock_ms = st_clock_ms,
 };
 

@@ -11,6 +11,7 @@
 #define STMT_CACHE   128
 #define SQL_MAX      (64 * 1024)
 #define RECONNECT_MS 250
+#define DEFERRED_MAX 8 /* commands a connection holds back (pq_defer) */
 
 /* Type OIDs (catalog/pg_type_d.h is a server header). */
 #define OID_BOOL   16
@@ -29,12 +30,24 @@ struct stmt_slot {
     unsigned name; /* prepared as "k<name>": names are never reused */
 };
 
+/* The generation of announced writes (store_ops.others_wrote); every read
+ * connection has it prepared as FOLLOW_STMT, outside the statement cache. */
+#define GENERATION_SQL "SELECT n FROM kw_generation WHERE topic = 'announced'"
+#define FOLLOW_STMT    "follow"
+
+/* A read connection's look at the generation (store_ops.follow_later). */
+enum follow { FOLLOW_OFF, FOLLOW_ARMED, FOLLOW_READ, FOLLOW_FAILED };
+
 struct pconn {
     PGconn          *pg;
     struct stmt_slot cache[STMT_CACHE];
     unsigned         next_evict, next_name;
     int64_t          failed_at; /* last failed connect (ms): no reconnect storm */
     struct pconn    *next;      /* in the store's list of readers */
+    enum follow      follow;    /* armed: the next statement brings the generation */
+    int64_t          follow_n;  /* what it brought (FOLLOW_READ) */
+    const char      *deferred[DEFERRED_MAX]; /* pq_defer: static command texts */
+    int              ndeferred;
 };
 
 struct pg_store {
@@ -50,10 +63,21 @@ struct pg_store {
     int64_t         announced_seen; /* kw_generation's announced row as last seen (atomic) */
 };
 
+/* Namespaces a transaction found by name, kept until it updates or deletes
+ * one (or a job of it fails): a write job's re-check of its namespace costs no
+ * round trip after the first of a batch. Sound because no other transaction writes the
+ * namespaces table before this one commits: every write transaction holds
+ * the write lock (WRITE_LOCK, docs/postgres.md 5). */
+#define NS_SEEN_MAX 8
+
 struct pg_tx {
     struct tx        base;
     struct pg_store *st;
     struct changelog log;
+    struct arena    *seen_a; /* the copies below (NULL: none yet) */
+    struct str       seen_name[NS_SEEN_MAX];
+    struct val       seen_doc[NS_SEEN_MAX];
+    size_t           nseen;
 };
 
 /* The writer's connection, on which a transaction's operations run. */
@@ -97,6 +121,7 @@ const char   *pg_conn_prepare(struct pconn *c, const char *sql, const struct par
 int           pq_do(struct pconn *c, const char *sql, const struct pargs *p, const char *what,
                     int64_t *changed);
 int           pq_exec(struct pconn *c, const char *sql);
+int           pq_defer(struct pconn *c, const char *cmd);
 int           pq_commit(struct pconn *c);
 struct pconn *pg_reader(struct pg_store *st);
 
@@ -125,6 +150,8 @@ void *pg_writer_main(void *arg);
 void  pg_st_submit(struct store *base, struct wjob *job);
 void  pg_st_close(struct store *base);
 bool  pg_st_others_wrote(struct store *base);
+void  pg_st_follow_later(struct store *base);
+bool  pg_st_follow_settle(struct store *base);
 
 /* ---- work items (pg_jobs.c) -------------------------------------------- */
 

@@ -22,11 +22,59 @@
 
 /* ---- the transaction's operations (writer thread only) ------------------ */
 
+static bool
+is_namespaces(const struct spec *s)
+{
+    return strcmp(s->rest, SQL_NAMESPACE_TABLE) == 0;
+}
+
+static void
+ns_forget(struct tx *base)
+{
+    struct pg_tx *tx = (struct pg_tx *)base;
+
+    arena_free(tx->seen_a);
+    tx->seen_a = NULL;
+    tx->nseen = 0;
+}
+
+/* After a change of rows of `s` (NULL: a subtree of namespaces deleted); an
+ * insert changes no row found before, and a job that fails forgets anyway. */
+static void
+ns_wrote(struct tx *tx, const struct spec *s)
+{
+    if (s == NULL || is_namespaces(s))
+        ns_forget(tx);
+}
+
+static void
+ns_keep(struct pg_tx *tx, struct str name, const struct val *doc)
+{
+    if (tx->nseen == NS_SEEN_MAX)
+        return;
+    if (tx->seen_a == NULL)
+        tx->seen_a = arena_new(4096);
+    tx->seen_name[tx->nseen] = arena_str(tx->seen_a, name);
+    tx->seen_doc[tx->nseen++] = val_clone(tx->seen_a, doc);
+}
+
 static int
-tx_find(struct tx *tx, const struct spec *s, const struct scope *sc, const char *attr,
+tx_find(struct tx *base, const struct spec *s, const struct scope *sc, const char *attr,
         struct str value, struct arena *a, struct val *out)
 {
-    return pg_run_find(txc(tx), s, sc, attr, value, a, out);
+    struct pg_tx *tx = (struct pg_tx *)base;
+    bool          by_name = is_namespaces(s) && sc == NULL && strcmp(attr, "name") == 0;
+    int           rc;
+
+    for (size_t i = 0; by_name && i < tx->nseen; i++)
+        if (str_eq(tx->seen_name[i], value)) {
+            *out = val_clone(a, &tx->seen_doc[i]);
+            return E_OK;
+        }
+    rc = pg_run_find(txc(base), s, sc, attr, value, a, out);
+    if (rc == E_OK && by_name)
+        ns_keep(tx, value, out);
+    return rc;
 }
 
 static int
@@ -204,7 +252,7 @@ log_change(struct tx *tx, const struct spec *s, struct str id, const struct val 
 static int
 tx_insert(struct tx *tx, const struct spec *s, const struct val *obj)
 {
-    int rc = write_row(tx, s, obj, true, NULL);
+    int rc = write_row(tx, s, obj, true, NULL); /* changes no row that was found */
 
     if (rc == E_OK)
         log_change(tx, s, val_get_str(obj, "ID"), obj);
@@ -225,6 +273,7 @@ tx_update(struct tx *tx, const struct spec *s, const struct val *obj,
     if (guard && (rc = pq_exec(c, "SAVEPOINT kw_update")) != E_OK)
         return rc;
     rc = write_row(tx, s, obj, false, wc);
+    ns_wrote(tx, s);
     if (guard)
         pq_exec(c, rc == E_DUPLICATE ? "ROLLBACK TO kw_update" : "RELEASE kw_update");
     if (rc == E_OK)
@@ -250,6 +299,7 @@ tx_del(struct tx *tx, const struct spec *s, struct str id, const struct write_co
     rc = pq_do(txc(tx), buf_cstr(&sql), &p, "delete", &changed);
     buf_free(&sql);
     arena_free(a);
+    ns_wrote(tx, s);
     if (rc != E_OK)
         return rc;
     if (changed == 0)
@@ -302,6 +352,7 @@ tx_del_subtree(struct tx *tx, struct str ns, struct arena *ga, struct val *gone)
     struct arena *a = arena_new(1024);
     int           rc = subtree_ids(c, ns, ga, gone);
 
+    ns_wrote(tx, NULL);
     /* Bulk specs' rows stay until the namespace.purge job (sqlite_tx.c). */
     for (size_t i = 0; i < spec_count && rc == E_OK; i++) {
         const struct spec *s = spec_all[i];
@@ -336,6 +387,7 @@ tx_purge_nsid(struct tx *tx, const struct spec *s, struct str nsid, int64_t limi
     rc = pq_do(txc(tx), buf_cstr(&sql), &p, "purge", deleted);
     buf_free(&sql);
     arena_free(a);
+    ns_wrote(tx, s);
     return rc;
 }
 
@@ -468,6 +520,7 @@ tx_purge(struct tx *tx, const struct spec *s, int64_t before)
     int rc = pq_do(txc(tx), buf_cstr(&sql), &p, "purge", NULL);
     buf_free(&sql);
     arena_free(a);
+    ns_wrote(tx, s);
     return rc;
 }
 
@@ -537,10 +590,11 @@ begin_write(struct pg_store *st, bool savepoint)
 }
 
 /* One job in the savepoint "job", which it leaves released (and, when `more`,
- * the next job's opened): one round trip between two jobs. A job that went
- * on after a failed statement (the transaction is then aborted) failed,
- * whatever it answers. A savepoint that cannot be released or opened fails
- * the job: the batch's commit then tells the rest. */
+ * the next job's opened). A job that went on after a failed statement (the
+ * transaction is then aborted) failed, whatever it answers. The release of a
+ * job that did not fail is sent with the next statement, the next job's
+ * first or the COMMIT (pq_defer): no round trip of its own; should it fail,
+ * the transaction is aborted and its COMMIT tells every job. */
 static int
 run_job(struct pg_tx *tx, struct wjob *j, bool more)
 {
@@ -550,11 +604,15 @@ run_job(struct pg_tx *tx, struct wjob *j, bool more)
 
     if (rc == E_OK && PQtransactionStatus(c->pg) == PQTRANS_INERROR)
         rc = E_INTERNAL;
-    if (rc != E_OK)
+    if (rc != E_OK) {
         changelog_truncate(&tx->log, mark);
-    if (rc == E_OK)
-        end = pq_exec(c, more ? "RELEASE job; SAVEPOINT job" : "RELEASE job");
-    else
+        ns_forget(&tx->base); /* what it found may be rolled back */
+    }
+    if (rc == E_OK) {
+        end = pq_defer(c, "RELEASE job");
+        if (more && end == E_OK)
+            end = pq_defer(c, "SAVEPOINT job");
+    } else
         end = pq_exec(c, more ? "ROLLBACK TO job; RELEASE job; SAVEPOINT job"
                               : "ROLLBACK TO job; RELEASE job");
     if (end != E_OK && rc == E_OK) {
@@ -606,22 +664,53 @@ own_announced(struct pg_store *st, int64_t n)
                                     __ATOMIC_ACQUIRE);
 }
 
+/* True when the generation read is not the one last seen, and this thread
+ * is the one that sees it move (the observers are reset once per move). */
+static bool
+generation_moved(struct pg_store *st, int64_t n)
+{
+    int64_t seen = __atomic_load_n(&st->announced_seen, __ATOMIC_ACQUIRE);
+
+    return n != seen && __atomic_compare_exchange_n(&st->announced_seen, &seen, n, false,
+                                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
 bool
 pg_st_others_wrote(struct store *base)
 {
     struct pg_store *st = (struct pg_store *)base;
     struct pconn    *c = pg_reader(st);
     PGresult        *r;
-    int64_t          n, seen;
+    int64_t          n;
 
-    if (c == NULL || pq_rows(c, "SELECT n FROM kw_generation WHERE topic = 'announced'", NULL,
-                             "generation", &r) != E_OK)
+    if (c == NULL || pq_rows(c, GENERATION_SQL, NULL, "generation", &r) != E_OK)
         return false; /* the request's own reads will fail the same way */
     n = PQntuples(r) == 1 ? pg_col_int(r, 0, 0) : 0;
     PQclear(r);
-    seen = __atomic_load_n(&st->announced_seen, __ATOMIC_ACQUIRE);
-    return n != seen && __atomic_compare_exchange_n(&st->announced_seen, &seen, n, false,
-                                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    return generation_moved(st, n);
+}
+
+void
+pg_st_follow_later(struct store *base)
+{
+    struct pconn *c = pg_reader((struct pg_store *)base);
+
+    if (c != NULL)
+        c->follow = FOLLOW_ARMED;
+}
+
+/* From the read that took the generation with it; without one (the request
+ * read nothing, or the connection broke), as others_wrote. */
+bool
+pg_st_follow_settle(struct store *base)
+{
+    struct pg_store *st = (struct pg_store *)base;
+    struct pconn    *c = pthread_getspecific(st->reader_key);
+    enum follow      f = c != NULL ? c->follow : FOLLOW_OFF;
+
+    if (c != NULL)
+        c->follow = FOLLOW_OFF;
+    return f == FOLLOW_READ ? generation_moved(st, c->follow_n) : pg_st_others_wrote(base);
 }
 
 static void
@@ -636,6 +725,7 @@ run_batch(struct pg_store *st, struct wjob *batch)
         struct wjob *first = j;
         size_t       n = 0;
         bool         began = begin_write(st, true);
+        ns_forget(&tx.base); /* a new transaction: what another wrote counts */
         for (; j != NULL && n < BATCH_MAX; j = j->next, n++)
             rcs[n] =
                 began ? run_job(&tx, j, j->next != NULL && n + 1 < BATCH_MAX) : E_UNAVAILABLE;
@@ -657,6 +747,7 @@ run_batch(struct pg_store *st, struct wjob *batch)
         }
     }
     changelog_free(&tx.log);
+    ns_forget(&tx.base);
 }
 
 /* The count changes the triggers appended (sql.h sql_counts_fold) folded into

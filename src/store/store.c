@@ -217,14 +217,38 @@ wqueue_stop(struct wqueue *q)
     pthread_mutex_unlock(&q->mu);
 }
 
-void
-store_follow(struct store *st)
+static void
+observers_reset(void)
 {
     struct change reset = { .reset = true };
 
+    for (size_t i = 0; i < nobservers; i++)
+        observers[i](&reset, 1);
+}
+
+void
+store_follow(struct store *st)
+{
     if (st != NULL && st->ops->others_wrote != NULL && st->ops->others_wrote(st))
-        for (size_t i = 0; i < nobservers; i++)
-            observers[i](&reset, 1);
+        observers_reset();
+}
+
+bool
+store_follow_later(struct store *st)
+{
+    if (st == NULL || st->ops->follow_later == NULL)
+        return false;
+    st->ops->follow_later(st);
+    return true;
+}
+
+bool
+store_follow_settle(struct store *st)
+{
+    if (!st->ops->follow_settle(st))
+        return false;
+    observers_reset();
+    return true;
 }
 
 int

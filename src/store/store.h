@@ -186,6 +186,12 @@ struct store_ops {
      * subtree delete. One read of the store. NULL: only this process writes
      * the store (its observers see every change). See store_follow. */
     bool (*others_wrote)(struct store *st);
+    /* others_wrote's read, sent with this thread's next read of the store in
+     * one round trip: follow_later arms it; follow_settle answers what
+     * others_wrote would have (from that read, or with a read of its own when
+     * none came) and disarms it. NULL: only others_wrote. */
+    void (*follow_later)(struct store *st);
+    bool (*follow_settle)(struct store *st);
     /* The store's clock (ms since the epoch), one for every server sharing
      * the store: for numbers that must grow across servers whatever their own
      * clocks say (CRL numbers). NULL: only this process uses the store, its
@@ -296,6 +302,12 @@ void store_observe(store_observer fn);
  * announced spec since the last look (store_ops.others_wrote), every observer
  * is called, in this thread, with one change marked `reset`. */
 void store_follow(struct store *st);
+/* The same look, taken with the request's first read (store_ops.follow_later):
+ * false when the store cannot defer it (then use store_follow). A true answer
+ * must be settled on the same thread: store_follow_settle is true when others
+ * wrote (the observers were reset): what was judged since then is judged again. */
+bool store_follow_later(struct store *st);
+bool store_follow_settle(struct store *st);
 /* The store's clock (store_ops.clock_ms; this machine's when the store has
  * none) into *now; E_UNAVAILABLE when the store cannot be asked just now. */
 int store_clock_ms(struct store *st, int64_t *now);

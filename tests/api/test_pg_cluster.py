@@ -105,6 +105,34 @@ def test_an_authorization_deleted_on_one_is_refused_on_the_other(pair):
     assert user.get("/namespaces", ns=home).status == 200
 
 
+def test_a_read_by_id_follows_authorizations_changed_on_the_other(pair):
+    # A GET of one object takes the authorization generation with its read of
+    # the object (one round trip): a grant or revocation made on A still counts
+    # on B at the very next request, whether B's stale judgement refused before
+    # reading (grant) or read the object before the answer said others wrote
+    # (revocation).
+    a, b = pair
+    admin = Client(a, a.token())
+    home = admin.mkns("/", "y-" + rand(6))["name"]
+    child = admin.mkns(home, "child")
+    name, pw, _ = admin.mkaccount(home)
+    user = Client(b, a.token(name, pw))
+    path = "/namespaces/" + child["ID"]
+    for _ in range(2):  # B follows A's earlier writes, then judges on a current snapshot
+        assert user.get(path, ns=home).status == 403
+    for round in range(2):
+        pol = admin.mkauthz(home, [["@auth:realm=vince", "@auth:account=" + name]],
+                            ["@auth:role=namespace.viewer"], home)
+        r = user.get(path, ns=home)  # the very next request on B
+        assert r.status == 200, r
+        assert r.data["name"] == child["name"]
+        assert user.head(path, ns=home).status == 204
+        admin.ok(admin.delete("/apiauthorizations/" + pol["ID"], ns=home))
+        r = user.get(path, ns=home)
+        assert r.status == 403, r
+        assert user.head(path, ns=home).status == 403
+
+
 def test_a_namespace_deleted_on_one_is_gone_on_the_other(pair):
     a, b = pair
     tok = a.token()
