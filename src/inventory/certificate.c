@@ -242,8 +242,9 @@ expired(const struct val *cert, int64_t now)
     return time_parse(val_get_str(cert, "validityEnd"), &end) == E_OK && end <= now;
 }
 
+/* The issuer's link and the policy's verdict (status, weaknesses) of obj. */
 static int
-complete(struct tx *tx, struct arena *a, struct str ns, struct val *obj, const struct val *old,
+evaluate(struct tx *tx, struct arena *a, struct str ns, struct val *obj,
          const struct inv_policy *p, struct inv_batch *b, struct errbuf *eb)
 {
     struct inv_policy own;
@@ -265,14 +266,16 @@ complete(struct tx *tx, struct arena *a, struct str ns, struct val *obj, const s
     if (rc != E_OK && rc != E_NOTFOUND)
         return errbuf_set(eb, rc, "store error");
     inv_evaluate(a, obj, p, rc == E_OK && expired(&issuer, now), now);
-    return inv_announce(tx, a, ns, obj, old, eb);
+    return E_OK;
 }
 
 int
 inv_complete(struct tx *tx, struct arena *a, struct str ns, struct val *obj,
              const struct val *old, const struct inv_policy *p, struct errbuf *eb)
 {
-    return complete(tx, a, ns, obj, old, p, NULL, eb);
+    int rc = evaluate(tx, a, ns, obj, p, NULL, eb);
+
+    return rc == E_OK ? inv_announce(tx, a, ns, obj, old, eb) : rc;
 }
 
 int
@@ -304,6 +307,10 @@ claim_discovered(struct tx *tx, struct arena *a, struct val *found, const char *
     return tx->ops->update(tx, &spec_certificate, found, NULL);
 }
 
+/* The certificate stored in the namespace, or the one stored there before
+ * (*dup): inserted first, found only when its fingerprint was taken, so that
+ * a new certificate costs the store one statement (a round trip on
+ * PostgreSQL), not a look-up and an insert. Announced once stored. */
 int
 inv_put(struct tx *tx, struct arena *a, struct str ns, const struct inv_cert *c,
         const char *source, struct inv_batch *b, struct val *out, bool *dup, struct errbuf *eb)
@@ -311,22 +318,21 @@ inv_put(struct tx *tx, struct arena *a, struct str ns, const struct inv_cert *c,
     int rc;
 
     *dup = false;
-    if ((rc = inv_object(a, ns, c, source, out, eb)) != E_OK)
+    if ((rc = inv_object(a, ns, c, source, out, eb)) != E_OK ||
+        (rc = evaluate(tx, a, ns, out, b != NULL ? &b->policy : NULL, b, eb)) != E_OK)
         return rc;
-    rc = inv_find_same(tx, a, ns, out, out);
-    if (rc == E_OK) {
+    rc = tx->ops->insert(tx, &spec_certificate, out);
+    if (rc == E_DUPLICATE && (rc = inv_find_same(tx, a, ns, out, out)) == E_OK) {
         *dup = true;
         rc = claim_discovered(tx, a, out, source);
         return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
     }
-    if (rc != E_NOTFOUND)
-        return errbuf_set(eb, rc, "store error");
-    if ((rc = complete(tx, a, ns, out, NULL, b != NULL ? &b->policy : NULL, b, eb)) != E_OK)
-        return rc;
-    if ((rc = tx->ops->insert(tx, &spec_certificate, out)) != E_OK)
+    if (rc != E_OK)
         return errbuf_set(eb, rc == E_NOTFOUND ? E_NOTFOUND : rc,
                           rc == E_NOTFOUND ? "Namespace '%.*s' does not exist" : "store error",
                           STR_FMT(ns));
+    if ((rc = inv_announce(tx, a, ns, out, NULL, eb)) != E_OK)
+        return rc;
     if (is_ca(out) && (rc = inv_link_later(tx, ns, val_get_str(out, "ID"))) != E_OK)
         return errbuf_set(eb, rc, "cannot queue the linking job");
     return E_OK;
@@ -394,7 +400,8 @@ cert_create(struct hook_ctx *ctx, struct tx *tx, struct val *obj, struct errbuf 
     ctx->found = val_null();
     if (rc != E_NOTFOUND)
         return errbuf_set(eb, rc, "store error");
-    if ((rc = complete(tx, ctx->a, ctx->ns, obj, NULL, &b->policy, b, eb)) != E_OK)
+    if ((rc = evaluate(tx, ctx->a, ctx->ns, obj, &b->policy, b, eb)) != E_OK ||
+        (rc = inv_announce(tx, ctx->a, ctx->ns, obj, NULL, eb)) != E_OK)
         return rc;
     if (is_ca(obj) && (rc = inv_link_later(tx, ctx->ns, val_get_str(obj, "ID"))) != E_OK)
         return errbuf_set(eb, rc, "cannot queue the linking job");
