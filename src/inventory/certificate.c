@@ -193,6 +193,27 @@ batch_keep(struct inv_batch *b, struct str aki, struct str dn, const struct val 
     b->nissuers++;
 }
 
+/* The certificate of the namespace with both this key identifier and this
+ * subject: a name may also be another key's, a key another name's. */
+static int
+find_by_key_and_name(struct tx *tx, struct arena *a, struct str ns, struct str aki,
+                     struct str dn, struct val *out)
+{
+    struct fval  key = { .t = FV_STR, .s = aki }, name = { .t = FV_STR, .s = dn };
+    struct listq q = { .scope = { ns, false }, .limit = 1 };
+    struct val   items;
+    int          rc;
+
+    q.filter = filter_bool(a, F_AND, filter_cmp(a, "subjectKeyIdentifier", F_EQ, key),
+                           filter_cmp(a, "subject", F_EQ, name));
+    if ((rc = tx->ops->list(tx, &spec_certificate, &q, a, &items)) != E_OK)
+        return rc;
+    if (items.a.n == 0)
+        return E_NOTFOUND;
+    *out = items.a.v[0];
+    return E_OK;
+}
+
 /* The issuer in the namespace: the certificate whose subject key identifier
  * is obj's authority key identifier and whose subject is obj's issuer (a key
  * under two names: the one of that name); by the subject alone when obj names
@@ -218,11 +239,8 @@ link_issuer(struct tx *tx, struct arena *a, struct str ns, struct val *obj, stru
         rc = tx->ops->find(tx, &spec_certificate, &sc, "subject", dn, a, issuer);
     /* one key under two names (a renamed CA): the one of obj's issuer name */
     if (rc == E_OK && known == NULL && aki.len > 0 &&
-        !str_eq(val_get_str(issuer, "subject"), dn)) {
-        rc = tx->ops->find(tx, &spec_certificate, &sc, "subject", dn, a, issuer);
-        if (rc == E_OK && !str_eq(val_get_str(issuer, "subjectKeyIdentifier"), aki))
-            rc = E_NOTFOUND;
-    }
+        !str_eq(val_get_str(issuer, "subject"), dn))
+        rc = find_by_key_and_name(tx, a, ns, aki, dn, issuer);
     if (rc != E_OK)
         return rc;
     if (!str_eq(val_get_str(issuer, "subject"), dn) ||

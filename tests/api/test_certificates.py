@@ -5,6 +5,7 @@ bad input that loses nothing."""
 import base64
 import datetime
 import subprocess
+import time
 
 import pytest
 from cryptography import x509
@@ -491,6 +492,33 @@ def test_validity_dates_are_the_certificates(admin, space):
     c = make_cert("dates.test", start=start, days=5)
     obj = imp(admin, space, c.pem)
     assert obj["validityStart"] == start.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def test_a_renamed_ca_is_found_among_others_of_its_name_and_key(admin):
+    """A leaf names its issuer by key and name. The key is also another CA's (the CA
+    renamed), and the name also another key's (the renamed name rolled over to a new
+    key), both stored a second earlier (IDs begin with their second, so each look-up by
+    key or by name alone finds the wrong one first): the leaf still links to the one CA
+    of both, in a later request and in a bundle of its own."""
+    ns = admin.mkns("/", "renamed-" + rand(6))["name"]
+    shared = new_key("EC_P256")
+    first_name = make_cert("Before Rename CA", ca=True, key=shared, days=3650)
+    other_key = make_cert("After Rename CA", ca=True, days=3650)
+    issuer = make_cert("After Rename CA", ca=True, key=shared, days=3650)
+    leaf = make_cert("leaf.renamed.test", issuer=issuer)
+    admin.ok(admin.post("/certificateimports",
+                        {"contents": first_name.pem + other_key.pem}, ns=ns))
+    time.sleep(1.1)
+    want = imp(admin, ns, issuer.pem)["ID"]
+    assert imp(admin, ns, leaf.pem)["issuerCertificateID"] == want
+    space = admin.mkns(ns, "bundle")["name"]
+    admin.ok(admin.post("/certificateimports",
+                        {"contents": first_name.pem + other_key.pem}, ns=space))
+    time.sleep(1.1)
+    r = admin.ok(admin.post("/certificateimports", {"contents": issuer.pem + leaf.pem},
+                            ns=space))
+    got = admin.ok(admin.get("/certificates/" + r["certificateIDs"][1], ns=space))
+    assert got["issuerCertificateID"] == r["certificateIDs"][0]
 
 
 def test_bundle_leaves_link_to_their_own_issuer_among_look_alikes(admin):
