@@ -290,6 +290,7 @@ def test_postgres_stopped_and_started_under_load(tmp_path):
         a, b = c.add(), c.add()
         tok = a.token()
         parent = Client(a, tok).mkns("/", "p-" + rand(6))["name"]
+        item = Client(a, tok).mkns(parent, "item")["ID"]
         statuses, lock, stop = [], threading.Lock(), threading.Event()
 
         def load(s):
@@ -299,8 +300,11 @@ def test_postgres_stopped_and_started_under_load(tmp_path):
                 i += 1
                 t0 = time.monotonic()
                 try:
-                    r = cl.post("/namespaces", {"name": "x%d-%d" % (s.port, i)}, ns=parent,
-                                timeout=30)
+                    if i % 2:  # a write, and a read by ID (one pipeline of two statements)
+                        r = cl.post("/namespaces", {"name": "x%d-%d" % (s.port, i)},
+                                    ns=parent, timeout=30)
+                    else:
+                        r = cl.get("/namespaces/" + item, ns=parent, timeout=30)
                     st = r.status
                 except Exception as e:  # noqa: BLE001
                     st = repr(e)
