@@ -325,21 +325,13 @@ claim_discovered(struct tx *tx, struct arena *a, struct val *found, const char *
     return tx->ops->update(tx, &spec_certificate, found, NULL);
 }
 
-/* The certificate stored in the namespace, or the one stored there before
- * (*dup): inserted first, found only when its fingerprint was taken, so that
- * a new certificate costs the store one statement (a round trip on
- * PostgreSQL), not a look-up and an insert. Announced once stored. */
-int
-inv_put(struct tx *tx, struct arena *a, struct str ns, const struct inv_cert *c,
-        const char *source, struct inv_batch *b, struct val *out, bool *dup, struct errbuf *eb)
+/* What became of one certificate's insert (rc): stored, announced and, for
+ * a CA, its leaves linked later; or, when its fingerprint was taken, the one
+ * stored before (*dup). */
+static int
+after_insert(struct tx *tx, struct arena *a, struct str ns, const char *source, int rc,
+             struct val *out, bool *dup, struct errbuf *eb)
 {
-    int rc;
-
-    *dup = false;
-    if ((rc = inv_object(a, ns, c, source, out, eb)) != E_OK ||
-        (rc = evaluate(tx, a, ns, out, b != NULL ? &b->policy : NULL, b, eb)) != E_OK)
-        return rc;
-    rc = tx->ops->insert(tx, &spec_certificate, out);
     if (rc == E_DUPLICATE && (rc = inv_find_same(tx, a, ns, out, out)) == E_OK) {
         *dup = true;
         rc = claim_discovered(tx, a, out, source);
@@ -354,6 +346,39 @@ inv_put(struct tx *tx, struct arena *a, struct str ns, const struct inv_cert *c,
     if (is_ca(out) && (rc = inv_link_later(tx, ns, val_get_str(out, "ID"))) != E_OK)
         return errbuf_set(eb, rc, "cannot queue the linking job");
     return E_OK;
+}
+
+/* Each certificate is inserted first and looked up only when its fingerprint
+ * was taken, so that a new certificate costs the store one statement, and
+ * the inserts go together (a round trip per 128 on PostgreSQL), not a
+ * look-up and an insert each. Announced once stored. */
+int
+inv_put_each(struct tx *tx, struct arena *a, struct str ns, const struct inv_cert *const *c,
+             size_t n, const char *source, struct inv_batch *b, struct val *out, bool *dup,
+             struct errbuf *eb)
+{
+    int *rcs = arena_calloc(a, n > 0 ? n : 1, sizeof *rcs);
+    int  rc;
+
+    for (size_t i = 0; i < n; i++) {
+        dup[i] = false;
+        if ((rc = inv_object(a, ns, c[i], source, &out[i], eb)) != E_OK ||
+            (rc = evaluate(tx, a, ns, &out[i], b != NULL ? &b->policy : NULL, b, eb)) != E_OK)
+            return rc;
+    }
+    if ((rc = store_insert_each(tx, &spec_certificate, out, n, rcs)) != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    for (size_t i = 0; i < n; i++)
+        if ((rc = after_insert(tx, a, ns, source, rcs[i], &out[i], &dup[i], eb)) != E_OK)
+            return rc;
+    return E_OK;
+}
+
+int
+inv_put(struct tx *tx, struct arena *a, struct str ns, const struct inv_cert *c,
+        const char *source, struct inv_batch *b, struct val *out, bool *dup, struct errbuf *eb)
+{
+    return inv_put_each(tx, a, ns, &c, 1, source, b, out, dup, eb);
 }
 
 /* ---- hooks ------------------------------------------------------------------ */

@@ -21,9 +21,11 @@ static const struct attr import_attrs[] = {
 struct bundle {
     struct inv_cert *certs;
     size_t           n;
-    size_t          *order; /* CAs first (roots first), so that leaves link to them */
+    size_t          *order; /* issuers first (roots first), so that leaves link to them */
 };
 
+/* 0: self-signed (a root, also one without the CA flag: X.509 v1), 1: a CA,
+ * 2: a leaf, which issues nothing (stored together, linked before). */
 static int
 rank(const struct inv_cert *c)
 {
@@ -31,7 +33,7 @@ rank(const struct inv_cert *c)
     bool        is_ca = ca != NULL && ca->t == V_BOOL && ca->b;
     bool        is_self = self != NULL && self->t == V_BOOL && self->b;
 
-    return is_ca ? (is_self ? 0 : 1) : 2;
+    return is_self ? 0 : is_ca ? 1 : 2;
 }
 
 /* A stable order by rank: three passes. */
@@ -71,13 +73,35 @@ import_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool
     return E_OK;
 }
 
+/* The bundle's certificates order[k..k+n), stored together: their IDs into
+ * slot (by their place in the bundle), and counted. */
+static int
+put_run(struct hook_ctx *ctx, struct tx *tx, const struct bundle *b, size_t k, size_t n,
+        struct inv_batch *batch, struct val *slot, int64_t *imported, int64_t *dups,
+        struct errbuf *eb)
+{
+    const struct inv_cert **c = arena_calloc(ctx->a, n, sizeof *c);
+    struct val             *stored = arena_calloc(ctx->a, n, sizeof *stored);
+    bool                   *dup = arena_calloc(ctx->a, n, sizeof *dup);
+    int                     rc;
+
+    for (size_t j = 0; j < n; j++)
+        c[j] = &b->certs[b->order[k + j]];
+    rc = inv_put_each(tx, ctx->a, ctx->ns, c, n, "IMPORTED", batch, stored, dup, eb);
+    for (size_t j = 0; j < n && rc == E_OK; j++) {
+        slot[b->order[k + j]] = *val_get(&stored[j], "ID");
+        dup[j] ? (*dups)++ : (*imported)++;
+    }
+    return rc;
+}
+
 static int
 import_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct val *obj,
                     const struct val *old, struct errbuf *eb)
 {
     struct bundle    *b = ctx->data;
     struct inv_batch *batch = arena_calloc(ctx->a, 1, sizeof *batch);
-    struct val        ids = val_arr(), stored;
+    struct val        ids = val_arr();
     struct val       *slot;
     int64_t           imported = 0, dups = 0;
     int               rc;
@@ -88,14 +112,11 @@ import_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, s
     if ((rc = inv_batch_begin(tx, ctx->a, ctx->ns, batch)) != E_OK)
         return errbuf_set(eb, rc, "store error");
     slot = arena_calloc(ctx->a, b->n ? b->n : 1, sizeof *slot);
-    for (size_t k = 0; k < b->n; k++) {
-        size_t i = b->order[k];
-        bool   dup;
-        if ((rc = inv_put(tx, ctx->a, ctx->ns, &b->certs[i], "IMPORTED", batch, &stored, &dup,
-                          eb)) != E_OK)
+    /* The issuers one by one (each may issue the next), then the leaves together. */
+    for (size_t k = 0, n; k < b->n; k += n) {
+        n = rank(&b->certs[b->order[k]]) < 2 ? 1 : b->n - k;
+        if ((rc = put_run(ctx, tx, b, k, n, batch, slot, &imported, &dups, eb)) != E_OK)
             return rc;
-        slot[i] = *val_get(&stored, "ID");
-        dup ? dups++ : imported++;
     }
     for (size_t i = 0; i < b->n; i++)
         val_push(ctx->a, &ids, slot[i]);

@@ -104,6 +104,12 @@ int inv_batch_begin(struct tx *tx, struct arena *a, struct str ns, struct inv_ba
 int inv_put(struct tx *tx, struct arena *a, struct str ns, const struct inv_cert *c,
             const char *source, struct inv_batch *b, struct val *out, bool *dup,
             struct errbuf *eb);
+/* inv_put of each of c[0..n), out[i] and dup[i] its answers, the inserts
+ * sent together (store_insert_each). None of them may be another's issuer:
+ * they are all linked before any is stored (a bundle's leaves). */
+int inv_put_each(struct tx *tx, struct arena *a, struct str ns, const struct inv_cert *const *c,
+                 size_t n, const char *source, struct inv_batch *b, struct val *out, bool *dup,
+                 struct errbuf *eb);
 
 /* Inside a transaction: queue the webhook events of the states obj enters
  * (old: as stored before, NULL for a new certificate): certificate.expiring,

@@ -255,19 +255,29 @@ pg_conn_prepare(struct pconn *c, const char *sql, const struct pargs *p, char na
     return name;
 }
 
+static bool
+send_prepared(struct pconn *c, const char *name, const struct pargs *p)
+{
+    int n = p != NULL ? p->n : 0;
+
+    return PQsendQueryPrepared(c->pg, name, n, n > 0 ? p->v : NULL, n > 0 ? p->len : NULL,
+                               n > 0 ? p->fmt : NULL, 1);
+}
+
 /* One round trip: the connection's deferred commands (pq_defer), the
- * generation row when follow is armed (into c->follow_n), then the statement
- * `name`, whose result is returned as PQexecPrepared would (an earlier
- * failure makes it PGRES_PIPELINE_ABORTED). A broken pipeline closes the
- * connection: NULL. */
-static PGresult *
-pq_pipeline(struct pconn *c, const char *name, int n, const char *const *v, const int *len,
-            const int *fmt)
+ * generation row when follow is armed (into c->follow_n), then the prepared
+ * statement `name` once per parameter set p[0..np) (p NULL: once, without),
+ * out[i] the i-th execution's result (an earlier failure makes it
+ * PGRES_PIPELINE_ABORTED; NULL if none came). A broken pipeline closes the
+ * connection: false. */
+static bool
+pq_pipeline(struct pconn *c, const char *name, const struct pargs *p, size_t np, PGresult **out)
 {
     bool      follow = c->follow == FOLLOW_ARMED, sent;
-    int       last = c->ndeferred + follow, query = 0, nulls = 0;
-    PGresult *r, *out = NULL;
+    size_t    first = (size_t)c->ndeferred + follow, query = 0, nulls = 0;
+    PGresult *r;
 
+    memset(out, 0, np * sizeof *out);
     if (follow)
         c->follow = FOLLOW_FAILED;
     sent = PQenterPipelineMode(c->pg);
@@ -275,10 +285,11 @@ pq_pipeline(struct pconn *c, const char *name, int n, const char *const *v, cons
         sent = PQsendQueryParams(c->pg, c->deferred[i], 0, NULL, NULL, NULL, NULL, 0);
     if (sent && follow)
         sent = PQsendQueryPrepared(c->pg, FOLLOW_STMT, 0, NULL, NULL, NULL, 1);
-    sent = sent && PQsendQueryPrepared(c->pg, name, n, v, len, fmt, 1) && PQpipelineSync(c->pg);
-    if (!sent) {
+    for (size_t i = 0; i < np && sent; i++)
+        sent = send_prepared(c, name, p != NULL ? &p[i] : NULL);
+    if (!sent || !PQpipelineSync(c->pg)) {
         pg_conn_close(c);
-        return NULL;
+        return false;
     }
     /* Each query's results end with a NULL; the Sync's result ends it all. */
     while (nulls < 3 && PQstatus(c->pg) == CONNECTION_OK) {
@@ -292,24 +303,26 @@ pq_pipeline(struct pconn *c, const char *name, int n, const char *const *v, cons
             PQclear(r);
             break;
         }
-        if (query < c->ndeferred && st == PGRES_FATAL_ERROR)
+        if (query < (size_t)c->ndeferred && st == PGRES_FATAL_ERROR)
             pq_err(c, r, c->deferred[query]);
-        if (follow && query == last - 1 && st == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        if (follow && query + 1 == first && st == PGRES_TUPLES_OK && PQntuples(r) == 1) {
             c->follow_n = pg_col_int(r, 0, 0);
             c->follow = FOLLOW_READ;
         }
-        if (query == last && out == NULL)
-            out = r;
+        if (query >= first && query - first < np && out[query - first] == NULL)
+            out[query - first] = r;
         else
             PQclear(r);
     }
     c->ndeferred = 0;
     if (!PQexitPipelineMode(c->pg)) {
         pg_conn_close(c);
-        PQclear(out);
-        return NULL;
+        for (size_t i = 0; i < np; i++)
+            PQclear(out[i]);
+        memset(out, 0, np * sizeof *out);
+        return false;
     }
-    return out;
+    return true;
 }
 
 /* Run `sql` with `p` (NULL: none), results in binary format; in one round
@@ -319,17 +332,46 @@ pq_pipeline(struct pconn *c, const char *name, int n, const char *const *v, cons
 static PGresult *
 pq_run(struct pconn *c, const char *sql, const struct pargs *p)
 {
-    char               buf[24];
-    const char        *name = pg_conn_prepare(c, sql, p, buf);
-    int                n = p != NULL ? p->n : 0;
-    const char *const *v = n > 0 ? p->v : NULL;
-    const int         *len = n > 0 ? p->len : NULL, *fmt = n > 0 ? p->fmt : NULL;
+    char        buf[24];
+    const char *name = pg_conn_prepare(c, sql, p, buf);
+    PGresult   *r = NULL;
 
     if (name == NULL)
         return NULL;
     if (c->follow == FOLLOW_ARMED || c->ndeferred > 0)
-        return pq_pipeline(c, name, n, v, len, fmt);
-    return PQexecPrepared(c->pg, name, n, v, len, fmt, 1);
+        return pq_pipeline(c, name, p, 1, &r) ? r : NULL;
+    int n = p != NULL ? p->n : 0;
+    return PQexecPrepared(c->pg, name, n, n > 0 ? p->v : NULL, n > 0 ? p->len : NULL,
+                          n > 0 ? p->fmt : NULL, 1);
+}
+
+/* `sql` once per parameter set of p[0..np) (all of one statement's types),
+ * in pipelines of at most PIPE_MAX executions; changed[i] the rows the i-th
+ * wrote. The first failure is returned (logged): the transaction is then
+ * aborted. */
+int
+pq_do_each(struct pconn *c, const char *sql, const struct pargs *p, size_t np, const char *what,
+           int64_t *changed)
+{
+    PGresult *out[PIPE_MAX];
+    char      buf[24];
+    int       rc = E_OK;
+
+    for (size_t at = 0; at < np && rc == E_OK; at += PIPE_MAX) {
+        size_t      k = np - at < PIPE_MAX ? np - at : PIPE_MAX;
+        const char *name = pg_conn_prepare(c, sql, &p[at], buf);
+        if (name == NULL || !pq_pipeline(c, name, &p[at], k, out))
+            return pq_err(c, NULL, what);
+        for (size_t i = 0; i < k; i++) {
+            ExecStatusType st = out[i] != NULL ? PQresultStatus(out[i]) : PGRES_FATAL_ERROR;
+            if (rc == E_OK && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+                rc = pq_err(c, out[i], what);
+            else if (rc == E_OK)
+                changed[at + i] = strtoll(PQcmdTuples(out[i]), NULL, 10);
+            PQclear(out[i]);
+        }
+    }
+    return rc;
 }
 
 /* A command whose answer can wait: sent before the connection's next

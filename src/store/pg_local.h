@@ -12,6 +12,9 @@
 #define SQL_MAX      (64 * 1024)
 #define RECONNECT_MS 250
 #define DEFERRED_MAX 8 /* commands a connection holds back (pq_defer) */
+#define PIPE_MAX                                                                               \
+    128 /* executions of one statement per pipeline (pq_do_each): their                        \
+           answers must fit the socket's buffers while it sends */
 
 /* Type OIDs (catalog/pg_type_d.h is a server header). */
 #define OID_BOOL   16
@@ -122,6 +125,8 @@ int           pq_do(struct pconn *c, const char *sql, const struct pargs *p, con
                     int64_t *changed);
 int           pq_exec(struct pconn *c, const char *sql);
 int           pq_defer(struct pconn *c, const char *cmd);
+int           pq_do_each(struct pconn *c, const char *sql, const struct pargs *p, size_t np,
+                         const char *what, int64_t *changed);
 int           pq_commit(struct pconn *c);
 struct pconn *pg_reader(struct pg_store *st);
 

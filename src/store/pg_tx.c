@@ -204,40 +204,55 @@ namespace_exists(struct pconn *c, struct str ns, struct arena *a)
     return rc;
 }
 
+/* The parameters of sql_insert (or sql_update) for obj. */
+static int
+row_args(struct pargs *p, const struct spec *s, const struct val *obj, bool insert,
+         const struct write_cond *wc)
+{
+    const struct val *ns = val_get(obj, "namespace"), *id = val_get(obj, "ID");
+    int               rc;
+
+    if (ns == NULL || ns->t != V_STR || id == NULL || id->t != V_STR)
+        return E_INTERNAL;
+    rc = args_row(p, s, obj);
+    if (!insert)
+        pg_arg_str(p, id->s, OID_TEXT);
+    pg_arg_str(p, ns->s, OID_TEXT);
+    if (!insert)
+        args_cond(p, wc);
+    return rc;
+}
+
+/* An insert that wrote nothing: a taken unique key, or its namespace is gone. */
+static int
+not_inserted(struct pconn *c, const struct val *obj, struct arena *a)
+{
+    return namespace_exists(c, val_get_str(obj, "namespace"), a) == E_OK ? E_DUPLICATE
+                                                                         : E_NOTFOUND;
+}
+
 static int
 write_row(struct tx *tx, const struct spec *s, const struct val *obj, bool insert,
           const struct write_cond *wc)
 {
-    struct pconn     *c = txc(tx);
-    struct arena     *a = arena_new(4096);
-    struct pargs      p = { .a = a };
-    struct buf        sql;
-    const struct val *ns = val_get(obj, "namespace"), *id = val_get(obj, "ID");
-    int64_t           changed = 0;
-    int               rc;
+    struct pconn *c = txc(tx);
+    struct arena *a = arena_new(4096);
+    struct pargs  p = { .a = a };
+    struct buf    sql;
+    int64_t       changed = 0;
+    int           rc = row_args(&p, s, obj, insert, wc);
 
-    if (ns == NULL || ns->t != V_STR || id == NULL || id->t != V_STR) {
-        arena_free(a);
-        return E_INTERNAL;
-    }
     buf_init(&sql, SQL_MAX);
     if (insert)
         sql_insert(&sql, s, SQL_POSTGRES);
     else
         sql_update(&sql, s, SQL_POSTGRES);
-    rc = args_row(&p, s, obj);
-    if (!insert)
-        pg_arg_str(&p, id->s, OID_TEXT);
-    pg_arg_str(&p, ns->s, OID_TEXT);
-    if (!insert)
-        args_cond(&p, wc);
     if (rc == E_OK)
         rc = pq_do(c, buf_cstr(&sql), &p, insert ? "insert" : "update", &changed);
     buf_free(&sql);
-    /* Nothing written: a taken unique key (insert), no such object (update),
-     * or its namespace is gone. */
+    /* Nothing written: no such object (update), or as not_inserted says. */
     if (rc == E_OK && changed == 0)
-        rc = insert && namespace_exists(c, ns->s, a) == E_OK ? E_DUPLICATE : E_NOTFOUND;
+        rc = insert ? not_inserted(c, obj, a) : E_NOTFOUND;
     arena_free(a);
     return rc;
 }
@@ -256,6 +271,39 @@ tx_insert(struct tx *tx, const struct spec *s, const struct val *obj)
 
     if (rc == E_OK)
         log_change(tx, s, val_get_str(obj, "ID"), obj);
+    return rc;
+}
+
+/* Inserts sent PIPE_MAX to a round trip (pq_do_each): a bundle of 2,000
+ * certificates in 16, where one insert after another took 2,000. */
+static int
+tx_insert_each(struct tx *tx, const struct spec *s, const struct val *objs, size_t n, int *rcs)
+{
+    struct pconn *c = txc(tx);
+    struct buf    sql;
+    int           rc = E_OK;
+
+    buf_init(&sql, SQL_MAX);
+    sql_insert(&sql, s, SQL_POSTGRES);
+    for (size_t at = 0; at < n && rc == E_OK; at += PIPE_MAX) {
+        size_t        k = n - at < PIPE_MAX ? n - at : PIPE_MAX;
+        struct arena *a = arena_new(64 * 1024);
+        struct pargs  p[PIPE_MAX];
+        int64_t       changed[PIPE_MAX];
+        for (size_t i = 0; i < k && rc == E_OK; i++) {
+            p[i] = (struct pargs){ .a = a };
+            rc = row_args(&p[i], s, &objs[at + i], true, NULL);
+        }
+        if (rc == E_OK)
+            rc = pq_do_each(c, buf_cstr(&sql), p, k, "insert", changed);
+        for (size_t i = 0; i < k && rc == E_OK; i++) {
+            rcs[at + i] = changed[i] > 0 ? E_OK : not_inserted(c, &objs[at + i], a);
+            if (changed[i] > 0)
+                log_change(tx, s, val_get_str(&objs[at + i], "ID"), &objs[at + i]);
+        }
+        arena_free(a);
+    }
+    buf_free(&sql);
     return rc;
 }
 
@@ -544,6 +592,7 @@ static const struct tx_ops tx_ops = {
     .find = tx_find,
     .list = tx_list,
     .insert = tx_insert,
+    .insert_each = tx_insert_each,
     .update = tx_update,
     .del = tx_del,
     .del_subtree = tx_del_subtree,

@@ -252,6 +252,20 @@ store_follow_settle(struct store *st)
 }
 
 int
+store_insert_each(struct tx *tx, const struct spec *s, const struct val *objs, size_t n,
+                  int *rcs)
+{
+    if (tx->ops->insert_each != NULL)
+        return tx->ops->insert_each(tx, s, objs, n, rcs);
+    for (size_t i = 0; i < n; i++) {
+        rcs[i] = tx->ops->insert(tx, s, &objs[i]);
+        if (rcs[i] != E_OK && rcs[i] != E_DUPLICATE && rcs[i] != E_NOTFOUND)
+            return rcs[i];
+    }
+    return E_OK;
+}
+
+int
 store_clock_ms(struct store *st, int64_t *now)
 {
     if (st != NULL && st->ops->clock_ms != NULL)

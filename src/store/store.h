@@ -217,6 +217,12 @@ struct tx_ops {
      * the object's namespace does not exist, so that no write can outlive a
      * namespace delete that committed before it. */
     int (*insert)(struct tx *tx, const struct spec *s, const struct val *obj);
+    /* insert of each of objs[0..n), in order, rcs[i] its answer (E_OK,
+     * E_DUPLICATE, E_NOTFOUND); any other failure is returned, and the
+     * transaction is then lost. NULL: one insert after another (use
+     * store_insert_each). PostgreSQL sends them in pipelines. */
+    int (*insert_each)(struct tx *tx, const struct spec *s, const struct val *objs, size_t n,
+                       int *rcs);
     /* E_NOTFOUND when the object, or its namespace, does not exist; with `wc`
      * (NULL: unconditional), E_CONFLICT when the stored updateTime is not
      * wc->update_time and E_PROTECTED when the object is protected and not
@@ -311,6 +317,10 @@ bool store_follow_settle(struct store *st);
 /* The store's clock (store_ops.clock_ms; this machine's when the store has
  * none) into *now; E_UNAVAILABLE when the store cannot be asked just now. */
 int store_clock_ms(struct store *st, int64_t *now);
+
+/* tx_ops.insert_each, or one insert after another. */
+int store_insert_each(struct tx *tx, const struct spec *s, const struct val *objs, size_t n,
+                      int *rcs);
 
 /* For drivers: why a conditional write changed nothing (E_NOTFOUND,
  * E_PROTECTED, E_CONFLICT), read inside the same transaction. */

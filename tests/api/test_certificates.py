@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-from certmaker import chain, make_cert, new_key, now
+from certmaker import Cert, chain, make_cert, new_key, now
 from kwtest import assert_error, rand
 
 
@@ -492,6 +492,32 @@ def test_validity_dates_are_the_certificates(admin, space):
     c = make_cert("dates.test", start=start, days=5)
     obj = imp(admin, space, c.pem)
     assert obj["validityStart"] == start.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def test_a_bundle_links_leaves_to_a_root_without_the_ca_flag(admin):
+    """A bundle's leaves are stored together, after its issuers: a self-signed root
+    without basicConstraints (as X.509 v1 roots are) counts as an issuer, whatever its
+    place in the bundle, so the leaves after it link to it; duplicates in the bundle
+    are counted once."""
+    ns = admin.mkns("/", "noflag-" + rand(6))["name"]
+    key = new_key("EC_P256")
+    subject = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "Flagless Root")])
+    start = now() - datetime.timedelta(days=1)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(start + datetime.timedelta(days=3650))
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+            .sign(key, hashes.SHA256()))
+    root = Cert(cert, key)
+    leaves = [make_cert("leaf%d.noflag.test" % k, issuer=root) for k in range(5)]
+    body = "".join(c.pem for c in leaves) + root.pem + leaves[0].pem
+    r = admin.ok(admin.post("/certificateimports", {"contents": body}, ns=ns))
+    assert (r["imported"], r["duplicates"]) == (6, 1), r
+    ids = r["certificateIDs"]
+    assert ids[6] == ids[0] and len(set(ids)) == 6
+    for k in range(5):
+        got = admin.ok(admin.get("/certificates/" + ids[k], ns=ns))
+        assert got["issuerCertificateID"] == ids[5], k
 
 
 def test_a_renamed_ca_is_found_among_others_of_its_name_and_key(admin):
