@@ -33,7 +33,8 @@ job_row_read(const PGresult *r, struct arena *a, struct job_row *j)
     j->updated = pg_col_int(r, 0, 13);
 }
 
-/* At most one live item per (kind, key) (sqlite_jobs.c sqlite_tx_job_enqueue). */
+/* At most one live item per (kind, key); a running one runs once more when it
+ * ends (sqlite_jobs.c sqlite_tx_job_enqueue). */
 int
 pg_tx_job_enqueue(struct tx *tx, const struct job_new *j, int64_t now, int64_t *id)
 {
@@ -55,7 +56,7 @@ pg_tx_job_enqueue(struct tx *tx, const struct job_new *j, int64_t now, int64_t *
         "  ELSE o.payload END,"
         " run_at = CASE WHEN o.state IN ('done', 'failed') THEN excluded.run_at"
         "  WHEN o.state = 'queued' THEN LEAST(o.run_at, excluded.run_at) ELSE o.run_at END,"
-        " attempts = CASE WHEN o.state IN ('done', 'failed') THEN 0 ELSE o.attempts END,"
+        " attempts = CASE WHEN o.state = 'queued' THEN o.attempts ELSE 0 END,"
         " state = CASE WHEN o.state IN ('done', 'failed') THEN 'queued' ELSE o.state END,"
         " lease_ms = excluded.lease_ms, updated = excluded.updated"
         " RETURNING id",
@@ -170,7 +171,9 @@ pg_tx_job_finish(struct tx *tx, const struct job_lease *l, const struct job_end 
     pg_arg_str(&p, progress, OID_TEXT);
     pg_arg_int(&p, time_now_ms(), OID_INT8);
     int rc = pq_do(txc(tx),
-                   "UPDATE jobs SET state = $4, run_at = $5, attempts = $6, last_error = $7,"
+                   "UPDATE jobs SET state = CASE WHEN attempts = 0 THEN 'queued' ELSE $4 END,"
+                   " run_at = CASE WHEN attempts = 0 THEN $9 ELSE $5 END,"
+                   " attempts = CASE WHEN attempts = 0 THEN 0 ELSE $6 END, last_error = $7,"
                    " progress = coalesce($8, progress), lease_token = NULL, lease_until = NULL,"
                    " updated = $9 WHERE id = $1 AND state = 'running' AND lease_owner = $2"
                    " AND lease_token = $3",

@@ -43,7 +43,9 @@ bind_str_or_null(sqlite3_stmt *stmt, int idx, struct str s)
 }
 
 /* At most one live item per (kind, key): a queued one becomes due at the
- * earlier time, a running one is left alone, a finished one starts again.
+ * earlier time, a running one is marked to run once more when it ends
+ * (attempts 0: a claim made it at least 1; what the run read may be older
+ * than what this enqueue's transaction wrote), a finished one starts again.
  * (In an upsert's SET every right-hand side sees the old row.) */
 int
 sqlite_tx_job_enqueue(struct tx *tx, const struct job_new *j, int64_t now, int64_t *id)
@@ -57,7 +59,7 @@ sqlite_tx_job_enqueue(struct tx *tx, const struct job_new *j, int64_t now, int64
            "  ELSE payload END,"
            " run_at = CASE WHEN state IN ('done', 'failed') THEN excluded.run_at"
            "  WHEN state = 'queued' THEN min(run_at, excluded.run_at) ELSE run_at END,"
-           " attempts = CASE WHEN state IN ('done', 'failed') THEN 0 ELSE attempts END,"
+           " attempts = CASE WHEN state = 'queued' THEN attempts ELSE 0 END,"
            " state = CASE WHEN state IN ('done', 'failed') THEN 'queued' ELSE state END,"
            " lease_ms = excluded.lease_ms, updated = excluded.updated"
            " RETURNING id");
@@ -161,7 +163,9 @@ sqlite_tx_job_finish(struct tx *tx, const struct job_lease *l, const struct job_
 {
     struct conn  *c = txc(tx);
     sqlite3_stmt *stmt = sqlite_conn_stmt(
-        c, "UPDATE jobs SET state = ?4, run_at = ?5, attempts = ?6, last_error = ?7,"
+        c, "UPDATE jobs SET state = CASE WHEN attempts = 0 THEN 'queued' ELSE ?4 END,"
+           " run_at = CASE WHEN attempts = 0 THEN ?9 ELSE ?5 END,"
+           " attempts = CASE WHEN attempts = 0 THEN 0 ELSE ?6 END, last_error = ?7,"
            " progress = coalesce(?8, progress), lease_token = NULL, lease_until = NULL,"
            " updated = ?9 WHERE id = ?1 AND state = 'running' AND lease_owner = ?2"
            " AND lease_token = ?3");

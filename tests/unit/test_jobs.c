@@ -209,10 +209,11 @@ test_enqueue_claim_complete(void **state)
     assert_int_equal(row.attempts, 1);
     assert_true(str_eq_c(row.payload, "p") && str_eq_c(row.owner, "a"));
     assert_true(row.lease_until >= now + 5000 && row.run_at == row.lease_until);
-    /* Leased: nobody else gets it, and enqueueing it again changes nothing. */
+    /* Leased: nobody else gets it, and enqueueing it again leaves it running. */
     assert_int_equal(claim(f->st, "k", "b", 8, a, &row, &l), E_NOTFOUND);
     assert_int_equal(enqueue(f->st, "k", "one", now - 5, 5000), id);
     assert_int_equal(get(f->st, a, "k", "one").state, JOB_RUNNING);
+    assert_int_equal(claim(f->st, "k", "b", 8, a, &row, &l), E_NOTFOUND);
 
     struct job_lease wrong = { id, "a", 8 };
     assert_int_equal(finish(f->st, &wrong, JOB_DONE, 1), E_CONFLICT);
@@ -222,6 +223,16 @@ test_enqueue_claim_complete(void **state)
     assert_true(str_eq_c(get(f->st, a, "k", "one").progress, "{\"done\":1}"));
     assert_int_equal(finish(f->st, &l, JOB_DONE, 1), E_OK);
     assert_int_equal(finish(f->st, &l, JOB_DONE, 1), E_CONFLICT); /* the claim is over */
+    /* It was enqueued while it ran (what it read may predate that enqueue's
+     * write): it runs once more, due at once, before it is done. */
+    row = get(f->st, a, "k", "one");
+    assert_int_equal(row.state, JOB_QUEUED);
+    assert_int_equal(row.attempts, 0);
+    assert_true(row.run_at <= time_now_ms());
+    assert_int_equal(claim(f->st, "k", "b", 9, a, &row, &l), E_OK);
+    assert_int_equal(row.id, id);
+    l = (struct job_lease){ id, "b", 9 };
+    assert_int_equal(finish(f->st, &l, JOB_DONE, 1), E_OK);
     assert_int_equal(get(f->st, a, "k", "one").state, JOB_DONE);
     assert_int_equal(f->st->ops->job_next(f->st, &when), E_NOTFOUND);
 
