@@ -530,6 +530,10 @@ decode_body(struct req *r, struct val *in, struct errbuf *eb)
     return codec_decode(r->in, r->a, r->body.p, r->body.len, (int)cfg.max_depth, in, eb);
 }
 
+/* A write whose body is this large (a bundle of certificates) writes many rows:
+ * the store may give it a transaction of its own (struct wjob.alone). */
+#define WRITE_ALONE_BODY (64 * 1024)
+
 static int
 idem_prepare(struct req *r, struct wreq *w, struct errbuf *eb)
 {
@@ -553,7 +557,9 @@ queue_write(struct req *r, struct wreq *w, struct errbuf *eb)
 
     if (rc != E_OK)
         return rc;
-    w->job = (struct wjob){ .run = run_write, .done = write_done, .arg = w };
+    w->job = (struct wjob){
+        .run = run_write, .done = write_done, .arg = w, .alone = r->body.len >= WRITE_ALONE_BODY
+    };
     /* Suspend first: the writer may finish and resume before we return. (A
      * create whose prepare ran on the work pool is suspended already.) */
     if (!r->pending) {

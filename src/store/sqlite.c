@@ -560,6 +560,34 @@ st_ping(struct store *base)
 
 /* ---- the writer thread ------------------------------------------------- */
 
+/* One job: in the savepoint "job", or (`alone`) as the whole transaction,
+ * whose rollback then undoes it. */
+static int
+run_job(struct sqlite_tx *tx, struct wjob *j, bool *rolled_back)
+{
+    struct conn *c = &tx->st->writer;
+    size_t       mark = tx->log.n;
+    int          rc;
+
+    if (!j->alone)
+        sqlite_exec_simple(c, "SAVEPOINT job");
+    rc = j->run(&tx->base, j->arg);
+    if (rc == E_OK && tx->nfts > 0)
+        rc = sqlite_fts_apply(tx);
+    tx->nfts = 0;
+    if (rc != E_OK) {
+        sqlite_exec_simple(c, j->alone ? "ROLLBACK" : "ROLLBACK TO job");
+        changelog_truncate(&tx->log, mark);
+        *rolled_back = j->alone;
+    }
+    if (!j->alone)
+        sqlite_exec_simple(c, "RELEASE job");
+    return rc;
+}
+
+/* Runs the queued jobs, up to BATCH_MAX per transaction; a job that writes
+ * much (wjob.alone) gets a transaction of its own and no savepoint, whose
+ * journal would hold a copy of every page it touches. */
 static void
 run_batch(struct sqlite_store *st, struct wjob *batch)
 {
@@ -572,24 +600,10 @@ run_batch(struct sqlite_store *st, struct wjob *batch)
         struct wjob *first = j;
         size_t       n = 0;
         bool         began = sqlite_exec_simple(c, "BEGIN IMMEDIATE") == E_OK;
-        for (; j != NULL && n < BATCH_MAX; j = j->next, n++) {
-            if (!began) {
-                rcs[n] = E_UNAVAILABLE;
-                continue;
-            }
-            size_t mark = tx.log.n;
-            sqlite_exec_simple(c, "SAVEPOINT job");
-            rcs[n] = j->run(&tx.base, j->arg);
-            if (rcs[n] == E_OK && tx.nfts > 0)
-                rcs[n] = sqlite_fts_apply(&tx);
-            tx.nfts = 0;
-            if (rcs[n] != E_OK) {
-                sqlite_exec_simple(c, "ROLLBACK TO job");
-                changelog_truncate(&tx.log, mark);
-            }
-            sqlite_exec_simple(c, "RELEASE job");
-        }
-        if (began && sqlite_exec_simple(c, "COMMIT") != E_OK) {
+        bool         rolled_back = false, alone = j->alone;
+        for (; j != NULL && n < BATCH_MAX && (n == 0 || !(alone || j->alone)); j = j->next, n++)
+            rcs[n] = began ? run_job(&tx, j, &rolled_back) : E_UNAVAILABLE;
+        if (began && !rolled_back && sqlite_exec_simple(c, "COMMIT") != E_OK) {
             sqlite_exec_simple(c, "ROLLBACK");
             for (size_t i = 0; i < n; i++)
                 rcs[i] = E_UNAVAILABLE;

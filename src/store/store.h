@@ -126,12 +126,17 @@ const char *job_state_name(enum job_state s);
 /* A write to run in the writer thread. run() executes inside the group's
  * transaction, in its own savepoint: an error it returns undoes only its own
  * changes. done() is called after the commit (rc is run()'s result, or
- * E_UNAVAILABLE if the commit itself failed). Both run in the writer thread. */
+ * E_UNAVAILABLE if the commit itself failed). Both run in the writer thread.
+ * `alone`: a write of many rows (a bulk import) that a store may rather run in
+ * a transaction of its own than in a savepoint (SQLite copies every page a
+ * savepoint's writes touch into its journal first; PostgreSQL's savepoints copy
+ * nothing, so its driver ignores the flag). The answer is the same either way. */
 struct wjob {
     int (*run)(struct tx *tx, void *arg);
     void (*done)(void *arg, int rc);
     void        *arg;
-    struct wjob *next; /* the store's queue link */
+    struct wjob *next;  /* the store's queue link */
+    bool         alone; /* writes much: may run in a transaction of its own */
 };
 
 struct store_ops {

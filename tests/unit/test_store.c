@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 
 #include "core/arena.h"
 #include "core/codec.h"
@@ -243,6 +244,97 @@ test_observers_see_committed_changes_only(void **state)
     assert_string_equal(seen_ids[1], val_get_str(&a, "ID").p);
 }
 
+/* ---- jobs that write much (wjob.alone) ------------------------------------- */
+
+/* Five jobs queued together; the first holds the writer until all are queued,
+ * so they meet in one batch. The two `alone` ones split it into transactions
+ * of their own: the failing one undoes only its own insert, the others commit. */
+struct qjob {
+    struct wjob w;
+    struct op   op;
+    int         rc;
+    bool        hold;
+};
+
+static pthread_mutex_t qmu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t  qcv = PTHREAD_COND_INITIALIZER;
+static bool            qreleased;
+static int             qdone;
+
+static int
+run_qjob(struct tx *tx, void *arg)
+{
+    struct qjob *q = arg;
+
+    pthread_mutex_lock(&qmu);
+    while (q->hold && !qreleased)
+        pthread_cond_wait(&qcv, &qmu);
+    pthread_mutex_unlock(&qmu);
+    return q->op.fn(tx, &q->op);
+}
+
+static void
+qjob_done(void *arg, int rc)
+{
+    struct qjob *q = arg;
+
+    pthread_mutex_lock(&qmu);
+    q->rc = rc;
+    qdone++;
+    pthread_cond_broadcast(&qcv);
+    pthread_mutex_unlock(&qmu);
+}
+
+static bool
+account_exists(const struct val *o)
+{
+    struct val    out;
+    struct errbuf eb = { 0 };
+
+    return st->ops->find(st, &spec_account, NULL, "ID", val_get_str(o, "ID"), A, &out, &eb) ==
+           E_OK;
+}
+
+static void
+test_a_job_alone_fails_alone(void **state)
+{
+    struct val         ns = make_namespace("w1");
+    struct str         path = val_get_str(&ns, "name");
+    static const char *names[] = { "wan", "wbo", "wci", "wda", "wel" };
+    struct qjob        q[5];
+    struct val         obj[5];
+
+    (void)state;
+    qreleased = false;
+    qdone = 0;
+    for (size_t i = 0; i < 5; i++) {
+        char json[160];
+        snprintf(json, sizeof json,
+                 "{\"name\":\"%s\",\"email\":\"%s@x.io\",\"password\":\"pw-%s-123456\"}",
+                 names[i], names[i], names[i]);
+        obj[i] = make(&spec_account, path, json);
+        q[i] = (struct qjob){ .w = { .run = run_qjob, .done = qjob_done, .arg = &q[i] },
+                              .op = { i == 2 ? insert_then_fail : do_insert, &spec_account,
+                                      &obj[i], STR_NULL, NULL, 0 },
+                              .rc = -1,
+                              .hold = i == 0 };
+    }
+    q[2].w.alone = q[3].w.alone = true;
+    for (size_t i = 0; i < 5; i++)
+        st->ops->submit(st, &q[i].w);
+    pthread_mutex_lock(&qmu);
+    qreleased = true;
+    pthread_cond_broadcast(&qcv);
+    while (qdone < 5)
+        pthread_cond_wait(&qcv, &qmu);
+    pthread_mutex_unlock(&qmu);
+    for (size_t i = 0; i < 5; i++) {
+        if (q[i].rc != (i == 2 ? E_VALIDATION : E_OK))
+            fail_msg("job %zu: %d", i, q[i].rc);
+        assert_int_equal(account_exists(&obj[i]), i != 2);
+    }
+}
+
 static int
 setup(void **state)
 {
@@ -281,6 +373,7 @@ main(void)
         cmocka_unit_test(test_namespace_guard_and_unique_keys),
         cmocka_unit_test(test_list_in_a_transaction_sees_its_writes),
         cmocka_unit_test(test_observers_see_committed_changes_only),
+        cmocka_unit_test(test_a_job_alone_fails_alone),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
