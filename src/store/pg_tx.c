@@ -519,6 +519,40 @@ tx_quota_spend(struct tx *tx, struct str jti, int64_t quota, int64_t expires)
     return changed == 0 ? E_QUOTA : E_OK;
 }
 
+/* The row is locked first (FOR UPDATE), so that two takes never both count
+ * what was left; a token's first take inserts it (the unique key orders two
+ * of those). */
+static int
+tx_quota_take(struct tx *tx, struct str jti, int64_t quota, int64_t expires, int64_t want,
+              int64_t *took)
+{
+    PGresult *r;
+    int64_t   used = 0, left;
+
+    WITH_ARGS(a, p);
+    pg_arg_str(&p, jti, OID_TEXT);
+    int rc = pq_rows(txc(tx), "SELECT used FROM token_uses WHERE jti = $1 FOR UPDATE", &p,
+                     "quota", &r);
+    if (rc == E_OK) {
+        if (PQntuples(r) == 1)
+            used = pg_col_int(r, 0, 0);
+        PQclear(r);
+    }
+    if (rc == E_OK && (left = quota - used) <= 0)
+        rc = E_QUOTA;
+    if (rc == E_OK) {
+        *took = want > 0 && want < left ? want : left;
+        pg_arg_int(&p, *took, OID_INT8);
+        pg_arg_int(&p, expires, OID_INT8);
+        rc = pq_do(txc(tx),
+                   "INSERT INTO token_uses (jti, used, expires) VALUES ($1, $2, $3) "
+                   "ON CONFLICT (jti) DO UPDATE SET used = token_uses.used + $2",
+                   &p, "quota", NULL);
+    }
+    arena_free(a);
+    return rc;
+}
+
 static int
 tx_eph_put(struct tx *tx, struct str key, struct str value, int64_t expires)
 {
@@ -601,6 +635,7 @@ static const struct tx_ops tx_ops = {
     .idem_get = tx_idem_get,
     .idem_put = tx_idem_put,
     .quota_spend = tx_quota_spend,
+    .quota_take = tx_quota_take,
     .eph_put = tx_eph_put,
     .eph_take = tx_eph_take,
     .purge = tx_purge,

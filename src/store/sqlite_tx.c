@@ -661,6 +661,37 @@ tx_quota_spend(struct tx *tx, struct str jti, int64_t quota, int64_t expires)
 }
 
 static int
+tx_quota_take(struct tx *tx, struct str jti, int64_t quota, int64_t expires, int64_t want,
+              int64_t *took)
+{
+    struct conn  *c = txc(tx);
+    sqlite3_stmt *stmt = sqlite_conn_stmt(c, "SELECT used FROM token_uses WHERE jti = ?");
+    int64_t       used = 0, left;
+    int           rc;
+
+    if (stmt == NULL)
+        return E_INTERNAL;
+    sqlite3_bind_text(stmt, 1, jti.p, (int)jti.len, SQLITE_STATIC);
+    if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        used = sqlite3_column_int64(stmt, 0);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sqlite_err(c, rc, "quota");
+    if ((left = quota - used) <= 0)
+        return E_QUOTA;
+    *took = want > 0 && want < left ? want : left;
+    stmt =
+        sqlite_conn_stmt(c, "INSERT INTO token_uses (jti, used, expires) VALUES (?1, ?2, ?3) "
+                            "ON CONFLICT (jti) DO UPDATE SET used = used + ?2");
+    if (stmt == NULL)
+        return E_INTERNAL;
+    sqlite3_bind_text(stmt, 1, jti.p, (int)jti.len, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, *took);
+    sqlite3_bind_int64(stmt, 3, expires);
+    return sqlite_step_done(c, stmt, "quota");
+}
+
+static int
 tx_eph_put(struct tx *tx, struct str key, struct str value, int64_t expires)
 {
     struct conn  *c = txc(tx);
@@ -757,6 +788,7 @@ const struct tx_ops sqlite_tx_ops = {
     .idem_get = tx_idem_get,
     .idem_put = tx_idem_put,
     .quota_spend = tx_quota_spend,
+    .quota_take = tx_quota_take,
     .eph_put = tx_eph_put,
     .eph_take = tx_eph_take,
     .purge = tx_purge,

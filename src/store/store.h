@@ -254,6 +254,10 @@ struct tx_ops {
     /* Count one use of token `jti` (created at first use); E_QUOTA once `quota`
      * uses have been counted. */
     int (*quota_spend)(struct tx *tx, struct str jti, int64_t quota, int64_t expires_ms);
+    /* Take up to `want` (0: all) of the uses token `jti` has left into *took,
+     * counting them as used; E_QUOTA when none is left. */
+    int (*quota_take)(struct tx *tx, struct str jti, int64_t quota, int64_t expires_ms,
+                      int64_t want, int64_t *took);
     /* Short-lived single-use records (login state): put, and take (read and
      * delete at once; E_NOTFOUND when absent or expired). */
     int (*eph_put)(struct tx *tx, struct str key, struct str value, int64_t expires_ms);

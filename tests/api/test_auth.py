@@ -569,6 +569,45 @@ def test_token_realm_narrower_copy(server, tree):
         assert r.status in (400, 401, 403, 422), r
 
 
+def copy_of(server, token, **kw):
+    body = {"realm": "Token", "metadata": {"token": token}}
+    body.update(kw)
+    return server.client().post("/issue", body, ns=None, token=None)
+
+
+def uses(server, token, ns, n):
+    """The statuses of n requests made with token."""
+    c = server.client(token)
+    return [c.get("/namespaces", ns=ns).status for _ in range(n)]
+
+
+@pytest.mark.parametrize("asked", [0, 2, 100])
+def test_token_realm_copy_takes_its_quota_from_the_original(server, ns, asked):
+    """Original and copies together never make more requests than the original's quota."""
+    orig = server.token(quota=5)
+    assert uses(server, orig, ns, 1) == [200]
+    r = copy_of(server, orig, quota=asked)
+    assert r.status == 200, r
+    took = 4 if asked in (0, 100) else asked
+    assert r.data["quota"] == took and jwt_parts(r.data["token"])[1]["quota"] == took
+    assert uses(server, r.data["token"], ns, took + 1) == [200] * took + [417]
+    left = 4 - took
+    assert uses(server, orig, ns, left + 1) == [200] * left + [417]
+
+
+def test_token_realm_refuses_a_used_up_original(server, ns):
+    orig = server.token(quota=1)
+    assert uses(server, orig, ns, 2) == [200, 417]
+    assert_error(copy_of(server, orig), 417)
+    assert_error(copy_of(server, orig, quota=3), 417)
+
+
+def test_token_realm_copy_of_an_unlimited_token_keeps_the_quota_asked(server, ns):
+    r = copy_of(server, server.token(), quota=2)
+    assert r.status == 200, r
+    assert uses(server, r.data["token"], ns, 3) == [200, 200, 417]
+
+
 def test_token_realm_bad_token(server):
     r = server.client().post("/issue", {"realm": "Token", "metadata": {"token": "garbage"}},
                              ns=None, token=None)

@@ -13,6 +13,7 @@
 #include "../../core/rnd.h"
 #include "../../core/timeutil.h"
 #include "../../model/roles.h"
+#include "../../store/store.h"
 
 #define DEFAULT_VALIDITY_MS (24 * 3600 * 1000LL)
 
@@ -298,8 +299,42 @@ perms_within(const struct val *req, const struct val *orig)
     return true;
 }
 
+struct take {
+    const struct identity *id;
+    int64_t                want, took;
+};
+
+static int
+take_run(struct tx *tx, void *arg)
+{
+    struct take *t = arg;
+
+    return tx->ops->quota_take(tx, t->id->quota_jti, t->id->quota, t->id->not_after_ms, t->want,
+                               &t->took);
+}
+
+/* A copy of a token with a quota takes its uses from the original's (what it
+ * asks for, or all that is left): the two together never make more requests
+ * than the original could alone. A used-up original makes no copy. */
+static int
+take_quota(struct issue_req *q, const struct identity *id, struct errbuf *eb)
+{
+    struct take t = { id, q->quota, 0 };
+    int         rc;
+
+    if (id->quota <= 0)
+        return E_OK;
+    if ((rc = store_run(kw_store, take_run, &t)) == E_QUOTA)
+        return errbuf_set(eb, E_QUOTA, "The token's quota is used up");
+    if (rc != E_OK)
+        return errbuf_set(eb, E_UNAVAILABLE, "The store is unavailable");
+    q->quota = t.took;
+    return E_OK;
+}
+
 /* A token made from another may only be narrower: its restrictions inherit the
- * original's and may only shrink; it expires no later. */
+ * original's and may only shrink; it expires no later; its quota is taken from
+ * the original's. */
 static int
 narrow(struct issue_req *q, const struct identity *id, struct errbuf *eb)
 {
@@ -358,7 +393,7 @@ issue_serve(struct req *r)
     if ((rc = codec_decode(r->in, r->a, r->body.p, r->body.len, (int)cfg.max_depth, &in,
                            &eb)) != E_OK ||
         (rc = check_request(&q, &in, &eb)) != E_OK || (rc = prove(r, &q, &id, &eb)) != E_OK ||
-        (rc = narrow(&q, &id, &eb)) != E_OK) {
+        (rc = narrow(&q, &id, &eb)) != E_OK || (rc = take_quota(&q, &id, &eb)) != E_OK) {
         if (rc != REALM_ANSWERED)
             api_error(r, &eb);
         return;

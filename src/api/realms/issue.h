@@ -19,6 +19,10 @@ struct identity {
     struct str        realm;
     int64_t           not_after_ms;
     const struct val *restrictions;
+    /* The original's quota (0: unlimited) and its jti: the copy's uses are
+     * taken from what the original has left. */
+    int64_t    quota;
+    struct str quota_jti;
 };
 
 /* A realm's prove() returns E_OK with `id` filled (a token is issued), an error

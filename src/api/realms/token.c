@@ -1,6 +1,6 @@
 /* token.c - the Token realm: a narrower copy of a token the caller holds. The
- * copy has the same identity; issue.c makes sure its restrictions only shrink and
- * it never outlives the original. */
+ * copy has the same identity; issue.c makes sure its restrictions only shrink,
+ * it never outlives the original, and its quota comes out of the original's. */
 #include "../../auth/authn.h"
 #include "issue.h"
 
@@ -21,6 +21,8 @@ realm_token(struct req *r, const struct val *md, struct identity *id, struct err
     id->realm = arena_str(r->a, p->realm);
     id->not_after_ms = p->exp_ms;
     id->restrictions = val_get(payload, "restrictions");
+    id->quota = p->quota;
+    id->quota_jti = arena_str(r->a, p->jti);
     principal_put(p);
     return E_OK;
 }
