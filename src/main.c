@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "api/realms/throttle.h"
+#include "auth/accounts.h"
 #include "auth/authn.h"
 #include "auth/authz.h"
 #include "boot.h"
@@ -275,6 +276,7 @@ serve(void)
     if (store_open(cfg.store, &kw_store, &eb) != E_OK)
         die(eb.msg);
     authz_start();    /* before the first write: the policy snapshot follows every commit */
+    accounts_start(); /* the same: tokens of accounts disabled or deleted are refused */
     issuance_start(); /* the same: CRL and OCSP answers follow revocations */
     if (webhook_runtime_init(kw_store, &eb) != E_OK || /* before the first write, too */
         discovery_runtime_init(kw_store, &eb) != E_OK)
@@ -299,6 +301,7 @@ serve(void)
     webhook_runtime_stop(); /* after everything that emits events */
     pki_ca_unregister_all();
     authz_shutdown();
+    accounts_shutdown();
     authn_shutdown();
     throttle_fini();
     kw_store->ops->close(kw_store);

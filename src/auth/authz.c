@@ -16,6 +16,7 @@
 #include "../model/roles.h"
 #include "../model/specs.h"
 #include "../store/store.h"
+#include "accounts.h"
 #include "authn.h"
 
 struct line {
@@ -426,7 +427,10 @@ authz_check(const struct authz_query *r, const struct spec *s, unsigned verb, st
 {
     struct snapshot *sn;
     bool             ok;
+    int              rc;
 
+    if ((rc = accounts_check(r->who, eb)) != E_OK)
+        return rc;
     if (!restrictions_allow(r, s, verb))
         return errbuf_set(eb, E_FORBIDDEN, "You are not allowed to access this resource.");
     sn = snapshot_get();

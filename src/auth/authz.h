@@ -13,7 +13,8 @@ struct authz_query {
 };
 /* E_OK when the API authorizations in q->ns and above grant `verb` on `s` to
  * q->who (from q->client_ip), within the token's restrictions; E_FORBIDDEN
- * otherwise. Thread-safe. */
+ * otherwise; E_UNAUTH for a token whose account is disabled or gone
+ * (accounts.h). Thread-safe. */
 int authz_check(const struct authz_query *q, const struct spec *s, unsigned verb,
                 struct errbuf *eb);
 /* Rebuild everything from the store on next use: after a committed delete of a

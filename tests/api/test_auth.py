@@ -206,6 +206,52 @@ def test_disabling_account_after_issue(server, admin, ns):
     assert_error(server.issue(name, password), 401)
 
 
+def viewer(admin, ns, **attrs):
+    """An account that may read ns, and a client with its token."""
+    name, password, obj = admin.mkaccount(ns, **attrs)
+    admin.mkauthz(ns, [["@auth:realm=vince", "@auth:account=" + name]],
+                  ["@auth:role=namespace.viewer"], ns)
+    return name, password, obj
+
+
+def test_a_disabled_accounts_tokens_are_refused_at_the_next_request(server, admin, ns):
+    name, password, obj = viewer(admin, ns)
+    tok = server.token(name, password)
+    c = server.client(tok)
+    assert c.get("/namespaces", ns=ns).status == 200
+    obj = admin.ok(admin.put("/accounts/" + obj["ID"], dict(obj, disabled=True), ns=ns))
+    assert_error(c.get("/namespaces", ns=ns), 401)
+    assert_error(c.get("/namespaces/" + "0" * 24, ns=ns), 401)
+    r = server.client().post("/issue", {"realm": "Token", "metadata": {"token": tok}},
+                             ns=None, token=None)
+    assert_error(r, 401)  # nor can it be copied
+    admin.ok(admin.put("/accounts/" + obj["ID"], dict(obj, disabled=False), ns=ns))
+    assert c.get("/namespaces", ns=ns).status == 200  # enabled again: honoured again
+
+
+def test_a_deleted_accounts_tokens_are_refused_even_under_a_new_account_of_its_name(
+        server, admin, ns):
+    name, password, obj = viewer(admin, ns)
+    c = server.client(server.token(name, password))
+    assert c.get("/namespaces", ns=ns).status == 200
+    admin.ok(admin.delete("/accounts/" + obj["ID"], ns=ns))
+    assert_error(c.get("/namespaces", ns=ns), 401)
+    admin.mkaccount(ns, name=name, password=password)  # same name, same grants: another ID
+    assert_error(c.get("/namespaces", ns=ns), 401)
+    assert server.client(server.token(name, password)).get("/namespaces", ns=ns).status == 200
+
+
+def test_accounts_deleted_with_their_namespace_lose_their_tokens(server, admin, ns):
+    gone = admin.mkns(ns, "gone")
+    name, password, _ = admin.mkaccount(gone["name"])
+    admin.mkauthz(ns, [["@auth:realm=vince", "@auth:account=" + name]],
+                  ["@auth:role=namespace.viewer"], ns)
+    c = server.client(server.token(name, password))
+    assert c.get("/namespaces", ns=ns).status == 200
+    admin.ok(admin.delete("/namespaces/" + gone["ID"], ns=ns))
+    assert_error(c.get("/namespaces", ns=ns), 401)
+
+
 def test_password_is_case_sensitive(server, admin, ns):
     name, password, _ = admin.mkaccount(ns, password="CaseSensitive-Pw")
     assert server.issue(name, "casesensitive-pw").status == 401

@@ -105,6 +105,21 @@ def test_an_authorization_deleted_on_one_is_refused_on_the_other(pair):
     assert user.get("/namespaces", ns=home).status == 200
 
 
+def test_an_account_disabled_on_one_loses_its_tokens_on_the_other(pair):
+    a, b = pair
+    admin = Client(a, a.token())
+    home = admin.mkns("/", "d-" + rand(6))["name"]
+    name, pw, acct = admin.mkaccount(home)
+    admin.mkauthz(home, [["@auth:realm=vince", "@auth:account=" + name]],
+                  ["@auth:role=namespace.viewer"], home)
+    user = Client(b, a.token(name, pw))
+    assert user.get("/namespaces", ns=home).status == 200  # B knows the account
+    admin.ok(admin.put("/accounts/" + acct["ID"], dict(acct, disabled=True), ns=home))
+    r = user.get("/namespaces", ns=home)  # the very next request on B
+    assert r.status == 401, r
+    assert user.get("/namespaces/" + acct["ID"], ns=home).status == 401  # a read by ID too
+
+
 def test_a_read_by_id_follows_authorizations_changed_on_the_other(pair):
     # A GET of one object takes the authorization generation with its read of
     # the object (one round trip): a grant or revocation made on A still counts

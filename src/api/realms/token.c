@@ -1,6 +1,7 @@
 /* token.c - the Token realm: a narrower copy of a token the caller holds. The
  * copy has the same identity; issue.c makes sure its restrictions only shrink,
  * it never outlives the original, and its quota comes out of the original's. */
+#include "../../auth/accounts.h"
 #include "../../auth/authn.h"
 #include "issue.h"
 
@@ -12,6 +13,11 @@ realm_token(struct req *r, const struct val *md, struct identity *id, struct err
 
     if (t == NULL || t->t != V_STR || authn_token(t->s, &p, eb) != E_OK)
         return errbuf_set(eb, E_UNAUTH, "Invalid credentials");
+    int rc = accounts_check(p, eb);
+    if (rc != E_OK) {
+        principal_put(p);
+        return rc == E_UNAUTH ? errbuf_set(eb, E_UNAUTH, "Invalid credentials") : rc;
+    }
     /* Copy what we need into the request: the principal may be evicted. The
      * verified principal has data, realm and exp (principal_build checks). */
     struct val *payload = arena_alloc(r->a, sizeof *payload);

@@ -1,0 +1,216 @@
+/* accounts.c - which Vince accounts' tokens are honoured.
+ *
+ * A token of realm Vince names its account (claim @auth:id). Its signature
+ * verifies until it expires, so once the account is disabled or deleted the
+ * token is refused here, at the next request, on every server: accounts are
+ * announced (spec.announced), so a change on another server resets this set as
+ * it resets the authorization snapshot.
+ *
+ * The set: the IDs of the enabled accounts, sorted, immutable once published.
+ * Rebuilt from the store when it was dropped (a namespace subtree went, another
+ * server wrote, or the authorization generation moved), patched with committed
+ * account changes otherwise.
+ */
+#include "accounts.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/log.h"
+#include "../model/specs.h"
+#include "../store/store.h"
+#include "authz.h"
+
+#define ID_LEN 24
+
+struct idset {
+    char (*ids)[ID_LEN];
+    size_t   n;
+    uint64_t gen;  /* the authorization generation it was built under */
+    int      refs; /* atomic */
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct idset   *live; /* NULL: to rebuild */
+
+static struct idset *
+idset_new(size_t cap, uint64_t gen)
+{
+    struct idset *s = calloc(1, sizeof *s);
+
+    if (s == NULL || (s->ids = calloc(cap ? cap : 1, ID_LEN)) == NULL)
+        abort();
+    s->gen = gen;
+    s->refs = 1;
+    return s;
+}
+
+static void
+idset_put(struct idset *s)
+{
+    if (s != NULL && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        free(s->ids);
+        free(s);
+    }
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, ID_LEN);
+}
+
+static bool
+idset_has(const struct idset *s, struct str id)
+{
+    return id.len == ID_LEN && bsearch(id.p, s->ids, s->n, ID_LEN, cmp_id) != NULL;
+}
+
+/* An account object whose tokens are honoured: not disabled. */
+static bool
+enabled(const struct val *o)
+{
+    const struct val *d = val_get(o, "disabled");
+
+    return o->t == V_MAP && !(d != NULL && d->t == V_BOOL && d->b);
+}
+
+static void
+idset_add(struct idset *s, struct str id)
+{
+    if (id.len == ID_LEN)
+        memcpy(s->ids[s->n++], id.p, ID_LEN);
+}
+
+/* Every enabled account in the store; NULL when the store does not answer. */
+static struct idset *
+idset_build(uint64_t gen)
+{
+    struct listq  q = { .scope = { STR("/"), true }, .limit = -1 };
+    struct arena *tmp = arena_new(64 * 1024);
+    struct val    items;
+    struct errbuf eb;
+    struct idset *s = NULL;
+
+    if (kw_store->ops->list(kw_store, &spec_account, &q, tmp, &items, NULL, &eb) != E_OK)
+        log_error("accounts: cannot load accounts: %s", eb.msg);
+    else {
+        s = idset_new(items.a.n, gen);
+        for (size_t i = 0; i < items.a.n; i++)
+            if (enabled(&items.a.v[i]))
+                idset_add(s, val_get_str(&items.a.v[i], "ID"));
+        qsort(s->ids, s->n, ID_LEN, cmp_id);
+    }
+    arena_free(tmp);
+    return s;
+}
+
+/* A reference to the current set, rebuilt first if needed; NULL when it
+ * cannot be built. */
+static struct idset *
+idset_get(void)
+{
+    uint64_t      gen = authz_generation();
+    struct idset *s;
+
+    pthread_mutex_lock(&mu);
+    if (live == NULL || live->gen != gen) {
+        idset_put(live);
+        live = idset_build(gen);
+    }
+    if ((s = live) != NULL)
+        __atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&mu);
+    return s;
+}
+
+static bool
+is_vince(const struct principal *p)
+{
+    return str_eq_nocase(p->realm, "vince");
+}
+
+/* The value of the principal's @auth:id claim (empty: none). */
+static struct str
+account_id(const struct principal *p)
+{
+    static const struct str pre = STR("@auth:id=");
+
+    for (size_t i = 0; i < p->nclaims; i++)
+        if (p->claims[i].len > pre.len && memcmp(p->claims[i].p, pre.p, pre.len) == 0)
+            return (struct str){ p->claims[i].p + pre.len, p->claims[i].len - pre.len };
+    return STR_NULL;
+}
+
+int
+accounts_check(const struct principal *p, struct errbuf *eb)
+{
+    struct idset *s;
+    bool          ok;
+
+    if (!is_vince(p))
+        return E_OK;
+    if ((s = idset_get()) == NULL)
+        return errbuf_set(eb, E_UNAVAILABLE, "The store is unavailable");
+    ok = idset_has(s, account_id(p));
+    idset_put(s);
+    return ok ? E_OK : errbuf_set(eb, E_UNAUTH, "Invalid or expired token");
+}
+
+/* The set with the committed account changes (ID -> object, or null). */
+static struct idset *
+idset_patch(const struct idset *old, const struct change *ch, size_t n)
+{
+    struct idset *s = idset_new(old->n + n, old->gen);
+
+    for (size_t i = 0; i < old->n; i++) {
+        bool changed = false;
+        for (size_t j = 0; j < n && !changed; j++)
+            changed = ch[j].s == &spec_account && ch[j].id.len == ID_LEN &&
+                      memcmp(ch[j].id.p, old->ids[i], ID_LEN) == 0;
+        if (!changed)
+            memcpy(s->ids[s->n++], old->ids[i], ID_LEN);
+    }
+    for (size_t j = 0; j < n; j++)
+        if (ch[j].s == &spec_account && !ch[j].job && enabled(&ch[j].obj) &&
+            !idset_has(s, ch[j].id))
+            idset_add(s, ch[j].id);
+    qsort(s->ids, s->n, ID_LEN, cmp_id);
+    return s;
+}
+
+/* The store's observer: before a writer is answered, the set follows its
+ * commit; a subtree deleted or another server's writes drop it. */
+static void
+on_changes(const struct change *ch, size_t n)
+{
+    bool drop = false, accounts = false;
+
+    for (size_t i = 0; i < n; i++) {
+        drop |= !ch[i].job && (ch[i].s == NULL || ch[i].reset);
+        accounts |= ch[i].s == &spec_account && !ch[i].job;
+    }
+    if (!drop && !accounts)
+        return;
+    pthread_mutex_lock(&mu);
+    struct idset *old = live;
+    live = drop || old == NULL ? NULL : idset_patch(old, ch, n);
+    pthread_mutex_unlock(&mu);
+    idset_put(old);
+}
+
+void
+accounts_start(void)
+{
+    store_observe(on_changes);
+}
+
+void
+accounts_shutdown(void)
+{
+    pthread_mutex_lock(&mu);
+    idset_put(live);
+    live = NULL;
+    pthread_mutex_unlock(&mu);
+}
