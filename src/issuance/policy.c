@@ -304,6 +304,11 @@ policy_judge(const struct val *t, const struct val *chain, size_t nchain,
     if (val_get_true(&chain[0], "disabled"))
         return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
                            "The template's certificate authority is disabled");
+    /* checked when the template was written, but the CA's usableInSubNamespaces
+     * may have been turned off since */
+    if ((rc = policy_ca_usable(&chain[0], val_get_str(t, "namespace"), "issuingTemplateID",
+                               eb)) != E_OK)
+        return rc;
     if ((rc = way_check(t, ask, eb)) != E_OK || (rc = key_check(t, ask, eb)) != E_OK)
         return rc;
     for (size_t i = 0; i < ARRAY_LEN(fields); i++)

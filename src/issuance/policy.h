@@ -1,6 +1,7 @@
 /* policy.h - whether a certificate request may be issued: the template's
- * constraints (API.md 7.4) and the policy of its CA and of every CA above
- * it (name constraints, disabled). Pure: the objects come read. */
+ * constraints (API.md 7.4) and the policy of its CA (usable from the
+ * template's namespace, disabled) and of every CA above it (name
+ * constraints). Pure: the objects come read. */
 #ifndef KW_POLICY_H
 #define KW_POLICY_H
 

@@ -248,7 +248,9 @@ names_check(const struct pki_names *n, const char *prefix, struct errbuf *eb)
 /* ---- what it is judged by ------------------------------------------------------------ */
 
 /* The template and the CAs from the one it names up to the root. 422 on
- * issuingTemplateID when they are not there. */
+ * issuingTemplateID when they are not there. Whether the CA may be used from
+ * the template's namespace is its policy, judged (and a refusal kept) with
+ * the rest in policy_judge. */
 static int
 read_policy(struct hook_ctx *ctx, const struct val *obj, struct val *t, struct val *chain,
             size_t *n, struct errbuf *eb)
@@ -272,9 +274,7 @@ read_policy(struct hook_ctx *ctx, const struct val *obj, struct val *t, struct v
     if (rc == E_NOTFOUND)
         return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
                            "The template's certificate authority no longer exists");
-    if (rc != E_OK)
-        return errbuf_set(eb, rc, "store error");
-    return policy_ca_usable(&chain[0], val_get_str(t, "namespace"), "issuingTemplateID", eb);
+    return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
 }
 
 /* ---- issuing ---------------------------------------------------------------------- */

@@ -487,10 +487,11 @@ def test_disabled_ca_issues_nothing_but_still_answers(server, admin, space):
     r = admin.put("/certificateauthorities/" + ca["ID"], dict(ca, disabled=True), ns=ns)
     assert r.status == 200 and r.data["disabled"] is True, r
     n = count(admin, "certificates", ns)
-    assert_error(request(admin, ns, tpl["ID"], csr=make_csr(dns=["after.test.example"])[0]),
-                 422)
-    assert_error(request(admin, ns, tpl["ID"], attrs={"commonName": "x", "keyType": "EC_P256",
-                                                      "dnsNames": ["x.test.example"]}), 422)
+    refused_and_kept(admin, ns, request(admin, ns, tpl["ID"], csr=make_csr(
+        dns=["after.test.example"])[0]), "issuingTemplateID")
+    refused_and_kept(admin, ns, request(admin, ns, tpl["ID"], attrs={
+        "commonName": "x", "keyType": "EC_P256", "dnsNames": ["x.test.example"]}),
+        "issuingTemplateID")
     assert count(admin, "certificates", ns) == n
     crl = public(server, "/pki/%s/crl" % ca["ID"])
     assert crl.status_code == 200 and crl.headers["Content-Type"] == "application/pkix-crl"
@@ -529,6 +530,36 @@ def test_sub_namespace_templates(admin, space):
         r = admin.post("/issuingtemplates", {"name": "t" + rand(6),
                                              "certificateAuthorityID": sub["ID"]}, ns=ns)
         assert attr_of(r) == "certificateAuthorityID"
+
+
+def test_a_ca_withdrawn_from_sub_namespaces_refuses_and_keeps_the_request(admin, space):
+    """usableInSubNamespaces is part of the CA's own policy (API.md 7.4): set back to false
+    after a template below named the CA, the template's requests are refused 422 on
+    issuingTemplateID and kept FAILED with failureReason, as the other CA-policy refusals
+    are; nothing is issued. Set to true again, the same template issues."""
+    top = fresh(admin, space)
+    sub = admin.mkns(top, "sub")["name"]
+    ca = mk_ca(admin, top, usableInSubNamespaces=True)
+    tpl = mk_template(admin, sub, ca["ID"])
+    issue(admin, sub, tpl["ID"], csr=make_csr(dns=["before.test.example"])[0])
+    r = admin.put("/certificateauthorities/" + ca["ID"], dict(ca, usableInSubNamespaces=False),
+                  ns=top)
+    assert r.status == 200 and r.data["usableInSubNamespaces"] is False, r
+    n, kept = count(admin, "certificates", sub), count(admin, "certificaterequests", sub)
+    r = request(admin, sub, tpl["ID"], csr=make_csr(dns=["after.test.example"])[0])
+    _, got = refused_and_kept(admin, sub, r, "issuingTemplateID")
+    assert "usableInSubNamespaces" in got["failureReason"], got
+    r = request(admin, sub, tpl["ID"], attrs={"commonName": "x", "keyType": "EC_P256",
+                                              "dnsNames": ["x.test.example"]})
+    e, _ = refused_and_kept(admin, sub, r, "issuingTemplateID")
+    assert "privateKey" not in str(e)
+    assert count(admin, "certificates", sub) == n
+    assert count(admin, "certificaterequests", sub) == kept + 2
+    now = admin.ok(admin.get("/certificateauthorities/" + ca["ID"], ns=top))
+    r = admin.put("/certificateauthorities/" + ca["ID"], dict(now, usableInSubNamespaces=True),
+                  ns=top)
+    assert r.status == 200, r
+    issue(admin, sub, tpl["ID"], csr=make_csr(dns=["again.test.example"])[0])
 
 
 # ---- deletion ----------------------------------------------------------------------------
