@@ -295,8 +295,8 @@ ca_names_check(const struct val *ca, const struct policy_ask *ask, struct errbuf
 
 int
 policy_judge(const struct val *t, const struct val *chain, size_t nchain,
-             const struct policy_ask *ask, int64_t now_ms, int64_t *not_after_ms,
-             struct errbuf *eb)
+             const struct policy_ask *ask, int64_t now_ms, int64_t not_before_ms,
+             int64_t *not_after_ms, struct errbuf *eb)
 {
     int64_t validity = 0, ca_end;
     int     rc;
@@ -319,7 +319,8 @@ policy_judge(const struct val *t, const struct val *chain, size_t nchain,
             return rc;
     if ((rc = validity_of(t, ask, &validity, eb)) != E_OK)
         return rc;
-    *not_after_ms = now_ms + validity;
+    /* from the backdated start: the lifetime is the validity, not a minute more */
+    *not_after_ms = not_before_ms + validity;
     if (time_parse(val_get_str(&chain[0], "validityEnd"), &ca_end) != E_OK)
         return errbuf_set(eb, E_INTERNAL, "certificate authority: unreadable validityEnd");
     if (*not_after_ms > ca_end && ask->validity.len > 0)

@@ -19,7 +19,7 @@
 #include "policy.h"
 
 #define CSR_MAX      (64 * 1024)
-#define BACKDATE_MS  (60 * 1000) /* clients whose clocks run a little slow */
+#define BACKDATE_MS  (60 * 1000) /* clients whose clocks run slow (within the validity) */
 #define NAME_MAX_LEN 1024
 
 static const char *const statuses[] = { "ISSUED", "FAILED", NULL };
@@ -303,14 +303,14 @@ usages_for(struct arena *a, const struct val *t, const char *attr, enum pki_key_
 static int
 sign(struct hook_ctx *ctx, const struct val *t, const struct val *ca_obj,
      const struct pki_names *names, const EVP_PKEY *key, enum pki_key_type type,
-     int64_t not_after, struct buf *der, struct errbuf *eb)
+     int64_t not_before, int64_t not_after, struct buf *der, struct errbuf *eb)
 {
     struct str       ca_id = val_get_str(ca_obj, "ID");
     char             serial[PKI_SERIAL_HEX];
     const struct ca *ca;
     struct pki_leaf  p = { .names = names,
                            .key = key,
-                           .not_before_ms = time_now_ms() - BACKDATE_MS,
+                           .not_before_ms = not_before,
                            .not_after_ms = not_after,
                            .crl_url = ca_url(ctx->a, ca_id, "crl"),
                            .ocsp_url = ca_url(ctx->a, ca_id, "ocsp"),
@@ -424,7 +424,7 @@ issue(struct hook_ctx *ctx, struct val *obj, struct ask *k, struct errbuf *eb)
 {
     struct val    t, chain[POLICY_CHAIN_MAX];
     size_t        n = 0;
-    int64_t       not_after;
+    int64_t       now = time_now_ms(), not_before = now - BACKDATE_MS, not_after;
     struct errbuf why = { 0 };
     EVP_PKEY     *key = NULL;
     struct buf    der;
@@ -432,7 +432,7 @@ issue(struct hook_ctx *ctx, struct val *obj, struct ask *k, struct errbuf *eb)
 
     if ((rc = read_policy(ctx, obj, &t, chain, &n, eb)) != E_OK)
         return rc;
-    if (policy_judge(&t, chain, n, &k->p, time_now_ms(), &not_after, &why) != E_OK) {
+    if (policy_judge(&t, chain, n, &k->p, now, not_before, &not_after, &why) != E_OK) {
         if (why.code != E_VALIDATION)
             return errbuf_set(eb, why.code, "%s", why.msg);
         refuse(ctx, obj, &why);
@@ -442,7 +442,7 @@ issue(struct hook_ctx *ctx, struct val *obj, struct ask *k, struct errbuf *eb)
         return errbuf_set(eb, E_INTERNAL, "cannot generate a key");
     buf_init(&der, 64 * 1024);
     rc = sign(ctx, &t, &chain[0], &k->names, key != NULL ? key : k->csr.key, k->p.type,
-              not_after, &der, eb);
+              not_before, not_after, &der, eb);
     if (rc == E_OK)
         rc = record(ctx, obj, &chain[0], &der, eb);
     if (rc == E_OK && key != NULL)

@@ -318,6 +318,25 @@ def test_validity(admin, space):
     refused_and_kept(admin, ns, r, "validity")
 
 
+def test_lifetime_never_exceeds_the_validity_asked(admin, space):
+    """Leaves start one minute back, but their lifetime (notAfter - notBefore, read by
+    python3-cryptography) is never more than the validity asked, nor than maxValidity:
+    explicit, default, and generated-key requests alike."""
+    ns = fresh(admin, space)
+    ca = mk_ca(admin, ns, validity="1000h")
+    tpl = mk_template(admin, ns, ca["ID"], maxValidity="100h", defaultValidity="100h")
+    csr = make_csr(dns=["life.test.example"])[0]
+    attrs = {"commonName": "x", "dnsNames": ["life.test.example"], "keyType": "EC_P256"}
+    for kw in ({"csr": csr, "validity": "100h"}, {"csr": csr},
+               {"attrs": attrs, "validity": "100h"}, {"csr": csr, "validity": "36h"}):
+        leaf = load(leaf_of(issue(admin, ns, tpl["ID"], **kw)))
+        want = datetime.timedelta(hours=36 if kw.get("validity") == "36h" else 100)
+        life = leaf.not_valid_after - leaf.not_valid_before
+        assert want - datetime.timedelta(minutes=2) <= life <= want, (kw, life)
+        # still backdated: it starts before now
+        assert leaf.not_valid_before.replace(tzinfo=datetime.timezone.utc) < utcnow(), kw
+
+
 # ---- the template's policy ---------------------------------------------------------------
 
 
