@@ -232,8 +232,26 @@ generate(struct hook_ctx *ctx, struct val *obj, const struct val *parent, struct
     return rc;
 }
 
-/* An imported CA: its certificate must be a CA's, not expired; its key must
- * be that certificate's (checked by signer.c, the only one to read it). */
+/* RFC 5280 4.2.1.3: a CA certificate whose keyUsage extension is present
+ * must assert keyCertSign to sign certificates. One without the extension
+ * (old roots) may sign anything, as OpenSSL's X509_check_ca also holds. */
+static bool
+signs_certificates(const struct val *fields)
+{
+    const struct val *ku = val_get(fields, "keyUsages");
+
+    if (ku == NULL || ku->t != V_ARR)
+        return true;
+    for (size_t i = 0; i < ku->a.n; i++)
+        if (str_eq_c(ku->a.v[i].s, "keyCertSign"))
+            return true;
+    return false;
+}
+
+/* An imported CA: its certificate must be a CA's that may sign certificates,
+ * not expired; its key must be that certificate's (checked by signer.c, the
+ * only one to read it). The certificate is judged first, so that a refusal
+ * of the key is about the key. */
 static int
 import(struct hook_ctx *ctx, struct val *obj, struct ca **out, struct errbuf *eb)
 {
@@ -258,6 +276,10 @@ import(struct hook_ctx *ctx, struct val *obj, struct ca **out, struct errbuf *eb
     if (n != 1 || !val_get_true(&certs[0].fields, "isCA"))
         return errbuf_attr(eb, E_VALIDATION, "certificate",
                            "Attribute 'certificate' must be one CA certificate (CA:TRUE)");
+    if (!signs_certificates(&certs[0].fields))
+        return errbuf_attr(eb, E_VALIDATION, "certificate",
+                           "The certificate's keyUsage does not allow keyCertSign: a CA "
+                           "certificate must, to sign certificates (RFC 5280 4.2.1.3)");
     if (time_parse(val_get_str(&certs[0].fields, "validityEnd"), &end) != E_OK ||
         end <= time_now_ms())
         return errbuf_attr(eb, E_VALIDATION, "certificate", "The certificate has expired");

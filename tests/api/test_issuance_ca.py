@@ -360,6 +360,60 @@ def test_import_refusals(admin, space):
     assert count(admin, "certificateauthorities", ns) == n
 
 
+def ca_cert(key_usage, cn="Imported CA"):
+    """A self-signed CA:TRUE P-256 certificate with `key_usage` (an x509.KeyUsage, or None
+    for no keyUsage extension at all): (certificate PEM, PKCS#8 key PEM)."""
+    import datetime
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "%s %s" % (cn, rand(6)))])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    b = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+         .public_key(key.public_key()).serial_number(x509.random_serial_number())
+         .not_valid_before(now - datetime.timedelta(hours=1))
+         .not_valid_after(now + datetime.timedelta(days=365))
+         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                        critical=False))
+    if key_usage is not None:
+        b = b.add_extension(key_usage, critical=True)
+    cert = b.sign(key, hashes.SHA256())
+    return (cert.public_bytes(serialization.Encoding.PEM).decode(),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()).decode())
+
+
+def test_import_of_a_ca_certificate_without_keycertsign(admin, space):
+    """A CA:TRUE certificate whose keyUsage lacks keyCertSign may not sign certificates
+    (RFC 5280 4.2.1.3): importing it with its own key is 422 on certificate, saying so,
+    not a complaint about the (matching) key; nothing is kept. A CA certificate without
+    any keyUsage extension (old roots) is imported and issues."""
+    ns = fresh(admin, space)
+    n = count(admin, "certificateauthorities", ns)
+    for ku in (x509.KeyUsage(True, False, False, False, False, False, True, False, False),
+               x509.KeyUsage(True, False, False, False, False, False, False, False, False)):
+        cert_pem, key_pem = ca_cert(ku)
+        r = admin.post("/certificateauthorities", {"name": "nocs-" + rand(6),
+                                                   "certificate": cert_pem,
+                                                   "privateKey": key_pem}, ns=ns)
+        e = assert_error(r, 422)
+        assert e["data"]["attribute"] == "certificate", e
+        assert "keyCertSign" in e["description"] and "private key" not in e["description"], e
+        assert key_pem.splitlines()[1].encode() not in r.content
+    assert count(admin, "certificateauthorities", ns) == n
+    cert_pem, key_pem = ca_cert(None, "Old Root")
+    ca = admin.ok(admin.post("/certificateauthorities", {"name": "old-" + rand(6),
+                                                         "certificate": cert_pem,
+                                                         "privateKey": key_pem}, ns=ns))
+    tpl = mk_template(admin, ns, ca["ID"])
+    req = issue(admin, ns, tpl["ID"], csr=make_csr(dns=["old.test.example"])[0])
+    verify(cert_pem, split_pem(req["certificateChain"])[0])
+
+
 def test_no_private_key_in_answers_lists_or_audit(admin, space):
     ns = fresh(admin, space)
     cert_pem, key_pem = make_ca("Audited CA")
