@@ -26,8 +26,9 @@ not_revocable(struct errbuf *eb, const char *why)
     return errbuf_attr(eb, E_VALIDATION, "certificateID", "%s", why);
 }
 
-/* The certificate, in the request's namespace, issued by a console CA and
- * not revoked yet. */
+/* The certificate, in the request's namespace, issued by a console CA that
+ * still exists and not revoked yet. A deleted CA has no CRL and no OCSP
+ * responder: a revocation nothing can ever publish is refused, not kept. */
 static int
 find_revocable(struct hook_ctx *ctx, struct tx *tx, const struct val *obj, struct val *cert,
                struct errbuf *eb)
@@ -46,7 +47,13 @@ find_revocable(struct hook_ctx *ctx, struct tx *tx, const struct val *obj, struc
                                  "can be revoked");
     if (val_get_str(cert, "revocationTime").len > 0)
         return not_revocable(eb, "The certificate is revoked already");
-    return E_OK;
+    struct val ca;
+    rc = tx->ops->find(tx, &spec_certificateauthority, NULL, "ID",
+                       val_get_str(cert, "certificateAuthorityID"), ctx->a, &ca);
+    if (rc == E_NOTFOUND)
+        return not_revocable(eb, "The certificate's certificate authority has been deleted: "
+                                 "no CRL or OCSP responder could publish its revocation");
+    return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
 }
 
 static int

@@ -398,6 +398,25 @@ def test_a_disabled_ca_still_revokes(server, admin, space, pki):
     assert ocsp_status(out, _name(out)) == "revoked", out
 
 
+def test_a_deleted_cas_certificates_cannot_be_revoked(server, admin, space):
+    """Once its CA is deleted (?override=true) no CRL or OCSP responder can ever publish a
+    revocation of a certificate: revoking it is 422 on certificateID, saying why, and
+    nothing is stored (no revocation, the certificate not REVOKED)."""
+    ns = admin.mkns(space, "gone" + rand(6))["name"]
+    ca = mk_ca(admin, ns)
+    req, _ = new_leaf(admin, ns, mk_template(admin, ns, ca["ID"])["ID"])
+    r = admin.delete("/certificateauthorities/" + ca["ID"], ns=ns, params={"override": "true"})
+    assert r.status == 200, r
+    assert public(server, "/pki/%s/crl" % ca["ID"]).status_code == 404
+    e = assert_error(revoke(admin, ns, req["certificateID"]), 422)
+    assert e["data"]["attribute"] == "certificateID", e
+    assert "deleted" in e["description"], e
+    cert = admin.ok(admin.get("/certificates/" + req["certificateID"], ns=ns))
+    assert cert["status"] != "REVOKED" and not cert.get("revocationTime"), cert
+    assert admin.list("revocations", ns) == []
+    assert admin.list("certificates/%s/revocations" % req["certificateID"], ns) == []
+
+
 def test_everything_survives_a_restart(start_server):
     """The CA keys are sealed in the store: after a restart the same CAs issue, and the
     revocations are still in the CRL and OCSP."""
