@@ -37,8 +37,8 @@ static const struct attr ca_attrs[] = {
     { "subject", T_STRING, A_CREATIONONLY | A_QUERY | A_ORDER, .max_len = 1024,
       .doc = "RFC 4514 (CN=Acme Issuing CA,O=Acme); required unless importing" },
     { "validity", T_STRING, A_CREATIONONLY, .max_len = 32,
-      .doc = "Go duration: 87600h for a root, 43800h for an intermediate by default; "
-             "never beyond the parent" },
+      .doc = "Go duration: 87600h for a root, 43800h for an intermediate by default "
+             "(clipped to the parent's end); beyond the parent's end: refused" },
     { "parentID", T_STRING, A_CREATIONONLY | A_QUERY,
       .doc = "the CA that signs it (this namespace or an ancestor); absent: a root" },
     { "pathLength", T_INT, A_CREATIONONLY | A_QUERY, .min = -1, .max = 16, .def = "-1",
