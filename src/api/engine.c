@@ -128,6 +128,26 @@ serve_csv(struct req *r, const struct spec *s, struct listq *q, struct errbuf *e
     return csv_stream(r, s, q, eb);
 }
 
+/* The object `after` names must be one of this list's scope: the page goes on
+ * from its place in the order, which a deleted object no longer has (and one
+ * of another namespace must not reveal). A 400 tells the client that its walk
+ * broke, where an empty page would say it had ended. */
+static int
+cursor_check(struct req *r, const struct spec *s, const struct listq *q, struct errbuf *eb)
+{
+    struct val obj;
+    int        rc;
+
+    if (q->after.len == 0)
+        return E_OK;
+    rc = kw_store->ops->find(kw_store, s, &q->scope, "ID", q->after, r->a, &obj, eb);
+    if (rc == E_NOTFOUND)
+        return errbuf_set(eb, E_BADREQ,
+                          "Query parameter 'after' names no object of this list (deleted, or "
+                          "in another namespace): list again without 'after'");
+    return rc;
+}
+
 static int
 serve_list(struct req *r, const struct spec *s, struct errbuf *eb)
 {
@@ -140,7 +160,7 @@ serve_list(struct req *r, const struct spec *s, struct errbuf *eb)
 
     if ((rc = req_params_check(r, allowed, eb)) != E_OK)
         return rc;
-    if ((rc = list_query(r, s, &q, eb)) != E_OK)
+    if ((rc = list_query(r, s, &q, eb)) != E_OK || (rc = cursor_check(r, s, &q, eb)) != E_OK)
         return rc;
     if (r->csv) {
         const struct str *cols;

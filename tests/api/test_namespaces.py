@@ -309,6 +309,24 @@ def test_limit_after_cursor(admin, box):
     assert not nxt
 
 
+def test_a_cursor_whose_object_went_is_400_not_an_empty_last_page(admin, box):
+    objs = make(admin, box, "d1", "d2", "d3", "d4")
+    r = admin.get("/namespaces", ns=box, params={"limit": 2})
+    assert r.headers["X-Next"] == objs[1]["ID"]
+    admin.ok(admin.delete("/namespaces/" + objs[1]["ID"], ns=box))
+    e = assert_error(admin.get("/namespaces", ns=box, params={"limit": 2, "after": objs[1]["ID"]}),
+                     400)
+    assert "after" in e["description"]
+    # A cursor of another namespace names nothing of this list either.
+    other = admin.mkns(box, "elsewhere")
+    assert_error(admin.get("/namespaces", ns=box + "/d1", params={"limit": 2,
+                                                                   "after": other["ID"]}), 400)
+    # With recursive, the subtree is the list: a cursor from below is one of its objects.
+    r = admin.get("/namespaces", ns=box, params={"limit": 2, "after": objs[0]["ID"],
+                                                  "recursive": "true"})
+    assert r.status == 200, r
+
+
 def test_order(admin, box):
     make(admin, box, "b", "a", "c")
     names = lambda **p: [o["name"] for o in admin.list("namespaces", box, params=p)]  # noqa
