@@ -639,8 +639,13 @@ serve_create(struct req *r, const struct spec *s, const struct checked *ck, stru
     struct val               in;
     int                      rc;
 
-    if ((rc = req_params_check(r, allowed, eb)) != E_OK ||
-        (rc = decode_body(r, &in, eb)) != E_OK)
+    if ((rc = req_params_check(r, allowed, eb)) != E_OK)
+        return rc;
+    /* POST /parents/:id/<things> names what it creates in its URL: a body is
+     * optional there (a discovery run, a revocation's reason aside). */
+    if (r->route.link_attr != NULL && r->body.len == 0)
+        in = val_map();
+    else if ((rc = decode_body(r, &in, eb)) != E_OK)
         return rc;
     if (r->route.link_attr != NULL && in.t == V_MAP) /* POST /parents/:id/<things> */
         val_set(r->a, &in, r->route.link_attr, val_str(r->route.link_id));

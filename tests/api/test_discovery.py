@@ -132,6 +132,16 @@ def test_name_is_unique_per_namespace(admin, ns):
     assert_error(admin.post("/discoveries", b, ns=ns), 422)
 
 
+def test_a_run_starts_with_no_body_as_the_readme_shows(admin, ns):
+    d = admin.ok(admin.post("/discoveries", body(), ns=ns))
+    path = "/discoveries/%s/discoveryruns" % d["ID"]
+    run = admin.ok(admin.post(path, ns=ns))  # curl -X POST, no body, no Content-Type
+    assert run["status"] == "QUEUED" and run["discoveryID"] == d["ID"], run
+    wait_run(admin, ns, run["ID"])
+    r = admin.post(path, ns=ns, data=b"{", content_type="application/json")
+    assert_error(r, 400)  # a body that is there is still decoded
+
+
 def test_schedule_sets_next_run_time(admin, ns):
     d = admin.ok(admin.post("/discoveries", body(schedule="30 4 * * MON"), ns=ns))
     assert d["nextRunTime"].endswith("T04:30:00.000Z"), d
