@@ -460,12 +460,30 @@ object_present(struct arena *a, const struct spec *s, struct val *obj)
     val_set(a, obj, "object", val_cstr(s->identity));
 }
 
+/* `in` without its `namespace` when that is the one the object is created in:
+ * an object read and posted again carries it, and a read-only attribute sent
+ * with its value is accepted (API.md 6). */
+static const struct val *
+own_namespace_dropped(struct arena *a, const struct val *in, struct str ns, struct val *copy)
+{
+    const struct val *v = in->t == V_MAP ? val_get(in, "namespace") : NULL;
+
+    if (v == NULL || v->t != V_STR || !str_eq(v->s, ns))
+        return in;
+    *copy = val_map();
+    for (size_t i = 0; i < in->m.n; i++)
+        if (!str_eq_c(in->m.kv[i].k, "namespace"))
+            val_set_s(a, copy, in->m.kv[i].k, in->m.kv[i].v);
+    return copy;
+}
+
 int
 object_new(struct arena *a, const struct spec *s, struct str ns, const struct val *in,
            struct val *obj, struct errbuf *eb)
 {
-    char id[ID_LEN + 1];
-    int  rc = validate_create(a, s, in, obj, eb);
+    char       id[ID_LEN + 1];
+    struct val copy;
+    int        rc = validate_create(a, s, own_namespace_dropped(a, in, ns, &copy), obj, eb);
 
     if (rc != E_OK)
         return rc;

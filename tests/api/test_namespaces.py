@@ -129,6 +129,18 @@ def test_read_only_on_create(admin, ns):
     assert HEX24.match(r.data["ID"]) and r.data["namespace"] == ns
 
 
+def test_a_read_only_namespace_sent_with_its_value_on_create_is_accepted(admin, ns):
+    # API.md 6: a read-only field is refused only "with a different value".
+    r = admin.post("/namespaces", {"name": "rv-" + rand(6), "namespace": ns}, ns=ns)
+    assert r.status == 200 and r.data["namespace"] == ns, r
+    acct = {"name": "rv-" + rand(8), "password": "pw-" + rand(12), "namespace": ns}
+    assert admin.post("/accounts", acct, ns=ns).status == 200
+    e = assert_error(admin.post("/accounts", dict(acct, name="rw-" + rand(8),
+                                                  namespace=ns + "/x"), ns=ns),
+                     422, "Read Only Error")
+    assert e["data"]["attribute"] == "namespace"
+
+
 def test_metadata_and_associated_tags_kept(admin, ns):
     o = admin.mkns(ns, metadata=["Env=Prod", "team=Web"], associatedTags=["app=shop"],
                    description="d")
