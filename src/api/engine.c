@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 
+#include "../auth/accounts.h"
 #include "../auth/authn.h"
 #include "../auth/authz.h"
 #include "../core/config.h"
@@ -746,19 +747,41 @@ serve_delete(struct req *r, const struct spec *s, const struct checked *ck, stru
 
 /* ---- resources that are not stored ------------------------------------- */
 
-/* Lists, and reads one (by ID or name), over a static set; any valid token may read. */
+/* The page of a static list that page/pageSize ask for. */
+static int
+static_page(struct req *r, struct val *items, struct errbuf *eb)
+{
+    static const char *const allowed[] = { "page", "pageSize", "pagesize", NULL };
+    struct listq             q = { 0 };
+    int                      rc;
+
+    if ((rc = req_params_check(r, allowed, eb)) != E_OK ||
+        (rc = list_paging(r, &q, eb)) != E_OK)
+        return rc;
+    size_t n = items->a.n;
+    size_t from = (uint64_t)q.offset < n ? (size_t)q.offset : n;
+    size_t to = q.limit >= 0 && (uint64_t)q.limit < n - from ? from + (size_t)q.limit : n;
+    r->count_total = (int64_t)n;
+    items->a.v += from;
+    items->a.n = to - from;
+    return E_OK;
+}
+
+/* Lists, and reads one (by ID or name), over a static set; any valid token may
+ * read, in any namespace (X-Namespace is still required, as everywhere). */
 int
 engine_static(struct req *r, const struct spec *s, struct errbuf *eb)
 {
-    static const char *const allowed[] = { NULL };
+    static const char *const none[] = { NULL };
     struct val               items;
     int                      rc;
 
-    if ((rc = req_params_check(r, allowed, eb)) != E_OK)
+    if ((rc = namespace_header(r, eb)) != E_OK || (rc = accounts_check(r->who, eb)) != E_OK)
         return rc;
     s->hooks.list_static(r->a, &items);
     if (r->route.id.len == 0) {
-        r->count_total = (int64_t)items.a.n;
+        if ((rc = static_page(r, &items, eb)) != E_OK)
+            return rc;
         if (r->method == M_HEAD)
             r->status = 204;
         else if (r->csv)
@@ -767,6 +790,8 @@ engine_static(struct req *r, const struct spec *s, struct errbuf *eb)
             answer(r, 200, items, true);
         return E_OK;
     }
+    if ((rc = req_params_check(r, none, eb)) != E_OK)
+        return rc;
     for (size_t i = 0; i < items.a.n; i++) {
         struct val *name = val_get(&items.a.v[i], "name");
         if (name != NULL && str_eq(name->s, r->route.id)) {

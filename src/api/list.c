@@ -26,12 +26,14 @@ int_param(const struct req *r, const char *k, int64_t min, int64_t max, int64_t 
     return E_OK;
 }
 
-static int
-paging(struct req *r, struct listq *q, struct errbuf *eb)
+int
+list_paging(struct req *r, struct listq *q, struct errbuf *eb)
 {
-    int64_t page = 1, size = cfg.page_size_default, limit = 0;
-    bool    has_page, has_size, has_size2, has_limit;
-    int     rc;
+    int64_t page = 1, limit = 0;
+    int64_t size =
+        cfg.page_size_default < cfg.page_size_max ? cfg.page_size_default : cfg.page_size_max;
+    bool has_page, has_size, has_size2, has_limit;
+    int  rc;
 
     if ((rc = int_param(r, "page", 1, INT32_MAX, &page, &has_page, eb)) != E_OK ||
         (rc = int_param(r, "pageSize", 0, cfg.page_size_max, &size, &has_size, eb)) != E_OK ||
@@ -138,7 +140,7 @@ list_query(struct req *r, const struct spec *s, struct listq *q, struct errbuf *
     if (rec.p != NULL && !str_eq_c(rec, "true") && !str_eq_c(rec, "false") && rec.len != 0)
         return errbuf_set(eb, E_BADREQ, "Query parameter 'recursive' must be true or false");
     q->scope.recursive = rec.p != NULL && !str_eq_c(rec, "false");
-    if ((rc = paging(r, q, eb)) != E_OK || (rc = ordering(r, s, q, eb)) != E_OK ||
+    if ((rc = list_paging(r, q, eb)) != E_OK || (rc = ordering(r, s, q, eb)) != E_OK ||
         (rc = filters(r, s, q, eb)) != E_OK)
         return rc;
     link_filter(r, q);

@@ -9,6 +9,10 @@
  * cursor page is asked for (limit), q->limit is one more than the page so that
  * list_next_cursor can tell whether another page follows. */
 int list_query(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb);
+/* page/pageSize (pagesize) or limit/after of the request into q->limit and
+ * q->offset (and q->after); the default page is page_size_default, at most
+ * page_size_max. */
+int list_paging(struct req *r, struct listq *q, struct errbuf *eb);
 /* Read only the columns the answer shows (`names`, n of them: X-Fields or a
  * CSV's columns) when every one is a column: q->project, in r's arena. Lists
  * then never decode whole documents. Anything else keeps whole documents. */

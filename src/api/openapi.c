@@ -369,13 +369,13 @@ list_params(const struct spec *s)
 {
     struct val ps = val_arr(), order = type("array"), q = str_array(), os = type("string");
 
-    if (s->not_namespaced)
-        return ps; /* served from memory: no query parameters */
     val_push(oa, &ps, param("page", "query", false, int_schema(1), "page number, from 1"));
     val_push(oa, &ps,
              param("pageSize", "query", false, int_schema(0),
                    "items per page (0: all, up to the configured cap; default "
                    "100); `pagesize` is accepted too"));
+    if (s->not_namespaced)
+        return ps; /* served from memory: pages only */
     val_push(oa, &ps,
              param("limit", "query", false, int_schema(1),
                    "cursor paging: at most this many items after `after`; "
@@ -557,10 +557,11 @@ path_item(const struct spec *s, bool id)
 
     if (id)
         val_push(oa, &ps, param("id", "path", true, type("string"), "the object's ID"));
-    if (!s->not_namespaced)
-        val_push(oa, &ps,
-                 param("X-Namespace", "header", true, type("string"),
-                       "the namespace the request works in (absolute path)"));
+    val_push(oa, &ps,
+             param("X-Namespace", "header", true, type("string"),
+                   s->not_namespaced ? "required, any namespace (this resource lives outside "
+                                       "the namespace tree)"
+                                     : "the namespace the request works in (absolute path)"));
     if (ps.a.n > 0)
         set(&item, "parameters", ps);
     return item;

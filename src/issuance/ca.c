@@ -474,6 +474,7 @@ const struct spec spec_certificateauthority = {
     .default_order = "name",
     .ops = OP_ALL,
     .access = ACCESS_ADMIN, /* its key signs: administrators only (API.md 5) */
+    .get_normal = true,     /* its key is never answered */
     .hooks = { .prepare = ca_prepare,
                .slow = ca_slow,
                .before_write = ca_before_write,

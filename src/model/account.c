@@ -55,8 +55,9 @@ const struct spec spec_account = {
     .default_order = "name",
     .ops = OP_ALL,
     .access = ACCESS_ADMIN,
-    .announced = true, /* tokens of a disabled or deleted account are refused
-                          at once on every server (auth/accounts.c) */
+    .get_normal = true, /* its password is write-only */
+    .announced = true,  /* tokens of a disabled or deleted account are refused
+                           at once on every server (auth/accounts.c) */
     .hooks = { .prepare = account_prepare },
     .rt = &account_rt,
 };

@@ -83,6 +83,7 @@ const struct spec spec_apiauthorization = {
     .default_order = "name",
     .ops = OP_ALL,
     .access = ACCESS_ADMIN,
+    .get_normal = true, /* who may do what: no secret */
     .hooks = { .before_write = apiauthorization_before_write },
     .rt = &apiauthorization_rt,
 };

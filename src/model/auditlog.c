@@ -29,5 +29,6 @@ const struct spec spec_auditlog = {
     .default_order = "createTime",
     .ops = OP_LIST | OP_GET,
     .access = ACCESS_SECRET,
+    .get_normal = true, /* no secret is ever logged */
     .rt = &auditlog_rt,
 };

@@ -19,10 +19,14 @@ const struct role roles[] = {
       { ANY(ALL_VERBS, ACCESS_ADMIN) },
       1 },
     { "namespace.editor",
-      "Everything but API authorizations and credentials",
+      "Everything but API authorizations, credentials and certificate authorities (which it "
+      "reads)",
       { ANY(ALL_VERBS, ACCESS_SECRET) },
       1 },
-    { "namespace.viewer", "Read everything but secrets", { ANY(VERB_GET, ACCESS_NORMAL) }, 1 },
+    { "namespace.viewer",
+      "Read everything but secrets (credentials, webhooks, identity providers)",
+      { ANY(VERB_GET, ACCESS_NORMAL) },
+      1 },
     { "certificate.requester",
       "Request certificates; read certificates and issuing templates",
       { ONE("certificaterequest", VERB_POST | VERB_GET), ONE("certificate", VERB_GET),
@@ -101,8 +105,28 @@ grant_allows(const struct grant *g, const struct spec *s, unsigned verb)
     if (!(g->verbs & verb))
         return false;
     if (str_eq_c(g->identity, "*"))
-        return s->access <= g->max_access;
+        return (verb == VERB_GET && s->get_normal ? ACCESS_NORMAL : s->access) <= g->max_access;
     return str_eq_c(g->identity, s->identity);
+}
+
+/* The operations an identity-wide grant allows on each resource that has
+ * them: identity -> verbs (what "upToSensitivity" means, spelled out). */
+static struct val
+grant_resources(struct arena *a, const struct grant *g)
+{
+    static const unsigned ops_of[] = { OP_LIST | OP_GET, OP_CREATE, OP_UPDATE, OP_DELETE };
+    struct val            m = val_map();
+
+    for (size_t i = 0; i < spec_count; i++) {
+        const struct spec *s = spec_all[i];
+        struct val         vs = val_arr();
+        for (size_t v = 0; v + 1 < ARRAY_LEN(verbs) && !s->not_namespaced; v++)
+            if ((s->ops & ops_of[v]) && grant_allows(g, s, verbs[v].bit))
+                val_push(a, &vs, val_cstr(verbs[v].name));
+        if (vs.a.n > 0)
+            val_set(a, &m, s->identity, vs);
+    }
+    return m;
 }
 
 static struct val
@@ -118,6 +142,7 @@ grant_val(struct arena *a, const struct grant *g)
     if (str_eq_c(g->identity, "*")) {
         static const char *const acc[] = { "normal", "secret", "admin" };
         val_set(a, &m, "upToSensitivity", val_cstr(acc[g->max_access]));
+        val_set(a, &m, "resources", grant_resources(a, g));
     }
     return m;
 }

@@ -190,6 +190,9 @@ struct spec {
     const char        *default_order;   /* attribute; ID always breaks ties */
     unsigned           ops;             /* enum spec_op */
     enum spec_access   access;          /* which roles may touch it (auth/roles.c) */
+    bool               get_normal;      /* reading it needs only normal access
+                                           (namespace.viewer): nothing it answers is a
+                                           secret, though writing it needs `access` */
     bool               not_namespaced;  /* lives outside the namespace tree (roles) */
     const char *const *children;        /* rest names reachable as /this/:id/<child>:
                                            the child's objects in X-Namespace whose

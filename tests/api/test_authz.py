@@ -272,8 +272,35 @@ def test_roles_list(admin):
 
 def test_roles_need_only_a_token(admin, server, ns):
     u = user_with(admin, server, admin.mkns(ns)["name"], None)
-    assert u.get("/roles").status == 200
+    assert u.get("/roles", ns=ns).status == 200
     assert_error(server.client().get("/roles", token=None), 401)
+
+
+def test_roles_need_x_namespace_and_page_like_any_list(admin, ns):
+    assert_error(admin.get("/roles", ns=None), 400)  # API.md 4: every request names one
+    all_ = admin.ok(admin.get("/roles", ns=ns))
+    r = admin.get("/roles", ns=ns, params={"page": 2, "pageSize": 1})
+    assert r.status == 200 and r.headers["X-Count-Total"] == str(len(all_)), r
+    assert [o["name"] for o in r.data] == [all_[1]["name"]]
+    assert admin.ok(admin.get("/roles", ns=ns, params={"pagesize": 0})) == all_
+    assert_error(admin.get("/roles", ns=ns, params={"q": 'name == "x"'}), 400)
+
+
+def test_roles_spell_out_what_they_grant(admin, ns):
+    roles = {o["name"]: o for o in admin.ok(admin.get("/roles", ns=ns))}
+    viewer = roles["namespace.viewer"]["authorizations"][0]["resources"]
+    editor = roles["namespace.editor"]["authorizations"][0]["resources"]
+    # API.md 5: viewers get everything but secrets; editors all but API authorizations,
+    # credentials and CAs, which they read as viewers do
+    for identity in ("namespace", "certificate", "apiauthorization", "account",
+                     "certificateauthority", "auditlog"):
+        assert viewer[identity] == ["get"], (identity, viewer)
+    for identity in ("appcredential", "serviceaccount", "webhook", "ldapprovider"):
+        assert identity not in viewer, identity
+    assert set(editor["certificate"]) == {"get", "post", "put", "delete"}
+    for identity in ("apiauthorization", "account", "certificateauthority"):
+        assert editor[identity] == ["get"], (identity, editor)
+    assert "appcredential" not in editor
 
 
 # -- accounts ------------------------------------------------------------------------

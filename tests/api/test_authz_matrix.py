@@ -4,7 +4,8 @@ Allowed exactly where API.md section 5 says; 403 otherwise; and 404, never 403, 
 object that lives in a namespace the request does not target. The inventory's resources
 (certificates, certificateimports, monitoringpolicies) and the certificates' contents
 are in it, and so is issuance (API.md 7.4): certificate authorities are managed by
-administrators only (like credentials: editors and viewers do not see them), issuing
+administrators only (editors and viewers read them, as they read API authorizations,
+accounts and the audit log: none of them answers a secret), issuing
 templates by editors, and certificate requests are what certificate.requester makes.
 Discoveries and their runs (API.md 7.5) need discovery,post and discoveryrun,post:
 editors and administrators, never certificate.requester."""
@@ -22,15 +23,16 @@ WRITES = frozenset({"create", "update", "delete"})
 # resource -> (sensitivity, body factory(namespace) for a new object, the writes it has)
 RESOURCES = {
     "namespaces": (NORMAL, lambda ns: {"name": "m" + rand(8)}, WRITES),
-    "accounts": (ADMIN, lambda ns: {"name": "a" + rand(10), "password": "pw-" + rand(12)},
+    # (read, write) sensitivities: read like any resource, written by administrators
+    "accounts": ((NORMAL, ADMIN), lambda ns: {"name": "a" + rand(10), "password": "pw-" + rand(12)},
                  WRITES),
-    "apiauthorizations": (ADMIN, lambda ns: {
+    "apiauthorizations": ((NORMAL, ADMIN), lambda ns: {
         "name": "p" + rand(6), "subject": [["@auth:realm=vince", "@auth:account=nobody"]],
         "authorizedIdentities": ["@auth:role=namespace.viewer"], "authorizedNamespace": ns},
         WRITES),
     "serviceaccounts": (ADMIN, lambda ns: {"name": "s" + rand(8)}, WRITES),
     "appcredentials": (ADMIN, lambda ns: {"name": "c" + rand(8)}, WRITES),
-    "auditlogs": (SECRET, None, frozenset()),
+    "auditlogs": (NORMAL, None, frozenset()),
     "ldapproviders": (SECRET, lambda ns: {
         "name": "l" + rand(6), "address": "127.0.0.1:1", "bindDN": "cn=reader,dc=example",
         "bindPassword": "pw-" + rand(8), "baseDN": "dc=example"}, WRITES),
@@ -50,7 +52,7 @@ RESOURCES = {
     "webhookdeliveries": (NORMAL, None, frozenset()),
     # Issuance (API.md 7.4). A new root for every create; templates and requests use the
     # namespace's own CA (and template), made once by the administrator.
-    "certificateauthorities": (ADMIN, lambda ns: {
+    "certificateauthorities": ((NORMAL, ADMIN), lambda ns: {
         "name": "ca" + rand(8), "keyType": "EC_P256", "subject": "CN=Matrix CA %s" % rand(6)},
         WRITES),
     "issuingtemplates": (NORMAL, lambda ns: {
@@ -187,7 +189,10 @@ def allowed(role, rest, op, place):
     grants = ROLES[role]
     if isinstance(grants, dict):  # grants by identity
         return OPS[op] in grants.get(rest, set())
-    return OPS[op] in grants[RESOURCES[rest][0]]
+    sens = RESOURCES[rest][0]
+    if isinstance(sens, tuple):
+        sens = sens[0] if OPS[op] == "get" else sens[1]
+    return OPS[op] in grants[sens]
 
 
 def attempt(admin, caller, rest, op, ns):

@@ -137,7 +137,7 @@ def test_children_list_and_static_list(admin, ns, seeded):
     assert t[0] == DEFAULT_COLUMNS
     assert len(t) == 2 and t[1][2] == child["name"]
     # roles are not stored: the same encoder, one whole body
-    t = rows(admin.get("/roles", ns=None, accept=CSV, fields="name"))
+    t = rows(admin.get("/roles", ns="/", accept=CSV, fields="name"))
     assert t[0] == ["name"] and len(t) > 1
 
 

@@ -166,8 +166,11 @@ def test_resources(doc):
     for op in (paths["/namespaces"]["post"], paths["/namespaces/{id}"]["put"]):
         assert "Idempotency-Key" in {p["name"] for p in op["parameters"]}
     assert "409" in paths["/namespaces/{id}"]["put"]["responses"]
-    # roles live outside the namespace tree: no X-Namespace, no list parameters
-    assert "X-Namespace" not in {p["name"] for p in paths["/roles"].get("parameters", [])}
+    # roles live outside the namespace tree, yet X-Namespace is required as everywhere
+    # (API.md 4); their list pages, nothing more
+    assert "X-Namespace" in {p["name"] for p in paths["/roles"].get("parameters", [])}
+    roles = {p["name"] for p in paths["/roles"]["get"].get("parameters", [])}
+    assert {"page", "pageSize"} <= roles and not roles & {"q", "order", "recursive"}
 
 
 def test_errors(doc):
