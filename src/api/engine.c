@@ -834,7 +834,12 @@ enter_parent(struct req *r, struct errbuf *eb)
     struct val         parent;
     int                rc;
 
-    if ((rc = authorize(r, p, VERB_GET, eb)) != E_OK)
+    /* Creating a child is its own permission (revocation,post: revoking is not
+     * reading); else the parent must be readable. Judged before the parent is
+     * looked up, so that a 404 tells only those allowed. */
+    bool creates = r->method == M_POST && r->route.spec->child_create && !p->parent_of_all;
+    if ((rc = creates ? authorize(r, r->route.spec, VERB_POST, eb)
+                      : authorize(r, p, VERB_GET, eb)) != E_OK)
         return rc;
     rc = kw_store->ops->find(kw_store, p, &sc, "ID", r->route.id, r->a, &parent, eb);
     if (rc != E_OK)

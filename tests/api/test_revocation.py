@@ -194,14 +194,18 @@ def test_revoking_needs_revocation_post(server, admin, space, pki):
     tpl = mk_template(admin, ns, mk_ca(admin, ns)["ID"])
     req, _ = new_leaf(admin, ns, tpl["ID"])
     tokens = {}
-    for key, perms in (("cert", ["certificate,*"]),
-                       ("rev", ["revocation,post", "certificate,get"])):
+    for key, perms in (("cert", ["certificate,*"]), ("rev", ["revocation,post"])):
         name, pw, _ = admin.mkaccount(ns)
         admin.mkauthz(ns, [["@auth:realm=vince", "@auth:account=" + name]], perms)
         tokens[key] = server.client(server.token(name, pw))
     assert_error(revoke(tokens["cert"], ns, req["certificateID"]), 403)
     assert admin.get("/certificates/" + req["certificateID"], ns=ns).data["status"] != "REVOKED"
+    # revocation,post alone revokes (API.md 5: a permission of its own), and tells a
+    # missing certificate (404) only to those allowed to revoke
     assert revoke(tokens["rev"], ns, req["certificateID"]).status == 200
+    assert_error(revoke(tokens["rev"], ns, "0" * 24), 404)
+    assert_error(revoke(tokens["cert"], ns, "0" * 24), 403)
+    assert_error(tokens["rev"].get("/certificates/" + req["certificateID"], ns=ns), 403)
     name, pw, _ = admin.mkaccount(ns)
     admin.mkauthz(ns, [["@auth:realm=vince", "@auth:account=" + name]],
                   ["@auth:role=namespace.editor"])
