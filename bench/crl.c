@@ -4,7 +4,7 @@
  *      the entry then leaves out): the build time and the DER size;
  *   2. the same CRL parsed back by d2i_X509_CRL and its signature verified,
  *      which is what a relying party pays;
- *   3. OCSP: a request read and matched to its CA (pki_ocsp_query_read,
+ *   3. OCSP: a request read and matched to its CA (pki_ocsp_request_read,
  *      pki_ocsp_query_is_for), and an answer signed by the CA's responder
  *      (pki_ocsp_sign), each per second over SECONDS.
  *
@@ -114,12 +114,12 @@ request_of(const struct ca *ca, const char *serial, struct buf *out)
 static void
 ocsp(const struct ca *ca, const char *serial, int64_t now_ms, double seconds)
 {
-    struct errbuf         eb = { 0 };
-    struct pki_responder *r = NULL;
-    struct pki_ocsp_query q;
-    struct buf            req, der;
-    double                t0, t;
-    long                  n;
+    struct errbuf           eb = { 0 };
+    struct pki_responder   *r = NULL;
+    struct pki_ocsp_request q;
+    struct buf              req, der;
+    double                  t0, t;
+    long                    n;
 
     buf_init(&req, 0);
     buf_init(&der, 0);
@@ -127,24 +127,24 @@ ocsp(const struct ca *ca, const char *serial, int64_t now_ms, double seconds)
         die(eb.msg);
     request_of(ca, serial, &req);
     for (n = 0, t0 = now(); (t = now() - t0) < seconds; n++) {
-        if (pki_ocsp_query_read((const unsigned char *)req.p, req.len, &q, &eb) != E_OK ||
-            !pki_ocsp_query_is_for(&q, ca))
+        if (pki_ocsp_request_read((const unsigned char *)req.p, req.len, &q, &eb) != E_OK ||
+            !pki_ocsp_query_is_for(&q.q[0], ca))
             die("the OCSP request does not read");
-        pki_ocsp_query_free(&q);
+        pki_ocsp_request_free(&q);
     }
     printf("OCSP (P-256 responder)\n");
     printf("  read + is_for         %8.1f us (%.0f/s)\n", t / (double)n * 1e6, (double)n / t);
-    if (pki_ocsp_query_read((const unsigned char *)req.p, req.len, &q, &eb) != E_OK)
+    if (pki_ocsp_request_read((const unsigned char *)req.p, req.len, &q, &eb) != E_OK)
         die(eb.msg);
     for (n = 0, t0 = now(); (t = now() - t0) < seconds; n++) {
         buf_reset(&der);
-        if (pki_ocsp_sign(r, &q, PKI_STATUS_REVOKED, now_ms, PKI_REASON_KEY_COMPROMISE, now_ms,
-                          now_ms + 86400000, &der, &eb) != E_OK)
+        if (pki_ocsp_sign(r, &q.q[0], PKI_STATUS_REVOKED, now_ms, PKI_REASON_KEY_COMPROMISE,
+                          now_ms, now_ms + 86400000, &der, &eb) != E_OK)
             die(eb.msg);
     }
     printf("  sign                  %8.1f us (%.0f/s), %zu bytes\n", t / (double)n * 1e6,
            (double)n / t, der.len);
-    pki_ocsp_query_free(&q);
+    pki_ocsp_request_free(&q);
     pki_responder_free(r);
     buf_free(&der);
     buf_free(&req);

@@ -66,6 +66,30 @@ time_format(int64_t ms, char out[TIME_RFC3339_LEN + 1])
     put_digits(out + 20, 3, (int)frac);
 }
 
+void
+time_format_http(int64_t ms, char out[TIME_HTTP_LEN + 1])
+{
+    static const char days[] = "SunMonTueWedThuFriSat";
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    struct tm         tm;
+
+    if (ms < MS_MIN)
+        ms = MS_MIN;
+    if (ms > MS_MAX)
+        ms = MS_MAX;
+    time_t t = (time_t)(ms / 1000 - (ms % 1000 < 0)); /* floor, as time_format */
+    gmtime_r(&t, &tm);
+    /* by hand, not strftime: %a and %b follow the locale */
+    memcpy(out, "Sun, 00 Jan 0000 00:00:00 GMT", TIME_HTTP_LEN + 1);
+    memcpy(out, days + 3 * tm.tm_wday, 3);
+    put_digits(out + 5, 2, tm.tm_mday);
+    memcpy(out + 8, months + 3 * tm.tm_mon, 3);
+    put_digits(out + 12, 4, tm.tm_year + 1900);
+    put_digits(out + 17, 2, tm.tm_hour);
+    put_digits(out + 20, 2, tm.tm_min);
+    put_digits(out + 23, 2, tm.tm_sec);
+}
+
 /* Exactly n decimal digits at s->p[*i], advancing *i. */
 static bool
 digits(struct str s, size_t *i, size_t n, int *out)

@@ -5,6 +5,7 @@
 #include "base.h"
 
 #define TIME_RFC3339_LEN 24 /* 2019-06-17T20:31:24.681Z */
+#define TIME_HTTP_LEN    29 /* Mon, 17 Jun 2019 20:31:24 GMT */
 
 /* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
 int64_t time_now_ms(void);
@@ -12,6 +13,10 @@ int64_t time_now_ms(void);
 int64_t time_mono_ms(void);
 /* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) plus NUL into out[25]. */
 void time_format(int64_t ms, char out[TIME_RFC3339_LEN + 1]);
+/* Writes an HTTP date (RFC 9110 5.6.7 IMF-fixdate: "Mon, 17 Jun 2019 20:31:24
+ * GMT", the milliseconds dropped, English whatever the locale) plus NUL into
+ * out[30]; years are clamped to 0000..9999 as time_format's. */
+void time_format_http(int64_t ms, char out[TIME_HTTP_LEN + 1]);
 /* RFC 3339 date-time ("2026-01-02T03:04:05Z", optional fraction, 'Z' or +hh:mm
  * offset) or a bare date ("2026-01-02", midnight UTC). E_BADREQ if malformed. */
 int time_parse(struct str s, int64_t *ms);

@@ -8,12 +8,16 @@
  * 5019: pre-signed, the nonce ignored). A flood of queries therefore costs no
  * signatures, except for serials never seen: those cost one each, at most
  * UNKNOWN_PER_S a second in the whole process; beyond it the answer is the
- * unsigned tryLater. Each process signs with its own delegated OCSP responder
+ * unsigned tryLater. A request naming several certificates (up to
+ * PKI_OCSP_CERTIDS_MAX) gets one answer signed afresh with a SingleResponse
+ * for each (RFC 6960 4.2.2.3), not kept: at most MANY_PER_S such a second,
+ * then tryLater too. Each process signs with its own delegated OCSP responder
  * (status.h), whose key never leaves its memory. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../core/digest.h"
 #include "../core/log.h"
 #include "../core/rnd.h"
 #include "../core/timeutil.h"
@@ -30,6 +34,8 @@
 #define CRL_FRESH_MS   (1 * 3600 * 1000LL)
 #define RESPONDER_DAYS 7 /* a responder certificate's life; replaced at half */
 #define UNKNOWN_PER_S  100
+#define MANY_PER_S     100  /* fresh answers to requests of several CertIDs */
+#define OCSP_MAX_AGE_S 3600 /* Cache-Control max-age, never beyond nextUpdate */
 #define OCSP_REQ_MAX   (16 * 1024)
 
 /* A signed answer, by the query's hash algorithm and serial ("64:0a1b..."):
@@ -57,12 +63,15 @@ struct castate {
     size_t                nentries;
 };
 
-/* Answers signed for serials never seen, this second, in the whole process. */
-static struct {
+/* Answers signed, this second, in the whole process: a budget. */
+struct budget {
     pthread_mutex_t mu;
     int64_t         second;
     int             signed_n;
-} unknown = { .mu = PTHREAD_MUTEX_INITIALIZER };
+    int             per_s;
+};
+static struct budget unknown = { .mu = PTHREAD_MUTEX_INITIALIZER, .per_s = UNKNOWN_PER_S };
+static struct budget many = { .mu = PTHREAD_MUTEX_INITIALIZER, .per_s = MANY_PER_S };
 
 /* Every CA answered for since the start, by ID; a state is never freed (a
  * pointer to it stays valid without a reference count), the table grows. */
@@ -362,20 +371,21 @@ status_of(struct arena *a, struct str ca_id, const char *serial, enum pki_cert_s
     return rc == E_NOTFOUND ? E_OK : rc;
 }
 
-/* A signature for a serial never seen costs the process's budget of this
- * second, whatever CA it is for. */
+/* A signature that no kept answer spares (a serial never seen, a request of
+ * several CertIDs) costs one of the budget's this second, whatever CA it is
+ * for. */
 static bool
-unknown_allowed(int64_t now)
+budget_take(struct budget *b, int64_t now)
 {
     bool ok;
 
-    pthread_mutex_lock(&unknown.mu);
-    if (now / 1000 != unknown.second) {
-        unknown.second = now / 1000;
-        unknown.signed_n = 0;
+    pthread_mutex_lock(&b->mu);
+    if (now / 1000 != b->second) {
+        b->second = now / 1000;
+        b->signed_n = 0;
     }
-    ok = unknown.signed_n++ < UNKNOWN_PER_S;
-    pthread_mutex_unlock(&unknown.mu);
+    ok = b->signed_n++ < b->per_s;
+    pthread_mutex_unlock(&b->mu);
     return ok;
 }
 
@@ -417,7 +427,7 @@ ocsp_sign_entry(struct castate *st, struct arena *a, const struct val *ca_obj,
     if (key != NULL &&
         (rc = status_of(a, val_get_str(ca_obj, "ID"), q->serial, &cs, &when, &reason)) != E_OK)
         return errbuf_set(eb, rc, "store error");
-    if (cs == PKI_STATUS_UNKNOWN && e->der == NULL && !unknown_allowed(now))
+    if (cs == PKI_STATUS_UNKNOWN && e->der == NULL && !budget_take(&unknown, now))
         return errbuf_set(eb, E_UNAVAILABLE, "too many unknown serials");
     if ((rc = responder_ready(st, ca_obj, now, eb)) != E_OK)
         return rc;
@@ -435,6 +445,29 @@ ocsp_sign_entry(struct castate *st, struct arena *a, const struct val *ca_obj,
     } else
         buf_free(&der);
     return rc;
+}
+
+/* A signed answer, signed at signed_ms (its thisUpdate; its nextUpdate is
+ * OCSP_VALID_MS later), with what HTTP caches read (RFC 5019 6.2):
+ * Last-Modified the thisUpdate, Expires the nextUpdate, an ETag of its bytes,
+ * and a max-age that passes neither the nextUpdate nor OCSP_MAX_AGE_S. */
+static enum api_result
+ocsp_reply(struct req *r, const unsigned char *der, size_t len, int64_t signed_ms)
+{
+    int64_t next = signed_ms + OCSP_VALID_MS, age = (next - time_now_ms()) / 1000;
+    char    tag[2 * SHA256_LEN + 1], last[TIME_HTTP_LEN + 1], expires[TIME_HTTP_LEN + 1];
+
+    age = age < 0 ? 0 : age > OCSP_MAX_AGE_S ? OCSP_MAX_AGE_S : age;
+    digest_sha256_hex(der, len, tag);
+    time_format_http(signed_ms, last);
+    time_format_http(next, expires);
+    reply(r, "application/ocsp-response", der, len,
+          arena_printf(r->a, "max-age=%lld, public, no-transform, must-revalidate",
+                       (long long)age));
+    api_header(r, "Last-Modified", arena_strndup(r->a, last, TIME_HTTP_LEN));
+    api_header(r, "Expires", arena_strndup(r->a, expires, TIME_HTTP_LEN));
+    api_header(r, "ETag", arena_printf(r->a, "\"%s\"", tag));
+    return API_DONE;
 }
 
 static enum api_result
@@ -476,7 +509,7 @@ ocsp_answer(struct req *r, struct castate *st, const struct val *ca_obj,
     else if (e->der == NULL || e->gen != gen || time_now_ms() - e->signed_ms > OCSP_FRESH_MS)
         rc = ocsp_sign_entry(st, r->a, ca_obj, q, key, gen, e, &eb);
     if (rc == E_OK)
-        reply(r, "application/ocsp-response", e->der, e->len, "max-age=3600, public");
+        ocsp_reply(r, e->der, e->len, e->signed_ms);
     pthread_mutex_unlock(&st->mu);
     return ocsp_answered(r, rc, &eb);
 }
@@ -495,7 +528,7 @@ ocsp_unknown(struct req *r, struct castate *st, const struct val *ca_obj,
     rc = ocsp_sign_entry(st, r->a, ca_obj, q, NULL, 0, &e, &eb);
     pthread_mutex_unlock(&st->mu);
     if (rc == E_OK)
-        reply(r, "application/ocsp-response", e.der, e.len, "max-age=3600, public");
+        ocsp_reply(r, e.der, e.len, e.signed_ms);
     free(e.der);
     return ocsp_answered(r, rc, &eb);
 }
@@ -516,27 +549,73 @@ ocsp_request_der(struct req *r, struct str tail, struct str *der)
     return n > 0;
 }
 
+/* A request naming several certificates: one answer with a SingleResponse
+ * for each (RFC 6960 4.2.2.3), each saying what a query of that certificate
+ * alone would be answered (unknown for another CA's), signed now by the same
+ * responder, not kept; within the budget of such answers. */
+static enum api_result
+ocsp_many(struct req *r, struct castate *st, const struct val *ca_obj,
+          const struct pki_ocsp_request *q, const bool *ours)
+{
+    struct pki_ocsp_single v[PKI_OCSP_CERTIDS_MAX];
+    struct errbuf          eb = { 0 };
+    struct buf             der;
+    int64_t                now = time_now_ms();
+    int                    rc = E_OK;
+
+    if (!budget_take(&many, now))
+        return ocsp_answered(r, errbuf_set(&eb, E_UNAVAILABLE, "too many requests"), &eb);
+    for (size_t i = 0; i < q->n && rc == E_OK; i++) {
+        v[i] = (struct pki_ocsp_single){ .q = &q->q[i], .st = PKI_STATUS_UNKNOWN };
+        if (ours[i] && (rc = status_of(r->a, val_get_str(ca_obj, "ID"), q->q[i].serial,
+                                       &v[i].st, &v[i].revoked_ms, &v[i].reason)) != E_OK)
+            errbuf_set(&eb, rc, "store error");
+    }
+    buf_init(&der, 64 * 1024);
+    if (rc == E_OK) {
+        pthread_mutex_lock(&st->mu); /* the responder may be replaced */
+        if ((rc = responder_ready(st, ca_obj, now, &eb)) == E_OK)
+            rc =
+                pki_ocsp_sign_many(st->responder, v, q->n, now, now + OCSP_VALID_MS, &der, &eb);
+        pthread_mutex_unlock(&st->mu);
+    }
+    if (rc == E_OK)
+        ocsp_reply(r, (const unsigned char *)der.p, der.len, now);
+    buf_free(&der);
+    return ocsp_answered(r, rc, &eb);
+}
+
 static enum api_result
 serve_ocsp(struct req *r, struct castate *st, const struct val *ca_obj, struct str tail)
 {
-    struct pki_ocsp_query q = { 0 };
-    struct errbuf         eb = { 0 };
-    struct str            der;
-    const struct ca      *ca = NULL;
-    enum api_result       res;
+    struct pki_ocsp_request *q = arena_alloc(r->a, sizeof *q);
+    struct errbuf            eb = { 0 };
+    struct str               der;
+    const struct ca         *ca = NULL;
+    bool                     ours[PKI_OCSP_CERTIDS_MAX];
+    enum api_result          res;
 
+    if (q == NULL)
+        return ocsp_error(r, 2); /* internalError */
     if (!ocsp_request_der(r, tail, &der) ||
-        pki_ocsp_query_read((const unsigned char *)der.p, der.len, &q, &eb) != E_OK)
+        pki_ocsp_request_read((const unsigned char *)der.p, der.len, q, &eb) != E_OK)
         return ocsp_error(r, 1); /* malformedRequest */
     if (cas_get(ca_obj, &ca, &eb) != E_OK) {
-        pki_ocsp_query_free(&q);
+        pki_ocsp_request_free(q);
         return ocsp_error(r, 2);
     }
-    bool ours = pki_ocsp_query_is_for(&q, ca);
+    for (size_t i = 0; i < q->n; i++)
+        ours[i] = pki_ocsp_query_is_for(&q->q[i], ca);
     cas_put(ca);
-    /* another CA's certificate is unknown here, whatever its serial */
-    res = ours ? ocsp_answer(r, st, ca_obj, &q) : ocsp_unknown(r, st, ca_obj, &q);
-    pki_ocsp_query_free(&q);
+    /* one certificate, as nearly every client asks: the kept answer; another
+     * CA's certificate is unknown here, whatever its serial */
+    if (q->n > 1)
+        res = ocsp_many(r, st, ca_obj, q, ours);
+    else if (ours[0])
+        res = ocsp_answer(r, st, ca_obj, &q->q[0]);
+    else
+        res = ocsp_unknown(r, st, ca_obj, &q->q[0]);
+    pki_ocsp_request_free(q);
     return res;
 }
 
@@ -556,16 +635,25 @@ issuance_public_serve(struct req *r)
         tail = (struct str){ what.p + 5, what.len - 5 };
         what = STR("ocsp");
     }
+    bool post = r->method == M_POST;
+    bool ocsp = str_eq_c(what, "ocsp") && post == (tail.p == NULL);
+    int  rc = E_NOTFOUND;
+
     store_follow(kw_store); /* a revocation made on another server counts now */
-    if (what.p == NULL || id.len != ID_LEN ||
-        kw_store->ops->find(kw_store, &spec_certificateauthority, NULL, "ID", id, r->a, &ca_obj,
-                            &eb) != E_OK ||
-        (st = state_of(id)) == NULL) {
+    if (what.p != NULL && id.len == ID_LEN)
+        rc = kw_store->ops->find(kw_store, &spec_certificateauthority, NULL, "ID", id, r->a,
+                                 &ca_obj, &eb);
+    if (rc == E_OK && (st = state_of(id)) == NULL)
+        rc = errbuf_set(&eb, E_INTERNAL, "out of memory");
+    /* an OCSP client reads an OCSP response, not a JSON error: for a CA this
+     * server does not answer for, unauthorized (RFC 6960 2.3, RFC 5019 2.2.3) */
+    if (rc != E_OK && ocsp)
+        return rc == E_NOTFOUND ? ocsp_error(r, 6) : ocsp_answered(r, rc, &eb);
+    if (rc != E_OK) {
         api_fail(r, E_NOTFOUND, "Unknown certificate authority");
         return API_DONE;
     }
-    bool post = r->method == M_POST;
-    if (str_eq_c(what, "ocsp") && (post == (tail.p == NULL)))
+    if (ocsp)
         return serve_ocsp(r, st, &ca_obj, tail);
     if (post) {
         api_fail(r, E_METHOD, "Method not allowed on this URL");

@@ -12,7 +12,7 @@
 #include <openssl/x509v3.h>
 
 #define BACKDATE_MS  (3600 * 1000) /* relying parties whose clocks run a little slow */
-#define RESPONSE_MAX (64 * 1024)   /* one SingleResponse and the responder certificate */
+#define RESPONSE_MAX (64 * 1024)   /* 16 SingleResponses and the responder certificate */
 #define CN_MAX       4096
 
 static ASN1_TIME *
@@ -25,7 +25,7 @@ time_of(int64_t ms)
 
 /* ---- requests ------------------------------------------------------------------ */
 
-/* The first CertID's fields into q. */
+/* One CertID's fields into q. */
 static int
 certid_read(OCSP_CERTID *id, struct pki_ocsp_query *q, struct errbuf *eb)
 {
@@ -54,32 +54,49 @@ certid_read(OCSP_CERTID *id, struct pki_ocsp_query *q, struct errbuf *eb)
 }
 
 int
-pki_ocsp_query_read(const unsigned char *der, size_t len, struct pki_ocsp_query *q,
-                    struct errbuf *eb)
+pki_ocsp_request_read(const unsigned char *der, size_t len, struct pki_ocsp_request *req,
+                      struct errbuf *eb)
 {
     const unsigned char *p = der;
-    OCSP_REQUEST        *req = NULL;
+    OCSP_REQUEST        *ocsp = NULL;
     OCSP_ONEREQ         *one;
-    int                  rc;
+    int                  n = 0, rc = E_OK;
 
-    memset(q, 0, sizeof(*q));
+    memset(req, 0, sizeof(*req));
     if (der == NULL || len == 0 || len > LONG_MAX ||
-        (req = d2i_OCSP_REQUEST(NULL, &p, (long)len)) == NULL || p != der + len) {
+        (ocsp = d2i_OCSP_REQUEST(NULL, &p, (long)len)) == NULL || p != der + len) {
         rc = errbuf_set(eb, E_BADREQ, "ocsp: the request is not an OCSPRequest in DER");
         goto out;
     }
-    if (OCSP_request_onereq_count(req) < 1 ||
-        (one = OCSP_request_onereq_get0(req, 0)) == NULL) {
+    if ((n = OCSP_request_onereq_count(ocsp)) < 1) {
         rc = errbuf_set(eb, E_BADREQ, "ocsp: the request names no certificate");
         goto out;
     }
-    rc = certid_read(OCSP_onereq_get0_id(one), q, eb);
+    if (n > PKI_OCSP_CERTIDS_MAX) {
+        rc = errbuf_set(eb, E_BADREQ, "ocsp: the request names %d certificates, more than %d",
+                        n, PKI_OCSP_CERTIDS_MAX);
+        goto out;
+    }
+    for (int i = 0; i < n && rc == E_OK; i++) {
+        if ((one = OCSP_request_onereq_get0(ocsp, i)) == NULL)
+            rc = errbuf_set(eb, E_BADREQ, "ocsp: the request names no certificate");
+        else if ((rc = certid_read(OCSP_onereq_get0_id(one), &req->q[i], eb)) == E_OK)
+            req->n++;
+    }
 out:
     if (rc != E_OK)
-        pki_ocsp_query_free(q);
-    OCSP_REQUEST_free(req);
+        pki_ocsp_request_free(req);
+    OCSP_REQUEST_free(ocsp);
     ERR_clear_error();
     return rc;
+}
+
+void
+pki_ocsp_request_free(struct pki_ocsp_request *req)
+{
+    for (size_t i = 0; i < ARRAY_LEN(req->q); i++)
+        pki_ocsp_query_free(&req->q[i]);
+    memset(req, 0, sizeof(*req));
 }
 
 void
@@ -233,14 +250,26 @@ pki_ocsp_sign(const struct pki_responder *r, const struct pki_ocsp_query *q,
               enum pki_cert_status st, int64_t revoked_ms, int reason, int64_t this_update_ms,
               int64_t next_update_ms, struct buf *der, struct errbuf *eb)
 {
+    struct pki_ocsp_single one = { q, st, revoked_ms, reason };
+
+    return pki_ocsp_sign_many(r, &one, 1, this_update_ms, next_update_ms, der, eb);
+}
+
+int
+pki_ocsp_sign_many(const struct pki_responder *r, const struct pki_ocsp_single *v, size_t n,
+                   int64_t this_update_ms, int64_t next_update_ms, struct buf *der,
+                   struct errbuf *eb)
+{
     OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
+    bool            ok = bs != NULL && n >= 1 && n <= PKI_OCSP_CERTIDS_MAX;
     int             rc = E_INTERNAL;
 
+    for (size_t i = 0; ok && i < n; i++)
+        ok = single_add(bs, v[i].q, v[i].st, v[i].revoked_ms, v[i].reason, this_update_ms,
+                        next_update_ms);
     /* by key hash, the certificate included (OCSP_NOCERTS not set): a
      * relying party checks it against the CA it already has */
-    if (bs == NULL ||
-        !single_add(bs, q, st, revoked_ms, reason, this_update_ms, next_update_ms) ||
-        pki_responder_sign(r, bs) != E_OK || response_put(bs, der) != E_OK)
+    if (!ok || pki_responder_sign(r, bs) != E_OK || response_put(bs, der) != E_OK)
         errbuf_set(eb, E_INTERNAL, "ocsp: cannot sign the response");
     else
         rc = E_OK;

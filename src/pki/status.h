@@ -58,7 +58,12 @@ int pki_crl_build(const struct ca *ca, const struct pki_revoked *v, size_t n,
                   int64_t this_update_ms, int64_t next_update_ms, uint64_t number,
                   struct buf *der, struct errbuf *eb);
 
-/* A parsed OCSP request: its first (in practice only) CertID. */
+/* The most CertIDs one request may name (RFC 6960 4.1.1 sets no limit; a
+ * request of several is answered afresh, each CertID looked up): more is
+ * malformed. */
+#define PKI_OCSP_CERTIDS_MAX 16
+
+/* One CertID of an OCSP request. */
 struct pki_ocsp_query {
     int           hash_nid; /* the CertID's hash: NID_sha1, NID_sha256 ... */
     unsigned char name_hash[64], key_hash[64];
@@ -67,14 +72,23 @@ struct pki_ocsp_query {
     void         *certid; /* the CertID as received (OCSP_CERTID *), echoed in the answer */
 };
 
+/* A parsed OCSP request: its CertIDs, in the request's order. */
+struct pki_ocsp_request {
+    size_t                n; /* 1 to PKI_OCSP_CERTIDS_MAX */
+    struct pki_ocsp_query q[PKI_OCSP_CERTIDS_MAX];
+};
+
 /* Read a DER OCSPRequest (E_BADREQ when it does not parse, is followed by
- * more bytes, holds no CertID, hashes of two lengths or longer than 64
- * bytes, or a serial longer than PKI_SERIAL_MAX bytes; signed requests are
- * accepted and their signature ignored, RFC 5019 2.1.2). The query holds
- * what it points to until pki_ocsp_query_free (which a failed read needs
- * not, and which accepts a zeroed query). */
-int  pki_ocsp_query_read(const unsigned char *der, size_t len, struct pki_ocsp_query *q,
-                         struct errbuf *eb);
+ * more bytes, holds no CertID or more than PKI_OCSP_CERTIDS_MAX, or one with
+ * hashes of two lengths or longer than 64 bytes, or a serial longer than
+ * PKI_SERIAL_MAX bytes; signed requests are accepted and their signature
+ * ignored, RFC 5019 2.1.2). The request holds what it points to until
+ * pki_ocsp_request_free (which a failed read needs not, and which accepts a
+ * zeroed request). */
+int  pki_ocsp_request_read(const unsigned char *der, size_t len, struct pki_ocsp_request *req,
+                           struct errbuf *eb);
+void pki_ocsp_request_free(struct pki_ocsp_request *req);
+/* Free what one CertID of a request points to; accepts a zeroed query. */
 void pki_ocsp_query_free(struct pki_ocsp_query *q);
 /* True when the query names `ca` as the issuer (its name and key hashes, in
  * the query's hash algorithm; false for an algorithm OpenSSL does not know). */
@@ -111,6 +125,23 @@ int pki_ocsp_sign(const struct pki_responder *r, const struct pki_ocsp_query *q,
                   enum pki_cert_status st, int64_t revoked_ms, int reason,
                   int64_t this_update_ms, int64_t next_update_ms, struct buf *der,
                   struct errbuf *eb);
+
+/* What one SingleResponse says: of q, the status, and for REVOKED the
+ * revocation time and reason. */
+struct pki_ocsp_single {
+    const struct pki_ocsp_query *q;
+    enum pki_cert_status         st;
+    int64_t                      revoked_ms;
+    int                          reason;
+};
+
+/* As pki_ocsp_sign, one response holding a SingleResponse for each of
+ * v[0..n), in order, all with the same thisUpdate and nextUpdate (RFC 6960
+ * 4.2.2.3: one for each CertID of the request). E_INTERNAL also when n is 0
+ * or above PKI_OCSP_CERTIDS_MAX. */
+int pki_ocsp_sign_many(const struct pki_responder *r, const struct pki_ocsp_single *v, size_t n,
+                       int64_t this_update_ms, int64_t next_update_ms, struct buf *der,
+                       struct errbuf *eb);
 
 /* The unsigned OCSPResponse for an error status: 1 malformedRequest,
  * 2 internalError, 3 tryLater, 5 sigRequired, 6 unauthorized (fixed bytes,

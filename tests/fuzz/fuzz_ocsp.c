@@ -2,13 +2,14 @@
  * reads what a client sends (POST /pki/:caID/ocsp, API.md 7.4), without
  * HTTP and the cache. The input is the request's DER.
  *
- * Checks, beyond "no crash, leak or sanitizer report": pki_ocsp_query_read
- * answers E_OK or E_BADREQ with a reason; a refused query is left zeroed
- * (nothing to free); a read one has its CertID, a hash of at most 64 bytes
- * and a serial in pki_serial_hex's form. Every query read is matched
- * against the CA (pki_ocsp_query_is_for) and answered, signed by the CA's
- * responder, as the server would answer it (unknown when it is not the
- * CA's): the answer parses, is successful, and names the query's CertID.
+ * Checks, beyond "no crash, leak or sanitizer report": pki_ocsp_request_read
+ * answers E_OK or E_BADREQ with a reason; a refused request is left zeroed
+ * (nothing to free); a read one has 1 to PKI_OCSP_CERTIDS_MAX CertIDs, each
+ * with a hash of at most 64 bytes and a serial in pki_serial_hex's form.
+ * Every CertID read is matched against the CA (pki_ocsp_query_is_for) and
+ * answered in one response, signed by the CA's responder, as the server
+ * would answer it (unknown when it is not the CA's): the answer parses, is
+ * successful, and names each CertID, in order.
  *
  *   clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
  *       tests/fuzz/fuzz_ocsp.c src/pki/{ocsp,crl,certutil,signer,keys,leaf,der,certext,\
@@ -48,11 +49,11 @@ once(void)
 }
 
 static bool
-zeroed(const struct pki_ocsp_query *q)
+zeroed(const struct pki_ocsp_request *req)
 {
-    static const struct pki_ocsp_query zero;
+    static const struct pki_ocsp_request zero;
 
-    return memcmp(q, &zero, sizeof(zero)) == 0;
+    return memcmp(req, &zero, sizeof(zero)) == 0;
 }
 
 static void
@@ -66,20 +67,24 @@ check_query(const struct pki_ocsp_query *q)
         abort();
 }
 
-/* The answer parses, is a successful one, and names the query's CertID. */
+/* The answer parses, is a successful one, and names each CertID, in order. */
 static void
-check_answer(const struct buf *der, const struct pki_ocsp_query *q)
+check_answer(const struct buf *der, const struct pki_ocsp_request *req)
 {
     const unsigned char *p = (const unsigned char *)der->p;
     OCSP_RESPONSE       *resp = d2i_OCSP_RESPONSE(NULL, &p, (long)der->len);
     OCSP_BASICRESP      *bs = resp != NULL ? OCSP_response_get1_basic(resp) : NULL;
-    OCSP_SINGLERESP     *one = bs != NULL ? OCSP_resp_get0(bs, 0) : NULL;
 
-    if (one == NULL || p != (const unsigned char *)der->p + der->len ||
+    if (bs == NULL || p != (const unsigned char *)der->p + der->len ||
         OCSP_response_status(resp) != OCSP_RESPONSE_STATUS_SUCCESSFUL ||
-        OCSP_resp_count(bs) != 1 ||
-        OCSP_id_cmp(OCSP_SINGLERESP_get0_id(one), (OCSP_CERTID *)q->certid) != 0)
+        OCSP_resp_count(bs) != (int)req->n)
         abort();
+    for (size_t i = 0; i < req->n; i++) {
+        OCSP_SINGLERESP *one = OCSP_resp_get0(bs, (int)i);
+        if (one == NULL ||
+            OCSP_id_cmp(OCSP_SINGLERESP_get0_id(one), (OCSP_CERTID *)req->q[i].certid) != 0)
+            abort();
+    }
     OCSP_BASICRESP_free(bs);
     OCSP_RESPONSE_free(resp);
 }
@@ -89,27 +94,34 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-    struct pki_ocsp_query q;
-    struct errbuf         eb = { 0 };
-    struct buf            der;
-    enum pki_cert_status  st;
-    int                   rc;
+    struct pki_ocsp_request req;
+    struct pki_ocsp_single  v[PKI_OCSP_CERTIDS_MAX];
+    struct errbuf           eb = { 0 };
+    struct buf              der;
+    int                     rc;
 
     once();
-    rc = pki_ocsp_query_read(data, size, &q, &eb);
+    rc = pki_ocsp_request_read(data, size, &req, &eb);
     if (rc != E_OK) {
-        if (rc != E_BADREQ || eb.msg[0] == '\0' || !zeroed(&q))
+        if (rc != E_BADREQ || eb.msg[0] == '\0' || !zeroed(&req))
             abort();
         return 0;
     }
-    check_query(&q);
-    st = pki_ocsp_query_is_for(&q, ca) ? PKI_STATUS_REVOKED : PKI_STATUS_UNKNOWN;
-    buf_init(&der, 64 * 1024);
-    if (pki_ocsp_sign(responder, &q, st, now_ms - DAY_MS, PKI_REASON_KEY_COMPROMISE, now_ms,
-                      now_ms + DAY_MS, &der, &eb) != E_OK)
+    if (req.n < 1 || req.n > PKI_OCSP_CERTIDS_MAX)
         abort();
-    check_answer(&der, &q);
+    for (size_t i = 0; i < req.n; i++) {
+        check_query(&req.q[i]);
+        v[i] =
+            (struct pki_ocsp_single){ &req.q[i],
+                                      pki_ocsp_query_is_for(&req.q[i], ca) ? PKI_STATUS_REVOKED
+                                                                           : PKI_STATUS_UNKNOWN,
+                                      now_ms - DAY_MS, PKI_REASON_KEY_COMPROMISE };
+    }
+    buf_init(&der, 64 * 1024);
+    if (pki_ocsp_sign_many(responder, v, req.n, now_ms, now_ms + DAY_MS, &der, &eb) != E_OK)
+        abort();
+    check_answer(&der, &req);
     buf_free(&der);
-    pki_ocsp_query_free(&q);
+    pki_ocsp_request_free(&req);
     return 0;
 }

@@ -509,6 +509,28 @@ test_time_format(void **state)
 }
 
 static void
+test_time_format_http(void **state)
+{
+    static const struct {
+        int64_t     ms;
+        const char *s;
+    } cases[] = {
+        { 0, "Thu, 01 Jan 1970 00:00:00 GMT" },
+        { 1560803484681LL, "Mon, 17 Jun 2019 20:31:24 GMT" },
+        { 784111777000LL, "Sun, 06 Nov 1994 08:49:37 GMT" }, /* RFC 9110's example */
+        { -1, "Wed, 31 Dec 1969 23:59:59 GMT" },
+        { 951782400999LL, "Tue, 29 Feb 2000 00:00:00 GMT" },
+        { INT64_MAX, "Fri, 31 Dec 9999 23:59:59 GMT" },
+    };
+    char out[TIME_HTTP_LEN + 1];
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        time_format_http(cases[i].ms, out);
+        assert_string_equal(out, cases[i].s);
+    }
+}
+
+static void
 test_time_parse(void **state)
 {
     static const struct {
@@ -957,6 +979,7 @@ main(void)
         cmocka_unit_test(test_val_equal_clone),
         cmocka_unit_test(test_vtype_name),
         cmocka_unit_test(test_time_format),
+        cmocka_unit_test(test_time_format_http),
         cmocka_unit_test(test_time_parse),
         cmocka_unit_test(test_time_roundtrip),
         cmocka_unit_test(test_duration_parse),

@@ -661,6 +661,23 @@ test_sign_crl_refusals(void **state)
 
 /* ---- OCSP requests ------------------------------------------------------------- */
 
+/* A request of one CertID: it, into q (zeroed when the read fails). */
+static int
+query_read(const void *der, size_t len, struct pki_ocsp_query *q, struct errbuf *eb)
+{
+    struct pki_ocsp_request req;
+    int                     rc = pki_ocsp_request_read(der, len, &req, eb);
+
+    memset(q, 0, sizeof(*q));
+    if (rc == E_OK) {
+        assert_int_equal(req.n, 1);
+        *q = req.q[0];
+        memset(&req.q[0], 0, sizeof(req.q[0])); /* q owns its CertID now */
+        pki_ocsp_request_free(&req);
+    }
+    return rc;
+}
+
 static void
 query_of(struct fx *f, const char *args, struct pki_ocsp_query *q)
 {
@@ -670,8 +687,7 @@ query_of(struct fx *f, const char *args, struct pki_ocsp_query *q)
     if (sh(f, "openssl ocsp -issuer ca.pem %s -reqout req.der", args) != 0)
         fail_msg("openssl ocsp %s:\n%s", args, buf_cstr(&f->out));
     file_get(f, "req.der", &der);
-    assert_int_equal(pki_ocsp_query_read((const unsigned char *)der.p, der.len, q, &f->eb),
-                     E_OK);
+    assert_int_equal(query_read(der.p, der.len, q, &f->eb), E_OK);
     buf_free(&der);
 }
 
@@ -699,8 +715,8 @@ test_ocsp_query(void **state)
     assert_true(pki_ocsp_query_is_for(&q, f->ca));
     pki_ocsp_query_free(&q);
 
-    /* SHA-256 CertID, a nonce, a second CertID (the first one counts) */
-    query_of(f, "-sha256 -cert leaf.pem -serial 0x0abc", &q);
+    /* SHA-256 CertID, a nonce */
+    query_of(f, "-sha256 -cert leaf.pem", &q);
     assert_int_equal(q.hash_nid, NID_sha256);
     assert_int_equal(q.hash_len, 32);
     assert_string_equal(q.serial, f->leaf_serial);
@@ -724,8 +740,7 @@ test_ocsp_query(void **state)
     struct buf der;
     buf_init(&der, 0);
     file_get(f, "req.der", &der);
-    assert_int_equal(pki_ocsp_query_read((const unsigned char *)der.p, der.len, &q, &f->eb),
-                     E_OK);
+    assert_int_equal(query_read(der.p, der.len, &q, &f->eb), E_OK);
     /* openssl hashes the leaf's issuer name with the other CA's key: neither
      * CA is named by both */
     assert_false(pki_ocsp_query_is_for(&q, f->ca));
@@ -735,8 +750,7 @@ test_ocsp_query(void **state)
                            "-reqout req.der"),
                      0);
     file_get(f, "req.der", &der);
-    assert_int_equal(pki_ocsp_query_read((const unsigned char *)der.p, der.len, &q, &f->eb),
-                     E_OK);
+    assert_int_equal(query_read(der.p, der.len, &q, &f->eb), E_OK);
     assert_false(pki_ocsp_query_is_for(&q, f->ca));
     assert_true(pki_ocsp_query_is_for(&q, f->other));
     pki_ocsp_query_free(&q);
@@ -788,13 +802,13 @@ request_of(struct fx *f, bool none, int name_len, int key_len, const char *seria
 static void
 bad_request(struct fx *f, const void *der, size_t len)
 {
-    struct pki_ocsp_query q;
+    static const struct pki_ocsp_request zero;
+    struct pki_ocsp_request              req;
 
-    memset(&q, 0x5a, sizeof(q));
-    assert_int_equal(pki_ocsp_query_read(der, len, &q, &f->eb), E_BADREQ);
-    assert_null(q.certid); /* zeroed: nothing to free */
-    assert_string_equal(q.serial, "");
-    pki_ocsp_query_free(&q);
+    memset(&req, 0x5a, sizeof(req));
+    assert_int_equal(pki_ocsp_request_read(der, len, &req, &f->eb), E_BADREQ);
+    assert_memory_equal(&req, &zero, sizeof(req)); /* zeroed: nothing to free */
+    pki_ocsp_request_free(&req);
 }
 
 static void
@@ -822,7 +836,7 @@ test_ocsp_malformed(void **state)
     for (size_t i = 0; i < req.len - 1; i++) { /* every one-byte corruption reads or fails */
         char keep = req.p[i];
         req.p[i] = (char)(keep ^ 0x41);
-        if (pki_ocsp_query_read((const unsigned char *)req.p, req.len - 1, &q, &f->eb) == E_OK)
+        if (query_read(req.p, req.len - 1, &q, &f->eb) == E_OK)
             pki_ocsp_query_free(&q);
         req.p[i] = keep;
     }
@@ -844,16 +858,14 @@ test_ocsp_malformed(void **state)
     request_of(f, false, 65, 65, NULL, &der); /* longer than any digest */
     bad_request(f, der.p, der.len);
     request_of(f, false, 64, 64, NULL, &der); /* SHA-512's length: read, not ours */
-    assert_int_equal(pki_ocsp_query_read((const unsigned char *)der.p, der.len, &q, &f->eb),
-                     E_OK);
+    assert_int_equal(query_read(der.p, der.len, &q, &f->eb), E_OK);
     assert_false(pki_ocsp_query_is_for(&q, f->ca));
     pki_ocsp_query_free(&q);
     /* the longest serial, and one past it */
     memset(long_serial, 'f', 2 * PKI_SERIAL_MAX);
     long_serial[2 * PKI_SERIAL_MAX] = '\0';
     request_of(f, false, -1, -1, long_serial, &der);
-    assert_int_equal(pki_ocsp_query_read((const unsigned char *)der.p, der.len, &q, &f->eb),
-                     E_OK);
+    assert_int_equal(query_read(der.p, der.len, &q, &f->eb), E_OK);
     assert_string_equal(q.serial, long_serial);
     assert_true(pki_ocsp_query_is_for(&q, f->ca));
     pki_ocsp_query_free(&q);
@@ -952,6 +964,93 @@ test_ocsp_answers(void **state)
     assert_int_equal(der.len, 0);
     pki_ocsp_query_free(&q);
     pki_responder_free(r);
+    buf_free(&der);
+}
+
+/* A request of several CertIDs: each read, in order, up to
+ * PKI_OCSP_CERTIDS_MAX (one more is malformed); one answer for them all. */
+static void
+test_ocsp_several(void **state)
+{
+    struct fx              *f = *state;
+    struct pki_responder   *r = NULL;
+    struct pki_ocsp_request req;
+    struct pki_ocsp_single  v[PKI_OCSP_CERTIDS_MAX + 1];
+    struct buf              der, cmd;
+
+    buf_init(&der, 0);
+    buf_init(&cmd, 4096);
+    assert_int_equal(sh(f, "openssl ocsp -issuer ca.pem -cert leaf.pem -serial 0x0abc "
+                           "-issuer other.pem -serial 0x0abd -no_nonce -reqout req.der"),
+                     0);
+    file_get(f, "req.der", &der);
+    assert_int_equal(pki_ocsp_request_read((const unsigned char *)der.p, der.len, &req, &f->eb),
+                     E_OK);
+    assert_int_equal(req.n, 3);
+    assert_string_equal(req.q[0].serial, f->leaf_serial);
+    assert_string_equal(req.q[1].serial, "0abc");
+    assert_string_equal(req.q[2].serial, "0abd");
+    assert_true(pki_ocsp_query_is_for(&req.q[1], f->ca));
+    assert_true(pki_ocsp_query_is_for(&req.q[2], f->other));
+    for (size_t i = 0; i < req.n; i++)
+        v[i] = (struct pki_ocsp_single){ &req.q[i], PKI_STATUS_UNKNOWN, 0, 0 };
+    v[0].st = PKI_STATUS_REVOKED;
+    v[0].revoked_ms = f->now_ms - DAY_MS;
+    v[0].reason = PKI_REASON_KEY_COMPROMISE;
+    v[1].st = PKI_STATUS_GOOD;
+    assert_int_equal(pki_responder_new(f->ca, f->now_ms, f->now_ms + DAY_MS, &r, &f->eb), E_OK);
+    buf_reset(&der);
+    /* the first two: openssl verifies a delegated responder's answer only when
+     * every CertID in it names the responder's CA */
+    assert_int_equal(pki_ocsp_sign_many(r, v, 2, f->now_ms, f->now_ms + DAY_MS, &der, &f->eb),
+                     E_OK);
+    file_put(f, "resp.der", der.p, der.len);
+    if (sh(f, "openssl ocsp -respin resp.der -issuer ca.pem -CAfile ca.pem -cert leaf.pem "
+              "-serial 0x0abc") != 0)
+        fail_msg("openssl ocsp:\n%s", buf_cstr(&f->out));
+    out_has(f, "Response verify OK");
+    out_has(f, "leaf.pem: revoked");
+    out_has(f, "Reason: keyCompromise");
+    out_has(f, "0x0abc: good");
+    out_lacks(f, "ERROR");
+    /* all three, the other CA's among them */
+    buf_reset(&der);
+    assert_int_equal(
+        pki_ocsp_sign_many(r, v, req.n, f->now_ms, f->now_ms + DAY_MS, &der, &f->eb), E_OK);
+    file_put(f, "resp.der", der.p, der.len);
+    assert_int_equal(sh(f, "openssl ocsp -respin resp.der -noverify -resp_text"), 0);
+    out_has(f, "Serial Number: 0ABD");
+    out_has(f, "Cert Status: unknown");
+    buf_reset(&der);
+    assert_int_equal(pki_ocsp_sign_many(r, v, 0, f->now_ms, f->now_ms + DAY_MS, &der, &f->eb),
+                     E_INTERNAL);
+    for (size_t i = req.n; i < ARRAY_LEN(v); i++)
+        v[i] = v[2];
+    assert_int_equal(
+        pki_ocsp_sign_many(r, v, ARRAY_LEN(v), f->now_ms, f->now_ms + DAY_MS, &der, &f->eb),
+        E_INTERNAL);
+    assert_int_equal(der.len, 0);
+    pki_ocsp_request_free(&req);
+    pki_ocsp_request_free(&req); /* twice is fine */
+
+    /* the cap, and one past it */
+    assert_int_equal(buf_puts(&cmd, "openssl ocsp -issuer ca.pem -no_nonce -reqout req.der"),
+                     E_OK);
+    for (int i = 0; i < PKI_OCSP_CERTIDS_MAX; i++)
+        assert_int_equal(buf_printf(&cmd, " -serial 0x%04x", 0x0b00 + i), E_OK);
+    assert_int_equal(sh(f, "%s", buf_cstr(&cmd)), 0);
+    file_get(f, "req.der", &der);
+    assert_int_equal(pki_ocsp_request_read((const unsigned char *)der.p, der.len, &req, &f->eb),
+                     E_OK);
+    assert_int_equal(req.n, PKI_OCSP_CERTIDS_MAX);
+    assert_string_equal(req.q[PKI_OCSP_CERTIDS_MAX - 1].serial, "0b0f");
+    pki_ocsp_request_free(&req);
+    assert_int_equal(buf_puts(&cmd, " -serial 0x0c00"), E_OK);
+    assert_int_equal(sh(f, "%s", buf_cstr(&cmd)), 0);
+    file_get(f, "req.der", &der);
+    bad_request(f, der.p, der.len);
+    pki_responder_free(r);
+    buf_free(&cmd);
     buf_free(&der);
 }
 
@@ -1069,6 +1168,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_ocsp_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ocsp_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ocsp_answers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ocsp_several, setup, teardown),
         cmocka_unit_test_setup_teardown(test_responder, setup, teardown),
         cmocka_unit_test(test_ocsp_errors),
     };
