@@ -49,6 +49,20 @@ api_error(struct req *r, const struct errbuf *eb)
     r->list_resp = false;
 }
 
+int
+api_not_allowed(struct req *r, unsigned methods, struct errbuf *eb)
+{
+    char   allow[64] = "";
+    size_t n = 0;
+
+    for (int m = M_GET; m < M_OTHER; m++)
+        if (methods & 1u << m)
+            n += (size_t)snprintf(allow + n, sizeof allow - n, "%s%s", n > 0 ? ", " : "",
+                                  method_name((enum method)m));
+    api_header(r, "Allow", arena_strndup(r->a, allow, n));
+    return errbuf_set(eb, E_METHOD, "Method not allowed on this URL");
+}
+
 void
 api_fail(struct req *r, enum err code, const char *msg)
 {

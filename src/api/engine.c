@@ -847,7 +847,7 @@ enter_parent(struct req *r, struct errbuf *eb)
     r->route.id = STR_NULL;
     if (!p->parent_of_all) {
         if (r->method == M_POST && !r->route.spec->child_create)
-            return errbuf_set(eb, E_METHOD, "Method not allowed on this URL");
+            return api_not_allowed(r, 1u << M_GET | 1u << M_HEAD, eb);
         r->route.link_attr = arena_printf(r->a, "%sID", p->identity);
         r->route.link_id = val_get_str(&parent, "ID");
         return E_OK;

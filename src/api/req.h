@@ -167,5 +167,8 @@ void api_fail(struct req *r, enum err code, const char *msg);
  * dropped. */
 #define RESP_HEADERS_MAX 32
 int api_header(struct req *r, const char *k, const char *v);
+/* E_METHOD, with the Allow header naming `methods` (bits 1u << enum method),
+ * as RFC 9110 15.5.6 wants of a 405. */
+int api_not_allowed(struct req *r, unsigned methods, struct errbuf *eb);
 
 #endif

@@ -71,7 +71,8 @@ router_resource(struct req *r, struct errbuf *eb)
                                             : r->method == M_POST;
                 r->route.action = act;
                 if (!ok)
-                    return errbuf_set(eb, E_METHOD, "Method not allowed on this URL");
+                    return api_not_allowed(
+                        r, act->read != NULL ? 1u << M_GET | 1u << M_HEAD : 1u << M_POST, eb);
                 return E_OK;
             }
     if (n == 3) {
@@ -82,7 +83,7 @@ router_resource(struct req *r, struct errbuf *eb)
         r->route.spec = child;
     }
     if (r->method == M_OTHER || !(level_methods(r->route.spec, level) & 1u << r->method))
-        return errbuf_set(eb, E_METHOD, "Method not allowed on this URL");
+        return api_not_allowed(r, level_methods(r->route.spec, level), eb);
     return E_OK;
 }
 

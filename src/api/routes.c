@@ -156,6 +156,6 @@ routes_match(struct req *r, struct errbuf *eb)
     if (d->resolve != NULL)
         return d->resolve(r, eb);
     if (r->method == M_OTHER || !(d->methods & M(r->method)))
-        return errbuf_set(eb, E_METHOD, "Method not allowed on this URL");
+        return api_not_allowed(r, d->methods, eb);
     return E_OK;
 }

@@ -772,3 +772,18 @@ def test_idempotency_key_scoped_by_principal(server, admin, box):
     r2 = other.post("/namespaces", {"name": "mine"}, ns=box, idem=key)
     # Not the first caller's kept answer: the request runs, and the name is taken.
     assert_error(r2, 422, *DUP)
+
+
+@pytest.mark.parametrize("method,path,allow", [
+    ("DELETE", "/namespaces", "GET, HEAD, POST"),
+    ("POST", "/namespaces/%s" % ("a" * 24), "GET, HEAD, PUT, DELETE"),
+    ("PUT", "/auditlogs", "GET, HEAD"),
+    ("DELETE", "/auditlogs/%s" % ("a" * 24), "GET, HEAD"),
+    ("POST", "/health", "GET, HEAD"),
+])
+def test_405_names_the_allowed_methods(admin, ns, method, path, allow):
+    """RFC 9110 15.5.6: a 405 carries Allow."""
+    e = assert_error(admin.request(method, path, ns=ns), 405)
+    assert e["code"] == 405
+    r = admin.request(method, path, ns=ns)
+    assert r.headers.get("Allow") == allow, r.headers
