@@ -26,9 +26,12 @@ check_line(const struct val *line, struct errbuf *eb)
         return errbuf_attr(eb, E_VALIDATION, "subject",
                            "Each subject line needs at least two claims");
     for (size_t i = 0; i < line->a.n; i++) {
-        struct str c = line->a.v[i].s;
-        if (memchr(c.p, '=', c.len) == NULL)
-            return errbuf_attr(eb, E_VALIDATION, "subject", "Claim '%.*s' must be key=value",
+        struct str  c = line->a.v[i].s;
+        const char *eq = memchr(c.p, '=', c.len);
+        /* a token's claims are all @auth:<key>=<value>: any other never matches */
+        if (eq == NULL || !str_starts(c, STR("@auth:")) || eq == c.p + 6)
+            return errbuf_attr(eb, E_VALIDATION, "subject",
+                               "Claim '%.*s' must be @auth:<key>=<value>",
                                (int)(c.len > 64 ? 64 : c.len), c.p);
         realms += str_starts(c, realm) && c.len > realm.len;
     }

@@ -201,6 +201,10 @@ def test_two_policies_union(admin, server, ns):
     [[]],
     [],
     "@auth:realm=vince",
+    # no token has a claim but @auth:<key>=<value>: such a line could never match
+    [["@auth:realm=vince", "account=alice"]],
+    [["@auth:realm=vince", "@auth:=alice"]],
+    [["@auth:realm=vince", "@auth:account"]],
 ])
 def test_bad_subjects_are_422(admin, ns, subject):
     r = admin.post("/apiauthorizations", {"name": "bad-" + rand(6), "subject": subject,
