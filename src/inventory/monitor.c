@@ -1,6 +1,7 @@
 /* monitor.c - monitoring policies, the evaluation of a certificate's status
  * and weaknesses, and the background work that keeps them stored (API.md
  * 7.2). See inventory.h. */
+#include <openssl/objects.h>
 #include <stdio.h>
 
 #include "../core/config.h"
@@ -31,6 +32,45 @@ static const struct attr policy_attrs[] = {
     { "maximumValidityDays", T_INT, A_QUERY, .def = "398", .min = 1, .max = 36500,
       .doc = "leaves valid longer are VALIDITY_TOO_LONG" },
 };
+
+/* A signature algorithm as the inventory spells it: OpenSSL's long name of a
+ * signature algorithm (sha1WithRSAEncryption, ED25519), or a dotted OID (an
+ * algorithm OpenSSL does not name). */
+static bool
+sigalg_known(struct str name)
+{
+    char buf[65];
+    int  nid;
+
+    if (name.len == 0 || name.len >= sizeof buf)
+        return false;
+    memcpy(buf, name.p, name.len);
+    buf[name.len] = '\0';
+    if ((nid = OBJ_ln2nid(buf)) != NID_undef)
+        return OBJ_find_sigid_algs(nid, NULL, NULL) == 1;
+    ASN1_OBJECT *o = OBJ_txt2obj(buf, 1);
+    ASN1_OBJECT_free(o);
+    return o != NULL;
+}
+
+static int
+policy_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
+               struct errbuf *eb)
+{
+    const struct val *w = val_get(obj, "weakSignatureAlgorithms");
+
+    KW_UNUSED(ctx);
+    KW_UNUSED(s);
+    KW_UNUSED(create);
+    for (size_t i = 0; w != NULL && w->t == V_ARR && i < w->a.n; i++)
+        if (!sigalg_known(w->a.v[i].s))
+            return errbuf_attr(eb, E_VALIDATION, "weakSignatureAlgorithms",
+                               "'%.*s' is not a signature algorithm: OpenSSL's long name "
+                               "(sha1WithRSAEncryption, ecdsa-with-SHA1) or a dotted OID",
+                               (int)(w->a.v[i].s.len > 64 ? 64 : w->a.v[i].s.len),
+                               w->a.v[i].s.p);
+    return E_OK;
+}
 
 /* Any change of a policy changes what the certificates below it are. */
 static int
@@ -63,7 +103,9 @@ const struct spec spec_monitoringpolicy = {
     .unique_global = true,
     .ops = OP_ALL,
     .access = ACCESS_NORMAL,
-    .hooks = { .before_write = policy_before_write, .after_delete = policy_after_delete },
+    .hooks = { .prepare = policy_prepare,
+               .before_write = policy_before_write,
+               .after_delete = policy_after_delete },
     .rt = &policy_rt,
 };
 

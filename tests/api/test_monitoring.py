@@ -104,12 +104,25 @@ def test_policy_defaults_and_one_per_namespace(admin, tree):
 @pytest.mark.parametrize("field,value", [("expiringWithinDays", 0),
                                          ("expiringWithinDays", 36501),
                                          ("minimumRSAKeySize", "big"),
-                                         ("weakSignatureAlgorithms", "md5")])
+                                         ("weakSignatureAlgorithms", "md5"),
+                                         ("weakSignatureAlgorithms", ["bogusAlg"]),
+                                         ("weakSignatureAlgorithms", ["SHA1"]),  # a digest
+                                         ("weakSignatureAlgorithms", ["rsaEncryption"]),
+                                         ("weakSignatureAlgorithms", [""])])
 def test_policy_validation(admin, tree, field, value):
     top, _ = tree
     r = admin.post("/monitoringpolicies", {field: value}, ns=top)
     assert_error(r, 422)
     assert r.data[0]["data"]["attribute"] == field
+
+
+def test_policy_takes_openssl_signature_names_and_oids(admin, tree):
+    top, _ = tree
+    algs = ["sha1WithRSAEncryption", "ecdsa-with-SHA1", "ED25519", "rsassaPss",
+            "sha256WithRSAEncryption", "1.2.3.4.5"]
+    p = admin.ok(admin.post("/monitoringpolicies", {"weakSignatureAlgorithms": algs}, ns=top))
+    assert p["weakSignatureAlgorithms"] == algs
+    admin.ok(admin.delete("/monitoringpolicies/" + p["ID"], ns=top))
 
 
 def test_policy_limits_at_the_cap(admin, tree):
