@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/accounts.h"
 #include "auth/authn.h"
 #include "auth/authz.h"
 #include "core/arena.h"
@@ -251,6 +252,23 @@ make_policy(const char *ns, const char *json)
 
 /* ---- principals ----------------------------------------------------------- */
 
+/* The account a Vince token names (@auth:id): tokens of accounts that do not
+ * exist are refused (auth/accounts.c). Its ID. */
+static const char *
+make_account(int serial)
+{
+    struct val    in = val_map(), obj;
+    struct errbuf eb = { 0 };
+
+    val_set(F.a, &in, "name", val_cstr(arena_printf(F.a, "acct-%d", serial)));
+    val_set(F.a, &in, "password", val_cstr("pw-unit-test-1234"));
+    if (object_new(F.a, &spec_account, STR("/"), &in, &obj, &eb) != E_OK)
+        fail_msg("account %d: %s", serial, eb.msg);
+    struct write w = { .s = &spec_account, .obj = obj, .op = W_INSERT };
+    must_write(&w);
+    return val_get_str(&obj, "ID").p;
+}
+
 static struct principal *
 make_principal(const struct tok *t, int serial)
 {
@@ -265,9 +283,9 @@ make_principal(const struct tok *t, int serial)
     json =
         arena_printf(a,
                      "{\"realm\":\"Vince\",\"sub\":\"%s\",\"jti\":\"test-%d\",\"iss\":\"%s\","
-                     "\"iat\":%lld,\"exp\":%lld,\"data\":%s%s%s}",
-                     t->name, serial, cfg.public_url, now, now + 3600, t->data,
-                     t->restrictions != NULL ? ",\"restrictions\":" : "",
+                     "\"iat\":%lld,\"exp\":%lld,\"data\":{\"id\":\"%s\",%s%s%s}",
+                     t->name, serial, cfg.public_url, now, now + 3600, make_account(serial),
+                     t->data + 1, t->restrictions != NULL ? ",\"restrictions\":" : "",
                      t->restrictions != NULL ? t->restrictions : "");
     if (codec_decode(CODEC_JSON, a, json, strlen(json), 32, &payload, &eb) != E_OK)
         fail_msg("token %s does not decode: %s", t->name, eb.msg);
@@ -334,6 +352,7 @@ setup(void **state)
     if (store_open(uri, &kw_store, &eb) != E_OK)
         fail_msg("store_open: %s", eb.msg);
     authz_start();
+    accounts_start();
     if (authn_init(master_key, &eb) != E_OK)
         fail_msg("authn_init: %s", eb.msg);
     for (size_t i = 0; i < ARRAY_LEN(names); i++)
@@ -383,8 +402,10 @@ static const struct {
     unsigned    verbs[NRES];
 } role_rows[] = {
     { "admin", { ALL, ALL, ALL, ALL, ALL } },
-    { "editor", { ALL, ALL, 0, ALL, ALL } },
-    { "viewer", { VERB_GET, 0, 0, VERB_GET, VERB_GET } },
+    /* API authorizations: read by editors and viewers (no secret), written by
+     * administrators only; LDAP providers (credentials) are not a viewer's */
+    { "editor", { ALL, ALL, VERB_GET, ALL, ALL } },
+    { "viewer", { VERB_GET, 0, VERB_GET, VERB_GET, VERB_GET } },
     { "requester", { VERB_GET, 0, 0, VERB_GET | VERB_POST, VERB_GET } },
 };
 
