@@ -693,11 +693,19 @@ serve_read_action(struct req *r, const struct spec *s, struct errbuf *eb)
     const struct spec_action *act = r->route.action;
     struct scope              sc = { r->ns, false };
     struct val                obj, out = val_map();
+    size_t                    n = 0;
     int                       rc;
 
-    if ((rc = req_params_check(r, act->params != NULL ? act->params : (const char *[]){ NULL },
-                               eb)) != E_OK)
+    while (act->params != NULL && act->params[n] != NULL)
+        n++;
+    const char **allowed = arena_calloc(r->a, n + 2, sizeof *allowed);
+    for (size_t i = 0; i < n; i++)
+        allowed[i] = act->params[i];
+    allowed[n] = "recursive"; /* a read, like GET /things/:id */
+    if ((rc = req_params_check(r, allowed, eb)) != E_OK)
         return rc;
+    if (!param_true(r, "recursive", &sc.recursive, eb))
+        return eb->code;
     r->hook.params = val_map();
     for (size_t i = 0; i < r->nparams; i++)
         val_set_s(r->a, &r->hook.params, r->params[i].k, val_str(r->params[i].v));
@@ -833,6 +841,11 @@ enter_parent(struct req *r, struct errbuf *eb)
     struct scope       sc = { r->ns, false };
     struct val         parent;
     int                rc;
+
+    /* a read with recursive=true finds the parent in the subtree too, as its
+     * children's list does */
+    if (r->method != M_POST && !param_true(r, "recursive", &sc.recursive, eb))
+        return eb->code;
 
     /* Creating a child is its own permission (revocation,post: revoking is not
      * reading); else the parent must be readable. Judged before the parent is

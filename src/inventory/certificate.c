@@ -580,10 +580,12 @@ inv_pem_append(struct buf *out, struct str b64)
 
 #define CHAIN_MAX 16
 
+/* The issuers above obj, linked within its own namespace (which a recursive
+ * read may have found below X-Namespace). */
 static int
 contents_chain(struct hook_ctx *ctx, const struct val *obj, struct buf *out)
 {
-    struct scope  sc = { ctx->ns, false };
+    struct scope  sc = { val_get_str(obj, "namespace"), false };
     struct val    cur = *obj;
     struct errbuf eb = { 0 };
     int           rc = E_OK;

@@ -281,6 +281,29 @@ def test_contents_pem_der_and_chain_are_byte_exact(admin, space):
     assert admin.post(url, {}, ns=space).status == 405
 
 
+def test_recursive_reads_reach_the_subtree_for_contents_and_children(admin, space):
+    # API.md 4: ?recursive=true extends reads to the whole subtree, also the reads below
+    # an object (its contents, its children).
+    sub = admin.mkns(space, "deep")["name"]
+    leaf, inter, root = chain(dns=["recursive.test"])
+    obj = imp(admin, sub, leaf.pem + inter.pem + root.pem)
+    rec = {"recursive": "true"}
+    url = "/certificates/%s/contents" % obj["ID"]
+    assert_error(admin.get(url, ns=space), 404)
+    r = admin.get(url, ns=space, params=dict(rec, chain="true"))
+    assert r.status == 200 and r.content.decode() == leaf.pem + inter.pem + root.pem, r
+    inst = "/certificates/%s/certificateinstances" % obj["ID"]
+    assert_error(admin.get(inst, ns=space), 404)
+    assert admin.ok(admin.get(inst, ns=space, params=rec)) == []
+    hook = admin.ok(admin.post("/webhooks", {
+        "name": "w" + rand(6), "url": "https://127.0.0.1:1/hook",
+        "events": ["certificate.expired"], "secret": "s" * 32}, ns=sub))
+    dl = "/webhooks/%s/webhookdeliveries" % hook["ID"]
+    assert_error(admin.get(dl, ns=space), 404)
+    assert admin.ok(admin.get(dl, ns=space, params=rec)) == []
+    assert admin.get(dl, ns=space, params={"recursive": "maybe"}).status == 400
+
+
 def test_contents_verify_with_openssl(admin, space, tmp_path):
     leaf, inter, root = chain(dns=["verify.test"])
     obj = imp(admin, space, leaf.pem + inter.pem + root.pem)
