@@ -81,7 +81,9 @@ revocation_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *t
     val_set(ctx->a, &cert, "revocationTime", *when);
     val_set(ctx->a, &cert, "revocationReason", *val_get(obj, "reason"));
     val_set(ctx->a, &cert, "status", val_cstr("REVOKED"));
-    val_set(ctx->a, &cert, "updateTime", *when);
+    /* Status, reason and time are server-maintained (API.md 6): updateTime
+     * stays, so a client's PUT of the certificate as read before goes through;
+     * that PUT keeps them (they are ignored when sent back). */
     if ((rc = tx->ops->update(tx, &spec_certificate, &cert, NULL)) != E_OK)
         return errbuf_set(eb, rc, "store error");
     return webhook_emit(tx, ctx->a, ctx->ns, "certificate.revoked", &cert, "certificate", eb);

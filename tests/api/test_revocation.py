@@ -152,6 +152,32 @@ def test_revoke(admin, space, pki):
         "revocationReason"] == "keyCompromise"
 
 
+def test_revocation_moves_no_update_time(admin, space, pki):
+    """The revocation's status, reason and time are server-maintained attributes of the
+    certificate (API.md 6): revoking it does not move its updateTime, so a client's PUT of
+    its description with the body read before the revocation goes through (no 409), and
+    that PUT, whose body has the status before and no revocation, does not undo it."""
+    req, _ = new_leaf(admin, space, pki["tpl"]["ID"])
+    read = admin.ok(admin.get("/certificates/" + req["certificateID"], ns=space))
+    assert read["status"] != "REVOKED" and "revocationTime" not in read, read
+    admin.ok(revoke(admin, space, req["certificateID"], "superseded"))
+    revoked = admin.ok(admin.get("/certificates/" + req["certificateID"], ns=space))
+    assert revoked["status"] == "REVOKED", revoked
+    assert revoked["updateTime"] == read["updateTime"], (read, revoked)
+    read["description"] = "rotated out"
+    r = admin.put("/certificates/" + req["certificateID"], read, ns=space)
+    assert r.status == 200, r
+    assert r.data["description"] == "rotated out" and r.data["updateTime"] > read["updateTime"]
+    assert r.data["status"] == "REVOKED" and r.data["revocationReason"] == "superseded", r.data
+    got = admin.ok(admin.get("/certificates/" + req["certificateID"], ns=space))
+    assert got["status"] == "REVOKED", got
+    assert got["revocationReason"] == "superseded", got
+    assert got["revocationTime"] == revoked["revocationTime"], got
+    assert got["description"] == "rotated out"
+    assert req["certificateID"] in [
+        x["ID"] for x in admin.list("certificates", space, params={"q": 'status == "REVOKED"'})]
+
+
 @pytest.mark.parametrize("reason", ["unspecified", "cACompromise", "affiliationChanged",
                                     "superseded", "cessationOfOperation", "privilegeWithdrawn"])
 def test_every_reason(admin, space, pki, reason):
