@@ -11,20 +11,25 @@
 static const char *const run_statuses[] = { "QUEUED", "RUNNING",  "SUCCEEDED",
                                             "FAILED", "CANCELED", NULL };
 
+#define KEPT (A_READONLY | A_DERIVED)
+
 static const struct attr run_attrs[] = {
     { "discoveryID", T_STRING, A_REQUIRED | A_CREATIONONLY | A_QUERY,
       .doc = "the discovery run (set from the URL)" },
     { "status", T_STRING, A_QUERY | A_ORDER, .enums = run_statuses, .def = "QUEUED",
       .doc = "QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELED; PUT CANCELED to stop it" },
     { "targetsTotal", T_INT, A_READONLY | A_QUERY, .doc = "address-and-port pairs" },
-    { "targetsScanned", T_INT, A_READONLY, .doc = "pairs done" },
-    { "endpointsResponded", T_INT, A_READONLY, .doc = "pairs that completed a TLS handshake" },
-    { "certificatesFound", T_INT, A_READONLY, .doc = "distinct leaf certificates seen" },
-    { "newCertificates", T_INT, A_READONLY, .doc = "of those, new to the inventory" },
-    { "errors", T_ANY, A_READONLY, .doc = "pairs skipped or failed, by reason" },
-    { "startTime", T_TIME, A_READONLY | A_QUERY | A_ORDER },
-    { "endTime", T_TIME, A_READONLY | A_QUERY | A_ORDER },
-    { "failureReason", T_STRING, A_READONLY },
+    /* The run's progress, the server's (API.md 6): written without moving
+     * updateTime, and ignored when sent back (a body read earlier has older
+     * values). */
+    { "targetsScanned", T_INT, KEPT, .doc = "pairs done" },
+    { "endpointsResponded", T_INT, KEPT, .doc = "pairs that completed a TLS handshake" },
+    { "certificatesFound", T_INT, KEPT, .doc = "distinct leaf certificates seen" },
+    { "newCertificates", T_INT, KEPT, .doc = "of those, new to the inventory" },
+    { "errors", T_ANY, KEPT, .doc = "pairs skipped or failed, by reason" },
+    { "startTime", T_TIME, KEPT | A_QUERY | A_ORDER },
+    { "endTime", T_TIME, KEPT | A_QUERY | A_ORDER },
+    { "failureReason", T_STRING, KEPT },
     { "resume", T_ANY, A_INTERNAL,
       .doc = "where a resume starts: the pairs done in order, and their counters" },
 };
@@ -97,7 +102,23 @@ discovery_run_new(struct tx *tx, struct arena *a, const struct val *d, struct va
     return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
 }
 
-/* PUT: only a cancel of a run that has not ended. */
+/* Whether `then` is a status the run had before the server moved it to
+ * `now` (QUEUED, then RUNNING, then SUCCEEDED or FAILED): what a body read
+ * before that write says. CANCELED is a client's write, which moved
+ * updateTime: a body read before it is a 409 already. */
+static bool
+went_through(struct str then, struct str now)
+{
+    if (str_eq_c(now, "RUNNING"))
+        return str_eq_c(then, "QUEUED");
+    if (str_eq_c(now, "SUCCEEDED") || str_eq_c(now, "FAILED"))
+        return is_active(then);
+    return false;
+}
+
+/* PUT: only a cancel of a run that has not ended. A status the server has
+ * moved on from since the client read the run is ignored (kept as stored),
+ * as the server's other attributes are. */
 static int
 run_update(struct hook_ctx *ctx, struct val *obj, const struct val *old, struct errbuf *eb)
 {
@@ -105,6 +126,10 @@ run_update(struct hook_ctx *ctx, struct val *obj, const struct val *old, struct 
 
     if (str_eq(was, now))
         return E_OK;
+    if (went_through(now, was)) {
+        val_set(ctx->a, obj, "status", *val_get(old, "status"));
+        return E_OK;
+    }
     if (!str_eq_c(now, "CANCELED") || !is_active(was))
         return errbuf_attr(eb, E_VALIDATION, "status",
                            "Attribute 'status' can only be set to CANCELED, while the run is "

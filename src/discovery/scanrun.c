@@ -668,10 +668,9 @@ flush_tx(struct tx *tx, void *arg)
         if (r->eb.code != E_OK)
             val_set(fl->a, &run, "failureReason", val_cstr(r->eb.msg));
     }
-    /* Progress keeps updateTime: a client's cancel, sent with the run as it
-     * read it, must not lose a race with the counters. Status changes move it. */
-    if (fl->final != NULL)
-        val_set(fl->a, &run, "updateTime", val_time(fl->a, now));
+    /* Status and progress are the server's (API.md 6): updateTime stays, so
+     * that a client's cancel, or any PUT sent with the run as it read it,
+     * never loses a race with them. */
     return tx->ops->update(tx, &spec_discoveryrun, &run, NULL);
 }
 
@@ -899,8 +898,7 @@ begin_tx(struct tx *tx, void *arg)
     int64_t now = time_now_ms();
     if (str_eq_c(val_get_str(&run, "status"), "QUEUED")) {
         val_set(r->a, &run, "status", val_cstr("RUNNING"));
-        val_set(r->a, &run, "startTime", val_time(r->a, now));
-        val_set(r->a, &run, "updateTime", val_time(r->a, now));
+        val_set(r->a, &run, "startTime", val_time(r->a, now)); /* updateTime stays */
         if ((rc = tx->ops->update(tx, &spec_discoveryrun, &run, NULL)) != E_OK)
             return rc;
     }
@@ -977,8 +975,7 @@ fail_tx(struct tx *tx, void *arg)
     int64_t now = time_now_ms();
     val_set(r->a, &run, "status", val_cstr("FAILED"));
     val_set(r->a, &run, "failureReason", val_cstr(r->eb.msg[0] ? r->eb.msg : "failed"));
-    val_set(r->a, &run, "endTime", val_time(r->a, now));
-    val_set(r->a, &run, "updateTime", val_time(r->a, now));
+    val_set(r->a, &run, "endTime", val_time(r->a, now)); /* updateTime stays */
     struct errbuf eb = { 0 };
     if ((rc = tx->ops->update(tx, &spec_discoveryrun, &run, NULL)) != E_OK)
         return rc;

@@ -407,9 +407,14 @@ def test_cancel_stops_a_run(admin, ns, servers):
     refused(put_status(admin, ns, run["ID"], "SUCCEEDED"), "status")
     got = admin.ok(put_status(admin, ns, run["ID"], "CANCELED"))
     assert got["status"] == "CANCELED" and "endTime" in got
+    # A cancel is a client's write: it moves updateTime; the run's writer that then stops
+    # does not.
+    assert got["updateTime"] > got["createTime"], got
+    canceled = got
     time.sleep(1.5)
     got = admin.ok(admin.get("/discoveryruns/" + run["ID"], ns=ns))
     assert got["status"] == "CANCELED"
+    assert got["updateTime"] == canceled["updateTime"], (canceled, got)
     refused(put_status(admin, ns, run["ID"], "RUNNING"), "status")
     refused(put_status(admin, ns, run["ID"], "QUEUED"), "status")
     # The scanner let go: a new run of the same discovery starts and ends.
@@ -417,6 +422,36 @@ def test_cancel_stops_a_run(admin, ns, servers):
     admin.ok(admin.put("/discoveries/" + d["ID"], d, ns=ns))
     run2 = wait_run(admin, ns, start_run(admin, ns, d["ID"])["ID"])
     assert run2["status"] == "SUCCEEDED" and run2["errors"] == {"TIMEOUT": 1}, run2
+
+
+def test_the_server_s_progress_moves_no_update_time(admin, ns, servers):
+    """Status and progress counters are server-maintained (API.md 6): the run's own
+    writes (RUNNING, the counters every 100 ms, SUCCEEDED with endTime) leave updateTime
+    at createTime, and a client's PUT of its own field with the run as it read it before
+    any of them is no 409, and keeps what the server wrote."""
+    d = admin.ok(admin.post("/discoveries", silent_body(servers, timeout="1s"), ns=ns))
+    queued = start_run(admin, ns, d["ID"])
+    assert queued["updateTime"] == queued["createTime"], queued
+    running = wait_run(admin, ns, queued["ID"], until=("RUNNING",))
+    assert running["updateTime"] == queued["updateTime"], running
+    end = wait_run(admin, ns, queued["ID"])
+    assert end["status"] == "SUCCEEDED", end
+    assert end["targetsScanned"] == 1 and end["errors"] == {"TIMEOUT": 1}, end
+    assert end["updateTime"] == end["createTime"] == queued["updateTime"], end
+    listed = admin.list("discoveries/%s/discoveryruns" % d["ID"], ns)
+    assert [r["updateTime"] for r in listed] == [end["createTime"]], listed
+    queued["associatedTags"] = ["review=done"]
+    r = admin.put("/discoveryruns/" + queued["ID"], queued, ns=ns)
+    assert r.status == 200, r
+    got = r.data
+    assert got["associatedTags"] == ["review=done"] and got["updateTime"] > end["updateTime"]
+    for k in ("status", "targetsScanned", "endpointsResponded", "errors", "startTime",
+              "endTime", "certificatesFound", "newCertificates"):
+        assert got[k] == end[k], (k, got, end)
+    assert admin.ok(admin.get("/discoveryruns/" + queued["ID"], ns=ns)) == got
+    # The body read while it ran says RUNNING: after the client's write, that is a 409.
+    running["associatedTags"] = ["review=again"]
+    assert_error(admin.put("/discoveryruns/" + queued["ID"], running, ns=ns), 409)
 
 
 def test_progress_moves_while_a_silent_host_holds_the_checkpoint(admin, ns, servers):
