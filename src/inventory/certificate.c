@@ -277,10 +277,13 @@ evaluate(struct tx *tx, struct arena *a, struct str ns, struct val *obj,
             return errbuf_set(eb, rc, "store error");
         p = &own;
     }
+    rc = E_NOTFOUND;
     if (issuer_id.len > 0)
         rc = tx->ops->find(tx, &spec_certificate, &sc, "ID", issuer_id, a, &issuer);
-    else
+    if (rc == E_NOTFOUND) { /* never linked, or its issuer was deleted since */
+        val_del(obj, "issuerCertificateID");
         rc = link_issuer(tx, a, ns, obj, &issuer, b);
+    }
     if (rc != E_OK && rc != E_NOTFOUND)
         return errbuf_set(eb, rc, "store error");
     inv_evaluate(a, obj, p, rc == E_OK && expired(&issuer, now), now);
@@ -709,8 +712,46 @@ static const char *const certificate_raw[] = { "application/pem-certificate-chai
 static const char *const certificate_children[] = { "revocations", "certificateinstances",
                                                     NULL };
 
-/* A certificate leaves the inventory with its instances (API.md 7.1); its
- * revocation stays, so that it never leaves its CA's CRL. */
+/* How many of a deleted issuer's certificates its delete unlinks in its own
+ * transaction: all of them for all but the largest CAs; those of a CA of
+ * more (a million leaves) are left to a re-evaluation in the background. */
+#define UNLINK_NOW 100
+
+/* The certificates `issuer_id` (deleted) issued lose their link, and with it
+ * EXPIRED_ISSUER, or link to another certificate of the namespace that
+ * issued them (evaluate). Server maintenance: updateTime stays (API.md 6). */
+static int
+unlink_issued(struct hook_ctx *ctx, struct tx *tx, struct str issuer_id, struct errbuf *eb)
+{
+    struct fval       id = { .t = FV_STR, .s = issuer_id };
+    struct listq      q = { .scope = { ctx->ns, false },
+                            .filter = filter_cmp(ctx->a, "issuerCertificateID", F_EQ, id),
+                            .limit = UNLINK_NOW };
+    struct inv_batch *b = arena_calloc(ctx->a, 1, sizeof *b);
+    struct val        items;
+    int               rc = tx->ops->list(tx, &spec_certificate, &q, ctx->a, &items);
+
+    if (rc == E_OK && items.a.n > 0)
+        rc = inv_batch_begin(tx, ctx->a, ctx->ns, b);
+    if (rc != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    for (size_t i = 0; i < items.a.n; i++) {
+        struct val *cert = &items.a.v[i], old = val_clone(ctx->a, cert);
+        val_del(cert, "issuerCertificateID"); /* spares evaluate a look-up of it */
+        if ((rc = evaluate(tx, ctx->a, ctx->ns, cert, &b->policy, b, eb)) != E_OK ||
+            (rc = inv_announce(tx, ctx->a, ctx->ns, cert, &old, eb)) != E_OK)
+            return rc;
+        if ((rc = tx->ops->update(tx, &spec_certificate, cert, NULL)) != E_OK)
+            return errbuf_set(eb, rc, "store error");
+    }
+    if (items.a.n == UNLINK_NOW && (rc = inv_unlink_later(tx, ctx->ns, issuer_id)) != E_OK)
+        return errbuf_set(eb, rc, "cannot queue the re-evaluation");
+    return E_OK;
+}
+
+/* A certificate leaves the inventory with its instances (API.md 7.1) and
+ * its links from the certificates it issued; its revocation stays, so that
+ * it never leaves its CA's CRL. */
 static int
 cert_after_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
                   const struct val *obj, struct errbuf *eb)
@@ -720,8 +761,8 @@ cert_after_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
     int                rc;
 
     KW_UNUSED(s);
-    if (inst == NULL)
-        return E_OK;
+    if ((rc = unlink_issued(ctx, tx, val_get_str(obj, "ID"), eb)) != E_OK || inst == NULL)
+        return rc;
     rc = store_delete_where(tx, inst, &sc, "certificateID", val_get_str(obj, "ID"), ctx->a,
                             NULL);
     return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");

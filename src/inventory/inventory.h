@@ -128,5 +128,9 @@ int inventory_register(struct jobs *j, struct errbuf *eb);
 int inv_reevaluate_later(struct tx *tx, struct str ns);
 /* Queue the linking of the certificates of `ns` that CA `ca` issued. */
 int inv_link_later(struct tx *tx, struct str ns, struct str ca_id);
+/* Queue the re-evaluation of the certificates of `ns` still linked to
+ * `issuer_id`, which was deleted: each loses the link (and EXPIRED_ISSUER), or
+ * links to another certificate of the namespace that issued it. */
+int inv_unlink_later(struct tx *tx, struct str ns, struct str issuer_id);
 
 #endif

@@ -379,6 +379,13 @@ inv_link_later(struct tx *tx, struct str ns, struct str ca_id)
     return kw_jobs == NULL ? E_OK : queue_reevaluation(tx, ns, "issuerOf", ca_id);
 }
 
+int
+inv_unlink_later(struct tx *tx, struct str ns, struct str issuer_id)
+{
+    return kw_jobs == NULL ? E_OK
+                           : queue_reevaluation(tx, ns, "issuerCertificateID", issuer_id);
+}
+
 /* The namespaces' policies a batch has looked up. */
 #define POLICIES_MAX 16
 

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from certmaker import Cert, chain, make_cert, new_key, now
-from kwtest import assert_error, rand
+from kwtest import assert_error, rand, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +102,112 @@ def test_an_issuer_imported_later_is_linked(admin, space):
         __import__("time").sleep(0.1)
     assert got["issuerCertificateID"] == ca["ID"]
     assert got["updateTime"] == obj["updateTime"], "server maintenance moves no updateTime"
+
+
+def chain_ids(admin, ns, cert_id):
+    """The fingerprints of GET contents?chain=true: the certificate, then up its links."""
+    r = admin.get("/certificates/%s/contents" % cert_id, ns=ns, params={"chain": "true"})
+    assert r.status == 200, r
+    return [x509.load_pem_x509_certificate(("-----BEGIN" + p).encode())
+            .fingerprint(hashes.SHA256()).hex()
+            for p in r.content.decode().split("-----BEGIN")[1:]]
+
+
+def linked_to(admin, ns, cert_id):
+    return admin.ok(admin.get("/certificates/" + cert_id, ns=ns)).get("issuerCertificateID")
+
+
+def test_deleting_an_issuer_unlinks_what_it_issued_and_its_return_links_it_again(admin):
+    """API.md 7.1: issuerCertificateID is the issuer's object in the namespace, when known.
+    Deleting the intermediate takes the leaf's link with it, in the same transaction,
+    without moving the leaf's updateTime (a server-maintained link); importing the
+    intermediate again links the leaf to the new object, as a leaf imported before its
+    CA is."""
+    ns = admin.mkns("/", "unlink-" + rand(6))["name"]
+    leaf, inter, root = chain(dns=["unlink.test"])
+    r = admin.ok(admin.post("/certificateimports",
+                            {"contents": leaf.pem + inter.pem + root.pem}, ns=ns))
+    leaf_id, inter_id, root_id = r["certificateIDs"]
+    before = admin.ok(admin.get("/certificates/" + leaf_id, ns=ns))
+    assert before["issuerCertificateID"] == inter_id
+    assert chain_ids(admin, ns, leaf_id) == [leaf.fingerprint, inter.fingerprint,
+                                             root.fingerprint]
+    admin.ok(admin.delete("/certificates/" + inter_id, ns=ns))
+    got = admin.ok(admin.get("/certificates/" + leaf_id, ns=ns))
+    assert got.get("issuerCertificateID") is None, got
+    assert got["updateTime"] == before["updateTime"], "server maintenance moves no updateTime"
+    assert got["status"] == before["status"] and got["weaknesses"] == before["weaknesses"]
+    assert chain_ids(admin, ns, leaf_id) == [leaf.fingerprint]
+    assert count(admin, ns, 'issuerCertificateID == "%s"' % inter_id) == 0
+    assert count(admin, ns, "issuerCertificateID exists") == 0
+    # A client's PUT with the body read before the delete goes through, and links nothing.
+    before["description"] = "kept"
+    put = admin.ok(admin.put("/certificates/" + leaf_id, before, ns=ns))
+    assert put.get("issuerCertificateID") is None and put["description"] == "kept", put
+    # The intermediate comes back: a new object, and the leaf links to it again.
+    again = imp(admin, ns, inter.pem)
+    assert again["ID"] != inter_id and again["issuerCertificateID"] == root_id
+    assert wait_for(lambda: linked_to(admin, ns, leaf_id) == again["ID"]), \
+        admin.get("/certificates/" + leaf_id, ns=ns).data
+    got = admin.ok(admin.get("/certificates/" + leaf_id, ns=ns))
+    assert got["updateTime"] == put["updateTime"]
+    assert chain_ids(admin, ns, leaf_id) == [leaf.fingerprint, inter.fingerprint,
+                                             root.fingerprint]
+
+
+def test_deleting_an_expired_issuer_takes_expired_issuer_away(admin):
+    """API.md 7.2: EXPIRED_ISSUER is about the issuer in the inventory. Once the expired
+    CA is deleted, its leaf has no such weakness (in reads, filters and reports), and its
+    updateTime stays; imported again, the CA makes it EXPIRED_ISSUER again."""
+    ns = admin.mkns("/", "unlink-" + rand(6))["name"]
+    root = make_cert("Unlink Root", ca=True, days=3650)
+    dead = make_cert("Unlink Dead CA", issuer=root, ca=True,
+                     start=now() - datetime.timedelta(days=400), days=300)
+    leaf = make_cert("child.unlink.test", issuer=dead, days=90)
+    r = admin.ok(admin.post("/certificateimports",
+                            {"contents": leaf.pem + dead.pem + root.pem}, ns=ns))
+    leaf_id, dead_id, _ = r["certificateIDs"]
+    before = admin.ok(admin.get("/certificates/" + leaf_id, ns=ns))
+    assert before["weaknesses"] == ["EXPIRED_ISSUER"], before
+    rep = admin.ok(admin.post("/certificatereports", {}, ns=ns))
+    assert rep["byWeakness"] == {"EXPIRED_ISSUER": 1}, rep
+    admin.ok(admin.delete("/certificates/" + dead_id, ns=ns))
+    got = admin.ok(admin.get("/certificates/" + leaf_id, ns=ns))
+    assert got["weaknesses"] == [] and got.get("issuerCertificateID") is None, got
+    assert got["updateTime"] == before["updateTime"]
+    assert count(admin, ns, 'weaknesses == "EXPIRED_ISSUER"') == 0
+    rep = admin.ok(admin.post("/certificatereports", {}, ns=ns))
+    assert rep["byWeakness"].get("EXPIRED_ISSUER", 0) == 0, rep
+    again = imp(admin, ns, dead.pem)
+    assert wait_for(lambda: admin.ok(admin.get("/certificates/" + leaf_id, ns=ns))
+                    ["weaknesses"] == ["EXPIRED_ISSUER"])
+    got = admin.ok(admin.get("/certificates/" + leaf_id, ns=ns))
+    assert got["issuerCertificateID"] == again["ID"] and got["updateTime"] == before["updateTime"]
+
+
+def test_deleting_a_ca_of_many_leaves_unlinks_them_all(admin):
+    """More leaves than the delete's own transaction unlinks (100): the rest are unlinked in
+    the background (the certificate.reevaluate job); none keeps a link to the deleted CA,
+    none has its updateTime moved; imported again, the CA links them all."""
+    ns = admin.mkns("/", "unlink-" + rand(6))["name"]
+    ca = make_cert("Unlink Busy CA", ca=True, days=3650)
+    leaves = [make_cert("l%d.busy.test" % k, issuer=ca) for k in range(250)]
+    r = admin.ok(admin.post("/certificateimports",
+                            {"contents": ca.pem + "".join(x.pem for x in leaves)}, ns=ns))
+    ca_id = r["certificateIDs"][0]
+    assert count(admin, ns, 'issuerCertificateID == "%s"' % ca_id) == 250
+    times = {x["ID"]: x["updateTime"] for x in
+             admin.list("certificates", ns, params={"pageSize": "0"})}
+    admin.ok(admin.delete("/certificates/" + ca_id, ns=ns))
+    assert wait_for(lambda: count(admin, ns, "issuerCertificateID exists") == 0), \
+        count(admin, ns, "issuerCertificateID exists")
+    now_times = {x["ID"]: x["updateTime"] for x in
+                 admin.list("certificates", ns, params={"pageSize": "0"})}
+    del times[ca_id]
+    assert now_times == times
+    again = imp(admin, ns, ca.pem)
+    assert wait_for(lambda: count(admin, ns, 'issuerCertificateID == "%s"' % again["ID"])
+                    == 250)
 
 
 def test_same_certificate_twice_is_one_object(admin, space):
