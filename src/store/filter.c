@@ -614,6 +614,20 @@ check_regex(struct cc *c, const struct fnode *f)
     return E_OK;
 }
 
+bool
+filter_regex_matches(struct arena *a, struct str pattern, const char *s)
+{
+    const char *pat = arena_strndup(a, pattern.p, pattern.len);
+    regex_t     re;
+    bool        yes;
+
+    if (!regex_cheap(pat) || regcomp(&re, pat, REG_EXTENDED | REG_NOSUB) != 0)
+        return false;
+    yes = regexec(&re, s, 0, NULL, 0) == 0;
+    regfree(&re);
+    return yes;
+}
+
 static enum tpl
 pick_scalar(enum fop op)
 {

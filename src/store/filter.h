@@ -78,6 +78,11 @@ int filter_parse(struct arena *a, struct str q, int64_t now_ms, struct fnode **o
 int filter_rewrite(struct arena *a, struct fnode **f, const struct spec *s, int64_t now_ms,
                    struct errbuf *eb);
 
+/* Whether the `matches` pattern (as a filter holds it) matches string s, as the
+ * store would run it (the pattern copied to `a`); false for a pattern the compiler refuses (too
+ * complex, invalid). For rewrites that must know what a regex says of a value. */
+bool filter_regex_matches(struct arena *a, struct str pattern, const char *s);
+
 /* A comparison node the server writes (trusted), and a boolean node. */
 struct fnode *filter_cmp(struct arena *a, const char *field, enum fop op, struct fval v);
 struct fnode *filter_bool(struct arena *a, enum fop op, struct fnode *l, struct fnode *r);

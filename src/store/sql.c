@@ -172,23 +172,33 @@ leads_global_index(const struct spec *s, struct str col)
     return false;
 }
 
-/* True when every row `f` accepts is found by an equality on a column that
- * leads a global index (an AND holding one, an OR of two such): the rewritten
- * `status`. The scope is then written unindexed, or SQLite would walk the
- * namespace's (nsid, column) index testing every row. */
+/* True when every row `f` accepts is found by an index lookup other than the
+ * namespace's: an equality on a column that leads a global index (the
+ * rewritten `status`), a range of one whose range holds few rows (the
+ * rewritten `weaknesses`: the rows that have EXPIRED_ISSUER without storing it,
+ * marked `few`), or a side-table lookup (filter_side_drives); an AND holding
+ * one, an OR of two such. The scope is then written unindexed, or SQLite would
+ * walk the namespace's (nsid, column) index testing every row. */
 static bool
-global_drives(const struct fnode *f, const struct spec *s)
+others_drive(const struct fnode *f, const struct spec *s, bool few)
 {
     switch (f->op) {
     case F_AND:
-        return global_drives(f->l, s) || global_drives(f->r, s);
+        few = few || f->few;
+        return others_drive(f->l, s, few) || others_drive(f->r, s, few);
     case F_OR:
-        return global_drives(f->l, s) && global_drives(f->r, s);
+        few = few || f->few;
+        return others_drive(f->l, s, few) && others_drive(f->r, s, few);
     case F_EQ:
     case F_IN:
-        return leads_global_index(s, f->field);
+        return leads_global_index(s, f->field) || filter_side_drives(f, s);
+    case F_LT:
+    case F_LE:
+    case F_GT:
+    case F_GE:
+        return (few || f->few) && leads_global_index(s, f->field);
     default:
-        return false;
+        return filter_side_drives(f, s);
     }
 }
 
@@ -201,9 +211,8 @@ sql_where(struct buf *sql, const struct spec *s, const struct listq *q, enum sql
 
     buf_puts(sql, " WHERE ");
     scope_cond(sql, s, &q->scope,
-               d == SQL_SQLITE && q->filter != NULL &&
-                   (filter_side_drives(q->filter, s) || global_drives(q->filter, s)),
-               d, a, ps);
+               d == SQL_SQLITE && q->filter != NULL && others_drive(q->filter, s, false), d, a,
+               ps);
     if (q->filter == NULL)
         return E_OK;
     buf_puts(sql, " AND ");
