@@ -64,7 +64,9 @@ static const struct attr certificate_attrs[] = {
     { "source", T_STRING, PARSED_O, .enums = sources },
     { "status", T_STRING, KEPT | A_COMPUTED, .enums = statuses,
       .doc = "as of the time it is read or filtered on", .needs = "expiringTime,validityEnd" },
-    { "weaknesses", T_STRLIST, KEPT | A_INDEXED, .enums = weaknesses },
+    { "weaknesses", T_STRLIST, KEPT | A_INDEXED | A_COMPUTED, .enums = weaknesses,
+      .doc = "as of the time it is read or filtered on (EXPIRED_ISSUER follows the clock)",
+      .needs = "issuerValidityEnd,issuerCertificateID" },
     { "revocationReason", T_STRING, KEPT },
     { "revocationTime", T_TIME, KEPT | A_ORDER },
     { "certificateAuthorityID", T_STRING, PARSED,
@@ -72,6 +74,8 @@ static const struct attr certificate_attrs[] = {
     { "der", T_STRING, A_INTERNAL, .doc = "the DER, base64" },
     { "expiringTime", T_TIME, A_INTERNAL | A_COLUMN,
       .doc = "when it becomes EXPIRING under its policy" },
+    { "issuerValidityEnd", T_TIME, A_INTERNAL | A_COLUMN,
+      .doc = "its issuer's validityEnd while EXPIRED_ISSUER is not stored: when it has it" },
 };
 
 /* ---- reading what a client sends --------------------------------------- */
@@ -252,12 +256,12 @@ link_issuer(struct tx *tx, struct arena *a, struct str ns, struct val *obj, stru
     return E_OK;
 }
 
-static bool
-expired(const struct val *cert, int64_t now)
+static int64_t
+end_of(const struct val *cert)
 {
     int64_t end;
 
-    return time_parse(val_get_str(cert, "validityEnd"), &end) == E_OK && end <= now;
+    return time_parse(val_get_str(cert, "validityEnd"), &end) == E_OK ? end : INV_NO_ISSUER;
 }
 
 /* The issuer's link and the policy's verdict (status, weaknesses) of obj. */
@@ -286,7 +290,7 @@ evaluate(struct tx *tx, struct arena *a, struct str ns, struct val *obj,
     }
     if (rc != E_OK && rc != E_NOTFOUND)
         return errbuf_set(eb, rc, "store error");
-    inv_evaluate(a, obj, p, rc == E_OK && expired(&issuer, now), now);
+    inv_evaluate(a, obj, p, rc == E_OK ? end_of(&issuer) : INV_NO_ISSUER, now);
     return E_OK;
 }
 
@@ -470,6 +474,9 @@ cert_present(struct arena *a, const struct spec *s, struct val *obj, int64_t now
     KW_UNUSED(s);
     if (val_get(obj, "status") != NULL)
         val_set(a, obj, "status", val_cstr(inv_status_at(obj, now)));
+    /* weaknesses asked for (or the whole object): its inputs were read too */
+    if (val_get(obj, "weaknesses") != NULL || val_get(obj, "issuerValidityEnd") != NULL)
+        inv_weaknesses_at(a, obj, now);
 }
 
 /* ---- status in filters ------------------------------------------------------ */
@@ -536,13 +543,12 @@ listed(const struct fval *v, const char *st)
 /* status ==, !=, in, not in, exists, not exists: the union of the matching
  * statuses' conditions (they partition the rows). */
 static int
-cert_rewrite(struct arena *a, const struct spec *s, const struct fnode *cmp, int64_t now,
-             struct fnode **out, struct errbuf *eb)
+status_rewrite(struct arena *a, const struct fnode *cmp, int64_t now, struct fnode **out,
+               struct errbuf *eb)
 {
     bool          negate = cmp->op == F_NE || cmp->op == F_NOT_IN || cmp->op == F_NOT_EXISTS;
     struct fnode *u = NULL;
 
-    KW_UNUSED(s);
     if (cmp->op != F_EQ && cmp->op != F_NE && cmp->op != F_IN && cmp->op != F_NOT_IN &&
         cmp->op != F_EXISTS && cmp->op != F_NOT_EXISTS)
         return errbuf_attr(eb, E_BADREQ, "status",
@@ -561,6 +567,90 @@ cert_rewrite(struct arena *a, const struct spec *s, const struct fnode *cmp, int
     }
     *out = u != NULL ? u : filter_cmp(a, "ID", F_NOT_EXISTS, (struct fval){ .t = FV_NONE });
     return E_OK;
+}
+
+/* Linked to an issuer whose end has passed since the row was stored: it has
+ * EXPIRED_ISSUER, not stored yet (its issuerValidityEnd is absent once it is;
+ * inv_evaluate). A range of the (issuerValidityEnd) index: the sweep stores
+ * them within monitor_interval, so there are few. */
+struct fnode *
+inv_issuer_expired_cond(struct arena *a, int64_t now)
+{
+    struct fnode *linked = filter_cmp(a, "issuerCertificateID", F_EXISTS, (struct fval){ 0 });
+
+    return caught_up(AND(time_cmp(a, "issuerValidityEnd", F_LE, now), linked));
+}
+
+/* Its negation: rows that do not have it without storing it. */
+static struct fnode *
+issuer_not_expired(struct arena *a, int64_t now)
+{
+    struct fnode *unlinked =
+        filter_cmp(a, "issuerCertificateID", F_NOT_EXISTS, (struct fval){ 0 });
+    struct fnode *none = filter_cmp(a, "issuerValidityEnd", F_NOT_EXISTS, (struct fval){ 0 });
+
+    return OR(OR(none, time_cmp(a, "issuerValidityEnd", F_GT, now)), unlinked);
+}
+
+/* Whether the comparison `cmp` on weaknesses holds for an element
+ * EXPIRED_ISSUER (==, contains, in, matches) or refuses it (!=, not contains,
+ * not in); exists and not exists: for any element. */
+static bool
+names_expired_issuer(struct arena *a, const struct fnode *cmp)
+{
+    switch (cmp->op) {
+    case F_EXISTS:
+    case F_NOT_EXISTS:
+        return true;
+    case F_MATCHES:
+        return cmp->v.t == FV_STR && filter_regex_matches(a, cmp->v.s, "EXPIRED_ISSUER");
+    default:
+        return listed(&cmp->v, "EXPIRED_ISSUER");
+    }
+}
+
+/* weaknesses: the stored list, and EXPIRED_ISSUER where it is due and not
+ * stored yet (inv_weaknesses_at): a comparison that accepts that element also
+ * takes those rows, one that refuses it leaves them out. Others, and an
+ * operator lists do not take, are the stored list's (the compiler answers). */
+static int
+weakness_rewrite(struct arena *a, const struct fnode *cmp, int64_t now, struct fnode **out)
+{
+    struct fnode *stored = arena_alloc(a, sizeof *stored);
+
+    *stored = *cmp;
+    stored->trusted = true; /* on the stored column, as a client wrote it */
+    *out = stored;
+    if (!names_expired_issuer(a, cmp))
+        return E_OK;
+    switch (cmp->op) {
+    case F_EQ:
+    case F_CONTAINS:
+    case F_IN:
+    case F_MATCHES:
+    case F_EXISTS:
+        *out = OR(stored, inv_issuer_expired_cond(a, now));
+        break;
+    case F_NE:
+    case F_NOT_CONTAINS:
+    case F_NOT_IN:
+    case F_NOT_EXISTS:
+        *out = AND(stored, issuer_not_expired(a, now));
+        break;
+    default:
+        break;
+    }
+    return E_OK;
+}
+
+static int
+cert_rewrite(struct arena *a, const struct spec *s, const struct fnode *cmp, int64_t now,
+             struct fnode **out, struct errbuf *eb)
+{
+    KW_UNUSED(s);
+    if (str_eq_c(cmp->field, "weaknesses"))
+        return weakness_rewrite(a, cmp, now, out);
+    return status_rewrite(a, cmp, now, out, eb);
 }
 
 #undef AND
@@ -678,6 +768,9 @@ static const char *const certificate_indexes[] = {
     "subject",
     "subjectKeyIdentifier",
     "issuerCertificateID",
+    /* the rows that have EXPIRED_ISSUER without storing it (inv_issuer_expired_cond):
+     * for the sweep, and found first by filters and reports on weaknesses */
+    "*issuerValidityEnd",
     NULL,
 };
 

@@ -35,11 +35,27 @@ struct inv_policy {
 int inv_policy_tx(struct tx *tx, struct arena *a, struct str ns, struct inv_policy *p);
 int inv_policy_read(struct arena *a, struct str ns, struct inv_policy *p);
 
-/* Set `cert`'s expiringTime, weaknesses and stored status as of `now_ms`
- * under policy `p`; issuer_expired says whether its issuer in the inventory
- * has expired (EXPIRED_ISSUER). */
+/* Set `cert`'s expiringTime, weaknesses, stored status and issuerValidityEnd
+ * as of `now_ms` under policy `p`; issuer_end is the validityEnd of its issuer
+ * in the inventory (INV_NO_ISSUER: none known). An issuer that has ended makes
+ * EXPIRED_ISSUER; one that has not is kept in issuerValidityEnd (internal), so
+ * that reads and filters add EXPIRED_ISSUER once that time has passed, before
+ * the sweep stores it (inv_weaknesses_at; certificate.c rewrites filters on
+ * weaknesses likewise). */
+#define INV_NO_ISSUER INT64_MAX
 void inv_evaluate(struct arena *a, struct val *cert, const struct inv_policy *p,
-                  bool issuer_expired, int64_t now_ms);
+                  int64_t issuer_end, int64_t now_ms);
+
+/* Whether stored `cert` has EXPIRED_ISSUER at `now_ms` without storing it: it
+ * is linked and its issuerValidityEnd has passed. */
+bool inv_issuer_expired_at(const struct val *cert, int64_t now_ms);
+/* Add to `cert`'s weaknesses (in `a`) the EXPIRED_ISSUER it has at `now_ms`
+ * and that is not stored yet. */
+void inv_weaknesses_at(struct arena *a, struct val *cert, int64_t now_ms);
+
+/* The filter (trusted, in `a`) of the certificates that have EXPIRED_ISSUER at
+ * `now_ms` without storing it: the few rows the sweep has not stored yet. */
+struct fnode *inv_issuer_expired_cond(struct arena *a, int64_t now_ms);
 
 /* The status `cert` has at `now_ms`, from its stored status, expiringTime and
  * validityEnd. */

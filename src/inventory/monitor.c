@@ -269,7 +269,7 @@ time_status(int64_t now, int64_t expiring, int64_t end)
 }
 
 void
-inv_evaluate(struct arena *a, struct val *cert, const struct inv_policy *p, bool issuer_expired,
+inv_evaluate(struct arena *a, struct val *cert, const struct inv_policy *p, int64_t issuer_end,
              int64_t now)
 {
     int64_t start = time_of(cert, "validityStart", INT64_MIN);
@@ -277,7 +277,14 @@ inv_evaluate(struct arena *a, struct val *cert, const struct inv_policy *p, bool
     int64_t expiring = end - p->expiring_days * DAY_MS;
 
     val_set(a, cert, "expiringTime", val_time(a, expiring));
-    val_set(a, cert, "weaknesses", weaknesses_of(a, cert, p, issuer_expired));
+    val_set(a, cert, "weaknesses", weaknesses_of(a, cert, p, issuer_end <= now));
+    /* When EXPIRED_ISSUER is not stored yet but will be due: reads and filters
+     * add it from then on (inv_weaknesses_at, certificate.c), the sweep
+     * stores it. Absent once stored, so that the rows still to store are few. */
+    if (issuer_end != INV_NO_ISSUER && issuer_end > now)
+        val_set(a, cert, "issuerValidityEnd", val_time(a, issuer_end));
+    else
+        val_del(cert, "issuerValidityEnd");
     if (flag(cert, "retired"))
         val_set(a, cert, "status", val_cstr("RETIRED"));
     else if (val_get_str(cert, "revocationTime").len > 0)
@@ -304,6 +311,29 @@ inv_status_at(const struct val *cert, int64_t now)
         return "EXPIRED";
     return time_status(now, time_of(cert, "expiringTime", INT64_MAX),
                        time_of(cert, "validityEnd", INT64_MAX));
+}
+
+bool
+inv_issuer_expired_at(const struct val *cert, int64_t now)
+{
+    /* A link removed without a re-evaluation leaves no issuer to have expired. */
+    if (val_get_str(cert, "issuerCertificateID").len == 0)
+        return false;
+    return time_of(cert, "issuerValidityEnd", INT64_MAX) <= now;
+}
+
+void
+inv_weaknesses_at(struct arena *a, struct val *cert, int64_t now)
+{
+    struct val *w = val_get(cert, "weaknesses");
+    struct val  out = val_arr();
+
+    if (!inv_issuer_expired_at(cert, now) || has_str(w, str_c("EXPIRED_ISSUER")))
+        return;
+    for (size_t i = 0; w != NULL && w->t == V_ARR && i < w->a.n; i++)
+        val_push(a, &out, w->a.v[i]);
+    val_push(a, &out, val_cstr("EXPIRED_ISSUER"));
+    val_set(a, cert, "weaknesses", out);
 }
 
 /* ---- announcements -------------------------------------------------------------- */
@@ -417,7 +447,7 @@ static bool
 changed(const struct val *obj, const struct val *old)
 {
     static const char *const kept[] = { "status", "weaknesses", "expiringTime",
-                                        "issuerCertificateID" };
+                                        "issuerCertificateID", "issuerValidityEnd" };
 
     for (size_t i = 0; i < ARRAY_LEN(kept); i++) {
         struct val *x = val_get(obj, kept[i]), *y = val_get(old, kept[i]);
@@ -564,7 +594,9 @@ reevaluate_run(struct job_ctx *ctx)
 }
 
 /* Rows whose stored status the clock has overtaken (certificate.c's status
- * rewrite, in reverse): EXPIRING or EXPIRED by now. */
+ * rewrite, in reverse): EXPIRING or EXPIRED by now; and rows whose issuer has
+ * ended since they were stored (EXPIRED_ISSUER, which reads already show):
+ * whatever the issuer's own status is stored as (a retired CA ends too). */
 static struct fnode *
 overtaken(struct arena *a, int64_t now)
 {
@@ -572,11 +604,15 @@ overtaken(struct arena *a, int64_t now)
     struct fnode *active = filter_cmp(a, "status", F_EQ, fstr(str_c("ACTIVE")));
     struct fnode *active2 = filter_cmp(a, "status", F_EQ, fstr(str_c("ACTIVE")));
     struct fnode *expiring = filter_cmp(a, "status", F_EQ, fstr(str_c("EXPIRING")));
+    struct fnode *status = filter_bool(
+        a, F_OR, filter_bool(a, F_AND, active, filter_cmp(a, "expiringTime", F_LE, t)),
+        filter_bool(a, F_AND, filter_bool(a, F_OR, active2, expiring),
+                    filter_cmp(a, "validityEnd", F_LE, t)));
 
-    return filter_bool(a, F_OR,
-                       filter_bool(a, F_AND, active, filter_cmp(a, "expiringTime", F_LE, t)),
-                       filter_bool(a, F_AND, filter_bool(a, F_OR, active2, expiring),
-                                   filter_cmp(a, "validityEnd", F_LE, t)));
+    struct fnode *issuer = filter_cmp(a, "issuerValidityEnd", F_LE, t);
+
+    issuer->few = true; /* the rows this sweep is about to store: a short index range */
+    return filter_bool(a, F_OR, status, issuer);
 }
 
 static int

@@ -65,7 +65,8 @@ enum {
     P_WEAKNESS,
     P_ISSUER,
     P_KEYALG,
-    P_RETIRED_IN, /* without a filter: the retired certificates of each bucket */
+    P_ISSUER_EXPIRED, /* EXPIRED_ISSUER due and not stored yet: added to P_WEAKNESS */
+    P_RETIRED_IN,     /* without a filter: the retired certificates of each bucket */
     P__COUNT = P_RETIRED_IN + ARRAY_LEN(buckets)
 };
 
@@ -114,6 +115,15 @@ plan_dimensions(struct agg_part *p)
                                      .nby = 2 };
 }
 
+/* P_WEAKNESS counts the stored weaknesses (from the counts without a filter):
+ * the certificates whose issuer has ended since they were stored have
+ * EXPIRED_ISSUER too, counted from their rows (few: the sweep stores it). */
+static void
+plan_issuer_expired(struct arena *a, struct agg_part *p, int64_t now)
+{
+    p[P_ISSUER_EXPIRED].filter = inv_issuer_expired_cond(a, now);
+}
+
 static struct fnode *
 stored(struct arena *a, const char *status)
 {
@@ -145,6 +155,7 @@ plan_counted(struct arena *a, struct agg_part *p, int64_t now)
             filter_bool(a, F_AND, stored(a, "RETIRED"), range_filter(a, i, now));
     }
     plan_dimensions(p);
+    plan_issuer_expired(a, p, now);
 }
 
 static int
@@ -164,6 +175,7 @@ plan(struct arena *a, struct agg_part *p, int64_t now, struct errbuf *eb)
     for (size_t i = 0; i < ARRAY_LEN(buckets); i++) /* unused: nothing */
         p[P_RETIRED_IN + i].filter = filter_cmp(a, "ID", F_NOT_EXISTS, (struct fval){ 0 });
     plan_dimensions(p);
+    plan_issuer_expired(a, p, now);
     return E_OK;
 }
 
@@ -208,6 +220,21 @@ by_pair(struct arena *a, const struct agg_part *p, const char *k1, const char *k
         val_push(a, &l, m);
     }
     return l;
+}
+
+/* byWeakness: the stored weaknesses and the EXPIRED_ISSUER not stored yet (a
+ * row has it stored or due, never both: inv_evaluate). */
+static struct val
+by_weakness(struct arena *a, const struct agg_part *p)
+{
+    struct val  m = by_value(a, &p[P_WEAKNESS]);
+    struct val *had = val_get(&m, "EXPIRED_ISSUER");
+    int64_t     n = single_count(&p[P_ISSUER_EXPIRED]);
+
+    if (n > 0)
+        val_set(a, &m, "EXPIRED_ISSUER",
+                val_int(n + (had != NULL && had->t == V_INT ? had->i : 0)));
+    return m;
 }
 
 static int64_t
@@ -263,7 +290,7 @@ fill(struct arena *a, struct val *obj, const struct agg_part *p, bool counted)
     val_set(a, obj, "byStatus", status);
     val_set(a, obj, "bySource", by_value(a, &p[P_SOURCE]));
     val_set(a, obj, "bySignatureAlgorithm", by_value(a, &p[P_SIGALG]));
-    val_set(a, obj, "byWeakness", by_value(a, &p[P_WEAKNESS]));
+    val_set(a, obj, "byWeakness", by_weakness(a, p));
     val_set(a, obj, "byExpiry", expiry);
     val_set(a, obj, "byIssuer", by_pair(a, &p[P_ISSUER], "issuer", "issuerCN"));
     val_set(a, obj, "byKeyAlgorithm", by_pair(a, &p[P_KEYALG], "keyAlgorithm", "keySize"));
