@@ -271,7 +271,7 @@ read_policy(struct hook_ctx *ctx, const struct val *obj, struct val *t, struct v
                                  ctx->a, &chain[*n], &fe);
         ca_id = rc == E_OK ? val_get_str(&chain[*n], "parentID") : STR_NULL;
     }
-    if (rc == E_NOTFOUND)
+    if (rc == E_NOTFOUND || (rc == E_OK && *n == 0))
         return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
                            "The template's certificate authority no longer exists");
     return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
