@@ -46,7 +46,9 @@ static const char usage[] =
     "                               every stored row as JSON lines, read-only (docs/tools.md)\n"
     "       keyward migrate [--data DIR] [--store URI] [--config FILE]\n"
     "                               create or upgrade the store's schema, then exit\n"
-    "       keyward config          print every setting with its default\n"
+    "       keyward config [--data DIR] [--config FILE] [SERVER OPTIONS]\n"
+    "                               every setting: as the server would run with these\n"
+    "                               (its config file, then the options), else defaults\n"
     "       keyward version\n";
 
 static void
@@ -148,23 +150,44 @@ listen_host(char *out, size_t n)
     }
 }
 
+/* How to log in as admin: with the password of $KEYWARD_ADMIN_PASSWORD, or of
+ * this data directory's admin-password file; a server that joined a store
+ * another one prepared has neither (that server's directory has the file). */
 static void
-print_welcome(bool from_env)
+print_login(bool from_env)
 {
-    char pwbuf[1200];
+    char pwbuf[1300], path[1200];
 
+    snprintf(path, sizeof path, "%s/admin-password", cfg.data_dir);
+    if (!from_env && access(path, R_OK) != 0) {
+        fprintf(stderr, "keyward: the store was prepared by another server: log in as admin "
+                        "with the password in that server's data directory (admin-password)\n");
+        return;
+    }
     if (from_env)
         snprintf(pwbuf, sizeof pwbuf, "$KEYWARD_ADMIN_PASSWORD");
     else
-        snprintf(pwbuf, sizeof pwbuf, "$(cat %s/admin-password)", cfg.data_dir);
+        snprintf(pwbuf, sizeof pwbuf, "$(cat %s)", path);
     fprintf(stderr,
-            "keyward: listening on %s\n"
-            "keyward: trust the console's CA: %s/tls/ca.pem\n"
             "keyward: get a token as admin:\n"
             "  curl --cacert %s/tls/ca.pem %s/issue -H 'Content-Type: application/json' \\\n"
             "    -d '{\"realm\":\"Vince\",\"metadata\":{\"vinceAccount\":\"admin\","
             "\"vincePassword\":\"'\"%s\"'\"}}'\n",
-            cfg.public_url, cfg.data_dir, cfg.data_dir, cfg.public_url, pwbuf);
+            cfg.data_dir, cfg.public_url, pwbuf);
+}
+
+static void
+print_welcome(bool from_env)
+{
+    char here[300];
+
+    snprintf(here, sizeof here, "https://%s", cfg.listen);
+    fprintf(stderr, "keyward: listening on %s%s%s%s\n", here,
+            strcmp(here, cfg.public_url) != 0 ? " (public URL " : "",
+            strcmp(here, cfg.public_url) != 0 ? cfg.public_url : "",
+            strcmp(here, cfg.public_url) != 0 ? ")" : "");
+    fprintf(stderr, "keyward: trust the console's CA: %s/tls/ca.pem\n", cfg.data_dir);
+    print_login(from_env);
     if (cfg.pki_listen[0] != '\0')
         fprintf(stderr, "keyward: PKI routes also over plain HTTP on http://%s/pki/\n",
                 cfg.pki_listen);
@@ -391,8 +414,12 @@ main(int argc, char **argv)
         parse_options(argc, argv);
         return serve();
     }
-    if (argc == 2 && strcmp(argv[1], "config") == 0) {
-        config_dump(&cfg, 1);
+    if (argc >= 2 && strcmp(argv[1], "config") == 0) {
+        if (argc > 2) { /* the settings a server with these options would run with */
+            parse_options(argc, argv);
+            derive_defaults();
+        }
+        config_dump(&cfg, 1); /* a store URL's password shown as *** */
         return 0;
     }
     if (argc == 2 && strcmp(argv[1], "version") == 0) {

@@ -1,6 +1,7 @@
 """Starting, stopping and restarting the server (docs/api-decisions.md "Server and start-up")."""
 
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -8,7 +9,7 @@ import subprocess
 import pytest
 
 from kwtest import (CFG_MAX_BODY, KEYWARD_BIN, STORE, Server, assert_error, jwt_parts,
-                    sanitizer_findings)
+                    sanitizer_findings, store_url)
 
 
 def stderr_lines(s):
@@ -304,6 +305,47 @@ def test_migrate_prepares_a_store_then_a_server_starts_on_it(tmp_path):
     s.start()
     assert s.health() == 200
     s.stop(check=True)
+
+
+def test_config_prints_what_a_server_would_run_with_its_password_hidden(tmp_path):
+    # `keyward config` alone: the defaults; with a server's options and config file: the
+    # settings that server would run with, a store URL's password shown as ***.
+    data = tmp_path / "d"
+    data.mkdir(mode=0o700)
+    (data / "keyward.conf").write_text("log_level = debug\nmonitor_interval = 7s\n")
+    url = "postgres://kw:Sekr3t-pw@db.example:5432/kw?sslmode=require"
+    r = subprocess.run([str(KEYWARD_BIN), "config", "--data", str(data), "--store", url,
+                        "--listen", "127.0.0.1:9443"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=30)
+    assert r.returncode == 0, r.stderr
+    lines = dict(l.split(" = ", 1) for l in r.stdout.splitlines() if " = " in l)
+    assert lines["store"] == "postgres://kw:***@db.example:5432/kw?sslmode=require"
+    assert "Sekr3t" not in r.stdout + r.stderr
+    assert lines["listen"] == "127.0.0.1:9443" and lines["monitor_interval"] == "7s"
+    assert lines["log_level"] == "debug" and lines["public_url"] == "https://127.0.0.1:9443"
+    r = subprocess.run([str(KEYWARD_BIN), "config", "--nope", "x"], capture_output=True,
+                       text=True, stdin=subprocess.DEVNULL, timeout=30)
+    assert r.returncode == 2 and "usage" in r.stderr, r
+
+
+def test_a_server_on_a_store_another_prepared_says_where_the_admin_password_is(tmp_path):
+    # The second server of a store (README: several servers) has no admin-password file:
+    # its start says whose data directory has it instead of printing a login that fails.
+    a = Server(tmp_path / "a", admin_password=None).start()
+    assert "get a token as admin" in a.stderr()
+    a.stop(check=True)
+    b_data = tmp_path / "b" / "data"
+    b_data.mkdir(parents=True, mode=0o700)
+    shutil.copy(a.data / "master.key", b_data / "master.key")
+    store = "sqlite:%s" % (a.data / "keyward.db") if STORE == "sqlite" else store_url(a.data)
+    b = Server(tmp_path / "b", data=b_data, config={"store": store}, admin_password=None)
+    b.start()
+    err = b.stderr()
+    assert "keyward: listening on https://127.0.0.1:%d" % b.port in err, err
+    assert "prepared by another server" in err and "get a token as admin" not in err, err
+    assert b.client(b.token(password=(a.data / "admin-password").read_text().strip())).get(
+        "/namespaces", ns="/").status == 200
+    b.stop(check=True)
 
 
 @pytest.mark.parametrize("lease, ok", [("3s", True), ("2999ms", False), ("1h", True),
