@@ -979,6 +979,16 @@ fail:
     return API_DONE;
 }
 
+/* Whether another server changed an authorization could not be learned: what
+ * this server knows may be stale, so nothing is answered from it. */
+static enum api_result
+stale_refused(struct req *r)
+{
+    api_fail(r, E_UNAVAILABLE,
+             "The store is unavailable: whether authorizations changed cannot be checked");
+    return API_DONE;
+}
+
 /* Another server's policy or namespace write counts from the next request on:
  * the store is asked before the request is judged. A GET of one object asks
  * with its read of the object, in one round trip, and is judged again (from
@@ -992,11 +1002,14 @@ engine_serve(struct req *r, struct errbuf *eb)
     if (one_read && store_follow_later(kw_store)) {
         struct req      as_came = *r;
         enum api_result res = serve_judged(r, eb);
-        if (!store_follow_settle(kw_store) || res == API_PENDING)
+        enum others     o = store_follow_settle(kw_store);
+        if (o == OTHERS_NONE || res == API_PENDING)
             return res;
         *r = as_came;
         *eb = (struct errbuf){ 0 };
-    } else
-        store_follow(kw_store);
+        if (o == OTHERS_UNKNOWN)
+            return stale_refused(r);
+    } else if (store_follow(kw_store) != E_OK)
+        return stale_refused(r);
     return serve_judged(r, eb);
 }

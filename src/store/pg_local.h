@@ -151,12 +151,12 @@ int pg_list_on(struct pconn *c, const struct spec *s, const struct listq *q, str
 
 /* ---- the transaction and the writer thread (pg_tx.c) ------------------- */
 
-void *pg_writer_main(void *arg);
-void  pg_st_submit(struct store *base, struct wjob *job);
-void  pg_st_close(struct store *base);
-bool  pg_st_others_wrote(struct store *base);
-void  pg_st_follow_later(struct store *base);
-bool  pg_st_follow_settle(struct store *base);
+void       *pg_writer_main(void *arg);
+void        pg_st_submit(struct store *base, struct wjob *job);
+void        pg_st_close(struct store *base);
+enum others pg_st_others_wrote(struct store *base);
+void        pg_st_follow_later(struct store *base);
+enum others pg_st_follow_settle(struct store *base);
 
 /* ---- work items (pg_jobs.c) -------------------------------------------- */
 

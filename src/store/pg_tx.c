@@ -759,7 +759,10 @@ generation_moved(struct pg_store *st, int64_t n)
                                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
-bool
+/* Unknown when the generation cannot be read (the row locked past the
+ * statement timeout, the connection lost): the request's own reads may well
+ * succeed, and must not be judged by a snapshot that may be stale. */
+enum others
 pg_st_others_wrote(struct store *base)
 {
     struct pg_store *st = (struct pg_store *)base;
@@ -768,10 +771,10 @@ pg_st_others_wrote(struct store *base)
     int64_t          n;
 
     if (c == NULL || pq_rows(c, GENERATION_SQL, NULL, "generation", &r) != E_OK)
-        return false; /* the request's own reads will fail the same way */
+        return OTHERS_UNKNOWN;
     n = PQntuples(r) == 1 ? pg_col_int(r, 0, 0) : 0;
     PQclear(r);
-    return generation_moved(st, n);
+    return generation_moved(st, n) ? OTHERS_WROTE : OTHERS_NONE;
 }
 
 void
@@ -785,7 +788,7 @@ pg_st_follow_later(struct store *base)
 
 /* From the read that took the generation with it; without one (the request
  * read nothing, or the connection broke), as others_wrote. */
-bool
+enum others
 pg_st_follow_settle(struct store *base)
 {
     struct pg_store *st = (struct pg_store *)base;
@@ -794,7 +797,9 @@ pg_st_follow_settle(struct store *base)
 
     if (c != NULL)
         c->follow = FOLLOW_OFF;
-    return f == FOLLOW_READ ? generation_moved(st, c->follow_n) : pg_st_others_wrote(base);
+    if (f != FOLLOW_READ)
+        return pg_st_others_wrote(base);
+    return generation_moved(st, c->follow_n) ? OTHERS_WROTE : OTHERS_NONE;
 }
 
 static void

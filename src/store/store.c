@@ -226,11 +226,15 @@ observers_reset(void)
         observers[i](&reset, 1);
 }
 
-void
+int
 store_follow(struct store *st)
 {
-    if (st != NULL && st->ops->others_wrote != NULL && st->ops->others_wrote(st))
+    enum others o =
+        st != NULL && st->ops->others_wrote != NULL ? st->ops->others_wrote(st) : OTHERS_NONE;
+
+    if (o == OTHERS_WROTE)
         observers_reset();
+    return o == OTHERS_UNKNOWN ? E_UNAVAILABLE : E_OK;
 }
 
 bool
@@ -242,13 +246,14 @@ store_follow_later(struct store *st)
     return true;
 }
 
-bool
+enum others
 store_follow_settle(struct store *st)
 {
-    if (!st->ops->follow_settle(st))
-        return false;
-    observers_reset();
-    return true;
+    enum others o = st->ops->follow_settle(st);
+
+    if (o == OTHERS_WROTE)
+        observers_reset();
+    return o;
 }
 
 int

@@ -139,6 +139,9 @@ struct wjob {
     bool         alone; /* writes much: may run in a transaction of its own */
 };
 
+/* What a look at the other servers' writes found (store_ops.others_wrote). */
+enum others { OTHERS_NONE, OTHERS_WROTE, OTHERS_UNKNOWN };
+
 struct store_ops {
     /* One object by the value of an attribute (usually "ID"). scope NULL: any
      * namespace. E_NOTFOUND when absent. */
@@ -186,17 +189,18 @@ struct store_ops {
     int (*aggregate)(struct store *st, const struct spec *s, const struct scope *sc,
                      const struct fnode *filter, struct agg_part *parts, size_t nparts,
                      struct arena *a, struct errbuf *eb);
-    /* True when another server sharing the store committed, since the last
-     * call, a write to an announced spec (spec.announced) or a namespace
-     * subtree delete. One read of the store. NULL: only this process writes
-     * the store (its observers see every change). See store_follow. */
-    bool (*others_wrote)(struct store *st);
+    /* OTHERS_WROTE when another server sharing the store committed, since the
+     * last call, a write to an announced spec (spec.announced) or a namespace
+     * subtree delete; OTHERS_UNKNOWN when the store could not say. One read of
+     * the store. NULL: only this process writes the store (its observers see
+     * every change). See store_follow. */
+    enum others (*others_wrote)(struct store *st);
     /* others_wrote's read, sent with this thread's next read of the store in
      * one round trip: follow_later arms it; follow_settle answers what
      * others_wrote would have (from that read, or with a read of its own when
      * none came) and disarms it. NULL: only others_wrote. */
     void (*follow_later)(struct store *st);
-    bool (*follow_settle)(struct store *st);
+    enum others (*follow_settle)(struct store *st);
     /* The store's clock (ms since the epoch), one for every server sharing
      * the store: for numbers that must grow across servers whatever their own
      * clocks say (CRL numbers). NULL: only this process uses the store, its
@@ -315,14 +319,17 @@ typedef void (*store_observer)(const struct change *ch, size_t n);
 void store_observe(store_observer fn);
 /* Once per request, before it is judged: when another server wrote an
  * announced spec since the last look (store_ops.others_wrote), every observer
- * is called, in this thread, with one change marked `reset`. */
-void store_follow(struct store *st);
+ * is called, in this thread, with one change marked `reset`. E_UNAVAILABLE
+ * when the store cannot say: the request must not be judged by what may be
+ * stale (an authorization revoked on another server), so it is answered 503. */
+int store_follow(struct store *st);
 /* The same look, taken with the request's first read (store_ops.follow_later):
  * false when the store cannot defer it (then use store_follow). A true answer
- * must be settled on the same thread: store_follow_settle is true when others
- * wrote (the observers were reset): what was judged since then is judged again. */
-bool store_follow_later(struct store *st);
-bool store_follow_settle(struct store *st);
+ * must be settled on the same thread: store_follow_settle is OTHERS_WROTE when
+ * others wrote (the observers were reset): what was judged since then is
+ * judged again; OTHERS_UNKNOWN: the answer may be stale, 503. */
+bool        store_follow_later(struct store *st);
+enum others store_follow_settle(struct store *st);
 /* The store's clock (store_ops.clock_ms; this machine's when the store has
  * none) into *now; E_UNAVAILABLE when the store cannot be asked just now. */
 int store_clock_ms(struct store *st, int64_t *now);

@@ -120,6 +120,30 @@ def test_an_account_disabled_on_one_loses_its_tokens_on_the_other(pair):
     assert user.get("/namespaces/" + acct["ID"], ns=home).status == 401  # a read by ID too
 
 
+def test_a_server_that_cannot_check_for_others_writes_answers_503_not_stale_grants(cluster):
+    # The generation row cannot be read (here: its privilege revoked; in the field: the row
+    # locked past the statement timeout). B must not judge by a snapshot that may miss a
+    # revocation made on A: 503, for lists and reads by ID, until it can check again.
+    a, b = cluster.add(), cluster.add()
+    admin = Client(a, a.token())
+    home = admin.mkns("/", "g-" + rand(6))["name"]
+    name, pw, _ = admin.mkaccount(home)
+    pol = admin.mkauthz(home, [["@auth:realm=vince", "@auth:account=" + name]],
+                        ["@auth:role=namespace.viewer"], home)
+    user = Client(b, a.token(name, pw))
+    assert user.get("/namespaces", ns=home).status == 200  # B built its snapshot
+    admin.ok(admin.delete("/apiauthorizations/" + pol["ID"], ns=home))
+    db = urlsplit(cluster.url).path.lstrip("/")
+    pg_psql(db, "REVOKE ALL ON kw_generation FROM keyward")
+    try:
+        for url in ("/namespaces", "/namespaces/" + pol["ID"]):
+            r = user.get(url, ns=home)
+            assert r.status == 503, (url, r)
+    finally:
+        pg_psql(db, "GRANT ALL ON kw_generation TO keyward")
+    assert user.get("/namespaces", ns=home).status == 403  # checked again: revoked
+
+
 def test_a_read_by_id_follows_authorizations_changed_on_the_other(pair):
     # A GET of one object takes the authorization generation with its read of
     # the object (one round trip): a grant or revocation made on A still counts
