@@ -295,7 +295,7 @@ ca_names_check(const struct val *ca, const struct policy_ask *ask, struct errbuf
 
 int
 policy_judge(const struct val *t, const struct val *chain, size_t nchain,
-             const struct policy_ask *ask, int64_t now_ms, int64_t not_before_ms,
+             const struct policy_ask *ask, int64_t now_ms, int64_t *not_before_ms,
              int64_t *not_after_ms, struct errbuf *eb)
 {
     int64_t validity = 0, ca_end;
@@ -319,8 +319,11 @@ policy_judge(const struct val *t, const struct val *chain, size_t nchain,
             return rc;
     if ((rc = validity_of(t, ask, &validity, eb)) != E_OK)
         return rc;
-    /* from the backdated start: the lifetime is the validity, not a minute more */
-    *not_after_ms = not_before_ms + validity;
+    /* from the backdated start: the lifetime is the validity, not a minute more;
+     * backdated by at most half of it, so that a short one is not born expired */
+    if (now_ms - *not_before_ms > validity / 2)
+        *not_before_ms = now_ms - validity / 2;
+    *not_after_ms = *not_before_ms + validity;
     if (time_parse(val_get_str(&chain[0], "validityEnd"), &ca_end) != E_OK)
         return errbuf_set(eb, E_INTERNAL, "certificate authority: unreadable validityEnd");
     if (*not_after_ms > ca_end && ask->validity.len > 0)

@@ -31,12 +31,14 @@ struct policy_ask {
 
 /* Judge `ask` against template `t` and the CAs `chain` (the issuing CA
  * first, then its parents), at `now_ms`, for a certificate starting at
- * `not_before_ms` (backdated: at most now_ms). E_OK with *not_after_ms
+ * *not_before_ms (backdated: at most now_ms; moved later, to now_ms less half
+ * the validity, when the validity is shorter than twice the backdate). E_OK
+ * with *not_after_ms
  * (not_before_ms plus the validity, the validity at most the template's
  * maximum, so that notAfter - notBefore never exceeds it; and at most the
  * issuing CA's end), or E_VALIDATION naming the attribute refused. */
 int policy_judge(const struct val *t, const struct val *chain, size_t nchain,
-                 const struct policy_ask *ask, int64_t now_ms, int64_t not_before_ms,
+                 const struct policy_ask *ask, int64_t now_ms, int64_t *not_before_ms,
                  int64_t *not_after_ms, struct errbuf *eb);
 
 #endif

@@ -432,7 +432,7 @@ issue(struct hook_ctx *ctx, struct val *obj, struct ask *k, struct errbuf *eb)
 
     if ((rc = read_policy(ctx, obj, &t, chain, &n, eb)) != E_OK)
         return rc;
-    if (policy_judge(&t, chain, n, &k->p, now, not_before, &not_after, &why) != E_OK) {
+    if (policy_judge(&t, chain, n, &k->p, now, &not_before, &not_after, &why) != E_OK) {
         if (why.code != E_VALIDATION)
             return errbuf_set(eb, why.code, "%s", why.msg);
         refuse(ctx, obj, &why);

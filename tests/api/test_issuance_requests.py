@@ -337,6 +337,20 @@ def test_lifetime_never_exceeds_the_validity_asked(admin, space):
         assert leaf.not_valid_before.replace(tzinfo=datetime.timezone.utc) < utcnow(), kw
 
 
+def test_a_validity_shorter_than_the_backdate_is_issued_valid_now(admin, space):
+    """A 20 s or 60 s certificate is backdated by at most half its validity: issued, valid
+    right now, its lifetime the validity (it was refused as 'CA expired', born expired)."""
+    ns = fresh(admin, space)
+    tpl = mk_template(admin, ns, mk_ca(admin, ns)["ID"], maxValidity="1h", defaultValidity="1h")
+    csr = make_csr(dns=["short.test.example"])[0]
+    for secs in (2, 20, 60, 119):
+        leaf = load(leaf_of(issue(admin, ns, tpl["ID"], csr=csr, validity="%ds" % secs)))
+        start = leaf.not_valid_before.replace(tzinfo=datetime.timezone.utc)
+        end = leaf.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+        assert end - start <= datetime.timedelta(seconds=secs), secs
+        assert start <= utcnow() < end, (secs, start, end)
+
+
 # ---- the template's policy ---------------------------------------------------------------
 
 
