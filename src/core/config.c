@@ -322,11 +322,18 @@ config_url_redacted(const char *url, char *out, size_t n)
         snprintf(out, n, "%s", url);
     else
         snprintf(out, n, "%.*s***%s", (int)(colon + 1 - url), url, at);
-    /* libpq also takes it as a query parameter: ...?sslmode=x&password=y */
-    for (char *q = strchr(out, '?'); q != NULL; q = strchr(q + 1, '&')) {
-        if (strncmp(q + 1, "password=", 9) != 0)
-            continue;
-        char  *v = q + 10, *end = v + strcspn(v, "&#");
+    /* libpq also takes it as a parameter, of a URL (...?sslmode=x&password=y)
+     * or of a key=value string (host=h password='y z'), and sslpassword too */
+    for (char *q = strstr(out, "password="); q != NULL; q = strstr(q + 1, "password=")) {
+        char *k = q - (q - out >= 3 && memcmp(q - 3, "ssl", 3) == 0 ? 3 : 0), *v = q + 9, *end;
+        if (k != out && strchr("?& \t", k[-1]) == NULL)
+            continue; /* xpassword=: another parameter */
+        if (*v == '\'') {
+            for (end = v + 1; *end != '\0' && *end != '\''; end += 1 + (*end == '\\' && end[1]))
+                ;
+            end += *end == '\'';
+        } else
+            end = v + strcspn(v, "&# \t");
         size_t tail = strlen(end) + 1;
         if (v + 3 + tail > out + n) { /* no room for the rest: cut it off */
             *q = '\0';

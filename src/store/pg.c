@@ -152,9 +152,10 @@ pg_conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct err
     pg_conn_close(c);
     c->pg = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(c->pg) != CONNECTION_OK) {
-        char why[256];
+        char why[1024]; /* all of it, scrubbed before any of it is cut */
         snprintf(why, sizeof why, "%s", PQerrorMessage(c->pg));
         why[strcspn(why, "\n")] = '\0';
+        pg_url_scrub(&st->secrets, why);
         pg_conn_close(c);
         c->failed_at = time_now_ms();
         return errbuf_set(eb, E_UNAVAILABLE, "store %s: %s", st->shown, why);
@@ -829,6 +830,12 @@ store_open_pg(const char *url, struct store **out, struct errbuf *eb)
     if (st == NULL || (st->url = strdup(url)) == NULL)
         abort();
     config_url_redacted(url, st->shown, sizeof st->shown);
+    if ((rc = pg_url_secrets(&st->secrets, url, st->shown, eb)) != E_OK) {
+        pg_url_forget(&st->secrets);
+        free(st->url);
+        free(st);
+        return rc;
+    }
     st->base.ops = &pg_ops;
     wqueue_init(&st->q);
     pthread_mutex_init(&st->readers_mu, NULL);
@@ -846,6 +853,7 @@ store_open_pg(const char *url, struct store **out, struct errbuf *eb)
         }
         pg_conn_close(&st->writer);
         pthread_key_delete(st->reader_key);
+        pg_url_forget(&st->secrets);
         free(st->url);
         free(st);
         return rc;

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../core/config.h"
+#include "pg_local.h"
 #include "store.h"
 
 int store_dump_pg(const char *url, const char *const *tables, size_t ntables, dump_row_fn fn,
@@ -212,32 +213,29 @@ store_dump_pg(const char *url, const char *const *tables, size_t ntables, dump_r
     const char *keys[] = { "connect_timeout", "application_name", "dbname", "client_encoding",
                            NULL };
     const char *vals[] = { "5", "keyward store-dump", url, "UTF8", NULL };
-    char        shown[256], *perr = NULL;
-    PQconninfoOption *opts;
+    char        shown[256];
+    struct pg_secrets sec = { 0 };
     PGconn           *pg;
     PGresult         *r;
     int               rc = E_OK, has;
 
-    /* Never the password: libpq's words for a malformed URL may quote it, so
-     * the reason shown is the one for the URL with its password redacted (none
-     * when the password was what was wrong). */
+    /* Never the password: a URL libpq cannot read is refused with our words
+     * (libpq's quote it), and libpq's reason for a failed connection is
+     * scrubbed of it (pg_url.c). */
     config_url_redacted(url, shown, sizeof shown);
-    if ((opts = PQconninfoParse(url, &perr)) == NULL) {
-        PQfreemem(perr);
-        perr = NULL;
-        PQconninfoFree(PQconninfoParse(shown, &perr));
-        rc = errbuf_set(eb, E_UNAVAILABLE, "%.150s: not a valid PostgreSQL URL%s%.*s", shown,
-                        perr != NULL ? ": " : "", perr != NULL ? (int)strcspn(perr, "\n") : 0,
-                        perr != NULL ? perr : "");
-        PQfreemem(perr);
+    if ((rc = pg_url_secrets(&sec, url, shown, eb)) != E_OK) {
+        pg_url_forget(&sec);
         return rc;
     }
-    PQconninfoFree(opts);
     pg = PQconnectdbParams(keys, vals, 1);
-    if (PQstatus(pg) != CONNECTION_OK)
-        rc = dump_fail(pg, NULL, shown, "cannot connect", eb);
-    else if ((r = run(pg, shown, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL,
-                      PGRES_COMMAND_OK, "cannot begin", eb)) == NULL)
+    if (PQstatus(pg) != CONNECTION_OK) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", PQerrorMessage(pg));
+        pg_url_scrub(&sec, why);
+        rc = errbuf_set(eb, E_UNAVAILABLE, "%.150s: cannot connect: %.*s", shown,
+                        (int)strcspn(why, "\n"), why);
+    } else if ((r = run(pg, shown, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL,
+                        PGRES_COMMAND_OK, "cannot begin", eb)) == NULL)
         rc = E_UNAVAILABLE;
     else {
         PQclear(r);
@@ -259,5 +257,6 @@ store_dump_pg(const char *url, const char *const *tables, size_t ntables, dump_r
     }
     /* Closing ends the read-only transaction: there is nothing to commit. */
     PQfinish(pg);
+    pg_url_forget(&sec);
     return rc;
 }

@@ -53,17 +53,25 @@ struct pconn {
     int              ndeferred;
 };
 
+/* What libpq's messages must not show (pg_url.c). */
+#define PG_SECRETS_MAX 8
+struct pg_secrets {
+    char  *v[PG_SECRETS_MAX];
+    size_t n;
+};
+
 struct pg_store {
-    struct store    base; /* first: (struct store *) casts are valid */
-    char           *url;
-    char            shown[512]; /* the URL without its password, for messages */
-    struct pconn    writer;
-    pthread_key_t   reader_key;
-    pthread_mutex_t readers_mu;
-    struct pconn   *readers;
-    pthread_t       thread;
-    struct wqueue   q;
-    int64_t         announced_seen; /* kw_generation's announced row as last seen (atomic) */
+    struct store      base; /* first: (struct store *) casts are valid */
+    char             *url;
+    char              shown[512]; /* the URL without its password, for messages */
+    struct pg_secrets secrets;
+    struct pconn      writer;
+    pthread_key_t     reader_key;
+    pthread_mutex_t   readers_mu;
+    struct pconn     *readers;
+    pthread_t         thread;
+    struct wqueue     q;
+    int64_t           announced_seen; /* kw_generation's announced row as last seen (atomic) */
 };
 
 /* Namespaces a transaction found by name, kept until it updates or deletes
@@ -113,6 +121,15 @@ void pg_args_from(struct pargs *p, const struct sqlparams *ps);
 #define WITH_ARGS(a, p)                                                                        \
     struct arena *a = arena_new(1024);                                                         \
     struct pargs  p = { .a = a }
+
+/* ---- the URL's secrets (pg_url.c) ---------------------------------------- */
+
+/* Refuse a URL libpq cannot parse (its message would quote it), and keep
+ * what pg_url_scrub takes out of libpq's messages. */
+int  pg_url_secrets(struct pg_secrets *sec, const char *url, const char *shown,
+                    struct errbuf *eb);
+void pg_url_scrub(const struct pg_secrets *sec, char *msg);
+void pg_url_forget(struct pg_secrets *sec);
 
 /* ---- connections and statements (pg.c) --------------------------------- */
 

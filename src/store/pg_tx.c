@@ -899,6 +899,7 @@ pg_st_close(struct store *base)
     }
     pthread_key_delete(st->reader_key);
     pg_conn_close(&st->writer);
+    pg_url_forget(&st->secrets);
     free(st->url);
     free(st);
 }

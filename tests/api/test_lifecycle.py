@@ -328,6 +328,28 @@ def test_config_prints_what_a_server_would_run_with_its_password_hidden(tmp_path
     assert r.returncode == 2 and "usage" in r.stderr, r
 
 
+@pytest.mark.parametrize("store", [
+    "postgres://keyward:p@Sekr3tpw@127.0.0.1:1/keyward",      # '@' not percent-encoded
+    "postgres://keyward:Sekr3tpw%zz@127.0.0.1:1/keyward",     # '%' not an escape
+    "postgres://keyward:Sekr3tpw@[::1/keyward",                # IPv6 host unclosed
+    "postgres://keyward:Sekr3tpw@127.0.0.1:1/keyward?sslmode=disable",  # refused port
+    "postgres://keyward@127.0.0.1:1/kw?sslpassword=Sekr3tpw&sslmode=disable",
+    "host=127.0.0.1 port=1 password=Sekr3tpw dbname=keyward",  # libpq's key=value form
+])
+def test_a_store_urls_password_is_in_no_message(tmp_path, store):
+    # API.md 8 / issue: the password never appears in a log line or an error, also when
+    # the URL is malformed (libpq's own messages quote what it misread).
+    for cmd in (["migrate", "--store", store], ["store-dump", "--store", store],
+                ["server", "--store", store, "--data", str(tmp_path / "d"),
+                 "--listen", "127.0.0.1:1"]):
+        r = subprocess.run([str(KEYWARD_BIN)] + cmd, capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, timeout=60,
+                           env=dict(os.environ, KEYWARD_ADMIN_PASSWORD="adminpw-123456"))
+        assert r.returncode != 0, (cmd, r)
+        assert "Sekr3t" not in r.stdout + r.stderr and "ekr3tp" not in r.stderr, (cmd, r.stderr)
+        assert r.stderr.strip(), cmd  # it says why
+
+
 def test_a_server_on_a_store_another_prepared_says_where_the_admin_password_is(tmp_path):
     # The second server of a store (README: several servers) has no admin-password file:
     # its start says whose data directory has it instead of printing a login that fails.

@@ -945,6 +945,11 @@ test_config_url_redacted(void **state)
           "postgres://u:***@h/db?password=***#f" },
         { "postgres://h/db?xpassword=shown&password=",
           "postgres://h/db?xpassword=shown&password=***" },
+        { "postgres://h/db?sslpassword=k3y&sslmode=verify-full",
+          "postgres://h/db?sslpassword=***&sslmode=verify-full" },
+        /* libpq's key=value form (refused as a store, but named in the refusal) */
+        { "host=h password=s3cret dbname=kw", "host=h password=*** dbname=kw" },
+        { "host=h password='s3 cr\\'et' user=u", "host=h password=*** user=u" },
         { "sqlite:/var/lib/keyward/keyward.db", "sqlite:/var/lib/keyward/keyward.db" },
         { "", "" },
     };
