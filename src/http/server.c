@@ -403,8 +403,9 @@ worker_main(void *arg)
     int64_t            last_tick = time_mono_ms();
 
     self = w;
-    for (;;) {
-        int n = epoll_wait(w->ep, ev, EVENTS_MAX, w->again != NULL ? 0 : TICK_MS);
+    for (bool look_again = false;;) {
+        int n = epoll_wait(w->ep, ev, EVENTS_MAX, w->again != NULL || look_again ? 0 : TICK_MS);
+        int64_t began = time_mono_ms();
 
         for (int i = 0; i < n; i++) {
             const struct listener *l = listener_of(ev[i].data.ptr);
@@ -417,7 +418,11 @@ worker_main(void *arg)
                 conn_run(ev[i].data.ptr);
         }
         run_again(w);
-        if (time_mono_ms() - last_tick >= TICK_MS) {
+        /* A request that held this thread (a slow store) kept the others'
+         * bytes unread: read them before any deadline is judged, or a client
+         * whose request waited in the socket would be cut off as idle. */
+        look_again = time_mono_ms() - began > TICK_MS;
+        if (!look_again && time_mono_ms() - last_tick >= TICK_MS) {
             last_tick = time_mono_ms();
             check_deadlines(w);
         }

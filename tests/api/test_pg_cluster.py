@@ -7,8 +7,10 @@ is finished by the other, and PostgreSQL stopped and started under load answers 
 recovers. Runs with KEYWARD_STORE=pg or pg2 only (tests/run-api.sh)."""
 
 import datetime
+import http.client
 import re
 import shutil
+import ssl
 import subprocess
 import threading
 import time
@@ -38,11 +40,11 @@ class Cluster:
         self.url = url
         self.servers = []
 
-    def add(self, env=None):
+    def add(self, env=None, config=None):
         n = len(self.servers)
+        conf = dict(self.config, **(config or {}))
         s = Server(self.tmp / ("s%d" % n),
-                   config=dict(self.config, store=self.url) if self.url else self.config,
-                   env=env)
+                   config=dict(conf, store=self.url) if self.url else conf, env=env)
         if n == 0 and self.url is None:
             self.url = store_url(s.data)  # kwtest made its database: the others share it
         elif n > 0:
@@ -523,3 +525,37 @@ def test_a_server_starts_while_another_servers_transaction_reads_the_tables(clus
         holder.stdin.write("COMMIT;\n")
         holder.stdin.close()
         holder.wait(30)
+
+
+def test_a_request_held_by_a_slow_store_does_not_cost_others_their_connection(cluster):
+    # One HTTP worker; a read waits 2.5 s on a lock. A keep-alive connection of the same
+    # worker, idle before, sends its request meanwhile: once the worker is free it must be
+    # answered, not cut off as idle past connection_timeout (1 s) before its bytes are read
+    # (the black-box review saw requests closed after 30 s with no answer and no log line).
+    s = cluster.add(config={"threads": 1, "connection_timeout": "1s"})
+    ctx = ssl.create_default_context(cafile=s.ca)
+    keep = http.client.HTTPSConnection(s.host, s.port, context=ctx, timeout=30)
+    keep.request("GET", "/health")
+    assert keep.getresponse().read() is not None
+    c = Client(s, s.token())
+    holder = subprocess.Popen([PSQL, "-X", "-q", cluster.url], stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, text=True)
+    got = {}
+    try:
+        holder.stdin.write("BEGIN;\nLOCK TABLE kw_generation IN ACCESS EXCLUSIVE MODE;\n")
+        holder.stdin.flush()
+        time.sleep(0.5)
+        held = threading.Thread(target=lambda: got.update(r=c.get("/namespaces", ns="/")))
+        held.start()  # the worker now waits on the lock
+        time.sleep(0.5)
+        keep.request("GET", "/health")  # bytes that wait in the socket
+        time.sleep(1.5)  # idle since its last answer: past connection_timeout
+    finally:
+        holder.stdin.write("COMMIT;\n")
+        holder.stdin.close()
+        holder.wait(30)
+    held.join(30)
+    assert got["r"].status == 200, got
+    r = keep.getresponse()  # RemoteDisconnected when it was cut off
+    assert r.status == 200, r.status
+    keep.close()
