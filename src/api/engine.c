@@ -555,6 +555,26 @@ decode_body(struct req *r, struct val *in, struct errbuf *eb)
  * the store may give it a transaction of its own (struct wjob.alone). */
 #define WRITE_ALONE_BODY (64 * 1024)
 
+/* What makes two bodies "the same request" for an Idempotency-Key: the value
+ * they decode to (JSON or MessagePack, whatever the spacing or the order of
+ * keys); a raw body (a PEM file) or one that does not decode: its bytes. */
+static struct str
+body_identity(struct req *r)
+{
+    struct val    v;
+    struct buf    b;
+    struct errbuf eb = { 0 };
+    struct str    out;
+
+    if (r->raw_body || r->body.len == 0 ||
+        codec_decode(r->in, r->a, r->body.p, r->body.len, (int)cfg.max_depth, &v, &eb) != E_OK)
+        return buf_str(&r->body);
+    buf_init(&b, SIZE_MAX / 2);
+    out = val_canonical(&b, &v) == E_OK ? arena_str(r->a, buf_str(&b)) : buf_str(&r->body);
+    buf_free(&b);
+    return out;
+}
+
 static int
 idem_prepare(struct req *r, struct wreq *w, struct errbuf *eb)
 {
@@ -565,7 +585,7 @@ idem_prepare(struct req *r, struct wreq *w, struct errbuf *eb)
                           IDEM_KEY_MAX);
     struct str who = r->who->sub;
     struct str key[] = { r->ns, r->who->realm, who, r->idem_key };
-    struct str fp[] = { str_c(method_name(r->method)), r->path, buf_str(&r->body) };
+    struct str fp[] = { str_c(method_name(r->method)), r->path, body_identity(r) };
     w->idem_key = sha256_hex(r->a, key, ARRAY_LEN(key));
     w->idem_fp = sha256_hex(r->a, fp, ARRAY_LEN(fp));
     return E_OK;

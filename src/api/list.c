@@ -41,6 +41,8 @@ list_paging(struct req *r, struct listq *q, struct errbuf *eb)
         (rc = int_param(r, "limit", 1, cfg.page_size_max, &limit, &has_limit, eb)) != E_OK)
         return rc;
     q->after = req_param(r, "after");
+    if (has_size && has_size2)
+        return errbuf_set(eb, E_BADREQ, "Use pageSize or pagesize, not both");
     if (has_limit && (has_page || has_size || has_size2))
         return errbuf_set(eb, E_BADREQ, "Use either page and pageSize or limit and after");
     if (q->after.p != NULL && !has_limit)

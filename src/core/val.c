@@ -6,6 +6,11 @@
  */
 #include "val.h"
 
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
 #include "timeutil.h"
 
 struct val *
@@ -183,4 +188,73 @@ val_time(struct arena *a, int64_t ms)
 
     time_format(ms, t);
     return val_cstr(t);
+}
+
+static int
+canon_tag(struct buf *b, char tag, uint64_t n)
+{
+    int rc = buf_append(b, &tag, 1);
+
+    return rc == E_OK ? buf_append(b, &n, sizeof n) : rc;
+}
+
+static int
+cmp_kv(const void *x, const void *y)
+{
+    const struct kv *a = *(const struct kv *const *)x, *b = *(const struct kv *const *)y;
+    size_t           n = a->k.len < b->k.len ? a->k.len : b->k.len;
+    int              c = memcmp(a->k.p, b->k.p, n);
+
+    return c != 0 ? c : (a->k.len > b->k.len) - (a->k.len < b->k.len);
+}
+
+static int
+canon_map(struct buf *b, const struct val *v)
+{
+    const struct kv **kv = malloc((v->m.n ? v->m.n : 1) * sizeof *kv);
+    int               rc = kv != NULL ? canon_tag(b, 'm', v->m.n) : E_INTERNAL;
+
+    for (size_t i = 0; kv != NULL && i < v->m.n; i++)
+        kv[i] = &v->m.kv[i];
+    if (kv != NULL)
+        qsort(kv, v->m.n, sizeof *kv, cmp_kv);
+    for (size_t i = 0; rc == E_OK && i < v->m.n; i++) {
+        rc = canon_tag(b, 's', kv[i]->k.len);
+        if (rc == E_OK)
+            rc = buf_append(b, kv[i]->k.p, kv[i]->k.len);
+        if (rc == E_OK)
+            rc = val_canonical(b, &kv[i]->v);
+    }
+    free(kv);
+    return rc;
+}
+
+int
+val_canonical(struct buf *b, const struct val *v)
+{
+    int rc;
+
+    switch (v->t) {
+    case V_BOOL:
+        return canon_tag(b, 'b', v->b);
+    case V_INT:
+        return canon_tag(b, 'i', (uint64_t)v->i);
+    case V_FLOAT: {
+        uint64_t bits;
+        memcpy(&bits, &v->f, sizeof bits);
+        return canon_tag(b, 'f', bits);
+    }
+    case V_STR:
+        rc = canon_tag(b, 's', v->s.len);
+        return rc == E_OK ? buf_append(b, v->s.p, v->s.len) : rc;
+    case V_ARR:
+        rc = canon_tag(b, 'a', v->a.n);
+        for (size_t i = 0; rc == E_OK && i < v->a.n; i++)
+            rc = val_canonical(b, &v->a.v[i]);
+        return rc;
+    case V_MAP:
+        return canon_map(b, v);
+    default:
+        return canon_tag(b, 'n', 0);
+    }
 }

@@ -115,7 +115,12 @@ void val_push(struct arena *a, struct val *arr, struct val v);
 /* Deep copy into arena `a` (strings copied too). */
 struct val val_clone(struct arena *a, const struct val *v);
 /* Structural equality (maps compare as sets of keys). */
-bool        val_equal(const struct val *x, const struct val *y);
+bool val_equal(const struct val *x, const struct val *y);
+/* Appends to b bytes that are equal for values val_equal calls equal,
+ * whatever the order of their maps' keys: a value's fingerprint (tagged,
+ * length-prefixed; not an encoding to read back). E_OK or buf_append's error. */
+struct buf;
+int         val_canonical(struct buf *b, const struct val *v);
 const char *vtype_name(enum vtype t);
 
 #endif

@@ -294,7 +294,7 @@ def test_seed_pagination_url(admin, box):
 @pytest.mark.parametrize("params", [{"page": "abc"}, {"page": 0}, {"page": -1},
                                     {"pageSize": -1}, {"pageSize": "x"}, {"limit": "x"},
                                     {"limit": -1}, {"recursive": "maybe"},
-                                    {"page": "1.5"}])
+                                    {"page": "1.5"}, {"pageSize": 2, "pagesize": 3}])
 def test_bad_paging_values_are_400(admin, box, params):
     assert_error(admin.get("/namespaces", ns=box, params=params), 400)
 
@@ -689,6 +689,25 @@ def test_idempotency_msgpack_replay(admin, box):
     r2 = admin.post("/namespaces", {"name": "m"}, ns=box, idem=key, fmt="msgpack")
     assert r1.status == 200 and r2.status == 200
     assert r1.data == r2.data
+
+
+def test_idempotency_compares_what_a_body_says_not_its_bytes(admin, box):
+    # The same request re-serialized by a retrying client (other spacing, other key order,
+    # MessagePack instead of JSON) is the same request: replayed, not 422.
+    key = "canon-" + rand(8)
+    first = b'{"name":"canon","description":"d"}'
+    r1 = admin.post("/namespaces", ns=box, idem=key, data=first,
+                    content_type="application/json")
+    assert r1.status == 200, r1
+    for data, ctype in ((b'{ "description" : "d",\n  "name": "canon" }', "application/json"),
+                        (msgpack.packb({"description": "d", "name": "canon"}),
+                         "application/msgpack")):
+        r = admin.post("/namespaces", ns=box, idem=key, data=data, content_type=ctype)
+        assert r.status == 200 and r.data["ID"] == r1.data["ID"], r
+    r = admin.post("/namespaces", ns=box, idem=key, data=b'{"name":"canon","description":"e"}',
+                   content_type="application/json")
+    assert_error(r, 422)  # what it says differs
+    assert admin.names("namespaces", box) == [box + "/canon"]
 
 
 def test_no_idempotency_key_creates_each_time(admin, box):
