@@ -158,24 +158,34 @@ accounts_check(const struct principal *p, struct errbuf *eb)
     return ok ? E_OK : errbuf_set(eb, E_UNAUTH, "Invalid or expired token");
 }
 
-/* The set with the committed account changes (ID -> object, or null). */
+static void
+idset_remove(struct idset *s, struct str id)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (id.len == ID_LEN && memcmp(s->ids[i], id.p, ID_LEN) == 0) {
+            memmove(s->ids[i], s->ids[i + 1], (s->n - i - 1) * ID_LEN);
+            s->n--;
+            return;
+        }
+}
+
+/* The set with the committed account changes (ID -> object, or null),
+ * applied in order: the last change of an account decides (a commit may hold
+ * several writes of one account, an update and then its disabling). */
 static struct idset *
 idset_patch(const struct idset *old, const struct change *ch, size_t n)
 {
     struct idset *s = idset_new(old->n + n, old->gen);
 
-    for (size_t i = 0; i < old->n; i++) {
-        bool changed = false;
-        for (size_t j = 0; j < n && !changed; j++)
-            changed = ch[j].s == &spec_account && ch[j].id.len == ID_LEN &&
-                      memcmp(ch[j].id.p, old->ids[i], ID_LEN) == 0;
-        if (!changed)
-            memcpy(s->ids[s->n++], old->ids[i], ID_LEN);
-    }
-    for (size_t j = 0; j < n; j++)
-        if (ch[j].s == &spec_account && !ch[j].job && enabled(&ch[j].obj) &&
-            !idset_has(s, ch[j].id))
+    memcpy(s->ids, old->ids, old->n * ID_LEN);
+    s->n = old->n;
+    for (size_t j = 0; j < n; j++) {
+        if (ch[j].s != &spec_account || ch[j].job)
+            continue;
+        idset_remove(s, ch[j].id);
+        if (enabled(&ch[j].obj))
             idset_add(s, ch[j].id);
+    }
     qsort(s->ids, s->n, ID_LEN, cmp_id);
     return s;
 }

@@ -1,6 +1,7 @@
 /* config.c - the table of settings and its parser. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,25 +310,42 @@ config_dump(const struct config *c, int fd)
     }
 }
 
-void
-config_url_redacted(const char *url, char *out, size_t n)
+/* Whether the parameter name k..eq is "password" or "sslpassword", also
+ * percent-encoded as libpq decodes it (%70assword). */
+static bool
+names_password(const char *k, const char *eq)
 {
-    const char *scheme = strstr(url, "://");
-    const char *auth = scheme != NULL ? scheme + 3 : NULL;
-    size_t      authlen = auth != NULL ? strcspn(auth, "/?#") : 0;
-    const char *at = auth != NULL ? memrchr(auth, '@', authlen) : NULL;
-    const char *colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    char   name[16];
+    size_t n = 0;
 
-    if (colon == NULL)
-        snprintf(out, n, "%s", url);
-    else
-        snprintf(out, n, "%.*s***%s", (int)(colon + 1 - url), url, at);
-    /* libpq also takes it as a parameter, of a URL (...?sslmode=x&password=y)
-     * or of a key=value string (host=h password='y z'), and sslpassword too */
-    for (char *q = strstr(out, "password="); q != NULL; q = strstr(q + 1, "password=")) {
-        char *k = q - (q - out >= 3 && memcmp(q - 3, "ssl", 3) == 0 ? 3 : 0), *v = q + 9, *end;
-        if (k != out && strchr("?& \t", k[-1]) == NULL)
-            continue; /* xpassword=: another parameter */
+    for (const char *p = k; p < eq; p++) {
+        unsigned c = (unsigned char)*p;
+        if (c == '%' && eq - p > 2 && isxdigit((unsigned char)p[1]) &&
+            isxdigit((unsigned char)p[2])) {
+            char hex[3] = { p[1], p[2], 0 };
+            c = (unsigned)strtoul(hex, NULL, 16);
+            p += 2;
+        }
+        if (n + 1 >= sizeof name)
+            return false;
+        name[n++] = (char)c;
+    }
+    name[n] = '\0';
+    return strcmp(name, "password") == 0 || strcmp(name, "sslpassword") == 0;
+}
+
+/* The value of each password parameter, of a URL (...?sslmode=x&password=y)
+ * or of a key=value string (host=h password='y z'), as ***. */
+static void
+redact_params(char *out, size_t n)
+{
+    for (char *eq = strchr(out, '='); eq != NULL; eq = strchr(eq + 1, '=')) {
+        char *k = eq;
+        while (k > out && strchr("?& \t", k[-1]) == NULL)
+            k--;
+        if (!names_password(k, eq))
+            continue;
+        char *v = eq + 1, *end;
         if (*v == '\'') {
             for (end = v + 1; *end != '\0' && *end != '\''; end += 1 + (*end == '\\' && end[1]))
                 ;
@@ -336,12 +354,32 @@ config_url_redacted(const char *url, char *out, size_t n)
             end = v + strcspn(v, "&# \t");
         size_t tail = strlen(end) + 1;
         if (v + 3 + tail > out + n) { /* no room for the rest: cut it off */
-            *q = '\0';
-            break;
+            *k = '\0';
+            return;
         }
         memmove(v + 3, end, tail);
         memcpy(v, "***", 3);
     }
+}
+
+void
+config_url_redacted(const char *url, char *out, size_t n)
+{
+    const char *scheme = strstr(url, "://");
+    const char *auth = scheme != NULL ? scheme + 3 : NULL;
+    /* the user's part ends at its last '@': before the first '/' as libpq
+     * reads it, or before the first '?' or '#' as a writer who left a '/' in
+     * the password meant it; the later of the two hides both */
+    const char *at1 = auth != NULL ? memrchr(auth, '@', strcspn(auth, "/")) : NULL;
+    const char *at2 = auth != NULL ? memrchr(auth, '@', strcspn(auth, "?#")) : NULL;
+    const char *at = at1 == NULL ? at2 : at2 == NULL || at1 > at2 ? at1 : at2;
+    const char *colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+
+    if (colon == NULL)
+        snprintf(out, n, "%s", url);
+    else
+        snprintf(out, n, "%.*s***%s", (int)(colon + 1 - url), url, at);
+    redact_params(out, n);
 }
 
 const char *

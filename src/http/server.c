@@ -420,8 +420,10 @@ worker_main(void *arg)
         run_again(w);
         /* A request that held this thread (a slow store) kept the others'
          * bytes unread: read them before any deadline is judged, or a client
-         * whose request waited in the socket would be cut off as idle. */
-        look_again = time_mono_ms() - began > TICK_MS;
+         * whose request waited in the socket would be cut off as idle. One
+         * catch-up poll only: a stream of slow requests must not put the
+         * deadlines off for ever. */
+        look_again = !look_again && time_mono_ms() - began > TICK_MS; /* once in a row */
         if (!look_again && time_mono_ms() - last_tick >= TICK_MS) {
             last_tick = time_mono_ms();
             check_deadlines(w);

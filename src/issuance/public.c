@@ -639,7 +639,14 @@ issuance_public_serve(struct req *r)
     bool ocsp = str_eq_c(what, "ocsp") && post == (tail.p == NULL);
     int  rc = E_NOTFOUND;
 
-    store_follow(kw_store); /* a revocation made on another server counts now */
+    /* a revocation made on another server counts now; when that cannot be
+     * learned, no kept answer is served: tryLater, or 503 */
+    if (store_follow(kw_store) != E_OK) {
+        if (ocsp)
+            return ocsp_error(r, 3);
+        api_fail(r, E_UNAVAILABLE, "The store is unavailable");
+        return API_DONE;
+    }
     if (what.p != NULL && id.len == ID_LEN)
         rc = kw_store->ops->find(kw_store, &spec_certificateauthority, NULL, "ID", id, r->a,
                                  &ca_obj, &eb);

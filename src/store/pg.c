@@ -152,10 +152,12 @@ pg_conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct err
     pg_conn_close(c);
     c->pg = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(c->pg) != CONNECTION_OK) {
-        char why[1024]; /* all of it, scrubbed before any of it is cut */
-        snprintf(why, sizeof why, "%s", PQerrorMessage(c->pg));
+        char why[256], *all = strdup(PQerrorMessage(c->pg)); /* scrubbed before it is cut */
+        if (all != NULL)
+            pg_url_scrub(&st->secrets, all);
+        snprintf(why, sizeof why, "%s", all != NULL ? all : "out of memory");
         why[strcspn(why, "\n")] = '\0';
-        pg_url_scrub(&st->secrets, why);
+        free(all);
         pg_conn_close(c);
         c->failed_at = time_now_ms();
         return errbuf_set(eb, E_UNAVAILABLE, "store %s: %s", st->shown, why);
@@ -836,6 +838,7 @@ store_open_pg(const char *url, struct store **out, struct errbuf *eb)
         free(st);
         return rc;
     }
+    pg_url_scrub(&st->secrets, st->shown); /* what the redaction's reading of it missed */
     st->base.ops = &pg_ops;
     wqueue_init(&st->q);
     pthread_mutex_init(&st->readers_mu, NULL);

@@ -17,6 +17,7 @@
  */
 #include <libpq-fe.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/config.h"
@@ -227,13 +228,15 @@ store_dump_pg(const char *url, const char *const *tables, size_t ntables, dump_r
         pg_url_forget(&sec);
         return rc;
     }
+    pg_url_scrub(&sec, shown);
     pg = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(pg) != CONNECTION_OK) {
-        char why[1024];
-        snprintf(why, sizeof why, "%s", PQerrorMessage(pg));
-        pg_url_scrub(&sec, why);
+        char *why = strdup(PQerrorMessage(pg));
+        if (why != NULL)
+            pg_url_scrub(&sec, why);
         rc = errbuf_set(eb, E_UNAVAILABLE, "%.150s: cannot connect: %.*s", shown,
-                        (int)strcspn(why, "\n"), why);
+                        why != NULL ? (int)strcspn(why, "\n") : 0, why != NULL ? why : "");
+        free(why);
     } else if ((r = run(pg, shown, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL,
                         PGRES_COMMAND_OK, "cannot begin", eb)) == NULL)
         rc = E_UNAVAILABLE;

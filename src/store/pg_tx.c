@@ -519,36 +519,56 @@ tx_quota_spend(struct tx *tx, struct str jti, int64_t quota, int64_t expires)
     return changed == 0 ? E_QUOTA : E_OK;
 }
 
-/* The row is locked first (FOR UPDATE), so that two takes never both count
- * what was left; a token's first take inserts it (the unique key orders two
- * of those). */
+/* The token's row, made if missing, then locked (FOR UPDATE): two takes, on
+ * two servers, never both count what was left (a lock on a row that does not
+ * exist yet would lock nothing). Its uses so far into *used. */
+static int
+quota_row_locked(struct tx *tx, struct str jti, int64_t expires, int64_t *used)
+{
+    PGresult *r = NULL;
+    int       rc;
+
+    {
+        WITH_ARGS(a, p);
+        pg_arg_str(&p, jti, OID_TEXT);
+        pg_arg_int(&p, expires, OID_INT8);
+        rc = pq_do(txc(tx),
+                   "INSERT INTO token_uses (jti, used, expires) VALUES ($1, 0, $2) "
+                   "ON CONFLICT (jti) DO NOTHING",
+                   &p, "quota", NULL);
+        arena_free(a);
+    }
+    if (rc == E_OK) {
+        WITH_ARGS(a, p);
+        pg_arg_str(&p, jti, OID_TEXT);
+        rc = pq_rows(txc(tx), "SELECT used FROM token_uses WHERE jti = $1 FOR UPDATE", &p,
+                     "quota", &r);
+        arena_free(a);
+    }
+    if (rc != E_OK)
+        return rc;
+    *used = PQntuples(r) == 1 ? pg_col_int(r, 0, 0) : 0;
+    PQclear(r);
+    return E_OK;
+}
+
 static int
 tx_quota_take(struct tx *tx, struct str jti, int64_t quota, int64_t expires, int64_t want,
               int64_t *took)
 {
-    PGresult *r;
-    int64_t   used = 0, left;
+    int64_t used = 0, left = 0;
+    int     rc = quota_row_locked(tx, jti, expires, &used);
 
-    WITH_ARGS(a, p);
-    pg_arg_str(&p, jti, OID_TEXT);
-    int rc = pq_rows(txc(tx), "SELECT used FROM token_uses WHERE jti = $1 FOR UPDATE", &p,
-                     "quota", &r);
-    if (rc == E_OK) {
-        if (PQntuples(r) == 1)
-            used = pg_col_int(r, 0, 0);
-        PQclear(r);
-    }
     if (rc == E_OK && (left = quota - used) <= 0)
         rc = E_QUOTA;
-    if (rc == E_OK) {
-        *took = want > 0 && want < left ? want : left;
-        pg_arg_int(&p, *took, OID_INT8);
-        pg_arg_int(&p, expires, OID_INT8);
-        rc = pq_do(txc(tx),
-                   "INSERT INTO token_uses (jti, used, expires) VALUES ($1, $2, $3) "
-                   "ON CONFLICT (jti) DO UPDATE SET used = token_uses.used + $2",
-                   &p, "quota", NULL);
-    }
+    if (rc != E_OK)
+        return rc;
+    *took = want > 0 && want < left ? want : left;
+    WITH_ARGS(a, p);
+    pg_arg_str(&p, jti, OID_TEXT);
+    pg_arg_int(&p, *took, OID_INT8);
+    rc = pq_do(txc(tx), "UPDATE token_uses SET used = used + $2 WHERE jti = $1", &p, "quota",
+               NULL);
     arena_free(a);
     return rc;
 }

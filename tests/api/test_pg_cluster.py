@@ -141,6 +141,13 @@ def test_a_server_that_cannot_check_for_others_writes_answers_503_not_stale_gran
         for url in ("/namespaces", "/namespaces/" + pol["ID"]):
             r = user.get(url, ns=home)
             assert r.status == 503, (url, r)
+        # the public PKI routes too: no kept OCSP answer or CRL that may predate a
+        # revocation made on A (OCSP tryLater, RFC 6960 2.3; the CRL 503)
+        pki = Client(b, None)
+        assert pki.get("/pki/%s/crl" % ("0" * 24), ns=None).status == 503
+        r = pki.post("/pki/%s/ocsp" % ("0" * 24), ns=None, data=b"0",
+                     content_type="application/ocsp-request")
+        assert r.status == 200 and r.content == bytes.fromhex("30030a0103"), r
     finally:
         pg_psql(db, "GRANT ALL ON kw_generation TO keyward")
     assert user.get("/namespaces", ns=home).status == 403  # checked again: revoked

@@ -633,6 +633,38 @@ test_namespace_delete_drops_its_policies(void **state)
     assert_int_equal(check("admin", "/acme/web", AZ, VERB_DELETE, NULL), E_OK);
 }
 
+/* ---- accounts ------------------------------------------------------------------ */
+
+/* Two writes of one account in one commit, an update and then its disabling:
+ * the last decides, so its tokens are refused. */
+static int
+update_then_disable(struct tx *tx, void *arg)
+{
+    struct val *acct = arg, off = val_clone(F.a, acct);
+    int         rc = tx->ops->update(tx, &spec_account, acct, NULL);
+
+    val_set(F.a, &off, "disabled", val_bool(true));
+    return rc == E_OK ? tx->ops->update(tx, &spec_account, &off, NULL) : rc;
+}
+
+static void
+test_the_last_write_of_an_account_decides(void **state)
+{
+    struct principal *p = make_principal(&tokens[0], 900);
+    struct errbuf     eb = { 0 };
+    struct val        acct;
+
+    (void)state;
+    assert_int_equal(accounts_check(p, &eb), E_OK);
+    assert_int_equal(kw_store->ops->find(kw_store, &spec_account, NULL, "name", STR("acct-900"),
+                                         F.a, &acct, &eb),
+                     E_OK);
+    val_set(F.a, &acct, "description", val_cstr("updated, then disabled"));
+    assert_int_equal(store_run(kw_store, update_then_disable, &acct), E_OK);
+    assert_int_equal(accounts_check(p, &eb), E_UNAUTH);
+    principal_put(p);
+}
+
 int
 main(void)
 {
@@ -641,6 +673,7 @@ main(void)
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_policy_writes_are_followed),
         cmocka_unit_test(test_namespace_delete_drops_its_policies),
+        cmocka_unit_test(test_the_last_write_of_an_account_decides),
     };
 
     config_defaults(&cfg);

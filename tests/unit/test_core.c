@@ -947,6 +947,12 @@ test_config_url_redacted(void **state)
           "postgres://h/db?xpassword=shown&password=***" },
         { "postgres://h/db?sslpassword=k3y&sslmode=verify-full",
           "postgres://h/db?sslpassword=***&sslmode=verify-full" },
+        /* unencoded '?', '#', '/' in a password, a percent-encoded parameter name */
+        { "postgres://kw:pa?ss@db:1/k", "postgres://kw:***@db:1/k" },
+        { "postgres://kw:pa#ss@db/k", "postgres://kw:***@db/k" },
+        { "postgres://kw:sec/ret@db/k", "postgres://kw:***@db/k" },
+        { "postgres://kw@db/k?%70assword=s3cret", "postgres://kw@db/k?%70assword=***" },
+        { "postgres://db:5432/k?user=a@b", "postgres://db:5432/k?user=a@b" },
         /* libpq's key=value form (refused as a store, but named in the refusal) */
         { "host=h password=s3cret dbname=kw", "host=h password=*** dbname=kw" },
         { "host=h password='s3 cr\\'et' user=u", "host=h password=*** user=u" },

@@ -3,6 +3,7 @@
  * it never outlives the original, and its quota comes out of the original's. */
 #include "../../auth/accounts.h"
 #include "../../auth/authn.h"
+#include "../../store/store.h"
 #include "issue.h"
 
 int
@@ -13,7 +14,12 @@ realm_token(struct req *r, const struct val *md, struct identity *id, struct err
 
     if (t == NULL || t->t != V_STR || authn_token(t->s, &p, eb) != E_OK)
         return errbuf_set(eb, E_UNAUTH, "Invalid credentials");
-    int rc = accounts_check(p, eb);
+    /* an account disabled on another server counts here too */
+    int rc = store_follow(kw_store);
+    if (rc == E_OK)
+        rc = accounts_check(p, eb);
+    else
+        errbuf_set(eb, rc, "The store is unavailable");
     if (rc != E_OK) {
         principal_put(p);
         return rc == E_UNAUTH ? errbuf_set(eb, E_UNAUTH, "Invalid credentials") : rc;
