@@ -130,10 +130,11 @@ struct run {
     /* the writer's */
     struct counters stored;
     int64_t         found_leaves, new_leaves;
-    int64_t         write_ms;   /* waited for the store's writer, in all */
-    int64_t         began_ms;   /* when the scan started (monotonic) */
-    uint64_t        resumed_at; /* the checkpoint this process started from */
-    bool            resumed;    /* an earlier attempt wrote a checkpoint */
+    int64_t         found_before; /* certificatesFound an earlier attempt wrote */
+    int64_t         write_ms;     /* waited for the store's writer, in all */
+    int64_t         began_ms;     /* when the scan started (monotonic) */
+    uint64_t        resumed_at;   /* the checkpoint this process started from */
+    bool            resumed;      /* an earlier attempt wrote a checkpoint */
     char            pairs_hash[2 * SHA256_LEN + 1]; /* what the checkpoint counts in */
     struct arena   *cache_a;
     struct strmap   cache; /* fingerprints of the certificates stored: set */
@@ -660,7 +661,11 @@ flush_tx(struct tx *tx, void *arg)
     val_set(fl->a, &resume, "checkpoint", val_int((int64_t)fl->checkpoint));
     val_set(fl->a, &resume, "pairs", val_cstr(r->pairs_hash));
     val_set(fl->a, &run, "resume", resume);
-    val_set(fl->a, &run, "certificatesFound", val_int(r->found_leaves));
+    /* A resumed run sees again only the leaves past its checkpoint: until its
+     * final count (count_found, exact), it shows no fewer than were shown. */
+    int64_t found = fl->final != NULL || r->found_leaves > r->found_before ? r->found_leaves
+                                                                           : r->found_before;
+    val_set(fl->a, &run, "certificatesFound", val_int(found));
     val_set(fl->a, &run, "newCertificates", val_int(r->new_leaves));
     if (fl->final != NULL) {
         val_set(fl->a, &run, "status", val_cstr(fl->final));
@@ -1003,6 +1008,7 @@ run_scan(struct run *r)
     r->resumed = resume != NULL;
     counters_of(resume, &r->stored);
     r->found_leaves = 0;
+    r->found_before = r->resumed ? val_get_int(&r->obj, "certificatesFound", 0) : 0;
     r->new_leaves = val_get_int(&r->obj, "newCertificates", 0);
     r->checkpoint = (uint64_t)val_get_int(resume, "checkpoint", 0);
     r->base = r->next_seq = r->resumed_at = r->checkpoint;

@@ -20,6 +20,7 @@ import pytest
 
 from kwtest import (KEYWARD_BIN, PG, Client, Server, faked_clock, jwt_parts, leased_run, pg_psql,
                     rand, silent_socket, store_url, wait_for)
+from certmaker import make_cert
 from pgserver import PSQL, PgServer
 
 pytestmark = pytest.mark.skipif(not PG, reason="pg_only: several servers on one "
@@ -566,3 +567,61 @@ def test_a_request_held_by_a_slow_store_does_not_cost_others_their_connection(cl
     r = keep.getresponse()  # RemoteDisconnected when it was cut off
     assert r.status == 200, r.status
     keep.close()
+
+
+def test_a_run_taken_over_never_shows_fewer_certificates_found(cluster, tmp_path):
+    # A run finds a certificate on its first pair, then waits on a silent one; its server
+    # is killed and the other resumes it from the checkpoint, past the certificate. The
+    # resumed run sees only what lies past its checkpoint, yet certificatesFound must
+    # never go back (it showed 0 until the end: black-box review), and ends exact.
+    leaf = make_cert("found.takeover.test")
+    (tmp_path / "leaf.pem").write_text(leaf.pem)
+    (tmp_path / "leaf.key").write_text(leaf.key_pem())
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(tmp_path / "leaf.pem"), str(tmp_path / "leaf.key"))
+    socks = []
+    while True:  # the answering port first: pairs are scanned in port order
+        tls, silent = silent_socket(), silent_socket()
+        socks += [tls, silent]
+        if tls.getsockname()[1] < silent.getsockname()[1]:
+            break
+
+    def answer():
+        while True:
+            try:
+                conn, _ = tls.accept()
+            except OSError:
+                return
+            try:
+                ctx.wrap_socket(conn, server_side=True).close()
+            except (OSError, ssl.SSLError):
+                conn.close()
+    threading.Thread(target=answer, daemon=True).start()
+    try:
+        a = cluster.add()
+        tok = a.token()
+        on_a = Client(a, tok)
+        d = on_a.ok(on_a.post("/discoveries", {
+            "name": "t" + rand(6), "targets": ["127.0.0.1"], "timeout": "6s",
+            "ports": [str(tls.getsockname()[1]), str(silent.getsockname()[1])]}, ns="/"))
+        run = on_a.ok(on_a.post("/discoveries/%s/discoveryruns" % d["ID"], {}, ns="/"))
+        got = wait_for(lambda: (lambda r: r if r["status"] == "RUNNING" and
+                                r.get("certificatesFound") == 1 else None)(
+            on_a.get("/discoveryruns/" + run["ID"], ns="/").data), timeout=20)
+        assert got, "the first pair's certificate was not counted"
+        b = cluster.add()
+        a.kill()
+        on_b = Client(b, tok)
+        seen = []
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            r = on_b.get("/discoveryruns/" + run["ID"], ns="/").data
+            seen.append(r.get("certificatesFound"))
+            if r["status"] not in ("QUEUED", "RUNNING"):
+                break
+            time.sleep(0.2)
+        assert r["status"] == "SUCCEEDED", r
+        assert all(n == 1 for n in seen), seen  # never fewer, and exact at the end
+    finally:
+        for s in socks:
+            s.close()
