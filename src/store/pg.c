@@ -22,6 +22,7 @@
  * aggregates in pg_cursor.c, the schema in pg_schema.c (pg_local.h).
  */
 #include <libpq-fe.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,15 +130,31 @@ pg_conn_close(struct pconn *c)
         c->follow = FOLLOW_FAILED; /* the settle reads the generation itself */
 }
 
-/* What every connection sets (pg_conn_open says why). */
+static PGresult *pq_last(struct pconn *c, bool sent);
+
+/* What every connection sets (conn_open says why). */
 #define SETUP_ALL " SET plan_cache_mode = force_custom_plan; SET jit = off"
 
-int
-pg_conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct errbuf *eb)
+/* The statement timeout of a reader (store_timeout) or of the writer (twice it). */
+static int
+statement_ms(bool writer)
+{
+    int64_t t = cfg.store_timeout > 0 ? cfg.store_timeout : 30000;
+
+    return (int)(writer ? 2 * t : t);
+}
+
+/* A connection; `connect_s` (NULL: the URL's, or 5 s) bounds the connect
+ * whatever the URL says. */
+static int
+conn_open(struct pconn *c, const struct pg_store *st, bool writer, const char *connect_s,
+          struct errbuf *eb)
 {
     /* Defaults first: the URL's own parameters override them (but text is
-     * always UTF-8). A database that stops answering is noticed within
-     * seconds (keepalives, unacknowledged data), never waited on for ever. */
+     * always UTF-8). A database whose host is gone is noticed within seconds
+     * (keepalives, unacknowledged data); one that stops answering while its
+     * host's kernel still acknowledges, by the wait for each answer
+     * (pq_wait). */
     const char *keys[] = { "connect_timeout",
                            "application_name",
                            "keepalives_idle",
@@ -146,12 +163,15 @@ pg_conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct err
                            "tcp_user_timeout",
                            "dbname",
                            "client_encoding",
+                           connect_s != NULL ? "connect_timeout" : NULL,
                            NULL };
-    const char *vals[] = { "5", "keyward", "10", "5", "2", "20000", st->url, "UTF8", NULL };
+    const char *vals[] = { "5",     "keyward", "10",   "5",       "2",
+                           "20000", st->url,   "UTF8", connect_s, NULL };
+    char        setup[256];
 
     pg_conn_close(c);
     c->pg = PQconnectdbParams(keys, vals, 1);
-    if (PQstatus(c->pg) != CONNECTION_OK) {
+    if (PQstatus(c->pg) != CONNECTION_OK || PQsetnonblocking(c->pg, 1) != 0) {
         char why[256], *all = strdup(PQerrorMessage(c->pg)); /* scrubbed before it is cut */
         if (all != NULL)
             pg_url_scrub(&st->secrets, all);
@@ -169,18 +189,20 @@ pg_conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct err
      * that fills it) would scan a whole namespace per row ever after. No
      * query is compiled (JIT): for the counts over a namespace that the
      * planner thinks costly, compiling took 100 ms and saved nothing (a report
-     * part over 1,000,000 certificates: 777 ms with it, 417 without). */
-    const char *setup =
-        !writer
-            ? "SET default_transaction_read_only = on; SET statement_timeout = 30000;" SETUP_ALL
-        : strcmp(cfg.sync, "normal") == 0
-            ? "SET synchronous_commit = off; SET statement_timeout = 60000;" SETUP_ALL
-            : "SET synchronous_commit = on; SET statement_timeout = 60000;" SETUP_ALL;
-    PGresult *r = PQexec(c->pg, setup);
+     * part over 1,000,000 certificates: 777 ms with it, 417 without). An
+     * answer is waited for a little longer than the statement may run. The
+     * connection never blocks in a send (non-blocking): pq_wait flushes. */
+    snprintf(setup, sizeof setup, "%s SET statement_timeout = %d;" SETUP_ALL,
+             !writer                           ? "SET default_transaction_read_only = on;"
+             : strcmp(cfg.sync, "normal") == 0 ? "SET synchronous_commit = off;"
+                                               : "SET synchronous_commit = on;",
+             statement_ms(writer));
+    c->wait_ms = statement_ms(writer) + WAIT_MARGIN_MS;
+    PGresult *r = pq_simple(c, setup);
     bool      ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (ok && !writer) {
-        r = PQprepare(c->pg, FOLLOW_STMT, GENERATION_SQL, 0, NULL);
+        r = pq_last(c, PQsendPrepare(c->pg, FOLLOW_STMT, GENERATION_SQL, 0, NULL));
         ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         PQclear(r);
     }
@@ -192,12 +214,89 @@ pg_conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct err
     return E_OK;
 }
 
+int
+pg_conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct errbuf *eb)
+{
+    return conn_open(c, st, writer, NULL, eb);
+}
+
+/* Until the connection's next result can be taken without blocking, at most
+ * c->wait_ms: false when it did not come in time. The connection is then
+ * closed (the next use makes a new one, RECONNECT_MS later at the soonest):
+ * a database that stops answering while its host's kernel still acknowledges
+ * (the server stopped or stuck) fires neither its statement timeout nor
+ * TCP's. Its socket is abandoned as it is: a cancel request would wait for
+ * that database too. */
+static bool
+pq_wait(struct pconn *c)
+{
+    int64_t deadline = time_now_ms() + c->wait_ms;
+    int     unsent;
+
+    while ((unsent = PQflush(c->pg)) > 0 || (unsent == 0 && PQisBusy(c->pg))) {
+        struct pollfd pfd = { PQsocket(c->pg), POLLIN | (unsent > 0 ? POLLOUT : 0), 0 };
+        int64_t       left = deadline - time_now_ms();
+        if (left <= 0) {
+            log_error("postgres: no answer in %d ms: the connection is given up", c->wait_ms);
+            pg_conn_close(c);
+            c->failed_at = time_now_ms();
+            return false;
+        }
+        if (poll(&pfd, 1, (int)left) > 0 && (pfd.revents & ~POLLOUT) != 0 &&
+            !PQconsumeInput(c->pg))
+            break; /* lost: PQgetResult says so at once */
+    }
+    return true;
+}
+
+/* The next result of what was sent on c, as PQgetResult, waited for at most
+ * c->wait_ms (pq_wait): NULL after the last one, or when none came in time
+ * (c->pg is then NULL). Every wait on the database is this one. */
+PGresult *
+pq_next(struct pconn *c)
+{
+    return c->pg != NULL && pq_wait(c) ? PQgetResult(c->pg) : NULL;
+}
+
+/* What PQexec answers, for a query sent (`sent`: its send succeeded): its last
+ * result, or the failure that ended it; NULL when the send failed
+ * (PQerrorMessage says why) or an answer did not come in time (c->pg NULL). */
+static PGresult *
+pq_last(struct pconn *c, bool sent)
+{
+    PGresult *last = NULL, *r;
+
+    while (sent && (r = pq_next(c)) != NULL) {
+        if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR) {
+            PQclear(r);
+            continue;
+        }
+        PQclear(last);
+        last = r;
+    }
+    if (c->pg == NULL) {
+        PQclear(last);
+        return NULL;
+    }
+    return last;
+}
+
+/* `sql` (one command or several) as PQexec runs it, each answer waited for
+ * at most c->wait_ms (pq_last). */
+PGresult *
+pq_simple(struct pconn *c, const char *sql)
+{
+    return pq_last(c, PQsendQuery(c->pg, sql));
+}
+
 /* The error of a failed result as an enum err (and logged unless expected). */
 int
 pq_err(struct pconn *c, const PGresult *r, const char *what)
 {
     const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 
+    if (c->pg == NULL) /* given up (pq_wait, pq_pipeline), which said why */
+        return E_UNAVAILABLE;
     if (state != NULL && strcmp(state, "23505") == 0)
         return E_DUPLICATE;
     log_error("postgres: %s: %s", what,
@@ -239,13 +338,14 @@ pg_conn_prepare(struct pconn *c, const char *sql, const struct pargs *p, char na
     if (slot->sql != NULL) { /* fails inside an aborted transaction: then it stays */
         char drop[40];
         snprintf(drop, sizeof drop, "DEALLOCATE k%u", slot->name);
-        PQclear(PQexec(c->pg, drop));
+        PQclear(pq_simple(c, drop));
         free(slot->sql);
         slot->sql = NULL;
     }
     slot->name = c->next_name++;
     snprintf(name, 24, "k%u", slot->name);
-    r = PQprepare(c->pg, name, sql, p != NULL ? p->n : 0, p != NULL ? p->type : NULL);
+    r = pq_last(
+        c, PQsendPrepare(c->pg, name, sql, p != NULL ? p->n : 0, p != NULL ? p->type : NULL));
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         pq_err(c, r, "prepare");
         PQclear(r);
@@ -291,12 +391,13 @@ pq_pipeline(struct pconn *c, const char *name, const struct pargs *p, size_t np,
     for (size_t i = 0; i < np && sent; i++)
         sent = send_prepared(c, name, p != NULL ? &p[i] : NULL);
     if (!sent || !PQpipelineSync(c->pg)) {
+        log_error("postgres: %s", PQerrorMessage(c->pg));
         pg_conn_close(c);
         return false;
     }
     /* Each query's results end with a NULL; the Sync's result ends it all. */
     while (nulls < 3 && PQstatus(c->pg) == CONNECTION_OK) {
-        if ((r = PQgetResult(c->pg)) == NULL) {
+        if ((r = pq_next(c)) == NULL) { /* also when none came in time: c->pg NULL */
             query++, nulls++;
             continue;
         }
@@ -319,6 +420,8 @@ pq_pipeline(struct pconn *c, const char *name, const struct pargs *p, size_t np,
     }
     c->ndeferred = 0;
     if (!PQexitPipelineMode(c->pg)) {
+        if (c->pg != NULL)
+            log_error("postgres: %s", PQerrorMessage(c->pg));
         pg_conn_close(c);
         for (size_t i = 0; i < np; i++)
             PQclear(out[i]);
@@ -343,9 +446,7 @@ pq_run(struct pconn *c, const char *sql, const struct pargs *p)
         return NULL;
     if (c->follow == FOLLOW_ARMED || c->ndeferred > 0)
         return pq_pipeline(c, name, p, 1, &r) ? r : NULL;
-    int n = p != NULL ? p->n : 0;
-    return PQexecPrepared(c->pg, name, n, n > 0 ? p->v : NULL, n > 0 ? p->len : NULL,
-                          n > 0 ? p->fmt : NULL, 1);
+    return pq_last(c, send_prepared(c, name, p));
 }
 
 /* `sql` once per parameter set of p[0..np) (all of one statement's types),
@@ -397,13 +498,13 @@ pq_exec_deferred(struct pconn *c, const char *sql)
     PGresult  *r;
 
     if (c->ndeferred == 0)
-        return PQexec(c->pg, sql);
+        return pq_simple(c, sql);
     buf_init(&text, SQL_MAX);
     for (int i = 0; i < c->ndeferred; i++)
         buf_printf(&text, "%s; ", c->deferred[i]);
     buf_puts(&text, sql);
     c->ndeferred = 0;
-    r = PQexec(c->pg, buf_cstr(&text));
+    r = pq_simple(c, buf_cstr(&text));
     buf_free(&text);
     return r;
 }
@@ -456,10 +557,10 @@ pq_commit(struct pconn *c)
     return rc;
 }
 
-/* The thread's read connection, made (again) when needed; NULL while the
- * database cannot be reached. */
-struct pconn *
-pg_reader(struct pg_store *st)
+/* The thread's read connection, made (again) when needed (within
+ * `connect_s`, as conn_open); NULL while the database cannot be reached. */
+static struct pconn *
+reader(struct pg_store *st, const char *connect_s)
 {
     struct pconn *c = pthread_getspecific(st->reader_key);
     struct errbuf eb;
@@ -477,11 +578,17 @@ pg_reader(struct pg_store *st)
         return c;
     if (c->failed_at != 0 && time_now_ms() - c->failed_at < RECONNECT_MS)
         return NULL;
-    if (pg_conn_open(c, st, false, &eb) != E_OK) {
+    if (conn_open(c, st, false, connect_s, &eb) != E_OK) {
         log_error("%s", eb.msg);
         return NULL;
     }
     return c;
+}
+
+struct pconn *
+pg_reader(struct pg_store *st)
+{
+    return reader(st, NULL);
 }
 
 /* ---- values from results (binary format) -------------------------------- */
@@ -779,12 +886,24 @@ st_meta_get(struct store *base, const char *key, struct arena *a, struct str *va
     return c == NULL ? E_UNAVAILABLE : meta_read(c, key, a, value);
 }
 
+/* Within PING_WAIT_MS, connecting included (libpq's connect_timeout is in
+ * seconds): /health is 503 within seconds when the database stops answering. */
 static bool
 st_ping(struct store *base)
 {
-    struct pconn *c = pg_reader((struct pg_store *)base);
+    char          connect_s[16];
+    struct pconn *c;
+    int           wait_ms;
+    bool          ok;
 
-    return c != NULL && pq_do(c, "SELECT 1 FROM meta LIMIT 1", NULL, "ping", NULL) == E_OK;
+    snprintf(connect_s, sizeof connect_s, "%d", (PING_WAIT_MS + 999) / 1000);
+    if ((c = reader((struct pg_store *)base, connect_s)) == NULL)
+        return false;
+    wait_ms = c->wait_ms;
+    c->wait_ms = PING_WAIT_MS;
+    ok = pq_do(c, "SELECT 1 FROM meta LIMIT 1", NULL, "ping", NULL) == E_OK;
+    c->wait_ms = wait_ms;
+    return ok;
 }
 
 /* The database server's clock: one for every Keyward server on the database. */

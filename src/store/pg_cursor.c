@@ -17,24 +17,15 @@ struct store_cursor {
     struct listq q; /* its projection (in the caller's arena) */
 };
 
+/* A read: nothing to lose. Closing the connection ends the snapshot and drops
+ * the rows not read yet (the backend stops at its next send); no cancel
+ * request, which would wait for a database that stopped answering. */
 void
 pg_st_cursor_close(struct store_cursor *cur)
 {
-    PGresult *r;
-
     if (cur == NULL)
         return;
-    if (cur->c.pg != NULL && !cur->done) { /* drop the rest of the rows */
-        PGcancel *cancel = PQgetCancel(cur->c.pg);
-        char      err[64];
-        if (cancel != NULL) {
-            PQcancel(cancel, err, sizeof err);
-            PQfreeCancel(cancel);
-        }
-        while ((r = PQgetResult(cur->c.pg)) != NULL)
-            PQclear(r);
-    }
-    pg_conn_close(&cur->c); /* a read: nothing to lose, ends the snapshot */
+    pg_conn_close(&cur->c);
     free(cur);
 }
 
@@ -96,16 +87,18 @@ pg_st_cursor_next(struct store_cursor *cur, struct arena *a, struct val *out)
 
     if (cur->done)
         return 0;
-    r = PQgetResult(cur->c.pg);
+    r = pq_next(&cur->c); /* each row within the read's wait, not the whole export */
     if (r != NULL && PQresultStatus(r) == PGRES_SINGLE_TUPLE) {
         rc = pg_read_row(r, 0, &cur->q, a, out) == E_OK ? 1 : -(int)E_INTERNAL;
         PQclear(r);
         return rc;
     }
     cur->done = true;
-    rc = r == NULL || PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -pq_err(&cur->c, r, "cursor");
+    rc = r != NULL && PQresultStatus(r) != PGRES_TUPLES_OK ? -pq_err(&cur->c, r, "cursor")
+         : cur->c.pg == NULL                               ? -(int)E_UNAVAILABLE /* no answer */
+                                                           : 0;
     PQclear(r);
-    while ((r = PQgetResult(cur->c.pg)) != NULL)
+    while ((r = pq_next(&cur->c)) != NULL)
         PQclear(r);
     return rc;
 }

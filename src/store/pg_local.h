@@ -11,6 +11,13 @@
 #define STMT_CACHE   128
 #define SQL_MAX      (64 * 1024)
 #define RECONNECT_MS 250
+/* How long an answer is waited for past the connection's statement timeout
+ * (pg_conn_open): a slow database that is alive ends the statement itself
+ * first; one that does not answer at all is given up (pq_next). */
+#define WAIT_MARGIN_MS 2000
+/* GET /health's ping (store_ops.ping), connecting included: a load balancer
+ * takes a server whose database does not answer out within seconds. */
+#define PING_WAIT_MS 2000
 #define DEFERRED_MAX 8 /* commands a connection holds back (pq_defer) */
 #define PIPE_MAX                                                                               \
     128 /* executions of one statement per pipeline (pq_do_each): their                        \
@@ -45,7 +52,8 @@ struct pconn {
     PGconn          *pg;
     struct stmt_slot cache[STMT_CACHE];
     unsigned         next_evict, next_name;
-    int64_t          failed_at; /* last failed connect (ms): no reconnect storm */
+    int64_t          failed_at; /* last failed connect or wait (ms): no reconnect storm */
+    int              wait_ms;   /* how long one answer is waited for (pq_next) */
     struct pconn    *next;      /* in the store's list of readers */
     enum follow      follow;    /* armed: the next statement brings the generation */
     int64_t          follow_n;  /* what it brought (FOLLOW_READ) */
@@ -136,6 +144,8 @@ void pg_url_forget(struct pg_secrets *sec);
 void pg_conn_close(struct pconn *c);
 int  pg_conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct errbuf *eb);
 int  pq_err(struct pconn *c, const PGresult *r, const char *what);
+PGresult     *pq_next(struct pconn *c);
+PGresult     *pq_simple(struct pconn *c, const char *sql);
 const char   *pg_conn_prepare(struct pconn *c, const char *sql, const struct pargs *p,
                               char name[24]);
 int           pq_do(struct pconn *c, const char *sql, const struct pargs *p, const char *what,

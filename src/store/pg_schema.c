@@ -20,12 +20,15 @@
 static int
 exec_script(struct pconn *c, const char *sql, struct errbuf *eb)
 {
-    PGresult *r = PQexec(c->pg, sql);
+    PGresult *r = pq_simple(c, sql);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
 
     if (!ok) {
         char why[300];
-        snprintf(why, sizeof why, "%s", PQresultErrorMessage(r));
+        snprintf(why, sizeof why, "%s",
+                 r != NULL       ? PQresultErrorMessage(r)
+                 : c->pg != NULL ? PQerrorMessage(c->pg)
+                                 : "the database did not answer in time");
         why[strcspn(why, "\n")] = '\0';
         errbuf_set(eb, E_UNAVAILABLE, "store: %s", why);
     }
