@@ -269,12 +269,11 @@ start_keyward() {
     local conf=$WORK/keyward.conf
     printf 'threads = %s\nmax_connections = %s\nlog_level = warn\n' "$CORES" "${KW_MAX_CONNS:-1024}" >"$conf"
     [ -z "${KW_CONF_EXTRA:-}" ] || printf '%s\n' "$KW_CONF_EXTRA" >>"$conf"
-    # The console announces its public_url, which is the listen address unless set.
-    pub=$(sed -n 's/^public_url *= *//p' "$conf" | tail -1)
+    # The console announces the address it listens on (then its public_url if another).
     for attempt in 1 2 3 4 5; do
         port=$(free_port) || die "no free port"
         log=$WORK/keyward-$name.log
-        ready="listening on ${pub:-https://127.0.0.1:$port}"
+        ready="listening on https://127.0.0.1:$port"
         skip=0   # lines of earlier starts (a restart under the same NAME)
         [ ! -f "$log" ] || skip=$(wc -l <"$log")
         KEYWARD_ADMIN_PASSWORD=$ADMIN_PW \
