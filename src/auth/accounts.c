@@ -87,13 +87,12 @@ idset_add(struct idset *s, struct str id)
 static struct idset *
 idset_build(uint64_t gen)
 {
-    struct listq  q = { .scope = { STR("/"), true }, .limit = -1 };
     struct arena *tmp = arena_new(64 * 1024);
     struct val    items;
     struct errbuf eb;
     struct idset *s = NULL;
 
-    if (kw_store->ops->list(kw_store, &spec_account, &q, tmp, &items, NULL, &eb) != E_OK)
+    if (store_list_all(kw_store, &spec_account, tmp, &items, &eb) != E_OK)
         log_error("accounts: cannot load accounts: %s", eb.msg);
     else {
         s = idset_new(items.a.n, gen);

@@ -168,14 +168,12 @@ policy_new(const struct val *o)
 static struct snapshot *
 snapshot_build(uint64_t gen)
 {
-    struct listq     q = { .scope = { STR("/"), true }, .limit = -1 };
     struct arena    *tmp = arena_new(64 * 1024);
     struct val       items;
     struct errbuf    eb;
     struct snapshot *s;
 
-    if (kw_store->ops->list(kw_store, &spec_apiauthorization, &q, tmp, &items, NULL, &eb) !=
-        E_OK) {
+    if (store_list_all(kw_store, &spec_apiauthorization, tmp, &items, &eb) != E_OK) {
         log_error("authz: cannot load API authorizations: %s", eb.msg);
         arena_free(tmp);
         return snapshot_new(0, 0); /* gen 0: try again next time */

@@ -237,6 +237,15 @@ store_follow(struct store *st)
     return o == OTHERS_UNKNOWN ? E_UNAVAILABLE : E_OK;
 }
 
+int
+store_list_all(struct store *st, const struct spec *s, struct arena *a, struct val *items,
+               struct errbuf *eb)
+{
+    struct listq q = { .scope = { STR("/"), true }, .limit = -1 };
+
+    return st->ops->list(st, s, &q, a, items, NULL, eb);
+}
+
 bool
 store_follow_later(struct store *st)
 {

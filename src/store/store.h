@@ -328,7 +328,12 @@ int store_follow(struct store *st);
  * must be settled on the same thread: store_follow_settle is OTHERS_WROTE when
  * others wrote (the observers were reset): what was judged since then is
  * judged again; OTHERS_UNKNOWN: the answer may be stale, 503. */
-bool        store_follow_later(struct store *st);
+/* Every object of `s`, in every namespace, into `items` (an array in `a`):
+ * what a process derives from all of a resource at once (the authorization
+ * snapshot, the enabled accounts). */
+int  store_list_all(struct store *st, const struct spec *s, struct arena *a, struct val *items,
+                    struct errbuf *eb);
+bool store_follow_later(struct store *st);
 enum others store_follow_settle(struct store *st);
 /* The store's clock (store_ops.clock_ms; this machine's when the store has
  * none) into *now; E_UNAVAILABLE when the store cannot be asked just now. */
