@@ -27,21 +27,9 @@ operation_of(const struct req *r)
     return r->method == M_POST ? "create" : r->method == M_PUT ? "update" : "delete";
 }
 
-static struct val
-principal_claims(struct arena *a, const struct req *r)
-{
-    struct val l = val_arr();
-
-    for (size_t i = 0; r->who != NULL && i < r->who->nclaims; i++)
-        val_push(a, &l, val_str(arena_str(a, r->who->claims[i])));
-    if (r->who == NULL && r->audit_who.len > 0) /* who a token request claimed to be */
-        val_push(a, &l, val_str(arena_str(a, r->audit_who)));
-    return l;
-}
-
 /* A copy of request text for the log; bytes that are not UTF-8 (the HTTP
- * layer refuses them in paths, but an entry must never be unreadable) become
- * '?', so the log always decodes. */
+ * layer refuses them in paths, but an entry must never be unreadable) and
+ * NULs become '?', so the log always decodes and every store takes it. */
 static struct str
 text(struct arena *a, struct str s)
 {
@@ -51,13 +39,25 @@ text(struct arena *a, struct str s)
     for (size_t i = 0; i < c.len;) {
         unsigned char b = (unsigned char)p[i];
         size_t n = b < 0x80 ? 1 : b >> 5 == 6 ? 2 : b >> 4 == 14 ? 3 : b >> 3 == 30 ? 4 : 0;
-        if (n > 0 && n <= c.len - i && utf8_valid(p + i, n)) {
+        if (n > 0 && b != 0 && n <= c.len - i && utf8_valid(p + i, n)) {
             i += n;
             continue;
         }
         p[i++] = '?';
     }
     return c;
+}
+
+static struct val
+principal_claims(struct arena *a, const struct req *r)
+{
+    struct val l = val_arr();
+
+    for (size_t i = 0; r->who != NULL && i < r->who->nclaims; i++)
+        val_push(a, &l, val_str(text(a, r->who->claims[i])));
+    if (r->who == NULL && r->audit_who.len > 0) /* who a token request claimed to be */
+        val_push(a, &l, val_str(text(a, r->audit_who)));
+    return l;
 }
 
 static int
@@ -106,13 +106,17 @@ insert_entry(struct tx *tx, struct arena *a, struct val *obj)
     return tx->ops->insert(tx, &spec_auditlog, obj);
 }
 
+/* The entry of a write, in the write's transaction. Its namespace exists
+ * there (the write found it again: engine.c recheck), and an entry takes no
+ * unique key: its insert cannot fail unless the transaction does, so its
+ * answer need not be waited for (store_insert_later). */
 int
 audit_in_tx(struct req *r, struct tx *tx, const char *operation, struct str id)
 {
     struct val obj;
     int        rc = build(r->a, r, operation, id, 200, STR_NULL, &obj);
 
-    if (rc == E_OK && (rc = insert_entry(tx, r->a, &obj)) == E_OK)
+    if (rc == E_OK && (rc = store_insert_later(tx, &spec_auditlog, &obj)) == E_OK)
         r->audited = true;
     return rc;
 }

@@ -117,6 +117,16 @@ pg_args_from(struct pargs *p, const struct sqlparams *ps)
 
 /* ---- connections and statements ---------------------------------------- */
 
+/* The held-back statements are gone: sent, or their connection lost. */
+static void
+deferred_clear(struct pconn *c)
+{
+    for (int i = 0; i < c->ndeferred; i++)
+        if (c->deferred[i].cmd == NULL)
+            arena_free(c->deferred[i].p.a);
+    c->ndeferred = 0;
+}
+
 void
 pg_conn_close(struct pconn *c)
 {
@@ -125,7 +135,7 @@ pg_conn_close(struct pconn *c)
         free(c->cache[i].sql);
     memset(c->cache, 0, sizeof c->cache);
     c->pg = NULL;
-    c->ndeferred = 0;
+    deferred_clear(c);
     if (c->follow == FOLLOW_ARMED)
         c->follow = FOLLOW_FAILED; /* the settle reads the generation itself */
 }
@@ -320,6 +330,19 @@ stmt_hash(const char *sql, const struct pargs *p)
     return h;
 }
 
+/* Whether a held-back statement (pq_later) executes "k<name>". */
+static bool
+pinned(const struct pconn *c, unsigned name)
+{
+    char n[24];
+
+    snprintf(n, sizeof n, "k%u", name);
+    for (int i = 0; i < c->ndeferred; i++)
+        if (c->deferred[i].cmd == NULL && strcmp(c->deferred[i].name, n) == 0)
+            return true;
+    return false;
+}
+
 /* The prepared statement's name for `sql` with the parameters' types,
  * prepared now if the cache does not have it; NULL on error (logged). */
 const char *
@@ -333,8 +356,11 @@ pg_conn_prepare(struct pconn *c, const char *sql, const struct pargs *p, char na
             snprintf(name, 24, "k%u", c->cache[i].name);
             return name;
         }
-    struct stmt_slot *slot = &c->cache[c->next_evict++ % STMT_CACHE];
+    struct stmt_slot *slot;
     PGresult         *r;
+    do /* never one a held-back statement is still to execute */
+        slot = &c->cache[c->next_evict++ % STMT_CACHE];
+    while (slot->sql != NULL && pinned(c, slot->name));
     if (slot->sql != NULL) { /* fails inside an aborted transaction: then it stays */
         char drop[40];
         snprintf(drop, sizeof drop, "DEALLOCATE k%u", slot->name);
@@ -367,10 +393,35 @@ send_prepared(struct pconn *c, const char *name, const struct pargs *p)
                                n > 0 ? p->fmt : NULL, 1);
 }
 
-/* One round trip: the connection's deferred commands (pq_defer), the
- * generation row when follow is armed (into c->follow_n), then the prepared
- * statement `name` once per parameter set p[0..np) (p NULL: once, without),
- * out[i] the i-th execution's result (an earlier failure makes it
+static bool
+send_deferred(struct pconn *c, const struct deferred *d)
+{
+    if (d->cmd != NULL)
+        return PQsendQueryParams(c->pg, d->cmd, 0, NULL, NULL, NULL, NULL, 0);
+    return send_prepared(c, d->name, &d->p);
+}
+
+/* Whether a held-back statement did what it was held back for: a command
+ * succeeded, a pq_later write wrote its one row. Said in the log when not. */
+static bool
+deferred_ok(struct pconn *c, const struct deferred *d, PGresult *r)
+{
+    ExecStatusType st = PQresultStatus(r);
+
+    if (st == PGRES_FATAL_ERROR)
+        pq_err(c, r, d->cmd != NULL ? d->cmd : "deferred write");
+    else if (d->cmd == NULL && st == PGRES_COMMAND_OK && strcmp(PQcmdTuples(r), "1") != 0)
+        log_error("postgres: a deferred write wrote %s rows, not 1", PQcmdTuples(r));
+    else
+        return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    return false;
+}
+
+/* One round trip: the connection's held-back statements (pq_defer,
+ * pq_later; a failure sets c->later_failed), the generation row when follow
+ * is armed (into c->follow_n), then the prepared statement `name` once per
+ * parameter set p[0..np) (p NULL: once, without; np 0: none), out[i] the
+ * i-th execution's result (an earlier failure makes it
  * PGRES_PIPELINE_ABORTED; NULL if none came). A broken pipeline closes the
  * connection: false. */
 static bool
@@ -380,12 +431,13 @@ pq_pipeline(struct pconn *c, const char *name, const struct pargs *p, size_t np,
     size_t    first = (size_t)c->ndeferred + follow, query = 0, nulls = 0;
     PGresult *r;
 
-    memset(out, 0, np * sizeof *out);
+    if (np > 0)
+        memset(out, 0, np * sizeof *out);
     if (follow)
         c->follow = FOLLOW_FAILED;
     sent = PQenterPipelineMode(c->pg);
     for (int i = 0; i < c->ndeferred && sent; i++)
-        sent = PQsendQueryParams(c->pg, c->deferred[i], 0, NULL, NULL, NULL, NULL, 0);
+        sent = send_deferred(c, &c->deferred[i]);
     if (sent && follow)
         sent = PQsendQueryPrepared(c->pg, FOLLOW_STMT, 0, NULL, NULL, NULL, 1);
     for (size_t i = 0; i < np && sent; i++)
@@ -407,8 +459,8 @@ pq_pipeline(struct pconn *c, const char *name, const struct pargs *p, size_t np,
             PQclear(r);
             break;
         }
-        if (query < (size_t)c->ndeferred && st == PGRES_FATAL_ERROR)
-            pq_err(c, r, c->deferred[query]);
+        if (query < (size_t)c->ndeferred && !deferred_ok(c, &c->deferred[query], r))
+            c->later_failed = true;
         if (follow && query + 1 == first && st == PGRES_TUPLES_OK && PQntuples(r) == 1) {
             c->follow_n = pg_col_int(r, 0, 0);
             c->follow = FOLLOW_READ;
@@ -418,7 +470,7 @@ pq_pipeline(struct pconn *c, const char *name, const struct pargs *p, size_t np,
         else
             PQclear(r);
     }
-    c->ndeferred = 0;
+    deferred_clear(c);
     if (!PQexitPipelineMode(c->pg)) {
         if (c->pg != NULL)
             log_error("postgres: %s", PQerrorMessage(c->pg));
@@ -431,6 +483,32 @@ pq_pipeline(struct pconn *c, const char *name, const struct pargs *p, size_t np,
     return true;
 }
 
+/* The next statement on c (the writer, in a transaction) writes one row
+ * found by its key (an INSERT, an UPDATE by ID): no plan of it can depend on
+ * the data, so the one generic plan serves every execution, without planning
+ * each (26 % of PostgreSQL's CPU per create, docs/performance.md). Every
+ * other statement keeps custom plans (pg_conn_open says why). */
+void
+pq_generic(struct pconn *c)
+{
+    c->next_generic = true;
+}
+
+/* The plan mode the statement about to be sent asked for (pq_generic), set
+ * for the transaction (SET LOCAL) with it when it differs. */
+static int
+plan_for(struct pconn *c)
+{
+    enum plan want = c->next_generic ? PLAN_GENERIC : PLAN_CUSTOM;
+
+    c->next_generic = false;
+    if (c->plan == want)
+        return E_OK;
+    c->plan = want;
+    return pq_defer(c, want == PLAN_GENERIC ? "SET LOCAL plan_cache_mode = force_generic_plan"
+                                            : "SET LOCAL plan_cache_mode = force_custom_plan");
+}
+
 /* Run `sql` with `p` (NULL: none), results in binary format; in one round
  * trip with what the connection has to send first (pq_pipeline). NULL when
  * the statement could not even be prepared; otherwise the caller checks the
@@ -439,7 +517,7 @@ static PGresult *
 pq_run(struct pconn *c, const char *sql, const struct pargs *p)
 {
     char        buf[24];
-    const char *name = pg_conn_prepare(c, sql, p, buf);
+    const char *name = plan_for(c) == E_OK ? pg_conn_prepare(c, sql, p, buf) : NULL;
     PGresult   *r = NULL;
 
     if (name == NULL)
@@ -459,7 +537,7 @@ pq_do_each(struct pconn *c, const char *sql, const struct pargs *p, size_t np, c
 {
     PGresult *out[PIPE_MAX];
     char      buf[24];
-    int       rc = E_OK;
+    int       rc = plan_for(c);
 
     for (size_t at = 0; at < np && rc == E_OK; at += PIPE_MAX) {
         size_t      k = np - at < PIPE_MAX ? np - at : PIPE_MAX;
@@ -485,23 +563,82 @@ pq_defer(struct pconn *c, const char *cmd)
 {
     if (c->ndeferred == DEFERRED_MAX)
         return pq_exec(c, cmd);
-    c->deferred[c->ndeferred++] = cmd;
+    c->deferred[c->ndeferred++] = (struct deferred){ .cmd = cmd };
     return E_OK;
 }
 
-/* The deferred commands and `sql` as one simple query: PQexec's one round
- * trip; its result is the first failure's or the last command's. */
+/* Every parameter value copied into p->a: some point into the caller's
+ * memory (pg_arg_bytes, pg_arg_cstr), which may be gone once it is sent. */
+static void
+args_own(struct pargs *p)
+{
+    for (int i = 0; i < p->n; i++) {
+        if (p->v[i] == NULL)
+            continue;
+        size_t n = p->fmt[i] == 1 ? (size_t)p->len[i] : strlen(p->v[i]);
+        char  *copy = arena_alloc(p->a, n + 1);
+        memcpy(copy, p->v[i], n);
+        copy[n] = '\0';
+        p->v[i] = copy;
+    }
+}
+
+/* A write of exactly one row whose answer can wait: held back (its
+ * parameters with it, copied into p->a, which it takes) and sent with the connection's next
+ * statement, in its round trip. Should it fail or write no row,
+ * c->later_failed says so once it is sent, and the transaction is to be
+ * rolled back whole (pq_commit refuses to commit it): the writes of other
+ * jobs may have followed it. */
+int
+pq_later(struct pconn *c, const char *sql, struct pargs *p)
+{
+    char        buf[24];
+    const char *name = NULL;
+    int64_t     changed = 0;
+    int         rc;
+
+    /* Room for the plan mode's SET (plan_for) and the statement. */
+    if (c->ndeferred + 2 <= DEFERRED_MAX && plan_for(c) == E_OK)
+        name = pg_conn_prepare(c, sql, p, buf);
+    if (name != NULL) {
+        struct deferred *d = &c->deferred[c->ndeferred++];
+        args_own(p);
+        d->cmd = NULL;
+        snprintf(d->name, sizeof d->name, "%s", name);
+        d->p = *p;
+        return E_OK;
+    }
+    rc = pq_do(c, sql, p, "write", &changed);
+    arena_free(p->a);
+    return rc == E_OK && changed != 1 ? E_INTERNAL : rc;
+}
+
+static bool
+holds_later(const struct pconn *c)
+{
+    for (int i = 0; i < c->ndeferred; i++)
+        if (c->deferred[i].cmd == NULL)
+            return true;
+    return false;
+}
+
+/* The held-back statements and `sql` as one simple query: PQexec's one round
+ * trip; its result is the first failure's or the last command's. pq_later's
+ * are sent first, in a round trip of their own (a simple query has no
+ * parameters). */
 static PGresult *
 pq_exec_deferred(struct pconn *c, const char *sql)
 {
     struct buf text;
     PGresult  *r;
 
+    if (holds_later(c) && !pq_pipeline(c, NULL, NULL, 0, NULL))
+        return NULL;
     if (c->ndeferred == 0)
         return pq_simple(c, sql);
     buf_init(&text, SQL_MAX);
     for (int i = 0; i < c->ndeferred; i++)
-        buf_printf(&text, "%s; ", c->deferred[i]);
+        buf_printf(&text, "%s; ", c->deferred[i].cmd);
     buf_puts(&text, sql);
     c->ndeferred = 0;
     r = pq_simple(c, buf_cstr(&text));
@@ -528,7 +665,8 @@ pq_do(struct pconn *c, const char *sql, const struct pargs *p, const char *what,
     return rc;
 }
 
-/* A plain command (BEGIN, SAVEPOINT ...), unprepared. */
+/* A plain command (BEGIN, SAVEPOINT ...), unprepared. A rollback may undo
+ * the plan mode a SET LOCAL chose: the next statement sets it again. */
 int
 pq_exec(struct pconn *c, const char *sql)
 {
@@ -537,15 +675,25 @@ pq_exec(struct pconn *c, const char *sql)
                        ? E_OK
                        : pq_err(c, r, sql);
 
+    if (strstr(sql, "ROLLBACK") != NULL)
+        c->plan = PLAN_UNKNOWN;
     PQclear(r);
     return rc;
 }
 
 /* COMMIT, which PostgreSQL answers without an error, as "ROLLBACK", when the
- * transaction had failed: that is a failure too. */
+ * transaction had failed: that is a failure too. A transaction in which a
+ * held-back write failed (pq_later) is not committed at all: E_UNAVAILABLE,
+ * and the caller rolls it back. */
 int
 pq_commit(struct pconn *c)
 {
+    if (holds_later(c) && !pq_pipeline(c, NULL, NULL, 0, NULL))
+        return E_UNAVAILABLE;
+    if (c->later_failed) {
+        log_error("postgres: a deferred write failed: the transaction is rolled back");
+        return E_UNAVAILABLE;
+    }
     PGresult *r = pq_exec_deferred(c, "COMMIT");
     int       rc = PQresultStatus(r) != PGRES_COMMAND_OK   ? pq_err(c, r, "commit")
                    : strcmp(PQcmdStatus(r), "COMMIT") != 0 ? E_UNAVAILABLE

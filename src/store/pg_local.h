@@ -18,7 +18,7 @@
 /* GET /health's ping (store_ops.ping), connecting included: a load balancer
  * takes a server whose database does not answer out within seconds. */
 #define PING_WAIT_MS 2000
-#define DEFERRED_MAX 8 /* commands a connection holds back (pq_defer) */
+#define DEFERRED_MAX 16 /* statements a connection holds back (pq_defer, pq_later) */
 #define PIPE_MAX                                                                               \
     128 /* executions of one statement per pipeline (pq_do_each): their                        \
            answers must fit the socket's buffers while it sends */
@@ -48,6 +48,27 @@ struct stmt_slot {
 /* A read connection's look at the generation (store_ops.follow_later). */
 enum follow { FOLLOW_OFF, FOLLOW_ARMED, FOLLOW_READ, FOLLOW_FAILED };
 
+/* A statement's parameters (pg_arg_*), in binary or text format. */
+struct pargs {
+    struct arena *a;
+    int           n, cap;
+    const char  **v;
+    int          *len, *fmt;
+    Oid          *type;
+};
+
+/* A statement sent with the connection's next one (pq_defer, pq_later). */
+struct deferred {
+    const char  *cmd;      /* pq_defer's static command text; NULL for pq_later's: */
+    char         name[24]; /* its prepared statement */
+    struct pargs p;        /* its parameters, in p.a (freed once sent) */
+};
+
+/* How a connection's prepared statements are planned at their next
+ * execution (plan_cache_mode): custom (for their values) unless pq_generic
+ * asked otherwise; unknown after a rollback, which may have undone a SET. */
+enum plan { PLAN_CUSTOM, PLAN_GENERIC, PLAN_UNKNOWN };
+
 struct pconn {
     PGconn          *pg;
     struct stmt_slot cache[STMT_CACHE];
@@ -57,8 +78,11 @@ struct pconn {
     struct pconn    *next;      /* in the store's list of readers */
     enum follow      follow;    /* armed: the next statement brings the generation */
     int64_t          follow_n;  /* what it brought (FOLLOW_READ) */
-    const char      *deferred[DEFERRED_MAX]; /* pq_defer: static command texts */
+    struct deferred  deferred[DEFERRED_MAX]; /* held back for the next round trip */
     int              ndeferred;
+    bool             later_failed; /* a held-back statement failed (pq_later) */
+    enum plan        plan;         /* as the transaction has it (writer) */
+    bool             next_generic; /* pq_generic: for the next statement */
 };
 
 /* What libpq's messages must not show (pg_url.c). */
@@ -108,14 +132,6 @@ txc(struct tx *tx)
 
 /* ---- parameters (pg.c) ------------------------------------------------- */
 
-struct pargs {
-    struct arena *a;
-    int           n, cap;
-    const char  **v;
-    int          *len, *fmt;
-    Oid          *type;
-};
-
 void pg_arg_add(struct pargs *p, Oid type, int fmt, const char *v, int len);
 void pg_arg_str(struct pargs *p, struct str s, Oid type);
 void pg_arg_cstr(struct pargs *p, const char *s);
@@ -152,6 +168,8 @@ int           pq_do(struct pconn *c, const char *sql, const struct pargs *p, con
                     int64_t *changed);
 int           pq_exec(struct pconn *c, const char *sql);
 int           pq_defer(struct pconn *c, const char *cmd);
+int           pq_later(struct pconn *c, const char *sql, struct pargs *p);
+void          pq_generic(struct pconn *c);
 int           pq_do_each(struct pconn *c, const char *sql, const struct pargs *p, size_t np,
                          const char *what, int64_t *changed);
 int           pq_commit(struct pconn *c);

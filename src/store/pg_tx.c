@@ -247,8 +247,10 @@ write_row(struct tx *tx, const struct spec *s, const struct val *obj, bool inser
         sql_insert(&sql, s, SQL_POSTGRES);
     else
         sql_update(&sql, s, SQL_POSTGRES);
-    if (rc == E_OK)
+    if (rc == E_OK) {
+        pq_generic(c);
         rc = pq_do(c, buf_cstr(&sql), &p, insert ? "insert" : "update", &changed);
+    }
     buf_free(&sql);
     /* Nothing written: no such object (update), or as not_inserted says. */
     if (rc == E_OK && changed == 0)
@@ -274,6 +276,29 @@ tx_insert(struct tx *tx, const struct spec *s, const struct val *obj)
     return rc;
 }
 
+/* Held back until the next statement (pq_later): its failure, or a row not
+ * written, fails the whole transaction. */
+static int
+tx_insert_later(struct tx *tx, const struct spec *s, const struct val *obj)
+{
+    struct arena *a = arena_new(4096);
+    struct pargs  p = { .a = a };
+    struct buf    sql;
+    int           rc = row_args(&p, s, obj, true, NULL);
+
+    buf_init(&sql, SQL_MAX);
+    sql_insert(&sql, s, SQL_POSTGRES);
+    if (rc == E_OK) {
+        pq_generic(txc(tx));
+        rc = pq_later(txc(tx), buf_cstr(&sql), &p);
+    } else
+        arena_free(a);
+    buf_free(&sql);
+    if (rc == E_OK)
+        log_change(tx, s, val_get_str(obj, "ID"), obj);
+    return rc;
+}
+
 /* Inserts sent PIPE_MAX to a round trip (pq_do_each): a bundle of 2,000
  * certificates in 16, where one insert after another took 2,000. */
 static int
@@ -294,8 +319,10 @@ tx_insert_each(struct tx *tx, const struct spec *s, const struct val *objs, size
             p[i] = (struct pargs){ .a = a };
             rc = row_args(&p[i], s, &objs[at + i], true, NULL);
         }
-        if (rc == E_OK)
+        if (rc == E_OK) {
+            pq_generic(c);
             rc = pq_do_each(c, buf_cstr(&sql), p, k, "insert", changed);
+        }
         for (size_t i = 0; i < k && rc == E_OK; i++) {
             rcs[at + i] = changed[i] > 0 ? E_OK : not_inserted(c, &objs[at + i], a);
             if (changed[i] > 0)
@@ -309,7 +336,8 @@ tx_insert_each(struct tx *tx, const struct spec *s, const struct val *objs, size
 
 /* An update that may take a unique key fails with an error, which aborts the
  * transaction: it runs in a savepoint of its own, so that the job sees only
- * E_DUPLICATE, as on SQLite, and may go on. */
+ * E_DUPLICATE, as on SQLite, and may go on. The savepoint and its release go
+ * with the statements around it (pq_defer): no round trip of their own. */
 static int
 tx_update(struct tx *tx, const struct spec *s, const struct val *obj,
           const struct write_cond *wc)
@@ -318,12 +346,14 @@ tx_update(struct tx *tx, const struct spec *s, const struct val *obj,
     bool          guard = s->unique != NULL;
     int           rc;
 
-    if (guard && (rc = pq_exec(c, "SAVEPOINT kw_update")) != E_OK)
+    if (guard && (rc = pq_defer(c, "SAVEPOINT kw_update")) != E_OK)
         return rc;
     rc = write_row(tx, s, obj, false, wc);
     ns_wrote(tx, s);
-    if (guard)
-        pq_exec(c, rc == E_DUPLICATE ? "ROLLBACK TO kw_update" : "RELEASE kw_update");
+    if (guard && (rc == E_OK || rc == E_NOTFOUND)) /* no error: nothing to undo */
+        pq_defer(c, "RELEASE kw_update");
+    else if (guard)
+        pq_exec(c, "ROLLBACK TO kw_update");
     if (rc == E_OK)
         log_change(tx, s, val_get_str(obj, "ID"), obj);
     else if (rc == E_NOTFOUND)
@@ -489,14 +519,14 @@ tx_idem_put(struct tx *tx, struct str key, struct str fp, int status, struct str
     pg_arg_int(&p, status, OID_INT4);
     pg_arg_bytes(&p, body.p, body.len);
     pg_arg_int(&p, expires, OID_INT8);
-    int rc = pq_do(txc(tx),
-                   "INSERT INTO idempotency (key, fingerprint, status, body, expires) "
-                   "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO UPDATE SET "
-                   "fingerprint = excluded.fingerprint, status = excluded.status, "
-                   "body = excluded.body, expires = excluded.expires",
-                   &p, "idempotency put", NULL);
-    arena_free(a);
-    return rc;
+    /* It writes its row whatever is there: its answer can wait (pq_later). */
+    pq_generic(txc(tx));
+    return pq_later(txc(tx),
+                    "INSERT INTO idempotency (key, fingerprint, status, body, expires) "
+                    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (key) DO UPDATE SET "
+                    "fingerprint = excluded.fingerprint, status = excluded.status, "
+                    "body = excluded.body, expires = excluded.expires",
+                    &p);
 }
 
 static int
@@ -646,6 +676,7 @@ static const struct tx_ops tx_ops = {
     .find = tx_find,
     .list = tx_list,
     .insert = tx_insert,
+    .insert_later = tx_insert_later,
     .insert_each = tx_insert_each,
     .update = tx_update,
     .del = tx_del,
@@ -677,6 +708,8 @@ begin_write(struct pg_store *st, bool savepoint)
     struct pconn *c = &st->writer;
     struct errbuf eb;
 
+    c->later_failed = false;
+    c->plan = PLAN_CUSTOM; /* the session's: a SET LOCAL ends with its transaction */
     if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
         if (c->failed_at != 0 && time_now_ms() - c->failed_at < RECONNECT_MS)
             return false;
@@ -698,7 +731,8 @@ begin_write(struct pg_store *st, bool savepoint)
  * transaction is then aborted) failed, whatever it answers. The release of a
  * job that did not fail is sent with the next statement, the next job's
  * first or the COMMIT (pq_defer): no round trip of its own; should it fail,
- * the transaction is aborted and its COMMIT tells every job. */
+ * the whole transaction fails (c->later_failed), as when a held-back write
+ * of the job fails (tx_insert_later). */
 static int
 run_job(struct pg_tx *tx, struct wjob *j, bool more)
 {
@@ -835,7 +869,9 @@ run_batch(struct pg_store *st, struct wjob *batch)
         size_t       n = 0;
         bool         began = begin_write(st, true);
         ns_forget(&tx.base); /* a new transaction: what another wrote counts */
-        for (; j != NULL && n < BATCH_MAX; j = j->next, n++)
+        /* A held-back write that failed ends the transaction (pq_commit
+         * refuses it); the jobs after it run in the next. */
+        for (; j != NULL && n < BATCH_MAX && !c->later_failed; j = j->next, n++)
             rcs[n] =
                 began ? run_job(&tx, j, j->next != NULL && n + 1 < BATCH_MAX) : E_UNAVAILABLE;
         int64_t gen = began ? bump_announced(st, &tx.log) : 0;

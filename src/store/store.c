@@ -266,6 +266,14 @@ store_follow_settle(struct store *st)
 }
 
 int
+store_insert_later(struct tx *tx, const struct spec *s, const struct val *obj)
+{
+    if (tx->ops->insert_later != NULL)
+        return tx->ops->insert_later(tx, s, obj);
+    return tx->ops->insert(tx, s, obj);
+}
+
+int
 store_insert_each(struct tx *tx, const struct spec *s, const struct val *objs, size_t n,
                   int *rcs)
 {

@@ -226,6 +226,12 @@ struct tx_ops {
      * the object's namespace does not exist, so that no write can outlive a
      * namespace delete that committed before it. */
     int (*insert)(struct tx *tx, const struct spec *s, const struct val *obj);
+    /* An insert that must succeed (its namespace is known to exist, it takes
+     * no unique key) and whose answer may wait: should it fail after all, the
+     * whole transaction fails, every job of it with E_UNAVAILABLE. NULL: as
+     * insert (use store_insert_later). PostgreSQL sends it with the
+     * transaction's next statement, saving a round trip. */
+    int (*insert_later)(struct tx *tx, const struct spec *s, const struct val *obj);
     /* insert of each of objs[0..n), in order, rcs[i] its answer (E_OK,
      * E_DUPLICATE, E_NOTFOUND); any other failure is returned, and the
      * transaction is then lost. NULL: one insert after another (use
@@ -250,7 +256,9 @@ struct tx_ops {
     int (*purge_nsid)(struct tx *tx, const struct spec *s, struct str nsid, int64_t limit,
                       int64_t *deleted);
     int (*meta_put)(struct tx *tx, const char *key, struct str value);
-    /* Idempotency: the kept answer for `key`, E_NOTFOUND if none (or expired). */
+    /* Idempotency: the kept answer for `key`, E_NOTFOUND if none (or expired);
+     * idem_put replaces whatever is kept and, like insert_later, may be held
+     * back (its failure then fails the whole transaction). */
     int (*idem_get)(struct tx *tx, struct str key, struct arena *a, struct str *fingerprint,
                     int *status, struct str *body);
     int (*idem_put)(struct tx *tx, struct str key, struct str fingerprint, int status,
@@ -339,6 +347,8 @@ enum others store_follow_settle(struct store *st);
  * none) into *now; E_UNAVAILABLE when the store cannot be asked just now. */
 int store_clock_ms(struct store *st, int64_t *now);
 
+/* tx_ops.insert_later, or insert. */
+int store_insert_later(struct tx *tx, const struct spec *s, const struct val *obj);
 /* tx_ops.insert_each, or one insert after another. */
 int store_insert_each(struct tx *tx, const struct spec *s, const struct val *objs, size_t n,
                       int *rcs);

@@ -625,3 +625,52 @@ def test_a_run_taken_over_never_shows_fewer_certificates_found(cluster, tmp_path
     finally:
         for s in socks:
             s.close()
+
+
+def test_a_write_whose_audit_entry_cannot_be_written_is_not_kept(cluster):
+    # A write's audit entry is sent with the writer's next statement, not waited for
+    # (store_insert_later): should it fail after all, the whole transaction must fail, and
+    # no write of it may be acknowledged. Here the database refuses every entry that names
+    # one account (a CHECK added behind the console's back) while others write beside it.
+    a = cluster.add()
+    admin = Client(a, a.token())
+    home = admin.mkns("/", "p-" + rand(6))["name"]
+    name, pw, _ = admin.mkaccount(home)
+    admin.mkauthz(home, [["@auth:realm=vince", "@auth:account=" + name]],
+                  ["@auth:role=namespace.editor"], home)
+    db = urlsplit(cluster.url).path.lstrip("/")
+    pg_psql(db, "ALTER TABLE auditlogs ADD CONSTRAINT kw_test_refused "
+            "CHECK (position(%s in principal::text) = 0)" % ("'" + name + "'"))
+    tokens = {"admin": a.token(), "refused": a.token(name, pw)}
+    answers, lock = [], threading.Lock()
+
+    def writer(who, n):
+        c = Client(a, tokens[who])
+        for i in range(n):
+            nm = "%s-%d-%s" % (who, i, rand(4))
+            r = c.post("/namespaces", {"name": nm}, ns=home)
+            with lock:
+                answers.append((who, home + "/" + nm, r.status))
+
+    threads = [threading.Thread(target=writer, args=("admin", 60)) for _ in range(3)]
+    threads += [threading.Thread(target=writer, args=("refused", 20))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = {n["name"]: n["ID"] for n in
+           admin.list("namespaces", ns=home, params={"pageSize": "0"})}
+    logged = {e["objectID"] for e in
+              admin.list("auditlogs", ns=home,
+                         params={"pageSize": "0", "q": 'operation == "create"'})}
+    for who, nm, status in answers:
+        if who == "refused":
+            assert status in (500, 503) and nm not in ids, (nm, status)
+        elif status == 200:
+            assert nm in ids and ids[nm] in logged, nm  # acknowledged: kept, with its entry
+        else:
+            assert status == 503 and nm not in ids, (nm, status)  # in a failed transaction
+    assert sum(1 for w, _, s in answers if w == "admin" and s == 200) > 0
+    pg_psql(db, "ALTER TABLE auditlogs DROP CONSTRAINT kw_test_refused")
+    assert Client(a, tokens["refused"]).post("/namespaces", {"name": "after"},
+                                             ns=home).status == 200
