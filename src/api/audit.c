@@ -176,6 +176,6 @@ audit_after(struct req *r)
         arena_free(a);
         return;
     }
-    j->job = (struct wjob){ .run = audit_run, .done = audit_done, .arg = j };
+    j->job = (struct wjob){ .run = audit_run, .done = audit_done, .arg = j, .rerun = true };
     kw_store->ops->submit(kw_store, &j->job);
 }

@@ -515,6 +515,7 @@ write_done(void *arg, int rc)
         if (w->eb.code == E_OK)
             errbuf_set(&w->eb, rc, "The store is unavailable");
         api_error(w->r, &w->eb);
+        w->r->audited = false; /* its entry went with the write: record the failure */
     }
     w->r->resume(w->r);
 }

@@ -269,12 +269,14 @@ pq_next(struct pconn *c)
 }
 
 /* What PQexec answers, for a query sent (`sent`: its send succeeded): its last
- * result, or the failure that ended it; NULL when the send failed
- * (PQerrorMessage says why) or an answer did not come in time (c->pg NULL). */
+ * result, or the failure that ended it (with failed_at, not NULL, the index
+ * of the command that failed); NULL when the send failed (PQerrorMessage says
+ * why) or an answer did not come in time (c->pg NULL). */
 static PGresult *
-pq_last(struct pconn *c, bool sent)
+pq_last_of(struct pconn *c, bool sent, int *failed_at)
 {
     PGresult *last = NULL, *r;
+    int       at = 0;
 
     while (sent && (r = pq_next(c)) != NULL) {
         if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR) {
@@ -283,12 +285,21 @@ pq_last(struct pconn *c, bool sent)
         }
         PQclear(last);
         last = r;
+        if (PQresultStatus(r) == PGRES_FATAL_ERROR && failed_at != NULL)
+            *failed_at = at;
+        at++;
     }
     if (c->pg == NULL) {
         PQclear(last);
         return NULL;
     }
     return last;
+}
+
+static PGresult *
+pq_last(struct pconn *c, bool sent)
+{
+    return pq_last_of(c, sent, NULL);
 }
 
 /* `sql` (one command or several) as PQexec runs it, each answer waited for
@@ -502,6 +513,8 @@ plan_for(struct pconn *c)
     enum plan want = c->next_generic ? PLAN_GENERIC : PLAN_CUSTOM;
 
     c->next_generic = false;
+    if (PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+        c->plan = PLAN_CUSTOM; /* no transaction, no SET LOCAL: the session's */
     if (c->plan == want)
         return E_OK;
     c->plan = want;
@@ -636,13 +649,16 @@ pq_exec_deferred(struct pconn *c, const char *sql)
         return NULL;
     if (c->ndeferred == 0)
         return pq_simple(c, sql);
+    int held = c->ndeferred, failed_at = -1;
     buf_init(&text, SQL_MAX);
-    for (int i = 0; i < c->ndeferred; i++)
+    for (int i = 0; i < held; i++)
         buf_printf(&text, "%s; ", c->deferred[i].cmd);
     buf_puts(&text, sql);
     c->ndeferred = 0;
-    r = pq_simple(c, buf_cstr(&text));
+    r = pq_last_of(c, PQsendQuery(c->pg, buf_cstr(&text)), &failed_at);
     buf_free(&text);
+    if (failed_at >= 0 && failed_at < held) /* as pq_pipeline tells a held one's failure */
+        c->later_failed = true;
     return r;
 }
 

@@ -876,8 +876,12 @@ run_batch(struct pg_store *st, struct wjob *batch)
                 began ? run_job(&tx, j, j->next != NULL && n + 1 < BATCH_MAX) : E_UNAVAILABLE;
         int64_t gen = began ? bump_announced(st, &tx.log) : 0;
         /* A lost connection during COMMIT leaves the outcome unknown: the jobs
-         * answer 503, honestly "unknown". */
+         * answer 503, honestly "unknown". A transaction refused for a
+         * held-back write was surely not committed: the jobs that may run
+         * again (wjob.rerun) do, once, first in the next. */
+        bool refused = false;
         if (began && pq_commit(c) != E_OK) {
+            refused = c->later_failed;
             pq_exec(c, "ROLLBACK");
             for (size_t i = 0; i < n; i++)
                 rcs[i] = E_UNAVAILABLE;
@@ -885,11 +889,19 @@ run_batch(struct pg_store *st, struct wjob *batch)
         } else
             own_announced(st, gen);
         changelog_publish(&tx.log);
+        struct wjob *rest = j, *again = NULL, **tail = &again;
         j = first;
         for (size_t i = 0; i < n; i++, j = next) {
             next = j->next;
-            j->done(j->arg, rcs[i]);
+            if (refused && j->rerun) {
+                j->rerun = false;
+                *tail = j;
+                tail = &j->next;
+            } else
+                j->done(j->arg, rcs[i]);
         }
+        *tail = rest;
+        j = again;
     }
     changelog_free(&tx.log);
     ns_forget(&tx.base);

@@ -137,6 +137,9 @@ struct wjob {
     void        *arg;
     struct wjob *next;  /* the store's queue link */
     bool         alone; /* writes much: may run in a transaction of its own */
+    bool         rerun; /* run may be called once more, in the next transaction,
+                           when this one was rolled back for another job's sake
+                           (PostgreSQL: a held-back write failed) */
 };
 
 /* What a look at the other servers' writes found (store_ops.others_wrote). */
