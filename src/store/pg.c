@@ -208,6 +208,7 @@ conn_open(struct pconn *c, const struct pg_store *st, bool writer, const char *c
                                                : "SET synchronous_commit = on;",
              statement_ms(writer));
     c->wait_ms = statement_ms(writer) + WAIT_MARGIN_MS;
+    c->plan = PLAN_CUSTOM;
     PGresult *r = pq_simple(c, setup);
     bool      ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
@@ -285,8 +286,11 @@ pq_last_of(struct pconn *c, bool sent, int *failed_at)
         }
         PQclear(last);
         last = r;
-        if (PQresultStatus(r) == PGRES_FATAL_ERROR && failed_at != NULL)
-            *failed_at = at;
+        if (PQresultStatus(r) == PGRES_FATAL_ERROR) {
+            c->plan = PLAN_UNKNOWN; /* its transaction may undo a SET (plan_for) */
+            if (failed_at != NULL)
+                *failed_at = at;
+        }
         at++;
     }
     if (c->pg == NULL) {
@@ -470,6 +474,8 @@ pq_pipeline(struct pconn *c, const char *name, const struct pargs *p, size_t np,
             PQclear(r);
             break;
         }
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+            c->plan = PLAN_UNKNOWN; /* a SET sent with it may be undone */
         if (query < (size_t)c->ndeferred && !deferred_ok(c, &c->deferred[query], r))
             c->later_failed = true;
         if (follow && query + 1 == first && st == PGRES_TUPLES_OK && PQntuples(r) == 1) {
@@ -494,11 +500,13 @@ pq_pipeline(struct pconn *c, const char *name, const struct pargs *p, size_t np,
     return true;
 }
 
-/* The next statement on c (the writer, in a transaction) writes one row
- * found by its key (an INSERT, an UPDATE by ID): no plan of it can depend on
- * the data, so the one generic plan serves every execution, without planning
- * each (26 % of PostgreSQL's CPU per create, docs/performance.md). Every
- * other statement keeps custom plans (pg_conn_open says why). */
+/* The next statement on c writes one row (an INSERT, whose only lookups are
+ * by unique keys) or reads one by ID (sql_select_one: the ID's index before
+ * anything else): no plan of it depends on the data, so the one generic plan
+ * serves every execution, without planning each
+ * (planning was 26 % of PostgreSQL's CPU per create and about a third of a
+ * GET's, docs/performance.md). Every other statement keeps custom plans
+ * (conn_open says why). */
 void
 pq_generic(struct pconn *c)
 {
@@ -506,20 +514,21 @@ pq_generic(struct pconn *c)
 }
 
 /* The plan mode the statement about to be sent asked for (pq_generic), set
- * for the transaction (SET LOCAL) with it when it differs. */
+ * with it, in its round trip, when the session's differs. A SET is undone
+ * with the transaction it ran in when that fails or is rolled back (also the
+ * implicit one of a pipeline): then the mode is unknown (pq_exec,
+ * pq_pipeline) and set again. */
 static int
 plan_for(struct pconn *c)
 {
     enum plan want = c->next_generic ? PLAN_GENERIC : PLAN_CUSTOM;
 
     c->next_generic = false;
-    if (PQtransactionStatus(c->pg) == PQTRANS_IDLE)
-        c->plan = PLAN_CUSTOM; /* no transaction, no SET LOCAL: the session's */
     if (c->plan == want)
         return E_OK;
     c->plan = want;
-    return pq_defer(c, want == PLAN_GENERIC ? "SET LOCAL plan_cache_mode = force_generic_plan"
-                                            : "SET LOCAL plan_cache_mode = force_custom_plan");
+    return pq_defer(c, want == PLAN_GENERIC ? "SET plan_cache_mode = force_generic_plan"
+                                            : "SET plan_cache_mode = force_custom_plan");
 }
 
 /* Run `sql` with `p` (NULL: none), results in binary format; in one round
@@ -681,8 +690,8 @@ pq_do(struct pconn *c, const char *sql, const struct pargs *p, const char *what,
     return rc;
 }
 
-/* A plain command (BEGIN, SAVEPOINT ...), unprepared. A rollback may undo
- * the plan mode a SET LOCAL chose: the next statement sets it again. */
+/* A plain command (BEGIN, SAVEPOINT ...), unprepared. A rollback, or a
+ * failure, may undo the plan mode a SET chose (plan_for). */
 int
 pq_exec(struct pconn *c, const char *sql)
 {
@@ -691,7 +700,7 @@ pq_exec(struct pconn *c, const char *sql)
                        ? E_OK
                        : pq_err(c, r, sql);
 
-    if (strstr(sql, "ROLLBACK") != NULL)
+    if (rc != E_OK || strstr(sql, "ROLLBACK") != NULL)
         c->plan = PLAN_UNKNOWN;
     PQclear(r);
     return rc;
@@ -710,11 +719,13 @@ pq_commit(struct pconn *c)
         log_error("postgres: a deferred write failed: the transaction is rolled back");
         return E_UNAVAILABLE;
     }
+    enum plan mode = c->plan; /* kept only if the transaction that set it commits */
     PGresult *r = pq_exec_deferred(c, "COMMIT");
     int       rc = PQresultStatus(r) != PGRES_COMMAND_OK   ? pq_err(c, r, "commit")
                    : strcmp(PQcmdStatus(r), "COMMIT") != 0 ? E_UNAVAILABLE
                                                            : E_OK;
 
+    c->plan = rc == E_OK ? mode : PLAN_UNKNOWN;
     if (rc == E_UNAVAILABLE && PQresultStatus(r) == PGRES_COMMAND_OK)
         log_error("postgres: the transaction failed and was rolled back at commit");
     PQclear(r);
@@ -919,6 +930,8 @@ pg_run_find(struct pconn *c, const struct spec *s, const struct scope *sc, const
     buf_init(&sql, SQL_MAX);
     sql_select_one(&sql, s, at, value, sc, SQL_POSTGRES, a, &ps);
     pg_args_from(&p, &ps);
+    if (strcmp(attr, "ID") == 0) /* unique in every table: its index, whatever the data */
+        pq_generic(c);
     rc = pq_rows(c, buf_cstr(&sql), &p, "find", &r);
     buf_free(&sql);
     if (rc != E_OK)

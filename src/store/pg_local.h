@@ -65,8 +65,9 @@ struct deferred {
 };
 
 /* How a connection's prepared statements are planned at their next
- * execution (plan_cache_mode): custom (for their values) unless pq_generic
- * asked otherwise; unknown after a rollback, which may have undone a SET. */
+ * execution (plan_cache_mode, the session's): custom (for their values)
+ * unless pq_generic asked otherwise; unknown after a failure or a rollback,
+ * which may have undone a SET. */
 enum plan { PLAN_CUSTOM, PLAN_GENERIC, PLAN_UNKNOWN };
 
 struct pconn {
@@ -81,7 +82,7 @@ struct pconn {
     struct deferred  deferred[DEFERRED_MAX]; /* held back for the next round trip */
     int              ndeferred;
     bool             later_failed; /* a held-back statement failed (pq_later) */
-    enum plan        plan;         /* as the transaction has it (writer) */
+    enum plan        plan;         /* as the session has it (plan_for) */
     bool             next_generic; /* pq_generic: for the next statement */
 };
 

@@ -248,7 +248,8 @@ write_row(struct tx *tx, const struct spec *s, const struct val *obj, bool inser
     else
         sql_update(&sql, s, SQL_POSTGRES);
     if (rc == E_OK) {
-        pq_generic(c);
+        if (insert) /* an update by ID with its conditions is planned each time */
+            pq_generic(c);
         rc = pq_do(c, buf_cstr(&sql), &p, insert ? "insert" : "update", &changed);
     }
     buf_free(&sql);
@@ -709,7 +710,6 @@ begin_write(struct pg_store *st, bool savepoint)
     struct errbuf eb;
 
     c->later_failed = false;
-    c->plan = PLAN_CUSTOM; /* the session's: a SET LOCAL ends with its transaction */
     if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
         if (c->failed_at != 0 && time_now_ms() - c->failed_at < RECONNECT_MS)
             return false;

@@ -129,14 +129,24 @@ sql_select_one(struct buf *sql, const struct spec *s, const struct attr *at, str
                const struct scope *sc, enum sql_dialect d, struct arena *a,
                struct sqlparams *ps)
 {
+    bool by_id = d == SQL_POSTGRES && strcmp(at->name, "ID") == 0;
+
     buf_puts(sql, "SELECT doc FROM ");
+    if (by_id) /* the ID's unique index, then the scope, whatever the plan (pg.c
+                  plans reads by ID once: with a table's first rows, an index on
+                  the namespace costs the same, and would stay) */
+        buf_puts(sql, "(SELECT * FROM ");
     sql_ident(sql, s->rest);
     buf_puts(sql, " WHERE ");
     sql_ident(sql, at->name);
     buf_puts(sql, " = ");
     sql_param_text(sql, d, a, ps, value);
+    if (by_id) {
+        buf_puts(sql, " OFFSET 0) AS ");
+        sql_ident(sql, s->rest);
+    }
     if (sc != NULL || s->bulk) {
-        buf_puts(sql, " AND ");
+        buf_puts(sql, by_id ? " WHERE " : " AND ");
         scope_cond(sql, s, sc, false, d, a, ps);
     }
     buf_puts(sql, " LIMIT 1");

@@ -10,7 +10,9 @@
 
 #include "store.h"
 
-/* SELECT doc ... WHERE "<attr>" = value AND <scope> LIMIT 1 (sc may be NULL). */
+/* SELECT doc ... WHERE "<attr>" = value AND <scope> LIMIT 1 (sc may be NULL);
+ * on PostgreSQL a read by ID takes the ID's unique index first, whatever the
+ * plan (the scope is judged on the row it finds). */
 void sql_select_one(struct buf *sql, const struct spec *s, const struct attr *at,
                     struct str value, const struct scope *sc, enum sql_dialect d,
                     struct arena *a, struct sqlparams *ps);

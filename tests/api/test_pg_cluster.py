@@ -8,6 +8,7 @@ recovers. Runs with KEYWARD_STORE=pg or pg2 only (tests/run-api.sh)."""
 
 import datetime
 import http.client
+import os
 import re
 import shutil
 import ssl
@@ -18,8 +19,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from kwtest import (KEYWARD_BIN, PG, Client, Server, faked_clock, jwt_parts, leased_run, pg_psql,
-                    rand, silent_socket, store_url, wait_for)
+from kwtest import (KEYWARD_BIN, PG, PG_DIR, Client, Server, faked_clock, jwt_parts, leased_run,
+                    pg_psql, rand, silent_socket, store_url, wait_for)
 from certmaker import make_cert
 from pgserver import PSQL, PgServer
 
@@ -679,3 +680,60 @@ def test_a_write_whose_audit_entry_cannot_be_written_is_not_kept(cluster):
     pg_psql(db, "ALTER TABLE auditlogs DROP CONSTRAINT kw_test_refused")
     assert Client(a, tokens["refused"]).post("/namespaces", {"name": "after"},
                                              ns=home).status == 200
+
+
+def _plans(db, since):
+    """auto_explain's entries for database `db` in the test cluster's log after byte
+    `since`: (query text, the plan) of each statement executed there."""
+    with open(os.path.join(PG_DIR, "log"), errors="replace") as f:
+        f.seek(since)
+        text = f.read()
+    out = []
+    for e in re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", text):
+        lines = e.split("\n")
+        if "@%s " % db not in lines[0] or len(lines) < 2 or "Query Text:" not in lines[1]:
+            continue
+        out.append((lines[1].split("Query Text:", 1)[1].strip(), "\n".join(lines[2:])))
+    return out
+
+
+def test_only_writes_and_reads_by_id_use_generic_plans(cluster):
+    # Every execution of a lookup is planned for its values (a generic plan once scanned a
+    # namespace per row); inserts and reads by ID take the one generic plan (no planning per
+    # execution), a read by ID always through the ID's unique index. PostgreSQL's auto_explain shows which: a generic plan's
+    # conditions name $1, a custom plan's the values. Set for the database's sessions
+    # before the console connects.
+    a = cluster.add()
+    db = urlsplit(cluster.url).path.lstrip("/")
+    pg_psql(db, "ALTER DATABASE %s SET session_preload_libraries = 'auto_explain'" % db)
+    pg_psql(db, "ALTER DATABASE %s SET auto_explain.log_min_duration = 0" % db)
+    a.stop()
+    a.start()  # new sessions: auto_explain loaded
+    since = os.path.getsize(os.path.join(PG_DIR, "log"))
+    c = Client(a, a.token())
+    home = c.mkns("/", "ae-" + rand(8))
+    child = c.mkns(home["name"], "kid")  # an INSERT (and its audit entry)
+    for _ in range(2):  # a read by ID; a filtered list; a read by ID again; an update
+        c.ok(c.get("/namespaces/" + child["ID"], ns=home["name"]))
+        c.ok(c.get("/namespaces", ns=home["name"], params={"q": 'name == "%s"' % child["name"]}))
+    got = c.ok(c.get("/namespaces/" + child["ID"], ns=home["name"]))
+    c.ok(c.put("/namespaces/" + child["ID"], dict(got, description="x"), ns=home["name"]))
+    pg_psql(db, "ALTER DATABASE %s RESET ALL" % db)
+    plans = _plans(db, since)
+    kinds = {"by ID": 'SELECT doc FROM (SELECT * FROM "namespaces" WHERE "ID" = $1',
+             "listed": 'SELECT doc FROM "namespaces" WHERE "namespace"',
+             "counted": 'SELECT count(*) FROM "namespaces"',
+             "by name": 'SELECT doc FROM "namespaces" WHERE "name" = $1',
+             "inserted": 'INSERT INTO "namespaces"', "updated": 'UPDATE "namespaces"'}
+    seen = {k: [p for p in plans if p[0].startswith(v)] for k, v in kinds.items()}
+    assert len(seen["by ID"]) >= 3 and all(seen.values()), {k: len(v) for k, v in seen.items()}
+    # A custom plan has the values written in; a generic one has none of them.
+    values = (home["ID"], home["name"], child["ID"], child["name"])
+    for kind in ("by ID", "inserted"):
+        for q, plan in seen[kind]:
+            assert not any(v in plan for v in values), (kind, q, plan)
+    for q, plan in seen["by ID"]:  # and the one plan for every ID is its unique index
+        assert '"namespaces_ID_key"' in plan, (q, plan)
+    for kind in ("listed", "counted", "by name", "updated"):
+        for q, plan in seen[kind]:
+            assert any(v in plan for v in values), (kind, q, plan)
