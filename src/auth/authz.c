@@ -432,6 +432,11 @@ authz_check(const struct authz_query *r, const struct spec *s, unsigned verb, st
     if (!restrictions_allow(r, s, verb))
         return errbuf_set(eb, E_FORBIDDEN, "You are not allowed to access this resource.");
     sn = snapshot_get();
+    if (sn->gen == 0) { /* the policies could not be read: judging by none would refuse */
+        snapshot_put(sn);
+        return errbuf_set(eb, E_UNAVAILABLE,
+                          "The store is unavailable: the API authorizations cannot be read");
+    }
     ok = allowed(sn, r, s, verb);
     snapshot_put(sn);
     if (!ok)

@@ -155,6 +155,29 @@ def test_a_server_that_cannot_check_for_others_writes_answers_503_not_stale_gran
     assert user.get("/namespaces", ns=home).status == 403  # checked again: revoked
 
 
+def test_a_server_that_cannot_read_the_authorizations_answers_503_not_403(cluster):
+    # B must rebuild its snapshot (A moved the generation) while the policies cannot be
+    # read (here: their privilege revoked; in the field: the database going away at that
+    # moment). Judging by no policy at all refused a legitimate request with 403.
+    a, b = cluster.add(), cluster.add()
+    admin = Client(a, a.token())
+    home = admin.mkns("/", "h-" + rand(6))["name"]
+    name, pw, _ = admin.mkaccount(home)
+    admin.mkauthz(home, [["@auth:realm=vince", "@auth:account=" + name]],
+                  ["@auth:role=namespace.viewer"], home)
+    user = Client(b, a.token(name, pw))
+    assert user.get("/namespaces", ns=home).status == 200  # B built its snapshot
+    db = urlsplit(cluster.url).path.lstrip("/")
+    pg_psql(db, "REVOKE ALL ON apiauthorizations FROM keyward")
+    try:
+        admin.mkns(home, "moved")  # a namespace write moves the generation
+        r = user.get("/namespaces", ns=home)
+        assert r.status == 503, r
+    finally:
+        pg_psql(db, "GRANT ALL ON apiauthorizations TO keyward")
+    assert user.get("/namespaces", ns=home).status == 200
+
+
 def test_a_read_by_id_follows_authorizations_changed_on_the_other(pair):
     # A GET of one object takes the authorization generation with its read of
     # the object (one round trip): a grant or revocation made on A still counts
