@@ -93,16 +93,25 @@ build(struct arena *a, const struct req *r, const char *operation, struct str id
 /* An entry whose namespace does not exist (it never did, or a delete committed
  * first) goes to the log of "/" instead: neither lost, nor found later in the log
  * of another namespace created under the same path. requestNamespace keeps
- * the path the request named. */
+ * the path the request named. The namespace is looked up first (in this
+ * transaction, under its write lock): the insert then always writes its row,
+ * and never turns a PostgreSQL hopeful transaction back (docs/postgres.md),
+ * which requests naming namespaces that do not exist could otherwise do at
+ * will. */
 static int
 insert_entry(struct tx *tx, struct arena *a, struct val *obj)
 {
-    int rc = tx->ops->insert(tx, &spec_auditlog, obj);
+    struct str ns = val_get_str(obj, "namespace");
+    struct val found;
+    int        rc = str_eq_c(ns, "/")
+                        ? E_OK
+                        : tx->ops->find(tx, &spec_namespace, NULL, "name", ns, a, &found);
 
-    if (rc != E_NOTFOUND)
+    if (rc == E_NOTFOUND) {
+        val_set(a, obj, "namespace", val_cstr("/"));
+        tags_normalize(a, &spec_auditlog, obj);
+    } else if (rc != E_OK)
         return rc;
-    val_set(a, obj, "namespace", val_cstr("/"));
-    tags_normalize(a, &spec_auditlog, obj);
     return tx->ops->insert(tx, &spec_auditlog, obj);
 }
 

@@ -475,6 +475,9 @@ run_write(struct tx *tx, void *arg)
     bool         found = false;
     int          rc = E_OK;
 
+    /* Afresh, should this not be its first run (may_rerun). */
+    w->eb = (struct errbuf){ 0 };
+    w->r->audited = false;
     if ((rc = recheck(tx, w)) != E_OK)
         return rc;
     if (w->idem_key.len > 0 && ((rc = idem_replay(tx, w, &found)) != E_OK || found))
@@ -592,6 +595,18 @@ idem_prepare(struct req *r, struct wreq *w, struct errbuf *eb)
     return E_OK;
 }
 
+/* Whether run_write may run this write a second time, in a new transaction
+ * when the first was rolled back (struct wjob.rerun): a create whose run
+ * depends on nothing but what it reads (no before_write hook, which may
+ * keep what it found) and leaves nothing behind but its answer, which the
+ * second run writes anew (run_write starts it afresh). */
+static bool
+may_rerun(const struct wreq *w)
+{
+    return w->op == W_CREATE && w->s->hooks.before_write == NULL &&
+           w->r->hook.refusal.code == E_OK;
+}
+
 static int
 queue_write(struct req *r, struct wreq *w, struct errbuf *eb)
 {
@@ -599,9 +614,11 @@ queue_write(struct req *r, struct wreq *w, struct errbuf *eb)
 
     if (rc != E_OK)
         return rc;
-    w->job = (struct wjob){
-        .run = run_write, .done = write_done, .arg = w, .alone = r->body.len >= WRITE_ALONE_BODY
-    };
+    w->job = (struct wjob){ .run = run_write,
+                            .done = write_done,
+                            .arg = w,
+                            .alone = r->body.len >= WRITE_ALONE_BODY,
+                            .rerun = may_rerun(w) };
     /* Suspend first: the writer may finish and resume before we return. (A
      * create whose prepare ran on the work pool is suspended already.) */
     if (!r->pending) {

@@ -673,20 +673,32 @@ inv_pem_append(struct buf *out, struct str b64)
 
 #define CHAIN_MAX 16
 
+static bool
+seen_in(const struct str *ids, int n, struct str id)
+{
+    for (int i = 0; i < n; i++)
+        if (str_eq(ids[i], id))
+            return true;
+    return false;
+}
+
 /* The issuers above obj, linked within its own namespace (which a recursive
- * read may have found below X-Namespace). */
+ * read may have found below X-Namespace), each once: two CAs that certify
+ * each other end the chain where it would come back. */
 static int
 contents_chain(struct hook_ctx *ctx, const struct val *obj, struct buf *out)
 {
     struct scope  sc = { val_get_str(obj, "namespace"), false };
     struct val    cur = *obj;
     struct errbuf eb = { 0 };
+    struct str    ids[CHAIN_MAX] = { val_get_str(obj, "ID") };
     int           rc = E_OK;
 
     for (int depth = 1; depth < CHAIN_MAX && rc == E_OK; depth++) {
         struct str up = val_get_str(&cur, "issuerCertificateID");
-        if (up.len == 0)
+        if (up.len == 0 || seen_in(ids, depth, up))
             break;
+        ids[depth] = up;
         rc = kw_store->ops->find(kw_store, &spec_certificate, &sc, "ID", up, ctx->a, &cur, &eb);
         if (rc == E_NOTFOUND)
             return E_OK; /* deleted since: the chain ends here */

@@ -425,11 +425,32 @@ deferred_ok(struct pconn *c, const struct deferred *d, PGresult *r)
 
     if (st == PGRES_FATAL_ERROR)
         pq_err(c, r, d->cmd != NULL ? d->cmd : "deferred write");
-    else if (d->cmd == NULL && st == PGRES_COMMAND_OK && strcmp(PQcmdTuples(r), "1") != 0)
-        log_error("postgres: a deferred write wrote %s rows, not 1", PQcmdTuples(r));
-    else
+    else if (d->cmd == NULL && st == PGRES_COMMAND_OK && strcmp(PQcmdTuples(r), "1") != 0) {
+        if (!d->hoped) /* a hopeful insert's miss: a taken key, no error */
+            log_error("postgres: a deferred write wrote %s rows, not 1", PQcmdTuples(r));
+    } else
         return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
     return false;
+}
+
+/* A held-back statement d did not do what it was held back for (result r):
+ * the transaction is to be refused (c->later_failed), the first such naming
+ * its job (c->failed_job; those after it may have failed only because it
+ * did), and c->held_error saying whether any was more than a hopeful
+ * insert's miss. Not when the connection went: whether a COMMIT sent with
+ * it was carried out is then unknown, which is no refusal. */
+static void
+held_failed(struct pconn *c, const struct deferred *d, const PGresult *r)
+{
+    if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK ||
+        (PQresultStatus(r) == PGRES_FATAL_ERROR &&
+         PQresultErrorField(r, PG_DIAG_SQLSTATE) == NULL)) /* libpq's own: no answer */
+        return;
+    if (!c->later_failed)
+        c->failed_job = d->job;
+    c->later_failed = true;
+    if (!d->hoped || PQresultStatus(r) != PGRES_COMMAND_OK)
+        c->held_error = true;
 }
 
 /* One round trip: the connection's held-back statements (pq_defer,
@@ -477,7 +498,7 @@ pq_pipeline(struct pconn *c, const char *name, const struct pargs *p, size_t np,
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
             c->plan = PLAN_UNKNOWN; /* a SET sent with it may be undone */
         if (query < (size_t)c->ndeferred && !deferred_ok(c, &c->deferred[query], r))
-            c->later_failed = true;
+            held_failed(c, &c->deferred[query], r);
         if (follow && query + 1 == first && st == PGRES_TUPLES_OK && PQntuples(r) == 1) {
             c->follow_n = pg_col_int(r, 0, 0);
             c->follow = FOLLOW_READ;
@@ -585,7 +606,7 @@ pq_defer(struct pconn *c, const char *cmd)
 {
     if (c->ndeferred == DEFERRED_MAX)
         return pq_exec(c, cmd);
-    c->deferred[c->ndeferred++] = (struct deferred){ .cmd = cmd };
+    c->deferred[c->ndeferred++] = (struct deferred){ .cmd = cmd, .job = c->job };
     return E_OK;
 }
 
@@ -605,34 +626,55 @@ args_own(struct pargs *p)
     }
 }
 
-/* A write of exactly one row whose answer can wait: held back (its
- * parameters with it, copied into p->a, which it takes) and sent with the connection's next
- * statement, in its round trip. Should it fail or write no row,
- * c->later_failed says so once it is sent, and the transaction is to be
- * rolled back whole (pq_commit refuses to commit it): the writes of other
- * jobs may have followed it. */
-int
-pq_later(struct pconn *c, const char *sql, struct pargs *p)
+/* Hold back `sql` with p (its parameters copied into p->a, which it takes)
+ * when there is room for it and its plan mode's SET (plan_for): false when
+ * there is not, or it cannot be prepared; nothing is then held. */
+static bool
+hold(struct pconn *c, const char *sql, struct pargs *p, bool hoped)
 {
     char        buf[24];
     const char *name = NULL;
-    int64_t     changed = 0;
-    int         rc;
 
-    /* Room for the plan mode's SET (plan_for) and the statement. */
     if (c->ndeferred + 2 <= DEFERRED_MAX && plan_for(c) == E_OK)
         name = pg_conn_prepare(c, sql, p, buf);
-    if (name != NULL) {
-        struct deferred *d = &c->deferred[c->ndeferred++];
-        args_own(p);
-        d->cmd = NULL;
-        snprintf(d->name, sizeof d->name, "%s", name);
-        d->p = *p;
+    if (name == NULL)
+        return false;
+    struct deferred *d = &c->deferred[c->ndeferred++];
+    args_own(p);
+    *d = (struct deferred){ .p = *p, .hoped = hoped, .job = c->job };
+    snprintf(d->name, sizeof d->name, "%s", name);
+    return true;
+}
+
+/* A write of exactly one row whose answer can wait: held back and sent with
+ * the connection's next statement, in its round trip. Should it fail or
+ * write no row, c->later_failed says so once it is sent, and the
+ * transaction is to be rolled back whole (pq_commit refuses to commit it):
+ * the writes of other jobs may have followed it. */
+int
+pq_later(struct pconn *c, const char *sql, struct pargs *p)
+{
+    int64_t changed = 0;
+    int     rc;
+
+    if (hold(c, sql, p, false))
         return E_OK;
-    }
     rc = pq_do(c, sql, p, "write", &changed);
     arena_free(p->a);
     return rc == E_OK && changed != 1 ? E_INTERNAL : rc;
+}
+
+/* An insert held back in the hope that it writes its row (pg_tx.c, hopeful
+ * transactions): as pq_later's, except that writing nothing is no error to
+ * log (c->held_error stays false; the transaction is refused all the same). False: not
+ * held (no room; p->a freed all the same), the caller writes it and waits. */
+bool
+pq_hope(struct pconn *c, const char *sql, struct pargs *p)
+{
+    if (hold(c, sql, p, true))
+        return true;
+    arena_free(p->a);
+    return false;
 }
 
 static bool
@@ -667,7 +709,7 @@ pq_exec_deferred(struct pconn *c, const char *sql)
     r = pq_last_of(c, PQsendQuery(c->pg, buf_cstr(&text)), &failed_at);
     buf_free(&text);
     if (failed_at >= 0 && failed_at < held) /* as pq_pipeline tells a held one's failure */
-        c->later_failed = true;
+        held_failed(c, &c->deferred[failed_at], r);
     return r;
 }
 
@@ -716,7 +758,11 @@ pq_commit(struct pconn *c)
     if (holds_later(c) && !pq_pipeline(c, NULL, NULL, 0, NULL))
         return E_UNAVAILABLE;
     if (c->later_failed) {
-        log_error("postgres: a deferred write failed: the transaction is rolled back");
+        if (!c->held_error) /* a taken name: its job runs again, and is told */
+            log_debug("postgres: a hopeful insert wrote nothing: the transaction's jobs "
+                      "run again, each waiting for its writes");
+        else
+            log_error("postgres: a deferred write failed: the transaction is rolled back");
         return E_UNAVAILABLE;
     }
     enum plan mode = c->plan; /* kept only if the transaction that set it commits */

@@ -18,10 +18,12 @@
 /* GET /health's ping (store_ops.ping), connecting included: a load balancer
  * takes a server whose database does not answer out within seconds. */
 #define PING_WAIT_MS 2000
-#define DEFERRED_MAX 16 /* statements a connection holds back (pq_defer, pq_later) */
+/* Statements a connection holds back (pq_defer, pq_later): room for a whole
+ * transaction of hopeful creates (pg_tx.c: about six statements a job). */
+#define DEFERRED_MAX 400
 #define PIPE_MAX                                                                               \
-    128 /* executions of one statement per pipeline (pq_do_each): their                        \
-           answers must fit the socket's buffers while it sends */
+    128 /* executions of one statement per pipeline (pq_do_each): the rows of                  \
+           a round trip, and the arena of their parameters, stay bounded */
 
 /* Type OIDs (catalog/pg_type_d.h is a server header). */
 #define OID_BOOL   16
@@ -62,6 +64,8 @@ struct deferred {
     const char  *cmd;      /* pq_defer's static command text; NULL for pq_later's: */
     char         name[24]; /* its prepared statement */
     struct pargs p;        /* its parameters, in p.a (freed once sent) */
+    bool         hoped;    /* pq_hope's: writing no row is a miss, not an error */
+    int          job;      /* the writer's job it was held for (pconn.job) */
 };
 
 /* How a connection's prepared statements are planned at their next
@@ -82,6 +86,9 @@ struct pconn {
     struct deferred  deferred[DEFERRED_MAX]; /* held back for the next round trip */
     int              ndeferred;
     bool             later_failed; /* a held-back statement failed (pq_later) */
+    bool             held_error;   /* ... more than a hopeful insert's miss (pq_hope) */
+    int              job;          /* writer: the transaction's job running (-1: none) */
+    int              failed_job;   /* ... whose held-back statement failed first */
     enum plan        plan;         /* as the session has it (plan_for) */
     bool             next_generic; /* pq_generic: for the next statement */
 };
@@ -118,7 +125,8 @@ struct pg_tx {
     struct tx        base;
     struct pg_store *st;
     struct changelog log;
-    struct arena    *seen_a; /* the copies below (NULL: none yet) */
+    bool             hopeful; /* its inserts are held back too (run_batch) */
+    struct arena    *seen_a;  /* the copies below (NULL: none yet) */
     struct str       seen_name[NS_SEEN_MAX];
     struct val       seen_doc[NS_SEEN_MAX];
     size_t           nseen;
@@ -170,6 +178,7 @@ int           pq_do(struct pconn *c, const char *sql, const struct pargs *p, con
 int           pq_exec(struct pconn *c, const char *sql);
 int           pq_defer(struct pconn *c, const char *cmd);
 int           pq_later(struct pconn *c, const char *sql, struct pargs *p);
+bool          pq_hope(struct pconn *c, const char *sql, struct pargs *p);
 void          pq_generic(struct pconn *c);
 int           pq_do_each(struct pconn *c, const char *sql, const struct pargs *p, size_t np,
                          const char *what, int64_t *changed);

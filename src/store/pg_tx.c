@@ -267,13 +267,43 @@ log_change(struct tx *tx, const struct spec *s, struct str id, const struct val 
                   &(struct change){ .s = s, .id = id, .obj = obj != NULL ? *obj : val_null() });
 }
 
+/* obj's insert held back: pq_later's, or pq_hope's when `hoped`, which
+ * may find no room: then *held is false, and the caller writes it. */
+static int
+insert_held(struct tx *tx, const struct spec *s, const struct val *obj, bool hoped, bool *held)
+{
+    struct pargs p = { .a = arena_new(4096) };
+    struct buf   sql;
+    int          rc = row_args(&p, s, obj, true, NULL);
+
+    *held = false;
+    buf_init(&sql, SQL_MAX);
+    sql_insert(&sql, s, SQL_POSTGRES);
+    if (rc != E_OK) {
+        arena_free(p.a);
+    } else { /* either takes p.a */
+        pq_generic(txc(tx));
+        if (hoped)
+            *held = pq_hope(txc(tx), buf_cstr(&sql), &p);
+        else if ((rc = pq_later(txc(tx), buf_cstr(&sql), &p)) == E_OK)
+            *held = true;
+    }
+    buf_free(&sql);
+    if (*held)
+        log_change(tx, s, val_get_str(obj, "ID"), obj);
+    return rc;
+}
+
+/* In a hopeful transaction (run_batch) the insert is held back too: should
+ * it write nothing, the transaction is refused and its jobs run again. */
 static int
 tx_insert(struct tx *tx, const struct spec *s, const struct val *obj)
 {
-    int rc = write_row(tx, s, obj, true, NULL); /* changes no row that was found */
+    bool held = false;
+    int  rc = ((struct pg_tx *)tx)->hopeful ? insert_held(tx, s, obj, true, &held) : E_OK;
 
-    if (rc == E_OK)
-        log_change(tx, s, val_get_str(obj, "ID"), obj);
+    if (rc == E_OK && !held && (rc = write_row(tx, s, obj, true, NULL)) == E_OK)
+        log_change(tx, s, val_get_str(obj, "ID"), obj); /* changes no row found */
     return rc;
 }
 
@@ -282,22 +312,9 @@ tx_insert(struct tx *tx, const struct spec *s, const struct val *obj)
 static int
 tx_insert_later(struct tx *tx, const struct spec *s, const struct val *obj)
 {
-    struct arena *a = arena_new(4096);
-    struct pargs  p = { .a = a };
-    struct buf    sql;
-    int           rc = row_args(&p, s, obj, true, NULL);
+    bool held;
 
-    buf_init(&sql, SQL_MAX);
-    sql_insert(&sql, s, SQL_POSTGRES);
-    if (rc == E_OK) {
-        pq_generic(txc(tx));
-        rc = pq_later(txc(tx), buf_cstr(&sql), &p);
-    } else
-        arena_free(a);
-    buf_free(&sql);
-    if (rc == E_OK)
-        log_change(tx, s, val_get_str(obj, "ID"), obj);
-    return rc;
+    return insert_held(tx, s, obj, false, &held);
 }
 
 /* Inserts sent PIPE_MAX to a round trip (pq_do_each): a bundle of 2,000
@@ -709,7 +726,8 @@ begin_write(struct pg_store *st, bool savepoint)
     struct pconn *c = &st->writer;
     struct errbuf eb;
 
-    c->later_failed = false;
+    c->later_failed = c->held_error = false;
+    c->job = c->failed_job = -1;
     if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
         if (c->failed_at != 0 && time_now_ms() - c->failed_at < RECONNECT_MS)
             return false;
@@ -734,11 +752,14 @@ begin_write(struct pg_store *st, bool savepoint)
  * the whole transaction fails (c->later_failed), as when a held-back write
  * of the job fails (tx_insert_later). */
 static int
-run_job(struct pg_tx *tx, struct wjob *j, bool more)
+run_job(struct pg_tx *tx, struct wjob *j, int n, bool more)
 {
     struct pconn *c = &tx->st->writer;
     size_t        mark = tx->log.n;
-    int           rc = j->run(&tx->base, j->arg), end;
+    int           rc, end;
+
+    c->job = n; /* what it holds back is its own (held_failed) */
+    rc = j->run(&tx->base, j->arg);
 
     if (rc == E_OK && PQtransactionStatus(c->pg) == PQTRANS_INERROR)
         rc = E_INTERNAL;
@@ -856,6 +877,61 @@ pg_st_follow_settle(struct store *base)
     return generation_moved(st, c->follow_n) ? OTHERS_WROTE : OTHERS_NONE;
 }
 
+/* Whether the transaction about to run jobs j... (at most BATCH_MAX) may be
+ * hopeful: each of them may run again (wjob.rerun). Then their inserts are
+ * held back like every other write of theirs, and the whole transaction
+ * goes in a few round trips instead of one a job. */
+static bool
+all_rerun(const struct wjob *j)
+{
+    for (size_t n = 0; j != NULL && n < BATCH_MAX; j = j->next, n++)
+        if (!j->rerun)
+            return false;
+    return true;
+}
+
+/* Run jobs j... in one transaction (at most BATCH_MAX, fewer when a
+ * held-back write fails); *rcs their results, *n how many ran. True when it
+ * was refused for a held-back write (pq_commit): surely not committed. */
+static bool
+run_tx(struct pg_tx *tx, struct wjob *j, int *rcs, size_t *n)
+{
+    struct pg_store *st = tx->st;
+    struct pconn    *c = &st->writer;
+    bool             began = begin_write(st, true), refused = false;
+
+    ns_forget(&tx->base); /* a new transaction: what another wrote counts */
+    /* A held-back write that failed ends the transaction (pq_commit refuses
+     * it); the jobs after it run in the next. */
+    for (*n = 0; j != NULL && *n < BATCH_MAX && !c->later_failed; j = j->next, (*n)++)
+        rcs[*n] = began ? run_job(tx, j, (int)*n, j->next != NULL && *n + 1 < BATCH_MAX)
+                        : E_UNAVAILABLE;
+    int64_t gen = began ? bump_announced(st, &tx->log) : 0;
+    /* A lost connection during COMMIT leaves the outcome unknown: the jobs
+     * answer 503, honestly "unknown". */
+    if (began && pq_commit(c) != E_OK) {
+        refused = c->later_failed;
+        pq_exec(c, "ROLLBACK");
+        for (size_t i = 0; i < *n; i++)
+            rcs[i] = E_UNAVAILABLE;
+        changelog_truncate(&tx->log, 0);
+    } else
+        own_announced(st, gen);
+    changelog_publish(&tx->log);
+    return refused;
+}
+
+/* The writer's queue, in transactions. One refused for a held-back write
+ * (surely not committed) is not the end of its jobs: after a hopeful one
+ * (an insert that wrote nothing: a taken name, a namespace gone), every job
+ * runs again in a careful transaction, where each waits for its inserts and
+ * is told; after a careful one, the job whose write failed answers 503 and
+ * the others that may (wjob.rerun) run again, first in the next. A hopeful
+ * refusal is always followed by a careful transaction, and each careful
+ * refusal answers a job, so the queue moves on; once a held-back write has
+ * failed with an error (the database refusing, a lock held past the
+ * statement timeout), the rest of the batch goes carefully: no whole hopeful
+ * transaction is run again for each job such a failure costs. */
 static void
 run_batch(struct pg_store *st, struct wjob *batch)
 {
@@ -863,38 +939,23 @@ run_batch(struct pg_store *st, struct wjob *batch)
     struct pconn *c = &st->writer;
     int           rcs[BATCH_MAX];
     struct wjob  *j = batch, *next;
+    bool          careful = false, failing = false;
 
     while (j != NULL) {
         struct wjob *first = j;
-        size_t       n = 0;
-        bool         began = begin_write(st, true);
-        ns_forget(&tx.base); /* a new transaction: what another wrote counts */
-        /* A held-back write that failed ends the transaction (pq_commit
-         * refuses it); the jobs after it run in the next. */
-        for (; j != NULL && n < BATCH_MAX && !c->later_failed; j = j->next, n++)
-            rcs[n] =
-                began ? run_job(&tx, j, j->next != NULL && n + 1 < BATCH_MAX) : E_UNAVAILABLE;
-        int64_t gen = began ? bump_announced(st, &tx.log) : 0;
-        /* A lost connection during COMMIT leaves the outcome unknown: the jobs
-         * answer 503, honestly "unknown". A transaction refused for a
-         * held-back write was surely not committed: the jobs that may run
-         * again (wjob.rerun) do, once, first in the next. */
-        bool refused = false;
-        if (began && pq_commit(c) != E_OK) {
-            refused = c->later_failed;
-            pq_exec(c, "ROLLBACK");
-            for (size_t i = 0; i < n; i++)
-                rcs[i] = E_UNAVAILABLE;
-            changelog_truncate(&tx.log, 0);
-        } else
-            own_announced(st, gen);
-        changelog_publish(&tx.log);
+        size_t       n;
+        tx.hopeful = !careful && !failing && all_rerun(j);
+        bool refused = run_tx(&tx, j, rcs, &n);
+        int  culprit = tx.hopeful ? -1 : c->failed_job;
+        if (!tx.hopeful && culprit < 0)
+            refused = false; /* no job to blame: each is told (never seen) */
+        for (size_t i = 0; i < n; i++)
+            j = j->next; /* the jobs not run */
         struct wjob *rest = j, *again = NULL, **tail = &again;
         j = first;
         for (size_t i = 0; i < n; i++, j = next) {
             next = j->next;
-            if (refused && j->rerun) {
-                j->rerun = false;
+            if (refused && j->rerun && (int)i != culprit) {
                 *tail = j;
                 tail = &j->next;
             } else
@@ -902,6 +963,8 @@ run_batch(struct pg_store *st, struct wjob *batch)
         }
         *tail = rest;
         j = again;
+        careful = refused && tx.hopeful;
+        failing = failing || (refused && c->held_error);
     }
     changelog_free(&tx.log);
     ns_forget(&tx.base);

@@ -337,23 +337,62 @@ cursor_cte(struct buf *sql, const struct spec *s, const struct listq *q, enum sq
     buf_puts(sql, ") ");
 }
 
+/* Whether an order key may be missing (NULL): an attribute a create may
+ * leave out. Its comparisons with the cursor's must then place NULL. */
+static bool
+may_be_null(const struct attr *at)
+{
+    return (at->flags & A_REQUIRED) == 0;
+}
+
+/* The row's key i equals the cursor row's (cur.k<i>), NULL equal to NULL. */
 static void
-cursor_cond(struct buf *sql, const struct listq *q)
+key_equal(struct buf *sql, const struct attr *at, size_t i, enum sql_dialect d)
+{
+    sql_ident(sql, at->name);
+    if (!may_be_null(at))
+        buf_printf(sql, " = cur.k%zu", i);
+    else
+        buf_printf(sql, d == SQL_SQLITE ? " IS cur.k%zu" : " IS NOT DISTINCT FROM cur.k%zu", i);
+}
+
+/* The row's key i sorts after the cursor row's. NULL sorts as each store's
+ * ORDER BY and indexes place it (order_by says nothing): below every value
+ * on SQLite, above every value on PostgreSQL. */
+static void
+key_after(struct buf *sql, const struct attr *at, bool desc, size_t i, enum sql_dialect d)
+{
+    buf_putc(sql, '(');
+    sql_ident(sql, at->name);
+    buf_printf(sql, " %s cur.k%zu", desc ? "<" : ">", i);
+    if (may_be_null(at)) {
+        bool nulls_after = desc == (d == SQL_SQLITE);
+        buf_printf(
+            sql, nulls_after ? " OR (cur.k%zu IS NOT NULL AND " : " OR (cur.k%zu IS NULL AND ",
+            i);
+        sql_ident(sql, at->name);
+        buf_puts(sql, nulls_after ? " IS NULL)" : " IS NOT NULL)");
+    }
+    buf_putc(sql, ')');
+}
+
+/* Rows after the cursor row in q's order: equal on the first i keys and
+ * after it on key i, for some i; the ID last. */
+static void
+cursor_cond(struct buf *sql, const struct listq *q, enum sql_dialect d)
 {
     buf_puts(sql, " AND (");
     for (size_t i = 0; i <= q->norder; i++) {
         if (i > 0)
             buf_puts(sql, " OR (");
         for (size_t j = 0; j < i; j++) {
-            sql_ident(sql, q->order[j].attr->name);
-            buf_printf(sql, " = cur.k%zu AND ", j);
+            key_equal(sql, q->order[j].attr, j, d);
+            buf_puts(sql, " AND ");
         }
         if (i == q->norder)
             buf_puts(sql, "\"ID\" > cur.kid");
-        else {
-            sql_ident(sql, q->order[i].attr->name);
-            buf_printf(sql, " %s cur.k%zu", q->order[i].desc ? "<" : ">", i);
-        }
+        else
+            key_after(sql, q->order[i].attr, q->order[i].desc, i, d);
         if (i > 0)
             buf_putc(sql, ')');
     }
@@ -513,7 +552,7 @@ sql_select(struct buf *sql, const struct spec *s, const struct listq *q, enum sq
     if (rc != E_OK)
         return rc;
     if (cursor)
-        cursor_cond(sql, q);
+        cursor_cond(sql, q, d);
     order_by(sql, q, sort);
     buf_puts(sql, " LIMIT ");
     sql_param_int(sql, d, a, ps, q->limit < 0 ? INT64_MAX : q->limit);

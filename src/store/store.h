@@ -137,9 +137,12 @@ struct wjob {
     void        *arg;
     struct wjob *next;  /* the store's queue link */
     bool         alone; /* writes much: may run in a transaction of its own */
-    bool         rerun; /* run may be called once more, in the next transaction,
-                           when this one was rolled back for another job's sake
-                           (PostgreSQL: a held-back write failed) */
+    bool         rerun; /* run may be called again, in the next transaction,
+                           when this one was rolled back before its commit
+                           (PostgreSQL: a held-back write failed, its own or
+                           another job's); a PostgreSQL transaction of such
+                           jobs only is hopeful: it holds back their inserts
+                           too (docs/postgres.md) */
 };
 
 /* What a look at the other servers' writes found (store_ops.others_wrote). */

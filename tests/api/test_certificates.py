@@ -425,6 +425,41 @@ def test_contents_verify_with_openssl(admin, space, tmp_path):
     assert out.returncode == 0, out.stderr
 
 
+def _cross_certified_pair():
+    """CAs "Loop A" and "Loop B", each certified by the other (SKI/AKI set), and a leaf of A."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    keys = [ec.generate_private_key(ec.SECP256R1()) for _ in range(3)]
+    names = [x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+             for cn in ("Loop A", "Loop B", "loop leaf")]
+
+    def cert(subj, issuer, is_ca):
+        b = (x509.CertificateBuilder().subject_name(names[subj]).issuer_name(names[issuer])
+             .public_key(keys[subj].public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(now() - datetime.timedelta(days=1))
+             .not_valid_after(now() + datetime.timedelta(days=90))
+             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                 keys[issuer].public_key()), False))
+        if is_ca:
+            b = (b.add_extension(x509.BasicConstraints(True, None), True)
+                 .add_extension(x509.SubjectKeyIdentifier.from_public_key(
+                     keys[subj].public_key()), False))
+        return b.sign(keys[issuer], hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+    return cert(0, 1, True), cert(1, 0, True), cert(2, 0, False)
+
+
+def test_a_chain_through_cas_that_certify_each_other_names_each_once(admin):
+    # A and B certify each other (a cross-certified pair, as bridges and key rollovers make):
+    # the leaf's chain is leaf, A, B, and ends there instead of going round to the cap.
+    ns = admin.mkns("/", "loop-" + rand(6))["name"]
+    a, b, leaf = _cross_certified_pair()
+    imp(admin, ns, (a + b).decode())
+    got = imp(admin, ns, leaf.decode())
+    want = [x509.load_pem_x509_certificate(p).fingerprint(hashes.SHA256()).hex()
+            for p in (leaf, a, b)]
+    assert chain_ids(admin, ns, got["ID"]) == want
+
+
 # ---- retire, update, delete ----------------------------------------------------------------
 
 
@@ -533,6 +568,32 @@ def test_csv_default_columns(admin, searchable):
     assert head[:3] == ["ID", "namespace", "subjectCN"] and "status" in head
     assert "der" not in head
     assert any("www.alpha.example.com" in ln for ln in lines)
+
+
+@pytest.mark.parametrize("order", ["subjectO", "-subjectO", "subjectO,issuerCN",
+                                   "-subjectO,-issuerCN"])
+def test_cursor_pages_ordered_on_a_field_some_lack_reach_every_certificate(admin, order):
+    # Ordered on a field that some certificates do not have (no O in their subject), the
+    # pages that follow X-Next must still reach every match, in the order of one big page:
+    # a cursor on a certificate without O used to end the list there (black-box review).
+    ns = admin.mkns("/", "cur-" + rand(6))["name"]
+    for i, o in enumerate([None, "Beta", None, "Alpha", "Beta", None, "Gamma"]):
+        imp(admin, ns, make_cert("c%d.cursor.test" % i, o=o).pem)
+    params = {"order": order.split(","), "pageSize": 0}
+    whole = [c["ID"] for c in admin.list("certificates", ns, params=params)]
+    assert len(whole) == 7
+    got, nxt = [], None
+    for _ in range(10):
+        p = {"order": order.split(","), "limit": 2}
+        if nxt:
+            p["after"] = nxt
+        r = admin.get("/certificates", ns=ns, params=p)
+        assert r.status == 200 and r.headers["X-Count-Total"] == "7", r
+        got += [c["ID"] for c in r.data]
+        nxt = r.headers.get("X-Next")
+        if not nxt:
+            break
+    assert got == whole
 
 
 # ---- imports -------------------------------------------------------------------------------

@@ -651,6 +651,68 @@ def test_a_run_taken_over_never_shows_fewer_certificates_found(cluster, tmp_path
             s.close()
 
 
+def test_creates_of_taken_names_in_a_hopeful_transaction_are_told_and_the_rest_kept(cluster):
+    # The writer holds back the inserts of a transaction made only of creates that may run
+    # again (docs/postgres.md, hopeful transactions), answering each without waiting: should
+    # one write nothing (its name taken), the transaction is refused and its jobs run again,
+    # each now waiting for its insert. Eight writers at once, every third name one that is
+    # taken: each taken one is 422 Duplicate Key, every other one 200, kept, with its audit
+    # entry, and the server's log shows that a hopeful transaction was refused (the path
+    # under test ran; the previous binary waited for every insert and never logs it).
+    a = cluster.add(config={"log_level": "debug"})
+    admin = Client(a, a.token())
+    home = admin.mkns("/", "h-" + rand(6))["name"]
+    taken = ["taken-%d" % i for i in range(8)]
+    for nm in taken:
+        admin.mkns(home, nm)
+    answers, lock = [], threading.Lock()
+
+    def writer(w):
+        c = Client(a, admin.token)
+        for i in range(30):
+            nm = taken[(w + i) % 8] if i % 3 == 2 else "w%d-%d-%s" % (w, i, rand(4))
+            r = c.post("/namespaces", {"name": nm}, ns=home)
+            with lock:
+                answers.append((nm, r.status, r.data))
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = {n["name"]: n["ID"] for n in
+           admin.list("namespaces", ns=home, params={"pageSize": "0"})}
+    logged = {e["objectID"] for e in admin.list(
+        "auditlogs", ns=home, params={"pageSize": "0", "q": 'operation == "create"'})
+        if e["status"] == 200}
+    for nm, status, data in answers:
+        if nm in taken:
+            assert status == 422 and data[0]["title"] == "Duplicate Key", (nm, status, data)
+        else:
+            assert status == 200 and data["name"] == home + "/" + nm, (nm, status, data)
+            assert ids[data["name"]] == data["ID"] and data["ID"] in logged, nm
+    assert len(ids) == 8 + sum(1 for nm, _, _ in answers if nm not in taken)
+    assert "a hopeful insert wrote nothing" in a.stderr_path.read_text(errors="replace")
+
+
+def test_requests_naming_a_namespace_that_does_not_exist_turn_no_hopeful_transaction_back(
+        cluster):
+    # The entry of a request refused for naming a namespace that does not exist goes to "/";
+    # its namespace is looked up first, so that its insert never misses and sends a hopeful
+    # transaction round again (a request anyone can send, which would double the writer's
+    # work: review). The entries are there, in "/", naming the path that was asked for.
+    a = cluster.add(config={"log_level": "debug"})
+    admin = Client(a, a.token())
+    ghost = "/ghost-" + rand(6)
+    for i in range(5):
+        assert admin.post("/namespaces", {"name": "n%d" % i}, ns=ghost).status in (403, 404)
+    got = wait_for(lambda: [e for e in admin.list("auditlogs", ns="/", params={
+        "pageSize": "0", "q": 'requestNamespace == "%s"' % ghost})
+        if e["namespace"] == "/"] or None, timeout=10)
+    assert got and len(got) == 5, got
+    assert "a hopeful insert wrote nothing" not in a.stderr_path.read_text(errors="replace")
+
+
 def test_a_write_whose_audit_entry_cannot_be_written_is_not_kept(cluster):
     # A write's audit entry is sent with the writer's next statement, not waited for
     # (store_insert_later): should it fail after all, the whole transaction must fail, and
