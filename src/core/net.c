@@ -4,12 +4,13 @@
 #include "val.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 
 int
-ip_parse(struct str s, unsigned char out[16])
+ip_parse_family(struct str s, unsigned char out[16], bool *v4)
 {
     char          tmp[INET6_ADDRSTRLEN + 1];
-    unsigned char v4[4];
+    unsigned char a4[4];
 
     /* inet_pton reads a C string: a NUL inside the text would hide what
      * follows it ("10.0.0.1\0junk"). */
@@ -17,13 +18,21 @@ ip_parse(struct str s, unsigned char out[16])
         return E_BADREQ;
     memcpy(tmp, s.p, s.len);
     tmp[s.len] = '\0';
-    if (inet_pton(AF_INET, tmp, v4) == 1) {
+    if ((*v4 = inet_pton(AF_INET, tmp, a4) == 1)) {
         memset(out, 0, 10);
         out[10] = out[11] = 0xff;
-        memcpy(out + 12, v4, 4);
+        memcpy(out + 12, a4, 4);
         return E_OK;
     }
     return inet_pton(AF_INET6, tmp, out) == 1 ? E_OK : E_BADREQ;
+}
+
+int
+ip_parse(struct str s, unsigned char out[16])
+{
+    bool v4;
+
+    return ip_parse_family(s, out, &v4);
 }
 
 bool
@@ -47,17 +56,16 @@ cidr_parse(struct str s, struct cidr *out)
 {
     struct str addr, bits = str_cut(s, '/', &addr);
     int64_t    n;
-    bool       v4 = memchr(addr.p, ':', addr.len) == NULL;
 
-    if (ip_parse(addr, out->addr) != E_OK)
+    if (ip_parse_family(addr, out->addr, &out->v4) != E_OK)
         return E_BADREQ;
     out->bits = 128;
     if (bits.p == NULL)
         return E_OK;
     if (bits.len == 0 || bits.p[0] < '0' || bits.p[0] > '9' || str_to_i64(bits, &n) != E_OK ||
-        n > (v4 ? 32 : 128) || (bits.len > 1 && bits.p[0] == '0'))
+        n > (out->v4 ? 32 : 128) || (bits.len > 1 && bits.p[0] == '0'))
         return E_BADREQ;
-    out->bits = (unsigned)n + (v4 ? 96 : 0);
+    out->bits = (unsigned)n + (out->v4 ? 96 : 0);
     return E_OK;
 }
 
@@ -72,6 +80,47 @@ cidr_contains(const struct cidr *c, const unsigned char ip[16])
         return true;
     unsigned char mask = (unsigned char)(0xff << (8 - rest));
     return (c->addr[full] & mask) == (ip[full] & mask);
+}
+
+bool
+cidr_holds(const struct cidr *c, const unsigned char ip[16], bool v4)
+{
+    return c->v4 == v4 && cidr_contains(c, ip);
+}
+
+/* The address of `c` with the bits past its prefix cleared. */
+static void
+cidr_network(const struct cidr *c, unsigned char out[16])
+{
+    for (unsigned i = 0; i < 16; i++) {
+        unsigned keep = c->bits > 8 * i ? c->bits - 8 * i : 0;
+        out[i] = keep >= 8 ? c->addr[i] : c->addr[i] & (unsigned char)(0xff00 >> keep);
+    }
+}
+
+bool
+cidr_is_network(const struct cidr *c)
+{
+    unsigned char net[16];
+
+    cidr_network(c, net);
+    return memcmp(net, c->addr, sizeof net) == 0;
+}
+
+void
+cidr_format(const struct cidr *c, char out[CIDR_TEXT_MAX])
+{
+    unsigned char net[16];
+    size_t        n;
+
+    cidr_network(c, net);
+    if (inet_ntop(c->v4 ? AF_INET : AF_INET6, c->v4 ? net + 12 : net, out, IP_TEXT_MAX) ==
+        NULL) {
+        out[0] = '\0';
+        return;
+    }
+    n = strlen(out);
+    snprintf(out + n, CIDR_TEXT_MAX - n, "/%u", c->bits - (c->v4 ? 96 : 0));
 }
 
 int

@@ -8,9 +8,11 @@
 struct cidr {
     unsigned char addr[16];
     unsigned      bits; /* prefix length over the 128 bits */
+    bool          v4;   /* written as IPv4 ("10.0.0.0/8"), not as IPv6 */
 };
 
-#define IP_TEXT_MAX 46 /* INET6_ADDRSTRLEN: an address as text, with its NUL */
+#define IP_TEXT_MAX   46                /* INET6_ADDRSTRLEN: an address as text, with its NUL */
+#define CIDR_TEXT_MAX (IP_TEXT_MAX + 4) /* and "/128" */
 
 /* True when the 16 bytes are an IPv4-mapped address (::ffff:a.b.c.d). */
 bool ip_is_v4(const unsigned char ip[16]);
@@ -21,6 +23,22 @@ void ip_format(const unsigned char ip[16], char out[IP_TEXT_MAX]);
 int  cidr_parse(struct str s, struct cidr *out);
 int  ip_parse(struct str s, unsigned char out[16]);
 bool cidr_contains(const struct cidr *c, const unsigned char ip[16]);
+
+/* As ip_parse; *v4 says whether the text is an IPv4 address (4 bytes in an
+ * X.509 iPAddress) or an IPv6 one (16 bytes, "::ffff:10.0.0.1" included). */
+int ip_parse_family(struct str s, unsigned char out[16], bool *v4);
+/* True when address `ip` (IPv4 when v4) is of the family of range `c` and
+ * lies in it: an IPv4 range holds IPv4 addresses only and an IPv6 range IPv6
+ * ones only, as X.509 name constraints compare them (RFC 5280 4.2.1.10,
+ * OpenSSL's nc_ip). cidr_contains, for client addresses, lets an IPv4 range
+ * hold the IPv4-mapped form of its addresses. */
+bool cidr_holds(const struct cidr *c, const unsigned char ip[16], bool v4);
+/* True when no address bit past the prefix is set ("10.0.0.0/8", not
+ * "10.0.0.1/8"). */
+bool cidr_is_network(const struct cidr *c);
+/* The range as text with the address bits past its prefix cleared, in its
+ * family ("10.0.0.0/8", "2001:db8::/32", "::ffff:10.0.0.0/104"). */
+void cidr_format(const struct cidr *c, char out[CIDR_TEXT_MAX]);
 
 /* The CIDRs of `text`, separated by commas and/or spaces, into out[0..max);
  * *n how many (0 for an empty text). E_BADREQ for an item cidr_parse refuses,

@@ -33,42 +33,52 @@ static const struct attr policy_attrs[] = {
       .doc = "leaves valid longer are VALIDITY_TOO_LONG" },
 };
 
-/* A signature algorithm as the inventory spells it: OpenSSL's long name of a
- * signature algorithm (sha1WithRSAEncryption, ED25519), or a dotted OID (an
- * algorithm OpenSSL does not name). */
-static bool
-sigalg_known(struct str name)
+/* A signature algorithm as the inventory spells it (certparse.c): OpenSSL's
+ * long name (sha1WithRSAEncryption, ED25519), also when it is given by its
+ * dotted OID (a policy naming ecdsa-with-SHA256 by 1.2.840.10045.4.3.2 must
+ * match what the certificates say), or the dotted OID of an algorithm
+ * OpenSSL does not name. NULL when `name` is neither (buf: 65 bytes). */
+static const char *
+sigalg_spelling(struct str name, char *buf)
 {
-    char buf[65];
-    int  nid;
+    int nid;
 
-    if (name.len == 0 || name.len >= sizeof buf)
-        return false;
+    if (name.len == 0 || name.len > 64)
+        return NULL;
     memcpy(buf, name.p, name.len);
     buf[name.len] = '\0';
-    if ((nid = OBJ_ln2nid(buf)) != NID_undef)
-        return OBJ_find_sigid_algs(nid, NULL, NULL) == 1;
-    ASN1_OBJECT *o = OBJ_txt2obj(buf, 1);
-    ASN1_OBJECT_free(o);
-    return o != NULL;
+    if ((nid = OBJ_ln2nid(buf)) == NID_undef) {
+        ASN1_OBJECT *o = OBJ_txt2obj(buf, 1);
+        if (o == NULL)
+            return NULL;
+        nid = OBJ_obj2nid(o);
+        ASN1_OBJECT_free(o);
+        if (nid == NID_undef)
+            return buf;
+    }
+    return OBJ_find_sigid_algs(nid, NULL, NULL) == 1 ? OBJ_nid2ln(nid) : NULL;
 }
 
 static int
 policy_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
                struct errbuf *eb)
 {
-    const struct val *w = val_get(obj, "weakSignatureAlgorithms");
+    struct val *w = val_get(obj, "weakSignatureAlgorithms");
+    char        buf[65];
 
-    KW_UNUSED(ctx);
     KW_UNUSED(s);
     KW_UNUSED(create);
-    for (size_t i = 0; w != NULL && w->t == V_ARR && i < w->a.n; i++)
-        if (!sigalg_known(w->a.v[i].s))
+    for (size_t i = 0; w != NULL && w->t == V_ARR && i < w->a.n; i++) {
+        struct str  given = w->a.v[i].s;
+        const char *name = sigalg_spelling(given, buf);
+        if (name == NULL)
             return errbuf_attr(eb, E_VALIDATION, "weakSignatureAlgorithms",
                                "'%.*s' is not a signature algorithm: OpenSSL's long name "
                                "(sha1WithRSAEncryption, ecdsa-with-SHA1) or a dotted OID",
-                               (int)(w->a.v[i].s.len > 64 ? 64 : w->a.v[i].s.len),
-                               w->a.v[i].s.p);
+                               (int)(given.len > 64 ? 64 : given.len), given.p);
+        if (!str_eq_c(given, name))
+            w->a.v[i] = val_str(arena_str(ctx->a, str_c(name)));
+    }
     return E_OK;
 }
 

@@ -66,6 +66,10 @@ static const struct attr ca_attrs[] = {
     { "permittedIPRanges", T_STRLIST, 0, .format = F_CIDR, .max_len = CONSTRAINTS },
     { "disabled", T_BOOL, A_QUERY, .def = "false",
       .doc = "no more issuance; its CRL and OCSP go on" },
+    { "revocationTime", T_TIME, A_READONLY | A_DERIVED,
+      .doc = "when its certificate was revoked (by its parent): no more issuance from it "
+             "nor from the CAs below it; its CRL and OCSP go on" },
+    { "revocationReason", T_STRING, A_READONLY | A_DERIVED },
 };
 
 /* What prepare made for before_write: the CA's certificate, parsed. */
@@ -103,6 +107,23 @@ find_up(struct tx *tx, const struct spec *s, struct str ns, struct str id, struc
     return rc;
 }
 
+int
+ca_chain_read(struct arena *a, struct str id, struct val *chain, size_t *n)
+{
+    struct errbuf eb = { 0 };
+    int           rc;
+
+    for (*n = 0; id.len > 0; (*n)++) {
+        if (*n == POLICY_CHAIN_MAX)
+            return E_TOOBIG;
+        if ((rc = kw_store->ops->find(kw_store, &spec_certificateauthority, NULL, "ID", id, a,
+                                      &chain[*n], &eb)) != E_OK)
+            return rc;
+        id = val_get_str(&chain[*n], "parentID");
+    }
+    return E_OK;
+}
+
 /* True when the client gave `attr` a value (not null, not ""). */
 static bool
 given(const struct val *obj, const char *attr)
@@ -129,25 +150,44 @@ strs_of(struct arena *a, const struct val *obj, const char *attr, size_t *n)
 
 /* ---- creating one -------------------------------------------------------------- */
 
-/* The parent a new intermediate is signed by: a CA of this namespace or an
- * ancestor, enabled, whose path length allows one more level. */
+/* The chain of `parent_id`, the parent a new intermediate is signed by: a
+ * CA of this namespace, or of an ancestor that lets the namespaces below use
+ * it (as a template's CA), that may sign (policy_chain_signs), with room for
+ * one more level (its pathLength; POLICY_CHAIN_MAX). */
 static int
-parent_check(struct hook_ctx *ctx, struct str parent_id, const struct val *obj,
-             struct val *parent, struct errbuf *eb)
+parent_read(struct hook_ctx *ctx, struct str parent_id, struct val *chain, size_t *n,
+            struct errbuf *eb)
 {
-    struct val *plen, *own = val_get(obj, "pathLength");
-    int rc = find_up(NULL, &spec_certificateauthority, ctx->ns, parent_id, ctx->a, parent);
+    int rc = ca_chain_read(ctx->a, parent_id, chain, n);
 
-    if (rc == E_NOTFOUND)
+    if (rc != E_OK && rc != E_NOTFOUND && rc != E_TOOBIG)
+        return errbuf_set(eb, rc, "store error");
+    if (*n == 0 || !nspath_within(ctx->ns, val_get_str(&chain[0], "namespace")))
         return errbuf_attr(eb, E_VALIDATION, "parentID",
                            "No certificate authority '%.*s' in this namespace or above",
                            STR_FMT(parent_id));
-    if (rc != E_OK)
-        return errbuf_set(eb, rc, "store error");
-    plen = val_get(parent, "pathLength");
-    if (ca_disabled(parent))
+    if (rc == E_NOTFOUND)
         return errbuf_attr(eb, E_VALIDATION, "parentID",
-                           "The parent certificate authority is disabled");
+                           "A certificate authority above the parent has been deleted");
+    if (rc == E_TOOBIG || *n == POLICY_CHAIN_MAX)
+        return errbuf_attr(eb, E_VALIDATION, "parentID",
+                           "A chain holds at most %d certificate authorities",
+                           POLICY_CHAIN_MAX);
+    if ((rc = policy_ca_usable(&chain[0], ctx->ns, "parentID", eb)) != E_OK)
+        return rc;
+    return policy_chain_signs(chain, *n, "parentID", "The parent certificate authority", eb);
+}
+
+static int
+parent_check(struct hook_ctx *ctx, struct str parent_id, const struct val *obj,
+             struct val *chain, size_t *n, struct errbuf *eb)
+{
+    struct val *plen, *own = val_get(obj, "pathLength");
+    int         rc = parent_read(ctx, parent_id, chain, n, eb);
+
+    if (rc != E_OK)
+        return rc;
+    plen = val_get(&chain[0], "pathLength");
     if (plen != NULL && plen->t == V_INT && plen->i == 0)
         return errbuf_attr(
             eb, E_VALIDATION, "parentID",
@@ -347,16 +387,19 @@ ca_create(struct hook_ctx *ctx, struct val *obj, struct errbuf *eb)
 {
     struct made *m = arena_calloc(ctx->a, 1, sizeof *m);
     struct str   parent_id = val_get_str(obj, "parentID");
-    struct val   parent, *pp = NULL;
+    struct val   chain[POLICY_CHAIN_MAX], *pp = NULL;
+    size_t       n = 0;
     struct ca   *ca = NULL;
     int          rc = E_OK;
 
     m->imported = given(obj, "certificate");
     if (!m->imported && parent_id.len > 0 &&
-        (rc = parent_check(ctx, parent_id, obj, &parent, eb)) == E_OK)
-        pp = &parent;
+        (rc = parent_check(ctx, parent_id, obj, chain, &n, eb)) == E_OK)
+        pp = &chain[0];
     if (rc == E_OK)
         rc = m->imported ? import(ctx, obj, &ca, eb) : generate(ctx, obj, pp, &ca, eb);
+    if (rc == E_OK && pp != NULL) /* relying parties judge it by the chain's constraints */
+        rc = ca_names_within(chain, n, (X509 *)pki_ca_cert(ca), NULL, eb);
     if (given(obj, "privateKey")) /* wiped with the request's body once answered */
         ctx->secret = val_get_str(obj, "privateKey");
     val_del(obj, "privateKey"); /* never stored, never answered */
@@ -374,8 +417,10 @@ static int
 ca_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
            struct errbuf *eb)
 {
+    int rc = policy_lists_check(obj, eb);
+
     KW_UNUSED(s);
-    return create ? ca_create(ctx, obj, eb) : E_OK;
+    return rc == E_OK && create ? ca_create(ctx, obj, eb) : rc;
 }
 
 static bool

@@ -7,6 +7,7 @@
 #include "../pki/issue.h"
 #include "../store/store.h"
 #include "issuance.h"
+#include "policy.h"
 
 /* The signing handle of a stored certificateauthority, opened (its key
  * unsealed) once per process and shared; each cas_get is paired with a
@@ -22,6 +23,28 @@ void cas_forget(struct str id);
  * otherwise. */
 int find_up(struct tx *tx, const struct spec *s, struct str ns, struct str id, struct arena *a,
             struct val *out);
+
+/* CA `id` and its parents up to its root, from the store (any namespace),
+ * into chain[0..*n), chain holding POLICY_CHAIN_MAX. E_NOTFOUND when one of
+ * them is gone, E_TOOBIG when the chain is longer, or the store's error:
+ * then *n says how many were read. */
+int ca_chain_read(struct arena *a, struct str id, struct val *chain, size_t *n);
+
+/* constraints.c: the X.509 name constraints written in the certificates of
+ * the console's CAs, read once per CA and kept; thread-safe. */
+/* True when a certificate of chain[0..n) (CA objects) carries some. */
+bool ca_chain_constrained(const struct val *chain, size_t n);
+/* E_OK when certificate `x`, signed below chain[0] (chain[0..n): a CA and its
+ * parents up to the root), satisfies the name constraints in the
+ * certificate of every one of them as OpenSSL's verifier judges it. `prefix`
+ * ("csr", "csrAttributes"): x is a leaf, refusals name "<prefix>.dnsNames",
+ * "<prefix>.commonName", "<prefix>.subject"...; NULL: x is an intermediate,
+ * refusals name "subject". E_VALIDATION otherwise. */
+int ca_names_within(const struct val *chain, size_t n, X509 *x, const char *prefix,
+                    struct errbuf *eb);
+/* The same for a leaf given as DER, read only when the chain has constraints. */
+int ca_leaf_within(const struct val *chain, size_t n, const struct buf *der, const char *prefix,
+                   struct errbuf *eb);
 
 /* Where relying parties read CA `id`'s status: <base>/pki/<id>/crl, /ocsp,
  * /ca.crt, under pki_url when the plain-HTTP listener is on, else under

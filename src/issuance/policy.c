@@ -203,6 +203,67 @@ policy_ca_usable(const struct val *ca, struct str ns, const char *attr, struct e
                        "(usableInSubNamespaces is false)");
 }
 
+bool
+policy_ca_revoked(const struct val *ca)
+{
+    return val_get_str(ca, "revocationTime").len > 0;
+}
+
+int
+policy_chain_signs(const struct val *chain, size_t n, const char *attr, const char *who,
+                   struct errbuf *eb)
+{
+    if (val_get_true(&chain[0], "disabled"))
+        return errbuf_attr(eb, E_VALIDATION, attr, "%s is disabled", who);
+    if (policy_ca_revoked(&chain[0]))
+        return errbuf_attr(eb, E_VALIDATION, attr, "%s cannot sign: its certificate is revoked",
+                           who);
+    for (size_t i = 1; i < n; i++)
+        if (policy_ca_revoked(&chain[i]))
+            return errbuf_attr(eb, E_VALIDATION, attr,
+                               "%s cannot sign: the certificate of certificate authority "
+                               "'%.*s' above it is revoked",
+                               who, STR_FMT(val_get_str(&chain[i], "name")));
+    return E_OK;
+}
+
+/* 422 on `attr` for an empty domain: it would match every name, and an
+ * intermediate could not carry it as a name constraint. */
+static int
+domains_check(const struct val *ca, const char *attr, struct errbuf *eb)
+{
+    const struct val *l = val_get(ca, attr);
+
+    for (size_t i = 0; l != NULL && l->t == V_ARR && i < l->a.n; i++)
+        if (l->a.v[i].t == V_STR && l->a.v[i].s.len == 0)
+            return errbuf_attr(eb, E_VALIDATION, attr,
+                               "Attribute '%s' must not hold an empty domain", attr);
+    return E_OK;
+}
+
+int
+policy_lists_check(const struct val *ca, struct errbuf *eb)
+{
+    const struct val *l = val_get(ca, "permittedIPRanges");
+    int               rc;
+
+    if ((rc = domains_check(ca, "permittedDNSDomains", eb)) != E_OK ||
+        (rc = domains_check(ca, "excludedDNSDomains", eb)) != E_OK)
+        return rc;
+    for (size_t i = 0; l != NULL && l->t == V_ARR && i < l->a.n; i++) {
+        struct cidr c;
+        char        canon[CIDR_TEXT_MAX];
+        if (l->a.v[i].t != V_STR || cidr_parse(l->a.v[i].s, &c) != E_OK || cidr_is_network(&c))
+            continue; /* not a CIDR: the generic check of F_CIDR answers */
+        cidr_format(&c, canon);
+        return errbuf_attr(eb, E_VALIDATION, "permittedIPRanges",
+                           "'%.*s' has address bits set past its prefix: write %s",
+                           (int)(l->a.v[i].s.len > 64 ? 64 : l->a.v[i].s.len), l->a.v[i].s.p,
+                           canon);
+    }
+    return E_OK;
+}
+
 /* RFC 5280 4.2.1.10: "example.com" covers it and the names below it;
  * ".example.com" only the names below. */
 static bool
@@ -248,34 +309,57 @@ ip_check(const struct val *ca, const char *ip, const struct policy_ask *ask, str
 {
     struct val   *l = val_get(ca, "permittedIPRanges");
     unsigned char addr[16];
+    bool          v4;
 
     if (l == NULL || l->t != V_ARR || l->a.n == 0)
         return E_OK;
-    if (ip_parse(str_c(ip), addr) == E_OK)
+    if (ip_parse_family(str_c(ip), addr, &v4) == E_OK)
         for (size_t i = 0; i < l->a.n; i++) {
             struct cidr c;
-            if (cidr_parse(l->a.v[i].s, &c) == E_OK && cidr_contains(&c, addr))
+            if (cidr_parse(l->a.v[i].s, &c) == E_OK && cidr_holds(&c, addr, v4))
                 return E_OK;
         }
     return refuse(eb, ask, "ipAddresses",
                   "'%s' is outside the certificate authority's permittedIPRanges", ip);
 }
 
-/* A common name that is a host name is held to the DNS constraints too, as
- * clients that read names from it do. */
 static bool
-is_hostname(const char *s)
+dns_char(char c)
 {
-    bool dot = false;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_';
+}
 
-    for (; *s != '\0'; s++) {
-        if (*s == '.')
+/* Whether OpenSSL takes common name `s` for a DNS name, and so holds it to
+ * DNS name constraints (cn2dnsid in crypto/x509/v3_ncons.c, OpenSSL 3.0):
+ * letters, digits and '_' anywhere; '-' and '.' never first nor last; no '.'
+ * beside another '.' or a '-'; at least one '.'. */
+static bool
+cn_is_dns(const char *s)
+{
+    size_t n = strlen(s);
+    bool   dot = false;
+
+    for (size_t i = 0; i < n; i++) {
+        if (dns_char(s[i]))
+            continue;
+        if (i == 0 || i == n - 1)
+            return false;
+        if (s[i] == '.' && s[i + 1] != '.' && s[i + 1] != '-' && s[i - 1] != '-')
             dot = true;
-        else if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-                   (*s >= '0' && *s <= '9') || *s == '-' || *s == '*'))
+        else if (s[i] != '-')
             return false;
     }
     return dot;
+}
+
+/* A common name clients may read a host name from: OpenSSL's rule, and a
+ * wildcard ("*.bad.example.com"), which OpenSSL's name constraints pass by
+ * but its host name check (X509_check_host) honours in a common name. */
+static bool
+cn_is_hostname(const char *s)
+{
+    return cn_is_dns(s) || (strncmp(s, "*.", 2) == 0 && cn_is_dns(s + 2));
 }
 
 static int
@@ -284,7 +368,7 @@ ca_names_check(const struct val *ca, const struct policy_ask *ask, struct errbuf
     const struct pki_names *n = ask->names;
     int                     rc = E_OK;
 
-    if (n->cn != NULL && is_hostname(n->cn))
+    if (n->cn != NULL && cn_is_hostname(n->cn))
         rc = dns_check(ca, n->cn, "commonName", ask, eb);
     for (size_t i = 0; rc == E_OK && i < n->ndns; i++)
         rc = dns_check(ca, n->dns[i], "dnsNames", ask, eb);
@@ -301,9 +385,9 @@ policy_judge(const struct val *t, const struct val *chain, size_t nchain,
     int64_t validity = 0, ca_end;
     int     rc;
 
-    if (val_get_true(&chain[0], "disabled"))
-        return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
-                           "The template's certificate authority is disabled");
+    if ((rc = policy_chain_signs(chain, nchain, "issuingTemplateID",
+                                 "The template's certificate authority", eb)) != E_OK)
+        return rc;
     /* checked when the template was written, but the CA's usableInSubNamespaces
      * may have been turned off since */
     if ((rc = policy_ca_usable(&chain[0], val_get_str(t, "namespace"), "issuingTemplateID",

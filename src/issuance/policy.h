@@ -9,7 +9,7 @@
 #include "../pki/issue.h"
 
 #define POLICY_REGEXES_MAX 64 /* patterns in one list of a template */
-#define POLICY_CHAIN_MAX   8  /* CAs from the issuing one up to its root */
+#define POLICY_CHAIN_MAX   16 /* CAs from the issuing one up to its root */
 
 /* E_VALIDATION, on the list's attribute, unless every pattern of every
  * regex list of template `t` compiles. */
@@ -18,6 +18,23 @@ int policy_regexes_check(const struct val *t, struct errbuf *eb);
 /* E_VALIDATION on `attr` unless CA `ca` may be used from namespace `ns`: its
  * own, or one below when it is usableInSubNamespaces. */
 int policy_ca_usable(const struct val *ca, struct str ns, const char *attr, struct errbuf *eb);
+
+/* True when the certificate of CA object `ca` has been revoked (by its
+ * parent: revoke.c sets its revocationTime). */
+bool policy_ca_revoked(const struct val *ca);
+
+/* E_VALIDATION on `attr` unless the CAs chain[0..n) (a CA first, then its
+ * parents up to the root) may sign: chain[0] not disabled, and no
+ * certificate of the chain revoked. `who` names chain[0] in the message
+ * ("The parent certificate authority"). */
+int policy_chain_signs(const struct val *chain, size_t n, const char *attr, const char *who,
+                       struct errbuf *eb);
+
+/* E_VALIDATION, on the list's attribute, unless CA object `ca`'s policy
+ * lists can be written as name constraints: no empty domain, no range with
+ * address bits set past its prefix (the message says the range meant).
+ * Items of the wrong type are left to the generic validation. */
+int policy_lists_check(const struct val *ca, struct errbuf *eb);
 
 /* What a request asks for. */
 struct policy_ask {

@@ -260,20 +260,20 @@ read_policy(struct hook_ctx *ctx, const struct val *obj, struct val *t, struct v
     struct errbuf te = { 0 };
     int           rc =
         kw_store->ops->find(kw_store, &spec_issuingtemplate, &here, "ID", id, ctx->a, t, &te);
-    struct str ca_id = rc == E_OK ? val_get_str(t, "certificateAuthorityID") : STR_NULL;
 
     if (rc == E_NOTFOUND)
         return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
                            "No issuing template '%.*s' in this namespace", STR_FMT(id));
-    for (*n = 0; rc == E_OK && ca_id.len > 0 && *n < POLICY_CHAIN_MAX; (*n)++) {
-        struct errbuf fe = { 0 };
-        rc = kw_store->ops->find(kw_store, &spec_certificateauthority, NULL, "ID", ca_id,
-                                 ctx->a, &chain[*n], &fe);
-        ca_id = rc == E_OK ? val_get_str(&chain[*n], "parentID") : STR_NULL;
-    }
+    if (rc == E_OK)
+        rc = ca_chain_read(ctx->a, val_get_str(t, "certificateAuthorityID"), chain, n);
     if (rc == E_NOTFOUND || (rc == E_OK && *n == 0))
         return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
                            "The template's certificate authority no longer exists");
+    if (rc == E_TOOBIG)
+        return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
+                           "The template's certificate authority is more than %d certificate "
+                           "authorities below its root",
+                           POLICY_CHAIN_MAX);
     return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
 }
 
@@ -376,14 +376,19 @@ answer_key(struct hook_ctx *ctx, EVP_PKEY *key, struct errbuf *eb)
     return E_OK;
 }
 
-static void
-refuse(struct hook_ctx *ctx, struct val *obj, const struct errbuf *why)
+/* A refusal of policy (E_VALIDATION in `why`) is kept: the request is
+ * stored FAILED and answered 422 (E_OK here). Any other error is returned. */
+static int
+refuse(struct hook_ctx *ctx, struct val *obj, const struct errbuf *why, struct errbuf *eb)
 {
+    if (why->code != E_VALIDATION)
+        return errbuf_set(eb, why->code, "%s", why->msg);
     ctx->refusal = *why;
     ctx->refusal_key = "certificateRequestID";
     val_set(ctx->a, obj, "status", val_cstr("FAILED"));
     val_set(ctx->a, obj, "failureReason",
             val_cstr(arena_strndup(ctx->a, why->msg, strlen(why->msg))));
+    return E_OK;
 }
 
 /* What is asked, in what way: a CSR or attributes. */
@@ -432,20 +437,17 @@ issue(struct hook_ctx *ctx, struct val *obj, struct ask *k, struct errbuf *eb)
 
     if ((rc = read_policy(ctx, obj, &t, chain, &n, eb)) != E_OK)
         return rc;
-    if (policy_judge(&t, chain, n, &k->p, now, &not_before, &not_after, &why) != E_OK) {
-        if (why.code != E_VALIDATION)
-            return errbuf_set(eb, why.code, "%s", why.msg);
-        refuse(ctx, obj, &why);
-        return E_OK;
-    }
+    if (policy_judge(&t, chain, n, &k->p, now, &not_before, &not_after, &why) != E_OK)
+        return refuse(ctx, obj, &why, eb);
     if (k->p.generated && (key = pki_key_generate(k->p.type)) == NULL)
         return errbuf_set(eb, E_INTERNAL, "cannot generate a key");
     buf_init(&der, 64 * 1024);
     rc = sign(ctx, &t, &chain[0], &k->names, key != NULL ? key : k->csr.key, k->p.type,
               not_before, not_after, &der, eb);
-    if (rc == E_OK)
-        rc = record(ctx, obj, &chain[0], &der, eb);
-    if (rc == E_OK && key != NULL)
+    /* what relying parties check: the constraints written in the chain's certificates */
+    if (rc == E_OK && ca_leaf_within(chain, n, &der, k->p.prefix, &why) != E_OK)
+        rc = refuse(ctx, obj, &why, eb);
+    else if (rc == E_OK && (rc = record(ctx, obj, &chain[0], &der, eb)) == E_OK && key != NULL)
         rc = answer_key(ctx, key, eb);
     buf_free(&der);
     EVP_PKEY_free(key);
@@ -479,16 +481,16 @@ request_slow(const struct spec *s, const struct val *obj)
     return attrs != NULL && pki_key_type_slow(val_key_type(attrs, "keyType"));
 }
 
-/* The CA may have been disabled or deleted since prepare read it. */
+/* The CA may have been disabled, revoked or deleted since prepare read it. */
 static int
 ca_still_issues(struct hook_ctx *ctx, struct tx *tx, struct str ca_id, struct errbuf *eb)
 {
     struct val ca;
     int rc = tx->ops->find(tx, &spec_certificateauthority, NULL, "ID", ca_id, ctx->a, &ca);
 
-    if (rc == E_NOTFOUND || (rc == E_OK && ca_disabled(&ca)))
+    if (rc == E_NOTFOUND || (rc == E_OK && (ca_disabled(&ca) || policy_ca_revoked(&ca))))
         return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
-                           "The template's certificate authority is disabled or gone");
+                           "The template's certificate authority is disabled, revoked or gone");
     return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
 }
 

@@ -8,6 +8,7 @@
 #include "../inventory/inventory.h"
 #include "../notify/webhook.h"
 #include "../pki/status.h"
+#include "../store/filter.h"
 #include "local.h"
 
 static const struct attr revocation_attrs[] = {
@@ -56,6 +57,37 @@ find_revocable(struct hook_ctx *ctx, struct tx *tx, const struct val *obj, struc
     return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
 }
 
+/* When `cert` is the certificate of a console CA, that CA's object records
+ * the revocation: nothing is issued from it, nor from a CA below it, any more
+ * (policy_chain_signs). Server-maintained: its updateTime stays. */
+static int
+mark_ca(struct hook_ctx *ctx, struct tx *tx, const struct val *cert, struct errbuf *eb)
+{
+    struct fnode *f = filter_bool(
+        ctx->a, F_AND,
+        filter_cmp(
+            ctx->a, "parentID", F_EQ,
+            (struct fval){ .t = FV_STR, .s = val_get_str(cert, "certificateAuthorityID") }),
+        filter_cmp(ctx->a, "serialNumber", F_EQ,
+                   (struct fval){ .t = FV_STR, .s = val_get_str(cert, "serialNumber") }));
+    struct listq q = { .scope = { STR("/"), true }, .filter = f, .limit = 1 };
+    struct val   items = val_arr(), ca;
+    int          rc;
+
+    if (!val_get_true(cert, "isCA"))
+        return E_OK;
+    if ((rc = tx->ops->list(tx, &spec_certificateauthority, &q, ctx->a, &items)) != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    if (items.a.n == 0)
+        return E_OK; /* a CA deleted since */
+    ca = items.a.v[0];
+    val_set(ctx->a, &ca, "revocationTime", *val_get(cert, "revocationTime"));
+    val_set(ctx->a, &ca, "revocationReason", *val_get(cert, "revocationReason"));
+    if ((rc = tx->ops->update(tx, &spec_certificateauthority, &ca, NULL)) != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    return E_OK;
+}
+
 static int
 revocation_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
                         struct val *obj, const struct val *old, struct errbuf *eb)
@@ -86,6 +118,8 @@ revocation_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *t
      * that PUT keeps them (they are ignored when sent back). */
     if ((rc = tx->ops->update(tx, &spec_certificate, &cert, NULL)) != E_OK)
         return errbuf_set(eb, rc, "store error");
+    if ((rc = mark_ca(ctx, tx, &cert, eb)) != E_OK)
+        return rc;
     return webhook_emit(tx, ctx->a, ctx->ns, "certificate.revoked", &cert, "certificate", eb);
 }
 

@@ -1,10 +1,10 @@
 /* certext.c - see certext.h. */
 #include "certext.h"
 
-#include <arpa/inet.h>
-
 #include <openssl/err.h>
 #include <openssl/objects.h>
+
+#include "../core/net.h"
 
 /* GeneralName tags (RFC 5280 4.2.1.6), implicit. */
 #define GN_EMAIL (DER_CONTEXT | 1)
@@ -52,15 +52,18 @@ ia5_ok(const char *s)
     return true;
 }
 
-/* The 4 or 16 bytes of a textual IP address; 0 when it is not one. */
+/* The 4 or 16 bytes of a textual IP address, as an X.509 iPAddress holds
+ * it (its family as net.h reads the text); 0 when it is not one. */
 static int
 ip_bytes(const char *s, unsigned char out[16])
 {
-    if (s != NULL && inet_pton(AF_INET, s, out) == 1)
-        return 4;
-    if (s != NULL && inet_pton(AF_INET6, s, out) == 1)
-        return 16;
-    return 0;
+    unsigned char a[16];
+    bool          v4;
+
+    if (s == NULL || ip_parse_family(str_c(s), a, &v4) != E_OK)
+        return 0;
+    memcpy(out, v4 ? a + 12 : a, v4 ? 4 : 16);
+    return v4 ? 4 : 16;
 }
 
 /* Extension ::= SEQUENCE { extnID, critical DEFAULT FALSE, extnValue OCTET
@@ -320,31 +323,25 @@ pki_ext_aia(struct der *d, const char *ocsp_url, const char *issuers_url, struct
 
 /* ---- name constraints --------------------------------------------------------- */
 
-/* "10.0.0.0/8" into address and mask (8 or 32 bytes); 0 when it is not a
- * CIDR whose address has no bits set past the prefix. */
+/* A range (net.h's cidr_parse: "10.0.0.0/8", or a bare address for a /32
+ * or /128) as a name constraint holds it: address then mask, 8 bytes for
+ * IPv4 and 32 for IPv6, the length returned; 0 when it is not a range or has
+ * address bits set past its prefix. */
 static int
 cidr_bytes(const char *s, unsigned char out[32])
 {
-    const char   *slash = s != NULL ? strchr(s, '/') : NULL;
-    char          addr[INET6_ADDRSTRLEN];
-    int64_t       prefix;
-    int           n;
-    unsigned char mask[16] = { 0 };
+    struct cidr c;
+    unsigned    n, prefix;
 
-    if (slash == NULL || (size_t)(slash - s) >= sizeof(addr) || slash[1] == '-' ||
-        str_to_i64(str_c(slash + 1), &prefix) != E_OK)
+    if (s == NULL || cidr_parse(str_c(s), &c) != E_OK || !cidr_is_network(&c))
         return 0;
-    memcpy(addr, s, (size_t)(slash - s));
-    addr[slash - s] = '\0';
-    if ((n = ip_bytes(addr, out)) == 0 || prefix < 0 || prefix > 8 * n)
-        return 0;
-    for (int i = 0; i < prefix; i++)
-        mask[i / 8] |= (unsigned char)(0x80 >> (i % 8));
-    for (int i = 0; i < n; i++)
-        if ((out[i] & ~mask[i]) != 0)
-            return 0;
-    memcpy(out + n, mask, (size_t)n);
-    return 2 * n;
+    n = c.v4 ? 4 : 16;
+    prefix = c.bits - 8 * (16 - n);
+    memcpy(out, c.addr + 16 - n, n);
+    memset(out + n, 0, n);
+    for (unsigned i = 0; i < prefix; i++)
+        out[n + i / 8] |= (unsigned char)(0x80 >> (i % 8));
+    return (int)(2 * n);
 }
 
 /* GeneralSubtree ::= SEQUENCE { base GeneralName } (minimum 0, no maximum). */

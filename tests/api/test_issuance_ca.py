@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from kwtest import HEX24, assert_error, make_ca, rand
 from certmaker import make_cert
 from pkitest import (KEY_TYPES, ca_body, count, der_of, ext, issue, list_caps, load, make_csr,
-                     mk_ca, mk_template, not_before_after, public, refused_and_kept, request,
-                     sha256_pem, split_pem, text_of, utcnow, verify)
+                     mk_ca, mk_template, not_before_after, openssl, public, refused_and_kept,
+                     request, sha256_pem, split_pem, text_of, tmpdir, utcnow, verify, write)
 
 HOUR = 3600
 
@@ -265,13 +265,37 @@ def test_parent_must_be_of_this_namespace_or_an_ancestor(admin, space):
     top = fresh(admin, space)
     child = admin.mkns(top, "child")["name"]
     sibling = admin.mkns(top, "sibling")["name"]
-    root = mk_ca(admin, top)
+    root = mk_ca(admin, top, usableInSubNamespaces=True)  # an ancestor's CA: it must say so
     inter = mk_ca(admin, child, parentID=root["ID"])
     verify(root["certificate"], inter["certificate"])
     assert attr_of(create(admin, top, parentID=inter["ID"])) == "parentID"  # a descendant's
     assert attr_of(create(admin, sibling, parentID=inter["ID"])) == "parentID"
     assert attr_of(create(admin, top, parentID="0" * 24)) == "parentID"
     assert attr_of(create(admin, top, parentID="not an id")) == "parentID"
+
+
+def test_a_parent_of_an_ancestor_must_be_usable_in_sub_namespaces(admin, space):
+    """parentID follows the rule of a template's certificateAuthorityID: a CA of this
+    namespace, or of an ancestor whose usableInSubNamespaces is true. Otherwise a child
+    namespace could sign itself an intermediate under its parent's private CA and issue
+    from it: 422 on parentID, nothing kept, the same refusal a template gets."""
+    top = fresh(admin, space)
+    child = admin.mkns(top, "child")["name"]
+    grandchild = admin.mkns(child, "gc")["name"]
+    private = mk_ca(admin, top)
+    shared = mk_ca(admin, top, usableInSubNamespaces=True)
+    tpl = admin.post("/issuingtemplates", {"name": "t" + rand(6),
+                                           "certificateAuthorityID": private["ID"]}, ns=child)
+    assert attr_of(tpl) == "certificateAuthorityID"
+    for ns in (child, grandchild):
+        n = count(admin, "certificateauthorities", ns)
+        r = create(admin, ns, parentID=private["ID"])
+        assert attr_of(r) == "parentID"
+        assert r.data[0]["description"] == tpl.data[0]["description"], r
+        assert count(admin, "certificateauthorities", ns) == n
+    inter = mk_ca(admin, grandchild, parentID=shared["ID"])
+    verify(shared["certificate"], inter["certificate"])
+    mk_ca(admin, top, parentID=private["ID"])  # its own namespace's CA: always
 
 
 def test_a_ca_of_another_namespace_is_not_found(admin, space):
@@ -359,9 +383,10 @@ def test_import_refusals(admin, space):
     assert count(admin, "certificateauthorities", ns) == n
 
 
-def ca_cert(key_usage, cn="Imported CA"):
+def ca_cert(key_usage, cn="Imported CA", extra=()):
     """A self-signed CA:TRUE P-256 certificate with `key_usage` (an x509.KeyUsage, or None
-    for no keyUsage extension at all): (certificate PEM, PKCS#8 key PEM)."""
+    for no keyUsage extension at all) and the (extension, critical) pairs of `extra`:
+    (certificate PEM, PKCS#8 key PEM)."""
     import datetime
 
     from cryptography.hazmat.primitives import hashes
@@ -380,6 +405,8 @@ def ca_cert(key_usage, cn="Imported CA"):
                         critical=False))
     if key_usage is not None:
         b = b.add_extension(key_usage, critical=True)
+    for e, critical in extra:
+        b = b.add_extension(e, critical=critical)
     cert = b.sign(key, hashes.SHA256())
     return (cert.public_bytes(serialization.Encoding.PEM).decode(),
             key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -530,6 +557,257 @@ def test_ca_policy_ip_ranges(admin, constrained):
     refused_and_kept(admin, ns, r, "csr.ipAddresses")
     r = request(admin, ns, tpl["ID"], csr=make_csr(cn="a.example.com", ips=["2001:db8::1"])[0])
     refused_and_kept(admin, ns, r, "csr.ipAddresses")
+
+
+@pytest.mark.parametrize("ranges,outside,inside", [
+    (["10.0.0.0/8"], ["::ffff:10.0.0.1"], ["10.0.0.1"]),
+    (["::/0"], ["10.0.0.1"], ["2001:db8::1", "::ffff:10.0.0.1"]),
+    (["0.0.0.0/0"], ["::ffff:1.2.3.4", "2001:db8::1"], ["1.2.3.4"]),
+])
+def test_ca_policy_ip_ranges_hold_addresses_of_their_own_family(admin, space, ranges, outside,
+                                                                inside):
+    """X.509 compares an iPAddress only with a range of its own length (RFC 5280 4.2.1.10;
+    OpenSSL's nc_ip): ::ffff:10.0.0.1 is a 16-byte IPv6 address, outside 10.0.0.0/8, and
+    10.0.0.1 is outside ::/0. The CA's policy judges so too: refused on a template of the
+    CA itself (its certificate carries no constraint), and what it issues through an
+    intermediate carrying the range as a name constraint, openssl verify accepts."""
+    ns = fresh(admin, space)
+    root = mk_ca(admin, ns, permittedIPRanges=ranges)
+    inter = mk_ca(admin, ns, parentID=root["ID"])
+    for ca in (root, inter):
+        tpl = mk_template(admin, ns, ca["ID"], sanIPAddressRegexes=[".*"])
+        for ip in outside:
+            r = request(admin, ns, tpl["ID"], attrs={"commonName": "ip", "ipAddresses": [ip],
+                                                     "keyType": "EC_P256"})
+            refused_and_kept(admin, ns, r, "csrAttributes.ipAddresses")
+        for ip in inside:
+            req = issue(admin, ns, tpl["ID"], attrs={"commonName": "ip", "ipAddresses": [ip],
+                                                     "keyType": "EC_P256"})
+            verify(root["certificate"], split_pem(req["certificateChain"])[0],
+                   split_pem(req["certificateChain"])[1:-1])
+
+
+@pytest.mark.parametrize("cn", ["a_b.bad.example.com", "_x.bad.example.com", "a_b.other.org",
+                                "*.bad.example.com"])
+def test_ca_policy_holds_common_names_openssl_takes_for_dns_names(admin, constrained, cn):
+    """A common name is held to the DNS constraints when OpenSSL takes it for a DNS name
+    (cn2dnsid, v3_ncons.c: letters, digits, '_', inner '-' and '.', two labels or more),
+    '_' included; a wildcard one too (OpenSSL's host name check honours it)."""
+    ns, ca, tpl = constrained
+    r = request(admin, ns, tpl["ID"], attrs={"commonName": cn, "keyType": "EC_P256"})
+    refused_and_kept(admin, ns, r, "csrAttributes.commonName")
+
+
+@pytest.mark.parametrize("cn", ["bad_example", "a..bad.example.com", "my host.bad.example.com"])
+def test_ca_policy_leaves_common_names_that_openssl_does_not_take_for_dns_names(
+        admin, constrained, cn):
+    ns, ca, tpl = constrained
+    issue(admin, ns, tpl["ID"], attrs={"commonName": cn, "keyType": "EC_P256"})
+
+
+def test_ca_policy_lists_are_checked_when_written(admin, space):
+    """A range with address bits past its prefix, or an empty domain, could never be
+    written as a name constraint: refused on create and on PUT (422 on that list, the
+    range meant said), not later at every intermediate's creation. A bare address is a
+    /32 (or /128)."""
+    ns = fresh(admin, space)
+    ca = mk_ca(admin, ns)
+    n = count(admin, "certificateauthorities", ns)
+    for body, attribute, meant in (
+            ({"permittedIPRanges": ["10.0.0.1/8"]}, "permittedIPRanges", "10.0.0.0/8"),
+            ({"permittedIPRanges": ["2001:db8::1/32"]}, "permittedIPRanges", "2001:db8::/32"),
+            ({"excludedDNSDomains": [""]}, "excludedDNSDomains", None),
+            ({"permittedDNSDomains": ["example.com", ""]}, "permittedDNSDomains", None)):
+        for r in (create(admin, ns, **body),
+                  admin.put("/certificateauthorities/" + ca["ID"], dict(ca, **body), ns=ns)):
+            e = assert_error(r, 422)
+            assert e["data"]["attribute"] == attribute, e
+            assert meant is None or meant in e["description"], e
+    assert count(admin, "certificateauthorities", ns) == n
+    got = admin.ok(admin.get("/certificateauthorities/" + ca["ID"], ns=ns))
+    assert got["updateTime"] == ca["updateTime"], got
+    top = mk_ca(admin, ns, permittedIPRanges=["192.0.2.7", "10.0.0.0/8"],
+                permittedDNSDomains=["example.com"])
+    inter = mk_ca(admin, ns, parentID=top["ID"])
+    assert "IP:192.0.2.7/255.255.255.255" in text_of(inter["certificate"])
+
+
+# ---- the constraints written in the chain's certificates ------------------------------------
+
+
+def verify_refuses(root_pem, leaf_pem, intermediates=()):
+    """`openssl verify` of a certificate that must fail: its output."""
+    d = tmpdir()
+    args = ["verify", "-CAfile", write(d, "root.pem", root_pem)]
+    if intermediates:
+        args += ["-untrusted", write(d, "inter.pem", "".join(intermediates))]
+    r = openssl(*(args + [write(d, "leaf.pem", leaf_pem)]), check=False)
+    assert r.returncode != 0, r.stdout
+    return r.stdout + r.stderr
+
+
+def test_constraints_in_the_chain_bind_after_the_policy_is_emptied(admin, space):
+    """An intermediate's certificate keeps the name constraints its parent's policy wrote
+    into it; relying parties judge a leaf by them, whatever the parent's policy lists say
+    now. Emptied lists therefore free nothing: a leaf outside the constraints of a
+    certificate of its chain is refused (422 naming the attribute, kept FAILED), as
+    `openssl verify` would refuse it; what they allow still issues and verifies."""
+    ns = fresh(admin, space)
+    root = mk_ca(admin, ns, subject="CN=NC Root")
+    pol = mk_ca(admin, ns, parentID=root["ID"], subject="CN=NC Policy",
+                permittedDNSDomains=["example.com"], excludedDNSDomains=["bad.example.com"],
+                permittedIPRanges=["10.0.0.0/8"])
+    iss = mk_ca(admin, ns, parentID=pol["ID"], subject="CN=NC Issuing")
+    assert "DNS:example.com" in text_of(iss["certificate"])
+    tpl = mk_template(admin, ns, iss["ID"], sanIPAddressRegexes=[".*"])
+    r = admin.put("/certificateauthorities/" + pol["ID"], dict(
+        pol, permittedDNSDomains=[], excludedDNSDomains=[], permittedIPRanges=[]), ns=ns)
+    assert r.status == 200 and not r.data.get("permittedDNSDomains"), r
+    n = count(admin, "certificates", ns)
+    for attrs, attribute in (
+            ({"commonName": "other.org", "dnsNames": ["other.org"]}, "dnsNames"),
+            ({"commonName": "other.org"}, "commonName"),
+            ({"commonName": "a_b.other.org"}, "commonName"),
+            ({"commonName": "x", "dnsNames": ["x.bad.example.com"]}, "dnsNames"),
+            ({"commonName": "x", "ipAddresses": ["192.0.2.1"]}, "ipAddresses")):
+        r = request(admin, ns, tpl["ID"], attrs=dict(attrs, keyType="EC_P256"))
+        _, got = refused_and_kept(admin, ns, r, "csrAttributes." + attribute)
+        assert iss["name"] in got["failureReason"], got
+        assert "subtree violation" in got["failureReason"], got
+    r = request(admin, ns, tpl["ID"], csr=make_csr(cn="www.example.com", dns=["other.org"])[0])
+    refused_and_kept(admin, ns, r, "csr.dnsNames")
+    assert count(admin, "certificates", ns) == n
+    chain = [iss["certificate"], pol["certificate"]]
+    for attrs in ({"commonName": "a.example.com", "dnsNames": ["a.example.com"],
+                   "ipAddresses": ["10.1.2.3"]}, {"commonName": "my server"},
+                  {"commonName": "other"}):
+        req = issue(admin, ns, tpl["ID"], attrs=dict(attrs, keyType="EC_P256"))
+        verify(root["certificate"], split_pem(req["certificateChain"])[0], chain)
+
+
+def constrained_import(admin, ns, nc, cn="Constrained Import"):
+    """A CA imported with its key, its certificate carrying name constraints `nc`
+    (critical): (the CA object, certificate PEM, key PEM)."""
+    ku = x509.KeyUsage(True, False, False, False, False, True, True, False, False)
+    cert_pem, key_pem = ca_cert(ku, cn, extra=[(nc, True)])
+    ca = admin.ok(admin.post("/certificateauthorities", {
+        "name": "nc-" + rand(6), "certificate": cert_pem, "privateKey": key_pem}, ns=ns))
+    return ca, cert_pem, key_pem
+
+
+def leaf_signed_by(ca_pem, key_pem, dns):
+    """A leaf for DNS name `dns` signed with a CA's key outside the console: PEM."""
+    import datetime
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    ca, key = load(ca_pem), serialization.load_pem_private_key(key_pem.encode(), None)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns)]))
+            .issuer_name(ca.subject).public_key(leaf_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(dns)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_an_imported_cas_own_name_constraints_bind_what_it_issues(admin, space):
+    """An imported CA whose certificate says nameConstraints permitted DNS:example.com
+    issues nothing outside example.com, as OpenSSL would refuse it (its verdict and
+    error are the refusal's). Its policy lists stay the console's own, empty: the
+    certificate's constraints apply on top of them (docs/issuance.md)."""
+    ns = fresh(admin, space)
+    nc = x509.NameConstraints(permitted_subtrees=[x509.DNSName("example.com")],
+                              excluded_subtrees=None)
+    ca, cert_pem, key_pem = constrained_import(admin, ns, nc)
+    assert not ca.get("permittedDNSDomains"), ca
+    tpl = mk_template(admin, ns, ca["ID"])
+    r = request(admin, ns, tpl["ID"], csr=make_csr(cn="www.other.org", dns=["www.other.org"])[0])
+    _, got = refused_and_kept(admin, ns, r, "csr.dnsNames")
+    assert "permitted subtree violation" in got["failureReason"], got
+    r = request(admin, ns, tpl["ID"], attrs={"commonName": "www.other.org", "keyType": "EC_P256"})
+    refused_and_kept(admin, ns, r, "csrAttributes.commonName")
+    out = verify_refuses(cert_pem, leaf_signed_by(cert_pem, key_pem, "www.other.org"))
+    assert "permitted subtree violation" in out, out
+    req = issue(admin, ns, tpl["ID"], csr=make_csr(cn="www.example.com",
+                                                  dns=["www.example.com"])[0])
+    verify(cert_pem, split_pem(req["certificateChain"])[0])
+
+
+def test_an_intermediate_outside_the_chains_constraints_is_refused(admin, space):
+    """The chain's constraints bind intermediates too: under a CA whose certificate
+    permits the directory name O=Acme only, an intermediate whose subject is outside is
+    refused (422 on subject, nothing kept) rather than made into a chain OpenSSL
+    rejects; one inside is made, and its leaves are judged by the same constraint."""
+    from cryptography.x509.oid import NameOID
+    ns = fresh(admin, space)
+    acme = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Acme")])
+    nc = x509.NameConstraints(permitted_subtrees=[x509.DirectoryName(acme)],
+                              excluded_subtrees=None)
+    ca, cert_pem, _ = constrained_import(admin, ns, nc)
+    n = count(admin, "certificateauthorities", ns)
+    e = assert_error(create(admin, ns, parentID=ca["ID"], subject="CN=Rogue CA,O=Other"), 422)
+    assert e["data"]["attribute"] == "subject" and "subtree violation" in e["description"], e
+    assert count(admin, "certificateauthorities", ns) == n
+    inter = mk_ca(admin, ns, parentID=ca["ID"], subject="CN=Acme Issuing,O=Acme")
+    verify(cert_pem, inter["certificate"])
+    tpl = mk_template(admin, ns, inter["ID"], subjectORegexes=[".*"])
+    req = issue(admin, ns, tpl["ID"], attrs={"commonName": "www.acme.test",
+                                             "organization": "Acme", "keyType": "EC_P256"})
+    verify(cert_pem, split_pem(req["certificateChain"])[0], [inter["certificate"]])
+    r = request(admin, ns, tpl["ID"], attrs={"commonName": "www.acme.test",
+                                             "keyType": "EC_P256"})
+    refused_and_kept(admin, ns, r, "csrAttributes.subject")
+
+
+def test_a_ca_whose_certificate_is_revoked_signs_nothing(server, admin, space):
+    """Once its certificate is revoked (by its parent), a CA issues nothing and signs no
+    intermediate, and neither do the CAs below it: 422 on issuingTemplateID (kept
+    FAILED) or parentID, as for a disabled CA. Its CRL and OCSP go on; the CA reads
+    revocationTime and revocationReason, server-maintained (a PUT of the object as read
+    before goes through and keeps them)."""
+    ns = fresh(admin, space)
+    root = mk_ca(admin, ns)
+    inter = mk_ca(admin, ns, parentID=root["ID"])
+    sub = mk_ca(admin, ns, parentID=inter["ID"])
+    tpls = {ca["ID"]: mk_template(admin, ns, ca["ID"]) for ca in (root, inter, sub)}
+    issue(admin, ns, tpls[sub["ID"]]["ID"], csr=make_csr(dns=["before.test.example"])[0])
+    r = admin.post("/certificates/%s/revocations" % inter["certificateID"],
+                   {"reason": "cACompromise"}, ns=ns)
+    assert r.status == 200, r
+    n = count(admin, "certificates", ns)
+    for ca in (inter, sub):
+        for kw in ({"csr": make_csr(dns=["after.test.example"])[0]},
+                   {"attrs": {"commonName": "x", "keyType": "EC_P256"}}):
+            r = request(admin, ns, tpls[ca["ID"]]["ID"], **kw)
+            _, failed = refused_and_kept(admin, ns, r, "issuingTemplateID")
+            assert "revoked" in failed["failureReason"], failed
+        e = assert_error(create(admin, ns, parentID=ca["ID"]), 422)
+        assert e["data"]["attribute"] == "parentID" and "revoked" in e["description"], e
+    assert count(admin, "certificates", ns) == n
+    got = admin.ok(admin.get("/certificateauthorities/" + inter["ID"], ns=ns))
+    assert got["revocationReason"] == "cACompromise" and got["revocationTime"], got
+    assert got["updateTime"] == inter["updateTime"], got
+    assert not admin.ok(admin.get("/certificateauthorities/" + sub["ID"], ns=ns)).get(
+        "revocationTime")
+    issue(admin, ns, tpls[root["ID"]]["ID"], csr=make_csr(dns=["root.test.example"])[0])
+    mk_ca(admin, ns, parentID=root["ID"])
+    for ca in (inter, sub):
+        crl = public(server, "/pki/%s/crl" % ca["ID"])
+        assert crl.status_code == 200 and crl.headers["Content-Type"] == "application/pkix-crl"
+        x509.load_der_x509_crl(crl.content)
+    r = admin.put("/certificateauthorities/" + inter["ID"], dict(inter, description="kept"),
+                  ns=ns)
+    assert r.status == 200 and r.data["revocationTime"] == got["revocationTime"], r
+    r = request(admin, ns, tpls[inter["ID"]]["ID"], csr=make_csr(dns=["put.test.example"])[0])
+    refused_and_kept(admin, ns, r, "issuingTemplateID")
 
 
 def test_disabled_ca_issues_nothing_but_still_answers(server, admin, space):

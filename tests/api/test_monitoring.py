@@ -125,6 +125,22 @@ def test_policy_takes_openssl_signature_names_and_oids(admin, tree):
     admin.ok(admin.delete("/monitoringpolicies/" + p["ID"], ns=top))
 
 
+def test_a_policy_naming_an_algorithm_by_its_oid_flags_what_it_signed(admin):
+    # The OID of an algorithm OpenSSL names is kept as its long name, the spelling of the
+    # certificates' signatureAlgorithm: 1.2.840.10045.4.3.2 matched nothing before (review).
+    ns = admin.mkns("/", "oid-" + rand(6))["name"]
+    root = make_cert("OID Root", ca=True, days=3650)
+    leaf = imp(admin, ns, make_cert("oid.test", issuer=root).pem)
+    assert leaf["signatureAlgorithm"] == "ecdsa-with-SHA256" and leaf["weaknesses"] == []
+    p = admin.ok(admin.post("/monitoringpolicies", {
+        "weakSignatureAlgorithms": ["1.2.840.10045.4.3.2", "1.2.3.4.5"]}, ns=ns))
+    assert p["weakSignatureAlgorithms"] == ["ecdsa-with-SHA256", "1.2.3.4.5"]
+    assert wait_for(lambda: admin.ok(admin.get("/certificates/" + leaf["ID"], ns=ns))
+                    ["weaknesses"] == ["WEAK_SIGNATURE"])
+    assert_error(admin.post("/monitoringpolicies", {
+        "weakSignatureAlgorithms": ["1.2.840.113549.1.1.1"]}, ns=ns), 422)  # rsaEncryption
+
+
 def test_policy_limits_at_the_cap(admin, tree):
     top, _ = tree
     p = admin.ok(admin.post("/monitoringpolicies", {"expiringWithinDays": 36500}, ns=top))

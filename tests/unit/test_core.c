@@ -926,6 +926,70 @@ test_cidr_parse_strict(void **state)
     }
 }
 
+/* X.509 name constraints compare an address only with a range of its own
+ * family (4 or 16 bytes): an IPv4-mapped IPv6 address is IPv6 there. */
+static void
+test_cidr_holds_its_own_family(void **state)
+{
+    static const struct {
+        const char *range, *ip;
+        bool        holds, contains;
+    } cases[] = {
+        { "10.0.0.0/8", "10.1.2.3", true, true },
+        { "10.0.0.0/8", "::ffff:10.0.0.1", false, true },
+        { "10.0.0.0/8", "11.0.0.1", false, false },
+        { "::/0", "10.0.0.1", false, true },
+        { "::/0", "::ffff:10.0.0.1", true, true },
+        { "0.0.0.0/0", "::ffff:1.2.3.4", false, true },
+        { "0.0.0.0/0", "2001:db8::1", false, false },
+        { "::ffff:10.0.0.0/104", "::ffff:10.9.9.9", true, true },
+        { "::ffff:10.0.0.0/104", "10.9.9.9", false, true },
+        { "192.0.2.7", "192.0.2.7", true, true },
+    };
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        struct cidr   c;
+        unsigned char ip[16];
+        bool          v4;
+        assert_int_equal(cidr_parse(str_c(cases[i].range), &c), E_OK);
+        assert_int_equal(ip_parse_family(str_c(cases[i].ip), ip, &v4), E_OK);
+        if (cidr_holds(&c, ip, v4) != cases[i].holds ||
+            cidr_contains(&c, ip) != cases[i].contains)
+            fail_msg("case %zu: %s in %s", i, cases[i].ip, cases[i].range);
+    }
+}
+
+/* A range written with address bits past its prefix is not a network; its
+ * canonical form is said in its own family. */
+static void
+test_cidr_network_and_format(void **state)
+{
+    static const struct {
+        const char *in, *canon;
+        bool        network;
+    } cases[] = {
+        { "10.0.0.0/8", "10.0.0.0/8", true },
+        { "10.0.0.1/8", "10.0.0.0/8", false },
+        { "10.128.0.0/9", "10.128.0.0/9", true },
+        { "10.192.0.0/9", "10.128.0.0/9", false },
+        { "192.0.2.7", "192.0.2.7/32", true },
+        { "0.0.0.0/0", "0.0.0.0/0", true },
+        { "2001:db8::1/32", "2001:db8::/32", false },
+        { "2001:db8::/32", "2001:db8::/32", true },
+        { "::ffff:10.0.0.1/104", "::ffff:10.0.0.0/104", false },
+        { "::/0", "::/0", true },
+    };
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        struct cidr c;
+        char        out[CIDR_TEXT_MAX];
+        assert_int_equal(cidr_parse(str_c(cases[i].in), &c), E_OK);
+        cidr_format(&c, out);
+        if (cidr_is_network(&c) != cases[i].network || strcmp(out, cases[i].canon) != 0)
+            fail_msg("case %zu: %s gave %s", i, cases[i].in, out);
+    }
+}
+
 /* What may be shown of a URL setting: never its password. */
 static void
 test_config_url_redacted(void **state)
@@ -1002,6 +1066,8 @@ main(void)
         cmocka_unit_test(test_b64url_roundtrip),
         cmocka_unit_test(test_log_line),
         cmocka_unit_test(test_cidr_parse_strict),
+        cmocka_unit_test(test_cidr_holds_its_own_family),
+        cmocka_unit_test(test_cidr_network_and_format),
         cmocka_unit_test(test_config_url_redacted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

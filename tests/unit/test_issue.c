@@ -26,6 +26,7 @@
 #include <openssl/x509v3.h>
 
 #include "pki/issue.h"
+#include "pki/nconstraints.h"
 
 #define DAY_MS  86400000LL
 #define NTYPES  6
@@ -978,6 +979,61 @@ test_name_constraints_hold(void **state)
     pki_ca_free(ca);
 }
 
+/* pki_nc_check judges a leaf by the constraints of the CA above it as
+ * `openssl verify` does, and says which name breaks them. */
+static void
+test_nc_check_agrees_with_openssl(void **state)
+{
+    static const struct {
+        const char      *cn, *dns, *ip;
+        bool             ok;
+        enum pki_nc_part part;
+        int              verdict;
+    } cases[] = {
+        { "a.example.com", "a.example.com", NULL, true, 0, X509_V_OK },
+        { "x", "a.example.org", NULL, false, PKI_NC_DNS, X509_V_ERR_PERMITTED_VIOLATION },
+        { "x", "x.bad.example.com", NULL, false, PKI_NC_DNS, X509_V_ERR_EXCLUDED_VIOLATION },
+        { "x", NULL, "198.51.100.1", false, PKI_NC_IP, X509_V_ERR_PERMITTED_VIOLATION },
+        { "x", NULL, "::ffff:192.0.2.1", false, PKI_NC_IP, X509_V_ERR_PERMITTED_VIOLATION },
+        { "x", NULL, "192.0.2.1", true, 0, X509_V_OK },
+        { "a_b.example.org", NULL, NULL, false, PKI_NC_COMMON_NAME,
+          X509_V_ERR_PERMITTED_VIOLATION },
+        { "my host", NULL, NULL, true, 0, X509_V_OK },
+    };
+    struct ca        *ca = intermediate(PKI_KEY_EC_P256, 0);
+    NAME_CONSTRAINTS *nc = NULL;
+
+    (void)state;
+    ca_write("root.pem", F.root);
+    ca_write("inter.pem", ca);
+    assert_int_equal(pki_nc_read(str_c(pki_ca_pem(ca)), &nc), E_OK);
+    assert_non_null(nc);
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        struct pki_names    n = { .cn = cases[i].cn };
+        struct pki_leaf     l = leaf_full(&n, F.keys[0]);
+        struct pki_nc_fault f = { 0 };
+        X509               *x;
+        n.dns = cases[i].dns != NULL ? (const char **)&cases[i].dns : NULL;
+        n.ndns = cases[i].dns != NULL;
+        n.ip = cases[i].ip != NULL ? (const char **)&cases[i].ip : NULL;
+        n.nip = cases[i].ip != NULL;
+        x = leaf_sign(ca, &l);
+        cert_write("nc.pem", x);
+        if (pki_nc_check(x, nc, true, &f) != cases[i].ok ||
+            (verify("nc.pem", true) == 0) != cases[i].ok)
+            fail_msg("case %zu: pki_nc_check and openssl verify disagree with %d", i,
+                     cases[i].ok);
+        if (!cases[i].ok &&
+            (f.part != cases[i].part || f.verdict != cases[i].verdict || f.name[0] == '\0'))
+            fail_msg("case %zu: part %d verdict %d name '%s'", i, f.part, f.verdict, f.name);
+        X509_free(x);
+    }
+    NAME_CONSTRAINTS_free(nc);
+    assert_int_equal(pki_nc_read(str_c(pki_ca_pem(F.root)), &nc), E_OK);
+    assert_null(nc);
+    pki_ca_free(ca);
+}
+
 static void
 expect_leaf_error(struct pki_leaf *p, const char *attr)
 {
@@ -1107,8 +1163,9 @@ test_leaf_times_and_text(void **state)
 static void
 test_ca_refusals(void **state)
 {
-    static const char *const bad_cidr[] = { "10.1.0.0/8", "10.0.0.0/33", "10.0.0.0",
-                                            "x/8",        "10.0.0.0/-1", "2001:db8::/129" };
+    /* (a bare address is a /32 or /128, as the CA's permittedIPRanges takes it) */
+    static const char *const bad_cidr[] = { "10.1.0.0/8", "10.0.0.0/33", "x/8", "10.0.0.0/-1",
+                                            "2001:db8::/129" };
     static const char *const bad_dns[] = { "has space.example" };
     struct pki_ca_req        p = ca_req("CN=x", PKI_KEY_EC_P256);
     struct ca               *ca = NULL;
@@ -1316,6 +1373,7 @@ main(void)
         cmocka_unit_test(test_leaf_by_imported_ca),
         cmocka_unit_test(test_leaf_by_intermediate),
         cmocka_unit_test(test_name_constraints_hold),
+        cmocka_unit_test(test_nc_check_agrees_with_openssl),
         cmocka_unit_test(test_leaf_refusals),
         cmocka_unit_test(test_leaf_minimal_and_no_injection),
         cmocka_unit_test(test_leaf_times_and_text),
