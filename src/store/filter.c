@@ -874,6 +874,34 @@ filter_bool(struct arena *a, enum fop op, struct fnode *l, struct fnode *r)
     return n;
 }
 
+static bool
+enum_has(const char *const *enums, struct str v)
+{
+    for (; *enums != NULL; enums++)
+        if (str_eq_c(v, *enums))
+            return true;
+    return false;
+}
+
+/* A value compared with an enumerated attribute must be one of its names
+ * (`status == "ACTVE"` is a typo, not an empty answer): 400 otherwise. A
+ * string's `contains` and `matches` test parts of names, and are left. */
+static int
+enum_values_check(const struct attr *at, const struct fnode *n, struct errbuf *eb)
+{
+    bool whole = n->op == F_EQ || n->op == F_NE || n->op == F_IN || n->op == F_NOT_IN ||
+                 (at->type == T_STRLIST && (n->op == F_CONTAINS || n->op == F_NOT_CONTAINS));
+    const struct fval *v = n->v.t == FV_LIST ? n->v.items : &n->v;
+    size_t             count = n->v.t == FV_LIST ? n->v.n : 1;
+
+    for (size_t i = 0; whole && at->enums != NULL && i < count; i++)
+        if (v[i].t == FV_STR && !enum_has(at->enums, v[i].s))
+            return errbuf_attr(eb, E_BADREQ, at->name,
+                               "'%.*s' is not a value of '%s' (GET /openapi.json lists them)",
+                               (int)(v[i].s.len > 64 ? 64 : v[i].s.len), v[i].s.p, at->name);
+    return E_OK;
+}
+
 int
 filter_rewrite(struct arena *a, struct fnode **f, const struct spec *s, int64_t now_ms,
                struct errbuf *eb)
@@ -888,6 +916,8 @@ filter_rewrite(struct arena *a, struct fnode **f, const struct spec *s, int64_t 
         return filter_rewrite(a, &n->r, s, now_ms, eb);
     }
     at = n->trusted ? NULL : spec_attr(s, n->field);
+    if (at != NULL && (at->flags & A_QUERY) && (rc = enum_values_check(at, n, eb)) != E_OK)
+        return rc;
     if (at == NULL || !(at->flags & A_COMPUTED) || !(at->flags & A_QUERY))
         return E_OK;
     if (s->hooks.rewrite == NULL)

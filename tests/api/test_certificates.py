@@ -570,6 +570,24 @@ def test_csv_default_columns(admin, searchable):
     assert any("www.alpha.example.com" in ln for ln in lines)
 
 
+@pytest.mark.parametrize("q", ['status == "BOGUS"', 'status == "active"',
+                               'status in ["ACTIVE", "EXPIRNG"]', 'status != "REVOKD"',
+                               'source == "FOUND"', 'weaknesses contains "WEAK"',
+                               'weaknesses == "WEAK_KEYS"', 'weaknesses not in ["X"]'])
+def test_a_filter_on_an_enumerated_field_with_a_value_it_cannot_hold_is_400(admin, space, q):
+    # A typo in an enumerated value is a bad filter (API.md 2: 400), not an empty answer
+    # that looks like "none"; the error names the field.
+    r = admin.get("/certificates", ns=space, params={"q": q})
+    assert assert_error(r, 400)["data"]["attribute"] in ("status", "source", "weaknesses"), q
+
+
+@pytest.mark.parametrize("q", ['status == "ACTIVE"', 'source contains "IMP"',
+                               'source matches "^IMP"', 'weaknesses contains "WEAK_KEY"',
+                               'source in ["IMPORTED", "DISCOVERED"]'])
+def test_a_filter_on_an_enumerated_field_with_its_values_or_parts_is_200(admin, space, q):
+    assert admin.get("/certificates", ns=space, params={"q": q}).status == 200, q
+
+
 @pytest.mark.parametrize("order", ["subjectO", "-subjectO", "subjectO,issuerCN",
                                    "-subjectO,-issuerCN"])
 def test_cursor_pages_ordered_on_a_field_some_lack_reach_every_certificate(admin, order):

@@ -706,9 +706,11 @@ def test_requests_naming_a_namespace_that_does_not_exist_turn_no_hopeful_transac
     ghost = "/ghost-" + rand(6)
     for i in range(5):
         assert admin.post("/namespaces", {"name": "n%d" % i}, ns=ghost).status in (403, 404)
-    got = wait_for(lambda: [e for e in admin.list("auditlogs", ns="/", params={
-        "pageSize": "0", "q": 'requestNamespace == "%s"' % ghost})
-        if e["namespace"] == "/"] or None, timeout=10)
+    def entries():  # written after each answer, in the background: all five in time
+        got = [e for e in admin.list("auditlogs", ns="/", params={
+            "pageSize": "0", "q": 'requestNamespace == "%s"' % ghost}) if e["namespace"] == "/"]
+        return got if len(got) >= 5 else None
+    got = wait_for(entries, timeout=10)
     assert got and len(got) == 5, got
     assert "a hopeful insert wrote nothing" not in a.stderr_path.read_text(errors="replace")
 

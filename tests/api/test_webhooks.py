@@ -156,9 +156,11 @@ def test_deliveries_are_read_only_and_children_of_their_webhook(admin, ns):
     other = admin.mkns(ns, "o" + rand(6))["name"]
     assert_error(admin.get("/webhooks/%s/webhookdeliveries" % w["ID"], ns=other), 404)
     for q in ('status == "PENDING"', 'attempts > 0', 'responseCode == 200',
-              'lastError contains "x"', 'nextAttemptTime < now("1h")', 'event == "x"',
+              'lastError contains "x"', 'nextAttemptTime < now("1h")',
+              'event == "certificate.expiring"',
               'certificateID == "y"', 'webhookID == "%s"' % w["ID"]):
         assert admin.get("/webhookdeliveries", ns=ns, params={"q": q}).status == 200, q
+    assert_error(admin.get("/webhookdeliveries", ns=ns, params={"q": 'event == "x"'}), 400)
     for o in ("status", "attempts", "nextAttemptTime", "event", "webhookID"):
         assert admin.get("/webhookdeliveries", ns=ns, params={"order": o}).status == 200, o
 
