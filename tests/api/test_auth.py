@@ -126,7 +126,8 @@ def test_validity_capped_by_config(start_server):
     assert p["exp"] - p["iat"] == 1800
 
 
-@pytest.mark.parametrize("validity", ["1d", "abc", "-5m", "10", "h", "1h-", "1x", "1h 30m"])
+@pytest.mark.parametrize("validity", ["1d", "abc", "-5m", "10", "h", "1h-", "1x", "1h 30m",
+                                      "1us", "1ns", "999us"])
 def test_invalid_validity(server, validity):
     r = server.issue(validity=validity)
     assert r.status in (400, 422), r
@@ -508,6 +509,22 @@ def test_authn_with_header_only(server, user):
     assert "@auth:account=" + user["name"] in r.data["authClaims"]
 
 
+def test_authn_refuses_the_token_of_a_disabled_or_deleted_account(server, admin, ns):
+    # /authn judges a token as every request does: a disabled or deleted account's token is
+    # 401 there too (it answered 200 with the claims: black-box review), and counts again
+    # once the account is enabled again.
+    name, password, obj = viewer(admin, ns)
+    tok = server.token(name, password)
+    assert admin.post("/authn", {"token": tok}).status == 200
+    obj = admin.ok(admin.put("/accounts/" + obj["ID"], dict(obj, disabled=True), ns=ns))
+    assert_error(admin.post("/authn", {"token": tok}), 401)
+    assert_error(server.client(tok).post("/authn"), 401)
+    admin.ok(admin.put("/accounts/" + obj["ID"], dict(obj, disabled=False), ns=ns))
+    assert admin.post("/authn", {"token": tok}).status == 200
+    admin.ok(admin.delete("/accounts/" + obj["ID"], ns=ns))
+    assert_error(admin.post("/authn", {"token": tok}), 401)
+
+
 def test_authn_invalid_token(server, admin):
     h, p, _ = jwt_parts(admin.token)
     forged = admin.token.rsplit(".", 1)[0] + "." + b64u_encode(b"\x00" * 64)
@@ -619,6 +636,23 @@ def copy_of(server, token, **kw):
     body = {"realm": "Token", "metadata": {"token": token}}
     body.update(kw)
     return server.client().post("/issue", body, ns=None, token=None)
+
+
+@pytest.mark.parametrize("field,value,claim", [
+    ("restrictedPermissions", ["namespace,get"], "perms"),
+    ("restrictedNetworks", ["10.0.0.0/8"], "networks")])
+def test_an_empty_restriction_list_keeps_the_originals(server, tree, field, value, claim):
+    # An empty list asks for no restriction: from a restricted token it keeps the original's,
+    # as an absent one does. It took the restriction away (black-box review): a token pinned
+    # to reading, or to a network, could be copied into one that writes from anywhere.
+    first = server.token(**{field: value})
+    assert_error(server.client(first).post("/namespaces", {"name": "w" + rand(6)}, ns=tree),
+                 403)
+    r = copy_of(server, first, **{field: []})
+    assert r.status == 200, r
+    assert jwt_parts(r.data["token"])[1]["restrictions"][claim] == value
+    assert_error(server.client(r.data["token"]).post("/namespaces", {"name": "w" + rand(6)},
+                                                     ns=tree), 403)
 
 
 def uses(server, token, ns, n):

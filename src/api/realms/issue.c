@@ -112,6 +112,17 @@ check_restrictions(struct issue_req *q, const struct val *in, struct errbuf *eb)
     return E_OK;
 }
 
+/* Whether a duration's text says zero ("0", "0s", "0h0m"), not a span too
+ * short for milliseconds ("1us"), which asks for a very short token. */
+static bool
+zero_text(struct str s)
+{
+    for (size_t i = 0; i < s.len; i++)
+        if (s.p[i] >= '1' && s.p[i] <= '9')
+            return false;
+    return true;
+}
+
 static int
 check_validity(struct issue_req *q, const struct val *in, struct errbuf *eb)
 {
@@ -125,6 +136,8 @@ check_validity(struct issue_req *q, const struct val *in, struct errbuf *eb)
             return bad(eb, "validity",
                        "Attribute 'validity' must be a duration like "
                        "'90s', '1h30m' or '24h'");
+        if (q->validity_ms == 0 && !zero_text(v->s))
+            return bad(eb, "validity", "Attribute 'validity' must be at least 1s");
         if (q->validity_ms == 0)
             q->validity_ms = DEFAULT_VALIDITY_MS;
         if (q->validity_ms < 1000)
@@ -356,15 +369,17 @@ narrow(struct issue_req *q, const struct identity *id, struct errbuf *eb)
             return bad(eb, "restrictedNamespace",
                        "Restrictions can only narrow the original's");
     }
-    if ((v = val_get(rs, "perms")) != NULL && v->t == V_ARR) {
-        if (q->rperms == NULL)
+    /* An empty list asks for no restriction: from a restricted original, it
+     * keeps the original's, as an absent one does (it widened it before). */
+    if ((v = val_get(rs, "perms")) != NULL && v->t == V_ARR && v->a.n > 0) {
+        if (q->rperms == NULL || q->rperms->a.n == 0)
             q->rperms = v;
         else if (!perms_within(q->rperms, v))
             return bad(eb, "restrictedPermissions",
                        "Restrictions can only narrow the original's");
     }
-    if ((v = val_get(rs, "networks")) != NULL && v->t == V_ARR) {
-        if (q->rnets == NULL)
+    if ((v = val_get(rs, "networks")) != NULL && v->t == V_ARR && v->a.n > 0) {
+        if (q->rnets == NULL || q->rnets->a.n == 0)
             q->rnets = v;
         else if (!nets_within(q->rnets, v))
             return bad(eb, "restrictedNetworks", "Restrictions can only narrow the original's");
@@ -447,8 +462,8 @@ authn_serve(struct req *r)
         api_error(r, &eb);
         return;
     }
-    if (authn_token(tok, &p, &eb) != E_OK) {
-        api_fail(r, E_UNAUTH, "Invalid or expired token");
+    if (token_honoured(tok, &p, &eb) != E_OK) { /* an account disabled: 401 too */
+        api_error(r, &eb);
         return;
     }
     struct val out = val_map(), cl = val_arr();

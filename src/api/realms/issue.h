@@ -48,6 +48,12 @@ int realm_certificate(struct req *r, const struct val *metadata, struct identity
                       struct errbuf *eb);
 
 /* Realm Token: metadata.token, an existing token, for a narrower copy. */
+/* A token as every request judges it: its signature and times, then whether
+ * its account is still enabled, the other servers' writes counted (token.c).
+ * E_UNAUTH, or E_UNAVAILABLE when the store cannot tell; *out to put back
+ * (principal_put) on E_OK. */
+struct principal;
+int token_honoured(struct str tok, struct principal **out, struct errbuf *eb);
 int realm_token(struct req *r, const struct val *metadata, struct identity *id,
                 struct errbuf *eb);
 

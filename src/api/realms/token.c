@@ -7,23 +7,37 @@
 #include "issue.h"
 
 int
+token_honoured(struct str tok, struct principal **out, struct errbuf *eb)
+{
+    struct principal *p;
+    int               rc;
+
+    if (authn_token(tok, &p, eb) != E_OK)
+        return errbuf_set(eb, E_UNAUTH, "Invalid or expired token");
+    /* an account disabled on another server counts here too */
+    if ((rc = store_follow(kw_store)) != E_OK)
+        errbuf_set(eb, rc, "The store is unavailable");
+    else
+        rc = accounts_check(p, eb);
+    if (rc != E_OK) {
+        principal_put(p);
+        return rc;
+    }
+    *out = p;
+    return E_OK;
+}
+
+int
 realm_token(struct req *r, const struct val *md, struct identity *id, struct errbuf *eb)
 {
     const struct val *t = val_get(md, "token");
     struct principal *p;
+    int               rc;
 
-    if (t == NULL || t->t != V_STR || authn_token(t->s, &p, eb) != E_OK)
+    if (t == NULL || t->t != V_STR)
         return errbuf_set(eb, E_UNAUTH, "Invalid credentials");
-    /* an account disabled on another server counts here too */
-    int rc = store_follow(kw_store);
-    if (rc == E_OK)
-        rc = accounts_check(p, eb);
-    else
-        errbuf_set(eb, rc, "The store is unavailable");
-    if (rc != E_OK) {
-        principal_put(p);
+    if ((rc = token_honoured(t->s, &p, eb)) != E_OK)
         return rc == E_UNAUTH ? errbuf_set(eb, E_UNAUTH, "Invalid credentials") : rc;
-    }
     /* Copy what we need into the request: the principal may be evicted. The
      * verified principal has data, realm and exp (principal_build checks). */
     struct val *payload = arena_alloc(r->a, sizeof *payload);
