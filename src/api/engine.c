@@ -52,8 +52,7 @@ struct wreq {
     struct val         obj;  /* W_CREATE: the object to insert */
     bool               override;
     struct str         idem_key, idem_fp; /* hex SHA-256, empty without the header */
-    bool               replayed;
-    struct val         once_only; /* keys of r->once the stored object lacks */
+    struct val         once_only;         /* keys of r->once the stored object lacks */
     struct errbuf      eb;
 };
 
@@ -237,7 +236,6 @@ idem_replay(struct tx *tx, struct wreq *w, bool *found)
         return errbuf_set(&w->eb, E_INTERNAL, "stored answer undecodable");
     answer(w->r, status, v, false);
     *found = true;
-    w->replayed = true;
     return E_OK;
 }
 

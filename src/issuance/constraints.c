@@ -14,7 +14,7 @@
 
 #include <openssl/x509.h>
 
-#include "../core/rnd.h"
+#include "../core/rnd.h" /* ID_LEN */
 #include "../pki/nconstraints.h"
 #include "local.h"
 
@@ -30,21 +30,11 @@ static struct slot      slots[SLOTS];
 static size_t           nused;
 static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
 
-static size_t
-slot_hash(struct str id)
-{
-    size_t h = 5381;
-
-    for (size_t i = 0; i < id.len; i++)
-        h = h * 33 + (unsigned char)id.p[i];
-    return h % SLOTS;
-}
-
 /* The slot of `id`, or the free one it would take (lock held). */
 static struct slot *
 slot_at(struct str id)
 {
-    size_t i = slot_hash(id);
+    size_t i = (size_t)(hash_fnv1a(id.p, id.len, 0) % SLOTS);
 
     while (slots[i].id[0] != '\0' && !str_eq_c(id, slots[i].id))
         i = (i + 1) % SLOTS;
