@@ -10,6 +10,7 @@
 #include "../core/nspath.h"
 #include "../store/store.h"
 #include "audit.h"
+#include "engine.h"
 #include "router.h"
 #include "routes.h"
 
@@ -154,6 +155,19 @@ api_release(struct req *r)
         buf_wipe(&r->body); /* it may have carried the secret (an imported CA's key) */
     }
     buf_free(&r->reply);
+}
+
+void
+api_batch(struct req **rs, size_t n)
+{
+    engine_batch(rs, n);
+}
+
+/* Authenticated already (api_handle): the route's serving again. */
+enum api_result
+api_handle_later(struct req *r)
+{
+    return r->route.def->serve(r);
 }
 
 int

@@ -191,19 +191,54 @@ serve_list(struct req *r, const struct spec *s, struct errbuf *eb)
     return E_OK;
 }
 
+/* A GET of one object by ID that waits to be read with the others of its
+ * thread (API_LATER, engine_batch): one round trip of the store for all,
+ * with one look at the other servers' writes, taken after each came. */
+struct later {
+    bool           in_batch; /* engine_batch read `f` for it (else it is served as usual) */
+    bool           used;     /* serve_get took `f` */
+    enum others    others;   /* what the batch's look found */
+    struct find_id f;
+};
+
+/* The object engine_batch read for this request when it read what would be
+ * asked now; else the store is asked. */
+static int
+find_by_id(struct req *r, const struct spec *s, const struct scope *sc, struct val *obj,
+           struct errbuf *eb)
+{
+    struct later *l = r->later;
+
+    if (l == NULL || !l->in_batch || l->used || l->f.s != s || !str_eq(l->f.sc.ns, sc->ns) ||
+        l->f.sc.recursive != sc->recursive || !str_eq(l->f.id, r->route.id))
+        return kw_store->ops->find(kw_store, s, sc, "ID", r->route.id, r->a, obj, eb);
+    l->used = true;
+    if (l->f.rc == E_NOTFOUND)
+        return errbuf_set(eb, E_NOTFOUND, "Could not find the object");
+    if (l->f.rc != E_OK)
+        return errbuf_set(eb, l->f.rc, "store error");
+    *obj = l->f.out;
+    return E_OK;
+}
+
+static int
+get_scope(const struct req *r, struct scope *sc, struct errbuf *eb)
+{
+    *sc = (struct scope){ r->ns, false };
+    return param_true(r, "recursive", &sc->recursive, eb) ? E_OK : eb->code;
+}
+
 static int
 serve_get(struct req *r, const struct spec *s, struct errbuf *eb)
 {
     static const char *const allowed[] = { "recursive", NULL };
-    struct scope             sc = { r->ns, false };
+    struct scope             sc;
     struct val               obj;
     int                      rc;
 
-    if ((rc = req_params_check(r, allowed, eb)) != E_OK)
+    if ((rc = req_params_check(r, allowed, eb)) != E_OK || (rc = get_scope(r, &sc, eb)) != E_OK)
         return rc;
-    if (!param_true(r, "recursive", &sc.recursive, eb))
-        return eb->code;
-    rc = kw_store->ops->find(kw_store, s, &sc, "ID", r->route.id, r->a, &obj, eb);
+    rc = find_by_id(r, s, &sc, &obj, eb);
     if (rc != E_OK)
         return rc;
     object_present(r->a, s, &obj);
@@ -1015,6 +1050,35 @@ fail:
     return API_DONE;
 }
 
+void
+engine_batch(struct req **rs, size_t n)
+{
+    struct find_id f[FIND_IDS_MAX];
+    struct later  *in[FIND_IDS_MAX];
+    size_t         k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        struct req   *r = rs[i];
+        struct later *l = r->later;
+        struct errbuf eb = { 0 };
+        struct scope  sc;
+
+        if (k == FIND_IDS_MAX || namespace_header(r, &eb) != E_OK ||
+            get_scope(r, &sc, &eb) != E_OK)
+            continue; /* served as usual, which answers the error */
+        f[k] = (struct find_id){ .s = r->route.spec, .sc = sc, .id = r->route.id, .a = r->a };
+        in[k++] = l;
+    }
+    if (k == 0)
+        return;
+    enum others o = store_find_ids(kw_store, f, k);
+    for (size_t j = 0; j < k; j++) {
+        in[j]->in_batch = true;
+        in[j]->others = o;
+        in[j]->f = f[j];
+    }
+}
+
 /* Whether another server changed an authorization could not be learned: what
  * this server knows may be stale, so nothing is answered from it. */
 static enum api_result
@@ -1034,7 +1098,15 @@ engine_serve(struct req *r, struct errbuf *eb)
 {
     bool one_read = (r->method == M_GET || r->method == M_HEAD) && r->route.id.len > 0 &&
                     r->route.action == NULL && !r->csv;
+    struct later *l = r->later;
 
+    if (l != NULL && l->in_batch) /* the batch looked at the others' writes */
+        return l->others == OTHERS_UNKNOWN ? stale_refused(r) : serve_judged(r, eb);
+    if (one_read && l == NULL && r->can_later && r->route.parent == NULL &&
+        !r->route.spec->not_namespaced && kw_store->ops->find_ids != NULL) {
+        r->later = arena_calloc(r->a, 1, sizeof *l);
+        return API_LATER;
+    }
     if (one_read && store_follow_later(kw_store)) {
         struct req      as_came = *r;
         enum api_result res = serve_judged(r, eb);

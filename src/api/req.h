@@ -136,9 +136,17 @@ struct req {
     void (*suspend)(struct req *r);
     void (*resume)(struct req *r);
     void *conn;
+    /* batching: the caller may take API_LATER (can_later); the engine's
+     * state of a request that did (engine.c: struct later) */
+    bool  can_later;
+    void *later;
 };
 
-enum api_result { API_DONE, API_PENDING };
+/* API_LATER: a read the caller may batch with others of its thread (only
+ * when r->can_later): it calls api_batch with every request so answered
+ * (at most API_BATCH_MAX at once), then api_handle_later for each. */
+enum api_result { API_DONE, API_PENDING, API_LATER };
+#define API_BATCH_MAX 64
 
 /* What a stream producer should append per call, at most (a little more is
  * fine: one row past the mark). */
@@ -151,6 +159,11 @@ void api_prepare(struct req *r);
 /* Serve a fully received request. API_PENDING means a write was queued and
  * r->resume() will be called (from another thread) once the answer is ready. */
 enum api_result api_handle(struct req *r);
+/* The reads of requests answered API_LATER, in one round trip of the store. */
+void api_batch(struct req **rs, size_t n);
+/* Serve a request answered API_LATER once api_batch has run: API_DONE, or
+ * API_PENDING as api_handle. */
+enum api_result api_handle_later(struct req *r);
 /* Encode the answer (r->out, r->out_type) from status/resp; call once, on the
  * thread that will send it. */
 void api_finish(struct req *r);

@@ -224,6 +224,7 @@ hreq_new(struct conn *c, struct str method)
     h->r.client_ip = copy(a, str_c(c->ip));
     h->r.peer = c->peer;
     h->r.plain = c->io->plain;
+    h->r.can_later = true; /* run_later */
     rnd_id_bytes(t, sizeof t);
     hex_encode(t, sizeof t, h->r.trace);
     buf_init(&h->r.body, (size_t)cfg.max_body_size);
@@ -337,8 +338,49 @@ static void
 dispatch(struct conn *c)
 {
     c->st = C_PENDING; /* until api_handle says otherwise */
-    if (api_handle(&c->h->r) == API_DONE)
+    switch (api_handle(&c->h->r)) {
+    case API_DONE:
         answer(c);
+        break;
+    case API_LATER: /* served with the others of this round (run_later) */
+        c->later_next = c->w->later;
+        c->w->later = c;
+        break;
+    case API_PENDING:
+        break;
+    }
+}
+
+/* The requests of this round of events that wait to be served together
+ * (API_LATER): their reads in one round trip of the store, then each is
+ * answered and its connection goes on. Requests a connection reads meanwhile
+ * (pipelined) wait for the next round. */
+void
+run_later(struct worker *w)
+{
+    struct conn *list = NULL, *cs[API_BATCH_MAX];
+    struct req  *rs[API_BATCH_MAX];
+
+    while (w->later != NULL) { /* in the order they came */
+        struct conn *c = w->later;
+        w->later = c->later_next;
+        c->later_next = list;
+        list = c;
+    }
+    while (list != NULL) {
+        size_t n = 0;
+
+        for (; list != NULL && n < API_BATCH_MAX; list = list->later_next, n++) {
+            cs[n] = list;
+            rs[n] = &list->h->r;
+        }
+        api_batch(rs, n);
+        for (size_t i = 0; i < n; i++)
+            if (cs[i]->st == C_PENDING && api_handle_later(rs[i]) == API_DONE) {
+                answer(cs[i]);
+                conn_run(cs[i]);
+            }
+    }
 }
 
 static void

@@ -78,7 +78,8 @@ struct conn {
     bool                    turn;      /* a piece was produced in this turn of events */
     bool                    in_again;  /* on the worker's again list */
     struct conn            *again_next;
-    uint64_t                streamed; /* body bytes a stream has produced */
+    struct conn            *later_next; /* on the worker's later list (run_later) */
+    uint64_t                streamed;   /* body bytes a stream has produced */
     struct http_chunked     ck;
     uint64_t                body_left; /* Content-Length bytes still to come */
     uint64_t                body_got;
@@ -96,6 +97,7 @@ struct worker {
     struct conn    *conns;
     struct conn    *dead;  /* closed in this batch of events: freed after it */
     struct conn    *again; /* streams whose socket took their last piece */
+    struct conn    *later; /* requests to serve in one batch (API_LATER) */
     size_t          nconns;
     bool            listening;
     char            date[40];
@@ -123,6 +125,8 @@ void reap(struct worker *w);
 void answer(struct conn *c);
 /* Go on with the streams of the worker's again list (once per round). */
 void run_again(struct worker *w);
+/* Serve the requests of this round that asked to be batched (API_LATER). */
+void run_later(struct worker *w);
 
 /* ---- transport.c */
 

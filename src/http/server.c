@@ -404,7 +404,8 @@ worker_main(void *arg)
 
     self = w;
     for (bool look_again = false;;) {
-        int n = epoll_wait(w->ep, ev, EVENTS_MAX, w->again != NULL || look_again ? 0 : TICK_MS);
+        int     n = epoll_wait(w->ep, ev, EVENTS_MAX,
+                           w->again != NULL || w->later != NULL || look_again ? 0 : TICK_MS);
         int64_t began = time_mono_ms();
 
         for (int i = 0; i < n; i++) {
@@ -418,6 +419,7 @@ worker_main(void *arg)
                 conn_run(ev[i].data.ptr);
         }
         run_again(w);
+        run_later(w);
         /* A request that held this thread (a slow store) kept the others'
          * bytes unread: read them before any deadline is judged, or a client
          * whose request waited in the socket would be cut off as idle. One

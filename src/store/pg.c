@@ -368,14 +368,16 @@ pg_conn_prepare(struct pconn *c, const char *sql, const struct pargs *p, char na
     for (size_t i = 0; i < STMT_CACHE; i++)
         if (c->cache[i].hash == h && c->cache[i].sql != NULL &&
             strcmp(c->cache[i].sql, sql) == 0) {
+            c->cache[i].batch = c->batch;
             snprintf(name, 24, "k%u", c->cache[i].name);
             return name;
         }
     struct stmt_slot *slot;
     PGresult         *r;
-    do /* never one a held-back statement is still to execute */
+    do /* never one a held-back statement or the batch is still to execute */
         slot = &c->cache[c->next_evict++ % STMT_CACHE];
-    while (slot->sql != NULL && pinned(c, slot->name));
+    while (slot->sql != NULL &&
+           (pinned(c, slot->name) || (c->batch != 0 && slot->batch == c->batch)));
     if (slot->sql != NULL) { /* fails inside an aborted transaction: then it stays */
         char drop[40];
         snprintf(drop, sizeof drop, "DEALLOCATE k%u", slot->name);
@@ -396,6 +398,7 @@ pg_conn_prepare(struct pconn *c, const char *sql, const struct pargs *p, char na
     if ((slot->sql = strdup(sql)) == NULL)
         abort();
     slot->hash = h;
+    slot->batch = c->batch;
     return name;
 }
 
@@ -456,12 +459,13 @@ held_failed(struct pconn *c, const struct deferred *d, const PGresult *r)
 /* One round trip: the connection's held-back statements (pq_defer,
  * pq_later; a failure sets c->later_failed), the generation row when follow
  * is armed (into c->follow_n), then the prepared statement `name` once per
- * parameter set p[0..np) (p NULL: once, without; np 0: none), out[i] the
- * i-th execution's result (an earlier failure makes it
- * PGRES_PIPELINE_ABORTED; NULL if none came). A broken pipeline closes the
- * connection: false. */
+ * parameter set p[0..np) (p NULL: once, without; np 0: none) - or names[i]
+ * with p[i] when names is not NULL -, out[i] the i-th execution's result (an
+ * earlier failure makes it PGRES_PIPELINE_ABORTED; NULL if none came). A
+ * broken pipeline closes the connection: false. */
 static bool
-pq_pipeline(struct pconn *c, const char *name, const struct pargs *p, size_t np, PGresult **out)
+pq_pipeline(struct pconn *c, const char *name, const char *const *names, const struct pargs *p,
+            size_t np, PGresult **out)
 {
     bool      follow = c->follow == FOLLOW_ARMED, sent;
     size_t    first = (size_t)c->ndeferred + follow, query = 0, nulls = 0;
@@ -477,7 +481,7 @@ pq_pipeline(struct pconn *c, const char *name, const struct pargs *p, size_t np,
     if (sent && follow)
         sent = PQsendQueryPrepared(c->pg, FOLLOW_STMT, 0, NULL, NULL, NULL, 1);
     for (size_t i = 0; i < np && sent; i++)
-        sent = send_prepared(c, name, p != NULL ? &p[i] : NULL);
+        sent = send_prepared(c, names != NULL ? names[i] : name, p != NULL ? &p[i] : NULL);
     if (!sent || !PQpipelineSync(c->pg)) {
         log_error("postgres: %s", PQerrorMessage(c->pg));
         pg_conn_close(c);
@@ -566,7 +570,7 @@ pq_run(struct pconn *c, const char *sql, const struct pargs *p)
     if (name == NULL)
         return NULL;
     if (c->follow == FOLLOW_ARMED || c->ndeferred > 0)
-        return pq_pipeline(c, name, p, 1, &r) ? r : NULL;
+        return pq_pipeline(c, name, NULL, p, 1, &r) ? r : NULL;
     return pq_last(c, send_prepared(c, name, p));
 }
 
@@ -585,7 +589,7 @@ pq_do_each(struct pconn *c, const char *sql, const struct pargs *p, size_t np, c
     for (size_t at = 0; at < np && rc == E_OK; at += PIPE_MAX) {
         size_t      k = np - at < PIPE_MAX ? np - at : PIPE_MAX;
         const char *name = pg_conn_prepare(c, sql, &p[at], buf);
-        if (name == NULL || !pq_pipeline(c, name, &p[at], k, out))
+        if (name == NULL || !pq_pipeline(c, name, NULL, &p[at], k, out))
             return pq_err(c, NULL, what);
         for (size_t i = 0; i < k; i++) {
             ExecStatusType st = out[i] != NULL ? PQresultStatus(out[i]) : PGRES_FATAL_ERROR;
@@ -696,7 +700,7 @@ pq_exec_deferred(struct pconn *c, const char *sql)
     struct buf text;
     PGresult  *r;
 
-    if (holds_later(c) && !pq_pipeline(c, NULL, NULL, 0, NULL))
+    if (holds_later(c) && !pq_pipeline(c, NULL, NULL, NULL, 0, NULL))
         return NULL;
     if (c->ndeferred == 0)
         return pq_simple(c, sql);
@@ -755,7 +759,7 @@ pq_exec(struct pconn *c, const char *sql)
 int
 pq_commit(struct pconn *c)
 {
-    if (holds_later(c) && !pq_pipeline(c, NULL, NULL, 0, NULL))
+    if (holds_later(c) && !pq_pipeline(c, NULL, NULL, NULL, 0, NULL))
         return E_UNAVAILABLE;
     if (c->later_failed) {
         if (!c->held_error) /* a taken name: its job runs again, and is told */
@@ -1004,6 +1008,71 @@ st_find(struct store *base, const struct spec *s, const struct scope *sc, const 
     return E_OK;
 }
 
+/* One prepared statement per read of the batch, none evicted by another's
+ * (pconn.batch); false when one could not be prepared. */
+static bool
+prepare_finds(struct pconn *c, struct find_id *f, size_t n, struct pargs *p, char (*buf)[24],
+              const char **names)
+{
+    static unsigned batches;
+    bool            ok = true;
+
+    c->batch = __atomic_add_fetch(&batches, 1, __ATOMIC_RELAXED) | 1u << 31; /* never 0 */
+    for (size_t i = 0; i < n && ok; i++) {
+        struct buf       sql;
+        struct sqlparams ps = { 0 };
+
+        buf_init(&sql, SQL_MAX);
+        sql_select_one(&sql, f[i].s, spec_attr(f[i].s, STR("ID")), f[i].id, &f[i].sc,
+                       SQL_POSTGRES, f[i].a, &ps);
+        p[i] = (struct pargs){ .a = f[i].a };
+        pg_args_from(&p[i], &ps);
+        ok = (names[i] = pg_conn_prepare(c, buf_cstr(&sql), &p[i], buf[i])) != NULL;
+        buf_free(&sql);
+    }
+    c->batch = 0;
+    return ok;
+}
+
+static int
+found(struct pconn *c, PGresult *r, struct find_id *f)
+{
+    if (r == NULL)
+        return pq_err(c, NULL, "find");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return pq_err(c, r, "find");
+    return PQntuples(r) > 0 ? decode_doc(r, 0, 0, f->a, &f->out) : E_NOTFOUND;
+}
+
+/* store_ops.find_ids: the generation row (follow armed), then every read by
+ * ID, in one pipeline: one round trip, one implicit transaction (each
+ * statement its own snapshot, taken after every request of the batch came). */
+static enum others
+st_find_ids(struct store *base, struct find_id *f, size_t n)
+{
+    struct pconn *c = pg_reader((struct pg_store *)base);
+    struct pargs  p[FIND_IDS_MAX];
+    char          buf[FIND_IDS_MAX][24];
+    const char   *names[FIND_IDS_MAX];
+    PGresult     *r[FIND_IDS_MAX] = { 0 };
+    bool          sent;
+
+    for (size_t i = 0; i < n; i++)
+        f[i].rc = E_UNAVAILABLE;
+    if (c == NULL || n > FIND_IDS_MAX || !prepare_finds(c, f, n, p, buf, names))
+        return OTHERS_UNKNOWN;
+    pq_generic(c); /* reads by ID (pg_run_find) */
+    if (plan_for(c) != E_OK)
+        return OTHERS_UNKNOWN;
+    c->follow = FOLLOW_ARMED;
+    sent = pq_pipeline(c, NULL, names, p, n, r);
+    for (size_t i = 0; i < n; i++) {
+        f[i].rc = sent ? found(c, r[i], &f[i]) : E_UNAVAILABLE;
+        PQclear(r[i]);
+    }
+    return pg_st_follow_settle(base);
+}
+
 int
 pg_count_rows(struct pconn *c, const char *sql, const struct sqlparams *ps, struct arena *a,
               int64_t *total)
@@ -1162,6 +1231,7 @@ static const struct store_ops pg_ops = {
     .others_wrote = pg_st_others_wrote,
     .follow_later = pg_st_follow_later,
     .follow_settle = pg_st_follow_settle,
+    .find_ids = st_find_ids,
     .clock_ms = st_clock_ms,
 };
 

@@ -39,7 +39,8 @@
 struct stmt_slot {
     uint64_t hash;
     char    *sql;
-    unsigned name; /* prepared as "k<name>": names are never reused */
+    unsigned name;  /* prepared as "k<name>": names are never reused */
+    unsigned batch; /* last used for pconn.batch: kept while that is on */
 };
 
 /* The generation of announced writes (store_ops.others_wrote); every read
@@ -91,6 +92,8 @@ struct pconn {
     int              failed_job;   /* ... whose held-back statement failed first */
     enum plan        plan;         /* as the session has it (plan_for) */
     bool             next_generic; /* pq_generic: for the next statement */
+    unsigned         batch;        /* a batch of statements is being prepared (not 0):
+                                      none of its own is evicted */
 };
 
 /* What libpq's messages must not show (pg_url.c). */

@@ -265,6 +265,16 @@ store_follow_settle(struct store *st)
     return o;
 }
 
+enum others
+store_find_ids(struct store *st, struct find_id *f, size_t n)
+{
+    enum others o = st->ops->find_ids(st, f, n);
+
+    if (o == OTHERS_WROTE)
+        observers_reset();
+    return o;
+}
+
 int
 store_insert_later(struct tx *tx, const struct spec *s, const struct val *obj)
 {

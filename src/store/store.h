@@ -148,6 +148,19 @@ struct wjob {
 /* What a look at the other servers' writes found (store_ops.others_wrote). */
 enum others { OTHERS_NONE, OTHERS_WROTE, OTHERS_UNKNOWN };
 
+/* One read by ID of a batch (store_ops.find_ids): what store_ops.find would
+ * be asked, and what it answered (rc: E_OK with `out` in `a`, E_NOTFOUND, or
+ * the error). */
+struct find_id {
+    const struct spec *s;
+    struct scope       sc;
+    struct str         id;
+    struct arena      *a;
+    struct val         out;
+    int                rc;
+};
+#define FIND_IDS_MAX 64 /* reads by ID in one batch */
+
 struct store_ops {
     /* One object by the value of an attribute (usually "ID"). scope NULL: any
      * namespace. E_NOTFOUND when absent. */
@@ -207,6 +220,10 @@ struct store_ops {
      * none came) and disarms it. NULL: only others_wrote. */
     void (*follow_later)(struct store *st);
     enum others (*follow_settle)(struct store *st);
+    /* Reads by ID of several requests (at most FIND_IDS_MAX) after one look
+     * at the other servers' writes, in one round trip: what others_wrote
+     * would answer, each f[i].rc as find's. NULL: reads go one by one. */
+    enum others (*find_ids)(struct store *st, struct find_id *f, size_t n);
     /* The store's clock (ms since the epoch), one for every server sharing
      * the store: for numbers that must grow across servers whatever their own
      * clocks say (CRL numbers). NULL: only this process uses the store, its
@@ -349,6 +366,9 @@ int  store_list_all(struct store *st, const struct spec *s, struct arena *a, str
                     struct errbuf *eb);
 bool store_follow_later(struct store *st);
 enum others store_follow_settle(struct store *st);
+/* store_ops.find_ids, the observers reset as store_follow does when others
+ * wrote. Only for a store that has it. */
+enum others store_find_ids(struct store *st, struct find_id *f, size_t n);
 /* The store's clock (store_ops.clock_ms; this machine's when the store has
  * none) into *now; E_UNAVAILABLE when the store cannot be asked just now. */
 int store_clock_ms(struct store *st, int64_t *now);
