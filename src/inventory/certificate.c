@@ -177,8 +177,8 @@ inv_find_same(struct tx *tx, struct arena *a, struct str ns, const struct val *o
 }
 
 /* The batch's issuer found before for (aki, dn). */
-static const struct val *
-batch_issuer(const struct inv_batch *b, struct str aki, struct str dn)
+static struct val *
+batch_issuer(struct inv_batch *b, struct str aki, struct str dn)
 {
     for (size_t i = 0; b != NULL && i < b->nissuers; i++)
         if (str_eq(b->issuers[i].aki, aki) && str_eq(b->issuers[i].dn, dn))
@@ -186,71 +186,102 @@ batch_issuer(const struct inv_batch *b, struct str aki, struct str dn)
     return NULL;
 }
 
+/* Keep `issuer` as the batch's for (aki, dn): the one that signed the last. */
 static void
 batch_keep(struct inv_batch *b, struct str aki, struct str dn, const struct val *issuer)
 {
-    if (b == NULL || b->nissuers == INV_ISSUERS_MAX)
-        return;
-    b->issuers[b->nissuers].aki = aki;
-    b->issuers[b->nissuers].dn = dn;
-    b->issuers[b->nissuers].obj = *issuer;
-    b->nissuers++;
+    struct val *kept = batch_issuer(b, aki, dn);
+
+    if (kept != NULL)
+        *kept = *issuer;
+    else if (b != NULL && b->nissuers < INV_ISSUERS_MAX) {
+        b->issuers[b->nissuers].aki = aki;
+        b->issuers[b->nissuers].dn = dn;
+        b->issuers[b->nissuers].obj = *issuer;
+        b->nissuers++;
+    }
 }
 
-/* The certificate of the namespace with both this key identifier and this
- * subject: a name may also be another key's, a key another name's. */
+/* Certificates of the namespace that may have issued one with this
+ * authority key identifier and issuer name: those with both this subject key
+ * identifier and this subject (a name may also be another key's, a key
+ * another name's), by the subject alone when it names no key. */
+#define ISSUER_CANDIDATES 8
+
 static int
-find_by_key_and_name(struct tx *tx, struct arena *a, struct str ns, struct str aki,
-                     struct str dn, struct val *out)
+issuer_candidates(struct tx *tx, struct arena *a, struct str ns, struct str aki, struct str dn,
+                  struct val *items)
 {
-    struct fval  key = { .t = FV_STR, .s = aki }, name = { .t = FV_STR, .s = dn };
-    struct listq q = { .scope = { ns, false }, .limit = 1 };
-    struct val   items;
-    int          rc;
+    struct fval   key = { .t = FV_STR, .s = aki }, name = { .t = FV_STR, .s = dn };
+    struct listq  q = { .scope = { ns, false }, .limit = ISSUER_CANDIDATES };
+    struct fnode *by_name = filter_cmp(a, "subject", F_EQ, name);
 
-    q.filter = filter_bool(a, F_AND, filter_cmp(a, "subjectKeyIdentifier", F_EQ, key),
-                           filter_cmp(a, "subject", F_EQ, name));
-    if ((rc = tx->ops->list(tx, &spec_certificate, &q, a, &items)) != E_OK)
-        return rc;
-    if (items.a.n == 0)
-        return E_NOTFOUND;
-    *out = items.a.v[0];
-    return E_OK;
+    q.filter =
+        aki.len == 0
+            ? by_name
+            : filter_bool(a, F_AND, filter_cmp(a, "subjectKeyIdentifier", F_EQ, key), by_name);
+    *items = val_arr();
+    return tx->ops->list(tx, &spec_certificate, &q, a, items);
 }
 
-/* The issuer in the namespace: the certificate whose subject key identifier
- * is obj's authority key identifier and whose subject is obj's issuer (a key
- * under two names: the one of that name); by the subject alone when obj names
- * no key. Kept in the batch for the next certificates it signed. */
+static bool
+discovered(const struct val *cert)
+{
+    return str_eq_c(val_get_str(cert, "source"), "DISCOVERED");
+}
+
+/* Whether `cand` (named as obj's issuer) may be linked as obj's issuer. A
+ * certificate a scan brought is untrusted material (anyone on a scanned
+ * network can present one with any names): when it is on either side, obj's
+ * signature must verify under cand's key, and a self-issued cand must have
+ * signed itself (a copy of a CA's names and key with other dates cannot).
+ * Certificates a user imported or a console CA issued are linked as they name
+ * each other (docs/inventory.md). */
+static bool
+may_issue(const struct val *obj, const struct val *cand)
+{
+    struct str der = val_get_str(cand, "der");
+
+    if (str_eq(val_get_str(cand, "ID"), val_get_str(obj, "ID")) ||
+        !str_eq(val_get_str(cand, "subject"), val_get_str(obj, "issuer")))
+        return false;
+    if (!discovered(obj) && !discovered(cand))
+        return true;
+    return inv_signed_by(val_get_str(obj, "der"), der) &&
+           (!str_eq(val_get_str(cand, "subject"), val_get_str(cand, "issuer")) ||
+            inv_signed_by(der, der));
+}
+
+/* The issuer in the namespace, among the candidates that may issue obj: one
+ * a user vouched for (imported, or issued by a console CA) before one a scan
+ * found. Kept in the batch for the next certificates it signed. */
 static int
 link_issuer(struct tx *tx, struct arena *a, struct str ns, struct val *obj, struct val *issuer,
             struct inv_batch *b)
 {
-    struct scope      sc = { ns, false };
     struct val       *self = val_get(obj, "selfSigned");
     struct str        aki = val_get_str(obj, "authorityKeyIdentifier");
     struct str        dn = val_get_str(obj, "issuer");
-    const struct val *known = batch_issuer(b, aki, dn);
-    int               rc = E_OK;
+    const struct val *known = batch_issuer(b, aki, dn), *pick = NULL;
+    struct val        items = val_arr();
+    int               rc;
 
     if (self != NULL && self->t == V_BOOL && self->b)
         return E_NOTFOUND;
-    if (known != NULL)
-        *issuer = *known;
-    else if (aki.len > 0)
-        rc = tx->ops->find(tx, &spec_certificate, &sc, "subjectKeyIdentifier", aki, a, issuer);
-    else
-        rc = tx->ops->find(tx, &spec_certificate, &sc, "subject", dn, a, issuer);
-    /* one key under two names (a renamed CA): the one of obj's issuer name */
-    if (rc == E_OK && known == NULL && aki.len > 0 &&
-        !str_eq(val_get_str(issuer, "subject"), dn))
-        rc = find_by_key_and_name(tx, a, ns, aki, dn, issuer);
-    if (rc != E_OK)
+    if (known != NULL && may_issue(obj, known))
+        pick = known;
+    else if ((rc = issuer_candidates(tx, a, ns, aki, dn, &items)) != E_OK)
         return rc;
-    if (!str_eq(val_get_str(issuer, "subject"), dn) ||
-        str_eq(val_get_str(issuer, "ID"), val_get_str(obj, "ID")))
+    for (size_t i = 0; pick == NULL && i < items.a.n; i++)
+        if (!discovered(&items.a.v[i]) && may_issue(obj, &items.a.v[i]))
+            pick = &items.a.v[i];
+    for (size_t i = 0; pick == NULL && i < items.a.n; i++)
+        if (may_issue(obj, &items.a.v[i]))
+            pick = &items.a.v[i];
+    if (pick == NULL)
         return E_NOTFOUND;
-    if (known == NULL)
+    *issuer = *pick;
+    if (pick != known)
         batch_keep(b, aki, dn, issuer);
     val_set(a, obj, "issuerCertificateID", *val_get(issuer, "ID"));
     return E_OK;

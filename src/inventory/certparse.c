@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include <openssl/asn1t.h>
@@ -1096,4 +1097,38 @@ inv_parse(struct arena *a, const unsigned char *der, size_t len, struct val *out
     ASN1_item_free((ASN1_VALUE *)c, ASN1_ITEM_rptr(cp_cert));
     ERR_clear_error();
     return rc;
+}
+
+/* The certificate of base64 DER `b64`, or NULL. */
+static X509 *
+x509_of_b64(struct str b64)
+{
+    size_t               cap = b64.len / 4 * 3 + 3;
+    unsigned char       *der;
+    const unsigned char *p;
+    X509                *x = NULL;
+    long                 n;
+
+    if (b64.len == 0 || b64.len > INV_DER_MAX * 2 || (der = malloc(cap)) == NULL)
+        return NULL;
+    if ((n = b64_decode(b64.p, b64.len, der)) > 0) {
+        p = der;
+        x = d2i_X509(NULL, &p, n);
+    }
+    free(der);
+    return x;
+}
+
+bool
+inv_signed_by(struct str cert, struct str issuer)
+{
+    X509     *c = x509_of_b64(cert);
+    X509     *i = c != NULL ? x509_of_b64(issuer) : NULL;
+    EVP_PKEY *key = i != NULL ? X509_get0_pubkey(i) : NULL;
+    bool      ok = key != NULL && X509_verify(c, key) == 1;
+
+    X509_free(c);
+    X509_free(i);
+    ERR_clear_error();
+    return ok;
 }

@@ -84,4 +84,9 @@ int inv_split(struct arena *a, struct str input, struct inv_blocks *out, struct 
 int inv_parse(struct arena *a, const unsigned char *der, size_t len, struct val *out,
               struct errbuf *eb);
 
+/* Whether the signature on certificate `cert` verifies under the public key
+ * of certificate `issuer` (OpenSSL's X509_verify); both as the inventory
+ * keeps them, base64 of the DER. False for anything that does not parse. */
+bool inv_signed_by(struct str cert, struct str issuer);
+
 #endif

@@ -602,3 +602,89 @@ def test_webhooks_hear_discovered_certificates_and_finished_runs(admin, servers)
         assert all(g.signature_ok for g in got)
     finally:
         rcv.close()
+
+
+# ---- what a scanned server presents is not trusted for links -----------------------------
+
+
+def forged(subject_of, signer_key, key=None, cn=None, days_ago=None):
+    """A certificate that names `subject_of` (a Cert) as its issuer with its key identifier,
+    signed by `signer_key` instead: a copy of the CA itself (cn None: its subject, its
+    SKI, the forger's key, expired `days_ago`), or a leaf `cn` claiming to be issued by it."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    import certmaker
+    real = subject_of.cert
+    ski = real.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    key = key or signer_key
+    n = certmaker.now()
+    start, end = (n - datetime.timedelta(days=400), n - datetime.timedelta(days=days_ago)) \
+        if days_ago else (n - datetime.timedelta(days=1), n + datetime.timedelta(days=30))
+    b = (x509.CertificateBuilder()
+         .subject_name(real.subject if cn is None else certmaker.name(cn))
+         .issuer_name(real.subject).public_key(key.public_key())
+         .serial_number(x509.random_serial_number())
+         .not_valid_before(start).not_valid_after(end)
+         .add_extension(x509.AuthorityKeyIdentifier(ski, None, None), False)
+         .add_extension(x509.BasicConstraints(ca=cn is None, path_length=None), True))
+    if cn is None:
+        b = b.add_extension(x509.SubjectKeyIdentifier(ski), False)
+    return certmaker.Cert(b.sign(signer_key, hashes.SHA256()), key)
+
+
+def serve_chain(tmp_path, leaf, *chain):
+    port = free_port()
+    (tmp_path / "c.pem").write_text(leaf.pem)
+    (tmp_path / "chain.pem").write_text("".join(c.pem for c in chain))
+    (tmp_path / "k.pem").write_text(leaf.key_pem())
+    proc = subprocess.Popen(["openssl", "s_server", "-accept", "127.0.0.1:%d" % port,
+                             "-cert", str(tmp_path / "c.pem"), "-key", str(tmp_path / "k.pem"),
+                             "-cert_chain", str(tmp_path / "chain.pem"), "-quiet", "-www"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc, port
+
+
+def test_a_scanned_server_cannot_stand_in_for_a_ca_or_claim_one(admin, tmp_path):
+    """A scanned server presents a forged copy of a CA (its subject and key identifier, the
+    forger's key, expired) and a leaf that names the real CA as its issuer but was signed
+    by the forger. Neither may take the real CA's place in the inventory's links: a leaf the
+    real CA signed, imported later, links to the real CA (no EXPIRED_ISSUER, its chain
+    without the forgery), and the forged leaf does not link to the real CA."""
+    import certmaker
+    real = make_cert("Victim CA " + rand(6), ca=True, days=3650)
+    forger = certmaker.new_key()
+    fake_ca = forged(real, forger, days_ago=1)
+    claimer = forged(real, forger, key=certmaker.new_key(), cn="claims.disc.test")
+    proc, port = serve_chain(tmp_path, claimer, fake_ca)
+    try:
+        for real_first in (False, True):
+            ns = admin.mkns("/", "forge-" + rand(8))["name"]
+            if real_first:
+                ca = admin.ok(admin.post("/certificates", {"certificate": real.pem}, ns=ns))
+            d = admin.ok(admin.post("/discoveries", body(
+                targets=["127.0.0.1"], ports=[str(port)], timeout="3s"), ns=ns))
+            run = wait_run(admin, ns, start_run(admin, ns, d["ID"])["ID"])
+            assert run["status"] == "SUCCEEDED" and run["endpointsResponded"] == 1, run
+            if not real_first:
+                ca = admin.ok(admin.post("/certificates", {"certificate": real.pem}, ns=ns))
+            leaf = admin.ok(admin.post("/certificates", {"certificate": make_cert(
+                "www.victim.test", issuer=real, days=200).pem}, ns=ns))
+            assert leaf["issuerCertificateID"] == ca["ID"], (real_first, leaf)
+            assert "EXPIRED_ISSUER" not in leaf["weaknesses"], leaf
+            chain = admin.get("/certificates/%s/contents" % leaf["ID"], ns=ns,
+                              params={"chain": "true"})
+            assert chain.status == 200 and fake_ca.pem.strip() not in chain.content.decode()
+            assert real.pem.strip() in chain.content.decode()
+            got = admin.list("certificates", ns, params={
+                "q": 'fingerprint == "%s"' % claimer.fingerprint})
+            assert len(got) == 1 and got[0].get("issuerCertificateID") != ca["ID"], got
+    finally:
+        proc.kill()
+        proc.wait()
