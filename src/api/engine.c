@@ -475,6 +475,9 @@ run_delete(struct tx *tx, struct wreq *w)
 
     if ((rc = find_stored(tx, w, &old)) != E_OK)
         return rc;
+    if (s->hooks.before_delete != NULL &&
+        (rc = s->hooks.before_delete(&w->r->hook, s, tx, &old, &w->eb)) != E_OK)
+        return rc;
     struct write_cond wc = { STR_NULL, w->override };
     if ((rc = tx->ops->del(tx, s, w->r->route.id, &wc)) != E_OK)
         return write_error(w, rc);

@@ -885,6 +885,37 @@ unlink_issued(struct hook_ctx *ctx, struct tx *tx, struct str issuer_id, struct 
     return E_OK;
 }
 
+/* A certificate a console CA issued is that CA's to revoke, through this
+ * object (POST /certificates/:id/revocations): while it is valid, not revoked,
+ * and its CA is there, deleting it would leave it trusted for ever. So it
+ * stays until it is revoked or expires (docs/issuance.md). */
+static int
+cert_before_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
+                   const struct val *obj, struct errbuf *eb)
+{
+    const struct spec *cas = spec_by_rest(STR("certificateauthorities"));
+    struct str         ca_id = val_get_str(obj, "certificateAuthorityID");
+    int64_t            end = end_of(obj);
+    struct val         ca;
+    int                rc;
+
+    KW_UNUSED(s);
+    if (cas == NULL || ca_id.len == 0 || val_get_str(obj, "revocationTime").len > 0 ||
+        end <= time_now_ms())
+        return E_OK;
+    rc = tx->ops->find(tx, cas, NULL, "ID", ca_id, ctx->a, &ca);
+    if (rc == E_NOTFOUND)
+        return E_OK; /* nothing can revoke it any more */
+    if (rc != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    return errbuf_set(
+        eb, E_VALIDATION,
+        "A certificate a console certificate authority issued cannot be deleted "
+        "while it is valid: revoke it first (POST /certificates/%.*s/revocations), "
+        "or let it expire",
+        STR_FMT(val_get_str(obj, "ID")));
+}
+
 /* A certificate leaves the inventory with its instances (API.md 7.1) and
  * its links from the certificates it issued; its revocation stays, so that
  * it never leaves its CA's CRL. */
@@ -919,6 +950,7 @@ const struct spec spec_certificate = {
     .children = certificate_children,
     .hooks = { .prepare = cert_prepare,
                .before_write = cert_before_write,
+               .before_delete = cert_before_delete,
                .after_delete = cert_after_delete,
                .present = cert_present,
                .rewrite = cert_rewrite },

@@ -4,6 +4,7 @@
  * certificate from the inventory never takes it off the CRL; the
  * certificate reads REVOKED. The CA's CRL and OCSP answers follow as soon
  * as it commits (public.c observes the store). */
+#include "../core/nspath.h"
 #include "../core/timeutil.h"
 #include "../inventory/inventory.h"
 #include "../notify/webhook.h"
@@ -123,6 +124,51 @@ revocation_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *t
     return webhook_emit(tx, ctx->a, ctx->ns, "certificate.revoked", &cert, "certificate", eb);
 }
 
+/* The namespace of CA `ca_id`, looked up once per CA of a run of
+ * revocations (*last); empty when it is gone. */
+static int
+ca_namespace(struct hook_ctx *ctx, struct tx *tx, struct str ca_id, struct val *last,
+             struct str *ns)
+{
+    int rc = E_OK;
+
+    if (!str_eq(val_get_str(last, "ID"), ca_id)) {
+        rc = tx->ops->find(tx, &spec_certificateauthority, NULL, "ID", ca_id, ctx->a, last);
+        if (rc == E_NOTFOUND) {
+            *last = val_map();
+            rc = E_OK;
+        }
+    }
+    *ns = val_get_str(last, "namespace");
+    return rc;
+}
+
+/* Namespace `ns` and its subtree go: the revocations in it of certificates a
+ * CA outside it issued stay on that CA's CRL and in its OCSP answers (RFC
+ * 5280 3.3: an entry is not removed before the certificate expires), moved
+ * into the CA's namespace, as its record. Those of a CA that goes too go. */
+static int
+revocation_outlive(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct str ns,
+                   struct errbuf *eb)
+{
+    struct listq q = { .scope = { ns, true }, .limit = -1 };
+    struct val   items = val_arr(), ca = val_map();
+    struct str   home;
+    int          rc = tx->ops->list(tx, s, &q, ctx->a, &items);
+
+    for (size_t i = 0; i < items.a.n && rc == E_OK; i++) {
+        struct val *rev = &items.a.v[i];
+        rc = ca_namespace(ctx, tx, val_get_str(rev, "certificateAuthorityID"), &ca, &home);
+        if (rc == E_OK && home.len > 0 && !nspath_within(home, ns)) {
+            /* written anew: a bulk row's namespace is also its ID's column (nsid) */
+            val_set(ctx->a, rev, "namespace", val_str(home));
+            if ((rc = tx->ops->del(tx, s, val_get_str(rev, "ID"), NULL)) == E_OK)
+                rc = tx->ops->insert(tx, s, rev);
+        }
+    }
+    return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
+}
+
 static const char *const revocation_indexes[] = { "*certificateAuthorityID,serialNumber",
                                                   NULL };
 
@@ -140,7 +186,7 @@ const struct spec spec_revocation = {
     .access = ACCESS_NORMAL,
     .bulk = true,
     .child_create = true,
-    .hooks = { .before_write = revocation_before_write },
+    .hooks = { .before_write = revocation_before_write, .outlive = revocation_outlive },
     .indexes = revocation_indexes,
     .rt = &revocation_rt,
 };

@@ -48,6 +48,22 @@ namespace_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, b
     return E_OK;
 }
 
+/* Before it goes: what a resource keeps of the subtree moves out of it
+ * (spec_hooks.outlive). */
+static int
+namespace_before_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
+                        const struct val *obj, struct errbuf *eb)
+{
+    struct str name = val_get_str(obj, "name");
+    int        rc = E_OK;
+
+    KW_UNUSED(s);
+    for (size_t i = 0; i < spec_count && rc == E_OK; i++)
+        if (spec_all[i]->hooks.outlive != NULL)
+            rc = spec_all[i]->hooks.outlive(ctx, spec_all[i], tx, name, eb);
+    return rc;
+}
+
 /* Everything below goes with it, in the same transaction. */
 static int
 namespace_after_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
@@ -91,6 +107,8 @@ const struct spec spec_namespace = {
     .ops = OP_ALL,
     .cascades = true,
     .parent_of_all = true,
-    .hooks = { .prepare = namespace_prepare, .after_delete = namespace_after_delete },
+    .hooks = { .prepare = namespace_prepare,
+               .before_delete = namespace_before_delete,
+               .after_delete = namespace_after_delete },
     .rt = &namespace_rt,
 };

@@ -125,9 +125,17 @@ struct spec_hooks {
      * is the stored object on update, NULL on create. */
     int (*before_write)(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
                         struct val *obj, const struct val *old, struct errbuf *eb);
+    /* Writer thread, inside the transaction, before the row is deleted. */
+    int (*before_delete)(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
+                         const struct val *obj, struct errbuf *eb);
     /* Writer thread, inside the transaction, after the row is deleted (cascade). */
     int (*after_delete)(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
                         const struct val *obj, struct errbuf *eb);
+    /* Writer thread: namespace `ns` and everything below it are deleted in this
+     * transaction (still there when it is called). Move out of it this spec's
+     * objects that must outlive it. */
+    int (*outlive)(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct str ns,
+                   struct errbuf *eb);
     /* Resources that are not stored (not_namespaced): every object. */
     void (*list_static)(struct arena *a, struct val *items);
     /* Every read, before an object is shown: set the A_COMPUTED attributes as

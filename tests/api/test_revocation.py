@@ -619,3 +619,52 @@ def test_certificate_revoked_webhook(start_server):
 def test_ids_are_hex(pki):
     for ca in (pki["root"], pki["inter"]):
         assert HEX24.match(ca["ID"]) and HEX24.match(ca["certificateID"])
+
+
+def test_a_namespace_delete_keeps_the_revocations_of_a_ca_above_it(server, admin, space):
+    """A CA usable in sub-namespaces issued and revoked a leaf and an intermediate in a child
+    namespace; deleting the child (its certificates, requests and templates go) leaves both
+    on the CA's CRL and revoked in its OCSP answers (RFC 5280 3.3: an entry stays until the
+    certificate expires), also on the CRLs signed after the delete; the revocations are
+    the CA's record, in its namespace now."""
+    ns = admin.mkns(space, "keep" + rand(6))["name"]
+    ca = mk_ca(admin, ns, usableInSubNamespaces=True)
+    child = admin.mkns(ns, "tenant")
+    tpl = mk_template(admin, child["name"], ca["ID"])
+    req, leaf = new_leaf(admin, child["name"], tpl["ID"])
+    inter = mk_ca(admin, child["name"], subject="CN=Child Issuing " + rand(4),
+                  parentID=ca["ID"])
+    admin.ok(revoke(admin, child["name"], req["certificateID"]))
+    admin.ok(revoke(admin, child["name"], inter["certificateID"], "cACompromise"))
+    admin.ok(admin.delete("/namespaces/" + child["ID"], ns=ns))
+    other_tpl = mk_template(admin, ns, ca["ID"])
+    other, _ = new_leaf(admin, ns, other_tpl["ID"])
+    admin.ok(revoke(admin, ns, other["certificateID"]))  # a new CRL, signed after the delete
+    time.sleep(1.5)  # the deleted namespaces' rows are purged in the background meanwhile
+    admin.ok(revoke(admin, ns, new_leaf(admin, ns, other_tpl["ID"])[0]["certificateID"]))
+    text = crl_text(server, ca)
+    assert serial_hex(leaf) in text and serial_hex(inter["certificate"]) in text, text
+    pki = {"inter": ca, "root": ca}
+    out = ask(server, pki, leaf)
+    assert ocsp_status(out, _name(out)) == "revoked" and "keyCompromise" in out, out
+    kept = admin.list("revocations", ns, params={"q": 'certificateID == "%s"' %
+                                                 req["certificateID"]})
+    assert len(kept) == 1 and kept[0]["namespace"] == ns, kept
+
+
+def test_an_issued_certificate_is_deleted_only_once_revoked_or_expired(server, admin, space,
+                                                                        pki):
+    """Deleting a valid certificate a console CA issued would leave nothing to revoke it by:
+    422 until it is revoked (then it goes, and stays on the CRL) or expired."""
+    req, leaf = new_leaf(admin, space, pki["tpl"]["ID"])
+    r = admin.delete("/certificates/" + req["certificateID"], ns=space)
+    assert_error(r, 422)
+    assert "revoke it first" in r.data[0]["description"], r
+    assert admin.get("/certificates/" + req["certificateID"], ns=space).status == 200
+    admin.ok(revoke(admin, space, req["certificateID"], "cessationOfOperation"))
+    admin.ok(admin.delete("/certificates/" + req["certificateID"], ns=space))
+    assert serial_hex(leaf) in crl_text(server, pki["inter"])
+    short = issue(admin, space, pki["tpl"]["ID"], validity="2s",
+                  csr=make_csr(cn="short.test.example", dns=["short.test.example"])[0])
+    time.sleep(2.5)
+    admin.ok(admin.delete("/certificates/" + short["certificateID"], ns=space))
