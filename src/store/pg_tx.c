@@ -135,8 +135,8 @@ arg_val(struct pargs *p, const struct attr *at, const struct val *v)
             return pg_arg_null(p, t), E_OK;
         pg_arg_str(p, v->s, t);
         return E_OK;
-    default:
-        buf_init(&b, SQL_MAX * 16);
+    default: /* bounded by what was accepted (body size, parser caps), as the doc */
+        buf_init(&b, SIZE_MAX / 2);
         int rc = json_encode(v, &b);
         if (rc == E_OK)
             pg_arg_str(p, (struct str){ b.p, b.len }, t);

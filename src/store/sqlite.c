@@ -232,8 +232,9 @@ sqlite_bind_val(sqlite3_stmt *stmt, int idx, const struct attr *at, const struct
         if (v->t != V_STR)
             return sqlite3_bind_null(stmt, idx);
         return sqlite3_bind_text(stmt, idx, v->s.p, (int)v->s.len, SQLITE_TRANSIENT);
-    default: /* lists and maps: JSON text, so json_each() can look inside */
-        buf_init(&b, SQL_MAX * 16);
+    default: /* lists and maps: JSON text, so json_each() can look inside; bounded by
+                what was accepted (body size, parser caps), as the doc */
+        buf_init(&b, SIZE_MAX / 2);
         rc = json_encode(v, &b);
         if (rc == E_OK)
             rc = sqlite3_bind_text(stmt, idx, b.p, (int)b.len, SQLITE_TRANSIENT);
