@@ -382,7 +382,9 @@ inv_announce(struct tx *tx, struct arena *a, struct str ns, const struct val *ob
         rc = announce(tx, a, ns, "certificate.expiring", obj, eb);
     else if (!str_eq(st, was) && str_eq_c(st, "EXPIRED"))
         rc = announce(tx, a, ns, "certificate.expired", obj, eb);
-    if (rc == E_OK && !str_eq_c(st, "RETIRED") && gained_weakness(obj, old))
+    /* leaving RETIRED (left out of alerts), what it has is news, as for a new one */
+    if (rc == E_OK && !str_eq_c(st, "RETIRED") &&
+        gained_weakness(obj, str_eq_c(was, "RETIRED") ? NULL : old))
         rc = announce(tx, a, ns, "certificate.weak", obj, eb);
     return rc;
 }

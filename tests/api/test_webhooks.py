@@ -473,3 +473,31 @@ def test_address_outside_allowed_networks_is_never_connected(start_server, recei
     assert re.search(r"address (127\.0\.0\.1|::1) is outside", rec["lastError"]), rec
     assert rec["attempts"] == 3 and "responseCode" not in rec
     assert receiver.received() == []
+
+
+def test_leaving_retired_announces_what_the_certificate_has(dadmin, receiver):
+    """Retired, a certificate is left out of alerts; a policy change meanwhile gives it
+    WEAK_KEY and EXPIRING silently. Recovered (retired: false), both are news: one
+    certificate.expiring and one certificate.weak (only the first came)."""
+    import certmaker
+    ns = dadmin.mkns("/", "r" + rand(6))["name"]
+    hook_for(dadmin, ns, receiver, events=["certificate.expiring", "certificate.weak"])
+    pol = dadmin.ok(dadmin.post("/monitoringpolicies", {
+        "minimumRSAKeySize": 1024, "expiringWithinDays": 10}, ns=ns))
+    pem = certmaker.make_cert("retired.example", key="RSA_1024", days=20).pem
+    cert = dadmin.ok(dadmin.post("/certificates", {"certificate": pem}, ns=ns))
+    assert cert["status"] == "ACTIVE" and cert["weaknesses"] == [], cert
+    cert = dadmin.ok(dadmin.put("/certificates/" + cert["ID"], dict(cert, retired=True), ns=ns))
+    dadmin.ok(dadmin.put("/monitoringpolicies/" + pol["ID"], dict(
+        pol, minimumRSAKeySize=2048, expiringWithinDays=30), ns=ns))
+    assert wait_for(lambda: dadmin.ok(dadmin.get("/certificates/" + cert["ID"], ns=ns))[
+        "weaknesses"] == ["WEAK_KEY"])
+    cert = dadmin.ok(dadmin.get("/certificates/" + cert["ID"], ns=ns))
+    assert cert["status"] == "RETIRED" and receiver.received() == []
+    cert = dadmin.ok(dadmin.put("/certificates/" + cert["ID"], dict(cert, retired=False),
+                                ns=ns))
+    assert cert["status"] == "EXPIRING" and cert["weaknesses"] == ["WEAK_KEY"], cert
+    got = receiver.wait_for(2, timeout=30)
+    assert sorted(d.json["event"] for d in got) == ["certificate.expiring", "certificate.weak"]
+    time.sleep(2)
+    assert len(receiver.received()) == 2
