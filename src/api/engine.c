@@ -209,8 +209,9 @@ find_by_id(struct req *r, const struct spec *s, const struct scope *sc, struct v
 {
     struct later *l = r->later;
 
-    if (l == NULL || !l->in_batch || l->used || l->f.s != s || !str_eq(l->f.sc.ns, sc->ns) ||
-        l->f.sc.recursive != sc->recursive || !str_eq(l->f.id, r->route.id))
+    if (l == NULL || !l->in_batch || !l->f.read || l->used || l->f.s != s ||
+        !str_eq(l->f.sc.ns, sc->ns) || l->f.sc.recursive != sc->recursive ||
+        !str_eq(l->f.id, r->route.id))
         return kw_store->ops->find(kw_store, s, sc, "ID", r->route.id, r->a, obj, eb);
     l->used = true;
     if (l->f.rc == E_NOTFOUND)

@@ -431,8 +431,10 @@ worker_main(void *arg)
             check_deadlines(w);
         }
         reap(w);
-        if (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE) && wind_down(w))
+        if (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE) && wind_down(w)) {
+            run_later(w); /* none is left parked: a pipelined request read last */
             break;
+        }
     }
     return NULL;
 }

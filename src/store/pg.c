@@ -468,7 +468,7 @@ pq_pipeline(struct pconn *c, const char *name, const char *const *names, const s
             size_t np, PGresult **out)
 {
     bool      follow = c->follow == FOLLOW_ARMED, sent;
-    size_t    first = (size_t)c->ndeferred + follow, query = 0, nulls = 0;
+    size_t    first = (size_t)c->ndeferred, query = 0, nulls = 0;
     PGresult *r;
 
     if (np > 0)
@@ -478,10 +478,11 @@ pq_pipeline(struct pconn *c, const char *name, const char *const *names, const s
     sent = PQenterPipelineMode(c->pg);
     for (int i = 0; i < c->ndeferred && sent; i++)
         sent = send_deferred(c, &c->deferred[i]);
-    if (sent && follow)
-        sent = PQsendQueryPrepared(c->pg, FOLLOW_STMT, 0, NULL, NULL, NULL, 1);
     for (size_t i = 0; i < np && sent; i++)
         sent = send_prepared(c, names != NULL ? names[i] : name, p != NULL ? &p[i] : NULL);
+    /* the generation after the reads: what they saw was written before it */
+    if (sent && follow)
+        sent = PQsendQueryPrepared(c->pg, FOLLOW_STMT, 0, NULL, NULL, NULL, 1);
     if (!sent || !PQpipelineSync(c->pg)) {
         log_error("postgres: %s", PQerrorMessage(c->pg));
         pg_conn_close(c);
@@ -503,7 +504,7 @@ pq_pipeline(struct pconn *c, const char *name, const char *const *names, const s
             c->plan = PLAN_UNKNOWN; /* a SET sent with it may be undone */
         if (query < (size_t)c->ndeferred && !deferred_ok(c, &c->deferred[query], r))
             held_failed(c, &c->deferred[query], r);
-        if (follow && query + 1 == first && st == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        if (follow && query == first + np && st == PGRES_TUPLES_OK && PQntuples(r) == 1) {
             c->follow_n = pg_col_int(r, 0, 0);
             c->follow = FOLLOW_READ;
         }
@@ -1034,19 +1035,26 @@ prepare_finds(struct pconn *c, struct find_id *f, size_t n, struct pargs *p, cha
     return ok;
 }
 
-static int
+/* One read's answer into f; not read (f->read false) when an earlier
+ * statement of the pipeline failed or none came. */
+static void
 found(struct pconn *c, PGresult *r, struct find_id *f)
 {
-    if (r == NULL)
-        return pq_err(c, NULL, "find");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return pq_err(c, r, "find");
-    return PQntuples(r) > 0 ? decode_doc(r, 0, 0, f->a, &f->out) : E_NOTFOUND;
+    ExecStatusType st = r != NULL ? PQresultStatus(r) : PGRES_PIPELINE_ABORTED;
+
+    if ((f->read = st != PGRES_PIPELINE_ABORTED) == false)
+        return;
+    if (st != PGRES_TUPLES_OK)
+        f->rc = pq_err(c, r, "find");
+    else
+        f->rc = PQntuples(r) > 0 ? decode_doc(r, 0, 0, f->a, &f->out) : E_NOTFOUND;
 }
 
-/* store_ops.find_ids: the generation row (follow armed), then every read by
- * ID, in one pipeline: one round trip, one implicit transaction (each
- * statement its own snapshot, taken after every request of the batch came). */
+/* store_ops.find_ids: every read by ID, then the generation row (follow
+ * armed), in one pipeline: one round trip, each statement with a snapshot of
+ * its own taken after every request of the batch came, the generation's
+ * last (what a read saw was committed before it). A read the pipeline did
+ * not run is left to find. */
 static enum others
 st_find_ids(struct store *base, struct find_id *f, size_t n)
 {
@@ -1058,16 +1066,21 @@ st_find_ids(struct store *base, struct find_id *f, size_t n)
     bool          sent;
 
     for (size_t i = 0; i < n; i++)
-        f[i].rc = E_UNAVAILABLE;
+        f[i].read = false;
     if (c == NULL || n > FIND_IDS_MAX || !prepare_finds(c, f, n, p, buf, names))
         return OTHERS_UNKNOWN;
     pq_generic(c); /* reads by ID (pg_run_find) */
     if (plan_for(c) != E_OK)
         return OTHERS_UNKNOWN;
+    if (n > 1)
+        log_debug("postgres: %zu reads by ID in one round trip", n);
     c->follow = FOLLOW_ARMED;
+    c->follow_base = __atomic_load_n(&((struct pg_store *)base)->announced_seen,
+                                     __ATOMIC_ACQUIRE);
     sent = pq_pipeline(c, NULL, names, p, n, r);
     for (size_t i = 0; i < n; i++) {
-        f[i].rc = sent ? found(c, r[i], &f[i]) : E_UNAVAILABLE;
+        if (sent)
+            found(c, r[i], &f[i]);
         PQclear(r[i]);
     }
     return pg_st_follow_settle(base);
@@ -1254,6 +1267,7 @@ store_open_pg(const char *url, struct store **out, struct errbuf *eb)
     st->base.ops = &pg_ops;
     wqueue_init(&st->q);
     pthread_mutex_init(&st->readers_mu, NULL);
+    pthread_mutex_init(&st->announced_mu, NULL);
     pthread_key_create(&st->reader_key, NULL); /* readers are closed by pg_st_close */
     rc = pg_conn_open(&st->writer, st, true, eb);
     if (rc == E_OK)

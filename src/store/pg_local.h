@@ -79,11 +79,12 @@ struct pconn {
     PGconn          *pg;
     struct stmt_slot cache[STMT_CACHE];
     unsigned         next_evict, next_name;
-    int64_t          failed_at; /* last failed connect or wait (ms): no reconnect storm */
-    int              wait_ms;   /* how long one answer is waited for (pq_next) */
-    struct pconn    *next;      /* in the store's list of readers */
-    enum follow      follow;    /* armed: the next statement brings the generation */
-    int64_t          follow_n;  /* what it brought (FOLLOW_READ) */
+    int64_t          failed_at;   /* last failed connect or wait (ms): no reconnect storm */
+    int              wait_ms;     /* how long one answer is waited for (pq_next) */
+    struct pconn    *next;        /* in the store's list of readers */
+    enum follow      follow;      /* armed: the next statement brings the generation */
+    int64_t          follow_n;    /* what it brought (FOLLOW_READ) */
+    int64_t          follow_base; /* announced_seen when it was armed */
     struct deferred  deferred[DEFERRED_MAX]; /* held back for the next round trip */
     int              ndeferred;
     bool             later_failed; /* a held-back statement failed (pq_later) */
@@ -114,7 +115,9 @@ struct pg_store {
     struct pconn     *readers;
     pthread_t         thread;
     struct wqueue     q;
-    int64_t           announced_seen; /* kw_generation's announced row as last seen (atomic) */
+    pthread_mutex_t   announced_mu;
+    int64_t announced_seen; /* kw_generation's announced row as the observers follow it:
+                               written under announced_mu, after they did; read atomic */
 };
 
 /* Namespaces a transaction found by name, kept until it updates or deletes

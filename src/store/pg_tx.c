@@ -816,22 +816,31 @@ bump_announced(struct pg_store *st, const struct changelog *l)
 static void
 own_announced(struct pg_store *st, int64_t n)
 {
-    int64_t prev = n - 1;
-
-    if (n > 0)
-        __atomic_compare_exchange_n(&st->announced_seen, &prev, n, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE);
+    if (n <= 0)
+        return;
+    pthread_mutex_lock(&st->announced_mu);
+    if (st->announced_seen == n - 1)
+        __atomic_store_n(&st->announced_seen, n, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&st->announced_mu);
 }
 
-/* True when the generation read is not the one last seen, and this thread
- * is the one that sees it move (the observers are reset once per move). */
+/* True when the generation read is past what the observers follow: they are
+ * reset (by the first thread that sees it) before any thread that read it
+ * goes on, so that none judges by a snapshot the move made stale. */
 static bool
 generation_moved(struct pg_store *st, int64_t n)
 {
-    int64_t seen = __atomic_load_n(&st->announced_seen, __ATOMIC_ACQUIRE);
+    bool moved;
 
-    return n != seen && __atomic_compare_exchange_n(&st->announced_seen, &seen, n, false,
-                                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    if (n <= __atomic_load_n(&st->announced_seen, __ATOMIC_ACQUIRE))
+        return false;
+    pthread_mutex_lock(&st->announced_mu);
+    if ((moved = n > st->announced_seen)) {
+        store_observers_reset();
+        __atomic_store_n(&st->announced_seen, n, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&st->announced_mu);
+    return moved;
 }
 
 /* Unknown when the generation cannot be read (the row locked past the
@@ -857,24 +866,35 @@ pg_st_follow_later(struct store *base)
 {
     struct pconn *c = pg_reader((struct pg_store *)base);
 
-    if (c != NULL)
+    if (c != NULL) {
         c->follow = FOLLOW_ARMED;
+        c->follow_base =
+            __atomic_load_n(&((struct pg_store *)base)->announced_seen, __ATOMIC_ACQUIRE);
+    }
 }
 
 /* From the read that took the generation with it; without one (the request
- * read nothing, or the connection broke), as others_wrote. */
+ * read nothing, or the connection broke), as others_wrote. Moved since it
+ * was armed - by this thread's read or another's - is OTHERS_WROTE: what was
+ * judged in between may have used the snapshot before the reset. */
 enum others
 pg_st_follow_settle(struct store *base)
 {
     struct pg_store *st = (struct pg_store *)base;
     struct pconn    *c = pthread_getspecific(st->reader_key);
     enum follow      f = c != NULL ? c->follow : FOLLOW_OFF;
+    enum others      o;
 
     if (c != NULL)
         c->follow = FOLLOW_OFF;
     if (f != FOLLOW_READ)
-        return pg_st_others_wrote(base);
-    return generation_moved(st, c->follow_n) ? OTHERS_WROTE : OTHERS_NONE;
+        o = pg_st_others_wrote(base);
+    else
+        o = generation_moved(st, c->follow_n) ? OTHERS_WROTE : OTHERS_NONE;
+    if (o == OTHERS_NONE && c != NULL &&
+        __atomic_load_n(&st->announced_seen, __ATOMIC_ACQUIRE) != c->follow_base)
+        o = OTHERS_WROTE;
+    return o;
 }
 
 /* Whether the transaction about to run jobs j... (at most BATCH_MAX) may be

@@ -217,8 +217,8 @@ wqueue_stop(struct wqueue *q)
     pthread_mutex_unlock(&q->mu);
 }
 
-static void
-observers_reset(void)
+void
+store_observers_reset(void)
 {
     struct change reset = { .reset = true };
 
@@ -232,8 +232,6 @@ store_follow(struct store *st)
     enum others o =
         st != NULL && st->ops->others_wrote != NULL ? st->ops->others_wrote(st) : OTHERS_NONE;
 
-    if (o == OTHERS_WROTE)
-        observers_reset();
     return o == OTHERS_UNKNOWN ? E_UNAVAILABLE : E_OK;
 }
 
@@ -258,21 +256,13 @@ store_follow_later(struct store *st)
 enum others
 store_follow_settle(struct store *st)
 {
-    enum others o = st->ops->follow_settle(st);
-
-    if (o == OTHERS_WROTE)
-        observers_reset();
-    return o;
+    return st->ops->follow_settle(st);
 }
 
 enum others
 store_find_ids(struct store *st, struct find_id *f, size_t n)
 {
-    enum others o = st->ops->find_ids(st, f, n);
-
-    if (o == OTHERS_WROTE)
-        observers_reset();
-    return o;
+    return st->ops->find_ids(st, f, n);
 }
 
 int

@@ -150,7 +150,8 @@ enum others { OTHERS_NONE, OTHERS_WROTE, OTHERS_UNKNOWN };
 
 /* One read by ID of a batch (store_ops.find_ids): what store_ops.find would
  * be asked, and what it answered (rc: E_OK with `out` in `a`, E_NOTFOUND, or
- * the error). */
+ * the error), when it was read: not when another read of the batch failed
+ * first or the connection broke (then ask find). */
 struct find_id {
     const struct spec *s;
     struct scope       sc;
@@ -158,6 +159,7 @@ struct find_id {
     struct arena      *a;
     struct val         out;
     int                rc;
+    bool               read;
 };
 #define FIND_IDS_MAX 64 /* reads by ID in one batch */
 
@@ -211,13 +213,16 @@ struct store_ops {
     /* OTHERS_WROTE when another server sharing the store committed, since the
      * last call, a write to an announced spec (spec.announced) or a namespace
      * subtree delete; OTHERS_UNKNOWN when the store could not say. One read of
-     * the store. NULL: only this process writes the store (its observers see
-     * every change). See store_follow. */
+     * the store. Before it answers, the observers follow what it found
+     * (store_observers_reset, once per move, whichever thread saw it: no thread
+     * is answered "none" before that is done). NULL: only this process writes
+     * the store (its observers see every change). See store_follow. */
     enum others (*others_wrote)(struct store *st);
     /* others_wrote's read, sent with this thread's next read of the store in
-     * one round trip: follow_later arms it; follow_settle answers what
-     * others_wrote would have (from that read, or with a read of its own when
-     * none came) and disarms it. NULL: only others_wrote. */
+     * one round trip (after it): follow_later arms it; follow_settle answers
+     * OTHERS_WROTE when the observers moved since it was armed (what was
+     * judged meanwhile may be stale), from that read, or with a read of its own
+     * when none came, and disarms it. NULL: only others_wrote. */
     void (*follow_later)(struct store *st);
     enum others (*follow_settle)(struct store *st);
     /* Reads by ID of several requests (at most FIND_IDS_MAX) after one look
@@ -366,9 +371,11 @@ int  store_list_all(struct store *st, const struct spec *s, struct arena *a, str
                     struct errbuf *eb);
 bool store_follow_later(struct store *st);
 enum others store_follow_settle(struct store *st);
-/* store_ops.find_ids, the observers reset as store_follow does when others
- * wrote. Only for a store that has it. */
+/* store_ops.find_ids. Only for a store that has it. */
 enum others store_find_ids(struct store *st, struct find_id *f, size_t n);
+/* For a store's others_wrote: every observer is called, in this thread, with
+ * one change marked `reset`. */
+void store_observers_reset(void);
 /* The store's clock (store_ops.clock_ms; this machine's when the store has
  * none) into *now; E_UNAVAILABLE when the store cannot be asked just now. */
 int store_clock_ms(struct store *st, int64_t *now);

@@ -824,3 +824,58 @@ def test_only_writes_and_reads_by_id_use_generic_plans(cluster):
     for kind in ("listed", "counted", "by name", "updated"):
         for q, plan in seen[kind]:
             assert any(v in plan for v in values), (kind, q, plan)
+
+
+def read_concurrently(server, token, paths, ns, threads=10, rounds=60):
+    """Every status answered to GETs of `paths` from `threads` clients at once."""
+    got, barrier = [], threading.Barrier(threads)
+
+    def reader(i):
+        c = Client(server, token)
+        barrier.wait()
+        for k in range(rounds):
+            path = paths[(i + k) % len(paths)]
+            got.append((path, c.get(path, ns=ns).status))
+
+    ts = [threading.Thread(target=reader, args=(i,)) for i in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return got
+
+
+def test_reads_by_id_that_come_together_go_in_one_round_trip(cluster):
+    # docs/postgres.md: a worker reads the GETs by ID of one round of its events together;
+    # the debug log counts them (with one worker thread, ten clients make batches)
+    s = cluster.add(config={"threads": 1, "log_level": "debug"})
+    admin = Client(s, s.token())
+    ids = [admin.mkns("/", "b-" + rand(6))["ID"] for _ in range(4)]
+    got = read_concurrently(s, s.token(), ["/namespaces/" + i for i in ids], "/")
+    assert {st for _, st in got} == {200}
+    sizes = [int(m) for m in re.findall(r"postgres: (\d+) reads by ID in one round trip",
+                                        s.stderr())]
+    assert sizes and max(sizes) > 1, "no batch of reads formed"
+
+
+def test_a_read_that_fails_in_a_batch_fails_alone(cluster):
+    # One kind of object cannot be read (its privilege revoked; in the field: a damaged
+    # table, a statement timeout): its GETs fail as they would alone, and the other GETs
+    # read with them in one round trip still answer 200 (they were answered 503 once).
+    s = cluster.add(config={"threads": 1})
+    admin = Client(s, s.token())
+    home = admin.mkns("/", "f-" + rand(6))
+    sa = admin.ok(admin.post("/serviceaccounts", {"name": "sa"}, ns=home["name"]))
+    child = admin.mkns(home["name"], "c")
+    db = urlsplit(cluster.url).path.lstrip("/")
+    token = s.token()
+    pg_psql(db, "REVOKE ALL ON serviceaccounts FROM keyward")
+    try:
+        alone = Client(s, token).get("/serviceaccounts/" + sa["ID"], ns=home["name"]).status
+        got = read_concurrently(s, token, ["/serviceaccounts/" + sa["ID"],
+                                           "/namespaces/" + child["ID"]], home["name"])
+    finally:
+        pg_psql(db, "GRANT ALL ON serviceaccounts TO keyward")
+    assert alone >= 500
+    assert {st for p, st in got if p.startswith("/namespaces/")} == {200}, got
+    assert {st for p, st in got if p.startswith("/serviceaccounts/")} == {alone}, got
