@@ -723,8 +723,14 @@ serve_create(struct req *r, const struct spec *s, const struct checked *ck, stru
         in = val_map();
     else if ((rc = decode_body(r, &in, eb)) != E_OK)
         return rc;
-    if (r->route.link_attr != NULL && in.t == V_MAP) /* POST /parents/:id/<things> */
+    if (r->route.link_attr != NULL && in.t == V_MAP) { /* POST /parents/:id/<things> */
+        const struct val *sent = val_get(&in, r->route.link_attr);
+        if (sent != NULL && (sent->t != V_STR || !str_eq(sent->s, r->route.link_id)))
+            return errbuf_attr(eb, E_READONLY, r->route.link_attr,
+                               "Attribute '%s' is the URL's here: it names another object",
+                               r->route.link_attr);
         val_set(r->a, &in, r->route.link_attr, val_str(r->route.link_id));
+    }
     if ((rc = object_new(r->a, s, r->ns, &in, &w->obj, eb)) != E_OK)
         return rc;
     if (s->hooks.slow == NULL || !s->hooks.slow(s, &w->obj))

@@ -55,6 +55,7 @@ enum pair_end {
     END_NOT_RESOLVED,
     END_NOT_ALLOWED,
     END_EXCLUDED,
+    END_NAME_EXCLUDED, /* a host name whose every address is excluded */
     END_N
 };
 
@@ -62,6 +63,7 @@ static const char *const end_names[END_N] = {
     NULL,           "REFUSED",          "TIMEOUT",
     "UNREACHABLE",  "HANDSHAKE_FAILED", "ERROR",
     "NOT_RESOLVED", "NOT_ALLOWED",      NULL /* excluded addresses are not errors */,
+    "EXCLUDED", /* but a name asked for that is not scanned at all is told */
 };
 
 /* A completed handshake, copied out of the scanner's memory. */
@@ -72,11 +74,11 @@ struct found {
     char           sni[SCAN_SNI_MAX + 1]; /* "": none */
     char           version[16], cipher[96];
     size_t         nchain;
-    unsigned char *der[8];
-    size_t         der_len[8];
+    unsigned char *der[TRUST_CHAIN_MAX]; /* the presented chain's first (docs/discovery.md) */
+    size_t         der_len[TRUST_CHAIN_MAX];
     /* prepared on the run's thread, so that the writer only writes */
-    char             fp[8][2 * SHA256_LEN + 1]; /* SHA-256 of each DER */
-    struct inv_cert *cert[8];                   /* parsed, when not known to the run already */
+    char             fp[TRUST_CHAIN_MAX][2 * SHA256_LEN + 1]; /* SHA-256 of each DER */
+    struct inv_cert *cert[TRUST_CHAIN_MAX]; /* parsed, when not known to the run already */
     const char      *chain_error;
     bool             unreadable; /* a certificate OpenSSL does not read: no sighting */
 };
@@ -303,7 +305,7 @@ start_pair(struct run *r)
             if (address_ok(r, r->addrs[i], &why))
                 probes += (uint32_t)r->nprobe_snis;
         if (probes == 0) {
-            pair_skipped(r, why);
+            pair_skipped(r, t->is_name && why == END_EXCLUDED ? END_NAME_EXCLUDED : why);
             continue;
         }
         r->pending[slot_of(r, r->next_seq)] = probes;

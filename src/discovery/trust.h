@@ -5,7 +5,7 @@
 
 #include "../store/store.h"
 
-#define TRUST_CHAIN_MAX 8 /* certificates of a presented chain taken into account */
+#define TRUST_CHAIN_MAX 32 /* certificates of a presented chain kept and validated */
 #define TRUST_BUNDLE    "/etc/ssl/certs/ca-certificates.crt" /* Debian's, by its path */
 
 struct trust;

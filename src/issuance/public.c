@@ -163,7 +163,9 @@ reply(struct req *r, const char *type, const void *p, size_t n, const char *cach
     r->raw_reply = true;
     r->reply_type = type;
     buf_init(&r->reply, SIZE_MAX / 2);
-    if (r->method != M_HEAD && buf_append(&r->reply, p, n) != E_OK) {
+    /* HEAD too: its Content-Length is the GET's (RFC 9110 8.6); the HTTP
+     * layer sends no body */
+    if (buf_append(&r->reply, p, n) != E_OK) {
         api_fail(r, E_INTERNAL, "out of memory");
         r->raw_reply = false;
         return API_DONE;

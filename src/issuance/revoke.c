@@ -143,10 +143,57 @@ ca_namespace(struct hook_ctx *ctx, struct tx *tx, struct str ca_id, struct val *
     return rc;
 }
 
+/* Whether subtree `ns` holds a certificate that CA `ca` (of a namespace
+ * above it) issued, valid and not revoked. */
+static int
+holds_live_certificate(struct hook_ctx *ctx, struct tx *tx, struct str ns, const struct val *ca,
+                       bool *holds)
+{
+    struct fval   id = { .t = FV_STR, .s = val_get_str(ca, "ID") };
+    struct fnode *f = filter_bool(
+        ctx->a, F_AND, filter_cmp(ctx->a, "certificateAuthorityID", F_EQ, id),
+        filter_bool(ctx->a, F_AND,
+                    filter_cmp(ctx->a, "revocationTime", F_NOT_EXISTS, (struct fval){ 0 }),
+                    filter_cmp(ctx->a, "validityEnd", F_GT,
+                               (struct fval){ .t = FV_TIME, .i = time_now_ms() })));
+    struct listq q = { .scope = { ns, true }, .filter = f, .limit = 1 };
+    struct val   items = val_arr();
+    int          rc = tx->ops->list(tx, &spec_certificate, &q, ctx->a, &items);
+
+    *holds = rc == E_OK && items.a.n > 0;
+    return rc;
+}
+
+/* Unless ?override=true: a subtree that holds valid, unrevoked certificates
+ * a CA above it issued does not go, since nothing could revoke them after
+ * (their objects are how they are revoked): 422 naming the CA. */
+static int
+refuse_unrevocable(struct hook_ctx *ctx, struct tx *tx, struct str ns, struct errbuf *eb)
+{
+    struct listq q = { .scope = { STR("/"), true }, .limit = -1 };
+    struct val   cas = val_arr();
+    bool         holds = false;
+    int          rc =
+        ctx->override ? E_OK : tx->ops->list(tx, &spec_certificateauthority, &q, ctx->a, &cas);
+
+    for (size_t i = 0; i < cas.a.n && rc == E_OK && !holds; i++) {
+        struct str home = val_get_str(&cas.a.v[i], "namespace");
+        if (nspath_within(ns, home) && !nspath_within(home, ns) &&
+            (rc = holds_live_certificate(ctx, tx, ns, &cas.a.v[i], &holds)) == E_OK && holds)
+            return errbuf_set(eb, E_VALIDATION,
+                              "The namespace holds valid certificates that certificate "
+                              "authority '%.*s' of '%.*s' issued: revoke them first, or "
+                              "delete with ?override=true (then nothing can revoke them)",
+                              STR_FMT(val_get_str(&cas.a.v[i], "name")), STR_FMT(home));
+    }
+    return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
+}
+
 /* Namespace `ns` and its subtree go: the revocations in it of certificates a
  * CA outside it issued stay on that CA's CRL and in its OCSP answers (RFC
  * 5280 3.3: an entry is not removed before the certificate expires), moved
- * into the CA's namespace, as its record. Those of a CA that goes too go. */
+ * into the CA's namespace, as its record. Those of a CA that goes too go.
+ * Its valid certificates of such a CA hold it back (refuse_unrevocable). */
 static int
 revocation_outlive(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct str ns,
                    struct errbuf *eb)
@@ -154,7 +201,11 @@ revocation_outlive(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, st
     struct listq q = { .scope = { ns, true }, .limit = -1 };
     struct val   items = val_arr(), ca = val_map();
     struct str   home;
-    int          rc = tx->ops->list(tx, s, &q, ctx->a, &items);
+    int          rc = refuse_unrevocable(ctx, tx, ns, eb);
+
+    if (rc != E_OK)
+        return rc;
+    rc = tx->ops->list(tx, s, &q, ctx->a, &items);
 
     for (size_t i = 0; i < items.a.n && rc == E_OK; i++) {
         struct val *rev = &items.a.v[i];

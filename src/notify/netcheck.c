@@ -1,6 +1,10 @@
 /* netcheck.c - see netcheck.h. */
 #include "netcheck.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <string.h>
+
 #include "../core/config.h"
 #include "../core/net.h"
 
@@ -65,7 +69,63 @@ split_bracketed(struct str auth, unsigned char ip[16], struct str *port)
     return memchr(host.p, ':', host.len) != NULL && ip_parse(host, ip) == E_OK;
 }
 
-/* "host" or "host:port": *literal when the host is an IPv4 address. */
+/* The labels of a DNS name: 1 to 63 characters each, none starting or
+ * ending with '-'. */
+static bool
+labels_valid(struct str host)
+{
+    size_t start = 0;
+
+    for (size_t i = 0; i <= host.len; i++) {
+        if (i < host.len && host.p[i] != '.')
+            continue;
+        if (i == start || i - start > 63 || host.p[start] == '-' || host.p[i - 1] == '-')
+            return false;
+        start = i + 1;
+    }
+    return true;
+}
+
+/* Whether the last label is a number (decimal, or 0x hex): then the host is
+ * an IPv4 address in one of the forms the resolver and curl take
+ * (2852039166, 0xa9fea9fe, 0251.0376.0251.0376, 169.254.43518) or nothing
+ * valid (RFC 1123 2.1: a host name never ends so). */
+static bool
+numeric_last_label(struct str host)
+{
+    const char *dot = memrchr(host.p, '.', host.len);
+    const char *p = dot != NULL ? dot + 1 : host.p, *end = host.p + host.len;
+    bool        hex = end - p > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
+
+    if (hex)
+        p += 2;
+    if (p == end)
+        return false;
+    for (; p < end; p++)
+        if (!(hex ? isxdigit((unsigned char)*p) : *p >= '0' && *p <= '9'))
+            return false;
+    return true;
+}
+
+/* As the resolver reads a numeric host (inet_aton) into ip. */
+static bool
+ipv4_numeric(struct str host, unsigned char ip[16])
+{
+    char           text[HOST_MAX + 1];
+    struct in_addr a;
+
+    memcpy(text, host.p, host.len);
+    text[host.len] = '\0';
+    if (inet_aton(text, &a) == 0)
+        return false;
+    memset(ip, 0, 10);
+    ip[10] = ip[11] = 0xff;
+    memcpy(ip + 12, &a.s_addr, 4);
+    return true;
+}
+
+/* "host" or "host:port": *literal when the host is an IPv4 address, in any
+ * of the numeric forms a resolver takes. */
 static bool
 split_named(struct str auth, unsigned char ip[16], bool *literal, struct str *port)
 {
@@ -77,8 +137,11 @@ split_named(struct str auth, unsigned char ip[16], bool *literal, struct str *po
     for (size_t i = 0; i < host.len; i++)
         if (!is_host_char(host.p[i]))
             return false;
-    *literal = ip_parse(host, ip) == E_OK;
-    return true;
+    if ((*literal = ip_parse(host, ip) == E_OK))
+        return true;
+    if (numeric_last_label(host))
+        return *literal = ipv4_numeric(host, ip);
+    return labels_valid(host);
 }
 
 int

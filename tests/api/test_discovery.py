@@ -688,3 +688,35 @@ def test_a_scanned_server_cannot_stand_in_for_a_ca_or_claim_one(admin, tmp_path)
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_host_name_whose_addresses_are_all_excluded_is_told(admin, ns):
+    # API.md 7.5: errors count the targets skipped, by reason; a name asked for that is
+    # not scanned at all was counted nowhere (a range's excluded addresses still are not)
+    d = admin.ok(admin.post("/discoveries", body(
+        targets=["localhost", "127.0.0.0/30"], excludes=["127.0.0.0/8", "::1/128"],
+        ports=["1"], timeout="1s"), ns=ns))
+    run = wait_run(admin, ns, start_run(admin, ns, d["ID"])["ID"])
+    assert run["status"] == "SUCCEEDED" and run["errors"] == {"EXCLUDED": 1}, run
+
+
+def test_a_long_presented_chain_is_kept_whole(admin, tmp_path):
+    # API.md 7.5: every presented chain goes into certificates; a chain of 20 (a root, 18
+    # intermediates, a leaf) was cut to its first 8 without a word
+    cas = [make_cert("Long Root " + rand(4), ca=True, days=3650)]
+    for i in range(18):
+        cas.append(make_cert("Long Int %d %s" % (i, rand(4)), issuer=cas[-1], ca=True,
+                             days=3000))
+    leaf = make_cert("long.disc.test", issuer=cas[-1], days=30, dns=["long.disc.test"])
+    proc, port = serve_chain(tmp_path, leaf, *reversed(cas))
+    try:
+        ns = admin.mkns("/", "long-" + rand(8))["name"]
+        d = admin.ok(admin.post("/discoveries", body(
+            targets=["127.0.0.1"], ports=[str(port)], timeout="3s"), ns=ns))
+        run = wait_run(admin, ns, start_run(admin, ns, d["ID"])["ID"])
+        assert run["status"] == "SUCCEEDED" and run["endpointsResponded"] == 1, run
+        got = {c["fingerprint"] for c in admin.list("certificates", ns)}
+        assert got == {c.fingerprint for c in cas + [leaf]}, len(got)
+    finally:
+        proc.kill()
+        proc.wait()

@@ -668,3 +668,57 @@ def test_an_issued_certificate_is_deleted_only_once_revoked_or_expired(server, a
                   csr=make_csr(cn="short.test.example", dns=["short.test.example"])[0])
     time.sleep(2.5)
     admin.ok(admin.delete("/certificates/" + short["certificateID"], ns=space))
+
+
+@pytest.mark.parametrize("route", ["crl", "ca.pem", "ca.crt"])
+def test_head_of_a_public_route_says_the_gets_length(server, pki, route):
+    # RFC 9110 8.6: a HEAD's Content-Length is the one its GET would have (it was 0)
+    path = "/pki/%s/%s" % (pki["inter"]["ID"], route)
+    get = public(server, path)
+    head = public(server, path, method="HEAD")
+    assert get.status_code == head.status_code == 200
+    assert head.content == b""
+    assert int(head.headers["Content-Length"]) == len(get.content) > 0, head.headers
+    assert head.headers["Content-Type"] == get.headers["Content-Type"]
+
+
+def test_a_certificate_id_in_the_body_must_be_the_urls(admin, space, pki):
+    # API.md 6: the URL names the certificate; a body naming another one was ignored and
+    # the URL's revoked (a client that thought it revoked the other did not): 422 now
+    req, _ = new_leaf(admin, space, pki["tpl"]["ID"])
+    other, _ = new_leaf(admin, space, pki["tpl"]["ID"])
+    r = admin.post("/certificates/%s/revocations" % req["certificateID"],
+                   {"reason": "keyCompromise", "certificateID": other["certificateID"]},
+                   ns=space)
+    e = assert_error(r, 422)
+    assert e["title"] == "Read Only Error" and e["data"]["attribute"] == "certificateID", r
+    for c in (req, other):
+        got = admin.ok(admin.get("/certificates/" + c["certificateID"], ns=space))
+        assert got["status"] != "REVOKED", got
+    admin.ok(admin.post("/certificates/%s/revocations" % req["certificateID"],
+                        {"certificateID": req["certificateID"]}, ns=space))
+
+
+def test_a_namespace_holding_valid_certificates_of_a_ca_above_goes_only_with_override(
+        admin, space):
+    """Their inventory objects are how they are revoked: deleting the namespace would leave
+    valid certificates nothing can revoke. 422 naming the CA until they are revoked (or
+    ?override=true); certificates of a CA inside the namespace go with it."""
+    ns = admin.mkns(space, "hold" + rand(6))["name"]
+    ca = mk_ca(admin, ns, usableInSubNamespaces=True)
+    for revoke_first in (True, False):
+        child = admin.mkns(ns, "t" + rand(6))
+        own = mk_ca(admin, child["name"])  # its own CA's certificates go with it
+        new_leaf(admin, child["name"], mk_template(admin, child["name"], own["ID"])["ID"])
+        req, _ = new_leaf(admin, child["name"], mk_template(admin, child["name"], ca["ID"])["ID"])
+        r = admin.delete("/namespaces/" + child["ID"], ns=ns)
+        e = assert_error(r, 422)
+        assert ca["name"] in e["description"] and "override" in e["description"], r
+        assert admin.get("/namespaces/" + child["ID"], ns=ns).status == 200
+        if revoke_first:
+            admin.ok(revoke(admin, child["name"], req["certificateID"], "cessationOfOperation"))
+            admin.ok(admin.delete("/namespaces/" + child["ID"], ns=ns))
+        else:
+            admin.ok(admin.delete("/namespaces/" + child["ID"], ns=ns,
+                                  params={"override": "true"}))
+        assert admin.get("/namespaces/" + child["ID"], ns=ns).status == 404

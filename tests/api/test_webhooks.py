@@ -89,6 +89,12 @@ def test_secret_is_sealed_at_rest(start_server):
     "https://[::ffff:169.254.0.1]/",
     "https://example.com/" + "a" * 2100,
     "",
+    # 169.254.169.254 as the resolver and curl also read it (black-box review)
+    "https://2852039166/", "https://0xa9fea9fe/", "https://0251.0376.0251.0376/",
+    "https://169.254.43518/",
+    # numbers that are no address, and names that are no DNS names (RFC 1123 2.1)
+    "https://256.1.1.1/", "https://1.2.3.4.5/", "https://a..b/", "https://a.-b.example/",
+    "https://" + "a" * 64 + ".example/",
 ])
 def test_url_must_be_https_to_an_allowed_host(admin, ns, url):
     e = assert_error(create(admin, ns, url=url), 422, "Validation Error")
@@ -99,6 +105,8 @@ def test_url_must_be_https_to_an_allowed_host(admin, ns, url):
     "https://receiver.example", "HTTPS://Receiver.Example:8443/a/b?c=d&e=%2F",
     "https://127.0.0.1:8443/hook", "https://[::1]/hook", "https://10.1.2.3/",
     "https://metadata.internal/",  # a name: checked on the address at each delivery
+    "https://2130706433/",  # 127.0.0.1 in one number: allowed as 127.0.0.1 is
+    "https://" + "a" * 63 + ".example/", "https://x-1.example/",
 ])
 def test_good_urls(admin, ns, url):
     r = create(admin, ns, url=url)
