@@ -1075,8 +1075,8 @@ st_find_ids(struct store *base, struct find_id *f, size_t n)
     if (n > 1)
         log_debug("postgres: %zu reads by ID in one round trip", n);
     c->follow = FOLLOW_ARMED;
-    c->follow_base = __atomic_load_n(&((struct pg_store *)base)->announced_seen,
-                                     __ATOMIC_ACQUIRE);
+    c->follow_base =
+        __atomic_load_n(&((struct pg_store *)base)->announced_seen, __ATOMIC_ACQUIRE);
     sent = pq_pipeline(c, NULL, names, p, n, r);
     for (size_t i = 0; i < n; i++) {
         if (sent)
