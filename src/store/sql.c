@@ -152,6 +152,23 @@ sql_select_one(struct buf *sql, const struct spec *s, const struct attr *at, str
     buf_puts(sql, " LIMIT 1");
 }
 
+void
+sql_select_ids(struct buf *sql, const struct spec *s, struct str ids, const struct scope *sc,
+               struct arena *a, struct sqlparams *ps)
+{
+    /* one look-up per ID, each the ID's unique index first (a generic plan of
+     * "ID" = ANY($1) expects ten IDs and scans a small table, and keeps that) */
+    buf_puts(sql, "SELECT k.id, d.doc FROM unnest(");
+    sql_param_text(sql, SQL_POSTGRES, a, ps, ids);
+    buf_puts(sql, "::text[]) AS k(id), LATERAL (SELECT doc FROM (SELECT * FROM ");
+    sql_ident(sql, s->rest);
+    buf_puts(sql, " WHERE \"ID\" = k.id OFFSET 0) AS ");
+    sql_ident(sql, s->rest);
+    buf_puts(sql, " WHERE ");
+    scope_cond(sql, s, sc, false, SQL_POSTGRES, a, ps);
+    buf_puts(sql, " LIMIT 1) AS d");
+}
+
 /* A list filter's side-table lookup stays in the read's namespaces. */
 struct side_scope {
     const struct scope *sc;

@@ -16,6 +16,11 @@
 void sql_select_one(struct buf *sql, const struct spec *s, const struct attr *at,
                     struct str value, const struct scope *sc, enum sql_dialect d,
                     struct arena *a, struct sqlparams *ps);
+/* PostgreSQL: (ID asked, doc) of the objects of `s` in scope `sc` whose ID
+ * is one of `ids`, a text[] literal ({"a","b"}): reads by ID made together,
+ * each on the ID's unique index first, as sql_select_one, whatever the plan. */
+void sql_select_ids(struct buf *sql, const struct spec *s, struct str ids,
+                    const struct scope *sc, struct arena *a, struct sqlparams *ps);
 /* The page of a list query; E_BADREQ for a bad filter. */
 int sql_select(struct buf *sql, const struct spec *s, const struct listq *q, enum sql_dialect d,
                struct arena *a, struct sqlparams *ps, struct errbuf *eb);
