@@ -365,24 +365,42 @@ redact_params(char *out, size_t n)
     }
 }
 
+const char *
+config_url_at(const char *auth)
+{
+    /* the user's part ends at its last '@': before the first '/' as libpq
+     * reads it, or before the first '?' or '#' as a writer who left a '/' in
+     * the password meant it; the later of the two hides both */
+    const char *at1 = memrchr(auth, '@', strcspn(auth, "/"));
+    const char *at2 = memrchr(auth, '@', strcspn(auth, "?#"));
+
+    return at1 == NULL ? at2 : at2 == NULL || at1 > at2 ? at1 : at2;
+}
+
 void
 config_url_redacted(const char *url, char *out, size_t n)
 {
     const char *scheme = strstr(url, "://");
     const char *auth = scheme != NULL ? scheme + 3 : NULL;
-    /* the user's part ends at its last '@': before the first '/' as libpq
-     * reads it, or before the first '?' or '#' as a writer who left a '/' in
-     * the password meant it; the later of the two hides both */
-    const char *at1 = auth != NULL ? memrchr(auth, '@', strcspn(auth, "/")) : NULL;
-    const char *at2 = auth != NULL ? memrchr(auth, '@', strcspn(auth, "?#")) : NULL;
-    const char *at = at1 == NULL ? at2 : at2 == NULL || at1 > at2 ? at1 : at2;
+    const char *at = auth != NULL ? config_url_at(auth) : NULL;
     const char *colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
 
-    if (colon == NULL)
-        snprintf(out, n, "%s", url);
-    else
+    if (colon != NULL)
         snprintf(out, n, "%.*s***%s", (int)(colon + 1 - url), url, at);
+    else if (at != NULL && !config_url_plain_user((struct str){ auth, (size_t)(at - auth) }))
+        snprintf(out, n, "%.*s***%s", (int)(auth - url), url, at); /* a mistyped ':' */
+    else
+        snprintf(out, n, "%s", url);
     redact_params(out, n);
+}
+
+bool
+config_url_plain_user(struct str user)
+{
+    for (size_t i = 0; i < user.len; i++)
+        if (!isalnum((unsigned char)user.p[i]) && !strchr("-._~%", user.p[i]))
+            return false;
+    return true;
 }
 
 const char *

@@ -80,6 +80,15 @@ void config_dump(const struct config *c, int fd);
  * log line, an error or `keyward config` may show of a setting that holds a
  * URL (a store URL carries the database password). */
 void config_url_redacted(const char *url, char *out, size_t n);
+/* Whether a URL's user information without ':' is a plain user name
+ * (unreserved characters and percent escapes): else it may hold a password
+ * behind a mistyped separator (user?password@host), and is shown as "***". */
+bool config_url_plain_user(struct str user);
+/* The '@' that ends the user information of a URL whose authority starts
+ * at `auth` (after "://"), or NULL: the later of the last '@' before the
+ * first '/' (as libpq reads it) and the last before the first '?' or '#'
+ * (as a writer who left a '/' in the password meant it). */
+const char *config_url_at(const char *auth);
 
 /* The base URL under which issued certificates name their CA's public PKI
  * routes (<base>/pki/<caID>/crl, .../ocsp, .../ca.crt: the CRL distribution

@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "../core/buf.h"
@@ -548,7 +549,8 @@ record_found(struct tx *tx, struct flush *fl, const struct found *f, int64_t now
     if (f->unreadable || f->nchain == 0)
         return E_OK;
     for (size_t i = f->nchain; i-- > 0 && rc == E_OK;)
-        rc = put_cert(tx, fl, f, i, &s.certificate_id, &is_new);
+        if (i == 0 || strcmp(f->fp[i], f->fp[0]) != 0) /* the leaf sent again: as the leaf */
+            rc = put_cert(tx, fl, f, i, &s.certificate_id, &is_new);
     if (rc != E_OK)
         return rc;
     if (is_new)

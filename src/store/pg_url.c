@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/config.h"
 #include "pg_local.h"
 
 #define PIECE_MIN 3 /* shorter pieces of a password are too common to scrub */
@@ -30,8 +31,9 @@ keep(struct pg_secrets *sec, const char *s, size_t n)
     sec->n++;
 }
 
-/* The password as written: between the user's ':' and the last '@' before
- * the path, and its pieces. */
+/* The password as written: between the user's ':' and the '@' that ends
+ * the user information (config_url_at), and its pieces; all of the user
+ * information when it is no plain user name (a mistyped ':'). */
 static void
 keep_written(struct pg_secrets *sec, const char *url)
 {
@@ -40,14 +42,17 @@ keep_written(struct pg_secrets *sec, const char *url)
     if (auth == NULL)
         return;
     auth += 3;
-    for (const char *p = auth; *p != '\0' && *p != '?' && *p != '#'; p++)
-        if (*p == '@')
-            at = p;
-    if (at == NULL || (colon = memchr(auth, ':', (size_t)(at - auth))) == NULL)
+    if ((at = config_url_at(auth)) == NULL)
         return;
+    if ((colon = memchr(auth, ':', (size_t)(at - auth))) == NULL) {
+        struct str user = { auth, (size_t)(at - auth) };
+        if (config_url_plain_user(user))
+            return;
+        colon = auth - 1; /* a mistyped separator: all of it may be the password */
+    }
     keep(sec, colon + 1, (size_t)(at - colon - 1));
     for (const char *p = colon + 1, *q; p < at; p = q + 1) {
-        q = p + strcspn(p, "@:/");
+        q = p + strcspn(p, "@:/?#");
         if (q > at)
             q = at;
         keep(sec, p, (size_t)(q - p));

@@ -720,3 +720,23 @@ def test_a_long_presented_chain_is_kept_whole(admin, tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_leaf_sent_twice_is_new_once(admin, tmp_path):
+    # The "cert + fullchain" slip: the server sends leaf, leaf, intermediate, root. The leaf
+    # is still one new certificate of the run (it was counted 0 and never announced)
+    root = make_cert("Twice Root " + rand(4), ca=True, days=3650)
+    inter = make_cert("Twice Int " + rand(4), issuer=root, ca=True, days=3000)
+    leaf = make_cert("twice.disc.test", issuer=inter, days=30, dns=["twice.disc.test"])
+    proc, port = serve_chain(tmp_path, leaf, leaf, inter, root)
+    try:
+        ns = admin.mkns("/", "twice-" + rand(8))["name"]
+        d = admin.ok(admin.post("/discoveries", body(
+            targets=["127.0.0.1"], ports=[str(port)], timeout="3s"), ns=ns))
+        run = wait_run(admin, ns, start_run(admin, ns, d["ID"])["ID"])
+        assert run["status"] == "SUCCEEDED", run
+        assert run["certificatesFound"] == 1 and run["newCertificates"] == 1, run
+        assert len(admin.list("certificates", ns)) == 3
+    finally:
+        proc.kill()
+        proc.wait()

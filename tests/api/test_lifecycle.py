@@ -326,6 +326,14 @@ def test_config_prints_what_a_server_would_run_with_its_password_hidden(tmp_path
     r = subprocess.run([str(KEYWARD_BIN), "config", "--nope", "x"], capture_output=True,
                        text=True, stdin=subprocess.DEVNULL, timeout=30)
     assert r.returncode == 2 and "usage" in r.stderr, r
+    # a mistyped ':' between user and password (user?password@host): none of it is shown,
+    # by config, nor in the errors of the commands that connect (a new user's slip)
+    bad = "postgres://keyward?Sekr3tPW99@127.0.0.1:1/kw"
+    for cmd in (["config"], ["migrate"], ["store-dump"]):
+        r = subprocess.run([str(KEYWARD_BIN)] + cmd + ["--data", str(data), "--store", bad],
+                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+        assert "Sekr3tPW99" not in r.stdout + r.stderr, (cmd, r.stdout, r.stderr)
+        assert "postgres://***@127.0.0.1:1/" in r.stdout + r.stderr, (cmd, r.stdout, r.stderr)
 
 
 @pytest.mark.parametrize("store", [

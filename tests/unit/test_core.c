@@ -1017,6 +1017,10 @@ test_config_url_redacted(void **state)
         { "postgres://kw:sec/ret@db/k", "postgres://kw:***@db/k" },
         { "postgres://kw@db/k?%70assword=s3cret", "postgres://kw@db/k?%70assword=***" },
         { "postgres://db:5432/k?user=a@b", "postgres://db:5432/k?user=a@b" },
+        /* a mistyped ':' between user and password: all of the user information */
+        { "postgres://keyward?SecrtPW99@h:1/k", "postgres://***@h:1/k" },
+        { "postgres://u;pw@h/k", "postgres://***@h/k" },
+        { "postgres://key.ward_1%40x@h/k", "postgres://key.ward_1%40x@h/k" },
         /* libpq's key=value form (refused as a store, but named in the refusal) */
         { "host=h password=s3cret dbname=kw", "host=h password=*** dbname=kw" },
         { "host=h password='s3 cr\\'et' user=u", "host=h password=*** user=u" },
