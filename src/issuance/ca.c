@@ -471,25 +471,54 @@ issued_unexpired(struct hook_ctx *ctx, struct tx *tx, const struct spec *s, cons
 /* A CA whose certificates (intermediates included) have not all expired is
  * deleted only with ?override=true: relying parties still check them. */
 static int
-ca_after_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
-                const struct val *obj, struct errbuf *eb)
+ca_deletable(struct hook_ctx *ctx, struct tx *tx, const struct val *ca, struct errbuf *eb)
 {
-    struct str id = val_get_str(obj, "ID");
+    struct str id = val_get_str(ca, "ID");
     bool       leaf = false, below = false;
     int        rc;
 
-    if (!ctx->override) {
-        if ((rc = issued_unexpired(ctx, tx, &spec_certificaterequest, "certificateAuthorityID",
-                                   id, &leaf)) != E_OK ||
-            (rc = issued_unexpired(ctx, tx, s, "parentID", id, &below)) != E_OK)
-            return errbuf_set(eb, rc, "store error");
-        if (leaf || below)
-            return errbuf_set(eb, E_PROTECTED,
-                              "The certificate authority has issued certificates that have "
-                              "not expired: use ?override=true to delete it");
-    }
-    cas_forget(id);
+    if (ctx->override)
+        return E_OK;
+    if ((rc = issued_unexpired(ctx, tx, &spec_certificaterequest, "certificateAuthorityID", id,
+                               &leaf)) != E_OK ||
+        (rc = issued_unexpired(ctx, tx, &spec_certificateauthority, "parentID", id, &below)) !=
+            E_OK)
+        return errbuf_set(eb, rc, "store error");
+    if (leaf || below)
+        return errbuf_set(eb, E_PROTECTED,
+                          "The certificate authority '%.*s' has issued certificates that have "
+                          "not expired: use ?override=true to delete it",
+                          STR_FMT(val_get_str(ca, "name")));
     return E_OK;
+}
+
+static int
+ca_after_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
+                const struct val *obj, struct errbuf *eb)
+{
+    int rc = ca_deletable(ctx, tx, obj, eb);
+
+    KW_UNUSED(s);
+    if (rc == E_OK)
+        cas_forget(val_get_str(obj, "ID"));
+    return rc;
+}
+
+/* A namespace delete takes its CAs along: each as its own delete would
+ * (ca_deletable: ?override=true for one that issued what has not expired). */
+static int
+ca_outlive(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct str ns,
+           struct errbuf *eb)
+{
+    struct listq q = { .scope = { ns, true }, .limit = -1 };
+    struct val   cas = val_arr();
+    int          rc = ctx->override ? E_OK : tx->ops->list(tx, s, &q, ctx->a, &cas);
+
+    if (rc != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    for (size_t i = 0; i < cas.a.n && rc == E_OK; i++)
+        rc = ca_deletable(ctx, tx, &cas.a.v[i], eb);
+    return rc;
 }
 
 static void
@@ -524,6 +553,7 @@ const struct spec spec_certificateauthority = {
                .slow = ca_slow,
                .before_write = ca_before_write,
                .after_delete = ca_after_delete,
+               .outlive = ca_outlive,
                .present = ca_present },
     .csv_columns = ca_csv,
     .indexes = ca_indexes,

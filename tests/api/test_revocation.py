@@ -703,13 +703,12 @@ def test_a_namespace_holding_valid_certificates_of_a_ca_above_goes_only_with_ove
         admin, space):
     """Their inventory objects are how they are revoked: deleting the namespace would leave
     valid certificates nothing can revoke. 422 naming the CA until they are revoked (or
-    ?override=true); certificates of a CA inside the namespace go with it."""
+    ?override=true)."""
     ns = admin.mkns(space, "hold" + rand(6))["name"]
     ca = mk_ca(admin, ns, usableInSubNamespaces=True)
     for revoke_first in (True, False):
         child = admin.mkns(ns, "t" + rand(6))
-        own = mk_ca(admin, child["name"])  # its own CA's certificates go with it
-        new_leaf(admin, child["name"], mk_template(admin, child["name"], own["ID"])["ID"])
+        mk_ca(admin, child["name"])  # a CA of its own that issued nothing goes with it
         req, _ = new_leaf(admin, child["name"], mk_template(admin, child["name"], ca["ID"])["ID"])
         r = admin.delete("/namespaces/" + child["ID"], ns=ns)
         e = assert_error(r, 422)
@@ -722,3 +721,18 @@ def test_a_namespace_holding_valid_certificates_of_a_ca_above_goes_only_with_ove
             admin.ok(admin.delete("/namespaces/" + child["ID"], ns=ns,
                                   params={"override": "true"}))
         assert admin.get("/namespaces/" + child["ID"], ns=ns).status == 404
+
+
+def test_a_namespace_holding_a_ca_that_issued_valid_certificates_goes_only_with_override(
+        server, admin, space):
+    """API.md 7.4: a CA that issued unexpired certificates is deleted only with
+    ?override=true; deleting its namespace deleted it (and its CRL and OCSP) without."""
+    ns = admin.mkns(space, "caheld" + rand(6))
+    ca = mk_ca(admin, ns["name"])
+    new_leaf(admin, ns["name"], mk_template(admin, ns["name"], ca["ID"])["ID"])
+    r = admin.delete("/namespaces/" + ns["ID"], ns=space)
+    e = assert_error(r, 422)
+    assert ca["name"] in e["description"] and "override" in e["description"], r
+    assert public(server, "/pki/%s/crl" % ca["ID"]).status_code == 200
+    admin.ok(admin.delete("/namespaces/" + ns["ID"], ns=space, params={"override": "true"}))
+    assert admin.get("/namespaces/" + ns["ID"], ns=space).status == 404
