@@ -216,3 +216,18 @@ def test_concurrent_token_requests(server, admin, tenant):
             server, {"grant_type": "client_credentials"},
             auth=(sa["clientID"], sa["clientSecret"])).status_code, range(32)))
     assert codes == [200] * 32
+
+
+def test_tokens_carry_every_payload_field_of_the_contract(server, admin, tenant):
+    # API.md 3: realm, data, quota, opaque, restrictions, aud, exp, iat, iss, jti, nbf, sub -
+    # also when empty (0: no quota; {}: none; the audience this console's public URL)
+    fields = {"realm", "data", "quota", "opaque", "restrictions", "aud", "exp", "iat", "iss",
+              "jti", "nbf", "sub"}
+    sa = mksa(admin, tenant)
+    for token in (server.token(), get_token(server, sa)["access_token"]):
+        _, p, _ = jwt_parts(token)
+        assert set(p) == fields, sorted(p)
+        assert p["aud"] == p["iss"] and isinstance(p["quota"], int)
+        assert isinstance(p["opaque"], dict) and isinstance(p["restrictions"], dict)
+    _, p, _ = jwt_parts(server.token())
+    assert p["quota"] == 0 and p["opaque"] == {} and p["restrictions"] == {}, p

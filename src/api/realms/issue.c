@@ -208,15 +208,16 @@ claims(struct req *r, const struct issue_req *q, const struct identity *id)
     hex_encode(jti, sizeof jti, jhex);
     val_set(a, &c, "realm", val_str(id->realm.len > 0 ? id->realm : q->realm));
     val_set(a, &c, "data", id->data);
-    if (q->quota > 0)
-        val_set(a, &c, "quota", val_int(q->quota));
-    if (q->opaque != NULL && q->opaque->t == V_MAP)
-        val_set(a, &c, "opaque", *q->opaque);
-    struct val rs = restrictions(a, q);
-    if (rs.m.n > 0)
-        val_set(a, &c, "restrictions", rs);
-    if (q->audience != NULL && q->audience->t == V_STR && q->audience->s.len > 0)
-        val_set(a, &c, "aud", *q->audience);
+    /* every field of API.md 3, also when empty: 0 is no quota, {} no restriction,
+     * and the audience is this console's unless the request named another */
+    val_set(a, &c, "quota", val_int(q->quota));
+    val_set(a, &c, "opaque",
+            q->opaque != NULL && q->opaque->t == V_MAP ? *q->opaque : val_map());
+    val_set(a, &c, "restrictions", restrictions(a, q));
+    val_set(a, &c, "aud",
+            q->audience != NULL && q->audience->t == V_STR && q->audience->s.len > 0
+                ? *q->audience
+                : val_cstr(cfg.public_url));
     val_set(a, &c, "exp", val_int(now + q->validity_ms / 1000));
     val_set(a, &c, "iat", val_int(now));
     val_set(a, &c, "iss", val_cstr(cfg.public_url));

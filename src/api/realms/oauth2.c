@@ -165,7 +165,10 @@ token_claims(struct req *r, const struct val *sa, struct str ns)
     val_set(r->a, &rs, "namespace", val_str(ns));
     val_set(r->a, &c, "realm", val_cstr("ServiceAccount"));
     val_set(r->a, &c, "data", data);
+    val_set(r->a, &c, "quota", val_int(0)); /* every field of API.md 3, as /issue */
+    val_set(r->a, &c, "opaque", val_map());
     val_set(r->a, &c, "restrictions", rs);
+    val_set(r->a, &c, "aud", val_cstr(cfg.public_url));
     val_set(r->a, &c, "exp", val_int(now + TOKEN_VALIDITY_S));
     val_set(r->a, &c, "iat", val_int(now));
     val_set(r->a, &c, "iss", val_cstr(cfg.public_url));
