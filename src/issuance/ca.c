@@ -431,6 +431,30 @@ ca_slow(const struct spec *s, const struct val *obj)
 }
 
 /* A new CA's certificate goes into the inventory of its namespace. */
+/* A CA certificate and key are imported once in the whole console: two CAs
+ * with one certificate would sign two CRLs of the same issuer, each hiding
+ * the other's revocations from a relying party handed the wrong one. */
+static int
+imported_once(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, const struct val *obj,
+              struct errbuf *eb)
+{
+    struct fval  fp = { .t = FV_STR, .s = val_get_str(obj, "fingerprint") };
+    struct listq q = { .scope = { STR("/"), true },
+                       .filter = filter_cmp(ctx->a, "fingerprint", F_EQ, fp),
+                       .limit = 1 };
+    struct val   items = val_arr();
+    int          rc = tx->ops->list(tx, s, &q, ctx->a, &items);
+
+    if (rc != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    if (items.a.n > 0)
+        return errbuf_attr(eb, E_VALIDATION, "certificate",
+                           "This certificate authority is in the console already: a CA is "
+                           "imported once (its CRLs would otherwise hide each other's "
+                           "revocations)");
+    return E_OK;
+}
+
 static int
 ca_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct val *obj,
                 const struct val *old, struct errbuf *eb)
@@ -440,9 +464,10 @@ ca_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struc
     bool         dup;
     int          rc;
 
-    KW_UNUSED(s);
     if (old != NULL || m == NULL)
         return E_OK;
+    if (m->imported && (rc = imported_once(ctx, s, tx, obj, eb)) != E_OK)
+        return rc;
     rc = inv_put(tx, ctx->a, ctx->ns, &m->cert, m->imported ? "IMPORTED" : "ISSUED", NULL,
                  &cert, &dup, eb);
     if (rc == E_OK)

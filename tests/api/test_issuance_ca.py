@@ -360,6 +360,20 @@ def test_import(admin, space):
         [der_of(cert_pem.decode())]
 
 
+def test_a_ca_is_imported_once_in_the_whole_console(admin, space):
+    # The same certificate and key as two CAs (here or in another tenant) would sign two
+    # CRLs of one issuer, each hiding the other's revocations (black-box review): 422
+    cert_pem, key_pem = make_ca("Twin CA")
+    body = {"certificate": cert_pem.decode(), "privateKey": key_pem.decode()}
+    first, other = fresh(admin, space), fresh(admin, space)
+    admin.ok(admin.post("/certificateauthorities", dict(body, name="t-" + rand(6)), ns=first))
+    for ns in (first, other):
+        r = admin.post("/certificateauthorities", dict(body, name="t-" + rand(6)), ns=ns)
+        e = assert_error(r, 422)
+        assert e["data"]["attribute"] == "certificate" and "imported once" in e["description"]
+    assert count(admin, "certificateauthorities", other) == 0
+
+
 def test_import_refusals(admin, space):
     ns = fresh(admin, space)
     n = count(admin, "certificateauthorities", ns)
