@@ -159,6 +159,30 @@ check_schedule(struct arena *a, struct val *d, int64_t now, struct errbuf *eb)
     return E_OK;
 }
 
+/* Each of serverNames is a host name as SNI carries it (RFC 6066 3: no
+ * address, no wildcard, no trailing dot). */
+static int
+check_server_names(const struct val *d, struct errbuf *eb)
+{
+    const struct val *l = val_get(d, "serverNames");
+    unsigned char     ip[16];
+    const char       *why;
+
+    for (size_t i = 0; l != NULL && l->t == V_ARR && i < l->a.n; i++) {
+        struct str n = l->a.v[i].t == V_STR ? l->a.v[i].s : STR_NULL;
+        if (ip_parse(n, ip) == E_OK)
+            why = "an address is not a server name";
+        else if (n.len > 0 && n.p[n.len - 1] == '.')
+            why = "a server name has no trailing dot";
+        else
+            why = target_name_check(n);
+        if (why != NULL)
+            return errbuf_attr(eb, E_VALIDATION, "serverNames",
+                               "Attribute 'serverNames': entry %zu: %s", i, why);
+    }
+    return E_OK;
+}
+
 static int
 discovery_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
                        struct val *obj, const struct val *old, struct errbuf *eb)
@@ -169,7 +193,8 @@ discovery_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx
     KW_UNUSED(s);
     KW_UNUSED(tx);
     KW_UNUSED(old);
-    if ((rc = discovery_targets(ctx->a, obj, &ts, eb)) != E_OK ||
+    if ((rc = check_server_names(obj, eb)) != E_OK ||
+        (rc = discovery_targets(ctx->a, obj, &ts, eb)) != E_OK ||
         (rc = check_allowed(&ts, eb)) != E_OK || (rc = check_timeout(obj, eb)) != E_OK ||
         (rc = check_schedule(ctx->a, obj, time_now_ms(), eb)) != E_OK)
         return rc;

@@ -192,9 +192,8 @@ label_check(const char *p, size_t n)
     return NULL;
 }
 
-/* Why `s` (its trailing dot dropped) is not an RFC 1123 host name, or NULL. */
-static const char *
-name_check(struct str s)
+const char *
+target_name_check(struct str s)
 {
     size_t      start = 0;
     const char *why;
@@ -223,7 +222,7 @@ name_parse(struct str s, struct target *out, struct errbuf *eb)
 
     if (name.len > 0 && name.p[name.len - 1] == '.')
         name.len--;
-    if ((why = name_check(name)) != NULL)
+    if ((why = target_name_check(name)) != NULL)
         return errbuf_set(eb, E_VALIDATION,
                           "'%s' is not an IP address, a CIDR range or a host name (%s)",
                           show(s).s, why);

@@ -62,6 +62,8 @@ struct target_set {
  * IPv4 or IPv6 address (IPv6 without brackets or zone), or a CIDR range of either
  * with no host bits set. E_VALIDATION with the reason in `eb` (no attribute). */
 int target_parse(struct str s, struct target *out, struct errbuf *eb);
+/* Why `s` (without a trailing dot) is not an RFC 1123 host name, or NULL. */
+const char *target_name_check(struct str s);
 
 /* One item of `excludes`: a CIDR range or a bare address, as target_parse
  * takes them (no host names). E_VALIDATION with the reason in `eb`. */

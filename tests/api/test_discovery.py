@@ -77,6 +77,10 @@ BAD = [
     ("concurrency", 0),
     ("concurrency", 10001),
     ("serverNames", ["bad name"]),
+    # RFC 6066 3: an SNI name is a host name - no address, wildcard, trailing dot, empty
+    ("serverNames", [""]), ("serverNames", ["127.0.0.1"]), ("serverNames", ["::1"]),
+    ("serverNames", ["*.disc.test"]), ("serverNames", ["a.disc.test."]),
+    ("serverNames", ["a" * 64 + ".disc.test"]), ("serverNames", ["ok.disc.test", "a..b"]),
 ]
 
 
