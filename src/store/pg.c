@@ -19,7 +19,8 @@
  * This file: the parameters, connections and statements, values from results,
  * the reads, and the store's operations. The transaction's operations and the
  * writer thread are in pg_tx.c, work items in pg_jobs.c, cursors and
- * aggregates in pg_cursor.c, the schema in pg_schema.c (pg_local.h).
+ * aggregates in pg_cursor.c, the schema in pg_schema.c, reads by ID made
+ * together in pg_batch.c (pg_local.h).
  */
 #include <libpq-fe.h>
 #include <poll.h>
@@ -287,7 +288,7 @@ pq_last_of(struct pconn *c, bool sent, int *failed_at)
         PQclear(last);
         last = r;
         if (PQresultStatus(r) == PGRES_FATAL_ERROR) {
-            c->plan = PLAN_UNKNOWN; /* its transaction may undo a SET (plan_for) */
+            c->plan = PLAN_UNKNOWN; /* its transaction may undo a SET (pq_plan_for) */
             if (failed_at != NULL)
                 *failed_at = at;
         }
@@ -463,7 +464,7 @@ held_failed(struct pconn *c, const struct deferred *d, const PGresult *r)
  * with p[i] when names is not NULL -, out[i] the i-th execution's result (an
  * earlier failure makes it PGRES_PIPELINE_ABORTED; NULL if none came). A
  * broken pipeline closes the connection: false. */
-static bool
+bool
 pq_pipeline(struct pconn *c, const char *name, const char *const *names, const struct pargs *p,
             size_t np, PGresult **out)
 {
@@ -544,8 +545,8 @@ pq_generic(struct pconn *c)
  * with the transaction it ran in when that fails or is rolled back (also the
  * implicit one of a pipeline): then the mode is unknown (pq_exec,
  * pq_pipeline) and set again. */
-static int
-plan_for(struct pconn *c)
+int
+pq_plan_for(struct pconn *c)
 {
     enum plan want = c->next_generic ? PLAN_GENERIC : PLAN_CUSTOM;
 
@@ -565,7 +566,7 @@ static PGresult *
 pq_run(struct pconn *c, const char *sql, const struct pargs *p)
 {
     char        buf[24];
-    const char *name = plan_for(c) == E_OK ? pg_conn_prepare(c, sql, p, buf) : NULL;
+    const char *name = pq_plan_for(c) == E_OK ? pg_conn_prepare(c, sql, p, buf) : NULL;
     PGresult   *r = NULL;
 
     if (name == NULL)
@@ -585,7 +586,7 @@ pq_do_each(struct pconn *c, const char *sql, const struct pargs *p, size_t np, c
 {
     PGresult *out[PIPE_MAX];
     char      buf[24];
-    int       rc = plan_for(c);
+    int       rc = pq_plan_for(c);
 
     for (size_t at = 0; at < np && rc == E_OK; at += PIPE_MAX) {
         size_t      k = np - at < PIPE_MAX ? np - at : PIPE_MAX;
@@ -632,7 +633,7 @@ args_own(struct pargs *p)
 }
 
 /* Hold back `sql` with p (its parameters copied into p->a, which it takes)
- * when there is room for it and its plan mode's SET (plan_for): false when
+ * when there is room for it and its plan mode's SET (pq_plan_for): false when
  * there is not, or it cannot be prepared; nothing is then held. */
 static bool
 hold(struct pconn *c, const char *sql, struct pargs *p, bool hoped)
@@ -640,7 +641,7 @@ hold(struct pconn *c, const char *sql, struct pargs *p, bool hoped)
     char        buf[24];
     const char *name = NULL;
 
-    if (c->ndeferred + 2 <= DEFERRED_MAX && plan_for(c) == E_OK)
+    if (c->ndeferred + 2 <= DEFERRED_MAX && pq_plan_for(c) == E_OK)
         name = pg_conn_prepare(c, sql, p, buf);
     if (name == NULL)
         return false;
@@ -738,7 +739,7 @@ pq_do(struct pconn *c, const char *sql, const struct pargs *p, const char *what,
 }
 
 /* A plain command (BEGIN, SAVEPOINT ...), unprepared. A rollback, or a
- * failure, may undo the plan mode a SET chose (plan_for). */
+ * failure, may undo the plan mode a SET chose (pq_plan_for). */
 int
 pq_exec(struct pconn *c, const char *sql)
 {
@@ -883,8 +884,8 @@ pg_col_str(const PGresult *r, int row, int col, struct arena *a)
     return (struct str){ arena_strndup(a, p, n), n };
 }
 
-static int
-decode_doc(const PGresult *r, int row, int col, struct arena *a, struct val *out)
+int
+pg_col_doc(const PGresult *r, int row, int col, struct arena *a, struct val *out)
 {
     struct errbuf eb;
 
@@ -931,7 +932,7 @@ int
 pg_read_row(const PGresult *r, int row, const struct listq *q, struct arena *a, struct val *out)
 {
     if (q == NULL || q->project == NULL)
-        return decode_doc(r, row, 0, a, out);
+        return pg_col_doc(r, row, 0, a, out);
     *out = val_map();
     for (size_t i = 0; i < q->nproject; i++) {
         struct val v;
@@ -987,7 +988,7 @@ pg_run_find(struct pconn *c, const struct spec *s, const struct scope *sc, const
     buf_free(&sql);
     if (rc != E_OK)
         return rc;
-    rc = PQntuples(r) > 0 ? decode_doc(r, 0, 0, a, out) : E_NOTFOUND;
+    rc = PQntuples(r) > 0 ? pg_col_doc(r, 0, 0, a, out) : E_NOTFOUND;
     PQclear(r);
     return rc;
 }
@@ -1007,144 +1008,6 @@ st_find(struct store *base, const struct spec *s, const struct scope *sc, const 
     if (rc != E_OK)
         return errbuf_set(eb, rc, "store error");
     return E_OK;
-}
-
-/* The reads of a batch that ask one table in one scope go in one statement,
- * their IDs in one array (sql_select_ids): grp[i] is read i's group, lead[g]
- * the first read of group g. The number of groups. */
-static size_t
-group_finds(const struct find_id *f, size_t n, size_t *grp, size_t *lead)
-{
-    size_t ng = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        size_t g = 0;
-        while (g < ng && !(f[lead[g]].s == f[i].s && str_eq(f[lead[g]].sc.ns, f[i].sc.ns) &&
-                           f[lead[g]].sc.recursive == f[i].sc.recursive))
-            g++;
-        if (g == ng)
-            lead[ng++] = i;
-        grp[i] = g;
-    }
-    return ng;
-}
-
-/* Group g's IDs as a text[] literal, each quoted ('"' and '\' escaped). */
-static struct str
-ids_literal(struct arena *a, const struct find_id *f, size_t n, const size_t *grp, size_t g)
-{
-    struct buf b;
-    bool       first = true;
-    struct str out;
-
-    buf_init(&b, SIZE_MAX / 2);
-    buf_putc(&b, '{');
-    for (size_t i = 0; i < n; i++) {
-        if (grp[i] != g)
-            continue;
-        buf_puts(&b, first ? "\"" : ",\"");
-        for (size_t k = 0; k < f[i].id.len; k++) {
-            if (f[i].id.p[k] == '"' || f[i].id.p[k] == '\\')
-                buf_putc(&b, '\\');
-            buf_putc(&b, f[i].id.p[k]);
-        }
-        buf_putc(&b, '"');
-        first = false;
-    }
-    buf_putc(&b, '}');
-    out = arena_str(a, buf_str(&b));
-    buf_free(&b);
-    return out;
-}
-
-/* One prepared statement per group, none evicted by another's
- * (pconn.batch); false when one could not be prepared. */
-static bool
-prepare_groups(struct pconn *c, const struct find_id *f, size_t n, const size_t *grp,
-               const size_t *lead, size_t ng, struct pargs *p, char (*buf)[24],
-               const char **names)
-{
-    static unsigned batches;
-    bool            ok = true;
-
-    c->batch = __atomic_add_fetch(&batches, 1, __ATOMIC_RELAXED) | 1u << 31; /* never 0 */
-    for (size_t g = 0; g < ng && ok; g++) {
-        const struct find_id *one = &f[lead[g]];
-        struct buf            sql;
-        struct sqlparams      ps = { 0 };
-
-        buf_init(&sql, SQL_MAX);
-        sql_select_ids(&sql, one->s, ids_literal(one->a, f, n, grp, g), &one->sc, one->a, &ps);
-        p[g] = (struct pargs){ .a = one->a };
-        pg_args_from(&p[g], &ps);
-        ok = (names[g] = pg_conn_prepare(c, buf_cstr(&sql), &p[g], buf[g])) != NULL;
-        buf_free(&sql);
-    }
-    c->batch = 0;
-    return ok;
-}
-
-/* Read f's answer from its group's result r (rows of "ID", doc); not read
- * (f->read false) when an earlier statement of the pipeline failed or none
- * came. */
-static void
-found(struct pconn *c, PGresult *r, struct find_id *f)
-{
-    ExecStatusType st = r != NULL ? PQresultStatus(r) : PGRES_PIPELINE_ABORTED;
-
-    if ((f->read = st != PGRES_PIPELINE_ABORTED) == false)
-        return;
-    if (st != PGRES_TUPLES_OK) {
-        f->rc = pq_err(c, r, "find");
-        return;
-    }
-    f->rc = E_NOTFOUND;
-    for (int row = 0; row < PQntuples(r); row++)
-        if ((size_t)PQgetlength(r, row, 0) == f->id.len &&
-            memcmp(PQgetvalue(r, row, 0), f->id.p, f->id.len) == 0) {
-            f->rc = decode_doc(r, row, 1, f->a, &f->out);
-            return;
-        }
-}
-
-/* store_ops.find_ids: one statement per table and scope asked (the reads of
- * GET /namespaces/:id of one namespace are one), then the generation row
- * (follow armed), in one pipeline: one round trip, each statement with a
- * snapshot of its own taken after every request of the batch came, the
- * generation's last (what a read saw was committed before it). A read the
- * pipeline did not run is left to find. */
-static enum others
-st_find_ids(struct store *base, struct find_id *f, size_t n)
-{
-    struct pconn *c = pg_reader((struct pg_store *)base);
-    struct pargs  p[FIND_IDS_MAX];
-    char          buf[FIND_IDS_MAX][24];
-    const char   *names[FIND_IDS_MAX];
-    PGresult     *r[FIND_IDS_MAX] = { 0 };
-    size_t        grp[FIND_IDS_MAX], lead[FIND_IDS_MAX], ng;
-    bool          sent;
-
-    for (size_t i = 0; i < n; i++)
-        f[i].read = false;
-    if (c == NULL || n > FIND_IDS_MAX)
-        return OTHERS_UNKNOWN;
-    ng = group_finds(f, n, grp, lead);
-    if (!prepare_groups(c, f, n, grp, lead, ng, p, buf, names))
-        return OTHERS_UNKNOWN;
-    pq_generic(c); /* reads by ID (pg_run_find) */
-    if (plan_for(c) != E_OK)
-        return OTHERS_UNKNOWN;
-    if (n > 1)
-        log_debug("postgres: %zu reads by ID in one round trip (%zu statements)", n, ng);
-    c->follow = FOLLOW_ARMED;
-    c->follow_base =
-        __atomic_load_n(&((struct pg_store *)base)->announced_seen, __ATOMIC_ACQUIRE);
-    sent = pq_pipeline(c, NULL, names, p, ng, r);
-    for (size_t i = 0; i < n && sent; i++)
-        found(c, r[grp[i]], &f[i]);
-    for (size_t g = 0; g < ng; g++)
-        PQclear(r[g]);
-    return pg_st_follow_settle(base);
 }
 
 int
@@ -1305,7 +1168,7 @@ static const struct store_ops pg_ops = {
     .others_wrote = pg_st_others_wrote,
     .follow_later = pg_st_follow_later,
     .follow_settle = pg_st_follow_settle,
-    .find_ids = st_find_ids,
+    .find_ids = pg_st_find_ids,
     .clock_ms = st_clock_ms,
 };
 

@@ -175,17 +175,24 @@ void pg_url_forget(struct pg_secrets *sec);
 void pg_conn_close(struct pconn *c);
 int  pg_conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct errbuf *eb);
 int  pq_err(struct pconn *c, const PGresult *r, const char *what);
-PGresult     *pq_next(struct pconn *c);
-PGresult     *pq_simple(struct pconn *c, const char *sql);
-const char   *pg_conn_prepare(struct pconn *c, const char *sql, const struct pargs *p,
-                              char name[24]);
-int           pq_do(struct pconn *c, const char *sql, const struct pargs *p, const char *what,
-                    int64_t *changed);
-int           pq_exec(struct pconn *c, const char *sql);
-int           pq_defer(struct pconn *c, const char *cmd);
-int           pq_later(struct pconn *c, const char *sql, struct pargs *p);
-bool          pq_hope(struct pconn *c, const char *sql, struct pargs *p);
-void          pq_generic(struct pconn *c);
+PGresult   *pq_next(struct pconn *c);
+PGresult   *pq_simple(struct pconn *c, const char *sql);
+const char *pg_conn_prepare(struct pconn *c, const char *sql, const struct pargs *p,
+                            char name[24]);
+int         pq_do(struct pconn *c, const char *sql, const struct pargs *p, const char *what,
+                  int64_t *changed);
+int         pq_exec(struct pconn *c, const char *sql);
+int         pq_defer(struct pconn *c, const char *cmd);
+int         pq_later(struct pconn *c, const char *sql, struct pargs *p);
+bool        pq_hope(struct pconn *c, const char *sql, struct pargs *p);
+void        pq_generic(struct pconn *c);
+/* The plan mode pq_generic asked for, set with the next statement. */
+int pq_plan_for(struct pconn *c);
+/* One round trip: held-back statements, the prepared statement `name` (or
+ * names[i]) once per parameter set, then the generation row when follow is
+ * armed; out[i] each execution's result. */
+bool          pq_pipeline(struct pconn *c, const char *name, const char *const *names,
+                          const struct pargs *p, size_t np, PGresult **out);
 int           pq_do_each(struct pconn *c, const char *sql, const struct pargs *p, size_t np,
                          const char *what, int64_t *changed);
 int           pq_commit(struct pconn *c);
@@ -196,6 +203,7 @@ struct pconn *pg_reader(struct pg_store *st);
 int64_t    pg_col_int(const PGresult *r, int row, int col);
 double     pg_col_float(const PGresult *r, int row, int col);
 struct str pg_col_str(const PGresult *r, int row, int col, struct arena *a);
+int        pg_col_doc(const PGresult *r, int row, int col, struct arena *a, struct val *out);
 int        pg_read_row(const PGresult *r, int row, const struct listq *q, struct arena *a,
                        struct val *out);
 int        pq_rows(struct pconn *c, const char *sql, const struct pargs *p, const char *what,
@@ -218,6 +226,8 @@ void        pg_st_close(struct store *base);
 enum others pg_st_others_wrote(struct store *base);
 void        pg_st_follow_later(struct store *base);
 enum others pg_st_follow_settle(struct store *base);
+/* pg_batch.c */
+enum others pg_st_find_ids(struct store *base, struct find_id *f, size_t n);
 
 /* ---- work items (pg_jobs.c) -------------------------------------------- */
 

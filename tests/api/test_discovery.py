@@ -484,21 +484,8 @@ def test_progress_moves_while_a_silent_host_holds_the_checkpoint(admin, ns, serv
 def test_a_host_name_target_is_probed_with_its_own_name_once(admin, ns, tmp_path):
     # localhost resolves here; its own name is its SNI, and a serverNames entry that is the
     # same name (in any case) is not a second probe.
-    cert = make_cert("localhost")
-    (tmp_path / "c.pem").write_text(cert.pem)
-    (tmp_path / "k.pem").write_text(cert.key_pem())
-    port = free_port()
-    proc = subprocess.Popen(["openssl", "s_server", "-accept", "127.0.0.1:%d" % port,
-                             "-cert", str(tmp_path / "c.pem"), "-key", str(tmp_path / "k.pem"),
-                             "-quiet", "-www"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc, port = serve_chain(tmp_path, make_cert("localhost"))
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
         d = admin.ok(admin.post("/discoveries", body(
             targets=["localhost"], ports=[str(port)], serverNames=["LOCALHOST", "x.disc.test"],
             timeout="2s"), ns=ns))
@@ -638,14 +625,16 @@ def forged(subject_of, signer_key, key=None, cn=None, days_ago=None):
 
 
 def serve_chain(tmp_path, leaf, *chain):
+    """`openssl s_server` on 127.0.0.1 presenting leaf and then `chain`: (process, port)."""
     port = free_port()
     (tmp_path / "c.pem").write_text(leaf.pem)
-    (tmp_path / "chain.pem").write_text("".join(c.pem for c in chain))
     (tmp_path / "k.pem").write_text(leaf.key_pem())
-    proc = subprocess.Popen(["openssl", "s_server", "-accept", "127.0.0.1:%d" % port,
-                             "-cert", str(tmp_path / "c.pem"), "-key", str(tmp_path / "k.pem"),
-                             "-cert_chain", str(tmp_path / "chain.pem"), "-quiet", "-www"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = ["openssl", "s_server", "-accept", "127.0.0.1:%d" % port, "-cert",
+            str(tmp_path / "c.pem"), "-key", str(tmp_path / "k.pem"), "-quiet", "-www"]
+    if chain:
+        (tmp_path / "chain.pem").write_text("".join(c.pem for c in chain))
+        args += ["-cert_chain", str(tmp_path / "chain.pem")]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
