@@ -126,6 +126,53 @@ deferred_clear(struct pconn *c)
         if (c->deferred[i].cmd == NULL)
             arena_free(c->deferred[i].p.a);
     c->ndeferred = 0;
+    c->job_mark = 0; /* what the running job holds back from now on */
+}
+
+/* ---- a hopeful transaction's savepoints, opened only when needed ---------
+ * In a hopeful transaction (pg_tx.c) a job's savepoint is opened only once
+ * something of it is about to reach the server before it ends: one of its
+ * held-back statements, or a statement that may write. A job that ends with
+ * nothing of it sent needs none: should it fail, its held-back statements
+ * are dropped unsent (pq_job_drop). A create is such a job: SAVEPOINT and
+ * RELEASE were two of its four statements. */
+
+static bool
+is_read(const char *sql)
+{
+    return strncmp(sql, "SELECT ", 7) == 0;
+}
+
+/* Before a round trip that sends a statement (`writes`: one that may write)
+ * with the held-back ones: the running job's savepoint, put before the first
+ * of its held-back statements, when any of them or `writes` would reach the
+ * server without one. DEFERRED_ROOM keeps a slot free for it. */
+static void
+job_savepoint(struct pconn *c, bool writes)
+{
+    int n = c->ndeferred - c->job_mark;
+
+    if (!c->lazy_sp || c->job < 0 || c->sp_open || (!writes && n == 0))
+        return;
+    memmove(&c->deferred[c->job_mark + 1], &c->deferred[c->job_mark],
+            (size_t)n * sizeof c->deferred[0]);
+    c->deferred[c->job_mark] = (struct deferred){ .cmd = "SAVEPOINT job", .job = c->job };
+    c->ndeferred++;
+    c->sp_open = true;
+}
+
+/* The running job failed with nothing of it sent and no savepoint opened:
+ * what it held back is dropped, as ROLLBACK TO would have undone it. A SET
+ * of the plan mode among them was never run: the mode is then unknown. */
+void
+pq_job_drop(struct pconn *c)
+{
+    for (int i = c->job_mark; i < c->ndeferred; i++)
+        if (c->deferred[i].cmd == NULL)
+            arena_free(c->deferred[i].p.a);
+        else
+            c->plan = PLAN_UNKNOWN;
+    c->ndeferred = c->job_mark;
 }
 
 void
@@ -566,9 +613,11 @@ static PGresult *
 pq_run(struct pconn *c, const char *sql, const struct pargs *p)
 {
     char        buf[24];
-    const char *name = pq_plan_for(c) == E_OK ? pg_conn_prepare(c, sql, p, buf) : NULL;
+    const char *name;
     PGresult   *r = NULL;
 
+    job_savepoint(c, !is_read(sql));
+    name = pq_plan_for(c) == E_OK ? pg_conn_prepare(c, sql, p, buf) : NULL;
     if (name == NULL)
         return NULL;
     if (c->follow == FOLLOW_ARMED || c->ndeferred > 0)
@@ -586,7 +635,10 @@ pq_do_each(struct pconn *c, const char *sql, const struct pargs *p, size_t np, c
 {
     PGresult *out[PIPE_MAX];
     char      buf[24];
-    int       rc = pq_plan_for(c);
+    int       rc;
+
+    job_savepoint(c, !is_read(sql));
+    rc = pq_plan_for(c);
 
     for (size_t at = 0; at < np && rc == E_OK; at += PIPE_MAX) {
         size_t      k = np - at < PIPE_MAX ? np - at : PIPE_MAX;
@@ -610,7 +662,7 @@ pq_do_each(struct pconn *c, const char *sql, const struct pargs *p, size_t np, c
 int
 pq_defer(struct pconn *c, const char *cmd)
 {
-    if (c->ndeferred == DEFERRED_MAX)
+    if (c->ndeferred >= DEFERRED_ROOM)
         return pq_exec(c, cmd);
     c->deferred[c->ndeferred++] = (struct deferred){ .cmd = cmd, .job = c->job };
     return E_OK;
@@ -641,7 +693,7 @@ hold(struct pconn *c, const char *sql, struct pargs *p, bool hoped)
     char        buf[24];
     const char *name = NULL;
 
-    if (c->ndeferred + 2 <= DEFERRED_MAX && pq_plan_for(c) == E_OK)
+    if (c->ndeferred + 2 <= DEFERRED_ROOM && pq_plan_for(c) == E_OK)
         name = pg_conn_prepare(c, sql, p, buf);
     if (name == NULL)
         return false;
@@ -702,6 +754,7 @@ pq_exec_deferred(struct pconn *c, const char *sql)
     struct buf text;
     PGresult  *r;
 
+    job_savepoint(c, true);
     if (holds_later(c) && !pq_pipeline(c, NULL, NULL, NULL, 0, NULL))
         return NULL;
     if (c->ndeferred == 0)
@@ -712,6 +765,7 @@ pq_exec_deferred(struct pconn *c, const char *sql)
         buf_printf(&text, "%s; ", c->deferred[i].cmd);
     buf_puts(&text, sql);
     c->ndeferred = 0;
+    c->job_mark = 0;
     r = pq_last_of(c, PQsendQuery(c->pg, buf_cstr(&text)), &failed_at);
     buf_free(&text);
     if (failed_at >= 0 && failed_at < held) /* as pq_pipeline tells a held one's failure */

@@ -21,6 +21,9 @@
 /* Statements a connection holds back (pq_defer, pq_later): room for a whole
  * transaction of hopeful creates (pg_tx.c: about six statements a job). */
 #define DEFERRED_MAX 400
+/* ... less one slot always free: the running job's savepoint may have to be
+ * put before its held-back statements (job_savepoint). */
+#define DEFERRED_ROOM (DEFERRED_MAX - 1)
 #define PIPE_MAX                                                                               \
     128 /* executions of one statement per pipeline (pq_do_each): the rows of                  \
            a round trip, and the arena of their parameters, stay bounded */
@@ -90,8 +93,11 @@ struct pconn {
     bool             later_failed; /* a held-back statement failed (pq_later) */
     bool             held_error;   /* ... more than a hopeful insert's miss (pq_hope) */
     int              job;          /* writer: the transaction's job running (-1: none) */
-    int              failed_job;   /* ... whose held-back statement failed first */
-    enum plan        plan;         /* as the session has it (plan_for) */
+    int              job_mark;     /* ... deferred[job_mark..] are its held-back statements */
+    bool             lazy_sp;    /* ... hopeful: its savepoint made when due (job_savepoint) */
+    bool             sp_open;    /* ... and it is (always, when not lazy_sp) */
+    int              failed_job; /* ... whose held-back statement failed first */
+    enum plan        plan;       /* as the session has it (plan_for) */
     bool             next_generic; /* pq_generic: for the next statement */
     unsigned         batch;        /* a batch of statements is being prepared (not 0):
                                       none of its own is evicted */
@@ -185,6 +191,7 @@ int         pq_exec(struct pconn *c, const char *sql);
 int         pq_defer(struct pconn *c, const char *cmd);
 int         pq_later(struct pconn *c, const char *sql, struct pargs *p);
 bool        pq_hope(struct pconn *c, const char *sql, struct pargs *p);
+void        pq_job_drop(struct pconn *c);
 void        pq_generic(struct pconn *c);
 /* The plan mode pq_generic asked for, set with the next statement. */
 int pq_plan_for(struct pconn *c);

@@ -719,15 +719,18 @@ static const struct tx_ops tx_ops = {
 /* ---- the writer thread ------------------------------------------------- */
 
 /* BEGIN, the write lock and (with `savepoint`) the first job's savepoint, on
- * a writer connection made again if it was lost: one round trip. */
+ * a writer connection made again if it was lost: one round trip. A hopeful
+ * transaction's (`lazy`) are held back and sent with its first statement
+ * instead; should they fail, the transaction is refused (pq_commit). */
 static bool
-begin_write(struct pg_store *st, bool savepoint)
+begin_write(struct pg_store *st, bool savepoint, bool lazy)
 {
     struct pconn *c = &st->writer;
     struct errbuf eb;
 
     c->later_failed = c->held_error = false;
     c->job = c->failed_job = -1;
+    c->lazy_sp = lazy;
     if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
         if (c->failed_at != 0 && time_now_ms() - c->failed_at < RECONNECT_MS)
             return false;
@@ -736,6 +739,8 @@ begin_write(struct pg_store *st, bool savepoint)
             return false;
         }
     }
+    if (lazy)
+        return pq_defer(c, "BEGIN") == E_OK && pq_defer(c, WRITE_LOCK) == E_OK;
     if (pq_exec(c, savepoint ? "BEGIN; " WRITE_LOCK "; SAVEPOINT job" : "BEGIN; " WRITE_LOCK) ==
         E_OK)
         return true;
@@ -744,36 +749,63 @@ begin_write(struct pg_store *st, bool savepoint)
     return false;
 }
 
+/* The end of a job of a hopeful transaction that opened no savepoint
+ * (nothing of it was sent, or only reads): nothing to release; should it
+ * have failed, what it held back is dropped - unless a statement failed,
+ * which aborted the transaction: then it is refused, and all its jobs run
+ * again in a careful one, each in its savepoint (pg_tx.c run_batch). */
+static void
+end_unsaved(struct pconn *c, int rc, bool aborted, int n)
+{
+    if (rc == E_OK)
+        return;
+    if (!aborted) {
+        pq_job_drop(c);
+        return;
+    }
+    if (!c->later_failed)
+        c->failed_job = n;
+    c->later_failed = c->held_error = true;
+}
+
 /* One job in the savepoint "job", which it leaves released (and, when `more`,
- * the next job's opened). A job that went on after a failed statement (the
- * transaction is then aborted) failed, whatever it answers. The release of a
- * job that did not fail is sent with the next statement, the next job's
- * first or the COMMIT (pq_defer): no round trip of its own; should it fail,
- * the whole transaction fails (c->later_failed), as when a held-back write
- * of the job fails (tx_insert_later). */
+ * the next job's opened; in a hopeful transaction the next job opens its own
+ * when it needs one, job_savepoint). A job that went on after a failed
+ * statement (the transaction is then aborted) failed, whatever it answers.
+ * The release of a job that did not fail is sent with the next statement,
+ * the next job's first or the COMMIT (pq_defer): no round trip of its own;
+ * should it fail, the whole transaction fails (c->later_failed), as when a
+ * held-back write of the job fails (tx_insert_later). */
 static int
 run_job(struct pg_tx *tx, struct wjob *j, int n, bool more)
 {
     struct pconn *c = &tx->st->writer;
     size_t        mark = tx->log.n;
-    int           rc, end;
+    int           rc, end = E_OK;
 
     c->job = n; /* what it holds back is its own (held_failed) */
+    c->job_mark = c->ndeferred;
+    c->sp_open = !c->lazy_sp;
     rc = j->run(&tx->base, j->arg);
 
-    if (rc == E_OK && PQtransactionStatus(c->pg) == PQTRANS_INERROR)
+    bool aborted = PQtransactionStatus(c->pg) == PQTRANS_INERROR;
+    if (rc == E_OK && aborted)
         rc = E_INTERNAL;
     if (rc != E_OK) {
         changelog_truncate(&tx->log, mark);
         ns_forget(&tx->base); /* what it found may be rolled back */
     }
-    if (rc == E_OK) {
+    more = more && !c->lazy_sp;
+    if (!c->sp_open)
+        end_unsaved(c, rc, aborted, n);
+    else if (rc == E_OK) {
         end = pq_defer(c, "RELEASE job");
         if (more && end == E_OK)
             end = pq_defer(c, "SAVEPOINT job");
     } else
         end = pq_exec(c, more ? "ROLLBACK TO job; RELEASE job; SAVEPOINT job"
                               : "ROLLBACK TO job; RELEASE job");
+    c->job = -1;
     if (end != E_OK && rc == E_OK) {
         changelog_truncate(&tx->log, mark);
         rc = end;
@@ -918,7 +950,7 @@ run_tx(struct pg_tx *tx, struct wjob *j, int *rcs, size_t *n)
 {
     struct pg_store *st = tx->st;
     struct pconn    *c = &st->writer;
-    bool             began = begin_write(st, true), refused = false;
+    bool             began = begin_write(st, true, tx->hopeful), refused = false;
 
     ns_forget(&tx->base); /* a new transaction: what another wrote counts */
     /* A held-back write that failed ends the transaction (pq_commit refuses
@@ -1001,7 +1033,7 @@ fold_counts(struct pg_store *st, int64_t *last_ms)
     int64_t now = time_now_ms();
     int     rc = E_OK;
 
-    if (now - *last_ms < FOLD_EVERY_MS || !begin_write(st, false))
+    if (now - *last_ms < FOLD_EVERY_MS || !begin_write(st, false, false))
         return;
     *last_ms = now;
     for (size_t i = 0; i < spec_count && rc == E_OK; i++) {

@@ -15,6 +15,7 @@ import ssl
 import subprocess
 import threading
 import time
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
@@ -693,6 +694,77 @@ def test_creates_of_taken_names_in_a_hopeful_transaction_are_told_and_the_rest_k
             assert ids[data["name"]] == data["ID"] and data["ID"] in logged, nm
     assert len(ids) == 8 + sum(1 for nm, _, _ in answers if nm not in taken)
     assert "a hopeful insert wrote nothing" in a.stderr_path.read_text(errors="replace")
+
+
+def test_a_hopeful_batch_mixing_replays_misses_and_vanishing_namespaces_keeps_each_answer(
+        cluster):
+    # In a hopeful transaction a job's savepoint is opened only when something of it reaches
+    # the database before it ends (docs/postgres.md): a job that fails before that drops what
+    # it held back, one that only read goes on without one. Eight writers at once mix creates
+    # with an Idempotency-Key (each sent twice: the second is a replay read in the
+    # transaction), taken names, and creates in namespaces deleted while they run. Every
+    # answer must match what is kept: each 200 is there with its audit entry, each replay
+    # is the first answer, nothing refused left an object, and no namespace that was
+    # deleted holds anything.
+    a = cluster.add()
+    admin = Client(a, a.token())
+    home = admin.mkns("/", "m-" + rand(6))["name"]
+    taken = ["taken-%d" % i for i in range(4)]
+    for nm in taken:
+        admin.mkns(home, nm)
+    doomed = [admin.mkns(home, "doomed-%d" % i) for i in range(4)]
+    answers, lock = [], threading.Lock()
+
+    def writer(w):
+        c = Client(a, admin.token)
+        for i in range(24):
+            kind = i % 4
+            if kind == 0:
+                nm, ns, key = "k%d-%d-%s" % (w, i, rand(4)), home, str(uuid.uuid4())
+                rs = [c.post("/namespaces", {"name": nm}, ns=ns,
+                             headers={"Idempotency-Key": key}) for _ in range(2)]
+                assert rs[1].status == rs[0].status and rs[1].data == rs[0].data, rs
+            elif kind == 1:
+                nm, ns = taken[(w + i) % 4], home
+                rs = [c.post("/namespaces", {"name": nm}, ns=ns)]
+            elif kind == 2:
+                nm, ns = "d%d-%d" % (w, i), doomed[(w + i) % 4]["name"]
+                rs = [c.post("/namespaces", {"name": nm}, ns=ns)]
+            else:
+                nm, ns = "p%d-%d-%s" % (w, i, rand(4)), home
+                rs = [c.post("/namespaces", {"name": nm}, ns=ns)]
+            with lock:
+                answers.append((kind, ns, nm, rs[0].status, rs[0].data))
+
+    def killer():
+        for d in doomed:
+            time.sleep(0.15)
+            assert admin.delete("/namespaces/" + d["ID"], ns=home).status == 200
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(8)]
+    threads.append(threading.Thread(target=killer))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    kept = {n["name"]: n["ID"] for n in
+            admin.list("namespaces", ns="/", params={"pageSize": "0", "recursive": "true"})}
+    logged = {e["objectID"] for e in admin.list(
+        "auditlogs", ns="/", params={"pageSize": "0", "recursive": "true",
+                                     "q": 'operation == "create"'}) if e["status"] == 200}
+    for kind, ns, nm, status, data in answers:
+        path = ns + "/" + nm
+        if kind == 1:
+            assert status == 422 and data[0]["title"] == "Duplicate Key", (nm, status, data)
+        elif kind == 2 and status != 200:
+            assert status in (403, 404), (path, status, data)
+            assert path not in kept, path
+        else:
+            assert status == 200 and data["name"] == path, (path, status, data)
+            if not any(path.startswith(d["name"] + "/") for d in doomed):  # else gone with it
+                assert kept.get(path) == data["ID"] and data["ID"] in logged, path
+    assert not any(k.startswith(d["name"] + "/") or k == d["name"]
+                   for k in kept for d in doomed), "a deleted namespace holds objects"
 
 
 def test_requests_naming_a_namespace_that_does_not_exist_turn_no_hopeful_transaction_back(
