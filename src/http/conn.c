@@ -391,18 +391,25 @@ suspend_req(struct req *r)
     h->c->st = C_PENDING;
 }
 
-/* Called by the writer thread: hand the connection back to its worker. */
+/* Called by the writer thread: hand the connection back to its worker. Only
+ * the first of a list wakes it: the worker reads its wake-up before it takes
+ * the list (run_ready), so a list found non-empty will be taken with the
+ * wake-up its first brought - one write(2) a worker per commit, not one a
+ * request. */
 static void
 resume_req(struct req *r)
 {
     struct hreq   *h = r->conn;
     struct worker *w = h->c->w;
+    bool           first;
 
     pthread_mutex_lock(&w->mu);
+    first = w->ready == NULL;
     h->c->ready_next = w->ready;
     w->ready = h->c;
     pthread_mutex_unlock(&w->mu);
-    wake(w);
+    if (first)
+        wake(w);
 }
 
 /* ---- reading requests ---------------------------------------------------- */
