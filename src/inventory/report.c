@@ -203,9 +203,12 @@ by_value(struct arena *a, const struct agg_part *p)
     return m;
 }
 
-/* Rows [v1, v2, count] as [{k1: v1, k2: v2, count}]. */
+/* Rows [v1, v2, count] as [{k1: v1, k2: v2, count}]; a null v1 is `k1_null`
+ * (NULL: k1 left out), a null v2 leaves k2 out. The counts keep an empty
+ * string as null: an empty issuer DN is "" (as the certificate has it). */
 static struct val
-by_pair(struct arena *a, const struct agg_part *p, const char *k1, const char *k2)
+by_pair(struct arena *a, const struct agg_part *p, const char *k1, const char *k1_null,
+        const char *k2)
 {
     struct val l = val_arr();
 
@@ -214,6 +217,8 @@ by_pair(struct arena *a, const struct agg_part *p, const char *k1, const char *k
         struct val        m = val_map();
         if (row->a.v[0].t != V_NULL)
             val_set(a, &m, k1, row->a.v[0]);
+        else if (k1_null != NULL)
+            val_set(a, &m, k1, val_cstr(k1_null));
         if (row->a.v[1].t != V_NULL)
             val_set(a, &m, k2, row->a.v[1]);
         val_set(a, &m, "count", row->a.v[2]);
@@ -292,8 +297,9 @@ fill(struct arena *a, struct val *obj, const struct agg_part *p, bool counted)
     val_set(a, obj, "bySignatureAlgorithm", by_value(a, &p[P_SIGALG]));
     val_set(a, obj, "byWeakness", by_weakness(a, p));
     val_set(a, obj, "byExpiry", expiry);
-    val_set(a, obj, "byIssuer", by_pair(a, &p[P_ISSUER], "issuer", "issuerCN"));
-    val_set(a, obj, "byKeyAlgorithm", by_pair(a, &p[P_KEYALG], "keyAlgorithm", "keySize"));
+    val_set(a, obj, "byIssuer", by_pair(a, &p[P_ISSUER], "issuer", "", "issuerCN"));
+    val_set(a, obj, "byKeyAlgorithm",
+            by_pair(a, &p[P_KEYALG], "keyAlgorithm", NULL, "keySize"));
 }
 
 static int

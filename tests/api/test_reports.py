@@ -129,3 +129,14 @@ def test_counts_follow_deletes_updates_and_namespace_deletes(admin):
     assert rep["total"] == 0 and rep["bySource"] == {}
     again = admin.mkns(top, "x")["name"]
     assert report(admin, again)["total"] == 0
+
+
+def test_an_empty_issuer_name_is_reported_as_an_empty_string(admin):
+    # API.md 7.3: byIssuer lists the issuer DN with each count; a certificate whose issuer
+    # name is empty has issuer "" (docs/inventory.md), and so has its row of the report.
+    import oddcert as oc
+
+    ns = admin.mkns("/", "emptydn-" + rand(6))["name"]
+    r = admin.post("/certificates", {"certificate": oc.pem(oc.build(subject=oc.name()))}, ns=ns)
+    assert r.status == 200 and r.data["issuer"] == "", r
+    assert report(admin, ns)["byIssuer"] == [{"issuer": "", "count": 1}]
