@@ -9,6 +9,7 @@
 
 #include "../core/net.h"
 #include "../core/nspath.h"
+#include "../core/regex.h"
 #include "../core/timeutil.h"
 #include "policy.h"
 
@@ -40,6 +41,9 @@ static const struct field fields[] = {
 
 /* ---- patterns ------------------------------------------------------------------- */
 
+/* A template's pattern compiled; REG_ESPACE, without compiling it, when it
+ * would cost too much (regex_cheap: a template is written by a namespace
+ * editor, and glibc grew to 23 GB compiling `a{1,1000}{1,1000}{1,1000}`). */
 static int
 pattern_compile(regex_t *re, struct str p)
 {
@@ -49,6 +53,8 @@ pattern_compile(regex_t *re, struct str p)
         return REG_ESIZE;
     memcpy(buf, p.p, p.len);
     buf[p.len] = '\0';
+    if (!regex_cheap(buf))
+        return REG_ESPACE;
     return regcomp(re, buf, REG_EXTENDED);
 }
 
@@ -60,6 +66,12 @@ policy_regexes_check(const struct val *t, struct errbuf *eb)
         for (size_t j = 0; !fields[i].exact && l != NULL && j < l->a.n; j++) {
             regex_t re;
             int     rc = pattern_compile(&re, l->a.v[j].s);
+            if (rc == REG_ESPACE)
+                return errbuf_attr(
+                    eb, E_VALIDATION, fields[i].list,
+                    "Pattern %zu of '%s' is too complex (size, nesting, anchors, "
+                    "a repeated empty match or a backreference)",
+                    j + 1, fields[i].list);
             if (rc != 0) {
                 char why[128];
                 regerror(rc, NULL, why, sizeof why);

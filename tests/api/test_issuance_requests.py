@@ -99,6 +99,28 @@ def test_an_invalid_regex_is_refused_at_creation(admin, space, pki, attribute, b
     assert admin.get("/issuingtemplates", ns=space).headers["X-Count-Total"] == n
 
 
+@pytest.mark.parametrize("bad", [
+    "a{1,1000}{1,1000}{1,1000}",  # glibc grew to 23 GB compiling it: the server was killed
+    "a{1,250}{1,250}",            # compiles, then a 1,000-character name took 27 s
+    "(.*)(.*)\\2\\1x",            # a backreference: 200 characters took 19 s
+    "(a?)*{0,20}$",               # an empty match repeated
+])
+def test_a_regex_too_costly_to_run_is_refused_at_creation(admin, space, pki, bad):
+    # A template is written by a namespace editor and its patterns run in the HTTP workers
+    # for every request it judges: one editor must not be able to take the console down.
+    # The filter language's guard (size, nesting, anchors, empty repeats, backreferences)
+    # bounds them too; a realistic bounded pattern stays accepted.
+    for attribute in ("subjectCNRegexes", "sanDNSNameRegexes"):
+        r = admin.post("/issuingtemplates", template_body(
+            pki["inter"]["ID"], **{attribute: [".*", bad]}), ns=space)
+        assert attr_of(r) == attribute and "too complex" in r.data[0]["description"], r
+    ok = ["[a-z0-9-]{1,63}[.]example[.]com", "([a-z0-9-]+[.])*example[.]com"]
+    r = admin.post("/issuingtemplates", template_body(
+        pki["inter"]["ID"], sanDNSNameRegexes=ok), ns=space)
+    assert r.status == 200, r
+    assert admin.get("/health").status == 200
+
+
 def test_every_template_list_has_a_cap(admin, space, pki):
     """Every list of a template: its published cap is accepted, one more is 422 on it."""
     caps = list_caps(admin, "issuingtemplate")
