@@ -498,18 +498,23 @@ issued_unexpired(struct hook_ctx *ctx, struct tx *tx, const struct spec *s, cons
 static int
 ca_deletable(struct hook_ctx *ctx, struct tx *tx, const struct val *ca, struct errbuf *eb)
 {
-    struct str id = val_get_str(ca, "ID");
-    bool       leaf = false, below = false;
+    struct str id = val_get_str(ca, "ID"), cert = val_get_str(ca, "certificateID");
+    bool       leaf = false, below = false, signed_cert = false;
     int        rc;
 
     if (ctx->override)
         return E_OK;
+    /* Its requests, the CAs below it, and what the inventory holds that it
+     * signed: an intermediate whose CA was deleted keeps its certificate. */
     if ((rc = issued_unexpired(ctx, tx, &spec_certificaterequest, "certificateAuthorityID", id,
                                &leaf)) != E_OK ||
         (rc = issued_unexpired(ctx, tx, &spec_certificateauthority, "parentID", id, &below)) !=
-            E_OK)
+            E_OK ||
+        (cert.len > 0 && (rc = issued_unexpired(ctx, tx, &spec_certificate,
+                                                "issuerCertificateID", cert, &signed_cert)) !=
+                             E_OK))
         return errbuf_set(eb, rc, "store error");
-    if (leaf || below)
+    if (leaf || below || signed_cert)
         return errbuf_set(eb, E_PROTECTED,
                           "The certificate authority '%.*s' has issued certificates that have "
                           "not expired: use ?override=true to delete it",

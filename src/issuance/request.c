@@ -526,7 +526,9 @@ const struct spec spec_certificaterequest = {
     .attrs = request_attrs,
     .nattrs = ARRAY_LEN(request_attrs),
     .default_order = "createTime",
-    .ops = OP_LIST | OP_CREATE | OP_GET | OP_DELETE,
+    /* Not deletable: the CA's record of what it issued (OCSP answers from
+     * it; a CA is protected while it holds unexpired ones). */
+    .ops = OP_LIST | OP_CREATE | OP_GET,
     .access = ACCESS_NORMAL,
     .bulk = true,
     .hooks = { .prepare = request_prepare,

@@ -928,6 +928,36 @@ def test_delete_needs_override_once_it_issued(server, admin, space):
                  422)
 
 
+def test_a_ca_whose_intermediate_ca_was_deleted_still_needs_override(admin, space):
+    # The intermediate signed nothing, so its CA deletes without override; its certificate,
+    # signed by the root, stays in the inventory and relying parties still check it: the
+    # root is protected as long as it has not expired (docs/issuance.md; a black-box review
+    # deleted the root without override).
+    ns = fresh(admin, space)
+    root = mk_ca(admin, ns)
+    inter = mk_ca(admin, ns, parentID=root["ID"])
+    assert admin.delete("/certificateauthorities/" + inter["ID"], ns=ns).status == 200
+    cert = admin.ok(admin.get("/certificates/" + inter["certificateID"], ns=ns))
+    assert cert["status"] == "ACTIVE", cert
+    assert_error(admin.delete("/certificateauthorities/" + root["ID"], ns=ns), 422)
+    r = admin.delete("/certificateauthorities/" + root["ID"], ns=ns, params={"override": "true"})
+    assert r.status == 200, r
+
+
+def test_certificate_requests_are_not_deletable(admin, space):
+    # A request is the CA's record of what it issued: OCSP answers from it, and the CA is
+    # protected while it holds unexpired ones (docs/issuance.md). Deleting one made a valid
+    # certificate "unknown" to OCSP and let its CA be deleted without override.
+    ns = fresh(admin, space)
+    ca = mk_ca(admin, ns)
+    tpl = mk_template(admin, ns, ca["ID"])
+    req = issue(admin, ns, tpl["ID"], csr=make_csr(dns=["keep.test.example"])[0])
+    r = admin.delete("/certificaterequests/" + req["ID"], ns=ns)
+    assert r.status == 405, r
+    assert admin.get("/certificaterequests/" + req["ID"], ns=ns).status == 200
+    assert_error(admin.delete("/certificateauthorities/" + ca["ID"], ns=ns), 422)
+
+
 def test_validity_end_is_that_of_the_certificate(admin, space):
     ca = mk_ca(admin, space, validity="48h")
     assert 46 < hours_left(ca["certificate"]) <= 48.1
