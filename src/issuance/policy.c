@@ -230,12 +230,18 @@ policy_chain_signs(const struct val *chain, size_t n, const char *attr, const ch
     if (policy_ca_revoked(&chain[0]))
         return errbuf_attr(eb, E_VALIDATION, attr, "%s cannot sign: its certificate is revoked",
                            who);
-    for (size_t i = 1; i < n; i++)
+    for (size_t i = 1; i < n; i++) {
+        if (val_get_true(&chain[i], "disabled"))
+            return errbuf_attr(eb, E_VALIDATION, attr,
+                               "%s cannot sign: certificate authority '%.*s' above it is "
+                               "disabled",
+                               who, STR_FMT(val_get_str(&chain[i], "name")));
         if (policy_ca_revoked(&chain[i]))
             return errbuf_attr(eb, E_VALIDATION, attr,
                                "%s cannot sign: the certificate of certificate authority "
                                "'%.*s' above it is revoked",
                                who, STR_FMT(val_get_str(&chain[i], "name")));
+    }
     return E_OK;
 }
 

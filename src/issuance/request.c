@@ -481,16 +481,26 @@ request_slow(const struct spec *s, const struct val *obj)
     return attrs != NULL && pki_key_type_slow(val_key_type(attrs, "keyType"));
 }
 
-/* The CA may have been disabled, revoked or deleted since prepare read it. */
+/* The CA, or one above it, may have been disabled or revoked since prepare
+ * read them, or the CA deleted (a CA above deleted with ?override=true ends
+ * the walk: it no longer says anything). */
 static int
 ca_still_issues(struct hook_ctx *ctx, struct tx *tx, struct str ca_id, struct errbuf *eb)
 {
-    struct val ca;
-    int rc = tx->ops->find(tx, &spec_certificateauthority, NULL, "ID", ca_id, ctx->a, &ca);
+    struct str id = ca_id;
+    int        rc = E_OK;
 
-    if (rc == E_NOTFOUND || (rc == E_OK && (ca_disabled(&ca) || policy_ca_revoked(&ca))))
-        return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
-                           "The template's certificate authority is disabled, revoked or gone");
+    for (int depth = 0; id.len > 0 && rc == E_OK && depth <= POLICY_CHAIN_MAX; depth++) {
+        struct val ca;
+        rc = tx->ops->find(tx, &spec_certificateauthority, NULL, "ID", id, ctx->a, &ca);
+        if (rc == E_NOTFOUND && depth > 0)
+            return E_OK;
+        if (rc == E_NOTFOUND || (rc == E_OK && (ca_disabled(&ca) || policy_ca_revoked(&ca))))
+            return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
+                               "The template's certificate authority (or one above it) is "
+                               "disabled, revoked or gone");
+        id = val_get_str(&ca, "parentID");
+    }
     return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
 }
 

@@ -848,6 +848,35 @@ def test_disabled_ca_issues_nothing_but_still_answers(server, admin, space):
     issue(admin, ns, tpl["ID"], csr=make_csr(dns=["again.test.example"])[0])
 
 
+def test_a_disabled_ca_stops_the_cas_below_it(admin, space):
+    # A parent that disables its root means no more certificates under it: the intermediate
+    # a sub-namespace made under the root issues nothing and gets no CA below it, as when
+    # the root is revoked (docs/issuance.md; a black-box review saw the intermediate go on).
+    top = fresh(admin, space)
+    sub = admin.mkns(top, "sub")["name"]
+    root = mk_ca(admin, top, usableInSubNamespaces=True)
+    inter = mk_ca(admin, sub, parentID=root["ID"])
+    tpl = mk_template(admin, sub, inter["ID"])
+    issue(admin, sub, tpl["ID"], csr=make_csr(dns=["before.test.example"])[0])
+    r = admin.put("/certificateauthorities/" + root["ID"], dict(root, disabled=True), ns=top)
+    assert r.status == 200, r
+    n = count(admin, "certificates", sub)
+    _, got = refused_and_kept(admin, sub, request(admin, sub, tpl["ID"], csr=make_csr(
+        dns=["after.test.example"])[0]), "issuingTemplateID")
+    assert "disabled" in got["failureReason"], got
+    assert count(admin, "certificates", sub) == n
+    r = admin.post("/certificateauthorities", ca_body(parentID=inter["ID"]), ns=sub)
+    assert attr_of(r) == "parentID", r
+    r = admin.put("/certificateauthorities/" + root["ID"], dict(r_now(admin, root, top),
+                                                                 disabled=False), ns=top)
+    assert r.status == 200, r
+    issue(admin, sub, tpl["ID"], csr=make_csr(dns=["again.test.example"])[0])
+
+
+def r_now(admin, obj, ns):
+    return admin.ok(admin.get("/certificateauthorities/" + obj["ID"], ns=ns))
+
+
 def test_sub_namespace_templates(admin, space):
     top = fresh(admin, space)
     child = admin.mkns(top, "child")["name"]
