@@ -510,9 +510,9 @@ ca_deletable(struct hook_ctx *ctx, struct tx *tx, const struct val *ca, struct e
                                &leaf)) != E_OK ||
         (rc = issued_unexpired(ctx, tx, &spec_certificateauthority, "parentID", id, &below)) !=
             E_OK ||
-        (cert.len > 0 && (rc = issued_unexpired(ctx, tx, &spec_certificate,
-                                                "issuerCertificateID", cert, &signed_cert)) !=
-                             E_OK))
+        (cert.len > 0 &&
+         (rc = issued_unexpired(ctx, tx, &spec_certificate, "issuerCertificateID", cert,
+                                &signed_cert)) != E_OK))
         return errbuf_set(eb, rc, "store error");
     if (leaf || below || signed_cert)
         return errbuf_set(eb, E_PROTECTED,

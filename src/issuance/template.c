@@ -3,6 +3,7 @@
  * template is written (an invalid one is 422 then, never a failure at
  * issuance). See policy.c for how a request is judged against it. */
 #include "../core/timeutil.h"
+#include "../pki/certext.h"
 #include "../pki/issue.h"
 #include "local.h"
 #include "policy.h"
@@ -49,7 +50,9 @@ static const struct attr template_attrs[] = {
              "(RFC 8813)" },
     { "extendedKeyUsages", T_STRLIST, 0,
       .pattern = "^(serverAuth|clientAuth|codeSigning|emailProtection|timeStamping|"
-                 "OCSPSigning|[0-2](\\.[0-9]+)+)$",
+                 "[0-2](\\.[0-9]+)+)$",
+      .doc = "not OCSP signing (1.3.6.1.5.5.7.3.9) nor anyExtendedKeyUsage (2.5.29.37.0): a "
+             "leaf with either would answer OCSP for its CA",
       .max_len = 16, .def = "serverAuth" },
     { "csrUploadAllowed", T_BOOL, 0, .def = "true" },
     { "serverKeyGenerationAllowed", T_BOOL, 0, .def = "false" },
@@ -98,6 +101,25 @@ ca_check(struct hook_ctx *ctx, struct tx *tx, const struct val *obj, struct errb
     return policy_ca_usable(&ca, ctx->ns, "certificateAuthorityID", eb);
 }
 
+/* Purposes that would make a leaf an OCSP responder for its CA
+ * (pki_eku_allowed), also written as their OIDs. */
+static int
+ekus_check(const struct val *obj, struct errbuf *eb)
+{
+    const struct val *l = val_get(obj, "extendedKeyUsages");
+
+    for (size_t i = 0; l != NULL && l->t == V_ARR && i < l->a.n; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", STR_FMT(l->a.v[i].s));
+        if (!pki_eku_allowed(name))
+            return errbuf_attr(eb, E_VALIDATION, "extendedKeyUsages",
+                               "'%s' may not be issued from a template: a certificate with it "
+                               "could answer OCSP for its certificate authority",
+                               name);
+    }
+    return E_OK;
+}
+
 static int
 template_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
                       struct val *obj, const struct val *old, struct errbuf *eb)
@@ -107,7 +129,7 @@ template_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
     KW_UNUSED(s);
     KW_UNUSED(old);
     if ((rc = policy_regexes_check(obj, eb)) != E_OK ||
-        (rc = validities_check(obj, eb)) != E_OK)
+        (rc = validities_check(obj, eb)) != E_OK || (rc = ekus_check(obj, eb)) != E_OK)
         return rc;
     return ca_check(ctx, tx, obj, eb);
 }

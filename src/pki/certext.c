@@ -30,7 +30,7 @@ static const struct {
 } EXT_KEY_USAGES[] = {
     { "serverAuth", NID_server_auth },  { "clientAuth", NID_client_auth },
     { "codeSigning", NID_code_sign },   { "emailProtection", NID_email_protect },
-    { "timeStamping", NID_time_stamp }, { "OCSPSigning", NID_OCSP_sign },
+    { "timeStamping", NID_time_stamp },
 };
 
 static int
@@ -148,12 +148,34 @@ pki_ext_key_usage(struct der *d, const char *const *names, size_t n, struct errb
     return E_OK;
 }
 
-/* One KeyPurposeId; false for a name that is none. */
+/* Purposes a certificate a template issues may not carry: a leaf with
+ * OCSPSigning, signed by the CA, is a delegated OCSP responder for every
+ * certificate of that CA (RFC 6960 4.2.2.2) - a sub-namespace's editor could
+ * answer "good" for what the CA's owner revoked; anyExtendedKeyUsage is
+ * every purpose. The console's own responders are made apart (ocsp.c). */
+bool
+pki_eku_allowed(const char *name)
+{
+    ASN1_OBJECT *o;
+    int          nid;
+
+    if (strcmp(name, "OCSPSigning") == 0)
+        return false;
+    if (!pki_oid_valid(name, strlen(name)) || (o = OBJ_txt2obj(name, 1)) == NULL)
+        return true; /* not an OID: a name, judged by eku_write */
+    nid = OBJ_obj2nid(o);
+    ASN1_OBJECT_free(o);
+    return nid != NID_OCSP_sign && nid != NID_anyExtendedKeyUsage;
+}
+
+/* One KeyPurposeId; false for a name that is none, or one not allowed. */
 static bool
 eku_write(struct der *d, const char *name)
 {
     ASN1_OBJECT *o;
 
+    if (!pki_eku_allowed(name))
+        return false;
     for (size_t i = 0; i < ARRAY_LEN(EXT_KEY_USAGES); i++)
         if (strcmp(name, EXT_KEY_USAGES[i].name) == 0) {
             der_oid_nid(d, EXT_KEY_USAGES[i].nid);
@@ -180,7 +202,8 @@ pki_ext_eku(struct der *d, const char *const *names, size_t n, struct errbuf *eb
         if (names[i] == NULL || !eku_write(d, names[i]))
             return invalid(eb, "extendedKeyUsages",
                            "must hold serverAuth, clientAuth, codeSigning, emailProtection, "
-                           "timeStamping, OCSPSigning or dotted OIDs");
+                           "timeStamping or dotted OIDs (not OCSP signing, not "
+                           "anyExtendedKeyUsage)");
     der_close(d, seq);
     ext_close(d, e);
     return E_OK;

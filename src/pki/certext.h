@@ -20,8 +20,10 @@ void pki_ext_basic_constraints(struct der *d, bool ca, int path_len);
 /* keyUsage, critical, from RFC 5280 names (digitalSignature, ...). */
 int pki_ext_key_usage(struct der *d, const char *const *names, size_t n, struct errbuf *eb);
 /* extendedKeyUsage: serverAuth, clientAuth, codeSigning, emailProtection,
- * timeStamping, OCSPSigning or dotted OIDs. */
-int pki_ext_eku(struct der *d, const char *const *names, size_t n, struct errbuf *eb);
+ * timeStamping or dotted OIDs; never OCSP signing or anyExtendedKeyUsage
+ * (pki_eku_allowed). */
+int  pki_ext_eku(struct der *d, const char *const *names, size_t n, struct errbuf *eb);
+bool pki_eku_allowed(const char *name);
 /* subjectKeyIdentifier and authorityKeyIdentifier (keyIdentifier only). */
 void pki_ext_ski(struct der *d, const unsigned char *id, size_t n);
 void pki_ext_aki(struct der *d, const unsigned char *id, size_t n);

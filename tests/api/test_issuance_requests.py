@@ -170,6 +170,29 @@ def test_template_validation(admin, space, pki):
     assert attr_of(make(certificateAuthorityID=other["ID"])) == "certificateAuthorityID"
 
 
+@pytest.mark.parametrize("eku", ["OCSPSigning", "1.3.6.1.5.5.7.3.9", "2.5.29.37.0"])
+def test_a_template_cannot_make_ocsp_responders(admin, space, pki, eku):
+    # A leaf the CA signs with OCSP signing is a delegated responder for every certificate
+    # of that CA (RFC 6960 4.2.2.2): an editor of a sub-namespace, templating on a parent's
+    # CA, could answer "good" for a certificate the parent revoked (a black-box review did,
+    # with openssl ocsp). anyExtendedKeyUsage is every purpose. Neither is issued; other
+    # dotted OIDs are.
+    n = admin.get("/issuingtemplates", ns=space).headers["X-Count-Total"]
+    r = admin.post("/issuingtemplates", template_body(
+        pki["inter"]["ID"], extendedKeyUsages=["serverAuth", eku]), ns=space)
+    assert attr_of(r) == "extendedKeyUsages", r
+    assert admin.get("/issuingtemplates", ns=space).headers["X-Count-Total"] == n
+    t = mk_template(admin, space, pki["inter"]["ID"],
+                    extendedKeyUsages=["serverAuth", "1.3.6.1.4.1.99999.1"])
+    r = admin.put("/issuingtemplates/" + t["ID"], dict(t, extendedKeyUsages=[eku]), ns=space)
+    assert attr_of(r) == "extendedKeyUsages", r
+    req = issue(admin, space, t["ID"], csr=make_csr(dns=["eku.test.example"])[0])
+    leaf = load(split_pem(req["certificateChain"])[0])
+    usages = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert ExtendedKeyUsageOID.OCSP_SIGNING not in usages
+    assert ExtendedKeyUsageOID.SERVER_AUTH in usages
+
+
 # ---- CSRs of every key type --------------------------------------------------------------
 
 
