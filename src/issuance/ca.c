@@ -175,6 +175,10 @@ parent_read(struct hook_ctx *ctx, struct str parent_id, struct val *chain, size_
                            POLICY_CHAIN_MAX);
     if ((rc = policy_ca_usable(&chain[0], ctx->ns, "parentID", eb)) != E_OK)
         return rc;
+    int64_t end;
+    if (time_parse(val_get_str(&chain[0], "validityEnd"), &end) == E_OK && end <= time_now_ms())
+        return errbuf_attr(eb, E_VALIDATION, "parentID",
+                           "The parent certificate authority has expired");
     return policy_chain_signs(chain, *n, "parentID", "The parent certificate authority", eb);
 }
 

@@ -395,6 +395,29 @@ ca_names_check(const struct val *ca, const struct policy_ask *ask, struct errbuf
     return rc;
 }
 
+static bool
+named(const char *s)
+{
+    return s != NULL && s[0] != '\0';
+}
+
+/* RFC 5280 4.1.2.6: a certificate names its subject, in the subject or in
+ * the subjectAltName (then critical); one that names nobody is refused,
+ * whatever the template allows (a review had a template with no list issue
+ * one to csrAttributes {}). */
+static int
+names_someone(const struct policy_ask *ask, struct errbuf *eb)
+{
+    const struct pki_names *n = ask->names;
+
+    if (named(n->cn) || named(n->o) || named(n->ou) || named(n->l) || named(n->st) ||
+        named(n->c) || n->ndns + n->nip + n->nuri + n->nemail > 0)
+        return E_OK;
+    return refuse(eb, ask, "commonName",
+                  "A certificate must name its subject: a commonName (or another subject "
+                  "field) or a subject alternative name");
+}
+
 int
 policy_judge(const struct val *t, const struct val *chain, size_t nchain,
              const struct policy_ask *ask, int64_t now_ms, int64_t *not_before_ms,
@@ -411,7 +434,8 @@ policy_judge(const struct val *t, const struct val *chain, size_t nchain,
     if ((rc = policy_ca_usable(&chain[0], val_get_str(t, "namespace"), "issuingTemplateID",
                                eb)) != E_OK)
         return rc;
-    if ((rc = way_check(t, ask, eb)) != E_OK || (rc = key_check(t, ask, eb)) != E_OK)
+    if ((rc = way_check(t, ask, eb)) != E_OK || (rc = key_check(t, ask, eb)) != E_OK ||
+        (rc = names_someone(ask, eb)) != E_OK)
         return rc;
     for (size_t i = 0; i < ARRAY_LEN(fields); i++)
         if ((rc = field_check(t, &fields[i], ask, eb)) != E_OK)

@@ -53,6 +53,16 @@ struct issued {
 
 /* ---- what is asked ---------------------------------------------------------------- */
 
+/* A name as csrAttributes may give it: a string of 1 to NAME_MAX_LEN bytes
+ * without U+0000, which would cut it short in the certificate (a review had
+ * "Acme\u0000Evil Corp" kept in the request and issued as "Acme"). */
+static bool
+name_ok(const struct val *v)
+{
+    return v->t == V_STR && v->s.len > 0 && v->s.len <= NAME_MAX_LEN &&
+           memchr(v->s.p, '\0', v->s.len) == NULL;
+}
+
 static const char *
 attr_string(struct arena *a, const struct val *m, const char *k, struct errbuf *eb, int *rc)
 {
@@ -60,10 +70,11 @@ attr_string(struct arena *a, const struct val *m, const char *k, struct errbuf *
 
     if (v == NULL || *rc != E_OK)
         return NULL;
-    if (v->t != V_STR || v->s.len == 0 || v->s.len > NAME_MAX_LEN) {
+    if (!name_ok(v)) {
         *rc = errbuf_attr(eb, E_VALIDATION, "csrAttributes",
-                          "csrAttributes.%s must be a non-empty string of at most %d bytes", k,
-                          NAME_MAX_LEN);
+                          "csrAttributes.%s must be a non-empty string of at most %d bytes, "
+                          "without U+0000",
+                          k, NAME_MAX_LEN);
         return NULL;
     }
     return arena_strndup(a, v->s.p, v->s.len);
@@ -87,9 +98,11 @@ attr_strings(struct arena *a, const struct val *m, const char *k, size_t *n, str
     }
     out = arena_calloc(a, v->a.n + 1, sizeof *out);
     for (size_t i = 0; i < v->a.n; i++) {
-        if (v->a.v[i].t != V_STR || v->a.v[i].s.len == 0 || v->a.v[i].s.len > NAME_MAX_LEN) {
+        if (!name_ok(&v->a.v[i])) {
             *rc = errbuf_attr(eb, E_VALIDATION, "csrAttributes",
-                              "csrAttributes.%s must hold non-empty strings", k);
+                              "csrAttributes.%s must hold non-empty strings of at most %d "
+                              "bytes, without U+0000",
+                              k, NAME_MAX_LEN);
             return NULL;
         }
         out[i] = arena_strndup(a, v->a.v[i].s.p, v->a.v[i].s.len);
@@ -410,7 +423,8 @@ read_ask(struct hook_ctx *ctx, const struct val *obj, struct ask *k, struct errb
         attrs = NULL;
     if ((csr == NULL) == (attrs == NULL))
         return errbuf_attr(eb, E_VALIDATION, "csr",
-                           "Send either 'csr' or 'csrAttributes', not both");
+                           csr == NULL ? "Send 'csr' (a PEM PKCS#10) or 'csrAttributes'"
+                                       : "Send either 'csr' or 'csrAttributes', not both");
     k->p = (struct policy_ask){ .names = &k->names,
                                 .prefix = csr != NULL ? "csr" : "csrAttributes",
                                 .validity = val_get_str(obj, "validity"),

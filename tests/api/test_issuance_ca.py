@@ -987,6 +987,17 @@ def test_certificate_requests_are_not_deletable(admin, space):
     assert_error(admin.delete("/certificateauthorities/" + ca["ID"], ns=ns), 422)
 
 
+def test_no_intermediate_under_an_expired_parent(admin, space):
+    # Without `validity` the intermediate's end is clipped to its parent's: an expired
+    # parent made a 500 (a black-box review). It is 422 on parentID, as a leaf's is.
+    ns = fresh(admin, space)
+    root = mk_ca(admin, ns, validity="2s")
+    time.sleep(2.5)
+    for body in ({}, {"validity": "1h"}):
+        r = create(admin, ns, parentID=root["ID"], **body)
+        assert attr_of(r) == "parentID" and "expired" in r.data[0]["description"], r
+
+
 def test_validity_end_is_that_of_the_certificate(admin, space):
     ca = mk_ca(admin, space, validity="48h")
     assert 46 < hours_left(ca["certificate"]) <= 48.1

@@ -193,6 +193,36 @@ def test_a_template_cannot_make_ocsp_responders(admin, space, pki, eku):
     assert ExtendedKeyUsageOID.SERVER_AUTH in usages
 
 
+def test_a_certificate_that_names_nobody_is_refused(admin, space, pki):
+    # RFC 5280 4.1.2.6: a certificate names its subject, in the subject or in the SANs. A
+    # template that forbids every name field issued one with neither to csrAttributes {},
+    # and to a CSR with an empty subject (a black-box review; openssl verify -x509_strict
+    # refuses such a leaf). Both are refused and kept FAILED; nothing enters the inventory.
+    t = mk_template(admin, space, pki["inter"]["ID"], subjectCNRegexes=[],
+                    sanDNSNameRegexes=[], serverKeyGenerationAllowed=True)
+    n = count(admin, "certificates", space)
+    refused_and_kept(admin, space, request(admin, space, t["ID"], attrs={}),
+                     "csrAttributes.commonName")
+    refused_and_kept(admin, space, request(admin, space, t["ID"],
+                                           csr=make_csr(cn=None)[0]), "csr.commonName")
+    assert count(admin, "certificates", space) == n
+
+
+@pytest.mark.parametrize("field,value", [
+    ("organization", "Acme\u0000Evil Corp"), ("commonName", "w.test.example\u0000.evil"),
+    ("emails", ["x@evil.example\u0000.test.example"])])
+def test_a_nul_in_csr_attributes_is_refused(admin, space, pki, field, value):
+    # A NUL cut the name short in the certificate ("Acme") while the request kept it whole:
+    # what is stored must be what was issued, so it is refused, as in `validity`.
+    t = mk_template(admin, space, pki["inter"]["ID"], subjectORegexes=["Acme.*"],
+                    sanEmailRegexes=[".*"], serverKeyGenerationAllowed=True)
+    attrs = {"commonName": "w.test.example", "keyType": "EC_P256", field: value}
+    n = count(admin, "certificates", space)
+    r = request(admin, space, t["ID"], attrs=attrs)
+    assert r.status == 422 and "U+0000" in r.data[0]["description"], r
+    assert count(admin, "certificates", space) == n
+
+
 # ---- CSRs of every key type --------------------------------------------------------------
 
 
