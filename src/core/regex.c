@@ -184,10 +184,11 @@ is_anchor_escape(char c)
  * compiled nodes: an atom or '|' weighs 1, a group its contents plus 2, '?' and
  * '*' add two, '+' doubles what it repeats and {m,n} copies it max(m,n) times.
  * Backreferences are refused: they make matching exponential. */
-bool
-regex_cheap(const char *p)
+int
+regex_weight(const char *p)
 {
-    struct rx r = { .lv[0] = { .branch_empty = true } };
+    struct rx     r = { .lv[0] = { .branch_empty = true } };
+    unsigned long w = 0;
 
     for (; *p; p++) {
         bool ok = true;
@@ -215,7 +216,15 @@ regex_cheap(const char *p)
             rx_element(&r, 1, false);
         }
         if (!ok || r.lv[r.depth].sum > REGEX_MAX_WEIGHT || r.last > REGEX_MAX_WEIGHT)
-            return false;
+            return -1;
     }
-    return true;
+    for (size_t i = 0; i <= r.depth; i++)
+        w += r.lv[i].sum;
+    return (int)w;
+}
+
+bool
+regex_cheap(const char *p)
+{
+    return regex_weight(p) >= 0;
 }

@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 
+/* The estimated compiled nodes of a cheap pattern (at most 512), else -1. */
+int  regex_weight(const char *pattern);
 bool regex_cheap(const char *pattern);
 
 #endif

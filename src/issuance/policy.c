@@ -41,31 +41,50 @@ static const struct field fields[] = {
 
 /* ---- patterns ------------------------------------------------------------------- */
 
-/* A template's pattern compiled; REG_ESPACE, without compiling it, when it
- * would cost too much (regex_cheap: a template is written by a namespace
- * editor, and glibc grew to 23 GB compiling `a{1,1000}{1,1000}{1,1000}`). */
+/* The patterns of one template together, in regex_weight's nodes: each is
+ * compiled when a request is judged, so that their sum bounds what a request
+ * costs (a single pattern's 512 nodes compile in up to ~25 ms; a template
+ * holds up to 250 patterns a list). Realistic templates weigh tens to a few
+ * hundred. */
+#define TEMPLATE_REGEX_BUDGET 2048
+
+/* A template's pattern compiled, its weight added to *weight; REG_ESPACE,
+ * without compiling it, when it would cost too much (regex_weight: a template
+ * is written by a namespace editor, and glibc grew to 23 GB compiling
+ * `a{1,1000}{1,1000}{1,1000}`). */
 static int
-pattern_compile(regex_t *re, struct str p)
+pattern_compile(regex_t *re, struct str p, int *weight)
 {
     char buf[1024 + 1];
+    int  w;
 
     if (p.len >= sizeof buf)
         return REG_ESIZE;
     memcpy(buf, p.p, p.len);
     buf[p.len] = '\0';
-    if (!regex_cheap(buf))
+    if ((w = regex_weight(buf)) < 0)
         return REG_ESPACE;
+    *weight += w;
     return regcomp(re, buf, REG_EXTENDED);
 }
 
 int
 policy_regexes_check(const struct val *t, struct errbuf *eb)
 {
+    int weight = 0;
+
     for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
         struct val *l = val_get(t, fields[i].list);
         for (size_t j = 0; !fields[i].exact && l != NULL && j < l->a.n; j++) {
             regex_t re;
-            int     rc = pattern_compile(&re, l->a.v[j].s);
+            int     rc = pattern_compile(&re, l->a.v[j].s, &weight);
+            if (rc == 0 && weight > TEMPLATE_REGEX_BUDGET) {
+                regfree(&re);
+                return errbuf_attr(eb, E_VALIDATION, fields[i].list,
+                                   "The template's patterns are too complex together (about "
+                                   "%d compiled nodes with pattern %zu of '%s'; at most %d)",
+                                   weight, j + 1, fields[i].list, TEMPLATE_REGEX_BUDGET);
+            }
             if (rc == REG_ESPACE)
                 return errbuf_attr(
                     eb, E_VALIDATION, fields[i].list,
@@ -91,8 +110,9 @@ whole_match(struct str pattern, const char *value)
     regex_t    re;
     regmatch_t m;
     bool       ok;
+    int        weight = 0;
 
-    if (pattern_compile(&re, pattern) != 0)
+    if (pattern_compile(&re, pattern, &weight) != 0)
         return false;
     ok = regexec(&re, value, 1, &m, 0) == 0 && m.rm_so == 0 && (size_t)m.rm_eo == strlen(value);
     regfree(&re);

@@ -121,6 +121,19 @@ def test_a_regex_too_costly_to_run_is_refused_at_creation(admin, space, pki, bad
     assert admin.get("/health").status == 200
 
 
+def test_a_templates_patterns_together_have_a_budget(admin, space, pki):
+    # Each pattern is compiled when a request is judged: 250 patterns each just under the
+    # single-pattern limit would cost seconds of a worker per request. Together they may
+    # weigh about 2,048 compiled nodes (docs/issuance.md); "[a-z]{1,200}" weighs 400.
+    five, six = ["[a-z]{1,200}x%d" % i for i in range(5)], ["[a-z]{1,200}y%d" % i for i in range(6)]
+    r = admin.post("/issuingtemplates", template_body(
+        pki["inter"]["ID"], subjectCNRegexes=[], sanDNSNameRegexes=five), ns=space)
+    assert r.status == 200, r
+    r = admin.post("/issuingtemplates", template_body(
+        pki["inter"]["ID"], subjectCNRegexes=five[:3], sanDNSNameRegexes=six[:3]), ns=space)
+    assert attr_of(r) == "sanDNSNameRegexes" and "together" in r.data[0]["description"], r
+
+
 def test_every_template_list_has_a_cap(admin, space, pki):
     """Every list of a template: its published cap is accepted, one more is 422 on it."""
     caps = list_caps(admin, "issuingtemplate")
