@@ -188,6 +188,32 @@ pg_conn_close(struct pconn *c)
         c->follow = FOLLOW_FAILED; /* the settle reads the generation itself */
 }
 
+/* Whether c, idle between two uses, is still connected; when the server
+ * closed it meanwhile (PostgreSQL stopped or restarted: every session is
+ * ended), it is closed here and false, so that the caller makes a new one
+ * instead of failing the request the connection is for. libpq notices a
+ * closed connection only when it reads: its socket is then readable (the
+ * server's last words, 57P01, then its end), which an idle connection's
+ * never is otherwise. Never waits; a live connection is left as it is (what
+ * it read waits in libpq's buffer for the next result). */
+bool
+pg_conn_alive(struct pconn *c)
+{
+    struct pollfd pfd;
+
+    if (c->pg == NULL)
+        return false;
+    pfd = (struct pollfd){ PQsocket(c->pg), POLLIN, 0 };
+    for (int i = 0; i < 4 && PQstatus(c->pg) == CONNECTION_OK; i++)
+        if (poll(&pfd, 1, 0) <= 0 || !PQconsumeInput(c->pg))
+            break;
+    if (PQstatus(c->pg) == CONNECTION_OK)
+        return true;
+    log_info("postgres: a connection the server closed while it was idle is made again");
+    pg_conn_close(c);
+    return false;
+}
+
 static PGresult *pq_last(struct pconn *c, bool sent);
 
 /* What every connection sets (conn_open says why). */
@@ -838,8 +864,9 @@ pq_commit(struct pconn *c)
     return rc;
 }
 
-/* The thread's read connection, made (again) when needed (within
- * `connect_s`, as conn_open); NULL while the database cannot be reached. */
+/* The thread's read connection, made (again) when needed - also when the
+ * server closed it since its last use (pg_conn_alive) - within `connect_s`
+ * (as conn_open); NULL while the database cannot be reached. */
 static struct pconn *
 reader(struct pg_store *st, const char *connect_s)
 {
@@ -855,7 +882,7 @@ reader(struct pg_store *st, const char *connect_s)
         pthread_mutex_unlock(&st->readers_mu);
         pthread_setspecific(st->reader_key, c);
     }
-    if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK)
+    if (pg_conn_alive(c))
         return c;
     if (c->failed_at != 0 && time_now_ms() - c->failed_at < RECONNECT_MS)
         return NULL;

@@ -179,6 +179,7 @@ void pg_url_forget(struct pg_secrets *sec);
 /* ---- connections and statements (pg.c) --------------------------------- */
 
 void pg_conn_close(struct pconn *c);
+bool pg_conn_alive(struct pconn *c);
 int  pg_conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct errbuf *eb);
 int  pq_err(struct pconn *c, const PGresult *r, const char *what);
 PGresult   *pq_next(struct pconn *c);

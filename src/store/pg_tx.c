@@ -719,7 +719,8 @@ static const struct tx_ops tx_ops = {
 /* ---- the writer thread ------------------------------------------------- */
 
 /* BEGIN, the write lock and (with `savepoint`) the first job's savepoint, on
- * a writer connection made again if it was lost: one round trip. A hopeful
+ * a writer connection made again if it was lost or the server closed it
+ * (pg_conn_alive: nothing is sent on a dead one): one round trip. A hopeful
  * transaction's (`lazy`) are held back and sent with its first statement
  * instead; should they fail, the transaction is refused (pq_commit). */
 static bool
@@ -731,7 +732,7 @@ begin_write(struct pg_store *st, bool savepoint, bool lazy)
     c->later_failed = c->held_error = false;
     c->job = c->failed_job = -1;
     c->lazy_sp = lazy;
-    if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
+    if (!pg_conn_alive(c)) {
         if (c->failed_at != 0 && time_now_ms() - c->failed_at < RECONNECT_MS)
             return false;
         if (pg_conn_open(c, st, true, &eb) != E_OK) {
