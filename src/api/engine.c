@@ -490,6 +490,21 @@ run_delete(struct tx *tx, struct wreq *w)
     return E_OK;
 }
 
+/* What an action's answer shows once (a rotated secret: hook.once) is
+ * answer-only: an action's answer is no stored object, and its replay goes
+ * without it (a black-box review read a rotated clientSecret twice, and in
+ * clear in the idempotency table). */
+static void
+once_only_of(struct wreq *w, const struct val *out)
+{
+    const struct val *once = &w->r->hook.once;
+
+    w->once_only = val_arr();
+    for (size_t i = 0; once->t == V_MAP && i < once->m.n; i++)
+        if (val_get_s(out, once->m.kv[i].k) != NULL)
+            val_push(w->r->a, &w->once_only, val_str(once->m.kv[i].k));
+}
+
 static int
 run_action(struct tx *tx, struct wreq *w)
 {
@@ -501,6 +516,7 @@ run_action(struct tx *tx, struct wreq *w)
         return write_error(w, rc);
     if ((rc = w->r->route.action->run(&w->r->hook, w->s, tx, &obj, &out, &w->eb)) != E_OK)
         return rc;
+    once_only_of(w, &out);
     answer(w->r, 200, out, false);
     return E_OK;
 }

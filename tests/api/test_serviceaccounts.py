@@ -1,6 +1,7 @@
 """Service accounts and OAuth 2.0 client credentials (API.md section 3, RFC 6749)."""
 import concurrent.futures
 import json
+import uuid
 
 import pytest
 
@@ -175,6 +176,21 @@ def test_rotation_replaces_the_secret(server, admin, tenant):
                               auth=(sa["clientID"], sa["clientSecret"])), 401, "invalid_client")
     get_token(server, sa, secret=new)
     assert_error(admin.get("/serviceaccounts/%s/secrets" % sa["ID"], ns=tenant["name"]), 405)
+
+
+def test_a_rotated_secret_is_shown_once_even_to_a_replay(server, admin, tenant):
+    # api-decisions: the secret is in the answer to the rotation and nowhere else. A replay
+    # of the rotation (same Idempotency-Key) answers as the first did, without the secret,
+    # which was never stored in clear (a black-box review read it twice, and in the
+    # idempotency table).
+    sa = mksa(admin, tenant)
+    key = str(uuid.uuid4())
+    first = admin.post("/serviceaccounts/%s/secrets" % sa["ID"], ns=tenant["name"], idem=key)
+    assert first.status == 200 and first.data["clientSecret"], first
+    again = admin.post("/serviceaccounts/%s/secrets" % sa["ID"], ns=tenant["name"], idem=key)
+    assert again.status == 200 and again.data == {"clientID": sa["ID"]}, again
+    assert first.data["clientSecret"].encode() not in server.store_bytes()
+    get_token(server, sa, secret=first.data["clientSecret"])  # rotated once, not twice
 
 
 def test_roles_update_and_delete_revoke(server, admin, tenant):
