@@ -640,8 +640,12 @@ idem_prepare(struct req *r, struct wreq *w, struct errbuf *eb)
     if (r->idem_key.len == 0 || r->idem_key.len > IDEM_KEY_MAX)
         return errbuf_set(eb, E_BADREQ, "Idempotency-Key must be 1 to %d characters",
                           IDEM_KEY_MAX);
-    struct str who = r->who->sub;
-    struct str key[] = { r->ns, r->who->realm, who, r->idem_key };
+    /* The principal is its account (@auth:id), not a name a new account may
+     * take; the namespace is this one, not one created later at its path. */
+    struct str key[] = {
+        r->ns,      w->ck.ns_id, r->who->realm, r->who->sub, principal_claim(r->who, "id"),
+        r->idem_key
+    };
     struct str fp[] = { str_c(method_name(r->method)), r->path, body_identity(r) };
     w->idem_key = sha256_hex(r->a, key, ARRAY_LEN(key));
     w->idem_fp = sha256_hex(r->a, fp, ARRAY_LEN(fp));

@@ -130,18 +130,6 @@ is_vince(const struct principal *p)
     return str_eq_nocase(p->realm, "vince");
 }
 
-/* The value of the principal's @auth:id claim (empty: none). */
-static struct str
-account_id(const struct principal *p)
-{
-    static const struct str pre = STR("@auth:id=");
-
-    for (size_t i = 0; i < p->nclaims; i++)
-        if (p->claims[i].len > pre.len && memcmp(p->claims[i].p, pre.p, pre.len) == 0)
-            return (struct str){ p->claims[i].p + pre.len, p->claims[i].len - pre.len };
-    return STR_NULL;
-}
-
 int
 accounts_check(const struct principal *p, struct errbuf *eb)
 {
@@ -152,7 +140,7 @@ accounts_check(const struct principal *p, struct errbuf *eb)
         return E_OK;
     if ((s = idset_get()) == NULL)
         return errbuf_set(eb, E_UNAVAILABLE, "The store is unavailable");
-    ok = idset_has(s, account_id(p));
+    ok = idset_has(s, principal_claim(p, "id"));
     idset_put(s);
     return ok ? E_OK : errbuf_set(eb, E_UNAUTH, "Invalid or expired token");
 }

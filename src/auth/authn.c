@@ -74,6 +74,20 @@ principal_put(struct principal *p)
         arena_free(p->a);
 }
 
+struct str
+principal_claim(const struct principal *p, const char *key)
+{
+    size_t n = strlen(key);
+
+    for (size_t i = 0; i < p->nclaims; i++) {
+        struct str c = p->claims[i];
+        if (c.len > 7 + n && memcmp(c.p, "@auth:", 6) == 0 && memcmp(c.p + 6, key, n) == 0 &&
+            c.p[6 + n] == '=')
+            return (struct str){ c.p + 7 + n, c.len - 7 - n };
+    }
+    return STR_NULL;
+}
+
 static struct principal *
 principal_get(struct principal *p)
 {

@@ -41,6 +41,8 @@ int authn_bearer(struct str authorization, const char *trace, struct principal *
 /* Verify a token string into a new principal reference (E_UNAUTH). */
 int  authn_token(struct str token, struct principal **out, struct errbuf *eb);
 void principal_put(struct principal *p);
+/* The value of the principal's claim "@auth:<key>=..." (the first; empty: none). */
+struct str principal_claim(const struct principal *p, const char *key);
 /* True when the principal holds claim `c` exactly. */
 bool principal_has(const struct principal *p, struct str c);
 /* Sign a token with the newest key. */

@@ -793,6 +793,36 @@ def test_idempotency_key_scoped_by_principal(server, admin, box):
     assert_error(r2, 422, *DUP)
 
 
+def test_idempotency_key_scoped_by_account_not_its_name(server, admin, box):
+    # API.md 6: a replay needs the same key, namespace and principal; a new account of the
+    # same name is another account (docs/api-decisions.md). Its request runs, and is told
+    # the name is taken, instead of receiving the deleted account's kept answer.
+    name, pw, acct = admin.mkaccount(box)
+    admin.mkauthz(box, [["@auth:realm=vince", "@auth:account=" + name]],
+                  ["@auth:role=namespace.administrator"])
+    key = "acct-" + rand(8)
+    first = server.client(server.token(name, pw))
+    assert first.post("/namespaces", {"name": "kept"}, ns=box, idem=key).status == 200
+    admin.ok(admin.delete("/accounts/" + acct["ID"], ns=box))
+    admin.mkaccount(box, name=name, password=pw)
+    again = server.client(server.token(name, pw))
+    assert_error(again.post("/namespaces", {"name": "kept"}, ns=box, idem=key), 422, *DUP)
+
+
+def test_idempotency_key_does_not_outlive_its_namespace(admin, box):
+    # A namespace created at the path of a deleted one starts empty (docs/api-decisions.md):
+    # a kept answer of the old one is not replayed there, as it named an object that is gone.
+    path = admin.mkns(box, "gone-" + rand(4))
+    key = "ns-" + rand(8)
+    r1 = admin.post("/namespaces", {"name": "child"}, ns=path["name"], idem=key)
+    assert r1.status == 200, r1
+    admin.ok(admin.delete("/namespaces/" + path["ID"], ns=box))
+    admin.mkns(box, path["name"].rsplit("/", 1)[1])
+    r2 = admin.post("/namespaces", {"name": "child"}, ns=path["name"], idem=key)
+    assert r2.status == 200 and r2.data["ID"] != r1.data["ID"], (r1, r2)
+    assert admin.get("/namespaces/" + r2.data["ID"], ns=path["name"]).status == 200
+
+
 @pytest.mark.parametrize("method,path,allow", [
     ("DELETE", "/namespaces", "GET, HEAD, POST"),
     ("POST", "/namespaces/%s" % ("a" * 24), "GET, HEAD, PUT, DELETE"),
