@@ -71,6 +71,9 @@ struct attr {
     int64_t            min, max; /* T_INT bounds, inclusive; both 0: unbounded */
     const char        *needs;    /* A_COMPUTED: the columns it is computed from,
                                     comma-separated (a projected read includes them) */
+    const char *kept_with;       /* A_WRITEONLY: an update that omits it keeps the stored
+                                    value only while these attributes (comma-separated)
+                                    keep theirs - where the secret is sent */
 };
 
 /* What an operation needs on a resource (API authorizations grant these). */

@@ -375,6 +375,40 @@ check_unchanged(struct arena *a, const struct attr *at, const struct val *in,
                        "Attribute '%s' can only be set at creation", at->name);
 }
 
+/* Whether attribute `name` of obj is as stored (absent and empty alike). */
+static bool
+as_stored(const struct val *obj, const struct val *old, const char *name)
+{
+    const struct val *v = val_get(obj, name), *o = val_get(old, name);
+    bool              ve = v == NULL || val_is_empty(v), oe = o == NULL || val_is_empty(o);
+
+    return ve || oe ? ve && oe : val_equal(v, o);
+}
+
+/* A stored secret kept by an update that omits it (A_WRITEONLY) stays only
+ * where it was sent: should one of at->kept_with change (a directory's or a
+ * provider's address), the secret must come again, or whoever may edit the
+ * object (an editor) could point it at a host of theirs and receive the
+ * secret at the next login (a black-box review did, and logged in as an
+ * administrator of the directory it then served). */
+static int
+kept_with_check(struct arena *a, const struct attr *at, const struct val *in,
+                const struct val *old, const struct val *obj, struct errbuf *eb)
+{
+    const struct val *v = val_get(in, at->name);
+    char             *list, *save = NULL;
+
+    if (at->kept_with == NULL || (v != NULL && !val_is_empty(v)))
+        return E_OK;
+    list = arena_strndup(a, at->kept_with, strlen(at->kept_with));
+    for (char *n = strtok_r(list, ",", &save); n != NULL; n = strtok_r(NULL, ",", &save))
+        if (!as_stored(obj, old, n))
+            return errbuf_attr(eb, E_VALIDATION, at->name,
+                               "Attribute '%s' must be sent again when '%s' changes", at->name,
+                               n);
+    return E_OK;
+}
+
 int
 validate_update(struct arena *a, const struct spec *s, const struct val *in,
                 const struct val *old, struct val *obj, struct errbuf *eb)
@@ -406,6 +440,11 @@ validate_update(struct arena *a, const struct spec *s, const struct val *in,
             continue;
         }
         if ((rc = take(a, at, in, obj, eb)) != E_OK)
+            return rc;
+    }
+    FOREACH_ATTR(s, at)
+    {
+        if ((rc = kept_with_check(a, at, in, old, obj, eb)) != E_OK)
             return rc;
     }
     return E_OK;

@@ -107,6 +107,29 @@ def test_update_keeps_sealed_password(server, admin, ns, slapd):
     token_of(server, ns, obj["name"], "alice", ALICE_PW)
 
 
+@pytest.mark.parametrize("field,value", [
+    ("address", "127.0.0.1:1"), ("connSecurityProtocol", "None"), ("bindDN", "cn=x,dc=t"),
+    ("certificateAuthority", "")])
+def test_the_password_must_come_again_with_a_change_of_where_it_goes(
+        server, admin, ns, slapd, field, value):
+    # Whoever may edit a provider (an editor) must not point the stored bind password at a
+    # host of theirs and receive it at the next login (a black-box review did, then logged
+    # in as an administrator of the directory it served). Without the password such a
+    # change is 422 on bindPassword and changes nothing; with it, it is made.
+    obj = mkprovider(admin, ns, slapd)
+    if field == "certificateAuthority" and not obj.get(field):
+        field, value = "address", "127.0.0.2:1"
+    if field == "connSecurityProtocol" and obj[field] == value:
+        value = "InbandTLS"
+    r = admin.put("/ldapproviders/" + obj["ID"], dict(obj, **{field: value}), ns=ns)
+    e = assert_error(r, 422)
+    assert e["data"]["attribute"] == "bindPassword" and field in e["description"], e
+    token_of(server, ns, obj["name"], "alice", ALICE_PW)  # unchanged
+    r = admin.put("/ldapproviders/" + obj["ID"], dict(obj, bindPassword="other-" + rand(6),
+                                                       **{field: value}), ns=ns)
+    assert r.status == 200 and r.data[field] == value, r
+
+
 def test_update_leaving_out_the_filter_gets_the_default(server, admin, ns, slapd):
     obj = mkprovider(admin, ns, slapd)
     body = {k: v for k, v in obj.items() if k != "bindSearchFilter"}

@@ -394,6 +394,26 @@ def test_secret_kept_on_update(server, admin, ns, idp, tls):
     assert r.status == 200, r
 
 
+@pytest.mark.parametrize("field,value", [
+    ("endpoint", "https://127.0.0.1:1"), ("clientID", "someone-else"),
+    ("certificateAuthority", "")])
+def test_the_secret_must_come_again_with_a_change_of_where_it_goes(
+        server, admin, ns, idp, tls, field, value):
+    # An editor pointing the provider at a token endpoint of theirs would receive the stored
+    # client secret at the next login (a black-box review did): 422 on clientSecret unless
+    # it is sent again with the change.
+    op = mkprovider(admin, ns, idp, "kw-rs", tls)
+    body = {k: v for k, v in op.items() if k != "object"}
+    e = assert_error(admin.put("/oidcproviders/" + op["ID"], dict(body, **{field: value}),
+                               ns=ns), 422)
+    assert e["data"]["attribute"] == "clientSecret" and field in e["description"], e
+    r, _ = login(server, ns, idp, op["name"])
+    assert r.status == 200, r  # unchanged
+    r = admin.put("/oidcproviders/" + op["ID"], dict(body, clientSecret="s-" + rand(16),
+                                                     **{field: value}), ns=ns)
+    assert r.status == 200 and r.data[field] == value, r
+
+
 # -- state ---------------------------------------------------------------------------
 
 def test_replayed_state(server, admin, ns, idp, tls):
