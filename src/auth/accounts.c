@@ -1,15 +1,21 @@
-/* accounts.c - which Vince accounts' tokens are honoured.
+/* accounts.c - which tokens' sources still stand: Vince accounts, LDAP and
+ * OIDC providers.
  *
- * A token of realm Vince names its account (claim @auth:id). Its signature
- * verifies until it expires, so once the account is disabled or deleted the
- * token is refused here, at the next request, on every server: accounts are
- * announced (spec.announced), so a change on another server resets this set as
- * it resets the authorization snapshot.
+ * A token of realm Vince names its account (claim @auth:id), one of realm
+ * LDAP or OIDC the provider that vouched for it (claim @auth:providerid). Its
+ * signature verifies until it expires, so once the account is disabled or
+ * deleted, or the provider deleted (also with its namespace), the token is
+ * refused here, at the next request, on every server: accounts and providers
+ * are announced (spec.announced), so a change on another server resets this
+ * set as it resets the authorization snapshot. A provider made again under the
+ * same name is another provider: the old tokens stay refused (a black-box
+ * review had an LDAP token of a deleted namespace's provider admitted by the
+ * policies of a namespace re-created at its path).
  *
- * The set: the IDs of the enabled accounts, sorted, immutable once published.
- * Rebuilt from the store when it was dropped (a namespace subtree went, another
- * server wrote, or the authorization generation moved), patched with committed
- * account changes otherwise.
+ * The set: the IDs of the enabled accounts and of the providers, sorted,
+ * immutable once published. Rebuilt from the store when it was dropped (a
+ * namespace subtree went, another server wrote, or the authorization
+ * generation moved), patched with committed changes of them otherwise.
  */
 #include "accounts.h"
 
@@ -83,22 +89,43 @@ idset_add(struct idset *s, struct str id)
         memcpy(s->ids[s->n++], id.p, ID_LEN);
 }
 
-/* Every enabled account in the store; NULL when the store does not answer. */
+/* What tokens are vouched for by (IDs are unique across specs). */
+static const struct spec *const sources[] = { &spec_account, &spec_ldapprovider,
+                                              &spec_oidcprovider };
+
+static bool
+is_source(const struct spec *s)
+{
+    for (size_t i = 0; i < ARRAY_LEN(sources); i++)
+        if (s == sources[i])
+            return true;
+    return false;
+}
+
+/* Every enabled account and every provider in the store; NULL when the store
+ * does not answer. */
 static struct idset *
 idset_build(uint64_t gen)
 {
     struct arena *tmp = arena_new(64 * 1024);
-    struct val    items;
+    struct val    items[ARRAY_LEN(sources)];
     struct errbuf eb;
     struct idset *s = NULL;
+    size_t        n = 0, got = 0;
 
-    if (store_list_all(kw_store, &spec_account, tmp, &items, &eb) != E_OK)
-        log_error("accounts: cannot load accounts: %s", eb.msg);
-    else {
-        s = idset_new(items.a.n, gen);
-        for (size_t i = 0; i < items.a.n; i++)
-            if (enabled(&items.a.v[i]))
-                idset_add(s, val_get_str(&items.a.v[i], "ID"));
+    for (; got < ARRAY_LEN(sources); got++) {
+        if (store_list_all(kw_store, sources[got], tmp, &items[got], &eb) != E_OK) {
+            log_error("accounts: cannot load %s: %s", sources[got]->rest, eb.msg);
+            break;
+        }
+        n += items[got].a.n;
+    }
+    if (got == ARRAY_LEN(sources)) {
+        s = idset_new(n, gen);
+        for (size_t k = 0; k < got; k++)
+            for (size_t i = 0; i < items[k].a.n; i++)
+                if (enabled(&items[k].a.v[i]))
+                    idset_add(s, val_get_str(&items[k].a.v[i], "ID"));
         qsort(s->ids, s->n, ID_LEN, cmp_id);
     }
     arena_free(tmp);
@@ -124,23 +151,31 @@ idset_get(void)
     return s;
 }
 
-static bool
-is_vince(const struct principal *p)
+/* The claim naming what vouched for a token of p's realm (NULL: nothing
+ * this console keeps: client certificates, service accounts, which their
+ * own checks follow). */
+static const char *
+source_claim(const struct principal *p)
 {
-    return str_eq_nocase(p->realm, "vince");
+    if (str_eq_nocase(p->realm, "vince"))
+        return "id";
+    if (str_eq_nocase(p->realm, "ldap") || str_eq_nocase(p->realm, "oidc"))
+        return "providerid";
+    return NULL;
 }
 
 int
 accounts_check(const struct principal *p, struct errbuf *eb)
 {
+    const char   *claim = source_claim(p);
     struct idset *s;
     bool          ok;
 
-    if (!is_vince(p))
+    if (claim == NULL)
         return E_OK;
     if ((s = idset_get()) == NULL)
         return errbuf_set(eb, E_UNAVAILABLE, "The store is unavailable");
-    ok = idset_has(s, principal_claim(p, "id"));
+    ok = idset_has(s, principal_claim(p, claim));
     idset_put(s);
     return ok ? E_OK : errbuf_set(eb, E_UNAUTH, "Invalid or expired token");
 }
@@ -167,7 +202,7 @@ idset_patch(const struct idset *old, const struct change *ch, size_t n)
     memcpy(s->ids, old->ids, old->n * ID_LEN);
     s->n = old->n;
     for (size_t j = 0; j < n; j++) {
-        if (ch[j].s != &spec_account || ch[j].job)
+        if (!is_source(ch[j].s) || ch[j].job)
             continue;
         idset_remove(s, ch[j].id);
         if (enabled(&ch[j].obj))
@@ -186,7 +221,7 @@ on_changes(const struct change *ch, size_t n)
 
     for (size_t i = 0; i < n; i++) {
         drop |= !ch[i].job && (ch[i].s == NULL || ch[i].reset);
-        accounts |= ch[i].s == &spec_account && !ch[i].job;
+        accounts |= is_source(ch[i].s) && !ch[i].job;
     }
     if (!drop && !accounts)
         return;

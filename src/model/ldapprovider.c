@@ -97,6 +97,7 @@ static struct spec_rt ldapprovider_rt;
 const struct spec spec_ldapprovider = {
     .identity = "ldapprovider",
     .rest = "ldapproviders",
+    .announced = true, /* their tokens are refused once they go (auth/accounts.c) */
     .attrs = ldapprovider_attrs,
     .nattrs = ARRAY_LEN(ldapprovider_attrs),
     .unique = "name",

@@ -72,6 +72,7 @@ static struct spec_rt oidcprovider_rt;
 const struct spec spec_oidcprovider = {
     .identity = "oidcprovider",
     .rest = "oidcproviders",
+    .announced = true, /* their tokens are refused once they go (auth/accounts.c) */
     .attrs = oidcprovider_attrs,
     .nattrs = ARRAY_LEN(oidcprovider_attrs),
     .unique = "name",

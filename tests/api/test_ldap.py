@@ -229,6 +229,33 @@ def test_claims_from_the_entry(server, admin, ns, slapd, plain):
         assert c in claims, claims
 
 
+def test_a_token_goes_with_its_provider(server, admin, ns, slapd):
+    # A token names the provider that vouched for it (@auth:providerid); once the provider
+    # is deleted - or its namespace, and one is made again at the path with a provider of the
+    # same name and the same policy - the token is refused at the next request, as a deleted
+    # account's (a black-box review used such a token for 720 h, and in the new namespace).
+    top = admin.mkns(ns, "lp-" + rand(6))["name"]
+    sub = admin.mkns(top, "t")
+    p = mkprovider(admin, sub["name"], slapd, name="corp")
+    subject = [["@auth:realm=ldap", "@auth:provider=corp", "@auth:namespace=" + sub["name"]]]
+    admin.mkauthz(sub["name"], subject, ["@auth:role=namespace.viewer"])
+    tok = token_of(server, sub["name"], "corp", "bob", BOB_PW)
+    assert jwt_parts(tok)[1]["data"]["providerid"] == p["ID"]
+    c = Client(server, tok)
+    assert c.get("/certificates", ns=sub["name"]).status == 200
+    admin.ok(admin.delete("/namespaces/" + sub["ID"], ns=top))
+    again = admin.mkns(top, "t")["name"]
+    mkprovider(admin, again, slapd, name="corp")
+    admin.mkauthz(again, subject, ["@auth:role=namespace.viewer"])
+    assert_error(c.get("/certificates", ns=again), 401)
+    assert Client(server).post("/authn", {"token": tok}, ns=None, token=None).status == 401
+    fresh = token_of(server, again, "corp", "bob", BOB_PW)
+    assert Client(server, fresh).get("/certificates", ns=again).status == 200
+    q = [o for o in admin.list("ldapproviders", again) if o["name"] == "corp"][0]
+    admin.ok(admin.delete("/ldapproviders/" + q["ID"], ns=again))
+    assert_error(Client(server, fresh).get("/certificates", ns=again), 401)
+
+
 def test_large_entry_still_gives_a_usable_token(server, admin, ns, plain):
     # Binary values are not claims; attributes beyond the token's budget are left out
     # rather than producing a token the console itself would refuse (8 KiB).

@@ -293,6 +293,20 @@ def authn(server, token):
     return r.data
 
 
+def test_a_token_goes_with_its_provider(server, admin, ns, idp, tls):
+    # As an account's token goes with its account: deleting the provider that vouched for
+    # a token (its @auth:providerid) refuses the token at the next request.
+    op = mkprovider(admin, ns, idp, "kw-rs", tls)
+    r, _ = login(server, ns, idp, op["name"])
+    assert r.status == 200, r
+    tok = r.data["token"]
+    assert jwt_parts(tok)[1]["data"]["providerid"] == op["ID"]
+    assert authn(server, tok)
+    admin.ok(admin.delete("/oidcproviders/" + op["ID"], ns=ns))
+    r = server.client().post("/authn", {"token": tok}, ns=None, token=None)
+    assert r.status == 401, r
+
+
 # -- full logins ---------------------------------------------------------------------
 
 def test_step1_redirects_to_the_provider(server, admin, ns, idp, tls):
@@ -334,7 +348,7 @@ def test_full_login_rs256(server, admin, ns, idp, tls):
     assert payload["sub"] == "alice"
     assert payload["data"] == {"realm": "oidc", "sub": "alice", "email": "alice@example.test",
                                "groups": ALICE_GROUPS, "namespace": ns,
-                               "provider": op["name"]}
+                               "provider": op["name"], "providerid": op["ID"]}
     claims = authn(server, d["token"])["authClaims"]
     for c in ("@auth:realm=oidc", "@auth:subject=alice", "@auth:email=alice@example.test",
               "@auth:groups=engineering", "@auth:groups=pki-admins", "@auth:namespace=" + ns,
@@ -369,7 +383,7 @@ def test_full_login_es256_client_secret_post(server, admin, ns, idp_post, tls):
     assert r.status == 200, r
     data = jwt_parts(r.data["token"])[1]["data"]
     assert data == {"realm": "oidc", "email": "alice@example.test", "namespace": ns,
-                    "provider": op["name"]}
+                    "provider": op["name"], "providerid": op["ID"]}
 
 
 def test_default_provider(server, admin, idp, tls):

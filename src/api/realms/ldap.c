@@ -57,8 +57,9 @@ struct provider {
  * hashes a permissive directory may show the service account, and the keys the
  * realm sets itself. */
 static const char *const never_claims[] = {
-    "userPassword",    "authPassword", "unicodePwd", "sambaNTPassword", "sambaLMPassword",
-    "krbPrincipalKey", "realm",        "namespace",  "provider",        NULL,
+    "userPassword",    "authPassword",    "unicodePwd", "sambaNTPassword",
+    "sambaLMPassword", "krbPrincipalKey", "realm",      "namespace",
+    "provider",        "providerid",      "subject",    NULL,
 };
 
 /* libldap initialises its TLS library on first use without a lock, and its
@@ -527,6 +528,7 @@ identity_fill(struct req *r, LDAP *ld, LDAPMessage *e, const struct provider *p,
     add_attributes(r, ld, e, p, &id->data);
     val_set(r->a, &id->data, "namespace", val_str(l->ns));
     val_set(r->a, &id->data, "provider", val_cstr(p->name));
+    val_set(r->a, &id->data, "providerid", *val_get(p->obj, "ID"));
     id->sub = subject_of(r->a, ld, e, p, dn);
 }
 

@@ -999,7 +999,7 @@ static bool
 reserved(struct str k)
 {
     return str_eq_c(k, "realm") || str_eq_c(k, "namespace") || str_eq_c(k, "provider") ||
-           str_eq_c(k, "subject");
+           str_eq_c(k, "providerid") || str_eq_c(k, "subject");
 }
 
 static void
@@ -1021,6 +1021,7 @@ identity_fill(struct req *r, const struct provider *p, const struct val *c, stru
     }
     val_set(r->a, &id->data, "namespace", val_str(p->ns));
     val_set(r->a, &id->data, "provider", val_str(p->name));
+    val_set(r->a, &id->data, "providerid", val_str(p->id));
     id->sub = val_get_str(c, "sub");
 }
 
