@@ -204,10 +204,12 @@ namespace_exists(struct pconn *c, struct str ns, struct arena *a)
     return rc;
 }
 
-/* The parameters of sql_insert (or sql_update) for obj. */
+/* The parameters of sql_insert (or sql_update) for obj; `nsid` (not NULL:
+ * an insert in a namespace the transaction knows, ns_known) the ID its
+ * unguarded insert takes in place of the namespace's name. */
 static int
 row_args(struct pargs *p, const struct spec *s, const struct val *obj, bool insert,
-         const struct write_cond *wc)
+         const struct write_cond *wc, const struct str *nsid)
 {
     const struct val *ns = val_get(obj, "namespace"), *id = val_get(obj, "ID");
     int               rc;
@@ -217,10 +219,47 @@ row_args(struct pargs *p, const struct spec *s, const struct val *obj, bool inse
     rc = args_row(p, s, obj);
     if (!insert)
         pg_arg_str(p, id->s, OID_TEXT);
-    pg_arg_str(p, ns->s, OID_TEXT);
+    if (nsid == NULL)
+        pg_arg_str(p, ns->s, OID_TEXT);
+    else if (s->bulk)
+        pg_arg_str(p, *nsid, OID_TEXT);
     if (!insert)
         args_cond(p, wc);
     return rc;
+}
+
+/* Whether this transaction found namespace `name` (or it is the root), and
+ * its ID: an insert in it needs no guard of its own, since no other
+ * transaction can delete it before this one commits (the write lock) and
+ * this one forgets what it changes (ns_wrote). */
+static bool
+ns_known(struct tx *base, struct str name, struct str *id)
+{
+    struct pg_tx *tx = (struct pg_tx *)base;
+
+    if (str_eq_c(name, "/")) {
+        *id = STR("/");
+        return true;
+    }
+    for (size_t i = 0; i < tx->nseen; i++)
+        if (str_eq(tx->seen_name[i], name)) {
+            *id = val_get_str(&tx->seen_doc[i], "ID");
+            return id->len > 0;
+        }
+    return false;
+}
+
+/* An insert's SQL and parameters for obj, unguarded when its namespace is
+ * known (ns_known). */
+static int
+insert_args(struct tx *tx, struct buf *sql, struct pargs *p, const struct spec *s,
+            const struct val *obj)
+{
+    struct str nsid;
+    bool       known = ns_known(tx, val_get_str(obj, "namespace"), &nsid);
+
+    sql_insert(sql, s, SQL_POSTGRES, known);
+    return row_args(p, s, obj, true, NULL, known ? &nsid : NULL);
 }
 
 /* An insert that wrote nothing: a taken unique key, or its namespace is gone. */
@@ -240,13 +279,15 @@ write_row(struct tx *tx, const struct spec *s, const struct val *obj, bool inser
     struct pargs  p = { .a = a };
     struct buf    sql;
     int64_t       changed = 0;
-    int           rc = row_args(&p, s, obj, insert, wc);
+    int           rc;
 
     buf_init(&sql, SQL_MAX);
     if (insert)
-        sql_insert(&sql, s, SQL_POSTGRES);
-    else
+        rc = insert_args(tx, &sql, &p, s, obj);
+    else {
         sql_update(&sql, s, SQL_POSTGRES);
+        rc = row_args(&p, s, obj, false, wc, NULL);
+    }
     if (rc == E_OK) {
         if (insert) /* an update by ID with its conditions is planned each time */
             pq_generic(c);
@@ -274,11 +315,11 @@ insert_held(struct tx *tx, const struct spec *s, const struct val *obj, bool hop
 {
     struct pargs p = { .a = arena_new(4096) };
     struct buf   sql;
-    int          rc = row_args(&p, s, obj, true, NULL);
+    int          rc;
 
     *held = false;
     buf_init(&sql, SQL_MAX);
-    sql_insert(&sql, s, SQL_POSTGRES);
+    rc = insert_args(tx, &sql, &p, s, obj);
     if (rc != E_OK) {
         arena_free(p.a);
     } else { /* either takes p.a */
@@ -324,10 +365,14 @@ tx_insert_each(struct tx *tx, const struct spec *s, const struct val *objs, size
 {
     struct pconn *c = txc(tx);
     struct buf    sql;
+    struct str    ns = n > 0 ? val_get_str(&objs[0], "namespace") : STR_NULL, nsid;
+    bool          known = n > 0 && ns_known(tx, ns, &nsid);
     int           rc = E_OK;
 
+    for (size_t i = 1; i < n && known; i++) /* one statement serves them all */
+        known = str_eq(val_get_str(&objs[i], "namespace"), ns);
     buf_init(&sql, SQL_MAX);
-    sql_insert(&sql, s, SQL_POSTGRES);
+    sql_insert(&sql, s, SQL_POSTGRES, known);
     for (size_t at = 0; at < n && rc == E_OK; at += PIPE_MAX) {
         size_t        k = n - at < PIPE_MAX ? n - at : PIPE_MAX;
         struct arena *a = arena_new(64 * 1024);
@@ -335,7 +380,7 @@ tx_insert_each(struct tx *tx, const struct spec *s, const struct val *objs, size
         int64_t       changed[PIPE_MAX];
         for (size_t i = 0; i < k && rc == E_OK; i++) {
             p[i] = (struct pargs){ .a = a };
-            rc = row_args(&p[i], s, &objs[at + i], true, NULL);
+            rc = row_args(&p[i], s, &objs[at + i], true, NULL, known ? &nsid : NULL);
         }
         if (rc == E_OK) {
             pq_generic(c);

@@ -620,7 +620,7 @@ write_cond(struct buf *sql, enum sql_dialect d, size_t n)
 }
 
 void
-sql_insert(struct buf *sql, const struct spec *s, enum sql_dialect d)
+sql_insert(struct buf *sql, const struct spec *s, enum sql_dialect d, bool ns_known)
 {
     size_t n = spec_ncolumns(s);
 
@@ -637,7 +637,10 @@ sql_insert(struct buf *sql, const struct spec *s, enum sql_dialect d)
             buf_puts(sql, ", ");
         placeholder_n(sql, d, i + 1);
     }
-    if (s->bulk) { /* the ID of the namespace it is created in */
+    if (s->bulk && ns_known) { /* the ID of the namespace, given */
+        buf_puts(sql, ", ");
+        placeholder_n(sql, d, n + 2);
+    } else if (s->bulk) { /* the ID of the namespace it is created in */
         buf_puts(sql, ", CASE WHEN ");
         placeholder_n(sql, d, n + 2);
         buf_puts(sql, " = '/' THEN '/' ELSE (SELECT \"ID\" FROM ");
@@ -646,8 +649,10 @@ sql_insert(struct buf *sql, const struct spec *s, enum sql_dialect d)
         placeholder_n(sql, d, n + 2);
         buf_puts(sql, ") END");
     }
-    buf_puts(sql, " WHERE ");
-    namespace_guard(sql, d, n + 2);
+    if (!ns_known) {
+        buf_puts(sql, " WHERE ");
+        namespace_guard(sql, d, n + 2);
+    }
     /* A taken unique key writes nothing instead of failing: a PostgreSQL
      * error would abort the whole transaction, every job of the batch. */
     if (d == SQL_POSTGRES)

@@ -49,8 +49,11 @@ void sql_counts_fold(struct buf *sql, const struct spec *s);
 #define SQL_NAMESPACE_TABLE "namespaces"
 /* Row writes: columns in spec_column order, then doc (update: then the ID), then
  * the object's namespace. Both write nothing (no error) when that namespace
- * does not exist: the caller tests the number of changed rows. */
-void sql_insert(struct buf *sql, const struct spec *s, enum sql_dialect d);
+ * does not exist: the caller tests the number of changed rows. An insert
+ * whose namespace the transaction knows to exist (`ns_known`: found in it,
+ * under the write lock) is not guarded, and takes the namespace's ID instead
+ * of its name for a bulk spec's nsid (nothing for another). */
+void sql_insert(struct buf *sql, const struct spec *s, enum sql_dialect d, bool ns_known);
 void sql_update(struct buf *sql, const struct spec *s, enum sql_dialect d);
 void sql_delete(struct buf *sql, const struct spec *s, enum sql_dialect d);
 void sql_delete_scope(struct buf *sql, const struct spec *s, const struct scope *sc,

@@ -360,7 +360,7 @@ write_row(struct tx *tx, const struct spec *s, const struct val *obj, bool inser
 
     buf_init(&sql, SQL_MAX);
     if (insert)
-        sql_insert(&sql, s, SQL_SQLITE);
+        sql_insert(&sql, s, SQL_SQLITE, false);
     else
         sql_update(&sql, s, SQL_SQLITE);
     stmt = sqlite_conn_stmt(c, buf_cstr(&sql));
