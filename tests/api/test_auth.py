@@ -655,6 +655,29 @@ def test_an_empty_restriction_list_keeps_the_originals(server, tree, field, valu
                                                      ns=tree), 403)
 
 
+@pytest.mark.parametrize("original,copy,within", [
+    (["namespace,get", "namespace,post"], ["namespace,get,post"], True),
+    (["*,get"], ["apiauthorization,get"], True),
+    (["@auth:role=namespace.editor"], ["certificate,*"], True),
+    (["namespace,get"], ["namespace,get,post"], False),
+    (["*,get"], ["*,get,put"], False),
+    (["@auth:role=namespace.viewer"], ["certificate,post"], False),
+])
+def test_a_copy_may_narrow_permissions_however_they_are_written(
+        server, tree, original, copy, within):
+    # API.md 3: restrictions can only shrink. A copy's permissions are judged by what they
+    # allow on every resource, not by their spelling (a black-box review had narrowings such
+    # as ["namespace,get,post"] from ["namespace,get", "namespace,post"] refused). A widening,
+    # however written, stays refused.
+    first = server.token(restrictedPermissions=original)
+    r = copy_of(server, first, restrictedPermissions=copy)
+    if within:
+        assert r.status == 200, r
+        assert jwt_parts(r.data["token"])[1]["restrictions"]["perms"] == copy
+    else:
+        assert_error(r, 422)
+
+
 def uses(server, token, ns, n):
     """The statuses of n requests made with token."""
     c = server.client(token)

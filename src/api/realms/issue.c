@@ -300,17 +300,41 @@ nets_within(const struct val *req, const struct val *orig)
     return true;
 }
 
+/* Whether one of the permission entries `l` allows `verb` on `s` (as
+ * authorize judges a restricted token). */
+static bool
+perms_allow(struct arena *a, const struct val *l, const struct spec *s, unsigned verb)
+{
+    for (size_t i = 0; i < l->a.n; i++) {
+        struct grant  g[ROLE_GRANTS_MAX];
+        size_t        n = 0;
+        struct errbuf eb;
+        if (l->a.v[i].t != V_STR || roles_parse_identity(a, l->a.v[i].s, g, &n, &eb) != E_OK)
+            continue;
+        for (size_t j = 0; j < n; j++)
+            if (grant_allows(&g[j], s, verb))
+                return true;
+    }
+    return false;
+}
+
+/* Whether the permissions `req` allow nothing `orig` does not, judged by what
+ * they allow on every resource, not by how they are written:
+ * ["certificate,get,post"] is within ["certificate,get", "certificate,post"],
+ * ["apiauthorization,get"] within ["*,get"]. */
 static bool
 perms_within(const struct val *req, const struct val *orig)
 {
-    for (size_t i = 0; i < req->a.n; i++) {
-        bool ok = false;
-        for (size_t j = 0; j < orig->a.n && !ok; j++)
-            ok = val_equal(&req->a.v[i], &orig->a.v[j]);
-        if (!ok)
-            return false;
-    }
-    return true;
+    static const unsigned verbs[] = { VERB_GET, VERB_POST, VERB_PUT, VERB_DELETE };
+    struct arena         *a = arena_new(4096);
+    bool                  within = true;
+
+    for (size_t i = 0; i < spec_count && within; i++)
+        for (size_t k = 0; k < ARRAY_LEN(verbs) && within; k++)
+            within = !perms_allow(a, req, spec_all[i], verbs[k]) ||
+                     perms_allow(a, orig, spec_all[i], verbs[k]);
+    arena_free(a);
+    return within;
 }
 
 struct take {
