@@ -103,7 +103,8 @@ const struct spec spec_ldapprovider = {
     .unique = "name",
     .default_order = "name",
     .ops = OP_ALL,
-    .access = ACCESS_SECRET,
+    .access = ACCESS_ADMIN, /* who shapes the identities authorizations trust: administrators
+                               (API.md 5) */
     .hooks = { .prepare = ldapprovider_prepare },
     .rt = &ldapprovider_rt,
 };

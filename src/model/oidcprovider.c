@@ -78,7 +78,8 @@ const struct spec spec_oidcprovider = {
     .unique = "name",
     .default_order = "name",
     .ops = OP_ALL,
-    .access = ACCESS_SECRET,
+    .access = ACCESS_ADMIN, /* who shapes the identities authorizations trust: administrators
+                               (API.md 5) */
     .hooks = { .prepare = oidcprovider_prepare },
     .rt = &oidcprovider_rt,
 };

@@ -19,8 +19,8 @@ const struct role roles[] = {
       { ANY(ALL_VERBS, ACCESS_ADMIN) },
       1 },
     { "namespace.editor",
-      "Everything but API authorizations, credentials and certificate authorities (which it "
-      "reads)",
+      "Everything but API authorizations, credentials, identity providers and certificate "
+      "authorities (it reads authorizations and certificate authorities)",
       { ANY(ALL_VERBS, ACCESS_SECRET) },
       1 },
     { "namespace.viewer",

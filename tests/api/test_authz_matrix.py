@@ -33,10 +33,12 @@ RESOURCES = {
     "serviceaccounts": (ADMIN, lambda ns: {"name": "s" + rand(8)}, WRITES),
     "appcredentials": (ADMIN, lambda ns: {"name": "c" + rand(8)}, WRITES),
     "auditlogs": (NORMAL, None, frozenset()),
-    "ldapproviders": (SECRET, lambda ns: {
+    # Identity providers shape the identities authorizations trust: administrators only
+    # (an editor pointing one at a directory of its own became administrator: review).
+    "ldapproviders": (ADMIN, lambda ns: {
         "name": "l" + rand(6), "address": "127.0.0.1:1", "bindDN": "cn=reader,dc=example",
         "bindPassword": "pw-" + rand(8), "baseDN": "dc=example"}, WRITES),
-    "oidcproviders": (SECRET, lambda ns: {
+    "oidcproviders": (ADMIN, lambda ns: {
         "name": "o" + rand(6), "endpoint": "https://127.0.0.1:1", "clientID": "c" + rand(4),
         "clientSecret": "s-" + rand(8)}, WRITES),
     # A new certificate for every create, so that none is answered by dedupe.

@@ -413,16 +413,23 @@ def test_refused_service_account_is_503(server, admin, ns, slapd):
 
 # -- who may see providers ------------------------------------------------------------------------
 
-def test_viewer_cannot_read_providers_editor_can(server, admin, ns, plain):
-    clients = {}
+def test_only_administrators_read_or_change_providers(server, admin, ns, slapd, plain):
+    # A provider decides which identities the authorizations an administrator wrote will
+    # trust: an editor able to point one at a directory of its own (sending a bind password
+    # of its own) logged in as that directory's "boss" and was administrator (a black-box
+    # review). Identity providers are administrator business, as API authorizations and
+    # service accounts are; viewers and editors neither read nor change them.
     for role in ("viewer", "editor"):
         name, pw, _ = admin.mkaccount(ns)
         admin.mkauthz(ns, [["@auth:realm=vince", "@auth:account=" + name]],
                       ["@auth:role=namespace." + role])
-        clients[role] = Client(server, server.token(name, pw))
-    assert_error(clients["viewer"].get("/ldapproviders", ns=ns), 403)
-    assert_error(clients["viewer"].get("/ldapproviders/" + plain["ID"], ns=ns), 403)
-    r = clients["editor"].get("/ldapproviders", ns=ns)
+        c = Client(server, server.token(name, pw))
+        assert_error(c.get("/ldapproviders", ns=ns), 403)
+        assert_error(c.get("/ldapproviders/" + plain["ID"], ns=ns), 403)
+        body = dict(plain, address="127.0.0.1:1", bindPassword="mine-" + rand(6))
+        assert_error(c.put("/ldapproviders/" + plain["ID"], body, ns=ns), 403)
+        assert_error(c.post("/ldapproviders", provider_body(slapd, "None"), ns=ns), 403)
+    r = admin.get("/ldapproviders", ns=ns)
     items = admin.ok(r)
     assert plain["name"] in [o["name"] for o in items]
     assert all("bindPassword" not in o for o in items) and READER_PW.encode() not in r.content
