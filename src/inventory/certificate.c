@@ -205,21 +205,28 @@ batch_keep(struct inv_batch *b, struct str aki, struct str dn, const struct val 
 /* Certificates of the namespace that may have issued one with this
  * authority key identifier and issuer name: those with both this subject key
  * identifier and this subject (a name may also be another key's, a key
- * another name's), by the subject alone when it names no key. */
-#define ISSUER_CANDIDATES 8
+ * another name's), by the subject alone when it names no key - those a scan
+ * found, or the others, apart: a scan can bring any number of copies of a
+ * CA's names (31 in one handshake, a black-box review), which must not crowd
+ * the imported CA out of the few looked at. Of those a scan found, more are
+ * looked at: each must verify, and a forged copy does not. */
+#define ISSUER_CANDIDATES            8
+#define DISCOVERED_ISSUER_CANDIDATES 64
 
 static int
 issuer_candidates(struct tx *tx, struct arena *a, struct str ns, struct str aki, struct str dn,
-                  struct val *items)
+                  bool from_scans, struct val *items)
 {
     struct fval   key = { .t = FV_STR, .s = aki }, name = { .t = FV_STR, .s = dn };
-    struct listq  q = { .scope = { ns, false }, .limit = ISSUER_CANDIDATES };
-    struct fnode *by_name = filter_cmp(a, "subject", F_EQ, name);
+    struct fval   scan = { .t = FV_STR, .s = STR("DISCOVERED") };
+    struct listq  q = { .scope = { ns, false },
+                        .limit = from_scans ? DISCOVERED_ISSUER_CANDIDATES : ISSUER_CANDIDATES };
+    struct fnode *f = filter_bool(a, F_AND, filter_cmp(a, "subject", F_EQ, name),
+                                  filter_cmp(a, "source", from_scans ? F_EQ : F_NE, scan));
 
-    q.filter =
-        aki.len == 0
-            ? by_name
-            : filter_bool(a, F_AND, filter_cmp(a, "subjectKeyIdentifier", F_EQ, key), by_name);
+    q.filter = aki.len == 0
+                   ? f
+                   : filter_bool(a, F_AND, filter_cmp(a, "subjectKeyIdentifier", F_EQ, key), f);
     *items = val_arr();
     return tx->ops->list(tx, &spec_certificate, &q, a, items);
 }
@@ -270,14 +277,13 @@ link_issuer(struct tx *tx, struct arena *a, struct str ns, struct val *obj, stru
         return E_NOTFOUND;
     if (known != NULL && may_issue(obj, known))
         pick = known;
-    else if ((rc = issuer_candidates(tx, a, ns, aki, dn, &items)) != E_OK)
-        return rc;
-    for (size_t i = 0; pick == NULL && i < items.a.n; i++)
-        if (!discovered(&items.a.v[i]) && may_issue(obj, &items.a.v[i]))
-            pick = &items.a.v[i];
-    for (size_t i = 0; pick == NULL && i < items.a.n; i++)
-        if (may_issue(obj, &items.a.v[i]))
-            pick = &items.a.v[i];
+    for (int scans = 0; pick == NULL && scans < 2; scans++) {
+        if ((rc = issuer_candidates(tx, a, ns, aki, dn, scans == 1, &items)) != E_OK)
+            return rc;
+        for (size_t i = 0; pick == NULL && i < items.a.n; i++)
+            if (may_issue(obj, &items.a.v[i]))
+                pick = &items.a.v[i];
+    }
     if (pick == NULL)
         return E_NOTFOUND;
     *issuer = *pick;
