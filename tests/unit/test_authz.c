@@ -389,10 +389,10 @@ teardown(void **state)
 /* ---- the built-in roles ---------------------------------------------------- */
 
 /* What each role grants (API.md section 5), per resource: a normal one
- * (namespace), a secret one (ldapprovider), an admin-only one
+ * (namespace), a secret one (webhook), an admin-only one
  * (apiauthorization), and the two certificate.requester names. */
 static const struct spec *const resources[] = {
-    &spec_namespace, &spec_ldapprovider, &spec_apiauthorization, &spec_certreq, &spec_cert,
+    &spec_namespace, &spec_webhook, &spec_apiauthorization, &spec_certreq, &spec_cert,
 };
 #define NRES ARRAY_LEN(resources)
 #define ALL  (VERB_GET | VERB_POST | VERB_PUT | VERB_DELETE)
@@ -403,7 +403,7 @@ static const struct {
 } role_rows[] = {
     { "admin", { ALL, ALL, ALL, ALL, ALL } },
     /* API authorizations: read by editors and viewers (no secret), written by
-     * administrators only; LDAP providers (credentials) are not a viewer's */
+     * administrators only; webhooks (their URLs often hold tokens) are not a viewer's */
     { "editor", { ALL, ALL, VERB_GET, ALL, ALL } },
     { "viewer", { VERB_GET, 0, VERB_GET, VERB_GET, VERB_GET } },
     { "requester", { VERB_GET, 0, 0, VERB_GET | VERB_POST, VERB_GET } },
@@ -457,7 +457,7 @@ struct acase {
 };
 
 #define NSS (&spec_namespace)
-#define LDP (&spec_ldapprovider)
+#define SEC (&spec_webhook)
 #define AZ  (&spec_apiauthorization)
 
 static const struct acase cases[] = {
@@ -466,12 +466,12 @@ static const struct acase cases[] = {
     { "raw", "/acme/web/deep", NSS, VERB_GET, NULL, true },
     { "raw", "/acme", NSS, VERB_POST, NULL, false },
     { "raw", "/acme", NSS, VERB_DELETE, NULL, false },
-    { "raw", "/acme", LDP, VERB_GET, NULL, false },
+    { "raw", "/acme", SEC, VERB_GET, NULL, false },
     { "raw", "/acme", AZ, VERB_DELETE, NULL, true }, /* a named identity ignores access */
     { "raw", "/acme", AZ, VERB_GET, NULL, false },
     { "raw", "/beta", NSS, VERB_GET, NULL, false },
     { "star", "/acme", NSS, VERB_GET, NULL, true },
-    { "star", "/acme", LDP, VERB_PUT, NULL, true },
+    { "star", "/acme", SEC, VERB_PUT, NULL, true },
     { "star", "/acme", AZ, VERB_GET, NULL, true },
     { "star", "/acme", NSS, VERB_POST, NULL, false },
     { "star", "/acme", AZ, VERB_DELETE, NULL, false },
@@ -490,7 +490,7 @@ static const struct acase cases[] = {
 
     /* a subject line: every claim of it must be the token's */
     { "alice", "/acme", NSS, VERB_POST, NULL, true },
-    { "alice", "/acme/web", LDP, VERB_PUT, NULL, true },
+    { "alice", "/acme/web", SEC, VERB_PUT, NULL, true },
     { "alice-beta", "/acme", NSS, VERB_GET, NULL, false }, /* organization differs */
     { "bob", "/acme", NSS, VERB_GET, NULL, false },        /* account differs */
     { "alice-ldap", "/acme", NSS, VERB_GET, NULL, false }, /* realm differs */
@@ -524,10 +524,10 @@ static const struct acase cases[] = {
     { "root-ns", "/beta", NSS, VERB_GET, NULL, false },
     { "root-perm", "/beta", NSS, VERB_GET, NULL, true },
     { "root-perm", "/beta", NSS, VERB_POST, NULL, false },
-    { "root-perm", "/beta", LDP, VERB_GET, NULL, false },
+    { "root-perm", "/beta", SEC, VERB_GET, NULL, false },
     { "root-role", "/acme", NSS, VERB_GET, NULL, true },
     { "root-role", "/acme", NSS, VERB_PUT, NULL, false },
-    { "root-role", "/acme", LDP, VERB_GET, NULL, false },
+    { "root-role", "/acme", SEC, VERB_GET, NULL, false },
     { "root-net", "/acme", NSS, VERB_GET, "192.168.0.9", true },
     { "root-net", "/acme", NSS, VERB_GET, "192.168.1.9", false },
     { "root-net", "/acme", NSS, VERB_GET, "::1", false },
