@@ -35,6 +35,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "../core/config.h"
 #include "../core/net.h"
 #include "../core/timeutil.h"
 
@@ -111,6 +112,44 @@ scan_outcome_name(enum scan_outcome o)
 
 /* ---- process-wide: descriptors and SIGPIPE ----------------------------- */
 
+/* Descriptors all scans of the process may hold at once: the limit less what
+ * the API keeps (max_connections, and as much again for the store, webhooks,
+ * files and the listeners, at least SCAN_FD_RESERVE_MIN). Without it two
+ * runs of 10,000 pairs each used the process's last descriptor and the API
+ * could accept nothing for the probes' timeout (a black-box review: /health
+ * took 39 s). A pair that finds the budget spent waits as after EMFILE. */
+#define SCAN_FD_RESERVE_MIN 2048
+static int64_t fds_left; /* atomic */
+
+static void
+budget_init(void)
+{
+    struct rlimit rl = { .rlim_cur = 1024 };
+    int64_t       reserve = 2 * cfg.max_connections, limit;
+
+    if (reserve < SCAN_FD_RESERVE_MIN)
+        reserve = SCAN_FD_RESERVE_MIN;
+    (void)getrlimit(RLIMIT_NOFILE, &rl);
+    limit = rl.rlim_cur == RLIM_INFINITY ? (int64_t)NOFILE_FALLBACK : (int64_t)rl.rlim_cur;
+    /* a small limit still scans, a few pairs at a time */
+    __atomic_store_n(&fds_left, limit - reserve > 64 ? limit - reserve : 64, __ATOMIC_RELAXED);
+}
+
+static bool
+budget_take(void)
+{
+    if (__atomic_sub_fetch(&fds_left, 1, __ATOMIC_ACQ_REL) >= 0)
+        return true;
+    __atomic_add_fetch(&fds_left, 1, __ATOMIC_ACQ_REL);
+    return false;
+}
+
+static void
+budget_give(void)
+{
+    __atomic_add_fetch(&fds_left, 1, __ATOMIC_ACQ_REL);
+}
+
 /* The soft limit up to the hard one (RLIM_INFINITY is not allowed for
  * descriptors: then up to Linux's default fs.nr_open). A failure leaves the
  * limit as it was; EMFILE is handled anyway. */
@@ -119,13 +158,14 @@ raise_nofile(void)
 {
     struct rlimit rl;
 
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
-        return;
-    rl.rlim_cur = rl.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 && rl.rlim_max > NOFILE_FALLBACK) {
-        rl.rlim_cur = NOFILE_FALLBACK;
-        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0 && rl.rlim_max > NOFILE_FALLBACK) {
+            rl.rlim_cur = NOFILE_FALLBACK;
+            (void)setrlimit(RLIMIT_NOFILE, &rl);
+        }
     }
+    budget_init();
 }
 
 static void
@@ -268,6 +308,7 @@ release(struct scan *s, uint32_t i)
         }
         close(sl->fd);
         sl->fd = -1;
+        budget_give();
     }
     ERR_clear_error(); /* nothing of this pair's is left for the next one */
     sl->phase = P_FREE;
@@ -532,8 +573,13 @@ start(struct scan *s, uint32_t i, int64_t now)
     struct epoll_event      ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET, .data.u32 = i };
     int                     e;
 
-    if ((sl->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-        return no_socket(s, i, errno, now);
+    if (!budget_take())
+        return no_socket(s, i, EMFILE, now);
+    if ((sl->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+        e = errno;
+        budget_give();
+        return no_socket(s, i, e, now);
+    }
     sl->start = now;
     if (connect(sl->fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS &&
         errno != EINTR) {

@@ -39,9 +39,11 @@
  *
  * Limits: the first scan of the process raises the soft RLIMIT_NOFILE to the
  * hard limit (the process uses epoll, not select(), so descriptors above 1024
- * are safe). EMFILE or ENFILE from socket() lowers the number of pairs in
- * flight to what is open and retries the same target when one ends (or every
- * 10 ms when none is in flight); after a second without EMFILE the full
+ * are safe); all scans together hold at most that limit less twice
+ * max_connections (at least 2,048 left for the API, the store and webhooks),
+ * a pair finding that budget spent waiting as after EMFILE. EMFILE or ENFILE from socket()
+ * lowers the number of pairs in flight to what is open and retries the same target when one
+ * ends (or every 10 ms when none is in flight); after a second without EMFILE the full
  * concurrency is tried again. A target that cannot get a socket for a whole
  * timeout_ms is SCAN_ERROR "too many open files". SIGPIPE is blocked on the
  * scanning thread while scan_run runs (a write to a reset socket would

@@ -4,6 +4,7 @@ self-signed one, a chain of a CA the console knows; `openssl s_server`; a closed
 that accepts and never speaks), their results in the inventory (`source: DISCOVERED`) and in
 `certificateinstances`, classification of each chain, MISSING instances, cancel, restart,
 schedules and webhooks."""
+import os
 import socket
 import subprocess
 import time
@@ -12,7 +13,7 @@ import pytest
 
 from discoverytest import Servers, sni_cert
 from certmaker import make_cert
-from kwtest import assert_error, free_port, rand
+from kwtest import Client, assert_error, free_port, rand, raw_request
 from webhookreceiver import Receiver
 
 RUN_END = ("SUCCEEDED", "FAILED", "CANCELED")
@@ -684,6 +685,45 @@ def test_a_scanned_server_cannot_stand_in_for_a_ca_or_claim_one(admin, tmp_path)
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_scans_leave_descriptors_for_the_api(start_server):
+    # Two runs of 10,000 pairs each against servers that accept and never answer used the
+    # process's last descriptor: the API could accept nothing until the probes timed out
+    # (/health took 39 s; a black-box review). Scans now hold at most the descriptor limit
+    # less twice max_connections (at least 2,048): here a limit of 4,096 leaves them 2,048,
+    # and the API answers at once while they run.
+    import resource
+    s = start_server(config={"max_connections": 256})
+    subprocess.run(["prlimit", "--pid", str(s.proc.pid), "--nofile=4096:4096"], check=True)
+    admin = Client(s, s.token())
+    ns = admin.mkns("/", "fd-" + rand(6))["name"]
+    tarpit = socket.socket()
+    tarpit.bind(("0.0.0.0", 0))  # every 127.x address reaches it
+    tarpit.listen(4096)  # the kernel completes connections; nobody ever answers them
+    port = tarpit.getsockname()[1]
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        runs = []
+        for _ in range(2):  # one run of a discovery at a time: two discoveries
+            d = admin.ok(admin.post("/discoveries", body(
+                targets=["127.0.0.0/22"], ports=[str(port)], timeout="10s", concurrency=10000,
+                serverNames=["n%d.fd.test" % i for i in range(16)]), ns=ns))
+            runs.append(start_run(admin, ns, d["ID"])["ID"])
+        most = 0
+        for _ in range(20):
+            t = time.monotonic()  # a new connection each time: one more descriptor
+            assert raw_request(s, "GET", "/health", timeout=5)[0] == 200
+            assert time.monotonic() - t < 2.0, "the API waited for a descriptor"
+            most = max(most, len(os.listdir("/proc/%d/fd" % s.proc.pid)))
+            time.sleep(0.2)
+        assert 1500 < most <= 4096 - 2048 + 200, most  # scanning, within the budget
+        for r in runs:
+            admin.ok(admin.put("/discoveryruns/" + r, dict(
+                admin.ok(admin.get("/discoveryruns/" + r, ns=ns)), status="CANCELED"), ns=ns))
+    finally:
+        tarpit.close()
+        assert soft == resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
 def test_a_host_name_whose_addresses_are_all_excluded_is_told(admin, ns):
