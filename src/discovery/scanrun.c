@@ -820,6 +820,31 @@ add_address(struct names *nm, const struct sockaddr *sa)
         memcpy(nm->addr[nm->n++], ip, 16);
 }
 
+/* While names resolve (each may take seconds): whether the run was canceled
+ * or deleted meanwhile (r->canceled), read at most every RESOLVE_CHECK_MS -
+ * the writer sees it only at its first batch, after the resolution, and a
+ * canceled run of 4,096 names that do not resolve held a discovery worker for
+ * minutes (a black-box review). */
+#define RESOLVE_CHECK_MS 250
+
+static void
+check_canceled(struct run *r, int64_t *last_ms)
+{
+    struct arena *a;
+    struct val    run;
+    struct errbuf eb = { 0 };
+    int           rc;
+
+    if (time_mono_ms() - *last_ms < RESOLVE_CHECK_MS)
+        return;
+    *last_ms = time_mono_ms();
+    a = arena_new(4096);
+    rc = r->job->st->ops->find(r->job->st, &spec_discoveryrun, NULL, "ID", r->id, a, &run, &eb);
+    if (rc == E_NOTFOUND || (rc == E_OK && !str_eq_c(val_get_str(&run, "status"), "RUNNING")))
+        r->canceled = true;
+    arena_free(a);
+}
+
 /* Every host name target's addresses (none when it does not resolve). */
 static void
 resolve_names(struct run *r)
@@ -827,10 +852,12 @@ resolve_names(struct run *r)
     /* No AI_ADDRCONFIG: a name's IPv6 addresses are tried even where only loopback
      * has IPv6 (a pair counts by its best probe). */
     struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+    int64_t         checked = time_mono_ms();
 
     r->names = arena_calloc(r->a, r->ts.ntargets ? r->ts.ntargets : 1, sizeof *r->names);
-    for (size_t i = 0; i < r->ts.ntargets && !job_canceled(r->job); i++) {
+    for (size_t i = 0; i < r->ts.ntargets && !job_canceled(r->job) && !r->canceled; i++) {
         struct addrinfo *res = NULL;
+        check_canceled(r, &checked);
         if (!r->ts.targets[i].is_name)
             continue;
         r->names[i].addr = arena_calloc(r->a, NAME_ADDRS_MAX, 16);
@@ -1005,6 +1032,8 @@ run_scan(struct run *r)
     resolve_names(r);
     if (job_canceled(r->job))
         return E_UNAVAILABLE; /* names not resolved yet are resolved at the resume */
+    if (r->canceled)
+        return E_OK; /* canceled (or deleted) while its names resolved: nothing to keep */
     const struct val *resume = val_get(&r->obj, "resume");
     pairs_hash(r);
     if (resume != NULL && !str_eq_c(val_get_str(resume, "pairs"), r->pairs_hash))
