@@ -231,6 +231,19 @@ issuer_candidates(struct tx *tx, struct arena *a, struct str ns, struct str aki,
     return tx->ops->list(tx, &spec_certificate, &q, a, items);
 }
 
+/* The first certificate of the namespace with this subject key identifier:
+ * the common case (one certificate per key) in one look-up that stops at its
+ * match, before the candidates are listed (a list is ordered, and SQLite
+ * walked 100,000 issued leaves sharing a key for it: 1.7 ms of CPU per
+ * issuance, bench part 10). */
+static int
+first_by_key(struct tx *tx, struct arena *a, struct str ns, struct str aki, struct val *out)
+{
+    struct scope sc = { ns, false };
+
+    return tx->ops->find(tx, &spec_certificate, &sc, "subjectKeyIdentifier", aki, a, out);
+}
+
 static bool
 discovered(const struct val *cert)
 {
@@ -270,13 +283,18 @@ link_issuer(struct tx *tx, struct arena *a, struct str ns, struct val *obj, stru
     struct str        aki = val_get_str(obj, "authorityKeyIdentifier");
     struct str        dn = val_get_str(obj, "issuer");
     const struct val *known = batch_issuer(b, aki, dn), *pick = NULL;
-    struct val        items = val_arr();
-    int               rc;
+    struct val        items = val_arr(), first;
+    int               rc = E_OK;
 
     if (self != NULL && self->t == V_BOOL && self->b)
         return E_NOTFOUND;
     if (known != NULL && may_issue(obj, known))
         pick = known;
+    else if (aki.len > 0 && (rc = first_by_key(tx, a, ns, aki, &first)) == E_OK &&
+             !discovered(&first) && may_issue(obj, &first))
+        pick = &first;
+    else if (rc != E_OK && rc != E_NOTFOUND)
+        return rc;
     for (int scans = 0; pick == NULL && scans < 2; scans++) {
         if ((rc = issuer_candidates(tx, a, ns, aki, dn, scans == 1, &items)) != E_OK)
             return rc;
