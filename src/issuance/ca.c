@@ -108,7 +108,7 @@ find_up(struct tx *tx, const struct spec *s, struct str ns, struct str id, struc
 }
 
 int
-ca_chain_read(struct arena *a, struct str id, struct val *chain, size_t *n)
+ca_chain_read(struct tx *tx, struct arena *a, struct str id, struct val *chain, size_t *n)
 {
     struct errbuf eb = { 0 };
     int           rc;
@@ -116,8 +116,11 @@ ca_chain_read(struct arena *a, struct str id, struct val *chain, size_t *n)
     for (*n = 0; id.len > 0; (*n)++) {
         if (*n == POLICY_CHAIN_MAX)
             return E_TOOBIG;
-        if ((rc = kw_store->ops->find(kw_store, &spec_certificateauthority, NULL, "ID", id, a,
-                                      &chain[*n], &eb)) != E_OK)
+        rc = tx != NULL
+                 ? tx->ops->find(tx, &spec_certificateauthority, NULL, "ID", id, a, &chain[*n])
+                 : kw_store->ops->find(kw_store, &spec_certificateauthority, NULL, "ID", id, a,
+                                       &chain[*n], &eb);
+        if (rc != E_OK)
             return rc;
         id = val_get_str(&chain[*n], "parentID");
     }
@@ -158,7 +161,7 @@ static int
 parent_read(struct hook_ctx *ctx, struct str parent_id, struct val *chain, size_t *n,
             struct errbuf *eb)
 {
-    int rc = ca_chain_read(ctx->a, parent_id, chain, n);
+    int rc = ca_chain_read(NULL, ctx->a, parent_id, chain, n);
 
     if (rc != E_OK && rc != E_NOTFOUND && rc != E_TOOBIG)
         return errbuf_set(eb, rc, "store error");

@@ -24,11 +24,11 @@ void cas_forget(struct str id);
 int find_up(struct tx *tx, const struct spec *s, struct str ns, struct str id, struct arena *a,
             struct val *out);
 
-/* CA `id` and its parents up to its root, from the store (any namespace),
+/* CA `id` and its parents up to its root, read in `tx` (NULL: from the store; any namespace),
  * into chain[0..*n), chain holding POLICY_CHAIN_MAX. E_NOTFOUND when one of
  * them is gone, E_TOOBIG when the chain is longer, or the store's error:
  * then *n says how many were read. */
-int ca_chain_read(struct arena *a, struct str id, struct val *chain, size_t *n);
+int ca_chain_read(struct tx *tx, struct arena *a, struct str id, struct val *chain, size_t *n);
 
 /* constraints.c: the X.509 name constraints written in the certificates of
  * the console's CAs, read once per CA and kept; thread-safe. */

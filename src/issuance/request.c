@@ -278,7 +278,7 @@ read_policy(struct hook_ctx *ctx, const struct val *obj, struct val *t, struct v
         return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
                            "No issuing template '%.*s' in this namespace", STR_FMT(id));
     if (rc == E_OK)
-        rc = ca_chain_read(ctx->a, val_get_str(t, "certificateAuthorityID"), chain, n);
+        rc = ca_chain_read(NULL, ctx->a, val_get_str(t, "certificateAuthorityID"), chain, n);
     if (rc == E_NOTFOUND || (rc == E_OK && *n == 0))
         return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
                            "The template's certificate authority no longer exists");
@@ -501,21 +501,20 @@ request_slow(const struct spec *s, const struct val *obj)
 static int
 ca_still_issues(struct hook_ctx *ctx, struct tx *tx, struct str ca_id, struct errbuf *eb)
 {
-    struct str id = ca_id;
-    int        rc = E_OK;
+    struct val chain[POLICY_CHAIN_MAX];
+    size_t     n;
+    int        rc = ca_chain_read(tx, ctx->a, ca_id, chain, &n);
+    bool       stops = rc == E_NOTFOUND && n == 0;
 
-    for (int depth = 0; id.len > 0 && rc == E_OK && depth <= POLICY_CHAIN_MAX; depth++) {
-        struct val ca;
-        rc = tx->ops->find(tx, &spec_certificateauthority, NULL, "ID", id, ctx->a, &ca);
-        if (rc == E_NOTFOUND && depth > 0)
-            return E_OK;
-        if (rc == E_NOTFOUND || (rc == E_OK && (ca_disabled(&ca) || policy_ca_revoked(&ca))))
-            return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
-                               "The template's certificate authority (or one above it) is "
-                               "disabled, revoked or gone");
-        id = val_get_str(&ca, "parentID");
-    }
-    return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
+    if (rc != E_OK && rc != E_NOTFOUND && rc != E_TOOBIG)
+        return errbuf_set(eb, rc, "store error");
+    for (size_t i = 0; i < n && !stops; i++)
+        stops = ca_disabled(&chain[i]) || policy_ca_revoked(&chain[i]);
+    if (stops)
+        return errbuf_attr(eb, E_VALIDATION, "issuingTemplateID",
+                           "The template's certificate authority (or one above it) is "
+                           "disabled, revoked or gone");
+    return E_OK;
 }
 
 static int

@@ -300,21 +300,29 @@ nets_within(const struct val *req, const struct val *orig)
     return true;
 }
 
-/* Whether one of the permission entries `l` allows `verb` on `s` (as
- * authorize judges a restricted token). */
-static bool
-perms_allow(struct arena *a, const struct val *l, const struct spec *s, unsigned verb)
+/* The grants of permission entries `l` (those that do not parse grant
+ * nothing, as authorize judges a restricted token), at most `max`. */
+static size_t
+perms_grants(struct arena *a, const struct val *l, struct grant *g, size_t max)
 {
-    for (size_t i = 0; i < l->a.n; i++) {
-        struct grant  g[ROLE_GRANTS_MAX];
-        size_t        n = 0;
+    size_t n = 0;
+
+    for (size_t i = 0; i < l->a.n && n + ROLE_GRANTS_MAX <= max; i++) {
         struct errbuf eb;
-        if (l->a.v[i].t != V_STR || roles_parse_identity(a, l->a.v[i].s, g, &n, &eb) != E_OK)
-            continue;
-        for (size_t j = 0; j < n; j++)
-            if (grant_allows(&g[j], s, verb))
-                return true;
+        size_t        k = 0;
+        if (l->a.v[i].t == V_STR &&
+            roles_parse_identity(a, l->a.v[i].s, &g[n], &k, &eb) == E_OK)
+            n += k;
     }
+    return n;
+}
+
+static bool
+grants_allow(const struct grant *g, size_t n, const struct spec *s, unsigned verb)
+{
+    for (size_t i = 0; i < n; i++)
+        if (grant_allows(&g[i], s, verb))
+            return true;
     return false;
 }
 
@@ -326,13 +334,19 @@ static bool
 perms_within(const struct val *req, const struct val *orig)
 {
     static const unsigned verbs[] = { VERB_GET, VERB_POST, VERB_PUT, VERB_DELETE };
-    struct arena         *a = arena_new(4096);
-    bool                  within = true;
+    enum { GRANTS_MAX = 64 * ROLE_GRANTS_MAX };
+    if (req->a.n > GRANTS_MAX / ROLE_GRANTS_MAX) /* lists hold 64 at most: never cut */
+        return false;
+    struct arena *a = arena_new(4096);
+    struct grant *gr = arena_calloc(a, 2 * GRANTS_MAX, sizeof *gr), *go = gr + GRANTS_MAX;
+    size_t        nr = perms_grants(a, req, gr, GRANTS_MAX);
+    size_t        no = perms_grants(a, orig, go, GRANTS_MAX);
+    bool          within = true;
 
     for (size_t i = 0; i < spec_count && within; i++)
         for (size_t k = 0; k < ARRAY_LEN(verbs) && within; k++)
-            within = !perms_allow(a, req, spec_all[i], verbs[k]) ||
-                     perms_allow(a, orig, spec_all[i], verbs[k]);
+            within = !grants_allow(gr, nr, spec_all[i], verbs[k]) ||
+                     grants_allow(go, no, spec_all[i], verbs[k]);
     arena_free(a);
     return within;
 }
