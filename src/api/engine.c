@@ -67,6 +67,17 @@ authorize(const struct req *r, const struct spec *s, unsigned verb, struct errbu
     return authz_check(&q, s, verb, eb);
 }
 
+/* hook_ctx.may: the request's principal judged on another spec and namespace. */
+static int
+hook_may(const struct hook_ctx *ctx, const struct spec *s, unsigned verb, struct str ns,
+         struct errbuf *eb)
+{
+    const struct req  *r = (const struct req *)((const char *)ctx - offsetof(struct req, hook));
+    struct authz_query q = { r->a, r->who, ns, r->client_ip };
+
+    return authz_check(&q, s, verb, eb);
+}
+
 static struct str
 sha256_hex(struct arena *a, const struct str *parts, size_t n)
 {
@@ -1071,6 +1082,7 @@ serve_judged(struct req *r, struct errbuf *eb)
     r->hook.a = r->a;
     r->hook.ns = r->ns;
     r->hook.id = r->route.id;
+    r->hook.may = hook_may;
     rc = r->route.action != NULL ? serve_action(r, s, &ck, eb) : serve_op(r, s, &ck, eb);
     if (rc != E_OK)
         goto fail;

@@ -58,11 +58,11 @@ find_revocable(struct hook_ctx *ctx, struct tx *tx, const struct val *obj, struc
     return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
 }
 
-/* When `cert` is the certificate of a console CA, that CA's object records
- * the revocation: nothing is issued from it, nor from a CA below it, any more
- * (policy_chain_signs). Server-maintained: its updateTime stays. */
+/* The console CA whose own certificate `cert` is, in *ca (V_NULL when it
+ * is none: a leaf, or a CA deleted since). */
 static int
-mark_ca(struct hook_ctx *ctx, struct tx *tx, const struct val *cert, struct errbuf *eb)
+ca_of_certificate(struct hook_ctx *ctx, struct tx *tx, const struct val *cert, struct val *ca,
+                  struct errbuf *eb)
 {
     struct fnode *f = filter_bool(
         ctx->a, F_AND,
@@ -72,19 +72,53 @@ mark_ca(struct hook_ctx *ctx, struct tx *tx, const struct val *cert, struct errb
         filter_cmp(ctx->a, "serialNumber", F_EQ,
                    (struct fval){ .t = FV_STR, .s = val_get_str(cert, "serialNumber") }));
     struct listq q = { .scope = { STR("/"), true }, .filter = f, .limit = 1 };
-    struct val   items = val_arr(), ca;
+    struct val   items = val_arr();
     int          rc;
 
+    *ca = val_null();
     if (!val_get_true(cert, "isCA"))
         return E_OK;
     if ((rc = tx->ops->list(tx, &spec_certificateauthority, &q, ctx->a, &items)) != E_OK)
         return errbuf_set(eb, rc, "store error");
-    if (items.a.n == 0)
-        return E_OK; /* a CA deleted since */
-    ca = items.a.v[0];
-    val_set(ctx->a, &ca, "revocationTime", *val_get(cert, "revocationTime"));
-    val_set(ctx->a, &ca, "revocationReason", *val_get(cert, "revocationReason"));
-    if ((rc = tx->ops->update(tx, &spec_certificateauthority, &ca, NULL)) != E_OK)
+    if (items.a.n > 0)
+        *ca = items.a.v[0];
+    return E_OK;
+}
+
+/* Revoking a CA's own certificate stops that CA and every CA below it for
+ * good, more than `disabled`: it takes the right to change the CA
+ * (certificateauthority,put in its namespace: administrators, API.md 5),
+ * not revocation,post alone. */
+static int
+may_stop_ca(struct hook_ctx *ctx, const struct val *ca, struct errbuf *eb)
+{
+    struct str ns = val_get_str(ca, "namespace");
+    int rc = ctx->may != NULL ? ctx->may(ctx, &spec_certificateauthority, VERB_PUT, ns, eb)
+                              : E_FORBIDDEN;
+
+    if (rc == E_FORBIDDEN)
+        return errbuf_set(eb, E_FORBIDDEN,
+                          "The certificate is certificate authority '%.*s''s own: revoking "
+                          "it stops that certificate authority, which takes the right to "
+                          "change it (certificateauthority,put in '%.*s')",
+                          STR_FMT(val_get_str(ca, "name")), STR_FMT(ns));
+    return rc;
+}
+
+/* The CA's object records the revocation of its certificate: nothing is
+ * issued from it, nor from a CA below it, any more (policy_chain_signs).
+ * Server-maintained: its updateTime stays. */
+static int
+mark_ca(struct hook_ctx *ctx, struct tx *tx, const struct val *cert, struct val *ca,
+        struct errbuf *eb)
+{
+    int rc;
+
+    if (ca->t != V_MAP)
+        return E_OK;
+    val_set(ctx->a, ca, "revocationTime", *val_get(cert, "revocationTime"));
+    val_set(ctx->a, ca, "revocationReason", *val_get(cert, "revocationReason"));
+    if ((rc = tx->ops->update(tx, &spec_certificateauthority, ca, NULL)) != E_OK)
         return errbuf_set(eb, rc, "store error");
     return E_OK;
 }
@@ -93,7 +127,7 @@ static int
 revocation_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
                         struct val *obj, const struct val *old, struct errbuf *eb)
 {
-    struct val cert;
+    struct val cert, ca;
     int        rc;
 
     KW_UNUSED(s);
@@ -105,7 +139,9 @@ revocation_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *t
                            "keyCompromise, cACompromise, affiliationChanged, superseded, "
                            "cessationOfOperation, certificateHold, privilegeWithdrawn, "
                            "aACompromise");
-    if ((rc = find_revocable(ctx, tx, obj, &cert, eb)) != E_OK)
+    if ((rc = find_revocable(ctx, tx, obj, &cert, eb)) != E_OK ||
+        (rc = ca_of_certificate(ctx, tx, &cert, &ca, eb)) != E_OK ||
+        (ca.t == V_MAP && (rc = may_stop_ca(ctx, &ca, eb)) != E_OK))
         return rc;
     struct val *when = val_get(obj, "createTime");
     val_set(ctx->a, obj, "certificateAuthorityID", *val_get(&cert, "certificateAuthorityID"));
@@ -119,7 +155,7 @@ revocation_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *t
      * that PUT keeps them (they are ignored when sent back). */
     if ((rc = tx->ops->update(tx, &spec_certificate, &cert, NULL)) != E_OK)
         return errbuf_set(eb, rc, "store error");
-    if ((rc = mark_ca(ctx, tx, &cert, eb)) != E_OK)
+    if ((rc = mark_ca(ctx, tx, &cert, &ca, eb)) != E_OK)
         return rc;
     return webhook_emit(tx, ctx->a, ctx->ns, "certificate.revoked", &cert, "certificate", eb);
 }

@@ -109,6 +109,12 @@ struct hook_ctx {
      * ("<identity>ID"). */
     struct errbuf refusal;
     const char   *refusal_key;
+    /* Whether the caller may also `verb` (enum verb) on `s` in namespace `ns`,
+     * by the API authorizations that judged the request: for a write whose
+     * effect reaches another resource (revoking a CA's own certificate acts
+     * on the CA). E_OK, or E_FORBIDDEN with detail in eb. */
+    int (*may)(const struct hook_ctx *ctx, const struct spec *s, unsigned verb, struct str ns,
+               struct errbuf *eb);
 };
 
 /* Hooks return 0 or an enum err with detail in eb. */

@@ -240,6 +240,34 @@ def test_revoking_needs_revocation_post(server, admin, space, pki):
     assert revoke(editor, ns, req2["certificateID"]).status == 200
 
 
+
+def test_revoking_a_cas_own_certificate_takes_the_right_to_change_the_ca(server, admin, space):
+    """An editor may revoke leaves but not a CA's own certificate: that stops the CA and
+    every CA below it for good, which only those who may change the CA may do (API.md 5:
+    editors do not manage certificate authorities; a review's editor could)."""
+    ns = admin.mkns(space, "rc" + rand(6))["name"]
+    root = mk_ca(admin, ns)
+    inter = mk_ca(admin, ns, parentID=root["ID"])
+    tokens = {}
+    for key, perms in (("editor", ["@auth:role=namespace.editor"]),
+                       ("rev", ["revocation,post"]),
+                       ("caput", ["revocation,post", "certificateauthority,put"])):
+        name, pw, _ = admin.mkaccount(ns)
+        admin.mkauthz(ns, [["@auth:realm=vince", "@auth:account=" + name]], perms)
+        tokens[key] = server.client(server.token(name, pw))
+    for key in ("editor", "rev"):
+        r = revoke(tokens[key], ns, inter["certificateID"])
+        assert_error(r, 403)
+        assert "certificateauthority,put" in r.data[0]["description"], r.data
+    assert admin.get("/certificates/" + inter["certificateID"], ns=ns).data["status"] != "REVOKED"
+    assert "revocationTime" not in admin.get("/certificateauthorities/" + inter["ID"],
+                                             ns=ns).data
+    tpl = mk_template(admin, ns, inter["ID"])
+    req, _ = new_leaf(admin, ns, tpl["ID"])
+    assert revoke(tokens["editor"], ns, req["certificateID"]).status == 200
+    assert revoke(tokens["caput"], ns, inter["certificateID"]).status == 200
+    assert admin.get("/certificateauthorities/" + inter["ID"], ns=ns).data["revocationTime"]
+
 # ---- public routes ------------------------------------------------------------------------
 
 
