@@ -112,12 +112,16 @@ boot_first_start(const char *datadir, bool *created, bool *from_env, struct errb
     int         rc;
 
     *created = false;
-    *from_env = env != NULL && env[0] != '\0';
+    *from_env = false;
     rc = kw_store->ops->meta_get(kw_store, META_BOOTED, b.a, &v);
     if (rc != E_NOTFOUND) {
         arena_free(b.a);
+        if (rc == E_OK && env != NULL && env[0] != '\0')
+            fprintf(stderr, "keyward: KEYWARD_ADMIN_PASSWORD counts at the store's first start "
+                            "only: the admin's password is the one set then\n");
         return rc == E_OK ? E_OK : errbuf_set(eb, rc, "cannot read the store");
     }
+    *from_env = env != NULL && env[0] != '\0';
     if (!*from_env) {
         unsigned char raw[16];
         rnd_bytes(raw, sizeof raw);
@@ -128,6 +132,7 @@ boot_first_start(const char *datadir, bool *created, bool *from_env, struct errb
     if (rc == E_OK && (rc = store_run(kw_store, boot_run, &b)) == E_DUPLICATE) {
         arena_free(b.a); /* another server started at the same moment and made it */
         mem_wipe(pw, sizeof pw);
+        *from_env = false;
         return E_OK;
     }
     if (rc != E_OK)
@@ -140,5 +145,6 @@ boot_first_start(const char *datadir, bool *created, bool *from_env, struct errb
     mem_wipe(pw, sizeof pw);
     arena_free(b.a);
     *created = rc == E_OK;
+    *from_env = *from_env && *created;
     return rc;
 }

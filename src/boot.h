@@ -8,7 +8,8 @@
  * random, printed once and written to DIR/admin-password, mode 0600) and its API
  * authorization (namespace.administrator on /). Later starts change nothing.
  * *created tells which happened; *from_env whether the password came from the
- * environment. */
+ * environment at this start (it made the administrator). A later start with
+ * the variable set says on stderr that it counts at the first start only. */
 int boot_first_start(const char *datadir, bool *created, bool *from_env, struct errbuf *eb);
 
 #endif

@@ -133,6 +133,24 @@ prepare_data_dir(void)
     }
 }
 
+/* The host of public_url (https://HOST[:PORT][/...]), for the server
+ * certificate; "" when it has none. */
+static void
+public_host(char *out, size_t n)
+{
+    const char *h = strstr(cfg.public_url, "://"), *end;
+    size_t      len;
+
+    h = h != NULL ? h + 3 : cfg.public_url;
+    if (h[0] == '[')
+        end = strchr(h, ']') != NULL ? strchr(h, ']') + 1 : h + strlen(h);
+    else
+        end = h + strcspn(h, ":/?#");
+    len = (size_t)(end - h) < n ? (size_t)(end - h) : n - 1;
+    memcpy(out, h, len);
+    out[len] = '\0';
+}
+
 /* The host part of ADDR:PORT, for the server certificate. */
 static void
 listen_host(char *out, size_t n)
@@ -150,9 +168,11 @@ listen_host(char *out, size_t n)
     }
 }
 
-/* How to log in as admin: with the password of $KEYWARD_ADMIN_PASSWORD, or of
- * this data directory's admin-password file; a server that joined a store
- * another one prepared has neither (that server's directory has the file). */
+/* How to log in as admin: with the password of $KEYWARD_ADMIN_PASSWORD when
+ * this start made the administrator with it, else of this data directory's
+ * admin-password file; without that file, the password was set at the
+ * store's first start (by the variable, or in the directory of the server
+ * that made the store). */
 static void
 print_login(bool from_env)
 {
@@ -160,8 +180,9 @@ print_login(bool from_env)
 
     snprintf(path, sizeof path, "%s/admin-password", cfg.data_dir);
     if (!from_env && access(path, R_OK) != 0) {
-        fprintf(stderr, "keyward: the store was prepared by another server: log in as admin "
-                        "with the password in that server's data directory (admin-password)\n");
+        fprintf(stderr, "keyward: log in as admin with the password set at the store's first "
+                        "start: $KEYWARD_ADMIN_PASSWORD then, or the admin-password file "
+                        "of the server that made the store\n");
         return;
     }
     if (from_env)
@@ -250,7 +271,10 @@ tls_start(const char *host, const unsigned char *master, struct tls_files *tls,
     int              rc;
 
     vault_init(&v, kw_store, master);
-    rc = tlsboot_ensure(cfg.data_dir, host, &v, tls, &tls_ca, &client_ca, eb);
+    char pub[300];
+
+    public_host(pub, sizeof pub);
+    rc = tlsboot_ensure(cfg.data_dir, host, pub, &v, tls, &tls_ca, &client_ca, eb);
     if (rc == E_OK && (pki_ca_register(tls_ca) != E_OK || pki_ca_register(client_ca) != E_OK))
         rc = errbuf_set(eb, E_INTERNAL, "cannot register the CAs");
     if (rc != E_OK && pki_ca_find(PKI_CA_TLS) != tls_ca)
@@ -281,7 +305,7 @@ serve(void)
      * the system when freed; glibc's adaptive threshold would otherwise keep
      * them in a thread's arena after the first login. */
     mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-    if (http_check_listeners(&eb) != E_OK) /* before pki_url's default is derived */
+    if (http_listen(&eb) != E_OK) /* before pki_url's default is derived */
         die(eb.msg);
     derive_defaults();
     password_set_slots(cfg.max_concurrent_hashes);
@@ -296,7 +320,8 @@ serve(void)
     if (seal_load_master(path, master, &eb) != E_OK)
         die(eb.msg);
     seal_set_master(master);
-    if (store_open(cfg.store, &kw_store, &eb) != E_OK)
+    if (store_lock_server(cfg.store, &eb) != E_OK ||
+        store_open(cfg.store, &kw_store, &eb) != E_OK)
         die(eb.msg);
     authz_start();    /* before the first write: the policy snapshot follows every commit */
     accounts_start(); /* the same: tokens of accounts disabled or deleted are refused */
@@ -311,7 +336,7 @@ serve(void)
         die(eb.msg);
     /* Ready as soon as it answers: the line comes before the job threads start
      * (their first writes), not after a request could have been served. */
-    print_welcome(from_env || getenv("KEYWARD_ADMIN_PASSWORD") != NULL);
+    print_welcome(from_env);
     if (jobs_go(&eb) != E_OK)
         die(eb.msg);
     wait_for_signal(&set);

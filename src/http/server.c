@@ -490,28 +490,6 @@ any_address(const struct sockaddr_storage *ss)
     return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
 }
 
-int
-http_check_listeners(struct errbuf *eb)
-{
-    struct sockaddr_storage api, pki;
-    int                     rc = parse_listen("--listen", cfg.listen, &api, eb);
-
-    if (rc != E_OK || cfg.pki_listen[0] == '\0')
-        return rc;
-    if ((rc = parse_listen("pki_listen", cfg.pki_listen, &pki, eb)) != E_OK)
-        return rc;
-    if (port_of(&pki) == port_of(&api))
-        return errbuf_set(eb, E_BADREQ,
-                          "pki_listen %s: the port of --listen %s; plain HTTP needs its own",
-                          cfg.pki_listen, cfg.listen);
-    if (any_address(&pki) && cfg.pki_url[0] == '\0')
-        return errbuf_set(eb, E_BADREQ,
-                          "pki_listen %s is every address: set pki_url, the URL that "
-                          "issued certificates give relying parties",
-                          cfg.pki_listen);
-    return E_OK;
-}
-
 /* The next listener: `addr` (the setting `name`), its connections on `io`. */
 static int
 open_listener(const char *name, const char *addr, const struct transport *io, struct errbuf *eb)
@@ -552,6 +530,30 @@ open_listeners(struct errbuf *eb)
     return rc;
 }
 
+int
+http_listen(struct errbuf *eb)
+{
+    struct sockaddr_storage api, pki;
+    int                     rc = parse_listen("--listen", cfg.listen, &api, eb);
+
+    if (rc != E_OK)
+        return rc;
+    if (cfg.pki_listen[0] == '\0')
+        return open_listeners(eb);
+    if ((rc = parse_listen("pki_listen", cfg.pki_listen, &pki, eb)) != E_OK)
+        return rc;
+    if (port_of(&pki) == port_of(&api))
+        return errbuf_set(eb, E_BADREQ,
+                          "pki_listen %s: the port of --listen %s; plain HTTP needs its own",
+                          cfg.pki_listen, cfg.listen);
+    if (any_address(&pki) && cfg.pki_url[0] == '\0')
+        return errbuf_set(eb, E_BADREQ,
+                          "pki_listen %s is every address: set pki_url, the URL that "
+                          "issued certificates give relying parties",
+                          cfg.pki_listen);
+    return open_listeners(eb);
+}
+
 static int
 worker_init(struct worker *w)
 {
@@ -581,7 +583,7 @@ http_start(const struct tls_files *tls, struct errbuf *eb)
 
     n = n == 0 ? 1 : n;
     if ((rc = peer_init(buf_cstr(&tls->client_ca_pem), eb)) != E_OK ||
-        (rc = tls_init(tls, eb)) != E_OK || (rc = open_listeners(eb)) != E_OK)
+        (rc = tls_init(tls, eb)) != E_OK)
         return rc;
     if (addrcount_init((size_t)cfg.max_connections, (size_t)cfg.max_connections_per_address) !=
         E_OK)

@@ -122,13 +122,15 @@ host_parse(const char *in, struct host *h, struct errbuf *eb)
         len -= 2;
     }
     if (len > HOST_MAX)
-        return errbuf_set(eb, E_INTERNAL, "tls: listen host is longer than %d bytes", HOST_MAX);
+        return errbuf_set(eb, E_INTERNAL, "tls: host %.64s... is longer than %d bytes", in,
+                          HOST_MAX);
     memcpy(h->name, in, len);
     h->name[len] = '\0';
     h->is_ip = ip_literal(h->name);
     if (!h->is_ip && !dns_name_valid(h->name))
         return errbuf_set(eb, E_INTERNAL,
-                          "tls: listen host \"%.64s\" is neither an IP address nor a DNS name",
+                          "tls: host \"%.64s\" (of --listen or public_url) is neither an IP "
+                          "address nor a DNS name",
                           h->name);
     return E_OK;
 }
@@ -259,10 +261,11 @@ out:
     return rc;
 }
 
-/* localhost, both loopbacks, the listen host and, when it is a usable DNS name,
- * the machine's own name (so https://<hostname>:port works from the LAN). */
+/* localhost, both loopbacks, the listen host, public_url's host (h[1], when
+ * set) and, when it is a usable DNS name, the machine's own name (so
+ * https://<hostname>:port works from the LAN). */
 static int
-san_add(X509 *x, const struct host *h)
+san_add(X509 *x, const struct host h[2])
 {
     GENERAL_NAMES *gens = NULL;
     char           self[HOST_MAX + 2] = { 0 };
@@ -271,7 +274,8 @@ san_add(X509 *x, const struct host *h)
     gens = sk_GENERAL_NAME_new_null();
     if (gens == NULL || san_push(gens, false, "localhost") != E_OK ||
         san_push(gens, true, "127.0.0.1") != E_OK || san_push(gens, true, "::1") != E_OK ||
-        san_push(gens, h->is_ip, h->name) != E_OK)
+        san_push(gens, h[0].is_ip, h[0].name) != E_OK ||
+        (h[1].name[0] != '\0' && san_push(gens, h[1].is_ip, h[1].name) != E_OK))
         goto out;
     if (gethostname(self, sizeof(self) - 1) == 0 && dns_name_valid(self) &&
         san_push(gens, false, self) != E_OK)
@@ -285,7 +289,7 @@ out:
 }
 
 static int
-leaf_new(const struct ca *ca, const struct host *h, EVP_PKEY **key, X509 **crt,
+leaf_new(const struct ca *ca, const struct host h[2], EVP_PKEY **key, X509 **crt,
          struct errbuf *eb)
 {
     X509_NAME *name = NULL;
@@ -293,7 +297,7 @@ leaf_new(const struct ca *ca, const struct host *h, EVP_PKEY **key, X509 **crt,
 
     *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     /* A CN is limited to 64 characters; the SANs are what clients check anyway. */
-    name = name_new(strlen(h->name) <= CN_MAX ? h->name : "Keyward", NULL);
+    name = name_new(strlen(h[0].name) <= CN_MAX ? h[0].name : "Keyward", NULL);
     if (*key == NULL || name == NULL)
         goto out;
     *crt = cert_base(*key, name, X509_get_subject_name(pki_ca_cert(ca)), LEAF_DAYS);
@@ -311,7 +315,7 @@ out:
 }
 
 static bool
-covers_host(X509 *x, const struct host *h)
+covers_one(X509 *x, const struct host *h)
 {
     if (h->is_ip)
         return X509_check_ip_asc(x, h->name, 0) == 1;
@@ -320,10 +324,17 @@ covers_host(X509 *x, const struct host *h)
                            NULL) == 1;
 }
 
-/* Still good: our key, signed by the current CA (also the one bundled after it),
- * more than 30 days left, covering the listen host. Anything else is re-issued. */
 static bool
-leaf_usable(const struct buf *pem, EVP_PKEY *key, X509 *ca, const struct host *h)
+covers_hosts(X509 *x, const struct host h[2])
+{
+    return covers_one(x, &h[0]) && (h[1].name[0] == '\0' || covers_one(x, &h[1]));
+}
+
+/* Still good: our key, signed by the current CA (also the one bundled after it),
+ * more than 30 days left, covering the listen host and public_url's. Anything
+ * else is re-issued. */
+static bool
+leaf_usable(const struct buf *pem, EVP_PKEY *key, X509 *ca, const struct host h[2])
 {
     X509     *leaf = pki_pem_cert(pem, 0), *chain = pki_pem_cert(pem, 1);
     EVP_PKEY *ca_pub = X509_get0_pubkey(ca);
@@ -333,7 +344,7 @@ leaf_usable(const struct buf *pem, EVP_PKEY *key, X509 *ca, const struct host *h
     ok = leaf != NULL && chain != NULL && ca_pub != NULL && X509_cmp(chain, ca) == 0 &&
          X509_check_private_key(leaf, key) == 1 && X509_check_issued(ca, leaf) == X509_V_OK &&
          X509_verify(leaf, ca_pub) == 1 &&
-         X509_cmp_time(X509_get0_notAfter(leaf), &limit) > 0 && covers_host(leaf, h);
+         X509_cmp_time(X509_get0_notAfter(leaf), &limit) > 0 && covers_hosts(leaf, h);
     X509_free(leaf);
     X509_free(chain);
     return ok;
@@ -488,7 +499,7 @@ out:
 }
 
 static int
-server_issue(const struct paths *p, const struct host *h, const struct ca *ca,
+server_issue(const struct paths *p, const struct host h[2], const struct ca *ca,
              struct tls_files *out, struct errbuf *eb)
 {
     EVP_PKEY *key = NULL;
@@ -513,7 +524,7 @@ out:
 }
 
 static int
-server_load(const struct paths *p, const struct host *h, const struct ca *ca,
+server_load(const struct paths *p, const struct host h[2], const struct ca *ca,
             struct tls_files *out, struct errbuf *eb)
 {
     X509     *ca_crt = pki_pem_cert(&out->ca_pem, 0);
@@ -558,12 +569,12 @@ files_init(struct tls_files *f)
 }
 
 int
-tlsboot_ensure(const char *datadir, const char *host, const struct pki_vault *v,
-               struct tls_files *out, struct ca **tls_ca, struct ca **client_ca,
-               struct errbuf *eb)
+tlsboot_ensure(const char *datadir, const char *host, const char *public_host,
+               const struct pki_vault *v, struct tls_files *out, struct ca **tls_ca,
+               struct ca **client_ca, struct errbuf *eb)
 {
     struct paths *p = NULL;
-    struct host   h;
+    struct host   h[2] = { 0 };
     int           rc;
 
     files_init(out);
@@ -573,7 +584,10 @@ tlsboot_ensure(const char *datadir, const char *host, const struct pki_vault *v,
         rc = errbuf_set(eb, E_INTERNAL, "tls: out of memory");
         goto out;
     }
-    rc = host_parse(host, &h, eb);
+    rc = host_parse(host, &h[0], eb);
+    if (rc == E_OK && public_host != NULL && public_host[0] != '\0' &&
+        strcmp(public_host, h[0].name) != 0)
+        rc = host_parse(public_host, &h[1], eb);
     if (rc == E_OK)
         rc = paths_init(p, datadir, eb);
     if (rc == E_OK)
@@ -588,7 +602,7 @@ tlsboot_ensure(const char *datadir, const char *host, const struct pki_vault *v,
         rc = ca_ensure(v, &f, &out->client_ca_pem, client_ca, eb);
     }
     if (rc == E_OK)
-        rc = server_load(p, &h, *tls_ca, out, eb);
+        rc = server_load(p, h, *tls_ca, out, eb);
 out:
     if (rc != E_OK) {
         tls_files_free(out);

@@ -49,12 +49,13 @@ struct pki_vault {
 
 /* Load the two CAs from the vault (importing old key files, or creating them),
  * then the server certificate under datadir/tls (creating what is missing).
- * `host` is the listen address (IP literal or DNS name) that must be in the
- * server certificate's SANs, besides localhost, 127.0.0.1 and ::1. The CA
- * handles are the caller's (pki_ca_register or pki_ca_free). */
-int  tlsboot_ensure(const char *datadir, const char *host, const struct pki_vault *v,
-                    struct tls_files *out, struct ca **tls_ca, struct ca **client_ca,
-                    struct errbuf *eb);
+ * `host` is the listen address and `public_host` public_url's host (NULL or
+ * "": none), IP literals or DNS names that must be in the server
+ * certificate's SANs, besides localhost, 127.0.0.1 and ::1. The CA handles
+ * are the caller's (pki_ca_register or pki_ca_free). */
+int  tlsboot_ensure(const char *datadir, const char *host, const char *public_host,
+                    const struct pki_vault *v, struct tls_files *out, struct ca **tls_ca,
+                    struct ca **client_ca, struct errbuf *eb);
 void tls_files_free(struct tls_files *f);
 
 #endif

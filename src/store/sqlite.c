@@ -12,12 +12,15 @@
  * work items in sqlite_jobs.c, the cursors and aggregates in sqlite_cursor.c, the
  * schema in sqlite_schema.c; what they share is in sqlite_local.h.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <regex.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "../core/buf.h"
@@ -695,6 +698,37 @@ static const struct store_ops sqlite_ops = {
     .cursor_close = sqlite_st_cursor_close,
     .aggregate = sqlite_st_aggregate,
 };
+
+/* One process at a time on a SQLite store: a server keeps its authorization
+ * snapshot, namespace cache and OCSP answers in memory and follows only its
+ * own commits, so a second server on the same file would serve grants and
+ * answers another one revoked (several servers: PostgreSQL, docs/postgres.md).
+ * An exclusive flock on PATH-lock, never released: the kernel does when the
+ * process ends. */
+int
+store_lock_sqlite(const char *path, struct errbuf *eb)
+{
+    char lock[4200];
+    int  fd, n = snprintf(lock, sizeof lock, "%s-lock", path);
+
+    if (n < 0 || (size_t)n >= sizeof lock)
+        return errbuf_set(eb, E_BADREQ, "store path too long");
+    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errbuf_set(eb, E_UNAVAILABLE, "%s: %s", lock, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return errbuf_set(eb, E_UNAVAILABLE,
+                              "%s is in use by another keyward server: one server per "
+                              "SQLite store (several servers share a PostgreSQL store, "
+                              "docs/postgres.md)",
+                              path);
+        return errbuf_set(eb, E_UNAVAILABLE, "%s: %s", lock, strerror(e));
+    }
+    return E_OK; /* fd stays open, and locked, for the process's life */
+}
 
 /* sync = full: every commit is fsynced (survives power loss); normal: the WAL
  * is fsynced at checkpoints only (a commit survives a crash of the process,

@@ -12,6 +12,7 @@ struct store *kw_store;
 
 int store_open_sqlite(const char *path, struct store **out, struct errbuf *eb);
 int store_open_pg(const char *url, struct store **out, struct errbuf *eb);
+int store_lock_sqlite(const char *path, struct errbuf *eb);
 
 /* A PostgreSQL connection URI (libpq's two spellings). */
 static bool
@@ -35,6 +36,16 @@ store_open(const char *uri, struct store **out, struct errbuf *eb)
     config_url_redacted(uri, shown, sizeof shown); /* a URL's password is never shown */
     return errbuf_set(eb, E_BADREQ, "unsupported store '%s': use sqlite:PATH or postgres://...",
                       shown);
+}
+
+int
+store_lock_server(const char *uri, struct errbuf *eb)
+{
+    static const struct str sqlite = STR("sqlite:");
+    struct str              u = str_c(uri);
+
+    return str_starts(u, sqlite) && u.len > sqlite.len ? store_lock_sqlite(uri + sqlite.len, eb)
+                                                       : E_OK;
 }
 
 /* ---- what drivers share ------------------------------------------------- */

@@ -423,6 +423,10 @@ void changelog_free(struct changelog *l);
 /* Open the store named by `uri` ("sqlite:PATH"), creating or migrating the
  * schema for every registered spec. One-line reason in eb on failure. */
 int store_open(const char *uri, struct store **out, struct errbuf *eb);
+/* A server's claim on the store named by `uri`, before store_open, for the
+ * process's life: a SQLite store serves one server at a time (E_UNAVAILABLE,
+ * one line, when another holds it); PostgreSQL serves several (no-op). */
+int store_lock_server(const char *uri, struct errbuf *eb);
 
 /* Submit `job` and wait for its done(); for rare writes made outside a request
  * (bootstrap, quota). Returns run()'s result. */

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 
-from kwtest import REPO, Server, blob_bytes, jwt_parts, rand, store_bytes, store_dump
+from kwtest import REPO, STORE, Server, blob_bytes, jwt_parts, rand, store_bytes, store_dump
 
 PEM_KEY = b"PRIVATE KEY-----"
 
@@ -126,9 +126,24 @@ def test_app_credentials_verify_with_openssl(start_server, tmp_path):
     assert cert_login(s, tmp_path, cred).status_code == 200
 
 
+def first_to_exit(servers, timeout=60):
+    end = time.time() + timeout
+    while time.time() < end:
+        for srv in servers:
+            if srv.proc.poll() is not None:
+                srv.rc = srv.proc.returncode
+                srv._stopped_checked = True
+                return srv
+        time.sleep(0.05)
+    raise AssertionError("neither server exited")
+
+
 def test_two_servers_at_once_make_one_ca(tmp_path):
-    """Two processes start at the same moment on one data directory (one SQLite store):
-    one creates the CAs and the signing key, the other uses them."""
+    """Two processes start at the same moment on one data directory. On PostgreSQL both
+    serve: one creates the CAs and the signing key, the other uses them. A SQLite store
+    serves one server at a time (each keeps its authorization snapshot and OCSP answers
+    in memory and follows its own commits only): the second says so and exits, the store
+    stays whole, and it starts once the first has stopped."""
     data = tmp_path / "data"
     conf = {"public_url": "https://keyward.test"}  # one console: one issuer (API.md §8)
     a = Server(tmp_path / "a", data=data, config=conf)
@@ -136,18 +151,29 @@ def test_two_servers_at_once_make_one_ca(tmp_path):
     a.spawn()
     b.spawn()
     try:
+        if STORE == "sqlite":
+            loser = first_to_exit((a, b))
+            a, b = (b, loser) if loser is a else (a, loser)
+            assert loser.rc != 0, loser.stderr()
+            assert "in use by another keyward server" in loser.stderr(), loser.stderr()
         a.wait_ready()
-        b.wait_ready()
-        for srv in (a, b):
+        ta = a.token()
+        if STORE == "sqlite":
+            a.stop(check=True)
+            b.start()
+        else:
+            b.wait_ready()
+        tb = b.token()
+        for srv in (a, b) if STORE != "sqlite" else (b,):
             assert srv.health() == 200
-        ta, tb = a.token(), b.token()
         assert kid_of(ta) == kid_of(tb)
-        assert a.client(tb).get("/namespaces").status == 200
         assert b.client(ta).get("/namespaces").status == 200
+        if STORE != "sqlite":
+            assert a.client(tb).get("/namespaces").status == 200
         # Both serve certificates of the one TLS CA in the store.
         with open(a.ca) as f:
             assert f.read() == meta(data, "ca.tls.crt")
-        cred = mkac(a.admin(), "/")
+        cred = mkac(b.admin(), "/")
         assert cert_login(b, tmp_path, cred).status_code == 200
         assert private_key_files(data) == ["tls/server.key"]
     finally:

@@ -91,6 +91,31 @@ def test_restart_keeps_admin_password(start_server):
     s.start()
     assert s.issue("admin", first).status == 200
     assert_error(s.issue("admin", first + "-changed"), 401)
+    # the start says so, and prints no login line with the variable (it would fail)
+    err = s.stderr()
+    assert "KEYWARD_ADMIN_PASSWORD counts at the store's first start only" in err, err
+    assert '"\'"$KEYWARD_ADMIN_PASSWORD"\'"' not in err, err
+
+
+def test_a_start_that_cannot_listen_makes_nothing(tmp_path):
+    """An address in use stops the start before the store, the administrator or its
+    password are made: the next start (on a free port) is the first one."""
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    data = tmp_path / "data"
+    try:
+        r = subprocess.run([str(KEYWARD_BIN), "server", "--data", str(data), "--listen",
+                            "127.0.0.1:%d" % busy.getsockname()[1]], capture_output=True,
+                           text=True, stdin=subprocess.DEVNULL, timeout=60,
+                           env=dict(os.environ, KEYWARD_ADMIN_PASSWORD="adminpw-123456"))
+    finally:
+        busy.close()
+    assert r.returncode != 0 and "Address already in use" in r.stderr, r
+    assert not (data / "admin-password").exists() and not (data / "keyward.db").exists()
+    s = Server(tmp_path / "s", data=data, admin_password="adminpw-654321").start()
+    assert s.issue("admin", "adminpw-654321").status == 200
+    s.stop(check=True)
 
 
 def test_admin_password_file(start_server):
@@ -372,7 +397,8 @@ def test_a_server_on_a_store_another_prepared_says_where_the_admin_password_is(t
     b.start()
     err = b.stderr()
     assert "keyward: listening on https://127.0.0.1:%d" % b.port in err, err
-    assert "prepared by another server" in err and "get a token as admin" not in err, err
+    assert "password set at the store's first start" in err, err
+    assert "get a token as admin" not in err, err
     assert b.client(b.token(password=(a.data / "admin-password").read_text().strip())).get(
         "/namespaces", ns="/").status == 200
     b.stop(check=True)

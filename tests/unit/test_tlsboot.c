@@ -82,11 +82,11 @@ tls_path(const struct fx *f, const char *name)
 }
 
 static void
-ensure_ok(const struct fx *f, const char *host, struct tls_files *out)
+ensure_for(const struct fx *f, const char *host, const char *public_host, struct tls_files *out)
 {
     struct errbuf eb = { 0 };
     struct ca    *a = NULL, *b = NULL;
-    int           rc = tlsboot_ensure(f->dir, host, &f->mv.v, out, &a, &b, &eb);
+    int           rc = tlsboot_ensure(f->dir, host, public_host, &f->mv.v, out, &a, &b, &eb);
 
     if (rc != E_OK)
         fail_msg("tlsboot_ensure(%s): %d %s", host, rc, eb.msg);
@@ -94,6 +94,12 @@ ensure_ok(const struct fx *f, const char *host, struct tls_files *out)
     assert_non_null(b);
     pki_ca_free(a);
     pki_ca_free(b);
+}
+
+static void
+ensure_ok(const struct fx *f, const char *host, struct tls_files *out)
+{
+    ensure_for(f, host, NULL, out);
 }
 
 /* The CA key kept in the vault under `name`, unsealed (PEM, to be wiped). */
@@ -406,6 +412,28 @@ test_new_host(void **state)
     tls_files_free(&c);
 }
 
+/* public_url's host is named too (clients of other machines use it), and a
+ * new one re-issues the certificate; the listen host stays covered. */
+static void
+test_public_host(void **state)
+{
+    struct fx       *f = *state;
+    struct tls_files a, b, c;
+
+    ensure_for(f, "0.0.0.0", "keyward.example.com", &a);
+    assert_int_equal(verify_chain(&a, NULL, "keyward.example.com"), 1);
+    assert_int_equal(verify_chain(&a, "0.0.0.0", NULL), 1);
+    ensure_for(f, "0.0.0.0", "keyward.example.com", &b);
+    assert_true(same(&a.cert_pem, &b.cert_pem));
+    ensure_for(f, "0.0.0.0", "192.0.2.7", &c);
+    assert_false(same(&a.cert_pem, &c.cert_pem));
+    assert_int_equal(verify_chain(&c, "192.0.2.7", NULL), 1);
+    assert_int_not_equal(verify_chain(&c, NULL, "keyward.example.com"), 1);
+    tls_files_free(&a);
+    tls_files_free(&b);
+    tls_files_free(&c);
+}
+
 /* Replace server.pem/key with a leaf from the same CA valid for `days` only. */
 static void
 plant_short_leaf(const struct fx *f, long days)
@@ -543,7 +571,7 @@ expect_error(const struct fx *f, const char *host, const char *needle)
     struct ca       *a = NULL, *b = NULL;
     struct errbuf    eb = { 0 };
 
-    assert_int_equal(tlsboot_ensure(f->dir, host, &f->mv.v, &t, &a, &b, &eb), E_INTERNAL);
+    assert_int_equal(tlsboot_ensure(f->dir, host, NULL, &f->mv.v, &t, &a, &b, &eb), E_INTERNAL);
     if (strstr(eb.msg, needle) == NULL)
         fail_msg("\"%s\" not in \"%s\"", needle, eb.msg);
     assert_null(strchr(eb.msg, '\n'));
@@ -607,11 +635,12 @@ test_bad_dirs_and_hosts(void **state)
     expect_error(f, "-leading.example", "host");
     expect_error(f, "a..b", "host");
     assert_int_equal(
-        tlsboot_ensure("/nonexistent-kw/data", "127.0.0.1", &f->mv.v, &t, &a, &b, &eb),
+        tlsboot_ensure("/nonexistent-kw/data", "127.0.0.1", NULL, &f->mv.v, &t, &a, &b, &eb),
         E_INTERNAL);
     assert_non_null(strstr(eb.msg, "/nonexistent-kw/data/tls"));
     tls_files_free(&t);
-    assert_int_equal(tlsboot_ensure(NULL, "127.0.0.1", &f->mv.v, &t, &a, &b, &eb), E_INTERNAL);
+    assert_int_equal(tlsboot_ensure(NULL, "127.0.0.1", NULL, &f->mv.v, &t, &a, &b, &eb),
+                     E_INTERNAL);
     tls_files_free(&t);
     /* tls exists but is a file. */
     snprintf(p, sizeof(p), "%s/tls", f->dir);
@@ -846,6 +875,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_sans, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_public_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expiring, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_repair, setup, teardown),
