@@ -8,6 +8,7 @@
 
 #define MAX_ORDER 8
 #define MAX_Q     16
+#define MAX_TERMS 256 /* comparisons in all q together (64 in one) */
 
 static int
 int_param(const struct req *r, const char *k, int64_t min, int64_t max, int64_t *out,
@@ -97,7 +98,7 @@ static int
 filters(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb)
 {
     struct fnode *all = NULL;
-    size_t        n = 0;
+    size_t        n = 0, terms = 0;
     int64_t       now = time_now_ms();
 
     for (size_t i = 0; i < r->nparams; i++) {
@@ -107,6 +108,11 @@ filters(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb)
         if (++n > MAX_Q)
             return errbuf_set(eb, E_BADREQ, "At most %d q parameters", MAX_Q);
         int rc = filter_parse(r->a, r->params[i].v, now, &f, eb);
+        if (rc == E_OK && (terms += filter_terms(f)) > MAX_TERMS)
+            rc = errbuf_set(eb, E_BADREQ,
+                            "invalid filter: more than %d comparisons in all q parameters "
+                            "together",
+                            MAX_TERMS);
         if (rc == E_OK)
             rc = filter_rewrite(r->a, &f, s, now, eb);
         if (rc != E_OK)

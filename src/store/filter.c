@@ -623,22 +623,62 @@ compile_cmp(struct cc *c, const struct fnode *f)
     return c->rc;
 }
 
+static int compile_node(struct cc *c, const struct fnode *f);
+
+#define RUN_CHUNK 64
+
+/* The terms of a run of one operator, left to right, into v (NULL: count). */
+static size_t
+run_terms(const struct fnode *f, enum fop op, const struct fnode **v, size_t n)
+{
+    if (f->op != op) {
+        if (v != NULL)
+            v[n] = f;
+        return n + 1;
+    }
+    return run_terms(f->r, op, v, run_terms(f->l, op, v, n));
+}
+
+/* A run of one operator side by side, `a OR b OR c`, not `((a OR b) OR c)`
+ * (both are associative): SQLite's parser has a stack of about a hundred
+ * entries, which a left-nested chain of 64 terms (one q, or q parameters
+ * OR-ed) overflowed (500). Its expression trees are at most 1,000 deep, and
+ * a flat run of n terms is n deep: runs longer than RUN_CHUNK go in
+ * parenthesised chunks of RUN_CHUNK. */
+static int
+compile_run(struct cc *c, const struct fnode *f)
+{
+    size_t               n = run_terms(f, f->op, NULL, 0);
+    const struct fnode **v = arena_alloc(c->a, n * sizeof *v);
+    const char          *sep = f->op == F_AND ? " AND " : " OR ";
+
+    run_terms(f, f->op, v, 0);
+    emit(c, "(", 1);
+    for (size_t i = 0; i < n && c->rc == E_OK; i++) {
+        if (i > 0)
+            emit(c, sep, strlen(sep));
+        if (n > RUN_CHUNK && i % RUN_CHUNK == 0)
+            emit(c, "(", 1);
+        compile_node(c, v[i]);
+        if (n > RUN_CHUNK && (i % RUN_CHUNK == RUN_CHUNK - 1 || i == n - 1))
+            emit(c, ")", 1);
+    }
+    emit(c, ")", 1);
+    return c->rc;
+}
+
 static int
 compile_node(struct cc *c, const struct fnode *f)
 {
-    if (f->op != F_AND && f->op != F_OR)
-        return compile_cmp(c, f);
-    emit(c, "(", 1);
-    if (compile_node(c, f->l) != E_OK)
-        return c->rc;
-    if (f->op == F_AND)
-        emit(c, " AND ", 5);
-    else
-        emit(c, " OR ", 4);
-    if (compile_node(c, f->r) != E_OK)
-        return c->rc;
-    emit(c, ")", 1);
-    return c->rc;
+    return f->op == F_AND || f->op == F_OR ? compile_run(c, f) : compile_cmp(c, f);
+}
+
+size_t
+filter_terms(const struct fnode *f)
+{
+    if (f == NULL)
+        return 0;
+    return f->op == F_AND || f->op == F_OR ? filter_terms(f->l) + filter_terms(f->r) : 1;
 }
 
 struct fnode *

@@ -10,7 +10,7 @@
  *            | date("2026-01-02" or RFC 3339) | now("-720h")  (Go duration offset)
  *
  * Keywords are case-insensitive; field names are [A-Za-z_][A-Za-z0-9_.]*; strings
- * support \" \' \\ escapes. Limits: 4 KiB of text, 64 comparisons, 32 levels of
+ * support \" \' \\ escapes. Limits: 4 KiB of text, 64 comparisons, 16 levels of
  * parentheses, 256 list items. Values are never spliced into SQL: each becomes a
  * bound parameter. Field names are only accepted if the spec marks them A_QUERY
  * and are emitted as the spec's column identifier.
@@ -86,6 +86,8 @@ bool filter_regex_matches(struct arena *a, struct str pattern, const char *s);
 /* A comparison node the server writes (trusted), and a boolean node. */
 struct fnode *filter_cmp(struct arena *a, const char *field, enum fop op, struct fval v);
 struct fnode *filter_bool(struct arena *a, enum fop op, struct fnode *l, struct fnode *r);
+/* The comparisons of f (its leaves). */
+size_t filter_terms(const struct fnode *f);
 
 /* A bound parameter for the compiled SQL. */
 enum sqlp_type { SQLP_TEXT, SQLP_INT, SQLP_FLOAT };

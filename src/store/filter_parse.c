@@ -16,7 +16,7 @@
 /* API.md section 6 limits; each is tested at the cap and one past it. */
 #define FILTER_MAX_LEN   4096
 #define FILTER_MAX_CMP   64
-#define FILTER_MAX_DEPTH 32
+#define FILTER_MAX_DEPTH 16
 #define FILTER_MAX_ITEMS 256
 
 /* ------------------------------------------------------------------ parser */
@@ -407,7 +407,7 @@ parse_unary(struct parser *ps, struct fnode **out)
     if (!accept_ch(ps, '('))
         return parse_cmp(ps, out);
     if (++ps->depth > FILTER_MAX_DEPTH)
-        return syntax(ps, at, "more than 32 levels of parentheses");
+        return syntax(ps, at, "more than 16 levels of parentheses");
     rc = parse_or(ps, out);
     if (rc == E_OK && !accept_ch(ps, ')'))
         rc = syntax(ps, ps->pos, "expected ')'");

@@ -64,6 +64,22 @@ regexp_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_int(ctx, text != NULL && regexec(re, text, 0, NULL, 0) == 0);
 }
 
+/* Every 4,096 virtual-machine steps of a reader's statement: past its
+ * deadline, SQLite stops it. */
+static int
+past_deadline(void *arg)
+{
+    const struct conn *c = arg;
+
+    return c->deadline != 0 && time_mono_ms() > c->deadline;
+}
+
+void
+sqlite_conn_deadline(struct conn *c)
+{
+    c->deadline = time_mono_ms() + cfg.store_timeout;
+}
+
 int
 sqlite_conn_open(struct conn *c, const char *path, bool writer, struct errbuf *eb)
 {
@@ -78,6 +94,8 @@ sqlite_conn_open(struct conn *c, const char *path, bool writer, struct errbuf *e
     }
     sqlite3_busy_timeout(c->db, 10000);
     sqlite3_extended_result_codes(c->db, 1);
+    if (!writer)
+        sqlite3_progress_handler(c->db, 4096, past_deadline, c);
     sqlite3_create_function(c->db, "regexp", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                             regexp_func, NULL, NULL);
     /* Page caches stay small: the OS page cache holds the file anyway, and the
@@ -130,6 +148,7 @@ sqlite_conn_stmt(struct conn *c, const char *sql)
 {
     uint64_t h = sql_hash(sql);
 
+    sqlite_conn_deadline(c);
     for (size_t i = 0; i < STMT_CACHE; i++)
         if (c->cache[i].hash == h && c->cache[i].sql != NULL &&
             strcmp(c->cache[i].sql, sql) == 0) {
@@ -160,6 +179,11 @@ sqlite_err(struct conn *c, int rc, const char *what)
 
     if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
         return E_DUPLICATE;
+    if (base == SQLITE_INTERRUPT) {
+        log_warn("sqlite: %s: stopped after store_timeout (%lld ms)", what,
+                 (long long)cfg.store_timeout);
+        return E_UNAVAILABLE;
+    }
     log_error("sqlite: %s: %s", what, sqlite3_errmsg(c->db));
     if (base == SQLITE_BUSY || base == SQLITE_LOCKED || base == SQLITE_IOERR ||
         base == SQLITE_FULL || base == SQLITE_CANTOPEN)

@@ -22,8 +22,12 @@ struct conn {
     sqlite3         *db;
     struct stmt_slot cache[STMT_CACHE];
     unsigned         next_evict;
-    struct conn     *next; /* in the store's list of readers */
+    struct conn     *next;     /* in the store's list of readers */
+    int64_t          deadline; /* time_mono_ms after which a read stops; 0: none */
 };
+/* A reader's statements from here on stop at store_timeout (SQLITE_INTERRUPT,
+ * answered 503): a costly filter cannot hold a worker without bound. */
+void sqlite_conn_deadline(struct conn *c);
 
 /* The WAL checkpointer thread (sqlite_checkpoint.c). */
 struct checkpointer {

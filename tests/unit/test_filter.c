@@ -546,12 +546,12 @@ test_limit_depth(void **state)
     struct buf      b;
 
     buf_init(&b, 0);
-    nest(&b, 32);
+    nest(&b, 16);
     assert_int_equal(parse_buf(fx, &b, &eb), E_OK);
-    nest(&b, 33);
+    nest(&b, 17);
     assert_int_equal(parse_buf(fx, &b, &eb), E_BADREQ);
     assert_string_equal(eb.msg,
-                        "invalid filter at position 33: more than 32 levels of parentheses");
+                        "invalid filter at position 17: more than 16 levels of parentheses");
     /* depth is nesting, not a count: many sibling groups are fine */
     buf_reset(&b);
     for (int i = 0; i < 40; i++)
@@ -1260,6 +1260,12 @@ static const struct {
     { SQL_POSTGRES, 0, "expires exists or enabled not exists",
       "((\"expires\" IS NOT NULL) OR (\"enabled\" IS NULL))" },
     { SQL_POSTGRES, 0, "name not in []", "(1 = 1)" },
+    /* a run of one operator is flat, however it was nested; and/or alternate */
+    { SQL_SQLITE, 0, "count == 1 or (count == 2 or count == 3) or count == 4",
+      "((\"count\" = ?) OR (\"count\" = ?) OR (\"count\" = ?) OR (\"count\" = ?))" },
+    { SQL_SQLITE, 0, "count == 1 and count == 2 or count == 3 and (count == 4 and count == 5)",
+      "(((\"count\" = ?) AND (\"count\" = ?)) OR ((\"count\" = ?) AND (\"count\" = ?) AND "
+      "(\"count\" = ?)))" },
 };
 
 static void
@@ -1288,6 +1294,35 @@ test_sql_text(void **state)
 
 /* Parameter types follow the column, not the literal: ints on a float column are
  * bound as floats, dates as int64 ms, booleans as 0/1. */
+/* A run longer than 64 terms goes in parenthesised chunks of 64: SQLite's
+ * expression trees are at most 1,000 deep (16 q parameters of 64 terms). */
+static void
+test_long_runs_are_chunked(void **state)
+{
+    struct fixture  *fx = *state;
+    struct fnode    *all = NULL, *f;
+    struct errbuf    eb = { 0 };
+    struct buf       q, sql;
+    struct sqlparams ps = { 0 };
+    size_t           opens = 0;
+
+    buf_init(&q, 0);
+    buf_init(&sql, 0);
+    for (int i = 0; i < 64; i++)
+        buf_printf(&q, "%scount == %d", i ? " or " : "", i);
+    for (int k = 0; k < 3; k++) { /* three q parameters, OR-ed as list.c does */
+        assert_int_equal(parse(fx->a, buf_cstr(&q), &f, &eb), E_OK);
+        all = all == NULL ? f : filter_bool(fx->a, F_OR, all, f);
+    }
+    assert_int_equal(filter_compile(fx->a, all, &test_spec, SQL_SQLITE, &sql, &ps, &eb), E_OK);
+    for (const char *p = buf_cstr(&sql); (p = strstr(p, "((")) != NULL; p++)
+        opens++;
+    assert_int_equal(opens, 4); /* the run's and each chunk's, before the first term */
+    assert_non_null(strstr(buf_cstr(&sql), ") OR ((\"count\" = ?)"));
+    buf_free(&q);
+    buf_free(&sql);
+}
+
 static void
 test_param_types(void **state)
 {
@@ -1378,6 +1413,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_regex_depth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_regex_odd, setup, teardown),
         cmocka_unit_test_setup_teardown(test_regex_caps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_runs_are_chunked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_param_types, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sql_buffer_cap, setup, teardown),
