@@ -6,8 +6,10 @@
 #include "../core/base.h"
 
 /* E_OK when `pem` holds 1 to `max` PEM certificates that parse, and nothing
- * else: a private key pasted by mistake is refused, not skipped, because such
- * attributes are stored in the clear. E_VALIDATION naming `attr` otherwise. */
+ * else but white space and # comment lines between them: a private key pasted
+ * by mistake, however indented or stripped of its armour, is refused, not
+ * skipped, because such attributes are stored and shown in the clear.
+ * E_VALIDATION naming `attr` otherwise. */
 int pem_check_certs(struct str pem, int max, const char *attr, struct errbuf *eb);
 
 #endif

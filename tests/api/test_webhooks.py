@@ -135,10 +135,21 @@ def test_ca_certificate_must_be_pem_certificates(admin, ns):
     cert_pem, _ = expired_certificate()
     key = ("-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n"
            "-----END PRIVATE KEY-----\n")
+    indented = "".join("  " + line + "\n" for line in key.splitlines())
+    body = "".join(key.splitlines(True)[1:-1])  # the key's base64 lines, no armour
     for bad in ("not a certificate", cert_pem.replace("MII", "XXX"), key, cert_pem + key,
-                "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"):
+                "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
+                # a review: an indented key (as in YAML), bare base64, text or junk around
+                # the blocks were kept and shown to every reader
+                ca + indented, ca + body, ca + "trailing junk\n", "junk\n" + ca,
+                "-----END PRIVATE KEY-----\n" + ca, ca + "-----BEGIN CERTIFICATE-----\n"):
         e = assert_error(create(admin, ns, caCertificate=bad), 422, "Validation Error")
         assert e["data"] == {"attribute": "caCertificate"}, (bad, e)
+        assert "MIGHAgEAMBMG" not in str(e), e
+    # white space and # comment lines between blocks are fine (curl's cacert.pem)
+    ok = "# a comment\n\n" + ca + "\n# Another CA\n" + cert_pem
+    r = create(admin, ns, caCertificate=ok)
+    assert r.status == 200 and r.data["caCertificate"] == ok, r
 
 
 def test_names_are_unique_per_namespace(admin, ns):
