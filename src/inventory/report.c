@@ -302,6 +302,24 @@ fill(struct arena *a, struct val *obj, const struct agg_part *p, bool counted)
             by_pair(a, &p[P_KEYALG], "keyAlgorithm", NULL, "keySize"));
 }
 
+/* A report tells what the certificates of its scope are, and any `q` may be
+ * asked: an oracle on them. Making one takes the right to read them
+ * (certificate,get), not certificatereport,post alone (a review's
+ * report-only account read names and SANs back one bisection at a time). */
+static int
+may_read_certificates(struct hook_ctx *ctx, struct errbuf *eb)
+{
+    int rc = ctx->may != NULL ? ctx->may(ctx, &spec_certificate, VERB_GET, ctx->ns, eb)
+                              : E_FORBIDDEN;
+
+    if (rc == E_FORBIDDEN)
+        return errbuf_set(eb, E_FORBIDDEN,
+                          "A report counts certificates: making one takes the right to read "
+                          "them (certificate,get in '%.*s')",
+                          STR_FMT(ctx->ns));
+    return rc;
+}
+
 static int
 report_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
                struct errbuf *eb)
@@ -317,6 +335,8 @@ report_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool
     KW_UNUSED(s);
     if (!create)
         return E_OK;
+    if ((rc = may_read_certificates(ctx, eb)) != E_OK)
+        return rc;
     if (q.len > 0 &&
         ((rc = filter_parse(ctx->a, q, now, &filter, eb)) != E_OK ||
          (rc = filter_rewrite(ctx->a, &filter, &spec_certificate, now, eb)) != E_OK)) {

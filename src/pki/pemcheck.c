@@ -96,7 +96,8 @@ pem_check_certs(struct str pem, int max, const char *attr, struct errbuf *eb)
         if (p == end)
             break;
         if ((size_t)(end - p) < strlen(BEGIN_CERT) || memcmp(p, BEGIN_CERT, strlen(BEGIN_CERT)))
-            return bad(eb, attr, "must hold only PEM certificates, nothing outside their blocks");
+            return bad(eb, attr,
+                       "must hold only PEM certificates, nothing outside their blocks");
         rc = ++n > max ? bad(eb, attr, "holds too many certificates")
                        : read_block(p, end, &p, attr, eb);
     }

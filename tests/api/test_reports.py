@@ -101,6 +101,28 @@ def test_reports_are_kept_and_listed(admin, estate):
     assert kept["byStatus"] == first["byStatus"]
 
 
+def test_making_a_report_takes_the_right_to_read_certificates(server, admin, estate):
+    """A report answers any q over the certificates of its scope: a principal that may not
+    read them may not make one (a review's report-only account read names back one
+    bisection at a time); it may still read the reports kept."""
+    top, _, _ = estate
+    kept = report(admin, top, recursive=True)
+    tokens = {}
+    for key, perms in (("only", ["certificatereport,get,post"]),
+                       ("both", ["certificatereport,get,post", "certificate,get"])):
+        name, pw, _ = admin.mkaccount(top)
+        admin.mkauthz(top, [["@auth:realm=vince", "@auth:account=" + name]], perms)
+        tokens[key] = server.client(server.token(name, pw))
+    only = tokens["only"]
+    assert_error(only.get("/certificates", ns=top), 403)
+    r = only.post("/certificatereports", {"q": 'subjectCN matches "^a"'}, ns=top)
+    e = assert_error(r, 403)
+    assert "certificate,get" in e["description"], e
+    assert only.get("/certificatereports/" + kept["ID"], ns=top).status == 200
+    r = tokens["both"].post("/certificatereports", {"recursive": True}, ns=top)
+    assert r.status == 200 and r.data["total"] == kept["total"], r
+
+
 def test_empty_namespace_report(admin):
     ns = admin.mkns("/", "empty-" + rand(6))["name"]
     rep = report(admin, ns)
