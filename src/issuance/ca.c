@@ -437,15 +437,29 @@ ca_slow(const struct spec *s, const struct val *obj)
     return !given(obj, "certificate") && pki_key_type_slow(val_key_type(obj, "keyType"));
 }
 
-/* A new CA's certificate goes into the inventory of its namespace. */
 /* A CA certificate and key are imported once in the whole console: two CAs
  * with one certificate would sign two CRLs of the same issuer, each hiding
- * the other's revocations from a relying party handed the wrong one. */
+ * the other's revocations from a relying party handed the wrong one. The
+ * same holds one after the other: a CA deleted (?override=true) and imported
+ * again would sign CRLs without the revocations of the first, so while the
+ * inventory holds an unexpired certificate of that issuer (its name and key
+ * identifier) that was revoked, the import is refused. */
 static int
-imported_once(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, const struct val *obj,
-              struct errbuf *eb)
+imported_once(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, const struct made *m,
+              const struct val *obj, struct errbuf *eb)
 {
-    struct fval  fp = { .t = FV_STR, .s = val_get_str(obj, "fingerprint") };
+    struct fval   fp = { .t = FV_STR, .s = val_get_str(obj, "fingerprint") };
+    struct fval   ski = { .t = FV_STR,
+                          .s = val_get_str(&m->cert.fields, "subjectKeyIdentifier") };
+    struct fval   name = { .t = FV_STR, .s = val_get_str(&m->cert.fields, "subject") };
+    struct fnode *revoked = filter_bool(
+        ctx->a, F_AND,
+        filter_bool(ctx->a, F_AND, filter_cmp(ctx->a, "authorityKeyIdentifier", F_EQ, ski),
+                    filter_cmp(ctx->a, "issuer", F_EQ, name)),
+        filter_bool(ctx->a, F_AND,
+                    filter_cmp(ctx->a, "revocationTime", F_EXISTS, (struct fval){ 0 }),
+                    filter_cmp(ctx->a, "validityEnd", F_GT,
+                               (struct fval){ .t = FV_TIME, .i = time_now_ms() })));
     struct listq q = { .scope = { STR("/"), true },
                        .filter = filter_cmp(ctx->a, "fingerprint", F_EQ, fp),
                        .limit = 1 };
@@ -459,7 +473,16 @@ imported_once(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, const s
                            "This certificate authority is in the console already: a CA is "
                            "imported once (its CRLs would otherwise hide each other's "
                            "revocations)");
-    return E_OK;
+    q.filter = revoked;
+    if (ski.s.len == 0 ||
+        (rc = tx->ops->list(tx, &spec_certificate, &q, ctx->a, &items)) != E_OK ||
+        items.a.n == 0)
+        return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
+    return errbuf_attr(eb, E_VALIDATION, "certificate",
+                       "Certificates of this certificate authority were revoked and have not "
+                       "expired (certificate %.*s): imported again, it would sign CRLs "
+                       "without their revocations",
+                       STR_FMT(val_get_str(&items.a.v[0], "ID")));
 }
 
 static int
@@ -473,7 +496,7 @@ ca_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struc
 
     if (old != NULL || m == NULL)
         return E_OK;
-    if (m->imported && (rc = imported_once(ctx, s, tx, obj, eb)) != E_OK)
+    if (m->imported && (rc = imported_once(ctx, s, tx, m, obj, eb)) != E_OK)
         return rc;
     rc = inv_put(tx, ctx->a, ctx->ns, &m->cert, m->imported ? "IMPORTED" : "ISSUED", NULL,
                  &cert, &dup, eb);

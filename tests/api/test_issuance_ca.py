@@ -374,6 +374,32 @@ def test_a_ca_is_imported_once_in_the_whole_console(admin, space):
     assert count(admin, "certificateauthorities", other) == 0
 
 
+def test_a_deleted_ca_is_not_imported_again_while_its_revocations_matter(admin, space):
+    """Deleted (?override=true) and imported again, a CA would sign CRLs without the
+    revocations of the first (a review: openssl verify -crl_check then accepted a leaf
+    revoked for keyCompromise): refused while a revoked certificate of it has not
+    expired; imported again once none is revoked."""
+    cert_pem, key_pem = make_ca("Reborn CA " + rand(4))
+    body = {"certificate": cert_pem.decode(), "privateKey": key_pem.decode()}
+    ns = fresh(admin, space)
+    for revoke_it in (False, True):
+        ca = admin.ok(admin.post("/certificateauthorities", dict(body, name="r-" + rand(6)),
+                                 ns=ns))
+        req = issue(admin, ns, mk_template(admin, ns, ca["ID"])["ID"],
+                    csr=make_csr(dns=["reborn.test.example"])[0])
+        if revoke_it:
+            admin.ok(admin.post("/certificates/%s/revocations" % req["certificateID"],
+                                {"reason": "keyCompromise"}, ns=ns))
+        for tpl in admin.ok(admin.get("/issuingtemplates", ns=ns)):
+            admin.ok(admin.delete("/issuingtemplates/" + tpl["ID"], ns=ns))
+        r = admin.delete("/certificateauthorities/%s?override=true" % ca["ID"], ns=ns)
+        assert r.status == 200, r
+    r = admin.post("/certificateauthorities", dict(body, name="r-" + rand(6)), ns=ns)
+    e = assert_error(r, 422)
+    assert e["data"]["attribute"] == "certificate" and "revoked" in e["description"], e
+    assert e["description"].count(req["certificateID"]) == 1, e
+
+
 def test_import_refusals(admin, space):
     ns = fresh(admin, space)
     n = count(admin, "certificateauthorities", ns)
