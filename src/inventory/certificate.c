@@ -835,6 +835,9 @@ static const char *const certificate_indexes[] = {
     "subject",
     "subjectKeyIdentifier",
     "issuerCertificateID",
+    /* a serial in any namespace: OCSP's look-up of what a CA issued (public.c), and
+     * searches by serial */
+    "*serialNumber",
     /* the rows that have EXPIRED_ISSUER without storing it (inv_issuer_expired_cond):
      * for the sweep, and found first by filters and reports on weaknesses */
     "*issuerValidityEnd",

@@ -22,6 +22,7 @@
 #include "../core/rnd.h"
 #include "../core/timeutil.h"
 #include "../inventory/certparse.h"
+#include "../inventory/inventory.h"
 #include "../pki/status.h"
 #include "../store/filter.h"
 #include "issuance.h"
@@ -350,8 +351,9 @@ find_serial(struct arena *a, const struct spec *s, const char *key, struct str i
     return rc;
 }
 
-/* What the store says of a serial of this CA: revoked, issued (a leaf or an
- * intermediate), or unknown. */
+/* What the store says of a serial of this CA: revoked, issued (a leaf's
+ * request, an intermediate, or a certificate of the inventory it issued), or
+ * unknown. Each is one look-up by index (serialNumber). */
 static int
 status_of(struct arena *a, struct str ca_id, const char *serial, enum pki_cert_status *st,
           int64_t *when, int *reason)
@@ -369,6 +371,10 @@ status_of(struct arena *a, struct str ca_id, const char *serial, enum pki_cert_s
                          &v);
     if (rc == E_NOTFOUND)
         rc = find_serial(a, &spec_certificateauthority, "parentID", ca_id, serial, &v);
+    /* an intermediate whose CA object was deleted keeps its certificate in the
+     * inventory: still this CA's, good until revoked (a review saw unknown) */
+    if (rc == E_NOTFOUND)
+        rc = find_serial(a, &spec_certificate, "certificateAuthorityID", ca_id, serial, &v);
     *st = rc == E_OK ? PKI_STATUS_GOOD : PKI_STATUS_UNKNOWN;
     return rc == E_NOTFOUND ? E_OK : rc;
 }

@@ -528,6 +528,26 @@ def test_revoking_an_intermediate(server, admin, space):
     assert v.returncode != 0 and "revoked" in v.stdout + v.stderr, v
 
 
+
+def test_a_deleted_intermediates_certificate_stays_good_at_its_parent(server, admin, space):
+    """The parent issued the intermediate's certificate, which outlives the intermediate's
+    CA object (it stays in the inventory): the parent answers good for it, by any CertID
+    hash, then revoked (a review saw unknown on every answer signed after the delete)."""
+    ns = admin.mkns(space, "di" + rand(6))["name"]
+    root = mk_ca(admin, ns)
+    inter = mk_ca(admin, ns, parentID=root["ID"])
+    assert admin.delete("/certificateauthorities/" + inter["ID"], ns=ns).status == 200
+    p = {"inter": root, "root": root}
+    for digest in ("sha256", "sha384", None):
+        der = ocsp_request_der(root["certificate"], inter["certificate"], digest=digest)
+        out, err, ok = ocsp_read(ocsp_post(server, root["ID"], der).content,
+                                 root["certificate"], root["certificate"],
+                                 leaf_pem=inter["certificate"])
+        assert ok and ocsp_status(out, _name(out)) == "good", (digest, out, err)
+    admin.ok(revoke(admin, ns, inter["certificateID"], "cessationOfOperation"))
+    out = ask(server, p, inter["certificate"])
+    assert ocsp_status(out, _name(out)) == "revoked", out
+
 # ---- plain HTTP for relying parties: pki_listen --------------------------------------------
 
 
