@@ -15,10 +15,14 @@ int_param(const struct req *r, const char *k, int64_t min, int64_t max, int64_t 
           bool *present, struct errbuf *eb)
 {
     struct str v = req_param(r, k);
+    size_t     n = 0;
 
     *present = v.p != NULL;
     if (!*present)
         return E_OK;
+    for (size_t i = 0; i < r->nparams; i++) /* which one would be meant? */
+        if (str_eq_c(r->params[i].k, k) && ++n > 1)
+            return errbuf_set(eb, E_BADREQ, "Query parameter '%s' is given more than once", k);
     if (str_to_i64(v, out) != E_OK || *out < min || *out > max)
         return errbuf_set(eb, E_BADREQ,
                           "Query parameter '%s' must be an integer from "

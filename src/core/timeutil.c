@@ -390,3 +390,15 @@ duration_format(int64_t ms, char out[32])
     }
     out[31] = '\0';
 }
+
+int
+time_parse_ms(struct str s, int64_t *ms)
+{
+    const char *dot = memchr(s.p, '.', s.len);
+    size_t      i = dot != NULL ? (size_t)(dot - s.p) + 4 : s.len;
+
+    for (; i < s.len && s.p[i] >= '0' && s.p[i] <= '9'; i++)
+        if (s.p[i] != '0')
+            return E_BADREQ;
+    return time_parse(s, ms);
+}

@@ -20,6 +20,10 @@ void time_format_http(int64_t ms, char out[TIME_HTTP_LEN + 1]);
 /* RFC 3339 date-time ("2026-01-02T03:04:05Z", optional fraction, 'Z' or +hh:mm
  * offset) or a bare date ("2026-01-02", midnight UTC). E_BADREQ if malformed. */
 int time_parse(struct str s, int64_t *ms);
+/* time_parse, and E_BADREQ for a time finer than the millisecond that is
+ * stored ("...14.0004Z"): compared as its millisecond, it would answer <, ==
+ * and != wrongly (filters). */
+int time_parse_ms(struct str s, int64_t *ms);
 /* Go duration: "90s", "1h30m", "-720h", "1.5h", "300ms", "0"; units ns us µs ms
  * s m h. Result in milliseconds (sub-millisecond parts truncated). E_BADREQ if
  * malformed or out of range. */

@@ -5,6 +5,7 @@
 #include "../core/rnd.h"
 #include "../core/timeutil.h"
 #include "../model/validate.h"
+#include "../pki/status.h"
 #include "../store/filter.h"
 #include "certparse.h"
 #include "inventory.h"
@@ -67,7 +68,7 @@ static const struct attr certificate_attrs[] = {
     { "weaknesses", T_STRLIST, KEPT | A_INDEXED | A_COMPUTED, .enums = weaknesses,
       .doc = "as of the time it is read or filtered on (EXPIRED_ISSUER follows the clock)",
       .needs = "issuerValidityEnd,issuerCertificateID" },
-    { "revocationReason", T_STRING, KEPT },
+    { "revocationReason", T_STRING, KEPT, .enums = pki_reason_names },
     { "revocationTime", T_TIME, KEPT | A_ORDER },
     { "certificateAuthorityID", T_STRING, PARSED,
       .doc = "the console CA that issued it, if one did" },

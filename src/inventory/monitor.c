@@ -104,6 +104,20 @@ policy_after_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
 
 static struct spec_rt policy_rt;
 
+static const char *const policy_csv[] = {
+    "ID",
+    "namespace",
+    "createTime",
+    "updateTime",
+    "description",
+    "expiringWithinDays",
+    "minimumRSAKeySize",
+    "minimumECKeySize",
+    "weakSignatureAlgorithms",
+    "maximumValidityDays",
+    NULL,
+};
+
 const struct spec spec_monitoringpolicy = {
     .identity = "monitoringpolicy",
     .rest = "monitoringpolicies",
@@ -116,6 +130,7 @@ const struct spec spec_monitoringpolicy = {
     .hooks = { .prepare = policy_prepare,
                .before_write = policy_before_write,
                .after_delete = policy_after_delete },
+    .csv_columns = policy_csv,
     .rt = &policy_rt,
 };
 

@@ -22,6 +22,12 @@ secrets_seal(struct arena *a, const struct spec *s, struct val *obj, struct str 
         /* Every value here comes from the client, even one that looks sealed. */
         if (!(at->flags & A_SEALED) || v == NULL || v->t != V_STR || v->s.len == 0)
             continue;
+        /* an update's values are validated after they are sealed: too long a
+         * one is told here, not failed by seal() (500) */
+        if (at->max_len != 0 && v->s.len > at->max_len)
+            return errbuf_attr(eb, E_VALIDATION, at->name,
+                               "Attribute '%s' must be at most %zu bytes long", at->name,
+                               (size_t)at->max_len);
         if (key == NULL)
             return errbuf_set(eb, E_INTERNAL, "no master key");
         buf_init(&out, 64 * 1024);

@@ -78,6 +78,31 @@ matches(const char *pattern, struct str s)
     return regexec(re, tmp, 0, NULL, 0) == 0;
 }
 
+static bool
+enum_value(const struct attr *at, struct str s)
+{
+    for (const char *const *e = at->enums; *e != NULL; e++)
+        if (str_eq_c(s, *e))
+            return true;
+    return false;
+}
+
+/* The value refused, and the ones accepted when they fit the message. */
+static int
+unsupported(const struct attr *at, struct str s, struct errbuf *eb)
+{
+    char   list[176] = "";
+    size_t n = 0;
+
+    for (const char *const *e = at->enums; *e != NULL && n < sizeof list; e++)
+        n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "", *e);
+    return errbuf_attr(eb, E_VALIDATION, at->name,
+                       n < sizeof list ? "Attribute '%s' has an unsupported value '%.*s' (one "
+                                         "of: %s)"
+                                       : "Attribute '%s' has an unsupported value '%.*s'%.0s",
+                       at->name, (int)(s.len > 64 ? 64 : s.len), s.p, list);
+}
+
 static int
 check_string(const struct attr *at, struct str s, size_t max, struct errbuf *eb)
 {
@@ -89,15 +114,8 @@ check_string(const struct attr *at, struct str s, size_t max, struct errbuf *eb)
     if (memchr(s.p, '\0', s.len) != NULL)
         return errbuf_attr(eb, E_VALIDATION, at->name,
                            "Attribute '%s' must not contain the character U+0000", at->name);
-    if (at->enums != NULL && s.len > 0) {
-        bool ok = false;
-        for (const char *const *e = at->enums; *e != NULL && !ok; e++)
-            ok = str_eq_c(s, *e);
-        if (!ok)
-            return errbuf_attr(eb, E_VALIDATION, at->name,
-                               "Attribute '%s' has an unsupported value '%.*s'", at->name,
-                               (int)(s.len > 64 ? 64 : s.len), s.p);
-    }
+    if (at->enums != NULL && s.len > 0 && !enum_value(at, s))
+        return unsupported(at, s, eb);
     if (at->format == F_CIDR && s.len > 0 && cidr_parse(s, &(struct cidr){ 0 }) != E_OK)
         return errbuf_attr(eb, E_VALIDATION, at->name, "'%.*s' is not a CIDR",
                            (int)(s.len > 64 ? 64 : s.len), s.p);
@@ -121,6 +139,8 @@ check_strlist(const struct attr *at, const struct val *v, struct errbuf *eb)
     for (size_t i = 0; i < v->a.n; i++) {
         if (v->a.v[i].t != V_STR)
             return bad_type(eb, at, "a list of strings");
+        if (at->enums != NULL && v->a.v[i].s.len == 0) /* no name is empty */
+            return unsupported(at, v->a.v[i].s, eb);
         int rc = check_string(at, v->a.v[i].s, ITEM_MAX, eb);
         if (rc != E_OK)
             return rc;

@@ -23,6 +23,11 @@ static const struct attr webhookdelivery_attrs[] = {
 
 static struct spec_rt webhookdelivery_rt;
 
+static const char *const webhookdelivery_csv[] = {
+    "ID",     "namespace", "createTime",   "webhookID", "event",           "certificateID",
+    "status", "attempts",  "responseCode", "lastError", "nextAttemptTime", NULL,
+};
+
 const struct spec spec_webhookdelivery = {
     .bulk = true,
     .identity = "webhookdelivery",
@@ -32,5 +37,6 @@ const struct spec spec_webhookdelivery = {
     .default_order = "createTime",
     .ops = OP_LIST | OP_GET,
     .access = ACCESS_NORMAL,
+    .csv_columns = webhookdelivery_csv,
     .rt = &webhookdelivery_rt,
 };

@@ -358,7 +358,7 @@ to_param(enum atype t, const struct fval *v, struct sqlparam *p)
         return v->t == FV_INT || v->t == FV_FLOAT;
     case T_TIME:
         if (v->t == FV_STR)
-            return time_parse(v->s, &p->i) == E_OK;
+            return time_parse_ms(v->s, &p->i) == E_OK;
         p->i = v->i;
         return v->t == FV_TIME;
     default:

@@ -228,8 +228,9 @@ parse_date(struct parser *ps, struct fval *v)
 
     if (rc != E_OK)
         return rc;
-    if (time_parse(arg, &v->i) != E_OK)
-        return syntax(ps, at, "invalid date (expected 2026-01-02 or RFC 3339)");
+    if (time_parse_ms(arg, &v->i) != E_OK)
+        return syntax(ps, at,
+                      "invalid date (expected 2026-01-02 or RFC 3339, to the millisecond)");
     v->t = FV_TIME;
     return E_OK;
 }

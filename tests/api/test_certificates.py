@@ -573,17 +573,21 @@ def test_csv_default_columns(admin, searchable):
 @pytest.mark.parametrize("q", ['status == "BOGUS"', 'status == "active"',
                                'status in ["ACTIVE", "EXPIRNG"]', 'status != "REVOKD"',
                                'source == "FOUND"', 'weaknesses contains "WEAK"',
-                               'weaknesses == "WEAK_KEYS"', 'weaknesses not in ["X"]'])
+                               'weaknesses == "WEAK_KEYS"', 'weaknesses not in ["X"]',
+                               'revocationReason == "keycompromise"',
+                               'revocationReason in ["x"]'])
 def test_a_filter_on_an_enumerated_field_with_a_value_it_cannot_hold_is_400(admin, space, q):
     # A typo in an enumerated value is a bad filter (API.md 2: 400), not an empty answer
     # that looks like "none"; the error names the field.
     r = admin.get("/certificates", ns=space, params={"q": q})
-    assert assert_error(r, 400)["data"]["attribute"] in ("status", "source", "weaknesses"), q
+    assert assert_error(r, 400)["data"]["attribute"] in ("status", "source", "weaknesses",
+                                                         "revocationReason"), q
 
 
 @pytest.mark.parametrize("q", ['status == "ACTIVE"', 'source contains "IMP"',
                                'source matches "^IMP"', 'weaknesses contains "WEAK_KEY"',
-                               'source in ["IMPORTED", "DISCOVERED"]'])
+                               'source in ["IMPORTED", "DISCOVERED"]',
+                               'revocationReason == "keyCompromise"'])
 def test_a_filter_on_an_enumerated_field_with_its_values_or_parts_is_200(admin, space, q):
     assert admin.get("/certificates", ns=space, params={"q": q}).status == 200, q
 

@@ -56,6 +56,17 @@ def test_default_columns(admin, ns, seeded):
     assert r.content.startswith(b"ID,name,namespace,createTime,updateTime\r\n")
 
 
+def test_default_columns_say_what_the_objects_are(admin, ns):
+    """Without X-Fields, a resource's CSV shows what it is about, not only its IDs and
+    times (a review: deliveries and policies showed ID, namespace and two times)."""
+    admin.ok(admin.post("/monitoringpolicies", {"expiringWithinDays": 12}, ns=ns))
+    t = rows(admin.get("/monitoringpolicies", ns=ns, accept=CSV))
+    assert {"expiringWithinDays", "minimumRSAKeySize", "maximumValidityDays"} <= set(t[0]), t
+    assert as_dicts(t)[0]["expiringWithinDays"] == "12"
+    t = rows(admin.get("/webhookdeliveries", ns=ns, accept=CSV))
+    assert {"event", "status", "attempts", "lastError", "webhookID"} <= set(t[0]), t
+
+
 def test_x_fields_columns_in_their_order(admin, ns, seeded):
     r = admin.get("/namespaces", ns=ns, accept=CSV, fields="description,name,nothing,protected")
     t = rows(r)

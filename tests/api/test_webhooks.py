@@ -152,6 +152,18 @@ def test_ca_certificate_must_be_pem_certificates(admin, ns):
     assert r.status == 200 and r.data["caCertificate"] == ok, r
 
 
+def test_events_and_secret_refusals_name_the_attribute(admin, ns):
+    """An empty event name is no event (422, with the names accepted); a secret too long
+    on PUT is 422 like on POST (it was 500: sealed before it was checked)."""
+    e = assert_error(create(admin, ns, events=["certificate.expired", ""]), 422)
+    assert e["data"] == {"attribute": "events"} and "certificate.expiring" in e["description"]
+    w = admin.ok(create(admin, ns))
+    for n in (2000, 60000):
+        r = admin.put("/webhooks/" + w["ID"], dict(w, secret="s" * n), ns=ns)
+        e = assert_error(r, 422)
+        assert e["data"] == {"attribute": "secret"}, e
+
+
 def test_names_are_unique_per_namespace(admin, ns):
     name = "dup-" + rand(6)
     assert create(admin, ns, name=name).status == 200
