@@ -88,6 +88,7 @@ struct req {
     struct buf              body;
     int64_t                 body_max;  /* the route's body limit (api_prepare) */
     struct errbuf           route_err; /* why routing failed (answered once the body is read) */
+    struct errbuf           auth_err;  /* why the token failed, when judged with the head */
     char                    trace[17];
 
     /* resolved by the API */

@@ -45,7 +45,7 @@
 struct ocsp_entry {
     char           key[KEY_MAX];
     uint64_t       gen;
-    int64_t        signed_ms;
+    int64_t        signed_ms, next_ms; /* its thisUpdate and nextUpdate */
     unsigned char *der;
     size_t         len;
 };
@@ -408,6 +408,8 @@ responder_ready(struct castate *st, const struct val *ca_obj, int64_t now, struc
         return E_OK;
     if (time_parse(val_get_str(ca_obj, "validityEnd"), &end) != E_OK)
         return errbuf_set(eb, E_INTERNAL, "unreadable CA validity");
+    if (end <= now) /* no responder certificate can be valid now: unauthorized */
+        return errbuf_set(eb, E_FORBIDDEN, "the certificate authority has expired");
     if ((rc = cas_get(ca_obj, &ca, eb)) != E_OK)
         return rc;
     struct pki_responder *fresh = NULL;
@@ -418,6 +420,17 @@ responder_ready(struct castate *st, const struct val *ca_obj, int64_t now, struc
         st->responder = fresh;
     }
     return rc;
+}
+
+/* An answer signed now is good until OCSP_VALID_MS later, but never past its
+ * responder's certificate (clipped to the CA's own end): a cache keeping it
+ * until its nextUpdate could not verify it after that. st locked. */
+static int64_t
+answer_until(const struct castate *st, int64_t now)
+{
+    int64_t end = pki_responder_not_after(st->responder);
+
+    return now + OCSP_VALID_MS < end ? now + OCSP_VALID_MS : end;
 }
 
 /* Sign the answer for q into e (key: its key in the table; NULL for a
@@ -440,7 +453,8 @@ ocsp_sign_entry(struct castate *st, struct arena *a, const struct val *ca_obj,
     if ((rc = responder_ready(st, ca_obj, now, eb)) != E_OK)
         return rc;
     buf_init(&der, 64 * 1024);
-    rc = pki_ocsp_sign(st->responder, q, cs, when, reason, now, now + OCSP_VALID_MS, &der, eb);
+    rc =
+        pki_ocsp_sign(st->responder, q, cs, when, reason, now, answer_until(st, now), &der, eb);
     if (rc == E_OK) {
         if (e->der == NULL && key != NULL)
             st->nentries++;
@@ -450,19 +464,20 @@ ocsp_sign_entry(struct castate *st, struct arena *a, const struct val *ca_obj,
         e->len = der.len;
         e->gen = gen;
         e->signed_ms = now;
+        e->next_ms = answer_until(st, now);
     } else
         buf_free(&der);
     return rc;
 }
 
-/* A signed answer, signed at signed_ms (its thisUpdate; its nextUpdate is
- * OCSP_VALID_MS later), with what HTTP caches read (RFC 5019 6.2):
+/* A signed answer, signed at signed_ms (its thisUpdate; next_ms its
+ * nextUpdate), with what HTTP caches read (RFC 5019 6.2):
  * Last-Modified the thisUpdate, Expires the nextUpdate, an ETag of its bytes,
  * and a max-age that passes neither the nextUpdate nor OCSP_MAX_AGE_S. */
 static enum api_result
-ocsp_reply(struct req *r, const unsigned char *der, size_t len, int64_t signed_ms)
+ocsp_reply(struct req *r, const unsigned char *der, size_t len, int64_t signed_ms, int64_t next)
 {
-    int64_t next = signed_ms + OCSP_VALID_MS, age = (next - time_now_ms()) / 1000;
+    int64_t age = (next - time_now_ms()) / 1000;
     char    tag[2 * SHA256_LEN + 1], last[TIME_HTTP_LEN + 1], expires[TIME_HTTP_LEN + 1];
 
     age = age < 0 ? 0 : age > OCSP_MAX_AGE_S ? OCSP_MAX_AGE_S : age;
@@ -491,6 +506,10 @@ ocsp_answered(struct req *r, int rc, const struct errbuf *eb)
 {
     if (rc == E_UNAVAILABLE)
         return ocsp_error(r, 3); /* tryLater */
+    if (rc == E_FORBIDDEN) {     /* an expired CA: no answer of it could verify */
+        log_info("trace=%s ocsp: %s", r->trace, eb->msg);
+        return ocsp_error(r, 6); /* unauthorized */
+    }
     if (rc != E_OK) {
         log_error("trace=%s ocsp: %s", r->trace, eb->msg);
         return ocsp_error(r, 2); /* internalError */
@@ -514,10 +533,11 @@ ocsp_answer(struct req *r, struct castate *st, const struct val *ca_obj,
     struct ocsp_entry *e = entry_of(st, key);
     if (e == NULL)
         rc = errbuf_set(&eb, E_INTERNAL, "out of memory");
-    else if (e->der == NULL || e->gen != gen || time_now_ms() - e->signed_ms > OCSP_FRESH_MS)
+    else if (e->der == NULL || e->gen != gen || time_now_ms() - e->signed_ms > OCSP_FRESH_MS ||
+             time_now_ms() >= e->next_ms)
         rc = ocsp_sign_entry(st, r->a, ca_obj, q, key, gen, e, &eb);
     if (rc == E_OK)
-        ocsp_reply(r, e->der, e->len, e->signed_ms);
+        ocsp_reply(r, e->der, e->len, e->signed_ms, e->next_ms);
     pthread_mutex_unlock(&st->mu);
     return ocsp_answered(r, rc, &eb);
 }
@@ -536,7 +556,7 @@ ocsp_unknown(struct req *r, struct castate *st, const struct val *ca_obj,
     rc = ocsp_sign_entry(st, r->a, ca_obj, q, NULL, 0, &e, &eb);
     pthread_mutex_unlock(&st->mu);
     if (rc == E_OK)
-        ocsp_reply(r, e.der, e.len, e.signed_ms);
+        ocsp_reply(r, e.der, e.len, e.signed_ms, e.next_ms);
     free(e.der);
     return ocsp_answered(r, rc, &eb);
 }
@@ -580,15 +600,17 @@ ocsp_many(struct req *r, struct castate *st, const struct val *ca_obj,
             errbuf_set(&eb, rc, "store error");
     }
     buf_init(&der, 64 * 1024);
+    int64_t until = now;
     if (rc == E_OK) {
         pthread_mutex_lock(&st->mu); /* the responder may be replaced */
-        if ((rc = responder_ready(st, ca_obj, now, &eb)) == E_OK)
-            rc =
-                pki_ocsp_sign_many(st->responder, v, q->n, now, now + OCSP_VALID_MS, &der, &eb);
+        if ((rc = responder_ready(st, ca_obj, now, &eb)) == E_OK) {
+            until = answer_until(st, now);
+            rc = pki_ocsp_sign_many(st->responder, v, q->n, now, until, &der, &eb);
+        }
         pthread_mutex_unlock(&st->mu);
     }
     if (rc == E_OK)
-        ocsp_reply(r, (const unsigned char *)der.p, der.len, now);
+        ocsp_reply(r, (const unsigned char *)der.p, der.len, now, until);
     buf_free(&der);
     return ocsp_answered(r, rc, &eb);
 }

@@ -11,7 +11,7 @@ import string
 import pytest
 
 import oddcert as oc
-from kwtest import assert_error, rand
+from kwtest import assert_error, rand, raw_request
 
 CAP = 10000  # INV_CERTS_MAX, and page_size_max's default
 PEM_CT = "application/pem-certificate-chain"
@@ -113,6 +113,37 @@ def test_import_body_at_and_past_max_import_size(admin, pems):
     r = post_bundle(admin, ns, body + "\n")
     assert_error(r, 413)
     assert count(admin, ns) == 1 and count(admin, ns, "certificateimports") == 1
+
+
+def test_a_bundle_above_max_body_size_needs_a_valid_token_in_its_head(server, admin, pems):
+    """max_import_size is for principals: without a valid token the body keeps
+    max_body_size, refused with the head (413) before it is read, so nobody without a
+    token makes the server hold 32 MiB per connection (a review: 60 connections, 2 GB).
+    A body that fits still learns the 401; with a token the bundle is read."""
+    ns = admin.mkns("/", "authsz-" + rand(6))["name"]
+    big = 4 << 20
+    for auth in ((), (("Authorization", "Bearer not.a.token"),)):
+        conn = server.https_conn(None, 30)
+        try:
+            conn.putrequest("POST", "/certificateimports", skip_accept_encoding=True)
+            for k, v in auth + (("X-Namespace", ns), ("Content-Type", PEM_CT),
+                                ("Content-Length", str(big))):
+                conn.putheader(k, v)
+            conn.endheaders()  # the head alone: no byte of the body is sent
+            assert conn.getresponse().status == 413
+        finally:
+            conn.close()
+        status, _, _ = kw_raw(server, auth, ns, (pems[0] + "\n").encode())
+        assert status == 401, status
+    body = pems[1] + "\n" * (big - len(pems[1]))
+    r = post_bundle(admin, ns, body)
+    assert r.status == 200 and r.data["imported"] == 1, r
+    assert count(admin, ns) == 1
+
+
+def kw_raw(server, auth, ns, body):
+    return raw_request(server, "POST", "/certificateimports", body=body,
+                       headers=list(auth) + [("X-Namespace", ns), ("Content-Type", PEM_CT)])
 
 
 def test_page_size_at_and_past_page_size_max(admin, full):
