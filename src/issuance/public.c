@@ -286,6 +286,16 @@ crl_build(struct castate *st, const struct val *ca_obj, uint64_t gen, struct err
     return rc;
 }
 
+static bool
+ca_expired(const struct val *ca_obj)
+{
+    int64_t end;
+
+    return time_parse(val_get_str(ca_obj, "validityEnd"), &end) == E_OK && end <= time_now_ms();
+}
+
+/* An expired CA signs no new CRL (its key is not opened any more; every
+ * certificate it issued has expired with it): the last one built, else 404. */
 static enum api_result
 serve_crl(struct req *r, struct castate *st, const struct val *ca_obj)
 {
@@ -294,8 +304,11 @@ serve_crl(struct req *r, struct castate *st, const struct val *ca_obj)
     int           rc = E_OK;
 
     pthread_mutex_lock(&st->crl_mu);
-    if (st->crl_built_ms == 0 || st->crl_gen != gen ||
-        time_now_ms() - st->crl_built_ms > CRL_FRESH_MS)
+    if (ca_expired(ca_obj) && st->crl_built_ms == 0)
+        rc = errbuf_set(&eb, E_NOTFOUND,
+                        "The certificate authority has expired: it signs no new CRL");
+    else if (!ca_expired(ca_obj) && (st->crl_built_ms == 0 || st->crl_gen != gen ||
+                                     time_now_ms() - st->crl_built_ms > CRL_FRESH_MS))
         rc = crl_build(st, ca_obj, gen, &eb);
     if (rc == E_OK)
         reply(r, "application/pkix-crl", st->crl.p, st->crl.len, "max-age=60");
@@ -630,6 +643,10 @@ serve_ocsp(struct req *r, struct castate *st, const struct val *ca_obj, struct s
     if (!ocsp_request_der(r, tail, &der) ||
         pki_ocsp_request_read((const unsigned char *)der.p, der.len, q, &eb) != E_OK)
         return ocsp_error(r, 1); /* malformedRequest */
+    if (ca_expired(ca_obj)) {    /* no answer of it could verify; its CRL goes on */
+        pki_ocsp_request_free(q);
+        return ocsp_answered(r, errbuf_set(&eb, E_FORBIDDEN, "the CA has expired"), &eb);
+    }
     if (cas_get(ca_obj, &ca, &eb) != E_OK) {
         pki_ocsp_request_free(q);
         return ocsp_error(r, 2);

@@ -548,6 +548,38 @@ def test_a_deleted_intermediates_certificate_stays_good_at_its_parent(server, ad
     out = ask(server, p, inter["certificate"])
     assert ocsp_status(out, _name(out)) == "revoked", out
 
+
+def test_ocsp_answers_never_outlive_their_ca(start_server):
+    """An answer's nextUpdate never passes its responder certificate, clipped to the CA's
+    end (a cache keeping it till then could not verify it after); once the CA has expired,
+    OCSP is unauthorized and no new CRL is signed (404), not internal errors (a review saw
+    them)."""
+    from kwtest import faked_clock
+    s = start_server()
+    admin = s.admin()
+    ns = admin.mkns("/", "exp" + rand(6))["name"]
+    root = mk_ca(admin, ns)
+    inter = mk_ca(admin, ns, parentID=root["ID"], validity="2h")
+    _, leaf = new_leaf(admin, ns, mk_template(admin, ns, inter["ID"])["ID"])
+    der = ocsp_request_der(inter["certificate"], leaf)
+    out, err, ok = ocsp_read(ocsp_post(s, inter["ID"], der).content, inter["certificate"],
+                             root["certificate"], leaf_pem=leaf)
+    assert ok and ocsp_status(out, _name(out)) == "good", (out, err)
+    nxt = [ln.split(":", 1)[1].strip() for ln in out.splitlines()
+           if ln.strip().startswith("Next Update:")][0]
+    nxt = datetime.datetime.strptime(nxt, "%b %d %H:%M:%S %Y %Z").replace(
+        tzinfo=datetime.timezone.utc)
+    assert nxt <= parse_time(inter["validityEnd"]), (nxt, inter["validityEnd"])
+    s.stop()
+    s.extra_env = faked_clock("+3h")  # the intermediate has expired
+    s.start()
+    r = ocsp_post(s, inter["ID"], der)
+    assert r.status_code == 200 and r.content == bytes.fromhex("30030a0106"), r.content
+    crl = public(s, "/pki/%s/crl" % inter["ID"])  # no new one signed: every leaf expired
+    assert crl.status_code == 404 and b"expired" in crl.content, crl.content
+    assert "ERROR" not in s.stderr(), s.stderr()[-2000:]
+    s.stop()
+
 # ---- plain HTTP for relying parties: pki_listen --------------------------------------------
 
 
