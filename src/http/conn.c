@@ -141,21 +141,32 @@ add_fields(struct req *r, struct str v)
     }
 }
 
-static void
+/* One header field; a refusal (400) when it may come once and came again. */
+static const char *
 take_header(struct req *r, struct str k, struct str v)
 {
-    if (str_eq_nocase(k, "Authorization"))
-        r->authorization = v;
-    else if (str_eq_nocase(k, "X-Namespace"))
-        r->x_namespace = v;
-    else if (str_eq_nocase(k, "Content-Type"))
-        r->content_type = v;
-    else if (str_eq_nocase(k, "Accept"))
-        r->accept = v;
-    else if (str_eq_nocase(k, "Idempotency-Key"))
-        r->idem_key = v;
+    static const char *const once[] = { "Authorization", "X-Namespace", "Content-Type",
+                                        "Idempotency-Key" };
+    struct str *slot[] = { &r->authorization, &r->x_namespace, &r->content_type, &r->idem_key };
+
+    for (size_t i = 0; i < ARRAY_LEN(once); i++) {
+        if (!str_eq_nocase(k, once[i]))
+            continue;
+        /* twice: which one counts would be a guess, and a proxy in front may
+         * have judged the other (RFC 9110 5.3) */
+        if (slot[i]->p != NULL)
+            return arena_printf(r->a, "The %s header is given more than once", once[i]);
+        *slot[i] = v;
+        return NULL;
+    }
+    if (str_eq_nocase(k, "Accept")) /* a list: several fields are one (RFC 9110 5.3) */
+        r->accept =
+            r->accept.p == NULL
+                ? v
+                : str_c(arena_printf(r->a, "%.*s, %.*s", STR_FMT(r->accept), STR_FMT(v)));
     else if (str_eq_nocase(k, "X-Fields"))
         add_fields(r, v);
+    return NULL;
 }
 
 /* The query string into r->params, each key and value percent-decoded. */
@@ -200,6 +211,12 @@ take_target(struct req *r, struct str t)
     r->path = copy(r->a, path);
     if (r->path.len == 0 || r->path.p[0] != '/' || !pct_decode(&r->path, false))
         return "The URL path is malformed";
+    /* An encoded '/' would make another path than the one a proxy in front
+     * judged; only an OCSP GET's base64 (under /pki/) may hold one. */
+    if (!str_starts(r->path, str_c("/pki/")) &&
+        (memmem(r->raw_path.p, r->raw_path.len, "%2F", 3) != NULL ||
+         memmem(r->raw_path.p, r->raw_path.len, "%2f", 3) != NULL))
+        return "The URL path holds an encoded '/' (%2F)";
     /* Paths and parameters are names, IDs and filters: text. Refusing other
      * bytes here keeps them out of answers, logs and the audit log. */
     if (!utf8_valid(r->path.p, r->path.len))
@@ -498,9 +515,13 @@ start_request(struct conn *c, const struct http_head *hd)
     r->resume = resume_req;
     c->close_after = !hd->keep_alive;
     c->http10 = hd->minor == 0;
-    for (size_t i = 0; i < hd->nfields; i++)
-        take_header(r, hd->fields[i].name, copy(r->a, hd->fields[i].value));
-    bad = take_target(r, hd->target);
+    bad = NULL;
+    for (size_t i = 0; i < hd->nfields && bad == NULL; i++)
+        bad = take_header(r, hd->fields[i].name, copy(r->a, hd->fields[i].value));
+    if (bad == NULL)
+        bad = take_target(r, hd->target);
+    else
+        take_target(r, hd->target); /* for the log line */
     in_consume(c, hd->len);
     if (bad == NULL)
         api_prepare(r); /* the route, and with it the body limit */
