@@ -154,6 +154,34 @@ raw_type(const struct spec *s, struct str ct)
     return false;
 }
 
+/* A GET, HEAD or DELETE without a body: its Content-Type describes nothing,
+ * and refusing it (415) hid the answer the request has (a review). */
+static bool
+bodyless(const struct req *r)
+{
+    return (r->method == M_GET || r->method == M_HEAD || r->method == M_DELETE) &&
+           r->body.len == 0;
+}
+
+/* ", or a PEM file: application/pem-certificate-chain, ..." on a create that
+ * takes raw bodies. */
+static const char *
+raw_types_told(struct req *r)
+{
+    const struct spec *s = r->route.spec;
+    struct buf         b;
+
+    if (r->method != M_POST || s == NULL || s->raw_types == NULL || r->route.id.len > 0)
+        return "";
+    buf_init(&b, 512);
+    buf_puts(&b, ", or as the raw body");
+    for (const char *const *t = s->raw_types; *t != NULL; t++)
+        buf_printf(&b, "%s%s", t == s->raw_types ? ": " : ", ", *t);
+    const char *out = arena_strndup(r->a, b.p, b.len);
+    buf_free(&b);
+    return out;
+}
+
 int
 router_negotiate(struct req *r, unsigned consumes, unsigned produces, struct errbuf *eb)
 {
@@ -175,10 +203,11 @@ router_negotiate(struct req *r, unsigned consumes, unsigned produces, struct err
         return E_OK;
     if (is_msgpack(ct))
         r->in = CODEC_MSGPACK;
-    else if (ct.len != 0 && !is_json(ct))
+    else if (ct.len != 0 && !is_json(ct) && !bodyless(r))
         return errbuf_set(eb, E_MEDIA,
                           "Content-Type must be application/json or "
-                          "application/msgpack");
+                          "application/msgpack%s",
+                          raw_types_told(r));
     return E_OK;
 }
 
