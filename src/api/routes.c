@@ -98,8 +98,8 @@ static const struct route_def routes[] = {
       NULL, "The public keys that verify Keyward tokens" },
     { "/openapi.json", M_READ, RA_NONE, 0, MT_JSON, 0, NULL, openapi_serve, NULL,
       "This document: the API in OpenAPI 3.1" },
-    { "/pki/*", M_READ | M(M_POST), RA_NONE, MT_ANY, MT_JSON, 0, NULL, issuance_public_serve,
-      NULL, "Public, no token: a CA's certificate, CRL and OCSP responder (API.md 7.4)",
+    { "/pki/*", M_ANY, RA_NONE, MT_ANY, MT_JSON, 0, NULL, issuance_public_serve, NULL,
+      "Public, no token: a CA's certificate, CRL and OCSP responder (API.md 7.4)",
       .plain = true, .docs = pki_docs },
     /* Last: every other path is a resource URL (API.md 6). */
     { "/*", M_ANY, RA_TOKEN, MT_OBJECT, MT_OBJECT | MT_CSV, 0, router_resource, serve_resources,

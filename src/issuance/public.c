@@ -668,6 +668,13 @@ serve_ocsp(struct req *r, struct castate *st, const struct val *ca_obj, struct s
 
 /* ---- routing ---------------------------------------------------------------------- */
 
+static bool
+known_leaf(struct str what)
+{
+    return str_eq_c(what, "ca.pem") || str_eq_c(what, "ca.crt") || str_eq_c(what, "crl") ||
+           str_eq_c(what, "ocsp");
+}
+
 enum api_result
 issuance_public_serve(struct req *r)
 {
@@ -683,8 +690,9 @@ issuance_public_serve(struct req *r)
         what = STR("ocsp");
     }
     bool post = r->method == M_POST;
-    bool ocsp = str_eq_c(what, "ocsp") && post == (tail.p == NULL);
-    int  rc = E_NOTFOUND;
+    bool ocsp = str_eq_c(what, "ocsp") &&
+                (tail.p == NULL ? post : r->method == M_GET); /* its POST and GET forms */
+    int rc = E_NOTFOUND;
 
     /* a revocation made on another server counts now; when that cannot be
      * learned, no kept answer is served: tryLater, or 503 */
@@ -709,8 +717,16 @@ issuance_public_serve(struct req *r)
     }
     if (ocsp)
         return serve_ocsp(r, st, &ca_obj, tail);
-    if (post) {
-        api_fail(r, E_METHOD, "Method not allowed on this URL");
+    unsigned allowed = !str_eq_c(what, "ocsp") ? 1u << M_GET | 1u << M_HEAD
+                       : tail.p == NULL        ? 1u << M_POST /* the POST form */
+                                               : 1u << M_GET;        /* the GET form */
+    if (!known_leaf(what)) {
+        api_fail(r, E_NOTFOUND, "Unknown API path");
+        return API_DONE;
+    }
+    if (!(allowed & 1u << r->method)) { /* each URL its own methods, told in Allow */
+        api_not_allowed(r, allowed, &eb);
+        api_error(r, &eb);
         return API_DONE;
     }
     if (str_eq_c(what, "ca.pem")) {

@@ -296,6 +296,12 @@ def test_the_public_routes_take_no_token_and_write_nothing(server, pki):
         (404, 405)
     assert public(server, "/pki/%s/crl" % ca["ID"], "DELETE").status_code in (401, 404, 405)
     assert public(server, "/pki/%s/crl" % ca["ID"]).status_code == 200
+    # each URL tells its own methods (a review: POST had no Allow, DELETE offered POST)
+    for path, method, allow in (("ca.pem", "POST", "GET, HEAD"), ("crl", "DELETE", "GET, HEAD"),
+                                ("ca.crt", "PUT", "GET, HEAD"), ("ocsp", "DELETE", "POST"),
+                                ("ocsp/MAA=", "DELETE", "GET")):
+        r = public(server, "/pki/%s/%s" % (ca["ID"], path), method)
+        assert r.status_code == 405 and r.headers.get("Allow") == allow, (path, method, r)
     # the rest of the API still wants a token
     assert public(server, "/certificateauthorities").status_code == 401
 
