@@ -318,11 +318,23 @@ idem_keep(struct tx *tx, struct wreq *w)
     return rc == E_OK ? E_OK : errbuf_set(&w->eb, rc, "store error");
 }
 
+/* The seed's words (API.md 2), and the unique attribute that is taken in the
+ * error's data, where it is one attribute ({"attribute": "name"}). */
+static int
+duplicate(struct wreq *w)
+{
+    const char *u = w->s->unique;
+
+    if (u == NULL || strchr(u, ',') != NULL)
+        return errbuf_set(&w->eb, E_DUPLICATE, "Another object exists with the same key");
+    return errbuf_attr(&w->eb, E_DUPLICATE, u, "Another object exists with the same key");
+}
+
 static int
 write_error(struct wreq *w, int rc)
 {
     if (rc == E_DUPLICATE)
-        return errbuf_set(&w->eb, E_DUPLICATE, "Another object exists with the same key");
+        return duplicate(w);
     if (rc == E_NOTFOUND)
         return errbuf_set(&w->eb, E_NOTFOUND, "Could not find the object");
     if (rc == E_CONFLICT)

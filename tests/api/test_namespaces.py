@@ -74,6 +74,7 @@ def test_duplicate_name_is_duplicate_key(admin, ns):
     r = admin.post("/namespaces", {"name": name}, ns=ns, fields="ID")
     e = assert_error(r, 422, *DUP)
     assert set(e) <= {"code", "title", "description", "subject", "data", "trace"}
+    assert e["data"] == {"attribute": "name"}, e  # which key is taken
     # The same name elsewhere is fine.
     other = admin.mkns(ns)
     assert admin.mkns(other["name"], name)["name"] == other["name"] + "/" + name
