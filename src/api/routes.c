@@ -24,7 +24,7 @@ serve_health(struct req *r)
     val_set(r->a, &v, "status", val_cstr(ok ? "ok" : "unavailable"));
     r->status = ok ? 200 : 503;
     r->resp = v;
-    r->has_resp = r->method != M_HEAD;
+    r->has_resp = true; /* HEAD: the GET's Content-Length, no body (conn.c) */
     return API_DONE;
 }
 
@@ -39,7 +39,7 @@ serve_jwks(struct req *r)
     }
     r->status = 200;
     r->resp = v;
-    r->has_resp = r->method != M_HEAD;
+    r->has_resp = true; /* HEAD: the GET's Content-Length, no body (conn.c) */
     return API_DONE;
 }
 
