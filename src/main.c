@@ -1,5 +1,6 @@
 /* main.c - `keyward server`: configuration, start-up, signals, shutdown. */
 #include <errno.h>
+#include <locale.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -430,6 +431,9 @@ migrate_cmd(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+    /* Characters, not bytes, for the regexes (glibc's, in filters on SQLite and
+     * in templates): `.` is one character of UTF-8 text, as on PostgreSQL. */
+    setlocale(LC_CTYPE, "C.UTF-8");
     config_defaults(&cfg);
     if (argc >= 2 && strcmp(argv[1], "store-dump") == 0)
         return store_dump_cmd(argc, argv);

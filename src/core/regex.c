@@ -228,3 +228,71 @@ regex_cheap(const char *p)
 {
     return regex_weight(p) >= 0;
 }
+
+static bool
+is_alnum(char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* A bound {m}, {m,} or {m,n} at p ('{'), m given; *end onto its '}'. */
+static bool
+bound_ok(const char *p, const char **end)
+{
+    const char *q = p + 1;
+
+    if (!is_digit(*q))
+        return false;
+    while (is_digit(*q))
+        q++;
+    if (*q == ',')
+        for (q++; is_digit(*q); q++)
+            ;
+    *end = q;
+    return *q == '}';
+}
+
+const char *
+regex_portable(const char *p)
+{
+    int  open = 0;
+    bool operand = false, quantified = false; /* what the last item was */
+
+    for (; *p; p++) {
+        bool quant = *p == '*' || *p == '+' || *p == '?' || *p == '{';
+        if (quant && (!operand || quantified))
+            return quantified ? "a quantifier on a quantifier"
+                              : "a quantifier with nothing "
+                                "to repeat";
+        if (*p == '{' && !bound_ok(p, &p))
+            return "a bound that is not {m}, {m,} or {m,n}";
+        if (quant) {
+            quantified = true;
+            continue;
+        }
+        quantified = false;
+        operand = true;
+        if (*p == '\\' && (p[1] == '\0' || is_alnum(p[1]) || strchr("<>`'", p[1]) != NULL))
+            return "a backslash before a letter or digit, or a GNU word anchor (write "
+                   "[0-9], [[:space:]], ...)";
+        if (*p == '\\') {
+            p++;
+        } else if (*p == '[') {
+            const char *end = bracket_end(p);
+            if (memchr(p, '\\', (size_t)(end - p)) != NULL)
+                return "a backslash inside brackets";
+            p = end;
+        } else if (*p == '(') {
+            open++;
+            operand = false;
+        } else if (*p == ')') {
+            if (open-- == 0)
+                return "a ')' without its '('";
+        } else if (*p == '|') {
+            operand = false;
+        } else if (*p == '^') {
+            operand = false;
+        }
+    }
+    return NULL;
+}

@@ -9,5 +9,12 @@
 /* The estimated compiled nodes of a cheap pattern (at most 512), else -1. */
 int  regex_weight(const char *pattern);
 bool regex_cheap(const char *pattern);
+/* NULL when the pattern means the same to glibc's ERE and to PostgreSQL's ARE
+ * (the stores a filter's `matches` runs on), else why not, in a few words: a
+ * backslash before a letter or digit (\d is a digit to one and a 'd' to the
+ * other) or inside brackets, a quantifier on a quantifier (a+?, a{2}+), one
+ * with nothing to repeat, a bound not of the form {m}, {m,} or {m,n}, a ')'
+ * without its '('. */
+const char *regex_portable(const char *pattern);
 
 #endif

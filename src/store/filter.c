@@ -392,12 +392,18 @@ static int
 check_regex(struct cc *c, const struct fnode *f)
 {
     regex_t     re;
-    const char *pat = arena_strndup(c->a, f->v.s.p, f->v.s.len);
+    const char *pat = arena_strndup(c->a, f->v.s.p, f->v.s.len), *why;
 
     if (!regex_cheap(pat))
         return fail(c, f->field,
                     "has a regular expression that is too complex (size, nesting, anchors, a "
                     "repeated empty match or a backreference)");
+    if ((why = regex_portable(pat)) != NULL)
+        return fail(c, f->field,
+                    arena_printf(c->a,
+                                 "has a regular expression that SQLite and "
+                                 "PostgreSQL would read differently: %s",
+                                 why));
     if (regcomp(&re, pat, REG_EXTENDED | REG_NOSUB) != 0)
         return fail(c, f->field, "has an invalid regular expression");
     regfree(&re);

@@ -134,6 +134,32 @@ def test_dates(admin, F):
     assert q(admin, F, 'createTime > date("2999-01-01")') == set()
 
 
+@pytest.mark.parametrize("pattern", ["\\\\d", "\\\\t", "[\\\\d]", "a+?", "a++", "a{,3}", "a)",
+                                     "\\\\bx", "\\\\<x"])
+def test_regexes_the_stores_read_differently_are_400(admin, F, pattern):
+    """SQLite (glibc) and PostgreSQL read these differently, or one refuses them (500 on
+    PostgreSQL before): 400 on both, naming the field (a differential review)."""
+    r = admin.get("/namespaces", ns=F["box"], params={"q": 'name matches "%s"' % pattern})
+    e = assert_error(r, 400)
+    assert e["data"] == {"attribute": "name"} and "differently" in e["description"], e
+
+
+def test_a_regex_dot_is_one_character_of_utf8(admin):
+    """`.` is a character, not a byte, on SQLite as on PostgreSQL (it was a byte)."""
+    box = admin.mkns("/", "u8" + rand(6))["name"]
+    for d in ("Zürich", "Zurich", "日本"):
+        admin.mkns(box, description=d)
+
+    def found(p):
+        r = admin.get("/namespaces", ns=box, params={"q": 'description matches "%s"' % p})
+        assert r.status == 200, r
+        return sorted(o["description"] for o in r.data)
+    assert found("^Z.rich$") == ["Zurich", "Zürich"]
+    assert found("^Z..rich$") == []
+    assert found("^.{2}$") == ["日本"]
+    assert found("[ü]") == ["Zürich"]
+
+
 def test_times_finer_than_the_millisecond_are_400(admin, F):
     """Times are kept to the millisecond: "...05.0004Z" compared as its millisecond would
     answer <, == and != wrongly (a review), so it is refused; zeros past it are fine."""
