@@ -95,22 +95,6 @@ now_str(struct arena *a, int64_t ms)
     return val_time(a, ms).s;
 }
 
-static bool
-param_true(const struct req *r, const char *k, bool *out, struct errbuf *eb)
-{
-    struct str v = req_param(r, k);
-
-    *out = false;
-    if (v.p == NULL || str_eq_c(v, "false"))
-        return true;
-    if (str_eq_c(v, "true") || v.len == 0) {
-        *out = true;
-        return true;
-    }
-    errbuf_set(eb, E_BADREQ, "Query parameter '%s' must be true or false", k);
-    return false;
-}
-
 static void
 answer(struct req *r, int status, struct val v, bool list)
 {
@@ -237,7 +221,7 @@ static int
 get_scope(const struct req *r, struct scope *sc, struct errbuf *eb)
 {
     *sc = (struct scope){ r->ns, false };
-    return param_true(r, "recursive", &sc->recursive, eb) ? E_OK : eb->code;
+    return req_param_bool(r, "recursive", &sc->recursive, eb);
 }
 
 static int
@@ -799,7 +783,7 @@ serve_update(struct req *r, const struct spec *s, const struct checked *ck, stru
         return rc;
     if (w->body.t != V_MAP)
         return errbuf_set(eb, E_BADREQ, "The body must be an object");
-    if (!param_true(r, "override", &w->override, eb))
+    if (req_param_bool(r, "override", &w->override, eb) != E_OK)
         return eb->code;
     r->hook.override = w->override;
     if (s->hooks.prepare != NULL &&
@@ -828,7 +812,7 @@ serve_read_action(struct req *r, const struct spec *s, struct errbuf *eb)
     allowed[n] = "recursive"; /* a read, like GET /things/:id */
     if ((rc = req_params_check(r, allowed, eb)) != E_OK)
         return rc;
-    if (!param_true(r, "recursive", &sc.recursive, eb))
+    if (req_param_bool(r, "recursive", &sc.recursive, eb) != E_OK)
         return eb->code;
     r->hook.params = val_map();
     for (size_t i = 0; i < r->nparams; i++)
@@ -871,7 +855,7 @@ serve_delete(struct req *r, const struct spec *s, const struct checked *ck, stru
 
     if ((rc = req_params_check(r, allowed, eb)) != E_OK)
         return rc;
-    if (!param_true(r, "override", &w->override, eb))
+    if (req_param_bool(r, "override", &w->override, eb) != E_OK)
         return eb->code;
     r->hook.override = w->override;
     return queue_write(r, w, eb);
@@ -968,7 +952,7 @@ enter_parent(struct req *r, struct errbuf *eb)
 
     /* a read with recursive=true finds the parent in the subtree too, as its
      * children's list does */
-    if (r->method != M_POST && !param_true(r, "recursive", &sc.recursive, eb))
+    if (r->method != M_POST && req_param_bool(r, "recursive", &sc.recursive, eb) != E_OK)
         return eb->code;
 
     /* Creating a child is its own permission (revocation,post: revoking is not

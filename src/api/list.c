@@ -14,15 +14,13 @@ static int
 int_param(const struct req *r, const char *k, int64_t min, int64_t max, int64_t *out,
           bool *present, struct errbuf *eb)
 {
-    struct str v = req_param(r, k);
-    size_t     n = 0;
+    struct str v;
 
+    if (req_param_once(r, k, &v, eb) != E_OK)
+        return E_BADREQ;
     *present = v.p != NULL;
     if (!*present)
         return E_OK;
-    for (size_t i = 0; i < r->nparams; i++) /* which one would be meant? */
-        if (str_eq_c(r->params[i].k, k) && ++n > 1)
-            return errbuf_set(eb, E_BADREQ, "Query parameter '%s' is given more than once", k);
     if (str_to_i64(v, out) != E_OK || *out < min || *out > max)
         return errbuf_set(eb, E_BADREQ,
                           "Query parameter '%s' must be an integer from "
@@ -144,15 +142,12 @@ link_filter(struct req *r, struct listq *q)
 int
 list_query(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb)
 {
-    struct str rec = req_param(r, "recursive");
-    int        rc;
+    int rc;
 
     memset(q, 0, sizeof *q);
     q->scope.ns = r->ns;
-    if (rec.p != NULL && !str_eq_c(rec, "true") && !str_eq_c(rec, "false") && rec.len != 0)
-        return errbuf_set(eb, E_BADREQ, "Query parameter 'recursive' must be true or false");
-    q->scope.recursive = rec.p != NULL && !str_eq_c(rec, "false");
-    if ((rc = list_paging(r, q, eb)) != E_OK || (rc = ordering(r, s, q, eb)) != E_OK ||
+    if ((rc = req_param_bool(r, "recursive", &q->scope.recursive, eb)) != E_OK ||
+        (rc = list_paging(r, q, eb)) != E_OK || (rc = ordering(r, s, q, eb)) != E_OK ||
         (rc = filters(r, s, q, eb)) != E_OK)
         return rc;
     link_filter(r, q);

@@ -221,6 +221,36 @@ req_param(const struct req *r, const char *k)
 }
 
 int
+req_param_once(const struct req *r, const char *k, struct str *v, struct errbuf *eb)
+{
+    size_t n = 0;
+
+    *v = STR_NULL;
+    for (size_t i = 0; i < r->nparams; i++)
+        if (str_eq_c(r->params[i].k, k) && n++ == 0)
+            *v = r->params[i].v;
+    if (n > 1)
+        return errbuf_set(eb, E_BADREQ, "Query parameter '%s' is given more than once", k);
+    return E_OK;
+}
+
+int
+req_param_bool(const struct req *r, const char *k, bool *out, struct errbuf *eb)
+{
+    struct str v;
+
+    *out = false;
+    if (req_param_once(r, k, &v, eb) != E_OK)
+        return E_BADREQ;
+    if (v.p == NULL || str_eq_c(v, "false"))
+        return E_OK;
+    if (!str_eq_c(v, "true") && v.len != 0)
+        return errbuf_set(eb, E_BADREQ, "Query parameter '%s' must be true or false", k);
+    *out = true;
+    return E_OK;
+}
+
+int
 req_params_check(const struct req *r, const char *const *allowed, struct errbuf *eb)
 {
     for (size_t i = 0; i < r->nparams; i++) {

@@ -15,6 +15,11 @@ int router_resource(struct req *r, struct errbuf *eb);
 int router_negotiate(struct req *r, unsigned consumes, unsigned produces, struct errbuf *eb);
 /* The value of query parameter `k` (first occurrence), or STR_NULL. */
 struct str req_param(const struct req *r, const char *k);
+/* A parameter that means one value, in *v (STR_NULL when absent): given more
+ * than once, E_BADREQ (which one was meant is not guessed). */
+int req_param_once(const struct req *r, const char *k, struct str *v, struct errbuf *eb);
+/* A true/false parameter (given alone, "" or "true": true; absent: false), once. */
+int req_param_bool(const struct req *r, const char *k, bool *out, struct errbuf *eb);
 /* E_BADREQ naming the first query parameter not in `allowed` (NULL-terminated). */
 int req_params_check(const struct req *r, const char *const *allowed, struct errbuf *eb);
 

@@ -171,7 +171,7 @@ def test_times_finer_than_the_millisecond_are_400(admin, F):
 
 
 def test_single_valued_parameters_given_twice_are_400(admin, F):
-    for k in ("page", "pageSize", "limit"):
+    for k in ("page", "pageSize", "limit", "recursive"):
         r = admin.get("/namespaces", ns=F["box"], params=[(k, "1"), (k, "2")])
         assert "more than once" in assert_error(r, 400)["description"], r
 
