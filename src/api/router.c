@@ -112,8 +112,32 @@ is_msgpack(struct str t)
            str_eq_nocase(t, "application/vnd.msgpack");
 }
 
-/* First recognised type in an Accept list wins (API.md 1); text/csv is
- * recognised only where the operation produces it (a list). */
+/* An Accept item the client refuses: a q of 0 (RFC 9110 12.4.2, "not
+ * acceptable"), such as "application/json;q=0". */
+static bool
+refused_item(struct str item)
+{
+    struct str param, rest = str_cut(item, ';', NULL); /* past the type */
+
+    while (rest.p != NULL) {
+        rest = str_cut(rest, ';', &param);
+        struct str k, v = str_cut(param, '=', &k);
+        if (v.p == NULL || !str_eq_nocase(str_trim(k), "q"))
+            continue;
+        v = str_trim(v);
+        if (v.len == 0 || v.p[0] != '0')
+            return false;
+        for (size_t i = 1; i < v.len; i++)
+            if (v.p[i] != '0' && v.p[i] != '.')
+                return false;
+        return true;
+    }
+    return false;
+}
+
+/* First recognised type in an Accept list wins (API.md 1), but not one the
+ * client refuses (q=0); text/csv is recognised only where the operation
+ * produces it (a list). */
 static int
 pick_accept(struct str accept, bool csv_ok, enum codec *out, bool *csv)
 {
@@ -127,6 +151,8 @@ pick_accept(struct str accept, bool csv_ok, enum codec *out, bool *csv)
     while (rest.p != NULL) {
         rest = str_cut(rest, ',', &item);
         struct str t = media_type(item);
+        if (refused_item(item))
+            continue;
         if (csv_ok && str_eq_nocase(t, "text/csv")) {
             *out = CODEC_JSON; /* what errors are written in */
             *csv = true;

@@ -184,12 +184,21 @@ def test_accept_json(admin, ns, accept):
 
 
 @pytest.mark.parametrize("accept", ["application/msgpack", "text/html, application/msgpack",
-                                    "application/msgpack, application/json"])
+                                    "application/msgpack, application/json",
+                                    "application/json;q=0, application/msgpack",
+                                    "application/json; Q = 0.000, application/msgpack"])
 def test_accept_msgpack_first_recognised_wins(admin, ns, accept):
     r = admin.get("/namespaces", ns=ns, accept=accept)
     assert r.status == 200
     assert r.headers["Content-Type"].split(";")[0] == MSGPACK_CT
     assert isinstance(msgpack.unpackb(r.content, raw=False), list)
+
+
+def test_a_type_refused_with_q_0_is_never_chosen(admin, ns):
+    """q=0 says "not acceptable" (RFC 9110 12.4.2): a review got JSON for
+    `application/json;q=0`. With nothing else acceptable, 415 as for any Accept."""
+    assert admin.get("/namespaces", ns=ns, accept="application/json;q=0.5").status == 200
+    assert admin.get("/namespaces", ns=ns, accept="application/json;q=0").status == 415
 
 
 # text/csv is produced by lists since API.md 7.3 (test_csv.py), so it is no longer here.
