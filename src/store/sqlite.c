@@ -727,19 +727,18 @@ static const struct store_ops sqlite_ops = {
  * snapshot, namespace cache and OCSP answers in memory and follows only its
  * own commits, so a second server on the same file would serve grants and
  * answers another one revoked (several servers: PostgreSQL, docs/postgres.md).
- * An exclusive flock on PATH-lock, never released: the kernel does when the
- * process ends. */
+ * An exclusive flock on the database file itself, whatever path names it (a
+ * symlink, a hard link: a review ran a second server through each), never
+ * released: the kernel does when the process ends. flock and SQLite's POSIX
+ * locks do not interact on Linux, and the descriptor is never closed, so
+ * SQLite's locks on the file are never dropped by a close of ours. */
 int
 store_lock_sqlite(const char *path, struct errbuf *eb)
 {
-    char lock[4200];
-    int  fd, n = snprintf(lock, sizeof lock, "%s-lock", path);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
-    if (n < 0 || (size_t)n >= sizeof lock)
-        return errbuf_set(eb, E_BADREQ, "store path too long");
-    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
-        return errbuf_set(eb, E_UNAVAILABLE, "%s: %s", lock, strerror(errno));
+        return errbuf_set(eb, E_UNAVAILABLE, "%s: %s", path, strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         close(fd);
@@ -749,7 +748,7 @@ store_lock_sqlite(const char *path, struct errbuf *eb)
                               "SQLite store (several servers share a PostgreSQL store, "
                               "docs/postgres.md)",
                               path);
-        return errbuf_set(eb, E_UNAVAILABLE, "%s: %s", lock, strerror(e));
+        return errbuf_set(eb, E_UNAVAILABLE, "%s: %s", path, strerror(e));
     }
     return E_OK; /* fd stays open, and locked, for the process's life */
 }

@@ -4,12 +4,15 @@ store (read with keyward store-dump); an upgrade from a data directory of the pr
 version; token signing key rotation (signing_key_rotation) and the JWKS."""
 import os
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
 
+import pytest
 
-from kwtest import REPO, STORE, Server, blob_bytes, jwt_parts, rand, store_bytes, store_dump
+from kwtest import (KEYWARD_BIN, REPO, STORE, Server, blob_bytes, jwt_parts, rand, store_bytes,
+                    store_dump)
 
 PEM_KEY = b"PRIVATE KEY-----"
 
@@ -179,6 +182,30 @@ def test_two_servers_at_once_make_one_ca(tmp_path):
     finally:
         a.stop(check=True)
         b.stop(check=True)
+
+
+@pytest.mark.sqlite_only
+def test_a_sqlite_store_is_one_servers_whatever_path_names_it(tmp_path):
+    """The lock is the database file's, not its path's: a second server through a symlink
+    or a hard link to the same file exits too (a review ran one through each: it served
+    grants the first had deleted, and through the hard link wiped the first's data)."""
+    a = Server(tmp_path / "a").start()
+    db = a.data / "keyward.db"
+    (tmp_path / "sym.db").symlink_to(db)
+    os.link(db, tmp_path / "hard.db")
+    try:
+        for alias in ("sym.db", "hard.db"):
+            data = tmp_path / ("d-" + alias)
+            data.mkdir(mode=0o700)
+            shutil.copy(a.data / "master.key", data / "master.key")
+            r = subprocess.run([str(KEYWARD_BIN), "server", "--data", str(data), "--store",
+                                "sqlite:" + str(tmp_path / alias), "--listen", "127.0.0.1:1"],
+                               capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                               timeout=60)
+            assert r.returncode != 0 and "in use by another keyward server" in r.stderr, r
+        assert a.health() == 200
+    finally:
+        a.stop(check=True)
 
 
 # -- rotation -------------------------------------------------------------------------
