@@ -6,6 +6,12 @@
 
 #include <stdbool.h>
 
+/* A filter's `matches` tests values of at most this many bytes; a longer one
+ * (a subject of 68,000 characters) never matches: glibc's regexec cannot be
+ * stopped, and a cheap pattern can still run for minutes on such a value
+ * (a review held both workers 340 s past store_timeout). */
+#define REGEX_TEXT_MAX 4096
+
 /* The estimated compiled nodes of a cheap pattern (at most 512), else -1. */
 int  regex_weight(const char *pattern);
 bool regex_cheap(const char *pattern);

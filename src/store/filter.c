@@ -84,6 +84,11 @@ enum tpl {
 #define SQ_EACH "SELECT 1 FROM json_each(%c) AS j WHERE j.value"
 #define PG_EACH "SELECT 1 FROM jsonb_array_elements_text(%c) AS e(v) WHERE e.v"
 
+/* `matches` tests values of at most REGEX_TEXT_MAX bytes (core/regex.h):
+ * SQLite's REGEXP function checks it, PostgreSQL's text says it. */
+#define REGEX_TEXT_MAX_S "4096"
+_Static_assert(REGEX_TEXT_MAX == 4096, "REGEX_TEXT_MAX_S is REGEX_TEXT_MAX");
+
 static const char *const tpl_sql[TP__COUNT][2] = {
     [TP_EQ] = { "(%c = %p)", "(%c = %p)" },
     [TP_NE] = { "(%c IS NULL OR %c <> %p)", "(%c IS NULL OR %c <> %p)" },
@@ -98,7 +103,8 @@ static const char *const tpl_sql[TP__COUNT][2] = {
     [TP_CONTAINS] = { "(instr(%c, %p) > 0)", "(strpos(%c, %p) > 0)" },
     [TP_NOT_CONTAINS] = { "(%c IS NULL OR instr(%c, %p) = 0)",
                           "(%c IS NULL OR strpos(%c, %p) = 0)" },
-    [TP_MATCHES] = { "(%c REGEXP %p)", "(%c ~ %p)" },
+    [TP_MATCHES] = { "(%c REGEXP %p)",
+                     "(octet_length(%c) <= " REGEX_TEXT_MAX_S " AND %c ~ %p)" },
     [TP_EXISTS] = { "(%c IS NOT NULL)", "(%c IS NOT NULL)" },
     [TP_NOT_EXISTS] = { "(%c IS NULL)", "(%c IS NULL)" },
     [TP_L_HAS] = { "(EXISTS (" SQ_EACH " = %p))", "(%c @> jsonb_build_array(%p::text))" },
@@ -107,7 +113,9 @@ static const char *const tpl_sql[TP__COUNT][2] = {
     [TP_L_ANY] = { "(EXISTS (" SQ_EACH " IN (%l)))", "(EXISTS (" PG_EACH " IN (%l)))" },
     [TP_L_NONE] = { "(NOT EXISTS (" SQ_EACH " IN (%l)))",
                     "(NOT EXISTS (" PG_EACH " IN (%l)))" },
-    [TP_L_MATCHES] = { "(EXISTS (" SQ_EACH " REGEXP %p))", "(EXISTS (" PG_EACH " ~ %p))" },
+    [TP_L_MATCHES] = { "(EXISTS (" SQ_EACH " REGEXP %p))",
+                       "(EXISTS (" PG_EACH " ~ %p AND octet_length(e.v) <= " REGEX_TEXT_MAX_S
+                       "))" },
     [TP_L_EXISTS] = { "(json_array_length(%c) > 0)", "(jsonb_array_length(%c) > 0)" },
     [TP_L_NOT_EXISTS] = { "(%c IS NULL OR json_array_length(%c) = 0)",
                           "(%c IS NULL OR jsonb_array_length(%c) = 0)" },
@@ -417,7 +425,8 @@ filter_regex_matches(struct arena *a, struct str pattern, const char *s)
     regex_t     re;
     bool        yes;
 
-    if (!regex_cheap(pat) || regcomp(&re, pat, REG_EXTENDED | REG_NOSUB) != 0)
+    if (strlen(s) > REGEX_TEXT_MAX || !regex_cheap(pat) ||
+        regcomp(&re, pat, REG_EXTENDED | REG_NOSUB) != 0)
         return false;
     yes = regexec(&re, s, 0, NULL, 0) == 0;
     regfree(&re);

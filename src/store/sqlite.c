@@ -27,6 +27,7 @@
 #include "../core/codec.h"
 #include "../core/config.h"
 #include "../core/log.h"
+#include "../core/regex.h"
 #include "../core/timeutil.h"
 #include "sqlite_local.h"
 
@@ -61,10 +62,11 @@ regexp_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         if (re == NULL) /* SQLite chose not to keep it: it already freed it */
             return sqlite3_result_error(ctx, "regex cache", -1);
     }
-    sqlite3_result_int(ctx, text != NULL && regexec(re, text, 0, NULL, 0) == 0);
+    sqlite3_result_int(ctx, text != NULL && sqlite3_value_bytes(argv[1]) <= REGEX_TEXT_MAX &&
+                                regexec(re, text, 0, NULL, 0) == 0);
 }
 
-/* Every 4,096 virtual-machine steps of a reader's statement: past its
+/* Every 1,000 virtual-machine steps of a reader's statement: past its
  * deadline, SQLite stops it. */
 static int
 past_deadline(void *arg)
@@ -95,7 +97,7 @@ sqlite_conn_open(struct conn *c, const char *path, bool writer, struct errbuf *e
     sqlite3_busy_timeout(c->db, 10000);
     sqlite3_extended_result_codes(c->db, 1);
     if (!writer)
-        sqlite3_progress_handler(c->db, 4096, past_deadline, c);
+        sqlite3_progress_handler(c->db, 1000, past_deadline, c);
     sqlite3_create_function(c->db, "regexp", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                             regexp_func, NULL, NULL);
     /* Page caches stay small: the OS page cache holds the file anyway, and the
