@@ -86,8 +86,8 @@ enum tpl {
 
 /* `matches` tests values of at most REGEX_TEXT_MAX bytes (core/regex.h):
  * SQLite's REGEXP function checks it, PostgreSQL's text says it. */
-#define REGEX_TEXT_MAX_S "4096"
-_Static_assert(REGEX_TEXT_MAX == 4096, "REGEX_TEXT_MAX_S is REGEX_TEXT_MAX");
+#define REGEX_TEXT_MAX_S "2048"
+_Static_assert(REGEX_TEXT_MAX == 2048, "REGEX_TEXT_MAX_S is REGEX_TEXT_MAX");
 
 static const char *const tpl_sql[TP__COUNT][2] = {
     [TP_EQ] = { "(%c = %p)", "(%c = %p)" },

@@ -42,6 +42,16 @@ regfree_and_free(void *p)
     free(p);
 }
 
+/* Every 1,000 virtual-machine steps of a reader's statement: past its
+ * deadline, SQLite stops it. */
+static int
+past_deadline(void *arg)
+{
+    const struct conn *c = arg;
+
+    return c->deadline != 0 && time_mono_ms() > c->deadline;
+}
+
 static void
 regexp_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -62,18 +72,14 @@ regexp_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         if (re == NULL) /* SQLite chose not to keep it: it already freed it */
             return sqlite3_result_error(ctx, "regex cache", -1);
     }
+    /* one value's regexec cannot be stopped: the deadline is looked at before
+     * each (a costly pattern takes about 70 ms on a value of REGEX_TEXT_MAX) */
+    if (past_deadline(sqlite3_user_data(ctx))) {
+        sqlite3_result_error_code(ctx, SQLITE_INTERRUPT);
+        return;
+    }
     sqlite3_result_int(ctx, text != NULL && sqlite3_value_bytes(argv[1]) <= REGEX_TEXT_MAX &&
                                 regexec(re, text, 0, NULL, 0) == 0);
-}
-
-/* Every 1,000 virtual-machine steps of a reader's statement: past its
- * deadline, SQLite stops it. */
-static int
-past_deadline(void *arg)
-{
-    const struct conn *c = arg;
-
-    return c->deadline != 0 && time_mono_ms() > c->deadline;
 }
 
 void
@@ -98,7 +104,7 @@ sqlite_conn_open(struct conn *c, const char *path, bool writer, struct errbuf *e
     sqlite3_extended_result_codes(c->db, 1);
     if (!writer)
         sqlite3_progress_handler(c->db, 1000, past_deadline, c);
-    sqlite3_create_function(c->db, "regexp", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+    sqlite3_create_function(c->db, "regexp", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, c,
                             regexp_func, NULL, NULL);
     /* Page caches stay small: the OS page cache holds the file anyway, and the
      * console's idle memory should stay near 20 MB. */

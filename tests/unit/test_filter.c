@@ -1284,7 +1284,7 @@ static const struct {
     { SQL_POSTGRES, 0, "name not contains \"x\"",
       "(\"name\" IS NULL OR strpos(\"name\", $1) = 0)" },
     { SQL_POSTGRES, 0, "name matches \"x\"",
-      "(octet_length(\"name\") <= 4096 AND \"name\" ~ $1)" },
+      "(octet_length(\"name\") <= 2048 AND \"name\" ~ $1)" },
     { SQL_POSTGRES, 7, "count in [1, 2, 3]", "(\"count\" IN ($8, $9, $10))" },
     { SQL_POSTGRES, 0, "tags contains \"a\"", "(\"tags\" @> jsonb_build_array($1::text))" },
     { SQL_POSTGRES, 0, "tags != \"a\"",
@@ -1297,7 +1297,7 @@ static const struct {
       "($1)))" },
     { SQL_POSTGRES, 0, "tags matches \"^a\"",
       "(EXISTS (SELECT 1 FROM jsonb_array_elements_text(\"tags\") AS e(v) WHERE e.v ~ $1 AND "
-      "octet_length(e.v) <= 4096))" },
+      "octet_length(e.v) <= 2048))" },
     { SQL_POSTGRES, 0, "tags exists", "(jsonb_array_length(\"tags\") > 0)" },
     { SQL_POSTGRES, 0, "expires exists or enabled not exists",
       "((\"expires\" IS NOT NULL) OR (\"enabled\" IS NULL))" },
