@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "../auth/authn.h"
+#include "../auth/authz.h"
 #include "../core/config.h"
 #include "../core/digest.h"
 #include "../core/log.h"
@@ -184,17 +185,24 @@ namespace_header(struct req *r, struct errbuf *eb)
 }
 
 /* A route that takes bodies above max_body_size (a bundle of certificates)
- * takes them from a principal only: its token is judged with the head, and
- * without a valid one the body keeps max_body_size (413 past it; the 401 is
- * told once a body that fits is read). Else anyone could make the server hold
- * 32 MiB per connection (a review: 60 connections, 2 GB). */
+ * takes them from a principal that may make it: the token and the API
+ * authorizations are judged with the head (a disabled account, a principal
+ * without the right or outside its networks too), and otherwise the body
+ * keeps max_body_size (413 past it; the 401 or 403 is told once a body that
+ * fits is read). Else anyone could make the server hold 32 MiB per connection
+ * (a review: 60 connections, 2 GB). */
 static void
 raise_body_max(struct req *r, int64_t max)
 {
-    if (r->route.def->auth == RA_TOKEN &&
-        authn_bearer(r->authorization, r->trace, &r->who, &r->auth_err) != E_OK)
+    struct errbuf eb = { 0 };
+
+    if (r->route.def->auth != RA_TOKEN ||
+        authn_bearer(r->authorization, r->trace, &r->who, &r->auth_err) != E_OK ||
+        r->x_namespace.p == NULL || !nspath_valid(r->x_namespace))
         return;
-    r->body_max = max;
+    struct authz_query q = { r->a, r->who, r->x_namespace, r->client_ip };
+    if (authz_check(&q, r->route.spec, VERB_POST, &eb) == E_OK)
+        r->body_max = max;
 }
 
 void

@@ -116,13 +116,17 @@ def test_import_body_at_and_past_max_import_size(admin, pems):
 
 
 def test_a_bundle_above_max_body_size_needs_a_valid_token_in_its_head(server, admin, pems):
-    """max_import_size is for principals: without a valid token the body keeps
-    max_body_size, refused with the head (413) before it is read, so nobody without a
-    token makes the server hold 32 MiB per connection (a review: 60 connections, 2 GB).
-    A body that fits still learns the 401; with a token the bundle is read."""
+    """max_import_size is for principals that may import: without a valid token, or
+    without the right (judged with the head too), the body keeps max_body_size, refused
+    with the head (413) before it is read, so nobody else makes the server hold 32 MiB
+    per connection (a review: 60 connections, 2 GB). A body that fits still learns the
+    401 or 403; with the right the bundle is read."""
     ns = admin.mkns("/", "authsz-" + rand(6))["name"]
     big = 4 << 20
-    for auth in ((), (("Authorization", "Bearer not.a.token"),)):
+    name, pw, _ = admin.mkaccount(ns)  # a valid token without the right to import
+    admin.mkauthz(ns, [["@auth:realm=vince", "@auth:account=" + name]], ["certificate,get"])
+    reader = (("Authorization", "Bearer " + server.token(name, pw)),)
+    for auth in ((), (("Authorization", "Bearer not.a.token"),), reader):
         conn = server.https_conn(None, 30)
         try:
             conn.putrequest("POST", "/certificateimports", skip_accept_encoding=True)
@@ -134,7 +138,7 @@ def test_a_bundle_above_max_body_size_needs_a_valid_token_in_its_head(server, ad
         finally:
             conn.close()
         status, _, _ = kw_raw(server, auth, ns, (pems[0] + "\n").encode())
-        assert status == 401, status
+        assert status == (403 if auth == reader else 401), status
     body = pems[1] + "\n" * (big - len(pems[1]))
     r = post_bundle(admin, ns, body)
     assert r.status == 200 and r.data["imported"] == 1, r
