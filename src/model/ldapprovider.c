@@ -76,12 +76,10 @@ static int
 ldapprovider_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
                      struct errbuf *eb)
 {
-    struct str ca = val_get_str(obj, "certificateAuthority");
     struct str address = val_get_str(obj, "address"),
                filter = val_get_str(obj, "bindSearchFilter");
     int rc;
 
-    KW_UNUSED(ctx);
     KW_UNUSED(s);
     /* An update's body is checked before defaults apply: what it leaves out
      * gets the default (filter) or is reported missing by the generic checks. */
@@ -89,7 +87,7 @@ ldapprovider_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj
         return rc;
     if ((create || filter.len > 0) && (rc = check_filter(filter, eb)) != E_OK)
         return rc;
-    return ca.len > 0 ? pem_check_certs(ca, CA_CERTS_MAX, "certificateAuthority", eb) : E_OK;
+    return pem_clean_certs(ctx->a, obj, "certificateAuthority", CA_CERTS_MAX, eb);
 }
 
 static struct spec_rt ldapprovider_rt;

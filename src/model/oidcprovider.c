@@ -62,8 +62,8 @@ oidcprovider_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj
     KW_UNUSED(create);
     default_list(ctx->a, obj, "scopes", scopes);
     default_list(ctx->a, obj, "subjects", subjects);
-    if (ca != NULL && ca->t == V_STR && ca->s.len > 0 && ca->s.len <= CA_PEM_MAX)
-        return pem_check_certs(ca->s, CA_CERTS_MAX, "certificateAuthority", eb);
+    if (ca != NULL && ca->t == V_STR && ca->s.len <= CA_PEM_MAX)
+        return pem_clean_certs(ctx->a, obj, "certificateAuthority", CA_CERTS_MAX, eb);
     return E_OK;
 }
 

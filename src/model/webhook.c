@@ -42,11 +42,10 @@ static int
 webhook_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
                 struct errbuf *eb)
 {
-    struct str url = val_get_str(obj, "url"), ca = val_get_str(obj, "caCertificate");
+    struct str url = val_get_str(obj, "url");
     struct str secret = val_get_str(obj, "secret");
     int        rc;
 
-    KW_UNUSED(ctx);
     KW_UNUSED(s);
     if ((create || url.len > 0) && (rc = webhook_url_check(url, "url", eb)) != E_OK)
         return rc;
@@ -54,7 +53,7 @@ webhook_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, boo
         return errbuf_attr(eb, E_VALIDATION, "secret",
                            "Attribute 'secret' must be at least %d characters long",
                            SECRET_MIN);
-    return ca.len > 0 ? pem_check_certs(ca, CA_CERTS_MAX, "caCertificate", eb) : E_OK;
+    return pem_clean_certs(ctx->a, obj, "caCertificate", CA_CERTS_MAX, eb);
 }
 
 static struct spec_rt webhook_rt;

@@ -146,10 +146,17 @@ def test_ca_certificate_must_be_pem_certificates(admin, ns):
         e = assert_error(create(admin, ns, caCertificate=bad), 422, "Validation Error")
         assert e["data"] == {"attribute": "caCertificate"}, (bad, e)
         assert "MIGHAgEAMBMG" not in str(e), e
-    # white space and # comment lines between blocks are fine (curl's cacert.pem)
-    ok = "# a comment\n\n" + ca + "\n# Another CA\n" + cert_pem
+    # a block with headers: they could carry anything (a review hid a key's bytes there)
+    with_headers = ca.replace("-----\n", "-----\nProc-Type: 4,ENCRYPTED\nX: %s\n\n"
+                              % body[:40], 1)
+    e = assert_error(create(admin, ns, caCertificate=with_headers), 422, "Validation Error")
+    assert e["data"] == {"attribute": "caCertificate"}, e
+    # white space and # comment lines between blocks are fine (curl's cacert.pem), and
+    # only the certificates are kept: a key's bytes in a comment are never stored or shown
+    ok = "# a comment\n\n" + ca + "\n# " + body.replace("\n", "\n# ") + "\n" + cert_pem
     r = create(admin, ns, caCertificate=ok)
-    assert r.status == 200 and r.data["caCertificate"] == ok, r
+    assert r.status == 200 and r.data["caCertificate"] == ca + cert_pem, r
+    assert "MIGHAgEAMBMG" not in admin.get("/webhooks/" + r.data["ID"], ns=ns).content.decode()
 
 
 def test_events_and_secret_refusals_name_the_attribute(admin, ns):
