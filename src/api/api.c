@@ -184,37 +184,21 @@ namespace_header(struct req *r, struct errbuf *eb)
     return E_OK;
 }
 
-/* Bodies are for principals. A request to a route that wants a token has it
- * judged with its head; without a valid one its body keeps ANON_BODY_MAX
- * (413 past it; the 401 is told once a body that fits is read), and so does
- * a request to no route at all. The routes without a token (logins, OCSP)
- * take small bodies (routes.c). Else anyone could make the server hold
- * max_body_size per connection, for as long as body_min_rate allows (a
- * review: about 1 GiB for 17 minutes with 1,024 connections). */
-#define ANON_BODY_MAX (64 * 1024)
-
-static void
-judge_head(struct req *r)
-{
-    bool token = r->route_err.code == E_OK && r->route.def->auth == RA_TOKEN;
-
-    if (!token || authn_bearer(r->authorization, r->trace, &r->who, &r->auth_err) != E_OK) {
-        if (r->route_err.code != E_OK || token)
-            r->body_max = r->body_max < ANON_BODY_MAX ? r->body_max : ANON_BODY_MAX;
-    }
-}
-
 /* A route that takes bodies above max_body_size (a bundle of certificates)
- * takes them from a principal that may make it: the API authorizations are
- * judged with the head too (a disabled account, a principal without the
- * right or outside its networks keep max_body_size; a review's tokens
- * without the right held 1.6 GB with 50 connections). */
+ * takes them from a principal that may make it: the token and the API
+ * authorizations are judged with the head (a disabled account, a principal
+ * without the right or outside its networks too), and otherwise the body
+ * keeps max_body_size (413 past it; the 401 or 403 is told once a body that
+ * fits is read). Else anyone could make the server hold 32 MiB per connection
+ * (a review: 60 connections, 2 GB). */
 static void
 raise_body_max(struct req *r, int64_t max)
 {
     struct errbuf eb = { 0 };
 
-    if (r->who == NULL || r->x_namespace.p == NULL || !nspath_valid(r->x_namespace))
+    if (r->route.def->auth != RA_TOKEN ||
+        authn_bearer(r->authorization, r->trace, &r->who, &r->auth_err) != E_OK ||
+        r->x_namespace.p == NULL || !nspath_valid(r->x_namespace))
         return;
     struct authz_query q = { r->a, r->who, r->x_namespace, r->client_ip };
     if (authz_check(&q, r->route.spec, VERB_POST, &eb) == E_OK)
@@ -230,7 +214,6 @@ api_prepare(struct req *r)
         r->route_err.code = E_OK;
     if (r->route.def != NULL && r->route.def->body_max > 0)
         r->body_max = r->route.def->body_max;
-    judge_head(r);
     if (r->route.spec != NULL && r->route.spec->body_max != NULL && r->method == M_POST &&
         r->route.id.len == 0)
         raise_body_max(r, *r->route.spec->body_max);

@@ -12,9 +12,6 @@
 #define M(m)   (1u << (m))
 #define M_READ (M(M_GET) | M(M_HEAD))
 #define M_ANY  (M(M_GET) | M(M_HEAD) | M(M_POST) | M(M_PUT) | M(M_DELETE))
-/* The body limit of the routes that take no token (a login, an OCSP request):
- * anyone may send them, so they hold little (api.c, judge_head). */
-#define SMALL_BODY (64 * 1024)
 
 /* ---- handlers of the rows that are not resources ------------------------ */
 
@@ -89,20 +86,19 @@ static const struct route_doc pki_docs[] = {
 /* ---- the table ----------------------------------------------------------- */
 
 static const struct route_def routes[] = {
-    { "/issue", M(M_POST), RA_NONE, MT_OBJECT, MT_OBJECT, SMALL_BODY, NULL, serve_issue,
-      "issue", "Get a token from a realm (API.md 3)" },
-    { "/authn", M(M_POST), RA_NONE, MT_OBJECT, MT_OBJECT, SMALL_BODY, NULL, serve_authn, NULL,
+    { "/issue", M(M_POST), RA_NONE, MT_OBJECT, MT_OBJECT, 0, NULL, serve_issue, "issue",
+      "Get a token from a realm (API.md 3)" },
+    { "/authn", M(M_POST), RA_NONE, MT_OBJECT, MT_OBJECT, 0, NULL, serve_authn, NULL,
       "Verify a token and read its claims" },
-    { "/oauth2/access_token", M(M_POST), RA_NONE, MT_ANY, MT_JSON, SMALL_BODY, NULL,
-      serve_oauth2, "access_token",
-      "OAuth 2.0 client credentials for service accounts (RFC 6749 4.4)" },
+    { "/oauth2/access_token", M(M_POST), RA_NONE, MT_ANY, MT_JSON, 0, NULL, serve_oauth2,
+      "access_token", "OAuth 2.0 client credentials for service accounts (RFC 6749 4.4)" },
     { "/health", M_READ, RA_NONE, MT_OBJECT, MT_OBJECT, 0, NULL, serve_health, NULL,
       "200 when the store answers, 503 otherwise" },
     { "/.well-known/jwks.json", M_READ, RA_NONE, MT_OBJECT, MT_OBJECT, 0, NULL, serve_jwks,
       NULL, "The public keys that verify Keyward tokens" },
     { "/openapi.json", M_READ, RA_NONE, 0, MT_JSON, 0, NULL, openapi_serve, NULL,
       "This document: the API in OpenAPI 3.1" },
-    { "/pki/*", M_ANY, RA_NONE, MT_ANY, MT_JSON, SMALL_BODY, NULL, issuance_public_serve, NULL,
+    { "/pki/*", M_ANY, RA_NONE, MT_ANY, MT_JSON, 0, NULL, issuance_public_serve, NULL,
       "Public, no token: a CA's certificate, CRL and OCSP responder (API.md 7.4)",
       .plain = true, .docs = pki_docs },
     /* Last: every other path is a resource URL (API.md 6). */
