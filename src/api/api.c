@@ -184,29 +184,56 @@ namespace_header(struct req *r, struct errbuf *eb)
     return E_OK;
 }
 
+/* Bodies are for principals. A body larger than ANON_BODY_MAX (or of
+ * unknown length: chunked) is read for a valid token's request to a route
+ * that wants one; anyone else (no token, a bad one, no route, the routes
+ * that take none: logins, OCSP) is refused with 413 at once past
+ * ANON_BODY_MAX, and the 401 is told once a body that fits is read. Else
+ * anyone could make the server hold max_body_size per connection for as long
+ * as body_min_rate allows (a review: about 1 GiB for 17 minutes with 1,024
+ * connections). The token is judged from memory only (authn_peek: the head
+ * is read by the I/O thread, which never waits for the store); the request
+ * is judged again in full once its body is read (api_handle). */
+#define ANON_BODY_MAX (64 * 1024)
+
 /* A route that takes bodies above max_body_size (a bundle of certificates)
- * takes them from a principal that may make it: the token and the API
- * authorizations are judged with the head (a disabled account, a principal
- * without the right or outside its networks too), and otherwise the body
- * keeps max_body_size (413 past it; the 401 or 403 is told once a body that
- * fits is read). Else anyone could make the server hold 32 MiB per connection
- * (a review: 60 connections, 2 GB). */
+ * takes them from a principal that may make it: the API authorizations are
+ * judged with the head too (a disabled account, a principal without the
+ * right or outside its networks keep max_body_size; a review's tokens
+ * without the right held 1.6 GB with 50 connections). */
 static void
-raise_body_max(struct req *r, int64_t max)
+raise_body_max(struct req *r, const struct principal *who, int64_t max)
 {
     struct errbuf eb = { 0 };
 
-    if (r->route.def->auth != RA_TOKEN ||
-        authn_bearer(r->authorization, r->trace, &r->who, &r->auth_err) != E_OK ||
-        r->x_namespace.p == NULL || !nspath_valid(r->x_namespace))
+    if (r->x_namespace.p == NULL || !nspath_valid(r->x_namespace))
         return;
-    struct authz_query q = { r->a, r->who, r->x_namespace, r->client_ip };
+    struct authz_query q = { r->a, who, r->x_namespace, r->client_ip };
     if (authz_check(&q, r->route.spec, VERB_POST, &eb) == E_OK)
         r->body_max = max;
 }
 
+static void
+judge_body_limit(struct req *r, int64_t body_len)
+{
+    bool              token = r->route_err.code == E_OK && r->route.def->auth == RA_TOKEN;
+    struct principal *who;
+
+    if (body_len >= 0 && body_len <= ANON_BODY_MAX)
+        return; /* nothing to judge: anyone may send that much */
+    who = token ? authn_peek(r->authorization) : NULL;
+    if (who == NULL) {
+        r->body_max = r->body_max < ANON_BODY_MAX ? r->body_max : ANON_BODY_MAX;
+        return;
+    }
+    if (r->route.spec != NULL && r->route.spec->body_max != NULL && r->method == M_POST &&
+        r->route.id.len == 0)
+        raise_body_max(r, who, *r->route.spec->body_max);
+    principal_put(who);
+}
+
 void
-api_prepare(struct req *r)
+api_prepare(struct req *r, int64_t body_len)
 {
     r->count_total = -1;
     r->body_max = cfg.max_body_size;
@@ -214,9 +241,7 @@ api_prepare(struct req *r)
         r->route_err.code = E_OK;
     if (r->route.def != NULL && r->route.def->body_max > 0)
         r->body_max = r->route.def->body_max;
-    if (r->route.spec != NULL && r->route.spec->body_max != NULL && r->method == M_POST &&
-        r->route.id.len == 0)
-        raise_body_max(r, *r->route.spec->body_max);
+    judge_body_limit(r, body_len);
 }
 
 /* The route's media types; an unknown path answers as the resource tree does.
@@ -248,11 +273,7 @@ api_handle(struct req *r)
         eb = r->route_err;
         goto fail;
     }
-    if (r->auth_err.code != E_OK) { /* judged with the head */
-        eb = r->auth_err;
-        goto fail;
-    }
-    if (r->route.def->auth == RA_TOKEN && r->who == NULL &&
+    if (r->route.def->auth == RA_TOKEN &&
         authn_bearer(r->authorization, r->trace, &r->who, &eb) != E_OK)
         goto fail;
     return r->route.def->serve(r);

@@ -88,7 +88,6 @@ struct req {
     struct buf              body;
     int64_t                 body_max;  /* the route's body limit (api_prepare) */
     struct errbuf           route_err; /* why routing failed (answered once the body is read) */
-    struct errbuf           auth_err;  /* why the token failed, when judged with the head */
     char                    trace[17];
 
     /* resolved by the API */
@@ -154,9 +153,10 @@ enum api_result { API_DONE, API_PENDING, API_LATER };
 #define STREAM_PIECE (64 * 1024)
 
 /* Route a request whose head is read (method, path, raw_path, headers): sets
- * r->route and r->body_max, the limit the HTTP layer applies to the body. A
- * routing error is kept and answered by api_handle. */
-void api_prepare(struct req *r);
+ * r->route and r->body_max, the limit the HTTP layer applies to the body,
+ * judged with the head for a body of body_len bytes (-1: chunked, unknown;
+ * 0: none). A routing error is kept and answered by api_handle. */
+void api_prepare(struct req *r, int64_t body_len);
 /* Serve a fully received request. API_PENDING means a write was queued and
  * r->resume() will be called (from another thread) once the answer is ready. */
 enum api_result api_handle(struct req *r);

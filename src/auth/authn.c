@@ -8,11 +8,14 @@
  * Signing keys form a ring kept in the store (meta "jwt_keys"), one line per
  * key, newest first: "<kid> <created ms> <retired ms or 0> <sealed PKCS#8 PEM>",
  * each key sealed under the master key with associated data "jwt_key/<kid>".
- * The newest signs; every key not retired longer than token_max_validity ago
- * verifies and is published in the JWKS (a token it signed cannot outlive
- * that). With signing_key_rotation set, the main thread's tick replaces the
- * newest key once it is that old; every server re-reads the ring each tick, so
- * a rotation by one server reaches the others within a second.
+ * A key is published KEY_AHEAD_MS before it signs: the newest key at least
+ * that old signs (the only one, at the first start). Every server re-reads the
+ * ring each tick, so by the time a token names a new kid every server knows
+ * it, and a token can be judged from memory alone (authn_peek, for the body
+ * limit judged with a request's head). Every key not retired longer than
+ * token_max_validity (plus KEY_AHEAD_MS, while it may still sign) ago
+ * verifies and is published in the JWKS. With signing_key_rotation set, the
+ * main thread's tick adds a new key once the newest is that old.
  */
 #include "authn.h"
 
@@ -36,6 +39,7 @@
 #define TOKEN_MAX     8192
 #define RING_MAX      32                /* keys kept; older ones beyond it are dropped */
 #define RING_TEXT_MAX (RING_MAX * 1024) /* a line is about 400 bytes */
+#define KEY_AHEAD_MS  3000              /* published this long before it signs: three ticks */
 
 struct ring_key {
     struct jwt_key *key;
@@ -233,12 +237,30 @@ ring_set(struct ring *r)
     ring_put(old);
 }
 
-/* A key still verifies (and is published) until every token it can have
- * signed has expired. */
+/* How long a retired key is kept: it may sign for KEY_AHEAD_MS more, and
+ * verifies until every token it can have signed has expired. */
+static int64_t
+key_retention(void)
+{
+    return cfg.token_max_validity + KEY_AHEAD_MS;
+}
+
 static bool
 key_valid(const struct ring_key *k, int64_t now)
 {
-    return k->retired_ms == 0 || now < k->retired_ms + cfg.token_max_validity;
+    return k->retired_ms == 0 || now < k->retired_ms + key_retention();
+}
+
+/* The key that signs at `now`: the newest published KEY_AHEAD_MS ago, else
+ * the oldest there is (a first start's only key). */
+static const struct jwt_key *
+ring_signer(const struct ring *r, int64_t now)
+{
+    size_t i = 0;
+
+    while (i + 1 < r->n && now - r->k[i].created_ms < KEY_AHEAD_MS)
+        i++;
+    return r->k[i].key;
 }
 
 /* The keys that verify at `now`, into keys[0..RING_MAX). */
@@ -391,7 +413,7 @@ ring_rotate_text(struct str old, struct str new_line, int64_t now, struct buf *o
         if (first && l.retired_ms == 0)
             l.retired_ms = now;
         first = false;
-        if (now >= l.retired_ms + cfg.token_max_validity || n == RING_MAX)
+        if (now >= l.retired_ms + key_retention() || n == RING_MAX)
             continue;
         rc = line_put(out, l.kid, l.created_ms, l.retired_ms, l.sealed);
         n++;
@@ -507,8 +529,8 @@ ring_refreshed(void)
 }
 
 static int
-verify_new(struct str token, const unsigned char hash[32], struct principal **out,
-           struct errbuf *eb)
+verify_new(struct str token, const unsigned char hash[32], bool may_reload,
+           struct principal **out, struct errbuf *eb)
 {
     struct principal *p;
     int64_t           now = time_now_ms();
@@ -519,7 +541,7 @@ verify_new(struct str token, const unsigned char hash[32], struct principal **ou
     p->a = a;
     p->refs = 1;
     rc = verify_with_ring(token, now, a, &p->payload, eb);
-    if (rc != E_OK && ring_refreshed())
+    if (rc != E_OK && may_reload && ring_refreshed())
         rc = verify_with_ring(token, now, a, &p->payload, eb);
     if (rc == E_OK && !audience_ok(&p->payload))
         rc = errbuf_set(eb, E_UNAUTH, "token for another audience");
@@ -536,8 +558,10 @@ verify_new(struct str token, const unsigned char hash[32], struct principal **ou
     return E_OK;
 }
 
-int
-authn_token(struct str token, struct principal **out, struct errbuf *eb)
+/* may_reload: a token the ring refuses may make it be read again (a store
+ * round trip, at most once a second). */
+static int
+token_verify(struct str token, bool may_reload, struct principal **out, struct errbuf *eb)
 {
     unsigned char hash[32];
     size_t        idx;
@@ -557,7 +581,7 @@ authn_token(struct str token, struct principal **out, struct errbuf *eb)
         return E_OK;
     }
     pthread_mutex_unlock(mu);
-    if (verify_new(token, hash, out, eb) != E_OK)
+    if (verify_new(token, hash, may_reload, out, eb) != E_OK)
         return E_UNAUTH;
     pthread_mutex_lock(mu);
     principal_put(sl->p);
@@ -580,20 +604,50 @@ spend_run(struct tx *tx, void *arg)
 }
 
 int
-authn_bearer(struct str authorization, const char *trace, struct principal **who,
-             struct errbuf *eb)
+authn_token(struct str token, struct principal **out, struct errbuf *eb)
+{
+    return token_verify(token, true, out, eb);
+}
+
+/* The token of an `Authorization: Bearer <token>` value. */
+static int
+bearer_token(struct str authorization, struct str *token, struct errbuf *eb)
 {
     static const struct str bearer = STR("Bearer ");
     struct str              h = str_trim(authorization);
-    struct principal       *p;
-    int                     rc;
 
     if (authorization.p == NULL || h.len == 0)
         return errbuf_set(eb, E_UNAUTH, "Missing Authorization header");
     if (h.len <= bearer.len || !str_eq_nocase((struct str){ h.p, bearer.len }, "Bearer "))
         return errbuf_set(eb, E_UNAUTH, "Invalid or expired token");
-    h.p += bearer.len, h.len -= bearer.len;
-    if (authn_token(str_trim(h), &p, eb) != E_OK) {
+    *token = str_trim((struct str){ h.p + bearer.len, h.len - bearer.len });
+    return E_OK;
+}
+
+struct principal *
+authn_peek(struct str authorization)
+{
+    struct errbuf     eb = { 0 };
+    struct principal *p = NULL;
+    struct str        tok;
+
+    if (bearer_token(authorization, &tok, &eb) != E_OK ||
+        token_verify(tok, false, &p, &eb) != E_OK)
+        return NULL;
+    return p;
+}
+
+int
+authn_bearer(struct str authorization, const char *trace, struct principal **who,
+             struct errbuf *eb)
+{
+    struct principal *p;
+    struct str        tok;
+    int               rc;
+
+    if ((rc = bearer_token(authorization, &tok, eb)) != E_OK)
+        return rc;
+    if (authn_token(tok, &p, eb) != E_OK) {
         log_info("trace=%s token rejected: %s", trace, eb->msg);
         return errbuf_set(eb, E_UNAUTH, "Invalid or expired token");
     }
@@ -615,7 +669,7 @@ int
 authn_sign(const struct val *claims, struct buf *out)
 {
     struct ring *r = ring_get();
-    int          rc = r != NULL ? jwt_sign(r->k[0].key, claims, out) : E_INTERNAL;
+    int rc = r != NULL ? jwt_sign(ring_signer(r, time_now_ms()), claims, out) : E_INTERNAL;
 
     ring_put(r);
     return rc;

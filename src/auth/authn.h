@@ -38,6 +38,11 @@ int authn_tick(int64_t now_ms);
  * E_QUOTA, E_UNAVAILABLE). `trace` names the request in the log. */
 int authn_bearer(struct str authorization, const char *trace, struct principal **who,
                  struct errbuf *eb);
+/* The principal of a valid bearer token, judged from memory alone (the keys
+ * as last read, no quota spent, no store): NULL otherwise. For what a
+ * request's head decides (its body limit); the request itself is judged with
+ * authn_bearer. A reference: principal_put it. */
+struct principal *authn_peek(struct str authorization);
 /* Verify a token string into a new principal reference (E_UNAUTH). */
 int  authn_token(struct str token, struct principal **out, struct errbuf *eb);
 void principal_put(struct principal *p);
@@ -45,7 +50,7 @@ void principal_put(struct principal *p);
 struct str principal_claim(const struct principal *p, const char *key);
 /* True when the principal holds claim `c` exactly. */
 bool principal_has(const struct principal *p, struct str c);
-/* Sign a token with the newest key. */
+/* Sign a token with the newest key published long enough (authn.c). */
 int authn_sign(const struct val *claims, struct buf *out);
 /* The public keys that still verify, for /.well-known/jwks.json. */
 int authn_jwks(struct arena *a, struct val *out);

@@ -60,7 +60,7 @@ static const struct setting settings[] = {
     { "max_url_size", C_SIZE, F(max_url_size), 0, "65536", 256, 1048576,
       "request target bytes, path and query (414 past it)" },
     { "max_body_size", C_SIZE, F(max_body_size), 0, "1048576", 1024, 1073741824,
-      "request body bytes (413 past it)" },
+      "request body bytes of a valid token's request (413 past it); without one: 64 KiB" },
     { "max_header_size", C_SIZE, F(max_header_size), 0, "16384", 2048, 1048576,
       "request line and headers bytes" },
     { "max_depth", C_INT, F(max_depth), 0, "32", 2, 512, "body nesting depth (400 past it)" },

@@ -502,6 +502,16 @@ start_body(struct conn *c, const struct http_head *hd)
         c->io->write(c, cont, sizeof cont - 1);
 }
 
+/* The body's length as the head announces it: -1 when it does not say
+ * (chunked) or says more than any limit. */
+static int64_t
+announced_body(const struct http_head *hd)
+{
+    if (hd->chunked || (hd->has_length && hd->length > INT64_MAX))
+        return -1;
+    return hd->has_length ? (int64_t)hd->length : 0;
+}
+
 static void
 start_request(struct conn *c, const struct http_head *hd)
 {
@@ -523,8 +533,8 @@ start_request(struct conn *c, const struct http_head *hd)
     else
         take_target(r, hd->target); /* for the log line */
     in_consume(c, hd->len);
-    if (bad == NULL)
-        api_prepare(r); /* the route, and with it the body limit */
+    if (bad == NULL) /* the route, and with it the body limit */
+        api_prepare(r, announced_body(hd));
     r->body.max = (size_t)r->body_max;
     if (hd->has_length && hd->length > (uint64_t)r->body_max) {
         refuse(c, hd->method, 413, "The body is larger than the server accepts", true);

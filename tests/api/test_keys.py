@@ -225,14 +225,17 @@ def test_signing_key_rotation(start_server):
     t1 = s.token()
     k1 = kid_of(t1)
     assert jwks_kids(s) == [k1]
-    # A rotation: the new key signs, both are published, old tokens still work.
+    # A rotation: the new key is published first, signs a few seconds later (so that
+    # every server knows it before a token names it), both are published, old tokens
+    # still work.
     wait_for(lambda: len(jwks_kids(s)) >= 2, 10, "a rotation")
-    t2 = s.token()
-    k2 = kid_of(t2)
+    k2 = jwks_kids(s)[0]  # newest first
     assert k2 != k1
+    assert kid_of(s.token()) == k1  # published, not signing yet
+    wait_for(lambda: kid_of(s.token()) == k2, 10, "the new key to sign")
+    t2 = s.token()
     kids = jwks_kids(s)
     assert k1 in kids and k2 in kids
-    assert kids[0] == k2  # newest first
     assert s.client(t1).get("/namespaces").status == 200
     assert s.client(t2).get("/namespaces").status == 200
     # token_max_validity after its retirement the old key is gone; t1 has expired.
