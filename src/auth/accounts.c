@@ -1,18 +1,23 @@
 /* accounts.c - which tokens' sources still stand: Vince accounts, LDAP and
- * OIDC providers.
+ * OIDC providers, service accounts and app credentials.
  *
  * A token of realm Vince names its account (claim @auth:id), one of realm
- * LDAP or OIDC the provider that vouched for it (claim @auth:providerid). Its
- * signature verifies until it expires, so once the account is disabled or
- * deleted, or the provider deleted (also with its namespace), the token is
- * refused here, at the next request, on every server: accounts and providers
- * are announced (spec.announced), so a change on another server resets this
- * set as it resets the authorization snapshot. A provider made again under the
- * same name is another provider: the old tokens stay refused (a black-box
- * review had an LDAP token of a deleted namespace's provider admitted by the
- * policies of a namespace re-created at its path).
+ * LDAP or OIDC the provider that vouched for it (claim @auth:providerid), one
+ * of realm ServiceAccount its service account (@auth:clientid), one of realm
+ * Certificate its app credential (in @auth:commonname,
+ * "app:credential:<ID>:<name>"); a Token realm copy keeps its original's
+ * realm and claims. Its signature verifies until it expires, so once the
+ * account is disabled or deleted, or the provider, service account or
+ * credential deleted (also with its namespace), the token is refused here,
+ * at the next request, on every server: these specs are announced
+ * (spec.announced), so a change on another server resets this set as it
+ * resets the authorization snapshot. One made again under the same name is
+ * another: the old tokens stay refused (a black-box review had an LDAP token
+ * of a deleted namespace's provider admitted by the policies of a namespace
+ * re-created at its path, and another a deleted service account's token
+ * admitted by a policy on every service account of its namespace).
  *
- * The set: the IDs of the enabled accounts and of the providers, sorted,
+ * The set: the IDs of the enabled accounts and of the other sources, sorted,
  * immutable once published. Rebuilt from the store when it was dropped (a
  * namespace subtree went, another server wrote, or the authorization
  * generation moved), patched with committed changes of them otherwise.
@@ -91,7 +96,8 @@ idset_add(struct idset *s, struct str id)
 
 /* What tokens are vouched for by (IDs are unique across specs). */
 static const struct spec *const sources[] = { &spec_account, &spec_ldapprovider,
-                                              &spec_oidcprovider };
+                                              &spec_oidcprovider, &spec_serviceaccount,
+                                              &spec_appcredential };
 
 static bool
 is_source(const struct spec *s)
@@ -151,31 +157,41 @@ idset_get(void)
     return s;
 }
 
-/* The claim naming what vouched for a token of p's realm (NULL: nothing
- * this console keeps: client certificates, service accounts, which their
- * own checks follow). */
-static const char *
-source_claim(const struct principal *p)
+#define CREDENTIAL_CN "app:credential:" /* api/realms/cert.c */
+
+/* The ID of what vouched for a token of p's realm, in *id. False for a realm
+ * of no source (none is left: every realm's source is kept here). */
+static bool
+source_id(const struct principal *p, struct str *id)
 {
     if (str_eq_nocase(p->realm, "vince"))
-        return "id";
-    if (str_eq_nocase(p->realm, "ldap") || str_eq_nocase(p->realm, "oidc"))
-        return "providerid";
-    return NULL;
+        *id = principal_claim(p, "id");
+    else if (str_eq_nocase(p->realm, "ldap") || str_eq_nocase(p->realm, "oidc"))
+        *id = principal_claim(p, "providerid");
+    else if (str_eq_nocase(p->realm, "serviceaccount"))
+        *id = principal_claim(p, "clientid");
+    else if (str_eq_nocase(p->realm, "certificate")) {
+        struct str cn = principal_claim(p, "commonname");
+        *id = STR_NULL;
+        if (str_starts(cn, str_c(CREDENTIAL_CN)) && cn.len >= sizeof CREDENTIAL_CN - 1 + ID_LEN)
+            *id = (struct str){ cn.p + sizeof CREDENTIAL_CN - 1, ID_LEN };
+    } else
+        return false;
+    return true;
 }
 
 int
 accounts_check(const struct principal *p, struct errbuf *eb)
 {
-    const char   *claim = source_claim(p);
     struct idset *s;
+    struct str    id;
     bool          ok;
 
-    if (claim == NULL)
+    if (!source_id(p, &id))
         return E_OK;
     if ((s = idset_get()) == NULL)
         return errbuf_set(eb, E_UNAVAILABLE, "The store is unavailable");
-    ok = idset_has(s, principal_claim(p, claim));
+    ok = idset_has(s, id);
     idset_put(s);
     return ok ? E_OK : errbuf_set(eb, E_UNAUTH, "Invalid or expired token");
 }

@@ -1,11 +1,12 @@
-/* accounts.h - tokens of disabled or deleted Vince accounts are refused. */
+/* accounts.h - tokens whose source is gone are refused: a disabled or deleted
+ * Vince account, a deleted provider, service account or app credential. */
 #ifndef KW_ACCOUNTS_H
 #define KW_ACCOUNTS_H
 
 #include "authn.h"
 
-/* E_OK unless `p` is a token of realm Vince whose account is disabled or gone
- * (E_UNAUTH), or the store cannot say (E_UNAVAILABLE). Thread-safe. */
+/* E_OK unless `p` is a token whose source is disabled or gone (E_UNAUTH), or
+ * the store cannot say (E_UNAVAILABLE). Thread-safe. */
 int accounts_check(const struct principal *p, struct errbuf *eb);
 /* Follow the store's committed changes: once, with authz_start(). */
 void accounts_start(void);

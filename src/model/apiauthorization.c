@@ -42,7 +42,8 @@ check_line(const struct val *line, struct errbuf *eb)
 }
 
 static int
-check_policy(struct hook_ctx *ctx, const struct val *obj, struct errbuf *eb)
+check_policy(struct hook_ctx *ctx, const struct val *obj, const struct val *old,
+             struct errbuf *eb)
 {
     const struct val *subj = val_get(obj, "subject"),
                      *ids = val_get(obj, "authorizedIdentities");
@@ -62,7 +63,8 @@ check_policy(struct hook_ctx *ctx, const struct val *obj, struct errbuf *eb)
         return errbuf_attr(eb, E_VALIDATION, "authorizedNamespace",
                            "Attribute 'authorizedNamespace' must be '%.*s' or below it",
                            STR_FMT(ctx->ns));
-    return E_OK;
+    return roles_check_held(ctx, ids, old != NULL ? val_get(old, "authorizedIdentities") : NULL,
+                            ns->s, "authorizedIdentities", eb);
 }
 
 static int
@@ -71,8 +73,7 @@ apiauthorization_before_write(struct hook_ctx *ctx, const struct spec *s, struct
 {
     KW_UNUSED(s);
     KW_UNUSED(tx);
-    KW_UNUSED(old);
-    return check_policy(ctx, obj, eb);
+    return check_policy(ctx, obj, old, eb);
 }
 
 static struct spec_rt apiauthorization_rt;

@@ -163,7 +163,7 @@ appcredential_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx
         str_c(arena_printf(ctx->a, CN_FMT, STR_FMT(id), STR_FMT(name))),
         val_get(obj, "authorizedSubnets"),
     };
-    return linked_policy_put(ctx, tx, obj, &who, eb);
+    return linked_policy_put(ctx, tx, obj, old, &who, eb);
 }
 
 static int
@@ -186,6 +186,7 @@ const struct spec spec_appcredential = {
     .default_order = "name",
     .ops = OP_ALL,
     .access = ACCESS_ADMIN,
+    .announced = true, /* their tokens are refused once they go (auth/accounts.c) */
     .hooks = { .prepare = appcredential_prepare,
                .before_write = appcredential_before_write,
                .after_delete = appcredential_after_delete },

@@ -55,7 +55,7 @@ field(const struct val *o, const char *k)
 }
 
 int
-linked_policy_put(struct hook_ctx *ctx, struct tx *tx, struct val *owner,
+linked_policy_put(struct hook_ctx *ctx, struct tx *tx, struct val *owner, const struct val *old,
                   const struct linked_subject *who, struct errbuf *eb)
 {
     struct val *granted = val_get(owner, "roles"), *pid = val_get(owner, "authorizationID");
@@ -64,6 +64,8 @@ linked_policy_put(struct hook_ctx *ctx, struct tx *tx, struct val *owner,
     int         rc;
 
     if ((rc = check_roles(ctx->a, granted, eb)) != E_OK ||
+        (rc = roles_check_held(ctx, granted, old != NULL ? val_get(old, "roles") : NULL, ns,
+                               "roles", eb)) != E_OK ||
         (rc = check_subnets(who->subnets, eb)) != E_OK)
         return rc;
     if (granted == NULL || granted->a.n == 0) { /* no roles: no authorization */

@@ -23,7 +23,8 @@ struct linked_subject {
  * An owner without roles has no authorization (an existing one is deleted).
  * Runs inside the writer's transaction. */
 int linked_policy_put(struct hook_ctx *ctx, struct tx *tx, struct val *owner,
-                      const struct linked_subject *who, struct errbuf *eb);
+                      const struct val *old, const struct linked_subject *who,
+                      struct errbuf *eb);
 /* Delete the owner's authorization (if any). */
 int linked_policy_del(struct tx *tx, const struct val *owner, struct errbuf *eb);
 

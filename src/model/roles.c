@@ -99,6 +99,55 @@ roles_parse_identity(struct arena *a, struct str entry, struct grant *out, size_
     return parse_permission(a, entry, out, n, eb);
 }
 
+static bool
+listed(const struct val *list, struct str entry)
+{
+    for (size_t i = 0; list != NULL && list->t == V_ARR && i < list->a.n; i++)
+        if (list->a.v[i].t == V_STR && str_eq(list->a.v[i].s, entry))
+            return true;
+    return false;
+}
+
+/* Every operation `g` allows must be one the caller may do in `ns`. */
+static int
+grant_held(const struct hook_ctx *ctx, const struct grant *g, struct str ns, const char *attr,
+           struct str entry, struct errbuf *eb)
+{
+    static const unsigned each[] = { VERB_GET, VERB_POST, VERB_PUT, VERB_DELETE };
+    struct errbuf         why = { 0 };
+
+    for (size_t i = 0; i < spec_count; i++)
+        for (size_t v = 0; v < ARRAY_LEN(each); v++)
+            if (grant_allows(g, spec_all[i], each[v]) &&
+                ctx->may(ctx, spec_all[i], each[v], ns, &why) != E_OK)
+                return errbuf_attr(eb, E_FORBIDDEN, attr,
+                                   "Cannot grant '%.*s' in %.*s: it allows %s,%s, which the "
+                                   "caller may not do there",
+                                   (int)(entry.len > 64 ? 64 : entry.len), entry.p, STR_FMT(ns),
+                                   spec_all[i]->identity, verbs[v].name);
+    return E_OK;
+}
+
+int
+roles_check_held(const struct hook_ctx *ctx, const struct val *granted,
+                 const struct val *before, struct str ns, const char *attr, struct errbuf *eb)
+{
+    struct grant g[ROLE_GRANTS_MAX];
+    int          rc;
+
+    for (size_t i = 0; ctx->may != NULL && granted != NULL && i < granted->a.n; i++) {
+        size_t n = 0;
+        if (listed(before, granted->a.v[i].s))
+            continue; /* granted already: not this write's doing */
+        if ((rc = roles_parse_identity(ctx->a, granted->a.v[i].s, g, &n, eb)) != E_OK)
+            return rc;
+        for (size_t j = 0; j < n; j++)
+            if ((rc = grant_held(ctx, &g[j], ns, attr, granted->a.v[i].s, eb)) != E_OK)
+                return rc;
+    }
+    return E_OK;
+}
+
 bool
 grant_allows(const struct grant *g, const struct spec *s, unsigned verb)
 {

@@ -29,6 +29,16 @@ extern const size_t      nroles;
  * ROLE_GRANTS_MAX more). E_VALIDATION for an unknown role, identity or verb. */
 int roles_parse_identity(struct arena *a, struct str entry, struct grant *out, size_t *n,
                          struct errbuf *eb);
+/* A principal grants only what it holds: every operation that an entry of
+ * `granted` (authorizedIdentities, or a credential's roles) allows in `ns`
+ * must be one the caller may do there (ctx->may: its API authorizations
+ * within its token's restrictions). Entries already in `before` (the stored
+ * object; NULL on create) are not judged again. E_FORBIDDEN naming `attr`.
+ * Else a token narrowed to `serviceaccount,post` made an administrator
+ * service account (a review). */
+int roles_check_held(const struct hook_ctx *ctx, const struct val *granted,
+                     const struct val *before, struct str ns, const char *attr,
+                     struct errbuf *eb);
 /* True when `g` allows `verb` on spec `s`. */
 bool grant_allows(const struct grant *g, const struct spec *s, unsigned verb);
 /* The role objects served by GET /roles. */

@@ -63,8 +63,7 @@ serviceaccount_before_write(struct hook_ctx *ctx, const struct spec *s, struct t
                                         val_get(obj, "ID")->s, NULL };
 
     KW_UNUSED(s);
-    KW_UNUSED(old);
-    return linked_policy_put(ctx, tx, obj, &who, eb);
+    return linked_policy_put(ctx, tx, obj, old, &who, eb);
 }
 
 static int
@@ -107,6 +106,7 @@ const struct spec spec_serviceaccount = {
     .default_order = "name",
     .ops = OP_ALL,
     .access = ACCESS_ADMIN,
+    .announced = true, /* their tokens are refused once they go (auth/accounts.c) */
     .actions = serviceaccount_actions,
     .hooks = { .prepare = serviceaccount_prepare,
                .before_write = serviceaccount_before_write,

@@ -408,7 +408,7 @@ def test_delete_revokes_at_once(server, admin, tenant, tmp_path):
     assert gone["ID"] == ac["ID"] and "credentials" not in gone
     assert_error(admin.get("/apiauthorizations/" + ac["authorizationID"], ns=tenant), 404)
     assert_refused(server, files)
-    assert_error(c.get("/namespaces", ns=tenant), 403)  # tokens already issued, too
+    assert_error(c.get("/namespaces", ns=tenant), 401)  # tokens already issued, too
 
 
 def test_renewal_with_a_new_csr(server, admin, tenant, tmp_path):
@@ -508,3 +508,27 @@ def test_clients_without_certificates_still_work(server):
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and '"ok"' in out.stdout, out.stderr
     assert server.health() == 200
+
+
+def test_a_deleted_credentials_tokens_are_refused_whatever_policy_matches(
+        server, admin, tenant, tmp_path):
+    """A policy on every credential of a namespace (`@auth:realm=certificate` and its
+    organization) honoured a deleted credential's tokens until they expired, up to
+    token_max_validity, and their Token realm copies (a review). They are refused at the
+    next request, as a deleted account's are."""
+    admin.mkauthz(tenant, [["@auth:realm=certificate", "@auth:organization=" + tenant]],
+                  [VIEWER])
+    ac = mkac(admin, tenant, roles=())
+    files = Files(tmp_path, ac["credentials"]["certificate"], ac["credentials"]["privateKey"])
+    tok = token_with(server, files)
+    c = server.client(tok)
+    assert c.get("/namespaces", ns=tenant).status == 200
+    copy = server.client().post("/issue", {"realm": "Token", "validity": "10m",
+                                           "metadata": {"token": tok}}, ns=None, token=None)
+    assert copy.status == 200, copy
+    admin.ok(admin.delete("/appcredentials/" + ac["ID"], ns=tenant))
+    assert_error(c.get("/namespaces", ns=tenant), 401)
+    assert_error(server.client(copy.data["token"]).get("/namespaces", ns=tenant), 401)
+    r = server.client().post("/issue", {"realm": "Token", "metadata": {"token": tok}},
+                             ns=None, token=None)
+    assert_error(r, 401)

@@ -202,7 +202,7 @@ def test_roles_update_and_delete_revoke(server, admin, tenant):
     admin.ok(admin.put("/serviceaccounts/" + sa["ID"], cur, ns=tenant["name"]))
     assert c.post("/namespaces", {"name": "e" + rand(4)}, ns=tenant["name"]).status == 200
     admin.ok(admin.delete("/serviceaccounts/" + sa["ID"], ns=tenant["name"]))
-    assert_error(c.get("/namespaces", ns=tenant["name"]), 403)
+    assert_error(c.get("/namespaces", ns=tenant["name"]), 401)  # its source is gone
     assert_error(admin.get("/apiauthorizations/" + sa["authorizationID"], ns=tenant["name"]),
                  404)
 
@@ -247,3 +247,27 @@ def test_tokens_carry_every_payload_field_of_the_contract(server, admin, tenant)
         assert isinstance(p["opaque"], dict) and isinstance(p["restrictions"], dict)
     _, p, _ = jwt_parts(server.token())
     assert p["quota"] == 0 and p["opaque"] == {} and p["restrictions"] == {}, p
+
+
+def test_a_deleted_service_accounts_tokens_are_refused_whatever_policy_matches(
+        server, admin, tenant):
+    """A policy on every service account of a namespace honoured a deleted account's tokens
+    for their hour (a review): they are refused at the next request, also in a namespace
+    made again at the same path."""
+    ns = admin.mkns(tenant["name"], "sa-" + rand(6))["name"]
+    admin.mkauthz(tenant["name"], [["@auth:realm=serviceaccount", "@auth:organization=" + ns]],
+                  ["@auth:role=namespace.viewer"], ns)
+    sa = mksa(admin, {"name": ns}, roles=())
+    c = server.client(get_token(server, sa)["access_token"])
+    assert c.get("/namespaces", ns=ns).status == 200
+    admin.ok(admin.delete("/serviceaccounts/" + sa["ID"], ns=ns))
+    assert_error(c.get("/namespaces", ns=ns), 401)
+    # Its namespace deleted and made again: still refused.
+    sa = mksa(admin, {"name": ns}, roles=())
+    c = server.client(get_token(server, sa)["access_token"])
+    assert c.get("/namespaces", ns=ns).status == 200
+    parent, _, leaf = ns.rpartition("/")
+    obj = [o for o in admin.list("namespaces", parent) if o["name"] == ns][0]
+    admin.ok(admin.delete("/namespaces/" + obj["ID"], ns=parent))
+    admin.mkns(parent, leaf)
+    assert_error(c.get("/namespaces", ns=ns), 401)
