@@ -647,11 +647,11 @@ idem_prepare(struct req *r, struct wreq *w, struct errbuf *eb)
     if (r->idem_key.len == 0 || r->idem_key.len > IDEM_KEY_MAX)
         return errbuf_set(eb, E_BADREQ, "Idempotency-Key must be 1 to %d characters",
                           IDEM_KEY_MAX);
-    /* The principal is its account (@auth:id), not a name a new account may
-     * take; the namespace is this one, not one created later at its path. */
+    /* The principal is its account, provider, service account or credential
+     * (what vouched for its token), not a name a new one may take; the
+     * namespace is this one, not one created later at its path. */
     struct str key[] = {
-        r->ns,      w->ck.ns_id, r->who->realm, r->who->sub, principal_claim(r->who, "id"),
-        r->idem_key
+        r->ns, w->ck.ns_id, r->who->realm, r->who->sub, accounts_source(r->who), r->idem_key
     };
     struct str fp[] = { str_c(method_name(r->method)), r->path, body_identity(r) };
     w->idem_key = sha256_hex(r->a, key, ARRAY_LEN(key));

@@ -164,6 +164,7 @@ idset_get(void)
 static bool
 source_id(const struct principal *p, struct str *id)
 {
+    *id = STR_NULL;
     if (str_eq_nocase(p->realm, "vince"))
         *id = principal_claim(p, "id");
     else if (str_eq_nocase(p->realm, "ldap") || str_eq_nocase(p->realm, "oidc"))
@@ -172,12 +173,20 @@ source_id(const struct principal *p, struct str *id)
         *id = principal_claim(p, "clientid");
     else if (str_eq_nocase(p->realm, "certificate")) {
         struct str cn = principal_claim(p, "commonname");
-        *id = STR_NULL;
         if (str_starts(cn, str_c(CREDENTIAL_CN)) && cn.len >= sizeof CREDENTIAL_CN - 1 + ID_LEN)
             *id = (struct str){ cn.p + sizeof CREDENTIAL_CN - 1, ID_LEN };
     } else
         return false;
     return true;
+}
+
+struct str
+accounts_source(const struct principal *p)
+{
+    struct str id;
+
+    source_id(p, &id);
+    return id;
 }
 
 int

@@ -8,6 +8,10 @@
 /* E_OK unless `p` is a token whose source is disabled or gone (E_UNAUTH), or
  * the store cannot say (E_UNAVAILABLE). Thread-safe. */
 int accounts_check(const struct principal *p, struct errbuf *eb);
+/* The ID of what vouched for p's token: its account, provider, service
+ * account or app credential (empty: none). With the realm and `sub`, who a
+ * principal is (an Idempotency-Key's owner): two directories' "jdoe" are two. */
+struct str accounts_source(const struct principal *p);
 /* Follow the store's committed changes: once, with authz_start(). */
 void accounts_start(void);
 void accounts_shutdown(void);

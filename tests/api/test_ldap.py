@@ -433,3 +433,20 @@ def test_only_administrators_read_or_change_providers(server, admin, ns, slapd, 
     items = admin.ok(r)
     assert plain["name"] in [o["name"] for o in items]
     assert all("bindPassword" not in o for o in items) and READER_PW.encode() not in r.content
+
+
+def test_an_idempotency_key_is_each_directorys_users_own(server, admin, ns, slapd):
+    """Two providers' "alice" are two principals: one's Idempotency-Key is not replayed to,
+    nor refused for, the other (a review got the other directory's jdoe's answer)."""
+    top = admin.mkns(ns, "idem-" + rand(6))["name"]
+    one, two = mkprovider(admin, top, slapd), mkprovider(admin, top, slapd)
+    admin.mkauthz(top, [["@auth:realm=ldap", "@auth:namespace=" + top]],
+                  ["@auth:role=namespace.editor"])
+    key = "deploy-" + rand(6)
+    made = []
+    for p in (one, two):
+        c = Client(server, token_of(server, top, p["name"], "alice", ALICE_PW))
+        r = c.post("/namespaces", {"name": "from-" + p["name"]}, ns=top, idem=key)
+        assert r.status == 200, r
+        made.append(r.data["name"])
+    assert made == [top + "/from-" + one["name"], top + "/from-" + two["name"]]
