@@ -122,7 +122,7 @@ static const struct setting settings[] = {
     { "discovery_allowed_networks", C_CIDRS, F(discovery_allowed_networks),
       S(discovery_allowed_networks), "", 0, 0,
       "CIDRs discoveries may scan (checked at creation and after name resolution); "
-      "empty: every address" },
+      "empty: every address but link-local" },
     { "discovery_workers", C_INT, F(discovery_workers), 0, "2", 1, 64,
       "discovery runs at once on this server (threads of their own)" },
 };

@@ -44,6 +44,9 @@ void cidr_format(const struct cidr *c, char out[CIDR_TEXT_MAX]);
  * *n how many (0 for an empty text). E_BADREQ for an item cidr_parse refuses,
  * E_TOOBIG past `max` items. Settings hold CIDR lists this way. */
 int cidr_text_parse(struct str text, struct cidr *out, size_t max, size_t *n);
+/* Link-local networks, where clouds answer their metadata services
+ * (169.254.169.254): what an empty *_allowed_networks setting still refuses. */
+#define NET_LINK_LOCAL "169.254.0.0/16, fe80::/10"
 
 struct val;
 /* E_OK when every item of the list `v` (which may be NULL: no list) is a string

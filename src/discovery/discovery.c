@@ -73,9 +73,11 @@ allowed_load(struct allowed *al)
     al->n = 0;
     al->all = cfg.discovery_allowed_networks[0] == '\0';
     /* The setting was checked when it was read: a failure here allows nothing. */
-    if (!al->all && cidr_text_parse(str_c(cfg.discovery_allowed_networks), al->nets,
-                                    ARRAY_LEN(al->nets), &al->n) != E_OK)
+    if (cidr_text_parse(str_c(al->all ? NET_LINK_LOCAL : cfg.discovery_allowed_networks),
+                        al->nets, ARRAY_LEN(al->nets), &al->n) != E_OK) {
         al->n = 0;
+        al->all = false;
+    }
 }
 
 bool
@@ -83,7 +85,7 @@ allowed_has(const struct allowed *al, const unsigned char ip[16])
 {
     for (size_t i = 0; i < al->n; i++)
         if (cidr_contains(&al->nets[i], ip))
-            return true;
+            return !al->all;
     return al->all;
 }
 
@@ -96,18 +98,17 @@ check_allowed(const struct target_set *ts, struct errbuf *eb)
     struct allowed al;
 
     allowed_load(&al);
-    if (al.all)
-        return E_OK;
     for (size_t i = 0; i < ts->ntargets; i++) {
         const struct target *t = &ts->targets[i];
-        bool                 ok = t->is_name;
-        for (size_t k = 0; k < al.n && !ok; k++)
-            ok = al.nets[k].bits <= t->range.bits && cidr_contains(&al.nets[k], t->range.addr);
+        bool                 ok = t->is_name || al.all;
+        for (size_t k = 0; k < al.n && !t->is_name; k++)
+            if (al.nets[k].bits <= t->range.bits && cidr_contains(&al.nets[k], t->range.addr))
+                ok = !al.all; /* inside an allowed network; or inside link-local */
         if (!ok)
             return errbuf_attr(eb, E_VALIDATION, "targets",
                                "Attribute 'targets': item %zu is outside "
-                               "discovery_allowed_networks",
-                               i);
+                               "discovery_allowed_networks%s",
+                               i, al.all ? " (empty: every address but link-local ones)" : "");
     }
     return E_OK;
 }

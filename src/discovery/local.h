@@ -26,7 +26,8 @@ int discovery_targets(struct arena *a, const struct val *d, struct target_set *o
 struct allowed {
     struct cidr nets[CONFIG_CIDRS_MAX];
     size_t      n;
-    bool        all; /* the setting is empty: every address */
+    bool        all; /* the setting is empty: every address but those in nets
+                        (link-local: NET_LINK_LOCAL) */
 };
 void allowed_load(struct allowed *al);
 /* True when address `ip` (16 bytes; IPv4 mapped) may be scanned. */

@@ -11,10 +11,6 @@
 #define HOST_MAX 253 /* a DNS name's longest text form */
 #define PORT_MAX 65535
 
-/* What an empty webhook_allowed_networks refuses: link-local addresses, where
- * clouds answer their metadata services (169.254.169.254). */
-#define LINK_LOCAL "169.254.0.0/16, fe80::/10"
-
 static const struct str https = STR("https://");
 
 static int
@@ -186,7 +182,7 @@ webhook_address_allowed(const unsigned char ip[16])
     struct cidr nets[CONFIG_CIDRS_MAX];
     size_t      n = 0;
     bool        by_default = cfg.webhook_allowed_networks[0] == '\0';
-    struct str  text = str_c(by_default ? LINK_LOCAL : cfg.webhook_allowed_networks);
+    struct str  text = str_c(by_default ? NET_LINK_LOCAL : cfg.webhook_allowed_networks);
 
     /* The setting was checked when it was read: a failure here allows nothing. */
     if (cidr_text_parse(text, nets, ARRAY_LEN(nets), &n) != E_OK)

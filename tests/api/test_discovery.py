@@ -26,8 +26,9 @@ def body(**kw):
 
 
 def refused(r, attribute):
-    assert_error(r, 422)
+    e = assert_error(r, 422)
     assert r.data[0]["data"]["attribute"] == attribute, r
+    return e
 
 
 def start_run(client, ns, disc_id):
@@ -169,6 +170,16 @@ def test_allowed_networks_are_checked_at_creation_and_after_resolution(start_ser
     assert run["status"] == "SUCCEEDED", run
     assert run["errors"] == {"NOT_ALLOWED": 1}, run
     assert run["endpointsResponded"] == 0
+
+
+def test_by_default_every_address_but_link_local_may_be_scanned(admin, ns):
+    """An empty discovery_allowed_networks (the default) still keeps link-local addresses
+    out, where clouds answer their metadata services (169.254.169.254), as webhooks do: a
+    review's editor recorded the certificate there."""
+    for t in ("169.254.169.254", "169.254.0.0/16", "169.254.10.0/24", "fe80::1"):
+        e = refused(admin.post("/discoveries", body(targets=[t]), ns=ns), "targets")
+        assert "link-local" in e["description"], e
+    admin.ok(admin.post("/discoveries", body(targets=["192.0.2.0/24", "10.1.2.3"]), ns=ns))
 
 
 # ---- scanning real servers ---------------------------------------------------------------
