@@ -116,7 +116,7 @@ check_string(const struct attr *at, struct str s, size_t max, struct errbuf *eb)
                            "Attribute '%s' must not contain the character U+0000", at->name);
     if (at->enums != NULL && s.len > 0 && !enum_value(at, s))
         return unsupported(at, s, eb);
-    if (at->format == F_CIDR && s.len > 0 && cidr_parse(s, &(struct cidr){ 0 }) != E_OK)
+    if (at->format == F_CIDR && cidr_parse(s, &(struct cidr){ 0 }) != E_OK)
         return errbuf_attr(eb, E_VALIDATION, at->name, "'%.*s' is not a CIDR",
                            (int)(s.len > 64 ? 64 : s.len), s.p);
     if (at->pattern != NULL && s.len > 0 && !matches(at->pattern, s))
@@ -172,15 +172,21 @@ check_strmap(const struct attr *at, const struct val *v, struct errbuf *eb)
     return E_OK;
 }
 
+/* At most max_len lines of at most max_len claims each. */
 static int
 check_subject(const struct attr *at, const struct val *v, struct errbuf *eb)
 {
-    if (v->t != V_ARR || v->a.n > LIST_MAX)
+    if (v->t != V_ARR)
         return bad_type(eb, at, "a list of lists of strings");
+    if (v->a.n > at->max_len)
+        return errbuf_attr(eb, E_VALIDATION, at->name,
+                           "Attribute '%s' must have at most %zu lines", at->name, at->max_len);
     for (size_t i = 0; i < v->a.n; i++) {
+        if (v->a.v[i].t != V_ARR)
+            return bad_type(eb, at, "a list of lists of strings");
         int rc = check_strlist(at, &v->a.v[i], eb);
         if (rc != E_OK)
-            return bad_type(eb, at, "a list of lists of strings");
+            return rc;
     }
     return E_OK;
 }

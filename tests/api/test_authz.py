@@ -462,3 +462,30 @@ def test_denied_write_leaves_no_trace(admin, server, ns):
     for i in range(3):
         forbidden(u.post("/namespaces", {"name": "d%d" % i}, ns=top, idem="deny-%d" % i))
     assert admin.names("namespaces", top) == []
+
+
+def test_subject_and_subnets_are_checked_as_documented(admin, ns):
+    """A review: `authorizedSubnets: [""]` was stored (granting nothing), 1,000 subject lines
+    passed the limit of 64, and a line of 71 claims or a 100,000-byte claim was told "must
+    be a list of lists of strings"."""
+    top = admin.mkns(ns)["name"]
+    line = ["@auth:realm=vince", "@auth:account=x"]
+
+    def post(**kw):
+        body = {"name": "az-" + rand(6), "subject": [line], "authorizedIdentities": [VIEWER],
+                "authorizedNamespace": top}
+        body.update(kw)
+        return admin.post("/apiauthorizations", body, ns=top)
+
+    e = assert_error(post(authorizedSubnets=[""]), 422)
+    assert e["data"]["attribute"] == "authorizedSubnets" and "not a CIDR" in e["description"]
+    admin.ok(post(subject=[line] * 64))
+    e = assert_error(post(subject=[line] * 65), 422)
+    assert "at most 64 lines" in e["description"], e
+    e = assert_error(post(subject=[line + ["@auth:k%d=v" % i for i in range(63)]]), 422)
+    assert "at most 64 items" in e["description"], e
+    e = assert_error(post(subject=[line + ["@auth:big=" + "x" * 100000]]), 422)
+    assert "at most 1024 bytes" in e["description"], e
+    e = assert_error(post(subject=[line, "not-a-line"]), 422)
+    assert "list of lists of strings" in e["description"], e
+    assert [a for a in admin.list("apiauthorizations", top) if len(a["subject"]) != 64] == []
