@@ -295,10 +295,49 @@ signs_certificates(const struct val *fields)
     return false;
 }
 
+/* The key of an imported CA's certificate must be of one of the types a
+ * console CA is made with (API.md 7.4): a CA of another type would answer a
+ * keyType the contract does not have and sign with a key the monitoring
+ * policy calls weak (RSA-1024, P-224) or that its CRLs cannot use (Ed448). */
+static int
+import_key_type(struct str pem, const struct val *f, struct errbuf *eb)
+{
+    struct str alg = val_get_str(f, "keyAlgorithm"), curve = val_get_str(f, "keyCurve");
+    int64_t    bits = val_get_int(f, "keySize", 0);
+
+    if (pki_cert_key_type(pem) != PKI_KEY_NONE)
+        return E_OK;
+    return errbuf_attr(eb, E_VALIDATION, "certificate",
+                       "The certificate's key (%.*s%s%.*s, %lld bits) is not one of the key "
+                       "types of a certificate authority: EC_P256, EC_P384, RSA_2048, "
+                       "RSA_3072, RSA_4096 or ED25519",
+                       (int)(alg.len > 32 ? 32 : alg.len), alg.p, curve.len > 0 ? " " : "",
+                       (int)(curve.len > 32 ? 32 : curve.len), curve.p, (long long)bits);
+}
+
+/* An imported CA's certificate must be valid now: not expired, and started
+ * (a CA that starts later would sign leaves that no relying party verifies
+ * until it does: openssl verify says "certificate is not yet valid"). */
+static int
+import_validity(const struct val *f, struct errbuf *eb)
+{
+    int64_t start, end, now = time_now_ms();
+
+    if (time_parse(val_get_str(f, "validityEnd"), &end) != E_OK || end <= now)
+        return errbuf_attr(eb, E_VALIDATION, "certificate", "The certificate has expired");
+    if (time_parse(val_get_str(f, "validityStart"), &start) != E_OK || start > now)
+        return errbuf_attr(eb, E_VALIDATION, "certificate",
+                           "The certificate is not valid yet (it starts at %.*s): import it "
+                           "once it has started, or nothing it signs would verify until then",
+                           STR_FMT(val_get_str(f, "validityStart")));
+    return E_OK;
+}
+
 /* An imported CA: its certificate must be a CA's that may sign certificates,
- * not expired; its key must be that certificate's (checked by signer.c, the
- * only one to read it). The certificate is judged first, so that a refusal
- * of the key is about the key. */
+ * valid now, its key of one of the key types; its key must be that
+ * certificate's (checked by signer.c, the only one to read it). The
+ * certificate is judged first, so that a refusal of the key is about the
+ * key. */
 static int
 import(struct hook_ctx *ctx, struct val *obj, struct ca **out, struct errbuf *eb)
 {
@@ -308,7 +347,6 @@ import(struct hook_ctx *ctx, struct val *obj, struct ca **out, struct errbuf *eb
     struct inv_cert *certs;
     struct val       errors;
     size_t           n;
-    int64_t          end;
     int              rc;
 
     if (given(obj, "parentID") || given(obj, "subject") || given(obj, "validity"))
@@ -327,9 +365,9 @@ import(struct hook_ctx *ctx, struct val *obj, struct ca **out, struct errbuf *eb
         return errbuf_attr(eb, E_VALIDATION, "certificate",
                            "The certificate's keyUsage does not allow keyCertSign: a CA "
                            "certificate must, to sign certificates (RFC 5280 4.2.1.3)");
-    if (time_parse(val_get_str(&certs[0].fields, "validityEnd"), &end) != E_OK ||
-        end <= time_now_ms())
-        return errbuf_attr(eb, E_VALIDATION, "certificate", "The certificate has expired");
+    if ((rc = import_validity(&certs[0].fields, eb)) != E_OK ||
+        (rc = import_key_type(pem, &certs[0].fields, eb)) != E_OK)
+        return rc;
     snprintf(name, sizeof name, "%.*s", STR_FMT(id));
     if (pki_ca_import(name, pem, key, out, eb) != E_OK)
         return errbuf_attr(eb, E_VALIDATION, "privateKey",

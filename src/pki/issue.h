@@ -36,6 +36,10 @@ enum pki_key_type pki_key_type_parse(const char *name);
 const char *pki_key_type_name(enum pki_key_type t);
 /* The type of a (public) key; PKI_KEY_NONE for any other key. */
 enum pki_key_type pki_key_type_of(const EVP_PKEY *k);
+/* The type of the public key of the first certificate of PEM `pem` (a CA
+ * certificate to import); PKI_KEY_NONE when it is none of the types, or
+ * when `pem` holds no certificate OpenSSL reads. */
+enum pki_key_type pki_cert_key_type(struct str pem);
 /* True when generating such a key takes long enough (RSA: 100 ms to
  * seconds) that it must not run on a request thread. */
 bool pki_key_type_slow(enum pki_key_type t);

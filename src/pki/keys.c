@@ -75,6 +75,18 @@ pki_key_type_of(const EVP_PKEY *k)
     return PKI_KEY_NONE;
 }
 
+enum pki_key_type
+pki_cert_key_type(struct str pem)
+{
+    struct buf        b = { .p = (char *)pem.p, .len = pem.len };
+    X509             *x = pki_pem_cert(&b, 0);
+    enum pki_key_type t = x != NULL ? pki_key_type_of(X509_get0_pubkey(x)) : PKI_KEY_NONE;
+
+    X509_free(x);
+    ERR_clear_error();
+    return t;
+}
+
 bool
 pki_key_type_slow(enum pki_key_type t)
 {
