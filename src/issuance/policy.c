@@ -183,6 +183,89 @@ key_check(const struct val *t, const struct policy_ask *ask, struct errbuf *eb)
     return E_OK;
 }
 
+/* ---- key usages ------------------------------------------------------------------- */
+
+static bool
+has_usage(const struct val *l, const char *name)
+{
+    for (size_t i = 0; l != NULL && l->t == V_ARR && i < l->a.n; i++)
+        if (str_eq_c(l->a.v[i].s, name))
+            return true;
+    return false;
+}
+
+/* Whether usage u of list l goes into a leaf whose key is of `type`. */
+static bool
+usage_kept(const struct val *l, struct str u, enum pki_key_type type)
+{
+    char name[32];
+
+    if (u.len >= sizeof name)
+        return false;
+    memcpy(name, u.p, u.len);
+    name[u.len] = '\0';
+    if (!pki_key_usage_fits(type, name))
+        return false;
+    if (strcmp(name, "encipherOnly") == 0 || strcmp(name, "decipherOnly") == 0)
+        return has_usage(l, "keyAgreement") && pki_key_usage_fits(type, "keyAgreement");
+    return true;
+}
+
+const char **
+policy_key_usages(struct arena *a, const struct val *t, enum pki_key_type type, size_t *n)
+{
+    const struct val *l = val_get(t, "keyUsages");
+    size_t            len = l != NULL && l->t == V_ARR ? l->a.n : 0;
+    const char      **out = arena_calloc(a, len + 1, sizeof *out);
+
+    *n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (usage_kept(l, l->a.v[i].s, type))
+            out[(*n)++] = arena_strndup(a, l->a.v[i].s.p, l->a.v[i].s.len);
+    return out;
+}
+
+int
+policy_usages_check(const struct val *t, struct errbuf *eb)
+{
+    static const char *const lists[] = { "keyUsages", "extendedKeyUsages" };
+    const struct val        *ku = val_get(t, "keyUsages");
+
+    for (size_t i = 0; i < ARRAY_LEN(lists); i++) {
+        const struct val *l = val_get(t, lists[i]);
+        if (l != NULL && l->t == V_ARR && l->a.n == 0)
+            return errbuf_attr(eb, E_VALIDATION, lists[i],
+                               "Attribute '%s' must hold at least one usage: a certificate "
+                               "without the extension may be used for anything",
+                               lists[i]);
+    }
+    if ((has_usage(ku, "encipherOnly") || has_usage(ku, "decipherOnly")) &&
+        !has_usage(ku, "keyAgreement"))
+        return errbuf_attr(eb, E_VALIDATION, "keyUsages",
+                           "Attribute 'keyUsages' may hold encipherOnly or decipherOnly only "
+                           "with keyAgreement (RFC 5280 4.2.1.3)");
+    return E_OK;
+}
+
+/* A leaf must say what its key may do: a template whose key usages all
+ * fall away for this key's type (keyEncipherment alone and an EC key)
+ * would issue one without keyUsage, which restricts nothing. */
+static int
+usages_left(const struct val *t, const struct policy_ask *ask, struct errbuf *eb)
+{
+    const struct val *l = val_get(t, "keyUsages");
+
+    for (size_t i = 0; l != NULL && l->t == V_ARR && i < l->a.n; i++)
+        if (usage_kept(l, l->a.v[i].s, ask->type))
+            return E_OK;
+    return refuse(eb, ask, "keyType",
+                  "The issuing template's keyUsages allow none that a %s key may carry "
+                  "(RSA: digitalSignature, nonRepudiation, keyEncipherment, "
+                  "dataEncipherment; EC: digitalSignature, nonRepudiation, keyAgreement; "
+                  "Ed25519: digitalSignature, nonRepudiation)",
+                  pki_key_type_name(ask->type));
+}
+
 static int
 way_check(const struct val *t, const struct policy_ask *ask, struct errbuf *eb)
 {
@@ -455,7 +538,7 @@ policy_judge(const struct val *t, const struct val *chain, size_t nchain,
                                eb)) != E_OK)
         return rc;
     if ((rc = way_check(t, ask, eb)) != E_OK || (rc = key_check(t, ask, eb)) != E_OK ||
-        (rc = names_someone(ask, eb)) != E_OK)
+        (rc = usages_left(t, ask, eb)) != E_OK || (rc = names_someone(ask, eb)) != E_OK)
         return rc;
     for (size_t i = 0; i < ARRAY_LEN(fields); i++)
         if ((rc = field_check(t, &fields[i], ask, eb)) != E_OK)

@@ -36,6 +36,20 @@ int policy_chain_signs(const struct val *chain, size_t n, const char *attr, cons
  * Items of the wrong type are left to the generic validation. */
 int policy_lists_check(const struct val *ca, struct errbuf *eb);
 
+/* E_VALIDATION on "keyUsages" or "extendedKeyUsages" unless template `t`'s
+ * lists can be issued: at least one of each (an empty list would give
+ * leaves without the extension: any usage), and encipherOnly or decipherOnly
+ * only beside keyAgreement (RFC 5280 4.2.1.3: their meaning is undefined
+ * without it). */
+int policy_usages_check(const struct val *t, struct errbuf *eb);
+
+/* The key usages of template `t` that a key of `type` may carry
+ * (pki_key_usage_fits; encipherOnly and decipherOnly only when
+ * keyAgreement stays), in the arena, *n of them. policy_judge refuses a
+ * request for which there is none. */
+const char **policy_key_usages(struct arena *a, const struct val *t, enum pki_key_type type,
+                               size_t *n);
+
 /* What a request asks for. */
 struct policy_ask {
     const struct pki_names *names;

@@ -292,24 +292,16 @@ read_policy(struct hook_ctx *ctx, const struct val *obj, struct val *t, struct v
 
 /* ---- issuing ---------------------------------------------------------------------- */
 
-/* The template's key usages, without the encipherment ones for keys that
- * cannot encipher (RFC 8813). */
+/* A list of the template, as C strings in the arena. */
 static const char **
-usages_for(struct arena *a, const struct val *t, const char *attr, enum pki_key_type type,
-           size_t *n)
+list_of(struct arena *a, const struct val *t, const char *attr, size_t *n)
 {
     struct val  *l = val_get(t, attr);
-    const char **out;
-    bool rsa = type == PKI_KEY_RSA_2048 || type == PKI_KEY_RSA_3072 || type == PKI_KEY_RSA_4096;
+    size_t       len = l != NULL && l->t == V_ARR ? l->a.n : 0;
+    const char **out = arena_calloc(a, len + 1, sizeof *out);
 
-    *n = 0;
-    out = arena_calloc(a, (l != NULL ? l->a.n : 0) + 1, sizeof *out);
-    for (size_t i = 0; l != NULL && l->t == V_ARR && i < l->a.n; i++) {
-        struct str u = l->a.v[i].s;
-        if (!rsa && (str_eq_c(u, "keyEncipherment") || str_eq_c(u, "dataEncipherment")))
-            continue;
-        out[(*n)++] = arena_strndup(a, u.p, u.len);
-    }
+    for (*n = 0; *n < len; (*n)++)
+        out[*n] = arena_strndup(a, l->a.v[*n].s.p, l->a.v[*n].s.len);
     return out;
 }
 
@@ -330,9 +322,8 @@ sign(struct hook_ctx *ctx, const struct val *t, const struct val *ca_obj,
                            .issuers_url = ca_url(ctx->a, ca_id, "ca.crt") };
     int              rc;
 
-    p.key_usages = usages_for(ctx->a, t, "keyUsages", type, &p.nkey_usages);
-    p.ext_key_usages =
-        usages_for(ctx->a, t, "extendedKeyUsages", PKI_KEY_RSA_2048, &p.next_key_usages);
+    p.key_usages = policy_key_usages(ctx->a, t, type, &p.nkey_usages);
+    p.ext_key_usages = list_of(ctx->a, t, "extendedKeyUsages", &p.next_key_usages);
     if ((rc = cas_get(ca_obj, &ca, eb)) != E_OK)
         return rc;
     rc = pki_leaf_sign(ca, &p, der, serial, eb);

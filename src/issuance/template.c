@@ -46,13 +46,15 @@ static const struct attr template_attrs[] = {
              "maxValidity" },
     { "keyUsages", T_STRLIST, 0, .enums = key_usages, .max_len = 9,
       .def = "digitalSignature,keyEncipherment",
-      .doc = "keyEncipherment and dataEncipherment are left out for EC and Ed25519 keys "
-             "(RFC 8813)" },
+      .doc = "at least one; each leaf gets those its key may carry: RSA digitalSignature, "
+             "nonRepudiation, keyEncipherment, dataEncipherment; EC digitalSignature, "
+             "nonRepudiation, keyAgreement (encipherOnly, decipherOnly with it); Ed25519 "
+             "digitalSignature, nonRepudiation" },
     { "extendedKeyUsages", T_STRLIST, 0,
       .pattern = "^(serverAuth|clientAuth|codeSigning|emailProtection|timeStamping|"
                  "[0-2](\\.[0-9]+)+)$",
-      .doc = "not OCSP signing (1.3.6.1.5.5.7.3.9) nor anyExtendedKeyUsage (2.5.29.37.0): a "
-             "leaf with either would answer OCSP for its CA",
+      .doc = "at least one; not OCSP signing (1.3.6.1.5.5.7.3.9) nor anyExtendedKeyUsage "
+             "(2.5.29.37.0): a leaf with either would answer OCSP for its CA",
       .max_len = 16, .def = "serverAuth" },
     { "csrUploadAllowed", T_BOOL, 0, .def = "true" },
     { "serverKeyGenerationAllowed", T_BOOL, 0, .def = "false" },
@@ -129,7 +131,8 @@ template_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
     KW_UNUSED(s);
     KW_UNUSED(old);
     if ((rc = policy_regexes_check(obj, eb)) != E_OK ||
-        (rc = validities_check(obj, eb)) != E_OK || (rc = ekus_check(obj, eb)) != E_OK)
+        (rc = validities_check(obj, eb)) != E_OK || (rc = ekus_check(obj, eb)) != E_OK ||
+        (rc = policy_usages_check(obj, eb)) != E_OK)
         return rc;
     return ca_check(ctx, tx, obj, eb);
 }

@@ -40,6 +40,13 @@ enum pki_key_type pki_key_type_of(const EVP_PKEY *k);
  * certificate to import); PKI_KEY_NONE when it is none of the types, or
  * when `pem` holds no certificate OpenSSL reads. */
 enum pki_key_type pki_cert_key_type(struct str pem);
+/* True when a key of type `t` may carry key usage `usage` (an RFC 5280 name,
+ * digitalSignature ...): RSA signs and enciphers (RFC 3279 2.3.1), EC signs
+ * and agrees on keys (RFC 5480 3; RFC 8813: never encipherment), Ed25519
+ * only signs (RFC 8410 5). encipherOnly and decipherOnly say something only
+ * beside keyAgreement (RFC 5280 4.2.1.3): the caller keeps them only then.
+ * False for PKI_KEY_NONE and for a name it does not know. */
+bool pki_key_usage_fits(enum pki_key_type t, const char *usage);
 /* True when generating such a key takes long enough (RSA: 100 ms to
  * seconds) that it must not run on a request thread. */
 bool pki_key_type_slow(enum pki_key_type t);

@@ -87,6 +87,50 @@ pki_cert_key_type(struct str pem)
     return t;
 }
 
+/* Which usages each family of keys may carry (pki_key_usage_fits). */
+enum { FITS_RSA = 1, FITS_EC = 2, FITS_ED = 4 };
+
+static const struct {
+    const char *name;
+    int         fits;
+} KEY_USAGE_FITS[] = {
+    { "digitalSignature", FITS_RSA | FITS_EC | FITS_ED },
+    { "nonRepudiation", FITS_RSA | FITS_EC | FITS_ED },
+    { "contentCommitment", FITS_RSA | FITS_EC | FITS_ED },
+    { "keyEncipherment", FITS_RSA },
+    { "dataEncipherment", FITS_RSA },
+    { "keyAgreement", FITS_EC },
+    { "encipherOnly", FITS_EC },
+    { "decipherOnly", FITS_EC },
+};
+
+bool
+pki_key_usage_fits(enum pki_key_type t, const char *usage)
+{
+    int family = 0;
+
+    switch (t) {
+    case PKI_KEY_RSA_2048:
+    case PKI_KEY_RSA_3072:
+    case PKI_KEY_RSA_4096:
+        family = FITS_RSA;
+        break;
+    case PKI_KEY_EC_P256:
+    case PKI_KEY_EC_P384:
+        family = FITS_EC;
+        break;
+    case PKI_KEY_ED25519:
+        family = FITS_ED;
+        break;
+    case PKI_KEY_NONE:
+        return false;
+    }
+    for (size_t i = 0; usage != NULL && i < ARRAY_LEN(KEY_USAGE_FITS); i++)
+        if (strcmp(usage, KEY_USAGE_FITS[i].name) == 0)
+            return (KEY_USAGE_FITS[i].fits & family) != 0;
+    return false;
+}
+
 bool
 pki_key_type_slow(enum pki_key_type t)
 {

@@ -382,6 +382,87 @@ def test_the_templates_usages_are_the_certificates(admin, space):
     assert r.returncode != 0, r
 
 
+ALL_KEY_USAGES = ["digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment",
+                  "keyAgreement", "encipherOnly", "decipherOnly"]
+
+
+def key_usages_of(leaf):
+    """The key usages of a leaf, as RFC 5280 names (None: no keyUsage extension)."""
+    e = load(leaf).extensions
+    try:
+        ku = e.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return None
+    names = {"digitalSignature": ku.digital_signature,
+             "nonRepudiation": ku.content_commitment,
+             "keyEncipherment": ku.key_encipherment,
+             "dataEncipherment": ku.data_encipherment, "keyAgreement": ku.key_agreement,
+             "keyCertSign": ku.key_cert_sign, "cRLSign": ku.crl_sign}
+    if ku.key_agreement:
+        names.update(encipherOnly=ku.encipher_only, decipherOnly=ku.decipher_only)
+    return {k for k, v in names.items() if v}
+
+
+@pytest.mark.parametrize("key_type,usages", [
+    ("RSA_2048", {"digitalSignature", "nonRepudiation", "keyEncipherment",
+                  "dataEncipherment"}),
+    ("EC_P256", {"digitalSignature", "nonRepudiation", "keyAgreement", "encipherOnly",
+                 "decipherOnly"}),
+    ("ED25519", {"digitalSignature", "nonRepudiation"})])
+def test_a_leaf_carries_the_key_usages_its_algorithm_allows(admin, space, key_type, usages):
+    """Of a template asking every key usage, each leaf gets those its key's algorithm may
+    carry: RSA signs and enciphers (RFC 3279 2.3.1), EC signs and agrees on keys (RFC 5480
+    3, RFC 8813), Ed25519 only signs (RFC 8410 5). A review had keyAgreement and
+    decipherOnly in an Ed25519 leaf, keyAgreement in an RSA one."""
+    ns = fresh(admin, space)
+    tpl = mk_template(admin, ns, mk_ca(admin, ns)["ID"], keyUsages=ALL_KEY_USAGES)
+    for kw in ({"csr": make_csr(key_type, dns=["ku.test.example"])[0]},
+               {"attrs": {"commonName": "ku.test.example", "keyType": key_type}}):
+        assert key_usages_of(leaf_of(issue(admin, ns, tpl["ID"], **kw))) == usages, kw
+
+
+def test_a_template_whose_key_usages_leave_none_for_the_key_refuses_and_keeps(admin, space):
+    """keyEncipherment alone cannot go into an EC or Ed25519 leaf (RFC 8813), and a leaf
+    without keyUsage may be used for anything (a review had one issued): a policy refusal
+    on the request's keyType, kept FAILED. An RSA key takes it."""
+    ns = fresh(admin, space)
+    ca = mk_ca(admin, ns)
+    tpl = mk_template(admin, ns, ca["ID"], keyUsages=["keyEncipherment"])
+    for kt in ("EC_P256", "ED25519"):
+        r = request(admin, ns, tpl["ID"], csr=make_csr(kt, dns=["ke.test.example"])[0])
+        e, _ = refused_and_kept(admin, ns, r, "csr.keyType")
+        assert "keyUsages" in e["description"] and kt in e["description"], e
+    r = request(admin, ns, tpl["ID"], attrs={"commonName": "ke.test.example",
+                                             "keyType": "ED25519"})
+    refused_and_kept(admin, ns, r, "csrAttributes.keyType")
+    req = issue(admin, ns, tpl["ID"], csr=make_csr("RSA_2048", dns=["ke.test.example"])[0])
+    assert key_usages_of(leaf_of(req)) == {"keyEncipherment"}
+    agree = mk_template(admin, ns, ca["ID"], keyUsages=["keyAgreement", "decipherOnly"])
+    r = request(admin, ns, agree["ID"], csr=make_csr("ED25519", dns=["ka.test.example"])[0])
+    refused_and_kept(admin, ns, r, "csr.keyType")
+    req = issue(admin, ns, agree["ID"], csr=make_csr("EC_P384", dns=["ka.test.example"])[0])
+    assert key_usages_of(leaf_of(req)) == {"keyAgreement", "decipherOnly"}
+
+
+def test_template_usage_lists_must_say_something(admin, space, pki):
+    """An empty keyUsages or extendedKeyUsages would issue leaves without the extension,
+    usable for anything; encipherOnly and decipherOnly mean nothing without keyAgreement
+    (RFC 5280 4.2.1.3): 422 on the list when the template is written."""
+    ca = pki["inter"]["ID"]
+    t = admin.ok(admin.post("/issuingtemplates", template_body(ca), ns=space))
+    for attribute, bad in (("keyUsages", []), ("extendedKeyUsages", []),
+                           ("keyUsages", ["encipherOnly"]),
+                           ("keyUsages", ["digitalSignature", "decipherOnly"]),
+                           ("keyUsages", ["encipherOnly", "decipherOnly"])):
+        r = admin.post("/issuingtemplates", template_body(ca, **{attribute: bad}), ns=space)
+        assert attr_of(r) == attribute, (attribute, bad, r)
+        r = admin.put("/issuingtemplates/" + t["ID"], dict(t, **{attribute: bad}), ns=space)
+        assert attr_of(r) == attribute, (attribute, bad, r)
+    ok = admin.ok(admin.post("/issuingtemplates", template_body(
+        ca, keyUsages=["keyAgreement", "encipherOnly"]), ns=space))
+    assert ok["keyUsages"] == ["keyAgreement", "encipherOnly"]
+
+
 # ---- validity ----------------------------------------------------------------------------
 
 

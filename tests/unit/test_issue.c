@@ -205,6 +205,31 @@ csr_pem_of(X509_REQ *req)
 
 /* ---- key types ---------------------------------------------------------- */
 
+/* RFC 3279 2.3.1, RFC 5480 3 and RFC 8813, RFC 8410 5. */
+static void
+test_key_usage_fits(void **state)
+{
+    static const struct {
+        const char *usage;
+        bool        rsa, ec, ed;
+    } fits[] = {
+        { "digitalSignature", true, true, true },   { "nonRepudiation", true, true, true },
+        { "contentCommitment", true, true, true },  { "keyEncipherment", true, false, false },
+        { "dataEncipherment", true, false, false }, { "keyAgreement", false, true, false },
+        { "encipherOnly", false, true, false },     { "decipherOnly", false, true, false },
+        { "keyCertSign", false, false, false },     { "signEverything", false, false, false },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(fits); i++) {
+        assert_int_equal(pki_key_usage_fits(PKI_KEY_RSA_3072, fits[i].usage), fits[i].rsa);
+        assert_int_equal(pki_key_usage_fits(PKI_KEY_EC_P384, fits[i].usage), fits[i].ec);
+        assert_int_equal(pki_key_usage_fits(PKI_KEY_ED25519, fits[i].usage), fits[i].ed);
+        assert_false(pki_key_usage_fits(PKI_KEY_NONE, fits[i].usage));
+    }
+    assert_false(pki_key_usage_fits(PKI_KEY_EC_P256, NULL));
+}
+
 static void
 test_key_types(void **state)
 {
@@ -1360,6 +1385,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_types),
+        cmocka_unit_test(test_key_usage_fits),
         cmocka_unit_test(test_csr_openssl),
         cmocka_unit_test(test_csr_minimal),
         cmocka_unit_test(test_csr_tampered),
