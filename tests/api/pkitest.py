@@ -292,9 +292,10 @@ def _der(tag, content):
     return bytes([tag]) + ln + content
 
 
-def raw_csr(extensions, cn="dup.test.example", key=None):
+def raw_csr(extensions, cn="dup.test.example", key=None, version=0):
     """A correctly signed P-256 CSR whose extensionRequest holds `extensions` as given
-    (a list of (OID DER bytes, critical, extnValue bytes)), duplicates and all: PEM."""
+    (a list of (OID DER bytes, critical, extnValue bytes)), duplicates and all, of PKCS#10
+    `version` (RFC 2986 has only 0): PEM."""
     key = key or ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, cn)]).public_bytes()
     spki = key.public_key().public_bytes(serialization.Encoding.DER,
@@ -303,7 +304,7 @@ def raw_csr(extensions, cn="dup.test.example", key=None):
                     for oid, crit, val in extensions)
     ext_req_oid = bytes.fromhex("06092a864886f70d01090e")
     attrs = _der(0xA0, _der(0x30, ext_req_oid + _der(0x31, _der(0x30, exts))))
-    cri = _der(0x30, bytes.fromhex("020100") + name + spki + attrs)
+    cri = _der(0x30, _der(0x02, version.to_bytes(1, "big", signed=True)) + name + spki + attrs)
     sig = key.sign(cri, ec.ECDSA(hashes.SHA256()))
     alg = bytes.fromhex("300a06082a8648ce3d040302")
     der = _der(0x30, cri + alg + _der(0x03, b"\x00" + sig))

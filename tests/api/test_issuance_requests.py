@@ -794,13 +794,26 @@ def bad_csrs():
                                      dns=["a.test.example"])[0],
         "a registeredID name": make_csr(extra=[
             "-addext", "subjectAltName=DNS:r.test.example,RID:1.2.3.4"])[0],
+        # proof of possession with a digest whose collisions can be made (a review)
+        "signed with MD5": make_csr("RSA_2048", dns=["md5.test.example"], extra=["-md5"])[0],
+        "signed with SHA-1": make_csr("RSA_2048", dns=["s1.test.example"],
+                                      extra=["-sha1"])[0],
+        "ECDSA with SHA-1": make_csr(dns=["e1.test.example"], extra=["-sha1"])[0],
+        "RSA-PSS with SHA-1": make_csr("RSA_2048", dns=["p1.test.example"], extra=[
+            "-sigopt", "rsa_padding_mode:pss", "-sha1"])[0],
+        # RFC 2986: version 0 only
+        "version 1": raw_csr([], cn="v1.test.example", version=1),
+        "version 7": raw_csr([], cn="v7.test.example", version=7),
+        "version -1": raw_csr([], cn="vm.test.example", version=-1),
     }
 
 
 BAD_CSRS = ["garbage", "empty", "a certificate", "a private key", "signature flipped",
             "subject changed after signing", "two CSRs", "trailing garbage", "truncated",
             "duplicate extensions", "101 DNS names", "101 IP addresses", "101 URIs",
-            "101 emails", "two common names", "a registeredID name"]
+            "101 emails", "two common names", "a registeredID name", "signed with MD5",
+            "signed with SHA-1", "ECDSA with SHA-1", "RSA-PSS with SHA-1", "version 1",
+            "version 7", "version -1"]
 
 
 @pytest.fixture(scope="module")
@@ -823,6 +836,17 @@ def test_bad_csr_is_422_on_csr_and_nothing_is_kept(admin, bad, what):
     assert b"PRIVATE KEY" not in r.content
     assert count(admin, "certificaterequests", ns) == nreq
     assert count(admin, "certificates", ns) == n
+
+
+def test_csrs_signed_with_sha2_issue(admin, bad):
+    """What the weak-digest refusal leaves: SHA-256 to SHA-512, RSA-PSS with SHA-256,
+    Ed25519 (no digest), and a version 0 request built by hand."""
+    ns, tpl, _ = bad
+    for kt, extra in (("RSA_2048", ["-sha384"]), ("EC_P256", ["-sha512"]),
+                      ("RSA_2048", ["-sigopt", "rsa_padding_mode:pss", "-sha256"]),
+                      ("ED25519", [])):
+        issue(admin, ns, tpl["ID"], csr=make_csr(kt, dns=["ok.test.example"], extra=extra)[0])
+    issue(admin, ns, tpl["ID"], csr=raw_csr([], cn="v0.test.example"))
 
 
 @pytest.mark.parametrize("kind", ["dns", "ips", "uris", "emails"])
