@@ -24,7 +24,7 @@
 #define ROOT_VALIDITY  "87600h" /* ten years */
 #define INTER_VALIDITY "43800h" /* five years, never beyond the parent */
 #define BACKDATE_MS    (3600 * 1000)
-#define DOMAIN_PATTERN "^\\.?[a-zA-Z0-9*]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$"
+#define DOMAIN_PATTERN "^\\.?[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$"
 #define CONSTRAINTS    64
 
 static const struct attr ca_attrs[] = {

@@ -350,15 +350,41 @@ policy_chain_signs(const struct val *chain, size_t n, const char *attr, const ch
 
 /* 422 on `attr` for an empty domain: it would match every name, and an
  * intermediate could not carry it as a name constraint. */
+/* A DNS name as a name constraint writes it (RFC 5280 4.2.1.10, after an
+ * optional leading '.'): labels of 1 to 63 characters, not starting or ending
+ * with '-', at most 253 in all. The characters are the attribute's pattern's
+ * (no wildcard: a constraint has none, and "*.example" would match only
+ * itself). */
+static bool
+domain_ok(struct str d)
+{
+    struct str rest = d, label;
+
+    if (d.len > 0 && d.p[0] == '.')
+        rest = (struct str){ d.p + 1, d.len - 1 };
+    if (rest.len == 0 || rest.len > 253)
+        return false;
+    while (rest.p != NULL) {
+        rest = str_cut(rest, '.', &label);
+        if (label.len == 0 || label.len > 63 || label.p[0] == '-' ||
+            label.p[label.len - 1] == '-')
+            return false;
+    }
+    return true;
+}
+
 static int
 domains_check(const struct val *ca, const char *attr, struct errbuf *eb)
 {
     const struct val *l = val_get(ca, attr);
 
     for (size_t i = 0; l != NULL && l->t == V_ARR && i < l->a.n; i++)
-        if (l->a.v[i].t == V_STR && l->a.v[i].s.len == 0)
+        if (l->a.v[i].t == V_STR && !domain_ok(l->a.v[i].s))
             return errbuf_attr(eb, E_VALIDATION, attr,
-                               "Attribute '%s' must not hold an empty domain", attr);
+                               "Attribute '%s': '%.*s' is not a DNS domain (labels of 1 to 63 "
+                               "letters, digits or '-', 253 characters at most, no wildcard)",
+                               attr, (int)(l->a.v[i].s.len > 64 ? 64 : l->a.v[i].s.len),
+                               l->a.v[i].s.p);
     return E_OK;
 }
 

@@ -725,8 +725,8 @@ def test_ca_policy_leaves_common_names_that_openssl_does_not_take_for_dns_names(
 
 
 def test_ca_policy_lists_are_checked_when_written(admin, space):
-    """A range with address bits past its prefix, or an empty domain, could never be
-    written as a name constraint: refused on create and on PUT (422 on that list, the
+    """A range with address bits past its prefix, or a domain that is none (empty, a
+    wildcard, a label over 63 characters), could never be written as a name constraint: refused on create and on PUT (422 on that list, the
     range meant said), not later at every intermediate's creation. A bare address is a
     /32 (or /128)."""
     ns = fresh(admin, space)
@@ -736,7 +736,15 @@ def test_ca_policy_lists_are_checked_when_written(admin, space):
             ({"permittedIPRanges": ["10.0.0.1/8"]}, "permittedIPRanges", "10.0.0.0/8"),
             ({"permittedIPRanges": ["2001:db8::1/32"]}, "permittedIPRanges", "2001:db8::/32"),
             ({"excludedDNSDomains": [""]}, "excludedDNSDomains", None),
-            ({"permittedDNSDomains": ["example.com", ""]}, "permittedDNSDomains", None)):
+            ({"permittedDNSDomains": ["example.com", ""]}, "permittedDNSDomains", None),
+            # A review: a wildcard, or a label over 63, was written into intermediates
+            # (after which only the literal "*.example" could be issued).
+            ({"permittedDNSDomains": ["*.example"]}, "permittedDNSDomains", "*.example"),
+            ({"permittedDNSDomains": ["a" * 64 + ".example"]}, "permittedDNSDomains", None),
+            ({"excludedDNSDomains": ["-x.example"]}, "excludedDNSDomains", None),
+            ({"excludedDNSDomains": ["a..example"]}, "excludedDNSDomains", None),
+            ({"permittedDNSDomains": [("a" * 60 + ".") * 5 + "ex"]}, "permittedDNSDomains",
+             "253")):
         for r in (create(admin, ns, **body),
                   admin.put("/certificateauthorities/" + ca["ID"], dict(ca, **body), ns=ns)):
             e = assert_error(r, 422)
