@@ -8,6 +8,7 @@
  * CA is still there and enabled. A request that policy refuses is kept
  * FAILED and answered 422 (hook_ctx.refusal); one that is malformed is
  * answered 422 and not kept. */
+#include <stddef.h>
 #include <stdio.h>
 
 #include "../core/net.h"
@@ -239,12 +240,54 @@ list_check(const char *const *v, size_t n, bool (*ok)(const char *), const char 
     return E_OK;
 }
 
+/* RFC 5280 Appendix A's upper bounds of the subject attributes a leaf
+ * carries, in characters (those of a CA's subject are pki/subject.c's). */
+static const struct {
+    const char *field;
+    size_t      off, ub;
+} subject_bounds[] = {
+    { "commonName", offsetof(struct pki_names, cn), 64 },
+    { "organization", offsetof(struct pki_names, o), 64 },
+    { "organizationalUnit", offsetof(struct pki_names, ou), 64 },
+    { "locality", offsetof(struct pki_names, l), 128 },
+    { "state", offsetof(struct pki_names, st), 128 },
+};
+
+static size_t
+utf8_chars(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s != '\0'; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+static int
+subject_check(const struct pki_names *n, const char *prefix, struct errbuf *eb)
+{
+    char attr[64];
+
+    for (size_t i = 0; i < ARRAY_LEN(subject_bounds); i++) {
+        const char *v = *(const char *const *)((const char *)n + subject_bounds[i].off);
+        if (v != NULL && utf8_chars(v) > subject_bounds[i].ub)
+            return errbuf_attr(eb, E_VALIDATION,
+                               attr_name(attr, prefix, subject_bounds[i].field),
+                               "The %s must be at most %zu characters (RFC 5280)",
+                               subject_bounds[i].field, subject_bounds[i].ub);
+    }
+    return E_OK;
+}
+
 /* 422 on "<prefix>.<field>" for a name no certificate should carry. */
 static int
 names_check(const struct pki_names *n, const char *prefix, struct errbuf *eb)
 {
     char attr[64];
     int  rc;
+
+    if ((rc = subject_check(n, prefix, eb)) != E_OK)
+        return rc;
 
     if ((rc = list_check(n->dns, n->ndns, dns_ok, prefix, "dnsNames", eb)) != E_OK ||
         (rc = list_check(n->ip, n->nip, ip_ok, prefix, "ipAddresses", eb)) != E_OK ||

@@ -1014,3 +1014,32 @@ def test_nginx_serves_an_issued_chain_to_curl(admin, space, pki):
                          pki["root"]["certificate"], "www.test.example")
     assert ok.returncode == 0 and ok.stdout == "issued by keyward\n", ok
     assert bad.returncode == 60, "the chain is not valid for another name: %r" % (bad,)
+
+
+def test_subject_attributes_are_bounded_as_rfc5280_says(admin, space, pki):
+    """ub-common-name and ub-organization-name are 64 characters, ub-locality-name 128 (RFC
+    5280 Appendix A), for a leaf's subject as for a CA's: a review had a 300-character CN
+    and O from csrAttributes and a 5,010-character CN from a CSR issued. The limit counts
+    characters, not bytes; one past it is 422 on the field, nothing kept."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    t = mk_template(admin, space, pki["inter"]["ID"], subjectCNRegexes=[".*"],
+                    subjectORegexes=[".*"], subjectLRegexes=[".*"],
+                    serverKeyGenerationAllowed=True)
+    n = count(admin, "certificaterequests", space)
+    base = {"keyType": "EC_P256"}
+    issue(admin, space, t["ID"], attrs=dict(base, commonName="é" * 64, organization="o" * 64,
+                                            locality="l" * 128))
+    for field, value in (("commonName", "c" * 65), ("organization", "ö" * 65),
+                         ("locality", "l" * 129), ("commonName", "a" * 300)):
+        r = request(admin, space, t["ID"], attrs=dict(base, **{field: value}))
+        e = assert_error(r, 422)
+        assert e["data"]["attribute"] == "csrAttributes." + field, e
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "w" * 5010, _validate=False)])
+    csr = x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, hashes.SHA256())
+    r = request(admin, space, t["ID"], csr=csr.public_bytes(serialization.Encoding.PEM).decode())
+    e = assert_error(r, 422)
+    assert e["data"]["attribute"] == "csr.commonName", e
+    assert count(admin, "certificaterequests", space) == n + 1
