@@ -125,6 +125,8 @@ static const struct setting settings[] = {
       "empty: every address but link-local" },
     { "discovery_workers", C_INT, F(discovery_workers), 0, "2", 1, 64,
       "discovery runs at once on this server (threads of their own)" },
+    { "discovery_slice", C_DURATION, F(discovery_slice), 0, "1m", 100, INT64_C(86400000),
+      "how long a run scans before it gives its worker to a run that waits (taking turns)" },
 };
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };

@@ -18,6 +18,13 @@
  * Host names are resolved before the scan starts, on the job's thread, so
  * the scanner's loop never blocks; an address outside
  * discovery_allowed_networks or inside `excludes` is not probed.
+ *
+ * Runs take turns on the discovery workers (docs/discovery.md, "Taking
+ * turns"): once a run has scanned for discovery_slice while another job of
+ * the workers' waits, it starts no new pair, lets the probes in flight end,
+ * writes its checkpoint (every pair started is then done: it is exact) and
+ * gives its job back without counting an attempt. It stays RUNNING, and its
+ * next turn is a resume from that checkpoint, with nothing probed again.
  */
 #include <netdb.h>
 #include <pthread.h>
@@ -119,6 +126,7 @@ struct run {
     unsigned char cur_addr[16];
     uint16_t      cur_port;
     bool          in_pair, cursor_done, window_oom;
+    atomic_bool   turn_over; /* set by the run's thread: start no new pair */
     /* shared, under mu */
     pthread_mutex_t mu;
     pthread_cond_t  cv;
@@ -136,6 +144,7 @@ struct run {
     int64_t         found_before; /* certificatesFound an earlier attempt wrote */
     int64_t         write_ms;     /* waited for the store's writer, in all */
     int64_t         began_ms;     /* when the scan started (monotonic) */
+    int64_t         turn_checked; /* when others waiting were last looked for */
     uint64_t        resumed_at;   /* the checkpoint this process started from */
     bool            resumed;      /* an earlier attempt wrote a checkpoint */
     char            pairs_hash[2 * SHA256_LEN + 1]; /* what the checkpoint counts in */
@@ -323,6 +332,8 @@ feed_next(void *arg, struct scan_target *st)
     enum pair_end why;
 
     for (;;) {
+        if (!r->in_pair && atomic_load(&r->turn_over))
+            return false; /* the run's turn is over: the pairs started end, no new one */
         if (!start_pair(r))
             return false;
         if (r->addr_i >= r->naddr) {
@@ -845,9 +856,10 @@ check_canceled(struct run *r, int64_t *last_ms)
     arena_free(a);
 }
 
-/* Every host name target's addresses (none when it does not resolve). */
+/* The addresses of the host name targets from target `first` on (none when
+ * a name does not resolve). */
 static void
-resolve_names(struct run *r)
+resolve_names(struct run *r, size_t first)
 {
     /* No AI_ADDRCONFIG: a name's IPv6 addresses are tried even where only loopback
      * has IPv6 (a pair counts by its best probe). */
@@ -855,7 +867,7 @@ resolve_names(struct run *r)
     int64_t         checked = time_mono_ms();
 
     r->names = arena_calloc(r->a, r->ts.ntargets ? r->ts.ntargets : 1, sizeof *r->names);
-    for (size_t i = 0; i < r->ts.ntargets && !job_canceled(r->job) && !r->canceled; i++) {
+    for (size_t i = first; i < r->ts.ntargets && !job_canceled(r->job) && !r->canceled; i++) {
         struct addrinfo *res = NULL;
         check_canceled(r, &checked);
         if (!r->ts.targets[i].is_name)
@@ -961,6 +973,27 @@ load(struct run *r)
     return rc;
 }
 
+/* The run's turn is over once it has scanned for discovery_slice and another
+ * job of the discovery workers has waited for one since (job_others_waiting:
+ * on any server sharing the store), looked for at most every TURN_CHECK_MS.
+ * Alone, a run keeps its worker to the end. */
+#define TURN_CHECK_MS 250
+
+static void
+check_turn(struct run *r)
+{
+    int64_t now = time_mono_ms();
+
+    if (atomic_load(&r->turn_over) || now - r->began_ms < cfg.discovery_slice ||
+        now - r->turn_checked < TURN_CHECK_MS)
+        return;
+    r->turn_checked = now;
+    if (job_others_waiting(r->job)) {
+        atomic_store(&r->turn_over, true);
+        log_debug("discovery run %.*s: its turn is over, others wait", STR_FMT(r->id));
+    }
+}
+
 /* Scan until the scanner is done or stopped, writing every FLUSH_MS. */
 static int
 scan_and_write(struct run *r)
@@ -985,6 +1018,8 @@ scan_and_write(struct run *r)
             atomic_store(&r->stop, true);
         if (!over && rc == E_OK && (rc = flush(r, NULL)) != E_OK)
             atomic_store(&r->stop, true);
+        if (!over)
+            check_turn(r);
         char progress[96];
         pthread_mutex_lock(&r->mu);
         snprintf(progress, sizeof progress, "%llu pairs done in order",
@@ -1029,11 +1064,6 @@ run_scan(struct run *r)
         return rc;
     server_names(r);
     allowed_load(&r->allowed);
-    resolve_names(r);
-    if (job_canceled(r->job))
-        return E_UNAVAILABLE; /* names not resolved yet are resolved at the resume */
-    if (r->canceled)
-        return E_OK; /* canceled (or deleted) while its names resolved: nothing to keep */
     const struct val *resume = val_get(&r->obj, "resume");
     pairs_hash(r);
     if (resume != NULL && !str_eq_c(val_get_str(resume, "pairs"), r->pairs_hash))
@@ -1045,8 +1075,16 @@ run_scan(struct run *r)
     r->new_leaves = val_get_int(&r->obj, "newCertificates", 0);
     r->checkpoint = (uint64_t)val_get_int(resume, "checkpoint", 0);
     r->base = r->next_seq = r->resumed_at = r->checkpoint;
-    r->began_ms = time_mono_ms();
     target_cursor_init(&r->cur, &r->ts, r->checkpoint);
+    /* The names of the targets the checkpoint has passed are not needed: a
+     * run that takes many turns resolves each name for the turns that reach
+     * it only. */
+    resolve_names(r, r->cur.done ? r->ts.ntargets : r->cur.ti);
+    if (job_canceled(r->job))
+        return E_UNAVAILABLE; /* names not resolved yet are resolved at the resume */
+    if (r->canceled)
+        return E_OK; /* canceled (or deleted) while its names resolved: nothing to keep */
+    r->began_ms = time_mono_ms(); /* a turn's slice is of scanning, names resolved */
     if ((rc = scan_and_write(r)) != E_OK)
         return rc;
     if (job_canceled(r->job)) {
@@ -1059,6 +1097,15 @@ run_scan(struct run *r)
         return errbuf_set(&r->eb, E_INTERNAL, "out of memory for the pairs in flight");
     if (r->eb.code != E_OK)
         return r->eb.code;
+    if (atomic_load(&r->turn_over) && !r->cursor_done && !r->canceled) {
+        /* Every pair started has ended: the checkpoint is all of them. */
+        if ((rc = flush(r, NULL)) == E_OK && !r->canceled)
+            job_yield(r->job);
+        log_debug("discovery run %.*s: %llu pairs in its turn of %lld ms", STR_FMT(r->id),
+                  (unsigned long long)(r->checkpoint - r->resumed_at),
+                  (long long)(time_mono_ms() - r->began_ms));
+        return rc;
+    }
     rc = flush(r, r->canceled ? NULL : "SUCCEEDED");
     log_info("discovery run %.*s: %llu pairs in %lld ms (%lld ms waiting for the store)",
              STR_FMT(r->id), (unsigned long long)(r->checkpoint - r->resumed_at),

@@ -49,7 +49,7 @@ struct jobs *kw_jobs;
 struct slot {
     struct jobs     *j;
     pthread_t        thread;
-    bool             busy, lost, dirty;
+    bool             busy, lost, dirty, yielded;
     struct job_lease lease;
     int64_t          lease_ms, renew_at;
     char             progress[JOB_PROGRESS_MAX];
@@ -413,6 +413,31 @@ job_canceled(const struct job_ctx *ctx)
     return c;
 }
 
+bool
+job_others_waiting(struct job_ctx *ctx)
+{
+    struct jobs *j = ctx->jobs;
+    bool         any = false;
+
+    /* An item due for less than POLL_MS may be about to be claimed by an
+     * idle worker (of any server: each looks at least that often): only one
+     * left waiting longer shows that every worker is busy. */
+    if (j->st->ops->job_waiting(j->st, j->names, j->nkinds, ctx->id, jobs_now(j) - POLL_MS,
+                                &any) != E_OK)
+        return false;
+    return any;
+}
+
+void
+job_yield(struct job_ctx *ctx)
+{
+    struct slot *s = ctx->slot;
+
+    pthread_mutex_lock(&ctx->jobs->mu);
+    s->yielded = true;
+    pthread_mutex_unlock(&ctx->jobs->mu);
+}
+
 void
 job_progress(struct job_ctx *ctx, const char *text)
 {
@@ -426,15 +451,22 @@ job_progress(struct job_ctx *ctx, const char *text)
 
 /* ---- a run -------------------------------------------------------------- */
 
-/* How the claim ends, from the handler's result. A failure while stopping is
- * a release: due at once, the attempt not counted. A periodic item never ends
- * for good: its last retry failing queues the next period. */
+/* How the claim ends, from the handler's result. A failure while stopping,
+ * and a handler's yield, are a release: due at once, the attempt not counted.
+ * A periodic item never ends for good: its last retry failing queues the next
+ * period. */
 static struct job_end
 outcome(const struct job_kind *k, const struct job_row *row, int rc, bool stopping,
-        struct str error, int64_t now)
+        bool yielded, struct str error, int64_t now)
 {
     struct job_end e = { .error = error, .attempts = row->attempts };
 
+    if (rc == E_OK && yielded) {
+        e.state = JOB_QUEUED;
+        e.run_at = now;
+        e.attempts = row->attempts - 1;
+        return e;
+    }
     if (rc == E_OK) {
         e.error = STR_NULL;
         e.state = k->interval_ms > 0 ? JOB_QUEUED : JOB_DONE;
@@ -477,7 +509,7 @@ run_claimed(struct slot *s, struct job_row *row, struct arena *a)
                                    .slot = s };
     struct job_end         e;
     struct op              o = { .j = j, .lease = &s->lease, .end = &e };
-    bool                   lost, stopping, dirty;
+    bool                   lost, stopping, dirty, yielded;
     int                    rc;
     char                   progress[JOB_PROGRESS_MAX];
 
@@ -494,11 +526,13 @@ run_claimed(struct slot *s, struct job_row *row, struct arena *a)
     lost = s->lost;
     stopping = j->stopping;
     dirty = s->dirty;
+    yielded = s->yielded;
     memcpy(progress, s->progress, sizeof progress);
     pthread_mutex_unlock(&j->mu);
     if (row->attempts > k->max_attempts)
-        stopping = false; /* not a release: give up */
-    e = outcome(k, row, rc, stopping, rc == E_OK ? STR_NULL : str_c(ctx.eb.msg), jobs_now(j));
+        stopping = yielded = false; /* not a release: give up */
+    e = outcome(k, row, rc, stopping, yielded, rc == E_OK ? STR_NULL : str_c(ctx.eb.msg),
+                jobs_now(j));
     o.progress = dirty ? str_c(progress) : STR_NULL;
     if (lost || (rc = store_run(j->st, op_finish, &o)) == E_CONFLICT)
         log_warn("jobs: %s #%lld: lease lost; its outcome is dropped", k->name,
@@ -547,7 +581,7 @@ claim_and_run(struct slot *s)
         pthread_mutex_lock(&j->mu);
         s->lease.id = row.id;
         s->busy = true;
-        s->lost = s->dirty = false;
+        s->lost = s->dirty = s->yielded = false;
         s->progress[0] = '\0';
         /* The claim took the item's own lease (set when it was queued, maybe
          * by a server with another job_lease): renewals keep to it. */

@@ -107,6 +107,17 @@ bool job_canceled(const struct job_ctx *ctx);
  * a server that stalled past its lease (a pause, a slow disk) cannot write
  * over the work of the server that took over, however late it notices. */
 int job_fence_tx(struct job_ctx *ctx, struct tx *tx);
+/* Whether another item of this runtime's kinds, on any server sharing the
+ * store, has waited for a worker longer than an idle one takes to claim it
+ * (so that no worker is free for it): a long handler that takes turns asks
+ * it, then checkpoints and calls job_yield(). False when the store cannot
+ * tell. Reads the store: not inside a transaction. */
+bool job_others_waiting(struct job_ctx *ctx);
+/* Give the item back when the handler returns E_OK: queued again, due at
+ * once but behind the items already waiting (they were due earlier), its
+ * attempt not counted, its progress kept. The handler must have written
+ * what a later run of the item starts from. */
+void job_yield(struct job_ctx *ctx);
 /* Keep `text` (truncated to JOB_PROGRESS_MAX - 1 bytes) as the item's
  * progress: written with the next lease renewal and when the run ends. */
 void job_progress(struct job_ctx *ctx, const char *text);

@@ -1241,6 +1241,7 @@ static const struct store_ops pg_ops = {
     .close = pg_st_close,
     .ping = st_ping,
     .job_next = pg_st_job_next,
+    .job_waiting = pg_st_job_waiting,
     .job_get = pg_st_job_get,
     .cursor_open = pg_st_cursor_open,
     .cursor_next = pg_st_cursor_next,

@@ -217,6 +217,33 @@ pg_st_job_next(struct store *base, int64_t *when)
 }
 
 int
+pg_st_job_waiting(struct store *base, const char *const *kinds, size_t nkinds, int64_t except,
+                  int64_t due_by, bool *any)
+{
+    struct pconn *c = pg_reader((struct pg_store *)base);
+    PGresult     *r;
+    int           rc;
+
+    *any = false;
+    if (c == NULL)
+        return E_UNAVAILABLE;
+    WITH_ARGS(a, p);
+    pg_arg_int(&p, due_by, OID_INT8);
+    pg_arg_int(&p, except, OID_INT8);
+    pg_arg_add(&p, 1009 /* text[] */, 0, kinds_array(a, kinds, nkinds), 0);
+    rc = pq_rows(c,
+                 "SELECT count(*) FROM (SELECT 1 FROM jobs WHERE state IN ('queued', 'running')"
+                 " AND run_at <= $1 AND id <> $2 AND kind = ANY($3) LIMIT 1) w",
+                 &p, "job waiting", &r);
+    arena_free(a);
+    if (rc != E_OK)
+        return rc;
+    *any = PQntuples(r) == 1 && pg_col_int(r, 0, 0) > 0;
+    PQclear(r);
+    return E_OK;
+}
+
+int
 pg_st_job_get(struct store *base, const char *kind, struct str key, struct arena *a,
               struct job_row *out)
 {

@@ -249,6 +249,8 @@ int pg_tx_job_finish(struct tx *tx, const struct job_lease *l, const struct job_
                      struct str progress);
 int pg_tx_job_purge(struct tx *tx, int64_t before);
 int pg_st_job_next(struct store *base, int64_t *when);
+int pg_st_job_waiting(struct store *base, const char *const *kinds, size_t nkinds,
+                      int64_t except, int64_t due_by, bool *any);
 int pg_st_job_get(struct store *base, const char *kind, struct str key, struct arena *a,
                   struct job_row *out);
 

@@ -724,6 +724,7 @@ static const struct store_ops sqlite_ops = {
     .close = st_close,
     .ping = st_ping,
     .job_next = sqlite_st_job_next,
+    .job_waiting = sqlite_st_job_waiting,
     .job_get = sqlite_st_job_get,
     .cursor_open = sqlite_st_cursor_open,
     .cursor_next = sqlite_st_cursor_next,

@@ -87,8 +87,22 @@ sqlite_tx_job_enqueue(struct tx *tx, const struct job_new *j, int64_t now, int64
     return rc;
 }
 
-/* The kinds are bound as one JSON array (json_each), so the statement is
- * prepared once whatever their number. */
+/* The kinds as one JSON array, bound for json_each, so that a statement is
+ * prepared once whatever their number. *json is the caller's to free. */
+static int
+kinds_json(struct arena *a, const char *const *kinds, size_t nkinds, struct buf *json)
+{
+    struct val list = val_arr();
+
+    for (size_t i = 0; i < nkinds; i++)
+        val_push(a, &list, val_cstr(kinds[i]));
+    buf_init(json, SQL_MAX);
+    if (json_encode(&list, json) == E_OK)
+        return E_OK;
+    buf_free(json);
+    return E_INTERNAL;
+}
+
 int
 sqlite_tx_job_claim(struct tx *tx, const char *const *kinds, size_t nkinds,
                     const struct job_lease *l, int64_t now, struct arena *a,
@@ -103,19 +117,11 @@ sqlite_tx_job_claim(struct tx *tx, const char *const *kinds, size_t nkinds,
         "  AND run_at <= ?3 AND kind IN (SELECT value FROM json_each(?4))"
         "  ORDER BY run_at, id LIMIT 1)"
         " RETURNING " JOB_COLS);
-    struct val list = val_arr();
     struct buf json;
     int        rc;
 
-    if (stmt == NULL)
+    if (stmt == NULL || kinds_json(a, kinds, nkinds, &json) != E_OK)
         return E_INTERNAL;
-    for (size_t i = 0; i < nkinds; i++)
-        val_push(a, &list, val_cstr(kinds[i]));
-    buf_init(&json, SQL_MAX);
-    if (json_encode(&list, &json) != E_OK) {
-        buf_free(&json);
-        return E_INTERNAL;
-    }
     sqlite3_bind_text(stmt, 1, l->owner, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 2, l->token);
     sqlite3_bind_int64(stmt, 3, now);
@@ -220,6 +226,41 @@ sqlite_st_job_next(struct store *base, int64_t *when)
     } else
         rc = rc == SQLITE_ROW ? E_NOTFOUND : sqlite_err(c, rc, "job next");
     sqlite3_reset(stmt);
+    return rc;
+}
+
+int
+sqlite_st_job_waiting(struct store *base, const char *const *kinds, size_t nkinds,
+                      int64_t except, int64_t due_by, bool *any)
+{
+    struct conn  *c = sqlite_reader((struct sqlite_store *)base);
+    struct arena *a = arena_new(1024);
+    struct buf    json = { 0 };
+    sqlite3_stmt *stmt;
+    int           rc = E_UNAVAILABLE;
+
+    *any = false;
+    if (a == NULL || c == NULL ||
+        (stmt = sqlite_conn_stmt(
+             c, "SELECT EXISTS (SELECT 1 FROM jobs"
+                " WHERE state IN ('queued', 'running') AND run_at <= ?1"
+                " AND id <> ?2 AND kind IN (SELECT value FROM json_each(?3)))")) == NULL)
+        goto out;
+    if ((rc = kinds_json(a, kinds, nkinds, &json)) != E_OK)
+        goto out;
+    sqlite3_bind_int64(stmt, 1, due_by);
+    sqlite3_bind_int64(stmt, 2, except);
+    sqlite3_bind_text(stmt, 3, json.p, (int)json.len, SQLITE_STATIC);
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *any = sqlite3_column_int(stmt, 0) != 0;
+        rc = E_OK;
+    } else
+        rc = sqlite_err(c, rc, "job waiting");
+    sqlite3_reset(stmt);
+    buf_free(&json);
+out:
+    arena_free(a);
     return rc;
 }
 

@@ -117,6 +117,8 @@ int sqlite_tx_job_finish(struct tx *tx, const struct job_lease *l, const struct 
                          struct str progress);
 int sqlite_tx_job_purge(struct tx *tx, int64_t before);
 int sqlite_st_job_next(struct store *base, int64_t *when);
+int sqlite_st_job_waiting(struct store *base, const char *const *kinds, size_t nkinds,
+                          int64_t except, int64_t due_by, bool *any);
 int sqlite_st_job_get(struct store *base, const char *kind, struct str key, struct arena *a,
                       struct job_row *out);
 

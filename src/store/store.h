@@ -184,6 +184,12 @@ struct store_ops {
     /* The earliest run_at of the queued or running items (E_NOTFOUND: none):
      * when a worker should look again. */
     int (*job_next)(struct store *st, int64_t *when);
+    /* *any: whether an item of one of `kinds`, other than item `except`, has
+     * been due since `due_by` and waits for a worker (queued, or running with
+     * its lease run out), committed state. For a handler that takes turns
+     * (jobs.h job_others_waiting). */
+    int (*job_waiting)(struct store *st, const char *const *kinds, size_t nkinds,
+                       int64_t except, int64_t due_by, bool *any);
     /* The item of `kind` with `key` (E_NOTFOUND), committed state. */
     int (*job_get)(struct store *st, const char *kind, struct str key, struct arena *a,
                    struct job_row *out);

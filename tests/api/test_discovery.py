@@ -13,7 +13,7 @@ import pytest
 
 from discoverytest import Servers, sni_cert
 from certmaker import make_cert
-from kwtest import Client, assert_error, free_port, rand, raw_request
+from kwtest import Client, assert_error, free_port, rand, raw_request, silent_socket
 from webhookreceiver import Receiver
 
 RUN_END = ("SUCCEEDED", "FAILED", "CANCELED")
@@ -735,6 +735,61 @@ def test_scans_leave_descriptors_for_the_api(start_server):
     finally:
         tarpit.close()
         assert soft == resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+def test_runs_take_turns_so_one_tenant_cannot_hold_every_worker(start_server, servers):
+    # Two runs of one tenant that take hours (silent ports, concurrency 1, a long time-out)
+    # held both discovery workers, and every other tenant's run stayed QUEUED until they
+    # ended (a black-box review). A run that has scanned for discovery_slice while another
+    # waits now ends the probes it has in flight, checkpoints and gives its worker up; it
+    # stays RUNNING and goes on later from its checkpoint, its counters exact.
+    s = start_server(config={"discovery_workers": 2, "discovery_slice": "500ms",
+                             "login_failures_per_address_max": 0})
+    c = s.client(s.token())
+    a, b = (c.mkns("/", p + rand(6))["name"] for p in ("a-", "b-"))
+    silent = [silent_socket() for _ in range(3)]
+    try:
+        hogs = []
+        for _ in range(2):
+            d = c.ok(c.post("/discoveries", body(
+                targets=["127.0.0.1"], ports=[str(k.getsockname()[1]) for k in silent],
+                timeout="1500ms", concurrency=1), ns=a))
+            hogs.append(start_run(c, a, d["ID"])["ID"])
+        started = {h: wait_run(c, a, h, until=("RUNNING",))["startTime"] for h in hogs}
+        e = servers.endpoint("self-signed")
+        d = c.ok(c.post("/discoveries", body(targets=[e["address"]], ports=[str(e["port"])],
+                                             timeout="2s"), ns=b))
+        victim = start_run(c, b, d["ID"])["ID"]
+        seen = set()
+        end = time.time() + 30
+        while True:
+            got = c.ok(c.get("/discoveryruns/" + victim, ns=b))
+            states = [c.ok(c.get("/discoveryruns/" + h, ns=a)) for h in hogs]
+            seen |= {h["status"] for h in states}
+            if got["status"] in RUN_END:
+                break
+            assert time.time() < end, (got, states)
+            time.sleep(0.1)
+        assert got["status"] == "SUCCEEDED", got
+        assert got["endpointsResponded"] == 1 and got["certificatesFound"] == 1, got
+        assert [i["certificateID"] for i in instances(c, b, d["ID"])], got
+        # The victim ran while both hogs still had pairs to scan, and they waited RUNNING.
+        assert [h["status"] for h in states] == ["RUNNING", "RUNNING"], states
+        assert all(h["targetsScanned"] < 3 for h in states), states
+        for h in hogs:
+            run = wait_run(c, a, h, timeout=30)
+            seen.add(run["status"])
+            assert run["status"] == "SUCCEEDED", run
+            assert run["startTime"] == started[h], run
+            assert run["targetsTotal"] == run["targetsScanned"] == 3, run
+            assert run["errors"] == {"TIMEOUT": 3} and run["endpointsResponded"] == 0, run
+        assert "QUEUED" not in seen, seen
+        # Giving a worker up is not an attempt.
+        rows = {r["key"]: r for r in s.store_rows("jobs") if r["kind"] == "discovery.run"}
+        assert [rows[h]["attempts"] for h in hogs] == [1, 1], rows
+    finally:
+        for k in silent:
+            k.close()
 
 
 def test_a_host_name_whose_addresses_are_all_excluded_is_told(admin, ns):

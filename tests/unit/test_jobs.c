@@ -530,6 +530,58 @@ test_stop_releases_running_job(void **state)
     arena_free(a);
 }
 
+/* Items take turns: the one running sees another wait (due for longer than
+ * an idle worker takes) and yields; the waiting one runs next, then the
+ * yielded one again, whose attempts do not count the turn it gave up. */
+struct turns {
+    atomic_int n;
+    char       order[8];
+    bool       saw_none; /* nothing waited before the other was queued */
+    int        enqueued;
+};
+
+static int
+turn_run(struct job_ctx *ctx)
+{
+    struct turns *t = ctx->arg;
+    int           n = atomic_fetch_add(&t->n, 1);
+    int64_t       end = time_mono_ms() + 5000;
+
+    if (n < (int)sizeof t->order - 1)
+        t->order[n] = (char)ctx->key.p[0];
+    if (n > 0)
+        return E_OK;
+    t->saw_none = !job_others_waiting(ctx);
+    /* The other item, due 2 s ago: no idle worker took it, so it waits. */
+    t->enqueued =
+        jobs_enqueue(ctx->jobs, "turn", STR("v"), STR_NULL, time_now_ms() - 2000, NULL);
+    while (!job_others_waiting(ctx) && time_mono_ms() < end)
+        usleep(10 * 1000);
+    job_yield(ctx);
+    return E_OK;
+}
+
+static void
+test_a_yield_gives_the_worker_to_a_waiting_item(void **state)
+{
+    struct fx      *f = *state;
+    struct arena   *a = arena_new(1024);
+    struct turns    t = { 0 };
+    struct job_kind k = { .name = "turn", .run = turn_run, .arg = &t };
+    struct jobs    *j = runtime(f->st, "a", &k, 1);
+
+    assert_int_equal(jobs_enqueue(j, "turn", STR("h"), STR_NULL, 0, NULL), E_OK);
+    assert_true(wait_state(f->st, "turn", "h", JOB_DONE, 5000));
+    assert_true(wait_state(f->st, "turn", "v", JOB_DONE, 5000));
+    jobs_free(j);
+    assert_true(t.saw_none);
+    assert_int_equal(t.enqueued, E_OK);
+    assert_string_equal(t.order, "hvh");
+    assert_int_equal(get(f->st, a, "turn", "h").attempts, 1);
+    assert_int_equal(get(f->st, a, "turn", "v").attempts, 1);
+    arena_free(a);
+}
+
 /* An item queued with a shorter lease than this server's kind (by a server
  * with another job_lease) is renewed on its own lease's schedule: nobody can
  * take it while it runs. */
@@ -773,6 +825,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_periodic_is_queued_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_servers_job_is_taken_over, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_releases_running_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_yield_gives_the_worker_to_a_waiting_item, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_an_item_keeps_the_lease_it_was_queued_with, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_enqueue_in_transaction, setup, teardown),
