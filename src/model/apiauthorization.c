@@ -41,6 +41,25 @@ check_line(const struct val *line, struct errbuf *eb)
     return E_OK;
 }
 
+/* Whether an update grants to no one new and nowhere new: the same subject,
+ * namespace and subnets, and not enabled by it. Else every entry is judged
+ * again (a review put itself in the subject of an administrator's policy,
+ * and enabled a disabled one, with apiauthorization,put alone). */
+static bool
+same_reach(const struct val *old, const struct val *obj)
+{
+    static const char *const keys[] = { "subject", "authorizedNamespace", "authorizedSubnets" };
+
+    if (old == NULL || (val_get_true(old, "disabled") && !val_get_true(obj, "disabled")))
+        return false;
+    for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+        const struct val *a = val_get(old, keys[i]), *b = val_get(obj, keys[i]);
+        if ((a == NULL) != (b == NULL) || (a != NULL && !val_equal(a, b)))
+            return false;
+    }
+    return true;
+}
+
 static int
 check_policy(struct hook_ctx *ctx, const struct val *obj, const struct val *old,
              struct errbuf *eb)
@@ -63,7 +82,8 @@ check_policy(struct hook_ctx *ctx, const struct val *obj, const struct val *old,
         return errbuf_attr(eb, E_VALIDATION, "authorizedNamespace",
                            "Attribute 'authorizedNamespace' must be '%.*s' or below it",
                            STR_FMT(ctx->ns));
-    return roles_check_held(ctx, ids, old != NULL ? val_get(old, "authorizedIdentities") : NULL,
+    return roles_check_held(ctx, ids,
+                            same_reach(old, obj) ? val_get(old, "authorizedIdentities") : NULL,
                             ns->s, "authorizedIdentities", eb);
 }
 

@@ -151,6 +151,11 @@ appcredential_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx
 {
     struct str id = val_get_str(obj, "ID"), name = val_get_str(obj, "name");
 
+    /* A renewal hands the credential, and its roles, to whoever holds the new
+     * certificate's key: only someone who holds them may renew (a review took
+     * over an administrator's credential with appcredential,put alone). */
+    bool renewed = old != NULL && ctx->once.t == V_MAP && val_get(&ctx->once, "certificate");
+
     KW_UNUSED(s);
     val_del(obj, "csr");
     val_del(obj, "credentials");
@@ -162,6 +167,7 @@ appcredential_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx
         "commonname",
         str_c(arena_printf(ctx->a, CN_FMT, STR_FMT(id), STR_FMT(name))),
         val_get(obj, "authorizedSubnets"),
+        renewed,
     };
     return linked_policy_put(ctx, tx, obj, old, &who, eb);
 }

@@ -54,6 +54,20 @@ field(const struct val *o, const char *k)
     return v != NULL ? v : &empty;
 }
 
+/* The roles the owner held before this write, when it gives them to no one
+ * new and nowhere new: the owner was there (`old`), keeps its subnets, and
+ * hands no credential on (a renewal, reissue: who->reissued). */
+static const struct val *
+held_before(const struct val *old, const struct linked_subject *who)
+{
+    const struct val *nets = old != NULL ? val_get(old, "authorizedSubnets") : NULL;
+    bool              same_nets = (nets == NULL || nets->a.n == 0)
+                                      ? who->subnets == NULL || who->subnets->a.n == 0
+                                      : who->subnets != NULL && val_equal(nets, who->subnets);
+
+    return old != NULL && same_nets && !who->reissued ? val_get(old, "roles") : NULL;
+}
+
 int
 linked_policy_put(struct hook_ctx *ctx, struct tx *tx, struct val *owner, const struct val *old,
                   const struct linked_subject *who, struct errbuf *eb)
@@ -64,8 +78,7 @@ linked_policy_put(struct hook_ctx *ctx, struct tx *tx, struct val *owner, const 
     int         rc;
 
     if ((rc = check_roles(ctx->a, granted, eb)) != E_OK ||
-        (rc = roles_check_held(ctx, granted, old != NULL ? val_get(old, "roles") : NULL, ns,
-                               "roles", eb)) != E_OK ||
+        (rc = roles_check_held(ctx, granted, held_before(old, who), ns, "roles", eb)) != E_OK ||
         (rc = check_subnets(who->subnets, eb)) != E_OK)
         return rc;
     if (granted == NULL || granted->a.n == 0) { /* no roles: no authorization */

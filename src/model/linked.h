@@ -14,13 +14,16 @@ struct linked_subject {
     const char       *realm;
     const char       *key;
     struct str        value;
-    const struct val *subnets; /* authorizedSubnets (CIDRs, checked here), or NULL */
+    const struct val *subnets;  /* authorizedSubnets (CIDRs, checked here), or NULL */
+    bool              reissued; /* the write hands the owner's credential on anew */
 };
 
 /* Create or update the authorization of `owner` (a stored object with ID, name,
  * namespace) granting its `roles` (authorizedIdentities entries) in its
- * namespace to the tokens `who` describes. Sets the owner's authorizationID.
- * An owner without roles has no authorization (an existing one is deleted).
+ * namespace to the tokens `who` describes. The caller must hold the roles
+ * (roles_check_held), but those `old` (the stored owner, NULL on create)
+ * held already when the write reaches no one new and nowhere new. Sets the owner's
+ * authorizationID. An owner without roles has no authorization (an existing one is deleted).
  * Runs inside the writer's transaction. */
 int linked_policy_put(struct hook_ctx *ctx, struct tx *tx, struct val *owner,
                       const struct val *old, const struct linked_subject *who,

@@ -121,8 +121,9 @@ grant_held(const struct hook_ctx *ctx, const struct grant *g, struct str ns, con
             if (grant_allows(g, spec_all[i], each[v]) &&
                 ctx->may(ctx, spec_all[i], each[v], ns, &why) != E_OK)
                 return errbuf_attr(eb, E_FORBIDDEN, attr,
-                                   "Cannot grant '%.*s' in %.*s: it allows %s,%s, which the "
-                                   "caller may not do there",
+                                   "Cannot grant '%.*s' in %.*s (nor hand on a credential "
+                                   "holding it): it allows %s,%s, which the caller may not "
+                                   "do there",
                                    (int)(entry.len > 64 ? 64 : entry.len), entry.p, STR_FMT(ns),
                                    spec_all[i]->identity, verbs[v].name);
     return E_OK;

@@ -33,9 +33,11 @@ int roles_parse_identity(struct arena *a, struct str entry, struct grant *out, s
  * `granted` (authorizedIdentities, or a credential's roles) allows in `ns`
  * must be one the caller may do there (ctx->may: its API authorizations
  * within its token's restrictions). Entries already in `before` (the stored
- * object; NULL on create) are not judged again. E_FORBIDDEN naming `attr`.
- * Else a token narrowed to `serviceaccount,post` made an administrator
- * service account (a review). */
+ * object's, when the write changes neither to whom nor where they apply;
+ * NULL on create, and when the write hands a credential holding them on: a
+ * new secret, a renewed certificate) are not judged again. E_FORBIDDEN
+ * naming `attr`. Else a token narrowed to `serviceaccount,post` made an
+ * administrator service account (a review). */
 int roles_check_held(const struct hook_ctx *ctx, const struct val *granted,
                      const struct val *before, struct str ns, const char *attr,
                      struct errbuf *eb);

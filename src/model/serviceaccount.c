@@ -7,6 +7,7 @@
 #include "../core/rnd.h"
 #include "../store/store.h"
 #include "linked.h"
+#include "roles.h"
 #include "specs.h"
 
 #define SECRET_BYTES 32
@@ -75,13 +76,19 @@ serviceaccount_after_delete(struct hook_ctx *ctx, const struct spec *s, struct t
     return linked_policy_del(tx, obj, eb);
 }
 
-/* POST /serviceaccounts/:id/secrets: a new secret; the old one stops working. */
+/* POST /serviceaccounts/:id/secrets: a new secret; the old one stops working.
+ * The secret carries the account's roles: only someone who holds them may
+ * have it (a review made an administrator's secret its own with
+ * serviceaccount,post alone). */
 static int
 rotate_secret(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct val *obj,
               struct val *answer, struct errbuf *eb)
 {
-    int rc;
+    int rc = roles_check_held(ctx, val_get(obj, "roles"), NULL, val_get_str(obj, "namespace"),
+                              "roles", eb);
 
+    if (rc != E_OK)
+        return rc;
     new_secret(ctx, obj);
     if ((rc = tx->ops->update(tx, s, obj, NULL)) != E_OK)
         return errbuf_set(eb, rc, "store error");

@@ -86,3 +86,51 @@ def test_an_administrator_grants_every_role(server, admin, top):
         "name": "az-" + rand(6), "subject": [["@auth:realm=vince", "@auth:account=y"]],
         "authorizedIdentities": [ADMIN, VIEWER, "certificate,get"],
         "authorizedNamespace": top}, ns=top))
+
+
+def test_an_update_that_reaches_someone_new_is_judged_whole(server, admin, top):
+    """A second look: entries stored already were not judged again, so apiauthorization,put
+    alone put its holder into the subject of an administrator's policy, or enabled a
+    disabled one. An update that changes to whom or where a policy applies (subject,
+    authorizedNamespace, authorizedSubnets, enabling it) needs every entry held."""
+    u = user_with(admin, server, top, ["apiauthorization,get,put"])
+    pol = admin.mkauthz(top, [["@auth:realm=vince", "@auth:account=carol"]], [ADMIN])
+    mine = [["@auth:realm=vince", "@auth:account=" + u.account]]
+    refused(u.put("/apiauthorizations/" + pol["ID"], dict(pol, subject=pol["subject"] + mine),
+                  ns=top), "namespace.administrator")
+    off = admin.mkauthz(top, mine, [ADMIN], disabled=True)
+    refused(u.put("/apiauthorizations/" + off["ID"], dict(off, disabled=False), ns=top),
+            "namespace.administrator")
+    assert u.get("/accounts", ns=top).status == 403  # still nothing more
+    # What reaches no one new passes: a description, disabling.
+    u.ok(u.put("/apiauthorizations/" + pol["ID"], dict(pol, description="carol's"), ns=top))
+    cur = admin.ok(admin.get("/apiauthorizations/" + pol["ID"], ns=top))
+    u.ok(u.put("/apiauthorizations/" + pol["ID"], dict(cur, disabled=True), ns=top))
+
+
+def test_a_credential_holding_roles_is_handed_on_only_by_who_holds_them(server, admin, top,
+                                                                       tmp_path):
+    """A second look: serviceaccount,post made an administrator service account's secret its
+    own (POST .../secrets), and appcredential,put renewed an administrator's app credential
+    for its own key."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from test_appcredentials import make_csr
+    big = admin.ok(admin.post("/serviceaccounts", {"name": "big-" + rand(6), "roles": [ADMIN]},
+                              ns=top))
+    small = admin.ok(admin.post("/serviceaccounts", {"name": "small-" + rand(6),
+                                                     "roles": ["serviceaccount,get"]}, ns=top))
+    u = user_with(admin, server, top, ["serviceaccount,get,post", "appcredential,get,put"])
+    refused(u.post("/serviceaccounts/%s/secrets" % big["ID"], {}, ns=top),
+            "namespace.administrator")
+    assert "clientSecret" in u.ok(u.post("/serviceaccounts/%s/secrets" % small["ID"], {},
+                                         ns=top))
+    ac = admin.ok(admin.post("/appcredentials", {"name": "ac-" + rand(6), "roles": [ADMIN]},
+                             ns=top))
+    got = admin.ok(admin.get("/appcredentials/" + ac["ID"], ns=top))
+    r = u.put("/appcredentials/" + ac["ID"],
+              dict(got, csr=make_csr(ec.generate_private_key(ec.SECP256R1()))), ns=top)
+    refused(r, "namespace.administrator")
+    still = admin.ok(admin.get("/appcredentials/" + ac["ID"], ns=top))
+    assert still["serialNumber"] == ac["serialNumber"]
+    # Without a new certificate, an edit is not a hand-over.
+    u.ok(u.put("/appcredentials/" + ac["ID"], dict(got, description="ours"), ns=top))
