@@ -305,14 +305,22 @@ import_key_type(struct str pem, const struct val *f, struct errbuf *eb)
     struct str alg = val_get_str(f, "keyAlgorithm"), curve = val_get_str(f, "keyCurve");
     int64_t    bits = val_get_int(f, "keySize", 0);
 
-    if (pki_cert_key_type(pem) != PKI_KEY_NONE)
-        return E_OK;
-    return errbuf_attr(eb, E_VALIDATION, "certificate",
-                       "The certificate's key (%.*s%s%.*s, %lld bits) is not one of the key "
-                       "types of a certificate authority: EC_P256, EC_P384, RSA_2048, "
-                       "RSA_3072, RSA_4096 or ED25519",
-                       (int)(alg.len > 32 ? 32 : alg.len), alg.p, curve.len > 0 ? " " : "",
-                       (int)(curve.len > 32 ? 32 : curve.len), curve.p, (long long)bits);
+    bool weak_sig;
+
+    if (pki_cert_key_type(pem, &weak_sig) == PKI_KEY_NONE)
+        return errbuf_attr(
+            eb, E_VALIDATION, "certificate",
+            "The certificate's key (%.*s%s%.*s, %lld bits) is not one of the key "
+            "types of a certificate authority: EC_P256, EC_P384, RSA_2048, "
+            "RSA_3072, RSA_4096 or ED25519 (an EC key by its curve's name)",
+            (int)(alg.len > 32 ? 32 : alg.len), alg.p, curve.len > 0 ? " " : "",
+            (int)(curve.len > 32 ? 32 : curve.len), curve.p, (long long)bits);
+    /* Nobody relies on a root's own signature; an intermediate's is its issuer's word. */
+    if (weak_sig && !val_get_true(f, "selfSigned"))
+        return errbuf_attr(eb, E_VALIDATION, "certificate",
+                           "The certificate is signed with a weak algorithm (MD5 or SHA-1): "
+                           "relying parties refuse the chains it would sign");
+    return E_OK;
 }
 
 /* An imported CA's certificate must be valid now: not expired, and started

@@ -8,6 +8,7 @@
 #include <openssl/bn.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
 #include "../core/pem.h"
@@ -214,4 +215,43 @@ pki_pem_key(const struct buf *b)
         k = PEM_read_bio_PrivateKey(bio, NULL, pem_no_passphrase, NULL);
     BIO_free(bio);
     return k;
+}
+
+/* A digest whose collisions can be made (RFC 6151, RFC 9155; SHA-1
+ * collisions since 2017). */
+static bool
+weak_md(int md)
+{
+    return md == NID_md2 || md == NID_md4 || md == NID_md5 || md == NID_md5_sha1 ||
+           md == NID_mdc2 || md == NID_sha1;
+}
+
+/* The digest of an RSASSA-PSS signature's parameters: absent, SHA-1 (RFC
+ * 4055 3.1); NID_undef when they cannot be read. */
+static int
+pss_md(const X509_ALGOR *alg)
+{
+    const ASN1_TYPE *param = alg->parameter;
+    RSA_PSS_PARAMS  *pss;
+    int              md;
+
+    if (param == NULL || param->type != V_ASN1_SEQUENCE)
+        return NID_undef;
+    if ((pss = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(RSA_PSS_PARAMS), param)) == NULL)
+        return NID_undef;
+    md = pss->hashAlgorithm != NULL ? OBJ_obj2nid(pss->hashAlgorithm->algorithm) : NID_sha1;
+    RSA_PSS_PARAMS_free(pss);
+    return md;
+}
+
+bool
+pki_sig_weak(const X509_ALGOR *alg)
+{
+    int nid = OBJ_obj2nid(alg->algorithm), md = NID_undef, pk = NID_undef;
+
+    if (nid == NID_rsassaPss)
+        md = pss_md(alg);
+    else if (OBJ_find_sigid_algs(nid, &md, &pk) != 1)
+        md = NID_undef;
+    return weak_md(md);
 }

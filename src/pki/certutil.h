@@ -33,6 +33,11 @@ int pki_asn1_serial_hex(const ASN1_INTEGER *sn, char out[PKI_SERIAL_HEX]);
 /* Add one extension written in OpenSSL's configuration syntax ("critical,
  * CA:FALSE"); `issuer` provides the AKI, `x` itself the SKI. */
 int pki_ext_add(X509 *x, X509 *issuer, int nid, const char *value);
+/* True when a signature of algorithm `alg` is made with a digest whose
+ * collisions can be made: MD2, MD4, MD5, MD5-SHA1, MDC2, SHA-1 (also as an
+ * RSA-PSS signature's hash, whose default it is). Such a signature proves
+ * nothing: a CSR's no possession, a certificate's no issuer. */
+bool pki_sig_weak(const X509_ALGOR *alg);
 /* True when s[0..n) is a dotted OID as X.509 can encode it: two arcs or
  * more, decimal without leading zeros, the first 0, 1 or 2 (and then the
  * second below 40 unless the first is 2). OBJ_txt2obj alone takes "1..2". */

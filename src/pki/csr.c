@@ -12,8 +12,9 @@
 #include <openssl/err.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
-#include <openssl/rsa.h>
 #include <openssl/x509v3.h>
+
+#include "certutil.h"
 
 #define CSR_PEM_MAX (64 * 1024) /* a CSR with 400 names is about 20 KiB */
 
@@ -284,48 +285,14 @@ exts_of(const csr_info *info, STACK_OF(X509_EXTENSION) * *out, struct errbuf *eb
     return E_OK;
 }
 
-/* A digest whose collisions can be made: a CSR signed with it proves no
- * possession of what the certificate will say (RFC 6151, RFC 9155;
- * SHA-1 collisions since 2017). */
-static bool
-weak_md(int md)
-{
-    return md == NID_md2 || md == NID_md4 || md == NID_md5 || md == NID_md5_sha1 ||
-           md == NID_mdc2 || md == NID_sha1;
-}
-
-/* The digest of an RSASSA-PSS signature's parameters: absent, SHA-1 (RFC
- * 4055 3.1); NID_undef when they cannot be read. */
-static int
-pss_md(const X509_ALGOR *alg)
-{
-    const ASN1_TYPE *param = alg->parameter;
-    RSA_PSS_PARAMS  *pss;
-    int              md;
-
-    if (param == NULL || param->type != V_ASN1_SEQUENCE)
-        return NID_undef;
-    if ((pss = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(RSA_PSS_PARAMS), param)) == NULL)
-        return NID_undef;
-    md = pss->hashAlgorithm != NULL ? OBJ_obj2nid(pss->hashAlgorithm->algorithm) : NID_sha1;
-    RSA_PSS_PARAMS_free(pss);
-    return md;
-}
-
 /* RFC 2986: version 0 (v1) only; a signature not made with a digest whose
  * collisions can be made. Judged before the signature is verified. */
 static int
 req_form(const csr_req *req, struct errbuf *eb)
 {
-    int nid = OBJ_obj2nid(req->sig_alg->algorithm), md = NID_undef, pk = NID_undef;
-
     if (ASN1_INTEGER_get(req->info->version) != 0)
         return bad(eb, "must be a PKCS#10 version 1 request (version 0, RFC 2986)");
-    if (nid == NID_rsassaPss)
-        md = pss_md(req->sig_alg);
-    else if (OBJ_find_sigid_algs(nid, &md, &pk) != 1)
-        md = NID_undef;
-    if (weak_md(md))
+    if (pki_sig_weak(req->sig_alg))
         return bad(eb, "is signed with a weak algorithm (MD5 or SHA-1): sign it with "
                        "SHA-256 or better");
     return E_OK;

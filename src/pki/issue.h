@@ -37,9 +37,11 @@ const char *pki_key_type_name(enum pki_key_type t);
 /* The type of a (public) key; PKI_KEY_NONE for any other key. */
 enum pki_key_type pki_key_type_of(const EVP_PKEY *k);
 /* The type of the public key of the first certificate of PEM `pem` (a CA
- * certificate to import); PKI_KEY_NONE when it is none of the types, or
- * when `pem` holds no certificate OpenSSL reads. */
-enum pki_key_type pki_cert_key_type(struct str pem);
+ * certificate to import); PKI_KEY_NONE when it is none of the types (an EC
+ * key with explicit curve parameters too), or when `pem` holds no
+ * certificate OpenSSL reads. *weak_sig: whether that certificate is signed
+ * with MD5 or SHA-1 (pki_sig_weak). */
+enum pki_key_type pki_cert_key_type(struct str pem, bool *weak_sig);
 /* True when a key of type `t` may carry key usage `usage` (an RFC 5280 name,
  * digitalSignature ...): RSA signs and enciphers (RFC 3279 2.3.1), EC signs
  * and agrees on keys (RFC 5480 3; RFC 8813: never encipherment), Ed25519

@@ -75,13 +75,34 @@ pki_key_type_of(const EVP_PKEY *k)
     return PKI_KEY_NONE;
 }
 
+/* An EC key given by its curve's parameters rather than its name: relying
+ * parties refuse certificates it signs ("Certificate public key has explicit
+ * ECC parameters", RFC 5480 2.1.1). */
+static bool
+ec_explicit(const EVP_PKEY *k)
+{
+    int explicit = 0;
+
+    if (!EVP_PKEY_is_a(k, "EC"))
+        return false;
+    if (EVP_PKEY_get_int_param(k, OSSL_PKEY_PARAM_EC_DECODED_FROM_EXPLICIT_PARAMS, &explicit) !=
+        1)
+        ERR_clear_error();
+    return explicit != 0;
+}
+
 enum pki_key_type
-pki_cert_key_type(struct str pem)
+pki_cert_key_type(struct str pem, bool *weak_sig)
 {
     struct buf        b = { .p = (char *)pem.p, .len = pem.len };
     X509             *x = pki_pem_cert(&b, 0);
-    enum pki_key_type t = x != NULL ? pki_key_type_of(X509_get0_pubkey(x)) : PKI_KEY_NONE;
+    const EVP_PKEY   *k = x != NULL ? X509_get0_pubkey(x) : NULL;
+    enum pki_key_type t = k != NULL && !ec_explicit(k) ? pki_key_type_of(k) : PKI_KEY_NONE;
+    const X509_ALGOR *alg = NULL;
 
+    if (x != NULL)
+        X509_get0_signature(NULL, &alg, x);
+    *weak_sig = alg == NULL || pki_sig_weak(alg);
     X509_free(x);
     ERR_clear_error();
     return t;

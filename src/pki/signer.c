@@ -575,6 +575,15 @@ bad_csr(struct errbuf *eb, const char *why)
     return errbuf_attr(eb, E_VALIDATION, "csr", "Attribute 'csr' %s", why);
 }
 
+static bool
+csr_sig_weak(const X509_REQ *req)
+{
+    const X509_ALGOR *alg = NULL;
+
+    X509_REQ_get0_signature(req, NULL, &alg);
+    return alg == NULL || pki_sig_weak(alg);
+}
+
 /* The public key of a PEM CSR whose self-signature verifies (proof that the
  * requester holds the private key). */
 static int
@@ -593,6 +602,11 @@ csr_key(struct str pem, EVP_PKEY **out, struct errbuf *eb)
     pub = req != NULL ? X509_REQ_get_pubkey(req) : NULL;
     if (req == NULL || pub == NULL)
         rc = bad_csr(eb, "must be a PEM certificate request");
+    else if (X509_REQ_get_version(req) != X509_REQ_VERSION_1)
+        rc = bad_csr(eb, "must be a PKCS#10 version 1 request (version 0, RFC 2986)");
+    else if (csr_sig_weak(req))
+        rc = bad_csr(eb, "is signed with a weak algorithm (MD5 or SHA-1): sign it with "
+                         "SHA-256 or better");
     else if (X509_REQ_verify(req, pub) != 1)
         rc = bad_csr(eb, "has a signature that does not verify");
     else if (!key_ok(pub))

@@ -532,3 +532,19 @@ def test_a_deleted_credentials_tokens_are_refused_whatever_policy_matches(
     r = server.client().post("/issue", {"realm": "Token", "metadata": {"token": tok}},
                              ns=None, token=None)
     assert_error(r, 401)
+
+
+def test_a_weakly_signed_csr_is_refused(admin, tenant):
+    """A second look: app credentials took CSRs signed with MD5 or SHA-1, which prove no
+    possession, when certificate requests already refused them: 422 on csr, as there."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "weak")])
+    weak = x509.CertificateSigningRequestBuilder().subject_name(name).sign(
+        key, hashes.SHA1()).public_bytes(serialization.Encoding.PEM).decode()
+    n = len(admin.list("appcredentials", tenant))
+    e = assert_error(admin.post("/appcredentials", {"name": "ac-" + rand(8), "roles": [VIEWER],
+                                                    "csr": weak}, ns=tenant), 422)
+    assert e["data"]["attribute"] == "csr" and "weak" in e["description"], e
+    assert len(admin.list("appcredentials", tenant)) == n
+    admin.ok(admin.post("/appcredentials", {"name": "ac-" + rand(8), "roles": [VIEWER],
+                                            "csr": make_csr(key)}, ns=tenant))

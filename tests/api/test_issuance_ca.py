@@ -1114,3 +1114,44 @@ def test_no_intermediate_under_an_expired_parent(admin, space):
 def test_validity_end_is_that_of_the_certificate(admin, space):
     ca = mk_ca(admin, space, validity="48h")
     assert 46 < hours_left(ca["certificate"]) <= 48.1
+
+
+def test_import_of_a_ca_relying_parties_refuse_is_refused(admin, space, tmp_path):
+    """A second look imported a P-256 CA whose key had explicit curve parameters, and an
+    intermediate signed with SHA-1: both issued leaves that `openssl verify` refused
+    ("explicit ECC parameters", "CA signature digest algorithm too weak"). Both are 422
+    on certificate; a self-signed root's own SHA-1 signature, which nobody relies on, is
+    not held against it."""
+    import subprocess
+
+    def ossl(*args):
+        subprocess.run(["openssl"] + list(args), cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    ca_ext = ["-addext", "basicConstraints=critical,CA:TRUE",
+              "-addext", "keyUsage=critical,keyCertSign,cRLSign"]
+    ns = fresh(admin, space)
+    n = count(admin, "certificateauthorities", ns)
+    ossl("ecparam", "-name", "prime256v1", "-param_enc", "explicit", "-genkey", "-noout",
+         "-out", "x.key")
+    ossl("req", "-x509", "-new", "-key", "x.key", "-subj", "/CN=Explicit", "-days", "30",
+         "-out", "x.pem", *ca_ext)
+    ossl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "r.key")
+    ossl("req", "-x509", "-new", "-key", "r.key", "-subj", "/CN=SHA1 Root", "-days", "30",
+         "-sha1", "-out", "r.pem", *ca_ext)
+    ossl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "i.key")
+    ossl("req", "-new", "-key", "i.key", "-subj", "/CN=SHA1 Intermediate", "-out", "i.csr")
+    (tmp_path / "ext").write_text("basicConstraints=critical,CA:TRUE\n"
+                                  "keyUsage=critical,keyCertSign,cRLSign\n")
+    ossl("x509", "-req", "-in", "i.csr", "-CA", "r.pem", "-CAkey", "r.key", "-sha1",
+         "-days", "20", "-set_serial", "7", "-extfile", "ext", "-out", "i.pem")
+    for cert, key, why in (("x.pem", "x.key", "curve's name"), ("i.pem", "i.key", "weak")):
+        r = admin.post("/certificateauthorities", {
+            "name": "rp-" + rand(6), "certificate": (tmp_path / cert).read_text(),
+            "privateKey": (tmp_path / key).read_text()}, ns=ns)
+        e = assert_error(r, 422)
+        assert e["data"]["attribute"] == "certificate" and why in e["description"], e
+    assert count(admin, "certificateauthorities", ns) == n
+    admin.ok(admin.post("/certificateauthorities", {
+        "name": "sha1-root-" + rand(6), "certificate": (tmp_path / "r.pem").read_text(),
+        "privateKey": (tmp_path / "r.key").read_text()}, ns=ns))
