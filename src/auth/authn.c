@@ -784,10 +784,33 @@ authn_tick(int64_t now)
     return rc;
 }
 
+/* The ring keeps RING_MAX keys: a rotation so frequent that more would still
+ * verify tokens (token_max_validity after their retirement) would drop keys
+ * whose tokens are still valid. Refused at the start rather than found out
+ * by clients (a second look: with 1s and 1h, tokens failed after 40 s). */
+static int
+rotation_fits(struct errbuf *eb)
+{
+    int64_t r = cfg.signing_key_rotation, keep = key_retention();
+
+    if (r == 0 || r * (RING_MAX - 1) >= keep - KEY_AHEAD_MS)
+        return E_OK;
+    return errbuf_set(eb, E_BADREQ,
+                      "config: signing_key_rotation %llds is too short for token_max_validity "
+                      "%llds: %d keys are kept; rotate every %llds or less often",
+                      (long long)(r / 1000), (long long)(cfg.token_max_validity / 1000),
+                      RING_MAX,
+                      (long long)((keep - KEY_AHEAD_MS + (RING_MAX - 1) * 1000 - 1) /
+                                  ((RING_MAX - 1) * 1000)));
+}
+
 int
 authn_init(const unsigned char mk[32], struct errbuf *eb)
 {
     size_t n = 16;
+
+    if (rotation_fits(eb) != E_OK)
+        return E_BADREQ;
 
     while (n < (size_t)cfg.token_cache_entries)
         n <<= 1;

@@ -254,3 +254,16 @@ def test_no_rotation_by_default(start_server):
     time.sleep(2.5)
     assert jwks_kids(s) == [k1]
     assert kid_of(s.token()) == k1
+
+
+def test_a_rotation_too_frequent_for_the_ring_is_refused_at_start(start_server):
+    """32 keys are kept: with signing_key_rotation 1s and token_max_validity 1h, a one-hour
+    token was refused after about 40 s (a second look). Such settings stop the start, saying
+    how often one may rotate; the tightest that fits starts."""
+    s = start_server(config={"signing_key_rotation": "1s", "token_max_validity": "1h"},
+                     wait=False)
+    assert s.wait_exit() != 0
+    assert "signing_key_rotation 1s is too short for token_max_validity 3600s" in s.stderr()
+    assert "rotate every 117s or less often" in s.stderr()
+    s = start_server(config={"signing_key_rotation": "117s", "token_max_validity": "1h"})
+    assert s.health() == 200
