@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../auth/accounts.h"
 #include "../auth/authn.h"
 #include "../auth/authz.h"
 #include "../core/config.h"
@@ -222,6 +223,10 @@ judge_body_limit(struct req *r, int64_t body_len)
     if (body_len >= 0 && body_len <= ANON_BODY_MAX)
         return; /* nothing to judge: anyone may send that much */
     who = token ? authn_peek(r->authorization) : NULL;
+    if (who != NULL && accounts_gone(who)) { /* a deleted account's token, say */
+        principal_put(who);
+        who = NULL;
+    }
     if (who == NULL) {
         r->body_max = r->body_max < ANON_BODY_MAX ? r->body_max : ANON_BODY_MAX;
         return;

@@ -205,6 +205,21 @@ accounts_check(const struct principal *p, struct errbuf *eb)
     return ok ? E_OK : errbuf_set(eb, E_UNAUTH, "Invalid or expired token");
 }
 
+bool
+accounts_gone(const struct principal *p)
+{
+    struct str id;
+    bool       gone = false;
+
+    if (!source_id(p, &id))
+        return false;
+    pthread_mutex_lock(&mu);
+    if (live != NULL && live->gen == authz_generation())
+        gone = !idset_has(live, id);
+    pthread_mutex_unlock(&mu);
+    return gone;
+}
+
 static void
 idset_remove(struct idset *s, struct str id)
 {

@@ -8,6 +8,10 @@
 /* E_OK unless `p` is a token whose source is disabled or gone (E_UNAUTH), or
  * the store cannot say (E_UNAVAILABLE). Thread-safe. */
 int accounts_check(const struct principal *p, struct errbuf *eb);
+/* True when the set in memory, current, says p's source is gone or disabled;
+ * false when it cannot say without the store (never waits for it): for what
+ * a request's head decides (api.c, the body limit). Thread-safe. */
+bool accounts_gone(const struct principal *p);
 /* The ID of what vouched for p's token: its account, provider, service
  * account or app credential (empty: none). With the realm and `sub`, who a
  * principal is (an Idempotency-Key's owner): two directories' "jdoe" are two. */

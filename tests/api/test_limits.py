@@ -546,3 +546,20 @@ def test_page_size_zero_is_capped_by_page_size_max(start_server):
     assert r.headers["X-Count-Total"] == str(cap)
     r = c.head("/namespaces", ns=over, params={"pageSize": 0})
     assert r.status == 204 and r.headers["X-Count-Total"] == str(cap + 1), r
+
+
+def test_a_deleted_accounts_token_keeps_64_kib(server, admin, ns):
+    """A second look: the head's judgement took a deleted account's token as valid, and read
+    its 900 KiB body before the 401. What the server knows in memory of the account counts
+    too (the request is judged in full after, as always)."""
+    name, pw, acct = admin.mkaccount(ns)
+    admin.mkauthz(ns, [["@auth:realm=vince", "@auth:account=" + name]],
+                  ["@auth:role=namespace.editor"])
+    c = server.client(server.token(name, pw))
+    big = padded_body("big-" + rand(6), 200 * 1024)
+    assert c.post("/namespaces", data=big, ns=ns, content_type="application/json").status \
+        == 200
+    admin.ok(admin.delete("/accounts/" + acct["ID"], ns=ns))
+    r = c.post("/namespaces", data=padded_body("gone-" + rand(6), 200 * 1024), ns=ns,
+               content_type="application/json")
+    assert_error(r, 413)
