@@ -312,7 +312,8 @@ import_key_type(struct str pem, const struct val *f, struct errbuf *eb)
             eb, E_VALIDATION, "certificate",
             "The certificate's key (%.*s%s%.*s, %lld bits) is not one of the key "
             "types of a certificate authority: EC_P256, EC_P384, RSA_2048, "
-            "RSA_3072, RSA_4096 or ED25519 (an EC key by its curve's name)",
+            "RSA_3072, RSA_4096 or ED25519 (EC keys by their curve's name, RSA keys as "
+            "rsaEncryption, not RSA-PSS)",
             (int)(alg.len > 32 ? 32 : alg.len), alg.p, curve.len > 0 ? " " : "",
             (int)(curve.len > 32 ? 32 : curve.len), curve.p, (long long)bits);
     /* Nobody relies on a root's own signature; an intermediate's is its issuer's word. */
