@@ -560,6 +560,10 @@ def test_a_deleted_accounts_token_keeps_64_kib(server, admin, ns):
     assert c.post("/namespaces", data=big, ns=ns, content_type="application/json").status \
         == 200
     admin.ok(admin.delete("/accounts/" + acct["ID"], ns=ns))
+    # Each server learns of it at its next request (with two servers, requests alternate):
+    # the head never waits for the store to find out.
+    for _ in range(2):
+        assert_error(c.get("/namespaces", ns=ns), 401)
     r = c.post("/namespaces", data=padded_body("gone-" + rand(6), 200 * 1024), ns=ns,
                content_type="application/json")
     assert_error(r, 413)
