@@ -200,27 +200,40 @@ holds_live_certificate(struct hook_ctx *ctx, struct tx *tx, struct str ns, const
     return rc;
 }
 
-/* Unless ?override=true: a subtree that holds valid, unrevoked certificates
- * a CA above it issued does not go, since nothing could revoke them after
- * (their objects are how they are revoked): 422 naming the CA. */
+/* A subtree that holds valid, unrevoked certificates a CA above it issued
+ * does not go, since nothing could revoke them after (their objects are how
+ * they are revoked): 422 naming the CA. ?override=true takes them along, for
+ * a caller who may delete that CA (which would leave them unrevocable too):
+ * else an editor stripped the CA's owner of revoking them (a review). */
 static int
 refuse_unrevocable(struct hook_ctx *ctx, struct tx *tx, struct str ns, struct errbuf *eb)
 {
-    struct listq q = { .scope = { STR("/"), true }, .limit = -1 };
-    struct val   cas = val_arr();
-    bool         holds = false;
-    int          rc =
-        ctx->override ? E_OK : tx->ops->list(tx, &spec_certificateauthority, &q, ctx->a, &cas);
+    struct listq  q = { .scope = { STR("/"), true }, .limit = -1 };
+    struct val    cas = val_arr();
+    bool          holds = false;
+    struct errbuf why = { 0 };
+    int           rc = tx->ops->list(tx, &spec_certificateauthority, &q, ctx->a, &cas);
 
     for (size_t i = 0; i < cas.a.n && rc == E_OK && !holds; i++) {
-        struct str home = val_get_str(&cas.a.v[i], "namespace");
-        if (nspath_within(ns, home) && !nspath_within(home, ns) &&
-            (rc = holds_live_certificate(ctx, tx, ns, &cas.a.v[i], &holds)) == E_OK && holds)
+        struct str home = val_get_str(&cas.a.v[i], "namespace"),
+                   name = val_get_str(&cas.a.v[i], "name");
+        if (!nspath_within(ns, home) || nspath_within(home, ns) ||
+            (rc = holds_live_certificate(ctx, tx, ns, &cas.a.v[i], &holds)) != E_OK || !holds)
+            continue;
+        if (!ctx->override)
             return errbuf_set(eb, E_VALIDATION,
                               "The namespace holds valid certificates that certificate "
                               "authority '%.*s' of '%.*s' issued: revoke them first, or "
                               "delete with ?override=true (then nothing can revoke them)",
-                              STR_FMT(val_get_str(&cas.a.v[i], "name")), STR_FMT(home));
+                              STR_FMT(name), STR_FMT(home));
+        if (ctx->may != NULL &&
+            ctx->may(ctx, &spec_certificateauthority, VERB_DELETE, home, &why) != E_OK)
+            return errbuf_set(eb, E_FORBIDDEN,
+                              "The namespace holds valid certificates that certificate "
+                              "authority '%.*s' of '%.*s' issued: only who may delete that "
+                              "CA may take them along unrevoked; revoke them first",
+                              STR_FMT(name), STR_FMT(home));
+        holds = false; /* allowed: look at the next CA */
     }
     return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
 }

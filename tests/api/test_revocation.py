@@ -809,6 +809,27 @@ def test_a_namespace_holding_valid_certificates_of_a_ca_above_goes_only_with_ove
         assert admin.get("/namespaces/" + child["ID"], ns=ns).status == 404
 
 
+def test_only_who_may_delete_the_ca_takes_its_certificates_along_unrevoked(server, admin,
+                                                                           space):
+    """A third look: an editor of the child namespace, who may not delete the CA above (nor
+    its valid certificates), deleted the namespace with ?override=true and left the CA's
+    owner a valid certificate nothing can revoke. The override takes them along only for
+    who may delete that CA; the editor may still revoke them first and delete."""
+    from test_authz import EDITOR, user_with
+    ns = admin.mkns(space, "own" + rand(6))["name"]
+    ca = mk_ca(admin, ns, usableInSubNamespaces=True)
+    team = admin.mkns(ns, "team")["name"]
+    ed = user_with(admin, server, team, [EDITOR])
+    child = admin.mkns(team, "c" + rand(6))
+    req, _ = new_leaf(admin, child["name"], mk_template(admin, child["name"], ca["ID"])["ID"])
+    e = assert_error(ed.delete("/namespaces/" + child["ID"], ns=team,
+                               params={"override": "true"}), 403)
+    assert ca["name"] in e["description"] and "only who may delete" in e["description"], e
+    assert admin.get("/certificates/" + req["certificateID"], ns=child["name"]).status == 200
+    ed.ok(revoke(ed, child["name"], req["certificateID"], "cessationOfOperation"))
+    ed.ok(ed.delete("/namespaces/" + child["ID"], ns=team))
+
+
 def test_a_namespace_holding_a_ca_that_issued_valid_certificates_goes_only_with_override(
         server, admin, space):
     """API.md 7.4: a CA that issued unexpired certificates is deleted only with
