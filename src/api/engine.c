@@ -78,6 +78,17 @@ hook_may(const struct hook_ctx *ctx, const struct spec *s, unsigned verb, struct
     return authz_check(&q, s, verb, eb);
 }
 
+/* hook_ctx.holds: the same, judged for a whole network. */
+static int
+hook_holds(const struct hook_ctx *ctx, const struct spec *s, unsigned verb, struct str ns,
+           const struct cidr *from, struct errbuf *eb)
+{
+    const struct req  *r = (const struct req *)((const char *)ctx - offsetof(struct req, hook));
+    struct authz_query q = { r->a, r->who, ns, r->client_ip, from };
+
+    return authz_check(&q, s, verb, eb);
+}
+
 static struct str
 sha256_hex(struct arena *a, const struct str *parts, size_t n)
 {
@@ -1079,6 +1090,7 @@ serve_judged(struct req *r, struct errbuf *eb)
     r->hook.ns = r->ns;
     r->hook.id = r->route.id;
     r->hook.may = hook_may;
+    r->hook.holds = hook_holds;
     rc = r->route.action != NULL ? serve_action(r, s, &ck, eb) : serve_op(r, s, &ck, eb);
     if (rc != E_OK)
         goto fail;

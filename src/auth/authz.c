@@ -319,19 +319,32 @@ subject_matches(const struct policy *p, const struct principal *who)
     return false;
 }
 
+/* Whether `outer` holds every address of `inner` (two networks nest or are
+ * apart). */
 static bool
-client_in(const struct policy *p, struct str client_ip)
+net_within(const struct cidr *inner, const struct cidr *outer)
+{
+    return outer->bits <= inner->bits && cidr_contains(outer, inner->addr);
+}
+
+/* Whether one of nets[0..n) holds the query's address, or all of its network. */
+static bool
+query_in(const struct authz_query *r, const struct cidr *nets, size_t n)
 {
     unsigned char ip[16];
 
-    if (p->nnets == 0)
-        return true;
-    if (ip_parse(client_ip, ip) != E_OK)
+    if (r->from == NULL && ip_parse(r->client_ip, ip) != E_OK)
         return false;
-    for (size_t i = 0; i < p->nnets; i++)
-        if (cidr_contains(&p->nets[i], ip))
+    for (size_t i = 0; i < n; i++)
+        if (r->from != NULL ? net_within(r->from, &nets[i]) : cidr_contains(&nets[i], ip))
             return true;
     return false;
+}
+
+static bool
+client_in(const struct policy *p, const struct authz_query *r)
+{
+    return p->nnets == 0 || query_in(r, p->nets, p->nnets);
 }
 
 /* The token's restrictedPermissions, if any, must allow it too. */
@@ -342,15 +355,9 @@ restrictions_allow(const struct authz_query *r, const struct spec *s, unsigned v
 
     if (who->restricted_ns.len > 0 && !nspath_within(r->ns, who->restricted_ns))
         return false;
-    if (who->restricted_nets != NULL) {
-        unsigned char ip[16];
-        bool          in = false;
-        if (ip_parse(r->client_ip, ip) == E_OK)
-            for (size_t i = 0; i < who->nrestricted_nets && !in; i++)
-                in = cidr_contains(&who->restricted_nets[i], ip);
-        if (!in)
-            return false;
-    }
+    if (who->restricted_nets != NULL &&
+        !query_in(r, who->restricted_nets, who->nrestricted_nets))
+        return false;
     if (who->nrestricted_perms == 0)
         return true;
     for (size_t i = 0; i < who->nrestricted_perms; i++) {
@@ -396,7 +403,7 @@ level_allows(const struct snapshot *sn, const struct authz_query *r, struct str 
     for (size_t i = 0; i < n; i++) {
         const struct policy *p = pp[i];
         if (!nspath_within(r->ns, p->auth_ns) || !subject_matches(p, r->who) ||
-            !client_in(p, r->client_ip))
+            !client_in(p, r))
             continue;
         for (size_t j = 0; j < p->ngrants; j++)
             if (grant_allows(&p->grants[j], s, verb))

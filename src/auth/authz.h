@@ -10,6 +10,11 @@ struct authz_query {
     struct arena           *a;
     const struct principal *who;
     struct str              ns, client_ip;
+    /* Not NULL: judged for every address of this network instead of
+     * client_ip (what a caller may hand on to be used from there; ::/0:
+     * from anywhere). Only policies and token restrictions whose networks
+     * hold all of it count. */
+    const struct cidr *from;
 };
 /* E_OK when the API authorizations in q->ns and above grant `verb` on `s` to
  * q->who (from q->client_ip), within the token's restrictions; E_FORBIDDEN

@@ -1,5 +1,6 @@
 /* account.c - the users of the Vince realm (API.md section 3). */
 #include "../core/password.h"
+#include "roles.h"
 #include "specs.h"
 
 #define PASSWORD_MIN 8
@@ -26,7 +27,8 @@ account_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, boo
     struct val *pw = val_get(obj, "password");
     char        hash[PASSWORD_HASH_MAX];
 
-    KW_UNUSED(s);
+    if (roles_check_admin(ctx, s, ctx->ns, eb) != E_OK)
+        return E_FORBIDDEN;
     KW_UNUSED(create);
     if (pw == NULL || pw->t == V_NULL || (pw->t == V_STR && pw->s.len == 0))
         return E_OK;

@@ -82,9 +82,9 @@ check_policy(struct hook_ctx *ctx, const struct val *obj, const struct val *old,
         return errbuf_attr(eb, E_VALIDATION, "authorizedNamespace",
                            "Attribute 'authorizedNamespace' must be '%.*s' or below it",
                            STR_FMT(ctx->ns));
-    return roles_check_held(ctx, ids,
-                            same_reach(old, obj) ? val_get(old, "authorizedIdentities") : NULL,
-                            ns->s, "authorizedIdentities", eb);
+    return roles_check_held(
+        ctx, ids, same_reach(old, obj) ? val_get(old, "authorizedIdentities") : NULL, ns->s,
+        val_get(obj, "authorizedSubnets"), "authorizedIdentities", eb);
 }
 
 static int

@@ -3,6 +3,7 @@
  * configuration. */
 
 #include "../pki/pemcheck.h"
+#include "roles.h"
 #include "specs.h"
 
 #define CA_PEM_MAX   (64 * 1024)
@@ -80,7 +81,8 @@ ldapprovider_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj
                filter = val_get_str(obj, "bindSearchFilter");
     int rc;
 
-    KW_UNUSED(s);
+    if (roles_check_admin(ctx, s, ctx->ns, eb) != E_OK)
+        return E_FORBIDDEN;
     /* An update's body is checked before defaults apply: what it leaves out
      * gets the default (filter) or is reported missing by the generic checks. */
     if ((create || address.len > 0) && (rc = check_address(address, eb)) != E_OK)

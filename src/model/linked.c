@@ -78,8 +78,9 @@ linked_policy_put(struct hook_ctx *ctx, struct tx *tx, struct val *owner, const 
     int         rc;
 
     if ((rc = check_roles(ctx->a, granted, eb)) != E_OK ||
-        (rc = roles_check_held(ctx, granted, held_before(old, who), ns, "roles", eb)) != E_OK ||
-        (rc = check_subnets(who->subnets, eb)) != E_OK)
+        (rc = check_subnets(who->subnets, eb)) != E_OK ||
+        (rc = roles_check_held(ctx, granted, held_before(old, who), ns, who->subnets, "roles",
+                               eb)) != E_OK)
         return rc;
     if (granted == NULL || granted->a.n == 0) { /* no roles: no authorization */
         rc = linked_policy_del(tx, owner, eb);

@@ -3,6 +3,7 @@
  * checks the configuration. */
 
 #include "../pki/pemcheck.h"
+#include "roles.h"
 #include "specs.h"
 
 #define CA_PEM_MAX   (64 * 1024)
@@ -58,7 +59,8 @@ oidcprovider_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj
     static const char *const subjects[] = { "sub", "email", NULL };
     const struct val        *ca = val_get(obj, "certificateAuthority");
 
-    KW_UNUSED(s);
+    if (roles_check_admin(ctx, s, ctx->ns, eb) != E_OK)
+        return E_FORBIDDEN;
     KW_UNUSED(create);
     default_list(ctx->a, obj, "scopes", scopes);
     default_list(ctx->a, obj, "subjects", subjects);

@@ -1,6 +1,8 @@
 /* roles.c - the built-in roles, as data. */
 #include "roles.h"
 
+#include "../core/net.h"
+
 #include "specs.h"
 
 #define ALL_VERBS (VERB_GET | VERB_POST | VERB_PUT | VERB_DELETE)
@@ -108,45 +110,92 @@ listed(const struct val *list, struct str entry)
     return false;
 }
 
-/* Every operation `g` allows must be one the caller may do in `ns`. */
+/* The networks a grant is used from: its subnets, or everywhere (::/0). */
+struct reach {
+    struct cidr nets[64];
+    size_t      n;
+};
+
 static int
-grant_held(const struct hook_ctx *ctx, const struct grant *g, struct str ns, const char *attr,
-           struct str entry, struct errbuf *eb)
+reach_of(const struct val *subnets, struct reach *to, const char *attr, struct errbuf *eb)
+{
+    to->n = 0;
+    for (size_t i = 0; subnets != NULL && subnets->t == V_ARR && i < subnets->a.n; i++) {
+        if (to->n == ARRAY_LEN(to->nets) || subnets->a.v[i].t != V_STR ||
+            cidr_parse(subnets->a.v[i].s, &to->nets[to->n]) != E_OK)
+            return errbuf_attr(eb, E_VALIDATION, attr, "Attribute '%s': bad subnets", attr);
+        to->n++;
+    }
+    if (to->n == 0)
+        to->nets[to->n++] = (struct cidr){ .bits = 0 }; /* ::/0 */
+    return E_OK;
+}
+
+/* Every operation `g` allows must be one the caller may do in `ns`, from
+ * every address the grant is used from (else a caller whose rights hold only
+ * from 127.0.0.2 made an administrator service account, used from anywhere:
+ * a third look). */
+static int
+grant_held(const struct hook_ctx *ctx, const struct grant *g, struct str ns,
+           const struct reach *from, const char *attr, struct str entry, struct errbuf *eb)
 {
     static const unsigned each[] = { VERB_GET, VERB_POST, VERB_PUT, VERB_DELETE };
     struct errbuf         why = { 0 };
 
     for (size_t i = 0; i < spec_count; i++)
         for (size_t v = 0; v < ARRAY_LEN(each); v++)
-            if (grant_allows(g, spec_all[i], each[v]) &&
-                ctx->may(ctx, spec_all[i], each[v], ns, &why) != E_OK)
-                return errbuf_attr(eb, E_FORBIDDEN, attr,
-                                   "Cannot grant '%.*s' in %.*s (nor hand on a credential "
-                                   "holding it): it allows %s,%s, which the caller may not "
-                                   "do there",
-                                   (int)(entry.len > 64 ? 64 : entry.len), entry.p, STR_FMT(ns),
-                                   spec_all[i]->identity, verbs[v].name);
+            for (size_t k = 0; k < from->n && grant_allows(g, spec_all[i], each[v]); k++)
+                if (ctx->holds(ctx, spec_all[i], each[v], ns, &from->nets[k], &why) != E_OK)
+                    return errbuf_attr(
+                        eb, E_FORBIDDEN, attr != NULL ? attr : "",
+                        "Cannot grant '%.*s' in %.*s (nor hand on a credential holding it): "
+                        "it allows %s,%s, which the caller may not do there from every "
+                        "address it would be used from",
+                        (int)(entry.len > 64 ? 64 : entry.len), entry.p, STR_FMT(ns),
+                        spec_all[i]->identity, verbs[v].name);
     return E_OK;
 }
 
 int
 roles_check_held(const struct hook_ctx *ctx, const struct val *granted,
-                 const struct val *before, struct str ns, const char *attr, struct errbuf *eb)
+                 const struct val *before, struct str ns, const struct val *subnets,
+                 const char *attr, struct errbuf *eb)
 {
     struct grant g[ROLE_GRANTS_MAX];
+    struct reach from;
     int          rc;
 
-    for (size_t i = 0; ctx->may != NULL && granted != NULL && i < granted->a.n; i++) {
+    if (ctx->holds == NULL || granted == NULL || granted->t != V_ARR)
+        return E_OK; /* no caller to judge: the console's own writes */
+    if ((rc = reach_of(subnets, &from, attr, eb)) != E_OK)
+        return rc;
+    for (size_t i = 0; i < granted->a.n; i++) {
         size_t n = 0;
         if (listed(before, granted->a.v[i].s))
             continue; /* granted already: not this write's doing */
         if ((rc = roles_parse_identity(ctx->a, granted->a.v[i].s, g, &n, eb)) != E_OK)
             return rc;
         for (size_t j = 0; j < n; j++)
-            if ((rc = grant_held(ctx, &g[j], ns, attr, granted->a.v[i].s, eb)) != E_OK)
+            if ((rc = grant_held(ctx, &g[j], ns, &from, attr, granted->a.v[i].s, eb)) != E_OK)
                 return rc;
     }
     return E_OK;
+}
+
+int
+roles_check_admin(const struct hook_ctx *ctx, const struct spec *s, struct str ns,
+                  struct errbuf *eb)
+{
+    struct val all = val_arr();
+
+    val_push(ctx->a, &all, val_cstr("@auth:role=namespace.administrator"));
+    if (roles_check_held(ctx, &all, NULL, ns, NULL, NULL, eb) == E_OK)
+        return E_OK;
+    return errbuf_set(eb, E_FORBIDDEN,
+                      "Writing %s needs everything namespace.administrator allows in %.*s, "
+                      "from any address: the tokens of an identity may be trusted by any "
+                      "policy",
+                      s->rest, STR_FMT(ns));
 }
 
 bool

@@ -85,7 +85,7 @@ rotate_secret(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct 
               struct val *answer, struct errbuf *eb)
 {
     int rc = roles_check_held(ctx, val_get(obj, "roles"), NULL, val_get_str(obj, "namespace"),
-                              "roles", eb);
+                              NULL, "roles", eb);
 
     if (rc != E_OK)
         return rc;

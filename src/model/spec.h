@@ -83,6 +83,8 @@ struct tx;    /* store/store.h: the write transaction */
 struct fnode; /* store/filter.h: a parsed q= filter */
 struct spec;
 
+struct cidr;
+
 /* What a hook sees of the write it is part of; no HTTP (api/ fills it from the
  * request). Everything hangs off `a`, which lives until the answer is sent. */
 struct hook_ctx {
@@ -115,6 +117,11 @@ struct hook_ctx {
      * on the CA). E_OK, or E_FORBIDDEN with detail in eb. */
     int (*may)(const struct hook_ctx *ctx, const struct spec *s, unsigned verb, struct str ns,
                struct errbuf *eb);
+    /* The same, from every address of network `from` (::/0: from anywhere)
+     * rather than the request's: what the caller may hand on to be used from
+     * there (roles_check_held). */
+    int (*holds)(const struct hook_ctx *ctx, const struct spec *s, unsigned verb, struct str ns,
+                 const struct cidr *from, struct errbuf *eb);
 };
 
 /* Hooks return 0 or an enum err with detail in eb. */

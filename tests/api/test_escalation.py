@@ -134,3 +134,49 @@ def test_a_credential_holding_roles_is_handed_on_only_by_who_holds_them(server, 
     assert still["serialNumber"] == ac["serialNumber"]
     # Without a new certificate, an edit is not a hand-over.
     u.ok(u.put("/appcredentials/" + ac["ID"], dict(got, description="ours"), ns=top))
+
+
+def test_identities_are_written_by_who_holds_everything_there(server, admin, top):
+    """A third look: account,put alone set the administrator's password, and
+    ldapprovider,put alone pointed a provider at the caller's own directory; each then
+    logged in as anyone. Making or changing an account or an identity provider needs
+    everything namespace.administrator allows there."""
+    name, pw, acct = admin.mkaccount(top)
+    u = user_with(admin, server, top, ["account,get,put,post", "ldapprovider,get,put,post",
+                                       "oidcprovider,get,put,post"])
+    e = assert_error(u.put("/accounts/" + acct["ID"], dict(acct, password="taken-over-1"),
+                           ns=top), 403)
+    assert "namespace.administrator" in e["description"], e
+    assert server.issue(name, pw).status == 200  # the password is still the owner's
+    assert_error(u.post("/accounts", {"name": "x-" + rand(8), "password": "password-123"},
+                        ns=top), 403)
+    prov = admin.ok(admin.post("/ldapproviders", {
+        "name": "p-" + rand(6), "address": "127.0.0.1:1", "connSecurityProtocol": "None",
+        "bindDN": "cn=r", "bindPassword": "secret", "baseDN": "dc=x"}, ns=top))
+    assert_error(u.put("/ldapproviders/" + prov["ID"], dict(prov, address="127.0.0.9:389",
+                                                            bindPassword="mine"), ns=top), 403)
+    assert admin.ok(admin.get("/ldapproviders/" + prov["ID"], ns=top))["address"] == \
+        "127.0.0.1:1"
+    # An administrator of the namespace does it all.
+    a = user_with(admin, server, top, [ADMIN])
+    a.ok(a.put("/accounts/" + acct["ID"], dict(acct, password="reset-by-admin-1"), ns=top))
+
+
+def test_rights_held_from_some_networks_only_are_not_handed_on_beyond(server, admin, top):
+    """A third look: a caller whose rights hold only from its own address made an
+    administrator service account (used from anywhere), and an authorization for itself
+    without subnets. What is handed on must be held from every address it is used from."""
+    name, pw, _ = admin.mkaccount(top)
+    admin.mkauthz(top, [["@auth:realm=vince", "@auth:account=" + name]], [ADMIN],
+                  authorizedSubnets=["127.0.0.1/32"])
+    u = server.client(server.token(name, pw))
+    u.account = name
+    refused(u.post("/serviceaccounts", {"name": "sa-" + rand(6), "roles": [VIEWER]}, ns=top),
+            "every address")
+    mine = [["@auth:realm=vince", "@auth:account=" + u.account]]
+    body = {"name": "az-" + rand(6), "subject": mine, "authorizedIdentities": [VIEWER],
+            "authorizedNamespace": top}
+    refused(u.post("/apiauthorizations", body, ns=top), "every address")
+    refused(u.post("/apiauthorizations", dict(body, authorizedSubnets=["127.0.0.0/8"]), ns=top),
+            "every address")
+    u.ok(u.post("/apiauthorizations", dict(body, authorizedSubnets=["127.0.0.1/32"]), ns=top))
