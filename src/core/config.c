@@ -127,6 +127,8 @@ static const struct setting settings[] = {
       "discovery runs at once on this server (threads of their own)" },
     { "discovery_slice", C_DURATION, F(discovery_slice), 0, "1m", 100, INT64_C(86400000),
       "how long a run scans before it gives its worker to a run that waits (taking turns)" },
+    { "discovery_sweep_batch", C_INT, F(discovery_sweep_batch), 0, "512", 1, 100000,
+      "instances a run marks MISSING per transaction (the store's writer serves everyone)" },
 };
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
