@@ -152,6 +152,7 @@ struct run {
     struct strmap   cache; /* fingerprints of the certificates stored: set */
     struct arena   *leaves_a;
     struct strmap   leaves; /* leaf fingerprints seen by this run */
+    struct strmap   born;   /* stored by this run as CAs: &born_ca, &born_leaf */
     bool            canceled;
     struct errbuf   eb;
 };
@@ -504,11 +505,38 @@ remember(struct run *r, const char *fp)
     strmap_put(&r->cache, str_c(fp), r);
 }
 
+/* What r->born says of a certificate this run put into the inventory as a
+ * CA of a chain (only the addresses matter). */
+static char born_ca, born_leaf;
+
+/* Whether chain member i of f, found in the inventory, is still new to the
+ * namespace: a leaf that this run itself stored first as a CA of another
+ * server's chain was in no inventory before the run. It counts and is
+ * announced once, whichever server was scanned first (a self-signed CA used
+ * as a server's certificate and sent in another's chain was new only when
+ * that server came first: a black-box review). */
+static bool
+born_here(struct run *r, const struct found *f, size_t i, bool dup)
+{
+    if (i > 0) {
+        if (!dup && r->born.n < CACHE_MAX * 16)
+            strmap_put(&r->born, str_c(f->fp[i]), &born_ca);
+        return !dup;
+    }
+    if (!dup)
+        return true;
+    if (strmap_get(&r->born, str_c(f->fp[0])) != &born_ca)
+        return false;
+    strmap_put(&r->born, str_c(f->fp[0]), &born_leaf);
+    return true;
+}
+
 /* The ID of chain member i of f in the run's namespace, put into the
- * inventory when it is not there (*is_new; a new leaf is announced as
- * certificate.discovered, the CAs of its chain are not). Always looked up in
- * the transaction: a user may have deleted it since the run last saw it (the
- * run's memory of fingerprints only spares parsing). */
+ * inventory when it is not there (*is_new, or stored by this run as a CA:
+ * born_here; a new leaf is announced as certificate.discovered, the CAs of
+ * its chain are not). Always looked up in the transaction: a user may have
+ * deleted it since the run last saw it (the run's memory of fingerprints only
+ * spares parsing). */
 static int
 put_cert(struct tx *tx, struct flush *fl, const struct found *f, size_t i, struct str *id,
          bool *is_new)
@@ -531,7 +559,7 @@ put_cert(struct tx *tx, struct flush *fl, const struct found *f, size_t i, struc
         rc = inv_put(tx, fl->a, r->ns, c, "DISCOVERED", &fl->batch, &obj, &dup, &r->eb);
     if (rc != E_OK)
         return rc;
-    *is_new = !dup;
+    *is_new = born_here(r, f, i, dup);
     *id = val_get_str(&obj, "ID");
     remember(r, f->fp[i]);
     if (*is_new && i == 0)
@@ -1208,6 +1236,7 @@ discovery_run_job(struct job_ctx *ctx)
     r.leaves_a = arena_new(256 * 1024);
     strmap_init(&r.cache, r.cache_a);
     strmap_init(&r.leaves, r.leaves_a);
+    strmap_init(&r.born, r.leaves_a);
     if (ctx->kind->max_attempts > 0 && ctx->attempt >= ctx->kind->max_attempts)
         rc = errbuf_set(&r.eb, E_INTERNAL, "gave up after %lld attempts",
                         (long long)ctx->attempt); /* never left RUNNING */

@@ -636,12 +636,12 @@ def forged(subject_of, signer_key, key=None, cn=None, days_ago=None):
     return certmaker.Cert(b.sign(signer_key, hashes.SHA256()), key)
 
 
-def serve_chain(tmp_path, leaf, *chain):
-    """`openssl s_server` on 127.0.0.1 presenting leaf and then `chain`: (process, port)."""
+def serve_chain(tmp_path, leaf, *chain, address="127.0.0.1"):
+    """`openssl s_server` on `address` presenting leaf and then `chain`: (process, port)."""
     port = free_port()
     (tmp_path / "c.pem").write_text(leaf.pem)
     (tmp_path / "k.pem").write_text(leaf.key_pem())
-    args = ["openssl", "s_server", "-accept", "127.0.0.1:%d" % port, "-cert",
+    args = ["openssl", "s_server", "-accept", "%s:%d" % (address, port), "-cert",
             str(tmp_path / "c.pem"), "-key", str(tmp_path / "k.pem"), "-quiet", "-www"]
     if chain:
         (tmp_path / "chain.pem").write_text("".join(c.pem for c in chain))
@@ -649,7 +649,7 @@ def serve_chain(tmp_path, leaf, *chain):
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(100):
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            socket.create_connection((address, port), timeout=1).close()
             break
         except OSError:
             time.sleep(0.05)
@@ -961,3 +961,44 @@ def test_instances_turn_missing_in_short_transactions_between_other_writes(start
             assert (i["discoveryRunID"] == run2) == (want == "ACTIVE"), i
     finally:
         srv.close()
+
+
+def test_a_ca_of_one_chain_presented_as_another_server_s_leaf_is_new_either_way(admin,
+                                                                               tmp_path):
+    # A self-signed CA that one server uses as its own certificate, and another sends in
+    # its chain: when the chain came first, the CA was stored as a chain member, and as a
+    # leaf it was then neither counted in newCertificates nor announced (a black-box
+    # review). It was in no inventory before the run: new, whatever the order (addresses
+    # are scanned in order: the chain's server first, then the CA's, then the other way).
+    import random
+    ca = make_cert("Dual CA " + rand(6), ca=True, days=3650, dns=["dual.disc.test"])
+    leaf = make_cert("dual-leaf.disc.test", issuer=ca, days=30, dns=["dual-leaf.disc.test"])
+    net = "127.%d.%d." % (random.randint(20, 250), random.randint(1, 250))
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    px, portx = serve_chain(tmp_path / "x", leaf, ca, address=net + "1")
+    py, porty = serve_chain(tmp_path / "y", ca, address=net + "2")
+    rcv = Receiver().start()
+    try:
+        for targets in ([net + "1", net + "2"], [net + "2", net + "1"]):
+            ns = admin.mkns("/", "dual-" + rand(8))["name"]
+            admin.ok(admin.post("/webhooks", {
+                "name": "h", "url": rcv.url(), "caCertificate": rcv.ca_pem,
+                "secret": rcv.secret, "events": ["certificate.discovered"]}, ns=ns))
+            d = admin.ok(admin.post("/discoveries", body(
+                targets=targets, ports=[str(portx), str(porty)], timeout="3s",
+                concurrency=1), ns=ns))
+            run = wait_run(admin, ns, start_run(admin, ns, d["ID"])["ID"])
+            assert run["status"] == "SUCCEEDED" and run["endpointsResponded"] == 2, run
+            assert run["certificatesFound"] == 2 and run["newCertificates"] == 2, (targets, run)
+            rcv.wait_for(2)
+            time.sleep(0.5)  # no third one
+            fps = sorted(g.json["certificate"]["fingerprint"] for g in rcv.received())
+            assert fps == sorted([ca.fingerprint, leaf.fingerprint]), (targets, fps)
+            with rcv._cv:
+                rcv.deliveries.clear()
+    finally:
+        rcv.close()
+        for p in (px, py):
+            p.kill()
+            p.wait()
