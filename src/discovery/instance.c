@@ -81,6 +81,9 @@ instance_record(struct tx *tx, struct arena *a, const struct instance_seen *s, i
     val_set(a, &obj, "serverName", val_cstr(s->server_name));
     val_set(a, &obj, "sightingKey", val_str(key));
     val_set(a, &obj, "firstSeen", t);
+    /* One time for all four: object_new's clock, read later than the batch's
+     * `now`, made createTime later than updateTime (a black-box review). */
+    val_set(a, &obj, "createTime", t);
     set_seen(a, &obj, s, t);
     rc = tx->ops->insert(tx, &spec_certificateinstance, &obj);
     return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
