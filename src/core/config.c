@@ -127,6 +127,10 @@ static const struct setting settings[] = {
       "discovery runs at once on this server (threads of their own)" },
     { "discovery_slice", C_DURATION, F(discovery_slice), 0, "1m", 100, INT64_C(86400000),
       "how long a run scans before it gives its worker to a run that waits (taking turns)" },
+    { "discovery_handshake_memory", C_SIZE, F(discovery_handshake_memory), 0, "268435456",
+      1048576, INT64_C(68719476736),
+      "memory the handshakes of all the discovery runs of a server may hold at worst "
+      "(discovery_workers share it)" },
     { "discovery_sweep_batch", C_INT, F(discovery_sweep_batch), 0, "512", 1, 100000,
       "instances a run marks MISSING per transaction (the store's writer serves everyone)" },
 };

@@ -56,6 +56,7 @@ struct config {
     char    discovery_allowed_networks[1024]; /* CIDRs discoveries may scan; "": all */
     int64_t discovery_workers;                /* discovery runs at once per server */
     int64_t discovery_slice;                  /* ms a run scans while others wait */
+    int64_t discovery_handshake_memory;       /* bytes the runs' handshakes may hold */
     int64_t discovery_sweep_batch;            /* instances marked MISSING per transaction */
     int64_t store_timeout;                    /* ms: PostgreSQL's statement timeout of a
                                                  read (a write's: twice it); an answer is

@@ -80,6 +80,7 @@ struct scan {
     uint32_t     inflight;
     uint32_t     ready_head, ready_tail; /* connected, waiting for a handshake turn */
     uint32_t     handshaking;            /* slots in P_HANDSHAKE */
+    uint32_t     hs_max;                 /* in P_HANDSHAKE at most, for memory (0: any) */
     int64_t      hs_cost_us;             /* moving average of one handshake's cost */
     uint32_t     cap;       /* in flight at most for now: nslots, less after EMFILE */
     int64_t      cap_at;    /* when EMFILE last lowered it */
@@ -220,6 +221,9 @@ ctx_new(void)
     SSL_CTX_set_security_level(ctx, 0);
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_LEGACY_SERVER_CONNECT);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    /* A server that announced a 100 KB certificate list and went silent held
+     * 150 KB of this process for the probe's time-out (a black-box review). */
+    SSL_CTX_set_max_cert_list(ctx, SCAN_CERT_LIST_MAX);
     if (SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION) != 1 ||
         SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1 ||
         SSL_CTX_set_cipher_list(ctx, "ALL:@SECLEVEL=0") != 1)
@@ -633,13 +637,16 @@ connected(struct scan *s, uint32_t i)
 }
 
 /* How many handshakes may be under way: what this thread finishes in half
- * the time-out at the measured cost of one. */
+ * the time-out at the measured cost of one, and no more than the memory
+ * budget allows (hs_max: each may hold SCAN_HANDSHAKE_MEMORY). */
 static uint32_t
 hs_cap(const struct scan *s)
 {
     int64_t cost = s->hs_cost_us > 0 ? s->hs_cost_us : 1;
     int64_t n = s->timeout * 1000 / 2 / cost;
 
+    if (s->hs_max > 0 && n > s->hs_max)
+        n = s->hs_max;
     return n < HS_MIN ? HS_MIN : n > (int64_t)s->nslots ? s->nslots : (uint32_t)n;
 }
 
@@ -853,6 +860,7 @@ scan_init(struct scan *s, const struct scan_opts *o, struct errbuf *eb)
     s->timeout = timeout != 0 ? timeout : SCAN_TIMEOUT_DEFAULT;
     s->free = s->head = s->tail = s->waiting = s->ready_head = s->ready_tail = NONE;
     s->hs_cost_us = HS_COST_US;
+    s->hs_max = o != NULL ? o->handshakes_max : 0;
     if ((s->slots = calloc(s->nslots, sizeof(*s->slots))) == NULL)
         return errbuf_set(eb, E_INTERNAL, "scan: out of memory for %u slots", s->nslots);
     for (uint32_t i = s->nslots; i-- > 0;) {

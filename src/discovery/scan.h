@@ -109,9 +109,23 @@ struct scan_result {
     int64_t                     elapsed_ms;
 };
 
+/* The certificate list a scanned server may send, in bytes (OpenSSL's default
+ * is 100 KiB): 32 of the largest CAs of Debian's bundle (2,007 bytes at most,
+ * 48,816 for the 32 largest; at most 32 certificates of a chain are kept) and
+ * a leaf of some 15 KB. A longer list fails the handshake at once. */
+#define SCAN_CERT_LIST_MAX (64 * 1024)
+
+/* What one handshake under way may hold at worst: OpenSSL grows its buffer to
+ * the length a Certificate message announces before any of it arrives (to
+ * 4/3 of it: BUF_MEM), and a server may announce SCAN_CERT_LIST_MAX and stay
+ * silent; plus OpenSSL's own state of a handshake (measured: about 12 KiB). */
+#define SCAN_HANDSHAKE_MEMORY (SCAN_CERT_LIST_MAX * 4 / 3 + 16 * 1024)
+
 struct scan_opts {
-    unsigned concurrency; /* handshakes in flight at most (1..65536; 0: 1000) */
-    int64_t  timeout_ms;  /* connect plus handshake, per pair (0: 5000) */
+    unsigned concurrency;    /* handshakes in flight at most (1..65536; 0: 1000) */
+    int64_t  timeout_ms;     /* connect plus handshake, per pair (0: 5000) */
+    uint32_t handshakes_max; /* under way at once, for memory (0: no such cap); the
+                                pairs connected beyond it wait for their turn */
 };
 
 /* Scan until `next` has no more targets and every pair in flight ended, or

@@ -441,12 +441,23 @@ feed_canceled(void *arg)
     return atomic_load(&r->stop);
 }
 
+/* Handshakes one run may have under way: its share of
+ * discovery_handshake_memory, whatever its servers announce. */
+static uint32_t
+handshakes_max(void)
+{
+    int64_t n = cfg.discovery_handshake_memory / cfg.discovery_workers / SCAN_HANDSHAKE_MEMORY;
+
+    return n < 1 ? 1 : n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
 static void *
 scanner_main(void *arg)
 {
     struct run      *r = arg;
     struct scan_opts o = { .concurrency = (unsigned)val_get_int(&r->disc, "concurrency", 1000),
-                           .timeout_ms = discovery_timeout_ms(&r->disc) };
+                           .timeout_ms = discovery_timeout_ms(&r->disc),
+                           .handshakes_max = handshakes_max() };
     struct errbuf    eb = { 0 };
     int              rc = scan_run(&o, feed_next, feed_done, feed_canceled, r, &eb);
 

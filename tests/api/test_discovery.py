@@ -1022,3 +1022,61 @@ def test_a_new_instance_is_not_updated_before_it_was_created(admin, tmp_path):
             assert i["createTime"] == i["firstSeen"] == i["lastSeen"] == i["updateTime"], i
     finally:
         srv.close()
+
+
+class CertHeaderServer:
+    """A TLS 1.2 server in name only, on a fresh port of 127.0.0.1 each: it answers a
+    ClientHello with a ServerHello and the 4-byte header of a Certificate message claiming
+    `claim` bytes, then stays silent (holding the connection) until close()."""
+
+    def __init__(self, claim):
+        import threading
+        body = b"\x03\x03" + os.urandom(32) + b"\x00" + b"\x00\x9c" + b"\x00" + \
+            b"\x00\x05\xff\x01\x00\x01\x00"
+        hello = bytes([2]) + len(body).to_bytes(3, "big") + body
+        data = hello + bytes([11]) + claim.to_bytes(3, "big")
+        self.answer = bytes([22, 3, 3]) + len(data).to_bytes(2, "big") + data
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.held = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+                c.settimeout(5)
+                c.recv(4096)
+                c.sendall(self.answer)
+                self.held.append(c)
+            except OSError:
+                return
+
+    def close(self):
+        self.sock.close()
+        for c in self.held:
+            c.close()
+
+
+def test_a_server_announcing_a_huge_certificate_list_fails_at_once(admin):
+    # A server that announced a certificate list of 102,000 bytes (under OpenSSL's default
+    # cap of 100 KiB) and went silent made this process hold about 150 KB for the probe's
+    # whole time-out: 600 MB at 4,000 probes (a black-box review). Scans now take 64 KiB
+    # at most (32 of the largest CAs of Debian's bundle are 49 KB): the probe fails its
+    # handshake at once. A list under the cap still waits for the time-out, and ends on time.
+    huge, under = CertHeaderServer(102000), CertHeaderServer(60000)
+    try:
+        ns = admin.mkns("/", "hdr-" + rand(8))["name"]
+        for srv, want in ((huge, "HANDSHAKE_FAILED"), (under, "TIMEOUT")):
+            d = admin.ok(admin.post("/discoveries", body(
+                targets=["127.0.0.1"], ports=[str(srv.port)], timeout="3s"), ns=ns))
+            run = wait_run(admin, ns, start_run(admin, ns, d["ID"])["ID"])
+            assert run["status"] == "SUCCEEDED" and run["errors"] == {want: 1}, (want, run)
+            assert run["endpointsResponded"] == 0 and run["certificatesFound"] == 0, run
+            assert instances(admin, ns, d["ID"]) == []
+    finally:
+        huge.close()
+        under.close()
