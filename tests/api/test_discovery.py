@@ -963,6 +963,51 @@ def test_instances_turn_missing_in_short_transactions_between_other_writes(start
         srv.close()
 
 
+
+def test_a_sweep_cut_by_a_crash_is_finished_by_the_resume(start_server, tmp_path):
+    # The MISSING sweep goes in batches after everything found is written, the run still
+    # RUNNING: a kill -9 in the middle leaves some instances marked, the run RUNNING with its
+    # checkpoint past every pair. The next server resumes it: nothing probed again, the rest
+    # swept, the counters those of a run that never stopped.
+    s = start_server(config={"discovery_sweep_batch": 1, "job_lease": "3s",
+                             "login_failures_per_address_max": 0})
+    c = s.client(s.token())
+    ns = c.mkns("/", "crash-" + rand(6))["name"]
+    cert = make_cert("crash.sweep.test", days=30, dns=["crash.sweep.test"])
+    srv = AnySniServer(cert, tmp_path, 8)
+    try:
+        d = c.ok(c.post("/discoveries", body(
+            targets=[srv.address], ports=[str(p) for p in srv.ports], timeout="5s",
+            serverNames=["c%d.sweep.test" % i for i in range(63)], concurrency=64), ns=ns))
+        run = wait_run(c, ns, start_run(c, ns, d["ID"])["ID"], timeout=120)
+        assert run["status"] == "SUCCEEDED" and len(instances(c, ns, d["ID"])) == 512, run
+        for i in range(1, 8):
+            srv.close_port(i)
+        run2 = start_run(c, ns, d["ID"])["ID"]
+        end = time.time() + 60
+        while True:
+            missing = int(c.get("/discoveries/%s/certificateinstances" % d["ID"], ns=ns, params={
+                "q": 'status == "MISSING"', "pageSize": "1"}).headers["X-Count-Total"])
+            if missing > 0:
+                break
+            assert time.time() < end
+        s.kill()
+        assert 0 < missing < 448
+        s.start()
+        c = s.client(s.token())
+        st = wait_run(c, ns, run2, timeout=60)
+        assert st["status"] == "SUCCEEDED", st
+        assert st["targetsScanned"] == 8 and st["endpointsResponded"] == 1, st
+        assert st["errors"] == {"REFUSED": 7}, st
+        assert st["certificatesFound"] == 1 and st["newCertificates"] == 0, st
+        got = instances(c, ns, d["ID"])
+        assert len(got) == 512
+        for i in got:
+            want = "ACTIVE" if i["port"] == srv.ports[0] else "MISSING"
+            assert i["status"] == want, i
+    finally:
+        srv.close()
+
 def test_a_ca_of_one_chain_presented_as_another_server_s_leaf_is_new_either_way(admin,
                                                                                tmp_path):
     # A self-signed CA that one server uses as its own certificate, and another sends in
