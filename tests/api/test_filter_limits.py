@@ -133,7 +133,9 @@ def test_a_filter_that_runs_past_store_timeout_is_stopped(start_server):
     th.join(120)
     if STORE == "sqlite":  # glibc's regexec takes about 0.1 ms a name here: 70 s in all
         assert_error(out["r"], 503)
-    else:  # PostgreSQL's regex engine answers these patterns at once
-        assert out["r"].status == 200 and out["r"].data == [], out["r"]
+    else:  # PostgreSQL's regex engine answers these patterns quickly: within the second,
+        # or, on a machine loaded by other test passes, stopped by statement_timeout
+        assert (out["r"].status == 200 and out["r"].data == []) or \
+            out["r"].status == 503, out["r"]
     assert s.health() == 200
     s.stop(check=True)
