@@ -333,12 +333,14 @@ serve(void)
     if (authn_init(master, &eb) != E_OK ||
         boot_first_start(cfg.data_dir, &created, &from_env, &eb) != E_OK ||
         tls_start(host, master, &tls, &eb) != E_OK || jobs_begin(&eb) != E_OK ||
-        pool_start(SLOW_THREADS, &eb) != E_OK || http_start(&tls, &eb) != E_OK)
+        pool_start(SLOW_THREADS, &eb) != E_OK)
         die(eb.msg);
-    /* Ready as soon as it answers: the line comes before the job threads start
-     * (their first writes), not after a request could have been served. */
+    /* The socket listens since http_listen: the line comes before a request can
+     * be served (a loaded machine logged a /health answer before it, and a test
+     * reading the start's lines after its first answer missed them), and before
+     * the job threads start (their first writes). */
     print_welcome(from_env);
-    if (jobs_go(&eb) != E_OK)
+    if (http_start(&tls, &eb) != E_OK || jobs_go(&eb) != E_OK)
         die(eb.msg);
     wait_for_signal(&set);
     log_info("keyward: stopping");
