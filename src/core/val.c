@@ -133,6 +133,15 @@ map_equal(const struct val *x, const struct val *y)
 }
 
 bool
+val_list_has(const struct val *list, struct str s)
+{
+    for (size_t i = 0; list != NULL && list->t == V_ARR && i < list->a.n; i++)
+        if (list->a.v[i].t == V_STR && str_eq(list->a.v[i].s, s))
+            return true;
+    return false;
+}
+
+bool
 val_equal(const struct val *x, const struct val *y)
 {
     if (x->t != y->t)

@@ -116,6 +116,8 @@ void val_push(struct arena *a, struct val *arr, struct val v);
 struct val val_clone(struct arena *a, const struct val *v);
 /* Structural equality (maps compare as sets of keys). */
 bool val_equal(const struct val *x, const struct val *y);
+/* True when `list` (NULL or not an array: none) holds the string `s`. */
+bool val_list_has(const struct val *list, struct str s);
 /* Appends to b bytes that are equal for values val_equal calls equal,
  * whatever the order of their maps' keys: a value's fingerprint (tagged,
  * length-prefixed; not an encoding to read back). E_OK or buf_append's error. */

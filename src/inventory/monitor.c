@@ -242,15 +242,6 @@ flag(const struct val *cert, const char *k)
 }
 
 static bool
-has_str(const struct val *list, struct str s)
-{
-    for (size_t i = 0; list != NULL && list->t == V_ARR && i < list->a.n; i++)
-        if (list->a.v[i].t == V_STR && str_eq(list->a.v[i].s, s))
-            return true;
-    return false;
-}
-
-static bool
 weak_key(const struct val *cert, const struct inv_policy *p)
 {
     struct str alg = val_get_str(cert, "keyAlgorithm");
@@ -276,7 +267,7 @@ weaknesses_of(struct arena *a, const struct val *cert, const struct inv_policy *
         val_push(a, &w, val_cstr("WEAK_KEY"));
     /* Nobody relies on a self-signed root's own signature. */
     if (!flag(cert, "selfSigned") &&
-        has_str(p->weak_sigs, val_get_str(cert, "signatureAlgorithm")))
+        val_list_has(p->weak_sigs, val_get_str(cert, "signatureAlgorithm")))
         val_push(a, &w, val_cstr("WEAK_SIGNATURE"));
     if (!flag(cert, "isCA") && end - start > p->max_validity_days * DAY_MS)
         val_push(a, &w, val_cstr("VALIDITY_TOO_LONG"));
@@ -353,7 +344,7 @@ inv_weaknesses_at(struct arena *a, struct val *cert, int64_t now)
     struct val *w = val_get(cert, "weaknesses");
     struct val  out = val_arr();
 
-    if (!inv_issuer_expired_at(cert, now) || has_str(w, str_c("EXPIRED_ISSUER")))
+    if (!inv_issuer_expired_at(cert, now) || val_list_has(w, str_c("EXPIRED_ISSUER")))
         return;
     for (size_t i = 0; w != NULL && w->t == V_ARR && i < w->a.n; i++)
         val_push(a, &out, w->a.v[i]);
@@ -380,7 +371,7 @@ gained_weakness(const struct val *obj, const struct val *old)
     struct val *before = old != NULL ? val_get(old, "weaknesses") : NULL;
 
     for (size_t i = 0; now != NULL && now->t == V_ARR && i < now->a.n; i++)
-        if (!has_str(before, now->a.v[i].s))
+        if (!val_list_has(before, now->a.v[i].s))
             return true;
     return false;
 }

@@ -185,15 +185,6 @@ key_check(const struct val *t, const struct policy_ask *ask, struct errbuf *eb)
 
 /* ---- key usages ------------------------------------------------------------------- */
 
-static bool
-has_usage(const struct val *l, const char *name)
-{
-    for (size_t i = 0; l != NULL && l->t == V_ARR && i < l->a.n; i++)
-        if (str_eq_c(l->a.v[i].s, name))
-            return true;
-    return false;
-}
-
 /* Whether usage u of list l goes into a leaf whose key is of `type`. */
 static bool
 usage_kept(const struct val *l, struct str u, enum pki_key_type type)
@@ -207,7 +198,7 @@ usage_kept(const struct val *l, struct str u, enum pki_key_type type)
     if (!pki_key_usage_fits(type, name))
         return false;
     if (strcmp(name, "encipherOnly") == 0 || strcmp(name, "decipherOnly") == 0)
-        return has_usage(l, "keyAgreement") && pki_key_usage_fits(type, "keyAgreement");
+        return val_list_has(l, STR("keyAgreement")) && pki_key_usage_fits(type, "keyAgreement");
     return true;
 }
 
@@ -239,8 +230,8 @@ policy_usages_check(const struct val *t, struct errbuf *eb)
                                "without the extension may be used for anything",
                                lists[i]);
     }
-    if ((has_usage(ku, "encipherOnly") || has_usage(ku, "decipherOnly")) &&
-        !has_usage(ku, "keyAgreement"))
+    if ((val_list_has(ku, STR("encipherOnly")) || val_list_has(ku, STR("decipherOnly"))) &&
+        !val_list_has(ku, STR("keyAgreement")))
         return errbuf_attr(eb, E_VALIDATION, "keyUsages",
                            "Attribute 'keyUsages' may hold encipherOnly or decipherOnly only "
                            "with keyAgreement (RFC 5280 4.2.1.3)");

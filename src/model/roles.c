@@ -101,15 +101,6 @@ roles_parse_identity(struct arena *a, struct str entry, struct grant *out, size_
     return parse_permission(a, entry, out, n, eb);
 }
 
-static bool
-listed(const struct val *list, struct str entry)
-{
-    for (size_t i = 0; list != NULL && list->t == V_ARR && i < list->a.n; i++)
-        if (list->a.v[i].t == V_STR && str_eq(list->a.v[i].s, entry))
-            return true;
-    return false;
-}
-
 /* The networks a grant is used from: its subnets, or everywhere (::/0). */
 struct reach {
     struct cidr nets[64];
@@ -171,7 +162,7 @@ roles_check_held(const struct hook_ctx *ctx, const struct val *granted,
         return rc;
     for (size_t i = 0; i < granted->a.n; i++) {
         size_t n = 0;
-        if (listed(before, granted->a.v[i].s))
+        if (val_list_has(before, granted->a.v[i].s))
             continue; /* granted already: not this write's doing */
         if ((rc = roles_parse_identity(ctx->a, granted->a.v[i].s, g, &n, eb)) != E_OK)
             return rc;
