@@ -157,8 +157,6 @@ idset_get(void)
     return s;
 }
 
-#define CREDENTIAL_CN "app:credential:" /* api/realms/cert.c */
-
 /* The ID of what vouched for a token of p's realm, in *id. False for a realm
  * of no source (none is left: every realm's source is kept here). */
 static bool
@@ -172,9 +170,8 @@ source_id(const struct principal *p, struct str *id)
     else if (str_eq_nocase(p->realm, "serviceaccount"))
         *id = principal_claim(p, "clientid");
     else if (str_eq_nocase(p->realm, "certificate")) {
-        struct str cn = principal_claim(p, "commonname");
-        if (str_starts(cn, str_c(CREDENTIAL_CN)) && cn.len >= sizeof CREDENTIAL_CN - 1 + ID_LEN)
-            *id = (struct str){ cn.p + sizeof CREDENTIAL_CN - 1, ID_LEN };
+        if (!appcredential_cn_id(principal_claim(p, "commonname"), id))
+            *id = STR_NULL;
     } else
         return false;
     return true;

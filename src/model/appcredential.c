@@ -10,14 +10,16 @@
  * at once, with no CRL to distribute.
  */
 #include "../core/config.h"
+#include "../core/rnd.h"
 #include "../core/timeutil.h"
 #include "../pki/signer.h"
 #include "../store/store.h"
 #include "linked.h"
 #include "specs.h"
 
-#define CSR_MAX (16 * 1024) /* an RSA-8192 CSR is about 3.5 KiB of PEM */
-#define CN_FMT  "app:credential:%.*s:%.*s"
+#define CSR_MAX   (16 * 1024) /* an RSA-8192 CSR is about 3.5 KiB of PEM */
+#define CN_PREFIX "app:credential:"
+#define CN_FMT    CN_PREFIX "%.*s:%.*s"
 
 static const struct attr appcredential_attrs[] = {
     { "name", T_STRING, A_REQUIRED | A_CREATIONONLY | A_QUERY | A_ORDER,
@@ -182,6 +184,17 @@ appcredential_after_delete(struct hook_ctx *ctx, const struct spec *s, struct tx
 }
 
 static struct spec_rt appcredential_rt;
+
+bool
+appcredential_cn_id(struct str cn, struct str *id)
+{
+    struct str prefix = STR(CN_PREFIX);
+
+    if (!str_starts(cn, prefix) || cn.len < prefix.len + ID_LEN + 2)
+        return false;
+    *id = (struct str){ cn.p + prefix.len, ID_LEN };
+    return id_valid(*id) && cn.p[prefix.len + ID_LEN] == ':';
+}
 
 const struct spec spec_appcredential = {
     .identity = "appcredential",

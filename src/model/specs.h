@@ -16,6 +16,10 @@ extern const struct spec spec_auditlog;         /* auditlog.c */
 extern const struct spec spec_webhook;          /* webhook.c */
 extern const struct spec spec_webhookdelivery;  /* webhookdelivery.c */
 
+/* The app credential ID in a client certificate's CN, "app:credential:<ID>:<name>"
+ * (appcredential.c makes it): false when cn is not of that form. */
+bool appcredential_cn_id(struct str cn, struct str *id);
+
 /* The events webhooks may ask for (webhook.c), NULL-terminated. */
 extern const char *const webhook_events[];
 

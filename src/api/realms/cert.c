@@ -10,25 +10,11 @@
 #include "../../store/store.h"
 #include "issue.h"
 
-#define CN_PREFIX "app:credential:"
-
 static int
 deny(struct req *r, const char *why, struct errbuf *eb)
 {
     log_info("trace=%s certificate realm: %s", r->trace, why);
     return errbuf_set(eb, E_UNAUTH, "Invalid credentials");
-}
-
-/* The credential ID in "app:credential:<ID>:<name>". */
-static bool
-credential_id(const char *cn, struct str *id)
-{
-    struct str s = str_c(cn), prefix = STR(CN_PREFIX);
-
-    if (!str_starts(s, prefix) || s.len < prefix.len + ID_LEN + 2)
-        return false;
-    *id = (struct str){ s.p + prefix.len, ID_LEN };
-    return id_valid(*id) && s.p[prefix.len + ID_LEN] == ':';
 }
 
 /* One string for one unit, a list for several (one claim per value). */
@@ -77,7 +63,7 @@ realm_certificate(struct req *r, const struct val *md, struct identity *id, stru
     r->audit_who = str_c(arena_printf(r->a, "@auth:commonname=%s", p->cn));
     if (p->not_after_ms <= time_now_ms()) /* the connection outlived the certificate */
         return deny(r, "certificate has expired", eb);
-    if (!credential_id(p->cn, &cid))
+    if (!appcredential_cn_id(str_c(p->cn), &cid))
         return deny(r, "not an app credential's certificate", eb);
     rc = kw_store->ops->find(kw_store, &spec_appcredential, NULL, "ID", cid, r->a, &ac, &feb);
     if (rc == E_UNAVAILABLE)
