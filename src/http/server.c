@@ -128,14 +128,17 @@ evictable(const struct conn *c)
            c->st == C_LINGER;
 }
 
+/* Judged at `polled`, the moment the worker last looked at its sockets, not
+ * at the clock: a request that held this thread (a slow store) kept the
+ * others' bytes unread, and a client whose request arrived meanwhile must
+ * not be cut off as idle before the worker has looked. Each pass of the loop
+ * polls again, so a stream of slow requests cannot put the deadlines off. */
 static void
-check_deadlines(struct worker *w)
+check_deadlines(struct worker *w, int64_t polled)
 {
-    int64_t now = time_mono_ms();
-
     for (struct conn *c = w->conns, *next; c != NULL; c = next) {
         next = c->next;
-        if (overdue(c, now) || (stopping && c->st == C_IDLE))
+        if (overdue(c, polled) || (stopping && c->st == C_IDLE))
             conn_kill(c);
     }
 }
@@ -403,10 +406,10 @@ worker_main(void *arg)
     int64_t            last_tick = time_mono_ms();
 
     self = w;
-    for (bool look_again = false;;) {
+    for (;;) {
         int     n = epoll_wait(w->ep, ev, EVENTS_MAX,
-                           w->again != NULL || w->later != NULL || look_again ? 0 : TICK_MS);
-        int64_t began = time_mono_ms();
+                           w->again != NULL || w->later != NULL ? 0 : TICK_MS);
+        int64_t polled = time_mono_ms();
 
         for (int i = 0; i < n; i++) {
             const struct listener *l = listener_of(ev[i].data.ptr);
@@ -420,15 +423,9 @@ worker_main(void *arg)
         }
         run_again(w);
         run_later(w);
-        /* A request that held this thread (a slow store) kept the others'
-         * bytes unread: read them before any deadline is judged, or a client
-         * whose request waited in the socket would be cut off as idle. One
-         * catch-up poll only: a stream of slow requests must not put the
-         * deadlines off for ever. */
-        look_again = !look_again && time_mono_ms() - began > TICK_MS; /* once in a row */
-        if (!look_again && time_mono_ms() - last_tick >= TICK_MS) {
+        if (time_mono_ms() - last_tick >= TICK_MS) {
             last_tick = time_mono_ms();
-            check_deadlines(w);
+            check_deadlines(w, polled);
         }
         reap(w);
         if (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE) && wind_down(w)) {

@@ -628,24 +628,29 @@ def test_a_request_held_by_a_slow_store_does_not_cost_others_their_connection(cl
     # worker, idle before, sends its request meanwhile: once the worker is free it must be
     # answered, not cut off as idle past connection_timeout (1 s) before its bytes are read
     # (the black-box review saw requests closed after 30 s with no answer and no log line).
+    # The keep-alive connection's last answer comes just before the worker is held, so
+    # its bytes arrive well within connection_timeout; it is idle past it only while the
+    # worker cannot read (the token and the lock come first: under load they take long).
     s = cluster.add(config={"threads": 1, "connection_timeout": "1s"})
     ctx = ssl.create_default_context(cafile=s.ca)
     keep = http.client.HTTPSConnection(s.host, s.port, context=ctx, timeout=30)
-    keep.request("GET", "/health")
-    assert keep.getresponse().read() is not None
     c = Client(s, s.token())
-    holder = subprocess.Popen([PSQL, "-X", "-q", cluster.url], stdin=subprocess.PIPE,
-                              stdout=subprocess.DEVNULL, text=True)
+    assert c.get("/namespaces", ns="/").status == 200  # c's connection is open
+    holder = subprocess.Popen([PSQL, "-X", "-q", "-t", "-A", cluster.url],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     got = {}
     try:
-        holder.stdin.write("BEGIN;\nLOCK TABLE kw_generation IN ACCESS EXCLUSIVE MODE;\n")
+        holder.stdin.write("BEGIN;\nLOCK TABLE kw_generation IN ACCESS EXCLUSIVE MODE;\n"
+                           "SELECT 'locked';\n")
         holder.stdin.flush()
-        time.sleep(0.5)
+        assert holder.stdout.readline().strip() == "locked"
+        keep.request("GET", "/health")
+        assert keep.getresponse().read() is not None  # idle from here on
         held = threading.Thread(target=lambda: got.update(r=c.get("/namespaces", ns="/")))
         held.start()  # the worker now waits on the lock
-        time.sleep(0.5)
+        time.sleep(0.3)
         keep.request("GET", "/health")  # bytes that wait in the socket
-        time.sleep(1.5)  # idle since its last answer: past connection_timeout
+        time.sleep(2)  # idle since its last answer: past connection_timeout
     finally:
         holder.stdin.write("COMMIT;\n")
         holder.stdin.close()
