@@ -89,7 +89,7 @@ instance_record(struct tx *tx, struct arena *a, const struct instance_seen *s, i
     return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
 }
 
-/* (discoveryID, status, lastSeen): a run's MISSING sweep (scanrun.c) reads the
+/* (discoveryID, status, lastSeen): a run's MISSING sweep (scanwrite.c) reads the
  * oldest ACTIVE instances of its discovery, and those it marks leave it. */
 static const char *const instance_indexes[] = { "sightingKey", "discoveryID,lastSeen",
                                                 "discoveryID,status,lastSeen", "certificateID",
