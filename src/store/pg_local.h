@@ -176,7 +176,7 @@ int  pg_url_secrets(struct pg_secrets *sec, const char *url, const char *shown,
 void pg_url_scrub(const struct pg_secrets *sec, char *msg);
 void pg_url_forget(struct pg_secrets *sec);
 
-/* ---- connections and statements (pg.c) --------------------------------- */
+/* ---- connections and statements (pg_conn.c) ---------------------------- */
 
 void pg_conn_close(struct pconn *c);
 bool pg_conn_alive(struct pconn *c);
@@ -199,12 +199,19 @@ int pq_plan_for(struct pconn *c);
 /* One round trip: held-back statements, the prepared statement `name` (or
  * names[i]) once per parameter set, then the generation row when follow is
  * armed; out[i] each execution's result. */
-bool          pq_pipeline(struct pconn *c, const char *name, const char *const *names,
-                          const struct pargs *p, size_t np, PGresult **out);
-int           pq_do_each(struct pconn *c, const char *sql, const struct pargs *p, size_t np,
-                         const char *what, int64_t *changed);
-int           pq_commit(struct pconn *c);
+bool pq_pipeline(struct pconn *c, const char *name, const char *const *names,
+                 const struct pargs *p, size_t np, PGresult **out);
+int  pq_do_each(struct pconn *c, const char *sql, const struct pargs *p, size_t np,
+                const char *what, int64_t *changed);
+int  pq_commit(struct pconn *c);
+/* The calling thread's reader connection, made or made again when the
+ * server closed it (within connect_s seconds; NULL: the setting); NULL while
+ * the database cannot be reached. */
 struct pconn *pg_reader(struct pg_store *st);
+struct pconn *pg_reader_within(struct pg_store *st, const char *connect_s);
+/* `sql` with `p` in one round trip with what the connection holds back;
+ * NULL when it could not be prepared, else the caller checks and clears. */
+PGresult *pq_run(struct pconn *c, const char *sql, const struct pargs *p);
 
 /* ---- values from results (pg.c) ---------------------------------------- */
 
