@@ -484,6 +484,32 @@ ca_slow(const struct spec *s, const struct val *obj)
     return !given(obj, "certificate") && pki_key_type_slow(val_key_type(obj, "keyType"));
 }
 
+/* E_VALIDATION when a CA of the console, in any namespace, has the key of the
+ * CA `obj` imports: another certificate of one key is the same issuer to a
+ * relying party (its CRLs verify, its OCSP responder is authorized), whatever
+ * the serial, validity or the subject's spelling. CAs are few; their keys
+ * are compared as keys (pki_pem_same_key). */
+static int
+key_imported(struct hook_ctx *ctx, struct tx *tx, const struct spec *s, const struct val *obj,
+             struct errbuf *eb)
+{
+    struct str   pem = val_get_str(obj, "certificateChain"); /* its own first (describe) */
+    struct listq q = { .scope = { STR("/"), true }, .limit = -1 };
+    struct val   cas = val_arr();
+    int          rc = tx->ops->list(tx, s, &q, ctx->a, &cas);
+
+    if (rc != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    for (size_t i = 0; i < cas.a.n; i++)
+        if (pki_pem_same_key(val_get_str(&cas.a.v[i], "certificateChain"), pem))
+            return errbuf_attr(eb, E_VALIDATION, "certificate",
+                               "A certificate authority with this key is in the console "
+                               "already: a CA key is imported once (two CAs of one key would "
+                               "sign CRLs and OCSP answers that relying parties take for each "
+                               "other's)");
+    return E_OK;
+}
+
 /* A CA certificate and key are imported once in the whole console: two CAs
  * with one certificate would sign two CRLs of the same issuer, each hiding
  * the other's revocations from a relying party handed the wrong one. The
@@ -515,11 +541,12 @@ imported_once(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, const s
 
     if (rc != E_OK)
         return errbuf_set(eb, rc, "store error");
-    if (items.a.n > 0)
-        return errbuf_attr(eb, E_VALIDATION, "certificate",
-                           "This certificate authority is in the console already: a CA is "
-                           "imported once (its CRLs would otherwise hide each other's "
-                           "revocations)");
+    if (items.a.n > 0 || (rc = key_imported(ctx, tx, s, obj, eb)) != E_OK)
+        return rc != E_OK ? rc
+                          : errbuf_attr(eb, E_VALIDATION, "certificate",
+                                        "This certificate authority is in the console already: "
+                                        "a CA is imported once (its CRLs would otherwise hide "
+                                        "each other's revocations)");
     q.filter = revoked;
     if (ski.s.len == 0 ||
         (rc = tx->ops->list(tx, &spec_certificate, &q, ctx->a, &items)) != E_OK ||

@@ -30,7 +30,8 @@ not_revocable(struct errbuf *eb, const char *why)
 
 /* The certificate, in the request's namespace, issued by a console CA that
  * still exists and not revoked yet. A deleted CA has no CRL and no OCSP
- * responder: a revocation nothing can ever publish is refused, not kept. */
+ * responder, an expired one signs neither any more: a revocation nothing can
+ * ever publish is refused, not kept. */
 static int
 find_revocable(struct hook_ctx *ctx, struct tx *tx, const struct val *obj, struct val *cert,
                struct errbuf *eb)
@@ -55,7 +56,14 @@ find_revocable(struct hook_ctx *ctx, struct tx *tx, const struct val *obj, struc
     if (rc == E_NOTFOUND)
         return not_revocable(eb, "The certificate's certificate authority has been deleted: "
                                  "no CRL or OCSP responder could publish its revocation");
-    return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
+    if (rc != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    int64_t end;
+    if (time_parse(val_get_str(&ca, "validityEnd"), &end) == E_OK && end <= time_now_ms())
+        return not_revocable(eb, "The certificate's certificate authority has expired: it "
+                                 "signs no new CRL or OCSP answer that could publish the "
+                                 "revocation");
+    return E_OK;
 }
 
 /* The console CA whose own certificate `cert` is, in *ca (V_NULL when it

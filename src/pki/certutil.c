@@ -202,6 +202,21 @@ pki_pem_cert(const struct buf *b, int nth)
     return x;
 }
 
+bool
+pki_pem_same_key(struct str a, struct str b)
+{
+    struct buf ba = { (char *)a.p, a.len, a.len, a.len },
+               bb = { (char *)b.p, b.len, b.len, b.len };
+    X509 *xa = pki_pem_cert(&ba, 0), *xb = pki_pem_cert(&bb, 0);
+    bool  same = xa != NULL && xb != NULL && X509_get0_pubkey(xa) != NULL &&
+                X509_get0_pubkey(xb) != NULL &&
+                EVP_PKEY_eq(X509_get0_pubkey(xa), X509_get0_pubkey(xb)) == 1;
+
+    X509_free(xa);
+    X509_free(xb);
+    return same;
+}
+
 EVP_PKEY *
 pki_pem_key(const struct buf *b)
 {

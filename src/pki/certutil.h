@@ -48,6 +48,10 @@ int pki_cert_pem(X509 *x, struct buf *out);
 int pki_key_pem(EVP_PKEY *k, struct buf *out);
 /* The nth (0-based) certificate of a PEM bundle, or NULL. */
 X509 *pki_pem_cert(const struct buf *b, int nth);
+/* True when the first certificates of PEM bundles a and b hold one public
+ * key (compared as keys: a point compressed in one and not in the other is
+ * the same key). */
+bool pki_pem_same_key(struct str a, struct str b);
 /* The private key of a PEM buffer, or NULL (an encrypted one fails, never
  * prompts). Free with EVP_PKEY_free. */
 EVP_PKEY *pki_pem_key(const struct buf *b);

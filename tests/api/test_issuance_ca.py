@@ -374,6 +374,50 @@ def test_a_ca_is_imported_once_in_the_whole_console(admin, space):
     assert count(admin, "certificateauthorities", other) == 0
 
 
+def test_a_ca_key_is_imported_once_whatever_its_certificate(admin, space):
+    """A second certificate of one key (another serial, validity, the subject in other
+    letter case, no key identifier) is the same issuer to a relying party: its CRL,
+    without the first CA's revocations, verified for the first CA's certificates and its
+    OCSP responder was authorized for them (black-box review 8). 422, in any tenant."""
+    import datetime
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    cn = "Twin Key CA " + rand(6)
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def cert_of(name, days, ski):
+        n = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        b = (x509.CertificateBuilder().subject_name(n).issuer_name(n)
+             .public_key(key.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(now - datetime.timedelta(hours=1))
+             .not_valid_after(now + datetime.timedelta(days=days))
+             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True))
+        if ski:
+            b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                                critical=False)
+        return b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
+
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    first, other = fresh(admin, space), fresh(admin, space)
+    admin.ok(admin.post("/certificateauthorities", {
+        "name": "k-" + rand(6), "certificate": cert_of(cn, 365, True), "privateKey": key_pem},
+        ns=first))
+    for ns, pem in ((other, cert_of(cn, 200, True)), (other, cert_of(cn.upper(), 365, False)),
+                    (first, cert_of(cn, 100, True))):
+        r = admin.post("/certificateauthorities",
+                       {"name": "k-" + rand(6), "certificate": pem, "privateKey": key_pem},
+                       ns=ns)
+        e = assert_error(r, 422)
+        assert e["data"]["attribute"] == "certificate" and "imported once" in e["description"]
+    assert count(admin, "certificateauthorities", other) == 0
+    assert count(admin, "certificateauthorities", first) == 1
+
+
 def test_a_deleted_ca_is_not_imported_again_while_its_revocations_matter(admin, space):
     """Deleted (?override=true) and imported again, a CA would sign CRLs without the
     revocations of the first (a review: openssl verify -crl_check then accepted a leaf

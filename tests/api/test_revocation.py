@@ -479,6 +479,27 @@ def test_a_deleted_cas_certificates_cannot_be_revoked(server, admin, space):
     assert admin.list("certificates/%s/revocations" % req["certificateID"], ns) == []
 
 
+def test_an_expired_cas_certificates_cannot_be_revoked(admin, space):
+    """An expired CA signs no new CRL or OCSP answer (its last CRL is served as it is),
+    so a revocation would never be published: 422 on certificateID, saying why, nothing
+    stored (black-box review 8: 200 and REVOKED, yet no relying party could see it)."""
+    ns = admin.mkns(space, "exp" + rand(6))["name"]
+    end = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=6)
+    ca_cert = make_cert("Ending CA " + rand(6), ca=True, end=end.replace(microsecond=0))
+    ca = admin.ok(admin.post("/certificateauthorities", {
+        "name": "ending-" + rand(6), "certificate": ca_cert.pem,
+        "privateKey": ca_cert.key_pem()}, ns=ns))
+    req, _ = new_leaf(admin, ns, mk_template(admin, ns, ca["ID"])["ID"])
+    left = end.timestamp() + 1 - time.time()
+    if left > 0:
+        time.sleep(left)
+    e = assert_error(revoke(admin, ns, req["certificateID"]), 422)
+    assert e["data"]["attribute"] == "certificateID" and "expired" in e["description"], e
+    cert = admin.ok(admin.get("/certificates/" + req["certificateID"], ns=ns))
+    assert not cert.get("revocationTime"), cert
+    assert admin.list("certificates/%s/revocations" % req["certificateID"], ns) == []
+
+
 def test_everything_survives_a_restart(start_server):
     """The CA keys are sealed in the store: after a restart the same CAs issue, and the
     revocations are still in the CRL and OCSP."""
