@@ -597,6 +597,42 @@ issued_unexpired(struct hook_ctx *ctx, struct tx *tx, const struct spec *s, cons
     return rc;
 }
 
+/* A CA that revoked certificates which have not expired is not deleted,
+ * override or not: its CRL and OCSP answers are how relying parties learn of
+ * those revocations, and must go on until the certificates expire (RFC 5280
+ * 3.3); with them gone, a client that soft-fails took a keyCompromise-revoked
+ * leaf (black-box review 8). Unless the CA's own certificate is revoked: then
+ * its parent's CRL and OCSP refuse every chain through it. */
+static int
+revocations_published(struct hook_ctx *ctx, struct tx *tx, const struct val *ca,
+                      struct errbuf *eb)
+{
+    struct fval   id = { .t = FV_STR, .s = val_get_str(ca, "ID") };
+    struct fnode *f = filter_bool(
+        ctx->a, F_AND, filter_cmp(ctx->a, "certificateAuthorityID", F_EQ, id),
+        filter_bool(ctx->a, F_AND,
+                    filter_cmp(ctx->a, "revocationTime", F_EXISTS, (struct fval){ 0 }),
+                    filter_cmp(ctx->a, "validityEnd", F_GT,
+                               (struct fval){ .t = FV_TIME, .i = time_now_ms() })));
+    struct listq q = { .scope = { STR("/"), true }, .filter = f, .limit = 1 };
+    struct val   items = val_arr();
+    int          rc;
+
+    if (val_get_str(ca, "revocationTime").len > 0)
+        return E_OK;
+    if ((rc = tx->ops->list(tx, &spec_certificate, &q, ctx->a, &items)) != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    if (items.a.n == 0)
+        return E_OK;
+    return errbuf_set(eb, E_VALIDATION,
+                      "The certificate authority '%.*s' revoked certificates that have not "
+                      "expired (certificate %.*s): its CRL and OCSP must publish them until "
+                      "they expire, so it is not deleted, even with ?override=true; disable "
+                      "it, or revoke its own certificate first",
+                      STR_FMT(val_get_str(ca, "name")),
+                      STR_FMT(val_get_str(&items.a.v[0], "ID")));
+}
+
 /* A CA whose certificates (intermediates included) have not all expired is
  * deleted only with ?override=true: relying parties still check them. */
 static int
@@ -606,8 +642,8 @@ ca_deletable(struct hook_ctx *ctx, struct tx *tx, const struct val *ca, struct e
     bool       leaf = false, below = false, signed_cert = false;
     int        rc;
 
-    if (ctx->override)
-        return E_OK;
+    if ((rc = revocations_published(ctx, tx, ca, eb)) != E_OK || ctx->override)
+        return rc;
     /* Its requests, the CAs below it, and what the inventory holds that it
      * signed: an intermediate whose CA was deleted keeps its certificate. */
     if ((rc = issued_unexpired(ctx, tx, &spec_certificaterequest, "certificateAuthorityID", id,
@@ -639,14 +675,15 @@ ca_after_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
 }
 
 /* A namespace delete takes its CAs along: each as its own delete would
- * (ca_deletable: ?override=true for one that issued what has not expired). */
+ * (ca_deletable: ?override=true for one that issued what has not expired,
+ * never one whose revocations must still be published). */
 static int
 ca_outlive(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct str ns,
            struct errbuf *eb)
 {
     struct listq q = { .scope = { ns, true }, .limit = -1 };
     struct val   cas = val_arr();
-    int          rc = ctx->override ? E_OK : tx->ops->list(tx, s, &q, ctx->a, &cas);
+    int          rc = tx->ops->list(tx, s, &q, ctx->a, &cas);
 
     if (rc != E_OK)
         return errbuf_set(eb, rc, "store error");
