@@ -141,19 +141,22 @@ responder_cn(const struct ca *ca, const X509_NAME_ENTRY *old, struct buf *cn)
     return rc == E_OK && buf_puts(cn, " OCSP Responder") == E_OK;
 }
 
-/* The CA's subject with the responder's CN in place of its own (appended
- * when it has none). */
+/* `base` with the responder's CN in place of its CN (appended when it has
+ * none); the CN is made from the CA's own (responder_cn). */
 static X509_NAME *
-responder_name(const struct ca *ca)
+responder_name(const struct ca *ca, const X509_NAME *base)
 {
-    X509_NAME       *n = X509_NAME_dup(X509_get_subject_name(pki_ca_cert(ca)));
+    const X509_NAME *ca_name = X509_get_subject_name(pki_ca_cert(ca));
+    int              ca_at = X509_NAME_get_index_by_NID(ca_name, NID_commonName, -1);
+    X509_NAME       *n = X509_NAME_dup(base);
     int              at = n != NULL ? X509_NAME_get_index_by_NID(n, NID_commonName, -1) : -1;
     X509_NAME_ENTRY *old = at >= 0 ? X509_NAME_delete_entry(n, at) : NULL;
     struct buf       cn;
     bool             ok;
 
     buf_init(&cn, CN_MAX);
-    ok = n != NULL && responder_cn(ca, old, &cn) &&
+    ok = n != NULL &&
+         responder_cn(ca, ca_at >= 0 ? X509_NAME_get_entry(ca_name, ca_at) : NULL, &cn) &&
          X509_NAME_add_entry_by_NID(n, NID_commonName, V_ASN1_UTF8STRING,
                                     (const unsigned char *)cn.p, (int)cn.len, at, 0) == 1;
     buf_free(&cn);
@@ -163,6 +166,45 @@ responder_name(const struct ca *ca)
         return NULL;
     }
     return n;
+}
+
+/* Whether x's subject (with `base`'s responder name) is within nc. */
+static bool
+named_within(X509 *x, const struct ca *ca, const X509_NAME *base, NAME_CONSTRAINTS *nc)
+{
+    X509_NAME *name = responder_name(ca, base);
+    bool       ok = name != NULL && X509_set_subject_name(x, name) == 1 &&
+              (nc == NULL || NAME_CONSTRAINTS_check(x, nc) == X509_V_OK);
+
+    X509_NAME_free(name);
+    ERR_clear_error();
+    return ok;
+}
+
+/* x's subject: the CA's subject with the responder's CN, unless the CA's own
+ * name constraints do not permit it (a CA's subject need not lie within the
+ * constraints it puts on what it signs: O=Corp constrained to O=Corp,
+ * OU=Servers), and relying parties apply them to the responder, which would
+ * make every answer fail to verify (a review): then the first permitted
+ * directoryName subtree with the responder's CN that they permit. False when
+ * no name could be set. */
+static bool
+responder_subject(X509 *x, const struct ca *ca)
+{
+    const X509       *cert = pki_ca_cert(ca);
+    NAME_CONSTRAINTS *nc = X509_get_ext_d2i(cert, NID_name_constraints, NULL, NULL);
+    bool              ok = named_within(x, ca, X509_get_subject_name(cert), nc);
+
+    for (int i = 0; !ok && nc != NULL && i < sk_GENERAL_SUBTREE_num(nc->permittedSubtrees);
+         i++) {
+        const GENERAL_SUBTREE *t = sk_GENERAL_SUBTREE_value(nc->permittedSubtrees, i);
+        if (t->base->type == GEN_DIRNAME)
+            ok = named_within(x, ca, t->base->d.directoryName, nc);
+    }
+    if (!ok) /* nothing fits: the CA's own, as without constraints */
+        ok = named_within(x, ca, X509_get_subject_name(cert), NULL);
+    NAME_CONSTRAINTS_free(nc);
+    return ok;
 }
 
 static bool
@@ -181,12 +223,11 @@ X509 *
 pki_responder_cert(const struct ca *ca, EVP_PKEY *key, int64_t now_ms, int64_t not_after_ms,
                    struct errbuf *eb)
 {
-    X509_NAME *name = responder_name(ca);
-    X509      *x = X509_new();
-    bool       ok;
+    X509 *x = X509_new();
+    bool  ok;
 
-    ok = name != NULL && x != NULL && X509_set_version(x, X509_VERSION_3) == 1 &&
-         pki_serial_random(x) == E_OK && X509_set_subject_name(x, name) == 1 &&
+    ok = x != NULL && X509_set_version(x, X509_VERSION_3) == 1 &&
+         pki_serial_random(x) == E_OK && responder_subject(x, ca) &&
          validity_set(x, now_ms - BACKDATE_MS, not_after_ms) && X509_set_pubkey(x, key) == 1 &&
          pki_ext_add(x, x, NID_basic_constraints, "critical,CA:FALSE") == E_OK &&
          pki_ext_add(x, x, NID_key_usage, "critical,digitalSignature") == E_OK &&
@@ -199,7 +240,6 @@ pki_responder_cert(const struct ca *ca, EVP_PKEY *key, int64_t now_ms, int64_t n
         X509_free(x);
         x = NULL;
     }
-    X509_NAME_free(name);
     return x;
 }
 

@@ -96,7 +96,8 @@ bool pki_ocsp_query_is_for(const struct pki_ocsp_query *q, const struct ca *ca);
 
 /* The delegated responder of one CA (RFC 6960 4.2.2.2): a P-256 key that
  * lives only in memory, and its certificate signed by the CA (subject the
- * CA's with "<CA's CN> OCSP Responder" as CN, extended key usage
+ * CA's with "<CA's CN> OCSP Responder" as CN, or a permitted directoryName
+ * subtree of the CA's name constraints with that CN, extended key usage
  * OCSPSigning, id-pkix-ocsp-nocheck, valid from `now_ms` - 1 h to
  * not_after_ms, or to the CA's own notAfter when that comes first: see
  * pki_responder_not_after). A process makes its own and replaces it before

@@ -500,6 +500,60 @@ def test_an_expired_cas_certificates_cannot_be_revoked(admin, space):
     assert admin.list("certificates/%s/revocations" % req["certificateID"], ns) == []
 
 
+def test_the_responder_of_a_ca_with_directory_name_constraints_verifies(server, admin, space):
+    """An imported intermediate O=Corp, CN=Corp Issuing constrained to the subtree O=Corp,
+    OU=Servers (a CA's own name need not lie within what it permits): relying parties apply
+    the constraints to its delegated OCSP responder too. Named after the CA's subject, the
+    responder was outside them and `openssl ocsp` refused every answer ("permitted subtree
+    violation": black-box review 8); named within the permitted subtree, it verifies."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    from certmaker import name, new_key
+    ns = admin.mkns(space, "dirnc" + rand(6))["name"]
+    root = make_cert("Corp Root " + rand(6), ca=True, days=3650)
+    key = new_key("EC_P256")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    permitted = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Corp"),
+                           x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Servers")])
+    inter = (x509.CertificateBuilder().subject_name(name("Corp Issuing " + rand(6), o="Corp"))
+             .issuer_name(root.cert.subject).public_key(key.public_key())
+             .serial_number(x509.random_serial_number())
+             .not_valid_before(now - datetime.timedelta(hours=1))
+             .not_valid_after(now + datetime.timedelta(days=200))
+             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+             .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
+                                          False), critical=True)
+             .add_extension(x509.NameConstraints([x509.DirectoryName(permitted)], None),
+                            critical=True)
+             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+             .sign(root.key, hashes.SHA256()))
+    inter_pem = inter.public_bytes(serialization.Encoding.PEM).decode()
+    ca = admin.ok(admin.post("/certificateauthorities", {
+        "name": "dirnc-" + rand(6), "certificate": inter_pem,
+        "privateKey": key.private_bytes(serialization.Encoding.PEM,
+                                        serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption()).decode()}, ns=ns))
+    tpl = mk_template(admin, ns, ca["ID"], subjectORegexes=["Corp"],
+                      subjectOURegexes=["Servers"])
+    csr, _ = make_csr(subj="/O=Corp/OU=Servers/CN=www.corp.test", dns=["www.corp.test"])
+    leaf = split_pem(issue(admin, ns, tpl["ID"], csr=csr)["certificateChain"])[0]
+    r = ocsp_post(server, ca["ID"], ocsp_request_der(inter_pem, leaf))
+    assert r.status_code == 200, r.status_code
+    d = tmpdir()
+    args = ["ocsp", "-respin", write(d, "resp.der", r.content), "-issuer",
+            write(d, "issuer.pem", inter_pem), "-CAfile", write(d, "root.pem", root.pem),
+            "-verify_other", write(d, "inter.pem", inter_pem), "-cert", write(d, "leaf.pem", leaf),
+            "-resp_text"]
+    out = openssl(*args, check=False)
+    assert "Response verify OK" in out.stderr, out.stderr + out.stdout
+    assert ocsp_status(out.stdout, str(d / "leaf.pem")) == "good", out.stdout
+    assert "OU=Servers" in out.stdout.replace(" = ", "=").replace(", ", ","), out.stdout
+
+
 def test_everything_survives_a_restart(start_server):
     """The CA keys are sealed in the store: after a restart the same CAs issue, and the
     revocations are still in the CRL and OCSP."""
