@@ -47,7 +47,7 @@ static const struct setting settings[] = {
     { "store_timeout", C_DURATION, F(store_timeout), 0, "30s", 1000, 3600000,
       "a read statement's timeout, 503 past it (PostgreSQL: a write's is twice it, and a "
       "database that has not answered 2 s past it is given up)" },
-    { "threads", C_INT, F(threads), 0, "0", 0, 256, "HTTP worker threads, 0 = cores" },
+    { "threads", C_INT, F(threads), 0, "0", 0, 256, "HTTP worker threads, 0 = four per core" },
     { "max_connections", C_INT, F(max_connections), 0, "1024", 1, 65536, "open connections" },
     { "max_connections_per_address", C_INT, F(max_connections_per_address), 0, "0", 0, 65536,
       "open connections from one client address, 0 = no limit (mind load balancers)" },
