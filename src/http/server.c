@@ -71,14 +71,13 @@
 #define LINGER_MS        5000 /* reading what a refused client still sends, at most */
 
 /* A connection accepted by one worker for another (round robin). */
-/* An accepted connection on its way to a worker. `at` and `seq` are when and
- * in which order it was accepted: the age eviction goes by, whichever worker
- * adopts it and however long that worker's inbox waited. */
+/* An accepted connection on its way to a worker. `seq` is the order in which
+ * it was accepted (eviction's tie-break); its deadlines run from its
+ * adoption. */
 struct handoff {
     int                     fd;
     struct sockaddr_storage ss;
     const struct transport *io;
-    int64_t                 at;
     uint64_t                seq;
     struct handoff         *next;
 };
@@ -209,7 +208,10 @@ add_conn(struct worker *w, const struct handoff *a)
     peer_ip(c);
     buf_init(&c->out, SIZE_MAX / 2);
     c->st = C_HANDSHAKE;
-    c->since = a->at;
+    /* Its deadlines run from now: while it waited in the inbox of a worker
+     * held by a slow request, nothing could read it (a review: such
+     * connections were reset at once, past header_timeout, with no answer). */
+    c->since = time_mono_ms();
     c->seq = a->seq;
     c->next = w->conns;
     if (w->conns != NULL)
@@ -319,7 +321,6 @@ accept_some(const struct listener *l)
             close(a.fd); /* this address holds its share of connections already */
             continue;
         }
-        a.at = time_mono_ms();
         a.seq = __atomic_fetch_add(&accept_seq, 1, __ATOMIC_RELAXED);
         take(pick_worker(), &a);
     }

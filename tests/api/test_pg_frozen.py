@@ -152,3 +152,41 @@ def test_a_frozen_database_is_answered_503_and_recovers(tmp_path):
         stop.set()
         c.stop()
         pg.destroy()
+
+
+def test_connections_made_while_reads_wait_on_a_frozen_database_are_answered(tmp_path):
+    """Two workers, held by reads waiting on a frozen database (store_timeout 4 s + 2 s): new
+    connections given to them meanwhile wait, and are answered (503) once a worker is free,
+    not reset as if they had sent nothing within header_timeout (black-box review 8: with
+    the defaults, half of a load balancer's /health probes were reset after 19-29 s, with
+    no answer and no log line)."""
+    pg = PgServer(tmp_path / "pg")
+    pg.start()
+    c = Cluster(tmp_path / "k", config={"store_timeout": "4s", "threads": 2,
+                                        "header_timeout": "2s"}, url=pg.url)
+    try:
+        a = c.add()
+        tok = a.token()
+        assert Client(a, tok).get("/namespaces", ns="/").status == 200
+        seen = {}
+
+        def read(i):
+            seen["get %d" % i] = timed(
+                lambda: Client(a, tok).get("/namespaces", ns="/", timeout=60).status)
+
+        def probe(i):
+            seen["health %d" % i] = timed(lambda: health(a))
+        with frozen(pg):
+            ths = []
+            for i in range(6):
+                ths += [threading.Thread(target=read, args=(i,)),
+                        threading.Thread(target=probe, args=(i,))]
+            for th in ths:
+                th.start()
+                time.sleep(0.2)
+            for th in ths:
+                th.join(60)
+        assert len(seen) == 12 and all(st == 503 for st, _ in seen.values()), seen
+    finally:
+        c.stop()
+        pg.destroy()
