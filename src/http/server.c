@@ -126,11 +126,16 @@ overdue(const struct conn *c, int64_t now)
     }
 }
 
+/* Every state but a request in the store's hands. An answer being written
+ * counts from its last progress: a client that pipelines large answers and
+ * never reads them (the kernel's send buffer full) held its slot for
+ * connection_timeout, and max_connections of them locked every new client
+ * out without a token (a review: /openapi.json, 495 KB, twelve a connection). */
 static bool
 evictable(const struct conn *c)
 {
     return c->st == C_HANDSHAKE || c->st == C_HEAD || c->st == C_BODY || c->st == C_IDLE ||
-           c->st == C_LINGER;
+           c->st == C_LINGER || c->st == C_WRITE;
 }
 
 /* Judged at `polled`, the moment the worker last looked at its sockets, not
@@ -155,7 +160,8 @@ older(const struct conn *a, const struct conn *b)
 }
 
 /* Make room: close the connection that has waited longest without a
- * complete request. False when every connection holds one. */
+ * complete request or without reading its answer. False when every
+ * connection holds a request the store is serving. */
 static bool
 evict_one(struct worker *w)
 {

@@ -506,6 +506,47 @@ def test_slow_clients_cannot_lock_others_out(start_server):
     assert s.health() == 200
 
 
+def _drained_to_close(s, quiet=0.5):
+    """Whether the server closed s, once what it had sent is read (False when it stops
+    sending and keeps the connection)."""
+    s.settimeout(quiet)
+    try:
+        while s.recv(1 << 16):
+            pass
+        return True
+    except socket.timeout:
+        return False
+    except (ConnectionResetError, ssl.SSLError, OSError):
+        return True
+
+
+def test_clients_that_never_read_their_answers_cannot_lock_others_out(start_server):
+    """Each of max_connections clients pipelines answers bigger than the kernel holds
+    (/openapi.json, no token) and never reads: their connections are stuck writing. A new
+    client is still served, by closing the one whose answer made no progress longest (they
+    were never evicted: every new client was refused for connection_timeout, black-box
+    review 8)."""
+    s = start_server({"max_connections": 4, "threads": 1, "connection_timeout": "60s"})
+    ctx = s.ssl_context()
+    held = []
+    try:
+        for _ in range(4):
+            raw = socket.socket()
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            raw.settimeout(30)
+            raw.connect((s.host, s.port))
+            t = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+            t.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n" * 16)
+            held.append(t)
+        time.sleep(1)  # the server fills their send buffers, then waits to write
+        for _ in range(3):
+            assert s.health() == 200
+        assert any(_drained_to_close(t) for t in held), "no stuck writer was closed"
+    finally:
+        _close_all(held)
+    assert s.health() == 200
+
+
 def test_flood_of_silent_connections_does_not_starve_new_clients(start_server):
     s = start_server({"max_connections": 50, "header_timeout": "60s"})
     held = []
