@@ -17,9 +17,14 @@
 #include "addrcount.h"
 #include "local.h"
 
-#define FIELDS_MAX 64  /* X-Fields entries */
-#define PARAMS_MAX 256 /* query parameters; more is 400 */
-#define READ_CHUNK (16 * 1024)
+/* Pipelined requests answered in one turn of events at most: a client that
+ * keeps its pipe full of cheap requests (/health) would otherwise keep its
+ * worker in conn_run, and the worker's other clients waited seconds (a
+ * review). Then it waits on the again list, as a stream between pieces. */
+#define PIPELINE_TURN 16
+#define FIELDS_MAX    64  /* X-Fields entries */
+#define PARAMS_MAX    256 /* query parameters; more is 400 */
+#define READ_CHUNK    (16 * 1024)
 
 /* One request: everything hangs off its arena (api/req.h). */
 struct hreq {
@@ -653,6 +658,7 @@ drain(struct conn *c)
 static void
 finish_request(struct conn *c)
 {
+    c->answered++;
     hreq_free(c->h);
     c->h = NULL;
     buf_reset(&c->out);
@@ -856,6 +862,7 @@ void
 conn_run(struct conn *c)
 {
     c->turn = false; /* a new turn: a stream may produce one piece */
+    c->answered = 0;
     for (;;) {
         bool progress = false;
 
@@ -865,6 +872,10 @@ conn_run(struct conn *c)
             break;
         case C_IDLE:
         case C_HEAD:
+            if (c->answered >= PIPELINE_TURN) { /* the others' turn first */
+                again(c);
+                return;
+            }
             if (in_avail(c) > 0 && (c->st == C_HEAD || (c->since = time_mono_ms(), true))) {
                 c->st = C_HEAD;
                 progress = consume_head(c);

@@ -76,6 +76,7 @@ struct conn {
     bool                    http10;    /* the current request is HTTP/1.0 */
     bool                    streaming; /* the answer's body comes from h->r.stream */
     bool                    turn;      /* a piece was produced in this turn of events */
+    unsigned                answered;  /* requests answered in this turn of events */
     bool                    in_again;  /* on the worker's again list */
     struct conn            *again_next;
     struct conn            *later_next; /* on the worker's later list (run_later) */

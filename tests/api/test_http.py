@@ -547,6 +547,54 @@ def test_clients_that_never_read_their_answers_cannot_lock_others_out(start_serv
     assert s.health() == 200
 
 
+def test_a_full_pipeline_does_not_keep_its_worker_from_others(start_server):
+    """One client keeps its pipe full of cheap requests (GET /health) on the only worker;
+    another client's request is answered while the pipeline is still being served, not
+    after it (the worker looped on the pipeline: black-box review 8)."""
+    s = start_server({"threads": 1})
+    ctx = s.ssl_context()
+    n = 40000
+    hog = ctx.wrap_socket(socket.create_connection((s.host, s.port), timeout=60),
+                          server_hostname="127.0.0.1")
+    got = {"bytes": 0}
+    one = len(_health_answer(s))
+
+    def read_all():
+        while got["bytes"] < n * one:
+            b = hog.recv(1 << 16)
+            if not b:
+                break
+            got["bytes"] += len(b)
+
+    reader = threading.Thread(target=read_all)
+    reader.start()
+    sender = threading.Thread(target=hog.sendall, args=(HEALTH * n,))
+    sender.start()
+    while got["bytes"] < 100 * one:
+        time.sleep(0.01)
+    assert s.health() == 200
+    answered_before = got["bytes"] // one
+    sender.join(120)
+    reader.join(120)
+    hog.close()
+    assert got["bytes"] == n * one, got
+    assert answered_before < n, "the other client waited for the whole pipeline"
+
+
+def _health_answer(s):
+    t = s.ssl_context().wrap_socket(socket.create_connection((s.host, s.port), timeout=10),
+                                    server_hostname="127.0.0.1")
+    try:
+        t.sendall(HEALTH)
+        data = b""
+        while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + int(
+                re.search(rb"Content-Length: (\d+)", data).group(1)):
+            data += t.recv(4096)
+        return data
+    finally:
+        t.close()
+
+
 def test_flood_of_silent_connections_does_not_starve_new_clients(start_server):
     s = start_server({"max_connections": 50, "header_timeout": "60s"})
     held = []
