@@ -16,11 +16,14 @@ formula_like(struct str t)
     return t.len > 0 && strchr("=+-@\t\r", t.p[0]) != NULL;
 }
 
+/* RFC 4180's quoting, also for the separators spreadsheets use in other
+ * locales (';', TAB): split there, a cell's text after one would be a cell of
+ * its own that the formula guard never saw ("safe;=1+1": a review). */
 static bool
 needs_quotes(struct str t)
 {
     for (size_t i = 0; i < t.len; i++)
-        if (t.p[i] == '"' || t.p[i] == ',' || t.p[i] == '\r' || t.p[i] == '\n')
+        if (strchr("\",\r\n;\t", t.p[i]) != NULL && t.p[i] != '\0')
             return true;
     return false;
 }
@@ -49,6 +52,8 @@ cell_text(struct buf *t, const struct val *v, bool *text)
             const struct val *e = &v->a.v[i];
             if (i > 0)
                 rc = buf_putc(t, ';');
+            if (rc == E_OK && e->t == V_STR && formula_like(e->s))
+                rc = buf_putc(t, '\''); /* each element is guarded, as a cell is */
             if (rc == E_OK && e->t == V_STR)
                 rc = buf_append(t, e->s.p, e->s.len);
             else if (rc == E_OK && e->t != V_NULL)

@@ -94,6 +94,20 @@ def test_lists_joined_with_semicolons(admin, ns, seeded):
     assert t[1] == [seeded[0]["name"], "k=v0;x=y"]
 
 
+def test_no_formula_hides_behind_a_separator(start_server):
+    """Spreadsheets of locales whose list separator is ';' (or that split on TAB) make a
+    cell of what follows one: cells holding either are quoted, and each element of a list
+    is guarded as a cell is (a list's later element or a description after ';' came out
+    as a bare formula: black-box review 8)."""
+    admin = start_server().admin()
+    box = admin.mkns("/", "sep-" + rand(6))["name"]
+    o = admin.mkns(box, "x", description="safe;=1+1", associatedTags=["a=b", "@cmd=1", "-x=1"])
+    r = admin.get("/namespaces", ns=box, accept=CSV, fields="name,description,associatedTags")
+    t = rows(r)
+    assert t[1] == [o["name"], "safe;=1+1", "a=b;'@cmd=1;'-x=1"], t
+    assert b',"safe;=1+1","a=b;\'@cmd=1;\'-x=1"\r\n' in r.content, r.content
+
+
 def test_first_recognised_type_wins(admin, ns, seeded):
     r = admin.get("/namespaces", ns=ns, accept="application/json, text/csv")
     assert r.ctype.startswith("application/json"), r
