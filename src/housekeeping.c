@@ -6,24 +6,25 @@
 #include "core/timeutil.h"
 #include "model/specs.h"
 
+/* By the store's clock (job_now): on a shared store, a server whose clock ran
+ * ahead deleted other servers' token quota counters and login states before
+ * they expired, and a quota-2 token got its uses back at each run (a review). */
 static int
 expire_tx(struct tx *tx, void *arg)
 {
-    KW_UNUSED(arg);
-    return tx->ops->expire(tx, time_now_ms());
+    return tx->ops->expire(tx, job_now(arg));
 }
 
 static int
 purge_tx(struct tx *tx, void *arg)
 {
-    KW_UNUSED(arg);
-    return tx->ops->purge(tx, &spec_auditlog, time_now_ms() - cfg.audit_retention);
+    return tx->ops->purge(tx, &spec_auditlog, job_now(arg) - cfg.audit_retention);
 }
 
 static int
 run_tx(struct job_ctx *ctx, int (*fn)(struct tx *, void *))
 {
-    int rc = store_run(ctx->st, fn, NULL);
+    int rc = store_run(ctx->st, fn, ctx);
 
     if (rc != E_OK)
         return errbuf_set(&ctx->eb, rc, "store error %d", rc);
@@ -33,8 +34,7 @@ run_tx(struct job_ctx *ctx, int (*fn)(struct tx *, void *))
 static int
 jobs_purge_tx(struct tx *tx, void *arg)
 {
-    KW_UNUSED(arg);
-    return tx->ops->job_purge(tx, time_now_ms() - cfg.job_retention);
+    return tx->ops->job_purge(tx, job_now(arg) - cfg.job_retention);
 }
 
 /* Idempotency answers, token quota counters and login states past their

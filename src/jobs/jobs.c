@@ -80,15 +80,23 @@ struct jobs {
  * measured at the start and then at most every CLOCK_SYNC_MS. */
 #define CLOCK_SYNC_MS 10000
 
+#define CLOCK_WARN_MS 1000 /* an offset told at start (docs/postgres.md) */
+
 static void
 clock_sync(struct jobs *j)
 {
-    int64_t before = time_now_ms(), store, after;
+    int64_t before = time_now_ms(), store, after, offset;
 
     if (store_clock_ms(j->st, &store) != E_OK)
         return; /* the store is away: keep the last offset */
     after = time_now_ms();
-    atomic_store(&j->clock_offset, store - (before + (after - before) / 2));
+    offset = store - (before + (after - before) / 2);
+    if (atomic_load(&j->clock_synced) == 0 && llabs(offset) > CLOCK_WARN_MS)
+        log_warn("jobs: this machine's clock is %lld ms %s the store's: background work "
+                 "follows the store's, but tokens this server issues may be refused by others "
+                 "(nbf) and expire early or late; synchronise the clocks (NTP)",
+                 (long long)llabs(offset), offset > 0 ? "behind" : "ahead of");
+    atomic_store(&j->clock_offset, offset);
     atomic_store(&j->clock_synced, time_mono_ms());
 }
 
@@ -106,6 +114,12 @@ static int64_t
 jobs_now(struct jobs *j)
 {
     return time_now_ms() + atomic_load(&j->clock_offset);
+}
+
+int64_t
+job_now(const struct job_ctx *ctx)
+{
+    return jobs_now(ctx->jobs);
 }
 
 static const struct job_kind *

@@ -100,6 +100,10 @@ int64_t job_retry_delay_ms(const struct job_kind *k, int64_t attempt);
 /* True once the handler should stop: the runtime is stopping, or the item's
  * lease was lost (another server may be running it). */
 bool job_canceled(const struct job_ctx *ctx);
+/* Now by the store's clock (Unix ms): the same on every server of a shared
+ * store, whatever the machines' clocks say; for what a job compares with
+ * times other servers wrote (expiries, retention). */
+int64_t job_now(const struct job_ctx *ctx);
 /* Inside a write transaction of the handler's: E_OK while this server still
  * holds the item's lease (extended by the same transaction), E_CONFLICT once
  * another server has taken the item over (job_canceled() is then true). A

@@ -262,6 +262,22 @@ def test_token_quota_is_exact_across_servers(pair):
     assert sorted(results) == [200] * 5 + [417] * 15, sorted(results)
 
 
+def test_a_server_whose_clock_runs_ahead_does_not_give_quotas_back(cluster):
+    """Housekeeping deletes expired quota counters by the database's clock: run by a server
+    whose clock is ten minutes ahead, it deleted an 8-minute token's counter at each run,
+    and the token had its quota again (black-box review 8). That server says at start that
+    its clock is off."""
+    a = cluster.add()
+    ahead = cluster.add(env=faked_clock("+10m"))
+    tok = a.token(quota=2, validity="8m")
+    c = Client(a, tok)
+    assert [c.get("/namespaces", ns="/").status for _ in range(3)] == [200, 200, 417]
+    time.sleep(3)  # housekeeping runs every 300 ms, on either server
+    assert [c.get("/namespaces", ns="/").status for _ in range(3)] == [417] * 3
+    assert "clock is" in ahead.stderr() and "ahead of the store's" in ahead.stderr()
+    assert "clock is" not in a.stderr()
+
+
 def test_an_idempotency_key_holds_across_servers(pair):
     a, b = pair
     tok = a.token()
