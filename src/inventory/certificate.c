@@ -596,6 +596,18 @@ listed(const struct fval *v, const char *st)
     return false;
 }
 
+static bool
+all_strings(const struct fval *v)
+{
+    const struct fval *items = v->t == FV_LIST ? v->items : v;
+    size_t             n = v->t == FV_LIST ? v->n : 1;
+
+    for (size_t i = 0; i < n; i++)
+        if (items[i].t != FV_STR)
+            return false;
+    return true;
+}
+
 /* status ==, !=, in, not in, exists, not exists: the union of the matching
  * statuses' conditions (they partition the rows). */
 static int
@@ -613,6 +625,9 @@ status_rewrite(struct arena *a, const struct fnode *cmp, int64_t now, struct fno
     if (!any && (cmp->op == F_IN || cmp->op == F_NOT_IN) != (cmp->v.t == FV_LIST))
         return errbuf_attr(eb, E_BADREQ, "status", "field 'status' must be compared with %s",
                            cmp->v.t == FV_LIST ? "a string" : "a list");
+    if (!any && !all_strings(&cmp->v)) /* status == 1 matched nothing, != 1 everything */
+        return errbuf_attr(eb, E_BADREQ, "status",
+                           "field 'status' must be compared with a string");
     for (const char *const *st = statuses; *st != NULL; st++) {
         if (!any && listed(&cmp->v, *st) == negate)
             continue;
