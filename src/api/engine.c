@@ -967,11 +967,20 @@ enter_parent(struct req *r, struct errbuf *eb)
         return eb->code;
 
     /* Creating a child is its own permission (revocation,post: revoking is not
-     * reading); else the parent must be readable. Judged before the parent is
-     * looked up, so that a 404 tells only those allowed. */
+     * reading); else the parent must be readable, or, for a parent that only
+     * selects its children (a webhook's deliveries), the children: viewers
+     * read every delivery at /webhookdeliveries, so /webhooks/:id/... lists
+     * theirs too (a review: 403). Judged before the parent is looked up, so
+     * that a 404 tells only those allowed. */
     bool creates = r->method == M_POST && r->route.spec->child_create && !p->parent_of_all;
-    if ((rc = creates ? authorize(r, r->route.spec, VERB_POST, eb)
-                      : authorize(r, p, VERB_GET, eb)) != E_OK)
+    struct errbuf child = { 0 };
+    if (creates)
+        rc = authorize(r, r->route.spec, VERB_POST, eb);
+    else if (p->parent_of_all || authorize(r, r->route.spec, VERB_GET, &child) != E_OK)
+        rc = authorize(r, p, VERB_GET, eb);
+    else
+        rc = E_OK;
+    if (rc != E_OK)
         return rc;
     rc = kw_store->ops->find(kw_store, p, &sc, "ID", r->route.id, r->a, &parent, eb);
     if (rc != E_OK)
