@@ -176,9 +176,10 @@ add_connection(struct http_head *h, struct str v)
     while (rest.p != NULL) {
         rest = str_cut(rest, ',', &item);
         item = trim_ows(item);
-        if (str_eq_nocase(item, "close"))
+        if (str_eq_nocase(item, "close")) {
             h->keep_alive = false;
-        else if (str_eq_nocase(item, "keep-alive") && h->minor == 0)
+            h->close_seen = true; /* whatever else is said (RFC 9112 9.6) */
+        } else if (str_eq_nocase(item, "keep-alive") && h->minor == 0 && !h->close_seen)
             h->keep_alive = true;
     }
 }

@@ -31,6 +31,7 @@ struct http_head {
     int               minor;          /* HTTP/1.<minor> */
     size_t            len;            /* bytes of the head, through the empty line */
     bool              keep_alive;     /* the client allows another request after this */
+    bool              close_seen;     /* Connection: close, which keep-alive cannot undo */
     bool              chunked;        /* Transfer-Encoding: chunked */
     bool              has_length;
     bool              expect_continue; /* Expect: 100-continue */

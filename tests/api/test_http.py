@@ -325,6 +325,18 @@ def test_http10_keep_alive_is_answered_as_such(server):
     assert ex.answers[0][1].get("connection") == "keep-alive"
 
 
+@pytest.mark.parametrize("fields", [[b"Connection: close, keep-alive"],
+                                    [b"Connection: keep-alive, close"],
+                                    [b"Connection: close", b"Connection: keep-alive"]])
+def test_http10_close_wins_over_keep_alive(server, fields):
+    """RFC 9112 9.6: with close among the options the connection does not persist, in any
+    order or field (keep-alive after close kept it open: black-box review 8)."""
+    data = req([b"GET /health HTTP/1.0"] + fields) + HEALTH
+    ex = exchange(server, data)
+    assert [a[0] for a in ex.answers] == [200] and ex.closed, ex.answers
+    assert ex.answers[0][1].get("connection") == "close"
+
+
 def test_http10_without_host_is_served_and_closed(server):
     ex = exchange(server, b"GET /health HTTP/1.0\r\n\r\n")
     assert ex.status == 200 and ex.closed
