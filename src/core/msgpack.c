@@ -11,9 +11,8 @@
  * UTF-8, key types, integer range and finite floats.
  *
  * Nesting: msgpack-c cannot go deeper than 32, so a max_depth above that is
- * enforced as 32 for MessagePack bodies. Duplicate map keys: the last value
- * wins, at the position of the first (as json-c does for JSON). A key holding
- * U+0000 is refused, as in JSON.
+ * enforced as 32 for MessagePack bodies. A map with a key twice is refused,
+ * as JSON is (json.c); so is a key holding U+0000, as in JSON.
  *
  * Bytes (`bin`) are read as the base64 of their contents, a string: what the
  * API takes where it takes bytes in JSON (a certificate's DER, a bundle), so
@@ -198,10 +197,9 @@ convert_map(struct arena *a, const msgpack_object *o, int depth, int max_depth, 
         } else {
             dup = val_get_s(out, kv.k);
         }
-        if (dup != NULL)
-            *dup = kv.v;
-        else
-            out->m.kv[out->m.n++] = kv;
+        if (dup != NULL) /* as in JSON (json.c, json_decode) */
+            return errbuf_set(eb, E_BADREQ, "a map of the body has a key twice");
+        out->m.kv[out->m.n++] = kv;
     }
     return E_OK;
 }

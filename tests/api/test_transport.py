@@ -139,6 +139,22 @@ def test_json_request_msgpack_response(admin, ns):
     assert msgpack.unpackb(r.content, raw=False)["name"] == ns + "/" + name
 
 
+def test_a_key_twice_in_a_body_is_refused(admin, ns):
+    """JSON and MessagePack alike: a proxy or filter that reads the first value would judge
+    another body than the one the server ran, which took the last ("protected": true, then
+    false, made an unprotected namespace: black-box review 8). 400, nothing made."""
+    name = "dup-" + rand(6)
+    json_body = ('{"name": "%s", "protected": true, "protected": false}' % name).encode()
+    mp_body = (b"\x83\xa4name" + msgpack.packb(name) + b"\xa9protected\xc3"
+               b"\xa9protected\xc2")
+    for data, ctype in ((json_body, "application/json"), (mp_body, MSGPACK_CT)):
+        r = admin.post("/namespaces", data=data, ns=ns, content_type=ctype)
+        assert "twice" in assert_error(r, 400)["description"], r
+    assert admin.get("/namespaces", ns=ns, params={"q": 'name == "%s/%s"' % (ns, name)}).data == []
+    ok = ('{"name": "%s", "description": "a: b", "annotations": {"a": ["x:y"]}}' % name).encode()
+    assert admin.post("/namespaces", data=ok, ns=ns, content_type="application/json").status == 200
+
+
 @pytest.mark.parametrize("ctype", ["application/json", "application/json; charset=utf-8",
                                    "application/*", "*/*", None])
 def test_json_request_content_types(admin, ns, ctype):

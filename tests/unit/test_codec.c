@@ -93,7 +93,6 @@ test_json_roundtrip(void **state)
         { "{}", "{}" },
         { "[1, 2.5, \"x\", null, true, [], {}]", "[1,2.5,\"x\",null,true,[],{}]" },
         { "{\"b\": 1, \"a\": [1, {\"c\": null}]}", "{\"b\":1,\"a\":[1,{\"c\":null}]}" },
-        { "{\"a\":1,\"b\":2,\"a\":3}", "{\"a\":3,\"b\":2}" },
         { "{\"\xc3\xa9\":\"\xe2\x82\xac\"}", "{\"\xc3\xa9\":\"\xe2\x82\xac\"}" },
         { "\r\n\t [ 1 ] \r\n\t", "[1]" },
     };
@@ -132,12 +131,15 @@ test_json_types(void **state)
                         "\xef\xbf\xbd"
                         "A",
                         4);
-    /* Duplicate keys: last value wins, at the first key's position. */
-    const char *dup = "{\"a\":1,\"b\":2,\"a\":3}";
-    assert_int_equal(jdec(a, dup, strlen(dup), 1, &v, &eb), E_OK);
-    assert_int_equal(v.m.n, 2);
-    assert_true(str_eq_c(v.m.kv[0].k, "a"));
-    assert_int_equal(v.m.kv[0].v.i, 3);
+    /* A key twice in one object is refused, at any depth; the same key in two
+     * objects, or a ':' inside a string, is not a duplicate. */
+    static const char *const dups[] = { "{\"a\":1,\"b\":2,\"a\":3}",
+                                        "[{\"x\":{\"p\":true,\"p\":false}}]",
+                                        "{\"a\":{},\"a\":{}}" };
+    for (size_t i = 0; i < sizeof dups / sizeof dups[0]; i++)
+        assert_int_equal(jdec(a, dups[i], strlen(dups[i]), 4, &v, &eb), E_BADREQ);
+    const char *twins = "[{\"a\":\"x:y\"},{\"a\":\":\"}]";
+    assert_int_equal(jdec(a, twins, strlen(twins), 4, &v, &eb), E_OK);
     arena_free(a);
 }
 
@@ -370,12 +372,12 @@ test_json_many_keys(void **state)
     buf_init(&in, 0);
     buf_init(&out, 0);
     buf_putc(&in, '{');
-    for (int i = 0; i < 20000; i++)
-        buf_printf(&in, "%s\"k%d\":%d", i ? "," : "", i % 15000, i);
+    for (int i = 0; i < 15000; i++)
+        buf_printf(&in, "%s\"k%d\":%d", i ? "," : "", i, i);
     buf_putc(&in, '}');
     assert_int_equal(jdec(a, in.p, in.len, DEPTH, &v, &eb), E_OK);
     assert_int_equal(v.m.n, 15000);
-    assert_int_equal(val_get(&v, "k0")->i, 15000);
+    assert_int_equal(val_get(&v, "k0")->i, 0);
     assert_int_equal(val_get(&v, "k14999")->i, 14999);
     assert_int_equal(msgpack_encode(&v, &out), E_OK);
     struct val w;
@@ -449,11 +451,6 @@ test_msgpack_scalars(void **state)
         { M("\xdf\x00\x00\x00\x01\xa1"
             "a\x90"),
           "{\"a\":[]}" },
-        { M("\x83\xa1"
-            "a\x01\xa1"
-            "b\x02\xa1"
-            "a\x03"),
-          "{\"a\":3,\"b\":2}" },
     };
     (void)state;
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -738,12 +735,13 @@ test_msgpack_dup_keys_large(void **state)
         buf_append(&b, k, (size_t)kl);
         buf_putc(&b, (char)i);
     }
-    assert_int_equal(mdec(a, b.p, b.len, DEPTH, &v, &eb), E_OK);
-    assert_int_equal(v.m.n, 30);
-    assert_int_equal(val_get(&v, "k0")->i, 30);
-    assert_int_equal(val_get(&v, "k9")->i, 39);
-    assert_int_equal(val_get(&v, "k10")->i, 10);
-    assert_true(str_eq_c(v.m.kv[0].k, "k0"));
+    assert_int_equal(mdec(a, b.p, b.len, DEPTH, &v, &eb), E_BADREQ); /* k0 again at 30 */
+    /* a small map (no hash table) with a key twice, as JSON refuses it */
+    static const char small[] = "\x83\xa1"
+                                "a\x01\xa1"
+                                "b\x02\xa1"
+                                "a\x03";
+    assert_int_equal(mdec(a, small, sizeof small - 1, DEPTH, &v, &eb), E_BADREQ);
     buf_free(&b);
     arena_free(a);
 }

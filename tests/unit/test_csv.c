@@ -31,14 +31,16 @@ static const struct cell_case cells[] = {
     { "\"\\\"\"", "\"\"\"\"" },
     { "\"line\\nbreak\"", "\"line\nbreak\"" },
     { "\"cr\\rhere\"", "\"cr\rhere\"" },
-    { "\"semi;colon\"", "semi;colon" },
+    { "\"semi;colon\"", "\"semi;colon\"" }, /* a separator elsewhere: quoted */
+    { "\"tab\\there\"", "\"tab\there\"" },
+    { "[\"a\", \"=b\", \"@c\"]", "\"a;'=b;'@c\"" }, /* each element guarded */
     { "\"caf\\u00e9 \\u2603\"", "caf\xc3\xa9 \xe2\x98\x83" },
     /* the formula guard, on text only */
     { "\"=1+1\"", "'=1+1" },
     { "\"+1\"", "'+1" },
     { "\"-1\"", "'-1" },
     { "\"@SUM(A1)\"", "'@SUM(A1)" },
-    { "\"\\tx\"", "'\tx" },
+    { "\"\\tx\"", "\"'\tx\"" }, /* guarded, and quoted: TAB is a separator too */
     { "\"\\rx\"", "\"'\rx\"" },
     { "\"=HYPERLINK(\\\"http://x\\\",\\\"y\\\")\"",
       "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"" },
@@ -50,14 +52,14 @@ static const struct cell_case cells[] = {
     { "42", "42" },
     { "-7", "-7" }, /* a number is no formula */
     { "1.5", "1.5" },
-    /* lists: joined with ';', the guard on the joined text */
+    /* lists: joined with ';' (so quoted), each element guarded */
     { "[]", "" },
     { "[\"a\"]", "a" },
-    { "[\"a\",\"b\",\"c\"]", "a;b;c" },
+    { "[\"a\",\"b\",\"c\"]", "\"a;b;c\"" },
     { "[\"a,b\",\"c\"]", "\"a,b;c\"" },
-    { "[\"=x\",\"y\"]", "'=x;y" },
-    { "[\"y\",\"=x\"]", "y;=x" },
-    { "[1,true,null,\"s\"]", "1;true;;s" },
+    { "[\"=x\",\"y\"]", "\"'=x;y\"" },
+    { "[\"y\",\"=x\"]", "\"y;'=x\"" }, /* a spreadsheet splitting on ';' ran =x */
+    { "[1,true,null,\"s\"]", "\"1;true;;s\"" },
     { "[[\"CN\",\"x\"],[\"O\",\"y\"]]", "\"[\"\"CN\"\",\"\"x\"\"];[\"\"O\"\",\"\"y\"\"]\"" },
     /* maps: JSON text */
     { "{}", "{}" },
@@ -104,7 +106,7 @@ test_rows(void **state)
     buf_init(&out, 1 << 20);
     assert_int_equal(json_decode(a, obj_json, strlen(obj_json), 8, &obj, &eb), E_OK);
     assert_int_equal(csv_row(&out, &obj, cols, 6), E_OK);
-    assert_string_equal(buf_cstr(&out), "x1,\"n, \"\"1\"\"\",,3,a=1;b=2,false\r\n");
+    assert_string_equal(buf_cstr(&out), "x1,\"n, \"\"1\"\"\",,3,\"a=1;b=2\",false\r\n");
     buf_reset(&out);
     assert_int_equal(csv_header(&out, hdr, 3), E_OK);
     assert_string_equal(buf_cstr(&out), "ID,\"a,b\",'=x\r\n");
