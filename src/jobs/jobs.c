@@ -50,6 +50,7 @@ struct slot {
     struct jobs     *j;
     pthread_t        thread;
     bool             busy, lost, dirty, yielded;
+    int64_t          yield_ms; /* a yielded item is due this much later */
     struct job_lease lease;
     int64_t          lease_ms, renew_at;
     char             progress[JOB_PROGRESS_MAX];
@@ -445,10 +446,17 @@ job_others_waiting(struct job_ctx *ctx)
 void
 job_yield(struct job_ctx *ctx)
 {
+    job_postpone(ctx, 0);
+}
+
+void
+job_postpone(struct job_ctx *ctx, int64_t ms)
+{
     struct slot *s = ctx->slot;
 
     pthread_mutex_lock(&ctx->jobs->mu);
     s->yielded = true;
+    s->yield_ms = ms > 0 ? ms : 0;
     pthread_mutex_unlock(&ctx->jobs->mu);
 }
 
@@ -471,13 +479,13 @@ job_progress(struct job_ctx *ctx, const char *text)
  * period. */
 static struct job_end
 outcome(const struct job_kind *k, const struct job_row *row, int rc, bool stopping,
-        bool yielded, struct str error, int64_t now)
+        bool yielded, int64_t yield_ms, struct str error, int64_t now)
 {
     struct job_end e = { .error = error, .attempts = row->attempts };
 
     if (rc == E_OK && yielded) {
         e.state = JOB_QUEUED;
-        e.run_at = now;
+        e.run_at = now + yield_ms;
         e.attempts = row->attempts - 1;
         return e;
     }
@@ -524,6 +532,7 @@ run_claimed(struct slot *s, struct job_row *row, struct arena *a)
     struct job_end         e;
     struct op              o = { .j = j, .lease = &s->lease, .end = &e };
     bool                   lost, stopping, dirty, yielded;
+    int64_t                yield_ms;
     int                    rc;
     char                   progress[JOB_PROGRESS_MAX];
 
@@ -541,12 +550,13 @@ run_claimed(struct slot *s, struct job_row *row, struct arena *a)
     stopping = j->stopping;
     dirty = s->dirty;
     yielded = s->yielded;
+    yield_ms = s->yield_ms;
     memcpy(progress, s->progress, sizeof progress);
     pthread_mutex_unlock(&j->mu);
     if (row->attempts > k->max_attempts)
         stopping = yielded = false; /* not a release: give up */
-    e = outcome(k, row, rc, stopping, yielded, rc == E_OK ? STR_NULL : str_c(ctx.eb.msg),
-                jobs_now(j));
+    e = outcome(k, row, rc, stopping, yielded, yield_ms,
+                rc == E_OK ? STR_NULL : str_c(ctx.eb.msg), jobs_now(j));
     o.progress = dirty ? str_c(progress) : STR_NULL;
     if (lost || (rc = store_run(j->st, op_finish, &o)) == E_CONFLICT)
         log_warn("jobs: %s #%lld: lease lost; its outcome is dropped", k->name,
@@ -596,6 +606,7 @@ claim_and_run(struct slot *s)
         s->lease.id = row.id;
         s->busy = true;
         s->lost = s->dirty = s->yielded = false;
+        s->yield_ms = 0;
         s->progress[0] = '\0';
         /* The claim took the item's own lease (set when it was queued, maybe
          * by a server with another job_lease): renewals keep to it. */

@@ -122,6 +122,9 @@ bool job_others_waiting(struct job_ctx *ctx);
  * attempt not counted, its progress kept. The handler must have written
  * what a later run of the item starts from. */
 void job_yield(struct job_ctx *ctx);
+/* job_yield, due `ms` later: a handler that may not run now (its share of the
+ * workers is taken) and must not be claimed again at once, in a loop. */
+void job_postpone(struct job_ctx *ctx, int64_t ms);
 /* Keep `text` (truncated to JOB_PROGRESS_MAX - 1 bytes) as the item's
  * progress: written with the next lease renewal and when the run ends. */
 void job_progress(struct job_ctx *ctx, const char *text);

@@ -1,7 +1,9 @@
 /* deliver.c - see deliver.h. */
 #include "deliver.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "../core/config.h"
 #include "../core/timeutil.h"
@@ -14,7 +16,61 @@
 #define SECRET_MAX      4096
 #define PURGE_JOB       "webhookdelivery.purge"
 
+#define POSTPONE_MS 1000 /* a tenant's delivery past its share waits this long */
+
 static struct jobs *runtime; /* set at start-up, before any write; cleared at exit */
+
+/* ---- the tenants' shares of the delivery threads ------------------------ */
+
+/* A tenant (a top-level namespace) has at most half the delivery threads of
+ * this server at once (one when there is one): its dead or slow receivers,
+ * each holding a thread for webhook_timeout, delayed every other tenant's
+ * deliveries by minutes (a review: 10 webhooks to a receiver that never
+ * answers, another tenant's delivery 50 s late). A delivery past its tenant's
+ * share is postponed, not attempted; others are claimed meanwhile. */
+static pthread_mutex_t flight_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t       *flight; /* per thread: the tenant it delivers for, 0: none */
+static size_t          nflight;
+
+static uint64_t
+tenant_of(struct str ns)
+{
+    size_t n = 1;
+
+    while (n < ns.len && ns.p[n] != '/')
+        n++;
+    return hash_fnv1a(ns.p, n, 0) | 1; /* never 0 */
+}
+
+static bool
+flight_take(uint64_t tenant)
+{
+    size_t share = nflight > 1 ? nflight / 2 : 1, held = 0, free_at = nflight;
+
+    pthread_mutex_lock(&flight_mu);
+    for (size_t i = 0; i < nflight; i++) {
+        held += flight[i] == tenant;
+        if (flight[i] == 0 && free_at == nflight)
+            free_at = i;
+    }
+    bool ok = held < share && free_at < nflight;
+    if (ok)
+        flight[free_at] = tenant;
+    pthread_mutex_unlock(&flight_mu);
+    return ok;
+}
+
+static void
+flight_put(uint64_t tenant)
+{
+    pthread_mutex_lock(&flight_mu);
+    for (size_t i = 0; i < nflight; i++)
+        if (flight[i] == tenant) {
+            flight[i] = 0;
+            break;
+        }
+    pthread_mutex_unlock(&flight_mu);
+}
 
 struct jobs *
 webhook_runtime(void)
@@ -166,7 +222,13 @@ deliver_run(struct job_ctx *ctx)
         return rc;
     if (is_true(&hook, "disabled"))
         return give_up(ctx, &d, "the webhook is disabled");
+    uint64_t tenant = tenant_of(val_get_str(&d, "namespace"));
+    if (!flight_take(tenant)) {
+        job_postpone(ctx, POSTPONE_MS);
+        return E_OK;
+    }
     rc = post_delivery(ctx, &d, &hook, &res);
+    flight_put(tenant);
     if (res.canceled) /* stopping: the item is released, this attempt not counted */
         return errbuf_set(&ctx->eb, E_UNAVAILABLE, "%s", res.error);
     return record(ctx, &d, &res, rc == E_OK);
@@ -207,6 +269,9 @@ webhook_runtime_init(struct store *st, struct errbuf *eb)
           .interval_ms = cfg.expire_interval,
           .max_attempts = 3 },
     };
+    nflight = (size_t)cfg.webhook_workers;
+    if ((flight = calloc(nflight, sizeof *flight)) == NULL)
+        return errbuf_set(eb, E_INTERNAL, "webhooks: out of memory");
     runtime = jobs_new_with(st, kinds, ARRAY_LEN(kinds), eb);
     return runtime != NULL ? E_OK : eb->code;
 }

@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from kwtest import KEYWARD_BIN, RFC3339_MS, Client, Server, assert_error, parse_time, rand
+from kwtest import (KEYWARD_BIN, RFC3339_MS, Client, Server, assert_error, parse_time, rand,
+                    silent_socket)
 from webhookreceiver import Receiver, signature
 from webhooktest import (deliveries, delivery_config, expired_certificate,
                          import_expired, need_certificates, wait_delivery, wait_for,
@@ -476,6 +477,35 @@ def test_a_slow_receiver_holds_up_nothing(dadmin, receiver):
     rec = wait_delivery(dadmin, ns, lambda d: d["attempts"] >= 1 and "lastError" in d)
     assert "timed out" in rec["lastError"].lower() or "timeout" in rec["lastError"].lower(), rec
     receiver.delay = 0
+
+
+def test_a_tenants_dead_receivers_do_not_hold_another_tenants_deliveries(start_server,
+                                                                           receiver):
+    """A tenant's deliveries take at most half the delivery threads: six webhooks of one
+    tenant to a receiver that never answers (each attempt holds a thread for
+    webhook_timeout) and another tenant's delivery is made while they still wait, not
+    after them (all tenants shared one queue: black-box review 8, 50 s late)."""
+    s = start_server(config=delivery_config(webhook_workers=2, webhook_max_attempts=1))
+    c = Client(s, s.token())
+    need_certificates(c)
+    dead = silent_socket()  # TCP accepted, TLS never answered: 3 s each attempt
+    try:
+        a, b = (c.mkns("/", p + rand(6))["name"] for p in ("deadrx-", "live-"))
+        for i in range(6):
+            c.ok(c.post("/webhooks", webhook_body(
+                "https://127.0.0.1:%d/hook" % dead.getsockname()[1], name="dead%d" % i,
+                caCertificate=receiver.ca_pem), ns=a))
+        hook_for(c, b, receiver)
+        import_expired(c, a)
+        time.sleep(0.5)  # a's six deliveries are due first
+        import_expired(c, b)
+        receiver.wait_for(1, timeout=60)
+        tried = [d for d in c.list("webhookdeliveries", a) if d["attempts"] >= 1]
+        assert len(tried) <= 2, tried
+        assert wait_for(lambda: all(d["status"] == "FAILED"
+                                    for d in c.list("webhookdeliveries", a)), timeout=60)
+    finally:
+        dead.close()
 
 
 def test_pending_delivery_survives_kill_9(start_server, receiver):
