@@ -162,14 +162,28 @@ api_release(struct req *r)
 void
 api_batch(struct req **rs, size_t n)
 {
+    store_budget_begin();
     engine_batch(rs, n);
+    store_budget_end();
+}
+
+/* The route's serving, its reads within one store_timeout (store_budget_begin). */
+static enum api_result
+serve(struct req *r)
+{
+    enum api_result res;
+
+    store_budget_begin();
+    res = r->route.def->serve(r);
+    store_budget_end();
+    return res;
 }
 
 /* Authenticated already (api_handle): the route's serving again. */
 enum api_result
 api_handle_later(struct req *r)
 {
-    return r->route.def->serve(r);
+    return serve(r);
 }
 
 int
@@ -281,7 +295,7 @@ api_handle(struct req *r)
     if (r->route.def->auth == RA_TOKEN &&
         authn_bearer(r->authorization, r->trace, &r->who, &eb) != E_OK)
         goto fail;
-    return r->route.def->serve(r);
+    return serve(r);
 fail:
     api_error(r, &eb);
     return API_DONE;

@@ -45,8 +45,9 @@ static const struct setting settings[] = {
     { "sync", C_STR, F(sync), S(sync), "full", 0, 0,
       "full: a commit survives power loss (fsync); normal: survives a crash of the process" },
     { "store_timeout", C_DURATION, F(store_timeout), 0, "30s", 1000, 3600000,
-      "a read statement's timeout, 503 past it (PostgreSQL: a write's is twice it, and a "
-      "database that has not answered 2 s past it is given up)" },
+      "a request's reads, 503 past it (SQLite: all of them together; PostgreSQL: each "
+      "statement, a write's twice it, and a database that has not answered 2 s past it is "
+      "given up)" },
     { "threads", C_INT, F(threads), 0, "0", 0, 256, "HTTP worker threads, 0 = four per core" },
     { "max_connections", C_INT, F(max_connections), 0, "1024", 1, 65536, "open connections" },
     { "max_connections_per_address", C_INT, F(max_connections_per_address), 0, "0", 0, 65536,

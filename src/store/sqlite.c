@@ -85,6 +85,16 @@ regexp_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 void
 sqlite_conn_deadline(struct conn *c)
 {
+    int64_t budget = store_budget();
+
+    sqlite_conn_row_deadline(c);
+    if (budget != 0 && budget < c->deadline)
+        c->deadline = budget; /* the request's reads share store_timeout */
+}
+
+void
+sqlite_conn_row_deadline(struct conn *c)
+{
     c->deadline = time_mono_ms() + cfg.store_timeout;
 }
 

@@ -84,8 +84,8 @@ sqlite_st_cursor_next(struct store_cursor *cur, struct arena *a, struct val *out
     int rc;
 
     if (cur->done)
-        return 0;                  /* stepping a finished statement would start it over */
-    sqlite_conn_deadline(&cur->c); /* each row is waited for as a read's answer */
+        return 0;                      /* stepping a finished statement would start it over */
+    sqlite_conn_row_deadline(&cur->c); /* each row is waited for as a read's answer */
     rc = sqlite3_step(cur->stmt);
     if (rc == SQLITE_ROW)
         return sqlite_read_row(cur->stmt, &cur->q, a, out) == E_OK ? 1 : -(int)E_INTERNAL;

@@ -28,6 +28,8 @@ struct conn {
 /* A reader's statements from here on stop at store_timeout (SQLITE_INTERRUPT,
  * answered 503): a costly filter cannot hold a worker without bound. */
 void sqlite_conn_deadline(struct conn *c);
+/* store_timeout from now, whatever the request's budget: a cursor's next row. */
+void sqlite_conn_row_deadline(struct conn *c);
 
 /* The WAL checkpointer thread (sqlite_checkpoint.c). */
 struct checkpointer {

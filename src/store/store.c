@@ -298,6 +298,26 @@ store_insert_each(struct tx *tx, const struct spec *s, const struct val *objs, s
     return E_OK;
 }
 
+static _Thread_local int64_t budget_deadline;
+
+void
+store_budget_begin(void)
+{
+    budget_deadline = time_mono_ms() + cfg.store_timeout;
+}
+
+void
+store_budget_end(void)
+{
+    budget_deadline = 0;
+}
+
+int64_t
+store_budget(void)
+{
+    return budget_deadline;
+}
+
 int
 store_clock_ms(struct store *st, int64_t *now)
 {

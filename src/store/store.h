@@ -385,6 +385,16 @@ void store_observers_reset(void);
 /* The store's clock (store_ops.clock_ms; this machine's when the store has
  * none) into *now; E_UNAVAILABLE when the store cannot be asked just now. */
 int store_clock_ms(struct store *st, int64_t *now);
+/* From store_budget_begin to store_budget_end, the calling thread's reads
+ * share one deadline, store_timeout from the begin: a request of several
+ * costly reads (a list and its count, a report's breakdowns) ran several
+ * times store_timeout, a statement each (a review: a report 147 s past a
+ * 30 s store_timeout). SQLite's; a cursor's rows are not bound by it (an
+ * export streams for as long as it takes, each row within store_timeout).
+ * store_budget() is the deadline (time_mono_ms), 0 outside. */
+void    store_budget_begin(void);
+void    store_budget_end(void);
+int64_t store_budget(void);
 
 /* tx_ops.insert_later, or insert. */
 int store_insert_later(struct tx *tx, const struct spec *s, const struct val *obj);
