@@ -63,7 +63,7 @@ static const struct setting settings[] = {
     { "max_body_size", C_SIZE, F(max_body_size), 0, "1048576", 1024, 1073741824,
       "request body bytes of a valid token's request (413 past it); without one: 64 KiB" },
     { "max_header_size", C_SIZE, F(max_header_size), 0, "16384", 2048, 1048576,
-      "request line and headers bytes" },
+      "bytes of the header lines, the request line apart (431 past it)" },
     { "max_depth", C_INT, F(max_depth), 0, "32", 2, 512, "body nesting depth (400 past it)" },
     { "page_size_default", C_INT, F(page_size_default), 0, "100", 1, 1000000,
       "list page size" },

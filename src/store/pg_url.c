@@ -68,9 +68,10 @@ pg_url_secrets(struct pg_secrets *sec, const char *url, const char *shown, struc
     if (opts == NULL) {
         PQfreemem(err); /* it quotes the URL */
         return errbuf_set(eb, E_UNAVAILABLE,
-                          "store %s: libpq cannot read this URL: a user name or password "
-                          "holding '@', ':', '/', '?', '#' or '%%' must be percent-encoded, an "
-                          "IPv6 host bracketed",
+                          "store %s: libpq cannot read this URL: every query parameter "
+                          "must be one libpq knows (sslmode, connect_timeout, ...), a user "
+                          "name or password holding '@', ':', '/', '?', '#' or '%%' must be "
+                          "percent-encoded, an IPv6 host bracketed",
                           shown);
     }
     for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
