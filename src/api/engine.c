@@ -968,7 +968,8 @@ enter_parent(struct req *r, struct errbuf *eb)
 
     /* Creating a child is its own permission (revocation,post: revoking is not
      * reading); else the parent must be readable, or, for a parent that only
-     * selects its children (a webhook's deliveries), the children: viewers
+     * selects its children (a webhook's deliveries, a certificate's instances,
+     * a discovery's runs), the children, which the list judges again: viewers
      * read every delivery at /webhookdeliveries, so /webhooks/:id/... lists
      * theirs too (a review: 403). Judged before the parent is looked up, so
      * that a 404 tells only those allowed. */

@@ -48,7 +48,8 @@ static const struct setting settings[] = {
       "a request's reads, 503 past it (SQLite: all of them together; PostgreSQL: each "
       "statement, a write's twice it, and a database that has not answered 2 s past it is "
       "given up)" },
-    { "threads", C_INT, F(threads), 0, "0", 0, 256, "HTTP worker threads, 0 = four per core" },
+    { "threads", C_INT, F(threads), 0, "0", 0, 256,
+      "HTTP worker threads, 0 = four per core, at most 16" },
     { "max_connections", C_INT, F(max_connections), 0, "1024", 1, 65536, "open connections" },
     { "max_connections_per_address", C_INT, F(max_connections_per_address), 0, "0", 0, 65536,
       "open connections from one client address, 0 = no limit (mind load balancers)" },

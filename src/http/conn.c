@@ -810,7 +810,7 @@ handshake(struct conn *c)
     int n = c->io->handshake(c);
 
     if (n == 1) {
-        c->st = C_HEAD; /* its deadline still counts from the accept */
+        c->st = C_HEAD; /* its deadline still counts from its adoption */
         return true;
     }
     return closed_unless_waiting(c, n);

@@ -65,10 +65,14 @@
  * for as long (a review: 43 s). With four per core the kernel shares the
  * cores among them, and others' requests are answered meanwhile. */
 #define THREADS_PER_CORE 4
-#define EVENTS_MAX       64
-#define ACCEPT_BURST     1    /* one per wake-up: the next pending one wakes another worker */
-#define OVERSHOOT        64   /* connections past max_connections while others make room */
-#define LINGER_MS        5000 /* reading what a refused client still sends, at most */
+#define THREADS_DEFAULT_MAX                                                                    \
+    16 /* each reads through its own store connection: on                                      \
+          PostgreSQL, several servers of many cores would pass                                 \
+          its default max_connections (100) */
+#define EVENTS_MAX   64
+#define ACCEPT_BURST 1    /* one per wake-up: the next pending one wakes another worker */
+#define OVERSHOOT    64   /* connections past max_connections while others make room */
+#define LINGER_MS    5000 /* reading what a refused client still sends, at most */
 
 /* A connection accepted by one worker for another (round robin). */
 /* An accepted connection on its way to a worker. `seq` is the order in which
@@ -167,9 +171,13 @@ evict_one(struct worker *w)
 {
     struct conn *old = NULL;
 
-    for (struct conn *c = w->conns; c != NULL; c = c->next)
-        if (evictable(c) && (old == NULL || older(c, old)))
-            old = c;
+    /* answers being written last: a live download that moved a moment ago is
+     * older than a flood's fresh handshakes, and must not go before them */
+    for (int pass = 0; pass < 2 && old == NULL; pass++)
+        for (struct conn *c = w->conns; c != NULL; c = c->next)
+            if (evictable(c) && (c->st == C_WRITE) == (pass == 1) &&
+                (old == NULL || older(c, old)))
+                old = c;
     if (old == NULL)
         return false;
     log_debug("http: connection table full: closing %s's oldest incomplete one", old->ip);
@@ -436,7 +444,10 @@ worker_main(void *arg)
         }
         run_again(w);
         run_later(w);
-        if (time_mono_ms() - last_tick >= TICK_MS) {
+        /* A full batch may have left ready sockets unreported: poll again
+         * before judging them, for up to a few ticks. */
+        int64_t since_tick = time_mono_ms() - last_tick;
+        if (since_tick >= TICK_MS && (n < EVENTS_MAX || since_tick >= 4 * TICK_MS)) {
             last_tick = time_mono_ms();
             check_deadlines(w, polled);
         }
@@ -589,8 +600,10 @@ int
 http_start(const struct tls_files *tls, struct errbuf *eb)
 {
     long   cores = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t n = cfg.threads > 0 ? (size_t)cfg.threads
-                               : THREADS_PER_CORE * (size_t)(cores > 0 ? cores : 1);
+    size_t per_core = THREADS_PER_CORE * (size_t)(cores > 0 ? cores : 1);
+    size_t n = cfg.threads > 0
+                   ? (size_t)cfg.threads
+                   : (per_core < THREADS_DEFAULT_MAX ? per_core : THREADS_DEFAULT_MAX);
     int    rc;
 
     if ((rc = peer_init(buf_cstr(&tls->client_ca_pem), eb)) != E_OK ||

@@ -4,8 +4,10 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "../core/config.h"
+#include "../core/rnd.h"
 #include "../core/timeutil.h"
 #include "../model/secrets.h"
 #include "../model/specs.h"
@@ -16,7 +18,7 @@
 #define SECRET_MAX      4096
 #define PURGE_JOB       "webhookdelivery.purge"
 
-#define POSTPONE_MS 1000 /* a tenant's delivery past its share waits this long */
+#define POSTPONE_PAUSE_MS 50 /* a worker that postponed one claims the next after this */
 
 static struct jobs *runtime; /* set at start-up, before any write; cleared at exit */
 
@@ -58,6 +60,24 @@ flight_take(uint64_t tenant)
         flight[free_at] = tenant;
     pthread_mutex_unlock(&flight_mu);
     return ok;
+}
+
+/* A delivery past its tenant's share is due again about when a delivery in
+ * flight must have ended (webhook_timeout, a fifth either way so that a
+ * backlog spreads out), and the worker pauses before its next claim: a backlog
+ * of one tenant's is not claimed and put back in a loop through the writer (a
+ * review). */
+static int
+postpone(struct job_ctx *ctx)
+{
+    int64_t  t = cfg.webhook_timeout, spread = t / 5;
+    uint64_t r = 0;
+
+    rnd_bytes(&r, sizeof r);
+    job_postpone(ctx, t - spread + (spread > 0 ? (int64_t)(r % (uint64_t)(2 * spread)) : 0));
+    struct timespec pause = { 0, POSTPONE_PAUSE_MS * 1000000L };
+    nanosleep(&pause, NULL);
+    return E_OK;
 }
 
 static void
@@ -223,10 +243,8 @@ deliver_run(struct job_ctx *ctx)
     if (is_true(&hook, "disabled"))
         return give_up(ctx, &d, "the webhook is disabled");
     uint64_t tenant = tenant_of(val_get_str(&d, "namespace"));
-    if (!flight_take(tenant)) {
-        job_postpone(ctx, POSTPONE_MS);
-        return E_OK;
-    }
+    if (!flight_take(tenant))
+        return postpone(ctx);
     rc = post_delivery(ctx, &d, &hook, &res);
     flight_put(tenant);
     if (res.canceled) /* stopping: the item is released, this attempt not counted */
@@ -239,15 +257,14 @@ deliver_run(struct job_ctx *ctx)
 static int
 purge_tx(struct tx *tx, void *arg)
 {
-    KW_UNUSED(arg);
     return tx->ops->purge(tx, &spec_webhookdelivery,
-                          time_now_ms() - cfg.webhook_delivery_retention);
+                          job_now(arg) - cfg.webhook_delivery_retention);
 }
 
 static int
 purge_run(struct job_ctx *ctx)
 {
-    int rc = store_run(ctx->st, purge_tx, NULL);
+    int rc = store_run(ctx->st, purge_tx, ctx);
 
     return rc == E_OK ? E_OK : errbuf_set(&ctx->eb, rc, "store error %d", rc);
 }
