@@ -607,30 +607,21 @@ static int
 revocations_published(struct hook_ctx *ctx, struct tx *tx, const struct val *ca,
                       struct errbuf *eb)
 {
-    struct fval   id = { .t = FV_STR, .s = val_get_str(ca, "ID") };
-    struct fnode *f = filter_bool(
-        ctx->a, F_AND, filter_cmp(ctx->a, "certificateAuthorityID", F_EQ, id),
-        filter_bool(ctx->a, F_AND,
-                    filter_cmp(ctx->a, "revocationTime", F_EXISTS, (struct fval){ 0 }),
-                    filter_cmp(ctx->a, "validityEnd", F_GT,
-                               (struct fval){ .t = FV_TIME, .i = time_now_ms() })));
-    struct listq q = { .scope = { STR("/"), true }, .filter = f, .limit = 1 };
-    struct val   items = val_arr();
-    int          rc;
+    struct val found;
+    int        rc;
 
     if (val_get_str(ca, "revocationTime").len > 0)
         return E_OK;
-    if ((rc = tx->ops->list(tx, &spec_certificate, &q, ctx->a, &items)) != E_OK)
+    if ((rc = ca_unexpired_certificate(ctx, tx, STR("/"), ca, true, &found)) != E_OK)
         return errbuf_set(eb, rc, "store error");
-    if (items.a.n == 0)
+    if (found.t != V_MAP)
         return E_OK;
     return errbuf_set(eb, E_VALIDATION,
                       "The certificate authority '%.*s' revoked certificates that have not "
                       "expired (certificate %.*s): its CRL and OCSP must publish them until "
                       "they expire, so it is not deleted, even with ?override=true; disable "
                       "it, or revoke its own certificate first",
-                      STR_FMT(val_get_str(ca, "name")),
-                      STR_FMT(val_get_str(&items.a.v[0], "ID")));
+                      STR_FMT(val_get_str(ca, "name")), STR_FMT(val_get_str(&found, "ID")));
 }
 
 /* A CA whose certificates (intermediates included) have not all expired is

@@ -187,24 +187,36 @@ ca_namespace(struct hook_ctx *ctx, struct tx *tx, struct str ca_id, struct val *
     return rc;
 }
 
-/* Whether subtree `ns` holds a certificate that CA `ca` (of a namespace
- * above it) issued, valid and not revoked. */
-static int
-holds_live_certificate(struct hook_ctx *ctx, struct tx *tx, struct str ns, const struct val *ca,
-                       bool *holds)
+int
+ca_unexpired_certificate(struct hook_ctx *ctx, struct tx *tx, struct str ns,
+                         const struct val *ca, bool revoked, struct val *found)
 {
     struct fval   id = { .t = FV_STR, .s = val_get_str(ca, "ID") };
     struct fnode *f = filter_bool(
         ctx->a, F_AND, filter_cmp(ctx->a, "certificateAuthorityID", F_EQ, id),
         filter_bool(ctx->a, F_AND,
-                    filter_cmp(ctx->a, "revocationTime", F_NOT_EXISTS, (struct fval){ 0 }),
+                    filter_cmp(ctx->a, "revocationTime", revoked ? F_EXISTS : F_NOT_EXISTS,
+                               (struct fval){ 0 }),
                     filter_cmp(ctx->a, "validityEnd", F_GT,
                                (struct fval){ .t = FV_TIME, .i = time_now_ms() })));
     struct listq q = { .scope = { ns, true }, .filter = f, .limit = 1 };
     struct val   items = val_arr();
     int          rc = tx->ops->list(tx, &spec_certificate, &q, ctx->a, &items);
 
-    *holds = rc == E_OK && items.a.n > 0;
+    *found = rc == E_OK && items.a.n > 0 ? items.a.v[0] : val_null();
+    return rc;
+}
+
+/* Whether subtree `ns` holds a certificate that CA `ca` (of a namespace
+ * above it) issued, valid and not revoked. */
+static int
+holds_live_certificate(struct hook_ctx *ctx, struct tx *tx, struct str ns, const struct val *ca,
+                       bool *holds)
+{
+    struct val found;
+    int        rc = ca_unexpired_certificate(ctx, tx, ns, ca, false, &found);
+
+    *holds = found.t == V_MAP;
     return rc;
 }
 
