@@ -82,24 +82,26 @@ policy_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool
     return E_OK;
 }
 
+static int policy_changed(struct hook_ctx *ctx, struct tx *tx, const struct val *obj,
+                          struct errbuf *eb);
+
 /* Any change of a policy changes what the certificates below it are. */
 static int
 policy_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct val *obj,
                     const struct val *old, struct errbuf *eb)
 {
     KW_UNUSED(s);
-    KW_UNUSED(obj);
     KW_UNUSED(old);
-    int rc = inv_reevaluate_later(tx, ctx->ns);
-
-    return rc == E_OK ? E_OK : errbuf_set(eb, rc, "cannot queue the re-evaluation");
+    return policy_changed(ctx, tx, obj, eb);
 }
 
 static int
 policy_after_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
                     const struct val *obj, struct errbuf *eb)
 {
-    return policy_before_write(ctx, s, tx, NULL, obj, eb);
+    KW_UNUSED(s);
+    KW_UNUSED(obj);
+    return policy_changed(ctx, tx, NULL, eb); /* its row is gone: the parent's rules */
 }
 
 static struct spec_rt policy_rt;
@@ -189,6 +191,26 @@ find_in_store(void *src, struct arena *a, struct str ns, struct val *out)
     KW_UNUSED(src);
     return kw_store->ops->find(kw_store, &spec_monitoringpolicy, &sc, "namespace", ns, a, out,
                                &eb);
+}
+
+/* The policies as a transaction sees them, but for the one it is writing in
+ * namespace `ns` and has not stored yet (obj; NULL: none pending). */
+struct pending_policy {
+    struct tx        *tx;
+    struct str        ns;
+    const struct val *obj;
+};
+
+static int
+find_pending(void *src, struct arena *a, struct str ns, struct val *out)
+{
+    struct pending_policy *pp = src;
+
+    if (pp->obj != NULL && str_eq(ns, pp->ns)) {
+        *out = *pp->obj;
+        return E_OK;
+    }
+    return find_in_tx(pp->tx, a, ns, out);
 }
 
 /* The nearest policy from `ns` up to "/", else the defaults. */
@@ -438,13 +460,14 @@ inv_unlink_later(struct tx *tx, struct str ns, struct str issuer_id)
 #define POLICIES_MAX 16
 
 struct batch {
-    struct arena     *a;
-    struct val        ids;
-    struct str        ns[POLICIES_MAX];
-    struct inv_policy pol[POLICIES_MAX];
-    size_t            npol;
-    struct val        expired_cas; /* CA certificates that became EXPIRED */
-    struct errbuf     eb;
+    struct arena                *a;
+    const struct pending_policy *pending; /* NULL: the stored policies only */
+    struct val                   ids;
+    struct str                   ns[POLICIES_MAX];
+    struct inv_policy            pol[POLICIES_MAX];
+    size_t                       npol;
+    struct val                   expired_cas; /* CA certificates that became EXPIRED */
+    struct errbuf                eb;
 };
 
 static int
@@ -455,10 +478,13 @@ batch_policy(struct tx *tx, struct batch *b, struct str ns, const struct inv_pol
             *p = &b->pol[i];
             return E_OK;
         }
-    size_t i = b->npol < POLICIES_MAX ? b->npol++ : POLICIES_MAX - 1;
+    size_t                i = b->npol < POLICIES_MAX ? b->npol++ : POLICIES_MAX - 1;
+    struct pending_policy pp = b->pending != NULL ? *b->pending : (struct pending_policy){ 0 };
+
     b->ns[i] = ns;
     *p = &b->pol[i];
-    return inv_policy_tx(tx, b->a, ns, &b->pol[i]);
+    pp.tx = tx;
+    return policy_lookup(find_pending, &pp, b->a, ns, &b->pol[i]);
 }
 
 static bool
@@ -475,29 +501,35 @@ changed(const struct val *obj, const struct val *old)
     return false;
 }
 
+/* Evaluate stored certificate `obj` again; write it when its state changed. */
+static int
+reevaluate_obj(struct tx *tx, struct batch *b, struct val *obj)
+{
+    const struct inv_policy *p;
+    struct str               ns = val_get_str(obj, "namespace");
+    struct val               old = val_clone(b->a, obj);
+    int                      rc;
+
+    if ((rc = batch_policy(tx, b, ns, &p)) != E_OK ||
+        (rc = inv_complete(tx, b->a, ns, obj, &old, p, &b->eb)) != E_OK)
+        return rc;
+    if (!changed(obj, &old))
+        return E_OK;
+    if (flag(obj, "isCA") && str_eq_c(val_get_str(obj, "status"), "EXPIRED") &&
+        !str_eq_c(val_get_str(&old, "status"), "EXPIRED"))
+        val_push(b->a, &b->expired_cas, val_get(obj, "ID") ? *val_get(obj, "ID") : val_null());
+    return tx->ops->update(tx, &spec_certificate, obj, NULL); /* updateTime stays */
+}
+
 static int
 reevaluate_one(struct tx *tx, struct batch *b, struct str id)
 {
-    const struct inv_policy *p;
-    struct val               obj, old;
-    int rc = tx->ops->find(tx, &spec_certificate, NULL, "ID", id, b->a, &obj);
+    struct val obj;
+    int        rc = tx->ops->find(tx, &spec_certificate, NULL, "ID", id, b->a, &obj);
 
     if (rc == E_NOTFOUND)
         return E_OK; /* deleted since */
-    if (rc != E_OK)
-        return rc;
-    struct str ns = val_get_str(&obj, "namespace");
-    old = val_clone(b->a, &obj);
-    if ((rc = batch_policy(tx, b, ns, &p)) != E_OK ||
-        (rc = inv_complete(tx, b->a, ns, &obj, &old, p, &b->eb)) != E_OK)
-        return rc;
-    if (!changed(&obj, &old))
-        return E_OK;
-    if (flag(&obj, "isCA") && str_eq_c(val_get_str(&obj, "status"), "EXPIRED") &&
-        !str_eq_c(val_get_str(&old, "status"), "EXPIRED"))
-        val_push(b->a, &b->expired_cas,
-                 val_get(&obj, "ID") ? *val_get(&obj, "ID") : val_null());
-    return tx->ops->update(tx, &spec_certificate, &obj, NULL); /* updateTime stays */
+    return rc == E_OK ? reevaluate_obj(tx, b, &obj) : rc;
 }
 
 static int
@@ -522,6 +554,30 @@ queue_children_tx(struct tx *tx, void *arg)
     for (size_t i = 0; i < b->expired_cas.a.n && rc == E_OK; i++)
         rc = queue_reevaluation(tx, str_c("/"), "issuerCertificateID", b->expired_cas.a.v[i].s);
     return rc;
+}
+
+/* A policy change re-evaluates the certificates below it in its own
+ * transaction when there are at most this many, so that reads right after it
+ * show their new state (API.md 7.2); more are re-evaluated in the background. */
+#define REEVAL_NOW 256
+
+/* The policy of ctx->ns is now obj (NULL: deleted). */
+static int
+policy_changed(struct hook_ctx *ctx, struct tx *tx, const struct val *obj, struct errbuf *eb)
+{
+    struct listq          q = { .scope = { ctx->ns, true }, .limit = REEVAL_NOW + 1 };
+    struct pending_policy pp = { .ns = ctx->ns, .obj = obj };
+    struct batch          b = { .a = ctx->a, .pending = &pp, .expired_cas = val_arr() };
+    struct val            items;
+    int                   rc = tx->ops->list(tx, &spec_certificate, &q, ctx->a, &items);
+
+    if (rc == E_OK && items.a.n > REEVAL_NOW)
+        rc = inv_reevaluate_later(tx, ctx->ns);
+    for (size_t i = 0; rc == E_OK && items.a.n <= REEVAL_NOW && i < items.a.n; i++)
+        rc = reevaluate_obj(tx, &b, &items.a.v[i]);
+    if (rc == E_OK)
+        rc = queue_children_tx(tx, &b);
+    return rc == E_OK ? E_OK : errbuf_set(eb, rc, "cannot re-evaluate the certificates");
 }
 
 /* Re-evaluate the listed certificates in one transaction. */

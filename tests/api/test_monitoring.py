@@ -170,6 +170,58 @@ def test_a_policy_change_re_evaluates_below_it(admin, tree):
         c90["updateTime"]
 
 
+def count(c, ns, q, **params):
+    r = c.head("/certificates", ns=ns, params={"q": q, **params})
+    assert r.status in (200, 204), r  # 204: nothing matches
+    return int(r.headers["X-Count-Total"])
+
+
+def test_a_policy_change_shows_in_the_next_read(admin):
+    """API.md 7.2: reads and filters are right at any time. A policy over at most 256
+    certificates re-evaluates them in its own write, so the answer after it is already
+    the new state: status, weaknesses, filters and reports, with no wait."""
+    top = admin.mkns("/", "now-" + rand(6))["name"]
+    sub = admin.mkns(top, "team")["name"]
+    c90 = imp(admin, sub, make_cert("ninety.test", days=90).pem)
+    rsa = imp(admin, sub, make_cert("rsa2048.test", key="RSA_2048").pem)
+    assert c90["status"] == "ACTIVE" and rsa["weaknesses"] == []
+
+    def read(cert):
+        return admin.ok(admin.get("/certificates/" + cert["ID"], ns=sub))
+
+    p = admin.ok(admin.post("/monitoringpolicies", {"expiringWithinDays": 120,
+                                                    "minimumRSAKeySize": 3072}, ns=top))
+    assert read(c90)["status"] == "EXPIRING"
+    assert read(rsa)["weaknesses"] == ["WEAK_KEY"]
+    assert ids(admin, top, 'status == "EXPIRING"', recursive="true") >= {c90["ID"]}
+    assert count(admin, sub, 'weaknesses contains "WEAK_KEY"') == 1
+    rep = admin.ok(admin.post("/certificatereports", {}, ns=sub))
+    assert rep["byStatus"]["EXPIRING"] >= 1 and rep["byWeakness"].get("WEAK_KEY") == 1
+    p["expiringWithinDays"] = 60  # an update, below the parent's own
+    admin.ok(admin.put("/monitoringpolicies/" + p["ID"], p, ns=top))
+    assert read(c90)["status"] == "ACTIVE"
+    own = admin.ok(admin.post("/monitoringpolicies", {"expiringWithinDays": 100}, ns=sub))
+    assert read(c90)["status"] == "EXPIRING" and read(rsa)["weaknesses"] == []
+    admin.ok(admin.delete("/monitoringpolicies/" + own["ID"], ns=sub))
+    assert read(c90)["status"] == "ACTIVE" and read(rsa)["weaknesses"] == ["WEAK_KEY"]
+    admin.ok(admin.delete("/monitoringpolicies/" + p["ID"], ns=top))
+    assert read(rsa)["weaknesses"] == [] and count(admin, sub, 'status == "EXPIRING"') == 0
+    assert read(c90)["updateTime"] == c90["updateTime"]
+
+
+@pytest.mark.parametrize("n", [256, 257])
+def test_a_policy_over_many_certificates(admin, n):
+    """At the cap of the re-evaluation done in the write, and one past it (then in the
+    background): either way every certificate ends in the new state."""
+    ns = admin.mkns("/", "many-" + rand(6))["name"]
+    pems = "".join(make_cert("n%d.test" % i, days=90).pem for i in range(n))
+    assert admin.ok(admin.post("/certificateimports", {"contents": pems}, ns=ns))["imported"] == n
+    admin.ok(admin.post("/monitoringpolicies", {"expiringWithinDays": 120}, ns=ns))
+    if n == 256:
+        assert count(admin, ns, 'status == "EXPIRING"') == n
+    assert wait_for(lambda: count(admin, ns, 'status == "EXPIRING"') == n)
+
+
 def test_weaknesses(admin):
     ns = admin.mkns("/", "weak-" + rand(6))["name"]
     rsa = imp(admin, ns, make_cert("rsa1024.test", key="RSA_1024").pem)
