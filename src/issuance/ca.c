@@ -579,16 +579,18 @@ ca_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struc
     return rc;
 }
 
-/* True when `s` has an object whose `attr` is `id` and that has not expired,
- * in any namespace. */
+/* True when `s` has an object whose `attr` is `id`, that has not expired and
+ * that `also` selects (NULL: any), in any namespace. */
 static int
 issued_unexpired(struct hook_ctx *ctx, struct tx *tx, const struct spec *s, const char *attr,
-                 struct str id, bool *found)
+                 struct str id, struct fnode *also, bool *found)
 {
     struct fnode *f = filter_bool(
         ctx->a, F_AND, filter_cmp(ctx->a, attr, F_EQ, (struct fval){ .t = FV_STR, .s = id }),
         filter_cmp(ctx->a, "validityEnd", F_GT,
                    (struct fval){ .t = FV_TIME, .i = time_now_ms() }));
+    if (also != NULL)
+        f = filter_bool(ctx->a, F_AND, f, also);
     struct listq q = { .scope = { STR("/"), true }, .filter = f, .limit = 1 };
     struct val   items = val_arr();
     int          rc = tx->ops->list(tx, s, &q, ctx->a, &items);
@@ -636,14 +638,19 @@ ca_deletable(struct hook_ctx *ctx, struct tx *tx, const struct val *ca, struct e
     if ((rc = revocations_published(ctx, tx, ca, eb)) != E_OK || ctx->override)
         return rc;
     /* Its requests, the CAs below it, and what the inventory holds that it
-     * signed: an intermediate whose CA was deleted keeps its certificate. */
+     * signed: an intermediate whose CA was deleted keeps its certificate. Not
+     * what was imported naming it as issuer: that link is made by names, not
+     * by its signature (docs/inventory.md), so a forgery would hold the CA. */
+    struct fnode *not_imported =
+        filter_cmp(ctx->a, "source", F_NE, (struct fval){ .t = FV_STR, .s = STR("IMPORTED") });
+
     if ((rc = issued_unexpired(ctx, tx, &spec_certificaterequest, "certificateAuthorityID", id,
-                               &leaf)) != E_OK ||
-        (rc = issued_unexpired(ctx, tx, &spec_certificateauthority, "parentID", id, &below)) !=
-            E_OK ||
+                               NULL, &leaf)) != E_OK ||
+        (rc = issued_unexpired(ctx, tx, &spec_certificateauthority, "parentID", id, NULL,
+                               &below)) != E_OK ||
         (cert.len > 0 &&
          (rc = issued_unexpired(ctx, tx, &spec_certificate, "issuerCertificateID", cert,
-                                &signed_cert)) != E_OK))
+                                not_imported, &signed_cert)) != E_OK))
         return errbuf_set(eb, rc, "store error");
     if (leaf || below || signed_cert)
         return errbuf_set(eb, E_PROTECTED,

@@ -6,11 +6,13 @@ in any answer, list, audit entry, nor in clear at rest.
 Relying-party checks use `openssl` (verify, x509 -text), not the server's own code."""
 
 import base64
+import datetime
 import time
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from kwtest import HEX24, assert_error, make_ca, rand
 from certmaker import make_cert
@@ -1135,6 +1137,38 @@ def test_a_ca_whose_intermediate_ca_was_deleted_still_needs_override(admin, spac
     assert_error(admin.delete("/certificateauthorities/" + root["ID"], ns=ns), 422)
     r = admin.delete("/certificateauthorities/" + root["ID"], ns=ns, params={"override": "true"})
     assert r.status == 200, r
+
+
+def forged_by(ca_pem, cn="forged.test.example"):
+    """A leaf naming the CA as its issuer (its subject and key identifier), signed by
+    another key: what anyone may make of a CA's public certificate."""
+    ca = x509.load_pem_x509_certificate(ca_pem.encode())
+    key = ec.generate_private_key(ec.SECP256R1())
+    ski = ca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, cn)]))
+            .issuer_name(ca.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start).not_valid_after(start + datetime.timedelta(days=90))
+            .add_extension(x509.AuthorityKeyIdentifier(ski.digest, None, None), False)
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_a_forged_certificate_imported_naming_a_ca_does_not_hold_it(admin, space):
+    # Linked to the CA by its names (imports are not signature-checked), it made the CA
+    # ask for ?override=true as if the CA had signed it (black-box review 8, F5).
+    ns = fresh(admin, space)
+    root = mk_ca(admin, ns)
+    inter = mk_ca(admin, ns, parentID=root["ID"])
+    forged = admin.ok(admin.post("/certificates", {"certificate": forged_by(inter["certificate"])},
+                                 ns=ns))
+    assert forged["issuerCertificateID"] == inter["certificateID"]  # linked by its names
+    r = admin.delete("/certificateauthorities/" + inter["ID"], ns=ns)
+    assert r.status == 200, r
+    # what the root really signed still holds it
+    assert_error(admin.delete("/certificateauthorities/" + root["ID"], ns=ns), 422)
 
 
 def test_certificate_requests_are_not_deletable(admin, space):
