@@ -32,8 +32,8 @@ const struct role roles[] = {
     { "certificate.requester",
       "Request certificates; read certificates and issuing templates",
       { ONE("certificaterequest", VERB_POST | VERB_GET), ONE("certificate", VERB_GET),
-        ONE("issuingtemplate", VERB_GET), ONE("namespace", VERB_GET) },
-      4 },
+        ONE("issuingtemplate", VERB_GET) },
+      3 },
 };
 const size_t nroles = ARRAY_LEN(roles);
 

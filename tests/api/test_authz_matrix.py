@@ -114,9 +114,10 @@ ROLES = {  # role -> (verbs on NORMAL, on SECRET, on ADMIN) or {resource: verbs}
     "namespace.editor": ({"get", "post", "put", "delete"}, {"get", "post", "put", "delete"},
                          set()),
     "namespace.viewer": ({"get"}, set(), set()),
-    # Grants certificate requests, certificates, issuing templates and namespace
-    # reads by identity: no certificateimports, no monitoringpolicies, no CAs.
-    "certificate.requester": {"namespaces": {"get"}, "certificates": {"get"},
+    # Grants certificate requests, certificates and issuing templates by identity,
+    # exactly as API.md 5 lists them: no namespaces, no certificateimports, no
+    # monitoringpolicies, no CAs.
+    "certificate.requester": {"certificates": {"get"},
                               "issuingtemplates": {"get"},
                               "certificaterequests": {"get", "post"}},
 }
