@@ -559,7 +559,7 @@ queue_children_tx(struct tx *tx, void *arg)
 /* A policy change re-evaluates the certificates below it in its own
  * transaction when there are at most this many, so that reads right after it
  * show their new state (API.md 7.2); more are re-evaluated in the background. */
-#define REEVAL_NOW 256
+#define REEVAL_NOW 1000
 
 /* The policy of ctx->ns is now obj (NULL: deleted). */
 static int

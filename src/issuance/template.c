@@ -41,9 +41,9 @@ static const struct attr template_attrs[] = {
       .def = "EC_P256,EC_P384,RSA_2048,RSA_3072,RSA_4096,ED25519" },
     { "maxValidity", T_STRING, 0, .max_len = 32, .def = "9552h",
       .doc = "Go duration (398 days by default); also capped by the CA's own expiry" },
-    { "defaultValidity", T_STRING, 0, .max_len = 32, .def = "2160h",
-      .doc = "Go duration (90 days by default), when a request names none; at most "
-             "maxValidity" },
+    { "defaultValidity", T_STRING, 0, .max_len = 32,
+      .doc = "Go duration, when a request names none; at most maxValidity (absent: 2160h, "
+             "90 days, or maxValidity when that is shorter)" },
     { "keyUsages", T_STRLIST, 0, .enums = key_usages, .max_len = 9,
       .def = "digitalSignature,keyEncipherment",
       .doc = "at least one; each leaf gets those its key may carry: RSA digitalSignature, "
@@ -70,14 +70,24 @@ duration_of(const struct val *obj, const char *attr, int64_t *ms, struct errbuf 
     return E_OK;
 }
 
+#define DEFAULT_VALIDITY    "2160h"
+#define DEFAULT_VALIDITY_MS (INT64_C(2160) * 3600 * 1000)
+
+/* Without a defaultValidity, 90 days, or maxValidity when that is shorter: a
+ * template that only caps the validity is whole. */
 static int
-validities_check(const struct val *obj, struct errbuf *eb)
+validities_check(struct arena *a, struct val *obj, struct errbuf *eb)
 {
     int64_t max, def;
     int     rc;
 
-    if ((rc = duration_of(obj, "maxValidity", &max, eb)) != E_OK ||
-        (rc = duration_of(obj, "defaultValidity", &def, eb)) != E_OK)
+    if ((rc = duration_of(obj, "maxValidity", &max, eb)) != E_OK)
+        return rc;
+    if (val_get_str(obj, "defaultValidity").len == 0)
+        val_set(a, obj, "defaultValidity",
+                max < DEFAULT_VALIDITY_MS ? *val_get(obj, "maxValidity")
+                                          : val_str(str_c(DEFAULT_VALIDITY)));
+    if ((rc = duration_of(obj, "defaultValidity", &def, eb)) != E_OK)
         return rc;
     if (def > max)
         return errbuf_attr(eb, E_VALIDATION, "defaultValidity",
@@ -131,8 +141,8 @@ template_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
     KW_UNUSED(s);
     KW_UNUSED(old);
     if ((rc = policy_regexes_check(obj, eb)) != E_OK ||
-        (rc = validities_check(obj, eb)) != E_OK || (rc = ekus_check(obj, eb)) != E_OK ||
-        (rc = policy_usages_check(obj, eb)) != E_OK)
+        (rc = validities_check(ctx->a, obj, eb)) != E_OK ||
+        (rc = ekus_check(obj, eb)) != E_OK || (rc = policy_usages_check(obj, eb)) != E_OK)
         return rc;
     return ca_check(ctx, tx, obj, eb);
 }

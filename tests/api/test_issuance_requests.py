@@ -172,6 +172,13 @@ def test_template_validation(admin, space, pki):
         for bad in ("abc", "-1h", "10"):
             assert attr_of(make(**{k: bad})) == k, (k, bad)
     assert attr_of(make(maxValidity="24h", defaultValidity="48h")) == "defaultValidity"
+    # a template that only caps the validity is whole: its default follows the cap
+    # (a conformance review: 422 on a defaultValidity nobody sent)
+    for cap, default in (("100h", "100h"), ("2160h", "2160h"), ("8760h", "2160h")):
+        body = template_body(ca, maxValidity=cap)
+        del body["defaultValidity"]
+        r = admin.post("/issuingtemplates", body, ns=space)
+        assert r.status == 200 and r.data["defaultValidity"] == default, (cap, r)
     assert attr_of(make(keyUsages=["signEverything"])) == "keyUsages"
     assert attr_of(make(extendedKeyUsages=["notAUsage"])) == "extendedKeyUsages"
     assert attr_of(make(certificateAuthorityID="0" * 24)) == "certificateAuthorityID"
