@@ -826,6 +826,7 @@ serve_read_action(struct req *r, const struct spec *s, struct errbuf *eb)
     if (req_param_bool(r, "recursive", &sc.recursive, eb) != E_OK)
         return eb->code;
     r->hook.params = val_map();
+    r->hook.accepted = r->accepted;
     for (size_t i = 0; i < r->nparams; i++)
         val_set_s(r->a, &r->hook.params, r->params[i].k, val_str(r->params[i].v));
     rc = kw_store->ops->find(kw_store, s, &sc, "ID", r->route.id, r->a, &obj, eb);

@@ -115,6 +115,8 @@ struct req {
     struct buf  reply;         /* the encoded body */
     const char *reply_type;    /* its Content-Type */
     bool        csv;           /* Accept chose text/csv (list GETs only); errors stay JSON */
+    const char *accepted;      /* Accept chose this body type of a read action's own
+                                  (spec_action.produces); errors stay JSON. NULL: none */
 
     /* A streamed answer: instead of reply, the handler sets reply_type, status
      * and `stream`, which the HTTP layer calls on the request's worker thread

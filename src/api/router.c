@@ -135,15 +135,28 @@ refused_item(struct str item)
     return false;
 }
 
+/* The type of `own` (NULL-terminated; NULL: none) that t is. */
+static const char *
+own_type(const char *const *own, struct str t)
+{
+    for (; own != NULL && *own != NULL; own++)
+        if (str_eq_nocase(t, *own))
+            return *own;
+    return NULL;
+}
+
 /* First recognised type in an Accept list wins (API.md 1), but not one the
  * client refuses (q=0); text/csv is recognised only where the operation
- * produces it (a list). */
+ * produces it (a list), and the body types of a read action (`own`) only
+ * there (*raw: the one named). */
 static int
-pick_accept(struct str accept, bool csv_ok, enum codec *out, bool *csv)
+pick_accept(struct str accept, bool csv_ok, const char *const *own, enum codec *out, bool *csv,
+            const char **raw)
 {
     struct str rest = accept, item;
 
     *csv = false;
+    *raw = NULL;
     if (str_trim(accept).len == 0) {
         *out = CODEC_JSON;
         return E_OK;
@@ -153,6 +166,10 @@ pick_accept(struct str accept, bool csv_ok, enum codec *out, bool *csv)
         struct str t = media_type(item);
         if (refused_item(item))
             continue;
+        if ((*raw = own_type(own, t)) != NULL) {
+            *out = CODEC_JSON; /* what errors are written in */
+            return E_OK;
+        }
         if (csv_ok && str_eq_nocase(t, "text/csv")) {
             *out = CODEC_JSON; /* what errors are written in */
             *csv = true;
@@ -213,10 +230,13 @@ router_negotiate(struct req *r, unsigned consumes, unsigned produces, struct err
 {
     struct str ct = media_type(r->content_type);
 
+    const char *const *own = r->route.action != NULL ? r->route.action->produces : NULL;
+
     r->in = r->out = CODEC_JSON;
     r->csv = false;
-    if ((produces & MT_MSGPACK) &&
-        pick_accept(r->accept, (produces & MT_CSV) != 0, &r->out, &r->csv) != E_OK)
+    r->accepted = NULL;
+    if ((produces & MT_MSGPACK) && pick_accept(r->accept, (produces & MT_CSV) != 0, own,
+                                               &r->out, &r->csv, &r->accepted) != E_OK)
         return errbuf_set(eb, E_MEDIA,
                           "None of the types in Accept is supported: "
                           "use application/json or application/msgpack%s",

@@ -789,6 +789,9 @@ cert_contents(struct hook_ctx *ctx, const struct spec *s, const struct val *obj,
     bool       der = str_eq_nocase(format, "DER");
     int        rc;
 
+    if (format.len == 0) /* Accept: application/pkix-cert asks for DER */
+        der = ctx->accepted != NULL && strcmp(ctx->accepted, "application/pkix-cert") == 0;
+
     KW_UNUSED(s);
     KW_UNUSED(answer);
     if (format.len > 0 && !der && !str_eq_nocase(format, "PEM"))

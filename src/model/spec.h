@@ -104,7 +104,9 @@ struct hook_ctx {
     struct str body;    /* read actions: an answer that is not an object (a PEM
                            file), of type body_type */
     const char *body_type;
-    bool        override; /* the request said ?override=true (delete, update) */
+    const char *accepted; /* read actions: the type of its `produces` that the
+                             client's Accept named first, NULL when none */
+    bool override;        /* the request said ?override=true (delete, update) */
     /* create: prepare may refuse the request yet have the object kept (a
      * certificate request that policy refuses is kept FAILED): the object is
      * written, and the answer is this error, whose data names the object

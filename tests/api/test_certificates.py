@@ -387,6 +387,30 @@ def test_contents_pem_der_and_chain_are_byte_exact(admin, space):
     assert admin.post(url, {}, ns=space).status == 405
 
 
+def test_contents_answer_an_accept_of_their_own_types(admin, space):
+    # Accept: application/pem-certificate-chain (the type it answers) was 415 (a
+    # conformance review); Accept: application/pkix-cert without `format` asks for DER.
+    leaf = make_cert("accept.contents.test")
+    obj = imp(admin, space, leaf.pem)
+    url = "/certificates/%s/contents" % obj["ID"]
+    r = admin.get(url, ns=space, accept="application/pem-certificate-chain")
+    assert r.status == 200 and r.ctype == "application/pem-certificate-chain", r
+    assert r.content.decode() == leaf.pem
+    r = admin.get(url, ns=space, accept="application/pkix-cert")
+    assert r.status == 200 and r.ctype == "application/pkix-cert" and r.content == leaf.der, r
+    r = admin.get(url, ns=space, accept="text/html, application/pkix-cert;q=0.9")
+    assert r.status == 200 and r.content == leaf.der, r
+    # an explicit format wins over Accept
+    r = admin.get(url, ns=space, accept="application/pkix-cert", params={"format": "PEM"})
+    assert r.status == 200 and r.content.decode() == leaf.pem, r
+    assert_error(admin.get(url, ns=space, accept="text/html"), 415)
+    # errors stay JSON
+    r = admin.get(url, ns=space, accept="application/pkix-cert", params={"format": "XML"})
+    assert r.status == 400 and r.ctype.startswith("application/json"), r
+    # the types are the action's: a list still refuses them
+    assert_error(admin.get("/certificates", ns=space, accept="application/pkix-cert"), 415)
+
+
 def test_recursive_reads_reach_the_subtree_for_contents_and_children(admin, space):
     # API.md 4: ?recursive=true extends reads to the whole subtree, also the reads below
     # an object (its contents, its children).

@@ -406,7 +406,7 @@ static const struct {
      * administrators only; webhooks (their URLs often hold tokens) are not a viewer's */
     { "editor", { ALL, ALL, VERB_GET, ALL, ALL } },
     { "viewer", { VERB_GET, 0, VERB_GET, VERB_GET, VERB_GET } },
-    { "requester", { VERB_GET, 0, 0, VERB_GET | VERB_POST, VERB_GET } },
+    { "requester", { 0, 0, 0, VERB_GET | VERB_POST, VERB_GET } }, /* API.md 5, exactly */
 };
 
 /* Where the request is, relative to the policies' authorizedNamespace /acme/web. */
