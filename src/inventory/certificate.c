@@ -932,15 +932,20 @@ unlink_issued(struct hook_ctx *ctx, struct tx *tx, struct str issuer_id, struct 
 }
 
 /* A certificate a console CA issued is that CA's to revoke, through this
- * object (POST /certificates/:id/revocations): while it is valid, not revoked,
- * and its CA is there, deleting it would leave it trusted for ever. So it
- * stays until it is revoked or expires (docs/issuance.md). */
+ * object (POST /certificates/:id/revocations): while it is valid, not revoked
+ * and its CA is there, deleting it leaves nothing to revoke it by. So a leaf
+ * goes (API.md 7.1) only for a caller who could have revoked it
+ * (revocation,post: else an editor without it strips the CA's owner of
+ * revoking), and the certificate of a CA below stays until it is revoked or
+ * expires (its CA is deleted instead; docs/issuance.md). */
 static int
 cert_before_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
                    const struct val *obj, struct errbuf *eb)
 {
     const struct spec *cas = spec_by_rest(STR("certificateauthorities"));
+    const struct spec *revocations = spec_by_rest(STR("revocations"));
     struct str         ca_id = val_get_str(obj, "certificateAuthorityID");
+    struct str         id = val_get_str(obj, "ID");
     int64_t            end = end_of(obj);
     struct val         ca;
     int                rc;
@@ -954,12 +959,18 @@ cert_before_delete(struct hook_ctx *ctx, const struct spec *s, struct tx *tx,
         return E_OK; /* nothing can revoke it any more */
     if (rc != E_OK)
         return errbuf_set(eb, rc, "store error");
-    return errbuf_set(
-        eb, E_VALIDATION,
-        "A certificate a console certificate authority issued cannot be deleted "
-        "while it is valid: revoke it first (POST /certificates/%.*s/revocations), "
-        "or let it expire",
-        STR_FMT(val_get_str(obj, "ID")));
+    if (is_ca(obj))
+        return errbuf_set(eb, E_VALIDATION,
+                          "The certificate of a certificate authority cannot be deleted while "
+                          "it is valid: revoke it first (POST /certificates/%.*s/revocations), "
+                          "or delete its certificate authority",
+                          STR_FMT(id));
+    if (revocations != NULL && ctx->may != NULL &&
+        ctx->may(ctx, revocations, VERB_POST, ctx->ns, eb) != E_OK)
+        return errbuf_set(eb, E_FORBIDDEN,
+                          "Deleting a valid certificate a console certificate authority issued "
+                          "leaves nothing to revoke it by: it takes revocation,post too");
+    return E_OK;
 }
 
 /* A certificate leaves the inventory with its instances (API.md 7.1) and

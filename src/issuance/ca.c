@@ -599,35 +599,10 @@ issued_unexpired(struct hook_ctx *ctx, struct tx *tx, const struct spec *s, cons
     return rc;
 }
 
-/* A CA that revoked certificates which have not expired is not deleted,
- * override or not: its CRL and OCSP answers are how relying parties learn of
- * those revocations, and must go on until the certificates expire (RFC 5280
- * 3.3); with them gone, a client that soft-fails took a keyCompromise-revoked
- * leaf (black-box review 8). Unless the CA's own certificate is revoked: then
- * its parent's CRL and OCSP refuse every chain through it. */
-static int
-revocations_published(struct hook_ctx *ctx, struct tx *tx, const struct val *ca,
-                      struct errbuf *eb)
-{
-    struct val found;
-    int        rc;
-
-    if (val_get_str(ca, "revocationTime").len > 0)
-        return E_OK;
-    if ((rc = ca_unexpired_certificate(ctx, tx, STR("/"), ca, true, &found)) != E_OK)
-        return errbuf_set(eb, rc, "store error");
-    if (found.t != V_MAP)
-        return E_OK;
-    return errbuf_set(eb, E_VALIDATION,
-                      "The certificate authority '%.*s' revoked certificates that have not "
-                      "expired (certificate %.*s): its CRL and OCSP must publish them until "
-                      "they expire, so it is not deleted, even with ?override=true; disable "
-                      "it, or revoke its own certificate first",
-                      STR_FMT(val_get_str(ca, "name")), STR_FMT(val_get_str(&found, "ID")));
-}
-
 /* A CA whose certificates (intermediates included) have not all expired is
- * deleted only with ?override=true: relying parties still check them. */
+ * deleted only with ?override=true (API.md 7.4): relying parties still check
+ * them. The override takes its CRL and OCSP along, with the revocations they
+ * publish: the administrator's call (docs/issuance.md). */
 static int
 ca_deletable(struct hook_ctx *ctx, struct tx *tx, const struct val *ca, struct errbuf *eb)
 {
@@ -635,8 +610,8 @@ ca_deletable(struct hook_ctx *ctx, struct tx *tx, const struct val *ca, struct e
     bool       leaf = false, below = false, signed_cert = false;
     int        rc;
 
-    if ((rc = revocations_published(ctx, tx, ca, eb)) != E_OK || ctx->override)
-        return rc;
+    if (ctx->override)
+        return E_OK;
     /* Its requests, the CAs below it, and what the inventory holds that it
      * signed: an intermediate whose CA was deleted keeps its certificate. Not
      * what was imported naming it as issuer: that link is made by names, not

@@ -78,9 +78,5 @@ val_key_type(const struct val *m, const char *key)
 
 /* True when the CA object is disabled. */
 bool ca_disabled(const struct val *ca_obj);
-/* An unexpired certificate that CA `ca` issued in subtree `ns`, revoked or
- * not as `revoked` says, in *found (V_NULL: none). revoke.c. */
-int ca_unexpired_certificate(struct hook_ctx *ctx, struct tx *tx, struct str ns,
-                             const struct val *ca, bool revoked, struct val *found);
 
 #endif

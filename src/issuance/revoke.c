@@ -187,16 +187,17 @@ ca_namespace(struct hook_ctx *ctx, struct tx *tx, struct str ca_id, struct val *
     return rc;
 }
 
-int
+/* An unexpired, unrevoked certificate that CA `ca` issued in subtree `ns`,
+ * in *found (V_NULL: none). */
+static int
 ca_unexpired_certificate(struct hook_ctx *ctx, struct tx *tx, struct str ns,
-                         const struct val *ca, bool revoked, struct val *found)
+                         const struct val *ca, struct val *found)
 {
     struct fval   id = { .t = FV_STR, .s = val_get_str(ca, "ID") };
     struct fnode *f = filter_bool(
         ctx->a, F_AND, filter_cmp(ctx->a, "certificateAuthorityID", F_EQ, id),
         filter_bool(ctx->a, F_AND,
-                    filter_cmp(ctx->a, "revocationTime", revoked ? F_EXISTS : F_NOT_EXISTS,
-                               (struct fval){ 0 }),
+                    filter_cmp(ctx->a, "revocationTime", F_NOT_EXISTS, (struct fval){ 0 }),
                     filter_cmp(ctx->a, "validityEnd", F_GT,
                                (struct fval){ .t = FV_TIME, .i = time_now_ms() })));
     struct listq q = { .scope = { ns, true }, .filter = f, .limit = 1 };
@@ -214,17 +215,18 @@ holds_live_certificate(struct hook_ctx *ctx, struct tx *tx, struct str ns, const
                        bool *holds)
 {
     struct val found;
-    int        rc = ca_unexpired_certificate(ctx, tx, ns, ca, false, &found);
+    int        rc = ca_unexpired_certificate(ctx, tx, ns, ca, &found);
 
     *holds = found.t == V_MAP;
     return rc;
 }
 
 /* A subtree that holds valid, unrevoked certificates a CA above it issued
- * does not go, since nothing could revoke them after (their objects are how
- * they are revoked): 422 naming the CA. ?override=true takes them along, for
- * a caller who may delete that CA (which would leave them unrevocable too):
- * else an editor stripped the CA's owner of revoking them (a review). */
+ * leaves nothing to revoke them by once it is deleted (their objects are how
+ * they are revoked). It goes (API.md 4) for a caller who could have revoked
+ * them (revocation,post there), as a delete of one of them does
+ * (certificate.c): else an editor without it strips the CA's owner of
+ * revoking them (a review). 403 naming the CA. */
 static int
 refuse_unrevocable(struct hook_ctx *ctx, struct tx *tx, struct str ns, struct errbuf *eb)
 {
@@ -232,28 +234,22 @@ refuse_unrevocable(struct hook_ctx *ctx, struct tx *tx, struct str ns, struct er
     struct val    cas = val_arr();
     bool          holds = false;
     struct errbuf why = { 0 };
-    int           rc = tx->ops->list(tx, &spec_certificateauthority, &q, ctx->a, &cas);
+    int           rc;
 
-    for (size_t i = 0; i < cas.a.n && rc == E_OK && !holds; i++) {
+    if (ctx->may == NULL || ctx->may(ctx, &spec_revocation, VERB_POST, ns, &why) == E_OK)
+        return E_OK;
+    rc = tx->ops->list(tx, &spec_certificateauthority, &q, ctx->a, &cas);
+    for (size_t i = 0; i < cas.a.n && rc == E_OK; i++) {
         struct str home = val_get_str(&cas.a.v[i], "namespace"),
                    name = val_get_str(&cas.a.v[i], "name");
         if (!nspath_within(ns, home) || nspath_within(home, ns) ||
             (rc = holds_live_certificate(ctx, tx, ns, &cas.a.v[i], &holds)) != E_OK || !holds)
             continue;
-        if (!ctx->override)
-            return errbuf_set(eb, E_VALIDATION,
-                              "The namespace holds valid certificates that certificate "
-                              "authority '%.*s' of '%.*s' issued: revoke them first, or "
-                              "delete with ?override=true (then nothing can revoke them)",
-                              STR_FMT(name), STR_FMT(home));
-        if (ctx->may != NULL &&
-            ctx->may(ctx, &spec_certificateauthority, VERB_DELETE, home, &why) != E_OK)
-            return errbuf_set(eb, E_FORBIDDEN,
-                              "The namespace holds valid certificates that certificate "
-                              "authority '%.*s' of '%.*s' issued: only who may delete that "
-                              "CA may take them along unrevoked; revoke them first",
-                              STR_FMT(name), STR_FMT(home));
-        holds = false; /* allowed: look at the next CA */
+        return errbuf_set(eb, E_FORBIDDEN,
+                          "The namespace holds valid certificates that certificate "
+                          "authority '%.*s' of '%.*s' issued: deleting them leaves nothing to "
+                          "revoke them by, which takes revocation,post there",
+                          STR_FMT(name), STR_FMT(home));
     }
     return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
 }
