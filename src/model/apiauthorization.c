@@ -1,4 +1,6 @@
 /* apiauthorization.c - who may do what where (API.md section 5). */
+#include <ctype.h>
+
 #include "../core/nspath.h"
 #include "roles.h"
 #include "specs.h"
@@ -16,8 +18,20 @@ static const struct attr apiauthorization_attrs[] = {
     { "disabled", T_BOOL, A_QUERY, .def = "false" },
 };
 
+/* "@auth:realm=Vince" as the tokens say it: realm claims are lowercase
+ * (API.md 3), whatever the spelling a client took from POST /issue. */
+static void
+lowercase_realm(struct arena *a, struct val *claim)
+{
+    char *low = arena_strndup(a, claim->s.p, claim->s.len);
+
+    for (char *p = low; *p != '\0'; p++)
+        *p = (char)tolower((unsigned char)*p);
+    *claim = val_str((struct str){ low, claim->s.len });
+}
+
 static int
-check_line(const struct val *line, struct errbuf *eb)
+check_line(struct arena *a, struct val *line, struct errbuf *eb)
 {
     static const struct str realm = STR("@auth:realm=");
     size_t                  realms = 0;
@@ -33,7 +47,10 @@ check_line(const struct val *line, struct errbuf *eb)
             return errbuf_attr(eb, E_VALIDATION, "subject",
                                "Claim '%.*s' must be @auth:<key>=<value>",
                                (int)(c.len > 64 ? 64 : c.len), c.p);
-        realms += str_starts(c, realm) && c.len > realm.len;
+        if (str_starts(c, realm) && c.len > realm.len) {
+            realms++;
+            lowercase_realm(a, &line->a.v[i]);
+        }
     }
     if (realms != 1)
         return errbuf_attr(eb, E_VALIDATION, "subject",
@@ -61,17 +78,16 @@ same_reach(const struct val *old, const struct val *obj)
 }
 
 static int
-check_policy(struct hook_ctx *ctx, const struct val *obj, const struct val *old,
-             struct errbuf *eb)
+check_policy(struct hook_ctx *ctx, struct val *obj, const struct val *old, struct errbuf *eb)
 {
-    const struct val *subj = val_get(obj, "subject"),
-                     *ids = val_get(obj, "authorizedIdentities");
-    struct val  *ns = val_get(obj, "authorizedNamespace");
-    struct grant g[ROLE_GRANTS_MAX];
-    int          rc;
+    struct val       *subj = val_get(obj, "subject");
+    const struct val *ids = val_get(obj, "authorizedIdentities");
+    struct val       *ns = val_get(obj, "authorizedNamespace");
+    struct grant      g[ROLE_GRANTS_MAX];
+    int               rc;
 
     for (size_t i = 0; i < subj->a.n; i++)
-        if ((rc = check_line(&subj->a.v[i], eb)) != E_OK)
+        if ((rc = check_line(ctx->a, &subj->a.v[i], eb)) != E_OK)
             return rc;
     for (size_t i = 0; i < ids->a.n; i++) {
         size_t n = 0;

@@ -456,6 +456,17 @@ def test_policy_update_takes_effect(admin, server, ns):
     assert u.post("/namespaces", {"name": "w"}, ns=top).status == 200
 
 
+def test_a_realm_claim_is_matched_as_tokens_spell_it(admin, server, ns):
+    """Realm claims are lowercase (API.md 3); "@auth:realm=Vince", the realm's name as POST
+    /issue takes it, was stored as sent and matched no token (a conformance review)."""
+    top = admin.mkns(ns)["name"]
+    name, pw, _ = admin.mkaccount(top)
+    az = admin.mkauthz(top, [["@auth:realm=Vince", "@auth:account=" + name]], [VIEWER])
+    assert az["subject"] == [["@auth:realm=vince", "@auth:account=" + name]], az
+    u = server.client(server.token(name, pw))
+    assert u.get("/namespaces", ns=top).status == 200
+
+
 def test_denied_write_leaves_no_trace(admin, server, ns):
     top = admin.mkns(ns)["name"]
     u = user_with(admin, server, top, [VIEWER])

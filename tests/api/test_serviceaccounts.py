@@ -96,6 +96,10 @@ def test_client_credentials_in_body(server, admin, tenant):
                                "client_secret": sa["clientSecret"]})
     assert r.status_code == 200, r.text
     assert r.headers.get("Cache-Control") == "no-store"
+    assert r.headers.get("Pragma") == "no-cache"  # RFC 6749 5.1
+    # no scope asked: the answer names the one granted, the account's own namespace
+    # (API.md 3 lists scope in the answer; it was left out: a conformance review)
+    assert r.json()["scope"] == "tsg_id:" + tenant["ID"], r.json()
 
 
 def test_token_grants_the_roles_and_no_more(server, admin, tenant):
@@ -144,8 +148,9 @@ def test_wrong_secret_unknown_client_same_answer(server, admin, tenant):
 def test_rfc_errors(server, admin, tenant):
     sa = mksa(admin, tenant)
     creds = (sa["clientID"], sa["clientSecret"])
-    oauth_error(token_request(server, {"grant_type": "password"}, auth=creds), 400,
-                "unsupported_grant_type")
+    r = token_request(server, {"grant_type": "password"}, auth=creds)
+    oauth_error(r, 400, "unsupported_grant_type")
+    assert r.headers.get("Cache-Control") == "no-store" and r.headers.get("Pragma") == "no-cache"
     oauth_error(token_request(server, {}, auth=creds), 400, "invalid_request")
     oauth_error(token_request(server, json={"grant_type": "client_credentials"}, auth=creds),
                 400, "invalid_request")

@@ -26,6 +26,14 @@ struct client_req {
 };
 
 /* RFC 6749 5.2: {"error", "error_description"}; 401 for invalid_client. */
+/* RFC 6749 5.1: tokens, and errors about them, are not cached. */
+static void
+no_cache(struct req *r)
+{
+    api_header(r, "Cache-Control", "no-store");
+    api_header(r, "Pragma", "no-cache");
+}
+
 static void
 oauth_error(struct req *r, int status, const char *error, const char *desc)
 {
@@ -37,7 +45,7 @@ oauth_error(struct req *r, int status, const char *error, const char *desc)
     r->status = status;
     r->resp = e;
     r->has_resp = true;
-    api_header(r, "Cache-Control", "no-store");
+    no_cache(r);
     if (status == 401)
         api_header(r, "WWW-Authenticate", "Basic realm=\"keyward\"");
     log_info("trace=%s oauth2: %s: %s", r->trace, error, desc);
@@ -178,6 +186,26 @@ token_claims(struct req *r, const struct val *sa, struct str ns)
     return c;
 }
 
+/* The scope granted (RFC 6749 5.1): the one asked, else the account's own
+ * namespace's, "tsg_id:<ID>" ("/" has no ID: then none is said). */
+static void
+granted_scope(struct req *r, const struct client_req *c, struct str ns, struct val *out)
+{
+    struct val    obj;
+    struct errbuf eb = { 0 };
+    struct val   *id;
+
+    if (c->scope.len > 0) {
+        val_set(r->a, out, "scope", val_str(c->scope));
+        return;
+    }
+    if (kw_store->ops->find(kw_store, &spec_namespace, NULL, "name", ns, r->a, &obj, &eb) !=
+            E_OK ||
+        (id = val_get(&obj, "ID")) == NULL || id->t != V_STR)
+        return;
+    val_set(r->a, out, "scope", val_cstr(arena_printf(r->a, "tsg_id:%.*s", STR_FMT(id->s))));
+}
+
 static void
 grant(struct req *r, const struct val *sa, struct str ns, const struct client_req *c)
 {
@@ -193,13 +221,12 @@ grant(struct req *r, const struct val *sa, struct str ns, const struct client_re
     val_set(r->a, &out, "access_token", val_str(arena_str(r->a, buf_str(&tok))));
     val_set(r->a, &out, "token_type", val_cstr("Bearer"));
     val_set(r->a, &out, "expires_in", val_int(TOKEN_VALIDITY_S));
-    if (c->scope.len > 0)
-        val_set(r->a, &out, "scope", val_str(c->scope));
+    granted_scope(r, c, ns, &out);
     buf_free(&tok);
     r->status = 200;
     r->resp = out;
     r->has_resp = true;
-    api_header(r, "Cache-Control", "no-store");
+    no_cache(r);
 }
 
 /* Failures are counted per client ID at one address, not per client ID alone:
