@@ -75,7 +75,7 @@ load_bundle(struct set *s)
     if ((p = malloc((size_t)n)) == NULL || fread(p, 1, (size_t)n, f) != (size_t)n)
         die("cannot read " CA_BUNDLE);
     fclose(f);
-    if (inv_split(a, (struct str){ p, (size_t)n }, &b, &eb) != E_OK)
+    if (inv_split(a, (struct str){ p, (size_t)n }, false, &b, &eb) != E_OK)
         die("the bundle does not split");
     for (size_t i = 0; i < b.n; i++)
         set_add(s, b.v[i].der, b.v[i].len);

@@ -122,7 +122,7 @@ inv_read(struct arena *a, struct str input, const char *attr, bool all_or_nothin
          struct inv_cert **certs, size_t *n, struct val *errors, struct errbuf *eb)
 {
     struct inv_blocks b;
-    int               rc = inv_split(a, input, &b, eb);
+    int               rc = inv_split(a, input, !all_or_nothing, &b, eb);
 
     *n = 0;
     *errors = val_arr();

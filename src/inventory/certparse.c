@@ -153,6 +153,7 @@ struct split {
     struct inv_blocks *out;
     size_t             cap;
     size_t             source;
+    bool               keys_fail_alone; /* a PRIVATE KEY block is a failed entry */
 };
 
 static int
@@ -299,7 +300,11 @@ split_pem(struct split *s, struct str in)
                              label_is(label, "PKCS7") || label_is(label, "PKCS #7 SIGNED DATA"),
                              label_is(label, "TRUSTED CERTIFICATE"));
         } else {
-            r = push(s, INV_R_UNSUPPORTED, NULL, 0);
+            r = push(s,
+                     s->keys_fail_alone && memmem(label.p, label.len, "PRIVATE KEY", 11) != NULL
+                         ? INV_R_PRIVATE_KEY /* never decoded */
+                         : INV_R_UNSUPPORTED,
+                     NULL, 0);
         }
         if (r != INV_R_OK)
             return r;
@@ -329,9 +334,10 @@ trim_ws(struct str s)
 }
 
 int
-inv_split(struct arena *a, struct str input, struct inv_blocks *out, struct errbuf *eb)
+inv_split(struct arena *a, struct str input, bool keys_fail_alone, struct inv_blocks *out,
+          struct errbuf *eb)
 {
-    struct split   s = { .a = a, .out = out };
+    struct split   s = { .a = a, .out = out, .keys_fail_alone = keys_fail_alone };
     struct str     t = trim_ws(input);
     unsigned char *der = NULL;
     size_t         len = 0;
@@ -342,8 +348,8 @@ inv_split(struct arena *a, struct str input, struct inv_blocks *out, struct errb
         r = INV_R_TOO_BIG;
     else if (t.len == 0)
         r = INV_R_EMPTY;
-    else if (has_private_key(input))
-        r = INV_R_PRIVATE_KEY;
+    else if (has_private_key(input) && !(keys_fail_alone && find(t.p, t.p + t.len, BEGIN)))
+        r = INV_R_PRIVATE_KEY; /* else split_pem fails its blocks alone */
     else if (find(t.p, t.p + t.len, BEGIN) != NULL)
         r = split_pem(&s, t);
     else if (all_b64(t))

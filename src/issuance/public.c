@@ -191,7 +191,7 @@ ca_der(struct arena *a, const struct val *ca, struct str *der)
     struct inv_blocks b;
     struct errbuf     eb = { 0 };
 
-    if (inv_split(a, val_get_str(ca, "certificate"), &b, &eb) != E_OK || b.ok != 1)
+    if (inv_split(a, val_get_str(ca, "certificate"), false, &b, &eb) != E_OK || b.ok != 1)
         return E_INTERNAL;
     *der = (struct str){ (const char *)b.v[0].der, b.v[0].len };
     return E_OK;

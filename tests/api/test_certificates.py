@@ -337,6 +337,27 @@ def test_a_private_key_is_refused_and_never_echoed(admin, space):
     assert count(admin, space) == n
 
 
+def test_a_private_key_in_a_bundle_fails_alone_and_is_never_echoed(admin, space):
+    """API.md 7.1: one bad block of a bulk import fails alone; a private key block is one
+    (the whole bundle was 422: a conformance review). It is not stored nor echoed, in the
+    answer or in the kept record."""
+    a, b = make_cert("bundle-a.key.test"), make_cert("bundle-b.key.test")
+    key = a.key_pem()
+    body_line = key.splitlines()[1]
+    r = admin.post("/certificateimports", {"contents": a.pem + key + b.pem}, ns=space)
+    assert r.status == 200, r
+    assert (r.data["total"], r.data["imported"], r.data["failed"]) == (3, 2, 1), r.data
+    assert r.data["errors"] == [{"index": 1,
+                                 "reason": "holds a private key, which is not accepted"}], r
+    assert body_line.encode() not in r.content
+    kept = admin.ok(admin.get("/certificateimports/" + r.data["ID"], ns=space))
+    assert body_line not in str(kept)
+    # a bundle of a key alone holds no certificate: 422, nothing kept
+    r = admin.post("/certificateimports", {"contents": key}, ns=space)
+    assert_error(r, 422)
+    assert body_line.encode() not in r.content
+
+
 def test_empty_and_missing(admin, space):
     assert_error(admin.post("/certificates", {"certificate": ""}, ns=space), 422)
     assert_error(admin.post("/certificates", {}, ns=space), 422)

@@ -219,7 +219,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     struct tally      t = { .errors = val_arr(), .ids = val_arr() };
     int               rc;
 
-    rc = inv_split(a, contents(a, data, size), &b, &eb);
+    rc = inv_split(a, contents(a, data, size), true, &b, &eb);
     if ((rc == E_OK) != (b.ok > 0) || b.n > INV_CERTS_MAX ||
         (b.reason != INV_R_OK && (rc == E_OK || b.n != 0)) || (rc != E_OK && eb.msg[0] == '\0'))
         abort();

@@ -77,7 +77,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     struct errbuf     eb = { 0 };
     int               rc;
 
-    rc = inv_split(a, (struct str){ (const char *)data, size }, &b, &eb);
+    rc = inv_split(a, (struct str){ (const char *)data, size }, false, &b, &eb);
     if ((rc == E_OK) != (b.ok > 0) || (b.reason != INV_R_OK && (rc == E_OK || b.n != 0)))
         abort();
     for (size_t i = 0; i < b.n; i++) {

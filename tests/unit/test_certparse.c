@@ -237,7 +237,7 @@ static int
 split(const char *in, size_t len, struct inv_blocks *b)
 {
     struct errbuf eb = { 0 };
-    int           rc = inv_split(A, (struct str){ in, len }, b, &eb);
+    int           rc = inv_split(A, (struct str){ in, len }, false, b, &eb);
 
     assert_true(rc == E_OK || rc == E_VALIDATION);
     if (rc != E_OK) {
@@ -828,7 +828,7 @@ private_keys_refused(void **state)
     };
     for (size_t i = 0; i < ARRAY_LEN(ins); i++) {
         memset(&eb, 0, sizeof(eb));
-        assert_int_equal(inv_split(A, str_c(ins[i]), &b, &eb), E_VALIDATION);
+        assert_int_equal(inv_split(A, str_c(ins[i]), false, &b, &eb), E_VALIDATION);
         assert_int_equal(b.reason, INV_R_PRIVATE_KEY);
         assert_int_equal(b.n, 0);
         assert_null(b.v);
@@ -841,6 +841,16 @@ private_keys_refused(void **state)
         assert_int_equal(split_c(in, &b), E_VALIDATION);
         assert_int_equal(b.reason, INV_R_PRIVATE_KEY);
     }
+    /* A bulk import's key block fails alone (API.md 7.1), never decoded. */
+    memset(&eb, 0, sizeof(eb));
+    assert_int_equal(inv_split(A, str_c(ins[3]), true, &b, &eb), E_OK);
+    assert_int_equal(b.n, 3);
+    assert_int_equal(b.ok, 2);
+    assert_int_equal(b.v[1].reason, INV_R_PRIVATE_KEY);
+    assert_null(b.v[1].der);
+    assert_int_equal(inv_split(A, str_c(kpem), true, &b, &eb), E_VALIDATION);
+    assert_int_equal(b.ok, 0);
+    assert_null(strstr(eb.msg, body));
     BIO_free(bio);
     EVP_PKEY_free(k);
     chain_free();

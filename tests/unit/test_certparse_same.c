@@ -140,7 +140,7 @@ same_pem_file(const char *path, const char *label)
     struct inv_blocks b;
     struct errbuf     eb = { 0 };
 
-    assert_int_equal(inv_split(A, (struct str){ pem, len }, &b, &eb), E_OK);
+    assert_int_equal(inv_split(A, (struct str){ pem, len }, false, &b, &eb), E_OK);
     for (size_t i = 0; i < b.n; i++) {
         assert_int_equal(b.v[i].reason, INV_R_OK);
         same(b.v[i].der, b.v[i].len, arena_printf(A, "%s #%zu", label, i));
@@ -183,7 +183,7 @@ ca_bundle_timing(void **state)
     double            t[2];
 
     (void)state;
-    assert_int_equal(inv_split(A, (struct str){ pem, len }, &b, &eb), E_OK);
+    assert_int_equal(inv_split(A, (struct str){ pem, len }, false, &b, &eb), E_OK);
     for (int k = 0; k < 2; k++) {
         double t0 = now();
 
