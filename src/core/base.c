@@ -222,7 +222,7 @@ static const struct {
     [E_NOTFOUND] = { 404, "Not Found" },
     [E_METHOD] = { 405, "Method Not Allowed" },
     [E_CONFLICT] = { 409, "Conflict" },
-    [E_TOOBIG] = { 413, "Request Entity Too Large" },
+    [E_TOOBIG] = { 413, "Content Too Large" },
     [E_URITOOLONG] = { 414, "URI Too Long" },
     [E_MEDIA] = { 415, "Unsupported Media Type" },
     [E_HEADERS] = { 431, "Request Header Fields Too Large" },

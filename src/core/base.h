@@ -88,7 +88,7 @@ enum err {
     E_NOTFOUND,     /* 404 Not Found */
     E_METHOD,       /* 405 Method Not Allowed */
     E_CONFLICT,     /* 409 Conflict: stale updateTime */
-    E_TOOBIG,       /* 413 Request Entity Too Large */
+    E_TOOBIG,       /* 413 Content Too Large (RFC 9110) */
     E_URITOOLONG,   /* 414 URI Too Long */
     E_MEDIA,        /* 415 Unsupported Media Type */
     E_HEADERS,      /* 431 Request Header Fields Too Large */

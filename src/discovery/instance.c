@@ -45,10 +45,8 @@ set_seen(struct arena *a, struct val *obj, const struct instance_seen *s, struct
     val_set(a, obj, "tlsVersion", val_cstr(s->tls_version != NULL ? s->tls_version : ""));
     val_set(a, obj, "cipherSuite", val_cstr(s->cipher != NULL ? s->cipher : ""));
     val_set(a, obj, "chainValid", val_bool(s->chain_error == NULL));
-    if (s->chain_error != NULL)
-        val_set(a, obj, "chainError", val_cstr(s->chain_error));
-    else
-        val_del(obj, "chainError");
+    /* "" when valid: the field is always there (chainError == "" finds them) */
+    val_set(a, obj, "chainError", val_cstr(s->chain_error != NULL ? s->chain_error : ""));
     val_set(a, obj, "lastSeen", now);
     val_set(a, obj, "status", val_cstr("ACTIVE"));
     val_set(a, obj, "updateTime", now);
