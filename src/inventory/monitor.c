@@ -287,8 +287,10 @@ weaknesses_of(struct arena *a, const struct val *cert, const struct inv_policy *
 
     if (weak_key(cert, p))
         val_push(a, &w, val_cstr("WEAK_KEY"));
-    /* Nobody relies on a self-signed root's own signature. */
-    if (!flag(cert, "selfSigned") &&
+    /* Nobody relies on a self-signed root's own signature (API.md 7.2); a
+     * self-signed leaf is no root: its signature is what a client pinning
+     * it checks. */
+    if (!(flag(cert, "selfSigned") && flag(cert, "isCA")) &&
         val_list_has(p->weak_sigs, val_get_str(cert, "signatureAlgorithm")))
         val_push(a, &w, val_cstr("WEAK_SIGNATURE"));
     if (!flag(cert, "isCA") && end - start > p->max_validity_days * DAY_MS)

@@ -233,12 +233,17 @@ def test_weaknesses(admin):
     assert "WEAK_SIGNATURE" not in r["weaknesses"], "a self-signed root's signature is moot"
     leaf = imp(admin, ns, make_cert("sha1.test", issuer=root, hash_alg=hashes.SHA1()).pem)
     assert leaf["weaknesses"] == ["WEAK_SIGNATURE"]
+    # a self-signed leaf is no root: its signature is what a client pinning it checks
+    # (API.md 7.2 spares roots only; a conformance review)
+    lone = imp(admin, ns, make_cert("self.sha1.test", hash_alg=hashes.SHA1(), key="RSA_2048").pem)
+    assert lone["selfSigned"] and not lone["isCA"] and lone["weaknesses"] == ["WEAK_SIGNATURE"]
     long_leaf = imp(admin, ns, make_cert("long.test", days=500).pem)
     assert long_leaf["weaknesses"] == ["VALIDITY_TOO_LONG"]
     long_ca = imp(admin, ns, make_cert("Long CA", ca=True, days=5000).pem)
     assert long_ca["weaknesses"] == []
     assert ids(admin, ns, 'weaknesses == "WEAK_KEY"') == {rsa["ID"]}
-    assert ids(admin, ns, 'weaknesses exists') == {rsa["ID"], leaf["ID"], long_leaf["ID"]}
+    assert ids(admin, ns, 'weaknesses exists') == {rsa["ID"], leaf["ID"], lone["ID"],
+                                                   long_leaf["ID"]}
     # a stricter policy makes the 2048-bit key weak too
     admin.ok(admin.post("/monitoringpolicies", {"minimumRSAKeySize": 3072}, ns=ns))
     assert wait_for(lambda: admin.ok(admin.get("/certificates/" + ok["ID"], ns=ns))
