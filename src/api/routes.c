@@ -21,6 +21,7 @@ serve_health(struct req *r)
     struct val v = val_map();
     bool       ok = kw_store->ops->ping(kw_store);
 
+    val_set(r->a, &v, "object", val_cstr("health")); /* API.md 1 */
     val_set(r->a, &v, "status", val_cstr(ok ? "ok" : "unavailable"));
     r->status = ok ? 200 : 503;
     r->resp = v;

@@ -145,6 +145,14 @@ def test_quota_echoed(server):
     r = server.issue(quota=5)
     assert r.status == 200
     assert r.data["quota"] == 5
+    # API.md 1: every top-level object says what it is (a conformance review)
+    assert r.data["object"] == "issue"
+    s = server.session()
+    try:
+        health = s.get(server.url + "/health", timeout=5).json()
+    finally:
+        s.close()
+    assert health == {"object": "health", "status": "ok"}, health
     _, p, _ = jwt_parts(r.data["token"])
     assert p["quota"] == 5
 

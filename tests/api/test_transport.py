@@ -24,7 +24,7 @@ def test_tls_version_works(server, version, name):
         body = r.read()
         assert r.status == 200, body
         assert conn.sock.version() == name
-        assert json.loads(body) == {"status": "ok"}
+        assert json.loads(body) == {"object": "health", "status": "ok"}
     finally:
         conn.close()
 
@@ -302,7 +302,7 @@ def test_health_without_auth(server):
     c = server.client()
     r = c.get("/health", ns=None, token=None)
     assert r.status == 200
-    assert r.data == {"status": "ok"}
+    assert r.data == {"object": "health", "status": "ok"}
 
 
 @pytest.mark.parametrize("path", ["/nosuchresource", "/nosuchresource/123",

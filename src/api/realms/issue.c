@@ -235,6 +235,7 @@ echo(struct req *r, const struct issue_req *q, struct str token)
     char       dur[32];
 
     duration_format(q->validity_ms, dur);
+    val_set(r->a, &a, "object", val_cstr("issue")); /* API.md 1: every top-level object */
     val_set(r->a, &a, "realm", val_str(q->realm));
     val_set(r->a, &a, "validity", val_cstr(arena_strndup(r->a, dur, strlen(dur))));
     val_set(r->a, &a, "quota", val_int(q->quota));
