@@ -35,7 +35,8 @@ static const struct attr request_attrs[] = {
              "dnsNames, ipAddresses, uris, emails, keyType: the server makes the key and "
              "answers it once, as privateKey (PKCS#8 PEM)" },
     { "validity", T_STRING, A_CREATIONONLY, .max_len = 32,
-      .doc = "Go duration; default: the template's defaultValidity" },
+      .doc = "Go duration; default (and then read back): the template's defaultValidity, "
+             "clipped to the CA's own expiry" },
     { "status", T_STRING, A_READONLY | A_QUERY, .enums = statuses },
     { "failureReason", T_STRING, A_READONLY },
     { "certificateID", T_STRING, A_READONLY | A_QUERY },
@@ -487,6 +488,8 @@ issue(struct hook_ctx *ctx, struct val *obj, struct ask *k, struct errbuf *eb)
         return rc;
     if (policy_judge(&t, chain, n, &k->p, now, &not_before, &not_after, &why) != E_OK)
         return refuse(ctx, obj, &why, eb);
+    if (k->p.validity.len == 0) /* what applied: the template's default (it read "") */
+        val_set(ctx->a, obj, "validity", *val_get(&t, "defaultValidity"));
     if (k->p.generated && (key = pki_key_generate(k->p.type)) == NULL)
         return errbuf_set(eb, E_INTERNAL, "cannot generate a key");
     buf_init(&der, 64 * 1024);

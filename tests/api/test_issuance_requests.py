@@ -346,6 +346,9 @@ def test_issued_certificate_is_in_the_inventory(admin, space, pki):
     n = count(admin, "certificates", ns)
     req = issue(admin, ns, tpl["ID"], csr=make_csr(dns=["inv.test.example"])[0])
     leaf = leaf_of(req)
+    # the validity that applied, not "" (a conformance review)
+    assert req["validity"] == "1440h", req
+    assert admin.ok(admin.get("/certificaterequests/" + req["ID"], ns=ns))["validity"] == "1440h"
     assert count(admin, "certificates", ns) == n + 1
     obj = admin.ok(admin.get("/certificates/" + req["certificateID"], ns=ns))
     assert obj["source"] == "ISSUED" and obj["certificateAuthorityID"] == ca["ID"], obj
