@@ -140,19 +140,20 @@ check_timeout(const struct val *d, struct errbuf *eb)
 static int
 check_schedule(struct arena *a, struct val *d, int64_t now, struct errbuf *eb)
 {
-    struct str  text = val_get_str(d, "schedule");
-    struct cron c;
-    int64_t     next;
+    struct str    text = val_get_str(d, "schedule");
+    struct cron   c;
+    struct errbuf why = { 0 }; /* apart: eb's message is written from it */
+    int64_t       next;
 
     if (str_trim(text).len == 0) {
         val_del(d, "nextRunTime");
         return E_OK;
     }
-    if (cron_parse(text, &c, eb) != E_OK)
+    if (cron_parse(text, &c, &why) != E_OK)
         return errbuf_attr(eb, E_VALIDATION, "schedule",
                            "Attribute 'schedule' must be a cron expression of 5 fields "
                            "(minute hour day-of-month month day-of-week): %s",
-                           eb->msg);
+                           why.msg);
     if ((next = cron_next(&c, now)) < 0)
         return errbuf_attr(eb, E_VALIDATION, "schedule",
                            "Attribute 'schedule' never matches a date");

@@ -93,6 +93,15 @@ def test_bad_discovery_is_422_naming_the_attribute(admin, ns, attr, value):
     refused(r, attr)
 
 
+def test_a_bad_schedule_says_why_once(admin, ns):
+    # the message was written from itself (overlapping buffers): it said its first half
+    # twice and lost the cron parser's reason (a conformance review)
+    r = admin.post("/discoveries", body(schedule="61 * * * *"), ns=ns)
+    refused(r, "schedule")
+    d = r.data[0]["description"]
+    assert d.count("must be a cron expression") == 1 and "61" in d, d
+
+
 def test_nothing_is_kept_of_a_refused_discovery(admin, ns):
     name = "refused-" + rand(6)
     refused(admin.post("/discoveries", body(name=name, targets=["0.0.0.0/0"]), ns=ns),
