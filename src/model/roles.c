@@ -16,6 +16,12 @@
     }
 
 const struct role roles[] = {
+    /* in name order: GET /roles lists them so (API.md 6) */
+    { "certificate.requester",
+      "Request certificates; read certificates and issuing templates",
+      { ONE("certificaterequest", VERB_POST | VERB_GET), ONE("certificate", VERB_GET),
+        ONE("issuingtemplate", VERB_GET) },
+      3 },
     { "namespace.administrator",
       "Everything in the namespace and below",
       { ANY(ALL_VERBS, ACCESS_ADMIN) },
@@ -29,11 +35,6 @@ const struct role roles[] = {
       "Read everything but secrets (credentials, webhooks, identity providers)",
       { ANY(VERB_GET, ACCESS_NORMAL) },
       1 },
-    { "certificate.requester",
-      "Request certificates; read certificates and issuing templates",
-      { ONE("certificaterequest", VERB_POST | VERB_GET), ONE("certificate", VERB_GET),
-        ONE("issuingtemplate", VERB_GET) },
-      3 },
 };
 const size_t nroles = ARRAY_LEN(roles);
 

@@ -283,6 +283,8 @@ def test_roles_need_only_a_token(admin, server, ns):
 def test_roles_need_x_namespace_and_page_like_any_list(admin, ns):
     assert_error(admin.get("/roles", ns=None), 400)  # API.md 4: every request names one
     all_ = admin.ok(admin.get("/roles", ns=ns))
+    # API.md 6: a named resource lists in name order (a conformance review)
+    assert [o["name"] for o in all_] == sorted(o["name"] for o in all_)
     r = admin.get("/roles", ns=ns, params={"page": 2, "pageSize": 1})
     assert r.status == 200 and r.headers["X-Count-Total"] == str(len(all_)), r
     assert [o["name"] for o in r.data] == [all_[1]["name"]]
