@@ -285,13 +285,16 @@ api_handle(struct req *r)
 {
     struct errbuf eb = { 0 };
 
-    /* An unusable Accept or Content-Type is answered before a bad route. */
-    if (negotiate(r, &eb) != E_OK)
-        goto fail;
-    if (r->route_err.code != E_OK) {
+    /* An unusable Accept or Content-Type is answered before a bad method, but
+     * not before a path where nothing is (404: what a client must hear first). */
+    int media = negotiate(r, &eb);
+
+    if (r->route_err.code == E_NOTFOUND || (media == E_OK && r->route_err.code != E_OK)) {
         eb = r->route_err;
         goto fail;
     }
+    if (media != E_OK)
+        goto fail;
     if (r->route.def->auth == RA_TOKEN &&
         authn_bearer(r->authorization, r->trace, &r->who, &eb) != E_OK)
         goto fail;

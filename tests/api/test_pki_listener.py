@@ -167,6 +167,9 @@ def test_other_routes_are_404_over_plain_http(pki, pki_token, method, path, body
     assert_error(r, 404, description=UNKNOWN)  # for HEAD: the status alone
     if method != "HEAD":
         assert r.ctype == JSON_CT
+    if body is not None:  # whatever the body's type (it was 415 first: a review)
+        headers["Content-Type"] = "application/ocsp-request"
+        assert_error(plain(pki, method, path, b"x", headers), 404, description=UNKNOWN)
 
 
 def test_nothing_was_created_over_plain_http(pki):

@@ -176,6 +176,9 @@ def test_a_content_type_without_a_body_is_not_judged(admin, ns):
                          content_type="text/plain").status == 404
     r = admin.post("/certificates", data=b"x", ns=ns, content_type="text/plain")
     assert "application/pem-certificate-chain" in assert_error(r, 415)["description"], r
+    # where nothing is, 404 comes first, whatever the body or Accept (it was 415)
+    assert_error(admin.post("/nothing-here", data=b"x", ns=ns, content_type="text/plain"), 404)
+    assert_error(admin.get("/nothing-here", ns=ns, accept="text/html"), 404)
 
 
 @pytest.mark.parametrize("ctype", ["text/plain", "application/xml", "text/html",
