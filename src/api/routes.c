@@ -156,6 +156,8 @@ routes_match(struct req *r, struct errbuf *eb)
     r->route.def = d;
     if (d->resolve != NULL)
         return d->resolve(r, eb);
+    if (d->methods == M_ANY)
+        return E_OK; /* its handler tells each URL's own methods (Allow) */
     if (r->method == M_OTHER || !(d->methods & M(r->method)))
         return api_not_allowed(r, d->methods, eb);
     return E_OK;

@@ -843,6 +843,17 @@ def test_an_issued_certificate_is_deleted_by_who_could_revoke_it(server, admin, 
     assert "delete its certificate authority" in assert_error(r, 422)["description"], r
 
 
+def test_a_public_route_tells_its_own_methods(server, pki):
+    # RFC 9110 15.5.6: a 405's Allow lists what that URL takes; OPTIONS listed every
+    # method of the API (a review), while PUT on the same URL said GET, HEAD
+    base = "/pki/%s/" % pki["inter"]["ID"]
+    for method in ("OPTIONS", "PUT", "DELETE"):
+        for path, allow in (("crl", "GET, HEAD"), ("ca.pem", "GET, HEAD"), ("ocsp", "POST")):
+            r = public(server, base + path, method=method)
+            assert r.status_code == 405 and r.headers["Allow"] == allow, (method, path, r)
+    assert public(server, "/pki/%s/crl" % ("0" * 24), method="OPTIONS").status_code == 404
+
+
 @pytest.mark.parametrize("route", ["crl", "ca.pem", "ca.crt"])
 def test_head_of_a_public_route_says_the_gets_length(server, pki, route):
     # RFC 9110 8.6: a HEAD's Content-Length is the one its GET would have (it was 0)
