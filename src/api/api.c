@@ -199,17 +199,22 @@ namespace_header(struct req *r, struct errbuf *eb)
     return E_OK;
 }
 
-/* Bodies are for principals. A body larger than ANON_BODY_MAX (or of
+/* Bodies are for principals. A body larger than anon_body_max() (or of
  * unknown length: chunked) is read for a valid token's request to a route
  * that wants one; anyone else (no token, a bad one, no route, the routes
  * that take none: logins, OCSP) is refused with 413 at once past
- * ANON_BODY_MAX, and the 401 is told once a body that fits is read. Else
+ * it, and the 401 is told once a body that fits is read. Else
  * anyone could make the server hold max_body_size per connection for as long
  * as body_min_rate allows (a review: about 1 GiB for 17 minutes with 1,024
  * connections). The token is judged from memory only (authn_peek: the head
  * is read by the I/O thread, which never waits for the store); the request
  * is judged again in full once its body is read (api_handle). */
-#define ANON_BODY_MAX (64 * 1024)
+static int64_t
+anon_body_max(void)
+{
+    return cfg.max_anonymous_body_size < cfg.max_body_size ? cfg.max_anonymous_body_size
+                                                           : cfg.max_body_size;
+}
 
 /* A route that takes bodies above max_body_size (a bundle of certificates)
  * takes them from a principal that may make it: the API authorizations are
@@ -234,7 +239,7 @@ judge_body_limit(struct req *r, int64_t body_len)
     bool              token = r->route_err.code == E_OK && r->route.def->auth == RA_TOKEN;
     struct principal *who;
 
-    if (body_len >= 0 && body_len <= ANON_BODY_MAX)
+    if (body_len >= 0 && body_len <= anon_body_max())
         return; /* nothing to judge: anyone may send that much */
     who = token ? authn_peek(r->authorization) : NULL;
     if (who != NULL && accounts_gone(who)) { /* a deleted account's token, say */
@@ -242,7 +247,7 @@ judge_body_limit(struct req *r, int64_t body_len)
         who = NULL;
     }
     if (who == NULL) {
-        r->body_max = r->body_max < ANON_BODY_MAX ? r->body_max : ANON_BODY_MAX;
+        r->body_max = r->body_max < anon_body_max() ? r->body_max : anon_body_max();
         return;
     }
     if (r->route.spec != NULL && r->route.spec->body_max != NULL && r->method == M_POST &&

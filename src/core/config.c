@@ -62,7 +62,11 @@ static const struct setting settings[] = {
     { "max_url_size", C_SIZE, F(max_url_size), 0, "65536", 256, 1048576,
       "request target bytes, path and query (414 past it)" },
     { "max_body_size", C_SIZE, F(max_body_size), 0, "1048576", 1024, 1073741824,
-      "request body bytes of a valid token's request (413 past it); without one: 64 KiB" },
+      "request body bytes of a valid token's request (413 past it)" },
+    { "max_anonymous_body_size", C_SIZE, F(max_anonymous_body_size), 0, "65536", 1024,
+      1073741824,
+      "request body bytes without a valid token (logins, OCSP; 413 past it, at most "
+      "max_body_size)" },
     { "max_header_size", C_SIZE, F(max_header_size), 0, "16384", 2048, 1048576,
       "bytes of the header lines, the request line apart (431 past it)" },
     { "max_depth", C_INT, F(max_depth), 0, "32", 2, 512, "body nesting depth (400 past it)" },

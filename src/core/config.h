@@ -19,13 +19,14 @@ struct config {
     int64_t max_connections;
     int64_t max_connections_per_address; /* 0: no limit per client address */
     int64_t connection_timeout;          /* ms; an idle keep-alive connection is closed */
-    int64_t header_timeout;  /* ms; the TLS handshake and a request's head must arrive
-                                within it */
-    int64_t body_min_rate;   /* bytes/s a body must keep up, after header_timeout */
-    int64_t max_url_size;    /* bytes of the request target (414 past it) */
-    int64_t max_body_size;   /* bytes */
-    int64_t max_header_size; /* bytes for the request line and all headers */
-    int64_t max_depth;       /* nesting of a JSON/MessagePack body */
+    int64_t header_timeout;          /* ms; the TLS handshake and a request's head must arrive
+                                        within it */
+    int64_t body_min_rate;           /* bytes/s a body must keep up, after header_timeout */
+    int64_t max_url_size;            /* bytes of the request target (414 past it) */
+    int64_t max_body_size;           /* bytes */
+    int64_t max_anonymous_body_size; /* bytes of a body without a valid token */
+    int64_t max_header_size;         /* bytes for the request line and all headers */
+    int64_t max_depth;               /* nesting of a JSON/MessagePack body */
     int64_t page_size_default;
     int64_t page_size_max;
     int64_t token_max_validity;   /* ms */
