@@ -26,17 +26,19 @@ struct field {
 #define ONE(f)     offsetof(struct pki_names, f)
 #define MANY(f, n) 0, offsetof(struct pki_names, f), offsetof(struct pki_names, n)
 
+/* The SANs first: a name refused in both the SAN and the CN is told by its
+ * SAN, the name clients check (API.md 7.4's example, "csr.dnsNames"). */
 static const struct field fields[] = {
+    { "dnsNames", "sanDNSNameRegexes", false, MANY(dns, ndns) },
+    { "ipAddresses", "sanIPAddressRegexes", false, MANY(ip, nip) },
+    { "uris", "sanURIRegexes", false, MANY(uri, nuri) },
+    { "emails", "sanEmailRegexes", false, MANY(email, nemail) },
     { "commonName", "subjectCNRegexes", false, ONE(cn), 0, 0 },
     { "organization", "subjectORegexes", false, ONE(o), 0, 0 },
     { "organizationalUnit", "subjectOURegexes", false, ONE(ou), 0, 0 },
     { "locality", "subjectLRegexes", false, ONE(l), 0, 0 },
     { "state", "subjectSTRegexes", false, ONE(st), 0, 0 },
     { "country", "subjectCValues", true, ONE(c), 0, 0 },
-    { "dnsNames", "sanDNSNameRegexes", false, MANY(dns, ndns) },
-    { "ipAddresses", "sanIPAddressRegexes", false, MANY(ip, nip) },
-    { "uris", "sanURIRegexes", false, MANY(uri, nuri) },
-    { "emails", "sanEmailRegexes", false, MANY(email, nemail) },
 };
 
 /* ---- patterns ------------------------------------------------------------------- */
@@ -506,12 +508,12 @@ ca_names_check(const struct val *ca, const struct policy_ask *ask, struct errbuf
     const struct pki_names *n = ask->names;
     int                     rc = E_OK;
 
-    if (n->cn != NULL && cn_is_hostname(n->cn))
-        rc = dns_check(ca, n->cn, "commonName", ask, eb);
-    for (size_t i = 0; rc == E_OK && i < n->ndns; i++)
+    for (size_t i = 0; rc == E_OK && i < n->ndns; i++) /* the SANs first, as fields[] */
         rc = dns_check(ca, n->dns[i], "dnsNames", ask, eb);
     for (size_t i = 0; rc == E_OK && i < n->nip; i++)
         rc = ip_check(ca, n->ip[i], ask, eb);
+    if (rc == E_OK && n->cn != NULL && cn_is_hostname(n->cn))
+        rc = dns_check(ca, n->cn, "commonName", ask, eb);
     return rc;
 }
 

@@ -131,7 +131,23 @@ def test_a_templates_patterns_together_have_a_budget(admin, space, pki):
     assert r.status == 200, r
     r = admin.post("/issuingtemplates", template_body(
         pki["inter"]["ID"], subjectCNRegexes=five[:3], sanDNSNameRegexes=six[:3]), ns=space)
-    assert attr_of(r) == "sanDNSNameRegexes" and "together" in r.data[0]["description"], r
+    # named by the list that passes the budget, counting the SAN lists first
+    assert attr_of(r) == "subjectCNRegexes" and "together" in r.data[0]["description"], r
+
+
+def test_a_name_refused_in_the_san_and_the_cn_is_told_by_its_san(admin, space):
+    """A CSR naming www.evil.test in its CN and DNS SAN, refused by the template and by the
+    CA's permittedDNSDomains: 422 on csr.dnsNames, the name clients check (API.md 7.4's
+    example); it said csr.commonName (an acceptance check)."""
+    ns = admin.mkns(space, "san" + rand(6))["name"]
+    ca = mk_ca(admin, ns, permittedDNSDomains=["acme.test"])
+    evil = make_csr(cn="www.evil.test", dns=["www.evil.test"])[0]
+    by_template = mk_template(admin, ns, ca["ID"], subjectCNRegexes=[r".*\.acme\.test"],
+                              sanDNSNameRegexes=[r".*\.acme\.test"])
+    by_ca = mk_template(admin, ns, ca["ID"])
+    for tpl in (by_template, by_ca):
+        r = request(admin, ns, tpl["ID"], csr=evil)
+        assert attr_of(r) == "csr.dnsNames", r
 
 
 def test_every_template_list_has_a_cap(admin, space, pki):
