@@ -25,8 +25,9 @@
 /* Caps, each tested at its limit and one past it. */
 #define INV_INPUT_MAX (32u << 20) /* bytes of input to inv_split */
 #define INV_DER_MAX   (4u << 20)  /* bytes of one DER certificate */
-#define INV_CERTS_MAX 10000       /* entries (certificates and failed blocks) */
-#define INV_LIST_MAX  10000       /* SAN entries (all four lists together), EKUs */
+#define INV_CERTS_MAX                                                                          \
+    100000 /* entries (certificates and failed blocks): past the bytes of max_import_size */
+#define INV_LIST_MAX 10000 /* SAN entries (all four lists together), EKUs */
 
 /* Why an input or one of its blocks was refused. */
 enum inv_reason {
