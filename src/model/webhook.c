@@ -1,6 +1,8 @@
 /* webhook.c - where and how the console tells a receiver about events
  * (API.md 7.2). This file describes and checks the configuration; deliveries
  * are notify/: made by webhook_emit, sent by notify/deliver.c. */
+#include <ctype.h>
+
 #include "../notify/netcheck.h"
 #include "../pki/pemcheck.h"
 #include "specs.h"
@@ -35,9 +37,12 @@ static const struct attr webhook_attrs[] = {
       .doc = "no new deliveries; pending ones end FAILED" },
 };
 
-/* Checks the generic validation cannot express; no stored state needed, so on
- * the request's thread. An update's body is checked before its defaults
- * apply: what it leaves out is reported missing by the generic checks. */
+/* Checks the generic validation cannot express; no stored state needed. A
+ * host name must resolve (issue 8: an unresolvable host is 422 on url), which
+ * may wait on DNS: a create does it on the work pool (webhook_slow), an
+ * update on the request's thread. An update's body is checked before its
+ * defaults apply: what it leaves out is reported missing by the generic
+ * checks. */
 static int
 webhook_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
                 struct errbuf *eb)
@@ -47,13 +52,31 @@ webhook_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, boo
     int        rc;
 
     KW_UNUSED(s);
-    if ((create || url.len > 0) && (rc = webhook_url_check(url, "url", eb)) != E_OK)
+    if ((create || url.len > 0) && ((rc = webhook_url_check(url, "url", eb)) != E_OK ||
+                                    (rc = webhook_url_resolves(url, "url", eb)) != E_OK))
         return rc;
     if (secret.p != NULL && secret.len < SECRET_MIN)
         return errbuf_attr(eb, E_VALIDATION, "secret",
                            "Attribute 'secret' must be at least %d characters long",
                            SECRET_MIN);
     return pem_clean_certs(ctx->a, obj, "caCertificate", CA_CERTS_MAX, eb);
+}
+
+/* A create whose URL names a host (a letter in it, not in brackets) waits on
+ * DNS. */
+static bool
+webhook_slow(const struct spec *s, const struct val *obj)
+{
+    struct str url = val_get_str(obj, "url");
+    size_t     i = sizeof "https://" - 1;
+
+    KW_UNUSED(s);
+    if (url.len <= i || url.p[i] == '[')
+        return false;
+    for (; i < url.len && url.p[i] != '/' && url.p[i] != '?' && url.p[i] != ':'; i++)
+        if (isalpha((unsigned char)url.p[i]))
+            return true;
+    return false;
 }
 
 static struct spec_rt webhook_rt;
@@ -68,6 +91,6 @@ const struct spec spec_webhook = {
     .ops = OP_ALL,
     .access = ACCESS_SECRET, /* its URL is often a credential itself (a token in the path) */
     .children = webhook_children,
-    .hooks = { .prepare = webhook_prepare },
+    .hooks = { .prepare = webhook_prepare, .slow = webhook_slow },
     .rt = &webhook_rt,
 };

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <netdb.h>
 #include <string.h>
 
 #include "../core/config.h"
@@ -191,4 +192,31 @@ webhook_address_allowed(const unsigned char ip[16])
         if (cidr_contains(&nets[i], ip))
             return !by_default;
     return by_default;
+}
+
+int
+webhook_url_resolves(struct str url, const char *attr, struct errbuf *eb)
+{
+    struct str      rest = { url.p + https.len, url.len - https.len }, port;
+    unsigned char   ip[16];
+    bool            literal = true;
+    char            name[HOST_MAX + 1];
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res;
+    size_t          i;
+    int             rc;
+
+    for (i = 0; i < rest.len && rest.p[i] != '/' && rest.p[i] != '?'; i++)
+        ;
+    rest.len = i;
+    if (rest.len == 0 || rest.p[0] == '[' || !split_named(rest, ip, &literal, &port) || literal)
+        return E_OK; /* an address: nothing to resolve (webhook_url_check judged it) */
+    struct str host = { rest.p, port.p != NULL ? (size_t)(port.p - rest.p) - 1 : rest.len };
+    memcpy(name, host.p, host.len);
+    name[host.len] = '\0';
+    if ((rc = getaddrinfo(name, NULL, &hints, &res)) != 0)
+        return errbuf_attr(eb, E_VALIDATION, attr,
+                           "Attribute '%s': the host '%s' does not resolve (%s)", attr, name,
+                           gai_strerror(rc));
+    freeaddrinfo(res);
+    return E_OK;
 }

@@ -16,6 +16,12 @@
  * address it resolves to. E_VALIDATION naming `attr` otherwise. */
 int webhook_url_check(struct str url, const char *attr, struct errbuf *eb);
 
+/* For a URL webhook_url_check took: E_OK when its host is an address, or a
+ * name that resolves now (getaddrinfo: it may wait on DNS); E_VALIDATION
+ * naming `attr` otherwise. Deliveries judge the addresses it resolves to
+ * each time. */
+int webhook_url_resolves(struct str url, const char *attr, struct errbuf *eb);
+
 /* True when deliveries may connect to `ip` (16 bytes, IPv4 as IPv4-mapped
  * IPv6): inside one of the CIDRs of webhook_allowed_networks, or, when that
  * setting is empty, outside link-local 169.254.0.0/16 and fe80::/10. */
