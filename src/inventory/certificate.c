@@ -480,32 +480,76 @@ cert_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool c
     return E_OK;
 }
 
-/* A create stores the chain's other certificates first (root first, so that
- * each links to the one above it), then the first one, unless the namespace
- * has it already: then that one is the answer. */
+int
+inv_rank(const struct inv_cert *c)
+{
+    struct val *self = val_get(&c->fields, "selfSigned");
+
+    return self != NULL && self->t == V_BOOL && self->b ? 0 : is_ca(&c->fields) ? 1 : 2;
+}
+
+size_t *
+inv_order(struct arena *a, const struct inv_cert *certs, size_t n)
+{
+    size_t *order = arena_calloc(a, n ? n : 1, sizeof *order), k = 0;
+
+    for (int r = 0; r <= 2; r++) /* three passes: stable */
+        for (size_t i = 0; i < n; i++)
+            if (inv_rank(&certs[i]) == r)
+                order[k++] = i;
+    return order;
+}
+
+/* The chain's other certificates, issuers first (inv_order), so that each
+ * links to the one above it, whatever order the chain came in; the first one
+ * (answered: `first`, stored or to be stored in this transaction) is known to
+ * the batch as an issuer, so that those it issued link to it too (a chain
+ * sent root first linked nothing until the background caught up: an
+ * acceptance check). A member that is the first one again is not stored
+ * twice. */
+static int
+put_members(struct hook_ctx *ctx, struct tx *tx, const struct chain *ch,
+            const struct val *first, struct inv_batch *b, struct errbuf *eb)
+{
+    struct str fp = val_get_str(first, "fingerprint");
+    size_t    *order = inv_order(ctx->a, ch->certs + 1, ch->n - 1);
+    struct val member;
+    bool       dup;
+    int        rc;
+
+    batch_keep(b, val_get_str(first, "subjectKeyIdentifier"), val_get_str(first, "subject"),
+               first);
+    for (size_t k = 0; k + 1 < ch->n; k++) {
+        const struct inv_cert *c = &ch->certs[1 + order[k]];
+        if (str_eq(val_get_str(&c->fields, "fingerprint"), fp))
+            continue;
+        if ((rc = inv_put(tx, ctx->a, ctx->ns, c, "IMPORTED", b, &member, &dup, eb)) != E_OK)
+            return rc;
+    }
+    return E_OK;
+}
+
+/* A create stores the chain's other certificates (put_members), and the first
+ * one unless the namespace has it already: then that one is the answer. */
 static int
 cert_create(struct hook_ctx *ctx, struct tx *tx, struct val *obj, struct errbuf *eb)
 {
     struct chain     *ch = ctx->data;
     struct inv_batch *b = arena_calloc(ctx->a, 1, sizeof *b);
-    struct val        member;
-    bool              dup;
     int               rc;
 
     if ((rc = inv_batch_begin(tx, ctx->a, ctx->ns, b)) != E_OK)
         return errbuf_set(eb, rc, "store error");
-    for (size_t i = ch->n; i-- > 1;)
-        if ((rc = inv_put(tx, ctx->a, ctx->ns, &ch->certs[i], "IMPORTED", b, &member, &dup,
-                          eb)) != E_OK)
-            return rc;
     rc = inv_find_same(tx, ctx->a, ctx->ns, obj, &ctx->found);
     if (rc == E_OK && (rc = claim_discovered(tx, ctx->a, &ctx->found, "IMPORTED")) != E_OK)
         return errbuf_set(eb, rc, "store error");
-    if (rc == E_OK)
-        return E_OK;
-    ctx->found = val_null();
-    if (rc != E_NOTFOUND)
+    if (rc != E_OK && rc != E_NOTFOUND)
         return errbuf_set(eb, rc, "store error");
+    if (rc == E_OK)
+        return put_members(ctx, tx, ch, &ctx->found, b, eb);
+    ctx->found = val_null();
+    if ((rc = put_members(ctx, tx, ch, obj, b, eb)) != E_OK)
+        return rc;
     if ((rc = evaluate(tx, ctx->a, ctx->ns, obj, &b->policy, b, eb)) != E_OK ||
         (rc = inv_announce(tx, ctx->a, ctx->ns, obj, NULL, eb)) != E_OK)
         return rc;

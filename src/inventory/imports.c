@@ -24,31 +24,6 @@ struct bundle {
     size_t          *order; /* issuers first (roots first), so that leaves link to them */
 };
 
-/* 0: self-signed (a root, also one without the CA flag: X.509 v1), 1: a CA,
- * 2: a leaf, which issues nothing (stored together, linked before). */
-static int
-rank(const struct inv_cert *c)
-{
-    struct val *ca = val_get(&c->fields, "isCA"), *self = val_get(&c->fields, "selfSigned");
-    bool        is_ca = ca != NULL && ca->t == V_BOOL && ca->b;
-    bool        is_self = self != NULL && self->t == V_BOOL && self->b;
-
-    return is_self ? 0 : is_ca ? 1 : 2;
-}
-
-/* A stable order by rank: three passes. */
-static void
-order_bundle(struct arena *a, struct bundle *b)
-{
-    size_t k = 0;
-
-    b->order = arena_calloc(a, b->n ? b->n : 1, sizeof *b->order);
-    for (int r = 0; r <= 2; r++)
-        for (size_t i = 0; i < b->n; i++)
-            if (rank(&b->certs[i]) == r)
-                b->order[k++] = i;
-}
-
 static int
 import_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
                struct errbuf *eb)
@@ -68,7 +43,7 @@ import_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool
     val_set(ctx->a, obj, "total", val_int((int64_t)(b->n + errors.a.n)));
     val_set(ctx->a, obj, "failed", val_int((int64_t)errors.a.n));
     val_set(ctx->a, obj, "errors", errors);
-    order_bundle(ctx->a, b);
+    b->order = inv_order(ctx->a, b->certs, b->n);
     ctx->data = b;
     return E_OK;
 }
@@ -114,7 +89,7 @@ import_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, s
     slot = arena_calloc(ctx->a, b->n ? b->n : 1, sizeof *slot);
     /* The issuers one by one (each may issue the next), then the leaves together. */
     for (size_t k = 0, n; k < b->n; k += n) {
-        n = rank(&b->certs[b->order[k]]) < 2 ? 1 : b->n - k;
+        n = inv_rank(&b->certs[b->order[k]]) < 2 ? 1 : b->n - k;
         if ((rc = put_run(ctx, tx, b, k, n, batch, slot, &imported, &dups, eb)) != E_OK)
             return rc;
     }

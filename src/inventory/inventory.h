@@ -67,6 +67,13 @@ struct inv_cert {
     struct str der;    /* the DER, base64 */
 };
 
+/* Where a certificate goes when several are stored together, so that each
+ * links to its issuer: 0, self-signed (a root, also one without the CA flag:
+ * X.509 v1); 1, a CA; 2, a leaf, which issues nothing. inv_order: the
+ * indexes of certs[0..n) by rank, stable (in the arena). */
+int     inv_rank(const struct inv_cert *c);
+size_t *inv_order(struct arena *a, const struct inv_cert *certs, size_t n);
+
 /* Parse what a client sent (`input`: PEM, base64 DER or PKCS#7) into certs
  * (in the arena, *n of them, in input order). With `all_or_nothing`, any bad
  * block refuses the whole input (422 on `attr`); otherwise bad blocks are left

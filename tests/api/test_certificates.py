@@ -90,6 +90,34 @@ def test_chain_members_become_linked_objects(admin, space):
     assert "issuerCertificateID" not in got_root
 
 
+@pytest.mark.parametrize("order", ["root-first", "middle-first", "pkcs7-root-first",
+                                   "known-root-first"])
+def test_a_chain_in_any_order_is_linked_when_answered(admin, order):
+    """The links are there in the answer's transaction whatever the chain's order (root
+    first, or as PKCS#7 of [root, intermediate, leaf], linked nothing until the
+    background caught up: an acceptance check), also when the first certificate is
+    already in the namespace; a certificate given twice is stored once."""
+    ns = admin.mkns("/", "order-" + rand(6))["name"]
+    leaf, inter, root = chain(dns=["order.acme.test"])
+    certs = {"root-first": [root, inter, leaf, root], "middle-first": [inter, leaf, root],
+             "pkcs7-root-first": [root, inter, leaf], "known-root-first": [root, inter, leaf]}
+    given = certs[order]
+    if order == "known-root-first":
+        imp(admin, ns, root.pem)
+    if order.startswith("pkcs7"):
+        body = base64.b64encode(pkcs7.serialize_certificates(
+            [c.cert for c in given], serialization.Encoding.DER)).decode()
+    else:
+        body = "".join(c.pem for c in given)
+    obj = imp(admin, ns, body)
+    assert obj["fingerprint"] == given[0].fingerprint
+    assert count(admin, ns) == 3
+    by_fp = {o["fingerprint"]: o for o in admin.ok(admin.get("/certificates", ns=ns))}
+    assert by_fp[leaf.fingerprint].get("issuerCertificateID") == by_fp[inter.fingerprint]["ID"]
+    assert by_fp[inter.fingerprint].get("issuerCertificateID") == by_fp[root.fingerprint]["ID"]
+    assert "issuerCertificateID" not in by_fp[root.fingerprint]
+
+
 def test_an_issuer_imported_later_is_linked(admin, space):
     leaf, inter, root = chain()
     obj = imp(admin, space, leaf.pem)
