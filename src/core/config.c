@@ -387,8 +387,12 @@ config_url_at(const char *auth)
      * the password meant it; the later of the two hides both */
     const char *at1 = memrchr(auth, '@', strcspn(auth, "/"));
     const char *at2 = memrchr(auth, '@', strcspn(auth, "?#"));
+    const char *at = at1 == NULL ? at2 : at2 == NULL || at1 > at2 ? at1 : at2;
 
-    return at1 == NULL ? at2 : at2 == NULL || at1 > at2 ? at1 : at2;
+    /* another '@' after it: a password holding '/' and '#' or '?' too; the
+     * last '@' hides it all (an acceptance check read "wo#rd123" of
+     * "Pa@ss/wo#rd123"), a value of the query with it if it has one */
+    return at != NULL && strchr(at + 1, '@') != NULL ? strrchr(at, '@') : at;
 }
 
 void

@@ -59,11 +59,28 @@ keep_written(struct pg_secrets *sec, const char *url)
     }
 }
 
+/* Whether the user information holds a character RFC 3986 wants
+ * percent-encoded there: libpq would read part of the password as the host
+ * or the path, and quote it in its messages ("could not translate host name
+ * "ss""). */
+static bool
+user_info_unencoded(const char *url)
+{
+    const char *auth = strstr(url, "://"), *at;
+
+    if (auth == NULL || (at = config_url_at(auth + 3)) == NULL)
+        return false;
+    for (const char *p = auth + 3; p < at; p++)
+        if (strchr("@/?#", *p) != NULL)
+            return true;
+    return false;
+}
+
 int
 pg_url_secrets(struct pg_secrets *sec, const char *url, const char *shown, struct errbuf *eb)
 {
     char             *err = NULL;
-    PQconninfoOption *opts = PQconninfoParse(url, &err);
+    PQconninfoOption *opts = user_info_unencoded(url) ? NULL : PQconninfoParse(url, &err);
 
     if (opts == NULL) {
         PQfreemem(err); /* it quotes the URL */

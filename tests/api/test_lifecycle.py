@@ -363,6 +363,9 @@ def test_config_prints_what_a_server_would_run_with_its_password_hidden(tmp_path
 
 @pytest.mark.parametrize("store", [
     "postgres://keyward:p@Sekr3tpw@127.0.0.1:1/keyward",      # '@' not percent-encoded
+    "postgres://keyward:Pa@Sekr3t/wo#rd123@127.0.0.1:1/keyward",  # and '/', '#' (a review)
+    "postgres://keyward:S@Sekr3t/er#Sec?ret:Xyz@127.0.0.1:1/keyward",  # and '?', ':'
+    "postgres://keyward:MyP@Sekr3t/w0rd2024@127.0.0.1:1/keyward",  # libpq read "Sekr3t" as host
     "postgres://keyward:Sekr3tpw%zz@127.0.0.1:1/keyward",     # '%' not an escape
     "postgres://keyward:Sekr3tpw@[::1/keyward",                # IPv6 host unclosed
     "postgres://keyward:Sekr3tpw@127.0.0.1:1/keyward?sslmode=disable",  # refused port

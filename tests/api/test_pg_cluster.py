@@ -381,6 +381,8 @@ def test_postgres_stopped_and_started_under_load(tmp_path):
         tok = a.token()
         parent = Client(a, tok).mkns("/", "p-" + rand(6))["name"]
         item = Client(a, tok).mkns(parent, "item")["ID"]
+        sa = Client(a, tok).ok(Client(a, tok).post("/serviceaccounts", {
+            "name": "sa", "roles": ["@auth:role=namespace.viewer"]}, ns=parent))
         statuses, lock, stop = [], threading.Lock(), threading.Event()
 
         def load(s):
@@ -410,6 +412,17 @@ def test_postgres_stopped_and_started_under_load(tmp_path):
         time.sleep(2)
         down = [s for _, s in statuses[-10:]]
         assert a.health() == 503 and b.health() == 503
+        # a service account's right secret is not told it is wrong: 503, not 401 (a review)
+        sess = b.session()
+        try:  # recorded, judged once the load has stopped
+            r = sess.post(b.url + "/oauth2/access_token", data={"grant_type":
+                                                                 "client_credentials"},
+                          auth=(sa["clientID"], sa["clientSecret"]), timeout=30)
+            oauth_down = (r.status_code, r.json().get("error"))
+        except Exception as e:  # noqa: BLE001
+            oauth_down = repr(e)
+        finally:
+            sess.close()
         pg.restart()
         healthy = wait_for(lambda: a.health() == 200 and b.health() == 200, timeout=30)
         time.sleep(1)
@@ -419,6 +432,7 @@ def test_postgres_stopped_and_started_under_load(tmp_path):
         assert healthy, "the servers did not recover"
         assert a.alive() and b.alive()
         assert 503 in down, down
+        assert oauth_down == (503, "temporarily_unavailable"), oauth_down
         bad = [x for x in statuses if x[1] not in (200, 503)]
         assert not bad, bad  # never a hang past the timeout, never another error
         assert max(d for d, _ in statuses) < 15, max(d for d, _ in statuses)

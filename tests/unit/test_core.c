@@ -1015,6 +1015,9 @@ test_config_url_redacted(void **state)
         { "postgres://kw:pa?ss@db:1/k", "postgres://kw:***@db:1/k" },
         { "postgres://kw:pa#ss@db/k", "postgres://kw:***@db/k" },
         { "postgres://kw:sec/ret@db/k", "postgres://kw:***@db/k" },
+        /* '@' and '/' and '#' or '?' in one password (an acceptance check) */
+        { "postgres://kw:Pa@ss/wo#rd123@db:1/k", "postgres://kw:***@db:1/k" },
+        { "postgres://kw:S@p/er#Sec?ret:Xyz@db:1/k", "postgres://kw:***@db:1/k" },
         { "postgres://kw@db/k?%70assword=s3cret", "postgres://kw@db/k?%70assword=***" },
         { "postgres://db:5432/k?user=a@b", "postgres://db:5432/k?user=a@b" },
         /* a mistyped ':' between user and password: all of the user information */

@@ -147,8 +147,9 @@ scope_namespace(struct req *r, const struct client_req *c, struct str home, stru
     if (!str_starts(c->scope, pfx))
         return E_BADREQ;
     struct str id = { c->scope.p + pfx.len, c->scope.len - pfx.len };
-    if (kw_store->ops->find(kw_store, &spec_namespace, NULL, "ID", id, r->a, &obj, &eb) != E_OK)
-        return E_BADREQ;
+    int rc = kw_store->ops->find(kw_store, &spec_namespace, NULL, "ID", id, r->a, &obj, &eb);
+    if (rc != E_OK)
+        return rc == E_UNAVAILABLE ? E_UNAVAILABLE : E_BADREQ;
     struct val *name = val_get(&obj, "name");
     if (name == NULL || name->t != V_STR || !nspath_within(name->s, home))
         return E_BADREQ;
@@ -253,7 +254,9 @@ client_authenticated(struct req *r, const struct client_req *c, struct val *sa)
          : eb.code == E_UNAVAILABLE ? E_UNAVAILABLE
                                     : E_UNAUTH;
     throttle_end(r, &t, rc);
-    if (rc != E_OK)
+    if (rc == E_UNAVAILABLE) /* not the client's fault: it may try again (a review) */
+        oauth_error(r, 503, "temporarily_unavailable", "the store is unavailable");
+    else if (rc != E_OK)
         oauth_error(r, 401, "invalid_client", "client authentication failed");
     return rc == E_OK;
 }
@@ -276,7 +279,9 @@ oauth2_serve(struct req *r)
     struct str        ns;
 
     r->out = CODEC_JSON; /* RFC 6749 answers are JSON */
-    if (r->nparams > 0 || !form_body(r) || !form_parse(r, &c))
+    if (r->nparams > 0)  /* credentials belong in the body, never in a URL */
+        return oauth_error(r, 400, "invalid_request", "no query parameters: send a form body");
+    if (!form_body(r) || !form_parse(r, &c))
         return oauth_error(r, 400, "invalid_request", "expected a form body");
     c.basic = r->authorization.p != NULL;
     if (c.basic && (c.id.p != NULL || c.secret.p != NULL))
@@ -293,7 +298,10 @@ oauth2_serve(struct req *r)
         r->audit_who = str_c(arena_printf(r->a, "@auth:clientid=%.*s", STR_FMT(c.id)));
     if (!client_authenticated(r, &c, &sa))
         return;
-    if (scope_namespace(r, &c, val_get(&sa, "namespace")->s, &ns) != E_OK)
+    int rc = scope_namespace(r, &c, val_get(&sa, "namespace")->s, &ns);
+    if (rc == E_UNAVAILABLE)
+        return oauth_error(r, 503, "temporarily_unavailable", "the store is unavailable");
+    if (rc != E_OK)
         return oauth_error(r, 400, "invalid_scope", "scope must be tsg_id:<namespace ID>");
     grant(r, &sa, ns, &c);
 }
