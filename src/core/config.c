@@ -389,10 +389,16 @@ config_url_at(const char *auth)
     const char *at2 = memrchr(auth, '@', strcspn(auth, "?#"));
     const char *at = at1 == NULL ? at2 : at2 == NULL || at1 > at2 ? at1 : at2;
 
-    /* another '@' after it: a password holding '/' and '#' or '?' too; the
-     * last '@' hides it all (an acceptance check read "wo#rd123" of
-     * "Pa@ss/wo#rd123"), a value of the query with it if it has one */
-    return at != NULL && strchr(at + 1, '@') != NULL ? strrchr(at, '@') : at;
+    /* another '@' after it, with no query parameter (a '?' then a '=')
+     * before it: a password holding '/' and '#' or '?' too, hidden up to
+     * that '@' (an acceptance check read "wo#rd123" of "Pa@ss/wo#rd123");
+     * not an '@' in a query value (?application_name=kw@node1) */
+    for (const char *next; at != NULL && (next = strchr(at + 1, '@')) != NULL; at = next) {
+        const char *q = memchr(at + 1, '?', (size_t)(next - at - 1));
+        if (q != NULL && memchr(q, '=', (size_t)(next - q)) != NULL)
+            break;
+    }
+    return at;
 }
 
 void

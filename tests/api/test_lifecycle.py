@@ -361,6 +361,21 @@ def test_config_prints_what_a_server_would_run_with_its_password_hidden(tmp_path
         assert "postgres://***@127.0.0.1:1/" in r.stdout + r.stderr, (cmd, r.stdout, r.stderr)
 
 
+@pytest.mark.skipif(STORE != "pg", reason="pg_only: a PostgreSQL URL that works")
+def test_an_at_sign_in_a_query_value_is_no_password(tmp_path):
+    # ?application_name=kw@node1 is a libpq parameter, not the end of a user's password: the
+    # URL works and is shown as it is (a code review: such URLs were refused)
+    from kwtest import store_url
+    url = store_url(tmp_path / "d")
+    url += ("&" if "?" in url else "?") + "application_name=kw@node1"
+    r = subprocess.run([str(KEYWARD_BIN), "migrate", "--store", url], capture_output=True,
+                       text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([str(KEYWARD_BIN), "config", "--store", url], capture_output=True,
+                       text=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert "application_name=kw@node1" in r.stdout and ":***@" in r.stdout, r.stdout
+
+
 @pytest.mark.parametrize("store", [
     "postgres://keyward:p@Sekr3tpw@127.0.0.1:1/keyward",      # '@' not percent-encoded
     "postgres://keyward:Pa@Sekr3t/wo#rd123@127.0.0.1:1/keyward",  # and '/', '#' (a review)

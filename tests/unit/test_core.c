@@ -1018,6 +1018,11 @@ test_config_url_redacted(void **state)
         /* '@' and '/' and '#' or '?' in one password (an acceptance check) */
         { "postgres://kw:Pa@ss/wo#rd123@db:1/k", "postgres://kw:***@db:1/k" },
         { "postgres://kw:S@p/er#Sec?ret:Xyz@db:1/k", "postgres://kw:***@db:1/k" },
+        /* an '@' in a query value is no end of the user information (a review) */
+        { "postgres://kw:pw@db/k?application_name=kw@node1",
+          "postgres://kw:***@db/k?application_name=kw@node1" },
+        { "postgres://kw:pw@db/k?sslcert=/etc/kw/app@db.crt",
+          "postgres://kw:***@db/k?sslcert=/etc/kw/app@db.crt" },
         { "postgres://kw@db/k?%70assword=s3cret", "postgres://kw@db/k?%70assword=***" },
         { "postgres://db:5432/k?user=a@b", "postgres://db:5432/k?user=a@b" },
         /* a mistyped ':' between user and password: all of the user information */
