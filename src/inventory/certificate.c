@@ -488,15 +488,56 @@ inv_rank(const struct inv_cert *c)
     return self != NULL && self->t == V_BOOL && self->b ? 0 : is_ca(&c->fields) ? 1 : 2;
 }
 
+/* Whether CA `c` is issued by one of order[from..to) (its subject). */
+static bool
+issued_among(const struct inv_cert *certs, const size_t *order, size_t from, size_t to,
+             const struct inv_cert *c)
+{
+    struct str issuer = val_get_str(&c->fields, "issuer");
+
+    for (size_t j = from; j < to; j++)
+        if (&certs[order[j]] != c &&
+            str_eq(val_get_str(&certs[order[j]].fields, "subject"), issuer))
+            return true;
+    return false;
+}
+
+/* The CAs order[from..to) with each after the one that issued it ([leaf,
+ * int2, int1, root] gives int1 before int2: a code review), when they are
+ * few (quadratic); a loop of CAs keeps its order. */
+#define ORDER_CAS_MAX 64
+static void
+order_cas(const struct inv_cert *certs, size_t *order, size_t from, size_t to)
+{
+    if (to - from > ORDER_CAS_MAX)
+        return;
+    for (size_t k = from; k < to; k++) {
+        size_t pick = k;
+        for (size_t j = k; j < to; j++)
+            if (!issued_among(certs, order, k, to, &certs[order[j]])) {
+                pick = j;
+                break;
+            }
+        size_t chosen = order[pick];
+        memmove(order + k + 1, order + k, (pick - k) * sizeof *order);
+        order[k] = chosen;
+    }
+}
+
 size_t *
 inv_order(struct arena *a, const struct inv_cert *certs, size_t n)
 {
-    size_t *order = arena_calloc(a, n ? n : 1, sizeof *order), k = 0;
+    size_t *order = arena_calloc(a, n ? n : 1, sizeof *order), k = 0, cas = 0;
 
-    for (int r = 0; r <= 2; r++) /* three passes: stable */
+    for (int r = 0; r <= 2; r++) { /* three passes: stable */
+        if (r == 1)
+            cas = k;
         for (size_t i = 0; i < n; i++)
             if (inv_rank(&certs[i]) == r)
                 order[k++] = i;
+        if (r == 1)
+            order_cas(certs, order, cas, k);
+    }
     return order;
 }
 

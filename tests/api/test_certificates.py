@@ -91,13 +91,22 @@ def test_chain_members_become_linked_objects(admin, space):
 
 
 @pytest.mark.parametrize("order", ["root-first", "middle-first", "pkcs7-root-first",
-                                   "known-root-first"])
+                                   "known-root-first", "deep-leaf-first", "deep-shuffled"])
 def test_a_chain_in_any_order_is_linked_when_answered(admin, order):
     """The links are there in the answer's transaction whatever the chain's order (root
     first, or as PKCS#7 of [root, intermediate, leaf], linked nothing until the
     background caught up: an acceptance check), also when the first certificate is
     already in the namespace; a certificate given twice is stored once."""
     ns = admin.mkns("/", "order-" + rand(6))["name"]
+    if order.startswith("deep"):  # two intermediates (a code review)
+        leaf, low, up, root = chain(depth=4, dns=["deep.acme.test"])
+        given = [leaf, low, up, root] if order == "deep-leaf-first" else [low, root, leaf, up]
+        imp(admin, ns, "".join(c.pem for c in given))
+        by_fp = {o["fingerprint"]: o for o in admin.ok(admin.get("/certificates", ns=ns))}
+        for child, parent in ((leaf, low), (low, up), (up, root)):
+            assert by_fp[child.fingerprint].get("issuerCertificateID") == \
+                by_fp[parent.fingerprint]["ID"], (order, child.cert.subject)
+        return
     leaf, inter, root = chain(dns=["order.acme.test"])
     certs = {"root-first": [root, inter, leaf, root], "middle-first": [inter, leaf, root],
              "pkcs7-root-first": [root, inter, leaf], "known-root-first": [root, inter, leaf]}
