@@ -38,10 +38,12 @@ static const struct attr webhook_attrs[] = {
 };
 
 /* Checks the generic validation cannot express; no stored state needed. A
- * host name must resolve (issue 8: an unresolvable host is 422 on url), which
- * may wait on DNS: a create does it on the work pool (webhook_slow), an
- * update on the request's thread. An update's body is checked before its
- * defaults apply: what it leaves out is reported missing by the generic
+ * created webhook's host name must resolve (issue 8: an unresolvable host is
+ * 422 on url), which may wait on DNS: on the work pool (webhook_slow). An
+ * update is not resolved: it would wait on the request's thread, and a
+ * client PUTs the URL back unchanged (disabling a webhook whose host has
+ * gone must work); deliveries judge it. An update's body is checked before
+ * its defaults apply: what it leaves out is reported missing by the generic
  * checks. */
 static int
 webhook_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool create,
@@ -52,8 +54,9 @@ webhook_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, boo
     int        rc;
 
     KW_UNUSED(s);
-    if ((create || url.len > 0) && ((rc = webhook_url_check(url, "url", eb)) != E_OK ||
-                                    (rc = webhook_url_resolves(url, "url", eb)) != E_OK))
+    if ((create || url.len > 0) && (rc = webhook_url_check(url, "url", eb)) != E_OK)
+        return rc;
+    if (create && (rc = webhook_url_resolves(url, "url", eb)) != E_OK)
         return rc;
     if (secret.p != NULL && secret.len < SECRET_MIN)
         return errbuf_attr(eb, E_VALIDATION, "secret",

@@ -443,19 +443,15 @@ def test_trust_is_the_webhooks_ca_certificate_only(dadmin, receiver):
 
 def test_an_unresolvable_host_is_422_and_nothing_is_stored(admin, ns):
     """Issue 8: a webhook URL whose host does not resolve gets the error list naming url,
-    on create and on update, and nothing is stored (it was stored, and each delivery
-    failed: an acceptance check). A name that resolves passes; deliveries judge its
-    addresses each time."""
+    and nothing is stored (it was stored, and each delivery failed: an acceptance check).
+    A name that resolves passes; deliveries judge its addresses each time (an update is
+    not resolved: docs/webhooks.md)."""
     name = "unres-" + rand(6)
     for host in ("no-such-host.invalid", "receiver.example"):
         r = create(admin, ns, name=name, url="https://%s/hook" % host)
         e = assert_error(r, 422)
         assert e["data"]["attribute"] == "url" and "does not resolve" in e["description"], r
     assert admin.list("webhooks", ns, params={"q": 'name == "%s"' % name}) == []
-    w = admin.ok(create(admin, ns, name=name))
-    r = admin.put("/webhooks/" + w["ID"], dict(w, url="https://no-such-host.invalid/"), ns=ns)
-    assert_error(r, 422)
-    assert admin.ok(admin.get("/webhooks/" + w["ID"], ns=ns))["url"] == URL
 
 
 def test_deleted_or_disabled_webhook_gives_up(dadmin, receiver):
