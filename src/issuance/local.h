@@ -76,6 +76,12 @@ val_key_type(const struct val *m, const char *key)
     return pki_key_type_parse(name);
 }
 
+/* Namespace `ns` is deleted: the objects of `s` (revocations, certificate
+ * requests) in it that `f` selects (NULL: all) and that a CA outside it
+ * issued move into that CA's namespace, as its record. revoke.c. */
+int ca_records_outlive(struct hook_ctx *ctx, struct tx *tx, const struct spec *s, struct str ns,
+                       struct fnode *f, struct errbuf *eb);
+
 /* True when the CA object is disabled. */
 bool ca_disabled(const struct val *ca_obj);
 

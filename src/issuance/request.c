@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "../core/net.h"
+#include "../core/nspath.h"
 #include "../core/timeutil.h"
 #include "../inventory/inventory.h"
 #include "../notify/webhook.h"
@@ -578,6 +579,33 @@ static const char *const request_csv[] = { "ID",           "namespace",         
                                            "serialNumber", "validityEnd",       NULL };
 static const char *const request_indexes[] = { "*certificateAuthorityID,serialNumber", NULL };
 
+/* A namespace deleted: its unexpired requests of a CA outside it stay that
+ * CA's record, in its namespace (OCSP answers from them; they hold the CA
+ * against a delete without ?override=true, as the certificates they issued
+ * are still valid: a code review deleted such a CA without it). */
+static int
+request_outlive(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct str ns,
+                struct errbuf *eb)
+{
+    struct listq q = { .scope = { STR("/"), true }, .limit = -1 };
+    struct val   cas = val_arr();
+    int          rc = tx->ops->list(tx, &spec_certificateauthority, &q, ctx->a, &cas);
+
+    if (rc != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    for (size_t i = 0; i < cas.a.n && rc == E_OK; i++) { /* the CAs outside only */
+        if (nspath_within(val_get_str(&cas.a.v[i], "namespace"), ns))
+            continue;
+        struct fval   id = { .t = FV_STR, .s = val_get_str(&cas.a.v[i], "ID") };
+        struct fnode *f =
+            filter_bool(ctx->a, F_AND, filter_cmp(ctx->a, "certificateAuthorityID", F_EQ, id),
+                        filter_cmp(ctx->a, "validityEnd", F_GT,
+                                   (struct fval){ .t = FV_TIME, .i = time_now_ms() }));
+        rc = ca_records_outlive(ctx, tx, s, ns, f, eb);
+    }
+    return rc;
+}
+
 static struct spec_rt request_rt;
 
 const struct spec spec_certificaterequest = {
@@ -593,7 +621,8 @@ const struct spec spec_certificaterequest = {
     .bulk = true,
     .hooks = { .prepare = request_prepare,
                .slow = request_slow,
-               .before_write = request_before_write },
+               .before_write = request_before_write,
+               .outlive = request_outlive },
     .csv_columns = request_csv,
     .indexes = request_indexes,
     .rt = &request_rt,

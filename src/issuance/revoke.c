@@ -254,35 +254,43 @@ refuse_unrevocable(struct hook_ctx *ctx, struct tx *tx, struct str ns, struct er
     return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
 }
 
-/* Namespace `ns` and its subtree go: the revocations in it of certificates a
- * CA outside it issued stay on that CA's CRL and in its OCSP answers (RFC
- * 5280 3.3: an entry is not removed before the certificate expires), moved
- * into the CA's namespace, as its record. Those of a CA that goes too go.
- * Its valid certificates of such a CA hold it back (refuse_unrevocable). */
+/* The objects of `s` in subtree `ns` that `f` selects (NULL: all) and that a
+ * CA outside the subtree issued, moved into that CA's namespace, as its
+ * record; those of a CA that goes too go. */
+int
+ca_records_outlive(struct hook_ctx *ctx, struct tx *tx, const struct spec *s, struct str ns,
+                   struct fnode *f, struct errbuf *eb)
+{
+    struct listq q = { .scope = { ns, true }, .filter = f, .limit = -1 };
+    struct val   items = val_arr(), ca = val_map();
+    struct str   home;
+    int          rc = tx->ops->list(tx, s, &q, ctx->a, &items);
+
+    for (size_t i = 0; i < items.a.n && rc == E_OK; i++) {
+        struct val *rec = &items.a.v[i];
+        rc = ca_namespace(ctx, tx, val_get_str(rec, "certificateAuthorityID"), &ca, &home);
+        if (rc == E_OK && home.len > 0 && !nspath_within(home, ns)) {
+            /* written anew: a bulk row's namespace is also its ID's column (nsid) */
+            val_set(ctx->a, rec, "namespace", val_str(home));
+            if ((rc = tx->ops->del(tx, s, val_get_str(rec, "ID"), NULL)) == E_OK)
+                rc = tx->ops->insert(tx, s, rec);
+        }
+    }
+    return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
+}
+
+/* A namespace deleted: the revocations in it of certificates a CA outside it
+ * issued stay on that CA's CRL and in its OCSP answers (RFC 5280 3.3: an
+ * entry is not removed before the certificate expires). Its valid
+ * certificates of such a CA go only for who could have revoked them
+ * (refuse_unrevocable). */
 static int
 revocation_outlive(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct str ns,
                    struct errbuf *eb)
 {
-    struct listq q = { .scope = { ns, true }, .limit = -1 };
-    struct val   items = val_arr(), ca = val_map();
-    struct str   home;
-    int          rc = refuse_unrevocable(ctx, tx, ns, eb);
+    int rc = refuse_unrevocable(ctx, tx, ns, eb);
 
-    if (rc != E_OK)
-        return rc;
-    rc = tx->ops->list(tx, s, &q, ctx->a, &items);
-
-    for (size_t i = 0; i < items.a.n && rc == E_OK; i++) {
-        struct val *rev = &items.a.v[i];
-        rc = ca_namespace(ctx, tx, val_get_str(rev, "certificateAuthorityID"), &ca, &home);
-        if (rc == E_OK && home.len > 0 && !nspath_within(home, ns)) {
-            /* written anew: a bulk row's namespace is also its ID's column (nsid) */
-            val_set(ctx->a, rev, "namespace", val_str(home));
-            if ((rc = tx->ops->del(tx, s, val_get_str(rev, "ID"), NULL)) == E_OK)
-                rc = tx->ops->insert(tx, s, rev);
-        }
-    }
-    return rc == E_OK ? E_OK : errbuf_set(eb, rc, "store error");
+    return rc == E_OK ? ca_records_outlive(ctx, tx, s, ns, NULL, eb) : rc;
 }
 
 static const char *const revocation_indexes[] = { "*certificateAuthorityID,serialNumber",

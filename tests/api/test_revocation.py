@@ -895,12 +895,23 @@ def test_a_namespace_holding_valid_certificates_of_a_ca_above_goes_for_who_could
     deleter = user_with(admin, server, ns, ["*,get", "*,delete"])  # no revocation,post
     child = admin.mkns(ns, "t" + rand(6))
     mk_ca(admin, child["name"])  # a CA of its own that issued nothing goes with it
-    req, _ = new_leaf(admin, child["name"], mk_template(admin, child["name"], ca["ID"])["ID"])
+    req, leaf = new_leaf(admin, child["name"],
+                         mk_template(admin, child["name"], ca["ID"])["ID"])
     e = assert_error(deleter.delete("/namespaces/" + child["ID"], ns=ns), 403)
     assert ca["name"] in e["description"] and "revocation,post" in e["description"], e
     assert admin.get("/namespaces/" + child["ID"], ns=ns).status == 200
     admin.ok(admin.delete("/namespaces/" + child["ID"], ns=ns))
     assert admin.get("/namespaces/" + child["ID"], ns=ns).status == 404
+    # the request, the CA's record, stays in the CA's namespace: OCSP still says good, and
+    # the CA still needs ?override=true (a code review deleted it without, CRL and all)
+    reqs = admin.ok(admin.get("/certificaterequests", ns=ns,
+                              params={"q": 'ID == "%s"' % req["ID"]}))
+    assert [r["ID"] for r in reqs] == [req["ID"]], reqs
+    der = ocsp_request_der(ca["certificate"], leaf)
+    out, _, ok = ocsp_read(ocsp_post(server, ca["ID"], der).content, ca["certificate"],
+                           ca["certificate"], leaf)
+    assert ok and "Cert Status: good" in out, out
+    assert_error(admin.delete("/certificateauthorities/" + ca["ID"], ns=ns), 422)
     # revoked first, deleting is enough
     child = admin.mkns(ns, "r" + rand(6))
     req, _ = new_leaf(admin, child["name"], mk_template(admin, child["name"], ca["ID"])["ID"])
