@@ -1,8 +1,6 @@
 /* webhook.c - where and how the console tells a receiver about events
  * (API.md 7.2). This file describes and checks the configuration; deliveries
  * are notify/: made by webhook_emit, sent by notify/deliver.c. */
-#include <ctype.h>
-
 #include "../notify/netcheck.h"
 #include "../pki/pemcheck.h"
 #include "specs.h"
@@ -65,21 +63,12 @@ webhook_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, boo
     return pem_clean_certs(ctx->a, obj, "caCertificate", CA_CERTS_MAX, eb);
 }
 
-/* A create whose URL names a host (a letter in it, not in brackets) waits on
- * DNS. */
+/* A create whose URL names a host waits on DNS. */
 static bool
 webhook_slow(const struct spec *s, const struct val *obj)
 {
-    struct str url = val_get_str(obj, "url");
-    size_t     i = sizeof "https://" - 1;
-
     KW_UNUSED(s);
-    if (url.len <= i || url.p[i] == '[')
-        return false;
-    for (; i < url.len && url.p[i] != '/' && url.p[i] != '?' && url.p[i] != ':'; i++)
-        if (isalpha((unsigned char)url.p[i]))
-            return true;
-    return false;
+    return webhook_url_names_host(val_get_str(obj, "url"));
 }
 
 static struct spec_rt webhook_rt;

@@ -194,25 +194,45 @@ webhook_address_allowed(const unsigned char ip[16])
     return by_default;
 }
 
+/* The host name of https URL `url` in *name (NUL-terminated, HOST_MAX + 1
+ * bytes): false when its host is an address, in brackets or in a numeric
+ * form a resolver reads, or is no host at all. */
+static bool
+url_host_name(struct str url, char name[HOST_MAX + 1])
+{
+    struct str    auth = { url.p + https.len, 0 }, port;
+    unsigned char ip[16];
+    bool          literal = true;
+
+    if (url.len <= https.len)
+        return false;
+    while (auth.len < url.len - https.len && auth.p[auth.len] != '/' && auth.p[auth.len] != '?')
+        auth.len++;
+    if (auth.len == 0 || auth.p[0] == '[' || !split_named(auth, ip, &literal, &port) || literal)
+        return false;
+    size_t n = port.p != NULL ? (size_t)(port.p - auth.p) - 1 : auth.len; /* <= HOST_MAX */
+    memcpy(name, auth.p, n);
+    name[n] = '\0';
+    return true;
+}
+
+bool
+webhook_url_names_host(struct str url)
+{
+    char name[HOST_MAX + 1];
+
+    return url_host_name(url, name);
+}
+
 int
 webhook_url_resolves(struct str url, const char *attr, struct errbuf *eb)
 {
-    struct str      rest = { url.p + https.len, url.len - https.len }, port;
-    unsigned char   ip[16];
-    bool            literal = true;
     char            name[HOST_MAX + 1];
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res;
-    size_t          i;
     int             rc;
 
-    for (i = 0; i < rest.len && rest.p[i] != '/' && rest.p[i] != '?'; i++)
-        ;
-    rest.len = i;
-    if (rest.len == 0 || rest.p[0] == '[' || !split_named(rest, ip, &literal, &port) || literal)
+    if (!url_host_name(url, name))
         return E_OK; /* an address: nothing to resolve (webhook_url_check judged it) */
-    struct str host = { rest.p, port.p != NULL ? (size_t)(port.p - rest.p) - 1 : rest.len };
-    memcpy(name, host.p, host.len);
-    name[host.len] = '\0';
     if ((rc = getaddrinfo(name, NULL, &hints, &res)) != 0)
         return errbuf_attr(eb, E_VALIDATION, attr,
                            "Attribute '%s': the host '%s' does not resolve (%s)", attr, name,

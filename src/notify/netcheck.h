@@ -21,6 +21,9 @@ int webhook_url_check(struct str url, const char *attr, struct errbuf *eb);
  * naming `attr` otherwise. Deliveries judge the addresses it resolves to
  * each time. */
 int webhook_url_resolves(struct str url, const char *attr, struct errbuf *eb);
+/* Whether a URL webhook_url_check took names its host (webhook_url_resolves
+ * would wait on DNS), rather than giving its address. */
+bool webhook_url_names_host(struct str url);
 
 /* True when deliveries may connect to `ip` (16 bytes, IPv4 as IPv4-mapped
  * IPv6): inside one of the CIDRs of webhook_allowed_networks, or, when that
