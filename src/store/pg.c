@@ -421,6 +421,8 @@ st_ping(struct store *base)
     int           wait_ms;
     bool          ok;
 
+    if (pg_watch_recently_silent(((struct pg_store *)base)->watch))
+        return false;
     snprintf(connect_s, sizeof connect_s, "%d", (PING_WAIT_MS + 999) / 1000);
     if ((c = pg_reader_within((struct pg_store *)base, connect_s)) == NULL)
         return false;
@@ -490,6 +492,7 @@ store_open_pg(const char *url, struct store **out, struct errbuf *eb)
     pthread_mutex_init(&st->readers_mu, NULL);
     pthread_mutex_init(&st->announced_mu, NULL);
     pthread_key_create(&st->reader_key, NULL); /* readers are closed by pg_st_close */
+    st->watch = pg_watch_new(st);
     rc = pg_conn_open(&st->writer, st, true, eb);
     if (rc == E_OK)
         rc = pg_schema_update(&st->writer, eb);
@@ -502,6 +505,7 @@ store_open_pg(const char *url, struct store **out, struct errbuf *eb)
             snprintf(eb->msg, sizeof eb->msg, "%.100s: %.150s", st->shown, why);
         }
         pg_conn_close(&st->writer);
+        pg_watch_free(st->watch);
         pthread_key_delete(st->reader_key);
         pg_url_forget(&st->secrets);
         free(st->url);

@@ -184,7 +184,10 @@ conn_open(struct pconn *c, const struct pg_store *st, bool writer, const char *c
              : strcmp(cfg.sync, "normal") == 0 ? "SET synchronous_commit = off;"
                                                : "SET synchronous_commit = on;",
              statement_ms(writer));
-    c->wait_ms = statement_ms(writer) + WAIT_MARGIN_MS;
+    /* A connection made within bounds (GET /health, the watch) is set up
+     * within PING_WAIT_MS too. */
+    c->wait_ms = connect_s != NULL ? PING_WAIT_MS : statement_ms(writer) + WAIT_MARGIN_MS;
+    c->watch = st->watch;
     c->plan = PLAN_CUSTOM;
     PGresult *r = pq_simple(c, setup);
     bool      ok = PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -199,6 +202,7 @@ conn_open(struct pconn *c, const struct pg_store *st, bool writer, const char *c
         return errbuf_set(eb, E_UNAVAILABLE, "store %s: cannot set up the connection",
                           st->shown);
     }
+    c->wait_ms = statement_ms(writer) + WAIT_MARGIN_MS;
     return E_OK;
 }
 
@@ -208,8 +212,16 @@ pg_conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct err
     return conn_open(c, st, writer, NULL, eb);
 }
 
+int
+pg_conn_open_within(struct pconn *c, const struct pg_store *st, const char *connect_s,
+                    struct errbuf *eb)
+{
+    return conn_open(c, st, false, connect_s, eb);
+}
+
 /* Until the connection's next result can be taken without blocking, at most
- * c->wait_ms: false when it did not come in time. The connection is then
+ * c->wait_ms, or PING_WAIT_MS once the watch found the database silent
+ * (pg_watch.c): false when it did not come in time. The connection is then
  * closed (the next use makes a new one, RECONNECT_MS later at the soonest):
  * a database that stops answering while its host's kernel still acknowledges
  * (the server stopped or stuck) fires neither its statement timeout nor
@@ -218,20 +230,23 @@ pg_conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct err
 static bool
 pq_wait(struct pconn *c)
 {
-    int64_t deadline = time_now_ms() + c->wait_ms;
+    int64_t start = time_now_ms(), deadline = start + c->wait_ms;
     int     unsent;
 
     while ((unsent = PQflush(c->pg)) > 0 || (unsent == 0 && PQisBusy(c->pg))) {
         struct pollfd pfd = { PQsocket(c->pg), POLLIN | (unsent > 0 ? POLLOUT : 0), 0 };
-        int64_t       left = deadline - time_now_ms();
-        if (left <= 0) {
-            log_error("postgres: no answer in %d ms: the connection is given up", c->wait_ms);
+        int64_t       now = time_now_ms(), left = deadline - now;
+        bool          silent = false;
+        if (left <= 0 ||
+            (now - start >= PING_WAIT_MS && (silent = pg_watch_silent(c->watch, start)))) {
+            log_error("postgres: no answer in %d ms%s: the connection is given up",
+                      (int)(now - start), silent ? " (nor to the watch)" : "");
             pg_conn_close(c);
             c->failed_at = time_now_ms();
             return false;
         }
-        if (poll(&pfd, 1, (int)left) > 0 && (pfd.revents & ~POLLOUT) != 0 &&
-            !PQconsumeInput(c->pg))
+        if (poll(&pfd, 1, (int)(left < WAIT_SLICE_MS ? left : WAIT_SLICE_MS)) > 0 &&
+            (pfd.revents & ~POLLOUT) != 0 && !PQconsumeInput(c->pg))
             break; /* lost: PQgetResult says so at once */
     }
     return true;

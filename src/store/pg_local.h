@@ -8,6 +8,8 @@
 #include "sql.h"
 #include "store.h"
 
+struct pg_watch;
+
 #define STMT_CACHE   128
 #define SQL_MAX      (64 * 1024)
 #define RECONNECT_MS 250
@@ -18,6 +20,8 @@
 /* GET /health's ping (store_ops.ping), connecting included: a load balancer
  * takes a server whose database does not answer out within seconds. */
 #define PING_WAIT_MS 2000
+/* A wait on the database looks at the clock (and the watch) this often. */
+#define WAIT_SLICE_MS 250
 /* Statements a connection holds back (pq_defer, pq_later): room for a whole
  * transaction of hopeful creates (pg_tx.c: about six statements a job). */
 #define DEFERRED_MAX 400
@@ -84,6 +88,7 @@ struct pconn {
     unsigned         next_evict, next_name;
     int64_t          failed_at;   /* last failed connect or wait (ms): no reconnect storm */
     int              wait_ms;     /* how long one answer is waited for (pq_next) */
+    struct pg_watch *watch;       /* asked when an answer is late (pq_wait; NULL: not) */
     struct pconn    *next;        /* in the store's list of readers */
     enum follow      follow;      /* armed: the next statement brings the generation */
     int64_t          follow_n;    /* what it brought (FOLLOW_READ) */
@@ -116,6 +121,7 @@ struct pg_store {
     char              shown[512]; /* the URL without its password, for messages */
     struct pg_secrets secrets;
     struct pconn      writer;
+    struct pg_watch  *watch; /* whether the database answers at all (pg_watch.c) */
     pthread_key_t     reader_key;
     pthread_mutex_t   readers_mu;
     struct pconn     *readers;
@@ -176,14 +182,28 @@ int  pg_url_secrets(struct pg_secrets *sec, const char *url, const char *shown,
 void pg_url_scrub(const struct pg_secrets *sec, char *msg);
 void pg_url_forget(struct pg_secrets *sec);
 
+/* ---- whether the database answers at all (pg_watch.c) ------------------ */
+
+struct pg_watch *pg_watch_new(const struct pg_store *st);
+void             pg_watch_free(struct pg_watch *w);
+/* Whether the database was found silent since `since` (ms): asked on the
+ * watch's connection when nobody did for a second and no other thread is. */
+bool pg_watch_silent(struct pg_watch *w, int64_t since);
+/* ... within the last second (GET /health answers at once). */
+bool pg_watch_recently_silent(struct pg_watch *w);
+
 /* ---- connections and statements (pg_conn.c) ---------------------------- */
 
 void pg_conn_close(struct pconn *c);
 bool pg_conn_alive(struct pconn *c);
 int  pg_conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct errbuf *eb);
-int  pq_err(struct pconn *c, const PGresult *r, const char *what);
-PGresult   *pq_next(struct pconn *c);
-PGresult   *pq_simple(struct pconn *c, const char *sql);
+/* A read connection, made within `connect_s` seconds and set up within
+ * PING_WAIT_MS. */
+int       pg_conn_open_within(struct pconn *c, const struct pg_store *st, const char *connect_s,
+                              struct errbuf *eb);
+int       pq_err(struct pconn *c, const PGresult *r, const char *what);
+PGresult *pq_next(struct pconn *c);
+PGresult *pq_simple(struct pconn *c, const char *sql);
 const char *pg_conn_prepare(struct pconn *c, const char *sql, const struct pargs *p,
                             char name[24]);
 int         pq_do(struct pconn *c, const char *sql, const struct pargs *p, const char *what,

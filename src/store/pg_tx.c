@@ -1128,6 +1128,7 @@ pg_st_close(struct store *base)
     }
     pthread_key_delete(st->reader_key);
     pg_conn_close(&st->writer);
+    pg_watch_free(st->watch);
     pg_url_forget(&st->secrets);
     free(st->url);
     free(st);

@@ -190,3 +190,52 @@ def test_connections_made_while_reads_wait_on_a_frozen_database_are_answered(tmp
     finally:
         c.stop()
         pg.destroy()
+
+
+def test_waits_on_a_frozen_database_end_within_seconds_whatever_store_timeout(tmp_path):
+    """With the default store_timeout (30 s: a read's answer waited for 32 s, a write's 62 s),
+    a database that stops answering is noticed by the watch (docs/postgres.md "Failure
+    behaviour"): every request in flight and every GET /health given to a worker that waits
+    is answered 503 within seconds, not after its own time-out (issue 11 acceptance, F3: 3
+    of 20 probes hung for the whole freeze and then said 200). After SIGCONT all is served."""
+    pg = PgServer(tmp_path / "pg")
+    pg.start()
+    c = Cluster(tmp_path / "k", config={"threads": 2}, url=pg.url)
+    try:
+        a = c.add()
+        tok = a.token()
+        cl = Client(a, tok)
+        parent = cl.mkns("/", "z-" + rand(6))["name"]
+        assert cl.get("/namespaces", ns=parent).status == 200
+        seen = {}
+
+        def read(i):
+            seen["get %d" % i] = timed(
+                lambda: Client(a, tok).get("/namespaces", ns=parent, timeout=90).status)
+
+        def write(i):
+            seen["post %d" % i] = timed(lambda: Client(a, tok).post(
+                "/namespaces", {"name": "f%d" % i}, ns=parent, timeout=90).status)
+
+        def probe(i):
+            seen["health %d" % i] = timed(lambda: health(a))
+        with frozen(pg):
+            ths = []
+            for i in range(4):
+                ths += [threading.Thread(target=f, args=(i,)) for f in (read, write, probe)]
+            for th in ths:
+                th.start()
+                time.sleep(0.1)
+            for th in ths:
+                th.join(90)
+        assert len(seen) == 12, seen
+        assert all(st == 503 for st, _ in seen.values()), seen
+        slow = {k: v for k, v in seen.items() if v[1] >= REQUEST_MAX}
+        assert not slow, (slow, seen)
+        assert "nor to the watch" in a.stderr()
+        assert wait_for(lambda: health(a) == 200, timeout=30), "the server did not recover"
+        assert wait_for(lambda: cl.get("/namespaces", ns=parent).status == 200, timeout=10)
+        cl.ok(cl.post("/namespaces", {"name": "after"}, ns=parent))
+    finally:
+        c.stop()
+        pg.destroy()
