@@ -36,6 +36,16 @@ ip_parse(struct str s, unsigned char out[16])
 }
 
 bool
+ip_canonical(struct str s, char out[IP_TEXT_MAX])
+{
+    unsigned char ip[16];
+    bool          v4;
+
+    return ip_parse_family(s, ip, &v4) == E_OK &&
+           inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? ip + 12 : ip, out, IP_TEXT_MAX) != NULL;
+}
+
+bool
 ip_is_v4(const unsigned char ip[16])
 {
     static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };

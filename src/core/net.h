@@ -24,6 +24,9 @@ int  cidr_parse(struct str s, struct cidr *out);
 int  ip_parse(struct str s, unsigned char out[16]);
 bool cidr_contains(const struct cidr *c, const unsigned char ip[16]);
 
+/* An address as the inventory writes it (inet_ntop in the family it was
+ * written in: "::ffff:10.0.0.1" stays IPv6), or false when `s` is none. */
+bool ip_canonical(struct str s, char out[IP_TEXT_MAX]);
 /* As ip_parse; *v4 says whether the text is an IPv4 address (4 bytes in an
  * X.509 iPAddress) or an IPv6 one (16 bytes, "::ffff:10.0.0.1" included). */
 int ip_parse_family(struct str s, unsigned char out[16], bool *v4);

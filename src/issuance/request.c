@@ -42,7 +42,7 @@ static const struct attr request_attrs[] = {
     { "failureReason", T_STRING, A_READONLY },
     { "certificateID", T_STRING, A_READONLY | A_QUERY },
     { "certificateAuthorityID", T_STRING, A_READONLY | A_QUERY },
-    { "serialNumber", T_STRING, A_READONLY | A_QUERY },
+    { "serialNumber", T_STRING, A_READONLY | A_QUERY, .format = F_HEX },
     { "validityEnd", T_TIME, A_READONLY | A_QUERY | A_ORDER },
     { "certificateChain", T_STRING, A_READONLY,
       .doc = "PEM: the certificate, then its CAs up to the root" },

@@ -18,7 +18,7 @@ static const struct attr revocation_attrs[] = {
     { "reason", T_STRING, A_CREATIONONLY | A_QUERY, .enums = pki_reason_names,
       .def = "unspecified", .doc = "an RFC 5280 reason name" },
     { "certificateAuthorityID", T_STRING, A_READONLY | A_QUERY },
-    { "serialNumber", T_STRING, A_READONLY | A_QUERY },
+    { "serialNumber", T_STRING, A_READONLY | A_QUERY, .format = F_HEX },
     { "revocationTime", T_TIME, A_READONLY | A_QUERY | A_ORDER },
 };
 

@@ -34,7 +34,7 @@ static const struct attr appcredential_attrs[] = {
       .doc = "PEM certificate request: on creation (else a key is generated) or, on "
              "update, to renew; never stored" },
     { "certificate", T_STRING, A_READONLY, .doc = "PEM of the current certificate" },
-    { "serialNumber", T_STRING, A_READONLY | A_QUERY,
+    { "serialNumber", T_STRING, A_READONLY | A_QUERY, .format = F_HEX,
       .doc = "of the current certificate, lowercase hex" },
     { "expiryTime", T_TIME, A_READONLY | A_QUERY | A_ORDER,
       .doc = "the current certificate's notAfter" },

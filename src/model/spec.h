@@ -56,6 +56,12 @@ enum aflag {
 enum aformat {
     F_NONE,
     F_CIDR, /* an IP address or a CIDR range (core/net.h) */
+    /* Read-only values a filter compares as they are stored, whatever the
+     * spelling of its own value (store/filter.c as_stored): */
+    F_HEX, /* lowercase hex (fingerprints, serials, key IDs): compared in
+              lowercase and without ':', as `openssl x509 -serial` and
+              `-fingerprint` print them */
+    F_IP,  /* an address as inet_ntop writes it (core/net.h ip_canonical) */
 };
 
 struct attr {

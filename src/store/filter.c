@@ -10,8 +10,10 @@
 #include "filter.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <regex.h>
 
+#include "../core/net.h"
 #include "../core/regex.h"
 #include "../core/timeutil.h"
 #include "filter_local.h"
@@ -374,6 +376,25 @@ to_param(enum atype t, const struct fval *v, struct sqlparam *p)
     }
 }
 
+/* The value as the store holds such values (spec.h enum aformat); a regex
+ * is left as written. */
+static struct str
+as_stored(struct arena *a, enum aformat fmt, struct str s)
+{
+    char   ip[IP_TEXT_MAX], *o;
+    size_t n = 0;
+
+    if (fmt == F_IP && ip_canonical(s, ip))
+        return arena_str(a, str_c(ip));
+    if (fmt != F_HEX)
+        return s;
+    o = arena_alloc(a, s.len + 1);
+    for (size_t i = 0; i < s.len; i++)
+        if (s.p[i] != ':')
+            o[n++] = (char)tolower((unsigned char)s.p[i]);
+    return (struct str){ o, n };
+}
+
 /* in/not in take a list; contains on a list column may; nothing else does. */
 static int
 convert(struct cc *c, const struct fnode *f, struct cmp *m)
@@ -389,9 +410,12 @@ convert(struct cc *c, const struct fnode *f, struct cmp *m)
         return fail(c, f->field, type_want(m->at->type));
     m->pn = f->v.t == FV_LIST ? f->v.n : 1;
     m->pv = arena_calloc(c->a, m->pn ? m->pn : 1, sizeof *m->pv);
-    for (size_t i = 0; i < m->pn; i++)
+    for (size_t i = 0; i < m->pn; i++) {
         if (!to_param(m->at->type, &items[i], &m->pv[i]))
             return fail(c, f->field, type_want(m->at->type));
+        if (m->pv[i].t == SQLP_TEXT && f->op != F_MATCHES)
+            m->pv[i].s = as_stored(c->a, m->at->format, m->pv[i].s);
+    }
     return E_OK;
 }
 

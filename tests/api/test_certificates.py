@@ -870,3 +870,27 @@ def test_bundle_leaves_link_to_their_own_issuer_among_look_alikes(admin):
         got = admin.ok(admin.get("/certificates/" + ids[5 + k], ns=ns))
         assert got["issuerCertificateID"] == by_fp[issuer.fingerprint], k
         assert ("EXPIRED_ISSUER" in got["weaknesses"]) == (issuer is gone), k
+
+
+def test_filters_take_hex_and_addresses_as_openssl_and_people_write_them(admin):
+    """What a user copies from `openssl x509 -serial`, `-fingerprint` and the SKI line
+    (uppercase, colons), and an IPv6 address written uncompressed or in capitals, finds the
+    certificate stored in lowercase hex and RFC 5952 form; a regex is left as written."""
+    ns = admin.mkns("/", "hx-" + rand(8))["name"]
+    leaf = make_cert("hex.example.com", ips=["2001:db8::1", "10.9.8.7"], serial=0xABCDEF0123)
+    cid = imp(admin, ns, leaf.pem)["ID"]
+    out = subprocess.run(["openssl", "x509", "-noout", "-serial", "-fingerprint", "-sha256",
+                          "-ext", "subjectKeyIdentifier"], input=leaf.pem, text=True,
+                         capture_output=True, check=True).stdout.splitlines()
+    serial = out[0].split("=", 1)[1]  # 'serial=ABCDEF0123'
+    fp = out[1].split("=", 1)[1]  # 'sha256 Fingerprint=AB:CD:...'
+    ski = out[-1].strip()  # 'X509v3 Subject Key Identifier:' then '    7A:...'
+    assert ":" in fp and ":" in ski and serial == "ABCDEF0123", out
+    for q in ('serialNumber == "%s"' % serial, 'fingerprint == "%s"' % fp,
+              'subjectKeyIdentifier == "%s"' % ski, 'fingerprint in ["00", "%s"]' % fp,
+              'ipAddresses == "2001:DB8:0:0:0:0:0:1"', 'ipAddresses contains "2001:0db8::0001"',
+              'ipAddresses in ["2001:db8::2", "2001:DB8::1"]', 'ipAddresses == "10.9.8.7"'):
+        assert ids_of(admin, ns, q) == {cid}, q
+    assert ids_of(admin, ns, 'serialNumber matches "^ABCDEF"') == set()  # a regex as written
+    assert ids_of(admin, ns, 'serialNumber matches "^abcdef"') == {cid}
+    assert ids_of(admin, ns, 'ipAddresses == "2001:db8::2"') == set()
