@@ -166,6 +166,8 @@ parse_int(const struct setting *s, const char *v, int64_t *out, struct errbuf *e
     return E_OK;
 }
 
+_Static_assert(CONFIG_CIDRS_MAX <= NET_ALLOW_MAX, "an allow-list setting fits struct netallow");
+
 static int
 check_cidrs(const struct setting *s, const char *v, struct errbuf *eb)
 {

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 int
 ip_parse_family(struct str s, unsigned char out[16], bool *v4)
@@ -179,4 +180,51 @@ cidr_text_parse(struct str text, struct cidr *out, size_t max, size_t *n)
             i++;
     }
     return E_OK;
+}
+
+void
+netallow_load(struct netallow *al, const char *setting)
+{
+    al->all = setting[0] == '\0';
+    if (cidr_text_parse(str_c(al->all ? NET_LINK_LOCAL : setting), al->nets,
+                        ARRAY_LEN(al->nets), &al->n) != E_OK) {
+        al->n = 0;
+        al->all = false;
+    }
+    if (cidr_text_parse(str_c(NET_NEVER), al->never, ARRAY_LEN(al->never), &al->nnever) != E_OK)
+        abort(); /* a constant */
+}
+
+/* Whether allow-list network `c` holds `ip` by the family the connection
+ * goes by (netallow_has). */
+static bool
+cidr_allows(const struct cidr *c, const unsigned char ip[16])
+{
+    if (ip_is_v4(ip) && !c->v4 && !(c->bits >= 96 && ip_is_v4(c->addr)))
+        return false;
+    return cidr_contains(c, ip);
+}
+
+bool
+netallow_has(const struct netallow *al, const unsigned char ip[16])
+{
+    for (size_t i = 0; i < al->nnever; i++)
+        if (cidr_contains(&al->never[i], ip))
+            return false;
+    for (size_t i = 0; i < al->n; i++)
+        if (cidr_allows(&al->nets[i], ip))
+            return !al->all;
+    return al->all;
+}
+
+bool
+netallow_has_range(const struct netallow *al, const struct cidr *r)
+{
+    for (size_t i = 0; i < al->nnever; i++)
+        if (al->never[i].bits <= r->bits && cidr_contains(&al->never[i], r->addr))
+            return false;
+    for (size_t i = 0; i < al->n; i++)
+        if (al->nets[i].bits <= r->bits && cidr_allows(&al->nets[i], r->addr))
+            return !al->all;
+    return al->all;
 }

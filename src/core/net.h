@@ -50,6 +50,34 @@ int cidr_text_parse(struct str text, struct cidr *out, size_t max, size_t *n);
 /* Link-local networks, where clouds answer their metadata services
  * (169.254.169.254): what an empty *_allowed_networks setting still refuses. */
 #define NET_LINK_LOCAL "169.254.0.0/16, fe80::/10"
+/* Addresses no setting allows: "this network" (a connection to 0.0.0.0 or
+ * :: reaches the local host), multicast and the broadcast address. */
+#define NET_NEVER "0.0.0.0/8, 224.0.0.0/4, 255.255.255.255, ::/128, ff00::/8"
+
+/* An allow-list setting (webhook_allowed_networks, discovery_allowed_networks),
+ * read once per check or per run. */
+#define NET_ALLOW_MAX 64
+struct netallow {
+    struct cidr nets[NET_ALLOW_MAX];
+    size_t      n;
+    bool        all; /* the setting is empty: every address but those in nets
+                        (NET_LINK_LOCAL) */
+    struct cidr never[8];
+    size_t      nnever;
+};
+/* The CIDRs of `setting` (checked when it was read: one that fails to parse
+ * now allows nothing). */
+void netallow_load(struct netallow *al, const char *setting);
+/* True when a connection to `ip` (16 bytes; IPv4 mapped) is allowed: never
+ * to NET_NEVER; an IPv4 address (IPv4-mapped included: that is where the
+ * connection goes) lies only in IPv4 ranges or IPv6 ranges within
+ * ::ffff:0:0/96, so that "::/0" allows IPv6 only. */
+bool netallow_has(const struct netallow *al, const unsigned char ip[16]);
+/* The same for a whole range `r` (a discovery's target): false when it lies
+ * in no allowed network, or in a refused one (NET_NEVER, or NET_LINK_LOCAL
+ * when the setting is empty); a range partly refused is allowed, its refused
+ * addresses being judged one by one (netallow_has). */
+bool netallow_has_range(const struct netallow *al, const struct cidr *r);
 
 struct val;
 /* E_OK when every item of the list `v` (which may be NULL: no list) is a string

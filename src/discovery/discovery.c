@@ -67,48 +67,25 @@ discovery_targets(struct arena *a, const struct val *d, struct target_set *out,
     return target_set_build(a, t, nt, e, ne, p, np, (uint64_t)cfg.discovery_max_pairs, out, eb);
 }
 
-void
-allowed_load(struct allowed *al)
-{
-    al->n = 0;
-    al->all = cfg.discovery_allowed_networks[0] == '\0';
-    /* The setting was checked when it was read: a failure here allows nothing. */
-    if (cidr_text_parse(str_c(al->all ? NET_LINK_LOCAL : cfg.discovery_allowed_networks),
-                        al->nets, ARRAY_LEN(al->nets), &al->n) != E_OK) {
-        al->n = 0;
-        al->all = false;
-    }
-}
-
-bool
-allowed_has(const struct allowed *al, const unsigned char ip[16])
-{
-    for (size_t i = 0; i < al->n; i++)
-        if (cidr_contains(&al->nets[i], ip))
-            return !al->all;
-    return al->all;
-}
-
 /* Every address and range target inside one of the allowed networks (two
  * CIDR ranges nest or are apart: a range lies inside a network that holds
  * its first address and is no narrower). */
 static int
 check_allowed(const struct target_set *ts, struct errbuf *eb)
 {
-    struct allowed al;
+    struct netallow al;
 
-    allowed_load(&al);
+    netallow_load(&al, cfg.discovery_allowed_networks);
     for (size_t i = 0; i < ts->ntargets; i++) {
         const struct target *t = &ts->targets[i];
-        bool                 ok = t->is_name || al.all;
-        for (size_t k = 0; k < al.n && !t->is_name; k++)
-            if (al.nets[k].bits <= t->range.bits && cidr_contains(&al.nets[k], t->range.addr))
-                ok = !al.all; /* inside an allowed network; or inside link-local */
-        if (!ok)
+        if (!t->is_name && !netallow_has_range(&al, &t->range))
             return errbuf_attr(eb, E_VALIDATION, "targets",
                                "Attribute 'targets': item %zu is outside "
                                "discovery_allowed_networks%s",
-                               i, al.all ? " (empty: every address but link-local ones)" : "");
+                               i,
+                               al.all ? " (empty: every address but link-local, multicast and "
+                                        "0.0.0.0/8 ones)"
+                                      : "");
     }
     return E_OK;
 }

@@ -21,18 +21,6 @@
 int discovery_targets(struct arena *a, const struct val *d, struct target_set *out,
                       struct errbuf *eb);
 
-/* The networks discoveries may scan (discovery_allowed_networks), read once
- * per check or per run. */
-struct allowed {
-    struct cidr nets[CONFIG_CIDRS_MAX];
-    size_t      n;
-    bool        all; /* the setting is empty: every address but those in nets
-                        (link-local: NET_LINK_LOCAL) */
-};
-void allowed_load(struct allowed *al);
-/* True when address `ip` (16 bytes; IPv4 mapped) may be scanned. */
-bool allowed_has(const struct allowed *al, const unsigned char ip[16]);
-
 /* Discovery `d`'s time-out in ms (its `timeout`, a Go duration). */
 int64_t discovery_timeout_ms(const struct val *d);
 

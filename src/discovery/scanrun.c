@@ -156,7 +156,7 @@ address_ok(const struct run *r, const unsigned char ip[16], enum pair_end *why)
         *why = END_EXCLUDED;
         return false;
     }
-    if (!allowed_has(&r->allowed, ip)) {
+    if (!netallow_has(&r->allowed, ip)) {
         *why = END_NOT_ALLOWED;
         return false;
     }
@@ -611,7 +611,7 @@ run_scan(struct run *r)
         (rc = trust_open(r->job->st, r->ns, &r->trust, &r->eb)) != E_OK)
         return rc;
     server_names(r);
-    allowed_load(&r->allowed);
+    netallow_load(&r->allowed, cfg.discovery_allowed_networks);
     const struct val *resume = val_get(&r->obj, "resume");
     pairs_hash(r);
     if (resume != NULL && !str_eq_c(val_get_str(resume, "pairs"), r->pairs_hash))

@@ -71,7 +71,7 @@ struct run {
     size_t            nsnis;
     const char      **probe_snis; /* the open pair's (pair_snis): 1 + nsnis at most */
     struct trust     *trust;
-    struct allowed    allowed; /* discovery_allowed_networks, as the run started */
+    struct netallow   allowed; /* discovery_allowed_networks, as the run started */
     /* the scanner's own */
     struct target_cursor cur;
     uint64_t             next_seq; /* pairs started (from the checkpoint) */

@@ -180,18 +180,10 @@ webhook_url_check(struct str url, const char *attr, struct errbuf *eb)
 bool
 webhook_address_allowed(const unsigned char ip[16])
 {
-    struct cidr nets[CONFIG_CIDRS_MAX];
-    size_t      n = 0;
-    bool        by_default = cfg.webhook_allowed_networks[0] == '\0';
-    struct str  text = str_c(by_default ? NET_LINK_LOCAL : cfg.webhook_allowed_networks);
+    struct netallow al;
 
-    /* The setting was checked when it was read: a failure here allows nothing. */
-    if (cidr_text_parse(text, nets, ARRAY_LEN(nets), &n) != E_OK)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (cidr_contains(&nets[i], ip))
-            return !by_default;
-    return by_default;
+    netallow_load(&al, cfg.webhook_allowed_networks);
+    return netallow_has(&al, ip);
 }
 
 /* The host name of https URL `url` in *name (NUL-terminated, HOST_MAX + 1

@@ -189,6 +189,25 @@ def test_by_default_every_address_but_link_local_may_be_scanned(admin, ns):
         e = refused(admin.post("/discoveries", body(targets=[t]), ns=ns), "targets")
         assert "link-local" in e["description"], e
     admin.ok(admin.post("/discoveries", body(targets=["192.0.2.0/24", "10.1.2.3"]), ns=ns))
+    # Never, whatever the setting: 0.0.0.0 and :: reach the local host; multicast, broadcast.
+    for t in ("0.0.0.0", "0.0.0.0/8", "::", "224.0.0.1", "239.0.0.0/8", "255.255.255.255",
+              "ff02::1"):
+        refused(admin.post("/discoveries", body(targets=[t]), ns=ns), "targets")
+
+
+def test_an_ipv6_allowed_range_allows_no_ipv4_and_0_0_0_0_is_never_scanned(start_server):
+    """A review's list "127.33.0.0/16, ::/0" let 127.0.0.1 be scanned (IPv4 addresses are
+    IPv4-mapped inside); one covering 0.0.0.0/8 let 0.0.0.0 reach the console's own port."""
+    s = start_server(config={"discovery_allowed_networks": "127.33.0.0/16, 0.0.0.0/5, ::/0",
+                             "login_failures_per_address_max": 0})
+    c = s.client(s.token())
+    for t in ("127.0.0.1", "::ffff:127.0.0.1", "0.0.0.0", "0.0.0.0/8", "::"):
+        refused(c.post("/discoveries", body(targets=[t]), ns="/"), "targets")
+    c.ok(c.post("/discoveries", body(targets=["127.33.1.2", "::1", "2001:db8::/120"]), ns="/"))
+    # At run time too: a name that resolves to 127.0.0.1 is not scanned through "::/0".
+    d = c.ok(c.post("/discoveries", body(targets=["localhost"], ports=[str(s.port)]), ns="/"))
+    run = wait_run(c, "/", start_run(c, "/", d["ID"])["ID"])
+    assert run["errors"].get("NOT_ALLOWED", 0) >= 1 and run["endpointsResponded"] <= 1, run
 
 
 # ---- scanning real servers ---------------------------------------------------------------

@@ -252,6 +252,29 @@ def test_allowed_networks_setting(start_server):
         assert create(admin, "/", url=url).status == 200, url
 
 
+def test_no_setting_allows_this_network_multicast_or_ipv4_through_an_ipv6_range(start_server):
+    """0.0.0.0 reaches the local host (a review's "public Internet only" list, which covers
+    0.0.0.0/8, let a delivery reach a listener on 127.0.0.1); multicast and broadcast are no
+    receivers; and an IPv6 range ("::/0") allows IPv6 only, not the IPv4 addresses its
+    ::ffff:0:0/96 spells (a review's list "127.33.0.0/16, ::/0" let 127.0.0.1 in)."""
+    s = start_server(config={"webhook_allowed_networks": "0.0.0.0/5, 224.0.0.0/3, ::/0",
+                             "login_failures_per_address_max": 0})
+    admin = Client(s, s.token())
+    for url in ("https://0.0.0.0:8443/", "https://0.1.2.3/", "https://[::]/",
+                "https://[::ffff:0.0.0.0]/", "https://224.0.0.1/", "https://255.255.255.255/",
+                "https://[ff02::1]/", "https://127.0.0.1/", "https://[::ffff:127.0.0.1]/",
+                "https://[::ffff:7f00:1]/", "https://10.0.0.1/"):
+        e = assert_error(create(admin, "/", url=url), 422)
+        assert e["data"] == {"attribute": "url"}, (url, e)
+    for url in ("https://7.7.7.7/", "https://[2001:db8::7]/", "https://[::1]/"):
+        assert create(admin, "/", url=url).status == 200, url
+    d = start_server(config={"login_failures_per_address_max": 0})
+    dc = Client(d, d.token())
+    for url in ("https://0.0.0.0/", "https://[::]/", "https://224.0.0.251/"):  # the default
+        assert_error(create(dc, "/", url=url), 422)
+    assert create(dc, "/", url="https://127.0.0.1/").status == 200
+
+
 @pytest.mark.parametrize("value", ["10.0.0.0/8 nope", "300.0.0.0/8", "10.0.0.0/33"])
 def test_a_bad_allowed_networks_setting_stops_the_start(start_server, value):
     s = start_server(config={"webhook_allowed_networks": value}, wait=False)
