@@ -321,6 +321,70 @@ end_of(const struct val *cert)
     return time_parse(val_get_str(cert, "validityEnd"), &end) == E_OK ? end : INV_NO_ISSUER;
 }
 
+/* The other objects of certificate `cert` (its copies in other namespaces:
+ * the same serial and fingerprint), up to `limit`, into *items; a revoked one
+ * only when `revoked`. Found by the global serialNumber index. */
+static int
+copies_of(struct tx *tx, struct arena *a, const struct val *cert, bool revoked, size_t limit,
+          struct val *items)
+{
+    struct fnode *f = filter_bool(
+        a, F_AND,
+        filter_cmp(a, "serialNumber", F_EQ,
+                   (struct fval){ .t = FV_STR, .s = val_get_str(cert, "serialNumber") }),
+        filter_cmp(a, "fingerprint", F_EQ,
+                   (struct fval){ .t = FV_STR, .s = val_get_str(cert, "fingerprint") }));
+    if (revoked)
+        f = filter_bool(a, F_AND, f,
+                        filter_cmp(a, "revocationTime", F_EXISTS, (struct fval){ 0 }));
+    struct listq q = { .scope = { STR("/"), true }, .filter = f, .limit = limit };
+
+    *items = val_arr();
+    return tx->ops->list(tx, &spec_certificate, &q, a, items);
+}
+
+static void
+revocation_copy(struct arena *a, const struct val *from, struct val *to)
+{
+    val_set(a, to, "revocationTime", *val_get(from, "revocationTime"));
+    val_set(a, to, "revocationReason", *val_get(from, "revocationReason"));
+    val_set(a, to, "status", val_cstr("REVOKED"));
+}
+
+/* A copy of a certificate that a console CA issued and revoked (imported or
+ * discovered in another namespace, whatever chain came with it) reads REVOKED
+ * as the issued object does: one look-up on the global serialNumber index. */
+static int
+revoked_elsewhere(struct tx *tx, struct arena *a, struct val *obj)
+{
+    struct val items;
+    int        rc;
+
+    if (str_eq_c(val_get_str(obj, "source"), "ISSUED") ||
+        val_get_str(obj, "revocationTime").len > 0)
+        return E_OK;
+    if ((rc = copies_of(tx, a, obj, true, 1, &items)) == E_OK && items.a.n > 0)
+        revocation_copy(a, &items.a.v[0], obj);
+    return rc;
+}
+
+int
+inv_revoke_copies(struct tx *tx, struct arena *a, const struct val *cert)
+{
+    struct val items;
+    int        rc = copies_of(tx, a, cert, false, INV_COPIES_MAX, &items);
+
+    for (size_t i = 0; rc == E_OK && i < items.a.n; i++) {
+        struct val *c = &items.a.v[i];
+        if (str_eq(val_get_str(c, "ID"), val_get_str(cert, "ID")) ||
+            val_get_str(c, "revocationTime").len > 0)
+            continue;
+        revocation_copy(a, cert, c);
+        rc = tx->ops->update(tx, &spec_certificate, c, NULL);
+    }
+    return rc;
+}
+
 /* The issuer's link and the policy's verdict (status, weaknesses) of obj. */
 static int
 evaluate(struct tx *tx, struct arena *a, struct str ns, struct val *obj,
@@ -331,7 +395,7 @@ evaluate(struct tx *tx, struct arena *a, struct str ns, struct val *obj,
     struct scope      sc = { ns, false };
     int64_t           now = time_now_ms();
     struct str        issuer_id = val_get_str(obj, "issuerCertificateID");
-    int               rc;
+    int               rc, rc2;
 
     if (p == NULL) {
         if ((rc = inv_policy_tx(tx, a, ns, &own)) != E_OK)
@@ -347,6 +411,8 @@ evaluate(struct tx *tx, struct arena *a, struct str ns, struct val *obj,
     }
     if (rc != E_OK && rc != E_NOTFOUND)
         return errbuf_set(eb, rc, "store error");
+    if ((rc2 = revoked_elsewhere(tx, a, obj)) != E_OK)
+        return errbuf_set(eb, rc2, "store error");
     inv_evaluate(a, obj, p, rc == E_OK ? end_of(&issuer) : INV_NO_ISSUER, now);
     return E_OK;
 }

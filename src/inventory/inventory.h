@@ -103,6 +103,11 @@ int inv_find_same(struct tx *tx, struct arena *a, struct str ns, const struct va
  * its issuer in the namespace, evaluate it under `p` (NULL: the namespace's),
  * and queue the announcements of the states it enters (old: its stored state,
  * NULL for a new one). */
+/* Marks REVOKED, as `cert` (just revoked) is, the other objects of the same
+ * certificate in any namespace (imported or discovered copies), at most
+ * INV_COPIES_MAX; the ones stored later are marked when they are (evaluate). */
+#define INV_COPIES_MAX 1000
+int inv_revoke_copies(struct tx *tx, struct arena *a, const struct val *cert);
 int inv_complete(struct tx *tx, struct arena *a, struct str ns, struct val *obj,
                  const struct val *old, const struct inv_policy *p, struct errbuf *eb);
 

@@ -161,7 +161,8 @@ revocation_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *t
     /* Status, reason and time are server-maintained (API.md 6): updateTime
      * stays, so a client's PUT of the certificate as read before goes through;
      * that PUT keeps them (they are ignored when sent back). */
-    if ((rc = tx->ops->update(tx, &spec_certificate, &cert, NULL)) != E_OK)
+    if ((rc = tx->ops->update(tx, &spec_certificate, &cert, NULL)) != E_OK ||
+        (rc = inv_revoke_copies(tx, ctx->a, &cert)) != E_OK)
         return errbuf_set(eb, rc, "store error");
     if ((rc = mark_ca(ctx, tx, &cert, &ca, eb)) != E_OK)
         return rc;

@@ -932,3 +932,41 @@ def test_a_namespace_holding_a_ca_that_issued_valid_certificates_goes_only_with_
     assert public(server, "/pki/%s/crl" % ca["ID"]).status_code == 200
     admin.ok(admin.delete("/namespaces/" + ns["ID"], ns=space, params={"override": "true"}))
     assert admin.get("/namespaces/" + ns["ID"], ns=space).status == 404
+
+
+def test_copies_of_a_revoked_certificate_read_revoked_in_every_namespace(admin, space, pki):
+    """The certificate a console CA issued and revoked reads REVOKED wherever it is in the
+    inventory: a copy imported (or discovered) into another namespace before the revocation
+    is marked with it, and one imported after it is stored REVOKED (a new user's review: a
+    discovery from a child namespace recorded a keyCompromise'd certificate as ACTIVE)."""
+    req, pem = new_leaf(admin, space, pki["tpl"]["ID"])
+    before = admin.mkns(space, "copy-before-" + rand(4))["name"]
+    other = admin.mkns("/", "copy-other-" + rand(6))["name"]  # another tenant
+    early = admin.ok(admin.post("/certificates", {"certificate": pem}, ns=before))
+    assert early["status"] != "REVOKED" and early["source"] == "IMPORTED"
+    admin.ok(revoke(admin, space, req["certificateID"], "keyCompromise"))
+    got = admin.ok(admin.get("/certificates/" + early["ID"], ns=before))
+    assert got["status"] == "REVOKED" and got["revocationReason"] == "keyCompromise", got
+    assert got["updateTime"] == early["updateTime"]  # server-maintained
+    q = admin.ok(admin.get("/certificates", ns=before, params={"q": 'status == "REVOKED"'}))
+    assert [c["ID"] for c in q] == [early["ID"]]
+    after = admin.mkns(space, "copy-after-" + rand(4))["name"]
+    for ns in (after, other):
+        late = admin.ok(admin.post("/certificates", {"certificate": pki_chain(admin, space, pki,
+                                                                              pem)}, ns=ns))
+        assert late["status"] == "REVOKED", (ns, late)
+        assert late["revocationReason"] == "keyCompromise", late
+    # A certificate of the same CA that was not revoked stays as it is.
+    _, fine = new_leaf(admin, space, pki["tpl"]["ID"])
+    assert admin.ok(admin.post("/certificates", {"certificate": fine}, ns=after))["status"] \
+        in ("ACTIVE", "EXPIRING")
+
+
+def pki_chain(admin, space, pki, leaf_pem):
+    """The leaf with its CAs' certificates, as a server presents them (the chain links the
+    leaf in a namespace that holds none of them)."""
+    out = [leaf_pem]
+    for ca in (pki["inter"], pki["root"]):
+        out.append(admin.ok(admin.get("/certificateauthorities/" + ca["ID"], ns=space))
+                   ["certificate"])
+    return "".join(out)
