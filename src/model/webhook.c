@@ -3,6 +3,7 @@
  * are notify/: made by webhook_emit, sent by notify/deliver.c. */
 #include "../notify/netcheck.h"
 #include "../pki/pemcheck.h"
+#include "../store/store.h"
 #include "specs.h"
 
 #define CA_PEM_MAX   (64 * 1024)
@@ -71,6 +72,39 @@ webhook_slow(const struct spec *s, const struct val *obj)
     return webhook_url_names_host(val_get_str(obj, "url"));
 }
 
+/* A tenant (a namespace under "/" with everything below it) holds at most
+ * WEBHOOKS_MAX webhooks, and "/" itself as many: an event is heard by the
+ * webhooks of its namespace and the ones above, so that one event makes at
+ * most 2 x WEBHOOKS_MAX deliveries (a security review: 2,000 webhooks and one
+ * import of 50 expiring certificates wrote 100,000 deliveries in one
+ * transaction, holding every tenant's writes for 10 s). */
+#define WEBHOOKS_MAX 100
+
+static int
+webhook_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct val *obj,
+                     const struct val *old, struct errbuf *eb)
+{
+    struct str   tenant = ctx->ns;
+    const char  *slash = tenant.len > 1 ? memchr(tenant.p + 1, '/', tenant.len - 1) : NULL;
+    struct listq q = { .scope = { tenant, tenant.len > 1 }, .limit = WEBHOOKS_MAX };
+    struct val   items;
+    int          rc;
+
+    KW_UNUSED(obj);
+    if (old != NULL)
+        return E_OK;
+    if (slash != NULL)
+        q.scope.ns.len = (size_t)(slash - tenant.p);
+    if ((rc = tx->ops->list(tx, s, &q, ctx->a, &items)) != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    if (items.a.n >= WEBHOOKS_MAX)
+        return errbuf_set(eb, E_VALIDATION,
+                          "'%.*s' holds %d webhooks already, the most a tenant may have "
+                          "(docs/webhooks.md)",
+                          STR_FMT(q.scope.ns), WEBHOOKS_MAX);
+    return E_OK;
+}
+
 static struct spec_rt webhook_rt;
 
 const struct spec spec_webhook = {
@@ -83,6 +117,8 @@ const struct spec spec_webhook = {
     .ops = OP_ALL,
     .access = ACCESS_SECRET, /* its URL is often a credential itself (a token in the path) */
     .children = webhook_children,
-    .hooks = { .prepare = webhook_prepare, .slow = webhook_slow },
+    .hooks = { .prepare = webhook_prepare,
+               .slow = webhook_slow,
+               .before_write = webhook_before_write },
     .rt = &webhook_rt,
 };

@@ -187,6 +187,29 @@ def test_names_are_unique_per_namespace(admin, ns):
     assert create(admin, other, name=name).status == 200
 
 
+def test_a_tenant_holds_at_most_100_webhooks(admin):
+    """An event is heard by the webhooks of its namespace and those above: a tenant with
+    2,000 of them made one import write 100,000 deliveries and hold every tenant's writes
+    (a security review). 100 per tenant (a namespace under / and all below it), the same for
+    / itself; at the cap refused, one deleted makes room; another tenant is not counted."""
+    tenant = admin.mkns("/", "wcap-" + rand(6))["name"]
+    child = admin.mkns(tenant, "team")["name"]
+    made = []
+    for i in range(100):
+        r = create(admin, child if i % 2 else tenant, name="h%d" % i)
+        assert r.status == 200, (i, r)
+        made.append((child if i % 2 else tenant, r.data["ID"]))
+    for where in (tenant, child, admin.mkns(child, "deeper")["name"]):
+        e = assert_error(create(admin, where, name="one-more"), 422)
+        assert "100 webhooks" in e["description"], e
+    other = admin.mkns("/", "wcap2-" + rand(6))["name"]
+    assert create(admin, other, name="fine").status == 200
+    assert create(admin, "/", name="root-" + rand(6)).status == 200
+    admin.ok(admin.delete("/webhooks/" + made[1][1], ns=made[1][0]))
+    assert create(admin, child, name="again").status == 200
+    assert_error(create(admin, tenant, name="again2"), 422)
+
+
 def test_deliveries_are_read_only_and_children_of_their_webhook(admin, ns):
     w = create(admin, ns).data
     r = admin.get("/webhooks/%s/webhookdeliveries" % w["ID"], ns=ns)
