@@ -2,6 +2,7 @@
  * when it is written (targets, excludes, ports, time-out, schedule, the cap
  * on address-and-port pairs, the networks a tenant may scan), and the
  * schedule: a periodic job that starts the runs whose time has come. */
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "../core/config.h"
@@ -64,7 +65,21 @@ discovery_targets(struct arena *a, const struct val *d, struct target_set *out,
     struct str *t = strs_of(a, d, "targets", &nt), *e = strs_of(a, d, "excludes", &ne),
                *p = strs_of(a, d, "ports", &np);
 
-    return target_set_build(a, t, nt, e, ne, p, np, (uint64_t)cfg.discovery_max_pairs, out, eb);
+    uint64_t max = (uint64_t)cfg.discovery_max_pairs, pairs;
+    size_t   nn;
+    int      rc = target_set_build(a, t, nt, e, ne, p, np, max, out, eb);
+
+    /* Each pair is tried without a name (or with its own) and with each of
+     * serverNames, and each answer is an instance row: the cap bounds those
+     * (a security review: 1,024 pairs and 64 names made 66,560 rows). */
+    strs_of(a, d, "serverNames", &nn);
+    if (rc == E_OK && nn > 0 && (pairs = target_set_pairs(out)) > max / (nn + 1))
+        return errbuf_attr(eb, E_VALIDATION, "targets",
+                           "The targets and ports make %" PRIu64 " address-and-port pairs, "
+                           "each tried with %zu server names: %" PRIu64 " handshakes, more "
+                           "than discovery_max_pairs (%" PRIu64 ")",
+                           pairs, nn + 1, pairs * (nn + 1), max);
+    return rc;
 }
 
 /* Every address and range target inside one of the allowed networks (two

@@ -127,6 +127,23 @@ def test_pairs_cap_at_the_limit_and_one_past_it(admin, ns):
     assert d["pairsTotal"] == 256 * 9
 
 
+def test_server_names_multiply_the_handshakes_the_cap_bounds(admin, ns):
+    """Each pair is tried once without a name and once per serverNames entry, and each
+    answer is an instance: the cap bounds the handshakes (a security review: 1,024 pairs and
+    64 names made 66,560 rows). 10.0.0.0/14 is 262,144 addresses: with 3 names, 4 handshakes
+    each, exactly 1,048,576; one address more is past it."""
+    names = ["a.example.com", "b.example.com", "c.example.com"]
+    d = admin.ok(admin.post("/discoveries", body(targets=["10.0.0.0/14"], ports=["443"],
+                                                 serverNames=names), ns=ns))
+    assert d["pairsTotal"] == 262144
+    e = refused(admin.post("/discoveries", body(targets=["10.0.0.0/14", "10.4.0.1"],
+                                                ports=["443"], serverNames=names), ns=ns),
+                "targets")
+    assert "server names" in e["description"], e
+    admin.ok(admin.post("/discoveries", body(targets=["10.0.0.0/14", "10.4.0.1"],
+                                             ports=["443"], serverNames=names[:2]), ns=ns))
+
+
 def test_defaults_and_fields(admin, ns):
     d = admin.ok(admin.post("/discoveries", {"name": "defaults-" + rand(4),
                                              "targets": ["www.example.com", "2001:db8::/120"]},
