@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "../core/digest.h"
+#include "../core/log.h"
 #include "../core/net.h"
 #include "../core/version.h"
 #include "netcheck.h"
@@ -184,11 +185,15 @@ outcome(CURL *c, CURLcode cc, const struct attempt *at, const char *err,
         return E_OK;
     if (res->code != 0)
         snprintf(res->error, sizeof res->error, "the receiver answered HTTP %ld", res->code);
-    else if (at->refused && !at->opened && cc == CURLE_COULDNT_CONNECT)
+    else if (at->refused && !at->opened && cc == CURLE_COULDNT_CONNECT) {
+        /* The address goes to the operator's log only: in lastError a webhook
+         * editor could resolve internal names through the console. */
+        log_warn("webhook delivery: address %s is outside webhook_allowed_networks: not "
+                 "connected",
+                 at->refused_addr); /* not the URL: it often holds a credential */
         snprintf(res->error, sizeof res->error,
-                 "address %s is outside webhook_allowed_networks: not connected",
-                 at->refused_addr);
-    else if (res->canceled)
+                 "the host's address is outside webhook_allowed_networks: not connected");
+    } else if (res->canceled)
         snprintf(res->error, sizeof res->error, "stopped: the server is shutting down");
     else
         snprintf(res->error, sizeof res->error, "%s", err[0] ? err : curl_easy_strerror(cc));

@@ -47,7 +47,8 @@ struct webhook_result {
 /* POST post->body to post->url, signed, and wait for the answer (at most
  * post->timeout_ms): E_OK for a 2xx answer; otherwise E_UNAVAILABLE with the
  * reason in res->error (the status for other answers; the transport's error;
- * "address ... is outside webhook_allowed_networks" when the only addresses
+ * "the host's address is outside webhook_allowed_networks" (the address is
+ * logged, not shown) when the only addresses
  * the host resolved to were refused: the check is made on the address each
  * connection is opened to, after resolution). Only https, no redirect
  * followed, no proxy, the peer's certificate and host name verified. The
