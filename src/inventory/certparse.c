@@ -153,7 +153,8 @@ struct split {
     struct inv_blocks *out;
     size_t             cap;
     size_t             source;
-    bool               keys_fail_alone; /* a PRIVATE KEY block is a failed entry */
+    bool               bulk; /* a bundle: a PRIVATE KEY block is a failed entry, and
+                                text outside the blocks is skipped */
 };
 
 static int
@@ -262,7 +263,10 @@ label_is(struct str label, const char *name)
     return str_eq_c(label, name);
 }
 
-/* PEM: blocks separated by whitespace only. Returns a whole-input reason. */
+/* PEM: blocks separated by whitespace only, or, in a bundle, by any text
+ * (curl's cacert.pem names each root between blocks; `openssl s_client
+ * -showcerts` prints subject lines), skipped as OpenSSL's PEM reader skips
+ * it. Returns a whole-input reason. */
 static int
 split_pem(struct split *s, struct str in)
 {
@@ -277,6 +281,14 @@ split_pem(struct split *s, struct str in)
 
         while (p < end && is_ws((unsigned char)*p))
             p++;
+        if (p < end && s->bulk &&
+            ((size_t)(end - p) < strlen(BEGIN) || memcmp(p, BEGIN, strlen(BEGIN)) != 0)) {
+            const char *next = find(p, end, BEGIN);
+            next = next != NULL ? next : end;
+            if (memmem(p, (size_t)(next - p), "PRIVATE KEY-----", 16) != NULL)
+                return INV_R_PRIVATE_KEY; /* a key's armour outside a block */
+            p = next;
+        }
         if (p == end)
             return INV_R_OK;
         if ((size_t)(end - p) < strlen(BEGIN) || memcmp(p, BEGIN, strlen(BEGIN)) != 0)
@@ -301,7 +313,7 @@ split_pem(struct split *s, struct str in)
                              label_is(label, "TRUSTED CERTIFICATE"));
         } else {
             r = push(s,
-                     s->keys_fail_alone && memmem(label.p, label.len, "PRIVATE KEY", 11) != NULL
+                     s->bulk && memmem(label.p, label.len, "PRIVATE KEY", 11) != NULL
                          ? INV_R_PRIVATE_KEY /* never decoded */
                          : INV_R_UNSUPPORTED,
                      NULL, 0);
@@ -334,10 +346,10 @@ trim_ws(struct str s)
 }
 
 int
-inv_split(struct arena *a, struct str input, bool keys_fail_alone, struct inv_blocks *out,
+inv_split(struct arena *a, struct str input, bool bulk, struct inv_blocks *out,
           struct errbuf *eb)
 {
-    struct split   s = { .a = a, .out = out, .keys_fail_alone = keys_fail_alone };
+    struct split   s = { .a = a, .out = out, .bulk = bulk };
     struct str     t = trim_ws(input);
     unsigned char *der = NULL;
     size_t         len = 0;
@@ -348,7 +360,7 @@ inv_split(struct arena *a, struct str input, bool keys_fail_alone, struct inv_bl
         r = INV_R_TOO_BIG;
     else if (t.len == 0)
         r = INV_R_EMPTY;
-    else if (has_private_key(input) && !(keys_fail_alone && find(t.p, t.p + t.len, BEGIN)))
+    else if (has_private_key(input) && !(bulk && find(t.p, t.p + t.len, BEGIN)))
         r = INV_R_PRIVATE_KEY; /* else split_pem fails its blocks alone */
     else if (find(t.p, t.p + t.len, BEGIN) != NULL)
         r = split_pem(&s, t);

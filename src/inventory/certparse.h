@@ -65,9 +65,10 @@ struct inv_blocks {
 const char *inv_reason_str(enum inv_reason r);
 
 /* Split `input` into DER certificates (see docs/inventory.md for the forms).
- * A private key refuses the whole input, but with `keys_fail_alone` (bulk
- * imports) a PEM private key block is an entry of its own that failed
- * (INV_R_PRIVATE_KEY), never decoded.
+ * A private key refuses the whole input, but in a `bulk` import (a bundle) a
+ * PEM private key block is an entry of its own that failed
+ * (INV_R_PRIVATE_KEY), never decoded; a bundle's text outside its PEM
+ * blocks is skipped (elsewhere it refuses the whole input).
  * E_OK when at least one certificate came out: out->v then lists every entry in
  * input order, certificates and failed blocks alike (a bad PEM block, or a PKCS#7
  * block without certificates, fails alone, by index). E_VALIDATION otherwise,
@@ -76,7 +77,7 @@ const char *inv_reason_str(enum inv_reason r);
  * all failed; eb says why, never quoting the input. The DER of each certificate
  * is only known to be a SEQUENCE starting with a SEQUENCE, of the right length
  * (decoding is OpenSSL 3's costly step, done once, by inv_parse()). */
-int inv_split(struct arena *a, struct str input, bool keys_fail_alone, struct inv_blocks *out,
+int inv_split(struct arena *a, struct str input, bool bulk, struct inv_blocks *out,
               struct errbuf *eb);
 
 /* Fill `out` (a map, created here) with the parsed fields of the DER certificate

@@ -395,6 +395,35 @@ def test_a_private_key_in_a_bundle_fails_alone_and_is_never_echoed(admin, space)
     assert body_line.encode() not in r.content
 
 
+def test_a_bundle_skips_text_between_its_blocks_as_openssl_does(admin):
+    """curl's cacert.pem names each root between its blocks, RHEL's ca-bundle.crt and
+    `openssl s_client -showcerts` print lines around them: a bundle import skips that text
+    as OpenSSL's PEM reader does (a new user's review: every such file was 422 whole).
+    POST /certificates still refuses text outside its blocks (API.md 7.1: trailing garbage),
+    and text holding a private key's armour still refuses the whole bundle."""
+    ns = admin.mkns("/", "txt-" + rand(8))["name"]
+    a, b, c = (make_cert("text%d.bundle.test" % i) for i in range(3))
+    curlish = ("##\n## Bundle of CA Root Certificates\n##\n\nFirst Root\n==========\n" + a.pem +
+               "\nSecond Root\n===========\n" + b.pem + "depth=0 CN = x\nverify return:1\n" +
+               c.pem + "---\nServer certificate\nsubject=CN = text2\n")
+    r = admin.ok(admin.post("/certificateimports", {"contents": curlish}, ns=ns))
+    assert (r["total"], r["imported"], r["failed"]) == (3, 3, 0), r
+    assert_error(admin.post("/certificates", {"certificate": "junk\n" + a.pem}, ns=ns), 422)
+    assert_error(admin.post("/certificates", {"certificate": a.pem + "junk\n"}, ns=ns), 422)
+    keyish = a.pem + "note\n-----END PRIVATE KEY-----\n" + b.pem
+    e = assert_error(admin.post("/certificateimports", {"contents": keyish}, ns=ns), 422)
+    assert "private key" in e["description"], e
+    # Debian's own bundle file, with its text-free layout, and OpenSSL's -showcerts output
+    # of a real chain, both whole.
+    out = subprocess.run(["openssl", "crl2pkcs7", "-nocrl", "-certfile", "/dev/stdin"],
+                         input=a.pem + b.pem, capture_output=True, text=True, check=True).stdout
+    shown = subprocess.run(["openssl", "pkcs7", "-print_certs"], input=out,
+                           capture_output=True, text=True, check=True).stdout
+    assert "subject=" in shown
+    r = admin.ok(admin.post("/certificateimports", {"contents": shown}, ns=ns))
+    assert (r["total"], r["duplicates"], r["failed"]) == (2, 2, 0), r
+
+
 def test_empty_and_missing(admin, space):
     assert_error(admin.post("/certificates", {"certificate": ""}, ns=space), 422)
     assert_error(admin.post("/certificates", {}, ns=space), 422)
