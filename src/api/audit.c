@@ -57,6 +57,8 @@ principal_claims(struct arena *a, const struct req *r)
         val_push(a, &l, val_str(text(a, r->who->claims[i])));
     if (r->who == NULL && r->audit_who.len > 0) /* who a token request claimed to be */
         val_push(a, &l, val_str(text(a, r->audit_who)));
+    for (size_t i = 0; r->who == NULL && i < r->naudit_claims; i++) /* whose token it was */
+        val_push(a, &l, val_str(text(a, r->audit_claims[i])));
     return l;
 }
 

@@ -1,7 +1,7 @@
 """The audit log: every write and every token request, allowed or not."""
 import time
 
-from kwtest import assert_error, rand
+from kwtest import Client, assert_error, rand
 
 
 def entries(admin, ns, q=None, recursive=True):
@@ -56,6 +56,27 @@ def test_token_requests_are_recorded_without_secrets(server, admin):
     good = server.issue()
     e = entries(admin, "/", 'trace == "%s"' % good.headers["X-Trace-Id"])
     assert e and e[0]["status"] == 200 and good.data["token"] not in str(e[0])
+
+
+def test_a_token_realm_request_records_whose_token_it_was(server, admin):
+    """A narrower copy of a token (realm Token) is recorded with the claims of the token
+    presented, as the other realms record who they claimed to be (a new user's review: the
+    entry had "principal": [])."""
+    tok = server.token()
+    c = Client(server)
+    r = c.post("/issue", {"realm": "Token", "metadata": {"token": tok}, "validity": "5m",
+                          "restrictedPermissions": ["namespace,get"]}, ns=None, token=None)
+    assert r.status == 200, r
+    e = entries(admin, "/", 'trace == "%s"' % r.headers["X-Trace-Id"])
+    assert e and (e[0]["operation"], e[0]["status"]) == ("issue", 200), e
+    assert "@auth:account=admin" in e[0]["principal"], e
+    assert "@auth:realm=vince" in e[0]["principal"], e
+    assert tok not in str(e[0]) and r.data["token"] not in str(e[0])
+    bad = c.post("/issue", {"realm": "Token", "metadata": {"token": tok[:-4] + "AAAA"}},
+                 ns=None, token=None)
+    assert bad.status == 401
+    e = entries(admin, "/", 'trace == "%s"' % bad.headers["X-Trace-Id"])
+    assert e and e[0]["status"] == 401 and e[0]["principal"] == [], e
 
 
 def test_reads_are_not_recorded(admin, ns):

@@ -49,6 +49,10 @@ realm_token(struct req *r, const struct val *md, struct identity *id, struct err
     id->restrictions = val_get(payload, "restrictions");
     id->quota = p->quota;
     id->quota_jti = arena_str(r->a, p->jti);
+    r->audit_claims = arena_calloc(r->a, p->nclaims ? p->nclaims : 1, sizeof *r->audit_claims);
+    for (size_t i = 0; i < p->nclaims; i++) /* the audit entry says whose token it was */
+        r->audit_claims[i] = arena_str(r->a, p->claims[i]);
+    r->naudit_claims = p->nclaims;
     principal_put(p);
     return E_OK;
 }
