@@ -16,12 +16,13 @@ import json
 import os
 import socket
 import ssl
+import subprocess
 import time
 
 import pytest
 import requests
 
-from kwtest import JSON_CT, Resp, Server, assert_error, free_port, strip_traces
+from kwtest import JSON_CT, KEYWARD_BIN, Resp, Server, assert_error, free_port, strip_traces
 from test_lifecycle import assert_clean_failure
 
 CA_ID = "0123456789abcdef01234567"  # 24 hex: the shape of a CA's ID, no such CA
@@ -388,6 +389,25 @@ def test_silent_plain_connections_cannot_lock_others_out(tmp_path):
 
 
 # -- bad settings ----------------------------------------------------------------------
+
+def test_keyward_config_shows_the_pki_url_certificates_will_name(tmp_path):
+    """Without pki_listen, issued certificates name public_url's /pki/ routes: keyward config
+    says so (a new user's review: it printed "pki_url = " as if none would be named)."""
+    data = tmp_path / "d"
+    data.mkdir(mode=0o700)
+    (data / "keyward.conf").write_text("listen = 127.0.0.1:34643\n")
+
+    def shown(*extra):
+        r = subprocess.run([str(KEYWARD_BIN), "config", "--data", str(data), *extra],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        return dict(line.split(" = ", 1) for line in r.stdout.splitlines()
+                    if " = " in line and not line.startswith("#"))
+    assert shown()["pki_url"] == "https://127.0.0.1:34643"
+    assert shown("--pki-listen", "127.0.0.1:34644")["pki_url"] == "http://127.0.0.1:34644"
+    (data / "keyward.conf").write_text("listen = 127.0.0.1:34643\npki_url = http://crl.test\n")
+    assert shown()["pki_url"] == "http://crl.test"
+
 
 @pytest.mark.parametrize("config,hints", [
     ({"pki_listen": "127.0.0.1"}, ("pki_listen", "ADDR:PORT")),
