@@ -451,6 +451,8 @@ static int
 read_ask(struct hook_ctx *ctx, const struct val *obj, struct ask *k, struct errbuf *eb)
 {
     struct val *csr = val_get(obj, "csr"), *attrs = val_get(obj, "csrAttributes");
+    struct str  validity = val_get_str(obj, "validity");
+    int64_t     ms;
     int         rc;
 
     if (csr != NULL && csr->t == V_STR && csr->s.len == 0)
@@ -461,6 +463,11 @@ read_ask(struct hook_ctx *ctx, const struct val *obj, struct ask *k, struct errb
         return errbuf_attr(eb, E_VALIDATION, "csr",
                            csr == NULL ? "Send 'csr' (a PEM PKCS#10) or 'csrAttributes'"
                                        : "Send either 'csr' or 'csrAttributes', not both");
+    /* Malformed is bad input, refused and not kept; too long is the policy's
+     * refusal (policy.c validity_of), kept FAILED. */
+    if (validity.len > 0 && (duration_parse(validity, &ms) != E_OK || ms <= 0))
+        return errbuf_attr(eb, E_VALIDATION, "validity",
+                           "Attribute 'validity' must be a positive Go duration (720h)");
     k->p = (struct policy_ask){ .names = &k->names,
                                 .prefix = csr != NULL ? "csr" : "csrAttributes",
                                 .validity = val_get_str(obj, "validity"),

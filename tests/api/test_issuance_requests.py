@@ -503,8 +503,14 @@ def test_validity(admin, space):
     assert abs(hours(leaf_of(issue(admin, ns, tpl["ID"], csr=csr, validity="1h30m"))) - 1.5) < 1
     r = request(admin, ns, tpl["ID"], csr=csr, validity="501h")
     refused_and_kept(admin, ns, r, "validity")
-    for bad in ("-1h", "abc", "-720h", "1d"):
-        assert attr_of(request(admin, ns, tpl["ID"], csr=csr, validity=bad)) == "validity", bad
+    # Malformed is bad input: 422 on validity, and nothing kept (a new user's review: "1 year"
+    # was kept as a FAILED request, unlike every other malformed input).
+    before = len(admin.list("certificaterequests", ns))
+    for bad in ("-1h", "abc", "-720h", "1d", "1 year", "0s"):
+        r = request(admin, ns, tpl["ID"], csr=csr, validity=bad)
+        assert attr_of(r) == "validity", bad
+        assert "certificateRequestID" not in (r.data[0].get("data") or {}), (bad, r)
+    assert len(admin.list("certificaterequests", ns)) == before
     # A template allowing more than the CA has left: never past the CA's own end.
     long_tpl = mk_template(admin, ns, ca["ID"], maxValidity="8760h", defaultValidity="8760h")
     leaf = leaf_of(issue(admin, ns, long_tpl["ID"], csr=csr))
