@@ -322,10 +322,10 @@ end_of(const struct val *cert)
 }
 
 /* The other objects of certificate `cert` (its copies in other namespaces:
- * the same serial and fingerprint), up to `limit`, into *items; a revoked one
- * only when `revoked`. Found by the global serialNumber index. */
+ * the same serial and fingerprint), up to `limit`, into *items. Found by the
+ * global serialNumber index. */
 static int
-copies_of(struct tx *tx, struct arena *a, const struct val *cert, bool revoked, size_t limit,
+copies_of(struct tx *tx, struct arena *a, const struct val *cert, size_t limit,
           struct val *items)
 {
     struct fnode *f = filter_bool(
@@ -334,9 +334,6 @@ copies_of(struct tx *tx, struct arena *a, const struct val *cert, bool revoked, 
                    (struct fval){ .t = FV_STR, .s = val_get_str(cert, "serialNumber") }),
         filter_cmp(a, "fingerprint", F_EQ,
                    (struct fval){ .t = FV_STR, .s = val_get_str(cert, "fingerprint") }));
-    if (revoked)
-        f = filter_bool(a, F_AND, f,
-                        filter_cmp(a, "revocationTime", F_EXISTS, (struct fval){ 0 }));
     struct listq q = { .scope = { STR("/"), true }, .filter = f, .limit = limit };
 
     *items = val_arr();
@@ -351,28 +348,48 @@ revocation_copy(struct arena *a, const struct val *from, struct val *to)
     val_set(a, to, "status", val_cstr("REVOKED"));
 }
 
-/* A copy of a certificate that a console CA issued and revoked (imported or
- * discovered in another namespace, whatever chain came with it) reads REVOKED
- * as the issued object does: one look-up on the global serialNumber index. */
-static int
-revoked_elsewhere(struct tx *tx, struct arena *a, struct val *obj)
-{
-    struct val items;
-    int        rc;
+/* Serials a look-up for revoked copies asks at once (SQL parameters). */
+#define REVOKED_ASKED_MAX 500
 
-    if (str_eq_c(val_get_str(obj, "source"), "ISSUED") ||
-        val_get_str(obj, "revocationTime").len > 0)
-        return E_OK;
-    if ((rc = copies_of(tx, a, obj, true, 1, &items)) == E_OK && items.a.n > 0)
-        revocation_copy(a, &items.a.v[0], obj);
-    return rc;
+/* Copies of certificates that a console CA issued and revoked (imported or
+ * discovered into another namespace, whatever chain came with them), about to
+ * be stored as objs[0..n), read REVOKED as the issued objects do: one query on
+ * the global serialNumber index per REVOKED_ASKED_MAX of them, so that a bulk
+ * import pays no round trip per certificate. */
+static int
+revoked_elsewhere(struct tx *tx, struct arena *a, struct val *objs, size_t n)
+{
+    for (size_t at = 0; at < n; at += REVOKED_ASKED_MAX) {
+        size_t       k = n - at < REVOKED_ASKED_MAX ? n - at : REVOKED_ASKED_MAX;
+        struct fval *serials = arena_calloc(a, k, sizeof *serials);
+        struct val   found = val_arr();
+        for (size_t i = 0; i < k; i++)
+            serials[i] =
+                (struct fval){ .t = FV_STR, .s = val_get_str(&objs[at + i], "serialNumber") };
+        struct fnode *f =
+            filter_bool(a, F_AND,
+                        filter_cmp(a, "serialNumber", F_IN,
+                                   (struct fval){ .t = FV_LIST, .items = serials, .n = k }),
+                        filter_cmp(a, "revocationTime", F_EXISTS, (struct fval){ 0 }));
+        struct listq q = { .scope = { STR("/"), true }, .filter = f, .limit = -1 };
+        int          rc = tx->ops->list(tx, &spec_certificate, &q, a, &found);
+        if (rc != E_OK)
+            return rc;
+        for (size_t j = 0; j < found.a.n; j++)
+            for (size_t i = 0; i < k; i++)
+                if (str_eq(val_get_str(&found.a.v[j], "fingerprint"),
+                           val_get_str(&objs[at + i], "fingerprint")) &&
+                    val_get_str(&objs[at + i], "revocationTime").len == 0)
+                    revocation_copy(a, &found.a.v[j], &objs[at + i]);
+    }
+    return E_OK;
 }
 
 int
 inv_revoke_copies(struct tx *tx, struct arena *a, const struct val *cert)
 {
     struct val items;
-    int        rc = copies_of(tx, a, cert, false, INV_COPIES_MAX, &items);
+    int        rc = copies_of(tx, a, cert, INV_COPIES_MAX, &items);
 
     for (size_t i = 0; rc == E_OK && i < items.a.n; i++) {
         struct val *c = &items.a.v[i];
@@ -395,7 +412,7 @@ evaluate(struct tx *tx, struct arena *a, struct str ns, struct val *obj,
     struct scope      sc = { ns, false };
     int64_t           now = time_now_ms();
     struct str        issuer_id = val_get_str(obj, "issuerCertificateID");
-    int               rc, rc2;
+    int               rc;
 
     if (p == NULL) {
         if ((rc = inv_policy_tx(tx, a, ns, &own)) != E_OK)
@@ -411,8 +428,6 @@ evaluate(struct tx *tx, struct arena *a, struct str ns, struct val *obj,
     }
     if (rc != E_OK && rc != E_NOTFOUND)
         return errbuf_set(eb, rc, "store error");
-    if ((rc2 = revoked_elsewhere(tx, a, obj)) != E_OK)
-        return errbuf_set(eb, rc2, "store error");
     inv_evaluate(a, obj, p, rc == E_OK ? end_of(&issuer) : INV_NO_ISSUER, now);
     return E_OK;
 }
@@ -492,10 +507,14 @@ inv_put_each(struct tx *tx, struct arena *a, struct str ns, const struct inv_cer
 
     for (size_t i = 0; i < n; i++) {
         dup[i] = false;
-        if ((rc = inv_object(a, ns, c[i], source, &out[i], eb)) != E_OK ||
-            (rc = evaluate(tx, a, ns, &out[i], b != NULL ? &b->policy : NULL, b, eb)) != E_OK)
+        if ((rc = inv_object(a, ns, c[i], source, &out[i], eb)) != E_OK)
             return rc;
     }
+    if (strcmp(source, "ISSUED") != 0 && (rc = revoked_elsewhere(tx, a, out, n)) != E_OK)
+        return errbuf_set(eb, rc, "store error");
+    for (size_t i = 0; i < n; i++)
+        if ((rc = evaluate(tx, a, ns, &out[i], b != NULL ? &b->policy : NULL, b, eb)) != E_OK)
+            return rc;
     if ((rc = store_insert_each(tx, &spec_certificate, out, n, rcs)) != E_OK)
         return errbuf_set(eb, rc, "store error");
     for (size_t i = 0; i < n; i++)
@@ -658,6 +677,8 @@ cert_create(struct hook_ctx *ctx, struct tx *tx, struct val *obj, struct errbuf 
     ctx->found = val_null();
     if ((rc = put_members(ctx, tx, ch, obj, b, eb)) != E_OK)
         return rc;
+    if ((rc = revoked_elsewhere(tx, ctx->a, obj, 1)) != E_OK)
+        return errbuf_set(eb, rc, "store error");
     if ((rc = evaluate(tx, ctx->a, ctx->ns, obj, &b->policy, b, eb)) != E_OK ||
         (rc = inv_announce(tx, ctx->a, ctx->ns, obj, NULL, eb)) != E_OK)
         return rc;
