@@ -35,5 +35,11 @@ int webhook_runtime_start(struct errbuf *eb);
 void webhook_runtime_stop(void);
 /* The runtime, NULL before webhook_runtime_init or after _stop (tools). */
 struct jobs *webhook_runtime(void);
+/* When a new delivery of namespace `ns` is due, from `now`: a tenant's burst
+ * (thousands of certificates crossing a threshold at once, times its
+ * webhooks) is paced, one every DELIVERY_PACE_MS, so that another tenant's
+ * delivery queued after it is due before most of it, not behind all of it. */
+#define DELIVERY_PACE_MS 10
+int64_t delivery_due(struct str ns, int64_t now);
 
 #endif

@@ -73,8 +73,8 @@ hears(const struct val *hook, const char *event)
 
 /* A new delivery of `ev` for webhook `hook`, in the webhook's namespace. */
 static int
-delivery_new(struct arena *a, const struct val *hook, const struct event *ev, struct val *d,
-             struct errbuf *eb)
+delivery_new(struct arena *a, const struct val *hook, const struct event *ev, int64_t due,
+             struct val *d, struct errbuf *eb)
 {
     struct val none = val_map();
     int rc = object_new(a, &spec_webhookdelivery, val_get_str(hook, "namespace"), &none, d, eb);
@@ -90,7 +90,7 @@ delivery_new(struct arena *a, const struct val *hook, const struct event *ev, st
     if (ev->too_big)
         val_set(a, d, "lastError", val_cstr("the event's body is larger than 1 MiB: not sent"));
     else
-        val_set(a, d, "nextAttemptTime", val_time(a, ev->now));
+        val_set(a, d, "nextAttemptTime", val_time(a, due));
     tags_normalize(a, &spec_webhookdelivery, d);
     return E_OK;
 }
@@ -100,15 +100,16 @@ static int
 deliver_to(struct tx *tx, struct arena *a, const struct val *hook, const struct event *ev,
            struct errbuf *eb)
 {
+    int64_t    due = delivery_due(val_get_str(hook, "namespace"), ev->now);
     struct val d;
-    int        rc = delivery_new(a, hook, ev, &d, eb);
+    int        rc = delivery_new(a, hook, ev, due, &d, eb);
 
     if (rc == E_OK && (rc = tx->ops->insert(tx, &spec_webhookdelivery, &d)) != E_OK)
         return errbuf_set(eb, rc, "cannot record a webhook delivery (%d)", rc);
     if (rc != E_OK || ev->too_big)
         return rc;
     rc = jobs_enqueue_tx(webhook_runtime(), tx, WEBHOOK_DELIVER_JOB, val_get_str(&d, "ID"),
-                         buf_str(&ev->body), ev->now, NULL);
+                         buf_str(&ev->body), due, NULL);
     return rc == E_OK ? E_OK : errbuf_set(eb, rc, "cannot queue a webhook delivery (%d)", rc);
 }
 

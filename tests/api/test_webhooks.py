@@ -606,6 +606,30 @@ def test_address_outside_allowed_networks_is_never_connected(start_server, recei
     assert receiver.received() == []
 
 
+def test_a_tenants_burst_does_not_hold_another_tenants_delivery(start_server, receiver):
+    """One tenant's burst (30 webhooks x 100 certificates imported expired: 3,000
+    deliveries, all due at once) is paced: another tenant's delivery, queued just after, goes
+    out before the burst's first tenth, not behind all of it (a security review: 100,000
+    deliveries of one tenant held another's for 7 minutes)."""
+    s = start_server(config=delivery_config())
+    admin = Client(s, s.token())
+    need_certificates(admin)
+    loud = admin.mkns("/", "loud-" + rand(6))["name"]
+    quiet = admin.mkns("/", "quiet-" + rand(6))["name"]
+    for i in range(30):
+        hook_for(admin, loud, receiver, name="h%d" % i)
+    hook_for(admin, quiet, receiver, name="q")
+    bundle = "".join(expired_certificate()[0] for _ in range(100))
+    admin.ok(admin.post("/certificateimports", {"contents": bundle}, ns=loud))
+    cert = import_expired(admin, quiet)
+
+    def quiet_seen():
+        return any(cert["ID"].encode() in d.body for d in receiver.received())
+    assert wait_for(quiet_seen, timeout=240, step=0.2)
+    loud_before = sum(1 for d in receiver.received() if loud.encode() in d.body)
+    assert loud_before < 300, loud_before
+
+
 def test_leaving_retired_announces_what_the_certificate_has(dadmin, receiver):
     """Retired, a certificate is left out of alerts; a policy change meanwhile gives it
     WEAK_KEY and EXPIRING silently. Recovered (retired: false), both are news: one
