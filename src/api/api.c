@@ -12,6 +12,7 @@
 #include "../core/nspath.h"
 #include "../store/store.h"
 #include "audit.h"
+#include "csv.h"
 #include "engine.h"
 #include "router.h"
 #include "routes.h"
@@ -132,8 +133,9 @@ api_finish(struct req *r)
     if (r->raw_reply || r->stream != NULL)
         return; /* the handler wrote reply (or streams it) and reply_type itself */
     buf_init(&r->reply, SIZE_MAX / 2);
-    r->reply_type =
-        r->out == CODEC_MSGPACK ? "application/msgpack" : "application/json; charset=UTF-8";
+    r->reply_type = r->csv && r->status < 300 ? CSV_TYPE /* HEAD: what GET would say */
+                    : r->out == CODEC_MSGPACK ? "application/msgpack"
+                                              : "application/json; charset=UTF-8";
     if (!r->has_resp)
         return;
     apply_fields(r);

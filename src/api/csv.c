@@ -162,8 +162,6 @@ csv_columns(struct req *r, const struct spec *s, const struct str **cols, size_t
     *ncols = n;
 }
 
-#define CSV_TYPE "text/csv; charset=UTF-8"
-
 int
 csv_reply(struct req *r, const struct spec *s, const struct val *items, struct errbuf *eb)
 {

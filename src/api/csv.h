@@ -14,6 +14,9 @@
 #include "../store/store.h"
 #include "req.h"
 
+/* The Content-Type of a CSV answer (RFC 4180, UTF-8), HEAD included. */
+#define CSV_TYPE "text/csv; charset=UTF-8"
+
 /* Append one cell for `v` (NULL: absent) to `out`. E_TOOBIG when out is full.
  * Pure: no state, any thread. */
 int csv_cell(struct buf *out, const struct val *v);

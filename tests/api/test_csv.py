@@ -152,6 +152,10 @@ def test_head_is_the_count(admin, ns, seeded):
     assert r.status == 204, r
     assert r.content == b""
     assert r.headers["X-Count-Total"] == str(len(seeded))
+    # HEAD says what GET would: the CSV type (it said JSON: a review); errors stay JSON
+    assert r.headers["Content-Type"].startswith("text/csv"), r.headers
+    r = admin.head("/namespaces", ns=ns, accept=CSV, params={"q": "nope =="})
+    assert r.status == 400 and r.headers["Content-Type"].startswith("application/json"), r
 
 
 def test_children_list_and_static_list(admin, ns, seeded):
