@@ -104,8 +104,6 @@ parse_options(int argc, char **argv)
     }
 }
 
-_Static_assert(sizeof cfg.pki_url == sizeof cfg.public_url, "pki_url defaults to public_url");
-
 static void
 derive_defaults(void)
 {
@@ -115,8 +113,6 @@ derive_defaults(void)
         snprintf(cfg.public_url, sizeof cfg.public_url, "https://%s", cfg.listen);
     if (cfg.pki_url[0] == '\0' && cfg.pki_listen[0] != '\0')
         snprintf(cfg.pki_url, sizeof cfg.pki_url, "http://%s", cfg.pki_listen);
-    else if (cfg.pki_url[0] == '\0') /* keyward config shows what certificates name */
-        memcpy(cfg.pki_url, cfg.public_url, sizeof cfg.pki_url);
     log_min_level = (enum log_level)cfg.log_level;
 }
 

@@ -316,6 +316,9 @@ config_dump(const struct config *c, int fd)
             char shown[2048];
             config_url_redacted(field, shown, sizeof shown);
             dprintf(fd, "%s = %s\n", s->name, shown);
+            if (field == c->pki_url && field[0] == '\0') /* what certificates name then */
+                dprintf(fd, "#   (empty: issued certificates name %s/pki/...: public_url's)\n",
+                        c->public_url[0] != '\0' ? c->public_url : "https://LISTEN");
             continue;
         }
         memcpy(&x, field, sizeof x);

@@ -502,6 +502,12 @@ cn_is_hostname(const char *s)
     return cn_is_dns(s) || (strncmp(s, "*.", 2) == 0 && cn_is_dns(s + 2));
 }
 
+bool
+policy_cn_is_dns_name(const char *cn)
+{
+    return cn != NULL && cn_is_hostname(cn) && strchr(cn, '_') == NULL;
+}
+
 static int
 ca_names_check(const struct val *ca, const struct policy_ask *ask, struct errbuf *eb)
 {

@@ -72,4 +72,8 @@ int policy_judge(const struct val *t, const struct val *chain, size_t nchain,
                  const struct policy_ask *ask, int64_t now_ms, int64_t *not_before_ms,
                  int64_t *not_after_ms, struct errbuf *eb);
 
+/* True when common name `cn` is a host name a DNS SAN may carry (letters,
+ * digits, '-' and '.', at least one '.'; a leading "*." wildcard). */
+bool policy_cn_is_dns_name(const char *cn);
+
 #endif

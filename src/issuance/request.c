@@ -481,6 +481,39 @@ read_ask(struct hook_ctx *ctx, const struct val *obj, struct ask *k, struct errb
     return rc == E_OK ? names_check(&k->names, k->p.prefix, eb) : rc;
 }
 
+/* A request that names a host in its commonName alone (no SAN at all) gets
+ * that name as its DNS SAN too, as Vault and step-ca do: TLS clients read no
+ * host name from a common name any more (browsers since 2017, Go since 1.15;
+ * two reviews' CI pipelines got certificates no client would accept). */
+static bool
+cn_as_san(struct arena *a, struct pki_names *n)
+{
+    if (n->ndns + n->nip + n->nuri + n->nemail > 0 || !policy_cn_is_dns_name(n->cn))
+        return false;
+    n->dns = arena_calloc(a, 1, sizeof *n->dns);
+    n->dns[0] = n->cn;
+    n->ndns = 1;
+    return true;
+}
+
+/* The policy's verdict on k; a SAN cn_as_san added that the template does
+ * not allow is dropped again, and the request judged as it was asked. */
+static int
+judge(const struct val *t, const struct val *chain, size_t n, struct ask *k, int64_t now,
+      int64_t *not_before, int64_t *not_after, bool added, struct errbuf *why)
+{
+    int64_t start = *not_before;
+    int     rc = policy_judge(t, chain, n, &k->p, now, not_before, not_after, why);
+
+    if (rc == E_OK || !added || strstr(why->attr, "dnsNames") == NULL)
+        return rc;
+    k->names.ndns = 0;
+    k->names.dns = NULL;
+    *why = (struct errbuf){ 0 };
+    *not_before = start;
+    return policy_judge(t, chain, n, &k->p, now, not_before, not_after, why);
+}
+
 static int
 issue(struct hook_ctx *ctx, struct val *obj, struct ask *k, struct errbuf *eb)
 {
@@ -494,17 +527,29 @@ issue(struct hook_ctx *ctx, struct val *obj, struct ask *k, struct errbuf *eb)
 
     if ((rc = read_policy(ctx, obj, &t, chain, &n, eb)) != E_OK)
         return rc;
-    if (policy_judge(&t, chain, n, &k->p, now, &not_before, &not_after, &why) != E_OK)
+    bool added = cn_as_san(ctx->a, &k->names);
+    if (judge(&t, chain, n, k, now, &not_before, &not_after, added, &why) != E_OK)
         return refuse(ctx, obj, &why, eb);
     if (k->p.validity.len == 0) /* what applied: the template's default (it read "") */
         val_set(ctx->a, obj, "validity", *val_get(&t, "defaultValidity"));
     if (k->p.generated && (key = pki_key_generate(k->p.type)) == NULL)
         return errbuf_set(eb, E_INTERNAL, "cannot generate a key");
     buf_init(&der, 64 * 1024);
-    rc = sign(ctx, &t, &chain[0], &k->names, key != NULL ? key : k->csr.key, k->p.type,
-              not_before, not_after, &der, eb);
-    /* what relying parties check: the constraints written in the chain's certificates */
-    if (rc == E_OK && ca_leaf_within(chain, n, &der, k->p.prefix, &why) != E_OK)
+    bool refused = false;
+    for (int tries = 0; tries < 2; tries++) {
+        buf_reset(&der);
+        why = (struct errbuf){ 0 };
+        rc = sign(ctx, &t, &chain[0], &k->names, key != NULL ? key : k->csr.key, k->p.type,
+                  not_before, not_after, &der, eb);
+        /* what relying parties check: the constraints written in the chain's
+         * certificates; a SAN cn_as_san added that breaks them is dropped */
+        refused = rc == E_OK && ca_leaf_within(chain, n, &der, k->p.prefix, &why) != E_OK;
+        if (!refused || !added || k->names.ndns == 0 || strstr(why.attr, "dnsNames") == NULL)
+            break;
+        k->names.ndns = 0;
+        k->names.dns = NULL;
+    }
+    if (refused)
         rc = refuse(ctx, obj, &why, eb);
     else if (rc == E_OK && (rc = record(ctx, obj, &chain[0], &der, eb)) == E_OK && key != NULL)
         rc = answer_key(ctx, key, eb);
