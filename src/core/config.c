@@ -111,7 +111,7 @@ static const struct setting settings[] = {
     { "webhook_allowed_networks", C_CIDRS, F(webhook_allowed_networks),
       S(webhook_allowed_networks), "", 0, 0,
       "CIDRs webhook deliveries may connect to (checked after name resolution); "
-      "empty: every address but link-local 169.254.0.0/16 and fe80::/10" },
+      "empty: every address but link-local 169.254.0.0/16 and fe80::/10, and fd00:ec2::254" },
     { "webhook_retry_delay", C_DURATION, F(webhook_retry_delay), 0, "10s", 100, 3600000,
       "first retry of a failed webhook delivery, doubled at each attempt up to 1h" },
     { "webhook_max_attempts", C_INT, F(webhook_max_attempts), 0, "10", 1, 1000,

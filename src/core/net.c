@@ -47,6 +47,17 @@ ip_canonical(struct str s, char out[IP_TEXT_MAX])
 }
 
 bool
+ip_canonical_mapped(struct str s, char out[IP_TEXT_MAX])
+{
+    unsigned char ip[16];
+
+    if (ip_parse(s, ip) != E_OK)
+        return false;
+    ip_format(ip, out);
+    return out[0] != '\0';
+}
+
+bool
 ip_is_v4(const unsigned char ip[16])
 {
     static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };

@@ -27,6 +27,8 @@ bool cidr_contains(const struct cidr *c, const unsigned char ip[16]);
 /* An address as the inventory writes it (inet_ntop in the family it was
  * written in: "::ffff:10.0.0.1" stays IPv6), or false when `s` is none. */
 bool ip_canonical(struct str s, char out[IP_TEXT_MAX]);
+/* ... as ip_format writes it: an IPv4-mapped address as IPv4. */
+bool ip_canonical_mapped(struct str s, char out[IP_TEXT_MAX]);
 /* As ip_parse; *v4 says whether the text is an IPv4 address (4 bytes in an
  * X.509 iPAddress) or an IPv6 one (16 bytes, "::ffff:10.0.0.1" included). */
 int ip_parse_family(struct str s, unsigned char out[16], bool *v4);
@@ -48,8 +50,9 @@ void cidr_format(const struct cidr *c, char out[CIDR_TEXT_MAX]);
  * E_TOOBIG past `max` items. Settings hold CIDR lists this way. */
 int cidr_text_parse(struct str text, struct cidr *out, size_t max, size_t *n);
 /* Link-local networks, where clouds answer their metadata services
- * (169.254.169.254): what an empty *_allowed_networks setting still refuses. */
-#define NET_LINK_LOCAL "169.254.0.0/16, fe80::/10"
+ * (169.254.169.254), and AWS's IPv6 one: what an empty *_allowed_networks
+ * setting still refuses. */
+#define NET_LINK_LOCAL "169.254.0.0/16, fe80::/10, fd00:ec2::254"
 /* Addresses no setting allows: "this network" (a connection to 0.0.0.0 or
  * :: reaches the local host), multicast and the broadcast address. */
 #define NET_NEVER "0.0.0.0/8, 224.0.0.0/4, 255.255.255.255, ::/128, ff00::/8"

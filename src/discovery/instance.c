@@ -17,7 +17,7 @@ static const struct attr instance_attrs[] = {
     { "certificateID", T_STRING, A_READONLY | A_QUERY },
     { "discoveryID", T_STRING, A_READONLY | A_QUERY },
     { "discoveryRunID", T_STRING, A_READONLY | A_QUERY, .doc = "the last run that saw it" },
-    { "address", T_STRING, A_READONLY | A_QUERY | A_ORDER, .format = F_IP },
+    { "address", T_STRING, A_READONLY | A_QUERY | A_ORDER, .format = F_ADDR },
     { "port", T_INT, A_READONLY | A_QUERY | A_ORDER },
     { "serverName", T_STRING, A_READONLY | A_QUERY, .doc = "the SNI name sent; \"\": none" },
     { "tlsVersion", T_STRING, A_READONLY | A_QUERY, .doc = "TLSv1, TLSv1.1, TLSv1.2, TLSv1.3" },

@@ -340,12 +340,14 @@ copies_of(struct tx *tx, struct arena *a, const struct val *cert, size_t limit,
     return tx->ops->list(tx, &spec_certificate, &q, a, items);
 }
 
+/* The status follows as monitor.c's inv_evaluate has it: RETIRED first. */
 static void
 revocation_copy(struct arena *a, const struct val *from, struct val *to)
 {
     val_set(a, to, "revocationTime", *val_get(from, "revocationTime"));
     val_set(a, to, "revocationReason", *val_get(from, "revocationReason"));
-    val_set(a, to, "status", val_cstr("REVOKED"));
+    if (!val_get_true(to, "retired"))
+        val_set(a, to, "status", val_cstr("REVOKED"));
 }
 
 /* Serials a look-up for revoked copies asks at once (SQL parameters). */
@@ -371,6 +373,11 @@ revoked_elsewhere(struct tx *tx, struct arena *a, struct val *objs, size_t n)
                         filter_cmp(a, "serialNumber", F_IN,
                                    (struct fval){ .t = FV_LIST, .items = serials, .n = k }),
                         filter_cmp(a, "revocationTime", F_EXISTS, (struct fval){ 0 }));
+        /* the issued objects alone: one row a certificate, however many copies
+         * other tenants keep (a code review) */
+        f = filter_bool(
+            a, F_AND, f,
+            filter_cmp(a, "source", F_EQ, (struct fval){ .t = FV_STR, .s = STR("ISSUED") }));
         struct listq q = { .scope = { STR("/"), true }, .filter = f, .limit = -1 };
         int          rc = tx->ops->list(tx, &spec_certificate, &q, a, &found);
         if (rc != E_OK)

@@ -263,6 +263,18 @@ label_is(struct str label, const char *name)
     return str_eq_c(label, name);
 }
 
+/* The first BEGIN line at or after p that starts a line, as OpenSSL's PEM
+ * reader finds it (text that mentions an armour mid-line is text); `end`
+ * when there is none. */
+static const char *
+line_begin(const char *p, const char *end)
+{
+    for (const char *at = p; (at = find(at, end, BEGIN)) != NULL; at++)
+        if (at == p || at[-1] == '\n' || at[-1] == '\r')
+            return at;
+    return end;
+}
+
 /* PEM: blocks separated by whitespace only, or, in a bundle, by any text
  * (curl's cacert.pem names each root between blocks; `openssl s_client
  * -showcerts` prints subject lines), skipped as OpenSSL's PEM reader skips
@@ -283,8 +295,7 @@ split_pem(struct split *s, struct str in)
             p++;
         if (p < end && s->bulk &&
             ((size_t)(end - p) < strlen(BEGIN) || memcmp(p, BEGIN, strlen(BEGIN)) != 0)) {
-            const char *next = find(p, end, BEGIN);
-            next = next != NULL ? next : end;
+            const char *next = line_begin(p, end);
             if (memmem(p, (size_t)(next - p), "PRIVATE KEY-----", 16) != NULL)
                 return INV_R_PRIVATE_KEY; /* a key's armour outside a block */
             p = next;

@@ -58,10 +58,11 @@ enum aformat {
     F_CIDR, /* an IP address or a CIDR range (core/net.h) */
     /* Read-only values a filter compares as they are stored, whatever the
      * spelling of its own value (store/filter.c as_stored): */
-    F_HEX, /* lowercase hex (fingerprints, serials, key IDs): compared in
-              lowercase and without ':', as `openssl x509 -serial` and
-              `-fingerprint` print them */
-    F_IP,  /* an address as inet_ntop writes it (core/net.h ip_canonical) */
+    F_HEX,  /* lowercase hex (fingerprints, serials, key IDs): compared in
+               lowercase and without ':', as `openssl x509 -serial` and
+               `-fingerprint` print them */
+    F_IP,   /* an address as inet_ntop writes it (core/net.h ip_canonical) */
+    F_ADDR, /* ... an IPv4-mapped one as IPv4 (ip_format: where a connection went) */
 };
 
 struct attr {

@@ -386,13 +386,17 @@ as_stored(struct arena *a, enum aformat fmt, struct str s)
 
     if (fmt == F_IP && ip_canonical(s, ip))
         return arena_str(a, str_c(ip));
+    if (fmt == F_ADDR && ip_canonical_mapped(s, ip))
+        return arena_str(a, str_c(ip));
     if (fmt != F_HEX)
         return s;
     o = arena_alloc(a, s.len + 1);
     for (size_t i = 0; i < s.len; i++)
         if (s.p[i] != ':')
             o[n++] = (char)tolower((unsigned char)s.p[i]);
-    return (struct str){ o, n };
+    /* nothing but separators ("contains ':'") stays as written: emptied, it
+     * would match every value (a code review) */
+    return n > 0 ? (struct str){ o, n } : s;
 }
 
 /* in/not in take a list; contains on a list column may; nothing else does. */

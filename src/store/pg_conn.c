@@ -133,9 +133,11 @@ statement_ms(bool writer)
 
 /* A connection; `connect_s` (NULL: the URL's, or 5 s) bounds the connect
  * whatever the URL says. */
+/* `follows`: a reader's connection, which brings the generation row with
+ * its statements (FOLLOW_STMT prepared). */
 static int
-conn_open(struct pconn *c, const struct pg_store *st, bool writer, const char *connect_s,
-          struct errbuf *eb)
+conn_open(struct pconn *c, const struct pg_store *st, bool writer, bool follows,
+          const char *connect_s, struct errbuf *eb)
 {
     /* Defaults first: the URL's own parameters override them (but text is
      * always UTF-8). A database whose host is gone is noticed within seconds
@@ -192,7 +194,7 @@ conn_open(struct pconn *c, const struct pg_store *st, bool writer, const char *c
     PGresult *r = pq_simple(c, setup);
     bool      ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
-    if (ok && !writer) {
+    if (ok && follows) {
         r = pq_last(c, PQsendPrepare(c->pg, FOLLOW_STMT, GENERATION_SQL, 0, NULL));
         ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         PQclear(r);
@@ -209,14 +211,14 @@ conn_open(struct pconn *c, const struct pg_store *st, bool writer, const char *c
 int
 pg_conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct errbuf *eb)
 {
-    return conn_open(c, st, writer, NULL, eb);
+    return conn_open(c, st, writer, !writer, NULL, eb);
 }
 
 int
-pg_conn_open_within(struct pconn *c, const struct pg_store *st, const char *connect_s,
-                    struct errbuf *eb)
+pg_conn_open_bare(struct pconn *c, const struct pg_store *st, const char *connect_s,
+                  struct errbuf *eb)
 {
-    return conn_open(c, st, false, connect_s, eb);
+    return conn_open(c, st, false, false, connect_s, eb);
 }
 
 /* Until the connection's next result can be taken without blocking, at most
@@ -804,7 +806,7 @@ pg_reader_within(struct pg_store *st, const char *connect_s)
         return c;
     if (c->failed_at != 0 && time_now_ms() - c->failed_at < RECONNECT_MS)
         return NULL;
-    if (conn_open(c, st, false, connect_s, &eb) != E_OK) {
+    if (conn_open(c, st, false, true, connect_s, &eb) != E_OK) {
         log_error("%s", eb.msg);
         return NULL;
     }

@@ -197,13 +197,13 @@ bool pg_watch_recently_silent(struct pg_watch *w);
 void pg_conn_close(struct pconn *c);
 bool pg_conn_alive(struct pconn *c);
 int  pg_conn_open(struct pconn *c, const struct pg_store *st, bool writer, struct errbuf *eb);
-/* A read connection, made within `connect_s` seconds and set up within
- * PING_WAIT_MS. */
-int       pg_conn_open_within(struct pconn *c, const struct pg_store *st, const char *connect_s,
+/* A read connection that prepares nothing (the watch's: no table of ours is
+ * touched), made within `connect_s` seconds and set up within PING_WAIT_MS. */
+int         pg_conn_open_bare(struct pconn *c, const struct pg_store *st, const char *connect_s,
                               struct errbuf *eb);
-int       pq_err(struct pconn *c, const PGresult *r, const char *what);
-PGresult *pq_next(struct pconn *c);
-PGresult *pq_simple(struct pconn *c, const char *sql);
+int         pq_err(struct pconn *c, const PGresult *r, const char *what);
+PGresult   *pq_next(struct pconn *c);
+PGresult   *pq_simple(struct pconn *c, const char *sql);
 const char *pg_conn_prepare(struct pconn *c, const char *sql, const struct pargs *p,
                             char name[24]);
 int         pq_do(struct pconn *c, const char *sql, const struct pargs *p, const char *what,

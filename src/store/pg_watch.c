@@ -66,7 +66,7 @@ answered(struct pg_watch *w)
 
     if (!pg_conn_alive(&w->c)) {
         snprintf(connect_s, sizeof connect_s, "%d", (PING_WAIT_MS + 999) / 1000);
-        if (pg_conn_open_within(&w->c, w->st, connect_s, &eb) != E_OK)
+        if (pg_conn_open_bare(&w->c, w->st, connect_s, &eb) != E_OK)
             return time_now_ms() - start < PING_WAIT_MS - PING_WAIT_MS / 10;
         w->c.watch = NULL; /* its own waits do not ask the watch */
     }
@@ -89,6 +89,10 @@ pg_watch_silent(struct pg_watch *w, int64_t since)
     if (time_now_ms() - atomic_load(&w->ended_at) < WATCH_EVERY_MS ||
         pthread_mutex_trylock(&w->mu) != 0)
         return false;
+    if (time_now_ms() - atomic_load(&w->ended_at) < WATCH_EVERY_MS) { /* one just ended */
+        pthread_mutex_unlock(&w->mu);
+        return atomic_load(&w->silent_at) >= since;
+    }
     silent = !answered(w);
     now = time_now_ms();
     if (silent) {

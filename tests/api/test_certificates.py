@@ -403,7 +403,8 @@ def test_a_bundle_skips_text_between_its_blocks_as_openssl_does(admin):
     and text holding a private key's armour still refuses the whole bundle."""
     ns = admin.mkns("/", "txt-" + rand(8))["name"]
     a, b, c = (make_cert("text%d.bundle.test" % i) for i in range(3))
-    curlish = ("##\n## Bundle of CA Root Certificates\n##\n\nFirst Root\n==========\n" + a.pem +
+    curlish = ("##\n## Bundle of CA Root Certificates: -----BEGIN CERTIFICATE----- blocks\n"
+               "##\n\nFirst Root\n==========\n" + a.pem +
                "\nSecond Root\n===========\n" + b.pem + "depth=0 CN = x\nverify return:1\n" +
                c.pem + "---\nServer certificate\nsubject=CN = text2\n")
     r = admin.ok(admin.post("/certificateimports", {"contents": curlish}, ns=ns))
@@ -923,3 +924,6 @@ def test_filters_take_hex_and_addresses_as_openssl_and_people_write_them(admin):
     assert ids_of(admin, ns, 'serialNumber matches "^ABCDEF"') == set()  # a regex as written
     assert ids_of(admin, ns, 'serialNumber matches "^abcdef"') == {cid}
     assert ids_of(admin, ns, 'ipAddresses == "2001:db8::2"') == set()
+    # nothing but separators is no hex to read: as written, it matches nothing (emptied, it
+    # would have matched every certificate: a code review)
+    assert ids_of(admin, ns, 'fingerprint contains ":"') == set()

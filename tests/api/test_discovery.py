@@ -323,6 +323,17 @@ def test_discovered_certificates_enter_the_inventory(admin, ns, scanned, servers
     assert leaf["issuerCertificateID"] == roots[0]["ID"]
 
 
+def test_instances_filter_by_address_however_it_is_written(admin, ns, scanned, servers):
+    """An instance's address is where the connection went, IPv4 as IPv4: a filter finds it
+    written as IPv4 or in its IPv4-mapped IPv6 form (a code review)."""
+    e = servers.endpoints[0]
+    rows = admin.list("certificateinstances", ns, params={"q": 'address == "%s"' % e["address"]})
+    assert rows and all(i["address"] == e["address"] for i in rows), rows
+    mapped = admin.list("certificateinstances", ns,
+                        params={"q": 'address == "::ffff:%s"' % e["address"]})
+    assert {i["ID"] for i in mapped} == {i["ID"] for i in rows}
+
+
 def test_chains_are_classified(admin, ns, scanned, servers):
     got = {(i["address"], i["port"], i["serverName"]): i
            for i in instances(admin, ns, scanned["discovery"]["ID"])}

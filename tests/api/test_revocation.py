@@ -944,7 +944,15 @@ def test_copies_of_a_revoked_certificate_read_revoked_in_every_namespace(admin, 
     other = admin.mkns("/", "copy-other-" + rand(6))["name"]  # another tenant
     early = admin.ok(admin.post("/certificates", {"certificate": pem}, ns=before))
     assert early["status"] != "REVOKED" and early["source"] == "IMPORTED"
+    shelved = admin.mkns(space, "copy-retired-" + rand(4))["name"]
+    kept = admin.ok(admin.post("/certificates", {"certificate": pem}, ns=shelved))
+    kept["retired"] = True
+    kept = admin.ok(admin.put("/certificates/" + kept["ID"], kept, ns=shelved))
+    assert kept["status"] == "RETIRED"
     admin.ok(revoke(admin, space, req["certificateID"], "keyCompromise"))
+    # a retired copy stays RETIRED (retirement comes first), its revocation recorded
+    got = admin.ok(admin.get("/certificates/" + kept["ID"], ns=shelved))
+    assert got["status"] == "RETIRED" and got["revocationReason"] == "keyCompromise", got
     got = admin.ok(admin.get("/certificates/" + early["ID"], ns=before))
     assert got["status"] == "REVOKED" and got["revocationReason"] == "keyCompromise", got
     assert got["updateTime"] == early["updateTime"]  # server-maintained
