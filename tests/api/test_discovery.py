@@ -202,7 +202,8 @@ def test_by_default_every_address_but_link_local_may_be_scanned(admin, ns):
     """An empty discovery_allowed_networks (the default) still keeps link-local addresses
     out, where clouds answer their metadata services (169.254.169.254), as webhooks do: a
     review's editor recorded the certificate there."""
-    for t in ("169.254.169.254", "169.254.0.0/16", "169.254.10.0/24", "fe80::1"):
+    for t in ("169.254.169.254", "169.254.0.0/16", "169.254.10.0/24", "fe80::1",
+              "fd00:ec2::254"):  # AWS's IPv6 metadata address too
         e = refused(admin.post("/discoveries", body(targets=[t]), ns=ns), "targets")
         assert "link-local" in e["description"], e
     admin.ok(admin.post("/discoveries", body(targets=["192.0.2.0/24", "10.1.2.3"]), ns=ns))

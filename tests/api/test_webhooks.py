@@ -293,7 +293,8 @@ def test_no_setting_allows_this_network_multicast_or_ipv4_through_an_ipv6_range(
         assert create(admin, "/", url=url).status == 200, url
     d = start_server(config={"login_failures_per_address_max": 0})
     dc = Client(d, d.token())
-    for url in ("https://0.0.0.0/", "https://[::]/", "https://224.0.0.251/"):  # the default
+    for url in ("https://0.0.0.0/", "https://[::]/", "https://224.0.0.251/",  # the default
+                "https://[fd00:ec2::254]/", "https://169.254.169.254/"):
         assert_error(create(dc, "/", url=url), 422)
     assert create(dc, "/", url="https://127.0.0.1/").status == 200
 
