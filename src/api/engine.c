@@ -276,6 +276,10 @@ idem_replay(struct tx *tx, struct wreq *w, bool *found)
     struct val v;
     if (msgpack_decode(w->r->a, body.p, body.len, 64, &v, &w->eb) != E_OK)
         return errbuf_set(&w->eb, E_INTERNAL, "stored answer undecodable");
+    for (size_t i = 0; status >= 400 && v.t == V_ARR && i < v.a.n; i++)
+        if (v.a.v[i].t == V_MAP) /* an error names this answer's X-Trace-Id (API.md 2) */
+            val_set(w->r->a, &v.a.v[i], "trace",
+                    val_cstr(arena_strndup(w->r->a, w->r->trace, strlen(w->r->trace))));
     answer(w->r, status, v, false);
     *found = true;
     return E_OK;

@@ -784,6 +784,23 @@ def test_idempotent_replay_issues_nothing_and_shows_no_key(admin, space, pki):
         b["certificateChain"]
 
 
+def test_a_replayed_refusal_names_its_own_trace(admin, space):
+    """A refusal kept FAILED is replayed for its Idempotency-Key as it was, but its error
+    names the replay's X-Trace-Id, as every error does (API.md 2; a CI review: it named the
+    first request's)."""
+    ns = fresh(admin, space)
+    tpl = mk_template(admin, ns, mk_ca(admin, ns)["ID"], sanDNSNameRegexes=[r".*\.ok\.test"])
+    csr = make_csr(cn="a.ok.test", dns=["bad.example.org"])[0]
+    key = "idem-" + rand(12)
+    first = request(admin, ns, tpl["ID"], csr=csr, idem=key)
+    again = request(admin, ns, tpl["ID"], csr=csr, idem=key)
+    for r in (first, again):
+        e = assert_error(r, 422)
+        assert e["trace"] == r.headers["X-Trace-Id"], (e, r.headers)
+    assert first.headers["X-Trace-Id"] != again.headers["X-Trace-Id"]
+    assert again.data[0]["data"] == first.data[0]["data"]  # the same kept request
+
+
 def test_generated_keys_are_not_kept_at_rest(start_server):
     s = start_server(config={"login_failures_per_address_max": 0})
     c = s.admin()
