@@ -51,6 +51,8 @@ api_error(struct req *r, const struct errbuf *eb)
     r->resp = error_list(r, eb);
     r->has_resp = true;
     r->list_resp = false;
+    if (r->status == 503) /* RFC 9110 10.2.3: when a script may try again */
+        api_header(r, "Retry-After", "1");
 }
 
 int
