@@ -20,6 +20,12 @@ static const struct attr auditlog_attrs[] = {
 
 static struct spec_rt auditlog_rt;
 
+/* What an auditor exports first: when, who, what, from where, how it ended. */
+static const char *const auditlog_csv[] = {
+    "createTime", "principal", "operation",        "identity", "objectID", "method", "path",
+    "status",     "clientIP",  "requestNamespace", "trace",    "error",    NULL,
+};
+
 const struct spec spec_auditlog = {
     .bulk = true,
     .identity = "auditlog",
@@ -30,5 +36,6 @@ const struct spec spec_auditlog = {
     .ops = OP_LIST | OP_GET,
     .access = ACCESS_SECRET,
     .get_normal = true, /* no secret is ever logged */
+    .csv_columns = auditlog_csv,
     .rt = &auditlog_rt,
 };

@@ -1,4 +1,6 @@
 """The audit log: every write and every token request, allowed or not."""
+import csv
+import io
 import time
 
 from kwtest import Client, assert_error, rand
@@ -77,6 +79,20 @@ def test_a_token_realm_request_records_whose_token_it_was(server, admin):
     assert bad.status == 401
     e = entries(admin, "/", 'trace == "%s"' % bad.headers["X-Trace-Id"])
     assert e and e[0]["status"] == 401 and e[0]["principal"] == [], e
+
+
+def test_csv_export_says_who_did_what(admin, ns):
+    """The audit log's CSV names when, who, what, from where and how it ended without
+    X-Fields (a new user's review: it gave ID, namespace and times only)."""
+    admin.mkns(ns, "csv-" + rand(6))
+    r = admin.get("/auditlogs", ns=ns, accept="text/csv")
+    assert r.status == 200 and r.headers["Content-Type"].startswith("text/csv"), r
+    rows = list(csv.reader(io.StringIO(r.content.decode())))
+    assert rows[0] == ["createTime", "principal", "operation", "identity", "objectID",
+                       "method", "path", "status", "clientIP", "requestNamespace", "trace",
+                       "error"], rows[0]
+    made = [row for row in rows[1:] if row[2] == "create" and row[3] == "namespace"]
+    assert made and "@auth:account=admin" in made[-1][1] and made[-1][7] == "200", rows
 
 
 def test_reads_are_not_recorded(admin, ns):
