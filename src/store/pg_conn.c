@@ -122,6 +122,13 @@ static PGresult *pq_last(struct pconn *c, bool sent);
 /* What every connection sets (conn_open says why). */
 #define SETUP_ALL " SET plan_cache_mode = force_custom_plan; SET jit = off"
 
+/* A writer's transaction that waits on its server (stopped, stuck, its
+ * machine gone) holds the write lock every server's writes take: PostgreSQL
+ * ends it after this long (a review: one server paused with SIGSTOP mid-write
+ * held every server's writes for 145 s). The writer's own work between two
+ * statements of a transaction takes milliseconds. */
+#define WRITER_IDLE_SETUP " SET idle_in_transaction_session_timeout = 10000;"
+
 /* The statement timeout of a reader (store_timeout) or of the writer (twice it). */
 static int
 statement_ms(bool writer)
@@ -181,11 +188,11 @@ conn_open(struct pconn *c, const struct pg_store *st, bool writer, bool follows,
      * part over 1,000,000 certificates: 777 ms with it, 417 without). An
      * answer is waited for a little longer than the statement may run. The
      * connection never blocks in a send (non-blocking): pq_wait flushes. */
-    snprintf(setup, sizeof setup, "%s SET statement_timeout = %d;" SETUP_ALL,
+    snprintf(setup, sizeof setup, "%s%s SET statement_timeout = %d;" SETUP_ALL,
              !writer                           ? "SET default_transaction_read_only = on;"
              : strcmp(cfg.sync, "normal") == 0 ? "SET synchronous_commit = off;"
                                                : "SET synchronous_commit = on;",
-             statement_ms(writer));
+             writer ? WRITER_IDLE_SETUP : "", statement_ms(writer));
     /* A connection made within bounds (GET /health, the watch) is set up
      * within PING_WAIT_MS too. */
     c->wait_ms = connect_s != NULL ? PING_WAIT_MS : statement_ms(writer) + WAIT_MARGIN_MS;
