@@ -50,6 +50,15 @@ text(struct arena *a, struct str s)
     return c;
 }
 
+void
+audit_claimed(struct req *r, const struct str *claims, size_t n)
+{
+    r->audit_claims = arena_calloc(r->a, n > 0 ? n : 1, sizeof *r->audit_claims);
+    for (size_t i = 0; i < n; i++)
+        r->audit_claims[i] = arena_str(r->a, claims[i]);
+    r->naudit_claims = n;
+}
+
 static struct val
 principal_claims(struct arena *a, const struct req *r)
 {
@@ -57,9 +66,7 @@ principal_claims(struct arena *a, const struct req *r)
 
     for (size_t i = 0; r->who != NULL && i < r->who->nclaims; i++)
         val_push(a, &l, val_str(text(a, r->who->claims[i])));
-    if (r->who == NULL && r->audit_who.len > 0) /* who a token request claimed to be */
-        val_push(a, &l, val_str(text(a, r->audit_who)));
-    for (size_t i = 0; r->who == NULL && i < r->naudit_claims; i++) /* whose token it was */
+    for (size_t i = 0; r->who == NULL && i < r->naudit_claims; i++) /* audit_claimed */
         val_push(a, &l, val_str(text(a, r->audit_claims[i])));
     return l;
 }

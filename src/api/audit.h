@@ -7,6 +7,10 @@
 #include "../store/store.h"
 #include "req.h"
 
+/* Who a token request claims to be (an account, a client ID, a certificate's
+ * name) or, in the Token realm, the claims of the token it presents: the
+ * entry's principal, copied into the request's arena. */
+void audit_claimed(struct req *r, const struct str *claims, size_t n);
 /* True when this request must be audited (writes, /issue, /oauth2). */
 bool audit_wanted(const struct req *r);
 /* Inside a write's transaction: record it with status and object ID, atomically

@@ -111,14 +111,13 @@ struct req {
     struct hook_ctx hook;      /* what the resource's hooks see: the arena, namespace and
                                   ID, answer-only fields and a secret shown once */
     bool        audited;       /* the audit entry is written (api/audit.c) */
-    struct str  audit_who;     /* token requests: the claim the caller presented */
-    struct str *audit_claims;  /* ... or, in the Token realm, the claims of the token */
-    size_t      naudit_claims;
-    struct buf  reply;      /* the encoded body */
-    const char *reply_type; /* its Content-Type */
-    bool        csv;        /* Accept chose text/csv (list GETs only); errors stay JSON */
-    const char *accepted;   /* Accept chose this body type of a read action's own
-                               (spec_action.produces); errors stay JSON. NULL: none */
+    struct str *audit_claims;  /* token requests: who the caller claims to be */
+    size_t      naudit_claims; /* (audit_claimed) */
+    struct buf  reply;         /* the encoded body */
+    const char *reply_type;    /* its Content-Type */
+    bool        csv;           /* Accept chose text/csv (list GETs only); errors stay JSON */
+    const char *accepted;      /* Accept chose this body type of a read action's own
+                                  (spec_action.produces); errors stay JSON. NULL: none */
 
     /* A streamed answer: instead of reply, the handler sets reply_type, status
      * and `stream`, which the HTTP layer calls on the request's worker thread

@@ -4,6 +4,7 @@
 #include "val.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -37,24 +38,15 @@ ip_parse(struct str s, unsigned char out[16])
 }
 
 bool
-ip_canonical(struct str s, char out[IP_TEXT_MAX])
+ip_canonical(struct str s, bool mapped_as_v4, char out[IP_TEXT_MAX])
 {
     unsigned char ip[16];
     bool          v4;
 
-    return ip_parse_family(s, ip, &v4) == E_OK &&
-           inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? ip + 12 : ip, out, IP_TEXT_MAX) != NULL;
-}
-
-bool
-ip_canonical_mapped(struct str s, char out[IP_TEXT_MAX])
-{
-    unsigned char ip[16];
-
-    if (ip_parse(s, ip) != E_OK)
+    if (ip_parse_family(s, ip, &v4) != E_OK)
         return false;
-    ip_format(ip, out);
-    return out[0] != '\0';
+    v4 = v4 || (mapped_as_v4 && ip_is_v4(ip));
+    return inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? ip + 12 : ip, out, IP_TEXT_MAX) != NULL;
 }
 
 bool
@@ -193,17 +185,28 @@ cidr_text_parse(struct str text, struct cidr *out, size_t max, size_t *n)
     return E_OK;
 }
 
+/* NET_NEVER, read once. */
+static struct cidr    never[8];
+static size_t         nnever;
+static pthread_once_t never_once = PTHREAD_ONCE_INIT;
+
+static void
+never_read(void)
+{
+    if (cidr_text_parse(str_c(NET_NEVER), never, ARRAY_LEN(never), &nnever) != E_OK)
+        abort(); /* a constant */
+}
+
 void
 netallow_load(struct netallow *al, const char *setting)
 {
+    pthread_once(&never_once, never_read);
     al->all = setting[0] == '\0';
     if (cidr_text_parse(str_c(al->all ? NET_LINK_LOCAL : setting), al->nets,
                         ARRAY_LEN(al->nets), &al->n) != E_OK) {
         al->n = 0;
         al->all = false;
     }
-    if (cidr_text_parse(str_c(NET_NEVER), al->never, ARRAY_LEN(al->never), &al->nnever) != E_OK)
-        abort(); /* a constant */
 }
 
 /* Whether allow-list network `c` holds `ip` by the family the connection
@@ -217,25 +220,22 @@ cidr_allows(const struct cidr *c, const unsigned char ip[16])
 }
 
 bool
-netallow_has(const struct netallow *al, const unsigned char ip[16])
-{
-    for (size_t i = 0; i < al->nnever; i++)
-        if (cidr_contains(&al->never[i], ip))
-            return false;
-    for (size_t i = 0; i < al->n; i++)
-        if (cidr_allows(&al->nets[i], ip))
-            return !al->all;
-    return al->all;
-}
-
-bool
 netallow_has_range(const struct netallow *al, const struct cidr *r)
 {
-    for (size_t i = 0; i < al->nnever; i++)
-        if (al->never[i].bits <= r->bits && cidr_contains(&al->never[i], r->addr))
+    for (size_t i = 0; i < nnever; i++)
+        if (never[i].bits <= r->bits && cidr_contains(&never[i], r->addr))
             return false;
     for (size_t i = 0; i < al->n; i++)
         if (al->nets[i].bits <= r->bits && cidr_allows(&al->nets[i], r->addr))
             return !al->all;
     return al->all;
+}
+
+bool
+netallow_has(const struct netallow *al, const unsigned char ip[16])
+{
+    struct cidr one = { .bits = 128 }; /* an address is the range of itself */
+
+    memcpy(one.addr, ip, sizeof one.addr);
+    return netallow_has_range(al, &one);
 }

@@ -24,11 +24,11 @@ int  cidr_parse(struct str s, struct cidr *out);
 int  ip_parse(struct str s, unsigned char out[16]);
 bool cidr_contains(const struct cidr *c, const unsigned char ip[16]);
 
-/* An address as the inventory writes it (inet_ntop in the family it was
- * written in: "::ffff:10.0.0.1" stays IPv6), or false when `s` is none. */
-bool ip_canonical(struct str s, char out[IP_TEXT_MAX]);
-/* ... as ip_format writes it: an IPv4-mapped address as IPv4. */
-bool ip_canonical_mapped(struct str s, char out[IP_TEXT_MAX]);
+/* Address `s` as inet_ntop writes it, in the family it was written in
+ * ("::ffff:10.0.0.1" stays IPv6: an X.509 iPAddress), or with `mapped_as_v4`
+ * as ip_format writes it (IPv4-mapped as IPv4: where a connection went);
+ * false when `s` is no address. */
+bool ip_canonical(struct str s, bool mapped_as_v4, char out[IP_TEXT_MAX]);
 /* As ip_parse; *v4 says whether the text is an IPv4 address (4 bytes in an
  * X.509 iPAddress) or an IPv6 one (16 bytes, "::ffff:10.0.0.1" included). */
 int ip_parse_family(struct str s, unsigned char out[16], bool *v4);
@@ -65,8 +65,6 @@ struct netallow {
     size_t      n;
     bool        all; /* the setting is empty: every address but those in nets
                         (NET_LINK_LOCAL) */
-    struct cidr never[8];
-    size_t      nnever;
 };
 /* The CIDRs of `setting` (checked when it was read: one that fails to parse
  * now allows nothing). */

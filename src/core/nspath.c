@@ -32,3 +32,13 @@ nspath_within(struct str ns, struct str root)
     return str_eq(ns, root) ||
            (ns.len > root.len && str_starts(ns, root) && ns.p[root.len] == '/');
 }
+
+struct str
+nspath_tenant(struct str ns)
+{
+    size_t n = 1;
+
+    while (n < ns.len && ns.p[n] != '/')
+        n++;
+    return (struct str){ ns.p, ns.len < n ? ns.len : n };
+}

@@ -10,5 +10,8 @@
 bool nspath_valid(struct str ns);
 /* True when `ns` is `root` or below it. */
 bool nspath_within(struct str ns, struct str root);
+/* The tenant `ns` belongs to: its first name ("/acme" of "/acme/web"), or "/"
+ * for "/" itself. */
+struct str nspath_tenant(struct str ns);
 
 #endif

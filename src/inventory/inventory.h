@@ -103,13 +103,20 @@ int inv_find_same(struct tx *tx, struct arena *a, struct str ns, const struct va
  * its issuer in the namespace, evaluate it under `p` (NULL: the namespace's),
  * and queue the announcements of the states it enters (old: its stored state,
  * NULL for a new one). */
-/* Marks REVOKED, as `cert` (just revoked) is, the other objects of the same
- * certificate in any namespace (imported or discovered copies), at most
- * INV_COPIES_MAX; the ones stored later are marked when they are (evaluate). */
-#define INV_COPIES_MAX 1000
-int inv_revoke_copies(struct tx *tx, struct arena *a, const struct val *cert);
 int inv_complete(struct tx *tx, struct arena *a, struct str ns, struct val *obj,
                  const struct val *old, const struct inv_policy *p, struct errbuf *eb);
+
+/* ---- a certificate's copies in other namespaces (copies.c) ---------------- */
+
+/* Inside a transaction: marks REVOKED, as `cert` (just revoked) is, the other
+ * objects of the same certificate in any namespace (imported or discovered
+ * copies), at most INV_COPIES_MAX (a retired one stays RETIRED). */
+#define INV_COPIES_MAX 1000
+int inv_revoke_copies(struct tx *tx, struct arena *a, const struct val *cert);
+/* Inside a transaction: objs[0..n), about to be stored and not ISSUED, that
+ * are copies of a certificate a console CA issued and revoked read REVOKED
+ * as it does. */
+int inv_mark_revoked(struct tx *tx, struct arena *a, struct val *objs, size_t n);
 
 /* What the inv_put calls of one transaction in one namespace share: the
  * namespace's policy, read once, and the issuers found so far (a bundle's

@@ -496,19 +496,29 @@ cn_as_san(struct arena *a, struct pki_names *n)
     return true;
 }
 
-/* The policy's verdict on k; a SAN cn_as_san added that the template does
- * not allow is dropped again, and the request judged as it was asked. */
+/* Whether the SAN cn_as_san added (*added) is what `why` refuses: then it is
+ * dropped, and the request is judged as it was asked. */
+static bool
+san_dropped(struct ask *k, bool *added, const struct errbuf *why)
+{
+    if (!*added || strstr(why->attr, "dnsNames") == NULL)
+        return false;
+    k->names.ndns = 0;
+    k->names.dns = NULL;
+    *added = false;
+    return true;
+}
+
+/* The policy's verdict on k (san_dropped once). */
 static int
 judge(const struct val *t, const struct val *chain, size_t n, struct ask *k, int64_t now,
-      int64_t *not_before, int64_t *not_after, bool added, struct errbuf *why)
+      int64_t *not_before, int64_t *not_after, bool *added, struct errbuf *why)
 {
     int64_t start = *not_before;
     int     rc = policy_judge(t, chain, n, &k->p, now, not_before, not_after, why);
 
-    if (rc == E_OK || !added || strstr(why->attr, "dnsNames") == NULL)
+    if (rc == E_OK || !san_dropped(k, added, why))
         return rc;
-    k->names.ndns = 0;
-    k->names.dns = NULL;
     *why = (struct errbuf){ 0 };
     *not_before = start;
     return policy_judge(t, chain, n, &k->p, now, not_before, not_after, why);
@@ -528,7 +538,7 @@ issue(struct hook_ctx *ctx, struct val *obj, struct ask *k, struct errbuf *eb)
     if ((rc = read_policy(ctx, obj, &t, chain, &n, eb)) != E_OK)
         return rc;
     bool added = cn_as_san(ctx->a, &k->names);
-    if (judge(&t, chain, n, k, now, &not_before, &not_after, added, &why) != E_OK)
+    if (judge(&t, chain, n, k, now, &not_before, &not_after, &added, &why) != E_OK)
         return refuse(ctx, obj, &why, eb);
     if (k->p.validity.len == 0) /* what applied: the template's default (it read "") */
         val_set(ctx->a, obj, "validity", *val_get(&t, "defaultValidity"));
@@ -544,10 +554,8 @@ issue(struct hook_ctx *ctx, struct val *obj, struct ask *k, struct errbuf *eb)
         /* what relying parties check: the constraints written in the chain's
          * certificates; a SAN cn_as_san added that breaks them is dropped */
         refused = rc == E_OK && ca_leaf_within(chain, n, &der, k->p.prefix, &why) != E_OK;
-        if (!refused || !added || k->names.ndns == 0 || strstr(why.attr, "dnsNames") == NULL)
+        if (!refused || !san_dropped(k, &added, &why))
             break;
-        k->names.ndns = 0;
-        k->names.dns = NULL;
     }
     if (refused)
         rc = refuse(ctx, obj, &why, eb);

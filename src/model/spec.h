@@ -62,7 +62,7 @@ enum aformat {
                lowercase and without ':', as `openssl x509 -serial` and
                `-fingerprint` print them */
     F_IP,   /* an address as inet_ntop writes it (core/net.h ip_canonical) */
-    F_ADDR, /* ... an IPv4-mapped one as IPv4 (ip_format: where a connection went) */
+    F_ADDR, /* ... an IPv4-mapped one as IPv4 (where a connection went) */
 };
 
 struct attr {

@@ -1,6 +1,7 @@
 /* webhook.c - where and how the console tells a receiver about events
  * (API.md 7.2). This file describes and checks the configuration; deliveries
  * are notify/: made by webhook_emit, sent by notify/deliver.c. */
+#include "../core/nspath.h"
 #include "../notify/netcheck.h"
 #include "../pki/pemcheck.h"
 #include "../store/store.h"
@@ -84,8 +85,7 @@ static int
 webhook_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, struct val *obj,
                      const struct val *old, struct errbuf *eb)
 {
-    struct str   tenant = ctx->ns;
-    const char  *slash = tenant.len > 1 ? memchr(tenant.p + 1, '/', tenant.len - 1) : NULL;
+    struct str   tenant = nspath_tenant(ctx->ns);
     struct listq q = { .scope = { tenant, tenant.len > 1 }, .limit = WEBHOOKS_MAX };
     struct val   items;
     int          rc;
@@ -93,8 +93,6 @@ webhook_before_write(struct hook_ctx *ctx, const struct spec *s, struct tx *tx, 
     KW_UNUSED(obj);
     if (old != NULL)
         return E_OK;
-    if (slash != NULL)
-        q.scope.ns.len = (size_t)(slash - tenant.p);
     if ((rc = tx->ops->list(tx, s, &q, ctx->a, &items)) != E_OK)
         return errbuf_set(eb, rc, "store error");
     if (items.a.n >= WEBHOOKS_MAX)

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "../core/config.h"
+#include "../core/nspath.h"
 #include "../core/rnd.h"
 #include "../core/timeutil.h"
 #include "../model/secrets.h"
@@ -37,11 +38,9 @@ static size_t          nflight;
 static uint64_t
 tenant_of(struct str ns)
 {
-    size_t n = 1;
+    struct str t = nspath_tenant(ns);
 
-    while (n < ns.len && ns.p[n] != '/')
-        n++;
-    return hash_fnv1a(ns.p, n, 0) | 1; /* never 0 */
+    return hash_fnv1a(t.p, t.len, 0) | 1; /* never 0 */
 }
 
 static bool

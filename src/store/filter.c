@@ -384,9 +384,7 @@ as_stored(struct arena *a, enum aformat fmt, struct str s)
     char   ip[IP_TEXT_MAX], *o;
     size_t n = 0;
 
-    if (fmt == F_IP && ip_canonical(s, ip))
-        return arena_str(a, str_c(ip));
-    if (fmt == F_ADDR && ip_canonical_mapped(s, ip))
+    if ((fmt == F_IP || fmt == F_ADDR) && ip_canonical(s, fmt == F_ADDR, ip))
         return arena_str(a, str_c(ip));
     if (fmt != F_HEX)
         return s;

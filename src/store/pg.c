@@ -416,15 +416,13 @@ st_meta_get(struct store *base, const char *key, struct arena *a, struct str *va
 static bool
 st_ping(struct store *base)
 {
-    char          connect_s[16];
     struct pconn *c;
     int           wait_ms;
     bool          ok;
 
     if (pg_watch_recently_silent(((struct pg_store *)base)->watch))
         return false;
-    snprintf(connect_s, sizeof connect_s, "%d", (PING_WAIT_MS + 999) / 1000);
-    if ((c = pg_reader_within((struct pg_store *)base, connect_s)) == NULL)
+    if ((c = pg_reader_within((struct pg_store *)base, PING_CONNECT_S)) == NULL)
         return false;
     wait_ms = c->wait_ms;
     c->wait_ms = PING_WAIT_MS;

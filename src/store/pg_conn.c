@@ -139,9 +139,8 @@ statement_ms(bool writer)
 }
 
 /* A connection; `connect_s` (NULL: the URL's, or 5 s) bounds the connect
- * whatever the URL says. */
-/* `follows`: a reader's connection, which brings the generation row with
- * its statements (FOLLOW_STMT prepared). */
+ * whatever the URL says; `follows`: a reader's, which brings the generation
+ * row with its statements (FOLLOW_STMT prepared). */
 static int
 conn_open(struct pconn *c, const struct pg_store *st, bool writer, bool follows,
           const char *connect_s, struct errbuf *eb)

@@ -19,7 +19,12 @@ struct pg_watch;
 #define WAIT_MARGIN_MS 2000
 /* GET /health's ping (store_ops.ping), connecting included: a load balancer
  * takes a server whose database does not answer out within seconds. */
-#define PING_WAIT_MS 2000
+#define PING_WAIT_S  2
+#define PING_WAIT_MS (PING_WAIT_S * 1000)
+/* ... as libpq's connect_timeout, in whole seconds */
+#define PING_CONNECT_S PING_TEXT_(PING_WAIT_S)
+#define PING_TEXT_(n)  PING_TEXT__(n)
+#define PING_TEXT__(n) #n
 /* A wait on the database looks at the clock (and the watch) this often. */
 #define WAIT_SLICE_MS 250
 /* Statements a connection holds back (pq_defer, pq_later): room for a whole

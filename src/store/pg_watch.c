@@ -14,7 +14,6 @@
  * answers, even with an error, is alive: its slow statements run on.
  */
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "../core/log.h"
@@ -60,13 +59,11 @@ pg_watch_free(struct pg_watch *w)
 static bool
 answered(struct pg_watch *w)
 {
-    char          connect_s[16];
     struct errbuf eb;
     int64_t       start = time_now_ms();
 
     if (!pg_conn_alive(&w->c)) {
-        snprintf(connect_s, sizeof connect_s, "%d", (PING_WAIT_MS + 999) / 1000);
-        if (pg_conn_open_bare(&w->c, w->st, connect_s, &eb) != E_OK)
+        if (pg_conn_open_bare(&w->c, w->st, PING_CONNECT_S, &eb) != E_OK)
             return time_now_ms() - start < PING_WAIT_MS - PING_WAIT_MS / 10;
         w->c.watch = NULL; /* its own waits do not ask the watch */
     }

@@ -8,6 +8,7 @@
 #include "../../core/timeutil.h"
 #include "../../model/specs.h"
 #include "../../store/store.h"
+#include "../audit.h"
 #include "issue.h"
 
 static int
@@ -60,7 +61,8 @@ realm_certificate(struct req *r, const struct val *md, struct identity *id, stru
         return deny(r, "no client certificate", eb);
     if (!p->verified)
         return deny(r, p->reason != NULL ? p->reason : "not verified", eb);
-    r->audit_who = str_c(arena_printf(r->a, "@auth:commonname=%s", p->cn));
+    audit_claimed(r, (struct str[]){ str_c(arena_printf(r->a, "@auth:commonname=%s", p->cn)) },
+                  1);
     if (p->not_after_ms <= time_now_ms()) /* the connection outlived the certificate */
         return deny(r, "certificate has expired", eb);
     if (!appcredential_cn_id(str_c(p->cn), &cid))

@@ -14,6 +14,7 @@
 #include "../../core/timeutil.h"
 #include "../../model/specs.h"
 #include "../../store/store.h"
+#include "../audit.h"
 #include "issue.h"
 #include "throttle.h"
 
@@ -295,7 +296,10 @@ oauth2_serve(struct req *r)
     if (c.id.len == 0 || c.secret.p == NULL)
         return oauth_error(r, 401, "invalid_client", "client authentication failed");
     if (c.id.len <= 64)
-        r->audit_who = str_c(arena_printf(r->a, "@auth:clientid=%.*s", STR_FMT(c.id)));
+        audit_claimed(
+            r,
+            (struct str[]){ str_c(arena_printf(r->a, "@auth:clientid=%.*s", STR_FMT(c.id))) },
+            1);
     if (!client_authenticated(r, &c, &sa))
         return;
     int rc = scope_namespace(r, &c, val_get(&sa, "namespace")->s, &ns);

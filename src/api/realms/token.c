@@ -4,6 +4,7 @@
 #include "../../auth/accounts.h"
 #include "../../auth/authn.h"
 #include "../../store/store.h"
+#include "../audit.h"
 #include "issue.h"
 
 int
@@ -49,10 +50,7 @@ realm_token(struct req *r, const struct val *md, struct identity *id, struct err
     id->restrictions = val_get(payload, "restrictions");
     id->quota = p->quota;
     id->quota_jti = arena_str(r->a, p->jti);
-    r->audit_claims = arena_calloc(r->a, p->nclaims ? p->nclaims : 1, sizeof *r->audit_claims);
-    for (size_t i = 0; i < p->nclaims; i++) /* the audit entry says whose token it was */
-        r->audit_claims[i] = arena_str(r->a, p->claims[i]);
-    r->naudit_claims = p->nclaims;
+    audit_claimed(r, p->claims, p->nclaims); /* the audit entry says whose token it was */
     principal_put(p);
     return E_OK;
 }

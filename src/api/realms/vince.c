@@ -2,6 +2,7 @@
 #include "../../core/password.h"
 #include "../../model/specs.h"
 #include "../../store/store.h"
+#include "../audit.h"
 #include "issue.h"
 #include "throttle.h"
 
@@ -58,7 +59,9 @@ realm_vince(struct req *r, const struct val *md, struct identity *id, struct err
     int             rc;
 
     if (name.len > 0 && name.len <= 128) {
-        r->audit_who = str_c(arena_printf(r->a, "@auth:account=%.*s", STR_FMT(name)));
+        audit_claimed(
+            r, (struct str[]){ str_c(arena_printf(r->a, "@auth:account=%.*s", STR_FMT(name))) },
+            1);
         key = str_c(arena_printf(r->a, "vince:%.*s", STR_FMT(name)));
     }
     if ((rc = throttle_begin(r, key, &t, eb)) != E_OK)
