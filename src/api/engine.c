@@ -148,9 +148,9 @@ cursor_check(struct req *r, const struct spec *s, const struct listq *q, struct 
         return E_OK;
     rc = kw_store->ops->find(kw_store, s, &q->scope, "ID", q->after, r->a, &obj, eb);
     if (rc == E_NOTFOUND)
-        return errbuf_set(eb, E_BADREQ,
-                          "Query parameter 'after' names no object of this list (deleted, or "
-                          "in another namespace): list again without 'after'");
+        return errbuf_attr(eb, E_BADREQ, "after",
+                           "Query parameter 'after' names no object of this list (deleted, or "
+                           "in another namespace): list again without 'after'");
     return rc;
 }
 

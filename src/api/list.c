@@ -22,10 +22,10 @@ int_param(const struct req *r, const char *k, int64_t min, int64_t max, int64_t 
     if (!*present)
         return E_OK;
     if (str_to_i64(v, out) != E_OK || *out < min || *out > max)
-        return errbuf_set(eb, E_BADREQ,
-                          "Query parameter '%s' must be an integer from "
-                          "%lld to %lld",
-                          k, (long long)min, (long long)max);
+        return errbuf_attr(eb, E_BADREQ, k,
+                           "Query parameter '%s' must be an integer from "
+                           "%lld to %lld",
+                           k, (long long)min, (long long)max);
     return E_OK;
 }
 
@@ -45,13 +45,15 @@ list_paging(struct req *r, struct listq *q, struct errbuf *eb)
         return rc;
     q->after = req_param(r, "after");
     if (has_size && has_size2)
-        return errbuf_set(eb, E_BADREQ, "Use pageSize or pagesize, not both");
+        return errbuf_attr(eb, E_BADREQ, "pagesize", "Use pageSize or pagesize, not both");
     if (has_limit && (has_page || has_size || has_size2))
-        return errbuf_set(eb, E_BADREQ, "Use either page and pageSize or limit and after");
+        return errbuf_attr(eb, E_BADREQ, "limit",
+                           "Use either page and pageSize or limit and after");
     if (q->after.p != NULL && !has_limit)
-        return errbuf_set(eb, E_BADREQ, "Query parameter 'after' needs 'limit'");
+        return errbuf_attr(eb, E_BADREQ, "after", "Query parameter 'after' needs 'limit'");
     if (q->after.p != NULL && !id_valid(q->after))
-        return errbuf_set(eb, E_BADREQ, "Query parameter 'after' must be an object ID");
+        return errbuf_attr(eb, E_BADREQ, "after",
+                           "Query parameter 'after' must be an object ID");
     if (has_limit) {
         q->limit = limit + 1; /* one more: is there a next page? */
         q->offset = 0;
@@ -61,7 +63,7 @@ list_paging(struct req *r, struct listq *q, struct errbuf *eb)
         if (size == 0)
             size = cfg.page_size_max;
         if (page - 1 > INT64_MAX / size)
-            return errbuf_set(eb, E_BADREQ, "Query parameter 'page' is too large");
+            return errbuf_attr(eb, E_BADREQ, "page", "Query parameter 'page' is too large");
         q->limit = size;
         q->offset = (page - 1) * size;
     }
@@ -83,9 +85,10 @@ ordering(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb
             v.p++, v.len--;
         const struct attr *at = spec_attr(s, v);
         if (at == NULL || !(at->flags & A_ORDER))
-            return errbuf_set(eb, E_BADREQ, "Cannot order by '%.*s'", STR_FMT(r->params[i].v));
+            return errbuf_attr(eb, E_BADREQ, "order", "Cannot order by '%.*s'",
+                               STR_FMT(r->params[i].v));
         if (n == MAX_ORDER)
-            return errbuf_set(eb, E_BADREQ, "At most %d order parameters", MAX_ORDER);
+            return errbuf_attr(eb, E_BADREQ, "order", "At most %d order parameters", MAX_ORDER);
         keys[n++] = (struct order_key){ at, desc };
     }
     if (n == 0 && s->default_order != NULL)
@@ -108,7 +111,7 @@ filters(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb)
         if (!str_eq_c(r->params[i].k, "q"))
             continue;
         if (++n > MAX_Q)
-            return errbuf_set(eb, E_BADREQ, "At most %d q parameters", MAX_Q);
+            return errbuf_attr(eb, E_BADREQ, "q", "At most %d q parameters", MAX_Q);
         int rc = filter_parse(r->a, r->params[i].v, now, &f, eb);
         if (rc == E_OK && (terms += filter_terms(f)) > MAX_TERMS)
             rc = errbuf_set(eb, E_BADREQ,
@@ -117,8 +120,10 @@ filters(struct req *r, const struct spec *s, struct listq *q, struct errbuf *eb)
                             MAX_TERMS);
         if (rc == E_OK)
             rc = filter_rewrite(r->a, &f, s, now, eb);
-        if (rc != E_OK)
+        if (rc != E_OK) {
+            errbuf_attr_default(eb, "q");
             return rc;
+        }
         all = all == NULL ? f : filter_bool(r->a, F_OR, all, f);
     }
     q->filter = all;

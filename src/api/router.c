@@ -1,6 +1,8 @@
 /* router.c - the three-level URL layout (API.md section 6) and content types. */
 #include "router.h"
 
+#include <stdio.h>
+
 #include "../model/spec.h"
 #include "routes.h"
 
@@ -276,7 +278,7 @@ req_param_once(const struct req *r, const char *k, struct str *v, struct errbuf 
         if (str_eq_c(r->params[i].k, k) && n++ == 0)
             *v = r->params[i].v;
     if (n > 1)
-        return errbuf_set(eb, E_BADREQ, "Query parameter '%s' is given more than once", k);
+        return errbuf_attr(eb, E_BADREQ, k, "Query parameter '%s' is given more than once", k);
     return E_OK;
 }
 
@@ -291,7 +293,7 @@ req_param_bool(const struct req *r, const char *k, bool *out, struct errbuf *eb)
     if (v.p == NULL || str_eq_c(v, "false"))
         return E_OK;
     if (!str_eq_c(v, "true") && v.len != 0)
-        return errbuf_set(eb, E_BADREQ, "Query parameter '%s' must be true or false", k);
+        return errbuf_attr(eb, E_BADREQ, k, "Query parameter '%s' must be true or false", k);
     *out = true;
     return E_OK;
 }
@@ -303,9 +305,12 @@ req_params_check(const struct req *r, const char *const *allowed, struct errbuf 
         bool ok = false;
         for (const char *const *a = allowed; *a != NULL && !ok; a++)
             ok = str_eq_c(r->params[i].k, *a);
-        if (!ok)
-            return errbuf_set(eb, E_BADREQ, "Unknown query parameter '%.*s'",
-                              STR_FMT(r->params[i].k));
+        if (!ok) {
+            char name[sizeof eb->attr];
+            snprintf(name, sizeof name, "%.*s", STR_FMT(r->params[i].k));
+            return errbuf_attr(eb, E_BADREQ, name, "Unknown query parameter '%.*s'",
+                               STR_FMT(r->params[i].k));
+        }
     }
     return E_OK;
 }

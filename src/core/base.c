@@ -210,6 +210,13 @@ errbuf_attr(struct errbuf *eb, enum err code, const char *attr, const char *fmt,
     return rc;
 }
 
+void
+errbuf_attr_default(struct errbuf *eb, const char *attr)
+{
+    if (eb != NULL && eb->attr[0] == '\0')
+        snprintf(eb->attr, sizeof eb->attr, "%s", attr);
+}
+
 /* One table maps each error to its HTTP status and the title of API.md section 2. */
 static const struct {
     int         status;

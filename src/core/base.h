@@ -121,6 +121,9 @@ int errbuf_set(struct errbuf *eb, enum err code, const char *fmt, ...) KW_PRINTF
 /* Same, naming the attribute (data.attribute in the error list). */
 int errbuf_attr(struct errbuf *eb, enum err code, const char *attr, const char *fmt, ...)
     KW_PRINTF(4, 5);
+/* Name `attr` where the error in `eb` (may be NULL) names none yet: the query
+ * parameter whose value's own error names no field. */
+void errbuf_attr_default(struct errbuf *eb, const char *attr);
 
 int         err_http_status(enum err e);
 const char *err_title(enum err e);

@@ -887,11 +887,14 @@ cert_contents(struct hook_ctx *ctx, const struct spec *s, const struct val *obj,
     KW_UNUSED(s);
     KW_UNUSED(answer);
     if (format.len > 0 && !der && !str_eq_nocase(format, "PEM"))
-        return errbuf_set(eb, E_BADREQ, "Query parameter 'format' must be PEM or DER");
+        return errbuf_attr(eb, E_BADREQ, "format",
+                           "Query parameter 'format' must be PEM or DER");
     if (chain.p != NULL && !str_eq_c(chain, "true") && !str_eq_c(chain, "false"))
-        return errbuf_set(eb, E_BADREQ, "Query parameter 'chain' must be true or false");
+        return errbuf_attr(eb, E_BADREQ, "chain",
+                           "Query parameter 'chain' must be true or false");
     if (der && str_eq_c(chain, "true"))
-        return errbuf_set(eb, E_BADREQ, "A chain is PEM only: use format=PEM with chain=true");
+        return errbuf_attr(eb, E_BADREQ, "format",
+                           "A chain is PEM only: use format=PEM with chain=true");
     struct str b64 = val_get_str(obj, "der");
     if (der) {
         unsigned char *bin = arena_alloc(ctx->a, b64.len);

@@ -927,3 +927,12 @@ def test_filters_take_hex_and_addresses_as_openssl_and_people_write_them(admin):
     # nothing but separators is no hex to read: as written, it matches nothing (emptied, it
     # would have matched every certificate: a code review)
     assert ids_of(admin, ns, 'fingerprint contains ":"') == set()
+
+
+def test_a_bad_contents_parameter_is_named_in_data_attribute(admin, space):
+    ns = space
+    url = "/certificates/%s/contents" % imp(admin, ns, make_cert("params.example").pem)["ID"]
+    for params, attribute in ((("format", "TXT"),), "format"), ((("chain", "yes"),), "chain"), \
+            ((("format", "DER"), ("chain", "true")), "format"):
+        r = admin.get(url, ns=ns, params=list(params))
+        assert assert_error(r, 400).get("data") == {"attribute": attribute}, (params, r)

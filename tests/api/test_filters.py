@@ -176,6 +176,29 @@ def test_single_valued_parameters_given_twice_are_400(admin, F):
         assert "more than once" in assert_error(r, 400)["description"], r
 
 
+@pytest.mark.parametrize("params,attribute", [
+    ([("pageSize", "x")], "pageSize"),
+    ([("page", "0")], "page"),
+    ([("limit", "1"), ("limit", "2")], "limit"),
+    ([("recursive", "yes")], "recursive"),
+    ([("pageSize", "1"), ("pagesize", "1")], "pagesize"),
+    ([("limit", "1"), ("page", "1")], "limit"),
+    ([("after", "x")], "after"),
+    ([("limit", "1"), ("after", "x")], "after"),
+    ([("order", "nosuchfield")], "order"),
+    ([("q", 'name == "a" and')], "q"),
+    ([("q", 'name == "a')], "q"),
+    ([("q", 'name == "a"')] * 17, "q"),
+    ([("q", 'nosuchfield == "a"')], "nosuchfield"),
+    ([("colour", "red")], "colour"),
+])
+def test_a_bad_query_parameter_is_named_in_data_attribute(admin, F, params, attribute):
+    """API.md 2: data.attribute names what was wrong, for query parameters as for a body's
+    attributes, so that a script can tell which of its parameters to fix."""
+    r = admin.get("/namespaces", ns=F["box"], params=params)
+    assert assert_error(r, 400).get("data") == {"attribute": attribute}, r
+
+
 def test_now(admin, F):
     assert q(admin, F, 'createTime > now("-1h")') == ALL
     assert q(admin, F, 'createTime < now("-1h")') == set()
