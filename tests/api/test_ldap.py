@@ -287,6 +287,41 @@ def test_authorization_on_an_ldap_claim(server, admin, ns, slapd, plain):
     assert_error(alice.get("/namespaces", ns=child), 403)
 
 
+def test_a_providers_users_are_confined_to_its_namespace(server, admin, ns, slapd, plain):
+    """A tenant's administrator can make a provider named like an ancestor's and point it at
+    a directory of its own: a grant above the tenant that names the provider and a user must
+    not reach that directory's users (a hostile review: a tenant administrator logged in as
+    its own "alice" and was administrator of the whole console). A provider's tokens are
+    restricted to its namespace."""
+    tenant = admin.mkns(ns)["name"]
+    admin.mkauthz(ns, [["@auth:realm=ldap", "@auth:provider=" + plain["name"],
+                        "@auth:uid=alice"]], ["@auth:role=namespace.administrator"])
+    real = token_of(server, ns, plain["name"], "alice", ALICE_PW)
+    assert jwt_parts(real)[1]["restrictions"].get("namespace") == ns
+    assert Client(server, real).get("/apiauthorizations", ns=ns).status == 200
+    mkprovider(admin, tenant, slapd, name=plain["name"])  # the look-alike
+    tok = token_of(server, tenant, plain["name"], "alice", ALICE_PW)
+    assert jwt_parts(tok)[1]["restrictions"] == {"namespace": tenant}
+    fake = Client(server, tok)
+    assert_error(fake.get("/apiauthorizations", ns=ns), 403)
+    assert_error(fake.post("/namespaces", {"name": "pwned-" + rand(6)}, ns=ns), 403)
+    assert_error(fake.get("/namespaces", ns=ns, params={"recursive": "true"}), 403)
+    # what the tenant's administrators could grant it anyway, it has
+    assert fake.get("/apiauthorizations", ns=tenant).status == 200
+    # a narrower restriction may be asked for; a wider one is refused
+    md = {"username": "alice", "password": ALICE_PW, "namespace": tenant,
+          "provider": plain["name"]}
+    for wider in (ns, "/"):
+        r = Client(server).post("/issue", {"realm": "LDAP", "metadata": md,
+                                           "restrictedNamespace": wider}, ns=None, token=None)
+        assert assert_error(r, 422)["data"] == {"attribute": "restrictedNamespace"}, r
+    inner = admin.mkns(tenant)["name"]
+    r = Client(server).post("/issue", {"realm": "LDAP", "metadata": md,
+                                       "restrictedNamespace": inner}, ns=None, token=None)
+    assert r.status == 200, r
+    assert jwt_parts(r.data["token"])[1]["restrictions"] == {"namespace": inner}
+
+
 # -- refusals -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("username, password", [
@@ -369,6 +404,36 @@ def test_default_provider(server, admin, ns, slapd):
     _, payload, _ = jwt_parts(token_of(server, child, None, "alice", ALICE_PW))
     assert payload["data"]["provider"] == "b-default"
     assert payload["sub"] == "Alice Liddell"
+
+
+def test_lockout_counts_the_directory_entry_whatever_the_spelling(start_server, slapd):
+    """The directory matches "alice", " alice", "alice\u00a0", "ALICE" and a fullwidth
+    "\uff41lice" to one entry (RFC 4518): each spelling, or leaving out the default provider's name, had a count of its
+    own, so a locked account still logged in and guessing never ended (a hostile review).
+    Failures count against the entry the name finds; a name that finds none, against
+    itself, so that a missing user locks as a present one does."""
+    s = start_server({"login_failures_max": 3, "login_failures_per_address_max": 1000,
+                      "login_failure_window": "1h", "login_lockout": "60s"})
+    admin = s.admin()
+    ns = admin.mkns("/", "lk-" + rand(6))["name"]
+    p = mkprovider(admin, ns, slapd, default=True)
+    for _ in range(3):
+        assert_error(issue(s, ns, p["name"], "alice", "wrong-" + rand(6)), 401)
+    for spelling, provider in (("alice", p["name"]), ("alice ", p["name"]),
+                               (" alice", p["name"]), ("alice\u00a0", p["name"]),
+                               ("ALICE", p["name"]), ("\uff41lice", p["name"]),  # fullwidth a
+                               ("alice", None), (" Alice ", None)):
+        r = issue(s, ns, provider, spelling, ALICE_PW)
+        assert r.status == 429, (spelling, provider, r)
+        assert "token" not in r.content.decode()
+    assert issue(s, ns, p["name"], "bob", BOB_PW).status == 200  # another entry
+    for _ in range(3):
+        assert_error(issue(s, ns, p["name"], "ghost", "wrong"), 401, description=INVALID)
+    assert issue(s, ns, p["name"], "ghost", "wrong").status == 429
+    # another provider's "alice" (another directory, as far as the console knows) is another
+    # user
+    q = mkprovider(admin, ns, slapd)
+    assert issue(s, ns, q["name"], "alice", ALICE_PW).status == 200
 
 
 # -- the directory down ------------------------------------------------------------------------

@@ -375,6 +375,28 @@ def test_oidc_claim_grants_access(server, admin, ns, idp, tls):
     assert_error(server.client(r.data["token"]).get("/namespaces", ns=ns), 403)
 
 
+def test_a_providers_users_are_confined_to_its_namespace(server, admin, ns, idp, tls):
+    """A tenant's administrator can make a provider named like an ancestor's, pointing at an
+    identity provider of its own that says whatever it likes: a grant above the tenant that
+    names the provider and a group must not reach its users (a hostile review). A provider's
+    tokens are restricted to its namespace."""
+    op = mkprovider(admin, ns, idp, "kw-es", tls)
+    tenant = admin.mkns(ns)["name"]
+    admin.mkauthz(ns, [["@auth:realm=oidc", "@auth:groups=pki-admins",
+                        "@auth:provider=" + op["name"]]], ["@auth:role=namespace.administrator"])
+    r, _ = login(server, ns, idp, op["name"])
+    assert r.status == 200, r
+    assert server.client(r.data["token"]).get("/apiauthorizations", ns=ns).status == 200
+    mkprovider(admin, tenant, idp, "kw-es", tls, name=op["name"])  # the look-alike
+    r, _ = login(server, tenant, idp, op["name"])
+    assert r.status == 200, r
+    assert jwt_parts(r.data["token"])[1]["restrictions"] == {"namespace": tenant}
+    fake = server.client(r.data["token"])
+    assert_error(fake.get("/apiauthorizations", ns=ns), 403)
+    assert_error(fake.post("/namespaces", {"name": "pwned-" + rand(6)}, ns=ns), 403)
+    assert fake.get("/apiauthorizations", ns=tenant).status == 200
+
+
 def test_full_login_es256_client_secret_post(server, admin, ns, idp_post, tls):
     disc = idp_post.discovery()
     assert disc["token_endpoint_auth_methods_supported"] == ["client_secret_post"]

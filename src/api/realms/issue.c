@@ -385,6 +385,23 @@ take_quota(struct issue_req *q, const struct identity *id, struct errbuf *eb)
     return E_OK;
 }
 
+/* An identity vouched for by a namespace's provider is worth no more than that
+ * namespace's administrators, who choose what the provider says: its token is
+ * restricted to the namespace, so that a grant outside it (a policy naming a
+ * provider or a user that a tenant can name alike) never reaches it. */
+static int
+confine(struct issue_req *q, const struct identity *id, struct errbuf *eb)
+{
+    if (id->home.len == 0 || str_eq_c(id->home, "/"))
+        return E_OK;
+    if (q->rns.len == 0)
+        q->rns = id->home;
+    else if (!nspath_within(q->rns, id->home))
+        return bad(eb, "restrictedNamespace",
+                   "The token of a provider's user is restricted to the provider's namespace");
+    return E_OK;
+}
+
 /* A token made from another may only be narrower: its restrictions inherit the
  * original's and may only shrink; it expires no later; its quota is taken from
  * the original's. */
@@ -448,7 +465,8 @@ issue_serve(struct req *r)
     if ((rc = codec_decode(r->in, r->a, r->body.p, r->body.len, (int)cfg.max_depth, &in,
                            &eb)) != E_OK ||
         (rc = check_request(&q, &in, &eb)) != E_OK || (rc = prove(r, &q, &id, &eb)) != E_OK ||
-        (rc = narrow(&q, &id, &eb)) != E_OK || (rc = take_quota(&q, &id, &eb)) != E_OK) {
+        (rc = narrow(&q, &id, &eb)) != E_OK || (rc = confine(&q, &id, &eb)) != E_OK ||
+        (rc = take_quota(&q, &id, &eb)) != E_OK) {
         if (rc != REALM_ANSWERED)
             api_error(r, &eb);
         return;

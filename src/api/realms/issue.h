@@ -23,6 +23,10 @@ struct identity {
      * taken from what the original has left. */
     int64_t    quota;
     struct str quota_jti;
+    /* Set by realms whose identities an object of a namespace vouches for (an
+     * LDAP or OIDC provider): that namespace, to which the token is confined,
+     * since its administrators could point the provider anywhere. */
+    struct str home;
 };
 
 /* A realm's prove() returns E_OK with `id` filled (a token is issued), an error

@@ -530,26 +530,55 @@ identity_fill(struct req *r, LDAP *ld, LDAPMessage *e, const struct provider *p,
     val_set(r->a, &id->data, "provider", val_cstr(p->name));
     val_set(r->a, &id->data, "providerid", *val_get(p->obj, "ID"));
     id->sub = subject_of(r->a, ld, e, p, dn);
+    id->home = l->ns;
 }
 
-static int
-authenticate(struct req *r, LDAP *ld, LDAPMessage *e, const struct provider *p,
-             const struct login *l, struct identity *id, struct errbuf *eb)
+/* Whose failures an attempt counts against: the directory entry the name found
+ * (its DN, as the directory writes it), so that every spelling the directory
+ * matches to one user (" alice", "alice\u00a0", fullwidth letters) counts as
+ * that user (a review: each got a fresh count); a name that finds no entry
+ * counts under itself, so that a missing user is locked out as a present one
+ * is and the lock tells nothing. ASCII case is folded in both. */
+static struct str
+login_key(struct arena *a, const struct provider *p, const char *dn, struct str user)
 {
-    char *dn = e != NULL ? ldap_get_dn(ld, e) : NULL;
-    int   rc;
+    struct str id = val_get_str(p->obj, "ID");
+    char      *k = dn != NULL ? arena_printf(a, "ldap:%.*s:dn:%s", STR_FMT(id), dn)
+                              : arena_printf(a, "ldap:%.*s:name:%.*s", STR_FMT(id), STR_FMT(user));
 
-    if (dn == NULL)
-        return invalid(eb);
-    rc = bind_user(r, ld, p, dn, l->pw, eb);
-    if (rc == E_OK)
+    for (char *c = k; *c != '\0'; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
+    return str_c(k);
+}
+
+/* The search's verdict `rc` (E_OK: one entry in `res`) becomes the login's: the
+ * attempt is counted against the entry (or the name) and, unless that is
+ * locked out, the password is bound. */
+static int
+authenticate(struct req *r, LDAP *ld, LDAPMessage *res, const struct provider *p,
+             const struct login *l, struct throttle *t, int rc, struct identity *id,
+             struct errbuf *eb)
+{
+    LDAPMessage *e = rc == E_OK ? ldap_first_entry(ld, res) : NULL;
+    char        *dn = e != NULL ? ldap_get_dn(ld, e) : NULL;
+    int          trc;
+
+    if (rc != E_OK && rc != E_UNAUTH)
+        return rc;
+    if ((trc = throttle_account(r, t, login_key(r->a, p, dn, l->user), eb)) != E_OK)
+        rc = trc;
+    else if (dn == NULL)
+        rc = invalid(eb);
+    else if ((rc = bind_user(r, ld, p, dn, l->pw, eb)) == E_OK)
         identity_fill(r, ld, e, p, l, dn, id);
     ldap_memfree(dn);
     return rc;
 }
 
 static int
-login(struct req *r, const struct login *l, struct identity *id, struct errbuf *eb)
+login(struct req *r, const struct login *l, struct throttle *t, struct identity *id,
+      struct errbuf *eb)
 {
     struct provider p;
     struct val      obj;
@@ -561,29 +590,18 @@ login(struct req *r, const struct login *l, struct identity *id, struct errbuf *
         return rc;
     provider_load(r->a, &obj, &p);
     if ((rc = session_open(r, &p, &ld, eb)) == E_OK &&
-        (rc = bind_service(r, ld, &p, eb)) == E_OK &&
-        (rc = search_user(r, ld, &p, l->user, &res, eb)) == E_OK)
-        rc = authenticate(r, ld, ldap_first_entry(ld, res), &p, l, id, eb);
+        (rc = bind_service(r, ld, &p, eb)) == E_OK) {
+        rc = search_user(r, ld, &p, l->user, &res, eb);
+        rc = authenticate(r, ld, res, &p, l, t, rc, id, eb);
+    }
     ldap_msgfree(res);
     if (ld != NULL)
         ldap_unbind_ext_s(ld, NULL, NULL);
     return rc;
 }
 
-/* Failures are counted per user of a provider. Directories mostly compare user
- * names without regard to ASCII case, so the key does too. */
-static struct str
-login_key(struct arena *a, const struct login *l)
-{
-    char *k = arena_printf(a, "ldap:%.*s:%.*s:%.*s", STR_FMT(l->ns), STR_FMT(l->provider),
-                           STR_FMT(l->user));
-
-    for (char *c = k; *c != '\0'; c++)
-        if (*c >= 'A' && *c <= 'Z')
-            *c = (char)(*c - 'A' + 'a');
-    return str_c(k);
-}
-
+/* The client's address is judged before the directory is asked anything, the
+ * user's failures once the directory has said who it is (login_key). */
 int
 realm_ldap(struct req *r, const struct val *md, struct identity *id, struct errbuf *eb)
 {
@@ -592,9 +610,9 @@ realm_ldap(struct req *r, const struct val *md, struct identity *id, struct errb
     int             rc;
 
     if ((rc = login_parse(md, &l, eb)) != E_OK ||
-        (rc = throttle_begin(r, login_key(r->a, &l), &t, eb)) != E_OK)
+        (rc = throttle_begin(r, STR_NULL, &t, eb)) != E_OK)
         return rc;
-    rc = login(r, &l, id, eb);
+    rc = login(r, &l, &t, id, eb);
     throttle_end(r, &t, rc);
     return rc;
 }

@@ -1023,6 +1023,7 @@ identity_fill(struct req *r, const struct provider *p, const struct val *c, stru
     val_set(r->a, &id->data, "provider", val_str(p->name));
     val_set(r->a, &id->data, "providerid", val_str(p->id));
     id->sub = val_get_str(c, "sub");
+    id->home = p->ns;
 }
 
 /* A state is what step 1 made (43 base64url characters); anything else is not

@@ -80,6 +80,22 @@ throttle_begin(struct req *r, struct str account, struct throttle *t, struct err
     return E_OK;
 }
 
+int
+throttle_account(struct req *r, struct throttle *t, struct str account, struct errbuf *eb)
+{
+    int64_t now = time_mono_ms(), wait;
+
+    if (!t->admitted || accounts == NULL || account.len == 0)
+        return E_OK;
+    if ((wait = ratelimit_begin(accounts, account, now)) > 0) {
+        ratelimit_end(addresses, t->address, RL_NEUTRAL, now);
+        t->admitted = false;
+        return throttle_refuse(r, wait, "Too many failed attempts: try again later", eb);
+    }
+    t->account = account;
+    return E_OK;
+}
+
 void
 throttle_end(struct req *r, const struct throttle *t, int rc)
 {
