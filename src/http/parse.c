@@ -18,7 +18,9 @@ enum {
     CS_DATA_CR,
     CS_DATA_LF,
     CS_TRAILER,
-    CS_TRAILER_LINE,
+    CS_TRAILER_NAME,
+    CS_TRAILER_VALUE,
+    CS_TRAILER_LF,
     CS_END_LF,
     CS_DONE
 };
@@ -310,6 +312,18 @@ size_end(struct http_chunked *c)
     return 0;
 }
 
+/* The framing of a chunked body is read strictly (RFC 9112 7.1): every line
+ * ends in CRLF, extensions and trailers hold no control characters, a trailer
+ * is a field line. The head's parser tolerates a lone LF, but a server that
+ * ends a body where a proxy in front does not is the start of request
+ * smuggling (a review: a lone LF, a bare CR in a trailer, a trailer without a
+ * colon all passed here). */
+static bool
+is_ctl(unsigned char ch)
+{
+    return (ch < 0x20 && ch != '\t') || ch == 0x7f;
+}
+
 static int
 on_size(struct http_chunked *c, unsigned char ch)
 {
@@ -319,37 +333,55 @@ on_size(struct http_chunked *c, unsigned char ch)
             return size_digit(c, ch);
         if (c->digits == 0)
             return 400;
-        if (ch == '\r' || ch == '\n')
+        if (ch == '\r')
             break;
         if (ch != ';' && ch != ' ' && ch != '\t')
             return 400;
         c->state = CS_EXT;
         return 0;
     case CS_EXT:
-        if (ch == '\r' || ch == '\n')
+        if (ch == '\r')
             break;
-        return ++c->linelen > EXT_MAX ? 400 : 0;
+        /* quoted-string values may hold obs-text; no control character */
+        return is_ctl(ch) || ++c->linelen > EXT_MAX ? 400 : 0;
     default: /* CS_SIZE_LF */
         return ch == '\n' ? size_end(c) : 400;
     }
-    if (ch == '\n')
-        return size_end(c);
     c->state = CS_SIZE_LF;
     return 0;
 }
 
+/* Trailers are read and dropped; each must still be a field line. */
 static int
 on_trailer(struct http_chunked *c, unsigned char ch, size_t max_trailer)
 {
     if (++c->trailer > max_trailer)
         return 431;
     switch (c->state) {
-    case CS_TRAILER:
-        c->state = ch == '\r' ? CS_END_LF : ch == '\n' ? CS_DONE : CS_TRAILER_LINE;
+    case CS_TRAILER: /* a line begins: a field name, or the CR of the end */
+        if (ch == '\r')
+            c->state = CS_END_LF;
+        else if (is_tchar(ch))
+            c->state = CS_TRAILER_NAME;
+        else
+            return 400;
         return 0;
-    case CS_TRAILER_LINE:
-        if (ch == '\n')
-            c->state = CS_TRAILER;
+    case CS_TRAILER_NAME:
+        if (ch == ':')
+            c->state = CS_TRAILER_VALUE;
+        else if (!is_tchar(ch))
+            return 400;
+        return 0;
+    case CS_TRAILER_VALUE:
+        if (ch == '\r')
+            c->state = CS_TRAILER_LF;
+        else if (is_ctl(ch))
+            return 400;
+        return 0;
+    case CS_TRAILER_LF:
+        if (ch != '\n')
+            return 400;
+        c->state = CS_TRAILER;
         return 0;
     default: /* CS_END_LF */
         if (ch != '\n')
@@ -379,7 +411,7 @@ http_chunked_feed(struct http_chunked *c, char *p, size_t *n, size_t *used, bool
         }
         i++;
         if (c->state == CS_DATA_CR || c->state == CS_DATA_LF) {
-            if (ch == '\n')
+            if (ch == '\n' && c->state == CS_DATA_LF)
                 c->state = CS_SIZE;
             else if (ch == '\r' && c->state == CS_DATA_CR)
                 c->state = CS_DATA_LF;

@@ -172,6 +172,27 @@ def test_malformed_chunks_are_400(server, chunk):
     assert_refused(exchange(server, data), 400)
 
 
+@pytest.mark.parametrize("chunks", [
+    b"5\nhello\r\n0\r\n\r\n",              # a lone LF after the size
+    b"5;x=y\nhello\r\n0\r\n\r\n",          # ... after an extension
+    b"5\r\nhello\n0\r\n\r\n",              # ... after the data
+    b"5\r\nhello\r\n0\n\r\n",              # ... after the last size
+    b"5\r\nhello\r\n0\r\n\n",              # ... ending the trailers
+    b"5\r\nhello\r\n0\r\nX: 1\n\r\n",        # ... ending a trailer
+    b"5\r\nhello\r\n0\r\nX: a\rb\r\n\r\n",   # a bare CR in a trailer
+    b"5\r\nhello\r\n0\r\nnot a field\r\n\r\n",
+    b"5\r\nhello\r\n0\r\nX: 1\r\n  folded\r\n\r\n",
+    b"5;x=\x00\r\nhello\r\n0\r\n\r\n",     # a NUL in an extension
+])
+def test_chunked_framing_is_read_strictly(server, chunks):
+    """RFC 9112 7.1: a server that ends a chunked body where a proxy in front does not is
+    how requests are smuggled (a review: each of these was accepted, and the request after
+    it answered). Refused, the connection closed, nothing after it served."""
+    data = req([b"POST /namespaces HTTP/1.1", b"Host: x", b"Transfer-Encoding: chunked",
+                b"Content-Type: application/json"], chunks) + HEALTH
+    assert_refused(exchange(server, data), 400)
+
+
 def test_chunked_body_with_extensions_and_trailers_works(admin, ns, server):
     body = json.dumps({"name": "chunky"}).encode()
     chunks = (b"%x;ext=1\r\n" % 5 + body[:5] + b"\r\n" +

@@ -271,6 +271,20 @@ test_chunked_bad(void **state)
           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
           431 },
         { "0\r\n\rX", 400 },
+        /* framing read strictly (RFC 9112 7.1): a proxy may end the body elsewhere */
+        { "5\nhello\r\n0\r\n\r\n", 400 },          /* lone LF after the size */
+        { "5;a=b\nhello\r\n0\r\n\r\n", 400 },      /* ... after an extension */
+        { "5\r\nhello\n0\r\n\r\n", 400 },          /* ... after the data */
+        { "0\r\n\n", 400 },                        /* ... ending the trailers */
+        { "0\r\nX-T: 1\n\r\n", 400 },              /* ... ending a trailer */
+        { "0\r\nX-T: a\rb\r\n\r\n", 400 },         /* a bare CR in a trailer */
+        { "0\r\nno colon\r\n\r\n", 400 },          /* not a field line */
+        { "0\r\nX-T: 1\r\n folded\r\n\r\n", 400 }, /* obs-fold */
+        { "0\r\n: v\r\n\r\n", 400 },               /* no field name */
+        { "5;a=\x01\r\nhello\r\n0\r\n\r\n", 400 }, /* a control in an extension */
+        { "5;a=\x7f\r\nhello\r\n0\r\n\r\n", 400 },
+        { "5;a=\"\xc3\xa9\"\r\nhello\r\n0\r\n\r\n", 0 }, /* obs-text is fine */
+        { "0\r\nX-T: \xc3\xa9\t!\r\n\r\n", 0 },
     };
     char   out[512];
     size_t n, used;
