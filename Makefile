@@ -23,13 +23,18 @@ OBJ      := $(SRC:%.c=$(B)/obj/%.o)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 SAN_OBJ  := $(SRC:%.c=$(B)/san/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_OBJ := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o)
+# libFuzzer targets (tests/fuzz): clang, the library instrumented for coverage.
+FUZZ_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
 
 DATA    ?= ./keyward-data
 LISTEN  ?= 127.0.0.1:8443
 # Plain HTTP for the public PKI routes (CRLs, OCSP; API.md 7.4); empty: off.
 PKI_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all deps test-deps bench-deps run check unit api api-asan api-pg bench clean format format-check
+.PHONY: all deps test-deps bench-deps run check unit api api-asan api-pg bench fuzz clean format format-check
 
 all: $(B)/keyward
 
@@ -70,6 +75,27 @@ $(B)/tests/%: tests/unit/%.c $(B)/libkeyward.a
 	$(call say,TEST,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Isrc -o $@ $< $(B)/libkeyward.a $(PKG_LIBS) -lcmocka
 
+# Every fuzz target, each linked against the whole library built for it, so that
+# no target's list of sources goes stale: `make fuzz`, then e.g.
+# `build/fuzz/fuzz_csr -max_len=70000 -timeout=10 corpus/` (each target's header
+# says what it checks and its seeds).
+fuzz: $(FUZZ_BIN)
+
+$(B)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call say,CC-FUZZ,$<)
+	$(Q)clang $(CFLAGS_W) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -MMD -MP -c \
+	    -o $@ $<
+
+$(B)/fuzz/libkeyward.a: $(FUZZ_OBJ)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $(FUZZ_OBJ)
+
+$(B)/fuzz/%: tests/fuzz/%.c $(B)/fuzz/libkeyward.a
+	$(call say,FUZZ,$@)
+	$(Q)clang $(CFLAGS_W) $(FUZZ_FLAGS) -fsanitize=fuzzer -Isrc -Itests/fuzz $(PKG_CFLAGS) \
+	    -o $@ $< $(B)/fuzz/libkeyward.a $(PKG_LIBS)
+
 # Store-level benchmarks (bench/*.c): build against the library, run by hand.
 $(B)/bench/%: bench/%.c $(B)/libkeyward.a
 	@mkdir -p $(dir $@)
@@ -82,7 +108,8 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	./$(B)/keyward server --listen $(LISTEN) --pki-listen '$(PKI_LISTEN)' --data $(DATA)
 
-# The build must be warning-free with clang as with gcc; then the unit tests, then
+# The build must be warning-free with clang as with gcc; then the unit tests, each
+# fuzz target for 3 s (tests/run-fuzz.sh: they still build and find nothing at once), then
 # the black-box API suite against the normal build, again against an ASan+UBSan
 # build, once more with every server on a throw-away PostgreSQL 15 cluster
 # (KEYWARD_STORE=pg; test_pg_cluster.py runs several servers on one database),
@@ -95,6 +122,8 @@ check: test-deps
 	@$(MAKE) --no-print-directory CC=clang B=$(B)/clang $(B)/clang/keyward
 	@$(MAKE) --no-print-directory all $(B)/asan/keyward $(UNIT_BIN)
 	./tests/run-unit.sh $(UNIT_BIN)
+	@$(MAKE) --no-print-directory fuzz
+	./tests/run-fuzz.sh 3 $(FUZZ_BIN)
 	./tests/run-passes.sh sqlite:$(B)/asan/keyward pg2:$(B)/asan/keyward pg:$(B)/keyward \
 	    sqlite:$(B)/keyward
 
@@ -128,4 +157,4 @@ format-check:
 clean:
 	rm -rf $(B)
 
--include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(UNIT_BIN:%=%.d)
+-include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(UNIT_BIN:%=%.d) $(FUZZ_OBJ:.o=.d)

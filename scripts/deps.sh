@@ -4,7 +4,7 @@
 set -eu
 build="gcc make pkg-config libssl-dev libjson-c-dev libmsgpack-dev
 libsqlite3-dev libpq-dev libargon2-dev libcurl4-openssl-dev libldap2-dev ca-certificates"
-test="libcmocka-dev clang clang-format python3 python3-pytest python3-requests python3-msgpack
+test="libcmocka-dev clang libclang-rt-14-dev clang-format python3 python3-pytest python3-requests python3-msgpack
 python3-cryptography curl openssl slapd ldap-utils nodejs nginx-light postgresql-15 faketime"
 bench="wrk nginx-light sqlite3 slowhttptest golang-cfssl nmap"
 want=""

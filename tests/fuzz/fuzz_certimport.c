@@ -17,11 +17,8 @@
  * string is UTF-8; imported + duplicates + failed = total; every failed entry
  * has a reason phrase; the codecs give back what they were given.
  *
- *   clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
- *       tests/fuzz/fuzz_certimport.c src/inventory/certparse.c \
- *       src/core/{base,arena,val,buf,digest,timeutil,rnd,json,msgpack}.c \
- *       $(pkg-config --cflags --libs openssl json-c msgpack) -lm -o fuzz_certimport
- *   ./fuzz_certimport -max_len=65536 -timeout=10 corpus/
+ *   make fuzz        (builds build/fuzz/fuzz_certimport, and every other target)
+ *   build/fuzz/fuzz_certimport -max_len=65536 -timeout=10 corpus/
  *
  * Seeds: PEM files (one or several blocks) of /etc/ssl/certs, some of
  * bench/certgen's output, and a DER and a PKCS#7 of each kind (docs/inventory.md).

@@ -8,9 +8,7 @@
  * inv_split only looks at a certificate's first two headers, so what it hands
  * out need not parse.
  *
- * clang -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc tests/fuzz/fuzz_certparse.c \
- *     src/inventory/certparse.c src/core/{base,arena,val,digest,timeutil,rnd}.c \
- *     $(pkg-config --cflags --libs openssl) -lm -lpthread
+ * make fuzz        (builds build/fuzz/fuzz_certparse, and every other target)
  *
  * Seeds: a few PEM, DER and PKCS#7 files, e.g. split from
  * /etc/ssl/certs/ca-certificates.crt (see docs/inventory.md).

@@ -16,11 +16,8 @@
  * as many SANs, unless its country is not two letters (E_VALIDATION on
  * "csr.country": the CSR reader does not judge country codes).
  *
- *   clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
- *       tests/fuzz/fuzz_csr.c src/pki/{csr,keys,leaf,der,certext,certutil,signer,ocsp,crl,\
- *       cacert,subject}.c src/core/{base,arena,buf,seal,digest,fileio,rnd}.c \
- *       $(pkg-config --cflags --libs openssl) -lm -lpthread -o fuzz_csr
- *   ./fuzz_csr -max_len=70000 -timeout=10 corpus/
+ *   make fuzz        (builds build/fuzz/fuzz_csr, and every other target)
+ *   build/fuzz/fuzz_csr -max_len=70000 -timeout=10 corpus/
  *
  * Seeds: CSRs made by `openssl req` (EC P-256 and P-384, RSA 2048, Ed25519,
  * with subjects and SANs of every kind), each as PEM (first byte 0x00) and

@@ -6,9 +6,8 @@
  * text: the text is plain ASCII and holds exactly one placeholder per bound
  * parameter.
  *
- *   clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
- *       tests/fuzz/fuzz_filter.c build/libkeyward.a $(pkg-config --libs openssl) -lm
- *   ./a.out -max_len=4200 corpus/
+ *   make fuzz        (builds build/fuzz/fuzz_filter, and every other target)
+ *   build/fuzz/fuzz_filter -max_len=4200 corpus/
  */
 #include <stdio.h>
 #include <stdlib.h>

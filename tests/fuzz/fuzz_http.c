@@ -5,8 +5,7 @@
  * given; no prefix of an accepted head is complete or refused; the chunked decoder never
  * produces more bytes than it consumed and never more than its body limit.
  *
- * clang -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz/fuzz_http.c \
- *     src/http/parse.c src/core/base.c src/core/rnd.c -lm -lcrypto
+ * make fuzz        (builds build/fuzz/fuzz_http, and every other target)
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -11,11 +11,8 @@
  * would answer it (unknown when it is not the CA's): the answer parses, is
  * successful, and names each CertID, in order.
  *
- *   clang -std=c17 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
- *       tests/fuzz/fuzz_ocsp.c src/pki/{ocsp,crl,certutil,signer,keys,leaf,der,certext,\
- *       cacert,subject}.c src/core/{base,arena,buf,seal,digest,fileio,rnd}.c \
- *       $(pkg-config --cflags --libs openssl) -lm -lpthread -o fuzz_ocsp
- *   ./fuzz_ocsp -max_len=4096 -timeout=10 corpus/
+ *   make fuzz        (builds build/fuzz/fuzz_ocsp, and every other target)
+ *   build/fuzz/fuzz_ocsp -max_len=4096 -timeout=10 corpus/
  *
  * Seeds: requests written by `openssl ocsp -issuer ca.pem -cert leaf.pem
  * -reqout req.der`, with and without -no_nonce, -sha256, -serial, and a
