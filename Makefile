@@ -115,7 +115,7 @@ run: deps
 # (KEYWARD_STORE=pg; test_pg_cluster.py runs several servers on one database),
 # and once with the session's server a pair on one database that every client
 # alternates between (pg2, on the ASan+UBSan build: the PostgreSQL driver runs under
-# the sanitizers too). The four passes run two at a time (tests/run-passes.sh;
+# the sanitizers too). The four passes run at once (tests/run-passes.sh;
 # KEYWARD_CHECK_JOBS=1 runs them one after another).
 check: test-deps
 	@$(MAKE) --no-print-directory format-check
