@@ -7,7 +7,7 @@
 #   tests/run-passes.sh sqlite:build/asan/keyward pg:build/keyward
 # The passes wait much on timers and sockets (lease expiries, slow clients, a PostgreSQL
 # round trip): on 2 cores, the four of make check took 36.7 min all at once (the cores 86 %
-# busy), 43 min two at a time, about 60 min one after another.
+# busy), against 43 min two at a time.
 set -u
 jobs=${KEYWARD_CHECK_JOBS:-4}
 case $jobs in '' | *[!0-9]* | 0) echo "run-passes.sh: KEYWARD_CHECK_JOBS=$jobs" >&2; exit 2 ;; esac
