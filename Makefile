@@ -27,7 +27,7 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_OBJ := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o)
 # libFuzzer targets (tests/fuzz): clang, the library instrumented for coverage.
-FUZZ_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+FUZZ_FLAGS = $(SAN_FLAGS)
 
 DATA    ?= ./keyward-data
 LISTEN  ?= 127.0.0.1:8443
@@ -94,7 +94,7 @@ $(B)/fuzz/libkeyward.a: $(FUZZ_OBJ)
 $(B)/fuzz/%: tests/fuzz/%.c $(B)/fuzz/libkeyward.a
 	$(call say,FUZZ,$@)
 	$(Q)clang $(CFLAGS_W) $(FUZZ_FLAGS) -fsanitize=fuzzer -Isrc -Itests/fuzz $(PKG_CFLAGS) \
-	    -o $@ $< $(B)/fuzz/libkeyward.a $(PKG_LIBS)
+	    -MMD -MP -o $@ $< $(B)/fuzz/libkeyward.a $(PKG_LIBS)
 
 # Store-level benchmarks (bench/*.c): build against the library, run by hand.
 $(B)/bench/%: bench/%.c $(B)/libkeyward.a
@@ -157,4 +157,4 @@ format-check:
 clean:
 	rm -rf $(B)
 
--include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(UNIT_BIN:%=%.d) $(FUZZ_OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(UNIT_BIN:%=%.d) $(FUZZ_OBJ:.o=.d) $(FUZZ_BIN:%=%.d)

@@ -1,8 +1,6 @@
 /* router.c - the three-level URL layout (API.md section 6) and content types. */
 #include "router.h"
 
-#include <stdio.h>
-
 #include "../model/spec.h"
 #include "routes.h"
 
@@ -307,9 +305,8 @@ req_params_check(const struct req *r, const char *const *allowed, struct errbuf 
             ok = str_eq_c(r->params[i].k, *a);
         if (!ok) {
             char name[sizeof eb->attr];
-            snprintf(name, sizeof name, "%.*s", STR_FMT(r->params[i].k));
-            return errbuf_attr(eb, E_BADREQ, name, "Unknown query parameter '%.*s'",
-                               STR_FMT(r->params[i].k));
+            return errbuf_attr(eb, E_BADREQ, str_copy_cut(name, sizeof name, r->params[i].k),
+                               "Unknown query parameter '%s'", name);
         }
     }
     return E_OK;

@@ -28,6 +28,7 @@
 #include "../core/config.h"
 #include "../core/digest.h"
 #include "../core/log.h"
+#include "../core/nspath.h"
 #include "../core/rnd.h"
 #include "../core/seal.h"
 #include "../core/timeutil.h"
@@ -141,6 +142,26 @@ add_claim(struct principal *p, size_t *cap, struct str k, const struct val *v)
     p->claims[p->nclaims++] = s;
 }
 
+/* A user of an LDAP or OIDC provider outside / is confined to the provider's
+ * namespace (its data.namespace, which the console sets): /issue restricts
+ * such tokens since it was found that a tenant could name a provider like an
+ * ancestor's (docs/api-decisions.md), and a token minted before is confined
+ * here the same way. One restricted outside that namespace is usable nowhere. */
+static int
+confine_to_provider(struct principal *p, const struct val *data, struct errbuf *eb)
+{
+    struct str realm = val_get_str(data, "realm"), home = val_get_str(data, "namespace");
+
+    if ((!str_eq_c(realm, "ldap") && !str_eq_c(realm, "oidc")) || home.len == 0 ||
+        str_eq_c(home, "/"))
+        return E_OK;
+    if (p->restricted_ns.len == 0 || nspath_within(home, p->restricted_ns))
+        p->restricted_ns = home;
+    else if (!nspath_within(p->restricted_ns, home))
+        return errbuf_set(eb, E_UNAUTH, "token restricted outside its provider's namespace");
+    return E_OK;
+}
+
 /* The identity of a verified payload: claims, restrictions, quota. */
 static int
 principal_build(struct principal *p, struct errbuf *eb)
@@ -179,7 +200,7 @@ principal_build(struct principal *p, struct errbuf *eb)
                     p->nrestricted_nets++;
         }
     }
-    return E_OK;
+    return confine_to_provider(p, data, eb);
 }
 
 /* A token for another audience is not for us. */

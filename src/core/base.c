@@ -123,6 +123,34 @@ utf8_seq(const unsigned char *p, size_t len)
     return n;
 }
 
+size_t
+utf8_decode(const char *p, size_t len, uint32_t *cp)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    size_t               n = len > 0 ? utf8_seq(u, len) : 0;
+
+    if (n == 0)
+        return 0;
+    *cp = n == 1 ? u[0] : (uint32_t)(u[0] & (0x7F >> n));
+    for (size_t i = 1; i < n; i++)
+        *cp = *cp << 6 | (uint32_t)(u[i] & 0x3F);
+    return n;
+}
+
+size_t
+utf8_cut(const char *p, size_t len)
+{
+    size_t start = len;
+
+    /* back to the lead byte of the last sequence (at most 3 continuations) */
+    while (start > 0 && len - start < 4 && ((unsigned char)p[start - 1] & 0xC0) == 0x80)
+        start--;
+    if (start > 0 && utf8_seq((const unsigned char *)p + start - 1, len - start + 1) == 0 &&
+        ((unsigned char)p[start - 1] & 0xC0) == 0xC0)
+        return start - 1; /* a lead byte whose sequence the cut broke */
+    return len;
+}
+
 bool
 pct_decode(struct str *s, bool plus)
 {
@@ -180,9 +208,12 @@ errbuf_vset(struct errbuf *eb, enum err code, const char *attr, const char *fmt,
     eb->code = code;
     eb->attr[0] = '\0';
     if (attr)
-        snprintf(eb->attr, sizeof eb->attr, "%s", attr);
+        errbuf_name(eb, attr);
     if (vsnprintf(eb->msg, sizeof eb->msg, fmt, ap) < 0)
         eb->msg[0] = '\0';
+    /* It may quote a client's text, cut to its size: never inside a
+     * character, or the error list would not be UTF-8. */
+    eb->msg[utf8_cut(eb->msg, strlen(eb->msg))] = '\0';
     return (int)code;
 }
 
@@ -210,11 +241,27 @@ errbuf_attr(struct errbuf *eb, enum err code, const char *attr, const char *fmt,
     return rc;
 }
 
+char *
+str_copy_cut(char *dst, size_t size, struct str s)
+{
+    size_t n = s.len < size - 1 ? s.len : size - 1;
+
+    memcpy(dst, s.p, n);
+    dst[utf8_cut(dst, n)] = '\0';
+    return dst;
+}
+
+void
+errbuf_name(struct errbuf *eb, const char *attr)
+{
+    str_copy_cut(eb->attr, sizeof eb->attr, str_c(attr));
+}
+
 void
 errbuf_attr_default(struct errbuf *eb, const char *attr)
 {
     if (eb != NULL && eb->attr[0] == '\0')
-        snprintf(eb->attr, sizeof eb->attr, "%s", attr);
+        errbuf_name(eb, attr);
 }
 
 /* One table maps each error to its HTTP status and the title of API.md section 2. */

@@ -60,6 +60,12 @@ struct str str_cut(struct str s, char sep, struct str *head);
 int str_to_i64(struct str s, int64_t *out);
 /* True when the bytes are well-formed UTF-8 (no overlongs, no surrogates). */
 bool utf8_valid(const char *p, size_t len);
+/* The code point of the well-formed sequence at p into *cp: its length in
+ * bytes, or 0 when the bytes there are not one. */
+size_t utf8_decode(const char *p, size_t len, uint32_t *cp);
+/* The longest prefix of p[0..len) that does not end inside a sequence: where a
+ * string cut at `len` bytes may end. */
+size_t utf8_cut(const char *p, size_t len);
 /* Decode %XX escapes (and '+' as a space when `plus`: form encoding) in
  * place, for URLs and application/x-www-form-urlencoded; false when an escape
  * is malformed or decodes to NUL. */
@@ -121,6 +127,10 @@ int errbuf_set(struct errbuf *eb, enum err code, const char *fmt, ...) KW_PRINTF
 /* Same, naming the attribute (data.attribute in the error list). */
 int errbuf_attr(struct errbuf *eb, enum err code, const char *attr, const char *fmt, ...)
     KW_PRINTF(4, 5);
+/* `s` as a C string in dst[size], cut to fit at a character's boundary; returns dst. */
+char *str_copy_cut(char *dst, size_t size, struct str s);
+/* Name `attr` in the error of `eb` (cut to its size at a character). */
+void errbuf_name(struct errbuf *eb, const char *attr);
 /* Name `attr` where the error in `eb` (may be NULL) names none yet: the query
  * parameter whose value's own error names no field. */
 void errbuf_attr_default(struct errbuf *eb, const char *attr);

@@ -44,15 +44,21 @@ is_token(struct str s)
     return true;
 }
 
+/* A control character other than tab: never in a field value (RFC 9110 5.5)
+ * nor in a chunk's extension. */
+static bool
+is_ctl(unsigned char ch)
+{
+    return (ch < 0x20 && ch != '\t') || ch == 0x7f;
+}
+
 /* A field value: visible characters, obs-text, space and tab (RFC 9110 5.5). */
 static bool
 value_ok(struct str v)
 {
-    for (size_t i = 0; i < v.len; i++) {
-        unsigned char c = (unsigned char)v.p[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7f)
+    for (size_t i = 0; i < v.len; i++)
+        if (is_ctl((unsigned char)v.p[i]))
             return false;
-    }
     return true;
 }
 
@@ -318,11 +324,6 @@ size_end(struct http_chunked *c)
  * ends a body where a proxy in front does not is the start of request
  * smuggling (a review: a lone LF, a bare CR in a trailer, a trailer without a
  * colon all passed here). */
-static bool
-is_ctl(unsigned char ch)
-{
-    return (ch < 0x20 && ch != '\t') || ch == 0x7f;
-}
 
 static int
 on_size(struct http_chunked *c, unsigned char ch)

@@ -105,7 +105,7 @@ inv_cert_of_der(struct arena *a, const unsigned char *der, size_t len, struct in
 static void
 attr_rename(struct errbuf *eb, const char *attr)
 {
-    snprintf(eb->attr, sizeof eb->attr, "%s", attr);
+    errbuf_name(eb, attr);
 }
 
 static struct val

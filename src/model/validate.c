@@ -307,8 +307,8 @@ check_known(const struct spec *s, const struct val *in, struct errbuf *eb)
         }
         if (spec_attr(s, k) == NULL) {
             char name[64];
-            snprintf(name, sizeof name, "%.*s", (int)(k.len > 63 ? 63 : k.len), k.p);
-            return errbuf_attr(eb, E_VALIDATION, name, "Attribute '%s' is not known", name);
+            return errbuf_attr(eb, E_VALIDATION, str_copy_cut(name, sizeof name, k),
+                               "Attribute '%s' is not known", name);
         }
     }
     return E_OK;

@@ -176,7 +176,7 @@ static void
 emit(struct cc *c, const char *text, size_t n)
 {
     if (c->rc == E_OK && buf_append(c->sql, text, n) != E_OK)
-        c->rc = errbuf_set(c->eb, E_BADREQ, "invalid filter: too complex");
+        c->rc = errbuf_attr(c->eb, E_BADREQ, "q", "invalid filter: too complex");
 }
 
 static void
@@ -188,7 +188,7 @@ emit_param(struct cc *c, const struct sqlparam *p)
     if (c->d == SQL_SQLITE)
         emit(c, "?", 1);
     else if (buf_printf(c->sql, "$%zu", c->ps->n) != E_OK)
-        c->rc = errbuf_set(c->eb, E_BADREQ, "invalid filter: too complex");
+        c->rc = errbuf_attr(c->eb, E_BADREQ, "q", "invalid filter: too complex");
 }
 
 void

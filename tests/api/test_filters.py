@@ -176,6 +176,22 @@ def test_single_valued_parameters_given_twice_are_400(admin, F):
         assert "more than once" in assert_error(r, 400)["description"], r
 
 
+def test_a_long_unknown_name_is_cut_at_a_character(admin, F):
+    """The name is quoted in the error, cut to 63 bytes: never inside a character, or the
+    answer is not UTF-8 (a code review: 40 x "\u00e9" made it so). Parameters and body
+    attributes alike."""
+    name = "\u00e9" * 40  # 80 bytes
+    r = admin.get("/namespaces", ns=F["box"], params={name: "1"})
+    e = assert_error(r, 400)
+    r.content.decode("utf-8")  # strict
+    assert e["data"]["attribute"] == "\u00e9" * 31, e  # 62 bytes: 63 would split one
+    assert "\u00e9" * 31 in e["description"], e
+    r = admin.post("/namespaces", {"name": "n" + rand(6), name: 1}, ns=F["box"])
+    e = assert_error(r, 422)
+    r.content.decode("utf-8")
+    assert e["data"]["attribute"] == "\u00e9" * 31, e
+
+
 @pytest.mark.parametrize("params,attribute", [
     ([("pageSize", "x")], "pageSize"),
     ([("page", "0")], "page"),

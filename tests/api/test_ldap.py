@@ -427,9 +427,17 @@ def test_lockout_counts_the_directory_entry_whatever_the_spelling(start_server, 
         assert r.status == 429, (spelling, provider, r)
         assert "token" not in r.content.decode()
     assert issue(s, ns, p["name"], "bob", BOB_PW).status == 200  # another entry
-    for _ in range(3):
-        assert_error(issue(s, ns, p["name"], "ghost", "wrong"), 401, description=INVALID)
-    assert issue(s, ns, p["name"], "ghost", "wrong").status == 429
+    # A missing user, and an unknown provider or namespace, lock the same way, in every
+    # spelling, so that the lock tells nothing of which exist (a code review: " ghost" was
+    # 401 where " alice" was 429, and an unknown provider never locked).
+    for who, provider, where in (("ghost", p["name"], ns), ("alice", "nosuch", ns),
+                                 ("alice", p["name"], ns + "/nosuch")):
+        for _ in range(3):
+            assert_error(issue(s, where, provider, who, "wrong"), 401, description=INVALID)
+        for spelling in (who, " " + who.upper(), who + "\u00a0",
+                         chr(ord(who[0]) + 0xFEE0) + who[1:]):  # its fullwidth first letter
+            r = issue(s, where, provider, spelling, "wrong")
+            assert r.status == 429, (who, provider, where, spelling, r)
     # another provider's "alice" (another directory, as far as the console knows) is another
     # user
     q = mkprovider(admin, ns, slapd)

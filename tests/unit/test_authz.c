@@ -665,11 +665,72 @@ test_the_last_write_of_an_account_decides(void **state)
     principal_put(p);
 }
 
+/* A user of an LDAP or OIDC provider outside / is confined to the provider's
+ * namespace, also in a token signed before /issue confined it (review 11: a
+ * tenant's look-alike provider was granted what a policy at / gave the real
+ * one; tokens of that kind live up to 720 h). */
+static void
+test_a_providers_user_is_confined_to_its_namespace(void **state)
+{
+    static const struct {
+        const char *realm, *home, *restricted, *want; /* want NULL: refused */
+    } conf[] = {
+        { "ldap", "/acme", NULL, "/acme" },
+        { "oidc", "/acme", NULL, "/acme" },
+        { "ldap", "/acme", "/", "/acme" },
+        { "oidc", "/acme/web", "/acme", "/acme/web" },
+        { "ldap", "/acme", "/acme", "/acme" },
+        { "ldap", "/acme", "/acme/web", "/acme/web" }, /* narrower stays */
+        { "ldap", "/acme", "/beta", NULL },            /* outside: usable nowhere */
+        { "oidc", "/acme", "/acmex", NULL },
+        { "ldap", "/", NULL, "" }, /* a provider of / confines nothing */
+        { "vince", "/acme", NULL, "" },
+    };
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(conf); i++) {
+        struct arena     *a = arena_new(4096);
+        struct val        payload;
+        struct buf        jwt;
+        struct errbuf     eb = { 0 };
+        struct principal *p = NULL;
+        long long         now = time_now_ms() / 1000;
+        const char       *r = conf[i].restricted;
+        char             *json = arena_printf(
+                        a,
+                        "{\"realm\":\"x\",\"sub\":\"u\",\"jti\":\"confine-%zu\",\"iss\":"
+                                    "\"%s\",\"iat\":%lld,\"exp\":%lld,\"data\":{\"realm\":\"%s\","
+                                    "\"namespace\":\"%s\"}%s%s%s}",
+                        i, cfg.public_url, now, now + 3600, conf[i].realm, conf[i].home,
+            r ? ",\"restrictions\":{\"namespace\":\"" : "", r ? r : "", r ? "\"}" : "");
+
+        if (codec_decode(CODEC_JSON, a, json, strlen(json), 32, &payload, &eb) != E_OK)
+            fail_msg("case %zu does not decode: %s", i, eb.msg);
+        buf_init(&jwt, 16 * 1024);
+        assert_int_equal(authn_sign(&payload, &jwt), E_OK);
+        int rc = authn_token(buf_str(&jwt), &p, &eb);
+        if (conf[i].want == NULL) {
+            if (rc != E_UNAUTH)
+                fail_msg("case %zu: accepted, restricted to '%.*s'", i,
+                         STR_FMT(p->restricted_ns));
+        } else if (rc != E_OK || !str_eq_c(p->restricted_ns, conf[i].want)) {
+            fail_msg("case %zu: rc %d, restricted to '%.*s', want '%s'", i, rc,
+                     p ? (int)p->restricted_ns.len : 0, p ? p->restricted_ns.p : "",
+                     conf[i].want);
+        }
+        if (p != NULL)
+            principal_put(p);
+        buf_free(&jwt);
+        arena_free(a);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roles),
+        cmocka_unit_test(test_a_providers_user_is_confined_to_its_namespace),
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_policy_writes_are_followed),
         cmocka_unit_test(test_namespace_delete_drops_its_policies),

@@ -123,6 +123,37 @@ test_str_to_i64(void **state)
     }
 }
 
+/* utf8_decode, and the cut of a client's text into an error (review 11: a
+ * 63-byte cut inside an "é" made the error list invalid UTF-8). */
+static void
+test_utf8_decode_and_cut(void **state)
+{
+    static const char *const cut_in[] = { "abc",        "ab\xc3\xa9",     "ab\xc3",
+                                          "ab\xe2\x82", "ab\xf0\x9f\x98", "ab\xe2\x82\xac" };
+    static const size_t      cut_at[] = { 3, 4, 2, 2, 2, 5 };
+    uint32_t                 cp = 0;
+    char                     dst[8];
+
+    (void)state;
+    assert_int_equal(utf8_decode("A", 1, &cp), 1);
+    assert_int_equal(cp, 'A');
+    assert_int_equal(utf8_decode("\xc3\xa9", 2, &cp), 2);
+    assert_int_equal(cp, 0xE9);
+    assert_int_equal(utf8_decode("\xef\xbd\x81", 3, &cp), 3); /* fullwidth a */
+    assert_int_equal(cp, 0xFF41);
+    assert_int_equal(utf8_decode("\xf0\x9f\x98\x80", 4, &cp), 4);
+    assert_int_equal(cp, 0x1F600);
+    assert_int_equal(utf8_decode("\xc3", 1, &cp), 0);
+    assert_int_equal(utf8_decode("\xc0\x80", 2, &cp), 0);
+    assert_int_equal(utf8_decode("", 0, &cp), 0);
+    for (size_t i = 0; i < ARRAY_LEN(cut_in); i++)
+        assert_int_equal(utf8_cut(cut_in[i], strlen(cut_in[i])), cut_at[i]);
+    /* 8 bytes hold 7 and the NUL: "aaaaaa" + "é" would end inside the "é" */
+    assert_string_equal(str_copy_cut(dst, sizeof dst, STR("aaaaaa\xc3\xa9")), "aaaaaa");
+    assert_string_equal(str_copy_cut(dst, sizeof dst, STR("aaaaa\xc3\xa9")), "aaaaa\xc3\xa9");
+    assert_string_equal(str_copy_cut(dst, sizeof dst, STR("")), "");
+}
+
 static void
 test_utf8_valid(void **state)
 {
@@ -1053,6 +1084,7 @@ main(void)
         cmocka_unit_test(test_str_cut),
         cmocka_unit_test(test_str_to_i64),
         cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_utf8_decode_and_cut),
         cmocka_unit_test(test_err_table),
         cmocka_unit_test(test_errbuf),
         cmocka_unit_test(test_arena_alignment),

@@ -54,10 +54,9 @@ check_keys(const struct val *in, struct errbuf *eb)
         for (const char *const *k = issue_keys; *k != NULL && !ok; k++)
             ok = str_eq_c(in->m.kv[i].k, *k);
         if (!ok) {
-            char       name[64];
-            struct str k = in->m.kv[i].k;
-            snprintf(name, sizeof name, "%.*s", (int)(k.len > 63 ? 63 : k.len), k.p);
-            return errbuf_attr(eb, E_VALIDATION, name, "Attribute '%s' is not known", name);
+            char name[64];
+            return errbuf_attr(eb, E_VALIDATION, str_copy_cut(name, sizeof name, in->m.kv[i].k),
+                               "Attribute '%s' is not known", name);
         }
     }
     return E_OK;
@@ -385,6 +384,18 @@ take_quota(struct issue_req *q, const struct identity *id, struct errbuf *eb)
     return E_OK;
 }
 
+/* The token's namespace restriction within `ns`: ns itself when none was asked
+ * for, else 422 when the one asked for is not inside it. */
+static int
+narrow_ns(struct issue_req *q, struct str ns, const char *why, struct errbuf *eb)
+{
+    if (q->rns.len == 0)
+        q->rns = ns;
+    else if (!nspath_within(q->rns, ns))
+        return bad(eb, "restrictedNamespace", why);
+    return E_OK;
+}
+
 /* An identity vouched for by a namespace's provider is worth no more than that
  * namespace's administrators, who choose what the provider says: its token is
  * restricted to the namespace, so that a grant outside it (a policy naming a
@@ -394,12 +405,9 @@ confine(struct issue_req *q, const struct identity *id, struct errbuf *eb)
 {
     if (id->home.len == 0 || str_eq_c(id->home, "/"))
         return E_OK;
-    if (q->rns.len == 0)
-        q->rns = id->home;
-    else if (!nspath_within(q->rns, id->home))
-        return bad(eb, "restrictedNamespace",
-                   "The token of a provider's user is restricted to the provider's namespace");
-    return E_OK;
+    return narrow_ns(q, id->home,
+                     "The token of a provider's user is restricted to the provider's namespace",
+                     eb);
 }
 
 /* A token made from another may only be narrower: its restrictions inherit the
@@ -419,13 +427,9 @@ narrow(struct issue_req *q, const struct identity *id, struct errbuf *eb)
     }
     if (rs == NULL || rs->t != V_MAP)
         return E_OK;
-    if ((v = val_get(rs, "namespace")) != NULL && v->t == V_STR && v->s.len > 0) {
-        if (q->rns.len == 0)
-            q->rns = v->s;
-        else if (!nspath_within(q->rns, v->s))
-            return bad(eb, "restrictedNamespace",
-                       "Restrictions can only narrow the original's");
-    }
+    if ((v = val_get(rs, "namespace")) != NULL && v->t == V_STR && v->s.len > 0 &&
+        narrow_ns(q, v->s, "Restrictions can only narrow the original's", eb) != E_OK)
+        return E_VALIDATION;
     /* An empty list asks for no restriction: from a restricted original, it
      * keeps the original's, as an absent one does (it widened it before). */
     if ((v = val_get(rs, "perms")) != NULL && v->t == V_ARR && v->a.n > 0) {

@@ -533,18 +533,84 @@ identity_fill(struct req *r, LDAP *ld, LDAPMessage *e, const struct provider *p,
     id->home = l->ns;
 }
 
-/* Whose failures an attempt counts against: the directory entry the name found
- * (its DN, as the directory writes it), so that every spelling the directory
- * matches to one user (" alice", "alice\u00a0", fullwidth letters) counts as
- * that user (a review: each got a fresh count); a name that finds no entry
- * counts under itself, so that a missing user is locked out as a present one
- * is and the lock tells nothing. ASCII case is folded in both. */
-static struct str
-login_key(struct arena *a, const struct provider *p, const char *dn, struct str user)
+/* A Unicode space or control: one insignificant space to the directory
+ * (RFC 4518 2.2, 2.6.1). */
+static bool
+is_space(uint32_t c)
 {
-    struct str id = val_get_str(p->obj, "ID");
-    char      *k = dn != NULL ? arena_printf(a, "ldap:%.*s:dn:%s", STR_FMT(id), dn)
-                              : arena_printf(a, "ldap:%.*s:name:%.*s", STR_FMT(id), STR_FMT(user));
+    return c <= 0x20 || (c >= 0x7F && c <= 0xA0) || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+           c == 0x205F || c == 0x3000;
+}
+
+/* Mapped to nothing (RFC 4518 2.2): soft hyphens, joiners, variation selectors. */
+static bool
+is_ignored(uint32_t c)
+{
+    return c == 0xAD || c == 0x34F || c == 0x1806 || (c >= 0x180B && c <= 0x180E) ||
+           (c >= 0x200B && c <= 0x200F) || c == 0x2060 || (c >= 0xFE00 && c <= 0xFE0F) ||
+           c == 0xFEFF || c == 0xFFFC;
+}
+
+/* The name as a directory compares it, near enough to count its failures:
+ * spaces insignificant (none at the ends, a run is one), what is mapped to
+ * nothing dropped, the fullwidth forms of ASCII read as ASCII (NFKC), ASCII
+ * case folded. Bytes that are not UTF-8 are kept as they are. */
+static struct str
+fold_name(struct arena *a, struct str s)
+{
+    char  *out = arena_alloc(a, s.len + 1);
+    size_t n = 0, k;
+    bool   space = false;
+
+    for (size_t i = 0; i < s.len; i += k) {
+        uint32_t c;
+        if ((k = utf8_decode(s.p + i, s.len - i, &c)) == 0)
+            c = 0x110000, k = 1; /* not a character: kept as it is */
+        if (is_space(c) || is_ignored(c)) {
+            space |= is_space(c) && n > 0;
+            continue;
+        }
+        if (space)
+            out[n++] = ' ', space = false;
+        if (c >= 0xFF01 && c <= 0xFF5E)
+            c -= 0xFEE0;
+        if (c >= 'A' && c <= 'Z')
+            c += 'a' - 'A';
+        if (c < 0x80)
+            out[n++] = (char)c;
+        else
+            memcpy(out + n, s.p + i, k), n += k;
+    }
+    return (struct str){ out, n };
+}
+
+/* The keys an attempt's failures count against (login_failures_max):
+ * - before the directory is asked, the name folded as the directory compares
+ *   it, under the provider it resolves to (an omitted name is the default
+ *   provider's) or, unknown, under the namespace and name sent - so that an
+ *   unknown provider or user locks as a known one does and the lock tells
+ *   nothing of which exist;
+ * - once the directory has answered, the entry the name found (its DN), so
+ *   that a spelling the folding misses but the directory matches (NFKC beyond
+ *   fullwidth, a custom filter's other attribute) counts as that user too.
+ * Each spelling of a user got a count of its own before (a review). */
+static struct str
+name_key(struct arena *a, const struct login *l, const struct val *provider)
+{
+    struct str user = fold_name(a, l->user);
+
+    if (provider != NULL)
+        return str_c(arena_printf(a, "ldap:%.*s:name:%.*s",
+                                  STR_FMT(val_get_str(provider, "ID")), STR_FMT(user)));
+    return str_c(arena_printf(a, "ldap:%.*s:%.*s:name:%.*s", STR_FMT(l->ns),
+                              STR_FMT(fold_name(a, l->provider)), STR_FMT(user)));
+}
+
+static struct str
+entry_key(struct arena *a, const struct provider *p, const char *dn)
+{
+    char *k = arena_printf(a, "ldap:%.*s:dn:%s", STR_FMT(val_get_str(p->obj, "ID")), dn);
 
     for (char *c = k; *c != '\0'; c++)
         if (*c >= 'A' && *c <= 'Z')
@@ -552,9 +618,9 @@ login_key(struct arena *a, const struct provider *p, const char *dn, struct str 
     return str_c(k);
 }
 
-/* The search's verdict `rc` (E_OK: one entry in `res`) becomes the login's: the
- * attempt is counted against the entry (or the name) and, unless that is
- * locked out, the password is bound. */
+/* The search's verdict `rc` (E_OK: one entry in `res`) becomes the login's: an
+ * entry found is counted against too and, unless it is locked out, the
+ * password is bound. */
 static int
 authenticate(struct req *r, LDAP *ld, LDAPMessage *res, const struct provider *p,
              const struct login *l, struct throttle *t, int rc, struct identity *id,
@@ -562,33 +628,26 @@ authenticate(struct req *r, LDAP *ld, LDAPMessage *res, const struct provider *p
 {
     LDAPMessage *e = rc == E_OK ? ldap_first_entry(ld, res) : NULL;
     char        *dn = e != NULL ? ldap_get_dn(ld, e) : NULL;
-    int          trc;
 
-    if (rc != E_OK && rc != E_UNAUTH)
-        return rc;
-    if ((trc = throttle_account(r, t, login_key(r->a, p, dn, l->user), eb)) != E_OK)
-        rc = trc;
-    else if (dn == NULL)
-        rc = invalid(eb);
-    else if ((rc = bind_user(r, ld, p, dn, l->pw, eb)) == E_OK)
+    if (dn == NULL)
+        return rc == E_OK ? invalid(eb) : rc;
+    if ((rc = throttle_entry(r, t, entry_key(r->a, p, dn), eb)) == E_OK &&
+        (rc = bind_user(r, ld, p, dn, l->pw, eb)) == E_OK)
         identity_fill(r, ld, e, p, l, dn, id);
     ldap_memfree(dn);
     return rc;
 }
 
 static int
-login(struct req *r, const struct login *l, struct throttle *t, struct identity *id,
-      struct errbuf *eb)
+login(struct req *r, const struct login *l, const struct val *obj, struct throttle *t,
+      struct identity *id, struct errbuf *eb)
 {
     struct provider p;
-    struct val      obj;
     LDAP           *ld = NULL;
     LDAPMessage    *res = NULL;
     int             rc;
 
-    if ((rc = provider_find(r, l, &obj, eb)) != E_OK)
-        return rc;
-    provider_load(r->a, &obj, &p);
+    provider_load(r->a, obj, &p);
     if ((rc = session_open(r, &p, &ld, eb)) == E_OK &&
         (rc = bind_service(r, ld, &p, eb)) == E_OK) {
         rc = search_user(r, ld, &p, l->user, &res, eb);
@@ -600,19 +659,22 @@ login(struct req *r, const struct login *l, struct throttle *t, struct identity 
     return rc;
 }
 
-/* The client's address is judged before the directory is asked anything, the
- * user's failures once the directory has said who it is (login_key). */
 int
 realm_ldap(struct req *r, const struct val *md, struct identity *id, struct errbuf *eb)
 {
     struct login    l;
     struct throttle t;
-    int             rc;
+    struct val      obj;
+    int             rc, found;
 
-    if ((rc = login_parse(md, &l, eb)) != E_OK ||
-        (rc = throttle_begin(r, STR_NULL, &t, eb)) != E_OK)
+    if ((rc = login_parse(md, &l, eb)) != E_OK)
         return rc;
-    rc = login(r, &l, &t, id, eb);
+    if ((found = provider_find(r, &l, &obj, eb)) == E_UNAVAILABLE)
+        return found;
+    if ((rc = throttle_begin(r, name_key(r->a, &l, found == E_OK ? &obj : NULL), &t, eb)) !=
+        E_OK)
+        return rc;
+    rc = found == E_OK ? login(r, &l, &obj, &t, id, eb) : invalid(eb);
     throttle_end(r, &t, rc);
     return rc;
 }

@@ -81,18 +81,20 @@ throttle_begin(struct req *r, struct str account, struct throttle *t, struct err
 }
 
 int
-throttle_account(struct req *r, struct throttle *t, struct str account, struct errbuf *eb)
+throttle_entry(struct req *r, struct throttle *t, struct str entry, struct errbuf *eb)
 {
     int64_t now = time_mono_ms(), wait;
 
-    if (!t->admitted || accounts == NULL || account.len == 0)
+    if (!t->admitted || accounts == NULL || entry.len == 0)
         return E_OK;
-    if ((wait = ratelimit_begin(accounts, account, now)) > 0) {
+    if ((wait = ratelimit_begin(accounts, entry, now)) > 0) {
+        if (t->account.len > 0)
+            ratelimit_end(accounts, t->account, RL_NEUTRAL, now);
         ratelimit_end(addresses, t->address, RL_NEUTRAL, now);
         t->admitted = false;
         return throttle_refuse(r, wait, "Too many failed attempts: try again later", eb);
     }
-    t->account = account;
+    t->entry = entry;
     return E_OK;
 }
 
@@ -107,7 +109,10 @@ throttle_end(struct req *r, const struct throttle *t, int rc)
     if (!t->admitted || accounts == NULL)
         return;
     /* The account is named in this trace's audit entry, not here. */
-    if (t->account.len > 0 && ratelimit_end(accounts, t->account, o, now))
+    bool locked = t->account.len > 0 && ratelimit_end(accounts, t->account, o, now);
+    if (t->entry.len > 0 && ratelimit_end(accounts, t->entry, o, now))
+        locked = true;
+    if (locked)
         log_warn("trace=%s login: too many failures, account locked for %llds", r->trace,
                  (long long)(cfg.login_lockout / 1000));
     /* A success forgives the account, not the address: one good login must not

@@ -10,7 +10,7 @@
 
 /* One login attempt admitted by throttle_begin. */
 struct throttle {
-    struct str account, address; /* the keys (request arena); account may be empty */
+    struct str account, entry, address; /* keys (request arena); the first two may be empty */
     bool       admitted;
 };
 
@@ -22,10 +22,11 @@ void throttle_fini(void);
  * the address only) from r->client_ip. E_OK: call throttle_end once with the
  * verdict. E_RATE: refused, with eb filled and Retry-After set on r. */
 int throttle_begin(struct req *r, struct str account, struct throttle *t, struct errbuf *eb);
-/* Name the account of an attempt throttle_begin admitted for the address alone,
- * for a realm that learns whose attempt it is from its backend (LDAP: the entry
- * a name finds). E_RATE, the attempt ended, when that account is locked. */
-int throttle_account(struct req *r, struct throttle *t, struct str account, struct errbuf *eb);
+/* A second account key for an admitted attempt, for a realm that learns from
+ * its backend whose attempt it is (LDAP: the entry a name finds): failures
+ * count against both, a lock of either refuses. E_RATE, the attempt ended,
+ * when `entry` is locked. */
+int throttle_entry(struct req *r, struct throttle *t, struct str entry, struct errbuf *eb);
 /* The realm's verdict: E_OK a success (the account's failures are forgiven),
  * E_UNAUTH a failure, anything else (a backend down, busy) counts nothing. */
 void throttle_end(struct req *r, const struct throttle *t, int rc);
