@@ -16,6 +16,7 @@
 #include "auth/authz.h"
 #include "boot.h"
 #include "core/config.h"
+#include "core/fileio.h"
 #include "core/log.h"
 #include "core/password.h"
 #include "core/pool.h"
@@ -116,12 +117,14 @@ derive_defaults(void)
     log_min_level = (enum log_level)cfg.log_level;
 }
 
-/* The data directory: created (0700) if missing; must be a usable directory. */
+/* The data directory: created (0700) if missing; must be a usable directory
+ * that no other local user can write (file_trusted). */
 static void
 prepare_data_dir(void)
 {
-    struct stat st;
-    char        msg[1300];
+    struct stat   st;
+    struct errbuf eb = { 0 };
+    char          msg[1300];
 
     if (mkdir(cfg.data_dir, 0700) != 0 && errno != EEXIST) {
         snprintf(msg, sizeof msg, "%s: %s", cfg.data_dir, strerror(errno));
@@ -132,6 +135,8 @@ prepare_data_dir(void)
         snprintf(msg, sizeof msg, "%s: not a readable and writable directory", cfg.data_dir);
         die(msg);
     }
+    if (file_trusted(cfg.data_dir, &st, &eb) != E_OK)
+        die(eb.msg);
 }
 
 /* The host of public_url (https://HOST[:PORT][/...]), for the server

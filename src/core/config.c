@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "net.h"
 #include "timeutil.h"
@@ -288,10 +289,16 @@ config_load_file(struct config *c, const char *path, bool must_exist, struct err
     char  line[2048];
     int   lineno = 0, rc = E_OK;
 
+    struct stat st;
+
     if (f == NULL) {
         if ((errno == ENOENT || errno == ENOTDIR) && !must_exist)
             return E_OK;
         return errbuf_set(eb, E_BADREQ, "%s: %s", path, strerror(errno));
+    }
+    if (fstat(fileno(f), &st) != 0 || file_trusted(path, &st, eb) != E_OK) {
+        fclose(f);
+        return E_FORBIDDEN;
     }
     while (rc == E_OK && fgets(line, sizeof line, f) != NULL) {
         lineno++;

@@ -93,6 +93,23 @@ file_read_all(const char *path, struct buf *out, bool *missing, struct errbuf *e
 }
 
 int
+file_trusted(const char *path, const struct stat *st, struct errbuf *eb)
+{
+    uid_t me = geteuid();
+
+    if (st->st_uid != me && st->st_uid != 0)
+        return errbuf_set(eb, E_FORBIDDEN,
+                          "%s: owned by uid %u, not by the server's user (uid %u) or root: "
+                          "chown it, or run the server as its owner",
+                          path, (unsigned)st->st_uid, (unsigned)me);
+    if (st->st_mode & (S_IWGRP | S_IWOTH))
+        return errbuf_set(eb, E_FORBIDDEN,
+                          "%s: mode %04o lets group or others write it: chmod go-w it", path,
+                          (unsigned)(st->st_mode & 07777));
+    return E_OK;
+}
+
+int
 file_write_atomic(const char *path, struct str data, mode_t mode, struct errbuf *eb)
 {
     char tmp[PATH_MAX];

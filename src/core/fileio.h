@@ -2,6 +2,7 @@
 #ifndef KW_FILEIO_H
 #define KW_FILEIO_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "buf.h"
@@ -14,6 +15,12 @@ void dir_sync_parent(const char *path);
 /* Append the file to `out` (its max applies). A missing file is not an error:
  * *missing says so. The read buffer is wiped: files may hold keys. */
 int file_read_all(const char *path, struct buf *out, bool *missing, struct errbuf *eb);
+/* Whether the server may trust what `path` (stat in *st) holds, as sshd's
+ * StrictModes judges: owned by the server's user or root, and writable by
+ * neither group nor others; else E_FORBIDDEN naming it and the fix. Another
+ * local user able to write the data directory, the config or the master key
+ * could point the store at a file of theirs or plant a key they know. */
+int file_trusted(const char *path, const struct stat *st, struct errbuf *eb);
 /* Replace `path` atomically (temporary file, fsync, rename, directory fsync)
  * with `data`, mode `mode`; the temporary file is 0600 until then. */
 int file_write_atomic(const char *path, struct str data, mode_t mode, struct errbuf *eb);

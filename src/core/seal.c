@@ -103,6 +103,11 @@ key_read(const char *path, unsigned char key[SEAL_KEY_LEN], struct errbuf *eb)
                                             path, strerror(errno));
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
         rc = errbuf_set(eb, E_INTERNAL, "master key %s: not a regular file", path);
+    else if (st.st_uid != geteuid())
+        rc = errbuf_set(eb, E_INTERNAL,
+                        "master key %s: owned by uid %u, not by the server's user (uid %u): "
+                        "chown it",
+                        path, (unsigned)st.st_uid, (unsigned)geteuid());
     else if (st.st_mode & (S_IRWXG | S_IRWXO))
         rc = errbuf_set(eb, E_INTERNAL,
                         "master key %s: mode %04o lets group or others access it; "

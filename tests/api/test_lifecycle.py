@@ -269,6 +269,43 @@ def test_bad_config_value(start_server):
     assert_clean_failure(s, CFG_MAX_BODY)
 
 
+NOBODY = 65534
+
+
+def _writable_by_others(path):
+    os.chmod(path, 0o777 if path.is_dir() else 0o666)
+
+
+def _owned_by_another(path):
+    os.chown(path, NOBODY, NOBODY)
+
+
+@pytest.mark.parametrize("what", ["data", "config", "master.key"])
+@pytest.mark.parametrize("how", [_writable_by_others, _owned_by_another])
+def test_what_another_local_user_could_write_is_refused(tmp_path, what, how):
+    """As sshd's StrictModes: a data directory, config file or master key that another
+    local user owns or can write could point the store at a file of theirs or hold a key
+    they know (an operator's review: in a 0777 data directory another user planted
+    master.key and keyward.conf, root started on them, and that user decrypted the CA's
+    key). The server refuses to start, naming the file and the fix; the right modes start."""
+    if how is _owned_by_another and os.geteuid() != 0:
+        pytest.fail("the ownership cases need root (make check runs as root)")
+    s = Server(tmp_path / "w", config={"log_level": "info"})
+    s.start()
+    s.stop()
+    path = {"data": s.data, "config": s.config, "master.key": s.data / "master.key"}[what]
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    how(path)
+    if what == "master.key" and how is _writable_by_others:
+        os.chmod(path, 0o622)  # group and others may write, not read
+    s.spawn()
+    assert_clean_failure(s, str(path) if what != "master.key" else "master key")
+    os.chown(path, os.geteuid(), os.getegid())
+    os.chmod(path, mode)
+    s.start()  # the same files, owned and moded right: it starts
+    s.stop()
+
+
 def test_missing_config_file(tmp_path):
     s = Server(tmp_path / "w")
     s.config = tmp_path / "nope.conf"
