@@ -224,7 +224,10 @@ print_welcome(bool from_env)
 
 /* Wait for SIGTERM or SIGINT; every second let authn pick up or rotate signing
  * keys (each process keeps its own ring in memory). Shared periodic work
- * (expiry, retention) runs as background jobs (housekeeping.c), not here. */
+ * (expiry, retention) runs as background jobs (housekeeping.c), not here.
+ * SIGHUP, SIGUSR1 and SIGUSR2 (a reload or a log rotation's habit) are
+ * answered with a log line: nothing is reloaded, and they must not kill the
+ * server in the middle of its requests, as their default action would. */
 static void
 wait_for_signal(const sigset_t *set)
 {
@@ -234,6 +237,10 @@ wait_for_signal(const sigset_t *set)
         int sig = sigtimedwait(set, NULL, &ts);
         if (sig == SIGTERM || sig == SIGINT)
             return;
+        if (sig > 0)
+            log_info("SIG%s ignored: settings are read at start only (restart to apply a "
+                     "change); the log goes to stderr, nothing to reopen",
+                     sigabbrev_np(sig));
         if (sig < 0 && errno == EAGAIN)
             authn_tick(time_now_ms());
     }
@@ -304,6 +311,9 @@ serve(void)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     umask(077); /* the store holds password hashes and sealed keys */

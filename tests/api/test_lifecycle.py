@@ -40,6 +40,25 @@ def test_sigterm_exits_zero(start_server):
     assert s.stop(check=True) == 0
 
 
+def test_hup_and_usr_signals_do_not_stop_the_server(start_server):
+    """SIGHUP (a reload's habit) and SIGUSR1/2 (a log rotation's) killed the server at once,
+    requests in flight and all (an operator's review). They are answered with a log line;
+    nothing is reloaded; SIGTERM still stops it cleanly."""
+    import signal
+    import time
+    s = start_server()
+    c = s.client(s.token())
+    for sig in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+        s.proc.send_signal(sig)
+        deadline = time.monotonic() + 5
+        while "SIG%s ignored" % sig.name[3:] not in s.stderr() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "SIG%s ignored" % sig.name[3:] in s.stderr(), s.stderr()[-2000:]
+        assert s.proc.poll() is None
+        assert c.get("/namespaces", ns="/").status == 200
+    assert s.stop(check=True) == 0
+
+
 def test_ready_line_on_stderr(start_server):
     s = start_server()
     assert "keyward: listening on https://127.0.0.1:%d" % s.port in s.stderr()
