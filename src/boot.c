@@ -103,6 +103,20 @@ write_password_file(const char *datadir, const char *pw, struct errbuf *eb)
 }
 
 int
+boot_check_env(struct errbuf *eb)
+{
+    const char *env = getenv("KEYWARD_ADMIN_PASSWORD");
+    size_t      n = env != NULL ? strlen(env) : 0;
+
+    if (n > 0 && (n < PASSWORD_MIN || n > PASSWORD_MAX))
+        return errbuf_set(eb, E_VALIDATION,
+                          "KEYWARD_ADMIN_PASSWORD must be %d to %d bytes long, as every "
+                          "account's password",
+                          PASSWORD_MIN, PASSWORD_MAX);
+    return E_OK;
+}
+
+int
 boot_first_start(const char *datadir, bool *created, bool *from_env, struct errbuf *eb)
 {
     struct boot b = { arena_new(4096) };
@@ -139,9 +153,12 @@ boot_first_start(const char *datadir, bool *created, bool *from_env, struct errb
         errbuf_set(eb, rc, "cannot create the administrator");
     if (rc == E_OK && !*from_env)
         rc = write_password_file(datadir, pw, eb);
+    /* stderr is the log: the password is only in the file (the curl line of
+     * print_login reads it from there) */
     if (rc == E_OK && !*from_env)
-        fprintf(stderr, "keyward: admin password (shown once, also in %s/admin-password): %s\n",
-                datadir, pw);
+        fprintf(stderr,
+                "keyward: made the account admin; its password is in %s/admin-password\n",
+                datadir);
     mem_wipe(pw, sizeof pw);
     arena_free(b.a);
     *created = rc == E_OK;

@@ -328,6 +328,8 @@ serve(void)
     if (throttle_init() != E_OK)
         die("out of memory for the login failure tables");
     prepare_data_dir();
+    if (boot_check_env(&eb) != E_OK)
+        die(eb.msg);
     if (webhook_global_init(&eb) != E_OK) /* libcurl, before the first thread */
         die(eb.msg);
     spec_init();

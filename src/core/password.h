@@ -6,6 +6,9 @@
 #include "base.h"
 
 #define PASSWORD_HASH_MAX 128
+/* An account's password, in bytes (the API's and $KEYWARD_ADMIN_PASSWORD's). */
+#define PASSWORD_MIN 8
+#define PASSWORD_MAX 1024
 
 /* At most n Argon2id computations at once (each holds 19 MiB and a core);
  * the others wait. Default 4; set at start-up (max_concurrent_hashes). */

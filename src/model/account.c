@@ -3,9 +3,6 @@
 #include "roles.h"
 #include "specs.h"
 
-#define PASSWORD_MIN 8
-#define PASSWORD_MAX 1024
-
 static const struct attr account_attrs[] = {
     { "name", T_STRING, A_REQUIRED | A_CREATIONONLY | A_QUERY | A_ORDER,
       .pattern = "^[a-zA-Z0-9._@-]+$", .max_len = 128 },
