@@ -33,6 +33,9 @@ DATA    ?= ./keyward-data
 LISTEN  ?= 127.0.0.1:8443
 # Plain HTTP for the public PKI routes (CRLs, OCSP; API.md 7.4); empty: off.
 PKI_LISTEN ?= 127.0.0.1:8080
+# The URL clients use (tokens' issuer); empty: https://$(LISTEN). Needed with a
+# wildcard LISTEN (0.0.0.0:PORT).
+PUBLIC_URL ?=
 
 .PHONY: all deps test-deps bench-deps run check unit api api-asan api-pg bench fuzz clean format format-check
 
@@ -106,7 +109,8 @@ $(B)/bench/%: bench/%.c $(B)/libkeyward.a
 # $(PKI_LISTEN), with its data in $(DATA); Ctrl-C stops it.
 run: deps
 	@$(MAKE) --no-print-directory all
-	./$(B)/keyward server --listen $(LISTEN) --pki-listen '$(PKI_LISTEN)' --data $(DATA)
+	./$(B)/keyward server --listen $(LISTEN) --pki-listen '$(PKI_LISTEN)' --data $(DATA) \
+	    $(if $(PUBLIC_URL),--public-url '$(PUBLIC_URL)')
 
 # The build must be warning-free with clang as with gcc; then the unit tests, each
 # fuzz target for 3 s (tests/run-fuzz.sh: they still build and find nothing at once), then

@@ -43,7 +43,8 @@
 
 static const char usage[] =
     "usage: keyward server [--listen ADDR:PORT] [--pki-listen ADDR:PORT] [--data DIR]\n"
-    "                      [--store sqlite:PATH|postgres://...] [--config FILE]\n"
+    "                      [--store sqlite:PATH|postgres://...] [--public-url URL]\n"
+    "                      [--config FILE]\n"
     "       keyward store-dump [--data DIR] [--store URI] [--config FILE] [TABLE...]\n"
     "                               every stored row as JSON lines, read-only (docs/tools.md)\n"
     "       keyward migrate [--data DIR] [--store URI] [--config FILE]\n"
@@ -68,10 +69,8 @@ parse_options(int argc, char **argv)
     static const struct {
         const char *opt, *key;
     } opts[] = {
-        { "--listen", "listen" },
-        { "--pki-listen", "pki_listen" },
-        { "--data", "data_dir" },
-        { "--store", "store" },
+        { "--listen", "listen" }, { "--pki-listen", "pki_listen" }, { "--data", "data_dir" },
+        { "--store", "store" },   { "--public-url", "public_url" },
     };
     const char   *config = NULL;
     struct errbuf eb = { 0 };
@@ -155,6 +154,24 @@ public_host(char *out, size_t n)
     len = (size_t)(end - h) < n ? (size_t)(end - h) : n - 1;
     memcpy(out, h, len);
     out[len] = '\0';
+}
+
+/* public_url is what tokens name as their issuer and what clients (and, without
+ * pki_url, issued certificates) are given: a wildcard listen address cannot be
+ * it (an operator's review: tokens and CRL URLs named https://0.0.0.0:9443). */
+static void
+check_public_url(void)
+{
+    char host[256], msg[1400];
+
+    public_host(host, sizeof host);
+    if (strcmp(host, "0.0.0.0") != 0 && strcmp(host, "[::]") != 0)
+        return;
+    snprintf(msg, sizeof msg,
+             "public_url %s names every address: set public_url (--public-url) to the URL "
+             "clients use, e.g. https://keyward.example.com:PORT",
+             cfg.public_url);
+    die(msg);
 }
 
 /* The host part of ADDR:PORT, for the server certificate. */
@@ -324,6 +341,7 @@ serve(void)
     if (http_listen(&eb) != E_OK) /* before pki_url's default is derived */
         die(eb.msg);
     derive_defaults();
+    check_public_url();
     password_set_slots(cfg.max_concurrent_hashes);
     if (throttle_init() != E_OK)
         die("out of memory for the login failure tables");

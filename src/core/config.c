@@ -35,7 +35,7 @@ static const struct setting settings[] = {
     { "listen", C_STR, F(listen), S(listen), "127.0.0.1:8443", 0, 0, "address and port" },
     { "data_dir", C_STR, F(data_dir), S(data_dir), "./keyward-data", 0, 0, "data directory" },
     { "store", C_STR, F(store), S(store), "", 0, 0, "sqlite:PATH (default DATA/keyward.db)" },
-    { "public_url", C_STR, F(public_url), S(public_url), "", 0, 0,
+    { "public_url", C_URL, F(public_url), S(public_url), "", 0, 0,
       "token issuer and API URL (default https://LISTEN)" },
     { "pki_listen", C_STR, F(pki_listen), S(pki_listen), "", 0, 0,
       "address and port of a plain-HTTP listener for the public PKI routes (CA certificates, "

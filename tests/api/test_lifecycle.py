@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from kwtest import (CFG_MAX_BODY, KEYWARD_BIN, STORE, Server, assert_error, jwt_parts,
+from kwtest import (CFG_MAX_BODY, KEYWARD_BIN, STORE, Server, assert_error, free_port, jwt_parts,
                     sanitizer_findings, store_url)
 
 
@@ -344,6 +344,34 @@ def test_what_another_local_user_could_write_is_refused(tmp_path, what, how):
     os.chmod(path, mode)
     s.start()  # the same files, owned and moded right: it starts
     s.stop()
+
+
+@pytest.mark.parametrize("url", ["ftp://keyward.example.com", '"https://keyward.example.com"',
+                                 "keyward.example.com:8443", "https://", "https://a b"])
+def test_a_public_url_that_is_no_url_is_refused(start_server, url):
+    """Tokens name public_url as their issuer and clients are given it: it was taken as
+    written, quotes and ftp:// included (an operator's review)."""
+    s = start_server({"public_url": url}, wait=False)
+    assert_clean_failure(s, "public_url")
+
+
+def test_a_wildcard_listen_needs_a_public_url(tmp_path):
+    """With listen 0.0.0.0 and no public_url, tokens and the PKI URLs in issued certificates
+    named https://0.0.0.0:PORT (an operator's review), an address no client can use. The
+    start is refused, naming public_url; with --public-url it starts and tokens name it."""
+    port = free_port()
+    args = ["server", "--listen", "0.0.0.0:%d" % port, "--data", str(tmp_path / "d")]
+    s = Server(tmp_path / "w", port=port, args=args)
+    s.spawn()
+    assert_clean_failure(s, "public_url")
+    url = "https://127.0.0.1:%d" % port
+    s = Server(tmp_path / "w2", data=tmp_path / "d", port=port,
+               args=args + ["--public-url", url + "/"])
+    s.start()
+    tok = s.token()
+    assert jwt_parts(tok)[1]["iss"] == url
+    assert s.client(tok).get("/namespaces", ns="/").status == 200
+    s.stop(check=True)
 
 
 def test_missing_config_file(tmp_path):
