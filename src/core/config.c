@@ -26,6 +26,7 @@ struct setting {
     const char *def;
     int64_t     min, max;
     const char *doc;
+    const char *choices; /* C_STR: the values allowed, '|'-separated; NULL: any */
 };
 
 #define F(field) offsetof(struct config, field)
@@ -44,7 +45,8 @@ static const struct setting settings[] = {
       "base URL of the PKI routes in issued certificates (default http://PKI_LISTEN, or "
       "public_url without pki_listen)" },
     { "sync", C_STR, F(sync), S(sync), "full", 0, 0,
-      "full: a commit survives power loss (fsync); normal: survives a crash of the process" },
+      "full: a commit survives power loss (fsync); normal: survives a crash of the process",
+      "full|normal" },
     { "store_timeout", C_DURATION, F(store_timeout), 0, "30s", 1000, 3600000,
       "a request's reads, 503 past it (SQLite: all of them together; PostgreSQL: each "
       "statement, a write's twice it, and a database that has not answered 2 s past it is "
@@ -210,6 +212,18 @@ check_url(const struct setting *s, const char *v, struct errbuf *eb)
     return E_OK;
 }
 
+static int
+check_choice(const struct setting *s, const char *v, struct errbuf *eb)
+{
+    size_t n = strlen(v);
+
+    for (const char *c = s->choices; *c != '\0'; c += strcspn(c, "|"), c += *c == '|')
+        if (strncmp(c, v, n) == 0 && (c[n] == '|' || c[n] == '\0'))
+            return E_OK;
+    return errbuf_set(eb, E_BADREQ, "config: %s: '%s' is not one of %s", s->name, v,
+                      s->choices);
+}
+
 static bool
 is_text(enum ctype t)
 {
@@ -229,6 +243,8 @@ apply(struct config *c, const struct setting *s, const char *v, struct errbuf *e
         if (s->type == C_CIDRS && (rc = check_cidrs(s, v, eb)) != E_OK)
             return rc;
         if (s->type == C_URL && (rc = check_url(s, v, eb)) != E_OK)
+            return rc;
+        if (s->choices != NULL && (rc = check_choice(s, v, eb)) != E_OK)
             return rc;
         n = s->type == C_URL ? url_len(v) : n;
         memcpy(field, v, n);
@@ -251,17 +267,30 @@ config_defaults(struct config *c)
             abort(); /* a default outside its own bounds is a programming error */
 }
 
-int
-config_set(struct config *c, const char *key, const char *value, struct errbuf *eb)
+static const struct setting *
+setting_named(const char *key)
 {
     for (size_t i = 0; i < ARRAY_LEN(settings); i++)
         if (strcmp(settings[i].name, key) == 0)
-            return apply(c, &settings[i], value, eb);
-    return errbuf_set(eb, E_BADREQ, "config: unknown setting '%s'", key);
+            return &settings[i];
+    return NULL;
 }
 
+int
+config_set(struct config *c, const char *key, const char *value, struct errbuf *eb)
+{
+    const struct setting *s = setting_named(key);
+
+    return s != NULL ? apply(c, s, value, eb)
+                     : errbuf_set(eb, E_BADREQ, "config: unknown setting '%s'", key);
+}
+
+/* A setting given twice in one file is refused: which one counts would be a
+ * guess (an operator's review: the last won, silently). `seen` has a flag per
+ * setting. */
 static int
-parse_line(struct config *c, char *line, const char *path, int lineno, struct errbuf *eb)
+parse_line(struct config *c, char *line, const char *path, int lineno, bool *seen,
+           struct errbuf *eb)
 {
     struct str s = str_trim(str_c(line)), key, rest;
 
@@ -279,6 +308,12 @@ parse_line(struct config *c, char *line, const char *path, int lineno, struct er
     k[key.len] = '\0';
     memcpy(v, rest.p, rest.len);
     v[rest.len] = '\0';
+    const struct setting *st = setting_named(k);
+    if (st != NULL && seen[st - settings])
+        return errbuf_set(eb, E_BADREQ, "%s:%d: '%s' is set twice in this file", path, lineno,
+                          k);
+    if (st != NULL)
+        seen[st - settings] = true;
     return config_set(c, k, v, eb);
 }
 
@@ -288,6 +323,7 @@ config_load_file(struct config *c, const char *path, bool must_exist, struct err
     FILE *f = fopen(path, "r");
     char  line[2048];
     int   lineno = 0, rc = E_OK;
+    bool  seen[ARRAY_LEN(settings)] = { false };
 
     struct stat st;
 
@@ -303,7 +339,7 @@ config_load_file(struct config *c, const char *path, bool must_exist, struct err
     while (rc == E_OK && fgets(line, sizeof line, f) != NULL) {
         lineno++;
         line[strcspn(line, "\r\n")] = '\0';
-        rc = parse_line(c, line, path, lineno, eb);
+        rc = parse_line(c, line, path, lineno, seen, eb);
     }
     fclose(f);
     return rc;

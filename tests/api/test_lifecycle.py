@@ -304,6 +304,26 @@ def test_unknown_config_key(start_server):
     assert_clean_failure(s, "no_such_setting")
 
 
+def test_a_setting_given_twice_in_a_file_is_refused(start_server):
+    """Which of two lines counts would be a guess (an operator's review: the last won,
+    silently)."""
+    s = start_server([("sync", "normal"), ("log_level", "info"), ("sync", "full")], wait=False)
+    assert_clean_failure(s, "twice")
+    assert "sync" in stderr_lines(s)[0]
+
+
+def test_a_setting_outside_its_values_is_refused_by_config_too(start_server, tmp_path):
+    """sync = off was shown by keyward config as if valid, and refused only when the store
+    opened (an operator's review)."""
+    s = start_server({"sync": "off"}, wait=False)
+    assert_clean_failure(s, "sync")
+    conf = tmp_path / "off.conf"
+    conf.write_text("sync = off\n")
+    r = subprocess.run([str(KEYWARD_BIN), "config", "--config", str(conf)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "sync" in r.stderr and "full|normal" in r.stderr, r
+
+
 def test_bad_config_value(start_server):
     s = start_server({CFG_MAX_BODY: "10"}, wait=False)
     assert_clean_failure(s, CFG_MAX_BODY)
