@@ -686,6 +686,16 @@ may_rerun(const struct wreq *w)
            w->r->hook.refusal.code == E_OK;
 }
 
+/* Whether the write is right whatever other servers write meanwhile
+ * (struct wjob.independent): a create such as may_rerun allows, whose insert
+ * the store's unique keys and namespace guard settle; not one under an
+ * Idempotency-Key (it looks for an answer kept, then keeps its own). */
+static bool
+independent(const struct wreq *w)
+{
+    return may_rerun(w) && w->idem_key.len == 0;
+}
+
 static int
 queue_write(struct req *r, struct wreq *w, struct errbuf *eb)
 {
@@ -697,7 +707,8 @@ queue_write(struct req *r, struct wreq *w, struct errbuf *eb)
                             .done = write_done,
                             .arg = w,
                             .alone = r->body.len >= WRITE_ALONE_BODY,
-                            .rerun = may_rerun(w) };
+                            .rerun = may_rerun(w),
+                            .independent = independent(w) };
     /* Suspend first: the writer may finish and resume before we return. (A
      * create whose prepare ran on the work pool is suspended already.) */
     if (!r->pending) {

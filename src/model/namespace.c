@@ -221,6 +221,7 @@ const struct spec spec_namespace = {
     .unique = "name",
     .unique_global = true,
     .announced = true,
+    .creates_unannounced = true, /* the namespace caches hold namespaces found */
     .default_order = "name",
     .ops = OP_ALL,
     .cascades = true,

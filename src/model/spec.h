@@ -238,15 +238,18 @@ struct spec {
     const struct spec_action *actions;  /* /this/:id/<action>, POST; NULL-name terminated */
     bool                      cascades; /* a delete also deletes what lives below it
                                            (namespaces): policies are reloaded */
-    bool announced; /* processes keep what they derive from it (the authorization
-                       snapshot from API authorizations and namespaces, signed OCSP
-                       answers from revocations): with several servers on one store, a
-                       write by one is announced to the others (store_follow) */
-    bool bulk;      /* may hold millions of objects per namespace: its
-                       rows carry their namespace's ID, are invisible
-                       once that namespace is deleted, and are purged
-                       afterwards in batches (namespace.purge job), so a
-                       namespace delete never stalls other writes */
+    bool announced;           /* processes keep what they derive from it (the authorization
+                                 snapshot from API authorizations and namespaces, signed OCSP
+                                 answers from revocations): with several servers on one store, a
+                                 write by one is announced to the others (store_follow) */
+    bool creates_unannounced; /* ... but not its creates: what is derived from it
+                                 holds only objects found (a namespace's ID by its
+                                 name), which a new one cannot make stale */
+    bool bulk;                /* may hold millions of objects per namespace: its
+                                 rows carry their namespace's ID, are invisible
+                                 once that namespace is deleted, and are purged
+                                 afterwards in batches (namespace.purge job), so a
+                                 namespace delete never stalls other writes */
     struct spec_hooks  hooks;
     const char *const *csv_columns;     /* NULL-terminated default columns of its text/csv
                                            lists; NULL: ID, name (if it has one), namespace,

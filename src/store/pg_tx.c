@@ -17,8 +17,11 @@
  * takes a subtransaction ID, and a backend caches 64 of them; past that every
  * snapshot of every session looks into pg_subtrans while it is open. */
 #define BATCH_MAX 60
-/* The advisory lock every write transaction takes (docs/postgres.md 2). */
-#define WRITE_LOCK "SELECT pg_advisory_xact_lock(7022514356401)"
+/* The advisory lock every write transaction takes (docs/postgres.md 2):
+ * shared by a transaction of independent jobs only (struct wjob), which
+ * then runs beside those of the other servers; whole by every other. */
+#define WRITE_LOCK        "SELECT pg_advisory_xact_lock(7022514356401)"
+#define WRITE_LOCK_SHARED "SELECT pg_advisory_xact_lock_shared(7022514356401)"
 
 /* ---- the transaction's operations (writer thread only) ------------------ */
 
@@ -302,10 +305,13 @@ write_row(struct tx *tx, const struct spec *s, const struct val *obj, bool inser
 }
 
 static void
-log_change(struct tx *tx, const struct spec *s, struct str id, const struct val *obj)
+log_change(struct tx *tx, const struct spec *s, struct str id, const struct val *obj,
+           bool created)
 {
-    changelog_add(&((struct pg_tx *)tx)->log,
-                  &(struct change){ .s = s, .id = id, .obj = obj != NULL ? *obj : val_null() });
+    changelog_add(
+        &((struct pg_tx *)tx)->log,
+        &(struct change){
+            .s = s, .id = id, .obj = obj != NULL ? *obj : val_null(), .created = created });
 }
 
 /* obj's insert held back: pq_later's, or pq_hope's when `hoped`, which
@@ -331,7 +337,7 @@ insert_held(struct tx *tx, const struct spec *s, const struct val *obj, bool hop
     }
     buf_free(&sql);
     if (*held)
-        log_change(tx, s, val_get_str(obj, "ID"), obj);
+        log_change(tx, s, val_get_str(obj, "ID"), obj, true);
     return rc;
 }
 
@@ -344,7 +350,7 @@ tx_insert(struct tx *tx, const struct spec *s, const struct val *obj)
     int  rc = ((struct pg_tx *)tx)->hopeful ? insert_held(tx, s, obj, true, &held) : E_OK;
 
     if (rc == E_OK && !held && (rc = write_row(tx, s, obj, true, NULL)) == E_OK)
-        log_change(tx, s, val_get_str(obj, "ID"), obj); /* changes no row found */
+        log_change(tx, s, val_get_str(obj, "ID"), obj, true); /* changes no row found */
     return rc;
 }
 
@@ -389,7 +395,7 @@ tx_insert_each(struct tx *tx, const struct spec *s, const struct val *objs, size
         for (size_t i = 0; i < k && rc == E_OK; i++) {
             rcs[at + i] = changed[i] > 0 ? E_OK : not_inserted(c, &objs[at + i], a);
             if (changed[i] > 0)
-                log_change(tx, s, val_get_str(&objs[at + i], "ID"), &objs[at + i]);
+                log_change(tx, s, val_get_str(&objs[at + i], "ID"), &objs[at + i], true);
         }
         arena_free(a);
     }
@@ -418,7 +424,7 @@ tx_update(struct tx *tx, const struct spec *s, const struct val *obj,
     else if (guard)
         pq_exec(c, "ROLLBACK TO kw_update");
     if (rc == E_OK)
-        log_change(tx, s, val_get_str(obj, "ID"), obj);
+        log_change(tx, s, val_get_str(obj, "ID"), obj, false);
     else if (rc == E_NOTFOUND)
         rc = store_why_unchanged(tx, s, val_get_str(obj, "ID"), wc);
     return rc;
@@ -445,7 +451,7 @@ tx_del(struct tx *tx, const struct spec *s, struct str id, const struct write_co
         return rc;
     if (changed == 0)
         return store_why_unchanged(tx, s, id, wc);
-    log_change(tx, s, id, NULL);
+    log_change(tx, s, id, NULL, false);
     return E_OK;
 }
 
@@ -769,9 +775,14 @@ static const struct tx_ops tx_ops = {
  * transaction's (`lazy`) are held back and sent with its first statement
  * instead; should they fail, the transaction is refused (pq_commit). */
 static bool
-begin_write(struct pg_store *st, bool savepoint, bool lazy)
+begin_write(struct pg_store *st, bool savepoint, bool lazy, bool shared)
 {
+    static const char *const begins[2][2] = {
+        { "BEGIN; " WRITE_LOCK, "BEGIN; " WRITE_LOCK "; SAVEPOINT job" },
+        { "BEGIN; " WRITE_LOCK_SHARED, "BEGIN; " WRITE_LOCK_SHARED "; SAVEPOINT job" },
+    };
     struct pconn *c = &st->writer;
+    const char   *lock = shared ? WRITE_LOCK_SHARED : WRITE_LOCK;
     struct errbuf eb;
 
     c->later_failed = c->held_error = false;
@@ -786,9 +797,8 @@ begin_write(struct pg_store *st, bool savepoint, bool lazy)
         }
     }
     if (lazy)
-        return pq_defer(c, "BEGIN") == E_OK && pq_defer(c, WRITE_LOCK) == E_OK;
-    if (pq_exec(c, savepoint ? "BEGIN; " WRITE_LOCK "; SAVEPOINT job" : "BEGIN; " WRITE_LOCK) ==
-        E_OK)
+        return pq_defer(c, "BEGIN") == E_OK && pq_defer(c, lock) == E_OK;
+    if (pq_exec(c, begins[shared][savepoint]) == E_OK)
         return true;
     if (PQstatus(c->pg) == CONNECTION_OK)
         pq_exec(c, "ROLLBACK");
@@ -863,9 +873,12 @@ run_job(struct pg_tx *tx, struct wjob *j, int n, bool more)
 static bool
 touches_announced(const struct changelog *l)
 {
-    for (size_t i = 0; i < l->n; i++)
-        if (!l->v[i].job && (l->v[i].s == NULL || l->v[i].s->announced))
+    for (size_t i = 0; i < l->n; i++) {
+        const struct change *c = &l->v[i];
+        if (!c->job &&
+            (c->s == NULL || (c->s->announced && !(c->created && c->s->creates_unannounced))))
             return true;
+    }
     return false;
 }
 
@@ -975,35 +988,48 @@ pg_st_follow_settle(struct store *base)
     return o;
 }
 
-/* Whether the transaction about to run jobs j... (at most BATCH_MAX) may be
- * hopeful: each of them may run again (wjob.rerun). Then their inserts are
- * held back like every other write of theirs, and the whole transaction
- * goes in a few round trips instead of one a job. */
+/* Whether j may join the transaction that `first` began, n jobs in: jobs
+ * independent or not (struct wjob) never share one, whose write lock is
+ * shared or whole for all its jobs. */
 static bool
-all_rerun(const struct wjob *j)
+joins(const struct wjob *first, const struct wjob *j, size_t n)
 {
-    for (size_t n = 0; j != NULL && n < BATCH_MAX; j = j->next, n++)
+    return j != NULL && n < BATCH_MAX && j->independent == first->independent;
+}
+
+/* Whether the transaction about to run jobs j... may be hopeful: each of
+ * them may run again (wjob.rerun). Then their inserts are held back like
+ * every other write of theirs, and the whole transaction goes in a few
+ * round trips instead of one a job. */
+static bool
+all_rerun(const struct wjob *first)
+{
+    size_t n = 0;
+
+    for (const struct wjob *j = first; joins(first, j, n); j = j->next, n++)
         if (!j->rerun)
             return false;
     return true;
 }
 
-/* Run jobs j... in one transaction (at most BATCH_MAX, fewer when a
- * held-back write fails); *rcs their results, *n how many ran. True when it
- * was refused for a held-back write (pq_commit): surely not committed. */
+/* Run jobs j... in one transaction (at most BATCH_MAX of one kind, joins;
+ * fewer when a held-back write fails); *rcs their results, *n how many ran.
+ * True when it was refused for a held-back write (pq_commit): surely not
+ * committed. */
 static bool
 run_tx(struct pg_tx *tx, struct wjob *j, int *rcs, size_t *n)
 {
-    struct pg_store *st = tx->st;
-    struct pconn    *c = &st->writer;
-    bool             began = begin_write(st, true, tx->hopeful), refused = false;
+    struct pg_store   *st = tx->st;
+    struct pconn      *c = &st->writer;
+    const struct wjob *first = j;
+    bool began = begin_write(st, true, tx->hopeful, first->independent), refused = false;
 
     ns_forget(&tx->base); /* a new transaction: what another wrote counts */
     /* A held-back write that failed ends the transaction (pq_commit refuses
      * it); the jobs after it run in the next. */
-    for (*n = 0; j != NULL && *n < BATCH_MAX && !c->later_failed; j = j->next, (*n)++)
-        rcs[*n] = began ? run_job(tx, j, (int)*n, j->next != NULL && *n + 1 < BATCH_MAX)
-                        : E_UNAVAILABLE;
+    for (*n = 0; joins(first, j, *n) && !c->later_failed; j = j->next, (*n)++)
+        rcs[*n] =
+            began ? run_job(tx, j, (int)*n, joins(first, j->next, *n + 1)) : E_UNAVAILABLE;
     int64_t gen = began ? bump_announced(st, &tx->log) : 0;
     /* A lost connection during COMMIT leaves the outcome unknown: the jobs
      * answer 503, honestly "unknown". */
@@ -1079,7 +1105,7 @@ fold_counts(struct pg_store *st, int64_t *last_ms)
     int64_t now = time_now_ms();
     int     rc = E_OK;
 
-    if (now - *last_ms < FOLD_EVERY_MS || !begin_write(st, false, false))
+    if (now - *last_ms < FOLD_EVERY_MS || !begin_write(st, false, false, false))
         return;
     *last_ms = now;
     for (size_t i = 0; i < spec_count && rc == E_OK; i++) {

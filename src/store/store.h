@@ -143,6 +143,14 @@ struct wjob {
                            another job's); a PostgreSQL transaction of such
                            jobs only is hopeful: it holds back their inserts
                            too (docs/postgres.md) */
+    bool independent;   /* right whatever another server's transactions do
+                           meanwhile, save what the store's own constraints
+                           settle (unique keys, the namespace guard): it reads
+                           no other object to decide what it writes (a
+                           namespace is deleted only under the whole lock).
+                           PostgreSQL runs transactions of such jobs only side
+                           by side, across servers (a shared write lock);
+                           every other one holds the write lock alone */
 };
 
 /* What a look at the other servers' writes found (store_ops.others_wrote). */
@@ -350,6 +358,7 @@ struct change {
                        set: the job runtime wakes its workers */
     bool reset;     /* another server changed announced specs (store_follow); nothing
                        else is set: forget what was derived from them */
+    bool created;   /* obj was inserted (not updated) */
 };
 
 /* Called in the writer thread after every commit with the changes of the jobs

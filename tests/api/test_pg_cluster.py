@@ -170,10 +170,12 @@ def test_a_server_that_cannot_read_the_authorizations_answers_503_not_403(cluste
                   ["@auth:role=namespace.viewer"], home)
     user = Client(b, a.token(name, pw))
     assert user.get("/namespaces", ns=home).status == 200  # B built its snapshot
+    moved = admin.mkns(home, "moved")  # (a create of a namespace is not announced)
     db = urlsplit(cluster.url).path.lstrip("/")
     pg_psql(db, "REVOKE ALL ON apiauthorizations FROM keyward")
-    try:
-        admin.mkns(home, "moved")  # a namespace write moves the generation
+    try:  # an update of a namespace moves the generation
+        admin.ok(admin.put("/namespaces/" + moved["ID"], dict(moved, description="x"),
+                           ns=home))
         r = user.get("/namespaces", ns=home)
         assert r.status == 503, r
     finally:
@@ -1067,14 +1069,21 @@ def test_a_read_that_fails_in_a_batch_fails_alone(cluster):
 
 def test_a_server_stopped_mid_write_holds_no_other_servers_writes(cluster):
     """A server paused (SIGSTOP: stuck, swapping, its machine gone) while its writer is inside
-    a transaction holds the write lock every server's writes take; PostgreSQL ends such a
-    transaction after 10 s idle (idle_in_transaction_session_timeout on the writer), and the
-    others write again (an operator's review: 145 s without a write on any server)."""
+    a transaction holds the write lock (shared by its creates): the other's writes that take
+    it whole (an update here) wait; PostgreSQL ends such a transaction after 10 s idle
+    (idle_in_transaction_session_timeout on the writer), and the others write again (an
+    operator's review: 145 s without a write on any server)."""
     a, b = cluster.add(), cluster.add()
     tok = a.token()
     on_b = Client(b, tok)
     parent = on_b.mkns("/", "stuck-" + rand(6))["name"]
+    target = on_b.mkns(parent, "target")
     stop = threading.Event()
+
+    def update_on_b(text, timeout):
+        got = on_b.ok(on_b.get("/namespaces/" + target["ID"], ns=parent))
+        return on_b.put("/namespaces/" + target["ID"], dict(got, description=text), ns=parent,
+                        timeout=timeout)
 
     def load_a():
         cl, i = Client(a, tok), 0
@@ -1092,8 +1101,7 @@ def test_a_server_stopped_mid_write_holds_no_other_servers_writes(cluster):
         for attempt in range(80):  # until A is caught holding the lock
             os.kill(a.proc.pid, signal.SIGSTOP)
             try:
-                r = on_b.post("/namespaces", {"name": "probe%d" % attempt}, ns=parent,
-                              timeout=1.5)
+                r = update_on_b("probe%d" % attempt, 1.5)
                 held = r.status != 200
             except requests.RequestException:
                 held = True
@@ -1106,8 +1114,7 @@ def test_a_server_stopped_mid_write_holds_no_other_servers_writes(cluster):
         while time.monotonic() - t0 < 40:
             n += 1
             try:
-                if on_b.post("/namespaces", {"name": "after%d" % n}, ns=parent,
-                             timeout=30).status == 200:
+                if update_on_b("after%d" % n, 30).status == 200:
                     break
             except requests.RequestException:
                 pass
@@ -1117,3 +1124,131 @@ def test_a_server_stopped_mid_write_holds_no_other_servers_writes(cluster):
         os.kill(a.proc.pid, signal.SIGCONT)
         stop.set()
         th.join(30)
+
+
+WRITE_LOCK_KEY = 7022514356401  # src/store/pg_tx.c WRITE_LOCK
+
+
+class LockHolder:
+    """A session of its own holding the servers' write lock, shared (as another server's
+    transaction of creates does) or whole."""
+
+    def __init__(self, url, db, shared):
+        self.db, self.fn = db, "pg_advisory_lock_shared" if shared else "pg_advisory_lock"
+        self.proc = subprocess.Popen([PSQL, "-X", "-q", url], stdin=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL, text=True)
+        self.proc.stdin.write("SET application_name = 'lockholder';\nSELECT %s(%d);\n"
+                              % (self.fn, WRITE_LOCK_KEY))
+        self.proc.stdin.flush()
+        held = ("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                " WHERE a.application_name = 'lockholder' AND l.locktype = 'advisory'"
+                " AND l.granted")
+        assert wait_for(lambda: pg_psql(db, held).strip() == "1", timeout=10)
+
+    def release(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.write("SELECT pg_advisory_unlock_all();\n")
+            self.proc.stdin.close()
+            self.proc.wait(30)
+
+
+def test_creates_go_on_beside_another_servers_creates_and_deletes_wait_for_them(cluster):
+    """Two servers' creates run side by side (the write lock shared), while a write that
+    decides on what it reads (a delete here: the namespace guard of every create depends on
+    it) takes it whole and waits for every transaction of creates to end."""
+    a = cluster.add()
+    db = urlsplit(cluster.url).path.lstrip("/")
+    cl = Client(a, a.token())
+    parent = cl.mkns("/", "side-" + rand(6))
+    victim = cl.mkns(parent["name"], "victim")
+    holder = LockHolder(cluster.url, db, shared=True)  # another server's creates, open
+    done = {}
+    try:
+        for i in range(5):  # an audit entry of each goes too (independent as well)
+            cl.ok(cl.post("/namespaces", {"name": "beside%d" % i}, ns=parent["name"],
+                          timeout=10))
+
+        def delete():
+            done["r"] = cl.delete("/namespaces/" + victim["ID"], ns=parent["name"], timeout=30)
+        th = threading.Thread(target=delete, daemon=True)
+        th.start()
+        th.join(2)
+        assert "r" not in done, "a delete ran beside another server's open creates"
+    finally:
+        holder.release()
+    th.join(30)
+    assert done["r"].status == 200
+    names = sorted(n["name"] for n in cl.ok(cl.get("/namespaces", ns=parent["name"])))
+    assert names == [parent["name"] + "/beside%d" % i for i in range(5)]
+
+
+def test_a_create_waits_for_another_servers_whole_write_lock(cluster):
+    """The lock taken whole by another server (its delete, say) holds every create back."""
+    a = cluster.add()
+    db = urlsplit(cluster.url).path.lstrip("/")
+    cl = Client(a, a.token())
+    parent = cl.mkns("/", "whole-" + rand(6))["name"]
+    holder = LockHolder(cluster.url, db, shared=False)
+    done = {}
+    try:
+        def create():
+            done["r"] = cl.post("/namespaces", {"name": "after"}, ns=parent, timeout=30)
+        th = threading.Thread(target=create, daemon=True)
+        th.start()
+        th.join(2)
+        assert "r" not in done, "a create ran while another server held the lock whole"
+    finally:
+        holder.release()
+    th.join(30)
+    assert done["r"].status == 200
+
+
+def test_same_names_created_on_both_servers_at_once_are_taken_once(pair):
+    a, b = pair
+    tok = a.token()
+    parent = Client(a, tok).mkns("/", "race-" + rand(6))["name"]
+    names = ["n%d" % i for i in range(40)]
+    codes = {n: [] for n in names}
+
+    def load(server):
+        cl = Client(server, tok)
+        for n in names:
+            codes[n].append(cl.post("/namespaces", {"name": n}, ns=parent, timeout=30).status)
+    ths = [threading.Thread(target=load, args=(s,)) for s in (a, b, a, b)]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join(120)
+    for n in names:
+        assert sorted(codes[n]) == [200, 422, 422, 422], (n, codes[n])
+    cl = Client(b, tok)
+    listed = sorted(x["name"] for x in cl.ok(cl.get("/namespaces", ns=parent)))
+    assert listed == sorted(parent + "/" + n for n in names)
+
+
+def test_creates_on_one_while_the_other_deletes_their_namespace_leave_nothing_behind(pair):
+    a, b = pair
+    tok = a.token()
+    on_a, on_b = Client(a, tok), Client(b, tok)
+    top = on_a.mkns("/", "gone-" + rand(6))["name"]
+    for rnd in range(4):
+        home = on_a.mkns(top, "home")
+        codes, stop = [], threading.Event()
+
+        def load():
+            i = 0
+            while not stop.is_set() and i < 400:
+                i += 1
+                codes.append(on_a.post("/namespaces", {"name": "c%d" % i}, ns=home["name"],
+                                       timeout=30).status)
+        th = threading.Thread(target=load)
+        th.start()
+        time.sleep(0.3)
+        on_b.ok(on_b.delete("/namespaces/" + home["ID"], ns=top))
+        stop.set()
+        th.join(60)
+        assert 200 in codes and set(codes) <= {200, 404}, codes
+        again = on_b.mkns(top, "home")  # the same path again: empty
+        assert on_b.ok(on_b.get("/namespaces", ns=again["name"])) == []
+        assert on_a.ok(on_a.get("/namespaces", ns=again["name"])) == []
+        on_a.ok(on_a.delete("/namespaces/" + again["ID"], ns=top))
