@@ -174,6 +174,15 @@ check_public_url(void)
     die(msg);
 }
 
+/* The operator's certificate comes with its key, or not at all. */
+static void
+check_tls_files(void)
+{
+    if ((cfg.tls_cert[0] == '\0') != (cfg.tls_key[0] == '\0'))
+        die("tls_cert and tls_key go together: set both (your own certificate chain and its "
+            "key) or neither (the console's own)");
+}
+
 /* The host part of ADDR:PORT, for the server certificate. */
 static void
 listen_host(char *out, size_t n)
@@ -199,7 +208,7 @@ listen_host(char *out, size_t n)
 static void
 print_login(bool from_env)
 {
-    char pwbuf[1300], path[1200];
+    char pwbuf[1300], path[1200], cacert[1200];
 
     snprintf(path, sizeof path, "%s/admin-password", cfg.data_dir);
     if (!from_env && access(path, R_OK) != 0) {
@@ -212,12 +221,16 @@ print_login(bool from_env)
         snprintf(pwbuf, sizeof pwbuf, "$KEYWARD_ADMIN_PASSWORD");
     else
         snprintf(pwbuf, sizeof pwbuf, "$(cat %s)", path);
+    if (cfg.tls_cert[0] != '\0') /* the operator's certificate: its clients trust it */
+        cacert[0] = '\0';
+    else
+        snprintf(cacert, sizeof cacert, "--cacert %s/tls/ca.pem ", cfg.data_dir);
     fprintf(stderr,
             "keyward: get a token as admin:\n"
-            "  curl --cacert %s/tls/ca.pem %s/issue -H 'Content-Type: application/json' \\\n"
+            "  curl %s%s/issue -H 'Content-Type: application/json' \\\n"
             "    -d '{\"realm\":\"Vince\",\"metadata\":{\"vinceAccount\":\"admin\","
             "\"vincePassword\":\"'\"%s\"'\"}}'\n",
-            cfg.data_dir, cfg.public_url, pwbuf);
+            cacert, cfg.public_url, pwbuf);
 }
 
 static void
@@ -230,7 +243,10 @@ print_welcome(bool from_env)
             strcmp(here, cfg.public_url) != 0 ? " (public URL " : "",
             strcmp(here, cfg.public_url) != 0 ? cfg.public_url : "",
             strcmp(here, cfg.public_url) != 0 ? ")" : "");
-    fprintf(stderr, "keyward: trust the console's CA: %s/tls/ca.pem\n", cfg.data_dir);
+    if (cfg.tls_cert[0] != '\0')
+        fprintf(stderr, "keyward: the API serves the certificate of %s\n", cfg.tls_cert);
+    else
+        fprintf(stderr, "keyward: trust the console's CA: %s/tls/ca.pem\n", cfg.data_dir);
     print_login(from_env);
     if (cfg.pki_listen[0] != '\0')
         fprintf(stderr, "keyward: PKI routes also over plain HTTP on http://%s/pki/\n",
@@ -246,20 +262,71 @@ print_welcome(bool from_env)
  * answered with a log line: nothing is reloaded, and they must not kill the
  * server in the middle of its requests, as their default action would. */
 static void
-wait_for_signal(const sigset_t *set)
+tls_source(struct tls_source *src, char *host, size_t hostn, char *pub, size_t pubn)
+{
+    listen_host(host, hostn);
+    public_host(pub, pubn);
+    *src = (struct tls_source){ cfg.data_dir, host, pub, cfg.tls_cert, cfg.tls_key };
+}
+
+/* The API's certificate again: the operator's files as they are now, or the
+ * console's own, renewed when due; new sessions get it when it changed. On
+ * an error the one served stays, and the log says why. */
+static void
+tls_refresh(struct tls_files *tls)
+{
+    struct tls_source src;
+    struct tls_files  next;
+    struct errbuf     eb = { 0 };
+    char              host[256], pub[300];
+
+    tls_source(&src, host, sizeof host, pub, sizeof pub);
+    if (tlsboot_server(&src, pki_ca_find(PKI_CA_TLS), tls, &next, &eb) != E_OK) {
+        log_error("%s: the certificate served is kept", eb.msg);
+        return;
+    }
+    if (str_eq(buf_str(&next.cert_pem), buf_str(&tls->cert_pem)) &&
+        str_eq(buf_str(&next.key_pem), buf_str(&tls->key_pem))) {
+        tls_files_free(&next);
+        return;
+    }
+    if (http_tls_replace(&next, &eb) != E_OK) {
+        log_error("%s: the certificate served is kept", eb.msg);
+        tls_files_free(&next);
+        return;
+    }
+    tls_files_free(tls);
+    *tls = next;
+    log_info("tls: new connections get the certificate of %s",
+             cfg.tls_cert[0] != '\0' ? cfg.tls_cert : "tls/server.pem");
+}
+
+/* Until SIGTERM or SIGINT. SIGHUP reads the API's certificate again; the
+ * console's own is also looked at every hour, and renewed 30 days before it
+ * expires (tlsboot_server). */
+#define TLS_LOOK_EVERY_S 3600
+
+static void
+wait_for_signal(const sigset_t *set, struct tls_files *tls)
 {
     struct timespec ts = { 1, 0 };
+    int             ticks = 0;
 
     for (;;) {
         int sig = sigtimedwait(set, NULL, &ts);
         if (sig == SIGTERM || sig == SIGINT)
             return;
-        if (sig > 0)
+        if (sig == SIGHUP)
+            tls_refresh(tls);
+        else if (sig > 0)
             log_info("SIG%s ignored: settings are read at start only (restart to apply a "
                      "change); the log goes to stderr, nothing to reopen",
                      sigabbrev_np(sig));
-        if (sig < 0 && errno == EAGAIN)
+        if (sig < 0 && errno == EAGAIN) {
             authn_tick(time_now_ms());
+            if (++ticks % TLS_LOOK_EVERY_S == 0 && cfg.tls_cert[0] == '\0')
+                tls_refresh(tls);
+        }
     }
 }
 
@@ -293,18 +360,18 @@ jobs_go(struct errbuf *eb)
 /* The CAs (from the store, sealed) and this server's certificate; the CA
  * handles are registered for the signer's users (app credentials). */
 static int
-tls_start(const char *host, const unsigned char *master, struct tls_files *tls,
-          struct errbuf *eb)
+tls_start(const unsigned char *master, struct tls_files *tls, struct errbuf *eb)
 {
     struct pki_vault v;
     struct ca       *tls_ca = NULL, *client_ca = NULL;
     int              rc;
 
     vault_init(&v, kw_store, master);
-    char pub[300];
+    struct tls_source src;
+    char              host[256], pub[300];
 
-    public_host(pub, sizeof pub);
-    rc = tlsboot_ensure(cfg.data_dir, host, pub, &v, tls, &tls_ca, &client_ca, eb);
+    tls_source(&src, host, sizeof host, pub, sizeof pub);
+    rc = tlsboot_ensure(&src, &v, tls, &tls_ca, &client_ca, eb);
     if (rc == E_OK && (pki_ca_register(tls_ca) != E_OK || pki_ca_register(client_ca) != E_OK))
         rc = errbuf_set(eb, E_INTERNAL, "cannot register the CAs");
     if (rc != E_OK && pki_ca_find(PKI_CA_TLS) != tls_ca)
@@ -320,7 +387,7 @@ serve(void)
     struct errbuf    eb = { 0 };
     struct tls_files tls = { 0 };
     unsigned char    master[SEAL_KEY_LEN];
-    char             host[256], path[1200];
+    char             path[1200];
     bool             created = false, from_env = false;
     sigset_t         set;
 
@@ -342,6 +409,7 @@ serve(void)
         die(eb.msg);
     derive_defaults();
     check_public_url();
+    check_tls_files();
     password_set_slots(cfg.max_concurrent_hashes);
     if (throttle_init() != E_OK)
         die("out of memory for the login failure tables");
@@ -351,7 +419,6 @@ serve(void)
     if (webhook_global_init(&eb) != E_OK) /* libcurl, before the first thread */
         die(eb.msg);
     spec_init();
-    listen_host(host, sizeof host);
     snprintf(path, sizeof path, "%s/master.key", cfg.data_dir);
     if (seal_load_master(path, master, &eb) != E_OK)
         die(eb.msg);
@@ -367,7 +434,7 @@ serve(void)
         die(eb.msg);
     if (authn_init(master, &eb) != E_OK ||
         boot_first_start(cfg.data_dir, &created, &from_env, &eb) != E_OK ||
-        tls_start(host, master, &tls, &eb) != E_OK || jobs_begin(&eb) != E_OK ||
+        tls_start(master, &tls, &eb) != E_OK || jobs_begin(&eb) != E_OK ||
         pool_start(SLOW_THREADS, &eb) != E_OK)
         die(eb.msg);
     /* The socket listens since http_listen: the line comes before a request can
@@ -377,7 +444,7 @@ serve(void)
     print_welcome(from_env);
     if (http_start(&tls, &eb) != E_OK || jobs_go(&eb) != E_OK)
         die(eb.msg);
-    wait_for_signal(&set);
+    wait_for_signal(&set, &tls);
     log_info("keyward: stopping");
     http_stop(GRACE_MS);
     pool_stop();              /* after the requests that queue work, before the store */

@@ -44,6 +44,11 @@ static const struct setting settings[] = {
     { "pki_url", C_URL, F(pki_url), S(pki_url), "", 0, 0,
       "base URL of the PKI routes in issued certificates (default http://PKI_LISTEN, or "
       "public_url without pki_listen)" },
+    { "tls_cert", C_STR, F(tls_cert), S(tls_cert), "", 0, 0,
+      "the API's certificate chain (PEM file, read at start and on SIGHUP, never written), "
+      "empty = the console's own, issued by its local CA" },
+    { "tls_key", C_STR, F(tls_key), S(tls_key), "", 0, 0,
+      "the private key of tls_cert (PEM file, not readable by every user)" },
     { "sync", C_STR, F(sync), S(sync), "full", 0, 0,
       "full: a commit survives power loss (fsync); normal: survives a crash of the process",
       "full|normal" },

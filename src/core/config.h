@@ -9,13 +9,15 @@
 struct config {
     char listen[256]; /* ADDR:PORT */
     char data_dir[1024];
-    char store[1100];     /* sqlite:PATH */
-    char public_url[512]; /* issuer of tokens; default https://<listen> */
-    char pki_listen[256]; /* ADDR:PORT of the plain-HTTP listener of the public PKI
-                             routes (API.md 7.4); "": none */
-    char    pki_url[512]; /* their base URL in issued certificates: cfg_pki_base() */
-    char    sync[8];      /* "full": commits survive power loss; "normal": crashes */
-    int64_t threads;      /* HTTP worker threads (0 = number of cores) */
+    char store[1100];       /* sqlite:PATH */
+    char public_url[512];   /* issuer of tokens; default https://<listen> */
+    char pki_listen[256];   /* ADDR:PORT of the plain-HTTP listener of the public PKI
+                               routes (API.md 7.4); "": none */
+    char    pki_url[512];   /* their base URL in issued certificates: cfg_pki_base() */
+    char    tls_cert[1024]; /* the operator's own certificate chain (PEM); "": the console's */
+    char    tls_key[1024];  /* its key (PEM); set with tls_cert or not at all */
+    char    sync[8];        /* "full": commits survive power loss; "normal": crashes */
+    int64_t threads;        /* HTTP worker threads (0 = number of cores) */
     int64_t max_connections;
     int64_t max_connections_per_address; /* 0: no limit per client address */
     int64_t connection_timeout;          /* ms; an idle keep-alive connection is closed */

@@ -15,6 +15,9 @@ int http_listen(struct errbuf *eb);
 /* Serve the listeners: cfg.listen with the console's certificate, and
  * cfg.pki_listen (plain HTTP, the routes flagged plain only) when set. */
 int http_start(const struct tls_files *tls, struct errbuf *eb);
+/* Open the API's new TLS sessions with `tls` (a certificate renewed or
+ * replaced); sessions open go on with theirs. On an error nothing changes. */
+int http_tls_replace(const struct tls_files *tls, struct errbuf *eb);
 /* Stop accepting, let requests in flight finish (up to grace_ms), close. */
 void http_stop(int64_t grace_ms);
 

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,7 +18,10 @@
 #include "local.h"
 #include "peer.h"
 
-static SSL_CTX *ctx_;
+/* Replaced whole when the certificate changes (http_tls_replace): a session holds
+ * a reference of its own to the context it was opened from. */
+static SSL_CTX        *ctx_;
+static pthread_mutex_t ctx_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- transports: TLS -------------------------------------------------- */
 
@@ -36,7 +40,10 @@ tls_status(struct conn *c, int n)
 static int
 tls_open(struct conn *c)
 {
-    if ((c->ssl = SSL_new(ctx_)) == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+    pthread_mutex_lock(&ctx_mu);
+    c->ssl = SSL_new(ctx_);
+    pthread_mutex_unlock(&ctx_mu);
+    if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
         ERR_clear_error();
         return E_INTERNAL;
     }
@@ -243,27 +250,49 @@ load_key_and_client_cas(SSL_CTX *ctx, const struct tls_files *tls)
     return ok;
 }
 
+static SSL_CTX *
+ctx_new(const struct tls_files *tls, struct errbuf *eb)
+{
+    static const unsigned char sid[] = "keyward";
+    SSL_CTX                   *ctx = SSL_CTX_new(TLS_server_method());
+
+    if (ctx == NULL || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1 ||
+        SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1 ||
+        !load_chain(ctx, buf_cstr(&tls->cert_pem)) || !load_key_and_client_cas(ctx, tls) ||
+        SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1) != 1) {
+        ERR_clear_error();
+        SSL_CTX_free(ctx);
+        errbuf_set(eb, E_INTERNAL, "tls: the server certificate or key cannot be used");
+        return NULL;
+    }
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                 SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS |
+                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_cert);
+    return ctx;
+}
+
 int
 tls_init(const struct tls_files *tls, struct errbuf *eb)
 {
-    static const unsigned char sid[] = "keyward";
+    return (ctx_ = ctx_new(tls, eb)) != NULL ? E_OK : eb->code;
+}
 
-    ctx_ = SSL_CTX_new(TLS_server_method());
-    if (ctx_ == NULL || SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION) != 1 ||
-        SSL_CTX_set_max_proto_version(ctx_, TLS1_3_VERSION) != 1 ||
-        SSL_CTX_set_cipher_list(ctx_, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1 ||
-        !load_chain(ctx_, buf_cstr(&tls->cert_pem)) || !load_key_and_client_cas(ctx_, tls) ||
-        SSL_CTX_set_session_id_context(ctx_, sid, sizeof sid - 1) != 1) {
-        ERR_clear_error();
-        SSL_CTX_free(ctx_);
-        ctx_ = NULL;
-        return errbuf_set(eb, E_INTERNAL, "tls: the server certificate or key cannot be used");
-    }
-    SSL_CTX_set_options(ctx_, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                  SSL_OP_NO_COMPRESSION);
-    SSL_CTX_set_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS |
-                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, accept_any_cert);
+/* New sessions are opened from `tls`; those open keep theirs. */
+int
+http_tls_replace(const struct tls_files *tls, struct errbuf *eb)
+{
+    SSL_CTX *ctx = ctx_new(tls, eb), *old;
+
+    if (ctx == NULL)
+        return eb->code;
+    pthread_mutex_lock(&ctx_mu);
+    old = ctx_;
+    ctx_ = ctx;
+    pthread_mutex_unlock(&ctx_mu);
+    SSL_CTX_free(old);
     return E_OK;
 }
 

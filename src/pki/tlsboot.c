@@ -568,13 +568,131 @@ files_init(struct tls_files *f)
     buf_init(&f->client_ca_pem, FILE_MAX);
 }
 
+/* The operator's own key may be read by a group (Debian's ssl-cert), not by
+ * every user; and only a user the server trusts may write it (file_trusted). */
+static int
+own_key_check(const char *path, struct errbuf *eb)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+        return errbuf_set(eb, E_INTERNAL, "tls: cannot read tls_key %s: %s", path,
+                          strerror(errno));
+    if (st.st_mode & S_IROTH)
+        return errbuf_set(eb, E_FORBIDDEN,
+                          "tls: tls_key %s is readable by every user: chmod o-r %s", path,
+                          path);
+    return file_trusted(path, &st, eb);
+}
+
+static int
+own_read(const char *path, const char *what, struct buf *out, struct errbuf *eb)
+{
+    bool missing;
+    int  rc = file_read_all(path, out, &missing, eb);
+
+    if (rc == E_OK && missing)
+        rc = errbuf_set(eb, E_INTERNAL, "tls: %s %s does not exist", what, path);
+    return rc;
+}
+
+/* The operator's certificate chain and key (tls_cert, tls_key), as they are:
+ * never written; the key must be the certificate's. One that has expired or
+ * soon will is served all the same, and said in the log. */
+static int
+own_load(const struct tls_source *src, struct tls_files *out, struct errbuf *eb)
+{
+    X509     *leaf = NULL;
+    EVP_PKEY *key = NULL;
+    time_t    limit = time(NULL) + RENEW_S;
+    int       rc = own_key_check(src->own_key, eb);
+
+    if (rc == E_OK && (rc = own_read(src->own_cert, "tls_cert", &out->cert_pem, eb)) == E_OK)
+        rc = own_read(src->own_key, "tls_key", &out->key_pem, eb);
+    if (rc != E_OK)
+        goto out;
+    if ((leaf = pki_pem_cert(&out->cert_pem, 0)) == NULL)
+        rc = errbuf_set(eb, E_INTERNAL, "tls: tls_cert %s holds no PEM certificate",
+                        src->own_cert);
+    else if ((key = pki_pem_key(&out->key_pem)) == NULL)
+        rc = errbuf_set(eb, E_INTERNAL, "tls: tls_key %s holds no PEM private key",
+                        src->own_key);
+    else if (X509_check_private_key(leaf, key) != 1)
+        rc = errbuf_set(eb, E_INTERNAL, "tls: tls_key %s is not the key of tls_cert %s",
+                        src->own_key, src->own_cert);
+    else if (X509_cmp_time(X509_get0_notAfter(leaf), &limit) <= 0)
+        log_warn("tls: tls_cert %s expires within 30 days or has expired: replace it, then "
+                 "send SIGHUP",
+                 src->own_cert);
+out:
+    X509_free(leaf);
+    EVP_PKEY_free(key);
+    ERR_clear_error();
+    return rc;
+}
+
+/* The listen host and public_url's, which the console's own certificate
+ * must cover. */
+static int
+hosts_parse(const struct tls_source *src, struct host h[2], struct errbuf *eb)
+{
+    int rc = host_parse(src->host, &h[0], eb);
+
+    if (rc == E_OK && src->public_host != NULL && src->public_host[0] != '\0' &&
+        strcmp(src->public_host, h[0].name) != 0)
+        rc = host_parse(src->public_host, &h[1], eb);
+    return rc;
+}
+
+/* The console's own server certificate under datadir/tls (hosts checked,
+ * renewed when due). */
+static int
+console_load(const struct tls_source *src, const struct ca *tls_ca, struct tls_files *out,
+             struct errbuf *eb)
+{
+    struct paths *p = calloc(1, sizeof(*p)); /* PATH_MAX buffers: too big for a stack frame */
+    struct host   h[2] = { 0 };
+    int           rc;
+
+    if (p == NULL)
+        return errbuf_set(eb, E_INTERNAL, "tls: out of memory");
+    rc = hosts_parse(src, h, eb);
+    if (rc == E_OK)
+        rc = paths_init(p, src->datadir, eb);
+    if (rc == E_OK)
+        rc = server_load(p, h, tls_ca, out, eb);
+    free(p);
+    return rc;
+}
+
 int
-tlsboot_ensure(const char *datadir, const char *host, const char *public_host,
-               const struct pki_vault *v, struct tls_files *out, struct ca **tls_ca,
-               struct ca **client_ca, struct errbuf *eb)
+tlsboot_server(const struct tls_source *src, const struct ca *tls_ca,
+               const struct tls_files *cas, struct tls_files *out, struct errbuf *eb)
+{
+    bool own = src->own_cert != NULL && src->own_cert[0] != '\0';
+    int  rc = E_OK;
+
+    if (out != cas) {
+        files_init(out);
+        if (buf_append(&out->ca_pem, cas->ca_pem.p, cas->ca_pem.len) != E_OK ||
+            buf_append(&out->client_ca_pem, cas->client_ca_pem.p, cas->client_ca_pem.len) !=
+                E_OK)
+            rc = errbuf_set(eb, E_INTERNAL, "tls: out of memory");
+    }
+    buf_reset(&out->cert_pem);
+    buf_clear_secret(&out->key_pem);
+    if (rc == E_OK)
+        rc = own ? own_load(src, out, eb) : console_load(src, tls_ca, out, eb);
+    if (rc != E_OK && out != cas)
+        tls_files_free(out);
+    return rc;
+}
+
+int
+tlsboot_cas(const char *datadir, const struct pki_vault *v, struct tls_files *out,
+            struct ca **tls_ca, struct ca **client_ca, struct errbuf *eb)
 {
     struct paths *p = NULL;
-    struct host   h[2] = { 0 };
     int           rc;
 
     files_init(out);
@@ -584,12 +702,7 @@ tlsboot_ensure(const char *datadir, const char *host, const char *public_host,
         rc = errbuf_set(eb, E_INTERNAL, "tls: out of memory");
         goto out;
     }
-    rc = host_parse(host, &h[0], eb);
-    if (rc == E_OK && public_host != NULL && public_host[0] != '\0' &&
-        strcmp(public_host, h[0].name) != 0)
-        rc = host_parse(public_host, &h[1], eb);
-    if (rc == E_OK)
-        rc = paths_init(p, datadir, eb);
+    rc = paths_init(p, datadir, eb);
     if (rc == E_OK)
         rc = dir_ensure(p->dir, eb);
     if (rc == E_OK) {
@@ -601,8 +714,6 @@ tlsboot_ensure(const char *datadir, const char *host, const char *public_host,
                                     p->dir };
         rc = ca_ensure(v, &f, &out->client_ca_pem, client_ca, eb);
     }
-    if (rc == E_OK)
-        rc = server_load(p, h, *tls_ca, out, eb);
 out:
     if (rc != E_OK) {
         tls_files_free(out);
@@ -612,6 +723,28 @@ out:
         ERR_clear_error();
     }
     free(p);
+    return rc;
+}
+
+int
+tlsboot_ensure(const struct tls_source *src, const struct pki_vault *v, struct tls_files *out,
+               struct ca **tls_ca, struct ca **client_ca, struct errbuf *eb)
+{
+    struct host h[2] = { 0 };
+    int         rc = hosts_parse(src, h, eb); /* a bad one makes nothing */
+
+    if (rc != E_OK) {
+        files_init(out);
+        *tls_ca = *client_ca = NULL;
+        return rc;
+    }
+    rc = tlsboot_cas(src->datadir, v, out, tls_ca, client_ca, eb);
+    if (rc == E_OK && (rc = tlsboot_server(src, *tls_ca, out, out, eb)) != E_OK) {
+        tls_files_free(out);
+        pki_ca_free(*tls_ca);
+        pki_ca_free(*client_ca);
+        *tls_ca = *client_ca = NULL;
+    }
     return rc;
 }
 

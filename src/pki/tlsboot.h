@@ -47,15 +47,33 @@ struct pki_vault {
     const unsigned char *master; /* SEAL_KEY_LEN bytes */
 };
 
-/* Load the two CAs from the vault (importing old key files, or creating them),
- * then the server certificate under datadir/tls (creating what is missing).
- * `host` is the listen address and `public_host` public_url's host (NULL or
- * "": none), IP literals or DNS names that must be in the server
- * certificate's SANs, besides localhost, 127.0.0.1 and ::1. The CA handles
- * are the caller's (pki_ca_register or pki_ca_free). */
-int  tlsboot_ensure(const char *datadir, const char *host, const char *public_host,
-                    const struct pki_vault *v, struct tls_files *out, struct ca **tls_ca,
-                    struct ca **client_ca, struct errbuf *eb);
+/* Where the server's certificate comes from. `host` is the listen address
+ * and `public_host` public_url's host (NULL or "": none), IP literals or DNS
+ * names that must be in the console's own server certificate's SANs, besides
+ * localhost, 127.0.0.1 and ::1. `own_cert` and `own_key` (settings tls_cert
+ * and tls_key; NULL or "": none) name the operator's own chain and key,
+ * served instead, read and never written. */
+struct tls_source {
+    const char *datadir, *host, *public_host;
+    const char *own_cert, *own_key;
+};
+
+/* Load the two CAs from the vault (importing old key files, or creating
+ * them) into out's ca_pem and client_ca_pem. The CA handles are the
+ * caller's (pki_ca_register or pki_ca_free). */
+int tlsboot_cas(const char *datadir, const struct pki_vault *v, struct tls_files *out,
+                struct ca **tls_ca, struct ca **client_ca, struct errbuf *eb);
+/* The server's certificate chain and key into out (with the CA certificates
+ * of `cas`, which may be out itself): the operator's own files, else the
+ * console's own under datadir/tls, issued from tls_ca when missing, within
+ * 30 days of expiry or not covering the hosts. At start, on SIGHUP and every
+ * hour (main.c). */
+int tlsboot_server(const struct tls_source *src, const struct ca *tls_ca,
+                   const struct tls_files *cas, struct tls_files *out, struct errbuf *eb);
+/* tlsboot_cas, then tlsboot_server. */
+int  tlsboot_ensure(const struct tls_source *src, const struct pki_vault *v,
+                    struct tls_files *out, struct ca **tls_ca, struct ca **client_ca,
+                    struct errbuf *eb);
 void tls_files_free(struct tls_files *f);
 
 #endif

@@ -53,9 +53,9 @@ setup(void **state)
     snprintf(f->dir, sizeof(f->dir), "/tmp/kw-sign-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     mv_init(&f->mv);
-    assert_int_equal(
-        tlsboot_ensure(f->dir, "127.0.0.1", NULL, &f->mv.v, &f->tls, &f->tls_ca, &f->ca, &eb),
-        E_OK);
+    assert_int_equal(tlsboot_ensure(&(struct tls_source){ f->dir, "127.0.0.1", NULL }, &f->mv.v,
+                                    &f->tls, &f->tls_ca, &f->ca, &eb),
+                     E_OK);
     assert_int_equal(peer_init(buf_cstr(&f->tls.client_ca_pem), &eb), E_OK);
     f->a = arena_new(4096);
     *state = f;

@@ -86,7 +86,8 @@ ensure_for(const struct fx *f, const char *host, const char *public_host, struct
 {
     struct errbuf eb = { 0 };
     struct ca    *a = NULL, *b = NULL;
-    int           rc = tlsboot_ensure(f->dir, host, public_host, &f->mv.v, out, &a, &b, &eb);
+    int rc = tlsboot_ensure(&(struct tls_source){ f->dir, host, public_host }, &f->mv.v, out,
+                            &a, &b, &eb);
 
     if (rc != E_OK)
         fail_msg("tlsboot_ensure(%s): %d %s", host, rc, eb.msg);
@@ -571,7 +572,9 @@ expect_error(const struct fx *f, const char *host, const char *needle)
     struct ca       *a = NULL, *b = NULL;
     struct errbuf    eb = { 0 };
 
-    assert_int_equal(tlsboot_ensure(f->dir, host, NULL, &f->mv.v, &t, &a, &b, &eb), E_INTERNAL);
+    assert_int_equal(
+        tlsboot_ensure(&(struct tls_source){ f->dir, host, NULL }, &f->mv.v, &t, &a, &b, &eb),
+        E_INTERNAL);
     if (strstr(eb.msg, needle) == NULL)
         fail_msg("\"%s\" not in \"%s\"", needle, eb.msg);
     assert_null(strchr(eb.msg, '\n'));
@@ -635,11 +638,13 @@ test_bad_dirs_and_hosts(void **state)
     expect_error(f, "-leading.example", "host");
     expect_error(f, "a..b", "host");
     assert_int_equal(
-        tlsboot_ensure("/nonexistent-kw/data", "127.0.0.1", NULL, &f->mv.v, &t, &a, &b, &eb),
+        tlsboot_ensure(&(struct tls_source){ "/nonexistent-kw/data", "127.0.0.1", NULL },
+                       &f->mv.v, &t, &a, &b, &eb),
         E_INTERNAL);
     assert_non_null(strstr(eb.msg, "/nonexistent-kw/data/tls"));
     tls_files_free(&t);
-    assert_int_equal(tlsboot_ensure(NULL, "127.0.0.1", NULL, &f->mv.v, &t, &a, &b, &eb),
+    assert_int_equal(tlsboot_ensure(&(struct tls_source){ NULL, "127.0.0.1", NULL }, &f->mv.v,
+                                    &t, &a, &b, &eb),
                      E_INTERNAL);
     tls_files_free(&t);
     /* tls exists but is a file. */
