@@ -293,8 +293,9 @@ put_header(struct buf *b, const char *k, struct str v)
 static void
 log_request(const struct hreq *h)
 {
-    log_info("trace=%s %s %.*s %d %lldms", h->r.trace, method_name(h->r.method),
-             STR_FMT(h->r.path), h->r.status, (long long)(time_mono_ms() - h->started));
+    log_info("trace=%s client=%.*s %s %.*s %d %lldms", h->r.trace, STR_FMT(h->r.client_ip),
+             method_name(h->r.method), STR_FMT(h->r.path), h->r.status,
+             (long long)(time_mono_ms() - h->started));
 }
 
 /* Encode the answer of c->h into c->out and start writing it. */

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from kwtest import (CFG_MAX_BODY, KEYWARD_BIN, STORE, Server, assert_error, free_port, jwt_parts,
-                    sanitizer_findings, store_url)
+                    sanitizer_findings, store_url, wait_for)
 
 
 def stderr_lines(s):
@@ -561,3 +561,14 @@ def test_job_lease_bounds(start_server, lease, ok):
         assert s.health() == 200
     else:
         assert_clean_failure(s, "job_lease")
+
+
+def test_the_access_line_names_the_client_address(start_server):
+    """An access line without the client's address cannot be followed back in an incident
+    (an operator's review)."""
+    s = start_server()
+    c = s.client(s.token())
+    r = c.get("/namespaces", ns="/")
+    trace = r.headers["X-Trace-Id"]
+    line = "trace=%s client=127.0.0.1 GET /namespaces 200 " % trace
+    assert wait_for(lambda: line in s.stderr(), timeout=5), s.stderr()[-2000:]
