@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -401,6 +402,11 @@ serve(void)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     umask(077); /* the store holds password hashes and sealed keys */
+    /* The master key, the CAs' and the signing keys live in this process's
+     * memory: no core file, and no other process of this user reads it
+     * (ptrace, /proc/PID/mem and environ); root still can (ssh-agent's way). */
+    if (prctl(PR_SET_DUMPABLE, 0) != 0)
+        log_warn("prctl(PR_SET_DUMPABLE): %s: a core dump would hold keys", strerror(errno));
     /* Large blocks (Argon2id's 19 MiB per login) are mmapped and returned to
      * the system when freed; glibc's adaptive threshold would otherwise keep
      * them in a thread's arena after the first login. */

@@ -5,6 +5,7 @@ import shutil
 import socket
 import stat
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -572,3 +573,49 @@ def test_the_access_line_names_the_client_address(start_server):
     trace = r.headers["X-Trace-Id"]
     line = "trace=%s client=127.0.0.1 GET /namespaces 200 " % trace
     assert wait_for(lambda: line in s.stderr(), timeout=5), s.stderr()[-2000:]
+
+
+@pytest.mark.sqlite_only
+def test_no_other_process_of_the_servers_user_reads_its_memory(tmp_path):
+    """The server holds the master key and every CA's key in memory: it is not dumpable (no
+    core file; its /proc files belong to root, so another process of its user cannot read
+    its memory or environment, $KEYWARD_ADMIN_PASSWORD included). An operator's review."""
+    import pwd
+    import tempfile
+    nobody = pwd.getpwnam("nobody")
+    home = Path(tempfile.mkdtemp(prefix="kw-nobody-", dir="/tmp"))
+    try:
+        os.chmod(home, 0o755)
+        binary = home / "keyward"
+        shutil.copy(KEYWARD_BIN, binary)
+        data = home / "data"
+        data.mkdir(mode=0o700)
+        os.chown(data, nobody.pw_uid, nobody.pw_gid)
+        port = free_port()
+        env = dict(os.environ, KEYWARD_ADMIN_PASSWORD="nobody-reads-this-1")
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
+        proc = subprocess.Popen(["setpriv", "--reuid=%d" % nobody.pw_uid,
+                                 "--regid=%d" % nobody.pw_gid, "--clear-groups", str(binary),
+                                 "server", "--listen", "127.0.0.1:%d" % port, "--data",
+                                 str(data), "--pki-listen", ""],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env=env, cwd=str(home))
+        try:
+            def listening():
+                with socket.socket() as sk:
+                    return sk.connect_ex(("127.0.0.1", port)) == 0
+            assert wait_for(listening, timeout=30), proc.stderr.read1(4000) if proc.poll() else ""
+            st = os.stat("/proc/%d/environ" % proc.pid)
+            assert st.st_uid == 0, "the server's /proc files belong to its user: dumpable"
+            status = Path("/proc/%d/status" % proc.pid).read_text()
+            assert "\nUid:\t%d\t" % nobody.pw_uid in status  # it runs as nobody all the same
+            reader = subprocess.run(["setpriv", "--reuid=%d" % nobody.pw_uid,
+                                     "--regid=%d" % nobody.pw_gid, "--clear-groups", "cat",
+                                     "/proc/%d/environ" % proc.pid],
+                                    capture_output=True, timeout=30)
+            assert reader.returncode != 0 and b"nobody-reads-this-1" not in reader.stdout
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
