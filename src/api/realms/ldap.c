@@ -610,12 +610,8 @@ name_key(struct arena *a, const struct login *l, const struct val *provider)
 static struct str
 entry_key(struct arena *a, const struct provider *p, const char *dn)
 {
-    char *k = arena_printf(a, "ldap:%.*s:dn:%s", STR_FMT(val_get_str(p->obj, "ID")), dn);
-
-    for (char *c = k; *c != '\0'; c++)
-        if (*c >= 'A' && *c <= 'Z')
-            *c = (char)(*c - 'A' + 'a');
-    return str_c(k);
+    return str_c(lowercase(
+        a, arena_printf(a, "ldap:%.*s:dn:%s", STR_FMT(val_get_str(p->obj, "ID")), dn)));
 }
 
 /* The search's verdict `rc` (E_OK: one entry in `res`) becomes the login's: an
