@@ -52,6 +52,9 @@ static const struct setting settings[] = {
     { "sync", C_STR, F(sync), S(sync), "full", 0, 0,
       "full: a commit survives power loss (fsync); normal: survives a crash of the process",
       "full|normal" },
+    { "min_free_space", C_SIZE, F(min_free_space), 0, "67108864", 0, 1125899906842624,
+      "bytes left on the file system of a SQLite store below which /health answers 503 "
+      "(writes would fail), 0 = no check" },
     { "store_timeout", C_DURATION, F(store_timeout), 0, "30s", 1000, 3600000,
       "a request's reads, 503 past it (SQLite: all of them together; PostgreSQL: each "
       "statement, a write's twice it, and a database that has not answered 2 s past it is "

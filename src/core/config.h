@@ -26,6 +26,7 @@ struct config {
     int64_t body_min_rate;           /* bytes/s a body must keep up, after header_timeout */
     int64_t max_url_size;            /* bytes of the request target (414 past it) */
     int64_t max_body_size;           /* bytes */
+    int64_t min_free_space;          /* bytes free for a SQLite store, else /health 503 */
     int64_t max_anonymous_body_size; /* bytes of a body without a valid token */
     int64_t max_header_size;         /* bytes for the request line and all headers */
     int64_t max_depth;               /* nesting of a JSON/MessagePack body */

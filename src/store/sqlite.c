@@ -14,13 +14,16 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <regex.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "../core/buf.h"
@@ -589,6 +592,34 @@ st_meta_get(struct store *base, const char *key, struct arena *a, struct str *va
     return rc;
 }
 
+/* Whether the file system of the database has min_free_space left: a full
+ * one fails every write, audit entries included, while reads go on; a load
+ * balancer reading /health sends the traffic elsewhere first. Said in the
+ * log at most once a minute. */
+static bool
+space_left(const struct sqlite_store *st)
+{
+    static _Atomic int64_t told;
+    struct statvfs         fs;
+    char                   dir[PATH_MAX];
+    const char            *slash = strrchr(st->path, '/');
+    int64_t                now = time_mono_ms(), last = told;
+
+    if (cfg.min_free_space == 0)
+        return true;
+    snprintf(dir, sizeof dir, "%.*s", slash != NULL ? (int)(slash - st->path) + 1 : 1,
+             slash != NULL ? st->path : ".");
+    if (statvfs(dir, &fs) != 0 || fs.f_frsize == 0 ||
+        fs.f_bavail >= (uint64_t)cfg.min_free_space / fs.f_frsize)
+        return true;
+    if (now - last >= 60000 && atomic_compare_exchange_strong(&told, &last, now))
+        log_error("store: %llu bytes free where %s lives, below min_free_space (%lld): "
+                  "/health answers 503",
+                  (unsigned long long)fs.f_bavail * fs.f_frsize, st->path,
+                  (long long)cfg.min_free_space);
+    return false;
+}
+
 static bool
 st_ping(struct store *base)
 {
@@ -601,7 +632,7 @@ st_ping(struct store *base)
     int rc = sqlite3_step(stmt);
     ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
     sqlite3_reset(stmt);
-    return ok;
+    return ok && space_left((struct sqlite_store *)base);
 }
 
 /* ---- the writer thread ------------------------------------------------- */

@@ -619,3 +619,17 @@ def test_no_other_process_of_the_servers_user_reads_its_memory(tmp_path):
             proc.wait(30)
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.mark.sqlite_only
+def test_health_is_503_when_the_stores_file_system_runs_out_of_space(start_server):
+    """A full disk fails every write, audit entries included, while reads and /health went
+    on (an operator's review). Below min_free_space left (here: more than any disk has)
+    /health answers 503, so that a load balancer sends the traffic elsewhere."""
+    s = start_server(config={"min_free_space": 1125899906842624}, wait=False)
+    assert wait_for(lambda: "listening on" in s.stderr(), timeout=30), s.stderr()[-2000:]
+    r = s.session().get(s.url + "/health", timeout=10)
+    assert r.status_code == 503 and r.json()["status"] == "unavailable"
+    assert "below min_free_space" in s.stderr()
+    ok = start_server(config={"min_free_space": 0})  # no check
+    assert ok.session().get(ok.url + "/health", timeout=10).status_code == 200
