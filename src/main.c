@@ -17,6 +17,7 @@
 #include "auth/authz.h"
 #include "boot.h"
 #include "core/config.h"
+#include "core/digest.h"
 #include "core/fileio.h"
 #include "core/log.h"
 #include "core/password.h"
@@ -222,8 +223,8 @@ print_login(bool from_env)
         snprintf(pwbuf, sizeof pwbuf, "$KEYWARD_ADMIN_PASSWORD");
     else
         snprintf(pwbuf, sizeof pwbuf, "$(cat %s)", path);
-    if (cfg.tls_cert[0] != '\0') /* the operator's certificate: its clients trust it */
-        cacert[0] = '\0';
+    if (cfg.tls_cert[0] != '\0') /* the operator's certificate: their CA's file, if any */
+        snprintf(cacert, sizeof cacert, "[--cacert YOUR-CA.pem] ");
     else
         snprintf(cacert, sizeof cacert, "--cacert %s/tls/ca.pem ", cfg.data_dir);
     fprintf(stderr,
@@ -256,12 +257,6 @@ print_welcome(bool from_env)
             cfg_pki_base());
 }
 
-/* Wait for SIGTERM or SIGINT; every second let authn pick up or rotate signing
- * keys (each process keeps its own ring in memory). Shared periodic work
- * (expiry, retention) runs as background jobs (housekeeping.c), not here.
- * SIGHUP, SIGUSR1 and SIGUSR2 (a reload or a log rotation's habit) are
- * answered with a log line: nothing is reloaded, and they must not kill the
- * server in the middle of its requests, as their default action would. */
 static void
 tls_source(struct tls_source *src, char *host, size_t hostn, char *pub, size_t pubn)
 {
@@ -270,12 +265,26 @@ tls_source(struct tls_source *src, char *host, size_t hostn, char *pub, size_t p
     *src = (struct tls_source){ cfg.data_dir, host, pub, cfg.tls_cert, cfg.tls_key };
 }
 
+/* What the API serves, as a digest of its chain and key: the key itself is
+ * not kept in this process's memory past the TLS context that holds it. */
+static unsigned char tls_served_digest[SHA256_LEN];
+
+static void
+tls_served(struct tls_files *tls, unsigned char digest[SHA256_LEN])
+{
+    const struct str parts[] = { buf_str(&tls->cert_pem), buf_str(&tls->key_pem) };
+
+    digest_sha256_parts(parts, ARRAY_LEN(parts), digest);
+    buf_wipe(&tls->key_pem);
+}
+
 /* The API's certificate again: the operator's files as they are now, or the
  * console's own, renewed when due; new sessions get it when it changed. On
  * an error the one served stays, and the log says why. */
 static void
 tls_refresh(struct tls_files *tls)
 {
+    unsigned char     digest[SHA256_LEN];
     struct tls_source src;
     struct tls_files  next;
     struct errbuf     eb = { 0 };
@@ -286,8 +295,9 @@ tls_refresh(struct tls_files *tls)
         log_error("%s: the certificate served is kept", eb.msg);
         return;
     }
-    if (str_eq(buf_str(&next.cert_pem), buf_str(&tls->cert_pem)) &&
-        str_eq(buf_str(&next.key_pem), buf_str(&tls->key_pem))) {
+    const struct str parts[] = { buf_str(&next.cert_pem), buf_str(&next.key_pem) };
+    digest_sha256_parts(parts, ARRAY_LEN(parts), digest);
+    if (memcmp(digest, tls_served_digest, SHA256_LEN) == 0) {
         tls_files_free(&next);
         return;
     }
@@ -298,13 +308,19 @@ tls_refresh(struct tls_files *tls)
     }
     tls_files_free(tls);
     *tls = next;
+    tls_served(tls, tls_served_digest);
     log_info("tls: new connections get the certificate of %s",
              cfg.tls_cert[0] != '\0' ? cfg.tls_cert : "tls/server.pem");
 }
 
-/* Until SIGTERM or SIGINT. SIGHUP reads the API's certificate again; the
- * console's own is also looked at every hour, and renewed 30 days before it
- * expires (tlsboot_server). */
+/* Until SIGTERM or SIGINT; every second let authn pick up or rotate signing
+ * keys (each process keeps its own ring in memory). Shared periodic work
+ * (expiry, retention) runs as background jobs (housekeeping.c), not here.
+ * SIGHUP reads the API's certificate again; the console's own is also looked
+ * at every hour, and renewed 30 days before it expires (tlsboot_server).
+ * SIGUSR1 and SIGUSR2 (a log rotation's habit) are answered with a log line:
+ * they must not kill the server in the middle of its requests, as their
+ * default action would. */
 #define TLS_LOOK_EVERY_S 3600
 
 static void
@@ -450,6 +466,7 @@ serve(void)
     print_welcome(from_env);
     if (http_start(&tls, &eb) != E_OK || jobs_go(&eb) != E_OK)
         die(eb.msg);
+    tls_served(&tls, tls_served_digest);
     wait_for_signal(&set, &tls);
     log_info("keyward: stopping");
     http_stop(GRACE_MS);

@@ -60,22 +60,14 @@ dir_sync_parent(const char *path)
     }
 }
 
-int
-file_read_all(const char *path, struct buf *out, bool *missing, struct errbuf *eb)
+/* Append what is left to read from fd to `out`, and close it. */
+static int
+fd_read_into(int fd, const char *path, struct buf *out, struct errbuf *eb)
 {
     char    chunk[4096];
     ssize_t n;
-    int     fd, rc = E_OK;
+    int     rc = E_OK;
 
-    *missing = false;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) {
-            *missing = true;
-            return E_OK;
-        }
-        return errbuf_set(eb, E_INTERNAL, "cannot read %s: %s", path, strerror(errno));
-    }
     for (;;) {
         n = read(fd, chunk, sizeof(chunk));
         if (n < 0 && errno == EINTR)
@@ -90,6 +82,38 @@ file_read_all(const char *path, struct buf *out, bool *missing, struct errbuf *e
     OPENSSL_cleanse(chunk, sizeof(chunk));
     close(fd);
     return rc;
+}
+
+int
+file_read_all(const char *path, struct buf *out, bool *missing, struct errbuf *eb)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    *missing = false;
+    if (fd < 0) {
+        if (errno == ENOENT) {
+            *missing = true;
+            return E_OK;
+        }
+        return errbuf_set(eb, E_INTERNAL, "cannot read %s: %s", path, strerror(errno));
+    }
+    return fd_read_into(fd, path, out, eb);
+}
+
+int
+file_read_regular(const char *path, struct buf *out, struct stat *st, struct errbuf *eb)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
+    if (fd < 0 && errno == ENOENT)
+        return E_NOTFOUND;
+    if (fd < 0)
+        return errbuf_set(eb, E_INTERNAL, "cannot read %s: %s", path, strerror(errno));
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        close(fd);
+        return errbuf_set(eb, E_INTERNAL, "%s is not a regular file", path);
+    }
+    return fd_read_into(fd, path, out, eb);
 }
 
 int

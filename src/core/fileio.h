@@ -15,6 +15,10 @@ void dir_sync_parent(const char *path);
 /* Append the file to `out` (its max applies). A missing file is not an error:
  * *missing says so. The read buffer is wiped: files may hold keys. */
 int file_read_all(const char *path, struct buf *out, bool *missing, struct errbuf *eb);
+/* The same for a regular file only (a FIFO or a device is refused without
+ * waiting on it), its stat in *st: what was read is what was judged.
+ * E_NOTFOUND, without a message, when there is none. */
+int file_read_regular(const char *path, struct buf *out, struct stat *st, struct errbuf *eb);
 /* Whether the server may trust what `path` (stat in *st) holds, as sshd's
  * StrictModes judges: owned by the server's user or root, and writable by
  * neither group nor others; else E_FORBIDDEN naming it and the fix. Another

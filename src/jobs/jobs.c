@@ -2,8 +2,10 @@
  *
  * Threads: `nworkers` workers, each claiming and running one item at a time,
  * and one keeper renewing the leases of the items being run. Every store
- * write (claim, renew, finish, enqueue) is a small writer job (store_run), so
- * with SQLite it joins the group commit of the requests' writes. A worker with
+ * write (claim, renew, finish, enqueue) is a small writer job of one
+ * statement the database settles by itself (store_run_independent), so with
+ * SQLite it joins the group commit of the requests' writes, and on
+ * PostgreSQL it runs beside the other servers' creates. A worker with
  * nothing due sleeps until the earliest run_at in the store, at most
  * POLL_MS (items queued by other servers are seen within that), or until
  * jobs_enqueue() wakes it.
@@ -376,7 +378,7 @@ jobs_enqueue(struct jobs *j, const char *kind, struct str key, struct str payloa
     int            rc = job_new_of(j, kind, key, payload, run_at, &nw);
 
     if (rc == E_OK)
-        rc = store_run(j->st, op_enqueue, &o);
+        rc = store_run_independent(j->st, op_enqueue, &o);
     if (rc == E_OK)
         jobs_wake(j);
     return rc;
@@ -558,7 +560,7 @@ run_claimed(struct slot *s, struct job_row *row, struct arena *a)
     e = outcome(k, row, rc, stopping, yielded, yield_ms,
                 rc == E_OK ? STR_NULL : str_c(ctx.eb.msg), jobs_now(j));
     o.progress = dirty ? str_c(progress) : STR_NULL;
-    if (lost || (rc = store_run(j->st, op_finish, &o)) == E_CONFLICT)
+    if (lost || (rc = store_run_independent(j->st, op_finish, &o)) == E_CONFLICT)
         log_warn("jobs: %s #%lld: lease lost; its outcome is dropped", k->name,
                  (long long)row->id);
     else if (rc != E_OK)
@@ -589,7 +591,7 @@ claim_and_run(struct slot *s)
     o.lease = &s->lease;
     clock_check(j);
     o.now = jobs_now(j);
-    rc = store_run(j->st, op_claim, &o);
+    rc = store_run_independent(j->st, op_claim, &o);
     pthread_mutex_lock(&j->mu);
     stopping = j->stopping;
     pthread_mutex_unlock(&j->mu);
@@ -599,7 +601,7 @@ claim_and_run(struct slot *s)
                              .attempts = row.attempts - 1 };
         s->lease.id = row.id;
         o.end = &e;
-        store_run(j->st, op_finish, &o);
+        store_run_independent(j->st, op_finish, &o);
     } else if (rc == E_OK) {
         const struct job_kind *k = kind_find(j, row.kind);
         pthread_mutex_lock(&j->mu);
@@ -670,7 +672,7 @@ renew_slot(struct jobs *j, struct slot *s)
     s->renew_at = time_mono_ms() + s->lease_ms / 3;
     o.progress = dirty ? str_c(progress) : STR_NULL;
     pthread_mutex_unlock(&j->mu);
-    rc = store_run(j->st, op_renew, &o);
+    rc = store_run_independent(j->st, op_renew, &o);
     pthread_mutex_lock(&j->mu);
     if (!s->busy || s->lease.token != l.token)
         return; /* that run ended meanwhile */

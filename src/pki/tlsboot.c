@@ -569,31 +569,32 @@ files_init(struct tls_files *f)
 }
 
 /* The operator's own key may be read by a group (Debian's ssl-cert), not by
- * every user; and only a user the server trusts may write it (file_trusted). */
+ * every user; and only a user the server trusts may write it (file_trusted),
+ * judged by the stat of the file read. */
 static int
-own_key_check(const char *path, struct errbuf *eb)
+own_key_check(const char *path, const struct stat *st, struct errbuf *eb)
 {
-    struct stat st;
-
-    if (stat(path, &st) != 0)
-        return errbuf_set(eb, E_INTERNAL, "tls: cannot read tls_key %s: %s", path,
-                          strerror(errno));
-    if (st.st_mode & S_IROTH)
+    if (st->st_mode & S_IROTH)
         return errbuf_set(eb, E_FORBIDDEN,
                           "tls: tls_key %s is readable by every user: chmod o-r %s", path,
                           path);
-    return file_trusted(path, &st, eb);
+    return file_trusted(path, st, eb);
 }
 
 static int
 own_read(const char *path, const char *what, struct buf *out, struct errbuf *eb)
 {
-    bool missing;
-    int  rc = file_read_all(path, out, &missing, eb);
+    struct stat st;
+    int         rc = file_read_regular(path, out, &st, eb);
 
-    if (rc == E_OK && missing)
-        rc = errbuf_set(eb, E_INTERNAL, "tls: %s %s does not exist", what, path);
-    return rc;
+    if (rc == E_NOTFOUND)
+        return errbuf_set(eb, E_INTERNAL, "tls: %s %s does not exist", what, path);
+    if (rc != E_OK) {
+        char msg[sizeof eb->msg];
+        memcpy(msg, eb->msg, sizeof msg);
+        return errbuf_set(eb, rc, "tls: %s: %s", what, msg);
+    }
+    return strcmp(what, "tls_key") == 0 ? own_key_check(path, &st, eb) : E_OK;
 }
 
 /* The operator's certificate chain and key (tls_cert, tls_key), as they are:
@@ -605,18 +606,22 @@ own_load(const struct tls_source *src, struct tls_files *out, struct errbuf *eb)
     X509     *leaf = NULL;
     EVP_PKEY *key = NULL;
     time_t    limit = time(NULL) + RENEW_S;
-    int       rc = own_key_check(src->own_key, eb);
+    int       rc = own_read(src->own_key, "tls_key", &out->key_pem, eb);
 
-    if (rc == E_OK && (rc = own_read(src->own_cert, "tls_cert", &out->cert_pem, eb)) == E_OK)
-        rc = own_read(src->own_key, "tls_key", &out->key_pem, eb);
+    if (rc == E_OK)
+        rc = own_read(src->own_cert, "tls_cert", &out->cert_pem, eb);
     if (rc != E_OK)
         goto out;
     if ((leaf = pki_pem_cert(&out->cert_pem, 0)) == NULL)
         rc = errbuf_set(eb, E_INTERNAL, "tls: tls_cert %s holds no PEM certificate",
                         src->own_cert);
     else if ((key = pki_pem_key(&out->key_pem)) == NULL)
-        rc = errbuf_set(eb, E_INTERNAL, "tls: tls_key %s holds no PEM private key",
-                        src->own_key);
+        rc = errbuf_set(eb, E_INTERNAL, "tls: tls_key %s holds no PEM private key%s",
+                        src->own_key,
+                        strstr(buf_cstr(&out->key_pem), "ENCRYPTED") != NULL
+                            ? " without a passphrase (decrypt it: openssl pkey -in KEY -out "
+                              "KEY.plain)"
+                            : "");
     else if (X509_check_private_key(leaf, key) != 1)
         rc = errbuf_set(eb, E_INTERNAL, "tls: tls_key %s is not the key of tls_cert %s",
                         src->own_key, src->own_cert);

@@ -4,10 +4,13 @@
  * first use. Writer: one connection owned by one thread, which runs every job
  * queued so far in one transaction (each in a savepoint) and commits before
  * calling back (group commit). Every write transaction first takes one
- * transaction-scoped advisory lock, so that the writes of all servers on the
- * database are serialised as SQLite serialises them: every check-then-write
- * the engine makes in a job (unique names, idempotency keys, a CA created
- * once) stays right across servers (docs/postgres.md, section 2).
+ * transaction-scoped advisory lock: shared by transactions of independent
+ * jobs (struct wjob: creates that the unique keys and the namespace guard
+ * settle, audit entries), which run beside those of the other servers;
+ * whole by every other, which runs alone as SQLite serialises writes, so
+ * that every check-then-write the engine makes in a job (idempotency keys, a
+ * CA created once, a namespace deleted) stays right across servers
+ * (docs/postgres.md, "writes" and section 2).
  *
  * Values go as text parameters (values are copied NUL-terminated; a string
  * holding NUL is refused before it reaches the store), documents as binary

@@ -988,13 +988,16 @@ pg_st_follow_settle(struct store *base)
     return o;
 }
 
-/* Whether j may join the transaction that `first` began, n jobs in: jobs
- * independent or not (struct wjob) never share one, whose write lock is
- * shared or whole for all its jobs. */
+/* Whether j may join the transaction that `first` began, n jobs in. Its
+ * write lock is taken for all its jobs: shared when `first` is independent
+ * (struct wjob), then only independent jobs join; else whole, which any job
+ * may run under (an independent one too: the audit entries of refused
+ * requests among creates that are not independent cost no commits of their
+ * own). */
 static bool
 joins(const struct wjob *first, const struct wjob *j, size_t n)
 {
-    return j != NULL && n < BATCH_MAX && j->independent == first->independent;
+    return j != NULL && n < BATCH_MAX && (!first->independent || j->independent);
 }
 
 /* Whether the transaction about to run jobs j... may be hopeful: each of
@@ -1096,7 +1099,12 @@ run_batch(struct pg_store *st, struct wjob *batch)
 
 /* The count changes the triggers appended (sql.h sql_counts_fold) folded into
  * the counts, at most once a second after writes, in a transaction of their
- * own: the appended rows stay few, whatever the rate of writes. */
+ * own: the appended rows stay few, whatever the rate of writes. Under the
+ * write lock shared: the fold deletes appended rows and adds them up, right
+ * beside the inserts of others' appended rows and beside another server's
+ * fold (a row it deletes is skipped by the other's DELETE once gone); taken
+ * whole, it would wait for every other server's transaction of creates,
+ * and hold this server's writes back meanwhile. */
 #define FOLD_EVERY_MS 1000
 
 static void
@@ -1105,7 +1113,7 @@ fold_counts(struct pg_store *st, int64_t *last_ms)
     int64_t now = time_now_ms();
     int     rc = E_OK;
 
-    if (now - *last_ms < FOLD_EVERY_MS || !begin_write(st, false, false, false))
+    if (now - *last_ms < FOLD_EVERY_MS || !begin_write(st, false, false, true))
         return;
     *last_ms = now;
     for (size_t i = 0; i < spec_count && rc == E_OK; i++) {

@@ -121,14 +121,16 @@ sync_done(void *arg, int rc)
     pthread_mutex_unlock(&s->mu);
 }
 
-int
-store_run(struct store *st, int (*run)(struct tx *, void *), void *arg)
+static int
+run_sync(struct store *st, int (*run)(struct tx *, void *), void *arg, bool independent)
 {
     struct sync_job s = { .run = run, .arg = arg };
 
     pthread_mutex_init(&s.mu, NULL);
     pthread_cond_init(&s.cv, NULL);
-    s.job = (struct wjob){ .run = sync_run, .done = sync_done, .arg = &s };
+    s.job = (struct wjob){
+        .run = sync_run, .done = sync_done, .arg = &s, .independent = independent
+    };
     st->ops->submit(st, &s.job);
     pthread_mutex_lock(&s.mu);
     while (!s.done)
@@ -137,6 +139,18 @@ store_run(struct store *st, int (*run)(struct tx *, void *), void *arg)
     pthread_mutex_destroy(&s.mu);
     pthread_cond_destroy(&s.cv);
     return s.rc;
+}
+
+int
+store_run(struct store *st, int (*run)(struct tx *, void *), void *arg)
+{
+    return run_sync(st, run, arg, false);
+}
+
+int
+store_run_independent(struct store *st, int (*run)(struct tx *, void *), void *arg)
+{
+    return run_sync(st, run, arg, true);
 }
 
 /* ---- changes and their observers ---------------------------------------- */

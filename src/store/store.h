@@ -456,6 +456,11 @@ int store_lock_server(const char *uri, struct errbuf *eb);
 /* Submit `job` and wait for its done(); for rare writes made outside a request
  * (bootstrap, quota). Returns run()'s result. */
 int store_run(struct store *st, int (*run)(struct tx *, void *), void *arg);
+/* The same for a run that is right beside any other server's writes (struct
+ * wjob.independent): one statement the database settles by itself, such as
+ * a work item's claim (FOR UPDATE SKIP LOCKED), renewal or end (conditional
+ * on the lease), or an enqueue (an upsert). */
+int store_run_independent(struct store *st, int (*run)(struct tx *, void *), void *arg);
 
 /* Inside a transaction: delete every object of `s` in scope `sc` whose
  * queryable attribute `attr` equals `value` (a parent's children: a

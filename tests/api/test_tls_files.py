@@ -82,7 +82,7 @@ def test_the_api_serves_the_operators_chain_and_never_writes_it(own):
     assert "Own Intermediate" in out.stdout  # the chain goes with the leaf
     assert s.client(s.token()).get("/namespaces", ns="/").status == 200
     assert "the API serves the certificate of %s" % cert in s.stderr()
-    assert "--cacert" not in s.stderr()  # the curl line: the operator's clients trust it
+    assert "curl [--cacert YOUR-CA.pem] " in s.stderr()  # not the console's CA
     s.stop(check=True)
     assert (digest(cert), digest(key)) == before
     assert not (s.data / "tls" / "server.pem").exists()
@@ -108,7 +108,7 @@ def test_sighup_serves_the_replaced_files_to_new_connections_only(own, tmp_path)
     assert s.proc.poll() is None
 
 
-@pytest.mark.parametrize("bad", ["another key", "not PEM", "gone"])
+@pytest.mark.parametrize("bad", ["another key", "not PEM", "gone", "a FIFO"])
 def test_files_that_cannot_be_used_at_sighup_keep_the_certificate_served(own, tmp_path, bad):
     s, root, inter, leaf, cert, key = own
     s.start()
@@ -120,9 +120,13 @@ def test_files_that_cannot_be_used_at_sighup_keep_the_certificate_served(own, tm
     elif bad == "not PEM":
         cert.write_text("hello\n")
         said = "holds no PEM certificate"
-    else:
+    elif bad == "gone":
         cert.unlink()
         said = "does not exist"
+    else:  # read, it would block the server's main thread: SIGTERM, key rotation
+        cert.unlink()
+        os.mkfifo(cert)
+        said = "is not a regular file"
     s.proc.send_signal(signal.SIGHUP)
     assert wait_for(lambda: said in s.stderr(), timeout=10), s.stderr()[-2000:]
     assert "the certificate served is kept" in s.stderr()
@@ -131,7 +135,7 @@ def test_files_that_cannot_be_used_at_sighup_keep_the_certificate_served(own, tm
 
 
 @pytest.mark.parametrize("case", ["cert only", "key only", "another key", "key for all",
-                                  "no such file", "not PEM"])
+                                  "no such file", "not PEM", "encrypted key"])
 def test_the_start_is_refused_with_files_that_cannot_be_used(tmp_path, case):
     root, inter, leaf = pki(tmp_path)
     cert, key = write_own(tmp_path, leaf, [inter])
@@ -141,7 +145,8 @@ def test_the_start_is_refused_with_files_that_cannot_be_used(tmp_path, case):
             "another key": "is not the key of tls_cert",
             "key for all": "is readable by every user",
             "no such file": "does not exist",
-            "not PEM": "holds no PEM private key"}[case]
+            "not PEM": "holds no PEM private key",
+            "encrypted key": "without a passphrase (decrypt it"}[case]
     if case == "cert only":
         del conf["tls_key"]
     elif case == "key only":
@@ -152,6 +157,11 @@ def test_the_start_is_refused_with_files_that_cannot_be_used(tmp_path, case):
         os.chmod(key, 0o644)
     elif case == "no such file":
         conf["tls_cert"] = tmp_path / "missing.pem"
+    elif case == "encrypted key":
+        from cryptography.hazmat.primitives import serialization
+        key.write_bytes(leaf.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret-pass")))
     else:
         key.write_text("not a key\n")
     before = key.read_bytes()
