@@ -1034,7 +1034,7 @@ def read_concurrently(server, token, paths, ns, threads=10, rounds=60):
 def test_reads_by_id_that_come_together_go_in_one_round_trip(cluster):
     # docs/postgres.md: a worker reads the GETs by ID of one round of its events together;
     # the debug log counts them (with one worker thread, ten clients make batches)
-    s = cluster.add(config={"threads": 1})
+    s = cluster.add(config={"threads": 1, "log_level": "debug"})
     admin = Client(s, s.token())
     ids = [admin.mkns("/", "b-" + rand(6))["ID"] for _ in range(4)]
     got = read_concurrently(s, s.token(), ["/namespaces/" + i for i in ids], "/")
