@@ -1152,6 +1152,19 @@ class LockHolder:
             self.proc.wait(30)
 
 
+def held_back(holder, request, why):
+    """request() has no answer while `holder` holds the lock (2 s); once it lets go, its
+    answer."""
+    done = {}
+    th = threading.Thread(target=lambda: done.update(r=request()), daemon=True)
+    th.start()
+    th.join(2)
+    assert "r" not in done, why
+    holder.release()
+    th.join(30)
+    return done["r"]
+
+
 def test_creates_go_on_beside_another_servers_creates_and_deletes_wait_for_them(tmp_path):
     """Two servers' creates run side by side (the write lock shared), while a write that
     decides on what it reads (a delete here: the namespace guard of every create depends on
@@ -1174,23 +1187,18 @@ def _creates_beside(cluster):
     parent = cl.mkns("/", "side-" + rand(6))
     victim = cl.mkns(parent["name"], "victim")
     holder = LockHolder(cluster.url, db, shared=True)  # another server's creates, open
-    done = {}
     try:
         for i in range(5):  # an audit entry of each goes too (independent as well)
             cl.ok(cl.post("/namespaces", {"name": "beside%d" % i}, ns=parent["name"],
                           timeout=10))
             time.sleep(1.2)  # the counts are folded (once a second after writes) meanwhile
 
-        def delete():
-            done["r"] = cl.delete("/namespaces/" + victim["ID"], ns=parent["name"], timeout=30)
-        th = threading.Thread(target=delete, daemon=True)
-        th.start()
-        th.join(2)
-        assert "r" not in done, "a delete ran beside another server's open creates"
+        r = held_back(holder, lambda: cl.delete("/namespaces/" + victim["ID"],
+                                                ns=parent["name"], timeout=30),
+                      "a delete ran beside another server's open creates")
     finally:
         holder.release()
-    th.join(30)
-    assert done["r"].status == 200
+    assert r.status == 200
     names = sorted(n["name"] for n in cl.ok(cl.get("/namespaces", ns=parent["name"])))
     assert names == [parent["name"] + "/beside%d" % i for i in range(5)]
 
@@ -1202,18 +1210,13 @@ def test_a_create_waits_for_another_servers_whole_write_lock(cluster):
     cl = Client(a, a.token())
     parent = cl.mkns("/", "whole-" + rand(6))["name"]
     holder = LockHolder(cluster.url, db, shared=False)
-    done = {}
     try:
-        def create():
-            done["r"] = cl.post("/namespaces", {"name": "after"}, ns=parent, timeout=30)
-        th = threading.Thread(target=create, daemon=True)
-        th.start()
-        th.join(2)
-        assert "r" not in done, "a create ran while another server held the lock whole"
+        r = held_back(holder, lambda: cl.post("/namespaces", {"name": "after"}, ns=parent,
+                                              timeout=30),
+                      "a create ran while another server held the lock whole")
     finally:
         holder.release()
-    th.join(30)
-    assert done["r"].status == 200
+    assert r.status == 200
 
 
 def test_same_names_created_on_both_servers_at_once_are_taken_once(pair):
