@@ -270,11 +270,17 @@ tls_source(struct tls_source *src, char *host, size_t hostn, char *pub, size_t p
 static unsigned char tls_served_digest[SHA256_LEN];
 
 static void
-tls_served(struct tls_files *tls, unsigned char digest[SHA256_LEN])
+tls_digest(const struct tls_files *tls, unsigned char digest[SHA256_LEN])
 {
     const struct str parts[] = { buf_str(&tls->cert_pem), buf_str(&tls->key_pem) };
 
     digest_sha256_parts(parts, ARRAY_LEN(parts), digest);
+}
+
+static void
+tls_served(struct tls_files *tls)
+{
+    tls_digest(tls, tls_served_digest);
     buf_wipe(&tls->key_pem);
 }
 
@@ -295,8 +301,7 @@ tls_refresh(struct tls_files *tls)
         log_error("%s: the certificate served is kept", eb.msg);
         return;
     }
-    const struct str parts[] = { buf_str(&next.cert_pem), buf_str(&next.key_pem) };
-    digest_sha256_parts(parts, ARRAY_LEN(parts), digest);
+    tls_digest(&next, digest);
     if (memcmp(digest, tls_served_digest, SHA256_LEN) == 0) {
         tls_files_free(&next);
         return;
@@ -308,7 +313,7 @@ tls_refresh(struct tls_files *tls)
     }
     tls_files_free(tls);
     *tls = next;
-    tls_served(tls, tls_served_digest);
+    tls_served(tls);
     log_info("tls: new connections get the certificate of %s",
              cfg.tls_cert[0] != '\0' ? cfg.tls_cert : "tls/server.pem");
 }
@@ -466,7 +471,7 @@ serve(void)
     print_welcome(from_env);
     if (http_start(&tls, &eb) != E_OK || jobs_go(&eb) != E_OK)
         die(eb.msg);
-    tls_served(&tls, tls_served_digest);
+    tls_served(&tls);
     wait_for_signal(&set, &tls);
     log_info("keyward: stopping");
     http_stop(GRACE_MS);
