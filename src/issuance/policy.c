@@ -428,6 +428,45 @@ in_any_domain(const char *name, const struct val *l)
     return false;
 }
 
+/* D of a wildcard name "L.D" whose first label L holds a '*' ("*.D", or
+ * the partial "b*.D" OpenSSL's host check also honours); NULL for a name
+ * that is none. */
+static const char *
+wildcard_base(const char *name)
+{
+    const char *dot = strchr(name, '.'), *star = strchr(name, '*');
+
+    return dot != NULL && star != NULL && star < dot ? dot + 1 : NULL;
+}
+
+/* Whether a wildcard over `base` (D) names a host of domain `d`: "*.D"
+ * matches "bad.D" (RFC 6125 6.4.3), which "bad.D" covers ("bad.D" as text
+ * does not cover "*.D"); ".bad.D" covers only names below "bad.D", which the
+ * wildcard does not match, and a domain at or above D covers the wildcard
+ * as text already. */
+static bool
+wildcard_reaches(const char *base, struct str d)
+{
+    const char *dot = d.len > 0 && d.p[0] != '.' ? memchr(d.p, '.', d.len) : NULL;
+    size_t      n = strlen(base);
+
+    return dot != NULL && (size_t)(d.p + d.len - dot - 1) == n &&
+           strncasecmp(dot + 1, base, n) == 0;
+}
+
+/* Whether `name`, or a host its wildcard matches, is in one of the domains
+ * `l`: what excludedDNSDomains refuses. */
+static bool
+reaches_any_domain(const char *name, const struct val *l)
+{
+    const char *base = wildcard_base(name);
+
+    for (size_t i = 0; base != NULL && l != NULL && l->t == V_ARR && i < l->a.n; i++)
+        if (wildcard_reaches(base, l->a.v[i].s))
+            return true;
+    return in_any_domain(name, l);
+}
+
 static int
 dns_check(const struct val *ca, const char *name, const char *what,
           const struct policy_ask *ask, struct errbuf *eb)
@@ -438,7 +477,7 @@ dns_check(const struct val *ca, const char *name, const char *what,
         !in_any_domain(name, permitted))
         return refuse(eb, ask, what,
                       "'%s' is outside the certificate authority's permittedDNSDomains", name);
-    if (in_any_domain(name, val_get(ca, "excludedDNSDomains")))
+    if (reaches_any_domain(name, val_get(ca, "excludedDNSDomains")))
         return refuse(eb, ask, what,
                       "'%s' is in the certificate authority's excludedDNSDomains", name);
     return E_OK;
@@ -494,12 +533,20 @@ cn_is_dns(const char *s)
 }
 
 /* A common name clients may read a host name from: OpenSSL's rule, and a
- * wildcard ("*.bad.example.com"), which OpenSSL's name constraints pass by
- * but its host name check (X509_check_host) honours in a common name. */
+ * wildcard ("*.bad.example.com", "b*.example.com"), which OpenSSL's name
+ * constraints pass by but its host name check (X509_check_host) honours in
+ * a common name. */
 static bool
 cn_is_hostname(const char *s)
 {
-    return cn_is_dns(s) || (strncmp(s, "*.", 2) == 0 && cn_is_dns(s + 2));
+    const char *base = wildcard_base(s);
+
+    if (base == NULL)
+        return cn_is_dns(s);
+    for (const char *p = s; p < base - 1; p++)
+        if (!dns_char(*p) && *p != '-' && *p != '*')
+            return false;
+    return cn_is_dns(base);
 }
 
 bool

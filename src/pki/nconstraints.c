@@ -162,6 +162,75 @@ blame_cn(X509 *x, struct pki_nc_fault *f)
         text_of(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(nm, i)), f->name);
 }
 
+/* True when the wildcard DNS name "L.D" (`d`, `dn`: D; L holds a '*') names
+ * a host of the excluded subtree `ex`: a subtree "bad.D" one label under D,
+ * whose host "bad.D" "*.D" (or OpenSSL's partial "b*.D") matches for a
+ * client (RFC 6125 6.4.3) while X.509 compares the names as text and lets
+ * it pass. ".bad.D" holds only names below "bad.D", which the wildcard does
+ * not match; subtrees at or above D are refused as text already. */
+static bool
+wildcard_hits(const char *d, size_t dn, const GENERAL_NAME *ex)
+{
+    const char *e, *dot;
+    size_t      en;
+
+    if (ex->type != GEN_DNS)
+        return false;
+    e = (const char *)ASN1_STRING_get0_data(ex->d.dNSName);
+    en = (size_t)ASN1_STRING_length(ex->d.dNSName);
+    if (en == 0 || e[0] == '.' || (dot = memchr(e, '.', en)) == NULL)
+        return false;
+    return (size_t)(e + en - dot - 1) == dn && strncasecmp(dot + 1, d, dn) == 0 &&
+           memchr(d, '\0', dn) == NULL;
+}
+
+/* A wildcard DNS name judged against the excluded subtrees: `part` and the
+ * name into *f when one hits. */
+static bool
+wildcard_excluded(const ASN1_STRING *w, NAME_CONSTRAINTS *nc, enum pki_nc_part part,
+                  struct pki_nc_fault *f)
+{
+    const char *p = (const char *)ASN1_STRING_get0_data(w);
+    size_t      n = (size_t)ASN1_STRING_length(w);
+    const char *dot = memchr(p, '.', n), *star = memchr(p, '*', n);
+
+    if (dot == NULL || star == NULL || star > dot)
+        return false;
+    for (int i = 0; i < sk_GENERAL_SUBTREE_num(nc->excludedSubtrees); i++)
+        if (wildcard_hits(dot + 1, (size_t)(p + n - dot - 1),
+                          sk_GENERAL_SUBTREE_value(nc->excludedSubtrees, i)->base)) {
+            f->part = part;
+            f->verdict = X509_V_ERR_EXCLUDED_VIOLATION;
+            text_of(w, f->name);
+            return true;
+        }
+    return false;
+}
+
+/* The DNS names of `x` that are wildcards, as OpenSSL judges its names: the
+ * DNS SANs, or for a leaf without one its common names. */
+static bool
+wildcards_excluded(X509 *x, NAME_CONSTRAINTS *nc, bool leaf, struct pki_nc_fault *f)
+{
+    GENERAL_NAMES   *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    const X509_NAME *nm = X509_get_subject_name(x);
+    bool             hit = false, dns = false;
+
+    for (int i = 0; !hit && i < sk_GENERAL_NAME_num(gens); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        if (g->type == GEN_DNS) {
+            dns = true;
+            hit = wildcard_excluded(g->d.dNSName, nc, PKI_NC_DNS, f);
+        }
+    }
+    GENERAL_NAMES_free(gens);
+    for (int i = -1; !hit && leaf && !dns &&
+                     (i = X509_NAME_get_index_by_NID(nm, NID_commonName, i)) >= 0;)
+        hit = wildcard_excluded(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(nm, i)), nc,
+                                PKI_NC_COMMON_NAME, f);
+    return hit;
+}
+
 bool
 pki_nc_check(X509 *x, NAME_CONSTRAINTS *nc, bool leaf, struct pki_nc_fault *f)
 {
@@ -174,6 +243,8 @@ pki_nc_check(X509 *x, NAME_CONSTRAINTS *nc, bool leaf, struct pki_nc_fault *f)
         blame(x, nc, f);
     else if (leaf && !has_dns_san(x) && (rv = NAME_CONSTRAINTS_check_CN(x, nc)) != X509_V_OK)
         blame_cn(x, f);
+    else if (wildcards_excluded(x, nc, leaf, f))
+        rv = f->verdict;
     f->verdict = rv;
     ERR_clear_error();
     return rv == X509_V_OK;

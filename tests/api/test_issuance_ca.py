@@ -716,6 +716,40 @@ def test_ca_policy_refuses_dns_names(admin, constrained, names):
     assert count(admin, "certificates", ns) == n
 
 
+@pytest.mark.parametrize("cn,names,attribute", [
+    ("a.example.com", ["*.example.com"], "dnsNames"),
+    ("a.example.com", ["a.example.com", "*.example.com"], "dnsNames"),
+    ("*.example.com", [], "commonName"),
+    ("b*.example.com", [], "commonName"),
+])
+def test_ca_policy_refuses_wildcards_that_match_an_excluded_host(admin, constrained, cn, names,
+                                                                attribute):
+    """*.example.com names bad.example.com for every TLS client (RFC 6125 6.4.3), and
+    OpenSSL's host check takes b*.example.com for it too, though X.509 compares the names
+    as text and lets both pass bad.example.com's exclusion: the CA's policy refuses them,
+    as a SAN and as a common name, however the request is made."""
+    ns, ca, tpl = constrained
+    n = count(admin, "certificates", ns)
+    csr = make_csr(cn=cn, dns=names)[0]
+    e, _ = refused_and_kept(admin, ns, request(admin, ns, tpl["ID"], csr=csr))
+    assert e["data"]["attribute"] in ("csr." + attribute, "csr.dnsNames"), e
+    if names:
+        r = request(admin, ns, tpl["ID"], attrs={"commonName": cn, "dnsNames": names,
+                                                 "keyType": "EC_P256"})
+        refused_and_kept(admin, ns, r, "csrAttributes.dnsNames")
+    assert count(admin, "certificates", ns) == n
+
+
+@pytest.mark.parametrize("names", [["*.a.example.com"], ["*.www.example.com", "a.example.com"]])
+def test_ca_policy_issues_wildcards_that_match_no_excluded_host(admin, constrained, names):
+    """A wildcard none of whose hosts is in the excluded subtree is issued."""
+    ns, ca, tpl = constrained
+    req = issue(admin, ns, tpl["ID"], csr=make_csr(cn=names[-1], dns=names)[0])
+    leaf = split_pem(req["certificateChain"])[0]
+    assert load(leaf).extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName) == names
+
+
 def test_ca_policy_ip_ranges(admin, constrained):
     ns, ca, tpl = constrained
     issue(admin, ns, tpl["ID"], csr=make_csr(cn="a.example.com", ips=["192.0.2.77"])[0])
@@ -844,6 +878,9 @@ def test_constraints_in_the_chain_bind_after_the_policy_is_emptied(admin, space)
             ({"commonName": "other.org"}, "commonName"),
             ({"commonName": "a_b.other.org"}, "commonName"),
             ({"commonName": "x", "dnsNames": ["x.bad.example.com"]}, "dnsNames"),
+            # *.example.com names bad.example.com for a client; X.509 lets it pass as text
+            ({"commonName": "x", "dnsNames": ["*.example.com"]}, "dnsNames"),
+            ({"commonName": "*.example.com"}, "commonName"),
             ({"commonName": "x", "ipAddresses": ["192.0.2.1"]}, "ipAddresses")):
         r = request(admin, ns, tpl["ID"], attrs=dict(attrs, keyType="EC_P256"))
         _, got = refused_and_kept(admin, ns, r, "csrAttributes." + attribute)
