@@ -224,8 +224,8 @@ wildcards_excluded(X509 *x, NAME_CONSTRAINTS *nc, bool leaf, struct pki_nc_fault
         }
     }
     GENERAL_NAMES_free(gens);
-    for (int i = -1; !hit && leaf && !dns &&
-                     (i = X509_NAME_get_index_by_NID(nm, NID_commonName, i)) >= 0;)
+    for (int i = -1;
+         !hit && leaf && !dns && (i = X509_NAME_get_index_by_NID(nm, NID_commonName, i)) >= 0;)
         hit = wildcard_excluded(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(nm, i)), nc,
                                 PKI_NC_COMMON_NAME, f);
     return hit;
