@@ -52,9 +52,10 @@ static const struct attr template_attrs[] = {
              "digitalSignature, nonRepudiation" },
     { "extendedKeyUsages", T_STRLIST, 0,
       .pattern = "^(serverAuth|clientAuth|codeSigning|emailProtection|timeStamping|"
-                 "[0-2](\\.[0-9]+)+)$",
+                 "[0-2](\\.(0|[1-9][0-9]*))+)$",
       .doc = "at least one; not OCSP signing (1.3.6.1.5.5.7.3.9) nor anyExtendedKeyUsage "
-             "(2.5.29.37.0): a leaf with either would answer OCSP for its CA",
+             "(2.5.29.37.0): a leaf with either would answer OCSP for its CA; an OID's arcs "
+             "without leading zeros",
       .max_len = 16, .def = "serverAuth" },
     { "csrUploadAllowed", T_BOOL, 0, .def = "true" },
     { "serverKeyGenerationAllowed", T_BOOL, 0, .def = "false" },

@@ -206,7 +206,10 @@ def test_template_validation(admin, space, pki):
     assert attr_of(make(certificateAuthorityID=other["ID"])) == "certificateAuthorityID"
 
 
-@pytest.mark.parametrize("eku", ["OCSPSigning", "1.3.6.1.5.5.7.3.9", "2.5.29.37.0"])
+@pytest.mark.parametrize("eku", ["OCSPSigning", "1.3.6.1.5.5.7.3.9", "2.5.29.37.0",
+                                 # the same two spelt with leading zeros (a black-box review)
+                                 "1.3.6.1.5.5.7.3.09", "1.3.6.1.5.5.7.3.0009", "2.5.29.37.00",
+                                 "2.5.29.037.0"])
 def test_a_template_cannot_make_ocsp_responders(admin, space, pki, eku):
     # A leaf the CA signs with OCSP signing is a delegated responder for every certificate
     # of that CA (RFC 6960 4.2.2.2): an editor of a sub-namespace, templating on a parent's
