@@ -148,6 +148,40 @@ machine_ticks() {
     awk '$1 == "cpu" { b = $2 + $3 + $4 + $7 + $8; print b, $9, b + $5 + $6 + $9 }' /proc/stat
 }
 
+# lock_sampler DB OUT - every 100 ms, on one connection to DB, how many of its sessions are in a
+# transaction and how many of those wait for an advisory lock (the write lock), one "w|t" line
+# per sample into OUT; runs until killed (its PID in SAMPLER_PID)
+lock_sampler() {
+    printf '%s\n' "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'),
+        count(*) FILTER (WHERE xact_start IS NOT NULL) FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid()" '\watch 0.1' |
+        "$PGBIN/psql" -X -q -tA -d "postgres://keyward@127.0.0.1:$PG_PORT/$1?sslmode=disable" \
+            >"$2" 2>/dev/null &
+    SAMPLER_PID=$!
+    BG_PIDS+=("$!")
+}
+# lock_share OUT - "W% of T samples" with a session waiting for the write lock, and the mean
+# sessions in a transaction, from lock_sampler's OUT
+lock_share() {
+    awk -F'|' 'NF == 2 { n++; if ($1 > 0) w++; t += $2 }
+        END { if (n) printf "%.0f%% of %d samples, %.1f in a transaction", 100 * w / n, n, t / n }' "$1"
+}
+
+# settle - wait (up to 10 s) until every console started and the cluster are quiet: under 3
+# CPU ticks (30 ms at 100 Hz) together in a quarter of a second. A console idle since its
+# round may still be checkpointing what it wrote (SQLite's WAL into its database file), and
+# the next window, another console's, would pay for it. Says so when it never settles.
+settle() {
+    local i s t0 t1
+    for i in $(seq 40); do
+        t0=$(pg_ticks); for s in "${S_PID[@]}"; do t0=$((t0 + $(cpu_ticks "$s"))); done
+        sleep 0.25
+        t1=$(pg_ticks); for s in "${S_PID[@]}"; do t1=$((t1 + $(cpu_ticks "$s"))); done
+        [ $((t1 - t0)) -ge 3 ] || return 0
+    done
+    say "  (the consoles and PostgreSQL were still busy after 10 s of waiting: measuring anyway)"
+}
+
 # pg_window TAG SECS LUA PATH NAME... - wrk with LUA against each console NAME at once for
 # SECS; CONNS connections and WRK_THREADS threads shared out between them (@ID in PATH: the
 # console's S_OBJ; KW_NAMESPACE from the caller, KW_RUN made from TAG). Sets WIN_RATE
@@ -161,6 +195,8 @@ pg_window() {
     shift 4
     t=$((WRK_THREADS / $#)); [ "$t" -ge 1 ] || t=1
     c=$((CONNS / $#))
+    settle
+    [ -z "${LOCK_DB:-}" ] || lock_sampler "$LOCK_DB" "$WORK/pg-$tag-locks.out"
     for s in "$@"; do k0=$((k0 + $(cpu_ticks "${S_PID[$s]}"))); done
     p0=$(pg_ticks)
     read -r b0 s0 t0 <<<"$(machine_ticks)"
@@ -175,6 +211,12 @@ pg_window() {
     done
     for s in "$@"; do k1=$((k1 + $(cpu_ticks "${S_PID[$s]}"))); done
     p1=$(pg_ticks)
+    WIN_LOCKS=""
+    if [ -n "${LOCK_DB:-}" ]; then
+        kill "$SAMPLER_PID" 2>/dev/null || true
+        wait "$SAMPLER_PID" 2>/dev/null || true
+        WIN_LOCKS=$(lock_share "$WORK/pg-$tag-locks.out")
+    fi
     read -r b1 s1 t1 <<<"$(machine_ticks)"
     WIN_RATE=0; WIN_N=0; WIN_P99=0; WIN_EACH=""
     for s in "$@"; do
@@ -204,10 +246,11 @@ pg_window() {
 }
 # win_say - the last window in a few words
 win_say() {
-    printf '%s/s%s (p99 %s ms; CPU µs each: console %s, PostgreSQL %s; machine %s%% busy%s)' \
+    printf '%s/s%s (p99 %s ms; CPU µs each: console %s, PostgreSQL %s; machine %s%% busy%s%s)' \
         "$(calc '"%.0f", '"$WIN_RATE")" "$([ "${WIN_EACH/+/}" = "$WIN_EACH" ] || echo " = $WIN_EACH")" \
         "$WIN_P99" "$WIN_KW_US" "$WIN_PG_US" "$WIN_BUSY" \
-        "$([ "$WIN_STEAL" = 0 ] || echo ", $WIN_STEAL% stolen")"
+        "$([ "$WIN_STEAL" = 0 ] || echo ", $WIN_STEAL% stolen")" \
+        "$([ -z "$WIN_LOCKS" ] || echo "; waiting for the write lock: $WIN_LOCKS")"
 }
 
 declare -A PW   # PW[KEY,FIELD]: the windows' values, space-separated, for the medians
@@ -393,7 +436,7 @@ for r in $(seq "$ROUNDS"); do
             if [ "$what" = get ]; then
                 KW_NAMESPACE=/bench pg_window "pair-get$n-$r" "${ROUND_SECS}s" get.lua /namespaces/@ID $consoles
             else
-                KW_NAMESPACE=/creates pg_window "pair-create$n-$r" "${CREATE_SECS}s" create.lua / $consoles
+                LOCK_DB=kw_pair KW_NAMESPACE=/creates pg_window "pair-create$n-$r" "${CREATE_SECS}s" create.lua / $consoles
                 PG_PAIR_ACK=$((PG_PAIR_ACK + WIN_N))
             fi
             pg_keep "pair-$what$n"
