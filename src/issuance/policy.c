@@ -549,10 +549,14 @@ cn_is_hostname(const char *s)
     return cn_is_dns(base);
 }
 
+/* A partial wildcard ("b*.example.com") is held to the constraints as a
+ * host name, but is not one a SAN may carry (only "*." is: dns_ok). */
 bool
 policy_cn_is_dns_name(const char *cn)
 {
-    return cn != NULL && cn_is_hostname(cn) && strchr(cn, '_') == NULL;
+    return cn != NULL && cn_is_hostname(cn) && strchr(cn, '_') == NULL &&
+           (strchr(cn, '*') == NULL ||
+            (strncmp(cn, "*.", 2) == 0 && strchr(cn + 1, '*') == NULL));
 }
 
 static int

@@ -750,6 +750,20 @@ def test_ca_policy_issues_wildcards_that_match_no_excluded_host(admin, constrain
         x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName) == names
 
 
+def test_a_partial_wildcard_common_name_is_judged_but_not_made_a_san(admin, constrained):
+    """b*.a.example.com names no excluded host and is issued; as a partial wildcard it is
+    not a name a SAN may carry, so it is not copied into one (a "*." name is)."""
+    ns, ca, tpl = constrained
+    req = issue(admin, ns, tpl["ID"], csr=make_csr(cn="b*.a.example.com")[0])
+    leaf = load(split_pem(req["certificateChain"])[0])
+    with pytest.raises(x509.ExtensionNotFound):
+        leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    req = issue(admin, ns, tpl["ID"], csr=make_csr(cn="*.a.example.com")[0])
+    leaf = load(split_pem(req["certificateChain"])[0])
+    assert leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value \
+        .get_values_for_type(x509.DNSName) == ["*.a.example.com"]
+
+
 def test_ca_policy_ip_ranges(admin, constrained):
     ns, ca, tpl = constrained
     issue(admin, ns, tpl["ID"], csr=make_csr(cn="a.example.com", ips=["192.0.2.77"])[0])
