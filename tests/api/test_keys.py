@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kwtest import (KEYWARD_BIN, REPO, STORE, Server, blob_bytes, jwt_parts, rand, store_bytes,
-                    store_dump)
+from kwtest import (KEYWARD_BIN, REPO, STORE, Server, blob_bytes, free_port, jwt_parts, rand,
+                    store_bytes, store_dump)
 
 PEM_KEY = b"PRIVATE KEY-----"
 
@@ -199,7 +199,8 @@ def test_a_sqlite_store_is_one_servers_whatever_path_names_it(tmp_path):
             data.mkdir(mode=0o700)
             shutil.copy(a.data / "master.key", data / "master.key")
             r = subprocess.run([str(KEYWARD_BIN), "server", "--data", str(data), "--store",
-                                "sqlite:" + str(tmp_path / alias), "--listen", "127.0.0.1:1"],
+                                "sqlite:" + str(tmp_path / alias), "--listen",
+                                "127.0.0.1:%d" % free_port()],
                                capture_output=True, text=True, stdin=subprocess.DEVNULL,
                                timeout=60)
             assert r.returncode != 0 and "in use by another keyward server" in r.stderr, r
