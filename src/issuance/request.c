@@ -66,15 +66,31 @@ name_ok(const struct val *v)
            memchr(v->s.p, '\0', v->s.len) == NULL;
 }
 
+/* "csrAttributes.<k>": where a refusal of field k is told. */
+static const char *
+attr_name_of(char buf[64], struct str k)
+{
+    bool plain = k.len > 0 && k.len <= 40;
+
+    for (size_t i = 0; plain && i < k.len; i++)
+        plain = (k.p[i] >= 'a' && k.p[i] <= 'z') || (k.p[i] >= 'A' && k.p[i] <= 'Z') ||
+                (k.p[i] >= '0' && k.p[i] <= '9') || k.p[i] == '_';
+    if (!plain)
+        return "csrAttributes";
+    snprintf(buf, 64, "csrAttributes.%.*s", (int)k.len, k.p);
+    return buf;
+}
+
 static const char *
 attr_string(struct arena *a, const struct val *m, const char *k, struct errbuf *eb, int *rc)
 {
     struct val *v = val_get(m, k);
+    char        attr[64];
 
     if (v == NULL || *rc != E_OK)
         return NULL;
     if (!name_ok(v)) {
-        *rc = errbuf_attr(eb, E_VALIDATION, "csrAttributes",
+        *rc = errbuf_attr(eb, E_VALIDATION, attr_name_of(attr, str_c(k)),
                           "csrAttributes.%s must be a non-empty string of at most %d bytes, "
                           "without U+0000",
                           k, NAME_MAX_LEN);
@@ -89,12 +105,13 @@ attr_strings(struct arena *a, const struct val *m, const char *k, size_t *n, str
 {
     struct val  *v = val_get(m, k);
     const char **out;
+    char         attr[64];
 
     *n = 0;
     if (v == NULL || *rc != E_OK)
         return NULL;
     if (v->t != V_ARR || v->a.n > PKI_SAN_MAX) {
-        *rc = errbuf_attr(eb, E_VALIDATION, "csrAttributes",
+        *rc = errbuf_attr(eb, E_VALIDATION, attr_name_of(attr, str_c(k)),
                           "csrAttributes.%s must be a list of at most %d strings", k,
                           PKI_SAN_MAX);
         return NULL;
@@ -102,7 +119,7 @@ attr_strings(struct arena *a, const struct val *m, const char *k, size_t *n, str
     out = arena_calloc(a, v->a.n + 1, sizeof *out);
     for (size_t i = 0; i < v->a.n; i++) {
         if (!name_ok(&v->a.v[i])) {
-            *rc = errbuf_attr(eb, E_VALIDATION, "csrAttributes",
+            *rc = errbuf_attr(eb, E_VALIDATION, attr_name_of(attr, str_c(k)),
                               "csrAttributes.%s must hold non-empty strings of at most %d "
                               "bytes, without U+0000",
                               k, NAME_MAX_LEN);
@@ -124,7 +141,8 @@ static int
 ask_of_attrs(struct arena *a, const struct val *m, struct pki_names *n, enum pki_key_type *type,
              struct errbuf *eb)
 {
-    int rc = E_OK;
+    int  rc = E_OK;
+    char attr[64];
 
     if (m->t != V_MAP)
         return errbuf_attr(eb, E_VALIDATION, "csrAttributes",
@@ -134,9 +152,10 @@ ask_of_attrs(struct arena *a, const struct val *m, struct pki_names *n, enum pki
         for (const char *const *k = attr_keys; *k != NULL; k++)
             known = known || str_eq_c(m->m.kv[i].k, *k);
         if (!known)
-            return errbuf_attr(
-                eb, E_VALIDATION, "csrAttributes", "Unknown attribute 'csrAttributes.%.*s'",
-                (int)(m->m.kv[i].k.len > 64 ? 64 : m->m.kv[i].k.len), m->m.kv[i].k.p);
+            return errbuf_attr(eb, E_VALIDATION, attr_name_of(attr, m->m.kv[i].k),
+                               "Unknown attribute 'csrAttributes.%.*s'",
+                               (int)(m->m.kv[i].k.len > 64 ? 64 : m->m.kv[i].k.len),
+                               m->m.kv[i].k.p);
     }
     n->cn = attr_string(a, m, "commonName", eb, &rc);
     n->o = attr_string(a, m, "organization", eb, &rc);
