@@ -356,12 +356,25 @@ trim_ws(struct str s)
     return s;
 }
 
+/* Text without its surrounding whitespace, nor a UTF-8 byte-order mark
+ * before it (Windows editors write one; OpenSSL's PEM reader skips it as
+ * text before the block). */
+static struct str
+trim_text(struct str in)
+{
+    struct str t = trim_ws(in);
+
+    if (t.len >= 3 && memcmp(t.p, "\xEF\xBB\xBF", 3) == 0)
+        t = trim_ws((struct str){ t.p + 3, t.len - 3 });
+    return t;
+}
+
 int
 inv_split(struct arena *a, struct str input, bool bulk, struct inv_blocks *out,
           struct errbuf *eb)
 {
     struct split   s = { .a = a, .out = out, .bulk = bulk };
-    struct str     t = trim_ws(input);
+    struct str     t = trim_text(input);
     unsigned char *der = NULL;
     size_t         len = 0;
     int            r;

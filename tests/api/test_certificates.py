@@ -285,6 +285,25 @@ def test_der_and_pkcs7_as_messagepack_bytes(admin, space):
     assert r.data[0]["data"]["attribute"] == "certificate"
 
 
+def test_a_utf8_byte_order_mark_before_the_text_is_skipped(admin, space):
+    """Windows editors save a PEM with a UTF-8 byte-order mark first; OpenSSL reads it (text
+    before the block), and so does the console: in JSON, as a raw body, in a bundle, before
+    base64 DER too (a black-box review had it refused as garbage)."""
+    bom = "\ufeff"
+    c1, c2, c3, c4 = (make_cert("bom%d.test" % i) for i in range(4))
+    assert imp(admin, space, bom + c1.pem)["fingerprint"] == c1.fingerprint
+    assert imp(admin, space, bom + base64.b64encode(c2.der).decode())["fingerprint"] == \
+        c2.fingerprint
+    r = admin.request("POST", "/certificates", ns=space, data=bom.encode() + c3.pem.encode(),
+                      content_type="application/pem-certificate-chain")
+    assert r.status == 200 and r.data["fingerprint"] == c3.fingerprint, r
+    r = admin.post("/certificateimports", {"contents": bom + "\n" + c4.pem}, ns=space)
+    assert r.status == 200 and r.data["imported"] == 1, r
+    # Only before the text: a mark inside a block is what it was, garbage in its base64.
+    inside = c1.pem.replace("\n", "\n" + bom, 1)
+    assert_error(admin.post("/certificates", {"certificate": inside}, ns=space), 422)
+
+
 @pytest.mark.parametrize("ctype", ["application/pem-certificate-chain", "application/pkix-cert"])
 def test_raw_bodies(admin, space, ctype):
     c = make_cert("raw-%s.test" % ctype[-4:])
