@@ -11,6 +11,7 @@
 #include "../core/nspath.h"
 #include "../core/regex.h"
 #include "../core/timeutil.h"
+#include "../pki/nconstraints.h"
 #include "policy.h"
 
 /* A subject field or SAN type: the request's name for it, the template's
@@ -428,41 +429,13 @@ in_any_domain(const char *name, const struct val *l)
     return false;
 }
 
-/* D of a wildcard name "L.D" whose first label L holds a '*' ("*.D", or
- * the partial "b*.D" OpenSSL's host check also honours); NULL for a name
- * that is none. */
-static const char *
-wildcard_base(const char *name)
-{
-    const char *dot = strchr(name, '.'), *star = strchr(name, '*');
-
-    return dot != NULL && star != NULL && star < dot ? dot + 1 : NULL;
-}
-
-/* Whether a wildcard over `base` (D) names a host of domain `d`: "*.D"
- * matches "bad.D" (RFC 6125 6.4.3), which "bad.D" covers ("bad.D" as text
- * does not cover "*.D"); ".bad.D" covers only names below "bad.D", which the
- * wildcard does not match, and a domain at or above D covers the wildcard
- * as text already. */
-static bool
-wildcard_reaches(const char *base, struct str d)
-{
-    const char *dot = d.len > 0 && d.p[0] != '.' ? memchr(d.p, '.', d.len) : NULL;
-    size_t      n = strlen(base);
-
-    return dot != NULL && (size_t)(d.p + d.len - dot - 1) == n &&
-           strncasecmp(dot + 1, base, n) == 0;
-}
-
 /* Whether `name`, or a host its wildcard matches, is in one of the domains
  * `l`: what excludedDNSDomains refuses. */
 static bool
 reaches_any_domain(const char *name, const struct val *l)
 {
-    const char *base = wildcard_base(name);
-
-    for (size_t i = 0; base != NULL && l != NULL && l->t == V_ARR && i < l->a.n; i++)
-        if (wildcard_reaches(base, l->a.v[i].s))
+    for (size_t i = 0; l != NULL && l->t == V_ARR && i < l->a.n; i++)
+        if (pki_wildcard_names(str_c(name), l->a.v[i].s))
             return true;
     return in_any_domain(name, l);
 }
@@ -530,6 +503,17 @@ cn_is_dns(const char *s)
             return false;
     }
     return dot;
+}
+
+/* D of a wildcard name "L.D" whose first label L holds a '*' ("*.D", or
+ * the partial "b*.D" OpenSSL's host check also honours); NULL for a name
+ * that is none. */
+static const char *
+wildcard_base(const char *name)
+{
+    const char *dot = strchr(name, '.'), *star = strchr(name, '*');
+
+    return dot != NULL && star != NULL && star < dot ? dot + 1 : NULL;
 }
 
 /* A common name clients may read a host name from: OpenSSL's rule, and a

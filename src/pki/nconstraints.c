@@ -162,26 +162,26 @@ blame_cn(X509 *x, struct pki_nc_fault *f)
         text_of(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(nm, i)), f->name);
 }
 
-/* True when the wildcard DNS name "L.D" (`d`, `dn`: D; L holds a '*') names
- * a host of the excluded subtree `ex`: a subtree "bad.D" one label under D,
- * whose host "bad.D" "*.D" (or OpenSSL's partial "b*.D") matches for a
- * client (RFC 6125 6.4.3) while X.509 compares the names as text and lets
- * it pass. ".bad.D" holds only names below "bad.D", which the wildcard does
- * not match; subtrees at or above D are refused as text already. */
-static bool
-wildcard_hits(const char *d, size_t dn, const GENERAL_NAME *ex)
+bool
+pki_wildcard_names(struct str name, struct str domain)
 {
-    const char *e, *dot;
-    size_t      en;
+    const char *dot = memchr(name.p, '.', name.len), *star = memchr(name.p, '*', name.len);
+    const char *under =
+        domain.len > 0 && domain.p[0] != '.' ? memchr(domain.p, '.', domain.len) : NULL;
+    size_t n;
 
-    if (ex->type != GEN_DNS)
+    if (dot == NULL || star == NULL || star > dot || under == NULL)
         return false;
-    e = (const char *)ASN1_STRING_get0_data(ex->d.dNSName);
-    en = (size_t)ASN1_STRING_length(ex->d.dNSName);
-    if (en == 0 || e[0] == '.' || (dot = memchr(e, '.', en)) == NULL)
-        return false;
-    return (size_t)(e + en - dot - 1) == dn && strncasecmp(dot + 1, d, dn) == 0 &&
-           memchr(d, '\0', dn) == NULL;
+    n = (size_t)(name.p + name.len - dot - 1);
+    return (size_t)(domain.p + domain.len - under - 1) == n &&
+           strncasecmp(under + 1, dot + 1, n) == 0 && memchr(dot + 1, '\0', n) == NULL;
+}
+
+static struct str
+str_of(const ASN1_STRING *s)
+{
+    return (struct str){ (const char *)ASN1_STRING_get0_data(s),
+                         (size_t)ASN1_STRING_length(s) };
 }
 
 /* A wildcard DNS name judged against the excluded subtrees: `part` and the
@@ -190,20 +190,15 @@ static bool
 wildcard_excluded(const ASN1_STRING *w, NAME_CONSTRAINTS *nc, enum pki_nc_part part,
                   struct pki_nc_fault *f)
 {
-    const char *p = (const char *)ASN1_STRING_get0_data(w);
-    size_t      n = (size_t)ASN1_STRING_length(w);
-    const char *dot = memchr(p, '.', n), *star = memchr(p, '*', n);
-
-    if (dot == NULL || star == NULL || star > dot)
-        return false;
-    for (int i = 0; i < sk_GENERAL_SUBTREE_num(nc->excludedSubtrees); i++)
-        if (wildcard_hits(dot + 1, (size_t)(p + n - dot - 1),
-                          sk_GENERAL_SUBTREE_value(nc->excludedSubtrees, i)->base)) {
+    for (int i = 0; i < sk_GENERAL_SUBTREE_num(nc->excludedSubtrees); i++) {
+        const GENERAL_NAME *ex = sk_GENERAL_SUBTREE_value(nc->excludedSubtrees, i)->base;
+        if (ex->type == GEN_DNS && pki_wildcard_names(str_of(w), str_of(ex->d.dNSName))) {
             f->part = part;
             f->verdict = X509_V_ERR_EXCLUDED_VIOLATION;
             text_of(w, f->name);
             return true;
         }
+    }
     return false;
 }
 

@@ -42,4 +42,12 @@ struct pki_nc_fault {
  * the certificate verified). True when they hold; false with *f filled. */
 bool pki_nc_check(X509 *x, NAME_CONSTRAINTS *nc, bool leaf, struct pki_nc_fault *f);
 
+/* Whether wildcard DNS name `name` ("*.D", or OpenSSL's partial "b*.D": its
+ * first label holds a '*') names a host of DNS domain `domain` as a client
+ * matches it (RFC 6125 6.4.3): "bad.D", one label under D, which X.509
+ * constraints, comparing names as text, do not see in "*.D". A domain with
+ * a leading '.' holds only names below it, none of which the wildcard
+ * matches; a domain at or above D holds the wildcard as text already. */
+bool pki_wildcard_names(struct str name, struct str domain);
+
 #endif
