@@ -318,6 +318,17 @@ policy_ca_revoked(const struct val *ca)
     return val_get_str(ca, "revocationTime").len > 0;
 }
 
+/* Whether `ca` was withdrawn from the namespaces below it (usableInSubNamespaces
+ * turned off) while `below`, a CA it signed, lives in one of them: what a
+ * sub-namespace made under it while it was shared stops with it, as it
+ * would with `disabled` (a black-box review). */
+static bool
+withdrawn_below(const struct val *ca, const struct val *below)
+{
+    return !str_eq(val_get_str(ca, "namespace"), val_get_str(below, "namespace")) &&
+           !val_get_true(ca, "usableInSubNamespaces");
+}
+
 int
 policy_chain_signs(const struct val *chain, size_t n, const char *attr, const char *who,
                    struct errbuf *eb)
@@ -337,6 +348,11 @@ policy_chain_signs(const struct val *chain, size_t n, const char *attr, const ch
             return errbuf_attr(eb, E_VALIDATION, attr,
                                "%s cannot sign: the certificate of certificate authority "
                                "'%.*s' above it is revoked",
+                               who, STR_FMT(val_get_str(&chain[i], "name")));
+        if (withdrawn_below(&chain[i], &chain[i - 1]))
+            return errbuf_attr(eb, E_VALIDATION, attr,
+                               "%s cannot sign: certificate authority '%.*s' above it is no "
+                               "longer usableInSubNamespaces",
                                who, STR_FMT(val_get_str(&chain[i], "name")));
     }
     return E_OK;

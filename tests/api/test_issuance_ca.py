@@ -1118,6 +1118,35 @@ def test_sub_namespace_templates(admin, space):
         assert attr_of(r) == "certificateAuthorityID"
 
 
+def test_a_ca_withdrawn_from_sub_namespaces_stops_the_intermediates_made_below(admin, space):
+    """An intermediate a sub-namespace made under its parent's shared CA stops with the
+    sharing: usableInSubNamespaces set back to false, its templates' requests are refused
+    (422 on issuingTemplateID, kept FAILED) and no intermediate can be made under it, as
+    with disabled; the parent's own intermediates go on. Shared again, it issues again (a
+    black-box review found the withdrawal reached only templates naming the CA itself)."""
+    top = fresh(admin, space)
+    sub = admin.mkns(top, "sub")["name"]
+    root = mk_ca(admin, top, usableInSubNamespaces=True)
+    own = mk_ca(admin, top, parentID=root["ID"])
+    theirs = mk_ca(admin, sub, parentID=root["ID"])
+    tpl, own_tpl = mk_template(admin, sub, theirs["ID"]), mk_template(admin, top, own["ID"])
+    issue(admin, sub, tpl["ID"], csr=make_csr(dns=["before.test.example"])[0])
+    r = admin.put("/certificateauthorities/" + root["ID"],
+                  dict(root, usableInSubNamespaces=False), ns=top)
+    assert r.status == 200, r
+    r = request(admin, sub, tpl["ID"], csr=make_csr(dns=["after.test.example"])[0])
+    _, got = refused_and_kept(admin, sub, r, "issuingTemplateID")
+    assert "usableInSubNamespaces" in got["failureReason"], got
+    r = admin.post("/certificateauthorities", ca_body(parentID=theirs["ID"]), ns=sub)
+    assert attr_of(r) == "parentID", r
+    issue(admin, top, own_tpl["ID"], csr=make_csr(dns=["own.test.example"])[0])
+    now = admin.ok(admin.get("/certificateauthorities/" + root["ID"], ns=top))
+    r = admin.put("/certificateauthorities/" + root["ID"],
+                  dict(now, usableInSubNamespaces=True), ns=top)
+    assert r.status == 200, r
+    issue(admin, sub, tpl["ID"], csr=make_csr(dns=["again.test.example"])[0])
+
+
 def test_a_ca_withdrawn_from_sub_namespaces_refuses_and_keeps_the_request(admin, space):
     """usableInSubNamespaces is part of the CA's own policy (API.md 7.4): set back to false
     after a template below named the CA, the template's requests are refused 422 on
