@@ -218,9 +218,8 @@ validity_end(const struct val *obj, const struct val *parent, int64_t now, int64
 
     if (v.len == 0)
         v = str_c(parent != NULL ? INTER_VALIDITY : ROOT_VALIDITY);
-    if (duration_parse(v, &d) != E_OK || d <= 0)
-        return errbuf_attr(eb, E_VALIDATION, "validity",
-                           "Attribute 'validity' must be a positive Go duration (87600h)");
+    if (policy_duration(v, "validity", "87600h", &d, eb) != E_OK)
+        return E_VALIDATION;
     *end = now + d;
     if (parent == NULL || time_parse(val_get_str(parent, "validityEnd"), &pend) != E_OK ||
         pend >= *end)

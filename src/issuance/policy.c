@@ -287,9 +287,8 @@ validity_of(const struct val *t, const struct policy_ask *ask, int64_t *ms, stru
         *ms = *ms > max ? max : *ms;
         return E_OK;
     }
-    if (duration_parse(ask->validity, ms) != E_OK || *ms <= 0)
-        return errbuf_attr(eb, E_VALIDATION, "validity",
-                           "Attribute 'validity' must be a positive Go duration (720h)");
+    if (policy_duration(ask->validity, "validity", "720h", ms, eb) != E_OK)
+        return E_VALIDATION;
     if (*ms > max)
         return errbuf_attr(eb, E_VALIDATION, "validity",
                            "Attribute 'validity' exceeds the template's maxValidity (%.*s)",
@@ -316,6 +315,21 @@ bool
 policy_ca_revoked(const struct val *ca)
 {
     return val_get_str(ca, "revocationTime").len > 0;
+}
+
+/* Go's largest duration, 2^63 - 1 ns, in whole hours. */
+#define GO_DURATION_MAX "2562047h"
+
+int
+policy_duration(struct str s, const char *attr, const char *example, int64_t *ms,
+                struct errbuf *eb)
+{
+    if (duration_parse(s, ms) != E_OK || *ms <= 0)
+        return errbuf_attr(eb, E_VALIDATION, attr,
+                           "Attribute '%s' must be a positive Go duration of at most "
+                           "%s (%s)",
+                           attr, GO_DURATION_MAX, example);
+    return E_OK;
 }
 
 /* Whether `ca` was withdrawn from the namespaces below it (usableInSubNamespaces

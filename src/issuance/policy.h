@@ -23,9 +23,15 @@ int policy_ca_usable(const struct val *ca, struct str ns, const char *attr, stru
  * parent: revoke.c sets its revocationTime). */
 bool policy_ca_revoked(const struct val *ca);
 
+/* `s`, a positive Go duration, as milliseconds into *ms; else E_VALIDATION on
+ * `attr`, the message giving Go's range and `example`. */
+int policy_duration(struct str s, const char *attr, const char *example, int64_t *ms,
+                    struct errbuf *eb);
+
 /* E_VALIDATION on `attr` unless the CAs chain[0..n) (a CA first, then its
- * parents up to the root) may sign: chain[0] not disabled, and no
- * certificate of the chain revoked. `who` names chain[0] in the message
+ * parents up to the root) may sign: chain[0] not disabled, no certificate of
+ * the chain revoked, and none of the CAs above withdrawn from the namespace
+ * of the CA below it (usableInSubNamespaces). `who` names chain[0] in the message
  * ("The parent certificate authority"). */
 int policy_chain_signs(const struct val *chain, size_t n, const char *attr, const char *who,
                        struct errbuf *eb);

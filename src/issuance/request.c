@@ -484,9 +484,8 @@ read_ask(struct hook_ctx *ctx, const struct val *obj, struct ask *k, struct errb
                                        : "Send either 'csr' or 'csrAttributes', not both");
     /* Malformed is bad input, refused and not kept; too long is the policy's
      * refusal (policy.c validity_of), kept FAILED. */
-    if (validity.len > 0 && (duration_parse(validity, &ms) != E_OK || ms <= 0))
-        return errbuf_attr(eb, E_VALIDATION, "validity",
-                           "Attribute 'validity' must be a positive Go duration (720h)");
+    if (validity.len > 0 && policy_duration(validity, "validity", "720h", &ms, eb) != E_OK)
+        return E_VALIDATION;
     k->p = (struct policy_ask){ .names = &k->names,
                                 .prefix = csr != NULL ? "csr" : "csrAttributes",
                                 .validity = val_get_str(obj, "validity"),

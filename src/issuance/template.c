@@ -65,10 +65,7 @@ static const struct attr template_attrs[] = {
 static int
 duration_of(const struct val *obj, const char *attr, int64_t *ms, struct errbuf *eb)
 {
-    if (duration_parse(val_get_str(obj, attr), ms) != E_OK || *ms <= 0)
-        return errbuf_attr(eb, E_VALIDATION, attr,
-                           "Attribute '%s' must be a positive Go duration (720h)", attr);
-    return E_OK;
+    return policy_duration(val_get_str(obj, attr), attr, "720h", ms, eb);
 }
 
 #define DEFAULT_VALIDITY    "2160h"

@@ -150,6 +150,11 @@ def test_subject_and_key_type_are_validated(admin, space):
         assert attr_of(create(admin, space, subject=bad)) == "subject", bad
     for bad in ("abc", "-1h", "1y", "87600"):
         assert attr_of(create(admin, space, validity=bad)) == "validity", bad
+    # Past Go's largest duration (a black-box review read "must be positive" for 90000000h):
+    # the message gives the range.
+    for bad in ("90000000h", "2562048h"):
+        r = create(admin, space, validity=bad)
+        assert attr_of(r) == "validity" and "2562047h" in r.data[0]["description"], (bad, r)
     assert attr_of(create(admin, space, pathLength=-2)) == "pathLength"
     assert attr_of(create(admin, space, pathLength="1")) == "pathLength"
     assert attr_of(create(admin, space, permittedIPRanges=["not-a-cidr"])) == \
