@@ -66,7 +66,8 @@ enum {
     P_ISSUER,
     P_KEYALG,
     P_ISSUER_EXPIRED, /* EXPIRED_ISSUER due and not stored yet: added to P_WEAKNESS */
-    P_RETIRED_IN,     /* without a filter: the retired certificates of each bucket */
+    P_RETIRED_IN,     /* without a filter: the retired certificates of each bucket
+                         (the last parts: a filtered report asks the others only) */
     P__COUNT = P_RETIRED_IN + ARRAY_LEN(buckets)
 };
 
@@ -172,8 +173,6 @@ plan(struct arena *a, struct agg_part *p, int64_t now, struct errbuf *eb)
     }
     for (size_t i = 0; i < ARRAY_LEN(buckets); i++)
         p[P_BUCKET + i].filter = bucket_filter(a, i, now);
-    for (size_t i = 0; i < ARRAY_LEN(buckets); i++) /* unused: nothing */
-        p[P_RETIRED_IN + i].filter = filter_cmp(a, "ID", F_NOT_EXISTS, (struct fval){ 0 });
     plan_dimensions(p);
     plan_issuer_expired(a, p, now);
     return E_OK;
@@ -348,8 +347,9 @@ report_prepare(struct hook_ctx *ctx, const struct spec *s, struct val *obj, bool
         plan_counted(ctx->a, parts, now);
     else if ((rc = plan(ctx->a, parts, now, eb)) != E_OK)
         return rc;
-    rc = kw_store->ops->aggregate(kw_store, &spec_certificate, &sc, filter, parts, P__COUNT,
-                                  ctx->a, eb);
+    /* With a filter, the P_RETIRED_IN parts (the last) are not asked. */
+    rc = kw_store->ops->aggregate(kw_store, &spec_certificate, &sc, filter, parts,
+                                  filter == NULL ? P__COUNT : P_RETIRED_IN, ctx->a, eb);
     if (rc == E_BADREQ) { /* the filter names what cannot be filtered */
         eb->code = E_VALIDATION;
         snprintf(eb->attr, sizeof eb->attr, "q");

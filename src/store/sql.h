@@ -33,6 +33,15 @@ int sql_count(struct buf *sql, const struct spec *s, const struct listq *q, enum
 int sql_aggregate(struct buf *sql, const struct spec *s, const struct scope *sc,
                   const struct fnode *filter, const struct agg_part *part, enum sql_dialect d,
                   struct arena *a, struct sqlparams *ps, struct errbuf *eb);
+/* SQLite: every part of an aggregate over the objects in `sc` that `filter`
+ * accepts, in one statement: those rows are read once, into a materialized
+ * CTE named as the table, which each part then reads as sql_aggregate would
+ * read the table (a report with `q` read them once per part: 19 times). Rows:
+ * [part index, by..., count, NULL...], AGG_BY_MAX + 2 columns, the parts in
+ * order, each part's rows in its order. */
+int sql_aggregate_once(struct buf *sql, const struct spec *s, const struct scope *sc,
+                       const struct fnode *filter, const struct agg_part *parts, size_t nparts,
+                       struct arena *a, struct sqlparams *ps, struct errbuf *eb);
 /* Counted dimensions (spec.counted): the table "<rest>__counts" (nsid, dim, v1,
  * v2, n) and the triggers that keep it as rows are inserted, updated and
  * deleted; the fill of a new counts table from the rows. */

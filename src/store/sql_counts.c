@@ -394,6 +394,85 @@ sql_aggregate(struct buf *sql, const struct spec *s, const struct scope *sc,
     return sql_aggregate_rows(sql, s, sc, filter, part, d, a, ps, eb);
 }
 
+/* ---- every part over the filtered rows at once ----------------------------- */
+
+/* Whether the quoted column name `"name"` is in the SQL text. */
+static bool
+names_column(const struct buf *sql, const char *name)
+{
+    char quoted[128];
+    int  n = snprintf(quoted, sizeof quoted, "\"%s\"", name);
+
+    return n > 0 && (size_t)n < sizeof quoted && strstr(buf_cstr(sql), quoted) != NULL;
+}
+
+/* The columns of the rows the parts read: those their SQL names, and the ID
+ * (a list part's side rows name their object by it). Never doc. */
+static void
+copied_columns(struct buf *sql, const struct spec *s, const struct buf *arms)
+{
+    bool first = true;
+
+    for (size_t i = 0; i < spec_ncolumns(s); i++) {
+        const char *name = spec_column(s, i)->name;
+        if (strcmp(name, "ID") != 0 && !names_column(arms, name))
+            continue;
+        buf_puts(sql, first ? "" : ", ");
+        sql_ident(sql, name);
+        first = false;
+    }
+    if (s->bulk && names_column(arms, "nsid"))
+        buf_puts(sql, ", \"nsid\"");
+}
+
+/* Part i as an arm of the UNION ALL: [i, by..., count], padded with NULLs to
+ * AGG_BY_MAX + 2 columns. Its ORDER BY and LIMIT stay in its subquery. */
+static int
+arm(struct buf *arms, const struct spec *s, const struct scope *sc, const struct agg_part *part,
+    size_t i, enum sql_dialect d, struct arena *a, struct sqlparams *ps, struct errbuf *eb)
+{
+    int rc;
+
+    buf_printf(arms, "%sSELECT %zu, *", i > 0 ? " UNION ALL " : "", i);
+    for (size_t k = part->nby; k < AGG_BY_MAX; k++)
+        buf_puts(arms, ", NULL");
+    buf_puts(arms, " FROM (");
+    if ((rc = sql_aggregate_rows(arms, s, sc, NULL, part, d, a, ps, eb)) != E_OK)
+        return rc;
+    return buf_putc(arms, ')');
+}
+
+int
+sql_aggregate_once(struct buf *sql, const struct spec *s, const struct scope *sc,
+                   const struct fnode *filter, const struct agg_part *parts, size_t nparts,
+                   struct arena *a, struct sqlparams *ps, struct errbuf *eb)
+{
+    struct listq     q = { .scope = *sc, .filter = filter };
+    struct sqlparams arm_ps = { 0 };
+    struct buf       arms;
+    int              rc = E_OK;
+
+    buf_init(&arms, sql->max);
+    for (size_t i = 0; i < nparts && rc == E_OK; i++)
+        rc = arm(&arms, s, sc, &parts[i], i, SQL_SQLITE, a, &arm_ps, eb);
+    if (rc == E_OK) {
+        buf_puts(sql, "WITH ");
+        sql_ident(sql, s->rest);
+        buf_puts(sql, " AS MATERIALIZED (SELECT ");
+        copied_columns(sql, s, &arms);
+        buf_puts(sql, " FROM main.");
+        sql_read_table(sql, s, filter, SQL_SQLITE);
+        rc = sql_where(sql, s, &q, SQL_SQLITE, a, ps, eb);
+    }
+    if (rc == E_OK &&
+        (buf_puts(sql, ") ") != E_OK || buf_append(sql, arms.p, arms.len) != E_OK))
+        rc = errbuf_set(eb, E_TOOBIG, "the report's query is too long");
+    for (size_t i = 0; i < arm_ps.n && rc == E_OK; i++)
+        sqlparams_add(a, ps, arm_ps.v[i]);
+    buf_free(&arms);
+    return rc;
+}
+
 /* ---- counts of list queries from day buckets ------------------------------ */
 
 /* A list query's filter as an OR of branches, each an AND of terms. */

@@ -131,6 +131,33 @@ aggregate_part(struct conn *c, const char *sql, const struct sqlparams *ps, size
     return rc;
 }
 
+/* Every part at once (sql_aggregate_once): each row to its part. */
+static int
+aggregate_once(struct conn *c, const char *sql, const struct sqlparams *ps,
+               struct agg_part *parts, size_t nparts, struct arena *a)
+{
+    sqlite3_stmt *stmt = sqlite_conn_stmt(c, sql);
+    int           rc;
+
+    if (stmt == NULL)
+        return E_INTERNAL;
+    sqlite_bind_params(stmt, 1, ps);
+    for (size_t i = 0; i < nparts; i++)
+        parts[i].out = val_arr();
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int64_t    i = sqlite3_column_int64(stmt, 0);
+        struct val row = val_arr();
+        if (i < 0 || (size_t)i >= nparts)
+            continue;
+        for (size_t k = 0; k <= parts[i].nby; k++)
+            val_push(a, &row, column_val(stmt, (int)k + 1, a));
+        val_push(a, &parts[i].out, row);
+    }
+    rc = rc == SQLITE_DONE ? E_OK : sqlite_err(c, rc, "aggregate");
+    sqlite3_reset(stmt);
+    return rc;
+}
+
 int
 sqlite_st_aggregate(struct store *base, const struct spec *s, const struct scope *sc,
                     const struct fnode *filter, struct agg_part *parts, size_t nparts,
@@ -147,6 +174,12 @@ sqlite_st_aggregate(struct store *base, const struct spec *s, const struct scope
         return errbuf_set(eb, rc, "store error");
     filter = sqlite_fts_plan(c, s, filter, a);
     buf_init(&sql, SQL_MAX);
+    if (filter != NULL) { /* the filtered rows read once, not once per part */
+        rc = sql_aggregate_once(&sql, s, sc, filter, parts, nparts, a, &ps, eb);
+        if (rc == E_OK)
+            rc = aggregate_once(c, buf_cstr(&sql), &ps, parts, nparts, a);
+        nparts = 0;
+    }
     for (size_t i = 0; i < nparts && rc == E_OK; i++) {
         buf_reset(&sql);
         ps.n = 0;
