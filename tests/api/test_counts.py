@@ -179,6 +179,30 @@ def test_a_store_from_before_the_day_counts_gets_them_at_start(start_server):
     assert count(c, ns, 'status == "ACTIVE"') == 5
 
 
+@pytest.mark.sqlite_only
+def test_the_planners_statistics_follow_a_store_that_grows_fast(start_server):
+    """SQLite plans on the statistics ANALYZE keeps (sqlite_stat1), renewed at most once a
+    minute - and at once when the changes since the last run outnumber those before it: an
+    import into a new store was planned on the statistics of its first thousand rows for a
+    whole minute, and slowed from 5,400 to 1,200 certificates a second before they caught
+    up. Six bundles of 1,000 in a few seconds: the statistics count at least half."""
+    from certmaker import new_key
+    s = start_server()
+    c = s.admin()
+    ns = c.mkns("/", "stat-" + rand(6))["name"]
+    key = new_key()
+    for b in range(6):
+        pems = "".join(make_cert("h%d-%d.stat.test" % (b, i), key=key).pem
+                       for i in range(1000))
+        r = c.post("/certificateimports", {"contents": pems}, ns=ns)
+        assert r.status == 200 and r.data["imported"] == 1000, r
+    ro = sqlite3.connect("file:%s?mode=ro" % (s.data / "keyward.db"), uri=True)
+    rows = [int(stat.split()[0]) for (stat,) in ro.execute(
+        "SELECT stat FROM sqlite_stat1 WHERE tbl = 'certificates'")]
+    ro.close()
+    assert rows and max(rows) >= 3000, rows
+
+
 def test_pages_of_a_status_merge_stored_and_caught_up_rows_in_every_order(start_server):
     """`status == "EXPIRING"` is the rows stored EXPIRING and the rows stored ACTIVE the clock
     has moved on (the sweep runs once an hour here); each is read apart and merged: every
