@@ -209,8 +209,11 @@ audit_after(struct req *r)
         arena_free(a);
         return;
     }
-    j->job = (struct wjob){
-        .run = audit_run, .done = audit_done, .arg = j, .rerun = true, .independent = true
-    };
+    j->job = (struct wjob){ .run = audit_run,
+                            .done = audit_done,
+                            .arg = j,
+                            .rerun = true,
+                            .independent = true,
+                            .small = true };
     kw_store->ops->submit(kw_store, &j->job);
 }

@@ -707,6 +707,7 @@ queue_write(struct req *r, struct wreq *w, struct errbuf *eb)
                             .done = write_done,
                             .arg = w,
                             .alone = r->body.len >= WRITE_ALONE_BODY,
+                            .small = w->op == W_CREATE && w->s->bulk,
                             .rerun = may_rerun(w),
                             .independent = independent(w) };
     /* Suspend first: the writer may finish and resume before we return. (A

@@ -662,6 +662,34 @@ run_job(struct sqlite_tx *tx, struct wjob *j, bool *rolled_back)
     return rc;
 }
 
+/* Whether job j joins the transaction that `first` began, n jobs in. */
+static bool
+joins(const struct wjob *first, const struct wjob *j, size_t n)
+{
+    return j != NULL && n < BATCH_MAX && (n == 0 || !(first->alone || j->alone));
+}
+
+/* Where the transaction about to run jobs j... keeps the copies of the pages
+ * its savepoints and statements may undo (the statement journal): in memory
+ * when every job is small (wjob.small), else in memory up to 64 KiB and then
+ * in a temporary file. Past 64 KiB - a certificate's row with its dozen
+ * indexes and counts is more - SQLite wrote each statement's copies to that
+ * file: six times what the WAL got, a quarter of an import's writer. Set
+ * before BEGIN (SQLite reads it then); temp_store holds nothing else here. */
+static void
+journal_where(struct sqlite_store *st, const struct wjob *j)
+{
+    bool   small = true;
+    size_t n = 0;
+
+    for (const struct wjob *first = j; joins(first, j, n) && small; j = j->next, n++)
+        small = j->small;
+    if (small != st->journal_in_memory)
+        sqlite_exec_simple(&st->writer, small ? "PRAGMA temp_store = MEMORY"
+                                              : "PRAGMA temp_store = DEFAULT");
+    st->journal_in_memory = small;
+}
+
 /* Runs the queued jobs, up to BATCH_MAX per transaction; a job that writes
  * much (wjob.alone) gets a transaction of its own and no savepoint, whose
  * journal would hold a copy of every page it touches. */
@@ -676,9 +704,10 @@ run_batch(struct sqlite_store *st, struct wjob *batch)
     while (j != NULL) {
         struct wjob *first = j;
         size_t       n = 0;
-        bool         began = sqlite_exec_simple(c, "BEGIN IMMEDIATE") == E_OK;
-        bool         rolled_back = false, alone = j->alone;
-        for (; j != NULL && n < BATCH_MAX && (n == 0 || !(alone || j->alone)); j = j->next, n++)
+        journal_where(st, j);
+        bool began = sqlite_exec_simple(c, "BEGIN IMMEDIATE") == E_OK;
+        bool rolled_back = false;
+        for (; joins(first, j, n); j = j->next, n++)
             rcs[n] = began ? run_job(&tx, j, &rolled_back) : E_UNAVAILABLE;
         if (began && !rolled_back && sqlite_exec_simple(c, "COMMIT") != E_OK) {
             sqlite_exec_simple(c, "ROLLBACK");

@@ -51,6 +51,7 @@ struct sqlite_store {
     struct conn        *readers;
     pthread_t           thread;
     struct wqueue       q;
+    bool                journal_in_memory; /* the writer's temp_store (sqlite.c) */
 };
 
 /* A row whose substring entries are to follow it at the end of its job. */

@@ -137,7 +137,14 @@ struct wjob {
     void        *arg;
     struct wjob *next;  /* the store's queue link */
     bool         alone; /* writes much: may run in a transaction of its own */
-    bool         rerun; /* run may be called again, in the next transaction,
+    bool         small; /* writes a few rows, whatever the data: a create of a
+                           bulk spec (a certificate, a request, an import's
+                           rows one statement each; what fans out goes to the
+                           jobs), an audit entry. A store may keep the undo
+                           copies of its pages in memory (SQLite's statement
+                           journal): not for a policy re-evaluating 1,000
+                           certificates, say, or a namespace delete */
+    bool rerun;         /* run may be called again, in the next transaction,
                            when this one was rolled back before its commit
                            (PostgreSQL: a held-back write failed, its own or
                            another job's); a PostgreSQL transaction of such
