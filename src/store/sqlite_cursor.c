@@ -109,32 +109,12 @@ column_val(sqlite3_stmt *stmt, int col, struct arena *a)
     }
 }
 
+/* The rows of an aggregate's statement, each [by..., count] to its part: to
+ * parts[0], or (`tagged`: sql_aggregate_once) to the part its first column
+ * names. */
 static int
-aggregate_part(struct conn *c, const char *sql, const struct sqlparams *ps, size_t ncols,
-               struct arena *a, struct val *out)
-{
-    sqlite3_stmt *stmt = sqlite_conn_stmt(c, sql);
-    int           rc;
-
-    if (stmt == NULL)
-        return E_INTERNAL;
-    sqlite_bind_params(stmt, 1, ps);
-    *out = val_arr();
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        struct val row = val_arr();
-        for (size_t i = 0; i < ncols; i++)
-            val_push(a, &row, column_val(stmt, (int)i, a));
-        val_push(a, out, row);
-    }
-    rc = rc == SQLITE_DONE ? E_OK : sqlite_err(c, rc, "aggregate");
-    sqlite3_reset(stmt);
-    return rc;
-}
-
-/* Every part at once (sql_aggregate_once): each row to its part. */
-static int
-aggregate_once(struct conn *c, const char *sql, const struct sqlparams *ps,
-               struct agg_part *parts, size_t nparts, struct arena *a)
+aggregate_rows(struct conn *c, const char *sql, const struct sqlparams *ps,
+               struct agg_part *parts, size_t nparts, bool tagged, struct arena *a)
 {
     sqlite3_stmt *stmt = sqlite_conn_stmt(c, sql);
     int           rc;
@@ -145,12 +125,12 @@ aggregate_once(struct conn *c, const char *sql, const struct sqlparams *ps,
     for (size_t i = 0; i < nparts; i++)
         parts[i].out = val_arr();
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        int64_t    i = sqlite3_column_int64(stmt, 0);
+        int64_t    i = tagged ? sqlite3_column_int64(stmt, 0) : 0;
         struct val row = val_arr();
         if (i < 0 || (size_t)i >= nparts)
             continue;
         for (size_t k = 0; k <= parts[i].nby; k++)
-            val_push(a, &row, column_val(stmt, (int)k + 1, a));
+            val_push(a, &row, column_val(stmt, (int)(k + tagged), a));
         val_push(a, &parts[i].out, row);
     }
     rc = rc == SQLITE_DONE ? E_OK : sqlite_err(c, rc, "aggregate");
@@ -177,7 +157,7 @@ sqlite_st_aggregate(struct store *base, const struct spec *s, const struct scope
     if (filter != NULL) { /* the filtered rows read once, not once per part */
         rc = sql_aggregate_once(&sql, s, sc, filter, parts, nparts, a, &ps, eb);
         if (rc == E_OK)
-            rc = aggregate_once(c, buf_cstr(&sql), &ps, parts, nparts, a);
+            rc = aggregate_rows(c, buf_cstr(&sql), &ps, parts, nparts, true, a);
         nparts = 0;
     }
     for (size_t i = 0; i < nparts && rc == E_OK; i++) {
@@ -185,7 +165,7 @@ sqlite_st_aggregate(struct store *base, const struct spec *s, const struct scope
         ps.n = 0;
         rc = sql_aggregate(&sql, s, sc, filter, &parts[i], SQL_SQLITE, a, &ps, eb);
         if (rc == E_OK)
-            rc = aggregate_part(c, buf_cstr(&sql), &ps, parts[i].nby + 1, a, &parts[i].out);
+            rc = aggregate_rows(c, buf_cstr(&sql), &ps, &parts[i], 1, false, a);
     }
     sqlite_exec_simple(c, "COMMIT");
     buf_free(&sql);

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from certmaker import make_cert
+from certmaker import make_cert, new_key
 from kwtest import rand
 
 DAY = datetime.timedelta(days=1)
@@ -186,7 +186,6 @@ def test_the_planners_statistics_follow_a_store_that_grows_fast(start_server):
     import into a new store was planned on the statistics of its first thousand rows for a
     whole minute, and slowed from 5,400 to 1,200 certificates a second before they caught
     up. Six bundles of 1,000 in a few seconds: the statistics count at least half."""
-    from certmaker import new_key
     s = start_server()
     c = s.admin()
     ns = c.mkns("/", "stat-" + rand(6))["name"]
